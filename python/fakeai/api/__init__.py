@@ -1,0 +1,1 @@
+"""One module per API area; each exports ``routes(ctx) -> list[Route]``."""

@@ -1,0 +1,38 @@
+"""``POST /v1/embeddings``: deterministic, L2-normalised feature-hashing embeddings."""
+
+from __future__ import annotations
+
+import msgspec
+from starlette.routing import Route
+
+from fakeai import _core
+from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
+from fakeai.context import ServerContext
+from fakeai.errors import bad_request
+from fakeai.schemas.embeddings import EmbeddingRequest
+
+
+class Embeddings(Endpoint):
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.decoder = msgspec.json.Decoder(EmbeddingRequest)
+        self.limit = ctx.settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        req = await read_json(receive, self.decoder, self.limit)
+        model = self.ctx.catalog.resolve(req.model, for_embeddings=True)
+        native = model.embedding_dims or 1536
+        dims = native if req.dimensions is None else req.dimensions
+        if dims > native:
+            raise bad_request(
+                f"'dimensions' must be at most {native} for model '{req.model}', got {dims}.", param="dimensions"
+            )
+        try:
+            body, _ = _core.embed(req.model, req.input, dims, req.encoding_format == "base64")
+        except _core.InvalidInput as exc:
+            raise bad_request(f"Invalid 'input': {exc}.", param="input") from None
+        await send_bytes(send, body)
+
+
+def routes(ctx: ServerContext) -> list[Route]:
+    return [Route("/v1/embeddings", Embeddings(ctx), methods=["POST"])]

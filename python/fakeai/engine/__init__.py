@@ -1,0 +1,1 @@
+"""The simulation: models catalog, timing and stream pacing."""

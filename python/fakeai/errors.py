@@ -1,0 +1,108 @@
+"""The OpenAI error envelope, and the exception handlers that give every failure that shape.
+
+Every error a client can cause is an HTTP 4xx whose body is
+``{"error": {"message", "type", "param", "code"}}``; an unexpected exception is a 500 with the same
+envelope (and a logged traceback), never a bare text page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import msgspec
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+log = logging.getLogger("fakeai")
+
+
+class ApiError(Exception):
+    """An error answered with OpenAI's envelope."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+        self.headers = headers
+
+    def body(self) -> bytes:
+        return orjson.dumps(
+            {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        )
+
+    def response(self) -> Response:
+        return Response(self.body(), self.status, headers=self.headers, media_type="application/json")
+
+
+def bad_request(message: str, param: str | None = None, code: str | None = None) -> ApiError:
+    return ApiError(400, message, param=param, code=code)
+
+
+_MISSING = re.compile(r"missing required field `([^`]+)`")
+_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+
+
+def invalid_body(exc: msgspec.DecodeError) -> ApiError:
+    """Turn a msgspec decode/validation error into a 400 that names the offending parameter."""
+    text = str(exc)
+    if not isinstance(exc, msgspec.ValidationError):
+        return bad_request(
+            "We could not parse the JSON body of your request. The OpenAI API expects a JSON payload, "
+            f"but what was sent was not valid JSON ({text}).",
+            code="invalid_json",
+        )
+    at = _AT.search(text)
+    path = at.group(1) if at else ""
+    missing = _MISSING.search(text)
+    if missing:
+        param = f"{path}.{missing.group(1)}" if path else missing.group(1)
+        return bad_request(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+    message = text[: at.start()] if at else text
+    if not path:
+        return bad_request(f"Invalid request body: {message}.", code="invalid_type")
+    return bad_request(f"Invalid value for '{path}': {message}.", param=path, code="invalid_value")
+
+
+async def _on_api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _on_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    where = f"{request.method} {request.url.path}"
+    if exc.status_code == 404:
+        error = ApiError(404, f"Invalid URL ({where})", code="unknown_url")
+    elif exc.status_code == 405:
+        error = ApiError(405, f"Method not allowed ({where})", code="method_not_allowed", headers=exc.headers)
+    else:
+        error = ApiError(exc.status_code, str(exc.detail), headers=exc.headers)
+    return error.response()
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    error = ApiError(500, "The server had an error while processing your request.", type="server_error")
+    return error.response()
+
+
+exception_handlers = {
+    ApiError: _on_api_error,
+    HTTPException: _on_http_exception,
+    Exception: _on_unexpected,
+}

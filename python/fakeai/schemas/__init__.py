@@ -1,0 +1,1 @@
+"""Request schemas (msgspec Structs), one module per API area."""

@@ -1,0 +1,108 @@
+"""``POST /v1/chat/completions`` request schema, as in OpenAI's API reference.
+
+Unknown top-level fields are accepted and ignored (vLLM-style ``extra_body`` parameters must not
+break a request); every declared field is type-checked and range-checked while decoding.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+import msgspec
+from msgspec import Meta
+
+from fakeai.schemas.common import (
+    ChoiceCount,
+    ModelId,
+    Penalty,
+    PositiveInt,
+    Probability,
+    Stop,
+    StreamOptions,
+    Temperature,
+)
+
+
+class TextPart(msgspec.Struct, tag_field="type", tag="text", gc=False):
+    text: str
+
+
+class ImageUrl(msgspec.Struct, gc=False):
+    url: str
+    detail: Literal["auto", "low", "high"] = "auto"
+
+
+class ImagePart(msgspec.Struct, tag_field="type", tag="image_url", gc=False):
+    image_url: ImageUrl
+
+
+class InputAudio(msgspec.Struct, gc=False):
+    data: str
+    format: str
+
+
+class AudioPart(msgspec.Struct, tag_field="type", tag="input_audio", gc=False):
+    input_audio: InputAudio
+
+
+class VideoUrl(msgspec.Struct, gc=False):
+    url: str
+
+
+class VideoPart(msgspec.Struct, tag_field="type", tag="video_url", gc=False):
+    video_url: VideoUrl
+
+
+class FilePart(msgspec.Struct, tag_field="type", tag="file", gc=False):
+    file: dict[str, Any]
+
+
+class RefusalPart(msgspec.Struct, tag_field="type", tag="refusal", gc=False):
+    refusal: str
+
+
+ContentPart = Union[TextPart, ImagePart, AudioPart, VideoPart, FilePart, RefusalPart]
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+
+
+class Message(msgspec.Struct, gc=False):
+    role: Role
+    content: Union[str, list[ContentPart], None] = None
+    name: str | None = None
+    tool_calls: list[dict[str, Any]] | None = None
+    tool_call_id: str | None = None
+    function_call: dict[str, Any] | None = None
+    refusal: str | None = None
+    reasoning_content: str | None = None
+
+
+class ChatRequest(msgspec.Struct, gc=False):
+    model: ModelId
+    messages: Annotated[list[Message], Meta(min_length=1)]
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    n: ChoiceCount = 1
+    max_tokens: PositiveInt | None = None
+    max_completion_tokens: PositiveInt | None = None
+    stop: Stop = None
+    seed: int | None = None
+    temperature: Temperature | None = None
+    top_p: Probability | None = None
+    frequency_penalty: Penalty | None = None
+    presence_penalty: Penalty | None = None
+    logit_bias: dict[str, float] | None = None
+    logprobs: bool | None = None
+    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None
+    user: str | None = None
+    metadata: dict[str, str] | None = None
+    store: bool | None = None
+    service_tier: str | None = None
+    reasoning_effort: str | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Any = None
+    parallel_tool_calls: bool | None = None
+    response_format: dict[str, Any] | None = None
+    modalities: list[str] | None = None
+    # vLLM extensions that load-test clients (AIPerf, genai-perf) send.
+    min_tokens: Annotated[int, Meta(ge=0)] = 0
+    ignore_eos: bool = False

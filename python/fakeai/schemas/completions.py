@@ -1,0 +1,37 @@
+"""``POST /v1/completions`` (legacy) request schema.
+
+``prompt`` is a string, a list of strings, a list of token ids or a list of lists of token ids; its
+element types are checked by the Rust core, which reads it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Union
+
+import msgspec
+from msgspec import Meta
+
+from fakeai.schemas.common import ChoiceCount, ModelId, Penalty, Probability, Stop, StreamOptions, Temperature
+
+
+class CompletionRequest(msgspec.Struct, gc=False):
+    model: ModelId
+    prompt: Union[str, list[Any]]
+    max_tokens: Annotated[int, Meta(ge=0)] = 16
+    n: ChoiceCount = 1
+    best_of: ChoiceCount | None = None
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    stop: Stop = None
+    seed: int | None = None
+    echo: bool = False
+    logprobs: Annotated[int, Meta(ge=0, le=5)] | None = None
+    suffix: str | None = None
+    temperature: Temperature | None = None
+    top_p: Probability | None = None
+    frequency_penalty: Penalty | None = None
+    presence_penalty: Penalty | None = None
+    logit_bias: dict[str, float] | None = None
+    user: str | None = None
+    min_tokens: Annotated[int, Meta(ge=0)] = 0
+    ignore_eos: bool = False

@@ -1,0 +1,18 @@
+"""``POST /v1/embeddings`` request schema."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Union
+
+import msgspec
+from msgspec import Meta
+
+from fakeai.schemas.common import ModelId
+
+
+class EmbeddingRequest(msgspec.Struct, gc=False):
+    model: ModelId
+    input: Union[str, Annotated[list[Any], Meta(max_length=2048)]]
+    dimensions: Annotated[int, Meta(ge=1)] | None = None
+    encoding_format: Literal["float", "base64"] = "float"
+    user: str | None = None

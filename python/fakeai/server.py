@@ -1,0 +1,39 @@
+"""Running the app under granian, with one app factory per worker process."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from fakeai.settings import Settings
+
+log = logging.getLogger("fakeai")
+
+
+def serve(settings: Settings) -> None:
+    """Serve until interrupted. Workers rebuild ``settings`` from the ``FAKEAI_*`` environment."""
+    from granian import Granian
+    from granian.constants import Interfaces, Loops
+    from granian.log import LogLevels
+
+    os.environ.update(settings.to_env())
+    logging.basicConfig(level=settings.log_level.upper(), format="[%(levelname)s] %(name)s: %(message)s")
+    log.info(
+        "fakeai serving on http://%s:%d with %d worker(s); TTFT %.1f ms, ITL %.1f ms",
+        settings.host,
+        settings.port,
+        settings.workers,
+        settings.ttft_ms,
+        settings.itl_ms,
+    )
+    Granian(
+        "fakeai.app:app_from_env",
+        factory=True,
+        address=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        interface=Interfaces.ASGI,
+        loop=Loops.auto,
+        log_level=LogLevels(settings.log_level),
+        backlog=4096,
+    ).serve()

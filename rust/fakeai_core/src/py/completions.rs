@@ -1,0 +1,82 @@
+//! `completion(...)`: the legacy `/v1/completions` endpoint, one call per request.
+
+use super::inputs::{self, TextOrTokens};
+use super::{latency, request_key, stop_list, streamed, whole};
+use crate::choices::{self, ChoiceSpec};
+use crate::ids;
+use crate::sse::Envelope;
+use crate::text::LengthSpec;
+use crate::text_completion::{render_completion, render_stream, TextChoice};
+use crate::tokens;
+use crate::usage::Usage;
+use crate::vocab;
+use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// A prompt as text (token-id prompts are rendered through the vocabulary) and its token count.
+fn prompt_text(p: &TextOrTokens) -> (String, u32) {
+    match p {
+        TextOrTokens::Text(t) => (t.clone(), tokens::count(t) as u32),
+        TextOrTokens::Tokens(ids) => {
+            let table = vocab::table();
+            (ids.iter().map(|&id| table.any(id as usize)).collect(), ids.len() as u32)
+        }
+    }
+}
+
+#[pyfunction]
+#[pyo3(signature = (
+    model, prompt, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
+    logprobs=None, echo=false, stream=false, include_usage=false, fingerprint="fp_fakeai", ttft=0.0,
+    itl=0.0, jitter=0.0, forced_tokens=None
+))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn completion<'py>(
+    py: Python<'py>,
+    model: &str,
+    prompt: &Bound<'py, PyAny>,
+    n: u32,
+    max_tokens: Option<u32>,
+    min_tokens: u32,
+    ignore_eos: bool,
+    stop: Option<&Bound<'py, PyAny>>,
+    seed: Option<i64>,
+    logprobs: Option<u32>,
+    echo: bool,
+    stream: bool,
+    include_usage: bool,
+    fingerprint: &str,
+    ttft: f64,
+    itl: f64,
+    jitter: f64,
+    forced_tokens: Option<u32>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let prompts: Vec<(String, u32)> = inputs::extract(prompt)?.iter().map(prompt_text).collect();
+    let spec = ChoiceSpec {
+        n,
+        length: LengthSpec { max_tokens, min_tokens, ignore_eos, forced: forced_tokens },
+        stops: stop_list(stop)?,
+        top_logprobs: logprobs,
+    };
+    let mut items = Vec::with_capacity(prompts.len() * n as usize);
+    for (text, _) in &prompts {
+        for choice in choices::generate(request_key(seed, xxh3_64(text.as_bytes())), &spec) {
+            items.push(TextChoice { echo: echo.then_some(text.as_str()), choice });
+        }
+    }
+    let prompt_tokens = prompts.iter().map(|p| p.1).sum();
+    let completion_tokens = items.iter().map(|it| it.choice.tokens.len() as u32).sum();
+    let usage = Usage { prompt_tokens, completion_tokens, ..Default::default() };
+    let id = ids::new_id("cmpl-", 29);
+    let env = Envelope { id: &id, object: "text_completion", created: ids::unix_now(), model, fingerprint };
+    let lat = latency(ttft, itl, jitter);
+    if stream {
+        let steps = render_stream(&env, &items, include_usage.then_some(&usage), logprobs.is_some());
+        streamed(py, steps, lat, prompt_tokens, completion_tokens)
+    } else {
+        let body = render_completion(&env, &items, &usage, logprobs.is_some());
+        let longest = items.iter().map(|it| it.choice.tokens.len()).max().unwrap_or(0);
+        whole(py, &body, lat, prompt_tokens, completion_tokens, longest)
+    }
+}

@@ -1,0 +1,81 @@
+"""``POST /v1/embeddings`` through the official openai SDK."""
+
+from __future__ import annotations
+
+import base64
+import math
+import struct
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def cos(a, b):
+    return sum(x * y for x, y in zip(a, b))
+
+
+def test_vectors_are_unit_length_with_the_model_dimensions(client):
+    r = client.embeddings.create(model="text-embedding-3-small", input="The quick brown fox")
+    v = r.data[0].embedding
+    assert len(v) == 1536
+    assert math.isclose(math.sqrt(sum(x * x for x in v)), 1.0, rel_tol=1e-4)
+    assert r.usage.prompt_tokens == 4 and r.usage.total_tokens == 4
+    assert r.model == "text-embedding-3-small"
+
+
+def test_deterministic_and_similar_texts_are_closer(client):
+    texts = [
+        "the cat sat on the mat",
+        "a cat sat on the mat",
+        "quarterly revenue grew across european markets",
+    ]
+    a = client.embeddings.create(model="text-embedding-3-small", input=texts).data
+    b = client.embeddings.create(model="text-embedding-3-small", input=texts).data
+    assert [d.embedding for d in a] == [d.embedding for d in b]
+    assert [d.index for d in a] == [0, 1, 2]
+    assert cos(a[0].embedding, a[1].embedding) > cos(a[0].embedding, a[2].embedding) + 0.3
+
+
+def test_dimensions_and_base64(client, http):
+    r = client.embeddings.create(model="text-embedding-3-large", input="hello", dimensions=256)
+    assert len(r.data[0].embedding) == 256
+    raw = http.post(
+        "/v1/embeddings",
+        json={"model": "text-embedding-3-small", "input": ["hello", "world"], "encoding_format": "base64",
+              "dimensions": 64},
+    ).json()
+    for item in raw["data"]:
+        packed = base64.b64decode(item["embedding"])
+        assert len(packed) == 64 * 4
+        floats = struct.unpack("<64f", packed)
+        assert math.isclose(sum(x * x for x in floats), 1.0, rel_tol=1e-4)
+    # the SDK asks for base64 itself and decodes it back to floats
+    sdk = client.embeddings.create(model="text-embedding-3-small", input="hello", dimensions=64)
+    assert sdk.data[0].embedding == pytest.approx(list(struct.unpack("<64f", base64.b64decode(raw["data"][0]["embedding"]))))
+
+
+def test_token_id_inputs(client):
+    r = client.embeddings.create(model="text-embedding-3-small", input=[[1, 2, 3], [4, 5]])
+    assert len(r.data) == 2 and r.usage.prompt_tokens == 5
+    r = client.embeddings.create(model="text-embedding-3-small", input=[10, 11, 12])
+    assert len(r.data) == 1 and r.usage.prompt_tokens == 3
+
+
+@pytest.mark.parametrize(
+    "body, param",
+    [
+        ({"model": "text-embedding-3-small", "input": ""}, "input"),
+        ({"model": "text-embedding-3-small", "input": []}, "input"),
+        ({"model": "text-embedding-3-small", "input": ["ok", 3]}, "input"),
+        ({"model": "text-embedding-3-small", "input": 3}, "input"),
+        ({"model": "text-embedding-3-small", "input": "x", "dimensions": 0}, "dimensions"),
+        ({"model": "text-embedding-3-small", "input": "x", "dimensions": 5000}, "dimensions"),
+        ({"model": "text-embedding-3-small", "input": "x", "encoding_format": "int8"}, "encoding_format"),
+        ({"input": "x"}, "model"),
+    ],
+)
+def test_bad_inputs_are_400_naming_the_param(http, body, param):
+    r = http.post("/v1/embeddings", json=body)
+    assert r.status_code == 400
+    assert r.json()["error"]["param"] == param

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+import msgspec
+import orjson
+import pytest
+
+from fakeai.errors import ApiError, invalid_body
+from fakeai.schemas.chat import ChatRequest
+
+decoder = msgspec.json.Decoder(ChatRequest)
+
+
+def error_for(raw: bytes) -> ApiError:
+    with pytest.raises(msgspec.DecodeError) as e:
+        decoder.decode(raw)
+    return invalid_body(e.value)
+
+
+def test_missing_nested_field_names_the_full_path():
+    e = error_for(b'{"model":"m","messages":[{"role":"user"},{"content":"x"}]}')
+    assert e.param == "messages[1].role" and e.code == "missing_required_parameter"
+
+
+def test_wrong_type_names_the_field():
+    e = error_for(b'{"model":"m","messages":[{"role":"user"}],"n":"x"}')
+    assert e.param == "n" and e.status == 400
+
+
+def test_malformed_json_has_no_param():
+    e = error_for(b"{nope")
+    assert e.param is None and e.code == "invalid_json"
+
+
+def test_envelope_body():
+    body = orjson.loads(ApiError(429, "slow down", type="requests", code="rate_limit_exceeded").body())
+    assert body == {"error": {"message": "slow down", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}
