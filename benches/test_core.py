@@ -1,0 +1,113 @@
+"""Micro-benchmarks of the Rust core against pure-Python baselines of the same algorithms.
+
+    pytest benches/test_core.py --benchmark-enable --benchmark-group-by=group
+
+Every benchmark checks its result, so a fast wrong answer cannot pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import re
+
+import orjson
+import pytest
+
+from fakeai import _core
+from fakeai.schemas.chat import Message
+
+PROSE = (
+    "Simulated inference servers let gateway teams test routing, retries and rate limits without GPUs. "
+    "They must answer quickly, count tokens the way real tokenizers do, and stream deltas on time. "
+) * 8
+
+# --- a pure-Python tokenizer of the same design as rust/fakeai_core/src/tokens.rs -------------------
+_PIECE = re.compile(r" ?[A-Za-z]{1,12}|[0-9]{1,3}|\s+(?=\s[A-Za-z])|\s+|.", re.S)
+
+
+def py_count_tokens(text: str) -> int:
+    return len(_PIECE.findall(text))
+
+
+@pytest.mark.benchmark(group="count_tokens")
+def test_count_tokens_rust(benchmark):
+    n = benchmark(_core.count_tokens, PROSE)
+    assert n == py_count_tokens(PROSE)
+
+
+@pytest.mark.benchmark(group="count_tokens")
+def test_count_tokens_python(benchmark):
+    assert benchmark(py_count_tokens, PROSE) == _core.count_tokens(PROSE)
+
+
+# --- a whole chat completion: generate 16 tokens and render the JSON ------------------------------
+WORDS = ["the", "model", "server", "token", "cache", "latency", "gateway", "stream", "request", "batch"]
+MESSAGES = [Message(role="user", content=PROSE[:200])]
+
+
+def py_chat(messages: list[Message], max_tokens: int, seed: int) -> bytes:
+    rng = random.Random(seed)
+    prompt_tokens = 3 + sum(3 + py_count_tokens(m.role) + py_count_tokens(m.content) for m in messages)
+    words = [rng.choice(WORDS) for _ in range(max_tokens)]
+    text = " ".join(words).capitalize()
+    body = {
+        "id": "chatcmpl-" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=29)),
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": "gpt-4o",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None,
+                                             "annotations": []}, "logprobs": None, "finish_reason": "length"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": max_tokens,
+                  "total_tokens": prompt_tokens + max_tokens,
+                  "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+                  "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
+                                                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}},
+        "service_tier": "default",
+        "system_fingerprint": "fp_fakeai04",
+    }
+    return orjson.dumps(body)
+
+
+def rust_chat() -> bytes:
+    return _core.chat("gpt-4o", MESSAGES, max_tokens=16, ignore_eos=True, seed=1)[0]
+
+
+@pytest.mark.benchmark(group="chat_16_tokens")
+def test_chat_rust(benchmark):
+    body = orjson.loads(benchmark(rust_chat))
+    assert body["usage"]["completion_tokens"] == 16
+
+
+@pytest.mark.benchmark(group="chat_16_tokens")
+def test_chat_python(benchmark):
+    body = orjson.loads(benchmark(py_chat, MESSAGES, 16, 1))
+    assert body["usage"]["completion_tokens"] == 16
+
+
+# --- embeddings: feature hashing of one paragraph into 1536 dims, rendered as JSON ----------------
+def py_embed(text: str, dims: int) -> bytes:
+    v = [0.0] * dims
+    for word in re.findall(r"\w+", text.lower()):
+        h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+        v[h % dims] += 1.0 if h >> 63 == 0 else -1.0
+        padded = "^" + word + "$"
+        for i in range(len(padded) - 2):
+            h = int.from_bytes(hashlib.blake2b(padded[i:i + 3].encode(), digest_size=8).digest(), "little")
+            v[h % dims] += 0.3 if h >> 63 == 0 else -0.3
+    norm = math.sqrt(sum(x * x for x in v)) or 1.0
+    return orjson.dumps({"object": "list", "data": [{"object": "embedding", "index": 0,
+                                                     "embedding": [x / norm for x in v]}]})
+
+
+@pytest.mark.benchmark(group="embedding_1536")
+def test_embed_rust(benchmark):
+    body = orjson.loads(benchmark(lambda: _core.embed("m", PROSE[:400], 1536)[0]))
+    assert len(body["data"][0]["embedding"]) == 1536
+
+
+@pytest.mark.benchmark(group="embedding_1536")
+def test_embed_python(benchmark):
+    body = orjson.loads(benchmark(py_embed, PROSE[:400], 1536))
+    assert len(body["data"][0]["embedding"]) == 1536
