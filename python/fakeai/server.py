@@ -5,19 +5,23 @@ from __future__ import annotations
 import logging
 import os
 
+from fakeai import shared
 from fakeai.settings import Settings
 
 log = logging.getLogger("fakeai")
 
 
 def serve(settings: Settings) -> None:
-    """Serve until interrupted. Workers rebuild ``settings`` from the ``FAKEAI_*`` environment."""
+    """Serve until interrupted. Workers rebuild ``settings`` from the ``FAKEAI_*`` environment and
+    open the shared-memory files in the directory this process creates for them."""
     from granian import Granian
     from granian.constants import Interfaces, Loops
     from granian.log import LogLevels
 
-    os.environ.update(settings.to_env())
     logging.basicConfig(level=settings.log_level.upper(), format="[%(levelname)s] %(name)s: %(message)s")
+    os.environ.update(settings.to_env())
+    shm_dir = shared.create_dir()
+    os.environ[shared.ENV] = str(shm_dir)
     log.info(
         "fakeai serving on http://%s:%d with %d worker(s); TTFT %.1f ms, ITL %.1f ms",
         settings.host,
@@ -26,7 +30,7 @@ def serve(settings: Settings) -> None:
         settings.ttft_ms,
         settings.itl_ms,
     )
-    Granian(
+    server = Granian(
         "fakeai.app:app_from_env",
         factory=True,
         address=settings.host,
@@ -36,4 +40,8 @@ def serve(settings: Settings) -> None:
         loop=Loops.auto,
         log_level=LogLevels(settings.log_level),
         backlog=4096,
-    ).serve()
+    )
+    try:
+        server.serve()
+    finally:
+        shared.remove_dir(shm_dir)

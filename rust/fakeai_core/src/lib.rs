@@ -9,6 +9,7 @@ pub mod json;
 pub mod logprobs;
 pub mod rng;
 pub mod schedule;
+pub mod shm;
 pub mod sse;
 pub mod text;
 pub mod text_completion;

@@ -8,6 +8,7 @@ mod chat;
 mod completions;
 mod embeddings;
 mod inputs;
+mod shared;
 
 use crate::rng::{fresh_seed, Rng};
 use crate::schedule::{self, Latency};
@@ -26,6 +27,7 @@ create_exception!(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidInput", m.py().get_type::<InvalidInput>())?;
     m.add("VOCAB_SIZE", crate::tokens::VOCAB_SIZE)?;
+    m.add_class::<shared::SharedTable>()?;
     m.add_function(wrap_pyfunction!(count_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(chat::chat, m)?)?;
     m.add_function(wrap_pyfunction!(completions::completion, m)?)?;

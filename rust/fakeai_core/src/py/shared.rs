@@ -1,0 +1,56 @@
+//! `SharedTable`: the shared-memory counter table ([`crate::shm::Table`]) as a Python object.
+
+use super::InvalidInput;
+use crate::shm::{SlotError, Table};
+use pyo3::exceptions::PyOSError;
+use pyo3::prelude::*;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+#[pyclass(frozen, module = "fakeai._core")]
+pub(crate) struct SharedTable {
+    table: Table,
+}
+
+fn slot_error(e: SlotError) -> PyErr {
+    match e {
+        SlotError::KeyTooLong => InvalidInput::new_err("shared table key too long"),
+        SlotError::Full => InvalidInput::new_err("shared table is full"),
+    }
+}
+
+#[pymethods]
+impl SharedTable {
+    /// Open (or create) the table in file `path`; all processes must agree on capacity and width.
+    #[new]
+    fn new(path: PathBuf, capacity: usize, width: usize) -> PyResult<Self> {
+        Table::open(&path, capacity.max(1), width.max(1))
+            .map(|table| Self { table })
+            .map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))
+    }
+
+    /// Atomically add `delta` to word `index` of `key`'s entry; returns the new value.
+    fn add(&self, key: &str, index: usize, delta: u64) -> PyResult<u64> {
+        let slot = self.table.slot(key).map_err(slot_error)?;
+        let word = slot.get(index).ok_or_else(|| InvalidInput::new_err("index out of range"))?;
+        Ok(word.fetch_add(delta, Ordering::Relaxed).wrapping_add(delta))
+    }
+
+    /// The data words of `key`, or None if it was never inserted.
+    fn get(&self, key: &str) -> Option<Vec<u64>> {
+        self.table.get(key).map(|d| d.iter().map(|w| w.load(Ordering::Relaxed)).collect())
+    }
+
+    /// Every entry as `(key, [words])`.
+    fn items(&self) -> Vec<(String, Vec<u64>)> {
+        self.table
+            .entries()
+            .map(|(k, d)| (k, d.iter().map(|w| w.load(Ordering::Relaxed)).collect()))
+            .collect()
+    }
+
+    #[getter]
+    fn width(&self) -> usize {
+        self.table.width()
+    }
+}
