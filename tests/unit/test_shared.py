@@ -38,3 +38,17 @@ def test_bad_use_is_an_error(tmp_path):
         table.add("b", 0, 1)
     with pytest.raises(OSError):
         _core.SharedTable(str(tmp_path / "t.table"), 8, 1)
+
+
+def test_histograms_in_the_table(tmp_path):
+    table = _core.SharedTable(str(tmp_path / "h.table"), 16, _core.HISTOGRAM_WIDTH)
+    for seconds in (0.003, 0.003, 0.05, 2.0):
+        table.observe("ttft|gpt-4o", seconds)
+    count, total, buckets = table.histogram("ttft|gpt-4o")
+    assert count == 4 and total == pytest.approx(2.056)
+    assert len(buckets) == len(_core.HISTOGRAM_BOUNDS) + 1 and sum(buckets) == 4
+    assert 0.001 <= table.quantile("ttft|gpt-4o", 0.5) <= 0.005
+    assert table.histogram("missing") is None and table.quantile("missing", 0.5) == 0.0
+    narrow = _core.SharedTable(str(tmp_path / "n.table"), 4, 2)
+    with pytest.raises(ValueError):
+        narrow.observe("x", 1.0)

@@ -4,6 +4,7 @@
 pub mod chat;
 pub mod choices;
 pub mod embedding;
+pub mod histogram;
 pub mod ids;
 pub mod json;
 pub mod logprobs;

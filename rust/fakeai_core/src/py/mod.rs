@@ -27,6 +27,8 @@ create_exception!(
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidInput", m.py().get_type::<InvalidInput>())?;
     m.add("VOCAB_SIZE", crate::tokens::VOCAB_SIZE)?;
+    m.add("HISTOGRAM_WIDTH", crate::histogram::WIDTH)?;
+    m.add("HISTOGRAM_BOUNDS", crate::histogram::BOUNDS.to_vec())?;
     m.add_class::<shared::SharedTable>()?;
     m.add_function(wrap_pyfunction!(count_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(chat::chat, m)?)?;

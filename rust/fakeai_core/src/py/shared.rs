@@ -1,6 +1,7 @@
 //! `SharedTable`: the shared-memory counter table ([`crate::shm::Table`]) as a Python object.
 
 use super::InvalidInput;
+use crate::histogram::{self, Snapshot};
 use crate::shm::{SlotError, Table};
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
@@ -47,6 +48,32 @@ impl SharedTable {
             .entries()
             .map(|(k, d)| (k, d.iter().map(|w| w.load(Ordering::Relaxed)).collect()))
             .collect()
+    }
+
+    /// Record `seconds` in the histogram stored at `key` (the table's width must be at least
+    /// `HISTOGRAM_WIDTH`).
+    fn observe(&self, key: &str, seconds: f64) -> PyResult<()> {
+        let slot = self.table.slot(key).map_err(slot_error)?;
+        if slot.len() < histogram::WIDTH {
+            return Err(InvalidInput::new_err("table too narrow for a histogram"));
+        }
+        histogram::observe(slot, seconds);
+        Ok(())
+    }
+
+    /// `(count, sum_seconds, [per-bucket counts..., +Inf])` of the histogram at `key`, or None.
+    fn histogram(&self, key: &str) -> Option<(u64, f64, Vec<u64>)> {
+        let slot = self.table.get(key).filter(|s| s.len() >= histogram::WIDTH)?;
+        let snap = Snapshot::read(slot);
+        Some((snap.count, snap.sum_seconds, snap.buckets))
+    }
+
+    /// The `q`-quantile of the histogram at `key` (0 when empty or missing).
+    fn quantile(&self, key: &str, q: f64) -> f64 {
+        self.table
+            .get(key)
+            .filter(|s| s.len() >= histogram::WIDTH)
+            .map_or(0.0, |s| Snapshot::read(s).quantile(q))
     }
 
     #[getter]
