@@ -30,8 +30,9 @@ def test_stream_follows_ttft_and_itl(start_server):
         stream_times(url)  # warm-up
         ttft, gaps = stream_times(url)
     assert len(gaps) == 19
-    assert 0.09 <= ttft <= 0.2
-    assert 0.015 <= statistics.median(gaps) <= 0.03
+    # lower bounds are the contract (never early); upper bounds leave room for a loaded CI machine
+    assert 0.095 <= ttft <= 0.3
+    assert 0.018 <= statistics.median(gaps) <= 0.04
 
 
 def test_non_stream_waits_the_whole_generation(start_server):
@@ -41,7 +42,7 @@ def test_non_stream_waits_the_whole_generation(start_server):
         r = httpx.post(url + "/v1/chat/completions", json=BODY, timeout=10)
         elapsed = time.perf_counter() - start
     assert r.status_code == 200
-    assert 0.28 <= elapsed <= 0.45  # 100 ms + 19 x 10 ms
+    assert 0.28 <= elapsed <= 0.6  # 100 ms + 19 x 10 ms
 
 
 def test_zero_latency_stream_arrives_in_one_write(start_server):

@@ -116,6 +116,16 @@ impl Table {
 
     /// The data words of `key`, inserting the key (with zeroed data) on first use.
     pub fn slot(&self, key: &str) -> Result<&[AtomicU64], SlotError> {
+        self.probe(key, true)?.ok_or(SlotError::Full)
+    }
+
+    /// The data words of `key` if it was ever inserted (a hash lookup; never inserts).
+    pub fn get(&self, key: &str) -> Option<&[AtomicU64]> {
+        self.probe(key, false).ok().flatten()
+    }
+
+    /// Find `key` by linear probing from its hash; with `insert`, claim the first empty entry met.
+    fn probe(&self, key: &str, insert: bool) -> Result<Option<&[AtomicU64]>, SlotError> {
         let key = key.as_bytes();
         if key.len() > KEY_BYTES {
             return Err(SlotError::KeyTooLong);
@@ -127,6 +137,9 @@ impl Table {
             loop {
                 let state = entry[0].load(Ordering::Acquire);
                 if state == EMPTY {
+                    if !insert {
+                        return Ok(None); // entries are never removed: the key is not further on
+                    }
                     if entry[0]
                         .compare_exchange(EMPTY, tag | CLAIMED, Ordering::AcqRel, Ordering::Acquire)
                         .is_ok()
@@ -138,7 +151,7 @@ impl Table {
                         }
                         entry[1].store(key.len() as u64, Ordering::Relaxed);
                         entry[0].store(tag | READY, Ordering::Release);
-                        return Ok(&entry[ENTRY_META..]);
+                        return Ok(Some(&entry[ENTRY_META..]));
                     }
                     continue; // lost the race: look at what the winner wrote
                 }
@@ -150,17 +163,12 @@ impl Table {
                     continue; // same hash being written: wait for it
                 }
                 if Self::key_matches(entry, key) {
-                    return Ok(&entry[ENTRY_META..]);
+                    return Ok(Some(&entry[ENTRY_META..]));
                 }
                 break;
             }
         }
-        Err(SlotError::Full)
-    }
-
-    /// The data words of `key` if it was ever inserted.
-    pub fn get(&self, key: &str) -> Option<&[AtomicU64]> {
-        self.entries().find(|(k, _)| k == key).map(|(_, d)| d)
+        Ok(None)
     }
 
     /// Every ready entry, in table order.
@@ -233,6 +241,7 @@ mod tests {
         table.slot("b").unwrap();
         assert_eq!(table.slot("c").unwrap_err(), SlotError::Full);
         assert!(table.slot("a").is_ok());
+        assert!(table.get("c").is_none() && table.get("b").is_some());
         assert_eq!(table.slot(&"x".repeat(KEY_BYTES + 1)).unwrap_err(), SlotError::KeyTooLong);
         std::fs::remove_file(path).unwrap();
     }
