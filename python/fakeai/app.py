@@ -17,7 +17,8 @@ API_MODULES = (chat, completions, embeddings, models, health, lora)
 def create_app(settings: Settings | None = None) -> Starlette:
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
-    app = Starlette(routes=routes, exception_handlers=exception_handlers, middleware=pod_headers.middleware(ctx.settings))
+    middleware = pod_headers.middleware(ctx.settings)
+    app = Starlette(routes=routes, exception_handlers=exception_handlers, middleware=middleware)
     app.state.ctx = ctx
     return app
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from fakeai import __version__
-from fakeai.settings import Settings
+from fakeai.settings import KINDS, Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,10 +24,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     for f in Settings.knobs():
         meta = f.metadata
-        kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str, "bool": bool}[str(f.type)]
+        kind = f.type if isinstance(f.type, type) else KINDS[str(f.type)]
         help = f"{meta['help']} [env {Settings.env_name(f.name)}; default {f.default}]".replace("%", "%%")
         if kind is bool:
-            server.add_argument(meta["flag"], dest=f.name, action="store_const", const=True, default=None, help=help)
+            server.add_argument(meta["flag"], dest=f.name, action="store_const", const=True, help=help)
             continue
         server.add_argument(
             meta["flag"],

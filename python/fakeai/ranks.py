@@ -35,7 +35,9 @@ def serve_ranks(settings: Settings) -> int:
         certs = tls.files(settings, directory)
         if certs and settings.self_signed_certs:
             log.info("self-signed certificate for all ranks: %s", certs[0])
-            settings = settings.replace(self_signed_certs=False, ssl_certfile=str(certs[0]), ssl_keyfile=str(certs[1]))
+            settings = settings.replace(
+                self_signed_certs=False, ssl_certfile=str(certs[0]), ssl_keyfile=str(certs[1])
+            )
         return _supervise(settings)
     finally:
         shared.remove_dir(directory)
@@ -52,13 +54,19 @@ def _supervise(settings: Settings) -> int:
             env = {**base_env, **rank_settings(settings, rank).to_env()}
             cmd = [sys.executable, "-m", "fakeai", "server"]
             ranks.append(subprocess.Popen(cmd, env=env, start_new_session=True))
-        log.info("fakeai: %d data-parallel ranks on ports %d-%d", len(ranks), settings.port,
-                 settings.port + len(ranks) - 1)
+        log.info(
+            "fakeai: %d data-parallel ranks on ports %d-%d",
+            len(ranks),
+            settings.port,
+            settings.port + len(ranks) - 1,
+        )
         while not stop.wait(0.2):
             exited = next((p for p in ranks if p.poll() is not None), None)
             if exited is not None:
                 status = exited.returncode
-                log.warning("fakeai: rank %d exited with status %d; stopping the others", ranks.index(exited), status)
+                log.warning(
+                    "fakeai: rank %d exited with status %d; stopping the others", ranks.index(exited), status
+                )
                 break
     finally:
         _stop_all(ranks)

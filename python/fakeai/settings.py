@@ -17,6 +17,8 @@ from typing import Any
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 MODES = ("random", "echo")
 TRUE = ("1", "true", "yes", "on")
+#: Field annotations (strings under ``from __future__ import annotations``) to the types they name.
+KINDS: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
 FALSE = ("0", "false", "no", "off", "")
 
 
@@ -87,15 +89,23 @@ class Settings:
     data_parallel_size: int = field(
         default=1,
         metadata=_knob(
-            "--data-parallel-size", "Data-parallel ranks: rank k serves on port + k, each its own server.", minimum=1
+            "--data-parallel-size",
+            "Data-parallel ranks: rank k serves on port + k, each its own server.",
+            minimum=1,
         ),
     )
     data_parallel_rank: int = field(
         default=0,
-        metadata=_knob("--data-parallel-rank", "This server's data-parallel rank (set for each rank).", minimum=0),
+        metadata=_knob(
+            "--data-parallel-rank", "This server's data-parallel rank (set for each rank).", minimum=0
+        ),
     )
-    ssl_certfile: str = field(default="", metadata=_knob("--ssl-certfile", "TLS certificate (PEM); serve HTTPS."))
-    ssl_keyfile: str = field(default="", metadata=_knob("--ssl-keyfile", "TLS private key (PEM) of --ssl-certfile."))
+    ssl_certfile: str = field(
+        default="", metadata=_knob("--ssl-certfile", "TLS certificate (PEM); serve HTTPS.")
+    )
+    ssl_keyfile: str = field(
+        default="", metadata=_knob("--ssl-keyfile", "TLS private key (PEM) of --ssl-certfile.")
+    )
     self_signed_certs: bool = field(
         default=False,
         metadata=_knob(
@@ -147,10 +157,13 @@ class Settings:
         try:
             _core.LengthDistribution(self.output_length_distribution)
         except ValueError as exc:
-            raise ValueError(f"--output-length-distribution / FAKEAI_OUTPUT_LENGTH_DISTRIBUTION: {exc}") from None
+            source = "--output-length-distribution / FAKEAI_OUTPUT_LENGTH_DISTRIBUTION"
+            raise ValueError(f"{source}: {exc}") from None
         modules = parse_modules(self.lora_modules)
         if len(modules) > self.max_loras:
-            raise ValueError(f"--lora-modules names {len(modules)} adapters, more than --max-loras {self.max_loras}")
+            raise ValueError(
+                f"--lora-modules names {len(modules)} adapters, more than --max-loras {self.max_loras}"
+            )
         if self.data_parallel_size > 1 and self.port == 0:
             raise ValueError("--data-parallel-size > 1 needs a fixed --port (rank k serves on port + k)")
         if self.port + self.data_parallel_size - 1 > 65535:
@@ -166,7 +179,7 @@ class Settings:
 
 
 def _parse(f: dataclasses.Field[Any], raw: str, source: str) -> Any:
-    kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str, "bool": bool}[str(f.type)]
+    kind = f.type if isinstance(f.type, type) else KINDS[str(f.type)]
     if kind is bool:
         if raw.strip().lower() not in TRUE + FALSE:
             raise ValueError(f"{source} must be true or false, got {raw!r}")

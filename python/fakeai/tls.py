@@ -42,8 +42,12 @@ def self_signed(directory: Path, host: str) -> tuple[Path, Path]:
     except ValueError:
         names.append(x509.DNSName(host))
     names += [x509.IPAddress(ipaddress.ip_address(a)) for a in sorted(addresses)]
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "fakeai"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "fakeai self-signed")])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, "fakeai"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "fakeai self-signed"),
+        ]
+    )
     now = datetime.datetime.now(datetime.timezone.utc)
     public = key.public_key()
     cert = (
@@ -58,8 +62,15 @@ def self_signed(directory: Path, host: str) -> tuple[Path, Path]:
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
-                digital_signature=True, content_commitment=False, key_encipherment=False, data_encipherment=False,
-                key_agreement=False, key_cert_sign=True, crl_sign=False, encipher_only=False, decipher_only=False,
+                digital_signature=True,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=False,
+                encipher_only=False,
+                decipher_only=False,
             ),
             critical=True,
         )
@@ -72,6 +83,8 @@ def self_signed(directory: Path, host: str) -> tuple[Path, Path]:
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.touch(mode=0o600)
     key_path.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
     )
     return cert_path, key_path

@@ -34,14 +34,22 @@ def test_pod_headers_come_from_the_environment(start_server):
     env = {"POD_NAME": "fakeai-7c9d-abc", "POD_NAMESPACE": "llm"}
     with start_server("--ttft", "0", "--itl", "0", env=env) as url:
         port = url.rsplit(":", 1)[1]
-        for r in (httpx.get(url + "/ready"), httpx.get(url + "/nope"),
-                  httpx.post(url + "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user",
-                                                                                            "content": "x"}]})):
+        for r in (
+            httpx.get(url + "/ready"),
+            httpx.get(url + "/nope"),
+            httpx.post(
+                url + "/v1/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "x"}]},
+            ),
+        ):
             assert r.headers["x-inference-pod"] == "fakeai-7c9d-abc"
             assert r.headers["x-inference-namespace"] == "llm"
             assert r.headers["x-inference-port"] == port
-        with httpx.stream("POST", url + "/v1/chat/completions", json={
-            "model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]}) as r:
+        with httpx.stream(
+            "POST",
+            url + "/v1/chat/completions",
+            json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]},
+        ) as r:
             assert r.headers["x-inference-pod"] == "fakeai-7c9d-abc"
 
 
@@ -51,8 +59,21 @@ class Launched:
     def __init__(self, tmp_path: Path, port: int, *flags: str) -> None:
         self.log = tmp_path / "server.log"
         self.port = port
-        cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(self.port), "--ttft", "0", "--itl", "0",
-               "--log-level", "info", *flags]
+        cmd = [
+            sys.executable,
+            "-m",
+            "fakeai",
+            "server",
+            "--port",
+            str(self.port),
+            "--ttft",
+            "0",
+            "--itl",
+            "0",
+            "--log-level",
+            "info",
+            *flags,
+        ]
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -100,7 +121,9 @@ def test_self_signed_certificate_serves_https(tmp_path, pick_port):
         wait_https(url, context)
         with httpx.Client(base_url=url, verify=context) as client:
             assert client.get("/ready").json() == {"status": "ready"}
-        with openai.OpenAI(base_url=url + "/v1", api_key="k", http_client=httpx.Client(verify=context)) as sdk:
+        with openai.OpenAI(
+            base_url=url + "/v1", api_key="k", http_client=httpx.Client(verify=context)
+        ) as sdk:
             reply = sdk.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
             assert reply.choices[0].message.content
         with pytest.raises(httpx.ConnectError):  # not trusted without the certificate
@@ -131,7 +154,9 @@ def test_given_certificate_files_serve_https(tmp_path, pick_port):
     ],
 )
 def test_bad_deployment_flags_are_clear_startup_errors(flags, needle):
-    r = subprocess.run([sys.executable, "-m", "fakeai", "server", *flags], capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [sys.executable, "-m", "fakeai", "server", *flags], capture_output=True, text=True, timeout=30
+    )
     assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr
 
 
@@ -150,7 +175,9 @@ def test_data_parallel_ranks_serve_on_consecutive_ports_and_stop_together(tmp_pa
                     time.sleep(0.1)
         for url in urls:
             with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as sdk:
-                r = sdk.chat.completions.create(model="base-lora", messages=[{"role": "user", "content": "hi"}])
+                r = sdk.chat.completions.create(
+                    model="base-lora", messages=[{"role": "user", "content": "hi"}]
+                )
                 assert r.model == "base-lora"
         # Each rank has its own state: an adapter loaded on rank 0 is not on rank 1.
         load = {"lora_name": "rank0-only", "lora_path": "/r0"}

@@ -9,8 +9,19 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-START = ["--ttft", "0", "--itl", "0", "--workers", "2", "--max-loras", "3", "--lora-modules", "sql=/loras/sql",
-         '{"name": "qwen-tuned", "path": "/loras/qwen", "base_model_name": "Qwen/Qwen3-8B"}']
+START = [
+    "--ttft",
+    "0",
+    "--itl",
+    "0",
+    "--workers",
+    "2",
+    "--max-loras",
+    "3",
+    "--lora-modules",
+    "sql=/loras/sql",
+    '{"name": "qwen-tuned", "path": "/loras/qwen", "base_model_name": "Qwen/Qwen3-8B"}',
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +48,9 @@ def test_startup_adapters_are_listed_with_parent_and_root(server):
 
 def test_requests_naming_an_adapter_are_served(server):
     with openai.OpenAI(base_url=server + "/v1", api_key="k", max_retries=0) as client:
-        r = client.chat.completions.create(model="sql", messages=[{"role": "user", "content": "hi"}], max_tokens=5)
+        r = client.chat.completions.create(
+            model="sql", messages=[{"role": "user", "content": "hi"}], max_tokens=5
+        )
         assert r.model == "sql" and r.usage.completion_tokens <= 5
         r = client.completions.create(model="qwen-tuned", prompt="hi", max_tokens=3)
         assert r.model == "qwen-tuned"
@@ -50,7 +63,10 @@ def test_load_and_unload_at_run_time_reach_every_worker(server):
     for _ in range(8):
         assert "extra" in model_ids(server)
     with openai.OpenAI(base_url=server + "/v1", api_key="k", max_retries=0) as client:
-        assert client.chat.completions.create(model="extra", messages=[{"role": "user", "content": "x"}]).model == "extra"
+        assert (
+            client.chat.completions.create(model="extra", messages=[{"role": "user", "content": "x"}]).model
+            == "extra"
+        )
 
     r = httpx.post(server + "/v1/unload_lora_adapter", json={"lora_name": "extra"})
     assert r.status_code == 200 and r.text == "Success: LoRA adapter 'extra' removed successfully."
@@ -63,8 +79,10 @@ def test_bad_adapter_requests(server):
     dup = httpx.post(load, json={"lora_name": "sql", "lora_path": "/x"})
     assert dup.status_code == 400
     assert dup.json()["error"] == {
-        "message": "The lora adapter 'sql' has already been loaded.", "type": "InvalidUserInput",
-        "param": None, "code": 400,
+        "message": "The lora adapter 'sql' has already been loaded.",
+        "type": "InvalidUserInput",
+        "param": None,
+        "code": 400,
     }
     missing = httpx.post(unload, json={"lora_name": "nope"})
     assert missing.status_code == 404 and missing.json()["error"]["type"] == "NotFoundError"
@@ -86,9 +104,15 @@ def test_more_startup_adapters_than_max_loras_is_a_startup_error():
 
     r = subprocess.run(
         [sys.executable, "-m", "fakeai", "server", "--max-loras", "1", "--lora-modules", "a=/a", "b=/b"],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert r.returncode != 0 and "--max-loras" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([sys.executable, "-m", "fakeai", "server", "--lora-modules", "broken"],
-                       capture_output=True, text=True, timeout=30)
+    r = subprocess.run(
+        [sys.executable, "-m", "fakeai", "server", "--lora-modules", "broken"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert r.returncode != 0 and "name=path" in r.stderr

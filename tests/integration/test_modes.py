@@ -63,7 +63,9 @@ def test_echo_streams_the_same_text(echo_client):
 
 
 def test_echo_mode_legacy_completion_returns_the_prompt(echo_client):
-    r = echo_client.completions.create(model="gpt-3.5-turbo-instruct", prompt=["alpha beta", "gamma"], max_tokens=50)
+    r = echo_client.completions.create(
+        model="gpt-3.5-turbo-instruct", prompt=["alpha beta", "gamma"], max_tokens=50
+    )
     assert [c.text for c in r.choices] == ["alpha beta", "gamma"]
     assert r.usage.completion_tokens == 3
     r = echo_client.completions.create(model="gpt-3.5-turbo-instruct", prompt=TEXT, max_tokens=2)
@@ -83,7 +85,9 @@ def test_header_switches_mode_per_request(client, echo_client):
 
 def test_bad_mode_header_is_a_400(client):
     with pytest.raises(openai.BadRequestError) as err:
-        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, extra_headers={"x-fakeai-mode": "loud"})
+        client.chat.completions.create(
+            model="gpt-4o", messages=MESSAGES, extra_headers={"x-fakeai-mode": "loud"}
+        )
     assert err.value.body["code"] == "invalid_header" and "x-fakeai-mode" in err.value.body["message"]
     with pytest.raises(openai.BadRequestError):
         client.completions.create(model="gpt-4o", prompt="x", extra_headers={"x-fakeai-mode": ""})
@@ -111,7 +115,9 @@ def test_output_length_distribution_sets_natural_length(start_server):
 def test_bad_distribution_is_a_clear_startup_error(spec):
     r = subprocess.run(
         [sys.executable, "-m", "fakeai", "server", "--output-length-distribution", spec],
-        capture_output=True, text=True, timeout=30,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert r.returncode != 0
     assert "--output-length-distribution" in r.stderr and "Traceback" not in r.stderr

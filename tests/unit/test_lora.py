@@ -89,6 +89,8 @@ def test_running_and_waiting_counts_are_shared(tmp_path):
     with two.waiting(two.find("b")):
         assert one.request_counts() == {"a": (0, 0), "b": (0, 1)}
         assert one.requests_info() == {
-            "max_lora": "4", "running_lora_adapters": "", "waiting_lora_adapters": "b"
+            "max_lora": "4",
+            "running_lora_adapters": "",
+            "waiting_lora_adapters": "b",
         }
     assert one.request_counts() == {"a": (0, 0), "b": (0, 0)}

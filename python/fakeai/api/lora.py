@@ -39,7 +39,9 @@ class LoadAdapter(Endpoint):
         req = await read_json(receive, self.decoder, self.ctx.settings.max_body_bytes)
         module = LoraModule(req.lora_name, req.lora_path, req.base_model_name)
         self.ctx.loras.load(module, replace=req.load_inplace)
-        await send_bytes(send, f"Success: LoRA adapter '{req.lora_name}' added successfully.".encode(), 200, TEXT)
+        await send_bytes(
+            send, f"Success: LoRA adapter '{req.lora_name}' added successfully.".encode(), 200, TEXT
+        )
 
 
 class UnloadAdapter(Endpoint):
@@ -50,7 +52,9 @@ class UnloadAdapter(Endpoint):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = await read_json(receive, self.decoder, self.ctx.settings.max_body_bytes)
         self.ctx.loras.unload(req.lora_name)
-        await send_bytes(send, f"Success: LoRA adapter '{req.lora_name}' removed successfully.".encode(), 200, TEXT)
+        await send_bytes(
+            send, f"Success: LoRA adapter '{req.lora_name}' removed successfully.".encode(), 200, TEXT
+        )
 
 
 def routes(ctx: ServerContext) -> list[Route]:

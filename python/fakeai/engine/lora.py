@@ -104,7 +104,9 @@ def parse_modules(spec: str) -> list[LoraModule]:
 
 def _vllm_error(status: int, message: str) -> ApiError:
     """vLLM's error for the adapter endpoints: its envelope carries ``type`` and the numeric ``code``."""
-    return ApiError(status, message, type="InvalidUserInput" if status == 400 else "NotFoundError", code=status)
+    return ApiError(
+        status, message, type="InvalidUserInput" if status == 400 else "NotFoundError", code=status
+    )
 
 
 class _Counting:
@@ -119,7 +121,9 @@ class _Counting:
     async def __aenter__(self) -> None:
         self.table.add(self.key, STARTED, 1)
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None):
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ):
         self.table.add(self.key, FINISHED, 1)
 
 
@@ -129,7 +133,9 @@ class _NotCounted:
     async def __aenter__(self) -> None:
         return None
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None):
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ):
         return None
 
 
@@ -139,7 +145,9 @@ NOT_AN_ADAPTER = _NotCounted()
 class LoraRegistry:
     """The adapters this server holds, shared by its worker processes (see the module docs)."""
 
-    def __init__(self, directory: Path, table: _core.SharedTable, initial: list[LoraModule], max_loras: int) -> None:
+    def __init__(
+        self, directory: Path, table: _core.SharedTable, initial: list[LoraModule], max_loras: int
+    ) -> None:
         self.path = directory / REGISTRY_FILE
         self.lock_path = directory / (REGISTRY_FILE + ".lock")
         self.table = table
@@ -218,7 +226,9 @@ class LoraRegistry:
                     f"Cannot load the lora adapter '{module.name}': {len(adapters)} adapters are loaded, "
                     f"the most this server holds (--max-loras {self.max_loras}). Unload one first.",
                 )
-            adapters[module.name] = LoraModule(module.name, module.path, module.base_model_name, int(time.time()))
+            adapters[module.name] = LoraModule(
+                module.name, module.path, module.base_model_name, int(time.time())
+            )
             self._write(list(adapters.values()))
 
     def unload(self, name: str) -> None:

@@ -25,9 +25,8 @@ class ResponseMode:
             if name == HEADER:
                 echo = _ECHO.get(value.strip().lower())
                 if echo is None:
-                    raise bad_request(
-                        f"Invalid x-fakeai-mode header {value.decode(errors='replace')!r}: use 'echo' or 'random'.",
-                        code="invalid_header",
-                    )
+                    shown = value.decode(errors="replace")
+                    message = f"Invalid x-fakeai-mode header {shown!r}: use 'echo' or 'random'."
+                    raise bad_request(message, code="invalid_header")
                 return echo
         return self.default_echo
