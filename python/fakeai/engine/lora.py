@@ -32,7 +32,7 @@ from fakeai.errors import ApiError
 REGISTRY_FILE = "lora_adapters.json"
 TABLE = "lora"
 #: Distinct adapter names ever counted in one server (entries of the shared table are never freed).
-TABLE_CAPACITY = 4096
+TABLE_CAPACITY = 1024
 VERSION_KEY = "version"
 STARTED, FINISHED, QUEUED, DEQUEUED = range(4)
 
@@ -161,9 +161,12 @@ class LoraRegistry:
 
     # -- reading (every request) ---------------------------------------------------------------
 
+    def _word(self, key: str, index: int) -> int:
+        """One counter, read by adding 0: a hash probe (``SharedTable.get`` scans the whole table)."""
+        return self.table.add(key, index, 0)
+
     def _fresh(self) -> dict[str, LoraModule]:
-        version = self.table.get(VERSION_KEY)
-        current = version[0] if version else 0
+        current = self._word(VERSION_KEY, 0)
         if current != self._version:
             self._version = current
             self._adapters = {m.name: m for m in self._read()}
@@ -196,8 +199,11 @@ class LoraRegistry:
         """``{adapter name: (running, waiting)}`` for every loaded adapter, summed over all workers."""
         counts = {}
         for name in self._fresh():
-            words = self.table.get("adapter|" + name) or [0, 0, 0, 0]
-            counts[name] = (words[STARTED] - words[FINISHED], words[QUEUED] - words[DEQUEUED])
+            key = "adapter|" + name
+            # Finished before started (and dequeued before queued), so a request never counts negative.
+            finished, dequeued = self._word(key, FINISHED), self._word(key, DEQUEUED)
+            running = self._word(key, STARTED) - finished
+            counts[name] = (running, self._word(key, QUEUED) - dequeued)
         return counts
 
     def requests_info(self) -> dict[str, str]:
