@@ -4,12 +4,14 @@ Each rank is a whole ``fakeai server`` process tree (its own granian workers, it
 its own shared-memory directory, so its simulated engine and its metrics are its own), started with the
 same settings plus ``--data-parallel-rank k``. This process only supervises: Ctrl-C or SIGTERM stops
 every rank (SIGINT to each process group, SIGKILL after a grace period), and so does any rank exiting
-on its own, after which the command exits with that rank's status. With ``--self-signed-certs`` one
-certificate is generated here and shared by all ranks.
+on its own, after which the command exits with that rank's status; a rank whose supervisor is killed
+outright gets SIGTERM from the kernel (Linux). With ``--self-signed-certs`` one certificate is
+generated here and shared by all ranks.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -22,6 +24,7 @@ from fakeai.settings import Settings
 
 log = logging.getLogger("fakeai")
 GRACE_SECONDS = 10.0
+PR_SET_PDEATHSIG = 1
 
 
 def rank_settings(settings: Settings, rank: int) -> Settings:
@@ -53,7 +56,7 @@ def _supervise(settings: Settings) -> int:
         for rank in range(settings.data_parallel_size):
             env = {**base_env, **rank_settings(settings, rank).to_env()}
             cmd = [sys.executable, "-m", "fakeai", "server"]
-            ranks.append(subprocess.Popen(cmd, env=env, start_new_session=True))
+            ranks.append(subprocess.Popen(cmd, env=env, start_new_session=True, preexec_fn=_die_with_parent))
         log.info(
             "fakeai: %d data-parallel ranks on ports %d-%d",
             len(ranks),
@@ -73,6 +76,12 @@ def _supervise(settings: Settings) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return status
+
+
+def _die_with_parent() -> None:
+    """In a rank, before exec: get SIGTERM if this supervisor dies without stopping it (Linux)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _stop_all(ranks: list[subprocess.Popen[bytes]]) -> None:

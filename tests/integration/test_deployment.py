@@ -164,15 +164,7 @@ def test_data_parallel_ranks_serve_on_consecutive_ports_and_stop_together(tmp_pa
     server = Launched(tmp_path, pick_port(), "--data-parallel-size", "2", "--lora-modules", "base-lora=/l")
     urls = [f"http://127.0.0.1:{server.port + k}" for k in range(2)]
     try:
-        for url in urls:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    if httpx.get(url + "/ready", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    assert time.monotonic() < deadline, server.output()
-                    time.sleep(0.1)
+        wait_ready(urls, server)
         for url in urls:
             with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as sdk:
                 r = sdk.chat.completions.create(
@@ -190,3 +182,35 @@ def test_data_parallel_ranks_serve_on_consecutive_ports_and_stop_together(tmp_pa
         with pytest.raises(httpx.ConnectError):
             httpx.get(url + "/health", timeout=1)
     assert len(re.findall(r"Listening at", server.output())) == 2
+
+
+def wait_ready(urls: list[str], server: Launched) -> None:
+    for url in urls:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(url + "/ready", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline, server.output()
+                time.sleep(0.1)
+
+
+def test_ranks_stop_when_their_supervisor_is_killed(tmp_path, pick_port):
+    server = Launched(tmp_path, pick_port(), "--data-parallel-size", "2")
+    urls = [f"http://127.0.0.1:{server.port + k}" for k in range(2)]
+    try:
+        wait_ready(urls, server)
+        server.proc.kill()  # the supervisor only: ranks live in their own process groups
+        server.proc.wait(10)
+        deadline = time.monotonic() + 20
+        for url in urls:
+            while True:
+                try:
+                    httpx.get(url + "/health", timeout=1)
+                except httpx.ConnectError:
+                    break
+                assert time.monotonic() < deadline, f"{url} still serving after its supervisor died"
+                time.sleep(0.2)
+    finally:
+        server.stop()

@@ -192,6 +192,20 @@ mod tests {
     }
 
     #[test]
+    fn choose_length_draws_from_the_distribution_then_caps_at_max_tokens() {
+        use crate::text::{choose_length, Finish, LengthSpec};
+        let natural = LengthDist::parse("fixed:50").unwrap();
+        let spec =
+            |max_tokens, ignore_eos| LengthSpec { max_tokens, ignore_eos, natural, ..Default::default() };
+        let mut rng = Rng::new(3);
+        assert_eq!(choose_length(&mut rng, spec(None, false)), (50, Finish::Stop));
+        assert_eq!(choose_length(&mut rng, spec(Some(60), false)), (50, Finish::Stop));
+        assert_eq!(choose_length(&mut rng, spec(Some(50), false)), (50, Finish::Length));
+        assert_eq!(choose_length(&mut rng, spec(Some(40), false)), (40, Finish::Length));
+        assert_eq!(choose_length(&mut rng, spec(Some(90), true)), (90, Finish::Length));
+    }
+
+    #[test]
     fn bad_specs_say_what_is_wrong() {
         for (spec, needle) in [
             ("gamma:1:2", "unknown distribution"),
