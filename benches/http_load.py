@@ -2,6 +2,7 @@
 
     python benches/http_load.py                 # chat, 1 worker, then 2 workers
     python benches/http_load.py --duration 5 --connections 64 --workers 1
+    python benches/http_load.py --modes random echo     # chat in --mode random and --mode echo, same run
 
 Each target is started as a real server on a free loopback port, loaded with ``wrk`` for a bounded
 time, then stopped. Printed: requests/s, p50 and p99 latency, and each fakeai figure as a ratio of the
@@ -125,10 +126,11 @@ def bare(workers: int, args: argparse.Namespace) -> Result:
     return run_target(f"bare ASGI floor ({workers}w)", cmd, port, None, args)
 
 
-def fakeai(workers: int, args: argparse.Namespace, env: dict[str, str] | None = None, label: str = "") -> Result:
+def fakeai(workers: int, args: argparse.Namespace, env: dict[str, str] | None = None, label: str = "",
+           flags: tuple[str, ...] = ()) -> Result:
     port = free_port()
     cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--workers", str(workers),
-           "--ttft", "0", "--itl", "0", "--log-level", "warning"]
+           "--ttft", "0", "--itl", "0", "--log-level", "warning", *flags]
     return run_target(f"fakeai chat{label} ({workers}w)", cmd, port, env, args)
 
 
@@ -146,13 +148,18 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: leave a core to the server)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--modes", nargs="+", choices=["random", "echo"], default=["random"],
+                        help="fakeai --mode values to measure side by side (default: random)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
     rows = []
     for workers in args.workers:
         floor = bare(workers, args)
-        rows += [(floor, floor), (fakeai(workers, args), floor)]
+        rows.append((floor, floor))
+        for mode in args.modes:
+            label = f" --mode {mode}" if len(args.modes) > 1 else ""
+            rows.append((fakeai(workers, args, label=label, flags=("--mode", mode)), floor))
     report(rows)
 
 

@@ -82,3 +82,9 @@ def client(base_url: str):
 def http(base_url: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=base_url, timeout=10) as c:
         yield c
+
+
+@pytest.fixture(scope="session")
+def pick_port() -> Callable[[], int]:
+    """A free loopback port, for tests that launch a server themselves (e.g. over TLS)."""
+    return free_port

@@ -32,10 +32,13 @@ def chat(
     extra_prompt_tokens: int = 0,
     forced_tokens: int | None = None,
     cached_tokens: int = 0,
+    echo_mode: bool = False,
+    lengths: LengthDistribution | None = None,
 ) -> tuple[bytes | list[bytes], float | list[float], int, int]:
     """Render a chat completion: ``(body, delay, prompt_tokens, completion_tokens)``, or for a stream
     ``(steps, offsets, prompt_tokens, completion_tokens)``. Messages are objects with ``role``,
-    ``content`` (str, None or a list of parts with ``text``) and ``name`` attributes."""
+    ``content`` (str, None or a list of parts with ``text``) and ``name`` attributes. ``echo_mode``:
+    the reply is the last user message's text; ``lengths``: the natural-length distribution."""
 
 def completion(
     model: str,
@@ -56,13 +59,23 @@ def completion(
     itl: float = 0.0,
     jitter: float = 0.0,
     forced_tokens: int | None = None,
+    echo_mode: bool = False,
+    lengths: LengthDistribution | None = None,
 ) -> tuple[bytes | list[bytes], float | list[float], int, int]:
-    """Render a legacy text completion; same return shape as :func:`chat`."""
+    """Render a legacy text completion; same return shape as :func:`chat` (``echo_mode``: each
+    prompt's reply is the prompt itself)."""
 
 def embed(model: str, input: str | Sequence[Any], dims: int, base64: bool = False) -> tuple[bytes, int]:
     """Render an embeddings list: ``(body, prompt_tokens)``."""
 
 def cosine(a: str, b: str, dims: int = 256) -> float: ...
+
+class LengthDistribution:
+    """A parsed ``--output-length-distribution``: ``uniform:LO:HI``, ``normal:MEAN:STD``, ``fixed:N`` or
+    ``histogram:LO-HI=WEIGHT,...``; a bad spec raises :class:`InvalidInput`."""
+
+    def __init__(self, spec: str) -> None: ...
+    def sample(self, count: int, seed: int) -> list[int]: ...
 
 class SharedTable:
     """Named atomic counters in a shared-memory file, shared by every worker process."""

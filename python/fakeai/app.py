@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from fakeai.api import chat, completions, embeddings, health, models
+from fakeai.api import chat, completions, embeddings, health, lora, models
+from fakeai import pod_headers
 from fakeai.context import ServerContext
 from fakeai.errors import exception_handlers
 from fakeai.settings import Settings
 
 #: Route modules, hottest first: Starlette matches routes in order.
-API_MODULES = (chat, completions, embeddings, models, health)
+API_MODULES = (chat, completions, embeddings, models, health, lora)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
-    app = Starlette(routes=routes, exception_handlers=exception_handlers)
+    middleware = pod_headers.middleware(ctx.settings)
+    app = Starlette(routes=routes, exception_handlers=exception_handlers, middleware=middleware)
     app.state.ctx = ctx
     return app
 

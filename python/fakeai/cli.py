@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from fakeai import __version__
-from fakeai.settings import Settings
+from fakeai.settings import KINDS, Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,14 +24,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     for f in Settings.knobs():
         meta = f.metadata
-        kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str}[str(f.type)]
+        kind = f.type if isinstance(f.type, type) else KINDS[str(f.type)]
+        help = f"{meta['help']} [env {Settings.env_name(f.name)}; default {f.default}]".replace("%", "%%")
+        if kind is bool:
+            server.add_argument(meta["flag"], dest=f.name, action="store_const", const=True, help=help)
+            continue
         server.add_argument(
             meta["flag"],
             dest=f.name,
             type=kind,
             choices=meta["choices"],
             default=None,
-            help=f"{meta['help']} [env {Settings.env_name(f.name)}; default {f.default}]".replace("%", "%%"),
+            nargs="+" if meta.get("many") else None,
+            help=help,
         )
     return parser
 
@@ -41,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = Settings.from_env()
         flags = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
+        flags = {k: " ".join(v) if isinstance(v, list) else v for k, v in flags.items()}
         settings = settings.replace(**flags)
     except ValueError as e:
         sys.exit(f"fakeai: {e}")

@@ -1,4 +1,4 @@
-"""What every API module needs from the running server: settings, catalog and latency profile.
+"""What every API module needs from the running server: settings, catalog, latency, modes, adapters.
 
 Built once per worker process by :func:`fakeai.app.create_app` and handed to each module's
 ``routes(ctx)``; nothing is built at import time.
@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fakeai import _core, shared
 from fakeai.engine.catalog import Catalog
 from fakeai.engine.latency import LatencyProfile
+from fakeai.engine.lora import TABLE, TABLE_CAPACITY, LoraRegistry, parse_modules
+from fakeai.engine.modes import ResponseMode
 from fakeai.settings import Settings
 
 #: Reported as ``system_fingerprint``; changes when fakeai's generation changes.
@@ -21,6 +24,14 @@ class ServerContext:
     settings: Settings
     catalog: Catalog = field(default_factory=Catalog)
     latency: LatencyProfile = field(init=False)
+    mode: ResponseMode = field(init=False)
+    lengths: _core.LengthDistribution = field(init=False)
+    loras: LoraRegistry = field(init=False)
 
     def __post_init__(self) -> None:
-        self.latency = LatencyProfile.from_settings(self.settings)
+        s = self.settings
+        self.latency = LatencyProfile.from_settings(s)
+        self.mode = ResponseMode(s.mode)
+        self.lengths = _core.LengthDistribution(s.output_length_distribution)
+        table = shared.open_table(TABLE, TABLE_CAPACITY, 4)
+        self.loras = LoraRegistry(shared.current_dir(), table, parse_modules(s.lora_modules), s.max_loras)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 
-from fakeai import shared
+from fakeai import shared, tls
 from fakeai.settings import Settings
 
 log = logging.getLogger("fakeai")
@@ -19,11 +20,19 @@ def serve(settings: Settings) -> None:
     from granian.log import LogLevels
 
     logging.basicConfig(level=settings.log_level.upper(), format="[%(levelname)s] %(name)s: %(message)s")
+    if settings.data_parallel_size > 1:
+        from fakeai.ranks import serve_ranks
+
+        sys.exit(serve_ranks(settings))
     os.environ.update(settings.to_env())
     shm_dir = shared.create_dir()
     os.environ[shared.ENV] = str(shm_dir)
+    certs = tls.files(settings, shm_dir)
+    if certs and settings.self_signed_certs:
+        log.info("self-signed certificate: %s", certs[0])
     log.info(
-        "fakeai serving on http://%s:%d with %d worker(s); TTFT %.1f ms, ITL %.1f ms",
+        "fakeai serving on %s://%s:%d with %d worker(s); TTFT %.1f ms, ITL %.1f ms",
+        "https" if certs else "http",
         settings.host,
         settings.port,
         settings.workers,
@@ -40,6 +49,8 @@ def serve(settings: Settings) -> None:
         loop=Loops.auto,
         log_level=LogLevels(settings.log_level),
         backlog=4096,
+        ssl_cert=certs[0] if certs else None,
+        ssl_key=certs[1] if certs else None,
     )
     try:
         server.serve()

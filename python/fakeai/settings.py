@@ -15,10 +15,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+MODES = ("random", "echo")
+TRUE = ("1", "true", "yes", "on")
+#: Field annotations (strings under ``from __future__ import annotations``) to the types they name.
+KINDS: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
+FALSE = ("0", "false", "no", "off", "")
 
 
-def _knob(flag: str, help: str, *, minimum: float | None = None, choices: tuple[str, ...] | None = None) -> Any:
-    return {"flag": flag, "help": help, "minimum": minimum, "choices": choices}
+def _knob(
+    flag: str,
+    help: str,
+    *,
+    minimum: float | None = None,
+    choices: tuple[str, ...] | None = None,
+    many: bool = False,
+) -> Any:
+    """``many``: the flag takes several values (``--flag a b c``), kept as one space-separated string."""
+    return {"flag": flag, "help": help, "minimum": minimum, "choices": choices, "many": many}
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +53,66 @@ class Settings:
         metadata=_knob("--max-body-bytes", "Largest request body accepted; larger gets 413.", minimum=1),
     )
     log_level: str = field(default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS))
+    mode: str = field(
+        default="random",
+        metadata=_knob(
+            "--mode",
+            "Response mode: random (seeded generated text) or echo (the reply is the last user message, "
+            "or the prompt); a request may pick its own with the x-fakeai-mode header.",
+            choices=MODES,
+        ),
+    )
+    output_length_distribution: str = field(
+        default="uniform:32:512",
+        metadata=_knob(
+            "--output-length-distribution",
+            "Length of an answer the model ends by itself, before max_tokens caps it: uniform:LO:HI, "
+            "normal:MEAN:STD, fixed:N or histogram:LO-HI=WEIGHT,...",
+        ),
+    )
+    lora_modules: str = field(
+        default="",
+        metadata=_knob(
+            "--lora-modules",
+            "LoRA adapters served from the start, as vLLM takes them: name=path, or JSON "
+            '{"name": ..., "path": ..., "base_model_name": ...}; several separated by spaces.',
+            many=True,
+        ),
+    )
+    max_loras: int = field(
+        default=8, metadata=_knob("--max-loras", "Most LoRA adapters loaded at once.", minimum=1)
+    )
+    lora_base_model: str = field(
+        default="meta-llama/Llama-3.1-8B-Instruct",
+        metadata=_knob("--lora-base-model", "Parent model of a LoRA adapter that names no base_model_name."),
+    )
+    data_parallel_size: int = field(
+        default=1,
+        metadata=_knob(
+            "--data-parallel-size",
+            "Data-parallel ranks: rank k serves on port + k, each its own server.",
+            minimum=1,
+        ),
+    )
+    data_parallel_rank: int = field(
+        default=0,
+        metadata=_knob(
+            "--data-parallel-rank", "This server's data-parallel rank (set for each rank).", minimum=0
+        ),
+    )
+    ssl_certfile: str = field(
+        default="", metadata=_knob("--ssl-certfile", "TLS certificate (PEM); serve HTTPS.")
+    )
+    ssl_keyfile: str = field(
+        default="", metadata=_knob("--ssl-keyfile", "TLS private key (PEM) of --ssl-certfile.")
+    )
+    self_signed_certs: bool = field(
+        default=False,
+        metadata=_knob(
+            "--self-signed-certs",
+            "Serve HTTPS with a self-signed certificate generated at start (its path is logged).",
+        ),
+    )
 
     @staticmethod
     def env_name(name: str) -> str:
@@ -73,7 +146,32 @@ class Settings:
                 raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be one of {', '.join(choices)}")
         if self.port > 65535:
             raise ValueError(f"--port / FAKEAI_PORT must be <= 65535, got {self.port}")
+        self._check_deployment()
         return self
+
+    def _check_deployment(self) -> None:
+        """Cross-field checks of the response-mode, LoRA, data-parallel and TLS knobs."""
+        from fakeai import _core
+        from fakeai.engine.lora import parse_modules
+
+        try:
+            _core.LengthDistribution(self.output_length_distribution)
+        except ValueError as exc:
+            source = "--output-length-distribution / FAKEAI_OUTPUT_LENGTH_DISTRIBUTION"
+            raise ValueError(f"{source}: {exc}") from None
+        modules = parse_modules(self.lora_modules)
+        if len(modules) > self.max_loras:
+            raise ValueError(
+                f"--lora-modules names {len(modules)} adapters, more than --max-loras {self.max_loras}"
+            )
+        if self.data_parallel_size > 1 and self.port == 0:
+            raise ValueError("--data-parallel-size > 1 needs a fixed --port (rank k serves on port + k)")
+        if self.port + self.data_parallel_size - 1 > 65535:
+            raise ValueError(f"--port + --data-parallel-size - 1 must be <= 65535, got {self.port}")
+        if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
+            raise ValueError("--ssl-certfile and --ssl-keyfile go together")
+        if self.self_signed_certs and self.ssl_certfile:
+            raise ValueError("--self-signed-certs and --ssl-certfile exclude each other")
 
     def to_env(self) -> dict[str, str]:
         """The ``FAKEAI_*`` variables that rebuild these settings in a worker process."""
@@ -81,7 +179,11 @@ class Settings:
 
 
 def _parse(f: dataclasses.Field[Any], raw: str, source: str) -> Any:
-    kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str}[str(f.type)]
+    kind = f.type if isinstance(f.type, type) else KINDS[str(f.type)]
+    if kind is bool:
+        if raw.strip().lower() not in TRUE + FALSE:
+            raise ValueError(f"{source} must be true or false, got {raw!r}")
+        return raw.strip().lower() in TRUE
     try:
         return kind(raw)
     except ValueError:

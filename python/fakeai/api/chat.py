@@ -29,7 +29,9 @@ class ChatCompletions(Endpoint):
             top_logprobs = req.top_logprobs or 0
         elif req.top_logprobs is not None:
             raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
-        self.ctx.catalog.resolve(req.model)
+        lora = self.ctx.loras.find(req.model)
+        if lora is None:
+            self.ctx.catalog.resolve(req.model)
         lat = self.ctx.latency
         payload, schedule, _, _ = _core.chat(
             req.model,
@@ -47,8 +49,11 @@ class ChatCompletions(Endpoint):
             ttft=lat.ttft,
             itl=lat.itl,
             jitter=lat.jitter,
+            echo_mode=self.ctx.mode.echo(scope),
+            lengths=self.ctx.lengths,
         )
-        await respond(send, payload, schedule, start)
+        async with self.ctx.loras.serving(lora):
+            await respond(send, payload, schedule, start)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

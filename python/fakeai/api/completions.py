@@ -26,7 +26,9 @@ class Completions(Endpoint):
         req = await read_json(receive, self.decoder, self.limit)
         if req.max_tokens == 0 and not req.echo:
             raise bad_request("'max_tokens' must be at least 1 unless 'echo' is true.", param="max_tokens")
-        self.ctx.catalog.resolve(req.model)
+        lora = self.ctx.loras.find(req.model)
+        if lora is None:
+            self.ctx.catalog.resolve(req.model)
         lat = self.ctx.latency
         try:
             payload, schedule, _, _ = _core.completion(
@@ -46,10 +48,13 @@ class Completions(Endpoint):
                 ttft=lat.ttft,
                 itl=lat.itl,
                 jitter=lat.jitter,
+                echo_mode=self.ctx.mode.echo(scope),
+                lengths=self.ctx.lengths,
             )
         except _core.InvalidInput as exc:
             raise bad_request(f"Invalid 'prompt': {exc}.", param="prompt") from None
-        await respond(send, payload, schedule, start)
+        async with self.ctx.loras.serving(lora):
+            await respond(send, payload, schedule, start)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

@@ -1,4 +1,5 @@
-"""``GET /v1/models`` and ``GET /v1/models/{id}`` (ids may contain ``/``)."""
+"""``GET /v1/models`` and ``GET /v1/models/{id}`` (ids may contain ``/``); loaded LoRA adapters are listed
+after the base models with vLLM's ``root`` (the adapter's path) and ``parent`` (its base model)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,30 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fakeai.context import ServerContext
+from fakeai.engine.lora import LoraModule
 from fakeai.errors import ApiError
 
 
 def routes(ctx: ServerContext) -> list[Route]:
     catalog = ctx.catalog
+    loras = ctx.loras
+    default_parent = ctx.settings.lora_base_model
+
+    def adapter_card(adapter: LoraModule) -> dict[str, object]:
+        parent = adapter.base_model_name or default_parent
+        info = catalog.get(parent)
+        return adapter.card(parent, info.card() if info else None)
 
     async def list_models(request: Request) -> Response:
-        body = {"object": "list", "data": [m.card() for m in catalog.all()]}
+        data = [m.card() for m in catalog.all()] + [adapter_card(a) for a in loras.all()]
+        body = {"object": "list", "data": data}
         return Response(orjson.dumps(body), media_type="application/json")
 
     async def retrieve_model(request: Request) -> Response:
         model_id = request.path_params["model_id"]
+        adapter = loras.find(model_id)
+        if adapter is not None:
+            return Response(orjson.dumps(adapter_card(adapter)), media_type="application/json")
         info = catalog.get(model_id)
         if info is None:
             raise ApiError(

@@ -73,7 +73,7 @@ pub fn render_completion(env: &Envelope<'_>, choices: &[Choice], usage: &Usage, 
 }
 
 struct ChatChunks<'a> {
-    choices: &'a [Choice],
+    choices: &'a [Choice<'a>],
     logprobs: bool,
 }
 
@@ -82,7 +82,7 @@ impl ChunkStyle for ChatChunks<'_> {
         self.choices.len()
     }
 
-    fn choice(&self, i: usize) -> &Choice {
+    fn choice(&self, i: usize) -> &Choice<'_> {
         &self.choices[i]
     }
 
@@ -132,7 +132,7 @@ mod tests {
         Envelope { id: "chatcmpl-x", object, created: 1, model: "m", fingerprint: "fp_1" }
     }
 
-    fn choice(tokens: Vec<&'static str>) -> Choice {
+    fn choice(tokens: Vec<&'static str>) -> Choice<'static> {
         Choice { tokens, finish: Finish::Length, logprobs: Vec::new() }
     }
 

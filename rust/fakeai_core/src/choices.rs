@@ -4,11 +4,11 @@ use crate::logprobs::{self, TokenLogprob};
 use crate::rng::Rng;
 use crate::text::{self, Finish, LengthSpec};
 
-pub struct Choice {
-    pub tokens: Vec<&'static str>,
+pub struct Choice<'a> {
+    pub tokens: Vec<&'a str>,
     pub finish: Finish,
     /// Empty unless logprobs were asked for.
-    pub logprobs: Vec<TokenLogprob>,
+    pub logprobs: Vec<TokenLogprob<'a>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -22,7 +22,7 @@ pub struct ChoiceSpec {
 
 /// Generate the choices for one request. `key` identifies the input (prompt hash mixed with the
 /// request seed) so that equal seeds and equal inputs give equal output.
-pub fn generate(key: u64, spec: &ChoiceSpec) -> Vec<Choice> {
+pub fn generate(key: u64, spec: &ChoiceSpec) -> Vec<Choice<'static>> {
     (0..spec.n.max(1))
         .map(|index| {
             let mut rng = Rng::new(key.wrapping_add(u64::from(index).wrapping_mul(0xA076_1D64_78BD_642F)));
@@ -41,7 +41,7 @@ pub fn generate(key: u64, spec: &ChoiceSpec) -> Vec<Choice> {
 }
 
 /// Total generated tokens across choices.
-pub fn completion_tokens(choices: &[Choice]) -> u32 {
+pub fn completion_tokens(choices: &[Choice<'_>]) -> u32 {
     choices.iter().map(|c| c.tokens.len() as u32).sum()
 }
 

@@ -3,10 +3,12 @@
 
 pub mod chat;
 pub mod choices;
+pub mod echo;
 pub mod embedding;
 pub mod histogram;
 pub mod ids;
 pub mod json;
+pub mod length_dist;
 pub mod logprobs;
 pub mod rng;
 pub mod schedule;

@@ -3,15 +3,15 @@
 use crate::rng::Rng;
 use crate::vocab;
 
-pub struct TokenLogprob {
-    pub token: &'static str,
+pub struct TokenLogprob<'a> {
+    pub token: &'a str,
     pub logprob: f32,
     /// The most likely alternatives, best first; the chosen token leads when alternatives are asked.
-    pub top: Vec<(&'static str, f32)>,
+    pub top: Vec<(&'a str, f32)>,
 }
 
 /// Log-probabilities for `tokens`, each with `top_n` (<= 20) alternatives.
-pub fn for_tokens(rng: &mut Rng, tokens: &[&'static str], top_n: usize) -> Vec<TokenLogprob> {
+pub fn for_tokens<'a>(rng: &mut Rng, tokens: &[&'a str], top_n: usize) -> Vec<TokenLogprob<'a>> {
     let table = vocab::table();
     tokens
         .iter()

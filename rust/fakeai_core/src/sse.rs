@@ -22,7 +22,7 @@ pub const DONE: &[u8] = b"data: [DONE]\n\n";
 /// How one API shapes its chunks' choice objects (everything after `{"index":i`).
 pub trait ChunkStyle {
     fn choices(&self) -> usize;
-    fn choice(&self, i: usize) -> &Choice;
+    fn choice(&self, i: usize) -> &Choice<'_>;
     /// The chunk choice `i` opens with before its first token (chat: the role chunk), if any.
     fn opening(&self, _buf: &mut Vec<u8>, _i: usize) -> bool {
         false

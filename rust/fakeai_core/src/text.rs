@@ -1,5 +1,6 @@
 //! Seeded text generation with exact token counts, output-length choice and stop sequences.
 
+use crate::length_dist::LengthDist;
 use crate::rng::Rng;
 use crate::vocab::{self, COMMA, PARAGRAPH, PERIOD};
 
@@ -20,7 +21,7 @@ impl Finish {
 }
 
 /// Shortest and longest natural answer (tokens) when the model is free to stop by itself.
-/// Lengths are uniform in this range, then capped by `max_tokens`.
+/// Lengths are uniform in this range by default (see [`LengthDist`]), then capped by `max_tokens`.
 pub const NATURAL_LENGTH: (u32, u32) = (32, 512);
 
 /// What the request says about the output length.
@@ -32,6 +33,8 @@ pub struct LengthSpec {
     pub ignore_eos: bool,
     /// An exact length forced by the operator (e.g. a per-request header), still capped by `max_tokens`.
     pub forced: Option<u32>,
+    /// The natural length when nothing above decides it (`--output-length-distribution`).
+    pub natural: LengthDist,
 }
 
 /// Number of tokens to generate and the finish reason if nothing else (a stop sequence) cuts it.
@@ -39,7 +42,7 @@ pub fn choose_length(rng: &mut Rng, spec: LengthSpec) -> (u32, Finish) {
     let natural = match (spec.forced, spec.ignore_eos, spec.max_tokens) {
         (Some(n), _, _) => n,
         (None, true, Some(max)) => max,
-        _ => rng.range(u64::from(NATURAL_LENGTH.0), u64::from(NATURAL_LENGTH.1)) as u32,
+        _ => spec.natural.sample(rng),
     }
     .max(spec.min_tokens);
     match spec.max_tokens {
@@ -86,7 +89,7 @@ pub fn generate(rng: &mut Rng, len: usize) -> Vec<&'static str> {
 /// Cut `pieces` at the earliest occurrence of any stop sequence. The stop text itself is not
 /// returned (as OpenAI does); a piece the stop starts inside is kept in part and still counts as a
 /// generated token. Returns whether a stop sequence was found.
-pub fn apply_stop(pieces: &mut Vec<&'static str>, stops: &[String]) -> bool {
+pub fn apply_stop(pieces: &mut Vec<&str>, stops: &[String]) -> bool {
     if stops.is_empty() {
         return false;
     }

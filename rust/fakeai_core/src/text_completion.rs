@@ -10,7 +10,7 @@ use crate::usage::Usage;
 /// One choice of a text completion: generated tokens, and the prompt when `echo` asked for it.
 pub struct TextChoice<'a> {
     pub echo: Option<&'a str>,
-    pub choice: Choice,
+    pub choice: Choice<'a>,
 }
 
 /// A stable pseudo log-probability for an echoed prompt token.
@@ -132,7 +132,7 @@ impl ChunkStyle for TextChunks<'_> {
         self.items.len()
     }
 
-    fn choice(&self, i: usize) -> &Choice {
+    fn choice(&self, i: usize) -> &Choice<'_> {
         &self.items[i].choice
     }
 

@@ -1,8 +1,10 @@
 //! `chat(...)`: one call renders a whole chat completion or its stream.
 
+use super::echo::{last_user_text, natural, LengthDistribution};
 use super::{latency, request_key, stop_list, streamed, whole};
 use crate::chat::{render_completion, render_stream};
 use crate::choices::{self, ChoiceSpec};
+use crate::echo;
 use crate::ids;
 use crate::sse::Envelope;
 use crate::text::LengthSpec;
@@ -58,7 +60,7 @@ fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64)> {
 #[pyo3(signature = (
     model, messages, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
     top_logprobs=None, stream=false, include_usage=false, fingerprint="fp_fakeai", ttft=0.0, itl=0.0,
-    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0
+    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn chat<'py>(
@@ -81,15 +83,28 @@ pub(crate) fn chat<'py>(
     extra_prompt_tokens: u32,
     forced_tokens: Option<u32>,
     cached_tokens: u32,
+    echo_mode: bool,
+    lengths: Option<&Bound<'py, LengthDistribution>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let (prompt_tokens, input_hash) = read_messages(messages)?;
     let spec = ChoiceSpec {
         n,
-        length: LengthSpec { max_tokens, min_tokens, ignore_eos, forced: forced_tokens },
+        length: LengthSpec {
+            max_tokens,
+            min_tokens,
+            ignore_eos,
+            forced: forced_tokens,
+            natural: natural(lengths),
+        },
         stops: stop_list(stop)?,
         top_logprobs,
     };
-    let choices = choices::generate(request_key(seed, input_hash), &spec);
+    let echo_text = if echo_mode { Some(last_user_text(messages)?) } else { None };
+    let key = request_key(seed, input_hash);
+    let choices = match &echo_text {
+        Some(text) => echo::choices(text, key, &spec),
+        None => choices::generate(key, &spec),
+    };
     let completion_tokens = choices::completion_tokens(&choices);
     let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens;
     let usage = Usage {

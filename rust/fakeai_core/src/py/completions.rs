@@ -1,8 +1,10 @@
 //! `completion(...)`: the legacy `/v1/completions` endpoint, one call per request.
 
+use super::echo::{natural, LengthDistribution};
 use super::inputs::{self, TextOrTokens};
 use super::{latency, request_key, stop_list, streamed, whole};
 use crate::choices::{self, ChoiceSpec};
+use crate::echo;
 use crate::ids;
 use crate::sse::Envelope;
 use crate::text::LengthSpec;
@@ -29,7 +31,7 @@ fn prompt_text(p: &TextOrTokens) -> (String, u32) {
 #[pyo3(signature = (
     model, prompt, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
     logprobs=None, echo=false, stream=false, include_usage=false, fingerprint="fp_fakeai", ttft=0.0,
-    itl=0.0, jitter=0.0, forced_tokens=None
+    itl=0.0, jitter=0.0, forced_tokens=None, echo_mode=false, lengths=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn completion<'py>(
@@ -51,17 +53,28 @@ pub(crate) fn completion<'py>(
     itl: f64,
     jitter: f64,
     forced_tokens: Option<u32>,
+    echo_mode: bool,
+    lengths: Option<&Bound<'py, LengthDistribution>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let prompts: Vec<(String, u32)> = inputs::extract(prompt)?.iter().map(prompt_text).collect();
     let spec = ChoiceSpec {
         n,
-        length: LengthSpec { max_tokens, min_tokens, ignore_eos, forced: forced_tokens },
+        length: LengthSpec {
+            max_tokens,
+            min_tokens,
+            ignore_eos,
+            forced: forced_tokens,
+            natural: natural(lengths),
+        },
         stops: stop_list(stop)?,
         top_logprobs: logprobs,
     };
     let mut items = Vec::with_capacity(prompts.len() * n as usize);
     for (text, _) in &prompts {
-        for choice in choices::generate(request_key(seed, xxh3_64(text.as_bytes())), &spec) {
+        let key = request_key(seed, xxh3_64(text.as_bytes()));
+        let generated =
+            if echo_mode { echo::choices(text, key, &spec) } else { choices::generate(key, &spec) };
+        for choice in generated {
             items.push(TextChoice { echo: echo.then_some(text.as_str()), choice });
         }
     }

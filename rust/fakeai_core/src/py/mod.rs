@@ -6,6 +6,7 @@
 
 mod chat;
 mod completions;
+mod echo;
 mod embeddings;
 mod inputs;
 mod shared;
@@ -30,6 +31,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HISTOGRAM_WIDTH", crate::histogram::WIDTH)?;
     m.add("HISTOGRAM_BOUNDS", crate::histogram::BOUNDS.to_vec())?;
     m.add_class::<shared::SharedTable>()?;
+    m.add_class::<echo::LengthDistribution>()?;
     m.add_function(wrap_pyfunction!(count_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(chat::chat, m)?)?;
     m.add_function(wrap_pyfunction!(completions::completion, m)?)?;
