@@ -40,6 +40,14 @@ class Settings:
         metadata=_knob("--max-body-bytes", "Largest request body accepted; larger gets 413.", minimum=1),
     )
     log_level: str = field(default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS))
+    image_url_ttl: float = field(
+        default=3600.0,
+        metadata=_knob("--image-url-ttl", "Seconds a generated image stays available at its url.", minimum=0),
+    )
+    moderation_threshold: float = field(
+        default=0.5,
+        metadata=_knob("--moderation-threshold", "Score from which a moderation category is flagged.", minimum=0),
+    )
 
     @staticmethod
     def env_name(name: str) -> str:

@@ -1,0 +1,152 @@
+"""``POST /v1/images/generations``, ``/v1/images/edits``, ``/v1/images/variations`` and
+``GET /images/{id}.png``.
+
+Pictures are real PNGs of the requested size drawn by the Rust core, deterministic for the prompt
+(and the fakeai extra ``seed``). ``url`` answers store the files where every worker can serve them
+and expire after ``--image-url-ttl`` seconds; ``b64_json`` answers carry them inline.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+
+import msgspec
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fakeai import _core, forms
+from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
+from fakeai.context import ServerContext
+from fakeai.engine.images import ImageModel, image_model
+from fakeai.errors import ApiError, bad_request
+from fakeai.schemas.images import ImageGenerationRequest
+from fakeai.store.images import ImageStore
+
+#: Image tokens an input picture adds to a GPT image edit's usage (a 1024x1024 high-detail image).
+INPUT_IMAGE_TOKENS = 765
+
+
+def origin(scope: Scope) -> str:
+    """``scheme://host[:port]`` as the client addressed this server."""
+    for key, value in scope["headers"]:
+        if key == b"host":
+            return f"{scope['scheme']}://{value.decode('latin-1')}"
+    host, port = scope["server"]
+    return f"{scope['scheme']}://{host}:{port}"
+
+
+class Images:
+    """Drawing, storing and rendering the answers of all three image endpoints."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.store = ImageStore(ctx.settings.image_url_ttl)
+
+    def answer(self, scope: Scope, model: ImageModel, *, prompt: str, size: str, n: int, seed: int, quality: str | None,
+               style: str | None, response_format: str | None, background: str | None = None,
+               input_images: int = 0) -> bytes:
+        width, height, fmt = model.check(size=size, n=n, prompt=prompt, quality=quality, style=style,
+                                         response_format=response_format)
+        b64 = fmt == "b64_json"
+        files = _core.png_images(f"{model.name}\x00{prompt}", width, height, n, seed, b64)
+        revised = model.revised_prompt(prompt, style, quality)
+        if b64:
+            data = [{"b64_json": f.decode("ascii")} for f in files]
+        else:
+            base = origin(scope)
+            data = [{"url": f"{base}/images/{self.store.put(f)}"} for f in files]
+        if revised is not None:
+            for item in data:
+                item["revised_prompt"] = revised
+        body: dict[str, object] = {"created": int(time.time()), "data": data}
+        if model.gpt_image:
+            body.update(background=background if background in ("transparent", "opaque") else "opaque",
+                        output_format="png", quality=quality if quality in ("low", "medium", "high") else "medium",
+                        size=f"{width}x{height}")
+            body["usage"] = model.usage(_core.count_tokens(prompt), INPUT_IMAGE_TOKENS * input_images, width,
+                                        height, quality, n)
+        return orjson.dumps(body)
+
+
+def _default_size(model: ImageModel) -> str:
+    return "auto" if model.gpt_image else "1024x1024"
+
+
+class Generations(Endpoint):
+    def __init__(self, images: Images, limit: int) -> None:
+        self.images = images
+        self.decoder = msgspec.json.Decoder(ImageGenerationRequest)
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        req = await read_json(receive, self.decoder, self.limit)
+        if req.output_format not in (None, "png"):
+            raise bad_request(f"output_format {req.output_format!r} is not supported by fakeai; it writes png.",
+                              param="output_format", code="unsupported_value")
+        model = image_model(req.model)
+        body = self.images.answer(scope, model, prompt=req.prompt, size=req.size or _default_size(model), n=req.n,
+                                  seed=req.seed, quality=req.quality, style=req.style,
+                                  response_format=req.response_format, background=req.background)
+        await send_bytes(send, body)
+
+
+def _check_png(data: bytes, param: str) -> tuple[int, int]:
+    size = _core.png_size(data)
+    if size is None:
+        raise bad_request(f"Invalid input image: '{param}' must be a valid PNG file.", param=param,
+                          code="invalid_image_format")
+    return size
+
+
+def routes(ctx: ServerContext) -> list[Route]:
+    images = Images(ctx)
+    limit = ctx.settings.max_body_bytes
+
+    async def edit_or_vary(request: Request, *, edit: bool) -> Response:
+        form = await forms.read_form(request, limit)
+        model = image_model(forms.text(form, "model", "dall-e-2"))
+        if edit and not model.edits:
+            raise bad_request(f"{model.name} does not support image edits.", param="model", code="unsupported_value")
+        if not edit and not model.variations:
+            raise bad_request(f"{model.name} does not support image variations.", param="model",
+                              code="unsupported_value")
+        image = await forms.file_bytes(form, "image", "image[]")
+        width, height = _check_png(image, "image")
+        if model.name == "dall-e-2" and width != height:
+            raise bad_request(f"Invalid input image: dall-e-2 needs a square PNG, got {width}x{height}.",
+                              param="image", code="invalid_image_format")
+        mask = await forms.file_bytes(form, "mask", required=False) if edit else None
+        if mask is not None and _check_png(mask, "mask") != (width, height):
+            raise bad_request("The mask must be a PNG of the same size as the image.", param="mask",
+                              code="invalid_image_format")
+        prompt = forms.text(form, "prompt", required=edit) or "a variation of the uploaded image"
+        body = images.answer(
+            request.scope, model, prompt=prompt, size=forms.text(form, "size", _default_size(model)),
+            n=int(forms.number(form, "n", 1, 1, 10, integer=True)), seed=zlib.crc32(image), quality=forms.text(form, "quality"),
+            style=None, response_format=forms.text(form, "response_format"),
+            background=forms.text(form, "background"), input_images=len(form.getlist("image[]")) or 1,
+        )
+        return Response(body, media_type="application/json")
+
+    async def edits(request: Request) -> Response:
+        return await edit_or_vary(request, edit=True)
+
+    async def variations(request: Request) -> Response:
+        return await edit_or_vary(request, edit=False)
+
+    async def serve_image(request: Request) -> Response:
+        name = request.path_params["name"]
+        png = images.store.get(name)
+        if png is None:
+            raise ApiError(404, f"The image '{name}' does not exist or has expired.", code="image_not_found")
+        return Response(png, media_type="image/png", headers={"cache-control": "private, max-age=60"})
+
+    return [
+        Route("/v1/images/generations", Generations(images, limit), methods=["POST"]),
+        Route("/v1/images/edits", edits, methods=["POST"]),
+        Route("/v1/images/variations", variations, methods=["POST"]),
+        Route("/images/{name}", serve_image, methods=["GET"]),
+    ]
