@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from fakeai.api import chat, completions, embeddings, health, images, models
+from fakeai.api import chat, completions, embeddings, health, images, models, speech, transcriptions
 from fakeai.context import ServerContext
 from fakeai.errors import exception_handlers
 from fakeai.settings import Settings
 
 #: Route modules, hottest first: Starlette matches routes in order.
-API_MODULES = (chat, completions, embeddings, models, health, images)
+API_MODULES = (chat, completions, embeddings, models, health, images, speech, transcriptions)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
