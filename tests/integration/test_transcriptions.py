@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import wave
+from itertools import pairwise
 
 import openai
 import pytest
@@ -35,10 +36,10 @@ def test_verbose_json_duration_segments_and_words(client):
     segments, words = r.segments, r.words
     assert segments[0].start == 0 and segments[-1].end == pytest.approx(12.5)
     assert "".join(s.text for s in segments) == r.text
-    for a, b in zip(segments, segments[1:]):
+    for a, b in pairwise(segments):
         assert a.start <= a.end <= b.start + 1e-6
     assert [w.word for w in words] == re.findall(r"[A-Za-z0-9]+", r.text)
-    for a, b in zip(words, words[1:]):
+    for a, b in pairwise(words):
         assert a.start <= a.end <= b.start + 1e-6
     assert all(s.tokens and -1 < s.avg_logprob < 0 for s in segments)
     assert r.usage.seconds == 13
@@ -62,7 +63,7 @@ def test_srt_and_vtt_structure(client):
     assert cues[-1].split("\n")[1].endswith("00:00:30,000")
     vtt = transcribe(client, wav_file(30), response_format="vtt")
     assert vtt.startswith("WEBVTT\n\n")
-    times = re.findall(r"^(\d\d:\d\d:\d\d\.\d{3}) --> (\d\d:\d\d:\d\d\.\d{3})$", vtt, re.M)
+    times = re.findall(r"^(\d\d:\d\d:\d\d\.\d{3}) --> (\d\d:\d\d:\d\d\.\d{3})$", vtt, re.MULTILINE)
     assert len(times) == len(cues) and times[-1][1] == "00:00:30.000"
     text = transcribe(client, wav_file(30), response_format="text")
     assert text.strip() == transcribe(client, wav_file(30)).text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta
@@ -17,7 +17,7 @@ class CustomVoice(msgspec.Struct, gc=False):
 class SpeechRequest(msgspec.Struct, gc=False):
     model: ModelId
     input: Annotated[str, Meta(max_length=4096)]
-    voice: Union[str, CustomVoice]
+    voice: str | CustomVoice
     response_format: Literal["mp3", "opus", "aac", "flac", "wav", "pcm"] = "mp3"
     speed: Annotated[float, Meta(ge=0.25, le=4.0)] = 1.0
     instructions: Annotated[str, Meta(max_length=4096)] | None = None
