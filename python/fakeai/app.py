@@ -4,13 +4,27 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from fakeai.api import chat, completions, embeddings, health, images, models, speech, transcriptions
+from fakeai.api import (
+    chat,
+    completions,
+    embeddings,
+    health,
+    images,
+    moderations,
+    models,
+    ranking,
+    rag,
+    speech,
+    transcriptions,
+)
 from fakeai.context import ServerContext
 from fakeai.errors import exception_handlers
 from fakeai.settings import Settings
 
 #: Route modules, hottest first: Starlette matches routes in order.
-API_MODULES = (chat, completions, embeddings, models, health, images, speech, transcriptions)
+API_MODULES = (chat, completions, embeddings, models, health)
+#: The media, moderation and retrieval endpoints.
+API_MODULES += (images, speech, transcriptions, moderations, ranking, rag)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -34,6 +34,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HISTOGRAM_BOUNDS", crate::histogram::BOUNDS.to_vec())?;
     m.add_class::<shared::SharedTable>()?;
     m.add_function(wrap_pyfunction!(count_tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(generate_text, m)?)?;
     m.add_function(wrap_pyfunction!(chat::chat, m)?)?;
     m.add_function(wrap_pyfunction!(completions::completion, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::embed, m)?)?;
@@ -61,6 +62,12 @@ fn count_tokens(py: Python<'_>, text: &str) -> usize {
     } else {
         crate::tokens::count(text)
     }
+}
+
+/// `n` tokens of fakeai's generated prose for `seed` (the same seed gives the same text).
+#[pyfunction]
+fn generate_text(n: usize, seed: u64) -> String {
+    crate::text::generate(&mut Rng::new(seed), n).concat()
 }
 
 /// `stop` as given by a request: a string, a list of strings, or None.
