@@ -10,10 +10,10 @@ from fakeai.api import (
     embeddings,
     health,
     images,
-    moderations,
     models,
-    ranking,
+    moderations,
     rag,
+    ranking,
     speech,
     transcriptions,
 )

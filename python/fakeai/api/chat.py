@@ -11,6 +11,7 @@ from fakeai import _core
 from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.context import FINGERPRINT, ServerContext
 from fakeai.engine.pacing import respond
+from fakeai.engine.speech import chat_audio
 from fakeai.errors import bad_request
 from fakeai.schemas.chat import ChatRequest
 
@@ -30,6 +31,7 @@ class ChatCompletions(Endpoint):
         elif req.top_logprobs is not None:
             raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
         self.ctx.catalog.resolve(req.model)
+        audio = chat_audio(req.modalities, req.audio)
         lat = self.ctx.latency
         payload, schedule, _, _ = _core.chat(
             req.model,
@@ -47,6 +49,7 @@ class ChatCompletions(Endpoint):
             ttft=lat.ttft,
             itl=lat.itl,
             jitter=lat.jitter,
+            audio=audio,
         )
         await respond(send, payload, schedule, start)
 

@@ -58,7 +58,7 @@ fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64)> {
 #[pyo3(signature = (
     model, messages, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
     top_logprobs=None, stream=false, include_usage=false, fingerprint="fp_fakeai", ttft=0.0, itl=0.0,
-    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0
+    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, audio=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn chat<'py>(
@@ -81,6 +81,7 @@ pub(crate) fn chat<'py>(
     extra_prompt_tokens: u32,
     forced_tokens: Option<u32>,
     cached_tokens: u32,
+    audio: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let (prompt_tokens, input_hash) = read_messages(messages)?;
     let spec = ChoiceSpec {
@@ -91,6 +92,10 @@ pub(crate) fn chat<'py>(
     };
     let choices = choices::generate(request_key(seed, input_hash), &spec);
     let completion_tokens = choices::completion_tokens(&choices);
+    // `audio(transcript) -> bytes`: the rendered `"id":..,"data":..,"expires_at":..` of each choice.
+    let audio: Option<Vec<Vec<u8>>> = audio
+        .map(|render| choices.iter().map(|c| render.call1((c.tokens.concat(),))?.extract()).collect())
+        .transpose()?;
     let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens;
     let usage = Usage {
         prompt_tokens,
@@ -104,10 +109,11 @@ pub(crate) fn chat<'py>(
     let lat = latency(ttft, itl, jitter);
     let logprobs = top_logprobs.is_some();
     if stream {
-        let steps = render_stream(&env, &choices, include_usage.then_some(&usage), logprobs);
+        let steps =
+            render_stream(&env, &choices, include_usage.then_some(&usage), logprobs, audio.as_deref());
         streamed(py, steps, lat, prompt_tokens, completion_tokens)
     } else {
-        let body = render_completion(&env, &choices, &usage, logprobs);
+        let body = render_completion(&env, &choices, &usage, logprobs, audio.as_deref());
         let longest = choices.iter().map(|c| c.tokens.len()).max().unwrap_or(0);
         whole(py, &body, lat, prompt_tokens, completion_tokens, longest)
     }
