@@ -6,25 +6,45 @@ pub const BLOCK: usize = 4096;
 
 /// CRC-8, polynomial x^8 + x^2 + x + 1 (FLAC frame headers).
 pub fn crc8(data: &[u8]) -> u8 {
-    data.iter().fold(0u8, |mut crc, &b| {
-        crc ^= b;
-        for _ in 0..8 {
-            crc = if crc & 0x80 != 0 { (crc << 1) ^ 0x07 } else { crc << 1 };
-        }
-        crc
-    })
+    data.iter().fold(0u8, |crc, &b| CRC8[usize::from(crc ^ b)])
 }
 
-/// CRC-16, polynomial x^16 + x^15 + x^2 + 1 (FLAC frame footers).
+/// CRC-16, polynomial x^16 + x^15 + x^2 + 1 (FLAC frame footers), one table lookup a byte.
 pub fn crc16(data: &[u8]) -> u16 {
-    data.iter().fold(0u16, |mut crc, &b| {
-        crc ^= u16::from(b) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x8005 } else { crc << 1 };
-        }
-        crc
-    })
+    data.iter().fold(0u16, |crc, &b| (crc << 8) ^ CRC16[usize::from((crc >> 8) as u8 ^ b)])
 }
+
+const CRC8: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u8;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x80 != 0 { (crc << 1) ^ 0x07 } else { crc << 1 };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
+
+const CRC16: [u16; 256] = {
+    let mut table = [0u16; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = (i as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x8005 } else { crc << 1 };
+            bit += 1;
+        }
+        table[i] = crc;
+        i += 1;
+    }
+    table
+};
 
 /// The frame number in FLAC's UTF-8-like variable-length coding (up to 31 bits here).
 fn utf8_number(out: &mut Vec<u8>, n: u32) {
@@ -82,7 +102,9 @@ pub fn flac(samples: &[i16], sample_rate: u32) -> Vec<u8> {
         let crc = crc8(&out[start..]);
         out.push(crc);
         out.push(0x02); // subframe: verbatim, no wasted bits
-        out.extend(chunk.iter().flat_map(|s| s.to_be_bytes()));
+        for s in chunk {
+            out.extend_from_slice(&s.to_be_bytes());
+        }
         let crc = crc16(&out[start..]);
         out.extend_from_slice(&crc.to_be_bytes());
     }

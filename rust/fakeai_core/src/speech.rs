@@ -15,7 +15,6 @@ pub const CHARS_PER_SECOND: f64 = 15.0;
 pub const MIN_SECONDS: f64 = 0.25;
 
 const HARMONICS: usize = 12;
-const TABLE: usize = 4096;
 
 /// Seconds of speech for `text` at `speed`.
 pub fn duration(text: &str, speed: f64) -> f64 {
@@ -28,8 +27,6 @@ pub fn synthesize(text: &str, voice: &str, speed: f64) -> Vec<i16> {
     let voice_hash = xxh3_64_with_seed(voice.as_bytes(), 0x5A11);
     let pitch = 85.0 + (voice_hash % 171) as f64;
     let mut rng = Rng::keyed(voice_hash, text.as_bytes());
-    let sine: Vec<f32> =
-        (0..TABLE).map(|i| (i as f64 / TABLE as f64 * std::f64::consts::TAU).sin() as f32).collect();
     let mut out = Vec::with_capacity(total);
     let rate = f64::from(SAMPLE_RATE);
     while out.len() < total {
@@ -38,7 +35,7 @@ pub fn synthesize(text: &str, voice: &str, speed: f64) -> Vec<i16> {
         match rng.below(10) {
             0 => out.extend(std::iter::repeat_n(0i16, len)),
             1 | 2 => fricative(&mut out, len, &mut rng),
-            _ => voiced(&mut out, len, pitch * (0.85 + 0.3 * rng.unit()), &mut rng, &sine),
+            _ => voiced(&mut out, len, pitch * (0.85 + 0.3 * rng.unit()), &mut rng),
         }
     }
     out
@@ -56,27 +53,28 @@ fn envelope(i: usize, len: usize) -> f32 {
     }
 }
 
-fn voiced(out: &mut Vec<i16>, len: usize, f0: f64, rng: &mut Rng, sine: &[f32]) {
+/// A voiced syllable: one pitch period (harmonics shaped by two formants) computed once, repeated
+/// under the envelope, so the cost per sample is a table read and a multiply.
+fn voiced(out: &mut Vec<i16>, len: usize, f0: f64, rng: &mut Rng) {
     let (f1, f2) = (300.0 + 500.0 * rng.unit(), 900.0 + 1600.0 * rng.unit());
-    // Harmonic amplitudes from two formant bumps, normalised to keep the peak below full scale.
-    let mut amps = [0f32; HARMONICS];
+    let period = (f64::from(SAMPLE_RATE) / f0).round().max(2.0) as usize;
+    let f0 = f64::from(SAMPLE_RATE) / period as f64;
+    let mut amps = [0f64; HARMONICS];
     for (k, a) in amps.iter_mut().enumerate() {
         let f = f0 * (k + 1) as f64;
         let bump = |c: f64, w: f64| (-((f - c) / w).powi(2)).exp();
-        *a = (0.25 / (k + 1) as f64 + bump(f1, 150.0) + 0.6 * bump(f2, 250.0)) as f32;
+        *a = 0.25 / (k + 1) as f64 + bump(f1, 150.0) + 0.6 * bump(f2, 250.0);
     }
-    let sum: f32 = amps.iter().sum();
-    let scale = 0.6 * f32::from(i16::MAX) / sum;
-    let step = f0 / f64::from(SAMPLE_RATE) * TABLE as f64;
-    let mut phase = [0f64; HARMONICS];
-    for i in 0..len {
-        let mut s = 0f32;
-        for k in 0..HARMONICS {
-            phase[k] = (phase[k] + step * (k + 1) as f64) % TABLE as f64;
-            s += amps[k] * sine[phase[k] as usize];
-        }
-        out.push((s * scale * envelope(i, len)) as i16);
-    }
+    // Normalised by the amplitude sum, the peak stays below 60% of full scale.
+    let scale = 0.6 * f64::from(i16::MAX) / amps.iter().sum::<f64>();
+    let cycle: Vec<f32> = (0..period)
+        .map(|n| {
+            let x = std::f64::consts::TAU * n as f64 / period as f64;
+            let s: f64 = amps.iter().enumerate().map(|(k, a)| a * (x * (k + 1) as f64).sin()).sum();
+            (s * scale) as f32
+        })
+        .collect();
+    out.extend(cycle.iter().cycle().take(len).enumerate().map(|(i, s)| (s * envelope(i, len)) as i16));
 }
 
 fn fricative(out: &mut Vec<i16>, len: usize, rng: &mut Rng) {

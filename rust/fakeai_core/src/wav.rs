@@ -2,7 +2,15 @@
 
 /// Raw signed 16-bit little-endian samples (OpenAI's `pcm`: 24 kHz mono, no header).
 pub fn pcm(samples: &[i16]) -> Vec<u8> {
-    samples.iter().flat_map(|s| s.to_le_bytes()).collect()
+    let mut out = Vec::with_capacity(samples.len() * 2);
+    append_le(&mut out, samples);
+    out
+}
+
+fn append_le(out: &mut Vec<u8>, samples: &[i16]) {
+    for s in samples {
+        out.extend_from_slice(&s.to_le_bytes());
+    }
 }
 
 /// A canonical 44-byte-header WAVE file of mono 16-bit PCM.
@@ -21,7 +29,7 @@ pub fn wav(samples: &[i16], sample_rate: u32) -> Vec<u8> {
     out.extend_from_slice(&16u16.to_le_bytes()); // bits per sample
     out.extend_from_slice(b"data");
     out.extend_from_slice(&data_len.to_le_bytes());
-    out.extend(samples.iter().flat_map(|s| s.to_le_bytes()));
+    append_le(&mut out, samples);
     out
 }
 
