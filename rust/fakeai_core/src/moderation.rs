@@ -145,15 +145,26 @@ fn normalise(text: &str) -> String {
     out
 }
 
+/// How often `entry` occurs in `words` (see [`normalise`]) at word starts: a stem (`kill*`) may run
+/// on into a longer word, a word or phrase must end at a word end.
+fn occurrences(words: &str, entry: &str) -> usize {
+    let (needle, whole) = match entry.strip_suffix('*') {
+        Some(stem) => (stem, false),
+        None => (entry, true),
+    };
+    let bytes = words.as_bytes();
+    words
+        .match_indices(needle)
+        .filter(|(i, _)| bytes[i - 1] == b' ' && (!whole || bytes[i + needle.len()] == b' '))
+        .count()
+}
+
 /// Scores in `0..1` for each of [`CATEGORIES`].
 pub fn scores(text: &str) -> [f64; 13] {
     let words = normalise(text);
     let mut weight = [0f64; 13];
     for &(cat, entry, w) in LEXICON {
-        let hits = match entry.strip_suffix('*') {
-            Some(stem) => words.matches(&format!(" {stem}")).count(),
-            None => words.matches(&format!(" {entry} ")).count(),
-        };
+        let hits = occurrences(&words, entry);
         if hits > 0 {
             let w = w * (1.0 + 0.25 * (hits - 1) as f64);
             weight[cat] += w;
