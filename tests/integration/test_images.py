@@ -111,10 +111,11 @@ def test_edits_and_variations_accept_a_png(client):
     r = client.images.edit(image=("in.png", a_png(), "image/png"), prompt="add a hat", size="256x256",
                            response_format="b64_json")
     assert png_size(base64.b64decode(r.data[0].b64_json)) == (256, 256)
-    r = client.images.edit(model="gpt-image-1", image=[("a.png", a_png(32, 48), "image/png")],
+    r = client.images.edit(model="gpt-image-1", image=[("a.png", a_png(32, 48), "image/png"),
+                                                       ("b.png", a_png(16, 16), "image/png")],
                            prompt="make it blue", size="1024x1536")
     assert png_size(base64.b64decode(r.data[0].b64_json)) == (1024, 1536)
-    assert r.usage.input_tokens_details.image_tokens > 0
+    assert r.usage.input_tokens_details.image_tokens == 2 * 765
     r = client.images.create_variation(image=("in.png", a_png(), "image/png"), n=2, size="512x512")
     assert len(r.data) == 2 and all(d.url for d in r.data)
 
@@ -166,5 +167,10 @@ def test_bad_uploads(http, client):
     assert r.status_code == 400 and r.json()["error"]["param"] == "n"
     r = http.post("/v1/images/variations", data={"model": "dall-e-3"}, files={"image": ("i.png", a_png())})
     assert r.status_code == 400 and r.json()["error"]["param"] == "model"
+    r = http.post("/v1/images/edits", data={"prompt": "x", "model": "gpt-image-1"},
+                  files=[("image[]", ("a.png", a_png())), ("image[]", ("b.png", b"not a png"))])
+    assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_image_format"
+    r = http.post("/v1/images/edits", data={"prompt": "x", "image": "text"}, files={"other": ("o", b"o")})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "image"
     r = http.post("/v1/images/edits", content=b"--x\r\nbroken", headers={"content-type": "multipart/form-data"})
     assert r.status_code == 400

@@ -13,6 +13,7 @@ import zlib
 
 import msgspec
 import orjson
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -27,6 +28,8 @@ from fakeai.store.images import ImageStore
 
 #: Image tokens an input picture adds to a GPT image edit's usage (a 1024x1024 high-detail image).
 INPUT_IMAGE_TOKENS = 765
+#: dall-e-2 edits and variations take PNGs smaller than this.
+DALL_E_2_MAX_BYTES = 4 * 1024 * 1024
 
 
 def origin(scope: Scope) -> str:
@@ -101,6 +104,17 @@ def _check_png(data: bytes, param: str) -> tuple[int, int]:
     return size
 
 
+async def _uploaded_pngs(form: FormData) -> list[tuple[bytes, tuple[int, int]]]:
+    """Every uploaded ``image`` / ``image[]`` file with its size; each must be a PNG."""
+    uploads = [f for key in ("image", "image[]") for f in form.getlist(key)]
+    if not uploads:
+        raise bad_request("Missing required parameter: 'image'.", param="image", code="missing_required_parameter")
+    if any(isinstance(f, str) for f in uploads):
+        raise bad_request("'image' must be an uploaded file, not a text field.", param="image")
+    files = [await f.read() for f in uploads]
+    return [(data, _check_png(data, "image")) for data in files]
+
+
 def routes(ctx: ServerContext) -> list[Route]:
     images = Images(ctx)
     limit = ctx.settings.max_body_bytes
@@ -113,11 +127,15 @@ def routes(ctx: ServerContext) -> list[Route]:
         if not edit and not model.variations:
             raise bad_request(f"{model.name} does not support image variations.", param="model",
                               code="unsupported_value")
-        image = await forms.file_bytes(form, "image", "image[]")
-        width, height = _check_png(image, "image")
-        if model.name == "dall-e-2" and width != height:
-            raise bad_request(f"Invalid input image: dall-e-2 needs a square PNG, got {width}x{height}.",
-                              param="image", code="invalid_image_format")
+        pngs = await _uploaded_pngs(form)
+        image, (width, height) = pngs[0]
+        if model.name == "dall-e-2":
+            if width != height:
+                raise bad_request(f"Invalid input image: dall-e-2 needs a square PNG, got {width}x{height}.",
+                                  param="image", code="invalid_image_format")
+            if len(image) >= DALL_E_2_MAX_BYTES:
+                raise bad_request("Invalid input image: dall-e-2 needs a PNG smaller than 4 MB.", param="image",
+                                  code="image_too_large")
         mask = await forms.file_bytes(form, "mask", required=False) if edit else None
         if mask is not None and _check_png(mask, "mask") != (width, height):
             raise bad_request("The mask must be a PNG of the same size as the image.", param="mask",
@@ -125,9 +143,9 @@ def routes(ctx: ServerContext) -> list[Route]:
         prompt = forms.text(form, "prompt", required=edit) or "a variation of the uploaded image"
         body = images.answer(
             request.scope, model, prompt=prompt, size=forms.text(form, "size", _default_size(model)),
-            n=int(forms.number(form, "n", 1, 1, 10, integer=True)), seed=zlib.crc32(image), quality=forms.text(form, "quality"),
-            style=None, response_format=forms.text(form, "response_format"),
-            background=forms.text(form, "background"), input_images=len(form.getlist("image[]")) or 1,
+            n=int(forms.number(form, "n", 1, 1, 10, integer=True)), seed=zlib.crc32(image),
+            quality=forms.text(form, "quality"), style=None, response_format=forms.text(form, "response_format"),
+            background=forms.text(form, "background"), input_images=len(pngs),
         )
         return Response(body, media_type="application/json")
 
