@@ -8,6 +8,7 @@ generated text, about 150 words a minute, the same for the same file.
 
 from __future__ import annotations
 
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -31,7 +32,7 @@ MEDIA_TYPES = {"json": "application/json", "verbose_json": "application/json", "
                "srt": "text/plain", "vtt": "text/vtt"}
 
 
-async def _upload(form) -> tuple[bytes, float, str]:
+async def _upload(form: FormData) -> tuple[bytes, float, str]:
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise bad_request("Missing required parameter: 'file' (an uploaded audio file).", param="file",
