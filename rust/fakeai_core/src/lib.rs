@@ -4,6 +4,7 @@
 pub mod audio_probe;
 pub mod chat;
 pub mod choices;
+pub mod deflate;
 pub mod embedding;
 pub mod flac;
 pub mod histogram;
