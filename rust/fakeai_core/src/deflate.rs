@@ -15,6 +15,23 @@ const LENGTH_BASE: [u16; 29] = [
 const LENGTH_EXTRA: [u8; 29] =
     [0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0];
 
+/// The fixed literal/length code of each symbol 0..=287, bit-reversed for LSB-first output, and its length.
+const FIXED: [(u16, u8); 288] = {
+    let mut table = [(0u16, 0u8); 288];
+    let mut sym = 0;
+    while sym < 288 {
+        let (code, len) = match sym {
+            0..=143 => (0x30 + sym, 8),
+            144..=255 => (0x190 + sym - 144, 9),
+            256..=279 => (sym - 256, 7),
+            _ => (0xC0 + sym - 280, 8),
+        };
+        table[sym as usize] = (((code as u32).reverse_bits() >> (32 - len)) as u16, len as u8);
+        sym += 1;
+    }
+    table
+};
+
 pub struct ZlibRuns {
     out: Vec<u8>,
     acc: u64,
@@ -34,30 +51,22 @@ impl ZlibRuns {
         z
     }
 
-    /// Append `nbits` bits of `value`, least significant first.
+    /// Append `nbits` (at most 32) bits of `value`, least significant first; whole 32-bit words
+    /// are flushed to the output.
     fn put(&mut self, value: u32, nbits: u32) {
         self.acc |= u64::from(value) << self.nbits;
         self.nbits += nbits;
-        while self.nbits >= 8 {
-            self.out.push(self.acc as u8);
-            self.acc >>= 8;
-            self.nbits -= 8;
+        if self.nbits >= 32 {
+            self.out.extend_from_slice(&(self.acc as u32).to_le_bytes());
+            self.acc >>= 32;
+            self.nbits -= 32;
         }
-    }
-
-    /// Append a Huffman code (codes are sent most significant bit first).
-    fn code(&mut self, code: u32, len: u32) {
-        self.put(code.reverse_bits() >> (32 - len), len);
     }
 
     /// Literal/length symbol `sym` (0..=285) in the fixed code.
     fn symbol(&mut self, sym: u32) {
-        match sym {
-            0..=143 => self.code(0x30 + sym, 8),
-            144..=255 => self.code(0x190 + sym - 144, 9),
-            256..=279 => self.code(sym - 256, 7),
-            _ => self.code(0xC0 + sym - 280, 8),
-        }
+        let (code, len) = FIXED[sym as usize];
+        self.put(u32::from(code), u32::from(len));
     }
 
     pub fn literal(&mut self, byte: u8) {
@@ -96,15 +105,14 @@ impl ZlibRuns {
         if extra > 0 {
             self.put((len - usize::from(LENGTH_BASE[i])) as u32, extra);
         }
-        self.code(0, 5); // distance code 0: distance 1
+        self.put(0, 5); // distance code 0 (five zero bits): distance 1
     }
 
     /// End the block and append the Adler-32 of everything written.
     pub fn finish(mut self) -> Vec<u8> {
         self.symbol(256);
-        if self.nbits > 0 {
-            self.put(0, 8 - self.nbits);
-        }
+        let tail = self.nbits.div_ceil(8) as usize;
+        self.out.extend_from_slice(&self.acc.to_le_bytes()[..tail]);
         let adler = ((self.b << 16) | self.a) as u32;
         self.out.extend_from_slice(&adler.to_be_bytes());
         self.out
