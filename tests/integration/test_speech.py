@@ -30,6 +30,12 @@ def test_wav_duration_follows_text_and_speed(client):
         assert sum(abs(s) > 2000 for s in samples) > len(samples) / 5  # not silence
 
 
+def test_long_input_is_synthesised_off_the_event_loop(client):
+    text = "Long inputs are synthesised on a worker thread. " * 30  # 1470 characters
+    data = speak(client, "pcm", text=text, speed=4.0)
+    assert len(data) == round(len(text) / 60 * RATE) * 2
+
+
 def test_pcm_is_raw_samples_of_the_same_audio(client):
     wav = speak(client, "wav")
     assert speak(client, "pcm") == wav[44:]

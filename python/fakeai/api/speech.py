@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import msgspec
 from starlette.routing import Route
 
@@ -11,6 +13,10 @@ from fakeai.context import ServerContext
 from fakeai.engine.speech import CONTENT_TYPES, audio_file, check_format, check_voice
 from fakeai.errors import bad_request
 from fakeai.schemas.speech import CustomVoice, SpeechRequest
+
+#: Inputs longer than this are synthesised on a thread (the core releases the GIL), so one long clip
+#: (4096 characters is about 4.5 minutes of audio) never holds up the worker's other requests.
+THREAD_FROM_CHARS = 1000
 
 
 class Speech(Endpoint):
@@ -27,7 +33,8 @@ class Speech(Endpoint):
         if req.stream_format == "sse":
             raise bad_request("stream_format 'sse' is not supported by fakeai; use 'audio'.", param="stream_format",
                               code="unsupported_value")
-        body = audio_file(req.input, voice, req.speed, req.response_format)
+        args = (req.input, voice, req.speed, req.response_format)
+        body = await asyncio.to_thread(audio_file, *args) if len(req.input) > THREAD_FROM_CHARS else audio_file(*args)
         await send_bytes(send, body, content_type=CONTENT_TYPES[req.response_format])
 
 
