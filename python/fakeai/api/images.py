@@ -44,13 +44,11 @@ def origin(scope: Scope) -> str:
 class Images:
     """Drawing, storing and rendering the answers of all three image endpoints."""
 
-    def __init__(self, ctx: ServerContext) -> None:
-        self.ctx = ctx
-        self.store = ImageStore(ctx.settings.image_url_ttl)
+    def __init__(self, store: ImageStore) -> None:
+        self.store = store
 
     def answer(self, scope: Scope, model: ImageModel, *, prompt: str, size: str, n: int, seed: int, quality: str | None,
-               style: str | None, response_format: str | None, background: str | None = None,
-               input_images: int = 0) -> bytes:
+               style: str | None, response_format: str | None, input_images: int = 0) -> bytes:
         width, height, fmt = model.check(size=size, n=n, prompt=prompt, quality=quality, style=style,
                                          response_format=response_format)
         b64 = fmt == "b64_json"
@@ -66,9 +64,9 @@ class Images:
                 item["revised_prompt"] = revised
         body: dict[str, object] = {"created": int(time.time()), "data": data}
         if model.gpt_image:
-            body.update(background=background if background in ("transparent", "opaque") else "opaque",
-                        output_format="png", quality=quality if quality in ("low", "medium", "high") else "medium",
-                        size=f"{width}x{height}")
+            # Pictures are RGB: a transparent background is accepted, and reported as what was drawn.
+            body.update(background="opaque", output_format="png",
+                        quality=quality if quality in ("low", "medium", "high") else "medium", size=f"{width}x{height}")
             body["usage"] = model.usage(_core.count_tokens(prompt), INPUT_IMAGE_TOKENS * input_images, width,
                                         height, quality, n)
         return orjson.dumps(body)
@@ -92,7 +90,7 @@ class Generations(Endpoint):
         model = image_model(req.model)
         body = self.images.answer(scope, model, prompt=req.prompt, size=req.size or _default_size(model), n=req.n,
                                   seed=req.seed, quality=req.quality, style=req.style,
-                                  response_format=req.response_format, background=req.background)
+                                  response_format=req.response_format)
         await send_bytes(send, body)
 
 
@@ -116,7 +114,7 @@ async def _uploaded_pngs(form: FormData) -> list[tuple[bytes, tuple[int, int]]]:
 
 
 def routes(ctx: ServerContext) -> list[Route]:
-    images = Images(ctx)
+    images = Images(ImageStore(ctx.settings.image_url_ttl))
     limit = ctx.settings.max_body_bytes
 
     async def edit_or_vary(request: Request, *, edit: bool) -> Response:
@@ -145,7 +143,7 @@ def routes(ctx: ServerContext) -> list[Route]:
             request.scope, model, prompt=prompt, size=forms.text(form, "size", _default_size(model)),
             n=int(forms.number(form, "n", 1, 1, 10, integer=True)), seed=zlib.crc32(image),
             quality=forms.text(form, "quality"), style=None, response_format=forms.text(form, "response_format"),
-            background=forms.text(form, "background"), input_images=len(pngs),
+            input_images=len(pngs),
         )
         return Response(body, media_type="application/json")
 
