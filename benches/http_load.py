@@ -3,6 +3,7 @@
     python benches/http_load.py                 # chat, 1 worker, then 2 workers
     python benches/http_load.py --duration 5 --connections 64 --workers 1
     python benches/http_load.py --modes random echo     # chat in --mode random and --mode echo, same run
+    python benches/http_load.py --scenarios chat image   # plus a 1024x1024 b64_json image generation
 
 Each target is started as a real server on a free loopback port, loaded with ``wrk`` for a bounded
 time, then stopped. Printed: requests/s, p50 and p99 latency, and each fakeai figure as a ratio of the
@@ -31,6 +32,10 @@ USER_MESSAGE = (
     "server, and say which metric a gateway team should watch first under load."
 )
 CHAT_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": USER_MESSAGE}], "max_tokens": 16}
+IMAGE_BODY = {"model": "dall-e-2", "prompt": "a lighthouse on a cliff at dusk", "size": "1024x1024",
+              "response_format": "b64_json"}
+#: Extra fakeai scenarios beside plain chat: (label, path, body).
+SCENARIOS = {"image": (" image 1024 b64", "/v1/images/generations", IMAGE_BODY)}
 
 
 @dataclass
@@ -127,11 +132,12 @@ def bare(workers: int, args: argparse.Namespace) -> Result:
 
 
 def fakeai(workers: int, args: argparse.Namespace, env: dict[str, str] | None = None, label: str = "",
-           flags: tuple[str, ...] = ()) -> Result:
+           flags: tuple[str, ...] = (), path: str = "/v1/chat/completions", body: dict | None = None) -> Result:
     port = free_port()
     cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--workers", str(workers),
            "--ttft", "0", "--itl", "0", "--log-level", "warning", *flags]
-    return run_target(f"fakeai chat{label} ({workers}w)", cmd, port, env, args)
+    name = f"fakeai{label} ({workers}w)" if body else f"fakeai chat{label} ({workers}w)"
+    return run_target(name, cmd, port, env, args, path, body)
 
 
 def report(rows: list[tuple[Result, Result]]) -> None:
@@ -150,6 +156,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--modes", nargs="+", choices=["random", "echo"], default=["random"],
                         help="fakeai --mode values to measure side by side (default: random)")
+    parser.add_argument("--scenarios", nargs="+", default=["chat"], choices=["chat", *SCENARIOS],
+                        help="fakeai loads to measure beside the floor (default: chat)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
@@ -160,6 +168,10 @@ def main() -> None:
         for mode in args.modes:
             label = f" --mode {mode}" if len(args.modes) > 1 else ""
             rows.append((fakeai(workers, args, label=label, flags=("--mode", mode)), floor))
+        for scenario in args.scenarios:
+            if scenario in SCENARIOS:
+                label, path, body = SCENARIOS[scenario]
+                rows.append((fakeai(workers, args, label=label, path=path, body=body), floor))
     report(rows)
 
 

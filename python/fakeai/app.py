@@ -4,14 +4,40 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from fakeai.api import chat, completions, embeddings, health, lora, models
 from fakeai import pod_headers
+from fakeai.api import (
+    chat,
+    completions,
+    embeddings,
+    health,
+    images,
+    lora,
+    models,
+    moderations,
+    rag,
+    ranking,
+    speech,
+    transcriptions,
+)
 from fakeai.context import ServerContext
 from fakeai.errors import exception_handlers
 from fakeai.settings import Settings
 
 #: Route modules, hottest first: Starlette matches routes in order.
-API_MODULES = (chat, completions, embeddings, models, health, lora)
+API_MODULES = (
+    chat,
+    completions,
+    embeddings,
+    models,
+    health,
+    lora,
+    images,
+    speech,
+    transcriptions,
+    moderations,
+    ranking,
+    rag,
+)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -113,6 +113,14 @@ class Settings:
             "Serve HTTPS with a self-signed certificate generated at start (its path is logged).",
         ),
     )
+    image_url_ttl: float = field(
+        default=3600.0,
+        metadata=_knob("--image-url-ttl", "Seconds a generated image stays available at its url.", minimum=0),
+    )
+    moderation_threshold: float = field(
+        default=0.5,
+        metadata=_knob("--moderation-threshold", "Score from which a moderation category is flagged.", minimum=0),
+    )
 
     @staticmethod
     def env_name(name: str) -> str:

@@ -11,6 +11,7 @@ from fakeai import _core
 from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.context import FINGERPRINT, ServerContext
 from fakeai.engine.pacing import respond
+from fakeai.engine.speech import chat_audio
 from fakeai.errors import bad_request
 from fakeai.schemas.chat import ChatRequest
 
@@ -32,6 +33,7 @@ class ChatCompletions(Endpoint):
         lora = self.ctx.loras.find(req.model)
         if lora is None:
             self.ctx.catalog.resolve(req.model)
+        audio = chat_audio(req.modalities, req.audio)
         lat = self.ctx.latency
         payload, schedule, _, _ = _core.chat(
             req.model,
@@ -51,6 +53,7 @@ class ChatCompletions(Endpoint):
             jitter=lat.jitter,
             echo_mode=self.ctx.mode.echo(scope),
             lengths=self.ctx.lengths,
+            audio=audio,
         )
         async with self.ctx.loras.serving(lora):
             await respond(send, payload, schedule, start)

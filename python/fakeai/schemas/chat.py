@@ -76,6 +76,11 @@ class Message(msgspec.Struct, gc=False):
     reasoning_content: str | None = None
 
 
+class ChatAudio(msgspec.Struct, gc=False):
+    voice: str
+    format: str
+
+
 class ChatRequest(msgspec.Struct, gc=False):
     model: ModelId
     messages: Annotated[list[Message], Meta(min_length=1)]
@@ -106,3 +111,4 @@ class ChatRequest(msgspec.Struct, gc=False):
     # vLLM extensions that load-test clients (AIPerf, genai-perf) send.
     min_tokens: Annotated[int, Meta(ge=0)] = 0
     ignore_eos: bool = False
+    audio: ChatAudio | None = None

@@ -35,8 +35,16 @@ fn logprobs_content(buf: &mut Vec<u8>, lps: &[TokenLogprob]) {
     buf.extend_from_slice(b"],\"refusal\":null}");
 }
 
-/// A whole non-streaming `chat.completion` object.
-pub fn render_completion(env: &Envelope<'_>, choices: &[Choice], usage: &Usage, logprobs: bool) -> Vec<u8> {
+/// A whole non-streaming `chat.completion` object. With `audio` (one rendered `"id":..,"data":..,
+/// "expires_at":..` fragment per choice), each message carries it as `audio` with the text as its
+/// `transcript`, and `content` is null, as OpenAI answers `modalities: ["text", "audio"]`.
+pub fn render_completion(
+    env: &Envelope<'_>,
+    choices: &[Choice],
+    usage: &Usage,
+    logprobs: bool,
+    audio: Option<&[Vec<u8>]>,
+) -> Vec<u8> {
     let text_len: usize = choices.iter().flat_map(|c| &c.tokens).map(|t| t.len()).sum();
     let mut buf = Vec::with_capacity(512 + text_len + if logprobs { text_len * 40 } else { 0 });
     buf.extend_from_slice(b"{\"id\":");
@@ -53,7 +61,16 @@ pub fn render_completion(env: &Envelope<'_>, choices: &[Choice], usage: &Usage, 
         buf.extend_from_slice(b"{\"index\":");
         json::uint(&mut buf, i);
         buf.extend_from_slice(b",\"message\":{\"role\":\"assistant\",\"content\":");
-        json::string(&mut buf, &c.tokens.concat());
+        match audio.and_then(|a| a.get(i)) {
+            Some(fragment) => {
+                buf.extend_from_slice(b"null,\"audio\":{");
+                buf.extend_from_slice(fragment);
+                buf.extend_from_slice(b",\"transcript\":");
+                json::string(&mut buf, &c.tokens.concat());
+                buf.push(b'}');
+            }
+            None => json::string(&mut buf, &c.tokens.concat()),
+        }
         buf.extend_from_slice(b",\"refusal\":null,\"annotations\":[]},\"logprobs\":");
         if logprobs {
             logprobs_content(&mut buf, &c.logprobs);
@@ -75,6 +92,7 @@ pub fn render_completion(env: &Envelope<'_>, choices: &[Choice], usage: &Usage, 
 struct ChatChunks<'a> {
     choices: &'a [Choice<'a>],
     logprobs: bool,
+    audio: Option<&'a [Vec<u8>]>,
 }
 
 impl ChunkStyle for ChatChunks<'_> {
@@ -95,8 +113,14 @@ impl ChunkStyle for ChatChunks<'_> {
 
     fn token(&self, b: &mut Vec<u8>, i: usize, k: usize) {
         let c = &self.choices[i];
-        b.extend_from_slice(b",\"delta\":{\"content\":");
-        json::string(b, c.tokens[k]);
+        if self.audio.is_some() {
+            b.extend_from_slice(b",\"delta\":{\"audio\":{\"transcript\":");
+            json::string(b, c.tokens[k]);
+            b.push(b'}');
+        } else {
+            b.extend_from_slice(b",\"delta\":{\"content\":");
+            json::string(b, c.tokens[k]);
+        }
         b.extend_from_slice(b"},\"logprobs\":");
         match c.logprobs.get(k).filter(|_| self.logprobs) {
             Some(lp) => logprobs_content(b, std::slice::from_ref(lp)),
@@ -107,20 +131,29 @@ impl ChunkStyle for ChatChunks<'_> {
 
     fn finish(&self, b: &mut Vec<u8>, i: usize) {
         let c = &self.choices[i];
-        b.extend_from_slice(b",\"delta\":{},\"logprobs\":null,\"finish_reason\":\"");
+        match self.audio.and_then(|a| a.get(i)) {
+            Some(fragment) => {
+                b.extend_from_slice(b",\"delta\":{\"audio\":{");
+                b.extend_from_slice(fragment);
+                b.extend_from_slice(b"}},\"logprobs\":null,\"finish_reason\":\"");
+            }
+            None => b.extend_from_slice(b",\"delta\":{},\"logprobs\":null,\"finish_reason\":\""),
+        }
         b.extend_from_slice(c.finish.as_str().as_bytes());
         b.push(b'"');
     }
 }
 
-/// A streamed chat completion as timed steps (see [`crate::sse`]).
+/// A streamed chat completion as timed steps (see [`crate::sse`]). With `audio`, the text streams as
+/// `delta.audio.transcript` and each choice's last chunk carries its audio fragment.
 pub fn render_stream(
     env: &Envelope<'_>,
     choices: &[Choice],
     usage: Option<&Usage>,
     logprobs: bool,
+    audio: Option<&[Vec<u8>]>,
 ) -> Vec<Vec<u8>> {
-    sse::render_steps(env, usage, &ChatChunks { choices, logprobs })
+    sse::render_steps(env, usage, &ChatChunks { choices, logprobs, audio })
 }
 
 #[cfg(test)]
@@ -141,7 +174,8 @@ mod tests {
         let usage = Usage { prompt_tokens: 3, completion_tokens: 2, ..Default::default() };
         let choices = [choice(vec!["Hi", " \"you\""])];
         let body =
-            String::from_utf8(render_completion(&env("chat.completion"), &choices, &usage, false)).unwrap();
+            String::from_utf8(render_completion(&env("chat.completion"), &choices, &usage, false, None))
+                .unwrap();
         assert!(body.starts_with(
             "{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\""
         ));
@@ -153,7 +187,8 @@ mod tests {
     #[test]
     fn stream_steps_follow_tokens_and_end_with_done() {
         let choices = [choice(vec!["A", " b", " c"]), choice(vec!["X"])];
-        let steps = render_stream(&env("chat.completion.chunk"), &choices, Some(&Usage::default()), false);
+        let steps =
+            render_stream(&env("chat.completion.chunk"), &choices, Some(&Usage::default()), false, None);
         assert_eq!(steps.len(), 3);
         let first = String::from_utf8(steps[0].clone()).unwrap();
         assert_eq!(first.matches("\"role\":\"assistant\"").count(), 2);
@@ -169,8 +204,28 @@ mod tests {
     }
 
     #[test]
+    fn audio_replaces_content_with_the_audio_object() {
+        let fragment = vec![b"\"id\":\"audio_1\",\"data\":\"UklG\",\"expires_at\":9".to_vec()];
+        let choices = [choice(vec!["Hi", " there"])];
+        let usage = Usage::default();
+        let env = env("chat.completion");
+        let body =
+            String::from_utf8(render_completion(&env, &choices, &usage, false, Some(&fragment))).unwrap();
+        assert!(body.contains(
+            "\"content\":null,\"audio\":{\"id\":\"audio_1\",\"data\":\"UklG\",\"expires_at\":9,\"transcript\":\"Hi there\"}"
+        ));
+        let steps = render_stream(&env, &choices, None, false, Some(&fragment)).concat();
+        let text = String::from_utf8(steps).unwrap();
+        assert!(text.contains("\"delta\":{\"audio\":{\"transcript\":\" there\"}}"));
+        assert!(
+            text.contains("\"delta\":{\"audio\":{\"id\":\"audio_1\",\"data\":\"UklG\",\"expires_at\":9}}")
+        );
+        assert!(!text.contains("\"content\":\"Hi\""));
+    }
+
+    #[test]
     fn empty_choice_still_streams_role_and_finish() {
-        let steps = render_stream(&env("chat.completion.chunk"), &[choice(vec![])], None, false);
+        let steps = render_stream(&env("chat.completion.chunk"), &[choice(vec![])], None, false, None);
         assert_eq!(steps.len(), 1);
         let s = String::from_utf8(steps[0].clone()).unwrap();
         assert!(s.contains("role") && s.contains("finish_reason\":\"length") && !s.contains("usage"));

@@ -1,24 +1,33 @@
 //! fakeai's Rust core. This file only declares modules and registers the Python module;
 //! the algorithms live in plain-Rust modules with their own tests, the bindings under `py/`.
 
+pub mod audio_probe;
 pub mod chat;
 pub mod choices;
+pub mod deflate;
 pub mod echo;
 pub mod embedding;
+pub mod flac;
 pub mod histogram;
 pub mod ids;
+pub mod image;
 pub mod json;
 pub mod length_dist;
 pub mod logprobs;
+pub mod moderation;
+pub mod rank;
 pub mod rng;
 pub mod schedule;
 pub mod shm;
+pub mod speech;
 pub mod sse;
 pub mod text;
 pub mod text_completion;
 pub mod tokens;
+pub mod transcript;
 pub mod usage;
 pub mod vocab;
+pub mod wav;
 
 mod py;
 

@@ -60,7 +60,8 @@ fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64)> {
 #[pyo3(signature = (
     model, messages, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
     top_logprobs=None, stream=false, include_usage=false, fingerprint="fp_fakeai", ttft=0.0, itl=0.0,
-    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None
+    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None,
+    audio=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn chat<'py>(
@@ -85,6 +86,7 @@ pub(crate) fn chat<'py>(
     cached_tokens: u32,
     echo_mode: bool,
     lengths: Option<&Bound<'py, LengthDistribution>>,
+    audio: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let (prompt_tokens, input_hash) = read_messages(messages)?;
     let spec = ChoiceSpec {
@@ -106,6 +108,10 @@ pub(crate) fn chat<'py>(
         None => choices::generate(key, &spec),
     };
     let completion_tokens = choices::completion_tokens(&choices);
+    // `audio(transcript) -> bytes`: the rendered `"id":..,"data":..,"expires_at":..` of each choice.
+    let audio: Option<Vec<Vec<u8>>> = audio
+        .map(|render| choices.iter().map(|c| render.call1((c.tokens.concat(),))?.extract()).collect())
+        .transpose()?;
     let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens;
     let usage = Usage {
         prompt_tokens,
@@ -119,10 +125,11 @@ pub(crate) fn chat<'py>(
     let lat = latency(ttft, itl, jitter);
     let logprobs = top_logprobs.is_some();
     if stream {
-        let steps = render_stream(&env, &choices, include_usage.then_some(&usage), logprobs);
+        let steps =
+            render_stream(&env, &choices, include_usage.then_some(&usage), logprobs, audio.as_deref());
         streamed(py, steps, lat, prompt_tokens, completion_tokens)
     } else {
-        let body = render_completion(&env, &choices, &usage, logprobs);
+        let body = render_completion(&env, &choices, &usage, logprobs, audio.as_deref());
         let longest = choices.iter().map(|c| c.tokens.len()).max().unwrap_or(0);
         whole(py, &body, lat, prompt_tokens, completion_tokens, longest)
     }

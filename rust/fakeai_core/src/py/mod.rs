@@ -4,11 +4,14 @@
 //! `payload` is the JSON body and `schedule` the seconds to wait before sending it; for a stream they
 //! are parallel lists of SSE steps and their due offsets from the request's start.
 
+mod audio;
 mod chat;
 mod completions;
 mod echo;
 mod embeddings;
+mod images;
 mod inputs;
+mod ranking;
 mod shared;
 
 use crate::rng::{fresh_seed, Rng};
@@ -33,10 +36,23 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<shared::SharedTable>()?;
     m.add_class::<echo::LengthDistribution>()?;
     m.add_function(wrap_pyfunction!(count_tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(generate_text, m)?)?;
     m.add_function(wrap_pyfunction!(chat::chat, m)?)?;
     m.add_function(wrap_pyfunction!(completions::completion, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::embed, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::cosine, m)?)?;
+    m.add("MODERATION_CATEGORIES", crate::moderation::CATEGORIES.to_vec())?;
+    m.add("MODERATION_IMAGE_CATEGORIES", crate::moderation::IMAGE_CATEGORIES.to_vec())?;
+    m.add("SPEECH_SAMPLE_RATE", crate::speech::SAMPLE_RATE)?;
+    m.add("SPEECH_CHARS_PER_SECOND", crate::speech::CHARS_PER_SECOND)?;
+    m.add_function(wrap_pyfunction!(images::png_images, m)?)?;
+    m.add_function(wrap_pyfunction!(images::png_size, m)?)?;
+    m.add_function(wrap_pyfunction!(audio::speech, m)?)?;
+    m.add_function(wrap_pyfunction!(audio::probe_audio, m)?)?;
+    m.add_function(wrap_pyfunction!(audio::transcription, m)?)?;
+    m.add_function(wrap_pyfunction!(ranking::moderation_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(ranking::image_moderation_scores, m)?)?;
+    m.add_function(wrap_pyfunction!(ranking::rank_logits, m)?)?;
     Ok(())
 }
 
@@ -48,6 +64,12 @@ fn count_tokens(py: Python<'_>, text: &str) -> usize {
     } else {
         crate::tokens::count(text)
     }
+}
+
+/// `n` tokens of fakeai's generated prose for `seed` (the same seed gives the same text).
+#[pyfunction]
+fn generate_text(n: usize, seed: u64) -> String {
+    crate::text::generate(&mut Rng::new(seed), n).concat()
 }
 
 /// `stop` as given by a request: a string, a list of strings, or None.

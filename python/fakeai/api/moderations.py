@@ -1,0 +1,85 @@
+"""``POST /v1/moderations``: OpenAI's thirteen categories scored by keyword lexicons in the core.
+
+A string or each string of a list is one result. A list of ``text``/``image_url`` parts (omni models)
+is one result whose scores are the highest of its parts; images score low (fakeai does not look at
+them) and only the six categories OpenAI scores for images list ``image`` in
+``category_applied_input_types``. A category is flagged from ``--moderation-threshold`` up.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import msgspec
+import orjson
+from starlette.routing import Route
+
+from fakeai import _core
+from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
+from fakeai.context import ServerContext
+from fakeai.errors import bad_request
+from fakeai.schemas.moderations import ImageInput, ModerationRequest, TextInput
+
+CATEGORIES: tuple[str, ...] = tuple(_core.MODERATION_CATEGORIES)
+IMAGE_CATEGORIES = frozenset(_core.MODERATION_IMAGE_CATEGORIES)
+#: The dated snapshot each alias answers with, as OpenAI reports it.
+SNAPSHOTS = {"omni-moderation-latest": "omni-moderation-2024-09-26", "text-moderation-latest": "text-moderation-007"}
+
+
+def _result(scores: list[float], kinds: set[str], threshold: float) -> dict[str, object]:
+    flags = [s >= threshold for s in scores]
+    applied = {
+        c: [k for k in ("text", "image") if k in kinds and (k == "text" or c in IMAGE_CATEGORIES)]
+        for c in CATEGORIES
+    }
+    return {
+        "flagged": any(flags),
+        "categories": dict(zip(CATEGORIES, flags)),
+        "category_scores": dict(zip(CATEGORIES, scores)),
+        "category_applied_input_types": applied,
+    }
+
+
+class Moderations(Endpoint):
+    def __init__(self, ctx: ServerContext) -> None:
+        self.decoder = msgspec.json.Decoder(ModerationRequest)
+        self.limit = ctx.settings.max_body_bytes
+        self.threshold = ctx.settings.moderation_threshold
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        req = await read_json(receive, self.decoder, self.limit)
+        if isinstance(req.input, str):
+            results = [_result(_core.moderation_scores(req.input), {"text"}, self.threshold)]
+        elif all(isinstance(t, str) for t in req.input):
+            results = [_result(_core.moderation_scores(t), {"text"}, self.threshold) for t in req.input]
+        elif any(isinstance(t, str) for t in req.input):
+            raise bad_request("'input' must be a list of strings or a list of parts, not both.", param="input",
+                              code="invalid_value")
+        else:
+            results = [self._multimodal(req.model, req.input)]
+        body = {
+            "id": "modr-" + secrets.token_hex(12),
+            "model": SNAPSHOTS.get(req.model, req.model),
+            "results": results,
+        }
+        await send_bytes(send, orjson.dumps(body))
+
+    def _multimodal(self, model: str, parts: list[TextInput | ImageInput]) -> dict[str, object]:
+        if model.startswith("text-moderation"):
+            raise bad_request(f"{model} only accepts text input; use omni-moderation-latest for images.",
+                              param="input", code="invalid_value")
+        scores = [0.0] * len(CATEGORIES)
+        kinds = set()
+        for part in parts:
+            if isinstance(part, TextInput):
+                kinds.add("text")
+                part_scores = _core.moderation_scores(part.text)
+            else:
+                kinds.add("image")
+                part_scores = _core.image_moderation_scores(part.image_url.url)
+            scores = [max(a, b) for a, b in zip(scores, part_scores)]
+        return _result(scores, kinds, self.threshold)
+
+
+def routes(ctx: ServerContext) -> list[Route]:
+    return [Route("/v1/moderations", Moderations(ctx), methods=["POST"])]

@@ -1,0 +1,1 @@
+"""Persistence shared by every worker process of one server."""

@@ -1,0 +1,67 @@
+//! `speech(...)`, `probe_audio(...)` and `transcription(...)`: the audio endpoints' work.
+
+use super::InvalidInput;
+use crate::speech::{synthesize, SAMPLE_RATE};
+use crate::{audio_probe, flac, transcript, wav};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Encode synthesised speech samples as `format` (`wav`, `flac` or `pcm`).
+pub(crate) fn encode(samples: &[i16], format: &str) -> PyResult<Vec<u8>> {
+    match format {
+        "wav" => Ok(wav::wav(samples, SAMPLE_RATE)),
+        "flac" => Ok(flac::flac(samples, SAMPLE_RATE)),
+        "pcm" => Ok(wav::pcm(samples)),
+        other => Err(InvalidInput::new_err(format!("the core does not encode {other}"))),
+    }
+}
+
+/// The audio of `text` spoken by `voice` at `speed`, as a `wav`, `flac` or `pcm` (24 kHz, 16-bit
+/// mono) file.
+#[pyfunction]
+pub(crate) fn speech<'py>(
+    py: Python<'py>,
+    text: &str,
+    voice: &str,
+    speed: f64,
+    format: &str,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let file = py.detach(|| encode(&synthesize(text, voice, speed), format))?;
+    Ok(PyBytes::new(py, &file))
+}
+
+/// `(seconds, container)` of an audio file; container `unknown` means the duration is estimated
+/// from the size.
+#[pyfunction]
+pub(crate) fn probe_audio(py: Python<'_>, data: &[u8]) -> (f64, &'static str) {
+    let p = py.detach(|| audio_probe::probe(data));
+    (p.seconds, p.format)
+}
+
+/// The response body of a transcription (`task` "transcribe") or translation ("translate") of the
+/// audio file `data` lasting `duration` seconds, in `response_format`.
+#[pyfunction]
+#[pyo3(signature = (data, duration, response_format, task="transcribe", language="english", temperature=0.0, words=false))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn transcription<'py>(
+    py: Python<'py>,
+    data: &[u8],
+    duration: f64,
+    response_format: &str,
+    task: &str,
+    language: &str,
+    temperature: f64,
+    words: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let t = transcript::transcribe(xxh3_64(data), duration);
+    let body = match response_format {
+        "text" => format!("{}\n", t.text).into_bytes(),
+        "srt" => transcript::srt(&t).into_bytes(),
+        "vtt" => transcript::vtt(&t).into_bytes(),
+        "verbose_json" => transcript::verbose_json(&t, task, language, temperature, words),
+        "json" => transcript::json(&t, task),
+        other => return Err(InvalidInput::new_err(format!("unknown response_format {other}"))),
+    };
+    Ok(PyBytes::new(py, &body))
+}

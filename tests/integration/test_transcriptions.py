@@ -1,0 +1,117 @@
+"""``/v1/audio/transcriptions`` and ``/translations`` through the openai SDK: durations read from the
+uploaded file, transcripts sized to them, every response format well-formed."""
+
+from __future__ import annotations
+
+import io
+import re
+import wave
+from itertools import pairwise
+
+import openai
+import pytest
+
+pytestmark = [pytest.mark.integration, pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")]
+
+
+def wav_file(seconds: float, rate: int = 16_000) -> bytes:
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\x01\x00" * int(seconds * rate))
+    return buf.getvalue()
+
+
+def transcribe(client, data: bytes, name: str = "a.wav", **kw):
+    return client.audio.transcriptions.create(model="whisper-1", file=(name, data), **kw)
+
+
+def test_verbose_json_duration_segments_and_words(client):
+    r = transcribe(client, wav_file(12.5), response_format="verbose_json",
+                   timestamp_granularities=["word", "segment"], language="fr")
+    assert r.duration == pytest.approx(12.5) and r.language == "french"
+    assert 20 < len(r.text.split()) < 60  # about 150 words a minute
+    segments, words = r.segments, r.words
+    assert segments[0].start == 0 and segments[-1].end == pytest.approx(12.5)
+    assert "".join(s.text for s in segments) == r.text
+    for a, b in pairwise(segments):
+        assert a.start <= a.end <= b.start + 1e-6
+    assert [w.word for w in words] == re.findall(r"[A-Za-z0-9]+", r.text)
+    for a, b in pairwise(words):
+        assert a.start <= a.end <= b.start + 1e-6
+    assert all(s.tokens and -1 < s.avg_logprob < 0 for s in segments)
+    assert r.usage.seconds == 13
+
+
+def test_text_length_follows_duration_and_same_file_same_text(client):
+    short = transcribe(client, wav_file(2)).text
+    long = transcribe(client, wav_file(60)).text
+    assert len(long) > 10 * len(short)
+    assert transcribe(client, wav_file(60)).text == long
+
+
+def test_srt_and_vtt_structure(client):
+    srt = transcribe(client, wav_file(30), response_format="srt")
+    cues = srt.strip().split("\n\n")
+    assert len(cues) >= 2
+    for i, cue in enumerate(cues, 1):
+        number, times, text = cue.split("\n", 2)
+        assert int(number) == i and text.strip()
+        assert re.fullmatch(r"\d\d:\d\d:\d\d,\d{3} --> \d\d:\d\d:\d\d,\d{3}", times)
+    assert cues[-1].split("\n")[1].endswith("00:00:30,000")
+    vtt = transcribe(client, wav_file(30), response_format="vtt")
+    assert vtt.startswith("WEBVTT\n\n")
+    times = re.findall(r"^(\d\d:\d\d:\d\d\.\d{3}) --> (\d\d:\d\d:\d\d\.\d{3})$", vtt, re.MULTILINE)
+    assert len(times) == len(cues) and times[-1][1] == "00:00:30.000"
+    text = transcribe(client, wav_file(30), response_format="text")
+    assert text.strip() == transcribe(client, wav_file(30)).text
+
+
+def test_durations_of_flac_mp3_and_unknown_containers(client, http):
+    flac = client.audio.speech.create(model="tts-1", voice="echo", input="x" * 75, response_format="flac").content
+    mp3 = client.audio.speech.create(model="tts-1", voice="echo", input="x" * 150, response_format="mp3").content
+    assert transcribe(client, flac, "a.flac", response_format="verbose_json").duration == pytest.approx(5.0)
+    assert transcribe(client, mp3, "a.mp3", response_format="verbose_json").duration == pytest.approx(10.0, abs=0.1)
+    r = http.post("/v1/audio/transcriptions", data={"model": "whisper-1", "response_format": "verbose_json"},
+                  files={"file": ("a.m4a", b"\x00" * 48_000)})
+    assert r.json()["duration"] == pytest.approx(3.0)
+    assert r.headers["x-fakeai-duration-source"] == "estimate"
+
+
+def test_translations_and_gpt4o_json(client):
+    r = client.audio.translations.create(model="whisper-1", file=("a.wav", wav_file(5)),
+                                         response_format="verbose_json")
+    assert r.duration == pytest.approx(5) and r.segments
+    assert client.audio.translations.create(model="whisper-1", file=("a.wav", wav_file(5))).text
+    r = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=("a.wav", wav_file(5)))
+    assert r.text
+
+
+@pytest.mark.parametrize(
+    "data, files, param",
+    [
+        ({"model": "whisper-1"}, {}, "file"),
+        ({}, {"file": ("a.wav", wav_file(1))}, "model"),
+        ({"model": "whisper-1"}, {"file": ("a.txt", b"hello")}, "file"),
+        ({"model": "whisper-1"}, {"file": ("a.wav", b"")}, "file"),
+        ({"model": "whisper-1", "response_format": "xml"}, {"file": ("a.wav", wav_file(1))}, "response_format"),
+        ({"model": "gpt-4o-transcribe", "response_format": "srt"}, {"file": ("a.wav", wav_file(1))},
+         "response_format"),
+        ({"model": "whisper-1", "temperature": "2"}, {"file": ("a.wav", wav_file(1))}, "temperature"),
+        ({"model": "whisper-1", "language": "klingon"}, {"file": ("a.wav", wav_file(1))}, "language"),
+        ({"model": "whisper-1", "timestamp_granularities[]": "word"}, {"file": ("a.wav", wav_file(1))},
+         "timestamp_granularities"),
+    ],
+)
+def test_bad_transcription_requests(http, data, files, param):
+    r = http.post("/v1/audio/transcriptions", data=data, files=files or {"x": ("x", b"")})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["param"] == param
+
+
+def test_bad_translation_upload_via_sdk(client):
+    with pytest.raises(openai.BadRequestError) as err:
+        client.audio.translations.create(model="whisper-1", file=("notes.pdf", b"%PDF-1.4"))
+    assert err.value.body["param"] == "file"
