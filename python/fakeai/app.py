@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
-from fakeai.api import chat, completions, embeddings, health, models
+from fakeai.api import chat, completions, dashboard, dcgm, embeddings, health, metrics, models
 from fakeai.context import ServerContext
 from fakeai.errors import exception_handlers
+from fakeai.observability import MetricsMiddleware
 from fakeai.settings import Settings
 
 #: Route modules, hottest first: Starlette matches routes in order.
-API_MODULES = (chat, completions, embeddings, models, health)
+API_MODULES = (chat, completions, embeddings, models, health, metrics, dcgm, dashboard)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
-    app = Starlette(routes=routes, exception_handlers=exception_handlers)
+    middleware = [Middleware(MetricsMiddleware, metrics=ctx.metrics)] if ctx.metrics.enabled else []
+    app = Starlette(routes=routes, exception_handlers=exception_handlers, middleware=middleware)
     app.state.ctx = ctx
     return app
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from fakeai.engine.catalog import Catalog
 from fakeai.engine.latency import LatencyProfile
+from fakeai.observability import EngineGauges, Metrics, counted_gauges
 from fakeai.settings import Settings
 
 #: Reported as ``system_fingerprint``; changes when fakeai's generation changes.
@@ -21,6 +22,11 @@ class ServerContext:
     settings: Settings
     catalog: Catalog = field(default_factory=Catalog)
     latency: LatencyProfile = field(init=False)
+    metrics: Metrics = field(init=False)
+    #: Engine state per model for the metrics views (vllm:num_requests_running/waiting, KV-cache usage,
+    #: prefix-cache hits/queries); the simulated cluster replaces this provider with its own.
+    engine_gauges: EngineGauges = counted_gauges
 
     def __post_init__(self) -> None:
         self.latency = LatencyProfile.from_settings(self.settings)
+        self.metrics = Metrics(self.settings)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+GPU_MODELS = ("A100", "H100", "H200", "B200")
 
 
 def _knob(flag: str, help: str, *, minimum: float | None = None, choices: tuple[str, ...] | None = None) -> Any:
@@ -40,6 +41,27 @@ class Settings:
         metadata=_knob("--max-body-bytes", "Largest request body accepted; larger gets 413.", minimum=1),
     )
     log_level: str = field(default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS))
+    metrics: str = field(
+        default="on",
+        metadata=_knob("--metrics", "Record request metrics ('off' skips all recording on the request path).",
+                       choices=("on", "off")),
+    )
+    slo_latency_ms: float = field(
+        default=1000.0,
+        metadata=_knob("--slo-latency-ms", "Latency objective: requests answered within it count as meeting "
+                       "the SLO.", minimum=0),
+    )
+    metrics_max_models: int = field(
+        default=100,
+        metadata=_knob("--metrics-max-models", "Distinct model ids given their own metrics label; further ids "
+                       "are counted as model 'other'.", minimum=1),
+    )
+    gpu_model: str = field(
+        default="H100", metadata=_knob("--gpu-model", "Simulated GPU for /dcgm/metrics.", choices=GPU_MODELS)
+    )
+    gpu_count: int = field(
+        default=8, metadata=_knob("--gpu-count", "Simulated GPUs for /dcgm/metrics.", minimum=1)
+    )
 
     @staticmethod
     def env_name(name: str) -> str:

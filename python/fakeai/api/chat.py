@@ -31,7 +31,7 @@ class ChatCompletions(Endpoint):
             raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
         self.ctx.catalog.resolve(req.model)
         lat = self.ctx.latency
-        payload, schedule, _, _ = _core.chat(
+        payload, schedule, prompt_tokens, completion_tokens = _core.chat(
             req.model,
             req.messages,
             n=req.n,
@@ -48,6 +48,7 @@ class ChatCompletions(Endpoint):
             itl=lat.itl,
             jitter=lat.jitter,
         )
+        self.ctx.metrics.inference(scope, req.model, prompt_tokens, completion_tokens, schedule)
         await respond(send, payload, schedule, start)
 
 

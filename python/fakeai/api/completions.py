@@ -29,7 +29,7 @@ class Completions(Endpoint):
         self.ctx.catalog.resolve(req.model)
         lat = self.ctx.latency
         try:
-            payload, schedule, _, _ = _core.completion(
+            payload, schedule, prompt_tokens, completion_tokens = _core.completion(
                 req.model,
                 req.prompt,
                 n=req.n,
@@ -49,6 +49,7 @@ class Completions(Endpoint):
             )
         except _core.InvalidInput as exc:
             raise bad_request(f"Invalid 'prompt': {exc}.", param="prompt") from None
+        self.ctx.metrics.inference(scope, req.model, prompt_tokens, completion_tokens, schedule)
         await respond(send, payload, schedule, start)
 
 

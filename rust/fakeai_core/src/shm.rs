@@ -158,9 +158,35 @@ impl Table {
         Err(SlotError::Full)
     }
 
-    /// The data words of `key` if it was ever inserted.
+    /// The data words of `key` if it was ever inserted (probes like [`Table::slot`], inserts nothing).
     pub fn get(&self, key: &str) -> Option<&[AtomicU64]> {
-        self.entries().find(|(k, _)| k == key).map(|(_, d)| d)
+        let key = key.as_bytes();
+        if key.len() > KEY_BYTES {
+            return None;
+        }
+        let tag = xxh3_64(key) >> 2 << 2;
+        let start = (tag >> 2) as usize % self.capacity;
+        for probe in 0..self.capacity {
+            let entry = self.entry((start + probe) % self.capacity);
+            loop {
+                let state = entry[0].load(Ordering::Acquire);
+                if state == EMPTY {
+                    return None;
+                }
+                if state & !3 != tag {
+                    break;
+                }
+                if state & 3 == CLAIMED {
+                    std::hint::spin_loop();
+                    continue;
+                }
+                if Self::key_matches(entry, key) {
+                    return Some(&entry[ENTRY_META..]);
+                }
+                break;
+            }
+        }
+        None
     }
 
     /// Every ready entry, in table order.
@@ -197,6 +223,7 @@ mod tests {
         b.slot("chat|200").unwrap()[0].fetch_add(4, Ordering::Relaxed);
         b.slot("embeddings|200").unwrap()[1].fetch_add(1, Ordering::Relaxed);
         assert_eq!(a.get("chat|200").unwrap()[0].load(Ordering::Relaxed), 7);
+        assert!(a.get("chat|404").is_none());
         let mut keys: Vec<String> = a.entries().map(|(k, _)| k).collect();
         keys.sort();
         assert_eq!(keys, ["chat|200", "embeddings|200"]);

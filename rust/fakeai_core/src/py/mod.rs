@@ -8,6 +8,7 @@ mod chat;
 mod completions;
 mod embeddings;
 mod inputs;
+mod metrics;
 mod shared;
 
 use crate::rng::{fresh_seed, Rng};
@@ -31,6 +32,11 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HISTOGRAM_BOUNDS", crate::histogram::BOUNDS.to_vec())?;
     m.add_class::<shared::SharedTable>()?;
     m.add_function(wrap_pyfunction!(count_tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_begin, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_started, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_inference, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_finish, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::histogram_quantile, m)?)?;
     m.add_function(wrap_pyfunction!(chat::chat, m)?)?;
     m.add_function(wrap_pyfunction!(completions::completion, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::embed, m)?)?;
