@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fakeai.api.metrics import check_params
 from fakeai.context import ServerContext
 from fakeai.errors import bad_request
 from fakeai.observability import Snapshot
@@ -24,17 +25,17 @@ class DcgmViews:
         self.telemetry = GpuTelemetry(ctx.settings.gpu_model, ctx.settings.gpu_count)
 
     def read(self, request: Request) -> list[dict]:
-        params = dict(request.query_params)
-        raw = params.pop("gpu", None)
-        if params:
-            name = sorted(params)[0]
-            raise bad_request(f"Unknown query parameter '{name}'.", param=name, code="unknown_parameter")
+        check_params(request, ("gpu",))
+        raw = request.query_params.get("gpu")
         gpus = self.telemetry.read(Snapshot.read(self.metrics.table), self.metrics.uptime())
         if raw is None:
             return gpus
         if not raw.isdigit() or int(raw) >= len(gpus):
-            raise bad_request(f"'gpu' must be a GPU index from 0 to {len(gpus) - 1}, got {raw!r}.", param="gpu",
-                              code="invalid_value")
+            raise bad_request(
+                f"'gpu' must be a GPU index from 0 to {len(gpus) - 1}, got {raw!r}.",
+                param="gpu",
+                code="invalid_value",
+            )
         return [gpus[int(raw)]]
 
     async def text(self, request: Request) -> Response:
@@ -42,9 +43,15 @@ class DcgmViews:
 
     async def json(self, request: Request) -> Response:
         gpus = [
-            {"gpu": int(g["labels"]["gpu"]), "uuid": g["labels"]["UUID"], "model_name": g["labels"]["modelName"],
-             "device": g["labels"]["device"], "pci_bus_id": g["labels"]["pci_bus_id"],
-             "hostname": g["labels"]["Hostname"], "metrics": g["values"]}
+            {
+                "gpu": int(g["labels"]["gpu"]),
+                "uuid": g["labels"]["UUID"],
+                "model_name": g["labels"]["modelName"],
+                "device": g["labels"]["device"],
+                "pci_bus_id": g["labels"]["pci_bus_id"],
+                "hostname": g["labels"]["Hostname"],
+                "metrics": g["values"],
+            }
             for g in self.read(request)
         ]
         return Response(orjson.dumps({"object": "list", "data": gpus}), media_type="application/json")

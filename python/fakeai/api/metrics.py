@@ -30,10 +30,13 @@ def _json(document: object) -> Response:
     return Response(orjson.dumps(document), media_type="application/json")
 
 
-def _no_params(request: Request, allowed: tuple[str, ...] = ()) -> None:
+def check_params(request: Request, allowed: tuple[str, ...] = ()) -> None:
+    """A 400 naming the first query parameter this view does not take."""
     unknown = sorted(set(request.query_params) - set(allowed))
     if unknown:
-        raise bad_request(f"Unknown query parameter '{unknown[0]}'.", param=unknown[0], code="unknown_parameter")
+        raise bad_request(
+            f"Unknown query parameter '{unknown[0]}'.", param=unknown[0], code="unknown_parameter"
+        )
 
 
 def interval_param(raw: str | None) -> float:
@@ -46,8 +49,11 @@ def interval_param(raw: str | None) -> float:
     except ValueError:
         value = float("nan")
     if not lo <= value <= hi:
-        raise bad_request(f"'interval' must be a number of seconds from {lo} to {hi}, got {raw!r}.",
-                          param="interval", code="invalid_value")
+        raise bad_request(
+            f"'interval' must be a number of seconds from {lo} to {hi}, got {raw!r}.",
+            param="interval",
+            code="invalid_value",
+        )
     return value
 
 
@@ -64,37 +70,43 @@ class MetricsViews:
 
     def summary(self) -> dict:
         snap, gauges = self.read()
-        return summary(snap, gauges, self.metrics.slo_seconds, self.metrics.uptime(), self.ctx.settings.workers)
+        return summary(
+            snap, gauges, self.metrics.slo_seconds, self.metrics.uptime(), self.ctx.settings.workers
+        )
 
     async def json(self, request: Request) -> Response:
-        _no_params(request)
+        check_params(request)
         return _json(self.summary())
 
     async def prometheus(self, request: Request) -> Response:
-        _no_params(request)
+        check_params(request)
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def models(self, request: Request) -> Response:
-        _no_params(request)
+        check_params(request)
         snap, gauges = self.read()
         rows = by_model(snap, gauges)
         return _json({"object": "list", "data": list(rows.values())})
 
     async def model(self, request: Request) -> Response:
-        _no_params(request)
+        check_params(request)
         model_id = request.path_params["model_id"]
         snap, gauges = self.read()
         stats = snap.models.get(model_id)
         if stats is None:
-            raise ApiError(404, f"No metrics recorded for model '{model_id}'.", param="model",
-                           code="model_not_found")
+            raise ApiError(
+                404, f"No metrics recorded for model '{model_id}'.", param="model", code="model_not_found"
+            )
         return _json(model_view(model_id, stats, gauges.get(model_id, ModelGauges())))
 
     async def csv(self, request: Request) -> Response:
-        _no_params(request)
+        check_params(request)
         snap, gauges = self.read()
-        return Response(to_csv(snap, gauges), media_type="text/csv; charset=utf-8",
-                        headers={"content-disposition": 'attachment; filename="fakeai-metrics.csv"'})
+        return Response(
+            to_csv(snap, gauges),
+            media_type="text/csv; charset=utf-8",
+            headers={"content-disposition": 'attachment; filename="fakeai-metrics.csv"'},
+        )
 
     async def stream(self, websocket: WebSocket) -> None:
         """A JSON summary right away, then every ``interval`` seconds until the client goes."""
@@ -120,15 +132,19 @@ class MetricsViews:
             receiver.cancel()
 
     async def health(self, request: Request) -> Response:
-        _no_params(request)
+        check_params(request)
         document = self.summary()
-        return _json({
-            "status": "healthy",
-            "uptime_seconds": document["uptime_seconds"],
-            "workers": self.ctx.settings.workers,
-            "metrics_recording": self.metrics.enabled,
-            "metrics": {k: document[k] for k in ("requests", "errors", "tokens", "latency_seconds", "slo")},
-        })
+        return _json(
+            {
+                "status": "healthy",
+                "uptime_seconds": document["uptime_seconds"],
+                "workers": self.ctx.settings.workers,
+                "metrics_recording": self.metrics.enabled,
+                "metrics": {
+                    k: document[k] for k in ("requests", "errors", "tokens", "latency_seconds", "slo")
+                },
+            }
+        )
 
 
 def routes(ctx: ServerContext) -> list[Route | WebSocketRoute]:

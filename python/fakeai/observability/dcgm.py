@@ -62,18 +62,27 @@ FIELDS = (
     ("DCGM_FI_DEV_XID_ERRORS", "gauge", "Value of the last XID error encountered."),
     ("DCGM_FI_DEV_FB_FREE", "gauge", "Framebuffer memory free (in MiB)."),
     ("DCGM_FI_DEV_FB_USED", "gauge", "Framebuffer memory used (in MiB)."),
-    ("DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL", "counter", "Total number of NVLink bandwidth counters for all lanes."),
+    (
+        "DCGM_FI_DEV_NVLINK_BANDWIDTH_TOTAL",
+        "counter",
+        "Total number of NVLink bandwidth counters for all lanes.",
+    ),
     ("DCGM_FI_DEV_VGPU_LICENSE_STATUS", "gauge", "vGPU License status"),
     ("DCGM_FI_PROF_GR_ENGINE_ACTIVE", "gauge", "Ratio of time the graphics engine is active."),
     ("DCGM_FI_PROF_SM_ACTIVE", "gauge", "The ratio of cycles an SM has at least 1 warp assigned."),
     ("DCGM_FI_PROF_SM_OCCUPANCY", "gauge", "The ratio of number of warps resident on an SM."),
     ("DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", "gauge", "Ratio of cycles the tensor (HMMA) pipe is active."),
-    ("DCGM_FI_PROF_DRAM_ACTIVE", "gauge",
-     "Ratio of cycles the device memory interface is active sending or receiving data."),
-    ("DCGM_FI_PROF_PCIE_TX_BYTES", "counter", "The number of bytes of active pcie tx data including both header "
-     "and payload."),
-    ("DCGM_FI_PROF_PCIE_RX_BYTES", "counter", "The number of bytes of active pcie rx data including both header "
-     "and payload."),
+    ("DCGM_FI_PROF_DRAM_ACTIVE", "gauge", "Ratio of cycles the device memory interface is active."),
+    (
+        "DCGM_FI_PROF_PCIE_TX_BYTES",
+        "counter",
+        "The number of bytes of active PCIe tx data (header and payload).",
+    ),
+    (
+        "DCGM_FI_PROF_PCIE_RX_BYTES",
+        "counter",
+        "The number of bytes of active PCIe rx data (header and payload).",
+    ),
 )
 
 
@@ -85,7 +94,9 @@ class GpuTelemetry:
         self.gpu = GPUS[model]
         self.count = count
         self.hostname = socket.gethostname()
-        self.uuids = [str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{self.hostname}/{model}/{i}")) for i in range(count)]
+        self.uuids = [
+            str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{self.hostname}/{model}/{i}")) for i in range(count)
+        ]
         self._last = (time.monotonic(), 0)
         self._rate = 0.0
 
@@ -110,7 +121,8 @@ class GpuTelemetry:
             temp = 32 + 48 * load + (i % 3)
             fb_used = int(gpu.memory_mib * (0.35 + 0.55 * load))
             values = {
-                "DCGM_FI_DEV_SM_CLOCK": gpu.sm_clock_idle + round((gpu.sm_clock_max - gpu.sm_clock_idle) * min(1, 4 * load)),
+                "DCGM_FI_DEV_SM_CLOCK": gpu.sm_clock_idle
+                + round((gpu.sm_clock_max - gpu.sm_clock_idle) * min(1, 4 * load)),
                 "DCGM_FI_DEV_MEM_CLOCK": gpu.mem_clock,
                 "DCGM_FI_DEV_MEMORY_TEMP": round(temp + 4),
                 "DCGM_FI_DEV_GPU_TEMP": round(temp),

@@ -28,8 +28,12 @@ def _add_histogram(family: HistogramMetricFamily, labels: list[str], h: Histogra
 class MetricsCollector:
     """Reads one snapshot per scrape and yields every family from it."""
 
-    def __init__(self, read: Callable[[], tuple[Snapshot, dict[str, ModelGauges]]], slo_seconds: float,
-                 uptime: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        read: Callable[[], tuple[Snapshot, dict[str, ModelGauges]]],
+        slo_seconds: float,
+        uptime: Callable[[], float],
+    ) -> None:
         self.read = read
         self.slo_seconds = slo_seconds
         self.uptime = uptime
@@ -40,14 +44,22 @@ class MetricsCollector:
         yield from self._vllm(snap, gauges)
 
     def _fakeai(self, snap: Snapshot) -> Iterator[Metric]:
-        requests = CounterMetricFamily("fakeai_requests", "HTTP requests by route and status.",
-                                       labels=["endpoint", "status"])
-        errors = CounterMetricFamily("fakeai_request_errors", "Failed requests by route and OpenAI error type/code.",
-                                     labels=["endpoint", "type", "code"])
-        slo = CounterMetricFamily("fakeai_requests_within_slo", "Requests answered within the latency objective.",
-                                  labels=["endpoint"])
-        latency = HistogramMetricFamily("fakeai_request_duration_seconds", "End-to-end request latency.",
-                                        labels=["endpoint"])
+        requests = CounterMetricFamily(
+            "fakeai_requests", "HTTP requests by route and status.", labels=["endpoint", "status"]
+        )
+        errors = CounterMetricFamily(
+            "fakeai_request_errors",
+            "Failed requests by route and OpenAI error type/code.",
+            labels=["endpoint", "type", "code"],
+        )
+        slo = CounterMetricFamily(
+            "fakeai_requests_within_slo",
+            "Requests answered within the latency objective.",
+            labels=["endpoint"],
+        )
+        latency = HistogramMetricFamily(
+            "fakeai_request_duration_seconds", "End-to-end request latency.", labels=["endpoint"]
+        )
         for name, e in sorted(snap.endpoints.items()):
             for status, n in sorted(e.by_status.items()):
                 requests.add_metric([name, str(status)], n)
@@ -56,10 +68,17 @@ class MetricsCollector:
             slo.add_metric([name], e.slo_met)
             _add_histogram(latency, [name], e.latency)
         yield from (requests, errors, slo, latency)
-        yield GaugeMetricFamily("fakeai_slo_objective_seconds", "The latency objective (--slo-latency-ms).",
-                                value=self.slo_seconds)
-        yield GaugeMetricFamily("fakeai_requests_in_flight", "Requests being served now.", value=snap.in_flight)
-        yield GaugeMetricFamily("fakeai_uptime_seconds", "Seconds since the server started.", value=self.uptime())
+        yield GaugeMetricFamily(
+            "fakeai_slo_objective_seconds",
+            "The latency objective (--slo-latency-ms).",
+            value=self.slo_seconds,
+        )
+        yield GaugeMetricFamily(
+            "fakeai_requests_in_flight", "Requests being served now.", value=snap.in_flight
+        )
+        yield GaugeMetricFamily(
+            "fakeai_uptime_seconds", "Seconds since the server started.", value=self.uptime()
+        )
         per_model = {
             "fakeai_model_requests": ("Finished inference requests per model.", "requests"),
             "fakeai_model_errors": ("Failed inference requests per model.", "errors"),
@@ -87,10 +106,16 @@ class MetricsCollector:
                 family.add_metric([name], getattr(gauges.get(name, empty), attr))
             yield family
         counter_docs = {
-            "vllm:prefix_cache_queries": ("Prefix cache queries, in terms of number of queried tokens.", None,
-                                          "prefix_cache_queries"),
-            "vllm:prefix_cache_hits": ("Prefix cache hits, in terms of number of cached tokens.", None,
-                                       "prefix_cache_hits"),
+            "vllm:prefix_cache_queries": (
+                "Prefix cache queries, in terms of number of queried tokens.",
+                None,
+                "prefix_cache_queries",
+            ),
+            "vllm:prefix_cache_hits": (
+                "Prefix cache hits, in terms of number of cached tokens.",
+                None,
+                "prefix_cache_hits",
+            ),
             "vllm:prompt_tokens": ("Number of prefill tokens processed.", "prompt_tokens", None),
             "vllm:generation_tokens": ("Number of generation tokens processed.", "completion_tokens", None),
             "vllm:request_success": ("Count of successfully processed requests.", "successes", None),
@@ -109,7 +134,10 @@ class MetricsCollector:
             "vllm:time_to_first_token_seconds": ("Histogram of time to first token in seconds.", "ttft"),
             "vllm:inter_token_latency_seconds": ("Histogram of inter-token latency in seconds.", "itl"),
             "vllm:time_per_output_token_seconds": ("Histogram of time per output token in seconds.", "itl"),
-            "vllm:e2e_request_latency_seconds": ("Histogram of end to end request latency in seconds.", "e2e"),
+            "vllm:e2e_request_latency_seconds": (
+                "Histogram of end to end request latency in seconds.",
+                "e2e",
+            ),
         }
         for metric, (doc, attr) in histogram_docs.items():
             family = HistogramMetricFamily(metric, doc, labels=["model_name"])

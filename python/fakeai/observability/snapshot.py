@@ -23,7 +23,7 @@ class Histogram:
 
     @classmethod
     def from_words(cls, words: list[int]) -> Histogram:
-        return cls(list(words[2:_core.HISTOGRAM_WIDTH]), words[1] / 1e9)
+        return cls(list(words[2 : _core.HISTOGRAM_WIDTH]), words[1] / 1e9)
 
     @property
     def count(self) -> int:

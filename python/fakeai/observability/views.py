@@ -42,11 +42,14 @@ def model_view(name: str, m: ModelStats, gauges: ModelGauges) -> dict:
 
 
 def by_model(snap: Snapshot, gauges: dict[str, ModelGauges]) -> dict[str, dict]:
-    return {name: model_view(name, m, gauges.get(name, ModelGauges())) for name, m in sorted(snap.models.items())}
+    return {
+        name: model_view(name, m, gauges.get(name, ModelGauges())) for name, m in sorted(snap.models.items())
+    }
 
 
-def summary(snap: Snapshot, gauges: dict[str, ModelGauges], slo_seconds: float, uptime: float,
-            workers: int) -> dict:
+def summary(
+    snap: Snapshot, gauges: dict[str, ModelGauges], slo_seconds: float, uptime: float, workers: int
+) -> dict:
     """The ``GET /metrics`` document (also each ``/metrics/stream`` message)."""
     requests, errors = snap.requests, snap.errors
     by_type: dict[str, int] = {}
@@ -71,10 +74,18 @@ def summary(snap: Snapshot, gauges: dict[str, ModelGauges], slo_seconds: float, 
         "uptime_seconds": round(uptime, 3),
         "workers": workers,
         "requests": {"total": requests, "in_flight": snap.in_flight},
-        "errors": {"total": errors, "rate": _share(errors, requests), "by_type": dict(sorted(by_type.items()))},
+        "errors": {
+            "total": errors,
+            "rate": _share(errors, requests),
+            "by_type": dict(sorted(by_type.items())),
+        },
         "tokens": {"prompt": prompt, "completion": completion, "total": prompt + completion},
         "latency_seconds": snap.latency().percentiles(),
-        "slo": {"objective_seconds": slo_seconds, "met": snap.slo_met, "share": _share(snap.slo_met, requests, 1.0)},
+        "slo": {
+            "objective_seconds": slo_seconds,
+            "met": snap.slo_met,
+            "share": _share(snap.slo_met, requests, 1.0),
+        },
         "engine": {
             "running": sum(g.running for g in gauges.values()),
             "waiting": sum(g.waiting for g in gauges.values()),
@@ -86,10 +97,27 @@ def summary(snap: Snapshot, gauges: dict[str, ModelGauges], slo_seconds: float, 
 
 
 CSV_COLUMNS = (
-    "model", "requests", "errors", "error_rate", "prompt_tokens", "completion_tokens", "total_tokens", "running",
-    "waiting", "kv_cache_usage", "prefix_cache_hit_rate", "slo_share",
+    "model",
+    "requests",
+    "errors",
+    "error_rate",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "running",
+    "waiting",
+    "kv_cache_usage",
+    "prefix_cache_hit_rate",
+    "slo_share",
 )
-_LATENCIES = (("e2e", "p50"), ("e2e", "p99"), ("ttft", "p50"), ("ttft", "p99"), ("itl", "p50"), ("itl", "p99"))
+_LATENCIES = (
+    ("e2e", "p50"),
+    ("e2e", "p99"),
+    ("ttft", "p50"),
+    ("ttft", "p99"),
+    ("itl", "p50"),
+    ("itl", "p99"),
+)
 
 
 def to_csv(snap: Snapshot, gauges: dict[str, ModelGauges]) -> str:
