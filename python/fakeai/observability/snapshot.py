@@ -87,6 +87,8 @@ class ModelStats:
 @dataclass(slots=True)
 class Snapshot:
     in_flight: int = 0
+    #: Requests finished per worker process id.
+    workers: dict[int, int] = field(default_factory=dict)
     endpoints: dict[str, EndpointStats] = field(default_factory=dict)
     models: dict[str, ModelStats] = field(default_factory=dict)
 
@@ -97,6 +99,8 @@ class Snapshot:
             kind, _, rest = key.partition("|")
             if kind == "server":
                 snap.in_flight = _gauge(words[0])
+            elif kind == "worker":
+                snap.workers[int(rest)] = words[0]
             elif kind == "status":
                 endpoint, _, status = rest.rpartition("|")
                 snap.endpoint(endpoint).by_status[int(status)] = words[0]

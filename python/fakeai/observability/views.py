@@ -73,7 +73,11 @@ def summary(
         "object": "fakeai.metrics",
         "uptime_seconds": round(uptime, 3),
         "workers": workers,
-        "requests": {"total": requests, "in_flight": snap.in_flight},
+        "requests": {
+            "total": requests,
+            "in_flight": snap.in_flight,
+            "by_worker": {str(pid): n for pid, n in sorted(snap.workers.items())},
+        },
         "errors": {
             "total": errors,
             "rate": _share(errors, requests),

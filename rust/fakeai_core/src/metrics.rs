@@ -12,6 +12,7 @@
 //! error|{endpoint}|{type}|{code}  [errors]
 //! slo|{endpoint}                  [requests within the latency objective]
 //! latency|{endpoint}              histogram of end-to-end seconds
+//! worker|{pid}                    [requests finished by that worker process]
 //! model|{model}                   [requests, errors, prompt_tokens, completion_tokens, running, slo_met, registered]
 //! e2e|{model} ttft|{model} itl|{model}   histograms
 //! ```
@@ -132,6 +133,7 @@ pub struct Finish<'a> {
 /// A request left the server: its status, latency, SLO and error are counted, and it stops running.
 pub fn finish(table: &Table, f: Finish<'_>) -> Result<(), SlotError> {
     table.slot(SERVER)?[SERVER_IN_FLIGHT].fetch_sub(1, Ordering::Relaxed);
+    table.slot(&format!("worker|{}", std::process::id()))?[0].fetch_add(1, Ordering::Relaxed);
     table.slot(&format!("status|{}|{}", f.endpoint, f.status))?[0].fetch_add(1, Ordering::Relaxed);
     histogram::observe(slot(table, "latency", f.endpoint)?, f.seconds);
     let met = f.seconds <= f.slo_seconds;
@@ -196,6 +198,7 @@ mod tests {
         assert_eq!(word(&t, "model|gpt-4o", MODEL_SLO_MET), 1);
         assert_eq!(word(&t, "status|/v1/chat/completions|200", 0), 1);
         assert_eq!(word(&t, "slo|/v1/chat/completions", 0), 1);
+        assert_eq!(word(&t, &format!("worker|{}", std::process::id()), 0), 1);
         for key in ["latency|/v1/chat/completions", "e2e|gpt-4o", "ttft|gpt-4o", "itl|gpt-4o"] {
             assert_eq!(histogram::Snapshot::read(t.get(key).unwrap()).count, 1, "{key}");
         }
