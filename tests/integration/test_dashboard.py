@@ -16,7 +16,9 @@ import pytest
 import websockets
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (Debian: apt-get install chromium)")
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium binary (Debian: apt-get install chromium)"
+)
 
 
 def _free_port() -> int:
@@ -30,16 +32,28 @@ def devtools(tmp_path):
     """A headless Chromium showing about:blank; yields its page's DevTools WebSocket URL."""
     port = _free_port()
     proc = subprocess.Popen(
-        [CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-         "--no-first-run", "--no-default-browser-check", f"--remote-debugging-port={port}",
-         f"--user-data-dir={tmp_path / 'profile'}", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            CHROMIUM,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--no-first-run",
+            "--no-default-browser-check",
+            f"--remote-debugging-port={port}",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                pages = [t for t in httpx.get(f"http://127.0.0.1:{port}/json/list").json() if t["type"] == "page"]
+                pages = [
+                    t for t in httpx.get(f"http://127.0.0.1:{port}/json/list").json() if t["type"] == "page"
+                ]
                 if pages:
                     break
             except httpx.HTTPError:
@@ -90,8 +104,11 @@ class Page:
         return reply["result"]
 
     async def text(self, element_id: str) -> str:
-        result = await self.call("Runtime.evaluate", expression=f"document.getElementById({element_id!r}).textContent",
-                                 returnByValue=True)
+        result = await self.call(
+            "Runtime.evaluate",
+            expression=f"document.getElementById({element_id!r}).textContent",
+            returnByValue=True,
+        )
         return result["result"]["value"]
 
     async def wait_for(self, predicate, timeout: float = 10.0) -> None:
@@ -115,7 +132,11 @@ def test_dashboard_is_live_and_error_free(base_url, devtools):
             await page.wait_for(live)
             before = {i: await page.text(i) for i in ("requests-total", "tokens-total")}
             async with httpx.AsyncClient() as http:
-                body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "dashboard"}], "max_tokens": 9}
+                body = {
+                    "model": "gpt-4o-mini",
+                    "messages": [{"role": "user", "content": "dashboard"}],
+                    "max_tokens": 9,
+                }
                 for _ in range(5):
                     assert (await http.post(base_url + "/v1/chat/completions", json=body)).status_code == 200
 
@@ -123,9 +144,12 @@ def test_dashboard_is_live_and_error_free(base_url, devtools):
                 return all([await page.text(i) != v for i, v in before.items()])
 
             await page.wait_for(changed)
-            rows = await page.call("Runtime.evaluate", returnByValue=True,
-                                   expression="[...document.querySelectorAll('#models tr td:first-child')]"
-                                              ".map(td => td.textContent)")
+            rows = await page.call(
+                "Runtime.evaluate",
+                returnByValue=True,
+                expression="[...document.querySelectorAll('#models tr td:first-child')]"
+                ".map(td => td.textContent)",
+            )
             assert "gpt-4o-mini" in rows["result"]["value"]
             await page.wait_for(lambda: _nonzero(page, "token-rate"))
             page.reader.cancel()

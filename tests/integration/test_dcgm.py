@@ -41,12 +41,17 @@ def test_names_types_and_labels_are_the_exporters(h200):
     text = httpx.get(h200 + "/dcgm/metrics").text
     for name, kind in FIELDS.items():
         assert f"# TYPE {name} {kind}\n" in text, name
-        assert re.search(rf"^{name}{{gpu=\"0\",UUID=\"GPU-[0-9a-f-]{{36}}\",", text, re.M), name
+        assert re.search(rf"^{name}{{gpu=\"0\",UUID=\"GPU-[0-9a-f-]{{36}}\",", text, re.MULTILINE), name
     got = samples(text)
     for name in FIELDS:
         assert len(got[name]) == 4
         assert all(set(s.labels) == LABELS and s.labels["modelName"] == "NVIDIA H200" for s in got[name])
-    assert [s.labels["device"] for s in got["DCGM_FI_DEV_GPU_UTIL"]] == ["nvidia0", "nvidia1", "nvidia2", "nvidia3"]
+    assert [s.labels["device"] for s in got["DCGM_FI_DEV_GPU_UTIL"]] == [
+        "nvidia0",
+        "nvidia1",
+        "nvidia2",
+        "nvidia3",
+    ]
     for used, free in zip(got["DCGM_FI_DEV_FB_USED"], got["DCGM_FI_DEV_FB_FREE"]):
         assert used.value + free.value == 143771
 
@@ -59,7 +64,9 @@ def test_utilisation_and_power_follow_load(h200):
     idle_util, idle_power = util()
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "load"}], "max_tokens": 200}
     with ThreadPoolExecutor(24) as pool:
-        futures = [pool.submit(httpx.post, h200 + "/v1/chat/completions", json=body, timeout=30) for _ in range(24)]
+        futures = [
+            pool.submit(httpx.post, h200 + "/v1/chat/completions", json=body, timeout=30) for _ in range(24)
+        ]
         time.sleep(0.5)  # requests are in flight for about 1.2 s each
         busy_util, busy_power = util()
         assert all(f.result().status_code == 200 for f in futures)
@@ -75,7 +82,9 @@ def test_gpu_models_have_their_names(start_server):
         assert [g["model_name"] for g in data] == ["NVIDIA A100-SXM4-80GB"] * 2
 
 
-@pytest.mark.parametrize("query, param", [("?gpu=4", "gpu"), ("?gpu=-1", "gpu"), ("?gpu=x", "gpu"), ("?foo=1", "foo")])
+@pytest.mark.parametrize(
+    "query, param", [("?gpu=4", "gpu"), ("?gpu=-1", "gpu"), ("?gpu=x", "gpu"), ("?foo=1", "foo")]
+)
 def test_bad_query_parameters(h200, query, param):
     for path in ("/dcgm/metrics", "/dcgm/metrics/json"):
         reply = httpx.get(h200 + path + query)

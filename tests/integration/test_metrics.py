@@ -42,13 +42,19 @@ def value(families: dict, name: str, sample: str | None = None, **labels: str) -
     family = families[name]
     wanted = sample or (name + "_total" if family.type == "counter" else name)
     return sum(
-        s.value for s in family.samples if s.name == wanted and all(s.labels.get(k) == v for k, v in labels.items())
+        s.value
+        for s in family.samples
+        if s.name == wanted and all(s.labels.get(k) == v for k, v in labels.items())
     )
 
 
 def chat(base: str, model: str = "gpt-4o", stream: bool = False, max_tokens: int = 8) -> httpx.Response:
-    body = {"model": model, "messages": [{"role": "user", "content": "count me"}], "max_tokens": max_tokens,
-            "stream": stream}
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": "count me"}],
+        "max_tokens": max_tokens,
+        "stream": stream,
+    }
     return httpx.post(base + CHAT, json=body, headers={"connection": "close"}, timeout=10)
 
 
@@ -77,8 +83,15 @@ def test_counts_are_exact_whichever_worker_is_scraped(two_workers):
         families = scrape(two_workers)
         assert value(families, "fakeai_requests", endpoint=CHAT, status="200") == k
         assert value(families, "vllm:request_success", model_name="gpt-4o") == k
-        assert value(families, "vllm:e2e_request_latency_seconds", "vllm:e2e_request_latency_seconds_count",
-                     model_name="gpt-4o") == k
+        assert (
+            value(
+                families,
+                "vllm:e2e_request_latency_seconds",
+                "vllm:e2e_request_latency_seconds_count",
+                model_name="gpt-4o",
+            )
+            == k
+        )
         assert value(families, "vllm:generation_tokens", model_name="gpt-4o") == 8 * k
         assert value(families, "vllm:prompt_tokens", model_name="gpt-4o") == value(
             families, "fakeai_prompt_tokens", model="gpt-4o"
@@ -91,15 +104,20 @@ def test_exposition_has_the_vllm_names_with_model_name_labels(two_workers):
     families = scrape(two_workers)
     for name, kind in VLLM_NAMES.items():
         assert families[name].type == kind, name
-        assert any(s.labels.get("model_name") == "meta-llama/Llama-3.1-8B-Instruct" for s in families[name].samples)
+        assert any(
+            s.labels.get("model_name") == "meta-llama/Llama-3.1-8B-Instruct" for s in families[name].samples
+        )
     assert value(families, "vllm:num_requests_waiting") == 0
 
 
 def test_histogram_buckets_are_cumulative_and_end_in_the_count(two_workers):
     chat(two_workers)
     families = scrape(two_workers)
-    for name in ("vllm:time_to_first_token_seconds", "vllm:e2e_request_latency_seconds",
-                 "fakeai_request_duration_seconds"):
+    for name in (
+        "vllm:time_to_first_token_seconds",
+        "vllm:e2e_request_latency_seconds",
+        "fakeai_request_duration_seconds",
+    ):
         series: dict[tuple, list] = {}
         for s in families[name].samples:
             if s.name.endswith("_bucket"):
@@ -126,7 +144,9 @@ def test_errors_are_counted_by_type_and_endpoint(start_server):
         families = scrape(base)
         assert value(families, "fakeai_request_errors", endpoint=CHAT, code="invalid_json") == 1
         assert value(families, "fakeai_request_errors", endpoint=CHAT, code="missing_required_parameter") == 1
-        assert value(families, "fakeai_request_errors", endpoint="unmatched", type="invalid_request_error") == 1
+        assert (
+            value(families, "fakeai_request_errors", endpoint="unmatched", type="invalid_request_error") == 1
+        )
         doc = httpx.get(base + "/metrics").json()
         assert doc["endpoints"][CHAT]["requests"] == 3 and doc["endpoints"][CHAT]["errors"] == 2
         assert doc["endpoints"][CHAT]["by_status"] == {"200": 1, "400": 2}

@@ -23,7 +23,11 @@ def test_stream_pushes_snapshots_that_follow_the_load(base_url):
             assert first["object"] == "fakeai.metrics"
             async with httpx.AsyncClient() as http:
                 for _ in range(3):
-                    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}
+                    body = {
+                        "model": "gpt-4o",
+                        "messages": [{"role": "user", "content": "hi"}],
+                        "max_tokens": 4,
+                    }
                     assert (await http.post(base_url + "/v1/chat/completions", json=body)).status_code == 200
             second = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert 0.8 <= time.monotonic() - start <= 2.0  # about one second apart
