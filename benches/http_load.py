@@ -2,6 +2,7 @@
 
     python benches/http_load.py                 # chat, 1 worker, then 2 workers
     python benches/http_load.py --duration 5 --connections 64 --workers 1
+    python benches/http_load.py --metrics       # chat with metrics recording on vs --metrics off
 
 Each target is started as a real server on a free loopback port, loaded with ``wrk`` for a bounded
 time, then stopped. Printed: requests/s, p50 and p99 latency, and each fakeai figure as a ratio of the
@@ -132,8 +133,25 @@ def fakeai(workers: int, args: argparse.Namespace, env: dict[str, str] | None = 
     return run_target(f"fakeai chat{label} ({workers}w)", cmd, port, env, args)
 
 
-def report(rows: list[tuple[Result, Result]]) -> None:
-    print(f"{'target':32} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'x floor':>8}")
+def mean(name: str, results: list[Result]) -> Result:
+    n = len(results)
+    return Result(name, sum(r.rps for r in results) / n, sum(r.p50_ms for r in results) / n,
+                  sum(r.p99_ms for r in results) / n, sum(r.errors for r in results))
+
+
+def metrics_on_off(workers: int, args: argparse.Namespace) -> tuple[Result, Result]:
+    """fakeai chat with metrics recording off and on, alternating (off, on, on, off, ...) so that drift
+    in the machine's load falls on both alike; each the mean of ``--rounds`` measurements."""
+    runs: dict[str, list[Result]] = {"off": [], "on": []}
+    for r in range(args.rounds):
+        for mode in ("off", "on") if r % 2 == 0 else ("on", "off"):
+            runs[mode].append(fakeai(workers, args, {"FAKEAI_METRICS": mode}, f" metrics {mode}"))
+    return mean(f"fakeai chat metrics off ({workers}w)", runs["off"]), mean(
+        f"fakeai chat metrics on ({workers}w)", runs["on"])
+
+
+def report(rows: list[tuple[Result, Result]], baseline: str = "x floor") -> None:
+    print(f"{'target':32} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {baseline:>8}")
     for result, floor in rows:
         ratio = result.rps / floor.rps
         print(f"{result.name:32} {result.rps:10.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f} "
@@ -146,10 +164,19 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: leave a core to the server)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--metrics", action="store_true",
+                        help="compare chat with metrics recording on against --metrics off instead of the floor")
+    parser.add_argument("--rounds", type=int, default=2, help="measurements of each mode with --metrics (default 2)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
     rows = []
+    if args.metrics:
+        for workers in args.workers:
+            off, on = metrics_on_off(workers, args)
+            rows += [(off, off), (on, off)]
+        report(rows, baseline="x off")
+        return
     for workers in args.workers:
         floor = bare(workers, args)
         rows += [(floor, floor), (fakeai(workers, args), floor)]
