@@ -103,13 +103,11 @@ class Page:
         assert "error" not in reply, reply
         return reply["result"]
 
-    async def text(self, element_id: str) -> str:
-        result = await self.call(
-            "Runtime.evaluate",
-            expression=f"document.getElementById({element_id!r}).textContent",
-            returnByValue=True,
-        )
-        return result["result"]["value"]
+    async def text(self, element_id: str) -> str | None:
+        """The element's text, None while it does not exist (the page is still loading)."""
+        expression = f"document.getElementById({element_id!r})?.textContent ?? null"
+        result = await self.call("Runtime.evaluate", expression=expression, returnByValue=True)
+        return result["result"].get("value")
 
     async def wait_for(self, predicate, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -122,44 +120,42 @@ def test_dashboard_is_live_and_error_free(base_url, devtools):
     async def run() -> None:
         async with websockets.connect(devtools, max_size=None) as ws:
             page = Page(ws)
-            for domain in ("Runtime", "Log", "Page"):
-                await page.call(f"{domain}.enable")
-            await page.call("Page.navigate", url=base_url + "/dashboard")
-
-            async def live() -> bool:
-                return await page.text("status") == "live" and await page.text("uptime") != "–"
-
-            await page.wait_for(live)
-            before = {i: await page.text(i) for i in ("requests-total", "tokens-total")}
-            async with httpx.AsyncClient() as http:
-                body = {
-                    "model": "gpt-4o-mini",
-                    "messages": [{"role": "user", "content": "dashboard"}],
-                    "max_tokens": 9,
-                }
-                for _ in range(5):
-                    assert (await http.post(base_url + "/v1/chat/completions", json=body)).status_code == 200
-
-            async def changed() -> bool:
-                return all([await page.text(i) != v for i, v in before.items()])
-
-            await page.wait_for(changed)
-            rows = await page.call(
-                "Runtime.evaluate",
-                returnByValue=True,
-                expression="[...document.querySelectorAll('#models tr td:first-child')]"
-                ".map(td => td.textContent)",
-            )
-            assert "gpt-4o-mini" in rows["result"]["value"]
-            await page.wait_for(lambda: _nonzero(page, "token-rate"))
-            page.reader.cancel()
+            try:
+                await use_dashboard(page, base_url)
+            finally:
+                page.reader.cancel()
             assert page.errors == []
 
     asyncio.run(run())
 
 
-async def _nonzero(page: Page, element_id: str) -> bool:
-    return await page.text(element_id) not in ("0", "")
+async def use_dashboard(page: Page, base_url: str) -> None:
+    """Open the dashboard, wait for live data, send requests, see the numbers change."""
+    for domain in ("Runtime", "Log", "Page"):
+        await page.call(f"{domain}.enable")
+    await page.call("Page.navigate", url=base_url + "/dashboard")
+
+    async def live() -> bool:
+        return await page.text("status") == "live" and await page.text("uptime") not in (None, "–")
+
+    await page.wait_for(live)
+    before = {i: await page.text(i) for i in ("requests-total", "tokens-total")}
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "dashboard"}], "max_tokens": 9}
+    async with httpx.AsyncClient() as http:
+        for _ in range(5):
+            assert (await http.post(base_url + "/v1/chat/completions", json=body)).status_code == 200
+
+    async def changed() -> bool:
+        return all([await page.text(i) != v for i, v in before.items()])
+
+    async def tokens_per_second_shown() -> bool:
+        return await page.text("token-rate") not in (None, "0")
+
+    await page.wait_for(changed)
+    await page.wait_for(tokens_per_second_shown)
+    models = "[...document.querySelectorAll('#models tr td:first-child')].map(td => td.textContent)"
+    rows = await page.call("Runtime.evaluate", expression=models, returnByValue=True)
+    assert "gpt-4o-mini" in rows["result"]["value"]
 
 
 def test_dashboard_files_are_served(http):
