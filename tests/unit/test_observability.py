@@ -32,15 +32,21 @@ def serve(
     status: int = 200,
 ) -> dict:
     scope: dict = {}
-    metrics.begin()
+    _core.metrics_begin(metrics.table)
     metrics.inference(scope, model, prompt, completion, schedule)
     error = (
         error_kind(status, b'{"error":{"type":"invalid_request_error","code":"x"}}')
         if status >= 400
         else None
     )
-    metrics.finish("/v1/chat/completions", status, seconds, scope.get("fakeai.model"), error)
+    finish(metrics, "/v1/chat/completions", status, seconds, scope.get("fakeai.model"), error)
     return scope
+
+
+def finish(
+    metrics: Metrics, endpoint: str, status: int, seconds: float, model: str | None, error=None
+) -> None:
+    _core.metrics_finish(metrics.table, endpoint, status, seconds, metrics.slo_seconds, model, error)
 
 
 def test_stream_schedule_gives_ttft_and_mean_gap(metrics):
@@ -63,11 +69,11 @@ def test_whole_answer_splits_its_delay_with_the_profile_ttft(metrics):
 
 def test_in_flight_and_running_while_a_request_is_open(metrics):
     scope: dict = {}
-    metrics.begin()
+    _core.metrics_begin(metrics.table)
     metrics.inference(scope, "m", 1, 1, 0.0)
     snap = Snapshot.read(metrics.table)
     assert snap.in_flight == 1 and counted_gauges(snap) == {"m": ModelGauges(running=1)}
-    metrics.finish("/x", 200, 0.01, scope["fakeai.model"], None)
+    finish(metrics, "/x", 200, 0.01, scope["fakeai.model"])
     snap = Snapshot.read(metrics.table)
     assert snap.in_flight == 0 and snap.models["m"].running == 0
 

@@ -12,6 +12,7 @@ import time
 
 import orjson
 
+from fakeai import _core
 from fakeai.asgi import Receive, Scope, Send
 from fakeai.observability.recorder import MODEL_KEY, Metrics
 
@@ -30,7 +31,8 @@ def error_kind(status: int, body: bytes) -> tuple[str, str]:
 class MetricsMiddleware:
     def __init__(self, app, metrics: Metrics) -> None:
         self.app = app
-        self.metrics = metrics
+        self.table = metrics.table
+        self.slo_seconds = metrics.slo_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,7 +50,7 @@ class MetricsMiddleware:
                 status = message["status"]
             await send(message)
 
-        self.metrics.begin()
+        _core.metrics_begin(self.table)
         try:
             await self.app(scope, receive, sending)
         except BaseException:
@@ -58,10 +60,12 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             error = error_kind(status, error_body) if status >= 400 else None
-            self.metrics.finish(
+            _core.metrics_finish(
+                self.table,
                 route.path if route is not None else UNMATCHED,
                 status or 499,
                 time.perf_counter() - start,
+                self.slo_seconds,
                 scope.get(MODEL_KEY),
                 error,
             )

@@ -3,12 +3,14 @@
 Every worker process opens the same table (``fakeai.shared.open_table``), so whichever worker serves a
 scrape reports server-wide totals. A request costs three calls into the core:
 
-* :meth:`Metrics.begin` when it arrives (in-flight + 1), from :class:`MetricsMiddleware`;
+* ``_core.metrics_begin`` when it arrives (in-flight + 1), from :class:`MetricsMiddleware`;
 * :meth:`Metrics.inference` from an inference endpoint once the core has decided the answer (model,
   prompt and completion tokens, time to first token and inter-token latency);
-* :meth:`Metrics.finish` when its response is done (status, end-to-end latency, SLO, error type).
+* ``_core.metrics_finish`` when its response is done (status, end-to-end latency, SLO, error type),
+  from :class:`MetricsMiddleware`.
 
-Time to first token and inter-token latency come from the schedule the core returned, i.e. the
+Time to first token and inter-token latency come from the schedule the core returned (read by the
+core itself, ``Inference::streamed``/``whole`` in ``metrics.rs``), i.e. the
 simulated timing the client is served on: for a stream, the first step's offset and the mean gap
 between steps; for a whole answer, the profile's TTFT (capped at the total delay) and the remaining
 delay spread over the other tokens. End-to-end latency is measured (arrival to last byte sent).
@@ -41,9 +43,6 @@ class Metrics:
         self.ttft_seconds = settings.ttft_ms / 1000.0
         self.started_at = _core.metrics_started(self.table, int(time.time() * 1000)) / 1000.0
 
-    def begin(self) -> None:
-        _core.metrics_begin(self.table)
-
     def inference(
         self,
         scope: dict[str, Any],
@@ -56,34 +55,16 @@ class Metrics:
 
         ``schedule`` is what the core returned: a list of stream step offsets, the seconds until a
         whole answer, or None when nothing is generated (embeddings)."""
-        if not self.enabled:
-            return
-        ttft = itl = None
-        if isinstance(schedule, list):
-            if schedule:
-                ttft = schedule[0]
-                steps = len(schedule)
-                if steps > 1:
-                    itl = (schedule[-1] - ttft) / (steps - 1)
-                elif completion_tokens > 1:
-                    itl = 0.0
-        elif schedule is not None:
-            ttft = min(self.ttft_seconds, schedule)
-            if completion_tokens > 1:
-                itl = (schedule - ttft) / (completion_tokens - 1)
-        scope[MODEL_KEY] = _core.metrics_inference(
-            self.table, model, self.max_models, prompt_tokens, completion_tokens, ttft, itl
-        )
-
-    def finish(
-        self,
-        endpoint: str,
-        status: int,
-        seconds: float,
-        model: str | None,
-        error: tuple[str, str] | None,
-    ) -> None:
-        _core.metrics_finish(self.table, endpoint, status, seconds, self.slo_seconds, model, error)
+        if self.enabled:
+            scope[MODEL_KEY] = _core.metrics_inference(
+                self.table,
+                model,
+                self.max_models,
+                prompt_tokens,
+                completion_tokens,
+                schedule,
+                self.ttft_seconds,
+            )
 
     def uptime(self) -> float:
         return max(0.0, time.time() - self.started_at)

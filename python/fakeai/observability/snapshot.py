@@ -103,12 +103,12 @@ class Snapshot:
                 snap.workers[int(rest)] = words[0]
             elif kind == "status":
                 endpoint, _, status = rest.rpartition("|")
-                snap.endpoint(endpoint).by_status[int(status)] = words[0]
+                stats = snap.endpoint(endpoint)
+                stats.by_status[int(status)] = words[0]
+                stats.slo_met += words[1]
             elif kind == "error":
                 endpoint, kind_, code = rest.rsplit("|", 2)
                 snap.endpoint(endpoint).errors[(kind_, code)] = words[0]
-            elif kind == "slo":
-                snap.endpoint(rest).slo_met = words[0]
             elif kind == "latency":
                 snap.endpoint(rest).latency = Histogram.from_words(words)
             elif kind == "model":

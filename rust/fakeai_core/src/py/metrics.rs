@@ -4,6 +4,7 @@ use super::shared::{slot_error, SharedTable};
 use crate::histogram::Snapshot;
 use crate::metrics::{self, Finish, Inference};
 use pyo3::prelude::*;
+use pyo3::types::PyList;
 
 /// A request entered the server (in-flight + 1).
 #[pyfunction]
@@ -18,22 +19,38 @@ pub(crate) fn metrics_started(table: &SharedTable, now_ms: u64) -> PyResult<u64>
 }
 
 /// An inference request started: returns the model label it is counted under (the id, or "other"
-/// past `max_models` distinct ids), to pass to `metrics_finish`.
+/// past `max_models` distinct ids), to pass to `metrics_finish`. `schedule` is what the core returned
+/// (a list of stream step offsets, or the seconds until a whole answer; None when nothing is
+/// generated) and `ttft` the profile's time to first token, for whole answers.
 #[pyfunction]
-#[pyo3(signature = (table, model, max_models, prompt_tokens, completion_tokens, ttft=None, itl=None))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn metrics_inference(
     table: &SharedTable,
     model: &str,
     max_models: u64,
     prompt_tokens: u64,
     completion_tokens: u64,
-    ttft: Option<f64>,
-    itl: Option<f64>,
+    schedule: &Bound<'_, PyAny>,
+    ttft: f64,
 ) -> PyResult<String> {
+    let inference = if schedule.is_none() {
+        Inference { prompt_tokens, completion_tokens, ttft: None, itl: None }
+    } else if let Ok(steps) = schedule.cast::<PyList>() {
+        let n = steps.len();
+        let at = |i: usize| -> PyResult<f64> {
+            if n == 0 {
+                Ok(0.0)
+            } else {
+                steps.get_item(i)?.extract()
+            }
+        };
+        Inference::streamed(prompt_tokens, completion_tokens, at(0)?, at(n.saturating_sub(1))?, n)
+    } else {
+        Inference::whole(prompt_tokens, completion_tokens, schedule.extract()?, ttft)
+    };
     let t = table.table();
     let label = metrics::model_label(t, model, max_models).map_err(slot_error)?;
-    metrics::start_inference(t, label, Inference { prompt_tokens, completion_tokens, ttft, itl })
-        .map_err(slot_error)?;
+    metrics::start_inference(t, label, inference).map_err(slot_error)?;
     Ok(label.to_owned())
 }
 
