@@ -3,6 +3,7 @@
     pytest benches/test_metrics.py --benchmark-enable --benchmark-group-by=group
 
 ``counter+histogram``: one labelled counter increment and one labelled histogram observation.
+``chat app x100``: 100 chat requests through the whole ASGI app (no network), recording on vs off.
 ``request``: everything one chat request records (in-flight up and down, model label, tokens, TTFT,
 ITL, status, latency, SLO) through the three core calls, against the same set of prometheus-client
 metrics. The Rust path is shared by every worker process; prometheus-client's is per process.
@@ -99,3 +100,67 @@ def test_request_recording_prometheus_client(benchmark, registry):
     benchmark(record)
     runs = registry.get_sample_value("model_requests_total", {"model": "gpt-4o"})
     assert runs > 0 and registry.get_sample_value("completion_tokens_total", {"model": "gpt-4o"}) == 16 * runs
+
+
+# --- one chat request through the whole ASGI app, metrics recording on vs off --------------------
+CHAT_BODY = (
+    b'{"model":"gpt-4o","messages":[{"role":"user","content":"Summarise the trade-offs between latency and '
+    b'throughput when batching requests on an inference server."}],"max_tokens":16}'
+)
+SCOPE = {
+    "type": "http",
+    "method": "POST",
+    "path": ENDPOINT,
+    "raw_path": ENDPOINT.encode(),
+    "root_path": "",
+    "query_string": b"",
+    "headers": [(b"content-type", b"application/json")],
+    "http_version": "1.1",
+    "scheme": "http",
+    "server": ("127.0.0.1", 80),
+    "client": ("127.0.0.1", 1),
+}
+
+
+def _serve_chat(mode: str, tmp_path, monkeypatch, benchmark) -> list[int]:
+    """Benchmark one chat request through ``create_app`` (no network); returns the statuses sent."""
+    import asyncio
+
+    from fakeai import shared
+    from fakeai.app import create_app
+    from fakeai.settings import Settings
+
+    monkeypatch.setenv(shared.ENV, str(tmp_path))
+    app = create_app(Settings(ttft_ms=0, itl_ms=0, metrics=mode))
+    statuses: list[int] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": CHAT_BODY, "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def requests(n: int) -> None:
+        for _ in range(n):
+            await app(dict(SCOPE), receive, send)
+
+    loop = asyncio.new_event_loop()
+    try:
+        benchmark.pedantic(lambda: loop.run_until_complete(requests(100)), rounds=30, warmup_rounds=2)
+    finally:
+        loop.close()
+    return statuses
+
+
+@pytest.mark.benchmark(group="chat app x100")
+def test_chat_app_metrics_off(benchmark, tmp_path, monkeypatch):
+    statuses = _serve_chat("off", tmp_path, monkeypatch, benchmark)
+    assert statuses and set(statuses) == {200}
+
+
+@pytest.mark.benchmark(group="chat app x100")
+def test_chat_app_metrics_on(benchmark, tmp_path, monkeypatch):
+    statuses = _serve_chat("on", tmp_path, monkeypatch, benchmark)
+    table = _core.SharedTable(str(tmp_path / "metrics.table"), 8192, _core.HISTOGRAM_WIDTH)
+    assert set(statuses) == {200} and table.get("status|/v1/chat/completions|200")[0] == len(statuses)
