@@ -20,6 +20,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -154,21 +155,24 @@ def fakeai(workers: int, args: argparse.Namespace, env: dict[str, str] | None = 
     return run_target(f"fakeai chat{label} ({workers}w)", cmd, port, env, args)
 
 
-def mean(name: str, results: list[Result]) -> Result:
-    n = len(results)
-    return Result(name, sum(r.rps for r in results) / n, sum(r.p50_ms for r in results) / n,
-                  sum(r.p99_ms for r in results) / n, sum(r.errors for r in results),
-                  sum(r.requests for r in results), sum(r.cpu_us for r in results) / n)
+def median(name: str, results: list[Result]) -> Result:
+    """The median of each figure over repeated measurements (robust to a burst of other load)."""
+    def mid(values: list[float]) -> float:
+        return statistics.median(values)
+
+    return Result(name, mid([r.rps for r in results]), mid([r.p50_ms for r in results]),
+                  mid([r.p99_ms for r in results]), sum(r.errors for r in results),
+                  sum(r.requests for r in results), mid([r.cpu_us for r in results]))
 
 
 def metrics_on_off(workers: int, args: argparse.Namespace) -> tuple[Result, Result]:
     """fakeai chat with metrics recording off and on, alternating (off, on, on, off, ...) so that drift
-    in the machine's load falls on both alike; each the mean of ``--rounds`` measurements."""
+    in the machine's load falls on both alike; each the median of ``--rounds`` measurements."""
     runs: dict[str, list[Result]] = {"off": [], "on": []}
     for r in range(args.rounds):
         for mode in ("off", "on") if r % 2 == 0 else ("on", "off"):
             runs[mode].append(fakeai(workers, args, {"FAKEAI_METRICS": mode}, f" metrics {mode}"))
-    return mean(f"fakeai chat metrics off ({workers}w)", runs["off"]), mean(
+    return median(f"fakeai chat metrics off ({workers}w)", runs["off"]), median(
         f"fakeai chat metrics on ({workers}w)", runs["on"])
 
 
