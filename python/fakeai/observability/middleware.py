@@ -8,6 +8,7 @@ requests that match no route are counted as ``unmatched``.
 
 from __future__ import annotations
 
+import logging
 import time
 
 import orjson
@@ -17,6 +18,7 @@ from fakeai.asgi import Receive, Scope, Send
 from fakeai.observability.recorder import MODEL_KEY, Metrics
 
 UNMATCHED = "unmatched"
+log = logging.getLogger("fakeai")
 
 
 def error_kind(status: int, body: bytes) -> tuple[str, str]:
@@ -60,12 +62,15 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             error = error_kind(status, error_body) if status >= 400 else None
-            _core.metrics_finish(
-                self.table,
-                route.path if route is not None else UNMATCHED,
-                status or 499,
-                time.perf_counter() - start,
-                self.slo_seconds,
-                scope.get(MODEL_KEY),
-                error,
-            )
+            try:
+                _core.metrics_finish(
+                    self.table,
+                    route.path if route is not None else UNMATCHED,
+                    status or 499,
+                    time.perf_counter() - start,
+                    self.slo_seconds,
+                    scope.get(MODEL_KEY),
+                    error,
+                )
+            except _core.InvalidInput:  # a full table (labels are bounded) must never fail a request
+                log.warning("metrics table full: request not recorded")

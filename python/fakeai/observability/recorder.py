@@ -18,6 +18,7 @@ delay spread over the other tokens. End-to-end latency is measured (arrival to l
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -30,6 +31,8 @@ CAPACITY = 8192
 
 #: Scope key under which an inference endpoint leaves the model label for the middleware.
 MODEL_KEY = "fakeai.model"
+
+log = logging.getLogger("fakeai")
 
 
 class Metrics:
@@ -55,7 +58,9 @@ class Metrics:
 
         ``schedule`` is what the core returned: a list of stream step offsets, the seconds until a
         whole answer, or None when nothing is generated (embeddings)."""
-        if self.enabled:
+        if not self.enabled:
+            return
+        try:
             scope[MODEL_KEY] = _core.metrics_inference(
                 self.table,
                 model,
@@ -65,6 +70,8 @@ class Metrics:
                 schedule,
                 self.ttft_seconds,
             )
+        except _core.InvalidInput:  # a full table (labels are bounded) must never fail a request
+            log.warning("metrics table full: request not recorded")
 
     def uptime(self) -> float:
         return max(0.0, time.time() - self.started_at)
