@@ -4,10 +4,13 @@
     python benches/http_load.py --duration 5 --connections 64 --workers 1
     python benches/http_load.py --modes random echo     # chat in --mode random and --mode echo, same run
     python benches/http_load.py --scenarios chat image   # plus a 1024x1024 b64_json image generation
+    python benches/http_load.py --metrics       # chat with metrics recording on vs --metrics off
 
 Each target is started as a real server on a free loopback port, loaded with ``wrk`` for a bounded
 time, then stopped. Printed: requests/s, p50 and p99 latency, and each fakeai figure as a ratio of the
-bare floor measured in the same run. Needs ``wrk`` (Debian package ``wrk``).
+bare floor measured in the same run; also the server's CPU time per request (all its processes, from
+/proc) and the baseline's CPU per request over it, a capacity ratio that other load on a shared
+machine disturbs far less than requests/s. Needs ``wrk`` (Debian package ``wrk``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,6 +49,9 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int = 0
+    #: Server CPU time (user + system, all its processes) per request, microseconds.
+    cpu_us: float = 0.0
 
 
 def free_port() -> int:
@@ -109,7 +116,21 @@ def wrk(port: int, path: str, body: dict, duration: int, connections: int, threa
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     if sock:
         errors += sum(int(x) for x in sock.groups())
-    return Result("", rps, _ms(*p50.groups()), _ms(*p99.groups()), errors)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    return Result("", rps, _ms(*p50.groups()), _ms(*p99.groups()), errors, requests)
+
+
+def cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of every live process in process group ``group`` (Linux /proc)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def run_target(name: str, cmd: list[str], port: int, env: dict[str, str] | None, args: argparse.Namespace,
@@ -117,7 +138,9 @@ def run_target(name: str, cmd: list[str], port: int, env: dict[str, str] | None,
     proc = start(cmd, port, env)
     try:
         wrk(port, path, body or CHAT_BODY, 1, args.connections, args.threads)  # warm-up
+        cpu = cpu_seconds(proc.pid)
         result = wrk(port, path, body or CHAT_BODY, args.duration, args.connections, args.threads)
+        result.cpu_us = (cpu_seconds(proc.pid) - cpu) / max(result.requests, 1) * 1e6
     finally:
         stop(proc)
     result.name = name
@@ -140,12 +163,35 @@ def fakeai(workers: int, args: argparse.Namespace, env: dict[str, str] | None = 
     return run_target(name, cmd, port, env, args, path, body)
 
 
-def report(rows: list[tuple[Result, Result]]) -> None:
-    print(f"{'target':32} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'x floor':>8}")
+def median(name: str, results: list[Result]) -> Result:
+    """The median of each figure over repeated measurements (robust to a burst of other load)."""
+    def mid(values: list[float]) -> float:
+        return statistics.median(values)
+
+    return Result(name, mid([r.rps for r in results]), mid([r.p50_ms for r in results]),
+                  mid([r.p99_ms for r in results]), sum(r.errors for r in results),
+                  sum(r.requests for r in results), mid([r.cpu_us for r in results]))
+
+
+def metrics_on_off(workers: int, args: argparse.Namespace) -> tuple[Result, Result]:
+    """fakeai chat with metrics recording off and on, alternating (off, on, on, off, ...) so that drift
+    in the machine's load falls on both alike; each the median of ``--rounds`` measurements."""
+    runs: dict[str, list[Result]] = {"off": [], "on": []}
+    for r in range(args.rounds):
+        for mode in ("off", "on") if r % 2 == 0 else ("on", "off"):
+            runs[mode].append(fakeai(workers, args, {"FAKEAI_METRICS": mode}, f" metrics {mode}"))
+    return median(f"fakeai chat metrics off ({workers}w)", runs["off"]), median(
+        f"fakeai chat metrics on ({workers}w)", runs["on"])
+
+
+def report(rows: list[tuple[Result, Result]], baseline: str = "x floor") -> None:
+    print(f"{'target':32} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {baseline:>8} "
+          f"{'cpu us/req':>10} {'cpu ' + baseline:>10}")
     for result, floor in rows:
         ratio = result.rps / floor.rps
+        cpu_ratio = floor.cpu_us / result.cpu_us if result.cpu_us else 0.0
         print(f"{result.name:32} {result.rps:10.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f} "
-              f"{result.errors:7d} {ratio:8.3f}")
+              f"{result.errors:7d} {ratio:8.3f} {result.cpu_us:10.1f} {cpu_ratio:10.3f}")
 
 
 def main() -> None:
@@ -158,10 +204,19 @@ def main() -> None:
                         help="fakeai --mode values to measure side by side (default: random)")
     parser.add_argument("--scenarios", nargs="+", default=["chat"], choices=["chat", *SCENARIOS],
                         help="fakeai loads to measure beside the floor (default: chat)")
+    parser.add_argument("--metrics", action="store_true",
+                        help="compare chat with metrics recording on against --metrics off instead of the floor")
+    parser.add_argument("--rounds", type=int, default=2, help="measurements of each mode with --metrics (default 2)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
     rows = []
+    if args.metrics:
+        for workers in args.workers:
+            off, on = metrics_on_off(workers, args)
+            rows += [(off, off), (on, off)]
+        report(rows, baseline="x off")
+        return
     for workers in args.workers:
         floor = bare(workers, args)
         rows.append((floor, floor))

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 
 from fakeai import pod_headers
 from fakeai.api import (
     chat,
     completions,
+    dashboard,
+    dcgm,
     embeddings,
     health,
     images,
     lora,
+    metrics,
     models,
     moderations,
     rag,
@@ -21,6 +25,7 @@ from fakeai.api import (
 )
 from fakeai.context import ServerContext
 from fakeai.errors import exception_handlers
+from fakeai.observability import MetricsMiddleware
 from fakeai.settings import Settings
 
 #: Route modules, hottest first: Starlette matches routes in order.
@@ -31,6 +36,9 @@ API_MODULES = (
     models,
     health,
     lora,
+    metrics,
+    dcgm,
+    dashboard,
     images,
     speech,
     transcriptions,
@@ -43,7 +51,8 @@ API_MODULES = (
 def create_app(settings: Settings | None = None) -> Starlette:
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
-    middleware = pod_headers.middleware(ctx.settings)
+    middleware = [Middleware(MetricsMiddleware, metrics=ctx.metrics)] if ctx.metrics.enabled else []
+    middleware += pod_headers.middleware(ctx.settings)
     app = Starlette(routes=routes, exception_handlers=exception_handlers, middleware=middleware)
     app.state.ctx = ctx
     return app

@@ -13,6 +13,7 @@ from fakeai.engine.catalog import Catalog
 from fakeai.engine.latency import LatencyProfile
 from fakeai.engine.lora import TABLE, TABLE_CAPACITY, LoraRegistry, parse_modules
 from fakeai.engine.modes import ResponseMode
+from fakeai.observability import EngineGauges, Metrics, counted_gauges
 from fakeai.settings import Settings
 
 #: Reported as ``system_fingerprint``; changes when fakeai's generation changes.
@@ -27,10 +28,15 @@ class ServerContext:
     mode: ResponseMode = field(init=False)
     lengths: _core.LengthDistribution = field(init=False)
     loras: LoraRegistry = field(init=False)
+    metrics: Metrics = field(init=False)
+    #: Engine state per model for the metrics views (vllm:num_requests_running/waiting, KV-cache usage,
+    #: prefix-cache hits/queries); the simulated cluster replaces this provider with its own.
+    engine_gauges: EngineGauges = counted_gauges
 
     def __post_init__(self) -> None:
         s = self.settings
         self.latency = LatencyProfile.from_settings(s)
+        self.metrics = Metrics(s)
         self.mode = ResponseMode(s.mode)
         self.lengths = _core.LengthDistribution(s.output_length_distribution)
         table = shared.open_table(TABLE, TABLE_CAPACITY, 4)

@@ -20,6 +20,7 @@ TRUE = ("1", "true", "yes", "on")
 #: Field annotations (strings under ``from __future__ import annotations``) to the types they name.
 KINDS: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
 FALSE = ("0", "false", "no", "off", "")
+GPU_MODELS = ("A100", "H100", "H200", "B200")
 
 
 def _knob(
@@ -120,6 +121,27 @@ class Settings:
     moderation_threshold: float = field(
         default=0.5,
         metadata=_knob("--moderation-threshold", "Score from which a moderation category is flagged.", minimum=0),
+    )
+    metrics: str = field(
+        default="on",
+        metadata=_knob("--metrics", "Record request metrics ('off' skips all recording on the request path).",
+                       choices=("on", "off")),
+    )
+    slo_latency_ms: float = field(
+        default=1000.0,
+        metadata=_knob("--slo-latency-ms", "Latency objective: requests answered within it count as meeting "
+                       "the SLO.", minimum=0),
+    )
+    metrics_max_models: int = field(
+        default=100,
+        metadata=_knob("--metrics-max-models", "Distinct model ids given their own metrics label; further ids "
+                       "are counted as model 'other'.", minimum=1),
+    )
+    gpu_model: str = field(
+        default="H100", metadata=_knob("--gpu-model", "Simulated GPU for /dcgm/metrics.", choices=GPU_MODELS)
+    )
+    gpu_count: int = field(
+        default=8, metadata=_knob("--gpu-count", "Simulated GPUs for /dcgm/metrics.", minimum=1)
     )
 
     @staticmethod

@@ -35,7 +35,7 @@ class ChatCompletions(Endpoint):
             self.ctx.catalog.resolve(req.model)
         audio = chat_audio(req.modalities, req.audio)
         lat = self.ctx.latency
-        payload, schedule, _, _ = _core.chat(
+        payload, schedule, prompt_tokens, completion_tokens = _core.chat(
             req.model,
             req.messages,
             n=req.n,
@@ -55,6 +55,7 @@ class ChatCompletions(Endpoint):
             lengths=self.ctx.lengths,
             audio=audio,
         )
+        self.ctx.metrics.inference(scope, req.model, prompt_tokens, completion_tokens, schedule)
         async with self.ctx.loras.serving(lora):
             await respond(send, payload, schedule, start)
 

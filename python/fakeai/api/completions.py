@@ -31,7 +31,7 @@ class Completions(Endpoint):
             self.ctx.catalog.resolve(req.model)
         lat = self.ctx.latency
         try:
-            payload, schedule, _, _ = _core.completion(
+            payload, schedule, prompt_tokens, completion_tokens = _core.completion(
                 req.model,
                 req.prompt,
                 n=req.n,
@@ -53,6 +53,7 @@ class Completions(Endpoint):
             )
         except _core.InvalidInput as exc:
             raise bad_request(f"Invalid 'prompt': {exc}.", param="prompt") from None
+        self.ctx.metrics.inference(scope, req.model, prompt_tokens, completion_tokens, schedule)
         async with self.ctx.loras.serving(lora):
             await respond(send, payload, schedule, start)
 

@@ -28,9 +28,10 @@ class Embeddings(Endpoint):
                 f"'dimensions' must be at most {native} for model '{req.model}', got {dims}.", param="dimensions"
             )
         try:
-            body, _ = _core.embed(req.model, req.input, dims, req.encoding_format == "base64")
+            body, prompt_tokens = _core.embed(req.model, req.input, dims, req.encoding_format == "base64")
         except _core.InvalidInput as exc:
             raise bad_request(f"Invalid 'input': {exc}.", param="input") from None
+        self.ctx.metrics.inference(scope, req.model, prompt_tokens, 0)
         await send_bytes(send, body)
 
 

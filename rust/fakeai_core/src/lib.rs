@@ -14,6 +14,7 @@ pub mod image;
 pub mod json;
 pub mod length_dist;
 pub mod logprobs;
+pub mod metrics;
 pub mod moderation;
 pub mod rank;
 pub mod rng;

@@ -205,6 +205,7 @@ mod tests {
         b.slot("chat|200").unwrap()[0].fetch_add(4, Ordering::Relaxed);
         b.slot("embeddings|200").unwrap()[1].fetch_add(1, Ordering::Relaxed);
         assert_eq!(a.get("chat|200").unwrap()[0].load(Ordering::Relaxed), 7);
+        assert!(a.get("chat|404").is_none());
         let mut keys: Vec<String> = a.entries().map(|(k, _)| k).collect();
         keys.sort();
         assert_eq!(keys, ["chat|200", "embeddings|200"]);

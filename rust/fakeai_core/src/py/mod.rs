@@ -11,6 +11,7 @@ mod echo;
 mod embeddings;
 mod images;
 mod inputs;
+mod metrics;
 mod ranking;
 mod shared;
 
@@ -37,6 +38,11 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<echo::LengthDistribution>()?;
     m.add_function(wrap_pyfunction!(count_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(generate_text, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_begin, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_started, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_inference, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::metrics_finish, m)?)?;
+    m.add_function(wrap_pyfunction!(metrics::histogram_quantile, m)?)?;
     m.add_function(wrap_pyfunction!(chat::chat, m)?)?;
     m.add_function(wrap_pyfunction!(completions::completion, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::embed, m)?)?;

@@ -13,10 +13,16 @@ pub(crate) struct SharedTable {
     table: Table,
 }
 
-fn slot_error(e: SlotError) -> PyErr {
+pub(crate) fn slot_error(e: SlotError) -> PyErr {
     match e {
         SlotError::KeyTooLong => InvalidInput::new_err("shared table key too long"),
         SlotError::Full => InvalidInput::new_err("shared table is full"),
+    }
+}
+
+impl SharedTable {
+    pub(crate) fn table(&self) -> &Table {
+        &self.table
     }
 }
 

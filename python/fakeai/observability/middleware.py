@@ -1,0 +1,76 @@
+"""A pure-ASGI middleware that counts every HTTP request by route, status and error type.
+
+It wraps ``send`` to see the status (and, for errors only, the OpenAI envelope's ``type`` and
+``code``), and records when the response is done. The endpoint label is the matched route's template
+(``/v1/models/{model_id:path}``), never the raw path, so user input cannot grow the label set;
+requests that match no route are counted as ``unmatched``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import orjson
+
+from fakeai import _core
+from fakeai.asgi import Receive, Scope, Send
+from fakeai.observability.recorder import MODEL_KEY, Metrics
+
+UNMATCHED = "unmatched"
+log = logging.getLogger("fakeai")
+
+
+def error_kind(status: int, body: bytes) -> tuple[str, str]:
+    """OpenAI error ``(type, code)`` of an error response, read from its envelope when it has one."""
+    try:
+        error = orjson.loads(body)["error"]
+        return str(error.get("type") or "error"), str(error.get("code") or "none")
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return ("server_error" if status >= 500 else "invalid_request_error"), f"http_{status}"
+
+
+class MetricsMiddleware:
+    def __init__(self, app, metrics: Metrics) -> None:
+        self.app = app
+        self.table = metrics.table
+        self.slo_seconds = metrics.slo_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 0
+        error_body = b""
+
+        async def sending(message: dict) -> None:
+            nonlocal status, error_body
+            if status >= 400 and message["type"] == "http.response.body" and len(error_body) < 4096:
+                error_body += message.get("body", b"")
+            elif message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        _core.metrics_begin(self.table)
+        try:
+            await self.app(scope, receive, sending)
+        except BaseException:
+            if status == 0:
+                status, error_body = 500, b""
+            raise
+        finally:
+            route = scope.get("route")
+            error = error_kind(status, error_body) if status >= 400 else None
+            try:
+                _core.metrics_finish(
+                    self.table,
+                    route.path if route is not None else UNMATCHED,
+                    status or 499,
+                    time.perf_counter() - start,
+                    self.slo_seconds,
+                    scope.get(MODEL_KEY),
+                    error,
+                )
+            except _core.InvalidInput:  # a full table (labels are bounded) must never fail a request
+                log.warning("metrics table full: request not recorded")

@@ -1,0 +1,77 @@
+"""Recording requests into the server's shared metrics table: a few Rust calls per request, no lock.
+
+Every worker process opens the same table (``fakeai.shared.open_table``), so whichever worker serves a
+scrape reports server-wide totals. A request costs three calls into the core:
+
+* ``_core.metrics_begin`` when it arrives (in-flight + 1), from :class:`MetricsMiddleware`;
+* :meth:`Metrics.inference` from an inference endpoint once the core has decided the answer (model,
+  prompt and completion tokens, time to first token and inter-token latency);
+* ``_core.metrics_finish`` when its response is done (status, end-to-end latency, SLO, error type),
+  from :class:`MetricsMiddleware`.
+
+Time to first token and inter-token latency come from the schedule the core returned (read by the
+core itself, ``Inference::streamed``/``whole`` in ``metrics.rs``), i.e. the
+simulated timing the client is served on: for a stream, the first step's offset and the mean gap
+between steps; for a whole answer, the profile's TTFT (capped at the total delay) and the remaining
+delay spread over the other tokens. End-to-end latency is measured (arrival to last byte sent).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from fakeai import _core, shared
+from fakeai.settings import Settings
+
+#: Shared table name and size: entries for endpoints x statuses, error kinds and the capped models.
+TABLE = "metrics"
+CAPACITY = 8192
+
+#: Scope key under which an inference endpoint leaves the model label for the middleware.
+MODEL_KEY = "fakeai.model"
+
+log = logging.getLogger("fakeai")
+
+
+class Metrics:
+    """The server's request metrics: recording (per request) and the shared table views read."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.enabled = settings.metrics == "on"
+        self.table = shared.open_table(TABLE, CAPACITY, _core.HISTOGRAM_WIDTH)
+        self.slo_seconds = settings.slo_latency_ms / 1000.0
+        self.max_models = settings.metrics_max_models
+        self.ttft_seconds = settings.ttft_ms / 1000.0
+        self.started_at = _core.metrics_started(self.table, int(time.time() * 1000)) / 1000.0
+
+    def inference(
+        self,
+        scope: dict[str, Any],
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int,
+        schedule: float | list[float] | None = None,
+    ) -> None:
+        """An inference endpoint's one recording call: tokens and token timing for ``model``.
+
+        ``schedule`` is what the core returned: a list of stream step offsets, the seconds until a
+        whole answer, or None when nothing is generated (embeddings)."""
+        if not self.enabled:
+            return
+        try:
+            scope[MODEL_KEY] = _core.metrics_inference(
+                self.table,
+                model,
+                self.max_models,
+                prompt_tokens,
+                completion_tokens,
+                schedule,
+                self.ttft_seconds,
+            )
+        except _core.InvalidInput:  # a full table (labels are bounded) must never fail a request
+            log.warning("metrics table full: request not recorded")
+
+    def uptime(self) -> float:
+        return max(0.0, time.time() - self.started_at)

@@ -1,0 +1,242 @@
+"""Metrics over real server processes: exact server-wide counts, Prometheus exposition (fakeai and
+vLLM names), JSON views, CSV, SLO and error accounting, bad inputs."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from fakeai import _core
+
+CHAT = "/v1/chat/completions"
+VLLM_NAMES = {
+    "vllm:num_requests_running": "gauge",
+    "vllm:num_requests_waiting": "gauge",
+    "vllm:kv_cache_usage_perc": "gauge",
+    "vllm:prefix_cache_hits": "counter",
+    "vllm:prefix_cache_queries": "counter",
+    "vllm:prompt_tokens": "counter",
+    "vllm:generation_tokens": "counter",
+    "vllm:request_success": "counter",
+    "vllm:time_to_first_token_seconds": "histogram",
+    "vllm:inter_token_latency_seconds": "histogram",
+    "vllm:time_per_output_token_seconds": "histogram",
+    "vllm:e2e_request_latency_seconds": "histogram",
+}
+
+
+def scrape(base: str) -> dict:
+    """Families by name from a fresh connection (so successive scrapes may hit different workers)."""
+    text = httpx.get(base + "/metrics/prometheus", headers={"connection": "close"}).text
+    return {f.name: f for f in text_string_to_metric_families(text)}
+
+
+def value(families: dict, name: str, sample: str | None = None, **labels: str) -> float:
+    """Sum of the samples of ``name`` (or its ``sample`` series) whose labels include ``labels``."""
+    family = families[name]
+    wanted = sample or (name + "_total" if family.type == "counter" else name)
+    return sum(
+        s.value
+        for s in family.samples
+        if s.name == wanted and all(s.labels.get(k) == v for k, v in labels.items())
+    )
+
+
+def chat(base: str, model: str = "gpt-4o", stream: bool = False, max_tokens: int = 8) -> httpx.Response:
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": "count me"}],
+        "max_tokens": max_tokens,
+        "stream": stream,
+    }
+    return httpx.post(base + CHAT, json=body, headers={"connection": "close"}, timeout=10)
+
+
+def settle(base: str, name: str, expected: float, **labels: str) -> None:
+    """Wait (bounded) until a response's bookkeeping, done just after its last byte, is visible."""
+    deadline = time.monotonic() + 5
+    while value(scrape(base), name, **labels) < expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.fixture(scope="module")
+def two_workers(start_server):
+    with start_server("--workers", "2", "--ttft", "0", "--itl", "0", "--slo-latency-ms", "250") as url:
+        yield url
+
+
+def test_counts_are_exact_whichever_worker_is_scraped(two_workers):
+    k = 60
+    with ThreadPoolExecutor(8) as pool:
+        replies = list(pool.map(lambda i: chat(two_workers, stream=i % 2 == 0), range(k)))
+    assert all(r.status_code == 200 for r in replies)
+    settle(two_workers, "fakeai_requests", k, endpoint=CHAT, status="200")
+    served = httpx.get(two_workers + "/metrics").json()["requests"]["by_worker"]
+    assert len(served) == 2 and min(served.values()) > 5, served  # both workers served part of the load
+    for _ in range(8):
+        families = scrape(two_workers)
+        assert value(families, "fakeai_requests", endpoint=CHAT, status="200") == k
+        assert value(families, "vllm:request_success", model_name="gpt-4o") == k
+        assert (
+            value(
+                families,
+                "vllm:e2e_request_latency_seconds",
+                "vllm:e2e_request_latency_seconds_count",
+                model_name="gpt-4o",
+            )
+            == k
+        )
+        assert value(families, "vllm:generation_tokens", model_name="gpt-4o") == 8 * k
+        assert value(families, "vllm:prompt_tokens", model_name="gpt-4o") == value(
+            families, "fakeai_prompt_tokens", model="gpt-4o"
+        )
+
+
+def test_exposition_has_the_vllm_names_with_model_name_labels(two_workers):
+    chat(two_workers, model="meta-llama/Llama-3.1-8B-Instruct", stream=True)
+    settle(two_workers, "vllm:request_success", 1, model_name="meta-llama/Llama-3.1-8B-Instruct")
+    families = scrape(two_workers)
+    for name, kind in VLLM_NAMES.items():
+        assert families[name].type == kind, name
+        assert any(
+            s.labels.get("model_name") == "meta-llama/Llama-3.1-8B-Instruct" for s in families[name].samples
+        )
+    assert value(families, "vllm:num_requests_waiting") == 0
+
+
+def test_histogram_buckets_are_cumulative_and_end_in_the_count(two_workers):
+    chat(two_workers)
+    families = scrape(two_workers)
+    for name in (
+        "vllm:time_to_first_token_seconds",
+        "vllm:e2e_request_latency_seconds",
+        "fakeai_request_duration_seconds",
+    ):
+        series: dict[tuple, list] = {}
+        for s in families[name].samples:
+            if s.name.endswith("_bucket"):
+                key = tuple(sorted((k, v) for k, v in s.labels.items() if k != "le"))
+                series.setdefault(key, []).append((float(s.labels["le"]), s.value))
+        assert series, name
+        for key, buckets in series.items():
+            bounds = [b for b, _ in buckets]
+            counts = [c for _, c in buckets]
+            assert bounds == sorted(bounds) and bounds[-1] == float("inf")
+            assert bounds[:-1] == list(_core.HISTOGRAM_BOUNDS)
+            assert counts == sorted(counts), (name, key)
+            count = value(families, name, name + "_count", **dict(key))
+            assert counts[-1] == count > 0
+
+
+def test_errors_are_counted_by_type_and_endpoint(start_server):
+    with start_server("--ttft", "0", "--itl", "0") as base:
+        assert httpx.post(base + CHAT, content=b"{not json").status_code == 400
+        assert httpx.post(base + CHAT, json={"model": "gpt-4o"}).status_code == 400
+        assert httpx.get(base + "/v1/nope").status_code == 404
+        assert chat(base).status_code == 200
+        time.sleep(0.2)
+        families = scrape(base)
+        assert value(families, "fakeai_request_errors", endpoint=CHAT, code="invalid_json") == 1
+        assert value(families, "fakeai_request_errors", endpoint=CHAT, code="missing_required_parameter") == 1
+        assert (
+            value(families, "fakeai_request_errors", endpoint="unmatched", type="invalid_request_error") == 1
+        )
+        doc = httpx.get(base + "/metrics").json()
+        assert doc["endpoints"][CHAT]["requests"] == 3 and doc["endpoints"][CHAT]["errors"] == 2
+        assert doc["endpoints"][CHAT]["by_status"] == {"200": 1, "400": 2}
+        assert doc["errors"]["by_type"]["invalid_request_error"] == 3
+
+
+def test_slo_share_counts_requests_within_the_objective(start_server):
+    with start_server("--ttft", "60", "--itl", "0", "--slo-latency-ms", "30") as base:
+        chat(base)  # ~60 ms: misses the 30 ms objective
+        httpx.get(base + "/v1/models")  # fast: meets it
+        time.sleep(0.2)
+        doc = httpx.get(base + "/metrics").json()
+        assert doc["slo"]["objective_seconds"] == 0.03
+        assert doc["endpoints"][CHAT]["slo_share"] == 0.0
+        assert doc["endpoints"]["/v1/models"]["slo_share"] == 1.0
+        model = doc["models"]["gpt-4o"]
+        assert model["slo_share"] == 0.0
+        assert 0.04 <= model["latency_seconds"]["ttft"]["p50"] <= 0.075
+        assert model["latency_seconds"]["e2e"]["p50"] >= 0.04
+
+
+def test_json_summary_tokens_and_latency(two_workers):
+    doc = httpx.get(two_workers + "/metrics").json()
+    assert doc["object"] == "fakeai.metrics" and doc["workers"] == 2
+    families = scrape(two_workers)
+    assert doc["tokens"]["completion"] <= value(families, "fakeai_completion_tokens")
+    assert doc["tokens"]["total"] == doc["tokens"]["prompt"] + doc["tokens"]["completion"]
+    lat = doc["latency_seconds"]
+    assert lat["count"] > 0 and 0 <= lat["p50"] <= lat["p90"] <= lat["p99"]
+    assert doc["endpoints"][CHAT]["latency_seconds"]["count"] > 0
+
+
+def test_by_model_views_and_ids_with_slashes(two_workers):
+    model = "meta-llama/Llama-3.1-8B-Instruct"
+    chat(two_workers, model=model)
+    rows = httpx.get(two_workers + "/metrics/by-model").json()
+    assert rows["object"] == "list" and model in {r["model"] for r in rows["data"]}
+    one = httpx.get(f"{two_workers}/metrics/by-model/{model}").json()
+    assert one["model"] == model and one["requests"] >= 1 and one["completion_tokens"] >= 8
+
+
+def test_csv_has_a_row_per_model(two_workers):
+    reply = httpx.get(two_workers + "/metrics/csv")
+    assert reply.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(reply.text)))
+    by_model = {r["model"]: r for r in rows}
+    assert int(by_model["gpt-4o"]["requests"]) >= 60
+    assert float(by_model["gpt-4o"]["e2e_p99_seconds"]) >= 0
+
+
+def test_health_detailed(two_workers):
+    doc = httpx.get(two_workers + "/health/detailed").json()
+    assert doc["status"] == "healthy" and doc["workers"] == 2 and doc["metrics_recording"] is True
+    assert doc["uptime_seconds"] > 0 and doc["metrics"]["requests"]["total"] > 0
+
+
+@pytest.mark.parametrize(
+    "path, status, param",
+    [
+        ("/metrics/by-model/no-such/model", 404, "model"),
+        ("/metrics?window=5", 400, "window"),
+        ("/metrics/prometheus?format=json", 400, "format"),
+        ("/metrics/csv?x=1", 400, "x"),
+        ("/health/detailed?verbose=1", 400, "verbose"),
+    ],
+)
+def test_bad_inputs_get_the_error_envelope(two_workers, path, status, param):
+    reply = httpx.get(two_workers + path)
+    assert reply.status_code == status
+    error = reply.json()["error"]
+    assert error["param"] == param and error["message"] and error["type"] == "invalid_request_error"
+
+
+def test_wrong_method_is_405(two_workers):
+    reply = httpx.post(two_workers + "/metrics", json={})
+    assert reply.status_code == 405 and reply.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_unknown_models_beyond_the_cap_are_folded_into_other(start_server):
+    with start_server("--ttft", "0", "--itl", "0", "--metrics-max-models", "2") as base:
+        for model in ("gpt-4o", "user/model-a", "user/model-b", "user/model-c"):
+            assert chat(base, model=model).status_code == 200
+        time.sleep(0.2)
+        models = {r["model"]: r["requests"] for r in httpx.get(base + "/metrics/by-model").json()["data"]}
+        assert models == {"gpt-4o": 1, "user/model-a": 1, "other": 2}
+
+
+def test_recording_off_records_nothing(start_server):
+    with start_server("--ttft", "0", "--itl", "0", "--metrics", "off") as base:
+        assert chat(base).status_code == 200
+        doc = httpx.get(base + "/metrics").json()
+        assert doc["requests"]["total"] == 0 and doc["tokens"]["total"] == 0
+        assert httpx.get(base + "/health/detailed").json()["metrics_recording"] is False
