@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from fakeai.api import chat, completions, embeddings, health, models
+from fakeai.api import chat, completions, embeddings, health, models, ratelimits
 from fakeai.context import ServerContext
 from fakeai.errors import exception_handlers
+from fakeai.gateway.middleware import middleware
 from fakeai.settings import Settings
 
 #: Route modules, hottest first: Starlette matches routes in order.
-API_MODULES = (chat, completions, embeddings, models, health)
+API_MODULES = (chat, completions, embeddings, models, health, ratelimits)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
-    app = Starlette(routes=routes, exception_handlers=exception_handlers)
+    app = Starlette(routes=routes, exception_handlers=exception_handlers, middleware=middleware(ctx.settings, ctx.gateway))
     app.state.ctx = ctx
     return app
 

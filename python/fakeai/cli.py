@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from fakeai import __version__
-from fakeai.settings import Settings
+from fakeai.settings import Settings, kind_of
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,29 +20,43 @@ def _parser() -> argparse.ArgumentParser:
     server = commands.add_parser(
         "server",
         help="Run the server.",
-        description="Run the server. Every option can also be set by its FAKEAI_* environment variable; "
-        "flags win over the environment.",
+        description="Run the server. Every option can also be set by its FAKEAI_* environment variable or "
+        "in the --config file; flags win over the environment, which wins over the file.",
     )
     for f in Settings.knobs():
         meta = f.metadata
-        kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str}[str(f.type)]
-        server.add_argument(
-            meta["flag"],
-            dest=f.name,
-            type=kind,
-            choices=meta["choices"],
-            default=None,
-            help=f"{meta['help']} [env {Settings.env_name(f.name)}; default {f.default}]".replace("%", "%%"),
-        )
+        kind = kind_of(f)
+        shown = ",".join(f.default) if kind is tuple else f.default
+        help = f"{meta['help']} [env {Settings.env_name(f.name)}; default {shown!r}]".replace("%", "%%")
+        if kind is bool:
+            server.add_argument(
+                meta["flag"], dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help
+            )
+        elif kind is tuple:
+            server.add_argument(meta["flag"], dest=f.name, action="append", default=None, help=help)
+        else:
+            server.add_argument(
+                meta["flag"], dest=f.name, type=kind, choices=meta["choices"], default=None, help=help
+            )
     return parser
+
+
+def settings_from(flags: dict[str, object], environ: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
+    """Defaults < the ``--config`` scenario file < ``FAKEAI_*`` environment < ``flags``."""
+    from fakeai.gateway.scenario import Scenario, settings_with
+
+    flags = {k: tuple(x for x in v if x) if isinstance(v, list) else v for k, v in flags.items() if v is not None}
+    config = str(flags.get("config") or environ.get(Settings.env_name("config"), ""))
+    base = Settings(config=config)
+    if config:
+        base = settings_with(Scenario.load(config), base)
+    return Settings.from_env(environ, base).replace(**flags)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
-        flags = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
-        settings = settings.replace(**flags)
+        settings = settings_from({k: v for k, v in vars(args).items() if k != "command"})
     except ValueError as e:
         sys.exit(f"fakeai: {e}")
     if args.command == "server":

@@ -7,10 +7,14 @@ Built once per worker process by :func:`fakeai.app.create_app` and handed to eac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fakeai.engine.catalog import Catalog
 from fakeai.engine.latency import LatencyProfile
 from fakeai.settings import Settings
+
+if TYPE_CHECKING:
+    from fakeai.gateway.middleware import GatewayState
 
 #: Reported as ``system_fingerprint``; changes when fakeai's generation changes.
 FINGERPRINT = "fp_fakeai04"
@@ -21,6 +25,10 @@ class ServerContext:
     settings: Settings
     catalog: Catalog = field(default_factory=Catalog)
     latency: LatencyProfile = field(init=False)
+    gateway: GatewayState = field(init=False)
 
     def __post_init__(self) -> None:
+        from fakeai.gateway.middleware import GatewayState
+
         self.latency = LatencyProfile.from_settings(self.settings)
+        self.gateway = GatewayState.build(self.settings, self.catalog)

@@ -8,6 +8,7 @@ pub mod histogram;
 pub mod ids;
 pub mod json;
 pub mod logprobs;
+pub mod ratelimit;
 pub mod rng;
 pub mod schedule;
 pub mod shm;

@@ -8,6 +8,7 @@ mod chat;
 mod completions;
 mod embeddings;
 mod inputs;
+mod ratelimit;
 mod shared;
 
 use crate::rng::{fresh_seed, Rng};
@@ -30,6 +31,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HISTOGRAM_WIDTH", crate::histogram::WIDTH)?;
     m.add("HISTOGRAM_BOUNDS", crate::histogram::BOUNDS.to_vec())?;
     m.add_class::<shared::SharedTable>()?;
+    m.add_class::<ratelimit::RateLimiter>()?;
     m.add_function(wrap_pyfunction!(count_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(chat::chat, m)?)?;
     m.add_function(wrap_pyfunction!(completions::completion, m)?)?;

@@ -13,7 +13,7 @@ pub(crate) struct SharedTable {
     table: Table,
 }
 
-fn slot_error(e: SlotError) -> PyErr {
+pub(super) fn slot_error(e: SlotError) -> PyErr {
     match e {
         SlotError::KeyTooLong => InvalidInput::new_err("shared table key too long"),
         SlotError::Full => InvalidInput::new_err("shared table is full"),

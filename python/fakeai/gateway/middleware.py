@@ -1,0 +1,264 @@
+"""The gateway middleware: API keys, rate limits, injected errors, chaos and overrides, in one pass.
+
+A pure-ASGI middleware around the app. Per request it scans the headers once (for the key and for
+``x-fakeai-*``), then, on ``/v1/`` routes only: admits the request against the key's shared rate
+limit buckets, maybe answers with an injected error, and maybe wraps ``send`` with chaos. Every
+``/v1/`` response of a rate-limited key carries OpenAI's ``x-ratelimit-*`` headers. The request body
+is read here only when a decision needs it (token limits, per-model error rules); the endpoint then
+receives the same bytes. ``/v1/messages`` answers its errors in Anthropic's envelope.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import orjson
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from fakeai import shared
+from fakeai.asgi import ClientGone, Receive, Scope, Send, read_body
+from fakeai.engine.catalog import Catalog, ModelInfo
+from fakeai.errors import ApiError
+from fakeai.gateway import chaos, faults, overrides
+from fakeai.gateway.keys import KeyRing, label, mask
+from fakeai.gateway.limits import Limits, RateLimits, estimate_tokens, peek
+from fakeai.gateway.scenario import Scenario
+from fakeai.settings import Settings
+
+API_PREFIX = "/v1/"
+ANTHROPIC_PATH = "/v1/messages"
+#: Labels remembered for unconfigured keys (auth off, rate limits on) before they share one bucket.
+MAX_SEEN_KEYS = 1024
+
+
+@dataclass(slots=True)
+class GatewayState:
+    """Everything the middleware decides with, built once per worker from settings and scenario."""
+
+    settings: Settings
+    scenario: Scenario
+    keys: KeyRing
+    limits: RateLimits
+    injector: faults.Injector | None
+    chaos_mix: faults.Mix | None
+    #: Shared draw counters, so that one seed gives one sequence of faults across workers.
+    counter: object
+
+    @classmethod
+    def build(cls, settings: Settings, catalog: Catalog) -> GatewayState:
+        scenario = Scenario.load(settings.config) if settings.config else Scenario()
+        keys = KeyRing((*settings.api_keys, *scenario.keys))
+        limits = RateLimits(settings, scenario)
+        for key in scenario.keys:
+            limits.add_key(keys.label_of_configured(key), key)
+        rules = [
+            faults.Rule(r["rate"], faults.Mix(r.get("mix", settings.error_mix), faults.kind, f"errors[{i}].mix"),
+                        r.get("route", ""), r.get("model", ""))
+            for i, r in enumerate(scenario.errors)
+        ]
+        if settings.error_rate > 0:
+            rules.append(faults.Rule(settings.error_rate, faults.Mix(settings.error_mix, faults.kind, "--error-mix")))
+        mix = faults.Mix(settings.chaos_mix, chaos.behaviour, "--chaos-mix")
+        counter = shared.open_table("faults", 64, 1)
+        for m in scenario.models:
+            owner = m.get("owned_by") or (m["id"].split("/", 1)[0] if "/" in m["id"] else "fakeai")
+            catalog.models[m["id"]] = ModelInfo(m["id"], owner, m.get("context_length", 131_072))
+        return cls(
+            settings, scenario, keys, limits,
+            faults.Injector(rules, settings.fault_seed, counter) if rules else None,
+            mix if settings.chaos_rate > 0 else None,
+            counter,
+        )
+
+
+def _error(path: str, status: int, message: str, type: str, code: str | None, anthropic_type: str) -> bytes:
+    if path.startswith(ANTHROPIC_PATH):
+        return orjson.dumps({"type": "error", "error": {"type": anthropic_type, "message": message}})
+    return ApiError(status, message, type=type, code=code).body()
+
+
+async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    await send({
+        "type": "http.response.start",
+        "status": status,
+        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                    *(headers or ())],
+    })
+    await send({"type": "http.response.body", "body": body})
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    done = False
+
+    async def replayed() -> dict:
+        nonlocal done
+        if done:
+            return await receive()
+        done = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *extra]}
+        await send(message)
+
+    return sending
+
+
+class Gateway:
+    """The middleware (see the module docs)."""
+
+    def __init__(self, app, state: GatewayState) -> None:
+        self.app = app
+        self.state = state
+        s = state.settings
+        self.open_paths = tuple(s.auth_open_paths)
+        self.limit = s.max_body_bytes
+        self.allow_overrides = s.request_overrides
+        self.seen: dict[str, str] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            await self.handle(scope, receive, send)
+        except chaos.Disconnect:
+            return  # the response stays incomplete: the client sees the connection cut
+        except ClientGone:
+            return
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        state, path = self.state, scope["path"]
+        presented = None
+        custom = False
+        length = 0
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                presented = value[7:].decode("latin-1").strip() if value[:7].lower() == b"bearer " else ""
+            elif name == b"x-api-key":
+                presented = value.decode("latin-1").strip()
+            elif name == b"content-length":
+                length = int(value) if value.isdigit() else 0
+            elif name[:9] == b"x-fakeai-":
+                custom = True
+        if length > self.limit:
+            await self._fail(send, path, ApiError(413, f"Request body too large: the limit is {self.limit} bytes "
+                                                       "(--max-body-bytes).", code="request_too_large"))
+            return
+        wanted = None
+        if custom:
+            if not self.allow_overrides:
+                overrides.strip(scope)
+            else:
+                try:
+                    wanted = overrides.parse(scope["headers"], state.settings.chaos_after)
+                except ApiError as e:
+                    await self._fail(send, path, e)
+                    return
+        key_label = None
+        if state.keys and not path.startswith(self.open_paths):
+            key_label = state.keys.check(presented) if presented else None
+            if key_label is None:
+                await self._unauthorized(send, path, presented)
+                return
+        if not path.startswith(API_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        limits = state.limits.limits_of(key_label) if key_label else state.limits.default
+        injector = state.injector
+        body = None
+        if (limits.counts_tokens or (injector is not None and injector.needs_model)) and scope["method"] == "POST":
+            body = await read_body(receive, self.limit)
+            receive = _replay(body, receive)
+        extra: list[tuple[bytes, bytes]] = []
+        if limits.any:
+            if key_label is None:
+                key_label = self._label(presented)
+            tokens = estimate_tokens(body, peek(body), path) if body is not None else 0
+            verdict, retry, extra = state.limits.admit(key_label, limits, tokens)
+            if verdict:
+                await self._throttled(send, path, verdict, retry, limits, tokens, extra)
+                return
+        fault = wanted.error if wanted is not None else None
+        if fault is None and injector is not None:
+            fault = injector.pick(path, peek(body).model if body is not None else None)
+        if fault is not None:
+            body_bytes = fault.anthropic_body() if path.startswith(ANTHROPIC_PATH) else fault.openai_body()
+            await _send(send, fault.status, body_bytes, extra)
+            return
+        plan = wanted.chaos if wanted is not None else None
+        if plan is None and state.chaos_mix is not None:
+            plan = self._draw_chaos()
+        if extra:
+            send = _with_headers(send, extra)
+        if plan is not None:
+            send = chaos.wrap(send, plan)
+        await self.app(scope, receive, send)
+
+    def _label(self, presented: str | None) -> str:
+        if not presented:
+            return "anonymous"
+        found = self.seen.get(presented)
+        if found is None:
+            found = label(presented) if len(self.seen) < MAX_SEEN_KEYS else "other"
+            self.seen[presented] = found
+        return found
+
+    def _draw_chaos(self) -> chaos.Plan | None:
+        state = self.state
+        n = state.counter.add("chaos", 0, 1)  # type: ignore[attr-defined]
+        s = state.settings
+        if faults.unit(s.fault_seed, n, 3) >= s.chaos_rate:
+            return None
+        behaviour = state.chaos_mix.pick(faults.unit(s.fault_seed, n, 4))  # type: ignore[union-attr]
+        return chaos.Plan.drawn(behaviour, s.chaos_after, s.chaos_delay_ms / 1000.0)  # type: ignore[arg-type]
+
+    async def _fail(self, send: Send, path: str, e: ApiError) -> None:
+        anthropic = "request_too_large" if e.status == 413 else "invalid_request_error"
+        await _send(send, e.status, _error(path, e.status, e.message, e.type, e.code, anthropic))
+
+    async def _unauthorized(self, send: Send, path: str, presented: str | None) -> None:
+        if presented:
+            message = (f"Incorrect API key provided: {mask(presented)}. You can find your API key at "
+                       "https://platform.openai.com/account/api-keys.")
+        else:
+            message = ("You didn't provide an API key. You need to provide your API key in an Authorization "
+                       "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+        if path.startswith(ANTHROPIC_PATH):
+            message = "invalid x-api-key" if presented else "x-api-key header is required"
+        await _send(send, 401, _error(path, 401, message, "invalid_request_error", "invalid_api_key",
+                                      "authentication_error"))
+
+    async def _throttled(self, send: Send, path: str, verdict: int, retry: float, limits: Limits, tokens: int,
+                         headers: list[tuple[bytes, bytes]]) -> None:
+        what = "requests" if verdict == 1 else "tokens"
+        if verdict == 1:
+            limit, unit = (limits.rpm, "requests per min (RPM)") if limits.rpm else (limits.rpd, "requests per day (RPD)")
+            detail = f"Limit {limit}, Used {limit}, Requested 1."
+        else:
+            limit, unit = (limits.tpm, "tokens per min (TPM)") if limits.tpm else (limits.tpd, "tokens per day (TPD)")
+            detail = f"Limit {limit}, Requested {tokens}."
+        message = (f"Rate limit reached for {unit}: {detail} Please try again in {retry:.3g}s. Visit "
+                   "https://platform.openai.com/account/rate-limits to learn more.")
+        body = _error(path, 429, message, what, "rate_limit_exceeded", "rate_limit_error")
+        retry_headers = [(b"retry-after", str(max(1, math.ceil(retry))).encode()),
+                         (b"retry-after-ms", str(max(1, math.ceil(retry * 1000))).encode())]
+        await _send(send, 429, body, [*headers, *retry_headers])
+
+
+def middleware(settings: Settings, state: GatewayState) -> list[Middleware]:
+    """The app's middleware: CORS (when origins are set) outside the gateway. The gateway is always in
+    place, since any request may carry an ``x-fakeai-*`` header (or must have them removed)."""
+    stack = []
+    if settings.cors_origins:
+        stack.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"],
+                                allow_headers=["*"], expose_headers=["*"], max_age=600))
+    stack.append(Middleware(Gateway, state=state))
+    return stack

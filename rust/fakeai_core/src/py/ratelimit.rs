@@ -1,0 +1,82 @@
+//! `RateLimiter`: the shared GCRA buckets of [`crate::ratelimit`] over a shared-memory table.
+
+use super::shared::slot_error;
+use crate::ratelimit::{self, Bucket, Limits, Verdict};
+use crate::shm::Table;
+use pyo3::exceptions::PyOSError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+use std::path::PathBuf;
+
+#[pyclass(frozen, module = "fakeai._core")]
+pub(crate) struct RateLimiter {
+    table: Table,
+}
+
+fn push_headers<'py>(py: Python<'py>, out: &Bound<'py, PyList>, kind: &str, b: Bucket) -> PyResult<()> {
+    let mut num = itoa::Buffer::new();
+    for (name, value) in [
+        ("limit", num.format(b.limit).to_owned()),
+        ("remaining", num.format(b.remaining).to_owned()),
+        ("reset", ratelimit::duration(b.reset_ns)),
+    ] {
+        let name = format!("x-ratelimit-{name}-{kind}");
+        out.append((PyBytes::new(py, name.as_bytes()), PyBytes::new(py, value.as_bytes())))?;
+    }
+    Ok(())
+}
+
+#[pymethods]
+impl RateLimiter {
+    /// Open (or create) the shared table in file `path` with room for `capacity` keys.
+    #[new]
+    fn new(path: PathBuf, capacity: usize) -> PyResult<Self> {
+        Table::open(&path, capacity.max(1), ratelimit::WIDTH)
+            .map(|table| Self { table })
+            .map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))
+    }
+
+    /// Admit one request of `tokens` estimated tokens for `key` under the given limits (0 = none).
+    /// Returns `(verdict, retry_after_seconds, headers)`: verdict 0 allowed, 1 over a requests
+    /// limit, 2 over a tokens limit; headers are the `x-ratelimit-*` pairs as bytes.
+    #[pyo3(signature = (key, rpm, tpm, rpd, tpd, tokens))]
+    #[allow(clippy::too_many_arguments)]
+    fn admit<'py>(
+        &self,
+        py: Python<'py>,
+        key: &str,
+        rpm: u64,
+        tpm: u64,
+        rpd: u64,
+        tpd: u64,
+        tokens: u64,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let slot = self.table.slot(key).map_err(slot_error)?;
+        let out = ratelimit::admit(slot, Limits { rpm, tpm, rpd, tpd }, tokens, ratelimit::now_ns());
+        let headers = PyList::empty(py);
+        if let Some(b) = out.requests {
+            push_headers(py, &headers, "requests", b)?;
+        }
+        if let Some(b) = out.tokens {
+            push_headers(py, &headers, "tokens", b)?;
+        }
+        let (verdict, wait) = match out.verdict {
+            Verdict::Allowed => (0u8, 0u64),
+            Verdict::Requests(w) => (1, w),
+            Verdict::Tokens(w) => (2, w),
+        };
+        (verdict, wait as f64 / 1e9, headers).into_pyobject(py)
+    }
+
+    /// Every key as `(key, [allowed requests, allowed tokens, throttled by requests, throttled by
+    /// tokens], [rpm, tpm, rpd, tpd])`.
+    fn usage(&self) -> Vec<(String, [u64; 4], [u64; 4])> {
+        self.table
+            .entries()
+            .map(|(key, slot)| {
+                let (stats, l) = ratelimit::usage(slot);
+                (key, stats, [l.rpm, l.tpm, l.rpd, l.tpd])
+            })
+            .collect()
+    }
+}
