@@ -1,0 +1,78 @@
+"""Type stubs for ``fakeai._core``, the Rust extension (rust/fakeai_core)."""
+
+from collections.abc import Sequence
+from os import PathLike
+from typing import Any
+
+VOCAB_SIZE: int
+HISTOGRAM_WIDTH: int
+HISTOGRAM_BOUNDS: list[float]
+
+class InvalidInput(ValueError):
+    """A request value the core cannot use; the caller knows which parameter it came from."""
+
+def count_tokens(text: str) -> int: ...
+def chat(
+    model: str,
+    messages: Sequence[Any],
+    *,
+    n: int = 1,
+    max_tokens: int | None = None,
+    min_tokens: int = 0,
+    ignore_eos: bool = False,
+    stop: str | Sequence[str] | None = None,
+    seed: int | None = None,
+    top_logprobs: int | None = None,
+    stream: bool = False,
+    include_usage: bool = False,
+    fingerprint: str = "fp_fakeai",
+    ttft: float = 0.0,
+    itl: float = 0.0,
+    jitter: float = 0.0,
+    extra_prompt_tokens: int = 0,
+    forced_tokens: int | None = None,
+    cached_tokens: int = 0,
+) -> tuple[bytes | list[bytes], float | list[float], int, int]:
+    """Render a chat completion: ``(body, delay, prompt_tokens, completion_tokens)``, or for a stream
+    ``(steps, offsets, prompt_tokens, completion_tokens)``. Messages are objects with ``role``,
+    ``content`` (str, None or a list of parts with ``text``) and ``name`` attributes."""
+
+def completion(
+    model: str,
+    prompt: str | Sequence[Any],
+    *,
+    n: int = 1,
+    max_tokens: int | None = None,
+    min_tokens: int = 0,
+    ignore_eos: bool = False,
+    stop: str | Sequence[str] | None = None,
+    seed: int | None = None,
+    logprobs: int | None = None,
+    echo: bool = False,
+    stream: bool = False,
+    include_usage: bool = False,
+    fingerprint: str = "fp_fakeai",
+    ttft: float = 0.0,
+    itl: float = 0.0,
+    jitter: float = 0.0,
+    forced_tokens: int | None = None,
+) -> tuple[bytes | list[bytes], float | list[float], int, int]:
+    """Render a legacy text completion; same return shape as :func:`chat`."""
+
+def embed(model: str, input: str | Sequence[Any], dims: int, base64: bool = False) -> tuple[bytes, int]:
+    """Render an embeddings list: ``(body, prompt_tokens)``."""
+
+def cosine(a: str, b: str, dims: int = 256) -> float: ...
+
+class SharedTable:
+    """Named atomic counters in a shared-memory file, shared by every worker process."""
+
+    def __init__(self, path: str | PathLike[str], capacity: int, width: int) -> None: ...
+    def add(self, key: str, index: int, delta: int) -> int: ...
+    def get(self, key: str) -> list[int] | None: ...
+    def items(self) -> list[tuple[str, list[int]]]: ...
+    def observe(self, key: str, seconds: float) -> None: ...
+    def histogram(self, key: str) -> tuple[int, float, list[int]] | None: ...
+    def quantile(self, key: str, q: float) -> float: ...
+    @property
+    def width(self) -> int: ...
