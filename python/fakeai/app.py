@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from fakeai.api import chat, completions, embeddings, health, models, ratelimits
+from fakeai.api import chat, completions, embeddings, health, messages, models, ratelimits
 from fakeai.context import ServerContext
 from fakeai.errors import exception_handlers
 from fakeai.gateway.middleware import middleware
 from fakeai.settings import Settings
 
 #: Route modules, hottest first: Starlette matches routes in order.
-API_MODULES = (chat, completions, embeddings, models, health, ratelimits)
+API_MODULES = (chat, completions, embeddings, messages, models, health, ratelimits)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

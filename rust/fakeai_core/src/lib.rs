@@ -1,6 +1,7 @@
 //! fakeai's Rust core. This file only declares modules and registers the Python module;
 //! the algorithms live in plain-Rust modules with their own tests, the bindings under `py/`.
 
+pub mod anthropic;
 pub mod chat;
 pub mod choices;
 pub mod embedding;

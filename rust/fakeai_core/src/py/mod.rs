@@ -8,6 +8,7 @@ mod chat;
 mod completions;
 mod embeddings;
 mod inputs;
+mod messages;
 mod ratelimit;
 mod shared;
 
@@ -37,6 +38,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(completions::completion, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::embed, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::cosine, m)?)?;
+    m.add_function(wrap_pyfunction!(messages::anthropic_message, m)?)?;
     Ok(())
 }
 
