@@ -221,6 +221,9 @@ class Gateway:
         return chaos.Plan.drawn(behaviour, s.chaos_after, s.chaos_delay_ms / 1000.0)  # type: ignore[arg-type]
 
     async def _fail(self, send: Send, path: str, e: ApiError) -> None:
+        if not path.startswith(ANTHROPIC_PATH):
+            await _send(send, e.status, e.body())
+            return
         anthropic = "request_too_large" if e.status == 413 else "invalid_request_error"
         await _send(send, e.status, _error(path, e.status, e.message, e.type, e.code, anthropic))
 
