@@ -2,6 +2,7 @@
 
     python benches/http_load.py                 # chat, 1 worker, then 2 workers
     python benches/http_load.py --duration 5 --connections 64 --workers 1
+    python benches/http_load.py --gateway --workers 1   # + the same run with auth and rate limits on
 
 Each target is started as a real server on a free loopback port, loaded with ``wrk`` for a bounded
 time, then stopped. Printed: requests/s, p50 and p99 latency, and each fakeai figure as a ratio of the
@@ -81,12 +82,14 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def wrk(port: int, path: str, body: dict, duration: int, connections: int, threads: int) -> Result:
+def wrk(port: int, path: str, body: dict, duration: int, connections: int, threads: int,
+        api_key: str | None = None) -> Result:
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     script.write(
         'wrk.method = "POST"\n'
         f"wrk.body = {json.dumps(json.dumps(body))}\n"
         'wrk.headers["Content-Type"] = "application/json"\n'
+        + (f'wrk.headers["Authorization"] = "Bearer {api_key}"\n' if api_key else "")
     )
     script.close()
     out = subprocess.run(
@@ -107,11 +110,11 @@ def wrk(port: int, path: str, body: dict, duration: int, connections: int, threa
 
 
 def run_target(name: str, cmd: list[str], port: int, env: dict[str, str] | None, args: argparse.Namespace,
-               path: str = "/v1/chat/completions", body: dict | None = None) -> Result:
+               path: str = "/v1/chat/completions", body: dict | None = None, api_key: str | None = None) -> Result:
     proc = start(cmd, port, env)
     try:
-        wrk(port, path, body or CHAT_BODY, 1, args.connections, args.threads)  # warm-up
-        result = wrk(port, path, body or CHAT_BODY, args.duration, args.connections, args.threads)
+        wrk(port, path, body or CHAT_BODY, 1, args.connections, args.threads, api_key)  # warm-up
+        result = wrk(port, path, body or CHAT_BODY, args.duration, args.connections, args.threads, api_key)
     finally:
         stop(proc)
     result.name = name
@@ -125,19 +128,26 @@ def bare(workers: int, args: argparse.Namespace) -> Result:
     return run_target(f"bare ASGI floor ({workers}w)", cmd, port, None, args)
 
 
-def fakeai(workers: int, args: argparse.Namespace, env: dict[str, str] | None = None, label: str = "") -> Result:
+def fakeai(workers: int, args: argparse.Namespace, env: dict[str, str] | None = None, label: str = "",
+           flags: tuple[str, ...] = (), api_key: str | None = None) -> Result:
     port = free_port()
     cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--workers", str(workers),
-           "--ttft", "0", "--itl", "0", "--log-level", "warning"]
-    return run_target(f"fakeai chat{label} ({workers}w)", cmd, port, env, args)
+           "--ttft", "0", "--itl", "0", "--log-level", "warning", *flags]
+    return run_target(f"fakeai chat{label} ({workers}w)", cmd, port, env, args, api_key=api_key)
+
+
+#: Auth plus requests and tokens limits far above what the run can reach, so every request is admitted
+#: (and pays for the key check, both bucket takes and the x-ratelimit-* headers).
+GATEWAY_KEY = "sk-bench-0123456789abcdef"
+GATEWAY_FLAGS = ("--api-key", GATEWAY_KEY, "--rpm", "1000000000", "--tpm", "1000000000000")
 
 
 def report(rows: list[tuple[Result, Result]]) -> None:
-    print(f"{'target':32} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'x floor':>8}")
+    print(f"{'target':36} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'ratio':>8}  (of)")
     for result, floor in rows:
         ratio = result.rps / floor.rps
-        print(f"{result.name:32} {result.rps:10.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f} "
-              f"{result.errors:7d} {ratio:8.3f}")
+        print(f"{result.name:36} {result.rps:10.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f} "
+              f"{result.errors:7d} {ratio:8.3f}  ({floor.name})")
 
 
 def main() -> None:
@@ -146,13 +156,19 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: leave a core to the server)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--gateway", action="store_true",
+                        help="also run fakeai with an API key and rate limits on (ratio column: vs plain fakeai)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
     rows = []
     for workers in args.workers:
         floor = bare(workers, args)
-        rows += [(floor, floor), (fakeai(workers, args), floor)]
+        plain = fakeai(workers, args)
+        rows += [(floor, floor), (plain, floor)]
+        if args.gateway:
+            gated = fakeai(workers, args, label=" +auth+limits", flags=GATEWAY_FLAGS, api_key=GATEWAY_KEY)
+            rows.append((gated, plain))
     report(rows)
 
 

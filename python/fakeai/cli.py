@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from fakeai import __version__
 from fakeai.settings import Settings, kind_of
@@ -41,11 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def settings_from(flags: dict[str, object], environ: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
+def settings_from(flags: dict[str, Any], environ: Mapping[str, str] = os.environ) -> Settings:
     """Defaults < the ``--config`` scenario file < ``FAKEAI_*`` environment < ``flags``."""
     from fakeai.gateway.scenario import Scenario, settings_with
 
-    flags = {k: tuple(x for x in v if x) if isinstance(v, list) else v for k, v in flags.items() if v is not None}
+    flags = {k: tuple(x for x in v if x) if isinstance(v, list) else v for k, v in flags.items()
+             if v is not None}
     config = str(flags.get("config") or environ.get(Settings.env_name("config"), ""))
     base = Settings(config=config)
     if config:

@@ -56,8 +56,19 @@ def fakeai_server(fakeai_server_options: list[str]) -> Iterator[str]:
     import httpx
 
     port = _free_port()
-    cmd = [sys.executable, "-m", "fakeai", "server", "--host", "127.0.0.1", "--port", str(port),
-           "--log-level", "warning", *fakeai_server_options]
+    cmd = [
+        sys.executable,
+        "-m",
+        "fakeai",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        *fakeai_server_options,
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -72,7 +83,9 @@ def fakeai_server(fakeai_server_options: list[str]) -> Iterator[str]:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                pytest.fail(f"fakeai server did not answer /health within {STARTUP_SECONDS:.0f} s", pytrace=False)
+                pytest.fail(
+                    f"fakeai server did not answer /health within {STARTUP_SECONDS:.0f} s", pytrace=False
+                )
             time.sleep(0.05)
         yield base
     finally:

@@ -95,8 +95,13 @@ def _tool_call(req: MessagesRequest) -> Tool | None:
 
 
 def _anthropic_error(e: ApiError) -> bytes:
-    kind = {401: "authentication_error", 403: "permission_error", 404: "not_found_error",
-            413: "request_too_large", 429: "rate_limit_error"}.get(e.status, "invalid_request_error")
+    kind = {
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        413: "request_too_large",
+        429: "rate_limit_error",
+    }.get(e.status, "invalid_request_error")
     if e.status >= 500:
         kind = "api_error"
     message = f"{e.param}: {e.message}" if e.param and not e.message.startswith(e.param) else e.message

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 from fakeai.asgi import Send
 
-MALFORMED = b'data: {"id":"chatcmpl-malformed","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"cont\n\n'
+MALFORMED = (
+    b'data: {"id":"chatcmpl-malformed","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"cont\n\n'
+)
 BEHAVIOURS = ("disconnect", "stall", "malformed", "slow-first-byte")
 
 
@@ -74,7 +76,9 @@ def wrap(send: Send, plan: Plan) -> Send:
         if message["type"] == "http.response.start":
             if plan.first_byte_s > 0:
                 await asyncio.sleep(plan.first_byte_s)
-            sse = any(k == b"content-type" and v.startswith(b"text/event-stream") for k, v in message["headers"])
+            sse = any(
+                k == b"content-type" and v.startswith(b"text/event-stream") for k, v in message["headers"]
+            )
             await send(message)
             return
         if message["type"] != "http.response.body":
@@ -84,9 +88,15 @@ def wrap(send: Send, plan: Plan) -> Send:
         more = message.get("more_body", False)
         events = body.count(b"\n\n") if sse else 1
         # The earliest point in this body where something happens, as a chunk count.
-        marks = [m for m in (plan.disconnect_after,
-                             None if stalled or not sse else plan.stall_after,
-                             None if malformed or not sse else plan.malformed_after) if m is not None and m < sent + events]
+        marks = [
+            m
+            for m in (
+                plan.disconnect_after,
+                None if stalled or not sse else plan.stall_after,
+                None if malformed or not sse else plan.malformed_after,
+            )
+            if m is not None and m < sent + events
+        ]
         if not marks:
             sent += events
             await send(message)

@@ -37,27 +37,52 @@ class Fault:
         return orjson.dumps({"error": error})
 
     def anthropic_body(self, message: str | None = None) -> bytes:
-        return orjson.dumps({"type": "error", "error": {"type": self.anthropic_type, "message": message or self.message}})
+        return orjson.dumps(
+            {"type": "error", "error": {"type": self.anthropic_type, "message": message or self.message}}
+        )
 
 
 KINDS: dict[str, Fault] = {
-    "500": Fault(500, "server_error", None,
-                 "The server had an error while processing your request. Sorry about that!", "api_error"),
+    "500": Fault(
+        500,
+        "server_error",
+        None,
+        "The server had an error while processing your request. Sorry about that!",
+        "api_error",
+    ),
     "502": Fault(502, "server_error", "bad_gateway", "Bad gateway.", "api_error"),
-    "503": Fault(503, "server_error", "overloaded",
-                 "The engine is currently overloaded, please try again later.", "overloaded_error"),
+    "503": Fault(
+        503,
+        "server_error",
+        "overloaded",
+        "The engine is currently overloaded, please try again later.",
+        "overloaded_error",
+    ),
     "504": Fault(504, "server_error", "timeout", "Gateway timeout: the request took too long.", "api_error"),
-    "429": Fault(429, "insufficient_quota", "insufficient_quota",
-                 "You exceeded your current quota, please check your plan and billing details. For more "
-                 "information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
-                 "rate_limit_error"),
-    "400": Fault(400, "invalid_request_error", "context_length_exceeded",
-                 "This model's maximum context length is 128000 tokens. However, your messages resulted in "
-                 "131072 tokens. Please reduce the length of the messages.", "invalid_request_error"),
+    "429": Fault(
+        429,
+        "insufficient_quota",
+        "insufficient_quota",
+        "You exceeded your current quota, please check your plan and billing details. For more "
+        "information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
+        "rate_limit_error",
+    ),
+    "400": Fault(
+        400,
+        "invalid_request_error",
+        "context_length_exceeded",
+        "This model's maximum context length is 128000 tokens. However, your messages resulted in "
+        "131072 tokens. Please reduce the length of the messages.",
+        "invalid_request_error",
+    ),
 }
 ALIASES = {
-    "server_error": "500", "bad_gateway": "502", "overloaded": "503", "timeout": "504",
-    "insufficient_quota": "429", "context_length_exceeded": "400",
+    "server_error": "500",
+    "bad_gateway": "502",
+    "overloaded": "503",
+    "timeout": "504",
+    "insufficient_quota": "429",
+    "context_length_exceeded": "400",
 }
 
 
@@ -93,7 +118,9 @@ class Mix:
 
     def pick(self, u: float) -> object:
         """The item at ``u`` in [0, 1)."""
-        return self.items[min(bisect.bisect_right(self.cumulative, u * self.cumulative[-1]), len(self.items) - 1)]
+        return self.items[
+            min(bisect.bisect_right(self.cumulative, u * self.cumulative[-1]), len(self.items) - 1)
+        ]
 
 
 def unit(seed: int, n: int, stream: int) -> float:

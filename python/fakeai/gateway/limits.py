@@ -59,7 +59,9 @@ def _tier(name: str, scenario: Scenario, where: str) -> dict[str, int]:
 
 def resolve(settings: Settings, scenario: Scenario, key: str | None = None) -> Limits:
     """The limits of ``key`` (a configured key as written), or the server-wide ones."""
-    values = _tier(settings.rate_limit_tier, scenario, "--rate-limit-tier") if settings.rate_limit_tier else {}
+    values = (
+        _tier(settings.rate_limit_tier, scenario, "--rate-limit-tier") if settings.rate_limit_tier else {}
+    )
     values.update({f: getattr(settings, f) for f in LIMIT_FIELDS if getattr(settings, f)})
     own = scenario.keys.get(key, {}) if key is not None else {}
     if "tier" in own:
@@ -90,7 +92,9 @@ def peek(body: bytes) -> Peek:
 
 
 def estimate_tokens(body: bytes, p: Peek, path: str) -> int:
-    budget = next((v for v in (p.max_completion_tokens, p.max_tokens, p.max_output_tokens) if isinstance(v, int)), None)
+    budget = next(
+        (v for v in (p.max_completion_tokens, p.max_tokens, p.max_output_tokens) if isinstance(v, int)), None
+    )
     if budget is None:
         budget = 0 if path.endswith("/embeddings") else DEFAULT_BUDGET
     n = p.n if isinstance(p.n, int) and p.n > 0 else 1

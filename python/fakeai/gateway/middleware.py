@@ -54,19 +54,28 @@ class GatewayState:
         for key in scenario.keys:
             limits.add_key(keys.label_of_configured(key), key)
         rules = [
-            faults.Rule(r["rate"], faults.Mix(r.get("mix", settings.error_mix), faults.kind, f"errors[{i}].mix"),
-                        r.get("route", ""), r.get("model", ""))
+            faults.Rule(
+                r["rate"],
+                faults.Mix(r.get("mix", settings.error_mix), faults.kind, f"errors[{i}].mix"),
+                r.get("route", ""),
+                r.get("model", ""),
+            )
             for i, r in enumerate(scenario.errors)
         ]
         if settings.error_rate > 0:
-            rules.append(faults.Rule(settings.error_rate, faults.Mix(settings.error_mix, faults.kind, "--error-mix")))
+            rules.append(
+                faults.Rule(settings.error_rate, faults.Mix(settings.error_mix, faults.kind, "--error-mix"))
+            )
         mix = faults.Mix(settings.chaos_mix, chaos.behaviour, "--chaos-mix")
         counter = shared.open_table("faults", 64, 1)
         for m in scenario.models:
             owner = m.get("owned_by") or (m["id"].split("/", 1)[0] if "/" in m["id"] else "fakeai")
             catalog.models[m["id"]] = ModelInfo(m["id"], owner, m.get("context_length", 131_072))
         return cls(
-            settings, scenario, keys, limits,
+            settings,
+            scenario,
+            keys,
+            limits,
             faults.Injector(rules, settings.fault_seed, counter) if rules else None,
             mix if settings.chaos_rate > 0 else None,
             counter,
@@ -79,13 +88,20 @@ def _error(path: str, status: int, message: str, type: str, code: str | None, an
     return ApiError(status, message, type=type, code=code).body()
 
 
-async def _send(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None) -> None:
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    *(headers or ())],
-    })
+async def _send(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or ()),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -100,6 +116,29 @@ def _replay(body: bytes, receive: Receive) -> Receive:
         return {"type": "http.request", "body": body, "more_body": False}
 
     return replayed
+
+
+def _bounded(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises a 413 once a body sent without a length passes ``limit`` bytes."""
+    size = 0
+
+    async def bounded() -> dict:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise _too_large(limit)
+        return message
+
+    return bounded
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(
+        413,
+        f"Request body too large: the limit is {limit} bytes (--max-body-bytes).",
+        code="request_too_large",
+    )
 
 
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
@@ -133,12 +172,14 @@ class Gateway:
             return  # the response stays incomplete: the client sees the connection cut
         except ClientGone:
             return
+        except ApiError as e:  # from reading the body here; the app's own errors never get this far
+            await self._fail(send, scope["path"], e)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         state, path = self.state, scope["path"]
         presented = None
         custom = False
-        length = 0
+        length = -1
         for name, value in scope["headers"]:
             if name == b"authorization":
                 presented = value[7:].decode("latin-1").strip() if value[:7].lower() == b"bearer " else ""
@@ -149,9 +190,10 @@ class Gateway:
             elif name[:9] == b"x-fakeai-":
                 custom = True
         if length > self.limit:
-            await self._fail(send, path, ApiError(413, f"Request body too large: the limit is {self.limit} bytes "
-                                                       "(--max-body-bytes).", code="request_too_large"))
+            await self._fail(send, path, _too_large(self.limit))
             return
+        if length < 0 and scope["method"] in ("POST", "PUT", "PATCH"):
+            receive = _bounded(receive, self.limit)
         wanted = None
         if custom:
             if not self.allow_overrides:
@@ -174,7 +216,9 @@ class Gateway:
         limits = state.limits.limits_of(key_label) if key_label else state.limits.default
         injector = state.injector
         body = None
-        if (limits.counts_tokens or (injector is not None and injector.needs_model)) and scope["method"] == "POST":
+        if (limits.counts_tokens or (injector is not None and injector.needs_model)) and scope[
+            "method"
+        ] == "POST":
             body = await read_body(receive, self.limit)
             receive = _replay(body, receive)
         extra: list[tuple[bytes, bytes]] = []
@@ -229,30 +273,55 @@ class Gateway:
 
     async def _unauthorized(self, send: Send, path: str, presented: str | None) -> None:
         if presented:
-            message = (f"Incorrect API key provided: {mask(presented)}. You can find your API key at "
-                       "https://platform.openai.com/account/api-keys.")
+            message = (
+                f"Incorrect API key provided: {mask(presented)}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys."
+            )
         else:
-            message = ("You didn't provide an API key. You need to provide your API key in an Authorization "
-                       "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+            message = (
+                "You didn't provide an API key. You need to provide your API key in an Authorization "
+                "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+            )
         if path.startswith(ANTHROPIC_PATH):
             message = "invalid x-api-key" if presented else "x-api-key header is required"
-        await _send(send, 401, _error(path, 401, message, "invalid_request_error", "invalid_api_key",
-                                      "authentication_error"))
+        await _send(
+            send,
+            401,
+            _error(path, 401, message, "invalid_request_error", "invalid_api_key", "authentication_error"),
+        )
 
-    async def _throttled(self, send: Send, path: str, verdict: int, retry: float, limits: Limits, tokens: int,
-                         headers: list[tuple[bytes, bytes]]) -> None:
+    async def _throttled(
+        self,
+        send: Send,
+        path: str,
+        verdict: int,
+        retry: float,
+        limits: Limits,
+        tokens: int,
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
         what = "requests" if verdict == 1 else "tokens"
         if verdict == 1:
-            limit, unit = (limits.rpm, "requests per min (RPM)") if limits.rpm else (limits.rpd, "requests per day (RPD)")
+            limit, unit = (
+                (limits.rpm, "requests per min (RPM)")
+                if limits.rpm
+                else (limits.rpd, "requests per day (RPD)")
+            )
             detail = f"Limit {limit}, Used {limit}, Requested 1."
         else:
-            limit, unit = (limits.tpm, "tokens per min (TPM)") if limits.tpm else (limits.tpd, "tokens per day (TPD)")
+            limit, unit = (
+                (limits.tpm, "tokens per min (TPM)") if limits.tpm else (limits.tpd, "tokens per day (TPD)")
+            )
             detail = f"Limit {limit}, Requested {tokens}."
-        message = (f"Rate limit reached for {unit}: {detail} Please try again in {retry:.3g}s. Visit "
-                   "https://platform.openai.com/account/rate-limits to learn more.")
+        message = (
+            f"Rate limit reached for {unit}: {detail} Please try again in {retry:.3g}s. Visit "
+            "https://platform.openai.com/account/rate-limits to learn more."
+        )
         body = _error(path, 429, message, what, "rate_limit_exceeded", "rate_limit_error")
-        retry_headers = [(b"retry-after", str(max(1, math.ceil(retry))).encode()),
-                         (b"retry-after-ms", str(max(1, math.ceil(retry * 1000))).encode())]
+        retry_headers = [
+            (b"retry-after", str(max(1, math.ceil(retry))).encode()),
+            (b"retry-after-ms", str(max(1, math.ceil(retry * 1000))).encode()),
+        ]
         await _send(send, 429, body, [*headers, *retry_headers])
 
 
@@ -261,7 +330,15 @@ def middleware(settings: Settings, state: GatewayState) -> list[Middleware]:
     place, since any request may carry an ``x-fakeai-*`` header (or must have them removed)."""
     stack = []
     if settings.cors_origins:
-        stack.append(Middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["*"],
-                                allow_headers=["*"], expose_headers=["*"], max_age=600))
+        stack.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.cors_origins),
+                allow_methods=["*"],
+                allow_headers=["*"],
+                expose_headers=["*"],
+                max_age=600,
+            )
+        )
     stack.append(Middleware(Gateway, state=state))
     return stack

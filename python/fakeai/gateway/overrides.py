@@ -29,8 +29,12 @@ def _int(name: str, value: bytes) -> int:
     except ValueError:
         n = -1
     if n < 0:
-        raise ApiError(400, f"Invalid header '{name}': expected a non-negative integer, got {value.decode(errors='replace')!r}.",
-                       param=name, code="invalid_header")
+        raise ApiError(
+            400,
+            f"Invalid header '{name}': expected a non-negative integer, got {value.decode(errors='replace')!r}.",
+            param=name,
+            code="invalid_header",
+        )
     return n
 
 
@@ -49,7 +53,9 @@ def parse(headers: list[tuple[bytes, bytes]], chaos_after: int) -> Overrides:
             try:
                 error = faults.kind(value.decode())
             except ValueError as e:
-                raise ApiError(400, f"Invalid header '{name}': {e}.", param=name, code="invalid_header") from None
+                raise ApiError(
+                    400, f"Invalid header '{name}': {e}.", param=name, code="invalid_header"
+                ) from None
         elif raw == b"x-fakeai-disconnect-after":
             chaos["disconnect_after"] = _int(name, value)
         elif raw == b"x-fakeai-stall-ms":

@@ -75,7 +75,9 @@ def _read(path: Path) -> dict[str, Any]:
                 import tomli as tomllib
             data = tomllib.loads(text.decode())
     except Exception as e:  # the parsers' own errors say where
-        raise ScenarioError(f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'TOML'}: {e}") from None
+        raise ScenarioError(
+            f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'TOML'}: {e}"
+        ) from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: the top level must be a table of keys")
     return data
@@ -95,7 +97,9 @@ def _check(where: str, value: Any, kind: type) -> Any:
     return value
 
 
-def _fields(where: str, value: Any, allowed: frozenset[str], required: tuple[str, ...] = ()) -> dict[str, Any]:
+def _fields(
+    where: str, value: Any, allowed: frozenset[str], required: tuple[str, ...] = ()
+) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ScenarioError(f"{where} must be a table")
     for k in value:
@@ -134,7 +138,9 @@ def parse(data: dict[str, Any], source: str) -> Scenario:
     }
     tiers = {
         str(k): _limits(f"{source}: tiers.{k}", _fields(f"{source}: tiers.{k}", v, frozenset(LIMIT_FIELDS)))
-        for k, v in _fields(f"{source}: tiers", data.get("tiers", {}), frozenset(data.get("tiers", {}))).items()
+        for k, v in _fields(
+            f"{source}: tiers", data.get("tiers", {}), frozenset(data.get("tiers", {}))
+        ).items()
     }
     errors = []
     for i, rule in enumerate(_list(f"{source}: errors", data.get("errors", []))):
@@ -145,7 +151,9 @@ def parse(data: dict[str, Any], source: str) -> Scenario:
     for i, model in enumerate(_list(f"{source}: models", data.get("models", []))):
         where = f"{source}: models[{i}]"
         model = _fields(where, model, _MODEL_FIELDS, ("id",))
-        models.append({k: _check(f"{where}.{k}", v, int if k == "context_length" else str) for k, v in model.items()})
+        models.append(
+            {k: _check(f"{where}.{k}", v, int if k == "context_length" else str) for k, v in model.items()}
+        )
     return Scenario(settings, keys, tiers, tuple(errors), tuple(models))
 
 

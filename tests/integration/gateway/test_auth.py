@@ -37,8 +37,9 @@ def test_wrong_and_missing_keys_get_openais_401(url):
 def test_plain_and_hashed_keys_are_accepted(url):
     for key in (KEY, HASHED):
         with openai.OpenAI(base_url=url + "/v1", api_key=key, max_retries=0) as c:
-            reply = c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
-                                              max_tokens=3)
+            reply = c.chat.completions.create(
+                model="gpt-4o", messages=[{"role": "user", "content": "hi"}], max_tokens=3
+            )
             assert reply.choices[0].message.content
 
 
@@ -50,15 +51,23 @@ def test_health_and_metrics_stay_open(url):
 def test_open_paths_are_configurable(start_server):
     with start_server("--api-key", KEY, "--auth-open-path", "/health") as u:
         assert httpx.get(u + "/metrics/rate-limits").status_code == 401
-        assert httpx.get(u + "/metrics/rate-limits", headers={"authorization": f"Bearer {KEY}"}).status_code == 200
+        assert (
+            httpx.get(u + "/metrics/rate-limits", headers={"authorization": f"Bearer {KEY}"}).status_code
+            == 200
+        )
 
 
 def test_anthropic_sdk_uses_x_api_key(url):
     import anthropic
 
     ok = anthropic.Anthropic(base_url=url, api_key=KEY, max_retries=0)
-    assert ok.messages.create(model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "hi"}]).content
+    assert ok.messages.create(
+        model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+    ).content
     bad = anthropic.Anthropic(base_url=url, api_key="nope-nope-nope", max_retries=0)
     with pytest.raises(anthropic.AuthenticationError) as exc:
         bad.messages.create(model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
-    assert exc.value.body == {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}
+    assert exc.value.body == {
+        "type": "error",
+        "error": {"type": "authentication_error", "message": "invalid x-api-key"},
+    }

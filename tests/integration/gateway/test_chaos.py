@@ -9,15 +9,22 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-STREAM = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 20, "stream": True,
-          "ignore_eos": True}
+STREAM = {
+    "model": "gpt-4o",
+    "messages": [{"role": "user", "content": "hi"}],
+    "max_tokens": 20,
+    "stream": True,
+    "ignore_eos": True,
+}
 
 
 def _events(url: str, headers: dict[str, str]) -> tuple[list[bytes], Exception | None, list[float]]:
     events, stamps, error = [], [], None
     start = time.monotonic()
     try:
-        with httpx.stream("POST", url + "/v1/chat/completions", json=STREAM, headers=headers, timeout=10) as r:
+        with httpx.stream(
+            "POST", url + "/v1/chat/completions", json=STREAM, headers=headers, timeout=10
+        ) as r:
             buf = b""
             for chunk in r.iter_bytes():
                 buf += chunk
@@ -53,8 +60,11 @@ def test_malformed_chunk(base_url):
 
 def test_slow_first_byte(base_url):
     start = time.monotonic()
-    r = httpx.post(base_url + "/v1/chat/completions", json={**STREAM, "stream": False},
-                   headers={"x-fakeai-first-byte-ms": "300"})
+    r = httpx.post(
+        base_url + "/v1/chat/completions",
+        json={**STREAM, "stream": False},
+        headers={"x-fakeai-first-byte-ms": "300"},
+    )
     assert r.status_code == 200 and time.monotonic() - start >= 0.29
 
 
@@ -64,8 +74,20 @@ def test_bad_chaos_header_is_a_400(base_url):
 
 
 def test_drawn_chaos_is_deterministic(start_server):
-    flags = ("--ttft", "0", "--itl", "0", "--chaos-rate", "0.5", "--chaos-mix", "disconnect", "--chaos-after", "2",
-             "--fault-seed", "3")
+    flags = (
+        "--ttft",
+        "0",
+        "--itl",
+        "0",
+        "--chaos-rate",
+        "0.5",
+        "--chaos-mix",
+        "disconnect",
+        "--chaos-after",
+        "2",
+        "--fault-seed",
+        "3",
+    )
     runs = []
     for _ in range(2):
         with start_server(*flags) as url:

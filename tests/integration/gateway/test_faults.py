@@ -19,10 +19,23 @@ def _codes(url: str, n: int) -> list[int]:
 
 
 def test_rate_and_mix_are_deterministic_with_a_seed(start_server):
-    flags = ("--ttft", "0", "--itl", "0", "--error-rate", "0.3", "--error-mix", "500=2,503,429", "--fault-seed", "7")
+    flags = (
+        "--ttft",
+        "0",
+        "--itl",
+        "0",
+        "--error-rate",
+        "0.3",
+        "--error-mix",
+        "500=2,503,429",
+        "--fault-seed",
+        "7",
+    )
     with start_server(*flags) as url:
         first = _codes(url, 200)
-        assert httpx.get(url + "/v1/models").status_code == 200  # only POST routes under /v1/ count... and GETs
+        assert (
+            httpx.get(url + "/v1/models").status_code == 200
+        )  # only POST routes under /v1/ count... and GETs
     with start_server(*flags) as url:
         again = _codes(url, 200)
     assert first == again
@@ -62,12 +75,18 @@ def test_sdk_sees_injected_errors_as_its_exceptions(client):
 
 def test_rules_per_route_and_model_from_a_scenario(start_server, tmp_path):
     cfg = tmp_path / "s.yaml"
-    cfg.write_text("ttft_ms: 0\nitl_ms: 0\nerrors:\n  - route: /v1/chat/completions\n    model: bad-model\n"
-                   "    rate: 1.0\n    mix: '502'\n")
+    cfg.write_text(
+        "ttft_ms: 0\nitl_ms: 0\nerrors:\n  - route: /v1/chat/completions\n    model: bad-model\n"
+        "    rate: 1.0\n    mix: '502'\n"
+    )
     with start_server("--config", str(cfg)) as url:
-        assert httpx.post(url + "/v1/chat/completions", json={**CHAT, "model": "bad-model"}).status_code == 502
+        assert (
+            httpx.post(url + "/v1/chat/completions", json={**CHAT, "model": "bad-model"}).status_code == 502
+        )
         assert httpx.post(url + "/v1/chat/completions", json=CHAT).status_code == 200
-        assert httpx.post(url + "/v1/completions", json={"model": "bad-model", "prompt": "x"}).status_code == 200
+        assert (
+            httpx.post(url + "/v1/completions", json={"model": "bad-model", "prompt": "x"}).status_code == 200
+        )
 
 
 def test_overrides_can_be_turned_off(start_server):

@@ -23,7 +23,9 @@ def test_every_response_carries_the_ratelimit_headers(start_server):
         assert h["x-ratelimit-limit-requests"] == "100" and h["x-ratelimit-remaining-requests"] == "99"
         assert h["x-ratelimit-limit-tokens"] == "10000"
         assert 0 < 10000 - int(h["x-ratelimit-remaining-tokens"]) < 100  # body/4 + max_tokens
-        assert DURATION.match(h["x-ratelimit-reset-requests"]) and DURATION.match(h["x-ratelimit-reset-tokens"])
+        assert DURATION.match(h["x-ratelimit-reset-requests"]) and DURATION.match(
+            h["x-ratelimit-reset-tokens"]
+        )
         assert h["x-ratelimit-reset-requests"] == "600ms"
         # another key has its own buckets
         r = httpx.post(url + "/v1/chat/completions", json=CHAT, headers={"authorization": "Bearer sk-b"})
@@ -49,12 +51,16 @@ def test_openai_sdk_retries_a_429_with_retry_after_and_succeeds(start_server):
     with start_server("--ttft", "0", "--itl", "0", "--rpm", "120") as url:
         seen = []
         hooks = {"response": [lambda r: seen.append(r.status_code)]}
-        with openai.OpenAI(base_url=url + "/v1", api_key="sk-retry", max_retries=2,
-                           http_client=httpx.Client(event_hooks=hooks)) as c:
-            for _ in range(120):
-                c.with_options(max_retries=0).chat.completions.create(**CHAT)
+        with openai.OpenAI(
+            base_url=url + "/v1",
+            api_key="sk-retry",
+            max_retries=2,
+            http_client=httpx.Client(event_hooks=hooks),
+        ) as c:
+            no_retry = c.with_options(max_retries=0)
             with pytest.raises(openai.RateLimitError) as exc:
-                c.with_options(max_retries=0).chat.completions.create(**CHAT)
+                for _ in range(400):  # drain the bucket (it refills while we go)
+                    no_retry.chat.completions.create(**CHAT)
             assert exc.value.body["code"] == "rate_limit_exceeded" and exc.value.body["type"] == "requests"
             assert exc.value.response.headers["retry-after"] == "1"
             seen.clear()
@@ -66,6 +72,7 @@ def test_openai_sdk_retries_a_429_with_retry_after_and_succeeds(start_server):
 def test_limits_hold_across_two_workers(start_server):
     limit = 30
     with start_server("--workers", "2", "--ttft", "0", "--itl", "0", "--rpm", str(limit)) as url:
+
         def one(_: int) -> int:
             with httpx.Client() as c:  # a new connection per request spreads them over both workers
                 return c.post(url + "/v1/chat/completions", json=CHAT).status_code
@@ -81,11 +88,16 @@ def test_limits_hold_across_two_workers(start_server):
 
 def test_tiers_and_per_key_limits_from_a_scenario(start_server, tmp_path):
     cfg = tmp_path / "fakeai.toml"
-    cfg.write_text('rate_limit_tier = "tier-1"\nttft_ms = 0\nitl_ms = 0\n'
-                   '[keys."sk-free-user"]\ntier = "free"\n[keys."sk-custom"]\nrpm = 7\n')
+    cfg.write_text(
+        'rate_limit_tier = "tier-1"\nttft_ms = 0\nitl_ms = 0\n'
+        '[keys."sk-free-user"]\ntier = "free"\n[keys."sk-custom"]\nrpm = 7\n'
+    )
     with start_server("--config", str(cfg)) as url:
+
         def limit(key: str) -> str:
-            r = httpx.post(url + "/v1/chat/completions", json=CHAT, headers={"authorization": f"Bearer {key}"})
+            r = httpx.post(
+                url + "/v1/chat/completions", json=CHAT, headers={"authorization": f"Bearer {key}"}
+            )
             return r.headers["x-ratelimit-limit-requests"] + "/" + r.headers["x-ratelimit-limit-tokens"]
 
         assert limit("sk-free-user") == "3/40000"
