@@ -16,9 +16,7 @@ from dataclasses import dataclass
 
 from fakeai.asgi import Send
 
-MALFORMED = (
-    b'data: {"id":"chatcmpl-malformed","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"cont\n\n'
-)
+MALFORMED = b'data: {"id":"chatcmpl-malformed","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"cont\n\n'
 BEHAVIOURS = ("disconnect", "stall", "malformed", "slow-first-byte")
 
 

@@ -161,22 +161,13 @@ class Gateway:
         self.limit = s.max_body_bytes
         self.allow_overrides = s.request_overrides
         self.seen: dict[str, str] = {}
+        #: Whether any request without x-fakeai-* headers needs a decision here.
+        self.active = bool(state.keys or state.limits.active or state.injector or state.chaos_mix)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        try:
-            await self.handle(scope, receive, send)
-        except chaos.Disconnect:
-            return  # the response stays incomplete: the client sees the connection cut
-        except ClientGone:
-            return
-        except ApiError as e:  # from reading the body here; the app's own errors never get this far
-            await self._fail(send, scope["path"], e)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        state, path = self.state, scope["path"]
         presented = None
         custom = False
         length = -1
@@ -190,10 +181,26 @@ class Gateway:
             elif name[:9] == b"x-fakeai-":
                 custom = True
         if length > self.limit:
-            await self._fail(send, path, _too_large(self.limit))
+            await self._fail(send, scope["path"], _too_large(self.limit))
             return
         if length < 0 and scope["method"] in ("POST", "PUT", "PATCH"):
             receive = _bounded(receive, self.limit)
+        if not (custom or self.active):
+            await self.app(scope, receive, send)  # nothing to decide: the common case costs one scan
+            return
+        try:
+            await self.handle(scope, receive, send, presented, custom)
+        except chaos.Disconnect:
+            return  # the response stays incomplete: the client sees the connection cut
+        except ClientGone:
+            return
+        except ApiError as e:  # from reading the body here; the app's own errors never get this far
+            await self._fail(send, scope["path"], e)
+
+    async def handle(
+        self, scope: Scope, receive: Receive, send: Send, presented: str | None, custom: bool
+    ) -> None:
+        state, path = self.state, scope["path"]
         wanted = None
         if custom:
             if not self.allow_overrides:

@@ -13,16 +13,22 @@ pub(crate) struct RateLimiter {
     table: Table,
 }
 
-fn push_headers<'py>(py: Python<'py>, out: &Bound<'py, PyList>, kind: &str, b: Bucket) -> PyResult<()> {
+/// Header names of the requests trio, then the tokens trio.
+const NAMES: [[&[u8]; 3]; 2] = [
+    [b"x-ratelimit-limit-requests", b"x-ratelimit-remaining-requests", b"x-ratelimit-reset-requests"],
+    [b"x-ratelimit-limit-tokens", b"x-ratelimit-remaining-tokens", b"x-ratelimit-reset-tokens"],
+];
+
+fn push_headers<'py>(
+    py: Python<'py>,
+    out: &Bound<'py, PyList>,
+    names: [&[u8]; 3],
+    b: Bucket,
+) -> PyResult<()> {
     let mut num = itoa::Buffer::new();
-    for (name, value) in [
-        ("limit", num.format(b.limit).to_owned()),
-        ("remaining", num.format(b.remaining).to_owned()),
-        ("reset", ratelimit::duration(b.reset_ns)),
-    ] {
-        let name = format!("x-ratelimit-{name}-{kind}");
-        out.append((PyBytes::new(py, name.as_bytes()), PyBytes::new(py, value.as_bytes())))?;
-    }
+    out.append((PyBytes::new(py, names[0]), PyBytes::new(py, num.format(b.limit).as_bytes())))?;
+    out.append((PyBytes::new(py, names[1]), PyBytes::new(py, num.format(b.remaining).as_bytes())))?;
+    out.append((PyBytes::new(py, names[2]), PyBytes::new(py, ratelimit::duration(b.reset_ns).as_bytes())))?;
     Ok(())
 }
 
@@ -55,10 +61,10 @@ impl RateLimiter {
         let out = ratelimit::admit(slot, Limits { rpm, tpm, rpd, tpd }, tokens, ratelimit::now_ns());
         let headers = PyList::empty(py);
         if let Some(b) = out.requests {
-            push_headers(py, &headers, "requests", b)?;
+            push_headers(py, &headers, NAMES[0], b)?;
         }
         if let Some(b) = out.tokens {
-            push_headers(py, &headers, "tokens", b)?;
+            push_headers(py, &headers, NAMES[1], b)?;
         }
         let (verdict, wait) = match out.verdict {
             Verdict::Allowed => (0u8, 0u64),
