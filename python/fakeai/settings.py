@@ -65,42 +65,47 @@ class Settings:
     )
     rate_limit_tier: str = field(
         default="",
-        metadata=_knob("--rate-limit-tier", "OpenAI usage tier whose limits apply per key ('' = none).",
-                       choices=("", "free", "tier-1", "tier-2", "tier-3", "tier-4", "tier-5")),
+        metadata=_knob(
+            "--rate-limit-tier",
+            "OpenAI usage tier whose limits apply per key ('' = none).",
+            choices=("", "free", "tier-1", "tier-2", "tier-3", "tier-4", "tier-5"),
+        ),
     )
-    rpm: int = field(default=0, metadata=_knob("--rpm", "Requests per minute per key (0 = tier's or none).", minimum=0))
-    tpm: int = field(default=0, metadata=_knob("--tpm", "Tokens per minute per key (0 = tier's or none).", minimum=0))
-    rpd: int = field(default=0, metadata=_knob("--rpd", "Requests per day per key (0 = tier's or none).", minimum=0))
-    tpd: int = field(default=0, metadata=_knob("--tpd", "Tokens per day per key (0 = tier's or none).", minimum=0))
+    rpm: int = field(default=0, metadata=_knob("--rpm", "Requests/minute per key (0: tier's).", minimum=0))
+    tpm: int = field(default=0, metadata=_knob("--tpm", "Tokens/minute per key (0: tier's).", minimum=0))
+    rpd: int = field(default=0, metadata=_knob("--rpd", "Requests/day per key (0: tier's).", minimum=0))
+    tpd: int = field(default=0, metadata=_knob("--tpd", "Tokens/day per key (0: tier's).", minimum=0))
     error_rate: float = field(
         default=0.0,
-        metadata=_knob("--error-rate", "Fraction of API requests answered by an injected error.", minimum=0, maximum=1),
+        metadata=_knob("--error-rate", "Fraction of API requests answered by an injected error.", minimum=0,
+                       maximum=1),
     )
     error_mix: str = field(
         default="500,502,503,504",
         metadata=_knob("--error-mix", "Injected error kinds with weights: '500=2,503,429,400' (see README)."),
     )
     fault_seed: int = field(
-        default=0, metadata=_knob("--fault-seed", "Seed of error and chaos injection (same seed, same faults).")
+        default=0, metadata=_knob("--fault-seed", "Seed of error and chaos draws (same seed, same faults).")
     )
     chaos_rate: float = field(
         default=0.0,
-        metadata=_knob("--chaos-rate", "Fraction of streams given one chaos behaviour.", minimum=0, maximum=1),
+        metadata=_knob("--chaos-rate", "Fraction of API requests given chaos.", minimum=0, maximum=1),
     )
     chaos_mix: str = field(
         default="disconnect,stall,malformed,slow-first-byte",
-        metadata=_knob("--chaos-mix", "Chaos behaviours drawn with weights: 'disconnect=2,stall' (see README)."),
+        metadata=_knob("--chaos-mix", "Chaos behaviours with weights: 'disconnect=2,stall' (README)."),
     )
     chaos_after: int = field(
-        default=3, metadata=_knob("--chaos-after", "Chunks sent before a drawn disconnect/stall/malformed chunk.",
-                                  minimum=0)
+        default=3,
+        metadata=_knob("--chaos-after", "Chunks sent before a drawn cut, stall or bad chunk.", minimum=0),
     )
     chaos_delay_ms: float = field(
-        default=2000.0, metadata=_knob("--chaos-delay-ms", "Length of a drawn stall or first-byte delay, ms.", minimum=0)
+        default=2000.0,
+        metadata=_knob("--chaos-delay-ms", "Length of a drawn stall or first-byte delay, ms.", minimum=0),
     )
     request_overrides: bool = field(
         default=True,
-        metadata=_knob("--request-overrides", "Honour x-fakeai-* request headers (turn off for untrusted clients)."),
+        metadata=_knob("--request-overrides", "Honour x-fakeai-* headers (off for untrusted clients)."),
     )
     cors_origins: tuple[str, ...] = field(
         default=(), metadata=_knob("--cors-origin", "Allowed CORS origin (repeatable; '*' for any).")
@@ -135,7 +140,8 @@ class Settings:
             if minimum is not None and value < minimum:
                 raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be >= {minimum}, got {value}")
             if maximum is not None and value > maximum:
-                raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be <= {maximum}, got {value}")
+                name = f"{f.metadata['flag']} / {self.env_name(f.name)}"
+                raise ValueError(f"{name} must be <= {maximum}, got {value}")
             if choices is not None and value not in choices:
                 raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be one of {', '.join(choices)}")
         if self.port > 65535:

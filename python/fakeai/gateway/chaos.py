@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 from fakeai.asgi import Send
 
-MALFORMED = b'data: {"id":"chatcmpl-malformed","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"cont\n\n'
+#: A chunk whose JSON is cut short: OpenAI's chunk shape, and Anthropic's event shape.
+MALFORMED = (
+    b'data: {"id":"chatcmpl-malformed","object":"chat.completion.chunk","choices":[{"index":0,"delta":\n\n'
+)
+MALFORMED_ANTHROPIC = (
+    b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type\n\n'
+)
 BEHAVIOURS = ("disconnect", "stall", "malformed", "slow-first-byte")
 
 
@@ -63,7 +69,7 @@ def _split(body: bytes, events: int) -> int:
     return at
 
 
-def wrap(send: Send, plan: Plan) -> Send:
+def wrap(send: Send, plan: Plan, malformed_chunk: bytes = MALFORMED) -> Send:
     """``send`` with ``plan`` applied."""
     sent = 0  # chunks sent so far
     stalled = malformed = False
@@ -108,7 +114,7 @@ def wrap(send: Send, plan: Plan) -> Send:
             raise Disconnect
         if sse and plan.malformed_after is not None and not malformed and mark >= plan.malformed_after:
             malformed = True
-            await send({"type": "http.response.body", "body": MALFORMED, "more_body": True})
+            await send({"type": "http.response.body", "body": malformed_chunk, "more_body": True})
         if sse and plan.stall_after is not None and not stalled and mark >= plan.stall_after:
             stalled = True
             await asyncio.sleep(plan.stall_s)

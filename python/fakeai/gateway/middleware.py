@@ -250,7 +250,8 @@ class Gateway:
         if extra:
             send = _with_headers(send, extra)
         if plan is not None:
-            send = chaos.wrap(send, plan)
+            anthropic = path.startswith(ANTHROPIC_PATH)
+            send = chaos.wrap(send, plan, chaos.MALFORMED_ANTHROPIC if anthropic else chaos.MALFORMED)
         await self.app(scope, receive, send)
 
     def _label(self, presented: str | None) -> str:

@@ -29,9 +29,10 @@ def _int(name: str, value: bytes) -> int:
     except ValueError:
         n = -1
     if n < 0:
+        shown = value.decode(errors="replace")
         raise ApiError(
             400,
-            f"Invalid header '{name}': expected a non-negative integer, got {value.decode(errors='replace')!r}.",
+            f"Invalid header '{name}': expected a non-negative integer, got {shown!r}.",
             param=name,
             code="invalid_header",
         )
