@@ -100,5 +100,6 @@ class RateLimiter:
     def admit(
         self, key: str, rpm: int, tpm: int, rpd: int, tpd: int, tokens: int
     ) -> tuple[int, float, list[tuple[bytes, bytes]]]:
-        """``(verdict, retry_after_s, x-ratelimit-* headers)``; verdict 0 allowed, 1 requests, 2 tokens."""
+        """``(refused, retry_after_s, x-ratelimit-* headers)``; refused 0 when allowed, else the limit
+        that refused: 1 rpm, 2 tpm, 3 rpd, 4 tpd."""
     def usage(self) -> list[tuple[str, list[int], list[int]]]: ...

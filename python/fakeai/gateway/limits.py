@@ -122,7 +122,7 @@ class RateLimits:
         return self.per_key.get(label, self.default)
 
     def admit(self, label: str, limits: Limits, tokens: int) -> tuple[int, float, list[tuple[bytes, bytes]]]:
-        """``(verdict, retry_after_s, headers)``; verdict 0 allowed, 1 requests, 2 tokens."""
+        """``(refused, retry_after_s, headers)``; refused 0 when allowed, else 1 rpm, 2 tpm, 3 rpd, 4 tpd."""
         return self.buckets.admit(label, *limits, tokens)
 
     def usage(self) -> list[dict[str, object]]:

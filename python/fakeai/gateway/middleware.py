@@ -17,7 +17,7 @@ import orjson
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from fakeai import shared
+from fakeai import _core, shared
 from fakeai.asgi import ClientGone, Receive, Scope, Send, read_body
 from fakeai.engine.catalog import Catalog, ModelInfo
 from fakeai.errors import ApiError
@@ -44,7 +44,7 @@ class GatewayState:
     injector: faults.Injector | None
     chaos_mix: faults.Mix | None
     #: Shared draw counters, so that one seed gives one sequence of faults across workers.
-    counter: object
+    counter: _core.SharedTable
 
     @classmethod
     def build(cls, settings: Settings, catalog: Catalog) -> GatewayState:
@@ -80,6 +80,26 @@ class GatewayState:
             mix if settings.chaos_rate > 0 else None,
             counter,
         )
+
+
+#: The limit that refused a request (``RateLimiter.admit``'s code) and how OpenAI's message names it.
+_REFUSED = {
+    1: ("rpm", "requests per min (RPM)"),
+    2: ("tpm", "tokens per min (TPM)"),
+    3: ("rpd", "requests per day (RPD)"),
+    4: ("tpd", "tokens per day (TPD)"),
+}
+
+
+def _wait(seconds: float) -> str:
+    """A wait as OpenAI's 429 messages write it: ``120ms``, ``1.5s``, ``6m0s``, ``2h5m0s``."""
+    if seconds < 1:
+        return f"{max(1, math.ceil(seconds * 1000))}ms"
+    if seconds < 60:
+        return f"{seconds:.3g}s"
+    minutes, secs = divmod(math.ceil(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes}m{secs}s" if hours else f"{minutes}m{secs}s"
 
 
 def _error(path: str, status: int, message: str, type: str, code: str | None, anthropic_type: str) -> bytes:
@@ -233,9 +253,9 @@ class Gateway:
             if key_label is None:
                 key_label = self._label(presented)
             tokens = estimate_tokens(body, peek(body), path) if body is not None else 0
-            verdict, retry, extra = state.limits.admit(key_label, limits, tokens)
-            if verdict:
-                await self._throttled(send, path, verdict, retry, limits, tokens, extra)
+            refused, retry, extra = state.limits.admit(key_label, limits, tokens)
+            if refused:
+                await self._throttled(send, path, refused, retry, limits, tokens, extra)
                 return
         fault = wanted.error if wanted is not None else None
         if fault is None and injector is not None:
@@ -265,7 +285,7 @@ class Gateway:
 
     def _draw_chaos(self) -> chaos.Plan | None:
         state = self.state
-        n = state.counter.add("chaos", 0, 1)  # type: ignore[attr-defined]
+        n = state.counter.add("chaos", 0, 1)
         s = state.settings
         if faults.unit(s.fault_seed, n, 3) >= s.chaos_rate:
             return None
@@ -302,29 +322,24 @@ class Gateway:
         self,
         send: Send,
         path: str,
-        verdict: int,
+        refused: int,
         retry: float,
         limits: Limits,
         tokens: int,
         headers: list[tuple[bytes, bytes]],
     ) -> None:
-        what = "requests" if verdict == 1 else "tokens"
-        if verdict == 1:
-            limit, unit = (
-                (limits.rpm, "requests per min (RPM)")
-                if limits.rpm
-                else (limits.rpd, "requests per day (RPD)")
-            )
-            detail = f"Limit {limit}, Used {limit}, Requested 1."
-        else:
-            limit, unit = (
-                (limits.tpm, "tokens per min (TPM)") if limits.tpm else (limits.tpd, "tokens per day (TPD)")
-            )
-            detail = f"Limit {limit}, Requested {tokens}."
+        field, unit = _REFUSED[refused]
+        limit = getattr(limits, field)
+        detail = (
+            f"Limit {limit}, Requested {tokens}."
+            if field[0] == "t"
+            else f"Limit {limit}, Used {limit}, Requested 1."
+        )
         message = (
-            f"Rate limit reached for {unit}: {detail} Please try again in {retry:.3g}s. Visit "
+            f"Rate limit reached for {unit}: {detail} Please try again in {_wait(retry)}. Visit "
             "https://platform.openai.com/account/rate-limits to learn more."
         )
+        what = "tokens" if field[0] == "t" else "requests"
         body = _error(path, 429, message, what, "rate_limit_exceeded", "rate_limit_error")
         retry_headers = [
             (b"retry-after", str(max(1, math.ceil(retry))).encode()),

@@ -57,6 +57,8 @@ pub enum Verdict {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Outcome {
     pub verdict: Verdict,
+    /// The limit that refused the request: 0 rpm, 1 tpm, 2 rpd, 3 tpd.
+    pub refused: Option<usize>,
     /// The requests bucket the headers describe (per minute, or per day when only that is set).
     pub requests: Option<Bucket>,
     pub tokens: Option<Bucket>,
@@ -109,6 +111,7 @@ pub fn admit(slot: &[AtomicU64], limits: Limits, tokens: u64, now: u64) -> Outco
     }
     let mut seen: [Option<Bucket>; 4] = [None; 4];
     let mut verdict = Verdict::Allowed;
+    let mut refused = None;
     for (i, &(amount, window)) in table.iter().enumerate() {
         if amount == 0 {
             continue;
@@ -124,6 +127,7 @@ pub fn admit(slot: &[AtomicU64], limits: Limits, tokens: u64, now: u64) -> Outco
                     }
                 }
                 verdict = if i % 2 == 0 { Verdict::Requests(wait) } else { Verdict::Tokens(wait) };
+                refused = Some(i);
                 break;
             }
         }
@@ -147,6 +151,7 @@ pub fn admit(slot: &[AtomicU64], limits: Limits, tokens: u64, now: u64) -> Outco
     };
     Outcome {
         verdict,
+        refused,
         requests: now_view(0).or_else(|| now_view(2)),
         tokens: now_view(1).or_else(|| now_view(3)),
     }
@@ -243,9 +248,9 @@ mod tests {
         let limits = Limits { rpm: 100, rpd: 2, ..Default::default() };
         assert_eq!(admit(&day, limits, 0, T0).verdict, Verdict::Allowed);
         assert_eq!(admit(&day, limits, 0, T0).verdict, Verdict::Allowed);
-        assert!(
-            matches!(admit(&day, limits, 0, T0 + MINUTE_NS).verdict, Verdict::Requests(w) if w > MINUTE_NS)
-        );
+        let out = admit(&day, limits, 0, T0 + MINUTE_NS);
+        assert!(matches!(out.verdict, Verdict::Requests(w) if w > MINUTE_NS));
+        assert_eq!(out.refused, Some(2));
     }
 
     #[test]

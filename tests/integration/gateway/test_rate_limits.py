@@ -104,3 +104,16 @@ def test_tiers_and_per_key_limits_from_a_scenario(start_server, tmp_path):
         assert limit("sk-custom") == "7/30000"
         r = httpx.post(url + "/v1/chat/completions", json=CHAT, headers={"authorization": "Bearer sk-other"})
         assert r.status_code == 401  # keys from the scenario turn auth on
+
+
+def test_day_limits_name_themselves(start_server):
+    with start_server("--ttft", "0", "--itl", "0", "--rpd", "2") as url:
+        for _ in range(2):
+            assert httpx.post(url + "/v1/chat/completions", json=CHAT).status_code == 200
+        r = httpx.post(url + "/v1/chat/completions", json=CHAT)
+        assert r.status_code == 429 and r.json()["error"]["type"] == "requests"
+        assert "requests per day (RPD): Limit 2" in r.json()["error"]["message"]
+        assert re.search(r"Please try again in (11h59m\d+s|12h0m0s)\.", r.json()["error"]["message"])
+        assert int(r.headers["retry-after"]) > 43_000
+        assert r.headers["x-ratelimit-limit-requests"] == "2"
+        assert r.headers["x-ratelimit-reset-requests"].startswith("23h59m")

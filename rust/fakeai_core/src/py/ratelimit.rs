@@ -43,8 +43,8 @@ impl RateLimiter {
     }
 
     /// Admit one request of `tokens` estimated tokens for `key` under the given limits (0 = none).
-    /// Returns `(verdict, retry_after_seconds, headers)`: verdict 0 allowed, 1 over a requests
-    /// limit, 2 over a tokens limit; headers are the `x-ratelimit-*` pairs as bytes.
+    /// Returns `(refused, retry_after_seconds, headers)`: refused is 0 when allowed, else the limit
+    /// that refused (1 rpm, 2 tpm, 3 rpd, 4 tpd); headers are the `x-ratelimit-*` pairs as bytes.
     #[pyo3(signature = (key, rpm, tpm, rpd, tpd, tokens))]
     #[allow(clippy::too_many_arguments)]
     fn admit<'py>(
@@ -66,12 +66,12 @@ impl RateLimiter {
         if let Some(b) = out.tokens {
             push_headers(py, &headers, NAMES[1], b)?;
         }
-        let (verdict, wait) = match out.verdict {
-            Verdict::Allowed => (0u8, 0u64),
-            Verdict::Requests(w) => (1, w),
-            Verdict::Tokens(w) => (2, w),
+        let wait = match out.verdict {
+            Verdict::Allowed => 0,
+            Verdict::Requests(w) | Verdict::Tokens(w) => w,
         };
-        (verdict, wait as f64 / 1e9, headers).into_pyobject(py)
+        let refused = out.refused.map_or(0, |i| i + 1);
+        (refused, wait as f64 / 1e9, headers).into_pyobject(py)
     }
 
     /// Every key as `(key, [allowed requests, allowed tokens, throttled by requests, throttled by
