@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -77,11 +79,13 @@ def test_limits_hold_across_two_workers(start_server):
             with httpx.Client() as c:  # a new connection per request spreads them over both workers
                 return c.post(url + "/v1/chat/completions", json=CHAT).status_code
 
+        start = time.monotonic()
         with ThreadPoolExecutor(8) as pool:
             codes = list(pool.map(one, range(2 * limit)))
+        refilled = math.ceil((time.monotonic() - start) * limit / 60)  # the bucket refills 0.5 request/s
         ok = codes.count(200)
         assert codes.count(429) + ok == 2 * limit
-        assert limit <= ok <= limit + 2, codes  # 0.5 requests/s refill: a small margin, never 2x
+        assert limit <= ok <= limit + refilled, (codes, refilled)  # the limit, plus what refilled; never 2x
         usage = httpx.get(url + "/metrics/rate-limits").json()["data"]
         assert usage[0]["requests"] == ok and usage[0]["throttled_requests"] == 2 * limit - ok
 
