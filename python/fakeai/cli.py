@@ -50,6 +50,8 @@ def settings_from(flags: dict[str, Any], environ: Mapping[str, str] = os.environ
     flags = {k: tuple(x for x in v if x) if isinstance(v, list) else v for k, v in flags.items()
              if v is not None}
     config = str(flags.get("config") or environ.get(Settings.env_name("config"), ""))
+    if config:  # workers read it again, whatever their working directory
+        config = flags["config"] = os.path.abspath(config)
     base = Settings(config=config)
     if config:
         base = settings_with(Scenario.load(config), base)
@@ -60,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
         settings = settings_from({k: v for k, v in vars(args).items() if k != "command"})
+        from fakeai.gateway.middleware import GatewayState
+
+        GatewayState.check(settings)
     except ValueError as e:
         sys.exit(f"fakeai: {e}")
     if args.command == "server":

@@ -23,7 +23,7 @@ from fakeai.engine.catalog import Catalog, ModelInfo
 from fakeai.errors import ApiError
 from fakeai.gateway import chaos, faults, overrides
 from fakeai.gateway.keys import KeyRing, label, mask
-from fakeai.gateway.limits import Limits, RateLimits, estimate_tokens, peek
+from fakeai.gateway.limits import Limits, RateLimits, estimate_tokens, peek, resolve
 from fakeai.gateway.scenario import Scenario
 from fakeai.settings import Settings
 
@@ -48,25 +48,10 @@ class GatewayState:
 
     @classmethod
     def build(cls, settings: Settings, catalog: Catalog) -> GatewayState:
-        scenario = Scenario.load(settings.config) if settings.config else Scenario()
-        keys = KeyRing((*settings.api_keys, *scenario.keys))
+        scenario, keys, rules, mix = cls.check(settings)
         limits = RateLimits(settings, scenario)
         for key in scenario.keys:
             limits.add_key(keys.label_of_configured(key), key)
-        rules = [
-            faults.Rule(
-                r["rate"],
-                faults.Mix(r.get("mix", settings.error_mix), faults.kind, f"errors[{i}].mix"),
-                r.get("route", ""),
-                r.get("model", ""),
-            )
-            for i, r in enumerate(scenario.errors)
-        ]
-        if settings.error_rate > 0:
-            rules.append(
-                faults.Rule(settings.error_rate, faults.Mix(settings.error_mix, faults.kind, "--error-mix"))
-            )
-        mix = faults.Mix(settings.chaos_mix, chaos.behaviour, "--chaos-mix")
         counter = shared.open_table("faults", 64, 1)
         for m in scenario.models:
             owner = m.get("owned_by") or (m["id"].split("/", 1)[0] if "/" in m["id"] else "fakeai")
@@ -80,6 +65,28 @@ class GatewayState:
             mix if settings.chaos_rate > 0 else None,
             counter,
         )
+
+    @staticmethod
+    def check(settings: Settings) -> tuple[Scenario, KeyRing, list[faults.Rule], faults.Mix]:
+        """Read the scenario and every knob the gateway interprets; ValueError names what is wrong.
+        ``fakeai server`` calls this before starting workers, so bad values stop it at once."""
+        scenario = Scenario.load(settings.config) if settings.config else Scenario()
+        keys = KeyRing((*settings.api_keys, *scenario.keys))
+        for key in (None, *scenario.keys):
+            resolve(settings, scenario, key)
+        rules = [
+            faults.Rule(
+                r["rate"],
+                faults.Mix(r.get("mix", settings.error_mix), faults.kind, f"errors[{i}].mix"),
+                r.get("route", ""),
+                r.get("model", ""),
+            )
+            for i, r in enumerate(scenario.errors)
+        ]
+        global_mix = faults.Mix(settings.error_mix, faults.kind, "--error-mix")
+        if settings.error_rate > 0:
+            rules.append(faults.Rule(settings.error_rate, global_mix))
+        return scenario, keys, rules, faults.Mix(settings.chaos_mix, chaos.behaviour, "--chaos-mix")
 
 
 #: The limit that refused a request (``RateLimiter.admit``'s code) and how OpenAI's message names it.

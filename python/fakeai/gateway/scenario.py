@@ -147,6 +147,8 @@ def parse(data: dict[str, Any], source: str) -> Scenario:
         where = f"{source}: errors[{i}]"
         rule = _fields(where, rule, _RULE_FIELDS, ("rate",))
         errors.append({k: _check(f"{where}.{k}", v, float if k == "rate" else str) for k, v in rule.items()})
+        if not 0 <= errors[-1]["rate"] <= 1:
+            raise ScenarioError(f"{where}.rate must be between 0 and 1, got {errors[-1]['rate']}")
     models = []
     for i, model in enumerate(_list(f"{source}: models", data.get("models", []))):
         where = f"{source}: models[{i}]"

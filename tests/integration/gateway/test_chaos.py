@@ -48,7 +48,7 @@ def test_disconnect_after_k_chunks(base_url):
 def test_stall_mid_stream(base_url):
     events, error, stamps = _events(base_url, {"x-fakeai-stall-ms": "400", "x-fakeai-stall-after": "3"})
     assert error is None and events[-1] == b"data: [DONE]"
-    assert stamps[2] < 0.3 and stamps[3] >= 0.38
+    assert stamps[3] - stamps[2] >= 0.35  # the stall sits between chunk 3 and chunk 4
 
 
 def test_malformed_chunk(base_url):

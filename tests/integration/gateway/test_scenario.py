@@ -34,6 +34,7 @@ def _start(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         ("rate_limit_tier = 'platinum'\n", "--rate-limit-tier"),
         ("[keys.sk-a]\ntier = 'gold'\n", "unknown tier 'gold'"),
         ("error_rate = 2.0\n", "<= 1"),
+        ("[[errors]]\nrate = 1.5\n", "errors[0].rate must be between 0 and 1"),
         ("ttft_ms = [\n", "not valid TOML"),
     ],
 )
@@ -41,12 +42,25 @@ def test_bad_scenarios_fail_at_start_naming_the_key(tmp_path, text, needle):
     cfg = tmp_path / "fakeai.toml"
     cfg.write_text(text)
     r = _start("--config", str(cfg), "--port", "1")
-    assert r.returncode != 0 and needle in r.stderr, r.stderr
+    assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
     r = _start("--config", str(tmp_path / "nope.toml"))
     assert r.returncode != 0 and "nope.toml" in r.stderr
+
+
+@pytest.mark.parametrize(
+    "flags, needle",
+    [
+        (("--error-mix", "500,418"), "--error-mix: unknown error kind '418'"),
+        (("--chaos-mix", "explode"), "--chaos-mix: unknown chaos behaviour 'explode'"),
+        (("--api-key", "sha256:abc"), "64 hex digits"),
+    ],
+)
+def test_bad_gateway_flags_stop_the_server_before_it_starts(flags, needle):
+    r = _start(*flags, "--port", "1")
+    assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
 def test_precedence_defaults_file_env_flags(tmp_path):
