@@ -29,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
         meta = f.metadata
         kind = kind_of(f)
         shown = ",".join(f.default) if kind is tuple else f.default
-        help = f"{meta['help']} [env {Settings.env_name(f.name)}; default {shown!r}]".replace("%", "%%")
+        help = f"{meta['help']} [env {Settings.env_name(f.name)}; default {shown if shown != '' else 'none'}]"
+        help = help.replace("%", "%%")
         if kind is bool:
             server.add_argument(
                 meta["flag"], dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help
