@@ -15,7 +15,7 @@ def routes(ctx: ServerContext) -> list[Route]:
 
     async def rate_limits(request: Request) -> Response:
         """Every key seen so far: its limits, what it was allowed and how often it was throttled."""
-        body = {"object": "list", "default_limits": limits.default._asdict(), "data": limits.usage()}
+        body = {"object": "list", "default_limits": limits.default.as_dict(), "data": limits.usage()}
         return Response(orjson.dumps(body), media_type="application/json")
 
     return [Route("/metrics/rate-limits", rate_limits, methods=["GET"])]

@@ -13,7 +13,8 @@ embeddings).
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
+from typing import Any
 
 import msgspec
 
@@ -36,19 +37,24 @@ CAPACITY = 4096
 DEFAULT_BUDGET = 512
 
 
-class Limits(NamedTuple):
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Requests and tokens per minute and per day; 0 is no limit."""
+
     rpm: int = 0
     tpm: int = 0
     rpd: int = 0
     tpd: int = 0
+    #: Whether any limit is set / whether a token limit is (so the body must be read), precomputed.
+    any: bool = field(init=False, repr=False, compare=False)
+    counts_tokens: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def any(self) -> bool:
-        return any(self)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "any", bool(self.rpm or self.tpm or self.rpd or self.tpd))
+        object.__setattr__(self, "counts_tokens", bool(self.tpm or self.tpd))
 
-    @property
-    def counts_tokens(self) -> bool:
-        return bool(self.tpm or self.tpd)
+    def as_dict(self) -> dict[str, int]:
+        return {f: getattr(self, f) for f in LIMIT_FIELDS}
 
 
 def _tier(name: str, scenario: Scenario, where: str) -> dict[str, int]:
@@ -67,7 +73,7 @@ def resolve(settings: Settings, scenario: Scenario, key: str | None = None) -> L
     if "tier" in own:
         values = _tier(own["tier"], scenario, f"keys.{key}.tier")
     values.update({f: own[f] for f in LIMIT_FIELDS if f in own})
-    return Limits(*(values.get(f, 0) for f in LIMIT_FIELDS))
+    return Limits(**{f: values.get(f, 0) for f in LIMIT_FIELDS})
 
 
 class Peek(msgspec.Struct):
@@ -92,12 +98,14 @@ def peek(body: bytes) -> Peek:
 
 
 def estimate_tokens(body: bytes, p: Peek, path: str) -> int:
-    budget = next(
-        (v for v in (p.max_completion_tokens, p.max_tokens, p.max_output_tokens) if isinstance(v, int)), None
-    )
-    if budget is None:
-        budget = 0 if path.endswith("/embeddings") else DEFAULT_BUDGET
-    n = p.n if isinstance(p.n, int) and p.n > 0 else 1
+    budget = p.max_completion_tokens
+    if type(budget) is not int:
+        budget = p.max_tokens
+        if type(budget) is not int:
+            budget = p.max_output_tokens
+            if type(budget) is not int:
+                budget = 0 if path.endswith("/embeddings") else DEFAULT_BUDGET
+    n = p.n if type(p.n) is int and p.n > 0 else 1
     return len(body) // 4 + max(budget, 0) * n
 
 
@@ -123,7 +131,7 @@ class RateLimits:
 
     def admit(self, label: str, limits: Limits, tokens: int) -> tuple[int, float, list[tuple[bytes, bytes]]]:
         """``(refused, retry_after_s, headers)``; refused 0 when allowed, else 1 rpm, 2 tpm, 3 rpd, 4 tpd."""
-        return self.buckets.admit(label, *limits, tokens)
+        return self.buckets.admit(label, limits.rpm, limits.tpm, limits.rpd, limits.tpd, tokens)
 
     def usage(self) -> list[dict[str, object]]:
         rows = []

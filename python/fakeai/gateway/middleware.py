@@ -171,7 +171,7 @@ def _too_large(limit: int) -> ApiError:
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     async def sending(message: dict) -> None:
         if message["type"] == "http.response.start":
-            message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            message["headers"] = [*message.get("headers", ()), *extra]  # each response's own dict
         await send(message)
 
     return sending
