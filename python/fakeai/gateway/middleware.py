@@ -23,7 +23,7 @@ from fakeai.engine.catalog import Catalog, ModelInfo
 from fakeai.errors import ApiError
 from fakeai.gateway import chaos, faults, overrides
 from fakeai.gateway.keys import KeyRing, label, mask
-from fakeai.gateway.limits import Limits, RateLimits, estimate_tokens, peek, resolve
+from fakeai.gateway.limits import TIERS, Limits, RateLimits, estimate_tokens, peek, resolve
 from fakeai.gateway.scenario import Scenario
 from fakeai.settings import Settings
 
@@ -72,6 +72,11 @@ class GatewayState:
         ``fakeai server`` calls this before starting workers, so bad values stop it at once."""
         scenario = Scenario.load(settings.config) if settings.config else Scenario()
         keys = KeyRing((*settings.api_keys, *scenario.keys))
+        for name in scenario.tiers:
+            if name not in TIERS:
+                raise ValueError(
+                    f"{settings.config}: tiers.{name}: unknown tier (expected one of {', '.join(TIERS)})"
+                )
         for key in (None, *scenario.keys):
             resolve(settings, scenario, key)
         rules = [

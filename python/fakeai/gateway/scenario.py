@@ -97,12 +97,16 @@ def _check(where: str, value: Any, kind: type) -> Any:
     return value
 
 
+def _table(where: str, value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ScenarioError(f"{where} must be a table")
+    return value
+
+
 def _fields(
     where: str, value: Any, allowed: frozenset[str], required: tuple[str, ...] = ()
 ) -> dict[str, Any]:
-    if not isinstance(value, dict):
-        raise ScenarioError(f"{where} must be a table")
-    for k in value:
+    for k in _table(where, value):
         if k not in allowed:
             raise ScenarioError(f"{where}.{k}: unknown key (expected one of {', '.join(sorted(allowed))})")
     for k in required:
@@ -134,13 +138,11 @@ def parse(data: dict[str, Any], source: str) -> Scenario:
             )
     keys = {
         str(k): _limits(f"{source}: keys.{k}", _fields(f"{source}: keys.{k}", v, _KEY_FIELDS))
-        for k, v in _fields(f"{source}: keys", data.get("keys", {}), frozenset(data.get("keys", {}))).items()
+        for k, v in _table(f"{source}: keys", data.get("keys", {})).items()
     }
     tiers = {
         str(k): _limits(f"{source}: tiers.{k}", _fields(f"{source}: tiers.{k}", v, frozenset(LIMIT_FIELDS)))
-        for k, v in _fields(
-            f"{source}: tiers", data.get("tiers", {}), frozenset(data.get("tiers", {}))
-        ).items()
+        for k, v in _table(f"{source}: tiers", data.get("tiers", {})).items()
     }
     errors = []
     for i, rule in enumerate(_list(f"{source}: errors", data.get("errors", []))):

@@ -33,6 +33,8 @@ def _start(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
         ("[[errors]]\nrate = 0.5\nmix = '418'\n", "unknown error kind '418'"),
         ("rate_limit_tier = 'platinum'\n", "--rate-limit-tier"),
         ("[keys.sk-a]\ntier = 'gold'\n", "unknown tier 'gold'"),
+        ("[tiers.platinum]\nrpm = 1\n", "tiers.platinum: unknown tier"),
+        ("keys = 3\n", "keys must be a table"),
         ("error_rate = 2.0\n", "<= 1"),
         ("[[errors]]\nrate = 1.5\n", "errors[0].rate must be between 0 and 1"),
         ("ttft_ms = [\n", "not valid TOML"),
