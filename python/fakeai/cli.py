@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
         settings = settings_from({k: v for k, v in vars(args).items() if k != "command"})
-        from fakeai.gateway.middleware import GatewayState
+        from fakeai.gateway.state import GatewayState
 
         GatewayState.check(settings)
     except ValueError as e:

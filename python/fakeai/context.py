@@ -14,7 +14,7 @@ from fakeai.engine.latency import LatencyProfile
 from fakeai.settings import Settings
 
 if TYPE_CHECKING:
-    from fakeai.gateway.middleware import GatewayState
+    from fakeai.gateway.state import GatewayState
 
 #: Reported as ``system_fingerprint``; changes when fakeai's generation changes.
 FINGERPRINT = "fp_fakeai04"
@@ -28,7 +28,7 @@ class ServerContext:
     gateway: GatewayState = field(init=False)
 
     def __post_init__(self) -> None:
-        from fakeai.gateway.middleware import GatewayState
+        from fakeai.gateway.state import GatewayState
 
         self.latency = LatencyProfile.from_settings(self.settings)
         self.gateway = GatewayState.build(self.settings, self.catalog)
