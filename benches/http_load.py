@@ -1,16 +1,17 @@
-"""HTTP load benchmark: fakeai against the bare-ASGI floor, side by side in one run, with wrk.
+"""HTTP load benchmark: fakeai variants side by side in one run, each against its baseline, with wrk.
 
-    python benches/http_load.py                 # chat, 1 worker, then 2 workers
-    python benches/http_load.py --duration 5 --connections 64 --workers 1
-    python benches/http_load.py --modes random echo     # chat in --mode random and --mode echo, same run
-    python benches/http_load.py --scenarios chat image   # plus a 1024x1024 b64_json image generation
-    python benches/http_load.py --metrics       # chat with metrics recording on vs --metrics off
+    python benches/http_load.py                               # chat vs the bare-ASGI floor, 1 and 2 workers
+    python benches/http_load.py --variants chat echo image    # + echo mode and 1024x1024 images vs chat
+    python benches/http_load.py --variants metrics-on --rounds 3    # metrics recording on vs off
+    python benches/http_load.py --variants chat gateway       # auth + rate limits on vs plain chat
+    python benches/http_load.py --list                        # every variant and its baseline
 
-Each target is started as a real server on a free loopback port, loaded with ``wrk`` for a bounded
-time, then stopped. Printed: requests/s, p50 and p99 latency, and each fakeai figure as a ratio of the
-bare floor measured in the same run; also the server's CPU time per request (all its processes, from
-/proc) and the baseline's CPU per request over it, a capacity ratio that other load on a shared
-machine disturbs far less than requests/s. Needs ``wrk`` (Debian package ``wrk``).
+Every target is started as a real server on a free loopback port, warmed up, loaded with ``wrk`` for a
+bounded time on loopback, and stopped. With ``--rounds N`` every target is measured N times in
+alternating order (so drift in the machine's load falls on all alike) and the medians are reported.
+Printed per target: requests/s, p50/p99 latency, errors, the server's CPU time per request (all its
+processes, from /proc), and the ratio of requests/s (and of CPU per request) to the target's baseline
+measured in the same run. Needs ``wrk`` (Debian package ``wrk``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -35,11 +36,39 @@ USER_MESSAGE = (
     "Summarise the trade-offs between latency and throughput when batching requests on an inference "
     "server, and say which metric a gateway team should watch first under load."
 )
+CHAT = "/v1/chat/completions"
 CHAT_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": USER_MESSAGE}], "max_tokens": 16}
 IMAGE_BODY = {"model": "dall-e-2", "prompt": "a lighthouse on a cliff at dusk", "size": "1024x1024",
               "response_format": "b64_json"}
-#: Extra fakeai scenarios beside plain chat: (label, path, body).
-SCENARIOS = {"image": (" image 1024 b64", "/v1/images/generations", IMAGE_BODY)}
+#: Auth plus request and token limits far above what a run can reach, so every request is admitted (and
+#: pays for the key check, both bucket takes and the x-ratelimit-* headers).
+GATEWAY_KEY = "sk-bench-0123456789abcdef"
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One server configuration and request to measure, and what its ratio is taken against."""
+
+    label: str
+    baseline: str  # another variant's name, or "floor"
+    flags: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    path: str = CHAT
+    body: dict = field(default_factory=lambda: CHAT_BODY)
+    api_key: str | None = None
+
+
+VARIANTS: dict[str, Variant] = {
+    "chat": Variant("fakeai chat", "floor"),
+    "echo": Variant("fakeai chat --mode echo", "chat", flags=("--mode", "echo")),
+    "image": Variant("fakeai image 1024 b64", "chat", path="/v1/images/generations", body=IMAGE_BODY),
+    "metrics-off": Variant("fakeai chat --metrics off", "floor", env={"FAKEAI_METRICS": "off"}),
+    "metrics-on": Variant("fakeai chat, metrics on", "metrics-off"),
+    "gateway": Variant(
+        "fakeai chat auth+rate limits", "chat", api_key=GATEWAY_KEY,
+        flags=("--api-key", GATEWAY_KEY, "--rpm", "1000000000", "--tpm", "1000000000000"),
+    ),
+}
 
 
 @dataclass
@@ -71,9 +100,9 @@ def wait_ready(port: int, timeout: float = 30.0) -> None:
     raise RuntimeError(f"server on port {port} did not start")
 
 
-def start(cmd: list[str], port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+def start(cmd: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        cmd, cwd=HERE, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cmd, cwd=HERE, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
     wait_ready(port)
@@ -90,21 +119,35 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of every live process in process group ``group`` (Linux /proc)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def wrk(port: int, path: str, body: dict, duration: int, connections: int, threads: int) -> Result:
+def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace) -> Result:
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     script.write(
         'wrk.method = "POST"\n'
-        f"wrk.body = {json.dumps(json.dumps(body))}\n"
+        f"wrk.body = {json.dumps(json.dumps(v.body))}\n"
         'wrk.headers["Content-Type"] = "application/json"\n'
+        + (f'wrk.headers["Authorization"] = "Bearer {v.api_key}"\n' if v.api_key else "")
     )
     script.close()
     out = subprocess.run(
-        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", script.name,
-         f"http://127.0.0.1:{port}{path}"],
+        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}s", "--latency", "-s", script.name,
+         f"http://127.0.0.1:{port}{v.path}"],
         capture_output=True, text=True, timeout=duration + 30, check=True,
     ).stdout
     os.unlink(script.name)
@@ -120,113 +163,87 @@ def wrk(port: int, path: str, body: dict, duration: int, connections: int, threa
     return Result("", rps, _ms(*p50.groups()), _ms(*p99.groups()), errors, requests)
 
 
-def cpu_seconds(group: int) -> float:
-    """User + system CPU seconds of every live process in process group ``group`` (Linux /proc)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == group:  # pgrp
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def run_target(name: str, cmd: list[str], port: int, env: dict[str, str] | None, args: argparse.Namespace,
-               path: str = "/v1/chat/completions", body: dict | None = None) -> Result:
-    proc = start(cmd, port, env)
+def measure(name: str, v: Variant, workers: int, args: argparse.Namespace) -> Result:
+    port = free_port()
+    if name == "floor":
+        cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port), "--workers",
+               str(workers), "--log-level", "warning", "bare_asgi:app"]
+    else:
+        cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--workers", str(workers),
+               "--ttft", "0", "--itl", "0", "--log-level", "warning", *v.flags]
+    proc = start(cmd, port, v.env)
     try:
-        wrk(port, path, body or CHAT_BODY, 1, args.connections, args.threads)  # warm-up
+        wrk(port, v, 1, args)  # warm-up
         cpu = cpu_seconds(proc.pid)
-        result = wrk(port, path, body or CHAT_BODY, args.duration, args.connections, args.threads)
+        result = wrk(port, v, args.duration, args)
         result.cpu_us = (cpu_seconds(proc.pid) - cpu) / max(result.requests, 1) * 1e6
     finally:
         stop(proc)
-    result.name = name
+    result.name = f"{v.label} ({workers}w)"
     return result
 
 
-def bare(workers: int, args: argparse.Namespace) -> Result:
-    port = free_port()
-    cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port), "--workers", str(workers),
-           "--log-level", "warning", "bare_asgi:app"]
-    return run_target(f"bare ASGI floor ({workers}w)", cmd, port, None, args)
+def median(results: list[Result]) -> Result:
+    mid = statistics.median
+    return replace(results[0], rps=mid(r.rps for r in results), p50_ms=mid(r.p50_ms for r in results),
+                   p99_ms=mid(r.p99_ms for r in results), errors=sum(r.errors for r in results),
+                   requests=sum(r.requests for r in results), cpu_us=mid(r.cpu_us for r in results))
 
 
-def fakeai(workers: int, args: argparse.Namespace, env: dict[str, str] | None = None, label: str = "",
-           flags: tuple[str, ...] = (), path: str = "/v1/chat/completions", body: dict | None = None) -> Result:
-    port = free_port()
-    cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--workers", str(workers),
-           "--ttft", "0", "--itl", "0", "--log-level", "warning", *flags]
-    name = f"fakeai{label} ({workers}w)" if body else f"fakeai chat{label} ({workers}w)"
-    return run_target(name, cmd, port, env, args, path, body)
+def with_baselines(names: list[str]) -> list[str]:
+    """``names`` plus every baseline they need, baselines first."""
+    out: list[str] = []
+
+    def add(name: str) -> None:
+        if name != "floor":
+            add(VARIANTS[name].baseline)
+        if name not in out:
+            out.append(name)
+
+    for name in names:
+        add(name)
+    return out
 
 
-def median(name: str, results: list[Result]) -> Result:
-    """The median of each figure over repeated measurements (robust to a burst of other load)."""
-    def mid(values: list[float]) -> float:
-        return statistics.median(values)
-
-    return Result(name, mid([r.rps for r in results]), mid([r.p50_ms for r in results]),
-                  mid([r.p99_ms for r in results]), sum(r.errors for r in results),
-                  sum(r.requests for r in results), mid([r.cpu_us for r in results]))
-
-
-def metrics_on_off(workers: int, args: argparse.Namespace) -> tuple[Result, Result]:
-    """fakeai chat with metrics recording off and on, alternating (off, on, on, off, ...) so that drift
-    in the machine's load falls on both alike; each the median of ``--rounds`` measurements."""
-    runs: dict[str, list[Result]] = {"off": [], "on": []}
-    for r in range(args.rounds):
-        for mode in ("off", "on") if r % 2 == 0 else ("on", "off"):
-            runs[mode].append(fakeai(workers, args, {"FAKEAI_METRICS": mode}, f" metrics {mode}"))
-    return median(f"fakeai chat metrics off ({workers}w)", runs["off"]), median(
-        f"fakeai chat metrics on ({workers}w)", runs["on"])
-
-
-def report(rows: list[tuple[Result, Result]], baseline: str = "x floor") -> None:
-    print(f"{'target':32} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {baseline:>8} "
-          f"{'cpu us/req':>10} {'cpu ' + baseline:>10}")
-    for result, floor in rows:
-        ratio = result.rps / floor.rps
-        cpu_ratio = floor.cpu_us / result.cpu_us if result.cpu_us else 0.0
-        print(f"{result.name:32} {result.rps:10.0f} {result.p50_ms:8.2f} {result.p99_ms:8.2f} "
-              f"{result.errors:7d} {ratio:8.3f} {result.cpu_us:10.1f} {cpu_ratio:10.3f}")
+def report(rows: list[tuple[str, Result, Result | None]]) -> None:
+    print(f"{'target':40} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'cpu us/req':>10} "
+          f"{'x base':>7} {'cpu x base':>10}  baseline")
+    for _, r, base in rows:
+        ratio = f"{r.rps / base.rps:7.3f}" if base else f"{'':7}"
+        cpu = f"{base.cpu_us / r.cpu_us:10.3f}" if base and r.cpu_us else f"{'':10}"
+        print(f"{r.name:40} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.errors:6d} {r.cpu_us:10.1f} "
+              f"{ratio} {cpu}  {base.name if base else ''}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", nargs="+", default=["chat"], choices=list(VARIANTS),
+                        help="what to measure (their baselines are measured too; default: chat)")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement (default 10)")
+    parser.add_argument("--rounds", type=int, default=1, help="measurements of each target (median; default 1)")
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: leave a core to the server)")
-    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--modes", nargs="+", choices=["random", "echo"], default=["random"],
-                        help="fakeai --mode values to measure side by side (default: random)")
-    parser.add_argument("--scenarios", nargs="+", default=["chat"], choices=["chat", *SCENARIOS],
-                        help="fakeai loads to measure beside the floor (default: chat)")
-    parser.add_argument("--metrics", action="store_true",
-                        help="compare chat with metrics recording on against --metrics off instead of the floor")
-    parser.add_argument("--rounds", type=int, default=2, help="measurements of each mode with --metrics (default 2)")
+    parser.add_argument("--list", action="store_true", help="list the variants and exit")
     args = parser.parse_args()
+    if args.list:
+        for name, v in VARIANTS.items():
+            print(f"{name:12} {v.label:32} baseline: {v.baseline}")
+        return
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
+    floor = Variant("bare ASGI floor", "", path=CHAT)
     rows = []
-    if args.metrics:
-        for workers in args.workers:
-            off, on = metrics_on_off(workers, args)
-            rows += [(off, off), (on, off)]
-        report(rows, baseline="x off")
-        return
     for workers in args.workers:
-        floor = bare(workers, args)
-        rows.append((floor, floor))
-        for mode in args.modes:
-            label = f" --mode {mode}" if len(args.modes) > 1 else ""
-            rows.append((fakeai(workers, args, label=label, flags=("--mode", mode)), floor))
-        for scenario in args.scenarios:
-            if scenario in SCENARIOS:
-                label, path, body = SCENARIOS[scenario]
-                rows.append((fakeai(workers, args, label=label, path=path, body=body), floor))
+        names = with_baselines(args.variants)
+        runs: dict[str, list[Result]] = {name: [] for name in names}
+        for r in range(args.rounds):
+            for name in names if r % 2 == 0 else reversed(names):
+                runs[name].append(measure(name, floor if name == "floor" else VARIANTS[name], workers, args))
+        results = {name: median(rs) for name, rs in runs.items()}
+        for name in names:
+            base = None if name == "floor" else results[VARIANTS[name].baseline]
+            rows.append((name, results[name], base))
     report(rows)
 
 

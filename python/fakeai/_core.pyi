@@ -89,3 +89,30 @@ class SharedTable:
     def quantile(self, key: str, q: float) -> float: ...
     @property
     def width(self) -> int: ...
+
+def anthropic_message(
+    model: str,
+    messages: Sequence[Any],
+    *,
+    max_tokens: int,
+    stop_sequences: str | Sequence[str] | None = None,
+    stream: bool = False,
+    tool: tuple[str, str] | None = None,
+    seed: int | None = None,
+    extra_input_tokens: int = 0,
+    ttft: float = 0.0,
+    itl: float = 0.0,
+    jitter: float = 0.0,
+) -> tuple[bytes | list[bytes], float | list[float], int, int]:
+    """Render an Anthropic ``message`` (or its SSE events); ``tool`` is ``(name, input_json)``."""
+
+class RateLimiter:
+    """GCRA rate-limit buckets per key in a shared-memory file, shared by every worker process."""
+
+    def __init__(self, path: str | PathLike[str], capacity: int) -> None: ...
+    def admit(
+        self, key: str, rpm: int, tpm: int, rpd: int, tpd: int, tokens: int
+    ) -> tuple[int, float, list[tuple[bytes, bytes]]]:
+        """``(refused, retry_after_s, x-ratelimit-* headers)``; refused 0 when allowed, else the limit
+        that refused: 1 rpm, 2 tpm, 3 rpd, 4 tpd."""
+    def usage(self) -> list[tuple[str, list[int], list[int]]]: ...

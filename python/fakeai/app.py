@@ -15,16 +15,19 @@ from fakeai.api import (
     health,
     images,
     lora,
+    messages,
     metrics,
     models,
     moderations,
     rag,
     ranking,
+    ratelimits,
     speech,
     transcriptions,
 )
 from fakeai.context import ServerContext
 from fakeai.errors import exception_handlers
+from fakeai.gateway.middleware import middleware as gateway_middleware
 from fakeai.observability import MetricsMiddleware
 from fakeai.settings import Settings
 
@@ -33,9 +36,11 @@ API_MODULES = (
     chat,
     completions,
     embeddings,
+    messages,
     models,
     health,
     lora,
+    ratelimits,
     metrics,
     dcgm,
     dashboard,
@@ -52,6 +57,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
     middleware = [Middleware(MetricsMiddleware, metrics=ctx.metrics)] if ctx.metrics.enabled else []
+    middleware += gateway_middleware(ctx.settings, ctx.gateway)
     middleware += pod_headers.middleware(ctx.settings)
     app = Starlette(routes=routes, exception_handlers=exception_handlers, middleware=middleware)
     app.state.ctx = ctx

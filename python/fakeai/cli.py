@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import Mapping
+from typing import Any
 
 from fakeai import __version__
-from fakeai.settings import KINDS, Settings
+from fakeai.settings import Settings, kind_of
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -19,35 +22,63 @@ def _parser() -> argparse.ArgumentParser:
     server = commands.add_parser(
         "server",
         help="Run the server.",
-        description="Run the server. Every option can also be set by its FAKEAI_* environment variable; "
-        "flags win over the environment.",
+        description="Run the server. Every option can also be set by its FAKEAI_* environment variable or "
+        "in the --config file; flags win over the environment, which wins over the file.",
     )
     for f in Settings.knobs():
         meta = f.metadata
-        kind = f.type if isinstance(f.type, type) else KINDS[str(f.type)]
-        help = f"{meta['help']} [env {Settings.env_name(f.name)}; default {f.default}]".replace("%", "%%")
+        kind = kind_of(f)
+        shown = ",".join(f.default) if kind is tuple else f.default
+        help = f"{meta['help']} [env {Settings.env_name(f.name)}; default {shown if shown != '' else 'none'}]"
+        help = help.replace("%", "%%")
         if kind is bool:
-            server.add_argument(meta["flag"], dest=f.name, action="store_const", const=True, help=help)
-            continue
-        server.add_argument(
-            meta["flag"],
-            dest=f.name,
-            type=kind,
-            choices=meta["choices"],
-            default=None,
-            nargs="+" if meta.get("many") else None,
-            help=help,
-        )
+            server.add_argument(
+                meta["flag"], dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help
+            )
+        elif kind is tuple:
+            server.add_argument(meta["flag"], dest=f.name, action="append", default=None, help=help)
+        else:
+            server.add_argument(
+                meta["flag"],
+                dest=f.name,
+                type=kind,
+                choices=meta["choices"],
+                default=None,
+                nargs="+" if meta["many"] else None,
+                help=help,
+            )
     return parser
+
+
+def _flag_value(f: Any, value: Any) -> Any:
+    """A parsed flag as the field holds it: repeated flags a tuple, a ``many`` flag one string."""
+    if isinstance(value, list):
+        return " ".join(value) if f.metadata["many"] else tuple(x for x in value if x)
+    return value
+
+
+def settings_from(flags: dict[str, Any], environ: Mapping[str, str] = os.environ) -> Settings:
+    """Defaults < the ``--config`` scenario file < ``FAKEAI_*`` environment < ``flags``."""
+    from fakeai.gateway.scenario import Scenario, settings_with
+
+    fields = {f.name: f for f in Settings.knobs()}
+    flags = {k: _flag_value(fields[k], v) for k, v in flags.items() if v is not None}
+    config = str(flags.get("config") or environ.get(Settings.env_name("config"), ""))
+    if config:  # workers read it again, whatever their working directory
+        config = flags["config"] = os.path.abspath(config)
+    base = Settings(config=config)
+    if config:
+        base = settings_with(Scenario.load(config), base)
+    return Settings.from_env(environ, base).replace(**flags)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env()
-        flags = {k: v for k, v in vars(args).items() if k != "command" and v is not None}
-        flags = {k: " ".join(v) if isinstance(v, list) else v for k, v in flags.items()}
-        settings = settings.replace(**flags)
+        settings = settings_from({k: v for k, v in vars(args).items() if k != "command"})
+        from fakeai.gateway.state import GatewayState
+
+        GatewayState.check(settings)
     except ValueError as e:
         sys.exit(f"fakeai: {e}")
     if args.command == "server":

@@ -7,6 +7,7 @@ Built once per worker process by :func:`fakeai.app.create_app` and handed to eac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fakeai import _core, shared
 from fakeai.engine.catalog import Catalog
@@ -15,6 +16,9 @@ from fakeai.engine.lora import TABLE, TABLE_CAPACITY, LoraRegistry, parse_module
 from fakeai.engine.modes import ResponseMode
 from fakeai.observability import EngineGauges, Metrics, counted_gauges
 from fakeai.settings import Settings
+
+if TYPE_CHECKING:
+    from fakeai.gateway.state import GatewayState
 
 #: Reported as ``system_fingerprint``; changes when fakeai's generation changes.
 FINGERPRINT = "fp_fakeai04"
@@ -32,11 +36,15 @@ class ServerContext:
     #: Engine state per model for the metrics views (vllm:num_requests_running/waiting, KV-cache usage,
     #: prefix-cache hits/queries); the simulated cluster replaces this provider with its own.
     engine_gauges: EngineGauges = counted_gauges
+    gateway: GatewayState = field(init=False)
 
     def __post_init__(self) -> None:
+        from fakeai.gateway.state import GatewayState
+
         s = self.settings
         self.latency = LatencyProfile.from_settings(s)
         self.metrics = Metrics(s)
+        self.gateway = GatewayState.build(s, self.catalog)
         self.mode = ResponseMode(s.mode)
         self.lengths = _core.LengthDistribution(s.output_length_distribution)
         table = shared.open_table(TABLE, TABLE_CAPACITY, 4)

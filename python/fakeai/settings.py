@@ -16,10 +16,6 @@ from typing import Any
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 MODES = ("random", "echo")
-TRUE = ("1", "true", "yes", "on")
-#: Field annotations (strings under ``from __future__ import annotations``) to the types they name.
-KINDS: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool}
-FALSE = ("0", "false", "no", "off", "")
 GPU_MODELS = ("A100", "H100", "H200", "B200")
 
 
@@ -28,11 +24,14 @@ def _knob(
     help: str,
     *,
     minimum: float | None = None,
+    maximum: float | None = None,
     choices: tuple[str, ...] | None = None,
     many: bool = False,
 ) -> Any:
-    """``many``: the flag takes several values (``--flag a b c``), kept as one space-separated string."""
-    return {"flag": flag, "help": help, "minimum": minimum, "choices": choices, "many": many}
+    """A field's CLI flag, help text and bounds. A ``bool`` field gets ``--flag``/``--no-flag``; a
+    ``tuple[str, ...]`` field is a repeatable flag and a comma-separated environment variable; a ``str``
+    field with ``many`` takes several values after one flag (``--flag a b``), kept space-separated."""
+    return {"flag": flag, "help": help, "minimum": minimum, "maximum": maximum, "choices": choices, "many": many}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +53,67 @@ class Settings:
         metadata=_knob("--max-body-bytes", "Largest request body accepted; larger gets 413.", minimum=1),
     )
     log_level: str = field(default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS))
+    # Gateway-testing controls (fakeai.gateway): keys, rate limits, error and chaos injection, CORS.
+    config: str = field(
+        default="", metadata=_knob("--config", "Scenario file (TOML or YAML) holding any of these knobs and more.")
+    )
+    api_keys: tuple[str, ...] = field(
+        default=(),
+        metadata=_knob(
+            "--api-key", "Accepted API key (repeatable; env comma-separated); 'sha256:<hex>' gives its hash."
+        ),
+    )
+    auth_open_paths: tuple[str, ...] = field(
+        default=("/health", "/metrics"),
+        metadata=_knob("--auth-open-path", "Path prefix served without a key (repeatable; '' protects all)."),
+    )
+    rate_limit_tier: str = field(
+        default="",
+        metadata=_knob(
+            "--rate-limit-tier",
+            "OpenAI usage tier whose limits apply per key ('' = none).",
+            choices=("", "free", "tier-1", "tier-2", "tier-3", "tier-4", "tier-5"),
+        ),
+    )
+    rpm: int = field(default=0, metadata=_knob("--rpm", "Requests/minute per key (0: tier's).", minimum=0))
+    tpm: int = field(default=0, metadata=_knob("--tpm", "Tokens/minute per key (0: tier's).", minimum=0))
+    rpd: int = field(default=0, metadata=_knob("--rpd", "Requests/day per key (0: tier's).", minimum=0))
+    tpd: int = field(default=0, metadata=_knob("--tpd", "Tokens/day per key (0: tier's).", minimum=0))
+    error_rate: float = field(
+        default=0.0,
+        metadata=_knob("--error-rate", "Fraction of API requests answered by an injected error.", minimum=0,
+                       maximum=1),
+    )
+    error_mix: str = field(
+        default="500,502,503,504",
+        metadata=_knob("--error-mix", "Injected error kinds with weights: '500=2,503,429,400' (see README)."),
+    )
+    fault_seed: int = field(
+        default=0, metadata=_knob("--fault-seed", "Seed of error and chaos draws (same seed, same faults).")
+    )
+    chaos_rate: float = field(
+        default=0.0,
+        metadata=_knob("--chaos-rate", "Fraction of API requests given chaos.", minimum=0, maximum=1),
+    )
+    chaos_mix: str = field(
+        default="disconnect,stall,malformed,slow-first-byte",
+        metadata=_knob("--chaos-mix", "Chaos behaviours with weights: 'disconnect=2,stall' (README)."),
+    )
+    chaos_after: int = field(
+        default=3,
+        metadata=_knob("--chaos-after", "Chunks sent before a drawn cut, stall or bad chunk.", minimum=0),
+    )
+    chaos_delay_ms: float = field(
+        default=2000.0,
+        metadata=_knob("--chaos-delay-ms", "Length of a drawn stall or first-byte delay, ms.", minimum=0),
+    )
+    request_overrides: bool = field(
+        default=True,
+        metadata=_knob("--request-overrides", "Honour x-fakeai-* headers (off for untrusted clients)."),
+    )
+    cors_origins: tuple[str, ...] = field(
+        default=(), metadata=_knob("--cors-origin", "Allowed CORS origin (repeatable; '*' for any).")
+    )
     mode: str = field(
         default="random",
         metadata=_knob(
@@ -153,15 +213,15 @@ class Settings:
         return dataclasses.fields(cls)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Defaults overridden by any ``FAKEAI_*`` variables present."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, base: Settings | None = None) -> Settings:
+        """``base`` (the defaults) overridden by any ``FAKEAI_*`` variables present."""
         environ = os.environ if environ is None else environ
         values = {}
         for f in cls.knobs():
             raw = environ.get(cls.env_name(f.name))
             if raw is not None:
-                values[f.name] = _parse(f, raw, cls.env_name(f.name))
-        return cls(**values).validated()
+                values[f.name] = parse(f, raw, cls.env_name(f.name))
+        return dataclasses.replace(base or cls(), **values).validated()
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes).validated()
@@ -169,9 +229,12 @@ class Settings:
     def validated(self) -> Settings:
         for f in self.knobs():
             value = getattr(self, f.name)
-            minimum, choices = f.metadata["minimum"], f.metadata["choices"]
+            minimum, maximum, choices = f.metadata["minimum"], f.metadata["maximum"], f.metadata["choices"]
             if minimum is not None and value < minimum:
                 raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be >= {minimum}, got {value}")
+            if maximum is not None and value > maximum:
+                name = f"{f.metadata['flag']} / {self.env_name(f.name)}"
+                raise ValueError(f"{name} must be <= {maximum}, got {value}")
             if choices is not None and value not in choices:
                 raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be one of {', '.join(choices)}")
         if self.port > 65535:
@@ -205,16 +268,36 @@ class Settings:
 
     def to_env(self) -> dict[str, str]:
         """The ``FAKEAI_*`` variables that rebuild these settings in a worker process."""
-        return {self.env_name(f.name): str(getattr(self, f.name)) for f in self.knobs()}
+        return {self.env_name(f.name): _unparse(getattr(self, f.name)) for f in self.knobs()}
 
 
-def _parse(f: dataclasses.Field[Any], raw: str, source: str) -> Any:
-    kind = f.type if isinstance(f.type, type) else KINDS[str(f.type)]
+_KINDS: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool, "tuple[str, ...]": tuple}
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
+
+
+def kind_of(f: dataclasses.Field[Any]) -> type:
+    """The field's value type: ``int``, ``float``, ``str``, ``bool`` or ``tuple`` (of strings)."""
+    return _KINDS[f.type if isinstance(f.type, str) else f.type.__name__]
+
+
+def parse(f: dataclasses.Field[Any], raw: str, source: str) -> Any:
+    """A field's value from its text form (environment variable): lists are comma-separated."""
+    kind = kind_of(f)
+    if kind is tuple:
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
     if kind is bool:
-        if raw.strip().lower() not in TRUE + FALSE:
-            raise ValueError(f"{source} must be true or false, got {raw!r}")
-        return raw.strip().lower() in TRUE
+        if raw.strip().lower() in _TRUE + _FALSE:
+            return raw.strip().lower() in _TRUE
+        raise ValueError(f"{source} must be true or false, got {raw!r}")
     try:
         return kind(raw)
     except ValueError:
         raise ValueError(f"{source} must be a {kind.__name__}, got {raw!r}") from None
+
+
+def _unparse(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

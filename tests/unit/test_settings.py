@@ -60,3 +60,20 @@ def test_deployment_knobs_round_trip_through_env():
 def test_bad_deployment_values_are_explained(env, needle):
     with pytest.raises(ValueError, match=needle):
         Settings.from_env(env)
+
+
+def test_list_and_switch_knobs_from_the_environment():
+    s = Settings.from_env({"FAKEAI_API_KEYS": "sk-a, sk-b,,", "FAKEAI_REQUEST_OVERRIDES": "off"})
+    assert s.api_keys == ("sk-a", "sk-b") and s.request_overrides is False
+    assert Settings.from_env(s.to_env()) == s
+    with pytest.raises(ValueError, match="FAKEAI_REQUEST_OVERRIDES must be true or false"):
+        Settings.from_env({"FAKEAI_REQUEST_OVERRIDES": "maybe"})
+    with pytest.raises(ValueError, match="FAKEAI_ERROR_RATE must be <= 1"):
+        Settings.from_env({"FAKEAI_ERROR_RATE": "1.5"})
+
+
+def test_cli_repeats_list_flags_and_negates_switches():
+    from fakeai.cli import _parser
+
+    args = _parser().parse_args(["server", "--api-key", "a", "--api-key", "b", "--no-request-overrides"])
+    assert args.api_keys == ["a", "b"] and args.request_overrides is False

@@ -1,6 +1,7 @@
 //! fakeai's Rust core. This file only declares modules and registers the Python module;
 //! the algorithms live in plain-Rust modules with their own tests, the bindings under `py/`.
 
+pub mod anthropic;
 pub mod audio_probe;
 pub mod chat;
 pub mod choices;
@@ -17,6 +18,7 @@ pub mod logprobs;
 pub mod metrics;
 pub mod moderation;
 pub mod rank;
+pub mod ratelimit;
 pub mod rng;
 pub mod schedule;
 pub mod shm;

@@ -22,7 +22,7 @@ const REPLY_PRIMING: usize = 3;
 /// Count the prompt tokens of `messages` (objects with `role`, `content`, optional `name`), hashing
 /// their text as we go. Content may be a string, None, or a list of parts; parts with a `text`
 /// attribute count as text, other parts are counted by the caller (`extra_prompt_tokens`).
-fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64)> {
+pub(super) fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64)> {
     let py = messages.py();
     let mut hasher = Xxh3::new();
     let mut count = REPLY_PRIMING;

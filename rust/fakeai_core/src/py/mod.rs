@@ -11,8 +11,10 @@ mod echo;
 mod embeddings;
 mod images;
 mod inputs;
+mod messages;
 mod metrics;
 mod ranking;
+mod ratelimit;
 mod shared;
 
 use crate::rng::{fresh_seed, Rng};
@@ -36,6 +38,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("HISTOGRAM_BOUNDS", crate::histogram::BOUNDS.to_vec())?;
     m.add_class::<shared::SharedTable>()?;
     m.add_class::<echo::LengthDistribution>()?;
+    m.add_class::<ratelimit::RateLimiter>()?;
     m.add_function(wrap_pyfunction!(count_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(generate_text, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_begin, m)?)?;
@@ -59,6 +62,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ranking::moderation_scores, m)?)?;
     m.add_function(wrap_pyfunction!(ranking::image_moderation_scores, m)?)?;
     m.add_function(wrap_pyfunction!(ranking::rank_logits, m)?)?;
+    m.add_function(wrap_pyfunction!(messages::anthropic_message, m)?)?;
     Ok(())
 }
 

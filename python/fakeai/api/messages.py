@@ -1,0 +1,154 @@
+"""``POST /v1/messages``: Anthropic's Messages API, rendered by the Rust core in one call.
+
+Answers in Anthropic's shapes: a ``message`` object, or the SSE events ``message_start``,
+``content_block_start``, ``ping``, ``content_block_delta`` (``text_delta`` / ``input_json_delta``),
+``content_block_stop``, ``message_delta``, ``message_stop``; errors as
+``{"type": "error", "error": {"type", "message"}}``. The ``anthropic-version`` header is required, as
+Anthropic requires it.
+
+Tool use: with ``tools`` the answer is a ``tool_use`` block when ``tool_choice`` is ``any`` or
+``tool``, or when it is ``auto`` (the default) and the last user turn carries no ``tool_result`` (so
+an agent loop gets a call, then a text answer). The tool is the one named in ``tool_choice``, else
+the first tool whose name the last user text mentions, else the first tool. Its ``input`` is made
+from ``input_schema`` by the small generator below (private to this module: every property, enum
+and const values, ``minItems``/``minimum``/``maximum`` honoured), the same for the same request.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Any
+
+import msgspec
+import orjson
+from starlette.routing import Route
+
+from fakeai import _core
+from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
+from fakeai.context import ServerContext
+from fakeai.engine.pacing import respond
+from fakeai.errors import ApiError, bad_request
+from fakeai.schemas.messages import Block, MessagesRequest, Tool
+
+_WORDS = ("alpha", "bravo", "delta", "harbor", "river", "summit", "copper", "maple", "signal", "orbit")
+
+
+def _sample(schema: Any, rng: random.Random, depth: int = 0) -> Any:
+    """A value satisfying the (simple) JSON schema ``schema``."""
+    if not isinstance(schema, dict) or depth > 8:
+        return None
+    if "const" in schema:
+        return schema["const"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return rng.choice(schema["enum"])
+    for combo in ("anyOf", "oneOf", "allOf"):
+        if isinstance(schema.get(combo), list) and schema[combo]:
+            return _sample(schema[combo][0], rng, depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or (kind is None and "properties" in schema):
+        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+        return {name: _sample(sub, rng, depth + 1) for name, sub in props.items()}
+    if kind == "array":
+        count = max(int(schema.get("minItems", 1)), 1)
+        return [_sample(schema.get("items", {"type": "string"}), rng, depth + 1) for _ in range(count)]
+    if kind == "integer":
+        lo = int(schema.get("minimum", 0))
+        return rng.randint(lo, int(schema.get("maximum", lo + 100)))
+    if kind == "number":
+        lo = float(schema.get("minimum", 0))
+        return round(rng.uniform(lo, float(schema.get("maximum", lo + 100))), 2)
+    if kind == "boolean":
+        return rng.random() < 0.5
+    if kind == "null":
+        return None
+    return " ".join(rng.choice(_WORDS) for _ in range(2))
+
+
+def _text_of(content: str | list[Block] | None) -> str:
+    if content is None or isinstance(content, str):
+        return content or ""
+    return "".join(b.text or "" for b in content)
+
+
+def _tool_call(req: MessagesRequest) -> Tool | None:
+    if not req.tools:
+        return None
+    choice = req.tool_choice.type if req.tool_choice else "auto"
+    if choice == "none":
+        return None
+    if choice == "tool":
+        name = req.tool_choice.name  # type: ignore[union-attr]
+        found = next((t for t in req.tools if t.name == name), None)
+        if found is None:
+            raise bad_request(f"tool_choice.name: no tool named {name!r} in tools", param="tool_choice.name")
+        return found
+    last = req.messages[-1]
+    if choice == "auto":
+        answered = isinstance(last.content, list) and any(b.type == "tool_result" for b in last.content)
+        if last.role != "user" or answered:
+            return None
+    said = _text_of(last.content)
+    return next((t for t in req.tools if t.name in said), req.tools[0])
+
+
+def _anthropic_error(e: ApiError) -> bytes:
+    kind = {
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        413: "request_too_large",
+        429: "rate_limit_error",
+    }.get(e.status, "invalid_request_error")
+    if e.status >= 500:
+        kind = "api_error"
+    message = f"{e.param}: {e.message}" if e.param and not e.message.startswith(e.param) else e.message
+    return orjson.dumps({"type": "error", "error": {"type": kind, "message": message}})
+
+
+class Messages(Endpoint):
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.decoder = msgspec.json.Decoder(MessagesRequest)
+        self.limit = ctx.settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await self.handle(scope, receive, send)
+        except ApiError as e:
+            await send_bytes(send, _anthropic_error(e), e.status)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.monotonic()
+        if not any(name == b"anthropic-version" for name, _ in scope["headers"]):
+            raise bad_request("anthropic-version: header is required")
+        req = await read_json(receive, self.decoder, self.limit)
+        self.ctx.catalog.resolve(req.model)
+        tool = _tool_call(req)
+        call = None
+        if tool is not None:
+            rng = random.Random(f"{tool.name}|{_text_of(req.messages[-1].content)}")
+            call = (tool.name, orjson.dumps(_sample(tool.input_schema, rng)).decode())
+        extra = _core.count_tokens(_text_of(req.system)) if req.system else 0
+        if req.tools:
+            extra += len(orjson.dumps([t.input_schema for t in req.tools])) // 4
+        lat = self.ctx.latency
+        payload, schedule, _, _ = _core.anthropic_message(
+            req.model,
+            req.messages,
+            max_tokens=req.max_tokens,
+            stop_sequences=req.stop_sequences,
+            stream=req.stream,
+            tool=call,
+            extra_input_tokens=extra,
+            ttft=lat.ttft,
+            itl=lat.itl,
+            jitter=lat.jitter,
+        )
+        await respond(send, payload, schedule, start)
+
+
+def routes(ctx: ServerContext) -> list[Route]:
+    return [Route("/v1/messages", Messages(ctx), methods=["POST"])]

@@ -1,0 +1,105 @@
+"""fakeai's pytest plugin (installed with fakeai, enabled through the ``pytest11`` entry point).
+
+Fixtures:
+
+- ``fakeai_server_options``: the command-line options of the server; override it in a
+  ``conftest.py`` (or a test module) to change them. Default: no simulated latency.
+- ``fakeai_server``: starts ``fakeai server`` with those options on a free loopback port, once per
+  module, and yields its base URL (``http://127.0.0.1:PORT``).
+- ``fakeai_client``: an ``openai.OpenAI`` pointed at that server (needs the ``openai`` package).
+
+Example::
+
+    @pytest.fixture(scope="module")
+    def fakeai_server_options():
+        return ["--ttft", "50", "--itl", "10", "--api-key", "sk-test"]
+
+    def test_my_client(fakeai_client):
+        assert my_summarise(fakeai_client, "text")
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+STARTUP_SECONDS = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _api_key(options: list[str]) -> str:
+    keys = [options[i + 1] for i, o in enumerate(options[:-1]) if o == "--api-key"]
+    return next((k for k in keys if not k.startswith("sha256:")), "fakeai")
+
+
+@pytest.fixture(scope="module")
+def fakeai_server_options() -> list[str]:
+    """Options of ``fakeai server`` for this module's server (override to change them)."""
+    return ["--ttft", "0", "--itl", "0"]
+
+
+@pytest.fixture(scope="module")
+def fakeai_server(fakeai_server_options: list[str]) -> Iterator[str]:
+    """The base URL of a running ``fakeai server`` started with ``fakeai_server_options``."""
+    import httpx
+
+    port = _free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "fakeai",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        *fakeai_server_options,
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while True:
+            if proc.poll() is not None:
+                output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                pytest.fail(f"fakeai server exited at start: {output}", pytrace=False)
+            try:
+                if httpx.get(base + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"fakeai server did not answer /health within {STARTUP_SECONDS:.0f} s", pytrace=False
+                )
+            time.sleep(0.05)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture()
+def fakeai_client(fakeai_server: str, fakeai_server_options: list[str]):
+    """An ``openai.OpenAI`` client for ``fakeai_server`` (using its first ``--api-key``, if any)."""
+    openai = pytest.importorskip("openai")
+    with openai.OpenAI(base_url=fakeai_server + "/v1", api_key=_api_key(fakeai_server_options)) as client:
+        yield client

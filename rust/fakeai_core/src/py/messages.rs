@@ -1,0 +1,83 @@
+//! `anthropic_message(...)`: one call renders a whole Anthropic Messages API response or its stream.
+
+use super::chat::read_messages;
+use super::{latency, request_key, stop_list, streamed, whole};
+use crate::anthropic::{self, Message, StopReason, ToolUse};
+use crate::choices::{self, ChoiceSpec};
+use crate::ids;
+use crate::text::{self, Finish, LengthSpec};
+use crate::tokens;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyTuple};
+
+/// `messages` are objects with `role`, `name` and `content` (a string or blocks with `text`);
+/// `tool` is `(name, input_json)` when the answer is a tool call. Returns the usual
+/// `(payload, schedule, input_tokens, output_tokens)`.
+#[pyfunction]
+#[pyo3(signature = (
+    model, messages, *, max_tokens, stop_sequences=None, stream=false, tool=None, seed=None,
+    extra_input_tokens=0, ttft=0.0, itl=0.0, jitter=0.0
+))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn anthropic_message<'py>(
+    py: Python<'py>,
+    model: &str,
+    messages: &Bound<'py, PyList>,
+    max_tokens: u32,
+    stop_sequences: Option<&Bound<'py, PyAny>>,
+    stream: bool,
+    tool: Option<(String, String)>,
+    seed: Option<i64>,
+    extra_input_tokens: u32,
+    ttft: f64,
+    itl: f64,
+    jitter: f64,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let (prompt_tokens, input_hash) = read_messages(messages)?;
+    let input_tokens = prompt_tokens as u32 + extra_input_tokens;
+    let stops = stop_list(stop_sequences)?;
+    let id = ids::new_id("msg_01", 22);
+    let tool_id = ids::new_id("toolu_01", 22);
+    let (mut pieces, finish) = match &tool {
+        Some(_) => (Vec::new(), Finish::Stop),
+        None => {
+            let spec = ChoiceSpec {
+                n: 1,
+                length: LengthSpec { max_tokens: Some(max_tokens), ..Default::default() },
+                ..Default::default()
+            };
+            let c = choices::generate(request_key(seed, input_hash), &spec).remove(0);
+            (c.tokens, c.finish)
+        }
+    };
+    let stop_sequence = anthropic::first_stop(&pieces.concat(), &stops);
+    if stop_sequence.is_some() {
+        text::apply_stop(&mut pieces, &stops);
+    }
+    let output_tokens = match &tool {
+        Some((_, input)) => tokens::count(input) as u32 + 8,
+        None => pieces.len() as u32,
+    };
+    let stop_reason = match (&tool, stop_sequence, finish) {
+        (Some(_), _, _) => StopReason::ToolUse,
+        (None, Some(_), _) => StopReason::StopSequence,
+        (None, None, Finish::Length) => StopReason::MaxTokens,
+        (None, None, Finish::Stop) => StopReason::EndTurn,
+    };
+    let message = Message {
+        id: &id,
+        model,
+        text: &pieces,
+        tool: tool.as_ref().map(|(name, input)| ToolUse { id: &tool_id, name, input }),
+        stop_reason,
+        stop_sequence,
+        input_tokens,
+        output_tokens,
+    };
+    let lat = latency(ttft, itl, jitter);
+    if stream {
+        streamed(py, anthropic::render_stream(&message), lat, input_tokens, output_tokens)
+    } else {
+        whole(py, &anthropic::render(&message), lat, input_tokens, output_tokens, output_tokens as usize)
+    }
+}

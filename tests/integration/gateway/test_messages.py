@@ -1,0 +1,134 @@
+"""POST /v1/messages through the official anthropic SDK, and its bad inputs."""
+
+from __future__ import annotations
+
+import anthropic
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+TOOLS = [
+    {
+        "name": "get_weather",
+        "description": "Weather at a place",
+        "input_schema": {
+            "type": "object",
+            "properties": {
+                "location": {"type": "string"},
+                "unit": {"type": "string", "enum": ["c", "f"]},
+                "days": {"type": "integer", "minimum": 1, "maximum": 7},
+            },
+            "required": ["location"],
+        },
+    }
+]
+USER = [{"role": "user", "content": "What is the weather in Paris?"}]
+
+
+@pytest.fixture()
+def claude(base_url):
+    with anthropic.Anthropic(base_url=base_url, api_key="k", max_retries=0) as c:
+        yield c
+
+
+def test_create_returns_text_and_usage(claude):
+    m = claude.messages.create(
+        model="claude-test", max_tokens=12, system=[{"type": "text", "text": "Be terse."}], messages=USER
+    )
+    assert m.type == "message" and m.role == "assistant" and m.id.startswith("msg_")
+    assert m.content[0].type == "text" and m.content[0].text
+    assert m.usage.output_tokens <= 12 and m.usage.input_tokens > 10
+    assert m.stop_reason in ("end_turn", "max_tokens")
+
+
+def test_stop_sequences(claude):
+    m = claude.messages.create(model="claude-test", max_tokens=400, messages=USER, stop_sequences=[" "])
+    assert m.stop_reason == "stop_sequence" and m.stop_sequence == " " and " " not in m.content[0].text
+
+
+def test_stream_text_and_final_message(claude):
+    with claude.messages.stream(model="claude-test", max_tokens=15, messages=USER) as s:
+        text = "".join(s.text_stream)
+        final = s.get_final_message()
+    assert (
+        text == final.content[0].text
+        and final.usage.output_tokens == 15
+        and final.stop_reason == "max_tokens"
+    )
+
+
+def test_raw_event_sequence(base_url):
+    r = httpx.post(
+        base_url + "/v1/messages",
+        headers={"anthropic-version": "2023-06-01"},
+        json={"model": "c", "max_tokens": 3, "stream": True, "messages": USER, "ignore_eos": True},
+    )
+    names = [line[7:] for line in r.text.splitlines() if line.startswith("event: ")]
+    assert names == [
+        "message_start",
+        "content_block_start",
+        "ping",
+        *["content_block_delta"] * 3,
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+
+
+def test_tool_use_then_text_after_the_result(claude):
+    m = claude.messages.create(model="claude-test", max_tokens=200, tools=TOOLS, messages=USER)
+    assert m.stop_reason == "tool_use"
+    call = m.content[-1]
+    assert call.type == "tool_use" and call.name == "get_weather" and call.id.startswith("toolu_")
+    assert isinstance(call.input["location"], str) and call.input["unit"] in ("c", "f")
+    assert 1 <= call.input["days"] <= 7
+    follow = [
+        *USER,
+        {"role": "assistant", "content": [call.model_dump(include={"type", "id", "name", "input"})]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "Sunny"}]},
+    ]
+    m2 = claude.messages.create(model="claude-test", max_tokens=20, tools=TOOLS, messages=follow)
+    assert m2.content[0].type == "text" and m2.stop_reason != "tool_use"
+    with claude.messages.stream(
+        model="claude-test", max_tokens=200, tools=TOOLS, messages=USER, tool_choice={"type": "any"}
+    ) as s:
+        final = s.get_final_message()
+    assert final.content[-1].type == "tool_use" and final.content[-1].input["location"]
+
+
+@pytest.mark.parametrize(
+    "body, needle",
+    [
+        ({"model": "c", "messages": USER}, "max_tokens"),
+        ({"model": "c", "max_tokens": 0, "messages": USER}, "max_tokens"),
+        ({"model": "c", "max_tokens": 5, "messages": []}, "messages"),
+        ({"model": "c", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}, "role"),
+        (
+            {
+                "model": "c",
+                "max_tokens": 5,
+                "messages": USER,
+                "tools": TOOLS,
+                "tool_choice": {"type": "tool", "name": "nope"},
+            },
+            "tool_choice",
+        ),
+    ],
+)
+def test_bad_input_gets_anthropics_error_envelope(base_url, body, needle):
+    r = httpx.post(base_url + "/v1/messages", json=body, headers={"anthropic-version": "2023-06-01"})
+    assert r.status_code == 400
+    err = r.json()
+    assert (
+        err["type"] == "error"
+        and err["error"]["type"] == "invalid_request_error"
+        and needle in err["error"]["message"]
+    )
+
+
+def test_anthropic_version_is_required(base_url):
+    r = httpx.post(base_url + "/v1/messages", json={"model": "c", "max_tokens": 5, "messages": USER})
+    assert r.status_code == 400 and "anthropic-version" in r.json()["error"]["message"]
+    r = httpx.post(base_url + "/v1/messages", content=b"{nope", headers={"anthropic-version": "2023-06-01"})
+    assert r.status_code == 400 and r.json()["type"] == "error"

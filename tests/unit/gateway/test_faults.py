@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import collections
+
+import orjson
+import pytest
+
+from fakeai.gateway import faults
+
+
+def test_kinds_by_code_and_alias():
+    assert faults.kind("503") is faults.kind("overloaded")
+    assert faults.kind(" Context_Length_Exceeded ").status == 400
+    with pytest.raises(ValueError, match="unknown error kind"):
+        faults.kind("418")
+
+
+def test_envelopes():
+    quota = orjson.loads(faults.kind("429").openai_body())["error"]
+    assert quota["type"] == quota["code"] == "insufficient_quota"
+    assert orjson.loads(faults.kind("400").openai_body())["error"]["param"] == "messages"
+    assert orjson.loads(faults.kind("503").anthropic_body()) == {
+        "type": "error",
+        "error": {"type": "overloaded_error", "message": faults.kind("503").message},
+    }
+
+
+def test_unit_is_deterministic_and_uniform():
+    draws = [faults.unit(7, n, 1) for n in range(10_000)]
+    assert draws == [faults.unit(7, n, 1) for n in range(10_000)]
+    assert draws != [faults.unit(8, n, 1) for n in range(10_000)]
+    assert all(0 <= u < 1 for u in draws)
+    assert 0.47 < sum(draws) / len(draws) < 0.53
+    assert 0.07 < sum(u < 0.1 for u in draws) / len(draws) < 0.13
+
+
+def test_mix_follows_weights():
+    mix = faults.Mix("500=3, 503", faults.kind, "--error-mix")
+    picks = collections.Counter(mix.pick(faults.unit(1, n, 2)).status for n in range(4000))
+    assert set(picks) == {500, 503} and 2.5 < picks[500] / picks[503] < 3.5
+    for bad, needle in [("", "names no kind"), ("500=0", "must be > 0"), ("nope", "unknown error kind")]:
+        with pytest.raises(ValueError, match=needle):
+            faults.Mix(bad, faults.kind, "--error-mix")

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+
+from fakeai.errors import ApiError
+from fakeai.gateway import faults, overrides
+from fakeai.gateway.chaos import Plan
+
+
+def test_parse_reads_only_the_gateway_headers():
+    headers = [
+        (b"x-fakeai-error", b"overloaded"),
+        (b"x-fakeai-stall-ms", b"250"),
+        (b"x-fakeai-first-byte-ms", b"100"),
+        (b"x-fakeai-ttft-ms", b"5"),  # another module's header: left alone
+        (b"authorization", b"Bearer k"),
+    ]
+    got = overrides.parse(headers, chaos_after=4)
+    assert got.error is faults.kind("503")
+    assert got.chaos == Plan(stall_after=4, stall_s=0.25, first_byte_s=0.1)
+    assert overrides.parse([(b"x-fakeai-ttft-ms", b"5")], 3) == overrides.Overrides()
+
+
+@pytest.mark.parametrize("name", [b"x-fakeai-disconnect-after", b"x-fakeai-malformed-after", b"x-fakeai-stall-ms"])
+def test_bad_numbers_are_400s_naming_the_header(name):
+    with pytest.raises(ApiError) as exc:
+        overrides.parse([(name, b"-3")], 3)
+    assert exc.value.status == 400 and exc.value.param == name.decode()
+
+
+def test_strip_removes_every_x_fakeai_header():
+    scope = {"headers": [(b"x-fakeai-ttft-ms", b"5"), (b"host", b"h"), (b"x-fakeai-error", b"500")]}
+    overrides.strip(scope)
+    assert scope["headers"] == [(b"host", b"h")]
