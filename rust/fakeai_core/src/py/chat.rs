@@ -1,16 +1,20 @@
 //! `chat(...)`: one call renders a whole chat completion or its stream.
 
-use super::{latency, request_key, stop_list, streamed, whole};
+use super::chat_options::{self, RawFields};
+use super::{latency, request_key, rich_content, stop_list, streamed, whole};
 use crate::chat::{render_completion, render_stream};
-use crate::choices::{self, ChoiceSpec};
+use crate::chat_choices::{self, ChatChoice, ChatSpec};
+use crate::choices::ChoiceSpec;
+use crate::context_window;
 use crate::ids;
+use crate::prediction;
 use crate::sse::Envelope;
 use crate::text::LengthSpec;
 use crate::tokens;
 use crate::usage::Usage;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyFrozenSet, PyList, PyString, PyTuple};
 use xxhash_rust::xxh3::Xxh3;
 
 /// Tokens OpenAI adds per message, and once to prime the reply.
@@ -20,10 +24,13 @@ const REPLY_PRIMING: usize = 3;
 /// Count the prompt tokens of `messages` (objects with `role`, `content`, optional `name`), hashing
 /// their text as we go. Content may be a string, None, or a list of parts; parts with a `text`
 /// attribute count as text, other parts are counted by the caller (`extra_prompt_tokens`).
-fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64)> {
+/// Also says whether anything else (a non-text part, a message without text content) needs
+/// [`rich_content`] to count it.
+fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64, bool)> {
     let py = messages.py();
     let mut hasher = Xxh3::new();
     let mut count = REPLY_PRIMING;
+    let mut rich = false;
     let mut add = |text: &str, count: &mut usize| {
         hasher.update(text.as_bytes());
         hasher.update(b"\x00");
@@ -43,22 +50,29 @@ fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64)> {
             add(text.to_str()?, &mut count);
         } else if let Ok(parts) = content.cast::<PyList>() {
             for part in parts.iter() {
-                if let Some(text) = part.getattr_opt(intern!(py, "text"))? {
-                    if let Ok(text) = text.cast::<PyString>() {
-                        add(text.to_str()?, &mut count);
+                match part.getattr_opt(intern!(py, "text"))? {
+                    Some(text) => {
+                        if let Ok(text) = text.cast::<PyString>() {
+                            add(text.to_str()?, &mut count);
+                        }
                     }
+                    None => rich = true,
                 }
             }
+        } else {
+            rich = true;
         }
     }
-    Ok((count, hasher.digest()))
+    Ok((count, hasher.digest(), rich))
 }
 
 #[pyfunction]
 #[pyo3(signature = (
     model, messages, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
     top_logprobs=None, stream=false, include_usage=false, fingerprint="fp_fakeai", ttft=0.0, itl=0.0,
-    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0
+    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, tools=None, tool_choice=None,
+    parallel_tool_calls=None, functions=None, function_call=None, response_format=None,
+    reasoning_effort=None, prediction=None, capabilities=None, context_length=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn chat<'py>(
@@ -81,34 +95,65 @@ pub(crate) fn chat<'py>(
     extra_prompt_tokens: u32,
     forced_tokens: Option<u32>,
     cached_tokens: u32,
+    tools: Option<&Bound<'py, PyAny>>,
+    tool_choice: Option<&Bound<'py, PyAny>>,
+    parallel_tool_calls: Option<bool>,
+    functions: Option<&Bound<'py, PyAny>>,
+    function_call: Option<&Bound<'py, PyAny>>,
+    response_format: Option<&Bound<'py, PyAny>>,
+    reasoning_effort: Option<&str>,
+    prediction: Option<&Bound<'py, PyAny>>,
+    capabilities: Option<&Bound<'py, PyFrozenSet>>,
+    context_length: Option<u32>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let (prompt_tokens, input_hash) = read_messages(messages)?;
-    let spec = ChoiceSpec {
-        n,
-        length: LengthSpec { max_tokens, min_tokens, ignore_eos, forced: forced_tokens },
-        stops: stop_list(stop)?,
-        top_logprobs,
+    let (prompt_tokens, input_hash, rich) = read_messages(messages)?;
+    let raw = RawFields { tools, tool_choice, functions, function_call, response_format };
+    let opts = chat_options::read(raw, parallel_tool_calls, reasoning_effort, prediction, capabilities)?;
+    let rich_tokens = if rich { rich_content::tokens(messages, capabilities)? } else { 0 };
+    let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens + rich_tokens + opts.tool_tokens;
+    if let Some(limit) = context_length {
+        context_window::check(limit, prompt_tokens, opts.tool_tokens, max_tokens)?;
+    }
+    let last_role = messages.get_item(messages.len().saturating_sub(1))?.getattr(intern!(py, "role"))?;
+    let last_role = last_role.cast::<PyString>()?.to_str()?;
+    let spec = ChatSpec {
+        base: ChoiceSpec {
+            n,
+            length: LengthSpec { max_tokens, min_tokens, ignore_eos, forced: forced_tokens },
+            stops: stop_list(stop)?,
+            top_logprobs,
+        },
+        tools: opts.tools.as_ref(),
+        after_tool_result: last_role == "tool" || last_role == "function",
+        format: &opts.format,
+        reasoning: opts.reasoning,
+        prediction: opts.prediction.as_deref(),
     };
-    let choices = choices::generate(request_key(seed, input_hash), &spec);
-    let completion_tokens = choices::completion_tokens(&choices);
-    let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens;
+    let choices = chat_choices::generate(request_key(seed, input_hash), &spec);
+    let completion_tokens = choices.iter().map(ChatChoice::completion_tokens).sum();
     let usage = Usage {
         prompt_tokens,
         completion_tokens,
         cached_tokens: cached_tokens.min(prompt_tokens),
-        reasoning_tokens: 0,
+        reasoning_tokens: choices.iter().map(|c| c.reasoning.len() as u32).sum(),
+        accepted_prediction_tokens: choices.iter().map(|c| c.accepted_prediction).sum(),
+        rejected_prediction_tokens: choices.iter().map(|c| c.rejected_prediction).sum(),
     };
     let id = ids::new_id("chatcmpl-", 29);
     let object = if stream { "chat.completion.chunk" } else { "chat.completion" };
     let env = Envelope { id: &id, object, created: ids::unix_now(), model, fingerprint };
-    let lat = latency(ttft, itl, jitter);
+    let longest = choices.iter().map(ChatChoice::steps).max().unwrap_or(0);
+    let mut lat = latency(ttft, itl, jitter);
+    if usage.accepted_prediction_tokens > 0 {
+        let accepted = choices.iter().map(|c| c.accepted_prediction).max().unwrap_or(0);
+        lat.itl *= prediction::decode_factor(longest, accepted);
+    }
     let logprobs = top_logprobs.is_some();
     if stream {
         let steps = render_stream(&env, &choices, include_usage.then_some(&usage), logprobs);
         streamed(py, steps, lat, prompt_tokens, completion_tokens)
     } else {
         let body = render_completion(&env, &choices, &usage, logprobs);
-        let longest = choices.iter().map(|c| c.tokens.len()).max().unwrap_or(0);
         whole(py, &body, lat, prompt_tokens, completion_tokens, longest)
     }
 }

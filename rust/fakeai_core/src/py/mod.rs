@@ -5,9 +5,11 @@
 //! are parallel lists of SSE steps and their due offsets from the request's start.
 
 mod chat;
+mod chat_options;
 mod completions;
 mod embeddings;
 mod inputs;
+mod rich_content;
 mod shared;
 
 use crate::rng::{fresh_seed, Rng};
@@ -23,6 +25,13 @@ create_exception!(
     PyValueError,
     "A request value the core cannot use; the message says why (the caller knows the parameter)."
 );
+
+/// A rejected request value becomes `InvalidInput(message, param, code)`.
+impl From<crate::invalid::Invalid> for PyErr {
+    fn from(e: crate::invalid::Invalid) -> PyErr {
+        InvalidInput::new_err((e.message, e.param, e.code))
+    }
+}
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidInput", m.py().get_type::<InvalidInput>())?;

@@ -1,0 +1,120 @@
+//! The chat request fields beyond prose, read into core values: tools (and legacy functions),
+//! `response_format`, `reasoning_effort` and `prediction`. JSON-valued fields arrive as
+//! `msgspec.Raw` (or `bytes`/`str`) and are parsed here, once.
+
+use crate::invalid::Invalid;
+use crate::reasoning::Effort;
+use crate::response_format::Format;
+use crate::tokens;
+use crate::tools::{ToolParams, Tools};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyFrozenSet, PyList, PyString};
+use serde_json::Value;
+
+pub(crate) struct ChatOptions {
+    pub(crate) tools: Option<Tools>,
+    /// Prompt tokens of the function definitions.
+    pub(crate) tool_tokens: u32,
+    pub(crate) format: Format,
+    pub(crate) reasoning: Option<Effort>,
+    pub(crate) prediction: Option<String>,
+}
+
+/// The raw JSON fields of a request (each `None` when absent).
+#[derive(Default)]
+pub(crate) struct RawFields<'a, 'py> {
+    pub(crate) tools: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) tool_choice: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) functions: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) function_call: Option<&'a Bound<'py, PyAny>>,
+    pub(crate) response_format: Option<&'a Bound<'py, PyAny>>,
+}
+
+/// The text of a JSON field: `None` for an absent field (None, or an empty `msgspec.Raw`).
+fn raw_text(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<u8>>> {
+    let Some(obj) = obj.filter(|o| !o.is_none()) else { return Ok(None) };
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Some(s.to_str()?.as_bytes().to_vec()));
+    }
+    if obj.len()? == 0 {
+        return Ok(None);
+    }
+    let bytes = obj.py().get_type::<PyBytes>().call1((obj,))?;
+    Ok(Some(bytes.cast::<PyBytes>()?.as_bytes().to_vec()))
+}
+
+fn json(obj: Option<&Bound<'_, PyAny>>, param: &str) -> PyResult<(Option<Value>, usize)> {
+    let Some(text) = raw_text(obj)? else { return Ok((None, 0)) };
+    let value: Value = serde_json::from_slice(&text)
+        .map_err(|e| Invalid::new(param, format!("Invalid JSON in '{param}': {e}.")))?;
+    let tokens = tokens::count(&String::from_utf8_lossy(&text));
+    Ok((Some(value).filter(|v| !v.is_null()), tokens))
+}
+
+/// `prediction.content`: a string or a list of text parts.
+fn prediction_text(prediction: &Bound<'_, PyAny>) -> PyResult<String> {
+    let py = prediction.py();
+    let content = prediction.getattr(intern!(py, "content"))?;
+    if let Ok(s) = content.cast::<PyString>() {
+        return Ok(s.to_str()?.to_owned());
+    }
+    let mut out = String::new();
+    if let Ok(parts) = content.cast::<PyList>() {
+        for part in parts.iter() {
+            if let Some(t) = part.getattr_opt(intern!(py, "text"))? {
+                out.push_str(t.cast::<PyString>()?.to_str()?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn read(
+    raw: RawFields<'_, '_>,
+    parallel_tool_calls: Option<bool>,
+    reasoning_effort: Option<&str>,
+    prediction: Option<&Bound<'_, PyAny>>,
+    caps: Option<&Bound<'_, PyFrozenSet>>,
+) -> PyResult<ChatOptions> {
+    let (tools, tools_len) = json(raw.tools, "tools")?;
+    let (functions, functions_len) = json(raw.functions, "functions")?;
+    let params = ToolParams {
+        tools,
+        tool_choice: json(raw.tool_choice, "tool_choice")?.0,
+        parallel_tool_calls,
+        functions,
+        function_call: json(raw.function_call, "function_call")?.0,
+    };
+    let tools = Tools::parse(params)?;
+    let py_has = |c: &Bound<'_, PyFrozenSet>, name: &Bound<'_, PyString>| c.contains(name);
+    if let (Some(t), Some(c)) = (&tools, caps) {
+        if !py_has(c, intern!(c.py(), "tools"))? {
+            let param = if t.legacy { "functions" } else { "tools" };
+            return Err(Invalid::new(param, format!("'{param}' is not supported with this model."))
+                .code("unsupported_parameter")
+                .into());
+        }
+    }
+    let format = Format::parse(json(raw.response_format, "response_format")?.0.as_ref())?;
+    let reasoning = match (caps, reasoning_effort) {
+        (Some(c), effort) if py_has(c, intern!(c.py(), "reasoning"))? => Some(Effort::parse(effort)?),
+        (_, None) => None,
+        (_, Some(_)) => {
+            return Err(Invalid::new(
+                "reasoning_effort",
+                "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
+            )
+            .code("unsupported_parameter")
+            .into())
+        }
+    };
+    let prediction = prediction.filter(|p| !p.is_none()).map(prediction_text).transpose()?;
+    Ok(ChatOptions {
+        tool_tokens: if tools.is_some() { (tools_len + functions_len) as u32 } else { 0 },
+        tools,
+        format,
+        reasoning,
+        prediction,
+    })
+}

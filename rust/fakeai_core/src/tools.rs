@@ -1,0 +1,340 @@
+//! Tool calling: reading `tools`/`tool_choice` (and the legacy `functions`/`function_call`), and
+//! deciding which functions a reply calls, with arguments generated from each one's parameter schema.
+//!
+//! When a reply calls a tool: `tool_choice: "none"` never; `"required"` and a named function always;
+//! `"auto"` (the default) always, except right after a `role: tool` (or `function`) message, which
+//! gets a normal text answer so an agent loop terminates. Which functions are called is drawn from
+//! the request's RNG (so a `seed` makes it repeatable); with `parallel_tool_calls` (default true) a
+//! reply calls one to three distinct functions, otherwise exactly one.
+
+use crate::invalid::Invalid;
+use crate::rng::Rng;
+use crate::schema_gen;
+use serde_json::Value;
+
+pub struct Function {
+    pub name: String,
+    pub parameters: Value,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Auto,
+    Never,
+    Required,
+    Named(usize),
+}
+
+pub struct Tools {
+    pub functions: Vec<Function>,
+    pub mode: Mode,
+    pub parallel: bool,
+    /// Declared through the legacy `functions` parameter: answer with `function_call`.
+    pub legacy: bool,
+}
+
+/// One function call of a reply: the index of the function and its JSON arguments.
+pub struct Call {
+    pub function: usize,
+    pub arguments: String,
+}
+
+/// The request fields that declare tools, as parsed JSON.
+#[derive(Default)]
+pub struct ToolParams {
+    pub tools: Option<Value>,
+    pub tool_choice: Option<Value>,
+    pub parallel_tool_calls: Option<bool>,
+    pub functions: Option<Value>,
+    pub function_call: Option<Value>,
+}
+
+fn valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// One function definition (`{name, description?, parameters?, strict?}`) at `at`.
+fn function(def: &Value, at: &str) -> Result<Function, Invalid> {
+    let Some(def) = def.as_object() else {
+        return Err(Invalid::new(at, format!("Invalid type for '{at}': expected an object.")));
+    };
+    let name = match def.get("name") {
+        None => return Err(Invalid::missing(format!("{at}.name"))),
+        Some(n) => n.as_str().unwrap_or(""),
+    };
+    if !valid_name(name) {
+        return Err(Invalid::new(
+            format!("{at}.name"),
+            format!("Invalid '{at}.name': string does not match pattern. Expected a string of 1 to 64 characters that matches the pattern '^[a-zA-Z0-9_-]+$'."),
+        ));
+    }
+    let parameters = match def.get("parameters") {
+        None => serde_json::json!({"type": "object", "properties": {}}),
+        Some(p) => {
+            if let Err(e) = schema_gen::check(p) {
+                return Err(Invalid::new(
+                    format!("{at}.parameters"),
+                    format!("Invalid schema for function '{name}': {e}."),
+                )
+                .code("invalid_function_parameters"));
+            }
+            p.clone()
+        }
+    };
+    Ok(Function { name: name.to_owned(), parameters })
+}
+
+fn definitions(list: &Value, param: &str, legacy: bool) -> Result<Vec<Function>, Invalid> {
+    let Some(items) = list.as_array() else {
+        return Err(Invalid::new(
+            param,
+            format!("Invalid type for '{param}': expected an array of objects."),
+        ));
+    };
+    if items.is_empty() {
+        return Err(Invalid::new(
+            param,
+            format!("Invalid '{param}': empty array. Expected an array with minimum length 1, but got an empty array instead."),
+        )
+        .code("empty_array"));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let at = format!("{param}[{i}]");
+            if legacy {
+                return function(item, &at);
+            }
+            match item.get("type").and_then(Value::as_str) {
+                Some("function") => {}
+                None => return Err(Invalid::missing(format!("{at}.type"))),
+                Some(other) => {
+                    return Err(Invalid::new(
+                        format!("{at}.type"),
+                        format!("Invalid value: '{other}'. Supported values are: 'function'."),
+                    ))
+                }
+            }
+            match item.get("function") {
+                Some(f) => function(f, &format!("{at}.function")),
+                None => Err(Invalid::missing(format!("{at}.function"))),
+            }
+        })
+        .collect()
+}
+
+/// `tool_choice` / `function_call`: a mode string, or an object naming one of `functions`.
+fn mode(choice: &Value, functions: &[Function], param: &str, legacy: bool) -> Result<Mode, Invalid> {
+    let name = match choice {
+        Value::String(s) => {
+            return match (s.as_str(), legacy) {
+                ("auto", _) => Ok(Mode::Auto),
+                ("none", _) => Ok(Mode::Never),
+                ("required", false) => Ok(Mode::Required),
+                _ => Err(Invalid::new(
+                    param,
+                    format!(
+                        "Invalid value: '{s}'. Supported values are: 'none', 'auto'{}.",
+                        if legacy { "" } else { " and 'required'" }
+                    ),
+                )),
+            };
+        }
+        // Legacy: `{"name": ...}`; tools: `{"type": "function", "function": {"name": ...}}`.
+        Value::Object(_) if legacy => choice.get("name"),
+        Value::Object(_) => choice.pointer("/function/name"),
+        _ => None,
+    };
+    let Some(name) = name.and_then(Value::as_str) else {
+        let shape = if legacy {
+            "{\"name\": ...}"
+        } else {
+            "{\"type\": \"function\", \"function\": {\"name\": ...}}"
+        };
+        return Err(Invalid::new(
+            param,
+            format!("Invalid value for '{param}': expected 'none', 'auto' or {shape}."),
+        ));
+    };
+    match functions.iter().position(|f| f.name == name) {
+        Some(i) => Ok(Mode::Named(i)),
+        None => Err(Invalid::new(
+            param,
+            format!(
+                "Invalid value for '{param}': function '{name}' is not declared in '{}'.",
+                if legacy { "functions" } else { "tools" }
+            ),
+        )),
+    }
+}
+
+impl Tools {
+    /// The tools a request declares, or `None` when it declares none.
+    pub fn parse(p: ToolParams) -> Result<Option<Tools>, Invalid> {
+        let present = |v: &Option<Value>| v.as_ref().filter(|v| !v.is_null()).cloned();
+        let (tools, functions) = (present(&p.tools), present(&p.functions));
+        let (tool_choice, function_call) = (present(&p.tool_choice), present(&p.function_call));
+        match (tools, functions) {
+            (Some(_), Some(_)) => Err(Invalid::new(
+                "functions",
+                "'functions' cannot be used together with 'tools'; use 'tools'.",
+            )),
+            (Some(list), None) => {
+                let functions = definitions(&list, "tools", false)?;
+                let mode = match tool_choice {
+                    Some(c) => mode(&c, &functions, "tool_choice", false)?,
+                    None => Mode::Auto,
+                };
+                Ok(Some(Tools {
+                    functions,
+                    mode,
+                    parallel: p.parallel_tool_calls.unwrap_or(true),
+                    legacy: false,
+                }))
+            }
+            (None, Some(list)) => {
+                let functions = definitions(&list, "functions", true)?;
+                let mode = match function_call {
+                    Some(c) => mode(&c, &functions, "function_call", true)?,
+                    None => Mode::Auto,
+                };
+                Ok(Some(Tools { functions, mode, parallel: false, legacy: true }))
+            }
+            (None, None) => {
+                for (value, param, needs) in [
+                    (tool_choice.is_some(), "tool_choice", "tools"),
+                    (p.parallel_tool_calls.is_some(), "parallel_tool_calls", "tools"),
+                    (function_call.is_some(), "function_call", "functions"),
+                ] {
+                    if value {
+                        return Err(Invalid::new(
+                            param,
+                            format!("Invalid value for '{param}': '{param}' is only allowed when '{needs}' are specified."),
+                        ));
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// The calls one reply makes (empty: the reply is text). `after_tool_result`: the last message
+    /// of the conversation is a tool's result.
+    pub fn plan(&self, rng: &mut Rng, after_tool_result: bool) -> Vec<Call> {
+        let chosen: Vec<usize> = match self.mode {
+            Mode::Never => return Vec::new(),
+            Mode::Auto if after_tool_result => return Vec::new(),
+            Mode::Named(i) => vec![i],
+            Mode::Auto | Mode::Required => {
+                let n = self.functions.len();
+                let k = if self.parallel { 1 + rng.below(n.min(3) as u64) as usize } else { 1 };
+                // A partial Fisher-Yates shuffle: k distinct functions.
+                let mut order: Vec<usize> = (0..n).collect();
+                for i in 0..k {
+                    let j = i + rng.below((n - i) as u64) as usize;
+                    order.swap(i, j);
+                }
+                order.truncate(k);
+                order
+            }
+        };
+        chosen
+            .into_iter()
+            .map(|function| {
+                let args = schema_gen::generate(&self.functions[function].parameters, rng);
+                Call { function, arguments: args.to_string() }
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn weather() -> Value {
+        json!([{"type": "function", "function": {"name": "get_weather", "parameters": {
+            "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}},
+            {"type": "function", "function": {"name": "get_time"}}])
+    }
+
+    fn parse(tools: Value, choice: Option<Value>) -> Result<Option<Tools>, Invalid> {
+        Tools::parse(ToolParams { tools: Some(tools), tool_choice: choice, ..Default::default() })
+    }
+
+    #[test]
+    fn auto_calls_unless_a_tool_result_came_last() {
+        let tools = parse(weather(), None).unwrap().unwrap();
+        let mut rng = Rng::new(1);
+        for _ in 0..50 {
+            let calls = tools.plan(&mut rng, false);
+            assert!((1..=2).contains(&calls.len()));
+            for c in &calls {
+                let args: Value = serde_json::from_str(&c.arguments).unwrap();
+                if c.function == 0 {
+                    assert!(args["city"].is_string());
+                }
+            }
+        }
+        assert!(tools.plan(&mut rng, true).is_empty());
+    }
+
+    #[test]
+    fn named_required_none_and_serial() {
+        let named = json!({"type": "function", "function": {"name": "get_time"}});
+        let tools = parse(weather(), Some(named)).unwrap().unwrap();
+        let calls = tools.plan(&mut Rng::new(2), true);
+        assert_eq!((calls.len(), calls[0].function, calls[0].arguments.as_str()), (1, 1, "{}"));
+        let none = parse(weather(), Some(json!("none"))).unwrap().unwrap();
+        assert!(none.plan(&mut Rng::new(2), false).is_empty());
+        let required = parse(weather(), Some(json!("required"))).unwrap().unwrap();
+        assert!(!required.plan(&mut Rng::new(2), true).is_empty());
+        let serial = Tools::parse(ToolParams {
+            tools: Some(weather()),
+            parallel_tool_calls: Some(false),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+        assert!((0..30).all(|i| serial.plan(&mut Rng::new(i), false).len() == 1));
+    }
+
+    #[test]
+    fn legacy_functions() {
+        let t = Tools::parse(ToolParams {
+            functions: Some(json!([{"name": "f", "parameters": {"type": "object"}}])),
+            function_call: Some(json!({"name": "f"})),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+        assert!(t.legacy && t.mode == Mode::Named(0));
+    }
+
+    #[test]
+    fn bad_declarations_name_the_param() {
+        let bad = [
+            (json!([]), None, "tools"),
+            (json!({"a": 1}), None, "tools"),
+            (json!([{"type": "retrieval"}]), None, "tools[0].type"),
+            (json!([{"type": "function"}]), None, "tools[0].function"),
+            (json!([{"type": "function", "function": {"name": "a b"}}]), None, "tools[0].function.name"),
+            (
+                json!([{"type": "function", "function": {"name": "f", "parameters": {"type": "nope"}}}]),
+                None,
+                "tools[0].function.parameters",
+            ),
+            (weather(), Some(json!({"type": "function", "function": {"name": "missing"}})), "tool_choice"),
+            (weather(), Some(json!("sometimes")), "tool_choice"),
+        ];
+        for (tools, choice, param) in bad {
+            assert_eq!(parse(tools, choice).err().unwrap().param, param);
+        }
+        let orphan = Tools::parse(ToolParams { tool_choice: Some(json!("auto")), ..Default::default() });
+        assert_eq!(orphan.err().unwrap().param, "tool_choice");
+        assert!(Tools::parse(ToolParams::default()).unwrap().is_none());
+    }
+}
