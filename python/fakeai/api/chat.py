@@ -11,7 +11,7 @@ from fakeai import _core
 from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.context import FINGERPRINT, ServerContext
 from fakeai.engine.pacing import respond
-from fakeai.errors import bad_request
+from fakeai.errors import bad_request, rejected
 from fakeai.schemas.chat import ChatRequest
 
 
@@ -29,25 +29,38 @@ class ChatCompletions(Endpoint):
             top_logprobs = req.top_logprobs or 0
         elif req.top_logprobs is not None:
             raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
-        self.ctx.catalog.resolve(req.model)
+        info = self.ctx.catalog.resolve(req.model)
         lat = self.ctx.latency
-        payload, schedule, _, _ = _core.chat(
-            req.model,
-            req.messages,
-            n=req.n,
-            max_tokens=req.max_completion_tokens or req.max_tokens,
-            min_tokens=req.min_tokens,
-            ignore_eos=req.ignore_eos,
-            stop=req.stop,
-            seed=req.seed,
-            top_logprobs=top_logprobs,
-            stream=req.stream,
-            include_usage=req.stream_options is not None and req.stream_options.include_usage,
-            fingerprint=FINGERPRINT,
-            ttft=lat.ttft,
-            itl=lat.itl,
-            jitter=lat.jitter,
-        )
+        try:
+            payload, schedule, _, _ = _core.chat(
+                req.model,
+                req.messages,
+                n=req.n,
+                max_tokens=req.max_completion_tokens or req.max_tokens,
+                min_tokens=req.min_tokens,
+                ignore_eos=req.ignore_eos,
+                stop=req.stop,
+                seed=req.seed,
+                top_logprobs=top_logprobs,
+                stream=req.stream,
+                include_usage=req.stream_options is not None and req.stream_options.include_usage,
+                fingerprint=FINGERPRINT,
+                ttft=lat.ttft,
+                itl=lat.itl,
+                jitter=lat.jitter,
+                tools=req.tools,
+                tool_choice=req.tool_choice,
+                parallel_tool_calls=req.parallel_tool_calls,
+                functions=req.functions,
+                function_call=req.function_call,
+                response_format=req.response_format,
+                reasoning_effort=req.reasoning_effort,
+                prediction=req.prediction,
+                capabilities=info.capabilities,
+                context_length=info.context_length,
+            )
+        except _core.InvalidInput as exc:
+            raise rejected(exc) from None
         await respond(send, payload, schedule, start)
 
 

@@ -11,7 +11,7 @@ from fakeai import _core
 from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.context import FINGERPRINT, ServerContext
 from fakeai.engine.pacing import respond
-from fakeai.errors import bad_request
+from fakeai.errors import bad_request, rejected
 from fakeai.schemas.completions import CompletionRequest
 
 
@@ -26,7 +26,7 @@ class Completions(Endpoint):
         req = await read_json(receive, self.decoder, self.limit)
         if req.max_tokens == 0 and not req.echo:
             raise bad_request("'max_tokens' must be at least 1 unless 'echo' is true.", param="max_tokens")
-        self.ctx.catalog.resolve(req.model)
+        info = self.ctx.catalog.resolve(req.model)
         lat = self.ctx.latency
         try:
             payload, schedule, _, _ = _core.completion(
@@ -46,9 +46,10 @@ class Completions(Endpoint):
                 ttft=lat.ttft,
                 itl=lat.itl,
                 jitter=lat.jitter,
+                context_length=info.context_length,
             )
         except _core.InvalidInput as exc:
-            raise bad_request(f"Invalid 'prompt': {exc}.", param="prompt") from None
+            raise rejected(exc, param="prompt") from None
         await respond(send, payload, schedule, start)
 
 

@@ -29,6 +29,23 @@ pub fn check(limit: u32, prompt: u32, tools: u32, completion: Option<u32>) -> Re
     Err(Invalid::new("messages", message).code("context_length_exceeded"))
 }
 
+/// The same check for a legacy completion prompt, in the legacy endpoint's words.
+pub fn check_prompt(limit: u32, prompt: u32, completion: u32) -> Result<(), Invalid> {
+    let total = u64::from(prompt) + u64::from(completion);
+    if total <= u64::from(limit) {
+        return Ok(());
+    }
+    Err(Invalid::new(
+        "prompt",
+        format!(
+            "This model's maximum context length is {limit} tokens, however you requested {total} tokens \
+             ({prompt} in your prompt; {completion} for the completion). Please reduce your prompt; or completion \
+             length."
+        ),
+    )
+    .code("context_length_exceeded"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +60,9 @@ mod tests {
         assert!(e.message.contains("(110 in the messages, 50 in the functions, and 1 in the completion)"));
         let e = check(100, 101, 0, None).unwrap_err();
         assert!(e.message.contains("your messages resulted in 101 tokens"));
+        assert!(check_prompt(10, 5, 5).is_ok());
+        let e = check_prompt(10, 5, 16).unwrap_err();
+        assert!(e.message.contains("you requested 21 tokens (5 in your prompt; 16 for the completion)"));
+        assert_eq!(e.param, "prompt");
     }
 }

@@ -24,12 +24,14 @@ impl Effort {
             Some("minimal") => Effort::Minimal,
             Some("low") => Effort::Low,
             Some("high") => Effort::High,
-            Some(other) => return Err(Invalid::new(
-                "reasoning_effort",
-                format!(
+            Some(other) => {
+                return Err(Invalid::new(
+                    "reasoning_effort",
+                    format!(
                     "Invalid value: '{other}'. Supported values are: 'minimal', 'low', 'medium' and 'high'."
                 ),
-            )),
+                ))
+            }
         })
     }
 

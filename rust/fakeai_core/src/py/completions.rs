@@ -3,6 +3,7 @@
 use super::inputs::{self, TextOrTokens};
 use super::{latency, request_key, stop_list, streamed, whole};
 use crate::choices::{self, ChoiceSpec};
+use crate::context_window;
 use crate::ids;
 use crate::sse::Envelope;
 use crate::text::LengthSpec;
@@ -29,7 +30,7 @@ fn prompt_text(p: &TextOrTokens) -> (String, u32) {
 #[pyo3(signature = (
     model, prompt, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
     logprobs=None, echo=false, stream=false, include_usage=false, fingerprint="fp_fakeai", ttft=0.0,
-    itl=0.0, jitter=0.0, forced_tokens=None
+    itl=0.0, jitter=0.0, forced_tokens=None, context_length=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn completion<'py>(
@@ -51,8 +52,14 @@ pub(crate) fn completion<'py>(
     itl: f64,
     jitter: f64,
     forced_tokens: Option<u32>,
+    context_length: Option<u32>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let prompts: Vec<(String, u32)> = inputs::extract(prompt)?.iter().map(prompt_text).collect();
+    if let Some(limit) = context_length {
+        for (_, tokens) in &prompts {
+            context_window::check_prompt(limit, *tokens, max_tokens.unwrap_or(0))?;
+        }
+    }
     let spec = ChoiceSpec {
         n,
         length: LengthSpec { max_tokens, min_tokens, ignore_eos, forced: forced_tokens },
