@@ -62,6 +62,11 @@ fn le16(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?)))
 }
 
+fn le24(b: &[u8], at: usize) -> Option<u32> {
+    let x = b.get(at..at + 3)?;
+    Some(u32::from(x[0]) | u32::from(x[1]) << 8 | u32::from(x[2]) << 16)
+}
+
 fn le32(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
@@ -81,7 +86,7 @@ pub fn image_size(b: &[u8]) -> Option<(u32, u32)> {
                 let bits = le32(b, 21)?;
                 Some(((bits & 0x3fff) + 1, ((bits >> 14) & 0x3fff) + 1))
             }
-            b"VP8X" => Some((le32(b, 24)? & 0xff_ffff) + 1).zip(Some((le32(b, 27)? & 0xff_ffff) + 1)),
+            b"VP8X" => Some((le24(b, 24)? + 1, le24(b, 27)? + 1)),
             _ => None,
         };
     }
@@ -240,7 +245,7 @@ mod tests {
         jpeg.extend(b"\xff\xc0\x00\x11\x08\x02\x58\x03\x20\x03\x01\x22\x00");
         assert_eq!(image_size(&jpeg), Some((800, 600)));
         let mut webp = b"RIFF\0\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0".to_vec();
-        webp.extend([0x7f, 0x02, 0x00, 0xdf, 0x01, 0x00, 0x00]);
+        webp.extend([0x7f, 0x02, 0x00, 0xdf, 0x01, 0x00]);
         assert_eq!(image_size(&webp), Some((640, 480)));
         assert_eq!(image_size(b"hello"), None);
         let url = format!("data:image/png;base64,{}", STANDARD.encode(png(2048, 4096)));
