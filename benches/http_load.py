@@ -2,6 +2,7 @@
 
     python benches/http_load.py                 # chat, 1 worker, then 2 workers
     python benches/http_load.py --duration 5 --connections 64 --workers 1
+    python benches/http_load.py --workers 1 --scenario chat tools   # a tool-calling chat beside plain chat
 
 Each target is started as a real server on a free loopback port, loaded with ``wrk`` for a bounded
 time, then stopped. Printed: requests/s, p50 and p99 latency, and each fakeai figure as a ratio of the
@@ -30,6 +31,27 @@ USER_MESSAGE = (
     "server, and say which metric a gateway team should watch first under load."
 )
 CHAT_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": USER_MESSAGE}], "max_tokens": 16}
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                "days": {"type": "integer", "minimum": 1, "maximum": 7},
+            },
+            "required": ["city", "unit"],
+        },
+    },
+}
+#: Request bodies by scenario name (``--scenario``); ``tools`` always answers with a tool call.
+SCENARIOS = {
+    "chat": CHAT_BODY,
+    "tools": {**CHAT_BODY, "tools": [WEATHER_TOOL], "tool_choice": "required"},
+}
 
 
 @dataclass
@@ -125,11 +147,12 @@ def bare(workers: int, args: argparse.Namespace) -> Result:
     return run_target(f"bare ASGI floor ({workers}w)", cmd, port, None, args)
 
 
-def fakeai(workers: int, args: argparse.Namespace, env: dict[str, str] | None = None, label: str = "") -> Result:
+def fakeai(workers: int, args: argparse.Namespace, env: dict[str, str] | None = None, label: str = "",
+           scenario: str = "chat") -> Result:
     port = free_port()
     cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--workers", str(workers),
            "--ttft", "0", "--itl", "0", "--log-level", "warning"]
-    return run_target(f"fakeai chat{label} ({workers}w)", cmd, port, env, args)
+    return run_target(f"fakeai {scenario}{label} ({workers}w)", cmd, port, env, args, body=SCENARIOS[scenario])
 
 
 def report(rows: list[tuple[Result, Result]]) -> None:
@@ -146,13 +169,15 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: leave a core to the server)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--scenario", nargs="+", choices=sorted(SCENARIOS), default=["chat"],
+                        help="request bodies to load fakeai with, each beside the same floor (default: chat)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
     rows = []
     for workers in args.workers:
         floor = bare(workers, args)
-        rows += [(floor, floor), (fakeai(workers, args), floor)]
+        rows += [(floor, floor)] + [(fakeai(workers, args, scenario=s), floor) for s in args.scenario]
     report(rows)
 
 

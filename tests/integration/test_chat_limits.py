@@ -13,11 +13,15 @@ LONG = " ".join(["word"] * 4000)
 
 def test_chat_context_length_exceeded_gives_the_numbers(client, http):
     msgs = [{"role": "user", "content": LONG}]
-    prompt = client.chat.completions.create(model="gpt-3.5-turbo", messages=msgs, max_tokens=1).usage.prompt_tokens
+    prompt = client.chat.completions.create(
+        model="gpt-3.5-turbo", messages=msgs, max_tokens=1
+    ).usage.prompt_tokens
     completion = 16_385 - prompt + 1
     ok = client.chat.completions.create(model="gpt-3.5-turbo", messages=msgs, max_tokens=completion - 1)
     assert ok.usage.prompt_tokens == prompt
-    r = http.post("/v1/chat/completions", json={"model": "gpt-3.5-turbo", "messages": msgs, "max_tokens": completion})
+    r = http.post(
+        "/v1/chat/completions", json={"model": "gpt-3.5-turbo", "messages": msgs, "max_tokens": completion}
+    )
     assert r.status_code == 400
     error = r.json()["error"]
     assert error["code"] == "context_length_exceeded" and error["param"] == "messages"
@@ -36,12 +40,16 @@ def test_chat_prompt_alone_over_the_window(http):
 
 
 def test_legacy_completions_context_length(http):
-    r = http.post("/v1/completions", json={"model": "gpt-3.5-turbo-instruct", "prompt": LONG, "max_tokens": 100})
+    r = http.post(
+        "/v1/completions", json={"model": "gpt-3.5-turbo-instruct", "prompt": LONG, "max_tokens": 100}
+    )
     assert r.status_code == 400
     error = r.json()["error"]
     assert error["code"] == "context_length_exceeded" and error["param"] == "prompt"
-    assert "maximum context length is 4096 tokens, however you requested 4100 tokens (4000 in your prompt; " \
+    assert (
+        "maximum context length is 4096 tokens, however you requested 4100 tokens (4000 in your prompt; "
         "100 for the completion)" in error["message"]
+    )
 
 
 CODE = """class User:
@@ -57,8 +65,10 @@ CODE = """class User:
 
 def test_predicted_outputs_reuse_the_prediction(client):
     r = client.chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "Rename username to login."}],
-        prediction={"type": "content", "content": CODE}, seed=5,
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "Rename username to login."}],
+        prediction={"type": "content", "content": CODE},
+        seed=5,
     )
     details = r.usage.completion_tokens_details
     assert details.accepted_prediction_tokens > 0 and details.rejected_prediction_tokens > 0
@@ -66,10 +76,14 @@ def test_predicted_outputs_reuse_the_prediction(client):
     assert content.startswith("class User:") and content.endswith('f"{self.first_name} {self.last_name}"\n')
     assert details.accepted_prediction_tokens <= r.usage.completion_tokens
     parts = client.chat.completions.create(
-        model="gpt-4o", messages=[{"role": "user", "content": "x"}],
-        prediction={"type": "content", "content": [{"type": "text", "text": CODE}]}, seed=5,
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "x"}],
+        prediction={"type": "content", "content": [{"type": "text", "text": CODE}]},
+        seed=5,
     )
-    assert parts.usage.completion_tokens_details.accepted_prediction_tokens == details.accepted_prediction_tokens
+    assert (
+        parts.usage.completion_tokens_details.accepted_prediction_tokens == details.accepted_prediction_tokens
+    )
 
 
 def test_accepted_prediction_tokens_are_generated_faster(start_server):
@@ -88,7 +102,9 @@ def test_accepted_prediction_tokens_are_generated_faster(start_server):
     assert predicted < plain * 0.6
 
 
-@pytest.mark.parametrize("prediction", [{"type": "content"}, {"type": "file", "content": "x"}, {"content": []}])
+@pytest.mark.parametrize(
+    "prediction", [{"type": "content"}, {"type": "file", "content": "x"}, {"content": []}]
+)
 def test_bad_predictions_are_400s(http, prediction):
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "prediction": prediction}
     r = http.post("/v1/chat/completions", json=body)

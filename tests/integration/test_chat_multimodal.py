@@ -27,7 +27,11 @@ def png(width: int, height: int) -> bytes:
 
 def jpeg(width: int, height: int) -> bytes:
     app0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-    sof0 = b"\xff\xc0\x00\x11\x08" + struct.pack(">HH", height, width) + b"\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    sof0 = (
+        b"\xff\xc0\x00\x11\x08"
+        + struct.pack(">HH", height, width)
+        + b"\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01"
+    )
     return b"\xff\xd8" + app0 + sof0 + b"\xff\xd9"
 
 
@@ -94,7 +98,10 @@ def wav(seconds: float, rate: int = 16_000) -> bytes:
 
 def test_audio_tokens_follow_the_duration(client):
     base = prompt_tokens(client, "gpt-4o")
-    part = {"type": "input_audio", "input_audio": {"data": base64.b64encode(wav(2.5)).decode(), "format": "wav"}}
+    part = {
+        "type": "input_audio",
+        "input_audio": {"data": base64.b64encode(wav(2.5)).decode(), "format": "wav"},
+    }
     assert prompt_tokens(client, "gpt-4o", part) - base == 25  # 10 tokens a second
     mp3 = b"\xff\xfb\x90\x64" + b"\x00" * 31_996  # a 128 kbps stream (16,000 bytes a second): 2 s
     part = {"type": "input_audio", "input_audio": {"data": base64.b64encode(mp3).decode(), "format": "mp3"}}
@@ -123,23 +130,63 @@ def test_cosmos_video_tokens(client):
 @pytest.mark.parametrize(
     "model, part, param, code",
     [
-        ("gpt-3.5-turbo", image("https://example.com/a.png"), "messages[0].content[1]", "unsupported_content_type"),
-        ("gpt-4o-mini", {"type": "input_audio", "input_audio": {"data": "", "format": "wav"}},
-         "messages[0].content[1]", "unsupported_content_type"),
-        ("gpt-4o", {"type": "video_url", "video_url": {"url": "https://example.com/v.mp4"}},
-         "messages[0].content[1]", "unsupported_content_type"),
-        ("gpt-4o", image("data:image/png;base64,not-base64!"), "messages[0].content[1].image_url.url",
-         "invalid_image_url"),
-        ("gpt-4o", image(data_url("image/png", b"just some text")), "messages[0].content[1].image_url.url",
-         "invalid_image_url"),
-        ("gpt-4o", image("ftp://example.com/a.png"), "messages[0].content[1].image_url.url", "invalid_image_url"),
-        ("gpt-4o", {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "flac"}},
-         "messages[0].content[1].input_audio", "invalid_audio"),
-        ("gpt-4o", {"type": "input_audio", "input_audio": {"data": base64.b64encode(b"RIFFxxxx").decode(),
-                                                           "format": "wav"}},
-         "messages[0].content[1].input_audio", "invalid_audio"),
-        ("nvidia/cosmos-reason1-7b", {"type": "video_url", "video_url": {"url": data_url("video/mp4", b"x")}},
-         "messages[0].content[1].video_url.url", "invalid_video_url"),
+        (
+            "gpt-3.5-turbo",
+            image("https://example.com/a.png"),
+            "messages[0].content[1]",
+            "unsupported_content_type",
+        ),
+        (
+            "gpt-4o-mini",
+            {"type": "input_audio", "input_audio": {"data": "", "format": "wav"}},
+            "messages[0].content[1]",
+            "unsupported_content_type",
+        ),
+        (
+            "gpt-4o",
+            {"type": "video_url", "video_url": {"url": "https://example.com/v.mp4"}},
+            "messages[0].content[1]",
+            "unsupported_content_type",
+        ),
+        (
+            "gpt-4o",
+            image("data:image/png;base64,not-base64!"),
+            "messages[0].content[1].image_url.url",
+            "invalid_image_url",
+        ),
+        (
+            "gpt-4o",
+            image(data_url("image/png", b"just some text")),
+            "messages[0].content[1].image_url.url",
+            "invalid_image_url",
+        ),
+        (
+            "gpt-4o",
+            image("ftp://example.com/a.png"),
+            "messages[0].content[1].image_url.url",
+            "invalid_image_url",
+        ),
+        (
+            "gpt-4o",
+            {"type": "input_audio", "input_audio": {"data": "AAAA", "format": "flac"}},
+            "messages[0].content[1].input_audio",
+            "invalid_audio",
+        ),
+        (
+            "gpt-4o",
+            {
+                "type": "input_audio",
+                "input_audio": {"data": base64.b64encode(b"RIFFxxxx").decode(), "format": "wav"},
+            },
+            "messages[0].content[1].input_audio",
+            "invalid_audio",
+        ),
+        (
+            "nvidia/cosmos-reason1-7b",
+            {"type": "video_url", "video_url": {"url": data_url("video/mp4", b"x")}},
+            "messages[0].content[1].video_url.url",
+            "invalid_video_url",
+        ),
     ],
 )
 def test_bad_or_unsupported_parts_are_400s(http, model, part, param, code):

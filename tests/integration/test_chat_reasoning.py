@@ -49,8 +49,13 @@ def test_max_completion_tokens_bounds_reasoning_and_answer(client):
 
 def test_stream_sends_reasoning_before_content(client):
     stream = client.chat.completions.create(
-        model="openai/gpt-oss-20b", messages=ASK, reasoning_effort="low", max_tokens=200, stream=True,
-        stream_options={"include_usage": True}, seed=3,
+        model="openai/gpt-oss-20b",
+        messages=ASK,
+        reasoning_effort="low",
+        max_tokens=200,
+        stream=True,
+        stream_options={"include_usage": True},
+        seed=3,
     )
     kinds, reasoning = [], []
     usage = None
@@ -75,9 +80,7 @@ def test_plain_models_have_no_reasoning(client):
     assert r.usage.completion_tokens_details.reasoning_tokens == 0
 
 
-@pytest.mark.parametrize(
-    "model, effort", [("gpt-4o", "high"), ("deepseek-ai/DeepSeek-R1", "extreme")]
-)
+@pytest.mark.parametrize("model, effort", [("gpt-4o", "high"), ("deepseek-ai/DeepSeek-R1", "extreme")])
 def test_bad_reasoning_effort_is_a_400(http, model, effort):
     r = http.post("/v1/chat/completions", json={"model": model, "messages": ASK, "reasoning_effort": effort})
     assert r.status_code == 400, r.text

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from enum import Enum
-from typing import Optional
 
 import jsonschema
 import pydantic
@@ -42,28 +41,40 @@ def schema_format(schema: dict) -> dict:
 
 def test_json_schema_content_validates(client):
     for seed in range(10):
-        r = client.chat.completions.create(model="gpt-4o", messages=ASK, response_format=schema_format(EVENT), seed=seed)
+        r = client.chat.completions.create(
+            model="gpt-4o", messages=ASK, response_format=schema_format(EVENT), seed=seed
+        )
         assert r.choices[0].finish_reason == "stop"
-        jsonschema.validate(json.loads(r.choices[0].message.content), EVENT, format_checker=jsonschema.FormatChecker())
+        jsonschema.validate(
+            json.loads(r.choices[0].message.content), EVENT, format_checker=jsonschema.FormatChecker()
+        )
 
 
 def test_json_schema_streams_the_same_content(client):
     kw = dict(model="gpt-4o", messages=ASK, response_format=schema_format(EVENT), seed=11)
     whole = client.chat.completions.create(**kw).choices[0].message.content
-    parts = [c.choices[0].delta.content or "" for c in client.chat.completions.create(**kw, stream=True) if c.choices]
+    parts = [
+        c.choices[0].delta.content or ""
+        for c in client.chat.completions.create(**kw, stream=True)
+        if c.choices
+    ]
     assert "".join(parts) == whole
     assert len([p for p in parts if p]) > 5
 
 
 def test_usage_counts_the_json_tokens_and_max_tokens_truncates(client):
-    r = client.chat.completions.create(model="gpt-4o", messages=ASK, response_format=schema_format(EVENT), max_tokens=5)
+    r = client.chat.completions.create(
+        model="gpt-4o", messages=ASK, response_format=schema_format(EVENT), max_tokens=5
+    )
     assert r.usage.completion_tokens == 5 and r.choices[0].finish_reason == "length"
 
 
 def test_json_object_is_an_object_and_text_is_prose(client):
     r = client.chat.completions.create(model="gpt-4o", messages=ASK, response_format={"type": "json_object"})
     assert isinstance(json.loads(r.choices[0].message.content), dict)
-    r = client.chat.completions.create(model="gpt-4o", messages=ASK, response_format={"type": "text"}, max_tokens=20)
+    r = client.chat.completions.create(
+        model="gpt-4o", messages=ASK, response_format={"type": "text"}, max_tokens=20
+    )
     with pytest.raises(ValueError):
         json.loads(r.choices[0].message.content)
 
@@ -83,7 +94,7 @@ class Answer(pydantic.BaseModel):
     final_answer: str
     colour: Colour
     confidence: float
-    note: Optional[str]
+    note: str | None
 
 
 def test_sdk_parse_with_a_pydantic_model(client):
@@ -103,13 +114,22 @@ def test_sdk_parse_with_a_pydantic_model(client):
         ({"type": "json_schema"}, "response_format.json_schema"),
         ({"type": "json_schema", "json_schema": {"name": "x"}}, "response_format.json_schema.schema"),
         ({"type": "json_schema", "json_schema": {"schema": EVENT}}, "response_format.json_schema.name"),
-        ({"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "strng"}}},
-         "response_format.json_schema.schema"),
-        ({"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "integer", "minimum": 3, "maximum": 1}}},
-         "response_format.json_schema.schema"),
+        (
+            {"type": "json_schema", "json_schema": {"name": "x", "schema": {"type": "strng"}}},
+            "response_format.json_schema.schema",
+        ),
+        (
+            {
+                "type": "json_schema",
+                "json_schema": {"name": "x", "schema": {"type": "integer", "minimum": 3, "maximum": 1}},
+            },
+            "response_format.json_schema.schema",
+        ),
     ],
 )
 def test_bad_response_formats_are_400s(http, response_format, param):
-    r = http.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": ASK, "response_format": response_format})
+    r = http.post(
+        "/v1/chat/completions", json={"model": "gpt-4o", "messages": ASK, "response_format": response_format}
+    )
     assert r.status_code == 400, r.text
     assert r.json()["error"]["param"] == param

@@ -22,16 +22,26 @@ WEATHER = {
         "ids": {"type": "array", "items": {"type": "string", "format": "uuid"}, "minItems": 1, "maxItems": 3},
         "area": {
             "type": "object",
-            "properties": {"lat": {"type": "number", "minimum": -90, "maximum": 90}, "lon": {"type": "number"}},
+            "properties": {
+                "lat": {"type": "number", "minimum": -90, "maximum": 90},
+                "lon": {"type": "number"},
+            },
             "required": ["lat", "lon"],
         },
     },
     "required": ["city", "unit", "days", "area", "ids"],
     "additionalProperties": False,
 }
-SEARCH = {"type": "object", "properties": {"query": {"type": "string"}, "top_k": {"type": "integer"}}, "required": ["query"]}
+SEARCH = {
+    "type": "object",
+    "properties": {"query": {"type": "string"}, "top_k": {"type": "integer"}},
+    "required": ["query"],
+}
 TOOLS = [
-    {"type": "function", "function": {"name": "get_weather", "description": "Weather by city", "parameters": WEATHER}},
+    {
+        "type": "function",
+        "function": {"name": "get_weather", "description": "Weather by city", "parameters": WEATHER},
+    },
     {"type": "function", "function": {"name": "search_docs", "parameters": SEARCH}},
     {"type": "function", "function": {"name": "now"}},
 ]
@@ -63,7 +73,11 @@ def test_auto_calls_tools_whose_arguments_validate(client):
 
 def test_parallel_calls_only_when_allowed(client):
     counts = {
-        len(client.chat.completions.create(model="gpt-4o", messages=ASK, tools=TOOLS, seed=s).choices[0].message.tool_calls)
+        len(
+            client.chat.completions.create(model="gpt-4o", messages=ASK, tools=TOOLS, seed=s)
+            .choices[0]
+            .message.tool_calls
+        )
         for s in range(12)
     }
     assert max(counts) > 1
@@ -75,12 +89,16 @@ def test_parallel_calls_only_when_allowed(client):
 
 
 def test_tool_choice_none_required_and_named(client):
-    r = client.chat.completions.create(model="gpt-4o", messages=ASK, tools=TOOLS, tool_choice="none", max_tokens=10)
+    r = client.chat.completions.create(
+        model="gpt-4o", messages=ASK, tools=TOOLS, tool_choice="none", max_tokens=10
+    )
     assert r.choices[0].message.tool_calls is None and r.choices[0].message.content
     assert r.choices[0].finish_reason in ("stop", "length")
     named = {"type": "function", "function": {"name": "get_weather"}}
     for seed in range(5):
-        r = client.chat.completions.create(model="gpt-4o", messages=ASK, tools=TOOLS, tool_choice=named, seed=seed)
+        r = client.chat.completions.create(
+            model="gpt-4o", messages=ASK, tools=TOOLS, tool_choice=named, seed=seed
+        )
         (call,) = r.choices[0].message.tool_calls
         assert call.function.name == "get_weather"
         args = check_call(call)
@@ -88,7 +106,9 @@ def test_tool_choice_none_required_and_named(client):
 
 
 def test_a_tool_result_gets_a_text_answer_unless_required(client):
-    first = client.chat.completions.create(model="gpt-4o", messages=ASK, tools=TOOLS, parallel_tool_calls=False)
+    first = client.chat.completions.create(
+        model="gpt-4o", messages=ASK, tools=TOOLS, parallel_tool_calls=False
+    )
     call = first.choices[0].message.tool_calls[0]
     history = ASK + [
         first.choices[0].message.model_dump(exclude_none=True),
@@ -99,13 +119,17 @@ def test_a_tool_result_gets_a_text_answer_unless_required(client):
     assert r.choices[0].message.content and r.choices[0].finish_reason in ("stop", "length")
     # The earlier call's arguments count in the prompt.
     assert r.usage.prompt_tokens > first.usage.prompt_tokens
-    again = client.chat.completions.create(model="gpt-4o", messages=history, tools=TOOLS, tool_choice="required")
+    again = client.chat.completions.create(
+        model="gpt-4o", messages=history, tools=TOOLS, tool_choice="required"
+    )
     assert again.choices[0].finish_reason == "tool_calls"
 
 
 def test_tool_definitions_count_in_the_prompt(client):
     bare = client.chat.completions.create(model="gpt-4o", messages=ASK, max_tokens=1)
-    tooled = client.chat.completions.create(model="gpt-4o", messages=ASK, tools=TOOLS, tool_choice="none", max_tokens=1)
+    tooled = client.chat.completions.create(
+        model="gpt-4o", messages=ASK, tools=TOOLS, tool_choice="none", max_tokens=1
+    )
     assert tooled.usage.prompt_tokens > bare.usage.prompt_tokens + 50
 
 
@@ -168,11 +192,16 @@ def test_legacy_functions_answer_with_function_call(client):
     assert r.choices[0].finish_reason == "function_call"
     assert msg.function_call.name == "get_weather" and msg.tool_calls is None
     jsonschema.validate(json.loads(msg.function_call.arguments), WEATHER, format_checker=CHECKER)
-    r = client.chat.completions.create(model="gpt-4o", messages=ASK, functions=functions, function_call="none",
-                                       max_tokens=5)
+    r = client.chat.completions.create(
+        model="gpt-4o", messages=ASK, functions=functions, function_call="none", max_tokens=5
+    )
     assert r.choices[0].message.function_call is None
-    chunks = list(client.chat.completions.create(model="gpt-4o", messages=ASK, functions=functions, stream=True))
-    args = "".join(c.choices[0].delta.function_call.arguments for c in chunks if c.choices[0].delta.function_call)
+    chunks = list(
+        client.chat.completions.create(model="gpt-4o", messages=ASK, functions=functions, stream=True)
+    )
+    args = "".join(
+        c.choices[0].delta.function_call.arguments for c in chunks if c.choices[0].delta.function_call
+    )
     jsonschema.validate(json.loads(args), WEATHER)
     assert chunks[-1].choices[0].finish_reason == "function_call"
 
@@ -193,10 +222,15 @@ def fn(name: str = "f", parameters: object = None) -> dict:
         ({"tools": [{"type": "function"}]}, "tools[0].function"),
         ({"tools": [fn("has space")]}, "tools[0].function.name"),
         ({"tools": [fn(parameters={"type": "nope"})]}, "tools[0].function.parameters"),
-        ({"tools": [fn(parameters={"type": "object", "properties": {"x": {"$ref": "#/$defs/X"}}})]},
-         "tools[0].function.parameters"),
+        (
+            {"tools": [fn(parameters={"type": "object", "properties": {"x": {"$ref": "#/$defs/X"}}})]},
+            "tools[0].function.parameters",
+        ),
         ({"tools": [fn(parameters={"enum": []})]}, "tools[0].function.parameters"),
-        ({"tools": [fn()], "tool_choice": {"type": "function", "function": {"name": "other"}}}, "tool_choice"),
+        (
+            {"tools": [fn()], "tool_choice": {"type": "function", "function": {"name": "other"}}},
+            "tool_choice",
+        ),
         ({"tools": [fn()], "tool_choice": "always"}, "tool_choice"),
         ({"tool_choice": "auto"}, "tool_choice"),
         ({"parallel_tool_calls": False}, "parallel_tool_calls"),

@@ -32,9 +32,13 @@ class ChatCompletions(Endpoint):
         info = self.ctx.catalog.resolve(req.model)
         lat = self.ctx.latency
         try:
+            # The request and model objects go positionally: CPython builds a kwargs dict for a call of
+            # more than 30 stack items (positional + 2 per keyword), which costs more than the call.
             payload, schedule, _, _ = _core.chat(
                 req.model,
                 req.messages,
+                req,
+                info,
                 n=req.n,
                 max_tokens=req.max_completion_tokens or req.max_tokens,
                 min_tokens=req.min_tokens,
@@ -48,16 +52,6 @@ class ChatCompletions(Endpoint):
                 ttft=lat.ttft,
                 itl=lat.itl,
                 jitter=lat.jitter,
-                tools=req.tools,
-                tool_choice=req.tool_choice,
-                parallel_tool_calls=req.parallel_tool_calls,
-                functions=req.functions,
-                function_call=req.function_call,
-                response_format=req.response_format,
-                reasoning_effort=req.reasoning_effort,
-                prediction=req.prediction,
-                capabilities=info.capabilities,
-                context_length=info.context_length,
             )
         except _core.InvalidInput as exc:
             raise rejected(exc) from None

@@ -1,6 +1,6 @@
 //! `chat(...)`: one call renders a whole chat completion or its stream.
 
-use super::chat_options::{self, RawFields};
+use super::chat_options;
 use super::{latency, request_key, rich_content, stop_list, streamed, whole};
 use crate::chat::{render_completion, render_stream};
 use crate::chat_choices::{self, ChatChoice, ChatSpec};
@@ -68,17 +68,17 @@ fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64, bool)> {
 
 #[pyfunction]
 #[pyo3(signature = (
-    model, messages, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
+    model, messages, request=None, model_info=None, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
     top_logprobs=None, stream=false, include_usage=false, fingerprint="fp_fakeai", ttft=0.0, itl=0.0,
-    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, tools=None, tool_choice=None,
-    parallel_tool_calls=None, functions=None, function_call=None, response_format=None,
-    reasoning_effort=None, prediction=None, capabilities=None, context_length=None
+    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn chat<'py>(
     py: Python<'py>,
     model: &str,
     messages: &Bound<'py, PyList>,
+    request: Option<&Bound<'py, PyAny>>,
+    model_info: Option<&Bound<'py, PyAny>>,
     n: u32,
     max_tokens: Option<u32>,
     min_tokens: u32,
@@ -95,20 +95,17 @@ pub(crate) fn chat<'py>(
     extra_prompt_tokens: u32,
     forced_tokens: Option<u32>,
     cached_tokens: u32,
-    tools: Option<&Bound<'py, PyAny>>,
-    tool_choice: Option<&Bound<'py, PyAny>>,
-    parallel_tool_calls: Option<bool>,
-    functions: Option<&Bound<'py, PyAny>>,
-    function_call: Option<&Bound<'py, PyAny>>,
-    response_format: Option<&Bound<'py, PyAny>>,
-    reasoning_effort: Option<&str>,
-    prediction: Option<&Bound<'py, PyAny>>,
-    capabilities: Option<&Bound<'py, PyFrozenSet>>,
-    context_length: Option<u32>,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let (prompt_tokens, input_hash, rich) = read_messages(messages)?;
-    let raw = RawFields { tools, tool_choice, functions, function_call, response_format };
-    let opts = chat_options::read(raw, parallel_tool_calls, reasoning_effort, prediction, capabilities)?;
+    let (capabilities, context_length) = match model_info.filter(|m| !m.is_none()) {
+        Some(m) => (
+            Some(m.getattr(intern!(py, "capabilities"))?.cast_into::<PyFrozenSet>()?),
+            Some(m.getattr(intern!(py, "context_length"))?.extract::<u32>()?),
+        ),
+        None => (None, None),
+    };
+    let capabilities = capabilities.as_ref();
+    let opts = chat_options::read(request, capabilities)?;
     let rich_tokens = if rich { rich_content::tokens(messages, capabilities)? } else { 0 };
     let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens + rich_tokens + opts.tool_tokens;
     if let Some(limit) = context_length {

@@ -1,6 +1,6 @@
 //! The chat request fields beyond prose, read into core values: tools (and legacy functions),
-//! `response_format`, `reasoning_effort` and `prediction`. JSON-valued fields arrive as
-//! `msgspec.Raw` (or `bytes`/`str`) and are parsed here, once.
+//! `response_format`, `reasoning_effort` and `prediction`, read as attributes of the decoded request.
+//! JSON-valued fields arrive as `msgspec.Raw` (or `bytes`/`str`) and are parsed here, once.
 
 use crate::invalid::Invalid;
 use crate::reasoning::Effort;
@@ -19,16 +19,6 @@ pub(crate) struct ChatOptions {
     pub(crate) format: Format,
     pub(crate) reasoning: Option<Effort>,
     pub(crate) prediction: Option<String>,
-}
-
-/// The raw JSON fields of a request (each `None` when absent).
-#[derive(Default)]
-pub(crate) struct RawFields<'a, 'py> {
-    pub(crate) tools: Option<&'a Bound<'py, PyAny>>,
-    pub(crate) tool_choice: Option<&'a Bound<'py, PyAny>>,
-    pub(crate) functions: Option<&'a Bound<'py, PyAny>>,
-    pub(crate) function_call: Option<&'a Bound<'py, PyAny>>,
-    pub(crate) response_format: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// The text of a JSON field: `None` for an absent field (None, or an empty `msgspec.Raw`).
@@ -70,35 +60,53 @@ fn prediction_text(prediction: &Bound<'_, PyAny>) -> PyResult<String> {
     Ok(out)
 }
 
-pub(crate) fn read(
-    raw: RawFields<'_, '_>,
-    parallel_tool_calls: Option<bool>,
-    reasoning_effort: Option<&str>,
-    prediction: Option<&Bound<'_, PyAny>>,
-    caps: Option<&Bound<'_, PyFrozenSet>>,
+/// Read the options of `request` (the decoded request: its `tools`, `tool_choice`,
+/// `parallel_tool_calls`, `functions`, `function_call`, `response_format`, `reasoning_effort` and
+/// `prediction` attributes; a missing attribute counts as absent) for a model with `caps`.
+pub(crate) fn read<'py>(
+    request: Option<&Bound<'py, PyAny>>,
+    caps: Option<&Bound<'py, PyFrozenSet>>,
 ) -> PyResult<ChatOptions> {
-    let (tools, tools_len) = json(raw.tools, "tools")?;
-    let (functions, functions_len) = json(raw.functions, "functions")?;
+    let Some(req) = request.filter(|r| !r.is_none()) else {
+        return Ok(ChatOptions {
+            tools: None,
+            tool_tokens: 0,
+            format: Format::Text,
+            reasoning: None,
+            prediction: None,
+        });
+    };
+    let py = req.py();
+    let field = |name: &Bound<'py, PyString>| req.getattr_opt(name);
+    let (tools, tools_len) = json(field(intern!(py, "tools"))?.as_ref(), "tools")?;
+    let (functions, functions_len) = json(field(intern!(py, "functions"))?.as_ref(), "functions")?;
+    let parallel_tool_calls = match field(intern!(py, "parallel_tool_calls"))? {
+        Some(p) if !p.is_none() => Some(p.extract::<bool>()?),
+        _ => None,
+    };
     let params = ToolParams {
         tools,
-        tool_choice: json(raw.tool_choice, "tool_choice")?.0,
+        tool_choice: json(field(intern!(py, "tool_choice"))?.as_ref(), "tool_choice")?.0,
         parallel_tool_calls,
         functions,
-        function_call: json(raw.function_call, "function_call")?.0,
+        function_call: json(field(intern!(py, "function_call"))?.as_ref(), "function_call")?.0,
     };
     let tools = Tools::parse(params)?;
-    let py_has = |c: &Bound<'_, PyFrozenSet>, name: &Bound<'_, PyString>| c.contains(name);
+    let has = |c: &Bound<'_, PyFrozenSet>, name: &Bound<'_, PyString>| c.contains(name);
     if let (Some(t), Some(c)) = (&tools, caps) {
-        if !py_has(c, intern!(c.py(), "tools"))? {
+        if !has(c, intern!(py, "tools"))? {
             let param = if t.legacy { "functions" } else { "tools" };
             return Err(Invalid::new(param, format!("'{param}' is not supported with this model."))
                 .code("unsupported_parameter")
                 .into());
         }
     }
-    let format = Format::parse(json(raw.response_format, "response_format")?.0.as_ref())?;
-    let reasoning = match (caps, reasoning_effort) {
-        (Some(c), effort) if py_has(c, intern!(c.py(), "reasoning"))? => Some(Effort::parse(effort)?),
+    let format =
+        Format::parse(json(field(intern!(py, "response_format"))?.as_ref(), "response_format")?.0.as_ref())?;
+    let effort = field(intern!(py, "reasoning_effort"))?.filter(|e| !e.is_none());
+    let effort = effort.as_ref().map(|e| e.cast::<PyString>()?.to_str()).transpose()?;
+    let reasoning = match (caps, effort) {
+        (Some(c), effort) if has(c, intern!(py, "reasoning"))? => Some(Effort::parse(effort)?),
         (_, None) => None,
         (_, Some(_)) => {
             return Err(Invalid::new(
@@ -109,7 +117,8 @@ pub(crate) fn read(
             .into())
         }
     };
-    let prediction = prediction.filter(|p| !p.is_none()).map(prediction_text).transpose()?;
+    let prediction = field(intern!(py, "prediction"))?.filter(|p| !p.is_none());
+    let prediction = prediction.as_ref().map(prediction_text).transpose()?;
     Ok(ChatOptions {
         tool_tokens: if tools.is_some() { (tools_len + functions_len) as u32 } else { 0 },
         tools,
