@@ -47,7 +47,8 @@ pub struct ChatSpec<'a> {
     pub tools: Option<&'a Tools>,
     /// The conversation ends with a tool's result.
     pub after_tool_result: bool,
-    pub format: &'a Format,
+    /// `None`: plain text.
+    pub format: Option<&'a Format>,
     pub reasoning: Option<Effort>,
     pub prediction: Option<&'a str>,
 }
@@ -55,7 +56,7 @@ pub struct ChatSpec<'a> {
 impl ChatSpec<'_> {
     fn is_plain(&self) -> bool {
         self.tools.is_none()
-            && matches!(self.format, Format::Text)
+            && self.format.is_none_or(|f| matches!(f, Format::Text))
             && self.reasoning.is_none()
             && self.prediction.is_none()
     }
@@ -140,7 +141,7 @@ fn one(rng: &mut Rng, spec: &ChatSpec<'_>) -> ChatChoice {
                 .into_iter()
                 .map(|c| ToolCall {
                     id: ids::new_id("call_", 24),
-                    name: tools.functions[c.function].name.clone(),
+                    name: tools.declared.functions[c.function].name.clone(),
                     arguments: Tokenized::new(c.arguments),
                 })
                 .collect();
@@ -148,7 +149,7 @@ fn one(rng: &mut Rng, spec: &ChatSpec<'_>) -> ChatChoice {
             return out;
         }
     }
-    if let Some(json) = spec.format.render(rng) {
+    if let Some(json) = spec.format.and_then(|f| f.render(rng)) {
         let mut content = Tokenized::new(json);
         let mut finish = Finish::Stop;
         if let Some(b) = budget.filter(|b| content.len() > *b as usize) {
@@ -175,10 +176,10 @@ fn empty() -> Choice {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tools::ToolParams;
+    use crate::tools::{Declared, ToolParams};
     use serde_json::json;
 
-    fn spec<'a>(format: &'a Format, max: Option<u32>) -> ChatSpec<'a> {
+    fn spec(format: &Format, max: Option<u32>) -> ChatSpec<'_> {
         ChatSpec {
             base: ChoiceSpec {
                 n: 1,
@@ -187,7 +188,7 @@ mod tests {
             },
             tools: None,
             after_tool_result: false,
-            format,
+            format: Some(format),
             reasoning: None,
             prediction: None,
         }
@@ -219,9 +220,10 @@ mod tests {
 
     #[test]
     fn tool_calls_and_json() {
+        let list = json!([{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}}}]);
         let tools = Tools::parse(ToolParams {
-            tools: Some(json!([{"type": "function", "function": {"name": "f", "parameters": {
-                "type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}}}])),
+            tools: Some(std::rc::Rc::new(Declared::parse(list.to_string().as_bytes(), false).unwrap())),
             ..Default::default()
         })
         .unwrap()

@@ -12,6 +12,7 @@ pub mod invalid;
 pub mod json;
 pub mod logprobs;
 pub mod multimodal;
+pub mod parse_cache;
 pub mod prediction;
 pub mod reasoning;
 pub mod response_format;

@@ -55,6 +55,14 @@ impl Format {
         }
     }
 
+    /// Parse the JSON text of a `response_format`.
+    pub fn from_json(text: &[u8]) -> Result<Format, Invalid> {
+        let v: Value = serde_json::from_slice(text).map_err(|e| {
+            Invalid::new("response_format", format!("Invalid JSON in 'response_format': {e}."))
+        })?;
+        Format::parse(Some(&v))
+    }
+
     /// The JSON content of one reply, or `None` for plain text.
     pub fn render(&self, rng: &mut Rng) -> Option<String> {
         match self {

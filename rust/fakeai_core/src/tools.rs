@@ -10,7 +10,9 @@
 use crate::invalid::Invalid;
 use crate::rng::Rng;
 use crate::schema_gen;
+use crate::tokens;
 use serde_json::Value;
+use std::rc::Rc;
 
 pub struct Function {
     pub name: String,
@@ -25,8 +27,15 @@ pub enum Mode {
     Named(usize),
 }
 
-pub struct Tools {
+/// The functions a request declares (`tools` or legacy `functions`), parsed and checked.
+pub struct Declared {
     pub functions: Vec<Function>,
+    /// Prompt tokens of the definitions (those of their JSON text).
+    pub tokens: u32,
+}
+
+pub struct Tools {
+    pub declared: Rc<Declared>,
     pub mode: Mode,
     pub parallel: bool,
     /// Declared through the legacy `functions` parameter: answer with `function_call`.
@@ -39,13 +48,14 @@ pub struct Call {
     pub arguments: String,
 }
 
-/// The request fields that declare tools, as parsed JSON.
+/// The request fields that declare tools: the declarations parsed by [`Declared::parse`], the
+/// choice fields as JSON.
 #[derive(Default)]
 pub struct ToolParams {
-    pub tools: Option<Value>,
+    pub tools: Option<Rc<Declared>>,
     pub tool_choice: Option<Value>,
     pub parallel_tool_calls: Option<bool>,
-    pub functions: Option<Value>,
+    pub functions: Option<Rc<Declared>>,
     pub function_call: Option<Value>,
 }
 
@@ -83,6 +93,17 @@ fn function(def: &Value, at: &str) -> Result<Function, Invalid> {
         }
     };
     Ok(Function { name: name.to_owned(), parameters })
+}
+
+impl Declared {
+    /// Parse the JSON text of `tools` (or, `legacy`, of `functions`).
+    pub fn parse(text: &[u8], legacy: bool) -> Result<Declared, Invalid> {
+        let param = if legacy { "functions" } else { "tools" };
+        let list: Value = serde_json::from_slice(text)
+            .map_err(|e| Invalid::new(param, format!("Invalid JSON in '{param}': {e}.")))?;
+        let functions = definitions(&list, param, legacy)?;
+        Ok(Declared { functions, tokens: tokens::count(&String::from_utf8_lossy(text)) as u32 })
+    }
 }
 
 fn definitions(list: &Value, param: &str, legacy: bool) -> Result<Vec<Function>, Invalid> {
@@ -174,33 +195,30 @@ impl Tools {
     /// The tools a request declares, or `None` when it declares none.
     pub fn parse(p: ToolParams) -> Result<Option<Tools>, Invalid> {
         let present = |v: &Option<Value>| v.as_ref().filter(|v| !v.is_null()).cloned();
-        let (tools, functions) = (present(&p.tools), present(&p.functions));
         let (tool_choice, function_call) = (present(&p.tool_choice), present(&p.function_call));
-        match (tools, functions) {
+        match (p.tools, p.functions) {
             (Some(_), Some(_)) => Err(Invalid::new(
                 "functions",
                 "'functions' cannot be used together with 'tools'; use 'tools'.",
             )),
-            (Some(list), None) => {
-                let functions = definitions(&list, "tools", false)?;
+            (Some(declared), None) => {
                 let mode = match tool_choice {
-                    Some(c) => mode(&c, &functions, "tool_choice", false)?,
+                    Some(c) => mode(&c, &declared.functions, "tool_choice", false)?,
                     None => Mode::Auto,
                 };
                 Ok(Some(Tools {
-                    functions,
+                    declared,
                     mode,
                     parallel: p.parallel_tool_calls.unwrap_or(true),
                     legacy: false,
                 }))
             }
-            (None, Some(list)) => {
-                let functions = definitions(&list, "functions", true)?;
+            (None, Some(declared)) => {
                 let mode = match function_call {
-                    Some(c) => mode(&c, &functions, "function_call", true)?,
+                    Some(c) => mode(&c, &declared.functions, "function_call", true)?,
                     None => Mode::Auto,
                 };
-                Ok(Some(Tools { functions, mode, parallel: false, legacy: true }))
+                Ok(Some(Tools { declared, mode, parallel: false, legacy: true }))
             }
             (None, None) => {
                 for (value, param, needs) in [
@@ -228,7 +246,7 @@ impl Tools {
             Mode::Auto if after_tool_result => return Vec::new(),
             Mode::Named(i) => vec![i],
             Mode::Auto | Mode::Required => {
-                let n = self.functions.len();
+                let n = self.declared.functions.len();
                 let k = if self.parallel { 1 + rng.below(n.min(3) as u64) as usize } else { 1 };
                 // A partial Fisher-Yates shuffle: k distinct functions.
                 let mut order: Vec<usize> = (0..n).collect();
@@ -243,7 +261,7 @@ impl Tools {
         chosen
             .into_iter()
             .map(|function| {
-                let args = schema_gen::generate(&self.functions[function].parameters, rng);
+                let args = schema_gen::generate(&self.declared.functions[function].parameters, rng);
                 Call { function, arguments: args.to_string() }
             })
             .collect()
@@ -261,8 +279,16 @@ mod tests {
             {"type": "function", "function": {"name": "get_time"}}])
     }
 
+    fn declared(list: Value, legacy: bool) -> Result<Rc<Declared>, Invalid> {
+        Declared::parse(list.to_string().as_bytes(), legacy).map(Rc::new)
+    }
+
     fn parse(tools: Value, choice: Option<Value>) -> Result<Option<Tools>, Invalid> {
-        Tools::parse(ToolParams { tools: Some(tools), tool_choice: choice, ..Default::default() })
+        Tools::parse(ToolParams {
+            tools: Some(declared(tools, false)?),
+            tool_choice: choice,
+            ..Default::default()
+        })
     }
 
     #[test]
@@ -293,7 +319,7 @@ mod tests {
         let required = parse(weather(), Some(json!("required"))).unwrap().unwrap();
         assert!(!required.plan(&mut Rng::new(2), true).is_empty());
         let serial = Tools::parse(ToolParams {
-            tools: Some(weather()),
+            tools: Some(declared(weather(), false).unwrap()),
             parallel_tool_calls: Some(false),
             ..Default::default()
         })
@@ -305,13 +331,17 @@ mod tests {
     #[test]
     fn legacy_functions() {
         let t = Tools::parse(ToolParams {
-            functions: Some(json!([{"name": "f", "parameters": {"type": "object"}}])),
+            functions: Some(
+                declared(json!([{"name": "f", "parameters": {"type": "object"}}]), true).unwrap(),
+            ),
             function_call: Some(json!({"name": "f"})),
             ..Default::default()
         })
         .unwrap()
         .unwrap();
         assert!(t.legacy && t.mode == Mode::Named(0));
+        assert!(t.declared.tokens > 5);
+        assert_eq!(Declared::parse(b"[{", true).err().unwrap().param, "functions");
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub(crate) fn chat<'py>(
         },
         tools: opts.tools.as_ref(),
         after_tool_result: last_role == "tool" || last_role == "function",
-        format: &opts.format,
+        format: opts.format.as_deref(),
         reasoning: opts.reasoning,
         prediction: opts.prediction.as_deref(),
     };

@@ -3,20 +3,27 @@
 //! JSON-valued fields arrive as `msgspec.Raw` (or `bytes`/`str`) and are parsed here, once.
 
 use crate::invalid::Invalid;
+use crate::parse_cache::cached;
 use crate::reasoning::Effort;
 use crate::response_format::Format;
-use crate::tokens;
-use crate::tools::{ToolParams, Tools};
+use crate::tools::{Declared, ToolParams, Tools};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFrozenSet, PyList, PyString};
 use serde_json::Value;
+use std::rc::Rc;
+
+/// [`crate::parse_cache`] namespaces.
+const TOOLS: u64 = 1;
+const FUNCTIONS: u64 = 2;
+const RESPONSE_FORMAT: u64 = 3;
 
 pub(crate) struct ChatOptions {
     pub(crate) tools: Option<Tools>,
     /// Prompt tokens of the function definitions.
     pub(crate) tool_tokens: u32,
-    pub(crate) format: Format,
+    /// `None`: plain text.
+    pub(crate) format: Option<Rc<Format>>,
     pub(crate) reasoning: Option<Effort>,
     pub(crate) prediction: Option<String>,
 }
@@ -34,12 +41,23 @@ fn raw_text(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<u8>>> {
     Ok(Some(bytes.cast::<PyBytes>()?.as_bytes().to_vec()))
 }
 
-fn json(obj: Option<&Bound<'_, PyAny>>, param: &str) -> PyResult<(Option<Value>, usize)> {
-    let Some(text) = raw_text(obj)? else { return Ok((None, 0)) };
+fn json(obj: Option<&Bound<'_, PyAny>>, param: &str) -> PyResult<Option<Value>> {
+    let Some(text) = raw_text(obj)? else { return Ok(None) };
     let value: Value = serde_json::from_slice(&text)
         .map_err(|e| Invalid::new(param, format!("Invalid JSON in '{param}': {e}.")))?;
-    let tokens = tokens::count(&String::from_utf8_lossy(&text));
-    Ok((Some(value).filter(|v| !v.is_null()), tokens))
+    Ok(Some(value).filter(|v| !v.is_null()))
+}
+
+/// A declaration field (`tools`, `functions`, `response_format`), parsed through the cache.
+fn declared<T: 'static>(
+    obj: Option<&Bound<'_, PyAny>>,
+    kind: u64,
+    parse: impl FnOnce(&[u8]) -> Result<T, Invalid>,
+) -> PyResult<Option<Rc<T>>> {
+    match raw_text(obj)? {
+        Some(text) if text.as_slice() != b"null" => Ok(Some(cached(kind, &text, parse)?)),
+        _ => Ok(None),
+    }
 }
 
 /// `prediction.content`: a string or a list of text parts.
@@ -71,25 +89,26 @@ pub(crate) fn read<'py>(
         return Ok(ChatOptions {
             tools: None,
             tool_tokens: 0,
-            format: Format::Text,
+            format: None,
             reasoning: None,
             prediction: None,
         });
     };
     let py = req.py();
     let field = |name: &Bound<'py, PyString>| req.getattr_opt(name);
-    let (tools, tools_len) = json(field(intern!(py, "tools"))?.as_ref(), "tools")?;
-    let (functions, functions_len) = json(field(intern!(py, "functions"))?.as_ref(), "functions")?;
+    let tools = declared(field(intern!(py, "tools"))?.as_ref(), TOOLS, |t| Declared::parse(t, false))?;
+    let functions =
+        declared(field(intern!(py, "functions"))?.as_ref(), FUNCTIONS, |t| Declared::parse(t, true))?;
     let parallel_tool_calls = match field(intern!(py, "parallel_tool_calls"))? {
         Some(p) if !p.is_none() => Some(p.extract::<bool>()?),
         _ => None,
     };
     let params = ToolParams {
         tools,
-        tool_choice: json(field(intern!(py, "tool_choice"))?.as_ref(), "tool_choice")?.0,
+        tool_choice: json(field(intern!(py, "tool_choice"))?.as_ref(), "tool_choice")?,
         parallel_tool_calls,
         functions,
-        function_call: json(field(intern!(py, "function_call"))?.as_ref(), "function_call")?.0,
+        function_call: json(field(intern!(py, "function_call"))?.as_ref(), "function_call")?,
     };
     let tools = Tools::parse(params)?;
     let has = |c: &Bound<'_, PyFrozenSet>, name: &Bound<'_, PyString>| c.contains(name);
@@ -102,7 +121,7 @@ pub(crate) fn read<'py>(
         }
     }
     let format =
-        Format::parse(json(field(intern!(py, "response_format"))?.as_ref(), "response_format")?.0.as_ref())?;
+        declared(field(intern!(py, "response_format"))?.as_ref(), RESPONSE_FORMAT, Format::from_json)?;
     let effort = field(intern!(py, "reasoning_effort"))?.filter(|e| !e.is_none());
     let effort = effort.as_ref().map(|e| e.cast::<PyString>()?.to_str()).transpose()?;
     let reasoning = match (caps, effort) {
@@ -120,7 +139,7 @@ pub(crate) fn read<'py>(
     let prediction = field(intern!(py, "prediction"))?.filter(|p| !p.is_none());
     let prediction = prediction.as_ref().map(prediction_text).transpose()?;
     Ok(ChatOptions {
-        tool_tokens: if tools.is_some() { (tools_len + functions_len) as u32 } else { 0 },
+        tool_tokens: tools.as_ref().map_or(0, |t| t.declared.tokens),
         tools,
         format,
         reasoning,
