@@ -66,6 +66,10 @@ fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64, bool)> {
     Ok((count, hasher.digest(), rich))
 }
 
+/// Render a chat completion (or its stream) for `messages`. `request`, the decoded request object,
+/// supplies the tools, `response_format`, `reasoning_effort` and `prediction` options; `model_info`
+/// (with `capabilities`, a frozenset, and `context_length`) enables the capability and
+/// context-window checks. A rejected value raises `InvalidInput(message, param, code)`.
 #[pyfunction]
 #[pyo3(signature = (
     model, messages, request=None, model_info=None, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
