@@ -125,6 +125,13 @@ def test_sdk_parse_with_a_pydantic_model(client):
             },
             "response_format.json_schema.schema",
         ),
+        (
+            {
+                "type": "json_schema",
+                "json_schema": {"name": "x", "schema": {"type": "array", "minItems": 10**7}},
+            },
+            "response_format.json_schema.schema",
+        ),
     ],
 )
 def test_bad_response_formats_are_400s(http, response_format, param):
@@ -133,3 +140,14 @@ def test_bad_response_formats_are_400s(http, response_format, param):
     )
     assert r.status_code == 400, r.text
     assert r.json()["error"]["param"] == param
+
+
+def test_a_schema_requiring_its_own_recursion_still_answers(client):
+    schema = {
+        "$defs": {
+            "N": {"type": "object", "properties": {"next": {"$ref": "#/$defs/N"}}, "required": ["next"]}
+        },
+        "$ref": "#/$defs/N",
+    }
+    r = client.chat.completions.create(model="gpt-4o", messages=ASK, response_format=schema_format(schema))
+    assert isinstance(json.loads(r.choices[0].message.content), dict)

@@ -8,7 +8,10 @@
 //! (`minLength`/`maxLength`, formats `date-time`, `date`, `time`, `email`, `uri`, `uuid`, `ipv4`,
 //! `ipv6`, `hostname`) and numbers (`minimum`/`maximum`, exclusive bounds, `multipleOf`). `pattern`
 //! is not interpreted. Recursive schemas stop growing past [`MAX_DEPTH`]: then only required
-//! properties and minimal arrays are generated, and `anyOf` prefers a branch without `$ref`.
+//! properties and minimal arrays are generated, and `anyOf` prefers a branch without `$ref`; a
+//! schema that requires its own recursion is cut with `null` at [`HARD_DEPTH`]. Bounds that would
+//! make generation unbounded (`minItems` over [`MAX_MIN_ITEMS`], `minLength` over
+//! [`MAX_MIN_LENGTH`]) are rejected, and numbers are drawn within +-1e15.
 
 use crate::rng::Rng;
 use crate::vocab;
@@ -16,6 +19,13 @@ use serde_json::{Map, Number, Value};
 
 /// Nesting depth after which generation only fills what the schema requires.
 pub const MAX_DEPTH: usize = 8;
+/// Depth at which generation stops (with `null`), for schemas that require their own recursion.
+pub const HARD_DEPTH: usize = 4 * MAX_DEPTH;
+/// Largest `minItems` / `minLength` fakeai generates (bigger ones are rejected by [`check`]).
+pub const MAX_MIN_ITEMS: u64 = 1_000;
+pub const MAX_MIN_LENGTH: u64 = 100_000;
+/// Numbers are drawn within +-this bound (JSON Schema bounds beyond it are clamped).
+const NUMBER_RANGE: f64 = 1e15;
 const TYPES: [&str; 7] = ["object", "array", "string", "integer", "number", "boolean", "null"];
 
 /// Why a schema was rejected; `at` is the JSON path inside the schema (`properties.x.type`).
@@ -159,6 +169,11 @@ fn check_at(root: &Value, schema: &Value, at: &str) -> Result<(), SchemaError> {
     if bound(obj, "multipleOf", at)?.is_some_and(|m| m <= 0.0) {
         return err(&join(at, "multipleOf"), "must be greater than 0");
     }
+    for (key, most) in [("minItems", MAX_MIN_ITEMS), ("minLength", MAX_MIN_LENGTH)] {
+        if count(obj, key, at)?.is_some_and(|n| n > most) {
+            return err(&join(at, key), format!("values above {most} are not supported"));
+        }
+    }
     for (min, max) in
         [("minItems", "maxItems"), ("minLength", "maxLength"), ("minProperties", "maxProperties")]
     {
@@ -216,6 +231,9 @@ struct Gen<'a, 'r> {
 
 impl Gen<'_, '_> {
     fn value(&mut self, schema: &Value, depth: usize) -> Value {
+        if depth > HARD_DEPTH {
+            return Value::Null;
+        }
         let Some(obj) = schema.as_object() else {
             return Value::from(words(self.rng, 3, " "));
         };
@@ -321,7 +339,7 @@ impl Gen<'_, '_> {
             tries += 1;
             // A small enum may not have enough distinct values; stop once the minimum is met.
             if unique && out.contains(&v) {
-                if tries > 50 && out.len() as u64 >= min {
+                if tries > 50 + 2 * n {
                     break;
                 }
                 continue;
@@ -345,7 +363,8 @@ impl Gen<'_, '_> {
             (None, Some(h)) => (if h > 0.0 { 0.0 } else { h - width }, h),
             (None, None) => (0.0, width),
         };
-        (lo, hi, lo_x, hi_x)
+        let clamp = |x: f64| x.clamp(-NUMBER_RANGE, NUMBER_RANGE);
+        (clamp(lo), clamp(hi), lo_x, hi_x)
     }
 
     fn integer(&mut self, obj: &Map<String, Value>) -> Value {
@@ -367,8 +386,8 @@ impl Gen<'_, '_> {
         let (lo, hi, lo_x, hi_x) = Self::limits(obj, 1000.0);
         if let Some(m) = obj.get("multipleOf").and_then(Value::as_f64).filter(|m| *m > 0.0) {
             let (first, last) = ((lo / m).ceil(), (hi / m).floor());
-            if last >= first {
-                let k = first + self.rng.range(0, (last - first) as u64) as f64;
+            if first.is_finite() && last.is_finite() && last >= first {
+                let k = first + self.rng.range(0, (last - first).min(1e12) as u64) as f64;
                 return Number::from_f64(k * m).map_or(Value::Null, Value::Number);
             }
         }
@@ -595,6 +614,28 @@ mod tests {
             let e = check(&schema).unwrap_err();
             assert_eq!(e.at, at, "{schema}: {e}");
         }
+    }
+
+    #[test]
+    fn hostile_schemas_terminate() {
+        // A schema that requires itself: generation stops at the hard depth instead of recursing forever.
+        let s = json!({"$defs": {"N": {"type": "object", "properties": {"n": {"$ref": "#/$defs/N"}}, "required": ["n"]}},
+                       "$ref": "#/$defs/N"});
+        assert!(generate(&s, &mut Rng::new(1)).is_object());
+        // Not enough distinct values for uniqueItems: stops instead of looping.
+        let s = json!({"type": "array", "items": {"enum": [1]}, "minItems": 5, "uniqueItems": true});
+        assert_eq!(generate(&s, &mut Rng::new(1)), json!([1]));
+        let s = json!({"type": "integer", "minimum": -1e300, "maximum": 1e300});
+        assert!(many(&s).iter().all(Value::is_i64));
+        let s = json!({"type": "number", "minimum": -1e308, "maximum": 1e308});
+        assert!(many(&s).iter().all(Value::is_f64));
+        let s = json!({"type": "number", "minimum": -1e300, "maximum": 1e300, "multipleOf": 1e-300});
+        assert!(many(&s).iter().all(Value::is_number));
+        assert_eq!(check(&json!({"type": "array", "minItems": 1_000_000})).unwrap_err().at, "minItems");
+        assert_eq!(
+            check(&json!({"type": "string", "minLength": 1_000_000_000})).unwrap_err().at,
+            "minLength"
+        );
     }
 
     #[test]
