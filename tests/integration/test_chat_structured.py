@@ -51,7 +51,7 @@ def test_json_schema_content_validates(client):
 
 
 def test_json_schema_streams_the_same_content(client):
-    kw = dict(model="gpt-4o", messages=ASK, response_format=schema_format(EVENT), seed=11)
+    kw = {"model": "gpt-4o", "messages": ASK, "response_format": schema_format(EVENT), "seed": 11}
     whole = client.chat.completions.create(**kw).choices[0].message.content
     parts = [
         c.choices[0].delta.content or ""

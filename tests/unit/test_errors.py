@@ -3,7 +3,6 @@ from __future__ import annotations
 import msgspec
 import orjson
 import pytest
-
 from fakeai import _core
 from fakeai.errors import ApiError, invalid_body, rejected
 from fakeai.schemas.chat import ChatRequest
@@ -45,7 +44,7 @@ def test_core_rejections_keep_their_param_and_code():
 
 
 def test_the_core_raises_rejections_with_the_param():
-    req = decoder.decode(b'{"model":"m","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"low"}')
+    req = decoder.decode(b'{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":"low"}')
     with pytest.raises(_core.InvalidInput) as e:
         _core.chat(req.model, req.messages, req)
     assert e.value.args[1:] == ("reasoning_effort", "unsupported_parameter")

@@ -79,7 +79,7 @@ class Message(msgspec.Struct, gc=False):
 class Prediction(msgspec.Struct, gc=False):
     """Predicted outputs: the text the reply is expected to mostly repeat."""
 
-    content: Union[str, Annotated[list[TextPart], Meta(min_length=1)]]
+    content: str | Annotated[list[TextPart], Meta(min_length=1)]
     type: Literal["content"] = "content"
 
 
