@@ -47,6 +47,8 @@ pub struct ChatSpec<'a> {
     pub tools: Option<&'a Tools>,
     /// The conversation ends with a tool's result.
     pub after_tool_result: bool,
+    /// The last user message (what tool calls should be relevant to).
+    pub asked: &'a str,
     /// `None`: plain text.
     pub format: Option<&'a Format>,
     pub reasoning: Option<Effort>,
@@ -135,7 +137,7 @@ fn one(rng: &mut Rng, spec: &ChatSpec<'_>) -> ChatChoice {
         rejected_prediction: 0,
     };
     if let Some(tools) = spec.tools {
-        let calls = tools.plan(rng, spec.after_tool_result);
+        let calls = tools.plan(rng, spec.after_tool_result, spec.asked);
         if !calls.is_empty() {
             let calls = calls
                 .into_iter()
@@ -188,6 +190,7 @@ mod tests {
             },
             tools: None,
             after_tool_result: false,
+            asked: "",
             format: Some(format),
             reasoning: None,
             prediction: None,

@@ -3,9 +3,11 @@
 //!
 //! When a reply calls a tool: `tool_choice: "none"` never; `"required"` and a named function always;
 //! `"auto"` (the default) always, except right after a `role: tool` (or `function`) message, which
-//! gets a normal text answer so an agent loop terminates. Which functions are called is drawn from
-//! the request's RNG (so a `seed` makes it repeatable); with `parallel_tool_calls` (default true) a
-//! reply calls one to three distinct functions, otherwise exactly one.
+//! gets a normal text answer so an agent loop terminates. With `parallel_tool_calls` (default true) a
+//! reply calls one to three distinct functions (a number drawn from the request's RNG), otherwise
+//! exactly one. The functions called are the most relevant to the last user message: those sharing
+//! the most words with it (words of the function's name, split at `_`, `-` and case changes, and of
+//! its description), ties broken by the RNG, so a `seed` makes the choice repeatable.
 
 use crate::invalid::Invalid;
 use crate::rng::Rng;
@@ -17,6 +19,39 @@ use std::rc::Rc;
 pub struct Function {
     pub name: String,
     pub parameters: Value,
+    /// Lower-case words of the name and description, to match against the user's request.
+    keywords: Vec<String>,
+}
+
+/// Lower-case words of three letters or more, split at non-letters and camelCase boundaries, with
+/// a plural `s` dropped.
+fn words(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut flush = |w: &mut String| {
+        if w.len() >= 3 {
+            if w.len() > 3 && w.ends_with('s') && !w.ends_with("ss") {
+                w.pop();
+            }
+            out.push(std::mem::take(w));
+        }
+        w.clear();
+    };
+    let mut prev_lower = false;
+    for c in text.chars() {
+        if c.is_alphabetic() {
+            if c.is_uppercase() && prev_lower {
+                flush(&mut word);
+            }
+            word.extend(c.to_lowercase());
+            prev_lower = c.is_lowercase();
+        } else {
+            flush(&mut word);
+            prev_lower = false;
+        }
+    }
+    flush(&mut word);
+    out
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,7 +127,12 @@ fn function(def: &Value, at: &str) -> Result<Function, Invalid> {
             p.clone()
         }
     };
-    Ok(Function { name: name.to_owned(), parameters })
+    let description = def.get("description").and_then(Value::as_str).unwrap_or("");
+    let mut keywords = words(name);
+    keywords.extend(words(description));
+    keywords.sort();
+    keywords.dedup();
+    Ok(Function { name: name.to_owned(), parameters, keywords })
 }
 
 impl Declared {
@@ -239,23 +279,26 @@ impl Tools {
     }
 
     /// The calls one reply makes (empty: the reply is text). `after_tool_result`: the last message
-    /// of the conversation is a tool's result.
-    pub fn plan(&self, rng: &mut Rng, after_tool_result: bool) -> Vec<Call> {
+    /// of the conversation is a tool's result; `asked`: the last user message.
+    pub fn plan(&self, rng: &mut Rng, after_tool_result: bool, asked: &str) -> Vec<Call> {
         let chosen: Vec<usize> = match self.mode {
             Mode::Never => return Vec::new(),
             Mode::Auto if after_tool_result => return Vec::new(),
             Mode::Named(i) => vec![i],
             Mode::Auto | Mode::Required => {
-                let n = self.declared.functions.len();
+                let functions = &self.declared.functions;
+                let n = functions.len();
                 let k = if self.parallel { 1 + rng.below(n.min(3) as u64) as usize } else { 1 };
-                // A partial Fisher-Yates shuffle: k distinct functions.
-                let mut order: Vec<usize> = (0..n).collect();
-                for i in 0..k {
-                    let j = i + rng.below((n - i) as u64) as usize;
-                    order.swap(i, j);
-                }
-                order.truncate(k);
-                order
+                let asked = words(asked);
+                let mut ranked: Vec<(usize, u64, usize)> = functions
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| {
+                        (f.keywords.iter().filter(|w| asked.contains(w)).count(), rng.next_u64(), i)
+                    })
+                    .collect();
+                ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+                ranked.into_iter().take(k).map(|(_, _, i)| i).collect()
             }
         };
         chosen
@@ -296,7 +339,7 @@ mod tests {
         let tools = parse(weather(), None).unwrap().unwrap();
         let mut rng = Rng::new(1);
         for _ in 0..50 {
-            let calls = tools.plan(&mut rng, false);
+            let calls = tools.plan(&mut rng, false, "");
             assert!((1..=2).contains(&calls.len()));
             for c in &calls {
                 let args: Value = serde_json::from_str(&c.arguments).unwrap();
@@ -305,19 +348,19 @@ mod tests {
                 }
             }
         }
-        assert!(tools.plan(&mut rng, true).is_empty());
+        assert!(tools.plan(&mut rng, true, "").is_empty());
     }
 
     #[test]
     fn named_required_none_and_serial() {
         let named = json!({"type": "function", "function": {"name": "get_time"}});
         let tools = parse(weather(), Some(named)).unwrap().unwrap();
-        let calls = tools.plan(&mut Rng::new(2), true);
+        let calls = tools.plan(&mut Rng::new(2), true, "");
         assert_eq!((calls.len(), calls[0].function, calls[0].arguments.as_str()), (1, 1, "{}"));
         let none = parse(weather(), Some(json!("none"))).unwrap().unwrap();
-        assert!(none.plan(&mut Rng::new(2), false).is_empty());
+        assert!(none.plan(&mut Rng::new(2), false, "").is_empty());
         let required = parse(weather(), Some(json!("required"))).unwrap().unwrap();
-        assert!(!required.plan(&mut Rng::new(2), true).is_empty());
+        assert!(!required.plan(&mut Rng::new(2), true, "").is_empty());
         let serial = Tools::parse(ToolParams {
             tools: Some(declared(weather(), false).unwrap()),
             parallel_tool_calls: Some(false),
@@ -325,7 +368,36 @@ mod tests {
         })
         .unwrap()
         .unwrap();
-        assert!((0..30).all(|i| serial.plan(&mut Rng::new(i), false).len() == 1));
+        assert!((0..30).all(|i| serial.plan(&mut Rng::new(i), false, "").len() == 1));
+    }
+
+    #[test]
+    fn the_most_relevant_function_is_called() {
+        let list = json!([
+            {"type": "function", "function": {"name": "search_docs", "description": "Full-text search"}},
+            {"type": "function", "function": {"name": "getWeather", "description": "Forecasts for a city"}},
+            {"type": "function", "function": {"name": "send-email"}}]);
+        let tools = Tools::parse(ToolParams {
+            tools: Some(declared(list, false).unwrap()),
+            parallel_tool_calls: Some(false),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+        for seed in 0..20 {
+            let call = |asked: &str| tools.plan(&mut Rng::new(seed), false, asked)[0].function;
+            assert_eq!(call("What's the weather in Paris?"), 1);
+            assert_eq!(call("Give me the forecasts for Lyon"), 1);
+            assert_eq!(call("Send an e-mail to Bob"), 2);
+            assert_eq!(call("search the docs for 'prefix'"), 0);
+        }
+        let picked: std::collections::HashSet<usize> =
+            (0..30).map(|s| tools.plan(&mut Rng::new(s), false, "hello")[0].function).collect();
+        assert_eq!(picked.len(), 3);
+        assert_eq!(
+            words("getWeather HTTPServer snake_case docs"),
+            ["get", "weather", "httpserver", "snake", "case", "doc"]
+        );
     }
 
     #[test]

@@ -117,6 +117,7 @@ pub(crate) fn chat<'py>(
     }
     let last_role = messages.get_item(messages.len().saturating_sub(1))?.getattr(intern!(py, "role"))?;
     let last_role = last_role.cast::<PyString>()?.to_str()?;
+    let asked = if opts.tools.is_some() { chat_options::last_user_text(messages)? } else { String::new() };
     let spec = ChatSpec {
         base: ChoiceSpec {
             n,
@@ -126,6 +127,7 @@ pub(crate) fn chat<'py>(
         },
         tools: opts.tools.as_ref(),
         after_tool_result: last_role == "tool" || last_role == "function",
+        asked: &asked,
         format: opts.format.as_deref(),
         reasoning: opts.reasoning,
         prediction: opts.prediction.as_deref(),

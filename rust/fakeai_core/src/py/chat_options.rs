@@ -60,10 +60,22 @@ fn declared<T: 'static>(
     }
 }
 
-/// `prediction.content`: a string or a list of text parts.
-fn prediction_text(prediction: &Bound<'_, PyAny>) -> PyResult<String> {
-    let py = prediction.py();
-    let content = prediction.getattr(intern!(py, "content"))?;
+/// The text of the last `user` message (its string content or text parts), or "".
+pub(crate) fn last_user_text(messages: &Bound<'_, PyList>) -> PyResult<String> {
+    let py = messages.py();
+    for i in (0..messages.len()).rev() {
+        let msg = messages.get_item(i)?;
+        if msg.getattr(intern!(py, "role"))?.cast::<PyString>()?.to_str()? == "user" {
+            return content_text(&msg);
+        }
+    }
+    Ok(String::new())
+}
+
+/// `.content` of a message or a prediction: a string, a list of parts (their texts), or None.
+fn content_text(holder: &Bound<'_, PyAny>) -> PyResult<String> {
+    let py = holder.py();
+    let content = holder.getattr(intern!(py, "content"))?;
     if let Ok(s) = content.cast::<PyString>() {
         return Ok(s.to_str()?.to_owned());
     }
@@ -137,7 +149,7 @@ pub(crate) fn read<'py>(
         }
     };
     let prediction = field(intern!(py, "prediction"))?.filter(|p| !p.is_none());
-    let prediction = prediction.as_ref().map(prediction_text).transpose()?;
+    let prediction = prediction.as_ref().map(content_text).transpose()?;
     Ok(ChatOptions {
         tool_tokens: tools.as_ref().map_or(0, |t| t.declared.tokens),
         tools,
