@@ -152,7 +152,8 @@ def fakeai(workers: int, args: argparse.Namespace, env: dict[str, str] | None = 
     port = free_port()
     cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--workers", str(workers),
            "--ttft", "0", "--itl", "0", "--log-level", "warning"]
-    return run_target(f"fakeai {scenario}{label} ({workers}w)", cmd, port, env, args, body=SCENARIOS[scenario])
+    name = f"fakeai {scenario}{label} ({workers}w)"
+    return run_target(name, cmd, port, env, args, body=SCENARIOS[scenario])
 
 
 def report(rows: list[tuple[Result, Result]]) -> None:

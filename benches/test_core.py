@@ -186,7 +186,8 @@ def rust_tool_call(raw: bytes) -> bytes:
 def check_tool_call(body: bytes) -> None:
     choice = orjson.loads(body)["choices"][0]
     assert choice["finish_reason"] == "tool_calls"
-    jsonschema.validate(orjson.loads(choice["message"]["tool_calls"][0]["function"]["arguments"]), TOOL_SCHEMA)
+    arguments = choice["message"]["tool_calls"][0]["function"]["arguments"]
+    jsonschema.validate(orjson.loads(arguments), TOOL_SCHEMA)
 
 
 @pytest.mark.benchmark(group="chat_tool_call")

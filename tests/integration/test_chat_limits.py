@@ -27,8 +27,8 @@ def test_chat_context_length_exceeded_gives_the_numbers(client, http):
     assert error["code"] == "context_length_exceeded" and error["param"] == "messages"
     assert error["message"] == (
         f"This model's maximum context length is 16385 tokens. However, you requested 16386 tokens "
-        f"({prompt} in the messages, {completion} in the completion). Please reduce the length of the messages "
-        "or completion."
+        f"({prompt} in the messages, {completion} in the completion). "
+        "Please reduce the length of the messages or completion."
     )
 
 
