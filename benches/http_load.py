@@ -1,7 +1,7 @@
 """HTTP load benchmark: fakeai variants side by side in one run, each against its baseline, with wrk.
 
     python benches/http_load.py                               # chat vs the bare-ASGI floor, 1 and 2 workers
-    python benches/http_load.py --variants chat echo image    # + echo mode and 1024x1024 images vs chat
+    python benches/http_load.py --variants chat tools image   # + a tool-calling chat and 1024x1024 images vs chat
     python benches/http_load.py --variants metrics-on --rounds 3    # metrics recording on vs off
     python benches/http_load.py --variants chat gateway       # auth + rate limits on vs plain chat
     python benches/http_load.py --list                        # every variant and its baseline
@@ -40,6 +40,24 @@ CHAT = "/v1/chat/completions"
 CHAT_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": USER_MESSAGE}], "max_tokens": 16}
 IMAGE_BODY = {"model": "dall-e-2", "prompt": "a lighthouse on a cliff at dusk", "size": "1024x1024",
               "response_format": "b64_json"}
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather for a city",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+                "days": {"type": "integer", "minimum": 1, "maximum": 7},
+            },
+            "required": ["city", "unit"],
+        },
+    },
+}
+#: A chat that always answers with a tool call.
+TOOLS_BODY = {**CHAT_BODY, "tools": [WEATHER_TOOL], "tool_choice": "required"}
 #: Auth plus request and token limits far above what a run can reach, so every request is admitted (and
 #: pays for the key check, both bucket takes and the x-ratelimit-* headers).
 GATEWAY_KEY = "sk-bench-0123456789abcdef"
@@ -61,6 +79,7 @@ class Variant:
 VARIANTS: dict[str, Variant] = {
     "chat": Variant("fakeai chat", "floor"),
     "echo": Variant("fakeai chat --mode echo", "chat", flags=("--mode", "echo")),
+    "tools": Variant("fakeai chat with a tool call", "chat", body=TOOLS_BODY),
     "image": Variant("fakeai image 1024 b64", "chat", path="/v1/images/generations", body=IMAGE_BODY),
     "metrics-off": Variant("fakeai chat --metrics off", "floor", env={"FAKEAI_METRICS": "off"}),
     "metrics-on": Variant("fakeai chat, metrics on", "metrics-off"),

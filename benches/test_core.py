@@ -12,11 +12,13 @@ import math
 import random
 import re
 
+import jsonschema
+import msgspec
 import orjson
 import pytest
 
 from fakeai import _core
-from fakeai.schemas.chat import Message
+from fakeai.schemas.chat import ChatRequest, Message
 
 PROSE = (
     "Simulated inference servers let gateway teams test routing, retries and rate limits without GPUs. "
@@ -70,8 +72,11 @@ def py_chat(messages: list[Message], max_tokens: int, seed: int) -> bytes:
     return orjson.dumps(body)
 
 
+CHAT_REQUEST = ChatRequest(model="gpt-4o", messages=MESSAGES, max_tokens=16, ignore_eos=True, seed=1)
+
+
 def rust_chat() -> bytes:
-    return _core.chat("gpt-4o", MESSAGES, max_tokens=16, ignore_eos=True, seed=1)[0]
+    return _core.chat(CHAT_REQUEST)[0]
 
 
 @pytest.mark.benchmark(group="chat_16_tokens")
@@ -111,3 +116,88 @@ def test_embed_rust(benchmark):
 def test_embed_python(benchmark):
     body = orjson.loads(benchmark(py_embed, PROSE[:400], 1536))
     assert len(body["data"][0]["embedding"]) == 1536
+
+
+# --- a tool call: parse the tool list, generate schema-valid arguments, render the completion -------
+TOOL_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+        "days": {"type": "integer", "minimum": 1, "maximum": 7},
+        "tags": {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 3},
+    },
+    "required": ["city", "unit", "days", "tags"],
+}
+TOOLS_REQUEST = orjson.dumps(
+    {
+        "model": "gpt-4o",
+        "messages": [{"role": "user", "content": "What's the weather in Paris?"}],
+        "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": TOOL_SCHEMA}}],
+        "tool_choice": "required",
+    }
+)
+
+
+def py_value(schema: dict, rng: random.Random) -> object:
+    """A pure-Python generator of the same design as rust/fakeai_core/src/schema_gen.rs (subset)."""
+    if "enum" in schema:
+        return rng.choice(schema["enum"])
+    kind = schema.get("type", "string")
+    if kind == "object":
+        return {k: py_value(s, rng) for k, s in schema.get("properties", {}).items()}
+    if kind == "array":
+        n = rng.randint(schema.get("minItems", 1), min(schema.get("maxItems", 3), 3))
+        return [py_value(schema.get("items", {}), rng) for _ in range(n)]
+    if kind == "integer":
+        return rng.randint(schema.get("minimum", 0), schema.get("maximum", 100))
+    return " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 4)))
+
+
+def py_tool_call(raw: bytes, seed: int) -> bytes:
+    rng = random.Random(seed)
+    req = orjson.loads(raw)
+    function = req["tools"][0]["function"]
+    args = orjson.dumps(py_value(function["parameters"], rng)).decode()
+    call = {"id": "call_" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=24)),
+            "type": "function", "function": {"name": function["name"], "arguments": args}}
+    messages = req["messages"]
+    prompt_tokens = 3 + sum(3 + py_count_tokens(m["role"]) + py_count_tokens(m["content"]) for m in messages)
+    prompt_tokens += py_count_tokens(orjson.dumps(req["tools"]).decode())
+    completion_tokens = py_count_tokens(function["name"]) + py_count_tokens(args)
+    body = {
+        "id": "chatcmpl-" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=29)),
+        "object": "chat.completion", "created": 1700000000, "model": req["model"],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "tool_calls": [call],
+                                             "refusal": None, "annotations": []},
+                     "logprobs": None, "finish_reason": "tool_calls"}],
+        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                  "total_tokens": prompt_tokens + completion_tokens},
+        "system_fingerprint": "fp_fakeai04",
+    }
+    return orjson.dumps(body)
+
+
+CHAT_DECODER = msgspec.json.Decoder(ChatRequest)
+
+
+def rust_tool_call(raw: bytes) -> bytes:
+    req = CHAT_DECODER.decode(raw)
+    return _core.chat(msgspec.structs.replace(req, seed=1))[0]
+
+
+def check_tool_call(body: bytes) -> None:
+    choice = orjson.loads(body)["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    arguments = choice["message"]["tool_calls"][0]["function"]["arguments"]
+    jsonschema.validate(orjson.loads(arguments), TOOL_SCHEMA)
+
+
+@pytest.mark.benchmark(group="chat_tool_call")
+def test_tool_call_rust(benchmark):
+    check_tool_call(benchmark(rust_tool_call, TOOLS_REQUEST))
+
+
+@pytest.mark.benchmark(group="chat_tool_call")
+def test_tool_call_python(benchmark):
+    check_tool_call(benchmark(py_tool_call, TOOLS_REQUEST, 1))

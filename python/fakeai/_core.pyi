@@ -1,6 +1,6 @@
 """Type stubs for ``fakeai._core``, the Rust extension (rust/fakeai_core)."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from os import PathLike
 from typing import Any
 
@@ -13,18 +13,9 @@ class InvalidInput(ValueError):
 
 def count_tokens(text: str) -> int: ...
 def chat(
-    model: str,
-    messages: Sequence[Any],
+    request: Any,
+    model_info: Any = None,
     *,
-    n: int = 1,
-    max_tokens: int | None = None,
-    min_tokens: int = 0,
-    ignore_eos: bool = False,
-    stop: str | Sequence[str] | None = None,
-    seed: int | None = None,
-    top_logprobs: int | None = None,
-    stream: bool = False,
-    include_usage: bool = False,
     fingerprint: str = "fp_fakeai",
     ttft: float = 0.0,
     itl: float = 0.0,
@@ -34,26 +25,17 @@ def chat(
     cached_tokens: int = 0,
     echo_mode: bool = False,
     lengths: LengthDistribution | None = None,
+    audio: Callable[[str], bytes] | None = None,
 ) -> tuple[bytes | list[bytes], float | list[float], int, int]:
-    """Render a chat completion: ``(body, delay, prompt_tokens, completion_tokens)``, or for a stream
-    ``(steps, offsets, prompt_tokens, completion_tokens)``. Messages are objects with ``role``,
-    ``content`` (str, None or a list of parts with ``text``) and ``name`` attributes. ``echo_mode``:
-    the reply is the last user message's text; ``lengths``: the natural-length distribution."""
+    """Render the chat completion asked by ``request`` (a decoded ``ChatRequest``):
+    ``(body, delay, prompt_tokens, completion_tokens)``, or for a stream
+    ``(steps, offsets, prompt_tokens, completion_tokens)``. ``model_info`` (``capabilities``,
+    ``context_length``) enables the capability and context-window checks. A rejected value raises
+    ``InvalidInput(message, param, code)``."""
 
 def completion(
-    model: str,
-    prompt: str | Sequence[Any],
+    request: Any,
     *,
-    n: int = 1,
-    max_tokens: int | None = None,
-    min_tokens: int = 0,
-    ignore_eos: bool = False,
-    stop: str | Sequence[str] | None = None,
-    seed: int | None = None,
-    logprobs: int | None = None,
-    echo: bool = False,
-    stream: bool = False,
-    include_usage: bool = False,
     fingerprint: str = "fp_fakeai",
     ttft: float = 0.0,
     itl: float = 0.0,
@@ -61,9 +43,10 @@ def completion(
     forced_tokens: int | None = None,
     echo_mode: bool = False,
     lengths: LengthDistribution | None = None,
+    context_length: int | None = None,
 ) -> tuple[bytes | list[bytes], float | list[float], int, int]:
-    """Render a legacy text completion; same return shape as :func:`chat` (``echo_mode``: each
-    prompt's reply is the prompt itself)."""
+    """Render the legacy text completion asked by ``request`` (a decoded ``CompletionRequest``); same
+    return shape as :func:`chat`."""
 
 def embed(model: str, input: str | Sequence[Any], dims: int, base64: bool = False) -> tuple[bytes, int]:
     """Render an embeddings list: ``(body, prompt_tokens)``."""

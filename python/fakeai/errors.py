@@ -78,6 +78,15 @@ def invalid_body(exc: msgspec.DecodeError) -> ApiError:
     return bad_request(f"Invalid value for '{path}': {message}.", param=path, code="invalid_value")
 
 
+def rejected(exc: ValueError, param: str | None = None) -> ApiError:
+    """A 400 from the Rust core's ``InvalidInput``: ``(message, param, code)``, or a bare message
+    about ``param``."""
+    if len(exc.args) == 3:
+        message, where, code = exc.args
+        return bad_request(message, param=where, code=code)
+    return bad_request(f"Invalid '{param}': {exc}.", param=param)
+
+
 async def _on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return exc.response()

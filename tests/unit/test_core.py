@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from fakeai import _core
+from fakeai.schemas.chat import ChatRequest, Message
 
 
 def test_count_tokens():
@@ -14,23 +15,18 @@ def test_count_tokens():
 
 
 def test_chat_is_deterministic_with_a_seed():
-    import msgspec
-
-    from fakeai.schemas.chat import Message
-
-    msgs = [Message(role="user", content="hi")]
-    a = orjson.loads(_core.chat("m", msgs, max_tokens=10, seed=5)[0])
-    b = orjson.loads(_core.chat("m", msgs, max_tokens=10, seed=5)[0])
+    req = ChatRequest(model="m", messages=[Message(role="user", content="hi")], max_tokens=10, seed=5)
+    a = orjson.loads(_core.chat(req)[0])
+    b = orjson.loads(_core.chat(req)[0])
     assert a["choices"] == b["choices"] and a["id"] != b["id"]
-    assert msgspec  # schema objects are what the endpoint passes
+    assert a["usage"]["completion_tokens"] <= 10
 
 
 def test_stream_returns_steps_and_offsets():
-    from fakeai.schemas.chat import Message
-
-    steps, offsets, prompt, completion = _core.chat(
-        "m", [Message(role="user", content="hi")], max_tokens=4, ignore_eos=True, stream=True, ttft=0.05, itl=0.01
+    req = ChatRequest(
+        model="m", messages=[Message(role="user", content="hi")], max_tokens=4, ignore_eos=True, stream=True
     )
+    steps, offsets, prompt, completion = _core.chat(req, ttft=0.05, itl=0.01)
     assert len(steps) == len(offsets) == 4 and completion == 4
     assert offsets[0] == pytest.approx(0.05) and offsets[3] == pytest.approx(0.08)
 

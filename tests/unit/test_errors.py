@@ -3,8 +3,8 @@ from __future__ import annotations
 import msgspec
 import orjson
 import pytest
-
-from fakeai.errors import ApiError, invalid_body
+from fakeai import _core
+from fakeai.errors import ApiError, invalid_body, rejected
 from fakeai.schemas.chat import ChatRequest
 
 decoder = msgspec.json.Decoder(ChatRequest)
@@ -34,3 +34,17 @@ def test_malformed_json_has_no_param():
 def test_envelope_body():
     body = orjson.loads(ApiError(429, "slow down", type="requests", code="rate_limit_exceeded").body())
     assert body == {"error": {"message": "slow down", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}
+
+
+def test_core_rejections_keep_their_param_and_code():
+    e = rejected(_core.InvalidInput("Too long.", "messages", "context_length_exceeded"))
+    assert (e.status, e.message, e.param, e.code) == (400, "Too long.", "messages", "context_length_exceeded")
+    e = rejected(_core.InvalidInput("must not be an empty array"), param="prompt")
+    assert (e.message, e.param) == ("Invalid 'prompt': must not be an empty array.", "prompt")
+
+
+def test_the_core_raises_rejections_with_the_param():
+    req = decoder.decode(b'{"model":"m","messages":[{"role":"user","content":"x"}],"reasoning_effort":"low"}')
+    with pytest.raises(_core.InvalidInput) as e:
+        _core.chat(req)
+    assert e.value.args[1:] == ("reasoning_effort", "unsupported_parameter")

@@ -12,7 +12,7 @@ from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.context import FINGERPRINT, ServerContext
 from fakeai.engine.pacing import respond
 from fakeai.engine.speech import chat_audio
-from fakeai.errors import bad_request
+from fakeai.errors import bad_request, rejected
 from fakeai.schemas.chat import ChatRequest
 
 
@@ -25,36 +25,27 @@ class ChatCompletions(Endpoint):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.monotonic()
         req = await read_json(receive, self.decoder, self.limit)
-        top_logprobs = None
-        if req.logprobs:
-            top_logprobs = req.top_logprobs or 0
-        elif req.top_logprobs is not None:
+        if req.top_logprobs is not None and not req.logprobs:
             raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
         lora = self.ctx.loras.find(req.model)
-        if lora is None:
-            self.ctx.catalog.resolve(req.model)
-        audio = chat_audio(req.modalities, req.audio)
-        lat = self.ctx.latency
-        payload, schedule, prompt_tokens, completion_tokens = _core.chat(
-            req.model,
-            req.messages,
-            n=req.n,
-            max_tokens=req.max_completion_tokens or req.max_tokens,
-            min_tokens=req.min_tokens,
-            ignore_eos=req.ignore_eos,
-            stop=req.stop,
-            seed=req.seed,
-            top_logprobs=top_logprobs,
-            stream=req.stream,
-            include_usage=req.stream_options is not None and req.stream_options.include_usage,
-            fingerprint=FINGERPRINT,
-            ttft=lat.ttft,
-            itl=lat.itl,
-            jitter=lat.jitter,
-            echo_mode=self.ctx.mode.echo(scope),
-            lengths=self.ctx.lengths,
-            audio=audio,
+        info = self.ctx.catalog.resolve(
+            (lora.base_model_name or self.ctx.settings.lora_base_model) if lora else req.model
         )
+        lat = self.ctx.latency
+        try:
+            payload, schedule, prompt_tokens, completion_tokens = _core.chat(
+                req,
+                info,
+                fingerprint=FINGERPRINT,
+                ttft=lat.ttft,
+                itl=lat.itl,
+                jitter=lat.jitter,
+                echo_mode=self.ctx.mode.echo(scope),
+                lengths=self.ctx.lengths,
+                audio=chat_audio(req.modalities, req.audio),
+            )
+        except _core.InvalidInput as exc:
+            raise rejected(exc) from None
         self.ctx.metrics.inference(scope, req.model, prompt_tokens, completion_tokens, schedule)
         async with self.ctx.loras.serving(lora):
             await respond(send, payload, schedule, start)

@@ -11,7 +11,7 @@ from fakeai import _core
 from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.context import FINGERPRINT, ServerContext
 from fakeai.engine.pacing import respond
-from fakeai.errors import bad_request
+from fakeai.errors import bad_request, rejected
 from fakeai.schemas.completions import CompletionRequest
 
 
@@ -27,32 +27,23 @@ class Completions(Endpoint):
         if req.max_tokens == 0 and not req.echo:
             raise bad_request("'max_tokens' must be at least 1 unless 'echo' is true.", param="max_tokens")
         lora = self.ctx.loras.find(req.model)
-        if lora is None:
-            self.ctx.catalog.resolve(req.model)
+        info = self.ctx.catalog.resolve(
+            (lora.base_model_name or self.ctx.settings.lora_base_model) if lora else req.model
+        )
         lat = self.ctx.latency
         try:
             payload, schedule, prompt_tokens, completion_tokens = _core.completion(
-                req.model,
-                req.prompt,
-                n=req.n,
-                max_tokens=req.max_tokens,
-                min_tokens=req.min_tokens,
-                ignore_eos=req.ignore_eos,
-                stop=req.stop,
-                seed=req.seed,
-                logprobs=req.logprobs,
-                echo=req.echo,
-                stream=req.stream,
-                include_usage=req.stream_options is not None and req.stream_options.include_usage,
+                req,
                 fingerprint=FINGERPRINT,
                 ttft=lat.ttft,
                 itl=lat.itl,
                 jitter=lat.jitter,
                 echo_mode=self.ctx.mode.echo(scope),
                 lengths=self.ctx.lengths,
+                context_length=info.context_length,
             )
         except _core.InvalidInput as exc:
-            raise bad_request(f"Invalid 'prompt': {exc}.", param="prompt") from None
+            raise rejected(exc, param="prompt") from None
         self.ctx.metrics.inference(scope, req.model, prompt_tokens, completion_tokens, schedule)
         async with self.ctx.loras.serving(lora):
             await respond(send, payload, schedule, start)

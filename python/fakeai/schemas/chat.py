@@ -81,6 +81,17 @@ class ChatAudio(msgspec.Struct, gc=False):
     format: str
 
 
+class Prediction(msgspec.Struct, gc=False):
+    """Predicted outputs: the text the reply is expected to mostly repeat."""
+
+    content: str | Annotated[list[TextPart], Meta(min_length=1)]
+    type: Literal["content"] = "content"
+
+
+#: A JSON-valued field handed to the Rust core undecoded (an empty ``Raw`` means "absent").
+RawJson = msgspec.Raw
+
+
 class ChatRequest(msgspec.Struct, gc=False):
     model: ModelId
     messages: Annotated[list[Message], Meta(min_length=1)]
@@ -103,10 +114,14 @@ class ChatRequest(msgspec.Struct, gc=False):
     store: bool | None = None
     service_tier: str | None = None
     reasoning_effort: str | None = None
-    tools: list[dict[str, Any]] | None = None
-    tool_choice: Any = None
+    # Tools, legacy functions and response_format are validated and used by the Rust core.
+    tools: RawJson = msgspec.Raw()
+    tool_choice: RawJson = msgspec.Raw()
     parallel_tool_calls: bool | None = None
-    response_format: dict[str, Any] | None = None
+    functions: RawJson = msgspec.Raw()
+    function_call: RawJson = msgspec.Raw()
+    response_format: RawJson = msgspec.Raw()
+    prediction: Prediction | None = None
     modalities: list[str] | None = None
     # vLLM extensions that load-test clients (AIPerf, genai-perf) send.
     min_tokens: Annotated[int, Meta(ge=0)] = 0

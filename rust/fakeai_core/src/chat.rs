@@ -1,6 +1,6 @@
 //! Rendering `chat.completion` objects and `chat.completion.chunk` streams as bytes.
 
-use crate::choices::Choice;
+use crate::chat_choices::{Answer, ChatChoice, ToolCall};
 use crate::json;
 use crate::logprobs::TokenLogprob;
 use crate::sse::{self, ChunkStyle, Envelope};
@@ -35,18 +35,77 @@ fn logprobs_content(buf: &mut Vec<u8>, lps: &[TokenLogprob]) {
     buf.extend_from_slice(b"],\"refusal\":null}");
 }
 
-/// A whole non-streaming `chat.completion` object. With `audio` (one rendered `"id":..,"data":..,
-/// "expires_at":..` fragment per choice), each message carries it as `audio` with the text as its
-/// `transcript`, and `content` is null, as OpenAI answers `modalities: ["text", "audio"]`.
+/// `"id":...,"type":"function","function":{"name":...,"arguments":` of a tool call.
+fn call_head(buf: &mut Vec<u8>, call: &ToolCall) {
+    buf.extend_from_slice(b"\"id\":");
+    json::string(buf, &call.id);
+    buf.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
+    json::string(buf, &call.name);
+    buf.extend_from_slice(b",\"arguments\":");
+}
+
+/// The `message` object of one choice. With `audio` (its rendered `"id":..,"data":..,"expires_at":..`
+/// fragment), the message carries it as `audio` with the text as its `transcript`, and `content` is
+/// null, as OpenAI answers `modalities: ["text", "audio"]`.
+fn message(buf: &mut Vec<u8>, c: &ChatChoice<'_>, audio: Option<&[u8]>) {
+    buf.extend_from_slice(b"{\"role\":\"assistant\",\"content\":");
+    let text = match &c.answer {
+        Answer::Prose(p) => Some(p.tokens.concat()),
+        Answer::Composed { content, .. } => Some(content.text.clone()),
+        Answer::Calls { .. } => None,
+    };
+    match (text, audio) {
+        (Some(text), Some(fragment)) => {
+            buf.extend_from_slice(b"null,\"audio\":{");
+            buf.extend_from_slice(fragment);
+            buf.extend_from_slice(b",\"transcript\":");
+            json::string(buf, &text);
+            buf.push(b'}');
+        }
+        (Some(text), None) => json::string(buf, &text),
+        (None, _) => buf.extend_from_slice(b"null"),
+    }
+    if !c.reasoning.is_empty() {
+        buf.extend_from_slice(b",\"reasoning_content\":");
+        json::string(buf, &c.reasoning.concat());
+    }
+    match &c.answer {
+        Answer::Calls { calls, legacy: true } => {
+            buf.extend_from_slice(b",\"function_call\":{\"name\":");
+            json::string(buf, &calls[0].name);
+            buf.extend_from_slice(b",\"arguments\":");
+            json::string(buf, &calls[0].arguments.text);
+            buf.push(b'}');
+        }
+        Answer::Calls { calls, legacy: false } => {
+            buf.extend_from_slice(b",\"tool_calls\":[");
+            for (i, call) in calls.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                buf.push(b'{');
+                call_head(buf, call);
+                json::string(buf, &call.arguments.text);
+                buf.extend_from_slice(b"}}");
+            }
+            buf.push(b']');
+        }
+        _ => {}
+    }
+    buf.extend_from_slice(b",\"refusal\":null,\"annotations\":[]}");
+}
+
+/// A whole non-streaming `chat.completion` object; `audio` holds each choice's rendered audio
+/// fragment when the request asked for audio output (see [`message`]).
 pub fn render_completion(
     env: &Envelope<'_>,
-    choices: &[Choice],
+    choices: &[ChatChoice<'_>],
     usage: &Usage,
     logprobs: bool,
     audio: Option<&[Vec<u8>]>,
 ) -> Vec<u8> {
-    let text_len: usize = choices.iter().flat_map(|c| &c.tokens).map(|t| t.len()).sum();
-    let mut buf = Vec::with_capacity(512 + text_len + if logprobs { text_len * 40 } else { 0 });
+    let text_len: usize = choices.iter().map(|c| c.steps() * 6).sum();
+    let mut buf = Vec::with_capacity(512 + text_len + if logprobs { text_len * 8 } else { 0 });
     buf.extend_from_slice(b"{\"id\":");
     json::string(&mut buf, env.id);
     buf.extend_from_slice(b",\"object\":\"chat.completion\",\"created\":");
@@ -60,25 +119,16 @@ pub fn render_completion(
         }
         buf.extend_from_slice(b"{\"index\":");
         json::uint(&mut buf, i);
-        buf.extend_from_slice(b",\"message\":{\"role\":\"assistant\",\"content\":");
-        match audio.and_then(|a| a.get(i)) {
-            Some(fragment) => {
-                buf.extend_from_slice(b"null,\"audio\":{");
-                buf.extend_from_slice(fragment);
-                buf.extend_from_slice(b",\"transcript\":");
-                json::string(&mut buf, &c.tokens.concat());
-                buf.push(b'}');
-            }
-            None => json::string(&mut buf, &c.tokens.concat()),
-        }
-        buf.extend_from_slice(b",\"refusal\":null,\"annotations\":[]},\"logprobs\":");
-        if logprobs {
-            logprobs_content(&mut buf, &c.logprobs);
-        } else {
-            buf.extend_from_slice(b"null");
+        buf.extend_from_slice(b",\"message\":");
+        message(&mut buf, c, audio.and_then(|a| a.get(i)).map(Vec::as_slice));
+        buf.extend_from_slice(b",\"logprobs\":");
+        match &c.answer {
+            Answer::Prose(p) if logprobs => logprobs_content(&mut buf, &p.logprobs),
+            _ if logprobs => logprobs_content(&mut buf, &[]),
+            _ => buf.extend_from_slice(b"null"),
         }
         buf.extend_from_slice(b",\"finish_reason\":\"");
-        buf.extend_from_slice(c.finish.as_str().as_bytes());
+        buf.extend_from_slice(c.finish().as_bytes());
         buf.extend_from_slice(b"\"}");
     }
     buf.extend_from_slice(b"],");
@@ -90,9 +140,48 @@ pub fn render_completion(
 }
 
 struct ChatChunks<'a> {
-    choices: &'a [Choice<'a>],
+    choices: &'a [ChatChoice<'a>],
     logprobs: bool,
     audio: Option<&'a [Vec<u8>]>,
+}
+
+impl ChatChunks<'_> {
+    /// The delta of answer step `k` of a choice that calls functions.
+    fn call_delta(b: &mut Vec<u8>, calls: &[ToolCall], legacy: bool, mut k: usize) {
+        for (index, call) in calls.iter().enumerate() {
+            if k > call.arguments.len() {
+                k -= 1 + call.arguments.len();
+                continue;
+            }
+            match (legacy, k) {
+                (true, 0) => {
+                    b.extend_from_slice(b"\"function_call\":{\"name\":");
+                    json::string(b, &call.name);
+                    b.extend_from_slice(b",\"arguments\":\"\"}");
+                }
+                (true, _) => {
+                    b.extend_from_slice(b"\"function_call\":{\"arguments\":");
+                    json::string(b, call.arguments.piece(k - 1));
+                    b.push(b'}');
+                }
+                (false, 0) => {
+                    b.extend_from_slice(b"\"tool_calls\":[{\"index\":");
+                    json::uint(b, index);
+                    b.push(b',');
+                    call_head(b, call);
+                    b.extend_from_slice(b"\"\"}}]");
+                }
+                (false, _) => {
+                    b.extend_from_slice(b"\"tool_calls\":[{\"index\":");
+                    json::uint(b, index);
+                    b.extend_from_slice(b",\"function\":{\"arguments\":");
+                    json::string(b, call.arguments.piece(k - 1));
+                    b.extend_from_slice(b"}}]");
+                }
+            }
+            return;
+        }
+    }
 }
 
 impl ChunkStyle for ChatChunks<'_> {
@@ -100,29 +189,48 @@ impl ChunkStyle for ChatChunks<'_> {
         self.choices.len()
     }
 
-    fn choice(&self, i: usize) -> &Choice<'_> {
-        &self.choices[i]
+    fn steps(&self, i: usize) -> usize {
+        self.choices[i].steps()
     }
 
-    fn opening(&self, b: &mut Vec<u8>, _i: usize) -> bool {
-        b.extend_from_slice(
-            b",\"delta\":{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null},\"logprobs\":null,\"finish_reason\":null",
-        );
+    fn opening(&self, b: &mut Vec<u8>, i: usize) -> bool {
+        let content: &[u8] = match self.choices[i].answer {
+            Answer::Calls { .. } => b"null",
+            _ => b"\"\"",
+        };
+        b.extend_from_slice(b",\"delta\":{\"role\":\"assistant\",\"content\":");
+        b.extend_from_slice(content);
+        b.extend_from_slice(b",\"refusal\":null},\"logprobs\":null,\"finish_reason\":null");
         true
     }
 
     fn token(&self, b: &mut Vec<u8>, i: usize, k: usize) {
         let c = &self.choices[i];
-        if self.audio.is_some() {
-            b.extend_from_slice(b",\"delta\":{\"audio\":{\"transcript\":");
-            json::string(b, c.tokens[k]);
-            b.push(b'}');
-        } else {
-            b.extend_from_slice(b",\"delta\":{\"content\":");
-            json::string(b, c.tokens[k]);
+        b.extend_from_slice(b",\"delta\":{");
+        let mut lp = None;
+        match (k.checked_sub(c.reasoning.len()), &c.answer) {
+            (None, _) => {
+                b.extend_from_slice(b"\"reasoning_content\":");
+                json::string(b, c.reasoning[k]);
+            }
+            (Some(j), Answer::Prose(p)) if self.audio.is_some() => {
+                b.extend_from_slice(b"\"audio\":{\"transcript\":");
+                json::string(b, p.tokens[j]);
+                b.push(b'}');
+            }
+            (Some(j), Answer::Prose(p)) => {
+                b.extend_from_slice(b"\"content\":");
+                json::string(b, p.tokens[j]);
+                lp = p.logprobs.get(j).filter(|_| self.logprobs);
+            }
+            (Some(j), Answer::Composed { content, .. }) => {
+                b.extend_from_slice(b"\"content\":");
+                json::string(b, content.piece(j));
+            }
+            (Some(j), Answer::Calls { calls, legacy }) => Self::call_delta(b, calls, *legacy, j),
         }
         b.extend_from_slice(b"},\"logprobs\":");
-        match c.logprobs.get(k).filter(|_| self.logprobs) {
+        match lp {
             Some(lp) => logprobs_content(b, std::slice::from_ref(lp)),
             None => b.extend_from_slice(b"null"),
         }
@@ -130,7 +238,6 @@ impl ChunkStyle for ChatChunks<'_> {
     }
 
     fn finish(&self, b: &mut Vec<u8>, i: usize) {
-        let c = &self.choices[i];
         match self.audio.and_then(|a| a.get(i)) {
             Some(fragment) => {
                 b.extend_from_slice(b",\"delta\":{\"audio\":{");
@@ -139,19 +246,19 @@ impl ChunkStyle for ChatChunks<'_> {
             }
             None => b.extend_from_slice(b",\"delta\":{},\"logprobs\":null,\"finish_reason\":\""),
         }
-        b.extend_from_slice(c.finish.as_str().as_bytes());
+        b.extend_from_slice(self.choices[i].finish().as_bytes());
         b.push(b'"');
     }
 }
 
-/// A streamed chat completion as timed steps (see [`crate::sse`]). With `audio`, the text streams as
-/// `delta.audio.transcript` and each choice's last chunk carries its audio fragment.
-pub fn render_stream(
+/// A streamed chat completion as timed steps (see [`crate::sse`]); with `audio`, prose arrives as
+/// `delta.audio.transcript` pieces and each choice's audio fragment comes with its finish chunk.
+pub fn render_stream<'a>(
     env: &Envelope<'_>,
-    choices: &[Choice],
+    choices: &'a [ChatChoice<'a>],
     usage: Option<&Usage>,
     logprobs: bool,
-    audio: Option<&[Vec<u8>]>,
+    audio: Option<&'a [Vec<u8>]>,
 ) -> Vec<Vec<u8>> {
     sse::render_steps(env, usage, &ChatChunks { choices, logprobs, audio })
 }
@@ -159,14 +266,17 @@ pub fn render_stream(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::choices::Choice;
     use crate::text::Finish;
+    use crate::tokenized::Tokenized;
 
     fn env(object: &'static str) -> Envelope<'static> {
         Envelope { id: "chatcmpl-x", object, created: 1, model: "m", fingerprint: "fp_1" }
     }
 
-    fn choice(tokens: Vec<&'static str>) -> Choice<'static> {
-        Choice { tokens, finish: Finish::Length, logprobs: Vec::new() }
+    fn choice(tokens: Vec<&'static str>) -> ChatChoice<'static> {
+        let answer = Answer::Prose(Choice { tokens, finish: Finish::Length, logprobs: Vec::new() });
+        ChatChoice { reasoning: Vec::new(), answer, accepted_prediction: 0, rejected_prediction: 0 }
     }
 
     #[test]
@@ -174,8 +284,7 @@ mod tests {
         let usage = Usage { prompt_tokens: 3, completion_tokens: 2, ..Default::default() };
         let choices = [choice(vec!["Hi", " \"you\""])];
         let body =
-            String::from_utf8(render_completion(&env("chat.completion"), &choices, &usage, false, None))
-                .unwrap();
+            String::from_utf8(render_completion(&env("chat.completion"), &choices, &usage, false, None)).unwrap();
         assert!(body.starts_with(
             "{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\""
         ));
@@ -187,8 +296,7 @@ mod tests {
     #[test]
     fn stream_steps_follow_tokens_and_end_with_done() {
         let choices = [choice(vec!["A", " b", " c"]), choice(vec!["X"])];
-        let steps =
-            render_stream(&env("chat.completion.chunk"), &choices, Some(&Usage::default()), false, None);
+        let steps = render_stream(&env("chat.completion.chunk"), &choices, Some(&Usage::default()), false, None);
         assert_eq!(steps.len(), 3);
         let first = String::from_utf8(steps[0].clone()).unwrap();
         assert_eq!(first.matches("\"role\":\"assistant\"").count(), 2);
@@ -204,30 +312,58 @@ mod tests {
     }
 
     #[test]
-    fn audio_replaces_content_with_the_audio_object() {
-        let fragment = vec![b"\"id\":\"audio_1\",\"data\":\"UklG\",\"expires_at\":9".to_vec()];
-        let choices = [choice(vec!["Hi", " there"])];
-        let usage = Usage::default();
-        let env = env("chat.completion");
-        let body =
-            String::from_utf8(render_completion(&env, &choices, &usage, false, Some(&fragment))).unwrap();
-        assert!(body.contains(
-            "\"content\":null,\"audio\":{\"id\":\"audio_1\",\"data\":\"UklG\",\"expires_at\":9,\"transcript\":\"Hi there\"}"
-        ));
-        let steps = render_stream(&env, &choices, None, false, Some(&fragment)).concat();
-        let text = String::from_utf8(steps).unwrap();
-        assert!(text.contains("\"delta\":{\"audio\":{\"transcript\":\" there\"}}"));
-        assert!(
-            text.contains("\"delta\":{\"audio\":{\"id\":\"audio_1\",\"data\":\"UklG\",\"expires_at\":9}}")
-        );
-        assert!(!text.contains("\"content\":\"Hi\""));
-    }
-
-    #[test]
     fn empty_choice_still_streams_role_and_finish() {
         let steps = render_stream(&env("chat.completion.chunk"), &[choice(vec![])], None, false, None);
         assert_eq!(steps.len(), 1);
         let s = String::from_utf8(steps[0].clone()).unwrap();
         assert!(s.contains("role") && s.contains("finish_reason\":\"length") && !s.contains("usage"));
+    }
+
+    fn calls(legacy: bool) -> ChatChoice<'static> {
+        let call = |name: &str, args: &str| ToolCall {
+            id: format!("call_{name}"),
+            name: name.into(),
+            arguments: Tokenized::new(args.into()),
+        };
+        let answer = Answer::Calls { calls: vec![call("f", "{\"a\":1}"), call("g", "{}")], legacy };
+        ChatChoice { reasoning: vec!["Think", "."], answer, accepted_prediction: 0, rejected_prediction: 0 }
+    }
+
+    #[test]
+    fn tool_calls_render_in_the_message_and_as_deltas() {
+        let usage = Usage::default();
+        let body =
+            String::from_utf8(render_completion(&env("chat.completion"), &[calls(false)], &usage, false, None))
+                .unwrap();
+        assert!(body.contains(
+            "\"content\":null,\"reasoning_content\":\"Think.\",\"tool_calls\":[{\"id\":\"call_f\",\"type\":\"function\",\
+             \"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}},{\"id\":\"call_g\""
+        ));
+        assert!(body.contains("\"finish_reason\":\"tool_calls\""));
+        let steps = render_stream(&env("chat.completion.chunk"), &[calls(false)], None, false, None);
+        // 2 reasoning tokens, f: header + 7 argument tokens, g: header + 2.
+        assert_eq!(steps.len(), 2 + 8 + 3);
+        let s = |k: usize| String::from_utf8(steps[k].clone()).unwrap();
+        assert!(s(0).contains("\"content\":null") && s(0).contains("{\"reasoning_content\":\"Think\"}"));
+        assert!(s(2).contains(
+            "{\"tool_calls\":[{\"index\":0,\"id\":\"call_f\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]}"
+        ));
+        assert!(s(3).contains("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\"}}]}"));
+        assert!(s(10).contains("\"index\":1,\"id\":\"call_g\""));
+        assert!(s(12).contains("\"finish_reason\":\"tool_calls\""));
+    }
+
+    #[test]
+    fn legacy_function_call_shape() {
+        let usage = Usage::default();
+        let body =
+            String::from_utf8(render_completion(&env("chat.completion"), &[calls(true)], &usage, false, None))
+                .unwrap();
+        assert!(body.contains("\"function_call\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}"));
+        assert!(body.contains("\"finish_reason\":\"function_call\""));
+        let steps = render_stream(&env("chat.completion.chunk"), &[calls(true)], None, false, None);
+        let all = String::from_utf8(steps.concat()).unwrap();
+        assert!(all.contains("{\"function_call\":{\"name\":\"f\",\"arguments\":\"\"}}"));
+        assert!(all.contains("{\"function_call\":{\"arguments\":\"a\"}}"));
     }
 }

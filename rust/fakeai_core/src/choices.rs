@@ -23,21 +23,26 @@ pub struct ChoiceSpec {
 /// Generate the choices for one request. `key` identifies the input (prompt hash mixed with the
 /// request seed) so that equal seeds and equal inputs give equal output.
 pub fn generate(key: u64, spec: &ChoiceSpec) -> Vec<Choice<'static>> {
-    (0..spec.n.max(1))
-        .map(|index| {
-            let mut rng = Rng::new(key.wrapping_add(u64::from(index).wrapping_mul(0xA076_1D64_78BD_642F)));
-            let (len, mut finish) = text::choose_length(&mut rng, spec.length);
-            let mut tokens = text::generate(&mut rng, len as usize);
-            if text::apply_stop(&mut tokens, &spec.stops) {
-                finish = Finish::Stop;
-            }
-            let logprobs = match spec.top_logprobs {
-                Some(k) => logprobs::for_tokens(&mut rng, &tokens, k.min(20) as usize),
-                None => Vec::new(),
-            };
-            Choice { tokens, finish, logprobs }
-        })
-        .collect()
+    (0..spec.n.max(1)).map(|index| one(&mut rng_for(key, index), spec)).collect()
+}
+
+/// The RNG of choice `index` of the request keyed `key`.
+pub fn rng_for(key: u64, index: u32) -> Rng {
+    Rng::new(key.wrapping_add(u64::from(index).wrapping_mul(0xA076_1D64_78BD_642F)))
+}
+
+/// One choice of prose drawn from `rng`.
+pub fn one(rng: &mut Rng, spec: &ChoiceSpec) -> Choice<'static> {
+    let (len, mut finish) = text::choose_length(rng, spec.length);
+    let mut tokens = text::generate(rng, len as usize);
+    if text::apply_stop(&mut tokens, &spec.stops) {
+        finish = Finish::Stop;
+    }
+    let logprobs = match spec.top_logprobs {
+        Some(k) => logprobs::for_tokens(rng, &tokens, k.min(20) as usize),
+        None => Vec::new(),
+    };
+    Choice { tokens, finish, logprobs }
 }
 
 /// Total generated tokens across choices.

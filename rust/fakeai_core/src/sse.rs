@@ -4,7 +4,6 @@
 //! token, to be written together at that token's deadline. Every chunk of a stream shares one
 //! pre-rendered head (`data: {"id":...,"choices":[`), so a chunk costs a copy and its delta.
 
-use crate::choices::Choice;
 use crate::json;
 use crate::usage::Usage;
 
@@ -22,7 +21,8 @@ pub const DONE: &[u8] = b"data: [DONE]\n\n";
 /// How one API shapes its chunks' choice objects (everything after `{"index":i`).
 pub trait ChunkStyle {
     fn choices(&self) -> usize;
-    fn choice(&self, i: usize) -> &Choice<'_>;
+    /// Timed steps of choice `i` (one per token, for plain text).
+    fn steps(&self, i: usize) -> usize;
     /// The chunk choice `i` opens with before its first token (chat: the role chunk), if any.
     fn opening(&self, _buf: &mut Vec<u8>, _i: usize) -> bool {
         false
@@ -80,12 +80,12 @@ impl ChunkWriter {
 pub fn render_steps(env: &Envelope<'_>, usage: Option<&Usage>, style: &impl ChunkStyle) -> Vec<Vec<u8>> {
     let w = ChunkWriter::new(env, usage.is_some());
     let n = style.choices();
-    let steps = (0..n).map(|i| style.choice(i).tokens.len()).max().unwrap_or(0).max(1);
+    let steps = (0..n).map(|i| style.steps(i)).max().unwrap_or(0).max(1);
     let mut out = Vec::with_capacity(steps);
     for k in 0..steps {
         let mut buf = Vec::with_capacity((w.head.len() + 64) * n);
         for i in 0..n {
-            let len = style.choice(i).tokens.len();
+            let len = style.steps(i);
             if k == 0 {
                 w.chunk(&mut buf, i, |b| style.opening(b, i));
             }

@@ -132,8 +132,8 @@ impl ChunkStyle for TextChunks<'_> {
         self.items.len()
     }
 
-    fn choice(&self, i: usize) -> &Choice<'_> {
-        &self.items[i].choice
+    fn steps(&self, i: usize) -> usize {
+        self.items[i].choice.tokens.len()
     }
 
     fn opening(&self, b: &mut Vec<u8>, i: usize) -> bool {

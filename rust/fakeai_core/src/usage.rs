@@ -8,6 +8,8 @@ pub struct Usage {
     pub completion_tokens: u32,
     pub cached_tokens: u32,
     pub reasoning_tokens: u32,
+    pub accepted_prediction_tokens: u32,
+    pub rejected_prediction_tokens: u32,
 }
 
 impl Usage {
@@ -28,9 +30,11 @@ impl Usage {
         json::uint(buf, self.cached_tokens);
         buf.extend_from_slice(b",\"audio_tokens\":0},\"completion_tokens_details\":{\"reasoning_tokens\":");
         json::uint(buf, self.reasoning_tokens);
-        buf.extend_from_slice(
-            b",\"audio_tokens\":0,\"accepted_prediction_tokens\":0,\"rejected_prediction_tokens\":0}}",
-        );
+        buf.extend_from_slice(b",\"audio_tokens\":0,\"accepted_prediction_tokens\":");
+        json::uint(buf, self.accepted_prediction_tokens);
+        buf.extend_from_slice(b",\"rejected_prediction_tokens\":");
+        json::uint(buf, self.rejected_prediction_tokens);
+        buf.extend_from_slice(b"}}");
     }
 }
 
@@ -41,7 +45,7 @@ mod tests {
     #[test]
     fn renders_totals_and_details() {
         let mut buf = Vec::new();
-        Usage { prompt_tokens: 10, completion_tokens: 5, cached_tokens: 4, reasoning_tokens: 0 }
+        Usage { prompt_tokens: 10, completion_tokens: 5, cached_tokens: 4, ..Default::default() }
             .render(&mut buf);
         let s = String::from_utf8(buf).unwrap();
         assert!(s.starts_with("\"usage\":{\"prompt_tokens\":10,\"completion_tokens\":5,\"total_tokens\":15,"));

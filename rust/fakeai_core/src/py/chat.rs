@@ -1,18 +1,26 @@
-//! `chat(...)`: one call renders a whole chat completion or its stream.
+//! `chat(request, ...)`: one call renders a whole chat completion or its stream.
+//!
+//! The decoded request object is read here, attribute by attribute (a call with one object costs far
+//! less than one with twenty keyword arguments); the keyword arguments carry what the server decides:
+//! timing, echo mode, the length distribution, cached tokens, rendered audio.
 
-use super::echo::{last_user_text, natural, LengthDistribution};
-use super::{latency, request_key, stop_list, streamed, whole};
+use super::chat_options::{self, last_user_text};
+use super::echo::{natural, LengthDistribution};
+use super::{latency, request_key, rich_content, stop_list, streamed, whole};
 use crate::chat::{render_completion, render_stream};
-use crate::choices::{self, ChoiceSpec};
+use crate::chat_choices::{self, prose, ChatChoice, ChatSpec};
+use crate::choices::ChoiceSpec;
+use crate::context_window;
 use crate::echo;
 use crate::ids;
+use crate::prediction;
 use crate::sse::Envelope;
 use crate::text::LengthSpec;
 use crate::tokens;
 use crate::usage::Usage;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyFrozenSet, PyList, PyString, PyTuple};
 use xxhash_rust::xxh3::Xxh3;
 
 /// Tokens OpenAI adds per message, and once to prime the reply.
@@ -21,11 +29,13 @@ const REPLY_PRIMING: usize = 3;
 
 /// Count the prompt tokens of `messages` (objects with `role`, `content`, optional `name`), hashing
 /// their text as we go. Content may be a string, None, or a list of parts; parts with a `text`
-/// attribute count as text, other parts are counted by the caller (`extra_prompt_tokens`).
-pub(super) fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64)> {
+/// attribute count as text. Also says whether anything else (a non-text part, a message without
+/// text content) needs [`rich_content`] to count it.
+pub(super) fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64, bool)> {
     let py = messages.py();
     let mut hasher = Xxh3::new();
     let mut count = REPLY_PRIMING;
+    let mut rich = false;
     let mut add = |text: &str, count: &mut usize| {
         hasher.update(text.as_bytes());
         hasher.update(b"\x00");
@@ -45,38 +55,76 @@ pub(super) fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u6
             add(text.to_str()?, &mut count);
         } else if let Ok(parts) = content.cast::<PyList>() {
             for part in parts.iter() {
-                if let Some(text) = part.getattr_opt(intern!(py, "text"))? {
-                    if let Ok(text) = text.cast::<PyString>() {
-                        add(text.to_str()?, &mut count);
+                match part.getattr_opt(intern!(py, "text"))? {
+                    Some(text) => {
+                        if let Ok(text) = text.cast::<PyString>() {
+                            add(text.to_str()?, &mut count);
+                        }
                     }
+                    None => rich = true,
                 }
             }
+        } else {
+            rich = true;
         }
     }
-    Ok((count, hasher.digest()))
+    Ok((count, hasher.digest(), rich))
 }
 
-#[pyfunction]
-#[pyo3(signature = (
-    model, messages, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
-    top_logprobs=None, stream=false, include_usage=false, fingerprint="fp_fakeai", ttft=0.0, itl=0.0,
-    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None,
-    audio=None
-))]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn chat<'py>(
-    py: Python<'py>,
-    model: &str,
-    messages: &Bound<'py, PyList>,
+/// The plain fields of a decoded chat request (`fakeai.schemas.chat.ChatRequest`).
+struct Basics<'py> {
+    model: Bound<'py, PyString>,
+    messages: Bound<'py, PyList>,
     n: u32,
     max_tokens: Option<u32>,
     min_tokens: u32,
     ignore_eos: bool,
-    stop: Option<&Bound<'py, PyAny>>,
+    stop: Bound<'py, PyAny>,
     seed: Option<i64>,
     top_logprobs: Option<u32>,
     stream: bool,
     include_usage: bool,
+}
+
+fn read_basics<'py>(req: &Bound<'py, PyAny>) -> PyResult<Basics<'py>> {
+    let py = req.py();
+    let get = |name: &Bound<'py, PyString>| req.getattr(name);
+    let max_completion = get(intern!(py, "max_completion_tokens"))?.extract::<Option<u32>>()?;
+    let logprobs = get(intern!(py, "logprobs"))?.extract::<Option<bool>>()?.unwrap_or(false);
+    let top = get(intern!(py, "top_logprobs"))?.extract::<Option<u32>>()?;
+    let options = get(intern!(py, "stream_options"))?;
+    let include_usage =
+        !options.is_none() && options.getattr(intern!(py, "include_usage"))?.extract::<bool>()?;
+    Ok(Basics {
+        model: get(intern!(py, "model"))?.cast_into::<PyString>()?,
+        messages: get(intern!(py, "messages"))?.cast_into::<PyList>()?,
+        n: get(intern!(py, "n"))?.extract()?,
+        max_tokens: max_completion.or(get(intern!(py, "max_tokens"))?.extract()?),
+        min_tokens: get(intern!(py, "min_tokens"))?.extract()?,
+        ignore_eos: get(intern!(py, "ignore_eos"))?.extract()?,
+        stop: get(intern!(py, "stop"))?,
+        seed: get(intern!(py, "seed"))?.extract()?,
+        top_logprobs: logprobs.then(|| top.unwrap_or(0)),
+        stream: get(intern!(py, "stream"))?.extract()?,
+        include_usage,
+    })
+}
+
+/// Render the chat completion (or its stream) asked by `request`, the decoded request. `model_info`
+/// (with `capabilities`, a frozenset, and `context_length`) enables the capability and
+/// context-window checks. `echo_mode` answers plain requests with the last user message;
+/// `audio(transcript) -> bytes` renders each choice's audio fragment. A rejected value raises
+/// `InvalidInput(message, param, code)`.
+#[pyfunction]
+#[pyo3(signature = (
+    request, model_info=None, *, fingerprint="fp_fakeai", ttft=0.0, itl=0.0, jitter=0.0,
+    extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None, audio=None
+))]
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn chat<'py>(
+    py: Python<'py>,
+    request: &Bound<'py, PyAny>,
+    model_info: Option<&Bound<'py, PyAny>>,
     fingerprint: &str,
     ttft: f64,
     itl: f64,
@@ -88,49 +136,83 @@ pub(crate) fn chat<'py>(
     lengths: Option<&Bound<'py, LengthDistribution>>,
     audio: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let (prompt_tokens, input_hash) = read_messages(messages)?;
-    let spec = ChoiceSpec {
-        n,
-        length: LengthSpec {
-            max_tokens,
-            min_tokens,
-            ignore_eos,
-            forced: forced_tokens,
-            natural: natural(lengths),
+    let req = read_basics(request)?;
+    let messages = &req.messages;
+    let (prompt_tokens, input_hash, rich) = read_messages(messages)?;
+    let (capabilities, context_length) = match model_info.filter(|m| !m.is_none()) {
+        Some(m) => (
+            Some(m.getattr(intern!(py, "capabilities"))?.cast_into::<PyFrozenSet>()?),
+            Some(m.getattr(intern!(py, "context_length"))?.extract::<u32>()?),
+        ),
+        None => (None, None),
+    };
+    let capabilities = capabilities.as_ref();
+    let opts = chat_options::read(Some(request), capabilities)?;
+    let rich_tokens = if rich { rich_content::tokens(messages, capabilities)? } else { 0 };
+    let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens + rich_tokens + opts.tool_tokens;
+    if let Some(limit) = context_length {
+        context_window::check(limit, prompt_tokens, opts.tool_tokens, req.max_tokens)?;
+    }
+    let last_role = messages.get_item(messages.len().saturating_sub(1))?.getattr(intern!(py, "role"))?;
+    let last_role = last_role.cast::<PyString>()?.to_str()?;
+    let asked = if opts.tools.is_some() || echo_mode { last_user_text(messages)? } else { String::new() };
+    let spec = ChatSpec {
+        base: ChoiceSpec {
+            n: req.n,
+            length: LengthSpec {
+                max_tokens: req.max_tokens,
+                min_tokens: req.min_tokens,
+                ignore_eos: req.ignore_eos,
+                forced: forced_tokens,
+                natural: natural(lengths),
+            },
+            stops: stop_list(Some(&req.stop))?,
+            top_logprobs: req.top_logprobs,
         },
-        stops: stop_list(stop)?,
-        top_logprobs,
+        tools: opts.tools.as_ref(),
+        after_tool_result: last_role == "tool" || last_role == "function",
+        asked: &asked,
+        format: opts.format.as_deref(),
+        reasoning: opts.reasoning,
+        prediction: opts.prediction.as_deref(),
     };
-    let echo_text = if echo_mode { Some(last_user_text(messages)?) } else { None };
-    let key = request_key(seed, input_hash);
-    let choices = match &echo_text {
-        Some(text) => echo::choices(text, key, &spec),
-        None => choices::generate(key, &spec),
+    let key = request_key(req.seed, input_hash);
+    let choices: Vec<ChatChoice<'_>> = if echo_mode && spec.is_plain() {
+        echo::choices(&asked, key, &spec.base).into_iter().map(prose).collect()
+    } else {
+        chat_choices::generate(key, &spec)
     };
-    let completion_tokens = choices::completion_tokens(&choices);
+    let completion_tokens = choices.iter().map(ChatChoice::completion_tokens).sum();
     // `audio(transcript) -> bytes`: the rendered `"id":..,"data":..,"expires_at":..` of each choice.
     let audio: Option<Vec<Vec<u8>>> = audio
-        .map(|render| choices.iter().map(|c| render.call1((c.tokens.concat(),))?.extract()).collect())
+        .filter(|a| !a.is_none())
+        .map(|render| choices.iter().map(|c| render.call1((c.text(),))?.extract()).collect())
         .transpose()?;
-    let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens;
     let usage = Usage {
         prompt_tokens,
         completion_tokens,
         cached_tokens: cached_tokens.min(prompt_tokens),
-        reasoning_tokens: 0,
+        reasoning_tokens: choices.iter().map(|c| c.reasoning.len() as u32).sum(),
+        accepted_prediction_tokens: choices.iter().map(|c| c.accepted_prediction).sum(),
+        rejected_prediction_tokens: choices.iter().map(|c| c.rejected_prediction).sum(),
     };
     let id = ids::new_id("chatcmpl-", 29);
-    let object = if stream { "chat.completion.chunk" } else { "chat.completion" };
+    let object = if req.stream { "chat.completion.chunk" } else { "chat.completion" };
+    let model = req.model.to_str()?;
     let env = Envelope { id: &id, object, created: ids::unix_now(), model, fingerprint };
-    let lat = latency(ttft, itl, jitter);
-    let logprobs = top_logprobs.is_some();
-    if stream {
-        let steps =
-            render_stream(&env, &choices, include_usage.then_some(&usage), logprobs, audio.as_deref());
+    let longest = choices.iter().map(ChatChoice::steps).max().unwrap_or(0);
+    let mut lat = latency(ttft, itl, jitter);
+    if usage.accepted_prediction_tokens > 0 {
+        let accepted = choices.iter().map(|c| c.accepted_prediction).max().unwrap_or(0);
+        lat.itl *= prediction::decode_factor(longest, accepted);
+    }
+    let logprobs = req.top_logprobs.is_some();
+    if req.stream {
+        let usage = req.include_usage.then_some(&usage);
+        let steps = render_stream(&env, &choices, usage, logprobs, audio.as_deref());
         streamed(py, steps, lat, prompt_tokens, completion_tokens)
     } else {
         let body = render_completion(&env, &choices, &usage, logprobs, audio.as_deref());
-        let longest = choices.iter().map(|c| c.tokens.len()).max().unwrap_or(0);
         whole(py, &body, lat, prompt_tokens, completion_tokens, longest)
     }
 }

@@ -4,6 +4,7 @@ use super::echo::{natural, LengthDistribution};
 use super::inputs::{self, TextOrTokens};
 use super::{latency, request_key, stop_list, streamed, whole};
 use crate::choices::{self, ChoiceSpec};
+use crate::context_window;
 use crate::echo;
 use crate::ids;
 use crate::sse::Envelope;
@@ -12,8 +13,9 @@ use crate::text_completion::{render_completion, render_stream, TextChoice};
 use crate::tokens;
 use crate::usage::Usage;
 use crate::vocab;
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyTuple;
+use pyo3::types::{PyString, PyTuple};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// A prompt as text (token-id prompts are rendered through the vocabulary) and its token count.
@@ -27,27 +29,17 @@ fn prompt_text(p: &TextOrTokens) -> (String, u32) {
     }
 }
 
+/// Render the legacy completion (or its stream) asked by `request`, the decoded
+/// `fakeai.schemas.completions.CompletionRequest`; the keyword arguments carry what the server decides.
 #[pyfunction]
 #[pyo3(signature = (
-    model, prompt, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
-    logprobs=None, echo=false, stream=false, include_usage=false, fingerprint="fp_fakeai", ttft=0.0,
-    itl=0.0, jitter=0.0, forced_tokens=None, echo_mode=false, lengths=None
+    request, *, fingerprint="fp_fakeai", ttft=0.0, itl=0.0, jitter=0.0, forced_tokens=None,
+    echo_mode=false, lengths=None, context_length=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn completion<'py>(
     py: Python<'py>,
-    model: &str,
-    prompt: &Bound<'py, PyAny>,
-    n: u32,
-    max_tokens: Option<u32>,
-    min_tokens: u32,
-    ignore_eos: bool,
-    stop: Option<&Bound<'py, PyAny>>,
-    seed: Option<i64>,
-    logprobs: Option<u32>,
-    echo: bool,
-    stream: bool,
-    include_usage: bool,
+    request: &Bound<'py, PyAny>,
     fingerprint: &str,
     ttft: f64,
     itl: f64,
@@ -55,8 +47,32 @@ pub(crate) fn completion<'py>(
     forced_tokens: Option<u32>,
     echo_mode: bool,
     lengths: Option<&Bound<'py, LengthDistribution>>,
+    context_length: Option<u32>,
 ) -> PyResult<Bound<'py, PyTuple>> {
+    let get = |name: &Bound<'py, PyString>| request.getattr(name);
+    let model = get(intern!(py, "model"))?.cast_into::<PyString>()?;
+    let model = model.to_str()?;
+    let prompt = get(intern!(py, "prompt"))?;
+    let n: u32 = get(intern!(py, "n"))?.extract()?;
+    let max_tokens: Option<u32> = get(intern!(py, "max_tokens"))?.extract()?;
+    let min_tokens: u32 = get(intern!(py, "min_tokens"))?.extract()?;
+    let ignore_eos: bool = get(intern!(py, "ignore_eos"))?.extract()?;
+    let stop = get(intern!(py, "stop"))?;
+    let seed: Option<i64> = get(intern!(py, "seed"))?.extract()?;
+    let logprobs: Option<u32> = get(intern!(py, "logprobs"))?.extract()?;
+    let echo: bool = get(intern!(py, "echo"))?.extract()?;
+    let stream: bool = get(intern!(py, "stream"))?.extract()?;
+    let options = get(intern!(py, "stream_options"))?;
+    let include_usage =
+        !options.is_none() && options.getattr(intern!(py, "include_usage"))?.extract::<bool>()?;
+    let stop = Some(&stop);
+    let prompt = &prompt;
     let prompts: Vec<(String, u32)> = inputs::extract(prompt)?.iter().map(prompt_text).collect();
+    if let Some(limit) = context_length {
+        for (_, tokens) in &prompts {
+            context_window::check_prompt(limit, *tokens, max_tokens.unwrap_or(0))?;
+        }
+    }
     let spec = ChoiceSpec {
         n,
         length: LengthSpec {

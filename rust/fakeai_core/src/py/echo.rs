@@ -1,37 +1,8 @@
-//! What echo mode reads from Python values, and the `LengthDistribution` handed to every call.
+//! The `LengthDistribution` handed to every generating call (`--output-length-distribution`).
 
 use super::InvalidInput;
 use crate::length_dist::LengthDist;
-use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString};
-
-/// The text of the last message whose role is `user`: its string content, or its text parts joined
-/// by a space (as vLLM's simulators do). Empty when there is none.
-pub(crate) fn last_user_text(messages: &Bound<'_, PyList>) -> PyResult<String> {
-    let py = messages.py();
-    for msg in messages.iter().rev() {
-        if msg.getattr(intern!(py, "role"))?.cast::<PyString>()?.to_str()? != "user" {
-            continue;
-        }
-        let content = msg.getattr(intern!(py, "content"))?;
-        if let Ok(text) = content.cast::<PyString>() {
-            return Ok(text.to_str()?.to_owned());
-        }
-        let mut texts = Vec::new();
-        if let Ok(parts) = content.cast::<PyList>() {
-            for part in parts.iter() {
-                if let Some(text) = part.getattr_opt(intern!(py, "text"))? {
-                    if let Ok(text) = text.cast::<PyString>() {
-                        texts.push(text.to_str()?.to_owned());
-                    }
-                }
-            }
-        }
-        return Ok(texts.join(" "));
-    }
-    Ok(String::new())
-}
 
 /// A parsed `--output-length-distribution`, built once per worker and passed to every call.
 #[pyclass(frozen, module = "fakeai._core")]

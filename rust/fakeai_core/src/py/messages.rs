@@ -33,7 +33,7 @@ pub(crate) fn anthropic_message<'py>(
     itl: f64,
     jitter: f64,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let (prompt_tokens, input_hash) = read_messages(messages)?;
+    let (prompt_tokens, input_hash, _) = read_messages(messages)?;
     let input_tokens = prompt_tokens as u32 + extra_input_tokens;
     let stops = stop_list(stop_sequences)?;
     let id = ids::new_id("msg_01", 22);

@@ -6,6 +6,7 @@
 
 mod audio;
 mod chat;
+mod chat_options;
 mod completions;
 mod echo;
 mod embeddings;
@@ -15,6 +16,7 @@ mod messages;
 mod metrics;
 mod ranking;
 mod ratelimit;
+mod rich_content;
 mod shared;
 
 use crate::rng::{fresh_seed, Rng};
@@ -30,6 +32,13 @@ create_exception!(
     PyValueError,
     "A request value the core cannot use; the message says why (the caller knows the parameter)."
 );
+
+/// A rejected request value becomes `InvalidInput(message, param, code)`.
+impl From<crate::invalid::Invalid> for PyErr {
+    fn from(e: crate::invalid::Invalid) -> PyErr {
+        InvalidInput::new_err((e.message, e.param, e.code))
+    }
+}
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidInput", m.py().get_type::<InvalidInput>())?;

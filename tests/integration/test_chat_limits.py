@@ -1,0 +1,111 @@
+"""Context-window limits (chat and legacy completions) and predicted outputs."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+LONG = " ".join(["word"] * 4000)
+
+
+def test_chat_context_length_exceeded_gives_the_numbers(client, http):
+    msgs = [{"role": "user", "content": LONG}]
+    prompt = client.chat.completions.create(
+        model="gpt-3.5-turbo", messages=msgs, max_tokens=1
+    ).usage.prompt_tokens
+    completion = 16_385 - prompt + 1
+    ok = client.chat.completions.create(model="gpt-3.5-turbo", messages=msgs, max_tokens=completion - 1)
+    assert ok.usage.prompt_tokens == prompt
+    r = http.post(
+        "/v1/chat/completions", json={"model": "gpt-3.5-turbo", "messages": msgs, "max_tokens": completion}
+    )
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["code"] == "context_length_exceeded" and error["param"] == "messages"
+    assert error["message"] == (
+        f"This model's maximum context length is 16385 tokens. However, you requested 16386 tokens "
+        f"({prompt} in the messages, {completion} in the completion). "
+        "Please reduce the length of the messages or completion."
+    )
+
+
+def test_chat_prompt_alone_over_the_window(http):
+    msgs = [{"role": "user", "content": " ".join(["word"] * 17_000)}]
+    r = http.post("/v1/chat/completions", json={"model": "gpt-3.5-turbo", "messages": msgs})
+    assert r.status_code == 400
+    assert "your messages resulted in 1700" in r.json()["error"]["message"]
+
+
+def test_legacy_completions_context_length(http):
+    r = http.post(
+        "/v1/completions", json={"model": "gpt-3.5-turbo-instruct", "prompt": LONG, "max_tokens": 100}
+    )
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["code"] == "context_length_exceeded" and error["param"] == "prompt"
+    assert (
+        "maximum context length is 4096 tokens, however you requested 4100 tokens (4000 in your prompt; "
+        "100 for the completion)" in error["message"]
+    )
+
+
+CODE = """class User:
+    first_name: str = ""
+    last_name: str = ""
+    username: str = ""
+    email: str = ""
+
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+"""
+
+
+def test_predicted_outputs_reuse_the_prediction(client):
+    r = client.chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "Rename username to login."}],
+        prediction={"type": "content", "content": CODE},
+        seed=5,
+    )
+    details = r.usage.completion_tokens_details
+    assert details.accepted_prediction_tokens > 0 and details.rejected_prediction_tokens > 0
+    content = r.choices[0].message.content
+    assert content.startswith("class User:") and content.endswith('f"{self.first_name} {self.last_name}"\n')
+    assert details.accepted_prediction_tokens <= r.usage.completion_tokens
+    parts = client.chat.completions.create(
+        model="gpt-4o",
+        messages=[{"role": "user", "content": "x"}],
+        prediction={"type": "content", "content": [{"type": "text", "text": CODE}]},
+        seed=5,
+    )
+    assert (
+        parts.usage.completion_tokens_details.accepted_prediction_tokens == details.accepted_prediction_tokens
+    )
+
+
+def test_accepted_prediction_tokens_are_generated_faster(start_server):
+    import openai
+
+    with start_server("--ttft", "0", "--itl", "30", "--jitter", "0") as url:
+        c = openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0)
+        kw = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "seed": 1}
+        t = time.monotonic()
+        r = c.chat.completions.create(**kw, prediction={"type": "content", "content": CODE})
+        predicted = time.monotonic() - t
+        n = r.usage.completion_tokens
+        t = time.monotonic()
+        c.chat.completions.create(**kw, max_tokens=n, extra_body={"ignore_eos": True})
+        plain = time.monotonic() - t
+    assert predicted < plain * 0.75  # about 0.3 by the model; room for a loaded machine
+
+
+@pytest.mark.parametrize(
+    "prediction", [{"type": "content"}, {"type": "file", "content": "x"}, {"content": []}]
+)
+def test_bad_predictions_are_400s(http, prediction):
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "prediction": prediction}
+    r = http.post("/v1/chat/completions", json=body)
+    assert r.status_code == 400 and r.json()["error"]["param"].startswith("prediction")

@@ -1,0 +1,87 @@
+"""Reasoning models: ``reasoning_content``, ``reasoning_effort`` and ``reasoning_tokens``."""
+
+from __future__ import annotations
+
+import statistics
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ASK = [{"role": "user", "content": "How many primes are below 100?"}]
+
+
+def test_reasoning_content_and_tokens(client):
+    r = client.chat.completions.create(model="deepseek-ai/DeepSeek-R1", messages=ASK, seed=1)
+    msg = r.choices[0].message
+    reasoning = msg.model_extra["reasoning_content"]
+    assert reasoning and msg.content
+    details = r.usage.completion_tokens_details
+    assert 128 <= details.reasoning_tokens <= 512  # medium effort
+    assert r.usage.completion_tokens > details.reasoning_tokens
+
+
+def test_effort_scales_the_reasoning(client):
+    def tokens(effort: str) -> float:
+        return statistics.mean(
+            client.chat.completions.create(
+                model="o3-mini", messages=ASK, reasoning_effort=effort, seed=s, max_completion_tokens=5000
+            ).usage.completion_tokens_details.reasoning_tokens
+            for s in range(4)
+        )
+
+    low, medium, high = tokens("low"), tokens("medium"), tokens("high")
+    assert low < medium < high
+    assert low <= 128 and high >= 512
+
+
+def test_max_completion_tokens_bounds_reasoning_and_answer(client):
+    r = client.chat.completions.create(model="Qwen/Qwen3-8B", messages=ASK, max_completion_tokens=40, seed=2)
+    assert r.usage.completion_tokens == 40
+    assert r.usage.completion_tokens_details.reasoning_tokens == 40
+    assert r.choices[0].message.content == "" and r.choices[0].finish_reason == "length"
+    r = client.chat.completions.create(
+        model="Qwen/Qwen3-8B", messages=ASK, max_completion_tokens=300, reasoning_effort="minimal", seed=2
+    )
+    details = r.usage.completion_tokens_details
+    assert details.reasoning_tokens <= 32 and r.usage.completion_tokens <= 300
+
+
+def test_stream_sends_reasoning_before_content(client):
+    stream = client.chat.completions.create(
+        model="openai/gpt-oss-20b",
+        messages=ASK,
+        reasoning_effort="low",
+        max_tokens=200,
+        stream=True,
+        stream_options={"include_usage": True},
+        seed=3,
+    )
+    kinds, reasoning = [], []
+    usage = None
+    for chunk in stream:
+        if not chunk.choices:
+            usage = chunk.usage
+            continue
+        delta = chunk.choices[0].delta
+        if (delta.model_extra or {}).get("reasoning_content"):
+            kinds.append("r")
+            reasoning.append(delta.model_extra["reasoning_content"])
+        elif delta.content:
+            kinds.append("c")
+    assert kinds[0] == "r" and "c" in kinds
+    assert kinds == sorted(kinds, key=lambda k: k == "c")
+    assert len(reasoning) == usage.completion_tokens_details.reasoning_tokens
+
+
+def test_plain_models_have_no_reasoning(client):
+    r = client.chat.completions.create(model="gpt-4o", messages=ASK, max_tokens=5)
+    assert "reasoning_content" not in (r.choices[0].message.model_extra or {})
+    assert r.usage.completion_tokens_details.reasoning_tokens == 0
+
+
+@pytest.mark.parametrize("model, effort", [("gpt-4o", "high"), ("deepseek-ai/DeepSeek-R1", "extreme")])
+def test_bad_reasoning_effort_is_a_400(http, model, effort):
+    r = http.post("/v1/chat/completions", json={"model": model, "messages": ASK, "reasoning_effort": effort})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["param"] == "reasoning_effort"
