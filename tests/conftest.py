@@ -2,59 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import httpx
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def running_server(*flags: str, env: dict[str, str] | None = None) -> Iterator[str]:
-    """Start ``fakeai server`` with ``flags``; yield its base URL; stop it."""
-    port = free_port()
-    cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--log-level", "warning", *flags]
-    proc = subprocess.Popen(
-        cmd,
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"fakeai exited early: {proc.stdout.read().decode(errors='replace')}")
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("fakeai did not become healthy in 30 s")
-            time.sleep(0.1)
-        yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+from fakeai.process import free_port, running_server
 
 
 @pytest.fixture(scope="session")
@@ -65,7 +19,7 @@ def base_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def start_server() -> Callable[..., contextmanager]:
+def start_server() -> Callable[..., AbstractContextManager[str]]:
     """Start a server with custom flags: ``with start_server("--ttft", "50") as url: ...``."""
     return running_server
 

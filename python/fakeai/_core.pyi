@@ -99,3 +99,7 @@ class RateLimiter:
         """``(refused, retry_after_s, x-ratelimit-* headers)``; refused 0 when allowed, else the limit
         that refused: 1 rpm, 2 tpm, 3 rpd, 4 tpd."""
     def usage(self) -> list[tuple[str, list[int], list[int]]]: ...
+
+def sample_json(schema: bytes, key: str) -> str:
+    """JSON text valid against the JSON schema ``schema``; the same ``key`` gives the same document.
+    A schema the generator cannot satisfy raises :class:`InvalidInput`."""

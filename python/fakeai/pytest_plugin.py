@@ -20,23 +20,11 @@ Example::
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
-STARTUP_SECONDS = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from fakeai.process import ServerFailed, running_server
 
 
 def _api_key(options: list[str]) -> str:
@@ -53,48 +41,11 @@ def fakeai_server_options() -> list[str]:
 @pytest.fixture(scope="module")
 def fakeai_server(fakeai_server_options: list[str]) -> Iterator[str]:
     """The base URL of a running ``fakeai server`` started with ``fakeai_server_options``."""
-    import httpx
-
-    port = _free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "fakeai",
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        *fakeai_server_options,
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if proc.poll() is not None:
-                output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                pytest.fail(f"fakeai server exited at start: {output}", pytrace=False)
-            try:
-                if httpx.get(base + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"fakeai server did not answer /health within {STARTUP_SECONDS:.0f} s", pytrace=False
-                )
-            time.sleep(0.05)
-        yield base
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        with running_server(*fakeai_server_options) as base:
+            yield base
+    except ServerFailed as e:
+        pytest.fail(str(e), pytrace=False)
 
 
 @pytest.fixture()

@@ -7,7 +7,6 @@ import asyncio
 import itertools
 import json
 import shutil
-import socket
 import subprocess
 import time
 
@@ -15,22 +14,18 @@ import httpx
 import pytest
 import websockets
 
+from fakeai.process import free_port
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None, reason="no chromium binary (Debian: apt-get install chromium)"
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture()
 def devtools(tmp_path):
     """A headless Chromium showing about:blank; yields its page's DevTools WebSocket URL."""
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
         [
             CHROMIUM,

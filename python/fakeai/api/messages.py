@@ -10,15 +10,13 @@ Tool use: with ``tools`` the answer is a ``tool_use`` block when ``tool_choice``
 ``tool``, or when it is ``auto`` (the default) and the last user turn carries no ``tool_result`` (so
 an agent loop gets a call, then a text answer). The tool is the one named in ``tool_choice``, else
 the first tool whose name the last user text mentions, else the first tool. Its ``input`` is made
-from ``input_schema`` by the small generator below (private to this module: every property, enum
-and const values, ``minItems``/``minimum``/``maximum`` honoured), the same for the same request.
+from ``input_schema`` by the core's schema-driven generator (the one tool arguments and structured
+outputs use), the same for the same request; a schema it cannot satisfy is a 400 naming the tool.
 """
 
 from __future__ import annotations
 
-import random
 import time
-from typing import Any
 
 import msgspec
 import orjson
@@ -30,42 +28,6 @@ from fakeai.context import ServerContext
 from fakeai.engine.pacing import respond
 from fakeai.errors import ApiError, bad_request
 from fakeai.schemas.messages import Block, MessagesRequest, Tool
-
-_WORDS = ("alpha", "bravo", "delta", "harbor", "river", "summit", "copper", "maple", "signal", "orbit")
-
-
-def _sample(schema: Any, rng: random.Random, depth: int = 0) -> Any:
-    """A value satisfying the (simple) JSON schema ``schema``."""
-    if not isinstance(schema, dict) or depth > 8:
-        return None
-    if "const" in schema:
-        return schema["const"]
-    if isinstance(schema.get("enum"), list) and schema["enum"]:
-        return rng.choice(schema["enum"])
-    for combo in ("anyOf", "oneOf", "allOf"):
-        if isinstance(schema.get(combo), list) and schema[combo]:
-            return _sample(schema[combo][0], rng, depth + 1)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind == "object" or (kind is None and "properties" in schema):
-        props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-        return {name: _sample(sub, rng, depth + 1) for name, sub in props.items()}
-    if kind == "array":
-        count = max(int(schema.get("minItems", 1)), 1)
-        return [_sample(schema.get("items", {"type": "string"}), rng, depth + 1) for _ in range(count)]
-    if kind == "integer":
-        lo = int(schema.get("minimum", 0))
-        return rng.randint(lo, int(schema.get("maximum", lo + 100)))
-    if kind == "number":
-        lo = float(schema.get("minimum", 0))
-        return round(rng.uniform(lo, float(schema.get("maximum", lo + 100))), 2)
-    if kind == "boolean":
-        return rng.random() < 0.5
-    if kind == "null":
-        return None
-    return " ".join(rng.choice(_WORDS) for _ in range(2))
-
 
 def _text_of(content: str | list[Block] | None) -> str:
     if content is None or isinstance(content, str):
@@ -129,8 +91,11 @@ class Messages(Endpoint):
         tool = _tool_call(req)
         call = None
         if tool is not None:
-            rng = random.Random(f"{tool.name}|{_text_of(req.messages[-1].content)}")
-            call = (tool.name, orjson.dumps(_sample(tool.input_schema, rng)).decode())
+            key = f"{tool.name}|{_text_of(req.messages[-1].content)}"
+            try:
+                call = (tool.name, _core.sample_json(orjson.dumps(tool.input_schema), key))
+            except _core.InvalidInput as e:
+                raise bad_request(f"tools: input_schema of '{tool.name}': {e}", param="tools") from None
         extra = _core.count_tokens(_text_of(req.system)) if req.system else 0
         if req.tools:
             extra += len(orjson.dumps([t.input_schema for t in req.tools])) // 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anthropic
 import httpx
+import jsonschema
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -81,8 +82,7 @@ def test_tool_use_then_text_after_the_result(claude):
     assert m.stop_reason == "tool_use"
     call = m.content[-1]
     assert call.type == "tool_use" and call.name == "get_weather" and call.id.startswith("toolu_")
-    assert isinstance(call.input["location"], str) and call.input["unit"] in ("c", "f")
-    assert 1 <= call.input["days"] <= 7
+    jsonschema.validate(call.input, TOOLS[0]["input_schema"])
     follow = [
         *USER,
         {"role": "assistant", "content": [call.model_dump(include={"type", "id", "name", "input"})]},
@@ -132,3 +132,16 @@ def test_anthropic_version_is_required(base_url):
     assert r.status_code == 400 and "anthropic-version" in r.json()["error"]["message"]
     r = httpx.post(base_url + "/v1/messages", content=b"{nope", headers={"anthropic-version": "2023-06-01"})
     assert r.status_code == 400 and r.json()["type"] == "error"
+
+
+def test_unsatisfiable_tool_schema_is_a_400_naming_the_tool(base_url):
+    bad = {"name": "broken", "input_schema": {"type": "object", "properties": {
+        "n": {"type": "integer", "minimum": 5, "maximum": 1}}, "required": ["n"]}}
+    r = httpx.post(
+        base_url + "/v1/messages",
+        headers={"anthropic-version": "2023-06-01"},
+        json={"model": "c", "max_tokens": 20, "messages": USER, "tools": [bad], "tool_choice": {"type": "any"}},
+    )
+    assert r.status_code == 400
+    body = r.json()
+    assert body["type"] == "error" and "broken" in body["error"]["message"]

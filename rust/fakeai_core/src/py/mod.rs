@@ -17,6 +17,7 @@ mod metrics;
 mod ranking;
 mod ratelimit;
 mod rich_content;
+mod schema;
 mod shared;
 
 use crate::rng::{fresh_seed, Rng};
@@ -49,6 +50,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<echo::LengthDistribution>()?;
     m.add_class::<ratelimit::RateLimiter>()?;
     m.add_function(wrap_pyfunction!(count_tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(schema::sample_json, m)?)?;
     m.add_function(wrap_pyfunction!(generate_text, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_begin, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_started, m)?)?;

@@ -1,0 +1,82 @@
+"""A ``fakeai server`` as a child process: started on a free loopback port, awaited, stopped.
+
+Used by the pytest plugin's fixtures, the test suite and the HTTP load benchmark, so that every one
+of them starts and stops servers the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+STARTUP_SECONDS = 30.0
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerFailed(RuntimeError):
+    """The server exited, or did not answer ``/health``, while starting."""
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+@contextmanager
+def running_server(
+    *flags: str, env: Mapping[str, str] | None = None, port: int | None = None, health_url: str | None = None
+) -> Iterator[str]:
+    """Start ``fakeai server FLAGS`` on 127.0.0.1 (a free port unless given), wait until ``/health``
+    answers, yield the base URL, and stop the whole process group on exit."""
+    port = port or free_port()
+    cmd = [sys.executable, "-m", "fakeai", "server", "--host", "127.0.0.1", "--port", str(port),
+           "--log-level", "warning", *flags]
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not _healthy(health_url or base + "/health"):
+            if proc.poll() is not None:
+                output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                raise ServerFailed(f"fakeai server exited at start: {output}")
+            if time.monotonic() > deadline:
+                raise ServerFailed(f"fakeai server did not answer /health within {STARTUP_SECONDS:.0f} s")
+            time.sleep(0.05)
+        yield base
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Interrupt ``proc``'s process group (granian stops its workers), killing it after 10 s."""
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(10)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
