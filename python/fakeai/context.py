@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from fakeai.engine.catalog import Catalog
 from fakeai.engine.latency import LatencyProfile
 from fakeai.settings import Settings
+from fakeai.store import Store, open_store
 
 #: Reported as ``system_fingerprint``; changes when fakeai's generation changes.
 FINGERPRINT = "fp_fakeai04"
@@ -21,6 +22,8 @@ class ServerContext:
     settings: Settings
     catalog: Catalog = field(default_factory=Catalog)
     latency: LatencyProfile = field(init=False)
+    store: Store = field(init=False)
 
     def __post_init__(self) -> None:
         self.latency = LatencyProfile.from_settings(self.settings)
+        self.store = open_store(self.settings.data_dir)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from fakeai import shared
+from fakeai import shared, store
 from fakeai.settings import Settings
 
 log = logging.getLogger("fakeai")
@@ -22,6 +22,9 @@ def serve(settings: Settings) -> None:
     os.environ.update(settings.to_env())
     shm_dir = shared.create_dir()
     os.environ[shared.ENV] = str(shm_dir)
+    temp_data_dir = None if settings.data_dir else store.create_temp_dir()
+    if temp_data_dir is not None:
+        os.environ[store.ENV] = str(temp_data_dir)
     log.info(
         "fakeai serving on http://%s:%d with %d worker(s); TTFT %.1f ms, ITL %.1f ms",
         settings.host,
@@ -45,3 +48,5 @@ def serve(settings: Settings) -> None:
         server.serve()
     finally:
         shared.remove_dir(shm_dir)
+        if temp_data_dir is not None:
+            store.remove_temp_dir(temp_data_dir)
