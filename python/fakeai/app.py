@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from fakeai.api import chat, completions, embeddings, files, health, models, uploads
+from fakeai.api import batches, chat, completions, embeddings, files, health, models, uploads
 from fakeai.context import ServerContext
+from fakeai.engine.background import Poller
+from fakeai.engine.batches import BatchRunner
 from fakeai.errors import exception_handlers
 from fakeai.settings import Settings
 
 #: Route modules, hottest first: Starlette matches routes in order.
-API_MODULES = (chat, completions, embeddings, models, health, files, uploads)
+API_MODULES = (chat, completions, embeddings, models, health, files, uploads, batches)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
-    app = Starlette(routes=routes, exception_handlers=exception_handlers)
+    poller = Poller(ctx.store, [BatchRunner(ctx).job()])
+    app = Starlette(routes=routes, exception_handlers=exception_handlers, lifespan=poller.lifespan)
     app.state.ctx = ctx
     return app
 

@@ -24,32 +24,39 @@ class Completions(Endpoint):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.monotonic()
         req = await read_json(receive, self.decoder, self.limit)
-        if req.max_tokens == 0 and not req.echo:
-            raise bad_request("'max_tokens' must be at least 1 unless 'echo' is true.", param="max_tokens")
-        self.ctx.catalog.resolve(req.model)
-        lat = self.ctx.latency
-        try:
-            payload, schedule, _, _ = _core.completion(
-                req.model,
-                req.prompt,
-                n=req.n,
-                max_tokens=req.max_tokens,
-                min_tokens=req.min_tokens,
-                ignore_eos=req.ignore_eos,
-                stop=req.stop,
-                seed=req.seed,
-                logprobs=req.logprobs,
-                echo=req.echo,
-                stream=req.stream,
-                include_usage=req.stream_options is not None and req.stream_options.include_usage,
-                fingerprint=FINGERPRINT,
-                ttft=lat.ttft,
-                itl=lat.itl,
-                jitter=lat.jitter,
-            )
-        except _core.InvalidInput as exc:
-            raise bad_request(f"Invalid 'prompt': {exc}.", param="prompt") from None
+        payload, schedule, _, _ = render(self.ctx, req)
         await respond(send, payload, schedule, start)
+
+
+def render(
+    ctx: ServerContext, req: CompletionRequest
+) -> tuple[bytes | list[bytes], float | list[float], int, int]:
+    """The core's answer to a decoded request (shared by the endpoint and by batches)."""
+    if req.max_tokens == 0 and not req.echo:
+        raise bad_request("'max_tokens' must be at least 1 unless 'echo' is true.", param="max_tokens")
+    ctx.catalog.resolve(req.model)
+    lat = ctx.latency
+    try:
+        return _core.completion(
+            req.model,
+            req.prompt,
+            n=req.n,
+            max_tokens=req.max_tokens,
+            min_tokens=req.min_tokens,
+            ignore_eos=req.ignore_eos,
+            stop=req.stop,
+            seed=req.seed,
+            logprobs=req.logprobs,
+            echo=req.echo,
+            stream=req.stream,
+            include_usage=req.stream_options is not None and req.stream_options.include_usage,
+            fingerprint=FINGERPRINT,
+            ttft=lat.ttft,
+            itl=lat.itl,
+            jitter=lat.jitter,
+        )
+    except _core.InvalidInput as exc:
+        raise bad_request(f"Invalid 'prompt': {exc}.", param="prompt") from None
 
 
 def routes(ctx: ServerContext) -> list[Route]:

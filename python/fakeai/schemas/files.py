@@ -22,7 +22,11 @@ class BatchLine(msgspec.Struct, forbid_unknown_fields=False):
     custom_id: str
     method: Literal["POST"]
     url: str
-    body: dict[str, Any]
+    body: msgspec.Raw
+
+
+class HasModel(msgspec.Struct):
+    model: str
 
 
 class Message(msgspec.Struct):
@@ -56,6 +60,7 @@ class PromptExample(msgspec.Struct):
 
 
 _batch = msgspec.json.Decoder(BatchLine)
+_has_model = msgspec.json.Decoder(HasModel)
 _formats = [msgspec.json.Decoder(t) for t in (ChatExample, DpoExample, PromptExample)]
 
 
@@ -66,8 +71,10 @@ def _batch_error(line: bytes, seen: set[str]) -> str | None:
         return str(exc)
     if req.url not in BATCH_ENDPOINTS:
         return f"url must be one of {', '.join(BATCH_ENDPOINTS)}, got '{req.url}'"
-    if not isinstance(req.body.get("model"), str):
-        return "body.model must be a string"
+    try:
+        _has_model.decode(req.body)
+    except msgspec.DecodeError as exc:
+        return f"body: {exc}"
     if req.custom_id in seen:
         return f"custom_id '{req.custom_id}' is not unique"
     seen.add(req.custom_id)

@@ -51,7 +51,7 @@ class Store(Protocol):
         """The total ``size`` of every stored object."""
 
     def claim(self, kind: str, statuses: tuple[str, ...], owner: str, seconds: float) -> Obj | None:
-        """Lease the oldest object of ``kind`` in one of ``statuses`` whose lease is free or expired."""
+        """Lease the oldest object of ``kind`` in one of ``statuses`` nobody holds an unexpired lease on."""
 
     def renew(self, kind: str, id: str, owner: str, seconds: float) -> bool:
         """Extend ``owner``'s lease; ``False`` when another owner took the object over."""

@@ -149,8 +149,8 @@ class SQLiteStore:
         with self._write() as conn:
             row = conn.execute(
                 f"SELECT id, body FROM objects WHERE kind = ? AND status IN ({','.join('?' * len(statuses))}) "
-                "AND (lease_owner IS NULL OR lease_until < ? OR lease_owner = ?) ORDER BY seq LIMIT 1",
-                (kind, *statuses, now, owner),
+                "AND (lease_owner IS NULL OR lease_until < ?) ORDER BY seq LIMIT 1",
+                (kind, *statuses, now),
             ).fetchone()
             if row is None:
                 return None
