@@ -4,21 +4,44 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from fakeai.api import batches, chat, completions, embeddings, files, health, models, uploads
+from fakeai.api import (
+    batches,
+    chat,
+    completions,
+    embeddings,
+    files,
+    health,
+    models,
+    uploads,
+    vector_store_files,
+    vector_stores,
+)
 from fakeai.context import ServerContext
 from fakeai.engine.background import Poller
 from fakeai.engine.batches import BatchRunner
+from fakeai.engine.vector_index import IndexRunner
 from fakeai.errors import exception_handlers
 from fakeai.settings import Settings
 
 #: Route modules, hottest first: Starlette matches routes in order.
-API_MODULES = (chat, completions, embeddings, models, health, files, uploads, batches)
+API_MODULES = (
+    chat,
+    completions,
+    embeddings,
+    models,
+    health,
+    files,
+    uploads,
+    batches,
+    vector_stores,
+    vector_store_files,
+)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
-    poller = Poller(ctx.store, [BatchRunner(ctx).job()])
+    poller = Poller(ctx.store, [BatchRunner(ctx).job(), IndexRunner(ctx.store).job()])
     app = Starlette(routes=routes, exception_handlers=exception_handlers, lifespan=poller.lifespan)
     app.state.ctx = ctx
     return app

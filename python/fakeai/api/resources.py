@@ -4,6 +4,7 @@ out, the 404 for an unknown id, and OpenAI's cursor pages (``limit``, ``after``,
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import msgspec
@@ -43,16 +44,10 @@ def fetch(store: Store, kind: str, id: str, what: str) -> Obj:
     return obj
 
 
-def page(
-    request: Request,
-    store: Store,
-    kind: str,
-    *,
-    tag: str | None = None,
-    default_limit: int = 20,
-    max_limit: int = 100,
-) -> Response:
-    """A cursor page of ``kind`` objects as ``{"object": "list", "data", "first_id", "last_id", "has_more"}``."""
+def page_params(
+    request: Request, default_limit: int = 20, max_limit: int = 100
+) -> tuple[int, str, str | None]:
+    """``(limit, order, after)`` of a list request, checked."""
     query = request.query_params
     raw_limit = query.get("limit")
     limit = default_limit
@@ -65,7 +60,11 @@ def page(
     order = query.get("order", "desc")
     if order not in ("asc", "desc"):
         raise bad_request(f"'order' must be 'asc' or 'desc', got '{order}'.", param="order")
-    data, has_more = store.page(kind, tag=tag, after=query.get("after"), limit=limit, order=order)
+    return limit, order, query.get("after")
+
+
+def list_response(data: list[Obj], has_more: bool) -> Response:
+    """OpenAI's cursor page: ``{"object": "list", "data", "first_id", "last_id", "has_more"}``."""
     return json_response(
         {
             "object": "list",
@@ -75,3 +74,21 @@ def page(
             "has_more": has_more,
         }
     )
+
+
+def page(
+    request: Request,
+    store: Store,
+    kind: str,
+    *,
+    tag: str | None = None,
+    default_limit: int = 20,
+    max_limit: int = 100,
+    present: Callable[[Obj], Obj] | None = None,
+) -> Response:
+    """A cursor page of the stored ``kind`` objects (optionally shown through ``present``)."""
+    limit, order, after = page_params(request, default_limit, max_limit)
+    data, has_more = store.page(kind, tag=tag, after=after, limit=limit, order=order)
+    if present is not None:
+        data = [present(obj) for obj in data]
+    return list_response(data, has_more)

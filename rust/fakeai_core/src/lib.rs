@@ -10,6 +10,7 @@ pub mod json;
 pub mod logprobs;
 pub mod rng;
 pub mod schedule;
+pub mod search;
 pub mod shm;
 pub mod sse;
 pub mod text;

@@ -8,6 +8,7 @@ mod chat;
 mod completions;
 mod embeddings;
 mod inputs;
+mod search;
 mod shared;
 
 use crate::rng::{fresh_seed, Rng};
@@ -35,6 +36,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(completions::completion, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::embed, m)?)?;
     m.add_function(wrap_pyfunction!(embeddings::cosine, m)?)?;
+    m.add_function(wrap_pyfunction!(search::chunk_text, m)?)?;
+    m.add_function(wrap_pyfunction!(search::embedding_matrix, m)?)?;
+    m.add_function(wrap_pyfunction!(search::top_k, m)?)?;
     Ok(())
 }
 
