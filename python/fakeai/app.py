@@ -12,6 +12,7 @@ from fakeai.api import (
     files,
     health,
     models,
+    responses,
     uploads,
     vector_store_files,
     vector_stores,
@@ -35,6 +36,7 @@ API_MODULES = (
     batches,
     vector_stores,
     vector_store_files,
+    responses,
 )
 
 

@@ -56,22 +56,6 @@ class Settings:
         default=5.0,
         metadata=_knob("--batch-duration", "Simulated seconds a batch takes from in_progress to done.", minimum=0),
     )
-    data_dir: str = field(
-        default="",
-        metadata=_knob("--data-dir", "Directory of stored files, batches ... (kept across restarts); empty = temporary."),
-    )
-    max_file_bytes: int = field(
-        default=512 * 1024 * 1024,
-        metadata=_knob("--max-file-bytes", "Largest file (or upload) accepted; larger gets 413.", minimum=1),
-    )
-    max_storage_bytes: int = field(
-        default=10 * 1024**3,
-        metadata=_knob("--max-storage-bytes", "Total bytes of stored files; beyond it uploads get 400.", minimum=1),
-    )
-    batch_duration_s: float = field(
-        default=5.0,
-        metadata=_knob("--batch-duration", "Simulated seconds a batch takes from in_progress to done.", minimum=0),
-    )
 
     @staticmethod
     def env_name(name: str) -> str:

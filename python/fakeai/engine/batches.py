@@ -24,7 +24,7 @@ import msgspec
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from fakeai.api import chat, completions, embeddings
+from fakeai.api import chat, completions, embeddings, responses
 from fakeai.api.files import file_object
 from fakeai.api.resources import new_id
 from fakeai.context import ServerContext
@@ -34,6 +34,7 @@ from fakeai.schemas.chat import ChatRequest
 from fakeai.schemas.completions import CompletionRequest
 from fakeai.schemas.embeddings import EmbeddingRequest
 from fakeai.schemas.files import BatchLine, HasModel
+from fakeai.schemas.responses import ResponseRequest
 from fakeai.store import Obj, Store
 
 log = logging.getLogger("fakeai")
@@ -52,6 +53,7 @@ def _handlers(ctx: ServerContext) -> dict[str, Callable[[msgspec.Raw], Answer]]:
     chat_decoder = msgspec.json.Decoder(ChatRequest)
     completion_decoder = msgspec.json.Decoder(CompletionRequest)
     embedding_decoder = msgspec.json.Decoder(EmbeddingRequest)
+    response_decoder = msgspec.json.Decoder(ResponseRequest)
 
     def decode(decoder: msgspec.json.Decoder[Any], body: msgspec.Raw) -> Any:
         try:
@@ -74,7 +76,12 @@ def _handlers(ctx: ServerContext) -> dict[str, Callable[[msgspec.Raw], Answer]]:
         payload, prompt = embeddings.render(ctx, decode(embedding_decoder, body))
         return 200, payload, prompt, 0
 
+    def response_answer(body: msgspec.Raw) -> Answer:
+        done = responses.generate(ctx, decode(response_decoder, body), time.time())[1]
+        return 200, orjson.dumps(done), done["usage"]["input_tokens"], done["usage"]["output_tokens"]
+
     return {
+        "/v1/responses": response_answer,
         "/v1/chat/completions": chat_answer,
         "/v1/completions": completion_answer,
         "/v1/embeddings": embedding_answer,
