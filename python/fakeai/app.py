@@ -10,6 +10,7 @@ from fakeai.api import (
     completions,
     embeddings,
     files,
+    fine_tuning,
     health,
     models,
     responses,
@@ -20,6 +21,7 @@ from fakeai.api import (
 from fakeai.context import ServerContext
 from fakeai.engine.background import Poller
 from fakeai.engine.batches import BatchRunner
+from fakeai.engine.fine_tuning import FineTuningRunner
 from fakeai.engine.vector_index import IndexRunner
 from fakeai.errors import exception_handlers
 from fakeai.settings import Settings
@@ -37,13 +39,19 @@ API_MODULES = (
     vector_stores,
     vector_store_files,
     responses,
+    fine_tuning,
 )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
-    poller = Poller(ctx.store, [BatchRunner(ctx).job(), IndexRunner(ctx.store).job()])
+    jobs = [
+        BatchRunner(ctx).job(),
+        IndexRunner(ctx.store).job(),
+        FineTuningRunner(ctx.store, ctx.settings.fine_tune_duration_s).job(),
+    ]
+    poller = Poller(ctx.store, jobs)
     app = Starlette(routes=routes, exception_handlers=exception_handlers, lifespan=poller.lifespan)
     app.state.ctx = ctx
     return app

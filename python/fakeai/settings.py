@@ -56,6 +56,10 @@ class Settings:
         default=5.0,
         metadata=_knob("--batch-duration", "Simulated seconds a batch takes from in_progress to done.", minimum=0),
     )
+    fine_tune_duration_s: float = field(
+        default=10.0,
+        metadata=_knob("--fine-tune-duration", "Simulated seconds a fine-tuning job spends running.", minimum=0),
+    )
 
     @staticmethod
     def env_name(name: str) -> str:
