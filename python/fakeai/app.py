@@ -13,6 +13,7 @@ from fakeai.api import (
     fine_tuning,
     health,
     models,
+    realtime,
     responses,
     uploads,
     vector_store_files,
@@ -40,6 +41,7 @@ API_MODULES = (
     vector_store_files,
     responses,
     fine_tuning,
+    realtime,
 )
 
 
