@@ -16,6 +16,7 @@ from fakeai.api import (
     realtime,
     responses,
     uploads,
+    usage,
     vector_store_files,
     vector_stores,
 )
@@ -42,6 +43,7 @@ API_MODULES = (
     responses,
     fine_tuning,
     realtime,
+    usage,
 )
 
 

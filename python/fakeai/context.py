@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from fakeai.engine.catalog import Catalog
 from fakeai.engine.latency import LatencyProfile
+from fakeai.engine.usage import UsageMeter
 from fakeai.settings import Settings
 from fakeai.store import Store, open_store
 
@@ -23,7 +24,9 @@ class ServerContext:
     catalog: Catalog = field(default_factory=Catalog)
     latency: LatencyProfile = field(init=False)
     store: Store = field(init=False)
+    usage: UsageMeter = field(init=False)
 
     def __post_init__(self) -> None:
         self.latency = LatencyProfile.from_settings(self.settings)
         self.store = open_store(self.settings.data_dir)
+        self.usage = UsageMeter()

@@ -40,7 +40,7 @@ def render(ctx: ServerContext, req: ChatRequest) -> tuple[bytes | list[bytes], f
         raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
     ctx.catalog.resolve(req.model)
     lat = ctx.latency
-    return _core.chat(
+    answer = _core.chat(
         req.model,
         req.messages,
         n=req.n,
@@ -57,6 +57,8 @@ def render(ctx: ServerContext, req: ChatRequest) -> tuple[bytes | list[bytes], f
         itl=lat.itl,
         jitter=lat.jitter,
     )
+    ctx.usage.record("completions", req.model, answer[2], answer[3])
+    return answer
 
 
 def routes(ctx: ServerContext) -> list[Route]:

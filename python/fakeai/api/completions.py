@@ -37,7 +37,7 @@ def render(
     ctx.catalog.resolve(req.model)
     lat = ctx.latency
     try:
-        return _core.completion(
+        answer = _core.completion(
             req.model,
             req.prompt,
             n=req.n,
@@ -57,6 +57,8 @@ def render(
         )
     except _core.InvalidInput as exc:
         raise bad_request(f"Invalid 'prompt': {exc}.", param="prompt") from None
+    ctx.usage.record("completions", req.model, answer[2], answer[3])
+    return answer
 
 
 def routes(ctx: ServerContext) -> list[Route]:

@@ -34,9 +34,11 @@ def render(ctx: ServerContext, req: EmbeddingRequest) -> tuple[bytes, int]:
             f"'dimensions' must be at most {native} for model '{req.model}', got {dims}.", param="dimensions"
         )
     try:
-        return _core.embed(req.model, req.input, dims, req.encoding_format == "base64")
+        body, prompt_tokens = _core.embed(req.model, req.input, dims, req.encoding_format == "base64")
     except _core.InvalidInput as exc:
         raise bad_request(f"Invalid 'input': {exc}.", param="input") from None
+    ctx.usage.record("embeddings", req.model, prompt_tokens)
+    return body, prompt_tokens
 
 
 def routes(ctx: ServerContext) -> list[Route]:
