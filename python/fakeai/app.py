@@ -13,6 +13,8 @@ from fakeai.api import (
     fine_tuning,
     health,
     models,
+    organization,
+    organization_projects,
     realtime,
     responses,
     uploads,
@@ -44,6 +46,8 @@ API_MODULES = (
     fine_tuning,
     realtime,
     usage,
+    organization,
+    organization_projects,
 )
 
 

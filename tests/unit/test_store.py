@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fakeai.store import StorageFull
+from fakeai.store import Conflict, StorageFull
 from fakeai.store.sqlite import SQLiteStore
 
 
@@ -20,6 +20,8 @@ def test_insert_get_delete(store: SQLiteStore) -> None:
     store.insert("file", {"id": "f1", "status": "processed", "n": 1}, tag="batch", size=10)
     assert store.get("file", "f1") == {"id": "f1", "status": "processed", "n": 1}
     assert store.get("file", "missing") is None
+    with pytest.raises(Conflict):
+        store.insert("file", {"id": "f1"})
     assert store.get("batch", "f1") is None
     assert store.used_bytes() == 10
     assert store.delete("file", "f1") == {"id": "f1", "status": "processed", "n": 1}

@@ -14,12 +14,21 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fakeai.store.base import Obj, StorageFull, Store
+from fakeai.store.base import Conflict, Obj, StorageFull, Store
 from fakeai.store.sqlite import SQLiteStore
 
 ENV = "FAKEAI_DATA_DIR"
 
-__all__ = ["ENV", "Obj", "StorageFull", "Store", "create_temp_dir", "open_store", "remove_temp_dir"]
+__all__ = [
+    "ENV",
+    "Conflict",
+    "Obj",
+    "StorageFull",
+    "Store",
+    "create_temp_dir",
+    "open_store",
+    "remove_temp_dir",
+]
 
 
 def create_temp_dir() -> Path:

@@ -21,9 +21,14 @@ class StorageFull(Exception):
     """Storing this object would exceed the total storage quota."""
 
 
+class Conflict(Exception):
+    """An object of that kind with that id already exists."""
+
+
 class Store(Protocol):
     def insert(self, kind: str, obj: Obj, *, tag: str = "", size: int = 0, quota: int | None = None) -> None:
-        """Add a new object (``obj["id"]`` unique per kind); ``quota`` caps the total ``size`` stored."""
+        """Add a new object (``obj["id"]`` unique per kind, else :class:`Conflict`); ``quota`` caps the
+        total ``size`` stored (else :class:`StorageFull`)."""
 
     def get(self, kind: str, id: str) -> Obj | None: ...
 

@@ -20,7 +20,7 @@ from typing import BinaryIO
 
 import orjson
 
-from fakeai.store.base import Obj, StorageFull
+from fakeai.store.base import Conflict, Obj, StorageFull
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -82,10 +82,13 @@ class SQLiteStore:
                 (used,) = conn.execute("SELECT COALESCE(SUM(size), 0) FROM objects").fetchone()
                 if used + size > quota:
                     raise StorageFull(f"{used} of {quota} bytes are in use; {size} more do not fit")
-            conn.execute(
-                "INSERT INTO objects (kind, id, tag, status, size, body) VALUES (?, ?, ?, ?, ?, ?)",
-                (kind, obj["id"], tag, obj.get("status") or "", size, orjson.dumps(obj)),
-            )
+            try:
+                conn.execute(
+                    "INSERT INTO objects (kind, id, tag, status, size, body) VALUES (?, ?, ?, ?, ?, ?)",
+                    (kind, obj["id"], tag, obj.get("status") or "", size, orjson.dumps(obj)),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"{kind} {obj['id']} already exists") from None
 
     def get(self, kind: str, id: str) -> Obj | None:
         row = (
