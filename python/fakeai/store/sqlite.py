@@ -149,12 +149,14 @@ class SQLiteStore:
 
     def claim(self, kind: str, statuses: tuple[str, ...], owner: str, seconds: float) -> Obj | None:
         now = time.time()
+        sql = (
+            f"SELECT id, body FROM objects WHERE kind = ? AND status IN ({','.join('?' * len(statuses))}) "
+            "AND (lease_owner IS NULL OR lease_until < ?) ORDER BY seq LIMIT 1"
+        )
+        if self._conn().execute(sql, (kind, *statuses, now)).fetchone() is None:
+            return None  # the common idle case: a read, no write lock
         with self._write() as conn:
-            row = conn.execute(
-                f"SELECT id, body FROM objects WHERE kind = ? AND status IN ({','.join('?' * len(statuses))}) "
-                "AND (lease_owner IS NULL OR lease_until < ?) ORDER BY seq LIMIT 1",
-                (kind, *statuses, now),
-            ).fetchone()
+            row = conn.execute(sql, (kind, *statuses, now)).fetchone()
             if row is None:
                 return None
             conn.execute(
