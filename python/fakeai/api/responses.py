@@ -16,6 +16,7 @@ from typing import Any
 
 import msgspec
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -149,7 +150,10 @@ class CreateResponse(Endpoint):
         created = time.time()
         req = await read_json(receive, self.decoder, self.limit)
         store = self.store
-        started, done, context, items, wait = generate(self.ctx, req, created)
+        if any(tool.get("type") == "file_search" for tool in req.tools):  # reads index blobs: off the loop
+            started, done, context, items, wait = await run_in_threadpool(generate, self.ctx, req, created)
+        else:
+            started, done, context, items, wait = generate(self.ctx, req, created)
         if req.store:
             store.insert("response", done)
             store.insert("response.input", {"id": done["id"], "context": context, "items": items})
