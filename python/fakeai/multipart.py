@@ -84,7 +84,7 @@ class _FormReader:
         self.store, self.file_field, self.limit = store, file_field, limit
         self.fields: dict[str, str] = {}
         self.file: FormFile | None = None
-        self.pending: list[bytes] = []
+        self.pending: list[memoryview] = []
         self.pending_size = 0
         self.part = _Part()
         self.header_name = b""
@@ -160,7 +160,7 @@ class _FormReader:
             if self.file.size > self.limit:
                 self.error = too_large(self.limit)
                 return
-            self.pending.append(data[start:end])
+            self.pending.append(memoryview(data)[start:end])  # no copy until the write
             self.pending_size += end - start
         else:
             self.part.data += data[start:end]
