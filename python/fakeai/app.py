@@ -7,11 +7,14 @@ from starlette.middleware import Middleware
 
 from fakeai import pod_headers
 from fakeai.api import (
+    batches,
     chat,
     completions,
     dashboard,
     dcgm,
     embeddings,
+    files,
+    fine_tuning,
     health,
     images,
     lora,
@@ -19,13 +22,25 @@ from fakeai.api import (
     metrics,
     models,
     moderations,
+    organization,
+    organization_projects,
     rag,
     ranking,
     ratelimits,
+    realtime,
+    responses,
     speech,
     transcriptions,
+    uploads,
+    usage,
+    vector_store_files,
+    vector_stores,
 )
 from fakeai.context import ServerContext
+from fakeai.engine.background import Poller
+from fakeai.engine.batches import BatchRunner
+from fakeai.engine.fine_tuning import FineTuningRunner
+from fakeai.engine.vector_index import IndexRunner
 from fakeai.errors import exception_handlers
 from fakeai.gateway.middleware import middleware as gateway_middleware
 from fakeai.observability import MetricsMiddleware
@@ -50,6 +65,17 @@ API_MODULES = (
     moderations,
     ranking,
     rag,
+    files,
+    uploads,
+    batches,
+    vector_stores,
+    vector_store_files,
+    responses,
+    fine_tuning,
+    realtime,
+    usage,
+    organization,
+    organization_projects,
 )
 
 
@@ -59,7 +85,15 @@ def create_app(settings: Settings | None = None) -> Starlette:
     middleware = [Middleware(MetricsMiddleware, metrics=ctx.metrics)] if ctx.metrics.enabled else []
     middleware += gateway_middleware(ctx.settings, ctx.gateway)
     middleware += pod_headers.middleware(ctx.settings)
-    app = Starlette(routes=routes, exception_handlers=exception_handlers, middleware=middleware)
+    jobs = [
+        BatchRunner(ctx).job(),
+        IndexRunner(ctx.store).job(),
+        FineTuningRunner(ctx.store, ctx.settings.fine_tune_duration_s).job(),
+    ]
+    poller = Poller(ctx.store, jobs)
+    app = Starlette(
+        routes=routes, exception_handlers=exception_handlers, middleware=middleware, lifespan=poller.lifespan
+    )
     app.state.ctx = ctx
     return app
 

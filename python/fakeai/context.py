@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fakeai import _core, shared
-from fakeai.engine.catalog import Catalog
+from fakeai.engine.catalog import Catalog, ModelInfo
 from fakeai.engine.latency import LatencyProfile
-from fakeai.engine.lora import TABLE, TABLE_CAPACITY, LoraRegistry, parse_modules
+from fakeai.engine.lora import TABLE, TABLE_CAPACITY, LoraModule, LoraRegistry, parse_modules
 from fakeai.engine.modes import ResponseMode
+from fakeai.engine.usage import UsageMeter
 from fakeai.observability import EngineGauges, Metrics, counted_gauges
 from fakeai.settings import Settings
+from fakeai.store import Store, open_store
 
 if TYPE_CHECKING:
     from fakeai.gateway.state import GatewayState
@@ -37,6 +39,8 @@ class ServerContext:
     #: prefix-cache hits/queries); the simulated cluster replaces this provider with its own.
     engine_gauges: EngineGauges = counted_gauges
     gateway: GatewayState = field(init=False)
+    store: Store = field(init=False)
+    usage: UsageMeter = field(init=False)
 
     def __post_init__(self) -> None:
         from fakeai.gateway.state import GatewayState
@@ -48,4 +52,13 @@ class ServerContext:
         self.mode = ResponseMode(s.mode)
         self.lengths = _core.LengthDistribution(s.output_length_distribution)
         table = shared.open_table(TABLE, TABLE_CAPACITY, 4)
+        self.store = open_store(s.data_dir)
+        self.usage = UsageMeter()
         self.loras = LoraRegistry(shared.current_dir(), table, parse_modules(s.lora_modules), s.max_loras)
+
+    def resolve_model(self, name: str) -> tuple[LoraModule | None, ModelInfo]:
+        """The LoRA adapter a request names (or None) and the catalog entry of the model serving it
+        (an adapter's base model); an unknown model id is registered on first use."""
+        lora = self.loras.find(name)
+        base = (lora.base_model_name or self.settings.lora_base_model) if lora else name
+        return lora, self.catalog.resolve(base)

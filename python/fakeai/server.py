@@ -6,7 +6,7 @@ import logging
 import os
 import sys
 
-from fakeai import shared, tls
+from fakeai import shared, store, tls
 from fakeai.settings import Settings
 
 log = logging.getLogger("fakeai")
@@ -30,6 +30,9 @@ def serve(settings: Settings) -> None:
     certs = tls.files(settings, shm_dir)
     if certs and settings.self_signed_certs:
         log.info("self-signed certificate: %s", certs[0])
+    temp_data_dir = None if settings.data_dir else store.create_temp_dir()
+    if temp_data_dir is not None:
+        os.environ[store.ENV] = str(temp_data_dir)
     log.info(
         "fakeai serving on %s://%s:%d with %d worker(s); TTFT %.1f ms, ITL %.1f ms",
         "https" if certs else "http",
@@ -56,3 +59,5 @@ def serve(settings: Settings) -> None:
         server.serve()
     finally:
         shared.remove_dir(shm_dir)
+        if temp_data_dir is not None:
+            store.remove_temp_dir(temp_data_dir)

@@ -203,6 +203,26 @@ class Settings:
     gpu_count: int = field(
         default=8, metadata=_knob("--gpu-count", "Simulated GPUs for /dcgm/metrics.", minimum=1)
     )
+    data_dir: str = field(
+        default="",
+        metadata=_knob("--data-dir", "Directory of stored files and batches, kept across restarts (default: temporary)."),
+    )
+    max_file_bytes: int = field(
+        default=512 * 1024 * 1024,
+        metadata=_knob("--max-file-bytes", "Largest file (or upload) accepted; larger gets 413.", minimum=1),
+    )
+    max_storage_bytes: int = field(
+        default=10 * 1024**3,
+        metadata=_knob("--max-storage-bytes", "Total bytes of stored files; beyond it uploads get 400.", minimum=1),
+    )
+    batch_duration_s: float = field(
+        default=5.0,
+        metadata=_knob("--batch-duration", "Simulated seconds a batch takes from in_progress to done.", minimum=0),
+    )
+    fine_tune_duration_s: float = field(
+        default=10.0,
+        metadata=_knob("--fine-tune-duration", "Simulated seconds a fine-tuning job spends running.", minimum=0),
+    )
 
     @staticmethod
     def env_name(name: str) -> str:

@@ -20,19 +20,26 @@ class Embeddings(Endpoint):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = await read_json(receive, self.decoder, self.limit)
-        model = self.ctx.catalog.resolve(req.model, for_embeddings=True)
-        native = model.embedding_dims or 1536
-        dims = native if req.dimensions is None else req.dimensions
-        if dims > native:
-            raise bad_request(
-                f"'dimensions' must be at most {native} for model '{req.model}', got {dims}.", param="dimensions"
-            )
-        try:
-            body, prompt_tokens = _core.embed(req.model, req.input, dims, req.encoding_format == "base64")
-        except _core.InvalidInput as exc:
-            raise bad_request(f"Invalid 'input': {exc}.", param="input") from None
+        body, prompt_tokens = render(self.ctx, req)
         self.ctx.metrics.inference(scope, req.model, prompt_tokens, 0)
         await send_bytes(send, body)
+
+
+def render(ctx: ServerContext, req: EmbeddingRequest) -> tuple[bytes, int]:
+    """``(body, prompt_tokens)`` for a decoded request (shared by the endpoint and by batches)."""
+    model = ctx.catalog.resolve(req.model, for_embeddings=True)
+    native = model.embedding_dims or 1536
+    dims = native if req.dimensions is None else req.dimensions
+    if dims > native:
+        raise bad_request(
+            f"'dimensions' must be at most {native} for model '{req.model}', got {dims}.", param="dimensions"
+        )
+    try:
+        body, prompt_tokens = _core.embed(req.model, req.input, dims, req.encoding_format == "base64")
+    except _core.InvalidInput as exc:
+        raise bad_request(f"Invalid 'input': {exc}.", param="input") from None
+    ctx.usage.record("embeddings", req.model, prompt_tokens)
+    return body, prompt_tokens
 
 
 def routes(ctx: ServerContext) -> list[Route]:

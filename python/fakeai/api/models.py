@@ -17,6 +17,7 @@ def routes(ctx: ServerContext) -> list[Route]:
     catalog = ctx.catalog
     loras = ctx.loras
     default_parent = ctx.settings.lora_base_model
+    store = ctx.store  # fine-tuned models live in the store, so every worker lists them
 
     def adapter_card(adapter: LoraModule) -> dict[str, object]:
         parent = adapter.base_model_name or default_parent
@@ -24,8 +25,10 @@ def routes(ctx: ServerContext) -> list[Route]:
         return adapter.card(parent, info.card() if info else None)
 
     async def list_models(request: Request) -> Response:
-        data = [m.card() for m in catalog.all()] + [adapter_card(a) for a in loras.all()]
-        body = {"object": "list", "data": data}
+        stored = store.all("model")
+        ids = {m["id"] for m in stored}
+        data = [m.card() for m in catalog.all() if m.id not in ids] + stored
+        body = {"object": "list", "data": data + [adapter_card(a) for a in loras.all()]}
         return Response(orjson.dumps(body), media_type="application/json")
 
     async def retrieve_model(request: Request) -> Response:
@@ -33,6 +36,9 @@ def routes(ctx: ServerContext) -> list[Route]:
         adapter = loras.find(model_id)
         if adapter is not None:
             return Response(orjson.dumps(adapter_card(adapter)), media_type="application/json")
+        stored = store.get("model", model_id)
+        if stored is not None:
+            return Response(orjson.dumps(stored), media_type="application/json")
         info = catalog.get(model_id)
         if info is None:
             raise ApiError(
@@ -43,7 +49,21 @@ def routes(ctx: ServerContext) -> list[Route]:
             )
         return Response(orjson.dumps(info.card()), media_type="application/json")
 
+    async def delete_model(request: Request) -> Response:
+        model_id = request.path_params["model_id"]
+        if store.delete("model", model_id) is None:
+            raise ApiError(
+                404,
+                f"The model '{model_id}' does not exist or is not yours to delete.",
+                param="model",
+                code="model_not_found",
+            )
+        return Response(
+            orjson.dumps({"id": model_id, "object": "model", "deleted": True}), media_type="application/json"
+        )
+
     return [
         Route("/v1/models", list_models, methods=["GET"]),
+        Route("/v1/models/{model_id:path}", delete_model, methods=["DELETE"]),
         Route("/v1/models/{model_id:path}", retrieve_model, methods=["GET"]),
     ]

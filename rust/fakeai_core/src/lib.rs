@@ -30,6 +30,7 @@ pub mod response_format;
 pub mod rng;
 pub mod schedule;
 pub mod schema_gen;
+pub mod search;
 pub mod shm;
 pub mod speech;
 pub mod sse;

@@ -18,6 +18,7 @@ mod ranking;
 mod ratelimit;
 mod rich_content;
 mod schema;
+mod search;
 mod shared;
 
 use crate::rng::{fresh_seed, Rng};
@@ -74,6 +75,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ranking::image_moderation_scores, m)?)?;
     m.add_function(wrap_pyfunction!(ranking::rank_logits, m)?)?;
     m.add_function(wrap_pyfunction!(messages::anthropic_message, m)?)?;
+    m.add_function(wrap_pyfunction!(search::chunk_text, m)?)?;
+    m.add_function(wrap_pyfunction!(search::embedding_matrix, m)?)?;
+    m.add_function(wrap_pyfunction!(search::top_k, m)?)?;
     Ok(())
 }
 

@@ -1,0 +1,153 @@
+"""``/v1/files``: upload (multipart, streamed to disk), list, retrieve, content, delete.
+
+A file is a ``file`` object in the store (tagged with its purpose, sized by its bytes against the
+storage quota) and a blob named by its id. ``batch`` and ``fine-tune`` uploads are validated as JSON
+Lines before they are stored; the stored file's ``status`` is then ``processed``.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from fakeai.api.resources import fetch, json_response, new_id, not_found, page
+from fakeai.context import ServerContext
+from fakeai.errors import ApiError, bad_request
+from fakeai.multipart import FormFile, read_form
+from fakeai.schemas.files import PURPOSES, validate_jsonl
+from fakeai.store import Obj, StorageFull, Store
+
+MIN_EXPIRY_S = 3600
+MAX_EXPIRY_S = 30 * 24 * 3600
+
+
+def file_object(id: str, filename: str, size: int, purpose: str, expires_at: int | None = None) -> Obj:
+    return {
+        "id": id,
+        "object": "file",
+        "bytes": size,
+        "created_at": int(time.time()),
+        "filename": filename,
+        "purpose": purpose,
+        "status": "processed",
+        "expires_at": expires_at,
+        "status_details": None,
+    }
+
+
+def check_purpose(purpose: str | None) -> str:
+    if purpose is None:
+        raise bad_request(
+            "Missing required parameter: 'purpose'.", param="purpose", code="missing_required_parameter"
+        )
+    if purpose not in PURPOSES:
+        raise bad_request(
+            f"'{purpose}' is not one of {', '.join(map(repr, PURPOSES))} - 'purpose'.",
+            param="purpose",
+            code="invalid_value",
+        )
+    return purpose
+
+
+def expiry(fields: dict[str, str], created: int) -> int | None:
+    anchor, seconds = fields.get("expires_after[anchor]"), fields.get("expires_after[seconds]")
+    if anchor is None and seconds is None:
+        return None
+    if anchor != "created_at":
+        raise bad_request("'expires_after.anchor' must be 'created_at'.", param="expires_after.anchor")
+    if seconds is None or not seconds.isdigit() or not MIN_EXPIRY_S <= int(seconds) <= MAX_EXPIRY_S:
+        raise bad_request(
+            f"'expires_after.seconds' must be an integer from {MIN_EXPIRY_S} to {MAX_EXPIRY_S}.",
+            param="expires_after.seconds",
+        )
+    return created + int(seconds)
+
+
+async def store_file(
+    ctx: ServerContext, upload: FormFile, purpose: str, expires_at: int | None = None
+) -> Obj:
+    """Validate (for ``batch``/``fine-tune``), commit the blob and record the file; discards it on error."""
+    store = ctx.store
+    file_id = new_id("file-")
+    try:
+        if purpose in ("batch", "fine-tune"):
+            await run_in_threadpool(_flush_and_validate, upload, purpose)
+        await run_in_threadpool(store.commit_blob, upload.writer, file_id)
+    except BaseException:
+        store.discard_blob(upload.writer)
+        raise
+    obj = file_object(file_id, upload.filename, upload.size, purpose, expires_at)
+    try:
+        store.insert("file", obj, tag=purpose, size=upload.size, quota=ctx.settings.max_storage_bytes)
+    except StorageFull as exc:
+        store.delete_blob(file_id)
+        raise quota_exceeded(exc) from None
+    return obj
+
+
+def quota_exceeded(exc: StorageFull) -> ApiError:
+    return bad_request(
+        f"Storage quota exceeded: {exc} (--max-storage-bytes).", param="file", code="storage_quota_exceeded"
+    )
+
+
+def _flush_and_validate(upload: FormFile, purpose: str) -> None:
+    upload.writer.flush()
+    validate_jsonl(Path(upload.writer.name), purpose)
+
+
+def _live(store: Store, file_id: str) -> Obj:
+    obj = fetch(store, "file", file_id, "file")
+    if obj.get("expires_at") is not None and obj["expires_at"] <= time.time():
+        raise not_found("file", file_id)
+    return obj
+
+
+def routes(ctx: ServerContext) -> list[Route]:
+    store = ctx.store
+    limit = ctx.settings.max_file_bytes
+
+    async def create(request: Request) -> Response:
+        fields, upload = await read_form(request, store, "file", limit)
+        try:
+            purpose = check_purpose(fields.get("purpose"))
+            expires_at = expiry(fields, int(time.time()))
+        except ApiError:
+            store.discard_blob(upload.writer)
+            raise
+        return json_response(await store_file(ctx, upload, purpose, expires_at))
+
+    async def list_files(request: Request) -> Response:
+        purpose = request.query_params.get("purpose")
+        return page(request, store, "file", tag=purpose, default_limit=10_000, max_limit=10_000)
+
+    async def retrieve(request: Request) -> Response:
+        return json_response(_live(store, request.path_params["file_id"]))
+
+    async def content(request: Request) -> Response:
+        file_id = request.path_params["file_id"]
+        _live(store, file_id)
+        path = store.blob_path(file_id)
+        if not path.exists():  # deleted meanwhile
+            raise not_found("file", file_id)
+        return FileResponse(path, media_type="application/octet-stream")
+
+    async def delete(request: Request) -> Response:
+        file_id = request.path_params["file_id"]
+        if store.delete("file", file_id) is None:
+            raise not_found("file", file_id)
+        await run_in_threadpool(store.delete_blob, file_id)
+        return json_response({"id": file_id, "object": "file", "deleted": True})
+
+    return [
+        Route("/v1/files", create, methods=["POST"]),
+        Route("/v1/files", list_files, methods=["GET"]),
+        Route("/v1/files/{file_id}", retrieve, methods=["GET"]),
+        Route("/v1/files/{file_id}", delete, methods=["DELETE"]),
+        Route("/v1/files/{file_id}/content", content, methods=["GET"]),
+    ]

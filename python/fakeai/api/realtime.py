@@ -1,0 +1,379 @@
+"""``/v1/realtime?model=...``: the Realtime API's WebSocket event protocol, answered by the chat engine.
+
+Both dialects are spoken: the GA protocol (``response.output_text.delta``, ``response.output_audio.delta``,
+``conversation.item.added``/``done``, session ``output_modalities``/``audio``), and, when the client
+sends ``OpenAI-Beta: realtime=v1``, the beta one (``response.text.delta``, ``response.audio.delta``,
+``response.audio_transcript.delta``, ``conversation.item.created``, session ``modalities``).
+
+Client events: ``session.update``, ``input_audio_buffer.append``/``commit``/``clear``,
+``conversation.item.create``, ``response.create``, ``response.cancel``. Turn detection is off (the
+client commits audio and asks for responses), so nothing is answered unasked. A response's text comes
+from :func:`fakeai.api.chat.render` over the conversation (committed audio counts as a user turn of
+one token per 100 ms of PCM16 at 24 kHz); its deltas are sent at TTFT + i x ITL, audio deltas as
+PCM16 silence of 100 ms a piece. Every client mistake is an ``error`` event; the socket stays open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import re
+import secrets
+import time
+from typing import Any
+
+import orjson
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from fakeai.api import chat
+from fakeai.context import ServerContext
+from fakeai.engine.pacing import wait_until
+from fakeai.errors import ApiError
+from fakeai.schemas.chat import ChatRequest, Message
+
+AUDIO_BYTES_PER_TOKEN = 4800  # 100 ms of 24 kHz mono PCM16
+SILENCE = base64.b64encode(bytes(AUDIO_BYTES_PER_TOKEN)).decode()
+_PIECE = re.compile(r"\s*\S+\s*")
+
+GA = {
+    "text.delta": "response.output_text.delta",
+    "text.done": "response.output_text.done",
+    "audio.delta": "response.output_audio.delta",
+    "audio.done": "response.output_audio.done",
+    "transcript.delta": "response.output_audio_transcript.delta",
+    "transcript.done": "response.output_audio_transcript.done",
+    "item.created": ("conversation.item.added", "conversation.item.done"),
+}
+BETA = {
+    "text.delta": "response.text.delta",
+    "text.done": "response.text.done",
+    "audio.delta": "response.audio.delta",
+    "audio.done": "response.audio.done",
+    "transcript.delta": "response.audio_transcript.delta",
+    "transcript.done": "response.audio_transcript.done",
+    "item.created": ("conversation.item.created",),
+}
+
+
+def _id(prefix: str) -> str:
+    return prefix + secrets.token_hex(10)
+
+
+class Session:
+    """One connection's state: the session settings, the conversation, the audio buffer."""
+
+    def __init__(self, ctx: ServerContext, ws: WebSocket, model: str, beta: bool) -> None:
+        self.ctx, self.ws, self.beta = ctx, ws, beta
+        self.names = BETA if beta else GA
+        self.items: list[dict[str, Any]] = []
+        self.audio = bytearray()
+        self.audio_tokens: dict[str, int] = {}
+        self.send_lock = asyncio.Lock()
+        self.responding: asyncio.Task[None] | None = None
+        common = {
+            "id": _id("sess_"),
+            "object": "realtime.session",
+            "model": model,
+            "instructions": "",
+            "tools": [],
+            "tool_choice": "auto",
+            "temperature": 0.8,
+        }
+        if beta:
+            self.session = {
+                **common,
+                "modalities": ["text", "audio"],
+                "voice": "alloy",
+                "input_audio_format": "pcm16",
+                "output_audio_format": "pcm16",
+                "turn_detection": None,
+                "input_audio_transcription": None,
+                "max_response_output_tokens": "inf",
+            }
+        else:
+            audio_format = {"type": "audio/pcm", "rate": 24000}
+            self.session = {
+                **common,
+                "type": "realtime",
+                "output_modalities": ["audio"],
+                "max_output_tokens": "inf",
+                "audio": {
+                    "input": {"format": audio_format, "turn_detection": None, "transcription": None},
+                    "output": {"format": audio_format, "voice": "alloy", "speed": 1.0},
+                },
+            }
+
+    async def send(self, type: str, **fields: Any) -> None:
+        event = {"type": type, "event_id": _id("event_"), **fields}
+        async with self.send_lock:
+            await self.ws.send_text(orjson.dumps(event).decode())
+
+    async def error(
+        self,
+        message: str,
+        *,
+        code: str = "invalid_value",
+        param: str | None = None,
+        event_id: str | None = None,
+    ) -> None:
+        error = {
+            "type": "invalid_request_error",
+            "code": code,
+            "message": message,
+            "param": param,
+            "event_id": event_id,
+        }
+        await self.send("error", error=error)
+
+    async def item_created(self, item: dict[str, Any]) -> None:
+        previous = self.items[-1]["id"] if self.items else None
+        self.items.append(item)
+        for name in self.names["item.created"]:
+            await self.send(name, previous_item_id=previous, item=item)
+
+    async def handle(self, event: Any) -> None:
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            await self.error("Each client event must be a JSON object with a 'type'.", param="type")
+            return
+        kind, event_id = event["type"], event.get("event_id")
+        handler = getattr(self, "on_" + kind.replace(".", "_"), None)
+        if handler is None:
+            await self.error(
+                f"Unknown client event type '{kind}'.",
+                code="invalid_event_type",
+                param="type",
+                event_id=event_id,
+            )
+            return
+        try:
+            await handler(event)
+        except ApiError as exc:
+            await self.error(
+                exc.message, code=exc.code or "invalid_value", param=exc.param, event_id=event_id
+            )
+
+    async def on_session_update(self, event: dict[str, Any]) -> None:
+        changes = event.get("session")
+        if not isinstance(changes, dict):
+            raise ApiError(400, "'session' must be an object.", param="session")
+        for key, value in changes.items():
+            if key in ("id", "object", "model"):
+                continue
+            if key in self.session and isinstance(self.session[key], dict) and isinstance(value, dict):
+                self.session[key] = {**self.session[key], **value}
+            else:
+                self.session[key] = value
+        await self.send("session.updated", session=self.session)
+
+    async def on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
+        try:
+            self.audio += base64.b64decode(event.get("audio") or "", validate=True)
+        except (binascii.Error, TypeError):
+            raise ApiError(400, "'audio' must be base64-encoded PCM16.", param="audio") from None
+
+    async def on_input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
+        self.audio.clear()
+        await self.send("input_audio_buffer.cleared")
+
+    async def on_input_audio_buffer_commit(self, event: dict[str, Any]) -> None:
+        if len(self.audio) < AUDIO_BYTES_PER_TOKEN:
+            raise ApiError(
+                400,
+                "Error committing input audio buffer: buffer too small; at least 100ms of audio is needed.",
+                code="input_audio_buffer_commit_empty",
+            )
+        item = {
+            "id": _id("item_"),
+            "object": "realtime.item",
+            "type": "message",
+            "role": "user",
+            "status": "completed",
+            "content": [{"type": "input_audio", "transcript": None}],
+        }
+        self.audio_tokens[item["id"]] = len(self.audio) // AUDIO_BYTES_PER_TOKEN
+        self.audio.clear()
+        previous = self.items[-1]["id"] if self.items else None
+        await self.send("input_audio_buffer.committed", previous_item_id=previous, item_id=item["id"])
+        await self.item_created(item)
+
+    async def on_conversation_item_create(self, event: dict[str, Any]) -> None:
+        item = event.get("item")
+        if not isinstance(item, dict) or item.get("type", "message") not in (
+            "message",
+            "function_call_output",
+        ):
+            raise ApiError(400, "'item' must be a message or function_call_output item.", param="item")
+        if item.get("type", "message") == "message" and item.get("role") not in (
+            "user",
+            "assistant",
+            "system",
+        ):
+            raise ApiError(400, "'item.role' must be 'user', 'assistant' or 'system'.", param="item.role")
+        await self.item_created(
+            {
+                "id": item.get("id") or _id("item_"),
+                "object": "realtime.item",
+                "type": "message",
+                "status": "completed",
+                **item,
+            }
+        )
+
+    async def on_response_create(self, event: dict[str, Any]) -> None:
+        if self.responding is not None and not self.responding.done():
+            raise ApiError(
+                400,
+                "Conversation already has an active response.",
+                code="conversation_already_has_active_response",
+            )
+        options = event.get("response") if isinstance(event.get("response"), dict) else {}
+        self.responding = asyncio.create_task(self.respond(options))
+
+    async def on_response_cancel(self, event: dict[str, Any]) -> None:
+        if self.responding is None or self.responding.done():
+            raise ApiError(400, "There is no active response to cancel.", code="response_cancel_not_active")
+        self.responding.cancel()
+
+    def messages(self, instructions: str) -> tuple[list[Message], int]:
+        messages = [Message(role="system", content=instructions)] if instructions else []
+        audio_tokens = 0
+        for item in self.items:
+            if item.get("type") == "function_call_output":
+                messages.append(Message(role="tool", content=str(item.get("output", ""))))
+                continue
+            texts = [
+                p.get("text") or p.get("transcript") or ""
+                for p in item.get("content") or ()
+                if isinstance(p, dict)
+            ]
+            audio_tokens += self.audio_tokens.get(item["id"], 0)
+            messages.append(Message(role=item.get("role", "user"), content=" ".join(t for t in texts if t)))
+        return messages or [Message(role="user", content="")], audio_tokens
+
+    async def respond(self, options: dict[str, Any]) -> None:
+        start = time.monotonic()
+        lat = self.ctx.latency
+        modal_key = "modalities" if self.beta else "output_modalities"
+        modalities = options.get(modal_key) or self.session[modal_key]
+        audio = "audio" in modalities
+        messages, audio_tokens = self.messages(options.get("instructions") or self.session["instructions"])
+        limit = options.get("max_output_tokens") or options.get("max_response_output_tokens")
+        req = ChatRequest(
+            model=self.session["model"],
+            messages=messages,
+            max_tokens=limit if isinstance(limit, int) else None,
+        )
+        body, _, prompt, completion = chat.render(self.ctx, req)
+        text = orjson.loads(body)["choices"][0]["message"]["content"] or ""
+        response = {
+            "id": _id("resp_"),
+            "object": "realtime.response",
+            "status": "in_progress",
+            "status_details": None,
+            "output": [],
+            "usage": None,
+            "conversation_id": "conv_default",
+            modal_key: modalities,
+        }
+        item = {
+            "id": _id("item_"),
+            "object": "realtime.item",
+            "type": "message",
+            "role": "assistant",
+            "status": "in_progress",
+            "content": [],
+        }
+        ids = {"response_id": response["id"], "item_id": item["id"], "output_index": 0, "content_index": 0}
+        part = {"type": "audio", "transcript": ""} if audio else {"type": "text", "text": ""}
+        await self.send("response.created", response=response)
+        try:
+            await self.send(
+                "response.output_item.added", response_id=response["id"], output_index=0, item=item
+            )
+            await self.item_created(item)
+            await self.send("response.content_part.added", part=part, **ids)
+            for i, piece in enumerate(_PIECE.findall(text)):
+                await wait_until(start + lat.ttft + i * lat.itl)
+                if audio:
+                    await self.send(self.names["audio.delta"], delta=SILENCE, **ids)
+                    await self.send(self.names["transcript.delta"], delta=piece, **ids)
+                else:
+                    await self.send(self.names["text.delta"], delta=piece, **ids)
+            status = "completed"
+        except asyncio.CancelledError:
+            status = "cancelled"
+        if audio:
+            await self.send(self.names["audio.done"], **ids)
+            await self.send(self.names["transcript.done"], transcript=text, **ids)
+            done_part = {"type": "audio", "transcript": text}
+        else:
+            await self.send(self.names["text.done"], text=text, **ids)
+            done_part = {"type": "text", "text": text}
+        item.update(status="completed" if status == "completed" else "incomplete", content=[done_part])
+        await self.send("response.content_part.done", part=done_part, **ids)
+        await self.send("response.output_item.done", response_id=response["id"], output_index=0, item=item)
+        prompt += audio_tokens
+        usage = {
+            "total_tokens": prompt + completion,
+            "input_tokens": prompt,
+            "output_tokens": completion,
+            "input_token_details": {
+                "text_tokens": prompt - audio_tokens,
+                "audio_tokens": audio_tokens,
+                "cached_tokens": 0,
+            },
+            "output_token_details": {
+                "text_tokens": 0 if audio else completion,
+                "audio_tokens": completion if audio else 0,
+            },
+        }
+        response.update(status=status, output=[item], usage=usage)
+        await self.send("response.done", response=response)
+
+
+def routes(ctx: ServerContext) -> list[WebSocketRoute]:
+    async def realtime(ws: WebSocket) -> None:
+        model = ws.query_params.get("model")
+        beta = "realtime=v1" in ws.headers.get("openai-beta", "")
+        await ws.accept()
+        if not model:
+            await ws.send_text(
+                orjson.dumps(
+                    {
+                        "type": "error",
+                        "event_id": _id("event_"),
+                        "error": {
+                            "type": "invalid_request_error",
+                            "code": "missing_model",
+                            "param": "model",
+                            "message": "Missing required parameter: 'model' (as ?model=...).",
+                            "event_id": None,
+                        },
+                    }
+                ).decode()
+            )
+            await ws.close(1008)
+            return
+        ctx.catalog.resolve(model)
+        session = Session(ctx, ws, model, beta)
+        await session.send("session.created", session=session.session)
+        try:
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    break
+                try:
+                    event = orjson.loads(message.get("text") or message.get("bytes") or b"")
+                except orjson.JSONDecodeError:
+                    await session.error("The client event is not valid JSON.", code="invalid_json")
+                    continue
+                await session.handle(event)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            if session.responding is not None:
+                session.responding.cancel()
+
+    return [WebSocketRoute("/v1/realtime", realtime)]

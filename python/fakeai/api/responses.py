@@ -1,0 +1,195 @@
+"""``/v1/responses``: create (plain or streamed as typed events), retrieve, delete, list input items.
+
+A stored response (``store``, default true) keeps its conversation, so ``previous_response_id``
+continues it from any worker. Generation goes through :mod:`fakeai.engine.responder` (the chat
+engine); a stream sends ``response.created``, ``response.in_progress``, then per output item
+``response.output_item.added`` ... ``response.output_item.done`` (with ``content_part`` and
+``output_text.delta`` events for a message, ``function_call_arguments`` events for a call), and
+``response.completed``, each with a ``sequence_number``, the text deltas paced like chat tokens.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import msgspec
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fakeai.api.batches import check_metadata
+from fakeai.api.resources import fetch, json_response, list_response, new_id, not_found, page_params
+from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
+from fakeai.context import ServerContext
+from fakeai.engine.pacing import send_after, send_stream
+from fakeai.engine.responder import input_items, respond
+from fakeai.schemas.responses import ResponseRequest
+from fakeai.store import Obj
+
+_PIECE = re.compile(r"\s*\S+\s*")
+
+
+def response_object(req: ResponseRequest, id: str, created: float) -> Obj:
+    return {
+        "id": id,
+        "object": "response",
+        "created_at": created,
+        "status": "in_progress",
+        "completed_at": None,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": req.instructions,
+        "max_output_tokens": req.max_output_tokens,
+        "model": req.model,
+        "output": [],
+        "parallel_tool_calls": req.parallel_tool_calls,
+        "previous_response_id": req.previous_response_id,
+        "reasoning": req.reasoning or {"effort": None, "summary": None},
+        "store": req.store,
+        "temperature": 1.0 if req.temperature is None else req.temperature,
+        "text": req.text or {"format": {"type": "text"}},
+        "tool_choice": req.tool_choice,
+        "tools": req.tools,
+        "top_p": 1.0 if req.top_p is None else req.top_p,
+        "truncation": req.truncation or "disabled",
+        "usage": None,
+        "user": req.user,
+        "metadata": req.metadata or {},
+    }
+
+
+def events(started: Obj, done: Obj, ttft: float, itl: float) -> tuple[list[bytes], list[float]]:
+    """The SSE events of a stream and when each is due (seconds from the request's start)."""
+    steps: list[bytes] = []
+    offsets: list[float] = []
+    at = 0.0
+
+    def emit(kind: str, **fields: Any) -> None:
+        payload = orjson.dumps({"type": kind, "sequence_number": len(steps), **fields})
+        steps.append(b"event: " + kind.encode() + b"\ndata: " + payload + b"\n\n")
+        offsets.append(at)
+
+    emit("response.created", response=started)
+    emit("response.in_progress", response=started)
+    for index, item in enumerate(done["output"]):
+        where = {"output_index": index}
+        if item["type"] == "message":
+            emit("response.output_item.added", item={**item, "status": "in_progress", "content": []}, **where)
+            part = item["content"][0]
+            ids = {"item_id": item["id"], "output_index": index, "content_index": 0}
+            emit("response.content_part.added", part={**part, "text": "", "annotations": []}, **ids)
+            text = part["text"]
+            pieces = _PIECE.findall(text) or [text]
+            for i, piece in enumerate(pieces):
+                at = ttft + i * itl
+                emit("response.output_text.delta", delta=piece, logprobs=[], **ids)
+            emit("response.output_text.done", text=text, logprobs=[], **ids)
+            emit("response.content_part.done", part=part, **ids)
+        elif item["type"] == "function_call":
+            emit(
+                "response.output_item.added", item={**item, "status": "in_progress", "arguments": ""}, **where
+            )
+            at = ttft
+            ids = {"item_id": item["id"], "output_index": index}
+            emit("response.function_call_arguments.delta", delta=item["arguments"], **ids)
+            emit(
+                "response.function_call_arguments.done", arguments=item["arguments"], name=item["name"], **ids
+            )
+        else:
+            emit("response.output_item.added", item={**item, "status": "in_progress"}, **where)
+            ids = {"item_id": item["id"], "output_index": index}
+            for phase in ("in_progress", "searching", "completed"):
+                emit(f"response.file_search_call.{phase}", **ids)
+        emit("response.output_item.done", item=item, **where)
+    emit("response.completed", response=done)
+    return steps, offsets
+
+
+def generate(
+    ctx: ServerContext, req: ResponseRequest, created: float
+) -> tuple[Obj, Obj, list[Obj], list[Obj], float]:
+    """``(started, done, context, input items, seconds to wait)`` for a decoded request.
+
+    Shared by the endpoint and by batches (which answer through the same engine).
+    """
+    check_metadata(req.metadata)
+    context: list[Obj] = []
+    if req.previous_response_id is not None:
+        previous = ctx.store.get("response.input", req.previous_response_id)
+        if previous is None:
+            raise not_found("response", req.previous_response_id, param="previous_response_id")
+        prior = ctx.store.get("response", req.previous_response_id) or {"output": []}
+        context = previous["context"] + previous["items"] + prior["output"]
+    items = input_items(req.input)
+    output, usage, incomplete, wait = respond(ctx, req, context + items)
+    started = response_object(req, new_id("resp_"), created)
+    done = {
+        **started,
+        "status": "incomplete" if incomplete else "completed",
+        "completed_at": time.time(),
+        "incomplete_details": incomplete,
+        "output": output,
+        "usage": usage,
+    }
+    return started, done, context, items, wait
+
+
+class CreateResponse(Endpoint):
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.store = ctx.store
+        self.decoder = msgspec.json.Decoder(ResponseRequest)
+        self.limit = ctx.settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.monotonic()
+        created = time.time()
+        req = await read_json(receive, self.decoder, self.limit)
+        store = self.store
+        if any(tool.get("type") == "file_search" for tool in req.tools):  # reads index blobs: off the loop
+            started, done, context, items, wait = await run_in_threadpool(generate, self.ctx, req, created)
+        else:
+            started, done, context, items, wait = generate(self.ctx, req, created)
+        if req.store:
+            store.insert("response", done)
+            store.insert("response.input", {"id": done["id"], "context": context, "items": items})
+        if req.stream:
+            steps, offsets = events(started, done, self.ctx.latency.ttft, self.ctx.latency.itl)
+            await send_stream(send, steps, offsets, start)
+        else:
+            await send_after(send, orjson.dumps(done), start + wait)
+
+
+def routes(ctx: ServerContext) -> list[Route]:
+    store = ctx.store
+
+    async def retrieve(request: Request) -> Response:
+        return json_response(fetch(store, "response", request.path_params["response_id"], "response"))
+
+    async def delete(request: Request) -> Response:
+        response_id = request.path_params["response_id"]
+        if store.delete("response", response_id) is None:
+            raise not_found("response", response_id)
+        store.delete("response.input", response_id)
+        return json_response({"id": response_id, "object": "response", "deleted": True})
+
+    async def list_input_items(request: Request) -> Response:
+        response_id = request.path_params["response_id"]
+        stored = fetch(store, "response.input", response_id, "response")
+        limit_, order, after = page_params(request)
+        items = list(stored["items"]) if order == "asc" else stored["items"][::-1]
+        if after is not None:
+            ids = [i["id"] for i in items]
+            items = items[ids.index(after) + 1 :] if after in ids else []
+        return list_response(items[:limit_], len(items) > limit_)
+
+    return [
+        Route("/v1/responses", CreateResponse(ctx), methods=["POST"]),
+        Route("/v1/responses/{response_id}", retrieve, methods=["GET"]),
+        Route("/v1/responses/{response_id}", delete, methods=["DELETE"]),
+        Route("/v1/responses/{response_id}/input_items", list_input_items, methods=["GET"]),
+    ]

@@ -1,0 +1,265 @@
+"""``/v1/vector_stores/{id}/files`` and ``/file_batches``: attach files to a vector store for indexing.
+
+A ``vector_store.file`` is stored under the key ``<vector store id>/<file id>`` (a file may be in
+several stores) and tagged with its store; its ``status`` moves ``in_progress -> completed | failed``
+as a background worker indexes it, or to ``cancelled`` when its file batch is cancelled first. A file
+batch's ``status`` and ``file_counts`` are computed from its files.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from fakeai.api.resources import (
+    fetch,
+    json_body,
+    json_response,
+    list_response,
+    new_id,
+    not_found,
+    page_params,
+)
+from fakeai.context import ServerContext
+from fakeai.engine import vector_index
+from fakeai.engine.vector_index import KIND
+from fakeai.errors import bad_request
+from fakeai.store import Obj, Store
+
+BATCH_KIND = "vector_store.file_batch"
+STATUSES = ("in_progress", "completed", "failed", "cancelled")
+Attributes = dict[str, str | float | bool]
+
+
+class AttachFile(msgspec.Struct):
+    file_id: str
+    attributes: Attributes | None = None
+    chunking_strategy: Any = None
+
+
+class UpdateFile(msgspec.Struct):
+    attributes: Attributes | None
+
+
+class BatchFile(msgspec.Struct):
+    file_id: str
+    attributes: Attributes | None = None
+    chunking_strategy: Any = None
+
+
+class CreateFileBatch(msgspec.Struct):
+    file_ids: list[str] | None = None
+    files: list[BatchFile] | None = None
+    attributes: Attributes | None = None
+    chunking_strategy: Any = None
+
+
+def check_attributes(attributes: Attributes | None) -> None:
+    if attributes is not None and (len(attributes) > 16 or any(len(k) > 64 for k in attributes)):
+        raise bad_request(
+            "'attributes' holds at most 16 pairs with keys up to 64 characters.", param="attributes"
+        )
+
+
+def attach(
+    store: Store, vs_id: str, file_id: str, strategy: Obj, attributes: Attributes | None, batch_id=None
+) -> Obj:
+    """Record ``file_id`` as ``in_progress`` in the vector store (the background indexer takes it from there)."""
+    key = f"{vs_id}/{file_id}"
+    existing = store.get(KIND, key)
+    if existing is not None:
+        store.delete(KIND, key)
+        vector_index.drop_index(store, vs_id, file_id)
+    vsf = {
+        "id": key,
+        "file_id": file_id,
+        "batch_id": batch_id,
+        "object": "vector_store.file",
+        "created_at": int(time.time()),
+        "vector_store_id": vs_id,
+        "status": "in_progress",
+        "last_error": None,
+        "usage_bytes": 0,
+        "attributes": attributes,
+        "chunking_strategy": strategy,
+    }
+    store.insert(KIND, vsf, tag=vs_id)
+    return vsf
+
+
+def present(vsf: Obj) -> Obj:
+    shown = {k: v for k, v in vsf.items() if k not in ("file_id", "batch_id")}
+    shown["id"] = vsf["file_id"]
+    return shown
+
+
+def detach_all(store: Store, vs_id: str) -> None:
+    for vsf in store.all(KIND, tag=vs_id):
+        store.delete(KIND, vsf["id"])
+        vector_index.drop_index(store, vs_id, vsf["file_id"])
+    for batch in store.all(BATCH_KIND, tag=vs_id):
+        store.delete(BATCH_KIND, batch["id"])
+
+
+def _batch_view(store: Store, batch: Obj) -> Obj:
+    counts = dict.fromkeys(("cancelled", "completed", "failed", "in_progress", "total"), 0)
+    for vsf in store.all(KIND, tag=batch["vector_store_id"]):
+        if vsf["batch_id"] == batch["id"]:
+            counts[vsf["status"]] += 1
+            counts["total"] += 1
+    status = "in_progress" if counts["in_progress"] else "cancelled" if batch["cancelled"] else "completed"
+    shown = {k: v for k, v in batch.items() if k != "cancelled"}
+    return {**shown, "status": status, "file_counts": counts}
+
+
+def _file_page(request: Request, files: list[Obj]) -> Response:
+    limit, order, after = page_params(request)
+    wanted = request.query_params.get("filter")
+    if wanted is not None and wanted not in STATUSES:
+        raise bad_request(f"'filter' must be one of {', '.join(STATUSES)}.", param="filter")
+    shown = [present(f) for f in files if wanted is None or f["status"] == wanted]
+    if order == "desc":
+        shown.reverse()
+    if after is not None:
+        ids = [f["id"] for f in shown]
+        shown = shown[ids.index(after) + 1 :] if after in ids else []
+    return list_response(shown[:limit], len(shown) > limit)
+
+
+def routes(ctx: ServerContext) -> list[Route]:
+    store = ctx.store
+    limit = ctx.settings.max_body_bytes
+    attach_decoder = msgspec.json.Decoder(AttachFile)
+    update_decoder = msgspec.json.Decoder(UpdateFile)
+    batch_decoder = msgspec.json.Decoder(CreateFileBatch)
+
+    def vector_store(request: Request) -> Obj:
+        return fetch(store, "vector_store", request.path_params["vector_store_id"], "vector store")
+
+    def vs_file(request: Request) -> Obj:
+        vs_id, file_id = vector_store(request)["id"], request.path_params["file_id"]
+        vsf = store.get(KIND, f"{vs_id}/{file_id}")
+        if vsf is None:
+            raise not_found("file", file_id)
+        return vsf
+
+    async def create(request: Request) -> Response:
+        vs = vector_store(request)
+        req = await json_body(request, attach_decoder, limit)
+        check_attributes(req.attributes)
+        strategy = vector_index.chunking(req.chunking_strategy)
+        fetch(store, "file", req.file_id, "file")
+        return json_response(present(attach(store, vs["id"], req.file_id, strategy, req.attributes)))
+
+    async def list_files(request: Request) -> Response:
+        return _file_page(request, store.all(KIND, tag=vector_store(request)["id"]))
+
+    async def retrieve(request: Request) -> Response:
+        return json_response(present(vs_file(request)))
+
+    async def update(request: Request) -> Response:
+        vsf = vs_file(request)
+        req = await json_body(request, update_decoder, limit)
+        check_attributes(req.attributes)
+        changed = {**vsf, "attributes": req.attributes}
+        store.update(KIND, changed)
+        return json_response(present(changed))
+
+    async def delete(request: Request) -> Response:
+        vsf = vs_file(request)
+        store.delete(KIND, vsf["id"])
+        await run_in_threadpool(vector_index.drop_index, store, vsf["vector_store_id"], vsf["file_id"])
+        return json_response({"id": vsf["file_id"], "object": "vector_store.file.deleted", "deleted": True})
+
+    async def content(request: Request) -> Response:
+        vsf = vs_file(request)
+        path = store.blob_path(vsf["file_id"])
+        try:
+            text = (await run_in_threadpool(path.read_bytes)).decode("utf-8", "replace")
+        except FileNotFoundError:
+            raise not_found("file", vsf["file_id"]) from None
+        data = [{"type": "text", "text": text}]
+        return json_response(
+            {"object": "vector_store.file_content.page", "data": data, "has_more": False, "next_page": None}
+        )
+
+    async def create_batch(request: Request) -> Response:
+        vs = vector_store(request)
+        req = await json_body(request, batch_decoder, limit)
+        if (req.file_ids is None) == (req.files is None):
+            raise bad_request("Give exactly one of 'file_ids' and 'files'.", param="file_ids")
+        check_attributes(req.attributes)
+        strategy = vector_index.chunking(req.chunking_strategy)
+        if req.files is not None:
+            entries = [
+                (
+                    f.file_id,
+                    f.attributes,
+                    vector_index.chunking(f.chunking_strategy) if f.chunking_strategy else strategy,
+                )
+                for f in req.files
+            ]
+        else:
+            entries = [(file_id, req.attributes, strategy) for file_id in req.file_ids or ()]
+        if not entries:
+            raise bad_request("A file batch needs at least one file.", param="file_ids")
+        for file_id, attributes, _ in entries:
+            check_attributes(attributes)
+            fetch(store, "file", file_id, "file")
+        batch = {
+            "id": new_id("vsfb_"),
+            "object": "vector_store.files_batch",
+            "created_at": int(time.time()),
+            "vector_store_id": vs["id"],
+            "cancelled": False,
+        }
+        store.insert(BATCH_KIND, batch, tag=vs["id"])
+        for file_id, attributes, file_strategy in entries:
+            attach(store, vs["id"], file_id, file_strategy, attributes, batch["id"])
+        return json_response(_batch_view(store, batch))
+
+    def file_batch(request: Request) -> Obj:
+        vs = vector_store(request)
+        batch = fetch(store, BATCH_KIND, request.path_params["batch_id"], "file batch")
+        if batch["vector_store_id"] != vs["id"]:
+            raise not_found("file batch", batch["id"])
+        return batch
+
+    async def retrieve_batch(request: Request) -> Response:
+        return json_response(_batch_view(store, file_batch(request)))
+
+    async def cancel_batch(request: Request) -> Response:
+        batch = file_batch(request)
+        view = _batch_view(store, batch)
+        if view["status"] != "in_progress":
+            raise bad_request(f"Cannot cancel a file batch with status '{view['status']}'.")
+        store.update(BATCH_KIND, {**batch, "cancelled": True})
+        for vsf in store.all(KIND, tag=batch["vector_store_id"]):
+            if vsf["batch_id"] == batch["id"]:
+                store.update(KIND, {**vsf, "status": "cancelled"}, expect=("in_progress",))
+        return json_response(_batch_view(store, {**batch, "cancelled": True}))
+
+    async def batch_files(request: Request) -> Response:
+        batch = file_batch(request)
+        files = [f for f in store.all(KIND, tag=batch["vector_store_id"]) if f["batch_id"] == batch["id"]]
+        return _file_page(request, files)
+
+    base = "/v1/vector_stores/{vector_store_id}"
+    return [
+        Route(base + "/files", create, methods=["POST"]),
+        Route(base + "/files", list_files, methods=["GET"]),
+        Route(base + "/files/{file_id}", retrieve, methods=["GET"]),
+        Route(base + "/files/{file_id}", update, methods=["POST"]),
+        Route(base + "/files/{file_id}", delete, methods=["DELETE"]),
+        Route(base + "/files/{file_id}/content", content, methods=["GET"]),
+        Route(base + "/file_batches", create_batch, methods=["POST"]),
+        Route(base + "/file_batches/{batch_id}", retrieve_batch, methods=["GET"]),
+        Route(base + "/file_batches/{batch_id}/cancel", cancel_batch, methods=["POST"]),
+        Route(base + "/file_batches/{batch_id}/files", batch_files, methods=["GET"]),
+    ]

@@ -1,0 +1,207 @@
+"""Answering a Responses API request: conversation items in, output items out, through the chat engine.
+
+The conversation (a previous response's input and output, then this request's ``instructions`` and
+``input``) becomes chat messages for :func:`fakeai.api.chat.render`, so the text, token counts and
+timing are the same engine's. Tools decide the output's shape, deterministically:
+
+- ``file_search`` (unless ``tool_choice`` is ``none``): the last user text is searched in the tool's
+  vector stores; the output is a ``file_search_call`` item, then a message whose text carries a
+  ``file_citation`` annotation per file found.
+- ``function`` tools, when the conversation ends with a user message and ``tool_choice`` is not
+  ``none`` (``required``, a named function, or ``auto``): one ``function_call`` of the chosen (or
+  first) function, with arguments that satisfy its JSON schema. After the client sends the
+  ``function_call_output``, the model answers with text, as an agent loop expects.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import orjson
+
+from fakeai import _core
+from fakeai.api import chat
+from fakeai.context import ServerContext
+from fakeai.engine import vector_index
+from fakeai.errors import bad_request
+from fakeai.schemas.chat import ChatRequest, Message
+from fakeai.schemas.responses import ResponseRequest
+from fakeai.store import Obj
+
+ROLES = ("user", "assistant", "system", "developer")
+
+
+def item_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(24)}"
+
+
+def input_items(value: str | list[dict[str, Any]]) -> list[Obj]:
+    """This request's ``input`` as stored input items (each with an ``id``)."""
+    if isinstance(value, str):
+        value = [{"role": "user", "content": value}]
+    items = []
+    for i, item in enumerate(value):
+        kind = item.get("type", "message")
+        if kind == "message":
+            role, content = item.get("role"), item.get("content")
+            if role not in ROLES:
+                raise bad_request(
+                    f"'input[{i}].role' must be one of {', '.join(ROLES)}.", param=f"input[{i}].role"
+                )
+            if isinstance(content, str):
+                content = [{"type": "output_text" if role == "assistant" else "input_text", "text": content}]
+            if not isinstance(content, list):
+                raise bad_request(
+                    f"'input[{i}].content' must be a string or a list.", param=f"input[{i}].content"
+                )
+            items.append(
+                {
+                    "id": item.get("id") or item_id("msg"),
+                    "type": "message",
+                    "role": role,
+                    "content": content,
+                    "status": "completed",
+                }
+            )
+        elif kind in ("function_call_output", "function_call", "file_search_call"):
+            if kind == "function_call_output" and not isinstance(item.get("call_id"), str):
+                raise bad_request(f"'input[{i}].call_id' is required.", param=f"input[{i}].call_id")
+            items.append({"id": item.get("id") or item_id("fc"), **item})
+        else:
+            raise bad_request(f"Unsupported input item type '{kind}'.", param=f"input[{i}].type")
+    if not items:
+        raise bad_request("'input' must not be empty.", param="input")
+    return items
+
+
+def _text(item: Obj) -> str:
+    content = item.get("content")
+    if isinstance(content, str):
+        return content
+    return " ".join(p.get("text", "") for p in content or () if isinstance(p, dict))
+
+
+def _messages(instructions: str | None, history: list[Obj]) -> list[Message]:
+    messages = [Message(role="developer", content=instructions)] if instructions else []
+    for item in history:
+        kind = item.get("type", "message")
+        if kind == "message":
+            messages.append(Message(role=item["role"], content=_text(item)))
+        elif kind == "function_call_output":
+            output = item.get("output")
+            messages.append(
+                Message(
+                    role="tool", content=output if isinstance(output, str) else orjson.dumps(output).decode()
+                )
+            )
+        elif kind == "function_call":
+            messages.append(Message(role="assistant", content=f"{item.get('name')}({item.get('arguments')})"))
+    return messages
+
+
+def _function_to_call(req: ResponseRequest, history: list[Obj]) -> Obj | None:
+    functions = [t for t in req.tools if t.get("type") == "function"]
+    choice = req.tool_choice
+    if not functions or choice == "none":
+        return None
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        named = [f for f in functions if f.get("name") == choice.get("name")]
+        if not named:
+            raise bad_request(
+                f"tool_choice names an unknown function '{choice.get('name')}'.", param="tool_choice"
+            )
+        return named[0]
+    last = history[-1]
+    if choice == "required" or (last.get("type", "message") == "message" and last.get("role") == "user"):
+        return functions[0]
+    return None
+
+
+def respond(
+    ctx: ServerContext, req: ResponseRequest, history: list[Obj]
+) -> tuple[list[Obj], Obj, Obj | None, float]:
+    """``(output items, usage, incomplete_details, seconds the generation takes)`` for a conversation."""
+    for tool in req.tools:
+        if tool.get("type") not in ("function", "file_search", "web_search", "web_search_preview"):
+            raise bad_request(f"Unsupported tool type '{tool.get('type')}'.", param="tools")
+        if tool.get("type") == "function" and not isinstance(tool.get("name"), str):
+            raise bad_request("A function tool needs a 'name'.", param="tools")
+    output: list[Obj] = []
+    annotations: list[Obj] = []
+    file_search = next((t for t in req.tools if t.get("type") == "file_search"), None)
+    if file_search is not None and req.tool_choice != "none":
+        query = next((_text(i) for i in reversed(history) if i.get("role") == "user"), "") or "search"
+        results: list[Obj] = []
+        for vs_id in file_search.get("vector_store_ids") or ():
+            if ctx.store.get("vector_store", vs_id) is None:
+                raise bad_request(f"Vector store '{vs_id}' not found.", param="tools")
+            results += vector_index.search(
+                ctx.store, vs_id, [query], file_search.get("max_num_results", 10), None, 0.0
+            )
+        results.sort(key=lambda r: -r["score"])
+        found = [
+            {k: r[k] for k in ("file_id", "filename", "score", "attributes")}
+            | {"text": r["content"][0]["text"]}
+            for r in results
+        ]
+        show = "file_search_call.results" in (req.include or ())
+        output.append(
+            {
+                "id": item_id("fs"),
+                "type": "file_search_call",
+                "status": "completed",
+                "queries": [query],
+                "results": found if show else None,
+            }
+        )
+        seen = []
+        for r in results:
+            if r["file_id"] not in seen:
+                seen.append(r["file_id"])
+                annotations.append(
+                    {"type": "file_citation", "file_id": r["file_id"], "filename": r["filename"], "index": 0}
+                )
+    messages = _messages(req.instructions, history)
+    function = _function_to_call(req, history)
+    creq = ChatRequest(model=req.model, messages=messages, max_tokens=req.max_output_tokens, seed=req.seed)
+    body, wait, prompt, completion = chat.render(ctx, creq)
+    usage = {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": prompt + completion,
+    }
+    if function is not None:
+        schema = orjson.dumps(function.get("parameters") or {"type": "object", "properties": {}})
+        try:
+            arguments = _core.sample_json(schema, f"{function['name']}|{req.seed}|{len(history)}")
+        except _core.InvalidInput as e:
+            raise bad_request(f"tools: parameters of '{function['name']}': {e}", param="tools") from None
+        output.append(
+            {
+                "id": item_id("fc"),
+                "type": "function_call",
+                "status": "completed",
+                "name": function["name"],
+                "call_id": "call_" + secrets.token_hex(12),
+                "arguments": arguments,
+            }
+        )
+        return output, usage, None, wait
+    choice = orjson.loads(body)["choices"][0]
+    text = choice["message"]["content"] or ""
+    for a in annotations:
+        a["index"] = len(text)
+    output.append(
+        {
+            "id": item_id("msg"),
+            "type": "message",
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}],
+        }
+    )
+    incomplete = {"reason": "max_output_tokens"} if choice["finish_reason"] == "length" else None
+    return output, usage, incomplete, wait

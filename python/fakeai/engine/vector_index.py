@@ -1,0 +1,179 @@
+"""Indexing files into vector stores and searching them, with fakeai's tokenizer and embeddings.
+
+A ``vector_store.file`` starts ``in_progress``; the background poller of a free worker reads the file,
+cuts it into token windows (the store's or file's static chunking strategy; ``auto`` is 800 tokens
+overlapping by 400, as OpenAI documents), embeds every chunk (256 dimensions, the Rust core's
+feature-hashing embeddings) and stores the chunk texts and the vector matrix as two blobs; then it is
+``completed`` (or ``failed`` with ``last_error`` for a missing or non-UTF-8 file). A search embeds the
+query and ranks every chunk of the store's completed files by cosine similarity in one Rust call per
+file, so texts sharing words with the query score higher.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from starlette.concurrency import run_in_threadpool
+
+from fakeai import _core
+from fakeai.engine.background import Job, Lease
+from fakeai.errors import bad_request
+from fakeai.store import Obj, Store
+
+DIMS = 256
+AUTO = {"type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400}}
+KIND = "vector_store.file"
+
+
+def chunking(strategy: Any) -> Obj:
+    """The stored form of a request's ``chunking_strategy`` (400 when it is not a valid one)."""
+    if strategy is None or strategy == {"type": "auto"}:
+        return AUTO
+    if (
+        not isinstance(strategy, dict)
+        or strategy.get("type") != "static"
+        or not isinstance(strategy.get("static"), dict)
+    ):
+        raise bad_request(
+            "'chunking_strategy' must be {'type': 'auto'} or a static strategy.", param="chunking_strategy"
+        )
+    static = strategy["static"]
+    size, overlap = static.get("max_chunk_size_tokens"), static.get("chunk_overlap_tokens")
+    if not isinstance(size, int) or not 100 <= size <= 4096:
+        raise bad_request(
+            "'max_chunk_size_tokens' must be an integer from 100 to 4096.",
+            param="chunking_strategy.static.max_chunk_size_tokens",
+        )
+    if not isinstance(overlap, int) or not 0 <= overlap <= size // 2:
+        raise bad_request(
+            "'chunk_overlap_tokens' must be a non-negative integer at most half of 'max_chunk_size_tokens'.",
+            param="chunking_strategy.static.chunk_overlap_tokens",
+        )
+    return {"type": "static", "static": {"max_chunk_size_tokens": size, "chunk_overlap_tokens": overlap}}
+
+
+def blob_keys(vs_id: str, file_id: str) -> tuple[str, str]:
+    return f"{vs_id}.{file_id}.chunks", f"{vs_id}.{file_id}.vectors"
+
+
+def _ingest(store: Store, vs_id: str, file_id: str, strategy: Obj) -> Obj:
+    """Chunk and embed one file; the fields that change on the ``vector_store.file``."""
+    if store.get("file", file_id) is None:
+        return {
+            "status": "failed",
+            "last_error": {"code": "invalid_file", "message": "The file was deleted."},
+        }
+    try:
+        text = store.blob_path(file_id).read_bytes().decode("utf-8")
+    except (UnicodeDecodeError, FileNotFoundError):
+        return {
+            "status": "failed",
+            "last_error": {"code": "unsupported_file", "message": "The file is not UTF-8 text."},
+        }
+    static = strategy["static"]
+    chunks = _core.chunk_text(text, static["max_chunk_size_tokens"], static["chunk_overlap_tokens"])
+    texts, vectors = orjson.dumps(chunks), _core.embedding_matrix(chunks, DIMS)
+    for key, data in zip(blob_keys(vs_id, file_id), (texts, vectors)):
+        writer = store.blob_writer()
+        writer.write(data)
+        store.commit_blob(writer, key)
+    return {"status": "completed", "usage_bytes": len(texts) + len(vectors)}
+
+
+def drop_index(store: Store, vs_id: str, file_id: str) -> None:
+    for key in blob_keys(vs_id, file_id):
+        store.delete_blob(key)
+
+
+class IndexRunner:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def job(self) -> Job:
+        return Job(KIND, ("in_progress",), self.run)
+
+    async def run(self, vsf: Obj, lease: Lease) -> None:
+        vs_id, file_id = vsf["vector_store_id"], vsf["file_id"]
+        changes = await run_in_threadpool(_ingest, self.store, vs_id, file_id, vsf["chunking_strategy"])
+        lease.renew()
+        if not self.store.update(KIND, {**vsf, **changes}, expect=("in_progress",)):
+            await run_in_threadpool(drop_index, self.store, vs_id, file_id)  # cancelled or removed meanwhile
+        vs = self.store.get("vector_store", vs_id)
+        if vs is not None:
+            self.store.update("vector_store", {**vs, "last_active_at": int(time.time())})
+
+
+COMPARISONS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin")
+
+
+def check_filter(flt: Any) -> None:
+    """400 unless ``flt`` is a comparison or compound attribute filter, as OpenAI defines them."""
+    kind = flt.get("type") if isinstance(flt, dict) else None
+    if kind in ("and", "or") and isinstance(flt.get("filters"), list):
+        for part in flt["filters"]:
+            check_filter(part)
+    elif kind not in COMPARISONS or "key" not in flt or "value" not in flt:
+        raise bad_request(
+            "A filter is {'type': 'eq'|'ne'|'gt'|'gte'|'lt'|'lte'|'in'|'nin', 'key', 'value'} or "
+            "{'type': 'and'|'or', 'filters': [...]}.",
+            param="filters",
+        )
+
+
+def _matches(attributes: Obj, flt: Obj) -> bool:
+    kind = flt["type"]
+    if kind in ("and", "or"):
+        results = (_matches(attributes, f) for f in flt["filters"])
+        return all(results) if kind == "and" else any(results)
+    have, want = attributes.get(flt["key"]), flt["value"]
+    if kind == "eq":
+        return have == want
+    if kind == "ne":
+        return have != want
+    if kind in ("in", "nin"):
+        inside = isinstance(want, list) and have in want
+        return inside if kind == "in" else not inside
+    if have is None or type(have) is bool or not isinstance(have, (int, float)) or not isinstance(want, (int, float)):
+        return False
+    return {"gt": have > want, "gte": have >= want, "lt": have < want, "lte": have <= want}[kind]
+
+
+def search(store: Store, vs_id: str, queries: list[str], k: int, filters: Any, threshold: float) -> list[Obj]:
+    """The ``k`` best chunks of the store's completed files for ``queries`` (best score per chunk)."""
+    if filters is not None:
+        check_filter(filters)
+    query = " ".join(queries)
+    hits: list[tuple[float, int, Obj, str]] = []
+    for vsf in store.all(KIND, tag=vs_id):
+        attributes = vsf.get("attributes") or {}
+        if vsf["status"] != "completed" or (filters is not None and not _matches(attributes, filters)):
+            continue
+        chunks_key, vectors_key = blob_keys(vs_id, vsf["file_id"])
+        try:
+            vectors = store.blob_path(vectors_key).read_bytes()
+            chunks = orjson.loads(store.blob_path(chunks_key).read_bytes())
+        except FileNotFoundError:  # removed meanwhile
+            continue
+        for row, score in _core.top_k(query, vectors, DIMS, k):
+            if score >= threshold:
+                hits.append((score, len(hits), vsf, chunks[row]))
+    hits.sort(key=lambda h: (-h[0], h[1]))
+    files = {}
+    results = []
+    for score, _, vsf, text in hits[:k]:
+        file_id = vsf["file_id"]
+        if file_id not in files:
+            file = store.get("file", file_id)
+            files[file_id] = file["filename"] if file else ""
+        results.append(
+            {
+                "file_id": file_id,
+                "filename": files[file_id],
+                "score": round(score, 6),
+                "attributes": vsf.get("attributes"),
+                "content": [{"type": "text", "text": text}],
+            }
+        )
+    return results

@@ -1,0 +1,30 @@
+"""The ``POST /v1/responses`` request body (fields fakeai acts on; the rest are accepted and echoed)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta
+
+
+class ResponseRequest(msgspec.Struct):
+    model: Annotated[str, Meta(min_length=1)]
+    input: str | list[dict[str, Any]] = ""
+    instructions: str | None = None
+    tools: list[dict[str, Any]] = []
+    tool_choice: str | dict[str, Any] = "auto"
+    previous_response_id: str | None = None
+    store: bool = True
+    stream: bool = False
+    max_output_tokens: Annotated[int, Meta(ge=16)] | None = None
+    temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
+    top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
+    metadata: dict[str, str] | None = None
+    parallel_tool_calls: bool = True
+    include: list[str] | None = None
+    user: str | None = None
+    seed: int | None = None
+    text: dict[str, Any] | None = None
+    reasoning: dict[str, Any] | None = None
+    truncation: str | None = None

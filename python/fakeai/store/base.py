@@ -1,0 +1,77 @@
+"""The one interface every storage backend implements: JSON objects by kind, blobs by key, leases.
+
+An *object* is an API resource (a file, an upload, a batch ...) kept as its JSON body plus a few
+indexed columns: ``kind``, ``id``, ``tag`` (what lists filter by: a file's purpose, an upload part's
+upload id), ``status`` (copied from the body, so transitions can be compare-and-set) and ``size``
+(bytes it holds in blobs, counted against the storage quota). A *blob* is an immutable byte string
+named by a key; it becomes visible whole (written elsewhere, then committed) or not at all. A *lease*
+lets one worker process of one server own a piece of background work for a while; whoever holds an
+unexpired lease may renew it, anyone may claim an expired one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+Obj = dict[str, Any]
+
+
+class StorageFull(Exception):
+    """Storing this object would exceed the total storage quota."""
+
+
+class Conflict(Exception):
+    """An object of that kind with that id already exists."""
+
+
+class Store(Protocol):
+    def insert(self, kind: str, obj: Obj, *, tag: str = "", size: int = 0, quota: int | None = None) -> None:
+        """Add a new object (``obj["id"]`` unique per kind, else :class:`Conflict`); ``quota`` caps the
+        total ``size`` stored (else :class:`StorageFull`)."""
+
+    def get(self, kind: str, id: str) -> Obj | None: ...
+
+    def page(
+        self,
+        kind: str,
+        *,
+        tag: str | None = None,
+        after: str | None = None,
+        limit: int = 20,
+        order: str = "desc",
+    ) -> tuple[list[Obj], bool]:
+        """Objects in creation order (``asc``/``desc``) after the one with id ``after``; and whether more follow."""
+
+    def all(self, kind: str, *, tag: str | None = None) -> list[Obj]:
+        """Every object of a kind (and tag), oldest first."""
+
+    def update(self, kind: str, obj: Obj, *, expect: tuple[str, ...] | None = None) -> bool:
+        """Replace an object's body; with ``expect``, only while its status is one of those (compare-and-set)."""
+
+    def delete(self, kind: str, id: str) -> Obj | None:
+        """Remove an object, returning what it was (``None`` when there was none)."""
+
+    def used_bytes(self) -> int:
+        """The total ``size`` of every stored object."""
+
+    def claim(self, kind: str, statuses: tuple[str, ...], owner: str, seconds: float) -> Obj | None:
+        """Lease the oldest object of ``kind`` in one of ``statuses`` nobody holds an unexpired lease on."""
+
+    def renew(self, kind: str, id: str, owner: str, seconds: float) -> bool:
+        """Extend ``owner``'s lease; ``False`` when another owner took the object over."""
+
+    def release(self, kind: str, id: str, owner: str) -> None: ...
+
+    # Blobs
+    def blob_writer(self) -> BinaryIO:
+        """A new private file to write a blob into; :meth:`commit_blob` makes it visible."""
+
+    def commit_blob(self, writer: BinaryIO, key: str) -> None: ...
+
+    def discard_blob(self, writer: BinaryIO) -> None: ...
+
+    def blob_path(self, key: str) -> Path:
+        """Where the committed blob ``key`` can be read (a local path in the embedded backend)."""
+
+    def delete_blob(self, key: str) -> None: ...

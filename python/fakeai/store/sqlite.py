@@ -1,0 +1,204 @@
+"""The embedded backend: SQLite (WAL) for objects and leases, a data directory for blobs.
+
+Every worker process of one server opens the same directory. SQLite serialises writers across
+processes (``BEGIN IMMEDIATE`` with a busy timeout) and WAL lets readers run beside a writer; each
+thread gets its own connection, as :mod:`sqlite3` requires. Blobs are written to ``tmp/`` and renamed
+into ``blobs/``, so a reader sees a whole blob or none, whatever the writers do concurrently.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import orjson
+
+from fakeai.store.base import Conflict, Obj, StorageFull
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    tag TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL DEFAULT '',
+    size INTEGER NOT NULL DEFAULT 0,
+    lease_owner TEXT,
+    lease_until REAL NOT NULL DEFAULT 0,
+    body BLOB NOT NULL,
+    UNIQUE (kind, id)
+);
+CREATE INDEX IF NOT EXISTS objects_tag ON objects (kind, tag, seq);
+CREATE INDEX IF NOT EXISTS objects_status ON objects (kind, status, seq);
+"""
+
+
+class SQLiteStore:
+    """:class:`fakeai.store.base.Store` over ``<root>/fakeai.db`` and ``<root>/blobs``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.blobs = root / "blobs"
+        self.tmp = root / "tmp"
+        self.blobs.mkdir(parents=True, exist_ok=True)
+        self.tmp.mkdir(exist_ok=True)
+        self.db = root / "fakeai.db"
+        self._local = threading.local()
+        self._conn().executescript(SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.db, timeout=30, isolation_level=None)
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    # Objects
+
+    def insert(self, kind: str, obj: Obj, *, tag: str = "", size: int = 0, quota: int | None = None) -> None:
+        with self._write() as conn:
+            if quota is not None and size:
+                (used,) = conn.execute("SELECT COALESCE(SUM(size), 0) FROM objects").fetchone()
+                if used + size > quota:
+                    raise StorageFull(f"{used} of {quota} bytes are in use; {size} more do not fit")
+            try:
+                conn.execute(
+                    "INSERT INTO objects (kind, id, tag, status, size, body) VALUES (?, ?, ?, ?, ?, ?)",
+                    (kind, obj["id"], tag, obj.get("status") or "", size, orjson.dumps(obj)),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"{kind} {obj['id']} already exists") from None
+
+    def get(self, kind: str, id: str) -> Obj | None:
+        row = (
+            self._conn().execute("SELECT body FROM objects WHERE kind = ? AND id = ?", (kind, id)).fetchone()
+        )
+        return None if row is None else orjson.loads(row[0])
+
+    def page(
+        self,
+        kind: str,
+        *,
+        tag: str | None = None,
+        after: str | None = None,
+        limit: int = 20,
+        order: str = "desc",
+    ) -> tuple[list[Obj], bool]:
+        sql, args = "SELECT body FROM objects WHERE kind = ?", [kind]
+        if tag is not None:
+            sql += " AND tag = ?"
+            args.append(tag)
+        if after is not None:
+            sql += f" AND seq {'<' if order == 'desc' else '>'} COALESCE((SELECT seq FROM objects WHERE kind = ? AND id = ?), ?)"
+            args += [kind, after, 2**62 if order == "desc" else -1]
+        sql += f" ORDER BY seq {'DESC' if order == 'desc' else 'ASC'} LIMIT ?"
+        args.append(limit + 1)
+        rows = self._conn().execute(sql, args).fetchall()
+        return [orjson.loads(r[0]) for r in rows[:limit]], len(rows) > limit
+
+    def all(self, kind: str, *, tag: str | None = None) -> list[Obj]:
+        if tag is None:
+            rows = self._conn().execute("SELECT body FROM objects WHERE kind = ? ORDER BY seq", (kind,))
+        else:
+            rows = self._conn().execute(
+                "SELECT body FROM objects WHERE kind = ? AND tag = ? ORDER BY seq", (kind, tag)
+            )
+        return [orjson.loads(r[0]) for r in rows.fetchall()]
+
+    def update(self, kind: str, obj: Obj, *, expect: tuple[str, ...] | None = None) -> bool:
+        sql = "UPDATE objects SET body = ?, status = ? WHERE kind = ? AND id = ?"
+        args: list[object] = [orjson.dumps(obj), obj.get("status") or "", kind, obj["id"]]
+        if expect is not None:
+            sql += f" AND status IN ({','.join('?' * len(expect))})"
+            args += expect
+        with self._write() as conn:
+            return conn.execute(sql, args).rowcount == 1
+
+    def delete(self, kind: str, id: str) -> Obj | None:
+        with self._write() as conn:
+            row = conn.execute(
+                "DELETE FROM objects WHERE kind = ? AND id = ? RETURNING body", (kind, id)
+            ).fetchone()
+        return None if row is None else orjson.loads(row[0])
+
+    def used_bytes(self) -> int:
+        return self._conn().execute("SELECT COALESCE(SUM(size), 0) FROM objects").fetchone()[0]
+
+    # Leases
+
+    def claim(self, kind: str, statuses: tuple[str, ...], owner: str, seconds: float) -> Obj | None:
+        now = time.time()
+        sql = (
+            f"SELECT id, body FROM objects WHERE kind = ? AND status IN ({','.join('?' * len(statuses))}) "
+            "AND (lease_owner IS NULL OR lease_until < ?) ORDER BY seq LIMIT 1"
+        )
+        if self._conn().execute(sql, (kind, *statuses, now)).fetchone() is None:
+            return None  # the common idle case: a read, no write lock
+        with self._write() as conn:
+            row = conn.execute(sql, (kind, *statuses, now)).fetchone()
+            if row is None:
+                return None
+            conn.execute(
+                "UPDATE objects SET lease_owner = ?, lease_until = ? WHERE kind = ? AND id = ?",
+                (owner, now + seconds, kind, row[0]),
+            )
+        return orjson.loads(row[1])
+
+    def renew(self, kind: str, id: str, owner: str, seconds: float) -> bool:
+        with self._write() as conn:
+            return (
+                conn.execute(
+                    "UPDATE objects SET lease_until = ? WHERE kind = ? AND id = ? AND lease_owner = ?",
+                    (time.time() + seconds, kind, id, owner),
+                ).rowcount
+                == 1
+            )
+
+    def release(self, kind: str, id: str, owner: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE objects SET lease_owner = NULL, lease_until = 0 WHERE kind = ? AND id = ? AND lease_owner = ?",
+                (kind, id, owner),
+            )
+
+    # Blobs
+
+    def blob_writer(self) -> BinaryIO:
+        return tempfile.NamedTemporaryFile(dir=self.tmp, delete=False)
+
+    def commit_blob(self, writer: BinaryIO, key: str) -> None:
+        writer.flush()
+        os.fsync(writer.fileno())
+        writer.close()
+        os.replace(writer.name, self.blob_path(key))
+
+    def discard_blob(self, writer: BinaryIO) -> None:
+        writer.close()
+        Path(writer.name).unlink(missing_ok=True)
+
+    def blob_path(self, key: str) -> Path:
+        return self.blobs / key
+
+    def delete_blob(self, key: str) -> None:
+        self.blob_path(key).unlink(missing_ok=True)

@@ -1,0 +1,194 @@
+"""``/v1/responses`` through the official SDK: text, items, conversations, tools, typed stream events."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import httpx
+import openai
+import pytest
+
+pytestmark = pytest.mark.integration
+
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather in a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
+        "required": ["city", "unit"],
+        "additionalProperties": False,
+    },
+}
+
+
+def test_text_in_text_out_stored_and_deleted(client: openai.OpenAI) -> None:
+    r = client.responses.create(
+        model="gpt-4o", input="Tell me a story", instructions="Be brief", max_output_tokens=30
+    )
+    assert r.object == "response" and r.id.startswith("resp_") and r.status in ("completed", "incomplete")
+    assert r.output_text and r.output[0].type == "message" and r.output[0].role == "assistant"
+    assert (
+        r.usage.output_tokens <= 30 and r.usage.total_tokens == r.usage.input_tokens + r.usage.output_tokens
+    )
+    assert r.instructions == "Be brief" and r.model == "gpt-4o"
+    assert client.responses.retrieve(r.id).output_text == r.output_text
+    items = client.responses.input_items.list(r.id)
+    assert [(i.type, i.role, i.content[0].text) for i in items.data] == [
+        ("message", "user", "Tell me a story")
+    ]
+    client.responses.delete(r.id)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(r.id)
+
+
+def test_previous_response_id_continues_the_conversation(client: openai.OpenAI) -> None:
+    first = client.responses.create(model="gpt-4o", input=[{"role": "user", "content": "My name is Ada."}])
+    second = client.responses.create(model="gpt-4o", input="What is my name?", previous_response_id=first.id)
+    assert second.previous_response_id == first.id
+    # The second prompt holds the first exchange: more input tokens than the first prompt and answer.
+    assert second.usage.input_tokens > first.usage.input_tokens + first.usage.output_tokens
+    unstored = client.responses.create(model="gpt-4o", input="hi", store=False)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(unstored.id)
+
+
+def test_stream_events_as_the_sdk_parses_them(client: openai.OpenAI) -> None:
+    events = list(
+        client.responses.create(model="gpt-4o", input="Stream please", stream=True, max_output_tokens=40)
+    )
+    kinds = [e.type for e in events]
+    assert kinds[:5] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+    ]
+    assert kinds[-1] == "response.completed" and kinds[-2] == "response.output_item.done"
+    assert kinds[-3] == "response.content_part.done" and kinds[-4] == "response.output_text.done"
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert text == events[-4].text == events[-1].response.output_text
+    assert events[0].response.status == "in_progress" and events[-1].response.status in (
+        "completed",
+        "incomplete",
+    )
+    assert client.responses.retrieve(events[-1].response.id).output_text == text
+
+
+def test_stream_is_paced(start_server) -> None:
+    with start_server("--ttft", "200", "--itl", "0") as url:
+        start = time.perf_counter()
+        with httpx.stream(
+            "POST", url + "/v1/responses", json={"model": "gpt-4o", "input": "hi", "stream": True}
+        ) as r:
+            lines = [line for line in r.iter_lines() if line.startswith("event:")]
+        assert time.perf_counter() - start >= 0.18
+        assert lines[0] == "event: response.created" and lines[-1] == "event: response.completed"
+
+
+def test_function_calling_loop(client: openai.OpenAI) -> None:
+    r = client.responses.create(model="gpt-4o", input="Weather in Paris?", tools=[WEATHER])
+    [call] = r.output
+    assert call.type == "function_call" and call.name == "get_weather" and call.call_id
+    args = json.loads(call.arguments)
+    assert isinstance(args["city"], str) and args["unit"] in ("c", "f")
+    answer = client.responses.create(
+        model="gpt-4o",
+        previous_response_id=r.id,
+        tools=[WEATHER],
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": '{"temp": 21}'}],
+    )
+    assert answer.output[0].type == "message" and answer.output_text
+    forced = client.responses.create(
+        model="gpt-4o",
+        input="hello",
+        tools=[WEATHER],
+        tool_choice={"type": "function", "name": "get_weather"},
+    )
+    assert forced.output[0].type == "function_call"
+    assert client.responses.create(
+        model="gpt-4o", input="hi", tools=[WEATHER], tool_choice="none"
+    ).output_text
+    events = list(client.responses.create(model="gpt-4o", input="Weather?", tools=[WEATHER], stream=True))
+    kinds = [e.type for e in events]
+    assert (
+        "response.function_call_arguments.delta" in kinds and "response.function_call_arguments.done" in kinds
+    )
+
+
+def test_file_search_cites_the_matching_file(client: openai.OpenAI) -> None:
+    docs = {
+        "rust.txt": "The borrow checker gives Rust memory safety.",
+        "bread.txt": "Sourdough bread needs a starter.",
+    }
+    ids = {n: client.files.create(file=(n, t.encode()), purpose="assistants").id for n, t in docs.items()}
+    vs = client.vector_stores.create(name="kb", file_ids=list(ids.values()))
+    deadline = time.monotonic() + 20
+    while client.vector_stores.retrieve(vs.id).status != "completed":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    tool = {"type": "file_search", "vector_store_ids": [vs.id]}
+    r = client.responses.create(
+        model="gpt-4o",
+        input="How do I make sourdough bread?",
+        tools=[tool],
+        include=["file_search_call.results"],
+    )
+    search, message = r.output
+    assert search.type == "file_search_call" and search.queries == ["How do I make sourdough bread?"]
+    assert search.results[0].file_id == ids["bread.txt"] and search.results[0].text == docs["bread.txt"]
+    citation = message.content[0].annotations[0]
+    assert citation.type == "file_citation" and citation.file_id == ids["bread.txt"]
+    assert citation.filename == "bread.txt"
+
+
+def test_bad_inputs(client: openai.OpenAI, http: httpx.Client) -> None:
+    def error(body: dict, status: int = 400) -> dict:
+        r = http.post("/v1/responses", json=body)
+        assert r.status_code == status, r.text
+        return r.json()["error"]
+
+    assert error({"input": "hi"})["param"] == "model"
+    assert error({"model": "gpt-4o", "input": "hi", "previous_response_id": "resp_nope"}, 404)["param"] == (
+        "previous_response_id"
+    )
+    assert error({"model": "gpt-4o", "input": "hi", "tools": [{"type": "teleport"}]})["param"] == "tools"
+    assert (
+        error({"model": "gpt-4o", "input": [{"role": "robot", "content": "x"}]})["param"] == "input[0].role"
+    )
+    assert error({"model": "gpt-4o", "input": []})["param"] == "input"
+    assert error({"model": "gpt-4o", "input": "hi", "max_output_tokens": 5})["param"] == "max_output_tokens"
+    fs = {"type": "file_search", "vector_store_ids": ["vs_nope"]}
+    assert error({"model": "gpt-4o", "input": "hi", "tools": [fs]})["param"] == "tools"
+    for method, path in [
+        ("GET", "/v1/responses/resp_nope"),
+        ("DELETE", "/v1/responses/resp_nope"),
+        ("GET", "/v1/responses/resp_nope/input_items"),
+    ]:
+        assert http.request(method, path).status_code == 404
+
+
+def test_responses_in_a_batch(client: openai.OpenAI) -> None:
+    rows = [
+        {
+            "custom_id": f"r{i}",
+            "method": "POST",
+            "url": "/v1/responses",
+            "body": {"model": "gpt-4o", "input": f"q{i}", "max_output_tokens": 20},
+        }
+        for i in range(3)
+    ]
+    body = b"".join(json.dumps(r).encode() + b"\n" for r in rows)
+    file = client.files.create(file=("r.jsonl", body), purpose="batch")
+    batch = client.batches.create(input_file_id=file.id, endpoint="/v1/responses", completion_window="24h")
+    deadline = time.monotonic() + 30
+    while (batch := client.batches.retrieve(batch.id)).status not in ("completed", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert batch.status == "completed" and batch.request_counts.completed == 3
+    lines = [json.loads(x) for x in client.files.content(batch.output_file_id).read().splitlines()]
+    assert all(x["response"]["body"]["object"] == "response" for x in lines)

@@ -1,0 +1,103 @@
+"""``/v1/organization/usage/*`` and ``/costs``: buckets add up what every worker actually served."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def envelope(r: httpx.Response, param: str) -> None:
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["param"] == param
+
+
+def test_usage_and_costs_count_what_was_served(start_server) -> None:
+    with start_server("--workers", "2", "--ttft", "0", "--itl", "0") as url:
+        start = int(time.time()) - 1
+        served: dict[str, list[int]] = {"gpt-4o": [0, 0, 0], "gpt-4o-mini": [0, 0, 0]}
+        for i in range(20):  # fresh connections: both workers answer
+            model = "gpt-4o" if i % 2 else "gpt-4o-mini"
+            body = {"model": model, "messages": [{"role": "user", "content": f"hi {i}"}], "max_tokens": 8}
+            usage = httpx.post(url + "/v1/chat/completions", json=body).json()["usage"]
+            served[model][0] += usage["prompt_tokens"]
+            served[model][1] += usage["completion_tokens"]
+            served[model][2] += 1
+        embedded = httpx.post(
+            url + "/v1/embeddings", json={"model": "text-embedding-3-small", "input": "a b c"}
+        )
+        embedding_tokens = embedded.json()["usage"]["prompt_tokens"]
+        r = httpx.post(
+            url + "/v1/responses", json={"model": "gpt-4o", "input": "hello", "max_output_tokens": 16}
+        )
+        served["gpt-4o"][0] += r.json()["usage"]["input_tokens"]
+        served["gpt-4o"][1] += r.json()["usage"]["output_tokens"]
+        served["gpt-4o"][2] += 1
+
+        params = {"start_time": start, "bucket_width": "1m", "group_by": "model"}
+        page = httpx.get(url + "/v1/organization/usage/completions", params=params).json()
+        assert page["object"] == "page" and page["has_more"] is False
+        totals = {}
+        for bucket in page["data"]:
+            assert bucket["object"] == "bucket" and bucket["end_time"] - bucket["start_time"] <= 60
+            for result in bucket["results"]:
+                assert result["object"] == "organization.usage.completions.result"
+                got = totals.setdefault(result["model"], [0, 0, 0])
+                got[0] += result["input_tokens"]
+                got[1] += result["output_tokens"]
+                got[2] += result["num_model_requests"]
+        assert totals == served
+
+        whole = httpx.get(url + "/v1/organization/usage/completions", params={"start_time": start}).json()
+        results = [r for b in whole["data"] for r in b["results"]]  # one bucket, two around midnight UTC
+        assert all(r["model"] is None for r in results) and sum(r["num_model_requests"] for r in results) == 21
+
+        emb = httpx.get(url + "/v1/organization/usage/embeddings", params={"start_time": start}).json()
+        assert sum(r["input_tokens"] for b in emb["data"] for r in b["results"]) == embedding_tokens
+        assert (
+            httpx.get(url + "/v1/organization/usage/images", params={"start_time": start}).json()["data"][0][
+                "results"
+            ]
+            == []
+        )
+        only = httpx.get(
+            url + "/v1/organization/usage/completions",
+            params={"start_time": start, "models": "gpt-4o-mini", "group_by": "model"},
+        ).json()
+        assert {r["model"] for b in only["data"] for r in b["results"]} == {"gpt-4o-mini"}
+
+        costs = httpx.get(
+            url + "/v1/organization/costs", params={"start_time": start, "group_by": "line_item"}
+        ).json()
+        items = {r["line_item"]: r["amount"]["value"] for r in costs["data"][0]["results"]}
+        assert items["gpt-4o, input"] == pytest.approx(served["gpt-4o"][0] * 2.5 / 1e6)
+        assert items["gpt-4o-mini, output"] == pytest.approx(served["gpt-4o-mini"][1] * 0.6 / 1e6)
+        assert items["text-embedding-3-small, input"] == pytest.approx(embedding_tokens * 0.02 / 1e6)
+        assert all(r["amount"]["currency"] == "usd" for r in costs["data"][0]["results"])
+
+
+def test_paging_and_bad_parameters(http: httpx.Client) -> None:
+    now = int(time.time())
+    first = http.get(
+        "/v1/organization/usage/completions",
+        params={"start_time": now - 3 * 3600, "bucket_width": "1h", "limit": 2},
+    ).json()
+    assert len(first["data"]) == 2 and first["has_more"] and first["next_page"]
+    rest = http.get(
+        "/v1/organization/usage/completions",
+        params={"start_time": now - 3 * 3600, "bucket_width": "1h", "limit": 2, "page": first["next_page"]},
+    ).json()
+    assert rest["data"][0]["start_time"] == first["data"][-1]["end_time"] and not rest["has_more"]
+    path = "/v1/organization/usage/completions"
+    envelope(http.get(path), "start_time")
+    envelope(http.get(path, params={"start_time": now, "end_time": now - 5}), "end_time")
+    envelope(http.get(path, params={"start_time": now, "bucket_width": "2d"}), "bucket_width")
+    envelope(http.get(path, params={"start_time": now, "bucket_width": "1d", "limit": 32}), "limit")
+    envelope(http.get(path, params={"start_time": now, "group_by": "color"}), "group_by")
+    envelope(http.get(path, params={"start_time": now, "page": "nope"}), "page")
+    envelope(
+        http.get("/v1/organization/costs", params={"start_time": now, "bucket_width": "1h"}), "bucket_width"
+    )

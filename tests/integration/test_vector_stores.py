@@ -1,0 +1,151 @@
+"""``/v1/vector_stores`` through the official SDK: files are chunked, embedded and searchable."""
+
+from __future__ import annotations
+
+import time
+
+import openai
+import pytest
+
+pytestmark = pytest.mark.integration
+
+DOCS = {
+    "rust.txt": "Rust is a systems programming language. The borrow checker enforces memory safety "
+    "without a garbage collector, and cargo builds and tests crates.",
+    "cooking.txt": "To bake sourdough bread, feed the starter, mix flour and water, let the dough rise "
+    "overnight and bake it in a hot oven until the crust is dark.",
+    "birds.txt": "Migratory birds such as swallows and geese fly south in autumn, navigating by the sun, "
+    "the stars and the magnetic field of the earth.",
+}
+
+
+def settle(client: openai.OpenAI, vs_id: str, timeout: float = 20):
+    deadline = time.monotonic() + timeout
+    while True:
+        vs = client.vector_stores.retrieve(vs_id)
+        if vs.status != "in_progress":
+            return vs
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+@pytest.fixture()
+def store_with_docs(client: openai.OpenAI):
+    files = {
+        name: client.files.create(file=(name, text.encode()), purpose="assistants")
+        for name, text in DOCS.items()
+    }
+    vs = client.vector_stores.create(
+        name="docs", file_ids=[f.id for f in files.values()], metadata={"team": "a"}
+    )
+    assert vs.object == "vector_store" and vs.name == "docs" and vs.file_counts.total == 3
+    assert settle(client, vs.id).file_counts.completed == 3
+    return vs, files
+
+
+def test_search_ranks_the_relevant_file_first(client: openai.OpenAI, store_with_docs) -> None:
+    vs, files = store_with_docs
+    for query, expected in [
+        ("how does the borrow checker give memory safety", "rust.txt"),
+        ("sourdough bread dough in the oven", "cooking.txt"),
+        ("why do geese fly south", "birds.txt"),
+    ]:
+        results = client.vector_stores.search(vs.id, query=query, max_num_results=3).data
+        assert results[0].filename == expected and results[0].file_id == files[expected].id
+        assert results[0].content[0].type == "text" and results[0].content[0].text in DOCS[expected]
+        assert results[0].score > results[-1].score
+        assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
+    assert len(client.vector_stores.search(vs.id, query="bread", max_num_results=1).data) == 1
+    high = client.vector_stores.search(vs.id, query="bread", ranking_options={"score_threshold": 0.99}).data
+    assert high == []
+
+
+def test_static_chunking_and_attributes(client: openai.OpenAI) -> None:
+    words = " ".join(f"word{i}" for i in range(1000))
+    f = client.files.create(file=("long.txt", words.encode()), purpose="assistants")
+    vs = client.vector_stores.create(name="chunks")
+    strategy = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 20}}
+    vsf = client.vector_stores.files.create(
+        vs.id, file_id=f.id, chunking_strategy=strategy, attributes={"lang": "en", "year": 2024}
+    )
+    assert vsf.id == f.id and vsf.status == "in_progress" and vsf.vector_store_id == vs.id
+    assert vsf.chunking_strategy.static.max_chunk_size_tokens == 100
+    settle(client, vs.id)
+    done = client.vector_stores.files.retrieve(f.id, vector_store_id=vs.id)
+    assert (
+        done.status == "completed"
+        and done.usage_bytes > 0
+        and done.attributes == {"lang": "en", "year": 2024}
+    )
+    results = client.vector_stores.search(vs.id, query="word500", max_num_results=50).data
+    assert "word500" in results[0].content[0].text
+    assert all(len(r.content[0].text.split()) <= 100 for r in results)
+    by_year = client.vector_stores.search(
+        vs.id, query="word5", filters={"type": "gte", "key": "year", "value": 2025}
+    )
+    assert by_year.data == []
+    by_lang = client.vector_stores.search(
+        vs.id, query="word5", filters={"type": "eq", "key": "lang", "value": "en"}
+    )
+    assert by_lang.data
+    assert client.vector_stores.retrieve(vs.id).usage_bytes == done.usage_bytes
+    assert [x.id for x in client.vector_stores.files.list(vs.id, filter="completed")] == [f.id]
+    assert client.vector_stores.files.list(vs.id, filter="failed").data == []
+    updated = client.vector_stores.files.update(f.id, vector_store_id=vs.id, attributes={"lang": "fr"})
+    assert updated.attributes == {"lang": "fr"}
+    assert client.vector_stores.files.delete(f.id, vector_store_id=vs.id).deleted
+    assert client.vector_stores.search(vs.id, query="word500").data == []
+
+
+def test_file_batches_and_failures(client: openai.OpenAI) -> None:
+    good = client.files.create(file=("a.txt", b"alpha beta gamma"), purpose="assistants")
+    binary = client.files.create(file=("b.bin", b"\xff\xfe\x00binary"), purpose="assistants")
+    vs = client.vector_stores.create(name="batch")
+    batch = client.vector_stores.file_batches.create(vs.id, file_ids=[good.id, binary.id])
+    assert batch.object == "vector_store.files_batch" and batch.file_counts.total == 2
+    deadline = time.monotonic() + 20
+    while batch.status == "in_progress" and time.monotonic() < deadline:
+        time.sleep(0.05)
+        batch = client.vector_stores.file_batches.retrieve(batch.id, vector_store_id=vs.id)
+    assert batch.status == "completed" and (batch.file_counts.completed, batch.file_counts.failed) == (1, 1)
+    failed = client.vector_stores.files.retrieve(binary.id, vector_store_id=vs.id)
+    assert failed.status == "failed" and failed.last_error.code == "unsupported_file"
+    listed = client.vector_stores.file_batches.list_files(batch.id, vector_store_id=vs.id)
+    assert {f.id for f in listed} == {good.id, binary.id}
+    with pytest.raises(openai.BadRequestError):
+        client.vector_stores.file_batches.cancel(batch.id, vector_store_id=vs.id)
+
+
+def test_crud_and_bad_inputs(client: openai.OpenAI) -> None:
+    vs = client.vector_stores.create(name="x", expires_after={"anchor": "last_active_at", "days": 2})
+    assert vs.expires_at == vs.last_active_at + 2 * 86400 and vs.status == "completed"
+    modified = client.vector_stores.update(vs.id, name="y", metadata={"k": "v"})
+    assert modified.name == "y" and modified.metadata == {"k": "v"}
+    assert vs.id in [v.id for v in client.vector_stores.list(limit=100)]
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.retrieve("vs_nope")
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.search("vs_nope", query="q")
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.files.create(vs.id, file_id="file-nope")
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.files.retrieve("file-nope", vector_store_id=vs.id)
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.create(file_ids=["file-nope"])
+    bad_strategy = {"type": "static", "static": {"max_chunk_size_tokens": 50, "chunk_overlap_tokens": 0}}
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.vector_stores.create(chunking_strategy=bad_strategy)
+    assert exc.value.body["param"] == "chunking_strategy.static.max_chunk_size_tokens"
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.vector_stores.search(vs.id, query="q", max_num_results=0)
+    assert exc.value.body["param"] == "max_num_results"
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.vector_stores.search(vs.id, query="q", filters={"type": "like", "key": "a", "value": 1})
+    assert exc.value.body["param"] == "filters"
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.vector_stores.create(expires_after={"anchor": "created_at", "days": 1})
+    assert exc.value.body["param"] == "expires_after"
+    deleted = client.vector_stores.delete(vs.id)
+    assert deleted.deleted and deleted.object == "vector_store.deleted"
+    with pytest.raises(openai.NotFoundError):
+        client.vector_stores.delete(vs.id)

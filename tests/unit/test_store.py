@@ -1,0 +1,112 @@
+"""The embedded store: objects, pages, compare-and-set, leases, quota, blobs, and several processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+
+from fakeai.store import Conflict, StorageFull
+from fakeai.store.sqlite import SQLiteStore
+
+
+@pytest.fixture()
+def store(tmp_path: Path) -> SQLiteStore:
+    return SQLiteStore(tmp_path)
+
+
+def test_insert_get_delete(store: SQLiteStore) -> None:
+    store.insert("file", {"id": "f1", "status": "processed", "n": 1}, tag="batch", size=10)
+    assert store.get("file", "f1") == {"id": "f1", "status": "processed", "n": 1}
+    assert store.get("file", "missing") is None
+    with pytest.raises(Conflict):
+        store.insert("file", {"id": "f1"})
+    assert store.get("batch", "f1") is None
+    assert store.used_bytes() == 10
+    assert store.delete("file", "f1") == {"id": "f1", "status": "processed", "n": 1}
+    assert store.delete("file", "f1") is None
+    assert store.used_bytes() == 0
+
+
+def test_pages_in_creation_order_with_cursor_and_tag(store: SQLiteStore) -> None:
+    for i in range(5):
+        store.insert("file", {"id": f"f{i}"}, tag="even" if i % 2 == 0 else "odd")
+    data, more = store.page("file", limit=2)
+    assert [o["id"] for o in data] == ["f4", "f3"] and more
+    data, more = store.page("file", limit=2, after="f3")
+    assert [o["id"] for o in data] == ["f2", "f1"] and more
+    data, more = store.page("file", limit=2, after="f1")
+    assert [o["id"] for o in data] == ["f0"] and not more
+    data, _ = store.page("file", order="asc", after="f2")
+    assert [o["id"] for o in data] == ["f3", "f4"]
+    assert [o["id"] for o in store.page("file", tag="even")[0]] == ["f4", "f2", "f0"]
+    assert [o["id"] for o in store.all("file", tag="odd")] == ["f1", "f3"]
+
+
+def test_update_is_compare_and_set_on_status(store: SQLiteStore) -> None:
+    store.insert("batch", {"id": "b", "status": "in_progress"})
+    assert not store.update("batch", {"id": "b", "status": "cancelled"}, expect=("completed",))
+    assert store.get("batch", "b")["status"] == "in_progress"
+    assert store.update("batch", {"id": "b", "status": "completed"}, expect=("in_progress",))
+    assert store.get("batch", "b")["status"] == "completed"
+
+
+def test_leases_exclude_other_owners_until_expiry(store: SQLiteStore) -> None:
+    store.insert("batch", {"id": "b", "status": "in_progress"})
+    store.insert("batch", {"id": "done", "status": "completed"})
+    assert store.claim("batch", ("in_progress",), "w1", 60)["id"] == "b"
+    assert store.claim("batch", ("in_progress",), "w2", 60) is None
+    assert not store.renew("batch", "b", "w2", 60)
+    assert store.renew("batch", "b", "w1", -1)  # expire it
+    assert store.claim("batch", ("in_progress",), "w2", 60)["id"] == "b"
+    assert not store.renew("batch", "b", "w1", 60)
+    store.release("batch", "b", "w2")
+    assert store.claim("batch", ("in_progress",), "w1", 60)["id"] == "b"
+
+
+def test_quota_counts_every_object(store: SQLiteStore) -> None:
+    store.insert("file", {"id": "a"}, size=60, quota=100)
+    with pytest.raises(StorageFull):
+        store.insert("file", {"id": "b"}, size=50, quota=100)
+    assert store.get("file", "b") is None
+    store.insert("file", {"id": "c"}, size=40, quota=100)
+
+
+def test_blobs_appear_whole_on_commit(store: SQLiteStore) -> None:
+    writer = store.blob_writer()
+    writer.write(b"hello")
+    assert not store.blob_path("k").exists()
+    store.commit_blob(writer, "k")
+    assert store.blob_path("k").read_bytes() == b"hello"
+    other = store.blob_writer()
+    store.discard_blob(other)
+    assert list(store.tmp.iterdir()) == []
+    store.delete_blob("k")
+    assert not store.blob_path("k").exists()
+
+
+def _writer(root: str, worker: int) -> None:
+    store = SQLiteStore(Path(root))
+    for i in range(200):
+        store.insert("item", {"id": f"{worker}-{i}", "status": "new"}, size=1)
+        blob = store.blob_writer()
+        blob.write(f"{worker}-{i}".encode() * 100)
+        store.commit_blob(blob, f"{worker}-{i}")
+        store.claim("item", ("new",), f"w{worker}", 30)
+
+
+def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
+    SQLiteStore(tmp_path)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), w)) for w in range(4)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+        assert p.exitcode == 0
+    store = SQLiteStore(tmp_path)
+    items = store.all("item")
+    assert len(items) == 800 and store.used_bytes() == 800
+    for item in items:
+        assert store.blob_path(item["id"]).read_bytes() == item["id"].encode() * 100
