@@ -1,6 +1,7 @@
 //! `chat(...)`: one call renders a whole chat completion or its stream.
 
-use super::{latency, request_key, stop_list, streamed, whole};
+use super::cluster::Cluster;
+use super::{latency_for, request_key, stop_list, streamed, whole, Outcome, Sim};
 use crate::chat::{render_completion, render_stream};
 use crate::choices::{self, ChoiceSpec};
 use crate::ids;
@@ -20,14 +21,23 @@ const REPLY_PRIMING: usize = 3;
 /// Count the prompt tokens of `messages` (objects with `role`, `content`, optional `name`), hashing
 /// their text as we go. Content may be a string, None, or a list of parts; parts with a `text`
 /// attribute count as text, other parts are counted by the caller (`extra_prompt_tokens`).
-fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64)> {
+/// With `ids`, the prompt's token ids (each message's role, name and text) are appended to it, for
+/// the prefix cache.
+fn read_messages(messages: &Bound<'_, PyList>, mut ids: Option<&mut Vec<u32>>) -> PyResult<(usize, u64)> {
     let py = messages.py();
     let mut hasher = Xxh3::new();
     let mut count = REPLY_PRIMING;
     let mut add = |text: &str, count: &mut usize| {
         hasher.update(text.as_bytes());
         hasher.update(b"\x00");
-        *count += tokens::count(text);
+        match ids.as_deref_mut() {
+            Some(ids) => {
+                let before = ids.len();
+                tokens::encode_into(text, ids);
+                *count += ids.len() - before;
+            }
+            None => *count += tokens::count(text),
+        }
     };
     for msg in messages.iter() {
         count += PER_MESSAGE;
@@ -58,7 +68,8 @@ fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64)> {
 #[pyo3(signature = (
     model, messages, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
     top_logprobs=None, stream=false, include_usage=false, fingerprint="fp_fakeai", ttft=0.0, itl=0.0,
-    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0
+    jitter=0.0, extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, prefill_per_token=0.0, cluster=None,
+    now=0.0
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn chat<'py>(
@@ -81,8 +92,15 @@ pub(crate) fn chat<'py>(
     extra_prompt_tokens: u32,
     forced_tokens: Option<u32>,
     cached_tokens: u32,
+    prefill_per_token: f64,
+    cluster: Option<Bound<'py, Cluster>>,
+    now: f64,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let (prompt_tokens, input_hash) = read_messages(messages)?;
+    let sim = Sim { cluster: cluster.as_ref().map(Bound::get), now };
+    let mut ids = Vec::new();
+    let (prompt_tokens, input_hash) = read_messages(messages, sim.cluster.map(|_| &mut ids))?;
+    let routed = sim.route(&ids);
+    let cached_tokens = routed.map_or(cached_tokens, |r| r.1);
     let spec = ChoiceSpec {
         n,
         length: LengthSpec { max_tokens, min_tokens, ignore_eos, forced: forced_tokens },
@@ -101,14 +119,15 @@ pub(crate) fn chat<'py>(
     let id = ids::new_id("chatcmpl-", 29);
     let object = if stream { "chat.completion.chunk" } else { "chat.completion" };
     let env = Envelope { id: &id, object, created: ids::unix_now(), model, fingerprint };
-    let lat = latency(ttft, itl, jitter);
+    let lat = latency_for(ttft, itl, jitter, prefill_per_token, prompt_tokens, usage.cached_tokens);
     let logprobs = top_logprobs.is_some();
+    let out = Outcome { prompt_tokens, completion_tokens, worker: routed.map(|r| r.0) };
     if stream {
         let steps = render_stream(&env, &choices, include_usage.then_some(&usage), logprobs);
-        streamed(py, steps, lat, prompt_tokens, completion_tokens)
+        streamed(py, steps, lat, sim, out)
     } else {
         let body = render_completion(&env, &choices, &usage, logprobs);
         let longest = choices.iter().map(|c| c.tokens.len()).max().unwrap_or(0);
-        whole(py, &body, lat, prompt_tokens, completion_tokens, longest)
+        whole(py, &body, lat, sim, out, longest)
     }
 }

@@ -1,7 +1,8 @@
 //! `completion(...)`: the legacy `/v1/completions` endpoint, one call per request.
 
+use super::cluster::Cluster;
 use super::inputs::{self, TextOrTokens};
-use super::{latency, request_key, stop_list, streamed, whole};
+use super::{latency_for, request_key, stop_list, streamed, whole, Outcome, Sim};
 use crate::choices::{self, ChoiceSpec};
 use crate::ids;
 use crate::sse::Envelope;
@@ -25,11 +26,23 @@ fn prompt_text(p: &TextOrTokens) -> (String, u32) {
     }
 }
 
+/// The token ids of every prompt, one after another.
+fn prompt_ids(inputs: &[TextOrTokens]) -> Vec<u32> {
+    let mut ids = Vec::new();
+    for p in inputs {
+        match p {
+            TextOrTokens::Text(t) => tokens::encode_into(t, &mut ids),
+            TextOrTokens::Tokens(t) => ids.extend_from_slice(t),
+        }
+    }
+    ids
+}
+
 #[pyfunction]
 #[pyo3(signature = (
     model, prompt, *, n=1, max_tokens=None, min_tokens=0, ignore_eos=false, stop=None, seed=None,
     logprobs=None, echo=false, stream=false, include_usage=false, fingerprint="fp_fakeai", ttft=0.0,
-    itl=0.0, jitter=0.0, forced_tokens=None
+    itl=0.0, jitter=0.0, forced_tokens=None, prefill_per_token=0.0, cluster=None, now=0.0
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn completion<'py>(
@@ -51,8 +64,18 @@ pub(crate) fn completion<'py>(
     itl: f64,
     jitter: f64,
     forced_tokens: Option<u32>,
+    prefill_per_token: f64,
+    cluster: Option<Bound<'py, Cluster>>,
+    now: f64,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let prompts: Vec<(String, u32)> = inputs::extract(prompt)?.iter().map(prompt_text).collect();
+    let sim = Sim { cluster: cluster.as_ref().map(Bound::get), now };
+    let inputs = inputs::extract(prompt)?;
+    // Several prompts in one request are looked up as one token sequence (their concatenation).
+    let routed = match sim.cluster {
+        Some(_) => sim.route(&prompt_ids(&inputs)),
+        None => None,
+    };
+    let prompts: Vec<(String, u32)> = inputs.iter().map(prompt_text).collect();
     let spec = ChoiceSpec {
         n,
         length: LengthSpec { max_tokens, min_tokens, ignore_eos, forced: forced_tokens },
@@ -67,16 +90,18 @@ pub(crate) fn completion<'py>(
     }
     let prompt_tokens = prompts.iter().map(|p| p.1).sum();
     let completion_tokens = items.iter().map(|it| it.choice.tokens.len() as u32).sum();
-    let usage = Usage { prompt_tokens, completion_tokens, ..Default::default() };
+    let cached_tokens = routed.map_or(0, |r| r.1.min(prompt_tokens));
+    let usage = Usage { prompt_tokens, completion_tokens, cached_tokens, ..Default::default() };
     let id = ids::new_id("cmpl-", 29);
     let env = Envelope { id: &id, object: "text_completion", created: ids::unix_now(), model, fingerprint };
-    let lat = latency(ttft, itl, jitter);
+    let lat = latency_for(ttft, itl, jitter, prefill_per_token, prompt_tokens, cached_tokens);
+    let out = Outcome { prompt_tokens, completion_tokens, worker: routed.map(|r| r.0) };
     if stream {
         let steps = render_stream(&env, &items, include_usage.then_some(&usage), logprobs.is_some());
-        streamed(py, steps, lat, prompt_tokens, completion_tokens)
+        streamed(py, steps, lat, sim, out)
     } else {
         let body = render_completion(&env, &items, &usage, logprobs.is_some());
         let longest = items.iter().map(|it| it.choice.tokens.len()).max().unwrap_or(0);
-        whole(py, &body, lat, prompt_tokens, completion_tokens, longest)
+        whole(py, &body, lat, sim, out, longest)
     }
 }
