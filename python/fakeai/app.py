@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from fakeai.api import chat, completions, embeddings, health, models
+from fakeai.api import chat, completions, dynamo, embeddings, health, models
 from fakeai.context import ServerContext
 from fakeai.errors import exception_handlers
 from fakeai.settings import Settings
 
 #: Route modules, hottest first: Starlette matches routes in order.
-API_MODULES = (chat, completions, embeddings, models, health)
+API_MODULES = (chat, completions, embeddings, models, health, dynamo)
 
 
 def create_app(settings: Settings | None = None) -> Starlette:

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from fakeai import __version__
-from fakeai.settings import Settings
+from fakeai.settings import Settings, knob_type
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,11 +24,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     for f in Settings.knobs():
         meta = f.metadata
-        kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str}[str(f.type)]
         server.add_argument(
             meta["flag"],
             dest=f.name,
-            type=kind,
+            type=knob_type(f),
             choices=meta["choices"],
             default=None,
             help=f"{meta['help']} [env {Settings.env_name(f.name)}; default {f.default}]".replace("%", "%%"),

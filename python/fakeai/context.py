@@ -1,4 +1,4 @@
-"""What every API module needs from the running server: settings, catalog and latency profile.
+"""What every API module needs from the running server: settings, catalog, latencies, simulated cluster.
 
 Built once per worker process by :func:`fakeai.app.create_app` and handed to each module's
 ``routes(ctx)``; nothing is built at import time.
@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fakeai.engine.catalog import Catalog
-from fakeai.engine.latency import LatencyProfile
+from fakeai.engine.cluster import SimulatedCluster
+from fakeai.engine.latency import Latencies
 from fakeai.settings import Settings
 
 #: Reported as ``system_fingerprint``; changes when fakeai's generation changes.
@@ -20,7 +21,9 @@ FINGERPRINT = "fp_fakeai04"
 class ServerContext:
     settings: Settings
     catalog: Catalog = field(default_factory=Catalog)
-    latency: LatencyProfile = field(init=False)
+    latencies: Latencies = field(init=False)
+    cluster: SimulatedCluster = field(init=False)
 
     def __post_init__(self) -> None:
-        self.latency = LatencyProfile.from_settings(self.settings)
+        self.latencies = Latencies(self.settings)
+        self.cluster = SimulatedCluster(self.settings)

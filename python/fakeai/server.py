@@ -23,12 +23,12 @@ def serve(settings: Settings) -> None:
     shm_dir = shared.create_dir()
     os.environ[shared.ENV] = str(shm_dir)
     log.info(
-        "fakeai serving on http://%s:%d with %d worker(s); TTFT %.1f ms, ITL %.1f ms",
+        "fakeai serving on http://%s:%d with %d worker(s); TTFT %s ms, ITL %s ms",
         settings.host,
         settings.port,
         settings.workers,
-        settings.ttft_ms,
-        settings.itl_ms,
+        "per model" if settings.ttft_ms is None else settings.ttft_ms,
+        "per model" if settings.itl_ms is None else settings.itl_ms,
     )
     server = Granian(
         "fakeai.app:app_from_env",

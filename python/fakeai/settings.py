@@ -26,20 +26,49 @@ class Settings:
     host: str = field(default="127.0.0.1", metadata=_knob("--host", "Address to bind."))
     port: int = field(default=8000, metadata=_knob("--port", "TCP port to listen on.", minimum=0))
     workers: int = field(default=1, metadata=_knob("--workers", "Worker processes.", minimum=1))
-    ttft_ms: float = field(
-        default=20.0, metadata=_knob("--ttft", "Simulated time to first token, ms (0 turns it off).", minimum=0)
+    ttft_ms: float | None = field(
+        default=None,
+        metadata=_knob(
+            "--ttft", "Time to first token for every model, ms (0 turns it off; unset: per-model profile).", minimum=0
+        ),
     )
-    itl_ms: float = field(
-        default=5.0, metadata=_knob("--itl", "Simulated inter-token latency, ms (0 turns it off).", minimum=0)
+    itl_ms: float | None = field(
+        default=None,
+        metadata=_knob(
+            "--itl", "Inter-token latency for every model, ms (0 turns it off; unset: per-model profile).", minimum=0
+        ),
     )
-    jitter: float = field(
-        default=0.1, metadata=_knob("--jitter", "Relative spread of every simulated delay (0.1 = +-10%).", minimum=0)
+    jitter: float | None = field(
+        default=None,
+        metadata=_knob(
+            "--jitter", "Relative spread of every simulated delay (0.1 = +-10%; unset: per-model profile).", minimum=0
+        ),
     )
     max_body_bytes: int = field(
         default=32 * 1024 * 1024,
         metadata=_knob("--max-body-bytes", "Largest request body accepted; larger gets 413.", minimum=1),
     )
     log_level: str = field(default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS))
+    kv_workers: int = field(
+        default=4, metadata=_knob("--kv-workers", "Simulated inference workers behind the KV router.", minimum=1)
+    )
+    kv_block_size: int = field(default=16, metadata=_knob("--kv-block-size", "Tokens per KV block.", minimum=1))
+    kv_cache_blocks: int = field(
+        default=16384,
+        metadata=_knob("--kv-cache-blocks", "Prefix-cache capacity per simulated worker, blocks (0 = off).", minimum=0),
+    )
+    kv_batch_size: int = field(
+        default=256,
+        metadata=_knob(
+            "--kv-batch-size", "Requests a simulated worker runs at once; more queue (0 = unlimited).", minimum=0
+        ),
+    )
+    kv_overlap_weight: float = field(
+        default=1.0, metadata=_knob("--kv-overlap-weight", "Router weight of blocks to prefill.", minimum=0)
+    )
+    kv_load_weight: float = field(
+        default=1.0, metadata=_knob("--kv-load-weight", "Router weight of a worker's active blocks.", minimum=0)
+    )
 
     @staticmethod
     def env_name(name: str) -> str:
@@ -66,22 +95,33 @@ class Settings:
     def validated(self) -> Settings:
         for f in self.knobs():
             value = getattr(self, f.name)
+            if value is None:
+                continue
             minimum, choices = f.metadata["minimum"], f.metadata["choices"]
             if minimum is not None and value < minimum:
                 raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be >= {minimum}, got {value}")
             if choices is not None and value not in choices:
                 raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be one of {', '.join(choices)}")
+        if self.kv_workers > 65536:
+            raise ValueError(f"--kv-workers / FAKEAI_KV_WORKERS must be <= 65536, got {self.kv_workers}")
         if self.port > 65535:
             raise ValueError(f"--port / FAKEAI_PORT must be <= 65535, got {self.port}")
         return self
 
     def to_env(self) -> dict[str, str]:
         """The ``FAKEAI_*`` variables that rebuild these settings in a worker process."""
-        return {self.env_name(f.name): str(getattr(self, f.name)) for f in self.knobs()}
+        return {self.env_name(f.name): str(v) for f in self.knobs() if (v := getattr(self, f.name)) is not None}
+
+
+def knob_type(f: dataclasses.Field[Any]) -> type:
+    """The value type of a knob (``float | None`` -> ``float``: unset knobs are ``None``)."""
+    if isinstance(f.type, type):
+        return f.type
+    return {"int": int, "float": float, "str": str}[str(f.type).removesuffix(" | None")]
 
 
 def _parse(f: dataclasses.Field[Any], raw: str, source: str) -> Any:
-    kind = f.type if isinstance(f.type, type) else {"int": int, "float": float, "str": str}[str(f.type)]
+    kind = knob_type(f)
     try:
         return kind(raw)
     except ValueError:

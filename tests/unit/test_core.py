@@ -28,7 +28,7 @@ def test_chat_is_deterministic_with_a_seed():
 def test_stream_returns_steps_and_offsets():
     from fakeai.schemas.chat import Message
 
-    steps, offsets, prompt, completion = _core.chat(
+    steps, offsets, prompt, completion, _ = _core.chat(
         "m", [Message(role="user", content="hi")], max_tokens=4, ignore_eos=True, stream=True, ttft=0.05, itl=0.01
     )
     assert len(steps) == len(offsets) == 4 and completion == 4

@@ -7,7 +7,7 @@ from fakeai.settings import Settings
 
 def test_defaults():
     s = Settings()
-    assert (s.host, s.port, s.workers, s.ttft_ms, s.itl_ms) == ("127.0.0.1", 8000, 1, 20.0, 5.0)
+    assert (s.host, s.port, s.workers, s.ttft_ms, s.itl_ms) == ("127.0.0.1", 8000, 1, None, None)
 
 
 def test_env_overrides_defaults_and_replace_overrides_env():

@@ -10,7 +10,7 @@ from starlette.routing import Route
 from fakeai import _core
 from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.context import FINGERPRINT, ServerContext
-from fakeai.engine.pacing import respond
+from fakeai.engine import overrides
 from fakeai.errors import bad_request
 from fakeai.schemas.chat import ChatRequest
 
@@ -23,6 +23,7 @@ class ChatCompletions(Endpoint):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.monotonic()
+        over = overrides.from_scope(scope)
         req = await read_json(receive, self.decoder, self.limit)
         top_logprobs = None
         if req.logprobs:
@@ -30,8 +31,8 @@ class ChatCompletions(Endpoint):
         elif req.top_logprobs is not None:
             raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
         self.ctx.catalog.resolve(req.model)
-        lat = self.ctx.latency
-        payload, schedule, _, _ = _core.chat(
+        lat = self.ctx.latencies.for_request(req.model, over)
+        payload, schedule, _, _, ticket = _core.chat(
             req.model,
             req.messages,
             n=req.n,
@@ -47,8 +48,12 @@ class ChatCompletions(Endpoint):
             ttft=lat.ttft,
             itl=lat.itl,
             jitter=lat.jitter,
+            prefill_per_token=lat.prefill_per_token,
+            forced_tokens=over and over.output_tokens,
+            cluster=self.ctx.cluster.core,
+            now=start,
         )
-        await respond(send, payload, schedule, start)
+        await self.ctx.cluster.respond(send, payload, schedule, start, ticket)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

@@ -10,7 +10,7 @@ from starlette.routing import Route
 from fakeai import _core
 from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.context import FINGERPRINT, ServerContext
-from fakeai.engine.pacing import respond
+from fakeai.engine import overrides
 from fakeai.errors import bad_request
 from fakeai.schemas.completions import CompletionRequest
 
@@ -23,13 +23,14 @@ class Completions(Endpoint):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.monotonic()
+        over = overrides.from_scope(scope)
         req = await read_json(receive, self.decoder, self.limit)
         if req.max_tokens == 0 and not req.echo:
             raise bad_request("'max_tokens' must be at least 1 unless 'echo' is true.", param="max_tokens")
         self.ctx.catalog.resolve(req.model)
-        lat = self.ctx.latency
+        lat = self.ctx.latencies.for_request(req.model, over)
         try:
-            payload, schedule, _, _ = _core.completion(
+            payload, schedule, _, _, ticket = _core.completion(
                 req.model,
                 req.prompt,
                 n=req.n,
@@ -46,10 +47,14 @@ class Completions(Endpoint):
                 ttft=lat.ttft,
                 itl=lat.itl,
                 jitter=lat.jitter,
+                prefill_per_token=lat.prefill_per_token,
+                forced_tokens=over and over.output_tokens,
+                cluster=self.ctx.cluster.core,
+                now=start,
             )
         except _core.InvalidInput as exc:
             raise bad_request(f"Invalid 'prompt': {exc}.", param="prompt") from None
-        await respond(send, payload, schedule, start)
+        await self.ctx.cluster.respond(send, payload, schedule, start, ticket)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

@@ -99,8 +99,6 @@ pub(crate) fn chat<'py>(
     let sim = Sim { cluster: cluster.as_ref().map(Bound::get), now };
     let mut ids = Vec::new();
     let (prompt_tokens, input_hash) = read_messages(messages, sim.cluster.map(|_| &mut ids))?;
-    let routed = sim.route(&ids);
-    let cached_tokens = routed.map_or(cached_tokens, |r| r.1);
     let spec = ChoiceSpec {
         n,
         length: LengthSpec { max_tokens, min_tokens, ignore_eos, forced: forced_tokens },
@@ -108,6 +106,8 @@ pub(crate) fn chat<'py>(
         top_logprobs,
     };
     let choices = choices::generate(request_key(seed, input_hash), &spec);
+    let routed = sim.route(&ids);
+    let cached_tokens = routed.map_or(cached_tokens, |r| r.1);
     let completion_tokens = choices::completion_tokens(&choices);
     let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens;
     let usage = Usage {
