@@ -53,7 +53,7 @@ class ChatCompletions(Endpoint):
             cluster=self.ctx.cluster.core,
             now=start,
         )
-        await self.ctx.cluster.respond(send, payload, schedule, start, ticket)
+        await self.ctx.cluster.respond(receive, send, payload, schedule, start, ticket)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

@@ -54,7 +54,7 @@ class Completions(Endpoint):
             )
         except _core.InvalidInput as exc:
             raise bad_request(f"Invalid 'prompt': {exc}.", param="prompt") from None
-        await self.ctx.cluster.respond(send, payload, schedule, start, ticket)
+        await self.ctx.cluster.respond(receive, send, payload, schedule, start, ticket)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

@@ -31,7 +31,7 @@ import os
 import time
 
 from fakeai import _core, shared
-from fakeai.asgi import Send
+from fakeai.asgi import Receive, Send
 from fakeai.engine.pacing import Ticker, respond
 from fakeai.settings import Settings
 
@@ -71,12 +71,18 @@ class SimulatedCluster:
         self.ticker = Ticker()
 
     async def respond(
-        self, send: Send, payload: bytes | list[bytes], schedule: float | list[float], start: float, ticket: int
+        self,
+        receive: Receive,
+        send: Send,
+        payload: bytes | list[bytes],
+        schedule: float | list[float],
+        start: float,
+        ticket: int,
     ) -> None:
         """Send a rendered response on its schedule; free its batch slot if it ends early."""
         done = False
         try:
-            done = await respond(send, payload, schedule, start, self.ticker)
+            done = await respond(receive, send, payload, schedule, start, self.ticker)
         finally:
             if not done and ticket:
                 self.core.release(ticket, time.monotonic())

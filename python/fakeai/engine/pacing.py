@@ -18,7 +18,7 @@ import heapq
 import math
 import time
 
-from fakeai.asgi import SSE_HEADERS, Send, send_bytes
+from fakeai.asgi import SSE_HEADERS, Receive, Send, send_bytes
 
 #: Width of a ticker slot, seconds.
 RESOLUTION = 0.001
@@ -76,17 +76,27 @@ async def send_after(send: Send, body: bytes, deadline: float, ticker: Ticker) -
     await send_bytes(send, body)
 
 
-async def send_stream(send: Send, steps: list[bytes], offsets: list[float], start: float, ticker: Ticker) -> bool:
+async def send_stream(
+    receive: Receive, send: Send, steps: list[bytes], offsets: list[float], start: float, ticker: Ticker
+) -> bool:
     """An SSE response: headers now, then each step at ``start + offsets[i]``.
 
     Steps that are already due when the writer wakes up are joined into one write. Returns False when
-    the client went away before the end (the stream then ends quietly).
+    the client went away before the end: the server may swallow writes to a closed connection (granian
+    does), so a stream that waits listens for ``http.disconnect`` and stops at its next step.
     """
     await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
     i, n = 0, len(steps)
+    if n == 1:  # zero inter-token latency: the whole stream is one write
+        await ticker.until(start + offsets[0])
+        await send({"type": "http.response.body", "body": steps[0], "more_body": False})
+        return True
+    gone = asyncio.ensure_future(receive())
     try:
         while i < n:
             await ticker.until(start + offsets[i])
+            if gone.done():
+                return False
             now = time.monotonic()
             j = i + 1
             while j < n and start + offsets[j] <= now:
@@ -96,15 +106,22 @@ async def send_stream(send: Send, steps: list[bytes], offsets: list[float], star
             i = j
     except OSError:
         return False
+    finally:
+        gone.cancel()
     return True
 
 
 async def respond(
-    send: Send, payload: bytes | list[bytes], schedule: float | list[float], start: float, ticker: Ticker
+    receive: Receive,
+    send: Send,
+    payload: bytes | list[bytes],
+    schedule: float | list[float],
+    start: float,
+    ticker: Ticker,
 ) -> bool:
     """Send what the core rendered: a stream (lists of steps and offsets) or one body and its delay.
     Returns False when the client went away before the stream ended."""
     if isinstance(payload, list):
-        return await send_stream(send, payload, schedule, start, ticker)  # type: ignore[arg-type]
+        return await send_stream(receive, send, payload, schedule, start, ticker)  # type: ignore[arg-type]
     await send_after(send, payload, start + schedule, ticker)  # type: ignore[operator]
     return True
