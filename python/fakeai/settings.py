@@ -29,19 +29,19 @@ class Settings:
     ttft_ms: float | None = field(
         default=None,
         metadata=_knob(
-            "--ttft", "Time to first token for every model, ms (0 turns it off; unset: per-model profile).", minimum=0
+            "--ttft", "Time to first token of every model, ms (0 = off; unset: per-model profile).", minimum=0
         ),
     )
     itl_ms: float | None = field(
         default=None,
         metadata=_knob(
-            "--itl", "Inter-token latency for every model, ms (0 turns it off; unset: per-model profile).", minimum=0
+            "--itl", "Inter-token latency of every model, ms (0 = off; unset: per-model profile).", minimum=0
         ),
     )
     jitter: float | None = field(
         default=None,
         metadata=_knob(
-            "--jitter", "Relative spread of every simulated delay (0.1 = +-10%; unset: per-model profile).", minimum=0
+            "--jitter", "Relative spread of simulated delays (0.1 = +-10%; unset: per-model).", minimum=0
         ),
     )
     max_body_bytes: int = field(
@@ -50,24 +50,26 @@ class Settings:
     )
     log_level: str = field(default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS))
     kv_workers: int = field(
-        default=4, metadata=_knob("--kv-workers", "Simulated inference workers behind the KV router.", minimum=1)
+        default=4, metadata=_knob("--kv-workers", "Simulated workers behind the KV router.", minimum=1)
     )
-    kv_block_size: int = field(default=16, metadata=_knob("--kv-block-size", "Tokens per KV block.", minimum=1))
+    kv_block_size: int = field(
+        default=16, metadata=_knob("--kv-block-size", "Tokens per KV block.", minimum=1)
+    )
     kv_cache_blocks: int = field(
         default=16384,
-        metadata=_knob("--kv-cache-blocks", "Prefix-cache capacity per simulated worker, blocks (0 = off).", minimum=0),
+        metadata=_knob("--kv-cache-blocks", "Prefix-cache blocks per simulated worker (0 = off).", minimum=0),
     )
     kv_batch_size: int = field(
         default=256,
         metadata=_knob(
-            "--kv-batch-size", "Requests a simulated worker runs at once; more queue (0 = unlimited).", minimum=0
+            "--kv-batch-size", "Requests a simulated worker runs at once (0 = unlimited).", minimum=0
         ),
     )
     kv_overlap_weight: float = field(
         default=1.0, metadata=_knob("--kv-overlap-weight", "Router weight of blocks to prefill.", minimum=0)
     )
     kv_load_weight: float = field(
-        default=1.0, metadata=_knob("--kv-load-weight", "Router weight of a worker's active blocks.", minimum=0)
+        default=1.0, metadata=_knob("--kv-load-weight", "Router weight of active blocks.", minimum=0)
     )
 
     @staticmethod
@@ -110,7 +112,8 @@ class Settings:
 
     def to_env(self) -> dict[str, str]:
         """The ``FAKEAI_*`` variables that rebuild these settings in a worker process."""
-        return {self.env_name(f.name): str(v) for f in self.knobs() if (v := getattr(self, f.name)) is not None}
+        values = ((f.name, getattr(self, f.name)) for f in self.knobs())
+        return {self.env_name(name): str(v) for name, v in values if v is not None}
 
 
 def knob_type(f: dataclasses.Field[Any]) -> type:

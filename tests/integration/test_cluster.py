@@ -17,7 +17,8 @@ MODEL = "meta-llama/Llama-3.1-70B-Instruct"  # profile: 250 us of prefill per un
 
 def system_prompt(topic: str) -> str:
     """About 1,000 tokens of system prompt, different per topic."""
-    return " ".join(f"{topic} rule {i}: answer {topic} questions plainly and cite the handbook." for i in range(90))
+    rule = "{topic} rule {i}: answer {topic} questions plainly and cite the handbook."
+    return " ".join(rule.format(topic=topic, i=i) for i in range(90))
 
 
 def messages(topic: str, question: str) -> list[dict[str, str]]:
@@ -38,7 +39,9 @@ def first_token_seconds(client: openai.OpenAI, msgs: list[dict[str, str]]) -> fl
 def test_repeated_system_prompt_is_cached_and_prefills_faster(start_server):
     with start_server("--itl", "1", "--jitter", "0") as url:
         with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as client:
-            first = client.chat.completions.create(model=MODEL, messages=messages("billing", "Hi?"), max_tokens=2)
+            first = client.chat.completions.create(
+                model=MODEL, messages=messages("billing", "Hi?"), max_tokens=2
+            )
             again = client.chat.completions.create(
                 model=MODEL, messages=messages("billing", "Refunds?"), max_tokens=2
             )
@@ -105,8 +108,8 @@ def test_a_client_that_leaves_frees_its_slot(start_server):
             assert s.recv(4096).startswith(b"HTTP/1.1 200")
         time.sleep(0.3)  # the server notices at its next write, 20 ms later
         start = time.perf_counter()
-        r = httpx.post(url + "/v1/chat/completions", json={"model": "gpt-4o", "messages": [
-            {"role": "user", "content": "hi"}], "max_tokens": 2}, timeout=15)
+        short = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+        r = httpx.post(url + "/v1/chat/completions", json=short, timeout=15)
         elapsed = time.perf_counter() - start
         stats = httpx.get(url + "/dynamo/metrics/json").json()
     assert r.status_code == 200

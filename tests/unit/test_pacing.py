@@ -10,7 +10,7 @@ def test_ticker_wakes_each_waiter_at_its_deadline_from_one_timer():
     async def main() -> list[float]:
         ticker = Ticker()
         start = time.monotonic()
-        deadlines = [start + 0.005 * k for k in range(1, 21)] * 5  # 100 waiters, 20 distinct slots
+        deadlines = [start + 0.1 + 0.005 * k for k in range(20)] * 5  # 100 waiters, 20 distinct slots
         lateness: list[float] = []
 
         async def wait(d: float) -> None:

@@ -106,13 +106,13 @@ class SimulatedCluster:
         return {name: (self.table.get(f"{TABLE}|{name}") or [0])[0] for name in COUNTERS}
 
     def worker_counters(self, worker: int) -> dict[str, int]:
-        return {
-            name: (self.table.get(f"{TABLE}|w{worker}|{name}") or [0])[0] for name in ("requests", "hit_tokens")
-        }
+        names = ("requests", "hit_tokens")
+        return {name: (self.table.get(f"{TABLE}|w{worker}|{name}") or [0])[0] for name in names}
 
     def histogram(self, name: str) -> tuple[int, float, list[int]]:
         """``(count, sum_seconds, per-bucket counts + [+Inf])`` of ``cluster|<name>_seconds``."""
-        return self.table.histogram(f"{TABLE}|{name}_seconds") or (0, 0.0, [0] * (len(_core.HISTOGRAM_BOUNDS) + 1))
+        empty = (0, 0.0, [0] * (len(_core.HISTOGRAM_BOUNDS) + 1))
+        return self.table.histogram(f"{TABLE}|{name}_seconds") or empty
 
     def quantile(self, name: str, q: float) -> float:
         return self.table.quantile(f"{TABLE}|{name}_seconds", q)
