@@ -4,7 +4,7 @@ Deadlines are absolute (``time.monotonic()`` seconds, from the request's start),
 never delays the tokens after it: every step already due is written in one send.
 
 Waiting is batched: instead of one event-loop timer per stream per token, every waiting stream parks a
-future in the :class:`Ticker`'s slot for its deadline (1 ms slots), and the ticker keeps a single
+future in the :class:`Ticker`'s slot nearest its deadline (1 ms slots), and the ticker keeps a single
 loop timer armed for the earliest slot. When it fires it wakes every stream due, so the loop's timer
 heap holds one entry however many streams are in flight, and streams whose deadlines fall in the same
 millisecond are woken together. An idle server arms no timer; a response with nothing to wait for
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import math
 import time
 
 from fakeai.asgi import SSE_HEADERS, Receive, Send, send_bytes
@@ -37,9 +36,9 @@ class Ticker:
 
     async def until(self, deadline: float) -> None:
         """Return at ``deadline`` (at once when already past)."""
-        slot = math.ceil(deadline / RESOLUTION)
-        if slot * RESOLUTION - EARLY <= time.monotonic():
+        if deadline <= time.monotonic():
             return
+        slot = round(deadline / RESOLUTION)  # nearest slot: wake-ups are early or late by < RESOLUTION / 2
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         waiters = self.slots.get(slot)
