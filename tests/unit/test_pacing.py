@@ -37,3 +37,36 @@ def test_past_deadlines_return_at_once():
         assert ticker.handle is None
 
     asyncio.run(main())
+
+
+def _stream_run(sends: list) -> list:
+    """Play one 3-step stream per ``send`` on one ticker; each stream's result (or exception)."""
+    from fakeai.engine.pacing import _Stream
+
+    async def main() -> list:
+        loop = asyncio.get_running_loop()
+        ticker, gone, start = Ticker(), loop.create_future(), time.monotonic()
+        steps, offsets = [b"a", b"b", b"c"], [0.01, 0.02, 0.03]
+        plays = [ticker.play(_Stream(send, steps, offsets, start, gone)) for send in sends]
+        return await asyncio.gather(*plays, return_exceptions=True)
+
+    return asyncio.run(main())
+
+
+def test_streams_survive_slow_and_failing_sends():
+    written: list[bytes] = []
+
+    async def slow_send(message: dict) -> None:  # a server applying back-pressure
+        await asyncio.sleep(0.005)
+        written.append(message["body"])
+
+    def broken_send(message: dict) -> None:
+        raise RuntimeError("boom")
+
+    def gone_send(message: dict) -> None:
+        raise OSError("client went away")
+
+    results = _stream_run([slow_send, broken_send, gone_send])
+    assert results[0] is True and written == [b"a", b"b", b"c"]
+    assert isinstance(results[1], RuntimeError)
+    assert results[2] is False
