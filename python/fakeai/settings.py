@@ -71,6 +71,12 @@ class Settings:
     kv_load_weight: float = field(
         default=1.0, metadata=_knob("--kv-load-weight", "Router weight of active blocks.", minimum=0)
     )
+    kv_prefill_workers: int = field(
+        default=0,
+        metadata=_knob(
+            "--kv-prefill-workers", "Disaggregated prefill workers (0 = aggregated workers).", minimum=0
+        ),
+    )
 
     @staticmethod
     def env_name(name: str) -> str:
@@ -79,6 +85,10 @@ class Settings:
     @classmethod
     def knobs(cls) -> tuple[dataclasses.Field[Any], ...]:
         return dataclasses.fields(cls)
+
+    @classmethod
+    def knob(cls, name: str) -> dataclasses.Field[Any]:
+        return next(f for f in cls.knobs() if f.name == name)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -104,8 +114,10 @@ class Settings:
                 raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be >= {minimum}, got {value}")
             if choices is not None and value not in choices:
                 raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be one of {', '.join(choices)}")
-        if self.kv_workers > 65536:
-            raise ValueError(f"--kv-workers / FAKEAI_KV_WORKERS must be <= 65536, got {self.kv_workers}")
+        for name in ("kv_workers", "kv_prefill_workers"):
+            if getattr(self, name) > 1024:
+                flag = self.knob(name).metadata["flag"]
+                raise ValueError(f"{flag} / {self.env_name(name)} must be <= 1024, got {getattr(self, name)}")
         if self.port > 65535:
             raise ValueError(f"--port / FAKEAI_PORT must be <= 65535, got {self.port}")
         return self

@@ -115,3 +115,17 @@ def test_a_client_that_leaves_frees_its_slot(start_server):
     assert r.status_code == 200
     assert elapsed < 1.0  # without the release it would wait ~10 s for the 500-token stream
     assert stats["released_early"] == 1
+
+
+def test_disaggregated_mode_routes_prefill_and_decode_to_separate_pools(start_server):
+    flags = ("--kv-prefill-workers", "1", "--kv-workers", "2", "--ttft", "0", "--itl", "0")
+    with start_server(*flags) as url:
+        with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as client:
+            for question in ("A?", "B?"):
+                r = client.chat.completions.create(model=MODEL, messages=messages("ops", question), max_tokens=3)
+        kv = httpx.get(url + "/kv-cache/metrics").json()
+    assert r.usage.prompt_tokens_details.cached_tokens > 900
+    roles = [w["role"] for w in kv["workers"]]
+    assert roles == ["prefill", "decode", "decode"]
+    assert kv["workers"][0]["requests"] == 2 and kv["workers"][0]["hit_tokens"] > 900
+    assert kv["workers"][1]["blocks_capacity"] == 0

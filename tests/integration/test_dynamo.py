@@ -53,6 +53,7 @@ def test_json_views_move_with_traffic(http):
     assert after["latency"]["ttft_seconds"]["count"] == before["latency"]["ttft_seconds"]["count"] + 2
     phases = ("queue", "prefill", "ttft", "itl", "tpot", "decode", "e2e")
     assert set(after["latency"]) == {f"{n}_seconds" for n in phases}
+    assert {w["role"] for w in after["workers"]} == {"aggregated"}
     assert len(after["workers"]) == 4 and {"active", "queued", "blocks_used"} <= set(after["workers"][0])
     assert kv["query_tokens"] > kv_before["query_tokens"]
     assert kv["tokens_reused"] > kv_before["tokens_reused"]

@@ -34,3 +34,12 @@ def test_round_trip_through_env():
 def test_bad_values_name_their_variable(env, needle):
     with pytest.raises(ValueError, match=needle):
         Settings.from_env(env)
+
+
+def test_cluster_knobs_are_bounded():
+    with pytest.raises(ValueError, match="FAKEAI_KV_WORKERS"):
+        Settings.from_env({"FAKEAI_KV_WORKERS": "5000"})
+    with pytest.raises(ValueError, match="FAKEAI_KV_BATCH_SIZE"):
+        Settings.from_env({"FAKEAI_KV_BATCH_SIZE": "-1"})
+    s = Settings.from_env({"FAKEAI_KV_PREFILL_WORKERS": "2", "FAKEAI_TTFT_MS": "5"})
+    assert (s.kv_prefill_workers, s.ttft_ms, s.itl_ms) == (2, 5.0, None)

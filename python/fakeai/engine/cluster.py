@@ -3,7 +3,8 @@
 ``fakeai._core.Cluster`` (Rust) holds ``--kv-workers`` simulated workers, each with a radix-tree prefix
 cache of ``--kv-cache-blocks`` blocks of ``--kv-block-size`` tokens and ``--kv-batch-size`` batch
 slots, behind a KV-aware router weighing cached overlap (``--kv-overlap-weight``) against load
-(``--kv-load-weight``). It is passed into ``_core.chat`` / ``_core.completion``, so routing, the cache
+(``--kv-load-weight``). With ``--kv-prefill-workers N`` it is disaggregated: N prefill workers (caches,
+routing, the time to first token) in front of the ``--kv-workers`` decode workers. It is passed into ``_core.chat`` / ``_core.completion``, so routing, the cache
 lookup, queueing and rendering stay one core call per request. The cluster is per process (each granian
 worker simulates its own copy); its counters also go to the server's shared table, so they are
 server-wide.
@@ -13,7 +14,7 @@ Reading the state (for ``/kv-cache/metrics``, ``/dynamo/metrics`` and the main m
 - :meth:`SimulatedCluster.snapshot` — this process's cluster now::
 
       {"block_size": 16, "batch_size": 256, "pid": 1234,
-       "workers": [{"worker": 0, "active": 3, "queued": 0, "blocks_used": 120, "blocks_capacity": 16384,
+       "workers": [{"worker": 0, "role": "aggregated", "active": 3, "queued": 0, "blocks_used": 120, "blocks_capacity": 16384,
                     "requests": 10, "queued_requests": 0, "query_tokens": 4000, "hit_tokens": 2048,
                     "hit_requests": 4, "evicted_blocks": 0}, ...],
        "totals": {the same keys summed over workers}}
@@ -53,7 +54,8 @@ HISTOGRAMS = ("queue", "prefill", "ttft", "itl", "tpot", "decode", "e2e")
 
 def open_cluster_table(settings: Settings) -> _core.SharedTable:
     """The shared table the cluster counts into (same sizes in every process)."""
-    return shared.open_table(TABLE, 64 + 4 * settings.kv_workers, _core.HISTOGRAM_WIDTH)
+    workers = settings.kv_workers + settings.kv_prefill_workers
+    return shared.open_table(TABLE, 64 + 4 * workers, _core.HISTOGRAM_WIDTH)
 
 
 class SimulatedCluster:
@@ -66,6 +68,7 @@ class SimulatedCluster:
             batch_size=settings.kv_batch_size,
             overlap_weight=settings.kv_overlap_weight,
             load_weight=settings.kv_load_weight,
+            prefill_workers=settings.kv_prefill_workers,
             table=self.table,
         )
         self.ticker = Ticker()
@@ -92,7 +95,8 @@ class SimulatedCluster:
         totals: dict[str, int] = {}
         for i, w in enumerate(workers):
             for key, value in w.items():
-                totals[key] = totals.get(key, 0) + value
+                if key != "role":
+                    totals[key] = totals.get(key, 0) + value
             w["worker"] = i
         return {
             "block_size": self.core.block_size,

@@ -9,6 +9,12 @@
 //! token, so TTFT rises with concurrency as on a real server. A request that ends early (the client went
 //! away) gives its slot back with [`Cluster::release`]. Times are seconds on the caller's monotonic
 //! clock.
+//!
+//! With `prefill_workers > 0` the cluster is disaggregated, as AI-Dynamo deploys it: the first
+//! `prefill_workers` workers hold the prefix caches and run prompts up to the first token, the other
+//! `workers` run the decode, each pool with its own batch slots. [`Cluster::schedule`] then takes a
+//! prefill slot for the time to first token and a decode slot (on the least-loaded decode worker) for
+//! the rest; a wait for either shifts the tokens after it.
 
 use crate::block_hash::block_hashes;
 use crate::radix::RadixTree;
@@ -18,7 +24,10 @@ use std::collections::{BinaryHeap, HashMap};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Config {
+    /// Workers (decode workers when disaggregated).
     pub workers: usize,
+    /// Prefill workers of a disaggregated cluster (0 = aggregated: every worker does both).
+    pub prefill_workers: usize,
     /// Tokens per KV block.
     pub block_size: usize,
     /// Prefix-cache capacity of each worker, in blocks (0 disables caching).
@@ -126,11 +135,13 @@ pub struct Cluster {
 
 impl Cluster {
     pub fn new(cfg: Config) -> Self {
-        let cfg =
-            Config { workers: cfg.workers.clamp(1, MAX_WORKERS), block_size: cfg.block_size.max(1), ..cfg };
-        let workers = (0..cfg.workers)
-            .map(|_| Worker {
-                cache: RadixTree::new(cfg.cache_blocks),
+        let prefill_workers = cfg.prefill_workers.min(MAX_WORKERS / 2);
+        let workers = cfg.workers.clamp(1, MAX_WORKERS - prefill_workers);
+        let cfg = Config { workers, prefill_workers, block_size: cfg.block_size.max(1), ..cfg };
+        let caching = |i: usize| prefill_workers == 0 || i < prefill_workers;
+        let workers = (0..prefill_workers + workers)
+            .map(|i| Worker {
+                cache: RadixTree::new(if caching(i) { cfg.cache_blocks } else { 0 }),
                 lanes: vec![Lane { free_at: 0.0, owner: 0 }; cfg.batch_size],
                 flights: HashMap::new(),
                 ends: BinaryHeap::new(),
@@ -150,8 +161,8 @@ impl Cluster {
         let hashes =
             if self.cfg.cache_blocks > 0 { block_hashes(tokens, self.cfg.block_size) } else { Vec::new() };
         let blocks = tokens.len().div_ceil(self.cfg.block_size).max(1);
-        let candidates: Vec<Candidate> = self
-            .workers
+        let pool = if self.cfg.prefill_workers > 0 { self.cfg.prefill_workers } else { self.workers.len() };
+        let candidates: Vec<Candidate> = self.workers[..pool]
             .iter_mut()
             .map(|w| {
                 w.prune(now);
@@ -174,6 +185,42 @@ impl Cluster {
         s.hit_requests += u64::from(cached_tokens > 0);
         s.evicted_blocks += ins.evicted as u64;
         Routed { worker: index, cached_tokens, evicted_blocks: ins.evicted }
+    }
+
+    /// Book a routed request whose first token is due `first` seconds after `now` and its last `last`
+    /// seconds after: `(ticket, wait before the first token, further wait before the rest)`.
+    /// Aggregated, one slot on `worker` covers the whole request; disaggregated, a prefill slot on
+    /// `worker` covers the first token and a decode slot the rest.
+    pub fn schedule(
+        &mut self,
+        worker: usize,
+        tokens: usize,
+        first: f64,
+        last: f64,
+        now: f64,
+    ) -> (u64, f64, f64) {
+        if self.cfg.prefill_workers == 0 {
+            let slot = self.occupy(worker, tokens, last, now);
+            return (slot.ticket, slot.queue_delay, 0.0);
+        }
+        let prefill = self.occupy(worker, tokens, first, now);
+        let handoff = now + prefill.queue_delay + first;
+        let decoder = self.decode_worker(handoff);
+        let decode = self.occupy(decoder, tokens, last - first, handoff);
+        (decode.ticket, prefill.queue_delay, decode.queue_delay)
+    }
+
+    /// The decode worker with the fewest active blocks at `now`.
+    fn decode_worker(&mut self, now: f64) -> usize {
+        let first = self.cfg.prefill_workers;
+        let candidates: Vec<Candidate> = self.workers[first..]
+            .iter_mut()
+            .map(|w| {
+                w.prune(now);
+                Candidate { new_blocks: 0, active_blocks: w.active_blocks, inflight: w.flights.len() }
+            })
+            .collect();
+        first + router::choose(&candidates, Weights { overlap: 0.0, load: 1.0 }, self.rotation)
     }
 
     /// Give a request of `prompt_tokens` on `worker` a batch slot for `duration` seconds from `now`
@@ -241,14 +288,36 @@ pub fn prefill_seconds(per_token: f64, prompt_tokens: usize, cached_tokens: usiz
 mod tests {
     use super::*;
 
+    fn config(workers: usize, prefill_workers: usize, cache_blocks: usize, batch_size: usize) -> Config {
+        let weights = Weights::default();
+        Config { workers, prefill_workers, block_size: 16, cache_blocks, batch_size, weights }
+    }
+
     fn cluster(workers: usize, cache_blocks: usize, batch_size: usize) -> Cluster {
-        Cluster::new(Config {
-            workers,
-            block_size: 16,
-            cache_blocks,
-            batch_size,
-            weights: Weights::default(),
-        })
+        Cluster::new(config(workers, 0, cache_blocks, batch_size))
+    }
+
+    #[test]
+    fn disaggregated_prefill_and_decode_use_separate_pools() {
+        let mut c = Cluster::new(config(2, 1, 100, 1));
+        let p = prompt(3, 64);
+        let r = c.route(&p, 0.0);
+        assert_eq!(r.worker, 0, "only prefill workers are routed to");
+        // First token at 0.1 s, last at 1.1 s: prefill holds worker 0 until 0.1, a decode worker after.
+        let (_, wait1, wait2) = c.schedule(r.worker, 64, 0.1, 1.1, 0.0);
+        assert_eq!((wait1, wait2), (0.0, 0.0));
+        let snap = c.snapshot(0.05);
+        assert_eq!((snap[0].active, snap[1].queued + snap[2].queued), (1, 1));
+        // A second request prefills after the first, then decodes on the other decode worker.
+        let r2 = c.route(&p, 0.0);
+        assert_eq!(r2.cached_tokens, 64);
+        let (_, wait1, wait2) = c.schedule(r2.worker, 64, 0.1, 1.1, 0.0);
+        assert!((wait1 - 0.1).abs() < 1e-9 && wait2 == 0.0, "{wait1} {wait2}");
+        // A third waits for a decode slot: both decode workers are busy until after 1.1 s.
+        let r3 = c.route(&p, 0.0);
+        let (_, _, wait2) = c.schedule(r3.worker, 64, 0.1, 1.1, 0.0);
+        assert!(wait2 > 0.5, "{wait2}");
+        assert_eq!(c.snapshot(0.0)[1].blocks_capacity, 0, "decode workers keep no prefix cache");
     }
 
     fn prompt(seed: u32, len: usize) -> Vec<u32> {

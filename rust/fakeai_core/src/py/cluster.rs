@@ -62,37 +62,40 @@ impl Cluster {
         routed
     }
 
-    /// Take a batch slot for a request scheduled as `offsets` (due times of its steps, seconds from
-    /// `now`), shift the schedule by any queueing delay, and record its timings. Returns the ticket.
-    pub(crate) fn book(&self, booking: &Booking, offsets: &mut [f64]) -> u64 {
-        let duration = offsets.last().copied().unwrap_or(0.0);
-        let slot = self.lock().occupy(booking.worker, booking.prompt_tokens, duration, booking.now);
-        if slot.queue_delay > 0.0 {
-            offsets.iter_mut().for_each(|o| *o += slot.queue_delay);
+    /// Take batch slots for a request scheduled as `offsets` (due times from `now`: of each streamed
+    /// step, or `[first token, end]` of a whole answer), shift the schedule by any queueing delay, and
+    /// record its timings. Returns the ticket of the slot held until the end.
+    pub(crate) fn book(&self, b: &Booking, offsets: &mut [f64]) -> u64 {
+        let first = offsets.first().copied().unwrap_or(0.0);
+        let last = offsets.last().copied().unwrap_or(0.0);
+        let (ticket, prefill_wait, decode_wait) =
+            self.lock().schedule(b.worker, b.prompt_tokens, first, last, b.now);
+        if let Some((head, tail)) = offsets.split_first_mut() {
+            *head += prefill_wait;
+            tail.iter_mut().for_each(|o| *o += prefill_wait + decode_wait);
         }
         if let Some(t) = self.table() {
-            let first = offsets.get(booking.first_token).copied().unwrap_or(duration + slot.queue_delay);
-            let total = duration + slot.queue_delay;
+            let queued = prefill_wait + decode_wait;
+            let first = offsets.first().copied().unwrap_or(0.0);
+            let total = offsets.last().copied().unwrap_or(0.0);
             let decode = total - first;
-            add(t, "cluster|queued_requests", u64::from(slot.queue_delay > 0.0));
-            add(t, "cluster|output_tokens", u64::from(booking.output_tokens));
-            observe(t, "cluster|queue_seconds", slot.queue_delay);
-            observe(t, "cluster|prefill_seconds", first - slot.queue_delay);
+            add(t, "cluster|queued_requests", u64::from(queued > 0.0));
+            add(t, "cluster|output_tokens", u64::from(b.output_tokens));
+            observe(t, "cluster|queue_seconds", queued);
+            observe(t, "cluster|prefill_seconds", first - prefill_wait);
             observe(t, "cluster|ttft_seconds", first);
             observe(t, "cluster|decode_seconds", decode);
             observe(t, "cluster|e2e_seconds", total);
-            if booking.output_tokens > 1 {
-                observe(t, "cluster|tpot_seconds", decode / f64::from(booking.output_tokens - 1));
+            if b.output_tokens > 1 {
+                observe(t, "cluster|tpot_seconds", decode / f64::from(b.output_tokens - 1));
             }
-            if let (Ok(slot), Some(tail)) =
-                (t.slot("cluster|itl_seconds"), offsets.get(booking.first_token..))
-            {
+            if let (true, Ok(slot)) = (b.stream, t.slot("cluster|itl_seconds")) {
                 if slot.len() >= histogram::WIDTH {
-                    tail.windows(2).for_each(|w| histogram::observe(slot, w[1] - w[0]));
+                    offsets.windows(2).for_each(|w| histogram::observe(slot, w[1] - w[0]));
                 }
             }
         }
-        slot.ticket
+        ticket
     }
 }
 
@@ -101,8 +104,8 @@ pub(crate) struct Booking {
     pub(crate) worker: usize,
     pub(crate) prompt_tokens: usize,
     pub(crate) output_tokens: u32,
-    /// Index of the step that carries the first token (0 for a whole response).
-    pub(crate) first_token: usize,
+    /// Streamed (offsets are steps, whose gaps are inter-token latencies) or whole.
+    pub(crate) stream: bool,
     pub(crate) now: f64,
 }
 
@@ -127,8 +130,9 @@ impl Cluster {
     #[new]
     #[pyo3(signature = (
         workers=4, *, block_size=16, cache_blocks=16384, batch_size=256, overlap_weight=1.0, load_weight=1.0,
-        table=None
+        prefill_workers=0, table=None
     ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         workers: usize,
         block_size: usize,
@@ -136,10 +140,11 @@ impl Cluster {
         batch_size: usize,
         overlap_weight: f64,
         load_weight: f64,
+        prefill_workers: usize,
         table: Option<Py<SharedTable>>,
     ) -> Self {
         let weights = Weights { overlap: overlap_weight, load: load_weight };
-        let cfg = Config { workers, block_size, cache_blocks, batch_size, weights };
+        let cfg = Config { workers, prefill_workers, block_size, cache_blocks, batch_size, weights };
         Self { inner: Mutex::new(cluster::Cluster::new(cfg)), table }
     }
 
@@ -151,15 +156,25 @@ impl Cluster {
         }
     }
 
-    /// One dict per simulated worker: `active`, `queued`, `blocks_used`, `blocks_capacity`, and the
+    /// One dict per simulated worker: `role` (`"aggregated"`, `"prefill"` or `"decode"`), `active`,
+    /// `queued`, `blocks_used`, `blocks_capacity`, and the
     /// counters `requests`, `queued_requests`, `query_tokens`, `hit_tokens`, `hit_requests`,
     /// `evicted_blocks` (this process's share).
     fn workers<'py>(&self, py: Python<'py>, now: f64) -> PyResult<Vec<Bound<'py, PyDict>>> {
-        let snapshot = self.lock().snapshot(now);
+        let mut cluster = self.lock();
+        let snapshot = cluster.snapshot(now);
+        let prefill = cluster.config().prefill_workers;
         snapshot
             .iter()
-            .map(|w| {
+            .enumerate()
+            .map(|(i, w)| {
                 let d = PyDict::new(py);
+                let role = match (prefill, i < prefill) {
+                    (0, _) => "aggregated",
+                    (_, true) => "prefill",
+                    (_, false) => "decode",
+                };
+                d.set_item("role", role)?;
                 d.set_item("active", w.active)?;
                 d.set_item("queued", w.queued)?;
                 d.set_item("blocks_used", w.blocks_used)?;

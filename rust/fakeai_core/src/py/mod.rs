@@ -96,20 +96,14 @@ impl Sim<'_> {
         })
     }
 
-    fn book(
-        &self,
-        worker: Option<usize>,
-        prompt_tokens: u32,
-        output_tokens: u32,
-        offsets: &mut [f64],
-    ) -> u64 {
-        match (self.cluster, worker) {
+    fn book(&self, out: &Outcome, stream: bool, offsets: &mut [f64]) -> u64 {
+        match (self.cluster, out.worker) {
             (Some(c), Some(worker)) => {
                 let b = cluster::Booking {
                     worker,
-                    prompt_tokens: prompt_tokens as usize,
-                    output_tokens,
-                    first_token: 0,
+                    prompt_tokens: out.prompt_tokens as usize,
+                    output_tokens: out.completion_tokens,
+                    stream,
                     now: self.now,
                 };
                 c.book(&b, offsets)
@@ -150,9 +144,9 @@ pub(crate) fn whole<'py>(
     out: Outcome,
     decode_tokens: usize,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let mut wait = [schedule::total(&mut Rng::new(fresh_seed()), lat, decode_tokens)];
-    let ticket = sim.book(out.worker, out.prompt_tokens, out.completion_tokens, &mut wait);
-    (PyBytes::new(py, body), wait[0], out.prompt_tokens, out.completion_tokens, ticket).into_pyobject(py)
+    let mut phases = schedule::phases(&mut Rng::new(fresh_seed()), lat, decode_tokens);
+    let ticket = sim.book(&out, false, &mut phases);
+    (PyBytes::new(py, body), phases[1], out.prompt_tokens, out.completion_tokens, ticket).into_pyobject(py)
 }
 
 /// `([step, ...], [offset, ...], prompt_tokens, completion_tokens, ticket)`; with no inter-token
@@ -168,7 +162,7 @@ pub(crate) fn streamed<'py>(
         steps = vec![steps.concat()];
     }
     let mut offsets = schedule::step_offsets(&mut Rng::new(fresh_seed()), lat, steps.len());
-    let ticket = sim.book(out.worker, out.prompt_tokens, out.completion_tokens, &mut offsets);
+    let ticket = sim.book(&out, true, &mut offsets);
     let payload = PyList::new(py, steps.iter().map(|s| PyBytes::new(py, s)))?;
     (payload, PyList::new(py, offsets)?, out.prompt_tokens, out.completion_tokens, ticket).into_pyobject(py)
 }
