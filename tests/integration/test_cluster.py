@@ -122,7 +122,8 @@ def test_disaggregated_mode_routes_prefill_and_decode_to_separate_pools(start_se
     with start_server(*flags) as url:
         with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as client:
             for question in ("A?", "B?"):
-                r = client.chat.completions.create(model=MODEL, messages=messages("ops", question), max_tokens=3)
+                msgs = messages("ops", question)
+                r = client.chat.completions.create(model=MODEL, messages=msgs, max_tokens=3)
         kv = httpx.get(url + "/kv-cache/metrics").json()
     assert r.usage.prompt_tokens_details.cached_tokens > 900
     roles = [w["role"] for w in kv["workers"]]

@@ -4,19 +4,19 @@
 cache of ``--kv-cache-blocks`` blocks of ``--kv-block-size`` tokens and ``--kv-batch-size`` batch
 slots, behind a KV-aware router weighing cached overlap (``--kv-overlap-weight``) against load
 (``--kv-load-weight``). With ``--kv-prefill-workers N`` it is disaggregated: N prefill workers (caches,
-routing, the time to first token) in front of the ``--kv-workers`` decode workers. It is passed into ``_core.chat`` / ``_core.completion``, so routing, the cache
-lookup, queueing and rendering stay one core call per request. The cluster is per process (each granian
-worker simulates its own copy); its counters also go to the server's shared table, so they are
-server-wide.
+routing, the time to first token) in front of the ``--kv-workers`` decode workers. The cluster is
+passed into ``_core.chat`` / ``_core.completion``, so routing, the cache lookup, queueing and rendering
+stay one core call per request. It is per process (each granian worker simulates its own copy); its
+counters also go to the server's shared table, so they are server-wide.
 
 Reading the state (for ``/kv-cache/metrics``, ``/dynamo/metrics`` and the main metrics):
 
 - :meth:`SimulatedCluster.snapshot` — this process's cluster now::
 
       {"block_size": 16, "batch_size": 256, "pid": 1234,
-       "workers": [{"worker": 0, "role": "aggregated", "active": 3, "queued": 0, "blocks_used": 120, "blocks_capacity": 16384,
-                    "requests": 10, "queued_requests": 0, "query_tokens": 4000, "hit_tokens": 2048,
-                    "hit_requests": 4, "evicted_blocks": 0}, ...],
+       "workers": [{"worker": 0, "role": "aggregated", "active": 3, "queued": 0, "blocks_used": 120,
+                    "blocks_capacity": 16384, "requests": 10, "queued_requests": 0,
+                    "query_tokens": 4000, "hit_tokens": 2048, "hit_requests": 4, "evicted_blocks": 0}, ...],
        "totals": {the same keys summed over workers}}
 
 - :meth:`SimulatedCluster.counters` — server-wide counters, from the shared table ``cluster``
