@@ -32,8 +32,8 @@ import os
 import time
 
 from fakeai import _core, shared
-from fakeai.asgi import Receive, Send
-from fakeai.engine.pacing import Ticker, respond
+from fakeai.asgi import Receive, Send, send_bytes
+from fakeai.engine.pacing import Ticker, send_stream
 from fakeai.settings import Settings
 
 TABLE = "cluster"
@@ -83,9 +83,14 @@ class SimulatedCluster:
         ticket: int,
     ) -> None:
         """Send a rendered response on its schedule; free its batch slot if it ends early."""
+        if not isinstance(payload, list):  # a whole answer: no early end to watch for
+            if schedule > 0:  # type: ignore[operator]
+                await self.ticker.until(start + schedule)  # type: ignore[operator]
+            await send_bytes(send, payload)
+            return
         done = False
         try:
-            done = await respond(receive, send, payload, schedule, start, self.ticker)
+            done = await send_stream(receive, send, payload, schedule, start, self.ticker)  # type: ignore[arg-type]
         finally:
             if not done and ticket:
                 self.core.release(ticket, time.monotonic())

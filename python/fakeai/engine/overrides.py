@@ -57,7 +57,7 @@ def from_scope(scope: dict[str, Any]) -> Overrides | None:
     """The overrides a request asks for, or ``None`` when it sends no ``x-fakeai-*`` header."""
     found = None
     for name, value in scope["headers"]:
-        if name.startswith(PREFIX):
+        if name[:9] == PREFIX:
             known = HEADERS.get(name)
             if known is None:
                 continue

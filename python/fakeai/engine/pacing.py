@@ -9,7 +9,8 @@ that one callback: a streamed token costs one ``send`` call, not the wake-up of 
 with a timer of its own, so the event loop's work per token does not grow with the number of
 streams. ``send`` is driven without a task: when the server completes it at once (granian does,
 uvicorn mostly does) nothing else happens; when it must wait (back-pressure), the rest of that send
-runs as a task and the stream resumes when it is done. Non-streamed answers wait in the same slots.
+runs as a task and the stream resumes when it is done. Non-streamed answers wait in the same slots
+(:meth:`Ticker.until`).
 An idle server arms no timer, and a response with nothing to wait for never touches the ticker.
 """
 
@@ -21,7 +22,7 @@ import time
 from collections.abc import Awaitable, Generator
 from typing import Any
 
-from fakeai.asgi import SSE_HEADERS, Receive, Send, send_bytes
+from fakeai.asgi import SSE_HEADERS, Receive, Send
 
 #: Width of a ticker slot, seconds.
 RESOLUTION = 0.001
@@ -169,12 +170,6 @@ class Ticker:
             self._park(s, s.start + s.offsets[s.next])
 
 
-async def send_after(send: Send, body: bytes, deadline: float, ticker: Ticker) -> None:
-    """A whole JSON response, sent at ``deadline``."""
-    await ticker.until(deadline)
-    await send_bytes(send, body)
-
-
 async def send_stream(
     receive: Receive, send: Send, steps: list[bytes], offsets: list[float], start: float, ticker: Ticker
 ) -> bool:
@@ -195,18 +190,3 @@ async def send_stream(
     finally:
         gone.cancel()
 
-
-async def respond(
-    receive: Receive,
-    send: Send,
-    payload: bytes | list[bytes],
-    schedule: float | list[float],
-    start: float,
-    ticker: Ticker,
-) -> bool:
-    """Send what the core rendered: a stream (lists of steps and offsets) or one body and its delay.
-    Returns False when the client went away before the stream ended."""
-    if isinstance(payload, list):
-        return await send_stream(receive, send, payload, schedule, start, ticker)  # type: ignore[arg-type]
-    await send_after(send, payload, start + schedule, ticker)  # type: ignore[operator]
-    return True
