@@ -5,8 +5,11 @@
 
 Starts ``fakeai server --workers 1 --ttft 50 --itl 10 --jitter 0`` with one simulated worker and the
 KV/queueing effects off (``--kv-workers 1 --kv-batch-size 0 --kv-cache-blocks 0``), then for each N
-opens N keep-alive connections from ``--clients`` load processes, sends one 64-token streamed chat
-completion on each at the same moment, and records the arrival time of every content chunk.
+opens N keep-alive connections from ``--clients`` load processes and keeps N 64-token streamed chat
+completions in flight for ``--duration`` seconds, as a load tester's concurrency mode does: each
+connection sends its next request as soon as its stream ends, and the connections start staggered
+over one stream's length so that arrivals are spread evenly. Streams started in the first second
+(the ramp) are not counted; every content chunk's arrival time is recorded for the rest.
 
 Printed per N: TTFT p50/p99 and inter-chunk gap p50/p99 against the configured 50 ms / 10 ms, server
 CPU seconds per delivered token (utime + stime of the server's processes, from ``/proc/<pid>/stat``),
@@ -62,64 +65,71 @@ def request(port: int) -> bytes:
 
 
 class Stream(asyncio.Protocol):
-    """One connection: sends the request on demand, timestamps every content chunk it receives."""
+    """One connection: sends a request, timestamps every content chunk, sends the next when the
+    stream ends, until ``end``. ``streams`` collects ``(sent, [arrival, ...])`` per stream."""
 
-    def __init__(self, done: asyncio.Future[None] | None = None) -> None:
+    def __init__(self, payload: bytes, end: float, done: asyncio.Future[None]) -> None:
+        self.payload, self.end, self.done = payload, end, done
+        self.streams: list[tuple[float, list[float]]] = []
         self.arrivals: list[float] = []
-        self.sent = 0.0
-        self.done = done
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+
+    def send(self) -> None:
+        self.arrivals = []
+        self.streams.append((time.monotonic(), self.arrivals))
+        self.transport.write(self.payload)
 
     def data_received(self, data: bytes) -> None:
         now = time.monotonic()
         k = data.count(CONTENT)
         if k:
             self.arrivals.extend([now] * k)
-        if END in data and self.done is not None and not self.done.done():
-            self.done.set_result(None)
+        if END in data:
+            if now < self.end:
+                self.send()
+            elif not self.done.done():
+                self.done.set_result(None)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.done is not None and not self.done.done():
+        if not self.done.done():
             self.done.set_result(None)
 
 
-async def load(port: int, streams: int, start_at: float, timeout: float) -> dict[str, object]:
+async def load(port: int, streams: int, first: int, total: int, start_at: float, duration: float) -> dict:
+    """Run ``streams`` connections (numbers ``first..first + streams`` of ``total``) from ``start_at``."""
     loop = asyncio.get_running_loop()
-    payload = request(port)
+    payload, end = request(port), start_at + duration
     conns: list[Stream] = []
     for i in range(streams):
-        _, proto = await loop.create_connection(lambda: Stream(loop.create_future()), "127.0.0.1", port)
+        _, proto = await loop.create_connection(lambda: Stream(payload, end, loop.create_future()), "127.0.0.1", port)
         conns.append(proto)
         if i % 200 == 199:
             await asyncio.sleep(0.01)  # let the server accept in batches
+    length = TTFT + TOKENS * ITL
+    for k, c in enumerate(conns):  # stagger the first requests evenly over one stream's length
+        loop.call_at(loop.time() + start_at - time.monotonic() + length * (first + k) / total, c.send)
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
     cpu0, wall0 = time.process_time(), time.monotonic()
-    for c in conns:
-        c.sent = time.monotonic()
-        c.transport.write(payload)
-    await asyncio.wait([c.done for c in conns], timeout=timeout)
+    await asyncio.wait([c.done for c in conns], timeout=duration + 60)
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-    ttfts, gaps, tokens = [], [], 0
+    ttfts, gaps, tokens, counted = [], [], 0, start_at + 1.0
     for c in conns:
-        if c.arrivals:
-            ttfts.append(c.arrivals[0] - c.sent)
-            gaps.extend(b - a for a, b in zip(c.arrivals, c.arrivals[1:]))
-            tokens += len(c.arrivals)
+        for sent, arrivals in c.streams:
+            tokens += len(arrivals)
+            if sent >= counted and arrivals:
+                ttfts.append(arrivals[0] - sent)
+                gaps.extend(b - a for a, b in zip(arrivals, arrivals[1:]))
         c.transport.close()
     return {"ttfts": ttfts, "gaps": gaps, "tokens": tokens, "cpu": cpu, "wall": wall}
 
 
-def client_main(port: int, streams: int, start_at: float, timeout: float, out: mp.Queue) -> None:
-    try:
-        import uvloop
+def client_main(port: int, streams: int, first: int, total: int, start_at: float, duration: float, out) -> None:
+    import uvloop
 
-        result = uvloop.run(load(port, streams, start_at, timeout))
-    except ImportError:
-        result = asyncio.run(load(port, streams, start_at, timeout))
-    out.put(result)
+    out.put(uvloop.run(load(port, streams, first, total, start_at, duration)))
 
 
 def process_tree_cpu(root: int) -> float:
@@ -152,15 +162,16 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def run_level(port: int, server_pid: int, streams: int, clients: int) -> dict[str, float]:
+def run_level(port: int, server_pid: int, streams: int, clients: int, duration: float) -> dict[str, float]:
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     clients = max(1, min(clients, streams))
     start_at = time.monotonic() + 2.0 + streams / 1000
-    timeout = 30.0 + streams / 100
+    timeout = duration + 90
+    shares = [streams // clients + (i < streams % clients) for i in range(clients)]
     procs = [
-        ctx.Process(target=client_main, args=(port, streams // clients + (i < streams % clients), start_at, timeout, out))
-        for i in range(clients)
+        ctx.Process(target=client_main, args=(port, n, sum(shares[:i]), streams, start_at, duration, out))
+        for i, n in enumerate(shares)
     ]
     for p in procs:
         p.start()
@@ -175,7 +186,7 @@ def run_level(port: int, server_pid: int, streams: int, clients: int) -> dict[st
     tokens = sum(r["tokens"] for r in results)
     return {
         "streams": streams,
-        "complete": sum(1 for r in results for _ in r["ttfts"]),
+        "counted": len(ttfts),
         "ttft_p50": pct(ttfts, 0.5),
         "ttft_p99": pct(ttfts, 0.99),
         "gap_p50": pct(gaps, 0.5),
@@ -191,6 +202,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--streams", type=int, nargs="*", default=[100, 1000, 5000])
     parser.add_argument("--clients", type=int, default=2, help="load-generating processes")
+    parser.add_argument("--duration", type=float, default=4.0, help="seconds of load per level")
     args = parser.parse_args()
     port = free_port()
     flags = ["--ttft", "50", "--itl", "10", "--jitter", "0", "--kv-workers", "1", "--kv-batch-size", "0"]
@@ -206,13 +218,13 @@ def main() -> None:
                 if time.monotonic() > deadline:
                     raise RuntimeError("server did not start") from None
                 time.sleep(0.1)
-        run_level(port, server.pid, 20, 1)  # warm-up
+        run_level(port, server.pid, 20, 1, 1.5)  # warm-up
         print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")
-        print("streams  done   TTFT p50  TTFT p99   gap p50   gap p99  gap mean  server CPU/token  client CPU")
+        print("streams counted  TTFT p50  TTFT p99   gap p50   gap p99  gap mean  server CPU/token  client CPU")
         for n in args.streams:
-            r = run_level(port, server.pid, n, args.clients)
+            r = run_level(port, server.pid, n, args.clients, args.duration)
             print(
-                f"{r['streams']:>7} {r['complete']:>5} {r['ttft_p50'] * 1e3:>7.1f}ms {r['ttft_p99'] * 1e3:>7.1f}ms"
+                f"{r['streams']:>7} {r['counted']:>7} {r['ttft_p50'] * 1e3:>7.1f}ms {r['ttft_p99'] * 1e3:>7.1f}ms"
                 f" {r['gap_p50'] * 1e3:>7.2f}ms {r['gap_p99'] * 1e3:>7.2f}ms {r['gap_mean'] * 1e3:>7.2f}ms"
                 f" {r['server_cpu_us_per_token']:>13.1f} us {r['client_cpu_share'] * 100:>9.0f}%",
                 flush=True,

@@ -90,7 +90,8 @@ class SimulatedCluster:
             return
         done = False
         try:
-            done = await send_stream(receive, send, payload, schedule, start, self.ticker)  # type: ignore[arg-type]
+            steps, offsets = payload, schedule
+            done = await send_stream(receive, send, steps, offsets, start, self.ticker)  # type: ignore[arg-type]
         finally:
             if not done and ticket:
                 self.core.release(ticket, time.monotonic())

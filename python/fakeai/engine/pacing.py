@@ -28,6 +28,8 @@ from fakeai.asgi import SSE_HEADERS, Receive, Send
 RESOLUTION = 0.001
 #: A slot is due this long before its time (loops with millisecond timers fire a little early).
 EARLY = RESOLUTION / 2
+#: Most the ticker arms its timer ahead of a slot to make up for late wake-ups (see ``Ticker.lead``).
+MAX_LEAD = 0.002
 
 
 class _Stream:
@@ -85,6 +87,9 @@ class Ticker:
         self.order: list[int] = []  # heap of the keys of ``slots``
         self.armed: int | None = None
         self.handle: asyncio.TimerHandle | None = None
+        #: How late the loop's timer has been firing lately (moving average, capped at MAX_LEAD): the
+        #: timer is armed that much ahead of each slot, so steps go out on time on a busy loop.
+        self.lead = 0.0
 
     async def until(self, deadline: float) -> None:
         """Return at ``deadline`` (at once when already past)."""
@@ -110,14 +115,20 @@ class Ticker:
         if self.armed is None or slot < self.armed:
             if self.handle is not None:
                 self.handle.cancel()
-            self.armed = slot
-            delay = slot * RESOLUTION - time.monotonic()
-            self.handle = asyncio.get_running_loop().call_later(delay, self._fire)
+            self._arm(slot)
+
+    def _arm(self, slot: int) -> None:
+        self.armed = slot
+        delay = slot * RESOLUTION - self.lead - time.monotonic()
+        self.handle = asyncio.get_running_loop().call_later(delay, self._fire)
 
     def _fire(self) -> None:
-        self.handle = self.armed = None
         now = time.monotonic()
-        due = (now + EARLY) / RESOLUTION
+        if self.armed is not None:
+            late = now - (self.armed * RESOLUTION - self.lead)
+            self.lead = min(MAX_LEAD, max(0.0, 0.9 * self.lead + 0.1 * late))
+        self.handle = self.armed = None
+        due = (now + EARLY + self.lead) / RESOLUTION
         order, slots = self.order, self.slots
         while order and order[0] <= due:
             for item in slots.pop(heapq.heappop(order)):
@@ -126,9 +137,7 @@ class Ticker:
                 elif not item.done():
                     item.set_result(None)
         if order and self.armed is None:
-            self.armed = order[0]
-            delay = order[0] * RESOLUTION - time.monotonic()
-            self.handle = asyncio.get_running_loop().call_later(delay, self._fire)
+            self._arm(order[0])
 
     def _write(self, s: _Stream, now: float) -> None:
         """Send every step of ``s`` due by ``now`` in one write, then park it for its next step."""
