@@ -104,7 +104,8 @@ async def load(port: int, streams: int, first: int, total: int, start_at: float,
     payload, end = request(port), start_at + duration
     conns: list[Stream] = []
     for i in range(streams):
-        _, proto = await loop.create_connection(lambda: Stream(payload, end, loop.create_future()), "127.0.0.1", port)
+        factory = lambda: Stream(payload, end, loop.create_future())  # noqa: E731
+        _, proto = await loop.create_connection(factory, "127.0.0.1", port)
         conns.append(proto)
         if i % 200 == 199:
             await asyncio.sleep(0.01)  # let the server accept in batches
@@ -126,7 +127,9 @@ async def load(port: int, streams: int, first: int, total: int, start_at: float,
     return {"ttfts": ttfts, "gaps": gaps, "tokens": tokens, "cpu": cpu, "wall": wall}
 
 
-def client_main(port: int, streams: int, first: int, total: int, start_at: float, duration: float, out) -> None:
+def client_main(
+    port: int, streams: int, first: int, total: int, start_at: float, duration: float, out: mp.Queue
+) -> None:
     import uvloop
 
     out.put(uvloop.run(load(port, streams, first, total, start_at, duration)))
@@ -199,7 +202,9 @@ def run_level(port: int, server_pid: int, streams: int, clients: int, duration: 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--streams", type=int, nargs="*", default=[100, 1000, 5000])
     parser.add_argument("--clients", type=int, default=2, help="load-generating processes")
     parser.add_argument("--duration", type=float, default=4.0, help="seconds of load per level")
@@ -220,11 +225,14 @@ def main() -> None:
                 time.sleep(0.1)
         run_level(port, server.pid, 20, 1, 1.5)  # warm-up
         print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")
-        print("streams counted  TTFT p50  TTFT p99   gap p50   gap p99  gap mean  server CPU/token  client CPU")
+        print(
+            "streams counted  TTFT p50  TTFT p99   gap p50   gap p99  gap mean  server CPU/token  client CPU"
+        )
         for n in args.streams:
             r = run_level(port, server.pid, n, args.clients, args.duration)
             print(
-                f"{r['streams']:>7} {r['counted']:>7} {r['ttft_p50'] * 1e3:>7.1f}ms {r['ttft_p99'] * 1e3:>7.1f}ms"
+                f"{r['streams']:>7} {r['counted']:>7}"
+                f" {r['ttft_p50'] * 1e3:>7.1f}ms {r['ttft_p99'] * 1e3:>7.1f}ms"
                 f" {r['gap_p50'] * 1e3:>7.2f}ms {r['gap_p99'] * 1e3:>7.2f}ms {r['gap_mean'] * 1e3:>7.2f}ms"
                 f" {r['server_cpu_us_per_token']:>13.1f} us {r['client_cpu_share'] * 100:>9.0f}%",
                 flush=True,

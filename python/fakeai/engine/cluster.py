@@ -90,8 +90,8 @@ class SimulatedCluster:
             return
         done = False
         try:
-            steps, offsets = payload, schedule
-            done = await send_stream(receive, send, steps, offsets, start, self.ticker)  # type: ignore[arg-type]
+            offsets: list[float] = schedule  # type: ignore[assignment]
+            done = await send_stream(receive, send, payload, offsets, start, self.ticker)
         finally:
             if not done and ticket:
                 self.core.release(ticket, time.monotonic())
