@@ -1,7 +1,7 @@
 """Streaming timing fidelity under load: do N concurrent streams keep their configured TTFT and ITL?
 
     python benches/stream_fidelity.py                       # N = 100, 1,000 and 5,000 streams
-    python benches/stream_fidelity.py --streams 1000 --clients 2
+    python benches/stream_fidelity.py --streams 1000 --clients 2 --server-workers 2
 
 Starts ``fakeai server --workers 1 --ttft 50 --itl 10 --jitter 0`` with one simulated worker and the
 KV/queueing effects off (``--kv-workers 1 --kv-batch-size 0 --kv-cache-blocks 0``), then for each N
@@ -208,10 +208,12 @@ def main() -> None:
     parser.add_argument("--streams", type=int, nargs="*", default=[100, 1000, 5000])
     parser.add_argument("--clients", type=int, default=2, help="load-generating processes")
     parser.add_argument("--duration", type=float, default=4.0, help="seconds of load per level")
+    parser.add_argument("--server-workers", type=int, default=1, help="granian worker processes")
     args = parser.parse_args()
     port = free_port()
     flags = ["--ttft", "50", "--itl", "10", "--jitter", "0", "--kv-workers", "1", "--kv-batch-size", "0"]
-    flags += ["--kv-cache-blocks", "0", "--workers", "1", "--log-level", "warning", "--port", str(port)]
+    flags += ["--kv-cache-blocks", "0", "--workers", str(args.server_workers), "--log-level", "warning"]
+    flags += ["--port", str(port)]
     server = subprocess.Popen([sys.executable, "-m", "fakeai", "server", *flags], start_new_session=True)
     try:
         deadline = time.monotonic() + 30
