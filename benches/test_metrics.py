@@ -60,7 +60,7 @@ def test_counter_and_histogram_prometheus_client(benchmark, registry):
 def test_request_recording_rust_shared_memory(benchmark, table):
     def record() -> None:
         _core.metrics_begin(table)
-        label = _core.metrics_inference(table, "gpt-4o", 100, 40, 16, 0.095, 0.02)
+        label = _core.metrics_inference(table, "gpt-4o", 100, 40, 16, (0.02, 0.095))
         _core.metrics_finish(table, ENDPOINT, 200, 0.1, 1.0, label, None)
 
     benchmark(record)

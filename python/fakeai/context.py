@@ -1,4 +1,5 @@
-"""What every API module needs from the running server: settings, catalog, latency, modes, adapters.
+"""What every API module needs from the running server: settings, catalog, latencies, the simulated
+cluster, response modes, adapters, metrics, gateway state and the store.
 
 Built once per worker process by :func:`fakeai.app.create_app` and handed to each module's
 ``routes(ctx)``; nothing is built at import time.
@@ -11,11 +12,12 @@ from typing import TYPE_CHECKING
 
 from fakeai import _core, shared
 from fakeai.engine.catalog import Catalog, ModelInfo
-from fakeai.engine.latency import LatencyProfile
+from fakeai.engine.cluster import SimulatedCluster
+from fakeai.engine.latency import Latencies
 from fakeai.engine.lora import TABLE, TABLE_CAPACITY, LoraModule, LoraRegistry, parse_modules
-from fakeai.engine.modes import ResponseMode
+from fakeai.engine.pacing import Ticker
 from fakeai.engine.usage import UsageMeter
-from fakeai.observability import EngineGauges, Metrics, counted_gauges
+from fakeai.observability import EngineGauges, Metrics
 from fakeai.settings import Settings
 from fakeai.store import Store, open_store
 
@@ -30,14 +32,18 @@ FINGERPRINT = "fp_fakeai04"
 class ServerContext:
     settings: Settings
     catalog: Catalog = field(default_factory=Catalog)
-    latency: LatencyProfile = field(init=False)
-    mode: ResponseMode = field(init=False)
+    latencies: Latencies = field(init=False)
+    #: The one timer of this worker process that paces every response (see engine.pacing).
+    ticker: Ticker = field(init=False)
+    cluster: SimulatedCluster = field(init=False)
+    #: ``--mode echo``: answer with the request's own text unless a request says otherwise.
+    echo: bool = field(init=False)
     lengths: _core.LengthDistribution = field(init=False)
     loras: LoraRegistry = field(init=False)
     metrics: Metrics = field(init=False)
     #: Engine state per model for the metrics views (vllm:num_requests_running/waiting, KV-cache usage,
-    #: prefix-cache hits/queries); the simulated cluster replaces this provider with its own.
-    engine_gauges: EngineGauges = counted_gauges
+    #: prefix-cache hits/queries): the simulated cluster's, or the figures of --fake-metrics.
+    engine_gauges: EngineGauges = field(init=False)
     gateway: GatewayState = field(init=False)
     store: Store = field(init=False)
     usage: UsageMeter = field(init=False)
@@ -46,10 +52,13 @@ class ServerContext:
         from fakeai.gateway.state import GatewayState
 
         s = self.settings
-        self.latency = LatencyProfile.from_settings(s)
+        self.latencies = Latencies(s)
+        self.ticker = Ticker()
+        self.cluster = SimulatedCluster(s, self.ticker)
+        self.engine_gauges = self.cluster.engine_gauges
         self.metrics = Metrics(s)
         self.gateway = GatewayState.build(s, self.catalog)
-        self.mode = ResponseMode(s.mode)
+        self.echo = s.mode == "echo"
         self.lengths = _core.LengthDistribution(s.output_length_distribution)
         table = shared.open_table(TABLE, TABLE_CAPACITY, 4)
         self.store = open_store(s.data_dir)

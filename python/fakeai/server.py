@@ -34,13 +34,13 @@ def serve(settings: Settings) -> None:
     if temp_data_dir is not None:
         os.environ[store.ENV] = str(temp_data_dir)
     log.info(
-        "fakeai serving on %s://%s:%d with %d worker(s); TTFT %.1f ms, ITL %.1f ms",
+        "fakeai serving on %s://%s:%d with %d worker(s); TTFT %s ms, ITL %s ms",
         "https" if certs else "http",
         settings.host,
         settings.port,
         settings.workers,
-        settings.ttft_ms,
-        settings.itl_ms,
+        "per model" if settings.ttft_ms is None else settings.ttft_ms,
+        "per model" if settings.itl_ms is None else settings.itl_ms,
     )
     server = Granian(
         "fakeai.app:app_from_env",

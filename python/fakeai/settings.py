@@ -37,16 +37,27 @@ def _knob(
 @dataclass(frozen=True, slots=True)
 class Settings:
     host: str = field(default="127.0.0.1", metadata=_knob("--host", "Address to bind."))
-    port: int = field(default=8000, metadata=_knob("--port", "TCP port to listen on.", minimum=0))
+    port: int = field(
+        default=8000, metadata=_knob("--port", "TCP port to listen on.", minimum=0, maximum=65535)
+    )
     workers: int = field(default=1, metadata=_knob("--workers", "Worker processes.", minimum=1))
-    ttft_ms: float = field(
-        default=20.0, metadata=_knob("--ttft", "Simulated time to first token, ms (0 turns it off).", minimum=0)
+    ttft_ms: float | None = field(
+        default=None,
+        metadata=_knob(
+            "--ttft", "Time to first token of every model, ms (0 = off; unset: per-model profile).", minimum=0
+        ),
     )
-    itl_ms: float = field(
-        default=5.0, metadata=_knob("--itl", "Simulated inter-token latency, ms (0 turns it off).", minimum=0)
+    itl_ms: float | None = field(
+        default=None,
+        metadata=_knob(
+            "--itl", "Inter-token latency of every model, ms (0 = off; unset: per-model profile).", minimum=0
+        ),
     )
-    jitter: float = field(
-        default=0.1, metadata=_knob("--jitter", "Relative spread of every simulated delay (0.1 = +-10%).", minimum=0)
+    jitter: float | None = field(
+        default=None,
+        metadata=_knob(
+            "--jitter", "Relative spread of simulated delays (0.1 = +-10%; unset: per-model).", minimum=0
+        ),
     )
     max_body_bytes: int = field(
         default=32 * 1024 * 1024,
@@ -197,6 +208,13 @@ class Settings:
         metadata=_knob("--metrics-max-models", "Distinct model ids given their own metrics label; further ids "
                        "are counted as model 'other'.", minimum=1),
     )
+    fake_metrics: str = field(
+        default="",
+        metadata=_knob(
+            "--fake-metrics",
+            "Fixed vLLM metric figures as JSON, e.g. '{\"running-requests\": 10, \"kv-cache-usage\": 0.4}' (README).",
+        ),
+    )
     gpu_model: str = field(
         default="H100", metadata=_knob("--gpu-model", "Simulated GPU for /dcgm/metrics.", choices=GPU_MODELS)
     )
@@ -223,6 +241,38 @@ class Settings:
         default=10.0,
         metadata=_knob("--fine-tune-duration", "Simulated seconds a fine-tuning job spends running.", minimum=0),
     )
+    kv_workers: int = field(
+        default=4,
+        metadata=_knob("--kv-workers", "Simulated workers behind the KV router.", minimum=1, maximum=1024),
+    )
+    kv_block_size: int = field(
+        default=16, metadata=_knob("--kv-block-size", "Tokens per KV block.", minimum=1)
+    )
+    kv_cache_blocks: int = field(
+        default=16384,
+        metadata=_knob("--kv-cache-blocks", "Prefix-cache blocks per simulated worker (0 = off).", minimum=0),
+    )
+    kv_batch_size: int = field(
+        default=256,
+        metadata=_knob(
+            "--kv-batch-size", "Requests a simulated worker runs at once (0 = unlimited).", minimum=0
+        ),
+    )
+    kv_overlap_weight: float = field(
+        default=1.0, metadata=_knob("--kv-overlap-weight", "Router weight of blocks to prefill.", minimum=0)
+    )
+    kv_load_weight: float = field(
+        default=1.0, metadata=_knob("--kv-load-weight", "Router weight of active blocks.", minimum=0)
+    )
+    kv_prefill_workers: int = field(
+        default=0,
+        metadata=_knob(
+            "--kv-prefill-workers",
+            "Disaggregated prefill workers (0 = aggregated workers).",
+            minimum=0,
+            maximum=1024,
+        ),
+    )
 
     @staticmethod
     def env_name(name: str) -> str:
@@ -231,6 +281,10 @@ class Settings:
     @classmethod
     def knobs(cls) -> tuple[dataclasses.Field[Any], ...]:
         return dataclasses.fields(cls)
+
+    @classmethod
+    def knob(cls, name: str) -> dataclasses.Field[Any]:
+        return next(f for f in cls.knobs() if f.name == name)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, base: Settings | None = None) -> Settings:
@@ -249,6 +303,8 @@ class Settings:
     def validated(self) -> Settings:
         for f in self.knobs():
             value = getattr(self, f.name)
+            if value is None:
+                continue
             minimum, maximum, choices = f.metadata["minimum"], f.metadata["maximum"], f.metadata["choices"]
             if minimum is not None and value < minimum:
                 raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be >= {minimum}, got {value}")
@@ -257,8 +313,6 @@ class Settings:
                 raise ValueError(f"{name} must be <= {maximum}, got {value}")
             if choices is not None and value not in choices:
                 raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be one of {', '.join(choices)}")
-        if self.port > 65535:
-            raise ValueError(f"--port / FAKEAI_PORT must be <= 65535, got {self.port}")
         self._check_deployment()
         return self
 
@@ -281,6 +335,10 @@ class Settings:
             raise ValueError("--data-parallel-size > 1 needs a fixed --port (rank k serves on port + k)")
         if self.port + self.data_parallel_size - 1 > 65535:
             raise ValueError(f"--port + --data-parallel-size - 1 must be <= 65535, got {self.port}")
+        if self.fake_metrics:
+            from fakeai.observability.fake import FakeMetrics
+
+            FakeMetrics.parse(self.fake_metrics)
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
             raise ValueError("--ssl-certfile and --ssl-keyfile go together")
         if self.self_signed_certs and self.ssl_certfile:
@@ -288,7 +346,8 @@ class Settings:
 
     def to_env(self) -> dict[str, str]:
         """The ``FAKEAI_*`` variables that rebuild these settings in a worker process."""
-        return {self.env_name(f.name): _unparse(getattr(self, f.name)) for f in self.knobs()}
+        values = ((f.name, getattr(self, f.name)) for f in self.knobs())
+        return {self.env_name(name): _unparse(v) for name, v in values if v is not None}
 
 
 _KINDS: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool, "tuple[str, ...]": tuple}
@@ -296,8 +355,10 @@ _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
 def kind_of(f: dataclasses.Field[Any]) -> type:
-    """The field's value type: ``int``, ``float``, ``str``, ``bool`` or ``tuple`` (of strings)."""
-    return _KINDS[f.type if isinstance(f.type, str) else f.type.__name__]
+    """The field's value type: ``int``, ``float``, ``str``, ``bool`` or ``tuple`` (of strings); a
+    ``float | None`` knob is unset (None) unless given."""
+    name = f.type if isinstance(f.type, str) else f.type.__name__
+    return _KINDS[name.removesuffix(" | None")]
 
 
 def parse(f: dataclasses.Field[Any], raw: str, source: str) -> Any:

@@ -19,7 +19,7 @@ from fakeai.settings import Settings
 @pytest.fixture()
 def metrics(tmp_path, monkeypatch) -> Metrics:
     monkeypatch.setenv(shared.ENV, str(tmp_path))
-    return Metrics(Settings(ttft_ms=20, slo_latency_ms=100))
+    return Metrics(Settings(slo_latency_ms=100))
 
 
 def serve(
@@ -58,8 +58,8 @@ def test_stream_schedule_gives_ttft_and_mean_gap(metrics):
     assert (m.requests, m.prompt_tokens, m.completion_tokens, m.running) == (1, 10, 5, 0)
 
 
-def test_whole_answer_splits_its_delay_with_the_profile_ttft(metrics):
-    serve(metrics, "m", 0.06, completion=5)  # 20 ms TTFT, then 4 gaps of 10 ms
+def test_whole_answer_splits_its_delay_at_its_first_token(metrics):
+    serve(metrics, "m", (0.02, 0.06), completion=5)  # 20 ms TTFT, then 4 gaps of 10 ms
     m = Snapshot.read(metrics.table).models["m"]
     assert m.ttft.sum == pytest.approx(0.02) and m.itl.sum == pytest.approx(0.01)
     serve(metrics, "e", None, completion=0)  # embeddings: no token timing
@@ -70,7 +70,7 @@ def test_whole_answer_splits_its_delay_with_the_profile_ttft(metrics):
 def test_in_flight_and_running_while_a_request_is_open(metrics):
     scope: dict = {}
     _core.metrics_begin(metrics.table)
-    metrics.inference(scope, "m", 1, 1, 0.0)
+    metrics.inference(scope, "m", 1, 1, (0.0, 0.0))
     snap = Snapshot.read(metrics.table)
     assert snap.in_flight == 1 and counted_gauges(snap) == {"m": ModelGauges(running=1)}
     finish(metrics, "/x", 200, 0.01, scope["fakeai.model"])
@@ -79,9 +79,9 @@ def test_in_flight_and_running_while_a_request_is_open(metrics):
 
 
 def test_summary_errors_and_slo(metrics):
-    serve(metrics, "m", 0.0)
-    serve(metrics, "m", 0.0, seconds=0.5)  # misses the 100 ms objective
-    serve(metrics, "m", 0.0, status=400)
+    serve(metrics, "m", (0.0, 0.0))
+    serve(metrics, "m", (0.0, 0.0), seconds=0.5)  # misses the 100 ms objective
+    serve(metrics, "m", (0.0, 0.0), status=400)
     snap = Snapshot.read(metrics.table)
     doc = summary(snap, counted_gauges(snap), metrics.slo_seconds, 1.0, 1)
     assert doc["requests"]["total"] == 3
@@ -117,7 +117,7 @@ def test_exposition_uses_the_engine_provider(metrics):
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
-        MetricsCollector(lambda: (Snapshot.read(metrics.table), cluster(None)), 0.1, lambda: 1.0)
+        MetricsCollector(lambda: (Snapshot.read(metrics.table), cluster(None)), 0.1, lambda: 1.0, lambda: [])
     )
     families = {f.name: f for f in text_string_to_metric_families(generate_latest(registry).decode())}
     sample = {

@@ -7,7 +7,7 @@ from fakeai.settings import Settings
 
 def test_defaults():
     s = Settings()
-    assert (s.host, s.port, s.workers, s.ttft_ms, s.itl_ms) == ("127.0.0.1", 8000, 1, 20.0, 5.0)
+    assert (s.host, s.port, s.workers, s.ttft_ms, s.itl_ms) == ("127.0.0.1", 8000, 1, None, None)
 
 
 def test_env_overrides_defaults_and_replace_overrides_env():
@@ -77,3 +77,12 @@ def test_cli_repeats_list_flags_and_negates_switches():
 
     args = _parser().parse_args(["server", "--api-key", "a", "--api-key", "b", "--no-request-overrides"])
     assert args.api_keys == ["a", "b"] and args.request_overrides is False
+
+
+def test_cluster_knobs_are_bounded():
+    with pytest.raises(ValueError, match="FAKEAI_KV_WORKERS"):
+        Settings.from_env({"FAKEAI_KV_WORKERS": "5000"})
+    with pytest.raises(ValueError, match="FAKEAI_KV_BATCH_SIZE"):
+        Settings.from_env({"FAKEAI_KV_BATCH_SIZE": "-1"})
+    s = Settings.from_env({"FAKEAI_KV_PREFILL_WORKERS": "2", "FAKEAI_TTFT_MS": "5"})
+    assert (s.kv_prefill_workers, s.ttft_ms, s.itl_ms) == (2, 5.0, None)

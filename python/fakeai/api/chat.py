@@ -10,12 +10,15 @@ from starlette.routing import Route
 from fakeai import _core
 from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.context import FINGERPRINT, ServerContext
-from fakeai.engine.pacing import respond
+from fakeai.engine import overrides
+from fakeai.engine.overrides import Overrides
 from fakeai.engine.speech import chat_audio
 from fakeai.errors import bad_request, rejected
 from fakeai.schemas.chat import ChatRequest
 
-Answer = tuple[bytes | list[bytes], float | list[float], int, int]
+#: What the core renders: ``(payload, schedule, prompt_tokens, completion_tokens, ticket)``; payload and
+#: schedule are a body and its delay, or a stream's steps and their offsets (see ``fakeai._core``).
+Answer = tuple[bytes | list[bytes], float | list[float], int, int, int]
 
 
 class ChatCompletions(Endpoint):
@@ -26,24 +29,26 @@ class ChatCompletions(Endpoint):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.monotonic()
+        over = overrides.from_scope(scope)
         req = await read_json(receive, self.decoder, self.limit)
         ctx = self.ctx
-        payload, schedule, prompt_tokens, completion_tokens = render(ctx, req, echo=ctx.mode.echo(scope))
+        payload, schedule, prompt_tokens, completion_tokens, ticket = render(ctx, req, over, start)
         ctx.metrics.inference(scope, req.model, prompt_tokens, completion_tokens, schedule)
         async with ctx.loras.serving(ctx.loras.find(req.model)):
-            await respond(send, payload, schedule, start)
+            await ctx.cluster.respond(receive, send, payload, schedule, start, ticket)
 
 
-def render(ctx: ServerContext, req: ChatRequest, *, echo: bool | None = None) -> Answer:
-    """The core's answer to a decoded request: ``(payload, schedule, prompt_tokens, completion_tokens)``.
-
-    Shared by the endpoint and by batches, the Responses API and Realtime, so that all answer through
-    the same engine; ``echo`` is the request's response mode (default: the server's ``--mode``).
-    """
+def render(ctx: ServerContext, req: ChatRequest, over: Overrides | None = None, start: float | None = None) -> Answer:
+    """The core's answer to a decoded request, shared by the endpoint and by batches, the Responses
+    API and Realtime, so that all answer through the same engine. ``over``: the request's
+    ``x-fakeai-*`` overrides. With ``start`` (its arrival, ``time.monotonic()``) the request runs on
+    the simulated cluster (prefix cache, routing, batch slots); without it, it only follows its model's
+    latency."""
     if req.top_logprobs is not None and not req.logprobs:
         raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
     _, info = ctx.resolve_model(req.model)
-    lat = ctx.latency
+    lat = ctx.latencies.for_request(info.id, over)
+    echo = ctx.echo if over is None or over.echo is None else over.echo
     try:
         answer = _core.chat(
             req,
@@ -52,9 +57,13 @@ def render(ctx: ServerContext, req: ChatRequest, *, echo: bool | None = None) ->
             ttft=lat.ttft,
             itl=lat.itl,
             jitter=lat.jitter,
-            echo_mode=ctx.mode.default_echo if echo is None else echo,
+            forced_tokens=over and over.output_tokens,
+            echo_mode=echo,
             lengths=ctx.lengths,
             audio=chat_audio(req.modalities, req.audio),
+            prefill_per_token=lat.prefill_per_token,
+            cluster=None if start is None else ctx.cluster.core,
+            now=start or 0.0,
         )
     except _core.InvalidInput as exc:
         raise rejected(exc) from None

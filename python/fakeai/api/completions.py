@@ -11,7 +11,8 @@ from fakeai import _core
 from fakeai.api.chat import Answer
 from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.context import FINGERPRINT, ServerContext
-from fakeai.engine.pacing import respond
+from fakeai.engine import overrides
+from fakeai.engine.overrides import Overrides
 from fakeai.errors import bad_request, rejected
 from fakeai.schemas.completions import CompletionRequest
 
@@ -24,20 +25,25 @@ class Completions(Endpoint):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.monotonic()
+        over = overrides.from_scope(scope)
         req = await read_json(receive, self.decoder, self.limit)
         ctx = self.ctx
-        payload, schedule, prompt_tokens, completion_tokens = render(ctx, req, echo=ctx.mode.echo(scope))
+        payload, schedule, prompt_tokens, completion_tokens, ticket = render(ctx, req, over, start)
         ctx.metrics.inference(scope, req.model, prompt_tokens, completion_tokens, schedule)
         async with ctx.loras.serving(ctx.loras.find(req.model)):
-            await respond(send, payload, schedule, start)
+            await ctx.cluster.respond(receive, send, payload, schedule, start, ticket)
 
 
-def render(ctx: ServerContext, req: CompletionRequest, *, echo: bool | None = None) -> Answer:
-    """The core's answer to a decoded request (shared by the endpoint and by batches)."""
+def render(
+    ctx: ServerContext, req: CompletionRequest, over: Overrides | None = None, start: float | None = None
+) -> Answer:
+    """The core's answer to a decoded request (shared by the endpoint and by batches); ``over`` and
+    ``start`` as for :func:`fakeai.api.chat.render`."""
     if req.max_tokens == 0 and not req.echo:
         raise bad_request("'max_tokens' must be at least 1 unless 'echo' is true.", param="max_tokens")
     _, info = ctx.resolve_model(req.model)
-    lat = ctx.latency
+    lat = ctx.latencies.for_request(info.id, over)
+    echo = ctx.echo if over is None or over.echo is None else over.echo
     try:
         answer = _core.completion(
             req,
@@ -45,9 +51,13 @@ def render(ctx: ServerContext, req: CompletionRequest, *, echo: bool | None = No
             ttft=lat.ttft,
             itl=lat.itl,
             jitter=lat.jitter,
-            echo_mode=ctx.mode.default_echo if echo is None else echo,
+            forced_tokens=over and over.output_tokens,
+            echo_mode=echo,
             lengths=ctx.lengths,
             context_length=info.context_length,
+            prefill_per_token=lat.prefill_per_token,
+            cluster=None if start is None else ctx.cluster.core,
+            now=start or 0.0,
         )
     except _core.InvalidInput as exc:
         raise rejected(exc, param="prompt") from None

@@ -99,8 +99,8 @@ class Messages(Endpoint):
         extra = _core.count_tokens(_text_of(req.system)) if req.system else 0
         if req.tools:
             extra += len(orjson.dumps([t.input_schema for t in req.tools])) // 4
-        lat = self.ctx.latency
-        payload, schedule, _, _ = _core.anthropic_message(
+        lat = self.ctx.latencies.for_model(req.model)
+        payload, schedule, _, _, _ = _core.anthropic_message(
             req.model,
             req.messages,
             max_tokens=req.max_tokens,
@@ -112,7 +112,7 @@ class Messages(Endpoint):
             itl=lat.itl,
             jitter=lat.jitter,
         )
-        await respond(send, payload, schedule, start)
+        await respond(receive, send, payload, schedule, start, self.ctx.ticker)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

@@ -7,6 +7,7 @@ Every view reads the shared table, so any worker answers with server-wide figure
 from __future__ import annotations
 
 import asyncio
+import time
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
@@ -18,6 +19,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from fakeai.context import ServerContext
 from fakeai.errors import ApiError, bad_request
 from fakeai.observability import ModelGauges, Snapshot
+from fakeai.observability.fake import FakeMetrics
 from fakeai.observability.prometheus import MetricsCollector
 from fakeai.observability.views import by_model, model_view, summary, to_csv
 
@@ -62,11 +64,22 @@ class MetricsViews:
         self.ctx = ctx
         self.metrics = ctx.metrics
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(MetricsCollector(self.read, self.metrics.slo_seconds, self.metrics.uptime))
+        self.fake = FakeMetrics.parse(ctx.settings.fake_metrics) if ctx.settings.fake_metrics else None
+        collector = MetricsCollector(self.read, self.metrics.slo_seconds, self.metrics.uptime, self.lora_info)
+        self.registry.register(collector)
 
     def read(self) -> tuple[Snapshot, dict]:
         snap = Snapshot.read(self.metrics.table)
+        if self.fake is not None:
+            return self.fake.apply(snap), self.fake.gauges(snap)
         return snap, self.ctx.engine_gauges(snap)
+
+    def lora_info(self) -> list[tuple[dict[str, str], float]]:
+        """``vllm:lora_requests_info``: the registry's adapters with running/waiting requests now."""
+        if self.fake is not None and self.fake.loras:
+            max_lora = str(self.ctx.settings.max_loras)
+            return [({"max_lora": max_lora, **labels}, value) for labels, value in self.fake.lora_info()]
+        return [(self.ctx.loras.requests_info(), time.time())]
 
     def summary(self) -> dict:
         snap, gauges = self.read()

@@ -29,7 +29,6 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from fakeai.api import chat
 from fakeai.context import ServerContext
-from fakeai.engine.pacing import wait_until
 from fakeai.errors import ApiError
 from fakeai.schemas.chat import ChatRequest, Message
 
@@ -254,7 +253,7 @@ class Session:
 
     async def respond(self, options: dict[str, Any]) -> None:
         start = time.monotonic()
-        lat = self.ctx.latency
+        lat = self.ctx.latencies.for_model(self.session["model"])
         modal_key = "modalities" if self.beta else "output_modalities"
         modalities = options.get(modal_key) or self.session[modal_key]
         audio = "audio" in modalities
@@ -265,7 +264,7 @@ class Session:
             messages=messages,
             max_tokens=limit if isinstance(limit, int) else None,
         )
-        body, _, prompt, completion = chat.render(self.ctx, req)
+        body, _, prompt, completion, _ = chat.render(self.ctx, req)
         text = orjson.loads(body)["choices"][0]["message"]["content"] or ""
         response = {
             "id": _id("resp_"),
@@ -295,7 +294,7 @@ class Session:
             await self.item_created(item)
             await self.send("response.content_part.added", part=part, **ids)
             for i, piece in enumerate(_PIECE.findall(text)):
-                await wait_until(start + lat.ttft + i * lat.itl)
+                await self.ctx.ticker.until(start + lat.ttft + i * lat.itl)
                 if audio:
                     await self.send(self.names["audio.delta"], delta=SILENCE, **ids)
                     await self.send(self.names["transcript.delta"], delta=piece, **ids)

@@ -25,7 +25,7 @@ from fakeai.api.batches import check_metadata
 from fakeai.api.resources import fetch, json_response, list_response, new_id, not_found, page_params
 from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.context import ServerContext
-from fakeai.engine.pacing import send_after, send_stream
+from fakeai.engine import pacing
 from fakeai.engine.responder import input_items, respond
 from fakeai.schemas.responses import ResponseRequest
 from fakeai.store import Obj
@@ -158,10 +158,11 @@ class CreateResponse(Endpoint):
             store.insert("response", done)
             store.insert("response.input", {"id": done["id"], "context": context, "items": items})
         if req.stream:
-            steps, offsets = events(started, done, self.ctx.latency.ttft, self.ctx.latency.itl)
-            await send_stream(send, steps, offsets, start)
+            lat = self.ctx.latencies.for_model(req.model)
+            steps, offsets = events(started, done, lat.ttft, lat.itl)
+            await pacing.respond(receive, send, steps, offsets, start, self.ctx.ticker)
         else:
-            await send_after(send, orjson.dumps(done), start + wait)
+            await pacing.respond(receive, send, orjson.dumps(done), wait, start, self.ctx.ticker)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

@@ -65,11 +65,11 @@ def _handlers(ctx: ServerContext) -> dict[str, Callable[[msgspec.Raw], Answer]]:
         return req
 
     def chat_answer(body: msgspec.Raw) -> Answer:
-        payload, _, prompt, completion = chat.render(ctx, decode(chat_decoder, body))
+        payload, _, prompt, completion, _ = chat.render(ctx, decode(chat_decoder, body))
         return 200, payload, prompt, completion  # type: ignore[return-value]
 
     def completion_answer(body: msgspec.Raw) -> Answer:
-        payload, _, prompt, completion = completions.render(ctx, decode(completion_decoder, body))
+        payload, _, prompt, completion, _ = completions.render(ctx, decode(completion_decoder, body))
         return 200, payload, prompt, completion  # type: ignore[return-value]
 
     def embedding_answer(body: msgspec.Raw) -> Answer:

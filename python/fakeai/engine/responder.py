@@ -165,7 +165,7 @@ def respond(
     messages = _messages(req.instructions, history)
     function = _function_to_call(req, history)
     creq = ChatRequest(model=req.model, messages=messages, max_tokens=req.max_output_tokens, seed=req.seed)
-    body, wait, prompt, completion = chat.render(ctx, creq)
+    body, wait, prompt, completion, _ = chat.render(ctx, creq)
     usage = {
         "input_tokens": prompt,
         "input_tokens_details": {"cached_tokens": 0},

@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from fakeai.asgi import ClientGone, Receive, Scope, Send, read_body
+from fakeai.engine.overrides import MARK as overrides_mark
 from fakeai.errors import ApiError
 from fakeai.gateway import chaos, faults, overrides
 from fakeai.gateway.keys import label, mask
@@ -148,6 +149,7 @@ class Gateway:
                 length = int(value) if value.isdigit() else 0
             elif name[:9] == b"x-fakeai-":
                 custom = True
+        scope[overrides_mark] = custom  # lets the endpoints skip their own header scan
         if length > self.limit:
             await self._fail(send, scope["path"], _too_large(self.limit))
             return

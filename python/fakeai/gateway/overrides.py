@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fakeai.engine.overrides import MARK
 from fakeai.errors import ApiError
 from fakeai.gateway import faults
 from fakeai.gateway.chaos import Plan
@@ -74,3 +75,4 @@ def parse(headers: list[tuple[bytes, bytes]], chaos_after: int) -> Overrides:
 def strip(scope: dict) -> None:
     """Remove every ``x-fakeai-*`` header from ``scope`` (overrides are off)."""
     scope["headers"] = [(k, v) for k, v in scope["headers"] if not k.startswith(PREFIX)]
+    scope[MARK] = False

@@ -33,15 +33,26 @@ class MetricsCollector:
         read: Callable[[], tuple[Snapshot, dict[str, ModelGauges]]],
         slo_seconds: float,
         uptime: Callable[[], float],
+        lora_info: Callable[[], list[tuple[dict[str, str], float]]],
     ) -> None:
         self.read = read
         self.slo_seconds = slo_seconds
         self.uptime = uptime
+        self.lora_info = lora_info
 
     def collect(self) -> Iterator[Metric]:
         snap, gauges = self.read()
         yield from self._fakeai(snap)
         yield from self._vllm(snap, gauges)
+        info = GaugeMetricFamily(
+            "vllm:lora_requests_info",
+            "Running stats on LoRA requests (the value is the time of the reading).",
+            labels=["max_lora", "running_lora_adapters", "waiting_lora_adapters"],
+        )
+        for labels, value in self.lora_info():
+            row = [labels.get(k, "") for k in ("max_lora", "running_lora_adapters", "waiting_lora_adapters")]
+            info.add_metric(row, value)
+        yield info
 
     def _fakeai(self, snap: Snapshot) -> Iterator[Metric]:
         requests = CounterMetricFamily(

@@ -43,7 +43,6 @@ class Metrics:
         self.table = shared.open_table(TABLE, CAPACITY, _core.HISTOGRAM_WIDTH)
         self.slo_seconds = settings.slo_latency_ms / 1000.0
         self.max_models = settings.metrics_max_models
-        self.ttft_seconds = settings.ttft_ms / 1000.0
         self.started_at = _core.metrics_started(self.table, int(time.time() * 1000)) / 1000.0
 
     def inference(
@@ -56,8 +55,8 @@ class Metrics:
     ) -> None:
         """An inference endpoint's one recording call: tokens and token timing for ``model``.
 
-        ``schedule`` is what the core returned: a list of stream step offsets, the seconds until a
-        whole answer, or None when nothing is generated (embeddings)."""
+        ``schedule`` is what the core returned: a list of stream step offsets, a whole answer's
+        ``(first_token_at, done_at)``, or None when nothing is generated (embeddings)."""
         if not self.enabled:
             return
         try:
@@ -68,7 +67,6 @@ class Metrics:
                 prompt_tokens,
                 completion_tokens,
                 schedule,
-                self.ttft_seconds,
             )
         except _core.InvalidInput:  # a full table (labels are bounded) must never fail a request
             log.warning("metrics table full: request not recorded")

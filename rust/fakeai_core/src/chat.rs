@@ -284,7 +284,8 @@ mod tests {
         let usage = Usage { prompt_tokens: 3, completion_tokens: 2, ..Default::default() };
         let choices = [choice(vec!["Hi", " \"you\""])];
         let body =
-            String::from_utf8(render_completion(&env("chat.completion"), &choices, &usage, false, None)).unwrap();
+            String::from_utf8(render_completion(&env("chat.completion"), &choices, &usage, false, None))
+                .unwrap();
         assert!(body.starts_with(
             "{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\""
         ));
@@ -296,7 +297,8 @@ mod tests {
     #[test]
     fn stream_steps_follow_tokens_and_end_with_done() {
         let choices = [choice(vec!["A", " b", " c"]), choice(vec!["X"])];
-        let steps = render_stream(&env("chat.completion.chunk"), &choices, Some(&Usage::default()), false, None);
+        let steps =
+            render_stream(&env("chat.completion.chunk"), &choices, Some(&Usage::default()), false, None);
         assert_eq!(steps.len(), 3);
         let first = String::from_utf8(steps[0].clone()).unwrap();
         assert_eq!(first.matches("\"role\":\"assistant\"").count(), 2);
@@ -332,9 +334,14 @@ mod tests {
     #[test]
     fn tool_calls_render_in_the_message_and_as_deltas() {
         let usage = Usage::default();
-        let body =
-            String::from_utf8(render_completion(&env("chat.completion"), &[calls(false)], &usage, false, None))
-                .unwrap();
+        let body = String::from_utf8(render_completion(
+            &env("chat.completion"),
+            &[calls(false)],
+            &usage,
+            false,
+            None,
+        ))
+        .unwrap();
         assert!(body.contains(
             "\"content\":null,\"reasoning_content\":\"Think.\",\"tool_calls\":[{\"id\":\"call_f\",\"type\":\"function\",\
              \"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}},{\"id\":\"call_g\""
@@ -356,9 +363,14 @@ mod tests {
     #[test]
     fn legacy_function_call_shape() {
         let usage = Usage::default();
-        let body =
-            String::from_utf8(render_completion(&env("chat.completion"), &[calls(true)], &usage, false, None))
-                .unwrap();
+        let body = String::from_utf8(render_completion(
+            &env("chat.completion"),
+            &[calls(true)],
+            &usage,
+            false,
+            None,
+        ))
+        .unwrap();
         assert!(body.contains("\"function_call\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}"));
         assert!(body.contains("\"finish_reason\":\"function_call\""));
         let steps = render_stream(&env("chat.completion.chunk"), &[calls(true)], None, false, None);

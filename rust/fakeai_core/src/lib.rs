@@ -3,9 +3,11 @@
 
 pub mod anthropic;
 pub mod audio_probe;
+pub mod block_hash;
 pub mod chat;
 pub mod chat_choices;
 pub mod choices;
+pub mod cluster;
 pub mod context_window;
 pub mod deflate;
 pub mod echo;
@@ -23,11 +25,13 @@ pub mod moderation;
 pub mod multimodal;
 pub mod parse_cache;
 pub mod prediction;
+pub mod radix;
 pub mod rank;
 pub mod ratelimit;
 pub mod reasoning;
 pub mod response_format;
 pub mod rng;
+pub mod router;
 pub mod schedule;
 pub mod schema_gen;
 pub mod search;

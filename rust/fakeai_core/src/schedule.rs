@@ -36,9 +36,14 @@ pub fn step_offsets(rng: &mut Rng, lat: Latency, steps: usize) -> Vec<f64> {
 
 /// Time until a non-streamed answer of `tokens` tokens is complete.
 pub fn total(rng: &mut Rng, lat: Latency, tokens: usize) -> f64 {
+    phases(rng, lat, tokens)[1]
+}
+
+/// `[time to first token, time to the last]` of a non-streamed answer of `tokens` tokens.
+pub fn phases(rng: &mut Rng, lat: Latency, tokens: usize) -> [f64; 2] {
     let ttft = lat.ttft.max(0.0) * rng.jitter(lat.jitter);
     let decode = lat.itl.max(0.0) * tokens.saturating_sub(1) as f64 * rng.jitter(lat.jitter);
-    ttft + decode
+    [ttft, ttft + decode]
 }
 
 #[cfg(test)]

@@ -5,8 +5,9 @@
 //! timing, echo mode, the length distribution, cached tokens, rendered audio.
 
 use super::chat_options::{self, last_user_text};
+use super::cluster::Cluster;
 use super::echo::{natural, LengthDistribution};
-use super::{latency, request_key, rich_content, stop_list, streamed, whole};
+use super::{latency_for, request_key, rich_content, stop_list, streamed, whole, Outcome, Sim};
 use crate::chat::{render_completion, render_stream};
 use crate::chat_choices::{self, prose, ChatChoice, ChatSpec};
 use crate::choices::ChoiceSpec;
@@ -30,8 +31,12 @@ const REPLY_PRIMING: usize = 3;
 /// Count the prompt tokens of `messages` (objects with `role`, `content`, optional `name`), hashing
 /// their text as we go. Content may be a string, None, or a list of parts; parts with a `text`
 /// attribute count as text. Also says whether anything else (a non-text part, a message without
-/// text content) needs [`rich_content`] to count it.
-pub(super) fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u64, bool)> {
+/// text content) needs [`rich_content`] to count it. With `ids`, the prompt's token ids (each
+/// message's role, name and text) are appended to it, for the prefix cache.
+pub(super) fn read_messages(
+    messages: &Bound<'_, PyList>,
+    mut ids: Option<&mut Vec<u32>>,
+) -> PyResult<(usize, u64, bool)> {
     let py = messages.py();
     let mut hasher = Xxh3::new();
     let mut count = REPLY_PRIMING;
@@ -39,7 +44,14 @@ pub(super) fn read_messages(messages: &Bound<'_, PyList>) -> PyResult<(usize, u6
     let mut add = |text: &str, count: &mut usize| {
         hasher.update(text.as_bytes());
         hasher.update(b"\x00");
-        *count += tokens::count(text);
+        match ids.as_deref_mut() {
+            Some(ids) => {
+                let before = ids.len();
+                tokens::encode_into(text, ids);
+                *count += ids.len() - before;
+            }
+            None => *count += tokens::count(text),
+        }
     };
     for msg in messages.iter() {
         count += PER_MESSAGE;
@@ -114,11 +126,14 @@ fn read_basics<'py>(req: &Bound<'py, PyAny>) -> PyResult<Basics<'py>> {
 /// (with `capabilities`, a frozenset, and `context_length`) enables the capability and
 /// context-window checks. `echo_mode` answers plain requests with the last user message;
 /// `audio(transcript) -> bytes` renders each choice's audio fragment. A rejected value raises
-/// `InvalidInput(message, param, code)`.
+/// `InvalidInput(message, param, code)`. With `cluster`, the prompt is routed through the simulated
+/// cluster at time `now` (prefix-cache hits shorten the prefill, `prefill_per_token` seconds per
+/// uncached token) and the request books a batch slot, named by the returned ticket.
 #[pyfunction]
 #[pyo3(signature = (
     request, model_info=None, *, fingerprint="fp_fakeai", ttft=0.0, itl=0.0, jitter=0.0,
-    extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None, audio=None
+    extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None, audio=None,
+    prefill_per_token=0.0, cluster=None, now=0.0
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn chat<'py>(
@@ -135,10 +150,15 @@ pub(crate) fn chat<'py>(
     echo_mode: bool,
     lengths: Option<&Bound<'py, LengthDistribution>>,
     audio: Option<&Bound<'py, PyAny>>,
+    prefill_per_token: f64,
+    cluster: Option<Bound<'py, Cluster>>,
+    now: f64,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let req = read_basics(request)?;
     let messages = &req.messages;
-    let (prompt_tokens, input_hash, rich) = read_messages(messages)?;
+    let sim = Sim { cluster: cluster.as_ref().map(Bound::get), now };
+    let mut ids = Vec::new();
+    let (prompt_tokens, input_hash, rich) = read_messages(messages, sim.cluster.map(|_| &mut ids))?;
     let (capabilities, context_length) = match model_info.filter(|m| !m.is_none()) {
         Some(m) => (
             Some(m.getattr(intern!(py, "capabilities"))?.cast_into::<PyFrozenSet>()?),
@@ -183,6 +203,8 @@ pub(crate) fn chat<'py>(
         chat_choices::generate(key, &spec)
     };
     let completion_tokens = choices.iter().map(ChatChoice::completion_tokens).sum();
+    let routed = sim.route(&ids);
+    let cached_tokens = routed.map_or(cached_tokens, |r| r.1);
     // `audio(transcript) -> bytes`: the rendered `"id":..,"data":..,"expires_at":..` of each choice.
     let audio: Option<Vec<Vec<u8>>> = audio
         .filter(|a| !a.is_none())
@@ -201,18 +223,19 @@ pub(crate) fn chat<'py>(
     let model = req.model.to_str()?;
     let env = Envelope { id: &id, object, created: ids::unix_now(), model, fingerprint };
     let longest = choices.iter().map(ChatChoice::steps).max().unwrap_or(0);
-    let mut lat = latency(ttft, itl, jitter);
+    let mut lat = latency_for(ttft, itl, jitter, prefill_per_token, prompt_tokens, usage.cached_tokens);
     if usage.accepted_prediction_tokens > 0 {
         let accepted = choices.iter().map(|c| c.accepted_prediction).max().unwrap_or(0);
         lat.itl *= prediction::decode_factor(longest, accepted);
     }
     let logprobs = req.top_logprobs.is_some();
+    let out = Outcome { prompt_tokens, completion_tokens, worker: routed.map(|r| r.0) };
     if req.stream {
         let usage = req.include_usage.then_some(&usage);
         let steps = render_stream(&env, &choices, usage, logprobs, audio.as_deref());
-        streamed(py, steps, lat, prompt_tokens, completion_tokens)
+        streamed(py, steps, lat, sim, out)
     } else {
         let body = render_completion(&env, &choices, &usage, logprobs, audio.as_deref());
-        whole(py, &body, lat, prompt_tokens, completion_tokens, longest)
+        whole(py, &body, lat, sim, out, longest)
     }
 }

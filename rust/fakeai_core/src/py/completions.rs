@@ -1,8 +1,9 @@
 //! `completion(...)`: the legacy `/v1/completions` endpoint, one call per request.
 
+use super::cluster::Cluster;
 use super::echo::{natural, LengthDistribution};
 use super::inputs::{self, TextOrTokens};
-use super::{latency, request_key, stop_list, streamed, whole};
+use super::{latency_for, request_key, stop_list, streamed, whole, Outcome, Sim};
 use crate::choices::{self, ChoiceSpec};
 use crate::context_window;
 use crate::echo;
@@ -31,10 +32,22 @@ fn prompt_text(p: &TextOrTokens) -> (String, u32) {
 
 /// Render the legacy completion (or its stream) asked by `request`, the decoded
 /// `fakeai.schemas.completions.CompletionRequest`; the keyword arguments carry what the server decides.
+/// All the prompts' token ids in one sequence, for the prefix cache.
+fn prompt_ids(inputs: &[TextOrTokens]) -> Vec<u32> {
+    let mut ids = Vec::new();
+    for p in inputs {
+        match p {
+            TextOrTokens::Text(t) => tokens::encode_into(t, &mut ids),
+            TextOrTokens::Tokens(t) => ids.extend_from_slice(t),
+        }
+    }
+    ids
+}
+
 #[pyfunction]
 #[pyo3(signature = (
     request, *, fingerprint="fp_fakeai", ttft=0.0, itl=0.0, jitter=0.0, forced_tokens=None,
-    echo_mode=false, lengths=None, context_length=None
+    echo_mode=false, lengths=None, context_length=None, prefill_per_token=0.0, cluster=None, now=0.0
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn completion<'py>(
@@ -48,6 +61,9 @@ pub(crate) fn completion<'py>(
     echo_mode: bool,
     lengths: Option<&Bound<'py, LengthDistribution>>,
     context_length: Option<u32>,
+    prefill_per_token: f64,
+    cluster: Option<Bound<'py, Cluster>>,
+    now: f64,
 ) -> PyResult<Bound<'py, PyTuple>> {
     let get = |name: &Bound<'py, PyString>| request.getattr(name);
     let model = get(intern!(py, "model"))?.cast_into::<PyString>()?;
@@ -67,7 +83,14 @@ pub(crate) fn completion<'py>(
         !options.is_none() && options.getattr(intern!(py, "include_usage"))?.extract::<bool>()?;
     let stop = Some(&stop);
     let prompt = &prompt;
-    let prompts: Vec<(String, u32)> = inputs::extract(prompt)?.iter().map(prompt_text).collect();
+    let sim = Sim { cluster: cluster.as_ref().map(Bound::get), now };
+    let inputs = inputs::extract(prompt)?;
+    // Several prompts in one request are looked up as one token sequence (their concatenation).
+    let routed = match sim.cluster {
+        Some(_) => sim.route(&prompt_ids(&inputs)),
+        None => None,
+    };
+    let prompts: Vec<(String, u32)> = inputs.iter().map(prompt_text).collect();
     if let Some(limit) = context_length {
         for (_, tokens) in &prompts {
             context_window::check_prompt(limit, *tokens, max_tokens.unwrap_or(0))?;
@@ -96,16 +119,18 @@ pub(crate) fn completion<'py>(
     }
     let prompt_tokens = prompts.iter().map(|p| p.1).sum();
     let completion_tokens = items.iter().map(|it| it.choice.tokens.len() as u32).sum();
-    let usage = Usage { prompt_tokens, completion_tokens, ..Default::default() };
+    let cached_tokens = routed.map_or(0, |r| r.1.min(prompt_tokens));
+    let usage = Usage { prompt_tokens, completion_tokens, cached_tokens, ..Default::default() };
     let id = ids::new_id("cmpl-", 29);
     let env = Envelope { id: &id, object: "text_completion", created: ids::unix_now(), model, fingerprint };
-    let lat = latency(ttft, itl, jitter);
+    let lat = latency_for(ttft, itl, jitter, prefill_per_token, prompt_tokens, cached_tokens);
+    let out = Outcome { prompt_tokens, completion_tokens, worker: routed.map(|r| r.0) };
     if stream {
         let steps = render_stream(&env, &items, include_usage.then_some(&usage), logprobs.is_some());
-        streamed(py, steps, lat, prompt_tokens, completion_tokens)
+        streamed(py, steps, lat, sim, out)
     } else {
         let body = render_completion(&env, &items, &usage, logprobs.is_some());
         let longest = items.iter().map(|it| it.choice.tokens.len()).max().unwrap_or(0);
-        whole(py, &body, lat, prompt_tokens, completion_tokens, longest)
+        whole(py, &body, lat, sim, out, longest)
     }
 }

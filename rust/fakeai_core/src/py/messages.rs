@@ -1,7 +1,7 @@
 //! `anthropic_message(...)`: one call renders a whole Anthropic Messages API response or its stream.
 
 use super::chat::read_messages;
-use super::{latency, request_key, stop_list, streamed, whole};
+use super::{latency, request_key, stop_list, streamed, whole, Outcome, Sim};
 use crate::anthropic::{self, Message, StopReason, ToolUse};
 use crate::choices::{self, ChoiceSpec};
 use crate::ids;
@@ -33,7 +33,7 @@ pub(crate) fn anthropic_message<'py>(
     itl: f64,
     jitter: f64,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let (prompt_tokens, input_hash, _) = read_messages(messages)?;
+    let (prompt_tokens, input_hash, _) = read_messages(messages, None)?;
     let input_tokens = prompt_tokens as u32 + extra_input_tokens;
     let stops = stop_list(stop_sequences)?;
     let id = ids::new_id("msg_01", 22);
@@ -75,9 +75,10 @@ pub(crate) fn anthropic_message<'py>(
         output_tokens,
     };
     let lat = latency(ttft, itl, jitter);
+    let outcome = Outcome { prompt_tokens: input_tokens, completion_tokens: output_tokens, worker: None };
     if stream {
-        streamed(py, anthropic::render_stream(&message), lat, input_tokens, output_tokens)
+        streamed(py, anthropic::render_stream(&message), lat, Sim::none(), outcome)
     } else {
-        whole(py, &anthropic::render(&message), lat, input_tokens, output_tokens, output_tokens as usize)
+        whole(py, &anthropic::render(&message), lat, Sim::none(), outcome, output_tokens as usize)
     }
 }

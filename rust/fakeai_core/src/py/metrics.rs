@@ -21,7 +21,7 @@ pub(crate) fn metrics_started(table: &SharedTable, now_ms: u64) -> PyResult<u64>
 /// An inference request started: returns the model label it is counted under (the id, or "other"
 /// past `max_models` distinct ids), to pass to `metrics_finish`. `schedule` is what the core returned
 /// (a list of stream step offsets, or the seconds until a whole answer; None when nothing is
-/// generated) and `ttft` the profile's time to first token, for whole answers.
+/// generated); a whole answer's schedule is `(first_token_at, done_at)`, seconds from its start.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn metrics_inference(
@@ -31,7 +31,6 @@ pub(crate) fn metrics_inference(
     prompt_tokens: u64,
     completion_tokens: u64,
     schedule: &Bound<'_, PyAny>,
-    ttft: f64,
 ) -> PyResult<String> {
     let inference = if schedule.is_none() {
         Inference { prompt_tokens, completion_tokens, ttft: None, itl: None }
@@ -46,7 +45,8 @@ pub(crate) fn metrics_inference(
         };
         Inference::streamed(prompt_tokens, completion_tokens, at(0)?, at(n.saturating_sub(1))?, n)
     } else {
-        Inference::whole(prompt_tokens, completion_tokens, schedule.extract()?, ttft)
+        let (ttft, total): (f64, f64) = schedule.extract()?;
+        Inference::whole(prompt_tokens, completion_tokens, total, ttft)
     };
     let t = table.table();
     let label = metrics::model_label(t, model, max_models).map_err(slot_error)?;

@@ -1,12 +1,15 @@
 //! The Python bindings: convert Python values into owned Rust values, call the core, hand back bytes.
 //!
-//! Every call returns `(payload, schedule, prompt_tokens, completion_tokens)`: for a plain response
-//! `payload` is the JSON body and `schedule` the seconds to wait before sending it; for a stream they
-//! are parallel lists of SSE steps and their due offsets from the request's start.
+//! Every call returns `(payload, schedule, prompt_tokens, completion_tokens, ticket)`: for a plain
+//! response `payload` is the JSON body and `schedule` the seconds to wait before sending it; for a
+//! stream they are parallel lists of SSE steps and their due offsets from the request's start.
+//! `ticket` names the request's batch slot in the `Cluster` passed in (0 without one), for
+//! `Cluster.release` when the request ends early.
 
 mod audio;
 mod chat;
 mod chat_options;
+mod cluster;
 mod completions;
 mod echo;
 mod embeddings;
@@ -50,6 +53,9 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<shared::SharedTable>()?;
     m.add_class::<echo::LengthDistribution>()?;
     m.add_class::<ratelimit::RateLimiter>()?;
+    m.add_class::<cluster::Cluster>()?;
+    m.add_class::<cluster::PrefixCache>()?;
+    m.add_function(wrap_pyfunction!(cluster::block_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(count_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(schema::sample_json, m)?)?;
     m.add_function(wrap_pyfunction!(generate_text, m)?)?;
@@ -123,32 +129,95 @@ pub(crate) fn latency(ttft: f64, itl: f64, jitter: f64) -> Latency {
     Latency { ttft, itl, jitter }
 }
 
-/// `(body, seconds_to_wait, prompt_tokens, completion_tokens)`.
+/// The simulated cluster a request runs on, if any, and when it arrived (the caller's monotonic clock).
+#[derive(Clone, Copy)]
+pub(crate) struct Sim<'a> {
+    pub(crate) cluster: Option<&'a cluster::Cluster>,
+    pub(crate) now: f64,
+}
+
+impl Sim<'_> {
+    /// No simulated cluster: the request only follows its latency.
+    pub(crate) fn none() -> Self {
+        Self { cluster: None, now: 0.0 }
+    }
+
+    /// Route `tokens` (only computed when there is a cluster): `(worker, cached_tokens)`.
+    pub(crate) fn route(&self, tokens: &[u32]) -> Option<(usize, u32)> {
+        self.cluster.map(|c| {
+            let r = c.route(tokens, self.now);
+            (r.worker, r.cached_tokens as u32)
+        })
+    }
+
+    fn book(&self, out: &Outcome, stream: bool, offsets: &mut [f64]) -> u64 {
+        match (self.cluster, out.worker) {
+            (Some(c), Some(worker)) => {
+                let b = cluster::Booking {
+                    worker,
+                    prompt_tokens: out.prompt_tokens as usize,
+                    output_tokens: out.completion_tokens,
+                    stream,
+                    now: self.now,
+                };
+                c.book(&b, offsets)
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// Latency of a request whose `cached_tokens` of `prompt_tokens` were found in the prefix cache:
+/// the base TTFT plus `prefill_per_token` for every uncached token.
+pub(crate) fn latency_for(
+    ttft: f64,
+    itl: f64,
+    jitter: f64,
+    prefill_per_token: f64,
+    prompt_tokens: u32,
+    cached_tokens: u32,
+) -> Latency {
+    let prefill =
+        crate::cluster::prefill_seconds(prefill_per_token, prompt_tokens as usize, cached_tokens as usize);
+    latency(ttft.max(0.0) + prefill, itl, jitter)
+}
+
+/// What a rendered request reports back: its token counts and where it ran.
+pub(crate) struct Outcome {
+    pub(crate) prompt_tokens: u32,
+    pub(crate) completion_tokens: u32,
+    pub(crate) worker: Option<usize>,
+}
+
+/// `(body, seconds_to_wait, prompt_tokens, completion_tokens, ticket)`.
 pub(crate) fn whole<'py>(
     py: Python<'py>,
     body: &[u8],
     lat: Latency,
-    prompt_tokens: u32,
-    completion_tokens: u32,
+    sim: Sim<'_>,
+    out: Outcome,
     decode_tokens: usize,
 ) -> PyResult<Bound<'py, PyTuple>> {
-    let wait = schedule::total(&mut Rng::new(fresh_seed()), lat, decode_tokens);
-    (PyBytes::new(py, body), wait, prompt_tokens, completion_tokens).into_pyobject(py)
+    let mut phases = schedule::phases(&mut Rng::new(fresh_seed()), lat, decode_tokens);
+    let ticket = sim.book(&out, false, &mut phases);
+    let schedule = (phases[0], phases[1]);
+    (PyBytes::new(py, body), schedule, out.prompt_tokens, out.completion_tokens, ticket).into_pyobject(py)
 }
 
-/// `([step, ...], [offset, ...], prompt_tokens, completion_tokens)`; with no inter-token latency the
-/// steps are merged into one write.
+/// `([step, ...], [offset, ...], prompt_tokens, completion_tokens, ticket)`; with no inter-token
+/// latency the steps are merged into one write.
 pub(crate) fn streamed<'py>(
     py: Python<'py>,
     mut steps: Vec<Vec<u8>>,
     lat: Latency,
-    prompt_tokens: u32,
-    completion_tokens: u32,
+    sim: Sim<'_>,
+    out: Outcome,
 ) -> PyResult<Bound<'py, PyTuple>> {
     if lat.itl <= 0.0 && steps.len() > 1 {
         steps = vec![steps.concat()];
     }
-    let offsets = schedule::step_offsets(&mut Rng::new(fresh_seed()), lat, steps.len());
+    let mut offsets = schedule::step_offsets(&mut Rng::new(fresh_seed()), lat, steps.len());
+    let ticket = sim.book(&out, true, &mut offsets);
     let payload = PyList::new(py, steps.iter().map(|s| PyBytes::new(py, s)))?;
-    (payload, PyList::new(py, offsets)?, prompt_tokens, completion_tokens).into_pyobject(py)
+    (payload, PyList::new(py, offsets)?, out.prompt_tokens, out.completion_tokens, ticket).into_pyobject(py)
 }

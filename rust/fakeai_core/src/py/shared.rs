@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 
 #[pyclass(frozen, module = "fakeai._core")]
 pub(crate) struct SharedTable {
-    table: Table,
+    pub(crate) table: Table,
 }
 
 pub(crate) fn slot_error(e: SlotError) -> PyErr {

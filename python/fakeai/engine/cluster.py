@@ -1,0 +1,146 @@
+"""The simulated inference cluster of one worker process, and the server-wide counters it feeds.
+
+``fakeai._core.Cluster`` (Rust) holds ``--kv-workers`` simulated workers, each with a radix-tree prefix
+cache of ``--kv-cache-blocks`` blocks of ``--kv-block-size`` tokens and ``--kv-batch-size`` batch
+slots, behind a KV-aware router weighing cached overlap (``--kv-overlap-weight``) against load
+(``--kv-load-weight``). With ``--kv-prefill-workers N`` it is disaggregated: N prefill workers (caches,
+routing, the time to first token) in front of the ``--kv-workers`` decode workers. The cluster is
+passed into ``_core.chat`` / ``_core.completion``, so routing, the cache lookup, queueing and rendering
+stay one core call per request. It is per process (each granian worker simulates its own copy); its
+counters also go to the server's shared table, so they are server-wide.
+
+Reading the state (for ``/kv-cache/metrics``, ``/dynamo/metrics`` and the main metrics):
+
+- :meth:`SimulatedCluster.snapshot` — this process's cluster now::
+
+      {"block_size": 16, "batch_size": 256, "pid": 1234,
+       "workers": [{"worker": 0, "role": "aggregated", "active": 3, "queued": 0, "blocks_used": 120,
+                    "blocks_capacity": 16384, "requests": 10, "queued_requests": 0,
+                    "query_tokens": 4000, "hit_tokens": 2048, "hit_requests": 4, "evicted_blocks": 0}, ...],
+       "totals": {the same keys summed over workers}}
+
+- :meth:`SimulatedCluster.counters` — server-wide counters, from the shared table ``cluster``
+  (:data:`COUNTERS`, each key ``cluster|<name>``; per simulated worker ``cluster|w<i>|requests`` and
+  ``cluster|w<i>|hit_tokens``), and :meth:`SimulatedCluster.histogram` for the histograms
+  ``cluster|<name>_seconds`` of :data:`HISTOGRAMS` (``_core.HISTOGRAM_BOUNDS`` buckets; the table's
+  ``histogram``/``quantile`` methods read them). Open the table with :func:`open_cluster_table`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from fakeai import _core, shared
+from fakeai.asgi import Receive, Send
+from fakeai.engine import pacing
+from fakeai.observability.engine import ModelGauges
+from fakeai.observability.snapshot import Snapshot
+from fakeai.settings import Settings
+
+TABLE = "cluster"
+#: Server-wide counters, at ``cluster|<name>`` (word 0).
+COUNTERS = (
+    "requests",
+    "queued_requests",
+    "query_tokens",
+    "hit_tokens",
+    "hit_requests",
+    "evicted_blocks",
+    "output_tokens",
+    "released_early",
+)
+#: Server-wide histograms of simulated durations, at ``cluster|<name>_seconds``.
+HISTOGRAMS = ("queue", "prefill", "ttft", "itl", "tpot", "decode", "e2e")
+
+
+def open_cluster_table(settings: Settings) -> _core.SharedTable:
+    """The shared table the cluster counts into (same sizes in every process)."""
+    workers = settings.kv_workers + settings.kv_prefill_workers
+    return shared.open_table(TABLE, 64 + 4 * workers, _core.HISTOGRAM_WIDTH)
+
+
+class SimulatedCluster:
+    def __init__(self, settings: Settings, ticker: pacing.Ticker) -> None:
+        self.table = open_cluster_table(settings)
+        self.core = _core.Cluster(
+            settings.kv_workers,
+            block_size=settings.kv_block_size,
+            cache_blocks=settings.kv_cache_blocks,
+            batch_size=settings.kv_batch_size,
+            overlap_weight=settings.kv_overlap_weight,
+            load_weight=settings.kv_load_weight,
+            prefill_workers=settings.kv_prefill_workers,
+            table=self.table,
+        )
+        self.ticker = ticker
+
+    async def respond(
+        self,
+        receive: Receive,
+        send: Send,
+        payload: bytes | list[bytes],
+        schedule: float | list[float],
+        start: float,
+        ticket: int,
+    ) -> None:
+        """Send a rendered response on its schedule; free its batch slot if its client leaves early."""
+        done = False
+        try:
+            done = await pacing.respond(receive, send, payload, schedule, start, self.ticker)
+        finally:
+            if not done and ticket:
+                self.core.release(ticket, time.monotonic())
+
+    def snapshot(self) -> dict[str, object]:
+        workers = self.core.workers(time.monotonic())
+        totals: dict[str, int] = {}
+        for i, w in enumerate(workers):
+            for key, value in w.items():
+                if key != "role":
+                    totals[key] = totals.get(key, 0) + value
+            w["worker"] = i
+        return {
+            "block_size": self.core.block_size,
+            "batch_size": self.core.batch_size,
+            "pid": os.getpid(),
+            "workers": workers,
+            "totals": totals,
+        }
+
+    def counters(self) -> dict[str, int]:
+        return {name: (self.table.get(f"{TABLE}|{name}") or [0])[0] for name in COUNTERS}
+
+    def worker_counters(self, worker: int) -> dict[str, int]:
+        names = ("requests", "hit_tokens")
+        return {name: (self.table.get(f"{TABLE}|w{worker}|{name}") or [0])[0] for name in names}
+
+    def histogram(self, name: str) -> tuple[int, float, list[int]]:
+        """``(count, sum_seconds, per-bucket counts + [+Inf])`` of ``cluster|<name>_seconds``."""
+        empty = (0, 0.0, [0] * (len(_core.HISTOGRAM_BOUNDS) + 1))
+        return self.table.histogram(f"{TABLE}|{name}_seconds") or empty
+
+    def quantile(self, name: str, q: float) -> float:
+        return self.table.quantile(f"{TABLE}|{name}_seconds", q)
+
+    def engine_gauges(self, snapshot: Snapshot) -> dict[str, ModelGauges]:
+        """The metrics' engine gauges (:class:`fakeai.observability.engine.EngineGauges`) from the
+        simulated cluster. A vLLM server serves one model, and fakeai's cluster is shared by every model
+        it serves, so each model label gets the cluster's figures: ``running`` is the model's requests
+        in flight (server-wide), ``waiting`` the requests queued for a batch slot, ``kv_cache_usage``
+        the fraction of prefix-cache blocks in use (both from this worker process's cluster), and the
+        prefix-cache hits/queries (tokens) are server-wide totals."""
+        totals = self.snapshot()["totals"]
+        capacity = totals.get("blocks_capacity", 0)
+        usage = totals.get("blocks_used", 0) / capacity if capacity else 0.0
+        counters = self.counters()
+        return {
+            name: ModelGauges(
+                running=m.running,
+                waiting=totals.get("queued", 0),
+                kv_cache_usage=usage,
+                prefix_cache_hits=counters["hit_tokens"],
+                prefix_cache_queries=counters["query_tokens"],
+            )
+            for name, m in snapshot.models.items()
+        }

@@ -1,0 +1,239 @@
+//! `Cluster`: the simulated cluster ([`crate::cluster`]) as a Python object, passed to `chat(...)` and
+//! `completion(...)` so that routing, prefix caching, queueing and rendering stay one core call; plus
+//! `PrefixCache` and `block_hashes` for direct use of the radix tree.
+//!
+//! When built with a `SharedTable`, every request is also counted there, server-wide (all worker
+//! processes add to the same keys; histograms have `HISTOGRAM_WIDTH` words):
+//!
+//! | key | kind | meaning |
+//! |---|---|---|
+//! | `cluster|requests` | counter | requests routed |
+//! | `cluster|queued_requests` | counter | requests that waited for a batch slot |
+//! | `cluster|query_tokens` | counter | prompt tokens looked up in the prefix cache |
+//! | `cluster|hit_tokens` | counter | prompt tokens found cached |
+//! | `cluster|hit_requests` | counter | requests with a cache hit |
+//! | `cluster|evicted_blocks` | counter | KV blocks evicted |
+//! | `cluster|output_tokens` | counter | completion tokens generated |
+//! | `cluster|released_early` | counter | requests that ended before their schedule (client gone) |
+//! | `cluster|w<i>|requests`, `cluster|w<i>|hit_tokens` | counter | the same, per simulated worker |
+//! | `cluster|queue_seconds`, `cluster|prefill_seconds`, `cluster|decode_seconds`, `cluster|ttft_seconds`, `cluster|itl_seconds`, `cluster|tpot_seconds`, `cluster|e2e_seconds` | histogram | simulated phase durations |
+//!
+//! Timings are recorded when the request is scheduled (they are the simulation's, known up front).
+
+use super::shared::SharedTable;
+use crate::block_hash;
+use crate::cluster::{self, Config, Routed};
+use crate::histogram;
+use crate::radix::RadixTree;
+use crate::router::Weights;
+use crate::shm::Table;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::sync::atomic::Ordering;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+#[pyclass(frozen, module = "fakeai._core")]
+pub(crate) struct Cluster {
+    inner: Mutex<cluster::Cluster>,
+    table: Option<Py<SharedTable>>,
+}
+
+impl Cluster {
+    fn lock(&self) -> MutexGuard<'_, cluster::Cluster> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn table(&self) -> Option<&Table> {
+        self.table.as_ref().map(|t| &t.get().table)
+    }
+
+    /// Route a prompt and count the lookup.
+    pub(crate) fn route(&self, tokens: &[u32], now: f64) -> Routed {
+        let routed = self.lock().route(tokens, now);
+        if let Some(t) = self.table() {
+            add(t, "cluster|requests", 1);
+            add(t, "cluster|query_tokens", tokens.len() as u64);
+            add(t, "cluster|hit_tokens", routed.cached_tokens as u64);
+            add(t, "cluster|hit_requests", u64::from(routed.cached_tokens > 0));
+            add(t, "cluster|evicted_blocks", routed.evicted_blocks as u64);
+            add(t, &format!("cluster|w{}|requests", routed.worker), 1);
+            add(t, &format!("cluster|w{}|hit_tokens", routed.worker), routed.cached_tokens as u64);
+        }
+        routed
+    }
+
+    /// Take batch slots for a request scheduled as `offsets` (due times from `now`: of each streamed
+    /// step, or `[first token, end]` of a whole answer), shift the schedule by any queueing delay, and
+    /// record its timings. Returns the ticket of the slot held until the end.
+    pub(crate) fn book(&self, b: &Booking, offsets: &mut [f64]) -> u64 {
+        let first = offsets.first().copied().unwrap_or(0.0);
+        let last = offsets.last().copied().unwrap_or(0.0);
+        let (ticket, prefill_wait, decode_wait) =
+            self.lock().schedule(b.worker, b.prompt_tokens, first, last, b.now);
+        if let Some((head, tail)) = offsets.split_first_mut() {
+            *head += prefill_wait;
+            tail.iter_mut().for_each(|o| *o += prefill_wait + decode_wait);
+        }
+        if let Some(t) = self.table() {
+            let queued = prefill_wait + decode_wait;
+            let first = offsets.first().copied().unwrap_or(0.0);
+            let total = offsets.last().copied().unwrap_or(0.0);
+            let decode = total - first;
+            add(t, "cluster|queued_requests", u64::from(queued > 0.0));
+            add(t, "cluster|output_tokens", u64::from(b.output_tokens));
+            observe(t, "cluster|queue_seconds", queued);
+            observe(t, "cluster|prefill_seconds", first - prefill_wait);
+            observe(t, "cluster|ttft_seconds", first);
+            observe(t, "cluster|decode_seconds", decode);
+            observe(t, "cluster|e2e_seconds", total);
+            if b.output_tokens > 1 {
+                observe(t, "cluster|tpot_seconds", decode / f64::from(b.output_tokens - 1));
+            }
+            if let (true, Ok(slot)) = (b.stream, t.slot("cluster|itl_seconds")) {
+                if slot.len() >= histogram::WIDTH {
+                    offsets.windows(2).for_each(|w| histogram::observe(slot, w[1] - w[0]));
+                }
+            }
+        }
+        ticket
+    }
+}
+
+/// What [`Cluster::book`] needs to know about a routed request.
+pub(crate) struct Booking {
+    pub(crate) worker: usize,
+    pub(crate) prompt_tokens: usize,
+    pub(crate) output_tokens: u32,
+    /// Streamed (offsets are steps, whose gaps are inter-token latencies) or whole.
+    pub(crate) stream: bool,
+    pub(crate) now: f64,
+}
+
+fn add(t: &Table, key: &str, delta: u64) {
+    if delta > 0 {
+        if let Ok(slot) = t.slot(key) {
+            slot[0].fetch_add(delta, Ordering::Relaxed);
+        }
+    }
+}
+
+fn observe(t: &Table, key: &str, seconds: f64) {
+    if let Ok(slot) = t.slot(key) {
+        if slot.len() >= histogram::WIDTH {
+            histogram::observe(slot, seconds);
+        }
+    }
+}
+
+#[pymethods]
+impl Cluster {
+    #[new]
+    #[pyo3(signature = (
+        workers=4, *, block_size=16, cache_blocks=16384, batch_size=256, overlap_weight=1.0, load_weight=1.0,
+        prefill_workers=0, table=None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        workers: usize,
+        block_size: usize,
+        cache_blocks: usize,
+        batch_size: usize,
+        overlap_weight: f64,
+        load_weight: f64,
+        prefill_workers: usize,
+        table: Option<Py<SharedTable>>,
+    ) -> Self {
+        let weights = Weights { overlap: overlap_weight, load: load_weight };
+        let cfg = Config { workers, prefill_workers, block_size, cache_blocks, batch_size, weights };
+        Self { inner: Mutex::new(cluster::Cluster::new(cfg)), table }
+    }
+
+    /// Free the batch slot of a request that ended before its schedule (e.g. the client went away).
+    fn release(&self, ticket: u64, now: f64) {
+        self.lock().release(ticket, now);
+        if let Some(t) = self.table() {
+            add(t, "cluster|released_early", 1);
+        }
+    }
+
+    /// One dict per simulated worker: `role` (`"aggregated"`, `"prefill"` or `"decode"`), `active`,
+    /// `queued`, `blocks_used`, `blocks_capacity`, and the
+    /// counters `requests`, `queued_requests`, `query_tokens`, `hit_tokens`, `hit_requests`,
+    /// `evicted_blocks` (this process's share).
+    fn workers<'py>(&self, py: Python<'py>, now: f64) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let mut cluster = self.lock();
+        let snapshot = cluster.snapshot(now);
+        let prefill = cluster.config().prefill_workers;
+        snapshot
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let d = PyDict::new(py);
+                let role = match (prefill, i < prefill) {
+                    (0, _) => "aggregated",
+                    (_, true) => "prefill",
+                    (_, false) => "decode",
+                };
+                d.set_item("role", role)?;
+                d.set_item("active", w.active)?;
+                d.set_item("queued", w.queued)?;
+                d.set_item("blocks_used", w.blocks_used)?;
+                d.set_item("blocks_capacity", w.blocks_capacity)?;
+                let s = &w.stats;
+                d.set_item("requests", s.requests)?;
+                d.set_item("queued_requests", s.queued_requests)?;
+                d.set_item("query_tokens", s.query_tokens)?;
+                d.set_item("hit_tokens", s.hit_tokens)?;
+                d.set_item("hit_requests", s.hit_requests)?;
+                d.set_item("evicted_blocks", s.evicted_blocks)?;
+                Ok(d)
+            })
+            .collect()
+    }
+
+    #[getter]
+    fn block_size(&self) -> usize {
+        self.lock().config().block_size
+    }
+
+    #[getter]
+    fn batch_size(&self) -> usize {
+        self.lock().config().batch_size
+    }
+}
+
+/// One radix-tree prefix cache ([`RadixTree`]) over block hashes.
+#[pyclass(module = "fakeai._core")]
+pub(crate) struct PrefixCache {
+    tree: RadixTree,
+}
+
+#[pymethods]
+impl PrefixCache {
+    #[new]
+    fn new(capacity: usize) -> Self {
+        Self { tree: RadixTree::new(capacity) }
+    }
+
+    /// Leading `hashes` cached, without touching them.
+    fn matched(&self, hashes: Vec<u64>) -> usize {
+        self.tree.matched(&hashes)
+    }
+
+    /// Cache `hashes`; returns `(matched, added, evicted)` block counts.
+    fn insert(&mut self, hashes: Vec<u64>) -> (usize, usize, usize) {
+        let r = self.tree.insert(&hashes);
+        (r.matched, r.added, r.evicted)
+    }
+
+    fn __len__(&self) -> usize {
+        self.tree.len()
+    }
+}
+
+/// The chained hashes of the full `block_size`-token blocks of `tokens`.
+#[pyfunction]
+#[pyo3(signature = (tokens, block_size=16))]
+pub(crate) fn block_hashes(tokens: Vec<u32>, block_size: usize) -> Vec<u64> {
+    block_hash::block_hashes(&tokens, block_size)
+}

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fakeai.engine.pacing import RESOLUTION, Ticker
+
+
+def test_ticker_wakes_each_waiter_at_its_deadline_from_one_timer():
+    async def main() -> list[float]:
+        ticker = Ticker()
+        start = time.monotonic()
+        deadlines = [start + 0.1 + 0.005 * k for k in range(20)] * 5  # 100 waiters, 20 distinct slots
+        lateness: list[float] = []
+
+        async def wait(d: float) -> None:
+            await ticker.until(d)
+            lateness.append(time.monotonic() - d)
+
+        waiters = [asyncio.ensure_future(wait(d)) for d in deadlines]
+        await asyncio.sleep(0)
+        assert len(ticker.slots) == 20 and ticker.handle is not None  # one armed timer
+        await asyncio.gather(*waiters)
+        assert ticker.handle is None and not ticker.slots  # idle: nothing armed
+        return lateness
+
+    lateness = asyncio.run(main())
+    assert len(lateness) == 100
+    assert min(lateness) >= -RESOLUTION  # never more than a slot early
+    assert sorted(lateness)[50] < 0.01
+
+
+def test_past_deadlines_return_at_once():
+    async def main() -> None:
+        ticker = Ticker()
+        await ticker.until(time.monotonic() - 1)
+        assert ticker.handle is None
+
+    asyncio.run(main())
+
+
+def _stream_run(sends: list) -> list:
+    """Play one 3-step stream per ``send`` on one ticker; each stream's result (or exception)."""
+    from fakeai.engine.pacing import _Stream
+
+    async def main() -> list:
+        loop = asyncio.get_running_loop()
+        ticker, gone, start = Ticker(), loop.create_future(), time.monotonic()
+        steps, offsets = [b"a", b"b", b"c"], [0.01, 0.02, 0.03]
+        plays = [ticker.play(_Stream(send, steps, offsets, start, gone)) for send in sends]
+        return await asyncio.gather(*plays, return_exceptions=True)
+
+    return asyncio.run(main())
+
+
+def test_streams_survive_slow_and_failing_sends():
+    written: list[bytes] = []
+
+    async def slow_send(message: dict) -> None:  # a server applying back-pressure
+        await asyncio.sleep(0.005)
+        written.append(message["body"])
+
+    def broken_send(message: dict) -> None:
+        raise RuntimeError("boom")
+
+    def gone_send(message: dict) -> None:
+        raise OSError("client went away")
+
+    results = _stream_run([slow_send, broken_send, gone_send])
+    assert results[0] is True and written == [b"a", b"b", b"c"]
+    assert isinstance(results[1], RuntimeError)
+    assert results[2] is False
