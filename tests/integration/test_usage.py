@@ -101,3 +101,24 @@ def test_paging_and_bad_parameters(http: httpx.Client) -> None:
     envelope(
         http.get("/v1/organization/costs", params={"start_time": now, "bucket_width": "1h"}), "bucket_width"
     )
+
+
+def test_images_speech_and_transcriptions_are_counted(base_url):
+    import time
+
+    import httpx
+
+    now = int(time.time())
+    httpx.post(base_url + "/v1/images/generations",
+               json={"model": "dall-e-2", "prompt": "a cat", "n": 2, "size": "256x256", "response_format": "b64_json"})
+    speech = httpx.post(base_url + "/v1/audio/speech", json={"model": "tts-1", "voice": "alloy", "input": "Hello there",
+                                                             "response_format": "wav"})
+    httpx.post(base_url + "/v1/audio/transcriptions", data={"model": "whisper-1"},
+               files={"file": ("a.wav", speech.content, "audio/wav")})
+    for kind, field, least in (("images", "images", 2), ("audio_speeches", "characters", 11),
+                               ("audio_transcriptions", "seconds", 0)):
+        page = httpx.get(base_url + f"/v1/organization/usage/{kind}",
+                         params={"start_time": now - 120, "bucket_width": "1m"}).json()
+        results = [r for b in page["data"] for r in b["results"]]
+        assert sum(r[field] for r in results) >= least, kind
+        assert sum(r["num_model_requests"] for r in results) >= 1, kind

@@ -22,6 +22,7 @@ from fakeai import _core, forms
 from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.context import ServerContext
 from fakeai.engine.images import ImageModel, image_model
+from fakeai.engine.usage import UsageMeter
 from fakeai.errors import ApiError, bad_request
 from fakeai.schemas.images import ImageGenerationRequest
 from fakeai.store.images import ImageStore
@@ -44,8 +45,9 @@ def origin(scope: Scope) -> str:
 class Images:
     """Drawing, storing and rendering the answers of all three image endpoints."""
 
-    def __init__(self, store: ImageStore) -> None:
+    def __init__(self, store: ImageStore, usage: UsageMeter) -> None:
         self.store = store
+        self.usage = usage
 
     def answer(self, scope: Scope, model: ImageModel, *, prompt: str, size: str, n: int, seed: int, quality: str | None,
                style: str | None, response_format: str | None, input_images: int = 0) -> bytes:
@@ -53,6 +55,7 @@ class Images:
                                          response_format=response_format)
         b64 = fmt == "b64_json"
         files = _core.png_images(f"{model.name}\x00{prompt}", width, height, n, seed, b64)
+        self.usage.record("images", model.name, 0, n)  # /v1/organization/usage/images counts images
         revised = model.revised_prompt(prompt, style, quality)
         if b64:
             data = [{"b64_json": f.decode("ascii")} for f in files]
@@ -114,7 +117,7 @@ async def _uploaded_pngs(form: FormData) -> list[tuple[bytes, tuple[int, int]]]:
 
 
 def routes(ctx: ServerContext) -> list[Route]:
-    images = Images(ImageStore(ctx.settings.image_url_ttl))
+    images = Images(ImageStore(ctx.settings.image_url_ttl), ctx.usage)
     limit = ctx.settings.max_body_bytes
 
     async def edit_or_vary(request: Request, *, edit: bool) -> Response:

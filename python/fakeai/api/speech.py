@@ -23,6 +23,7 @@ class Speech(Endpoint):
     def __init__(self, ctx: ServerContext) -> None:
         self.decoder = msgspec.json.Decoder(SpeechRequest)
         self.limit = ctx.settings.max_body_bytes
+        self.usage = ctx.usage
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = await read_json(receive, self.decoder, self.limit)
@@ -35,6 +36,7 @@ class Speech(Endpoint):
                               code="unsupported_value")
         args = (req.input, voice, req.speed, req.response_format)
         body = await asyncio.to_thread(audio_file, *args) if len(req.input) > THREAD_FROM_CHARS else audio_file(*args)
+        self.usage.record("audio_speeches", req.model, len(req.input))  # usage counts characters
         await send_bytes(send, body, content_type=CONTENT_TYPES[req.response_format])
 
 

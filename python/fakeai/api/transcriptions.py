@@ -80,6 +80,7 @@ def routes(ctx: ServerContext) -> list[Route]:
                                       param="language", code="invalid_value")
                 language = LANGUAGES[code]
         body = _core.transcription(data, seconds, fmt, task, language, temperature, "word" in granularities)
+        ctx.usage.record("audio_transcriptions", model, round(seconds))  # usage counts seconds
         return Response(body, media_type=MEDIA_TYPES[fmt], headers={"x-fakeai-duration-source": source})
 
     async def transcriptions(request: Request) -> Response:

@@ -5,8 +5,8 @@ Parameters as OpenAI's: ``start_time`` (required, Unix seconds), ``end_time``, `
 (``1m``, ``1h``, ``1d``; costs only ``1d``), ``group_by`` (``model``; costs ``line_item``), ``models``,
 ``limit`` (buckets per page) and ``page`` (the ``next_page`` cursor). Buckets are aligned to UTC
 multiples of their width. fakeai has no projects, users or keys behind requests, so ``project_id``,
-``user_id``, ``api_key_id`` and ``batch`` are always null. Images, speech and transcription usage
-comes from those endpoints when they record it (``ctx.usage.record("images", ...)``).
+``user_id``, ``api_key_id`` and ``batch`` are always null. Images count generated images, speech the
+input characters, transcriptions the seconds of audio.
 """
 
 from __future__ import annotations

@@ -43,6 +43,20 @@ impl SharedTable {
         Ok(word.fetch_add(delta, Ordering::Relaxed).wrapping_add(delta))
     }
 
+    /// Atomically add `deltas[i]` to word `i` of `key`'s entry (one lookup for a whole row).
+    fn add_row(&self, key: &str, deltas: Vec<u64>) -> PyResult<()> {
+        let slot = self.table.slot(key).map_err(slot_error)?;
+        if deltas.len() > slot.len() {
+            return Err(InvalidInput::new_err("more deltas than the table's width"));
+        }
+        for (word, delta) in slot.iter().zip(deltas) {
+            if delta != 0 {
+                word.fetch_add(delta, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
+
     /// The data words of `key`, or None if it was never inserted.
     fn get(&self, key: &str) -> Option<Vec<u64>> {
         self.table.get(key).map(|d| d.iter().map(|w| w.load(Ordering::Relaxed)).collect())
