@@ -115,7 +115,7 @@ def test_anthropic_stream_rust(benchmark):
     def render():
         return _core.anthropic_message("claude", MESSAGES, max_tokens=64, stream=True, seed=1, itl=0.001)
 
-    steps, offsets, _, out = benchmark(render)
+    steps, offsets, _, out, _ = benchmark(render)
     assert out == 64 and len(steps) == 64 and len(offsets) == 64
 
 
