@@ -2,43 +2,20 @@
 
 from __future__ import annotations
 
-import time
-
-import msgspec
 from starlette.routing import Route
 
 from fakeai import _core
-from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
+from fakeai.api.generation import Answer, Generation
 from fakeai.context import FINGERPRINT, ServerContext
-from fakeai.engine import overrides
 from fakeai.engine.overrides import Overrides
 from fakeai.engine.speech import chat_audio
 from fakeai.errors import bad_request, rejected
 from fakeai.schemas.chat import ChatRequest
 
-#: What the core renders: ``(payload, schedule, prompt_tokens, completion_tokens, ticket)``; payload and
-#: schedule are a body and its delay, or a stream's steps and their offsets (see ``fakeai._core``).
-Answer = tuple[bytes | list[bytes], float | list[float], int, int, int]
 
-
-class ChatCompletions(Endpoint):
-    def __init__(self, ctx: ServerContext) -> None:
-        self.ctx = ctx
-        self.decoder = msgspec.json.Decoder(ChatRequest)
-        self.limit = ctx.settings.max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start = time.monotonic()
-        over = overrides.from_scope(scope)
-        req = await read_json(receive, self.decoder, self.limit)
-        ctx = self.ctx
-        payload, schedule, prompt_tokens, completion_tokens, ticket = render(ctx, req, over, start)
-        ctx.metrics.inference(scope, req.model, prompt_tokens, completion_tokens, schedule)
-        async with ctx.loras.serving(ctx.loras.find(req.model)):
-            await ctx.cluster.respond(receive, send, payload, schedule, start, ticket)
-
-
-def render(ctx: ServerContext, req: ChatRequest, over: Overrides | None = None, start: float | None = None) -> Answer:
+def render(
+    ctx: ServerContext, req: ChatRequest, over: Overrides | None = None, start: float | None = None
+) -> Answer:
     """The core's answer to a decoded request, shared by the endpoint and by batches, the Responses
     API and Realtime, so that all answer through the same engine. ``over``: the request's
     ``x-fakeai-*`` overrides. With ``start`` (its arrival, ``time.monotonic()``) the request runs on
@@ -72,4 +49,4 @@ def render(ctx: ServerContext, req: ChatRequest, over: Overrides | None = None, 
 
 
 def routes(ctx: ServerContext) -> list[Route]:
-    return [Route("/v1/chat/completions", ChatCompletions(ctx), methods=["POST"])]
+    return [Route("/v1/chat/completions", Generation(ctx, ChatRequest, render), methods=["POST"])]

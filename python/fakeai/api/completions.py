@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
-import msgspec
 from starlette.routing import Route
 
 from fakeai import _core
-from fakeai.api.chat import Answer
-from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
+from fakeai.api.generation import Answer, Generation
 from fakeai.context import FINGERPRINT, ServerContext
-from fakeai.engine import overrides
 from fakeai.engine.overrides import Overrides
 from fakeai.errors import bad_request, rejected
 from fakeai.schemas.completions import CompletionRequest
-
-
-class Completions(Endpoint):
-    def __init__(self, ctx: ServerContext) -> None:
-        self.ctx = ctx
-        self.decoder = msgspec.json.Decoder(CompletionRequest)
-        self.limit = ctx.settings.max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start = time.monotonic()
-        over = overrides.from_scope(scope)
-        req = await read_json(receive, self.decoder, self.limit)
-        ctx = self.ctx
-        payload, schedule, prompt_tokens, completion_tokens, ticket = render(ctx, req, over, start)
-        ctx.metrics.inference(scope, req.model, prompt_tokens, completion_tokens, schedule)
-        async with ctx.loras.serving(ctx.loras.find(req.model)):
-            await ctx.cluster.respond(receive, send, payload, schedule, start, ticket)
 
 
 def render(
@@ -66,4 +44,4 @@ def render(
 
 
 def routes(ctx: ServerContext) -> list[Route]:
-    return [Route("/v1/completions", Completions(ctx), methods=["POST"])]
+    return [Route("/v1/completions", Generation(ctx, CompletionRequest, render), methods=["POST"])]

@@ -1,0 +1,39 @@
+"""The endpoint shape shared by chat and legacy text completions: decode, render in one core call,
+record, send on the simulated schedule while holding the request's LoRA adapter slot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
+from fakeai.context import ServerContext
+from fakeai.engine import overrides
+from fakeai.engine.overrides import Overrides
+
+#: What the core renders: ``(payload, schedule, prompt_tokens, completion_tokens, ticket)``; payload and
+#: schedule are a body and its ``(first_token_at, done_at)``, or a stream's steps and their offsets.
+Answer = tuple[bytes | list[bytes], Any, int, int, int]
+#: ``render(ctx, request, overrides, start)``: the answer to one decoded request (see ``chat.render``).
+Render = Callable[[ServerContext, Any, Overrides | None, float | None], Answer]
+
+
+class Generation(Endpoint):
+    def __init__(self, ctx: ServerContext, schema: type, render: Render) -> None:
+        self.ctx = ctx
+        self.decoder = msgspec.json.Decoder(schema)
+        self.limit = ctx.settings.max_body_bytes
+        self.render = render
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.monotonic()
+        over = overrides.from_scope(scope)
+        req = await read_json(receive, self.decoder, self.limit)
+        ctx = self.ctx
+        payload, schedule, prompt_tokens, completion_tokens, ticket = self.render(ctx, req, over, start)
+        ctx.metrics.inference(scope, req.model, prompt_tokens, completion_tokens, schedule)
+        async with ctx.loras.serving(ctx.loras.find(req.model)):
+            await ctx.cluster.respond(receive, send, payload, schedule, start, ticket)
