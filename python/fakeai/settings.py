@@ -273,6 +273,13 @@ class Settings:
             maximum=1024,
         ),
     )
+    kv_events: str = field(
+        default="",
+        metadata=_knob(
+            "--kv-events",
+            "Publish the prefix cache's KV events (vLLM format) on this ZMQ endpoint, e.g. tcp://*:5557.",
+        ),
+    )
 
     @staticmethod
     def env_name(name: str) -> str:
@@ -343,6 +350,10 @@ class Settings:
             raise ValueError("--ssl-certfile and --ssl-keyfile go together")
         if self.self_signed_certs and self.ssl_certfile:
             raise ValueError("--self-signed-certs and --ssl-certfile exclude each other")
+        if self.kv_events:
+            from fakeai.engine.kv_events import check_endpoint
+
+            check_endpoint(self)
 
     def to_env(self) -> dict[str, str]:
         """The ``FAKEAI_*`` variables that rebuild these settings in a worker process."""

@@ -34,6 +34,7 @@ import time
 from fakeai import _core, shared
 from fakeai.asgi import Receive, Send
 from fakeai.engine import pacing
+from fakeai.engine.kv_events import KvEventPublisher
 from fakeai.observability.engine import ModelGauges
 from fakeai.observability.snapshot import Snapshot
 from fakeai.settings import Settings
@@ -72,8 +73,11 @@ class SimulatedCluster:
             load_weight=settings.kv_load_weight,
             prefill_workers=settings.kv_prefill_workers,
             table=self.table,
+            kv_events=bool(settings.kv_events),
         )
         self.ticker = ticker
+        #: ``--kv-events``: publishes what the prefix cache stores and evicts (see engine.kv_events).
+        self.kv_events = KvEventPublisher(settings, self.core) if settings.kv_events else None
 
     async def respond(
         self,
@@ -85,6 +89,8 @@ class SimulatedCluster:
         ticket: int,
     ) -> None:
         """Send a rendered response on its schedule; free its batch slot if its client leaves early."""
+        if self.kv_events is not None:
+            self.kv_events.wake()
         done = False
         try:
             done = await pacing.respond(receive, send, payload, schedule, start, self.ticker)

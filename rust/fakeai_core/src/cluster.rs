@@ -35,6 +35,25 @@ pub struct Config {
     /// Requests a worker runs at once; more wait for a slot (0 = unlimited, no queueing).
     pub batch_size: usize,
     pub weights: Weights,
+    /// Record a [`KvEvent`] for every block stored or evicted (drained with [`Cluster::drain_events`]).
+    pub kv_events: bool,
+}
+
+/// A change to a worker's prefix cache, as vLLM reports it (`BlockStored` / `BlockRemoved`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvEvent {
+    /// Consecutive blocks of one prompt: `parent` is the hash of the block before the first (None at
+    /// the root), `tokens` the blocks' token ids (`hashes.len() * block_size` of them).
+    Stored {
+        worker: usize,
+        hashes: Vec<u64>,
+        parent: Option<u64>,
+        tokens: Vec<u32>,
+    },
+    Removed {
+        worker: usize,
+        hashes: Vec<u64>,
+    },
 }
 
 /// Per-worker counters since start.
@@ -131,6 +150,8 @@ pub struct Cluster {
     workers: Vec<Worker>,
     next_ticket: u64,
     rotation: usize,
+    /// Pending KV events, when `cfg.kv_events`.
+    events: Vec<KvEvent>,
 }
 
 impl Cluster {
@@ -149,7 +170,7 @@ impl Cluster {
                 stats: WorkerStats::default(),
             })
             .collect();
-        Self { cfg, workers, next_ticket: 1, rotation: 0 }
+        Self { cfg, workers, next_ticket: 1, rotation: 0, events: Vec::new() }
     }
 
     pub fn config(&self) -> &Config {
@@ -175,8 +196,27 @@ impl Cluster {
             .collect();
         let index = router::choose(&candidates, self.cfg.weights, self.rotation);
         self.rotation = self.rotation.wrapping_add(1);
+        let ins = if self.cfg.kv_events {
+            let mut evicted = Vec::new();
+            let ins = self.workers[index].cache.insert_reporting(&hashes, Some(&mut evicted));
+            if !evicted.is_empty() {
+                self.events.push(KvEvent::Removed { worker: index, hashes: evicted });
+            }
+            if ins.added > 0 {
+                let bs = self.cfg.block_size;
+                let (from, to) = (ins.matched, ins.matched + ins.added);
+                self.events.push(KvEvent::Stored {
+                    worker: index,
+                    hashes: hashes[from..to].to_vec(),
+                    parent: from.checked_sub(1).map(|i| hashes[i]),
+                    tokens: tokens[from * bs..to * bs].to_vec(),
+                });
+            }
+            ins
+        } else {
+            self.workers[index].cache.insert(&hashes)
+        };
         let w = &mut self.workers[index];
-        let ins = w.cache.insert(&hashes);
         let cached_tokens = (ins.matched * self.cfg.block_size).min(tokens.len());
         let s = &mut w.stats;
         s.requests += 1;
@@ -260,6 +300,11 @@ impl Cluster {
         }
     }
 
+    /// The KV events recorded since the last call, oldest first.
+    pub fn drain_events(&mut self) -> Vec<KvEvent> {
+        std::mem::take(&mut self.events)
+    }
+
     /// Every worker's state at `now`.
     pub fn snapshot(&mut self, now: f64) -> Vec<WorkerSnapshot> {
         self.workers
@@ -290,7 +335,46 @@ mod tests {
 
     fn config(workers: usize, prefill_workers: usize, cache_blocks: usize, batch_size: usize) -> Config {
         let weights = Weights::default();
-        Config { workers, prefill_workers, block_size: 16, cache_blocks, batch_size, weights }
+        Config {
+            workers,
+            prefill_workers,
+            block_size: 16,
+            cache_blocks,
+            batch_size,
+            weights,
+            kv_events: false,
+        }
+    }
+
+    #[test]
+    fn kv_events_chain_stored_blocks_and_report_evictions() {
+        let mut c = Cluster::new(Config { kv_events: true, ..config(1, 0, 4, 0) });
+        let p = prompt(1, 50); // three full blocks
+        c.route(&p, 0.0);
+        let hashes = block_hashes(&p, 16);
+        let stored =
+            KvEvent::Stored { worker: 0, hashes: hashes.clone(), parent: None, tokens: p[..48].to_vec() };
+        assert_eq!(c.drain_events(), [stored]);
+        assert!(c.drain_events().is_empty(), "drained");
+        c.route(&p, 0.0);
+        assert!(c.drain_events().is_empty(), "a cache hit stores nothing");
+        // Same first block, then two new ones: one block must be evicted (capacity 4).
+        let mut q = p.clone();
+        q[20] = 7;
+        c.route(&q, 0.0);
+        let qh = block_hashes(&q, 16);
+        let events = c.drain_events();
+        assert_eq!(events[0], KvEvent::Removed { worker: 0, hashes: vec![hashes[2]] });
+        let stored = KvEvent::Stored {
+            worker: 0,
+            hashes: qh[1..].to_vec(),
+            parent: Some(qh[0]),
+            tokens: q[16..48].to_vec(),
+        };
+        assert_eq!(events[1], stored);
+        let mut off = cluster(1, 4, 0);
+        off.route(&p, 0.0);
+        assert!(off.drain_events().is_empty(), "nothing recorded when off");
     }
 
     fn cluster(workers: usize, cache_blocks: usize, batch_size: usize) -> Cluster {

@@ -22,7 +22,7 @@
 
 use super::shared::SharedTable;
 use crate::block_hash;
-use crate::cluster::{self, Config, Routed};
+use crate::cluster::{self, Config, KvEvent, Routed};
 use crate::histogram;
 use crate::radix::RadixTree;
 use crate::router::Weights;
@@ -130,7 +130,7 @@ impl Cluster {
     #[new]
     #[pyo3(signature = (
         workers=4, *, block_size=16, cache_blocks=16384, batch_size=256, overlap_weight=1.0, load_weight=1.0,
-        prefill_workers=0, table=None
+        prefill_workers=0, table=None, kv_events=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -142,9 +142,11 @@ impl Cluster {
         load_weight: f64,
         prefill_workers: usize,
         table: Option<Py<SharedTable>>,
+        kv_events: bool,
     ) -> Self {
         let weights = Weights { overlap: overlap_weight, load: load_weight };
-        let cfg = Config { workers, prefill_workers, block_size, cache_blocks, batch_size, weights };
+        let cfg =
+            Config { workers, prefill_workers, block_size, cache_blocks, batch_size, weights, kv_events };
         Self { inner: Mutex::new(cluster::Cluster::new(cfg)), table }
     }
 
@@ -187,6 +189,21 @@ impl Cluster {
                 d.set_item("hit_requests", s.hit_requests)?;
                 d.set_item("evicted_blocks", s.evicted_blocks)?;
                 Ok(d)
+            })
+            .collect()
+    }
+
+    /// The KV events recorded since the last call (only with `kv_events=True`), oldest first:
+    /// `(worker, block_hashes, parent_block_hash | None, token_ids)` for blocks stored and
+    /// `(worker, block_hashes, None, None)` for blocks evicted.
+    #[allow(clippy::type_complexity)]
+    fn drain_events(&self) -> Vec<(usize, Vec<u64>, Option<u64>, Option<Vec<u32>>)> {
+        let events = self.lock().drain_events();
+        events
+            .into_iter()
+            .map(|e| match e {
+                KvEvent::Stored { worker, hashes, parent, tokens } => (worker, hashes, parent, Some(tokens)),
+                KvEvent::Removed { worker, hashes } => (worker, hashes, None, None),
             })
             .collect()
     }
