@@ -280,6 +280,22 @@ class Settings:
             "Publish the prefix cache's KV events (vLLM format) on this ZMQ endpoint, e.g. tcp://*:5557.",
         ),
     )
+    prefill_overhead_ms: float | None = field(
+        default=None,
+        metadata=_knob(
+            "--prefill-overhead-ms",
+            "Fixed part of the time to first token (overrides the model profile; ignored with --ttft).",
+            minimum=0,
+        ),
+    )
+    prefill_time_per_token_us: float | None = field(
+        default=None,
+        metadata=_knob(
+            "--prefill-time-per-token-us",
+            "Prefill time per uncached prompt token (overrides the model profile; ignored with --ttft).",
+            minimum=0,
+        ),
+    )
 
     @staticmethod
     def env_name(name: str) -> str:
