@@ -74,7 +74,8 @@ class SharedTable:
     def width(self) -> int: ...
 
 class Cluster:
-    """The simulated cluster (routing, prefix caches, batch slots), passed to :func:`chat` / :func:`completion`."""
+    """The simulated cluster (routing, prefix caches, batch slots), passed to :func:`chat` /
+    :func:`completion`."""
 
     def __init__(
         self,

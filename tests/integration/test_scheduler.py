@@ -1,4 +1,5 @@
-"""vLLM's scheduler limits: ``--max-num-seqs``, ``--max-waiting-queue-length``, ``--time-factor-under-load``."""
+"""vLLM's scheduler limits: ``--max-num-seqs``, ``--max-waiting-queue-length``,
+``--time-factor-under-load``; the prefill knobs' bad values."""
 
 from __future__ import annotations
 
@@ -49,9 +50,8 @@ def test_running_and_waiting_follow_the_limits_and_a_full_queue_refuses(start_se
                 seen = await asyncio.to_thread(gauges, url)
                 with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as sdk:
                     with pytest.raises(openai.APIStatusError) as refused:
-                        await asyncio.to_thread(
-                            sdk.chat.completions.create, model=MODEL, messages=[{"role": "user", "content": "x"}]
-                        )
+                        msgs = [{"role": "user", "content": "x"}]
+                        await asyncio.to_thread(sdk.chat.completions.create, model=MODEL, messages=msgs)
                 await asyncio.gather(*streams)
                 return seen, refused.value
 

@@ -14,8 +14,9 @@ Which engine a block lives on: a KV-aware router must know it. With ``--data-par
 ``k`` binds the endpoint's port + ``k`` (as vLLM's data-parallel engines do). Inside a rank the
 ``--kv-workers`` simulated workers are reported as data-parallel ranks: simulated worker ``i`` of rank
 ``k`` publishes with ``data_parallel_rank = k * kv_workers + i`` (0 with one worker and one rank, as
-vLLM without data parallelism). Run ``--kv-workers 1`` for the plain one-engine picture. Each granian worker process simulates its own cluster and a PUB socket cannot
-share a bound port, so ``--kv-events`` needs ``--workers 1``.
+vLLM without data parallelism). Run ``--kv-workers 1`` for the plain one-engine picture. Each
+granian worker process simulates its own cluster and a PUB socket cannot share a bound port, so
+``--kv-events`` needs ``--workers 1``.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def check_endpoint(settings: Settings) -> None:
     m = _ENDPOINT.match(settings.kv_events)
     if m is None:
         raise ValueError(
-            f"--kv-events / FAKEAI_KV_EVENTS must be tcp://HOST:PORT (or zmq://, ipc://), got {settings.kv_events!r}"
+            "--kv-events / FAKEAI_KV_EVENTS must be tcp://HOST:PORT (or zmq://, ipc://), "
+            f"got {settings.kv_events!r}"
         )
     if m["port"] is not None and not 0 < int(m["port"]) + settings.data_parallel_size - 1 <= 65535:
         raise ValueError(f"--kv-events port out of range: {settings.kv_events!r}")
