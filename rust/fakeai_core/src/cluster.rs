@@ -129,6 +129,8 @@ struct Flight {
     lane: usize,
     /// Its slot among the cluster's `max_num_seqs` (NO_LANE without the cap).
     seq: usize,
+    /// When it asked for its slot (a disaggregated decode asks at its hand-off, after its prefill).
+    ready: f64,
 }
 
 struct Worker {
@@ -303,7 +305,7 @@ impl Cluster {
             self.seqs[seq] = Lane { free_at: finish, owner: ticket };
         }
         let blocks = prompt_tokens.div_ceil(self.cfg.block_size).max(1);
-        w.flights.insert(ticket, Flight { start, blocks, lane, seq });
+        w.flights.insert(ticket, Flight { start, blocks, lane, seq, ready: now });
         w.ends.push(Reverse((nanos(finish), ticket)));
         w.active_blocks += blocks;
         if start > now {
@@ -327,12 +329,14 @@ impl Cluster {
         }
     }
 
-    /// `(running, waiting)` requests over all workers at `now`.
+    /// `(running, waiting)` requests over all workers at `now` (a disaggregated request still in its
+    /// prefill is not yet waiting for its decode slot).
     pub fn load(&mut self, now: f64) -> (usize, usize) {
         self.workers.iter_mut().fold((0, 0), |(running, waiting), w| {
             w.prune(now);
-            let queued = w.flights.values().filter(|f| f.start > now).count();
-            (running + w.flights.len() - queued, waiting + queued)
+            let started = w.flights.values().filter(|f| f.start <= now).count();
+            let queued = w.flights.values().filter(|f| f.ready <= now && now < f.start).count();
+            (running + started, waiting + queued)
         })
     }
 
@@ -495,6 +499,7 @@ mod tests {
         assert_eq!((wait1, wait2), (0.0, 0.0));
         let snap = c.snapshot(0.05);
         assert_eq!((snap[0].active, snap[1].queued + snap[2].queued), (1, 1));
+        assert_eq!(c.load(0.05), (1, 0), "prefilling, not waiting for its decode slot");
         // A second request prefills after the first, then decodes on the other decode worker.
         let r2 = c.route(&p, 0.0);
         assert_eq!(r2.cached_tokens, 64);
