@@ -95,3 +95,28 @@ def test_bad_kv_events_endpoint_is_a_clear_startup_error(flags, needle):
         [sys.executable, "-m", "fakeai", "server", *flags], capture_output=True, text=True, timeout=30
     )
     assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr
+
+
+def test_data_parallel_rank_k_publishes_on_port_plus_k():
+    port, kv_port = free_port(), free_port()
+    flags = ("--ttft", "0", "--itl", "0", "--kv-workers", "2", "--data-parallel-size", "2")
+    with running_server(*flags, "--kv-events", f"tcp://127.0.0.1:{kv_port}", port=port):
+        sub = subscriber(kv_port + 1)
+        rank1 = f"http://127.0.0.1:{port + 1}"
+        deadline = time.monotonic() + 20
+        with httpx.Client(base_url=rank1, timeout=10) as http:
+            # A new prompt each time: the events sent before the subscription arrived are lost.
+            for attempt in range(1, 10_000):
+                try:
+                    complete(http, [attempt] * 2 * BLOCK)
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "rank 1 did not start"
+                    time.sleep(0.1)
+                    continue
+                if batches := collect(sub, 0.1):
+                    break
+                assert time.monotonic() < deadline, "no KV events from rank 1"
+    # Rank 1's simulated workers 0 and 1 are data-parallel ranks 2 and 3.
+    assert {b.data_parallel_rank for _, b in batches} <= {2, 3}
+    stored = [e for _, b in batches for e in b.events if isinstance(e, BlockStored)]
+    assert stored and len(stored[0].token_ids) == 2 * BLOCK and len(set(stored[0].token_ids)) == 1
