@@ -88,6 +88,10 @@ VARIANTS: dict[str, Variant] = {
         "fakeai chat auth+rate limits", "chat", api_key=GATEWAY_KEY,
         flags=("--api-key", GATEWAY_KEY, "--rpm", "1000000000", "--tpm", "1000000000000"),
     ),
+    # KV events need --workers 1 (one PUB socket per bound endpoint).
+    "kv-events": Variant(
+        "fakeai chat --kv-events", "chat", flags=("--kv-events", "tcp://127.0.0.1:25557")
+    ),
 }
 
 

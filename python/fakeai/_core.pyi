@@ -74,6 +74,40 @@ class SharedTable:
     @property
     def width(self) -> int: ...
 
+class Cluster:
+    """The simulated cluster (routing, prefix caches, batch slots), passed to :func:`chat` /
+    :func:`completion`."""
+
+    def __init__(
+        self,
+        workers: int = 4,
+        *,
+        block_size: int = 16,
+        cache_blocks: int = 16384,
+        batch_size: int = 256,
+        overlap_weight: float = 1.0,
+        load_weight: float = 1.0,
+        prefill_workers: int = 0,
+        table: SharedTable | None = None,
+        kv_events: bool = False,
+        max_num_seqs: int = 0,
+        max_waiting: int | None = None,
+        time_factor: float = 1.0,
+    ) -> None: ...
+    def release(self, ticket: int, now: float) -> None: ...
+    def workers(self, now: float) -> list[dict[str, Any]]: ...
+    def drain_events(self) -> list[tuple[int, list[int], int | None, list[int] | None]]:
+        """KV events since the last call: ``(worker, hashes, parent, token_ids)`` stored, or
+        ``(worker, hashes, None, None)`` evicted (only with ``kv_events=True``)."""
+    def admit(self, now: float) -> bool:
+        """False when ``max_waiting`` requests already wait for a slot."""
+    def load(self, now: float) -> tuple[int, int]:
+        """``(running, waiting)`` requests of the whole cluster."""
+    @property
+    def block_size(self) -> int: ...
+    @property
+    def batch_size(self) -> int: ...
+
 def anthropic_message(
     model: str,
     messages: Sequence[Any],

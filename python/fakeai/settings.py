@@ -273,6 +273,53 @@ class Settings:
             maximum=1024,
         ),
     )
+    kv_events: str = field(
+        default="",
+        metadata=_knob(
+            "--kv-events",
+            "Publish the prefix cache's KV events (vLLM format) on this ZMQ endpoint, e.g. tcp://*:5557.",
+        ),
+    )
+    prefill_overhead_ms: float | None = field(
+        default=None,
+        metadata=_knob(
+            "--prefill-overhead-ms",
+            "Fixed part of the time to first token (overrides the model profile; ignored with --ttft).",
+            minimum=0,
+        ),
+    )
+    prefill_time_per_token_us: float | None = field(
+        default=None,
+        metadata=_knob(
+            "--prefill-time-per-token-us",
+            "Prefill time per uncached prompt token (overrides the model profile; ignored with --ttft).",
+            minimum=0,
+        ),
+    )
+    max_num_seqs: int = field(
+        default=0,
+        metadata=_knob(
+            "--max-num-seqs",
+            "Requests running at once on this rank, over all simulated workers (0 = only --kv-batch-size).",
+            minimum=0,
+        ),
+    )
+    max_waiting_queue_length: int | None = field(
+        default=None,
+        metadata=_knob(
+            "--max-waiting-queue-length",
+            "Requests allowed to wait for a slot; more are refused with 503 (default: no limit).",
+            minimum=0,
+        ),
+    )
+    time_factor_under_load: float = field(
+        default=1.0,
+        metadata=_knob(
+            "--time-factor-under-load",
+            "TTFT/ITL multiplier at a full batch of --max-num-seqs, growing linearly with running requests.",
+            minimum=1,
+        ),
+    )
 
     @staticmethod
     def env_name(name: str) -> str:
@@ -343,6 +390,12 @@ class Settings:
             raise ValueError("--ssl-certfile and --ssl-keyfile go together")
         if self.self_signed_certs and self.ssl_certfile:
             raise ValueError("--self-signed-certs and --ssl-certfile exclude each other")
+        if self.time_factor_under_load > 1 and not self.max_num_seqs:
+            raise ValueError("--time-factor-under-load needs --max-num-seqs (the batch it is relative to)")
+        if self.kv_events:
+            from fakeai.engine.kv_events import check_endpoint
+
+            check_endpoint(self)
 
     def to_env(self) -> dict[str, str]:
         """The ``FAKEAI_*`` variables that rebuild these settings in a worker process."""

@@ -29,3 +29,12 @@ def test_headers_override_settings_for_one_request():
     assert lats.for_request(MODEL, Overrides(itl_ms=1)).itl == 0.001
     assert lats.for_request(MODEL, None) is lats.for_model(MODEL)
     assert lats.for_request(MODEL, Overrides(output_tokens=3)) is lats.for_model(MODEL)
+
+
+def test_prefill_knobs_replace_the_profile_terms_unless_ttft_is_fixed():
+    lat = Latencies(Settings(prefill_overhead_ms=20, prefill_time_per_token_us=500)).for_model(MODEL)
+    assert (lat.ttft, lat.prefill_per_token) == (0.02, 0.0005)
+    only_rate = Latencies(Settings(prefill_time_per_token_us=0)).for_model(MODEL)
+    assert (only_rate.ttft, only_rate.prefill_per_token) == (profiles.lookup(MODEL).ttft_ms / 1000, 0.0)
+    fixed = Latencies(Settings(ttft_ms=5, prefill_overhead_ms=20, prefill_time_per_token_us=500))
+    assert (fixed.for_model(MODEL).ttft, fixed.for_model(MODEL).prefill_per_token) == (0.005, 0.0)

@@ -23,6 +23,8 @@ def render(
     latency."""
     if req.top_logprobs is not None and not req.logprobs:
         raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
+    if start is not None and ctx.cluster.bounded:
+        ctx.cluster.admit(start)
     _, info = ctx.resolve_model(req.model)
     lat = ctx.latencies.for_request(info.id, over)
     echo = ctx.echo if over is None or over.echo is None else over.echo

@@ -19,6 +19,8 @@ def render(
     ``start`` as for :func:`fakeai.api.chat.render`."""
     if req.max_tokens == 0 and not req.echo:
         raise bad_request("'max_tokens' must be at least 1 unless 'echo' is true.", param="max_tokens")
+    if start is not None and ctx.cluster.bounded:
+        ctx.cluster.admit(start)
     _, info = ctx.resolve_model(req.model)
     lat = ctx.latencies.for_request(info.id, over)
     echo = ctx.echo if over is None or over.echo is None else over.echo

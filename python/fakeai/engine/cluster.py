@@ -34,6 +34,8 @@ import time
 from fakeai import _core, shared
 from fakeai.asgi import Receive, Send
 from fakeai.engine import pacing
+from fakeai.errors import ApiError
+from fakeai.engine.kv_events import KvEventPublisher
 from fakeai.observability.engine import ModelGauges
 from fakeai.observability.snapshot import Snapshot
 from fakeai.settings import Settings
@@ -72,8 +74,30 @@ class SimulatedCluster:
             load_weight=settings.kv_load_weight,
             prefill_workers=settings.kv_prefill_workers,
             table=self.table,
+            kv_events=bool(settings.kv_events),
+            max_num_seqs=settings.max_num_seqs,
+            max_waiting=settings.max_waiting_queue_length,
+            time_factor=settings.time_factor_under_load,
         )
+        #: ``--max-waiting-queue-length``: requests are admitted (:meth:`admit`) before they run.
+        self.bounded = settings.max_waiting_queue_length is not None
+        #: ``--max-num-seqs``: the engine gauges report the scheduler's running / waiting requests.
+        self.scheduled = settings.max_num_seqs > 0 or self.bounded
         self.ticker = ticker
+        self.settings = settings
+        #: ``--kv-events``: publishes what the prefix cache stores and evicts (see engine.kv_events).
+        self.kv_events = KvEventPublisher(settings, self.core) if settings.kv_events else None
+
+    def admit(self, now: float) -> None:
+        """Refuse a request (503, as an overloaded engine) when the waiting queue is full."""
+        if not self.core.admit(now):
+            raise ApiError(
+                503,
+                "The engine is currently overloaded, please try again later: the waiting queue is full "
+                f"(--max-waiting-queue-length {self.settings.max_waiting_queue_length}).",
+                type="server_error",
+                code="overloaded",
+            )
 
     async def respond(
         self,
@@ -85,6 +109,8 @@ class SimulatedCluster:
         ticket: int,
     ) -> None:
         """Send a rendered response on its schedule; free its batch slot if its client leaves early."""
+        if self.kv_events is not None:
+            self.kv_events.wake()
         done = False
         try:
             done = await pacing.respond(receive, send, payload, schedule, start, self.ticker)
@@ -129,15 +155,19 @@ class SimulatedCluster:
         it serves, so each model label gets the cluster's figures: ``running`` is the model's requests
         in flight (server-wide), ``waiting`` the requests queued for a batch slot, ``kv_cache_usage``
         the fraction of prefix-cache blocks in use (both from this worker process's cluster), and the
-        prefix-cache hits/queries (tokens) are server-wide totals."""
+        prefix-cache hits/queries (tokens) are server-wide totals. With scheduler limits
+        (``--max-num-seqs``, ``--max-waiting-queue-length``) ``running`` and ``waiting`` are the
+        scheduler's: requests holding a slot and requests queued for one, of this process's cluster
+        (exact with ``--workers 1``)."""
         totals = self.snapshot()["totals"]
+        scheduler = self.core.load(time.monotonic()) if self.scheduled else None
         capacity = totals.get("blocks_capacity", 0)
         usage = totals.get("blocks_used", 0) / capacity if capacity else 0.0
         counters = self.counters()
         return {
             name: ModelGauges(
-                running=m.running,
-                waiting=totals.get("queued", 0),
+                running=m.running if scheduler is None else scheduler[0],
+                waiting=totals.get("queued", 0) if scheduler is None else scheduler[1],
                 kv_cache_usage=usage,
                 prefix_cache_hits=counters["hit_tokens"],
                 prefix_cache_queries=counters["query_tokens"],

@@ -3,7 +3,8 @@
 Precedence, lowest first:
 
 1. the model's profile (:mod:`fakeai.engine.profiles`): base TTFT + prefill time per *uncached* prompt
-   token, ITL and spread;
+   token, ITL and spread; ``--prefill-overhead-ms`` / ``--prefill-time-per-token-us`` replace the
+   profile's two prefill terms for every model;
 2. ``--ttft`` / ``--itl`` / ``--jitter`` (``FAKEAI_TTFT_MS`` ...), when set: ``--ttft`` fixes the time
    to first token for every model (the prefill-per-token term is then dropped, so the TTFT is exactly
    what was asked for), ``--itl`` the inter-token latency, ``--jitter`` the spread;
@@ -60,6 +61,10 @@ class Latencies:
         p = profiles.lookup(model)
         s = self.settings
         ttft, per_token = p.ttft_ms / 1000.0, p.prefill_us_per_token / 1e6
+        if s.prefill_overhead_ms is not None:
+            ttft = s.prefill_overhead_ms / 1000.0
+        if s.prefill_time_per_token_us is not None:
+            per_token = s.prefill_time_per_token_us / 1e6
         if s.ttft_ms is not None:
             ttft, per_token = s.ttft_ms / 1000.0, 0.0
         itl = p.itl_ms / 1000.0 if s.itl_ms is None else s.itl_ms / 1000.0

@@ -35,6 +35,43 @@ pub struct Config {
     /// Requests a worker runs at once; more wait for a slot (0 = unlimited, no queueing).
     pub batch_size: usize,
     pub weights: Weights,
+    /// Record a [`KvEvent`] for every block stored or evicted (drained with [`Cluster::drain_events`]).
+    pub kv_events: bool,
+    pub limits: Limits,
+}
+
+/// vLLM's scheduler limits, for the whole cluster (a vLLM rank) on top of each worker's batch slots.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Limits {
+    /// Requests running at once (vLLM's `--max-num-seqs`; 0 = no cap beyond the workers' batches).
+    pub max_num_seqs: usize,
+    /// Requests allowed to wait for a slot; more are refused by [`Cluster::admit`] (None = no limit).
+    pub max_waiting: Option<usize>,
+    /// Slowdown at a full batch: timings are multiplied by `1 + (factor - 1) * running / max_num_seqs`.
+    pub time_factor: f64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_num_seqs: 0, max_waiting: None, time_factor: 1.0 }
+    }
+}
+
+/// A change to a worker's prefix cache, as vLLM reports it (`BlockStored` / `BlockRemoved`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KvEvent {
+    /// Consecutive blocks of one prompt: `parent` is the hash of the block before the first (None at
+    /// the root), `tokens` the blocks' token ids (`hashes.len() * block_size` of them).
+    Stored {
+        worker: usize,
+        hashes: Vec<u64>,
+        parent: Option<u64>,
+        tokens: Vec<u32>,
+    },
+    Removed {
+        worker: usize,
+        hashes: Vec<u64>,
+    },
 }
 
 /// Per-worker counters since start.
@@ -90,6 +127,10 @@ struct Flight {
     start: f64,
     blocks: usize,
     lane: usize,
+    /// Its slot among the cluster's `max_num_seqs` (NO_LANE without the cap).
+    seq: usize,
+    /// When it asked for its slot (a disaggregated decode asks at its hand-off, after its prefill).
+    ready: f64,
 }
 
 struct Worker {
@@ -131,6 +172,10 @@ pub struct Cluster {
     workers: Vec<Worker>,
     next_ticket: u64,
     rotation: usize,
+    /// Pending KV events, when `cfg.kv_events`.
+    events: Vec<KvEvent>,
+    /// The cluster-wide `max_num_seqs` slots.
+    seqs: Vec<Lane>,
 }
 
 impl Cluster {
@@ -149,7 +194,8 @@ impl Cluster {
                 stats: WorkerStats::default(),
             })
             .collect();
-        Self { cfg, workers, next_ticket: 1, rotation: 0 }
+        let seqs = vec![Lane { free_at: 0.0, owner: 0 }; cfg.limits.max_num_seqs];
+        Self { cfg, workers, next_ticket: 1, rotation: 0, events: Vec::new(), seqs }
     }
 
     pub fn config(&self) -> &Config {
@@ -175,8 +221,27 @@ impl Cluster {
             .collect();
         let index = router::choose(&candidates, self.cfg.weights, self.rotation);
         self.rotation = self.rotation.wrapping_add(1);
+        let ins = if self.cfg.kv_events {
+            let mut evicted = Vec::new();
+            let ins = self.workers[index].cache.insert_reporting(&hashes, Some(&mut evicted));
+            if !evicted.is_empty() {
+                self.events.push(KvEvent::Removed { worker: index, hashes: evicted });
+            }
+            if ins.added > 0 {
+                let bs = self.cfg.block_size;
+                let (from, to) = (ins.matched, ins.matched + ins.added);
+                self.events.push(KvEvent::Stored {
+                    worker: index,
+                    hashes: hashes[from..to].to_vec(),
+                    parent: from.checked_sub(1).map(|i| hashes[i]),
+                    tokens: tokens[from * bs..to * bs].to_vec(),
+                });
+            }
+            ins
+        } else {
+            self.workers[index].cache.insert(&hashes)
+        };
         let w = &mut self.workers[index];
-        let ins = w.cache.insert(&hashes);
         let cached_tokens = (ins.matched * self.cfg.block_size).min(tokens.len());
         let s = &mut w.stats;
         s.requests += 1;
@@ -228,18 +293,19 @@ impl Cluster {
     pub fn occupy(&mut self, worker: usize, prompt_tokens: usize, duration: f64, now: f64) -> Slot {
         let ticket = (self.next_ticket << WORKER_BITS) | worker as u64;
         self.next_ticket += 1;
+        let (seq_start, seq) = earliest(&self.seqs, now);
         let w = &mut self.workers[worker];
-        let (start, lane) =
-            match w.lanes.iter().enumerate().min_by(|a, b| a.1.free_at.total_cmp(&b.1.free_at)) {
-                None => (now, NO_LANE),
-                Some((i, lane)) => (lane.free_at.max(now), i),
-            };
+        let (lane_start, lane) = earliest(&w.lanes, now);
+        let start = seq_start.max(lane_start);
         let finish = start + duration.max(0.0);
         if lane != NO_LANE {
             w.lanes[lane] = Lane { free_at: finish, owner: ticket };
         }
+        if seq != NO_LANE {
+            self.seqs[seq] = Lane { free_at: finish, owner: ticket };
+        }
         let blocks = prompt_tokens.div_ceil(self.cfg.block_size).max(1);
-        w.flights.insert(ticket, Flight { start, blocks, lane });
+        w.flights.insert(ticket, Flight { start, blocks, lane, seq, ready: now });
         w.ends.push(Reverse((nanos(finish), ticket)));
         w.active_blocks += blocks;
         if start > now {
@@ -257,7 +323,45 @@ impl Cluster {
             if let Some(lane) = w.lanes.get_mut(f.lane).filter(|l| l.owner == ticket) {
                 lane.free_at = lane.free_at.min(now);
             }
+            if let Some(seq) = self.seqs.get_mut(f.seq).filter(|l| l.owner == ticket) {
+                seq.free_at = seq.free_at.min(now);
+            }
         }
+    }
+
+    /// `(running, waiting)` requests over all workers at `now` (a disaggregated request still in its
+    /// prefill is not yet waiting for its decode slot).
+    pub fn load(&mut self, now: f64) -> (usize, usize) {
+        self.workers.iter_mut().fold((0, 0), |(running, waiting), w| {
+            w.prune(now);
+            let started = w.flights.values().filter(|f| f.start <= now).count();
+            let queued = w.flights.values().filter(|f| f.ready <= now && now < f.start).count();
+            (running + started, waiting + queued)
+        })
+    }
+
+    /// Whether a request arriving at `now` may enter: false when it would have to wait and
+    /// `max_waiting` requests already do.
+    pub fn admit(&mut self, now: f64) -> bool {
+        let Some(limit) = self.cfg.limits.max_waiting else { return true };
+        let (_, waiting) = self.load(now);
+        waiting < limit || self.seqs.iter().any(|l| l.free_at <= now)
+    }
+
+    /// The slowdown of a request arriving at `now` (1 without `time_factor`): grows linearly with the
+    /// requests running, including this one, up to `time_factor` at `max_num_seqs`.
+    pub fn load_factor(&mut self, now: f64) -> f64 {
+        let Limits { max_num_seqs, time_factor, .. } = self.cfg.limits;
+        if time_factor <= 1.0 || max_num_seqs == 0 {
+            return 1.0;
+        }
+        let running = (self.load(now).0 + 1).min(max_num_seqs);
+        1.0 + (time_factor - 1.0) * running as f64 / max_num_seqs as f64
+    }
+
+    /// The KV events recorded since the last call, oldest first.
+    pub fn drain_events(&mut self) -> Vec<KvEvent> {
+        std::mem::take(&mut self.events)
     }
 
     /// Every worker's state at `now`.
@@ -279,6 +383,14 @@ impl Cluster {
     }
 }
 
+/// The lane of `lanes` free first, and from when (`now` at the earliest); `(now, NO_LANE)` if none.
+fn earliest(lanes: &[Lane], now: f64) -> (f64, usize) {
+    match lanes.iter().enumerate().min_by(|a, b| a.1.free_at.total_cmp(&b.1.free_at)) {
+        None => (now, NO_LANE),
+        Some((i, lane)) => (lane.free_at.max(now), i),
+    }
+}
+
 /// Prefill time of a prompt: `per_token` seconds for each token not found in the prefix cache.
 pub fn prefill_seconds(per_token: f64, prompt_tokens: usize, cached_tokens: usize) -> f64 {
     per_token.max(0.0) * prompt_tokens.saturating_sub(cached_tokens) as f64
@@ -290,7 +402,86 @@ mod tests {
 
     fn config(workers: usize, prefill_workers: usize, cache_blocks: usize, batch_size: usize) -> Config {
         let weights = Weights::default();
-        Config { workers, prefill_workers, block_size: 16, cache_blocks, batch_size, weights }
+        Config {
+            workers,
+            prefill_workers,
+            block_size: 16,
+            cache_blocks,
+            batch_size,
+            weights,
+            kv_events: false,
+            limits: Limits::default(),
+        }
+    }
+
+    #[test]
+    fn max_num_seqs_caps_the_cluster_and_waiting_is_bounded() {
+        let limits = Limits { max_num_seqs: 2, max_waiting: Some(1), time_factor: 1.0 };
+        let mut c = Cluster::new(Config { limits, ..config(4, 0, 0, 256) });
+        assert!(c.admit(0.0));
+        assert_eq!(c.occupy(0, 10, 1.0, 0.0).queue_delay, 0.0);
+        assert_eq!(c.occupy(1, 10, 2.0, 0.0).queue_delay, 0.0);
+        assert!(c.admit(0.1), "the queue is empty");
+        let third = c.occupy(2, 10, 1.0, 0.1);
+        assert!((third.queue_delay - 0.9).abs() < 1e-12, "waits for a seq although worker 2 is idle");
+        assert_eq!(c.load(0.5), (2, 1));
+        assert!(!c.admit(0.5), "one waiting already");
+        assert!(c.admit(2.5), "all done");
+        assert_eq!(c.load(2.5), (0, 0));
+    }
+
+    #[test]
+    fn releasing_frees_the_seq_too() {
+        let limits = Limits { max_num_seqs: 1, max_waiting: Some(0), time_factor: 1.0 };
+        let mut c = Cluster::new(Config { limits, ..config(1, 0, 0, 0) });
+        let long = c.occupy(0, 10, 100.0, 0.0);
+        assert!(!c.admit(1.0));
+        c.release(long.ticket, 1.0);
+        assert!(c.admit(1.5));
+        assert_eq!(c.occupy(0, 10, 1.0, 1.5).queue_delay, 0.0);
+    }
+
+    #[test]
+    fn load_factor_grows_linearly_with_running_requests() {
+        let limits = Limits { max_num_seqs: 4, max_waiting: None, time_factor: 3.0 };
+        let mut c = Cluster::new(Config { limits, ..config(1, 0, 0, 0) });
+        assert!((c.load_factor(0.0) - 1.5).abs() < 1e-12, "1 of 4 running (this one)");
+        for _ in 0..3 {
+            c.occupy(0, 10, 10.0, 0.0);
+        }
+        assert!((c.load_factor(1.0) - 3.0).abs() < 1e-12);
+        assert_eq!(cluster(1, 0, 0).load_factor(0.0), 1.0, "off by default");
+    }
+
+    #[test]
+    fn kv_events_chain_stored_blocks_and_report_evictions() {
+        let mut c = Cluster::new(Config { kv_events: true, ..config(1, 0, 4, 0) });
+        let p = prompt(1, 50); // three full blocks
+        c.route(&p, 0.0);
+        let hashes = block_hashes(&p, 16);
+        let stored =
+            KvEvent::Stored { worker: 0, hashes: hashes.clone(), parent: None, tokens: p[..48].to_vec() };
+        assert_eq!(c.drain_events(), [stored]);
+        assert!(c.drain_events().is_empty(), "drained");
+        c.route(&p, 0.0);
+        assert!(c.drain_events().is_empty(), "a cache hit stores nothing");
+        // Same first block, then two new ones: one block must be evicted (capacity 4).
+        let mut q = p.clone();
+        q[20] = 7;
+        c.route(&q, 0.0);
+        let qh = block_hashes(&q, 16);
+        let events = c.drain_events();
+        assert_eq!(events[0], KvEvent::Removed { worker: 0, hashes: vec![hashes[2]] });
+        let stored = KvEvent::Stored {
+            worker: 0,
+            hashes: qh[1..].to_vec(),
+            parent: Some(qh[0]),
+            tokens: q[16..48].to_vec(),
+        };
+        assert_eq!(events[1], stored);
+        let mut off = cluster(1, 4, 0);
+        off.route(&p, 0.0);
+        assert!(off.drain_events().is_empty(), "nothing recorded when off");
     }
 
     fn cluster(workers: usize, cache_blocks: usize, batch_size: usize) -> Cluster {
@@ -308,6 +499,7 @@ mod tests {
         assert_eq!((wait1, wait2), (0.0, 0.0));
         let snap = c.snapshot(0.05);
         assert_eq!((snap[0].active, snap[1].queued + snap[2].queued), (1, 1));
+        assert_eq!(c.load(0.05), (1, 0), "prefilling, not waiting for its decode slot");
         // A second request prefills after the first, then decodes on the other decode worker.
         let r2 = c.route(&p, 0.0);
         assert_eq!(r2.cached_tokens, 64);

@@ -96,6 +96,13 @@ impl RadixTree {
     /// Cache the prefix `hashes`: touch the blocks already cached, add the rest (at most `capacity`
     /// blocks of the prompt), evicting least-recently-used blocks to make room.
     pub fn insert(&mut self, hashes: &[u64]) -> Inserted {
+        self.insert_reporting(hashes, None)
+    }
+
+    /// [`RadixTree::insert`], also appending the hash of every evicted block to `evicted` (for KV
+    /// events). The blocks added are always `hashes[matched..matched + added]`: once a block is new,
+    /// so are the blocks after it.
+    pub fn insert_reporting(&mut self, hashes: &[u64], mut evicted: Option<&mut Vec<u64>>) -> Inserted {
         self.tick += 1;
         let mut out = Inserted::default();
         let mut node = ROOT;
@@ -108,7 +115,9 @@ impl RadixTree {
             }
             if self.lru.len() >= self.capacity {
                 // Everything on this request's path carries the newest tick, so the LRU leaf is elsewhere.
-                self.evict_one();
+                if let (Some(hash), Some(log)) = (self.evict_one(), evicted.as_deref_mut()) {
+                    log.push(hash);
+                }
                 out.evicted += 1;
             }
             node = self.add_child(node, h);
@@ -147,13 +156,14 @@ impl RadixTree {
         id
     }
 
-    fn evict_one(&mut self) {
-        let Some((_, _, id)) = self.lru.pop_first() else { return };
+    fn evict_one(&mut self) -> Option<u64> {
+        let (_, _, id) = self.lru.pop_first()?;
         debug_assert!(self.nodes[id].children.is_empty(), "LRU order yields leaves");
         let (parent, hash) = (self.nodes[id].parent, self.nodes[id].hash);
         self.nodes[parent].children.remove(&hash);
         self.nodes[id].children = Children::default();
         self.free.push(id);
+        Some(hash)
     }
 }
 
@@ -217,6 +227,19 @@ mod tests {
         t.insert(&[7, 8]); // evicts one block: the oldest leaf, 3
         assert_eq!(t.matched(&a), 2);
         assert_eq!(t.matched(&b), 3);
+    }
+
+    #[test]
+    fn evicted_hashes_are_reported_leaf_first() {
+        let mut t = RadixTree::new(4);
+        t.insert(&seq(0..3));
+        let mut evicted = Vec::new();
+        let r = t.insert_reporting(&seq(10..12), Some(&mut evicted));
+        assert_eq!((r.added, r.evicted), (2, 1));
+        assert_eq!(evicted, [2], "the tip of the older branch goes first");
+        t.insert_reporting(&seq(20..23), Some(&mut evicted));
+        assert_eq!(evicted.len(), 4);
+        assert_eq!(t.len(), 4);
     }
 
     #[test]

@@ -22,7 +22,7 @@
 
 use super::shared::SharedTable;
 use crate::block_hash;
-use crate::cluster::{self, Config, Routed};
+use crate::cluster::{self, Config, KvEvent, Limits, Routed};
 use crate::histogram;
 use crate::radix::RadixTree;
 use crate::router::Weights;
@@ -66,10 +66,16 @@ impl Cluster {
     /// step, or `[first token, end]` of a whole answer), shift the schedule by any queueing delay, and
     /// record its timings. Returns the ticket of the slot held until the end.
     pub(crate) fn book(&self, b: &Booking, offsets: &mut [f64]) -> u64 {
+        let mut cluster = self.lock();
+        let factor = cluster.load_factor(b.now);
+        if factor != 1.0 {
+            offsets.iter_mut().for_each(|o| *o *= factor);
+        }
         let first = offsets.first().copied().unwrap_or(0.0);
         let last = offsets.last().copied().unwrap_or(0.0);
         let (ticket, prefill_wait, decode_wait) =
-            self.lock().schedule(b.worker, b.prompt_tokens, first, last, b.now);
+            cluster.schedule(b.worker, b.prompt_tokens, first, last, b.now);
+        drop(cluster);
         if let Some((head, tail)) = offsets.split_first_mut() {
             *head += prefill_wait;
             tail.iter_mut().for_each(|o| *o += prefill_wait + decode_wait);
@@ -130,7 +136,7 @@ impl Cluster {
     #[new]
     #[pyo3(signature = (
         workers=4, *, block_size=16, cache_blocks=16384, batch_size=256, overlap_weight=1.0, load_weight=1.0,
-        prefill_workers=0, table=None
+        prefill_workers=0, table=None, kv_events=false, max_num_seqs=0, max_waiting=None, time_factor=1.0
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -142,9 +148,23 @@ impl Cluster {
         load_weight: f64,
         prefill_workers: usize,
         table: Option<Py<SharedTable>>,
+        kv_events: bool,
+        max_num_seqs: usize,
+        max_waiting: Option<usize>,
+        time_factor: f64,
     ) -> Self {
         let weights = Weights { overlap: overlap_weight, load: load_weight };
-        let cfg = Config { workers, prefill_workers, block_size, cache_blocks, batch_size, weights };
+        let limits = Limits { max_num_seqs, max_waiting, time_factor };
+        let cfg = Config {
+            workers,
+            prefill_workers,
+            block_size,
+            cache_blocks,
+            batch_size,
+            weights,
+            kv_events,
+            limits,
+        };
         Self { inner: Mutex::new(cluster::Cluster::new(cfg)), table }
     }
 
@@ -189,6 +209,31 @@ impl Cluster {
                 Ok(d)
             })
             .collect()
+    }
+
+    /// The KV events recorded since the last call (only with `kv_events=True`), oldest first:
+    /// `(worker, block_hashes, parent_block_hash | None, token_ids)` for blocks stored and
+    /// `(worker, block_hashes, None, None)` for blocks evicted.
+    #[allow(clippy::type_complexity)]
+    fn drain_events(&self) -> Vec<(usize, Vec<u64>, Option<u64>, Option<Vec<u32>>)> {
+        let events = self.lock().drain_events();
+        events
+            .into_iter()
+            .map(|e| match e {
+                KvEvent::Stored { worker, hashes, parent, tokens } => (worker, hashes, parent, Some(tokens)),
+                KvEvent::Removed { worker, hashes } => (worker, hashes, None, None),
+            })
+            .collect()
+    }
+
+    /// Whether a request arriving at `now` may enter (False: `max_waiting` requests already wait).
+    fn admit(&self, now: f64) -> bool {
+        self.lock().admit(now)
+    }
+
+    /// `(running, waiting)` requests of the whole cluster at `now`.
+    fn load(&self, now: f64) -> (usize, usize) {
+        self.lock().load(now)
     }
 
     #[getter]
