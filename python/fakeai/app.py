@@ -44,6 +44,7 @@ from fakeai.engine.fine_tuning import FineTuningRunner
 from fakeai.engine.vector_index import IndexRunner
 from fakeai.errors import exception_handlers
 from fakeai.gateway.middleware import middleware as gateway_middleware
+from fakeai.hot_routes import HotRoutes
 from fakeai.observability import MetricsMiddleware
 from fakeai.settings import Settings
 
@@ -81,7 +82,8 @@ API_MODULES = (
 )
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
+def create_app(settings: Settings | None = None) -> HotRoutes:
+    """The server's ASGI app: the Starlette app of every route, behind the hot-route shortcut."""
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
     middleware = [Middleware(MetricsMiddleware, metrics=ctx.metrics)] if ctx.metrics.enabled else []
@@ -97,9 +99,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=routes, exception_handlers=exception_handlers, middleware=middleware, lifespan=poller.lifespan
     )
     app.state.ctx = ctx
-    return app
+    return HotRoutes(app, middleware)
 
 
-def app_from_env() -> Starlette:
+def app_from_env() -> HotRoutes:
     """The app factory granian calls in each worker: settings come from ``FAKEAI_*`` variables."""
     return create_app(Settings.from_env())

@@ -35,5 +35,9 @@ class Generation(Endpoint):
         ctx = self.ctx
         payload, schedule, prompt_tokens, completion_tokens, ticket = self.render(ctx, req, over, start)
         ctx.metrics.inference(scope, req.model, prompt_tokens, completion_tokens, schedule)
-        async with ctx.loras.serving(ctx.loras.find(req.model)):
+        lora = ctx.loras.find(req.model)
+        if lora is None:
+            await ctx.cluster.respond(receive, send, payload, schedule, start, ticket)
+            return
+        async with ctx.loras.serving(lora):
             await ctx.cluster.respond(receive, send, payload, schedule, start, ticket)
