@@ -104,7 +104,7 @@ async def load(port: int, streams: int, first: int, total: int, start_at: float,
     payload, end = request(port), start_at + duration
     conns: list[Stream] = []
     for i in range(streams):
-        factory = lambda: Stream(payload, end, loop.create_future())  # noqa: E731
+        factory = lambda: Stream(payload, end, loop.create_future())
         _, proto = await loop.create_connection(factory, "127.0.0.1", port)
         conns.append(proto)
         if i % 200 == 199:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import msgspec
 import orjson
 import pytest
+
 from fakeai import _core
 from fakeai.errors import ApiError, invalid_body, rejected
 from fakeai.schemas.chat import ChatRequest

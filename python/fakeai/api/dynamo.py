@@ -98,7 +98,7 @@ class DynamoCollector:
     def __init__(self, cluster: SimulatedCluster) -> None:
         self.cluster = cluster
 
-    def collect(self):  # noqa: ANN201 - prometheus_client's collector protocol
+    def collect(self):
         cluster = self.cluster
         c, snap = cluster.counters(), cluster.snapshot()
         for name, doc in (

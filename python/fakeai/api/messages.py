@@ -29,6 +29,7 @@ from fakeai.engine.pacing import respond
 from fakeai.errors import ApiError, bad_request
 from fakeai.schemas.messages import Block, MessagesRequest, Tool
 
+
 def _text_of(content: str | list[Block] | None) -> str:
     if content is None or isinstance(content, str):
         return content or ""

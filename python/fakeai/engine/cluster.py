@@ -34,8 +34,8 @@ import time
 from fakeai import _core, shared
 from fakeai.asgi import Receive, Send
 from fakeai.engine import pacing
-from fakeai.errors import ApiError
 from fakeai.engine.kv_events import KvEventPublisher
+from fakeai.errors import ApiError
 from fakeai.observability.engine import ModelGauges
 from fakeai.observability.snapshot import Snapshot
 from fakeai.settings import Settings
