@@ -15,6 +15,8 @@ import httpx
 import openai
 import pytest
 
+from fakeai.process import free_port_pair
+
 pytestmark = pytest.mark.integration
 
 
@@ -161,7 +163,8 @@ def test_bad_deployment_flags_are_clear_startup_errors(flags, needle):
 
 
 def test_data_parallel_ranks_serve_on_consecutive_ports_and_stop_together(tmp_path, pick_port):
-    server = Launched(tmp_path, pick_port(), "--data-parallel-size", "2", "--lora-modules", "base-lora=/l")
+    port = free_port_pair()
+    server = Launched(tmp_path, port, "--data-parallel-size", "2", "--lora-modules", "base-lora=/l")
     urls = [f"http://127.0.0.1:{server.port + k}" for k in range(2)]
     try:
         wait_ready(urls, server)
@@ -197,7 +200,7 @@ def wait_ready(urls: list[str], server: Launched) -> None:
 
 
 def test_ranks_stop_when_their_supervisor_is_killed(tmp_path, pick_port):
-    server = Launched(tmp_path, pick_port(), "--data-parallel-size", "2")
+    server = Launched(tmp_path, free_port_pair(), "--data-parallel-size", "2")
     urls = [f"http://127.0.0.1:{server.port + k}" for k in range(2)]
     try:
         wait_ready(urls, server)

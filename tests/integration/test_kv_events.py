@@ -12,7 +12,7 @@ import pytest
 import zmq
 
 from fakeai.engine.kv_events import BlockRemoved, BlockStored, KVEventBatch
-from fakeai.process import free_port, running_server
+from fakeai.process import free_port, free_port_pair, running_server
 
 pytestmark = pytest.mark.integration
 
@@ -98,7 +98,7 @@ def test_bad_kv_events_endpoint_is_a_clear_startup_error(flags, needle):
 
 
 def test_data_parallel_rank_k_publishes_on_port_plus_k():
-    port, kv_port = free_port(), free_port()
+    port, kv_port = free_port_pair(), free_port_pair()
     flags = ("--ttft", "0", "--itl", "0", "--kv-workers", "2", "--data-parallel-size", "2")
     with running_server(*flags, "--kv-events", f"tcp://127.0.0.1:{kv_port}", port=port):
         sub = subscriber(kv_port + 1)
