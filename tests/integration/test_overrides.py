@@ -34,7 +34,7 @@ def test_ttft_header_delays_one_request(http):
     http.post("/v1/chat/completions", json=CHAT)
     fast = time.perf_counter() - start
     assert r.status_code == 200
-    assert slow >= 0.29 and fast < 0.2
+    assert slow >= 0.26 and fast < 0.2  # 300 ms within the profile's +-10% jitter
 
 
 def test_itl_header_paces_the_stream(http):
