@@ -107,7 +107,7 @@ def test_pacing_and_cancel(start_server) -> None:
         ws.send(json.dumps({"type": "response.create", "response": {"max_output_tokens": 4}}))
         events = events_until(ws, "response.done")
         deltas = sum(e["type"] == "response.output_text.delta" for e in events)
-        assert deltas >= 1 and time.perf_counter() - start >= 0.09 + 0.045 * (deltas - 1)
+        assert deltas >= 1 and time.perf_counter() - start >= 0.085 + 0.043 * (deltas - 1)  # +-10% jitter
         ws.send(json.dumps({"type": "response.create"}))
         json.loads(ws.recv(timeout=10))  # response.created
         ws.send(json.dumps({"type": "response.create"}))
