@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from fakeai import _core
-from fakeai.api.generation import Answer, Generation
+from fakeai.api.generation import Answer, Generation, prepare
 from fakeai.context import FINGERPRINT, ServerContext
 from fakeai.engine.overrides import Overrides
 from fakeai.engine.speech import chat_audio
@@ -23,11 +23,7 @@ def render(
     latency."""
     if req.top_logprobs is not None and not req.logprobs:
         raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
-    if start is not None and ctx.cluster.bounded:
-        ctx.cluster.admit(start)
-    _, info = ctx.resolve_model(req.model)
-    lat = ctx.latencies.for_request(info.id, over)
-    echo = ctx.echo if over is None or over.echo is None else over.echo
+    info, lat, echo, cluster = prepare(ctx, req.model, over, start)
     try:
         answer = _core.chat(
             req,
@@ -41,7 +37,7 @@ def render(
             lengths=ctx.lengths,
             audio=chat_audio(req.modalities, req.audio),
             prefill_per_token=lat.prefill_per_token,
-            cluster=None if start is None else ctx.cluster.core,
+            cluster=cluster,
             now=start or 0.0,
         )
     except _core.InvalidInput as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from fakeai import _core
-from fakeai.api.generation import Answer, Generation
+from fakeai.api.generation import Answer, Generation, prepare
 from fakeai.context import FINGERPRINT, ServerContext
 from fakeai.engine.overrides import Overrides
 from fakeai.errors import bad_request, rejected
@@ -19,11 +19,7 @@ def render(
     ``start`` as for :func:`fakeai.api.chat.render`."""
     if req.max_tokens == 0 and not req.echo:
         raise bad_request("'max_tokens' must be at least 1 unless 'echo' is true.", param="max_tokens")
-    if start is not None and ctx.cluster.bounded:
-        ctx.cluster.admit(start)
-    _, info = ctx.resolve_model(req.model)
-    lat = ctx.latencies.for_request(info.id, over)
-    echo = ctx.echo if over is None or over.echo is None else over.echo
+    info, lat, echo, cluster = prepare(ctx, req.model, over, start)
     try:
         answer = _core.completion(
             req,
@@ -36,7 +32,7 @@ def render(
             lengths=ctx.lengths,
             context_length=info.context_length,
             prefill_per_token=lat.prefill_per_token,
-            cluster=None if start is None else ctx.cluster.core,
+            cluster=cluster,
             now=start or 0.0,
         )
     except _core.InvalidInput as exc:
