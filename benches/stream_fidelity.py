@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -122,7 +123,7 @@ async def load(port: int, streams: int, first: int, total: int, start_at: float,
             tokens += len(arrivals)
             if sent >= counted and arrivals:
                 ttfts.append(arrivals[0] - sent)
-                gaps.extend(b - a for a, b in zip(arrivals, arrivals[1:]))
+                gaps.extend(b - a for a, b in itertools.pairwise(arrivals))
         c.transport.close()
     return {"ttfts": ttfts, "gaps": gaps, "tokens": tokens, "cpu": cpu, "wall": wall}
 

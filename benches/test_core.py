@@ -26,7 +26,7 @@ PROSE = (
 ) * 8
 
 # --- a pure-Python tokenizer of the same design as rust/fakeai_core/src/tokens.rs -------------------
-_PIECE = re.compile(r" ?[A-Za-z]{1,12}|[0-9]{1,3}|\s+(?=\s[A-Za-z])|\s+|.", re.S)
+_PIECE = re.compile(r" ?[A-Za-z]{1,12}|[0-9]{1,3}|\s+(?=\s[A-Za-z])|\s+|.", re.DOTALL)
 
 
 def py_count_tokens(text: str) -> int:

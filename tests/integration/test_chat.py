@@ -51,7 +51,7 @@ def test_ignore_eos_generates_exactly_max_tokens(client):
 
 
 def test_same_seed_same_output_and_different_seed_differs(client):
-    kw = dict(model="gpt-4o", messages=MESSAGES, max_tokens=30, seed=1234)
+    kw = {"model": "gpt-4o", "messages": MESSAGES, "max_tokens": 30, "seed": 1234}
     a = client.chat.completions.create(**kw).choices[0].message.content
     b = client.chat.completions.create(**kw).choices[0].message.content
     c = client.chat.completions.create(**{**kw, "seed": 99}).choices[0].message.content
@@ -126,7 +126,7 @@ def test_stream_chunks_and_usage(client):
 
 
 def test_stream_matches_non_stream_for_the_same_seed(client):
-    kw = dict(model="gpt-4o", messages=MESSAGES, max_tokens=25, seed=77)
+    kw = {"model": "gpt-4o", "messages": MESSAGES, "max_tokens": 25, "seed": 77}
     whole = client.chat.completions.create(**kw).choices[0].message.content
     streamed = "".join(
         c.choices[0].delta.content or "" for c in client.chat.completions.create(**kw, stream=True) if c.choices

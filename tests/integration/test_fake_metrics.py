@@ -65,6 +65,5 @@ def test_the_cluster_feeds_prefix_cache_counters_without_fake_metrics(start_serv
      ('{"kv-cache-usage": 2}', "kv-cache-usage")],
 )
 def test_bad_specs_stop_the_server_with_a_clear_message(start_server, spec, needle):
-    with pytest.raises(ServerFailed, match=needle):
-        with start_server("--fake-metrics", spec):
-            pass
+    with pytest.raises(ServerFailed, match=needle), start_server("--fake-metrics", spec):
+        pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 
@@ -45,7 +46,7 @@ def test_itl_header_paces_the_stream(http):
         for line in r.iter_lines():
             if '"content":"' in line and '"content":""' not in line:
                 arrivals.append(time.perf_counter() - start)
-    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
     assert len(arrivals) == 8
     assert 0.02 <= statistics.median(gaps) <= 0.045
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 import time
 
@@ -22,7 +23,7 @@ def stream_times(url: str) -> tuple[float, list[float]]:
         for line in r.iter_lines():
             if line.startswith("data: {") and '"content":"' in line and '"content":""' not in line:
                 arrivals.append(time.perf_counter() - start)
-    return arrivals[0], [b - a for a, b in zip(arrivals, arrivals[1:])]
+    return arrivals[0], [b - a for a, b in itertools.pairwise(arrivals)]
 
 
 def test_stream_follows_ttft_and_itl(start_server):

@@ -26,7 +26,7 @@ def test_stream_returns_steps_and_offsets():
     req = ChatRequest(
         model="m", messages=[Message(role="user", content="hi")], max_tokens=4, ignore_eos=True, stream=True
     )
-    steps, offsets, prompt, completion, _ = _core.chat(req, ttft=0.05, itl=0.01)
+    steps, offsets, _prompt, completion, _ = _core.chat(req, ttft=0.05, itl=0.01)
     assert len(steps) == len(offsets) == 4 and completion == 4
     assert offsets[0] == pytest.approx(0.05) and offsets[3] == pytest.approx(0.08)
 

@@ -79,9 +79,8 @@ def test_running_and_waiting_counts_are_shared(tmp_path):
     adapter = one.find("a")
 
     async def serve() -> None:
-        async with one.serving(adapter):
-            async with two.serving(two.find("a")):
-                assert two.request_counts() == {"a": (2, 0), "b": (0, 0)}
+        async with one.serving(adapter), two.serving(two.find("a")):
+            assert two.request_counts() == {"a": (2, 0), "b": (0, 0)}
         async with one.serving(None):
             pass
 

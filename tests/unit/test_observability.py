@@ -117,7 +117,7 @@ def test_exposition_uses_the_engine_provider(metrics):
 
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
-        MetricsCollector(lambda: (Snapshot.read(metrics.table), cluster(None)), 0.1, lambda: 1.0, lambda: [])
+        MetricsCollector(lambda: (Snapshot.read(metrics.table), cluster(None)), 0.1, lambda: 1.0, list)
     )
     families = {f.name: f for f in text_string_to_metric_families(generate_latest(registry).decode())}
     sample = {

@@ -112,7 +112,7 @@ class DynamoCollector:
             key = name.removeprefix("kv_")
             yield CounterMetricFamily(f"{PREFIX}{name}", doc, value=c[key])
         for name in HISTOGRAMS:
-            count, total, buckets = cluster.histogram(name)
+            _count, total, buckets = cluster.histogram(name)
             cumulative, running = [], 0
             for le, n in zip(_LE, buckets):
                 running += n

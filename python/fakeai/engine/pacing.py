@@ -35,7 +35,7 @@ MAX_LEAD = 0.002
 class _Stream:
     """A stream parked in the ticker: what it sends, and where it is."""
 
-    __slots__ = ("send", "steps", "offsets", "start", "next", "gone", "done")
+    __slots__ = ("done", "gone", "next", "offsets", "send", "start", "steps")
 
     def __init__(
         self, send: Send, steps: list[bytes], offsets: list[float], start: float, gone: asyncio.Future[Any]

@@ -67,7 +67,7 @@ Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
 class Message(msgspec.Struct, gc=False):
     role: Role
-    content: Union[str, list[ContentPart], None] = None
+    content: str | list[ContentPart] | None = None
     name: str | None = None
     tool_calls: list[dict[str, Any]] | None = None
     tool_call_id: str | None = None

@@ -6,7 +6,7 @@ element types are checked by the Rust core, which reads it.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Union
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
@@ -16,7 +16,7 @@ from fakeai.schemas.common import ChoiceCount, ModelId, Penalty, Probability, St
 
 class CompletionRequest(msgspec.Struct, gc=False):
     model: ModelId
-    prompt: Union[str, list[Any]]
+    prompt: str | list[Any]
     max_tokens: Annotated[int, Meta(ge=0)] = 16
     n: ChoiceCount = 1
     best_of: ChoiceCount | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -12,7 +12,7 @@ from fakeai.schemas.common import ModelId
 
 class EmbeddingRequest(msgspec.Struct, gc=False):
     model: ModelId
-    input: Union[str, Annotated[list[Any], Meta(max_length=2048)]]
+    input: str | Annotated[list[Any], Meta(max_length=2048)]
     dimensions: Annotated[int, Meta(ge=1)] | None = None
     encoding_format: Literal["float", "base64"] = "float"
     user: str | None = None
