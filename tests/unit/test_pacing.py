@@ -70,3 +70,31 @@ def test_streams_survive_slow_and_failing_sends():
     assert results[0] is True and written == [b"a", b"b", b"c"]
     assert isinstance(results[1], RuntimeError)
     assert results[2] is False
+
+
+def test_a_step_written_while_firing_does_not_postpone_earlier_slots():
+    """A stream parked for its next step from inside the timer callback must leave the timer armed
+    for the earliest waiting slot, not for that later step."""
+    from fakeai.engine.pacing import _Stream
+
+    async def main() -> tuple[list[int | None], int, float]:
+        loop = asyncio.get_running_loop()
+        ticker, gone, start = Ticker(), loop.create_future(), time.monotonic()
+        armed_after_first: list[int | None] = []
+        b_written: list[float] = []
+
+        async def send_a(message: dict) -> None:
+            if message["body"] == b"a1":
+                loop.call_soon(lambda: armed_after_first.append(ticker.armed))
+
+        async def send_b(message: dict) -> None:
+            b_written.append(time.monotonic())
+
+        a = ticker.play(_Stream(send_a, [b"a1", b"a2"], [0.02, 0.30], start, gone))
+        b = ticker.play(_Stream(send_b, [b"b1", b"b2"], [0.05, 0.06], start, gone))
+        assert await asyncio.gather(a, b) == [True, True]
+        return armed_after_first, round((start + 0.05) / RESOLUTION), b_written[0] - (start + 0.05)
+
+    armed, b1_slot, b1_lateness = asyncio.run(main())
+    assert armed == [b1_slot]  # armed for b1 at 50 ms, not for a2 at 300 ms
+    assert b1_lateness < 0.2

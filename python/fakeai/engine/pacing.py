@@ -87,6 +87,9 @@ class Ticker:
         self.order: list[int] = []  # heap of the keys of ``slots``
         self.armed: int | None = None
         self.handle: asyncio.TimerHandle | None = None
+        #: True while ``_fire`` writes: streams parked meanwhile must not arm the timer for their
+        #: next step, which is later than slots already waiting.
+        self.firing = False
         #: How late the loop's timer has been firing lately (moving average, capped at MAX_LEAD): the
         #: timer is armed that much ahead of each slot, so steps go out on time on a busy loop.
         self.lead = 0.0
@@ -112,6 +115,8 @@ class Ticker:
             return
         self.slots[slot] = [item]
         heapq.heappush(self.order, slot)
+        if self.firing:  # _fire arms the timer for the earliest slot once it is done
+            return
         if self.armed is None or slot < self.armed:
             if self.handle is not None:
                 self.handle.cancel()
@@ -130,13 +135,17 @@ class Ticker:
         self.handle = self.armed = None
         due = (now + EARLY + self.lead) / RESOLUTION
         order, slots = self.order, self.slots
-        while order and order[0] <= due:
-            for item in slots.pop(heapq.heappop(order)):
-                if isinstance(item, _Stream):
-                    self._write(item, now)
-                elif not item.done():
-                    item.set_result(None)
-        if order and self.armed is None:
+        self.firing = True
+        try:
+            while order and order[0] <= due:
+                for item in slots.pop(heapq.heappop(order)):
+                    if isinstance(item, _Stream):
+                        self._write(item, now)
+                    elif not item.done():
+                        item.set_result(None)
+        finally:
+            self.firing = False
+        if order:
             self._arm(order[0])
 
     def _write(self, s: _Stream, now: float) -> None:
