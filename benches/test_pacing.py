@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from fakeai.engine.pacing import Ticker, _Stream
+from fakeai.engine.pacing import Ticker
 
 STREAMS, STEPS, TTFT, ITL = 1000, 64, 0.050, 0.010
 OFFSETS = [TTFT + k * ITL for k in range(STEPS)]
@@ -53,7 +53,7 @@ async def sleep_per_step(send, start: float) -> None:
 
 
 async def ticker_stream(ticker: Ticker, send, start: float, gone: asyncio.Future) -> None:
-    assert await ticker.play(_Stream(send, [STEP] * STEPS, OFFSETS, start, gone))
+    assert await ticker.play(send, [STEP] * STEPS, OFFSETS, start, gone)
 
 
 def run(kind: str) -> list[list[float]]:

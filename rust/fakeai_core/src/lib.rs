@@ -23,6 +23,7 @@ pub mod logprobs;
 pub mod metrics;
 pub mod moderation;
 pub mod multimodal;
+pub mod pacing;
 pub mod parse_cache;
 pub mod prediction;
 pub mod radix;

@@ -17,6 +17,7 @@ mod images;
 mod inputs;
 mod messages;
 mod metrics;
+mod pacer;
 mod ranking;
 mod ratelimit;
 mod rich_content;
@@ -54,6 +55,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<echo::LengthDistribution>()?;
     m.add_class::<ratelimit::RateLimiter>()?;
     m.add_class::<cluster::Cluster>()?;
+    m.add_class::<pacer::Pacer>()?;
     m.add_class::<cluster::PrefixCache>()?;
     m.add_function(wrap_pyfunction!(cluster::block_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(count_tokens, m)?)?;

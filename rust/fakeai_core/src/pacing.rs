@@ -1,0 +1,204 @@
+//! Pacing: which streamed steps are due when, for the one-timer ticker of a worker process.
+//!
+//! [`SlotQueue`] holds items (a stream's next step, a waiter) by deadline, rounded to slots of a fixed
+//! width (1 ms in fakeai): the event-loop timer is armed for the earliest slot, and when it fires
+//! every item of every slot due is taken in one pass, in deadline order (first parked first within a
+//! slot). [`Cursor`] is a stream's position in its schedule: the steps due by a moment are taken
+//! together, so a late wake-up sends everything already due in one write and never delays the
+//! steps after it (deadlines are absolute, from the request's start).
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+/// Items by slot, earliest first.
+pub struct SlotQueue<T> {
+    resolution: f64,
+    heap: BinaryHeap<Parked<T>>,
+    seq: u64,
+}
+
+struct Parked<T> {
+    slot: i64,
+    seq: u64,
+    item: T,
+}
+
+impl<T> Ord for Parked<T> {
+    /// Reversed, so that the max-heap pops the earliest slot (and, within it, the first parked).
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.slot, other.seq).cmp(&(self.slot, self.seq))
+    }
+}
+
+impl<T> PartialOrd for Parked<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<T> PartialEq for Parked<T> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.slot, self.seq) == (other.slot, other.seq)
+    }
+}
+
+impl<T> Eq for Parked<T> {}
+
+impl<T> SlotQueue<T> {
+    /// A queue of slots `resolution` seconds wide.
+    pub fn new(resolution: f64) -> Self {
+        SlotQueue { resolution, heap: BinaryHeap::new(), seq: 0 }
+    }
+
+    /// The slot a deadline falls in: the nearest, so an item is early or late by half a slot at most.
+    pub fn slot(&self, deadline: f64) -> i64 {
+        (deadline / self.resolution).round() as i64
+    }
+
+    /// The time a slot stands for.
+    pub fn slot_time(&self, slot: i64) -> f64 {
+        slot as f64 * self.resolution
+    }
+
+    /// Park `item` for `deadline`; returns its slot.
+    pub fn push(&mut self, deadline: f64, item: T) -> i64 {
+        let slot = self.slot(deadline);
+        self.seq += 1;
+        self.heap.push(Parked { slot, seq: self.seq, item });
+        slot
+    }
+
+    /// The earliest slot with an item.
+    pub fn earliest(&self) -> Option<i64> {
+        self.heap.peek().map(|p| p.slot)
+    }
+
+    /// Take every item whose slot's time is at or before `due` (seconds), earliest first.
+    pub fn take_due(&mut self, due: f64, out: &mut Vec<T>) {
+        let last = (due / self.resolution).floor() as i64;
+        while self.heap.peek().is_some_and(|p| p.slot <= last) {
+            if let Some(p) = self.heap.pop() {
+                out.push(p.item);
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+/// A stream's place in its schedule: `offsets[i]` seconds after `start` step `i` is due.
+#[derive(Debug, Clone)]
+pub struct Cursor {
+    start: f64,
+    offsets: Vec<f64>,
+    next: usize,
+}
+
+impl Cursor {
+    pub fn new(start: f64, offsets: Vec<f64>) -> Self {
+        Cursor { start, offsets, next: 0 }
+    }
+
+    /// When the next step is due, or None once every step was taken.
+    pub fn next_deadline(&self) -> Option<f64> {
+        self.offsets.get(self.next).map(|o| self.start + o)
+    }
+
+    /// Take the next step and every later one already due at `now`: the range of step indexes to
+    /// send in one write (empty once the stream is done).
+    pub fn take(&mut self, now: f64) -> std::ops::Range<usize> {
+        let first = self.next;
+        if first >= self.offsets.len() {
+            return first..first;
+        }
+        let mut end = first + 1;
+        while end < self.offsets.len() && self.start + self.offsets[end] <= now {
+            end += 1;
+        }
+        self.next = end;
+        first..end
+    }
+
+    /// True once every step was taken.
+    pub fn finished(&self) -> bool {
+        self.next >= self.offsets.len()
+    }
+
+    pub fn steps(&self) -> usize {
+        self.offsets.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(q: &mut SlotQueue<&'static str>, due: f64) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        q.take_due(due, &mut out);
+        out
+    }
+
+    #[test]
+    fn items_come_out_by_slot_then_in_parking_order() {
+        let mut q = SlotQueue::new(0.001);
+        q.push(0.0031, "c");
+        q.push(0.0012, "a");
+        q.push(0.0029, "b"); // same 3 ms slot as "c", parked after it
+        q.push(0.0010, "a2");
+        assert_eq!(q.earliest(), Some(1));
+        assert_eq!(drain(&mut q, 0.0005), Vec::<&str>::new());
+        assert_eq!(drain(&mut q, 0.0010), vec!["a", "a2"]);
+        assert_eq!(q.earliest(), Some(3));
+        assert_eq!(drain(&mut q, 0.0035), vec!["c", "b"]);
+        assert!(q.is_empty() && q.earliest().is_none());
+    }
+
+    #[test]
+    fn slots_round_to_the_nearest() {
+        let q: SlotQueue<()> = SlotQueue::new(0.001);
+        assert_eq!(q.slot(0.0014), 1);
+        assert_eq!(q.slot(0.0016), 2);
+        assert!((q.slot_time(q.slot(0.0421)) - 0.042).abs() < 1e-12);
+    }
+
+    #[test]
+    fn an_item_parked_late_is_due_at_once() {
+        let mut q = SlotQueue::new(0.001);
+        q.push(5.0, "late");
+        assert_eq!(drain(&mut q, 7.0), vec!["late"]);
+    }
+
+    #[test]
+    fn cursor_takes_one_step_when_on_time() {
+        let mut c = Cursor::new(100.0, vec![0.05, 0.06, 0.07]);
+        assert_eq!(c.next_deadline(), Some(100.05));
+        assert_eq!(c.take(100.05), 0..1);
+        assert_eq!(c.next_deadline(), Some(100.06));
+        assert_eq!(c.take(100.0601), 1..2);
+        assert!(!c.finished());
+        assert_eq!(c.take(100.07), 2..3);
+        assert!(c.finished() && c.next_deadline().is_none());
+        assert_eq!(c.take(101.0), 3..3);
+    }
+
+    #[test]
+    fn cursor_takes_every_step_already_due_after_a_late_wake_up() {
+        let mut c = Cursor::new(0.0, vec![0.05, 0.06, 0.07, 0.08]);
+        assert_eq!(c.take(0.075), 0..3); // woke 25 ms late: three steps in one write
+        assert_eq!(c.next_deadline(), Some(0.08)); // the next keeps its own deadline
+        assert_eq!(c.steps(), 4);
+    }
+
+    #[test]
+    fn cursor_takes_the_next_step_even_when_woken_early() {
+        let mut c = Cursor::new(0.0, vec![0.05, 0.06]);
+        assert_eq!(c.take(0.0496), 0..1); // its slot fired half a slot early
+    }
+}

@@ -1,0 +1,318 @@
+//! `Pacer`: the streams and waiters of one worker process's ticker, written from one timer callback.
+//!
+//! Python keeps one event-loop timer armed for [`Pacer::earliest`] and calls [`Pacer::fire`] when it
+//! goes off. `fire` takes every due item ([`crate::pacing::SlotQueue`]): a waiter's future gets its
+//! result, a stream's due steps ([`crate::pacing::Cursor`]) go out as one ASGI
+//! `http.response.body` message through the stream's own `send`, and the stream is parked again
+//! for its next step. A streamed token thus costs one `send` call made from Rust, with no Python
+//! frame of fakeai's in between.
+//!
+//! `send` returns an awaitable. Servers that write at once (granian) return one that is already
+//! complete: it is driven here with `PyIter_Send` and nothing else happens. One that must wait
+//! (back-pressure) is handed back to Python as `(stream, iterator, first_yielded)` to finish as a
+//! task; Python then calls [`Pacer::resume`]. A stream's `done` future gets `True` when every step
+//! was written, `False` when the client went away (a send raising `OSError`, or [`Pacer::cancel`])
+//! and the exception when `send` failed otherwise.
+//!
+//! Python code (sends, future results) never runs while the pacer is borrowed, so a send that
+//! touches the ticker cannot trip PyO3's borrow check.
+
+use crate::pacing::{Cursor, SlotQueue};
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::ffi;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict};
+
+/// What a slot holds: a stream's next write (by id) or a waiter's future.
+enum Entry {
+    Step(u64),
+    Waiter(Py<PyAny>),
+}
+
+struct Stream {
+    send: Py<PyAny>,
+    steps: Vec<Py<PyBytes>>,
+    cursor: Cursor,
+    done: Py<PyAny>,
+}
+
+/// One slab place: the stream using it, and a generation that makes stale ids harmless.
+#[derive(Default)]
+struct Place {
+    generation: u32,
+    stream: Option<Stream>,
+}
+
+/// How a write went.
+enum Written {
+    Now,
+    Pending(Py<PyAny>, Py<PyAny>),
+    Failed(PyErr),
+}
+
+/// A stream's end: its `done` future and what to put in it.
+enum Ending {
+    Result(Py<PyAny>, bool),
+    Error(Py<PyAny>, PyErr),
+}
+
+#[pyclass(module = "fakeai._core")]
+pub(crate) struct Pacer {
+    queue: SlotQueue<Entry>,
+    places: Vec<Place>,
+    free: Vec<u32>,
+}
+
+impl Pacer {
+    fn id(index: u32, generation: u32) -> u64 {
+        (u64::from(generation) << 32) | u64::from(index)
+    }
+
+    /// The live stream `id` names (None once it ended: its place may hold another stream now).
+    fn stream_mut(&mut self, id: u64) -> Option<&mut Stream> {
+        let place = self.places.get_mut((id & 0xffff_ffff) as usize)?;
+        if u64::from(place.generation) != id >> 32 {
+            return None;
+        }
+        place.stream.as_mut()
+    }
+
+    /// Remove stream `id`, freeing its place.
+    fn take(&mut self, id: u64) -> Option<Stream> {
+        let index = (id & 0xffff_ffff) as u32;
+        let place = self.places.get_mut(index as usize)?;
+        if u64::from(place.generation) != id >> 32 {
+            return None;
+        }
+        let stream = place.stream.take()?;
+        place.generation = place.generation.wrapping_add(1);
+        self.free.push(index);
+        Some(stream)
+    }
+
+    /// After stream `id`'s write: park it for its next step, or end it.
+    fn written(&mut self, id: u64, error: Option<PyErr>, py: Python<'_>, endings: &mut Vec<Ending>) {
+        let Some(stream) = self.stream_mut(id) else { return };
+        let next = if error.is_none() { stream.cursor.next_deadline() } else { None };
+        match (error, next) {
+            (None, Some(deadline)) => {
+                self.queue.push(deadline, Entry::Step(id));
+            }
+            (error, _) => {
+                if let Some(stream) = self.take(id) {
+                    endings.push(match error {
+                        None => Ending::Result(stream.done, true),
+                        Some(e) if e.is_instance_of::<PyOSError>(py) => Ending::Result(stream.done, false),
+                        Some(e) => Ending::Error(stream.done, e),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Put a stream's outcome in its `done` future, unless it already has one.
+fn end(py: Python<'_>, ending: Ending) -> PyResult<()> {
+    let (future, value) = match ending {
+        Ending::Result(f, ok) => (f, Err(ok)),
+        Ending::Error(f, e) => (f, Ok(e)),
+    };
+    let future = future.bind(py);
+    if future.call_method0(intern!(py, "done"))?.is_truthy()? {
+        return Ok(());
+    }
+    match value {
+        Err(ok) => future.call_method1(intern!(py, "set_result"), (ok,))?,
+        Ok(e) => future.call_method1(intern!(py, "set_exception"), (e.value(py),))?,
+    };
+    Ok(())
+}
+
+/// Call `send(message)` and drive the awaitable it returns as far as it goes now.
+fn write(py: Python<'_>, send: &Bound<'_, PyAny>, body: Bound<'_, PyAny>, more: bool) -> Written {
+    let message = PyDict::new(py);
+    let built = message
+        .set_item(intern!(py, "type"), intern!(py, "http.response.body"))
+        .and_then(|()| message.set_item(intern!(py, "body"), body))
+        .and_then(|()| message.set_item(intern!(py, "more_body"), more));
+    let steps = built
+        .and_then(|()| send.call1((message,)))
+        .and_then(|awaitable| awaitable.call_method0(intern!(py, "__await__")));
+    let steps = match steps {
+        Ok(s) => s,
+        Err(e) => return Written::Failed(e),
+    };
+    let mut yielded: *mut ffi::PyObject = std::ptr::null_mut();
+    // SAFETY: `steps` is a live object (an iterator: what `__await__` returns), `None` is a valid
+    // argument, and `yielded` receives a new reference (or NULL on error) that is owned below.
+    let status = unsafe { ffi::PyIter_Send(steps.as_ptr(), py.None().as_ptr(), &mut yielded) };
+    match status {
+        ffi::PySendResult::PYGEN_RETURN => {
+            // SAFETY: on return `yielded` holds a new reference to the return value.
+            drop(unsafe { Bound::from_owned_ptr(py, yielded) });
+            Written::Now
+        }
+        ffi::PySendResult::PYGEN_NEXT => {
+            // SAFETY: on yield `yielded` holds a new reference to the yielded value.
+            let first = unsafe { Bound::from_owned_ptr(py, yielded) };
+            Written::Pending(steps.unbind(), first.unbind())
+        }
+        ffi::PySendResult::PYGEN_ERROR => Written::Failed(
+            PyErr::take(py).unwrap_or_else(|| PyValueError::new_err("send failed without an exception")),
+        ),
+    }
+}
+
+#[pymethods]
+impl Pacer {
+    /// A pacer with slots `resolution` seconds wide.
+    #[new]
+    fn new(resolution: f64) -> PyResult<Self> {
+        if !(resolution > 0.0 && resolution.is_finite()) {
+            return Err(PyValueError::new_err("resolution must be a positive number of seconds"));
+        }
+        Ok(Pacer { queue: SlotQueue::new(resolution), places: Vec::new(), free: Vec::new() })
+    }
+
+    /// Write `steps[i]` through `send` at `start + offsets[i]` (monotonic seconds); `done` (an
+    /// asyncio future) gets the outcome. Returns `(stream, slot)`: the id for `cancel`/`resume` and
+    /// the slot of the first step.
+    fn play(
+        &mut self,
+        send: Py<PyAny>,
+        steps: Vec<Py<PyBytes>>,
+        offsets: Vec<f64>,
+        start: f64,
+        done: Py<PyAny>,
+    ) -> PyResult<(u64, i64)> {
+        if steps.is_empty() || steps.len() != offsets.len() {
+            return Err(PyValueError::new_err("a stream needs one offset per step, and at least one step"));
+        }
+        let cursor = Cursor::new(start, offsets);
+        let first = cursor.next_deadline().unwrap_or(start);
+        let stream = Stream { send, steps, cursor, done };
+        let index = match self.free.pop() {
+            Some(i) => i,
+            None => {
+                self.places.push(Place::default());
+                (self.places.len() - 1) as u32
+            }
+        };
+        let place = &mut self.places[index as usize];
+        place.stream = Some(stream);
+        let id = Pacer::id(index, place.generation);
+        Ok((id, self.queue.push(first, Entry::Step(id))))
+    }
+
+    /// Give `future` the result None at `deadline`; returns its slot.
+    fn wait(&mut self, future: Py<PyAny>, deadline: f64) -> i64 {
+        self.queue.push(deadline, Entry::Waiter(future))
+    }
+
+    /// The client of `stream` went away: end it now (its `done` gets False). Stale ids are ignored.
+    fn cancel(slf: &Bound<'_, Self>, stream: u64) -> PyResult<()> {
+        let taken = slf.borrow_mut().take(stream);
+        match taken {
+            Some(s) => end(slf.py(), Ending::Result(s.done, false)),
+            None => Ok(()),
+        }
+    }
+
+    /// The earliest slot anything waits in (slot × resolution is its time), or None when idle.
+    fn earliest(&self) -> Option<i64> {
+        self.queue.earliest()
+    }
+
+    /// Wake every waiter and write every stream step due by `due`; steps are due by `now` when more
+    /// than one is (a late wake-up). Returns the writes still pending, as `(stream, iterator,
+    /// first_yielded)`: finish each as a task, then call `resume`.
+    fn fire(slf: &Bound<'_, Self>, due: f64, now: f64) -> PyResult<Vec<(u64, Py<PyAny>, Py<PyAny>)>> {
+        let py = slf.py();
+        let mut entries = Vec::new();
+        let mut woken = Vec::new();
+        let mut writes = Vec::new();
+        {
+            let mut me = slf.borrow_mut();
+            me.queue.take_due(due, &mut entries);
+            for entry in entries {
+                let id = match entry {
+                    Entry::Step(id) => id,
+                    Entry::Waiter(future) => {
+                        woken.push(future);
+                        continue;
+                    }
+                };
+                let Some(stream) = me.stream_mut(id) else { continue };
+                let range = stream.cursor.take(now);
+                let body = if range.len() == 1 {
+                    stream.steps[range.start].clone_ref(py).into_any()
+                } else {
+                    let mut joined = Vec::new();
+                    for step in &stream.steps[range] {
+                        joined.extend_from_slice(step.as_bytes(py));
+                    }
+                    PyBytes::new(py, &joined).into_any().unbind()
+                };
+                writes.push((id, stream.send.clone_ref(py), body, !stream.cursor.finished()));
+            }
+        }
+        for future in woken {
+            let future = future.bind(py);
+            if !future.call_method0(intern!(py, "done"))?.is_truthy()? {
+                future.call_method1(intern!(py, "set_result"), (py.None(),))?;
+            }
+        }
+        let mut outcomes = Vec::with_capacity(writes.len());
+        let mut pending = Vec::new();
+        for (id, send, body, more) in writes {
+            match write(py, send.bind(py), body.into_bound(py), more) {
+                Written::Now => outcomes.push((id, None)),
+                Written::Failed(e) => outcomes.push((id, Some(e))),
+                Written::Pending(steps, first) => pending.push((id, steps, first)),
+            }
+        }
+        let mut endings = Vec::new();
+        {
+            let mut me = slf.borrow_mut();
+            for (id, error) in outcomes {
+                me.written(id, error, py, &mut endings);
+            }
+        }
+        for ending in endings {
+            end(py, ending)?;
+        }
+        Ok(pending)
+    }
+
+    /// A pending write of `stream` finished, with `error` (an exception) or None. Returns the slot
+    /// the stream's next step waits in, or None when it ended.
+    fn resume(slf: &Bound<'_, Self>, stream: u64, error: Option<Bound<'_, PyAny>>) -> PyResult<Option<i64>> {
+        let py = slf.py();
+        let mut endings = Vec::new();
+        let slot = {
+            let mut me = slf.borrow_mut();
+            me.written(stream, error.map(|e| PyErr::from_value(e)), py, &mut endings);
+            if endings.is_empty() && me.stream_mut(stream).is_some() {
+                me.stream_mut(stream).and_then(|s| s.cursor.next_deadline()).map(|d| me.queue.slot(d))
+            } else {
+                None
+            }
+        };
+        for ending in endings {
+            end(py, ending)?;
+        }
+        Ok(slot)
+    }
+
+    /// Items parked (stream steps and waiters).
+    fn __len__(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// Streams in flight.
+    #[getter]
+    fn streams(&self) -> usize {
+        self.places.iter().filter(|p| p.stream.is_some()).count()
+    }
+}
