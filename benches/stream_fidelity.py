@@ -1,7 +1,8 @@
 """Streaming timing fidelity under load: do N concurrent streams keep their configured TTFT and ITL?
 
     python benches/stream_fidelity.py                       # N = 100, 1,000 and 5,000 streams
-    python benches/stream_fidelity.py --streams 1000 --clients 2 --server-workers 2
+    python benches/stream_fidelity.py --streams 1000 --floor   # beside the bare floor app, level by level
+    python benches/stream_fidelity.py --streams 1000 --server-workers 2
 
 Starts ``fakeai server --workers 1 --ttft 50 --itl 10 --jitter 0`` with one simulated worker and the
 KV/queueing effects off (``--kv-workers 1 --kv-batch-size 0 --kv-cache-blocks 0``), then for each N
@@ -13,25 +14,29 @@ over one stream's length so that arrivals are spread evenly. Streams started in 
 
 Printed per N: TTFT p50/p99 and inter-chunk gap p50/p99 against the configured 50 ms / 10 ms, server
 CPU seconds per delivered token (utime + stime of the server's processes, from ``/proc/<pid>/stat``),
-and each load process's CPU use. The load client is built not to be the bottleneck: raw asyncio
-``Protocol`` sockets on uvloop (no HTTP library; a chunk costs one callback, a timestamp and a
-substring count), spread over several processes; its CPU share is printed so that a saturated client
-shows up (a client near 100% of a core would coalesce chunks and distort the gaps).
+the busiest load process's CPU use, and the p99 of how long after its arrival the client read a chunk.
+
+The load client is built not to be the bottleneck, nor to distort what it measures: it is a small
+Rust program (``benches/stream_client``, built with cargo on first use) that waits on every socket
+with one epoll loop (a chunk costs one ``recvmsg`` and a substring count) and takes each chunk's
+arrival time from the kernel's receive timestamp (``SO_TIMESTAMPNS``), so a late read by the client
+does not move the time it records. Both of its costs are printed: CPU share (a client near 100% of a
+core would coalesce chunks) and read lag. On a 2-core machine the client and the server share the
+CPUs: the server's CPU per token decides how many streams one worker keeps on time.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import json
-import multiprocessing as mp
 import os
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -65,75 +70,46 @@ def request(port: int) -> bytes:
     return head.encode() + body
 
 
-class Stream(asyncio.Protocol):
-    """One connection: sends a request, timestamps every content chunk, sends the next when the
-    stream ends, until ``end``. ``streams`` collects ``(sent, [arrival, ...])`` per stream."""
-
-    def __init__(self, payload: bytes, end: float, done: asyncio.Future[None]) -> None:
-        self.payload, self.end, self.done = payload, end, done
-        self.streams: list[tuple[float, list[float]]] = []
-        self.arrivals: list[float] = []
-        self.transport: asyncio.Transport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def send(self) -> None:
-        self.arrivals = []
-        self.streams.append((time.monotonic(), self.arrivals))
-        self.transport.write(self.payload)
-
-    def data_received(self, data: bytes) -> None:
-        now = time.monotonic()
-        k = data.count(CONTENT)
-        if k:
-            self.arrivals.extend([now] * k)
-        if END in data:
-            if now < self.end:
-                self.send()
-            elif not self.done.done():
-                self.done.set_result(None)
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if not self.done.done():
-            self.done.set_result(None)
+ROOT = Path(__file__).resolve().parent.parent
+CLIENT = ROOT / "target" / "release" / "fakeai-stream-client"
 
 
-async def load(port: int, streams: int, first: int, total: int, start_at: float, duration: float) -> dict:
-    """Run ``streams`` connections (numbers ``first..first + streams`` of ``total``) from ``start_at``."""
-    loop = asyncio.get_running_loop()
-    payload, end = request(port), start_at + duration
-    conns: list[Stream] = []
-    for i in range(streams):
-        factory = lambda: Stream(payload, end, loop.create_future())
-        _, proto = await loop.create_connection(factory, "127.0.0.1", port)
-        conns.append(proto)
-        if i % 200 == 199:
-            await asyncio.sleep(0.01)  # let the server accept in batches
-    length = TTFT + TOKENS * ITL
-    for k, c in enumerate(conns):  # stagger the first requests evenly over one stream's length
-        loop.call_at(loop.time() + start_at - time.monotonic() + length * (first + k) / total, c.send)
-    await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-    cpu0, wall0 = time.process_time(), time.monotonic()
-    await asyncio.wait([c.done for c in conns], timeout=duration + 60)
-    cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-    ttfts, gaps, tokens, counted = [], [], 0, start_at + 1.0
-    for c in conns:
-        for sent, arrivals in c.streams:
-            tokens += len(arrivals)
-            if sent >= counted and arrivals:
-                ttfts.append(arrivals[0] - sent)
-                gaps.extend(b - a for a, b in itertools.pairwise(arrivals))
-        c.transport.close()
-    return {"ttfts": ttfts, "gaps": gaps, "tokens": tokens, "cpu": cpu, "wall": wall}
+def build_client() -> Path:
+    """Build the Rust load client (``benches/stream_client``) once."""
+    subprocess.run(
+        ["cargo", "build", "--release", "--quiet", "-p", "fakeai-stream-client"], cwd=ROOT, check=True
+    )
+    return CLIENT
 
 
-def client_main(
-    port: int, streams: int, first: int, total: int, start_at: float, duration: float, out: mp.Queue
-) -> None:
-    import uvloop
+def start_clients(port: int, streams: int, clients: int, start_at: float, duration: float) -> list:
+    """Start ``clients`` load processes sharing ``streams`` connections."""
+    shares = [streams // clients + (i < streams % clients) for i in range(clients)]
+    procs = []
+    for i, n in enumerate(shares):
+        args = [str(a) for a in (port, n, sum(shares[:i]), streams, start_at, duration, TTFT + TOKENS * ITL)]
+        with tempfile.TemporaryFile() as body:
+            body.write(request(port))
+            body.seek(0)
+            procs.append(subprocess.Popen([CLIENT, *args], stdin=body, stdout=subprocess.PIPE))
+    return procs
 
-    out.put(uvloop.run(load(port, streams, first, total, start_at, duration)))
+
+def client_results(proc: subprocess.Popen, start_at: float, timeout: float) -> dict:
+    """One load process's TTFTs, gaps and read lags (seconds), tokens and CPU share. Streams sent in
+    the first second (the ramp) are not counted."""
+    out, _ = proc.communicate(timeout=timeout)
+    if proc.returncode != 0:
+        raise RuntimeError(f"load client failed with exit status {proc.returncode}")
+    report = json.loads(out)
+    ttfts, gaps, lags, tokens, counted = [], [], [], 0, (start_at + 1.0) * 1e9
+    for sent, arrivals, stream_lags in report["streams"]:
+        tokens += len(arrivals)
+        if sent >= counted and arrivals:
+            ttfts.append((arrivals[0] - sent) / 1e9)
+            gaps.extend((b - a) / 1e9 for a, b in itertools.pairwise(arrivals))
+            lags.extend(lag / 1e9 for lag in stream_lags)
+    return {"ttfts": ttfts, "gaps": gaps, "lags": lags, "tokens": tokens, "share": report["cpu"] / report["wall"]}
 
 
 def process_tree_cpu(root: int) -> float:
@@ -167,26 +143,16 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run_level(port: int, server_pid: int, streams: int, clients: int, duration: float) -> dict[str, float]:
-    ctx = mp.get_context("fork")
-    out = ctx.Queue()
     clients = max(1, min(clients, streams))
-    start_at = time.monotonic() + 2.0 + streams / 1000
-    timeout = duration + 90
-    shares = [streams // clients + (i < streams % clients) for i in range(clients)]
-    procs = [
-        ctx.Process(target=client_main, args=(port, n, sum(shares[:i]), streams, start_at, duration, out))
-        for i, n in enumerate(shares)
-    ]
-    for p in procs:
-        p.start()
+    start_at = time.monotonic() + 1.0 + streams / 1000
+    procs = start_clients(port, streams, clients, start_at, duration)
     time.sleep(max(0.0, start_at - time.monotonic()))
     cpu0 = process_tree_cpu(server_pid)
-    results = [out.get(timeout=timeout + 60) for _ in procs]
+    results = [client_results(p, start_at, duration + 120) for p in procs]
     cpu = process_tree_cpu(server_pid) - cpu0
-    for p in procs:
-        p.join()
     ttfts = [t for r in results for t in r["ttfts"]]
     gaps = [g for r in results for g in r["gaps"]]
+    lags = [g for r in results for g in r["lags"]]
     tokens = sum(r["tokens"] for r in results)
     return {
         "streams": streams,
@@ -198,8 +164,39 @@ def run_level(port: int, server_pid: int, streams: int, clients: int, duration: 
         "gap_mean": statistics.fmean(gaps) if gaps else float("nan"),
         "tokens": tokens,
         "server_cpu_us_per_token": cpu / tokens * 1e6 if tokens else float("nan"),
-        "client_cpu_share": max(r["cpu"] / r["wall"] for r in results),
+        "client_lag_p99": pct(lags, 0.99),
+        "client_cpu_share": max(r["share"] for r in results),
     }
+
+
+def start_server(kind: str, port: int, workers: int) -> subprocess.Popen:
+    """``fakeai server`` as configured above, or the bare floor app (``benches/bare_stream.py``)."""
+    if kind == "floor":
+        command = ["granian", "--interface", "asgi", "--port", str(port), "--workers", str(workers)]
+        command += ["--log-level", "warning", "--working-dir", str(ROOT / "benches"), "bare_stream:app"]
+    else:
+        command = [sys.executable, "-m", "fakeai", "server", "--ttft", "50", "--itl", "10", "--jitter", "0"]
+        command += ["--kv-workers", "1", "--kv-batch-size", "0", "--kv-cache-blocks", "0"]
+        command += ["--workers", str(workers), "--log-level", "warning", "--port", str(port)]
+    server = subprocess.Popen(command, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return server
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                stop(server)
+                raise RuntimeError(f"{kind} server did not start") from None
+            time.sleep(0.1)
+
+
+def stop(server: subprocess.Popen) -> None:
+    os.killpg(server.pid, signal.SIGINT)
+    try:
+        server.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
 
 
 def main() -> None:
@@ -207,45 +204,34 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--streams", type=int, nargs="*", default=[100, 1000, 5000])
-    parser.add_argument("--clients", type=int, default=2, help="load-generating processes")
+    parser.add_argument("--clients", type=int, default=1, help="load-generating processes")
     parser.add_argument("--duration", type=float, default=4.0, help="seconds of load per level")
     parser.add_argument("--server-workers", type=int, default=1, help="granian worker processes")
+    parser.add_argument("--floor", action="store_true", help="also measure the bare floor app, level by level")
     args = parser.parse_args()
-    port = free_port()
-    flags = ["--ttft", "50", "--itl", "10", "--jitter", "0", "--kv-workers", "1", "--kv-batch-size", "0"]
-    flags += ["--kv-cache-blocks", "0", "--workers", str(args.server_workers), "--log-level", "warning"]
-    flags += ["--port", str(port)]
-    server = subprocess.Popen([sys.executable, "-m", "fakeai", "server", *flags], start_new_session=True)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
+    build_client()
+    print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")
+    print(
+        "server  streams counted  TTFT p50  TTFT p99   gap p50   gap p99  gap mean  server CPU/token"
+        "  client CPU  read lag p99"
+    )
+    for n in args.streams:
+        for kind in ("fakeai", "floor") if args.floor else ("fakeai",):
+            port = free_port()
+            server = start_server(kind, port, args.server_workers)
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("server did not start") from None
-                time.sleep(0.1)
-        run_level(port, server.pid, 20, 1, 1.5)  # warm-up
-        print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")
-        print(
-            "streams counted  TTFT p50  TTFT p99   gap p50   gap p99  gap mean  server CPU/token  client CPU"
-        )
-        for n in args.streams:
-            r = run_level(port, server.pid, n, args.clients, args.duration)
+                run_level(port, server.pid, 20, 1, 1.5)  # warm-up
+                r = run_level(port, server.pid, n, args.clients, args.duration)
+            finally:
+                stop(server)
             print(
-                f"{r['streams']:>7} {r['counted']:>7}"
+                f"{kind:<7} {r['streams']:>7} {r['counted']:>7}"
                 f" {r['ttft_p50'] * 1e3:>7.1f}ms {r['ttft_p99'] * 1e3:>7.1f}ms"
                 f" {r['gap_p50'] * 1e3:>7.2f}ms {r['gap_p99'] * 1e3:>7.2f}ms {r['gap_mean'] * 1e3:>7.2f}ms"
-                f" {r['server_cpu_us_per_token']:>13.1f} us {r['client_cpu_share'] * 100:>9.0f}%",
+                f" {r['server_cpu_us_per_token']:>13.1f} us {r['client_cpu_share'] * 100:>9.0f}%"
+                f" {r['client_lag_p99'] * 1e3:>10.2f}ms",
                 flush=True,
             )
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":
