@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable
 
 import orjson
 
@@ -44,13 +45,15 @@ class MetricsMiddleware:
         status = 0
         error_body = b""
 
-        async def sending(message: dict) -> None:
+        def sending(message: dict) -> Awaitable[None]:
+            # A plain function returning the server's awaitable: no coroutine of its own per message
+            # (a stream sends one message per token).
             nonlocal status, error_body
             if status >= 400 and message["type"] == "http.response.body" and len(error_body) < 4096:
                 error_body += message.get("body", b"")
             elif message["type"] == "http.response.start":
                 status = message["status"]
-            await send(message)
+            return send(message)
 
         _core.metrics_begin(self.table)
         try:
