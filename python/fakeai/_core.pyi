@@ -108,6 +108,29 @@ class Cluster:
     @property
     def batch_size(self) -> int: ...
 
+class Pacer:
+    """The slots and streams of one worker process's ticker (:class:`fakeai.engine.pacing.Ticker`):
+    due stream steps are written through each stream's ASGI ``send`` from :meth:`fire`."""
+
+    def __init__(self, resolution: float) -> None: ...
+    def play(
+        self, send: Any, steps: Sequence[bytes], offsets: Sequence[float], start: float, done: Any
+    ) -> tuple[int, int]:
+        """Park a stream: ``(stream, slot of its first step)``; ``done`` (a future) gets the outcome."""
+    def wait(self, future: Any, deadline: float) -> int:
+        """Give ``future`` the result None at ``deadline``; returns its slot."""
+    def cancel(self, stream: int) -> None:
+        """End ``stream`` now (its client left); stale ids are ignored."""
+    def earliest(self) -> int | None: ...
+    def fire(self, due: float, now: float) -> list[tuple[int, Any, Any]]:
+        """Wake and write everything due; returns the writes still pending as
+        ``(stream, iterator, first_yielded)``, each to finish as a task and then :meth:`resume`."""
+    def resume(self, stream: int, error: BaseException | None) -> int | None:
+        """A pending write ended; returns the slot of the stream's next step (None once it ended)."""
+    def __len__(self) -> int: ...
+    @property
+    def streams(self) -> int: ...
+
 def anthropic_message(
     model: str,
     messages: Sequence[Any],

@@ -187,7 +187,9 @@ fn main() {
             }
             if n == 0 || !c.open {
                 // SAFETY: removing a registered descriptor.
-                unsafe { libc::epoll_ctl(epoll, libc::EPOLL_CTL_DEL, c.socket.as_raw_fd(), std::ptr::null_mut()) };
+                unsafe {
+                    libc::epoll_ctl(epoll, libc::EPOLL_CTL_DEL, c.socket.as_raw_fd(), std::ptr::null_mut())
+                };
                 c.open = false;
                 open -= 1;
                 continue;
@@ -208,7 +210,12 @@ fn main() {
                 } else {
                     // SAFETY: removing a registered descriptor.
                     unsafe {
-                        libc::epoll_ctl(epoll, libc::EPOLL_CTL_DEL, c.socket.as_raw_fd(), std::ptr::null_mut())
+                        libc::epoll_ctl(
+                            epoll,
+                            libc::EPOLL_CTL_DEL,
+                            c.socket.as_raw_fd(),
+                            std::ptr::null_mut(),
+                        )
                     };
                     c.open = false;
                     open -= 1;

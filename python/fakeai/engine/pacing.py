@@ -99,12 +99,14 @@ class Ticker:
             late = now - (self.armed * RESOLUTION - self.lead)
             self.lead = min(MAX_LEAD, max(0.0, 0.9 * self.lead + 0.1 * late))
         self.handle = self.armed = None
-        for stream, steps, first in self.core.fire(now + EARLY + self.lead, now):
-            write = asyncio.ensure_future(_Rest(steps, first))
-            write.add_done_callback(partial(self._resumed, stream))
-        slot = self.core.earliest()
-        if slot is not None:
-            self._arm(slot)
+        try:
+            for stream, steps, first in self.core.fire(now + EARLY + self.lead, now):
+                write = asyncio.ensure_future(_Rest(steps, first))
+                write.add_done_callback(partial(self._resumed, stream))
+        finally:  # whatever happened, the streams still parked keep their timer
+            slot = self.core.earliest()
+            if slot is not None:
+                self._arm(slot)
 
     def _resumed(self, stream: int, write: asyncio.Future[Any]) -> None:
         if write.cancelled():

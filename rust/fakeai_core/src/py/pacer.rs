@@ -51,6 +51,9 @@ enum Written {
     Failed(PyErr),
 }
 
+/// A write `send` did not finish at once: `(stream, iterator, first_yielded)`, for Python to finish.
+type PendingWrite = (u64, Py<PyAny>, Py<PyAny>);
+
 /// A stream's end: its `done` future and what to put in it.
 enum Ending {
     Result(Py<PyAny>, bool),
@@ -112,21 +115,25 @@ impl Pacer {
     }
 }
 
-/// Put a stream's outcome in its `done` future, unless it already has one.
-fn end(py: Python<'_>, ending: Ending) -> PyResult<()> {
-    let (future, value) = match ending {
-        Ending::Result(f, ok) => (f, Err(ok)),
-        Ending::Error(f, e) => (f, Ok(e)),
+/// Put a stream's outcome in its `done` future, unless it already has one (a failure to is reported
+/// as unraisable: it must not stop the other streams).
+fn end(py: Python<'_>, ending: Ending) {
+    let future = match &ending {
+        Ending::Result(f, _) | Ending::Error(f, _) => f.bind(py),
     };
-    let future = future.bind(py);
-    if future.call_method0(intern!(py, "done"))?.is_truthy()? {
-        return Ok(());
+    let set = future.call_method0(intern!(py, "done")).and_then(|done| {
+        if done.is_truthy()? {
+            return Ok(());
+        }
+        match &ending {
+            Ending::Result(_, ok) => future.call_method1(intern!(py, "set_result"), (*ok,)),
+            Ending::Error(_, e) => future.call_method1(intern!(py, "set_exception"), (e.value(py),)),
+        }
+        .map(drop)
+    });
+    if let Err(e) = set {
+        e.write_unraisable(py, Some(future));
     }
-    match value {
-        Err(ok) => future.call_method1(intern!(py, "set_result"), (ok,))?,
-        Ok(e) => future.call_method1(intern!(py, "set_exception"), (e.value(py),))?,
-    };
-    Ok(())
 }
 
 /// Call `send(message)` and drive the awaitable it returns as far as it goes now.
@@ -211,11 +218,10 @@ impl Pacer {
     }
 
     /// The client of `stream` went away: end it now (its `done` gets False). Stale ids are ignored.
-    fn cancel(slf: &Bound<'_, Self>, stream: u64) -> PyResult<()> {
+    fn cancel(slf: &Bound<'_, Self>, stream: u64) {
         let taken = slf.borrow_mut().take(stream);
-        match taken {
-            Some(s) => end(slf.py(), Ending::Result(s.done, false)),
-            None => Ok(()),
+        if let Some(s) = taken {
+            end(slf.py(), Ending::Result(s.done, false));
         }
     }
 
@@ -227,7 +233,7 @@ impl Pacer {
     /// Wake every waiter and write every stream step due by `due`; steps are due by `now` when more
     /// than one is (a late wake-up). Returns the writes still pending, as `(stream, iterator,
     /// first_yielded)`: finish each as a task, then call `resume`.
-    fn fire(slf: &Bound<'_, Self>, due: f64, now: f64) -> PyResult<Vec<(u64, Py<PyAny>, Py<PyAny>)>> {
+    fn fire(slf: &Bound<'_, Self>, due: f64, now: f64) -> PyResult<Vec<PendingWrite>> {
         let py = slf.py();
         let mut entries = Vec::new();
         let mut woken = Vec::new();
@@ -259,8 +265,12 @@ impl Pacer {
         }
         for future in woken {
             let future = future.bind(py);
-            if !future.call_method0(intern!(py, "done"))?.is_truthy()? {
-                future.call_method1(intern!(py, "set_result"), (py.None(),))?;
+            let woke = future.call_method0(intern!(py, "done")).and_then(|done| match done.is_truthy()? {
+                true => Ok(()),
+                false => future.call_method1(intern!(py, "set_result"), (py.None(),)).map(drop),
+            });
+            if let Err(e) = woke {
+                e.write_unraisable(py, Some(future));
             }
         }
         let mut outcomes = Vec::with_capacity(writes.len());
@@ -280,7 +290,7 @@ impl Pacer {
             }
         }
         for ending in endings {
-            end(py, ending)?;
+            end(py, ending);
         }
         Ok(pending)
     }
@@ -292,15 +302,12 @@ impl Pacer {
         let mut endings = Vec::new();
         let slot = {
             let mut me = slf.borrow_mut();
-            me.written(stream, error.map(|e| PyErr::from_value(e)), py, &mut endings);
-            if endings.is_empty() && me.stream_mut(stream).is_some() {
-                me.stream_mut(stream).and_then(|s| s.cursor.next_deadline()).map(|d| me.queue.slot(d))
-            } else {
-                None
-            }
+            me.written(stream, error.map(PyErr::from_value), py, &mut endings);
+            let next = me.stream_mut(stream).and_then(|s| s.cursor.next_deadline());
+            next.map(|deadline| me.queue.slot(deadline))
         };
         for ending in endings {
-            end(py, ending)?;
+            end(py, ending);
         }
         Ok(slot)
     }
