@@ -98,7 +98,12 @@ def start_clients(port: int, streams: int, clients: int, start_at: float, durati
 def client_results(proc: subprocess.Popen, start_at: float, timeout: float) -> dict:
     """One load process's TTFTs, gaps and read lags (seconds), tokens and CPU share. Streams sent in
     the first second (the ramp) are not counted."""
-    out, _ = proc.communicate(timeout=timeout)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise RuntimeError(f"load client did not finish within {timeout:.0f} s") from None
     if proc.returncode != 0:
         raise RuntimeError(f"load client failed with exit status {proc.returncode}")
     report = json.loads(out)
@@ -173,7 +178,8 @@ def start_server(kind: str, port: int, workers: int) -> subprocess.Popen:
     """``fakeai server`` as configured above, or the bare floor app (``benches/bare_stream.py``)."""
     if kind == "floor":
         command = ["granian", "--interface", "asgi", "--port", str(port), "--workers", str(workers)]
-        command += ["--log-level", "warning", "--working-dir", str(ROOT / "benches"), "bare_stream:app"]
+        command += ["--backlog", "4096", "--backpressure", "65536", "--log-level", "warning"]
+        command += ["--working-dir", str(ROOT / "benches"), "bare_stream:app"]
     else:
         command = [sys.executable, "-m", "fakeai", "server", "--ttft", "50", "--itl", "10", "--jitter", "0"]
         command += ["--kv-workers", "1", "--kv-batch-size", "0", "--kv-cache-blocks", "0"]
@@ -222,6 +228,9 @@ def main() -> None:
             try:
                 run_level(port, server.pid, 20, 1, 1.5)  # warm-up
                 r = run_level(port, server.pid, n, args.clients, args.duration)
+            except RuntimeError as e:
+                print(f"{kind:<7} {n:>7} failed: {e}", flush=True)
+                continue
             finally:
                 stop(server)
             print(

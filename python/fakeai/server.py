@@ -10,6 +10,8 @@ from fakeai import shared, store, tls
 from fakeai.settings import Settings
 
 log = logging.getLogger("fakeai")
+#: Requests one worker process takes on at once (granian's ``backpressure``): far above any load test.
+BACKPRESSURE = 65536
 
 
 def serve(settings: Settings) -> None:
@@ -52,6 +54,9 @@ def serve(settings: Settings) -> None:
         loop=Loops.auto,
         log_level=LogLevels(settings.log_level),
         backlog=4096,
+        # granian caps the requests one worker runs at once at backlog / workers by default; the
+        # simulated scheduler (--max-num-seqs, --kv-batch-size) is what should limit them here.
+        backpressure=BACKPRESSURE,
         ssl_cert=certs[0] if certs else None,
         ssl_key=certs[1] if certs else None,
     )

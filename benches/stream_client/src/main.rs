@@ -100,6 +100,12 @@ fn receive(fd: i32, buf: &mut [u8]) -> (isize, i64) {
     (n, stamp)
 }
 
+/// Stop with a message (and exit status 1): the benchmark reports the level as failed.
+fn fail(what: &str, error: std::io::Error) -> ! {
+    eprintln!("fakeai-stream-client: {what}: {error}");
+    std::process::exit(1)
+}
+
 fn arg<T: std::str::FromStr>(args: &[String], i: usize, name: &str) -> T {
     args.get(i).and_then(|a| a.parse().ok()).unwrap_or_else(|| {
         eprintln!("usage: fakeai-stream-client PORT STREAMS FIRST TOTAL START_AT DURATION STAGGER < request");
@@ -118,7 +124,9 @@ fn main() {
     let duration: f64 = arg(&args, 6, "DURATION");
     let stagger: f64 = arg(&args, 7, "STAGGER");
     let mut request = Vec::new();
-    std::io::stdin().read_to_end(&mut request).expect("reading the request from stdin");
+    if let Err(e) = std::io::stdin().read_to_end(&mut request) {
+        fail("reading the request from stdin", e);
+    }
 
     let realtime_offset = clock(libc::CLOCK_REALTIME) - monotonic();
     // SAFETY: plain epoll syscalls on descriptors this process owns.
@@ -126,9 +134,9 @@ fn main() {
     assert!(epoll >= 0, "epoll_create1 failed");
     let mut conns = Vec::with_capacity(streams);
     for k in 0..streams {
-        let socket = TcpStream::connect(("127.0.0.1", port)).expect("connecting to the server");
-        socket.set_nodelay(true).expect("TCP_NODELAY");
-        socket.set_nonblocking(true).expect("non-blocking socket");
+        let socket = TcpStream::connect(("127.0.0.1", port))
+            .and_then(|s| s.set_nodelay(true).and(s.set_nonblocking(true)).map(|()| s))
+            .unwrap_or_else(|e| fail(&format!("connection {k} to 127.0.0.1:{port}"), e));
         let fd = socket.as_raw_fd();
         let on: libc::c_int = 1;
         let mut event = libc::epoll_event { events: libc::EPOLLIN as u32, u64: k as u64 };
