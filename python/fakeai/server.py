@@ -12,6 +12,8 @@ from fakeai.settings import Settings
 log = logging.getLogger("fakeai")
 #: Requests one worker process takes on at once (granian's ``backpressure``): far above any load test.
 BACKPRESSURE = 65536
+#: Seconds a worker gets to stop gracefully (finish its streams) before it is killed.
+WORKERS_KILL_SECONDS = 5
 
 
 def serve(settings: Settings) -> None:
@@ -57,6 +59,9 @@ def serve(settings: Settings) -> None:
         # granian caps the requests one worker runs at once at backlog / workers by default; the
         # simulated scheduler (--max-num-seqs, --kv-batch-size) is what should limit them here.
         backpressure=BACKPRESSURE,
+        # a worker that hangs while stopping (granian can, when a signal lands during its start-up)
+        # is killed after this long instead of keeping the server alive
+        workers_kill_timeout=WORKERS_KILL_SECONDS,
         ssl_cert=certs[0] if certs else None,
         ssl_key=certs[1] if certs else None,
     )
