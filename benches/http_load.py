@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -30,7 +29,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from fakeai.process import free_port, stop
+from fakeai.process import free_port, group_cpu_seconds, spawn, stop
 
 HERE = Path(__file__).resolve().parent
 USER_MESSAGE = (
@@ -107,40 +106,6 @@ class Result:
     cpu_us: float = 0.0
 
 
-def wait_ready(port: int, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server on port {port} did not start")
-
-
-def start(cmd: list[str], port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        cmd, cwd=HERE, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    wait_ready(port)
-    time.sleep(0.5)
-    return proc
-
-
-def cpu_seconds(group: int) -> float:
-    """User + system CPU seconds of every live process in process group ``group`` (Linux /proc)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == group:  # pgrp
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
@@ -180,12 +145,13 @@ def measure(name: str, v: Variant, workers: int, args: argparse.Namespace) -> Re
     else:
         cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--workers", str(workers),
                "--ttft", "0", "--itl", "0", "--log-level", "warning", *v.flags]
-    proc = start(cmd, port, v.env)
+    proc = spawn(cmd, port, v.env, cwd=HERE)
+    time.sleep(0.5)
     try:
         wrk(port, v, 1, args)  # warm-up
-        cpu = cpu_seconds(proc.pid)
+        cpu = group_cpu_seconds(proc.pid)
         result = wrk(port, v, args.duration, args)
-        result.cpu_us = (cpu_seconds(proc.pid) - cpu) / max(result.requests, 1) * 1e6
+        result.cpu_us = (group_cpu_seconds(proc.pid) - cpu) / max(result.requests, 1) * 1e6
     finally:
         stop(proc)
     result.name = f"{v.label} ({workers}w)"

@@ -17,8 +17,6 @@ import argparse
 import concurrent.futures
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,52 +25,13 @@ from pathlib import Path
 
 import httpx
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from fakeai.process import free_port, spawn, stop
 
 
 def start(port: int, data_dir: str, workers: int) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "fakeai",
-        "server",
-        "--port",
-        str(port),
-        "--ttft",
-        "0",
-        "--itl",
-        "0",
-        "--batch-duration",
-        "0",
-        "--workers",
-        str(workers),
-        "--data-dir",
-        data_dir,
-        "--log-level",
-        "warning",
-    ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError("fakeai did not start")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    os.killpg(proc.pid, signal.SIGINT)
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+    flags = ["--ttft", "0", "--itl", "0", "--batch-duration", "0", "--workers", str(workers)]
+    cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--data-dir", data_dir, *flags]
+    return spawn([*cmd, "--log-level", "warning"], port)
 
 
 def floor_mb_s(directory: Path, data: bytes, files: int, clients: int) -> float:

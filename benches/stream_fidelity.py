@@ -13,7 +13,7 @@ over one stream's length so that arrivals are spread evenly. Streams started in 
 (the ramp) are not counted; every content chunk's arrival time is recorded for the rest.
 
 Printed per N: TTFT p50/p99 and inter-chunk gap p50/p99 against the configured 50 ms / 10 ms, server
-CPU seconds per delivered token (utime + stime of the server's processes, from ``/proc/<pid>/stat``),
+CPU seconds per delivered token (utime + stime of the server's processes, from ``/proc``),
 the busiest load process's CPU use, and the p99 of how long after its arrival the client read a chunk.
 
 The load client is built not to be the bottleneck, nor to distort what it measures: it is a small
@@ -30,9 +30,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,17 +37,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from fakeai.process import free_port, group_cpu_seconds, spawn, stop
+
 TOKENS = 64
 TTFT, ITL = 0.050, 0.010
 CONTENT = b'{"content":"'
 END = b"data: [DONE]"
-CLK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(port: int) -> bytes:
@@ -117,29 +109,6 @@ def client_results(proc: subprocess.Popen, start_at: float, timeout: float) -> d
     return {"ttfts": ttfts, "gaps": gaps, "lags": lags, "tokens": tokens, "share": report["cpu"] / report["wall"]}
 
 
-def process_tree_cpu(root: int) -> float:
-    """utime + stime, seconds, of ``root`` and its descendants."""
-    parents: dict[int, int] = {}
-    ticks: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2 :].split()
-        parents[int(entry.name)] = int(fields[1])
-        ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
-    tree, frontier = {root}, [root]
-    while frontier:
-        p = frontier.pop()
-        kids = [pid for pid, ppid in parents.items() if ppid == p and pid not in tree]
-        tree.update(kids)
-        frontier.extend(kids)
-    return sum(ticks.get(pid, 0) for pid in tree) / CLK
-
-
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -152,9 +121,9 @@ def run_level(port: int, server_pid: int, streams: int, clients: int, duration: 
     start_at = time.monotonic() + 1.0 + streams / 1000
     procs = start_clients(port, streams, clients, start_at, duration)
     time.sleep(max(0.0, start_at - time.monotonic()))
-    cpu0 = process_tree_cpu(server_pid)
+    cpu0 = group_cpu_seconds(server_pid)
     results = [client_results(p, start_at, duration + 120) for p in procs]
-    cpu = process_tree_cpu(server_pid) - cpu0
+    cpu = group_cpu_seconds(server_pid) - cpu0
     ttfts = [t for r in results for t in r["ttfts"]]
     gaps = [g for r in results for g in r["gaps"]]
     lags = [g for r in results for g in r["lags"]]
@@ -184,25 +153,7 @@ def start_server(kind: str, port: int, workers: int) -> subprocess.Popen:
         command = [sys.executable, "-m", "fakeai", "server", "--ttft", "50", "--itl", "10", "--jitter", "0"]
         command += ["--kv-workers", "1", "--kv-batch-size", "0", "--kv-cache-blocks", "0"]
         command += ["--workers", str(workers), "--log-level", "warning", "--port", str(port)]
-    server = subprocess.Popen(command, start_new_session=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return server
-        except OSError:
-            if time.monotonic() > deadline or server.poll() is not None:
-                stop(server)
-                raise RuntimeError(f"{kind} server did not start") from None
-            time.sleep(0.1)
-
-
-def stop(server: subprocess.Popen) -> None:
-    os.killpg(server.pid, signal.SIGINT)
-    try:
-        server.wait(10)
-    except subprocess.TimeoutExpired:
-        os.killpg(server.pid, signal.SIGKILL)
+    return spawn(command, port)
 
 
 def main() -> None:

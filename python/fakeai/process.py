@@ -1,7 +1,7 @@
 """A ``fakeai server`` as a child process: started on a free loopback port, awaited, stopped.
 
-Used by the pytest plugin's fixtures, the test suite and the HTTP load benchmark, so that every one
-of them starts and stops servers the same way.
+Used by the pytest plugin's fixtures, the test suite and the benchmarks, so that every one of them
+starts and stops servers the same way (and the benchmarks measure their CPU the same way).
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
 STARTUP_SECONDS = 30.0
 
@@ -93,3 +94,49 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+
+
+def wait_listening(port: int, timeout: float = STARTUP_SECONDS) -> None:
+    """Return once something accepts connections on 127.0.0.1:``port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise ServerFailed(f"nothing listened on port {port} within {timeout:.0f} s")
+
+
+def spawn(
+    cmd: Sequence[str], port: int, env: Mapping[str, str] | None = None, cwd: str | Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start any server command in its own process group (output discarded) and wait until it
+    listens on ``port``; stop it with :func:`stop`."""
+    proc = subprocess.Popen(
+        list(cmd),
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_listening(port)
+    except ServerFailed:
+        stop(proc)
+        raise
+    return proc
+
+
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of every live process in process group ``group`` (Linux ``/proc``)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")

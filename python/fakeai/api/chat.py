@@ -6,7 +6,7 @@ from starlette.routing import Route
 
 from fakeai import _core
 from fakeai.api.generation import Answer, Generation, prepare
-from fakeai.context import FINGERPRINT, ServerContext
+from fakeai.context import ServerContext
 from fakeai.engine.overrides import Overrides
 from fakeai.engine.speech import chat_audio
 from fakeai.errors import bad_request, rejected
@@ -23,23 +23,9 @@ def render(
     latency."""
     if req.top_logprobs is not None and not req.logprobs:
         raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
-    info, lat, echo, cluster = prepare(ctx, req.model, over, start)
+    info, shared = prepare(ctx, req.model, over, start)
     try:
-        answer = _core.chat(
-            req,
-            info,
-            fingerprint=FINGERPRINT,
-            ttft=lat.ttft,
-            itl=lat.itl,
-            jitter=lat.jitter,
-            forced_tokens=over and over.output_tokens,
-            echo_mode=echo,
-            lengths=ctx.lengths,
-            audio=chat_audio(req.modalities, req.audio),
-            prefill_per_token=lat.prefill_per_token,
-            cluster=cluster,
-            now=start or 0.0,
-        )
+        answer = _core.chat(req, info, audio=chat_audio(req.modalities, req.audio), **shared)
     except _core.InvalidInput as exc:
         raise rejected(exc) from None
     ctx.usage.record("completions", req.model, answer[2], answer[3])

@@ -6,7 +6,7 @@ from starlette.routing import Route
 
 from fakeai import _core
 from fakeai.api.generation import Answer, Generation, prepare
-from fakeai.context import FINGERPRINT, ServerContext
+from fakeai.context import ServerContext
 from fakeai.engine.overrides import Overrides
 from fakeai.errors import bad_request, rejected
 from fakeai.schemas.completions import CompletionRequest
@@ -19,22 +19,9 @@ def render(
     ``start`` as for :func:`fakeai.api.chat.render`."""
     if req.max_tokens == 0 and not req.echo:
         raise bad_request("'max_tokens' must be at least 1 unless 'echo' is true.", param="max_tokens")
-    info, lat, echo, cluster = prepare(ctx, req.model, over, start)
+    info, shared = prepare(ctx, req.model, over, start)
     try:
-        answer = _core.completion(
-            req,
-            fingerprint=FINGERPRINT,
-            ttft=lat.ttft,
-            itl=lat.itl,
-            jitter=lat.jitter,
-            forced_tokens=over and over.output_tokens,
-            echo_mode=echo,
-            lengths=ctx.lengths,
-            context_length=info.context_length,
-            prefill_per_token=lat.prefill_per_token,
-            cluster=cluster,
-            now=start or 0.0,
-        )
+        answer = _core.completion(req, context_length=info.context_length, **shared)
     except _core.InvalidInput as exc:
         raise rejected(exc, param="prompt") from None
     ctx.usage.record("completions", req.model, answer[2], answer[3])

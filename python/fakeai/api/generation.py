@@ -9,12 +9,10 @@ from typing import Any
 
 import msgspec
 
-from fakeai import _core
 from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
-from fakeai.context import ServerContext
+from fakeai.context import FINGERPRINT, ServerContext
 from fakeai.engine import overrides
 from fakeai.engine.catalog import ModelInfo
-from fakeai.engine.latency import LatencyProfile
 from fakeai.engine.overrides import Overrides
 
 #: What the core renders: ``(payload, schedule, prompt_tokens, completion_tokens, ticket)``; payload and
@@ -26,16 +24,27 @@ Render = Callable[[ServerContext, Any, Overrides | None, float | None], Answer]
 
 def prepare(
     ctx: ServerContext, model: str, over: Overrides | None, start: float | None
-) -> tuple[ModelInfo, LatencyProfile, bool, _core.Cluster | None]:
+) -> tuple[ModelInfo, dict[str, Any]]:
     """What every generating render needs before its core call: admission to the simulated cluster's
-    queue (live requests only), the serving model's catalog entry, its latency with the request's
-    overrides, the response mode, and the cluster to run on (None off the live path)."""
+    queue (live requests only), the serving model's catalog entry, and the keyword arguments that
+    ``_core.chat`` and ``_core.completion`` share: latency with the request's overrides, forced
+    length, response mode, length distribution and the cluster to run on (None off the live path)."""
     if start is not None and ctx.cluster.bounded:
         ctx.cluster.admit(start)
     _, info = ctx.resolve_model(model)
     lat = ctx.latencies.for_request(info.id, over)
-    echo = ctx.echo if over is None or over.echo is None else over.echo
-    return info, lat, echo, None if start is None else ctx.cluster.core
+    return info, {
+        "fingerprint": FINGERPRINT,
+        "ttft": lat.ttft,
+        "itl": lat.itl,
+        "jitter": lat.jitter,
+        "prefill_per_token": lat.prefill_per_token,
+        "forced_tokens": over and over.output_tokens,
+        "echo_mode": ctx.echo if over is None or over.echo is None else over.echo,
+        "lengths": ctx.lengths,
+        "cluster": None if start is None else ctx.cluster.core,
+        "now": start or 0.0,
+    }
 
 
 class Generation(Endpoint):

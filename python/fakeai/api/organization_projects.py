@@ -168,12 +168,16 @@ def routes(ctx: ServerContext) -> list[Route]:
         }
         return json_response({**account, "api_key": shown_key})
 
-    def service_account(request: Request) -> Obj:
+    def project_child(request: Request, kind: str, param: str, noun: str) -> Obj:
+        """The ``kind`` object named by path parameter ``param``, which must belong to the project."""
         proj = project(request)
-        account = fetch(store, "org.service_account", request.path_params["account_id"], "service account")
-        if account not in store.all("org.service_account", tag=proj["id"]):
-            raise not_found("service account", account["id"])
-        return account
+        child = fetch(store, kind, request.path_params[param], noun)
+        if child not in store.all(kind, tag=proj["id"]):
+            raise not_found(noun, child["id"])
+        return child
+
+    def service_account(request: Request) -> Obj:
+        return project_child(request, "org.service_account", "account_id", "service account")
 
     async def list_service_accounts(request: Request) -> Response:
         return cursor_page(request, store, "org.service_account", project(request)["id"])
@@ -192,11 +196,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         )
 
     def project_key(request: Request) -> Obj:
-        proj = project(request)
-        key = fetch(store, "org.project_api_key", request.path_params["key_id"], "API key")
-        if key not in store.all("org.project_api_key", tag=proj["id"]):
-            raise not_found("API key", key["id"])
-        return key
+        return project_child(request, "org.project_api_key", "key_id", "API key")
 
     async def list_project_keys(request: Request) -> Response:
         return cursor_page(request, store, "org.project_api_key", project(request)["id"])
