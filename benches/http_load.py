@@ -111,14 +111,13 @@ def _ms(value: str, unit: str) -> float:
 
 
 def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace) -> Result:
-    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    script.write(
-        'wrk.method = "POST"\n'
-        f"wrk.body = {json.dumps(json.dumps(v.body))}\n"
-        'wrk.headers["Content-Type"] = "application/json"\n'
-        + (f'wrk.headers["Authorization"] = "Bearer {v.api_key}"\n' if v.api_key else "")
-    )
-    script.close()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(
+            'wrk.method = "POST"\n'
+            f"wrk.body = {json.dumps(json.dumps(v.body))}\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+            + (f'wrk.headers["Authorization"] = "Bearer {v.api_key}"\n' if v.api_key else "")
+        )
     out = subprocess.run(
         ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}s", "--latency", "-s", script.name,
          f"http://127.0.0.1:{port}{v.path}"],

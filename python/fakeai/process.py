@@ -41,6 +41,21 @@ def free_port_pair() -> int:
     raise RuntimeError("no two consecutive free ports on 127.0.0.1")
 
 
+def run_fakeai(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = STARTUP_SECONDS
+) -> subprocess.CompletedProcess[str]:
+    """Run ``fakeai ARGS`` to its end (a command, or a server expected to refuse to start), capturing
+    its output as text; the exit status is the caller's to check."""
+    return subprocess.run(
+        [sys.executable, "-m", "fakeai", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
 class ServerFailed(RuntimeError):
     """The server exited, or did not answer ``/health``, while starting."""
 

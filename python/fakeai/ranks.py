@@ -60,7 +60,11 @@ def _supervise(settings: Settings) -> int:
         for rank in range(settings.data_parallel_size):
             env = {**base_env, **rank_settings(settings, rank).to_env()}
             cmd = [sys.executable, "-m", "fakeai", "server"]
-            ranks.append(subprocess.Popen(cmd, env=env, start_new_session=True, preexec_fn=_die_with_parent))
+            # preexec_fn is safe here: the supervisor runs no other thread
+            rank_proc = subprocess.Popen(
+                cmd, env=env, start_new_session=True, preexec_fn=_die_with_parent  # noqa: PLW1509
+            )
+            ranks.append(rank_proc)
         log.info(
             "fakeai: %d data-parallel ranks on ports %d-%d",
             len(ranks),

@@ -46,9 +46,11 @@ def lines(client: openai.OpenAI, file_id: str) -> list[dict]:
 
 @pytest.fixture(scope="module")
 def fast(start_server):
-    with start_server("--ttft", "0", "--itl", "0", "--batch-duration", "1") as url:
-        with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0, timeout=20) as c:
-            yield c
+    with (
+        start_server("--ttft", "0", "--itl", "0", "--batch-duration", "1") as url,
+        openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0, timeout=20) as c,
+    ):
+        yield c
 
 
 def test_a_batch_of_100_chat_requests_completes(fast: openai.OpenAI) -> None:

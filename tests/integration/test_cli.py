@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
+
+from fakeai.process import run_fakeai
 
 pytestmark = pytest.mark.integration
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [sys.executable, "-m", "fakeai", *args], capture_output=True, text=True, timeout=30,
-        env={**os.environ, **(env or {})},
-    )
+    return run_fakeai(*args, env=env)
 
 
 def test_help_lists_every_option_with_its_env_var():

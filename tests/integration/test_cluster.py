@@ -37,17 +37,19 @@ def first_token_seconds(client: openai.OpenAI, msgs: list[dict[str, str]]) -> fl
 
 
 def test_repeated_system_prompt_is_cached_and_prefills_faster(start_server):
-    with start_server("--itl", "1", "--jitter", "0") as url:
-        with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as client:
-            first = client.chat.completions.create(
-                model=MODEL, messages=messages("billing", "Hi?"), max_tokens=2
-            )
-            again = client.chat.completions.create(
-                model=MODEL, messages=messages("billing", "Refunds?"), max_tokens=2
-            )
-            warm = first_token_seconds(client, messages("billing", "Invoices?"))
-            cold = first_token_seconds(client, messages("shipping", "Parcels?"))
-            kv = httpx.get(url + "/kv-cache/metrics").json()
+    with (
+        start_server("--itl", "1", "--jitter", "0") as url,
+        openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as client,
+    ):
+        first = client.chat.completions.create(
+            model=MODEL, messages=messages("billing", "Hi?"), max_tokens=2
+        )
+        again = client.chat.completions.create(
+            model=MODEL, messages=messages("billing", "Refunds?"), max_tokens=2
+        )
+        warm = first_token_seconds(client, messages("billing", "Invoices?"))
+        cold = first_token_seconds(client, messages("shipping", "Parcels?"))
+        kv = httpx.get(url + "/kv-cache/metrics").json()
     assert first.usage.prompt_tokens > 1000
     assert first.usage.prompt_tokens_details.cached_tokens == 0
     cached = again.usage.prompt_tokens_details.cached_tokens

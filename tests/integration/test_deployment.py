@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from fakeai.process import free_port_pair
+from fakeai.process import free_port_pair, run_fakeai
 
 pytestmark = pytest.mark.integration
 
@@ -156,9 +156,7 @@ def test_given_certificate_files_serve_https(tmp_path, pick_port):
     ],
 )
 def test_bad_deployment_flags_are_clear_startup_errors(flags, needle):
-    r = subprocess.run(
-        [sys.executable, "-m", "fakeai", "server", *flags], capture_output=True, text=True, timeout=30
-    )
+    r = run_fakeai("server", *flags)
     assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr
 
 

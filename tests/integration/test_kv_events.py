@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 
 import httpx
@@ -12,7 +10,7 @@ import pytest
 import zmq
 
 from fakeai.engine.kv_events import BlockRemoved, BlockStored, KVEventBatch
-from fakeai.process import free_port, free_port_pair, running_server
+from fakeai.process import free_port, free_port_pair, run_fakeai, running_server
 
 pytestmark = pytest.mark.integration
 
@@ -91,9 +89,7 @@ def test_stored_blocks_chain_and_evictions_are_published():
     ],
 )
 def test_bad_kv_events_endpoint_is_a_clear_startup_error(flags, needle):
-    r = subprocess.run(
-        [sys.executable, "-m", "fakeai", "server", *flags], capture_output=True, text=True, timeout=30
-    )
+    r = run_fakeai("server", *flags)
     assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr
 
 

@@ -7,6 +7,8 @@ import httpx
 import openai
 import pytest
 
+from fakeai.process import run_fakeai
+
 pytestmark = pytest.mark.integration
 
 START = [
@@ -99,20 +101,7 @@ def test_bad_adapter_requests(server):
 
 
 def test_more_startup_adapters_than_max_loras_is_a_startup_error():
-    import subprocess
-    import sys
-
-    r = subprocess.run(
-        [sys.executable, "-m", "fakeai", "server", "--max-loras", "1", "--lora-modules", "a=/a", "b=/b"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    r = run_fakeai("server", "--max-loras", "1", "--lora-modules", "a=/a", "b=/b")
     assert r.returncode != 0 and "--max-loras" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run(
-        [sys.executable, "-m", "fakeai", "server", "--lora-modules", "broken"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    r = run_fakeai("server", "--lora-modules", "broken")
     assert r.returncode != 0 and "name=path" in r.stderr

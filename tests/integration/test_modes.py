@@ -3,13 +3,11 @@ through the official openai SDK."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import openai
 import pytest
 
 from fakeai import _core
+from fakeai.process import run_fakeai
 
 pytestmark = pytest.mark.integration
 
@@ -25,9 +23,11 @@ ECHO = {"x-fakeai-mode": "echo"}
 
 @pytest.fixture(scope="module")
 def echo_client(start_server):
-    with start_server("--ttft", "0", "--itl", "0", "--mode", "echo") as url:
-        with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as c:
-            yield c
+    with (
+        start_server("--ttft", "0", "--itl", "0", "--mode", "echo") as url,
+        openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as c,
+    ):
+        yield c
 
 
 def test_echo_mode_replies_with_the_last_user_message_and_exact_tokens(echo_client):
@@ -94,31 +94,28 @@ def test_bad_mode_header_is_a_400(client):
 
 
 def test_output_length_distribution_sets_natural_length(start_server):
-    with start_server("--ttft", "0", "--itl", "0", "--output-length-distribution", "fixed:23") as url:
-        with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as c:
-            r = c.chat.completions.create(model="gpt-4o", messages=MESSAGES, n=3)
-            assert [ch.finish_reason for ch in r.choices] == ["stop"] * 3
-            assert r.usage.completion_tokens == 3 * 23
-            r = c.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=23)
-            assert (r.choices[0].finish_reason, r.usage.completion_tokens) == ("length", 23)
-            r = c.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=100)
-            assert (r.choices[0].finish_reason, r.usage.completion_tokens) == ("stop", 23)
-            r = c.chat.completions.create(
-                model="gpt-4o", messages=MESSAGES, max_tokens=100, extra_body={"ignore_eos": True}
-            )
-            assert (r.choices[0].finish_reason, r.usage.completion_tokens) == ("length", 100)
-            r = c.completions.create(model="gpt-4o", prompt="hi", max_tokens=500)
-            assert (r.choices[0].finish_reason, r.usage.completion_tokens) == ("stop", 23)
+    with (
+        start_server("--ttft", "0", "--itl", "0", "--output-length-distribution", "fixed:23") as url,
+        openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as c,
+    ):
+        r = c.chat.completions.create(model="gpt-4o", messages=MESSAGES, n=3)
+        assert [ch.finish_reason for ch in r.choices] == ["stop"] * 3
+        assert r.usage.completion_tokens == 3 * 23
+        r = c.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=23)
+        assert (r.choices[0].finish_reason, r.usage.completion_tokens) == ("length", 23)
+        r = c.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=100)
+        assert (r.choices[0].finish_reason, r.usage.completion_tokens) == ("stop", 23)
+        r = c.chat.completions.create(
+            model="gpt-4o", messages=MESSAGES, max_tokens=100, extra_body={"ignore_eos": True}
+        )
+        assert (r.choices[0].finish_reason, r.usage.completion_tokens) == ("length", 100)
+        r = c.completions.create(model="gpt-4o", prompt="hi", max_tokens=500)
+        assert (r.choices[0].finish_reason, r.usage.completion_tokens) == ("stop", 23)
 
 
 @pytest.mark.parametrize("spec", ["gamma:1:2", "uniform:9:3", "histogram:1-5", "fixed:0"])
 def test_bad_distribution_is_a_clear_startup_error(spec):
-    r = subprocess.run(
-        [sys.executable, "-m", "fakeai", "server", "--output-length-distribution", spec],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    r = run_fakeai("server", "--output-length-distribution", spec)
     assert r.returncode != 0
     assert "--output-length-distribution" in r.stderr and "Traceback" not in r.stderr
 

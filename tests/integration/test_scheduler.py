@@ -4,14 +4,14 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 
 import httpx
 import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+
+from fakeai.process import run_fakeai
 
 pytestmark = pytest.mark.integration
 
@@ -48,10 +48,12 @@ def test_running_and_waiting_follow_the_limits_and_a_full_queue_refuses(start_se
                 streams = [asyncio.create_task(stream_seconds(http, 15)) for _ in range(3)]
                 await asyncio.sleep(0.4)
                 seen = await asyncio.to_thread(gauges, url)
-                with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as sdk:
-                    with pytest.raises(openai.APIStatusError) as refused:
-                        msgs = [{"role": "user", "content": "x"}]
-                        await asyncio.to_thread(sdk.chat.completions.create, model=MODEL, messages=msgs)
+                with (
+                    openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as sdk,
+                    pytest.raises(openai.APIStatusError) as refused,
+                ):
+                    msgs = [{"role": "user", "content": "x"}]
+                    await asyncio.to_thread(sdk.chat.completions.create, model=MODEL, messages=msgs)
                 await asyncio.gather(*streams)
                 return seen, refused.value
 
@@ -92,7 +94,5 @@ def test_time_factor_under_load_slows_tokens_as_the_batch_fills(start_server):
     ],
 )
 def test_bad_scheduler_flags_are_clear_startup_errors(flags, needle):
-    r = subprocess.run(
-        [sys.executable, "-m", "fakeai", "server", *flags], capture_output=True, text=True, timeout=30
-    )
+    r = run_fakeai("server", *flags)
     assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr

@@ -47,9 +47,11 @@ def test_non_stream_waits_the_whole_generation(start_server):
 
 
 def test_zero_latency_stream_arrives_in_one_write(start_server):
-    with start_server("--ttft", "0", "--itl", "0") as url:
-        with httpx.stream("POST", url + "/v1/chat/completions", json={**BODY, "stream": True}) as r:
-            pieces = list(r.iter_raw())
+    with (
+        start_server("--ttft", "0", "--itl", "0") as url,
+        httpx.stream("POST", url + "/v1/chat/completions", json={**BODY, "stream": True}) as r,
+    ):
+        pieces = list(r.iter_raw())
     joined = b"".join(pieces)
     assert joined.endswith(b"data: [DONE]\n\n")
     assert len(pieces) == 1

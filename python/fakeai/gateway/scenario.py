@@ -63,21 +63,21 @@ def _read(path: Path) -> dict[str, Any]:
         text = path.read_bytes()
     except OSError as e:
         raise ScenarioError(f"{path}: cannot read the scenario file ({e.strerror})") from None
-    try:
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
+    is_yaml = path.suffix in (".yaml", ".yml")
+    if is_yaml:
+        import yaml
 
-            data = yaml.safe_load(text) or {}
-        else:
-            if sys.version_info >= (3, 11):
-                import tomllib
-            else:  # pragma: no cover
-                import tomli as tomllib
-            data = tomllib.loads(text.decode())
-    except Exception as e:  # the parsers' own errors say where
-        raise ScenarioError(
-            f"{path}: not valid {'YAML' if path.suffix in ('.yaml', '.yml') else 'TOML'}: {e}"
-        ) from None
+        parse_error: tuple[type[Exception], ...] = (yaml.YAMLError, ValueError)
+    else:
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover
+            import tomli as tomllib
+        parse_error = (ValueError,)  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
+    try:
+        data = (yaml.safe_load(text) or {}) if is_yaml else tomllib.loads(text.decode())
+    except parse_error as e:  # the parsers' own errors say where
+        raise ScenarioError(f"{path}: not valid {'YAML' if is_yaml else 'TOML'}: {e}") from None
     if not isinstance(data, dict):
         raise ScenarioError(f"{path}: the top level must be a table of keys")
     return data

@@ -30,6 +30,11 @@ KEYS = ("running-requests", "waiting-requests", "kv-cache-usage", "loras", "ttft
         "tpot-buckets-values")
 
 
+class FakeMetricsError(ValueError):
+    """A bad ``--fake-metrics`` document: the message names the key (a bad setting, like any other
+    ``ValueError`` from settings validation)."""
+
+
 @dataclass(frozen=True, slots=True)
 class LoraInfo:
     running: str
@@ -48,19 +53,19 @@ class FakeMetrics:
 
     @classmethod
     def parse(cls, text: str) -> FakeMetrics:
-        """Read the ``--fake-metrics`` JSON; a bad key or value raises ``ValueError`` naming it."""
+        """Read the ``--fake-metrics`` JSON; a bad key or value raises :class:`FakeMetricsError` naming it."""
         try:
             doc = orjson.loads(text)
         except orjson.JSONDecodeError as e:
-            raise ValueError(f"--fake-metrics is not valid JSON: {e}") from None
+            raise FakeMetricsError(f"--fake-metrics is not valid JSON: {e}") from None
         if not isinstance(doc, dict):
-            raise ValueError("--fake-metrics must be a JSON object")
+            raise FakeMetricsError("--fake-metrics must be a JSON object")
         unknown = sorted(set(doc) - set(KEYS))
         if unknown:
-            raise ValueError(f"--fake-metrics: unknown key {unknown[0]!r} (known: {', '.join(KEYS)})")
+            raise FakeMetricsError(f"--fake-metrics: unknown key {unknown[0]!r} (known: {', '.join(KEYS)})")
         usage = _number(doc, "kv-cache-usage", 0.0)
         if not 0 <= usage <= 1:
-            raise ValueError("--fake-metrics: 'kv-cache-usage' must be between 0 and 1")
+            raise FakeMetricsError("--fake-metrics: 'kv-cache-usage' must be between 0 and 1")
         return cls(
             running=int(_number(doc, "running-requests", 0)),
             waiting=int(_number(doc, "waiting-requests", 0)),
@@ -105,23 +110,23 @@ def _histogram(counts: tuple[int, ...]) -> Histogram:
 def _number(doc: dict, key: str, default: float) -> float:
     value = doc.get(key, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"--fake-metrics: {key!r} must be a non-negative number")
+        raise FakeMetricsError(f"--fake-metrics: {key!r} must be a non-negative number")
     return float(value)
 
 
 def _list(doc: dict, key: str) -> list:
     value = doc.get(key, [])
     if not isinstance(value, list):
-        raise ValueError(f"--fake-metrics: {key!r} must be a list")
+        raise FakeMetricsError(f"--fake-metrics: {key!r} must be a list")
     return value
 
 
 def _lora(item: object, i: int) -> LoraInfo:
     if not isinstance(item, dict):
-        raise ValueError(f"--fake-metrics: 'loras[{i}]' must be an object with running, waiting, timestamp")
+        raise FakeMetricsError(f"--fake-metrics: 'loras[{i}]' must be an object with running, waiting, timestamp")
     running, waiting = item.get("running", ""), item.get("waiting", "")
     if not isinstance(running, str) or not isinstance(waiting, str):
-        raise ValueError(f"--fake-metrics: 'loras[{i}]' running and waiting must be comma-separated names")
+        raise FakeMetricsError(f"--fake-metrics: 'loras[{i}]' running and waiting must be comma-separated names")
     return LoraInfo(running, waiting, _number(item, "timestamp", 0.0))
 
 
@@ -130,5 +135,5 @@ def _buckets(doc: dict, key: str) -> tuple[int, ...] | None:
         return None
     values = _list(doc, key)
     if len(values) > BUCKETS or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
-        raise ValueError(f"--fake-metrics: {key!r} must be at most {BUCKETS} non-negative integers")
+        raise FakeMetricsError(f"--fake-metrics: {key!r} must be at most {BUCKETS} non-negative integers")
     return tuple(values) + (0,) * (BUCKETS - len(values))

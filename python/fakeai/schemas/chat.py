@@ -6,7 +6,7 @@ break a request); every declared field is type-checked and range-checked while d
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
@@ -61,7 +61,7 @@ class RefusalPart(msgspec.Struct, tag_field="type", tag="refusal", gc=False):
     refusal: str
 
 
-ContentPart = Union[TextPart, ImagePart, AudioPart, VideoPart, FilePart, RefusalPart]
+ContentPart = TextPart | ImagePart | AudioPart | VideoPart | FilePart | RefusalPart
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 
 

@@ -22,9 +22,11 @@ def url(start_server):
 
 
 def test_wrong_and_missing_keys_get_openais_401(url):
-    with openai.OpenAI(base_url=url + "/v1", api_key="sk-wrong-999999abcd", max_retries=0) as c:
-        with pytest.raises(openai.AuthenticationError) as exc:
-            c.models.list()
+    with (
+        openai.OpenAI(base_url=url + "/v1", api_key="sk-wrong-999999abcd", max_retries=0) as c,
+        pytest.raises(openai.AuthenticationError) as exc,
+    ):
+        c.models.list()
     body = exc.value.body
     assert exc.value.status_code == 401 and body["code"] == "invalid_api_key"
     assert body["type"] == "invalid_request_error"

@@ -98,14 +98,16 @@ def test_overrides_can_be_turned_off(start_server):
 def test_anthropic_route_gets_anthropics_envelopes(start_server):
     import anthropic
 
-    with start_server("--ttft", "0", "--itl", "0", "--rpm", "1") as url:
-        with anthropic.Anthropic(base_url=url, api_key="k", max_retries=0) as claude:
-            args = {"model": "claude-x", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
-            with pytest.raises(anthropic.InternalServerError) as exc:
-                claude.messages.create(**args, extra_headers={"x-fakeai-error": "503"})
-            assert exc.value.status_code == 503
-            assert exc.value.body["error"]["type"] == "overloaded_error"  # the 1 RPM went to this request
-            with pytest.raises(anthropic.RateLimitError) as exc:
-                claude.messages.create(**args)
-            assert exc.value.body["type"] == "error" and exc.value.body["error"]["type"] == "rate_limit_error"
-            assert exc.value.response.headers["retry-after"]
+    with (
+        start_server("--ttft", "0", "--itl", "0", "--rpm", "1") as url,
+        anthropic.Anthropic(base_url=url, api_key="k", max_retries=0) as claude,
+    ):
+        args = {"model": "claude-x", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
+        with pytest.raises(anthropic.InternalServerError) as exc:
+            claude.messages.create(**args, extra_headers={"x-fakeai-error": "503"})
+        assert exc.value.status_code == 503
+        assert exc.value.body["error"]["type"] == "overloaded_error"  # the 1 RPM went to this request
+        with pytest.raises(anthropic.RateLimitError) as exc:
+            claude.messages.create(**args)
+        assert exc.value.body["type"] == "error" and exc.value.body["error"]["type"] == "rate_limit_error"
+        assert exc.value.response.headers["retry-after"]
