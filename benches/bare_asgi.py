@@ -1,10 +1,13 @@
 """The floor for the HTTP load benchmark: a bare ASGI app that reads the body and answers a fixed
 660-byte JSON document. No Python web framework can beat this on the same server and machine."""
 
-_BODY = (b'{"id":"chatcmpl-floor","object":"chat.completion","created":1700000000,"model":"floor","choices":'
-         b'[{"index":0,"message":{"role":"assistant","content":"')
-_TAIL = (b'"},"finish_reason":"length"}],"usage":{"prompt_tokens":56,"completion_tokens":16,'
-         b'"total_tokens":72}}')
+_BODY = (
+    b'{"id":"chatcmpl-floor","object":"chat.completion","created":1700000000,"model":"floor","choices":'
+    b'[{"index":0,"message":{"role":"assistant","content":"'
+)
+_TAIL = (
+    b'"},"finish_reason":"length"}],"usage":{"prompt_tokens":56,"completion_tokens":16,"total_tokens":72}}'
+)
 BODY = _BODY + b"x" * (660 - len(_BODY) - len(_TAIL)) + _TAIL
 assert len(BODY) == 660
 _HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"660")]

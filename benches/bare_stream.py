@@ -29,5 +29,3 @@ async def app(scope, receive, send):
     while message.get("more_body", False):
         message = await receive()
     await send_stream(receive, send, STEPS, OFFSETS, start, _ticker)
-
-

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from fakeai.process import free_port, group_cpu_seconds, spawn, stop
+from fakeai.runtime.process import free_port, group_cpu_seconds, spawn, stop
 
 HERE = Path(__file__).resolve().parent
 USER_MESSAGE = (
@@ -38,8 +38,12 @@ USER_MESSAGE = (
 )
 CHAT = "/v1/chat/completions"
 CHAT_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": USER_MESSAGE}], "max_tokens": 16}
-IMAGE_BODY = {"model": "dall-e-2", "prompt": "a lighthouse on a cliff at dusk", "size": "1024x1024",
-              "response_format": "b64_json"}
+IMAGE_BODY = {
+    "model": "dall-e-2",
+    "prompt": "a lighthouse on a cliff at dusk",
+    "size": "1024x1024",
+    "response_format": "b64_json",
+}
 WEATHER_TOOL = {
     "type": "function",
     "function": {
@@ -84,13 +88,13 @@ VARIANTS: dict[str, Variant] = {
     "metrics-off": Variant("fakeai chat --metrics off", "floor", env={"FAKEAI_METRICS": "off"}),
     "metrics-on": Variant("fakeai chat, metrics on", "metrics-off"),
     "gateway": Variant(
-        "fakeai chat auth+rate limits", "chat", api_key=GATEWAY_KEY,
+        "fakeai chat auth+rate limits",
+        "chat",
+        api_key=GATEWAY_KEY,
         flags=("--api-key", GATEWAY_KEY, "--rpm", "1000000000", "--tpm", "1000000000000"),
     ),
     # KV events need --workers 1 (one PUB socket per bound endpoint).
-    "kv-events": Variant(
-        "fakeai chat --kv-events", "chat", flags=("--kv-events", "tcp://127.0.0.1:25557")
-    ),
+    "kv-events": Variant("fakeai chat --kv-events", "chat", flags=("--kv-events", "tcp://127.0.0.1:25557")),
 }
 
 
@@ -119,9 +123,20 @@ def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace) -> Resul
             + (f'wrk.headers["Authorization"] = "Bearer {v.api_key}"\n' if v.api_key else "")
         )
     out = subprocess.run(
-        ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{duration}s", "--latency", "-s", script.name,
-         f"http://127.0.0.1:{port}{v.path}"],
-        capture_output=True, text=True, timeout=duration + 30, check=True,
+        [
+            "wrk",
+            f"-t{args.threads}",
+            f"-c{args.connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            script.name,
+            f"http://127.0.0.1:{port}{v.path}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=duration + 30,
+        check=True,
     ).stdout
     os.unlink(script.name)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -139,11 +154,38 @@ def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace) -> Resul
 def measure(name: str, v: Variant, workers: int, args: argparse.Namespace) -> Result:
     port = free_port()
     if name == "floor":
-        cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port), "--workers",
-               str(workers), "--log-level", "warning", "bare_asgi:app"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            "asgi",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--log-level",
+            "warning",
+            "bare_asgi:app",
+        ]
     else:
-        cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--workers", str(workers),
-               "--ttft", "0", "--itl", "0", "--log-level", "warning", *v.flags]
+        cmd = [
+            sys.executable,
+            "-m",
+            "fakeai",
+            "server",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+            "--ttft",
+            "0",
+            "--itl",
+            "0",
+            "--log-level",
+            "warning",
+            *v.flags,
+        ]
     proc = spawn(cmd, port, v.env, cwd=HERE)
     time.sleep(0.5)
     try:
@@ -159,9 +201,15 @@ def measure(name: str, v: Variant, workers: int, args: argparse.Namespace) -> Re
 
 def median(results: list[Result]) -> Result:
     mid = statistics.median
-    return replace(results[0], rps=mid(r.rps for r in results), p50_ms=mid(r.p50_ms for r in results),
-                   p99_ms=mid(r.p99_ms for r in results), errors=sum(r.errors for r in results),
-                   requests=sum(r.requests for r in results), cpu_us=mid(r.cpu_us for r in results))
+    return replace(
+        results[0],
+        rps=mid(r.rps for r in results),
+        p50_ms=mid(r.p50_ms for r in results),
+        p99_ms=mid(r.p99_ms for r in results),
+        errors=sum(r.errors for r in results),
+        requests=sum(r.requests for r in results),
+        cpu_us=mid(r.cpu_us for r in results),
+    )
 
 
 def with_baselines(names: list[str]) -> list[str]:
@@ -180,24 +228,39 @@ def with_baselines(names: list[str]) -> list[str]:
 
 
 def report(rows: list[tuple[str, Result, Result | None]]) -> None:
-    print(f"{'target':40} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'cpu us/req':>10} "
-          f"{'x base':>7} {'cpu x base':>10}  baseline")
+    print(
+        f"{'target':40} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'cpu us/req':>10} "
+        f"{'x base':>7} {'cpu x base':>10}  baseline"
+    )
     for _, r, base in rows:
         ratio = f"{r.rps / base.rps:7.3f}" if base else f"{'':7}"
         cpu = f"{base.cpu_us / r.cpu_us:10.3f}" if base and r.cpu_us else f"{'':10}"
-        print(f"{r.name:40} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.errors:6d} {r.cpu_us:10.1f} "
-              f"{ratio} {cpu}  {base.name if base else ''}")
+        print(
+            f"{r.name:40} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.errors:6d} {r.cpu_us:10.1f} "
+            f"{ratio} {cpu}  {base.name if base else ''}"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--variants", nargs="+", default=["chat"], choices=list(VARIANTS),
-                        help="what to measure (their baselines are measured too; default: chat)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        default=["chat"],
+        choices=list(VARIANTS),
+        help="what to measure (their baselines are measured too; default: chat)",
+    )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement (default 10)")
-    parser.add_argument("--rounds", type=int, default=1, help="measurements of each target (median; default 1)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measurements of each target (median; default 1)"
+    )
     parser.add_argument("--connections", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: leave a core to the server)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="wrk threads (default 1: leave a core to the server)"
+    )
     parser.add_argument("--list", action="store_true", help="list the variants and exit")
     args = parser.parse_args()
     if args.list:

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from fakeai.process import free_port, spawn, stop
+from fakeai.runtime.process import free_port, spawn, stop
 
 
 def start(port: int, data_dir: str, workers: int) -> subprocess.Popen[bytes]:

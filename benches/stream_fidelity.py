@@ -37,7 +37,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from fakeai.process import free_port, group_cpu_seconds, spawn, stop
+from fakeai.runtime.process import free_port, group_cpu_seconds, spawn, stop
 
 TOKENS = 64
 TTFT, ITL = 0.050, 0.010
@@ -106,7 +106,13 @@ def client_results(proc: subprocess.Popen, start_at: float, timeout: float) -> d
             ttfts.append((arrivals[0] - sent) / 1e9)
             gaps.extend((b - a) / 1e9 for a, b in itertools.pairwise(arrivals))
             lags.extend(lag / 1e9 for lag in stream_lags)
-    return {"ttfts": ttfts, "gaps": gaps, "lags": lags, "tokens": tokens, "share": report["cpu"] / report["wall"]}
+    return {
+        "ttfts": ttfts,
+        "gaps": gaps,
+        "lags": lags,
+        "tokens": tokens,
+        "share": report["cpu"] / report["wall"],
+    }
 
 
 def pct(values: list[float], q: float) -> float:
@@ -164,7 +170,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1, help="load-generating processes")
     parser.add_argument("--duration", type=float, default=4.0, help="seconds of load per level")
     parser.add_argument("--server-workers", type=int, default=1, help="granian worker processes")
-    parser.add_argument("--floor", action="store_true", help="also measure the bare floor app, level by level")
+    parser.add_argument(
+        "--floor", action="store_true", help="also measure the bare floor app, level by level"
+    )
     args = parser.parse_args()
     build_client()
     print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")

@@ -25,7 +25,7 @@ PROSE = (
     "They must answer quickly, count tokens the way real tokenizers do, and stream deltas on time. "
 ) * 8
 
-# --- a pure-Python tokenizer of the same design as rust/fakeai_core/src/tokens.rs -------------------
+# --- a pure-Python tokenizer of the same design as rust/fakeai_core/src/text/tokens.rs -------------------
 _PIECE = re.compile(r" ?[A-Za-z]{1,12}|[0-9]{1,3}|\s+(?=\s[A-Za-z])|\s+|.", re.DOTALL)
 
 
@@ -59,13 +59,26 @@ def py_chat(messages: list[Message], max_tokens: int, seed: int) -> bytes:
         "object": "chat.completion",
         "created": 1700000000,
         "model": "gpt-4o",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None,
-                                             "annotations": []}, "logprobs": None, "finish_reason": "length"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": max_tokens,
-                  "total_tokens": prompt_tokens + max_tokens,
-                  "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                  "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-                                                "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}},
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text, "refusal": None, "annotations": []},
+                "logprobs": None,
+                "finish_reason": "length",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": max_tokens,
+            "total_tokens": prompt_tokens + max_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        },
         "service_tier": "default",
         "system_fingerprint": "fp_fakeai04",
     }
@@ -76,7 +89,7 @@ CHAT_REQUEST = ChatRequest(model="gpt-4o", messages=MESSAGES, max_tokens=16, ign
 
 
 def rust_chat() -> bytes:
-    return _core.chat(CHAT_REQUEST)[0]
+    return _core.chat(CHAT_REQUEST).payload
 
 
 @pytest.mark.benchmark(group="chat_16_tokens")
@@ -99,11 +112,12 @@ def py_embed(text: str, dims: int) -> bytes:
         v[h % dims] += 1.0 if h >> 63 == 0 else -1.0
         padded = "^" + word + "$"
         for i in range(len(padded) - 2):
-            h = int.from_bytes(hashlib.blake2b(padded[i:i + 3].encode(), digest_size=8).digest(), "little")
+            h = int.from_bytes(hashlib.blake2b(padded[i : i + 3].encode(), digest_size=8).digest(), "little")
             v[h % dims] += 0.3 if h >> 63 == 0 else -0.3
     norm = math.sqrt(sum(x * x for x in v)) or 1.0
-    return orjson.dumps({"object": "list", "data": [{"object": "embedding", "index": 0,
-                                                     "embedding": [x / norm for x in v]}]})
+    return orjson.dumps(
+        {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [x / norm for x in v]}]}
+    )
 
 
 @pytest.mark.benchmark(group="embedding_1536")
@@ -140,7 +154,7 @@ TOOLS_REQUEST = orjson.dumps(
 
 
 def py_value(schema: dict, rng: random.Random) -> object:
-    """A pure-Python generator of the same design as rust/fakeai_core/src/schema_gen.rs (subset)."""
+    """A pure-Python generator of the same design as rust/fakeai_core/src/text/schema_gen.rs (subset)."""
     if "enum" in schema:
         return rng.choice(schema["enum"])
     kind = schema.get("type", "string")
@@ -159,20 +173,39 @@ def py_tool_call(raw: bytes, seed: int) -> bytes:
     req = orjson.loads(raw)
     function = req["tools"][0]["function"]
     args = orjson.dumps(py_value(function["parameters"], rng)).decode()
-    call = {"id": "call_" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=24)),
-            "type": "function", "function": {"name": function["name"], "arguments": args}}
+    call = {
+        "id": "call_" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=24)),
+        "type": "function",
+        "function": {"name": function["name"], "arguments": args},
+    }
     messages = req["messages"]
     prompt_tokens = 3 + sum(3 + py_count_tokens(m["role"]) + py_count_tokens(m["content"]) for m in messages)
     prompt_tokens += py_count_tokens(orjson.dumps(req["tools"]).decode())
     completion_tokens = py_count_tokens(function["name"]) + py_count_tokens(args)
     body = {
         "id": "chatcmpl-" + "".join(rng.choices("abcdefghijklmnopqrstuvwxyz0123456789", k=29)),
-        "object": "chat.completion", "created": 1700000000, "model": req["model"],
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": None, "tool_calls": [call],
-                                             "refusal": None, "annotations": []},
-                     "logprobs": None, "finish_reason": "tool_calls"}],
-        "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                  "total_tokens": prompt_tokens + completion_tokens},
+        "object": "chat.completion",
+        "created": 1700000000,
+        "model": req["model"],
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [call],
+                    "refusal": None,
+                    "annotations": [],
+                },
+                "logprobs": None,
+                "finish_reason": "tool_calls",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
         "system_fingerprint": "fp_fakeai04",
     }
     return orjson.dumps(body)
@@ -183,7 +216,7 @@ CHAT_DECODER = msgspec.json.Decoder(ChatRequest)
 
 def rust_tool_call(raw: bytes) -> bytes:
     req = CHAT_DECODER.decode(raw)
-    return _core.chat(msgspec.structs.replace(req, seed=1))[0]
+    return _core.chat(msgspec.structs.replace(req, seed=1)).payload
 
 
 def check_tool_call(body: bytes) -> None:

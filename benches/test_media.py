@@ -31,10 +31,10 @@ def py_png(width: int, height: int, seed: int) -> bytes:
     rows = []
     for y in range(height):
         t = y * 255 // max(height - 1, 1)
-        rgb = bytes((a * (255 - t) + b * t) // 255 for a, b in zip(top, bottom))
+        rgb = bytes((a * (255 - t) + b * t) // 255 for a, b in zip(top, bottom, strict=True))
         row = bytearray(rgb * width)
         if height // 3 <= y < height // 2:
-            row[width * 3 // 4: width * 3 // 4 + len(bar)] = bar
+            row[width * 3 // 4 : width * 3 // 4 + len(bar)] = bar
         rows.append(b"\x00" + bytes(row))
     raw = zlib.compress(b"".join(rows), 1)
 

@@ -126,8 +126,8 @@ def _serve_chat(mode: str, tmp_path, monkeypatch, benchmark) -> list[int]:
     """Benchmark one chat request through ``create_app`` (no network); returns the statuses sent."""
     import asyncio
 
-    from fakeai import shared
     from fakeai.app import create_app
+    from fakeai.runtime import shared
     from fakeai.settings import Settings
 
     monkeypatch.setenv(shared.ENV, str(tmp_path))

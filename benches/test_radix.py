@@ -2,7 +2,7 @@
 
     pytest benches/test_radix.py --benchmark-enable --benchmark-group-by=group
 
-Both trees have the design of rust/fakeai_core/src/radix.rs: one node per 16-token block keyed by its
+Both trees have the design of rust/fakeai_core/src/simulation/radix.rs: one node per 16-token block keyed by its
 chained hash, every walked node touched with the request's tick, and least-recently-used leaves evicted
 first once the capacity is reached. The workload: 64 prompts of 2,048 tokens (128 blocks) sharing a
 1,024-token system prompt, in a tree of 2,048 blocks, so the steady state both hits (the shared

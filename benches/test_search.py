@@ -41,7 +41,8 @@ def py_top_k(query: str, matrix: bytes, dims: int, k: int) -> list[tuple[int, fl
     q = array("f", _core.embedding_matrix([query], dims))
     rows = array("f", matrix)
     scores = (
-        (i, sum(x * y for x, y in zip(rows[i * dims : (i + 1) * dims], q))) for i in range(len(rows) // dims)
+        (i, sum(x * y for x, y in zip(rows[i * dims : (i + 1) * dims], q, strict=True)))
+        for i in range(len(rows) // dims)
     )
     return heapq.nlargest(k, scores, key=lambda s: s[1])
 

@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 import httpx
 import pytest
 
-from fakeai.process import free_port, running_server
+from fakeai.runtime.process import free_port, running_server
 
 
 @pytest.fixture(scope="session")

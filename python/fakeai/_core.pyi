@@ -2,14 +2,79 @@
 
 from collections.abc import Callable, Sequence
 from os import PathLike
-from typing import Any
+from typing import Any, final
+
+__all__ = [
+    "Answer",
+    "Cluster",
+    "HISTOGRAM_BOUNDS",
+    "HISTOGRAM_WIDTH",
+    "InvalidInput",
+    "LengthDistribution",
+    "MODERATION_CATEGORIES",
+    "MODERATION_IMAGE_CATEGORIES",
+    "Pacer",
+    "PrefixCache",
+    "RateLimiter",
+    "SPEECH_CHARS_PER_SECOND",
+    "SPEECH_SAMPLE_RATE",
+    "SharedTable",
+    "VOCAB_SIZE",
+    "anthropic_message",
+    "block_hashes",
+    "chat",
+    "chunk_text",
+    "completion",
+    "cosine",
+    "count_tokens",
+    "embed",
+    "embedding_matrix",
+    "generate_text",
+    "histogram_quantile",
+    "image_moderation_scores",
+    "metrics_begin",
+    "metrics_finish",
+    "metrics_inference",
+    "metrics_started",
+    "moderation_scores",
+    "png_images",
+    "png_size",
+    "probe_audio",
+    "rank_logits",
+    "sample_json",
+    "speech",
+    "top_k",
+    "transcription",
+]
 
 VOCAB_SIZE: int
 HISTOGRAM_WIDTH: int
 HISTOGRAM_BOUNDS: list[float]
+MODERATION_CATEGORIES: list[str]
+MODERATION_IMAGE_CATEGORIES: list[str]
+SPEECH_CHARS_PER_SECOND: float
+SPEECH_SAMPLE_RATE: int
 
 class InvalidInput(ValueError):
     """A request value the core cannot use; the caller knows which parameter it came from."""
+
+@final
+class Answer:
+    """What :func:`chat`, :func:`completion` and :func:`anthropic_message` return."""
+
+    @property
+    def payload(self) -> bytes | list[bytes]:
+        """The JSON body, or the SSE steps of a stream."""
+    @property
+    def schedule(self) -> tuple[float, float] | list[float]:
+        """``(first_token_at, done_at)`` of a body, or each stream step's due offset (seconds)."""
+    @property
+    def prompt_tokens(self) -> int: ...
+    @property
+    def completion_tokens(self) -> int: ...
+    @property
+    def ticket(self) -> int:
+        """The request's slot in the simulated cluster (0 without one), for :meth:`Cluster.release`."""
 
 def count_tokens(text: str) -> int: ...
 def chat(
@@ -26,10 +91,12 @@ def chat(
     echo_mode: bool = False,
     lengths: LengthDistribution | None = None,
     audio: Callable[[str], bytes] | None = None,
-) -> tuple[bytes | list[bytes], float | list[float], int, int]:
-    """Render the chat completion asked by ``request`` (a decoded ``ChatRequest``):
-    ``(body, delay, prompt_tokens, completion_tokens)``, or for a stream
-    ``(steps, offsets, prompt_tokens, completion_tokens)``. ``model_info`` (``capabilities``,
+    prefill_per_token: float = 0.0,
+    cluster: Cluster | None = None,
+    now: float = 0.0,
+) -> Answer:
+    """Render the chat completion (or its stream) asked by ``request``, a decoded ``ChatRequest``.
+    ``model_info`` (``capabilities``,
     ``context_length``) enables the capability and context-window checks. A rejected value raises
     ``InvalidInput(message, param, code)``."""
 
@@ -44,26 +111,31 @@ def completion(
     echo_mode: bool = False,
     lengths: LengthDistribution | None = None,
     context_length: int | None = None,
-) -> tuple[bytes | list[bytes], float | list[float], int, int]:
-    """Render the legacy text completion asked by ``request`` (a decoded ``CompletionRequest``); same
-    return shape as :func:`chat`."""
+    prefill_per_token: float = 0.0,
+    cluster: Cluster | None = None,
+    now: float = 0.0,
+) -> Answer:
+    """Render the legacy text completion (or its stream) asked by ``request``, a decoded
+    ``CompletionRequest``."""
 
 def embed(model: str, input: str | Sequence[Any], dims: int, base64: bool = False) -> tuple[bytes, int]:
     """Render an embeddings list: ``(body, prompt_tokens)``."""
 
 def cosine(a: str, b: str, dims: int = 256) -> float: ...
 
+@final
 class LengthDistribution:
     """A parsed ``--output-length-distribution``: ``uniform:LO:HI``, ``normal:MEAN:STD``, ``fixed:N`` or
     ``histogram:LO-HI=WEIGHT,...``; a bad spec raises :class:`InvalidInput`."""
 
-    def __init__(self, spec: str) -> None: ...
+    def __new__(cls, spec: str) -> LengthDistribution: ...
     def sample(self, count: int, seed: int) -> list[int]: ...
 
+@final
 class SharedTable:
     """Named atomic counters in a shared-memory file, shared by every worker process."""
 
-    def __init__(self, path: str | PathLike[str], capacity: int, width: int) -> None: ...
+    def __new__(cls, path: str | PathLike[str], capacity: int, width: int) -> SharedTable: ...
     def add(self, key: str, index: int, delta: int) -> int: ...
     def add_row(self, key: str, deltas: Sequence[int]) -> None: ...
     def get(self, key: str) -> list[int] | None: ...
@@ -74,12 +146,13 @@ class SharedTable:
     @property
     def width(self) -> int: ...
 
+@final
 class Cluster:
     """The simulated cluster (routing, prefix caches, batch slots), passed to :func:`chat` /
     :func:`completion`."""
 
-    def __init__(
-        self,
+    def __new__(
+        cls,
         workers: int = 4,
         *,
         block_size: int = 16,
@@ -93,7 +166,7 @@ class Cluster:
         max_num_seqs: int = 0,
         max_waiting: int | None = None,
         time_factor: float = 1.0,
-    ) -> None: ...
+    ) -> Cluster: ...
     def release(self, ticket: int, now: float) -> None: ...
     def workers(self, now: float) -> list[dict[str, Any]]: ...
     def drain_events(self) -> list[tuple[int, list[int], int | None, list[int] | None]]:
@@ -108,11 +181,12 @@ class Cluster:
     @property
     def batch_size(self) -> int: ...
 
+@final
 class Pacer:
     """The slots and streams of one worker process's ticker (:class:`fakeai.engine.pacing.Ticker`):
     due stream steps are written through each stream's ASGI ``send`` from :meth:`fire`."""
 
-    def __init__(self, resolution: float) -> None: ...
+    def __new__(cls, resolution: float) -> Pacer: ...
     def play(
         self, send: Any, steps: Sequence[bytes], offsets: Sequence[float], start: float, done: Any
     ) -> tuple[int, int]:
@@ -144,13 +218,14 @@ def anthropic_message(
     ttft: float = 0.0,
     itl: float = 0.0,
     jitter: float = 0.0,
-) -> tuple[bytes | list[bytes], float | list[float], int, int]:
+) -> Answer:
     """Render an Anthropic ``message`` (or its SSE events); ``tool`` is ``(name, input_json)``."""
 
+@final
 class RateLimiter:
     """GCRA rate-limit buckets per key in a shared-memory file, shared by every worker process."""
 
-    def __init__(self, path: str | PathLike[str], capacity: int) -> None: ...
+    def __new__(cls, path: str | PathLike[str], capacity: int) -> RateLimiter: ...
     def admit(
         self, key: str, rpm: int, tpm: int, rpd: int, tpd: int, tokens: int
     ) -> tuple[int, float, list[tuple[bytes, bytes]]]:
@@ -161,3 +236,91 @@ class RateLimiter:
 def sample_json(schema: bytes, key: str) -> str:
     """JSON text valid against the JSON schema ``schema``; the same ``key`` gives the same document.
     A schema the generator cannot satisfy raises :class:`InvalidInput`."""
+
+def block_hashes(tokens: Sequence[int], block_size: int = 16) -> list[int]:
+    """The chained hashes of the full ``block_size``-token blocks of ``tokens``."""
+
+@final
+class PrefixCache:
+    """One radix-tree prefix cache over block hashes."""
+
+    def __new__(cls, capacity: int) -> PrefixCache: ...
+    def insert(self, hashes: Sequence[int]) -> int: ...
+    def matched(self, hashes: Sequence[int]) -> int: ...
+    def __len__(self) -> int: ...
+
+def chunk_text(text: str, max_tokens: int, overlap: int) -> list[str]:
+    """The token-window chunks of ``text`` (OpenAI's static chunking strategy)."""
+
+def embedding_matrix(texts: Sequence[str], dims: int) -> bytes:
+    """The embeddings of ``texts`` as one little-endian ``f32`` matrix (rows of ``dims``)."""
+
+def top_k(query: str, matrix: bytes, dims: int, k: int) -> list[tuple[int, float]]:
+    """The ``k`` best rows of ``matrix`` for ``query``: ``[(row, score), ...]``, best first."""
+
+def generate_text(n: int, seed: int) -> str:
+    """``n`` tokens of fakeai's generated prose for ``seed``."""
+
+def rank_logits(query: str, passages: Sequence[str]) -> list[float]:
+    """One relevance logit per passage (BM25 plus embedding cosine), in the passages' order."""
+
+def moderation_scores(text: str) -> list[float]:
+    """Scores of ``text`` for each of :data:`MODERATION_CATEGORIES`."""
+
+def image_moderation_scores(url: str) -> list[float]:
+    """Scores of an image (by URL) for each of :data:`MODERATION_CATEGORIES`."""
+
+def png_images(
+    prompt: str, width: int, height: int, n: int = 1, seed: int = 0, b64: bool = False
+) -> list[bytes]:
+    """``n`` PNG files of ``width`` x ``height``, deterministic for ``(prompt, seed)``."""
+
+def png_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` of a PNG file, or None when ``data`` is not one."""
+
+def speech(text: str, voice: str, speed: float, format: str) -> bytes:
+    """The audio of ``text`` spoken by ``voice`` at ``speed`` as ``wav``, ``flac`` or ``pcm``."""
+
+def probe_audio(data: bytes) -> tuple[float, str]:
+    """``(seconds, container)`` of an audio file (container ``unknown``: the duration is estimated)."""
+
+def transcription(
+    data: bytes,
+    duration: float,
+    response_format: str,
+    task: str = "transcribe",
+    language: str = "english",
+    temperature: float = 0.0,
+    words: bool = False,
+) -> bytes:
+    """The response body of a transcription or translation of ``data``."""
+
+def histogram_quantile(buckets: Sequence[int], q: float) -> float:
+    """The ``q``-quantile of per-bucket counts (:data:`HISTOGRAM_BOUNDS` then +Inf)."""
+
+def metrics_started(table: SharedTable, now_ms: int) -> int:
+    """Record the server's start time (epoch ms) unless a worker already did; returns the recorded one."""
+
+def metrics_begin(table: SharedTable) -> None:
+    """A request entered the server (in-flight + 1)."""
+
+def metrics_inference(
+    table: SharedTable,
+    model: str,
+    max_models: int,
+    prompt_tokens: int,
+    completion_tokens: int,
+    schedule: Any,
+) -> str:
+    """An inference request started: returns the model label it is counted under."""
+
+def metrics_finish(
+    table: SharedTable,
+    endpoint: str,
+    status: int,
+    seconds: float,
+    slo_seconds: float,
+    model: str | None = None,
+    error: str | None = None,
+) -> None:
+    """A request left the server with ``status`` after ``seconds``."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from fakeai import pod_headers
 from fakeai.api import (
     batches,
     chat,
@@ -44,7 +43,8 @@ from fakeai.engine.fine_tuning import FineTuningRunner
 from fakeai.engine.vector_index import IndexRunner
 from fakeai.errors import exception_handlers
 from fakeai.gateway.middleware import middleware as gateway_middleware
-from fakeai.hot_routes import HotRoutes
+from fakeai.http import pod_headers
+from fakeai.http.hot_routes import HotRoutes
 from fakeai.observability import MetricsMiddleware
 from fakeai.settings import Settings
 

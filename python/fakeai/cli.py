@@ -76,13 +76,13 @@ def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     try:
         settings = settings_from({k: v for k, v in vars(args).items() if k != "command"})
-        from fakeai.gateway.state import GatewayState
+        from fakeai.context import ServerContext
 
-        GatewayState.check(settings)
+        ServerContext.check(settings)
     except ValueError as e:
         sys.exit(f"fakeai: {e}")
     if args.command == "server":
-        from fakeai.server import serve
+        from fakeai.runtime.server import serve
 
         serve(settings)
 

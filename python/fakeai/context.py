@@ -8,24 +8,25 @@ Built once per worker process by :func:`fakeai.app.create_app` and handed to eac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import EllipsisType
 from typing import TYPE_CHECKING
 
-from fakeai import _core, shared
+from fakeai import _core
 from fakeai.engine.catalog import Catalog, ModelInfo
 from fakeai.engine.cluster import SimulatedCluster
+from fakeai.engine.kv_events import check_endpoint
 from fakeai.engine.latency import Latencies
-from fakeai.engine.lora import TABLE, TABLE_CAPACITY, LoraModule, LoraRegistry, parse_modules
+from fakeai.engine.lora import TABLE, TABLE_CAPACITY, LoraModule, LoraRegistry, startup_modules
 from fakeai.engine.pacing import Ticker
 from fakeai.engine.usage import UsageMeter
 from fakeai.observability import EngineGauges, Metrics
+from fakeai.observability.fake import FakeMetrics
+from fakeai.runtime import shared
 from fakeai.settings import Settings
 from fakeai.store import Store, open_store
 
 if TYPE_CHECKING:
     from fakeai.gateway.state import GatewayState
-
-#: Reported as ``system_fingerprint``; changes when fakeai's generation changes.
-FINGERPRINT = "fp_fakeai04"
 
 
 @dataclass(slots=True)
@@ -63,11 +64,31 @@ class ServerContext:
         table = shared.open_table(TABLE, TABLE_CAPACITY, 4)
         self.store = open_store(s.data_dir)
         self.usage = UsageMeter()
-        self.loras = LoraRegistry(shared.current_dir(), table, parse_modules(s.lora_modules), s.max_loras)
+        self.loras = LoraRegistry(shared.current_dir(), table, startup_modules(s), s.max_loras)
 
-    def resolve_model(self, name: str) -> tuple[LoraModule | None, ModelInfo]:
+    @staticmethod
+    def check(settings: Settings) -> None:
+        """The checks of the knobs each subsystem interprets (``Settings.validated`` checks every knob
+        alone and the relations between plain knobs): LoRA adapters, KV events, ``--fake-metrics``, the
+        gateway's scenario, keys, limits and mixes. Each subsystem checks its own again where it is
+        built; ``fakeai server`` calls this before starting workers, so bad values stop it at once with
+        a ValueError naming what is wrong."""
+        from fakeai.gateway.state import GatewayState
+
+        startup_modules(settings)
+        if settings.kv_events:
+            check_endpoint(settings)
+        if settings.fake_metrics:
+            FakeMetrics.parse(settings.fake_metrics)
+        GatewayState.check(settings)
+
+    def resolve_model(
+        self, name: str, lora: LoraModule | None | EllipsisType = ...
+    ) -> tuple[LoraModule | None, ModelInfo]:
         """The LoRA adapter a request names (or None) and the catalog entry of the model serving it
-        (an adapter's base model); an unknown model id is registered on first use."""
-        lora = self.loras.find(name)
+        (an adapter's base model); an unknown model id is registered on first use. ``lora``: the
+        adapter already looked up for ``name``, or ``...`` to look it up here."""
+        if lora is ...:
+            lora = self.loras.find(name)
         base = (lora.base_model_name or self.settings.lora_base_model) if lora else name
         return lora, self.catalog.resolve(base)

@@ -57,6 +57,11 @@ _MISSING = re.compile(r"missing required field `([^`]+)`")
 _AT = re.compile(r" - at `\$\.?([^`]*)`$")
 
 
+def not_found(what: str, id: str, param: str | None = None) -> ApiError:
+    """The 404 of an unknown id: ``No file found with id 'file-x'.``"""
+    return ApiError(404, f"No {what} found with id '{id}'.", param=param, code="not_found")
+
+
 def invalid_body(exc: msgspec.DecodeError) -> ApiError:
     """Turn a msgspec decode/validation error into a 400 that names the offending parameter."""
     text = str(exc)
@@ -71,7 +76,9 @@ def invalid_body(exc: msgspec.DecodeError) -> ApiError:
     missing = _MISSING.search(text)
     if missing:
         param = f"{path}.{missing.group(1)}" if path else missing.group(1)
-        return bad_request(f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter")
+        return bad_request(
+            f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
+        )
     message = text[: at.start()] if at else text
     if not path:
         return bad_request(f"Invalid request body: {message}.", code="invalid_type")

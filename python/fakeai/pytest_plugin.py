@@ -24,7 +24,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from fakeai.process import ServerFailed, running_server
+from fakeai.runtime.process import ServerFailed, running_server
 
 
 def _api_key(options: list[str]) -> str:

@@ -31,7 +31,14 @@ def _knob(
     """A field's CLI flag, help text and bounds. A ``bool`` field gets ``--flag``/``--no-flag``; a
     ``tuple[str, ...]`` field is a repeatable flag and a comma-separated environment variable; a ``str``
     field with ``many`` takes several values after one flag (``--flag a b``), kept space-separated."""
-    return {"flag": flag, "help": help, "minimum": minimum, "maximum": maximum, "choices": choices, "many": many}
+    return {
+        "flag": flag,
+        "help": help,
+        "minimum": minimum,
+        "maximum": maximum,
+        "choices": choices,
+        "many": many,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +70,13 @@ class Settings:
         default=32 * 1024 * 1024,
         metadata=_knob("--max-body-bytes", "Largest request body accepted; larger gets 413.", minimum=1),
     )
-    log_level: str = field(default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS))
+    log_level: str = field(
+        default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS)
+    )
     # Gateway-testing controls (fakeai.gateway): keys, rate limits, error and chaos injection, CORS.
     config: str = field(
-        default="", metadata=_knob("--config", "Scenario file (TOML or YAML) holding any of these knobs and more.")
+        default="",
+        metadata=_knob("--config", "Scenario file (TOML or YAML) holding any of these knobs and more."),
     )
     api_keys: tuple[str, ...] = field(
         default=(),
@@ -92,8 +102,9 @@ class Settings:
     tpd: int = field(default=0, metadata=_knob("--tpd", "Tokens/day per key (0: tier's).", minimum=0))
     error_rate: float = field(
         default=0.0,
-        metadata=_knob("--error-rate", "Fraction of API requests answered by an injected error.", minimum=0,
-                       maximum=1),
+        metadata=_knob(
+            "--error-rate", "Fraction of API requests answered by an injected error.", minimum=0, maximum=1
+        ),
     )
     error_mix: str = field(
         default="500,502,503,504",
@@ -191,28 +202,39 @@ class Settings:
     )
     moderation_threshold: float = field(
         default=0.5,
-        metadata=_knob("--moderation-threshold", "Score from which a moderation category is flagged.", minimum=0),
+        metadata=_knob(
+            "--moderation-threshold", "Score from which a moderation category is flagged.", minimum=0
+        ),
     )
     metrics: str = field(
         default="on",
-        metadata=_knob("--metrics", "Record request metrics ('off' skips all recording on the request path).",
-                       choices=("on", "off")),
+        metadata=_knob(
+            "--metrics",
+            "Record request metrics ('off' skips all recording on the request path).",
+            choices=("on", "off"),
+        ),
     )
     slo_latency_ms: float = field(
         default=1000.0,
-        metadata=_knob("--slo-latency-ms", "Latency objective: requests answered within it count as meeting "
-                       "the SLO.", minimum=0),
+        metadata=_knob(
+            "--slo-latency-ms",
+            "Latency objective: requests answered within it count as meeting the SLO.",
+            minimum=0,
+        ),
     )
     metrics_max_models: int = field(
         default=100,
-        metadata=_knob("--metrics-max-models", "Distinct model ids given their own metrics label; further ids "
-                       "are counted as model 'other'.", minimum=1),
+        metadata=_knob(
+            "--metrics-max-models",
+            "Distinct model ids given their own metrics label; further ids are counted as model 'other'.",
+            minimum=1,
+        ),
     )
     fake_metrics: str = field(
         default="",
         metadata=_knob(
             "--fake-metrics",
-            "Fixed vLLM metric figures as JSON, e.g. '{\"running-requests\": 10, \"kv-cache-usage\": 0.4}' (README).",
+            'Fixed vLLM metric figures as JSON, e.g. \'{"running-requests": 10, "kv-cache-usage": 0.4}\' (README).',
         ),
     )
     gpu_model: str = field(
@@ -223,7 +245,9 @@ class Settings:
     )
     data_dir: str = field(
         default="",
-        metadata=_knob("--data-dir", "Directory of stored files and batches, kept across restarts (default: temporary)."),
+        metadata=_knob(
+            "--data-dir", "Directory of stored files and batches, kept across restarts (default: temporary)."
+        ),
     )
     max_file_bytes: int = field(
         default=512 * 1024 * 1024,
@@ -231,15 +255,21 @@ class Settings:
     )
     max_storage_bytes: int = field(
         default=10 * 1024**3,
-        metadata=_knob("--max-storage-bytes", "Total bytes of stored files; beyond it uploads get 400.", minimum=1),
+        metadata=_knob(
+            "--max-storage-bytes", "Total bytes of stored files; beyond it uploads get 400.", minimum=1
+        ),
     )
     batch_duration_s: float = field(
         default=5.0,
-        metadata=_knob("--batch-duration", "Simulated seconds a batch takes from in_progress to done.", minimum=0),
+        metadata=_knob(
+            "--batch-duration", "Simulated seconds a batch takes from in_progress to done.", minimum=0
+        ),
     )
     fine_tune_duration_s: float = field(
         default=10.0,
-        metadata=_knob("--fine-tune-duration", "Simulated seconds a fine-tuning job spends running.", minimum=0),
+        metadata=_knob(
+            "--fine-tune-duration", "Simulated seconds a fine-tuning job spends running.", minimum=0
+        ),
     )
     kv_workers: int = field(
         default=4,
@@ -354,48 +384,40 @@ class Settings:
                 continue
             minimum, maximum, choices = f.metadata["minimum"], f.metadata["maximum"], f.metadata["choices"]
             if minimum is not None and value < minimum:
-                raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be >= {minimum}, got {value}")
+                raise ValueError(
+                    f"{f.metadata['flag']} / {self.env_name(f.name)} must be >= {minimum}, got {value}"
+                )
             if maximum is not None and value > maximum:
                 name = f"{f.metadata['flag']} / {self.env_name(f.name)}"
                 raise ValueError(f"{name} must be <= {maximum}, got {value}")
             if choices is not None and value not in choices:
-                raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be one of {', '.join(choices)}")
+                raise ValueError(
+                    f"{f.metadata['flag']} / {self.env_name(f.name)} must be one of {', '.join(choices)}"
+                )
         self._check_deployment()
         return self
 
     def _check_deployment(self) -> None:
-        """Cross-field checks of the response-mode, LoRA, data-parallel and TLS knobs."""
+        """Cross-field checks of the response-mode, data-parallel, TLS and scheduler knobs. The knobs a
+        subsystem interprets (``--lora-modules``, ``--kv-events``, ``--fake-metrics``, the gateway's) are
+        checked by that subsystem: :meth:`fakeai.context.ServerContext.check`."""
         from fakeai import _core
-        from fakeai.engine.lora import parse_modules
 
         try:
             _core.LengthDistribution(self.output_length_distribution)
         except ValueError as exc:
             source = "--output-length-distribution / FAKEAI_OUTPUT_LENGTH_DISTRIBUTION"
             raise ValueError(f"{source}: {exc}") from None
-        modules = parse_modules(self.lora_modules)
-        if len(modules) > self.max_loras:
-            raise ValueError(
-                f"--lora-modules names {len(modules)} adapters, more than --max-loras {self.max_loras}"
-            )
         if self.data_parallel_size > 1 and self.port == 0:
             raise ValueError("--data-parallel-size > 1 needs a fixed --port (rank k serves on port + k)")
         if self.port + self.data_parallel_size - 1 > 65535:
             raise ValueError(f"--port + --data-parallel-size - 1 must be <= 65535, got {self.port}")
-        if self.fake_metrics:
-            from fakeai.observability.fake import FakeMetrics
-
-            FakeMetrics.parse(self.fake_metrics)
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
             raise ValueError("--ssl-certfile and --ssl-keyfile go together")
         if self.self_signed_certs and self.ssl_certfile:
             raise ValueError("--self-signed-certs and --ssl-certfile exclude each other")
         if self.time_factor_under_load > 1 and not self.max_num_seqs:
             raise ValueError("--time-factor-under-load needs --max-num-seqs (the batch it is relative to)")
-        if self.kv_events:
-            from fakeai.engine.kv_events import check_endpoint
-
-            check_endpoint(self)
 
     def to_env(self) -> dict[str, str]:
         """The ``FAKEAI_*`` variables that rebuild these settings in a worker process."""

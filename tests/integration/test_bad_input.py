@@ -38,8 +38,10 @@ def envelope(r, status):
         ({"model": "gpt-4o", "messages": [{"content": "no role"}]}, "messages[0].role"),
         ({"model": "gpt-4o", "messages": [{"role": "wizard", "content": "x"}]}, "messages[0].role"),
         ({"model": "gpt-4o", "messages": [{"role": "user", "content": 42}]}, "messages[0].content"),
-        ({"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "bogus"}]}]},
-         "messages[0].content[0].type"),
+        (
+            {"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "bogus"}]}]},
+            "messages[0].content[0].type",
+        ),
         ({"model": "", "messages": OK["messages"]}, "model"),
         ({"model": 7, "messages": OK["messages"]}, "model"),
     ],

@@ -73,7 +73,9 @@ def test_stop_sequence_cuts_the_text(client):
 
 
 def test_logprobs_and_top_logprobs(client):
-    r = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=8, logprobs=True, top_logprobs=3)
+    r = client.chat.completions.create(
+        model="gpt-4o", messages=MESSAGES, max_tokens=8, logprobs=True, top_logprobs=3
+    )
     content = r.choices[0].logprobs.content
     assert len(content) == r.usage.completion_tokens
     assert "".join(t.token for t in content) == r.choices[0].message.content
@@ -86,7 +88,12 @@ def test_logprobs_and_top_logprobs(client):
 def test_content_parts_and_metadata_are_accepted(client):
     r = client.chat.completions.create(
         model="meta-llama/Llama-3.1-8B-Instruct",
-        messages=[{"role": "user", "content": [{"type": "text", "text": "Hello"}, {"type": "text", "text": "again"}]}],
+        messages=[
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "Hello"}, {"type": "text", "text": "again"}],
+            }
+        ],
         max_tokens=5,
         temperature=0.2,
         top_p=0.9,
@@ -99,7 +106,9 @@ def test_content_parts_and_metadata_are_accepted(client):
 
 
 def test_prompt_tokens_grow_with_the_prompt(client):
-    short = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], max_tokens=1)
+    short = client.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "user", "content": "Hi"}], max_tokens=1
+    )
     long = client.chat.completions.create(
         model="gpt-4o", messages=[{"role": "user", "content": " ".join(["Hi"] * 100)}], max_tokens=1
     )
@@ -129,13 +138,17 @@ def test_stream_matches_non_stream_for_the_same_seed(client):
     kw = {"model": "gpt-4o", "messages": MESSAGES, "max_tokens": 25, "seed": 77}
     whole = client.chat.completions.create(**kw).choices[0].message.content
     streamed = "".join(
-        c.choices[0].delta.content or "" for c in client.chat.completions.create(**kw, stream=True) if c.choices
+        c.choices[0].delta.content or ""
+        for c in client.chat.completions.create(**kw, stream=True)
+        if c.choices
     )
     assert streamed == whole
 
 
 def test_stream_with_n_interleaves_indexes(client):
-    chunks = list(client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=4, n=2, stream=True))
+    chunks = list(
+        client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=4, n=2, stream=True)
+    )
     indexes = {c.choices[0].index for c in chunks if c.choices}
     assert indexes == {0, 1}
 
@@ -144,7 +157,9 @@ def test_async_client_streams_and_completes(base_url):
     async def go():
         async with openai.AsyncOpenAI(base_url=base_url + "/v1", api_key="k", max_retries=0) as c:
             r = await c.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=5)
-            stream = await c.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=5, stream=True)
+            stream = await c.chat.completions.create(
+                model="gpt-4o", messages=MESSAGES, max_tokens=5, stream=True
+            )
             parts = [chunk async for chunk in stream]
             return r, parts
 

@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from fakeai.process import run_fakeai
+from fakeai.runtime.process import run_fakeai
 
 pytestmark = pytest.mark.integration
 
@@ -17,9 +17,14 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
 
 def test_help_lists_every_option_with_its_env_var():
     out = run("server", "--help").stdout
-    for flag, env in [("--port", "FAKEAI_PORT"), ("--workers", "FAKEAI_WORKERS"), ("--ttft", "FAKEAI_TTFT_MS"),
-                      ("--itl", "FAKEAI_ITL_MS"), ("--log-level", "FAKEAI_LOG_LEVEL"),
-                      ("--max-body-bytes", "FAKEAI_MAX_BODY_BYTES")]:
+    for flag, env in [
+        ("--port", "FAKEAI_PORT"),
+        ("--workers", "FAKEAI_WORKERS"),
+        ("--ttft", "FAKEAI_TTFT_MS"),
+        ("--itl", "FAKEAI_ITL_MS"),
+        ("--log-level", "FAKEAI_LOG_LEVEL"),
+        ("--max-body-bytes", "FAKEAI_MAX_BODY_BYTES"),
+    ]:
         assert flag in out and env in out
 
 
@@ -39,5 +44,8 @@ def test_two_workers_serve(start_server):
 
     with start_server("--workers", "2", "--ttft", "0", "--itl", "0") as url:
         for _ in range(20):
-            r = httpx.post(url + "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
+            r = httpx.post(
+                url + "/v1/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "x"}]},
+            )
             assert r.status_code == 200

@@ -41,9 +41,7 @@ def test_repeated_system_prompt_is_cached_and_prefills_faster(start_server):
         start_server("--itl", "1", "--jitter", "0") as url,
         openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as client,
     ):
-        first = client.chat.completions.create(
-            model=MODEL, messages=messages("billing", "Hi?"), max_tokens=2
-        )
+        first = client.chat.completions.create(model=MODEL, messages=messages("billing", "Hi?"), max_tokens=2)
         again = client.chat.completions.create(
             model=MODEL, messages=messages("billing", "Refunds?"), max_tokens=2
         )

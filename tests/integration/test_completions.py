@@ -17,7 +17,9 @@ def test_string_prompt(client):
 
 
 def test_default_max_tokens_is_16_like_openai(client):
-    r = client.completions.create(model="gpt-3.5-turbo-instruct", prompt="Hi", extra_body={"ignore_eos": True})
+    r = client.completions.create(
+        model="gpt-3.5-turbo-instruct", prompt="Hi", extra_body={"ignore_eos": True}
+    )
     assert r.usage.completion_tokens == 16
 
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 import websockets
 
-from fakeai.process import free_port
+from fakeai.runtime.process import free_port
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 pytestmark = pytest.mark.skipif(

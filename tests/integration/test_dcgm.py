@@ -52,7 +52,7 @@ def test_names_types_and_labels_are_the_exporters(h200):
         "nvidia2",
         "nvidia3",
     ]
-    for used, free in zip(got["DCGM_FI_DEV_FB_USED"], got["DCGM_FI_DEV_FB_FREE"]):
+    for used, free in zip(got["DCGM_FI_DEV_FB_USED"], got["DCGM_FI_DEV_FB_FREE"], strict=True):
         assert used.value + free.value == 143771
 
 

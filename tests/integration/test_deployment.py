@@ -15,7 +15,7 @@ import httpx
 import openai
 import pytest
 
-from fakeai.process import free_port_pair, run_fakeai
+from fakeai.runtime.process import free_port_pair, run_fakeai
 
 pytestmark = pytest.mark.integration
 
@@ -135,7 +135,7 @@ def test_self_signed_certificate_serves_https(tmp_path, pick_port):
 
 
 def test_given_certificate_files_serve_https(tmp_path, pick_port):
-    from fakeai import tls
+    from fakeai.runtime import tls
 
     cert, key = tls.self_signed(tmp_path, "127.0.0.1")
     server = Launched(tmp_path, pick_port(), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key))

@@ -28,6 +28,7 @@ def test_prometheus_text_parses_and_counts_requests(http):
     for _ in range(3):
         assert http.post("/v1/chat/completions", json=CHAT).status_code == 200
     after = families(http)
+
     def grew(family: str, suffix: str) -> float:
         return sample(after, family, suffix) - sample(before, family, suffix)
 

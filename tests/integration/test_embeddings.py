@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 
 
 def cos(a, b):
-    return sum(x * y for x, y in zip(a, b))
+    return sum(x * y for x, y in zip(a, b, strict=True))
 
 
 def test_vectors_are_unit_length_with_the_model_dimensions(client):
@@ -42,8 +42,12 @@ def test_dimensions_and_base64(client, http):
     assert len(r.data[0].embedding) == 256
     raw = http.post(
         "/v1/embeddings",
-        json={"model": "text-embedding-3-small", "input": ["hello", "world"], "encoding_format": "base64",
-              "dimensions": 64},
+        json={
+            "model": "text-embedding-3-small",
+            "input": ["hello", "world"],
+            "encoding_format": "base64",
+            "dimensions": 64,
+        },
     ).json()
     for item in raw["data"]:
         packed = base64.b64decode(item["embedding"])
@@ -52,7 +56,9 @@ def test_dimensions_and_base64(client, http):
         assert math.isclose(sum(x * x for x in floats), 1.0, rel_tol=1e-4)
     # the SDK asks for base64 itself and decodes it back to floats
     sdk = client.embeddings.create(model="text-embedding-3-small", input="hello", dimensions=64)
-    assert sdk.data[0].embedding == pytest.approx(list(struct.unpack("<64f", base64.b64decode(raw["data"][0]["embedding"]))))
+    assert sdk.data[0].embedding == pytest.approx(
+        list(struct.unpack("<64f", base64.b64decode(raw["data"][0]["embedding"])))
+    )
 
 
 def test_token_id_inputs(client):

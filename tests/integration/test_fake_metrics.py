@@ -10,7 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fakeai import _core
-from fakeai.process import ServerFailed
+from fakeai.runtime.process import ServerFailed
 
 pytestmark = pytest.mark.integration
 
@@ -34,7 +34,9 @@ def samples(url: str) -> dict[str, list]:
 
 def test_fixed_figures_are_reported_exactly(start_server):
     with start_server("--ttft", "0", "--itl", "0", "--fake-metrics", json.dumps(FAKE)) as url:
-        httpx.post(url + "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]})
+        httpx.post(
+            url + "/v1/chat/completions", json={"model": "m", "messages": [{"role": "user", "content": "x"}]}
+        )
         got = samples(url)
     assert [s.value for s in got["vllm:num_requests_running"]] == [10]
     assert [s.value for s in got["vllm:num_requests_waiting"]] == [30]
@@ -61,8 +63,12 @@ def test_the_cluster_feeds_prefix_cache_counters_without_fake_metrics(start_serv
 
 @pytest.mark.parametrize(
     "spec, needle",
-    [('{"running-requests": -1}', "running-requests"), ('{"bogus": 1}', "bogus"), ("[1]", "JSON object"),
-     ('{"kv-cache-usage": 2}', "kv-cache-usage")],
+    [
+        ('{"running-requests": -1}', "running-requests"),
+        ('{"bogus": 1}', "bogus"),
+        ("[1]", "JSON object"),
+        ('{"kv-cache-usage": 2}', "kv-cache-usage"),
+    ],
 )
 def test_bad_specs_stop_the_server_with_a_clear_message(start_server, spec, needle):
     with pytest.raises(ServerFailed, match=needle), start_server("--fake-metrics", spec):

@@ -31,9 +31,9 @@ def pixels(data: bytes) -> bytes:
     """Inflate the IDAT stream (zlib checks its Adler-32) and return the filtered scanlines."""
     pos, idat = 8, b""
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        chunk = data[pos + 8:pos + 8 + length]
-        assert struct.unpack(">I", data[pos + 8 + length:pos + 12 + length])[0] == zlib.crc32(kind + chunk)
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        chunk = data[pos + 8 : pos + 8 + length]
+        assert struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])[0] == zlib.crc32(kind + chunk)
         if kind == b"IDAT":
             idat += chunk
         pos += 12 + length
@@ -53,12 +53,22 @@ def a_png(width: int = 64, height: int = 64) -> bytes:
 
 @pytest.mark.parametrize(
     "model, size",
-    [("dall-e-2", "256x256"), ("dall-e-2", "512x512"), ("dall-e-3", "1792x1024"), ("dall-e-3", "1024x1792"),
-     ("gpt-image-1", "1536x1024"), ("gpt-image-1", "1024x1536")],
+    [
+        ("dall-e-2", "256x256"),
+        ("dall-e-2", "512x512"),
+        ("dall-e-3", "1792x1024"),
+        ("dall-e-3", "1024x1792"),
+        ("gpt-image-1", "1536x1024"),
+        ("gpt-image-1", "1024x1536"),
+    ],
 )
 def test_b64_images_have_the_requested_size(client, model, size):
-    r = client.images.generate(model=model, prompt="a lighthouse at dusk", size=size,
-                               **({} if model == "gpt-image-1" else {"response_format": "b64_json"}))
+    r = client.images.generate(
+        model=model,
+        prompt="a lighthouse at dusk",
+        size=size,
+        **({} if model == "gpt-image-1" else {"response_format": "b64_json"}),
+    )
     data = base64.b64decode(r.data[0].b64_json)
     width, height = png_size(data)
     assert f"{width}x{height}" == size
@@ -74,14 +84,17 @@ def test_gpt_image_reports_usage_and_auto_size(client):
 
 
 def test_dall_e_3_revises_the_prompt_and_n_images_differ(client):
-    r = client.images.generate(model="dall-e-3", prompt="a fox in snow", style="natural", quality="hd",
-                               response_format="b64_json")
+    r = client.images.generate(
+        model="dall-e-3", prompt="a fox in snow", style="natural", quality="hd", response_format="b64_json"
+    )
     assert r.data[0].revised_prompt.startswith("a fox in snow") and "natural" in r.data[0].revised_prompt
-    r = client.images.generate(model="dall-e-2", prompt="a fox in snow", n=3, size="256x256",
-                               response_format="b64_json")
+    r = client.images.generate(
+        model="dall-e-2", prompt="a fox in snow", n=3, size="256x256", response_format="b64_json"
+    )
     assert len({d.b64_json for d in r.data}) == 3
-    again = client.images.generate(model="dall-e-2", prompt="a fox in snow", n=3, size="256x256",
-                                   response_format="b64_json")
+    again = client.images.generate(
+        model="dall-e-2", prompt="a fox in snow", n=3, size="256x256", response_format="b64_json"
+    )
     assert [d.b64_json for d in again.data] == [d.b64_json for d in r.data]
 
 
@@ -108,12 +121,16 @@ def test_urls_expire(start_server):
 
 
 def test_edits_and_variations_accept_a_png(client):
-    r = client.images.edit(image=("in.png", a_png(), "image/png"), prompt="add a hat", size="256x256",
-                           response_format="b64_json")
+    r = client.images.edit(
+        image=("in.png", a_png(), "image/png"), prompt="add a hat", size="256x256", response_format="b64_json"
+    )
     assert png_size(base64.b64decode(r.data[0].b64_json)) == (256, 256)
-    r = client.images.edit(model="gpt-image-1", image=[("a.png", a_png(32, 48), "image/png"),
-                                                       ("b.png", a_png(16, 16), "image/png")],
-                           prompt="make it blue", size="1024x1536")
+    r = client.images.edit(
+        model="gpt-image-1",
+        image=[("a.png", a_png(32, 48), "image/png"), ("b.png", a_png(16, 16), "image/png")],
+        prompt="make it blue",
+        size="1024x1536",
+    )
     assert png_size(base64.b64decode(r.data[0].b64_json)) == (1024, 1536)
     assert r.usage.input_tokens_details.image_tokens == 2 * 765
     r = client.images.create_variation(image=("in.png", a_png(), "image/png"), n=2, size="512x512")
@@ -154,8 +171,9 @@ def test_bad_uploads(http, client):
         client.images.create_variation(image=("in.png", a_png(64, 32), "image/png"))
     assert err.value.body["code"] == "invalid_image_format"
     with pytest.raises(openai.BadRequestError) as err:
-        client.images.edit(image=("in.png", a_png(), "image/png"), mask=("m.png", a_png(32, 32), "image/png"),
-                           prompt="x")
+        client.images.edit(
+            image=("in.png", a_png(), "image/png"), mask=("m.png", a_png(32, 32), "image/png"), prompt="x"
+        )
     assert err.value.body["param"] == "mask"
     r = http.post("/v1/images/edits", files={"image": ("in.png", a_png(), "image/png")})
     assert r.status_code == 400 and r.json()["error"]["param"] == "prompt"
@@ -163,14 +181,21 @@ def test_bad_uploads(http, client):
     assert r.status_code == 400 and r.json()["error"]["param"] == "image"
     r = http.post("/v1/images/edits", json={"prompt": "x"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_content_type"
-    r = http.post("/v1/images/variations", data={"n": "many"}, files={"image": ("in.png", a_png(), "image/png")})
+    r = http.post(
+        "/v1/images/variations", data={"n": "many"}, files={"image": ("in.png", a_png(), "image/png")}
+    )
     assert r.status_code == 400 and r.json()["error"]["param"] == "n"
     r = http.post("/v1/images/variations", data={"model": "dall-e-3"}, files={"image": ("i.png", a_png())})
     assert r.status_code == 400 and r.json()["error"]["param"] == "model"
-    r = http.post("/v1/images/edits", data={"prompt": "x", "model": "gpt-image-1"},
-                  files=[("image[]", ("a.png", a_png())), ("image[]", ("b.png", b"not a png"))])
+    r = http.post(
+        "/v1/images/edits",
+        data={"prompt": "x", "model": "gpt-image-1"},
+        files=[("image[]", ("a.png", a_png())), ("image[]", ("b.png", b"not a png"))],
+    )
     assert r.status_code == 400 and r.json()["error"]["code"] == "invalid_image_format"
     r = http.post("/v1/images/edits", data={"prompt": "x", "image": "text"}, files={"other": ("o", b"o")})
     assert r.status_code == 400 and r.json()["error"]["param"] == "image"
-    r = http.post("/v1/images/edits", content=b"--x\r\nbroken", headers={"content-type": "multipart/form-data"})
+    r = http.post(
+        "/v1/images/edits", content=b"--x\r\nbroken", headers={"content-type": "multipart/form-data"}
+    )
     assert r.status_code == 400

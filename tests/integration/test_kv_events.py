@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 
 import httpx
 import msgspec
@@ -10,19 +11,29 @@ import pytest
 import zmq
 
 from fakeai.engine.kv_events import BlockRemoved, BlockStored, KVEventBatch
-from fakeai.process import free_port, free_port_pair, run_fakeai, running_server
+from fakeai.runtime.process import free_port, free_port_pair, run_fakeai, running_server
 
 pytestmark = pytest.mark.integration
 
 BLOCK = 16
 
 
-def subscriber(port: int) -> zmq.Socket:
-    sub = zmq.Context.instance().socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, b"")
-    sub.setsockopt(zmq.LINGER, 0)
-    sub.connect(f"tcp://127.0.0.1:{port}")
-    return sub
+@pytest.fixture
+def subscriber() -> Iterator[Callable[[int], zmq.Socket]]:
+    """Opens SUB sockets on a port, closing them when the test ends."""
+    opened: list[zmq.Socket] = []
+
+    def connect(port: int) -> zmq.Socket:
+        sub = zmq.Context.instance().socket(zmq.SUB)
+        opened.append(sub)
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.connect(f"tcp://127.0.0.1:{port}")
+        return sub
+
+    yield connect
+    for sub in opened:
+        sub.close()
 
 
 def collect(sub: zmq.Socket, seconds: float = 0.5) -> list[tuple[int, KVEventBatch]]:
@@ -41,7 +52,7 @@ def complete(http: httpx.Client, prompt: list[int]) -> None:
     assert r.status_code == 200, r.text
 
 
-def test_stored_blocks_chain_and_evictions_are_published():
+def test_stored_blocks_chain_and_evictions_are_published(subscriber):
     port = free_port()
     flags = ("--ttft", "0", "--itl", "0", "--kv-workers", "1", "--kv-cache-blocks", "8")
     with running_server(*flags, "--kv-events", f"tcp://127.0.0.1:{port}") as url:
@@ -93,7 +104,7 @@ def test_bad_kv_events_endpoint_is_a_clear_startup_error(flags, needle):
     assert r.returncode != 0 and needle in r.stderr and "Traceback" not in r.stderr
 
 
-def test_data_parallel_rank_k_publishes_on_port_plus_k():
+def test_data_parallel_rank_k_publishes_on_port_plus_k(subscriber):
     port, kv_port = free_port_pair(), free_port_pair()
     flags = ("--ttft", "0", "--itl", "0", "--kv-workers", "2", "--data-parallel-size", "2")
     with running_server(*flags, "--kv-events", f"tcp://127.0.0.1:{kv_port}", port=port):

@@ -8,15 +8,27 @@ import pytest
 pytestmark = pytest.mark.integration
 
 CATEGORIES = {
-    "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
-    "self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors", "violence",
+    "harassment",
+    "harassment/threatening",
+    "hate",
+    "hate/threatening",
+    "illicit",
+    "illicit/violent",
+    "self-harm",
+    "self-harm/intent",
+    "self-harm/instructions",
+    "sexual",
+    "sexual/minors",
+    "violence",
     "violence/graphic",
 }
 
 
 def test_violent_text_is_flagged_and_benign_text_is_not(client):
-    r = client.moderations.create(model="omni-moderation-latest",
-                                  input=["I will kill you, I will stab you", "Let's meet for coffee tomorrow."])
+    r = client.moderations.create(
+        model="omni-moderation-latest",
+        input=["I will kill you, I will stab you", "Let's meet for coffee tomorrow."],
+    )
     violent, benign = r.results
     assert violent.flagged and violent.categories.violence and violent.categories.harassment_threatening
     assert violent.category_scores.violence > 0.9
@@ -51,15 +63,18 @@ def test_each_lexicon_flags_its_category(client, text, category):
 def test_text_and_image_parts_are_one_result(client):
     r = client.moderations.create(
         model="omni-moderation-latest",
-        input=[{"type": "text", "text": "a peaceful meadow"},
-               {"type": "image_url", "image_url": {"url": "https://example.com/meadow.png"}}],
+        input=[
+            {"type": "text", "text": "a peaceful meadow"},
+            {"type": "image_url", "image_url": {"url": "https://example.com/meadow.png"}},
+        ],
     )
     (result,) = r.results
     assert not result.flagged
     applied = result.category_applied_input_types
     assert applied.violence == ["text", "image"] and applied.hate == ["text"]
     images_only = client.moderations.create(
-        input=[{"type": "image_url", "image_url": {"url": "https://example.com/x.png"}}]).results[0]
+        input=[{"type": "image_url", "image_url": {"url": "https://example.com/x.png"}}]
+    ).results[0]
     assert images_only.category_applied_input_types.hate == []
     assert images_only.category_applied_input_types.sexual == ["image"]
 
@@ -69,7 +84,9 @@ def test_threshold_is_configurable(start_server):
     with start_server("--ttft", "0", "--itl", "0", "--moderation-threshold", "0.3") as url:
         assert httpx.post(url + "/v1/moderations", json=text).json()["results"][0]["categories"]["violence"]
     with start_server("--ttft", "0", "--itl", "0", "--moderation-threshold", "0.9") as url:
-        r = httpx.post(url + "/v1/moderations", json={"input": ["I will kill you", "There was a shot."]}).json()
+        r = httpx.post(
+            url + "/v1/moderations", json={"input": ["I will kill you", "There was a shot."]}
+        ).json()
         assert [x["flagged"] for x in r["results"]] == [True, False]
 
 
@@ -81,7 +98,10 @@ def test_threshold_is_configurable(start_server):
         ({"input": 5}, "input"),
         ({"input": [{"type": "video", "url": "x"}]}, "input[0].type"),
         ({"input": ["ok", {"type": "text", "text": "x"}]}, "input"),
-        ({"model": "text-moderation-latest", "input": [{"type": "image_url", "image_url": {"url": "u"}}]}, "input"),
+        (
+            {"model": "text-moderation-latest", "input": [{"type": "image_url", "image_url": {"url": "u"}}]},
+            "input",
+        ),
         ({"input": [{"type": "image_url", "image_url": {}}]}, "input[0].image_url.url"),
     ],
 )

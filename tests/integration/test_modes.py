@@ -7,7 +7,7 @@ import openai
 import pytest
 
 from fakeai import _core
-from fakeai.process import run_fakeai
+from fakeai.runtime.process import run_fakeai
 
 pytestmark = pytest.mark.integration
 

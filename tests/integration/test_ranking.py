@@ -16,21 +16,43 @@ PASSAGES = [
 
 
 def test_nim_ranking_orders_by_overlap(http):
-    r = http.post("/v1/ranking", json={"model": "nvidia/nv-rerankqa-mistral-4b-v3", "query": {"text": QUERY},
-                                       "passages": [{"text": p} for p in PASSAGES], "truncate": "END"})
+    r = http.post(
+        "/v1/ranking",
+        json={
+            "model": "nvidia/nv-rerankqa-mistral-4b-v3",
+            "query": {"text": QUERY},
+            "passages": [{"text": p} for p in PASSAGES],
+            "truncate": "END",
+        },
+    )
     assert r.status_code == 200
     rankings = r.json()["rankings"]
     assert [x["index"] for x in rankings][:1] == [1] and rankings[-1]["index"] == 0
     logits = [x["logit"] for x in rankings]
     assert logits == sorted(logits, reverse=True) and len(rankings) == 4
-    again = http.post("/v1/ranking", json={"model": "m", "query": {"text": QUERY},
-                                           "passages": [{"text": p} for p in PASSAGES], "top_n": 2}).json()
+    again = http.post(
+        "/v1/ranking",
+        json={
+            "model": "m",
+            "query": {"text": QUERY},
+            "passages": [{"text": p} for p in PASSAGES],
+            "top_n": 2,
+        },
+    ).json()
     assert again["rankings"] == rankings[:2]
 
 
 def test_cohere_rerank_scores_and_documents(http):
-    r = http.post("/v1/rerank", json={"model": "rerank-v3.5", "query": QUERY, "top_n": 3, "return_documents": True,
-                                      "documents": [PASSAGES[0], {"text": PASSAGES[1]}, *PASSAGES[2:]]}).json()
+    r = http.post(
+        "/v1/rerank",
+        json={
+            "model": "rerank-v3.5",
+            "query": QUERY,
+            "top_n": 3,
+            "return_documents": True,
+            "documents": [PASSAGES[0], {"text": PASSAGES[1]}, *PASSAGES[2:]],
+        },
+    ).json()
     results = r["results"]
     assert len(results) == 3 and results[0]["index"] == 1
     assert results[0]["document"] == {"text": PASSAGES[1]}
@@ -47,10 +69,21 @@ def test_cohere_rerank_scores_and_documents(http):
         ("/v1/ranking", {"model": "m", "query": {"text": "q"}, "passages": []}, "passages"),
         ("/v1/ranking", {"model": "m", "query": "q", "passages": [{"text": "p"}]}, "query"),
         ("/v1/ranking", {"model": "m", "query": {"text": " "}, "passages": [{"text": "p"}]}, "query.text"),
-        ("/v1/ranking", {"model": "m", "query": {"text": "q"}, "passages": [{"text": "p"}], "truncate": "START"},
-         "truncate"),
-        ("/v1/ranking", {"model": "m", "query": {"text": "q"}, "passages": [{"text": "p"}, {"text": "word " * 600}],
-                         "truncate": "NONE"}, "passages[1]"),
+        (
+            "/v1/ranking",
+            {"model": "m", "query": {"text": "q"}, "passages": [{"text": "p"}], "truncate": "START"},
+            "truncate",
+        ),
+        (
+            "/v1/ranking",
+            {
+                "model": "m",
+                "query": {"text": "q"},
+                "passages": [{"text": "p"}, {"text": "word " * 600}],
+                "truncate": "NONE",
+            },
+            "passages[1]",
+        ),
         ("/v1/ranking", {"query": {"text": "q"}, "passages": [{"text": "p"}]}, "model"),
         ("/v1/rerank", {"query": "q", "documents": []}, "documents"),
         ("/v1/rerank", {"query": "", "documents": ["a"]}, "query"),
@@ -70,8 +103,12 @@ def test_bad_requests(http, path, body, param):
 
 
 def test_rag_prompt_returns_content_and_scored_docs(http):
-    body = {"query": ["PVTMC verification", "corner analysis"], "filters": {"family": "Solido", "tool": "SDE"},
-            "inference_model": "meta-llama/Llama-3.1-70B-Instruct", "top_k": 3}
+    body = {
+        "query": ["PVTMC verification", "corner analysis"],
+        "filters": {"family": "Solido", "tool": "SDE"},
+        "inference_model": "meta-llama/Llama-3.1-70B-Instruct",
+        "top_k": 3,
+    }
     r = http.post("/rag/api/prompt", json=body).json()
     assert r["content"] and r["usage"]["completion_tokens"] > 0
     docs = r["retrieved_docs"]

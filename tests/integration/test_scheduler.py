@@ -11,7 +11,7 @@ import openai
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from fakeai.process import run_fakeai
+from fakeai.runtime.process import run_fakeai
 
 pytestmark = pytest.mark.integration
 

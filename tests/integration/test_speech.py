@@ -10,12 +10,16 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-TEXT = "The quick brown fox jumps over the lazy dog while the gateway keeps counting tokens. " * 2  # 170 chars
+TEXT = (
+    "The quick brown fox jumps over the lazy dog while the gateway keeps counting tokens. " * 2
+)  # 170 chars
 RATE = 24_000
 
 
 def speak(client, fmt: str, text: str = TEXT, **kw) -> bytes:
-    return client.audio.speech.create(model="tts-1", voice="alloy", input=text, response_format=fmt, **kw).content
+    return client.audio.speech.create(
+        model="tts-1", voice="alloy", input=text, response_format=fmt, **kw
+    ).content
 
 
 def test_wav_duration_follows_text_and_speed(client):
@@ -48,7 +52,12 @@ def test_flac_streaminfo_counts_the_samples(client):
     data = speak(client, "flac", speed=0.5)
     assert data[:4] == b"fLaC"
     info = int.from_bytes(data[18:26], "big")
-    rate, channels, bits, total = info >> 44, ((info >> 41) & 7) + 1, ((info >> 36) & 31) + 1, info & (2**36 - 1)
+    rate, channels, bits, total = (
+        info >> 44,
+        ((info >> 41) & 7) + 1,
+        ((info >> 36) & 31) + 1,
+        info & (2**36 - 1),
+    )
     assert (rate, channels, bits) == (RATE, 1, 16)
     assert total / rate == pytest.approx(len(TEXT) / 7.5, abs=0.01)
     assert data[42:44] == b"\xff\xf8"  # first frame's sync code
@@ -60,14 +69,21 @@ def test_mp3_by_default_with_frames_for_the_duration(client, http):
     data = r.content
     assert data[0] == 0xFF and data[1] & 0xE0 == 0xE0  # MPEG frame sync
     # MPEG-2 Layer III, 64 kbit/s, 24 kHz: 576 samples per frame.
-    frames = sum(1 for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xF3 and data[i + 2] >> 4 == 8)
+    frames = sum(
+        1 for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] == 0xF3 and data[i + 2] >> 4 == 8
+    )
     assert frames * 576 / RATE == pytest.approx(len(TEXT) / 15, abs=0.2)
     assert speak(client, "mp3")[:2] == data[:2]
 
 
 def test_custom_voice_and_instructions(client):
-    data = client.audio.speech.create(model="gpt-4o-mini-tts", voice={"id": "voice_123"}, input="Hello.",
-                                      instructions="Speak calmly.", response_format="wav").content
+    data = client.audio.speech.create(
+        model="gpt-4o-mini-tts",
+        voice={"id": "voice_123"},
+        input="Hello.",
+        instructions="Speak calmly.",
+        response_format="wav",
+    ).content
     assert data[:4] == b"RIFF"
 
 
@@ -79,17 +95,29 @@ def test_custom_voice_and_instructions(client):
         ({"model": "tts-1", "voice": "alloy"}, "input", "missing_required_parameter"),
         ({"model": "tts-1", "voice": "robot", "input": "hi"}, "voice", "invalid_value"),
         ({"model": "tts-1", "input": "hi"}, "voice", "missing_required_parameter"),
-        ({"model": "tts-1", "voice": "alloy", "input": "hi", "response_format": "opus"}, "response_format",
-         "unsupported_value"),
-        ({"model": "tts-1", "voice": "alloy", "input": "hi", "response_format": "aac"}, "response_format",
-         "unsupported_value"),
-        ({"model": "tts-1", "voice": "alloy", "input": "hi", "response_format": "ogg"}, "response_format",
-         "invalid_value"),
+        (
+            {"model": "tts-1", "voice": "alloy", "input": "hi", "response_format": "opus"},
+            "response_format",
+            "unsupported_value",
+        ),
+        (
+            {"model": "tts-1", "voice": "alloy", "input": "hi", "response_format": "aac"},
+            "response_format",
+            "unsupported_value",
+        ),
+        (
+            {"model": "tts-1", "voice": "alloy", "input": "hi", "response_format": "ogg"},
+            "response_format",
+            "invalid_value",
+        ),
         ({"model": "tts-1", "voice": "alloy", "input": "hi", "speed": 5}, "speed", "invalid_value"),
         ({"model": "tts-1", "voice": "alloy", "input": "hi", "speed": 0.1}, "speed", "invalid_value"),
         ({"model": "tts-1", "voice": "alloy", "input": "x" * 4097}, "input", "invalid_value"),
-        ({"model": "tts-1", "voice": "alloy", "input": "hi", "stream_format": "sse"}, "stream_format",
-         "unsupported_value"),
+        (
+            {"model": "tts-1", "voice": "alloy", "input": "hi", "stream_format": "sse"},
+            "stream_format",
+            "unsupported_value",
+        ),
     ],
 )
 def test_bad_speech_requests(http, body, param, code):

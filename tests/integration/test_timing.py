@@ -11,8 +11,13 @@ import pytest
 
 pytestmark = pytest.mark.integration
 
-BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 20,
-        "extra": 1, "ignore_eos": True}
+BODY = {
+    "model": "gpt-4o",
+    "messages": [{"role": "user", "content": "hi"}],
+    "max_tokens": 20,
+    "extra": 1,
+    "ignore_eos": True,
+}
 
 
 def stream_times(url: str) -> tuple[float, list[float]]:

@@ -29,8 +29,13 @@ def transcribe(client, data: bytes, name: str = "a.wav", **kw):
 
 
 def test_verbose_json_duration_segments_and_words(client):
-    r = transcribe(client, wav_file(12.5), response_format="verbose_json",
-                   timestamp_granularities=["word", "segment"], language="fr")
+    r = transcribe(
+        client,
+        wav_file(12.5),
+        response_format="verbose_json",
+        timestamp_granularities=["word", "segment"],
+        language="fr",
+    )
     assert r.duration == pytest.approx(12.5) and r.language == "french"
     assert 20 < len(r.text.split()) < 60  # about 150 words a minute
     segments, words = r.segments, r.words
@@ -70,19 +75,29 @@ def test_srt_and_vtt_structure(client):
 
 
 def test_durations_of_flac_mp3_and_unknown_containers(client, http):
-    flac = client.audio.speech.create(model="tts-1", voice="echo", input="x" * 75, response_format="flac").content
-    mp3 = client.audio.speech.create(model="tts-1", voice="echo", input="x" * 150, response_format="mp3").content
+    flac = client.audio.speech.create(
+        model="tts-1", voice="echo", input="x" * 75, response_format="flac"
+    ).content
+    mp3 = client.audio.speech.create(
+        model="tts-1", voice="echo", input="x" * 150, response_format="mp3"
+    ).content
     assert transcribe(client, flac, "a.flac", response_format="verbose_json").duration == pytest.approx(5.0)
-    assert transcribe(client, mp3, "a.mp3", response_format="verbose_json").duration == pytest.approx(10.0, abs=0.1)
-    r = http.post("/v1/audio/transcriptions", data={"model": "whisper-1", "response_format": "verbose_json"},
-                  files={"file": ("a.m4a", b"\x00" * 48_000)})
+    assert transcribe(client, mp3, "a.mp3", response_format="verbose_json").duration == pytest.approx(
+        10.0, abs=0.1
+    )
+    r = http.post(
+        "/v1/audio/transcriptions",
+        data={"model": "whisper-1", "response_format": "verbose_json"},
+        files={"file": ("a.m4a", b"\x00" * 48_000)},
+    )
     assert r.json()["duration"] == pytest.approx(3.0)
     assert r.headers["x-fakeai-duration-source"] == "estimate"
 
 
 def test_translations_and_gpt4o_json(client):
-    r = client.audio.translations.create(model="whisper-1", file=("a.wav", wav_file(5)),
-                                         response_format="verbose_json")
+    r = client.audio.translations.create(
+        model="whisper-1", file=("a.wav", wav_file(5)), response_format="verbose_json"
+    )
     assert r.duration == pytest.approx(5) and r.segments
     assert client.audio.translations.create(model="whisper-1", file=("a.wav", wav_file(5))).text
     r = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=("a.wav", wav_file(5)))
@@ -96,13 +111,23 @@ def test_translations_and_gpt4o_json(client):
         ({}, {"file": ("a.wav", wav_file(1))}, "model"),
         ({"model": "whisper-1"}, {"file": ("a.txt", b"hello")}, "file"),
         ({"model": "whisper-1"}, {"file": ("a.wav", b"")}, "file"),
-        ({"model": "whisper-1", "response_format": "xml"}, {"file": ("a.wav", wav_file(1))}, "response_format"),
-        ({"model": "gpt-4o-transcribe", "response_format": "srt"}, {"file": ("a.wav", wav_file(1))},
-         "response_format"),
+        (
+            {"model": "whisper-1", "response_format": "xml"},
+            {"file": ("a.wav", wav_file(1))},
+            "response_format",
+        ),
+        (
+            {"model": "gpt-4o-transcribe", "response_format": "srt"},
+            {"file": ("a.wav", wav_file(1))},
+            "response_format",
+        ),
         ({"model": "whisper-1", "temperature": "2"}, {"file": ("a.wav", wav_file(1))}, "temperature"),
         ({"model": "whisper-1", "language": "klingon"}, {"file": ("a.wav", wav_file(1))}, "language"),
-        ({"model": "whisper-1", "timestamp_granularities[]": "word"}, {"file": ("a.wav", wav_file(1))},
-         "timestamp_granularities"),
+        (
+            {"model": "whisper-1", "timestamp_granularities[]": "word"},
+            {"file": ("a.wav", wav_file(1))},
+            "timestamp_granularities",
+        ),
     ],
 )
 def test_bad_transcription_requests(http, data, files, param):

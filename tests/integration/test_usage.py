@@ -53,7 +53,9 @@ def test_usage_and_costs_count_what_was_served(start_server) -> None:
 
         whole = httpx.get(url + "/v1/organization/usage/completions", params={"start_time": start}).json()
         results = [r for b in whole["data"] for r in b["results"]]  # one bucket, two around midnight UTC
-        assert all(r["model"] is None for r in results) and sum(r["num_model_requests"] for r in results) == 21
+        assert (
+            all(r["model"] is None for r in results) and sum(r["num_model_requests"] for r in results) == 21
+        )
 
         emb = httpx.get(url + "/v1/organization/usage/embeddings", params={"start_time": start}).json()
         assert sum(r["input_tokens"] for b in emb["data"] for r in b["results"]) == embedding_tokens
@@ -109,16 +111,34 @@ def test_images_speech_and_transcriptions_are_counted(base_url):
     import httpx
 
     now = int(time.time())
-    httpx.post(base_url + "/v1/images/generations",
-               json={"model": "dall-e-2", "prompt": "a cat", "n": 2, "size": "256x256", "response_format": "b64_json"})
-    speech = httpx.post(base_url + "/v1/audio/speech", json={"model": "tts-1", "voice": "alloy", "input": "Hello there",
-                                                             "response_format": "wav"})
-    httpx.post(base_url + "/v1/audio/transcriptions", data={"model": "whisper-1"},
-               files={"file": ("a.wav", speech.content, "audio/wav")})
-    for kind, field, least in (("images", "images", 2), ("audio_speeches", "characters", 11),
-                               ("audio_transcriptions", "seconds", 0)):
-        page = httpx.get(base_url + f"/v1/organization/usage/{kind}",
-                         params={"start_time": now - 120, "bucket_width": "1m"}).json()
+    httpx.post(
+        base_url + "/v1/images/generations",
+        json={
+            "model": "dall-e-2",
+            "prompt": "a cat",
+            "n": 2,
+            "size": "256x256",
+            "response_format": "b64_json",
+        },
+    )
+    speech = httpx.post(
+        base_url + "/v1/audio/speech",
+        json={"model": "tts-1", "voice": "alloy", "input": "Hello there", "response_format": "wav"},
+    )
+    httpx.post(
+        base_url + "/v1/audio/transcriptions",
+        data={"model": "whisper-1"},
+        files={"file": ("a.wav", speech.content, "audio/wav")},
+    )
+    for kind, field, least in (
+        ("images", "images", 2),
+        ("audio_speeches", "characters", 11),
+        ("audio_transcriptions", "seconds", 0),
+    ):
+        page = httpx.get(
+            base_url + f"/v1/organization/usage/{kind}",
+            params={"start_time": now - 120, "bucket_width": "1m"},
+        ).json()
         results = [r for b in page["data"] for r in b["results"]]
         assert sum(r[field] for r in results) >= least, kind
         assert sum(r["num_model_requests"] for r in results) >= 1, kind

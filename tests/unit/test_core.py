@@ -16,8 +16,8 @@ def test_count_tokens():
 
 def test_chat_is_deterministic_with_a_seed():
     req = ChatRequest(model="m", messages=[Message(role="user", content="hi")], max_tokens=10, seed=5)
-    a = orjson.loads(_core.chat(req)[0])
-    b = orjson.loads(_core.chat(req)[0])
+    a = orjson.loads(_core.chat(req).payload)
+    b = orjson.loads(_core.chat(req).payload)
     assert a["choices"] == b["choices"] and a["id"] != b["id"]
     assert a["usage"]["completion_tokens"] <= 10
 
@@ -26,7 +26,8 @@ def test_stream_returns_steps_and_offsets():
     req = ChatRequest(
         model="m", messages=[Message(role="user", content="hi")], max_tokens=4, ignore_eos=True, stream=True
     )
-    steps, offsets, _prompt, completion, _ = _core.chat(req, ttft=0.05, itl=0.01)
+    answer = _core.chat(req, ttft=0.05, itl=0.01)
+    steps, offsets, completion = answer.payload, answer.schedule, answer.completion_tokens
     assert len(steps) == len(offsets) == 4 and completion == 4
     assert offsets[0] == pytest.approx(0.05) and offsets[3] == pytest.approx(0.08)
 

@@ -34,7 +34,9 @@ def test_malformed_json_has_no_param():
 
 def test_envelope_body():
     body = orjson.loads(ApiError(429, "slow down", type="requests", code="rate_limit_exceeded").body())
-    assert body == {"error": {"message": "slow down", "type": "requests", "param": None, "code": "rate_limit_exceeded"}}
+    assert body == {
+        "error": {"message": "slow down", "type": "requests", "param": None, "code": "rate_limit_exceeded"}
+    }
 
 
 def test_core_rejections_keep_their_param_and_code():

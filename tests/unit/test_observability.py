@@ -7,12 +7,13 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from fakeai import _core, shared
+from fakeai import _core
 from fakeai.observability import Metrics, ModelGauges, Snapshot, counted_gauges
 from fakeai.observability.dcgm import FIELDS, GpuTelemetry, exposition
 from fakeai.observability.middleware import error_kind
 from fakeai.observability.prometheus import MetricsCollector
 from fakeai.observability.views import summary, to_csv
+from fakeai.runtime import shared
 from fakeai.settings import Settings
 
 

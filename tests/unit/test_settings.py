@@ -38,8 +38,12 @@ def test_bad_values_name_their_variable(env, needle):
 
 def test_deployment_knobs_round_trip_through_env():
     s = Settings(
-        mode="echo", output_length_distribution="normal:100:10", self_signed_certs=True,
-        lora_modules='a=/a {"name": "b", "path": "/b c"}', data_parallel_size=2, data_parallel_rank=1,
+        mode="echo",
+        output_length_distribution="normal:100:10",
+        self_signed_certs=True,
+        lora_modules='a=/a {"name": "b", "path": "/b c"}',
+        data_parallel_size=2,
+        data_parallel_rank=1,
     )
     assert Settings.from_env(s.to_env()) == s
     assert Settings.from_env({"FAKEAI_SELF_SIGNED_CERTS": "yes"}).self_signed_certs is True
@@ -52,7 +56,6 @@ def test_deployment_knobs_round_trip_through_env():
         ({"FAKEAI_MODE": "parrot"}, "FAKEAI_MODE"),
         ({"FAKEAI_OUTPUT_LENGTH_DISTRIBUTION": "uniform:5"}, "uniform:LO:HI"),
         ({"FAKEAI_SELF_SIGNED_CERTS": "maybe"}, "FAKEAI_SELF_SIGNED_CERTS"),
-        ({"FAKEAI_LORA_MODULES": "a=/a b=/b", "FAKEAI_MAX_LORAS": "1"}, "--max-loras"),
         ({"FAKEAI_PORT": "65535", "FAKEAI_DATA_PARALLEL_SIZE": "2"}, "--data-parallel-size"),
         ({"FAKEAI_SSL_KEYFILE": "/k.pem"}, "--ssl-certfile"),
     ],

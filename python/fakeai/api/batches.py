@@ -13,10 +13,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fakeai.api.resources import fetch, json_body, json_response, new_id, not_found, page
+from fakeai.api.resources import fetch, json_body, json_response, page
 from fakeai.context import ServerContext
-from fakeai.errors import bad_request
+from fakeai.errors import bad_request, not_found
+from fakeai.schemas.common import check_metadata
 from fakeai.schemas.files import BATCH_ENDPOINTS
+from fakeai.store.objects import new_id
 
 COMPLETION_WINDOW_S = 24 * 3600
 CANCELLABLE = ("validating", "in_progress")
@@ -28,20 +30,6 @@ class CreateBatch(msgspec.Struct):
     completion_window: str
     metadata: dict[str, str] | None = None
     output_expires_after: dict[str, object] | None = None
-
-
-def check_metadata(metadata: dict[str, str] | None) -> None:
-    """OpenAI's metadata rules: at most 16 pairs, keys up to 64 characters, values up to 512."""
-    if metadata is None:
-        return
-    if len(metadata) > 16:
-        raise bad_request("'metadata' holds at most 16 key-value pairs.", param="metadata")
-    for key, value in metadata.items():
-        if len(key) > 64 or len(value) > 512:
-            raise bad_request(
-                "'metadata' keys are at most 64 characters and values at most 512.",
-                param=f"metadata.{key[:64]}",
-            )
 
 
 def routes(ctx: ServerContext) -> list[Route]:

@@ -1,146 +1,23 @@
-"""Observability of the simulated cluster: ``GET /kv-cache/metrics``, ``GET /dynamo/metrics`` (Prometheus
-text, AI-Dynamo-style names) and ``GET /dynamo/metrics/json``.
-
-Counters and latency histograms are server-wide (the shared table, see :mod:`fakeai.engine.cluster`);
-per-worker gauges (requests running and queued, cache blocks) describe the simulated cluster of the
-worker process that answers, whose pid the JSON views report.
+"""Observability of the simulated cluster over HTTP: ``GET /kv-cache/metrics``, ``GET /dynamo/metrics``
+(Prometheus text, AI-Dynamo-style names) and ``GET /dynamo/metrics/json``; the collector and the views
+are :mod:`fakeai.observability.dynamo`.
 """
 
 from __future__ import annotations
 
-import time
-
 import orjson
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fakeai import _core
 from fakeai.context import ServerContext
-from fakeai.engine.cluster import HISTOGRAMS, SimulatedCluster
-
-PREFIX = "dynamo_"
-_HISTOGRAM_HELP = {
-    "queue": "Time requests waited for a batch slot",
-    "prefill": "Simulated prefill time (uncached prompt tokens)",
-    "ttft": "Time to first token",
-    "itl": "Inter-token latency",
-    "tpot": "Time per output token after the first",
-    "decode": "Simulated decode time",
-    "e2e": "End-to-end request latency",
-}
-_LE = [f"{b:g}" for b in _core.HISTOGRAM_BOUNDS] + ["+Inf"]
-
-
-def _ratio(a: int, b: int) -> float:
-    return a / b if b else 0.0
-
-
-def kv_cache_view(cluster: SimulatedCluster) -> dict[str, object]:
-    c, snap = cluster.counters(), cluster.snapshot()
-    totals = snap["totals"]
-    workers = [{**w, "server_wide": cluster.worker_counters(w["worker"])} for w in snap["workers"]]
-    return {
-        "cache_hit_rate": _ratio(c["hit_tokens"], c["query_tokens"]),
-        "request_hit_rate": _ratio(c["hit_requests"], c["requests"]),
-        "requests": c["requests"],
-        "hit_requests": c["hit_requests"],
-        "query_tokens": c["query_tokens"],
-        "tokens_reused": c["hit_tokens"],
-        "evicted_blocks": c["evicted_blocks"],
-        "block_size": snap["block_size"],
-        "blocks_used": totals.get("blocks_used", 0),
-        "blocks_capacity": totals.get("blocks_capacity", 0),
-        "usage": _ratio(totals.get("blocks_used", 0), totals.get("blocks_capacity", 0)),
-        "pid": snap["pid"],
-        "workers": workers,
-    }
-
-
-class _Started:
-    def __init__(self) -> None:
-        self.at = time.monotonic()
-
-    def uptime(self) -> float:
-        return max(time.monotonic() - self.at, 1e-9)
-
-
-def dynamo_view(cluster: SimulatedCluster, started: _Started) -> dict[str, object]:
-    c, snap = cluster.counters(), cluster.snapshot()
-    latency = {}
-    for name in HISTOGRAMS:
-        count, total, _ = cluster.histogram(name)
-        latency[f"{name}_seconds"] = {
-            "count": count,
-            "mean": total / count if count else 0.0,
-            **{f"p{q}": cluster.quantile(name, q / 100) for q in (50, 90, 99)},
-        }
-    return {
-        "requests": c["requests"],
-        "queued_requests_total": c["queued_requests"],
-        "released_early": c["released_early"],
-        "output_tokens": c["output_tokens"],
-        "output_tokens_per_second": c["output_tokens"] / started.uptime(),
-        "active_requests": snap["totals"].get("active", 0),
-        "queued_requests": snap["totals"].get("queued", 0),
-        "latency": latency,
-        "pid": snap["pid"],
-        "workers": snap["workers"],
-    }
-
-
-class DynamoCollector:
-    """Prometheus families over the cluster's counters, histograms and per-worker gauges."""
-
-    def __init__(self, cluster: SimulatedCluster) -> None:
-        self.cluster = cluster
-
-    def collect(self):
-        cluster = self.cluster
-        c, snap = cluster.counters(), cluster.snapshot()
-        for name, doc in (
-            ("requests", "Requests routed to the simulated cluster"),
-            ("queued_requests", "Requests that waited for a batch slot"),
-            ("output_tokens", "Completion tokens generated"),
-            ("kv_query_tokens", "Prompt tokens looked up in the prefix cache"),
-            ("kv_hit_tokens", "Prompt tokens found in the prefix cache"),
-            ("kv_evicted_blocks", "KV blocks evicted from prefix caches"),
-        ):
-            key = name.removeprefix("kv_")
-            yield CounterMetricFamily(f"{PREFIX}{name}", doc, value=c[key])
-        for name in HISTOGRAMS:
-            _count, total, buckets = cluster.histogram(name)
-            cumulative, running = [], 0
-            for le, n in zip(_LE, buckets):
-                running += n
-                cumulative.append((le, running))
-            yield HistogramMetricFamily(
-                f"{PREFIX}{name}_seconds", _HISTOGRAM_HELP[name], buckets=cumulative, sum_value=total
-            )
-        gauges = {
-            "active": ("worker_active_requests", "Requests holding a batch slot"),
-            "queued": ("worker_queued_requests", "Requests waiting for a batch slot"),
-            "blocks_used": ("worker_kv_blocks_used", "Prefix-cache blocks in use"),
-            "blocks_capacity": ("worker_kv_blocks_capacity", "Prefix-cache capacity, blocks"),
-        }
-        for key, (name, doc) in gauges.items():
-            family = GaugeMetricFamily(f"{PREFIX}{name}", doc, labels=["worker"])
-            for w in snap["workers"]:
-                family.add_metric([str(w["worker"])], w[key])
-            yield family
-        family = CounterMetricFamily(
-            f"{PREFIX}worker_requests", "Requests routed to each simulated worker", labels=["worker"]
-        )
-        for w in snap["workers"]:
-            family.add_metric([str(w["worker"])], cluster.worker_counters(w["worker"])["requests"])
-        yield family
+from fakeai.observability.dynamo import DynamoCollector, Started, dynamo_view, kv_cache_view
 
 
 def routes(ctx: ServerContext) -> list[Route]:
-    cluster, started = ctx.cluster, _Started()
+    cluster, started = ctx.cluster, Started()
     registry = CollectorRegistry(auto_describe=False)
     registry.register(DynamoCollector(cluster))
 

@@ -15,29 +15,16 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from fakeai.api.resources import fetch, json_response, new_id, not_found, page
+from fakeai.api.resources import fetch, json_response, page
 from fakeai.context import ServerContext
-from fakeai.errors import ApiError, bad_request
-from fakeai.multipart import FormFile, read_form
+from fakeai.errors import ApiError, bad_request, not_found
+from fakeai.http.multipart import FormFile, read_form
 from fakeai.schemas.files import PURPOSES, validate_jsonl
 from fakeai.store import Obj, StorageFull, Store
+from fakeai.store.objects import file_object, new_id
 
 MIN_EXPIRY_S = 3600
 MAX_EXPIRY_S = 30 * 24 * 3600
-
-
-def file_object(id: str, filename: str, size: int, purpose: str, expires_at: int | None = None) -> Obj:
-    return {
-        "id": id,
-        "object": "file",
-        "bytes": size,
-        "created_at": int(time.time()),
-        "filename": filename,
-        "purpose": purpose,
-        "status": "processed",
-        "expires_at": expires_at,
-        "status_details": None,
-    }
 
 
 def check_purpose(purpose: str | None) -> str:

@@ -15,12 +15,13 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from fakeai.api.batches import check_metadata
-from fakeai.api.resources import fetch, json_body, json_response, list_response, new_id, page_params
+from fakeai.api.resources import fetch, json_body, json_response, list_response, page_params
 from fakeai.context import ServerContext
 from fakeai.engine.fine_tuning import KIND
 from fakeai.errors import bad_request
+from fakeai.schemas.common import check_metadata
 from fakeai.store import Obj, Store
+from fakeai.store.objects import new_id
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 LIMITS = {

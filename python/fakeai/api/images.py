@@ -18,12 +18,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fakeai import _core, forms
-from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
+from fakeai import _core
 from fakeai.context import ServerContext
 from fakeai.engine.images import ImageModel, image_model
 from fakeai.engine.usage import UsageMeter
 from fakeai.errors import ApiError, bad_request
+from fakeai.http import multipart
+from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.schemas.images import ImageGenerationRequest
 from fakeai.store.images import ImageStore
 
@@ -49,10 +50,23 @@ class Images:
         self.store = store
         self.usage = usage
 
-    def answer(self, scope: Scope, model: ImageModel, *, prompt: str, size: str, n: int, seed: int, quality: str | None,
-               style: str | None, response_format: str | None, input_images: int = 0) -> bytes:
-        width, height, fmt = model.check(size=size, n=n, prompt=prompt, quality=quality, style=style,
-                                         response_format=response_format)
+    def answer(
+        self,
+        scope: Scope,
+        model: ImageModel,
+        *,
+        prompt: str,
+        size: str,
+        n: int,
+        seed: int,
+        quality: str | None,
+        style: str | None,
+        response_format: str | None,
+        input_images: int = 0,
+    ) -> bytes:
+        width, height, fmt = model.check(
+            size=size, n=n, prompt=prompt, quality=quality, style=style, response_format=response_format
+        )
         b64 = fmt == "b64_json"
         files = _core.png_images(f"{model.name}\x00{prompt}", width, height, n, seed, b64)
         self.usage.record("images", model.name, 0, n)  # /v1/organization/usage/images counts images
@@ -68,10 +82,15 @@ class Images:
         body: dict[str, object] = {"created": int(time.time()), "data": data}
         if model.gpt_image:
             # Pictures are RGB: a transparent background is accepted, and reported as what was drawn.
-            body.update(background="opaque", output_format="png",
-                        quality=quality if quality in ("low", "medium", "high") else "medium", size=f"{width}x{height}")
-            body["usage"] = model.usage(_core.count_tokens(prompt), INPUT_IMAGE_TOKENS * input_images, width,
-                                        height, quality, n)
+            body.update(
+                background="opaque",
+                output_format="png",
+                quality=quality if quality in ("low", "medium", "high") else "medium",
+                size=f"{width}x{height}",
+            )
+            body["usage"] = model.usage(
+                _core.count_tokens(prompt), INPUT_IMAGE_TOKENS * input_images, width, height, quality, n
+            )
         return orjson.dumps(body)
 
 
@@ -88,20 +107,34 @@ class Generations(Endpoint):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = await read_json(receive, self.decoder, self.limit)
         if req.output_format not in (None, "png"):
-            raise bad_request(f"output_format {req.output_format!r} is not supported by fakeai; it writes png.",
-                              param="output_format", code="unsupported_value")
+            raise bad_request(
+                f"output_format {req.output_format!r} is not supported by fakeai; it writes png.",
+                param="output_format",
+                code="unsupported_value",
+            )
         model = image_model(req.model)
-        body = self.images.answer(scope, model, prompt=req.prompt, size=req.size or _default_size(model), n=req.n,
-                                  seed=req.seed, quality=req.quality, style=req.style,
-                                  response_format=req.response_format)
+        body = self.images.answer(
+            scope,
+            model,
+            prompt=req.prompt,
+            size=req.size or _default_size(model),
+            n=req.n,
+            seed=req.seed,
+            quality=req.quality,
+            style=req.style,
+            response_format=req.response_format,
+        )
         await send_bytes(send, body)
 
 
 def _check_png(data: bytes, param: str) -> tuple[int, int]:
     size = _core.png_size(data)
     if size is None:
-        raise bad_request(f"Invalid input image: '{param}' must be a valid PNG file.", param=param,
-                          code="invalid_image_format")
+        raise bad_request(
+            f"Invalid input image: '{param}' must be a valid PNG file.",
+            param=param,
+            code="invalid_image_format",
+        )
     return size
 
 
@@ -109,7 +142,9 @@ async def _uploaded_pngs(form: FormData) -> list[tuple[bytes, tuple[int, int]]]:
     """Every uploaded ``image`` / ``image[]`` file with its size; each must be a PNG."""
     uploads = [f for key in ("image", "image[]") for f in form.getlist(key)]
     if not uploads:
-        raise bad_request("Missing required parameter: 'image'.", param="image", code="missing_required_parameter")
+        raise bad_request(
+            "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
+        )
     if any(isinstance(f, str) for f in uploads):
         raise bad_request("'image' must be an uploaded file, not a text field.", param="image")
     files = [await f.read() for f in uploads]
@@ -121,31 +156,49 @@ def routes(ctx: ServerContext) -> list[Route]:
     limit = ctx.settings.max_body_bytes
 
     async def edit_or_vary(request: Request, *, edit: bool) -> Response:
-        form = await forms.read_form(request, limit)
-        model = image_model(forms.text(form, "model", "dall-e-2"))
+        form = await multipart.read_small_form(request, limit)
+        model = image_model(multipart.text(form, "model", "dall-e-2"))
         if edit and not model.edits:
-            raise bad_request(f"{model.name} does not support image edits.", param="model", code="unsupported_value")
+            raise bad_request(
+                f"{model.name} does not support image edits.", param="model", code="unsupported_value"
+            )
         if not edit and not model.variations:
-            raise bad_request(f"{model.name} does not support image variations.", param="model",
-                              code="unsupported_value")
+            raise bad_request(
+                f"{model.name} does not support image variations.", param="model", code="unsupported_value"
+            )
         pngs = await _uploaded_pngs(form)
         image, (width, height) = pngs[0]
         if model.name == "dall-e-2":
             if width != height:
-                raise bad_request(f"Invalid input image: dall-e-2 needs a square PNG, got {width}x{height}.",
-                                  param="image", code="invalid_image_format")
+                raise bad_request(
+                    f"Invalid input image: dall-e-2 needs a square PNG, got {width}x{height}.",
+                    param="image",
+                    code="invalid_image_format",
+                )
             if len(image) >= DALL_E_2_MAX_BYTES:
-                raise bad_request("Invalid input image: dall-e-2 needs a PNG smaller than 4 MB.", param="image",
-                                  code="image_too_large")
-        mask = await forms.file_bytes(form, "mask", required=False) if edit else None
+                raise bad_request(
+                    "Invalid input image: dall-e-2 needs a PNG smaller than 4 MB.",
+                    param="image",
+                    code="image_too_large",
+                )
+        mask = await multipart.file_bytes(form, "mask", required=False) if edit else None
         if mask is not None and _check_png(mask, "mask") != (width, height):
-            raise bad_request("The mask must be a PNG of the same size as the image.", param="mask",
-                              code="invalid_image_format")
-        prompt = forms.text(form, "prompt", required=edit) or "a variation of the uploaded image"
+            raise bad_request(
+                "The mask must be a PNG of the same size as the image.",
+                param="mask",
+                code="invalid_image_format",
+            )
+        prompt = multipart.text(form, "prompt", required=edit) or "a variation of the uploaded image"
         body = images.answer(
-            request.scope, model, prompt=prompt, size=forms.text(form, "size", _default_size(model)),
-            n=int(forms.number(form, "n", 1, 1, 10, integer=True)), seed=zlib.crc32(image),
-            quality=forms.text(form, "quality"), style=None, response_format=forms.text(form, "response_format"),
+            request.scope,
+            model,
+            prompt=prompt,
+            size=multipart.text(form, "size", _default_size(model)),
+            n=int(multipart.number(form, "n", 1, 1, 10, integer=True)),
+            seed=zlib.crc32(image),
+            quality=multipart.text(form, "quality"),
+            style=None,
+            response_format=multipart.text(form, "response_format"),
             input_images=len(pngs),
         )
         return Response(body, media_type="application/json")

@@ -10,9 +10,9 @@ from __future__ import annotations
 import msgspec
 from starlette.routing import Route
 
-from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.context import ServerContext
 from fakeai.engine.lora import LoraModule
+from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 
 TEXT = b"text/plain; charset=utf-8"
 

@@ -23,10 +23,10 @@ import orjson
 from starlette.routing import Route
 
 from fakeai import _core
-from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.context import ServerContext
 from fakeai.engine.pacing import respond
 from fakeai.errors import ApiError, bad_request
+from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.schemas.messages import Block, MessagesRequest, Tool
 
 
@@ -101,7 +101,7 @@ class Messages(Endpoint):
         if req.tools:
             extra += len(orjson.dumps([t.input_schema for t in req.tools])) // 4
         lat = self.ctx.latencies.for_model(req.model)
-        payload, schedule, _, _, _ = _core.anthropic_message(
+        answer = _core.anthropic_message(
             req.model,
             req.messages,
             max_tokens=req.max_tokens,
@@ -113,7 +113,7 @@ class Messages(Endpoint):
             itl=lat.itl,
             jitter=lat.jitter,
         )
-        await respond(receive, send, payload, schedule, start, self.ctx.ticker)
+        await respond(receive, send, answer.payload, answer.schedule, start, self.ctx.ticker)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

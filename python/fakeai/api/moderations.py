@@ -15,15 +15,18 @@ import orjson
 from starlette.routing import Route
 
 from fakeai import _core
-from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.context import ServerContext
 from fakeai.errors import bad_request
+from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.schemas.moderations import ImageInput, ModerationRequest, TextInput
 
 CATEGORIES: tuple[str, ...] = tuple(_core.MODERATION_CATEGORIES)
 IMAGE_CATEGORIES = frozenset(_core.MODERATION_IMAGE_CATEGORIES)
 #: The dated snapshot each alias answers with, as OpenAI reports it.
-SNAPSHOTS = {"omni-moderation-latest": "omni-moderation-2024-09-26", "text-moderation-latest": "text-moderation-007"}
+SNAPSHOTS = {
+    "omni-moderation-latest": "omni-moderation-2024-09-26",
+    "text-moderation-latest": "text-moderation-007",
+}
 
 
 def _result(scores: list[float], kinds: set[str], threshold: float) -> dict[str, object]:
@@ -34,8 +37,8 @@ def _result(scores: list[float], kinds: set[str], threshold: float) -> dict[str,
     }
     return {
         "flagged": any(flags),
-        "categories": dict(zip(CATEGORIES, flags)),
-        "category_scores": dict(zip(CATEGORIES, scores)),
+        "categories": dict(zip(CATEGORIES, flags, strict=True)),
+        "category_scores": dict(zip(CATEGORIES, scores, strict=True)),
         "category_applied_input_types": applied,
     }
 
@@ -53,8 +56,11 @@ class Moderations(Endpoint):
         elif all(isinstance(t, str) for t in req.input):
             results = [_result(_core.moderation_scores(t), {"text"}, self.threshold) for t in req.input]
         elif any(isinstance(t, str) for t in req.input):
-            raise bad_request("'input' must be a list of strings or a list of parts, not both.", param="input",
-                              code="invalid_value")
+            raise bad_request(
+                "'input' must be a list of strings or a list of parts, not both.",
+                param="input",
+                code="invalid_value",
+            )
         else:
             results = [self._multimodal(req.model, req.input)]
         body = {
@@ -66,8 +72,11 @@ class Moderations(Endpoint):
 
     def _multimodal(self, model: str, parts: list[TextInput | ImageInput]) -> dict[str, object]:
         if model.startswith("text-moderation"):
-            raise bad_request(f"{model} only accepts text input; use omni-moderation-latest for images.",
-                              param="input", code="invalid_value")
+            raise bad_request(
+                f"{model} only accepts text input; use omni-moderation-latest for images.",
+                param="input",
+                code="invalid_value",
+            )
         scores = [0.0] * len(CATEGORIES)
         kinds = set()
         for part in parts:
@@ -77,7 +86,7 @@ class Moderations(Endpoint):
             else:
                 kinds.add("image")
                 part_scores = _core.image_moderation_scores(part.image_url.url)
-            scores = [max(a, b) for a, b in zip(scores, part_scores)]
+            scores = [max(a, b) for a, b in zip(scores, part_scores, strict=True)]
         return _result(scores, kinds, self.threshold)
 
 

@@ -18,17 +18,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fakeai.api.resources import (
-    fetch,
-    json_body,
-    json_response,
-    list_response,
-    new_id,
-    page_params,
-)
+from fakeai.api.resources import fetch, json_body, json_response, list_response, page_params
 from fakeai.context import ServerContext
 from fakeai.errors import bad_request
 from fakeai.store import Conflict, Obj, Store
+from fakeai.store.objects import new_id
 
 OWNER = {
     "object": "organization.user",

@@ -11,18 +11,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fakeai.api.organization import DEFAULT_PROJECT, Named, Role, check_name, check_role, cursor_page, new_key
-from fakeai.api.resources import (
-    fetch,
-    json_body,
-    json_response,
-    list_response,
-    new_id,
-    not_found,
-    page_params,
-)
+from fakeai.api.resources import fetch, json_body, json_response, list_response, page_params
 from fakeai.context import ServerContext
-from fakeai.errors import bad_request
+from fakeai.errors import bad_request, not_found
 from fakeai.store import Obj
+from fakeai.store.objects import new_id
 
 
 class ProjectUserBody(msgspec.Struct):

@@ -19,9 +19,9 @@ import orjson
 from starlette.routing import Route
 
 from fakeai import _core
-from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.context import ServerContext
 from fakeai.errors import bad_request
+from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.schemas.rag import RagRequest
 
 DOC_TOKENS = 60
@@ -36,8 +36,11 @@ class RagPrompt(Endpoint):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = await read_json(receive, self.decoder, self.limit)
         if req.stream:
-            raise bad_request("stream is not supported by /rag/api/prompt in fakeai.", param="stream",
-                              code="unsupported_value")
+            raise bad_request(
+                "stream is not supported by /rag/api/prompt in fakeai.",
+                param="stream",
+                code="unsupported_value",
+            )
         query = req.query if isinstance(req.query, str) else " ".join(req.query)
         if not query.strip():
             raise bad_request("'query' must not be empty.", param="query", code="invalid_value")
@@ -64,8 +67,11 @@ class RagPrompt(Endpoint):
         body = {
             "content": content,
             "retrieved_docs": retrieved,
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
         }
         await send_bytes(send, orjson.dumps(body))
 

@@ -18,9 +18,9 @@ import orjson
 from starlette.routing import Route
 
 from fakeai import _core
-from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.context import ServerContext
 from fakeai.errors import bad_request
+from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.schemas.ranking import Passage, RankingRequest, RerankRequest
 
 #: Tokens a reranker reads for one query-passage pair.
@@ -51,9 +51,13 @@ class Ranking(Endpoint):
                 if pair > PAIR_WINDOW:
                     raise bad_request(
                         f"Input length {pair} of query and passages[{i}] exceeds the maximum of {PAIR_WINDOW} "
-                        "tokens; set truncate to END to truncate it.", param=f"passages[{i}]",
-                        code="context_length_exceeded")
-        rankings = [{"index": i, "logit": round(logit, 4)} for i, logit in ranked(req.query.text, texts, req.top_n)]
+                        "tokens; set truncate to END to truncate it.",
+                        param=f"passages[{i}]",
+                        code="context_length_exceeded",
+                    )
+        rankings = [
+            {"index": i, "logit": round(logit, 4)} for i, logit in ranked(req.query.text, texts, req.top_n)
+        ]
         await send_bytes(send, orjson.dumps({"rankings": rankings}))
 
 

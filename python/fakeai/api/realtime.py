@@ -8,7 +8,7 @@ sends ``OpenAI-Beta: realtime=v1``, the beta one (``response.text.delta``, ``res
 Client events: ``session.update``, ``input_audio_buffer.append``/``commit``/``clear``,
 ``conversation.item.create``, ``response.create``, ``response.cancel``. Turn detection is off (the
 client commits audio and asks for responses), so nothing is answered unasked. A response's text comes
-from :func:`fakeai.api.chat.render` over the conversation (committed audio counts as a user turn of
+from :func:`fakeai.engine.render.chat` over the conversation (committed audio counts as a user turn of
 one token per 100 ms of PCM16 at 24 kHz); its deltas are sent at TTFT + i x ITL, audio deltas as
 PCM16 silence of 100 ms a piece. Every client mistake is an ``error`` event; the socket stays open.
 """
@@ -27,8 +27,8 @@ import orjson
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from fakeai.api import chat
 from fakeai.context import ServerContext
+from fakeai.engine import render
 from fakeai.errors import ApiError
 from fakeai.schemas.chat import ChatRequest, Message
 
@@ -264,8 +264,9 @@ class Session:
             messages=messages,
             max_tokens=limit if isinstance(limit, int) else None,
         )
-        body, _, prompt, completion, _ = chat.render(self.ctx, req)
-        text = orjson.loads(body)["choices"][0]["message"]["content"] or ""
+        answer = render.chat(self.ctx, req)
+        prompt, completion = answer.prompt_tokens, answer.completion_tokens
+        text = orjson.loads(answer.payload)["choices"][0]["message"]["content"] or ""
         response = {
             "id": _id("resp_"),
             "object": "realtime.response",

@@ -3,7 +3,6 @@ out, the 404 for an unknown id, and OpenAI's cursor pages (``limit``, ``after``,
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -12,16 +11,11 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from fakeai.asgi import read_json
-from fakeai.errors import ApiError, bad_request
+from fakeai.errors import bad_request, not_found
+from fakeai.http.asgi import read_json
 from fakeai.store import Obj, Store
 
 T = TypeVar("T")
-
-
-def new_id(prefix: str) -> str:
-    """An OpenAI-style object id: ``file-`` + 24 random hex digits."""
-    return prefix + secrets.token_hex(12)
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -30,10 +24,6 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 async def json_body(request: Request, decoder: msgspec.json.Decoder[T], limit: int) -> T:
     return await read_json(request.receive, decoder, limit)
-
-
-def not_found(what: str, id: str, param: str | None = None) -> ApiError:
-    return ApiError(404, f"No {what} found with id '{id}'.", param=param, code="not_found")
 
 
 def fetch(store: Store, kind: str, id: str, what: str) -> Obj:

@@ -21,45 +21,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fakeai.api.batches import check_metadata
-from fakeai.api.resources import fetch, json_response, list_response, new_id, not_found, page_params
-from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json
+from fakeai.api.resources import fetch, json_response, list_response, page_params
 from fakeai.context import ServerContext
 from fakeai.engine import pacing
-from fakeai.engine.responder import input_items, respond
+from fakeai.engine.responder import generate
+from fakeai.errors import not_found
+from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.schemas.responses import ResponseRequest
 from fakeai.store import Obj
 
 _PIECE = re.compile(r"\s*\S+\s*")
-
-
-def response_object(req: ResponseRequest, id: str, created: float) -> Obj:
-    return {
-        "id": id,
-        "object": "response",
-        "created_at": created,
-        "status": "in_progress",
-        "completed_at": None,
-        "error": None,
-        "incomplete_details": None,
-        "instructions": req.instructions,
-        "max_output_tokens": req.max_output_tokens,
-        "model": req.model,
-        "output": [],
-        "parallel_tool_calls": req.parallel_tool_calls,
-        "previous_response_id": req.previous_response_id,
-        "reasoning": req.reasoning or {"effort": None, "summary": None},
-        "store": req.store,
-        "temperature": 1.0 if req.temperature is None else req.temperature,
-        "text": req.text or {"format": {"type": "text"}},
-        "tool_choice": req.tool_choice,
-        "tools": req.tools,
-        "top_p": 1.0 if req.top_p is None else req.top_p,
-        "truncation": req.truncation or "disabled",
-        "usage": None,
-        "user": req.user,
-        "metadata": req.metadata or {},
-    }
 
 
 def events(started: Obj, done: Obj, ttft: float, itl: float) -> tuple[list[bytes], list[float]]:
@@ -107,35 +78,6 @@ def events(started: Obj, done: Obj, ttft: float, itl: float) -> tuple[list[bytes
         emit("response.output_item.done", item=item, **where)
     emit("response.completed", response=done)
     return steps, offsets
-
-
-def generate(
-    ctx: ServerContext, req: ResponseRequest, created: float
-) -> tuple[Obj, Obj, list[Obj], list[Obj], float]:
-    """``(started, done, context, input items, seconds to wait)`` for a decoded request.
-
-    Shared by the endpoint and by batches (which answer through the same engine).
-    """
-    check_metadata(req.metadata)
-    context: list[Obj] = []
-    if req.previous_response_id is not None:
-        previous = ctx.store.get("response.input", req.previous_response_id)
-        if previous is None:
-            raise not_found("response", req.previous_response_id, param="previous_response_id")
-        prior = ctx.store.get("response", req.previous_response_id) or {"output": []}
-        context = previous["context"] + previous["items"] + prior["output"]
-    items = input_items(req.input)
-    output, usage, incomplete, wait = respond(ctx, req, context + items)
-    started = response_object(req, new_id("resp_"), created)
-    done = {
-        **started,
-        "status": "incomplete" if incomplete else "completed",
-        "completed_at": time.time(),
-        "incomplete_details": incomplete,
-        "output": output,
-        "usage": usage,
-    }
-    return started, done, context, items, wait
 
 
 class CreateResponse(Endpoint):

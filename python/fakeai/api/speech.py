@@ -8,10 +8,10 @@ import asyncio
 import msgspec
 from starlette.routing import Route
 
-from fakeai.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.context import ServerContext
 from fakeai.engine.speech import CONTENT_TYPES, audio_file, check_format, check_voice
 from fakeai.errors import bad_request
+from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.schemas.speech import CustomVoice, SpeechRequest
 
 #: Inputs longer than this are synthesised on a thread (the core releases the GIL), so one long clip
@@ -32,10 +32,17 @@ class Speech(Endpoint):
         voice = req.voice.id if isinstance(req.voice, CustomVoice) else check_voice(req.voice, "voice")
         check_format(req.response_format, "response_format")
         if req.stream_format == "sse":
-            raise bad_request("stream_format 'sse' is not supported by fakeai; use 'audio'.", param="stream_format",
-                              code="unsupported_value")
+            raise bad_request(
+                "stream_format 'sse' is not supported by fakeai; use 'audio'.",
+                param="stream_format",
+                code="unsupported_value",
+            )
         args = (req.input, voice, req.speed, req.response_format)
-        body = await asyncio.to_thread(audio_file, *args) if len(req.input) > THREAD_FROM_CHARS else audio_file(*args)
+        body = (
+            await asyncio.to_thread(audio_file, *args)
+            if len(req.input) > THREAD_FROM_CHARS
+            else audio_file(*args)
+        )
         self.usage.record("audio_speeches", req.model, len(req.input))  # usage counts characters
         await send_bytes(send, body, content_type=CONTENT_TYPES[req.response_format])
 

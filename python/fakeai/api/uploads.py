@@ -17,11 +17,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fakeai.api.files import check_purpose, quota_exceeded, store_file
-from fakeai.api.resources import fetch, json_body, json_response, new_id
+from fakeai.api.resources import fetch, json_body, json_response
 from fakeai.context import ServerContext
 from fakeai.errors import bad_request
-from fakeai.multipart import FormFile, read_form
+from fakeai.http.multipart import FormFile, read_form
 from fakeai.store import Obj, StorageFull, Store
+from fakeai.store.objects import new_id
 
 PART_BYTES = 64 * 1024 * 1024
 UPLOAD_TTL_S = 3600

@@ -151,7 +151,7 @@ def routes(ctx: ServerContext) -> list[Route]:
             raise bad_request("'group_by' accepts 'project_id' and 'line_item'.", param="group_by")
         pages = [_buckets(meter, kind, request, ("1d",)) for kind in ("completions", "embeddings")]
         data = []
-        for (start, end, chat_models), (_, _, embedding_models) in zip(pages[0][0], pages[1][0]):
+        for (start, end, chat_models), (_, _, embedding_models) in zip(pages[0][0], pages[1][0], strict=True):
             items: dict[str | None, float] = {}
             for model, counts in [*chat_models.items(), *embedding_models.items()]:
                 input_price, output_price = price(model)

@@ -17,20 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fakeai.api.resources import (
-    fetch,
-    json_body,
-    json_response,
-    list_response,
-    new_id,
-    not_found,
-    page_params,
-)
+from fakeai.api.resources import fetch, json_body, json_response, list_response, page_params
 from fakeai.context import ServerContext
 from fakeai.engine import vector_index
 from fakeai.engine.vector_index import KIND
-from fakeai.errors import bad_request
+from fakeai.errors import bad_request, not_found
 from fakeai.store import Obj, Store
+from fakeai.store.objects import new_id
 
 BATCH_KIND = "vector_store.file_batch"
 STATUSES = ("in_progress", "completed", "failed", "cancelled")

@@ -15,13 +15,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fakeai.api.batches import check_metadata
-from fakeai.api.resources import fetch, json_body, json_response, new_id, page
+from fakeai.api.resources import fetch, json_body, json_response, page
 from fakeai.api.vector_store_files import attach, detach_all
 from fakeai.context import ServerContext
 from fakeai.engine import vector_index
 from fakeai.errors import bad_request
+from fakeai.schemas.common import check_metadata
 from fakeai.store import Obj, Store
+from fakeai.store.objects import new_id
 
 DAY_S = 86400
 

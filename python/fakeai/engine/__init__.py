@@ -1,1 +1,2 @@
-"""The simulation: models catalog, timing and stream pacing."""
+"""The simulation: models catalog, timing, stream pacing, generation (``render``), the simulated cluster
+and KV events, LoRA adapters, and the background jobs (batches, fine-tuning, vector indexing)."""

@@ -18,16 +18,13 @@ import secrets
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import orjson
 from starlette.concurrency import run_in_threadpool
 
-from fakeai.api import chat, completions, embeddings, responses
-from fakeai.api.files import file_object
-from fakeai.api.resources import new_id
-from fakeai.context import ServerContext
+from fakeai.engine import render, responder
 from fakeai.engine.background import Job, Lease, LeaseLost
 from fakeai.errors import ApiError, bad_request, invalid_body
 from fakeai.schemas.chat import ChatRequest
@@ -36,6 +33,10 @@ from fakeai.schemas.embeddings import EmbeddingRequest
 from fakeai.schemas.files import BatchLine, HasModel
 from fakeai.schemas.responses import ResponseRequest
 from fakeai.store import Obj, Store
+from fakeai.store.objects import file_object, new_id
+
+if TYPE_CHECKING:
+    from fakeai.context import ServerContext
 
 log = logging.getLogger("fakeai")
 
@@ -65,19 +66,19 @@ def _handlers(ctx: ServerContext) -> dict[str, Callable[[msgspec.Raw], Answer]]:
         return req
 
     def chat_answer(body: msgspec.Raw) -> Answer:
-        payload, _, prompt, completion, _ = chat.render(ctx, decode(chat_decoder, body))
-        return 200, payload, prompt, completion  # type: ignore[return-value]
+        answer = render.chat(ctx, decode(chat_decoder, body))
+        return 200, answer.payload, answer.prompt_tokens, answer.completion_tokens  # type: ignore[return-value]
 
     def completion_answer(body: msgspec.Raw) -> Answer:
-        payload, _, prompt, completion, _ = completions.render(ctx, decode(completion_decoder, body))
-        return 200, payload, prompt, completion  # type: ignore[return-value]
+        answer = render.completion(ctx, decode(completion_decoder, body))
+        return 200, answer.payload, answer.prompt_tokens, answer.completion_tokens  # type: ignore[return-value]
 
     def embedding_answer(body: msgspec.Raw) -> Answer:
-        payload, prompt = embeddings.render(ctx, decode(embedding_decoder, body))
+        payload, prompt = render.embeddings(ctx, decode(embedding_decoder, body))
         return 200, payload, prompt, 0
 
     def response_answer(body: msgspec.Raw) -> Answer:
-        done = responses.generate(ctx, decode(response_decoder, body), time.time())[1]
+        done = responder.generate(ctx, decode(response_decoder, body), time.time())[1]
         return 200, orjson.dumps(done), done["usage"]["input_tokens"], done["usage"]["output_tokens"]
 
     return {

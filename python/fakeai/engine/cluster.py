@@ -31,13 +31,14 @@ from __future__ import annotations
 import os
 import time
 
-from fakeai import _core, shared
-from fakeai.asgi import Receive, Send
+from fakeai import _core
 from fakeai.engine import pacing
 from fakeai.engine.kv_events import KvEventPublisher
 from fakeai.errors import ApiError
+from fakeai.http.asgi import Receive, Send
 from fakeai.observability.engine import ModelGauges
 from fakeai.observability.snapshot import Snapshot
+from fakeai.runtime import shared
 from fakeai.settings import Settings
 
 TABLE = "cluster"
@@ -103,20 +104,18 @@ class SimulatedCluster:
         self,
         receive: Receive,
         send: Send,
-        payload: bytes | list[bytes],
-        schedule: float | list[float],
+        answer: _core.Answer,
         start: float,
-        ticket: int,
     ) -> None:
-        """Send a rendered response on its schedule; free its batch slot if its client leaves early."""
+        """Send a rendered answer on its schedule; free its batch slot if its client leaves early."""
         if self.kv_events is not None:
             self.kv_events.wake()
         done = False
         try:
-            done = await pacing.respond(receive, send, payload, schedule, start, self.ticker)
+            done = await pacing.respond(receive, send, answer.payload, answer.schedule, start, self.ticker)
         finally:
-            if not done and ticket:
-                self.core.release(ticket, time.monotonic())
+            if not done and answer.ticket:
+                self.core.release(answer.ticket, time.monotonic())
 
     def snapshot(self) -> dict[str, object]:
         workers = self.core.workers(time.monotonic())

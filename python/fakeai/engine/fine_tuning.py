@@ -23,11 +23,10 @@ import msgspec
 from starlette.concurrency import run_in_threadpool
 
 from fakeai import _core
-from fakeai.api.files import file_object
-from fakeai.api.resources import new_id
 from fakeai.engine.background import Job, Lease
 from fakeai.schemas.files import ChatExample, DpoExample, PromptExample
 from fakeai.store import Obj, Store
+from fakeai.store.objects import file_object, new_id
 
 KIND = "fine_tuning.job"
 RUNNABLE = ("validating_files", "queued", "running")

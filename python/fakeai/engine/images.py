@@ -37,8 +37,16 @@ class ImageModel:
     def gpt_image(self) -> bool:
         return self.name.startswith("gpt-image")
 
-    def check(self, *, size: str, n: int, prompt: str | None, quality: str | None, style: str | None,
-              response_format: str | None) -> tuple[int, int, str]:
+    def check(
+        self,
+        *,
+        size: str,
+        n: int,
+        prompt: str | None,
+        quality: str | None,
+        style: str | None,
+        response_format: str | None,
+    ) -> tuple[int, int, str]:
         """Validate a request; returns ``(width, height, response_format)``."""
         if prompt is not None:
             if not prompt.strip():
@@ -46,25 +54,45 @@ class ImageModel:
             if len(prompt) > self.max_prompt:
                 raise bad_request(
                     f"'prompt' is too long: {len(prompt)} characters, the maximum for {self.name} is "
-                    f"{self.max_prompt}.", param="prompt", code="string_above_max_length")
+                    f"{self.max_prompt}.",
+                    param="prompt",
+                    code="string_above_max_length",
+                )
         if size not in self.sizes:
-            raise bad_request(f"Invalid size {size!r} for {self.name}; supported sizes are {', '.join(self.sizes)}.",
-                              param="size", code="invalid_value")
+            raise bad_request(
+                f"Invalid size {size!r} for {self.name}; supported sizes are {', '.join(self.sizes)}.",
+                param="size",
+                code="invalid_value",
+            )
         if not 1 <= n <= self.max_n:
-            message = (f"{self.name} only supports n=1." if self.max_n == 1
-                       else f"'n' must be between 1 and {self.max_n}, got {n}.")
+            message = (
+                f"{self.name} only supports n=1."
+                if self.max_n == 1
+                else f"'n' must be between 1 and {self.max_n}, got {n}."
+            )
             raise bad_request(message, param="n", code="invalid_value")
         if quality is not None and quality not in self.qualities:
-            raise bad_request(f"Invalid quality {quality!r} for {self.name}; supported values are "
-                              f"{', '.join(self.qualities)}.", param="quality", code="invalid_value")
+            raise bad_request(
+                f"Invalid quality {quality!r} for {self.name}; supported values are "
+                f"{', '.join(self.qualities)}.",
+                param="quality",
+                code="invalid_value",
+            )
         if style is not None and style not in self.styles:
-            supported = f"supported values are {', '.join(self.styles)}" if self.styles else "it takes no style"
-            raise bad_request(f"Invalid style {style!r} for {self.name}; {supported}.", param="style",
-                              code="invalid_value")
+            supported = (
+                f"supported values are {', '.join(self.styles)}" if self.styles else "it takes no style"
+            )
+            raise bad_request(
+                f"Invalid style {style!r} for {self.name}; {supported}.", param="style", code="invalid_value"
+            )
         fmt = response_format or self.default_format
         if fmt not in self.formats:
-            raise bad_request(f"response_format {fmt!r} is not supported by {self.name}; it returns "
-                              f"{' or '.join(self.formats)}.", param="response_format", code="unsupported_value")
+            raise bad_request(
+                f"response_format {fmt!r} is not supported by {self.name}; it returns "
+                f"{' or '.join(self.formats)}.",
+                param="response_format",
+                code="unsupported_value",
+            )
         width, height = (1024, 1024) if size == "auto" else map(int, size.split("x"))
         return width, height, fmt
 
@@ -74,11 +102,14 @@ class ImageModel:
             return None
         detail = "finely detailed" if quality == "hd" else "clearly detailed"
         look = "natural, true-to-life" if style == "natural" else "vivid, dramatic"
-        return (f"{prompt.strip().rstrip('.')}. The image is {detail}, with a {look} look, a balanced "
-                "composition and soft, even lighting.")
+        return (
+            f"{prompt.strip().rstrip('.')}. The image is {detail}, with a {look} look, a balanced "
+            "composition and soft, even lighting."
+        )
 
-    def usage(self, prompt_tokens: int, image_tokens: int, width: int, height: int, quality: str | None,
-              n: int) -> dict[str, object] | None:
+    def usage(
+        self, prompt_tokens: int, image_tokens: int, width: int, height: int, quality: str | None, n: int
+    ) -> dict[str, object] | None:
         """Token usage, reported by GPT image models only."""
         if not self.gpt_image:
             return None
@@ -94,12 +125,30 @@ class ImageModel:
         }
 
 
-DALL_E_2 = ImageModel("dall-e-2", DALLE2_SIZES, 10, 1000, ("standard", "auto"), (), ("url", "b64_json"), "url",
-                      variations=True)
-DALL_E_3 = ImageModel("dall-e-3", DALLE3_SIZES, 1, 4000, ("standard", "hd", "auto"), ("vivid", "natural"),
-                      ("url", "b64_json"), "url", edits=False)
-GPT_IMAGE = ImageModel("gpt-image-1", GPT_IMAGE_SIZES, 10, 32000, ("low", "medium", "high", "auto"), (),
-                       ("b64_json",), "b64_json")
+DALL_E_2 = ImageModel(
+    "dall-e-2", DALLE2_SIZES, 10, 1000, ("standard", "auto"), (), ("url", "b64_json"), "url", variations=True
+)
+DALL_E_3 = ImageModel(
+    "dall-e-3",
+    DALLE3_SIZES,
+    1,
+    4000,
+    ("standard", "hd", "auto"),
+    ("vivid", "natural"),
+    ("url", "b64_json"),
+    "url",
+    edits=False,
+)
+GPT_IMAGE = ImageModel(
+    "gpt-image-1",
+    GPT_IMAGE_SIZES,
+    10,
+    32000,
+    ("low", "medium", "high", "auto"),
+    (),
+    ("b64_json",),
+    "b64_json",
+)
 ANY_SIZES = tuple(dict.fromkeys(DALLE2_SIZES + DALLE3_SIZES + GPT_IMAGE_SIZES))
 
 
@@ -110,6 +159,14 @@ def image_model(name: str) -> ImageModel:
         return DALL_E_3
     if name.startswith("gpt-image"):
         return GPT_IMAGE if name == GPT_IMAGE.name else replace(GPT_IMAGE, name=name)
-    return ImageModel(name, ANY_SIZES, 10, 32000, ("standard", "hd", "low", "medium", "high", "auto"),
-                      ("vivid", "natural"), ("url", "b64_json"), "url", variations=True)
-
+    return ImageModel(
+        name,
+        ANY_SIZES,
+        10,
+        32000,
+        ("standard", "hd", "low", "medium", "high", "auto"),
+        ("vivid", "natural"),
+        ("url", "b64_json"),
+        "url",
+        variations=True,
+    )

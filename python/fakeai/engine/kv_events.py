@@ -89,7 +89,7 @@ def check_endpoint(settings: Settings) -> None:
 def endpoint_of(settings: Settings) -> str:
     """The endpoint this rank binds: tcp port + data-parallel rank, as vLLM offsets it."""
     m = _ENDPOINT.match(settings.kv_events)
-    assert m is not None, "validated by Settings"
+    assert m is not None, "validated by check_endpoint"
     if m["port"] is None:
         return settings.kv_events
     return f"tcp://{m['host']}:{int(m['port']) + settings.data_parallel_rank}"
@@ -101,6 +101,7 @@ class KvEventPublisher:
     def __init__(self, settings: Settings, core: Any) -> None:
         import zmq
 
+        check_endpoint(settings)
         self.core = core
         self.block_size = settings.kv_block_size
         self.rank_base = settings.data_parallel_rank * settings.kv_workers

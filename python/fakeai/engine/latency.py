@@ -8,7 +8,7 @@ Precedence, lowest first:
 2. ``--ttft`` / ``--itl`` / ``--jitter`` (``FAKEAI_TTFT_MS`` ...), when set: ``--ttft`` fixes the time
    to first token for every model (the prefill-per-token term is then dropped, so the TTFT is exactly
    what was asked for), ``--itl`` the inter-token latency, ``--jitter`` the spread;
-3. the request's ``x-fakeai-ttft-ms`` / ``x-fakeai-itl-ms`` headers (:mod:`fakeai.engine.overrides`),
+3. the request's ``x-fakeai-ttft-ms`` / ``x-fakeai-itl-ms`` headers (:mod:`fakeai.gateway.overrides`),
    which do the same for one request.
 
 Queueing for a batch slot (``--kv-batch-size``) comes on top of all of these.
@@ -17,10 +17,13 @@ Queueing for a batch slot (``--kv-batch-size``) comes on top of all of these.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fakeai.engine import profiles
-from fakeai.engine.overrides import Overrides
 from fakeai.settings import Settings
+
+if TYPE_CHECKING:
+    from fakeai.gateway.overrides import Overrides
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 Adapters come from ``--lora-modules`` (vLLM's syntax) at start and from ``POST /v1/load_lora_adapter``
 / ``/v1/unload_lora_adapter`` at run time. granian may route a load to one worker and the next request
 to another, so the registry is not per process: it is a small JSON file in the server's shared directory
-(:func:`fakeai.shared.current_dir`), replaced atomically (``os.replace``) under an ``flock`` by the
+(:func:`fakeai.runtime.shared.current_dir`), replaced atomically (``os.replace``) under an ``flock`` by the
 worker that changes it, which then bumps a version word in a shared table. A worker reads that word
 (one relaxed atomic load) on every request and re-reads the file only when it moved.
 
@@ -28,6 +28,7 @@ from typing import Any
 
 from fakeai import _core
 from fakeai.errors import ApiError
+from fakeai.settings import Settings
 
 REGISTRY_FILE = "lora_adapters.json"
 TABLE = "lora"
@@ -99,6 +100,16 @@ def parse_modules(spec: str) -> list[LoraModule]:
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate is not None:
         raise ValueError(f"--lora-modules: adapter {duplicate!r} is named twice")
+    return modules
+
+
+def startup_modules(settings: Settings) -> list[LoraModule]:
+    """The adapters of ``--lora-modules``, at most ``--max-loras`` of them; ValueError names what is wrong."""
+    modules = parse_modules(settings.lora_modules)
+    if len(modules) > settings.max_loras:
+        raise ValueError(
+            f"--lora-modules names {len(modules)} adapters, more than --max-loras {settings.max_loras}"
+        )
     return modules
 
 

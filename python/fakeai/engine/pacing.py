@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from fakeai import _core
-from fakeai.asgi import SSE_HEADERS, Receive, Send, send_bytes
+from fakeai.http.asgi import SSE_HEADERS, Receive, Send, send_bytes
 
 #: Width of a ticker slot, seconds.
 RESOLUTION = 0.001

@@ -1,7 +1,7 @@
 """Answering a Responses API request: conversation items in, output items out, through the chat engine.
 
 The conversation (a previous response's input and output, then this request's ``instructions`` and
-``input``) becomes chat messages for :func:`fakeai.api.chat.render`, so the text, token counts and
+``input``) becomes chat messages for :func:`fakeai.engine.render.chat`, so the text, token counts and
 timing are the same engine's. Tools decide the output's shape, deterministically:
 
 - ``file_search`` (unless ``tool_choice`` is ``none``): the last user text is searched in the tool's
@@ -16,18 +16,22 @@ timing are the same engine's. Tools decide the output's shape, deterministically
 from __future__ import annotations
 
 import secrets
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from fakeai import _core
-from fakeai.api import chat
-from fakeai.context import ServerContext
-from fakeai.engine import vector_index
-from fakeai.errors import bad_request
+from fakeai.engine import render, vector_index
+from fakeai.errors import bad_request, not_found
 from fakeai.schemas.chat import ChatRequest, Message
+from fakeai.schemas.common import check_metadata
 from fakeai.schemas.responses import ResponseRequest
 from fakeai.store import Obj
+from fakeai.store.objects import new_id
+
+if TYPE_CHECKING:
+    from fakeai.context import ServerContext
 
 ROLES = ("user", "assistant", "system", "developer")
 
@@ -165,7 +169,9 @@ def respond(
     messages = _messages(req.instructions, history)
     function = _function_to_call(req, history)
     creq = ChatRequest(model=req.model, messages=messages, max_tokens=req.max_output_tokens, seed=req.seed)
-    body, wait, prompt, completion, _ = chat.render(ctx, creq)
+    answer = render.chat(ctx, creq)
+    body, wait = answer.payload, answer.schedule
+    prompt, completion = answer.prompt_tokens, answer.completion_tokens
     usage = {
         "input_tokens": prompt,
         "input_tokens_details": {"cached_tokens": 0},
@@ -205,3 +211,61 @@ def respond(
     )
     incomplete = {"reason": "max_output_tokens"} if choice["finish_reason"] == "length" else None
     return output, usage, incomplete, wait
+
+
+def response_object(req: ResponseRequest, id: str, created: float) -> Obj:
+    return {
+        "id": id,
+        "object": "response",
+        "created_at": created,
+        "status": "in_progress",
+        "completed_at": None,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": req.instructions,
+        "max_output_tokens": req.max_output_tokens,
+        "model": req.model,
+        "output": [],
+        "parallel_tool_calls": req.parallel_tool_calls,
+        "previous_response_id": req.previous_response_id,
+        "reasoning": req.reasoning or {"effort": None, "summary": None},
+        "store": req.store,
+        "temperature": 1.0 if req.temperature is None else req.temperature,
+        "text": req.text or {"format": {"type": "text"}},
+        "tool_choice": req.tool_choice,
+        "tools": req.tools,
+        "top_p": 1.0 if req.top_p is None else req.top_p,
+        "truncation": req.truncation or "disabled",
+        "usage": None,
+        "user": req.user,
+        "metadata": req.metadata or {},
+    }
+
+
+def generate(
+    ctx: ServerContext, req: ResponseRequest, created: float
+) -> tuple[Obj, Obj, list[Obj], list[Obj], float]:
+    """``(started, done, context, input items, seconds to wait)`` for a decoded request.
+
+    Shared by the ``/v1/responses`` endpoint and by batches (which answer through the same engine).
+    """
+    check_metadata(req.metadata)
+    context: list[Obj] = []
+    if req.previous_response_id is not None:
+        previous = ctx.store.get("response.input", req.previous_response_id)
+        if previous is None:
+            raise not_found("response", req.previous_response_id, param="previous_response_id")
+        prior = ctx.store.get("response", req.previous_response_id) or {"output": []}
+        context = previous["context"] + previous["items"] + prior["output"]
+    items = input_items(req.input)
+    output, usage, incomplete, wait = respond(ctx, req, context + items)
+    started = response_object(req, new_id("resp_"), created)
+    done = {
+        **started,
+        "status": "incomplete" if incomplete else "completed",
+        "completed_at": time.time(),
+        "incomplete_details": incomplete,
+        "output": output,
+        "usage": usage,
+    }
+    return started, done, context, items, wait

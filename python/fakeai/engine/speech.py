@@ -20,7 +20,21 @@ from fakeai import _core
 from fakeai.errors import bad_request
 
 VOICES = frozenset(
-    {"alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse", "marin", "cedar"}
+    {
+        "alloy",
+        "ash",
+        "ballad",
+        "coral",
+        "echo",
+        "fable",
+        "nova",
+        "onyx",
+        "sage",
+        "shimmer",
+        "verse",
+        "marin",
+        "cedar",
+    }
 )
 CONTENT_TYPES = {
     "mp3": b"audio/mpeg",
@@ -50,8 +64,11 @@ def audio_file(text: str, voice: str, speed: float, fmt: str) -> bytes:
 
 def check_voice(voice: str, param: str) -> str:
     if voice not in VOICES:
-        raise bad_request(f"Invalid value for '{param}': {voice!r}; supported voices are {', '.join(sorted(VOICES))}.",
-                          param=param, code="invalid_value")
+        raise bad_request(
+            f"Invalid value for '{param}': {voice!r}; supported voices are {', '.join(sorted(VOICES))}.",
+            param=param,
+            code="invalid_value",
+        )
     return voice
 
 
@@ -59,7 +76,10 @@ def check_format(fmt: str, param: str) -> None:
     if fmt not in CONTENT_TYPES:
         raise bad_request(
             f"Audio format {fmt!r} is not supported by fakeai: it has no {fmt} encoder it can ship; "
-            f"use one of {', '.join(CONTENT_TYPES)}.", param=param, code="unsupported_value")
+            f"use one of {', '.join(CONTENT_TYPES)}.",
+            param=param,
+            code="unsupported_value",
+        )
 
 
 #: Seconds a chat completion's audio stays referable, as OpenAI's ``expires_at`` (one hour).
@@ -74,8 +94,11 @@ def chat_audio(modalities: list[str] | None, audio: Any) -> Callable[[str], byte
     if not modalities or "audio" not in modalities:
         return None
     if audio is None:
-        raise bad_request("The 'audio' parameter ({voice, format}) is required with modalities ['audio'].",
-                          param="audio", code="missing_required_parameter")
+        raise bad_request(
+            "The 'audio' parameter ({voice, format}) is required with modalities ['audio'].",
+            param="audio",
+            code="missing_required_parameter",
+        )
     voice = check_voice(audio.voice, "audio.voice")
     fmt = CHAT_FORMATS.get(audio.format, audio.format)
     check_format(fmt, "audio.format")
@@ -83,6 +106,10 @@ def chat_audio(modalities: list[str] | None, audio: Any) -> Callable[[str], byte
     def render(transcript: str) -> bytes:
         data = base64.b64encode(audio_file(transcript, voice, 1.0, fmt))
         expires = int(time.time()) + CHAT_AUDIO_TTL
-        return b'"id":"audio_%s","data":"%s","expires_at":%d' % (secrets.token_hex(12).encode(), data, expires)
+        return b'"id":"audio_%s","data":"%s","expires_at":%d' % (
+            secrets.token_hex(12).encode(),
+            data,
+            expires,
+        )
 
     return render

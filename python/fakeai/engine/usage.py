@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 
-from fakeai import _core, shared
+from fakeai import _core
+from fakeai.runtime import shared
 
 CAPACITY = 32_768
 #: Words per entry: input tokens, output tokens, cached input tokens, requests.

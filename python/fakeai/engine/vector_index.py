@@ -75,7 +75,7 @@ def _ingest(store: Store, vs_id: str, file_id: str, strategy: Obj) -> Obj:
     static = strategy["static"]
     chunks = _core.chunk_text(text, static["max_chunk_size_tokens"], static["chunk_overlap_tokens"])
     texts, vectors = orjson.dumps(chunks), _core.embedding_matrix(chunks, DIMS)
-    for key, data in zip(blob_keys(vs_id, file_id), (texts, vectors)):
+    for key, data in zip(blob_keys(vs_id, file_id), (texts, vectors), strict=True):
         writer = store.blob_writer()
         writer.write(data)
         store.commit_blob(writer, key)
@@ -135,7 +135,12 @@ def _matches(attributes: Obj, flt: Obj) -> bool:
     if kind in ("in", "nin"):
         inside = isinstance(want, list) and have in want
         return inside if kind == "in" else not inside
-    if have is None or type(have) is bool or not isinstance(have, (int, float)) or not isinstance(want, (int, float)):
+    if (
+        have is None
+        or type(have) is bool
+        or not isinstance(have, (int, float))
+        or not isinstance(want, (int, float))
+    ):
         return False
     return {"gt": have > want, "gte": have >= want, "lt": have < want, "lte": have <= want}[kind]
 

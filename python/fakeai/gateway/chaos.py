@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from fakeai.asgi import Send
+from fakeai.http.asgi import Send
 
 #: A chunk whose JSON is cut short: OpenAI's chunk shape, and Anthropic's event shape.
 MALFORMED = (

@@ -18,8 +18,9 @@ from typing import Any
 
 import msgspec
 
-from fakeai import _core, shared
+from fakeai import _core
 from fakeai.gateway.scenario import LIMIT_FIELDS, Scenario
+from fakeai.runtime import shared
 from fakeai.settings import Settings
 
 #: The published limits of OpenAI's usage tiers for gpt-4o (free: gpt-3.5-turbo's free-tier limits).
@@ -139,7 +140,7 @@ class RateLimits:
             rows.append(
                 {
                     "key": label,
-                    "limits": dict(zip(LIMIT_FIELDS, limits)),
+                    "limits": dict(zip(LIMIT_FIELDS, limits, strict=True)),
                     "requests": requests,
                     "tokens": tokens,
                     "throttled_requests": by_requests,

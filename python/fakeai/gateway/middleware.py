@@ -16,13 +16,12 @@ import orjson
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from fakeai.asgi import ClientGone, Receive, Scope, Send, read_body
-from fakeai.engine.overrides import MARK as overrides_mark
 from fakeai.errors import ApiError
 from fakeai.gateway import chaos, faults, overrides
 from fakeai.gateway.keys import label, mask
 from fakeai.gateway.limits import Limits, estimate_tokens, peek
 from fakeai.gateway.state import GatewayState
+from fakeai.http.asgi import ClientGone, Receive, Scope, Send, read_body, too_large
 from fakeai.settings import Settings
 
 API_PREFIX = "/v1/"
@@ -96,18 +95,10 @@ def _bounded(receive: Receive, limit: int) -> Receive:
         message = await receive()
         size += len(message.get("body", b""))
         if size > limit:
-            raise _too_large(limit)
+            raise too_large(limit)
         return message
 
     return bounded
-
-
-def _too_large(limit: int) -> ApiError:
-    return ApiError(
-        413,
-        f"Request body too large: the limit is {limit} bytes (--max-body-bytes).",
-        code="request_too_large",
-    )
 
 
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
@@ -147,11 +138,11 @@ class Gateway:
                 presented = value.decode("latin-1").strip()
             elif name == b"content-length":
                 length = int(value) if value.isdigit() else 0
-            elif name[:9] == b"x-fakeai-":
+            elif name[:9] == overrides.PREFIX:
                 custom = True
-        scope[overrides_mark] = custom  # lets the endpoints skip their own header scan
+        scope[overrides.MARK] = custom  # lets the endpoints skip their own header scan
         if length > self.limit:
-            await self._fail(send, scope["path"], _too_large(self.limit))
+            await self._fail(send, scope["path"], too_large(self.limit))
             return
         if length < 0 and scope["method"] in ("POST", "PUT", "PATCH"):
             receive = _bounded(receive, self.limit)

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fakeai import _core, shared
+from fakeai import _core
 from fakeai.engine.catalog import Catalog, ModelInfo
 from fakeai.gateway import chaos, faults
 from fakeai.gateway.keys import KeyRing
 from fakeai.gateway.limits import TIERS, RateLimits, resolve
 from fakeai.gateway.scenario import Scenario
+from fakeai.runtime import shared
 from fakeai.settings import Settings
 
 

@@ -174,5 +174,7 @@ def exposition(gpus: list[dict]) -> bytes:
     for name, kind, doc in FIELDS:
         lines.append(f"# HELP {name} {doc}")
         lines.append(f"# TYPE {name} {kind}")
-        lines.extend(f"{name}{{{labels}}} {g['values'][name]}" for labels, g in zip(label_text, gpus))
+        lines.extend(
+            f"{name}{{{labels}}} {g['values'][name]}" for labels, g in zip(label_text, gpus, strict=True)
+        )
     return ("\n".join(lines) + "\n").encode()

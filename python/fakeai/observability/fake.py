@@ -26,8 +26,14 @@ from fakeai.observability.engine import ModelGauges
 from fakeai.observability.snapshot import Histogram, ModelStats, Snapshot
 
 BUCKETS = len(_core.HISTOGRAM_BOUNDS) + 1
-KEYS = ("running-requests", "waiting-requests", "kv-cache-usage", "loras", "ttft-buckets-values",
-        "tpot-buckets-values")
+KEYS = (
+    "running-requests",
+    "waiting-requests",
+    "kv-cache-usage",
+    "loras",
+    "ttft-buckets-values",
+    "tpot-buckets-values",
+)
 
 
 class FakeMetricsError(ValueError):
@@ -96,15 +102,17 @@ class FakeMetrics:
 
     def lora_info(self) -> list[tuple[dict[str, str], float]]:
         """Label sets and values of ``vllm:lora_requests_info``."""
-        return [({"running_lora_adapters": lo.running, "waiting_lora_adapters": lo.waiting}, lo.timestamp)
-                for lo in self.loras]
+        return [
+            ({"running_lora_adapters": lo.running, "waiting_lora_adapters": lo.waiting}, lo.timestamp)
+            for lo in self.loras
+        ]
 
 
 def _histogram(counts: tuple[int, ...]) -> Histogram:
     """A histogram of ``counts`` per bucket; its sum takes each observation at its bucket's middle."""
     bounds = _core.HISTOGRAM_BOUNDS
-    mids = [(lo + hi) / 2 for lo, hi in zip([0.0, *bounds[:-1]], bounds)] + [bounds[-1]]
-    return Histogram(list(counts), sum(n * mid for n, mid in zip(counts, mids)))
+    mids = [(lo + hi) / 2 for lo, hi in zip([0.0, *bounds[:-1]], bounds, strict=True)] + [bounds[-1]]
+    return Histogram(list(counts), sum(n * mid for n, mid in zip(counts, mids, strict=True)))
 
 
 def _number(doc: dict, key: str, default: float) -> float:
@@ -123,10 +131,14 @@ def _list(doc: dict, key: str) -> list:
 
 def _lora(item: object, i: int) -> LoraInfo:
     if not isinstance(item, dict):
-        raise FakeMetricsError(f"--fake-metrics: 'loras[{i}]' must be an object with running, waiting, timestamp")
+        raise FakeMetricsError(
+            f"--fake-metrics: 'loras[{i}]' must be an object with running, waiting, timestamp"
+        )
     running, waiting = item.get("running", ""), item.get("waiting", "")
     if not isinstance(running, str) or not isinstance(waiting, str):
-        raise FakeMetricsError(f"--fake-metrics: 'loras[{i}]' running and waiting must be comma-separated names")
+        raise FakeMetricsError(
+            f"--fake-metrics: 'loras[{i}]' running and waiting must be comma-separated names"
+        )
     return LoraInfo(running, waiting, _number(item, "timestamp", 0.0))
 
 
@@ -134,6 +146,8 @@ def _buckets(doc: dict, key: str) -> tuple[int, ...] | None:
     if key not in doc:
         return None
     values = _list(doc, key)
-    if len(values) > BUCKETS or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values):
+    if len(values) > BUCKETS or not all(
+        isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values
+    ):
         raise FakeMetricsError(f"--fake-metrics: {key!r} must be at most {BUCKETS} non-negative integers")
     return tuple(values) + (0,) * (BUCKETS - len(values))

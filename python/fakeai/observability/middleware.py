@@ -15,7 +15,7 @@ from collections.abc import Awaitable
 import orjson
 
 from fakeai import _core
-from fakeai.asgi import Receive, Scope, Send
+from fakeai.http.asgi import Receive, Scope, Send
 from fakeai.observability.recorder import MODEL_KEY, Metrics
 
 UNMATCHED = "unmatched"

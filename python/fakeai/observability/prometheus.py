@@ -9,20 +9,29 @@ and ``vllm:inter_token_latency_seconds`` carry the same inter-token histogram, a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from itertools import accumulate
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.utils import floatToGoString
 
 from fakeai import _core
 from fakeai.observability.engine import ModelGauges
 from fakeai.observability.snapshot import Histogram, Snapshot
 
-_BOUNDS = [str(b) for b in _core.HISTOGRAM_BOUNDS] + ["+Inf"]
+#: Each bucket's ``le`` label, written as prometheus_client writes a float bound (``1.0``, ``+Inf``).
+BUCKET_LABELS = [floatToGoString(b) for b in [*_core.HISTOGRAM_BOUNDS, float("inf")]]
+
+
+def buckets(counts: Iterable[int]) -> list[tuple[str, int]]:
+    """``(le, cumulative count)`` of per-bucket ``counts`` (``_core.HISTOGRAM_BOUNDS`` then +Inf), as a
+    ``HistogramMetricFamily`` takes them: the one formatter of histogram buckets (fakeai, vLLM, Dynamo)."""
+    return list(zip(BUCKET_LABELS, accumulate(counts), strict=True))
 
 
 def _add_histogram(family: HistogramMetricFamily, labels: list[str], h: Histogram) -> None:
-    family.add_metric(labels, list(zip(_BOUNDS, h.cumulative())), h.sum)
+    family.add_metric(labels, buckets(h.buckets), h.sum)
 
 
 class MetricsCollector:

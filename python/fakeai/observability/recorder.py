@@ -1,6 +1,6 @@
 """Recording requests into the server's shared metrics table: a few Rust calls per request, no lock.
 
-Every worker process opens the same table (``fakeai.shared.open_table``), so whichever worker serves a
+Every worker process opens the same table (``fakeai.runtime.shared.open_table``), so whichever worker serves a
 scrape reports server-wide totals. A request costs three calls into the core:
 
 * ``_core.metrics_begin`` when it arrives (in-flight + 1), from :class:`MetricsMiddleware`;
@@ -10,7 +10,7 @@ scrape reports server-wide totals. A request costs three calls into the core:
   from :class:`MetricsMiddleware`.
 
 Time to first token and inter-token latency come from the schedule the core returned (read by the
-core itself, ``Inference::streamed``/``whole`` in ``metrics.rs``), i.e. the
+core itself, ``Inference::streamed``/``whole`` in ``shm/metrics.rs``), i.e. the
 simulated timing the client is served on: for a stream, the first step's offset and the mean gap
 between steps; for a whole answer, the profile's TTFT (capped at the total delay) and the remaining
 delay spread over the other tokens. End-to-end latency is measured (arrival to last byte sent).
@@ -22,7 +22,8 @@ import logging
 import time
 from typing import Any
 
-from fakeai import _core, shared
+from fakeai import _core
+from fakeai.runtime import shared
 from fakeai.settings import Settings
 
 #: Shared table name and size: entries for endpoints x statuses, error kinds and the capped models.

@@ -1,6 +1,6 @@
 """A point-in-time reading of the shared metrics table, grouped by endpoint and by model.
 
-The key layout is defined once, in the Rust core (``rust/fakeai_core/src/metrics.rs``); this module
+The key layout is defined once, in the Rust core (``rust/fakeai_core/src/shm/metrics.rs``); this module
 only parses it. Quantiles use the core's implementation (``_core.histogram_quantile``).
 """
 
@@ -37,7 +37,7 @@ class Histogram:
         return out
 
     def merge(self, other: Histogram) -> None:
-        self.buckets = [a + b for a, b in zip(self.buckets, other.buckets)]
+        self.buckets = [a + b for a, b in zip(self.buckets, other.buckets, strict=True)]
         self.sum += other.sum
 
     def quantile(self, q: float) -> float:

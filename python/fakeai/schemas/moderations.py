@@ -26,4 +26,3 @@ class ModerationRequest(msgspec.Struct, gc=False):
     #: A string, a list of strings, or (omni models) a list of text and image parts.
     input: str | Annotated[list[str | TextInput | ImageInput], Meta(min_length=1, max_length=4096)]
     model: ModelId = "omni-moderation-latest"
-

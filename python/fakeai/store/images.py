@@ -1,7 +1,7 @@
 """Generated images served back at ``GET /images/{id}.png`` until they expire.
 
 Any granian worker may answer the ``GET``, so the PNG files live in a directory of the server's shared
-directory (:func:`fakeai.shared.current_dir`), named by an unguessable id. A file's age is its
+directory (:func:`fakeai.runtime.shared.current_dir`), named by an unguessable id. A file's age is its
 modification time; expired files answer 404 and are deleted, and each worker sweeps the directory for
 expired files at most once a minute when it stores new ones.
 """
@@ -14,7 +14,7 @@ import secrets
 import time
 from pathlib import Path
 
-from fakeai import shared
+from fakeai.runtime import shared
 
 _NAME = re.compile(r"img-[A-Za-z0-9_-]{22}\.png")
 SWEEP_EVERY = 60.0

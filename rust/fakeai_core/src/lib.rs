@@ -1,53 +1,19 @@
 //! fakeai's Rust core. This file only declares modules and registers the Python module;
 //! the algorithms live in plain-Rust modules with their own tests, the bindings under `py/`.
+//!
+//! The groups point down in this order: [`render`] uses [`text`]; [`media`] and [`scoring`] use
+//! [`text`] and the JSON writer of [`render`]; [`simulation`] and [`shm`] use no other group. Two modules
+//! stay at the root because every group uses them: [`rng`] (all generation is drawn from it) and
+//! [`invalid`] (the one rejected-value error, turned into `InvalidInput` by the bindings).
 
-pub mod anthropic;
-pub mod audio_probe;
-pub mod block_hash;
-pub mod chat;
-pub mod chat_choices;
-pub mod choices;
-pub mod cluster;
-pub mod context_window;
-pub mod deflate;
-pub mod echo;
-pub mod embedding;
-pub mod flac;
-pub mod histogram;
-pub mod ids;
-pub mod image;
 pub mod invalid;
-pub mod json;
-pub mod length_dist;
-pub mod logprobs;
-pub mod metrics;
-pub mod moderation;
-pub mod multimodal;
-pub mod pacing;
-pub mod parse_cache;
-pub mod prediction;
-pub mod radix;
-pub mod rank;
-pub mod ratelimit;
-pub mod reasoning;
-pub mod response_format;
+pub mod media;
+pub mod render;
 pub mod rng;
-pub mod router;
-pub mod schedule;
-pub mod schema_gen;
-pub mod search;
+pub mod scoring;
 pub mod shm;
-pub mod speech;
-pub mod sse;
+pub mod simulation;
 pub mod text;
-pub mod text_completion;
-pub mod tokenized;
-pub mod tokens;
-pub mod tools;
-pub mod transcript;
-pub mod usage;
-pub mod vocab;
-pub mod wav;
 
 mod py;
 

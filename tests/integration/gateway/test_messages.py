@@ -135,12 +135,24 @@ def test_anthropic_version_is_required(base_url):
 
 
 def test_unsatisfiable_tool_schema_is_a_400_naming_the_tool(base_url):
-    bad = {"name": "broken", "input_schema": {"type": "object", "properties": {
-        "n": {"type": "integer", "minimum": 5, "maximum": 1}}, "required": ["n"]}}
+    bad = {
+        "name": "broken",
+        "input_schema": {
+            "type": "object",
+            "properties": {"n": {"type": "integer", "minimum": 5, "maximum": 1}},
+            "required": ["n"],
+        },
+    }
     r = httpx.post(
         base_url + "/v1/messages",
         headers={"anthropic-version": "2023-06-01"},
-        json={"model": "c", "max_tokens": 20, "messages": USER, "tools": [bad], "tool_choice": {"type": "any"}},
+        json={
+            "model": "c",
+            "max_tokens": 20,
+            "messages": USER,
+            "tools": [bad],
+            "tool_choice": {"type": "any"},
+        },
     )
     assert r.status_code == 400
     body = r.json()

@@ -7,7 +7,7 @@ import subprocess
 import httpx
 import pytest
 
-from fakeai.process import run_fakeai
+from fakeai.runtime.process import run_fakeai
 
 pytestmark = pytest.mark.integration
 

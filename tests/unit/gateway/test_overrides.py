@@ -5,6 +5,7 @@ import pytest
 from fakeai.errors import ApiError
 from fakeai.gateway import faults, overrides
 from fakeai.gateway.chaos import Plan
+from fakeai.gateway.overrides import Overrides, from_scope
 
 
 def test_parse_reads_only_the_gateway_headers():
@@ -21,7 +22,9 @@ def test_parse_reads_only_the_gateway_headers():
     assert overrides.parse([(b"x-fakeai-ttft-ms", b"5")], 3) == overrides.Overrides()
 
 
-@pytest.mark.parametrize("name", [b"x-fakeai-disconnect-after", b"x-fakeai-malformed-after", b"x-fakeai-stall-ms"])
+@pytest.mark.parametrize(
+    "name", [b"x-fakeai-disconnect-after", b"x-fakeai-malformed-after", b"x-fakeai-stall-ms"]
+)
 def test_bad_numbers_are_400s_naming_the_header(name):
     with pytest.raises(ApiError) as exc:
         overrides.parse([(name, b"-3")], 3)
@@ -32,3 +35,35 @@ def test_strip_removes_every_x_fakeai_header():
     scope = {"headers": [(b"x-fakeai-ttft-ms", b"5"), (b"host", b"h"), (b"x-fakeai-error", b"500")]}
     overrides.strip(scope)
     assert scope["headers"] == [(b"host", b"h")]
+
+
+def scope(*headers: tuple[bytes, bytes]) -> dict:
+    return {"headers": [(b"content-type", b"application/json"), *headers]}
+
+
+def test_no_fakeai_header_gives_none():
+    assert from_scope(scope()) is None
+    assert from_scope(scope((b"x-fakeai-someday", b"1"))) is None
+
+
+def test_headers_are_parsed():
+    got = from_scope(
+        scope((b"x-fakeai-ttft-ms", b" 12.5 "), (b"x-fakeai-itl-ms", b"0"), (b"x-fakeai-output-tokens", b"9"))
+    )
+    assert got == Overrides(ttft_ms=12.5, itl_ms=0.0, output_tokens=9)
+
+
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        (b"x-fakeai-ttft-ms", b"x"),
+        (b"x-fakeai-ttft-ms", b"inf"),
+        (b"x-fakeai-itl-ms", b"-1"),
+        (b"x-fakeai-output-tokens", b"0"),
+        (b"x-fakeai-output-tokens", b"2.0"),
+    ],
+)
+def test_bad_values_raise_a_400_naming_the_header(name, value):
+    with pytest.raises(ApiError) as err:
+        from_scope(scope((name, value)))
+    assert err.value.status == 400 and err.value.param == name.decode()

@@ -1,8 +1,8 @@
 //! `speech(...)`, `probe_audio(...)` and `transcription(...)`: the audio endpoints' work.
 
 use super::InvalidInput;
-use crate::speech::{synthesize, SAMPLE_RATE};
-use crate::{audio_probe, flac, transcript, wav};
+use crate::media::speech::{synthesize, SAMPLE_RATE};
+use crate::media::{audio_probe, flac, transcript, wav};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use xxhash_rust::xxh3::xxh3_64;

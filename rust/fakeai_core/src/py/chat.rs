@@ -6,22 +6,23 @@
 
 use super::chat_options::{self, last_user_text};
 use super::cluster::Cluster;
-use super::echo::{natural, LengthDistribution};
-use super::{latency_for, request_key, rich_content, stop_list, streamed, whole, Outcome, Sim};
-use crate::chat::{render_completion, render_stream};
-use crate::chat_choices::{self, prose, ChatChoice, ChatSpec};
-use crate::choices::ChoiceSpec;
-use crate::context_window;
-use crate::echo;
-use crate::ids;
-use crate::prediction;
-use crate::sse::Envelope;
-use crate::text::LengthSpec;
-use crate::tokens;
-use crate::usage::Usage;
+use super::length::{natural, LengthDistribution};
+use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
+use super::rich_content;
+use crate::render::chat::{render_completion, render_stream};
+use crate::render::chat_choices::{self, prose, ChatChoice, ChatSpec};
+use crate::render::choices::ChoiceSpec;
+use crate::render::echo;
+use crate::render::ids;
+use crate::render::sse::Envelope;
+use crate::render::usage::Usage;
+use crate::text::context_window;
+use crate::text::length::LengthSpec;
+use crate::text::prediction;
+use crate::text::tokens;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyFrozenSet, PyList, PyString, PyTuple};
+use pyo3::types::{PyFrozenSet, PyList, PyString};
 use xxhash_rust::xxh3::Xxh3;
 
 /// Tokens OpenAI adds per message, and once to prime the reply.
@@ -153,7 +154,7 @@ pub(crate) fn chat<'py>(
     prefill_per_token: f64,
     cluster: Option<Bound<'py, Cluster>>,
     now: f64,
-) -> PyResult<Bound<'py, PyTuple>> {
+) -> PyResult<Bound<'py, Answer>> {
     let req = read_basics(request)?;
     let messages = &req.messages;
     let sim = Sim { cluster: cluster.as_ref().map(Bound::get), now };

@@ -3,17 +3,17 @@
 //! JSON-valued fields arrive as `msgspec.Raw` (or `bytes`/`str`) and are parsed here, once.
 
 use crate::invalid::Invalid;
-use crate::parse_cache::cached;
-use crate::reasoning::Effort;
-use crate::response_format::Format;
-use crate::tools::{Declared, ToolParams, Tools};
+use crate::text::parse_cache::cached;
+use crate::text::reasoning::Effort;
+use crate::text::response_format::Format;
+use crate::text::tools::{Declared, ToolParams, Tools};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyFrozenSet, PyList, PyString};
 use serde_json::Value;
 use std::rc::Rc;
 
-/// [`crate::parse_cache`] namespaces.
+/// [`crate::text::parse_cache`] namespaces.
 const TOOLS: u64 = 1;
 const FUNCTIONS: u64 = 2;
 const RESPONSE_FORMAT: u64 = 3;

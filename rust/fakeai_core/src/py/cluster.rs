@@ -1,6 +1,6 @@
-//! `Cluster`: the simulated cluster ([`crate::cluster`]) as a Python object, passed to `chat(...)` and
-//! `completion(...)` so that routing, prefix caching, queueing and rendering stay one core call; plus
-//! `PrefixCache` and `block_hashes` for direct use of the radix tree.
+//! `Cluster`: the simulated cluster ([`crate::simulation::cluster`]) as a Python object, passed to
+//! `chat(...)` and `completion(...)` so that routing, prefix caching, queueing and rendering stay one
+//! core call.
 //!
 //! When built with a `SharedTable`, every request is also counted there, server-wide (all worker
 //! processes add to the same keys; histograms have `HISTOGRAM_WIDTH` words):
@@ -21,12 +21,10 @@
 //! Timings are recorded when the request is scheduled (they are the simulation's, known up front).
 
 use super::shared::SharedTable;
-use crate::block_hash;
-use crate::cluster::{self, Config, KvEvent, Limits, Routed};
-use crate::histogram;
-use crate::radix::RadixTree;
-use crate::router::Weights;
-use crate::shm::Table;
+use crate::shm::histogram;
+use crate::shm::table::Table;
+use crate::simulation::cluster::{self, Config, KvEvent, Limits, Routed};
+use crate::simulation::router::Weights;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::sync::atomic::Ordering;
@@ -245,40 +243,4 @@ impl Cluster {
     fn batch_size(&self) -> usize {
         self.lock().config().batch_size
     }
-}
-
-/// One radix-tree prefix cache ([`RadixTree`]) over block hashes.
-#[pyclass(module = "fakeai._core")]
-pub(crate) struct PrefixCache {
-    tree: RadixTree,
-}
-
-#[pymethods]
-impl PrefixCache {
-    #[new]
-    fn new(capacity: usize) -> Self {
-        Self { tree: RadixTree::new(capacity) }
-    }
-
-    /// Leading `hashes` cached, without touching them.
-    fn matched(&self, hashes: Vec<u64>) -> usize {
-        self.tree.matched(&hashes)
-    }
-
-    /// Cache `hashes`; returns `(matched, added, evicted)` block counts.
-    fn insert(&mut self, hashes: Vec<u64>) -> (usize, usize, usize) {
-        let r = self.tree.insert(&hashes);
-        (r.matched, r.added, r.evicted)
-    }
-
-    fn __len__(&self) -> usize {
-        self.tree.len()
-    }
-}
-
-/// The chained hashes of the full `block_size`-token blocks of `tokens`.
-#[pyfunction]
-#[pyo3(signature = (tokens, block_size=16))]
-pub(crate) fn block_hashes(tokens: Vec<u32>, block_size: usize) -> Vec<u64> {
-    block_hash::block_hashes(&tokens, block_size)
 }

@@ -1,22 +1,22 @@
 //! `completion(...)`: the legacy `/v1/completions` endpoint, one call per request.
 
 use super::cluster::Cluster;
-use super::echo::{natural, LengthDistribution};
 use super::inputs::{self, TextOrTokens};
-use super::{latency_for, request_key, stop_list, streamed, whole, Outcome, Sim};
-use crate::choices::{self, ChoiceSpec};
-use crate::context_window;
-use crate::echo;
-use crate::ids;
-use crate::sse::Envelope;
-use crate::text::LengthSpec;
-use crate::text_completion::{render_completion, render_stream, TextChoice};
-use crate::tokens;
-use crate::usage::Usage;
-use crate::vocab;
+use super::length::{natural, LengthDistribution};
+use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
+use crate::render::choices::{self, ChoiceSpec};
+use crate::render::echo;
+use crate::render::ids;
+use crate::render::sse::Envelope;
+use crate::render::text_completion::{render_completion, render_stream, TextChoice};
+use crate::render::usage::Usage;
+use crate::text::context_window;
+use crate::text::length::LengthSpec;
+use crate::text::tokens;
+use crate::text::vocab;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyString, PyTuple};
+use pyo3::types::PyString;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// A prompt as text (token-id prompts are rendered through the vocabulary) and its token count.
@@ -64,7 +64,7 @@ pub(crate) fn completion<'py>(
     prefill_per_token: f64,
     cluster: Option<Bound<'py, Cluster>>,
     now: f64,
-) -> PyResult<Bound<'py, PyTuple>> {
+) -> PyResult<Bound<'py, Answer>> {
     let get = |name: &Bound<'py, PyString>| request.getattr(name);
     let model = get(intern!(py, "model"))?.cast_into::<PyString>()?;
     let model = model.to_str()?;

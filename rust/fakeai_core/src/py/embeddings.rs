@@ -2,8 +2,8 @@
 
 use super::inputs::{self, TextOrTokens};
 use super::InvalidInput;
-use crate::embedding::{self, Input};
-use crate::tokens;
+use crate::scoring::embedding::{self, Input};
+use crate::text::tokens;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyTuple};
 

@@ -1,6 +1,6 @@
 //! `png_images(...)` and `png_size(...)`: the images endpoints' pictures, drawn without the GIL.
 
-use crate::image;
+use crate::media::image;
 use base64::Engine;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};

@@ -1,14 +1,15 @@
 //! `anthropic_message(...)`: one call renders a whole Anthropic Messages API response or its stream.
 
 use super::chat::read_messages;
-use super::{latency, request_key, stop_list, streamed, whole, Outcome, Sim};
-use crate::anthropic::{self, Message, StopReason, ToolUse};
-use crate::choices::{self, ChoiceSpec};
-use crate::ids;
-use crate::text::{self, Finish, LengthSpec};
-use crate::tokens;
+use super::reply::{latency, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
+use crate::render::anthropic::{self, Message, StopReason, ToolUse};
+use crate::render::choices::{self, ChoiceSpec};
+use crate::render::ids;
+use crate::text::length::{Finish, LengthSpec};
+use crate::text::prose;
+use crate::text::tokens;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::PyList;
 
 /// `messages` are objects with `role`, `name` and `content` (a string or blocks with `text`);
 /// `tool` is `(name, input_json)` when the answer is a tool call. Returns the usual
@@ -32,7 +33,7 @@ pub(crate) fn anthropic_message<'py>(
     ttft: f64,
     itl: f64,
     jitter: f64,
-) -> PyResult<Bound<'py, PyTuple>> {
+) -> PyResult<Bound<'py, Answer>> {
     let (prompt_tokens, input_hash, _) = read_messages(messages, None)?;
     let input_tokens = prompt_tokens as u32 + extra_input_tokens;
     let stops = stop_list(stop_sequences)?;
@@ -52,7 +53,7 @@ pub(crate) fn anthropic_message<'py>(
     };
     let stop_sequence = anthropic::first_stop(&pieces.concat(), &stops);
     if stop_sequence.is_some() {
-        text::apply_stop(&mut pieces, &stops);
+        prose::apply_stop(&mut pieces, &stops);
     }
     let output_tokens = match &tool {
         Some((_, input)) => tokens::count(input) as u32 + 8,

@@ -1,8 +1,8 @@
-//! Request recording ([`crate::metrics`]) on a `SharedTable`: one call per request phase.
+//! Request recording ([`crate::shm::metrics`]) on a `SharedTable`: one call per request phase.
 
 use super::shared::{slot_error, SharedTable};
-use crate::histogram::Snapshot;
-use crate::metrics::{self, Finish, Inference};
+use crate::shm::histogram::Snapshot;
+use crate::shm::metrics::{self, Finish, Inference};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 

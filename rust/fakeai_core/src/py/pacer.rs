@@ -1,8 +1,8 @@
 //! `Pacer`: the streams and waiters of one worker process's ticker, written from one timer callback.
 //!
 //! Python keeps one event-loop timer armed for [`Pacer::earliest`] and calls [`Pacer::fire`] when it
-//! goes off. `fire` takes every due item ([`crate::pacing::SlotQueue`]): a waiter's future gets its
-//! result, a stream's due steps ([`crate::pacing::Cursor`]) go out as one ASGI
+//! goes off. `fire` takes every due item ([`SlotQueue`]): a waiter's future gets its result, a
+//! stream's due steps ([`Cursor`]) go out as one ASGI
 //! `http.response.body` message through the stream's own `send`, and the stream is parked again
 //! for its next step. A streamed token thus costs one `send` call made from Rust, with no Python
 //! frame of fakeai's in between.
@@ -17,7 +17,7 @@
 //! Python code (sends, future results) never runs while the pacer is borrowed, so a send that
 //! touches the ticker cannot trip PyO3's borrow check.
 
-use crate::pacing::{Cursor, SlotQueue};
+use crate::simulation::pacing::{Cursor, SlotQueue};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::ffi;
 use pyo3::intern;

@@ -1,8 +1,8 @@
-//! `RateLimiter`: the shared GCRA buckets of [`crate::ratelimit`] over a shared-memory table.
+//! `RateLimiter`: the shared GCRA buckets of [`crate::shm::ratelimit`] over a shared-memory table.
 
 use super::shared::slot_error;
-use crate::ratelimit::{self, Bucket, Limits, Verdict};
-use crate::shm::Table;
+use crate::shm::ratelimit::{self, Bucket, Limits, Verdict};
+use crate::shm::table::Table;
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};

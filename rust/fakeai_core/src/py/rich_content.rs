@@ -1,10 +1,10 @@
 //! The parts of a conversation that are not plain text: image, audio and video content parts (with
 //! the model's capability for each), refusals, and the tool calls of earlier assistant turns.
-//! Their prompt tokens are counted here; the cost model is in [`crate::multimodal`].
+//! Their prompt tokens are counted here; the cost model is in [`crate::media::multimodal`].
 
 use crate::invalid::Invalid;
-use crate::multimodal;
-use crate::tokens;
+use crate::media::multimodal;
+use crate::text::tokens;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyFrozenSet, PyList, PyString};

@@ -1,9 +1,9 @@
 //! `sample_json(schema, key)`: a JSON document satisfying a JSON schema, from the one schema-driven
-//! generator ([`crate::schema_gen`]) that tool arguments and structured outputs use.
+//! generator ([`crate::text::schema_gen`]) that tool arguments and structured outputs use.
 
 use super::InvalidInput;
 use crate::rng::Rng;
-use crate::schema_gen;
+use crate::text::schema_gen;
 use pyo3::prelude::*;
 use serde_json::Value;
 use xxhash_rust::xxh3::xxh3_64;

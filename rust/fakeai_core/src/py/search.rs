@@ -1,6 +1,6 @@
 //! `chunk_text`, `embedding_matrix`, `top_k`: vector-store chunking and search, without the GIL.
 
-use crate::search;
+use crate::scoring::search;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 

@@ -1,8 +1,8 @@
-//! `SharedTable`: the shared-memory counter table ([`crate::shm::Table`]) as a Python object.
+//! `SharedTable`: the shared-memory counter table ([`crate::shm::table::Table`]) as a Python object.
 
 use super::InvalidInput;
-use crate::histogram::{self, Snapshot};
-use crate::shm::{SlotError, Table};
+use crate::shm::histogram::{self, Snapshot};
+use crate::shm::table::{SlotError, Table};
 use pyo3::exceptions::PyOSError;
 use pyo3::prelude::*;
 use std::path::PathBuf;

@@ -1,0 +1,123 @@
+"""Generation: the answer to one decoded request, in one call into the Rust core.
+
+Shared by the live chat, completions and embeddings endpoints, batches, the
+Responses API (:mod:`fakeai.engine.responder`) and Realtime, so that all answer through the same engine.
+``over`` is the request's ``x-fakeai-*`` overrides (:mod:`fakeai.gateway.overrides`). With ``start``
+(its arrival, ``time.monotonic()``) a request runs on the simulated cluster (prefix cache, routing,
+batch slots); without it, it only follows its model's latency.
+
+Every generating call returns a :class:`fakeai._core.Answer` (``payload``, ``schedule``,
+``prompt_tokens``, ``completion_tokens``, ``ticket``).
+"""
+
+from __future__ import annotations
+
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any
+
+from fakeai import _core
+from fakeai.engine.speech import chat_audio
+from fakeai.errors import bad_request, rejected
+
+if TYPE_CHECKING:
+    from fakeai.context import ServerContext
+    from fakeai.engine.catalog import ModelInfo
+    from fakeai.engine.lora import LoraModule
+    from fakeai.gateway.overrides import Overrides
+    from fakeai.schemas.chat import ChatRequest
+    from fakeai.schemas.completions import CompletionRequest
+    from fakeai.schemas.embeddings import EmbeddingRequest
+
+#: Reported as ``system_fingerprint``; changes when fakeai's generation changes.
+FINGERPRINT = "fp_fakeai04"
+
+#: What the core renders: payload and schedule are a body and its ``(first_token_at, done_at)``, or a
+#: stream's steps and their offsets; then the token counts and the cluster ticket.
+Answer = _core.Answer
+
+
+def prepare(
+    ctx: ServerContext,
+    model: str,
+    over: Overrides | None,
+    start: float | None,
+    lora: LoraModule | None | EllipsisType = ...,
+) -> tuple[ModelInfo, dict[str, Any]]:
+    """What every generating render needs before its core call: admission to the simulated cluster's
+    queue (live requests only), the serving model's catalog entry, and the keyword arguments that
+    ``_core.chat`` and ``_core.completion`` share: latency with the request's overrides, forced
+    length, response mode, length distribution and the cluster to run on (None off the live path).
+
+    ``lora``: the adapter the request names, when the caller has looked it up already (the endpoint,
+    which holds the adapter's slot while it serves: one lookup per request), else ``...``."""
+    if start is not None and ctx.cluster.bounded:
+        ctx.cluster.admit(start)
+    _, info = ctx.resolve_model(model, lora)
+    lat = ctx.latencies.for_request(info.id, over)
+    return info, {
+        "fingerprint": FINGERPRINT,
+        "ttft": lat.ttft,
+        "itl": lat.itl,
+        "jitter": lat.jitter,
+        "prefill_per_token": lat.prefill_per_token,
+        "forced_tokens": over and over.output_tokens,
+        "echo_mode": ctx.echo if over is None or over.echo is None else over.echo,
+        "lengths": ctx.lengths,
+        "cluster": None if start is None else ctx.cluster.core,
+        "now": start or 0.0,
+    }
+
+
+def chat(
+    ctx: ServerContext,
+    req: ChatRequest,
+    over: Overrides | None = None,
+    start: float | None = None,
+    lora: LoraModule | None | EllipsisType = ...,
+) -> Answer:
+    """A chat completion (``POST /v1/chat/completions``)."""
+    if req.top_logprobs is not None and not req.logprobs:
+        raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
+    info, shared = prepare(ctx, req.model, over, start, lora)
+    try:
+        answer = _core.chat(req, info, audio=chat_audio(req.modalities, req.audio), **shared)
+    except _core.InvalidInput as exc:
+        raise rejected(exc) from None
+    ctx.usage.record("completions", req.model, answer.prompt_tokens, answer.completion_tokens)
+    return answer
+
+
+def completion(
+    ctx: ServerContext,
+    req: CompletionRequest,
+    over: Overrides | None = None,
+    start: float | None = None,
+    lora: LoraModule | None | EllipsisType = ...,
+) -> Answer:
+    """A legacy text completion (``POST /v1/completions``)."""
+    if req.max_tokens == 0 and not req.echo:
+        raise bad_request("'max_tokens' must be at least 1 unless 'echo' is true.", param="max_tokens")
+    info, shared = prepare(ctx, req.model, over, start, lora)
+    try:
+        answer = _core.completion(req, context_length=info.context_length, **shared)
+    except _core.InvalidInput as exc:
+        raise rejected(exc, param="prompt") from None
+    ctx.usage.record("completions", req.model, answer.prompt_tokens, answer.completion_tokens)
+    return answer
+
+
+def embeddings(ctx: ServerContext, req: EmbeddingRequest) -> tuple[bytes, int]:
+    """``(body, prompt_tokens)``: deterministic, L2-normalised feature-hashing embeddings."""
+    model = ctx.catalog.resolve(req.model, for_embeddings=True)
+    native = model.embedding_dims or 1536
+    dims = native if req.dimensions is None else req.dimensions
+    if dims > native:
+        raise bad_request(
+            f"'dimensions' must be at most {native} for model '{req.model}', got {dims}.", param="dimensions"
+        )
+    try:
+        body, prompt_tokens = _core.embed(req.model, req.input, dims, req.encoding_format == "base64")
+    except _core.InvalidInput as exc:
+        raise bad_request(f"Invalid 'input': {exc}.", param="input") from None
+    ctx.usage.record("embeddings", req.model, prompt_tokens)
+    return body, prompt_tokens

@@ -1,0 +1,279 @@
+"""Reading ``multipart/form-data`` bodies as they stream in: the one form reader of the server.
+
+:func:`read_form` (files, uploads) writes its one file part straight into a store blob: the part never
+sits in memory whole, its bytes go to a blob writer in ~1 MB writes on a worker thread, and the size
+limit is enforced as the bytes arrive (413 as soon as it is exceeded), so a client sending 10 GB costs
+the server at most the limit in disk and a megabyte of memory.
+
+:func:`read_small_form` (image edits, audio transcriptions) keeps a small form whole in memory, at most
+``--max-body-bytes``, as Starlette ``FormData`` with each file an ``UploadFile``; :func:`text`,
+:func:`number`, :func:`choice` and :func:`file_bytes` read its fields, a missing or malformed one a 400
+naming it.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+from python_multipart import MultipartParser
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import parse_options_header
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData, Headers, UploadFile
+from starlette.requests import ClientDisconnect, Request
+
+from fakeai.errors import ApiError, bad_request
+from fakeai.http.asgi import too_large
+from fakeai.store import Store
+
+FLUSH_BYTES = 1 << 20
+MAX_FIELD_BYTES = 64 * 1024
+#: Room for the boundaries, part headers and text fields around the file in a request.
+ENVELOPE_BYTES = 1 << 20
+
+
+@dataclass(slots=True)
+class FormFile:
+    """A file part written to an uncommitted blob writer (commit or discard it)."""
+
+    filename: str
+    content_type: str
+    writer: BinaryIO
+    size: int = 0
+
+
+@dataclass(slots=True)
+class _Part:
+    name: str = ""
+    filename: str | None = None
+    content_type: str = "application/octet-stream"
+    is_file: bool = False
+    data: bytearray = field(default_factory=bytearray)
+
+
+def file_too_large(limit: int) -> ApiError:
+    return too_large(limit, "File", "--max-file-bytes", "file_too_large")
+
+
+def _boundary(request: Request) -> bytes:
+    kind, options = parse_options_header(request.headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    if kind != b"multipart/form-data" or not boundary:
+        raise bad_request(
+            "This endpoint expects a multipart/form-data body with a boundary (a file upload).",
+            code="invalid_content_type",
+        )
+    return boundary
+
+
+async def read_small_form(request: Request, limit: int) -> FormData:
+    """The whole form in memory, every file part an ``UploadFile``; the body may hold at most ``limit``
+    bytes (413 above ``--max-body-bytes``, as for a JSON body)."""
+    reader = _FormReader(None, "", limit)
+    await reader.run(request, _boundary(request))
+    return FormData(reader.items)
+
+
+async def read_form(
+    request: Request, store: Store, file_field: str, limit: int
+) -> tuple[dict[str, str], FormFile]:
+    """The text fields and the file part named ``file_field`` (at most ``limit`` bytes) of a request."""
+    boundary = _boundary(request)
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit + ENVELOPE_BYTES:
+        raise file_too_large(limit)
+    reader = _FormReader(store, file_field, limit)
+    try:
+        await reader.run(request, boundary)
+    except BaseException:
+        if reader.file is not None:
+            store.discard_blob(reader.file.writer)
+        raise
+    if reader.file is None:
+        raise bad_request(
+            f"Missing required parameter: '{file_field}'.",
+            param=file_field,
+            code="missing_required_parameter",
+        )
+    return reader.fields, reader.file
+
+
+class _FormReader:
+    """Streams one body through the parser. With a ``store``: the ``file_field`` part goes to a blob, of
+    at most ``limit`` bytes, and text fields to ``fields``. Without one (a small form): every part, in
+    order, to ``items``, the whole body at most ``limit`` bytes."""
+
+    def __init__(self, store: Store | None, file_field: str, limit: int) -> None:
+        self.store, self.file_field, self.limit = store, file_field, limit
+        self.fields: dict[str, str] = {}
+        self.items: list[tuple[str, str | UploadFile]] = []
+        self.received = 0
+        self.file: FormFile | None = None
+        self.pending: list[memoryview] = []
+        self.pending_size = 0
+        self.part = _Part()
+        self.header_name = b""
+        self.header_value = b""
+        self.error: ApiError | None = None
+
+    async def run(self, request: Request, boundary: bytes) -> None:
+        callbacks = {
+            "on_part_begin": self.on_part_begin,
+            "on_part_data": self.on_part_data,
+            "on_part_end": self.on_part_end,
+            "on_header_field": self.on_header_field,
+            "on_header_value": self.on_header_value,
+            "on_header_end": self.on_header_end,
+        }
+        parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
+        try:
+            async for chunk in request.stream():
+                if self.store is None:
+                    self.received += len(chunk)
+                    if self.received > self.limit:
+                        raise too_large(self.limit)
+                parser.write(chunk)
+                if self.error is not None:
+                    raise self.error
+                if self.pending_size >= FLUSH_BYTES:
+                    await self.flush()
+            parser.finalize()
+        except MultipartParseError as exc:
+            raise bad_request(f"Malformed multipart body: {exc}.", code="invalid_multipart") from None
+        except ClientDisconnect:
+            raise
+        if self.error is not None:
+            raise self.error
+        await self.flush()
+
+    async def flush(self) -> None:
+        if self.pending and self.file is not None:
+            chunks, self.pending, self.pending_size = self.pending, [], 0
+            await run_in_threadpool(self.file.writer.writelines, chunks)
+
+    def on_part_begin(self) -> None:
+        self.part = _Part()
+
+    def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self.header_name += data[start:end]
+
+    def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self.header_value += data[start:end]
+
+    def on_header_end(self) -> None:
+        name, value = self.header_name.lower(), self.header_value
+        self.header_name = self.header_value = b""
+        if name == b"content-disposition":
+            _, options = parse_options_header(value)
+            self.part.name = options.get(b"name", b"").decode("utf-8", "replace")
+            filename = options.get(b"filename")
+            self.part.filename = None if filename is None else filename.decode("utf-8", "replace")
+            if (
+                self.store is not None
+                and self.part.filename is not None
+                and self.part.name == self.file_field
+            ):
+                if self.file is not None:
+                    self.error = bad_request(
+                        f"Send one '{self.file_field}' part only.", param=self.file_field
+                    )
+                    return
+                self.file = FormFile(self.part.filename, self.part.content_type, self.store.blob_writer())
+                self.part.is_file = True
+        elif name == b"content-type":
+            self.part.content_type = value.decode("latin-1")
+            if self.part.is_file and self.file is not None:
+                self.file.content_type = self.part.content_type
+
+    def on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self.error is not None:
+            return
+        if self.part.is_file and self.file is not None:
+            self.file.size += end - start
+            if self.file.size > self.limit:
+                self.error = file_too_large(self.limit)
+                return
+            self.pending.append(memoryview(data)[start:end])  # no copy until the write
+            self.pending_size += end - start
+        else:
+            self.part.data += data[start:end]
+            if self.store is None and self.part.filename is not None:
+                return  # a small form's file: the body's limit bounds it
+            if len(self.part.data) > MAX_FIELD_BYTES:
+                self.error = bad_request(f"Form field '{self.part.name}' is too long.", param=self.part.name)
+
+    def on_part_end(self) -> None:
+        part = self.part
+        if self.store is None and part.name:
+            if part.filename is None:
+                self.items.append((part.name, part.data.decode("utf-8", "replace")))
+            else:
+                headers = Headers({"content-type": part.content_type})
+                data = io.BytesIO(part.data)
+                upload = UploadFile(data, size=len(part.data), filename=part.filename, headers=headers)
+                self.items.append((part.name, upload))
+        elif part.filename is None and part.name:
+            self.fields[part.name] = part.data.decode("utf-8", "replace")
+
+
+async def file_bytes(form: FormData, *names: str, required: bool = True) -> bytes | None:
+    """The content of the first uploaded file under any of ``names`` (e.g. ``image``, ``image[]``)."""
+    for name in names:
+        value = form.get(name)
+        if isinstance(value, UploadFile):
+            return await value.read()
+        if value is not None:
+            raise bad_request(f"'{names[0]}' must be an uploaded file, not a text field.", param=names[0])
+    if required:
+        raise bad_request(
+            f"Missing required parameter: '{names[0]}'.", param=names[0], code="missing_required_parameter"
+        )
+    return None
+
+
+def text(form: FormData, name: str, default: str | None = None, *, required: bool = False) -> str | None:
+    value = form.get(name)
+    if value is None or value == "":
+        if required:
+            raise bad_request(
+                f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
+            )
+        return default
+    if not isinstance(value, str):
+        raise bad_request(f"'{name}' must be a text field, not a file.", param=name)
+    return value
+
+
+def number(
+    form: FormData, name: str, default: float, lo: float, hi: float, *, integer: bool = False
+) -> float:
+    raw = text(form, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw) if integer else float(raw)
+    except ValueError:
+        kind = "an integer" if integer else "a number"
+        raise bad_request(
+            f"Invalid value for '{name}': expected {kind}, got {raw!r}.", param=name, code="invalid_value"
+        ) from None
+    if not lo <= value <= hi:
+        raise bad_request(
+            f"Invalid value for '{name}': must be between {lo:g} and {hi:g}, got {raw}.",
+            param=name,
+            code="invalid_value",
+        )
+    return value
+
+
+def choice(form: FormData, name: str, default: str | None, allowed: tuple[str, ...]) -> str | None:
+    value = text(form, name, default)
+    if value is not None and value not in allowed:
+        raise bad_request(
+            f"Invalid value for '{name}': {value!r}; supported values are {', '.join(allowed)}.",
+            param=name,
+            code="invalid_value",
+        )
+    return value

@@ -1,0 +1,171 @@
+"""A ``fakeai server`` as a child process: started on a free loopback port, awaited, stopped.
+
+Used by the pytest plugin's fixtures, the test suite and the benchmarks, so that every one of them
+starts and stops servers the same way (and the benchmarks measure their CPU the same way).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+STARTUP_SECONDS = 30.0
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_port_pair() -> int:
+    """A port P free on 127.0.0.1 with P + 1 free too (data-parallel rank 1 serves on P + 1)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two consecutive free ports on 127.0.0.1")
+
+
+def run_fakeai(
+    *args: str, env: Mapping[str, str] | None = None, timeout: float = STARTUP_SECONDS
+) -> subprocess.CompletedProcess[str]:
+    """Run ``fakeai ARGS`` to its end (a command, or a server expected to refuse to start), capturing
+    its output as text; the exit status is the caller's to check."""
+    return subprocess.run(
+        [sys.executable, "-m", "fakeai", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+class ServerFailed(RuntimeError):
+    """The server exited, or did not answer ``/health``, while starting."""
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as r:
+            return r.status == 200
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+@contextmanager
+def running_server(
+    *flags: str, env: Mapping[str, str] | None = None, port: int | None = None, health_url: str | None = None
+) -> Iterator[str]:
+    """Start ``fakeai server FLAGS`` on 127.0.0.1 (a free port unless given), wait until ``/health``
+    answers, yield the base URL, and stop the whole process group on exit."""
+    port = port or free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "fakeai",
+        "server",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        *flags,
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while not _healthy(health_url or base + "/health"):
+            if proc.poll() is not None:
+                output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+                raise ServerFailed(f"fakeai server exited at start: {output}")
+            if time.monotonic() > deadline:
+                raise ServerFailed(f"fakeai server did not answer /health within {STARTUP_SECONDS:.0f} s")
+            time.sleep(0.05)
+        yield base
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Interrupt ``proc``'s process group (granian stops its workers), killing it after 10 s."""
+    try:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(10)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+def wait_listening(port: int, timeout: float = STARTUP_SECONDS) -> None:
+    """Return once something accepts connections on 127.0.0.1:``port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise ServerFailed(f"nothing listened on port {port} within {timeout:.0f} s")
+
+
+def spawn(
+    cmd: Sequence[str], port: int, env: Mapping[str, str] | None = None, cwd: str | Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start any server command in its own process group (output discarded) and wait until it
+    listens on ``port``; stop it with :func:`stop`."""
+    proc = subprocess.Popen(
+        list(cmd),
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_listening(port)
+    except ServerFailed:
+        stop(proc)
+        raise
+    return proc
+
+
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of every live process in process group ``group`` (Linux ``/proc``)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group:  # pgrp
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")

@@ -1,0 +1,168 @@
+//! What the generating calls (`chat`, `completion`, `anthropic_message`) share: reading `stop` and the
+//! seed, routing on the simulated cluster, and the shape of what they return.
+//!
+//! Every call returns an [`Answer`]: for a plain response `payload` is the JSON body and `schedule`
+//! its `(first_token_at, done_at)` offsets; for a stream they are parallel lists of SSE steps and their
+//! due offsets from the request's start. `ticket` names the request's batch slot in the `Cluster`
+//! passed in (0 without one), for `Cluster.release` when the request ends early.
+
+use super::cluster;
+use super::InvalidInput;
+use crate::rng::{fresh_seed, Rng};
+use crate::simulation::schedule::{self, Latency};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyString};
+
+/// `stop` as given by a request: a string, a list of strings, or None.
+pub(crate) fn stop_list(stop: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<String>> {
+    match stop {
+        None => Ok(Vec::new()),
+        Some(s) if s.is_none() => Ok(Vec::new()),
+        Some(s) => match s.cast::<PyString>() {
+            Ok(one) => Ok(vec![one.to_str()?.to_owned()]),
+            Err(_) => s
+                .extract::<Vec<String>>()
+                .map_err(|_| InvalidInput::new_err("stop must be a string or a list of strings")),
+        },
+    }
+}
+
+/// The RNG key of a request: the input's hash mixed with the seed, or a fresh seed when none given.
+pub(crate) fn request_key(seed: Option<i64>, input_hash: u64) -> u64 {
+    match seed {
+        Some(s) => Rng::keyed(s as u64, &input_hash.to_le_bytes()).next_u64(),
+        None => fresh_seed(),
+    }
+}
+
+pub(crate) fn latency(ttft: f64, itl: f64, jitter: f64) -> Latency {
+    Latency { ttft, itl, jitter }
+}
+
+/// The simulated cluster a request runs on, if any, and when it arrived (the caller's monotonic clock).
+#[derive(Clone, Copy)]
+pub(crate) struct Sim<'a> {
+    pub(crate) cluster: Option<&'a cluster::Cluster>,
+    pub(crate) now: f64,
+}
+
+impl Sim<'_> {
+    /// No simulated cluster: the request only follows its latency.
+    pub(crate) fn none() -> Self {
+        Self { cluster: None, now: 0.0 }
+    }
+
+    /// Route `tokens` (only computed when there is a cluster): `(worker, cached_tokens)`.
+    pub(crate) fn route(&self, tokens: &[u32]) -> Option<(usize, u32)> {
+        self.cluster.map(|c| {
+            let r = c.route(tokens, self.now);
+            (r.worker, r.cached_tokens as u32)
+        })
+    }
+
+    fn book(&self, out: &Outcome, stream: bool, offsets: &mut [f64]) -> u64 {
+        match (self.cluster, out.worker) {
+            (Some(c), Some(worker)) => {
+                let b = cluster::Booking {
+                    worker,
+                    prompt_tokens: out.prompt_tokens as usize,
+                    output_tokens: out.completion_tokens,
+                    stream,
+                    now: self.now,
+                };
+                c.book(&b, offsets)
+            }
+            _ => 0,
+        }
+    }
+}
+
+/// Latency of a request whose `cached_tokens` of `prompt_tokens` were found in the prefix cache:
+/// the base TTFT plus `prefill_per_token` for every uncached token.
+pub(crate) fn latency_for(
+    ttft: f64,
+    itl: f64,
+    jitter: f64,
+    prefill_per_token: f64,
+    prompt_tokens: u32,
+    cached_tokens: u32,
+) -> Latency {
+    let prefill = crate::simulation::cluster::prefill_seconds(
+        prefill_per_token,
+        prompt_tokens as usize,
+        cached_tokens as usize,
+    );
+    latency(ttft.max(0.0) + prefill, itl, jitter)
+}
+
+/// What a generating call returns: the rendered payload, when to send it, the token counts and the
+/// request's batch-slot ticket.
+#[pyclass(frozen, module = "fakeai._core")]
+pub(crate) struct Answer {
+    /// The JSON body, or the list of SSE steps of a stream.
+    #[pyo3(get)]
+    payload: Py<PyAny>,
+    /// `(first_token_at, done_at)` for a body, or each step's due offset for a stream (seconds).
+    #[pyo3(get)]
+    schedule: Py<PyAny>,
+    #[pyo3(get)]
+    prompt_tokens: u32,
+    #[pyo3(get)]
+    completion_tokens: u32,
+    /// The request's slot in the simulated cluster (0 without one), for `Cluster.release`.
+    #[pyo3(get)]
+    ticket: u64,
+}
+
+/// What a rendered request reports back: its token counts and where it ran.
+pub(crate) struct Outcome {
+    pub(crate) prompt_tokens: u32,
+    pub(crate) completion_tokens: u32,
+    pub(crate) worker: Option<usize>,
+}
+
+/// The answer of a whole (non-streamed) response.
+pub(crate) fn whole<'py>(
+    py: Python<'py>,
+    body: &[u8],
+    lat: Latency,
+    sim: Sim<'_>,
+    out: Outcome,
+    decode_tokens: usize,
+) -> PyResult<Bound<'py, Answer>> {
+    let mut phases = schedule::phases(&mut Rng::new(fresh_seed()), lat, decode_tokens);
+    let ticket = sim.book(&out, false, &mut phases);
+    let answer = Answer {
+        payload: PyBytes::new(py, body).into_any().unbind(),
+        schedule: (phases[0], phases[1]).into_pyobject(py)?.into_any().unbind(),
+        prompt_tokens: out.prompt_tokens,
+        completion_tokens: out.completion_tokens,
+        ticket,
+    };
+    Bound::new(py, answer)
+}
+
+/// The answer of a stream: its steps and their offsets; with no inter-token latency the steps are
+/// merged into one write.
+pub(crate) fn streamed<'py>(
+    py: Python<'py>,
+    mut steps: Vec<Vec<u8>>,
+    lat: Latency,
+    sim: Sim<'_>,
+    out: Outcome,
+) -> PyResult<Bound<'py, Answer>> {
+    if lat.itl <= 0.0 && steps.len() > 1 {
+        steps = vec![steps.concat()];
+    }
+    let mut offsets = schedule::step_offsets(&mut Rng::new(fresh_seed()), lat, steps.len());
+    let ticket = sim.book(&out, true, &mut offsets);
+    let payload = PyList::new(py, steps.iter().map(|s| PyBytes::new(py, s)))?;
+    let answer = Answer {
+        payload: payload.into_any().unbind(),
+        schedule: PyList::new(py, offsets)?.into_any().unbind(),
+        prompt_tokens: out.prompt_tokens,
+        completion_tokens: out.completion_tokens,
+        ticket,
+    };
+    Bound::new(py, answer)
+}

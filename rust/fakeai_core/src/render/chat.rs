@@ -1,0 +1,381 @@
+//! Rendering `chat.completion` objects and `chat.completion.chunk` streams as bytes.
+
+use crate::render::chat_choices::{Answer, ChatChoice, ToolCall};
+use crate::render::json;
+use crate::render::logprobs::TokenLogprob;
+use crate::render::sse::{self, ChunkStyle, Envelope};
+use crate::render::usage::Usage;
+
+fn logprob_entry(buf: &mut Vec<u8>, token: &str, logprob: f32) {
+    buf.extend_from_slice(b"{\"token\":");
+    json::string(buf, token);
+    buf.extend_from_slice(b",\"logprob\":");
+    json::float(buf, logprob);
+    buf.extend_from_slice(b",\"bytes\":");
+    json::byte_array(buf, token);
+}
+
+fn logprobs_content(buf: &mut Vec<u8>, lps: &[TokenLogprob]) {
+    buf.extend_from_slice(b"{\"content\":[");
+    for (i, lp) in lps.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        logprob_entry(buf, lp.token, lp.logprob);
+        buf.extend_from_slice(b",\"top_logprobs\":[");
+        for (j, (tok, alt)) in lp.top.iter().enumerate() {
+            if j > 0 {
+                buf.push(b',');
+            }
+            logprob_entry(buf, tok, *alt);
+            buf.push(b'}');
+        }
+        buf.extend_from_slice(b"]}");
+    }
+    buf.extend_from_slice(b"],\"refusal\":null}");
+}
+
+/// `"id":...,"type":"function","function":{"name":...,"arguments":` of a tool call.
+fn call_head(buf: &mut Vec<u8>, call: &ToolCall) {
+    buf.extend_from_slice(b"\"id\":");
+    json::string(buf, &call.id);
+    buf.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
+    json::string(buf, &call.name);
+    buf.extend_from_slice(b",\"arguments\":");
+}
+
+/// The `message` object of one choice. With `audio` (its rendered `"id":..,"data":..,"expires_at":..`
+/// fragment), the message carries it as `audio` with the text as its `transcript`, and `content` is
+/// null, as OpenAI answers `modalities: ["text", "audio"]`.
+fn message(buf: &mut Vec<u8>, c: &ChatChoice<'_>, audio: Option<&[u8]>) {
+    buf.extend_from_slice(b"{\"role\":\"assistant\",\"content\":");
+    let text = match &c.answer {
+        Answer::Prose(p) => Some(p.tokens.concat()),
+        Answer::Composed { content, .. } => Some(content.text.clone()),
+        Answer::Calls { .. } => None,
+    };
+    match (text, audio) {
+        (Some(text), Some(fragment)) => {
+            buf.extend_from_slice(b"null,\"audio\":{");
+            buf.extend_from_slice(fragment);
+            buf.extend_from_slice(b",\"transcript\":");
+            json::string(buf, &text);
+            buf.push(b'}');
+        }
+        (Some(text), None) => json::string(buf, &text),
+        (None, _) => buf.extend_from_slice(b"null"),
+    }
+    if !c.reasoning.is_empty() {
+        buf.extend_from_slice(b",\"reasoning_content\":");
+        json::string(buf, &c.reasoning.concat());
+    }
+    match &c.answer {
+        Answer::Calls { calls, legacy: true } => {
+            buf.extend_from_slice(b",\"function_call\":{\"name\":");
+            json::string(buf, &calls[0].name);
+            buf.extend_from_slice(b",\"arguments\":");
+            json::string(buf, &calls[0].arguments.text);
+            buf.push(b'}');
+        }
+        Answer::Calls { calls, legacy: false } => {
+            buf.extend_from_slice(b",\"tool_calls\":[");
+            for (i, call) in calls.iter().enumerate() {
+                if i > 0 {
+                    buf.push(b',');
+                }
+                buf.push(b'{');
+                call_head(buf, call);
+                json::string(buf, &call.arguments.text);
+                buf.extend_from_slice(b"}}");
+            }
+            buf.push(b']');
+        }
+        _ => {}
+    }
+    buf.extend_from_slice(b",\"refusal\":null,\"annotations\":[]}");
+}
+
+/// A whole non-streaming `chat.completion` object; `audio` holds each choice's rendered audio
+/// fragment when the request asked for audio output (see [`message`]).
+pub fn render_completion(
+    env: &Envelope<'_>,
+    choices: &[ChatChoice<'_>],
+    usage: &Usage,
+    logprobs: bool,
+    audio: Option<&[Vec<u8>]>,
+) -> Vec<u8> {
+    let text_len: usize = choices.iter().map(|c| c.steps() * 6).sum();
+    let mut buf = Vec::with_capacity(512 + text_len + if logprobs { text_len * 8 } else { 0 });
+    buf.extend_from_slice(b"{\"id\":");
+    json::string(&mut buf, env.id);
+    buf.extend_from_slice(b",\"object\":\"chat.completion\",\"created\":");
+    json::uint(&mut buf, env.created);
+    buf.extend_from_slice(b",\"model\":");
+    json::string(&mut buf, env.model);
+    buf.extend_from_slice(b",\"choices\":[");
+    for (i, c) in choices.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(b"{\"index\":");
+        json::uint(&mut buf, i);
+        buf.extend_from_slice(b",\"message\":");
+        message(&mut buf, c, audio.and_then(|a| a.get(i)).map(Vec::as_slice));
+        buf.extend_from_slice(b",\"logprobs\":");
+        match &c.answer {
+            Answer::Prose(p) if logprobs => logprobs_content(&mut buf, &p.logprobs),
+            _ if logprobs => logprobs_content(&mut buf, &[]),
+            _ => buf.extend_from_slice(b"null"),
+        }
+        buf.extend_from_slice(b",\"finish_reason\":\"");
+        buf.extend_from_slice(c.finish().as_bytes());
+        buf.extend_from_slice(b"\"}");
+    }
+    buf.extend_from_slice(b"],");
+    usage.render(&mut buf);
+    buf.extend_from_slice(b",\"service_tier\":\"default\",\"system_fingerprint\":");
+    json::string(&mut buf, env.fingerprint);
+    buf.push(b'}');
+    buf
+}
+
+struct ChatChunks<'a> {
+    choices: &'a [ChatChoice<'a>],
+    logprobs: bool,
+    audio: Option<&'a [Vec<u8>]>,
+}
+
+impl ChatChunks<'_> {
+    /// The delta of answer step `k` of a choice that calls functions.
+    fn call_delta(b: &mut Vec<u8>, calls: &[ToolCall], legacy: bool, mut k: usize) {
+        for (index, call) in calls.iter().enumerate() {
+            if k > call.arguments.len() {
+                k -= 1 + call.arguments.len();
+                continue;
+            }
+            match (legacy, k) {
+                (true, 0) => {
+                    b.extend_from_slice(b"\"function_call\":{\"name\":");
+                    json::string(b, &call.name);
+                    b.extend_from_slice(b",\"arguments\":\"\"}");
+                }
+                (true, _) => {
+                    b.extend_from_slice(b"\"function_call\":{\"arguments\":");
+                    json::string(b, call.arguments.piece(k - 1));
+                    b.push(b'}');
+                }
+                (false, 0) => {
+                    b.extend_from_slice(b"\"tool_calls\":[{\"index\":");
+                    json::uint(b, index);
+                    b.push(b',');
+                    call_head(b, call);
+                    b.extend_from_slice(b"\"\"}}]");
+                }
+                (false, _) => {
+                    b.extend_from_slice(b"\"tool_calls\":[{\"index\":");
+                    json::uint(b, index);
+                    b.extend_from_slice(b",\"function\":{\"arguments\":");
+                    json::string(b, call.arguments.piece(k - 1));
+                    b.extend_from_slice(b"}}]");
+                }
+            }
+            return;
+        }
+    }
+}
+
+impl ChunkStyle for ChatChunks<'_> {
+    fn choices(&self) -> usize {
+        self.choices.len()
+    }
+
+    fn steps(&self, i: usize) -> usize {
+        self.choices[i].steps()
+    }
+
+    fn opening(&self, b: &mut Vec<u8>, i: usize) -> bool {
+        let content: &[u8] = match self.choices[i].answer {
+            Answer::Calls { .. } => b"null",
+            _ => b"\"\"",
+        };
+        b.extend_from_slice(b",\"delta\":{\"role\":\"assistant\",\"content\":");
+        b.extend_from_slice(content);
+        b.extend_from_slice(b",\"refusal\":null},\"logprobs\":null,\"finish_reason\":null");
+        true
+    }
+
+    fn token(&self, b: &mut Vec<u8>, i: usize, k: usize) {
+        let c = &self.choices[i];
+        b.extend_from_slice(b",\"delta\":{");
+        let mut lp = None;
+        match (k.checked_sub(c.reasoning.len()), &c.answer) {
+            (None, _) => {
+                b.extend_from_slice(b"\"reasoning_content\":");
+                json::string(b, c.reasoning[k]);
+            }
+            (Some(j), Answer::Prose(p)) if self.audio.is_some() => {
+                b.extend_from_slice(b"\"audio\":{\"transcript\":");
+                json::string(b, p.tokens[j]);
+                b.push(b'}');
+            }
+            (Some(j), Answer::Prose(p)) => {
+                b.extend_from_slice(b"\"content\":");
+                json::string(b, p.tokens[j]);
+                lp = p.logprobs.get(j).filter(|_| self.logprobs);
+            }
+            (Some(j), Answer::Composed { content, .. }) => {
+                b.extend_from_slice(b"\"content\":");
+                json::string(b, content.piece(j));
+            }
+            (Some(j), Answer::Calls { calls, legacy }) => Self::call_delta(b, calls, *legacy, j),
+        }
+        b.extend_from_slice(b"},\"logprobs\":");
+        match lp {
+            Some(lp) => logprobs_content(b, std::slice::from_ref(lp)),
+            None => b.extend_from_slice(b"null"),
+        }
+        b.extend_from_slice(b",\"finish_reason\":null");
+    }
+
+    fn finish(&self, b: &mut Vec<u8>, i: usize) {
+        match self.audio.and_then(|a| a.get(i)) {
+            Some(fragment) => {
+                b.extend_from_slice(b",\"delta\":{\"audio\":{");
+                b.extend_from_slice(fragment);
+                b.extend_from_slice(b"}},\"logprobs\":null,\"finish_reason\":\"");
+            }
+            None => b.extend_from_slice(b",\"delta\":{},\"logprobs\":null,\"finish_reason\":\""),
+        }
+        b.extend_from_slice(self.choices[i].finish().as_bytes());
+        b.push(b'"');
+    }
+}
+
+/// A streamed chat completion as timed steps (see [`crate::render::sse`]); with `audio`, prose arrives as
+/// `delta.audio.transcript` pieces and each choice's audio fragment comes with its finish chunk.
+pub fn render_stream<'a>(
+    env: &Envelope<'_>,
+    choices: &'a [ChatChoice<'a>],
+    usage: Option<&Usage>,
+    logprobs: bool,
+    audio: Option<&'a [Vec<u8>]>,
+) -> Vec<Vec<u8>> {
+    sse::render_steps(env, usage, &ChatChunks { choices, logprobs, audio })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::choices::Choice;
+    use crate::text::length::Finish;
+    use crate::text::tokenized::Tokenized;
+
+    fn env(object: &'static str) -> Envelope<'static> {
+        Envelope { id: "chatcmpl-x", object, created: 1, model: "m", fingerprint: "fp_1" }
+    }
+
+    fn choice(tokens: Vec<&'static str>) -> ChatChoice<'static> {
+        let answer = Answer::Prose(Choice { tokens, finish: Finish::Length, logprobs: Vec::new() });
+        ChatChoice { reasoning: Vec::new(), answer, accepted_prediction: 0, rejected_prediction: 0 }
+    }
+
+    #[test]
+    fn completion_object_has_the_sdk_fields() {
+        let usage = Usage { prompt_tokens: 3, completion_tokens: 2, ..Default::default() };
+        let choices = [choice(vec!["Hi", " \"you\""])];
+        let body =
+            String::from_utf8(render_completion(&env("chat.completion"), &choices, &usage, false, None))
+                .unwrap();
+        assert!(body.starts_with(
+            "{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\""
+        ));
+        assert!(body.contains("\"content\":\"Hi \\\"you\\\"\""));
+        assert!(body.contains("\"finish_reason\":\"length\""));
+        assert!(body.ends_with("\"system_fingerprint\":\"fp_1\"}"));
+    }
+
+    #[test]
+    fn stream_steps_follow_tokens_and_end_with_done() {
+        let choices = [choice(vec!["A", " b", " c"]), choice(vec!["X"])];
+        let steps =
+            render_stream(&env("chat.completion.chunk"), &choices, Some(&Usage::default()), false, None);
+        assert_eq!(steps.len(), 3);
+        let first = String::from_utf8(steps[0].clone()).unwrap();
+        assert_eq!(first.matches("\"role\":\"assistant\"").count(), 2);
+        assert!(first.contains("\"index\":1,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"length\""));
+        assert!(first.contains("\"usage\":null"));
+        let last = String::from_utf8(steps[2].clone()).unwrap();
+        assert!(last.contains("\"choices\":[],\"usage\":{"));
+        assert!(last.ends_with("data: [DONE]\n\n"));
+        assert!(steps.iter().all(|s| s.starts_with(b"data: ")));
+        // role x2, tokens x4, finish x2, usage, [DONE]
+        let text = String::from_utf8(steps.concat()).unwrap();
+        assert_eq!(text.matches("\n\n").count(), 10);
+    }
+
+    #[test]
+    fn empty_choice_still_streams_role_and_finish() {
+        let steps = render_stream(&env("chat.completion.chunk"), &[choice(vec![])], None, false, None);
+        assert_eq!(steps.len(), 1);
+        let s = String::from_utf8(steps[0].clone()).unwrap();
+        assert!(s.contains("role") && s.contains("finish_reason\":\"length") && !s.contains("usage"));
+    }
+
+    fn calls(legacy: bool) -> ChatChoice<'static> {
+        let call = |name: &str, args: &str| ToolCall {
+            id: format!("call_{name}"),
+            name: name.into(),
+            arguments: Tokenized::new(args.into()),
+        };
+        let answer = Answer::Calls { calls: vec![call("f", "{\"a\":1}"), call("g", "{}")], legacy };
+        ChatChoice { reasoning: vec!["Think", "."], answer, accepted_prediction: 0, rejected_prediction: 0 }
+    }
+
+    #[test]
+    fn tool_calls_render_in_the_message_and_as_deltas() {
+        let usage = Usage::default();
+        let body = String::from_utf8(render_completion(
+            &env("chat.completion"),
+            &[calls(false)],
+            &usage,
+            false,
+            None,
+        ))
+        .unwrap();
+        assert!(body.contains(
+            "\"content\":null,\"reasoning_content\":\"Think.\",\"tool_calls\":[{\"id\":\"call_f\",\"type\":\"function\",\
+             \"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}},{\"id\":\"call_g\""
+        ));
+        assert!(body.contains("\"finish_reason\":\"tool_calls\""));
+        let steps = render_stream(&env("chat.completion.chunk"), &[calls(false)], None, false, None);
+        // 2 reasoning tokens, f: header + 7 argument tokens, g: header + 2.
+        assert_eq!(steps.len(), 2 + 8 + 3);
+        let s = |k: usize| String::from_utf8(steps[k].clone()).unwrap();
+        assert!(s(0).contains("\"content\":null") && s(0).contains("{\"reasoning_content\":\"Think\"}"));
+        assert!(s(2).contains(
+            "{\"tool_calls\":[{\"index\":0,\"id\":\"call_f\",\"type\":\"function\",\"function\":{\"name\":\"f\",\"arguments\":\"\"}}]}"
+        ));
+        assert!(s(3).contains("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\"}}]}"));
+        assert!(s(10).contains("\"index\":1,\"id\":\"call_g\""));
+        assert!(s(12).contains("\"finish_reason\":\"tool_calls\""));
+    }
+
+    #[test]
+    fn legacy_function_call_shape() {
+        let usage = Usage::default();
+        let body = String::from_utf8(render_completion(
+            &env("chat.completion"),
+            &[calls(true)],
+            &usage,
+            false,
+            None,
+        ))
+        .unwrap();
+        assert!(body.contains("\"function_call\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}"));
+        assert!(body.contains("\"finish_reason\":\"function_call\""));
+        let steps = render_stream(&env("chat.completion.chunk"), &[calls(true)], None, false, None);
+        let all = String::from_utf8(steps.concat()).unwrap();
+        assert!(all.contains("{\"function_call\":{\"name\":\"f\",\"arguments\":\"\"}}"));
+        assert!(all.contains("{\"function_call\":{\"arguments\":\"a\"}}"));
+    }
+}

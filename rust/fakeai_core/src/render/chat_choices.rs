@@ -1,0 +1,267 @@
+//! The choices of a chat completion: optional reasoning, then prose, JSON, a predicted edit, or tool
+//! calls.
+//!
+//! A plain request (no tools, no `response_format`, no reasoning, no prediction) is exactly
+//! [`choices::generate`]. Otherwise each choice draws, from its own RNG and in this order: the
+//! reasoning (its tokens come out of the `max_tokens` budget first), the tool calls (see
+//! [`crate::text::tools`]), and when no tool is called the content: JSON for `response_format`, the
+//! edited prediction for `prediction`, prose otherwise. Tool calls cost the tokens of each function's
+//! name and arguments.
+
+use crate::render::choices::{self, Choice, ChoiceSpec};
+use crate::render::ids;
+use crate::rng::Rng;
+use crate::text::length::{Finish, LengthSpec};
+use crate::text::prediction;
+use crate::text::reasoning::Effort;
+use crate::text::response_format::Format;
+use crate::text::tokenized::Tokenized;
+use crate::text::tokens;
+use crate::text::tools::Tools;
+
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    pub arguments: Tokenized,
+}
+
+pub enum Answer<'a> {
+    /// Prose from the vocabulary (or echoed from the request), with logprobs when asked.
+    Prose(Choice<'a>),
+    /// Content built outside the vocabulary: JSON, or an edited prediction.
+    Composed { content: Tokenized, finish: Finish },
+    /// Function calls; `legacy` answers in the `function_call` shape.
+    Calls { calls: Vec<ToolCall>, legacy: bool },
+}
+
+pub struct ChatChoice<'a> {
+    pub reasoning: Vec<&'static str>,
+    pub answer: Answer<'a>,
+    pub accepted_prediction: u32,
+    pub rejected_prediction: u32,
+}
+
+/// What a chat request asks for beyond prose.
+pub struct ChatSpec<'a> {
+    pub base: ChoiceSpec,
+    pub tools: Option<&'a Tools>,
+    /// The conversation ends with a tool's result.
+    pub after_tool_result: bool,
+    /// The last user message (what tool calls should be relevant to).
+    pub asked: &'a str,
+    /// `None`: plain text.
+    pub format: Option<&'a Format>,
+    pub reasoning: Option<Effort>,
+    pub prediction: Option<&'a str>,
+}
+
+impl ChatSpec<'_> {
+    pub fn is_plain(&self) -> bool {
+        self.tools.is_none()
+            && self.format.is_none_or(|f| matches!(f, Format::Text))
+            && self.reasoning.is_none()
+            && self.prediction.is_none()
+    }
+}
+
+impl ChatChoice<'_> {
+    pub fn finish(&self) -> &'static str {
+        match &self.answer {
+            Answer::Prose(c) => c.finish.as_str(),
+            Answer::Composed { finish, .. } => finish.as_str(),
+            Answer::Calls { legacy: true, .. } => "function_call",
+            Answer::Calls { legacy: false, .. } => "tool_calls",
+        }
+    }
+
+    /// Tokens of the answer itself (without reasoning).
+    pub fn answer_tokens(&self) -> u32 {
+        match &self.answer {
+            Answer::Prose(c) => c.tokens.len() as u32,
+            Answer::Composed { content, .. } => content.len() as u32,
+            Answer::Calls { calls, .. } => {
+                calls.iter().map(|c| (tokens::count(&c.name) + c.arguments.len()) as u32).sum()
+            }
+        }
+    }
+
+    /// The answer's text: prose or composed content, empty for tool calls.
+    pub fn text(&self) -> String {
+        match &self.answer {
+            Answer::Prose(c) => c.tokens.concat(),
+            Answer::Composed { content, .. } => content.text.clone(),
+            Answer::Calls { .. } => String::new(),
+        }
+    }
+
+    pub fn completion_tokens(&self) -> u32 {
+        self.reasoning.len() as u32 + self.answer_tokens()
+    }
+
+    /// Streamed steps of the answer: a token each; a tool call adds one step for its header.
+    pub fn answer_steps(&self) -> usize {
+        match &self.answer {
+            Answer::Prose(c) => c.tokens.len(),
+            Answer::Composed { content, .. } => content.len(),
+            Answer::Calls { calls, .. } => calls.iter().map(|c| 1 + c.arguments.len()).sum(),
+        }
+    }
+
+    pub fn steps(&self) -> usize {
+        self.reasoning.len() + self.answer_steps()
+    }
+}
+
+/// Generate the choices of one chat request (see the module docs). `key` as in [`choices::generate`].
+pub fn generate(key: u64, spec: &ChatSpec<'_>) -> Vec<ChatChoice<'static>> {
+    if spec.is_plain() {
+        return choices::generate(key, &spec.base).into_iter().map(prose).collect();
+    }
+    (0..spec.base.n.max(1)).map(|index| one(&mut choices::rng_for(key, index), spec)).collect()
+}
+
+/// A plain prose choice (also the shape of an echoed one).
+pub fn prose(choice: Choice<'_>) -> ChatChoice<'_> {
+    ChatChoice {
+        reasoning: Vec::new(),
+        answer: Answer::Prose(choice),
+        accepted_prediction: 0,
+        rejected_prediction: 0,
+    }
+}
+
+fn one(rng: &mut Rng, spec: &ChatSpec<'_>) -> ChatChoice<'static> {
+    let max = spec.base.length.max_tokens;
+    let reasoning = match spec.reasoning {
+        Some(effort) => {
+            let len = effort.length(rng, max) as usize;
+            crate::text::prose::generate(rng, len)
+        }
+        None => Vec::new(),
+    };
+    let budget = max.map(|m| m - reasoning.len() as u32);
+    let mut out = ChatChoice {
+        reasoning,
+        answer: Answer::Prose(empty()),
+        accepted_prediction: 0,
+        rejected_prediction: 0,
+    };
+    if let Some(tools) = spec.tools {
+        let calls = tools.plan(rng, spec.after_tool_result, spec.asked);
+        if !calls.is_empty() {
+            let calls = calls
+                .into_iter()
+                .map(|c| ToolCall {
+                    id: ids::new_id("call_", 24),
+                    name: tools.declared.functions[c.function].name.clone(),
+                    arguments: Tokenized::new(c.arguments),
+                })
+                .collect();
+            out.answer = Answer::Calls { calls, legacy: tools.legacy };
+            return out;
+        }
+    }
+    if let Some(json) = spec.format.and_then(|f| f.render(rng)) {
+        let mut content = Tokenized::new(json);
+        let mut finish = Finish::Stop;
+        if let Some(b) = budget.filter(|b| content.len() > *b as usize) {
+            content.truncate(b as usize);
+            finish = Finish::Length;
+        }
+        out.answer = Answer::Composed { content, finish };
+    } else if let Some(pred) = spec.prediction {
+        let p = prediction::edit(pred, rng, budget);
+        (out.accepted_prediction, out.rejected_prediction) = (p.accepted, p.rejected);
+        out.answer = Answer::Composed { content: p.content, finish: p.finish };
+    } else {
+        let base =
+            ChoiceSpec { length: LengthSpec { max_tokens: budget, ..spec.base.length }, ..spec.base.clone() };
+        out.answer = Answer::Prose(choices::one(rng, &base));
+    }
+    out
+}
+
+fn empty() -> Choice<'static> {
+    Choice { tokens: Vec::new(), finish: Finish::Length, logprobs: Vec::new() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::tools::{Declared, ToolParams};
+    use serde_json::json;
+
+    fn spec(format: &Format, max: Option<u32>) -> ChatSpec<'_> {
+        ChatSpec {
+            base: ChoiceSpec {
+                n: 1,
+                length: LengthSpec { max_tokens: max, ..Default::default() },
+                ..Default::default()
+            },
+            tools: None,
+            after_tool_result: false,
+            asked: "",
+            format: Some(format),
+            reasoning: None,
+            prediction: None,
+        }
+    }
+
+    #[test]
+    fn plain_requests_are_the_prose_choices() {
+        let s = spec(&Format::Text, Some(20));
+        let a = generate(5, &s);
+        let b = choices::generate(5, &s.base);
+        match &a[0].answer {
+            Answer::Prose(c) => assert_eq!(c.tokens, b[0].tokens),
+            _ => panic!("not prose"),
+        }
+    }
+
+    #[test]
+    fn reasoning_comes_out_of_the_budget() {
+        let mut s = spec(&Format::Text, Some(40));
+        s.reasoning = Some(Effort::High);
+        let c = &generate(1, &s)[0];
+        assert_eq!(c.reasoning.len(), 40);
+        assert_eq!((c.answer_tokens(), c.finish()), (0, "length"));
+        s.base.length.max_tokens = None;
+        let c = &generate(1, &s)[0];
+        assert!(c.reasoning.len() >= 512 && c.answer_tokens() > 0);
+        assert_eq!(c.completion_tokens() as usize, c.reasoning.len() + c.answer_tokens() as usize);
+    }
+
+    #[test]
+    fn tool_calls_and_json() {
+        let list = json!([{"type": "function", "function": {"name": "f", "parameters": {
+            "type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]}}}]);
+        let tools = Tools::parse(ToolParams {
+            tools: Some(std::rc::Rc::new(Declared::parse(list.to_string().as_bytes(), false).unwrap())),
+            ..Default::default()
+        })
+        .unwrap()
+        .unwrap();
+        let mut s = spec(&Format::Text, None);
+        s.tools = Some(&tools);
+        let c = &generate(1, &s)[0];
+        assert_eq!(c.finish(), "tool_calls");
+        let Answer::Calls { calls, .. } = &c.answer else { panic!("no calls") };
+        assert!(calls[0].id.starts_with("call_") && calls[0].name == "f");
+        assert_eq!(c.steps(), 1 + calls[0].arguments.len());
+        s.after_tool_result = true;
+        assert!(matches!(generate(1, &s)[0].answer, Answer::Prose(_)));
+
+        let format = Format::JsonObject;
+        let c = &generate(1, &spec(&format, Some(3)))[0];
+        assert_eq!((c.answer_tokens(), c.finish()), (3, "length"));
+    }
+
+    #[test]
+    fn predictions_report_accepted_and_rejected() {
+        let mut s = spec(&Format::Text, None);
+        s.prediction = Some("def add(a, b):\n    return a + b\n\nprint(add(1, 2))\n");
+        let c = &generate(3, &s)[0];
+        assert!(c.accepted_prediction > 0 && c.rejected_prediction > 0);
+        assert_eq!(c.finish(), "stop");
+    }
+}

@@ -1,0 +1,7 @@
+//! Text in, numbers out: embeddings by feature hashing, vector-store chunking and search, rerank
+//! relevance and moderation scores.
+
+pub mod embedding;
+pub mod moderation;
+pub mod rank;
+pub mod search;

@@ -1,0 +1,86 @@
+//! Predicted outputs (speculative decoding): the reply reuses the given prediction.
+//!
+//! The reply is the prediction with one edit: a middle span of 5-30% of its tokens is replaced by
+//! newly generated prose of about the same length. The kept tokens are `accepted_prediction_tokens`,
+//! the replaced ones `rejected_prediction_tokens`. Accepted tokens are verified in bulk, so each costs
+//! [`1/SPEEDUP`](SPEEDUP) of an inter-token latency.
+
+use crate::rng::Rng;
+use crate::text::length::Finish;
+use crate::text::prose;
+use crate::text::tokenized::Tokenized;
+
+/// How many times faster an accepted prediction token is produced than a generated one.
+pub const SPEEDUP: f64 = 4.0;
+
+pub struct Predicted {
+    pub content: Tokenized,
+    pub finish: Finish,
+    pub accepted: u32,
+    pub rejected: u32,
+}
+
+/// The reply to a request whose prediction is `prediction`, capped at `max_tokens`.
+pub fn edit(prediction: &str, rng: &mut Rng, max_tokens: Option<u32>) -> Predicted {
+    let pred = Tokenized::new(prediction.to_owned());
+    let p = pred.len();
+    let replaced = if p < 4 { 0 } else { (p * rng.range(5, 30) as usize / 100).max(1) };
+    let head = (p - replaced) / 2;
+    let tail_start = head + replaced;
+    let mut out = String::with_capacity(prediction.len() + 16);
+    for k in 0..head {
+        out.push_str(pred.piece(k));
+    }
+    out.push_str(&prose::generate(rng, replaced).concat());
+    for k in tail_start..p {
+        out.push_str(pred.piece(k));
+    }
+    let mut content = Tokenized::new(out);
+    let mut accepted = (p - replaced) as u32;
+    let mut finish = Finish::Stop;
+    if let Some(max) = max_tokens {
+        if content.len() > max as usize {
+            content.truncate(max as usize);
+            accepted = accepted.min(max);
+            finish = Finish::Length;
+        }
+    }
+    Predicted { content, finish, accepted, rejected: (p as u32).saturating_sub(accepted) }
+}
+
+/// Decode time of `tokens` tokens of which `accepted` came from the prediction, as a fraction of
+/// the time without a prediction.
+pub fn decode_factor(tokens: usize, accepted: u32) -> f64 {
+    if tokens == 0 {
+        return 1.0;
+    }
+    let accepted = f64::from(accepted).min(tokens as f64);
+    (tokens as f64 - accepted + accepted / SPEEDUP) / tokens as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CODE: &str =
+        "class User:\n    first_name: str = \"\"\n    last_name: str = \"\"\n    username: str = \"\"\n";
+
+    #[test]
+    fn the_reply_keeps_most_of_the_prediction() {
+        let p = edit(CODE, &mut Rng::new(1), None);
+        let total = Tokenized::new(CODE.to_owned()).len() as u32;
+        assert_eq!(p.accepted + p.rejected, total);
+        assert!(p.accepted >= total * 7 / 10 && p.rejected >= 1);
+        assert!(p.content.text.starts_with("class User"));
+        assert!(p.content.text.ends_with("\"\"\n"));
+        assert_eq!(p.finish, Finish::Stop);
+    }
+
+    #[test]
+    fn max_tokens_caps_it_and_accepted_tokens_are_faster() {
+        let p = edit(CODE, &mut Rng::new(1), Some(5));
+        assert_eq!((p.content.len(), p.finish, p.accepted), (5, Finish::Length, 5));
+        assert!((decode_factor(100, 100) - 0.25).abs() < 1e-9);
+        assert!((decode_factor(100, 0) - 1.0).abs() < 1e-9);
+    }
+}
