@@ -19,10 +19,21 @@ MODES = ("random", "echo")
 GPU_MODELS = ("A100", "H100", "H200", "B200")
 
 
+#: The option groups of ``fakeai server --help`` and of the README's options table, in that order.
+SERVER = "server"
+TIMING = "timing and engine"
+GATEWAY = "gateway and faults"
+STORAGE = "storage"
+OBSERVABILITY = "observability"
+VLLM = "vLLM compatibility"
+GROUPS = (SERVER, TIMING, GATEWAY, STORAGE, OBSERVABILITY, VLLM)
+
+
 def _knob(
     flag: str,
     help: str,
     *,
+    group: str,
     minimum: float | None = None,
     maximum: float | None = None,
     choices: tuple[str, ...] | None = None,
@@ -31,9 +42,11 @@ def _knob(
     """A field's CLI flag, help text and bounds. A ``bool`` field gets ``--flag``/``--no-flag``; a
     ``tuple[str, ...]`` field is a repeatable flag and a comma-separated environment variable; a ``str``
     field with ``many`` takes several values after one flag (``--flag a b``), kept space-separated."""
+    assert group in GROUPS, group
     return {
         "flag": flag,
         "help": help,
+        "group": group,
         "minimum": minimum,
         "maximum": maximum,
         "choices": choices,
@@ -43,50 +56,70 @@ def _knob(
 
 @dataclass(frozen=True, slots=True)
 class Settings:
-    host: str = field(default="127.0.0.1", metadata=_knob("--host", "Address to bind."))
+    host: str = field(default="127.0.0.1", metadata=_knob("--host", "Address to bind.", group=SERVER))
     port: int = field(
-        default=8000, metadata=_knob("--port", "TCP port to listen on.", minimum=0, maximum=65535)
+        default=8000,
+        metadata=_knob("--port", "TCP port to listen on.", minimum=0, maximum=65535, group=SERVER),
     )
-    workers: int = field(default=1, metadata=_knob("--workers", "Worker processes.", minimum=1))
+    workers: int = field(default=1, metadata=_knob("--workers", "Worker processes.", minimum=1, group=SERVER))
     ttft_ms: float | None = field(
         default=None,
         metadata=_knob(
-            "--ttft", "Time to first token of every model, ms (0 = off; unset: per-model profile).", minimum=0
+            "--ttft",
+            "Time to first token of every model, ms (0 = off; unset: per-model profile).",
+            minimum=0,
+            group=TIMING,
         ),
     )
     itl_ms: float | None = field(
         default=None,
         metadata=_knob(
-            "--itl", "Inter-token latency of every model, ms (0 = off; unset: per-model profile).", minimum=0
+            "--itl",
+            "Inter-token latency of every model, ms (0 = off; unset: per-model profile).",
+            minimum=0,
+            group=TIMING,
         ),
     )
     jitter: float | None = field(
         default=None,
         metadata=_knob(
-            "--jitter", "Relative spread of simulated delays (0.1 = +-10%; unset: per-model).", minimum=0
+            "--jitter",
+            "Relative spread of simulated delays (0.1 = +-10%; unset: per-model).",
+            minimum=0,
+            group=TIMING,
         ),
     )
     max_body_bytes: int = field(
         default=32 * 1024 * 1024,
-        metadata=_knob("--max-body-bytes", "Largest request body accepted; larger gets 413.", minimum=1),
+        metadata=_knob(
+            "--max-body-bytes", "Largest request body accepted; larger gets 413.", minimum=1, group=SERVER
+        ),
     )
     log_level: str = field(
-        default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS)
+        default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS, group=SERVER)
     )
     # Gateway-testing controls (fakeai.gateway): keys, rate limits, error and chaos injection, CORS.
     config: str = field(
         default="",
-        metadata=_knob("--config", "Scenario file (TOML or YAML) holding any of these knobs and more."),
+        metadata=_knob(
+            "--config", "Scenario file (TOML or YAML) holding any of these knobs and more.", group=SERVER
+        ),
     )
     api_keys: tuple[str, ...] = field(
         default=(),
         metadata=_knob(
-            "--api-key", "Accepted API key (repeatable; env comma-separated); 'sha256:<hex>' gives its hash."
+            "--api-key",
+            "Accepted API key (repeatable; env comma-separated); 'sha256:<hex>' gives its hash.",
+            group=GATEWAY,
         ),
     )
     auth_open_paths: tuple[str, ...] = field(
         default=("/health", "/metrics"),
-        metadata=_knob("--auth-open-path", "Path prefix served without a key (repeatable; '' protects all)."),
+        metadata=_knob(
+            "--auth-open-path",
+            "Path prefix served without a key (repeatable; '' protects all).",
+            group=GATEWAY,
+        ),
     )
     rate_limit_tier: str = field(
         default="",
@@ -94,47 +127,78 @@ class Settings:
             "--rate-limit-tier",
             "OpenAI usage tier whose limits apply per key ('' = none).",
             choices=("", "free", "tier-1", "tier-2", "tier-3", "tier-4", "tier-5"),
+            group=GATEWAY,
         ),
     )
-    rpm: int = field(default=0, metadata=_knob("--rpm", "Requests/minute per key (0: tier's).", minimum=0))
-    tpm: int = field(default=0, metadata=_knob("--tpm", "Tokens/minute per key (0: tier's).", minimum=0))
-    rpd: int = field(default=0, metadata=_knob("--rpd", "Requests/day per key (0: tier's).", minimum=0))
-    tpd: int = field(default=0, metadata=_knob("--tpd", "Tokens/day per key (0: tier's).", minimum=0))
+    rpm: int = field(
+        default=0, metadata=_knob("--rpm", "Requests/minute per key (0: tier's).", minimum=0, group=GATEWAY)
+    )
+    tpm: int = field(
+        default=0, metadata=_knob("--tpm", "Tokens/minute per key (0: tier's).", minimum=0, group=GATEWAY)
+    )
+    rpd: int = field(
+        default=0, metadata=_knob("--rpd", "Requests/day per key (0: tier's).", minimum=0, group=GATEWAY)
+    )
+    tpd: int = field(
+        default=0, metadata=_knob("--tpd", "Tokens/day per key (0: tier's).", minimum=0, group=GATEWAY)
+    )
     error_rate: float = field(
         default=0.0,
         metadata=_knob(
-            "--error-rate", "Fraction of API requests answered by an injected error.", minimum=0, maximum=1
+            "--error-rate",
+            "Fraction of API requests answered by an injected error.",
+            minimum=0,
+            maximum=1,
+            group=GATEWAY,
         ),
     )
     error_mix: str = field(
         default="500,502,503,504",
-        metadata=_knob("--error-mix", "Injected error kinds with weights: '500=2,503,429,400' (see README)."),
+        metadata=_knob(
+            "--error-mix",
+            "Injected error kinds with weights: '500=2,503,429,400' (see README).",
+            group=GATEWAY,
+        ),
     )
     fault_seed: int = field(
-        default=0, metadata=_knob("--fault-seed", "Seed of error and chaos draws (same seed, same faults).")
+        default=0,
+        metadata=_knob(
+            "--fault-seed", "Seed of error and chaos draws (same seed, same faults).", group=GATEWAY
+        ),
     )
     chaos_rate: float = field(
         default=0.0,
-        metadata=_knob("--chaos-rate", "Fraction of API requests given chaos.", minimum=0, maximum=1),
+        metadata=_knob(
+            "--chaos-rate", "Fraction of API requests given chaos.", minimum=0, maximum=1, group=GATEWAY
+        ),
     )
     chaos_mix: str = field(
         default="disconnect,stall,malformed,slow-first-byte",
-        metadata=_knob("--chaos-mix", "Chaos behaviours with weights: 'disconnect=2,stall' (README)."),
+        metadata=_knob(
+            "--chaos-mix", "Chaos behaviours with weights: 'disconnect=2,stall' (README).", group=GATEWAY
+        ),
     )
     chaos_after: int = field(
         default=3,
-        metadata=_knob("--chaos-after", "Chunks sent before a drawn cut, stall or bad chunk.", minimum=0),
+        metadata=_knob(
+            "--chaos-after", "Chunks sent before a drawn cut, stall or bad chunk.", minimum=0, group=GATEWAY
+        ),
     )
     chaos_delay_ms: float = field(
         default=2000.0,
-        metadata=_knob("--chaos-delay-ms", "Length of a drawn stall or first-byte delay, ms.", minimum=0),
+        metadata=_knob(
+            "--chaos-delay-ms", "Length of a drawn stall or first-byte delay, ms.", minimum=0, group=GATEWAY
+        ),
     )
     request_overrides: bool = field(
         default=True,
-        metadata=_knob("--request-overrides", "Honour x-fakeai-* headers (off for untrusted clients)."),
+        metadata=_knob(
+            "--request-overrides", "Honour x-fakeai-* headers (off for untrusted clients).", group=GATEWAY
+        ),
     )
     cors_origins: tuple[str, ...] = field(
-        default=(), metadata=_knob("--cors-origin", "Allowed CORS origin (repeatable; '*' for any).")
+        default=(),
+        metadata=_knob("--cors-origin", "Allowed CORS origin (repeatable; '*' for any).", group=GATEWAY),
     )
     mode: str = field(
         default="random",
@@ -143,6 +207,7 @@ class Settings:
             "Response mode: random (seeded generated text) or echo (the reply is the last user message, "
             "or the prompt); a request may pick its own with the x-fakeai-mode header.",
             choices=MODES,
+            group=TIMING,
         ),
     )
     output_length_distribution: str = field(
@@ -151,6 +216,7 @@ class Settings:
             "--output-length-distribution",
             "Length of an answer the model ends by itself, before max_tokens caps it: uniform:LO:HI, "
             "normal:MEAN:STD, fixed:N or histogram:LO-HI=WEIGHT,...",
+            group=TIMING,
         ),
     )
     lora_modules: str = field(
@@ -160,14 +226,17 @@ class Settings:
             "LoRA adapters served from the start, as vLLM takes them: name=path, or JSON "
             '{"name": ..., "path": ..., "base_model_name": ...}; several separated by spaces.',
             many=True,
+            group=VLLM,
         ),
     )
     max_loras: int = field(
-        default=8, metadata=_knob("--max-loras", "Most LoRA adapters loaded at once.", minimum=1)
+        default=8, metadata=_knob("--max-loras", "Most LoRA adapters loaded at once.", minimum=1, group=VLLM)
     )
     lora_base_model: str = field(
         default="meta-llama/Llama-3.1-8B-Instruct",
-        metadata=_knob("--lora-base-model", "Parent model of a LoRA adapter that names no base_model_name."),
+        metadata=_knob(
+            "--lora-base-model", "Parent model of a LoRA adapter that names no base_model_name.", group=VLLM
+        ),
     )
     data_parallel_size: int = field(
         default=1,
@@ -175,35 +244,48 @@ class Settings:
             "--data-parallel-size",
             "Data-parallel ranks: rank k serves on port + k, each its own server.",
             minimum=1,
+            group=VLLM,
         ),
     )
     data_parallel_rank: int = field(
         default=0,
         metadata=_knob(
-            "--data-parallel-rank", "This server's data-parallel rank (set for each rank).", minimum=0
+            "--data-parallel-rank",
+            "This server's data-parallel rank (set for each rank).",
+            minimum=0,
+            group=VLLM,
         ),
     )
     ssl_certfile: str = field(
-        default="", metadata=_knob("--ssl-certfile", "TLS certificate (PEM); serve HTTPS.")
+        default="", metadata=_knob("--ssl-certfile", "TLS certificate (PEM); serve HTTPS.", group=SERVER)
     )
     ssl_keyfile: str = field(
-        default="", metadata=_knob("--ssl-keyfile", "TLS private key (PEM) of --ssl-certfile.")
+        default="", metadata=_knob("--ssl-keyfile", "TLS private key (PEM) of --ssl-certfile.", group=SERVER)
     )
     self_signed_certs: bool = field(
         default=False,
         metadata=_knob(
             "--self-signed-certs",
             "Serve HTTPS with a self-signed certificate generated at start (its path is logged).",
+            group=SERVER,
         ),
     )
     image_url_ttl: float = field(
         default=3600.0,
-        metadata=_knob("--image-url-ttl", "Seconds a generated image stays available at its url.", minimum=0),
+        metadata=_knob(
+            "--image-url-ttl",
+            "Seconds a generated image stays available at its url.",
+            minimum=0,
+            group=STORAGE,
+        ),
     )
     moderation_threshold: float = field(
         default=0.5,
         metadata=_knob(
-            "--moderation-threshold", "Score from which a moderation category is flagged.", minimum=0
+            "--moderation-threshold",
+            "Score from which a moderation category is flagged.",
+            minimum=0,
+            group=TIMING,
         ),
     )
     metrics: str = field(
@@ -212,6 +294,7 @@ class Settings:
             "--metrics",
             "Record request metrics ('off' skips all recording on the request path).",
             choices=("on", "off"),
+            group=OBSERVABILITY,
         ),
     )
     slo_latency_ms: float = field(
@@ -220,6 +303,7 @@ class Settings:
             "--slo-latency-ms",
             "Latency objective: requests answered within it count as meeting the SLO.",
             minimum=0,
+            group=OBSERVABILITY,
         ),
     )
     metrics_max_models: int = field(
@@ -228,6 +312,7 @@ class Settings:
             "--metrics-max-models",
             "Distinct model ids given their own metrics label; further ids are counted as model 'other'.",
             minimum=1,
+            group=OBSERVABILITY,
         ),
     )
     fake_metrics: str = field(
@@ -235,64 +320,97 @@ class Settings:
         metadata=_knob(
             "--fake-metrics",
             'Fixed vLLM metric figures as JSON, e.g. \'{"running-requests": 10, "kv-cache-usage": 0.4}\' (README).',
+            group=OBSERVABILITY,
         ),
     )
     gpu_model: str = field(
-        default="H100", metadata=_knob("--gpu-model", "Simulated GPU for /dcgm/metrics.", choices=GPU_MODELS)
+        default="H100",
+        metadata=_knob(
+            "--gpu-model", "Simulated GPU for /dcgm/metrics.", choices=GPU_MODELS, group=OBSERVABILITY
+        ),
     )
     gpu_count: int = field(
-        default=8, metadata=_knob("--gpu-count", "Simulated GPUs for /dcgm/metrics.", minimum=1)
+        default=8,
+        metadata=_knob("--gpu-count", "Simulated GPUs for /dcgm/metrics.", minimum=1, group=OBSERVABILITY),
     )
     data_dir: str = field(
         default="",
         metadata=_knob(
-            "--data-dir", "Directory of stored files and batches, kept across restarts (default: temporary)."
+            "--data-dir",
+            "Directory of stored files and batches, kept across restarts (default: temporary).",
+            group=STORAGE,
         ),
     )
     max_file_bytes: int = field(
         default=512 * 1024 * 1024,
-        metadata=_knob("--max-file-bytes", "Largest file (or upload) accepted; larger gets 413.", minimum=1),
+        metadata=_knob(
+            "--max-file-bytes",
+            "Largest file (or upload) accepted; larger gets 413.",
+            minimum=1,
+            group=STORAGE,
+        ),
     )
     max_storage_bytes: int = field(
         default=10 * 1024**3,
         metadata=_knob(
-            "--max-storage-bytes", "Total bytes of stored files; beyond it uploads get 400.", minimum=1
+            "--max-storage-bytes",
+            "Total bytes of stored files; beyond it uploads get 400.",
+            minimum=1,
+            group=STORAGE,
         ),
     )
     batch_duration_s: float = field(
         default=5.0,
         metadata=_knob(
-            "--batch-duration", "Simulated seconds a batch takes from in_progress to done.", minimum=0
+            "--batch-duration",
+            "Simulated seconds a batch takes from in_progress to done.",
+            minimum=0,
+            group=STORAGE,
         ),
     )
     fine_tune_duration_s: float = field(
         default=10.0,
         metadata=_knob(
-            "--fine-tune-duration", "Simulated seconds a fine-tuning job spends running.", minimum=0
+            "--fine-tune-duration",
+            "Simulated seconds a fine-tuning job spends running.",
+            minimum=0,
+            group=STORAGE,
         ),
     )
     kv_workers: int = field(
         default=4,
-        metadata=_knob("--kv-workers", "Simulated workers behind the KV router.", minimum=1, maximum=1024),
+        metadata=_knob(
+            "--kv-workers", "Simulated workers behind the KV router.", minimum=1, maximum=1024, group=TIMING
+        ),
     )
     kv_block_size: int = field(
-        default=16, metadata=_knob("--kv-block-size", "Tokens per KV block.", minimum=1)
+        default=16, metadata=_knob("--kv-block-size", "Tokens per KV block.", minimum=1, group=TIMING)
     )
     kv_cache_blocks: int = field(
         default=16384,
-        metadata=_knob("--kv-cache-blocks", "Prefix-cache blocks per simulated worker (0 = off).", minimum=0),
+        metadata=_knob(
+            "--kv-cache-blocks",
+            "Prefix-cache blocks per simulated worker (0 = off).",
+            minimum=0,
+            group=TIMING,
+        ),
     )
     kv_batch_size: int = field(
         default=256,
         metadata=_knob(
-            "--kv-batch-size", "Requests a simulated worker runs at once (0 = unlimited).", minimum=0
+            "--kv-batch-size",
+            "Requests a simulated worker runs at once (0 = unlimited).",
+            minimum=0,
+            group=TIMING,
         ),
     )
     kv_overlap_weight: float = field(
-        default=1.0, metadata=_knob("--kv-overlap-weight", "Router weight of blocks to prefill.", minimum=0)
+        default=1.0,
+        metadata=_knob("--kv-overlap-weight", "Router weight of blocks to prefill.", minimum=0, group=TIMING),
     )
     kv_load_weight: float = field(
-        default=1.0, metadata=_knob("--kv-load-weight", "Router weight of active blocks.", minimum=0)
+        default=1.0,
+        metadata=_knob("--kv-load-weight", "Router weight of active blocks.", minimum=0, group=TIMING),
     )
     kv_prefill_workers: int = field(
         default=0,
@@ -301,6 +419,7 @@ class Settings:
             "Disaggregated prefill workers (0 = aggregated workers).",
             minimum=0,
             maximum=1024,
+            group=TIMING,
         ),
     )
     kv_events: str = field(
@@ -308,6 +427,7 @@ class Settings:
         metadata=_knob(
             "--kv-events",
             "Publish the prefix cache's KV events (vLLM format) on this ZMQ endpoint, e.g. tcp://*:5557.",
+            group=OBSERVABILITY,
         ),
     )
     prefill_overhead_ms: float | None = field(
@@ -316,6 +436,7 @@ class Settings:
             "--prefill-overhead-ms",
             "Fixed part of the time to first token (overrides the model profile; ignored with --ttft).",
             minimum=0,
+            group=VLLM,
         ),
     )
     prefill_time_per_token_us: float | None = field(
@@ -324,6 +445,7 @@ class Settings:
             "--prefill-time-per-token-us",
             "Prefill time per uncached prompt token (overrides the model profile; ignored with --ttft).",
             minimum=0,
+            group=VLLM,
         ),
     )
     max_num_seqs: int = field(
@@ -332,6 +454,7 @@ class Settings:
             "--max-num-seqs",
             "Requests running at once on this rank, over all simulated workers (0 = only --kv-batch-size).",
             minimum=0,
+            group=VLLM,
         ),
     )
     max_waiting_queue_length: int | None = field(
@@ -340,6 +463,7 @@ class Settings:
             "--max-waiting-queue-length",
             "Requests allowed to wait for a slot; more are refused with 503 (default: no limit).",
             minimum=0,
+            group=VLLM,
         ),
     )
     time_factor_under_load: float = field(
@@ -348,6 +472,7 @@ class Settings:
             "--time-factor-under-load",
             "TTFT/ITL multiplier at a full batch of --max-num-seqs, growing linearly with running requests.",
             minimum=1,
+            group=VLLM,
         ),
     )
 
