@@ -37,6 +37,7 @@ pub mod schedule;
 pub mod schema_gen;
 pub mod search;
 pub mod shm;
+pub mod simulation;
 pub mod speech;
 pub mod sse;
 pub mod text;

@@ -1,0 +1,3 @@
+//! Simulated deployments.
+
+pub mod engine;
