@@ -161,3 +161,36 @@ class RateLimiter:
 def sample_json(schema: bytes, key: str) -> str:
     """JSON text valid against the JSON schema ``schema``; the same ``key`` gives the same document.
     A schema the generator cannot satisfy raises :class:`InvalidInput`."""
+
+# The engine model (rust/fakeai_core/src/simulation/engine). A deployment is a dict of
+# ``fakeai.engine.deployment.DeploymentOptions`` fields (plus ``coefficients``, overriding fitted ones);
+# a bad value raises InvalidInput(message, param, "invalid_deployment"). Levels are dicts with
+# ``ttft_ms``/``itl_ms``/``e2e_ms`` ({mean, p50, p99}), ``output_tokens_per_s``, ``requests_per_s``,
+# ``preemptions``, ``requests`` and ``simulated_s``.
+
+def simulate_closed_loop(
+    deployment_spec: dict[str, Any], isl: int, osl: int, concurrency: int, requests: int,
+    progress: Callable[[float], object] | None = None,
+) -> dict[str, Any]: ...
+def simulate_poisson(
+    deployment_spec: dict[str, Any], isl: int, osl: int, rate: float, requests: int, seed: int = 0,
+    progress: Callable[[float], object] | None = None,
+) -> dict[str, Any]: ...
+def simulate_trace(
+    deployment_spec: dict[str, Any], entries: Sequence[tuple[float, int, int, Sequence[int]]],
+    progress: Callable[[float], object] | None = None,
+) -> dict[str, Any]: ...
+def deployment_info(deployment_spec: dict[str, Any]) -> dict[str, Any]: ...
+def engine_catalog() -> tuple[list[str], list[str]]:
+    """``(architecture names, GPU names)``."""
+
+class EngineModel:
+    """One deployment's engine on the caller's clock (seconds): ``run_until(now)``, ``submit(now, ...)``,
+    then ``forecast(id)`` gives the request's token times if nothing else arrives."""
+
+    def __init__(self, deployment_spec: dict[str, Any]) -> None: ...
+    def run_until(self, t: float) -> None: ...
+    def submit(self, now: float, prompt_tokens: int, max_output_tokens: int, cached_tokens: int = 0) -> int: ...
+    def forecast(self, id: int) -> list[float]: ...
+    def token_times(self, id: int) -> list[float]: ...
+    def status(self) -> dict[str, Any]: ...
