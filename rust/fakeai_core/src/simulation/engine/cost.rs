@@ -48,19 +48,22 @@ pub struct Coefficients {
 
 impl Coefficients {
     /// Fitted against NVIDIA NIM (TensorRT-LLM) Llama-3-8B/70B on A100/H100 measured with GenAI-Perf
-    /// (shared/calibration/nim_dli_sizing_dataset.csv, 72 curves): `python benches/calibration.py
-    /// --fit PATH_TO_CSV` prints these after a coordinate-descent search (see the README for the error).
+    /// (shared/calibration/nim_dli_sizing_dataset.csv, 72 curves, 715 levels): `python
+    /// benches/calibration.py PATH_TO_CSV --fit --rounds 12` prints these after a deterministic
+    /// coordinate descent in log space from the physical first guesses (eff_bw 0.8, eff_kv 0.5,
+    /// eff_flops 0.55, 1.5 ms + 10 us/layer + 20 us/seq, all-reduce 30 us, quantised layers +10 us,
+    /// quant_flops 0.8, 8 GB reserved). Errors: see the README.
     pub const FITTED: Coefficients = Coefficients {
         eff_bw: 0.80,
         eff_kv: 0.50,
-        eff_flops: 0.55,
-        overhead: 1.5e-3,
-        layer_overhead: 10e-6,
-        seq_overhead: 20e-6,
+        eff_flops: 0.6718,
+        overhead: 0.2479e-3,
+        layer_overhead: 49.53e-6,
+        seq_overhead: 29.84e-6,
         allreduce: 30e-6,
         quant_layer_overhead: 10e-6,
-        quant_flops: 0.8,
-        reserved_bytes: 8e9,
+        quant_flops: 0.80,
+        reserved_bytes: 1.322e9,
     };
 
     pub const NAMES: [&'static str; 10] = [
