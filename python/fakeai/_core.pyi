@@ -7,6 +7,7 @@ from typing import Any, final
 __all__ = [
     "Answer",
     "Cluster",
+    "EngineModel",
     "HISTOGRAM_BOUNDS",
     "HISTOGRAM_WIDTH",
     "InvalidInput",
@@ -27,8 +28,10 @@ __all__ = [
     "completion",
     "cosine",
     "count_tokens",
+    "deployment_info",
     "embed",
     "embedding_matrix",
+    "engine_catalog",
     "generate_text",
     "histogram_quantile",
     "image_moderation_scores",
@@ -42,6 +45,9 @@ __all__ = [
     "probe_audio",
     "rank_logits",
     "sample_json",
+    "simulate_closed_loop",
+    "simulate_poisson",
+    "simulate_trace",
     "speech",
     "top_k",
     "transcription",
@@ -324,3 +330,49 @@ def metrics_finish(
     error: str | None = None,
 ) -> None:
     """A request left the server with ``status`` after ``seconds``."""
+
+# The engine model (rust/fakeai_core/src/simulation/engine). A deployment is a dict of
+# ``fakeai.engine.deployment.DeploymentOptions`` fields (plus ``coefficients``, overriding fitted ones);
+# a bad value raises InvalidInput(message, param, "invalid_deployment"). Levels are dicts with
+# ``ttft_ms``/``itl_ms``/``e2e_ms`` ({mean, p50, p99}), ``output_tokens_per_s``, ``requests_per_s``,
+# ``preemptions``, ``requests`` and ``simulated_s``.
+
+def simulate_closed_loop(
+    deployment_spec: dict[str, Any],
+    isl: int,
+    osl: int,
+    concurrency: int,
+    requests: int,
+    progress: Callable[[float], object] | None = None,
+) -> dict[str, Any]: ...
+def simulate_poisson(
+    deployment_spec: dict[str, Any],
+    isl: int,
+    osl: int,
+    rate: float,
+    requests: int,
+    seed: int = 0,
+    progress: Callable[[float], object] | None = None,
+) -> dict[str, Any]: ...
+def simulate_trace(
+    deployment_spec: dict[str, Any],
+    entries: Sequence[tuple[float, int, int, Sequence[int]]],
+    progress: Callable[[float], object] | None = None,
+) -> dict[str, Any]: ...
+def deployment_info(deployment_spec: dict[str, Any]) -> dict[str, Any]: ...
+def engine_catalog() -> tuple[list[str], list[str]]:
+    """``(architecture names, GPU names)``."""
+
+@final
+class EngineModel:
+    """One deployment's engine on the caller's clock (seconds): ``run_until(now)``, ``submit(now, ...)``,
+    then ``forecast(id)`` gives the request's token times if nothing else arrives."""
+
+    def __new__(cls, deployment_spec: dict[str, Any]) -> EngineModel: ...
+    def run_until(self, t: float) -> None: ...
+    def submit(
+        self, now: float, prompt_tokens: int, max_output_tokens: int, cached_tokens: int = 0
+    ) -> int: ...
+    def forecast(self, id: int) -> list[float]: ...
+    def token_times(self, id: int) -> list[float]: ...
+    def status(self) -> dict[str, Any]: ...

@@ -1,4 +1,4 @@
-"""The ``fakeai`` command: ``fakeai server [--port ...] [--workers ...]``."""
+"""The ``fakeai`` command: ``fakeai server [--port ...] [--workers ...]``, ``fakeai simulate ...``."""
 
 from __future__ import annotations
 
@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                 nargs="+" if meta["many"] else None,
                 help=help,
             )
+    from fakeai.simulate import add_parser
+
+    add_parser(commands)
     return parser
 
 
@@ -74,6 +77,10 @@ def settings_from(flags: dict[str, Any], environ: Mapping[str, str] = os.environ
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    if args.command == "simulate":
+        from fakeai.simulate import run
+
+        sys.exit(run(args))
     try:
         settings = settings_from({k: v for k, v in vars(args).items() if k != "command"})
         from fakeai.context import ServerContext

@@ -12,6 +12,7 @@ mod chat_options;
 mod cluster;
 mod completions;
 mod embeddings;
+mod engine;
 mod images;
 mod inputs;
 mod length;
@@ -88,5 +89,11 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(search::chunk_text, m)?)?;
     m.add_function(wrap_pyfunction!(search::embedding_matrix, m)?)?;
     m.add_function(wrap_pyfunction!(search::top_k, m)?)?;
+    m.add_class::<engine::EngineModel>()?;
+    m.add_function(wrap_pyfunction!(engine::simulate_closed_loop, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::simulate_poisson, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::simulate_trace, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::deployment_info, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::engine_catalog, m)?)?;
     Ok(())
 }

@@ -1,0 +1,249 @@
+"""Calibration of the engine model against measured serving curves.
+
+    python benches/calibration.py PATH/nim_dli_sizing_dataset.csv [--plot FILE.png] [--fit]
+
+For every curve of the NVIDIA NIM sizing file (rows grouped by model, gpu, precision, tp, isl, osl;
+``metric_stat == mean`` rows; TensorRT-LLM backend measured with GenAI-Perf), each concurrency level
+is simulated with the same in-process API ``fakeai simulate`` calls (closed loop, ``isl`` in, ``osl``
+out), and the absolute percentage errors of TTFT, ITL and output tokens/s are printed per curve and
+overall (medians), with the worst curves. A curve's points "up to its plateau" are those whose measured
+throughput is still below 95 % of the curve's best, plus the first one reaching it: each of those must
+be within 25 %.
+
+The deployment mimics the measured engine: TensorRT-LLM's inflight batching with its default
+guaranteed-no-evict KV policy (``kv_policy = reserve``), max batch 256 and 8192 tokens per step.
+
+``--fit`` searches the cost model's coefficients (coordinate descent in log space, deterministic) and
+prints them for ``rust/fakeai_core/src/simulation/engine/cost.rs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import statistics
+import sys
+import time
+from collections import defaultdict
+from typing import Any
+
+from fakeai import _core
+
+MODELS = {
+    "meta-llama3-8b-instruct": "meta-llama/Meta-Llama-3-8B-Instruct",
+    "meta-llama3-70b-instruct": "meta-llama/Meta-Llama-3-70B-Instruct",
+}
+METRICS = ("ttft", "itl", "tps")
+DEPLOYMENT = {
+    "kv_policy": "reserve",
+    "max_num_seqs": 256,
+    "max_num_batched_tokens": 32768,
+    "block_size": 64,
+    "chunked_prefill": True,
+}
+PLATEAU = 0.95
+
+
+def load_curves(path: str) -> dict[tuple, list[dict[str, float]]]:
+    curves: dict[tuple, dict[int, list[dict[str, str]]]] = defaultdict(lambda: defaultdict(list))
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            if row["metric_stat"] != "mean" or not row["throughput_tok_s"]:
+                continue
+            key = (
+                row["model"],
+                row["gpu"],
+                row["precision"],
+                int(row["tp"]),
+                int(row["isl"]),
+                int(row["osl"]),
+            )
+            curves[key][int(row["concurrency"])].append(row)
+    out = {}
+    for key, levels in curves.items():
+        points = []
+        for c, rows in sorted(levels.items()):  # repeated runs of one level are averaged
+
+            def mean(col: str, rows: list = rows) -> float:
+                return statistics.fmean(float(r[col]) for r in rows)
+
+            points.append(
+                {"c": c, "ttft": mean("ttft_ms"), "itl": mean("itl_ms"), "tps": mean("throughput_tok_s")}
+            )
+        best = max(p["tps"] for p in points)
+        reached = False
+        for p in points:
+            p["core"] = not reached
+            reached = reached or p["tps"] >= PLATEAU * best
+        out[key] = points
+    return out
+
+
+def spec_of(key: tuple, coefficients: dict[str, float] | None = None) -> dict[str, Any]:
+    model, gpu, precision, tp, _, _ = key
+    spec = {"model": MODELS.get(model, model), "gpu": gpu, "precision": precision, "tp": tp, **DEPLOYMENT}
+    if coefficients:
+        spec["coefficients"] = coefficients
+    return spec
+
+
+def simulate(
+    curves: dict[tuple, list[dict[str, float]]], coefficients: dict[str, float] | None = None
+) -> None:
+    """Fill each point's ``sim_*`` values."""
+    for key, points in curves.items():
+        spec = spec_of(key, coefficients)
+        isl, osl = key[4], key[5]
+        for p in points:
+            c = p["c"]
+            r = _core.simulate_closed_loop(spec, isl, osl, c, max(40, 5 * c))
+            p["sim_ttft"], p["sim_itl"], p["sim_tps"] = (
+                r["ttft_ms"]["mean"],
+                r["itl_ms"]["mean"],
+                r["output_tokens_per_s"],
+            )
+
+
+def ape(p: dict[str, float], m: str) -> float:
+    return abs(p[f"sim_{m}"] - p[m]) / p[m]
+
+
+def objective(curves: dict[tuple, list[dict[str, float]]]) -> float:
+    """Mean |log(simulated / measured)| (capped at log 3), points past the plateau at half weight."""
+    total = weight = 0.0
+    for points in curves.values():
+        for p in points:
+            w = 1.0 if p["core"] else 0.5
+            for m in METRICS:
+                total += w * min(abs(math.log(max(p[f"sim_{m}"], 1e-9) / p[m])), math.log(3))
+                weight += w
+    return total / weight
+
+
+def report(curves: dict[tuple, list[dict[str, float]]], worst: int = 8) -> dict[str, float]:
+    rows = []
+    for key, points in curves.items():
+        med = {m: statistics.median(ape(p, m) for p in points) for m in METRICS}
+        core_max = max(ape(p, m) for p in points if p["core"] for m in METRICS)
+        rows.append((key, med, core_max))
+    print(f"{'curve':58} {'TTFT':>6} {'ITL':>6} {'tok/s':>6} {'max<=plateau':>12}")
+    for key, med, core_max in rows:
+        name = f"{key[0].replace('meta-llama3-', '')} {key[1][:4]} {key[2]} tp{key[3]} {key[4]}/{key[5]}"
+        print(f"{name:58} {med['ttft']:6.1%} {med['itl']:6.1%} {med['tps']:6.1%} {core_max:12.1%}")
+    every = [p for points in curves.values() for p in points]
+    overall = {m: statistics.median(ape(p, m) for p in every) for m in METRICS}
+    core = [p for p in every if p["core"]]
+    within = sum(all(ape(p, m) <= 0.25 for m in METRICS) for p in core)
+    print(
+        f"\noverall median APE over {len(every)} points of {len(curves)} curves: "
+        f"TTFT {overall['ttft']:.1%}, ITL {overall['itl']:.1%}, output tokens/s {overall['tps']:.1%}"
+    )
+    print(f"points up to each curve's plateau within 25% on all three: {within}/{len(core)}")
+    for m in METRICS:
+        print(f"  {m}: {sum(ape(p, m) <= 0.25 for p in core)}/{len(core)} within 25%")
+    print("\nworst curves (largest error up to the plateau):")
+    for key, med, core_max in sorted(rows, key=lambda r: -r[2])[:worst]:
+        print(
+            f"  {' '.join(map(str, key))}: {core_max:.0%} (medians TTFT {med['ttft']:.0%}, ITL {med['itl']:.0%}, tok/s {med['tps']:.0%})"
+        )
+    return overall
+
+
+def fit(curves: dict[tuple, list[dict[str, float]]], rounds: int) -> dict[str, float]:
+    info = _core.deployment_info(spec_of(next(iter(curves))))
+    coef = dict(info["coefficients"])
+    bounds = {
+        "eff_bw": (0.3, 1.0),
+        "eff_kv": (0.1, 1.0),
+        "eff_flops": (0.1, 1.0),
+        "overhead": (1e-5, 2e-2),
+        "layer_overhead": (1e-7, 2e-4),
+        "seq_overhead": (1e-7, 2e-4),
+        "allreduce": (1e-7, 2e-4),
+        "reserved_bytes": (1e9, 2e10),
+    }
+
+    def score(c: dict[str, float]) -> float:
+        simulate(curves, c)
+        return objective(curves)
+
+    best = score(coef)
+    print(f"start: {best:.4f} {coef}", flush=True)
+    step = 0.4
+    for r in range(rounds):
+        improved = False
+        for name in bounds:
+            for direction in (1, -1):
+                lo, hi = bounds[name]
+                trial = dict(coef, **{name: min(hi, max(lo, coef[name] * math.exp(direction * step)))})
+                if trial[name] == coef[name]:
+                    continue
+                s = score(trial)
+                if s < best - 1e-5:
+                    best, coef, improved = s, trial, True
+                    print(f"round {r} {name}={trial[name]:.4g}: {best:.4f}", flush=True)
+                    break
+        if not improved:
+            step /= 2
+            if step < 0.02:
+                break
+    print("fitted:", {k: float(f"{v:.4g}") for k, v in coef.items()})
+    return coef
+
+
+def plot(curves: dict[tuple, list[dict[str, float]]], path: str) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        sys.exit("--plot needs matplotlib: pip install matplotlib")
+    keys = list(curves)
+    fig, axes = plt.subplots(len(keys), 3, figsize=(12, 2.2 * len(keys)))
+    for row, key in enumerate(keys):
+        points = curves[key]
+        cs = [p["c"] for p in points]
+        for col, (m, label) in enumerate((("ttft", "TTFT ms"), ("itl", "ITL ms"), ("tps", "output tok/s"))):
+            ax = axes[row][col]
+            ax.plot(cs, [p[m] for p in points], "o-", color="black", label="measured", ms=3)
+            ax.plot(cs, [p[f"sim_{m}"] for p in points], "s--", color="tab:orange", label="fakeai", ms=3)
+            ax.set_xscale("log")
+            if m == "ttft":
+                ax.set_yscale("log")
+            ax.set_title(
+                f"{key[0].replace('meta-llama3-', '')} {key[1][:4]} {key[2]} tp{key[3]} {key[4]}/{key[5]}: {label}",
+                fontsize=7,
+            )
+            ax.tick_params(labelsize=6)
+            if row == 0 and col == 0:
+                ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig(path, dpi=40)
+    print(f"plot written to {path}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("csv", help="nim_dli_sizing_dataset.csv")
+    ap.add_argument("--plot", metavar="FILE.png")
+    ap.add_argument("--fit", action="store_true", help="search the coefficients first")
+    ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--kv-policy", choices=("reserve", "on-demand"), default=DEPLOYMENT["kv_policy"])
+    ap.add_argument("--max-num-batched-tokens", type=int, default=DEPLOYMENT["max_num_batched_tokens"])
+    args = ap.parse_args()
+    DEPLOYMENT["kv_policy"] = args.kv_policy
+    DEPLOYMENT["max_num_batched_tokens"] = args.max_num_batched_tokens
+    curves = load_curves(args.csv)
+    coef = fit(curves, args.rounds) if args.fit else None
+    t = time.perf_counter()
+    simulate(curves, coef)
+    print(f"simulated {sum(map(len, curves.values()))} levels in {time.perf_counter() - t:.1f} s\n")
+    report(curves)
+    if args.plot:
+        plot(curves, args.plot)
+
+
+if __name__ == "__main__":
+    main()

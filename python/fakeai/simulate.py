@@ -1,0 +1,295 @@
+"""``fakeai simulate``: the engine model on a virtual clock, no HTTP.
+
+One run simulates a deployment (see :mod:`fakeai.engine.deployment`) under load levels and prints, per
+level, what GenAI-Perf would report: TTFT, ITL and request latency (mean, p50, p99, ms), output
+tokens/s, requests/s and preemptions::
+
+    fakeai simulate --model meta-llama/Meta-Llama-3-8B-Instruct --gpu H100 --precision fp8 --tp 1 \\
+        --isl 200 --osl 200 --concurrency 1 10 50 100 250 --format table
+
+Load is closed-loop clients (``--concurrency``), Poisson arrivals (``--rate``, requests/s) or a
+Mooncake-style JSONL trace (``--trace``: ``timestamp`` ms, ``input_length``, ``output_length``,
+optional ``hash_ids`` of 512-token prompt blocks, which drive each replica's prefix cache). The whole
+run is one Rust call per level; bad input ends with one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from fakeai.engine.deployment import DeploymentOptions
+
+STATS = ("ttft_ms", "itl_ms", "e2e_ms")
+PROG = "fakeai simulate"
+
+
+class UsageError(Exception):
+    """Bad input: printed as one line, exit status 2."""
+
+
+def add_parser(commands: Any) -> argparse.ArgumentParser:
+    p = commands.add_parser(
+        "simulate",
+        help="Simulate a deployment under load on a virtual clock (no HTTP).",
+        description="Simulate one deployment (model x GPU x precision x TP x replicas, vLLM scheduler knobs) "
+        "under closed-loop, Poisson or trace load, with fakeai's calibrated engine model. Deployment knobs "
+        "also come from FAKEAI_ENGINE_* variables and the [engine] table of --config.",
+    )
+    DeploymentOptions.add_arguments(p)
+    p.add_argument(
+        "--isl", type=str, default="200", metavar="TOKENS", help="Prompt tokens per request [200]."
+    )
+    p.add_argument(
+        "--osl", type=str, default="200", metavar="TOKENS", help="Output tokens per request [200]."
+    )
+    load = p.add_mutually_exclusive_group()
+    load.add_argument(
+        "--concurrency", nargs="+", metavar="C", help="Closed-loop clients, one level per value."
+    )
+    load.add_argument(
+        "--rate", nargs="+", metavar="R", help="Poisson arrivals per second, one level per value."
+    )
+    load.add_argument("--trace", metavar="FILE", help="Mooncake-style JSONL trace to replay.")
+    p.add_argument(
+        "--requests",
+        type=str,
+        default=None,
+        metavar="N",
+        help="Requests per level [closed loop: max(200, 10 x C); rate: max(500, 120 s of arrivals)].",
+    )
+    p.add_argument("--seed", type=str, default="0", help="Seed of Poisson arrivals [0].")
+    p.add_argument(
+        "--format", choices=("table", "json", "csv"), default="table", help="Output format [table]."
+    )
+    p.add_argument(
+        "--config", default=None, metavar="FILE", help="Scenario file whose [engine] table sets knobs."
+    )
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="Progress bar on stderr [on when stderr is a terminal].",
+    )
+    return p
+
+
+def _number(kind: type, raw: str, name: str, minimum: float = 1) -> Any:
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise UsageError(
+            f"{name} must be a{'n integer' if kind is int else ' number'}, got {raw!r}"
+        ) from None
+    if not value >= minimum or value != value or value == float("inf"):
+        raise UsageError(f"{name} must be >= {minimum:g}, got {raw!r}")
+    return value
+
+
+def read_trace(path: str) -> list[tuple[float, int, int, list[int]]]:
+    """``(arrival_s, input, output, hash_ids)`` per line of a Mooncake JSONL trace, sorted by arrival."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise UsageError(f"cannot read trace {path!r}: {getattr(e, 'strerror', None) or e}") from None
+    entries = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
+            ts, isl, osl = row["timestamp"], row["input_length"], row["output_length"]
+            hashes = row.get("hash_ids") or []
+            if isinstance(ts, bool) or not isinstance(ts, (int, float)) or ts < 0:
+                raise ValueError(f"timestamp must be a number of ms >= 0, got {ts!r}")
+            for key, v in (("input_length", isl), ("output_length", osl)):
+                if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v < 2**31:
+                    raise ValueError(f"{key} must be a positive integer, got {v!r}")
+            if not isinstance(hashes, list) or not all(
+                isinstance(h, int) and not isinstance(h, bool) and 0 <= h < 2**64 for h in hashes
+            ):
+                raise ValueError("hash_ids must be a list of non-negative integers")
+        except KeyError as e:
+            raise UsageError(f"trace {path} line {n}: missing {e.args[0]!r}") from None
+        except ValueError as e:
+            raise UsageError(f"trace {path} line {n}: {e}") from None
+        entries.append((ts / 1000.0, isl, osl, hashes))
+    if not entries:
+        raise UsageError(f"trace {path} holds no requests")
+    entries.sort(key=lambda e: e[0])
+    return entries
+
+
+class Progress:
+    """A bar on stderr, drawn once a level has run for half a second."""
+
+    def __init__(self, enabled: bool, levels: int) -> None:
+        self.enabled, self.levels, self.level = enabled, levels, 0
+        self.start = self.last = 0.0
+        self.drawn = False
+
+    def begin(self, level: int) -> None:
+        self.level, self.start, self.last = level, time.monotonic(), 0.0
+
+    def __call__(self, fraction: float) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.start < 0.5 or now - self.last < 0.1:
+            return
+        self.last, self.drawn = now, True
+        filled = int(30 * min(max(fraction, 0.0), 1.0))
+        sys.stderr.write(
+            f"\r{PROG}: level {self.level + 1}/{self.levels} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}"
+        )
+        sys.stderr.flush()
+
+    def end(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\r" + " " * 72 + "\r")
+            sys.stderr.flush()
+
+
+def simulate(
+    args: argparse.Namespace, environ: dict[str, str] | os._Environ[str] = os.environ
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The deployment's description and one result per level."""
+    from fakeai import _core
+
+    scenario = _engine_table(args.config) if args.config else None
+    flags = {f.name: getattr(args, f.name, None) for f in DeploymentOptions.knobs()}
+    try:
+        options = DeploymentOptions.load(flags, environ, scenario)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    spec = options.spec()
+    try:
+        info = _core.deployment_info(spec)
+    except _core.InvalidInput as e:
+        raise UsageError(e.args[0]) from None
+    isl = _number(int, args.isl, "--isl")
+    osl = _number(int, args.osl, "--osl")
+    requests = _number(int, args.requests, "--requests") if args.requests is not None else None
+    seed = _number(int, args.seed, "--seed", 0)
+    show = sys.stderr.isatty() if args.progress is None else args.progress
+    results = []
+    try:
+        if args.trace:
+            entries = read_trace(args.trace)
+            bar = Progress(show, 1)
+            bar.begin(0)
+            level = _core.simulate_trace(spec, entries, bar)
+            bar.end()
+            results.append({"trace": args.trace, **level})
+        elif args.rate:
+            rates = [_number(float, r, "--rate", 1e-9) for r in args.rate]
+            bar = Progress(show, len(rates))
+            for i, rate in enumerate(rates):
+                bar.begin(i)
+                n = requests or max(500, int(rate * 120))
+                results.append({"rate": rate, **_core.simulate_poisson(spec, isl, osl, rate, n, seed, bar)})
+            bar.end()
+        else:
+            levels = [_number(int, c, "--concurrency") for c in (args.concurrency or ["1"])]
+            bar = Progress(show, len(levels))
+            for i, c in enumerate(levels):
+                bar.begin(i)
+                n = requests or max(200, 10 * c)
+                results.append({"concurrency": c, **_core.simulate_closed_loop(spec, isl, osl, c, n, bar)})
+            bar.end()
+    except _core.InvalidInput as e:
+        raise UsageError(e.args[0]) from None
+    return info, results
+
+
+def _engine_table(path: str) -> dict[str, Any]:
+    from pathlib import Path
+
+    from fakeai.gateway.scenario import ScenarioError, _read
+
+    try:
+        data = _read(Path(path))
+    except ScenarioError as e:
+        raise UsageError(str(e)) from None
+    table = data.get("engine", {})
+    if not isinstance(table, dict):
+        raise UsageError(f"{path}: [engine] must be a table")
+    return table
+
+
+def render(info: dict[str, Any], results: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps([_public(r) for r in results], indent=2)
+    key = next(k for k in ("concurrency", "rate", "trace") if k in results[0])
+    header = (
+        [key]
+        + [f"{s}_{q}" for s in STATS for q in ("mean", "p50", "p99")]
+        + ["output_tokens_per_s", "requests_per_s", "preemptions"]
+    )
+    rows = [
+        [r[key]]
+        + [r[s][q] for s in STATS for q in ("mean", "p50", "p99")]
+        + [r["output_tokens_per_s"], r["requests_per_s"], r["preemptions"]]
+        for r in results
+    ]
+    if fmt == "csv":
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(header)
+        w.writerows([[_fmt(v) for v in row] for row in rows])
+        return out.getvalue().rstrip("\n")
+    title = (
+        f"# {info['architecture']} {info['precision']} on {info['replicas']} x {info['tp']} x {info['gpu']}: "
+        f"{info['weights_gb_per_gpu']:.1f} GB weights and {info['kv_gb_per_gpu']:.1f} GB KV per GPU "
+        f"({info['kv_tokens']} tokens per replica), max-num-seqs {info['max_num_seqs']}, "
+        f"max-num-batched-tokens {info['max_num_batched_tokens']}, KV {info['kv_policy']}"
+    )
+    short = [
+        key,
+        "ttft_mean",
+        "ttft_p50",
+        "ttft_p99",
+        "itl_mean",
+        "itl_p50",
+        "itl_p99",
+        "e2e_mean",
+        "e2e_p50",
+        "e2e_p99",
+        "tok/s",
+        "req/s",
+        "preempt",
+    ]
+    cells = [short] + [[_fmt(v) for v in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(short))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    return "\n".join([title, "# latencies in ms", *lines])
+
+
+def _public(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in r.items() if k != "simulated_s"}
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.2f}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        info, results = simulate(args)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\n{PROG}: interrupted", file=sys.stderr)
+        return 130
+    print(render(info, results, args.format))
+    return 0

@@ -1,0 +1,174 @@
+//! Scheduler and engine tests: token budget, chunked prefill, preemption, prefix hits, determinism.
+
+use super::workload::{self, TraceEntry};
+use super::*;
+
+fn deployment(edit: impl FnOnce(&mut Spec)) -> Deployment {
+    let mut spec = Spec {
+        model: "llama-3-8b".into(),
+        gpu: Some("H100".into()),
+        precision: Some("fp8".into()),
+        tp: Some(1),
+        ..Spec::default()
+    };
+    edit(&mut spec);
+    Deployment::new(&spec).unwrap()
+}
+
+fn never_stop() -> impl FnMut(f64) -> bool {
+    |_| true
+}
+
+#[test]
+fn a_step_never_exceeds_the_token_budget() {
+    let dep = deployment(|s| s.max_num_batched_tokens = 512);
+    let mut e = Engine::new(&dep, true);
+    for _ in 0..10 {
+        e.submit(0.0, 300, 0, 4).unwrap();
+    }
+    e.step(); // plan the first step
+    let scheduled: u32 = e.replicas[0].work.iter().map(|w| w.1).sum();
+    assert_eq!(scheduled, 512);
+    // The first request entirely, the second chunked: 300 + 212.
+    assert_eq!(e.replicas[0].work, vec![(0, 300), (1, 212)]);
+    e.drain();
+    assert!(e.requests.iter().all(|r| r.done() && r.generated == 4));
+}
+
+#[test]
+fn chunked_prefill_spreads_a_long_prompt_over_steps() {
+    let dep = deployment(|s| s.max_num_batched_tokens = 1000);
+    let mut e = Engine::new(&dep, true);
+    let id = e.submit(0.0, 2500, 0, 3).unwrap();
+    e.drain();
+    // 1000 + 1000 + 500 prompt tokens, then two decode steps.
+    assert_eq!(e.replicas[0].steps, 5);
+    assert_eq!(e.token_times(id).len(), 3);
+    let r = &e.requests[id as usize];
+    // Sampled at the end of step 3, delivered when step 4 ends.
+    assert_eq!(r.first_token, e.replicas[0].step_ends[3]);
+
+    let whole = deployment(|s| {
+        s.max_num_batched_tokens = 1000;
+        s.chunked_prefill = false;
+    });
+    assert!(Engine::new(&whole, false).submit(0.0, 2500, 0, 3).is_err());
+}
+
+#[test]
+fn decodes_share_the_budget_with_a_prefill() {
+    let dep = deployment(|s| s.max_num_batched_tokens = 100);
+    let mut e = Engine::new(&dep, false);
+    for _ in 0..4 {
+        e.submit(0.0, 10, 0, 50).unwrap();
+    }
+    while e.requests.iter().any(|r| r.generated == 0) {
+        e.step();
+    }
+    e.run_until(e.now + 1e-9);
+    e.submit(e.now, 1000, 0, 5).unwrap();
+    while e.replicas[0].work.len() < 5 {
+        e.step();
+    }
+    // Four decodes first, the newcomer's chunk takes the remaining 96 tokens.
+    assert_eq!(e.replicas[0].work[4], (4, 96));
+}
+
+#[test]
+fn kv_pressure_preempts_the_newest_sequence_and_everything_finishes() {
+    let dep = deployment(|s| s.gpu_memory_utilization = 0.22);
+    let blocks = dep.kv_blocks;
+    let mut e = Engine::new(&dep, false);
+    // Each request fits alone, but together their outputs outgrow the cache.
+    let each = blocks * dep.block_size / 8;
+    for _ in 0..12 {
+        e.submit(0.0, each / 2, 0, each / 2).unwrap();
+    }
+    e.drain();
+    assert!(e.preemptions > 0);
+    assert!(e.requests.iter().all(|r| r.done() && r.generated == each / 2));
+    assert_eq!(e.replicas[0].free_blocks, blocks);
+    // The newest requests were the victims.
+    assert!(e.requests[11].preemptions >= e.requests[0].preemptions);
+
+    let reserve = deployment(|s| {
+        s.gpu_memory_utilization = 0.22;
+        s.kv_policy = KvPolicy::Reserve;
+    });
+    let mut e = Engine::new(&reserve, false);
+    for _ in 0..12 {
+        e.submit(0.0, each / 2, 0, each / 2).unwrap();
+    }
+    e.drain();
+    assert_eq!(e.preemptions, 0);
+    assert!(e.requests.iter().all(|r| r.done()));
+}
+
+#[test]
+fn prefix_hits_skip_prefill() {
+    let dep = deployment(|_| {});
+    let ttft = |cached| {
+        let mut e = Engine::new(&dep, false);
+        let id = e.submit(0.0, 4000, cached, 2).unwrap();
+        e.drain();
+        e.requests[id as usize].ttft()
+    };
+    let (cold, warm) = (ttft(0), ttft(3584));
+    assert!(warm < cold / 3.0, "{warm} vs {cold}");
+
+    // A trace whose second request repeats the first one's prefix.
+    let entry = |at: f64, ids: Vec<u64>| TraceEntry { at, input: 2048, output: 4, hash_ids: ids };
+    let run = |second: Vec<u64>| {
+        let t = [entry(0.0, vec![1, 2, 3, 4]), entry(1.0, second)];
+        workload::trace(&dep, &t, &mut never_stop()).unwrap()
+    };
+    assert!(run(vec![1, 2, 3, 9]).ttft.mean < run(vec![5, 6, 7, 8]).ttft.mean);
+}
+
+#[test]
+fn same_seed_same_result() {
+    let dep = deployment(|s| s.replicas = 2);
+    let a = workload::poisson(&dep, 500, 100, 40.0, 400, 7, &mut never_stop()).unwrap();
+    let b = workload::poisson(&dep, 500, 100, 40.0, 400, 7, &mut never_stop()).unwrap();
+    let c = workload::poisson(&dep, 500, 100, 40.0, 400, 8, &mut never_stop()).unwrap();
+    assert_eq!(a, b);
+    assert_ne!(a.ttft, c.ttft);
+}
+
+#[test]
+fn latency_grows_with_concurrency() {
+    let dep = deployment(|_| {});
+    let mut last = (0.0, 0.0, 0.0);
+    for c in [1, 10, 50, 100, 250] {
+        let l = workload::closed_loop(&dep, 200, 200, c, 4 * c + 50, &mut never_stop()).unwrap();
+        assert!(
+            l.ttft.mean >= last.0 && l.itl.mean >= last.1 && l.output_tokens_per_s > last.2,
+            "{c}: {l:?}"
+        );
+        last = (l.ttft.mean, l.itl.mean, l.output_tokens_per_s);
+    }
+}
+
+#[test]
+fn forecast_matches_what_happens_without_further_arrivals() {
+    let dep = deployment(|_| {});
+    let mut e = Engine::new(&dep, true);
+    for i in 0..20 {
+        e.run_until(f64::from(i) * 0.01);
+        e.submit(e.now, 300, 0, 50).unwrap();
+    }
+    let predicted = e.forecast(19);
+    e.drain();
+    assert_eq!(predicted.len(), 50);
+    assert_eq!(predicted, e.token_times(19));
+}
+
+#[test]
+fn long_runs_are_fast() {
+    let dep = deployment(|_| {});
+    let t = std::time::Instant::now();
+    let l = workload::closed_loop(&dep, 1000, 1000, 250, 2000, &mut never_stop()).unwrap();
+    assert!(l.requests > 1000);
+    // Generous: the point is seconds, not minutes (debug builds are ~10x slower).
+    assert!(t.elapsed().as_secs_f64() < 30.0, "{:?}", t.elapsed());
+}

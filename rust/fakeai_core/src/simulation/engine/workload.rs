@@ -1,0 +1,216 @@
+//! Drive an engine on a virtual clock: closed-loop clients, Poisson arrivals or a recorded trace, and
+//! the latency and throughput summary of the run (what GenAI-Perf reports per level).
+
+use super::deployment::Deployment;
+use super::engine::Engine;
+use crate::rng::Rng;
+use std::collections::{HashSet, VecDeque};
+
+/// mean, median and 99th percentile, seconds.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Summary {
+    pub mean: f64,
+    pub p50: f64,
+    pub p99: f64,
+}
+
+impl Summary {
+    pub fn of(mut values: Vec<f64>) -> Summary {
+        if values.is_empty() {
+            return Summary::default();
+        }
+        values.sort_by(f64::total_cmp);
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        Summary { mean, p50: quantile(&values, 0.5), p99: quantile(&values, 0.99) }
+    }
+}
+
+/// Linear interpolation between closest ranks (numpy's default) of sorted values.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// One load level's result.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Level {
+    pub ttft: Summary,
+    pub itl: Summary,
+    pub e2e: Summary,
+    pub output_tokens_per_s: f64,
+    pub requests_per_s: f64,
+    pub preemptions: u64,
+    /// Requests measured, and the simulated seconds of the whole run.
+    pub requests: usize,
+    pub duration: f64,
+}
+
+/// A trace line: arrival (seconds), sizes, and the prompt's block hashes (Mooncake format).
+#[derive(Clone, Debug, Default)]
+pub struct TraceEntry {
+    pub at: f64,
+    pub input: u32,
+    pub output: u32,
+    pub hash_ids: Vec<u64>,
+}
+
+/// Tokens per `hash_ids` entry in Mooncake traces.
+pub const TRACE_BLOCK_TOKENS: u32 = 512;
+
+/// Called now and then with the fraction done; returning false stops the run.
+pub type Progress<'a> = &'a mut dyn FnMut(f64) -> bool;
+
+const STOPPED: &str = "interrupted";
+
+fn report(engine: &Engine, ids: std::ops::Range<usize>, window: (f64, f64), tokens: u64) -> Level {
+    let done: Vec<_> = engine.requests[ids].iter().filter(|r| r.done()).collect();
+    let span = (window.1 - window.0).max(1e-9);
+    Level {
+        ttft: Summary::of(done.iter().map(|r| r.ttft()).collect()),
+        itl: Summary::of(done.iter().filter(|r| r.generated > 1).map(|r| r.itl()).collect()),
+        e2e: Summary::of(done.iter().map(|r| r.e2e()).collect()),
+        output_tokens_per_s: tokens as f64 / span,
+        requests_per_s: done.len() as f64 / span,
+        preemptions: engine.preemptions,
+        requests: done.len(),
+        duration: engine.now,
+    }
+}
+
+/// `concurrency` clients each send a request (`isl` in, exactly `osl` out) as soon as their previous
+/// one finishes, `requests` in all. Measured: requests sent after the first wave and before the
+/// last `concurrency` (so that all of them ran at the full concurrency); throughput over the time
+/// from the first resend to the last send.
+pub fn closed_loop(
+    dep: &Deployment,
+    isl: u32,
+    osl: u32,
+    concurrency: u32,
+    requests: u32,
+    progress: Progress<'_>,
+) -> Result<Level, String> {
+    let mut e = Engine::new(dep, false);
+    let c = concurrency.max(1) as usize;
+    let n = (requests as usize).max(c + 1);
+    for _ in 0..c {
+        e.submit(0.0, isl, 0, osl)?;
+    }
+    let (mut start, mut end) = ((0.0, 0), (0.0, 0));
+    let mut events = 0u64;
+    while e.step().is_some() {
+        for _ in e.take_finished() {
+            if e.requests.len() < n {
+                if e.requests.len() == c {
+                    start = (e.now, e.tokens_out);
+                }
+                e.submit(e.now, isl, 0, osl)?;
+                if e.requests.len() == n {
+                    end = (e.now, e.tokens_out);
+                }
+            }
+        }
+        events += 1;
+        if events.is_multiple_of(8192) && !progress(e.requests.len() as f64 / n as f64) {
+            return Err(STOPPED.into());
+        }
+    }
+    let last = if n >= 3 * c { n - c } else { n };
+    Ok(report(&e, c..last, (start.0, end.0), end.1 - start.1))
+}
+
+/// Poisson arrivals at `rate` requests/s (seeded), `requests` in all; the first tenth is warm-up.
+pub fn poisson(
+    dep: &Deployment,
+    isl: u32,
+    osl: u32,
+    rate: f64,
+    requests: u32,
+    seed: u64,
+    progress: Progress<'_>,
+) -> Result<Level, String> {
+    let mut rng = Rng::new(seed);
+    let mut t = 0.0;
+    let entries: Vec<TraceEntry> = (0..requests.max(1))
+        .map(|_| {
+            t += -(1.0 - rng.unit()).ln() / rate;
+            TraceEntry { at: t, input: isl, output: osl, hash_ids: Vec::new() }
+        })
+        .collect();
+    replay(dep, &entries, entries.len() / 10, progress)
+}
+
+/// Replay a trace (sorted by arrival); `hash_ids` drive a per-replica prefix set: the leading
+/// hashes a replica has seen before count as cached prompt tokens.
+pub fn trace(dep: &Deployment, entries: &[TraceEntry], progress: Progress<'_>) -> Result<Level, String> {
+    replay(dep, entries, 0, progress)
+}
+
+fn replay(
+    dep: &Deployment,
+    entries: &[TraceEntry],
+    warmup: usize,
+    progress: Progress<'_>,
+) -> Result<Level, String> {
+    let mut e = Engine::new(dep, false);
+    let capacity = (dep.kv_tokens() / u64::from(TRACE_BLOCK_TOKENS)).max(1) as usize;
+    let mut prefixes: Vec<PrefixSet> = (0..dep.replicas).map(|_| PrefixSet::new(capacity)).collect();
+    let t0 = entries.first().map_or(0.0, |x| x.at);
+    let mut start = (t0, 0);
+    for (i, x) in entries.iter().enumerate() {
+        let at = x.at - t0;
+        e.run_until(at);
+        if i == warmup {
+            start = (at, e.tokens_out);
+        }
+        let replica = e.route();
+        let hits = prefixes[replica as usize].hit(&x.hash_ids);
+        let cached = (hits as u32).saturating_mul(TRACE_BLOCK_TOKENS).min(x.input);
+        e.submit_to(replica, at, x.input, cached, x.output)
+            .map_err(|m| format!("trace line {}: {m}", i + 1))?;
+        if i % 1024 == 0 && !progress(0.5 * i as f64 / entries.len() as f64) {
+            return Err(STOPPED.into());
+        }
+    }
+    let mut events = 0u64;
+    while e.step().is_some() {
+        events += 1;
+        if events.is_multiple_of(8192) {
+            let done = e.requests.iter().filter(|r| r.done()).count();
+            if !progress(0.5 + 0.5 * done as f64 / e.requests.len().max(1) as f64) {
+                return Err(STOPPED.into());
+            }
+        }
+    }
+    let finish = e.requests.iter().map(|r| r.finish).fold(start.0, f64::max);
+    Ok(report(&e, warmup..entries.len(), (start.0, finish), e.tokens_out - start.1))
+}
+
+/// Block hashes a replica holds, oldest evicted first past `capacity`.
+struct PrefixSet {
+    set: HashSet<u64>,
+    order: VecDeque<u64>,
+    capacity: usize,
+}
+
+impl PrefixSet {
+    fn new(capacity: usize) -> PrefixSet {
+        PrefixSet { set: HashSet::new(), order: VecDeque::new(), capacity }
+    }
+
+    /// Leading hashes already held; then all of them are held.
+    fn hit(&mut self, hashes: &[u64]) -> usize {
+        let hits = hashes.iter().take_while(|h| self.set.contains(h)).count();
+        for &h in hashes {
+            if self.set.insert(h) {
+                self.order.push_back(h);
+                if self.order.len() > self.capacity {
+                    if let Some(old) = self.order.pop_front() {
+                        self.set.remove(&old);
+                    }
+                }
+            }
+        }
+        hits
+    }
+}
