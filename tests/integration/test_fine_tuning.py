@@ -98,11 +98,26 @@ def test_dpo_and_event_stream(fast: openai.OpenAI) -> None:
     assert data[-1] == "[DONE]"
     messages = [json.loads(d)["message"] for d in data[:-1]]
     assert (
-        messages[0].startswith("Validating training file")
+        messages[:2] == [f"Created fine-tuning job: {job.id}", f"Validating training file: {training.id}"]
         and messages[-1] == "The job has successfully completed"
     )
     done = fast.fine_tuning.jobs.retrieve(job.id)
     assert done.status == "succeeded" and done.method.dpo.hyperparameters.beta == 0.2
+
+
+def test_a_new_job_has_its_creation_events_at_once(client: openai.OpenAI) -> None:
+    # No background worker has run yet (the job may never be picked up: its file is too short), but
+    # OpenAI records the creation and the validation start when the job is created.
+    training = client.files.create(file=("t.jsonl", jsonl(CHAT, 1)), purpose="fine-tune")
+    for _ in range(5):
+        job = client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=training.id)
+        events = client.fine_tuning.jobs.list_events(job.id).data
+        assert [e.message for e in events][-2:] == [
+            f"Validating training file: {training.id}",
+            f"Created fine-tuning job: {job.id}",
+        ]
+        assert all(e.object == "fine_tuning.job.event" and e.level == "info" for e in events)
+        assert isinstance(events[-1].created_at, int) and events[-1].created_at >= job.created_at
 
 
 def test_cancel_pause_resume(fast: openai.OpenAI, client: openai.OpenAI) -> None:

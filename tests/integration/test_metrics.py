@@ -240,3 +240,33 @@ def test_recording_off_records_nothing(start_server):
         doc = httpx.get(base + "/metrics").json()
         assert doc["requests"]["total"] == 0 and doc["tokens"]["total"] == 0
         assert httpx.get(base + "/health/detailed").json()["metrics_recording"] is False
+
+
+def test_errors_before_generation_count_against_the_model(start_server):
+    import openai
+
+    with (
+        start_server("--ttft", "0", "--itl", "0", "--rpm", "4") as base,
+        openai.OpenAI(base_url=base + "/v1", api_key="k", max_retries=0) as client,
+    ):
+        hi = [{"role": "user", "content": "hi"}]
+        client.chat.completions.create(model="gpt-4o", messages=hi, max_tokens=4)
+        with pytest.raises(openai.InternalServerError):  # an injected 503, answered by the gateway
+            client.chat.completions.create(
+                model="gpt-4o", messages=hi, extra_headers={"x-fakeai-error": "503"}
+            )
+        with pytest.raises(openai.BadRequestError, match="context"):  # refused by the core
+            client.chat.completions.create(model="gpt-4o", messages=hi, max_tokens=10_000_000)
+        with pytest.raises(openai.BadRequestError):  # a decode error names no model: server-wide only
+            client.chat.completions.create(model="gpt-4o", messages=hi, n=-1)
+        with pytest.raises(openai.RateLimitError):  # the fifth request within the minute
+            client.chat.completions.create(model="gpt-4o", messages=hi)
+        settle(base, "fakeai_model_errors", 3, model="gpt-4o")
+        settle(base, "fakeai_request_errors", 4)
+        doc = httpx.get(base + "/metrics").json()
+        one = httpx.get(base + "/metrics/by-model/gpt-4o").json()
+        assert doc["errors"]["total"] == 4
+        assert (one["requests"], one["errors"], doc["models"]["gpt-4o"]["errors"]) == (4, 3, 3)
+        families = scrape(base)
+        assert value(families, "vllm:request_success", model_name="gpt-4o") == 1
+        assert value(families, "vllm:num_requests_running", model_name="gpt-4o") == 0

@@ -67,7 +67,8 @@ def test_stream_events_as_the_sdk_parses_them(client: openai.OpenAI) -> None:
         "response.content_part.added",
         "response.output_text.delta",
     ]
-    assert kinds[-1] == "response.completed" and kinds[-2] == "response.output_item.done"
+    final = "response.incomplete" if events[-1].response.status == "incomplete" else "response.completed"
+    assert kinds[-1] == final and kinds[-2] == "response.output_item.done"
     assert kinds[-3] == "response.content_part.done" and kinds[-4] == "response.output_text.done"
     assert [e.sequence_number for e in events] == list(range(len(events)))
     text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
@@ -77,6 +78,32 @@ def test_stream_events_as_the_sdk_parses_them(client: openai.OpenAI) -> None:
         "incomplete",
     )
     assert client.responses.retrieve(events[-1].response.id).output_text == text
+
+
+def test_a_capped_answer_ends_incomplete_and_timestamps_are_integers(client: openai.OpenAI) -> None:
+    for cap in (16, None):  # natural answers are longer than 16 tokens, and end by themselves
+        events = list(
+            client.responses.create(
+                model="gpt-4o", input="Tell me a story", max_output_tokens=cap or openai.omit, stream=True
+            )
+        )
+        final = events[-1].response
+        stored = client.responses.with_raw_response.retrieve(final.id).http_response.json()
+        assert type(stored["created_at"]) is int
+        assert type(stored["completed_at"]) is (int if cap is None else type(None))
+        details = final.usage.input_tokens_details
+        assert {"cached_tokens", "cache_write_tokens"} <= details.model_fields_set
+        assert details.cache_write_tokens == 0
+        assert not any(e.type in ("response.completed", "response.incomplete") for e in events[:-1])
+        message = final.output[0]
+        if cap is not None:
+            assert events[-1].type == "response.incomplete" and final.status == "incomplete"
+            assert final.incomplete_details.reason == "max_output_tokens" and final.usage.output_tokens == 16
+            assert final.completed_at is None and message.status == "incomplete"
+        else:
+            assert events[-1].type == "response.completed" and final.status == "completed"
+            assert final.completed_at >= final.created_at and final.incomplete_details is None
+            assert message.status == "completed"
 
 
 def test_stream_is_paced(start_server) -> None:

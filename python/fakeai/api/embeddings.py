@@ -8,7 +8,8 @@ from starlette.routing import Route
 
 from fakeai.context import ServerContext
 from fakeai.engine import render
-from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
+from fakeai.errors import ApiError
+from fakeai.http.asgi import REQUESTED_MODEL, Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.schemas.embeddings import EmbeddingRequest
 
 
@@ -20,7 +21,11 @@ class Embeddings(Endpoint):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = await read_json(receive, self.decoder, self.limit)
-        body, prompt_tokens = render.embeddings(self.ctx, req)
+        try:
+            body, prompt_tokens = render.embeddings(self.ctx, req)
+        except ApiError:
+            scope[REQUESTED_MODEL] = req.model
+            raise
         self.ctx.metrics.inference(scope, req.model, prompt_tokens, 0)
         await send_bytes(send, body)
 

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from fakeai.api.resources import fetch, json_body, json_response, list_response, page_params
 from fakeai.context import ServerContext
-from fakeai.engine.fine_tuning import KIND
+from fakeai.engine.fine_tuning import KIND, add_event
 from fakeai.errors import bad_request
 from fakeai.schemas.common import check_metadata
 from fakeai.store import Obj, Store
@@ -128,6 +128,9 @@ def routes(ctx: ServerContext) -> list[Route]:
             "user_provided_suffix": req.suffix,
         }
         store.insert(KIND, job)
+        # Recorded at creation, as OpenAI does: a client listing events right away sees the job.
+        add_event(store, job["id"], f"Created fine-tuning job: {job['id']}")
+        add_event(store, job["id"], f"Validating training file: {req.training_file}")
         return json_response(present(job))
 
     async def list_jobs(request: Request) -> Response:

@@ -14,9 +14,10 @@ import msgspec
 from fakeai.context import ServerContext
 from fakeai.engine.lora import LoraModule
 from fakeai.engine.render import Answer
+from fakeai.errors import ApiError
 from fakeai.gateway import overrides
 from fakeai.gateway.overrides import Overrides
-from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json
+from fakeai.http.asgi import REQUESTED_MODEL, Endpoint, Receive, Scope, Send, read_json
 
 #: ``render(ctx, request, overrides, start, lora)``: the answer to one decoded request (see
 #: :func:`fakeai.engine.render.chat`).
@@ -38,7 +39,11 @@ class Generation(Endpoint):
         req = await read_json(receive, self.decoder, self.limit)
         ctx = self.ctx
         lora = ctx.loras.find(req.model)
-        answer = self.render(ctx, req, over, start, lora)
+        try:
+            answer = self.render(ctx, req, over, start, lora)
+        except ApiError:
+            scope[REQUESTED_MODEL] = req.model  # e.g. context length exceeded: an error of this model
+            raise
         ctx.metrics.inference(
             scope, req.model, answer.prompt_tokens, answer.completion_tokens, answer.schedule
         )

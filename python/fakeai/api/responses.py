@@ -5,7 +5,8 @@ continues it from any worker. Generation goes through :mod:`fakeai.engine.respon
 engine); a stream sends ``response.created``, ``response.in_progress``, then per output item
 ``response.output_item.added`` ... ``response.output_item.done`` (with ``content_part`` and
 ``output_text.delta`` events for a message, ``function_call_arguments`` events for a call), and
-``response.completed``, each with a ``sequence_number``, the text deltas paced like chat tokens.
+``response.completed`` (``response.incomplete`` when ``max_output_tokens`` cut the answer short), each
+with a ``sequence_number``, the text deltas paced like chat tokens.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ def events(started: Obj, done: Obj, ttft: float, itl: float) -> tuple[list[bytes
             for phase in ("in_progress", "searching", "completed"):
                 emit(f"response.file_search_call.{phase}", **ids)
         emit("response.output_item.done", item=item, **where)
-    emit("response.completed", response=done)
+    emit("response.incomplete" if done["status"] == "incomplete" else "response.completed", response=done)
     return steps, offsets
 
 

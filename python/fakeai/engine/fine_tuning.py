@@ -116,8 +116,7 @@ class FineTuningRunner:
         await self._train(job, lease)
 
     async def _validate(self, job: Obj) -> Obj | None:
-        store = self.store
-        add_event(store, job["id"], f"Validating training file: {job['training_file']}")
+        store = self.store  # the creation and validation events were recorded when the job was created
         problem = None
         examples = tokens = 0
         for field in ("training_file", "validation_file"):

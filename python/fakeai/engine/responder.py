@@ -170,15 +170,9 @@ def respond(
     function = _function_to_call(req, history)
     creq = ChatRequest(model=req.model, messages=messages, max_tokens=req.max_output_tokens, seed=req.seed)
     answer = render.chat(ctx, creq)
-    body, wait = answer.payload, answer.schedule
-    prompt, completion = answer.prompt_tokens, answer.completion_tokens
-    usage = {
-        "input_tokens": prompt,
-        "input_tokens_details": {"cached_tokens": 0},
-        "output_tokens": completion,
-        "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": prompt + completion,
-    }
+    wait = answer.schedule
+    chat = orjson.loads(answer.payload)
+    usage = _usage(chat["usage"])
     if function is not None:
         schema = orjson.dumps(function.get("parameters") or {"type": "object", "properties": {}})
         try:
@@ -196,28 +190,46 @@ def respond(
             }
         )
         return output, usage, None, wait
-    choice = orjson.loads(body)["choices"][0]
+    choice = chat["choices"][0]
     text = choice["message"]["content"] or ""
     for a in annotations:
         a["index"] = len(text)
+    capped = choice["finish_reason"] == "length"
     output.append(
         {
             "id": item_id("msg"),
             "type": "message",
             "role": "assistant",
-            "status": "completed",
+            "status": "incomplete" if capped else "completed",
             "content": [{"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}],
         }
     )
-    incomplete = {"reason": "max_output_tokens"} if choice["finish_reason"] == "length" else None
+    incomplete = {"reason": "max_output_tokens"} if capped else None
     return output, usage, incomplete, wait
 
 
+def _usage(chat: Obj) -> Obj:
+    """A chat completion's ``usage`` as the Responses API writes it (every field the SDK types require)."""
+    prompt, completion = chat["prompt_tokens"], chat["completion_tokens"]
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {
+            "cached_tokens": chat["prompt_tokens_details"]["cached_tokens"],
+            "cache_write_tokens": 0,
+        },
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": chat["completion_tokens_details"]["reasoning_tokens"]},
+        "total_tokens": prompt + completion,
+    }
+
+
 def response_object(req: ResponseRequest, id: str, created: float) -> Obj:
+    """The response before generation (``status`` in_progress). Timestamps are integer seconds, as
+    OpenAI sends them (typed clients declare them as integers)."""
     return {
         "id": id,
         "object": "response",
-        "created_at": created,
+        "created_at": int(created),
         "status": "in_progress",
         "completed_at": None,
         "error": None,
@@ -263,7 +275,8 @@ def generate(
     done = {
         **started,
         "status": "incomplete" if incomplete else "completed",
-        "completed_at": time.time(),
+        # Only a completed response has a completion time (OpenAI leaves it null otherwise).
+        "completed_at": None if incomplete else int(time.time()),
         "incomplete_details": incomplete,
         "output": output,
         "usage": usage,

@@ -21,7 +21,7 @@ from fakeai.gateway import chaos, faults, overrides
 from fakeai.gateway.keys import label, mask
 from fakeai.gateway.limits import Limits, estimate_tokens, peek
 from fakeai.gateway.state import GatewayState
-from fakeai.http.asgi import ClientGone, Receive, Scope, Send, read_body, too_large
+from fakeai.http.asgi import REQUESTED_MODEL, ClientGone, Receive, Scope, Send, read_body, too_large
 from fakeai.settings import Settings
 
 API_PREFIX = "/v1/"
@@ -196,12 +196,14 @@ class Gateway:
             tokens = estimate_tokens(body, peek(body), path) if body is not None else 0
             refused, retry, extra = state.limits.admit(key_label, limits, tokens)
             if refused:
+                await self._requested_model(scope, receive, body)
                 await self._throttled(send, path, refused, retry, limits, tokens, extra)
                 return
         fault = wanted.error if wanted is not None else None
         if fault is None and injector is not None:
             fault = injector.pick(path, peek(body).model if body is not None else None)
         if fault is not None:
+            await self._requested_model(scope, receive, body)
             body_bytes = fault.anthropic_body() if path.startswith(ANTHROPIC_PATH) else fault.openai_body()
             await _send(send, fault.status, body_bytes, extra)
             return
@@ -214,6 +216,15 @@ class Gateway:
             anthropic = path.startswith(ANTHROPIC_PATH)
             send = chaos.wrap(send, plan, chaos.MALFORMED_ANTHROPIC if anthropic else chaos.MALFORMED)
         await self.app(scope, receive, send)
+
+    async def _requested_model(self, scope: Scope, receive: Receive, body: bytes | None) -> None:
+        """Leave the model a refused request asked for in the scope, so the metrics count its error
+        against that model (the body is read only on this error path, when nothing read it yet)."""
+        if body is None and scope["method"] == "POST":
+            body = await read_body(receive, self.limit)
+        model = peek(body).model if body else None
+        if type(model) is str:
+            scope[REQUESTED_MODEL] = model
 
     def _label(self, presented: str | None) -> str:
         if not presented:

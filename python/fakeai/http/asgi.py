@@ -19,6 +19,11 @@ Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
+#: Scope key holding the model a request asked for, set by whoever read it (the gateway, an
+#: endpoint) when the request fails before its inference is recorded, so its error still counts
+#: against that model in the per-model metrics.
+REQUESTED_MODEL = "fakeai.requested_model"
+
 JSON = b"application/json"
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),

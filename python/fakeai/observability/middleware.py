@@ -4,6 +4,11 @@ It wraps ``send`` to see the status (and, for errors only, the OpenAI envelope's
 ``code``), and records when the response is done. The endpoint label is the matched route's template
 (``/v1/models/{model_id:path}``), never the raw path, so user input cannot grow the label set;
 requests that match no route are counted as ``unmatched``.
+
+A request counts against a model once its inference is recorded (:meth:`Metrics.inference`); a
+request that failed before that (an injected fault, a 429, a context-length 400) counts as a request
+and an error of the model it asked for when the gateway or the endpoint left that model in the
+scope (:data:`~fakeai.http.asgi.REQUESTED_MODEL`): the per-model errors add up to the server's.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from collections.abc import Awaitable
 import orjson
 
 from fakeai import _core
-from fakeai.http.asgi import Receive, Scope, Send
+from fakeai.http.asgi import REQUESTED_MODEL, Receive, Scope, Send
 from fakeai.observability.recorder import MODEL_KEY, Metrics
 
 UNMATCHED = "unmatched"
@@ -36,6 +41,7 @@ class MetricsMiddleware:
         self.app = app
         self.table = metrics.table
         self.slo_seconds = metrics.slo_seconds
+        self.max_models = metrics.max_models
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,14 +72,25 @@ class MetricsMiddleware:
             route = scope.get("route")
             error = error_kind(status, error_body) if status >= 400 else None
             try:
+                model = scope.get(MODEL_KEY)
+                if model is None and error is not None:
+                    model = self._failed_model(scope)
                 _core.metrics_finish(
                     self.table,
                     route.path if route is not None else UNMATCHED,
                     status or 499,
                     time.perf_counter() - start,
                     self.slo_seconds,
-                    scope.get(MODEL_KEY),
+                    model,
                     error,
                 )
             except _core.InvalidInput:  # a full table (labels are bounded) must never fail a request
                 log.warning("metrics table full: request not recorded")
+
+    def _failed_model(self, scope: Scope) -> str | None:
+        """The model label of a request that failed before its inference was recorded, if it named one:
+        counted as an inference of no tokens, so that the finish counts its request and error."""
+        requested = scope.get(REQUESTED_MODEL)
+        if type(requested) is not str:
+            return None
+        return _core.metrics_inference(self.table, requested, self.max_models, 0, 0, None)

@@ -94,8 +94,10 @@ impl ChatChoice<'_> {
         }
     }
 
+    /// Reasoning and answer tokens, plus the rejected prediction tokens (billed as completion tokens,
+    /// as OpenAI does: see [`crate::text::prediction`]).
     pub fn completion_tokens(&self) -> u32 {
-        self.reasoning.len() as u32 + self.answer_tokens()
+        self.reasoning.len() as u32 + self.answer_tokens() + self.rejected_prediction
     }
 
     /// Streamed steps of the answer: a token each; a tool call adds one step for its header.
@@ -263,5 +265,7 @@ mod tests {
         let c = &generate(3, &s)[0];
         assert!(c.accepted_prediction > 0 && c.rejected_prediction > 0);
         assert_eq!(c.finish(), "stop");
+        assert_eq!(c.completion_tokens(), c.answer_tokens() + c.rejected_prediction);
+        assert!(c.completion_tokens() >= c.accepted_prediction + c.rejected_prediction);
     }
 }

@@ -3,7 +3,10 @@
 //! The reply is the prediction with one edit: a middle span of 5-30% of its tokens is replaced by
 //! newly generated prose of about the same length. The kept tokens are `accepted_prediction_tokens`,
 //! the replaced ones `rejected_prediction_tokens`. Accepted tokens are verified in bulk, so each costs
-//! [`1/SPEEDUP`](SPEEDUP) of an inter-token latency.
+//! [`1/SPEEDUP`](SPEEDUP) of an inter-token latency. As OpenAI bills them, rejected tokens count in
+//! `completion_tokens` on top of the reply's own tokens, so `completion_tokens >= accepted + rejected`.
+//! When `max_tokens` cuts the reply, only the prediction tokens the reply reached count: the kept
+//! ones it holds are accepted, and the replaced span is rejected if the reply got to it.
 
 use crate::rng::Rng;
 use crate::text::length::Finish;
@@ -36,16 +39,21 @@ pub fn edit(prediction: &str, rng: &mut Rng, max_tokens: Option<u32>) -> Predict
         out.push_str(pred.piece(k));
     }
     let mut content = Tokenized::new(out);
-    let mut accepted = (p - replaced) as u32;
+    let mut accepted = p - replaced;
+    let mut rejected = replaced;
     let mut finish = Finish::Stop;
-    if let Some(max) = max_tokens {
-        if content.len() > max as usize {
-            content.truncate(max as usize);
-            accepted = accepted.min(max);
+    if let Some(max) = max_tokens.map(|m| m as usize) {
+        if content.len() > max {
+            content.truncate(max);
+            let generated = content.len().saturating_sub(head).min(replaced);
+            accepted = head.min(max) + max.saturating_sub(head + generated).min(p - tail_start);
+            rejected = if max > head { replaced } else { 0 };
             finish = Finish::Length;
         }
     }
-    Predicted { content, finish, accepted, rejected: (p as u32).saturating_sub(accepted) }
+    // Re-tokenizing the joined text may merge a boundary: never claim more kept tokens than the reply has.
+    let accepted = accepted.min(content.len()) as u32;
+    Predicted { content, finish, accepted, rejected: rejected as u32 }
 }
 
 /// Decode time of `tokens` tokens of which `accepted` came from the prediction, as a fraction of
@@ -79,8 +87,17 @@ mod tests {
     #[test]
     fn max_tokens_caps_it_and_accepted_tokens_are_faster() {
         let p = edit(CODE, &mut Rng::new(1), Some(5));
-        assert_eq!((p.content.len(), p.finish, p.accepted), (5, Finish::Length, 5));
+        assert_eq!((p.content.len(), p.finish, p.accepted, p.rejected), (5, Finish::Length, 5, 0));
         assert!((decode_factor(100, 100) - 0.25).abs() < 1e-9);
         assert!((decode_factor(100, 0) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_cut_reply_counts_only_the_prediction_it_reached() {
+        let whole = edit(CODE, &mut Rng::new(1), None);
+        let cut = whole.content.len() as u32 - 2;
+        let p = edit(CODE, &mut Rng::new(1), Some(cut));
+        assert_eq!((p.content.len() as u32, p.finish, p.rejected), (cut, Finish::Length, whole.rejected));
+        assert!(p.accepted < whole.accepted && p.accepted + 3 >= whole.accepted);
     }
 }
