@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from fakeai import _core
+
 pytestmark = pytest.mark.integration
 
 LONG = " ".join(["word"] * 4000)
@@ -84,6 +86,36 @@ def test_predicted_outputs_reuse_the_prediction(client):
     assert (
         parts.usage.completion_tokens_details.accepted_prediction_tokens == details.accepted_prediction_tokens
     )
+
+
+@pytest.mark.parametrize("max_tokens", [None, 12])
+def test_rejected_prediction_tokens_are_billed_as_completion_tokens(client, max_tokens):
+    for seed in range(8):
+        kw = dict(
+            model="gpt-4o",
+            messages=[{"role": "user", "content": "Rename username to login."}],
+            prediction={"type": "content", "content": CODE},
+            seed=seed,
+            max_tokens=max_tokens,
+        )
+        r = client.chat.completions.create(**kw)
+        usage = r.usage
+        details = usage.completion_tokens_details
+        answer = _core.count_tokens(r.choices[0].message.content)
+        # The reply's own tokens plus the rejected ones, as OpenAI bills a prediction.
+        assert usage.completion_tokens == answer + details.rejected_prediction_tokens
+        assert (
+            usage.completion_tokens >= details.accepted_prediction_tokens + details.rejected_prediction_tokens
+        )
+        assert details.accepted_prediction_tokens <= answer
+        if max_tokens is None:
+            assert details.rejected_prediction_tokens > 0
+        else:
+            assert answer == max_tokens and r.choices[0].finish_reason == "length"
+        chunks = list(
+            client.chat.completions.create(**kw, stream=True, stream_options={"include_usage": True})
+        )
+        assert chunks[-1].usage == usage
 
 
 def test_accepted_prediction_tokens_are_generated_faster(start_server):

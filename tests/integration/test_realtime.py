@@ -124,3 +124,46 @@ def test_missing_model_is_an_error_event(base_url: str) -> None:
     with connect(base_url.replace("http://", "ws://") + "/v1/realtime") as ws:
         event = json.loads(ws.recv(timeout=10))
         assert event["type"] == "error" and event["error"]["param"] == "model"
+
+
+def test_ga_session_takes_ga_names_and_answers_unknown_ones_with_an_error(client: openai.OpenAI) -> None:
+    with client.realtime.connect(model="gpt-4o-realtime-preview") as conn:
+        assert conn.recv().session.output_modalities == ["audio"]
+        conn.response.create(response={"modalities": ["text"]})  # the beta name
+        error = conn.recv()
+        assert error.type == "error" and error.error.code == "unknown_parameter"
+        assert error.error.param == "response.modalities" and "'output_modalities'" in error.error.message
+        conn.session.update(session={"type": "realtime", "temperature": 0.3})  # beta only
+        error = conn.recv()
+        assert error.type == "error" and error.error.param == "session.temperature"
+        conn.response.create(response={"output_modalities": ["txt"]})
+        assert conn.recv().error.code == "invalid_value"
+        conn.conversation.item.create(
+            item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hi"}]}
+        )
+        assert [conn.recv().type for _ in range(2)] == ["conversation.item.added", "conversation.item.done"]
+        conn.response.create(response={"output_modalities": ["text"], "max_output_tokens": 3})
+        kinds = []
+        while (event := conn.recv()).type != "response.done":
+            kinds.append(event.type)
+        assert "response.output_text.delta" in kinds and not any("audio" in k for k in kinds)
+        assert event.response.output_modalities == ["text"] and event.response.usage.output_tokens == 3
+
+
+def test_beta_session_takes_beta_names(base_url: str) -> None:
+    with connect(ws_url(base_url), additional_headers={"OpenAI-Beta": "realtime=v1"}) as ws:
+        assert json.loads(ws.recv(timeout=10))["session"]["modalities"] == ["text", "audio"]
+        ws.send(json.dumps({"type": "response.create", "response": {"output_modalities": ["text"]}}))
+        error = json.loads(ws.recv(timeout=10))["error"]
+        assert (error["code"], error["param"]) == ("unknown_parameter", "response.output_modalities")
+        ws.send(json.dumps({"type": "session.update", "session": {"voice": "echo", "nonsense": 1}}))
+        error = json.loads(ws.recv(timeout=10))["error"]
+        assert (error["code"], error["param"]) == ("unknown_parameter", "session.nonsense")
+        ws.send(json.dumps({"type": "session.update", "session": {"temperature": 0.3}}))
+        session = json.loads(ws.recv(timeout=10))["session"]
+        assert (
+            session["temperature"] == 0.3 and session["voice"] == "alloy"
+        )  # the refused update changed nothing
+        ws.send(json.dumps({"type": "response.create", "response": {"modalities": ["text"]}}))
+        kinds = [e["type"] for e in events_until(ws, "response.done")]
+        assert "response.text.delta" in kinds and "response.audio.delta" not in kinds

@@ -11,6 +11,8 @@ client commits audio and asks for responses), so nothing is answered unasked. A 
 from :func:`fakeai.engine.render.chat` over the conversation (committed audio counts as a user turn of
 one token per 100 ms of PCM16 at 24 kHz); its deltas are sent at TTFT + i x ITL, audio deltas as
 PCM16 silence of 100 ms a piece. Every client mistake is an ``error`` event; the socket stays open.
+Each session accepts its own protocol's parameter names (:mod:`fakeai.schemas.realtime`): a GA
+session given beta's ``modalities`` answers an ``unknown_parameter`` error, as OpenAI does.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from fakeai.context import ServerContext
 from fakeai.engine import render
 from fakeai.errors import ApiError
 from fakeai.schemas.chat import ChatRequest, Message
+from fakeai.schemas.realtime import Names
 
 AUDIO_BYTES_PER_TOKEN = 4800  # 100 ms of 24 kHz mono PCM16
 SILENCE = base64.b64encode(bytes(AUDIO_BYTES_PER_TOKEN)).decode()
@@ -66,6 +69,7 @@ class Session:
     def __init__(self, ctx: ServerContext, ws: WebSocket, model: str, beta: bool) -> None:
         self.ctx, self.ws, self.beta = ctx, ws, beta
         self.names = BETA if beta else GA
+        self.params = Names(beta)
         self.items: list[dict[str, Any]] = []
         self.audio = bytearray()
         self.audio_tokens: dict[str, int] = {}
@@ -78,11 +82,11 @@ class Session:
             "instructions": "",
             "tools": [],
             "tool_choice": "auto",
-            "temperature": 0.8,
         }
         if beta:
             self.session = {
                 **common,
+                "temperature": 0.8,
                 "modalities": ["text", "audio"],
                 "voice": "alloy",
                 "input_audio_format": "pcm16",
@@ -157,6 +161,7 @@ class Session:
         changes = event.get("session")
         if not isinstance(changes, dict):
             raise ApiError(400, "'session' must be an object.", param="session")
+        self.params.check_session(changes)
         for key, value in changes.items():
             if key in ("id", "object", "model"):
                 continue
@@ -227,7 +232,12 @@ class Session:
                 "Conversation already has an active response.",
                 code="conversation_already_has_active_response",
             )
-        options = event.get("response") if isinstance(event.get("response"), dict) else {}
+        options = event.get("response")
+        if options is None:
+            options = {}
+        elif not isinstance(options, dict):
+            raise ApiError(400, "'response' must be an object.", param="response")
+        self.params.check_response(options)
         self.responding = asyncio.create_task(self.respond(options))
 
     async def on_response_cancel(self, event: dict[str, Any]) -> None:
@@ -254,11 +264,11 @@ class Session:
     async def respond(self, options: dict[str, Any]) -> None:
         start = time.monotonic()
         lat = self.ctx.latencies.for_model(self.session["model"])
-        modal_key = "modalities" if self.beta else "output_modalities"
+        modal_key, max_key = self.params.modalities, self.params.max_tokens
         modalities = options.get(modal_key) or self.session[modal_key]
         audio = "audio" in modalities
         messages, audio_tokens = self.messages(options.get("instructions") or self.session["instructions"])
-        limit = options.get("max_output_tokens") or options.get("max_response_output_tokens")
+        limit = options.get(max_key, self.session[max_key])
         req = ChatRequest(
             model=self.session["model"],
             messages=messages,
