@@ -34,6 +34,35 @@ def test_every_response_carries_the_ratelimit_headers(start_server):
         assert r.headers["x-ratelimit-remaining-requests"] == "99"
 
 
+REQUEST_TRIO = {"x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests"}
+TOKEN_TRIO = {"x-ratelimit-limit-tokens", "x-ratelimit-remaining-tokens", "x-ratelimit-reset-tokens"}
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (("--rpm", "100"), REQUEST_TRIO),
+        (("--tpd", "100000"), TOKEN_TRIO),
+        (("--rate-limit-tier", "tier-1"), REQUEST_TRIO | TOKEN_TRIO),
+        (("--rpd", "50", "--tpm", "100000"), REQUEST_TRIO | TOKEN_TRIO),
+    ],
+)
+def test_each_trio_comes_when_its_side_is_limited(start_server, flags, expected):
+    # As the README says: the requests trio with rpm/rpd, the tokens trio with tpm/tpd; a tier sets both.
+    with (
+        start_server("--ttft", "0", "--itl", "0", *flags) as url,
+        openai.OpenAI(base_url=url + "/v1", api_key="sk-h", max_retries=0) as client,
+    ):
+        ok = client.chat.completions.with_raw_response.create(**CHAT)
+        with pytest.raises(openai.NotFoundError) as missing:
+            client.models.retrieve("no-such-model-here")
+        with pytest.raises(openai.BadRequestError) as bad:
+            client.chat.completions.create(model="gpt-4o", messages=[])
+        for headers in (ok.headers, missing.value.response.headers, bad.value.response.headers):
+            assert {k for k in headers if k.startswith("x-ratelimit-")} == expected
+            assert all(DURATION.match(headers[k]) for k in expected if k.startswith("x-ratelimit-reset"))
+
+
 def test_tokens_limit_gives_429_of_type_tokens(start_server):
     with start_server("--ttft", "0", "--itl", "0", "--tpm", "1000") as url:
         big = {**CHAT, "max_tokens": 600}
