@@ -47,6 +47,9 @@ GA = {
     "transcript.delta": "response.output_audio_transcript.delta",
     "transcript.done": "response.output_audio_transcript.done",
     "item.created": ("conversation.item.added", "conversation.item.done"),
+    # An assistant item's content type (the content_part events' ``part`` says text/audio in both).
+    "text.content": "output_text",
+    "audio.content": "output_audio",
 }
 BETA = {
     "text.delta": "response.text.delta",
@@ -56,6 +59,8 @@ BETA = {
     "transcript.delta": "response.audio_transcript.delta",
     "transcript.done": "response.audio_transcript.done",
     "item.created": ("conversation.item.created",),
+    "text.content": "text",
+    "audio.content": "audio",
 }
 
 
@@ -321,7 +326,8 @@ class Session:
         else:
             await self.send(self.names["text.done"], text=text, **ids)
             done_part = {"type": "text", "text": text}
-        item.update(status="completed" if status == "completed" else "incomplete", content=[done_part])
+        content = {**done_part, "type": self.names[done_part["type"] + ".content"]}
+        item.update(status="completed" if status == "completed" else "incomplete", content=[content])
         await self.send("response.content_part.done", part=done_part, **ids)
         await self.send("response.output_item.done", response_id=response["id"], output_index=0, item=item)
         prompt += audio_tokens
