@@ -166,6 +166,24 @@ REQUIRED: dict[str, dict[str, list[str]]] = {
         ],
         "file_counts": ["in_progress", "completed", "failed", "cancelled", "total"],
     },
+    "DeleteVectorStoreResponse": {"": ["id", "object", "deleted"]},
+    "VectorStoreFileObject": {
+        "": ["id", "object", "usage_bytes", "created_at", "vector_store_id", "status", "last_error"]
+    },
+    "ListVectorStoreFilesResponse": {"": ["object", "data", "first_id", "last_id", "has_more"]},
+    "DeleteVectorStoreFileResponse": {"": ["id", "object", "deleted"]},
+    "VectorStoreFileBatchObject": {
+        "": ["id", "object", "created_at", "vector_store_id", "status", "file_counts"],
+        "file_counts": ["in_progress", "completed", "failed", "cancelled", "total"],
+    },
+    "VectorStoreSearchResultsPage": {
+        "": ["object", "search_query", "data", "has_more", "next_page"],
+        "data[]": ["file_id", "filename", "score", "attributes", "content"],
+        "data[].content[]": ["type", "text"],
+    },
+    "UploadPart": {"": ["id", "object", "created_at", "upload_id"]},
+    "CreateTranslationResponseJson": {"": ["text"]},
+    "DeleteModelResponse": {"": ["id", "object", "deleted"]},
     "Upload": {"": ["id", "object", "bytes", "created_at", "expires_at", "filename", "purpose", "status"]},
     # The Realtime server events fakeai sends (GA names).
     "RealtimeServerEventSessionCreated": {"": ["event_id", "type", "session"]},

@@ -36,16 +36,21 @@ from openai.types import (
     FileObject,
     ImagesResponse,
     Model,
+    ModelDeleted,
     ModerationCreateResponse,
     Upload,
     VectorStore,
+    VectorStoreDeleted,
+    VectorStoreSearchResponse,
 )
-from openai.types.audio import Transcription
+from openai.types.audio import Transcription, Translation
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.fine_tuning import FineTuningJob, FineTuningJobEvent
 from openai.types.fine_tuning.jobs import FineTuningJobCheckpoint
 from openai.types.realtime import RealtimeServerEvent
 from openai.types.responses import Response, ResponseItem, ResponseStreamEvent
+from openai.types.uploads import UploadPart
+from openai.types.vector_stores import VectorStoreFile, VectorStoreFileBatch, VectorStoreFileDeleted
 from websockets.sync.client import connect
 
 from .openapi_required import OUTPUT_ITEMS, REALTIME_EVENTS, REQUIRED, RESPONSE_EVENTS
@@ -266,7 +271,14 @@ def test_files_and_uploads(http: httpx.Client) -> None:
         conforms(FileObject, f, "OpenAIFile")
     conforms(FileDeleted, ok(http.delete(f"/v1/files/{fid}")), "DeleteFileResponse")
     upload = {"filename": "u.txt", "purpose": "assistants", "bytes": 3, "mime_type": "text/plain"}
-    conforms(Upload, ok(http.post("/v1/uploads", json=upload)), "Upload")
+    up = conforms(Upload, ok(http.post("/v1/uploads", json=upload)), "Upload")
+    part = ok(http.post(f"/v1/uploads/{up.id}/parts", files={"data": ("blob", b"abc")}))
+    conforms(UploadPart, part, "UploadPart")
+    done = conforms(
+        Upload, ok(http.post(f"/v1/uploads/{up.id}/complete", json={"part_ids": [part["id"]]})), "Upload"
+    )
+    assert done.status == "completed" and done.file is not None
+    conforms(FileObject, ok(http.get(f"/v1/files/{done.file.id}")), "OpenAIFile")
 
 
 def test_batches(http: httpx.Client) -> None:
@@ -329,6 +341,9 @@ def test_fine_tuning(http: httpx.Client) -> None:
         assert time.monotonic() < deadline
         time.sleep(0.05)
     conforms(FineTuningJob, failed, "FineTuningJob")
+    model = done["fine_tuned_model"]
+    conforms(Model, ok(http.get(f"/v1/models/{model}")), "Model")
+    conforms(ModelDeleted, ok(http.delete(f"/v1/models/{model}")), "DeleteModelResponse")
 
 
 def response_conforms(data: dict) -> Response:
@@ -391,6 +406,20 @@ def test_responses_file_search(http: httpx.Client) -> None:
     response_conforms(ok(http.post("/v1/responses", json=body)))
     for event in sse(http, "/v1/responses", {**body, "stream": True}):
         conforms(RESPONSE_EVENT_TYPES[event["type"]], event, RESPONSE_EVENTS[event["type"]])
+    search = ok(http.post(f"/v1/vector_stores/{vs.id}/search", json={"query": "sourdough"}))
+    assert search["data"] and not openapi_missing(search, "VectorStoreSearchResultsPage")
+    for result in search["data"]:
+        conforms(VectorStoreSearchResponse, result)
+    files = ok(http.get(f"/v1/vector_stores/{vs.id}/files"))
+    assert files["data"] and not openapi_missing(files, "ListVectorStoreFilesResponse")
+    for one in files["data"]:
+        conforms(VectorStoreFile, one, "VectorStoreFileObject")
+    other = file_id(http, "more.txt", b"Rye bread is dense.", "assistants")
+    batch = ok(http.post(f"/v1/vector_stores/{vs.id}/file_batches", json={"file_ids": [other]}))
+    conforms(VectorStoreFileBatch, batch, "VectorStoreFileBatchObject")
+    deleted = ok(http.delete(f"/v1/vector_stores/{vs.id}/files/{fid}"))
+    conforms(VectorStoreFileDeleted, deleted, "DeleteVectorStoreFileResponse")
+    conforms(VectorStoreDeleted, ok(http.delete(f"/v1/vector_stores/{vs.id}")), "DeleteVectorStoreResponse")
 
 
 def test_images_moderations_transcriptions(http: httpx.Client) -> None:
@@ -410,6 +439,10 @@ def test_images_moderations_transcriptions(http: httpx.Client) -> None:
         "/v1/audio/transcriptions", files={"file": ("a.wav", pcm.getvalue())}, data={"model": "whisper-1"}
     )
     conforms(Transcription, ok(r), "CreateTranscriptionResponseJson")
+    r = http.post(
+        "/v1/audio/translations", files={"file": ("a.wav", pcm.getvalue())}, data={"model": "whisper-1"}
+    )
+    conforms(Translation, ok(r), "CreateTranslationResponseJson")
 
 
 def test_anthropic_messages(base: str) -> None:
