@@ -93,4 +93,7 @@ class MetricsMiddleware:
         requested = scope.get(REQUESTED_MODEL)
         if type(requested) is not str:
             return None
-        return _core.metrics_inference(self.table, requested, self.max_models, 0, 0, None)
+        try:
+            return _core.metrics_inference(self.table, requested, self.max_models, 0, 0, None)
+        except _core.InvalidInput:  # a full table: the request still counts server-wide
+            return None
