@@ -11,6 +11,16 @@ client commits audio and asks for responses), so nothing is answered unasked. A 
 from :func:`fakeai.engine.render.chat` over the conversation (committed audio counts as a user turn of
 one token per 100 ms of PCM16 at 24 kHz); its deltas are sent at TTFT + i x ITL, audio deltas as
 PCM16 silence of 100 ms a piece. Every client mistake is an ``error`` event; the socket stays open.
+
+Limits (OpenAI's where it documents them): the API key is checked before the upgrade (see
+:mod:`fakeai.gateway.websocket`) and each ``response.create`` counts as one request against the key's
+rate limits (a refused one is an ``error`` event with code ``rate_limit_exceeded``); a client event
+larger than :data:`MAX_EVENT_BYTES` (15 MiB of text, OpenAI's limit of an append) closes the socket
+with 1009, message too big (granian itself drops frames over 16 MiB: the client sees 1006); an append
+that would take the audio buffer past :data:`MAX_BUFFER_BYTES` (15 MiB, some 5 minutes of 24 kHz
+PCM16) is an ``error`` event (``input_audio_buffer_full``) and leaves the buffer as it was. ``max_output_tokens`` (``max_response_output_tokens`` in the beta) is an integer from 1 to
+4096 or ``"inf"``, and the output modalities a list of ``"text"``/``"audio"``: anything else is an
+``error`` event naming the parameter, in ``session.update`` as in ``response.create``.
 """
 
 from __future__ import annotations
@@ -30,9 +40,20 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from fakeai.context import ServerContext
 from fakeai.engine import render
 from fakeai.errors import ApiError
+from fakeai.gateway import websocket as ws_gateway
+from fakeai.gateway.limits import DEFAULT_BUDGET
 from fakeai.schemas.chat import ChatRequest, Message
 
 AUDIO_BYTES_PER_TOKEN = 4800  # 100 ms of 24 kHz mono PCM16
+#: Most audio the input buffer holds (some 5 minutes of 24 kHz PCM16).
+MAX_BUFFER_BYTES = 15 * 1024 * 1024
+#: Largest client event (OpenAI's 15 MiB, applied to the event's text); a larger one closes the
+#: connection with 1009. granian drops frames over 16 MiB itself (the client sees 1006).
+MAX_EVENT_BYTES = 15 * 1024 * 1024
+#: ``max_output_tokens``: an integer up to this, or "inf" (OpenAI's range).
+MAX_OUTPUT_TOKENS = 4096
+MODALITIES = ("text", "audio")
+CLOSE_TOO_BIG = 1009
 SILENCE = base64.b64encode(bytes(AUDIO_BYTES_PER_TOKEN)).decode()
 _PIECE = re.compile(r"\s*\S+\s*")
 
@@ -65,6 +86,7 @@ class Session:
 
     def __init__(self, ctx: ServerContext, ws: WebSocket, model: str, beta: bool) -> None:
         self.ctx, self.ws, self.beta = ctx, ws, beta
+        self.key = ws.scope.get(ws_gateway.KEY)
         self.names = BETA if beta else GA
         self.items: list[dict[str, Any]] = []
         self.audio = bytearray()
@@ -116,9 +138,10 @@ class Session:
         code: str = "invalid_value",
         param: str | None = None,
         event_id: str | None = None,
+        type: str = "invalid_request_error",
     ) -> None:
         error = {
-            "type": "invalid_request_error",
+            "type": type,
             "code": code,
             "message": message,
             "param": param,
@@ -157,6 +180,7 @@ class Session:
         changes = event.get("session")
         if not isinstance(changes, dict):
             raise ApiError(400, "'session' must be an object.", param="session")
+        self.check_options(changes, "session")
         for key, value in changes.items():
             if key in ("id", "object", "model"):
                 continue
@@ -166,11 +190,52 @@ class Session:
                 self.session[key] = value
         await self.send("session.updated", session=self.session)
 
+    def check_options(self, options: dict[str, Any], where: str) -> None:
+        """Refuse (before anything runs) the response options a response could not honour."""
+        for name in ("max_output_tokens", "max_response_output_tokens"):
+            value = options.get(name)
+            if value is None or value == "inf":
+                continue
+            if type(value) is not int or not 1 <= value <= MAX_OUTPUT_TOKENS:
+                raise ApiError(
+                    400,
+                    f"Invalid '{where}.{name}': expected an integer between 1 and {MAX_OUTPUT_TOKENS}, "
+                    "or 'inf'.",
+                    param=f"{where}.{name}",
+                )
+        for name in ("modalities", "output_modalities"):
+            value = options.get(name)
+            if value is None:
+                continue
+            if not isinstance(value, list) or not value or any(m not in MODALITIES for m in value):
+                raise ApiError(
+                    400,
+                    f"Invalid '{where}.{name}': expected a non-empty list of 'text' and 'audio'.",
+                    param=f"{where}.{name}",
+                )
+        value = options.get("instructions")
+        if value is not None and not isinstance(value, str):
+            raise ApiError(
+                400, f"Invalid '{where}.instructions': expected a string.", param=f"{where}.instructions"
+            )
+
     async def on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
+        audio = event.get("audio") or ""
+        if not isinstance(audio, str):
+            raise ApiError(400, "'audio' must be base64-encoded PCM16.", param="audio")
         try:
-            self.audio += base64.b64decode(event.get("audio") or "", validate=True)
+            chunk = base64.b64decode(audio, validate=True)
         except (binascii.Error, TypeError):
             raise ApiError(400, "'audio' must be base64-encoded PCM16.", param="audio") from None
+        if len(self.audio) + len(chunk) > MAX_BUFFER_BYTES:
+            raise ApiError(
+                400,
+                f"The input audio buffer is full: it holds at most {MAX_BUFFER_BYTES} bytes; commit or "
+                "clear it first.",
+                code="input_audio_buffer_full",
+                param="audio",
+            )
+        self.audio += chunk
 
     async def on_input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
         self.audio.clear()
@@ -227,8 +292,43 @@ class Session:
                 "Conversation already has an active response.",
                 code="conversation_already_has_active_response",
             )
-        options = event.get("response") if isinstance(event.get("response"), dict) else {}
-        self.responding = asyncio.create_task(self.respond(options))
+        options = event.get("response")
+        if options is None:
+            options = {}
+        if not isinstance(options, dict):
+            raise ApiError(400, "'response' must be an object.", param="response")
+        self.check_options(options, "response")
+        refused = ws_gateway.admit(self.ctx.gateway, self.key, self.estimate_tokens(options))
+        if refused is not None:
+            await self.error(
+                refused[0], code="rate_limit_exceeded", type=refused[1], event_id=event.get("event_id")
+            )
+            return
+        self.responding = asyncio.create_task(self.respond_safely(options))
+
+    def estimate_tokens(self, options: dict[str, Any]) -> int:
+        """A response's cost for the rate limits, as the HTTP gateway counts a request's: its text / 4
+        plus its output budget."""
+        limit = options.get("max_output_tokens") or options.get("max_response_output_tokens")
+        if type(limit) is not int:
+            limit = self.session.get("max_output_tokens") or self.session.get("max_response_output_tokens")
+        budget = limit if type(limit) is int else DEFAULT_BUDGET
+        chars = sum(
+            len(str(p.get("text") or ""))
+            for i in self.items
+            for p in i.get("content") or ()
+            if isinstance(p, dict)
+        )
+        return chars // 4 + sum(self.audio_tokens.values()) + budget
+
+    async def respond_safely(self, options: dict[str, Any]) -> None:
+        """:meth:`respond`, with a failure answered as an ``error`` event instead of a lost task."""
+        try:
+            await self.respond(options)
+        except ApiError as exc:
+            await self.error(exc.message, code=exc.code or "invalid_value", param=exc.param)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass  # the client went away mid-response
 
     async def on_response_cancel(self, event: dict[str, Any]) -> None:
         if self.responding is None or self.responding.done():
@@ -259,6 +359,8 @@ class Session:
         audio = "audio" in modalities
         messages, audio_tokens = self.messages(options.get("instructions") or self.session["instructions"])
         limit = options.get("max_output_tokens") or options.get("max_response_output_tokens")
+        if type(limit) is not int:
+            limit = self.session.get("max_output_tokens") or self.session.get("max_response_output_tokens")
         req = ChatRequest(
             model=self.session["model"],
             messages=messages,
@@ -337,7 +439,8 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
     async def realtime(ws: WebSocket) -> None:
         model = ws.query_params.get("model")
         beta = "realtime=v1" in ws.headers.get("openai-beta", "")
-        await ws.accept()
+        offered = ws_gateway.subprotocols(ws.scope)
+        await ws.accept(subprotocol="realtime" if "realtime" in offered else None)
         if not model:
             await ws.send_text(
                 orjson.dumps(
@@ -363,6 +466,9 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
             while True:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
+                    break
+                if len(message.get("text") or message.get("bytes") or b"") > MAX_EVENT_BYTES:
+                    await ws.close(CLOSE_TOO_BIG, f"client event larger than {MAX_EVENT_BYTES} bytes")
                     break
                 try:
                     event = orjson.loads(message.get("text") or message.get("bytes") or b"")
