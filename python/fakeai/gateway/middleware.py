@@ -21,6 +21,7 @@ from fakeai.gateway import chaos, faults, overrides, websocket
 from fakeai.gateway.keys import label, mask
 from fakeai.gateway.limits import Limits, estimate_tokens, peek, refusal
 from fakeai.gateway.state import GatewayState
+from fakeai.http import drain
 from fakeai.http.asgi import ClientGone, Receive, Scope, Send, read_body, too_large
 from fakeai.settings import Settings
 
@@ -124,6 +125,9 @@ class Gateway:
             elif name[:9] == overrides.PREFIX:
                 custom = True
         scope[overrides.MARK] = custom  # lets the endpoints skip their own header scan
+        if drain.needed(length, scope["method"]):
+            tracked = drain.Drain(receive, send, length)
+            receive, send = tracked.receive, tracked.send
         if length > self.limit:
             await self._fail(send, scope["path"], too_large(self.limit))
             return
