@@ -110,7 +110,7 @@ class Settings:
         default=60.0,
         metadata=_knob(
             "--idle-timeout",
-            "Seconds a connection may stay open without sending a request before it is closed (0 = never).",
+            "Seconds a connection may stay open without sending a byte before it is closed (0 = never).",
             minimum=0,
             group=SERVER,
         ),
@@ -119,7 +119,7 @@ class Settings:
         default=8192,
         metadata=_knob(
             "--max-connections",
-            "Connections one worker process holds without a request before the oldest are closed "
+            "Connections one worker process holds before the oldest that never sent a byte are closed "
             "(0 = no limit).",
             minimum=0,
             group=SERVER,
