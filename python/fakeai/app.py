@@ -46,6 +46,7 @@ from fakeai.gateway.middleware import middleware as gateway_middleware
 from fakeai.http import pod_headers
 from fakeai.http.hot_routes import HotRoutes
 from fakeai.observability import MetricsMiddleware
+from fakeai.runtime.connections import Reaper
 from fakeai.settings import Settings
 
 #: Route modules, hottest first: Starlette matches routes in order.
@@ -103,5 +104,9 @@ def create_app(settings: Settings | None = None) -> HotRoutes:
 
 
 def app_from_env() -> HotRoutes:
-    """The app factory granian calls in each worker: settings come from ``FAKEAI_*`` variables."""
-    return create_app(Settings.from_env())
+    """The app factory granian calls in each worker: settings come from ``FAKEAI_*`` variables. Each
+    worker also starts its reaper of silent connections (:mod:`fakeai.runtime.connections`)."""
+    settings = Settings.from_env()
+    app = create_app(settings)
+    Reaper(settings.port, settings.idle_timeout_s, settings.max_connections).start()
+    return app

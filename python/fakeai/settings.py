@@ -95,6 +95,36 @@ class Settings:
             "--max-body-bytes", "Largest request body accepted; larger gets 413.", minimum=1, group=SERVER
         ),
     )
+    header_read_timeout_s: float = field(
+        default=30.0,
+        metadata=_knob(
+            "--header-read-timeout",
+            "Seconds a connection gets to send a request head, and an idle kept-alive one to send its "
+            "next request, before it is closed.",
+            minimum=0.001,
+            maximum=60,
+            group=SERVER,
+        ),
+    )
+    idle_timeout_s: float = field(
+        default=60.0,
+        metadata=_knob(
+            "--idle-timeout",
+            "Seconds a connection may stay open without sending a byte before it is closed (0 = never).",
+            minimum=0,
+            group=SERVER,
+        ),
+    )
+    max_connections: int = field(
+        default=8192,
+        metadata=_knob(
+            "--max-connections",
+            "Connections one worker process holds before the oldest that never sent a byte are closed "
+            "(0 = no limit).",
+            minimum=0,
+            group=SERVER,
+        ),
+    )
     log_level: str = field(
         default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS, group=SERVER)
     )

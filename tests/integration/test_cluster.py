@@ -117,6 +117,30 @@ def test_a_client_that_leaves_frees_its_slot(start_server):
     assert stats["released_early"] == 1
 
 
+def test_a_non_streamed_request_whose_client_leaves_is_released_at_once(start_server):
+    flags = ("--kv-workers", "1", "--kv-batch-size", "1", "--ttft", "0", "--itl", "20", "--jitter", "0")
+    with start_server(*flags) as url:
+        port = int(url.rsplit(":", 1)[1])
+        long_answer = (
+            b'{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}],"max_tokens":1000,'
+            b'"ignore_eos":true}'
+        )  # 20 s of simulated decoding, answered in one body at the end
+        with socket.create_connection(("127.0.0.1", port)) as s:
+            s.sendall(
+                b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+                b"content-length: %d\r\n\r\n%s" % (len(long_answer), long_answer)
+            )
+            time.sleep(0.3)
+        stats = {}
+        for _ in range(100):  # well before the answer's 20 s
+            stats = httpx.get(url + "/dynamo/metrics/json").json()
+            if stats["released_early"]:
+                break
+            time.sleep(0.05)
+    assert stats["released_early"] == 1
+    assert stats["active_requests"] == 0
+
+
 def test_disaggregated_mode_routes_prefill_and_decode_to_separate_pools(start_server):
     flags = ("--kv-prefill-workers", "1", "--kv-workers", "2", "--ttft", "0", "--itl", "0")
     with start_server(*flags) as url:

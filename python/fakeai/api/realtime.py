@@ -13,6 +13,14 @@ one token per 100 ms of PCM16 at 24 kHz); its deltas are sent at TTFT + i x ITL,
 PCM16 silence of 100 ms a piece. Every client mistake is an ``error`` event; the socket stays open.
 Each session accepts its own protocol's parameter names (:mod:`fakeai.schemas.realtime`): a GA
 session given beta's ``modalities`` answers an ``unknown_parameter`` error, as OpenAI does.
+
+Limits (OpenAI's where it documents them): the API key is checked before the upgrade (see
+:mod:`fakeai.gateway.websocket`) and each ``response.create`` counts as one request against the key's
+rate limits (a refused one is an ``error`` event with code ``rate_limit_exceeded``); a client event
+larger than :data:`MAX_EVENT_BYTES` (15 MiB of text, OpenAI's limit of an append) closes the socket
+with 1009, message too big (granian itself drops frames over 16 MiB: the client sees 1006); an append
+that would take the audio buffer past :data:`MAX_BUFFER_BYTES` (15 MiB, some 5 minutes of 24 kHz
+PCM16) is an ``error`` event (``input_audio_buffer_full``) and leaves the buffer as it was. Parameter values are checked by :class:`fakeai.schemas.realtime.Names` with the names.
 """
 
 from __future__ import annotations
@@ -32,10 +40,18 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from fakeai.context import ServerContext
 from fakeai.engine import render
 from fakeai.errors import ApiError
+from fakeai.gateway import websocket as ws_gateway
+from fakeai.gateway.limits import DEFAULT_BUDGET
 from fakeai.schemas.chat import ChatRequest, Message
 from fakeai.schemas.realtime import Names
 
 AUDIO_BYTES_PER_TOKEN = 4800  # 100 ms of 24 kHz mono PCM16
+#: Most audio the input buffer holds (some 5 minutes of 24 kHz PCM16).
+MAX_BUFFER_BYTES = 15 * 1024 * 1024
+#: Largest client event (OpenAI's 15 MiB, applied to the event's text); a larger one closes the
+#: connection with 1009. granian drops frames over 16 MiB itself (the client sees 1006).
+MAX_EVENT_BYTES = 15 * 1024 * 1024
+CLOSE_TOO_BIG = 1009
 SILENCE = base64.b64encode(bytes(AUDIO_BYTES_PER_TOKEN)).decode()
 _PIECE = re.compile(r"\s*\S+\s*")
 
@@ -73,6 +89,7 @@ class Session:
 
     def __init__(self, ctx: ServerContext, ws: WebSocket, model: str, beta: bool) -> None:
         self.ctx, self.ws, self.beta = ctx, ws, beta
+        self.key = ws.scope.get(ws_gateway.KEY)
         self.names = BETA if beta else GA
         self.params = Names(beta)
         self.items: list[dict[str, Any]] = []
@@ -125,9 +142,10 @@ class Session:
         code: str = "invalid_value",
         param: str | None = None,
         event_id: str | None = None,
+        type: str = "invalid_request_error",
     ) -> None:
         error = {
-            "type": "invalid_request_error",
+            "type": type,
             "code": code,
             "message": message,
             "param": param,
@@ -177,10 +195,22 @@ class Session:
         await self.send("session.updated", session=self.session)
 
     async def on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
+        audio = event.get("audio") or ""
+        if not isinstance(audio, str):
+            raise ApiError(400, "'audio' must be base64-encoded PCM16.", param="audio")
         try:
-            self.audio += base64.b64decode(event.get("audio") or "", validate=True)
+            chunk = base64.b64decode(audio, validate=True)
         except (binascii.Error, TypeError):
             raise ApiError(400, "'audio' must be base64-encoded PCM16.", param="audio") from None
+        if len(self.audio) + len(chunk) > MAX_BUFFER_BYTES:
+            raise ApiError(
+                400,
+                f"The input audio buffer is full: it holds at most {MAX_BUFFER_BYTES} bytes; commit or "
+                "clear it first.",
+                code="input_audio_buffer_full",
+                param="audio",
+            )
+        self.audio += chunk
 
     async def on_input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
         self.audio.clear()
@@ -240,10 +270,40 @@ class Session:
         options = event.get("response")
         if options is None:
             options = {}
-        elif not isinstance(options, dict):
+        if not isinstance(options, dict):
             raise ApiError(400, "'response' must be an object.", param="response")
         self.params.check_response(options)
-        self.responding = asyncio.create_task(self.respond(options))
+        refused = ws_gateway.admit(self.ctx.gateway, self.key, self.estimate_tokens(options))
+        if refused is not None:
+            await self.error(
+                refused[0], code="rate_limit_exceeded", type=refused[1], event_id=event.get("event_id")
+            )
+            return
+        self.responding = asyncio.create_task(self.respond_safely(options))
+
+    def estimate_tokens(self, options: dict[str, Any]) -> int:
+        """A response's cost for the rate limits, as the HTTP gateway counts a request's: its text / 4
+        plus its output budget."""
+        limit = options.get("max_output_tokens") or options.get("max_response_output_tokens")
+        if type(limit) is not int:
+            limit = self.session.get("max_output_tokens") or self.session.get("max_response_output_tokens")
+        budget = limit if type(limit) is int else DEFAULT_BUDGET
+        chars = sum(
+            len(str(p.get("text") or ""))
+            for i in self.items
+            for p in i.get("content") or ()
+            if isinstance(p, dict)
+        )
+        return chars // 4 + sum(self.audio_tokens.values()) + budget
+
+    async def respond_safely(self, options: dict[str, Any]) -> None:
+        """:meth:`respond`, with a failure answered as an ``error`` event instead of a lost task."""
+        try:
+            await self.respond(options)
+        except ApiError as exc:
+            await self.error(exc.message, code=exc.code or "invalid_value", param=exc.param)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass  # the client went away mid-response
 
     async def on_response_cancel(self, event: dict[str, Any]) -> None:
         if self.responding is None or self.responding.done():
@@ -353,7 +413,8 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
     async def realtime(ws: WebSocket) -> None:
         model = ws.query_params.get("model")
         beta = "realtime=v1" in ws.headers.get("openai-beta", "")
-        await ws.accept()
+        offered = ws_gateway.subprotocols(ws.scope)
+        await ws.accept(subprotocol="realtime" if "realtime" in offered else None)
         if not model:
             await ws.send_text(
                 orjson.dumps(
@@ -379,6 +440,9 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
             while True:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
+                    break
+                if len(message.get("text") or message.get("bytes") or b"") > MAX_EVENT_BYTES:
+                    await ws.close(CLOSE_TOO_BIG, f"client event larger than {MAX_EVENT_BYTES} bytes")
                     break
                 try:
                     event = orjson.loads(message.get("text") or message.get("bytes") or b"")

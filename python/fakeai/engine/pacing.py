@@ -71,6 +71,27 @@ class Ticker:
         self._parked(self.core.wait(future, deadline))
         await future
 
+    async def until_or_gone(self, deadline: float, receive: Receive) -> bool:
+        """Return True at ``deadline``, or False as soon as the client disconnects (``receive`` gives
+        ``http.disconnect``): a non-streamed answer waiting for its time must not keep its memory and
+        its batch slot for a client that left."""
+        if deadline <= time.monotonic():
+            return True
+        future = asyncio.get_running_loop().create_future()
+        self._parked(self.core.wait(future, deadline))  # the core skips a future already done
+        gone = asyncio.ensure_future(_disconnected(receive))
+
+        def wake(task: asyncio.Future[bool]) -> None:
+            if not future.done() and not task.cancelled() and task.exception() is None and task.result():
+                future.set_result(None)
+
+        gone.add_done_callback(wake)
+        try:
+            await future
+        finally:
+            gone.cancel()
+        return not (gone.done() and not gone.cancelled() and gone.exception() is None and gone.result())
+
     def play(
         self, send: Send, steps: list[bytes], offsets: list[float], start: float, gone: asyncio.Future[Any]
     ) -> asyncio.Future[bool]:
@@ -115,6 +136,11 @@ class Ticker:
             self._parked(self.core.resume(stream, write.exception()))
 
 
+async def _disconnected(receive: Receive) -> bool:
+    """Whether the next message after the body says the client disconnected."""
+    return (await receive())["type"] == "http.disconnect"
+
+
 async def send_stream(
     receive: Receive, send: Send, steps: list[bytes], offsets: list[float], start: float, ticker: Ticker
 ) -> bool:
@@ -145,12 +171,12 @@ async def respond(
     ticker: Ticker,
 ) -> bool:
     """Send what the core rendered: a stream (lists of steps and offsets) or one JSON body when it is
-    done (``schedule`` a delay, or the core's ``(first_token_at, done_at)``). Returns False when a
-    stream's client went away before its end."""
+    done (``schedule`` a delay, or the core's ``(first_token_at, done_at)``). Returns False when the
+    client went away before the end (a non-streamed answer is then dropped at once, not sent)."""
     if isinstance(payload, list):
         return await send_stream(receive, send, payload, schedule, start, ticker)  # type: ignore[arg-type]
     done = schedule[1] if isinstance(schedule, tuple) else schedule
-    if done > 0:  # type: ignore[operator]
-        await ticker.until(start + done)  # type: ignore[operator]
+    if done > 0 and not await ticker.until_or_gone(start + done, receive):  # type: ignore[operator]
+        return False
     await send_bytes(send, payload)
     return True

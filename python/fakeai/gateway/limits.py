@@ -13,6 +13,7 @@ embeddings).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +109,42 @@ def estimate_tokens(body: bytes, p: Peek, path: str) -> int:
                 budget = 0 if path.endswith("/embeddings") else DEFAULT_BUDGET
     n = p.n if type(p.n) is int and p.n > 0 else 1
     return len(body) // 4 + max(budget, 0) * n
+
+
+#: The limit that refused a request (``RateLimiter.admit``'s code) and how OpenAI's message names it.
+_REFUSED = {
+    1: ("rpm", "requests per min (RPM)"),
+    2: ("tpm", "tokens per min (TPM)"),
+    3: ("rpd", "requests per day (RPD)"),
+    4: ("tpd", "tokens per day (TPD)"),
+}
+
+
+def _wait(seconds: float) -> str:
+    """A wait as OpenAI's 429 messages write it: ``120ms``, ``1.5s``, ``6m0s``, ``2h5m0s``."""
+    if seconds < 1:
+        return f"{max(1, math.ceil(seconds * 1000))}ms"
+    if seconds < 60:
+        return f"{seconds:.3g}s"
+    minutes, secs = divmod(math.ceil(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes}m{secs}s" if hours else f"{minutes}m{secs}s"
+
+
+def refusal(refused: int, retry: float, limits: Limits, tokens: int) -> tuple[str, str]:
+    """``(message, error type)`` of a refused request, as OpenAI's 429 words them."""
+    field, unit = _REFUSED[refused]
+    limit = getattr(limits, field)
+    detail = (
+        f"Limit {limit}, Requested {tokens}."
+        if field[0] == "t"
+        else f"Limit {limit}, Used {limit}, Requested 1."
+    )
+    message = (
+        f"Rate limit reached for {unit}: {detail} Please try again in {_wait(retry)}. Visit "
+        "https://platform.openai.com/account/rate-limits to learn more."
+    )
+    return message, "tokens" if field[0] == "t" else "requests"
 
 
 class RateLimits:

@@ -17,10 +17,11 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from fakeai.errors import ApiError
-from fakeai.gateway import chaos, faults, overrides
+from fakeai.gateway import chaos, faults, overrides, websocket
 from fakeai.gateway.keys import label, mask
-from fakeai.gateway.limits import Limits, estimate_tokens, peek
+from fakeai.gateway.limits import Limits, estimate_tokens, peek, refusal
 from fakeai.gateway.state import GatewayState
+from fakeai.http import drain
 from fakeai.http.asgi import REQUESTED_MODEL, ClientGone, Receive, Scope, Send, read_body, too_large
 from fakeai.settings import Settings
 
@@ -28,26 +29,6 @@ API_PREFIX = "/v1/"
 ANTHROPIC_PATH = "/v1/messages"
 #: Labels remembered for unconfigured keys (auth off, rate limits on) before they share one bucket.
 MAX_SEEN_KEYS = 1024
-
-
-#: The limit that refused a request (``RateLimiter.admit``'s code) and how OpenAI's message names it.
-_REFUSED = {
-    1: ("rpm", "requests per min (RPM)"),
-    2: ("tpm", "tokens per min (TPM)"),
-    3: ("rpd", "requests per day (RPD)"),
-    4: ("tpd", "tokens per day (TPD)"),
-}
-
-
-def _wait(seconds: float) -> str:
-    """A wait as OpenAI's 429 messages write it: ``120ms``, ``1.5s``, ``6m0s``, ``2h5m0s``."""
-    if seconds < 1:
-        return f"{max(1, math.ceil(seconds * 1000))}ms"
-    if seconds < 60:
-        return f"{seconds:.3g}s"
-    minutes, secs = divmod(math.ceil(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes}m{secs}s" if hours else f"{minutes}m{secs}s"
 
 
 def _error(path: str, status: int, message: str, type: str, code: str | None, anthropic_type: str) -> bytes:
@@ -126,7 +107,10 @@ class Gateway:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            if scope["type"] == "websocket":
+                await self.websocket(scope, receive, send)
+            else:
+                await self.app(scope, receive, send)
             return
         presented = None
         custom = False
@@ -141,6 +125,9 @@ class Gateway:
             elif name[:9] == overrides.PREFIX:
                 custom = True
         scope[overrides.MARK] = custom  # lets the endpoints skip their own header scan
+        if drain.needed(length, scope["method"]):
+            tracked = drain.Drain(receive, send, length)
+            receive, send = tracked.receive, tracked.send
         if length > self.limit:
             await self._fail(send, scope["path"], too_large(self.limit))
             return
@@ -226,6 +213,19 @@ class Gateway:
         if type(model) is str:
             scope[REQUESTED_MODEL] = model
 
+    async def websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A WebSocket connection: its key checked before the upgrade, its label put in the scope."""
+        presented = websocket.presented_key(scope)
+        label = None
+        if self.state.keys and not scope["path"].startswith(self.open_paths):
+            label = self.state.keys.check(presented) if presented else None
+            if label is None:
+                body = self._unauthorized_body(scope["path"], presented)
+                await websocket.deny(scope, receive, send, 401, body)
+                return
+        scope[websocket.KEY] = label or self._label(presented)
+        await self.app(scope, receive, send)
+
     def _label(self, presented: str | None) -> str:
         if not presented:
             return "anonymous"
@@ -252,6 +252,10 @@ class Gateway:
         await _send(send, e.status, _error(path, e.status, e.message, e.type, e.code, anthropic))
 
     async def _unauthorized(self, send: Send, path: str, presented: str | None) -> None:
+        await _send(send, 401, self._unauthorized_body(path, presented))
+
+    @staticmethod
+    def _unauthorized_body(path: str, presented: str | None) -> bytes:
         if presented:
             message = (
                 f"Incorrect API key provided: {mask(presented)}. You can find your API key at "
@@ -264,11 +268,7 @@ class Gateway:
             )
         if path.startswith(ANTHROPIC_PATH):
             message = "invalid x-api-key" if presented else "x-api-key header is required"
-        await _send(
-            send,
-            401,
-            _error(path, 401, message, "invalid_request_error", "invalid_api_key", "authentication_error"),
-        )
+        return _error(path, 401, message, "invalid_request_error", "invalid_api_key", "authentication_error")
 
     async def _throttled(
         self,
@@ -280,18 +280,7 @@ class Gateway:
         tokens: int,
         headers: list[tuple[bytes, bytes]],
     ) -> None:
-        field, unit = _REFUSED[refused]
-        limit = getattr(limits, field)
-        detail = (
-            f"Limit {limit}, Requested {tokens}."
-            if field[0] == "t"
-            else f"Limit {limit}, Used {limit}, Requested 1."
-        )
-        message = (
-            f"Rate limit reached for {unit}: {detail} Please try again in {_wait(retry)}. Visit "
-            "https://platform.openai.com/account/rate-limits to learn more."
-        )
-        what = "tokens" if field[0] == "t" else "requests"
+        message, what = refusal(refused, retry, limits, tokens)
         body = _error(path, 429, message, what, "rate_limit_exceeded", "rate_limit_error")
         retry_headers = [
             (b"retry-after", str(max(1, math.ceil(retry))).encode()),

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from pathlib import Path
 
 from fakeai import store
-from fakeai.runtime import shared, tls
+from fakeai.runtime import listen, shared, tls
 from fakeai.settings import Settings
 
 log = logging.getLogger("fakeai")
@@ -22,9 +23,16 @@ def serve(settings: Settings) -> None:
     open the shared-memory files in the directory this process creates for them."""
     from granian import Granian
     from granian.constants import Interfaces, Loops
+    from granian.http import HTTP1Settings
     from granian.log import LogLevels
 
     logging.basicConfig(level=settings.log_level.upper(), format="[%(levelname)s] %(name)s: %(message)s")
+    try:
+        for rank in range(settings.data_parallel_size):
+            listen.check_free(settings.host, settings.port + rank if settings.port else 0)
+    except listen.BindError as e:
+        sys.exit(f"fakeai: {e}")
+    listen.raise_descriptor_limit()
     if settings.data_parallel_size > 1:
         from fakeai.runtime.data_parallel import serve_ranks
 
@@ -38,15 +46,8 @@ def serve(settings: Settings) -> None:
     temp_data_dir = None if settings.data_dir else store.create_temp_dir()
     if temp_data_dir is not None:
         os.environ[store.ENV] = str(temp_data_dir)
-    log.info(
-        "fakeai serving on %s://%s:%d with %d worker(s); TTFT %s ms, ITL %s ms",
-        "https" if certs else "http",
-        settings.host,
-        settings.port,
-        settings.workers,
-        "per model" if settings.ttft_ms is None else settings.ttft_ms,
-        "per model" if settings.itl_ms is None else settings.itl_ms,
-    )
+    else:
+        store.clean_stale(Path(settings.data_dir))  # no worker runs yet: every temp file is a crash's
     server = Granian(
         "fakeai.app:app_from_env",
         factory=True,
@@ -63,9 +64,28 @@ def serve(settings: Settings) -> None:
         # a worker that hangs while stopping (granian can, when a signal lands during its start-up)
         # is killed after this long instead of keeping the server alive
         workers_kill_timeout=WORKERS_KILL_SECONDS,
+        # a worker that dies (kill -9, out of memory) is replaced while the others keep serving;
+        # granian still stops the server when a replacement dies again within seconds (crash loop)
+        respawn_failed_workers=True,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=max(1, round(settings.header_read_timeout_s * 1000))
+        ),
         ssl_cert=certs[0] if certs else None,
         ssl_key=certs[1] if certs else None,
     )
+
+    @server.on_startup
+    def serving() -> None:  # once granian has bound the address, before the workers start
+        log.info(
+            "fakeai serving on %s://%s:%d with %d worker(s); TTFT %s ms, ITL %s ms",
+            "https" if certs else "http",
+            settings.host,
+            settings.port,
+            settings.workers,
+            "per model" if settings.ttft_ms is None else settings.ttft_ms,
+            "per model" if settings.itl_ms is None else settings.itl_ms,
+        )
+
     try:
         server.serve()
     finally:

@@ -151,3 +151,10 @@ class Names:
                 param=f"{where}.{self.max_tokens}",
                 code="invalid_value",
             )
+        instructions = params.get("instructions")
+        if instructions is not None and not isinstance(instructions, str):
+            raise bad_request(
+                f"'{where}.instructions' must be a string.",
+                param=f"{where}.instructions",
+                code="invalid_value",
+            )

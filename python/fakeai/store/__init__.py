@@ -26,6 +26,7 @@ __all__ = [
     "Obj",
     "StorageFull",
     "Store",
+    "clean_stale",
     "create_temp_dir",
     "open_store",
     "remove_temp_dir",
@@ -38,6 +39,11 @@ def create_temp_dir() -> Path:
 
 def remove_temp_dir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def clean_stale(root: Path) -> int:
+    """Delete what a crash left half-written in the data directory ``root`` (before workers start)."""
+    return SQLiteStore.clean_stale(root)
 
 
 _process_dir: Path | None = None

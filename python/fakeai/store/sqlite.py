@@ -53,6 +53,22 @@ class SQLiteStore:
         self._local = threading.local()
         self._conn().executescript(SCHEMA)
 
+    @staticmethod
+    def clean_stale(root: Path) -> int:
+        """Delete the blob files a crashed process left half-written in ``<root>/tmp``; returns how
+        many. Only safe while no process of the server writes (``fakeai server`` calls it before it
+        starts the workers; a replaced worker must not, the others may be writing)."""
+        removed = 0
+        try:
+            entries = list(os.scandir(root / "tmp"))
+        except FileNotFoundError:
+            return 0
+        for entry in entries:
+            if entry.is_file(follow_symlinks=False):
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:

@@ -1,0 +1,70 @@
+"""Answering before the request body is read, without breaking the client's kept-alive connection.
+
+An answer can come before the body is read: a 401, 429 or injected error from the gateway, a 404 for
+an unknown object, a 413. The server (hyper) then cannot reuse the connection unless the rest of the
+body is already in its buffer, and it has been seen to answer ``keep-alive`` and close anyway, so
+the client's next request on that connection fails. So, for a request whose body may not be buffered
+yet (more than :data:`DRAIN_FROM` bytes, or of unknown length), the response start waits while the
+rest of the body is read and dropped, up to :data:`DRAIN_LIMIT` bytes and :data:`DRAIN_SECONDS`;
+past either, the response says ``connection: close`` and the connection ends after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fakeai.http.asgi import Receive, Send
+
+#: Bodies this small arrive with their head: the server has them already.
+DRAIN_FROM = 8 * 1024
+#: Most a body is read to keep its connection alive, bytes, and the longest that reading may take.
+DRAIN_LIMIT = 1024 * 1024
+DRAIN_SECONDS = 5.0
+CLOSE = (b"connection", b"close")
+
+
+def needed(length: int, method: str) -> bool:
+    """Whether a request's body may still be on the wire when it is answered (``length`` -1: none
+    given, a chunked body)."""
+    return length > DRAIN_FROM or (length < 0 and method in ("POST", "PUT", "PATCH"))
+
+
+class Drain:
+    """``receive`` and ``send`` of one request: ``receive`` notes when the body is all read; ``send``
+    reads the rest before the response starts, or makes that response close the connection."""
+
+    __slots__ = ("_receive", "_send", "done", "length")
+
+    def __init__(self, receive: Receive, send: Send, length: int) -> None:
+        self._receive, self._send, self.length, self.done = receive, send, length, False
+
+    async def receive(self) -> dict[str, Any]:
+        message = await self._receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            self.done = True
+        return message
+
+    async def send(self, message: dict[str, Any]) -> None:
+        if not self.done and message["type"] == "http.response.start":
+            drained = self.length <= DRAIN_LIMIT and await self._drain()
+            if not drained:
+                message["headers"] = [*message.get("headers", ()), CLOSE]
+        await self._send(message)
+
+    async def _drain(self) -> bool:
+        async def rest() -> bool:
+            size = 0
+            while not self.done:
+                message = await self.receive()
+                if message["type"] != "http.request":
+                    return False  # the client left
+                size += len(message.get("body", b""))
+                if size > DRAIN_LIMIT:
+                    return False
+            return True
+
+        try:
+            return await asyncio.wait_for(rest(), DRAIN_SECONDS)
+        except Exception:  # a timeout, a 413 from the size bound: close instead
+            return False

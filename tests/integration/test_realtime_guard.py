@@ -1,0 +1,119 @@
+"""``/v1/realtime`` under attack: the API key before the upgrade, rate limits per response, bounded
+audio buffer and events, and bad response options answered as ``error`` events."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import openai
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from fakeai.api.realtime import MAX_BUFFER_BYTES, MAX_EVENT_BYTES
+
+pytestmark = pytest.mark.integration
+
+KEY = "sk-realtime-guard-1"
+
+
+@pytest.fixture(scope="module")
+def guarded(start_server):
+    with start_server("--api-key", KEY, "--rpm", "3", "--ttft", "0", "--itl", "0") as url:
+        yield url
+
+
+def ws_url(base_url: str) -> str:
+    return base_url.replace("http://", "ws://") + "/v1/realtime?model=gpt-4o-realtime-preview"
+
+
+def next_of(ws, *types: str) -> dict:
+    while True:
+        event = json.loads(ws.recv(timeout=10))
+        if event["type"] in types:
+            return event
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"additional_headers": {"Authorization": "Bearer sk-wrong"}},
+        {"subprotocols": ["realtime", "openai-insecure-api-key.sk-wrong"]},
+    ],
+)
+def test_no_key_or_a_wrong_one_is_refused_before_the_upgrade(guarded, kwargs):
+    with pytest.raises(InvalidStatus) as refused:
+        connect(ws_url(guarded), **kwargs)
+    assert refused.value.response.status_code == 401
+    error = json.loads(bytes(refused.value.response.body))["error"]
+    assert error["type"] == "invalid_request_error" and error["code"] == "invalid_api_key"
+
+
+def test_the_key_as_browser_subprotocol_or_header_is_accepted(guarded):
+    with connect(ws_url(guarded), subprotocols=["realtime", f"openai-insecure-api-key.{KEY}"]) as ws:
+        assert ws.subprotocol == "realtime"
+        assert json.loads(ws.recv(timeout=10))["type"] == "session.created"
+    sdk = openai.OpenAI(base_url=guarded + "/v1", api_key=KEY, max_retries=0)
+    with sdk, sdk.realtime.connect(model="gpt-4o-realtime-preview") as conn:
+        assert conn.recv().type == "session.created"
+
+
+def test_responses_count_against_the_rate_limit(start_server):
+    with start_server("--api-key", KEY, "--rpm", "2", "--ttft", "0", "--itl", "0") as url:
+        with connect(ws_url(url), additional_headers={"Authorization": f"Bearer {KEY}"}) as ws:
+            outcomes = []
+            for _ in range(3):
+                ws.send(json.dumps({"type": "response.create", "response": {"output_modalities": ["text"]}}))
+                event = next_of(ws, "response.done", "error")
+                outcomes.append(event["type"] if event["type"] != "error" else event["error"]["code"])
+            assert outcomes == ["response.done", "response.done", "rate_limit_exceeded"]
+
+
+@pytest.mark.parametrize(
+    ("options", "param"),
+    [
+        ({"max_output_tokens": -5}, "response.max_output_tokens"),
+        ({"max_output_tokens": 2**31}, "response.max_output_tokens"),
+        ({"max_output_tokens": 2**63}, "response.max_output_tokens"),
+        ({"max_output_tokens": 200_000}, "response.max_output_tokens"),
+        ({"max_output_tokens": "lots"}, "response.max_output_tokens"),
+        ({"output_modalities": "text"}, "response.output_modalities"),
+        ({"output_modalities": ["smell"]}, "response.output_modalities"),
+        ({"instructions": 5}, "response.instructions"),
+    ],
+)
+def test_bad_response_options_are_an_error_event_and_the_socket_goes_on(base_url, options, param):
+    with connect(ws_url(base_url)) as ws:
+        ws.send(json.dumps({"type": "response.create", "event_id": "ev1", "response": options}))
+        error = next_of(ws, "error", "response.created")["error"]
+        assert error["param"] == param and error["event_id"] == "ev1"
+        ws.send(json.dumps({"type": "response.create", "response": {"output_modalities": ["text"]}}))
+        assert next_of(ws, "response.done")["response"]["status"] == "completed"
+
+
+def test_bad_session_options_are_refused_too(base_url):
+    with connect(ws_url(base_url)) as ws:
+        ws.send(json.dumps({"type": "session.update", "session": {"max_output_tokens": 0}}))
+        assert next_of(ws, "error", "session.updated")["error"]["param"] == "session.max_output_tokens"
+
+
+def test_the_audio_buffer_is_bounded(base_url):
+    chunk = base64.b64encode(bytes(4 * 1024 * 1024)).decode()
+    with connect(ws_url(base_url), max_size=None) as ws:
+        fits = MAX_BUFFER_BYTES // (4 * 1024 * 1024)
+        for _ in range(fits + 1):
+            ws.send(json.dumps({"type": "input_audio_buffer.append", "audio": chunk}))
+        assert next_of(ws, "error")["error"]["code"] == "input_audio_buffer_full"
+        ws.send(json.dumps({"type": "input_audio_buffer.commit"}))  # what fitted is still there
+        assert next_of(ws, "input_audio_buffer.committed", "error")["type"] == "input_audio_buffer.committed"
+
+
+def test_an_event_over_the_limit_closes_with_1009(base_url):
+    with connect(ws_url(base_url), max_size=None) as ws:
+        ws.recv(timeout=10)
+        ws.send("x" * (MAX_EVENT_BYTES + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009

@@ -1,0 +1,148 @@
+"""How ``fakeai server`` runs as processes: a busy port, a dead worker, crash leftovers, silent and
+slow connections."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from fakeai.runtime.process import free_port, run_fakeai, spawn, stop
+
+pytestmark = pytest.mark.integration
+
+
+def server_cmd(port: int, *flags: str) -> list[str]:
+    return [sys.executable, "-m", "fakeai", "server", "--host", "127.0.0.1", "--port", str(port), *flags]
+
+
+def children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def wait_for(predicate, seconds: float = 20.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    return predicate()
+
+
+def test_a_busy_port_is_refused_with_one_line():
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        r = run_fakeai("server", "--host", "127.0.0.1", "--port", str(port))
+    assert r.returncode != 0
+    assert r.stderr.strip() == f"fakeai: port {port} is in use; pass --port"
+    assert "Traceback" not in r.stdout + r.stderr and "serving on" not in r.stdout + r.stderr
+
+
+def test_a_port_served_by_another_fakeai_is_refused(start_server):
+    port = free_port()
+    with start_server(port=port) as url:
+        r = run_fakeai("server", "--host", "127.0.0.1", "--port", str(port))
+        assert r.returncode != 0 and f"port {port} is in use" in r.stderr
+        assert httpx.get(url + "/health").status_code == 200
+
+
+def test_an_address_not_of_this_machine_is_one_line():
+    r = run_fakeai("server", "--host", "192.0.2.1", "--port", str(free_port()))  # TEST-NET-1
+    assert r.returncode != 0
+    assert r.stderr.strip().startswith("fakeai: cannot assign requested address 192.0.2.1")
+    assert "Traceback" not in r.stderr
+
+
+def test_a_killed_worker_is_replaced_and_nothing_stored_is_lost(tmp_path):
+    port = free_port()
+    proc = spawn(server_cmd(port, "--workers", "2", "--ttft", "0", "--itl", "0"), port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        workers = wait_for(lambda: len(children(proc.pid)) == 2 and children(proc.pid))
+        stored = httpx.post(
+            url + "/v1/files", files={"file": ("a.txt", b"kept\n")}, data={"purpose": "user_data"}
+        ).json()["id"]
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)
+        # the other worker keeps answering (new connections) while the dead one is replaced
+        for _ in range(20):
+            assert httpx.get(url + "/health").status_code == 200
+        replaced = wait_for(lambda: (c := children(proc.pid)) and len(c) == 2 and victim not in c and c)
+        assert replaced and victim not in replaced
+        assert proc.poll() is None
+        for _ in range(10):  # whichever worker answers, the new one included
+            assert httpx.get(f"{url}/v1/files/{stored}/content").content == b"kept\n"
+    finally:
+        stop(proc)
+
+
+def test_temp_files_left_by_a_crash_are_removed_at_start(tmp_path):
+    (tmp_path / "tmp").mkdir()
+    leftover = tmp_path / "tmp" / "tmpabc123"
+    leftover.write_bytes(b"half an upload")
+    port = free_port()
+    proc = spawn(server_cmd(port, "--data-dir", str(tmp_path)), port)
+    try:
+        assert not leftover.exists()
+        assert (tmp_path / "fakeai.db").exists()
+    finally:
+        stop(proc)
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> bool:
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(4096):
+            pass
+        return True
+    except TimeoutError:
+        return False
+    except OSError:
+        return True
+
+
+def test_silent_and_slow_connections_are_closed_and_health_keeps_answering(start_server):
+    flags = ("--idle-timeout", "1", "--header-read-timeout", "1")
+    with start_server(*flags) as url:
+        port = int(url.rsplit(":", 1)[1])
+        silent = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+        slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(5)]
+        try:
+            for s in slow:
+                s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # a head never finished
+            assert httpx.get(url + "/health").status_code == 200
+            assert all(_closed_within(s, 15) for s in silent + slow)
+        finally:
+            for s in silent + slow:
+                s.close()
+
+
+def test_connections_over_the_limit_are_closed_oldest_silent_first(start_server):
+    with start_server("--max-connections", "4", "--idle-timeout", "0") as url:
+        port = int(url.rsplit(":", 1)[1])
+        conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+        try:
+            with httpx.Client(base_url=url) as http:  # a connection in use is never cut for the limit
+                assert http.get("/health").status_code == 200
+                assert sum(_closed_within(s, 15) for s in conns[:5]) == 5
+                assert http.get("/health").status_code == 200
+        finally:
+            for s in conns:
+                s.close()

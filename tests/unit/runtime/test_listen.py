@@ -1,0 +1,43 @@
+"""The checks made before granian starts, and the reaper's choice of connections to close."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from fakeai.runtime import listen
+from fakeai.runtime.connections import Silent, to_cut
+
+
+def test_a_listening_port_is_busy_even_for_a_reuseport_listener():
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)  # as granian's workers bind
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        with pytest.raises(listen.BindError, match=f"^port {port} is in use; pass --port$"):
+            listen.check_free("127.0.0.1", port)
+    listen.check_free("127.0.0.1", port)  # free again
+
+
+def test_an_unresolvable_host_is_one_line():
+    with pytest.raises(listen.BindError, match="pass --host"):
+        listen.check_free("no-such-host.invalid", 8000)
+
+
+def test_descriptor_limit_is_at_least_what_it_was():
+    import resource
+
+    before = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    assert listen.raise_descriptor_limit() >= before
+
+
+def test_idle_silent_connections_are_cut_then_oldest_over_the_limit():
+    silent = [Silent(fd, age) for fd, age in [(5, 100), (6, 9000), (7, 20), (8, 4000)]]
+    assert [c.fd for c in to_cut(10, silent, idle_ms=5000, limit=0)] == [6]
+    # 10 connections, limit 7: 6 is idle; two more go, oldest silent first
+    assert [c.fd for c in to_cut(10, silent, idle_ms=5000, limit=7)] == [6, 8, 5]
+    # connections that sent a request are never cut for the limit
+    assert [c.fd for c in to_cut(100, silent, idle_ms=0, limit=1)] == [6, 8, 5, 7]
+    assert to_cut(3, silent, idle_ms=0, limit=8) == []
