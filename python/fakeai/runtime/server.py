@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
+import errno
 import logging
 import os
+import socket
 import sys
+from typing import Any
 
 from fakeai import store
-from fakeai.runtime import shared, tls
+from fakeai.runtime import shared, summary, tls
 from fakeai.settings import Settings
 
 log = logging.getLogger("fakeai")
@@ -15,6 +19,52 @@ log = logging.getLogger("fakeai")
 BACKPRESSURE = 65536
 #: Seconds a worker gets to stop gracefully (finish its streams) before it is killed.
 WORKERS_KILL_SECONDS = 5
+
+
+def check_address(settings: Settings) -> None:
+    """Raise ValueError, naming ``--port`` or ``--host``, when the address (each data-parallel rank's)
+    cannot be bound: in use by another server, or not an address of this machine."""
+    for port in range(settings.port, settings.port + settings.data_parallel_size) if settings.port else ():
+        try:
+            infos = socket.getaddrinfo(settings.host or None, port, type=socket.SOCK_STREAM)
+        except socket.gaierror as e:
+            raise ValueError(
+                f"--host {settings.host!r} is not an address of this machine ({e.strerror})"
+            ) from None
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(address)
+            except OSError as e:
+                if e.errno == errno.EADDRINUSE:
+                    raise ValueError(
+                        f"--port {port}: {settings.host}:{port} is already in use (another server is "
+                        "listening there); stop it or choose another --port"
+                    ) from None
+                raise ValueError(
+                    f"--host {settings.host} / --port {port}: cannot listen there ({e.strerror})"
+                ) from None
+
+
+def log_config(settings: Settings) -> dict[str, Any]:
+    """granian's logging configuration (applied in the main process and in every worker) plus
+    fakeai's loggers: ``fakeai`` at ``--log-level`` and, with ``--access-log``, ``fakeai.access`` at
+    info whatever the level, both on standard output beside granian's own lines."""
+    from granian.log import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["fakeai"] = {
+        "handlers": ["console"],
+        "level": settings.log_level.upper(),
+        "propagate": False,
+    }
+    config["loggers"]["fakeai.access"] = {
+        "handlers": ["access"],
+        "level": "INFO" if settings.access_log else "WARNING",
+        "propagate": False,
+    }
+    return config
 
 
 def serve(settings: Settings) -> None:
@@ -33,20 +83,9 @@ def serve(settings: Settings) -> None:
     shm_dir = shared.create_dir()
     os.environ[shared.ENV] = str(shm_dir)
     certs = tls.files(settings, shm_dir)
-    if certs and settings.self_signed_certs:
-        log.info("self-signed certificate: %s", certs[0])
     temp_data_dir = None if settings.data_dir else store.create_temp_dir()
     if temp_data_dir is not None:
         os.environ[store.ENV] = str(temp_data_dir)
-    log.info(
-        "fakeai serving on %s://%s:%d with %d worker(s); TTFT %s ms, ITL %s ms",
-        "https" if certs else "http",
-        settings.host,
-        settings.port,
-        settings.workers,
-        "per model" if settings.ttft_ms is None else settings.ttft_ms,
-        "per model" if settings.itl_ms is None else settings.itl_ms,
-    )
     server = Granian(
         "fakeai.app:app_from_env",
         factory=True,
@@ -56,6 +95,7 @@ def serve(settings: Settings) -> None:
         interface=Interfaces.ASGI,
         loop=Loops.auto,
         log_level=LogLevels(settings.log_level),
+        log_dictconfig=log_config(settings),
         backlog=4096,
         # granian caps the requests one worker runs at once at backlog / workers by default; the
         # simulated scheduler (--max-num-seqs, --kv-batch-size) is what should limit them here.
@@ -66,6 +106,10 @@ def serve(settings: Settings) -> None:
         ssl_cert=certs[0] if certs else None,
         ssl_key=certs[1] if certs else None,
     )
+    for line in summary.lines(settings, "https" if certs else "http"):
+        log.info("%s", line)
+    if certs and settings.self_signed_certs:
+        log.info("self-signed certificate: %s", certs[0])
     try:
         server.serve()
     finally:
