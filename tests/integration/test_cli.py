@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 
 import pytest
 
@@ -131,3 +132,36 @@ def test_root_points_at_the_dashboard_and_the_docs(http):
     doc = r.json()
     assert doc["dashboard"] == "/dashboard" and doc["openai_base_url"] == "/v1"
     assert doc["docs"].startswith("https://") and http.get(doc["dashboard"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "module, flags, line",
+    [
+        (
+            "cryptography",
+            ["--self-signed-certs"],
+            "--self-signed-certs needs the cryptography package: pip install 'fakeai[tls]'",
+        ),
+        (
+            "zmq",
+            ["--kv-events", "tcp://127.0.0.1:5599"],
+            "--kv-events needs the zmq package: pip install 'fakeai[kv-events]'",
+        ),
+        (
+            "yaml",
+            ["--config", "{yaml}"],
+            "a YAML scenario file needs the yaml package: pip install 'fakeai[yaml]'",
+        ),
+    ],
+)
+def test_a_missing_optional_package_is_one_line_naming_the_extra(tmp_path, module, flags, line):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("ttft_ms: 0\n")
+    flags = [f.format(yaml=scenario) for f in flags]
+    code = (
+        f"import sys; sys.modules[{module!r}] = None\n"  # as if the package were not installed
+        f"from fakeai.cli import main; main(['server', *{flags!r}])"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[0] == f"fakeai server: error: {line}"
