@@ -4,6 +4,8 @@
     python benches/http_load.py --variants chat tools image   # + a tool-calling chat and 1024x1024 images vs chat
     python benches/http_load.py --variants metrics-on --rounds 3    # metrics recording on vs off
     python benches/http_load.py --variants chat gateway       # auth + rate limits on vs plain chat
+    python benches/http_load.py --variants access-log --rounds 3   # --access-log on vs off
+    python benches/http_load.py --variants ref --ref /tmp/old/python   # chat from another checkout vs this one
     python benches/http_load.py --list                        # every variant and its baseline
 
 Every target is started as a real server on a free loopback port, warmed up, loaded with ``wrk`` for a
@@ -85,7 +87,10 @@ VARIANTS: dict[str, Variant] = {
     "echo": Variant("fakeai chat --mode echo", "chat", flags=("--mode", "echo")),
     "tools": Variant("fakeai chat with a tool call", "chat", body=TOOLS_BODY),
     "image": Variant("fakeai image 1024 b64", "chat", path="/v1/images/generations", body=IMAGE_BODY),
-    "metrics-off": Variant("fakeai chat --metrics off", "floor", env={"FAKEAI_METRICS": "off"}),
+    "metrics-off": Variant("fakeai chat --no-metrics", "floor", env={"FAKEAI_METRICS": "off"}),
+    "access-log": Variant("fakeai chat --access-log", "chat", flags=("--access-log",)),
+    # the python package of another checkout (--ref DIR, its compiled _core beside it), same flags
+    "ref": Variant("fakeai chat from --ref", "chat"),
     "metrics-on": Variant("fakeai chat, metrics on", "metrics-off"),
     "gateway": Variant(
         "fakeai chat auth+rate limits",
@@ -261,8 +266,18 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="wrk threads (default 1: leave a core to the server)"
     )
+    parser.add_argument(
+        "--ref",
+        metavar="DIR",
+        help="for the 'ref' variant: a python/ directory of another checkout (e.g. before a change), "
+        "with its fakeai/_core.abi3.so built or copied in; served with the same flags",
+    )
     parser.add_argument("--list", action="store_true", help="list the variants and exit")
     args = parser.parse_args()
+    if "ref" in args.variants:
+        if not args.ref:
+            sys.exit("the ref variant needs --ref DIR")
+        VARIANTS["ref"] = replace(VARIANTS["ref"], env={"PYTHONPATH": str(Path(args.ref).resolve())})
     if args.list:
         for name, v in VARIANTS.items():
             print(f"{name:12} {v.label:32} baseline: {v.baseline}")

@@ -10,4 +10,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+#: Where the documentation lives (also the package's project URL).
+DOCS_URL = "https://github.com/ajcasagrande/fakeai#readme"
+
+__all__ = ["DOCS_URL", "__version__"]

@@ -46,6 +46,7 @@ from fakeai.gateway.middleware import middleware as gateway_middleware
 from fakeai.http import pod_headers
 from fakeai.http.hot_routes import HotRoutes
 from fakeai.observability import MetricsMiddleware
+from fakeai.observability.access_log import AccessLog
 from fakeai.runtime.connections import Reaper
 from fakeai.settings import Settings
 
@@ -87,7 +88,9 @@ def create_app(settings: Settings | None = None) -> HotRoutes:
     """The server's ASGI app: the Starlette app of every route, behind the hot-route shortcut."""
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
-    middleware = [Middleware(MetricsMiddleware, metrics=ctx.metrics)] if ctx.metrics.enabled else []
+    # outermost first: the access log sees the status every layer below settled on
+    middleware = [Middleware(AccessLog)] if ctx.settings.access_log else []
+    middleware += [Middleware(MetricsMiddleware, metrics=ctx.metrics)] if ctx.metrics.enabled else []
     middleware += gateway_middleware(ctx.settings, ctx.gateway)
     middleware += pod_headers.middleware(ctx.settings)
     jobs = [

@@ -4,16 +4,94 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn
 
 from fakeai import __version__
-from fakeai.settings import Settings, kind_of
+from fakeai.extras import MissingExtra
+from fakeai.settings import GROUPS, Settings, kind_of
+
+_FLAG = re.compile(r"--[a-z0-9][a-z0-9-]*|FAKEAI_[A-Z0-9_]+")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are short: the error, then the help line of the option it
+    names (not the whole usage block), and where to find the rest."""
+
+    server: _Parser
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}\n{self.explain(message)}")
+
+    def explain(self, message: str) -> str:
+        """The help line of the first option ``message`` names, and a pointer to ``--help``."""
+        flags = {Settings.env_name(f.name): f.metadata["flag"] for f in Settings.knobs()}
+        for flag in _FLAG.findall(message):
+            action = self._option_string_actions.get(flags.get(flag, flag))
+            if action is not None and action.help != argparse.SUPPRESS:
+                formatter = self._get_formatter()
+                formatter.add_argument(action)
+                return f"{formatter.format_help()}({self.prog} --help lists every option)\n"
+        return f"({self.prog} --help lists every option)\n"
+
+
+def integer(text: str) -> int:
+    return int(text)
+
+
+def number(text: str) -> float:
+    return float(text)
+
+
+_TYPES: dict[type, Any] = {int: integer, float: number, str: str}
+
+
+def shown_default(f: Any) -> str:
+    """A knob's default as ``--help`` (and the README) writes it: on/off, a comma-separated list, or
+    the knob's ``unset`` text for an empty or None default."""
+    kind, value = kind_of(f), f.default
+    if kind is bool:
+        return "on" if value else "off"
+    if kind is tuple:
+        value = ",".join(value)
+    return f.metadata["unset"] if value in (None, "") else str(value)
+
+
+def _add_server_options(server: argparse.ArgumentParser) -> None:
+    """Every :class:`Settings` knob as an option, in one section per group."""
+    sections = {group: server.add_argument_group(f"{group} options") for group in GROUPS}
+    for f in Settings.knobs():
+        meta = f.metadata
+        kind = kind_of(f)
+        env = Settings.env_name(f.name)
+        help = f"{meta['help']} (default: {shown_default(f)}; env {env})".replace("%", "%%")
+        section = sections[meta["group"]]
+        if kind is bool:
+            section.add_argument(
+                meta["flag"], dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help
+            )
+        elif kind is tuple:
+            section.add_argument(meta["flag"], dest=f.name, action="append", default=None, help=help)
+        else:
+            choices = meta["choices"]
+            section.add_argument(
+                meta["flag"],
+                dest=f.name,
+                type=_TYPES[kind],
+                # a choice '' (unset) is left to Settings to check, so that help never lists it
+                choices=choices if choices and "" not in choices else None,
+                metavar="{" + ",".join(c for c in choices if c) + "}" if choices and "" in choices else None,
+                default=None,
+                nargs="+" if meta["many"] else None,
+                help=help,
+            )
+
+
+def _parser() -> _Parser:
+    """The ``fakeai`` parser; ``.server`` is the parser of its ``server`` command."""
+    parser = _Parser(
         prog="fakeai",
         description="A simulated inference server that speaks the OpenAI API.",
     )
@@ -22,31 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     server = commands.add_parser(
         "server",
         help="Run the server.",
+        usage="fakeai server [OPTIONS]",
         description="Run the server. Every option can also be set by its FAKEAI_* environment variable or "
-        "in the --config file; flags win over the environment, which wins over the file.",
+        "in the --config file; flags win over the environment, which wins over the file. On/off options "
+        "take --x / --no-x; repeatable ones take one value per flag (comma-separated in the environment).",
     )
-    for f in Settings.knobs():
-        meta = f.metadata
-        kind = kind_of(f)
-        shown = ",".join(f.default) if kind is tuple else f.default
-        help = f"{meta['help']} [env {Settings.env_name(f.name)}; default {shown if shown != '' else 'none'}]"
-        help = help.replace("%", "%%")
-        if kind is bool:
-            server.add_argument(
-                meta["flag"], dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help
-            )
-        elif kind is tuple:
-            server.add_argument(meta["flag"], dest=f.name, action="append", default=None, help=help)
-        else:
-            server.add_argument(
-                meta["flag"],
-                dest=f.name,
-                type=kind,
-                choices=meta["choices"],
-                default=None,
-                nargs="+" if meta["many"] else None,
-                help=help,
-            )
+    _add_server_options(server)
+    parser.server = server
     from fakeai.simulate import add_parser
 
     add_parser(commands)
@@ -76,22 +136,23 @@ def settings_from(flags: dict[str, Any], environ: Mapping[str, str] = os.environ
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "simulate":
         from fakeai.simulate import run
 
         sys.exit(run(args))
+    server = parser.server
     try:
         settings = settings_from({k: v for k, v in vars(args).items() if k != "command"})
         from fakeai.context import ServerContext
 
         ServerContext.check(settings)
-    except ValueError as e:
-        sys.exit(f"fakeai: {e}")
-    if args.command == "server":
-        from fakeai.runtime.server import serve
+    except (ValueError, MissingExtra) as e:
+        server.exit(2, f"fakeai server: error: {e}\n{server.explain(str(e))}")
+    from fakeai.runtime.server import serve
 
-        serve(settings)
+    serve(settings)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from fakeai.engine.latency import Latencies
 from fakeai.engine.lora import TABLE, TABLE_CAPACITY, LoraModule, LoraRegistry, startup_modules
 from fakeai.engine.pacing import Ticker
 from fakeai.engine.usage import UsageMeter
+from fakeai.extras import require
 from fakeai.observability import EngineGauges, Metrics
 from fakeai.observability.fake import FakeMetrics
 from fakeai.runtime import shared
@@ -70,9 +71,10 @@ class ServerContext:
     def check(settings: Settings) -> None:
         """The checks of the knobs each subsystem interprets (``Settings.validated`` checks every knob
         alone and the relations between plain knobs): LoRA adapters, KV events, ``--fake-metrics``, the
-        gateway's scenario, keys, limits and mixes. Each subsystem checks its own again where it is
-        built; ``fakeai server`` calls this before starting workers, so bad values stop it at once with
-        a ValueError naming what is wrong."""
+        gateway's scenario, keys, limits and mixes, and the optional packages the knobs need. Each
+        subsystem checks its own again where it is built; ``fakeai server`` calls this before starting
+        workers, so bad values stop it at once with a ValueError (or a MissingExtra) naming what is
+        wrong."""
         from fakeai.gateway.state import GatewayState
 
         startup_modules(settings)
@@ -80,6 +82,8 @@ class ServerContext:
             check_endpoint(settings)
         if settings.fake_metrics:
             FakeMetrics.parse(settings.fake_metrics)
+        if settings.self_signed_certs:
+            require("cryptography")
         GatewayState.check(settings)
 
     def resolve_model(

@@ -6,7 +6,9 @@ Fixtures:
   ``conftest.py`` (or a test module) to change them. Default: no simulated latency.
 - ``fakeai_server``: starts ``fakeai server`` with those options on a free loopback port, once per
   module, and yields its base URL (``http://127.0.0.1:PORT``).
-- ``fakeai_client``: an ``openai.OpenAI`` pointed at that server (needs the ``openai`` package).
+- ``fakeai_client``: an ``openai.OpenAI`` pointed at that server. It needs the ``openai`` package
+  (``pip install 'fakeai[client]'``); without it a test using the fixture *fails* saying so, rather
+  than being skipped, so that a regression gate cannot pass without running.
 
 Example::
 
@@ -24,6 +26,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from fakeai.extras import MissingExtra, require
 from fakeai.runtime.process import ServerFailed, running_server
 
 
@@ -51,6 +54,9 @@ def fakeai_server(fakeai_server_options: list[str]) -> Iterator[str]:
 @pytest.fixture()
 def fakeai_client(fakeai_server: str, fakeai_server_options: list[str]):
     """An ``openai.OpenAI`` client for ``fakeai_server`` (using its first ``--api-key``, if any)."""
-    openai = pytest.importorskip("openai")
+    try:
+        openai = require("openai")
+    except MissingExtra as e:  # a failure, not a skip: a regression gate must not pass without running
+        raise pytest.fail.Exception(str(e), pytrace=False) from None
     with openai.OpenAI(base_url=fakeai_server + "/v1", api_key=_api_key(fakeai_server_options)) as client:
         yield client

@@ -38,12 +38,16 @@ def _knob(
     maximum: float | None = None,
     choices: tuple[str, ...] | None = None,
     many: bool = False,
+    unset: str = "none",
 ) -> Any:
-    """A field's CLI flag, help text and bounds. A ``bool`` field gets ``--flag``/``--no-flag``; a
+    """A field's CLI flag, help text, ``group`` (its section of ``--help`` and of the README's options
+    tables, one of :data:`GROUPS`) and bounds. A ``bool`` field gets ``--flag``/``--no-flag``; a
     ``tuple[str, ...]`` field is a repeatable flag and a comma-separated environment variable; a ``str``
-    field with ``many`` takes several values after one flag (``--flag a b``), kept space-separated."""
+    field with ``many`` takes several values after one flag (``--flag a b``), kept space-separated.
+    ``unset`` is how ``--help`` shows an empty or None default (what the option does when not given)."""
     assert group in GROUPS, group
     return {
+        "unset": unset,
         "flag": flag,
         "help": help,
         "group": group,
@@ -66,27 +70,30 @@ class Settings:
         default=None,
         metadata=_knob(
             "--ttft",
-            "Time to first token of every model, ms (0 = off; unset: per-model profile).",
+            "Time to first token of every model, ms (0 = off).",
             minimum=0,
             group=TIMING,
+            unset="per model",
         ),
     )
     itl_ms: float | None = field(
         default=None,
         metadata=_knob(
             "--itl",
-            "Inter-token latency of every model, ms (0 = off; unset: per-model profile).",
+            "Inter-token latency of every model, ms (0 = off).",
             minimum=0,
             group=TIMING,
+            unset="per model",
         ),
     )
     jitter: float | None = field(
         default=None,
         metadata=_knob(
             "--jitter",
-            "Relative spread of simulated delays (0.1 = +-10%; unset: per-model).",
+            "Relative spread of simulated delays (0.1 = +-10%).",
             minimum=0,
             group=TIMING,
+            unset="per model",
         ),
     )
     max_body_bytes: int = field(
@@ -132,7 +139,7 @@ class Settings:
     config: str = field(
         default="",
         metadata=_knob(
-            "--config", "Scenario file (TOML or YAML) holding any of these knobs and more.", group=SERVER
+            "--config", "Scenario file (TOML or YAML) holding any of these options and more.", group=SERVER
         ),
     )
     api_keys: tuple[str, ...] = field(
@@ -141,13 +148,14 @@ class Settings:
             "--api-key",
             "Accepted API key (repeatable; env comma-separated); 'sha256:<hex>' gives its hash.",
             group=GATEWAY,
+            unset="none (auth off)",
         ),
     )
     auth_open_paths: tuple[str, ...] = field(
-        default=("/health", "/metrics"),
+        default=("/health", "/metrics", "/dashboard"),
         metadata=_knob(
             "--auth-open-path",
-            "Path prefix served without a key (repeatable; '' protects all).",
+            "Path prefix served without a key (repeatable, replaces the default list; '' protects all).",
             group=GATEWAY,
         ),
     )
@@ -155,7 +163,7 @@ class Settings:
         default="",
         metadata=_knob(
             "--rate-limit-tier",
-            "OpenAI usage tier whose limits apply per key ('' = none).",
+            "OpenAI usage tier whose limits apply per key.",
             choices=("", "free", "tier-1", "tier-2", "tier-3", "tier-4", "tier-5"),
             group=GATEWAY,
         ),
@@ -228,7 +236,12 @@ class Settings:
     )
     cors_origins: tuple[str, ...] = field(
         default=(),
-        metadata=_knob("--cors-origin", "Allowed CORS origin (repeatable; '*' for any).", group=GATEWAY),
+        metadata=_knob(
+            "--cors-origin",
+            "Allowed CORS origin (repeatable; '*' for any).",
+            group=GATEWAY,
+            unset="none (CORS off)",
+        ),
     )
     mode: str = field(
         default="random",
@@ -296,7 +309,8 @@ class Settings:
         default=False,
         metadata=_knob(
             "--self-signed-certs",
-            "Serve HTTPS with a self-signed certificate generated at start (its path is logged).",
+            "Serve HTTPS with a self-signed certificate generated at start (its path is logged; needs "
+            "fakeai[tls]).",
             group=SERVER,
         ),
     )
@@ -318,12 +332,19 @@ class Settings:
             group=TIMING,
         ),
     )
-    metrics: str = field(
-        default="on",
+    metrics: bool = field(
+        default=True,
         metadata=_knob(
             "--metrics",
-            "Record request metrics ('off' skips all recording on the request path).",
-            choices=("on", "off"),
+            "Record request metrics (--no-metrics skips all recording on the request path).",
+            group=OBSERVABILITY,
+        ),
+    )
+    access_log: bool = field(
+        default=False,
+        metadata=_knob(
+            "--access-log",
+            "Log one line per HTTP request: client, method, path, status, duration, model.",
             group=OBSERVABILITY,
         ),
     )
@@ -349,7 +370,8 @@ class Settings:
         default="",
         metadata=_knob(
             "--fake-metrics",
-            'Fixed vLLM metric figures as JSON, e.g. \'{"running-requests": 10, "kv-cache-usage": 0.4}\' (README).',
+            "Fixed vLLM metric figures as JSON, e.g. "
+            '\'{"running-requests": 10, "kv-cache-usage": 0.4}\' (README: Observability).',
             group=OBSERVABILITY,
         ),
     )
@@ -367,8 +389,9 @@ class Settings:
         default="",
         metadata=_knob(
             "--data-dir",
-            "Directory of stored files and batches, kept across restarts (default: temporary).",
+            "Directory of stored files and batches, kept across restarts.",
             group=STORAGE,
+            unset="a temporary directory",
         ),
     )
     max_file_bytes: int = field(
@@ -456,8 +479,10 @@ class Settings:
         default="",
         metadata=_knob(
             "--kv-events",
-            "Publish the prefix cache's KV events (vLLM format) on this ZMQ endpoint, e.g. tcp://*:5557.",
+            "Publish the prefix cache's KV events (vLLM format) on this ZMQ endpoint, e.g. tcp://*:5557 "
+            "(needs fakeai[kv-events]).",
             group=OBSERVABILITY,
+            unset="off",
         ),
     )
     prefill_overhead_ms: float | None = field(
@@ -467,6 +492,7 @@ class Settings:
             "Fixed part of the time to first token (overrides the model profile; ignored with --ttft).",
             minimum=0,
             group=VLLM,
+            unset="per model",
         ),
     )
     prefill_time_per_token_us: float | None = field(
@@ -476,6 +502,7 @@ class Settings:
             "Prefill time per uncached prompt token (overrides the model profile; ignored with --ttft).",
             minimum=0,
             group=VLLM,
+            unset="per model",
         ),
     )
     max_num_seqs: int = field(
@@ -491,9 +518,10 @@ class Settings:
         default=None,
         metadata=_knob(
             "--max-waiting-queue-length",
-            "Requests allowed to wait for a slot; more are refused with 503 (default: no limit).",
+            "Requests allowed to wait for a slot; more are refused with 503.",
             minimum=0,
             group=VLLM,
+            unset="no limit",
         ),
     )
     time_factor_under_load: float = field(
@@ -546,9 +574,8 @@ class Settings:
                 name = f"{f.metadata['flag']} / {self.env_name(f.name)}"
                 raise ValueError(f"{name} must be <= {maximum}, got {value}")
             if choices is not None and value not in choices:
-                raise ValueError(
-                    f"{f.metadata['flag']} / {self.env_name(f.name)} must be one of {', '.join(choices)}"
-                )
+                named = ", ".join(c for c in choices if c) + (" (or '' for none)" if "" in choices else "")
+                raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be one of {named}")
         self._check_deployment()
         return self
 
@@ -581,6 +608,8 @@ class Settings:
 
 
 _KINDS: dict[str, type] = {"int": int, "float": float, "str": str, "bool": bool, "tuple[str, ...]": tuple}
+#: How an error message names a value type ("must be an integer").
+KIND_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", tuple: "a list"}
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off", "")
 
 
@@ -603,7 +632,7 @@ def parse(f: dataclasses.Field[Any], raw: str, source: str) -> Any:
     try:
         return kind(raw)
     except ValueError:
-        raise ValueError(f"{source} must be a {kind.__name__}, got {raw!r}") from None
+        raise ValueError(f"{source} must be {KIND_NAMES[kind]}, got {raw!r}") from None
 
 
 def _unparse(value: Any) -> str:

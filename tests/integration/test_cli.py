@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
@@ -49,3 +50,104 @@ def test_two_workers_serve(start_server):
                 json={"model": "m", "messages": [{"role": "user", "content": "x"}]},
             )
             assert r.status_code == 200
+
+
+HELP_LINE = "--port PORT  TCP port to listen on. (default: 8000; env FAKEAI_PORT)\n"
+POINTER = "(fakeai server --help lists every option)\n"
+
+
+@pytest.mark.parametrize(
+    "args, env, first_line, help_start",
+    [
+        (("--port", "abc"), None, "argument --port: invalid integer value: 'abc'", HELP_LINE),
+        (("--port", "70000"), None, "--port / FAKEAI_PORT must be <= 65535, got 70000", HELP_LINE),
+        ((), {"FAKEAI_PORT": "x"}, "FAKEAI_PORT must be an integer, got 'x'", HELP_LINE),
+        (
+            ("--gpu-model", "V100"),
+            None,
+            "argument --gpu-model: invalid choice: 'V100' (choose from 'A100', 'H100', 'H200', 'B200')",
+            "--gpu-model {A100,H100,H200,B200}\n",
+        ),
+        (
+            ("--rate-limit-tier", "gold"),
+            None,
+            "--rate-limit-tier / FAKEAI_RATE_LIMIT_TIER must be one of free, tier-1, tier-2, tier-3, "
+            "tier-4, tier-5 (or '' for none)",
+            "--rate-limit-tier {free,tier-1,tier-2,tier-3,tier-4,tier-5}\n",
+        ),
+    ],
+)
+def test_a_bad_value_prints_the_error_and_the_options_help_not_the_usage(args, env, first_line, help_start):
+    r = run("server", *args, env=env)
+    assert r.returncode == 2 and r.stdout == ""
+    error, rest = r.stderr.split("\n", 1)
+    assert error == f"fakeai server: error: {first_line}"
+    assert rest.startswith(help_start) and rest.endswith(POINTER), r.stderr
+    assert "usage:" not in r.stderr and len(r.stderr.splitlines()) <= 5
+
+
+def test_startup_summary_lists_the_urls_and_every_non_default_option(tmp_path, start_server):
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text('rate_limit_tier = "tier-2"\n[[errors]]\nrate = 0.5\nmix = "503"\n')
+    log = tmp_path / "server.log"
+    flags = ["--log-level", "info", "--config", str(scenario), "--api-key", "sk-summary-key-0001"]
+    flags += ["--error-rate", "0.01", "--chaos-rate", "0.02", "--mode", "echo", "--ttft", "5"]
+    with log.open("wb") as out, start_server(*flags, output=out) as base:
+        pass
+    text = log.read_text()
+    for url in ("/v1", "/dashboard", "/metrics/prometheus", "/health"):
+        assert f" {base}{url}\n" in text, url
+    assert f"serving on {base} (1 worker)" in text
+    assert "timing           TTFT 5 ms, ITL per model for every model" in text
+    for item in (
+        f"--config {scenario} (1 error rule)",
+        "--api-key sk-************0001 (1 key)",
+        "--rate-limit-tier tier-2",
+        "--error-rate 0.01",
+        "--chaos-rate 0.02",
+        "--mode echo",
+        "--ttft 5.0",
+    ):
+        assert item in text, item
+    assert "sk-summary-key" not in text and "--log-level" not in text.split("non-default options:")[1]
+
+
+def test_root_points_at_the_dashboard_and_the_docs(http):
+    r = http.get("/")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    doc = r.json()
+    assert doc["dashboard"] == "/dashboard" and doc["openai_base_url"] == "/v1"
+    assert doc["docs"].startswith("https://") and http.get(doc["dashboard"]).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "module, flags, line",
+    [
+        (
+            "cryptography",
+            ["--self-signed-certs"],
+            "--self-signed-certs needs the cryptography package: pip install 'fakeai[tls]'",
+        ),
+        (
+            "zmq",
+            ["--kv-events", "tcp://127.0.0.1:5599"],
+            "--kv-events needs the zmq package: pip install 'fakeai[kv-events]'",
+        ),
+        (
+            "yaml",
+            ["--config", "{yaml}"],
+            "a YAML scenario file needs the yaml package: pip install 'fakeai[yaml]'",
+        ),
+    ],
+)
+def test_a_missing_optional_package_is_one_line_naming_the_extra(tmp_path, module, flags, line):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("ttft_ms: 0\n")
+    flags = [f.format(yaml=scenario) for f in flags]
+    code = (
+        f"import sys; sys.modules[{module!r}] = None\n"  # as if the package were not installed
+        f"from fakeai.cli import main; main(['server', *{flags!r}])"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.splitlines()[0] == f"fakeai server: error: {line}"

@@ -235,7 +235,7 @@ def test_unknown_models_beyond_the_cap_are_folded_into_other(start_server):
 
 
 def test_recording_off_records_nothing(start_server):
-    with start_server("--ttft", "0", "--itl", "0", "--metrics", "off") as base:
+    with start_server("--ttft", "0", "--itl", "0", "--no-metrics") as base:
         assert chat(base).status_code == 200
         doc = httpx.get(base + "/metrics").json()
         assert doc["requests"]["total"] == 0 and doc["tokens"]["total"] == 0

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
-from fakeai.settings import Settings
+from fakeai.settings import GROUPS, Settings, kind_of
 
 
 def test_defaults():
@@ -89,3 +92,66 @@ def test_cluster_knobs_are_bounded():
         Settings.from_env({"FAKEAI_KV_BATCH_SIZE": "-1"})
     s = Settings.from_env({"FAKEAI_KV_PREFILL_WORKERS": "2", "FAKEAI_TTFT_MS": "5"})
     assert (s.kv_prefill_workers, s.ttft_ms, s.itl_ms) == (2, 5.0, None)
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _readme_option_groups() -> dict[str, set[str]]:
+    """The flags of each ``### <group> options`` table of the README's Options section."""
+    text = README.read_text()
+    section = text[text.index("\n## Options\n") : text.index("\n## ", text.index("\n## Options\n") + 1)]
+    groups: dict[str, set[str]] = {}
+    current = None
+    for line in section.splitlines():
+        heading = re.fullmatch(r"### (.+) options", line)
+        if heading:
+            current = groups.setdefault(heading[1], set())
+        elif current is not None and line.startswith("| `--"):
+            first_cell = line.split(" | ")[0]
+            current.update(
+                f for f in re.findall(r"`(--[a-z0-9-]+)`", first_cell) if not f.startswith("--no-")
+            )
+    return groups
+
+
+def test_readme_documents_every_flag_in_its_group():
+    documented = _readme_option_groups()
+    assert list(documented) == list(GROUPS)  # the README's sections, in --help's order
+    for group in GROUPS:
+        flags = {f.metadata["flag"] for f in Settings.knobs() if f.metadata["group"] == group}
+        assert documented[group] == flags, group
+
+
+def test_readme_names_every_environment_variable():
+    text = README.read_text()
+    missing = [Settings.env_name(f.name) for f in Settings.knobs() if Settings.env_name(f.name) not in text]
+    assert not missing
+
+
+def test_switches_are_on_off_flags_and_read_on_off_from_the_environment():
+    assert kind_of(Settings.knob("metrics")) is bool and Settings().metrics is True
+    assert Settings.from_env({"FAKEAI_METRICS": "off"}).metrics is False
+    assert Settings.from_env({"FAKEAI_ACCESS_LOG": "on"}).access_log is True
+    choices = [f.metadata["choices"] for f in Settings.knobs() if f.metadata["choices"]]
+    assert all(set(c) != {"on", "off"} for c in choices)
+
+
+def test_type_errors_name_the_type_in_english():
+    with pytest.raises(ValueError, match="FAKEAI_PORT must be an integer, got 'x'"):
+        Settings.from_env({"FAKEAI_PORT": "x"})
+    with pytest.raises(ValueError, match="FAKEAI_ERROR_RATE must be a number, got 'lots'"):
+        Settings.from_env({"FAKEAI_ERROR_RATE": "lots"})
+
+
+def test_help_groups_options_like_the_readme_with_one_default_style():
+    from fakeai.cli import _parser
+
+    server = _parser().server
+    titles = [g.title for g in server._action_groups if g.title and g.title.endswith(" options")]
+    assert titles == [f"{group} options" for group in GROUPS]
+    text = server.format_help()
+    assert "None" not in text and "{," not in text and "{on,off}" not in text
+    assert "--metrics, --no-metrics" in text and "--access-log, --no-access-log" in text
+    assert "(default: per model; env FAKEAI_TTFT_MS)" in text
+    assert "{free,tier-1,tier-2,tier-3,tier-4,tier-5}" in text

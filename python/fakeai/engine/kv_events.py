@@ -28,6 +28,7 @@ from typing import Any
 
 import msgspec
 
+from fakeai.extras import require
 from fakeai.settings import Settings
 
 #: Milliseconds' worth of events go out in one batch.
@@ -70,7 +71,7 @@ class KVEventBatch(EventBatch):
 
 
 def check_endpoint(settings: Settings) -> None:
-    """Raise ValueError for an unusable ``--kv-events`` setting."""
+    """Raise ValueError for an unusable ``--kv-events`` setting (MissingExtra without pyzmq)."""
     m = _ENDPOINT.match(settings.kv_events)
     if m is None:
         raise ValueError(
@@ -84,6 +85,7 @@ def check_endpoint(settings: Settings) -> None:
             "--kv-events needs --workers 1: each worker process simulates its own prefix cache and "
             "cannot bind the same endpoint"
         )
+    require("zmq")
 
 
 def endpoint_of(settings: Settings) -> str:
@@ -99,9 +101,8 @@ class KvEventPublisher:
     """Drains a ``_core.Cluster``'s KV events and publishes them; :meth:`wake` after each request."""
 
     def __init__(self, settings: Settings, core: Any) -> None:
-        import zmq
-
         check_endpoint(settings)
+        zmq = require("zmq")
         self.core = core
         self.block_size = settings.kv_block_size
         self.rank_base = settings.data_parallel_rank * settings.kv_workers

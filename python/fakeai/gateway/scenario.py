@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fakeai.settings import Settings, kind_of
+from fakeai.extras import require
+from fakeai.settings import KIND_NAMES, Settings, kind_of
 
 TABLES = ("keys", "tiers", "errors", "models")
 LIMIT_FIELDS = ("rpm", "tpm", "rpd", "tpd")
@@ -65,7 +66,7 @@ def _read(path: Path) -> dict[str, Any]:
         raise ScenarioError(f"{path}: cannot read the scenario file ({e.strerror})") from None
     is_yaml = path.suffix in (".yaml", ".yml")
     if is_yaml:
-        import yaml
+        yaml = require("yaml")
 
         parse_error: tuple[type[Exception], ...] = (yaml.YAMLError, ValueError)
     else:
@@ -93,7 +94,7 @@ def _check(where: str, value: Any, kind: type) -> Any:
             raise ScenarioError(f"{where} must be a list of strings")
         return tuple(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ScenarioError(f"{where} must be a {kind.__name__}, got {value!r}")
+        raise ScenarioError(f"{where} must be {KIND_NAMES[kind]}, got {value!r}")
     return value
 
 

@@ -30,7 +30,8 @@ from fakeai.settings import Settings
 TABLE = "metrics"
 CAPACITY = 8192
 
-#: Scope key under which an inference endpoint leaves the model label for the middleware.
+#: Scope key under which an inference endpoint leaves the model label for the metrics middleware and
+#: the access log (with recording off: the model id as requested).
 MODEL_KEY = "fakeai.model"
 
 log = logging.getLogger("fakeai")
@@ -40,7 +41,7 @@ class Metrics:
     """The server's request metrics: recording (per request) and the shared table views read."""
 
     def __init__(self, settings: Settings) -> None:
-        self.enabled = settings.metrics == "on"
+        self.enabled = settings.metrics
         self.table = shared.open_table(TABLE, CAPACITY, _core.HISTOGRAM_WIDTH)
         self.slo_seconds = settings.slo_latency_ms / 1000.0
         self.max_models = settings.metrics_max_models
@@ -58,7 +59,8 @@ class Metrics:
 
         ``schedule`` is what the core returned: a list of stream step offsets, a whole answer's
         ``(first_token_at, done_at)``, or None when nothing is generated (embeddings)."""
-        if not self.enabled:
+        if not self.enabled:  # the access log still names the model
+            scope[MODEL_KEY] = model
             return
         try:
             scope[MODEL_KEY] = _core.metrics_inference(

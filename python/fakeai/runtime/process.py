@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 STARTUP_SECONDS = 30.0
 
@@ -70,10 +71,15 @@ def _healthy(url: str) -> bool:
 
 @contextmanager
 def running_server(
-    *flags: str, env: Mapping[str, str] | None = None, port: int | None = None, health_url: str | None = None
+    *flags: str,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+    health_url: str | None = None,
+    output: IO[bytes] | None = None,
 ) -> Iterator[str]:
     """Start ``fakeai server FLAGS`` on 127.0.0.1 (a free port unless given), wait until ``/health``
-    answers, yield the base URL, and stop the whole process group on exit."""
+    answers, yield the base URL, and stop the whole process group on exit. The server's output
+    (stdout and stderr) goes to ``output`` when given (a file: read it after the block)."""
     port = port or free_port()
     cmd = [
         sys.executable,
@@ -91,7 +97,7 @@ def running_server(
     proc = subprocess.Popen(
         cmd,
         env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
+        stdout=subprocess.PIPE if output is None else output,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -100,8 +106,8 @@ def running_server(
         deadline = time.monotonic() + STARTUP_SECONDS
         while not _healthy(health_url or base + "/health"):
             if proc.poll() is not None:
-                output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                raise ServerFailed(f"fakeai server exited at start: {output}")
+                said = proc.stdout.read().decode(errors="replace") if proc.stdout else "(see its output)"
+                raise ServerFailed(f"fakeai server exited at start: {said}")
             if time.monotonic() > deadline:
                 raise ServerFailed(f"fakeai server did not answer /health within {STARTUP_SECONDS:.0f} s")
             time.sleep(0.05)

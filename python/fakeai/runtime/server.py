@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from fakeai import store
-from fakeai.runtime import listen, shared, tls
+from fakeai.runtime import listen, shared, summary, tls
 from fakeai.settings import Settings
 
 log = logging.getLogger("fakeai")
@@ -16,6 +18,26 @@ log = logging.getLogger("fakeai")
 BACKPRESSURE = 65536
 #: Seconds a worker gets to stop gracefully (finish its streams) before it is killed.
 WORKERS_KILL_SECONDS = 5
+
+
+def log_config(settings: Settings) -> dict[str, Any]:
+    """granian's logging configuration (applied in the main process and in every worker) plus
+    fakeai's loggers: ``fakeai`` at ``--log-level`` and, with ``--access-log``, ``fakeai.access`` at
+    info whatever the level, both on standard output beside granian's own lines."""
+    from granian.log import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["fakeai"] = {
+        "handlers": ["console"],
+        "level": settings.log_level.upper(),
+        "propagate": False,
+    }
+    config["loggers"]["fakeai.access"] = {
+        "handlers": ["access"],
+        "level": "INFO" if settings.access_log else "WARNING",
+        "propagate": False,
+    }
+    return config
 
 
 def serve(settings: Settings) -> None:
@@ -41,8 +63,6 @@ def serve(settings: Settings) -> None:
     shm_dir = shared.create_dir()
     os.environ[shared.ENV] = str(shm_dir)
     certs = tls.files(settings, shm_dir)
-    if certs and settings.self_signed_certs:
-        log.info("self-signed certificate: %s", certs[0])
     temp_data_dir = None if settings.data_dir else store.create_temp_dir()
     if temp_data_dir is not None:
         os.environ[store.ENV] = str(temp_data_dir)
@@ -57,6 +77,7 @@ def serve(settings: Settings) -> None:
         interface=Interfaces.ASGI,
         loop=Loops.auto,
         log_level=LogLevels(settings.log_level),
+        log_dictconfig=log_config(settings),
         backlog=4096,
         # granian caps the requests one worker runs at once at backlog / workers by default; the
         # simulated scheduler (--max-num-seqs, --kv-batch-size) is what should limit them here.
@@ -76,15 +97,10 @@ def serve(settings: Settings) -> None:
 
     @server.on_startup
     def serving() -> None:  # once granian has bound the address, before the workers start
-        log.info(
-            "fakeai serving on %s://%s:%d with %d worker(s); TTFT %s ms, ITL %s ms",
-            "https" if certs else "http",
-            settings.host,
-            settings.port,
-            settings.workers,
-            "per model" if settings.ttft_ms is None else settings.ttft_ms,
-            "per model" if settings.itl_ms is None else settings.itl_ms,
-        )
+        for line in summary.lines(settings, "https" if certs else "http"):
+            log.info("%s", line)
+        if certs and settings.self_signed_certs:
+            log.info("self-signed certificate: %s", certs[0])
 
     try:
         server.serve()

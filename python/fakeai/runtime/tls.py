@@ -13,6 +13,7 @@ import ipaddress
 import socket
 from pathlib import Path
 
+from fakeai.extras import require
 from fakeai.settings import Settings
 
 
@@ -27,6 +28,7 @@ def files(settings: Settings, directory: Path) -> tuple[Path, Path] | None:
 
 def self_signed(directory: Path, host: str) -> tuple[Path, Path]:
     """Generate a self-signed certificate and its key into ``directory``."""
+    require("cryptography")
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec

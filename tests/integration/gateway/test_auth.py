@@ -1,8 +1,9 @@
-"""API keys: 401 envelopes, hashed keys, open health/metrics paths, Anthropic's x-api-key."""
+"""API keys: 401 envelopes, hashed keys, open health/metrics/dashboard paths, Anthropic's x-api-key."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 
 import httpx
 import openai
@@ -73,3 +74,28 @@ def test_anthropic_sdk_uses_x_api_key(url):
         "type": "error",
         "error": {"type": "authentication_error", "message": "invalid x-api-key"},
     }
+
+
+def test_the_dashboard_and_its_data_open_without_a_key(url):
+    """A browser cannot send a bearer key: the page, its files and the metrics stream it renders are
+    open by default, while the API stays closed."""
+    import asyncio
+
+    import websockets
+
+    for path in ("/dashboard", "/dashboard/dashboard.js", "/dashboard/dashboard.css", "/metrics"):
+        assert httpx.get(url + path).status_code == 200, path
+    assert httpx.get(url + "/v1/models").status_code == 401
+
+    async def first_message() -> dict:
+        async with websockets.connect(url.replace("http", "ws", 1) + "/metrics/stream") as ws:
+            return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+    assert asyncio.run(first_message())["object"] == "fakeai.metrics"
+
+
+def test_listing_the_open_paths_closes_the_dashboard(start_server):
+    flags = ("--ttft", "0", "--itl", "0", "--api-key", KEY, "--auth-open-path", "/health")
+    with start_server(*flags) as u:
+        assert httpx.get(u + "/dashboard").status_code == 401
+        assert httpx.get(u + "/dashboard", headers={"authorization": f"Bearer {KEY}"}).status_code == 200

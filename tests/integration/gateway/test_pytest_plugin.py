@@ -31,3 +31,19 @@ def test_fixtures_start_a_server_and_configure_a_client(pytester):
     )
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
+
+
+def test_fakeai_client_fails_without_openai_instead_of_skipping(pytester):
+    # a conftest that makes ``import openai`` fail, as on a machine without the package
+    pytester.makeconftest("import sys\nsys.modules['openai'] = None\n")
+    pytester.makepyfile(
+        """
+        def test_uses_the_client(fakeai_client):
+            raise AssertionError("not reached")
+        """
+    )
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(errors=1)
+    out = result.stdout.str()
+    assert "the fakeai_client fixture needs the openai package: pip install 'fakeai[client]'" in out
+    assert "skipped" not in out and "During handling" not in out

@@ -20,7 +20,7 @@ def _start(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
     "text, needle",
     [
         ("ttft_msec = 3\n", "unknown key 'ttft_msec'"),
-        ("ttft_ms = 'fast'\n", "ttft_ms must be a float"),
+        ("ttft_ms = 'fast'\n", "ttft_ms must be a number"),
         ("[keys.sk-a]\nrpm = -1\n", "keys.sk-a.rpm must be >= 0"),
         ("[keys.sk-a]\nburst = 3\n", "keys.sk-a.burst: unknown key"),
         ("[[errors]]\nroute = '/v1/'\n", "errors[0]: missing required key 'rate'"),

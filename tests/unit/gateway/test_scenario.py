@@ -20,9 +20,9 @@ def test_yaml_and_toml_load_the_same(tmp_path):
     "data, needle",
     [
         ({"nope": 1}, "unknown key 'nope'"),
-        ({"workers": True}, "workers must be a int"),
+        ({"workers": True}, "workers must be an integer"),
         ({"api_keys": [1]}, "api_keys must be a list of strings"),
-        ({"keys": {"k": {"rpm": "x"}}}, "keys.k.rpm must be a int"),
+        ({"keys": {"k": {"rpm": "x"}}}, "keys.k.rpm must be an integer"),
         ({"errors": {"rate": 1}}, "errors must be an array"),
         ({"models": [{"context_length": 5}]}, "models[0]: missing required key 'id'"),
     ],

@@ -1,0 +1,62 @@
+"""The access log (``--access-log``): one line per HTTP request, in the shape web servers write it.
+
+::
+
+    127.0.0.1:51234 - "POST /v1/chat/completions HTTP/1.1" 200 1.9ms gpt-4o
+    127.0.0.1:51236 - "GET /v1/models/nope HTTP/1.1" 404 0.4ms -
+
+client address, request line (path and query string), status, time from arrival to the last byte, and
+the model the request was counted under (``-`` for requests without one). A response the client
+abandoned before it started is logged with status 499, as nginx does. Lines go to the
+``fakeai.access`` logger (standard output, at info whatever ``--log-level`` says).
+
+The middleware is pure ASGI and installed only with ``--access-log``: when it is off, no code of it
+runs on any request. WebSockets and lifespan events pass through unlogged.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable
+
+from fakeai.http.asgi import Receive, Scope, Send
+from fakeai.observability.recorder import MODEL_KEY
+
+log = logging.getLogger("fakeai.access")
+
+
+def line(scope: Scope, status: int, seconds: float) -> str:
+    """One access-log line for a finished request."""
+    client = scope.get("client")
+    who = f"{client[0]}:{client[1]}" if client else "-"
+    query = scope.get("query_string", b"")
+    target = scope["path"] + ("?" + query.decode("latin-1") if query else "")
+    request = f"{scope['method']} {target} HTTP/{scope.get('http_version', '1.1')}"
+    return f'{who} - "{request}" {status} {seconds * 1000:.1f}ms {scope.get(MODEL_KEY) or "-"}'
+
+
+class AccessLog:
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 0
+
+        def sending(message: dict) -> Awaitable[None]:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            return send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except BaseException:
+            status = status or 500
+            raise
+        finally:
+            log.info("%s", line(scope, status or 499, time.perf_counter() - start))

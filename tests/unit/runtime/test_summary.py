@@ -1,0 +1,57 @@
+"""The start-up summary: URLs to open, and every option not at its default, grouped, keys masked."""
+
+from __future__ import annotations
+
+from fakeai.runtime.summary import changed, lines
+from fakeai.settings import Settings
+
+
+def test_defaults_say_so_and_give_the_urls():
+    out = lines(Settings(port=8123), "http")
+    assert out[0].startswith("fakeai ") and out[0].endswith("serving on http://127.0.0.1:8123 (1 worker)")
+    for path in ("/v1", "/dashboard", "/metrics/prometheus", "/health"):
+        assert any(line.rstrip().endswith(f"http://127.0.0.1:8123{path}") for line in out), path
+    assert "per-model TTFT and ITL profiles" in "\n".join(out)
+    assert out[-1].strip().startswith("every other option at its default")
+    assert changed(Settings()) == {}
+
+
+def test_every_non_default_option_is_listed_in_its_group():
+    s = Settings(
+        api_keys=("sk-secret-0123456789",),
+        rate_limit_tier="tier-1",
+        error_rate=0.05,
+        chaos_rate=0.1,
+        mode="echo",
+        ttft_ms=20.0,
+        metrics=False,
+        access_log=True,
+        workers=2,
+    )
+    groups = changed(s)
+    assert groups["gateway and faults"] == [
+        "--api-key sk-*************6789 (1 key)",
+        "--rate-limit-tier tier-1",
+        "--error-rate 0.05",
+        "--chaos-rate 0.1",
+    ]
+    assert groups["timing and engine"] == ["--ttft 20.0", "--mode echo"]
+    assert groups["observability"] == ["--no-metrics", "--access-log"]
+    assert "server" not in groups  # host, port and workers are in the first line
+    text = "\n".join(lines(s, "https"))
+    assert "sk-secret" not in text and "(2 workers)" in text and "https://127.0.0.1:8000/dashboard" in text
+    assert "TTFT 20 ms, ITL per model for every model" in text
+
+
+def test_a_scenario_file_is_named_with_its_tables_counted(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text(
+        'error_rate = 0.2\n[keys."sk-user-1234567"]\nrpm = 5\n[[errors]]\nrate = 0.5\nmix = "503"\n'
+    )
+    text = "\n".join(lines(Settings(config=str(path), error_rate=0.2), "http"))
+    assert f"--config {path} (1 key, 1 error rule)" in text and "--error-rate 0.2" in text
+
+
+def test_a_wildcard_host_is_reached_on_the_loopback():
+    assert lines(Settings(host="0.0.0.0", port=9000), "http")[1].endswith("http://127.0.0.1:9000/v1")
+    assert lines(Settings(host="::1", port=9000), "http")[1].endswith("http://[::1]:9000/v1")
