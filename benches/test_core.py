@@ -104,32 +104,68 @@ def test_chat_python(benchmark):
     assert body["usage"]["completion_tokens"] == 16
 
 
-# --- embeddings: feature hashing of one paragraph into 1536 dims, rendered as JSON ----------------
+# --- embeddings: hashed features mixed by H D H (Walsh-Hadamard, random diagonal) into 1536 dense dims ---
+EMBED_SPACE = 4096
+
+
+def _h64(data: bytes, seed: int) -> int:
+    return int.from_bytes(
+        hashlib.blake2b(data, digest_size=8, salt=seed.to_bytes(8, "little")).digest(), "little"
+    )
+
+
+def _hadamard(v: list[float]) -> None:
+    half = 1
+    while half < len(v):
+        for start in range(0, len(v), 2 * half):
+            for j in range(start, start + half):
+                x, y = v[j], v[j + half]
+                v[j], v[j + half] = x + y, x - y
+        half *= 2
+
+
+_DIAGONAL = [
+    (0.5 + (h & 0xFFFFFF) / (1 << 24)) * (1 if h >> 63 == 0 else -1)
+    for h in (_h64(i.to_bytes(8, "little"), 5) for i in range(EMBED_SPACE))
+]
+
+
 def py_embed(text: str, dims: int) -> bytes:
-    v = [0.0] * dims
+    v = [0.0] * EMBED_SPACE
+
+    def add(h: int, weight: float) -> None:
+        v[h % EMBED_SPACE] += weight if h >> 63 == 0 else -weight
+
     for word in re.findall(r"\w+", text.lower()):
-        h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
-        v[h % dims] += 1.0 if h >> 63 == 0 else -1.0
-        padded = "^" + word + "$"
+        add(_h64(word.encode(), 1), 1.0)
+        padded = ("^" + word + "$").encode()
         for i in range(len(padded) - 2):
-            h = int.from_bytes(hashlib.blake2b(padded[i : i + 3].encode(), digest_size=8).digest(), "little")
-            v[h % dims] += 0.3 if h >> 63 == 0 else -0.3
+            add(_h64(padded[i : i + 3], 2), 0.3)
+    v[0] += math.sqrt(sum(x * x for x in v) * 0.15 / 0.85)  # the shared direction
+    _hadamard(v)
+    v = [x * d for x, d in zip(v, _DIAGONAL, strict=True)]
+    _hadamard(v)
+    v = v[:dims]
     norm = math.sqrt(sum(x * x for x in v)) or 1.0
     return orjson.dumps(
         {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": [x / norm for x in v]}]}
     )
 
 
+def check_dense(body: dict) -> None:
+    v = body["data"][0]["embedding"]
+    assert len(v) == 1536 and all(x != 0.0 for x in v)
+    assert math.isclose(sum(x * x for x in v), 1.0, rel_tol=1e-4)
+
+
 @pytest.mark.benchmark(group="embedding_1536")
 def test_embed_rust(benchmark):
-    body = orjson.loads(benchmark(lambda: _core.embed("m", PROSE[:400], 1536)[0]))
-    assert len(body["data"][0]["embedding"]) == 1536
+    check_dense(orjson.loads(benchmark(lambda: _core.embed("m", PROSE[:400], 1536)[0])))
 
 
 @pytest.mark.benchmark(group="embedding_1536")
 def test_embed_python(benchmark):
-    body = orjson.loads(benchmark(py_embed, PROSE[:400], 1536))
-    assert len(body["data"][0]["embedding"]) == 1536
+    check_dense(orjson.loads(benchmark(py_embed, PROSE[:400], 1536)))
 
 
 # --- a tool call: parse the tool list, generate schema-valid arguments, render the completion -------

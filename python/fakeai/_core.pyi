@@ -19,6 +19,7 @@ __all__ = [
     "RateLimiter",
     "SPEECH_CHARS_PER_SECOND",
     "SPEECH_SAMPLE_RATE",
+    "SHARED_KEY_BYTES",
     "SharedTable",
     "VOCAB_SIZE",
     "anthropic_message",
@@ -60,6 +61,8 @@ MODERATION_CATEGORIES: list[str]
 MODERATION_IMAGE_CATEGORIES: list[str]
 SPEECH_CHARS_PER_SECOND: float
 SPEECH_SAMPLE_RATE: int
+#: Longest :class:`SharedTable` key, in UTF-8 bytes.
+SHARED_KEY_BYTES: int
 
 class InvalidInput(ValueError):
     """A request value the core cannot use; the caller knows which parameter it came from."""

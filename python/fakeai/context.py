@@ -12,7 +12,8 @@ from types import EllipsisType
 from typing import TYPE_CHECKING
 
 from fakeai import _core
-from fakeai.engine.catalog import Catalog, ModelInfo
+from fakeai.engine.catalog import TABLE as MODELS_TABLE
+from fakeai.engine.catalog import Catalog, ModelInfo, table_capacity
 from fakeai.engine.cluster import SimulatedCluster
 from fakeai.engine.kv_events import check_endpoint
 from fakeai.engine.latency import Latencies
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 @dataclass(slots=True)
 class ServerContext:
     settings: Settings
-    catalog: Catalog = field(default_factory=Catalog)
+    #: Well-known models and the server-wide registry of auto-registered ones (shared memory).
+    catalog: Catalog = field(init=False)
     latencies: Latencies = field(init=False)
     #: The one timer of this worker process that paces every response (see engine.pacing).
     ticker: Ticker = field(init=False)
@@ -54,6 +56,8 @@ class ServerContext:
         from fakeai.gateway.state import GatewayState
 
         s = self.settings
+        limit = s.max_auto_models
+        self.catalog = Catalog(shared.open_table(MODELS_TABLE, table_capacity(limit), 2), limit)
         self.latencies = Latencies(s)
         self.ticker = Ticker()
         self.cluster = SimulatedCluster(s, self.ticker)

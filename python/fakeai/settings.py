@@ -272,6 +272,17 @@ class Settings:
             group=VLLM,
         ),
     )
+    max_auto_models: int = field(
+        default=1024,
+        metadata=_knob(
+            "--max-auto-models",
+            "Unknown model ids registered server-wide on first use; further new ids are answered but "
+            "not listed in /v1/models.",
+            minimum=0,
+            maximum=65_536,
+            group=SERVER,
+        ),
+    )
     max_loras: int = field(
         default=8, metadata=_knob("--max-loras", "Most LoRA adapters loaded at once.", minimum=1, group=VLLM)
     )

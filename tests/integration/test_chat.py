@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import openai
 import pytest
@@ -83,6 +84,31 @@ def test_logprobs_and_top_logprobs(client):
         assert t.logprob <= 0
         assert bytes(t.bytes).decode() == t.token
         assert len(t.top_logprobs) == 3
+
+
+def test_top_logprobs_are_one_distribution(client):
+    """#17: the alternatives come from one softmax: sorted, distinct, summing to at most 1, and the
+    chosen token's own entry (when listed) carries its logprob. The issue's repro, over 40 seeds."""
+    led = total = 0
+    for seed in range(26, 66):
+        r = client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "Say something."}],
+            max_tokens=8,
+            logprobs=True,
+            top_logprobs=3,
+            seed=seed,
+        )
+        for t in r.choices[0].logprobs.content:
+            top = [(a.token, a.logprob) for a in t.top_logprobs]
+            assert len(top) == 3 and len({tok for tok, _ in top}) == 3
+            assert [lp for _, lp in top] == sorted((lp for _, lp in top), reverse=True)
+            assert sum(math.exp(lp) for _, lp in top) <= 1.0 + 1e-6, top
+            own = [lp for tok, lp in top if tok == t.token]
+            assert own in ([], [t.logprob])
+            led += top[0][0] == t.token
+            total += 1
+    assert total == 320 and led > total / 2  # the sampled token is usually the most likely one
 
 
 def test_content_parts_and_metadata_are_accepted(client):

@@ -91,7 +91,7 @@ def test_streamed_audio_deltas(client):
             "invalid_value",
         ),
         (
-            {"modalities": ["text", "audio"], "audio": {"voice": "alloy", "format": "opus"}},
+            {"modalities": ["text", "audio"], "audio": {"voice": "alloy", "format": "ogg"}},
             "audio.format",
             "unsupported_value",
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -44,6 +46,21 @@ def test_echo_and_logprobs(client):
     assert "".join(lp.tokens) == c.text
     assert lp.text_offset[2] == len("Hello world")
     assert all(len(t) == 2 for t in lp.top_logprobs[2:])
+
+
+def test_legacy_top_logprobs_are_one_distribution(client):
+    """#17, legacy completions: each ``top_logprobs`` dict is a distribution's head, most likely first."""
+    for seed in range(26, 46):
+        r = client.completions.create(
+            model="gpt-3.5-turbo-instruct", prompt="Say something.", max_tokens=8, logprobs=3, seed=seed
+        )
+        lp = r.choices[0].logprobs
+        for token, logprob, top in zip(lp.tokens, lp.token_logprobs, lp.top_logprobs, strict=True):
+            values = list(top.values())
+            assert len(values) == 3 and values == sorted(values, reverse=True)
+            assert sum(math.exp(v) for v in values) <= 1.0 + 1e-6, top
+            if token in top:
+                assert top[token] == logprob
 
 
 def test_echo_with_zero_max_tokens_scores_the_prompt(client):

@@ -37,6 +37,33 @@ def test_deterministic_and_similar_texts_are_closer(client):
     assert cos(a[0].embedding, a[1].embedding) > cos(a[0].embedding, a[2].embedding) + 0.3
 
 
+def test_vectors_are_dense(client):
+    """Every dimension carries signal, spread like a continuous distribution (#17: "hello" had 6
+    non-zero values of 1,536)."""
+    for text in ["hello", "The quick brown fox jumps over the lazy dog."]:
+        v = client.embeddings.create(model="text-embedding-3-small", input=text).data[0].embedding
+        assert sum(x != 0.0 for x in v) == 1536
+        assert len(set(v)) > 1400
+        # Roughly centred, each coordinate about 1/sqrt(1536) in size, as a real model's.
+        assert abs(sum(v)) < 5.0
+        rms = math.sqrt(sum(x * x for x in v) / len(v))
+        assert sum(abs(x) > rms / 10 for x in v) > 1400
+
+
+def test_dimensions_truncate_and_renormalise_the_full_vector(client):
+    """As OpenAI's v3 models: the 256-dim embedding is the full one's first 256 values, renormalised."""
+    full = (
+        client.embeddings.create(model="text-embedding-3-large", input="quarterly revenue").data[0].embedding
+    )
+    short = (
+        client.embeddings.create(model="text-embedding-3-large", input="quarterly revenue", dimensions=256)
+        .data[0]
+        .embedding
+    )
+    norm = math.sqrt(sum(x * x for x in full[:256]))
+    assert short == pytest.approx([x / norm for x in full[:256]], abs=1e-6)
+
+
 def test_dimensions_and_base64(client, http):
     r = client.embeddings.create(model="text-embedding-3-large", input="hello", dimensions=256)
     assert len(r.data[0].embedding) == 256

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import openai
 import pytest
 
@@ -41,3 +42,43 @@ def test_unknown_model_is_404_with_envelope(client, http):
 def test_health(http):
     r = http.get("/health")
     assert r.status_code == 200 and r.json()["status"] == "healthy"
+
+
+def fresh_get(url: str, path: str) -> httpx.Response:
+    """One request on a new connection, so that granian may hand it to any worker."""
+    with httpx.Client(base_url=url, timeout=10) as c:
+        return c.get(path)
+
+
+def test_auto_registered_models_are_server_wide(start_server):
+    """#17: with two workers, a model registered by one request is listed and retrievable whichever
+    worker answers (40 fresh connections: the old per-worker registry gave about half 404s)."""
+    with start_server("--workers", "2", "--ttft", "0", "--itl", "0") as url:
+        with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as client:
+            client.chat.completions.create(
+                model="acme/plausible-x-8b", messages=[{"role": "user", "content": "hi"}], max_tokens=2
+            )
+            client.embeddings.create(model="acme/embedder-1", input="hi")
+        for _ in range(20):
+            r = fresh_get(url, "/v1/models/acme/plausible-x-8b")
+            assert r.status_code == 200 and r.json()["owned_by"] == "acme", r.text
+            card = fresh_get(url, "/v1/models/acme/embedder-1").json()
+            assert card["capabilities"] == ["embeddings"]
+        listings = {tuple(m["id"] for m in fresh_get(url, "/v1/models").json()["data"]) for _ in range(20)}
+        assert len(listings) == 1
+        assert listings.pop()[-2:] == ("acme/plausible-x-8b", "acme/embedder-1")
+
+
+def test_auto_registration_is_bounded(start_server):
+    with start_server("--workers", "2", "--ttft", "0", "--itl", "0", "--max-auto-models", "2") as url:
+        with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as client:
+            for name in ("org/one", "org/two", "org/three"):
+                r = client.chat.completions.create(
+                    model=name, messages=[{"role": "user", "content": "hi"}], max_tokens=2
+                )
+                assert r.model == name  # past the bound a new id is still answered
+        for _ in range(10):
+            listed = fresh_get(url, "/v1/models").json()["data"]
+            assert [m["id"] for m in listed if m["id"].startswith("org/")] == ["org/one", "org/two"]
+            r = fresh_get(url, "/v1/models/org/three")
+            assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"

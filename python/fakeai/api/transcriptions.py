@@ -1,8 +1,9 @@
 """``POST /v1/audio/transcriptions`` and ``/v1/audio/translations`` (multipart uploads).
 
-The duration comes from the uploaded file's container (WAV, FLAC, MP3, Ogg); other containers
-(m4a, mp4, webm...) are estimated from their size at 128 kbit/s, and the ``x-fakeai-duration-source``
-header says which (``wav``, ``flac``, ``mp3``, ``ogg`` or ``estimate``). The transcript is fakeai's
+The duration comes from the uploaded file's container (WAV, FLAC, MP3, Ogg, AAC in ADTS); other
+containers (m4a, mp4, webm...) are estimated from their size at 128 kbit/s, and the
+``x-fakeai-duration-source`` header says which (``wav``, ``flac``, ``mp3``, ``ogg``, ``aac`` or
+``estimate``). The transcript is fakeai's
 generated text, about 150 words a minute, the same for the same file.
 """
 

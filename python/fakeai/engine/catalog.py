@@ -2,12 +2,21 @@
 
 Unknown ids are accepted: the first request that names one registers it (with chat defaults, or as an
 embedding model when it is used for embeddings), as passthrough gateways and vLLM-style servers do.
-The catalog is per worker process.
+
+Registrations are server-wide: they live in a shared-memory table (one row per id: its kind and its
+registration number), so whichever granian worker answers, ``GET /v1/models`` lists the same models in
+the same order (well-known first, then auto-registered ones in the order they were first used) and
+``GET /v1/models/{id}`` finds the id. The table is bounded by ``--max-auto-models``: once that many ids
+are registered, a request naming yet another unknown id is still answered (with chat or embedding
+defaults) but the id is not registered, so it is not listed and retrieving it is a 404. Ids longer than
+a shared-table key (248 bytes) are likewise answered without being registered.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+from fakeai import _core
 
 CREATED = 1_700_000_000
 
@@ -104,24 +113,72 @@ DEFAULT_CONTEXT = 131_072
 DEFAULT_EMBEDDING_DIMS = 1536
 
 
+#: The shared table of auto-registered models (see the module docstring).
+TABLE = "models"
+#: The row counting registrations, so that at most ``limit`` ids are ever registered.
+_COUNT = "\x00registered"
+_CHAT, _EMBEDDING = 1, 2
+_UNDO = (1 << 64) - 1  # adding it subtracts 1 (the table's words wrap)
+
+
+def table_capacity(limit: int) -> int:
+    """Rows of the shared table for ``limit`` registrations: twice as many (short probe chains) and
+    one for the count."""
+    return 2 * limit + 1
+
+
+def _registrable(model_id: str) -> bool:
+    return model_id != _COUNT and len(model_id.encode()) <= _core.SHARED_KEY_BYTES
+
+
+def _auto(model_id: str, kind: int) -> ModelInfo:
+    owner = model_id.split("/", 1)[0] if "/" in model_id else "fakeai"
+    if kind == _EMBEDDING:
+        return ModelInfo(model_id, owner, 8_192, EMBEDDING, DEFAULT_EMBEDDING_DIMS)
+    return ModelInfo(model_id, owner, DEFAULT_CONTEXT)
+
+
 @dataclass(slots=True)
 class Catalog:
+    """Well-known and configured models (identical in every worker) plus the server-wide registry of
+    auto-registered ones in ``table`` (row: ``[claims, kind | sequence << 2]``)."""
+
+    table: _core.SharedTable
+    limit: int
     models: dict[str, ModelInfo] = field(default_factory=lambda: {m.id: m for m in WELL_KNOWN})
+    #: This worker's copy of registered rows (rows are never removed, so a copy never goes stale).
+    _seen: dict[str, ModelInfo] = field(default_factory=dict)
 
     def get(self, model_id: str) -> ModelInfo | None:
-        return self.models.get(model_id)
-
-    def resolve(self, model_id: str, *, for_embeddings: bool = False) -> ModelInfo:
-        """The model named by a request, registered on first use when unknown."""
-        info = self.models.get(model_id)
-        if info is None:
-            owner = model_id.split("/", 1)[0] if "/" in model_id else "fakeai"
-            if for_embeddings:
-                info = ModelInfo(model_id, owner, 8_192, EMBEDDING, DEFAULT_EMBEDDING_DIMS)
-            else:
-                info = ModelInfo(model_id, owner, DEFAULT_CONTEXT)
-            self.models[model_id] = info
+        info = self.models.get(model_id) or self._seen.get(model_id)
+        if info is None and _registrable(model_id):
+            row = self.table.get(model_id)
+            if row is not None and row[1]:
+                info = self._seen[model_id] = _auto(model_id, row[1] & 3)
         return info
 
+    def resolve(self, model_id: str, *, for_embeddings: bool = False) -> ModelInfo:
+        """The model named by a request, registered server-wide on first use when unknown."""
+        info = self.get(model_id)
+        if info is not None:
+            return info
+        kind = _EMBEDDING if for_embeddings else _CHAT
+        if not _registrable(model_id):
+            return _auto(model_id, kind)
+        number = self.table.add(_COUNT, 0, 1)
+        if number > self.limit:
+            self.table.add(_COUNT, 0, _UNDO)
+            return _auto(model_id, kind)
+        if self.table.add(model_id, 0, 1) == 1:
+            self.table.add(model_id, 1, kind | number << 2)
+            return self._seen.setdefault(model_id, _auto(model_id, kind))
+        # Another worker registered it at the same moment: its row (and kind) wins.
+        self.table.add(_COUNT, 0, _UNDO)
+        return self.get(model_id) or _auto(model_id, kind)
+
     def all(self) -> list[ModelInfo]:
-        return list(self.models.values())
+        """Well-known and configured models, then auto-registered ones in registration order."""
+        rows = sorted(
+            (row[1] >> 2, key, row[1] & 3) for key, row in self.table.items() if key != _COUNT and row[1]
+        )
+        return list(self.models.values()) + [self._seen.get(k) or _auto(k, kind) for _, k, kind in rows]

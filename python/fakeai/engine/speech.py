@@ -1,9 +1,9 @@
 """Spoken audio files, shared by ``/v1/audio/speech`` and chat completions' audio output.
 
 The Rust core synthesises a speech-like signal (24 kHz, 16-bit mono, 15 characters a second at speed
-1) and writes ``wav``, ``flac`` and ``pcm`` itself; ``mp3`` is encoded by LAME (the ``lameenc`` wheel,
-which bundles it). ``opus`` and ``aac`` have no encoder fakeai can ship in a wheel, so callers answer
-them with a 400 ``unsupported_value`` (see :func:`check_format`).
+1) and writes ``wav``, ``flac`` and ``pcm`` itself, ``opus`` as Ogg Opus (libopus, 32 kb/s, 20 ms
+packets) and ``aac`` as AAC-LC in ADTS frames (Fraunhofer FDK AAC, 64 kb/s), both encoders linked
+statically into the extension; ``mp3`` is encoded by LAME (the ``lameenc`` wheel, which bundles it).
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ VOICES = frozenset(
         "cedar",
     }
 )
+#: Each format's ``content-type``, as OpenAI labels its speech files.
 CONTENT_TYPES = {
     "mp3": b"audio/mpeg",
+    "opus": b"audio/opus",
+    "aac": b"audio/aac",
     "flac": b"audio/flac",
     "wav": b"audio/wav",
     "pcm": b"audio/pcm",
@@ -75,8 +78,7 @@ def check_voice(voice: str, param: str) -> str:
 def check_format(fmt: str, param: str) -> None:
     if fmt not in CONTENT_TYPES:
         raise bad_request(
-            f"Audio format {fmt!r} is not supported by fakeai: it has no {fmt} encoder it can ship; "
-            f"use one of {', '.join(CONTENT_TYPES)}.",
+            f"Audio format {fmt!r} is not supported; use one of {', '.join(CONTENT_TYPES)}.",
             param=param,
             code="unsupported_value",
         )

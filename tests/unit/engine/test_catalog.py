@@ -1,17 +1,30 @@
 from __future__ import annotations
 
-from fakeai.engine.catalog import Catalog
+import pytest
+
+from fakeai import _core
+from fakeai.engine.catalog import Catalog, table_capacity
 
 
-def test_known_models_and_capabilities():
-    c = Catalog()
+@pytest.fixture
+def table_path(tmp_path):
+    return tmp_path / "models.table"
+
+
+def catalog(path, limit: int = 16) -> Catalog:
+    """A catalog over the shared table in ``path``; two catalogs over one path are two workers."""
+    return Catalog(_core.SharedTable(str(path), table_capacity(limit), 2), limit)
+
+
+def test_known_models_and_capabilities(table_path):
+    c = catalog(table_path)
     assert c.get("text-embedding-3-small").embedding_dims == 1536
     assert c.get("deepseek-ai/DeepSeek-R1").supports("reasoning")
     assert not c.get("gpt-3.5-turbo").supports("vision")
 
 
-def test_unknown_ids_register_on_first_use():
-    c = Catalog()
+def test_unknown_ids_register_on_first_use(table_path):
+    c = catalog(table_path)
     assert c.get("x/new") is None
     m = c.resolve("x/new")
     assert m.owned_by == "x" and c.get("x/new") is m
@@ -20,6 +33,33 @@ def test_unknown_ids_register_on_first_use():
     assert c.resolve("x/new") is m
 
 
-def test_card_is_an_openai_model_object():
-    card = Catalog().get("gpt-4o").card()
+def test_registrations_are_seen_by_every_worker_in_one_order(table_path):
+    first, second = catalog(table_path), catalog(table_path)
+    first.resolve("acme/plausible-x-8b")
+    second.resolve("acme/embedder", for_embeddings=True)
+    first.resolve("zeta/late")
+    assert second.get("acme/plausible-x-8b") is not None
+    assert first.get("acme/embedder").supports("embeddings")
+    # The first use decides the kind, whichever worker sees the id next.
+    assert not second.resolve("acme/plausible-x-8b", for_embeddings=True).supports("embeddings")
+    ids = [m.id for m in first.all()]
+    assert ids == [m.id for m in second.all()]
+    assert ids[-3:] == ["acme/plausible-x-8b", "acme/embedder", "zeta/late"]
+
+
+def test_the_registry_is_bounded(table_path):
+    a, b = catalog(table_path, limit=3), catalog(table_path, limit=3)
+    for i in range(5):
+        (a if i % 2 else b).resolve(f"org/m{i}")
+    registered = [m.id for m in a.all() if m.id.startswith("org/")]
+    assert registered == ["org/m0", "org/m1", "org/m2"]
+    # Past the bound an id is still served with defaults, but not registered anywhere.
+    extra = a.resolve("org/extra")
+    assert extra.context_length > 0 and b.get("org/extra") is None and a.get("org/extra") is None
+    long_id = "x" * (_core.SHARED_KEY_BYTES + 1)
+    assert catalog(table_path.with_suffix(".2")).resolve(long_id).id == long_id
+
+
+def test_card_is_an_openai_model_object(table_path):
+    card = catalog(table_path).get("gpt-4o").card()
     assert card["object"] == "model" and card["id"] == "gpt-4o" and isinstance(card["created"], int)

@@ -1,12 +1,13 @@
 //! The duration of an uploaded audio file, read from its container: WAV (`fmt `/`data` chunks),
 //! FLAC (STREAMINFO), MP3 (walking the MPEG frame headers, after an ID3v2 tag) and Ogg (the last
-//! page's granule position: 48 kHz for Opus, the Vorbis header's rate otherwise). Anything else is
-//! estimated from its size at 128 kbit/s and reported as an estimate.
+//! page's granule position: 48 kHz for Opus, the Vorbis header's rate otherwise), AAC in ADTS
+//! (walking the frame headers, 1024 samples a raw block). Anything else is estimated from its size
+//! at 128 kbit/s and reported as an estimate.
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Probe {
     pub seconds: f64,
-    /// `wav`, `flac`, `mp3`, `ogg`, or `unknown` (then `seconds` is the size estimate).
+    /// `wav`, `flac`, `mp3`, `ogg`, `aac`, or `unknown` (then `seconds` is the size estimate).
     pub format: &'static str,
 }
 
@@ -20,6 +21,8 @@ pub fn probe(bytes: &[u8]) -> Probe {
         flac(bytes).map(|s| (s, "flac"))
     } else if bytes.starts_with(b"OggS") {
         ogg(bytes).map(|s| (s, "ogg"))
+    } else if bytes.len() > 7 && bytes[0] == 0xFF && bytes[1] & 0xF6 == 0xF0 {
+        adts(bytes).map(|s| (s, "aac"))
     } else {
         mp3(bytes).map(|s| (s, "mp3"))
     };
@@ -60,15 +63,37 @@ fn flac(b: &[u8]) -> Option<f64> {
 }
 
 fn ogg(b: &[u8]) -> Option<f64> {
-    let rate = if b.windows(8).take(512).any(|w| w == b"OpusHead") {
-        48_000.0
+    // Opus granules count 48 kHz samples from before the pre-skip (the encoder's priming samples).
+    let (rate, skip) = if let Some(at) = b.windows(8).take(512).position(|w| w == b"OpusHead") {
+        (48_000.0, u64::from(u16::from_le_bytes(b.get(at + 10..at + 12)?.try_into().ok()?)))
     } else {
         let at = b.windows(7).take(512).position(|w| w == b"\x01vorbis")?;
-        f64::from(le32(b, at + 12)?)
+        (f64::from(le32(b, at + 12)?), 0)
     };
     let last = b.windows(4).rposition(|w| w == b"OggS")?;
     let granule = u64::from_le_bytes(b.get(last + 6..last + 14)?.try_into().ok()?);
-    (rate > 0.0).then(|| granule as f64 / rate)
+    (rate > 0.0).then(|| granule.saturating_sub(skip) as f64 / rate)
+}
+
+/// Sampling rates by ADTS `sampling_frequency_index`.
+const ADTS_RATES: [u32; 13] =
+    [96_000, 88_200, 64_000, 48_000, 44_100, 32_000, 24_000, 22_050, 16_000, 12_000, 11_025, 8_000, 7_350];
+
+fn adts(b: &[u8]) -> Option<f64> {
+    let rate = *ADTS_RATES.get(usize::from((b[2] >> 2) & 0xF))?;
+    let (mut pos, mut samples) = (0usize, 0u64);
+    while let Some(h) = b.get(pos..pos + 7) {
+        if h[0] != 0xFF || h[1] & 0xF6 != 0xF0 {
+            break;
+        }
+        let len = (usize::from(h[3] & 3) << 11) | (usize::from(h[4]) << 3) | usize::from(h[5] >> 5);
+        if len < 7 {
+            break;
+        }
+        samples += 1024 * (u64::from(h[6] & 3) + 1);
+        pos += len;
+    }
+    (samples > 0).then(|| samples as f64 / f64::from(rate))
 }
 
 /// Bitrates (kbit/s) by index for MPEG-1 Layer III and MPEG-2/2.5 Layer III.
@@ -145,14 +170,28 @@ mod tests {
     }
 
     #[test]
-    fn ogg_opus_uses_the_last_granule() {
+    fn adts_counts_its_frames() {
+        let samples = crate::media::speech::synthesize("one two three four five", "alloy", 1.0);
+        let file = crate::media::aac::adts(&samples, 24_000).unwrap();
+        let p = probe(&file);
+        let expected = samples.len() as f64 / 24_000.0;
+        assert_eq!(p.format, "aac");
+        assert!(p.seconds >= expected && p.seconds < expected + 0.2, "{} vs {expected}", p.seconds);
+    }
+
+    #[test]
+    fn ogg_opus_uses_the_last_granule_less_the_pre_skip() {
         let mut file = b"OggS\x00\x02".to_vec();
         file.extend_from_slice(&[0; 22]);
-        file.extend_from_slice(b"OpusHead");
+        file.extend_from_slice(b"OpusHead\x01\x01");
+        file.extend_from_slice(&312u16.to_le_bytes());
         file.extend_from_slice(b"OggS\x00\x04");
-        file.extend_from_slice(&96_000u64.to_le_bytes());
+        file.extend_from_slice(&96_312u64.to_le_bytes());
         file.extend_from_slice(&[0; 16]);
         assert_eq!(probe(&file), Probe { seconds: 2.0, format: "ogg" });
+        let samples = crate::media::speech::synthesize("one two three four five", "alloy", 1.0);
+        let real = probe(&crate::media::ogg_opus::ogg_opus(&samples, 24_000).unwrap());
+        assert_eq!(real, Probe { seconds: samples.len() as f64 / 24_000.0, format: "ogg" });
     }
 
     #[test]

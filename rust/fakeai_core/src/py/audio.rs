@@ -2,23 +2,26 @@
 
 use super::InvalidInput;
 use crate::media::speech::{synthesize, SAMPLE_RATE};
-use crate::media::{audio_probe, flac, transcript, wav};
+use crate::media::{aac, audio_probe, flac, ogg_opus, transcript, wav};
+use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use xxhash_rust::xxh3::xxh3_64;
 
-/// Encode synthesised speech samples as `format` (`wav`, `flac` or `pcm`).
+/// Encode synthesised speech samples as `format` (`wav`, `flac`, `pcm`, `opus` (Ogg) or `aac` (ADTS)).
 pub(crate) fn encode(samples: &[i16], format: &str) -> PyResult<Vec<u8>> {
     match format {
         "wav" => Ok(wav::wav(samples, SAMPLE_RATE)),
         "flac" => Ok(flac::flac(samples, SAMPLE_RATE)),
         "pcm" => Ok(wav::pcm(samples)),
+        "opus" => ogg_opus::ogg_opus(samples, SAMPLE_RATE).map_err(PyRuntimeError::new_err),
+        "aac" => aac::adts(samples, SAMPLE_RATE).map_err(PyRuntimeError::new_err),
         other => Err(InvalidInput::new_err(format!("the core does not encode {other}"))),
     }
 }
 
-/// The audio of `text` spoken by `voice` at `speed`, as a `wav`, `flac` or `pcm` (24 kHz, 16-bit
-/// mono) file.
+/// The audio of `text` spoken by `voice` at `speed`, as a `wav`, `flac`, `pcm`, `opus` or `aac`
+/// (24 kHz, 16-bit mono) file.
 #[pyfunction]
 pub(crate) fn speech<'py>(
     py: Python<'py>,

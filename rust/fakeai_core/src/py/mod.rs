@@ -52,6 +52,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InvalidInput", m.py().get_type::<InvalidInput>())?;
     m.add("VOCAB_SIZE", crate::text::tokens::VOCAB_SIZE)?;
     m.add("HISTOGRAM_WIDTH", crate::shm::histogram::WIDTH)?;
+    m.add("SHARED_KEY_BYTES", crate::shm::table::KEY_BYTES)?;
     m.add("HISTOGRAM_BOUNDS", crate::shm::histogram::BOUNDS.to_vec())?;
     m.add_class::<shared::SharedTable>()?;
     m.add_class::<length::LengthDistribution>()?;

@@ -1,12 +1,27 @@
-//! Deterministic embeddings by feature hashing, and the `list` of `embedding` objects.
+//! Deterministic dense embeddings: hashed features, spread over every dimension by a fixed seeded
+//! random projection, and the `list` of `embedding` objects.
 //!
-//! Each lower-cased word adds +-1 at a hashed dimension and each of its character trigrams adds
-//! +-0.3, then the vector is L2-normalised. Texts that share words (or word stems) therefore point in
-//! measurably similar directions, while unrelated texts are near-orthogonal: good enough for RAG and
-//! clustering tests, and costs microseconds.
+//! Each lower-cased word is a feature of weight 1 and each of its character trigrams one of weight
+//! 0.3 (token-id inputs: each id, weight 1). Features are hashed, with a hashed sign, into a sparse
+//! vector of [`SPACE`] (4096) buckets, as feature hashing does. That vector is then mixed by the
+//! fixed map `H D H` (`H` the Walsh-Hadamard transform, `D` a seeded diagonal of random signs and
+//! magnitudes): a structured random projection, as in the subsampled randomised Hadamard transform,
+//! that costs `O(SPACE log SPACE)` whatever the input's length, with no matrix in memory. The
+//! embedding is the first `dims` values of the result, L2-normalised.
+//!
+//! Every vector also gets a shared component (a fixed bucket holding 15% of its squared length), so
+//! unrelated texts have a small positive cosine (about 0.15), as real models' embeddings do.
+//!
+//! So every dimension carries signal, spread like a continuous distribution, as a real model's
+//! embeddings (vector databases, quantisation and ANN indexes behave as they would on real vectors);
+//! the map nearly keeps angles, so texts that share words (or word stems) point in measurably similar
+//! directions and unrelated texts are near-orthogonal, as with plain feature hashing. And because
+//! the map does not depend on `dims`, a shorter embedding is the longer one truncated and
+//! renormalised: OpenAI's v3 models' `dimensions` behave the same way.
 
 use crate::render::json;
 use base64::Engine;
+use std::sync::OnceLock;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 const WORD_WEIGHT: f32 = 1.0;
@@ -14,6 +29,16 @@ const TRIGRAM_WEIGHT: f32 = 0.3;
 const WORD_SEED: u64 = 0x5EED_0001;
 const TRIGRAM_SEED: u64 = 0x5EED_0002;
 const TOKEN_SEED: u64 = 0x5EED_0003;
+const TEXT_SEED: u64 = 0x5EED_0004;
+const SIGN_SEED: u64 = 0x5EED_0005;
+/// Cosine that unrelated texts share, as real models' embeddings do (they are not centred: OpenAI's
+/// v3 models give unrelated texts about 0.1-0.2), so search scores of unrelated chunks are small
+/// and positive rather than scattered around zero.
+const BASELINE: f32 = 0.15;
+const BASELINE_BUCKET: usize = 0;
+/// Buckets of the hashed feature vector and length of the transform: a power of two at least as
+/// large as any model's embedding (wider requests use the next power of two).
+pub const SPACE: usize = 4096;
 
 pub enum Input<'a> {
     Text(&'a str),
@@ -25,9 +50,9 @@ fn add(v: &mut [f32], h: u64, weight: f32) {
     v[i] += if h >> 63 == 0 { weight } else { -weight };
 }
 
-fn add_word(v: &mut [f32], word: &[u8]) {
+fn add_word(v: &mut [f32], word: &[u8], padded: &mut Vec<u8>) {
     add(v, xxh3_64_with_seed(word, WORD_SEED), WORD_WEIGHT);
-    let mut padded = Vec::with_capacity(word.len() + 2);
+    padded.clear();
     padded.push(b'^');
     padded.extend_from_slice(word);
     padded.push(b'$');
@@ -36,22 +61,83 @@ fn add_word(v: &mut [f32], word: &[u8]) {
     }
 }
 
-/// The unit-length embedding of `input` with `dims` (> 0) dimensions.
+/// In-place Walsh-Hadamard transform (unnormalised) of a power-of-two-long vector.
+fn hadamard(v: &mut [f32]) {
+    let mut half = 1;
+    while half < v.len() {
+        for block in v.chunks_exact_mut(2 * half) {
+            let (a, b) = block.split_at_mut(half);
+            for (x, y) in a.iter_mut().zip(b.iter_mut()) {
+                let (s, d) = (*x + *y, *x - *y);
+                *x = s;
+                *y = d;
+            }
+        }
+        half *= 2;
+    }
+}
+
+/// The fixed random diagonal `D` for a transform of length `n`: a random sign times a magnitude in
+/// [0.5, 1.5), so every output is a sum of continuous values (never an exact zero, no repeated
+/// levels) while angles stay nearly as they were. Computed once per length used.
+fn diagonal(n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|i| {
+            let h = xxh3_64_with_seed(&(i as u64).to_le_bytes(), SIGN_SEED);
+            let magnitude = 0.5 + (h & 0xFF_FFFF) as f32 / (1u32 << 24) as f32;
+            if h >> 63 == 0 {
+                magnitude
+            } else {
+                -magnitude
+            }
+        })
+        .collect()
+}
+
+fn default_diagonal() -> &'static [f32] {
+    static DIAGONAL: OnceLock<Vec<f32>> = OnceLock::new();
+    DIAGONAL.get_or_init(|| diagonal(SPACE))
+}
+
+/// The unit-length, dense embedding of `input` with `dims` (> 0) dimensions.
 pub fn embed(input: &Input<'_>, dims: usize) -> Vec<f32> {
-    let mut v = vec![0f32; dims.max(1)];
+    let n = SPACE.max(dims.next_power_of_two());
+    let mut v = vec![0f32; n];
     match input {
         Input::Text(text) => {
             let lower = text.to_lowercase();
+            let mut padded = Vec::new();
             for word in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-                add_word(&mut v, word.as_bytes());
+                add_word(&mut v, word.as_bytes(), &mut padded);
+            }
+            if v.iter().all(|x| *x == 0.0) {
+                // No word (empty or punctuation only): the raw text is the one feature.
+                add(&mut v, xxh3_64_with_seed(text.as_bytes(), TEXT_SEED), WORD_WEIGHT);
             }
         }
         Input::Tokens(ids) => {
             for id in *ids {
                 add(&mut v, xxh3_64_with_seed(&id.to_le_bytes(), TOKEN_SEED), WORD_WEIGHT);
             }
+            if v.iter().all(|x| *x == 0.0) {
+                add(&mut v, TEXT_SEED, WORD_WEIGHT);
+            }
         }
     }
+    // The shared direction: a fixed bucket takes BASELINE of every vector's squared length.
+    let sq = v.iter().map(|x| x * x).sum::<f32>();
+    v[BASELINE_BUCKET] += (sq * BASELINE / (1.0 - BASELINE)).sqrt();
+    hadamard(&mut v);
+    let owned;
+    let d = if n == SPACE {
+        default_diagonal()
+    } else {
+        owned = diagonal(n);
+        &owned
+    };
+    v.iter_mut().zip(d).for_each(|(x, s)| *x *= s);
+    hadamard(&mut v);
+    v.truncate(dims.max(1));
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
         v.iter_mut().for_each(|x| *x /= norm);
@@ -122,7 +208,53 @@ mod tests {
         assert_eq!(v, e("hello world"));
         assert_eq!(e("Hello, WORLD!"), v);
         assert_eq!(e("").len(), 256);
-        assert_eq!(e("")[0], 1.0);
+        assert!((e("!!!").iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-5);
+        assert_ne!(e("!!!"), e("???"));
+    }
+
+    #[test]
+    fn every_dimension_carries_signal() {
+        for text in ["hello", "a", "the cat sat on the mat"] {
+            let v = embed(&Input::Text(text), 1536);
+            assert!(v.iter().all(|x| *x != 0.0), "{text}: a zero coordinate");
+            // Spread like a continuous distribution, not a few repeated levels.
+            let mut levels: Vec<u32> = v.iter().map(|x| x.to_bits()).collect();
+            levels.sort_unstable();
+            levels.dedup();
+            assert!(levels.len() > 1400, "{text}: {} distinct values", levels.len());
+        }
+        let t = embed(&Input::Tokens(&[7]), 64);
+        assert!(t.iter().all(|x| *x != 0.0));
+    }
+
+    #[test]
+    fn fewer_dimensions_are_the_truncated_and_renormalised_full_vector() {
+        let full = embed(&Input::Text("quarterly revenue grew"), 3072);
+        let short = embed(&Input::Text("quarterly revenue grew"), 256);
+        let norm = full[..256].iter().map(|x| x * x).sum::<f32>().sqrt();
+        for (a, b) in short.iter().zip(&full[..256]) {
+            assert!((a - b / norm).abs() < 1e-6);
+        }
+        // Odd sizes use the remainder path and still match.
+        let odd = embed(&Input::Text("quarterly revenue grew"), 7);
+        let norm7 = full[..7].iter().map(|x| x * x).sum::<f32>().sqrt();
+        assert!(odd.iter().zip(&full[..7]).all(|(a, b)| (a - b / norm7).abs() < 1e-6));
+    }
+
+    #[test]
+    fn repeated_words_weigh_more() {
+        let once = e("cat dog");
+        let twice = e("cat cat dog");
+        let cat = e("cat");
+        assert!(cosine(&twice, &cat) > cosine(&once, &cat));
+    }
+
+    #[test]
+    fn unrelated_texts_share_a_small_positive_cosine() {
+        let a = e("quarterly revenue grew in europe");
+        let b = e("migratory geese fly south");
+        let c = cosine(&a, &b);
+        assert!((0.05..0.3).contains(&c), "{c}");
     }
 
     #[test]
