@@ -26,31 +26,38 @@ def _parser() -> argparse.ArgumentParser:
         "in the --config file; flags win over the environment, which wins over the file.",
     )
     for f in Settings.knobs():
-        meta = f.metadata
-        kind = kind_of(f)
-        shown = ",".join(f.default) if kind is tuple else f.default
-        help = f"{meta['help']} [env {Settings.env_name(f.name)}; default {shown if shown != '' else 'none'}]"
-        help = help.replace("%", "%%")
-        if kind is bool:
-            server.add_argument(
-                meta["flag"], dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help
-            )
-        elif kind is tuple:
-            server.add_argument(meta["flag"], dest=f.name, action="append", default=None, help=help)
-        else:
-            server.add_argument(
-                meta["flag"],
-                dest=f.name,
-                type=kind,
-                choices=meta["choices"],
-                default=None,
-                nargs="+" if meta["many"] else None,
-                help=help,
-            )
+        add_option(server, f)
     from fakeai.simulate import add_parser
 
     add_parser(commands)
     return parser
+
+
+def add_option(parser: argparse.ArgumentParser, f: Any, typed: bool = True) -> None:
+    """The flag of one :class:`Settings` field, with its help, environment variable and default.
+    ``typed=False`` takes the value as text (the caller parses it with :func:`fakeai.settings.parse`)."""
+    meta = f.metadata
+    kind = kind_of(f)
+    shown = ",".join(f.default) if kind is tuple else f.default
+    help = f"{meta['help']} [env {Settings.env_name(f.name)}; default {shown if shown not in ('', None) else 'none'}]"
+    help = help.replace("%", "%%")
+    if kind is bool:
+        parser.add_argument(
+            meta["flag"], dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help
+        )
+    elif kind is tuple:
+        parser.add_argument(meta["flag"], dest=f.name, action="append", default=None, help=help)
+    else:
+        parser.add_argument(
+            meta["flag"],
+            dest=f.name,
+            type=kind if typed else str,
+            choices=meta["choices"] if typed else None,
+            default=None,
+            nargs="+" if meta["many"] else None,
+            help=help,
+            metavar=None if typed else f.name.upper(),
+        )
 
 
 def _flag_value(f: Any, value: Any) -> Any:

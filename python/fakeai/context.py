@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 from fakeai import _core
 from fakeai.engine.catalog import Catalog, ModelInfo
+from fakeai.engine import deployment
 from fakeai.engine.cluster import SimulatedCluster
+from fakeai.engine.deployment import Engines
 from fakeai.engine.kv_events import check_endpoint
 from fakeai.engine.latency import Latencies
 from fakeai.engine.lora import TABLE, TABLE_CAPACITY, LoraModule, LoraRegistry, startup_modules
@@ -37,6 +39,8 @@ class ServerContext:
     #: The one timer of this worker process that paces every response (see engine.pacing).
     ticker: Ticker = field(init=False)
     cluster: SimulatedCluster = field(init=False)
+    #: The engine model's engines (shared by every worker process), for the requests it times.
+    engines: Engines = field(init=False)
     #: ``--mode echo``: answer with the request's own text unless a request says otherwise.
     echo: bool = field(init=False)
     lengths: _core.LengthDistribution = field(init=False)
@@ -55,7 +59,8 @@ class ServerContext:
         s = self.settings
         self.latencies = Latencies(s)
         self.ticker = Ticker()
-        self.cluster = SimulatedCluster(s, self.ticker)
+        self.engines = Engines(s)
+        self.cluster = SimulatedCluster(s, self.ticker, self.engines)
         self.engine_gauges = self.cluster.engine_gauges
         self.metrics = Metrics(s)
         self.gateway = GatewayState.build(s, self.catalog)
@@ -69,13 +74,14 @@ class ServerContext:
     @staticmethod
     def check(settings: Settings) -> None:
         """The checks of the knobs each subsystem interprets (``Settings.validated`` checks every knob
-        alone and the relations between plain knobs): LoRA adapters, KV events, ``--fake-metrics``, the
+        alone and the relations between plain knobs): LoRA adapters, the engine model's deployment, KV events, ``--fake-metrics``, the
         gateway's scenario, keys, limits and mixes. Each subsystem checks its own again where it is
         built; ``fakeai server`` calls this before starting workers, so bad values stop it at once with
         a ValueError naming what is wrong."""
         from fakeai.gateway.state import GatewayState
 
         startup_modules(settings)
+        deployment.check(settings)
         if settings.kv_events:
             check_endpoint(settings)
         if settings.fake_metrics:

@@ -16,7 +16,12 @@ use std::path::PathBuf;
 #[pyclass(frozen, module = "fakeai._core")]
 pub(crate) struct SharedEngine {
     inner: engine::SharedEngine,
+    /// Set in bits 56..62 of this handle's tickets (the caller's index of its engines).
+    tag: u64,
 }
+
+const TAG_SHIFT: u32 = 56;
+const TAG_MASK: u64 = 0x7F << TAG_SHIFT;
 
 impl SharedEngine {
     /// Submit a request arriving at `now` with `outputs` tokens to generate: its ticket and each
@@ -30,7 +35,10 @@ impl SharedEngine {
         outputs: u32,
     ) -> PyResult<(u64, Vec<f64>)> {
         match self.inner.submit(now, prompt, cached, outputs.max(1)) {
-            Ok((ticket, times)) => Ok((ticket, times.into_iter().map(|t| (t - now).max(0.0)).collect())),
+            Ok((ticket, times)) => {
+                let offsets = times.into_iter().map(|t| (t - now).max(0.0)).collect();
+                Ok((ticket | self.tag << TAG_SHIFT, offsets))
+            }
             Err(Refusal::QueueFull(limit)) => Err(InvalidInput::new_err((
                 format!(
                     "The engine is currently overloaded, please try again later: the waiting queue is full ({limit} requests)."
@@ -48,12 +56,21 @@ impl SharedEngine {
 #[pymethods]
 impl SharedEngine {
     /// Open (creating when new) the engine region in file `path` for the deployment (a dict as
-    /// `deployment_info` takes), with room for `waiting` queued requests per replica.
+    /// `deployment_info` takes), with room for `waiting` queued requests per replica; `tag` (0..127)
+    /// is set in bits 56..62 of the tickets this handle gives.
     #[new]
-    fn new(path: PathBuf, deployment_spec: &Bound<'_, PyDict>, waiting: u32) -> PyResult<Self> {
+    #[pyo3(signature = (path, deployment_spec, waiting, tag=0))]
+    fn new(path: PathBuf, deployment_spec: &Bound<'_, PyDict>, waiting: u32, tag: u8) -> PyResult<Self> {
         let dep = deployment(deployment_spec)?;
+        if tag > 0x7F {
+            return Err(InvalidInput::new_err((
+                format!("tag must be 0..127, got {tag}"),
+                "tag",
+                "invalid_value",
+            )));
+        }
         engine::SharedEngine::open(&path, &dep, waiting)
-            .map(|inner| SharedEngine { inner })
+            .map(|inner| SharedEngine { inner, tag: u64::from(tag) })
             .map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))
     }
 
@@ -73,7 +90,7 @@ impl SharedEngine {
 
     /// The request of `ticket` ends at `now` (its client left); False when it had already finished.
     fn cancel(&self, ticket: u64, now: f64) -> bool {
-        self.inner.cancel(ticket, now)
+        self.inner.cancel(ticket & !TAG_MASK, now)
     }
 
     /// The engine at `now`: `running`, `waiting`, `kv_usage` (0..1), `kv_blocks`, the counters

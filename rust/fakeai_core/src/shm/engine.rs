@@ -131,7 +131,8 @@ impl Layout {
     }
 }
 
-/// A request's place in the region: `(replica << 48) | (generation << 24) | slot`; never 0.
+/// A request's place in the region: `1 << 63 | (replica << 48) | (generation << 24) | slot` (bits
+/// 56..62 are left to the caller).
 pub type Ticket = u64;
 
 /// Why a request was not submitted.
@@ -216,6 +217,12 @@ impl SharedEngine {
     pub fn open(path: &Path, dep: &Deployment, waiting: u32) -> io::Result<SharedEngine> {
         let seqs = dep.max_num_seqs as usize;
         let waiting = waiting.max(1);
+        if dep.replicas > 256 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a shared engine has at most 256 replicas",
+            ));
+        }
         if seqs + waiting as usize >= 1 << SLOT_BITS {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
