@@ -19,6 +19,7 @@ __all__ = [
     "RateLimiter",
     "SPEECH_CHARS_PER_SECOND",
     "SPEECH_SAMPLE_RATE",
+    "SharedEngine",
     "SharedTable",
     "VOCAB_SIZE",
     "anthropic_message",

@@ -12,8 +12,8 @@ from types import EllipsisType
 from typing import TYPE_CHECKING
 
 from fakeai import _core
-from fakeai.engine.catalog import Catalog, ModelInfo
 from fakeai.engine import deployment
+from fakeai.engine.catalog import Catalog, ModelInfo
 from fakeai.engine.cluster import SimulatedCluster
 from fakeai.engine.deployment import Engines
 from fakeai.engine.kv_events import check_endpoint

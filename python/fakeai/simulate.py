@@ -172,7 +172,6 @@ def simulate(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The deployment's description and one result per level."""
     from fakeai import _core
-
     from fakeai.cli import settings_from
 
     flags: dict[str, Any] = {"config": args.config}
