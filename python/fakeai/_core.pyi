@@ -387,7 +387,7 @@ class SharedEngine:
     reports the engine (server-wide). Times are ``time.monotonic()`` seconds."""
 
     def __new__(
-        cls, path: str, deployment_spec: dict[str, Any], waiting: int, tag: int = 0
+        cls, path: str, deployment_spec: dict[str, Any], waiting: int, tag: int = 0, sustain: bool = True
     ) -> SharedEngine: ...
     def submit(
         self, now: float, prompt_tokens: int, output_tokens: int, cached_tokens: int = 0

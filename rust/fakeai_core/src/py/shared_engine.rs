@@ -18,6 +18,8 @@ pub(crate) struct SharedEngine {
     inner: engine::SharedEngine,
     /// Set in bits 56..62 of this handle's tickets (the caller's index of its engines).
     tag: u64,
+    /// Forecast as if the load persists (else as if nothing else arrives).
+    sustain: bool,
 }
 
 const TAG_SHIFT: u32 = 56;
@@ -34,7 +36,7 @@ impl SharedEngine {
         cached: u32,
         outputs: u32,
     ) -> PyResult<(u64, Vec<f64>)> {
-        match self.inner.submit(now, prompt, cached, outputs.max(1)) {
+        match self.inner.submit(now, prompt, cached, outputs.max(1), self.sustain) {
             Ok((ticket, times)) => {
                 let offsets = times.into_iter().map(|t| (t - now).max(0.0)).collect();
                 Ok((ticket | self.tag << TAG_SHIFT, offsets))
@@ -57,10 +59,18 @@ impl SharedEngine {
 impl SharedEngine {
     /// Open (creating when new) the engine region in file `path` for the deployment (a dict as
     /// `deployment_info` takes), with room for `waiting` queued requests per replica; `tag` (0..127)
-    /// is set in bits 56..62 of the tickets this handle gives.
+    /// is set in bits 56..62 of the tickets this handle gives. `sustain`: forecast a request's tokens
+    /// as if the load persists (every other request that finishes is replaced by one like it) rather
+    /// than as if nothing else arrives.
     #[new]
-    #[pyo3(signature = (path, deployment_spec, waiting, tag=0))]
-    fn new(path: PathBuf, deployment_spec: &Bound<'_, PyDict>, waiting: u32, tag: u8) -> PyResult<Self> {
+    #[pyo3(signature = (path, deployment_spec, waiting, tag=0, sustain=true))]
+    fn new(
+        path: PathBuf,
+        deployment_spec: &Bound<'_, PyDict>,
+        waiting: u32,
+        tag: u8,
+        sustain: bool,
+    ) -> PyResult<Self> {
         let dep = deployment(deployment_spec)?;
         if tag > 0x7F {
             return Err(InvalidInput::new_err((
@@ -70,7 +80,7 @@ impl SharedEngine {
             )));
         }
         engine::SharedEngine::open(&path, &dep, waiting)
-            .map(|inner| SharedEngine { inner, tag: u64::from(tag) })
+            .map(|inner| SharedEngine { inner, tag: u64::from(tag), sustain })
             .map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))
     }
 

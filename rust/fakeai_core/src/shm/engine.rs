@@ -547,13 +547,15 @@ impl SharedEngine {
     }
 
     /// Submit a request arriving at `now` (seconds on a clock every process shares) to the
-    /// least-loaded replica and forecast its token times (same clock) if nothing else arrives.
+    /// least-loaded replica and forecast its token times (same clock) if nothing else arrives, or,
+    /// with `sustain`, if the load persists ([`Engine::into_forecast`]).
     pub fn submit(
         &self,
         now: f64,
         prompt: u32,
         cached: u32,
         max_output: u32,
+        sustain: bool,
     ) -> Result<(Ticket, Vec<f64>), Refusal> {
         let guard = self.lock();
         self.advance(now);
@@ -578,7 +580,7 @@ impl SharedEngine {
         drop(guard);
         let ticket =
             ((r as u64) << (SLOT_BITS + GEN_BITS)) | (u64::from(generation) << SLOT_BITS) | u64::from(slot);
-        Ok((ticket | 1 << 63, l.engine.into_forecast(id)))
+        Ok((ticket | 1 << 63, l.engine.into_forecast(id, sustain)))
     }
 
     /// End a request before its forecast (its client left): it leaves the queue or the batch at
@@ -686,7 +688,7 @@ mod tests {
         for k in 0..40u32 {
             let now = 1000.0 + f64::from(k) * 0.013;
             let (prompt, out) = (100 + 37 * (k % 5), 20 + 11 * (k % 7));
-            let (_, times) = shared.submit(now, prompt, 0, out).unwrap();
+            let (_, times) = shared.submit(now, prompt, 0, out, false).unwrap();
             heap.run_until(now);
             let id = heap.submit(now, prompt, 0, out).unwrap();
             let expect = heap.forecast(id);
@@ -708,11 +710,11 @@ mod tests {
         let path = region("two");
         let a = SharedEngine::open(&path, &dep, 1).unwrap();
         let b = SharedEngine::open(&path, &dep, 1).unwrap();
-        a.submit(5.0, 100, 0, 1000).unwrap();
-        let (ticket, _) = b.submit(5.01, 100, 0, 1000).unwrap();
-        let (waiting, times) = a.submit(5.02, 100, 0, 1000).unwrap();
+        a.submit(5.0, 100, 0, 1000, false).unwrap();
+        let (ticket, _) = b.submit(5.01, 100, 0, 1000, false).unwrap();
+        let (waiting, times) = a.submit(5.02, 100, 0, 1000, false).unwrap();
         assert!(times[0] > 5.5, "waits for a sequence slot: {}", times[0]);
-        assert_eq!(b.submit(5.03, 100, 0, 10), Err(Refusal::QueueFull(1)));
+        assert_eq!(b.submit(5.03, 100, 0, 10, false), Err(Refusal::QueueFull(1)));
         let s = b.status(5.1);
         assert_eq!((s.running, s.waiting, s.counters.refused), (2, 1, 1));
         assert!(s.kv_usage() > 0.0);
@@ -726,13 +728,31 @@ mod tests {
     }
 
     #[test]
+    fn a_sustained_forecast_keeps_the_batch_full() {
+        let dep = deployment(1, 64);
+        let (a, b) = (region("drain"), region("sustain"));
+        let (drain, sustain) =
+            (SharedEngine::open(&a, &dep, 64).unwrap(), SharedEngine::open(&b, &dep, 64).unwrap());
+        for k in 0..32 {
+            let t = f64::from(k) * 0.01;
+            drain.submit(t, 200, 0, 50, false).unwrap();
+            sustain.submit(t, 200, 0, 50, true).unwrap();
+        }
+        let (_, drained) = drain.submit(0.5, 200, 0, 400, false).unwrap();
+        let (_, sustained) = sustain.submit(0.5, 200, 0, 400, true).unwrap();
+        // The others finish long before the new request: draining, it decodes alone at the end.
+        let (s, d) = (sustained[399] - sustained[0], drained[399] - drained[0]);
+        assert!(s > 1.05 * d, "{s} vs {d}");
+    }
+
+    #[test]
     fn a_dead_holder_does_not_wedge_the_lock() {
         let dep = deployment(1, 4);
         let e = SharedEngine::open(&region("dead"), &dep, 4).unwrap();
         // A pid that cannot exist holds the lock.
         e.header().lock.store(u32::MAX - 1, Ordering::Release);
         e.header().locked_at.store(now_ns(), Ordering::Release);
-        assert!(e.submit(1.0, 10, 0, 5).is_ok());
+        assert!(e.submit(1.0, 10, 0, 5, true).is_ok());
         assert_eq!(e.header().lock.load(Ordering::Acquire), 0);
     }
 
@@ -742,7 +762,7 @@ mod tests {
         let e = SharedEngine::open(&region("free"), &dep, 2).unwrap();
         for k in 0..50 {
             let t = f64::from(k);
-            let (_, times) = e.submit(t, 50, 0, 4).unwrap();
+            let (_, times) = e.submit(t, 50, 0, 4, false).unwrap();
             assert!(times[3] < t + 1.0);
         }
         let s = e.status(100.0);

@@ -162,12 +162,15 @@ impl Engine {
     /// Request `id`'s token times if nothing else arrives: the engine is copied and run until the
     /// request finishes. Needs `keep_times`.
     pub fn forecast(&self, id: u32) -> Vec<f64> {
-        self.clone().into_forecast(id)
+        self.clone().into_forecast(id, false)
     }
 
     /// [`Engine::forecast`] on this engine itself (no copy). Without `keep_times`, only the tokens
-    /// the request emits from now on are known, so it must not have emitted any yet.
-    pub fn into_forecast(mut self, id: u32) -> Vec<f64> {
+    /// the request emits from now on are known, so it must not have emitted any yet. With `sustain`,
+    /// the load is assumed to persist instead of draining: every other request that finishes during
+    /// the forecast is replaced at once by one of the same size (as a closed-loop client would send
+    /// it), so a request that joins a busy engine keeps sharing its steps with as many sequences.
+    pub fn into_forecast(mut self, id: u32, sustain: bool) -> Vec<f64> {
         if !self.keep_times {
             self.keep_times = true;
             self.step_tokens = None;
@@ -176,7 +179,18 @@ impl Engine {
                 r.step_ends.clear();
             }
         }
-        while !self.requests[id as usize].done() && self.step().is_some() {}
+        self.finished.clear();
+        while !self.requests[id as usize].done() && self.step().is_some() {
+            if sustain && !self.finished.is_empty() {
+                for done in std::mem::take(&mut self.finished) {
+                    let r = &self.requests[done as usize];
+                    if done != id && r.generated == r.max_output {
+                        let (replica, prompt, cached, out) = (r.replica, r.prompt, r.cached, r.max_output);
+                        let _ = self.submit_to(replica, self.now, prompt, cached, out);
+                    }
+                }
+            }
+        }
         self.token_times(id)
     }
 
