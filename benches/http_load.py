@@ -6,6 +6,7 @@
     python benches/http_load.py --variants chat gateway       # auth + rate limits on vs plain chat
     python benches/http_load.py --variants access-log --rounds 3   # --access-log on vs off
     python benches/http_load.py --variants ref --ref /tmp/old/python   # chat from another checkout vs this one
+    python benches/http_load.py --variants engine             # engine-model timing vs fixed timing (Llama-3.1-8B)
     python benches/http_load.py --list                        # every variant and its baseline
 
 Every target is started as a real server on a free loopback port, warmed up, loaded with ``wrk`` for a
@@ -14,6 +15,13 @@ alternating order (so drift in the machine's load falls on all alike) and the me
 Printed per target: requests/s, p50/p99 latency, errors, the server's CPU time per request (all its
 processes, from /proc), and the ratio of requests/s (and of CPU per request) to the target's baseline
 measured in the same run. Needs ``wrk`` (Debian package ``wrk``).
+
+Servers run with zero simulated latency (``--ttft 0 --itl 0``) except where a variant times requests:
+the engine model cannot run without latency, so ``engine`` (Llama-3.1-8B timed by the engine model) is
+compared with ``fixed-timed`` (the same model and request with a fixed 30 ms TTFT and 8 ms ITL, about
+the engine's at this load). Both are then latency-bound at the same concurrency, so their requests/s
+match and the figure that tells the engine's cost is the CPU time per request ("cpu x base": the
+baseline's CPU per request over the variant's; >= 0.9 means the engine costs at most ~10% more).
 """
 
 from __future__ import annotations
@@ -80,7 +88,12 @@ class Variant:
     path: str = CHAT
     body: dict = field(default_factory=lambda: CHAT_BODY)
     api_key: str | None = None
+    #: The server's timing flags.
+    latency: tuple[str, ...] = ("--ttft", "0", "--itl", "0")
 
+
+#: A model whose architecture the engine model knows.
+LLAMA_BODY = {**CHAT_BODY, "model": "meta-llama/Llama-3.1-8B-Instruct"}
 
 VARIANTS: dict[str, Variant] = {
     "chat": Variant("fakeai chat", "floor"),
@@ -100,6 +113,13 @@ VARIANTS: dict[str, Variant] = {
     ),
     # KV events need --workers 1 (one PUB socket per bound endpoint).
     "kv-events": Variant("fakeai chat --kv-events", "chat", flags=("--kv-events", "tcp://127.0.0.1:25557")),
+    "fixed-timed": Variant(
+        "fakeai chat 8B fixed 30/8 ms",
+        "floor",
+        body=LLAMA_BODY,
+        latency=("--ttft", "30", "--itl", "8", "--jitter", "0"),
+    ),
+    "engine": Variant("fakeai chat 8B engine model", "fixed-timed", body=LLAMA_BODY, latency=()),
 }
 
 
@@ -183,10 +203,7 @@ def measure(name: str, v: Variant, workers: int, args: argparse.Namespace) -> Re
             str(port),
             "--workers",
             str(workers),
-            "--ttft",
-            "0",
-            "--itl",
-            "0",
+            *v.latency,
             "--log-level",
             "warning",
             *v.flags,

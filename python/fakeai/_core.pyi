@@ -20,6 +20,7 @@ __all__ = [
     "SPEECH_CHARS_PER_SECOND",
     "SPEECH_SAMPLE_RATE",
     "SHARED_KEY_BYTES",
+    "SharedEngine",
     "SharedTable",
     "VOCAB_SIZE",
     "anthropic_message",
@@ -102,6 +103,7 @@ def chat(
     audio: Callable[[str], bytes] | None = None,
     prefill_per_token: float = 0.0,
     cluster: Cluster | None = None,
+    engine: SharedEngine | None = None,
     now: float = 0.0,
 ) -> Answer:
     """Render the chat completion (or its stream) asked by ``request``, a decoded ``ChatRequest``.
@@ -122,6 +124,7 @@ def completion(
     context_length: int | None = None,
     prefill_per_token: float = 0.0,
     cluster: Cluster | None = None,
+    engine: SharedEngine | None = None,
     now: float = 0.0,
 ) -> Answer:
     """Render the legacy text completion (or its stream) asked by ``request``, a decoded
@@ -379,3 +382,20 @@ class EngineModel:
     def forecast(self, id: int) -> list[float]: ...
     def token_times(self, id: int) -> list[float]: ...
     def status(self) -> dict[str, Any]: ...
+
+@final
+class SharedEngine:
+    """The server's engine for one deployment, in a shared-memory region every worker process opens:
+    ``submit`` returns ``(ticket, token offsets from now)``, ``cancel`` ends a request early, ``status``
+    reports the engine (server-wide). Times are ``time.monotonic()`` seconds."""
+
+    def __new__(
+        cls, path: str, deployment_spec: dict[str, Any], waiting: int, tag: int = 0, sustain: bool = True
+    ) -> SharedEngine: ...
+    def submit(
+        self, now: float, prompt_tokens: int, output_tokens: int, cached_tokens: int = 0
+    ) -> tuple[int, list[float]]: ...
+    def cancel(self, ticket: int, now: float) -> bool: ...
+    def status(self, now: float) -> dict[str, Any]: ...
+    @property
+    def waiting_capacity(self) -> int: ...

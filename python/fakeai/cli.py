@@ -63,30 +63,7 @@ def _add_server_options(server: argparse.ArgumentParser) -> None:
     """Every :class:`Settings` knob as an option, in one section per group."""
     sections = {group: server.add_argument_group(f"{group} options") for group in GROUPS}
     for f in Settings.knobs():
-        meta = f.metadata
-        kind = kind_of(f)
-        env = Settings.env_name(f.name)
-        help = f"{meta['help']} (default: {shown_default(f)}; env {env})".replace("%", "%%")
-        section = sections[meta["group"]]
-        if kind is bool:
-            section.add_argument(
-                meta["flag"], dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help
-            )
-        elif kind is tuple:
-            section.add_argument(meta["flag"], dest=f.name, action="append", default=None, help=help)
-        else:
-            choices = meta["choices"]
-            section.add_argument(
-                meta["flag"],
-                dest=f.name,
-                type=_TYPES[kind],
-                # a choice '' (unset) is left to Settings to check, so that help never lists it
-                choices=choices if choices and "" not in choices else None,
-                metavar="{" + ",".join(c for c in choices if c) + "}" if choices and "" in choices else None,
-                default=None,
-                nargs="+" if meta["many"] else None,
-                help=help,
-            )
+        add_option(sections[f.metadata["group"]], f)
 
 
 def _parser() -> _Parser:
@@ -111,6 +88,38 @@ def _parser() -> _Parser:
 
     add_parser(commands)
     return parser
+
+
+def add_option(parser: argparse.ArgumentParser | Any, f: Any, typed: bool = True) -> None:
+    """The flag of one :class:`Settings` field, with its help, environment variable and default.
+    ``typed=False`` takes the value as text (the caller parses it with :func:`fakeai.settings.parse`)."""
+    meta = f.metadata
+    kind = kind_of(f)
+    env = Settings.env_name(f.name)
+    help = f"{meta['help']} (default: {shown_default(f)}; env {env})".replace("%", "%%")
+    if kind is bool:
+        parser.add_argument(
+            meta["flag"], dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help
+        )
+    elif kind is tuple:
+        parser.add_argument(meta["flag"], dest=f.name, action="append", default=None, help=help)
+    else:
+        choices = meta["choices"] if typed else None
+        parser.add_argument(
+            meta["flag"],
+            dest=f.name,
+            type=_TYPES[kind] if typed else str,
+            # a choice '' (unset) is left to Settings to check, so that help never lists it
+            choices=choices if choices and "" not in choices else None,
+            metavar=(
+                "{" + ",".join(c for c in choices if c) + "}"
+                if choices and "" in choices
+                else (None if typed else f.name.upper())
+            ),
+            default=None,
+            nargs="+" if meta["many"] else None,
+            help=help,
+        )
 
 
 def _flag_value(f: Any, value: Any) -> Any:

@@ -12,9 +12,11 @@ from types import EllipsisType
 from typing import TYPE_CHECKING
 
 from fakeai import _core
+from fakeai.engine import deployment
 from fakeai.engine.catalog import TABLE as MODELS_TABLE
 from fakeai.engine.catalog import Catalog, ModelInfo, table_capacity
 from fakeai.engine.cluster import SimulatedCluster
+from fakeai.engine.deployment import Engines
 from fakeai.engine.kv_events import check_endpoint
 from fakeai.engine.latency import Latencies
 from fakeai.engine.lora import TABLE, TABLE_CAPACITY, LoraModule, LoraRegistry, startup_modules
@@ -40,6 +42,8 @@ class ServerContext:
     #: The one timer of this worker process that paces every response (see engine.pacing).
     ticker: Ticker = field(init=False)
     cluster: SimulatedCluster = field(init=False)
+    #: The engine model's engines (shared by every worker process), for the requests it times.
+    engines: Engines = field(init=False)
     #: ``--mode echo``: answer with the request's own text unless a request says otherwise.
     echo: bool = field(init=False)
     lengths: _core.LengthDistribution = field(init=False)
@@ -60,7 +64,8 @@ class ServerContext:
         self.catalog = Catalog(shared.open_table(MODELS_TABLE, table_capacity(limit), 2), limit)
         self.latencies = Latencies(s)
         self.ticker = Ticker()
-        self.cluster = SimulatedCluster(s, self.ticker)
+        self.engines = Engines(s)
+        self.cluster = SimulatedCluster(s, self.ticker, self.engines)
         self.engine_gauges = self.cluster.engine_gauges
         self.metrics = Metrics(s)
         self.gateway = GatewayState.build(s, self.catalog)
@@ -74,7 +79,8 @@ class ServerContext:
     @staticmethod
     def check(settings: Settings) -> None:
         """The checks of the knobs each subsystem interprets (``Settings.validated`` checks every knob
-        alone and the relations between plain knobs): LoRA adapters, KV events, ``--fake-metrics``, the
+        alone and the relations between plain knobs): LoRA adapters, the engine model's deployment, KV
+        events, ``--fake-metrics``, the
         gateway's scenario, keys, limits and mixes, and the optional packages the knobs need. Each
         subsystem checks its own again where it is built; ``fakeai server`` calls this before starting
         workers, so bad values stop it at once with a ValueError (or a MissingExtra) naming what is
@@ -82,6 +88,7 @@ class ServerContext:
         from fakeai.gateway.state import GatewayState
 
         startup_modules(settings)
+        deployment.check(settings)
         if settings.kv_events:
             check_endpoint(settings)
         if settings.fake_metrics:

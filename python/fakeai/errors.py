@@ -87,9 +87,11 @@ def invalid_body(exc: msgspec.DecodeError) -> ApiError:
 
 def rejected(exc: ValueError, param: str | None = None) -> ApiError:
     """A 400 from the Rust core's ``InvalidInput``: ``(message, param, code)``, or a bare message
-    about ``param``."""
+    about ``param``; code ``overloaded`` (the engine's waiting queue is full) is a 503, as vLLM answers."""
     if len(exc.args) == 3:
         message, where, code = exc.args
+        if code == "overloaded":
+            return ApiError(503, message, type="server_error", code=code)
         return bad_request(message, param=where, code=code)
     return bad_request(f"Invalid '{param}': {exc}.", param=param)
 

@@ -17,6 +17,7 @@ from typing import Any
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 MODES = ("random", "echo")
 GPU_MODELS = ("A100", "H100", "H200", "B200")
+TIMINGS = ("auto", "engine", "fixed")
 
 
 #: The option groups of ``fakeai server --help`` and of the README's options table, in that order.
@@ -243,6 +244,91 @@ class Settings:
             unset="none (CORS off)",
         ),
     )
+    timing: str = field(
+        default="auto",
+        metadata=_knob(
+            "--timing",
+            "How requests are timed: engine (the calibrated engine model, for models whose architecture it "
+            "knows), fixed (per-model profiles, --ttft/--itl), auto (engine unless a fixed-timing option is "
+            "set: --ttft, --itl, --prefill-overhead-ms, --prefill-time-per-token-us, "
+            "--time-factor-under-load).",
+            choices=TIMINGS,
+            group=TIMING,
+        ),
+    )
+    gpu: str | None = field(
+        default=None,
+        metadata=_knob(
+            "--gpu",
+            "Engine model: GPU of every rank (A100, H100, H200, B200, L40S; unset: the model's default).",
+            group=TIMING,
+        ),
+    )
+    precision: str | None = field(
+        default=None,
+        metadata=_knob(
+            "--precision",
+            "Engine model: weight format, fp16, bf16, fp8 or fp4 (fp8/fp4 also mean an fp8 KV cache; on GPUs "
+            "without fp8/fp4 tensor cores they run weight-only; unset: the model's default).",
+            group=TIMING,
+        ),
+    )
+    tp: int | None = field(
+        default=None,
+        metadata=_knob(
+            "--tp",
+            "Engine model: tensor-parallel GPUs per replica (unset: the model's default).",
+            minimum=1,
+            maximum=64,
+            group=TIMING,
+        ),
+    )
+    replicas: int = field(
+        default=1,
+        metadata=_knob(
+            "--replicas",
+            "Engine model: replicas (data parallel), each its own engine; requests go to the least loaded.",
+            minimum=1,
+            maximum=256,
+            group=TIMING,
+        ),
+    )
+    max_num_batched_tokens: int = field(
+        default=8192,
+        metadata=_knob(
+            "--max-num-batched-tokens",
+            "Engine model: token budget of one engine step.",
+            minimum=1,
+            group=TIMING,
+        ),
+    )
+    enable_chunked_prefill: bool = field(
+        default=True,
+        metadata=_knob(
+            "--enable-chunked-prefill",
+            "Engine model: split long prompts over steps (else a prompt waits for room).",
+            group=TIMING,
+        ),
+    )
+    gpu_memory_utilization: float = field(
+        default=0.9,
+        metadata=_knob(
+            "--gpu-memory-utilization",
+            "Engine model: share of GPU memory the engine may use (the KV cache gets what the weights leave).",
+            minimum=0.01,
+            maximum=1,
+            group=TIMING,
+        ),
+    )
+    kv_policy: str = field(
+        default="on-demand",
+        metadata=_knob(
+            "--kv-policy",
+            "Engine model: on-demand (KV blocks as sequences grow, recompute preemption when out: vLLM) or "
+            "reserve (admit only with blocks for the whole output: TensorRT-LLM's guaranteed-no-evict).",
+            group=TIMING,
+        ),
+    )
     mode: str = field(
         default="random",
         metadata=_knob(
@@ -448,7 +534,14 @@ class Settings:
         ),
     )
     kv_block_size: int = field(
-        default=16, metadata=_knob("--kv-block-size", "Tokens per KV block.", minimum=1, group=TIMING)
+        default=16,
+        metadata=_knob(
+            "--kv-block-size",
+            "Tokens per KV block (prefix cache and engine model).",
+            minimum=1,
+            maximum=4096,
+            group=TIMING,
+        ),
     )
     kv_cache_blocks: int = field(
         default=16384,
@@ -520,7 +613,8 @@ class Settings:
         default=0,
         metadata=_knob(
             "--max-num-seqs",
-            "Requests running at once on this rank, over all simulated workers (0 = only --kv-batch-size).",
+            "Requests running at once: per engine-model replica (0 = vLLM's 256), or in fixed timing on this "
+            "rank over all simulated workers (0 = only --kv-batch-size).",
             minimum=0,
             group=VLLM,
         ),
@@ -529,7 +623,8 @@ class Settings:
         default=None,
         metadata=_knob(
             "--max-waiting-queue-length",
-            "Requests allowed to wait for a slot; more are refused with 503.",
+            "Requests allowed to wait for a slot; more are refused with 503 (default: no limit in fixed "
+            "timing, 4096 per engine-model replica).",
             minimum=0,
             group=VLLM,
             unset="no limit",
@@ -611,6 +706,18 @@ class Settings:
             raise ValueError("--self-signed-certs and --ssl-certfile exclude each other")
         if self.time_factor_under_load > 1 and not self.max_num_seqs:
             raise ValueError("--time-factor-under-load needs --max-num-seqs (the batch it is relative to)")
+        if self.timing == "engine" and self.fixed_timing_options():
+            raise ValueError(
+                f"--timing engine excludes {', '.join(self.fixed_timing_options())} (fixed timing)"
+            )
+
+    def fixed_timing_options(self) -> list[str]:
+        """The fixed-timing options that are set (they put ``--timing auto`` in fixed timing)."""
+        named = ("ttft_ms", "itl_ms", "prefill_overhead_ms", "prefill_time_per_token_us")
+        flags = [self.knob(n).metadata["flag"] for n in named if getattr(self, n) is not None]
+        if self.time_factor_under_load > 1:
+            flags.append("--time-factor-under-load")
+        return flags
 
     def to_env(self) -> dict[str, str]:
         """The ``FAKEAI_*`` variables that rebuild these settings in a worker process."""

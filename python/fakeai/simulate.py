@@ -1,6 +1,7 @@
 """``fakeai simulate``: the engine model on a virtual clock, no HTTP.
 
-One run simulates a deployment (see :mod:`fakeai.engine.deployment`) under load levels and prints, per
+One run simulates a deployment (see :mod:`fakeai.engine.deployment`: the server's own deployment
+options, from flags, ``FAKEAI_*`` variables and the ``--config`` scenario file) under load levels and prints, per
 level, what GenAI-Perf would report: TTFT, ITL and request latency (mean, p50, p99, ms), output
 tokens/s, requests/s and preemptions::
 
@@ -24,7 +25,8 @@ import sys
 import time
 from typing import Any
 
-from fakeai.engine.deployment import DeploymentOptions
+from fakeai.engine import deployment
+from fakeai.settings import Settings, parse
 
 STATS = ("ttft_ms", "itl_ms", "e2e_ms")
 PROG = "fakeai simulate"
@@ -39,10 +41,18 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "simulate",
         help="Simulate a deployment under load on a virtual clock (no HTTP).",
         description="Simulate one deployment (model x GPU x precision x TP x replicas, vLLM scheduler knobs) "
-        "under closed-loop, Poisson or trace load, with fakeai's calibrated engine model. Deployment knobs "
-        "also come from FAKEAI_ENGINE_* variables and the [engine] table of --config.",
+        "under closed-loop, Poisson or trace load, with fakeai's calibrated engine model. The deployment "
+        "options are fakeai server's: also FAKEAI_* variables and keys of the --config scenario file.",
     )
-    DeploymentOptions.add_arguments(p)
+    from fakeai.cli import add_option
+
+    p.add_argument(
+        "--model",
+        default="meta-llama/Llama-3.1-8B-Instruct",
+        help="Model id (catalog or Hugging Face id of a known architecture) [meta-llama/Llama-3.1-8B-Instruct].",
+    )
+    for name in deployment.OPTIONS:
+        add_option(p, Settings.knob(name), typed=False)
     p.add_argument(
         "--isl", type=str, default="200", metavar="TOKENS", help="Prompt tokens per request [200]."
     )
@@ -69,7 +79,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--format", choices=("table", "json", "csv"), default="table", help="Output format [table]."
     )
     p.add_argument(
-        "--config", default=None, metavar="FILE", help="Scenario file whose [engine] table sets knobs."
+        "--config", default=None, metavar="FILE", help="Scenario file (as fakeai server's) setting options."
     )
     p.add_argument(
         "--progress",
@@ -162,14 +172,18 @@ def simulate(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The deployment's description and one result per level."""
     from fakeai import _core
+    from fakeai.cli import settings_from
 
-    scenario = _engine_table(args.config) if args.config else None
-    flags = {f.name: getattr(args, f.name, None) for f in DeploymentOptions.knobs()}
+    flags: dict[str, Any] = {"config": args.config}
     try:
-        options = DeploymentOptions.load(flags, environ, scenario)
+        for name in deployment.OPTIONS:
+            raw, f = getattr(args, name, None), Settings.knob(name)
+            if raw is not None:
+                flags[name] = raw if isinstance(raw, bool) else parse(f, raw, f.metadata["flag"])
+        settings = settings_from(flags, environ)
     except ValueError as e:
         raise UsageError(str(e)) from None
-    spec = options.spec()
+    spec = deployment.spec(settings, args.model)
     try:
         info = _core.deployment_info(spec)
     except _core.InvalidInput as e:
@@ -207,21 +221,6 @@ def simulate(
     except _core.InvalidInput as e:
         raise UsageError(e.args[0]) from None
     return info, results
-
-
-def _engine_table(path: str) -> dict[str, Any]:
-    from pathlib import Path
-
-    from fakeai.gateway.scenario import ScenarioError, _read
-
-    try:
-        data = _read(Path(path))
-    except ScenarioError as e:
-        raise UsageError(str(e)) from None
-    table = data.get("engine", {})
-    if not isinstance(table, dict):
-        raise UsageError(f"{path}: [engine] must be a table")
-    return table
 
 
 def render(info: dict[str, Any], results: list[dict[str, Any]], fmt: str) -> str:

@@ -102,7 +102,7 @@ def test_trace_replay_with_prefix_hits(tmp_path):
 
 def test_knobs_from_environment_and_more_replicas_serve_more():
     one = simulate("--concurrency", "200")
-    two = simulate("--concurrency", "200", env={"FAKEAI_ENGINE_REPLICAS": "2"})
+    two = simulate("--concurrency", "200", env={"FAKEAI_REPLICAS": "2"})
     assert two[0]["output_tokens_per_s"] > 1.3 * one[0]["output_tokens_per_s"]
 
 

@@ -33,6 +33,7 @@ import time
 
 from fakeai import _core
 from fakeai.engine import pacing
+from fakeai.engine.deployment import ENGINE_TICKET, Engines
 from fakeai.engine.kv_events import KvEventPublisher
 from fakeai.errors import ApiError
 from fakeai.http.asgi import Receive, Send
@@ -64,7 +65,7 @@ def open_cluster_table(settings: Settings) -> _core.SharedTable:
 
 
 class SimulatedCluster:
-    def __init__(self, settings: Settings, ticker: pacing.Ticker) -> None:
+    def __init__(self, settings: Settings, ticker: pacing.Ticker, engines: Engines) -> None:
         self.table = open_cluster_table(settings)
         self.core = _core.Cluster(
             settings.kv_workers,
@@ -86,6 +87,8 @@ class SimulatedCluster:
         self.scheduled = settings.max_num_seqs > 0 or self.bounded
         self.ticker = ticker
         self.settings = settings
+        #: The engine model's engines (requests it times hold an engine ticket, not a batch slot).
+        self.engines = engines
         #: ``--kv-events``: publishes what the prefix cache stores and evicts (see engine.kv_events).
         self.kv_events = KvEventPublisher(settings, self.core) if settings.kv_events else None
 
@@ -107,14 +110,17 @@ class SimulatedCluster:
         answer: _core.Answer,
         start: float,
     ) -> None:
-        """Send a rendered answer on its schedule; free its batch slot if its client leaves early."""
+        """Send a rendered answer on its schedule; free its batch slot (or its engine sequence) if its
+        client leaves early."""
         if self.kv_events is not None:
             self.kv_events.wake()
         done = False
         try:
             done = await pacing.respond(receive, send, answer.payload, answer.schedule, start, self.ticker)
         finally:
-            if not done and answer.ticket:
+            if not done and answer.ticket & ENGINE_TICKET:
+                self.engines.cancel(answer.ticket)
+            elif not done and answer.ticket:
                 self.core.release(answer.ticket, time.monotonic())
 
     def snapshot(self) -> dict[str, object]:
@@ -157,19 +163,35 @@ class SimulatedCluster:
         prefix-cache hits/queries (tokens) are server-wide totals. With scheduler limits
         (``--max-num-seqs``, ``--max-waiting-queue-length``) ``running`` and ``waiting`` are the
         scheduler's: requests holding a slot and requests queued for one, of this process's cluster
-        (exact with ``--workers 1``)."""
+        (exact with ``--workers 1``). A model the engine model times gets its engine's figures instead
+        (server-wide: the engine is shared by every worker): running and waiting sequences, KV blocks in
+        use, preemptions and the iteration-tokens histogram."""
         totals = self.snapshot()["totals"]
         scheduler = self.core.load(time.monotonic()) if self.scheduled else None
         capacity = totals.get("blocks_capacity", 0)
         usage = totals.get("blocks_used", 0) / capacity if capacity else 0.0
         counters = self.counters()
-        return {
-            name: ModelGauges(
+        gauges = {}
+        now = time.monotonic()
+        for name, m in snapshot.models.items():
+            engine = self.engines.for_model(name)
+            if engine is not None:
+                status = engine.status(now)
+                gauges[name] = ModelGauges(
+                    running=status["running"],
+                    waiting=status["waiting"],
+                    kv_cache_usage=status["kv_usage"],
+                    prefix_cache_hits=counters["hit_tokens"],
+                    prefix_cache_queries=counters["query_tokens"],
+                    preemptions=status["preemptions"],
+                    iteration_tokens=(*status["iteration_tokens"], status["scheduled_tokens"]),
+                )
+                continue
+            gauges[name] = ModelGauges(
                 running=m.running if scheduler is None else scheduler[0],
                 waiting=totals.get("queued", 0) if scheduler is None else scheduler[1],
                 kv_cache_usage=usage,
                 prefix_cache_hits=counters["hit_tokens"],
                 prefix_cache_queries=counters["query_tokens"],
             )
-            for name, m in snapshot.models.items()
-        }
+        return gauges

@@ -1,162 +1,150 @@
-"""The simulated deployment's options: one declaration per knob drives its flag, its ``FAKEAI_ENGINE_*``
-variable and its key in a scenario file's ``[engine]`` table.
+"""The simulated deployment: which :class:`~fakeai.settings.Settings` options describe it, the ``dict``
+the Rust engine takes, and the server's engines.
 
-Precedence, as for the server's settings: defaults < scenario file < environment < flags. An unset
-``gpu``, ``precision`` or ``tp`` takes the model's default deployment (one sensible H100 deployment
-per model, see ``rust/fakeai_core/src/simulation/engine/models.rs``); the scheduler knobs carry
-vLLM's names and defaults. The options become the ``dict`` the Rust engine takes
-(:meth:`DeploymentOptions.spec`), which checks them and names a bad value in a one-line error.
+The deployment knobs are ordinary settings (group "timing and engine", plus vLLM's ``--max-num-seqs``
+and ``--max-waiting-queue-length``): flags, ``FAKEAI_*`` variables and scenario keys, read by ``fakeai
+server`` and ``fakeai simulate`` alike (:data:`OPTIONS`). An unset ``gpu``, ``precision`` or ``tp`` takes
+the model's default deployment (one sensible H100 deployment per model, see
+``rust/fakeai_core/src/simulation/engine/models.rs``); the scheduler knobs carry vLLM's names and
+defaults. :func:`spec` turns them into what the engine takes, which checks them and names a bad value in
+a one-line error.
+
+The live server (:class:`Engines`) keeps one engine per model architecture it is asked to serve, in a
+shared-memory region every granian worker opens (``_core.SharedEngine``), so that ``--workers 1`` and
+``--workers 4`` simulate the same GPUs. Which requests it times: see :meth:`Engines.for_request`.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+import logging
+import time
+from typing import TYPE_CHECKING, Any
 
-GPUS = ("A100", "H100", "H200", "B200", "L40S")
-PRECISIONS = ("fp16", "bf16", "fp8", "fp4")
-KV_POLICIES = ("on-demand", "reserve")
+from fakeai import _core
+from fakeai.runtime import shared
+from fakeai.settings import Settings
 
+if TYPE_CHECKING:
+    from fakeai.gateway.overrides import Overrides
 
-def _knob(flag: str, help: str, choices: tuple[str, ...] | None = None) -> Any:
-    return {"flag": flag, "help": help, "choices": choices}
+#: Settings that describe the deployment (besides the model), in ``fakeai simulate --help`` order.
+OPTIONS = (
+    "gpu",
+    "precision",
+    "tp",
+    "replicas",
+    "max_num_seqs",
+    "max_num_batched_tokens",
+    "enable_chunked_prefill",
+    "kv_block_size",
+    "gpu_memory_utilization",
+    "kv_policy",
+    "max_waiting_queue_length",
+)
+#: vLLM's default ``--max-num-seqs``, used when the setting is 0.
+DEFAULT_MAX_NUM_SEQS = 256
+#: Queued requests per replica when ``--max-waiting-queue-length`` is unset (the region is fixed-size).
+DEFAULT_WAITING = 4096
+#: Set in the tickets of requests the engine times (``Answer.ticket``).
+ENGINE_TICKET = 1 << 63
 
-
-@dataclass(frozen=True, slots=True)
-class DeploymentOptions:
-    model: str = field(
-        default="meta-llama/Llama-3.1-8B-Instruct",
-        metadata=_knob("--model", "Model id (catalog or Hugging Face id of a known architecture)."),
-    )
-    gpu: str | None = field(default=None, metadata=_knob("--gpu", "GPU of every rank.", GPUS))
-    precision: str | None = field(
-        default=None,
-        metadata=_knob(
-            "--precision",
-            "Weight format (fp8/fp4 also mean an fp8 KV cache; on GPUs without fp8/fp4 tensor cores "
-            "they run weight-only).",
-            PRECISIONS,
-        ),
-    )
-    tp: int | None = field(default=None, metadata=_knob("--tp", "Tensor-parallel GPUs per replica."))
-    replicas: int = field(
-        default=1, metadata=_knob("--replicas", "Replicas (data parallel), each its own engine.")
-    )
-    max_num_seqs: int = field(
-        default=256, metadata=_knob("--max-num-seqs", "Sequences running at once per replica.")
-    )
-    max_num_batched_tokens: int = field(
-        default=8192, metadata=_knob("--max-num-batched-tokens", "Token budget of one engine step.")
-    )
-    chunked_prefill: bool = field(
-        default=True,
-        metadata=_knob(
-            "--enable-chunked-prefill", "Split long prompts over steps (else a prompt waits for room)."
-        ),
-    )
-    block_size: int = field(default=16, metadata=_knob("--block-size", "Tokens per KV block."))
-    gpu_memory_utilization: float = field(
-        default=0.9, metadata=_knob("--gpu-memory-utilization", "Share of GPU memory the engine may use.")
-    )
-    kv_policy: str = field(
-        default="on-demand",
-        metadata=_knob(
-            "--kv-policy",
-            "on-demand: blocks as sequences grow, preempt when out (vLLM); reserve: admit only with "
-            "blocks for the whole output (TensorRT-LLM's guaranteed-no-evict).",
-            KV_POLICIES,
-        ),
-    )
-
-    @staticmethod
-    def env_name(name: str) -> str:
-        return "FAKEAI_ENGINE_" + name.upper()
-
-    @classmethod
-    def knobs(cls) -> tuple[dataclasses.Field[Any], ...]:
-        return dataclasses.fields(cls)
-
-    @classmethod
-    def add_arguments(cls, parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
-        """One flag per knob (default ``None``: unset flags leave the environment's value)."""
-        for f in cls.knobs():
-            if f.name in skip:
-                continue
-            meta = f.metadata
-            help = f"{meta['help']} [env {cls.env_name(f.name)}; default {f.default if f.default is not None else 'the model’s'}]"
-            help = help.replace("%", "%%")
-            if _kind(f) is bool:
-                parser.add_argument(
-                    meta["flag"], dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help
-                )
-            else:
-                parser.add_argument(
-                    meta["flag"], dest=f.name, type=str, default=None, help=help, metavar=f.name.upper()
-                )
-
-    @classmethod
-    def load(
-        cls,
-        flags: Mapping[str, Any],
-        environ: Mapping[str, str] = os.environ,
-        scenario: Mapping[str, Any] | None = None,
-    ) -> DeploymentOptions:
-        """Defaults < ``scenario`` (a file's ``[engine]`` table) < ``FAKEAI_ENGINE_*`` < ``flags``.
-        A value of the wrong type raises ``ValueError`` naming its source."""
-        values: dict[str, Any] = {}
-        names = {f.name: f for f in cls.knobs()}
-        for key, value in (scenario or {}).items():
-            f = names.get(key.replace("-", "_"))
-            if f is None:
-                raise ValueError(f"[engine] has no key {key!r} (known: {', '.join(names)})")
-            values[f.name] = _convert(f, value, f"[engine] {key}")
-        for f in cls.knobs():
-            raw = environ.get(cls.env_name(f.name))
-            if raw is not None and raw != "":
-                values[f.name] = _convert(f, raw, cls.env_name(f.name))
-        for name, value in flags.items():
-            if name in names and value is not None:
-                values[name] = _convert(names[name], value, names[name].metadata["flag"])
-        return cls(**values)
-
-    def spec(self) -> dict[str, Any]:
-        """The deployment as the Rust engine takes it."""
-        return {f.name: getattr(self, f.name) for f in self.knobs()}
+log = logging.getLogger("fakeai")
 
 
-def _kind(f: dataclasses.Field[Any]) -> type:
-    name = f.type if isinstance(f.type, str) else f.type.__name__
-    return {"str": str, "int": int, "float": float, "bool": bool}[name.removesuffix(" | None")]
+def spec(settings: Settings, model: str) -> dict[str, Any]:
+    """The deployment of ``model`` as the Rust engine takes it."""
+    return {
+        "model": model,
+        "gpu": settings.gpu,
+        "precision": settings.precision,
+        "tp": settings.tp,
+        "replicas": settings.replicas,
+        "max_num_seqs": settings.max_num_seqs or DEFAULT_MAX_NUM_SEQS,
+        "max_num_batched_tokens": settings.max_num_batched_tokens,
+        "chunked_prefill": settings.enable_chunked_prefill,
+        "block_size": settings.kv_block_size,
+        "gpu_memory_utilization": settings.gpu_memory_utilization,
+        "kv_policy": settings.kv_policy,
+    }
 
 
-def _convert(f: dataclasses.Field[Any], value: Any, source: str) -> Any:
-    kind = _kind(f)
-    choices = f.metadata["choices"]
+def waiting_capacity(settings: Settings) -> int:
+    limit = settings.max_waiting_queue_length
+    return DEFAULT_WAITING if limit is None else limit
+
+
+def check(settings: Settings) -> None:
+    """Raise ValueError naming a bad GPU, precision or KV policy (checked on the default model; what
+    depends on the model, such as TP against its heads, is checked per model when first served)."""
+    if settings.timing == "fixed":
+        return
     try:
-        if kind is bool:
-            if isinstance(value, str):
-                lowered = value.strip().lower()
-                if lowered not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-                    raise ValueError
-                return lowered in ("1", "true", "yes", "on")
-            return bool(value)
-        if kind is int and isinstance(value, float):
-            raise ValueError
-        converted = kind(value)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{source} must be {'true or false' if kind is bool else 'a ' + kind.__name__}, got {value!r}"
-        ) from None
-    if kind is int and converted < 1:
-        raise ValueError(f"{source} must be >= 1, got {converted}")
-    if choices is not None:
-        match = next((c for c in choices if c.lower() == str(converted).lower()), None)
-        if match is None:
-            what = {"gpu": "GPU", "precision": "precision", "kv_policy": "KV policy"}[f.name]
-            raise ValueError(f"unknown {what} {converted!r} (choose from {', '.join(choices)})")
-        return match
-    return converted
+        _core.deployment_info(spec(settings, "meta-llama/Llama-3.1-8B-Instruct"))
+    except _core.InvalidInput as exc:
+        if exc.args[1] not in ("tp", "model"):
+            raise ValueError(f"--{exc.args[1].replace('_', '-')}: {exc.args[0]}") from None
+
+
+class Engines:
+    """This worker process's handles on the server's engines, one per architecture, opened on first use.
+
+    Fixed timing applies (no engine) with ``--timing fixed``; with ``--timing auto`` when a fixed-timing
+    option is set (``Settings.fixed_timing_options``); for a request that sends ``x-fakeai-ttft-ms`` or
+    ``x-fakeai-itl-ms``; and for models whose architecture the engine does not know (``gpt-4o``), or
+    whose deployment is impossible with the settings (a ``--tp`` that does not divide its heads, a model
+    that does not fit: logged once)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.enabled = settings.timing == "engine" or (
+            settings.timing == "auto" and not settings.fixed_timing_options()
+        )
+        self.waiting = waiting_capacity(settings)
+        #: Model id -> engine (None: fixed timing); engines by architecture, in opening order (the
+        #: index is in their tickets).
+        self.by_model: dict[str, _core.SharedEngine | None] = {}
+        self.by_architecture: dict[str, _core.SharedEngine] = {}
+        self.ordered: list[_core.SharedEngine] = []
+
+    def for_request(self, model: str, over: Overrides | None) -> _core.SharedEngine | None:
+        if over is not None and (over.ttft_ms is not None or over.itl_ms is not None):
+            return None
+        return self.for_model(model)
+
+    def for_model(self, model: str) -> _core.SharedEngine | None:
+        try:
+            return self.by_model[model]
+        except KeyError:
+            pass
+        engine = self._open(model) if self.enabled else None
+        if len(self.by_model) < 10_000:
+            self.by_model[model] = engine
+        return engine
+
+    def _open(self, model: str) -> _core.SharedEngine | None:
+        deployment = spec(self.settings, model)
+        try:
+            info = _core.deployment_info(deployment)
+        except _core.InvalidInput as exc:
+            if exc.args[1] != "model" or "no architecture" not in exc.args[0]:
+                log.warning("fakeai: %s runs with fixed timing: %s", model, exc.args[0])
+            return None
+        arch = info["architecture"]
+        engine = self.by_architecture.get(arch)
+        if engine is None and len(self.ordered) < 128:
+            path = shared.current_dir() / f"engine-{arch.replace('/', '_')}.region"
+            engine = _core.SharedEngine(str(path), deployment, self.waiting, len(self.ordered))
+            self.by_architecture[arch] = engine
+            self.ordered.append(engine)
+        return engine
+
+    def cancel(self, ticket: int) -> None:
+        """End the request of an engine ticket (its client left)."""
+        index = (ticket >> 56) & 0x7F
+        if index < len(self.ordered):
+            self.ordered[index].cancel(ticket, time.monotonic())
+
+    def statuses(self) -> dict[str, dict[str, Any]]:
+        """Each opened engine's status now, by architecture."""
+        now = time.monotonic()
+        return {arch: engine.status(now) for arch, engine in self.by_architecture.items()}

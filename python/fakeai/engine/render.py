@@ -46,7 +46,9 @@ def prepare(
     """What every generating render needs before its core call: admission to the simulated cluster's
     queue (live requests only), the serving model's catalog entry, and the keyword arguments that
     ``_core.chat`` and ``_core.completion`` share: latency with the request's overrides, forced
-    length, response mode, length distribution and the cluster to run on (None off the live path).
+    length, response mode, length distribution, the cluster to run on and the engine that times the
+    request (both None off the live path; the engine None in fixed timing, see
+    :class:`fakeai.engine.deployment.Engines`).
 
     ``lora``: the adapter the request names, when the caller has looked it up already (the endpoint,
     which holds the adapter's slot while it serves: one lookup per request), else ``...``."""
@@ -64,6 +66,7 @@ def prepare(
         "echo_mode": ctx.echo if over is None or over.echo is None else over.echo,
         "lengths": ctx.lengths,
         "cluster": None if start is None else ctx.cluster.core,
+        "engine": None if start is None else ctx.engines.for_request(info.id, over),
         "now": start or 0.0,
     }
 

@@ -21,13 +21,17 @@ from fakeai.observability.snapshot import Snapshot
 @dataclass(frozen=True, slots=True)
 class ModelGauges:
     """One model's engine state. Counters (prefix hits/queries) are totals since start, in tokens as
-    vLLM counts them; ``kv_cache_usage`` is a fraction in 0..1."""
+    vLLM counts them; ``kv_cache_usage`` is a fraction in 0..1. Only the engine model reports
+    ``preemptions`` and ``iteration_tokens`` (``(bucket bounds, per-bucket counts + [+Inf], sum)`` of
+    the tokens each engine step scheduled)."""
 
     running: int = 0
     waiting: int = 0
     kv_cache_usage: float = 0.0
     prefix_cache_hits: int = 0
     prefix_cache_queries: int = 0
+    preemptions: int = 0
+    iteration_tokens: tuple[list[int], list[int], int] | None = None
 
 
 class EngineGauges(Protocol):

@@ -150,6 +150,24 @@ class MetricsCollector:
                     value = m.requests - m.errors if stat == "successes" else getattr(m, stat)
                     family.add_metric([name], value)
             yield family
+        family = CounterMetricFamily(
+            "vllm:num_preemptions", "Cumulative number of preemptions from the engine.", labels=["model_name"]
+        )
+        for name in models:
+            family.add_metric([name], gauges.get(name, empty).preemptions)
+        yield family
+        family = HistogramMetricFamily(
+            "vllm:iteration_tokens_total",
+            "Histogram of number of tokens per engine_step.",
+            labels=["model_name"],
+        )
+        for name in models:
+            iteration = gauges.get(name, empty).iteration_tokens
+            if iteration is not None:
+                bounds, counts, total = iteration
+                les = [floatToGoString(b) for b in bounds] + ["+Inf"]
+                family.add_metric([name], list(zip(les, accumulate(counts), strict=True)), total)
+        yield family
         histogram_docs = {
             "vllm:time_to_first_token_seconds": ("Histogram of time to first token in seconds.", "ttft"),
             "vllm:inter_token_latency_seconds": ("Histogram of inter-token latency in seconds.", "itl"),

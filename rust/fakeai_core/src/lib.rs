@@ -2,7 +2,8 @@
 //! the algorithms live in plain-Rust modules with their own tests, the bindings under `py/`.
 //!
 //! The groups point down in this order: [`render`] uses [`text`]; [`media`] and [`scoring`] use
-//! [`text`] and the JSON writer of [`render`]; [`simulation`] and [`shm`] use no other group. Two modules
+//! [`text`] and the JSON writer of [`render`]; [`simulation`] uses no other group, [`shm`] only
+//! [`simulation`] (the shared engine region holds its engine's state). Two modules
 //! stay at the root because every group uses them: [`rng`] (all generation is drawn from it) and
 //! [`invalid`] (the one rejected-value error, turned into `InvalidInput` by the bindings).
 

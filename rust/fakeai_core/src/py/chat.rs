@@ -9,6 +9,7 @@ use super::cluster::Cluster;
 use super::length::{natural, LengthDistribution};
 use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::rich_content;
+use super::shared_engine::SharedEngine;
 use crate::render::chat::{render_completion, render_stream};
 use crate::render::chat_choices::{self, prose, ChatChoice, ChatSpec};
 use crate::render::choices::ChoiceSpec;
@@ -134,7 +135,7 @@ fn read_basics<'py>(req: &Bound<'py, PyAny>) -> PyResult<Basics<'py>> {
 #[pyo3(signature = (
     request, model_info=None, *, fingerprint="fp_fakeai", ttft=0.0, itl=0.0, jitter=0.0,
     extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None, audio=None,
-    prefill_per_token=0.0, cluster=None, now=0.0
+    prefill_per_token=0.0, cluster=None, engine=None, now=0.0
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn chat<'py>(
@@ -153,11 +154,12 @@ pub(crate) fn chat<'py>(
     audio: Option<&Bound<'py, PyAny>>,
     prefill_per_token: f64,
     cluster: Option<Bound<'py, Cluster>>,
+    engine: Option<Bound<'py, SharedEngine>>,
     now: f64,
 ) -> PyResult<Bound<'py, Answer>> {
     let req = read_basics(request)?;
     let messages = &req.messages;
-    let sim = Sim { cluster: cluster.as_ref().map(Bound::get), now };
+    let sim = Sim { cluster: cluster.as_ref().map(Bound::get), engine: engine.as_ref().map(Bound::get), now };
     let mut ids = Vec::new();
     let (prompt_tokens, input_hash, rich) = read_messages(messages, sim.cluster.map(|_| &mut ids))?;
     let (capabilities, context_length) = match model_info.filter(|m| !m.is_none()) {
@@ -230,7 +232,12 @@ pub(crate) fn chat<'py>(
         lat.itl *= prediction::decode_factor(longest, accepted);
     }
     let logprobs = req.top_logprobs.is_some();
-    let out = Outcome { prompt_tokens, completion_tokens, worker: routed.map(|r| r.0) };
+    let out = Outcome {
+        prompt_tokens,
+        completion_tokens,
+        cached_tokens: usage.cached_tokens,
+        worker: routed.map(|r| r.0),
+    };
     if req.stream {
         let usage = req.include_usage.then_some(&usage);
         let steps = render_stream(&env, &choices, usage, logprobs, audio.as_deref());

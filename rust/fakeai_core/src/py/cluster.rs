@@ -78,28 +78,32 @@ impl Cluster {
             *head += prefill_wait;
             tail.iter_mut().for_each(|o| *o += prefill_wait + decode_wait);
         }
-        if let Some(t) = self.table() {
-            let queued = prefill_wait + decode_wait;
-            let first = offsets.first().copied().unwrap_or(0.0);
-            let total = offsets.last().copied().unwrap_or(0.0);
-            let decode = total - first;
-            add(t, "cluster|queued_requests", u64::from(queued > 0.0));
-            add(t, "cluster|output_tokens", u64::from(b.output_tokens));
-            observe(t, "cluster|queue_seconds", queued);
-            observe(t, "cluster|prefill_seconds", first - prefill_wait);
-            observe(t, "cluster|ttft_seconds", first);
-            observe(t, "cluster|decode_seconds", decode);
-            observe(t, "cluster|e2e_seconds", total);
-            if b.output_tokens > 1 {
-                observe(t, "cluster|tpot_seconds", decode / f64::from(b.output_tokens - 1));
-            }
-            if let (true, Ok(slot)) = (b.stream, t.slot("cluster|itl_seconds")) {
-                if slot.len() >= histogram::WIDTH {
-                    offsets.windows(2).for_each(|w| histogram::observe(slot, w[1] - w[0]));
-                }
+        self.record(b, offsets, prefill_wait, prefill_wait + decode_wait);
+        ticket
+    }
+
+    /// Record a request's simulated timings (its schedule `offsets` from `b.now`, of which
+    /// `prefill_wait` before its prefill and `queued` in all were spent waiting) in the shared table.
+    pub(crate) fn record(&self, b: &Booking, offsets: &[f64], prefill_wait: f64, queued: f64) {
+        let Some(t) = self.table() else { return };
+        let first = offsets.first().copied().unwrap_or(0.0);
+        let total = offsets.last().copied().unwrap_or(0.0);
+        let decode = total - first;
+        add(t, "cluster|queued_requests", u64::from(queued > 0.0));
+        add(t, "cluster|output_tokens", u64::from(b.output_tokens));
+        observe(t, "cluster|queue_seconds", queued);
+        observe(t, "cluster|prefill_seconds", first - prefill_wait);
+        observe(t, "cluster|ttft_seconds", first);
+        observe(t, "cluster|decode_seconds", decode);
+        observe(t, "cluster|e2e_seconds", total);
+        if b.output_tokens > 1 {
+            observe(t, "cluster|tpot_seconds", decode / f64::from(b.output_tokens - 1));
+        }
+        if let (true, Ok(slot)) = (b.stream, t.slot("cluster|itl_seconds")) {
+            if slot.len() >= histogram::WIDTH {
+                offsets.windows(2).for_each(|w| histogram::observe(slot, w[1] - w[0]));
             }
         }
-        ticket
     }
 }
 

@@ -4,6 +4,7 @@ use super::cluster::Cluster;
 use super::inputs::{self, TextOrTokens};
 use super::length::{natural, LengthDistribution};
 use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
+use super::shared_engine::SharedEngine;
 use crate::render::choices::{self, ChoiceSpec};
 use crate::render::echo;
 use crate::render::ids;
@@ -47,7 +48,7 @@ fn prompt_ids(inputs: &[TextOrTokens]) -> Vec<u32> {
 #[pyfunction]
 #[pyo3(signature = (
     request, *, fingerprint="fp_fakeai", ttft=0.0, itl=0.0, jitter=0.0, forced_tokens=None,
-    echo_mode=false, lengths=None, context_length=None, prefill_per_token=0.0, cluster=None, now=0.0
+    echo_mode=false, lengths=None, context_length=None, prefill_per_token=0.0, cluster=None, engine=None, now=0.0
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn completion<'py>(
@@ -63,6 +64,7 @@ pub(crate) fn completion<'py>(
     context_length: Option<u32>,
     prefill_per_token: f64,
     cluster: Option<Bound<'py, Cluster>>,
+    engine: Option<Bound<'py, SharedEngine>>,
     now: f64,
 ) -> PyResult<Bound<'py, Answer>> {
     let get = |name: &Bound<'py, PyString>| request.getattr(name);
@@ -83,7 +85,7 @@ pub(crate) fn completion<'py>(
         !options.is_none() && options.getattr(intern!(py, "include_usage"))?.extract::<bool>()?;
     let stop = Some(&stop);
     let prompt = &prompt;
-    let sim = Sim { cluster: cluster.as_ref().map(Bound::get), now };
+    let sim = Sim { cluster: cluster.as_ref().map(Bound::get), engine: engine.as_ref().map(Bound::get), now };
     let inputs = inputs::extract(prompt)?;
     // Several prompts in one request are looked up as one token sequence (their concatenation).
     let routed = match sim.cluster {
@@ -124,7 +126,12 @@ pub(crate) fn completion<'py>(
     let id = ids::new_id("cmpl-", 29);
     let env = Envelope { id: &id, object: "text_completion", created: ids::unix_now(), model, fingerprint };
     let lat = latency_for(ttft, itl, jitter, prefill_per_token, prompt_tokens, cached_tokens);
-    let out = Outcome { prompt_tokens, completion_tokens, worker: routed.map(|r| r.0) };
+    let out = Outcome {
+        prompt_tokens,
+        completion_tokens,
+        cached_tokens: usage.cached_tokens,
+        worker: routed.map(|r| r.0),
+    };
     if stream {
         let steps = render_stream(&env, &items, include_usage.then_some(&usage), logprobs.is_some());
         streamed(py, steps, lat, sim, out)

@@ -59,7 +59,7 @@ fn spec_from(d: &Bound<'_, PyDict>) -> PyResult<Spec> {
     Ok(s)
 }
 
-fn deployment(d: &Bound<'_, PyDict>) -> PyResult<Deployment> {
+pub(super) fn deployment(d: &Bound<'_, PyDict>) -> PyResult<Deployment> {
     Deployment::new(&spec_from(d)?).map_err(|e| invalid(e.message, e.param))
 }
 

@@ -76,7 +76,12 @@ pub(crate) fn anthropic_message<'py>(
         output_tokens,
     };
     let lat = latency(ttft, itl, jitter);
-    let outcome = Outcome { prompt_tokens: input_tokens, completion_tokens: output_tokens, worker: None };
+    let outcome = Outcome {
+        prompt_tokens: input_tokens,
+        completion_tokens: output_tokens,
+        cached_tokens: 0,
+        worker: None,
+    };
     if stream {
         streamed(py, anthropic::render_stream(&message), lat, Sim::none(), outcome)
     } else {

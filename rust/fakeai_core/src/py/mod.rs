@@ -28,6 +28,7 @@ mod rich_content;
 mod schema;
 mod search;
 mod shared;
+mod shared_engine;
 mod text;
 
 use pyo3::create_exception;
@@ -91,6 +92,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(search::embedding_matrix, m)?)?;
     m.add_function(wrap_pyfunction!(search::top_k, m)?)?;
     m.add_class::<engine::EngineModel>()?;
+    m.add_class::<shared_engine::SharedEngine>()?;
     m.add_function(wrap_pyfunction!(engine::simulate_closed_loop, m)?)?;
     m.add_function(wrap_pyfunction!(engine::simulate_poisson, m)?)?;
     m.add_function(wrap_pyfunction!(engine::simulate_trace, m)?)?;

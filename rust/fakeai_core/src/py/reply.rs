@@ -4,9 +4,12 @@
 //! Every call returns an [`Answer`]: for a plain response `payload` is the JSON body and `schedule`
 //! its `(first_token_at, done_at)` offsets; for a stream they are parallel lists of SSE steps and their
 //! due offsets from the request's start. `ticket` names the request's batch slot in the `Cluster`
-//! passed in (0 without one), for `Cluster.release` when the request ends early.
+//! passed in (0 without one), for `Cluster.release` when the request ends early; with a
+//! `SharedEngine` the schedule is the engine's forecast and `ticket` (top bit set) is for
+//! `SharedEngine.cancel`.
 
 use super::cluster;
+use super::shared_engine::SharedEngine;
 use super::InvalidInput;
 use crate::rng::{fresh_seed, Rng};
 use crate::simulation::schedule::{self, Latency};
@@ -39,17 +42,19 @@ pub(crate) fn latency(ttft: f64, itl: f64, jitter: f64) -> Latency {
     Latency { ttft, itl, jitter }
 }
 
-/// The simulated cluster a request runs on, if any, and when it arrived (the caller's monotonic clock).
+/// The simulated cluster a request runs on, if any, the engine that times it, if any, and when it
+/// arrived (the caller's monotonic clock).
 #[derive(Clone, Copy)]
 pub(crate) struct Sim<'a> {
     pub(crate) cluster: Option<&'a cluster::Cluster>,
+    pub(crate) engine: Option<&'a SharedEngine>,
     pub(crate) now: f64,
 }
 
 impl Sim<'_> {
     /// No simulated cluster: the request only follows its latency.
     pub(crate) fn none() -> Self {
-        Self { cluster: None, now: 0.0 }
+        Self { cluster: None, engine: None, now: 0.0 }
     }
 
     /// Route `tokens` (only computed when there is a cluster): `(worker, cached_tokens)`.
@@ -60,20 +65,31 @@ impl Sim<'_> {
         })
     }
 
+    fn booking(&self, out: &Outcome, stream: bool) -> Option<(&cluster::Cluster, cluster::Booking)> {
+        let (c, worker) = (self.cluster?, out.worker?);
+        let b = cluster::Booking {
+            worker,
+            prompt_tokens: out.prompt_tokens as usize,
+            output_tokens: out.completion_tokens,
+            stream,
+            now: self.now,
+        };
+        Some((c, b))
+    }
+
     fn book(&self, out: &Outcome, stream: bool, offsets: &mut [f64]) -> u64 {
-        match (self.cluster, out.worker) {
-            (Some(c), Some(worker)) => {
-                let b = cluster::Booking {
-                    worker,
-                    prompt_tokens: out.prompt_tokens as usize,
-                    output_tokens: out.completion_tokens,
-                    stream,
-                    now: self.now,
-                };
-                c.book(&b, offsets)
-            }
-            _ => 0,
+        self.booking(out, stream).map_or(0, |(c, b)| c.book(&b, offsets))
+    }
+
+    /// With an engine: submit `tokens` output tokens and return `(ticket, each token's offset)`,
+    /// recorded in the cluster's table like a booked schedule.
+    fn engine_times(&self, out: &Outcome, stream: bool, tokens: usize) -> PyResult<Option<(u64, Vec<f64>)>> {
+        let Some(engine) = self.engine else { return Ok(None) };
+        let (ticket, times) = engine.submit(self.now, out.prompt_tokens, out.cached_tokens, tokens as u32)?;
+        if let Some((c, b)) = self.booking(out, stream) {
+            c.record(&b, &times, 0.0, 0.0);
         }
+        Ok(Some((ticket, times)))
     }
 }
 
@@ -118,6 +134,7 @@ pub(crate) struct Answer {
 pub(crate) struct Outcome {
     pub(crate) prompt_tokens: u32,
     pub(crate) completion_tokens: u32,
+    pub(crate) cached_tokens: u32,
     pub(crate) worker: Option<usize>,
 }
 
@@ -130,8 +147,14 @@ pub(crate) fn whole<'py>(
     out: Outcome,
     decode_tokens: usize,
 ) -> PyResult<Bound<'py, Answer>> {
-    let mut phases = schedule::phases(&mut Rng::new(fresh_seed()), lat, decode_tokens);
-    let ticket = sim.book(&out, false, &mut phases);
+    let (phases, ticket) = match sim.engine_times(&out, false, decode_tokens)? {
+        Some((ticket, times)) => ([times[0], times[times.len() - 1]], ticket),
+        None => {
+            let mut phases = schedule::phases(&mut Rng::new(fresh_seed()), lat, decode_tokens);
+            let ticket = sim.book(&out, false, &mut phases);
+            (phases, ticket)
+        }
+    };
     let answer = Answer {
         payload: PyBytes::new(py, body).into_any().unbind(),
         schedule: (phases[0], phases[1]).into_pyobject(py)?.into_any().unbind(),
@@ -151,11 +174,21 @@ pub(crate) fn streamed<'py>(
     sim: Sim<'_>,
     out: Outcome,
 ) -> PyResult<Bound<'py, Answer>> {
-    if lat.itl <= 0.0 && steps.len() > 1 {
-        steps = vec![steps.concat()];
-    }
-    let mut offsets = schedule::step_offsets(&mut Rng::new(fresh_seed()), lat, steps.len());
-    let ticket = sim.book(&out, true, &mut offsets);
+    let (offsets, ticket) = match sim.engine_times(&out, true, steps.len())? {
+        // One token per step (a stream's steps are its tokens, the last also carrying the end).
+        Some((ticket, times)) => {
+            let last = times.len() - 1;
+            ((0..steps.len()).map(|k| times[k.min(last)]).collect(), ticket)
+        }
+        None => {
+            if lat.itl <= 0.0 && steps.len() > 1 {
+                steps = vec![steps.concat()];
+            }
+            let mut offsets = schedule::step_offsets(&mut Rng::new(fresh_seed()), lat, steps.len());
+            let ticket = sim.book(&out, true, &mut offsets);
+            (offsets, ticket)
+        }
+    };
     let payload = PyList::new(py, steps.iter().map(|s| PyBytes::new(py, s)))?;
     let answer = Answer {
         payload: payload.into_any().unbind(),

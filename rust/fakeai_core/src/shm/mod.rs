@@ -1,6 +1,7 @@
-//! State shared by every worker process through one memory-mapped file: the counter [`table`], the
+//! State shared by every worker process through memory-mapped files: the counter [`table`], the
 //! latency histograms and request metrics stored in it, and the server-wide rate limits.
 
+pub mod engine;
 pub mod histogram;
 pub mod metrics;
 pub mod ratelimit;

@@ -24,6 +24,8 @@ pub struct Engine {
     /// Requests finished since the last `take_finished`.
     pub finished: Vec<u32>,
     keep_times: bool,
+    /// Tokens of every step planned, when kept (the live server's `iteration_tokens` histogram).
+    pub step_tokens: Option<Vec<u32>>,
 }
 
 impl Engine {
@@ -39,6 +41,7 @@ impl Engine {
             tokens_out: 0,
             finished: Vec::new(),
             keep_times,
+            step_tokens: None,
         }
     }
 
@@ -110,6 +113,9 @@ impl Engine {
             r.due = None;
             let planned = r.plan(&self.dep, &mut self.requests);
             self.preemptions += u64::from(planned.preempted);
+            if let Some(log) = &mut self.step_tokens {
+                log.push(planned.load.tokens as u32);
+            }
             if r.work.is_empty() {
                 // Only preemptions this time (or nothing runnable): plan again at once.
                 r.due = r.has_work().then_some(t);
@@ -156,9 +162,43 @@ impl Engine {
     /// Request `id`'s token times if nothing else arrives: the engine is copied and run until the
     /// request finishes. Needs `keep_times`.
     pub fn forecast(&self, id: u32) -> Vec<f64> {
-        let mut copy = self.clone();
-        copy.keep_times = true;
-        while !copy.requests[id as usize].done() && copy.step().is_some() {}
-        copy.token_times(id)
+        self.clone().into_forecast(id, false)
+    }
+
+    /// [`Engine::forecast`] on this engine itself (no copy). Without `keep_times`, only the tokens
+    /// the request emits from now on are known, so it must not have emitted any yet. With `sustain`,
+    /// the load is assumed to persist instead of draining: every other request that finishes during
+    /// the forecast is replaced at once by one of the same size (as a closed-loop client would send
+    /// it), so a request that joins a busy engine keeps sharing its steps with as many sequences.
+    pub fn into_forecast(mut self, id: u32, sustain: bool) -> Vec<f64> {
+        if !self.keep_times {
+            self.keep_times = true;
+            self.step_tokens = None;
+            for r in &mut self.replicas {
+                r.steps = 0;
+                r.step_ends.clear();
+            }
+        }
+        self.finished.clear();
+        while !self.requests[id as usize].done() && self.step().is_some() {
+            if sustain && !self.finished.is_empty() {
+                for done in std::mem::take(&mut self.finished) {
+                    let r = &self.requests[done as usize];
+                    if done != id && r.generated == r.max_output {
+                        let (replica, prompt, cached, out) = (r.replica, r.prompt, r.cached, r.max_output);
+                        let _ = self.submit_to(replica, self.now, prompt, cached, out);
+                    }
+                }
+            }
+        }
+        self.token_times(id)
+    }
+
+    /// Take request `id` out (its client left) at the engine's clock, freeing its KV blocks.
+    pub fn cancel(&mut self, id: u32) {
+        let r = &mut self.requests[id as usize];
+        if !r.done() {
+            self.replicas[r.replica as usize].cancel(r, self.now);
+        }
     }
 }

@@ -124,6 +124,20 @@ impl Replica {
         out
     }
 
+    /// Take out a request whose client left: out of the queue, the batch and the step in flight, its
+    /// blocks freed; it counts as finished at `now` with the tokens it has.
+    pub fn cancel(&mut self, r: &mut Request, now: f64) {
+        let id = r.id;
+        self.waiting.retain(|&w| w != id);
+        self.running.retain(|&w| w != id);
+        self.work.retain(|&(w, _)| w != id);
+        self.first_due.retain(|&w| w != id);
+        self.free_blocks += r.blocks;
+        r.blocks = 0;
+        r.max_output = r.generated;
+        r.finish = now;
+    }
+
     fn preempt(&mut self, r: &mut Request) {
         self.free_blocks += r.blocks;
         r.blocks = 0;

@@ -1,0 +1,167 @@
+"""Live against offline: does ``fakeai server`` deliver the engine model's TTFT and ITL on the wall clock?
+
+    python benches/live_vs_simulate.py                          # concurrency 1, 5, 25; --workers 1 and 2
+    python benches/live_vs_simulate.py --concurrency 1 5 --duration 4
+
+For Llama-3-8B on one H100 in fp8 (the engine's default deployment of that model), 200 prompt and 200
+output tokens: closed-loop streaming clients (asyncio + httpx, one connection each, every request with
+a prompt that differs from its first token, so no prefix-cache hit) keep C streams in flight against
+``fakeai server --workers 1`` and ``--workers 2`` for ``--duration`` seconds per level (the clients
+start together, as in the offline closed loop, unless ``--stagger`` spaces them); TTFT is the
+time to the first content chunk, ITL a request's (last - first chunk) / (chunks - 1), both averaged over
+the requests that started after the first second. The same levels run through the engine offline
+(``_core.simulate_closed_loop``, what ``fakeai simulate`` prints).
+
+The client and granian cost time too, so the bare floor (``benches/bare_stream.py``: a prebuilt
+64-chunk stream at TTFT 50 ms / ITL 10 ms paced by fakeai's ticker, nothing else) is measured with the
+same client at the same concurrency in the same run; what it shows above 50 ms / 10 ms is subtracted
+from fakeai's figures before the comparison. Printed per level: live (raw and floor-corrected) and
+simulated TTFT and ITL, and the corrected relative error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from fakeai import _core
+from fakeai.engine.deployment import spec
+from fakeai.runtime.process import free_port, spawn, stop
+from fakeai.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+MODEL = "meta-llama/Meta-Llama-3-8B-Instruct"
+ISL, OSL = 200, 200
+FLOOR_TTFT, FLOOR_ITL = 0.050, 0.010
+
+
+def prompt(i: int, words: int) -> list[dict]:
+    return [{"role": "user", "content": f"{i} " + "word " * words}]
+
+
+async def one(http: httpx.AsyncClient, i: int, words: int) -> tuple[float, list[float], int]:
+    """(start, content-chunk arrival times, prompt tokens) of one streamed request."""
+    payload = {
+        "model": MODEL,
+        "messages": prompt(i, words),
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    start = time.perf_counter()
+    times: list[float] = []
+    prompt_tokens = 0
+    async with http.stream(
+        "POST", "/v1/chat/completions", json=payload, headers={"x-fakeai-output-tokens": str(OSL)}
+    ) as r:
+        async for line in r.aiter_lines():
+            if '"content"' in line and '"delta":{' in line:
+                times.append(time.perf_counter())
+            if '"usage":{' in line:
+                prompt_tokens = json.loads(line[6:])["usage"]["prompt_tokens"]
+    return start, times, prompt_tokens
+
+
+def level(port: int, concurrency: int, duration: float, words: int, stagger: float) -> dict[str, float]:
+    async def run() -> list[tuple[float, list[float], int]]:
+        out: list[tuple[float, list[float], int]] = []
+        begin = time.perf_counter()
+        counter = iter(range(10**9))
+        limits = httpx.Limits(max_connections=concurrency)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits) as http:
+
+            async def client(k: int) -> None:
+                await asyncio.sleep(k * stagger)
+                while time.perf_counter() - begin < duration:
+                    result = await one(http, next(counter), words)
+                    if result[0] - begin > 1.0:
+                        out.append(result)
+
+            await asyncio.gather(*(client(k) for k in range(concurrency)))
+        return out
+
+    results = asyncio.run(run())
+    ttft = [ts[0] - s for s, ts, _ in results if ts]
+    itl = [(ts[-1] - ts[0]) / (len(ts) - 1) for _, ts, _ in results if len(ts) > 1]
+    prompt_tokens = next((p for _, _, p in results if p), 0)
+    return {
+        "ttft": statistics.mean(ttft),
+        "itl": statistics.mean(itl),
+        "requests": len(results),
+        "prompt_tokens": prompt_tokens,
+    }
+
+
+def serve(kind: str, workers: int) -> tuple[int, object]:
+    port = free_port()
+    if kind == "floor":
+        cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port)]
+        cmd += ["--workers", str(workers), "--log-level", "warning", "bare_stream:app"]
+    else:
+        cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--workers", str(workers)]
+        cmd += ["--gpu", "H100", "--precision", "fp8", "--tp", "1", "--log-level", "warning"]
+    proc = spawn(cmd, port, {}, cwd=HERE)
+    time.sleep(0.5)
+    return port, proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 5, 25])
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--duration", type=float, default=6.0, help="seconds of load per level (default 6)")
+    parser.add_argument("--words", type=int, default=193, help="prompt words (~200 prompt tokens)")
+    parser.add_argument(
+        "--stagger",
+        type=float,
+        default=0.0,
+        help="seconds between client starts (default 0: all at once, as the offline closed loop)",
+    )
+    args = parser.parse_args()
+
+    floor = {}
+    port, proc = serve("floor", 1)
+    try:
+        for c in args.concurrency:
+            floor[c] = level(port, c, args.duration, args.words, args.stagger)
+    finally:
+        stop(proc)
+    live: dict[tuple[int, int], dict[str, float]] = {}
+    for workers in args.workers:
+        port, proc = serve("fakeai", workers)
+        try:
+            for c in args.concurrency:
+                live[workers, c] = level(port, c, args.duration, args.words, args.stagger)
+        finally:
+            stop(proc)
+    isl = next(v["prompt_tokens"] for v in live.values() if v["prompt_tokens"])
+    deployment = spec(Settings(gpu="H100", precision="fp8", tp=1), MODEL)
+    sim = {c: _core.simulate_closed_loop(deployment, isl, OSL, c, max(200, 10 * c)) for c in args.concurrency}
+
+    print(f"# {MODEL} on 1 x H100 fp8, {isl} prompt / {OSL} output tokens; ms; floor = bare_stream overhead")
+    print(
+        f"{'workers':>7} {'C':>3} {'n':>4} {'ttft live':>9} {'floor':>6} {'ttft corr':>9} {'ttft sim':>8} "
+        f"{'err':>6} {'itl live':>8} {'floor':>6} {'itl corr':>8} {'itl sim':>7} {'err':>6}"
+    )
+    for (workers, c), v in live.items():
+        f = floor[c]
+        ttft_floor, itl_floor = f["ttft"] - FLOOR_TTFT, f["itl"] - FLOOR_ITL
+        ttft, itl = v["ttft"] - ttft_floor, v["itl"] - itl_floor
+        s_ttft, s_itl = sim[c]["ttft_ms"]["mean"] / 1e3, sim[c]["itl_ms"]["mean"] / 1e3
+        print(
+            f"{workers:7d} {c:3d} {v['requests']:4d} {v['ttft'] * 1e3:9.2f} {ttft_floor * 1e3:6.2f} "
+            f"{ttft * 1e3:9.2f} {s_ttft * 1e3:8.2f} {ttft / s_ttft - 1:+6.1%} {v['itl'] * 1e3:8.2f} "
+            f"{itl_floor * 1e3:6.2f} {itl * 1e3:8.2f} {s_itl * 1e3:7.2f} {itl / s_itl - 1:+6.1%}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+//! `SharedEngine`: the live server's one engine ([`crate::shm::engine`]), opened by every worker
+//! process from the same file. `chat(...)` and `completion(...)` take it as `engine=` and submit the
+//! request inside their one core call; Python calls `cancel` when a client leaves and `status` for the
+//! metrics.
+//!
+//! Times are seconds on `time.monotonic()`'s clock (CLOCK_MONOTONIC, the same in every process).
+
+use super::engine::deployment;
+use super::InvalidInput;
+use crate::shm::engine::{self, Refusal, ITERATION_BOUNDS};
+use pyo3::exceptions::PyOSError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use std::path::PathBuf;
+
+#[pyclass(frozen, module = "fakeai._core")]
+pub(crate) struct SharedEngine {
+    inner: engine::SharedEngine,
+    /// Set in bits 56..62 of this handle's tickets (the caller's index of its engines).
+    tag: u64,
+    /// Forecast as if the load persists (else as if nothing else arrives).
+    sustain: bool,
+}
+
+const TAG_SHIFT: u32 = 56;
+const TAG_MASK: u64 = 0x7F << TAG_SHIFT;
+
+impl SharedEngine {
+    /// Submit a request arriving at `now` with `outputs` tokens to generate: its ticket and each
+    /// token's offset from `now`. A full queue raises `InvalidInput(.., "engine", "overloaded")`, a
+    /// request no replica can hold `InvalidInput(.., "max_tokens", "context_length_exceeded")`.
+    pub(crate) fn submit(
+        &self,
+        now: f64,
+        prompt: u32,
+        cached: u32,
+        outputs: u32,
+    ) -> PyResult<(u64, Vec<f64>)> {
+        match self.inner.submit(now, prompt, cached, outputs.max(1), self.sustain) {
+            Ok((ticket, times)) => {
+                let offsets = times.into_iter().map(|t| (t - now).max(0.0)).collect();
+                Ok((ticket | self.tag << TAG_SHIFT, offsets))
+            }
+            Err(Refusal::QueueFull(limit)) => Err(InvalidInput::new_err((
+                format!(
+                    "The engine is currently overloaded, please try again later: the waiting queue is full ({limit} requests)."
+                ),
+                "engine",
+                "overloaded",
+            ))),
+            Err(Refusal::Invalid(message)) => {
+                Err(InvalidInput::new_err((message, "max_tokens", "context_length_exceeded")))
+            }
+        }
+    }
+}
+
+#[pymethods]
+impl SharedEngine {
+    /// Open (creating when new) the engine region in file `path` for the deployment (a dict as
+    /// `deployment_info` takes), with room for `waiting` queued requests per replica; `tag` (0..127)
+    /// is set in bits 56..62 of the tickets this handle gives. `sustain`: forecast a request's tokens
+    /// as if the load persists (every other request that finishes is replaced by one like it) rather
+    /// than as if nothing else arrives.
+    #[new]
+    #[pyo3(signature = (path, deployment_spec, waiting, tag=0, sustain=true))]
+    fn new(
+        path: PathBuf,
+        deployment_spec: &Bound<'_, PyDict>,
+        waiting: u32,
+        tag: u8,
+        sustain: bool,
+    ) -> PyResult<Self> {
+        let dep = deployment(deployment_spec)?;
+        if tag > 0x7F {
+            return Err(InvalidInput::new_err((
+                format!("tag must be 0..127, got {tag}"),
+                "tag",
+                "invalid_value",
+            )));
+        }
+        engine::SharedEngine::open(&path, &dep, waiting)
+            .map(|inner| SharedEngine { inner, tag: u64::from(tag), sustain })
+            .map_err(|e| PyOSError::new_err(format!("{}: {e}", path.display())))
+    }
+
+    /// `(ticket, offsets)`: submit a request of `prompt_tokens` (`cached_tokens` of them in the
+    /// prefix cache) that generates `output_tokens`, arriving at `now`; offsets are its token times
+    /// from `now` if nothing else arrives.
+    #[pyo3(name = "submit", signature = (now, prompt_tokens, output_tokens, cached_tokens=0))]
+    fn py_submit(
+        &self,
+        now: f64,
+        prompt_tokens: u32,
+        output_tokens: u32,
+        cached_tokens: u32,
+    ) -> PyResult<(u64, Vec<f64>)> {
+        self.submit(now, prompt_tokens, cached_tokens, output_tokens)
+    }
+
+    /// The request of `ticket` ends at `now` (its client left); False when it had already finished.
+    fn cancel(&self, ticket: u64, now: f64) -> bool {
+        self.inner.cancel(ticket & !TAG_MASK, now)
+    }
+
+    /// The engine at `now`: `running`, `waiting`, `kv_usage` (0..1), `kv_blocks`, the counters
+    /// `submitted`, `finished`, `cancelled`, `refused`, `preemptions`, `output_tokens`, `steps`,
+    /// `scheduled_tokens`, and `iteration_tokens`: `(bounds, per-bucket counts + [+Inf])`.
+    fn status<'py>(&self, py: Python<'py>, now: f64) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.status(now);
+        let d = PyDict::new(py);
+        d.set_item("now", s.now)?;
+        d.set_item("running", s.running)?;
+        d.set_item("waiting", s.waiting)?;
+        d.set_item("kv_usage", s.kv_usage())?;
+        d.set_item("kv_blocks", s.kv_blocks)?;
+        let c = s.counters;
+        d.set_item("submitted", c.submitted)?;
+        d.set_item("finished", c.finished)?;
+        d.set_item("cancelled", c.cancelled)?;
+        d.set_item("refused", c.refused)?;
+        d.set_item("preemptions", c.preemptions)?;
+        d.set_item("output_tokens", c.output_tokens)?;
+        d.set_item("steps", c.steps)?;
+        d.set_item("scheduled_tokens", c.scheduled_tokens)?;
+        d.set_item("iteration_tokens", (ITERATION_BOUNDS.to_vec(), s.iteration_buckets.to_vec()))?;
+        Ok(d)
+    }
+
+    /// Queued requests one replica holds before refusing more.
+    #[getter]
+    fn waiting_capacity(&self) -> u32 {
+        self.inner.waiting_capacity()
+    }
+}

@@ -1,0 +1,774 @@
+//! One engine for the whole server: the state of the engine model's replicas
+//! ([`crate::simulation::engine`]) in a memory-mapped file that every worker process opens, so that
+//! `--workers 4` simulates the same GPUs as `--workers 1`.
+//!
+//! The region is plain old data of fixed capacity (`S` = max_num_seqs, `W` = waiting capacity,
+//! `N = S + W` request slots per replica; preemption moves a sequence from the batch to the queue, so
+//! a replica never holds more than `N`):
+//!
+//! ```text
+//! Header (lock, clock, counters, iteration-tokens histogram)
+//! per replica: ReplicaHead | waiting ring [N] | running [S] | step in flight [S] (slot, tokens)
+//!              | first tokens due [S] | free-slot stack [N] | slots [N] (one request's progress)
+//! ```
+//!
+//! Every operation takes the header's spinlock, loads the replicas it touches into the heap
+//! [`Engine`] (the same scheduler code as `fakeai simulate`), advances them to the caller's clock and
+//! stores them back: O(requests on the replica), microseconds. A request's forecast (its token times
+//! if nothing else arrives) runs on the loaded copy after the lock is released. The lock word holds the
+//! holder's pid: a waiter takes the lock over from a holder whose process is gone or that held it
+//! longer than [`STEAL_AFTER_NS`], so a killed worker cannot wedge the server.
+
+use crate::simulation::engine::request::Request;
+use crate::simulation::engine::{Deployment, Engine};
+use memmap2::MmapRaw;
+use std::fs::OpenOptions;
+use std::io;
+use std::path::Path;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use xxhash_rust::xxh3::xxh3_64;
+
+const MAGIC: u64 = 0x4641_4B45_454E_4701; // "FAKEENG" v1
+/// A lock held longer than this (ns) is taken over; critical sections last microseconds.
+pub const STEAL_AFTER_NS: u64 = 1_000_000_000;
+/// Upper bounds (inclusive) of the iteration-tokens histogram, vLLM's buckets.
+pub const ITERATION_BOUNDS: [u32; 13] = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
+/// Most slots per replica a ticket can name.
+const SLOT_BITS: u32 = 24;
+const GEN_BITS: u32 = 24;
+
+#[repr(C)]
+struct Header {
+    magic: AtomicU64,
+    lock: AtomicU32,
+    _pad: u32,
+    locked_at: AtomicU64,
+    layout: u64,
+    now: f64,
+    counters: Counters,
+    iteration_buckets: [u64; ITERATION_BOUNDS.len() + 1],
+}
+
+/// Server-wide totals since start.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub submitted: u64,
+    pub finished: u64,
+    pub cancelled: u64,
+    /// Requests refused because the waiting queue was full.
+    pub refused: u64,
+    pub preemptions: u64,
+    pub output_tokens: u64,
+    pub steps: u64,
+    /// Tokens scheduled over all steps (prefill chunks and decodes).
+    pub scheduled_tokens: u64,
+}
+
+#[repr(C)]
+struct ReplicaHead {
+    step_end: f64,
+    due: f64,
+    steps: u64,
+    free_blocks: u32,
+    waiting_head: u32,
+    waiting_len: u32,
+    running_len: u32,
+    work_len: u32,
+    first_due_len: u32,
+    free_len: u32,
+    _pad: u32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Slot {
+    arrival: f64,
+    first_token: f64,
+    finish: f64,
+    generation: u32,
+    live: u32,
+    /// Index in the loaded engine while a replica is loaded.
+    local: u32,
+    prompt: u32,
+    cached: u32,
+    max_output: u32,
+    computed: u32,
+    generated: u32,
+    blocks: u32,
+    preemptions: u32,
+}
+
+/// Byte offsets of one replica's arrays from the replica's start.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    seqs: usize,
+    slots: usize,
+    waiting: usize,
+    running: usize,
+    work: usize,
+    first_due: usize,
+    free: usize,
+    records: usize,
+    stride: usize,
+}
+
+fn align8(n: usize) -> usize {
+    n.div_ceil(8) * 8
+}
+
+impl Layout {
+    fn new(seqs: usize, waiting: usize) -> Layout {
+        let slots = seqs + waiting;
+        let waiting_at = align8(size_of::<ReplicaHead>());
+        let running = waiting_at + align8(4 * slots);
+        let work = running + align8(4 * seqs);
+        let first_due = work + align8(8 * seqs);
+        let free = first_due + align8(4 * seqs);
+        let records = free + align8(4 * slots);
+        let stride = records + slots * size_of::<Slot>();
+        Layout { seqs, slots, waiting: waiting_at, running, work, first_due, free, records, stride }
+    }
+}
+
+/// A request's place in the region: `1 << 63 | (replica << 48) | (generation << 24) | slot` (bits
+/// 56..62 are left to the caller).
+pub type Ticket = u64;
+
+/// Why a request was not submitted.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Refusal {
+    /// The waiting queue of the least-loaded replica is full (the server answers 503).
+    QueueFull(u32),
+    /// The request can never run on this deployment (too large for a replica's KV cache).
+    Invalid(String),
+}
+
+/// Engine state right now, summed over replicas.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Status {
+    pub now: f64,
+    pub running: u32,
+    pub waiting: u32,
+    pub kv_blocks: u64,
+    pub kv_blocks_free: u64,
+    pub counters: Counters,
+    pub iteration_buckets: [u64; ITERATION_BOUNDS.len() + 1],
+}
+
+impl Status {
+    pub fn kv_usage(&self) -> f64 {
+        if self.kv_blocks == 0 {
+            0.0
+        } else {
+            1.0 - self.kv_blocks_free as f64 / self.kv_blocks as f64
+        }
+    }
+}
+
+/// One replica loaded into the heap engine, with the slot of each of its requests.
+struct Loaded {
+    engine: Engine,
+    slots: Vec<u32>,
+}
+
+pub struct SharedEngine {
+    map: MmapRaw,
+    dep: Deployment,
+    /// An idle single-replica engine of the deployment, cloned for each load.
+    template: Engine,
+    layout: Layout,
+    waiting_capacity: u32,
+}
+
+// SAFETY: the mapped region is only touched under the cross-process spinlock (or atomically).
+#[allow(unsafe_code)]
+unsafe impl Sync for SharedEngine {}
+#[allow(unsafe_code)]
+unsafe impl Send for SharedEngine {}
+
+struct Guard<'a>(&'a AtomicU32);
+
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        self.0.store(0, Ordering::Release);
+    }
+}
+
+fn now_ns() -> u64 {
+    crate::shm::ratelimit::now_ns()
+}
+
+fn alive(pid: u32) -> bool {
+    if cfg!(target_os = "linux") {
+        Path::new(&format!("/proc/{pid}")).exists()
+    } else {
+        true
+    }
+}
+
+fn opt(t: f64) -> Option<f64> {
+    (!t.is_nan()).then_some(t)
+}
+
+impl SharedEngine {
+    /// Open (creating when new) the region in `path` for `dep`, with room for `waiting` queued
+    /// requests per replica. Every process must pass the same deployment and sizes.
+    pub fn open(path: &Path, dep: &Deployment, waiting: u32) -> io::Result<SharedEngine> {
+        let seqs = dep.max_num_seqs as usize;
+        let waiting = waiting.max(1);
+        if dep.replicas > 256 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "a shared engine has at most 256 replicas",
+            ));
+        }
+        if seqs + waiting as usize >= 1 << SLOT_BITS {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "max-num-seqs + waiting queue too large",
+            ));
+        }
+        let layout = Layout::new(seqs, waiting as usize);
+        let size = align8(size_of::<Header>()) + layout.stride * dep.replicas as usize;
+        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        if file.metadata()?.len() < size as u64 {
+            file.set_len(size as u64)?;
+        }
+        let map = MmapRaw::map_raw(&file)?;
+        let mut one = dep.clone();
+        one.replicas = 1;
+        let engine = SharedEngine {
+            map,
+            template: Engine::new(&one, false),
+            dep: dep.clone(),
+            layout,
+            waiting_capacity: waiting,
+        };
+        let fingerprint = xxh3_64(format!("{:?}|{:?}|{}", dep, layout, size).as_bytes());
+        let _g = engine.lock();
+        let h = engine.header();
+        if h.magic.load(Ordering::Acquire) == 0 {
+            engine.initialise(fingerprint);
+            h.magic.store(MAGIC, Ordering::Release);
+        } else if h.magic.load(Ordering::Acquire) != MAGIC || h.layout != fingerprint {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "engine region holds another deployment"));
+        }
+        drop(_g);
+        Ok(engine)
+    }
+
+    pub fn deployment(&self) -> &Deployment {
+        &self.dep
+    }
+
+    pub fn waiting_capacity(&self) -> u32 {
+        self.waiting_capacity
+    }
+
+    // --- raw access (callers hold the lock, except for the header's atomics) ---
+
+    #[allow(unsafe_code, clippy::mut_from_ref)]
+    fn at<T>(&self, offset: usize) -> &mut T {
+        debug_assert!(offset + size_of::<T>() <= self.map.len());
+        // SAFETY: offsets come from `Layout` within the mapped size, 8-aligned for 8-byte fields
+        // and 4-aligned otherwise; exclusive access is ensured by the region's lock.
+        unsafe { &mut *self.map.as_mut_ptr().add(offset).cast::<T>() }
+    }
+
+    #[allow(unsafe_code, clippy::mut_from_ref)]
+    fn array<T>(&self, offset: usize, len: usize) -> &mut [T] {
+        debug_assert!(offset + len * size_of::<T>() <= self.map.len());
+        // SAFETY: as for `at`.
+        unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(offset).cast::<T>(), len) }
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    fn header(&self) -> &mut Header {
+        self.at(0)
+    }
+
+    fn base(&self, replica: usize) -> usize {
+        align8(size_of::<Header>()) + replica * self.layout.stride
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    fn head(&self, r: usize) -> &mut ReplicaHead {
+        self.at(self.base(r))
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    fn u32s(&self, r: usize, field: usize, len: usize) -> &mut [u32] {
+        self.array(self.base(r) + field, len)
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    fn work(&self, r: usize) -> &mut [[u32; 2]] {
+        self.array(self.base(r) + self.layout.work, self.layout.seqs)
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    fn records(&self, r: usize) -> &mut [Slot] {
+        self.array(self.base(r) + self.layout.records, self.layout.slots)
+    }
+
+    fn lock(&self) -> Guard<'_> {
+        let h = self.header();
+        let me = std::process::id().max(1);
+        let mut spins: u32 = 0;
+        loop {
+            if h.lock.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                h.locked_at.store(now_ns(), Ordering::Relaxed);
+                return Guard(&h.lock);
+            }
+            spins = spins.wrapping_add(1);
+            if spins.is_multiple_of(64) {
+                std::thread::yield_now();
+            }
+            if spins.is_multiple_of(1024) {
+                let holder = h.lock.load(Ordering::Relaxed);
+                let held = now_ns().saturating_sub(h.locked_at.load(Ordering::Relaxed));
+                let stale = holder != 0 && (!alive(holder) || held > STEAL_AFTER_NS);
+                if stale && h.lock.compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed).is_ok()
+                {
+                    h.locked_at.store(now_ns(), Ordering::Relaxed);
+                    return Guard(&h.lock);
+                }
+            }
+        }
+    }
+
+    fn initialise(&self, fingerprint: u64) {
+        let h = self.header();
+        h.layout = fingerprint;
+        h.now = 0.0;
+        h.counters = Counters::default();
+        h.iteration_buckets = [0; ITERATION_BOUNDS.len() + 1];
+        let n = self.layout.slots;
+        for r in 0..self.dep.replicas as usize {
+            *self.head(r) = ReplicaHead {
+                step_end: f64::NAN,
+                due: f64::NAN,
+                steps: 0,
+                free_blocks: self.dep.kv_blocks,
+                waiting_head: 0,
+                waiting_len: 0,
+                running_len: 0,
+                work_len: 0,
+                first_due_len: 0,
+                free_len: n as u32,
+                _pad: 0,
+            };
+            let free = self.u32s(r, self.layout.free, n);
+            for (i, f) in free.iter_mut().enumerate() {
+                *f = (n - 1 - i) as u32;
+            }
+            for s in self.records(r).iter_mut() {
+                *s = Slot { arrival: 0.0, first_token: f64::NAN, finish: f64::NAN, ..Slot::zero() };
+            }
+        }
+    }
+
+    fn next_event(&self, r: usize) -> Option<f64> {
+        let h = self.head(r);
+        opt(h.step_end).or(opt(h.due))
+    }
+
+    /// Load replica `r` into a heap engine at the region's clock.
+    fn load(&self, r: usize) -> Loaded {
+        let head = self.head(r);
+        let n = self.layout.slots;
+        let s = self.layout.seqs;
+        let mut engine = self.template.clone();
+        engine.now = self.header().now;
+        engine.step_tokens = Some(Vec::new());
+        let records = self.records(r);
+        let waiting_len = (head.waiting_len as usize).min(n);
+        let running_len = (head.running_len as usize).min(s);
+        let mut slots = Vec::with_capacity(waiting_len + running_len + 1);
+        let mut take = |slot: u32, requests: &mut Vec<Request>| -> Option<u32> {
+            let rec = records.get_mut(slot as usize).filter(|x| x.live != 0)?;
+            let local = requests.len() as u32;
+            rec.local = local;
+            requests.push(Request {
+                id: local,
+                replica: 0,
+                arrival: rec.arrival,
+                prompt: rec.prompt,
+                cached: rec.cached,
+                max_output: rec.max_output,
+                computed: rec.computed,
+                generated: rec.generated,
+                blocks: rec.blocks,
+                preemptions: rec.preemptions,
+                first_token: rec.first_token,
+                finish: rec.finish,
+                runs: Vec::new(),
+            });
+            slots.push(slot);
+            Some(local)
+        };
+        let ring = self.u32s(r, self.layout.waiting, n);
+        let rep = &mut engine.replicas[0];
+        for i in 0..waiting_len {
+            let slot = ring[(head.waiting_head as usize + i) % n];
+            if let Some(local) = take(slot, &mut engine.requests) {
+                rep.waiting.push_back(local);
+            }
+        }
+        for &slot in &self.u32s(r, self.layout.running, s)[..running_len] {
+            if let Some(local) = take(slot, &mut engine.requests) {
+                rep.running.push(local);
+            }
+        }
+        let local_of = |slot: u32| -> Option<u32> {
+            let rec = records.get(slot as usize).filter(|x| x.live != 0)?;
+            (slots.get(rec.local as usize) == Some(&slot)).then_some(rec.local)
+        };
+        for &[slot, new] in &self.work(r)[..(head.work_len as usize).min(s)] {
+            if let Some(local) = local_of(slot) {
+                rep.work.push((local, new));
+            }
+        }
+        for &slot in &self.u32s(r, self.layout.first_due, s)[..(head.first_due_len as usize).min(s)] {
+            if let Some(local) = local_of(slot) {
+                rep.first_due.push(local);
+            }
+        }
+        rep.free_blocks = head.free_blocks;
+        rep.step_end = opt(head.step_end);
+        rep.due = opt(head.due);
+        rep.steps = head.steps;
+        Loaded { engine, slots }
+    }
+
+    /// Store a loaded replica back; returns the slots of requests added since the load (in order).
+    fn store(&self, r: usize, loaded: &mut Loaded) -> Vec<u32> {
+        let head = self.head(r);
+        let n = self.layout.slots;
+        let s = self.layout.seqs;
+        let free = self.u32s(r, self.layout.free, n);
+        let records = self.records(r);
+        let e = &mut loaded.engine;
+        let mut added = Vec::new();
+        let mut finished = 0;
+        for (local, req) in e.requests.iter().enumerate() {
+            let slot = match loaded.slots.get(local) {
+                Some(&slot) => slot,
+                None => {
+                    // `submit` checked that a slot is free.
+                    head.free_len -= 1;
+                    let slot = free[head.free_len as usize];
+                    loaded.slots.push(slot);
+                    added.push(slot);
+                    slot
+                }
+            };
+            let rec = &mut records[slot as usize];
+            if req.done() {
+                rec.live = 0;
+                rec.generation = rec.generation.wrapping_add(1) & ((1 << GEN_BITS) - 1);
+                free[head.free_len as usize] = slot;
+                head.free_len += 1;
+                finished += 1;
+                continue;
+            }
+            *rec = Slot {
+                arrival: req.arrival,
+                first_token: req.first_token,
+                finish: req.finish,
+                generation: rec.generation,
+                live: 1,
+                local: local as u32,
+                prompt: req.prompt,
+                cached: req.cached,
+                max_output: req.max_output,
+                computed: req.computed,
+                generated: req.generated,
+                blocks: req.blocks,
+                preemptions: req.preemptions,
+            };
+        }
+        let slots = &loaded.slots;
+        let rep = &e.replicas[0];
+        let ring = self.u32s(r, self.layout.waiting, n);
+        for (i, &local) in rep.waiting.iter().take(n).enumerate() {
+            ring[i] = slots[local as usize];
+        }
+        head.waiting_head = 0;
+        head.waiting_len = rep.waiting.len().min(n) as u32;
+        let running = self.u32s(r, self.layout.running, s);
+        for (i, &local) in rep.running.iter().take(s).enumerate() {
+            running[i] = slots[local as usize];
+        }
+        head.running_len = rep.running.len().min(s) as u32;
+        let work = self.work(r);
+        for (i, &(local, new)) in rep.work.iter().take(s).enumerate() {
+            work[i] = [slots[local as usize], new];
+        }
+        head.work_len = rep.work.len().min(s) as u32;
+        let first_due = self.u32s(r, self.layout.first_due, s);
+        for (i, &local) in rep.first_due.iter().take(s).enumerate() {
+            first_due[i] = slots[local as usize];
+        }
+        head.first_due_len = rep.first_due.len().min(s) as u32;
+        head.free_blocks = rep.free_blocks;
+        head.step_end = rep.step_end.unwrap_or(f64::NAN);
+        head.due = rep.due.unwrap_or(f64::NAN);
+        head.steps = rep.steps;
+        let h = self.header();
+        h.now = h.now.max(e.now);
+        let c = &mut h.counters;
+        c.finished += finished;
+        c.preemptions += std::mem::take(&mut e.preemptions);
+        c.output_tokens += std::mem::take(&mut e.tokens_out);
+        for tokens in e.step_tokens.as_mut().map(std::mem::take).unwrap_or_default() {
+            c.steps += 1;
+            c.scheduled_tokens += u64::from(tokens);
+            let bucket = ITERATION_BOUNDS.iter().position(|&b| tokens <= b).unwrap_or(ITERATION_BOUNDS.len());
+            h.iteration_buckets[bucket] += 1;
+        }
+        // Finished requests were counted and freed above; the loaded engine keeps them for a forecast.
+        e.finished.clear();
+        added
+    }
+
+    /// Advance every replica with an event before `now` (lock held).
+    fn advance(&self, now: f64) {
+        for r in 0..self.dep.replicas as usize {
+            if self.next_event(r).is_some_and(|t| t < now) {
+                let mut l = self.load(r);
+                l.engine.run_until(now);
+                self.store(r, &mut l);
+            }
+        }
+        let h = self.header();
+        h.now = h.now.max(now);
+    }
+
+    /// Submit a request arriving at `now` (seconds on a clock every process shares) to the
+    /// least-loaded replica and forecast its token times (same clock) if nothing else arrives, or,
+    /// with `sustain`, if the load persists ([`Engine::into_forecast`]).
+    pub fn submit(
+        &self,
+        now: f64,
+        prompt: u32,
+        cached: u32,
+        max_output: u32,
+        sustain: bool,
+    ) -> Result<(Ticket, Vec<f64>), Refusal> {
+        let guard = self.lock();
+        self.advance(now);
+        let now = self.header().now;
+        let replicas = self.dep.replicas as usize;
+        let load = |r: usize| {
+            let h = self.head(r);
+            h.waiting_len + h.running_len
+        };
+        let r = (0..replicas).min_by_key(|&r| load(r)).unwrap_or(0);
+        let head = self.head(r);
+        if head.waiting_len >= self.waiting_capacity || head.free_len == 0 {
+            self.header().counters.refused += 1;
+            return Err(Refusal::QueueFull(self.waiting_capacity));
+        }
+        let mut l = self.load(r);
+        let id = l.engine.submit_to(0, now, prompt, cached, max_output).map_err(Refusal::Invalid)?;
+        let added = self.store(r, &mut l);
+        let slot = added[0];
+        let generation = self.records(r)[slot as usize].generation;
+        self.header().counters.submitted += 1;
+        drop(guard);
+        let ticket =
+            ((r as u64) << (SLOT_BITS + GEN_BITS)) | (u64::from(generation) << SLOT_BITS) | u64::from(slot);
+        Ok((ticket | 1 << 63, l.engine.into_forecast(id, sustain)))
+    }
+
+    /// End a request before its forecast (its client left): it leaves the queue or the batch at
+    /// `now`. A ticket of a request that already finished is ignored.
+    pub fn cancel(&self, ticket: Ticket, now: f64) -> bool {
+        let ticket = ticket & !(1 << 63);
+        let r = (ticket >> (SLOT_BITS + GEN_BITS)) as usize;
+        let generation = ((ticket >> SLOT_BITS) & ((1 << GEN_BITS) - 1)) as u32;
+        let slot = (ticket & ((1 << SLOT_BITS) - 1)) as usize;
+        if r >= self.dep.replicas as usize || slot >= self.layout.slots {
+            return false;
+        }
+        let _guard = self.lock();
+        self.advance(now);
+        let rec = self.records(r)[slot];
+        if rec.live == 0 || rec.generation != generation {
+            return false;
+        }
+        let mut l = self.load(r);
+        let local = self.records(r)[slot].local;
+        if l.slots.get(local as usize) != Some(&(slot as u32)) {
+            return false;
+        }
+        l.engine.cancel(local);
+        self.store(r, &mut l);
+        let h = self.header();
+        h.counters.cancelled += 1;
+        h.counters.finished -= 1;
+        true
+    }
+
+    /// The state at `now` (advancing the engine to it).
+    pub fn status(&self, now: f64) -> Status {
+        let _guard = self.lock();
+        self.advance(now);
+        let h = self.header();
+        let mut out = Status {
+            now: h.now,
+            counters: h.counters,
+            iteration_buckets: h.iteration_buckets,
+            ..Status::default()
+        };
+        for r in 0..self.dep.replicas as usize {
+            let head = self.head(r);
+            out.running += head.running_len;
+            out.waiting += head.waiting_len;
+            out.kv_blocks += u64::from(self.dep.kv_blocks);
+            out.kv_blocks_free += u64::from(head.free_blocks);
+        }
+        out
+    }
+}
+
+impl Slot {
+    const fn zero() -> Slot {
+        Slot {
+            arrival: 0.0,
+            first_token: 0.0,
+            finish: 0.0,
+            generation: 0,
+            live: 0,
+            local: 0,
+            prompt: 0,
+            cached: 0,
+            max_output: 0,
+            computed: 0,
+            generated: 0,
+            blocks: 0,
+            preemptions: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::simulation::engine::Spec;
+
+    fn deployment(replicas: u32, max_num_seqs: u32) -> Deployment {
+        let spec = Spec {
+            model: "llama-3-8b".into(),
+            gpu: Some("H100".into()),
+            precision: Some("fp8".into()),
+            tp: Some(1),
+            replicas,
+            max_num_seqs,
+            ..Spec::default()
+        };
+        Deployment::new(&spec).unwrap()
+    }
+
+    fn region(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("fakeai-engine-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        let _ = std::fs::remove_file(&path);
+        path
+    }
+
+    #[test]
+    fn matches_the_heap_engine_request_by_request() {
+        let dep = deployment(2, 8);
+        let shared = SharedEngine::open(&region("same"), &dep, 64).unwrap();
+        let mut heap = Engine::new(&dep, true);
+        for k in 0..40u32 {
+            let now = 1000.0 + f64::from(k) * 0.013;
+            let (prompt, out) = (100 + 37 * (k % 5), 20 + 11 * (k % 7));
+            let (_, times) = shared.submit(now, prompt, 0, out, false).unwrap();
+            heap.run_until(now);
+            let id = heap.submit(now, prompt, 0, out).unwrap();
+            let expect = heap.forecast(id);
+            assert_eq!(times.len(), out as usize);
+            assert!(times.iter().zip(&expect).all(|(a, b)| (a - b).abs() < 1e-9), "request {k}");
+        }
+        let status = shared.status(1010.0);
+        heap.run_until(1010.0);
+        let running: usize = heap.replicas.iter().map(|r| r.running.len()).sum();
+        let waiting: usize = heap.replicas.iter().map(|r| r.waiting.len()).sum();
+        assert_eq!((status.running as usize, status.waiting as usize), (running, waiting));
+        assert_eq!(status.counters.output_tokens, heap.tokens_out);
+        assert_eq!(status.counters.submitted, 40);
+    }
+
+    #[test]
+    fn two_handles_share_one_engine_and_a_full_queue_refuses() {
+        let dep = deployment(1, 2);
+        let path = region("two");
+        let a = SharedEngine::open(&path, &dep, 1).unwrap();
+        let b = SharedEngine::open(&path, &dep, 1).unwrap();
+        a.submit(5.0, 100, 0, 1000, false).unwrap();
+        let (ticket, _) = b.submit(5.01, 100, 0, 1000, false).unwrap();
+        let (waiting, times) = a.submit(5.02, 100, 0, 1000, false).unwrap();
+        assert!(times[0] > 5.5, "waits for a sequence slot: {}", times[0]);
+        assert_eq!(b.submit(5.03, 100, 0, 10, false), Err(Refusal::QueueFull(1)));
+        let s = b.status(5.1);
+        assert_eq!((s.running, s.waiting, s.counters.refused), (2, 1, 1));
+        assert!(s.kv_usage() > 0.0);
+        assert!(a.cancel(ticket, 5.2));
+        assert!(!a.cancel(ticket, 5.2), "already gone");
+        let s = a.status(5.3);
+        assert_eq!((s.running, s.waiting, s.counters.cancelled), (2, 0, 1), "the waiting one took its place");
+        assert!(a.cancel(waiting, 5.4));
+        let other = deployment(1, 4);
+        assert!(SharedEngine::open(&path, &other, 1).is_err(), "a different deployment");
+    }
+
+    #[test]
+    fn a_sustained_forecast_keeps_the_batch_full() {
+        let dep = deployment(1, 64);
+        let (a, b) = (region("drain"), region("sustain"));
+        let (drain, sustain) =
+            (SharedEngine::open(&a, &dep, 64).unwrap(), SharedEngine::open(&b, &dep, 64).unwrap());
+        for k in 0..32 {
+            let t = f64::from(k) * 0.01;
+            drain.submit(t, 200, 0, 50, false).unwrap();
+            sustain.submit(t, 200, 0, 50, true).unwrap();
+        }
+        let (_, drained) = drain.submit(0.5, 200, 0, 400, false).unwrap();
+        let (_, sustained) = sustain.submit(0.5, 200, 0, 400, true).unwrap();
+        // The others finish long before the new request: draining, it decodes alone at the end.
+        let (s, d) = (sustained[399] - sustained[0], drained[399] - drained[0]);
+        assert!(s > 1.05 * d, "{s} vs {d}");
+    }
+
+    #[test]
+    fn a_dead_holder_does_not_wedge_the_lock() {
+        let dep = deployment(1, 4);
+        let e = SharedEngine::open(&region("dead"), &dep, 4).unwrap();
+        // A pid that cannot exist holds the lock.
+        e.header().lock.store(u32::MAX - 1, Ordering::Release);
+        e.header().locked_at.store(now_ns(), Ordering::Release);
+        assert!(e.submit(1.0, 10, 0, 5, true).is_ok());
+        assert_eq!(e.header().lock.load(Ordering::Acquire), 0);
+    }
+
+    #[test]
+    fn finished_requests_free_their_slots() {
+        let dep = deployment(1, 4);
+        let e = SharedEngine::open(&region("free"), &dep, 2).unwrap();
+        for k in 0..50 {
+            let t = f64::from(k);
+            let (_, times) = e.submit(t, 50, 0, 4, false).unwrap();
+            assert!(times[3] < t + 1.0);
+        }
+        let s = e.status(100.0);
+        assert_eq!((s.running, s.waiting, s.counters.finished), (0, 0, 50));
+        assert_eq!(s.kv_blocks_free, s.kv_blocks);
+        assert_eq!(s.counters.output_tokens, 200);
+        assert_eq!(s.iteration_buckets.iter().sum::<u64>(), s.counters.steps);
+    }
+}

@@ -1,0 +1,167 @@
+"""The engine model in the live server: one engine shared by every worker process, timing that follows
+it, clients that leave, a full waiting queue, and fixed timing on request."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+pytestmark = pytest.mark.integration
+
+MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def engine_metrics(url: str) -> dict[str, float]:
+    """The ``vllm:*`` samples of MODEL (histogram buckets keyed by their ``le``)."""
+    text = httpx.get(url + "/metrics/prometheus").text
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.labels.get("model_name") == MODEL:
+                le = s.labels.get("le")
+                values[s.name + (f"|{le}" if le else "")] = s.value
+    return values
+
+
+def body(i: int, stream: bool = True) -> dict:
+    # Prompts differ from their first token, so no prefix-cache hit depends on which worker answers.
+    text = f"{i} request of the engine test, number {i}"
+    return {"model": MODEL, "messages": [{"role": "user", "content": text}], "stream": stream}
+
+
+async def stream(http: httpx.AsyncClient, i: int, tokens: int, started: asyncio.Event | None = None) -> dict:
+    """Stream one chat; returns its usage and its time to the first chunk."""
+    payload = {**body(i), "stream_options": {"include_usage": True}}
+    begin = time.perf_counter()
+    first = None
+    usage = None
+    headers = {"x-fakeai-output-tokens": str(tokens)}
+    async with http.stream("POST", "/v1/chat/completions", json=payload, headers=headers) as r:
+        assert r.status_code == 200
+        async for line in r.aiter_lines():
+            if not line.startswith("data: {"):
+                continue
+            if first is None:
+                first = time.perf_counter() - begin
+                if started is not None:
+                    started.set()
+            if '"usage":{' in line:
+                usage = json.loads(line[6:])["usage"]
+    return {"ttft": first, "usage": usage}
+
+
+def load_and_watch(url: str, streams: int, tokens: int) -> tuple[list[dict], list[float]]:
+    """Run ``streams`` concurrent streams; while all run, scrape running + waiting five times."""
+
+    async def scenario() -> tuple[list[dict], list[float]]:
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            events = [asyncio.Event() for _ in range(streams)]
+            tasks = [asyncio.create_task(stream(http, i, tokens, events[i])) for i in range(streams)]
+            await asyncio.gather(*(e.wait() for e in events))
+            seen = []
+            for _ in range(5):
+                m = await asyncio.to_thread(engine_metrics, url)
+                seen.append(m["vllm:num_requests_running"] + m["vllm:num_requests_waiting"])
+            return await asyncio.gather(*tasks), seen
+
+    return asyncio.run(scenario())
+
+
+def test_two_workers_share_one_engine_and_agree_with_one(start_server):
+    figures = {}
+    for workers in ("1", "2"):
+        with start_server("--workers", workers) as url:
+            results, seen = load_and_watch(url, 6, 400)
+            after = engine_metrics(url)
+        # Every scrape, whichever worker answered, sees all six sequences in the one engine.
+        assert seen == [6.0] * 5, (workers, seen)
+        expected = sum(r["usage"]["prompt_tokens"] + r["usage"]["completion_tokens"] - 1 for r in results)
+        figures[workers] = (
+            after["vllm:iteration_tokens_total_sum"],
+            after["vllm:num_preemptions_total"],
+            after["vllm:num_requests_running"],
+            after["vllm:kv_cache_usage_perc"],
+        )
+        # Each step's tokens are counted once: every prompt token and every output token after the first.
+        assert figures[workers][0] == expected, (workers, figures)
+    assert figures["1"] == figures["2"], figures
+    assert figures["1"][1:] == (0.0, 0.0, 0.0)
+
+
+def test_time_to_first_token_grows_with_concurrency(start_server):
+    with start_server() as url:
+        alone = [asyncio.run(_one(url, i)) for i in range(3)]
+
+        async def crowd() -> list[dict]:
+            async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+
+                async def one(i: int) -> float:
+                    # Distinct from the first token: no prefix-cache hit shortens a prefill.
+                    messages = [{"role": "user", "content": f"{i} " + "word " * 1500}]
+                    payload = {"model": MODEL, "messages": messages, "max_tokens": 4}
+                    begin = time.perf_counter()
+                    r = await http.post("/v1/chat/completions", json=payload)
+                    assert r.status_code == 200
+                    return time.perf_counter() - begin
+
+                return await asyncio.gather(*(one(i) for i in range(48)))
+
+        crowded = asyncio.run(crowd())
+    # 48 prompts of ~1,500 tokens share an 8,192-token step budget: most wait several prefill steps.
+    assert sorted(crowded)[len(crowded) // 2] > 3 * min(alone), (min(alone), sorted(crowded))
+
+
+async def _one(url: str, i: int) -> float:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+        return (await stream(http, 1000 + i, 8))["ttft"]
+
+
+def test_a_client_that_leaves_frees_its_sequence_and_a_full_queue_refuses(start_server):
+    flags = ("--max-num-seqs", "1", "--max-waiting-queue-length", "1")
+    with start_server(*flags) as url:
+
+        async def scenario() -> tuple[float, int, dict, float]:
+            async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+                headers = {"x-fakeai-output-tokens": "3000"}
+                async with http.stream("POST", "/v1/chat/completions", json=body(1), headers=headers) as r:
+                    lines = r.aiter_lines()  # (breaking out of a loop over it would close the stream)
+                    await anext(lines)
+                    waiting = asyncio.create_task(http.post("/v1/chat/completions", json=body(2, False)))
+                    await asyncio.sleep(0.2)
+                    refused = await http.post("/v1/chat/completions", json=body(3, False))
+                    busy = await asyncio.to_thread(engine_metrics, url)
+                # The stream's client left: its sequence is freed and the waiting request runs.
+                await waiting
+                await asyncio.sleep(0.1)
+                idle = await asyncio.to_thread(engine_metrics, url)
+                return (
+                    busy["vllm:num_requests_running"],
+                    refused.status_code,
+                    refused.json(),
+                    idle["vllm:num_requests_running"] + idle["vllm:num_requests_waiting"],
+                )
+
+        busy, status, error, idle = asyncio.run(scenario())
+    assert busy == 1.0
+    assert status == 503 and error["error"]["code"] == "overloaded", error
+    assert set(error["error"]) == {"message", "type", "param", "code"}
+    assert idle == 0.0
+
+
+def test_fixed_timing_headers_and_unknown_architectures_bypass_the_engine(start_server):
+    with start_server() as url, httpx.Client(base_url=url, timeout=30) as http:
+        fixed = {"x-fakeai-ttft-ms": "0", "x-fakeai-itl-ms": "0"}
+        r = http.post("/v1/chat/completions", json=body(1, False), headers=fixed)
+        assert r.status_code == 200
+        r = http.post("/v1/chat/completions", json={**body(2, False), "model": "gpt-4o"}, headers=fixed)
+        assert r.status_code == 200
+        # Neither reached the engine: it has scheduled nothing.
+        assert engine_metrics(url).get("vllm:iteration_tokens_total_count", 0.0) == 0.0
+        r = http.post("/v1/chat/completions", json={**body(3, False), "max_tokens": 2})
+        assert r.status_code == 200
+        assert engine_metrics(url)["vllm:iteration_tokens_total_count"] >= 2
