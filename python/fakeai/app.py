@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from fakeai.api import (
+    admin,
     batches,
     chat,
     completions,
@@ -29,7 +30,9 @@ from fakeai.api import (
     ratelimits,
     realtime,
     responses,
+    sleep,
     speech,
+    tokenize,
     transcriptions,
     uploads,
     usage,
@@ -56,6 +59,9 @@ API_MODULES = (
     messages,
     models,
     health,
+    tokenize,
+    admin,
+    sleep,
     lora,
     ratelimits,
     metrics,
@@ -87,7 +93,7 @@ def create_app(settings: Settings | None = None) -> HotRoutes:
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
     middleware = [Middleware(MetricsMiddleware, metrics=ctx.metrics)] if ctx.metrics.enabled else []
-    middleware += gateway_middleware(ctx.settings, ctx.gateway)
+    middleware += gateway_middleware(ctx.settings, ctx.gateway, ctx.control, ctx.live)
     middleware += pod_headers.middleware(ctx.settings)
     jobs = [
         BatchRunner(ctx).job(),

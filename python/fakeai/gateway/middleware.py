@@ -1,11 +1,16 @@
 """The gateway middleware: API keys, rate limits, injected errors, chaos and overrides, in one pass.
 
-A pure-ASGI middleware around the app. Per request it scans the headers once (for the key and for
-``x-fakeai-*``), then, on ``/v1/`` routes only: admits the request against the key's shared rate
-limit buckets, maybe answers with an injected error, and maybe wraps ``send`` with chaos. Every
-``/v1/`` response of a rate-limited key carries OpenAI's ``x-ratelimit-*`` headers. The request body
-is read here only when a decision needs it (token limits, per-model error rules); the endpoint then
-receives the same bytes. ``/v1/messages`` answers its errors in Anthropic's envelope.
+A pure-ASGI middleware around the app. Per request it polls the server-wide serving state (one atomic
+read: :mod:`fakeai.runtime.control`, which also applies run-time configuration changes), scans the
+headers once (for the key, ``x-request-id`` and ``x-fakeai-*``), echoes the request's
+``x-request-id`` on the response (generating one when absent, as vLLM does), answers inference with
+a 503 while the model loads (``--startup-duration``) or the engine sleeps, then, on ``/v1/`` routes
+only: admits the request against the key's shared rate limit buckets, maybe answers with an injected
+error (also the first attempts of a request under ``x-fakeai-fail-attempts``:
+:mod:`fakeai.gateway.retries`), and maybe wraps ``send`` with chaos. Every ``/v1/`` response of a
+rate-limited key carries OpenAI's ``x-ratelimit-*`` headers. The request body is read here only when
+a decision needs it (token limits, per-model error rules); the endpoint then receives the same bytes.
+``/v1/messages`` answers its errors in Anthropic's envelope.
 """
 
 from __future__ import annotations
@@ -16,16 +21,38 @@ import orjson
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from fakeai.errors import ApiError
+from fakeai.errors import ApiError, bad_request
 from fakeai.gateway import chaos, faults, overrides
 from fakeai.gateway.keys import label, mask
 from fakeai.gateway.limits import Limits, estimate_tokens, peek
+from fakeai.gateway.retries import RequestIds
 from fakeai.gateway.state import GatewayState
 from fakeai.http.asgi import ClientGone, Receive, Scope, Send, read_body, too_large
+from fakeai.runtime.control import Control
+from fakeai.runtime.live_config import LiveConfig
 from fakeai.settings import Settings
 
 API_PREFIX = "/v1/"
 ANTHROPIC_PATH = "/v1/messages"
+#: Control routes that ``--admin-key`` guards (the endpoints check it; the API keys then don't apply).
+ADMIN_PATHS = ("/admin/", "/sleep", "/wake_up")
+#: Routes that need the model: answered 503 while it loads or sleeps (POST only).
+INFERENCE_PATHS = (
+    "/v1/chat/completions",
+    "/v1/completions",
+    "/v1/embeddings",
+    "/v1/messages",
+    "/v1/responses",
+    "/v1/audio/",
+    "/v1/images/",
+    "/v1/moderations",
+    "/v1/ranking",
+    "/v1/rerank",
+    "/rag/",
+)
+REQUEST_ID = b"x-request-id"
+#: Scope key holding the request's id (the client's or the generated one), as bytes.
+REQUEST_ID_KEY = "fakeai.request_id"
 #: Labels remembered for unconfigured keys (auth off, rate limits on) before they share one bucket.
 MAX_SEEN_KEYS = 1024
 
@@ -101,6 +128,22 @@ def _bounded(receive: Receive, limit: int) -> Receive:
     return bounded
 
 
+def _with_request_id(send: Send, request_id: bytes) -> Send:
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), (REQUEST_ID, request_id)]
+        await send(message)
+
+    return sending
+
+
+def _retry_after(seconds: float) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"retry-after", str(max(1, math.ceil(seconds))).encode()),
+        (b"retry-after-ms", str(max(1, math.ceil(seconds * 1000))).encode()),
+    ]
+
+
 def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
     async def sending(message: dict) -> None:
         if message["type"] == "http.response.start":
@@ -113,14 +156,23 @@ def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
 class Gateway:
     """The middleware (see the module docs)."""
 
-    def __init__(self, app, state: GatewayState) -> None:
+    def __init__(self, app, state: GatewayState, control: Control, live: LiveConfig) -> None:
         self.app = app
         self.state = state
+        self.control = control
         s = state.settings
         self.open_paths = tuple(s.auth_open_paths)
+        self.admin_key = bool(s.admin_key)
         self.limit = s.max_body_bytes
-        self.allow_overrides = s.request_overrides
         self.seen: dict[str, str] = {}
+        self.ids = RequestIds()
+        self.configure(s)
+        live.subscribe(self.configure)
+
+    def configure(self, settings: Settings) -> None:
+        """Take changed run-time settings (the state was rebuilt before this is called)."""
+        state = self.state
+        self.allow_overrides = settings.request_overrides
         #: Whether any request without x-fakeai-* headers needs a decision here.
         self.active = bool(state.keys or state.limits.active or state.injector or state.chaos_mix)
 
@@ -128,9 +180,12 @@ class Gateway:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        control = self.control
+        control.poll()
         presented = None
         custom = False
         length = -1
+        request_id = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 presented = value[7:].decode("latin-1").strip() if value[:7].lower() == b"bearer " else ""
@@ -138,19 +193,35 @@ class Gateway:
                 presented = value.decode("latin-1").strip()
             elif name == b"content-length":
                 length = int(value) if value.isdigit() else 0
-            elif name[:9] == overrides.PREFIX:
+            elif name == REQUEST_ID:
+                request_id = value
+            elif name[:9] == overrides.PREFIX or name == overrides.RETURN_ERROR:
                 custom = True
         scope[overrides.MARK] = custom  # lets the endpoints skip their own header scan
+        scope[REQUEST_ID_KEY] = request_id or self.ids.new()
+        send = _with_request_id(send, scope[REQUEST_ID_KEY])
         if length > self.limit:
             await self._fail(send, scope["path"], too_large(self.limit))
             return
+        if (control.loading or control.level) and scope["method"] == "POST":
+            closed = control.unavailable()
+            if closed is not None and scope["path"].startswith(INFERENCE_PATHS):
+                message, code, wait = closed
+                error = ApiError(503, message, type="server_error", code=code)
+                await _send(
+                    send,
+                    503,
+                    _error(scope["path"], 503, message, error.type, code, "overloaded_error"),
+                    _retry_after(wait),
+                )
+                return
         if length < 0 and scope["method"] in ("POST", "PUT", "PATCH"):
             receive = _bounded(receive, self.limit)
         if not (custom or self.active):
             await self.app(scope, receive, send)  # nothing to decide: the common case costs one scan
             return
         try:
-            await self.handle(scope, receive, send, presented, custom)
+            await self.handle(scope, receive, send, presented, custom, request_id)
         except chaos.Disconnect:
             return  # the response stays incomplete: the client sees the connection cut
         except ClientGone:
@@ -159,7 +230,13 @@ class Gateway:
             await self._fail(send, scope["path"], e)
 
     async def handle(
-        self, scope: Scope, receive: Receive, send: Send, presented: str | None, custom: bool
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        presented: str | None,
+        custom: bool,
+        request_id: bytes | None,
     ) -> None:
         state, path = self.state, scope["path"]
         wanted = None
@@ -173,7 +250,11 @@ class Gateway:
                     await self._fail(send, path, e)
                     return
         key_label = None
-        if state.keys and not path.startswith(self.open_paths):
+        if (
+            state.keys
+            and not path.startswith(self.open_paths)
+            and not (self.admin_key and path.startswith(ADMIN_PATHS))
+        ):
             key_label = state.keys.check(presented) if presented else None
             if key_label is None:
                 await self._unauthorized(send, path, presented)
@@ -199,10 +280,27 @@ class Gateway:
                 await self._throttled(send, path, refused, retry, limits, tokens, extra)
                 return
         fault = wanted.error if wanted is not None else None
-        if fault is None and injector is not None:
-            fault = injector.pick(path, peek(body).model if body is not None else None)
+        if wanted is not None and wanted.fail_attempts is not None:
+            attempt_id = _attempt_id(scope["headers"], request_id)
+            if attempt_id is None:
+                error = bad_request(
+                    "'x-fakeai-fail-attempts' needs an 'x-request-id' header naming the request its "
+                    "attempts are counted for.",
+                    param="x-request-id",
+                    code="missing_request_id",
+                )
+                await self._fail(send, path, error)
+                return
+            failing = state.attempts.next(attempt_id) <= wanted.fail_attempts
+            fault = (fault or faults.KINDS["503"]) if failing else None
+        elif fault is None and injector is not None:
+            model = peek(body).model if body is not None else None
+            attempt_id = _attempt_id(scope["headers"], request_id) if injector.counts_attempts else None
+            fault = injector.pick(path, model, presented, attempt_id)
         if fault is not None:
             body_bytes = fault.anthropic_body() if path.startswith(ANTHROPIC_PATH) else fault.openai_body()
+            if fault.status == 429:
+                extra = [*extra, *_retry_after(1.0)]
             await _send(send, fault.status, body_bytes, extra)
             return
         plan = wanted.chaos if wanted is not None else None
@@ -282,14 +380,23 @@ class Gateway:
         )
         what = "tokens" if field[0] == "t" else "requests"
         body = _error(path, 429, message, what, "rate_limit_exceeded", "rate_limit_error")
-        retry_headers = [
-            (b"retry-after", str(max(1, math.ceil(retry))).encode()),
-            (b"retry-after-ms", str(max(1, math.ceil(retry * 1000))).encode()),
-        ]
-        await _send(send, 429, body, [*headers, *retry_headers])
+        await _send(send, 429, body, [*headers, *_retry_after(retry)])
 
 
-def middleware(settings: Settings, state: GatewayState) -> list[Middleware]:
+def _attempt_id(headers: list[tuple[bytes, bytes]], request_id: bytes | None) -> str | None:
+    """What identifies one logical request across its attempts: the client's ``x-request-id``, else an
+    ``idempotency-key`` header."""
+    if request_id is not None:
+        return request_id.decode("latin-1")
+    for name, value in headers:
+        if name == b"idempotency-key":
+            return value.decode("latin-1")
+    return None
+
+
+def middleware(
+    settings: Settings, state: GatewayState, control: Control, live: LiveConfig
+) -> list[Middleware]:
     """The app's middleware: CORS (when origins are set) outside the gateway. The gateway is always in
     place, since any request may carry an ``x-fakeai-*`` header (or must have them removed)."""
     stack = []
@@ -304,5 +411,5 @@ def middleware(settings: Settings, state: GatewayState) -> list[Middleware]:
                 max_age=600,
             )
         )
-    stack.append(Middleware(Gateway, state=state))
+    stack.append(Middleware(Gateway, state=state, control=control, live=live))
     return stack

@@ -8,6 +8,7 @@ import sys
 
 from fakeai import store
 from fakeai.runtime import shared, tls
+from fakeai.runtime.control import open_control_table, start_clock
 from fakeai.settings import Settings
 
 log = logging.getLogger("fakeai")
@@ -32,6 +33,7 @@ def serve(settings: Settings) -> None:
     os.environ.update(settings.to_env())
     shm_dir = shared.create_dir()
     os.environ[shared.ENV] = str(shm_dir)
+    start_clock(open_control_table())  # --startup-duration counts from here
     certs = tls.files(settings, shm_dir)
     if certs and settings.self_signed_certs:
         log.info("self-signed certificate: %s", certs[0])
