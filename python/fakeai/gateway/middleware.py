@@ -15,16 +15,14 @@ a decision needs it (token limits, per-model error rules); the endpoint then rec
 
 from __future__ import annotations
 
-import math
-
-import orjson
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
 from fakeai.errors import ApiError, bad_request
-from fakeai.gateway import chaos, faults, overrides
-from fakeai.gateway.keys import label, mask
-from fakeai.gateway.limits import Limits, estimate_tokens, peek
+from fakeai.gateway import answers, chaos, faults, overrides
+from fakeai.gateway.answers import ANTHROPIC_PATH, REQUEST_ID
+from fakeai.gateway.keys import label
+from fakeai.gateway.limits import estimate_tokens, peek
 from fakeai.gateway.retries import RequestIds
 from fakeai.gateway.state import GatewayState
 from fakeai.http.asgi import ClientGone, Receive, Scope, Send, read_body, too_large
@@ -33,7 +31,6 @@ from fakeai.runtime.live_config import LiveConfig
 from fakeai.settings import Settings
 
 API_PREFIX = "/v1/"
-ANTHROPIC_PATH = "/v1/messages"
 #: Control routes that ``--admin-key`` guards (the endpoints check it; the API keys then don't apply).
 ADMIN_PATHS = ("/admin/", "/sleep", "/wake_up")
 #: Routes that need the model: answered 503 while it loads or sleeps (POST only).
@@ -50,107 +47,10 @@ INFERENCE_PATHS = (
     "/v1/rerank",
     "/rag/",
 )
-REQUEST_ID = b"x-request-id"
 #: Scope key holding the request's id (the client's or the generated one), as bytes.
 REQUEST_ID_KEY = "fakeai.request_id"
 #: Labels remembered for unconfigured keys (auth off, rate limits on) before they share one bucket.
 MAX_SEEN_KEYS = 1024
-
-
-#: The limit that refused a request (``RateLimiter.admit``'s code) and how OpenAI's message names it.
-_REFUSED = {
-    1: ("rpm", "requests per min (RPM)"),
-    2: ("tpm", "tokens per min (TPM)"),
-    3: ("rpd", "requests per day (RPD)"),
-    4: ("tpd", "tokens per day (TPD)"),
-}
-
-
-def _wait(seconds: float) -> str:
-    """A wait as OpenAI's 429 messages write it: ``120ms``, ``1.5s``, ``6m0s``, ``2h5m0s``."""
-    if seconds < 1:
-        return f"{max(1, math.ceil(seconds * 1000))}ms"
-    if seconds < 60:
-        return f"{seconds:.3g}s"
-    minutes, secs = divmod(math.ceil(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes}m{secs}s" if hours else f"{minutes}m{secs}s"
-
-
-def _error(path: str, status: int, message: str, type: str, code: str | None, anthropic_type: str) -> bytes:
-    if path.startswith(ANTHROPIC_PATH):
-        return orjson.dumps({"type": "error", "error": {"type": anthropic_type, "message": message}})
-    return ApiError(status, message, type=type, code=code).body()
-
-
-async def _send(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or ()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    done = False
-
-    async def replayed() -> dict:
-        nonlocal done
-        if done:
-            return await receive()
-        done = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replayed
-
-
-def _bounded(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises a 413 once a body sent without a length passes ``limit`` bytes."""
-    size = 0
-
-    async def bounded() -> dict:
-        nonlocal size
-        message = await receive()
-        size += len(message.get("body", b""))
-        if size > limit:
-            raise too_large(limit)
-        return message
-
-    return bounded
-
-
-def _with_request_id(send: Send, request_id: bytes) -> Send:
-    async def sending(message: dict) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), (REQUEST_ID, request_id)]
-        await send(message)
-
-    return sending
-
-
-def _retry_after(seconds: float) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"retry-after", str(max(1, math.ceil(seconds))).encode()),
-        (b"retry-after-ms", str(max(1, math.ceil(seconds * 1000))).encode()),
-    ]
-
-
-def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    async def sending(message: dict) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), *extra]  # each response's own dict
-        await send(message)
-
-    return sending
 
 
 class Gateway:
@@ -199,24 +99,24 @@ class Gateway:
                 custom = True
         scope[overrides.MARK] = custom  # lets the endpoints skip their own header scan
         scope[REQUEST_ID_KEY] = request_id or self.ids.new()
-        send = _with_request_id(send, scope[REQUEST_ID_KEY])
+        send = answers.with_request_id(send, scope[REQUEST_ID_KEY])
         if length > self.limit:
-            await self._fail(send, scope["path"], too_large(self.limit))
+            await answers.fail(send, scope["path"], too_large(self.limit))
             return
         if (control.loading or control.level) and scope["method"] == "POST":
             closed = control.unavailable()
             if closed is not None and scope["path"].startswith(INFERENCE_PATHS):
                 message, code, wait = closed
                 error = ApiError(503, message, type="server_error", code=code)
-                await _send(
+                await answers.send_json(
                     send,
                     503,
-                    _error(scope["path"], 503, message, error.type, code, "overloaded_error"),
-                    _retry_after(wait),
+                    answers.error(scope["path"], 503, message, error.type, code, "overloaded_error"),
+                    answers.retry_after(wait),
                 )
                 return
         if length < 0 and scope["method"] in ("POST", "PUT", "PATCH"):
-            receive = _bounded(receive, self.limit)
+            receive = answers.bounded(receive, self.limit)
         if not (custom or self.active):
             await self.app(scope, receive, send)  # nothing to decide: the common case costs one scan
             return
@@ -227,7 +127,7 @@ class Gateway:
         except ClientGone:
             return
         except ApiError as e:  # from reading the body here; the app's own errors never get this far
-            await self._fail(send, scope["path"], e)
+            await answers.fail(send, scope["path"], e)
 
     async def handle(
         self,
@@ -247,7 +147,7 @@ class Gateway:
                 try:
                     wanted = overrides.parse(scope["headers"], state.settings.chaos_after)
                 except ApiError as e:
-                    await self._fail(send, path, e)
+                    await answers.fail(send, path, e)
                     return
         key_label = None
         if (
@@ -257,7 +157,7 @@ class Gateway:
         ):
             key_label = state.keys.check(presented) if presented else None
             if key_label is None:
-                await self._unauthorized(send, path, presented)
+                await answers.unauthorized(send, path, presented)
                 return
         if not path.startswith(API_PREFIX):
             await self.app(scope, receive, send)
@@ -269,7 +169,7 @@ class Gateway:
             "method"
         ] == "POST":
             body = await read_body(receive, self.limit)
-            receive = _replay(body, receive)
+            receive = answers.replay(body, receive)
         extra: list[tuple[bytes, bytes]] = []
         if limits.any:
             if key_label is None:
@@ -277,7 +177,7 @@ class Gateway:
             tokens = estimate_tokens(body, peek(body), path) if body is not None else 0
             refused, retry, extra = state.limits.admit(key_label, limits, tokens)
             if refused:
-                await self._throttled(send, path, refused, retry, limits, tokens, extra)
+                await answers.throttled(send, path, refused, retry, limits, tokens, extra)
                 return
         fault = wanted.error if wanted is not None else None
         if wanted is not None and wanted.fail_attempts is not None:
@@ -289,7 +189,7 @@ class Gateway:
                     param="x-request-id",
                     code="missing_request_id",
                 )
-                await self._fail(send, path, error)
+                await answers.fail(send, path, error)
                 return
             failing = state.attempts.next(attempt_id) <= wanted.fail_attempts
             fault = (fault or faults.KINDS["503"]) if failing else None
@@ -300,14 +200,14 @@ class Gateway:
         if fault is not None:
             body_bytes = fault.anthropic_body() if path.startswith(ANTHROPIC_PATH) else fault.openai_body()
             if fault.status == 429:
-                extra = [*extra, *_retry_after(1.0)]
-            await _send(send, fault.status, body_bytes, extra)
+                extra = [*extra, *answers.retry_after(1.0)]
+            await answers.send_json(send, fault.status, body_bytes, extra)
             return
         plan = wanted.chaos if wanted is not None else None
         if plan is None and state.chaos_mix is not None:
             plan = self._draw_chaos()
         if extra:
-            send = _with_headers(send, extra)
+            send = answers.with_headers(send, extra)
         if plan is not None:
             anthropic = path.startswith(ANTHROPIC_PATH)
             send = chaos.wrap(send, plan, chaos.MALFORMED_ANTHROPIC if anthropic else chaos.MALFORMED)
@@ -330,57 +230,6 @@ class Gateway:
             return None
         behaviour = state.chaos_mix.pick(faults.unit(s.fault_seed, n, 4))  # type: ignore[union-attr]
         return chaos.Plan.drawn(behaviour, s.chaos_after, s.chaos_delay_ms / 1000.0)  # type: ignore[arg-type]
-
-    async def _fail(self, send: Send, path: str, e: ApiError) -> None:
-        if not path.startswith(ANTHROPIC_PATH):
-            await _send(send, e.status, e.body())
-            return
-        anthropic = "request_too_large" if e.status == 413 else "invalid_request_error"
-        await _send(send, e.status, _error(path, e.status, e.message, e.type, e.code, anthropic))
-
-    async def _unauthorized(self, send: Send, path: str, presented: str | None) -> None:
-        if presented:
-            message = (
-                f"Incorrect API key provided: {mask(presented)}. You can find your API key at "
-                "https://platform.openai.com/account/api-keys."
-            )
-        else:
-            message = (
-                "You didn't provide an API key. You need to provide your API key in an Authorization "
-                "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
-            )
-        if path.startswith(ANTHROPIC_PATH):
-            message = "invalid x-api-key" if presented else "x-api-key header is required"
-        await _send(
-            send,
-            401,
-            _error(path, 401, message, "invalid_request_error", "invalid_api_key", "authentication_error"),
-        )
-
-    async def _throttled(
-        self,
-        send: Send,
-        path: str,
-        refused: int,
-        retry: float,
-        limits: Limits,
-        tokens: int,
-        headers: list[tuple[bytes, bytes]],
-    ) -> None:
-        field, unit = _REFUSED[refused]
-        limit = getattr(limits, field)
-        detail = (
-            f"Limit {limit}, Requested {tokens}."
-            if field[0] == "t"
-            else f"Limit {limit}, Used {limit}, Requested 1."
-        )
-        message = (
-            f"Rate limit reached for {unit}: {detail} Please try again in {_wait(retry)}. Visit "
-            "https://platform.openai.com/account/rate-limits to learn more."
-        )
-        what = "tokens" if field[0] == "t" else "requests"
-        body = _error(path, 429, message, what, "rate_limit_exceeded", "rate_limit_error")
-        await _send(send, 429, body, [*headers, *_retry_after(retry)])
 
 
 def _attempt_id(headers: list[tuple[bytes, bytes]], request_id: bytes | None) -> str | None:
