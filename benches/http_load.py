@@ -5,6 +5,8 @@
     python benches/http_load.py --variants metrics-on --rounds 3    # metrics recording on vs off
     python benches/http_load.py --variants chat gateway       # auth + rate limits on vs plain chat
     python benches/http_load.py --list                        # every variant and its baseline
+    # this build's chat against another build's (pip install --no-deps --target DIR <other checkout>):
+    python benches/http_load.py --variants vs-base --base-site DIR --rounds 3
 
 Every target is started as a real server on a free loopback port, warmed up, loaded with ``wrk`` for a
 bounded time on loopback, and stopped. With ``--rounds N`` every target is measured N times in
@@ -93,6 +95,9 @@ VARIANTS: dict[str, Variant] = {
         api_key=GATEWAY_KEY,
         flags=("--api-key", GATEWAY_KEY, "--rpm", "1000000000", "--tpm", "1000000000000"),
     ),
+    # Another build of fakeai (--base-site): its chat, and this build's chat measured against it.
+    "base": Variant("fakeai chat (--base-site build)", "floor"),
+    "vs-base": Variant("fakeai chat (this build)", "base"),
     # KV events need --workers 1 (one PUB socket per bound endpoint).
     "kv-events": Variant("fakeai chat --kv-events", "chat", flags=("--kv-events", "tcp://127.0.0.1:25557")),
 }
@@ -262,7 +267,16 @@ def main() -> None:
         "--threads", type=int, default=1, help="wrk threads (default 1: leave a core to the server)"
     )
     parser.add_argument("--list", action="store_true", help="list the variants and exit")
+    parser.add_argument(
+        "--base-site",
+        help="site directory holding another fakeai build (pip install --no-deps --target DIR CHECKOUT): "
+        "the 'base' variant runs it",
+    )
     args = parser.parse_args()
+    if args.base_site:
+        VARIANTS["base"] = replace(VARIANTS["base"], env={"PYTHONPATH": os.path.abspath(args.base_site)})
+    elif "base" in with_baselines(args.variants):
+        sys.exit("the base and vs-base variants need --base-site DIR")
     if args.list:
         for name, v in VARIANTS.items():
             print(f"{name:12} {v.label:32} baseline: {v.baseline}")
