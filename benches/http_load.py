@@ -8,6 +8,8 @@
     python benches/http_load.py --variants ref --ref /tmp/old/python   # chat from another checkout vs this one
     python benches/http_load.py --variants engine             # engine-model timing vs fixed timing (Llama-3.1-8B)
     python benches/http_load.py --list                        # every variant and its baseline
+    # this build's chat against another build's (pip install --no-deps --target DIR <other checkout>):
+    python benches/http_load.py --variants vs-base --base-site DIR --rounds 3
 
 Every target is started as a real server on a free loopback port, warmed up, loaded with ``wrk`` for a
 bounded time on loopback, and stopped. With ``--rounds N`` every target is measured N times in
@@ -111,6 +113,9 @@ VARIANTS: dict[str, Variant] = {
         api_key=GATEWAY_KEY,
         flags=("--api-key", GATEWAY_KEY, "--rpm", "1000000000", "--tpm", "1000000000000"),
     ),
+    # Another build of fakeai (--base-site): its chat, and this build's chat measured against it.
+    "base": Variant("fakeai chat (--base-site build)", "floor"),
+    "vs-base": Variant("fakeai chat (this build)", "base"),
     # KV events need --workers 1 (one PUB socket per bound endpoint).
     "kv-events": Variant("fakeai chat --kv-events", "chat", flags=("--kv-events", "tcp://127.0.0.1:25557")),
     "fixed-timed": Variant(
@@ -290,11 +295,20 @@ def main() -> None:
         "with its fakeai/_core.abi3.so built or copied in; served with the same flags",
     )
     parser.add_argument("--list", action="store_true", help="list the variants and exit")
+    parser.add_argument(
+        "--base-site",
+        help="site directory holding another fakeai build (pip install --no-deps --target DIR CHECKOUT): "
+        "the 'base' variant runs it",
+    )
     args = parser.parse_args()
     if "ref" in args.variants:
         if not args.ref:
             sys.exit("the ref variant needs --ref DIR")
         VARIANTS["ref"] = replace(VARIANTS["ref"], env={"PYTHONPATH": str(Path(args.ref).resolve())})
+    if args.base_site:
+        VARIANTS["base"] = replace(VARIANTS["base"], env={"PYTHONPATH": os.path.abspath(args.base_site)})
+    elif "base" in with_baselines(args.variants):
+        sys.exit("the base and vs-base variants need --base-site DIR")
     if args.list:
         for name, v in VARIANTS.items():
             print(f"{name:12} {v.label:32} baseline: {v.baseline}")

@@ -5,6 +5,7 @@ from os import PathLike
 from typing import Any, final
 
 __all__ = [
+    "ATTEMPTS_TABLE_WIDTH",
     "Answer",
     "Cluster",
     "EngineModel",
@@ -23,6 +24,7 @@ __all__ = [
     "SharedEngine",
     "SharedTable",
     "VOCAB_SIZE",
+    "VOCAB_TABLE_WIDTH",
     "anthropic_message",
     "block_hashes",
     "chat",
@@ -30,6 +32,7 @@ __all__ = [
     "completion",
     "cosine",
     "count_tokens",
+    "detokenize",
     "deployment_info",
     "embed",
     "embedding_matrix",
@@ -51,12 +54,18 @@ __all__ = [
     "simulate_poisson",
     "simulate_trace",
     "speech",
+    "tokenize",
+    "tokenize_chat",
     "top_k",
     "transcription",
 ]
 
 VOCAB_SIZE: int
 HISTOGRAM_WIDTH: int
+#: Width of the shared table of learned token pieces (``tokenize``/``detokenize``'s ``vocab``).
+VOCAB_TABLE_WIDTH: int
+#: Width of the shared table ``SharedTable.count_attempt`` counts in.
+ATTEMPTS_TABLE_WIDTH: int
 HISTOGRAM_BOUNDS: list[float]
 MODERATION_CATEGORIES: list[str]
 MODERATION_IMAGE_CATEGORIES: list[str]
@@ -87,6 +96,15 @@ class Answer:
         """The request's slot in the simulated cluster (0 without one), for :meth:`Cluster.release`."""
 
 def count_tokens(text: str) -> int: ...
+def tokenize(text: str, vocab: SharedTable | None = None) -> list[int]:
+    """Token ids of ``text``; each piece is remembered in ``vocab`` for :func:`detokenize`."""
+
+def tokenize_chat(
+    messages: Sequence[Any], vocab: SharedTable | None = None, add_generation_prompt: bool = True
+) -> list[int]:
+    """Token ids of a chat prompt through the chat template (as many as a chat completion counts)."""
+
+def detokenize(ids: Sequence[int], vocab: SharedTable | None = None) -> str: ...
 def chat(
     request: Any,
     model_info: Any = None,
@@ -151,6 +169,10 @@ class SharedTable:
     def add(self, key: str, index: int, delta: int) -> int: ...
     def add_row(self, key: str, deltas: Sequence[int]) -> None: ...
     def get(self, key: str) -> list[int] | None: ...
+    def load(self, key: str, index: int) -> int: ...
+    def store(self, key: str, index: int, value: int) -> None: ...
+    def compare_exchange(self, key: str, index: int, current: int, new: int) -> int: ...
+    def count_attempt(self, id: str, now_ms: int, sets: int) -> int: ...
     def items(self) -> list[tuple[str, list[int]]]: ...
     def observe(self, key: str, seconds: float) -> None: ...
     def histogram(self, key: str) -> tuple[int, float, list[int]] | None: ...

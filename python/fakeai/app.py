@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from fakeai.api import (
+    admin,
     batches,
     chat,
     completions,
@@ -29,7 +30,9 @@ from fakeai.api import (
     ratelimits,
     realtime,
     responses,
+    sleep,
     speech,
+    tokenize,
     transcriptions,
     uploads,
     usage,
@@ -58,6 +61,9 @@ API_MODULES = (
     messages,
     models,
     health,
+    tokenize,
+    admin,
+    sleep,
     lora,
     ratelimits,
     metrics,
@@ -91,7 +97,7 @@ def create_app(settings: Settings | None = None) -> HotRoutes:
     # outermost first: the access log sees the status every layer below settled on
     middleware = [Middleware(AccessLog)] if ctx.settings.access_log else []
     middleware += [Middleware(MetricsMiddleware, metrics=ctx.metrics)] if ctx.metrics.enabled else []
-    middleware += gateway_middleware(ctx.settings, ctx.gateway)
+    middleware += gateway_middleware(ctx.settings, ctx.gateway, ctx.control, ctx.live)
     middleware += pod_headers.middleware(ctx.settings)
     jobs = [
         BatchRunner(ctx).job(),

@@ -26,6 +26,8 @@ from fakeai.extras import require
 from fakeai.observability import EngineGauges, Metrics
 from fakeai.observability.fake import FakeMetrics
 from fakeai.runtime import shared
+from fakeai.runtime.control import Control
+from fakeai.runtime.live_config import LiveConfig
 from fakeai.settings import Settings
 from fakeai.store import Store, open_store
 
@@ -55,11 +57,17 @@ class ServerContext:
     gateway: GatewayState = field(init=False)
     store: Store = field(init=False)
     usage: UsageMeter = field(init=False)
+    #: Server-wide readiness and sleep state, polled once per request by the gateway middleware.
+    control: Control = field(init=False)
+    #: The run-time settings: ``settings`` follows them (see :meth:`_reconfigure`).
+    live: LiveConfig = field(init=False)
 
     def __post_init__(self) -> None:
         from fakeai.gateway.state import GatewayState
 
-        s = self.settings
+        self.control = Control(self.settings)
+        self.live = LiveConfig(self.settings, self.control)
+        s = self.settings = self.live.settings  # a worker started after a change starts changed
         limit = s.max_auto_models
         self.catalog = Catalog(shared.open_table(MODELS_TABLE, table_capacity(limit), 2), limit)
         self.latencies = Latencies(s)
@@ -75,6 +83,16 @@ class ServerContext:
         self.store = open_store(s.data_dir)
         self.usage = UsageMeter()
         self.loras = LoraRegistry(shared.current_dir(), table, startup_modules(s), s.max_loras)
+        self.live.subscribe(self._reconfigure)
+
+    def _reconfigure(self, s: Settings) -> None:
+        """Rebuild what the run-time settings drive; the gateway middleware and the metrics views
+        follow on their own (they subscribe too, or compare what they read)."""
+        self.settings = s
+        self.latencies = Latencies(s)
+        self.echo = s.mode == "echo"
+        self.lengths = _core.LengthDistribution(s.output_length_distribution)
+        self.gateway.reconfigure(s, self.catalog)
 
     @staticmethod
     def check(settings: Settings) -> None:

@@ -18,6 +18,7 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 MODES = ("random", "echo")
 GPU_MODELS = ("A100", "H100", "H200", "B200")
 TIMINGS = ("auto", "engine", "fixed")
+METRICS_FLAVORS = ("vllm", "sglang", "trtllm", "all")
 
 
 #: The option groups of ``fakeai server --help`` and of the README's options table, in that order.
@@ -40,12 +41,15 @@ def _knob(
     choices: tuple[str, ...] | None = None,
     many: bool = False,
     unset: str = "none",
+    live: bool = False,
 ) -> Any:
     """A field's CLI flag, help text, ``group`` (its section of ``--help`` and of the README's options
     tables, one of :data:`GROUPS`) and bounds. A ``bool`` field gets ``--flag``/``--no-flag``; a
     ``tuple[str, ...]`` field is a repeatable flag and a comma-separated environment variable; a ``str``
     field with ``many`` takes several values after one flag (``--flag a b``), kept space-separated.
-    ``unset`` is how ``--help`` shows an empty or None default (what the option does when not given)."""
+    ``unset`` is how ``--help`` shows an empty or None default (what the option does when not given). A
+    ``live`` field may be changed while the server runs (``POST /admin/config``,
+    :mod:`fakeai.runtime.live_config`)."""
     assert group in GROUPS, group
     return {
         "unset": unset,
@@ -56,6 +60,7 @@ def _knob(
         "maximum": maximum,
         "choices": choices,
         "many": many,
+        "live": live,
     }
 
 
@@ -73,6 +78,7 @@ class Settings:
             "--ttft",
             "Time to first token of every model, ms (0 = off).",
             minimum=0,
+            live=True,
             group=TIMING,
             unset="per model",
         ),
@@ -83,6 +89,7 @@ class Settings:
             "--itl",
             "Inter-token latency of every model, ms (0 = off).",
             minimum=0,
+            live=True,
             group=TIMING,
             unset="per model",
         ),
@@ -93,6 +100,7 @@ class Settings:
             "--jitter",
             "Relative spread of simulated delays (0.1 = +-10%).",
             minimum=0,
+            live=True,
             group=TIMING,
             unset="per model",
         ),
@@ -166,20 +174,25 @@ class Settings:
             "--rate-limit-tier",
             "OpenAI usage tier whose limits apply per key.",
             choices=("", "free", "tier-1", "tier-2", "tier-3", "tier-4", "tier-5"),
+            live=True,
             group=GATEWAY,
         ),
     )
     rpm: int = field(
-        default=0, metadata=_knob("--rpm", "Requests/minute per key (0: tier's).", minimum=0, group=GATEWAY)
+        default=0,
+        metadata=_knob("--rpm", "Requests/minute per key (0: tier's).", minimum=0, live=True, group=GATEWAY),
     )
     tpm: int = field(
-        default=0, metadata=_knob("--tpm", "Tokens/minute per key (0: tier's).", minimum=0, group=GATEWAY)
+        default=0,
+        metadata=_knob("--tpm", "Tokens/minute per key (0: tier's).", minimum=0, live=True, group=GATEWAY),
     )
     rpd: int = field(
-        default=0, metadata=_knob("--rpd", "Requests/day per key (0: tier's).", minimum=0, group=GATEWAY)
+        default=0,
+        metadata=_knob("--rpd", "Requests/day per key (0: tier's).", minimum=0, live=True, group=GATEWAY),
     )
     tpd: int = field(
-        default=0, metadata=_knob("--tpd", "Tokens/day per key (0: tier's).", minimum=0, group=GATEWAY)
+        default=0,
+        metadata=_knob("--tpd", "Tokens/day per key (0: tier's).", minimum=0, live=True, group=GATEWAY),
     )
     error_rate: float = field(
         default=0.0,
@@ -188,6 +201,7 @@ class Settings:
             "Fraction of API requests answered by an injected error.",
             minimum=0,
             maximum=1,
+            live=True,
             group=GATEWAY,
         ),
     )
@@ -196,43 +210,80 @@ class Settings:
         metadata=_knob(
             "--error-mix",
             "Injected error kinds with weights: '500=2,503,429,400' (see README).",
+            live=True,
             group=GATEWAY,
         ),
     )
     fault_seed: int = field(
         default=0,
         metadata=_knob(
-            "--fault-seed", "Seed of error and chaos draws (same seed, same faults).", group=GATEWAY
+            "--fault-seed",
+            "Seed of error and chaos draws (same seed, same faults).",
+            live=True,
+            group=GATEWAY,
         ),
     )
     chaos_rate: float = field(
         default=0.0,
         metadata=_knob(
-            "--chaos-rate", "Fraction of API requests given chaos.", minimum=0, maximum=1, group=GATEWAY
+            "--chaos-rate",
+            "Fraction of API requests given chaos.",
+            minimum=0,
+            maximum=1,
+            live=True,
+            group=GATEWAY,
         ),
     )
     chaos_mix: str = field(
         default="disconnect,stall,malformed,slow-first-byte",
         metadata=_knob(
-            "--chaos-mix", "Chaos behaviours with weights: 'disconnect=2,stall' (README).", group=GATEWAY
+            "--chaos-mix",
+            "Chaos behaviours with weights: 'disconnect=2,stall' (README).",
+            live=True,
+            group=GATEWAY,
         ),
     )
     chaos_after: int = field(
         default=3,
         metadata=_knob(
-            "--chaos-after", "Chunks sent before a drawn cut, stall or bad chunk.", minimum=0, group=GATEWAY
+            "--chaos-after",
+            "Chunks sent before a drawn cut, stall or bad chunk.",
+            minimum=0,
+            live=True,
+            group=GATEWAY,
         ),
     )
     chaos_delay_ms: float = field(
         default=2000.0,
         metadata=_knob(
-            "--chaos-delay-ms", "Length of a drawn stall or first-byte delay, ms.", minimum=0, group=GATEWAY
+            "--chaos-delay-ms",
+            "Length of a drawn stall or first-byte delay, ms.",
+            minimum=0,
+            live=True,
+            group=GATEWAY,
         ),
     )
     request_overrides: bool = field(
         default=True,
         metadata=_knob(
-            "--request-overrides", "Honour x-fakeai-* headers (off for untrusted clients).", group=GATEWAY
+            "--request-overrides",
+            "Honour x-fakeai-* headers (off for untrusted clients).",
+            live=True,
+            group=GATEWAY,
+        ),
+    )
+    admin_api: bool = field(
+        default=True,
+        metadata=_knob(
+            "--admin-api", "Serve GET/POST /admin/config (run-time reconfiguration).", group=GATEWAY
+        ),
+    )
+    admin_key: str = field(
+        default="",
+        metadata=_knob(
+            "--admin-key",
+            "Key /admin/config, /sleep and /wake_up require ('' = the API keys, when auth is on).",
+            group=GATEWAY,
         ),
     )
     cors_origins: tuple[str, ...] = field(
@@ -336,6 +387,7 @@ class Settings:
             "Response mode: random (seeded generated text) or echo (the reply is the last user message, "
             "or the prompt); a request may pick its own with the x-fakeai-mode header.",
             choices=MODES,
+            live=True,
             group=TIMING,
         ),
     )
@@ -345,6 +397,7 @@ class Settings:
             "--output-length-distribution",
             "Length of an answer the model ends by itself, before max_tokens caps it: uniform:LO:HI, "
             "normal:MEAN:STD, fixed:N or histogram:LO-HI=WEIGHT,...",
+            live=True,
             group=TIMING,
         ),
     )
@@ -469,6 +522,7 @@ class Settings:
             "--fake-metrics",
             "Fixed vLLM metric figures as JSON, e.g. "
             '\'{"running-requests": 10, "kv-cache-usage": 0.4}\' (README: Observability).',
+            live=True,
             group=OBSERVABILITY,
         ),
     )
@@ -595,6 +649,7 @@ class Settings:
             "--prefill-overhead-ms",
             "Fixed part of the time to first token (overrides the model profile; ignored with --ttft).",
             minimum=0,
+            live=True,
             group=VLLM,
             unset="per model",
         ),
@@ -605,6 +660,7 @@ class Settings:
             "--prefill-time-per-token-us",
             "Prefill time per uncached prompt token (overrides the model profile; ignored with --ttft).",
             minimum=0,
+            live=True,
             group=VLLM,
             unset="per model",
         ),
@@ -637,6 +693,42 @@ class Settings:
             "TTFT/ITL multiplier at a full batch of --max-num-seqs, growing linearly with running requests.",
             minimum=1,
             group=VLLM,
+        ),
+    )
+
+    startup_duration_s: float = field(
+        default=0.0,
+        metadata=_knob(
+            "--startup-duration",
+            "Seconds of simulated model loading: /health/ready and inference answer 503 until they pass.",
+            minimum=0,
+            maximum=86400,
+            group=VLLM,
+        ),
+    )
+    enable_sleep_mode: bool = field(
+        default=False,
+        metadata=_knob(
+            "--enable-sleep-mode", "Serve vLLM's POST /sleep, POST /wake_up and GET /is_sleeping.", group=VLLM
+        ),
+    )
+    wake_up_duration_s: float = field(
+        default=0.0,
+        metadata=_knob(
+            "--wake-up-duration",
+            "Seconds POST /wake_up takes (inference answers 503 until the engine is awake).",
+            minimum=0,
+            maximum=3600,
+            group=VLLM,
+        ),
+    )
+    metrics_flavor: str = field(
+        default="vllm",
+        metadata=_knob(
+            "--metrics-flavor",
+            "Engine metric names /metrics/prometheus exposes beside fakeai_*: vllm, sglang, trtllm or all.",
+            choices=METRICS_FLAVORS,
+            group=OBSERVABILITY,
         ),
     )
 
@@ -751,6 +843,23 @@ def parse(f: dataclasses.Field[Any], raw: str, source: str) -> Any:
         return kind(raw)
     except ValueError:
         raise ValueError(f"{source} must be {KIND_NAMES[kind]}, got {raw!r}") from None
+
+
+def check_value(where: str, value: Any, kind: type) -> Any:
+    """A field's value from a document (scenario file, ``POST /admin/config``) checked against its
+    kind (:func:`kind_of`): an int is a float where a float is wanted, a string a one-item list where
+    a list is; ValueError names ``where`` otherwise."""
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is tuple:
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"{where} must be a list of strings")
+        return tuple(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ValueError(f"{where} must be {KIND_NAMES[kind]}, got {value!r}")
+    return value
 
 
 def _unparse(value: Any) -> str:

@@ -28,7 +28,7 @@ def test_deployments_probe_real_routes_and_set_only_real_knobs(name):
     paths = {route.path for route in create_app().routes}
     for container in containers(docs):
         assert container["livenessProbe"]["httpGet"]["path"] in paths
-        assert container["readinessProbe"]["httpGet"]["path"] == "/ready" and "/ready" in paths
+        assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready" and "/health/ready" in paths
         env = {e["name"]: e.get("value") for e in container["env"]}
         assert set(env) <= KNOWN_ENV, set(env) - KNOWN_ENV
         assert int(env["FAKEAI_PORT"]) == container["ports"][0]["containerPort"]

@@ -64,11 +64,21 @@ class MetricsViews:
         self.ctx = ctx
         self.metrics = ctx.metrics
         self.registry = CollectorRegistry(auto_describe=False)
-        self.fake = FakeMetrics.parse(ctx.settings.fake_metrics) if ctx.settings.fake_metrics else None
-        collector = MetricsCollector(self.read, self.metrics.slo_seconds, self.metrics.uptime, self.lora_info)
+        self.fake_source = ctx.settings.fake_metrics
+        self.fake = FakeMetrics.parse(self.fake_source) if self.fake_source else None
+        collector = MetricsCollector(
+            self.read,
+            self.metrics.slo_seconds,
+            self.metrics.uptime,
+            self.lora_info,
+            ctx.settings.metrics_flavor,
+        )
         self.registry.register(collector)
 
     def read(self) -> tuple[Snapshot, dict]:
+        if self.ctx.settings.fake_metrics != self.fake_source:  # changed at run time (/admin/config)
+            self.fake_source = self.ctx.settings.fake_metrics
+            self.fake = FakeMetrics.parse(self.fake_source) if self.fake_source else None
         snap = Snapshot.read(self.metrics.table)
         if self.fake is not None:
             return self.fake.apply(snap), self.fake.gauges(snap)

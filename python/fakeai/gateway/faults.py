@@ -137,28 +137,48 @@ class Rule:
     mix: Mix
     route: str = ""
     model: str = ""
+    #: The API key (as presented) the rule is for; empty: any.
+    key: str = ""
+    #: Fail the first ``first`` attempts of each request id, then let it pass (``rate`` is unused).
+    first: int = 0
 
-    def matches(self, path: str, model: object) -> bool:
-        return path.startswith(self.route) and (not self.model or self.model == model)
+    def matches(self, path: str, model: object, key: str | None) -> bool:
+        return (
+            path.startswith(self.route)
+            and (not self.model or self.model == model)
+            and (not self.key or self.key == key)
+        )
 
 
 class Injector:
     """Decides, per request, whether an injected fault answers it. Rules from the scenario file come
-    first (the first matching one decides); the server-wide ``--error-rate`` applies otherwise."""
+    first (the first matching one decides); the server-wide ``--error-rate`` applies otherwise. A rule
+    with ``first`` counts the attempts of each request id (:mod:`fakeai.gateway.retries`); a request
+    without an id passes such a rule by."""
 
-    def __init__(self, rules: list[Rule], seed: int, counter: _core.SharedTable) -> None:
+    def __init__(self, rules: list[Rule], seed: int, counter: _core.SharedTable, attempts=None) -> None:
         self.rules = rules
         self.seed = seed
         self.needs_model = any(r.model for r in rules)
+        self.counts_attempts = any(r.first for r in rules)
         self.counter = counter
+        self.attempts = attempts
 
-    def pick(self, path: str, model: object) -> Fault | None:
+    def pick(
+        self, path: str, model: object, key: str | None = None, request_id: str | None = None
+    ) -> Fault | None:
         for i, rule in enumerate(self.rules):
-            if rule.matches(path, model):
-                if rule.rate <= 0:
-                    return None
-                n = self.counter.add(f"errors|{i}", 0, 1)
-                if unit(self.seed, n, 1) < rule.rate:
-                    return rule.mix.pick(unit(self.seed, n, 2))  # type: ignore[return-value]
+            if not rule.matches(path, model, key):
+                continue
+            if rule.first:
+                if request_id is None or self.attempts is None:
+                    continue
+                n = self.attempts.next(request_id)
+                return rule.mix.pick(unit(self.seed, n, 2)) if n <= rule.first else None  # type: ignore[return-value]
+            if rule.rate <= 0:
                 return None
+            n = self.counter.add(f"errors|{i}", 0, 1)
+            if unit(self.seed, n, 1) < rule.rate:
+                return rule.mix.pick(unit(self.seed, n, 2))  # type: ignore[return-value]
+            return None
         return None

@@ -1,107 +1,79 @@
 """The gateway middleware: API keys, rate limits, injected errors, chaos and overrides, in one pass.
 
-A pure-ASGI middleware around the app. Per request it scans the headers once (for the key and for
-``x-fakeai-*``), then, on ``/v1/`` routes only: admits the request against the key's shared rate
-limit buckets, maybe answers with an injected error, and maybe wraps ``send`` with chaos. Every
-``/v1/`` response of a rate-limited key carries OpenAI's ``x-ratelimit-*`` headers. The request body
-is read here only when a decision needs it (token limits, per-model error rules); the endpoint then
-receives the same bytes. ``/v1/messages`` answers its errors in Anthropic's envelope.
+A pure-ASGI middleware around the app. Per request it polls the server-wide serving state (one atomic
+read: :mod:`fakeai.runtime.control`, which also applies run-time configuration changes), scans the
+headers once (for the key, ``x-request-id`` and ``x-fakeai-*``), echoes the request's
+``x-request-id`` on the response (generating one when absent, as vLLM does), answers inference with
+a 503 while the model loads (``--startup-duration``) or the engine sleeps, then, on ``/v1/`` routes
+only: admits the request against the key's shared rate limit buckets, maybe answers with an injected
+error (also the first attempts of a request under ``x-fakeai-fail-attempts``:
+:mod:`fakeai.gateway.retries`), and maybe wraps ``send`` with chaos. Every ``/v1/`` response of a
+rate-limited key carries OpenAI's ``x-ratelimit-*`` headers. The request body is read here only when
+a decision needs it (token limits, per-model error rules); the endpoint then receives the same bytes.
+``/v1/messages`` answers its errors in Anthropic's envelope.
 """
 
 from __future__ import annotations
 
-import math
-
-import orjson
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 
-from fakeai.errors import ApiError
-from fakeai.gateway import chaos, faults, overrides, websocket
-from fakeai.gateway.keys import label, mask
-from fakeai.gateway.limits import Limits, estimate_tokens, peek, refusal
+from fakeai.errors import ApiError, bad_request
+from fakeai.gateway import answers, chaos, faults, overrides, websocket
+from fakeai.gateway.answers import ANTHROPIC_PATH, REQUEST_ID
+from fakeai.gateway.keys import label
+from fakeai.gateway.limits import estimate_tokens, peek
+from fakeai.gateway.retries import RequestIds
 from fakeai.gateway.state import GatewayState
 from fakeai.http import drain
 from fakeai.http.asgi import REQUESTED_MODEL, ClientGone, Receive, Scope, Send, read_body, too_large
+from fakeai.runtime.control import Control
+from fakeai.runtime.live_config import LiveConfig
 from fakeai.settings import Settings
 
 API_PREFIX = "/v1/"
-ANTHROPIC_PATH = "/v1/messages"
+#: Control routes that ``--admin-key`` guards (the endpoints check it; the API keys then don't apply).
+ADMIN_PATHS = ("/admin/", "/sleep", "/wake_up")
+#: Routes that need the model: answered 503 while it loads or sleeps (POST only).
+INFERENCE_PATHS = (
+    "/v1/chat/completions",
+    "/v1/completions",
+    "/v1/embeddings",
+    "/v1/messages",
+    "/v1/responses",
+    "/v1/audio/",
+    "/v1/images/",
+    "/v1/moderations",
+    "/v1/ranking",
+    "/v1/rerank",
+    "/rag/",
+)
+#: Scope key holding the request's id (the client's or the generated one), as bytes.
+REQUEST_ID_KEY = "fakeai.request_id"
 #: Labels remembered for unconfigured keys (auth off, rate limits on) before they share one bucket.
 MAX_SEEN_KEYS = 1024
-
-
-def _error(path: str, status: int, message: str, type: str, code: str | None, anthropic_type: str) -> bytes:
-    if path.startswith(ANTHROPIC_PATH):
-        return orjson.dumps({"type": "error", "error": {"type": anthropic_type, "message": message}})
-    return ApiError(status, message, type=type, code=code).body()
-
-
-async def _send(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                *(headers or ()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    done = False
-
-    async def replayed() -> dict:
-        nonlocal done
-        if done:
-            return await receive()
-        done = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    return replayed
-
-
-def _bounded(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises a 413 once a body sent without a length passes ``limit`` bytes."""
-    size = 0
-
-    async def bounded() -> dict:
-        nonlocal size
-        message = await receive()
-        size += len(message.get("body", b""))
-        if size > limit:
-            raise too_large(limit)
-        return message
-
-    return bounded
-
-
-def _with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    async def sending(message: dict) -> None:
-        if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), *extra]  # each response's own dict
-        await send(message)
-
-    return sending
 
 
 class Gateway:
     """The middleware (see the module docs)."""
 
-    def __init__(self, app, state: GatewayState) -> None:
+    def __init__(self, app, state: GatewayState, control: Control, live: LiveConfig) -> None:
         self.app = app
         self.state = state
+        self.control = control
         s = state.settings
         self.open_paths = tuple(s.auth_open_paths)
+        self.admin_key = bool(s.admin_key)
         self.limit = s.max_body_bytes
-        self.allow_overrides = s.request_overrides
         self.seen: dict[str, str] = {}
+        self.ids = RequestIds()
+        self.configure(s)
+        live.subscribe(self.configure)
+
+    def configure(self, settings: Settings) -> None:
+        """Take changed run-time settings (the state was rebuilt before this is called)."""
+        state = self.state
+        self.allow_overrides = settings.request_overrides
         #: Whether any request without x-fakeai-* headers needs a decision here.
         self.active = bool(state.keys or state.limits.active or state.injector or state.chaos_mix)
 
@@ -112,9 +84,12 @@ class Gateway:
             else:
                 await self.app(scope, receive, send)
             return
+        control = self.control
+        control.poll()
         presented = None
         custom = False
         length = -1
+        request_id = None
         for name, value in scope["headers"]:
             if name == b"authorization":
                 presented = value[7:].decode("latin-1").strip() if value[:7].lower() == b"bearer " else ""
@@ -122,31 +97,53 @@ class Gateway:
                 presented = value.decode("latin-1").strip()
             elif name == b"content-length":
                 length = int(value) if value.isdigit() else 0
-            elif name[:9] == overrides.PREFIX:
+            elif name == REQUEST_ID:
+                request_id = value
+            elif name[:9] == overrides.PREFIX or name == overrides.RETURN_ERROR:
                 custom = True
         scope[overrides.MARK] = custom  # lets the endpoints skip their own header scan
         if drain.needed(length, scope["method"]):
             tracked = drain.Drain(receive, send, length)
             receive, send = tracked.receive, tracked.send
+        scope[REQUEST_ID_KEY] = request_id or self.ids.new()
+        send = answers.with_request_id(send, scope[REQUEST_ID_KEY])
         if length > self.limit:
-            await self._fail(send, scope["path"], too_large(self.limit))
+            await answers.fail(send, scope["path"], too_large(self.limit))
             return
+        if (control.loading or control.level) and scope["method"] == "POST":
+            closed = control.unavailable()
+            if closed is not None and scope["path"].startswith(INFERENCE_PATHS):
+                message, code, wait = closed
+                error = ApiError(503, message, type="server_error", code=code)
+                await answers.send_json(
+                    send,
+                    503,
+                    answers.error(scope["path"], 503, message, error.type, code, "overloaded_error"),
+                    answers.retry_after(wait),
+                )
+                return
         if length < 0 and scope["method"] in ("POST", "PUT", "PATCH"):
-            receive = _bounded(receive, self.limit)
+            receive = answers.bounded(receive, self.limit)
         if not (custom or self.active):
             await self.app(scope, receive, send)  # nothing to decide: the common case costs one scan
             return
         try:
-            await self.handle(scope, receive, send, presented, custom)
+            await self.handle(scope, receive, send, presented, custom, request_id)
         except chaos.Disconnect:
             return  # the response stays incomplete: the client sees the connection cut
         except ClientGone:
             return
         except ApiError as e:  # from reading the body here; the app's own errors never get this far
-            await self._fail(send, scope["path"], e)
+            await answers.fail(send, scope["path"], e)
 
     async def handle(
-        self, scope: Scope, receive: Receive, send: Send, presented: str | None, custom: bool
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        presented: str | None,
+        custom: bool,
+        request_id: bytes | None,
     ) -> None:
         state, path = self.state, scope["path"]
         wanted = None
@@ -157,13 +154,17 @@ class Gateway:
                 try:
                     wanted = overrides.parse(scope["headers"], state.settings.chaos_after)
                 except ApiError as e:
-                    await self._fail(send, path, e)
+                    await answers.fail(send, path, e)
                     return
         key_label = None
-        if state.keys and not path.startswith(self.open_paths):
+        if (
+            state.keys
+            and not path.startswith(self.open_paths)
+            and not (self.admin_key and path.startswith(ADMIN_PATHS))
+        ):
             key_label = state.keys.check(presented) if presented else None
             if key_label is None:
-                await self._unauthorized(send, path, presented)
+                await answers.unauthorized(send, path, presented)
                 return
         if not path.startswith(API_PREFIX):
             await self.app(scope, receive, send)
@@ -175,7 +176,7 @@ class Gateway:
             "method"
         ] == "POST":
             body = await read_body(receive, self.limit)
-            receive = _replay(body, receive)
+            receive = answers.replay(body, receive)
         extra: list[tuple[bytes, bytes]] = []
         if limits.any:
             if key_label is None:
@@ -184,21 +185,38 @@ class Gateway:
             refused, retry, extra = state.limits.admit(key_label, limits, tokens)
             if refused:
                 await self._requested_model(scope, receive, body)
-                await self._throttled(send, path, refused, retry, limits, tokens, extra)
+                await answers.throttled(send, path, refused, retry, limits, tokens, extra)
                 return
         fault = wanted.error if wanted is not None else None
-        if fault is None and injector is not None:
-            fault = injector.pick(path, peek(body).model if body is not None else None)
+        if wanted is not None and wanted.fail_attempts is not None:
+            attempt_id = _attempt_id(scope["headers"], request_id)
+            if attempt_id is None:
+                error = bad_request(
+                    "'x-fakeai-fail-attempts' needs an 'x-request-id' header naming the request its "
+                    "attempts are counted for.",
+                    param="x-request-id",
+                    code="missing_request_id",
+                )
+                await answers.fail(send, path, error)
+                return
+            failing = state.attempts.next(attempt_id) <= wanted.fail_attempts
+            fault = (fault or faults.KINDS["503"]) if failing else None
+        elif fault is None and injector is not None:
+            model = peek(body).model if body is not None else None
+            attempt_id = _attempt_id(scope["headers"], request_id) if injector.counts_attempts else None
+            fault = injector.pick(path, model, presented, attempt_id)
         if fault is not None:
             await self._requested_model(scope, receive, body)
             body_bytes = fault.anthropic_body() if path.startswith(ANTHROPIC_PATH) else fault.openai_body()
-            await _send(send, fault.status, body_bytes, extra)
+            if fault.status == 429:
+                extra = [*extra, *answers.retry_after(1.0)]
+            await answers.send_json(send, fault.status, body_bytes, extra)
             return
         plan = wanted.chaos if wanted is not None else None
         if plan is None and state.chaos_mix is not None:
             plan = self._draw_chaos()
         if extra:
-            send = _with_headers(send, extra)
+            send = answers.with_headers(send, extra)
         if plan is not None:
             anthropic = path.startswith(ANTHROPIC_PATH)
             send = chaos.wrap(send, plan, chaos.MALFORMED_ANTHROPIC if anthropic else chaos.MALFORMED)
@@ -220,7 +238,7 @@ class Gateway:
         if self.state.keys and not scope["path"].startswith(self.open_paths):
             label = self.state.keys.check(presented) if presented else None
             if label is None:
-                body = self._unauthorized_body(scope["path"], presented)
+                body = answers.unauthorized_body(scope["path"], presented)
                 await websocket.deny(scope, receive, send, 401, body)
                 return
         scope[websocket.KEY] = label or self._label(presented)
@@ -244,52 +262,21 @@ class Gateway:
         behaviour = state.chaos_mix.pick(faults.unit(s.fault_seed, n, 4))  # type: ignore[union-attr]
         return chaos.Plan.drawn(behaviour, s.chaos_after, s.chaos_delay_ms / 1000.0)  # type: ignore[arg-type]
 
-    async def _fail(self, send: Send, path: str, e: ApiError) -> None:
-        if not path.startswith(ANTHROPIC_PATH):
-            await _send(send, e.status, e.body())
-            return
-        anthropic = "request_too_large" if e.status == 413 else "invalid_request_error"
-        await _send(send, e.status, _error(path, e.status, e.message, e.type, e.code, anthropic))
 
-    async def _unauthorized(self, send: Send, path: str, presented: str | None) -> None:
-        await _send(send, 401, self._unauthorized_body(path, presented))
-
-    @staticmethod
-    def _unauthorized_body(path: str, presented: str | None) -> bytes:
-        if presented:
-            message = (
-                f"Incorrect API key provided: {mask(presented)}. You can find your API key at "
-                "https://platform.openai.com/account/api-keys."
-            )
-        else:
-            message = (
-                "You didn't provide an API key. You need to provide your API key in an Authorization "
-                "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
-            )
-        if path.startswith(ANTHROPIC_PATH):
-            message = "invalid x-api-key" if presented else "x-api-key header is required"
-        return _error(path, 401, message, "invalid_request_error", "invalid_api_key", "authentication_error")
-
-    async def _throttled(
-        self,
-        send: Send,
-        path: str,
-        refused: int,
-        retry: float,
-        limits: Limits,
-        tokens: int,
-        headers: list[tuple[bytes, bytes]],
-    ) -> None:
-        message, what = refusal(refused, retry, limits, tokens)
-        body = _error(path, 429, message, what, "rate_limit_exceeded", "rate_limit_error")
-        retry_headers = [
-            (b"retry-after", str(max(1, math.ceil(retry))).encode()),
-            (b"retry-after-ms", str(max(1, math.ceil(retry * 1000))).encode()),
-        ]
-        await _send(send, 429, body, [*headers, *retry_headers])
+def _attempt_id(headers: list[tuple[bytes, bytes]], request_id: bytes | None) -> str | None:
+    """What identifies one logical request across its attempts: the client's ``x-request-id``, else an
+    ``idempotency-key`` header."""
+    if request_id is not None:
+        return request_id.decode("latin-1")
+    for name, value in headers:
+        if name == b"idempotency-key":
+            return value.decode("latin-1")
+    return None
 
 
-def middleware(settings: Settings, state: GatewayState) -> list[Middleware]:
+def middleware(
+    settings: Settings, state: GatewayState, control: Control, live: LiveConfig
+) -> list[Middleware]:
     """The app's middleware: CORS (when origins are set) outside the gateway. The gateway is always in
     place, since any request may carry an ``x-fakeai-*`` header (or must have them removed)."""
     stack = []
@@ -304,5 +291,5 @@ def middleware(settings: Settings, state: GatewayState) -> list[Middleware]:
                 max_age=600,
             )
         )
-    stack.append(Middleware(Gateway, state=state))
+    stack.append(Middleware(Gateway, state=state, control=control, live=live))
     return stack

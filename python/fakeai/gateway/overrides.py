@@ -8,6 +8,8 @@ parsing.
 | ``x-fakeai-output-tokens`` | integer >= 1 | generate exactly this many tokens per choice |
 | ``x-fakeai-mode`` | ``echo`` or ``random`` | this request's response mode (``--mode``) |
 | ``x-fakeai-error`` | status code or alias | answer with this injected error (README) |
+| ``x-return-error`` | status code or alias | llm-d's name for ``x-fakeai-error`` |
+| ``x-fakeai-fail-attempts`` | integer 0-100 | fail this many attempts of the ``x-request-id`` first |
 | ``x-fakeai-disconnect-after`` | integer >= 0 | cut the connection after this many chunks |
 | ``x-fakeai-stall-ms``, ``-stall-after`` | integers >= 0 | stall this long (after ``--chaos-after`` chunks) |
 | ``x-fakeai-malformed-after`` | integer >= 0 | send a malformed chunk after this many chunks |
@@ -36,6 +38,8 @@ from fakeai.gateway import faults
 from fakeai.gateway.chaos import Plan
 
 PREFIX = b"x-fakeai-"
+#: llm-d inference simulator's error header, honoured as ``x-fakeai-error``.
+RETURN_ERROR = b"x-return-error"
 #: Scope key the gateway middleware sets: whether the request carries any ``x-fakeai-*`` header.
 MARK = "fakeai.overrides"
 
@@ -49,6 +53,7 @@ class Overrides:
     echo: bool | None = None
     # read by the gateway middleware
     error: faults.Fault | None = None
+    fail_attempts: int | None = None
     chaos: Plan | None = None
 
 
@@ -79,6 +84,13 @@ def _count(raw: str) -> int:
     return int(raw)
 
 
+def _attempts(raw: str) -> int:
+    value = _count(raw)
+    if value > 100:
+        raise ValueError("must be an integer between 0 and 100")
+    return value
+
+
 def _seconds_of_ms(raw: str) -> float:
     return _count(raw) / 1000.0
 
@@ -100,6 +112,8 @@ HEADERS: dict[bytes, tuple[str, Callable[[str], Any]]] = {
 #: The gateway's: ``error`` is the ``Overrides`` field, the others are fields of the chaos :class:`Plan`.
 GATEWAY_HEADERS: dict[bytes, tuple[str, Callable[[str], Any]]] = {
     b"x-fakeai-error": ("error", _fault),
+    RETURN_ERROR: ("error", _fault),
+    b"x-fakeai-fail-attempts": ("fail_attempts", _attempts),
     b"x-fakeai-disconnect-after": ("disconnect_after", _count),
     b"x-fakeai-stall-ms": ("stall_s", _seconds_of_ms),
     b"x-fakeai-stall-after": ("stall_after", _count),
@@ -112,7 +126,7 @@ def _read(headers: list[tuple[bytes, bytes]], table: dict[bytes, tuple[str, Call
     """``{field: value}`` of the headers in ``table``; a bad value is a 400 naming the header."""
     found = {}
     for name, value in headers:
-        if name[:9] == PREFIX:
+        if name[:9] == PREFIX or name == RETURN_ERROR:
             known = table.get(name)
             if known is None:
                 continue
@@ -145,12 +159,13 @@ def parse(headers: list[tuple[bytes, bytes]], chaos_after: int) -> Overrides:
     """
     chaos = _read(headers, GATEWAY_HEADERS)
     error = chaos.pop("error", None)
+    fail_attempts = chaos.pop("fail_attempts", None)
     if "stall_s" in chaos:
         chaos.setdefault("stall_after", chaos_after)
-    return Overrides(error=error, chaos=Plan(**chaos) if chaos else None)
+    return Overrides(error=error, fail_attempts=fail_attempts, chaos=Plan(**chaos) if chaos else None)
 
 
 def strip(scope: dict) -> None:
-    """Remove every ``x-fakeai-*`` header from ``scope`` (overrides are off)."""
-    scope["headers"] = [(k, v) for k, v in scope["headers"] if not k.startswith(PREFIX)]
+    """Remove every ``x-fakeai-*`` (and ``x-return-error``) header from ``scope`` (overrides are off)."""
+    scope["headers"] = [(k, v) for k, v in scope["headers"] if not k.startswith(PREFIX) and k != RETURN_ERROR]
     scope[MARK] = False

@@ -10,11 +10,15 @@ Top-level keys are :class:`~fakeai.settings.Settings` fields by name (``ttft_ms 
     [tiers.free]                # change a tier preset
     tpm = 10000
 
-    [[errors]]                  # error injection for one route and/or model
+    [[errors]]                  # error injection for one route and/or model and/or key
     route = "/v1/chat/completions"
     model = "gpt-4o"
     rate = 0.5
     mix = "503"
+
+    [[errors]]                  # deterministic retries: fail each x-request-id's first 2 attempts
+    route = "/v1/completions"
+    first = 2
 
     [[models]]                  # extra catalog entries
     id = "acme/llama-ft"
@@ -33,12 +37,12 @@ from pathlib import Path
 from typing import Any
 
 from fakeai.extras import require
-from fakeai.settings import KIND_NAMES, Settings, kind_of
+from fakeai.settings import Settings, check_value, kind_of
 
 TABLES = ("keys", "tiers", "errors", "models")
 LIMIT_FIELDS = ("rpm", "tpm", "rpd", "tpd")
 _KEY_FIELDS = frozenset({"tier", *LIMIT_FIELDS})
-_RULE_FIELDS = frozenset({"route", "model", "rate", "mix"})
+_RULE_FIELDS = frozenset({"route", "model", "key", "rate", "mix", "first"})
 _MODEL_FIELDS = frozenset({"id", "context_length", "owned_by"})
 
 
@@ -85,17 +89,10 @@ def _read(path: Path) -> dict[str, Any]:
 
 
 def _check(where: str, value: Any, kind: type) -> Any:
-    if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if kind is tuple:
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ScenarioError(f"{where} must be a list of strings")
-        return tuple(value)
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ScenarioError(f"{where} must be {KIND_NAMES[kind]}, got {value!r}")
-    return value
+    try:
+        return check_value(where, value, kind)
+    except ValueError as e:
+        raise ScenarioError(str(e)) from None
 
 
 def _table(where: str, value: Any) -> dict[str, Any]:
@@ -148,10 +145,15 @@ def parse(data: dict[str, Any], source: str) -> Scenario:
     errors = []
     for i, rule in enumerate(_list(f"{source}: errors", data.get("errors", []))):
         where = f"{source}: errors[{i}]"
-        rule = _fields(where, rule, _RULE_FIELDS, ("rate",))
-        errors.append({k: _check(f"{where}.{k}", v, float if k == "rate" else str) for k, v in rule.items()})
-        if not 0 <= errors[-1]["rate"] <= 1:
+        rule = _fields(where, rule, _RULE_FIELDS)
+        if "rate" not in rule and "first" not in rule:
+            raise ScenarioError(f"{where}: missing required key 'rate' (or 'first')")
+        kinds = {"rate": float, "first": int}
+        errors.append({k: _check(f"{where}.{k}", v, kinds.get(k, str)) for k, v in rule.items()})
+        if not 0 <= errors[-1].get("rate", 0) <= 1:
             raise ScenarioError(f"{where}.rate must be between 0 and 1, got {errors[-1]['rate']}")
+        if not 0 <= errors[-1].get("first", 0) <= 100:
+            raise ScenarioError(f"{where}.first must be between 0 and 100, got {errors[-1]['first']}")
     models = []
     for i, model in enumerate(_list(f"{source}: models", data.get("models", []))):
         where = f"{source}: models[{i}]"

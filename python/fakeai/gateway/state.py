@@ -4,6 +4,7 @@ inputs without building anything, so ``fakeai server`` can refuse bad values bef
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from fakeai import _core
@@ -11,6 +12,7 @@ from fakeai.engine.catalog import Catalog, ModelInfo
 from fakeai.gateway import chaos, faults
 from fakeai.gateway.keys import KeyRing
 from fakeai.gateway.limits import TIERS, RateLimits, resolve
+from fakeai.gateway.retries import Attempts
 from fakeai.gateway.scenario import Scenario
 from fakeai.runtime import shared
 from fakeai.settings import Settings
@@ -28,6 +30,8 @@ class GatewayState:
     chaos_mix: faults.Mix | None
     #: Shared draw counters, so that one seed gives one sequence of faults across workers.
     counter: _core.SharedTable
+    #: Attempts per request id, for ``x-fakeai-fail-attempts`` and ``first`` rules.
+    attempts: Attempts
 
     @classmethod
     def build(cls, settings: Settings, catalog: Catalog) -> GatewayState:
@@ -36,6 +40,7 @@ class GatewayState:
         for key in scenario.keys:
             limits.add_key(keys.label_of_configured(key), key)
         counter = shared.open_table("faults", 64, 1)
+        attempts = Attempts()
         for m in scenario.models:
             owner = m.get("owned_by") or (m["id"].split("/", 1)[0] if "/" in m["id"] else "fakeai")
             catalog.models[m["id"]] = ModelInfo(m["id"], owner, m.get("context_length", 131_072))
@@ -44,10 +49,18 @@ class GatewayState:
             scenario,
             keys,
             limits,
-            faults.Injector(rules, settings.fault_seed, counter) if rules else None,
+            faults.Injector(rules, settings.fault_seed, counter, attempts) if rules else None,
             mix if settings.chaos_rate > 0 else None,
             counter,
+            attempts,
         )
+
+    def reconfigure(self, settings: Settings, catalog: Catalog) -> None:
+        """Rebuild from changed run-time settings (:mod:`fakeai.runtime.live_config`), in place: the
+        middleware holds this object."""
+        fresh = GatewayState.build(settings, catalog)
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, getattr(fresh, f.name))
 
     @staticmethod
     def check(settings: Settings) -> tuple[Scenario, KeyRing, list[faults.Rule], faults.Mix]:
@@ -64,10 +77,16 @@ class GatewayState:
             resolve(settings, scenario, key)
         rules = [
             faults.Rule(
-                r["rate"],
-                faults.Mix(r.get("mix", settings.error_mix), faults.kind, f"errors[{i}].mix"),
+                r.get("rate", 0.0),
+                faults.Mix(
+                    r.get("mix", "503" if r.get("first") else settings.error_mix),
+                    faults.kind,
+                    f"errors[{i}].mix",
+                ),
                 r.get("route", ""),
                 r.get("model", ""),
+                r.get("key", ""),
+                r.get("first", 0),
             )
             for i, r in enumerate(scenario.errors)
         ]

@@ -16,10 +16,10 @@ worker reports the same monotonic values.
 from __future__ import annotations
 
 import socket
-import time
 import uuid
 from dataclasses import dataclass
 
+from fakeai.observability.rate import Rate
 from fakeai.observability.snapshot import Snapshot
 
 DRIVER_VERSION = "550.90.07"
@@ -97,22 +97,13 @@ class GpuTelemetry:
         self.uuids = [
             str(uuid.uuid5(uuid.NAMESPACE_DNS, f"{self.hostname}/{model}/{i}")) for i in range(count)
         ]
-        self._last = (time.monotonic(), 0)
-        self._rate = 0.0
-
-    def _tokens_per_second(self, tokens: int) -> float:
-        now = time.monotonic()
-        then, before = self._last
-        if now - then >= 0.5:
-            self._rate = max(0, tokens - before) / (now - then)
-            self._last = (now, tokens)
-        return self._rate
+        self.tokens = Rate()
 
     def read(self, snap: Snapshot, uptime: float) -> list[dict]:
         """Per GPU: its labels and each field's value."""
         gpu, n = self.gpu, self.count
         tokens = snap.prompt_tokens + snap.completion_tokens
-        rate = self._tokens_per_second(snap.completion_tokens)
+        rate = self.tokens.per_second(snap.completion_tokens)
         base = snap.in_flight / (REQUESTS_PER_GPU * n) + rate / (gpu.tokens_per_second * n)
         busy = snap.latency().sum / (REQUESTS_PER_GPU * n)  # GPU-seconds of work, shared by all
         out = []

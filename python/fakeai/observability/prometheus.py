@@ -1,10 +1,9 @@
 """``/metrics/prometheus``: the shared metrics through a prometheus-client custom collector.
 
-Two families of names: fakeai's own (``fakeai_*``: per endpoint and status, errors by type and code,
-per-model tokens, in-flight, SLO) and vLLM's (``vllm:*`` with a ``model_name`` label) so that a Grafana
-dashboard built for vLLM works unchanged. ``vllm:time_per_output_token_seconds`` (vLLM's older name)
-and ``vllm:inter_token_latency_seconds`` carry the same inter-token histogram, and
-``vllm:gpu_cache_usage_perc`` (older) the same value as ``vllm:kv_cache_usage_perc``.
+fakeai's own names (``fakeai_*``: per endpoint and status, errors by type and code, per-model tokens,
+in-flight, SLO), then one or more engines' names (``--metrics-flavor``: vLLM's ``vllm:*`` by default,
+SGLang's ``sglang:*``, TensorRT-LLM's ``trtllm_*``; :mod:`fakeai.observability.flavors`) so that
+dashboards and autoscalers built for that engine work unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ from prometheus_client.utils import floatToGoString
 
 from fakeai import _core
 from fakeai.observability.engine import ModelGauges
+from fakeai.observability.flavors import Reading, flavors
+from fakeai.observability.rate import Rate
 from fakeai.observability.snapshot import Histogram, Snapshot
 
 #: Each bucket's ``le`` label, written as prometheus_client writes a float bound (``1.0``, ``+Inf``).
@@ -30,7 +31,7 @@ def buckets(counts: Iterable[int]) -> list[tuple[str, int]]:
     return list(zip(BUCKET_LABELS, accumulate(counts), strict=True))
 
 
-def _add_histogram(family: HistogramMetricFamily, labels: list[str], h: Histogram) -> None:
+def add_histogram(family: HistogramMetricFamily, labels: list[str], h: Histogram) -> None:
     family.add_metric(labels, buckets(h.buckets), h.sum)
 
 
@@ -43,8 +44,12 @@ class MetricsCollector:
         slo_seconds: float,
         uptime: Callable[[], float],
         lora_info: Callable[[], list[tuple[dict[str, str], float]]],
+        flavor: str = "vllm",
     ) -> None:
         self.read = read
+        self.flavors = flavors(flavor)
+        self.vllm = flavor in ("vllm", "all")
+        self.throughput = Rate()
         self.slo_seconds = slo_seconds
         self.uptime = uptime
         self.lora_info = lora_info
@@ -52,7 +57,11 @@ class MetricsCollector:
     def collect(self) -> Iterator[Metric]:
         snap, gauges = self.read()
         yield from self._fakeai(snap)
-        yield from self._vllm(snap, gauges)
+        reading = Reading(snap, gauges, self.throughput.per_second(snap.completion_tokens))
+        for families in self.flavors:
+            yield from families(reading)
+        if not self.vllm:
+            return
         info = GaugeMetricFamily(
             "vllm:lora_requests_info",
             "Running stats on LoRA requests (the value is the time of the reading).",
@@ -86,7 +95,7 @@ class MetricsCollector:
             for (kind, code), n in sorted(e.errors.items()):
                 errors.add_metric([name, kind, code], n)
             slo.add_metric([name], e.slo_met)
-            _add_histogram(latency, [name], e.latency)
+            add_histogram(latency, [name], e.latency)
         yield from (requests, errors, slo, latency)
         yield GaugeMetricFamily(
             "fakeai_slo_objective_seconds",
@@ -109,78 +118,6 @@ class MetricsCollector:
             family = CounterMetricFamily(metric, doc, labels=["model"])
             for name, m in sorted(snap.models.items()):
                 family.add_metric([name], getattr(m, attr))
-            yield family
-
-    def _vllm(self, snap: Snapshot, gauges: dict[str, ModelGauges]) -> Iterator[Metric]:
-        models = sorted(set(snap.models) | set(gauges))
-        empty = ModelGauges()
-        gauge_docs = {
-            "vllm:num_requests_running": ("Number of requests in model execution batches.", "running"),
-            "vllm:num_requests_waiting": ("Number of requests waiting to be processed.", "waiting"),
-            "vllm:kv_cache_usage_perc": ("KV-cache usage. 1 means 100 percent usage.", "kv_cache_usage"),
-            "vllm:gpu_cache_usage_perc": ("GPU KV-cache usage. 1 means 100 percent usage.", "kv_cache_usage"),
-        }
-        for metric, (doc, attr) in gauge_docs.items():
-            family = GaugeMetricFamily(metric, doc, labels=["model_name"])
-            for name in models:
-                family.add_metric([name], getattr(gauges.get(name, empty), attr))
-            yield family
-        counter_docs = {
-            "vllm:prefix_cache_queries": (
-                "Prefix cache queries, in terms of number of queried tokens.",
-                None,
-                "prefix_cache_queries",
-            ),
-            "vllm:prefix_cache_hits": (
-                "Prefix cache hits, in terms of number of cached tokens.",
-                None,
-                "prefix_cache_hits",
-            ),
-            "vllm:prompt_tokens": ("Number of prefill tokens processed.", "prompt_tokens", None),
-            "vllm:generation_tokens": ("Number of generation tokens processed.", "completion_tokens", None),
-            "vllm:request_success": ("Count of successfully processed requests.", "successes", None),
-        }
-        for metric, (doc, stat, gauge) in counter_docs.items():
-            family = CounterMetricFamily(metric, doc, labels=["model_name"])
-            for name in models:
-                m = snap.models.get(name)
-                if gauge is not None:
-                    family.add_metric([name], getattr(gauges.get(name, empty), gauge))
-                elif m is not None:
-                    value = m.requests - m.errors if stat == "successes" else getattr(m, stat)
-                    family.add_metric([name], value)
-            yield family
-        family = CounterMetricFamily(
-            "vllm:num_preemptions", "Cumulative number of preemptions from the engine.", labels=["model_name"]
-        )
-        for name in models:
-            family.add_metric([name], gauges.get(name, empty).preemptions)
-        yield family
-        family = HistogramMetricFamily(
-            "vllm:iteration_tokens_total",
-            "Histogram of number of tokens per engine_step.",
-            labels=["model_name"],
-        )
-        for name in models:
-            iteration = gauges.get(name, empty).iteration_tokens
-            if iteration is not None:
-                bounds, counts, total = iteration
-                les = [floatToGoString(b) for b in bounds] + ["+Inf"]
-                family.add_metric([name], list(zip(les, accumulate(counts), strict=True)), total)
-        yield family
-        histogram_docs = {
-            "vllm:time_to_first_token_seconds": ("Histogram of time to first token in seconds.", "ttft"),
-            "vllm:inter_token_latency_seconds": ("Histogram of inter-token latency in seconds.", "itl"),
-            "vllm:time_per_output_token_seconds": ("Histogram of time per output token in seconds.", "itl"),
-            "vllm:e2e_request_latency_seconds": (
-                "Histogram of end to end request latency in seconds.",
-                "e2e",
-            ),
-        }
-        for metric, (doc, attr) in histogram_docs.items():
-            family = HistogramMetricFamily(metric, doc, labels=["model_name"])
-            for name, m in sorted(snap.models.items()):
-                _add_histogram(family, [name], getattr(m, attr))
             yield family
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from fakeai import store
 from fakeai.runtime import listen, shared, summary, tls
+from fakeai.runtime.control import open_control_table, start_clock
 from fakeai.settings import Settings
 
 log = logging.getLogger("fakeai")
@@ -62,6 +63,7 @@ def serve(settings: Settings) -> None:
     os.environ.update(settings.to_env())
     shm_dir = shared.create_dir()
     os.environ[shared.ENV] = str(shm_dir)
+    start_clock(open_control_table())  # --startup-duration counts from here
     certs = tls.files(settings, shm_dir)
     temp_data_dir = None if settings.data_dir else store.create_temp_dir()
     if temp_data_dir is not None:

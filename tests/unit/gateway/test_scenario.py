@@ -25,6 +25,9 @@ def test_yaml_and_toml_load_the_same(tmp_path):
         ({"keys": {"k": {"rpm": "x"}}}, "keys.k.rpm must be an integer"),
         ({"errors": {"rate": 1}}, "errors must be an array"),
         ({"models": [{"context_length": 5}]}, "models[0]: missing required key 'id'"),
+        ({"errors": [{"route": "/v1/"}]}, "errors[0]: missing required key 'rate' (or 'first')"),
+        ({"errors": [{"first": 101}]}, "errors[0].first must be between 0 and 100"),
+        ({"errors": [{"first": "2"}]}, "errors[0].first must be an integer"),
     ],
 )
 def test_errors_name_the_key(data, needle):
@@ -36,3 +39,8 @@ def test_errors_name_the_key(data, needle):
 def test_values_are_validated_like_flags():
     with pytest.raises(ScenarioError, match="--workers"):
         settings_with(parse({"workers": 0}, "f.toml"), Settings(config="f.toml"))
+
+
+def test_first_rules_need_no_rate():
+    scenario = parse({"errors": [{"route": "/v1/chat/completions", "key": "sk-a", "first": 2}]}, "f.toml")
+    assert scenario.errors == ({"route": "/v1/chat/completions", "key": "sk-a", "first": 2},)

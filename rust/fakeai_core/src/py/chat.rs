@@ -17,6 +17,7 @@ use crate::render::echo;
 use crate::render::ids;
 use crate::render::sse::Envelope;
 use crate::render::usage::Usage;
+use crate::text::chat_template::Mark;
 use crate::text::context_window;
 use crate::text::length::LengthSpec;
 use crate::text::prediction;
@@ -30,49 +31,70 @@ use xxhash_rust::xxh3::Xxh3;
 const PER_MESSAGE: usize = 3;
 const REPLY_PRIMING: usize = 3;
 
+/// Where [`read_messages`] puts a prompt's tokens: each text's ids, and (for `/tokenize`) the chat
+/// template's tokens between them ([`chat_template`]), so that the ids listed are the ones counted.
+pub(super) trait PromptSink {
+    /// Take the tokens of one text (a role, a name or content); returns how many.
+    fn text(&mut self, text: &str) -> usize;
+    /// A point of the chat template (its tokens are counted by the caller's accounting).
+    fn mark(&mut self, _mark: Mark) {}
+}
+
+/// The prompt's token ids of its texts only, for the prefix cache.
+impl PromptSink for Vec<u32> {
+    fn text(&mut self, text: &str) -> usize {
+        let before = self.len();
+        tokens::encode_into(text, self);
+        self.len() - before
+    }
+}
+
 /// Count the prompt tokens of `messages` (objects with `role`, `content`, optional `name`), hashing
 /// their text as we go. Content may be a string, None, or a list of parts; parts with a `text`
 /// attribute count as text. Also says whether anything else (a non-text part, a message without
-/// text content) needs [`rich_content`] to count it. With `ids`, the prompt's token ids (each
-/// message's role, name and text) are appended to it, for the prefix cache.
+/// text content) needs [`rich_content`] to count it. With a `sink`, the prompt's tokens go to it.
 pub(super) fn read_messages(
     messages: &Bound<'_, PyList>,
-    mut ids: Option<&mut Vec<u32>>,
+    mut sink: Option<&mut dyn PromptSink>,
 ) -> PyResult<(usize, u64, bool)> {
     let py = messages.py();
     let mut hasher = Xxh3::new();
     let mut count = REPLY_PRIMING;
     let mut rich = false;
-    let mut add = |text: &str, count: &mut usize| {
+    let mut add = |text: &str, count: &mut usize, sink: &mut Option<&mut dyn PromptSink>| {
         hasher.update(text.as_bytes());
         hasher.update(b"\x00");
-        match ids.as_deref_mut() {
-            Some(ids) => {
-                let before = ids.len();
-                tokens::encode_into(text, ids);
-                *count += ids.len() - before;
-            }
-            None => *count += tokens::count(text),
+        *count += match sink {
+            Some(sink) => sink.text(text),
+            None => tokens::count(text),
+        };
+    };
+    let mark = |m: Mark, sink: &mut Option<&mut dyn PromptSink>| {
+        if let Some(sink) = sink {
+            sink.mark(m);
         }
     };
     for msg in messages.iter() {
         count += PER_MESSAGE;
+        mark(Mark::Start, &mut sink);
         let role = msg.getattr(intern!(py, "role"))?;
-        add(role.cast::<PyString>()?.to_str()?, &mut count);
+        add(role.cast::<PyString>()?.to_str()?, &mut count, &mut sink);
         let name = msg.getattr(intern!(py, "name"))?;
         if let Ok(name) = name.cast::<PyString>() {
             count += 1;
-            add(name.to_str()?, &mut count);
+            mark(Mark::Name, &mut sink);
+            add(name.to_str()?, &mut count, &mut sink);
         }
+        mark(Mark::Sep, &mut sink);
         let content = msg.getattr(intern!(py, "content"))?;
         if let Ok(text) = content.cast::<PyString>() {
-            add(text.to_str()?, &mut count);
+            add(text.to_str()?, &mut count, &mut sink);
         } else if let Ok(parts) = content.cast::<PyList>() {
             for part in parts.iter() {
                 match part.getattr_opt(intern!(py, "text"))? {
                     Some(text) => {
                         if let Ok(text) = text.cast::<PyString>() {
-                            add(text.to_str()?, &mut count);
+                            add(text.to_str()?, &mut count, &mut sink);
                         }
                     }
                     None => rich = true,
@@ -81,7 +103,9 @@ pub(super) fn read_messages(
         } else {
             rich = true;
         }
+        mark(Mark::End, &mut sink);
     }
+    mark(Mark::Reply, &mut sink);
     Ok((count, hasher.digest(), rich))
 }
 
@@ -161,7 +185,8 @@ pub(crate) fn chat<'py>(
     let messages = &req.messages;
     let sim = Sim { cluster: cluster.as_ref().map(Bound::get), engine: engine.as_ref().map(Bound::get), now };
     let mut ids = Vec::new();
-    let (prompt_tokens, input_hash, rich) = read_messages(messages, sim.cluster.map(|_| &mut ids))?;
+    let (prompt_tokens, input_hash, rich) =
+        read_messages(messages, sim.cluster.map(|_| &mut ids as &mut dyn PromptSink))?;
     let (capabilities, context_length) = match model_info.filter(|m| !m.is_none()) {
         Some(m) => (
             Some(m.getattr(intern!(py, "capabilities"))?.cast_into::<PyFrozenSet>()?),

@@ -4,7 +4,7 @@
 //! `audio`, `images`, `moderation`, `rank`, `search`, `schema`, `text`), a Python class (`cluster`,
 //! `prefix_cache`, `length`, `pacer`, `shared`, `ratelimit`, with `metrics` over `shared`), or a
 //! piece the endpoint calls share (`reply`: what they return; `inputs`, `chat_options`,
-//! `rich_content`: reading request fields). This file defines the one exception and registers it all.
+//! `rich_content`: reading request fields; `tokenize`: vLLM's tokenizer endpoints). This file defines the one exception and registers it all.
 
 mod audio;
 mod chat;
@@ -30,6 +30,7 @@ mod search;
 mod shared;
 mod shared_engine;
 mod text;
+mod tokenize;
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -64,6 +65,11 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<reply::Answer>()?;
     m.add_function(wrap_pyfunction!(prefix_cache::block_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(text::count_tokens, m)?)?;
+    m.add_function(wrap_pyfunction!(tokenize::tokenize, m)?)?;
+    m.add_function(wrap_pyfunction!(tokenize::tokenize_chat, m)?)?;
+    m.add_function(wrap_pyfunction!(tokenize::detokenize, m)?)?;
+    m.add("VOCAB_TABLE_WIDTH", crate::shm::vocab::WIDTH)?;
+    m.add("ATTEMPTS_TABLE_WIDTH", crate::shm::attempts::WIDTH)?;
     m.add_function(wrap_pyfunction!(schema::sample_json, m)?)?;
     m.add_function(wrap_pyfunction!(text::generate_text, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_begin, m)?)?;

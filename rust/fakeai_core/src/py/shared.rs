@@ -1,6 +1,7 @@
 //! `SharedTable`: the shared-memory counter table ([`crate::shm::table::Table`]) as a Python object.
 
 use super::InvalidInput;
+use crate::shm::attempts;
 use crate::shm::histogram::{self, Snapshot};
 use crate::shm::table::{SlotError, Table};
 use pyo3::exceptions::PyOSError;
@@ -55,6 +56,33 @@ impl SharedTable {
             }
         }
         Ok(())
+    }
+
+    /// Word `index` of `key`'s entry (0 when the key was never inserted): one atomic read.
+    fn load(&self, key: &str, index: usize) -> u64 {
+        self.table.get(key).and_then(|d| d.get(index)).map_or(0, |w| w.load(Ordering::Acquire))
+    }
+
+    /// Set word `index` of `key`'s entry to `value`.
+    fn store(&self, key: &str, index: usize, value: u64) -> PyResult<()> {
+        let slot = self.table.slot(key).map_err(slot_error)?;
+        let word = slot.get(index).ok_or_else(|| InvalidInput::new_err("index out of range"))?;
+        word.store(value, Ordering::Release);
+        Ok(())
+    }
+
+    /// Set word `index` of `key`'s entry to `new` if it holds `current`; returns the value it held
+    /// (the swap happened when that equals `current`).
+    fn compare_exchange(&self, key: &str, index: usize, current: u64, new: u64) -> PyResult<u64> {
+        let slot = self.table.slot(key).map_err(slot_error)?;
+        let word = slot.get(index).ok_or_else(|| InvalidInput::new_err("index out of range"))?;
+        Ok(word.compare_exchange(current, new, Ordering::AcqRel, Ordering::Acquire).unwrap_or_else(|v| v))
+    }
+
+    /// Count one more attempt of request `id` at `now_ms` in this table of `sets` rows of width
+    /// `ATTEMPTS_TABLE_WIDTH` ([`crate::shm::attempts`]); returns the attempt's number, 1 for the first.
+    fn count_attempt(&self, id: &str, now_ms: u64, sets: usize) -> PyResult<u64> {
+        attempts::record(&self.table, sets, id, now_ms).map_err(slot_error)
     }
 
     /// The data words of `key`, or None if it was never inserted.

@@ -329,6 +329,19 @@ impl Table {
     }
 }
 
+/// The generated-text piece whose token id is `id`, if one has it (the first, should two share it).
+pub fn piece_of(id: u32) -> Option<&'static str> {
+    static BY_ID: OnceLock<std::collections::HashMap<u32, usize>> = OnceLock::new();
+    let by_id = BY_ID.get_or_init(|| {
+        let mut map = std::collections::HashMap::new();
+        for (i, p) in table().pieces.iter().enumerate() {
+            map.entry(crate::text::tokens::piece_id(p)).or_insert(i);
+        }
+        map
+    });
+    by_id.get(&id).map(|&i| table().pieces[i].as_str())
+}
+
 pub fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
@@ -354,6 +367,14 @@ mod tests {
     fn every_piece_is_one_token() {
         for p in &table().pieces {
             assert_eq!(tokens::count(p), 1, "{p:?}");
+        }
+    }
+
+    #[test]
+    fn generated_pieces_are_found_by_their_id() {
+        for p in &table().pieces {
+            let found = piece_of(tokens::piece_id(p)).unwrap();
+            assert_eq!(tokens::piece_id(found), tokens::piece_id(p));
         }
     }
 

@@ -1,0 +1,139 @@
+"""What the gateway middleware answers and how it wraps a request: its error responses (401, 429,
+injected faults, refused bodies) in OpenAI's envelope, or Anthropic's on ``/v1/messages``, and the
+``receive``/``send`` wrappers (a replayed body, a bounded body, extra response headers)."""
+
+from __future__ import annotations
+
+import math
+
+import orjson
+
+from fakeai.errors import ApiError
+from fakeai.gateway.keys import mask
+from fakeai.gateway.limits import Limits, refusal
+from fakeai.http.asgi import Receive, Send, too_large
+
+ANTHROPIC_PATH = "/v1/messages"
+REQUEST_ID = b"x-request-id"
+
+
+def error(path: str, status: int, message: str, type: str, code: str | None, anthropic_type: str) -> bytes:
+    if path.startswith(ANTHROPIC_PATH):
+        return orjson.dumps({"type": "error", "error": {"type": anthropic_type, "message": message}})
+    return ApiError(status, message, type=type, code=code).body()
+
+
+async def send_json(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *(headers or ()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def replay(body: bytes, receive: Receive) -> Receive:
+    done = False
+
+    async def replayed() -> dict:
+        nonlocal done
+        if done:
+            return await receive()
+        done = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replayed
+
+
+def bounded(receive: Receive, limit: int) -> Receive:
+    """``receive`` that raises a 413 once a body sent without a length passes ``limit`` bytes."""
+    size = 0
+
+    async def bounded() -> dict:
+        nonlocal size
+        message = await receive()
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise too_large(limit)
+        return message
+
+    return bounded
+
+
+def with_request_id(send: Send, request_id: bytes) -> Send:
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), (REQUEST_ID, request_id)]
+        await send(message)
+
+    return sending
+
+
+def retry_after(seconds: float) -> list[tuple[bytes, bytes]]:
+    return [
+        (b"retry-after", str(max(1, math.ceil(seconds))).encode()),
+        (b"retry-after-ms", str(max(1, math.ceil(seconds * 1000))).encode()),
+    ]
+
+
+def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
+    async def sending(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", ()), *extra]  # each response's own dict
+        await send(message)
+
+    return sending
+
+
+async def fail(send: Send, path: str, e: ApiError) -> None:
+    """Answer ``e`` in the envelope of ``path``'s API."""
+    if not path.startswith(ANTHROPIC_PATH):
+        await send_json(send, e.status, e.body())
+        return
+    anthropic = "request_too_large" if e.status == 413 else "invalid_request_error"
+    await send_json(send, e.status, error(path, e.status, e.message, e.type, e.code, anthropic))
+
+
+def unauthorized_body(path: str, presented: str | None) -> bytes:
+    """OpenAI's (or Anthropic's) 401 body for a missing or wrong key (HTTP, and a WebSocket upgrade)."""
+    if presented:
+        message = (
+            f"Incorrect API key provided: {mask(presented)}. You can find your API key at "
+            "https://platform.openai.com/account/api-keys."
+        )
+    else:
+        message = (
+            "You didn't provide an API key. You need to provide your API key in an Authorization "
+            "header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+        )
+    if path.startswith(ANTHROPIC_PATH):
+        message = "invalid x-api-key" if presented else "x-api-key header is required"
+    return error(path, 401, message, "invalid_request_error", "invalid_api_key", "authentication_error")
+
+
+async def unauthorized(send: Send, path: str, presented: str | None) -> None:
+    """OpenAI's (or Anthropic's) 401 for a missing or wrong key."""
+    await send_json(send, 401, unauthorized_body(path, presented))
+
+
+async def throttled(
+    send: Send,
+    path: str,
+    refused: int,
+    retry: float,
+    limits: Limits,
+    tokens: int,
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    """OpenAI's 429 for a request over a rate limit, with its retry-after headers."""
+    message, what = refusal(refused, retry, limits, tokens)
+    body = error(path, 429, message, what, "rate_limit_exceeded", "rate_limit_error")
+    await send_json(send, 429, body, [*headers, *retry_after(retry)])

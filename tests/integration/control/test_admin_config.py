@@ -1,0 +1,94 @@
+"""``GET``/``POST /admin/config``: run-time settings changed on one worker, applied by every worker."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 3}
+
+
+def _fresh_post(url: str, path: str, json: dict) -> httpx.Response:
+    """A request on a new connection, so that either worker may take it."""
+    with httpx.Client(base_url=url, timeout=10) as c:
+        return c.post(path, json=json)
+
+
+def test_a_change_reaches_both_workers_at_once(start_server):
+    with start_server("--ttft", "0", "--itl", "0", "--workers", "2") as url, httpx.Client(base_url=url) as c:
+        before = c.get("/admin/config").json()
+        assert before["error_rate"] == 0.0 and before["ttft_ms"] == 0.0 and "api_keys" not in before
+        assert [_fresh_post(url, "/v1/chat/completions", CHAT).status_code for _ in range(4)] == [200] * 4
+        answer = c.post("/admin/config", json={"error_rate": 1, "error_mix": "502"})
+        assert answer.status_code == 200
+        assert answer.json() == {**before, "error_rate": 1.0, "error_mix": "502"}
+        # no wait: every worker applies the change before its next request
+        codes = [_fresh_post(url, "/v1/chat/completions", CHAT).status_code for _ in range(30)]
+        assert codes == [502] * 30
+        workers = c.get("/metrics").json()["requests"]["by_worker"]
+        assert len(workers) == 2, workers  # both workers answered, both with the change
+        assert c.get("/admin/config").json()["error_mix"] == "502"
+        assert c.post("/admin/config", json={"error_rate": 0}).json()["error_mix"] == "502"
+        assert _fresh_post(url, "/v1/chat/completions", CHAT).status_code == 200
+
+
+def test_timing_and_mode_change_at_run_time(start_server):
+    with start_server("--ttft", "0", "--itl", "0") as url, httpx.Client(base_url=url) as c:
+        assert c.post("/admin/config", json={"mode": "echo"}).status_code == 200
+        reply = c.post("/v1/chat/completions", json={**CHAT, "max_tokens": 50}).json()
+        assert reply["choices"][0]["message"]["content"] == "hi"
+        assert c.post("/admin/config", json={"ttft_ms": None}).json()["ttft_ms"] is None
+
+
+@pytest.mark.parametrize(
+    ("change", "param"),
+    [
+        ({"error_rate": 2}, "error_rate"),
+        ({"error_rate": "high"}, "error_rate"),
+        ({"error_mix": "418"}, "error_mix"),
+        ({"chaos_mix": "explode"}, "chaos_mix"),
+        ({"mode": "loud"}, "mode"),
+        ({"rpm": -1}, "rpm"),
+        ({"fake_metrics": "{"}, "fake_metrics"),
+        ({"output_length_distribution": "wide"}, "output_length_distribution"),
+        ({"port": 9}, "port"),
+        ({"no_such_setting": 1}, "no_such_setting"),
+    ],
+)
+def test_a_bad_change_is_a_400_naming_the_key_and_changes_nothing(base_url, change, param):
+    with httpx.Client(base_url=base_url) as c:
+        before = c.get("/admin/config").json()
+        r = c.post("/admin/config", json={"ttft_ms": 5, **change})
+        assert r.status_code == 400
+        error = r.json()["error"]
+        assert (
+            error["param"] == param and error["type"] == "invalid_request_error" and param in error["message"]
+        )
+        assert c.get("/admin/config").json() == before
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b"{not json", b"3"])
+def test_a_body_that_is_not_an_object_is_a_400(base_url, body):
+    r = httpx.post(base_url + "/admin/config", content=body)
+    assert r.status_code == 400 and set(r.json()["error"]) == {"message", "type", "param", "code"}
+
+
+def test_the_admin_key_guards_and_no_admin_api_removes(start_server):
+    flags = ("--ttft", "0", "--itl", "0", "--api-key", "sk-user", "--admin-key", "sk-admin")
+    with start_server(*flags) as url:
+        assert httpx.get(url + "/admin/config").status_code == 401
+        user = httpx.get(url + "/admin/config", headers={"authorization": "Bearer sk-user"})
+        assert user.status_code == 401 and user.json()["error"]["code"] == "invalid_admin_key"
+        admin = {"authorization": "Bearer sk-admin"}
+        assert httpx.post(url + "/admin/config", json={"rpm": 5}, headers=admin).json()["rpm"] == 5
+        # the admin key is not an API key
+        assert httpx.post(url + "/v1/chat/completions", json=CHAT, headers=admin).status_code == 401
+    with start_server("--ttft", "0", "--api-key", "sk-user") as url:
+        assert httpx.get(url + "/admin/config").status_code == 401
+        ok = httpx.get(url + "/admin/config", headers={"authorization": "Bearer sk-user"})
+        assert ok.status_code == 200
+    with start_server("--ttft", "0", "--no-admin-api") as url:
+        r = httpx.get(url + "/admin/config")
+        assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_url"
