@@ -288,7 +288,9 @@ def speech(text: str, voice: str, speed: float, format: str) -> bytes:
     """The audio of ``text`` spoken by ``voice`` at ``speed`` as ``wav``, ``flac`` or ``pcm``."""
 
 def probe_audio(data: bytes) -> tuple[float, str]:
-    """``(seconds, container)`` of an audio file (container ``unknown``: the duration is estimated)."""
+    """``(seconds, container)`` of an audio file (container ``unknown``: the duration is estimated).
+
+    Raises :class:`InvalidInput` about ``file`` when its header claims more than the file can hold."""
 
 def transcription(
     data: bytes,
