@@ -35,6 +35,7 @@ __all__ = [
     "generate_text",
     "histogram_quantile",
     "image_moderation_scores",
+    "json_deeper_than",
     "metrics_begin",
     "metrics_finish",
     "metrics_inference",
@@ -266,6 +267,9 @@ def top_k(query: str, matrix: bytes, dims: int, k: int) -> list[tuple[int, float
 
 def generate_text(n: int, seed: int) -> str:
     """``n`` tokens of fakeai's generated prose for ``seed``."""
+
+def json_deeper_than(data: bytes, limit: int) -> bool:
+    """Whether the JSON document ``data`` nests more than ``limit`` arrays or objects anywhere."""
 
 def rank_logits(query: str, passages: Sequence[str]) -> list[float]:
     """One relevance logit per passage (BM25 plus embedding cosine), in the passages' order."""

@@ -29,6 +29,8 @@ from fakeai.http.asgi import too_large
 from fakeai.store import Store
 
 FLUSH_BYTES = 1 << 20
+#: RFC 2046: a boundary is 1 to 70 characters; a longer one is a 400.
+MAX_BOUNDARY_CHARS = 70
 MAX_FIELD_BYTES = 64 * 1024
 #: Room for the boundaries, part headers and text fields around the file in a request.
 ENVELOPE_BYTES = 1 << 20
@@ -65,6 +67,11 @@ def _boundary(request: Request) -> bytes:
             "This endpoint expects a multipart/form-data body with a boundary (a file upload).",
             code="invalid_content_type",
         )
+    if len(boundary) > MAX_BOUNDARY_CHARS:
+        raise bad_request(
+            f"The multipart boundary is longer than {MAX_BOUNDARY_CHARS} characters (RFC 2046).",
+            code="invalid_content_type",
+        )
     return boundary
 
 
@@ -82,7 +89,12 @@ async def read_form(
     """The text fields and the file part named ``file_field`` (at most ``limit`` bytes) of a request."""
     boundary = _boundary(request)
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + ENVELOPE_BYTES:
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > limit + ENVELOPE_BYTES
+    ):
         raise file_too_large(limit)
     reader = _FormReader(store, file_field, limit)
     try:

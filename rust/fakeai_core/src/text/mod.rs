@@ -3,6 +3,7 @@
 //! predicted outputs). Nothing here renders a response; [`crate::render`] does.
 
 pub mod context_window;
+pub mod json_depth;
 pub mod length;
 pub mod parse_cache;
 pub mod prediction;
