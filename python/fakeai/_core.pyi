@@ -101,6 +101,7 @@ def chat(
     prefill_per_token: float = 0.0,
     cluster: Cluster | None = None,
     now: float = 0.0,
+    max_generated: int = ...,
 ) -> Answer:
     """Render the chat completion (or its stream) asked by ``request``, a decoded ``ChatRequest``.
     ``model_info`` (``capabilities``,
@@ -121,6 +122,7 @@ def completion(
     prefill_per_token: float = 0.0,
     cluster: Cluster | None = None,
     now: float = 0.0,
+    max_generated: int = ...,
 ) -> Answer:
     """Render the legacy text completion (or its stream) asked by ``request``, a decoded
     ``CompletionRequest``."""

@@ -95,6 +95,17 @@ class Settings:
             "--max-body-bytes", "Largest request body accepted; larger gets 413.", minimum=1, group=SERVER
         ),
     )
+    max_generated_tokens: int = field(
+        default=131_072,
+        metadata=_knob(
+            "--max-generated-tokens",
+            "Most tokens one request generates over all its choices (n x length, x-fakeai-output-tokens "
+            "included); asking for more is a 400, natural lengths stop there.",
+            minimum=1,
+            maximum=2**31 - 1,
+            group=SERVER,
+        ),
+    )
     log_level: str = field(
         default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS, group=SERVER)
     )

@@ -46,7 +46,8 @@ def prepare(
     """What every generating render needs before its core call: admission to the simulated cluster's
     queue (live requests only), the serving model's catalog entry, and the keyword arguments that
     ``_core.chat`` and ``_core.completion`` share: latency with the request's overrides, forced
-    length, response mode, length distribution and the cluster to run on (None off the live path).
+    length, response mode, length distribution, the cluster to run on (None off the live path) and
+    the server's cap on the tokens one request generates (``--max-generated-tokens``).
 
     ``lora``: the adapter the request names, when the caller has looked it up already (the endpoint,
     which holds the adapter's slot while it serves: one lookup per request), else ``...``."""
@@ -65,6 +66,7 @@ def prepare(
         "lengths": ctx.lengths,
         "cluster": None if start is None else ctx.cluster.core,
         "now": start or 0.0,
+        "max_generated": ctx.settings.max_generated_tokens,
     }
 
 
