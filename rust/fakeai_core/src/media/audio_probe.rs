@@ -102,8 +102,7 @@ fn flac(b: &[u8]) -> Result<Option<f64>, String> {
     }
     // Frames follow the last metadata block (each: 1 flag+type byte, a 24-bit length).
     let mut pos = 4usize;
-    loop {
-        let Some(len) = be24(b, pos + 1) else { break };
+    while let Some(len) = be24(b, pos + 1) {
         let last = b[pos] & 0x80 != 0;
         pos = pos.saturating_add(4 + len);
         if last || pos >= b.len() {
