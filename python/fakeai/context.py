@@ -53,6 +53,7 @@ class ServerContext:
         from fakeai.gateway.state import GatewayState
 
         s = self.settings
+        self.catalog.max_auto = s.max_auto_models
         self.latencies = Latencies(s)
         self.ticker = Ticker()
         self.cluster = SimulatedCluster(s, self.ticker)

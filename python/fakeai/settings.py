@@ -106,6 +106,16 @@ class Settings:
             group=SERVER,
         ),
     )
+    max_auto_models: int = field(
+        default=1_000,
+        metadata=_knob(
+            "--max-auto-models",
+            "Unknown model ids registered on first use (listed by /v1/models); later ones are served "
+            "but not registered.",
+            minimum=0,
+            group=SERVER,
+        ),
+    )
     log_level: str = field(
         default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS, group=SERVER)
     )

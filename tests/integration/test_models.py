@@ -41,3 +41,18 @@ def test_unknown_model_is_404_with_envelope(client, http):
 def test_health(http):
     r = http.get("/health")
     assert r.status_code == 200 and r.json()["status"] == "healthy"
+
+
+def test_auto_registered_ids_are_bounded_and_later_ones_still_served(start_server):
+    with start_server("--ttft", "0", "--itl", "0", "--max-auto-models", "3") as url:
+        with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as client:
+            listed_before = {m.id for m in client.models.list()}
+            for i in range(6):
+                r = client.chat.completions.create(
+                    model=f"acme/model-{i}", messages=[{"role": "user", "content": "hi"}], max_tokens=2
+                )
+                assert r.model == f"acme/model-{i}"
+            listed = {m.id for m in client.models.list()} - listed_before
+            assert listed == {"acme/model-0", "acme/model-1", "acme/model-2"}
+            with pytest.raises(openai.NotFoundError):
+                client.models.retrieve("acme/model-5")

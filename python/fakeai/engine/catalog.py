@@ -2,7 +2,11 @@
 
 Unknown ids are accepted: the first request that names one registers it (with chat defaults, or as an
 embedding model when it is used for embeddings), as passthrough gateways and vLLM-style servers do.
-The catalog is per worker process.
+At most ``max_auto`` ids are registered so (``--max-auto-models``): past it an unknown id is still
+served, with the same defaults, but not registered (not listed by ``/v1/models``), so a client naming
+a new model in every request cannot grow the catalog without bound. Refusing to register (rather
+than evicting the oldest) keeps the listing stable: an id once listed stays listed. The catalog is per
+worker process.
 """
 
 from __future__ import annotations
@@ -102,11 +106,15 @@ WELL_KNOWN: tuple[ModelInfo, ...] = (
 
 DEFAULT_CONTEXT = 131_072
 DEFAULT_EMBEDDING_DIMS = 1536
+DEFAULT_MAX_AUTO = 1_000
 
 
 @dataclass(slots=True)
 class Catalog:
     models: dict[str, ModelInfo] = field(default_factory=lambda: {m.id: m for m in WELL_KNOWN})
+    #: Most ids registered on first use; later unknown ids are served unregistered.
+    max_auto: int = DEFAULT_MAX_AUTO
+    auto: int = 0
 
     def get(self, model_id: str) -> ModelInfo | None:
         return self.models.get(model_id)
@@ -120,7 +128,9 @@ class Catalog:
                 info = ModelInfo(model_id, owner, 8_192, EMBEDDING, DEFAULT_EMBEDDING_DIMS)
             else:
                 info = ModelInfo(model_id, owner, DEFAULT_CONTEXT)
-            self.models[model_id] = info
+            if self.auto < self.max_auto:
+                self.models[model_id] = info
+                self.auto += 1
         return info
 
     def all(self) -> list[ModelInfo]:
