@@ -116,6 +116,15 @@ class Settings:
             group=SERVER,
         ),
     )
+    public_url: str = field(
+        default="",
+        metadata=_knob(
+            "--public-url",
+            "Base URL clients reach this server at (behind a proxy, or bound to 0.0.0.0), used in "
+            "generated image URLs; unset: the address the connection reached.",
+            group=SERVER,
+        ),
+    )
     log_level: str = field(
         default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS, group=SERVER)
     )

@@ -45,7 +45,7 @@ BASES: dict[str, dict] = {
         "passages": [{"text": "p"}],
     },
     "/v1/rerank": {"query": "q", "documents": ["a", "b"]},
-    "/rag/api/prompt": {"messages": HI},
+    "/rag/api/prompt": {"query": "q", "top_k": 2},
     "/v1/batches": {
         "input_file_id": "file-x",
         "endpoint": "/v1/chat/completions",

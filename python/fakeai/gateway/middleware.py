@@ -1,11 +1,15 @@
 """The gateway middleware: API keys, rate limits, injected errors, chaos and overrides, in one pass.
 
 A pure-ASGI middleware around the app. Per request it scans the headers once (for the key and for
-``x-fakeai-*``), then, on ``/v1/`` routes only: admits the request against the key's shared rate
+``x-fakeai-*``), then, on the inference routes only (``/v1/`` and NVIDIA RAG's ``/rag/api/``): admits the request against the key's shared rate
 limit buckets, maybe answers with an injected error, and maybe wraps ``send`` with chaos. Every
 ``/v1/`` response of a rate-limited key carries OpenAI's ``x-ratelimit-*`` headers. The request body
 is read here only when a decision needs it (token limits, per-model error rules); the endpoint then
 receives the same bytes. ``/v1/messages`` answers its errors in Anthropic's envelope.
+
+A body over ``--max-body-bytes`` is a 413 before any of that, except a ``multipart/form-data`` body,
+which may carry a file up to ``--max-file-bytes``: the form readers (:mod:`fakeai.http.multipart`)
+enforce each endpoint's own limit as the bytes arrive.
 """
 
 from __future__ import annotations
@@ -22,9 +26,10 @@ from fakeai.gateway.keys import label, mask
 from fakeai.gateway.limits import Limits, estimate_tokens, peek
 from fakeai.gateway.state import GatewayState
 from fakeai.http.asgi import ClientGone, Receive, Scope, Send, read_body, too_large
+from fakeai.http.multipart import ENVELOPE_BYTES
 from fakeai.settings import Settings
 
-API_PREFIX = "/v1/"
+API_PREFIXES = ("/v1/", "/rag/api/")
 ANTHROPIC_PATH = "/v1/messages"
 #: Labels remembered for unconfigured keys (auth off, rate limits on) before they share one bucket.
 MAX_SEEN_KEYS = 1024
@@ -119,6 +124,8 @@ class Gateway:
         s = state.settings
         self.open_paths = tuple(s.auth_open_paths)
         self.limit = s.max_body_bytes
+        #: What a multipart body may hold: a file of --max-file-bytes and its envelope.
+        self.form_limit = max(s.max_body_bytes, s.max_file_bytes + ENVELOPE_BYTES)
         self.allow_overrides = s.request_overrides
         self.seen: dict[str, str] = {}
         #: Whether any request without x-fakeai-* headers needs a decision here.
@@ -131,21 +138,24 @@ class Gateway:
         presented = None
         custom = False
         length = -1
+        limit = self.limit
         for name, value in scope["headers"]:
             if name == b"authorization":
                 presented = value[7:].decode("latin-1").strip() if value[:7].lower() == b"bearer " else ""
             elif name == b"x-api-key":
                 presented = value.decode("latin-1").strip()
             elif name == b"content-length":
-                length = int(value) if value.isdigit() else 0
+                length = (int(value) if len(value) < 19 else 1 << 62) if value.isdigit() else 0
+            elif name == b"content-type":
+                limit = self.form_limit if value[:19].lower() == b"multipart/form-data" else self.limit
             elif name[:9] == overrides.PREFIX:
                 custom = True
         scope[overrides.MARK] = custom  # lets the endpoints skip their own header scan
-        if length > self.limit:
-            await self._fail(send, scope["path"], too_large(self.limit))
+        if length > limit:
+            await self._fail(send, scope["path"], too_large(limit))
             return
         if length < 0 and scope["method"] in ("POST", "PUT", "PATCH"):
-            receive = _bounded(receive, self.limit)
+            receive = _bounded(receive, limit)
         if not (custom or self.active):
             await self.app(scope, receive, send)  # nothing to decide: the common case costs one scan
             return
@@ -178,7 +188,7 @@ class Gateway:
             if key_label is None:
                 await self._unauthorized(send, path, presented)
                 return
-        if not path.startswith(API_PREFIX):
+        if not path.startswith(API_PREFIXES):
             await self.app(scope, receive, send)
             return
         limits = state.limits.limits_of(key_label) if key_label else state.limits.default

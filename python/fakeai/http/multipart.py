@@ -129,6 +129,8 @@ class _FormReader:
         self.header_name = b""
         self.header_value = b""
         self.error: ApiError | None = None
+        #: Bytes of everything but the file part (headers, text fields): at most ENVELOPE_BYTES.
+        self.envelope = 0
 
     async def run(self, request: Request, boundary: bytes) -> None:
         callbacks = {
@@ -168,10 +170,21 @@ class _FormReader:
     def on_part_begin(self) -> None:
         self.part = _Part()
 
+    def _count_envelope(self, size: int) -> None:
+        self.envelope += size
+        if self.envelope > ENVELOPE_BYTES and self.error is None:
+            self.error = ApiError(
+                413,
+                f"The form's fields and part headers exceed {ENVELOPE_BYTES} bytes.",
+                code="request_too_large",
+            )
+
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_envelope(end - start)
         self.header_name += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_envelope(end - start)
         self.header_value += data[start:end]
 
     def on_header_end(self) -> None:
@@ -210,6 +223,8 @@ class _FormReader:
             self.pending.append(memoryview(data)[start:end])  # no copy until the write
             self.pending_size += end - start
         else:
+            if self.store is not None:
+                self._count_envelope(end - start)
             self.part.data += data[start:end]
             if self.store is None and self.part.filename is not None:
                 return  # a small form's file: the body's limit bounds it
