@@ -53,11 +53,9 @@ MAX_JSON_DEPTH = 64
 
 
 def check_json_depth(body: bytes, param: str | None = None) -> None:
-    """A 400 when ``body`` nests more than :data:`MAX_JSON_DEPTH` levels.
-
-    Costs two ``bytes.count`` on a body that cannot be that deep; only one with more brackets than
-    the limit is scanned (in the core)."""
-    if body.count(b"[") + body.count(b"{") > MAX_JSON_DEPTH and _core.json_deeper_than(body, MAX_JSON_DEPTH):
+    """A 400 when ``body`` nests more than :data:`MAX_JSON_DEPTH` levels (one scan in the core that
+    jumps over strings: ~0.1 us for a short chat body)."""
+    if _core.json_deeper_than(body, MAX_JSON_DEPTH):
         raise too_deep(param)
 
 

@@ -2,26 +2,26 @@
 //!
 //! Decoders recurse once per level (msgspec into Python's recursion limit, serde_json to 128,
 //! orjson to 255), so a body nested a thousand levels deep, even in a field the endpoint ignores,
-//! must be refused before decoding. The scan counts `[` and `{` outside strings (skipping escaped
-//! quotes) and stops at the first level past the limit; it does not validate the JSON, which is
-//! the decoder's job.
+//! must be refused before decoding. The scan counts `[` and `{` outside strings, jumping over each
+//! string with `memchr` (so a body of long messages costs little more than a `memchr` over it), and
+//! stops at the first level past the limit; it does not validate the JSON, which is the decoder's job.
 
 /// Whether `json` opens more than `limit` nested arrays or objects anywhere.
 pub fn deeper_than(json: &[u8], limit: usize) -> bool {
-    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
-    for &c in json {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if c == b'\\' {
-                escaped = true;
-            } else if c == b'"' {
-                in_string = false;
-            }
-            continue;
-        }
+    let mut depth = 0usize;
+    let mut i = 0;
+    while let Some(&c) = json.get(i) {
         match c {
-            b'"' => in_string = true,
+            // A string: jump from quote or backslash to the next (memchr), skipping escaped bytes.
+            b'"' => loop {
+                let Some(rest) = json.get(i + 1..) else { return false };
+                let Some(at) = memchr::memchr2(b'"', b'\\', rest) else { return false };
+                i += 1 + at;
+                if json[i] == b'"' {
+                    break;
+                }
+                i += 1; // the escaped byte
+            },
             b'[' | b'{' => {
                 depth += 1;
                 if depth > limit {
@@ -31,6 +31,7 @@ pub fn deeper_than(json: &[u8], limit: usize) -> bool {
             b']' | b'}' => depth = depth.saturating_sub(1),
             _ => {}
         }
+        i += 1;
     }
     false
 }
@@ -64,5 +65,7 @@ mod tests {
         assert!(!deeper_than(b"{\"a\": \"\\\"[[[[\"}", 1));
         assert!(deeper_than(b"{\"a\": \"\\\\\", \"b\": [[]]}", 2));
         assert!(!deeper_than(b"", 0) && !deeper_than(b"\"[[\"", 0));
+        // Unterminated strings and a trailing backslash end the scan without reading past the end.
+        assert!(!deeper_than(b"[\"abc", 1) && !deeper_than(b"[\"abc\\", 1) && !deeper_than(b"\"\\", 0));
     }
 }
