@@ -40,6 +40,7 @@ __all__ = [
     "generate_text",
     "histogram_quantile",
     "image_moderation_scores",
+    "json_deeper_than",
     "metrics_begin",
     "metrics_finish",
     "metrics_inference",
@@ -123,6 +124,7 @@ def chat(
     cluster: Cluster | None = None,
     engine: SharedEngine | None = None,
     now: float = 0.0,
+    max_generated: int = ...,
 ) -> Answer:
     """Render the chat completion (or its stream) asked by ``request``, a decoded ``ChatRequest``.
     ``model_info`` (``capabilities``,
@@ -144,6 +146,7 @@ def completion(
     cluster: Cluster | None = None,
     engine: SharedEngine | None = None,
     now: float = 0.0,
+    max_generated: int = ...,
 ) -> Answer:
     """Render the legacy text completion (or its stream) asked by ``request``, a decoded
     ``CompletionRequest``."""
@@ -295,6 +298,9 @@ def top_k(query: str, matrix: bytes, dims: int, k: int) -> list[tuple[int, float
 def generate_text(n: int, seed: int) -> str:
     """``n`` tokens of fakeai's generated prose for ``seed``."""
 
+def json_deeper_than(data: bytes, limit: int) -> bool:
+    """Whether the JSON document ``data`` nests more than ``limit`` arrays or objects anywhere."""
+
 def rank_logits(query: str, passages: Sequence[str]) -> list[float]:
     """One relevance logit per passage (BM25 plus embedding cosine), in the passages' order."""
 
@@ -316,7 +322,9 @@ def speech(text: str, voice: str, speed: float, format: str) -> bytes:
     """The audio of ``text`` spoken by ``voice`` at ``speed`` as ``wav``, ``flac`` or ``pcm``."""
 
 def probe_audio(data: bytes) -> tuple[float, str]:
-    """``(seconds, container)`` of an audio file (container ``unknown``: the duration is estimated)."""
+    """``(seconds, container)`` of an audio file (container ``unknown``: the duration is estimated).
+
+    Raises :class:`InvalidInput` about ``file`` when its header claims more than the file can hold."""
 
 def transcription(
     data: bytes,

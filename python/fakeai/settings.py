@@ -141,6 +141,26 @@ class Settings:
             group=SERVER,
         ),
     )
+    max_generated_tokens: int = field(
+        default=131_072,
+        metadata=_knob(
+            "--max-generated-tokens",
+            "Most tokens one request generates over all its choices (n x length, x-fakeai-output-tokens "
+            "included); asking for more is a 400, natural lengths stop there.",
+            minimum=1,
+            maximum=2**31 - 1,
+            group=SERVER,
+        ),
+    )
+    public_url: str = field(
+        default="",
+        metadata=_knob(
+            "--public-url",
+            "Base URL clients reach this server at (behind a proxy, or bound to 0.0.0.0), used in "
+            "generated image URLs; unset: the address the connection reached.",
+            group=SERVER,
+        ),
+    )
     log_level: str = field(
         default="info", metadata=_knob("--log-level", "Log verbosity.", choices=LOG_LEVELS, group=SERVER)
     )

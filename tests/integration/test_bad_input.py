@@ -76,3 +76,129 @@ def test_oversized_body_is_413(start_server):
         assert error["code"] == "request_too_large"
         # the server still answers normally afterwards
         assert httpx.post(url + "/v1/chat/completions", json=OK).status_code == 200
+
+
+BIG = [2**31, 2**32, 2**63, 2**64, 10**30]
+INTEGER_CASES = [
+    *[("/v1/chat/completions", {**OK, "max_tokens": v}, "max_tokens") for v in BIG],
+    *[("/v1/chat/completions", {**OK, "max_completion_tokens": v}, "max_completion_tokens") for v in BIG],
+    *[("/v1/chat/completions", {**OK, "min_tokens": v}, "min_tokens") for v in BIG],
+    *[("/v1/chat/completions", {**OK, "seed": v}, "seed") for v in (2**63, -(2**63) - 1, 10**30)],
+    (
+        "/v1/completions",
+        {"model": "gpt-3.5-turbo-instruct", "prompt": "x", "max_tokens": 2**32},
+        "max_tokens",
+    ),
+    ("/v1/completions", {"model": "gpt-3.5-turbo-instruct", "prompt": "x", "seed": 2**64}, "seed"),
+    ("/v1/responses", {"model": "gpt-4o", "input": "x", "max_output_tokens": 2**31}, "max_output_tokens"),
+    ("/v1/responses", {"model": "gpt-4o", "input": "x", "seed": 2**63}, "seed"),
+    ("/v1/images/generations", {"prompt": "a cat", "seed": 2**63}, "seed"),
+    ("/v1/images/generations", {"prompt": "a cat", "seed": -(2**64)}, "seed"),
+    ("/v1/fine_tuning/jobs", {"model": "gpt-4o-mini", "training_file": "file-x", "seed": 2**64}, "seed"),
+]
+
+
+@pytest.mark.parametrize("path, body, param", INTEGER_CASES)
+def test_integers_past_their_range_are_400(http, path, body, param):
+    error = envelope(http.post(path, json=body), 400)
+    assert error["param"] == param
+
+
+@pytest.mark.parametrize("field, value", [("max_tokens", 2**32), ("max_tokens", 2**64), ("top_k", 2**31)])
+def test_anthropic_messages_integers_past_their_range_are_400(http, field, value):
+    body = {"model": "claude-3-5-sonnet", "max_tokens": 16, "messages": [{"role": "user", "content": "x"}]}
+    r = http.post("/v1/messages", json={**body, field: value}, headers={"anthropic-version": "2023-06-01"})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["message"].startswith(field)
+
+
+def test_int32_and_int64_bounds_themselves_are_accepted(http):
+    r = http.post("/v1/chat/completions", json={**OK, "seed": 2**63 - 1, "max_tokens": 5})
+    assert r.status_code == 200, r.text
+    r = http.post("/v1/chat/completions", json={**OK, "seed": -(2**63), "max_completion_tokens": 2**31 - 1})
+    assert envelope(r, 400)["code"] == "context_length_exceeded"  # in range; past the model's window
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/chat/completions",
+        "/v1/completions",
+        "/v1/embeddings",
+        "/v1/responses",
+        "/v1/files",
+        "/v1/batches",
+    ],
+)
+@pytest.mark.parametrize("depth", [65, 1_000, 100_000])
+def test_json_nested_too_deep_is_400_even_in_an_ignored_field(http, path, depth):
+    raw = '{"model": "gpt-4o", "ignored_extra": ' + nested(depth) + ', "messages": []}'
+    error = envelope(http.post(path, content=raw, headers={"content-type": "application/json"}), 400)
+    if path != "/v1/files":  # a multipart endpoint refuses a JSON body before reading it
+        assert error["code"] == "invalid_json" and "64 levels" in error["message"]
+
+
+def test_json_nested_to_the_limit_is_decoded(http):
+    schema: dict = {"type": "string"}
+    for _ in range(20):  # 3 levels each: {"type": "array", "items": {...}} inside response_format
+        schema = {"type": "object", "properties": {"a": schema}, "required": ["a"]}
+    body = {
+        **OK,
+        "max_tokens": 400,
+        "response_format": {"type": "json_schema", "json_schema": {"name": "deep", "schema": schema}},
+    }
+    r = http.post("/v1/chat/completions", json=body)
+    assert r.status_code == 200, r.text
+
+
+def test_jsonl_line_nested_too_deep_is_400_naming_the_line(client):
+    import openai
+
+    line = (
+        b'{"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": '
+        + nested(200).encode()
+        + b"}\n"
+    )
+    with pytest.raises(openai.BadRequestError) as err:
+        client.files.create(file=("batch.jsonl", line), purpose="batch")
+    assert "line 1: nested more than 64 levels" in err.value.body["message"]
+    assert err.value.body["param"] == "file"
+
+
+@pytest.mark.parametrize("path", ["/v1/files", "/v1/audio/transcriptions", "/v1/images/edits"])
+def test_multipart_boundary_longer_than_rfc_2046_is_400(http, path):
+    boundary = "b" * 300
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--{boundary}--\r\n'
+    )
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    error = envelope(http.post(path, content=body.encode(), headers=headers), 400)
+    assert "70 characters" in error["message"]
+
+
+@pytest.mark.parametrize(
+    "method, param",
+    [
+        ({"type": "supervised", "supervised": "x"}, "method.supervised"),
+        (
+            {"type": "supervised", "supervised": {"hyperparameters": [1, 2]}},
+            "method.supervised.hyperparameters",
+        ),
+        ({"type": "dpo", "dpo": {"hyperparameters": "auto"}}, "method.dpo.hyperparameters"),
+        ({"type": "dpo", "dpo": 5}, "method.dpo"),
+    ],
+)
+def test_fine_tuning_method_of_the_wrong_shape_is_400(http, method, param):
+    body = {"model": "gpt-4o-mini", "training_file": "file-x", "method": method}
+    assert envelope(http.post("/v1/fine_tuning/jobs", json=body), 400)["param"] == param
+
+
+@pytest.mark.parametrize("hyper", [[1, 2], "auto", 3])
+def test_fine_tuning_hyperparameters_not_an_object_is_400(http, hyper):
+    body = {"model": "gpt-4o-mini", "training_file": "file-x", "hyperparameters": hyper}
+    assert envelope(http.post("/v1/fine_tuning/jobs", json=body), 400)["param"] == "hyperparameters"

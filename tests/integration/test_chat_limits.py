@@ -141,3 +141,57 @@ def test_bad_predictions_are_400s(http, prediction):
     body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}], "prediction": prediction}
     r = http.post("/v1/chat/completions", json=body)
     assert r.status_code == 400 and r.json()["error"]["param"].startswith("prediction")
+
+
+HI = [{"role": "user", "content": "hi"}]
+
+
+def test_a_forced_length_past_the_context_window_is_refused(http):
+    body = {"model": "gpt-3.5-turbo", "messages": HI}
+    r = http.post("/v1/chat/completions", json=body, headers={"x-fakeai-output-tokens": "20000"})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["code"] == "context_length_exceeded"
+    r = http.post("/v1/chat/completions", json={**body, "min_tokens": 20_000})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "context_length_exceeded"
+
+
+def test_total_generated_tokens_are_bounded_by_the_server_cap(start_server):
+    import httpx
+    import openai
+
+    flags = ("--ttft", "0", "--itl", "0", "--max-generated-tokens", "1000")
+    with start_server(*flags, "--output-length-distribution", "fixed:5000") as url:
+        with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as client:
+            # n x 100,000 forced tokens (each fits the window; the default cap refuses it too): a 400.
+            with pytest.raises(openai.BadRequestError) as err:
+                client.chat.completions.create(
+                    model="gpt-4o", messages=HI, n=128, extra_headers={"x-fakeai-output-tokens": "100000"}
+                )
+            assert err.value.body["param"] == "x-fakeai-output-tokens"
+            assert "more than the 1000 tokens" in err.value.body["message"]
+            with pytest.raises(openai.BadRequestError) as err:
+                client.chat.completions.create(
+                    model="gpt-4o", messages=HI, n=4, max_tokens=300, extra_body={"ignore_eos": True}
+                )
+            assert err.value.body["param"] == "max_tokens"
+            with pytest.raises(openai.BadRequestError) as err:
+                client.completions.create(
+                    model="gpt-3.5-turbo-instruct",
+                    prompt=["a", "b"],
+                    n=2,
+                    max_tokens=500,
+                    extra_body={"min_tokens": 300},
+                )
+            assert err.value.body["param"] == "min_tokens"
+            # Within the cap, exactly what was asked.
+            r = client.chat.completions.create(
+                model="gpt-4o", messages=HI, n=4, max_tokens=250, extra_body={"ignore_eos": True}
+            )
+            assert r.usage.completion_tokens == 1000
+            # Natural lengths (fixed:5000 here) stop at cap / n, with finish_reason "length".
+            r = client.chat.completions.create(model="gpt-4o", messages=HI, n=2)
+            assert [c.finish_reason for c in r.choices] == ["length", "length"]
+            assert r.usage.completion_tokens == 1000
+            chunks = list(client.chat.completions.create(model="gpt-4o", messages=HI, n=8, stream=True))
+            assert sum(1 for c in chunks for ch in c.choices if ch.delta.content) <= 1000
+        assert httpx.get(url + "/health").status_code == 200

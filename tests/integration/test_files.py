@@ -154,6 +154,30 @@ def test_size_limit_and_quota(start_server) -> None:
         assert again.status_code == 200
 
 
+def test_files_past_max_body_bytes_are_bounded_by_max_file_bytes(start_server) -> None:
+    flags = ("--max-body-bytes", "10000", "--max-file-bytes", "200000")
+    with start_server(*flags) as url, httpx.Client(base_url=url, timeout=10) as http:
+        data = os.urandom(150_000)
+        ok = http.post("/v1/files", files={"file": ("a.bin", data)}, data={"purpose": "user_data"})
+        assert ok.status_code == 200, ok.text
+        assert http.get(f"/v1/files/{ok.json()['id']}/content").content == data
+        big = http.post("/v1/files", files={"file": ("a.bin", b"x" * 200_001)}, data={"purpose": "user_data"})
+        assert envelope(big, 413)["code"] == "file_too_large"
+        # JSON bodies, and the small forms read whole in memory, keep --max-body-bytes.
+        chat = {"model": "gpt-4o", "messages": [{"role": "user", "content": "x" * 20_000}]}
+        assert envelope(http.post("/v1/chat/completions", json=chat), 413)["code"] == "request_too_large"
+        form = http.post(
+            "/v1/audio/transcriptions", data={"model": "whisper-1"}, files={"file": ("a.wav", b"\0" * 20_000)}
+        )
+        assert envelope(form, 413)["code"] == "request_too_large"
+        # Many text fields cannot stand in for the file: the form's envelope is bounded too.
+        fields = {f"f{i}": "v" * 60_000 for i in range(20)}
+        crowded = http.post(
+            "/v1/files", files={"file": ("a.bin", b"1")}, data={"purpose": "user_data", **fields}
+        )
+        assert envelope(crowded, 413)["code"] == "request_too_large"
+
+
 def test_objects_are_shared_by_workers(start_server) -> None:
     with start_server("--workers", "2") as url:
         ids = []

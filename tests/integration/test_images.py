@@ -199,3 +199,17 @@ def test_bad_uploads(http, client):
         "/v1/images/edits", content=b"--x\r\nbroken", headers={"content-type": "multipart/form-data"}
     )
     assert r.status_code == 400
+
+
+def test_image_urls_never_take_the_host_header(start_server):
+    import httpx
+
+    body = {"model": "dall-e-2", "prompt": "a cat", "size": "256x256", "response_format": "url"}
+    with start_server("--ttft", "0", "--itl", "0") as url:
+        r = httpx.post(url + "/v1/images/generations", json=body, headers={"host": "evil.example"})
+        image = r.json()["data"][0]["url"]
+        assert image.startswith(url + "/images/"), image
+        assert httpx.get(image).headers["content-type"] == "image/png"
+    with start_server("--ttft", "0", "--itl", "0", "--public-url", "https://ai.example.com/") as url:
+        r = httpx.post(url + "/v1/images/generations", json=body, headers={"host": "evil.example"})
+        assert r.json()["data"][0]["url"].startswith("https://ai.example.com/images/")

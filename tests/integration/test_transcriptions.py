@@ -140,3 +140,48 @@ def test_bad_translation_upload_via_sdk(client):
     with pytest.raises(openai.BadRequestError) as err:
         client.audio.translations.create(model="whisper-1", file=("notes.pdf", b"%PDF-1.4"))
     assert err.value.body["param"] == "file"
+
+
+def flac_header(rate: int, total: int) -> bytes:
+    """A 42-byte FLAC: STREAMINFO (last metadata block) and no audio frames."""
+    info = (rate << 44) | (15 << 36) | total
+    return (
+        b"fLaC\x80\x00\x00\x22" + b"\x10\x00\x10\x00" + b"\x00" * 6 + info.to_bytes(8, "big") + b"\x00" * 16
+    )
+
+
+def ogg_opus(granule: int) -> bytes:
+    return (
+        b"OggS\x00\x02"
+        + b"\x00" * 22
+        + b"OpusHead"
+        + b"OggS\x00\x04"
+        + granule.to_bytes(8, "little")
+        + b"\x00" * 16
+    )
+
+
+def wav_at_byte_rate(seconds_of_data: float, byte_rate: int) -> bytes:
+    data = bytearray(wav_file(seconds_of_data))
+    data[28:32] = byte_rate.to_bytes(4, "little")
+    return bytes(data)
+
+
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("a.flac", flac_header(1, 2**36 - 1)),  # 2^36-1 samples at 1 Hz in 42 bytes
+        ("a.flac", flac_header(44_100, 2**36 - 1)),
+        ("a.ogg", ogg_opus(2**63)),
+        ("a.ogg", ogg_opus(2**64 - 2)),
+        ("a.ogg", ogg_opus(10**7 * 48_000)),  # 10^7 seconds
+        ("a.wav", wav_at_byte_rate(2, 1)),  # 64,000 bytes of data at 1 byte a second
+    ],
+)
+def test_a_lying_audio_header_is_a_400_naming_file(client, http, name, data):
+    with pytest.raises(openai.BadRequestError) as err:
+        transcribe(client, data, name)
+    assert err.value.status_code == 400
+    assert err.value.body["param"] == "file" and err.value.body["type"] == "invalid_request_error"
+    assert "header claims" in err.value.body["message"]
+    assert http.get("/health").status_code == 200  # the server is still up

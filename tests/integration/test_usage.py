@@ -105,6 +105,38 @@ def test_paging_and_bad_parameters(http: httpx.Client) -> None:
     )
 
 
+def test_a_huge_range_builds_only_the_page_asked_for(http: httpx.Client) -> None:
+    path = "/v1/organization/usage/completions"
+    for width, seconds in (("1m", 60), ("1h", 3600), ("1d", 86400)):
+        page = http.get(path, params={"start_time": 0, "bucket_width": width, "limit": 1}).json()
+        assert [(b["start_time"], b["end_time"]) for b in page["data"]] == [(0, seconds)]
+        assert page["has_more"] and page["next_page"] == f"page_{seconds}"
+    far = {"start_time": 0, "end_time": 253_402_300_799, "bucket_width": "1m", "limit": 1440}
+    page = http.get(path, params=far).json()
+    assert len(page["data"]) == 1440 and page["has_more"]
+    last = http.get(path, params={**far, "page": "page_253402300740"}).json()
+    assert len(last["data"]) == 1 and not last["has_more"] and last["data"][0]["end_time"] == far["end_time"]
+    costs = http.get("/v1/organization/costs", params={"start_time": 0, "end_time": far["end_time"]}).json()
+    assert len(costs["data"]) == 7 and costs["has_more"]
+
+
+@pytest.mark.parametrize(
+    "params, param",
+    [
+        ({"start_time": 0, "end_time": 99_999_999_999_999}, "end_time"),
+        ({"start_time": "9" * 5000}, "start_time"),
+        ({"start_time": "\u00b2"}, "start_time"),
+        ({"start_time": -1}, "start_time"),
+        ({"start_time": 0, "limit": 0}, "limit"),
+        ({"start_time": 0, "limit": "9" * 5000}, "limit"),
+        ({"start_time": 0, "limit": "1.5"}, "limit"),
+        ({"start_time": 0, "page": "page_" + "9" * 5000}, "page"),
+    ],
+)
+def test_out_of_range_times_and_limits_are_400(http: httpx.Client, params, param) -> None:
+    envelope(http.get("/v1/organization/usage/completions", params=params), param)
+
+
 def test_images_speech_and_transcriptions_are_counted(base_url):
     import time
 

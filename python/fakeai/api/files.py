@@ -56,9 +56,12 @@ def expiry(fields: dict[str, str], created: int) -> int | None:
 
 
 async def store_file(
-    ctx: ServerContext, upload: FormFile, purpose: str, expires_at: int | None = None
+    ctx: ServerContext, upload: FormFile, purpose: str, expires_at: int | None = None, replaces: int = 0
 ) -> Obj:
-    """Validate (for ``batch``/``fine-tune``), commit the blob and record the file; discards it on error."""
+    """Validate (for ``batch``/``fine-tune``), commit the blob and record the file; discards it on error.
+
+    ``replaces``: stored bytes this file supersedes and that are deleted right after (the parts of a
+    completed upload), not counted twice against ``--max-storage-bytes``."""
     store = ctx.store
     file_id = new_id("file-")
     try:
@@ -70,7 +73,8 @@ async def store_file(
         raise
     obj = file_object(file_id, upload.filename, upload.size, purpose, expires_at)
     try:
-        store.insert("file", obj, tag=purpose, size=upload.size, quota=ctx.settings.max_storage_bytes)
+        quota = ctx.settings.max_storage_bytes + replaces
+        store.insert("file", obj, tag=purpose, size=upload.size, quota=quota)
     except StorageFull as exc:
         store.delete_blob(file_id)
         raise quota_exceeded(exc) from None

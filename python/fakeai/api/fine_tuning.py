@@ -19,7 +19,7 @@ from fakeai.api.resources import fetch, json_body, json_response, list_response,
 from fakeai.context import ServerContext
 from fakeai.engine.fine_tuning import KIND, add_event
 from fakeai.errors import bad_request
-from fakeai.schemas.common import check_metadata
+from fakeai.schemas.common import Seed, check_metadata
 from fakeai.store import Obj, Store
 from fakeai.store.objects import new_id
 
@@ -38,7 +38,7 @@ class CreateJob(msgspec.Struct):
     training_file: str
     hyperparameters: dict[str, Any] | None = None
     method: dict[str, Any] | None = None
-    seed: int | None = None
+    seed: Seed | None = None
     suffix: str | None = None
     validation_file: str | None = None
     metadata: dict[str, str] | None = None
@@ -53,7 +53,15 @@ def _method(req: CreateJob) -> Obj:
     kind = method.get("type")
     if kind not in ("supervised", "dpo"):
         raise bad_request("'method.type' must be 'supervised' or 'dpo'.", param="method.type")
-    params = dict((method.get(kind) or {}).get("hyperparameters") or {})
+    section = method.get(kind) or {}
+    if not isinstance(section, dict):
+        raise bad_request(f"'method.{kind}' must be an object.", param=f"method.{kind}")
+    params = section.get("hyperparameters") or {}
+    if not isinstance(params, dict):
+        raise bad_request(
+            f"'method.{kind}.hyperparameters' must be an object.", param=f"method.{kind}.hyperparameters"
+        )
+    params = dict(params)
     if req.method is not None and req.hyperparameters:
         params = {**req.hyperparameters, **params}
     for name, value in params.items():

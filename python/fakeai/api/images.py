@@ -34,11 +34,12 @@ INPUT_IMAGE_TOKENS = 765
 DALL_E_2_MAX_BYTES = 4 * 1024 * 1024
 
 
-def origin(scope: Scope) -> str:
-    """``scheme://host[:port]`` as the client addressed this server."""
-    for key, value in scope["headers"]:
-        if key == b"host":
-            return f"{scope['scheme']}://{value.decode('latin-1')}"
+def origin(scope: Scope, public_url: str) -> str:
+    """``scheme://host:port`` of image URLs: ``--public-url`` when set, else the address the
+    connection reached. Never the request's ``Host`` header: a client must not choose the host other
+    clients' image URLs point to."""
+    if public_url:
+        return public_url.rstrip("/")
     host, port = scope["server"]
     return f"{scope['scheme']}://{host}:{port}"
 
@@ -46,8 +47,9 @@ def origin(scope: Scope) -> str:
 class Images:
     """Drawing, storing and rendering the answers of all three image endpoints."""
 
-    def __init__(self, store: ImageStore, usage: UsageMeter) -> None:
+    def __init__(self, store: ImageStore, usage: UsageMeter, public_url: str = "") -> None:
         self.store = store
+        self.public_url = public_url
         self.usage = usage
 
     def answer(
@@ -74,7 +76,7 @@ class Images:
         if b64:
             data = [{"b64_json": f.decode("ascii")} for f in files]
         else:
-            base = origin(scope)
+            base = origin(scope, self.public_url)
             data = [{"url": f"{base}/images/{self.store.put(f)}"} for f in files]
         if revised is not None:
             for item in data:
@@ -152,7 +154,7 @@ async def _uploaded_pngs(form: FormData) -> list[tuple[bytes, tuple[int, int]]]:
 
 
 def routes(ctx: ServerContext) -> list[Route]:
-    images = Images(ImageStore(ctx.settings.image_url_ttl), ctx.usage)
+    images = Images(ImageStore(ctx.settings.image_url_ttl), ctx.usage, ctx.settings.public_url)
     limit = ctx.settings.max_body_bytes
 
     async def edit_or_vary(request: Request, *, edit: bool) -> Response:

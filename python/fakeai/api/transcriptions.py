@@ -3,7 +3,9 @@
 The duration comes from the uploaded file's container (WAV, FLAC, MP3, Ogg, AAC in ADTS); other
 containers (m4a, mp4, webm...) are estimated from their size at 128 kbit/s, and the
 ``x-fakeai-duration-source`` header says which (``wav``, ``flac``, ``mp3``, ``ogg``, ``aac`` or
-``estimate``). The transcript is fakeai's
+``estimate``). A header that claims more audio than the file's bytes can hold, or longer than ~9.7 h
+(25 MB at Opus's lowest 6 kbit/s), is a 400 ``invalid_request_error`` naming ``file``. The transcript
+is fakeai's
 generated text, about 150 words a minute, the same for the same file.
 """
 
@@ -16,7 +18,7 @@ from starlette.routing import Route
 
 from fakeai import _core
 from fakeai.context import ServerContext
-from fakeai.errors import ApiError, bad_request
+from fakeai.errors import ApiError, bad_request, rejected
 from fakeai.http import multipart
 
 #: File extensions OpenAI accepts for audio uploads.
@@ -77,7 +79,10 @@ async def _upload(form: FormData) -> tuple[bytes, float, str]:
             param="file",
             code="file_too_large",
         )
-    seconds, container = _core.probe_audio(data)
+    try:
+        seconds, container = _core.probe_audio(data)
+    except _core.InvalidInput as exc:  # a header claiming more audio than the file can hold
+        raise rejected(exc, "file") from None
     return data, seconds, "estimate" if container == "unknown" else container
 
 

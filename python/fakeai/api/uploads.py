@@ -154,7 +154,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         except BaseException:
             store.discard_blob(assembled.writer)
             raise
-        file = await store_file(ctx, assembled, upload["purpose"])
+        file = await store_file(ctx, assembled, upload["purpose"], replaces=size)  # the parts go next
         done = {**upload, "status": "completed", "file": file}
         if not store.update("upload", done, expect=("pending",)):
             store.delete("file", file["id"])

@@ -3,7 +3,9 @@
 Computed from :class:`fakeai.engine.usage.UsageMeter` (every worker's answers, minute by minute).
 Parameters as OpenAI's: ``start_time`` (required, Unix seconds), ``end_time``, ``bucket_width``
 (``1m``, ``1h``, ``1d``; costs only ``1d``), ``group_by`` (``model``; costs ``line_item``), ``models``,
-``limit`` (buckets per page) and ``page`` (the ``next_page`` cursor). Buckets are aligned to UTC
+``limit`` (buckets per page, at most 1440/168/31 for 1m/1h/1d) and ``page`` (the ``next_page``
+cursor). Times are Unix seconds up to year 9999; only the buckets of the page asked for are built,
+so a range of centuries costs what ``limit`` buckets do. Buckets are aligned to UTC
 multiples of their width. fakeai has no projects, users or keys behind requests, so ``project_id``,
 ``user_id``, ``api_key_id`` and ``batch`` are always null. Images count generated images, speech the
 input characters, transcriptions the seconds of audio.
@@ -55,40 +57,55 @@ def _list_param(request: Request, name: str) -> list[str]:
     return [v for value in values for v in value.split(",") if v]
 
 
+#: The latest time accepted (9999-12-31T23:59:59Z): a larger value is a 400, not a bignum.
+MAX_UNIX_TIME = 253_402_300_799
+
+
+def _unix(raw: str | None, param: str, message: str) -> int:
+    """Unix seconds from a query parameter: ASCII digits up to :data:`MAX_UNIX_TIME`."""
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) > MAX_UNIX_TIME:
+        raise bad_request(message, param=param, code="invalid_value")
+    return int(raw)
+
+
 def _window(request: Request, widths: tuple[str, ...]) -> tuple[int, int, str, int]:
     """``(first bucket start, end, width name, limit)`` of a request."""
     query = request.query_params
-    raw_start = query.get("start_time")
-    if raw_start is None or not raw_start.isdigit():
-        raise bad_request("'start_time' (Unix seconds) is required.", param="start_time")
-    raw_end = query.get("end_time", str(int(time.time()) + 1))
-    if not raw_end.isdigit() or int(raw_end) <= int(raw_start):
-        raise bad_request("'end_time' must be Unix seconds after 'start_time'.", param="end_time")
+    start = _unix(query.get("start_time"), "start_time", "'start_time' (Unix seconds) is required.")
+    end_message = "'end_time' must be Unix seconds after 'start_time'."
+    end = _unix(query.get("end_time", str(int(time.time()) + 1)), "end_time", end_message)
+    if end <= start:
+        raise bad_request(end_message, param="end_time", code="invalid_value")
     width = query.get("bucket_width", "1d")
     if width not in widths:
         raise bad_request(f"'bucket_width' must be one of {', '.join(widths)}.", param="bucket_width")
     default, maximum = LIMITS[width]
     raw_limit = query.get("limit", str(default))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= maximum:
+    if not (raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 5) or not (
+        1 <= int(raw_limit) <= maximum
+    ):
         raise bad_request(f"'limit' must be from 1 to {maximum} for bucket_width {width}.", param="limit")
     seconds = WIDTHS[width]
-    start = int(raw_start) // seconds * seconds
+    start = start // seconds * seconds
     page = query.get("page")
     if page is not None:
-        if not page.startswith("page_") or not page[5:].isdigit():
+        cursor = page[5:]
+        if not (page.startswith("page_") and cursor.isascii() and cursor.isdigit() and len(cursor) <= 12):
             raise bad_request("'page' must be a 'next_page' cursor from a previous answer.", param="page")
-        start = max(start, int(page[5:]))
-    return start, int(raw_end), width, int(raw_limit)
+        start = max(start, int(cursor))
+    return start, end, width, int(raw_limit)
 
 
 def _buckets(
     meter: UsageMeter, kind: str, request: Request, widths: tuple[str, ...]
 ) -> tuple[list[tuple[int, int, dict[str, list[int]]]], str | None]:
-    """Buckets ``(start, end, {model: counts})`` of one page, and the next page's cursor."""
+    """Buckets ``(start, end, {model: counts})`` of one page, and the next page's cursor.
+
+    Only the page's buckets are built: at most ``limit`` of them, whatever the range."""
     start, end, width, limit = _window(request, widths)
     seconds = WIDTHS[width]
-    edges = list(range(start, end, seconds))
-    page, more = edges[:limit], len(edges) > limit
+    page = range(start, min(end, start + limit * seconds), seconds)
+    more = start + limit * seconds < end
     if not page:
         return [], None
     models = set(_list_param(request, "models"))

@@ -48,7 +48,8 @@ def prepare(
     ``_core.chat`` and ``_core.completion`` share: latency with the request's overrides, forced
     length, response mode, length distribution, the cluster to run on and the engine that times the
     request (both None off the live path; the engine None in fixed timing, see
-    :class:`fakeai.engine.deployment.Engines`).
+    :class:`fakeai.engine.deployment.Engines`), and the server's cap on the tokens one request
+    generates (``--max-generated-tokens``).
 
     ``lora``: the adapter the request names, when the caller has looked it up already (the endpoint,
     which holds the adapter's slot while it serves: one lookup per request), else ``...``."""
@@ -68,6 +69,7 @@ def prepare(
         "cluster": None if start is None else ctx.cluster.core,
         "engine": None if start is None else ctx.engines.for_request(info.id, over),
         "now": start or 0.0,
+        "max_generated": ctx.settings.max_generated_tokens,
     }
 
 

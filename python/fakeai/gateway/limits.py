@@ -92,10 +92,11 @@ PEEK = msgspec.json.Decoder(Peek)
 
 
 def peek(body: bytes) -> Peek:
-    """What the gateway needs of a body; a body the endpoint will reject peeks as empty."""
+    """What the gateway needs of a body; a body the endpoint will reject (bad JSON, nested too deep)
+    peeks as empty."""
     try:
         return PEEK.decode(body) if body else Peek()
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):
         return Peek()
 
 

@@ -4,13 +4,16 @@ A pure-ASGI middleware around the app. Per request it polls the server-wide serv
 read: :mod:`fakeai.runtime.control`, which also applies run-time configuration changes), scans the
 headers once (for the key, ``x-request-id`` and ``x-fakeai-*``), echoes the request's
 ``x-request-id`` on the response (generating one when absent, as vLLM does), answers inference with
-a 503 while the model loads (``--startup-duration``) or the engine sleeps, then, on ``/v1/`` routes
-only: admits the request against the key's shared rate limit buckets, maybe answers with an injected
+a 503 while the model loads (``--startup-duration``) or the engine sleeps, then, on the inference routes only (``/v1/`` and NVIDIA RAG's ``/rag/api/``): admits the request against the key's shared rate limit buckets, maybe answers with an injected
 error (also the first attempts of a request under ``x-fakeai-fail-attempts``:
 :mod:`fakeai.gateway.retries`), and maybe wraps ``send`` with chaos. Every ``/v1/`` response of a
 rate-limited key carries OpenAI's ``x-ratelimit-*`` headers. The request body is read here only when
 a decision needs it (token limits, per-model error rules); the endpoint then receives the same bytes.
 ``/v1/messages`` answers its errors in Anthropic's envelope.
+
+A body over ``--max-body-bytes`` is a 413 before any of that, except a ``multipart/form-data`` body,
+which may carry a file up to ``--max-file-bytes``: the form readers (:mod:`fakeai.http.multipart`)
+enforce each endpoint's own limit as the bytes arrive.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ from fakeai.gateway.retries import RequestIds
 from fakeai.gateway.state import GatewayState
 from fakeai.http import drain
 from fakeai.http.asgi import REQUESTED_MODEL, ClientGone, Receive, Scope, Send, read_body, too_large
+from fakeai.http.multipart import ENVELOPE_BYTES
 from fakeai.runtime.control import Control
 from fakeai.runtime.live_config import LiveConfig
 from fakeai.settings import Settings
 
-API_PREFIX = "/v1/"
+API_PREFIXES = ("/v1/", "/rag/api/")
 #: Control routes that ``--admin-key`` guards (the endpoints check it; the API keys then don't apply).
 ADMIN_PATHS = ("/admin/", "/sleep", "/wake_up")
 #: Routes that need the model: answered 503 while it loads or sleeps (POST only).
@@ -65,6 +69,8 @@ class Gateway:
         self.open_paths = tuple(s.auth_open_paths)
         self.admin_key = bool(s.admin_key)
         self.limit = s.max_body_bytes
+        #: What a multipart body may hold: a file of --max-file-bytes and its envelope.
+        self.form_limit = max(s.max_body_bytes, s.max_file_bytes + ENVELOPE_BYTES)
         self.seen: dict[str, str] = {}
         self.ids = RequestIds()
         self.configure(s)
@@ -90,13 +96,16 @@ class Gateway:
         custom = False
         length = -1
         request_id = None
+        limit = self.limit
         for name, value in scope["headers"]:
             if name == b"authorization":
                 presented = value[7:].decode("latin-1").strip() if value[:7].lower() == b"bearer " else ""
             elif name == b"x-api-key":
                 presented = value.decode("latin-1").strip()
             elif name == b"content-length":
-                length = int(value) if value.isdigit() else 0
+                length = (int(value) if len(value) < 19 else 1 << 62) if value.isdigit() else 0
+            elif name == b"content-type":
+                limit = self.form_limit if value[:19].lower() == b"multipart/form-data" else self.limit
             elif name == REQUEST_ID:
                 request_id = value
             elif name[:9] == overrides.PREFIX or name == overrides.RETURN_ERROR:
@@ -107,8 +116,8 @@ class Gateway:
             receive, send = tracked.receive, tracked.send
         scope[REQUEST_ID_KEY] = request_id or self.ids.new()
         send = answers.with_request_id(send, scope[REQUEST_ID_KEY])
-        if length > self.limit:
-            await answers.fail(send, scope["path"], too_large(self.limit))
+        if length > limit:
+            await answers.fail(send, scope["path"], too_large(limit))
             return
         if (control.loading or control.level) and scope["method"] == "POST":
             closed = control.unavailable()
@@ -123,7 +132,7 @@ class Gateway:
                 )
                 return
         if length < 0 and scope["method"] in ("POST", "PUT", "PATCH"):
-            receive = answers.bounded(receive, self.limit)
+            receive = answers.bounded(receive, limit)
         if not (custom or self.active):
             await self.app(scope, receive, send)  # nothing to decide: the common case costs one scan
             return
@@ -166,7 +175,7 @@ class Gateway:
             if key_label is None:
                 await answers.unauthorized(send, path, presented)
                 return
-        if not path.startswith(API_PREFIX):
+        if not path.startswith(API_PREFIXES):
             await self.app(scope, receive, send)
             return
         limits = state.limits.limits_of(key_label) if key_label else state.limits.default

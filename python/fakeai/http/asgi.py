@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from fakeai.errors import ApiError, invalid_body
+from fakeai.schemas.common import check_json_depth
 
 T = TypeVar("T")
 
@@ -90,8 +91,10 @@ class Endpoint:
 
 
 async def read_json(receive: Receive, decoder: msgspec.json.Decoder[T], limit: int) -> T:
-    """Read and decode a JSON request body; bad JSON or a bad field is a 400 naming the parameter."""
+    """Read and decode a JSON request body; bad JSON, a body nested too deep or a bad field is a 400
+    naming the parameter."""
     body = await read_body(receive, limit)
+    check_json_depth(body)
     try:
         return decoder.decode(body)
     except msgspec.DecodeError as exc:

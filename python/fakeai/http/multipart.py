@@ -29,6 +29,8 @@ from fakeai.http.asgi import too_large
 from fakeai.store import Store
 
 FLUSH_BYTES = 1 << 20
+#: RFC 2046: a boundary is 1 to 70 characters; a longer one is a 400.
+MAX_BOUNDARY_CHARS = 70
 MAX_FIELD_BYTES = 64 * 1024
 #: Room for the boundaries, part headers and text fields around the file in a request.
 ENVELOPE_BYTES = 1 << 20
@@ -65,6 +67,11 @@ def _boundary(request: Request) -> bytes:
             "This endpoint expects a multipart/form-data body with a boundary (a file upload).",
             code="invalid_content_type",
         )
+    if len(boundary) > MAX_BOUNDARY_CHARS:
+        raise bad_request(
+            f"The multipart boundary is longer than {MAX_BOUNDARY_CHARS} characters (RFC 2046).",
+            code="invalid_content_type",
+        )
     return boundary
 
 
@@ -82,7 +89,12 @@ async def read_form(
     """The text fields and the file part named ``file_field`` (at most ``limit`` bytes) of a request."""
     boundary = _boundary(request)
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + ENVELOPE_BYTES:
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > limit + ENVELOPE_BYTES
+    ):
         raise file_too_large(limit)
     reader = _FormReader(store, file_field, limit)
     try:
@@ -117,6 +129,8 @@ class _FormReader:
         self.header_name = b""
         self.header_value = b""
         self.error: ApiError | None = None
+        #: Bytes of everything but the file part (headers, text fields): at most ENVELOPE_BYTES.
+        self.envelope = 0
 
     async def run(self, request: Request, boundary: bytes) -> None:
         callbacks = {
@@ -156,10 +170,21 @@ class _FormReader:
     def on_part_begin(self) -> None:
         self.part = _Part()
 
+    def _count_envelope(self, size: int) -> None:
+        self.envelope += size
+        if self.envelope > ENVELOPE_BYTES and self.error is None:
+            self.error = ApiError(
+                413,
+                f"The form's fields and part headers exceed {ENVELOPE_BYTES} bytes.",
+                code="request_too_large",
+            )
+
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._count_envelope(end - start)
         self.header_name += data[start:end]
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._count_envelope(end - start)
         self.header_value += data[start:end]
 
     def on_header_end(self) -> None:
@@ -198,6 +223,8 @@ class _FormReader:
             self.pending.append(memoryview(data)[start:end])  # no copy until the write
             self.pending_size += end - start
         else:
+            if self.store is not None:
+                self._count_envelope(end - start)
             self.part.data += data[start:end]
             if self.store is None and self.part.filename is not None:
                 return  # a small form's file: the body's limit bounds it

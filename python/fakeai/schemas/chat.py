@@ -13,10 +13,12 @@ from msgspec import Meta
 
 from fakeai.schemas.common import (
     ChoiceCount,
+    Count,
     ModelId,
     Penalty,
     PositiveInt,
     Probability,
+    Seed,
     Stop,
     StreamOptions,
     Temperature,
@@ -101,7 +103,7 @@ class ChatRequest(msgspec.Struct, gc=False):
     max_tokens: PositiveInt | None = None
     max_completion_tokens: PositiveInt | None = None
     stop: Stop = None
-    seed: int | None = None
+    seed: Seed | None = None
     temperature: Temperature | None = None
     top_p: Probability | None = None
     frequency_penalty: Penalty | None = None
@@ -124,6 +126,6 @@ class ChatRequest(msgspec.Struct, gc=False):
     prediction: Prediction | None = None
     modalities: list[str] | None = None
     # vLLM extensions that load-test clients (AIPerf, genai-perf) send.
-    min_tokens: Annotated[int, Meta(ge=0)] = 0
+    min_tokens: Count = 0
     ignore_eos: bool = False
     audio: ChatAudio | None = None

@@ -11,19 +11,29 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
-from fakeai.schemas.common import ChoiceCount, ModelId, Penalty, Probability, Stop, StreamOptions, Temperature
+from fakeai.schemas.common import (
+    ChoiceCount,
+    Count,
+    ModelId,
+    Penalty,
+    Probability,
+    Seed,
+    Stop,
+    StreamOptions,
+    Temperature,
+)
 
 
 class CompletionRequest(msgspec.Struct, gc=False):
     model: ModelId
     prompt: str | list[Any]
-    max_tokens: Annotated[int, Meta(ge=0)] = 16
+    max_tokens: Count = 16
     n: ChoiceCount = 1
     best_of: ChoiceCount | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
     stop: Stop = None
-    seed: int | None = None
+    seed: Seed | None = None
     echo: bool = False
     logprobs: Annotated[int, Meta(ge=0, le=5)] | None = None
     suffix: str | None = None
@@ -33,5 +43,5 @@ class CompletionRequest(msgspec.Struct, gc=False):
     presence_penalty: Penalty | None = None
     logit_bias: dict[str, float] | None = None
     user: str | None = None
-    min_tokens: Annotated[int, Meta(ge=0)] = 0
+    min_tokens: Count = 0
     ignore_eos: bool = False

@@ -7,12 +7,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from fakeai.schemas.common import ModelId
+from fakeai.schemas.common import ModelId, PositiveInt
 
 
 class EmbeddingRequest(msgspec.Struct, gc=False):
     model: ModelId
     input: str | Annotated[list[Any], Meta(max_length=2048)]
-    dimensions: Annotated[int, Meta(ge=1)] | None = None
+    dimensions: PositiveInt | None = None
     encoding_format: Literal["float", "base64"] = "float"
     user: str | None = None

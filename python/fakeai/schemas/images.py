@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from fakeai.schemas.common import ModelId
+from fakeai.schemas.common import ModelId, Seed
 
 
 class ImageGenerationRequest(msgspec.Struct, gc=False):
@@ -24,4 +24,4 @@ class ImageGenerationRequest(msgspec.Struct, gc=False):
     moderation: Literal["low", "auto"] | None = None
     user: str | None = None
     #: fakeai extra: a different picture for the same prompt.
-    seed: int = 0
+    seed: Seed = 0

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from fakeai.schemas.common import Count, PositiveInt
+
 
 class Block(msgspec.Struct, gc=False):
     """Any content block: ``text``, ``image``, ``tool_use``, ``tool_result`` ..."""
@@ -45,7 +47,7 @@ class ToolChoice(msgspec.Struct, gc=False):
 class MessagesRequest(msgspec.Struct, gc=False):
     model: Annotated[str, Meta(min_length=1)]
     messages: Annotated[list[Message], Meta(min_length=1)]
-    max_tokens: Annotated[int, Meta(ge=1)]
+    max_tokens: PositiveInt
     system: str | list[Block] | None = None
     stop_sequences: list[str] | None = None
     stream: bool = False
@@ -53,5 +55,5 @@ class MessagesRequest(msgspec.Struct, gc=False):
     tool_choice: ToolChoice | None = None
     temperature: Annotated[float, Meta(ge=0, le=1)] | None = None
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
-    top_k: Annotated[int, Meta(ge=0)] | None = None
+    top_k: Count | None = None
     metadata: dict[str, Any] | None = None

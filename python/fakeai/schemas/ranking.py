@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
-from fakeai.schemas.common import ModelId
+from fakeai.schemas.common import ModelId, PositiveInt
 
 Passages = Annotated[list["Passage"], Meta(min_length=1, max_length=1000)]
 
@@ -23,7 +23,7 @@ class RankingRequest(msgspec.Struct, gc=False):
     query: Passage
     passages: Passages
     truncate: Literal["NONE", "END"] = "END"
-    top_n: Annotated[int, Meta(ge=1)] | None = None
+    top_n: PositiveInt | None = None
 
 
 class RerankRequest(msgspec.Struct, gc=False):
@@ -32,6 +32,6 @@ class RerankRequest(msgspec.Struct, gc=False):
     query: str
     documents: Annotated[list[str | Passage], Meta(min_length=1, max_length=1000)]
     model: ModelId = "rerank-v3.5"
-    top_n: Annotated[int, Meta(ge=1)] | None = None
+    top_n: PositiveInt | None = None
     return_documents: bool = False
-    max_tokens_per_doc: Annotated[int, Meta(ge=1)] | None = None
+    max_tokens_per_doc: PositiveInt | None = None

@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import Meta
 
+from fakeai.schemas.common import INT32_MAX, Seed
+
 
 class ResponseRequest(msgspec.Struct):
     model: Annotated[str, Meta(min_length=1)]
@@ -17,14 +19,14 @@ class ResponseRequest(msgspec.Struct):
     previous_response_id: str | None = None
     store: bool = True
     stream: bool = False
-    max_output_tokens: Annotated[int, Meta(ge=16)] | None = None
+    max_output_tokens: Annotated[int, Meta(ge=16, le=INT32_MAX)] | None = None
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
     metadata: dict[str, str] | None = None
     parallel_tool_calls: bool = True
     include: list[str] | None = None
     user: str | None = None
-    seed: int | None = None
+    seed: Seed | None = None
     text: dict[str, Any] | None = None
     reasoning: dict[str, Any] | None = None
     truncation: str | None = None

@@ -150,3 +150,14 @@ def test_day_limits_name_themselves(start_server):
         assert int(r.headers["retry-after"]) > 43_000
         assert r.headers["x-ratelimit-limit-requests"] == "2"
         assert r.headers["x-ratelimit-reset-requests"].startswith("23h59m")
+
+
+def test_rag_prompts_count_against_the_rate_limits(start_server):
+    with start_server("--ttft", "0", "--itl", "0", "--rpm", "2") as url:
+        headers = {"authorization": "Bearer sk-rag"}
+        codes = [
+            httpx.post(url + "/rag/api/prompt", json={"query": "q"}, headers=headers).status_code
+            for _ in range(3)
+        ]
+        assert codes == [200, 200, 429]
+        assert httpx.get(url + "/health").status_code == 200  # not an inference route

@@ -1,8 +1,15 @@
 //! The duration of an uploaded audio file, read from its container: WAV (`fmt `/`data` chunks),
 //! FLAC (STREAMINFO), MP3 (walking the MPEG frame headers, after an ID3v2 tag) and Ogg (the last
-//! page's granule position: 48 kHz for Opus, the Vorbis header's rate otherwise), AAC in ADTS
-//! (walking the frame headers, 1024 samples a raw block). Anything else is estimated from its size
-//! at 128 kbit/s and reported as an estimate.
+//! page's granule position less the Opus pre-skip: 48 kHz for Opus, the Vorbis header's rate
+//! otherwise), AAC in ADTS (walking the frame headers, 1024 samples a raw block). Anything else is
+//! estimated from its size at 128 kbit/s and reported as an estimate.
+//!
+//! A header is input like any other: the duration it claims must fit in the file. FLAC's sample
+//! count is bounded by how many frames its bytes can hold (a frame is at least
+//! [`MIN_FLAC_FRAME_BYTES`] and carries at most STREAMINFO's maximum block size), Ogg's granule by
+//! [`MAX_OGG_SAMPLES_PER_BYTE`]; and no file may last longer than [`MAX_SECONDS`], what the largest
+//! upload holds at the lowest bitrate of a supported codec. A header past either bound is an error
+//! (the endpoint's 400 naming `file`), so a 42-byte file cannot ask for a 3 TB transcript.
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Probe {
@@ -13,23 +20,50 @@ pub struct Probe {
 
 /// Bytes a second assumed for a file whose format is not recognised (128 kbit/s).
 pub const ESTIMATE_BYTES_PER_SECOND: f64 = 16_000.0;
+/// The largest audio upload OpenAI accepts (25 MB).
+pub const MAX_UPLOAD_BYTES: usize = 25 * 1024 * 1024;
+/// The lowest bitrate of a supported codec: Opus at 6 kbit/s.
+pub const MIN_BYTES_PER_SECOND: f64 = 750.0;
+/// The longest audio fakeai transcribes: [`MAX_UPLOAD_BYTES`] at [`MIN_BYTES_PER_SECOND`] (~9.7 h).
+pub const MAX_SECONDS: f64 = MAX_UPLOAD_BYTES as f64 / MIN_BYTES_PER_SECOND;
+/// The smallest FLAC frame: a 6-byte header, a 2-byte constant subframe and the 2-byte CRC-16.
+pub const MIN_FLAC_FRAME_BYTES: u64 = 10;
+/// Samples an Ogg byte can stand for: a 120 ms Opus packet (5,760 samples) needs a TOC byte and a
+/// lacing byte; a Vorbis packet decodes to at most 4,096 new samples.
+pub const MAX_OGG_SAMPLES_PER_BYTE: u64 = 4_096;
 
-pub fn probe(bytes: &[u8]) -> Probe {
+/// The duration of `bytes`, or why its header cannot be believed.
+pub fn probe(bytes: &[u8]) -> Result<Probe, String> {
     let found = if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WAVE") {
         wav(bytes).map(|s| (s, "wav"))
     } else if bytes.starts_with(b"fLaC") {
-        flac(bytes).map(|s| (s, "flac"))
+        flac(bytes)?.map(|s| (s, "flac"))
     } else if bytes.starts_with(b"OggS") {
-        ogg(bytes).map(|s| (s, "ogg"))
+        ogg(bytes)?.map(|s| (s, "ogg"))
     } else if bytes.len() > 7 && bytes[0] == 0xFF && bytes[1] & 0xF6 == 0xF0 {
         adts(bytes).map(|s| (s, "aac"))
     } else {
         mp3(bytes).map(|s| (s, "mp3"))
     };
-    match found {
+    let p = match found {
         Some((seconds, format)) => Probe { seconds, format },
         None => Probe { seconds: bytes.len() as f64 / ESTIMATE_BYTES_PER_SECOND, format: "unknown" },
+    };
+    if !(p.seconds.is_finite() && p.seconds <= MAX_SECONDS) {
+        return Err(format!(
+            "The audio file's {} header claims {:.0} seconds, longer than the {MAX_SECONDS:.0} seconds \
+             an upload of at most {MAX_UPLOAD_BYTES} bytes can hold.",
+            p.format, p.seconds
+        ));
     }
+    Ok(p)
+}
+
+fn lie(format: &str, claim: u64, what: &str, len: usize, bound: u64) -> String {
+    format!(
+        "The audio file's {format} header claims {claim} {what}, more than its {len} bytes can hold \
+         (at most {bound})."
+    )
 }
 
 fn le32(b: &[u8], i: usize) -> Option<u32> {
@@ -55,24 +89,65 @@ fn wav(b: &[u8]) -> Option<f64> {
     None
 }
 
-fn flac(b: &[u8]) -> Option<f64> {
-    // The first metadata block is STREAMINFO; rate and total samples sit at bytes 18..26.
-    let info = u64::from_be_bytes(b.get(18..26)?.try_into().ok()?);
-    let rate = (info >> 44) as f64;
-    (rate > 0.0).then(|| (info & 0xF_FFFF_FFFF) as f64 / rate)
+fn be24(b: &[u8], i: usize) -> Option<usize> {
+    let x = b.get(i..i + 3)?;
+    Some(usize::from(x[0]) << 16 | usize::from(x[1]) << 8 | usize::from(x[2]))
 }
 
-fn ogg(b: &[u8]) -> Option<f64> {
+fn flac(b: &[u8]) -> Result<Option<f64>, String> {
+    // The first metadata block is STREAMINFO; rate and total samples sit at bytes 18..26.
+    let Some(info) = b.get(18..26).map(|x| u64::from_be_bytes(x.try_into().unwrap_or_default())) else {
+        return Ok(None);
+    };
+    let (rate, total) = (info >> 44, info & 0xF_FFFF_FFFF);
+    if rate == 0 || total == 0 {
+        return Ok(None); // an invalid rate, or "total samples unknown": estimate from the size
+    }
+    // Frames follow the last metadata block (each: 1 flag+type byte, a 24-bit length).
+    let mut pos = 4usize;
+    while let Some(len) = be24(b, pos + 1) {
+        let last = b[pos] & 0x80 != 0;
+        pos = pos.saturating_add(4 + len);
+        if last || pos >= b.len() {
+            break;
+        }
+    }
+    let frame_bytes = b.len().saturating_sub(pos) as u64;
+    let max_block = u64::from(u16::from_be_bytes([b[10], b[11]])).max(16);
+    let bound = frame_bytes / MIN_FLAC_FRAME_BYTES * max_block;
+    if total > bound {
+        return Err(lie("flac", total, "samples", b.len(), bound));
+    }
+    Ok(Some(total as f64 / rate as f64))
+}
+
+fn ogg(b: &[u8]) -> Result<Option<f64>, String> {
     // Opus granules count 48 kHz samples from before the pre-skip (the encoder's priming samples).
     let (rate, skip) = if let Some(at) = b.windows(8).take(512).position(|w| w == b"OpusHead") {
-        (48_000.0, u64::from(u16::from_le_bytes(b.get(at + 10..at + 12)?.try_into().ok()?)))
+        match b.get(at + 10..at + 12) {
+            Some(x) => (48_000.0, u64::from(u16::from_le_bytes([x[0], x[1]]))),
+            None => return Ok(None),
+        }
     } else {
-        let at = b.windows(7).take(512).position(|w| w == b"\x01vorbis")?;
-        (f64::from(le32(b, at + 12)?), 0)
+        let Some(at) = b.windows(7).take(512).position(|w| w == b"\x01vorbis") else { return Ok(None) };
+        match le32(b, at + 12) {
+            Some(r) => (f64::from(r), 0),
+            None => return Ok(None),
+        }
     };
-    let last = b.windows(4).rposition(|w| w == b"OggS")?;
-    let granule = u64::from_le_bytes(b.get(last + 6..last + 14)?.try_into().ok()?);
-    (rate > 0.0).then(|| granule.saturating_sub(skip) as f64 / rate)
+    let Some(last) = b.windows(4).rposition(|w| w == b"OggS") else { return Ok(None) };
+    let Some(granule) = b.get(last + 6..last + 14).and_then(|x| Some(u64::from_le_bytes(x.try_into().ok()?)))
+    else {
+        return Ok(None);
+    };
+    if granule == u64::MAX || rate <= 0.0 {
+        return Ok(None); // -1: no packet ends on the last page
+    }
+    let bound = (b.len() as u64).saturating_mul(MAX_OGG_SAMPLES_PER_BYTE);
+    if granule > bound {
+        return Err(lie("ogg", granule, "samples (granule position)", b.len(), bound));
+    }
+    Ok(Some(granule.saturating_sub(skip) as f64 / rate))
 }
 
 /// Sampling rates by ADTS `sampling_frequency_index`.
@@ -151,8 +226,8 @@ mod tests {
     #[test]
     fn wav_and_flac_durations_are_exact() {
         let samples = vec![0i16; 36_000];
-        assert_eq!(probe(&wav::wav(&samples, 24_000)), Probe { seconds: 1.5, format: "wav" });
-        assert_eq!(probe(&flac::flac(&samples, 24_000)), Probe { seconds: 1.5, format: "flac" });
+        assert_eq!(probe(&wav::wav(&samples, 24_000)), Ok(Probe { seconds: 1.5, format: "wav" }));
+        assert_eq!(probe(&flac::flac(&samples, 24_000)), Ok(Probe { seconds: 1.5, format: "flac" }));
     }
 
     #[test]
@@ -164,7 +239,7 @@ mod tests {
         for _ in 0..100 {
             file.extend_from_slice(&frame);
         }
-        let p = probe(&file);
+        let p = probe(&file).unwrap();
         assert_eq!(p.format, "mp3");
         assert!((p.seconds - 100.0 * 1152.0 / 44_100.0).abs() < 1e-9, "{}", p.seconds);
     }
@@ -173,7 +248,7 @@ mod tests {
     fn adts_counts_its_frames() {
         let samples = crate::media::speech::synthesize("one two three four five", "alloy", 1.0);
         let file = crate::media::aac::adts(&samples, 24_000).unwrap();
-        let p = probe(&file);
+        let p = probe(&file).unwrap();
         let expected = samples.len() as f64 / 24_000.0;
         assert_eq!(p.format, "aac");
         assert!(p.seconds >= expected && p.seconds < expected + 0.2, "{} vs {expected}", p.seconds);
@@ -188,15 +263,73 @@ mod tests {
         file.extend_from_slice(b"OggS\x00\x04");
         file.extend_from_slice(&96_312u64.to_le_bytes());
         file.extend_from_slice(&[0; 16]);
-        assert_eq!(probe(&file), Probe { seconds: 2.0, format: "ogg" });
+        assert_eq!(probe(&file), Ok(Probe { seconds: 2.0, format: "ogg" }));
         let samples = crate::media::speech::synthesize("one two three four five", "alloy", 1.0);
-        let real = probe(&crate::media::ogg_opus::ogg_opus(&samples, 24_000).unwrap());
+        let real = probe(&crate::media::ogg_opus::ogg_opus(&samples, 24_000).unwrap()).unwrap();
         assert_eq!(real, Probe { seconds: samples.len() as f64 / 24_000.0, format: "ogg" });
     }
 
     #[test]
     fn unknown_bytes_are_estimated_from_size() {
-        let p = probe(&[7u8; 32_000]);
+        let p = probe(&[7u8; 32_000]).unwrap();
         assert_eq!(p, Probe { seconds: 2.0, format: "unknown" });
+    }
+
+    /// A 42-byte FLAC: STREAMINFO only, claiming `total` samples at `rate` Hz.
+    fn flac_header(rate: u64, total: u64) -> Vec<u8> {
+        let mut f = b"fLaC\x80\x00\x00\x22".to_vec();
+        f.extend_from_slice(&[0x10, 0x00, 0x10, 0x00, 0, 0, 0, 0, 0, 0]);
+        f.extend_from_slice(&((rate << 44) | (15 << 36) | total).to_be_bytes());
+        f.extend_from_slice(&[0; 16]);
+        f
+    }
+
+    #[test]
+    fn a_flac_header_claiming_more_samples_than_its_frames_hold_is_refused() {
+        let f = flac_header(1, 0xF_FFFF_FFFF);
+        assert_eq!(f.len(), 42);
+        let e = probe(&f).unwrap_err();
+        assert!(e.contains("flac header claims 68719476735 samples"), "{e}");
+        // Frames that could hold the claim, but at 1 Hz: longer than any upload holds.
+        let mut f = flac_header(1, 300_000);
+        f.resize(42 + 1_000, 0);
+        assert!(probe(&f).unwrap_err().contains("longer than"));
+        // Unknown total samples (0) falls back to the size estimate.
+        assert_eq!(probe(&flac_header(44_100, 0)).unwrap().format, "unknown");
+    }
+
+    #[test]
+    fn an_ogg_granule_past_the_file_size_is_refused() {
+        for granule in [1u64 << 63, 1 << 40, 10_000_000 * 48_000] {
+            let mut file = b"OggS\x00\x02".to_vec();
+            file.extend_from_slice(&[0; 22]);
+            file.extend_from_slice(b"OpusHead");
+            file.extend_from_slice(b"OggS\x00\x04");
+            file.extend_from_slice(&granule.to_le_bytes());
+            file.extend_from_slice(&[0; 16]);
+            assert!(probe(&file).unwrap_err().contains("ogg header claims"), "{granule}");
+        }
+    }
+
+    #[test]
+    fn a_wav_at_one_byte_a_second_is_longer_than_any_upload() {
+        let mut f = wav::wav(&vec![0i16; 20_000], 24_000);
+        f[28..32].copy_from_slice(&1u32.to_le_bytes()); // byte rate
+        assert!(probe(&f).unwrap_err().contains("wav header claims 40000 seconds"));
+    }
+
+    #[test]
+    fn truncated_and_garbage_headers_never_panic() {
+        let mut seeds: Vec<Vec<u8>> = vec![flac_header(44_100, 1000), wav::wav(&[1, 2, 3], 8_000)];
+        seeds.push(b"OggS\x00\x02OpusHeadOggS".to_vec());
+        seeds.push(b"ID3\x04\x00\x00\x7f\x7f\x7f\x7f\xff\xfb\x90".to_vec());
+        for seed in &seeds {
+            for cut in 0..seed.len() {
+                let _ = probe(&seed[..cut]);
+                let mut flipped = seed.clone();
+                flipped[cut] ^= 0xFF;
+                let _ = probe(&flipped);
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@
 //! Time is spread over the characters: each sentence is a segment, each word gets the span of its
 //! letters, so starts and ends are monotonic and the last segment ends at the duration.
 
+use crate::media::audio_probe::MAX_SECONDS;
 use crate::render::json;
 use crate::rng::Rng;
 use crate::text::prose;
@@ -32,8 +33,9 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// The transcript of `duration` seconds of audio, from the RNG key `key`.
+/// The transcript of `duration` seconds of audio (at most [`MAX_SECONDS`]), from the RNG key `key`.
 pub fn transcribe(key: u64, duration: f64) -> Transcript {
+    let duration = duration.clamp(0.0, MAX_SECONDS);
     let n = ((duration * TOKENS_PER_SECOND).round() as usize).max(1);
     let pieces: Vec<&str> = prose::generate(&mut Rng::new(key), n)
         .into_iter()

@@ -1,6 +1,7 @@
 //! `speech(...)`, `probe_audio(...)` and `transcription(...)`: the audio endpoints' work.
 
 use super::InvalidInput;
+use crate::invalid::Invalid;
 use crate::media::speech::{synthesize, SAMPLE_RATE};
 use crate::media::{aac, audio_probe, flac, ogg_opus, transcript, wav};
 use pyo3::exceptions::PyRuntimeError;
@@ -35,11 +36,11 @@ pub(crate) fn speech<'py>(
 }
 
 /// `(seconds, container)` of an audio file; container `unknown` means the duration is estimated
-/// from the size.
+/// from the size. A header claiming more than the file can hold raises `InvalidInput` about `file`.
 #[pyfunction]
-pub(crate) fn probe_audio(py: Python<'_>, data: &[u8]) -> (f64, &'static str) {
-    let p = py.detach(|| audio_probe::probe(data));
-    (p.seconds, p.format)
+pub(crate) fn probe_audio(py: Python<'_>, data: &[u8]) -> PyResult<(f64, &'static str)> {
+    let p = py.detach(|| audio_probe::probe(data)).map_err(|e| Invalid::new("file", e))?;
+    Ok((p.seconds, p.format))
 }
 
 /// The response body of a transcription (`task` "transcribe") or translation ("translate") of the
@@ -57,7 +58,11 @@ pub(crate) fn transcription<'py>(
     temperature: f64,
     words: bool,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let t = transcript::transcribe(xxh3_64(data), duration);
+    if !(0.0..=audio_probe::MAX_SECONDS).contains(&duration) {
+        let message = format!("duration must be 0 to {} seconds", audio_probe::MAX_SECONDS);
+        return Err(Invalid::new("file", message).into());
+    }
+    let t = py.detach(|| transcript::transcribe(xxh3_64(data), duration));
     let body = match response_format {
         "text" => format!("{}\n", t.text).into_bytes(),
         "srt" => transcript::srt(&t).into_bytes(),

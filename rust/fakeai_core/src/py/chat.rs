@@ -18,10 +18,10 @@ use crate::render::ids;
 use crate::render::sse::Envelope;
 use crate::render::usage::Usage;
 use crate::text::chat_template::Mark;
-use crate::text::context_window;
 use crate::text::length::LengthSpec;
 use crate::text::prediction;
 use crate::text::tokens;
+use crate::text::{budget, context_window};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyFrozenSet, PyList, PyString};
@@ -154,12 +154,13 @@ fn read_basics<'py>(req: &Bound<'py, PyAny>) -> PyResult<Basics<'py>> {
 /// `audio(transcript) -> bytes` renders each choice's audio fragment. A rejected value raises
 /// `InvalidInput(message, param, code)`. With `cluster`, the prompt is routed through the simulated
 /// cluster at time `now` (prefix-cache hits shorten the prefill, `prefill_per_token` seconds per
-/// uncached token) and the request books a batch slot, named by the returned ticket.
+/// uncached token) and the request books a batch slot, named by the returned ticket. The choices
+/// generate at most `max_generated` tokens in all ([`crate::text::budget`]).
 #[pyfunction]
 #[pyo3(signature = (
     request, model_info=None, *, fingerprint="fp_fakeai", ttft=0.0, itl=0.0, jitter=0.0,
     extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None, audio=None,
-    prefill_per_token=0.0, cluster=None, engine=None, now=0.0
+    prefill_per_token=0.0, cluster=None, engine=None, now=0.0, max_generated=u32::MAX
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn chat<'py>(
@@ -180,6 +181,7 @@ pub(crate) fn chat<'py>(
     cluster: Option<Bound<'py, Cluster>>,
     engine: Option<Bound<'py, SharedEngine>>,
     now: f64,
+    max_generated: u32,
 ) -> PyResult<Bound<'py, Answer>> {
     let req = read_basics(request)?;
     let messages = &req.messages;
@@ -198,22 +200,27 @@ pub(crate) fn chat<'py>(
     let opts = chat_options::read(Some(request), capabilities)?;
     let rich_tokens = if rich { rich_content::tokens(messages, capabilities)? } else { 0 };
     let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens + rich_tokens + opts.tool_tokens;
+    let mut length = LengthSpec {
+        max_tokens: req.max_tokens,
+        min_tokens: req.min_tokens,
+        ignore_eos: req.ignore_eos,
+        forced: forced_tokens,
+        natural: natural(lengths),
+        ceiling: None,
+    };
     if let Some(limit) = context_length {
-        context_window::check(limit, prompt_tokens, opts.tool_tokens, req.max_tokens)?;
+        // Without max_tokens, what the request commits to (a forced length, min_tokens) must fit.
+        let asked = req.max_tokens.or(Some(budget::committed(&length).0).filter(|&t| t > 0));
+        context_window::check(limit, prompt_tokens, opts.tool_tokens, asked)?;
     }
+    budget::bound(&mut length, u64::from(req.n), max_generated)?;
     let last_role = messages.get_item(messages.len().saturating_sub(1))?.getattr(intern!(py, "role"))?;
     let last_role = last_role.cast::<PyString>()?.to_str()?;
     let asked = if opts.tools.is_some() || echo_mode { last_user_text(messages)? } else { String::new() };
     let spec = ChatSpec {
         base: ChoiceSpec {
             n: req.n,
-            length: LengthSpec {
-                max_tokens: req.max_tokens,
-                min_tokens: req.min_tokens,
-                ignore_eos: req.ignore_eos,
-                forced: forced_tokens,
-                natural: natural(lengths),
-            },
+            length,
             stops: stop_list(Some(&req.stop))?,
             top_logprobs: req.top_logprobs,
         },

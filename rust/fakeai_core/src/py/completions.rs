@@ -11,10 +11,10 @@ use crate::render::ids;
 use crate::render::sse::Envelope;
 use crate::render::text_completion::{render_completion, render_stream, TextChoice};
 use crate::render::usage::Usage;
-use crate::text::context_window;
 use crate::text::length::LengthSpec;
 use crate::text::tokens;
 use crate::text::vocab;
+use crate::text::{budget, context_window};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -48,7 +48,8 @@ fn prompt_ids(inputs: &[TextOrTokens]) -> Vec<u32> {
 #[pyfunction]
 #[pyo3(signature = (
     request, *, fingerprint="fp_fakeai", ttft=0.0, itl=0.0, jitter=0.0, forced_tokens=None,
-    echo_mode=false, lengths=None, context_length=None, prefill_per_token=0.0, cluster=None, engine=None, now=0.0
+    echo_mode=false, lengths=None, context_length=None, prefill_per_token=0.0, cluster=None, engine=None, now=0.0,
+    max_generated=u32::MAX
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn completion<'py>(
@@ -66,6 +67,7 @@ pub(crate) fn completion<'py>(
     cluster: Option<Bound<'py, Cluster>>,
     engine: Option<Bound<'py, SharedEngine>>,
     now: f64,
+    max_generated: u32,
 ) -> PyResult<Bound<'py, Answer>> {
     let get = |name: &Bound<'py, PyString>| request.getattr(name);
     let model = get(intern!(py, "model"))?.cast_into::<PyString>()?;
@@ -93,23 +95,22 @@ pub(crate) fn completion<'py>(
         None => None,
     };
     let prompts: Vec<(String, u32)> = inputs.iter().map(prompt_text).collect();
+    let mut length = LengthSpec {
+        max_tokens,
+        min_tokens,
+        ignore_eos,
+        forced: forced_tokens,
+        natural: natural(lengths),
+        ceiling: None,
+    };
     if let Some(limit) = context_length {
+        let asked = max_tokens.unwrap_or_else(|| budget::committed(&length).0);
         for (_, tokens) in &prompts {
-            context_window::check_prompt(limit, *tokens, max_tokens.unwrap_or(0))?;
+            context_window::check_prompt(limit, *tokens, asked)?;
         }
     }
-    let spec = ChoiceSpec {
-        n,
-        length: LengthSpec {
-            max_tokens,
-            min_tokens,
-            ignore_eos,
-            forced: forced_tokens,
-            natural: natural(lengths),
-        },
-        stops: stop_list(stop)?,
-        top_logprobs: logprobs,
-    };
+    budget::bound(&mut length, prompts.len() as u64 * u64::from(n), max_generated)?;
+    let spec = ChoiceSpec { n, length, stops: stop_list(stop)?, top_logprobs: logprobs };
     let mut items = Vec::with_capacity(prompts.len() * n as usize);
     for (text, _) in &prompts {
         let key = request_key(seed, xxh3_64(text.as_bytes()));

@@ -72,6 +72,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("ATTEMPTS_TABLE_WIDTH", crate::shm::attempts::WIDTH)?;
     m.add_function(wrap_pyfunction!(schema::sample_json, m)?)?;
     m.add_function(wrap_pyfunction!(text::generate_text, m)?)?;
+    m.add_function(wrap_pyfunction!(text::json_deeper_than, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_begin, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_started, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_inference, m)?)?;

@@ -11,7 +11,8 @@
 //! histogram:LO-HI=W,LO-HI=W,...      pick a bucket by weight, then a length uniformly inside it
 //! ```
 //!
-//! The draw is then capped by the request's `max_tokens` (see [`choose_length`]).
+//! The draw is then capped by the request's `max_tokens` and the server's ceiling (see
+//! [`choose_length`]).
 
 use crate::rng::Rng;
 
@@ -46,6 +47,8 @@ pub struct LengthSpec {
     pub forced: Option<u32>,
     /// The natural length when nothing above decides it (`--output-length-distribution`).
     pub natural: LengthDist,
+    /// The server's per-choice ceiling ([`crate::text::budget`]): a longer answer stops here.
+    pub ceiling: Option<u32>,
 }
 
 /// Number of tokens to generate and the finish reason if nothing else (a stop sequence) cuts it.
@@ -56,9 +59,13 @@ pub fn choose_length(rng: &mut Rng, spec: LengthSpec) -> (u32, Finish) {
         _ => spec.natural.sample(rng),
     }
     .max(spec.min_tokens);
-    match spec.max_tokens {
+    let (n, finish) = match spec.max_tokens {
         Some(max) if natural >= max => (max, Finish::Length),
         _ => (natural, Finish::Stop),
+    };
+    match spec.ceiling {
+        Some(ceiling) if n > ceiling => (ceiling, Finish::Length),
+        _ => (n, finish),
     }
 }
 

@@ -2,8 +2,10 @@
 //! prose, and the structured content a reply can carry (tool calls, JSON for a schema, reasoning,
 //! predicted outputs). Nothing here renders a response; [`crate::render`] does.
 
+pub mod budget;
 pub mod chat_template;
 pub mod context_window;
+pub mod json_depth;
 pub mod length;
 pub mod parse_cache;
 pub mod prediction;
