@@ -16,11 +16,6 @@
 use super::deployment::Deployment;
 use super::hardware::Precision;
 
-/// Bytes per KV element that attention's read time is priced at: the measured engine reads an fp8
-/// cache no faster than an fp16 one (Llama-3-8B on H100 shows the same ITL slope per sequence at fp8
-/// and fp16), so fp8 halves the cache's size, not its read time.
-const KV_READ_BYTES: f64 = 2.0;
-
 /// The few fitted coefficients of the cost model.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Coefficients {
@@ -44,6 +39,12 @@ pub struct Coefficients {
     pub quant_flops: f64,
     /// Memory per GPU kept for activations, CUDA graphs and communication buffers, bytes.
     pub reserved_bytes: f64,
+    /// Mean turnaround of a closed-loop client between a response's end and its next request
+    /// reaching the engine (HTTP, client bookkeeping, tokenisation), seconds; drawn exponentially.
+    pub client_gap: f64,
+    /// Time a request holds the server's front end (one queue, in order) before it reaches the
+    /// engine: HTTP parsing, chat template, tokenisation, seconds.
+    pub frontend: f64,
 }
 
 impl Coefficients {
@@ -55,18 +56,20 @@ impl Coefficients {
     /// quant_flops 0.8, 8 GB reserved). Errors: see the README.
     pub const FITTED: Coefficients = Coefficients {
         eff_bw: 0.80,
-        eff_kv: 0.50,
+        eff_kv: 0.90,
         eff_flops: 0.6718,
-        overhead: 0.2479e-3,
+        overhead: 0.10e-3,
         layer_overhead: 49.53e-6,
         seq_overhead: 29.84e-6,
         allreduce: 30e-6,
         quant_layer_overhead: 10e-6,
-        quant_flops: 0.80,
+        quant_flops: 1.0,
         reserved_bytes: 1.322e9,
+        client_gap: 4.45e-3,
+        frontend: 1.66e-3,
     };
 
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 12] = [
         "eff_bw",
         "eff_kv",
         "eff_flops",
@@ -77,6 +80,8 @@ impl Coefficients {
         "quant_layer_overhead",
         "quant_flops",
         "reserved_bytes",
+        "client_gap",
+        "frontend",
     ];
 
     pub fn get(&self, name: &str) -> Option<f64> {
@@ -91,6 +96,8 @@ impl Coefficients {
             "quant_layer_overhead" => self.quant_layer_overhead,
             "quant_flops" => self.quant_flops,
             "reserved_bytes" => self.reserved_bytes,
+            "client_gap" => self.client_gap,
+            "frontend" => self.frontend,
             _ => return None,
         })
     }
@@ -108,6 +115,8 @@ impl Coefficients {
             "quant_layer_overhead" => &mut self.quant_layer_overhead,
             "quant_flops" => &mut self.quant_flops,
             "reserved_bytes" => &mut self.reserved_bytes,
+            "client_gap" => &mut self.client_gap,
+            "frontend" => &mut self.frontend,
             _ => return false,
         };
         *slot = value;
@@ -170,10 +179,9 @@ impl CostModel {
         let layer_overhead = c.layer_overhead + if quantised { c.quant_layer_overhead } else { 0.0 };
         let native_low = dep.gpu.flops(dep.precision) > dep.gpu.flops(Precision::Bf16);
         let eff_flops = c.eff_flops * if native_low { c.quant_flops } else { 1.0 };
-        let kv_elements = dep.arch.kv_elements_per_token(dep.tp);
         CostModel {
             fixed: c.overhead + layers * layer_overhead,
-            kv_bytes: kv_elements * KV_READ_BYTES / (bw * c.eff_kv),
+            kv_bytes: dep.kv_bytes_per_token() / (bw * c.eff_kv),
             weight_scale: 1e9 * dep.precision.weight_bytes() / tp / (bw * c.eff_bw),
             flops_per_token: 2.0 * a.active * 1e9 / tp,
             flops_per_pair: 4.0 * layers * f64::from(a.heads * a.head_dim) / tp,
