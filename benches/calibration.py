@@ -1,20 +1,24 @@
 """Calibration of the engine model against measured serving curves.
 
     python benches/calibration.py PATH/nim_dli_sizing_dataset.csv [--plot FILE.png] [--fit]
+        [--check-static PATH/trtllm_0_9_0_static_batch_dli.csv]
 
 For every curve of the NVIDIA NIM sizing file (rows grouped by model, gpu, precision, tp, isl, osl;
 ``metric_stat == mean`` rows; TensorRT-LLM backend measured with GenAI-Perf), each concurrency level
 is simulated with the same in-process API ``fakeai simulate`` calls (closed loop, ``isl`` in, ``osl``
-out), and the absolute percentage errors of TTFT, ITL and output tokens/s are printed per curve and
-overall (medians), with the worst curves. A curve's points "up to its plateau" are those whose measured
-throughput is still below 95 % of the curve's best, plus the first one reaching it: each of those must
-be within 25 %.
+out, clients behind the server's serial front end with a seeded turnaround), and the absolute
+percentage errors of TTFT, ITL and output tokens/s are printed per curve and overall (medians), with
+the worst curves. A curve's points "up to its plateau" are those whose measured throughput is still
+below 95 % of the curve's best, plus the first one reaching it: each of those must be within 25 %.
 
 The deployment mimics the measured engine: TensorRT-LLM's inflight batching with its default
-guaranteed-no-evict KV policy (``kv_policy = reserve``), max batch 256 and 8192 tokens per step.
+guaranteed-no-evict KV policy (``kv_policy = reserve``), max batch 256, 32,768 tokens per step, an
+fp8 KV cache for the fp8 profiles (their capacity wall sits at twice fp16's concurrency).
 
 ``--fit`` searches the cost model's coefficients (coordinate descent in log space, deterministic) and
-prints them for ``rust/fakeai_core/src/simulation/engine/cost.rs``.
+prints them for ``rust/fakeai_core/src/simulation/engine/cost.rs``. ``--check-static`` is the
+independent check of the step cost: decode step time against TensorRT-LLM 0.9.0 fixed-batch runs of
+other models and GPUs (see :func:`check_static`). ``--plot`` draws the configurations in ``PLOTTED``.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ DEPLOYMENT = {
     "chunked_prefill": True,
 }
 PLATEAU = 0.95
+KV_CACHE = "auto"
 # The configurations --plot draws: both models, both GPUs, every precision, TP 1-8 and each kind of
 # prompt/output mix (the whole set is 72 curves; a smaller figure keeps the README light).
 PLOTTED = {
@@ -95,8 +100,8 @@ def load_curves(path: str) -> dict[tuple, list[dict[str, float]]]:
 def spec_of(key: tuple, coefficients: dict[str, float] | None = None) -> dict[str, Any]:
     model, gpu, precision, tp, _, _ = key
     spec = {"model": MODELS.get(model, model), "gpu": gpu, "precision": precision, "tp": tp, **DEPLOYMENT}
-    # NIM's fp8 profiles keep a 16-bit KV cache: their ITL grows with the batch exactly as fp16's does.
-    spec["kv_cache_dtype"] = "fp16"
+    # KV cache format of the measured engine (auto: fp8 for the fp8 profiles).
+    spec["kv_cache_dtype"] = KV_CACHE
     if coefficients:
         spec["coefficients"] = coefficients
     return spec
@@ -239,7 +244,7 @@ def plot(curves: dict[tuple, list[dict[str, float]]], path: str) -> None:
             if row == 0 and col == 0:
                 ax.legend(fontsize=6)
     fig.tight_layout()
-    fig.savefig(path, dpi=40)
+    fig.savefig(path, dpi=64)
     print(f"plot written to {path}")
 
 
