@@ -3,7 +3,7 @@
 //! server's use), `deployment_info` describes a checked deployment.
 //!
 //! A deployment is given as a dict of `Spec` fields (`model`, `gpu`, `precision`, `tp`, `replicas`,
-//! `max_num_seqs`, `max_num_batched_tokens`, `chunked_prefill`, `block_size`,
+//! `kv_cache_dtype`, `max_num_seqs`, `max_num_batched_tokens`, `chunked_prefill`, `block_size`,
 //! `gpu_memory_utilization`, `kv_policy`, and `coefficients`: a dict overriding fitted ones); a bad
 //! value raises `InvalidInput(message, param, "invalid_deployment")`.
 
@@ -29,6 +29,7 @@ fn spec_from(d: &Bound<'_, PyDict>) -> PyResult<Spec> {
             "model" => s.model = v.extract()?,
             "gpu" => s.gpu = Some(v.extract()?),
             "precision" => s.precision = Some(v.extract()?),
+            "kv_cache_dtype" => s.kv_cache_dtype = Some(v.extract()?),
             "tp" => s.tp = Some(v.extract()?),
             "replicas" => s.replicas = v.extract()?,
             "max_num_seqs" => s.max_num_seqs = v.extract()?,
@@ -176,6 +177,7 @@ pub(crate) fn deployment_info<'py>(
     out.set_item("architecture", d.arch.name)?;
     out.set_item("gpu", d.gpu.name)?;
     out.set_item("precision", d.precision.name())?;
+    out.set_item("kv_cache_dtype", d.kv_precision.name())?;
     out.set_item("tp", d.tp)?;
     out.set_item("replicas", d.replicas)?;
     out.set_item("max_num_seqs", d.max_num_seqs)?;

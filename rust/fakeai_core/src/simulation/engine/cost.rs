@@ -3,7 +3,7 @@
 //! ```text
 //! t_step = overhead + layers * layer_overhead + seqs * seq_overhead
 //!        + max(t_mem, t_compute) + t_allreduce
-//! t_mem      = weights_read / (bw * eff_bw) + kv_read / (bw * eff_kv)          (per GPU)
+//! t_mem      = weights_read / (bw * eff_bw) + kv_read / (bw * eff_kv)          (per GPU, bytes)
 //!   (fp8/fp4 models: + layers * quant_layer_overhead, and eff_flops * quant_flops on native fp8/fp4)
 //! t_compute  = (2 * active * tokens + 4 * layers * heads * head_dim * pairs) / (tp * peak * eff_flops)
 //! t_allreduce = 2 * layers * (allreduce + tokens * hidden * 2 B * 2 (tp-1)/tp / link)   (tp > 1)
@@ -11,15 +11,16 @@
 //! `weights_read` is every weight of the rank (for a MoE: the shared layers and the experts some
 //! token of the step picked), `kv_read` the KV cache the step's attention reads (the whole context of
 //! every scheduled sequence), `pairs` the query-key pairs of the step (a chunk of `n` new tokens after
-//! `c` cached ones: `n * (c + n / 2)`).
+//! `c` cached ones: `n * (c + n / 2)`). KV bytes are those of the deployment's KV-cache format (an
+//! fp8 cache reads half the bytes of an fp16 one, as TensorRT-LLM's fixed-batch runs show).
+//!
+//! `seq_overhead` is the serving stack's per-sequence cost (sampling, detokenisation, streaming in
+//! the server's runtime), not the GPU's: a bare engine benchmark has none of it
+//! (`benches/calibration.py --check-static` sets it to 0). The closed-loop driver's `client_gap` and
+//! `frontend` (workload.rs) live here too because they are fitted with the rest.
 
 use super::deployment::Deployment;
 use super::hardware::Precision;
-
-/// Bytes per KV element that attention's read time is priced at: the measured engine reads an fp8
-/// cache no faster than an fp16 one (Llama-3-8B on H100 shows the same ITL slope per sequence at fp8
-/// and fp16), so fp8 halves the cache's size, not its read time.
-const KV_READ_BYTES: f64 = 2.0;
 
 /// The few fitted coefficients of the cost model.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -44,29 +45,40 @@ pub struct Coefficients {
     pub quant_flops: f64,
     /// Memory per GPU kept for activations, CUDA graphs and communication buffers, bytes.
     pub reserved_bytes: f64,
+    /// Mean turnaround of a closed-loop client between a response's end and its next request
+    /// reaching the engine (HTTP, client bookkeeping, tokenisation), seconds; drawn exponentially.
+    pub client_gap: f64,
+    /// Time a request holds the server's front end (one queue, in order) before it reaches the
+    /// engine: HTTP parsing, chat template, tokenisation, seconds.
+    pub frontend: f64,
 }
 
 impl Coefficients {
     /// Fitted against NVIDIA NIM (TensorRT-LLM) Llama-3-8B/70B on A100/H100 measured with GenAI-Perf
     /// (shared/calibration/nim_dli_sizing_dataset.csv, 72 curves, 715 levels): `python
-    /// benches/calibration.py PATH_TO_CSV --fit --rounds 12` prints these after a deterministic
-    /// coordinate descent in log space from the physical first guesses (eff_bw 0.8, eff_kv 0.5,
-    /// eff_flops 0.55, 1.5 ms + 10 us/layer + 20 us/seq, all-reduce 30 us, quantised layers +10 us,
-    /// quant_flops 0.8, 8 GB reserved). Errors: see the README.
+    /// benches/calibration.py PATH_TO_CSV --fit --rounds 20` prints these after a deterministic
+    /// coordinate descent in log space. `eff_kv` is not fitted there (the NIM curves cannot tell KV
+    /// reads from `seq_overhead`): 0.9 is the KV-read slope of TensorRT-LLM 0.9.0's fixed-batch runs
+    /// (shared/calibration/trtllm_0_9_0_static_batch_dli.csv, Llama-2 7B fp16/fp8 on H100: the step
+    /// grows by the cache's bytes over ~0.9 of the HBM bandwidth). `overhead` and
+    /// `quant_layer_overhead` fit to about zero (`layer_overhead` carries the fixed time). Errors:
+    /// see the README.
     pub const FITTED: Coefficients = Coefficients {
         eff_bw: 0.80,
-        eff_kv: 0.50,
-        eff_flops: 0.6718,
-        overhead: 0.2479e-3,
-        layer_overhead: 49.53e-6,
-        seq_overhead: 29.84e-6,
-        allreduce: 30e-6,
-        quant_layer_overhead: 10e-6,
-        quant_flops: 0.80,
+        eff_kv: 0.90,
+        eff_flops: 0.7425,
+        overhead: 0.0123e-3,
+        layer_overhead: 73.89e-6,
+        seq_overhead: 66.41e-6,
+        allreduce: 20.11e-6,
+        quant_layer_overhead: 0.61e-6,
+        quant_flops: 0.8187,
         reserved_bytes: 1.322e9,
+        client_gap: 4.027e-3,
+        frontend: 2.241e-3,
     };
 
-    pub const NAMES: [&'static str; 10] = [
+    pub const NAMES: [&'static str; 12] = [
         "eff_bw",
         "eff_kv",
         "eff_flops",
@@ -77,6 +89,8 @@ impl Coefficients {
         "quant_layer_overhead",
         "quant_flops",
         "reserved_bytes",
+        "client_gap",
+        "frontend",
     ];
 
     pub fn get(&self, name: &str) -> Option<f64> {
@@ -91,6 +105,8 @@ impl Coefficients {
             "quant_layer_overhead" => self.quant_layer_overhead,
             "quant_flops" => self.quant_flops,
             "reserved_bytes" => self.reserved_bytes,
+            "client_gap" => self.client_gap,
+            "frontend" => self.frontend,
             _ => return None,
         })
     }
@@ -108,6 +124,8 @@ impl Coefficients {
             "quant_layer_overhead" => &mut self.quant_layer_overhead,
             "quant_flops" => &mut self.quant_flops,
             "reserved_bytes" => &mut self.reserved_bytes,
+            "client_gap" => &mut self.client_gap,
+            "frontend" => &mut self.frontend,
             _ => return false,
         };
         *slot = value;
@@ -170,10 +188,9 @@ impl CostModel {
         let layer_overhead = c.layer_overhead + if quantised { c.quant_layer_overhead } else { 0.0 };
         let native_low = dep.gpu.flops(dep.precision) > dep.gpu.flops(Precision::Bf16);
         let eff_flops = c.eff_flops * if native_low { c.quant_flops } else { 1.0 };
-        let kv_elements = dep.arch.kv_elements_per_token(dep.tp);
         CostModel {
             fixed: c.overhead + layers * layer_overhead,
-            kv_bytes: kv_elements * KV_READ_BYTES / (bw * c.eff_kv),
+            kv_bytes: dep.kv_bytes_per_token() / (bw * c.eff_kv),
             weight_scale: 1e9 * dep.precision.weight_bytes() / tp / (bw * c.eff_bw),
             flops_per_token: 2.0 * a.active * 1e9 / tp,
             flops_per_pair: 4.0 * layers * f64::from(a.heads * a.head_dim) / tp,

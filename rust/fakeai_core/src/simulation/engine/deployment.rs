@@ -32,6 +32,8 @@ pub struct Spec {
     pub model: String,
     pub gpu: Option<String>,
     pub precision: Option<String>,
+    /// KV-cache format; unset: fp8 for fp8/fp4 weights, else the weights' 16-bit format.
+    pub kv_cache_dtype: Option<String>,
     pub tp: Option<u32>,
     pub replicas: u32,
     pub max_num_seqs: u32,
@@ -49,6 +51,7 @@ impl Default for Spec {
             model: "meta-llama/Llama-3.1-8B-Instruct".into(),
             gpu: None,
             precision: None,
+            kv_cache_dtype: None,
             tp: None,
             replicas: 1,
             max_num_seqs: 256,
@@ -79,6 +82,8 @@ pub struct Deployment {
     pub arch: Architecture,
     pub gpu: Gpu,
     pub precision: Precision,
+    /// The KV cache's format (its bytes decide capacity and attention's read time).
+    pub kv_precision: Precision,
     pub tp: u32,
     pub replicas: u32,
     pub max_num_seqs: u32,
@@ -116,6 +121,19 @@ impl Deployment {
                 format!("unknown precision '{precision_name}' (choose from {names})"),
             );
         };
+        let kv_precision = match spec.kv_cache_dtype.as_deref() {
+            None | Some("auto") if precision == Precision::Fp4 => Precision::Fp8,
+            None | Some("auto") => precision,
+            Some(name) => match Precision::parse(name) {
+                Some(p @ (Precision::Fp16 | Precision::Bf16 | Precision::Fp8)) => p,
+                _ => {
+                    return reject(
+                        "kv_cache_dtype",
+                        format!("unknown KV-cache format '{name}' (choose from auto, fp16, bf16, fp8)"),
+                    )
+                }
+            },
+        };
         let tp = spec.tp.unwrap_or(arch.default_tp);
         if tp == 0 || arch.heads % tp != 0 {
             return reject(
@@ -149,6 +167,7 @@ impl Deployment {
             arch: *arch,
             gpu: *gpu,
             precision,
+            kv_precision,
             tp,
             replicas: spec.replicas,
             max_num_seqs: spec.max_num_seqs,
@@ -187,7 +206,7 @@ impl Deployment {
 
     /// KV-cache bytes one token occupies on each rank.
     pub fn kv_bytes_per_token(&self) -> f64 {
-        self.arch.kv_elements_per_token(self.tp) * self.precision.kv_bytes()
+        self.arch.kv_elements_per_token(self.tp) * self.kv_precision.kv_bytes()
     }
 
     /// Memory left for the KV cache on each rank: the usable share of the GPU less the weights and
@@ -240,6 +259,11 @@ mod tests {
         let fp8 = Deployment::new(&spec("llama-3-8b", "H100", "fp8", 1)).unwrap();
         // fp8 halves the bytes per token and frees 8 GB of weights.
         assert!(fp8.kv_tokens() > 2 * fp16.kv_tokens());
+        let fp16_cache = Spec { kv_cache_dtype: Some("fp16".into()), ..spec("llama-3-8b", "H100", "fp8", 1) };
+        let fp16_cache = Deployment::new(&fp16_cache).unwrap();
+        assert!(
+            fp16_cache.kv_tokens() < fp8.kv_tokens() / 2 + 1 && fp16_cache.kv_tokens() > fp16.kv_tokens()
+        );
         let tp2 = Deployment::new(&spec("llama-3-8b", "H100", "fp16", 2)).unwrap();
         assert!(tp2.kv_tokens() > 2 * fp16.kv_tokens());
     }

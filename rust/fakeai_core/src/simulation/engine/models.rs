@@ -70,13 +70,18 @@ const fn head_dim(a: Architecture, head_dim: u32) -> Architecture {
     Architecture { head_dim, ..a }
 }
 
-pub const ARCHITECTURES: [Architecture; 15] = [
+pub const ARCHITECTURES: [Architecture; 20] = [
     dense("llama-3-8b", 32, 4096, 32, 8, 8.03),
     on(dense("llama-3-70b", 80, 8192, 64, 8, 70.6), 4, "H100", "fp8"),
     on(dense("llama-3.1-405b", 126, 16384, 128, 8, 405.9), 8, "H100", "fp8"),
     dense("llama-3.2-11b-vision", 40, 4096, 32, 8, 10.6),
     on(dense("nemotron-super-49b", 80, 8192, 64, 8, 49.9), 2, "H100", "fp8"),
     dense("mistral-7b", 32, 4096, 32, 8, 7.25),
+    dense("llama-2-7b", 32, 4096, 32, 32, 6.74),
+    dense("llama-2-13b", 40, 5120, 40, 40, 13.0),
+    on(dense("llama-2-70b", 80, 8192, 64, 8, 69.0), 4, "H100", "fp8"),
+    dense("gpt-j-6b", 28, 4096, 16, 16, 6.05),
+    on(head_dim(dense("falcon-180b", 80, 14848, 232, 8, 179.5), 64), 8, "H100", "fp8"),
     on(moe(dense("mixtral-8x7b", 32, 4096, 32, 8, 46.7), 12.9, 8, 2), 2, "H100", "bf16"),
     on(moe(dense("mixtral-8x22b", 56, 6144, 48, 8, 140.6), 39.2, 8, 2), 4, "H100", "fp8"),
     head_dim(dense("qwen2.5-7b", 28, 3584, 28, 4, 7.62), 128),
@@ -93,7 +98,7 @@ pub const ARCHITECTURES: [Architecture; 15] = [
 
 /// Model ids (catalog, Hugging Face, NIM) -> architecture, matched on a lowercased id by substring,
 /// most specific first.
-const ALIASES: [(&str, &str); 27] = [
+const ALIASES: [(&str, &str); 32] = [
     ("deepseek-r1-distill-llama-8b", "llama-3-8b"),
     ("deepseek-r1-distill-llama-70b", "llama-3-70b"),
     ("deepseek-v3", "deepseek-v3"),
@@ -109,6 +114,11 @@ const ALIASES: [(&str, &str); 27] = [
     ("llama-3-8b", "llama-3-8b"),
     ("llama3-8b", "llama-3-8b"),
     ("llama-3.1-8b", "llama-3-8b"),
+    ("llama-2-7b", "llama-2-7b"),
+    ("llama-2-13b", "llama-2-13b"),
+    ("llama-2-70b", "llama-2-70b"),
+    ("gpt-j", "gpt-j-6b"),
+    ("falcon-180b", "falcon-180b"),
     ("mixtral-8x22b", "mixtral-8x22b"),
     ("mixtral-8x7b", "mixtral-8x7b"),
     ("mistral-7b", "mistral-7b"),

@@ -4,7 +4,8 @@
 use super::deployment::Deployment;
 use super::engine::Engine;
 use crate::rng::Rng;
-use std::collections::{HashSet, VecDeque};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet, VecDeque};
 
 /// mean, median and 99th percentile, seconds.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -78,10 +79,22 @@ fn report(engine: &Engine, ids: std::ops::Range<usize>, window: (f64, f64), toke
     }
 }
 
-/// `concurrency` clients each send a request (`isl` in, exactly `osl` out) as soon as their previous
-/// one finishes, `requests` in all. Measured: requests sent after the first wave and before the
-/// last `concurrency` (so that all of them ran at the full concurrency); throughput over the time
-/// from the first resend to the last send.
+/// Seed of the closed loop's client turnaround draws: a level is reproducible.
+const CLIENT_SEED: u64 = 0xC11E_57A7;
+
+/// `concurrency` clients each send a request (`isl` in, exactly `osl` out) a turnaround after their
+/// previous one finished (and their first one a turnaround after the start), `requests` in all.
+///
+/// Between a client and the engine sits the server's front end, one queue served in order: each
+/// request holds it for `Coefficients::frontend` seconds (HTTP parsing, chat template,
+/// tokenisation) before it reaches the engine. The client's turnaround (its bookkeeping and the
+/// next request's trip) is drawn from an exponential distribution of mean
+/// `Coefficients::client_gap`, seeded. Both are what keep real closed-loop clients from finishing
+/// in the same step forever (equal output lengths would otherwise keep a whole wave together and
+/// price its prefills as one step). TTFT and latency count from the client's send, as GenAI-Perf
+/// does. Measured: requests sent after the first `concurrency` and before the last `concurrency`
+/// (so that all of them ran at the full concurrency); throughput over the time from the first
+/// resend to the last send.
 pub fn closed_loop(
     dep: &Deployment,
     isl: u32,
@@ -93,20 +106,44 @@ pub fn closed_loop(
     let mut e = Engine::new(dep, false);
     let c = concurrency.max(1) as usize;
     let n = (requests as usize).max(c + 1);
-    for _ in 0..c {
-        e.submit(0.0, isl, 0, osl)?;
-    }
+    let (gap, service) = (dep.coefficients.client_gap.max(0.0), dep.coefficients.frontend.max(0.0));
+    let mut rng = Rng::new(CLIENT_SEED);
+    let mut turnaround = move || if gap > 0.0 { -(1.0 - rng.unit()).ln() * gap } else { 0.0 };
+    // Client sends as the bits of non-negative f64 times (ordered as the times are), earliest first;
+    // then the front end's output, (send, arrival) in order.
+    let mut sends: BinaryHeap<Reverse<u64>> = (0..c).map(|_| Reverse(turnaround().to_bits())).collect();
+    let mut arrivals: VecDeque<(f64, f64)> = VecDeque::new();
+    let (mut frontend_free, mut queued) = (0.0f64, c);
+    let mut sent_at: Vec<f64> = Vec::with_capacity(n);
     let (mut start, mut end) = ((0.0, 0), (0.0, 0));
     let mut events = 0u64;
-    while e.step().is_some() {
-        for _ in e.take_finished() {
-            if e.requests.len() < n {
-                if e.requests.len() == c {
-                    start = (e.now, e.tokens_out);
-                }
-                e.submit(e.now, isl, 0, osl)?;
-                if e.requests.len() == n {
-                    end = (e.now, e.tokens_out);
+    loop {
+        let send = sends.peek().map(|r| f64::from_bits(r.0));
+        let arrival = arrivals.front().map(|a| a.1);
+        let event = e.next_event();
+        let first = [send, arrival, event].into_iter().flatten().min_by(f64::total_cmp);
+        let Some(now) = first else { break };
+        if send == Some(now) {
+            sends.pop();
+            frontend_free = frontend_free.max(now) + service;
+            arrivals.push_back((now, frontend_free));
+        } else if arrival == Some(now) {
+            let (sent, at) = arrivals.pop_front().expect("peeked");
+            e.run_until(at);
+            if e.requests.len() == c {
+                start = (at, e.tokens_out);
+            }
+            e.submit(at, isl, 0, osl)?;
+            sent_at.push(sent);
+            if e.requests.len() == n {
+                end = (at, e.tokens_out);
+            }
+        } else {
+            e.step();
+            for _ in e.take_finished() {
+                if queued < n {
+                    queued += 1;
+                    sends.push(Reverse((e.now + turnaround()).to_bits()));
                 }
             }
         }
@@ -114,6 +151,10 @@ pub fn closed_loop(
         if events.is_multiple_of(8192) && !progress(e.requests.len() as f64 / n as f64) {
             return Err(STOPPED.into());
         }
+    }
+    // Count latencies from the client's send.
+    for (r, &sent) in e.requests.iter_mut().zip(&sent_at) {
+        r.arrival = sent;
     }
     let last = if n >= 3 * c { n - c } else { n };
     Ok(report(&e, c..last, (start.0, end.0), end.1 - start.1))
