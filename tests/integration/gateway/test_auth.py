@@ -63,12 +63,14 @@ def test_open_paths_are_configurable(start_server):
 def test_anthropic_sdk_uses_x_api_key(url):
     import anthropic
 
-    ok = anthropic.Anthropic(base_url=url, api_key=KEY, max_retries=0)
-    assert ok.messages.create(
-        model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
-    ).content
-    bad = anthropic.Anthropic(base_url=url, api_key="nope-nope-nope", max_retries=0)
-    with pytest.raises(anthropic.AuthenticationError) as exc:
+    with anthropic.Anthropic(base_url=url, api_key=KEY, max_retries=0) as ok:
+        assert ok.messages.create(
+            model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "hi"}]
+        ).content
+    with (
+        anthropic.Anthropic(base_url=url, api_key="nope-nope-nope", max_retries=0) as bad,
+        pytest.raises(anthropic.AuthenticationError) as exc,
+    ):
         bad.messages.create(model="claude-x", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
     assert exc.value.body == {
         "type": "error",
