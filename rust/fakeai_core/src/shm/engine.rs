@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use xxhash_rust::xxh3::xxh3_64;
 
-const MAGIC: u64 = 0x4641_4B45_454E_4701; // "FAKEENG" v1
+const MAGIC: u64 = 0x4641_4B45_454E_4702; // "FAKEENG" v2
 /// A lock held longer than this (ns) is taken over; critical sections last microseconds.
 pub const STEAL_AFTER_NS: u64 = 1_000_000_000;
 /// Upper bounds (inclusive) of the iteration-tokens histogram, vLLM's buckets.
@@ -45,6 +45,8 @@ struct Header {
     locked_at: AtomicU64,
     layout: u64,
     now: f64,
+    /// When the server's front end is next free (seconds, shared clock).
+    frontend_free: f64,
     counters: Counters,
     iteration_buckets: [u64; ITERATION_BOUNDS.len() + 1],
 }
@@ -342,6 +344,7 @@ impl SharedEngine {
         let h = self.header();
         h.layout = fingerprint;
         h.now = 0.0;
+        h.frontend_free = 0.0;
         h.counters = Counters::default();
         h.iteration_buckets = [0; ITERATION_BOUNDS.len() + 1];
         let n = self.layout.slots;
@@ -549,6 +552,10 @@ impl SharedEngine {
     /// Submit a request arriving at `now` (seconds on a clock every process shares) to the
     /// least-loaded replica and forecast its token times (same clock) if nothing else arrives, or,
     /// with `sustain`, if the load persists ([`Engine::into_forecast`]).
+    ///
+    /// As in `fakeai simulate`'s closed loop, the request first holds the server's front end (one
+    /// queue, in order, shared by every worker) for `Coefficients::frontend` seconds: it reaches the
+    /// engine when the front end is done with it and with every request that arrived before it.
     pub fn submit(
         &self,
         now: f64,
@@ -558,7 +565,8 @@ impl SharedEngine {
         sustain: bool,
     ) -> Result<(Ticket, Vec<f64>), Refusal> {
         let guard = self.lock();
-        self.advance(now);
+        let frontend = self.dep.coefficients.frontend.max(0.0);
+        self.advance(self.header().frontend_free.max(now) + frontend);
         let now = self.header().now;
         let replicas = self.dep.replicas as usize;
         let load = |r: usize| {
@@ -576,7 +584,9 @@ impl SharedEngine {
         let added = self.store(r, &mut l);
         let slot = added[0];
         let generation = self.records(r)[slot as usize].generation;
-        self.header().counters.submitted += 1;
+        let h = self.header();
+        h.counters.submitted += 1;
+        h.frontend_free = now;
         drop(guard);
         let ticket =
             ((r as u64) << (SLOT_BITS + GEN_BITS)) | (u64::from(generation) << SLOT_BITS) | u64::from(slot);
@@ -689,8 +699,10 @@ mod tests {
             let now = 1000.0 + f64::from(k) * 0.013;
             let (prompt, out) = (100 + 37 * (k % 5), 20 + 11 * (k % 7));
             let (_, times) = shared.submit(now, prompt, 0, out, false).unwrap();
-            heap.run_until(now);
-            let id = heap.submit(now, prompt, 0, out).unwrap();
+            // Spaced wider than the front end's time: each reaches the engine that long after it came.
+            let at = now + dep.coefficients.frontend;
+            heap.run_until(at);
+            let id = heap.submit(at, prompt, 0, out).unwrap();
             let expect = heap.forecast(id);
             assert_eq!(times.len(), out as usize);
             assert!(times.iter().zip(&expect).all(|(a, b)| (a - b).abs() < 1e-9), "request {k}");
@@ -702,6 +714,30 @@ mod tests {
         assert_eq!((status.running as usize, status.waiting as usize), (running, waiting));
         assert_eq!(status.counters.output_tokens, heap.tokens_out);
         assert_eq!(status.counters.submitted, 40);
+    }
+
+    #[test]
+    fn the_front_end_serves_requests_one_at_a_time() {
+        let dep = deployment(1, 8);
+        let (a, b) = (region("frontend"), dep.coefficients.frontend);
+        let (a, other) = (SharedEngine::open(&a, &dep, 8).unwrap(), SharedEngine::open(&a, &dep, 8).unwrap());
+        let mut heap = Engine::new(&dep, true);
+        // Three requests at once through two handles (two workers): they reach the engine in turn.
+        for k in 0..3u32 {
+            let handle = if k == 1 { &other } else { &a };
+            let (_, times) = handle.submit(2.0, 200, 0, 30, false).unwrap();
+            let at = 2.0 + f64::from(k + 1) * b;
+            heap.run_until(at);
+            let id = heap.submit(at, 200, 0, 30).unwrap();
+            let expect = heap.forecast(id);
+            assert!(times.iter().zip(&expect).all(|(x, y)| (x - y).abs() < 1e-9), "request {k}");
+        }
+        // One that comes after the front end went idle waits only its own turn.
+        let (_, times) = a.submit(9.0, 200, 0, 30, false).unwrap();
+        heap.run_until(9.0 + b);
+        let id = heap.submit(9.0 + b, 200, 0, 30).unwrap();
+        assert!((times[0] - heap.forecast(id)[0]).abs() < 1e-9);
+        assert!(b > 1e-3, "the fitted front end: {b}");
     }
 
     #[test]
