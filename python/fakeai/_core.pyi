@@ -23,6 +23,7 @@ __all__ = [
     "SHARED_KEY_BYTES",
     "SharedEngine",
     "SharedTable",
+    "Steps",
     "VOCAB_SIZE",
     "VOCAB_TABLE_WIDTH",
     "anthropic_message",
@@ -79,12 +80,21 @@ class InvalidInput(ValueError):
     """A request value the core cannot use; the caller knows which parameter it came from."""
 
 @final
+class Steps:
+    """A long stream's SSE steps, rendered on demand (the same bytes as a whole rendering)."""
+
+    def __len__(self) -> int: ...
+    def __getitem__(self, k: int, /) -> bytes: ...
+    def window(self, start: int, end: int) -> bytes:
+        """Steps ``start..end`` (clamped) joined."""
+
+@final
 class Answer:
     """What :func:`chat`, :func:`completion` and :func:`anthropic_message` return."""
 
     @property
-    def payload(self) -> bytes | list[bytes]:
-        """The JSON body, or the SSE steps of a stream."""
+    def payload(self) -> bytes | list[bytes] | Steps:
+        """The JSON body, or the SSE steps of a stream (a long one's: a :class:`Steps`)."""
     @property
     def schedule(self) -> tuple[float, float] | list[float]:
         """``(first_token_at, done_at)`` of a body, or each stream step's due offset (seconds)."""
@@ -225,7 +235,7 @@ class Pacer:
 
     def __new__(cls, resolution: float) -> Pacer: ...
     def play(
-        self, send: Any, steps: Sequence[bytes], offsets: Sequence[float], start: float, done: Any
+        self, send: Any, steps: Sequence[bytes] | Steps, offsets: Sequence[float], start: float, done: Any
     ) -> tuple[int, int]:
         """Park a stream: ``(stream, slot of its first step)``; ``done`` (a future) gets the outcome."""
     def wait(self, future: Any, deadline: float) -> int:

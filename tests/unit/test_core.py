@@ -32,6 +32,26 @@ def test_stream_returns_steps_and_offsets():
     assert offsets[0] == pytest.approx(0.05) and offsets[3] == pytest.approx(0.08)
 
 
+def test_a_long_stream_renders_its_steps_on_demand():
+    def answer(tokens: int) -> _core.Answer:
+        msgs = [Message(role="user", content="hi")]
+        req = ChatRequest(model="m", messages=msgs, max_tokens=tokens, ignore_eos=True, stream=True, seed=5)
+        return _core.chat(req, ttft=0.05, itl=0.01)
+
+    assert isinstance(answer(4095).payload, list)
+    long = answer(5000)
+    steps = long.payload
+    assert isinstance(steps, _core.Steps) and len(steps) == len(long.schedule) == 5000
+    assert steps[-1] == steps[4999] and steps[-1].endswith(b"data: [DONE]\n\n")
+    assert steps.window(0, 3) == steps[0] + steps[1] + steps[2]
+    assert steps.window(4998, 10**9) == steps[4998] + steps[4999]
+    with pytest.raises(IndexError):
+        steps[5000]
+    whole = b"".join(steps[k] for k in range(len(steps)))
+    assert whole.count(b"data: ") == 1 + 5000 + 1 + 1  # role, tokens, finish, [DONE]
+    assert steps.window(0, len(steps)) == whole
+
+
 def test_invalid_input_is_a_value_error():
     with pytest.raises(ValueError):
         _core.embed("m", [], 8)

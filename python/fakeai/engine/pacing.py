@@ -93,7 +93,12 @@ class Ticker:
         return not (gone.done() and not gone.cancelled() and gone.exception() is None and gone.result())
 
     def play(
-        self, send: Send, steps: list[bytes], offsets: list[float], start: float, gone: asyncio.Future[Any]
+        self,
+        send: Send,
+        steps: list[bytes] | _core.Steps,
+        offsets: list[float],
+        start: float,
+        gone: asyncio.Future[Any],
     ) -> asyncio.Future[bool]:
         """Write ``steps[i]`` through ``send`` at ``start + offsets[i]``; the future says whether the
         stream ran to its end (False once ``gone`` is done: the client left)."""
@@ -142,16 +147,24 @@ async def _disconnected(receive: Receive) -> bool:
 
 
 async def send_stream(
-    receive: Receive, send: Send, steps: list[bytes], offsets: list[float], start: float, ticker: Ticker
+    receive: Receive,
+    send: Send,
+    steps: list[bytes] | _core.Steps,
+    offsets: list[float],
+    start: float,
+    ticker: Ticker,
 ) -> bool:
     """An SSE response: headers now, then each step at ``start + offsets[i]``.
+
+    ``steps`` of a long stream is a :class:`~fakeai._core.Steps` that renders them as they come due,
+    a window of at most a few hundred steps per write, so the stream never holds its whole rendering.
 
     Returns False when the client went away before the end: the server may swallow writes to a closed
     connection (granian does), so a stream that waits listens for ``http.disconnect`` and stops at its
     next step.
     """
     await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-    if len(steps) == 1:  # zero inter-token latency: the whole stream is one write
+    if isinstance(steps, list) and len(steps) == 1:  # zero inter-token latency: one write
         await ticker.until(start + offsets[0])
         await send({"type": "http.response.body", "body": steps[0], "more_body": False})
         return True
@@ -165,7 +178,7 @@ async def send_stream(
 async def respond(
     receive: Receive,
     send: Send,
-    payload: bytes | list[bytes],
+    payload: bytes | list[bytes] | _core.Steps,
     schedule: float | tuple[float, float] | list[float],
     start: float,
     ticker: Ticker,
@@ -173,7 +186,7 @@ async def respond(
     """Send what the core rendered: a stream (lists of steps and offsets) or one JSON body when it is
     done (``schedule`` a delay, or the core's ``(first_token_at, done_at)``). Returns False when the
     client went away before the end (a non-streamed answer is then dropped at once, not sent)."""
-    if isinstance(payload, list):
+    if not isinstance(payload, bytes):
         return await send_stream(receive, send, payload, schedule, start, ticker)  # type: ignore[arg-type]
     done = schedule[1] if isinstance(schedule, tuple) else schedule
     if done > 0 and not await ticker.until_or_gone(start + done, receive):  # type: ignore[operator]

@@ -10,7 +10,8 @@ use super::length::{natural, LengthDistribution};
 use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::rich_content;
 use super::shared_engine::SharedEngine;
-use crate::render::chat::{render_completion, render_stream};
+use super::steps::{Steps, LAZY_STEPS};
+use crate::render::chat::{lazy_stream, render_completion, render_stream};
 use crate::render::chat_choices::{self, prose, ChatChoice, ChatSpec};
 use crate::render::choices::ChoiceSpec;
 use crate::render::echo;
@@ -232,11 +233,14 @@ pub(crate) fn chat<'py>(
         prediction: opts.prediction.as_deref(),
     };
     let key = request_key(req.seed, input_hash);
-    let choices: Vec<ChatChoice<'_>> = if echo_mode && spec.is_plain() {
-        echo::choices(&asked, key, &spec.base).into_iter().map(prose).collect()
+    // Echoed choices borrow the request's text; generated ones can outlive it (a lazy stream).
+    let (echoed, generated): (Vec<ChatChoice<'_>>, Vec<ChatChoice<'static>>) = if echo_mode && spec.is_plain()
+    {
+        (echo::choices(&asked, key, &spec.base).into_iter().map(prose).collect(), Vec::new())
     } else {
-        chat_choices::generate(key, &spec)
+        (Vec::new(), chat_choices::generate(key, &spec))
     };
+    let choices: &[ChatChoice<'_>] = if echoed.is_empty() { &generated } else { &echoed };
     let completion_tokens = choices.iter().map(ChatChoice::completion_tokens).sum();
     let routed = sim.route(&ids);
     let cached_tokens = routed.map_or(cached_tokens, |r| r.1);
@@ -270,12 +274,17 @@ pub(crate) fn chat<'py>(
         cached_tokens: usage.cached_tokens,
         worker: routed.map(|r| r.0),
     };
-    if req.stream {
+    let steps: usize = choices.iter().map(ChatChoice::steps).sum();
+    if req.stream && echoed.is_empty() && steps >= LAZY_STEPS {
         let usage = req.include_usage.then_some(&usage);
-        let steps = render_stream(&env, &choices, usage, logprobs, audio.as_deref());
+        let lazy = lazy_stream(&env, generated, usage, logprobs, audio);
+        streamed(py, super::reply::StreamSteps::Lazy(Steps::new(lazy)), lat, sim, out)
+    } else if req.stream {
+        let usage = req.include_usage.then_some(&usage);
+        let steps = render_stream(&env, choices, usage, logprobs, audio.as_deref());
         streamed(py, steps, lat, sim, out)
     } else {
-        let body = render_completion(&env, &choices, &usage, logprobs, audio.as_deref());
+        let body = render_completion(&env, choices, &usage, logprobs, audio.as_deref());
         whole(py, &body, lat, sim, out, longest)
     }
 }

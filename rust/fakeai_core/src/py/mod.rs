@@ -29,6 +29,7 @@ mod schema;
 mod search;
 mod shared;
 mod shared_engine;
+mod steps;
 mod text;
 mod tokenize;
 
@@ -63,6 +64,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pacer::Pacer>()?;
     m.add_class::<prefix_cache::PrefixCache>()?;
     m.add_class::<reply::Answer>()?;
+    m.add_class::<steps::Steps>()?;
     m.add_function(wrap_pyfunction!(prefix_cache::block_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(text::count_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(tokenize::tokenize, m)?)?;

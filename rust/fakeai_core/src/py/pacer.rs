@@ -17,6 +17,7 @@
 //! Python code (sends, future results) never runs while the pacer is borrowed, so a send that
 //! touches the ticker cannot trip PyO3's borrow check.
 
+use super::steps::Steps;
 use crate::simulation::pacing::{Cursor, SlotQueue};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::ffi;
@@ -30,9 +31,19 @@ enum Entry {
     Waiter(Py<PyAny>),
 }
 
+/// Most steps of a lazily rendered stream ([`Steps`]) rendered for one write: the rest, already due,
+/// goes out at the next fire (at once), so a stream never holds more than this window rendered.
+const WINDOW: usize = 512;
+
+/// A stream's steps: rendered up front, or rendered window by window as they come due.
+enum Source {
+    Rendered(Vec<Py<PyBytes>>),
+    Lazy(Py<Steps>),
+}
+
 struct Stream {
     send: Py<PyAny>,
-    steps: Vec<Py<PyBytes>>,
+    steps: Source,
     cursor: Cursor,
     done: Py<PyAny>,
 }
@@ -182,18 +193,27 @@ impl Pacer {
         Ok(Pacer { queue: SlotQueue::new(resolution), places: Vec::new(), free: Vec::new() })
     }
 
-    /// Write `steps[i]` through `send` at `start + offsets[i]` (monotonic seconds); `done` (an
+    /// Write `steps[i]` (a list of bytes, or a `Steps` rendering them on demand, at most a window of
+    /// them per write) through `send` at `start + offsets[i]` (monotonic seconds); `done` (an
     /// asyncio future) gets the outcome. Returns `(stream, slot)`: the id for `cancel`/`resume` and
     /// the slot of the first step.
     fn play(
         &mut self,
         send: Py<PyAny>,
-        steps: Vec<Py<PyBytes>>,
+        steps: &Bound<'_, PyAny>,
         offsets: Vec<f64>,
         start: f64,
         done: Py<PyAny>,
     ) -> PyResult<(u64, i64)> {
-        if steps.is_empty() || steps.len() != offsets.len() {
+        let (steps, len) = match steps.cast::<Steps>() {
+            Ok(lazy) => (Source::Lazy(lazy.clone().unbind()), lazy.get().count()),
+            Err(_) => {
+                let rendered: Vec<Py<PyBytes>> = steps.extract()?;
+                let len = rendered.len();
+                (Source::Rendered(rendered), len)
+            }
+        };
+        if len == 0 || len != offsets.len() {
             return Err(PyValueError::new_err("a stream needs one offset per step, and at least one step"));
         }
         let cursor = Cursor::new(start, offsets);
@@ -250,15 +270,24 @@ impl Pacer {
                     }
                 };
                 let Some(stream) = me.stream_mut(id) else { continue };
-                let range = stream.cursor.take(now);
-                let body = if range.len() == 1 {
-                    stream.steps[range.start].clone_ref(py).into_any()
-                } else {
-                    let mut joined = Vec::new();
-                    for step in &stream.steps[range] {
-                        joined.extend_from_slice(step.as_bytes(py));
+                let body = match &stream.steps {
+                    Source::Rendered(steps) => {
+                        let range = stream.cursor.take(now);
+                        if range.len() == 1 {
+                            steps[range.start].clone_ref(py).into_any()
+                        } else {
+                            let mut joined = Vec::new();
+                            for step in &steps[range] {
+                                joined.extend_from_slice(step.as_bytes(py));
+                            }
+                            PyBytes::new(py, &joined).into_any().unbind()
+                        }
                     }
-                    PyBytes::new(py, &joined).into_any().unbind()
+                    Source::Lazy(steps) => {
+                        let mut joined = Vec::new();
+                        steps.get().render_into(stream.cursor.take_at_most(now, WINDOW), &mut joined);
+                        PyBytes::new(py, &joined).into_any().unbind()
+                    }
                 };
                 writes.push((id, stream.send.clone_ref(py), body, !stream.cursor.finished()));
             }

@@ -10,6 +10,7 @@
 
 use super::cluster;
 use super::shared_engine::SharedEngine;
+use super::steps::Steps;
 use super::InvalidInput;
 use crate::rng::{fresh_seed, Rng};
 use crate::simulation::schedule::{self, Latency};
@@ -165,15 +166,38 @@ pub(crate) fn whole<'py>(
     Bound::new(py, answer)
 }
 
-/// The answer of a stream: its steps and their offsets; with no inter-token latency the steps are
-/// merged into one write.
+/// A stream's steps: rendered whole, or rendered on demand as they go out (a long stream, see
+/// [`Steps`]).
+pub(crate) enum StreamSteps {
+    Whole(Vec<Vec<u8>>),
+    Lazy(Steps),
+}
+
+impl From<Vec<Vec<u8>>> for StreamSteps {
+    fn from(steps: Vec<Vec<u8>>) -> Self {
+        StreamSteps::Whole(steps)
+    }
+}
+
+impl StreamSteps {
+    fn len(&self) -> usize {
+        match self {
+            StreamSteps::Whole(steps) => steps.len(),
+            StreamSteps::Lazy(steps) => steps.count(),
+        }
+    }
+}
+
+/// The answer of a stream: its steps (a list of bytes, or a [`Steps`]) and their offsets; with no
+/// inter-token latency the steps of a whole rendering are merged into one write.
 pub(crate) fn streamed<'py>(
     py: Python<'py>,
-    mut steps: Vec<Vec<u8>>,
+    steps: impl Into<StreamSteps>,
     lat: Latency,
     sim: Sim<'_>,
     out: Outcome,
 ) -> PyResult<Bound<'py, Answer>> {
+    let mut steps = steps.into();
     let (offsets, ticket) = match sim.engine_times(&out, true, steps.len())? {
         // One token per step (a stream's steps are its tokens, the last also carrying the end).
         Some((ticket, times)) => {
@@ -181,17 +205,22 @@ pub(crate) fn streamed<'py>(
             ((0..steps.len()).map(|k| times[k.min(last)]).collect(), ticket)
         }
         None => {
-            if lat.itl <= 0.0 && steps.len() > 1 {
-                steps = vec![steps.concat()];
+            if let StreamSteps::Whole(whole) = &mut steps {
+                if lat.itl <= 0.0 && whole.len() > 1 {
+                    *whole = vec![whole.concat()];
+                }
             }
             let mut offsets = schedule::step_offsets(&mut Rng::new(fresh_seed()), lat, steps.len());
             let ticket = sim.book(&out, true, &mut offsets);
             (offsets, ticket)
         }
     };
-    let payload = PyList::new(py, steps.iter().map(|s| PyBytes::new(py, s)))?;
+    let payload = match steps {
+        StreamSteps::Whole(steps) => PyList::new(py, steps.iter().map(|s| PyBytes::new(py, s)))?.into_any(),
+        StreamSteps::Lazy(steps) => Bound::new(py, steps)?.into_any(),
+    };
     let answer = Answer {
-        payload: payload.into_any().unbind(),
+        payload: payload.unbind(),
         schedule: PyList::new(py, offsets)?.into_any().unbind(),
         prompt_tokens: out.prompt_tokens,
         completion_tokens: out.completion_tokens,

@@ -3,7 +3,7 @@
 use crate::render::chat_choices::{Answer, ChatChoice, ToolCall};
 use crate::render::json;
 use crate::render::logprobs::TokenLogprob;
-use crate::render::sse::{self, ChunkStyle, Envelope};
+use crate::render::sse::{self, ChunkStyle, Envelope, StreamSteps};
 use crate::render::usage::Usage;
 
 fn logprob_entry(buf: &mut Vec<u8>, token: &str, logprob: f32) {
@@ -263,6 +263,52 @@ pub fn render_stream<'a>(
     sse::render_steps(env, usage, &ChatChunks { choices, logprobs, audio })
 }
 
+/// The chunks of a stream that owns its choices, for [`lazy_stream`].
+pub struct OwnedChatChunks {
+    choices: Vec<ChatChoice<'static>>,
+    logprobs: bool,
+    audio: Option<Vec<Vec<u8>>>,
+}
+
+impl OwnedChatChunks {
+    fn view(&self) -> ChatChunks<'_> {
+        ChatChunks { choices: &self.choices, logprobs: self.logprobs, audio: self.audio.as_deref() }
+    }
+}
+
+impl ChunkStyle for OwnedChatChunks {
+    fn choices(&self) -> usize {
+        self.choices.len()
+    }
+
+    fn steps(&self, i: usize) -> usize {
+        self.choices[i].steps()
+    }
+
+    fn opening(&self, b: &mut Vec<u8>, i: usize) -> bool {
+        self.view().opening(b, i)
+    }
+
+    fn token(&self, b: &mut Vec<u8>, i: usize, k: usize) {
+        self.view().token(b, i, k)
+    }
+
+    fn finish(&self, b: &mut Vec<u8>, i: usize) {
+        self.view().finish(b, i)
+    }
+}
+
+/// [`render_stream`]'s steps, rendered one by one when asked for (the same bytes).
+pub fn lazy_stream(
+    env: &Envelope<'_>,
+    choices: Vec<ChatChoice<'static>>,
+    usage: Option<&Usage>,
+    logprobs: bool,
+    audio: Option<Vec<Vec<u8>>>,
+) -> StreamSteps<OwnedChatChunks> {
+    StreamSteps::new(env, usage, OwnedChatChunks { choices, logprobs, audio })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,6 +357,22 @@ mod tests {
         // role x2, tokens x4, finish x2, usage, [DONE]
         let text = String::from_utf8(steps.concat()).unwrap();
         assert_eq!(text.matches("\n\n").count(), 10);
+    }
+
+    #[test]
+    fn lazy_steps_equal_the_whole_rendering() {
+        let long: Vec<&'static str> = (0..5000).map(|k| [" a", " \"b\"", "\u{e9}"][k % 3]).collect();
+        let make = || vec![choice(long.clone()), choice(vec!["X"]), calls(false)];
+        let usage = Usage { prompt_tokens: 3, completion_tokens: 4, ..Default::default() };
+        let env = env("chat.completion.chunk");
+        let whole = render_stream(&env, &make(), Some(&usage), false, None);
+        let lazy = lazy_stream(&env, make(), Some(&usage), false, None);
+        assert_eq!(lazy.len(), whole.len());
+        for (k, step) in whole.iter().enumerate() {
+            let mut buf = Vec::new();
+            lazy.render(k, &mut buf);
+            assert_eq!(&buf, step, "step {k}");
+        }
     }
 
     #[test]

@@ -75,39 +75,91 @@ impl ChunkWriter {
     }
 }
 
-/// Render a whole stream as steps (see the module docs). With `usage`, a final chunk with empty
-/// `choices` carries it, and every other chunk has `"usage":null`, as OpenAI's `include_usage` does.
-pub fn render_steps(env: &Envelope<'_>, usage: Option<&Usage>, style: &impl ChunkStyle) -> Vec<Vec<u8>> {
-    let w = ChunkWriter::new(env, usage.is_some());
-    let n = style.choices();
-    let steps = (0..n).map(|i| style.steps(i)).max().unwrap_or(0).max(1);
-    let mut out = Vec::with_capacity(steps);
-    for k in 0..steps {
-        let mut buf = Vec::with_capacity((w.head.len() + 64) * n);
-        for i in 0..n {
+impl<T: ChunkStyle> ChunkStyle for &T {
+    fn choices(&self) -> usize {
+        (**self).choices()
+    }
+    fn steps(&self, i: usize) -> usize {
+        (**self).steps(i)
+    }
+    fn opening(&self, buf: &mut Vec<u8>, i: usize) -> bool {
+        (**self).opening(buf, i)
+    }
+    fn token(&self, buf: &mut Vec<u8>, i: usize, k: usize) {
+        (**self).token(buf, i, k)
+    }
+    fn finish(&self, buf: &mut Vec<u8>, i: usize) {
+        (**self).finish(buf, i)
+    }
+}
+
+/// A stream's steps, each rendered when asked for: what [`render_steps`] renders all at once, so a
+/// long stream can hold its tokens instead of their rendered chunks (see `fakeai._core.Steps`).
+/// With `usage`, a final chunk with empty `choices` carries it, and every other chunk has
+/// `"usage":null`, as OpenAI's `include_usage` does.
+pub struct StreamSteps<S> {
+    writer: ChunkWriter,
+    usage: Option<Usage>,
+    style: S,
+    steps: usize,
+}
+
+impl<S: ChunkStyle> StreamSteps<S> {
+    pub fn new(env: &Envelope<'_>, usage: Option<&Usage>, style: S) -> Self {
+        let writer = ChunkWriter::new(env, usage.is_some());
+        let steps = (0..style.choices()).map(|i| style.steps(i)).max().unwrap_or(0).max(1);
+        Self { writer, usage: usage.copied(), style, steps }
+    }
+
+    /// How many steps (at least one).
+    pub fn len(&self) -> usize {
+        self.steps
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Append step `k` (< `len()`): the chunks of every choice's `k`-th token; the last step also
+    /// carries the usage chunk and `[DONE]`.
+    pub fn render(&self, k: usize, buf: &mut Vec<u8>) {
+        let (w, style) = (&self.writer, &self.style);
+        for i in 0..style.choices() {
             let len = style.steps(i);
             if k == 0 {
-                w.chunk(&mut buf, i, |b| style.opening(b, i));
+                w.chunk(buf, i, |b| style.opening(b, i));
             }
             if k < len {
-                w.chunk(&mut buf, i, |b| {
+                w.chunk(buf, i, |b| {
                     style.token(b, i, k);
                     true
                 });
             }
             if k + 1 == len.max(1) {
-                w.chunk(&mut buf, i, |b| {
+                w.chunk(buf, i, |b| {
                     style.finish(b, i);
                     true
                 });
             }
         }
-        out.push(buf);
+        if k + 1 == self.steps {
+            if let Some(u) = &self.usage {
+                w.usage(buf, u);
+            }
+            buf.extend_from_slice(DONE);
+        }
     }
-    let last = out.last_mut().expect("at least one step");
-    if let Some(u) = usage {
-        w.usage(last, u);
-    }
-    last.extend_from_slice(DONE);
-    out
+}
+
+/// Render a whole stream as steps (see the module docs and [`StreamSteps`]).
+pub fn render_steps(env: &Envelope<'_>, usage: Option<&Usage>, style: &impl ChunkStyle) -> Vec<Vec<u8>> {
+    let steps = StreamSteps::new(env, usage, style);
+    let width = (steps.writer.head.len() + 64) * style.choices();
+    (0..steps.len())
+        .map(|k| {
+            let mut buf = Vec::with_capacity(width);
+            steps.render(k, &mut buf);
+            buf
+        })
+        .collect()
 }

@@ -108,12 +108,18 @@ impl Cursor {
     /// Take the next step and every later one already due at `now`: the range of step indexes to
     /// send in one write (empty once the stream is done).
     pub fn take(&mut self, now: f64) -> std::ops::Range<usize> {
+        self.take_at_most(now, usize::MAX)
+    }
+
+    /// [`Cursor::take`], but at most `max` (>= 1) steps: the rest stay due for the next write.
+    pub fn take_at_most(&mut self, now: f64, max: usize) -> std::ops::Range<usize> {
         let first = self.next;
         if first >= self.offsets.len() {
             return first..first;
         }
+        let last = self.offsets.len().min(first.saturating_add(max.max(1)));
         let mut end = first + 1;
-        while end < self.offsets.len() && self.start + self.offsets[end] <= now {
+        while end < last && self.start + self.offsets[end] <= now {
             end += 1;
         }
         self.next = end;
@@ -190,5 +196,15 @@ mod tests {
     fn cursor_takes_the_next_step_even_when_woken_early() {
         let mut c = Cursor::new(0.0, vec![0.05, 0.06]);
         assert_eq!(c.take(0.0496), 0..1); // its slot fired half a slot early
+    }
+
+    #[test]
+    fn cursor_takes_due_steps_in_windows_when_bounded() {
+        let mut c = Cursor::new(0.0, vec![0.0; 5]);
+        assert_eq!(c.take_at_most(1.0, 2), 0..2);
+        assert_eq!(c.next_deadline(), Some(0.0)); // the rest is still due
+        assert_eq!(c.take_at_most(1.0, 2), 2..4);
+        assert_eq!(c.take_at_most(1.0, 2), 4..5);
+        assert!(c.finished());
     }
 }
