@@ -17,9 +17,9 @@ bounded time on loopback, and stopped. With ``--rounds N`` every target is measu
 alternating order (so drift in the machine's load falls on all alike) and the medians are reported.
 Unless ``--no-pin``, the server is pinned with ``taskset`` to CPU 0 (``--workers 1``; N workers get CPUs
 0..N-1) and wrk to the last CPU, so on a 2-core machine one worker's figures are per server core: the
-client never takes the server's CPU. Printed per target: requests/s, p50/p99 latency, errors, the server's CPU time per request (all its
-processes, from /proc), and the ratio of requests/s (and of CPU per request) to the target's baseline
-measured in the same run. Needs ``wrk`` (Debian package ``wrk``).
+client never takes the server's CPU. Printed per target: requests/s, p50/p99 latency, errors, the
+server's CPU time per request (all its processes, from /proc), and the ratio of requests/s (and of
+CPU per request) to the target's baseline measured in the same run. Needs ``wrk`` (Debian package ``wrk``).
 
 Servers run with zero simulated latency (``--ttft 0 --itl 0``) except where a variant times requests:
 the engine model cannot run without latency, so ``engine`` (Llama-3.1-8B timed by the engine model) is
