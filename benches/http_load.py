@@ -7,6 +7,7 @@
     python benches/http_load.py --variants access-log --rounds 3   # --access-log on vs off
     python benches/http_load.py --variants ref --ref /tmp/old/python   # chat from another checkout vs this one
     python benches/http_load.py --variants engine             # engine-model timing vs fixed timing (Llama-3.1-8B)
+    python benches/http_load.py --variants chat embeddings --workers 1 --rounds 3   # per server core
     python benches/http_load.py --list                        # every variant and its baseline
     # this build's chat against another build's (pip install --no-deps --target DIR <other checkout>):
     python benches/http_load.py --variants vs-base --base-site DIR --rounds 3
@@ -14,9 +15,11 @@
 Every target is started as a real server on a free loopback port, warmed up, loaded with ``wrk`` for a
 bounded time on loopback, and stopped. With ``--rounds N`` every target is measured N times in
 alternating order (so drift in the machine's load falls on all alike) and the medians are reported.
-Printed per target: requests/s, p50/p99 latency, errors, the server's CPU time per request (all its
-processes, from /proc), and the ratio of requests/s (and of CPU per request) to the target's baseline
-measured in the same run. Needs ``wrk`` (Debian package ``wrk``).
+Unless ``--no-pin``, the server is pinned with ``taskset`` to CPU 0 (``--workers 1``; N workers get CPUs
+0..N-1) and wrk to the last CPU, so on a 2-core machine one worker's figures are per server core: the
+client never takes the server's CPU. Printed per target: requests/s, p50/p99 latency, errors, the
+server's CPU time per request (all its processes, from /proc), and the ratio of requests/s (and of
+CPU per request) to the target's baseline measured in the same run. Needs ``wrk`` (Debian package ``wrk``).
 
 Servers run with zero simulated latency (``--ttft 0 --itl 0``) except where a variant times requests:
 the engine model cannot run without latency, so ``engine`` (Llama-3.1-8B timed by the engine model) is
@@ -50,6 +53,8 @@ USER_MESSAGE = (
 )
 CHAT = "/v1/chat/completions"
 CHAT_BODY = {"model": "gpt-4o", "messages": [{"role": "user", "content": USER_MESSAGE}], "max_tokens": 16}
+#: One 1536-dim float embedding (~20 KB of JSON) for the same text.
+EMBED_BODY = {"model": "text-embedding-3-small", "input": USER_MESSAGE}
 IMAGE_BODY = {
     "model": "dall-e-2",
     "prompt": "a lighthouse on a cliff at dusk",
@@ -99,6 +104,7 @@ LLAMA_BODY = {**CHAT_BODY, "model": "meta-llama/Llama-3.1-8B-Instruct"}
 
 VARIANTS: dict[str, Variant] = {
     "chat": Variant("fakeai chat", "floor"),
+    "embeddings": Variant("fakeai embeddings 1536", "floor", path="/v1/embeddings", body=EMBED_BODY),
     "echo": Variant("fakeai chat --mode echo", "chat", flags=("--mode", "echo")),
     "tools": Variant("fakeai chat with a tool call", "chat", body=TOOLS_BODY),
     "image": Variant("fakeai image 1024 b64", "chat", path="/v1/images/generations", body=IMAGE_BODY),
@@ -144,7 +150,17 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
 
 
-def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace) -> Result:
+def cpus(workers: int, args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """``taskset`` prefixes for the server (CPUs 0..workers-1) and for wrk (the last CPU); empty when
+    not pinning."""
+    n = os.cpu_count() or 1
+    if args.no_pin or n < 2 or shutil.which("taskset") is None:
+        return [], []
+    server = ",".join(str(c) for c in range(min(workers, n)))
+    return ["taskset", "-c", server], ["taskset", "-c", str(n - 1)]
+
+
+def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace, pin: list[str]) -> Result:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
             'wrk.method = "POST"\n'
@@ -154,6 +170,7 @@ def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace) -> Resul
         )
     out = subprocess.run(
         [
+            *pin,
             "wrk",
             f"-t{args.threads}",
             f"-c{args.connections}",
@@ -213,12 +230,13 @@ def measure(name: str, v: Variant, workers: int, args: argparse.Namespace) -> Re
             "warning",
             *v.flags,
         ]
-    proc = spawn(cmd, port, v.env, cwd=HERE)
+    server_pin, client_pin = cpus(workers, args)
+    proc = spawn([*server_pin, *cmd], port, v.env, cwd=HERE)
     time.sleep(0.5)
     try:
-        wrk(port, v, 1, args)  # warm-up
+        wrk(port, v, 1, args, client_pin)  # warm-up
         cpu = group_cpu_seconds(proc.pid)
-        result = wrk(port, v, args.duration, args)
+        result = wrk(port, v, args.duration, args, client_pin)
         result.cpu_us = (group_cpu_seconds(proc.pid) - cpu) / max(result.requests, 1) * 1e6
     finally:
         stop(proc)
@@ -294,6 +312,11 @@ def main() -> None:
         help="for the 'ref' variant: a python/ directory of another checkout (e.g. before a change), "
         "with its fakeai/_core.abi3.so built or copied in; served with the same flags",
     )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin the server (CPUs 0..workers-1) and wrk (the last CPU) with taskset",
+    )
     parser.add_argument("--list", action="store_true", help="list the variants and exit")
     parser.add_argument(
         "--base-site",
@@ -328,6 +351,10 @@ def main() -> None:
             base = None if name == "floor" else results[VARIANTS[name].baseline]
             rows.append((name, results[name], base))
     report(rows)
+    for workers in args.workers:
+        server_pin, client_pin = cpus(workers, args)
+        if server_pin:
+            print(f"{workers}w: server on CPU {server_pin[-1]}, wrk on CPU {client_pin[-1]}")
 
 
 if __name__ == "__main__":
