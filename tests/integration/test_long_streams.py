@@ -13,7 +13,7 @@ TOKENS = 20_000
 
 def test_a_20k_token_completion_stream_arrives_whole(client):
     stream = client.completions.create(
-        model="gpt-3.5-turbo-instruct",
+        model="meta/llama-3.1-8b-instruct",
         prompt="Write a very long story.",
         max_tokens=TOKENS,
         seed=5,
@@ -36,7 +36,7 @@ def test_a_20k_token_completion_stream_arrives_whole(client):
     assert len(pieces) == TOKENS and finish == "length"
     assert usage is not None and usage.completion_tokens == TOKENS
     whole = client.completions.create(
-        model="gpt-3.5-turbo-instruct",
+        model="meta/llama-3.1-8b-instruct",
         prompt="Write a very long story.",
         max_tokens=TOKENS,
         seed=5,

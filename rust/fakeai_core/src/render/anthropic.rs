@@ -221,7 +221,9 @@ impl<M: MessageSource> MessageSteps<M> {
             event(buf, "message_start", |b| {
                 b.extend_from_slice(b"{\"type\":\"message_start\",\"message\":");
                 head(b, &m);
-                b.extend_from_slice(b",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":");
+                b.extend_from_slice(
+                    b",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":",
+                );
                 usage(b, m.input_tokens, 1);
                 b.extend_from_slice(b"}}");
             });
