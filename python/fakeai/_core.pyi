@@ -265,8 +265,10 @@ def anthropic_message(
     ttft: float = 0.0,
     itl: float = 0.0,
     jitter: float = 0.0,
+    lengths: LengthDistribution | None = None,
 ) -> Answer:
-    """Render an Anthropic ``message`` (or its SSE events); ``tool`` is ``(name, input_json)``."""
+    """Render an Anthropic ``message`` (or its SSE events); ``tool`` is ``(name, input_json)``;
+    the natural length is drawn from ``lengths``."""
 
 @final
 class RateLimiter:

@@ -112,6 +112,7 @@ class Messages(Endpoint):
             ttft=lat.ttft,
             itl=lat.itl,
             jitter=lat.jitter,
+            lengths=self.ctx.lengths,
         )
         await respond(receive, send, answer.payload, answer.schedule, start, self.ctx.ticker)
 

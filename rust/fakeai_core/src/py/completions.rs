@@ -5,11 +5,12 @@ use super::inputs::{self, TextOrTokens};
 use super::length::{natural, LengthDistribution};
 use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::shared_engine::SharedEngine;
+use super::steps::{Steps, LAZY_STEPS};
 use crate::render::choices::{self, ChoiceSpec};
 use crate::render::echo;
 use crate::render::ids;
 use crate::render::sse::Envelope;
-use crate::render::text_completion::{render_completion, render_stream, TextChoice};
+use crate::render::text_completion::{lazy_stream, render_completion, render_stream, TextChoice};
 use crate::render::usage::Usage;
 use crate::text::length::LengthSpec;
 use crate::text::tokens;
@@ -111,17 +112,23 @@ pub(crate) fn completion<'py>(
     }
     budget::bound(&mut length, prompts.len() as u64 * u64::from(n), max_generated)?;
     let spec = ChoiceSpec { n, length, stops: stop_list(stop)?, top_logprobs: logprobs };
-    let mut items = Vec::with_capacity(prompts.len() * n as usize);
-    for (text, _) in &prompts {
+    // Echoed choices borrow the prompts' text; generated ones can outlive it (a lazy stream): each
+    // with the index of its prompt.
+    let mut echoed = Vec::new();
+    let mut generated = Vec::new();
+    for (p, (text, _)) in prompts.iter().enumerate() {
         let key = request_key(seed, xxh3_64(text.as_bytes()));
-        let generated =
-            if echo_mode { echo::choices(text, key, &spec) } else { choices::generate(key, &spec) };
-        for choice in generated {
-            items.push(TextChoice { echo: echo.then_some(text.as_str()), choice });
+        if echo_mode {
+            echoed.extend(echo::choices(text, key, &spec).into_iter().map(|c| (c, p)));
+        } else {
+            generated.extend(choices::generate(key, &spec).into_iter().map(|c| (c, p)));
         }
     }
     let prompt_tokens = prompts.iter().map(|p| p.1).sum();
-    let completion_tokens = items.iter().map(|it| it.choice.tokens.len() as u32).sum();
+    let all = || echoed.iter().map(|(c, _)| c).chain(generated.iter().map(|(c, _)| c));
+    let steps: usize = all().map(|c| c.tokens.len()).sum();
+    let completion_tokens = steps as u32;
+    let longest = all().map(|c| c.tokens.len()).max().unwrap_or(0);
     let cached_tokens = routed.map_or(0, |r| r.1.min(prompt_tokens));
     let usage = Usage { prompt_tokens, completion_tokens, cached_tokens, ..Default::default() };
     let id = ids::new_id("cmpl-", 29);
@@ -133,12 +140,23 @@ pub(crate) fn completion<'py>(
         cached_tokens: usage.cached_tokens,
         worker: routed.map(|r| r.0),
     };
+    let usage_chunk = include_usage.then_some(&usage);
+    if stream && echoed.is_empty() && steps >= LAZY_STEPS {
+        let items = generated.into_iter().map(|(c, p)| (c, echo.then_some(p))).collect();
+        let prompts = prompts.into_iter().map(|p| p.0).collect();
+        let lazy = lazy_stream(&env, items, prompts, usage_chunk, logprobs.is_some());
+        return streamed(py, super::reply::StreamSteps::Lazy(Steps::new(lazy)), lat, sim, out);
+    }
+    let items: Vec<TextChoice<'_>> = echoed
+        .into_iter()
+        .chain(generated)
+        .map(|(choice, p)| TextChoice { echo: echo.then_some(prompts[p].0.as_str()), choice })
+        .collect();
     if stream {
-        let steps = render_stream(&env, &items, include_usage.then_some(&usage), logprobs.is_some());
+        let steps = render_stream(&env, &items, usage_chunk, logprobs.is_some());
         streamed(py, steps, lat, sim, out)
     } else {
         let body = render_completion(&env, &items, &usage, logprobs.is_some());
-        let longest = items.iter().map(|it| it.choice.tokens.len()).max().unwrap_or(0);
         whole(py, &body, lat, sim, out, longest)
     }
 }

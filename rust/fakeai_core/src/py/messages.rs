@@ -1,8 +1,10 @@
 //! `anthropic_message(...)`: one call renders a whole Anthropic Messages API response or its stream.
 
 use super::chat::read_messages;
+use super::length::{natural, LengthDistribution};
 use super::reply::{latency, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
-use crate::render::anthropic::{self, Message, StopReason, ToolUse};
+use super::steps::{Steps, LAZY_STEPS};
+use crate::render::anthropic::{self, Message, MessageSteps, OwnedMessage, StopReason, ToolUse};
 use crate::render::choices::{self, ChoiceSpec};
 use crate::render::ids;
 use crate::text::length::{Finish, LengthSpec};
@@ -13,11 +15,12 @@ use pyo3::types::PyList;
 
 /// `messages` are objects with `role`, `name` and `content` (a string or blocks with `text`);
 /// `tool` is `(name, input_json)` when the answer is a tool call. Returns the usual
-/// `(payload, schedule, input_tokens, output_tokens)`.
+/// `(payload, schedule, input_tokens, output_tokens)`. The natural length (the model ends by
+/// itself, before `max_tokens`) is drawn from `lengths` (`--output-length-distribution`).
 #[pyfunction]
 #[pyo3(signature = (
     model, messages, *, max_tokens, stop_sequences=None, stream=false, tool=None, seed=None,
-    extra_input_tokens=0, ttft=0.0, itl=0.0, jitter=0.0
+    extra_input_tokens=0, ttft=0.0, itl=0.0, jitter=0.0, lengths=None
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn anthropic_message<'py>(
@@ -33,6 +36,7 @@ pub(crate) fn anthropic_message<'py>(
     ttft: f64,
     itl: f64,
     jitter: f64,
+    lengths: Option<&Bound<'py, LengthDistribution>>,
 ) -> PyResult<Bound<'py, Answer>> {
     let (prompt_tokens, input_hash, _) = read_messages(messages, None)?;
     let input_tokens = prompt_tokens as u32 + extra_input_tokens;
@@ -44,7 +48,11 @@ pub(crate) fn anthropic_message<'py>(
         None => {
             let spec = ChoiceSpec {
                 n: 1,
-                length: LengthSpec { max_tokens: Some(max_tokens), ..Default::default() },
+                length: LengthSpec {
+                    max_tokens: Some(max_tokens),
+                    natural: natural(lengths),
+                    ..Default::default()
+                },
                 ..Default::default()
             };
             let c = choices::generate(request_key(seed, input_hash), &spec).remove(0);
@@ -82,7 +90,20 @@ pub(crate) fn anthropic_message<'py>(
         cached_tokens: 0,
         worker: None,
     };
-    if stream {
+    if stream && pieces.len() >= LAZY_STEPS {
+        let owned = OwnedMessage {
+            id,
+            model: model.to_owned(),
+            stop_sequence: stop_sequence.map(str::to_owned),
+            tool: tool.map(|(name, input)| (tool_id, name, input)),
+            text: pieces,
+            stop_reason,
+            input_tokens,
+            output_tokens,
+        };
+        let lazy = Steps::new(MessageSteps::new(owned));
+        streamed(py, super::reply::StreamSteps::Lazy(lazy), lat, Sim::none(), outcome)
+    } else if stream {
         streamed(py, anthropic::render_stream(&message), lat, Sim::none(), outcome)
     } else {
         whole(py, &anthropic::render(&message), lat, Sim::none(), outcome, output_tokens as usize)

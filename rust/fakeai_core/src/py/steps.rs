@@ -2,10 +2,12 @@
 //!
 //! A short stream is rendered whole (a list of bytes, one per step: the cheapest to write). A long
 //! one ([`LAZY_STEPS`] or more steps in all its choices) keeps its generated tokens instead and
-//! renders each window of due steps as it is written ([`crate::render::sse::StreamSteps`]), so a
+//! renders each window of due steps as it is written ([`crate::render::sse::StreamSteps`] for chat
+//! and legacy completions, [`crate::render::anthropic::MessageSteps`] for Anthropic messages), so a
 //! stream of 100k tokens holds its tokens (a pointer each) rather than tens of MB of chunks. The
 //! bytes are the same either way.
 
+use crate::render::anthropic::{MessageSource, MessageSteps};
 use crate::render::sse::{ChunkStyle, StreamSteps};
 use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
@@ -29,6 +31,16 @@ impl<S: ChunkStyle + Send + Sync> StepSource for StreamSteps<S> {
 
     fn render(&self, k: usize, buf: &mut Vec<u8>) {
         StreamSteps::render(self, k, buf);
+    }
+}
+
+impl<M: MessageSource + Send + Sync> StepSource for MessageSteps<M> {
+    fn len(&self) -> usize {
+        MessageSteps::len(self)
+    }
+
+    fn render(&self, k: usize, buf: &mut Vec<u8>) {
+        MessageSteps::render(self, k, buf);
     }
 }
 

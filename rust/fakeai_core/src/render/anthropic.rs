@@ -3,6 +3,7 @@
 //! `message_delta`, `message_stop`, each as `event: X\ndata: {...}\n\n`).
 
 use crate::render::json;
+use std::ops::Range;
 
 /// Why the message ended, as Anthropic reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,8 +127,8 @@ fn block_event(buf: &mut Vec<u8>, name: &str, index: usize, rest: impl FnOnce(&m
     });
 }
 
-/// Split `s` into pieces of about `size` bytes, on character boundaries.
-fn pieces(s: &str, size: usize) -> Vec<&str> {
+/// The byte ranges of `s` in pieces of about `size` bytes, on character boundaries.
+fn pieces(s: &str, size: usize) -> Vec<Range<usize>> {
     let mut out = Vec::with_capacity(s.len() / size + 1);
     let mut start = 0;
     while start < s.len() {
@@ -135,99 +136,167 @@ fn pieces(s: &str, size: usize) -> Vec<&str> {
         while !s.is_char_boundary(end) {
             end += 1;
         }
-        out.push(&s[start..end]);
+        out.push(start..end);
         start = end;
     }
     out
 }
 
-/// The stream as timed steps: step 0 opens the message (and its first block, a ping and the first
-/// delta), each further step carries one delta, the last also closes the block and the message.
-pub fn render_stream(m: &Message<'_>) -> Vec<Vec<u8>> {
-    let mut deltas: Vec<Vec<u8>> = Vec::new();
-    let mut index = 0;
-    let text_block = !m.text.is_empty() || m.tool.is_none();
-    let mut steps: Vec<Vec<u8>> = Vec::with_capacity(m.text.len() + 8);
-    let mut first = Vec::with_capacity(512);
-    event(&mut first, "message_start", |b| {
-        b.extend_from_slice(b"{\"type\":\"message_start\",\"message\":");
-        head(b, m);
-        b.extend_from_slice(b",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":");
-        usage(b, m.input_tokens, 1);
-        b.extend_from_slice(b"}}");
-    });
-    if text_block {
-        block_event(&mut first, "content_block_start", index, |b| {
-            b.extend_from_slice(b",\"content_block\":{\"type\":\"text\",\"text\":\"\"}");
-        });
-        event(&mut first, "ping", |b| b.extend_from_slice(b"{\"type\":\"ping\"}"));
-        for piece in m.text {
-            let mut d = Vec::with_capacity(96 + piece.len());
-            block_event(&mut d, "content_block_delta", index, |b| {
+/// What a stream renders from: a borrowed [`Message`], or an [`OwnedMessage`] that a lazily
+/// rendered stream keeps.
+pub trait MessageSource {
+    fn message(&self) -> Message<'_>;
+}
+
+impl MessageSource for Message<'_> {
+    fn message(&self) -> Message<'_> {
+        Message { tool: self.tool.as_ref().map(|t| ToolUse { ..*t }), ..*self }
+    }
+}
+
+/// A message that owns what it renders (its text pieces are the generator's static ones).
+pub struct OwnedMessage {
+    pub id: String,
+    pub model: String,
+    pub text: Vec<&'static str>,
+    /// `(id, name, input)`.
+    pub tool: Option<(String, String, String)>,
+    pub stop_reason: StopReason,
+    pub stop_sequence: Option<String>,
+    pub input_tokens: u32,
+    pub output_tokens: u32,
+}
+
+impl MessageSource for OwnedMessage {
+    fn message(&self) -> Message<'_> {
+        Message {
+            id: &self.id,
+            model: &self.model,
+            text: &self.text,
+            tool: self.tool.as_ref().map(|(id, name, input)| ToolUse { id, name, input }),
+            stop_reason: self.stop_reason,
+            stop_sequence: self.stop_sequence.as_deref(),
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+        }
+    }
+}
+
+/// A message's stream as timed steps, each rendered when asked for: step 0 opens the message (and
+/// its first block, a ping and the first delta), each further step carries one delta (a tool block
+/// opens with its first JSON delta), the last also closes the block and the message (after a tool
+/// block, the close is a step of its own).
+pub struct MessageSteps<M> {
+    message: M,
+    /// The tool input's byte ranges, one per `input_json_delta`.
+    json: Vec<Range<usize>>,
+    /// Steps of the text block (at least the opening one).
+    text_steps: usize,
+    steps: usize,
+}
+
+impl<M: MessageSource> MessageSteps<M> {
+    pub fn new(message: M) -> Self {
+        let m = message.message();
+        let json = m.tool.as_ref().map_or_else(Vec::new, |t| pieces(t.input, JSON_DELTA_BYTES));
+        let text_steps = m.text.len().max(1);
+        let steps = if m.tool.is_some() { text_steps + json.len().max(1) + 1 } else { text_steps };
+        Self { message, json, text_steps, steps }
+    }
+
+    /// How many steps (at least one).
+    pub fn len(&self) -> usize {
+        self.steps
+    }
+
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// Append step `k` (< `len()`).
+    pub fn render(&self, k: usize, buf: &mut Vec<u8>) {
+        let m = self.message.message();
+        let text_block = !m.text.is_empty() || m.tool.is_none();
+        if k == 0 {
+            event(buf, "message_start", |b| {
+                b.extend_from_slice(b"{\"type\":\"message_start\",\"message\":");
+                head(b, &m);
+                b.extend_from_slice(
+                    b",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":",
+                );
+                usage(b, m.input_tokens, 1);
+                b.extend_from_slice(b"}}");
+            });
+            if text_block {
+                block_event(buf, "content_block_start", 0, |b| {
+                    b.extend_from_slice(b",\"content_block\":{\"type\":\"text\",\"text\":\"\"}");
+                });
+                event(buf, "ping", |b| b.extend_from_slice(b"{\"type\":\"ping\"}"));
+            }
+        }
+        if let Some(piece) = m.text.get(k) {
+            block_event(buf, "content_block_delta", 0, |b| {
                 b.extend_from_slice(b",\"delta\":{\"type\":\"text_delta\",\"text\":");
                 json::string(b, piece);
                 b.push(b'}');
             });
-            deltas.push(d);
         }
-    }
-    let mut tool_open = Vec::new();
-    if let Some(t) = &m.tool {
-        if text_block {
-            index += 1;
+        let Some(t) = &m.tool else {
+            if k + 1 == self.steps {
+                block_event(buf, "content_block_stop", 0, |_| {});
+                close(buf, &m);
+            }
+            return;
+        };
+        let index = usize::from(text_block);
+        if k == self.text_steps {
+            if text_block {
+                block_event(buf, "content_block_stop", 0, |_| {});
+            }
+            block_event(buf, "content_block_start", index, |b| {
+                b.extend_from_slice(b",\"content_block\":");
+                tool_block(b, t, "{}");
+            });
+            if !text_block {
+                event(buf, "ping", |b| b.extend_from_slice(b"{\"type\":\"ping\"}"));
+            }
         }
-        block_event(&mut tool_open, "content_block_start", index, |b| {
-            b.extend_from_slice(b",\"content_block\":");
-            tool_block(b, t, "{}");
-        });
-        if !text_block {
-            event(&mut tool_open, "ping", |b| b.extend_from_slice(b"{\"type\":\"ping\"}"));
-        }
-    }
-    // Text deltas, one per step; the tool block opens with its first JSON delta.
-    first.extend_from_slice(deltas.first().map_or(&[][..], |d| &d[..]));
-    let rest_text = deltas.into_iter().skip(1);
-    let mut queue: Vec<Vec<u8>> = rest_text.collect();
-    let mut close_text = Vec::new();
-    if text_block {
-        block_event(&mut close_text, "content_block_stop", 0, |_| {});
-    }
-    if let Some(t) = &m.tool {
-        let mut opening = close_text;
-        opening.extend_from_slice(&tool_open);
-        let json_pieces = pieces(t.input, JSON_DELTA_BYTES);
-        for (k, piece) in json_pieces.iter().enumerate() {
-            let mut d = if k == 0 { std::mem::take(&mut opening) } else { Vec::new() };
-            block_event(&mut d, "content_block_delta", index, |b| {
+        if let Some(range) = k.checked_sub(self.text_steps).and_then(|j| self.json.get(j)) {
+            block_event(buf, "content_block_delta", index, |b| {
                 b.extend_from_slice(b",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":");
-                json::string(b, piece);
+                json::string(b, &t.input[range.clone()]);
                 b.push(b'}');
             });
-            queue.push(d);
         }
-        if json_pieces.is_empty() {
-            queue.push(opening);
+        if k + 1 == self.steps {
+            block_event(buf, "content_block_stop", index, |_| {});
+            close(buf, &m);
         }
-        close_text = Vec::new();
-        block_event(&mut close_text, "content_block_stop", index, |_| {});
     }
-    steps.push(first);
-    steps.extend(queue);
-    let mut last = close_text;
-    event(&mut last, "message_delta", |b| {
+}
+
+/// The message's closing events: `message_delta` (stop reason, output tokens) and `message_stop`.
+fn close(buf: &mut Vec<u8>, m: &Message<'_>) {
+    event(buf, "message_delta", |b| {
         b.extend_from_slice(b"{\"type\":\"message_delta\",\"delta\":{");
         stop_fields(b, m);
         b.extend_from_slice(b"},\"usage\":{\"output_tokens\":");
         json::uint(b, m.output_tokens);
         b.extend_from_slice(b"}}");
     });
-    event(&mut last, "message_stop", |b| b.extend_from_slice(b"{\"type\":\"message_stop\"}"));
-    if m.tool.is_none() {
-        steps.last_mut().expect("the opening step").extend_from_slice(&last);
-    } else {
-        steps.push(last);
-    }
-    steps
+    event(buf, "message_stop", |b| b.extend_from_slice(b"{\"type\":\"message_stop\"}"));
+}
+
+/// The whole stream as timed steps (see [`MessageSteps`]).
+pub fn render_stream(m: &Message<'_>) -> Vec<Vec<u8>> {
+    let steps = MessageSteps::new(m.message());
+    (0..steps.len())
+        .map(|k| {
+            let mut buf = Vec::with_capacity(if k == 0 { 512 } else { 128 });
+            steps.render(k, &mut buf);
+            buf
+        })
+        .collect()
 }
 
 /// The earliest of `stops` in `text`, if any (the `stop_sequence` Anthropic reports).
@@ -328,6 +397,37 @@ mod tests {
             "message_stop".into()
         ]));
         assert!(text.contains("\"stop_reason\":\"tool_use\""));
+    }
+
+    #[test]
+    fn lazy_steps_equal_the_whole_rendering() {
+        let long: Vec<&'static str> = (0..5000).map(|k| [" a", " \"b\"", "\u{e9}"][k % 3]).collect();
+        let input = "{\"city\":\"Z\u{fc}rich, \u{e9}t\u{e9}\",\"days\":[1,2,3,4,5,6,7,8,9,10]}";
+        let cases: [(&[&'static str], Option<&str>); 5] =
+            [(&long, None), (&[], None), (&long[..3], Some(input)), (&[], Some(input)), (&[], Some(""))];
+        for (text, input) in cases {
+            let tool = input.map(|input| ToolUse { id: "toolu_1", name: "w", input });
+            let mut m = message(text, tool);
+            m.stop_sequence = Some("\"b\"");
+            let whole = render_stream(&m);
+            let owned = OwnedMessage {
+                id: m.id.to_owned(),
+                model: m.model.to_owned(),
+                text: text.to_vec(),
+                tool: input.map(|input| ("toolu_1".to_owned(), "w".to_owned(), input.to_owned())),
+                stop_reason: m.stop_reason,
+                stop_sequence: m.stop_sequence.map(str::to_owned),
+                input_tokens: m.input_tokens,
+                output_tokens: m.output_tokens,
+            };
+            let lazy = MessageSteps::new(owned);
+            assert_eq!(lazy.len(), whole.len());
+            for (k, step) in whole.iter().enumerate() {
+                let mut buf = Vec::new();
+                lazy.render(k, &mut buf);
+                assert_eq!(&buf, step, "step {k}");
+            }
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::render::choices::Choice;
 use crate::render::json;
 use crate::render::logprobs::TokenLogprob;
-use crate::render::sse::{self, ChunkStyle, Envelope};
+use crate::render::sse::{self, ChunkStyle, Envelope, StreamSteps};
 use crate::render::usage::Usage;
 use crate::text::tokens;
 
@@ -127,6 +127,32 @@ struct TextChunks<'a> {
     logprobs: bool,
 }
 
+/// A chunk's fields for choice `c` (echoing `echo`): its opening, its `k`-th token, its finish.
+fn opening(b: &mut Vec<u8>, echo: Option<&str>) -> bool {
+    let Some(echo) = echo else { return false };
+    b.extend_from_slice(b",\"text\":");
+    json::string(b, echo);
+    b.extend_from_slice(b",\"logprobs\":null,\"finish_reason\":null");
+    true
+}
+
+fn token(b: &mut Vec<u8>, c: &Choice<'_>, k: usize, logprobs: bool) {
+    b.extend_from_slice(b",\"text\":");
+    json::string(b, c.tokens[k]);
+    b.extend_from_slice(b",\"logprobs\":");
+    match c.logprobs.get(k..=k).filter(|_| logprobs) {
+        Some(one) => legacy_logprobs(b, &[], one),
+        None => b.extend_from_slice(b"null"),
+    }
+    b.extend_from_slice(b",\"finish_reason\":null");
+}
+
+fn finish(b: &mut Vec<u8>, c: &Choice<'_>) {
+    b.extend_from_slice(b",\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"");
+    b.extend_from_slice(c.finish.as_str().as_bytes());
+    b.push(b'"');
+}
+
 impl ChunkStyle for TextChunks<'_> {
     fn choices(&self) -> usize {
         self.items.len()
@@ -137,30 +163,58 @@ impl ChunkStyle for TextChunks<'_> {
     }
 
     fn opening(&self, b: &mut Vec<u8>, i: usize) -> bool {
-        let Some(echo) = self.items[i].echo else { return false };
-        b.extend_from_slice(b",\"text\":");
-        json::string(b, echo);
-        b.extend_from_slice(b",\"logprobs\":null,\"finish_reason\":null");
-        true
+        opening(b, self.items[i].echo)
     }
 
     fn token(&self, b: &mut Vec<u8>, i: usize, k: usize) {
-        let c = &self.items[i].choice;
-        b.extend_from_slice(b",\"text\":");
-        json::string(b, c.tokens[k]);
-        b.extend_from_slice(b",\"logprobs\":");
-        match c.logprobs.get(k..=k).filter(|_| self.logprobs) {
-            Some(one) => legacy_logprobs(b, &[], one),
-            None => b.extend_from_slice(b"null"),
-        }
-        b.extend_from_slice(b",\"finish_reason\":null");
+        token(b, &self.items[i].choice, k, self.logprobs)
     }
 
     fn finish(&self, b: &mut Vec<u8>, i: usize) {
-        b.extend_from_slice(b",\"text\":\"\",\"logprobs\":null,\"finish_reason\":\"");
-        b.extend_from_slice(self.items[i].choice.finish.as_str().as_bytes());
-        b.push(b'"');
+        finish(b, &self.items[i].choice)
     }
+}
+
+/// The chunks of a stream that owns its choices and echoed prompts, for [`lazy_stream`].
+pub struct OwnedTextChunks {
+    /// Each choice and the index in `prompts` of the prompt it echoes, if any.
+    items: Vec<(Choice<'static>, Option<usize>)>,
+    prompts: Vec<String>,
+    logprobs: bool,
+}
+
+impl ChunkStyle for OwnedTextChunks {
+    fn choices(&self) -> usize {
+        self.items.len()
+    }
+
+    fn steps(&self, i: usize) -> usize {
+        self.items[i].0.tokens.len()
+    }
+
+    fn opening(&self, b: &mut Vec<u8>, i: usize) -> bool {
+        opening(b, self.items[i].1.map(|p| self.prompts[p].as_str()))
+    }
+
+    fn token(&self, b: &mut Vec<u8>, i: usize, k: usize) {
+        token(b, &self.items[i].0, k, self.logprobs)
+    }
+
+    fn finish(&self, b: &mut Vec<u8>, i: usize) {
+        finish(b, &self.items[i].0)
+    }
+}
+
+/// [`render_stream`]'s steps, rendered one by one when asked for (the same bytes): `items` are the
+/// choices, each with the index in `prompts` of the prompt it echoes (`echo`), if any.
+pub fn lazy_stream(
+    env: &Envelope<'_>,
+    items: Vec<(Choice<'static>, Option<usize>)>,
+    prompts: Vec<String>,
+    usage: Option<&Usage>,
+    logprobs: bool,
+) -> StreamSteps<OwnedTextChunks> {
+    StreamSteps::new(env, usage, OwnedTextChunks { items, prompts, logprobs })
 }
 
 /// A streamed text completion as timed steps (see [`crate::render::sse`]).
@@ -199,6 +253,39 @@ mod tests {
         assert!(s.contains("\"token_logprobs\":[null,"));
         assert!(s.contains("\"top_logprobs\":[null,{"));
         assert!(s.contains("\"text_offset\":[0,2,8,9]"));
+    }
+
+    #[test]
+    fn lazy_steps_equal_the_whole_rendering() {
+        let long: Vec<&'static str> = (0..5000).map(|k| [" a", " \"b\"", "\u{e9}"][k % 3]).collect();
+        let prompts = vec!["Hi \"you\"".to_owned(), "Bye".to_owned()];
+        let choice = |tokens: Vec<&'static str>, finish| {
+            let logprobs = for_tokens(&mut Rng::new(tokens.len() as u64), &tokens, 2);
+            Choice { tokens, finish, logprobs }
+        };
+        let make = || {
+            vec![
+                (choice(long.clone(), Finish::Length), Some(0)),
+                (choice(vec!["X"], Finish::Stop), None),
+                (choice(vec![], Finish::Stop), Some(1)),
+            ]
+        };
+        let usage = Usage { prompt_tokens: 3, completion_tokens: 5001, ..Default::default() };
+        for (usage, logprobs) in [(Some(&usage), true), (None, false)] {
+            let whole_items: Vec<TextChoice<'_>> = make()
+                .into_iter()
+                .map(|(choice, p)| TextChoice { echo: p.map(|p| prompts[p].as_str()), choice })
+                .collect();
+            let whole = render_stream(&env(), &whole_items, usage, logprobs);
+            let lazy = lazy_stream(&env(), make(), prompts.clone(), usage, logprobs);
+            assert_eq!(lazy.len(), whole.len());
+            assert_eq!(whole.len(), 5000);
+            for (k, step) in whole.iter().enumerate() {
+                let mut buf = Vec::new();
+                lazy.render(k, &mut buf);
+                assert_eq!(&buf, step, "step {k}");
+            }
+        }
     }
 
     #[test]
