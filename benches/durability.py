@@ -22,25 +22,12 @@ import signal
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
-from fakeai.runtime.process import free_port, spawn, stop
+from fakeai.runtime.process import children, free_port, spawn, stop
 
 TIME_BOX_S = 120
-
-
-def children(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
 
 
 def start(port: int, data_dir: str, workers: int):

@@ -8,30 +8,17 @@ import signal
 import socket
 import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
-from fakeai.runtime.process import free_port, run_fakeai, spawn, stop
+from fakeai.runtime.process import children, free_port, run_fakeai, spawn, stop
 
 pytestmark = pytest.mark.integration
 
 
 def server_cmd(port: int, *flags: str) -> list[str]:
     return [sys.executable, "-m", "fakeai", "server", "--host", "127.0.0.1", "--port", str(port), *flags]
-
-
-def children(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
 
 
 def wait_for(predicate, seconds: float = 20.0):
