@@ -116,22 +116,46 @@ def level(port: int, concurrency: int, duration: float, words: int, stagger: flo
     }
 
 
-def forecast(deployment: dict, isl: int, c: int, gap: float, requests: int) -> float:
-    """Mean TTFT (s) the live engine forecasts for C closed-loop clients on a virtual clock: the
-    server's ``SharedEngine`` alone, clients resending a seeded exponential ``gap`` after the last
-    forecast token, no HTTP and no machine noise."""
+def replay(deployment: dict, isl: int, c: int, gap: float, requests: int) -> float:
+    """Mean TTFT (s) the live server gives C closed-loop clients on a virtual clock: the server's
+    ``SharedEngine`` alone, each request's forecast first and last token settled with the engine when
+    due (as the server's pacer does), clients resending a seeded exponential ``gap`` after the last
+    token, no HTTP and no machine noise."""
     rng = random.Random(1)
-    sends = [(100.0 + rng.expovariate(1 / gap), k) for k in range(c)]
-    heapq.heapify(sends)
+    # (time, order, client, kind, state): kind "send", "first" or "last", in time order.
+    events: list[tuple[float, int, int, str, tuple]] = []
+    order = iter(range(10**9))
+    for k in range(c):
+        heapq.heappush(events, (100.0 + rng.expovariate(1 / gap), next(order), k, "send", ()))
     ttft: list[float] = []
+    sent = 0
     with tempfile.TemporaryDirectory() as tmp:
         engine = _core.SharedEngine(str(Path(tmp) / "engine"), deployment, 4096)
-        for i in range(requests):
-            t, k = heapq.heappop(sends)
-            offsets = engine.submit(t, isl, OSL)[1]
-            if c <= i < requests - c:
-                ttft.append(offsets[0])
-            heapq.heappush(sends, (t + offsets[-1] + rng.expovariate(1 / gap), k))
+        while events:
+            t, _, k, kind, state = heapq.heappop(events)
+            if kind == "send":
+                if sent == requests:
+                    continue
+                ticket, offsets = engine.submit(t, isl, OSL)
+                measured = c <= sent < requests - c
+                sent += 1
+                state = (ticket, t, t + offsets[0], t + offsets[-1], measured)
+                heapq.heappush(events, (state[2], next(order), k, "first", state))
+                continue
+            ticket, send, first, last, measured = state
+            answer, at = engine.settle(ticket, t, kind == "last")
+            if answer == "later":
+                heapq.heappush(events, (max(at, t) + 1e-9, next(order), k, kind, state))
+                continue
+            at = t if answer == "gone" else max(at, t)
+            if kind == "first":
+                if measured:
+                    ttft.append(at - send)
+                state = (ticket, send, at, last + at - first, measured)
+                # The pacer asks for the last token at once; the engine names when to ask again.
+                heapq.heappush(events, (at, next(order), k, "last", state))
+            else:
+                heapq.heappush(events, (at + rng.expovariate(1 / gap), next(order), k, "send", ()))
     return statistics.mean(ttft)
 
 
@@ -189,7 +213,7 @@ def main() -> None:
     print(f"# {MODEL} on 1 x H100 fp8, {isl} prompt / {OSL} output tokens; ms; floor = bare_stream overhead")
     print(
         f"{'workers':>7} {'C':>3} {'n':>4} {'gap':>5} {'ttft live':>9} {'floor':>6} {'ttft corr':>9} "
-        f"{'ttft sim':>8} {'err':>6} {'ttft fc':>7} {'itl live':>8} {'floor':>6} {'itl corr':>8} {'itl sim':>7} {'err':>6}"
+        f"{'ttft sim':>8} {'err':>6} {'ttft rp':>7} {'itl live':>8} {'floor':>6} {'itl corr':>8} {'itl sim':>7} {'err':>6}"
     )
     for (workers, c), v in live.items():
         f = floor[c]
@@ -201,7 +225,7 @@ def main() -> None:
         gap = max(v["turnaround"] + ttft_floor, 0.0)
         sim = simulate(c, gap)
         s_ttft, s_itl = sim["ttft_ms"]["mean"] / 1e3, sim["itl_ms"]["mean"] / 1e3
-        fc = forecast(deployment, isl, c, max(gap, 1e-6), max(200, 10 * c))
+        fc = replay(deployment, isl, c, max(gap, 1e-6), max(200, 10 * c))
         print(
             f"{workers:7d} {c:3d} {v['requests']:4d} {gap * 1e3:5.2f} {v['ttft'] * 1e3:9.2f} "
             f"{ttft_floor * 1e3:6.2f} {ttft * 1e3:9.2f} {s_ttft * 1e3:8.2f} {ttft / s_ttft - 1:+6.1%} {fc * 1e3:7.2f} "

@@ -235,11 +235,27 @@ class Pacer:
 
     def __new__(cls, resolution: float) -> Pacer: ...
     def play(
-        self, send: Any, steps: Sequence[bytes] | Steps, offsets: Sequence[float], start: float, done: Any
+        self,
+        send: Any,
+        steps: Sequence[bytes] | Steps,
+        offsets: Sequence[float],
+        start: float,
+        done: Any,
+        engine: SharedEngine | None = None,
+        ticket: int = 0,
     ) -> tuple[int, int]:
-        """Park a stream: ``(stream, slot of its first step)``; ``done`` (a future) gets the outcome."""
-    def wait(self, future: Any, deadline: float) -> int:
-        """Give ``future`` the result None at ``deadline``; returns its slot."""
+        """Park a stream: ``(stream, slot of its first step)``; ``done`` (a future) gets the outcome.
+        With ``engine`` and ``ticket``, the steps move with the first token's settled time."""
+    def wait(
+        self,
+        future: Any,
+        deadline: float,
+        engine: SharedEngine | None = None,
+        ticket: int = 0,
+        first: float = 0.0,
+    ) -> int:
+        """Give ``future`` the result None at ``deadline`` (moved with the settled time of the first
+        token forecast at ``first``, with ``engine`` and ``ticket``); returns its slot."""
     def cancel(self, stream: int) -> None:
         """End ``stream`` now (its client left); stale ids are ignored."""
     def earliest(self) -> int | None: ...
@@ -437,6 +453,9 @@ class SharedEngine:
     def submit(
         self, now: float, prompt_tokens: int, output_tokens: int, cached_tokens: int = 0
     ) -> tuple[int, list[float]]: ...
+    def settle(self, ticket: int, now: float, last: bool = False) -> tuple[str, float]:
+        """``("at", t)``, ``("later", ask_again_at)`` or ``("gone", nan)`` for the first (or last)
+        token of ``ticket``."""
     def cancel(self, ticket: int, now: float) -> bool: ...
     def status(self, now: float) -> dict[str, Any]: ...
     @property

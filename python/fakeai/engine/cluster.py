@@ -115,8 +115,12 @@ class SimulatedCluster:
         if self.kv_events is not None:
             self.kv_events.wake()
         done = False
+        engine = answer.ticket & ENGINE_TICKET and self.engines.for_ticket(answer.ticket)
+        settle = (engine, answer.ticket) if engine else None
         try:
-            done = await pacing.respond(receive, send, answer.payload, answer.schedule, start, self.ticker)
+            done = await pacing.respond(
+                receive, send, answer.payload, answer.schedule, start, self.ticker, settle
+            )
         finally:
             if not done and answer.ticket & ENGINE_TICKET:
                 self.engines.cancel(answer.ticket)

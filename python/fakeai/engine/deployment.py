@@ -138,11 +138,16 @@ class Engines:
             self.ordered.append(engine)
         return engine
 
+    def for_ticket(self, ticket: int) -> _core.SharedEngine | None:
+        """The engine that gave an engine ticket."""
+        index = (ticket >> 56) & 0x7F
+        return self.ordered[index] if index < len(self.ordered) else None
+
     def cancel(self, ticket: int) -> None:
         """End the request of an engine ticket (its client left)."""
-        index = (ticket >> 56) & 0x7F
-        if index < len(self.ordered):
-            self.ordered[index].cancel(ticket, time.monotonic())
+        engine = self.for_ticket(ticket)
+        if engine is not None:
+            engine.cancel(ticket, time.monotonic())
 
     def statuses(self) -> dict[str, dict[str, Any]]:
         """Each opened engine's status now, by architecture."""

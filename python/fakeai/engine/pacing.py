@@ -26,6 +26,9 @@ from typing import Any
 from fakeai import _core
 from fakeai.http.asgi import SSE_HEADERS, Receive, Send, send_bytes
 
+#: An engine-timed request's engine and ticket: its first token is settled when due.
+Settle = tuple[_core.SharedEngine, int]
+
 #: Width of a ticker slot, seconds.
 RESOLUTION = 0.001
 #: A slot is due this long before its time (loops with millisecond timers fire a little early).
@@ -71,14 +74,21 @@ class Ticker:
         self._parked(self.core.wait(future, deadline))
         await future
 
-    async def until_or_gone(self, deadline: float, receive: Receive) -> bool:
+    async def until_or_gone(
+        self, deadline: float, receive: Receive, settle: Settle | None = None, first: float = 0.0
+    ) -> bool:
         """Return True at ``deadline``, or False as soon as the client disconnects (``receive`` gives
         ``http.disconnect``): a non-streamed answer waiting for its time must not keep its memory and
-        its batch slot for a client that left."""
+        its batch slot for a client that left. With ``settle`` (an engine-timed request) the deadline
+        moves by how late the engine delivers the first token forecast at ``first``."""
         if deadline <= time.monotonic():
             return True
         future = asyncio.get_running_loop().create_future()
-        self._parked(self.core.wait(future, deadline))  # the core skips a future already done
+        # the core skips a future already done
+        if settle is None:
+            self._parked(self.core.wait(future, deadline))
+        else:
+            self._parked(self.core.wait(future, deadline, settle[0], settle[1], first))
         gone = asyncio.ensure_future(_disconnected(receive))
 
         def wake(task: asyncio.Future[bool]) -> None:
@@ -99,11 +109,17 @@ class Ticker:
         offsets: list[float],
         start: float,
         gone: asyncio.Future[Any],
+        settle: Settle | None = None,
     ) -> asyncio.Future[bool]:
         """Write ``steps[i]`` through ``send`` at ``start + offsets[i]``; the future says whether the
-        stream ran to its end (False once ``gone`` is done: the client left)."""
+        stream ran to its end (False once ``gone`` is done: the client left). With ``settle`` (an
+        engine-timed request, step 0 its first token) every step moves by how late the engine
+        delivers the first token."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        stream, slot = self.core.play(send, steps, offsets, start, done)
+        if settle is None:
+            stream, slot = self.core.play(send, steps, offsets, start, done)
+        else:
+            stream, slot = self.core.play(send, steps, offsets, start, done, *settle)
         gone.add_done_callback(lambda _: self.core.cancel(stream))
         self._parked(slot)
         return done
@@ -153,8 +169,10 @@ async def send_stream(
     offsets: list[float],
     start: float,
     ticker: Ticker,
+    settle: Settle | None = None,
 ) -> bool:
-    """An SSE response: headers now, then each step at ``start + offsets[i]``.
+    """An SSE response: headers now, then each step at ``start + offsets[i]`` (moved with the first
+    token's settled time, see :meth:`Ticker.play`).
 
     ``steps`` of a long stream is a :class:`~fakeai._core.Steps` that renders them as they come due,
     a window of at most a few hundred steps per write, so the stream never holds its whole rendering.
@@ -164,13 +182,13 @@ async def send_stream(
     next step.
     """
     await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
-    if isinstance(steps, list) and len(steps) == 1:  # zero inter-token latency: one write
+    if isinstance(steps, list) and len(steps) == 1 and settle is None:  # no inter-token latency
         await ticker.until(start + offsets[0])
         await send({"type": "http.response.body", "body": steps[0], "more_body": False})
         return True
     gone = asyncio.ensure_future(receive())
     try:
-        return await ticker.play(send, steps, offsets, start, gone)
+        return await ticker.play(send, steps, offsets, start, gone, settle)
     finally:
         gone.cancel()
 
@@ -182,14 +200,19 @@ async def respond(
     schedule: float | tuple[float, float] | list[float],
     start: float,
     ticker: Ticker,
+    settle: Settle | None = None,
 ) -> bool:
     """Send what the core rendered: a stream (lists of steps and offsets) or one JSON body when it is
     done (``schedule`` a delay, or the core's ``(first_token_at, done_at)``). Returns False when the
-    client went away before the end (a non-streamed answer is then dropped at once, not sent)."""
+    client went away before the end (a non-streamed answer is then dropped at once, not sent).
+    ``settle``: the engine and ticket of an engine-timed request (see :meth:`Ticker.play`)."""
     if not isinstance(payload, bytes):
-        return await send_stream(receive, send, payload, schedule, start, ticker)  # type: ignore[arg-type]
-    done = schedule[1] if isinstance(schedule, tuple) else schedule
-    if done > 0 and not await ticker.until_or_gone(start + done, receive):  # type: ignore[operator]
+        return await send_stream(receive, send, payload, schedule, start, ticker, settle)  # type: ignore[arg-type]
+    if isinstance(schedule, tuple):
+        first, done = start + schedule[0], schedule[1]
+    else:
+        first, done = start, schedule  # type: ignore[assignment]
+    if done > 0 and not await ticker.until_or_gone(start + done, receive, settle, first):  # type: ignore[operator]
         return False
     await send_bytes(send, payload)
     return True

@@ -138,3 +138,79 @@ def test_pacer_rejects_a_stream_without_one_offset_per_step():
     for steps, offsets in (([b"a"], [0.1, 0.2]), ([], [])):
         with pytest.raises(ValueError, match="one offset per step"):
             pacer.play(print, steps, offsets, 0.0, None)
+
+
+def _engine_wave(tmp_path) -> tuple:
+    """Two identical shared engines with a long prefill in flight, then ``a`` (300 tokens, 20 out)
+    and, after ``a``'s forecast was made, ``b`` (4000 tokens) joining ``a``'s prefill step. Returns
+    ``(engine, ticket of a, a's forecast token times, a's first and last token as the engine
+    delivers them)``: an engine is deterministic once nothing else arrives, so the twin, asked on a
+    virtual clock, tells what the ticker must settle on with the first."""
+    from fakeai import _core
+    from fakeai.engine.deployment import spec
+    from fakeai.settings import Settings
+
+    deployment = spec(Settings(gpu="H100", precision="fp8", tp=1), "meta-llama/Llama-3.1-8B-Instruct")
+    now = time.monotonic() + 0.05
+    twins = []
+    for name in ("played", "twin"):
+        engine = _core.SharedEngine(str(tmp_path / name), deployment, 64)
+        engine.submit(now, 6000, 5)
+        ticket, offsets = engine.submit(now + 0.004, 300, 20)
+        engine.submit(now + 0.006, 4000, 20)
+        twins.append((engine, ticket))
+    (engine, ticket), (twin, twin_ticket) = twins
+    forecast = [now + 0.004 + o for o in offsets]
+
+    def settled(at: float, last: bool) -> float:
+        while True:
+            answer, t = twin.settle(twin_ticket, at, last)
+            if answer == "at":
+                return t
+            assert answer == "later" and t >= at
+            at = t + 1e-9
+
+    first = settled(forecast[0], False)
+    # The ticker asks for the last token a twentieth of the decode time early.
+    last = settled(forecast[-1] - 0.05 * (forecast[-1] - first), True)
+    # b's prefill makes a's step longer than a's forecast knew.
+    assert first > forecast[0] + 0.002, (first, forecast[0])
+    return engine, ticket, forecast, first, last
+
+
+def test_an_engine_timed_stream_moves_with_the_settled_first_and_last_token(tmp_path):
+    engine, ticket, forecast, first, last = _engine_wave(tmp_path)
+    writes: list[tuple[float, bytes]] = []
+
+    async def send(message: dict) -> None:
+        writes.append((time.monotonic(), message["body"]))
+
+    async def main() -> bool:
+        ticker, gone = Ticker(), asyncio.get_running_loop().create_future()
+        steps = [str(k).encode() for k in range(20)]
+        start = forecast[0]
+        offsets = [t - start for t in forecast]
+        return await ticker.play(send, steps, offsets, start, gone, (engine, ticket))
+
+    assert asyncio.run(main()) is True
+    assert b"".join(body for _, body in writes) == b"".join(str(k).encode() for k in range(20))
+    assert abs(writes[0][0] - first) < 0.004, writes[0][0] - first
+    assert abs(writes[-1][0] - last) < 0.004, writes[-1][0] - last
+    # The steps in between moved with the first token.
+    assert writes[1][0] > forecast[1] + 0.001
+
+
+def test_an_engine_timed_answer_waits_for_the_settled_last_token(tmp_path):
+    engine, ticket, forecast, first, last = _engine_wave(tmp_path)
+
+    async def receive() -> dict:
+        await asyncio.sleep(10)
+        return {"type": "http.disconnect"}
+
+    async def main() -> float:
+        ticker = Ticker()
+        assert await ticker.until_or_gone(forecast[-1], receive, (engine, ticket), forecast[0])
+        return time.monotonic()
+
+    woke = asyncio.run(main())
+    assert abs(woke - last) < 0.004, woke - last

@@ -17,7 +17,9 @@
 //! Python code (sends, future results) never runs while the pacer is borrowed, so a send that
 //! touches the ticker cannot trip PyO3's borrow check.
 
+use super::shared_engine::SharedEngine;
 use super::steps::Steps;
+use crate::shm::engine::Settled;
 use crate::simulation::pacing::{Cursor, SlotQueue};
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::ffi;
@@ -28,7 +30,46 @@ use pyo3::types::{PyBytes, PyDict};
 /// What a slot holds: a stream's next write (by id) or a waiter's future.
 enum Entry {
     Step(u64),
-    Waiter(Py<PyAny>),
+    Waiter(Py<PyAny>, Option<Settling>),
+}
+
+/// A request timed by the engine model whose first or last token's time is not settled yet: when
+/// the forecast time of that token is due, the engine says when it really comes
+/// ([`SharedEngine::settle`]) and what follows moves by the difference. A stream settles its first
+/// token (step 0; every step moves) and then its last (held back until settled); a waiter (a whole
+/// answer) settles the first token (its deadline moves) and then its deadline, the last token.
+struct Settling {
+    engine: Py<SharedEngine>,
+    ticket: u64,
+    /// Settling the last token (else the first).
+    last: bool,
+    /// The token's forecast time (monotonic seconds).
+    expected: f64,
+    /// A waiter's wake-up time as forecast (the last token; moves with the first token's shift).
+    deadline: f64,
+    /// When to ask. The first token's forecast is a lower bound of the real one (it assumes
+    /// nothing else arrives before it), so it is asked when forecast. The last token's forecast
+    /// assumes the load persists, which may be late, so it is asked as soon as the first token is
+    /// settled, and then when the engine says its step can start at the earliest.
+    ask: f64,
+}
+
+impl Settling {
+    /// Ask the engine at `due`: `Ok(shift)` once the token's time is known (`shift` seconds after
+    /// the forecast; 0 when the engine no longer knows the request), `Err(at)` to ask again at `at`.
+    fn ask(&self, due: f64) -> Result<f64, f64> {
+        match self.engine.get().settle(self.ticket, due, self.last) {
+            Settled::At(t) => Ok(t - self.expected),
+            Settled::Later(at) => Err(at),
+            Settled::Gone => Ok(0.0),
+        }
+    }
+
+    /// The same request, now settling its last token, forecast (after the first's shift) at `at`,
+    /// once the first token was settled at `first`.
+    fn last_at(self, first: f64, at: f64) -> Settling {
+        Settling { last: true, expected: at, deadline: at, ask: first, ..self }
+    }
 }
 
 /// Most steps of a lazily rendered stream ([`Steps`]) rendered for one write: the rest, already due,
@@ -46,6 +87,46 @@ struct Stream {
     steps: Source,
     cursor: Cursor,
     done: Py<PyAny>,
+    settling: Option<Settling>,
+}
+
+impl Stream {
+    /// Ask the engine what is due to be asked (`is_due` says whether a time's slot is due); returns
+    /// how many steps may be written now: none while the first token is unsettled, all but the last
+    /// while the last is.
+    fn settle(&mut self, due: f64, is_due: &impl Fn(f64) -> bool) -> usize {
+        if let Some(settling) = self.settling.take_if(|s| is_due(s.ask)) {
+            match settling.ask(due) {
+                Err(at) => self.settling = Some(Settling { ask: at, ..settling }),
+                Ok(shift) if settling.last => self.cursor.shift_last(shift),
+                Ok(shift) => {
+                    self.cursor.shift(shift);
+                    if let (true, Some(first), Some(last)) = (
+                        self.cursor.remaining() > 1,
+                        self.cursor.next_deadline(),
+                        self.cursor.last_deadline(),
+                    ) {
+                        self.settling = Some(settling.last_at(first, last));
+                    }
+                }
+            }
+        }
+        match &self.settling {
+            Some(s) if !s.last => 0,
+            Some(_) => self.cursor.remaining().saturating_sub(1),
+            None => self.cursor.remaining(),
+        }
+    }
+
+    /// When the stream next has something to do: write its next step or ask the engine.
+    fn wake_at(&self) -> Option<f64> {
+        let next = self.cursor.next_deadline();
+        match &self.settling {
+            None => next,
+            Some(s) if !s.last || self.cursor.remaining() <= 1 => Some(s.ask),
+            Some(s) => next.map(|t| t.min(s.ask)),
+        }
+    }
 }
 
 /// One slab place: the stream using it, and a generation that makes stale ids harmless.
@@ -108,7 +189,7 @@ impl Pacer {
     /// After stream `id`'s write: park it for its next step, or end it.
     fn written(&mut self, id: u64, error: Option<PyErr>, py: Python<'_>, endings: &mut Vec<Ending>) {
         let Some(stream) = self.stream_mut(id) else { return };
-        let next = if error.is_none() { stream.cursor.next_deadline() } else { None };
+        let next = if error.is_none() { stream.wake_at() } else { None };
         match (error, next) {
             (None, Some(deadline)) => {
                 self.queue.push(deadline, Entry::Step(id));
@@ -196,7 +277,11 @@ impl Pacer {
     /// Write `steps[i]` (a list of bytes, or a `Steps` rendering them on demand, at most a window of
     /// them per write) through `send` at `start + offsets[i]` (monotonic seconds); `done` (an
     /// asyncio future) gets the outcome. Returns `(stream, slot)`: the id for `cancel`/`resume` and
-    /// the slot of the first step.
+    /// the slot of the first step. With `engine` and its `ticket`, the steps are the request's tokens
+    /// as the engine forecast them: the first and the last are settled with the engine when due
+    /// ([`Settling`]).
+    #[pyo3(signature = (send, steps, offsets, start, done, engine=None, ticket=0))]
+    #[allow(clippy::too_many_arguments)]
     fn play(
         &mut self,
         send: Py<PyAny>,
@@ -204,6 +289,8 @@ impl Pacer {
         offsets: Vec<f64>,
         start: f64,
         done: Py<PyAny>,
+        engine: Option<Py<SharedEngine>>,
+        ticket: u64,
     ) -> PyResult<(u64, i64)> {
         let (steps, len) = match steps.cast::<Steps>() {
             Ok(lazy) => (Source::Lazy(lazy.clone().unbind()), lazy.get().count()),
@@ -218,7 +305,15 @@ impl Pacer {
         }
         let cursor = Cursor::new(start, offsets);
         let first = cursor.next_deadline().unwrap_or(start);
-        let stream = Stream { send, steps, cursor, done };
+        let settling = engine.map(|engine| Settling {
+            engine,
+            ticket,
+            last: false,
+            expected: first,
+            deadline: first,
+            ask: first,
+        });
+        let stream = Stream { send, steps, cursor, done, settling };
         let index = match self.free.pop() {
             Some(i) => i,
             None => {
@@ -232,9 +327,26 @@ impl Pacer {
         Ok((id, self.queue.push(first, Entry::Step(id))))
     }
 
-    /// Give `future` the result None at `deadline`; returns its slot.
-    fn wait(&mut self, future: Py<PyAny>, deadline: f64) -> i64 {
-        self.queue.push(deadline, Entry::Waiter(future))
+    /// Give `future` the result None at `deadline`; returns its slot. With `engine` and its
+    /// `ticket`, `deadline` is the request's last token as forecast, and `first` its first: both are
+    /// settled with the engine when due ([`Settling`]).
+    #[pyo3(signature = (future, deadline, engine=None, ticket=0, first=0.0))]
+    fn wait(
+        &mut self,
+        future: Py<PyAny>,
+        deadline: f64,
+        engine: Option<Py<SharedEngine>>,
+        ticket: u64,
+        first: f64,
+    ) -> i64 {
+        match engine {
+            Some(engine) => {
+                let expected = first.min(deadline);
+                let settling = Settling { engine, ticket, last: false, expected, deadline, ask: expected };
+                self.queue.push(expected, Entry::Waiter(future, Some(settling)))
+            }
+            None => self.queue.push(deadline, Entry::Waiter(future, None)),
+        }
     }
 
     /// The client of `stream` went away: end it now (its `done` gets False). Stale ids are ignored.
@@ -258,21 +370,48 @@ impl Pacer {
         let mut entries = Vec::new();
         let mut woken = Vec::new();
         let mut writes = Vec::new();
+        let mut reparked = Vec::new();
         {
             let mut me = slf.borrow_mut();
             me.queue.take_due(due, &mut entries);
+            let is_due = me.queue.is_due(due);
             for entry in entries {
                 let id = match entry {
                     Entry::Step(id) => id,
-                    Entry::Waiter(future) => {
+                    Entry::Waiter(future, None) => {
                         woken.push(future);
+                        continue;
+                    }
+                    Entry::Waiter(future, Some(settling)) => {
+                        match settling.ask(due) {
+                            Err(at) => reparked.push((at, Entry::Waiter(future, Some(settling)))),
+                            Ok(shift) => {
+                                let deadline = settling.deadline + shift;
+                                if !settling.last && settling.expected < settling.deadline {
+                                    let first = settling.expected + shift;
+                                    let next = settling.last_at(first, deadline);
+                                    reparked.push((next.ask, Entry::Waiter(future, Some(next))));
+                                } else if deadline <= due {
+                                    woken.push(future);
+                                } else {
+                                    reparked.push((deadline, Entry::Waiter(future, None)));
+                                }
+                            }
+                        }
                         continue;
                     }
                 };
                 let Some(stream) = me.stream_mut(id) else { continue };
+                let limit = stream.settle(due, &is_due);
+                if limit == 0 || !stream.cursor.next_deadline().is_some_and(&is_due) {
+                    if let Some(at) = stream.wake_at() {
+                        reparked.push((at, Entry::Step(id)));
+                    }
+                    continue;
+                }
                 let body = match &stream.steps {
                     Source::Rendered(steps) => {
-                        let range = stream.cursor.take(now);
+                        let range = stream.cursor.take_at_most(now, limit);
                         if range.len() == 1 {
                             steps[range.start].clone_ref(py).into_any()
                         } else {
@@ -285,11 +424,19 @@ impl Pacer {
                     }
                     Source::Lazy(steps) => {
                         let mut joined = Vec::new();
-                        steps.get().render_into(stream.cursor.take_at_most(now, WINDOW), &mut joined);
+                        steps
+                            .get()
+                            .render_into(stream.cursor.take_at_most(now, limit.min(WINDOW)), &mut joined);
                         PyBytes::new(py, &joined).into_any().unbind()
                     }
                 };
                 writes.push((id, stream.send.clone_ref(py), body, !stream.cursor.finished()));
+            }
+        }
+        if !reparked.is_empty() {
+            let mut me = slf.borrow_mut();
+            for (deadline, entry) in reparked {
+                me.queue.push(deadline, entry);
             }
         }
         for future in woken {
@@ -332,7 +479,7 @@ impl Pacer {
         let slot = {
             let mut me = slf.borrow_mut();
             me.written(stream, error.map(PyErr::from_value), py, &mut endings);
-            let next = me.stream_mut(stream).and_then(|s| s.cursor.next_deadline());
+            let next = me.stream_mut(stream).and_then(|s| s.wake_at());
             next.map(|deadline| me.queue.slot(deadline))
         };
         for ending in endings {

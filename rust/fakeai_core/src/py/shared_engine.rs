@@ -55,6 +55,14 @@ impl SharedEngine {
     }
 }
 
+impl SharedEngine {
+    /// When the request of `ticket` delivers its first (or `last`) token, as the engine knows at
+    /// `now` ([`engine::SharedEngine::settle`]).
+    pub(crate) fn settle(&self, ticket: u64, now: f64, last: bool) -> engine::Settled {
+        self.inner.settle(ticket & !TAG_MASK, now, last)
+    }
+}
+
 #[pymethods]
 impl SharedEngine {
     /// Open (creating when new) the engine region in file `path` for the deployment (a dict as
@@ -96,6 +104,19 @@ impl SharedEngine {
         cached_tokens: u32,
     ) -> PyResult<(u64, Vec<f64>)> {
         self.submit(now, prompt_tokens, cached_tokens, output_tokens)
+    }
+
+    /// When the request of `ticket` delivers its first token (or, with `last`, its last), as the
+    /// engine knows at `now`: `("at", time)`, `("later", time to ask again)`, or `("gone", nan)` when
+    /// the engine no longer knows the request. The server's pacer asks this when a forecast token is
+    /// due; benches use it to replay the server on a virtual clock.
+    #[pyo3(name = "settle", signature = (ticket, now, last=false))]
+    fn py_settle(&self, ticket: u64, now: f64, last: bool) -> (&'static str, f64) {
+        match self.settle(ticket, now, last) {
+            engine::Settled::At(t) => ("at", t),
+            engine::Settled::Later(t) => ("later", t),
+            engine::Settled::Gone => ("gone", f64::NAN),
+        }
     }
 
     /// The request of `ticket` ends at `now` (its client left); False when it had already finished.

@@ -20,7 +20,7 @@
 //! longer than [`STEAL_AFTER_NS`], so a killed worker cannot wedge the server.
 
 use crate::simulation::engine::request::Request;
-use crate::simulation::engine::{Deployment, Engine};
+use crate::simulation::engine::{CostModel, Deployment, Engine, StepLoad};
 use memmap2::MmapRaw;
 use std::fs::OpenOptions;
 use std::io;
@@ -28,7 +28,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use xxhash_rust::xxh3::xxh3_64;
 
-const MAGIC: u64 = 0x4641_4B45_454E_4702; // "FAKEENG" v2
+const MAGIC: u64 = 0x4641_4B45_454E_4703; // "FAKEENG" v3
 /// A lock held longer than this (ns) is taken over; critical sections last microseconds.
 pub const STEAL_AFTER_NS: u64 = 1_000_000_000;
 /// Upper bounds (inclusive) of the iteration-tokens histogram, vLLM's buckets.
@@ -78,8 +78,10 @@ struct ReplicaHead {
     running_len: u32,
     work_len: u32,
     first_due_len: u32,
+    /// The free slots are a ring (oldest freed first), so a finished request's record (its finish
+    /// time, under the next generation) stays readable for a while: see [`SharedEngine::settle`].
+    free_head: u32,
     free_len: u32,
-    _pad: u32,
 }
 
 #[repr(C)]
@@ -146,6 +148,17 @@ pub enum Refusal {
     Invalid(String),
 }
 
+/// What the engine knows of a request's first or last token ([`SharedEngine::settle`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Settled {
+    /// It is delivered at this time (already, or when the step in flight ends).
+    At(f64),
+    /// Not known yet: ask again at this time (the replica's next step start or end).
+    Later(f64),
+    /// The request is no longer in the engine (it finished or its client left).
+    Gone,
+}
+
 /// Engine state right now, summed over replicas.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Status {
@@ -181,6 +194,8 @@ pub struct SharedEngine {
     template: Engine,
     layout: Layout,
     waiting_capacity: u32,
+    /// The deployment's step cost (bounds for [`SharedEngine::settle`]).
+    cost: CostModel,
 }
 
 // SAFETY: the mapped region is only touched under the cross-process spinlock (or atomically).
@@ -240,9 +255,11 @@ impl SharedEngine {
         let map = MmapRaw::map_raw(&file)?;
         let mut one = dep.clone();
         one.replicas = 1;
+        let template = Engine::new(&one, false);
         let engine = SharedEngine {
             map,
-            template: Engine::new(&one, false),
+            cost: CostModel::new(&one),
+            template,
             dep: dep.clone(),
             layout,
             waiting_capacity: waiting,
@@ -359,8 +376,8 @@ impl SharedEngine {
                 running_len: 0,
                 work_len: 0,
                 first_due_len: 0,
+                free_head: 0,
                 free_len: n as u32,
-                _pad: 0,
             };
             let free = self.u32s(r, self.layout.free, n);
             for (i, f) in free.iter_mut().enumerate() {
@@ -460,8 +477,9 @@ impl SharedEngine {
                 Some(&slot) => slot,
                 None => {
                     // `submit` checked that a slot is free.
+                    let slot = free[head.free_head as usize];
+                    head.free_head = (head.free_head + 1) % n as u32;
                     head.free_len -= 1;
-                    let slot = free[head.free_len as usize];
                     loaded.slots.push(slot);
                     added.push(slot);
                     slot
@@ -471,7 +489,9 @@ impl SharedEngine {
             if req.done() {
                 rec.live = 0;
                 rec.generation = rec.generation.wrapping_add(1) & ((1 << GEN_BITS) - 1);
-                free[head.free_len as usize] = slot;
+                rec.finish = req.finish;
+                rec.generated = req.generated;
+                free[(head.free_head + head.free_len) as usize % n] = slot;
                 head.free_len += 1;
                 finished += 1;
                 continue;
@@ -593,20 +613,90 @@ impl SharedEngine {
         Ok((ticket | 1 << 63, l.engine.into_forecast(id, sustain)))
     }
 
-    /// End a request before its forecast (its client left): it leaves the queue or the batch at
-    /// `now`. A ticket of a request that already finished is ignored.
-    pub fn cancel(&self, ticket: Ticket, now: f64) -> bool {
-        let ticket = ticket & !(1 << 63);
+    /// The replica, generation and slot a ticket names (None when out of range).
+    fn place(&self, ticket: Ticket) -> Option<(usize, u32, usize)> {
+        let ticket = ticket & !(0xFF << 56);
         let r = (ticket >> (SLOT_BITS + GEN_BITS)) as usize;
         let generation = ((ticket >> SLOT_BITS) & ((1 << GEN_BITS) - 1)) as u32;
         let slot = (ticket & ((1 << SLOT_BITS) - 1)) as usize;
-        if r >= self.dep.replicas as usize || slot >= self.layout.slots {
-            return false;
-        }
+        (r < self.dep.replicas as usize && slot < self.layout.slots).then_some((r, generation, slot))
+    }
+
+    /// Whether the request of `(r, generation, slot)` is still in the engine (lock held).
+    fn is_live(&self, r: usize, generation: u32, slot: usize) -> bool {
+        let rec = &self.records(r)[slot];
+        rec.live != 0 && rec.generation == generation
+    }
+
+    /// When the request of `ticket` delivers its first token (or, with `last`, its last token), as
+    /// far as the engine knows at `now`.
+    ///
+    /// A forecast made at arrival cannot see the requests that arrive after it and are prefilled in
+    /// the same step (making that step longer), nor how the batch changes while it decodes: the live
+    /// server asks again here when the forecast first token is due, and again for the last, so that
+    /// what a client sees of a request (TTFT, end, mean ITL) is what the engine did.
+    pub fn settle(&self, ticket: Ticket, now: f64, last: bool) -> Settled {
+        let Some((r, generation, slot)) = self.place(ticket) else { return Settled::Gone };
         let _guard = self.lock();
         self.advance(now);
         let rec = self.records(r)[slot];
-        if rec.live == 0 || rec.generation != generation {
+        let head = self.head(r);
+        let s = self.layout.seqs;
+        if !self.is_live(r, generation, slot) {
+            // Finished, its record kept under the next generation until the slot is reused.
+            let next = generation.wrapping_add(1) & ((1 << GEN_BITS) - 1);
+            return match rec.live == 0 && rec.generation == next && last {
+                true => Settled::At(rec.finish),
+                false => Settled::Gone,
+            };
+        }
+        let step_end = opt(head.step_end);
+        if last {
+            // Its last token is sampled when the step in flight ends if that step completes its
+            // context with one token left to generate.
+            let work = &self.work(r)[..(head.work_len as usize).min(s)];
+            let finishing = work.iter().any(|&[w, new]| {
+                w as usize == slot
+                    && rec.computed + new >= rec.prompt + rec.generated
+                    && rec.generated + 1 >= rec.max_output
+            });
+            if let (true, Some(end)) = (finishing, step_end) {
+                return Settled::At(end);
+            }
+            // Every token still to come after the next event takes a step, and every such step
+            // holds at least the running sequences with as many tokens still to come (the request
+            // and those that outlast it): the step of its last token cannot start before this.
+            let next = self.next_event(r).unwrap_or(now).max(now);
+            let left = rec.max_output.saturating_sub(rec.generated);
+            let records = self.records(r);
+            let mut load = StepLoad::default();
+            for &j in &self.u32s(r, self.layout.running, s)[..(head.running_len as usize).min(s)] {
+                let other = &records[j as usize % self.layout.slots];
+                if other.live != 0 && other.max_output.saturating_sub(other.generated) >= left {
+                    load.add(other.computed, 1);
+                }
+            }
+            let step = self.cost.step_seconds(&load);
+            return Settled::Later(next + f64::from(left.saturating_sub(1)) * step);
+        }
+        // Sampled in the last step (`first_token` then holds the sampling time): delivered when the
+        // step in flight ends.
+        let sampled = self.u32s(r, self.layout.first_due, s)[..(head.first_due_len as usize).min(s)]
+            .contains(&(slot as u32));
+        match (sampled, step_end) {
+            (true, Some(end)) => Settled::At(end),
+            (false, _) if !rec.first_token.is_nan() => Settled::At(rec.first_token),
+            _ => Settled::Later(self.next_event(r).unwrap_or(now).max(now)),
+        }
+    }
+
+    /// End a request before its forecast (its client left): it leaves the queue or the batch at
+    /// `now`. A ticket of a request that already finished is ignored.
+    pub fn cancel(&self, ticket: Ticket, now: f64) -> bool {
+        let Some((r, generation, slot)) = self.place(ticket) else { return false };
+        let _guard = self.lock();
+        self.advance(now);
+        if !self.is_live(r, generation, slot) {
             return false;
         }
         let mut l = self.load(r);
@@ -779,6 +869,60 @@ mod tests {
         // The others finish long before the new request: draining, it decodes alone at the end.
         let (s, d) = (sustained[399] - sustained[0], drained[399] - drained[0]);
         assert!(s > 1.05 * d, "{s} vs {d}");
+    }
+
+    #[test]
+    fn settling_sees_the_requests_that_joined_the_prefill_step() {
+        let dep = deployment(1, 64);
+        let shared = SharedEngine::open(&region("settle"), &dep, 64).unwrap();
+        let mut heap = Engine::new(&dep, true);
+        let frontend = dep.coefficients.frontend;
+        // A long prefill is in flight; `a` arrives during it, then `b` with a larger prompt: both are
+        // prefilled in the next step, which `a`'s forecast (made before `b` came) thinks is its alone.
+        let arrivals = [(0.0, 6000, 20), (0.004, 300, 20), (0.006, 4000, 20)];
+        let mut tickets = Vec::new();
+        let mut forecasts = Vec::new();
+        let mut ids = Vec::new();
+        let mut free = 0.0f64;
+        for &(t, prompt, out) in &arrivals {
+            let (ticket, times) = shared.submit(t, prompt, 0, out, false).unwrap();
+            // The front end serves them in turn.
+            let at = free.max(t) + frontend;
+            free = at;
+            heap.run_until(at);
+            ids.push(heap.submit(at, prompt, 0, out).unwrap());
+            tickets.push(ticket);
+            forecasts.push(times);
+        }
+        heap.drain();
+        let actual = heap.requests[ids[1] as usize].first_token;
+        assert!(
+            actual > forecasts[1][0] + 1e-3,
+            "b makes a's first token later: {actual} vs {:?}",
+            forecasts[1][0]
+        );
+        // Asked when its forecast token is due, then again when told to, the engine settles it.
+        let settle = |ticket: Ticket, mut at: f64, last: bool| loop {
+            match shared.settle(ticket, at, last) {
+                Settled::At(t) => break t,
+                Settled::Later(t) => {
+                    assert!(t >= at, "{t} < {at}");
+                    at = t + 1e-9;
+                }
+                Settled::Gone => panic!("still running"),
+            }
+        };
+        let first = settle(tickets[1], forecasts[1][0], false);
+        assert!((first - actual).abs() < 1e-9, "{first} vs {actual}");
+        // Once delivered it stays settled.
+        assert_eq!(shared.settle(tickets[1], actual + 1e-3, false), Settled::At(actual));
+        // The last token too, and its time stays known after the request finished.
+        let end = heap.requests[ids[1] as usize].finish;
+        let last = settle(tickets[1], forecasts[1][19], true);
+        assert!((last - end).abs() < 1e-9, "{last} vs {end}");
+        assert_eq!(shared.settle(tickets[1], 100.0, true), Settled::At(end));
+        assert_eq!(shared.settle(tickets[1], 100.0, false), Settled::Gone);
+        assert_eq!(shared.settle(u64::MAX, 1.0, false), Settled::Gone, "a ticket out of range");
     }
 
     #[test]

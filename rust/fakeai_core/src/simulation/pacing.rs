@@ -63,6 +63,12 @@ impl<T> SlotQueue<T> {
         slot
     }
 
+    /// Whether an item for `deadline` would be taken by `take_due(due)`.
+    pub fn is_due(&self, due: f64) -> impl Fn(f64) -> bool {
+        let (resolution, last) = (self.resolution, (due / self.resolution).floor() as i64);
+        move |deadline| (deadline / resolution).round() as i64 <= last
+    }
+
     /// The earliest slot with an item.
     pub fn earliest(&self) -> Option<i64> {
         self.heap.peek().map(|p| p.slot)
@@ -126,6 +132,35 @@ impl Cursor {
         first..end
     }
 
+    /// Move every step not yet taken by `seconds` (later when positive).
+    pub fn shift(&mut self, seconds: f64) {
+        self.start += seconds;
+    }
+
+    /// Move the last step by `seconds`, and the steps not taken before it in proportion: each keeps
+    /// its place between the last step taken (or the start) and the last step.
+    pub fn shift_last(&mut self, seconds: f64) {
+        let Some(&old) = self.offsets.last() else { return };
+        let from = if self.next > 0 { self.offsets[self.next - 1] } else { 0.0 };
+        let new = old + seconds;
+        let span = old - from;
+        let n = self.offsets.len();
+        for o in &mut self.offsets[self.next.min(n)..n - 1] {
+            *o = if span > 0.0 { from + (*o - from) * (new - from) / span } else { o.min(new) };
+        }
+        self.offsets[n - 1] = new;
+    }
+
+    /// When the last step is due.
+    pub fn last_deadline(&self) -> Option<f64> {
+        self.offsets.last().map(|o| self.start + o)
+    }
+
+    /// Steps not taken yet.
+    pub fn remaining(&self) -> usize {
+        self.offsets.len() - self.next.min(self.offsets.len())
+    }
+
     /// True once every step was taken.
     pub fn finished(&self) -> bool {
         self.next >= self.offsets.len()
@@ -140,6 +175,22 @@ mod tests {
         let mut out = Vec::new();
         q.take_due(due, &mut out);
         out
+    }
+
+    #[test]
+    fn settling_the_last_step_moves_the_steps_before_it_in_proportion() {
+        let mut c = Cursor::new(10.0, vec![0.0, 1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(c.take(10.5), 0..1);
+        c.shift(0.5); // the first token came half a second late: every step moves
+        assert_eq!(c.next_deadline(), Some(11.5));
+        assert_eq!(c.take(11.6), 1..2);
+        c.shift_last(-1.5); // the last comes 1.5 s before its forecast (14.5): 13.0
+        assert_eq!(c.last_deadline(), Some(13.0));
+        // Between the step taken (at 11.5) and the new last, in the same proportions.
+        assert!((c.next_deadline().unwrap() - 12.0).abs() < 1e-12);
+        assert_eq!(c.remaining(), 3);
+        assert_eq!(c.take(13.0), 2..5);
+        assert!(c.finished());
     }
 
     #[test]

@@ -167,9 +167,10 @@ impl Engine {
 
     /// [`Engine::forecast`] on this engine itself (no copy). Without `keep_times`, only the tokens
     /// the request emits from now on are known, so it must not have emitted any yet. With `sustain`,
-    /// the load is assumed to persist instead of draining: every other request that finishes during
-    /// the forecast is replaced at once by one of the same size (as a closed-loop client would send
-    /// it), so a request that joins a busy engine keeps sharing its steps with as many sequences.
+    /// the load is assumed to persist instead of draining: every other request that finishes after
+    /// the request's first token is replaced at once by one of the same size (as a closed-loop client
+    /// would send it), so a request that joins a busy engine keeps sharing its steps with as many
+    /// sequences.
     pub fn into_forecast(mut self, id: u32, sustain: bool) -> Vec<f64> {
         if !self.keep_times {
             self.keep_times = true;
@@ -182,9 +183,13 @@ impl Engine {
         self.finished.clear();
         while !self.requests[id as usize].done() && self.step().is_some() {
             if sustain && !self.finished.is_empty() {
+                // Not before the request's first token is delivered (with its second): a first
+                // token forecast from no further arrivals is a lower bound of the real one, which
+                // the live server settles when it is due.
+                let replace = self.requests[id as usize].generated > 1;
                 for done in std::mem::take(&mut self.finished) {
                     let r = &self.requests[done as usize];
-                    if done != id && r.generated == r.max_output {
+                    if replace && done != id && r.generated == r.max_output {
                         let (replica, prompt, cached, out) = (r.replica, r.prompt, r.cached, r.max_output);
                         let _ = self.submit_to(replica, self.now, prompt, cached, out);
                     }
