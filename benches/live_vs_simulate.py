@@ -20,7 +20,9 @@ noise): it tells the forecast's own error from the machine's. A forecast is made
 cannot know the requests that arrive after it and join its prefill step; with clients in waves
 (C=25) that puts the live TTFT well below the offline one.
 
-The client and granian cost time too, so the bare floor (``benches/bare_stream.py``: a prebuilt
+The server runs on CPU 0 and the clients on the other CPUs (``taskset``; ``--no-pin`` turns this
+off), so that the clients' own work does not delay the server's timers. The client and granian cost
+time too, so the bare floor (``benches/bare_stream.py``: a prebuilt
 64-chunk stream at TTFT 50 ms / ITL 10 ms paced by fakeai's ticker, nothing else) is measured with the
 same client at the same concurrency in the same run; what it shows above 50 ms / 10 ms is subtracted
 from fakeai's figures before the comparison. Printed per level: live (raw and floor-corrected) and
@@ -33,7 +35,9 @@ import argparse
 import asyncio
 import heapq
 import json
+import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -159,7 +163,7 @@ def replay(deployment: dict, isl: int, c: int, gap: float, requests: int) -> flo
     return statistics.mean(ttft)
 
 
-def serve(kind: str, workers: int) -> tuple[int, object]:
+def serve(kind: str, workers: int, pin: bool) -> tuple[int, object]:
     port = free_port()
     if kind == "floor":
         cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port)]
@@ -167,6 +171,8 @@ def serve(kind: str, workers: int) -> tuple[int, object]:
     else:
         cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--workers", str(workers)]
         cmd += ["--gpu", "H100", "--precision", "fp8", "--tp", "1", "--log-level", "warning"]
+    if pin:  # the server (all its workers) on CPU 0, the clients on the others
+        cmd = ["taskset", "-c", "0", *cmd]
     proc = spawn(cmd, port, {}, cwd=HERE)
     time.sleep(0.5)
     return port, proc
@@ -186,10 +192,20 @@ def main() -> None:
         default=0.0,
         help="seconds between client starts (default 0: all at once, as the offline closed loop)",
     )
+    parser.add_argument(
+        "--no-pin",
+        dest="pin",
+        action="store_false",
+        help="do not pin the server to CPU 0 and the clients to the other CPUs (taskset)",
+    )
     args = parser.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    args.pin = args.pin and len(cpus) > 1 and shutil.which("taskset") is not None
+    if args.pin:
+        os.sched_setaffinity(0, set(cpus[1:]))
 
     floor = {}
-    port, proc = serve("floor", 1)
+    port, proc = serve("floor", 1, args.pin)
     try:
         for c in args.concurrency:
             floor[c] = level(port, c, args.duration, args.words, args.stagger)
@@ -197,7 +213,7 @@ def main() -> None:
         stop(proc)
     live: dict[tuple[int, int], dict[str, float]] = {}
     for workers in args.workers:
-        port, proc = serve("fakeai", workers)
+        port, proc = serve("fakeai", workers, args.pin)
         try:
             for c in args.concurrency:
                 live[workers, c] = level(port, c, args.duration, args.words, args.stagger)
