@@ -24,6 +24,11 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 #: endpoint) when the request fails before its inference is recorded, so its error still counts
 #: against that model in the per-model metrics.
 REQUESTED_MODEL = "fakeai.requested_model"
+#: Scope key present when an outer layer's ``send`` wrapper (the metrics middleware's, which every
+#: response passes through) appends the headers it holds to the response start: an inner layer with
+#: headers for every response (the gateway's ``x-request-id``) adds them here instead of wrapping
+#: ``send`` once more, so each message crosses one wrapper, not one per layer.
+EXTRA_HEADERS = "fakeai.extra_headers"
 
 JSON = b"application/json"
 SSE_HEADERS = [

@@ -1,7 +1,8 @@
 """A pure-ASGI middleware that counts every HTTP request by route, status and error type.
 
 It wraps ``send`` to see the status (and, for errors only, the OpenAI envelope's ``type`` and
-``code``), and records when the response is done. The endpoint label is the matched route's template
+``code``), and records when the response is done. Its wrapper is also the one that appends the inner
+layers' response headers (:data:`~fakeai.http.asgi.EXTRA_HEADERS`: the gateway's ``x-request-id``). The endpoint label is the matched route's template
 (``/v1/models/{model_id:path}``), never the raw path, so user input cannot grow the label set;
 requests that match no route are counted as ``unmatched``.
 
@@ -20,7 +21,7 @@ from collections.abc import Awaitable
 import orjson
 
 from fakeai import _core
-from fakeai.http.asgi import REQUESTED_MODEL, Receive, Scope, Send
+from fakeai.http.asgi import EXTRA_HEADERS, REQUESTED_MODEL, Receive, Scope, Send
 from fakeai.observability.recorder import MODEL_KEY, Metrics
 
 UNMATCHED = "unmatched"
@@ -59,8 +60,12 @@ class MetricsMiddleware:
                 error_body += message.get("body", b"")
             elif message["type"] == "http.response.start":
                 status = message["status"]
+                extra = scope[EXTRA_HEADERS]
+                if extra:
+                    message["headers"] = [*message.get("headers", ()), *extra]
             return send(message)
 
+        scope[EXTRA_HEADERS] = ()
         _core.metrics_begin(self.table)
         try:
             await self.app(scope, receive, sending)
