@@ -17,7 +17,7 @@ from fakeai.engine.render import Answer
 from fakeai.errors import ApiError
 from fakeai.gateway import overrides
 from fakeai.gateway.overrides import Overrides
-from fakeai.http.asgi import REQUESTED_MODEL, Endpoint, Receive, Scope, Send, read_json
+from fakeai.http.asgi import REQUESTED_MODEL, Endpoint, Receive, Scope, Send, body_send, read_json
 from fakeai.observability.recorder import MODEL_KEY
 
 #: ``render(ctx, request, overrides, start, lora)``: the answer to one decoded request (see
@@ -47,8 +47,9 @@ class Generation(Endpoint):
             raise
         if answer.label is not None:  # usage and metrics were recorded by the core call
             scope[MODEL_KEY] = answer.label
+        direct = body_send(scope, send)
         if lora is None:
-            await ctx.cluster.respond(receive, send, answer, start)
+            await ctx.cluster.respond(receive, send, answer, start, direct)
             return
         async with ctx.loras.serving(lora):
-            await ctx.cluster.respond(receive, send, answer, start)
+            await ctx.cluster.respond(receive, send, answer, start, direct)

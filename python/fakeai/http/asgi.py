@@ -29,6 +29,12 @@ REQUESTED_MODEL = "fakeai.requested_model"
 #: headers for every response (the gateway's ``x-request-id``) adds them here instead of wrapping
 #: ``send`` once more, so each message crosses one wrapper, not one per layer.
 EXTRA_HEADERS = "fakeai.extra_headers"
+#: Scope key holding ``(wrapper, inner)``: the metrics middleware's ``send`` wrapper and the ``send`` it
+#: wraps. That wrapper passes a successful response's body messages through untouched, so a stream
+#: handed exactly ``wrapper`` may write its body through ``inner`` (:func:`body_send`): one Python call
+#: less per token. Any other wrapper in between (chaos, drain, extra headers) keeps every message on
+#: the full chain.
+BODY_SEND = "fakeai.body_send"
 
 JSON = b"application/json"
 SSE_HEADERS = [
@@ -82,6 +88,12 @@ async def send_bytes(send: Send, body: bytes, status: int = 200, content_type: b
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def body_send(scope: Scope, send: Send) -> Send:
+    """The ``send`` that a successful response's body messages may take (see :data:`BODY_SEND`)."""
+    pair = scope.get(BODY_SEND)
+    return pair[1] if pair is not None and pair[0] is send else send
 
 
 class Endpoint:

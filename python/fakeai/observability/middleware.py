@@ -21,7 +21,7 @@ from collections.abc import Awaitable
 import orjson
 
 from fakeai import _core
-from fakeai.http.asgi import EXTRA_HEADERS, REQUESTED_MODEL, Receive, Scope, Send
+from fakeai.http.asgi import BODY_SEND, EXTRA_HEADERS, REQUESTED_MODEL, Receive, Scope, Send
 from fakeai.observability.recorder import MODEL_KEY, Metrics
 
 UNMATCHED = "unmatched"
@@ -66,6 +66,7 @@ class MetricsMiddleware:
             return send(message)
 
         scope[EXTRA_HEADERS] = ()
+        scope[BODY_SEND] = (sending, send)  # a 2xx body passes through sending untouched
         _core.metrics_begin(self.table)
         try:
             await self.app(scope, receive, sending)
