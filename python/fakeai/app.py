@@ -50,7 +50,6 @@ from fakeai.http import pod_headers
 from fakeai.http.hot_routes import HotRoutes
 from fakeai.observability import MetricsMiddleware
 from fakeai.observability.access_log import AccessLog
-from fakeai.runtime import collector
 from fakeai.runtime.connections import Reaper
 from fakeai.settings import Settings
 
@@ -115,10 +114,8 @@ def create_app(settings: Settings | None = None) -> HotRoutes:
 
 def app_from_env() -> HotRoutes:
     """The app factory granian calls in each worker: settings come from ``FAKEAI_*`` variables. Each
-    worker also starts its reaper of silent connections (:mod:`fakeai.runtime.connections`) and sets
-    its garbage collector for serving (:mod:`fakeai.runtime.collector`)."""
+    worker also starts its reaper of silent connections (:mod:`fakeai.runtime.connections`)."""
     settings = Settings.from_env()
     app = create_app(settings)
     Reaper(settings.port, settings.idle_timeout_s, settings.max_connections).start()
-    collector.settle()
     return app
