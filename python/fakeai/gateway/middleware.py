@@ -125,7 +125,7 @@ class Gateway:
             receive, send = tracked.receive, tracked.send
         scope[REQUEST_ID_KEY] = rid = request_id or self.ids.new()
         if EXTRA_HEADERS in scope:  # the metrics middleware's send appends it
-            scope[EXTRA_HEADERS] = (*scope[EXTRA_HEADERS], (REQUEST_ID, rid))
+            scope[EXTRA_HEADERS].append((REQUEST_ID, rid))
         else:
             send = answers.with_request_id(send, rid)
         if length > limit:

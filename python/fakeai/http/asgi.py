@@ -25,9 +25,9 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 #: against that model in the per-model metrics.
 REQUESTED_MODEL = "fakeai.requested_model"
 #: Scope key present when an outer layer's ``send`` wrapper (the metrics middleware's, which every
-#: response passes through) appends the headers it holds to the response start: an inner layer with
-#: headers for every response (the gateway's ``x-request-id``) adds them here instead of wrapping
-#: ``send`` once more, so each message crosses one wrapper, not one per layer.
+#: response passes through) appends the headers of this list to the response start: an inner layer
+#: with headers for every response (the gateway's ``x-request-id``) appends them here instead of
+#: wrapping ``send`` once more, so each message crosses one wrapper, not one per layer.
 EXTRA_HEADERS = "fakeai.extra_headers"
 #: Scope key holding ``(wrapper, inner)``: the metrics middleware's ``send`` wrapper and the ``send`` it
 #: wraps. That wrapper passes a successful response's body messages through untouched, so a stream

@@ -60,12 +60,12 @@ class MetricsMiddleware:
                 error_body += message.get("body", b"")
             elif message["type"] == "http.response.start":
                 status = message["status"]
-                extra = scope[EXTRA_HEADERS]
                 if extra:
                     message["headers"] = [*message.get("headers", ()), *extra]
             return send(message)
 
-        scope[EXTRA_HEADERS] = ()
+        # neither refers to the scope: no reference cycle for the garbage collector to find
+        scope[EXTRA_HEADERS] = extra = []
         scope[BODY_SEND] = (sending, send)  # a 2xx body passes through sending untouched
         _core.metrics_begin(self.table)
         try:
