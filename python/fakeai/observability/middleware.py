@@ -2,13 +2,13 @@
 
 It wraps ``send`` to see the status (and, for errors only, the OpenAI envelope's ``type`` and
 ``code``), and records when the response is done. Its wrapper is also the one that appends the inner
-layers' response headers (:data:`~fakeai.http.asgi.EXTRA_HEADERS`: the gateway's ``x-request-id``). The endpoint label is the matched route's template
-(``/v1/models/{model_id:path}``), never the raw path, so user input cannot grow the label set;
-requests that match no route are counted as ``unmatched``.
+layers' response headers (:data:`~fakeai.http.asgi.EXTRA_HEADERS`: the gateway's ``x-request-id``).
+The endpoint label is the matched route's template (``/v1/models/{model_id:path}``), never the raw
+path, so user input cannot grow the label set; requests that match no route are counted as
+``unmatched``.
 
-A request counts against a model once its inference is recorded (by the core call that renders it, see
-:mod:`fakeai.observability.recorder`); a
-request that failed before that (an injected fault, a 429, a context-length 400) counts as a request
+A request counts against a model once its inference is recorded (by the core call that renders it,
+see :mod:`fakeai.observability.recorder`); a request that failed before that (an injected fault, a 429, a context-length 400) counts as a request
 and an error of the model it asked for when the gateway or the endpoint left that model in the
 scope (:data:`~fakeai.http.asgi.REQUESTED_MODEL`): the per-model errors add up to the server's.
 """
