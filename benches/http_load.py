@@ -6,6 +6,7 @@
     python benches/http_load.py --variants chat gateway       # auth + rate limits on vs plain chat
     python benches/http_load.py --variants access-log --rounds 3   # --access-log on vs off
     python benches/http_load.py --variants ref --ref /tmp/old/python   # chat from another checkout vs this one
+    python benches/http_load.py --variants ref ref-embeddings --ref /tmp/old/python --workers 1 --rounds 3
     python benches/http_load.py --variants engine             # engine-model timing vs fixed timing (Llama-3.1-8B)
     python benches/http_load.py --variants chat embeddings --workers 1 --rounds 3   # per server core
     python benches/http_load.py --list                        # every variant and its baseline
@@ -112,6 +113,9 @@ VARIANTS: dict[str, Variant] = {
     "access-log": Variant("fakeai chat --access-log", "chat", flags=("--access-log",)),
     # the python package of another checkout (--ref DIR, its compiled _core beside it), same flags
     "ref": Variant("fakeai chat from --ref", "chat"),
+    "ref-embeddings": Variant(
+        "fakeai embeddings from --ref", "embeddings", path="/v1/embeddings", body=EMBED_BODY
+    ),
     "metrics-on": Variant("fakeai chat, metrics on", "metrics-off"),
     "gateway": Variant(
         "fakeai chat auth+rate limits",
@@ -324,10 +328,11 @@ def main() -> None:
         "the 'base' variant runs it",
     )
     args = parser.parse_args()
-    if "ref" in args.variants:
-        if not args.ref:
-            sys.exit("the ref variant needs --ref DIR")
-        VARIANTS["ref"] = replace(VARIANTS["ref"], env={"PYTHONPATH": str(Path(args.ref).resolve())})
+    for name in ("ref", "ref-embeddings"):
+        if name in args.variants:
+            if not args.ref:
+                sys.exit(f"the {name} variant needs --ref DIR")
+            VARIANTS[name] = replace(VARIANTS[name], env={"PYTHONPATH": str(Path(args.ref).resolve())})
     if args.base_site:
         VARIANTS["base"] = replace(VARIANTS["base"], env={"PYTHONPATH": os.path.abspath(args.base_site)})
     elif "base" in with_baselines(args.variants):

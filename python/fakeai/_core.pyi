@@ -15,6 +15,7 @@ __all__ = [
     "LengthDistribution",
     "MODERATION_CATEGORIES",
     "MODERATION_IMAGE_CATEGORIES",
+    "Meter",
     "Pacer",
     "PrefixCache",
     "RateLimiter",
@@ -105,6 +106,35 @@ class Answer:
     @property
     def ticket(self) -> int:
         """The request's slot in the simulated cluster (0 without one), for :meth:`Cluster.release`."""
+    @property
+    def label(self) -> str | None:
+        """With a ``meter``: the model label the request counts under in the metrics (the model id
+        with metrics off or off the live path; None when the metrics table is full)."""
+
+@final
+class Meter:
+    """What an answered request records (usage per minute, kind and model; the live path's inference
+    metrics), from inside the core call that renders it."""
+
+    def __new__(
+        cls, usage: SharedTable, metrics: SharedTable | None = None, max_models: int = ...
+    ) -> Meter: ...
+    def usage(self, kind: str, model: str, input: int, output: int = 0, cached: int = 0) -> None:
+        """Add usage only (images, speech, transcriptions)."""
+    def record(
+        self,
+        kind: str,
+        model: str,
+        prompt_tokens: int,
+        completion_tokens: int = 0,
+        schedule: Any = None,
+        live: bool = True,
+    ) -> str | None:
+        """Usage, and with ``live`` the inference metrics, of a request rendered elsewhere; returns the
+        model label (see :attr:`Answer.label`)."""
+    @property
+    def dropped(self) -> int:
+        """Usage entries dropped because the usage table was full (this process)."""
 
 def count_tokens(text: str) -> int: ...
 def tokenize(text: str, vocab: SharedTable | None = None) -> list[int]:
@@ -135,6 +165,8 @@ def chat(
     engine: SharedEngine | None = None,
     now: float = 0.0,
     max_generated: int = ...,
+    meter: Meter | None = None,
+    live: bool = False,
 ) -> Answer:
     """Render the chat completion (or its stream) asked by ``request``, a decoded ``ChatRequest``.
     ``model_info`` (``capabilities``,
@@ -157,6 +189,8 @@ def completion(
     engine: SharedEngine | None = None,
     now: float = 0.0,
     max_generated: int = ...,
+    meter: Meter | None = None,
+    live: bool = False,
 ) -> Answer:
     """Render the legacy text completion (or its stream) asked by ``request``, a decoded
     ``CompletionRequest``."""

@@ -81,7 +81,7 @@ class ServerContext:
         self.lengths = _core.LengthDistribution(s.output_length_distribution)
         table = shared.open_table(TABLE, TABLE_CAPACITY, 4)
         self.store = open_store(s.data_dir)
-        self.usage = UsageMeter()
+        self.usage = UsageMeter(self.metrics)
         self.loras = LoraRegistry(shared.current_dir(), table, startup_modules(s), s.max_loras)
         self.live.subscribe(self._reconfigure)
 

@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from fakeai import _core
+from fakeai.engine.usage import UsageMeter
 from fakeai.observability import Metrics, ModelGauges, Snapshot, counted_gauges
 from fakeai.observability.dcgm import FIELDS, GpuTelemetry, exposition
 from fakeai.observability.middleware import error_kind
@@ -23,6 +24,12 @@ def metrics(tmp_path, monkeypatch) -> Metrics:
     return Metrics(Settings(slo_latency_ms=100))
 
 
+def inference(metrics: Metrics, scope: dict, model: str, prompt: int, completion: int, schedule) -> None:
+    """What an inference endpoint records: usage and the inference in one core call (the meter)."""
+    meter = UsageMeter(metrics).core
+    scope["fakeai.model"] = meter.record("completions", model, prompt, completion, schedule)
+
+
 def serve(
     metrics: Metrics,
     model: str,
@@ -34,7 +41,7 @@ def serve(
 ) -> dict:
     scope: dict = {}
     _core.metrics_begin(metrics.table)
-    metrics.inference(scope, model, prompt, completion, schedule)
+    inference(metrics, scope, model, prompt, completion, schedule)
     error = (
         error_kind(status, b'{"error":{"type":"invalid_request_error","code":"x"}}')
         if status >= 400
@@ -71,7 +78,7 @@ def test_whole_answer_splits_its_delay_at_its_first_token(metrics):
 def test_in_flight_and_running_while_a_request_is_open(metrics):
     scope: dict = {}
     _core.metrics_begin(metrics.table)
-    metrics.inference(scope, "m", 1, 1, (0.0, 0.0))
+    inference(metrics, scope, "m", 1, 1, (0.0, 0.0))
     snap = Snapshot.read(metrics.table)
     assert snap.in_flight == 1 and counted_gauges(snap) == {"m": ModelGauges(running=1)}
     finish(metrics, "/x", 200, 0.01, scope["fakeai.model"])

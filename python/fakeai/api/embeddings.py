@@ -10,6 +10,7 @@ from fakeai.context import ServerContext
 from fakeai.engine import render
 from fakeai.errors import ApiError
 from fakeai.http.asgi import REQUESTED_MODEL, Endpoint, Receive, Scope, Send, read_json, send_bytes
+from fakeai.observability.recorder import MODEL_KEY
 from fakeai.schemas.embeddings import EmbeddingRequest
 
 
@@ -22,11 +23,12 @@ class Embeddings(Endpoint):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = await read_json(receive, self.decoder, self.limit)
         try:
-            body, prompt_tokens = render.embeddings(self.ctx, req)
+            body, _, label = render.embeddings(self.ctx, req, live=True)
         except ApiError:
             scope[REQUESTED_MODEL] = req.model
             raise
-        self.ctx.metrics.inference(scope, req.model, prompt_tokens, 0)
+        if label is not None:
+            scope[MODEL_KEY] = label
         await send_bytes(send, body)
 
 

@@ -1,5 +1,5 @@
-"""The endpoint shape shared by chat and legacy text completions: decode, render in one core call
-(:mod:`fakeai.engine.render`), record, send on the simulated schedule while holding the request's LoRA
+"""The endpoint shape shared by chat and legacy text completions: decode, render and record in one core
+call (:mod:`fakeai.engine.render`), send on the simulated schedule while holding the request's LoRA
 adapter slot."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from fakeai.engine.render import Answer
 from fakeai.errors import ApiError
 from fakeai.gateway import overrides
 from fakeai.gateway.overrides import Overrides
-from fakeai.http.asgi import REQUESTED_MODEL, Endpoint, Receive, Scope, Send, read_json
+from fakeai.http.asgi import REQUESTED_MODEL, Endpoint, Receive, Scope, Send, body_send, read_json
+from fakeai.observability.recorder import MODEL_KEY
 
 #: ``render(ctx, request, overrides, start, lora)``: the answer to one decoded request (see
 #: :func:`fakeai.engine.render.chat`).
@@ -44,11 +45,11 @@ class Generation(Endpoint):
         except ApiError:
             scope[REQUESTED_MODEL] = req.model  # e.g. context length exceeded: an error of this model
             raise
-        ctx.metrics.inference(
-            scope, req.model, answer.prompt_tokens, answer.completion_tokens, answer.schedule
-        )
+        if answer.label is not None:  # usage and metrics were recorded by the core call
+            scope[MODEL_KEY] = answer.label
+        direct = body_send(scope, send)
         if lora is None:
-            await ctx.cluster.respond(receive, send, answer, start)
+            await ctx.cluster.respond(receive, send, answer, start, direct)
             return
         async with ctx.loras.serving(lora):
-            await ctx.cluster.respond(receive, send, answer, start)
+            await ctx.cluster.respond(receive, send, answer, start, direct)

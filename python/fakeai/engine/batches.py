@@ -74,7 +74,7 @@ def _handlers(ctx: ServerContext) -> dict[str, Callable[[msgspec.Raw], Answer]]:
         return 200, answer.payload, answer.prompt_tokens, answer.completion_tokens  # type: ignore[return-value]
 
     def embedding_answer(body: msgspec.Raw) -> Answer:
-        payload, prompt = render.embeddings(ctx, decode(embedding_decoder, body))
+        payload, prompt, _ = render.embeddings(ctx, decode(embedding_decoder, body))
         return 200, payload, prompt, 0
 
     def response_answer(body: msgspec.Raw) -> Answer:

@@ -109,9 +109,11 @@ class SimulatedCluster:
         send: Send,
         answer: _core.Answer,
         start: float,
+        body_send: Send | None = None,
     ) -> None:
         """Send a rendered answer on its schedule; free its batch slot (or its engine sequence) if its
-        client leaves early."""
+        client leaves early. ``body_send``: what a stream's body may be written through (see
+        :func:`fakeai.http.asgi.body_send`)."""
         if self.kv_events is not None:
             self.kv_events.wake()
         done = False
@@ -119,7 +121,7 @@ class SimulatedCluster:
         settle = (engine, answer.ticket) if engine else None
         try:
             done = await pacing.respond(
-                receive, send, answer.payload, answer.schedule, start, self.ticker, settle
+                receive, send, answer.payload, answer.schedule, start, self.ticker, settle, body_send
             )
         finally:
             if not done and answer.ticket & ENGINE_TICKET:

@@ -170,9 +170,12 @@ async def send_stream(
     start: float,
     ticker: Ticker,
     settle: Settle | None = None,
+    body_send: Send | None = None,
 ) -> bool:
     """An SSE response: headers now, then each step at ``start + offsets[i]`` (moved with the first
-    token's settled time, see :meth:`Ticker.play`).
+    token's settled time, see :meth:`Ticker.play`), written through ``body_send`` when given (a
+    ``send`` that the body messages of this 200 response may take directly, one wrapper less per
+    token: :func:`fakeai.http.asgi.body_send`).
 
     ``steps`` of a long stream is a :class:`~fakeai._core.Steps` that renders them as they come due,
     a window of at most a few hundred steps per write, so the stream never holds its whole rendering.
@@ -182,13 +185,14 @@ async def send_stream(
     next step.
     """
     await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+    body = body_send or send
     if isinstance(steps, list) and len(steps) == 1 and settle is None:  # no inter-token latency
         await ticker.until(start + offsets[0])
-        await send({"type": "http.response.body", "body": steps[0], "more_body": False})
+        await body({"type": "http.response.body", "body": steps[0], "more_body": False})
         return True
     gone = asyncio.ensure_future(receive())
     try:
-        return await ticker.play(send, steps, offsets, start, gone, settle)
+        return await ticker.play(body, steps, offsets, start, gone, settle)
     finally:
         gone.cancel()
 
@@ -201,13 +205,15 @@ async def respond(
     start: float,
     ticker: Ticker,
     settle: Settle | None = None,
+    body_send: Send | None = None,
 ) -> bool:
     """Send what the core rendered: a stream (lists of steps and offsets) or one JSON body when it is
     done (``schedule`` a delay, or the core's ``(first_token_at, done_at)``). Returns False when the
     client went away before the end (a non-streamed answer is then dropped at once, not sent).
-    ``settle``: the engine and ticket of an engine-timed request (see :meth:`Ticker.play`)."""
+    ``settle``: the engine and ticket of an engine-timed request (see :meth:`Ticker.play`);
+    ``body_send``: see :func:`send_stream`."""
     if not isinstance(payload, bytes):
-        return await send_stream(receive, send, payload, schedule, start, ticker, settle)  # type: ignore[arg-type]
+        return await send_stream(receive, send, payload, schedule, start, ticker, settle, body_send)  # type: ignore[arg-type]
     if isinstance(schedule, tuple):
         first, done = start + schedule[0], schedule[1]
     else:

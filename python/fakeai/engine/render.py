@@ -7,7 +7,9 @@ Responses API (:mod:`fakeai.engine.responder`) and Realtime, so that all answer 
 batch slots); without it, it only follows its model's latency.
 
 Every generating call returns a :class:`fakeai._core.Answer` (``payload``, ``schedule``,
-``prompt_tokens``, ``completion_tokens``, ``ticket``).
+``prompt_tokens``, ``completion_tokens``, ``ticket``, ``label``). The core call also records the
+answer's usage and, for a live request (``start`` given, i.e. the HTTP endpoints), its inference
+metrics (:class:`fakeai._core.Meter`): ``label`` is the model label the request counts under.
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ def prepare(
     ``_core.chat`` and ``_core.completion`` share: latency with the request's overrides, forced
     length, response mode, length distribution, the cluster to run on and the engine that times the
     request (both None off the live path; the engine None in fixed timing, see
-    :class:`fakeai.engine.deployment.Engines`), and the server's cap on the tokens one request
-    generates (``--max-generated-tokens``).
+    :class:`fakeai.engine.deployment.Engines`), the server's cap on the tokens one request
+    generates (``--max-generated-tokens``), and the meter that records the answer (its inference
+    metrics only on the live path).
 
     ``lora``: the adapter the request names, when the caller has looked it up already (the endpoint,
     which holds the adapter's slot while it serves: one lookup per request), else ``...``."""
@@ -70,6 +73,8 @@ def prepare(
         "engine": None if start is None else ctx.engines.for_request(info.id, over),
         "now": start or 0.0,
         "max_generated": ctx.settings.max_generated_tokens,
+        "meter": ctx.usage.core,
+        "live": start is not None,
     }
 
 
@@ -88,7 +93,6 @@ def chat(
         answer = _core.chat(req, info, audio=chat_audio(req.modalities, req.audio), **shared)
     except _core.InvalidInput as exc:
         raise rejected(exc) from None
-    ctx.usage.record("completions", req.model, answer.prompt_tokens, answer.completion_tokens)
     return answer
 
 
@@ -107,12 +111,15 @@ def completion(
         answer = _core.completion(req, context_length=info.context_length, **shared)
     except _core.InvalidInput as exc:
         raise rejected(exc, param="prompt") from None
-    ctx.usage.record("completions", req.model, answer.prompt_tokens, answer.completion_tokens)
     return answer
 
 
-def embeddings(ctx: ServerContext, req: EmbeddingRequest) -> tuple[bytes, int]:
-    """``(body, prompt_tokens)``: deterministic, L2-normalised feature-hashing embeddings."""
+def embeddings(
+    ctx: ServerContext, req: EmbeddingRequest, live: bool = False
+) -> tuple[bytes, int, str | None]:
+    """``(body, prompt_tokens, label)``: deterministic, L2-normalised feature-hashing embeddings, their
+    usage recorded (and with ``live``, the endpoint, the inference metrics: ``label`` as
+    :attr:`fakeai._core.Answer.label`)."""
     model = ctx.catalog.resolve(req.model, for_embeddings=True)
     native = model.embedding_dims or 1536
     dims = native if req.dimensions is None else req.dimensions
@@ -124,5 +131,4 @@ def embeddings(ctx: ServerContext, req: EmbeddingRequest) -> tuple[bytes, int]:
         body, prompt_tokens = _core.embed(req.model, req.input, dims, req.encoding_format == "base64")
     except _core.InvalidInput as exc:
         raise bad_request(f"Invalid 'input': {exc}.", param="input") from None
-    ctx.usage.record("embeddings", req.model, prompt_tokens)
-    return body, prompt_tokens
+    return body, prompt_tokens, ctx.usage.core.record("embeddings", req.model, prompt_tokens, live=live)

@@ -2,23 +2,29 @@
 costs endpoints.
 
 Every answer the engine renders (live, batched, Responses, Realtime) adds its tokens to one entry of a
-shared table keyed ``kind|minute|model``: three relaxed atomic adds in the Rust core, no lock, no
-write to disk, the same totals whichever worker answers. The table holds ``CAPACITY`` entries (some
-weeks of minutes for a handful of models); once full, further usage is not counted (``dropped``).
+shared table keyed ``kind|minute|model``: relaxed atomic adds in the Rust core, no lock, no write to
+disk, the same totals whichever worker answers. The table holds ``CAPACITY`` entries (some weeks of
+minutes for a handful of models); once full, further usage is not counted (``dropped``).
+
+The recording is the core's :class:`~fakeai._core.Meter` (:attr:`UsageMeter.core`), which the
+generating calls take as an argument: a chat or text completion records its usage (and, on the live
+path, its inference metrics) inside the one core call that renders it, not in calls of their own.
 """
 
 from __future__ import annotations
 
-import time
+from typing import TYPE_CHECKING
 
 from fakeai import _core
 from fakeai.runtime import shared
+
+if TYPE_CHECKING:
+    from fakeai.observability.recorder import Metrics
 
 CAPACITY = 32_768
 #: Words per entry: input tokens, output tokens, cached input tokens, requests.
 INPUT, OUTPUT, CACHED, REQUESTS = range(4)
 WIDTH = 4
-MAX_MODEL_CHARS = 200
 
 #: USD per million (input, output) tokens; models not listed cost ``DEFAULT_PRICE``.
 PRICES: dict[str, tuple[float, float]] = {
@@ -47,18 +53,26 @@ def price(model: str) -> tuple[float, float]:
 
 
 class UsageMeter:
-    def __init__(self) -> None:
+    def __init__(self, metrics: Metrics | None = None) -> None:
         self.table = shared.open_table("org_usage", CAPACITY, WIDTH)
-        self.dropped = 0
+        #: Records usage, and with ``metrics`` (recording on) the live requests' inference metrics.
+        self.core = _core.Meter(
+            self.table,
+            metrics.table if metrics is not None and metrics.enabled else None,
+            metrics.max_models if metrics is not None else 0,
+        )
+
+    @property
+    def dropped(self) -> int:
+        """Entries not counted because the table was full (this process)."""
+        return self.core.dropped
 
     def record(
         self, kind: str, model: str, input_tokens: int, output_tokens: int = 0, cached: int = 0
     ) -> None:
-        key = f"{kind}|{int(time.time()) // 60}|{model[:MAX_MODEL_CHARS]}"
-        try:  # one call into the core: words INPUT, OUTPUT, CACHED, REQUESTS
-            self.table.add_row(key, [input_tokens, output_tokens, cached, 1])
-        except _core.InvalidInput:
-            self.dropped += 1
+        """Count one request of ``kind`` (words INPUT, OUTPUT, CACHED, REQUESTS of this minute's entry;
+        the model id cut to 200 characters)."""
+        self.core.usage(kind, model, input_tokens, output_tokens, cached)
 
     def minutes(self, kind: str, start_minute: int, end_minute: int) -> list[tuple[int, str, list[int]]]:
         """``(minute, model, counts)`` of every entry of ``kind`` in ``[start_minute, end_minute)``."""

@@ -5,6 +5,7 @@ injected faults, refused bodies) in OpenAI's envelope, or Anthropic's on ``/v1/m
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable
 
 import orjson
 
@@ -69,10 +70,13 @@ def bounded(receive: Receive, limit: int) -> Receive:
 
 
 def with_request_id(send: Send, request_id: bytes) -> Send:
-    async def sending(message: dict) -> None:
+    """``send`` with ``x-request-id`` on the response start (when no outer layer appends it, see
+    :data:`~fakeai.http.asgi.EXTRA_HEADERS`)."""
+
+    def sending(message: dict) -> Awaitable[None]:  # the server's awaitable: no coroutine per message
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", ()), (REQUEST_ID, request_id)]
-        await send(message)
+        return send(message)
 
     return sending
 

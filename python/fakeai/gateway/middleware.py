@@ -29,7 +29,16 @@ from fakeai.gateway.limits import estimate_tokens, peek
 from fakeai.gateway.retries import RequestIds
 from fakeai.gateway.state import GatewayState
 from fakeai.http import drain
-from fakeai.http.asgi import REQUESTED_MODEL, ClientGone, Receive, Scope, Send, read_body, too_large
+from fakeai.http.asgi import (
+    EXTRA_HEADERS,
+    REQUESTED_MODEL,
+    ClientGone,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    too_large,
+)
 from fakeai.http.multipart import ENVELOPE_BYTES
 from fakeai.runtime.control import Control
 from fakeai.runtime.live_config import LiveConfig
@@ -114,8 +123,11 @@ class Gateway:
         if drain.needed(length, scope["method"]):
             tracked = drain.Drain(receive, send, length)
             receive, send = tracked.receive, tracked.send
-        scope[REQUEST_ID_KEY] = request_id or self.ids.new()
-        send = answers.with_request_id(send, scope[REQUEST_ID_KEY])
+        scope[REQUEST_ID_KEY] = rid = request_id or self.ids.new()
+        if EXTRA_HEADERS in scope:  # the metrics middleware's send appends it
+            scope[EXTRA_HEADERS].append((REQUEST_ID, rid))
+        else:
+            send = answers.with_request_id(send, rid)
         if length > limit:
             await answers.fail(send, scope["path"], too_large(limit))
             return

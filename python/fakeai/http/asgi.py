@@ -24,6 +24,17 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 #: endpoint) when the request fails before its inference is recorded, so its error still counts
 #: against that model in the per-model metrics.
 REQUESTED_MODEL = "fakeai.requested_model"
+#: Scope key present when an outer layer's ``send`` wrapper (the metrics middleware's, which every
+#: response passes through) appends the headers of this list to the response start: an inner layer
+#: with headers for every response (the gateway's ``x-request-id``) appends them here instead of
+#: wrapping ``send`` once more, so each message crosses one wrapper, not one per layer.
+EXTRA_HEADERS = "fakeai.extra_headers"
+#: Scope key holding ``(wrapper, inner)``: the metrics middleware's ``send`` wrapper and the ``send`` it
+#: wraps. That wrapper passes a successful response's body messages through untouched, so a stream
+#: handed exactly ``wrapper`` may write its body through ``inner`` (:func:`body_send`): one Python call
+#: less per token. Any other wrapper in between (chaos, drain, extra headers) keeps every message on
+#: the full chain.
+BODY_SEND = "fakeai.body_send"
 
 JSON = b"application/json"
 SSE_HEADERS = [
@@ -77,6 +88,12 @@ async def send_bytes(send: Send, body: bytes, status: int = 200, content_type: b
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def body_send(scope: Scope, send: Send) -> Send:
+    """The ``send`` that a successful response's body messages may take (see :data:`BODY_SEND`)."""
+    pair = scope.get(BODY_SEND)
+    return pair[1] if pair is not None and pair[0] is send else send
 
 
 class Endpoint:

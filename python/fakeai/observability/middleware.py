@@ -1,12 +1,14 @@
 """A pure-ASGI middleware that counts every HTTP request by route, status and error type.
 
 It wraps ``send`` to see the status (and, for errors only, the OpenAI envelope's ``type`` and
-``code``), and records when the response is done. The endpoint label is the matched route's template
-(``/v1/models/{model_id:path}``), never the raw path, so user input cannot grow the label set;
-requests that match no route are counted as ``unmatched``.
+``code``), and records when the response is done. Its wrapper is also the one that appends the inner
+layers' response headers (:data:`~fakeai.http.asgi.EXTRA_HEADERS`: the gateway's ``x-request-id``).
+The endpoint label is the matched route's template (``/v1/models/{model_id:path}``), never the raw
+path, so user input cannot grow the label set; requests that match no route are counted as
+``unmatched``.
 
-A request counts against a model once its inference is recorded (:meth:`Metrics.inference`); a
-request that failed before that (an injected fault, a 429, a context-length 400) counts as a request
+A request counts against a model once its inference is recorded (by the core call that renders it,
+see :mod:`fakeai.observability.recorder`); a request that failed before that (an injected fault, a 429, a context-length 400) counts as a request
 and an error of the model it asked for when the gateway or the endpoint left that model in the
 scope (:data:`~fakeai.http.asgi.REQUESTED_MODEL`): the per-model errors add up to the server's.
 """
@@ -20,7 +22,7 @@ from collections.abc import Awaitable
 import orjson
 
 from fakeai import _core
-from fakeai.http.asgi import REQUESTED_MODEL, Receive, Scope, Send
+from fakeai.http.asgi import BODY_SEND, EXTRA_HEADERS, REQUESTED_MODEL, Receive, Scope, Send
 from fakeai.observability.recorder import MODEL_KEY, Metrics
 
 UNMATCHED = "unmatched"
@@ -59,8 +61,13 @@ class MetricsMiddleware:
                 error_body += message.get("body", b"")
             elif message["type"] == "http.response.start":
                 status = message["status"]
+                if extra:
+                    message["headers"] = [*message.get("headers", ()), *extra]
             return send(message)
 
+        # neither refers to the scope: no reference cycle for the garbage collector to find
+        scope[EXTRA_HEADERS] = extra = []
+        scope[BODY_SEND] = (sending, send)  # a 2xx body passes through sending untouched
         _core.metrics_begin(self.table)
         try:
             await self.app(scope, receive, sending)

@@ -4,12 +4,15 @@ Every worker process opens the same table (``fakeai.runtime.shared.open_table``)
 scrape reports server-wide totals. A request costs three calls into the core:
 
 * ``_core.metrics_begin`` when it arrives (in-flight + 1), from :class:`MetricsMiddleware`;
-* :meth:`Metrics.inference` from an inference endpoint once the core has decided the answer (model,
-  prompt and completion tokens, time to first token and inter-token latency);
+* the inference (model, prompt and completion tokens, time to first token and inter-token latency),
+  recorded by the core call that renders the answer (``_core.chat`` / ``_core.completion`` given the
+  :class:`~fakeai._core.Meter` of :class:`fakeai.engine.usage.UsageMeter`, with the request's usage),
+  or by ``Meter.record`` for embeddings; the endpoint leaves the returned label in the scope
+  (:data:`MODEL_KEY`);
 * ``_core.metrics_finish`` when its response is done (status, end-to-end latency, SLO, error type),
   from :class:`MetricsMiddleware`.
 
-Time to first token and inter-token latency come from the schedule the core returned (read by the
+Time to first token and inter-token latency come from the schedule the core computed (read by the
 core itself, ``Inference::streamed``/``whole`` in ``shm/metrics.rs``), i.e. the
 simulated timing the client is served on: for a stream, the first step's offset and the mean gap
 between steps; for a whole answer, the profile's TTFT (capped at the total delay) and the remaining
@@ -18,9 +21,7 @@ delay spread over the other tokens. End-to-end latency is measured (arrival to l
 
 from __future__ import annotations
 
-import logging
 import time
-from typing import Any
 
 from fakeai import _core
 from fakeai.runtime import shared
@@ -34,8 +35,6 @@ CAPACITY = 8192
 #: the access log (with recording off: the model id as requested).
 MODEL_KEY = "fakeai.model"
 
-log = logging.getLogger("fakeai")
-
 
 class Metrics:
     """The server's request metrics: recording (per request) and the shared table views read."""
@@ -46,33 +45,6 @@ class Metrics:
         self.slo_seconds = settings.slo_latency_ms / 1000.0
         self.max_models = settings.metrics_max_models
         self.started_at = _core.metrics_started(self.table, int(time.time() * 1000)) / 1000.0
-
-    def inference(
-        self,
-        scope: dict[str, Any],
-        model: str,
-        prompt_tokens: int,
-        completion_tokens: int,
-        schedule: float | list[float] | None = None,
-    ) -> None:
-        """An inference endpoint's one recording call: tokens and token timing for ``model``.
-
-        ``schedule`` is what the core returned: a list of stream step offsets, a whole answer's
-        ``(first_token_at, done_at)``, or None when nothing is generated (embeddings)."""
-        if not self.enabled:  # the access log still names the model
-            scope[MODEL_KEY] = model
-            return
-        try:
-            scope[MODEL_KEY] = _core.metrics_inference(
-                self.table,
-                model,
-                self.max_models,
-                prompt_tokens,
-                completion_tokens,
-                schedule,
-            )
-        except _core.InvalidInput:  # a full table (labels are bounded) must never fail a request
-            log.warning("metrics table full: request not recorded")
 
     def uptime(self) -> float:
         return max(0.0, time.time() - self.started_at)

@@ -7,6 +7,7 @@
 use super::chat_options::{self, last_user_text};
 use super::cluster::Cluster;
 use super::length::{natural, LengthDistribution};
+use super::meter::{Meter, Metered};
 use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::rich_content;
 use super::shared_engine::SharedEngine;
@@ -156,12 +157,14 @@ fn read_basics<'py>(req: &Bound<'py, PyAny>) -> PyResult<Basics<'py>> {
 /// `InvalidInput(message, param, code)`. With `cluster`, the prompt is routed through the simulated
 /// cluster at time `now` (prefix-cache hits shorten the prefill, `prefill_per_token` seconds per
 /// uncached token) and the request books a batch slot, named by the returned ticket. The choices
-/// generate at most `max_generated` tokens in all ([`crate::text::budget`]).
+/// generate at most `max_generated` tokens in all ([`crate::text::budget`]). With `meter`, the answer's
+/// usage (and with `live` its inference metrics) is recorded before this returns ([`Meter`]).
 #[pyfunction]
 #[pyo3(signature = (
     request, model_info=None, *, fingerprint="fp_fakeai", ttft=0.0, itl=0.0, jitter=0.0,
     extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None, audio=None,
-    prefill_per_token=0.0, cluster=None, engine=None, now=0.0, max_generated=u32::MAX
+    prefill_per_token=0.0, cluster=None, engine=None, now=0.0, max_generated=u32::MAX, meter=None,
+    live=false
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn chat<'py>(
@@ -183,10 +186,19 @@ pub(crate) fn chat<'py>(
     engine: Option<Bound<'py, SharedEngine>>,
     now: f64,
     max_generated: u32,
+    meter: Option<Bound<'py, Meter>>,
+    live: bool,
 ) -> PyResult<Bound<'py, Answer>> {
     let req = read_basics(request)?;
     let messages = &req.messages;
-    let sim = Sim { cluster: cluster.as_ref().map(Bound::get), engine: engine.as_ref().map(Bound::get), now };
+    let model = req.model.to_str()?;
+    let metered = meter.as_ref().map(|m| Metered { meter: m.get(), kind: "completions", model, live });
+    let sim = Sim {
+        cluster: cluster.as_ref().map(Bound::get),
+        engine: engine.as_ref().map(Bound::get),
+        now,
+        metered,
+    };
     let mut ids = Vec::new();
     let (prompt_tokens, input_hash, rich) =
         read_messages(messages, sim.cluster.map(|_| &mut ids as &mut dyn PromptSink))?;
@@ -259,7 +271,6 @@ pub(crate) fn chat<'py>(
     };
     let id = ids::new_id("chatcmpl-", 29);
     let object = if req.stream { "chat.completion.chunk" } else { "chat.completion" };
-    let model = req.model.to_str()?;
     let env = Envelope { id: &id, object, created: ids::unix_now(), model, fingerprint };
     let longest = choices.iter().map(ChatChoice::steps).max().unwrap_or(0);
     let mut lat = latency_for(ttft, itl, jitter, prefill_per_token, prompt_tokens, usage.cached_tokens);

@@ -3,6 +3,7 @@
 use super::cluster::Cluster;
 use super::inputs::{self, TextOrTokens};
 use super::length::{natural, LengthDistribution};
+use super::meter::{Meter, Metered};
 use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::shared_engine::SharedEngine;
 use super::steps::{Steps, LAZY_STEPS};
@@ -50,7 +51,7 @@ fn prompt_ids(inputs: &[TextOrTokens]) -> Vec<u32> {
 #[pyo3(signature = (
     request, *, fingerprint="fp_fakeai", ttft=0.0, itl=0.0, jitter=0.0, forced_tokens=None,
     echo_mode=false, lengths=None, context_length=None, prefill_per_token=0.0, cluster=None, engine=None, now=0.0,
-    max_generated=u32::MAX
+    max_generated=u32::MAX, meter=None, live=false
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn completion<'py>(
@@ -69,6 +70,8 @@ pub(crate) fn completion<'py>(
     engine: Option<Bound<'py, SharedEngine>>,
     now: f64,
     max_generated: u32,
+    meter: Option<Bound<'py, Meter>>,
+    live: bool,
 ) -> PyResult<Bound<'py, Answer>> {
     let get = |name: &Bound<'py, PyString>| request.getattr(name);
     let model = get(intern!(py, "model"))?.cast_into::<PyString>()?;
@@ -88,7 +91,13 @@ pub(crate) fn completion<'py>(
         !options.is_none() && options.getattr(intern!(py, "include_usage"))?.extract::<bool>()?;
     let stop = Some(&stop);
     let prompt = &prompt;
-    let sim = Sim { cluster: cluster.as_ref().map(Bound::get), engine: engine.as_ref().map(Bound::get), now };
+    let metered = meter.as_ref().map(|m| Metered { meter: m.get(), kind: "completions", model, live });
+    let sim = Sim {
+        cluster: cluster.as_ref().map(Bound::get),
+        engine: engine.as_ref().map(Bound::get),
+        now,
+        metered,
+    };
     let inputs = inputs::extract(prompt)?;
     // Several prompts in one request are looked up as one token sequence (their concatenation).
     let routed = match sim.cluster {

@@ -32,7 +32,20 @@ pub(crate) fn metrics_inference(
     completion_tokens: u64,
     schedule: &Bound<'_, PyAny>,
 ) -> PyResult<String> {
-    let inference = if schedule.is_none() {
+    let inference = inference_of(prompt_tokens, completion_tokens, schedule)?;
+    let t = table.table();
+    let label = metrics::model_label(t, model, max_models).map_err(slot_error)?;
+    metrics::start_inference(t, label, inference).map_err(slot_error)?;
+    Ok(label.to_owned())
+}
+
+/// The inference of a request whose answer has `schedule` (as `metrics_inference` takes it).
+pub(crate) fn inference_of(
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    schedule: &Bound<'_, PyAny>,
+) -> PyResult<Inference> {
+    Ok(if schedule.is_none() {
         Inference { prompt_tokens, completion_tokens, ttft: None, itl: None }
     } else if let Ok(steps) = schedule.cast::<PyList>() {
         let n = steps.len();
@@ -47,11 +60,7 @@ pub(crate) fn metrics_inference(
     } else {
         let (ttft, total): (f64, f64) = schedule.extract()?;
         Inference::whole(prompt_tokens, completion_tokens, total, ttft)
-    };
-    let t = table.table();
-    let label = metrics::model_label(t, model, max_models).map_err(slot_error)?;
-    metrics::start_inference(t, label, inference).map_err(slot_error)?;
-    Ok(label.to_owned())
+    })
 }
 
 /// A request left the server with `status` after `seconds`.

@@ -17,6 +17,7 @@ mod images;
 mod inputs;
 mod length;
 mod messages;
+mod meter;
 mod metrics;
 mod moderation;
 mod pacer;
@@ -64,6 +65,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<pacer::Pacer>()?;
     m.add_class::<prefix_cache::PrefixCache>()?;
     m.add_class::<reply::Answer>()?;
+    m.add_class::<meter::Meter>()?;
     m.add_class::<steps::Steps>()?;
     m.add_function(wrap_pyfunction!(prefix_cache::block_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(text::count_tokens, m)?)?;

@@ -9,10 +9,12 @@
 //! `SharedEngine.cancel`.
 
 use super::cluster;
+use super::meter::Metered;
 use super::shared_engine::SharedEngine;
 use super::steps::Steps;
 use super::InvalidInput;
 use crate::rng::{fresh_seed, Rng};
+use crate::shm::metrics::Inference;
 use crate::simulation::schedule::{self, Latency};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString};
@@ -43,19 +45,26 @@ pub(crate) fn latency(ttft: f64, itl: f64, jitter: f64) -> Latency {
     Latency { ttft, itl, jitter }
 }
 
-/// The simulated cluster a request runs on, if any, the engine that times it, if any, and when it
-/// arrived (the caller's monotonic clock).
+/// The simulated cluster a request runs on, if any, the engine that times it, if any, when it
+/// arrived (the caller's monotonic clock), and the meter that records its answer, if any.
 #[derive(Clone, Copy)]
 pub(crate) struct Sim<'a> {
     pub(crate) cluster: Option<&'a cluster::Cluster>,
     pub(crate) engine: Option<&'a SharedEngine>,
     pub(crate) now: f64,
+    pub(crate) metered: Option<Metered<'a>>,
 }
 
 impl Sim<'_> {
     /// No simulated cluster: the request only follows its latency.
     pub(crate) fn none() -> Self {
-        Self { cluster: None, engine: None, now: 0.0 }
+        Self { cluster: None, engine: None, now: 0.0, metered: None }
+    }
+
+    /// Record the answer with the meter, if any: the model label it counts under.
+    fn meter(&self, inference: Inference) -> Option<String> {
+        let m = self.metered?;
+        m.meter.answered(m.kind, m.model, m.live, inference)
     }
 
     /// Route `tokens` (only computed when there is a cluster): `(worker, cached_tokens)`.
@@ -129,6 +138,10 @@ pub(crate) struct Answer {
     /// The request's slot in the simulated cluster (0 without one), for `Cluster.release`.
     #[pyo3(get)]
     ticket: u64,
+    /// With a meter: the model label the request counts under in the metrics (the model id with
+    /// metrics off; None when the metrics table is full). None without a meter.
+    #[pyo3(get)]
+    label: Option<String>,
 }
 
 /// What a rendered request reports back: its token counts and where it ran.
@@ -156,12 +169,15 @@ pub(crate) fn whole<'py>(
             (phases, ticket)
         }
     };
+    let (prompt, completion) = (u64::from(out.prompt_tokens), u64::from(out.completion_tokens));
+    let label = sim.meter(Inference::whole(prompt, completion, phases[1], phases[0]));
     let answer = Answer {
         payload: PyBytes::new(py, body).into_any().unbind(),
         schedule: (phases[0], phases[1]).into_pyobject(py)?.into_any().unbind(),
         prompt_tokens: out.prompt_tokens,
         completion_tokens: out.completion_tokens,
         ticket,
+        label,
     };
     Bound::new(py, answer)
 }
@@ -215,6 +231,9 @@ pub(crate) fn streamed<'py>(
             (offsets, ticket)
         }
     };
+    let (prompt, completion) = (u64::from(out.prompt_tokens), u64::from(out.completion_tokens));
+    let (first, last) = (offsets.first().copied().unwrap_or(0.0), offsets.last().copied().unwrap_or(0.0));
+    let label = sim.meter(Inference::streamed(prompt, completion, first, last, offsets.len()));
     let payload = match steps {
         StreamSteps::Whole(steps) => PyList::new(py, steps.iter().map(|s| PyBytes::new(py, s)))?.into_any(),
         StreamSteps::Lazy(steps) => Bound::new(py, steps)?.into_any(),
@@ -225,6 +244,7 @@ pub(crate) fn streamed<'py>(
         prompt_tokens: out.prompt_tokens,
         completion_tokens: out.completion_tokens,
         ticket,
+        label,
     };
     Bound::new(py, answer)
 }

@@ -1,0 +1,122 @@
+//! `Meter`: what an answered request records, in the same core call that renders it.
+//!
+//! A generating call (`chat`, `completion`) given a meter adds the answer's tokens to the usage table
+//! (entry `kind|minute|model`: input, output, cached tokens and one request) and, on the live path with
+//! metrics on, records the inference in the metrics table ([`crate::shm::metrics`]: the model label,
+//! tokens, time to first token and inter-token latency read from the schedule it just computed).
+//! Either used to be its own call from Python per request. [`Meter::record`] does the same for a
+//! caller that renders elsewhere (embeddings), and [`Meter::usage`] the usage alone (images, speech).
+
+use super::metrics::inference_of;
+use super::shared::SharedTable;
+use super::InvalidInput;
+use crate::shm::metrics::{self, Inference};
+use pyo3::prelude::*;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A usage entry keeps at most this many characters of the model id.
+const MAX_MODEL_CHARS: usize = 200;
+
+#[pyclass(frozen, module = "fakeai._core")]
+pub(crate) struct Meter {
+    usage: Py<SharedTable>,
+    metrics: Option<Py<SharedTable>>,
+    max_models: u64,
+    dropped: AtomicU64,
+}
+
+impl Meter {
+    /// Add one request's tokens to `kind`'s usage entry of this minute; a full table drops it.
+    pub(crate) fn add_usage(&self, kind: &str, model: &str, input: u64, output: u64, cached: u64) {
+        let minute = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() / 60);
+        let model = model.char_indices().nth(MAX_MODEL_CHARS).map_or(model, |(i, _)| &model[..i]);
+        let key = format!("{kind}|{minute}|{model}");
+        match self.usage.get().table().slot(&key) {
+            Ok(words) => {
+                for (word, delta) in words.iter().zip([input, output, cached, 1]) {
+                    if delta != 0 {
+                        word.fetch_add(delta, Ordering::Relaxed);
+                    }
+                }
+            }
+            Err(_) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Record an answered request: its usage, and with `live` and metrics on its inference. Returns
+    /// the model label its request counts under (the id itself with metrics off), or None when the
+    /// metrics table is full (labels are bounded; a full table never fails a request).
+    pub(crate) fn answered(
+        &self,
+        kind: &str,
+        model: &str,
+        live: bool,
+        inference: Inference,
+    ) -> Option<String> {
+        self.add_usage(kind, model, inference.prompt_tokens, inference.completion_tokens, 0);
+        let Some(table) = self.metrics.as_ref().filter(|_| live) else { return Some(model.to_owned()) };
+        let t = table.get().table();
+        let label = metrics::model_label(t, model, self.max_models).ok()?;
+        metrics::start_inference(t, label, inference).ok()?;
+        Some(label.to_owned())
+    }
+}
+
+/// What a generating call reports to its meter: the kind of usage and whether it is a live request
+/// (whose inference the metrics count).
+#[derive(Clone, Copy)]
+pub(crate) struct Metered<'a> {
+    pub(crate) meter: &'a Meter,
+    pub(crate) kind: &'a str,
+    pub(crate) model: &'a str,
+    pub(crate) live: bool,
+}
+
+#[pymethods]
+impl Meter {
+    /// A meter over the usage table (width 4) and, with metrics on, the metrics table, whose model
+    /// labels are capped at `max_models` distinct ids.
+    #[new]
+    #[pyo3(signature = (usage, metrics=None, max_models=u64::MAX))]
+    fn new(usage: Py<SharedTable>, metrics: Option<Py<SharedTable>>, max_models: u64) -> PyResult<Self> {
+        if usage.get().table().width() < 4 {
+            return Err(InvalidInput::new_err("the usage table needs 4 words per entry"));
+        }
+        Ok(Self { usage, metrics, max_models, dropped: AtomicU64::new(0) })
+    }
+
+    /// Add usage only: `input` and `output` units (tokens, characters, seconds, images) of `kind`.
+    #[pyo3(signature = (kind, model, input, output=0, cached=0))]
+    fn usage(&self, kind: &str, model: &str, input: u64, output: u64, cached: u64) {
+        self.add_usage(kind, model, input, output, cached);
+    }
+
+    /// Record a request answered outside the generating calls: its usage, and its inference when
+    /// `live` (metrics on). `schedule` is a list of stream step offsets, a whole answer's
+    /// `(first_token_at, done_at)`, or None when nothing is generated. Returns the model label.
+    #[pyo3(signature = (kind, model, prompt_tokens, completion_tokens=0, schedule=None, live=true))]
+    fn record(
+        &self,
+        kind: &str,
+        model: &str,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+        schedule: Option<&Bound<'_, PyAny>>,
+        live: bool,
+    ) -> PyResult<Option<String>> {
+        let inference = match schedule {
+            Some(s) => inference_of(prompt_tokens, completion_tokens, s)?,
+            None => Inference { prompt_tokens, completion_tokens, ttft: None, itl: None },
+        };
+        Ok(self.answered(kind, model, live, inference))
+    }
+
+    /// Usage entries dropped because the usage table was full (this process).
+    #[getter]
+    fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
