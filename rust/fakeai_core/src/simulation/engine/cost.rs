@@ -28,8 +28,12 @@ pub struct Coefficients {
     /// Achieved fraction of HBM bandwidth reading weights (GEMMs) and reading the KV cache (attention).
     pub eff_bw: f64,
     pub eff_kv: f64,
+    /// KV elements the grouped-query decode attention kernel gets through per SM per clock cycle
+    /// (its throughput ceiling when the HBM could deliver more; see the module docs).
+    pub gqa_rate: f64,
     /// Achieved fraction of dense tensor FLOPs.
     pub eff_flops: f64,
+
     /// Fixed time per step (scheduling, sampling, launch), seconds.
     pub overhead: f64,
     /// Time per layer per step (kernel launches not hidden by CUDA graphs), seconds.
@@ -67,6 +71,7 @@ impl Coefficients {
         eff_bw: 0.80,
         eff_kv: 0.90,
         eff_flops: 0.7425,
+        gqa_rate: 3.6,
         overhead: 0.0123e-3,
         layer_overhead: 73.89e-6,
         seq_overhead: 66.41e-6,
@@ -78,10 +83,11 @@ impl Coefficients {
         frontend: 2.241e-3,
     };
 
-    pub const NAMES: [&'static str; 12] = [
+    pub const NAMES: [&'static str; 13] = [
         "eff_bw",
         "eff_kv",
         "eff_flops",
+        "gqa_rate",
         "overhead",
         "layer_overhead",
         "seq_overhead",
@@ -98,6 +104,7 @@ impl Coefficients {
             "eff_bw" => self.eff_bw,
             "eff_kv" => self.eff_kv,
             "eff_flops" => self.eff_flops,
+            "gqa_rate" => self.gqa_rate,
             "overhead" => self.overhead,
             "layer_overhead" => self.layer_overhead,
             "seq_overhead" => self.seq_overhead,
@@ -117,6 +124,7 @@ impl Coefficients {
             "eff_bw" => &mut self.eff_bw,
             "eff_kv" => &mut self.eff_kv,
             "eff_flops" => &mut self.eff_flops,
+            "gqa_rate" => &mut self.gqa_rate,
             "overhead" => &mut self.overhead,
             "layer_overhead" => &mut self.layer_overhead,
             "seq_overhead" => &mut self.seq_overhead,
@@ -140,20 +148,27 @@ pub struct StepLoad {
     pub tokens: f64,
     /// Sequences scheduled.
     pub seqs: f64,
-    /// Context tokens whose KV the step's attention reads.
+    /// Context tokens whose KV the prefill chunks' attention reads.
     pub kv_tokens: f64,
-    /// Query-key pairs of attention.
+    /// Query-key pairs of the prefill chunks' attention.
     pub pairs: f64,
+    /// Context tokens whose KV the decoding sequences' attention reads (one query token each).
+    pub decode_kv: f64,
 }
 
 impl StepLoad {
-    /// Add a sequence that has `context` tokens cached and processes `new` more.
+    /// Add a sequence that has `context` tokens cached and processes `new` more: one new token is
+    /// a decode (the decode attention kernel), more a prefill chunk (flash attention).
     pub fn add(&mut self, context: u32, new: u32) {
         let (c, n) = (f64::from(context), f64::from(new));
         self.tokens += n;
         self.seqs += 1.0;
-        self.kv_tokens += c + n;
-        self.pairs += n * (c + n / 2.0);
+        if new == 1 {
+            self.decode_kv += c + 1.0;
+        } else {
+            self.kv_tokens += c + n;
+            self.pairs += n * (c + n / 2.0);
+        }
     }
 }
 
@@ -167,6 +182,7 @@ pub struct CostModel {
     flops_per_token: f64,
     flops_per_pair: f64,
     flops_rate: f64,
+    decode_kv_bytes: f64,
     allreduce_fixed: f64,
     allreduce_per_token: f64,
 }
@@ -195,6 +211,12 @@ impl CostModel {
             flops_per_token: 2.0 * a.active * 1e9 / tp,
             flops_per_pair: 4.0 * layers * f64::from(a.heads * a.head_dim) / tp,
             flops_rate: dep.gpu.flops(dep.precision) * eff_flops,
+            decode_kv_bytes: if a.grouped_query() {
+                let ceiling = dep.gpu.sms * dep.gpu.clock * c.gqa_rate;
+                (dep.kv_bytes_per_token() / (bw * c.eff_kv)).max(a.kv_elements_per_token(dep.tp) / ceiling)
+            } else {
+                dep.kv_bytes_per_token() / (bw * c.eff_kv)
+            },
             allreduce_fixed,
             allreduce_per_token,
             dep: dep.clone(),
@@ -203,28 +225,49 @@ impl CostModel {
 
     /// Seconds one step with this load takes.
     pub fn step_seconds(&self, load: &StepLoad) -> f64 {
+        // The linear layers: their weights against their FLOPs.
         let weights = self.dep.arch.params_read(load.tokens) * self.weight_scale;
-        let t_mem = weights + load.kv_tokens * self.kv_bytes;
-        let t_compute =
-            (self.flops_per_token * load.tokens + self.flops_per_pair * load.pairs) / self.flops_rate;
+        let t_linear = weights.max(self.flops_per_token * load.tokens / self.flops_rate);
+        // Attention runs as kernels of its own after the linear ones: flash attention for prefill
+        // chunks (tensor cores), the decode kernel for single-token queries (its dot products on CUDA
+        // cores, per query head: grouped-query models do `heads / kv_heads` times the work per KV byte).
+        let t_prefill_attn =
+            (load.kv_tokens * self.kv_bytes).max(self.flops_per_pair * load.pairs / self.flops_rate);
+        let t_decode_attn = load.decode_kv * self.decode_kv_bytes;
         let overhead = self.fixed + load.seqs * self.dep.coefficients.seq_overhead;
         let t_comm = if load.tokens > 0.0 {
             self.allreduce_fixed + self.allreduce_per_token * load.tokens
         } else {
             0.0
         };
-        overhead + t_mem.max(t_compute) + t_comm
+        overhead + t_linear + t_prefill_attn + t_decode_attn + t_comm
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::deployment::{Deployment, Spec};
+    use super::super::hardware::Gpu;
     use super::*;
 
     fn model(precision: &str) -> CostModel {
-        let spec = Spec { model: "llama-3-8b".into(), precision: Some(precision.into()), ..Spec::default() };
+        on("llama-3-8b", "H100", precision, precision)
+    }
+
+    fn on(model: &str, gpu: &str, precision: &str, kv: &str) -> CostModel {
+        let spec = Spec {
+            model: model.into(),
+            gpu: Some(gpu.into()),
+            precision: Some(precision.into()),
+            kv_cache_dtype: Some(kv.into()),
+            ..Spec::default()
+        };
         CostModel::new(&Deployment::new(&spec).unwrap())
+    }
+
+    /// Seconds a decode step of 64 sequences spends per context token (long against short contexts).
+    fn kv_slope(m: &CostModel) -> f64 {
+        (decode(m, 64, 4096) - decode(m, 64, 64)) / (64.0 * 4032.0)
     }
 
     fn decode(m: &CostModel, batch: u32, context: u32) -> f64 {
@@ -254,5 +297,46 @@ mod tests {
         let t = m.step_seconds(&load);
         let compute = 2.0 * 8.03e9 * 8192.0 / (989.4e12 * Coefficients::FITTED.eff_flops);
         assert!(t > compute && t < 1.5 * compute + 0.01, "{t} vs {compute}");
+    }
+
+    #[test]
+    fn grouped_query_decode_attention_has_a_per_element_ceiling() {
+        // Llama-3-8B (8 KV heads for 32 query heads) on an H100: the grouped kernel is at its
+        // element ceiling with a 16-bit cache already, so an fp8 cache saves memory, not time.
+        let (fp16, fp8) = (on("llama-3-8b", "H100", "fp8", "fp16"), on("llama-3-8b", "H100", "fp8", "fp8"));
+        let ratio = kv_slope(&fp8) / kv_slope(&fp16);
+        assert!((ratio - 1.0).abs() < 1e-9, "{ratio}");
+        let h100 = Gpu::find("H100").unwrap();
+        let ceiling = h100.sms * h100.clock * Coefficients::FITTED.gqa_rate;
+        let per_token = 2.0 * 8.0 * 128.0 * 32.0 / ceiling;
+        assert!((kv_slope(&fp8) / per_token - 1.0).abs() < 0.05, "{} vs {per_token}", kv_slope(&fp8));
+        // Llama-2-7B (as many KV heads as query heads) runs the bandwidth-bound kernel: fp8 halves it.
+        let (fp16, fp8) = (on("llama-2-7b", "H100", "fp8", "fp16"), on("llama-2-7b", "H100", "fp8", "fp8"));
+        let ratio = kv_slope(&fp8) / kv_slope(&fp16);
+        assert!((ratio - 0.5).abs() < 0.02, "{ratio}");
+        // On the L40S's slower memory the grouped kernel is bandwidth-bound again: fp8 pays off.
+        let (fp16, fp8) = (on("llama-3-8b", "L40S", "fp8", "fp16"), on("llama-3-8b", "L40S", "fp8", "fp8"));
+        assert!(kv_slope(&fp8) < 0.8 * kv_slope(&fp16));
+    }
+
+    #[test]
+    fn decode_attention_is_not_hidden_under_a_prefill_chunk() {
+        // A compute-bound prefill chunk plus 64 long-context decodes: the decodes' KV read is a
+        // kernel of its own, added to the chunk's time rather than overlapped with its FLOPs.
+        let m = model("fp8");
+        let mut chunk = StepLoad::default();
+        chunk.add(0, 4096);
+        let mut mixed = chunk;
+        for _ in 0..64 {
+            mixed.add(4096, 1);
+        }
+        let mut decodes = StepLoad::default();
+        for _ in 0..64 {
+            decodes.add(4096, 1);
+        }
+        let attention = decodes.decode_kv * m.decode_kv_bytes;
+        assert!(m.step_seconds(&mixed) > m.step_seconds(&chunk) + attention);
+        assert_eq!(mixed.pairs, chunk.pairs);
+        assert_eq!(mixed.decode_kv, 64.0 * 4097.0);
     }
 }
