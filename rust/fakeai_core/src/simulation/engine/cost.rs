@@ -2,17 +2,37 @@
 //!
 //! ```text
 //! t_step = overhead + layers * layer_overhead + seqs * seq_overhead
-//!        + max(t_mem, t_compute) + t_allreduce
-//! t_mem      = weights_read / (bw * eff_bw) + kv_read / (bw * eff_kv)          (per GPU, bytes)
+//!        + t_linear + t_prefill_attn + t_decode_attn + t_allreduce
+//! t_linear       = max(weights_read / (bw * eff_bw), 2 * active * tokens / (tp * peak * eff_flops))
+//! t_prefill_attn = max(kv_read_chunks * kv_bytes / (bw * eff_kv),
+//!                      4 * layers * heads * head_dim * pairs / (tp * peak * eff_flops))
+//! t_decode_attn  = decode_kv * max(kv_bytes / (bw * eff_kv),
+//!                                  kv_elements / (sms * clock * gqa_rate))      (grouped-query only)
+//! t_allreduce    = 2 * layers * (allreduce + tokens * hidden * 2 B * 2 (tp-1)/tp / link)   (tp > 1)
 //!   (fp8/fp4 models: + layers * quant_layer_overhead, and eff_flops * quant_flops on native fp8/fp4)
-//! t_compute  = (2 * active * tokens + 4 * layers * heads * head_dim * pairs) / (tp * peak * eff_flops)
-//! t_allreduce = 2 * layers * (allreduce + tokens * hidden * 2 B * 2 (tp-1)/tp / link)   (tp > 1)
 //! ```
-//! `weights_read` is every weight of the rank (for a MoE: the shared layers and the experts some
-//! token of the step picked), `kv_read` the KV cache the step's attention reads (the whole context of
-//! every scheduled sequence), `pairs` the query-key pairs of the step (a chunk of `n` new tokens after
-//! `c` cached ones: `n * (c + n / 2)`). KV bytes are those of the deployment's KV-cache format (an
-//! fp8 cache reads half the bytes of an fp16 one, as TensorRT-LLM's fixed-batch runs show).
+//! All per GPU of a replica. `weights_read` is every weight of the rank (for a MoE: the shared
+//! layers and the experts some token of the step picked). `pairs` are the query-key pairs of the
+//! prefill chunks (a chunk of `n` new tokens after `c` cached ones: `n * (c + n / 2)`), whose
+//! attention (flash attention, tensor cores) also reads the `c + n` tokens' KV; `decode_kv` is the
+//! context every decoding sequence's attention reads (one query token each). KV bytes are those of
+//! the deployment's KV-cache format, `kv_elements` the cache's elements per token on the rank.
+//!
+//! Attention runs as kernels of their own between the linear layers, so its time adds to theirs
+//! instead of hiding under their roofline: a step that mixes a compute-bound prefill chunk with
+//! long-context decodes pays both (vLLM's and TensorRT-LLM's chunked/in-flight batches do).
+//!
+//! Decode attention of a grouped-query model (fewer KV heads than query heads: Llama 3, Mistral,
+//! Llama-2-70B; TensorRT-LLM's XQA kernel, FlashInfer's decode) has a throughput ceiling in KV
+//! *elements* per SM per cycle (`gqa_rate`): it stages each tile of keys and values through shared
+//! memory and the tensor cores for all the group's query heads, and on an H100 that, not HBM,
+//! bounds it, at the same element rate whether the cache holds 16-bit or fp8 values (an fp8 cache
+//! doubles capacity but barely speeds decoding up). Where memory is the slower side (the L40S's
+//! GDDR6) the bytes bound wins and fp8 pays off again. Multi-head models (Llama-2-7B, GPT-J) use
+//! the bandwidth-bound kernel, where an fp8 cache halves the time. Evidence: NIM's Llama-3-8B at
+//! 7000-token contexts (ITL grows ~0.66 ms per sequence in fp8 and ~0.73 ms in fp16, where bytes
+//! alone would give 0.15 / 0.29), and TensorRT-LLM 0.9's fixed-batch Mistral-7B (GQA) against
+//! Llama-2-7B (MHA) at the same batch and context.
 //!
 //! `seq_overhead` is the serving stack's per-sequence cost (sampling, detokenisation, streaming in
 //! the server's runtime), not the GPU's: a bare engine benchmark has none of it
@@ -68,19 +88,19 @@ impl Coefficients {
     /// `quant_layer_overhead` fit to about zero (`layer_overhead` carries the fixed time). Errors:
     /// see the README.
     pub const FITTED: Coefficients = Coefficients {
-        eff_bw: 0.80,
+        eff_bw: 0.841,
         eff_kv: 0.90,
-        eff_flops: 0.7425,
-        gqa_rate: 3.6,
-        overhead: 0.0123e-3,
+        gqa_rate: 3.099,
+        eff_flops: 0.7806,
+        overhead: 0.010e-3,
         layer_overhead: 73.89e-6,
-        seq_overhead: 66.41e-6,
-        allreduce: 20.11e-6,
-        quant_layer_overhead: 0.61e-6,
+        seq_overhead: 31.37e-6,
+        allreduce: 24.56e-6,
+        quant_layer_overhead: 0.78e-6,
         quant_flops: 0.8187,
         reserved_bytes: 1.322e9,
-        client_gap: 4.027e-3,
-        frontend: 2.241e-3,
+        client_gap: 3.644e-3,
+        frontend: 1.835e-3,
     };
 
     pub const NAMES: [&'static str; 13] = [
