@@ -7,8 +7,7 @@
 //! t_prefill_attn = max(kv_read_chunks * kv_bytes / (bw * eff_kv),
 //!                      4 * layers * heads * head_dim * pairs / (tp * peak * eff_flops))
 //! t_decode_attn  = decode_kv * max(kv_bytes / (bw * eff_kv),
-//!                                  kv_elements / (busy * sms * clock * gqa_rate))   (grouped-query only)
-//! busy           = 1 - exp(-decodes * heads / tp / sms)
+//!                                  kv_elements / (sms * clock * gqa_rate))      (grouped-query only)
 //! t_allreduce    = 2 * layers * (allreduce + tokens * hidden * 2 B * 2 (tp-1)/tp / link)   (tp > 1)
 //!   (fp8/fp4 models: + layers * quant_layer_overhead, and eff_flops * quant_flops on native fp8/fp4)
 //! ```
@@ -29,10 +28,7 @@
 //! memory and the tensor cores for all the group's query heads, and on an H100 that, not HBM,
 //! bounds it, at the same element rate whether the cache holds 16-bit or fp8 values (an fp8 cache
 //! doubles capacity but barely speeds decoding up). Where memory is the slower side (the L40S's
-//! GDDR6) the bytes bound wins and fp8 pays off again. The kernel runs a block per sequence and
-//! query head, so a few sequences keep only `busy` of the SMs working (blocks landing on SMs at
-//! random): one long sequence on an H100 decodes its context at a quarter of the ceiling, which is
-//! why NIM's ITL at concurrency 1-10 grows faster with context than a full batch's does. Multi-head models (Llama-2-7B, GPT-J) use
+//! GDDR6) the bytes bound wins and fp8 pays off again. Multi-head models (Llama-2-7B, GPT-J) use
 //! the bandwidth-bound kernel, where an fp8 cache halves the time. Evidence: NIM's Llama-3-8B at
 //! 7000-token contexts (ITL grows ~0.66 ms per sequence in fp8 and ~0.73 ms in fp16, where bytes
 //! alone would give 0.15 / 0.29), and TensorRT-LLM 0.9's fixed-batch Mistral-7B (GQA) against
@@ -178,8 +174,6 @@ pub struct StepLoad {
     pub pairs: f64,
     /// Context tokens whose KV the decoding sequences' attention reads (one query token each).
     pub decode_kv: f64,
-    /// Decoding sequences.
-    pub decodes: f64,
 }
 
 impl StepLoad {
@@ -191,7 +185,6 @@ impl StepLoad {
         self.seqs += 1.0;
         if new == 1 {
             self.decode_kv += c + 1.0;
-            self.decodes += 1.0;
         } else {
             self.kv_tokens += c + n;
             self.pairs += n * (c + n / 2.0);
@@ -211,7 +204,6 @@ pub struct CostModel {
     flops_rate: f64,
     decode_kv_bytes: f64,
     decode_kv_elements: f64,
-    heads_per_sm: f64,
     allreduce_fixed: f64,
     allreduce_per_token: f64,
 }
@@ -246,7 +238,6 @@ impl CostModel {
             } else {
                 0.0
             },
-            heads_per_sm: f64::from(a.heads) / tp / dep.gpu.sms,
             allreduce_fixed,
             allreduce_per_token,
             dep: dep.clone(),
@@ -261,17 +252,9 @@ impl CostModel {
         // Attention runs as kernels of its own after the linear ones: flash attention for prefill
         // chunks (tensor cores), the decode kernel for single-token queries (its dot products on CUDA
         // cores, per query head: grouped-query models do `heads / kv_heads` times the work per KV byte).
-        // The grouped kernel's blocks, one per sequence and query head, keep this share of the SMs
-        // busy (blocks landing on SMs at random: 1 - (1 - 1/sms)^blocks ~ 1 - exp(-blocks / sms)).
-        let busy = -(-load.decodes * self.heads_per_sm).exp_m1();
-        let per_token = if busy > 0.0 {
-            self.decode_kv_bytes.max(self.decode_kv_elements / busy)
-        } else {
-            self.decode_kv_bytes
-        };
         let t_prefill_attn =
             (load.kv_tokens * self.kv_bytes).max(self.flops_per_pair * load.pairs / self.flops_rate);
-        let t_decode_attn = load.decode_kv * per_token;
+        let t_decode_attn = load.decode_kv * self.decode_kv_bytes.max(self.decode_kv_elements);
         let overhead = self.fixed + load.seqs * self.dep.coefficients.seq_overhead;
         let t_comm = if load.tokens > 0.0 {
             self.allreduce_fixed + self.allreduce_per_token * load.tokens
@@ -376,25 +359,5 @@ mod tests {
         assert!(m.step_seconds(&mixed) > m.step_seconds(&chunk) + attention);
         assert_eq!(mixed.pairs, chunk.pairs);
         assert_eq!(mixed.decode_kv, 64.0 * 4097.0);
-    }
-
-    #[test]
-    fn a_few_sequences_leave_most_sms_idle_in_grouped_decode_attention() {
-        // One sequence's grouped attention has a block per query head (32 on 132 H100 SMs): its KV
-        // goes through a quarter of the GPU's element ceiling; a large batch fills every SM.
-        let m = on("llama-3-8b", "H100", "fp8", "fp8");
-        let per_token =
-            |batch: u32| (decode(&m, batch, 7000) - decode(&m, batch, 64)) / (f64::from(batch) * 6936.0);
-        let (one, many) = (per_token(1), per_token(128));
-        let busy_one = 1.0 - (-32.0f64 / 132.0).exp();
-        assert!((one / many - 1.0 / busy_one).abs() < 0.05 / busy_one, "{one} {many}");
-        // ... and ITL still grows with the batch (more blocks never make the step shorter).
-        let steps: Vec<f64> = (1..40).map(|b| decode(&m, b, 7000)).collect();
-        assert!(steps.windows(2).all(|w| w[1] > w[0]));
-        // Multi-head models run the bandwidth-bound kernel: no such effect.
-        let m = on("llama-2-7b", "H100", "fp16", "fp16");
-        let per_token =
-            |batch: u32| (decode(&m, batch, 2000) - decode(&m, batch, 64)) / (f64::from(batch) * 1936.0);
-        assert!((per_token(1) / per_token(64) - 1.0).abs() < 0.01);
     }
 }
