@@ -80,13 +80,16 @@ pub struct Coefficients {
 impl Coefficients {
     /// Fitted against NVIDIA NIM (TensorRT-LLM) Llama-3-8B/70B on A100/H100 measured with GenAI-Perf
     /// (shared/calibration/nim_dli_sizing_dataset.csv, 72 curves, 715 levels): `python
-    /// benches/calibration.py PATH_TO_CSV --fit --rounds 20` prints these after a deterministic
-    /// coordinate descent in log space. `eff_kv` is not fitted there (the NIM curves cannot tell KV
-    /// reads from `seq_overhead`): 0.9 is the KV-read slope of TensorRT-LLM 0.9.0's fixed-batch runs
-    /// (shared/calibration/trtllm_0_9_0_static_batch_dli.csv, Llama-2 7B fp16/fp8 on H100: the step
-    /// grows by the cache's bytes over ~0.9 of the HBM bandwidth). `overhead` and
-    /// `quant_layer_overhead` fit to about zero (`layer_overhead` carries the fixed time). Errors:
-    /// see the README.
+    /// benches/calibration.py PATH_TO_CSV --fit --rounds 12` prints these after a deterministic
+    /// coordinate descent in log space (objective 0.132 -> 0.121, from the previous fit's values with
+    /// `gqa_rate` 3.6). `eff_kv` is not fitted there (the NIM curves are all grouped-query Llama 3,
+    /// whose decode attention `gqa_rate` bounds): 0.9 is the KV-read slope of TensorRT-LLM 0.9.0's
+    /// fixed-batch runs of multi-head Llama-2-7B on H100 (shared/calibration/
+    /// trtllm_0_9_0_static_batch_dli.csv: the step grows by the cache's bytes over ~0.9 of the HBM
+    /// bandwidth). The same file's grouped-query Mistral-7B runs, not in the fit, put `gqa_rate` at
+    /// ~3.6 (fp16 2048/128, batch 32: 4.4e9 KV elements in 4.7 ms). `overhead` and
+    /// `quant_layer_overhead` fit to about zero (`layer_overhead` carries the fixed time). Errors: see
+    /// the README.
     pub const FITTED: Coefficients = Coefficients {
         eff_bw: 0.841,
         eff_kv: 0.90,
