@@ -175,6 +175,7 @@ def fit(curves: dict[tuple, list[dict[str, float]]], rounds: int) -> dict[str, f
     bounds = {
         "eff_bw": (0.3, 1.0),
         "eff_flops": (0.1, 1.0),
+        "gqa_rate": (0.5, 30.0),
         "overhead": (1e-5, 2e-2),
         "layer_overhead": (1e-7, 2e-4),
         "seq_overhead": (1e-7, 2e-4),

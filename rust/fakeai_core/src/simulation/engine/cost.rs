@@ -2,17 +2,37 @@
 //!
 //! ```text
 //! t_step = overhead + layers * layer_overhead + seqs * seq_overhead
-//!        + max(t_mem, t_compute) + t_allreduce
-//! t_mem      = weights_read / (bw * eff_bw) + kv_read / (bw * eff_kv)          (per GPU, bytes)
+//!        + t_linear + t_prefill_attn + t_decode_attn + t_allreduce
+//! t_linear       = max(weights_read / (bw * eff_bw), 2 * active * tokens / (tp * peak * eff_flops))
+//! t_prefill_attn = max(kv_read_chunks * kv_bytes / (bw * eff_kv),
+//!                      4 * layers * heads * head_dim * pairs / (tp * peak * eff_flops))
+//! t_decode_attn  = decode_kv * max(kv_bytes / (bw * eff_kv),
+//!                                  kv_elements / (sms * clock * gqa_rate))      (grouped-query only)
+//! t_allreduce    = 2 * layers * (allreduce + tokens * hidden * 2 B * 2 (tp-1)/tp / link)   (tp > 1)
 //!   (fp8/fp4 models: + layers * quant_layer_overhead, and eff_flops * quant_flops on native fp8/fp4)
-//! t_compute  = (2 * active * tokens + 4 * layers * heads * head_dim * pairs) / (tp * peak * eff_flops)
-//! t_allreduce = 2 * layers * (allreduce + tokens * hidden * 2 B * 2 (tp-1)/tp / link)   (tp > 1)
 //! ```
-//! `weights_read` is every weight of the rank (for a MoE: the shared layers and the experts some
-//! token of the step picked), `kv_read` the KV cache the step's attention reads (the whole context of
-//! every scheduled sequence), `pairs` the query-key pairs of the step (a chunk of `n` new tokens after
-//! `c` cached ones: `n * (c + n / 2)`). KV bytes are those of the deployment's KV-cache format (an
-//! fp8 cache reads half the bytes of an fp16 one, as TensorRT-LLM's fixed-batch runs show).
+//! All per GPU of a replica. `weights_read` is every weight of the rank (for a MoE: the shared
+//! layers and the experts some token of the step picked). `pairs` are the query-key pairs of the
+//! prefill chunks (a chunk of `n` new tokens after `c` cached ones: `n * (c + n / 2)`), whose
+//! attention (flash attention, tensor cores) also reads the `c + n` tokens' KV; `decode_kv` is the
+//! context every decoding sequence's attention reads (one query token each). KV bytes are those of
+//! the deployment's KV-cache format, `kv_elements` the cache's elements per token on the rank.
+//!
+//! Attention runs as kernels of their own between the linear layers, so its time adds to theirs
+//! instead of hiding under their roofline: a step that mixes a compute-bound prefill chunk with
+//! long-context decodes pays both (vLLM's and TensorRT-LLM's chunked/in-flight batches do).
+//!
+//! Decode attention of a grouped-query model (fewer KV heads than query heads: Llama 3, Mistral,
+//! Llama-2-70B; TensorRT-LLM's XQA kernel, FlashInfer's decode) has a throughput ceiling in KV
+//! *elements* per SM per cycle (`gqa_rate`): it stages each tile of keys and values through shared
+//! memory and the tensor cores for all the group's query heads, and on an H100 that, not HBM,
+//! bounds it, at the same element rate whether the cache holds 16-bit or fp8 values (an fp8 cache
+//! doubles capacity but barely speeds decoding up). Where memory is the slower side (the L40S's
+//! GDDR6) the bytes bound wins and fp8 pays off again. Multi-head models (Llama-2-7B, GPT-J) use
+//! the bandwidth-bound kernel, where an fp8 cache halves the time. Evidence: NIM's Llama-3-8B at
+//! 7000-token contexts (ITL grows ~0.66 ms per sequence in fp8 and ~0.73 ms in fp16, where bytes
+//! alone would give 0.15 / 0.29), and TensorRT-LLM 0.9's fixed-batch Mistral-7B (GQA) against
+//! Llama-2-7B (MHA) at the same batch and context.
 //!
 //! `seq_overhead` is the serving stack's per-sequence cost (sampling, detokenisation, streaming in
 //! the server's runtime), not the GPU's: a bare engine benchmark has none of it
@@ -28,8 +48,12 @@ pub struct Coefficients {
     /// Achieved fraction of HBM bandwidth reading weights (GEMMs) and reading the KV cache (attention).
     pub eff_bw: f64,
     pub eff_kv: f64,
+    /// KV elements the grouped-query decode attention kernel gets through per SM per clock cycle
+    /// (its throughput ceiling when the HBM could deliver more; see the module docs).
+    pub gqa_rate: f64,
     /// Achieved fraction of dense tensor FLOPs.
     pub eff_flops: f64,
+
     /// Fixed time per step (scheduling, sampling, launch), seconds.
     pub overhead: f64,
     /// Time per layer per step (kernel launches not hidden by CUDA graphs), seconds.
@@ -56,32 +80,37 @@ pub struct Coefficients {
 impl Coefficients {
     /// Fitted against NVIDIA NIM (TensorRT-LLM) Llama-3-8B/70B on A100/H100 measured with GenAI-Perf
     /// (shared/calibration/nim_dli_sizing_dataset.csv, 72 curves, 715 levels): `python
-    /// benches/calibration.py PATH_TO_CSV --fit --rounds 20` prints these after a deterministic
-    /// coordinate descent in log space. `eff_kv` is not fitted there (the NIM curves cannot tell KV
-    /// reads from `seq_overhead`): 0.9 is the KV-read slope of TensorRT-LLM 0.9.0's fixed-batch runs
-    /// (shared/calibration/trtllm_0_9_0_static_batch_dli.csv, Llama-2 7B fp16/fp8 on H100: the step
-    /// grows by the cache's bytes over ~0.9 of the HBM bandwidth). `overhead` and
-    /// `quant_layer_overhead` fit to about zero (`layer_overhead` carries the fixed time). Errors:
-    /// see the README.
+    /// benches/calibration.py PATH_TO_CSV --fit --rounds 12` prints these after a deterministic
+    /// coordinate descent in log space (objective 0.132 -> 0.121, from the previous fit's values with
+    /// `gqa_rate` 3.6). `eff_kv` is not fitted there (the NIM curves are all grouped-query Llama 3,
+    /// whose decode attention `gqa_rate` bounds): 0.9 is the KV-read slope of TensorRT-LLM 0.9.0's
+    /// fixed-batch runs of multi-head Llama-2-7B on H100 (shared/calibration/
+    /// trtllm_0_9_0_static_batch_dli.csv: the step grows by the cache's bytes over ~0.9 of the HBM
+    /// bandwidth). The same file's grouped-query Mistral-7B runs, not in the fit, put `gqa_rate` at
+    /// ~3.6 (fp16 2048/128, batch 32: 4.4e9 KV elements in 4.7 ms). `overhead` and
+    /// `quant_layer_overhead` fit to about zero (`layer_overhead` carries the fixed time). Errors: see
+    /// the README.
     pub const FITTED: Coefficients = Coefficients {
-        eff_bw: 0.80,
+        eff_bw: 0.841,
         eff_kv: 0.90,
-        eff_flops: 0.7425,
-        overhead: 0.0123e-3,
+        gqa_rate: 3.099,
+        eff_flops: 0.7806,
+        overhead: 0.010e-3,
         layer_overhead: 73.89e-6,
-        seq_overhead: 66.41e-6,
-        allreduce: 20.11e-6,
-        quant_layer_overhead: 0.61e-6,
+        seq_overhead: 31.37e-6,
+        allreduce: 24.56e-6,
+        quant_layer_overhead: 0.78e-6,
         quant_flops: 0.8187,
         reserved_bytes: 1.322e9,
-        client_gap: 4.027e-3,
-        frontend: 2.241e-3,
+        client_gap: 3.644e-3,
+        frontend: 1.835e-3,
     };
 
-    pub const NAMES: [&'static str; 12] = [
+    pub const NAMES: [&'static str; 13] = [
         "eff_bw",
         "eff_kv",
         "eff_flops",
+        "gqa_rate",
         "overhead",
         "layer_overhead",
         "seq_overhead",
@@ -98,6 +127,7 @@ impl Coefficients {
             "eff_bw" => self.eff_bw,
             "eff_kv" => self.eff_kv,
             "eff_flops" => self.eff_flops,
+            "gqa_rate" => self.gqa_rate,
             "overhead" => self.overhead,
             "layer_overhead" => self.layer_overhead,
             "seq_overhead" => self.seq_overhead,
@@ -117,6 +147,7 @@ impl Coefficients {
             "eff_bw" => &mut self.eff_bw,
             "eff_kv" => &mut self.eff_kv,
             "eff_flops" => &mut self.eff_flops,
+            "gqa_rate" => &mut self.gqa_rate,
             "overhead" => &mut self.overhead,
             "layer_overhead" => &mut self.layer_overhead,
             "seq_overhead" => &mut self.seq_overhead,
@@ -140,20 +171,27 @@ pub struct StepLoad {
     pub tokens: f64,
     /// Sequences scheduled.
     pub seqs: f64,
-    /// Context tokens whose KV the step's attention reads.
+    /// Context tokens whose KV the prefill chunks' attention reads.
     pub kv_tokens: f64,
-    /// Query-key pairs of attention.
+    /// Query-key pairs of the prefill chunks' attention.
     pub pairs: f64,
+    /// Context tokens whose KV the decoding sequences' attention reads (one query token each).
+    pub decode_kv: f64,
 }
 
 impl StepLoad {
-    /// Add a sequence that has `context` tokens cached and processes `new` more.
+    /// Add a sequence that has `context` tokens cached and processes `new` more: one new token is
+    /// a decode (the decode attention kernel), more a prefill chunk (flash attention).
     pub fn add(&mut self, context: u32, new: u32) {
         let (c, n) = (f64::from(context), f64::from(new));
         self.tokens += n;
         self.seqs += 1.0;
-        self.kv_tokens += c + n;
-        self.pairs += n * (c + n / 2.0);
+        if new == 1 {
+            self.decode_kv += c + 1.0;
+        } else {
+            self.kv_tokens += c + n;
+            self.pairs += n * (c + n / 2.0);
+        }
     }
 }
 
@@ -167,6 +205,8 @@ pub struct CostModel {
     flops_per_token: f64,
     flops_per_pair: f64,
     flops_rate: f64,
+    decode_kv_bytes: f64,
+    decode_kv_elements: f64,
     allreduce_fixed: f64,
     allreduce_per_token: f64,
 }
@@ -195,6 +235,12 @@ impl CostModel {
             flops_per_token: 2.0 * a.active * 1e9 / tp,
             flops_per_pair: 4.0 * layers * f64::from(a.heads * a.head_dim) / tp,
             flops_rate: dep.gpu.flops(dep.precision) * eff_flops,
+            decode_kv_bytes: dep.kv_bytes_per_token() / (bw * c.eff_kv),
+            decode_kv_elements: if a.grouped_query() {
+                a.kv_elements_per_token(dep.tp) / (dep.gpu.sms * dep.gpu.clock * c.gqa_rate)
+            } else {
+                0.0
+            },
             allreduce_fixed,
             allreduce_per_token,
             dep: dep.clone(),
@@ -203,28 +249,49 @@ impl CostModel {
 
     /// Seconds one step with this load takes.
     pub fn step_seconds(&self, load: &StepLoad) -> f64 {
+        // The linear layers: their weights against their FLOPs.
         let weights = self.dep.arch.params_read(load.tokens) * self.weight_scale;
-        let t_mem = weights + load.kv_tokens * self.kv_bytes;
-        let t_compute =
-            (self.flops_per_token * load.tokens + self.flops_per_pair * load.pairs) / self.flops_rate;
+        let t_linear = weights.max(self.flops_per_token * load.tokens / self.flops_rate);
+        // Attention runs as kernels of its own after the linear ones: flash attention for prefill
+        // chunks (tensor cores), the decode kernel for single-token queries (its dot products on CUDA
+        // cores, per query head: grouped-query models do `heads / kv_heads` times the work per KV byte).
+        let t_prefill_attn =
+            (load.kv_tokens * self.kv_bytes).max(self.flops_per_pair * load.pairs / self.flops_rate);
+        let t_decode_attn = load.decode_kv * self.decode_kv_bytes.max(self.decode_kv_elements);
         let overhead = self.fixed + load.seqs * self.dep.coefficients.seq_overhead;
         let t_comm = if load.tokens > 0.0 {
             self.allreduce_fixed + self.allreduce_per_token * load.tokens
         } else {
             0.0
         };
-        overhead + t_mem.max(t_compute) + t_comm
+        overhead + t_linear + t_prefill_attn + t_decode_attn + t_comm
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::deployment::{Deployment, Spec};
+    use super::super::hardware::Gpu;
     use super::*;
 
     fn model(precision: &str) -> CostModel {
-        let spec = Spec { model: "llama-3-8b".into(), precision: Some(precision.into()), ..Spec::default() };
+        on("llama-3-8b", "H100", precision, precision)
+    }
+
+    fn on(model: &str, gpu: &str, precision: &str, kv: &str) -> CostModel {
+        let spec = Spec {
+            model: model.into(),
+            gpu: Some(gpu.into()),
+            precision: Some(precision.into()),
+            kv_cache_dtype: Some(kv.into()),
+            ..Spec::default()
+        };
         CostModel::new(&Deployment::new(&spec).unwrap())
+    }
+
+    /// Seconds a decode step of 64 sequences spends per context token (long against short contexts).
+    fn kv_slope(m: &CostModel) -> f64 {
+        (decode(m, 64, 4096) - decode(m, 64, 64)) / (64.0 * 4032.0)
     }
 
     fn decode(m: &CostModel, batch: u32, context: u32) -> f64 {
@@ -254,5 +321,46 @@ mod tests {
         let t = m.step_seconds(&load);
         let compute = 2.0 * 8.03e9 * 8192.0 / (989.4e12 * Coefficients::FITTED.eff_flops);
         assert!(t > compute && t < 1.5 * compute + 0.01, "{t} vs {compute}");
+    }
+
+    #[test]
+    fn grouped_query_decode_attention_has_a_per_element_ceiling() {
+        // Llama-3-8B (8 KV heads for 32 query heads) on an H100: the grouped kernel is at its
+        // element ceiling with a 16-bit cache already, so an fp8 cache saves memory, not time.
+        let (fp16, fp8) = (on("llama-3-8b", "H100", "fp8", "fp16"), on("llama-3-8b", "H100", "fp8", "fp8"));
+        let ratio = kv_slope(&fp8) / kv_slope(&fp16);
+        assert!((ratio - 1.0).abs() < 1e-9, "{ratio}");
+        let h100 = Gpu::find("H100").unwrap();
+        let ceiling = h100.sms * h100.clock * Coefficients::FITTED.gqa_rate;
+        let per_token = 2.0 * 8.0 * 128.0 * 32.0 / ceiling;
+        assert!((kv_slope(&fp8) / per_token - 1.0).abs() < 0.05, "{} vs {per_token}", kv_slope(&fp8));
+        // Llama-2-7B (as many KV heads as query heads) runs the bandwidth-bound kernel: fp8 halves it.
+        let (fp16, fp8) = (on("llama-2-7b", "H100", "fp8", "fp16"), on("llama-2-7b", "H100", "fp8", "fp8"));
+        let ratio = kv_slope(&fp8) / kv_slope(&fp16);
+        assert!((ratio - 0.5).abs() < 0.02, "{ratio}");
+        // On the L40S's slower memory the grouped kernel is bandwidth-bound again: fp8 pays off.
+        let (fp16, fp8) = (on("llama-3-8b", "L40S", "fp8", "fp16"), on("llama-3-8b", "L40S", "fp8", "fp8"));
+        assert!(kv_slope(&fp8) < 0.8 * kv_slope(&fp16));
+    }
+
+    #[test]
+    fn decode_attention_is_not_hidden_under_a_prefill_chunk() {
+        // A compute-bound prefill chunk plus 64 long-context decodes: the decodes' KV read is a
+        // kernel of its own, added to the chunk's time rather than overlapped with its FLOPs.
+        let m = model("fp8");
+        let mut chunk = StepLoad::default();
+        chunk.add(0, 4096);
+        let mut mixed = chunk;
+        for _ in 0..64 {
+            mixed.add(4096, 1);
+        }
+        let mut decodes = StepLoad::default();
+        for _ in 0..64 {
+            decodes.add(4096, 1);
+        }
+        let attention = decodes.decode_kv * m.decode_kv_bytes.max(m.decode_kv_elements);
+        assert!(m.step_seconds(&mixed) > m.step_seconds(&chunk) + attention);
+        assert_eq!(mixed.pairs, chunk.pairs);
+        assert_eq!(mixed.decode_kv, 64.0 * 4097.0);
     }
 }

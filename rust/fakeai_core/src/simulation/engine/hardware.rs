@@ -7,6 +7,8 @@
 //! 192 GB elsewhere, we take 180 GB; dense figures are half the "with sparsity" ones), L40S (L40S
 //! datasheet: BF16 362 / FP8 733 dense TFLOPs, the datasheet's 733 / 1466 being with sparsity; 48 GB
 //! GDDR6 at 864 GB/s; PCIe only, so tensor parallelism goes over PCIe Gen4 at ~64 GB/s).
+//! SM counts and boost clocks from the same datasheets and NVIDIA's architecture whitepapers: A100 108 SMs
+//! at 1.41 GHz, H100/H200 SXM 132 at 1.98 GHz, B200 148 at ~1.965 GHz, L40S 142 at 2.52 GHz.
 //! The B200 and L40S rows are the least certain (secondary sources disagree by a few percent).
 
 /// A number format of weights (and, for fp8/fp4, of the KV cache).
@@ -65,6 +67,9 @@ pub struct Gpu {
     pub tflops_bf16: f64,
     pub tflops_fp8: f64,
     pub tflops_fp4: f64,
+    /// Streaming multiprocessors and their boost clock, Hz (what instruction-bound kernels scale with).
+    pub sms: f64,
+    pub clock: f64,
     /// GPU-to-GPU bandwidth one way, bytes/s (NVLink, or PCIe for the L40S).
     pub link: f64,
 }
@@ -79,6 +84,8 @@ pub const GPUS: [Gpu; 5] = [
         tflops_bf16: 312.0,
         tflops_fp8: 0.0,
         tflops_fp4: 0.0,
+        sms: 108.0,
+        clock: 1.41e9,
         link: 300.0 * GB,
     },
     Gpu {
@@ -88,6 +95,8 @@ pub const GPUS: [Gpu; 5] = [
         tflops_bf16: 989.4,
         tflops_fp8: 1978.9,
         tflops_fp4: 0.0,
+        sms: 132.0,
+        clock: 1.98e9,
         link: 450.0 * GB,
     },
     Gpu {
@@ -97,6 +106,8 @@ pub const GPUS: [Gpu; 5] = [
         tflops_bf16: 989.4,
         tflops_fp8: 1978.9,
         tflops_fp4: 0.0,
+        sms: 132.0,
+        clock: 1.98e9,
         link: 450.0 * GB,
     },
     Gpu {
@@ -106,6 +117,8 @@ pub const GPUS: [Gpu; 5] = [
         tflops_bf16: 2250.0,
         tflops_fp8: 4500.0,
         tflops_fp4: 9000.0,
+        sms: 148.0,
+        clock: 1.965e9,
         link: 900.0 * GB,
     },
     Gpu {
@@ -115,6 +128,8 @@ pub const GPUS: [Gpu; 5] = [
         tflops_bf16: 362.0,
         tflops_fp8: 733.0,
         tflops_fp4: 0.0,
+        sms: 142.0,
+        clock: 2.52e9,
         link: 32.0 * GB,
     },
 ];

@@ -159,6 +159,13 @@ impl Architecture {
         per_layer * f64::from(self.layers)
     }
 
+    /// Grouped-query attention (fewer KV heads than query heads, no latent attention): decode runs
+    /// the grouped kernel (TensorRT-LLM's XQA, FlashInfer/FlashAttention decode), several query
+    /// heads per KV head on tensor cores.
+    pub fn grouped_query(&self) -> bool {
+        self.mla_width == 0 && self.kv_heads < self.heads
+    }
+
     /// Expected parameters (billions) read by a step of `tokens` tokens: the dense part always, each
     /// routed expert when at least one token picks it (tokens route independently and uniformly).
     pub fn params_read(&self, tokens: f64) -> f64 {
