@@ -25,6 +25,7 @@ __all__ = [
     "SharedEngine",
     "SharedTable",
     "Steps",
+    "Timing",
     "VOCAB_SIZE",
     "VOCAB_TABLE_WIDTH",
     "anthropic_message",
@@ -110,6 +111,14 @@ class Answer:
     def label(self) -> str | None:
         """With a ``meter``: the model label the request counts under in the metrics (the model id
         with metrics off or off the live path; None when the metrics table is full)."""
+    @property
+    def timing(self) -> Timing | None:
+        """An engine-timed live answer's token timing (metrics on), for the pacer to count once it
+        settled the first and last token (:meth:`Pacer.play`, :meth:`Pacer.wait`)."""
+
+@final
+class Timing:
+    """The TTFT/ITL record of an engine-timed answer, counted by the pacer once settled."""
 
 @final
 class Meter:
@@ -277,6 +286,7 @@ class Pacer:
         done: Any,
         engine: SharedEngine | None = None,
         ticket: int = 0,
+        timing: Timing | None = None,
     ) -> tuple[int, int]:
         """Park a stream: ``(stream, slot of its first step)``; ``done`` (a future) gets the outcome.
         With ``engine`` and ``ticket``, the steps move with the first token's settled time."""
@@ -287,6 +297,7 @@ class Pacer:
         engine: SharedEngine | None = None,
         ticket: int = 0,
         first: float = 0.0,
+        timing: Timing | None = None,
     ) -> int:
         """Give ``future`` the result None at ``deadline`` (moved with the settled time of the first
         token forecast at ``first``, with ``engine`` and ``ticket``); returns its slot."""

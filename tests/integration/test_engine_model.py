@@ -116,6 +116,44 @@ def test_time_to_first_token_grows_with_concurrency(start_server):
     assert sorted(crowded)[len(crowded) // 2] > 3 * min(alone), (min(alone), sorted(crowded))
 
 
+def test_the_ttft_metric_counts_what_the_clients_saw(start_server):
+    """A crowd of long prompts arriving together: each request's first token comes later than its
+    forecast (made before the others arrived), and the TTFT histogram counts the settled time the
+    client saw, not the forecast."""
+    with start_server("--workers", "2") as url:
+        before = engine_metrics(url)
+
+        async def crowd() -> list[dict]:
+            async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+
+                async def one(i: int) -> dict:
+                    payload = {**body(i), "stream_options": {"include_usage": True}}
+                    payload["messages"] = [{"role": "user", "content": f"{i} " + "word " * 1500}]
+                    begin = time.perf_counter()
+                    first = None
+                    headers = {"x-fakeai-output-tokens": "4"}
+                    async with http.stream(
+                        "POST", "/v1/chat/completions", json=payload, headers=headers
+                    ) as r:
+                        async for line in r.aiter_lines():
+                            if first is None and line.startswith("data: {"):
+                                first = time.perf_counter() - begin
+                    return first
+
+                return await asyncio.gather(*(one(i) for i in range(24)))
+
+        seen = asyncio.run(crowd())
+        after = engine_metrics(url)
+    name = "vllm:time_to_first_token_seconds"
+    count = after[name + "_count"] - before.get(name + "_count", 0.0)
+    mean = (after[name + "_sum"] - before.get(name + "_sum", 0.0)) / count
+    client = sum(seen) / len(seen)
+    assert count == 24
+    # The clients' TTFT adds only their own trip (a millisecond or two) to the server's.
+    assert 0.8 * client < mean <= client, (mean, client)
+    assert client > 0.1, "24 prompts of ~1,500 tokens wait several prefill steps"
+
+
 async def _one(url: str, i: int) -> float:
     async with httpx.AsyncClient(base_url=url, timeout=60) as http:
         return (await stream(http, 1000 + i, 8))["ttft"]

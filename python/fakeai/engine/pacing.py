@@ -26,8 +26,9 @@ from typing import Any
 from fakeai import _core
 from fakeai.http.asgi import SSE_HEADERS, Receive, Send, send_bytes
 
-#: An engine-timed request's engine and ticket: its first token is settled when due.
-Settle = tuple[_core.SharedEngine, int]
+#: An engine-timed request's engine, ticket and timing record (metrics on): its first and last token
+#: are settled with the engine when due, and the timing counted then.
+Settle = tuple[_core.SharedEngine, int, _core.Timing | None]
 
 #: Width of a ticker slot, seconds.
 RESOLUTION = 0.001
@@ -88,7 +89,7 @@ class Ticker:
         if settle is None:
             self._parked(self.core.wait(future, deadline))
         else:
-            self._parked(self.core.wait(future, deadline, settle[0], settle[1], first))
+            self._parked(self.core.wait(future, deadline, settle[0], settle[1], first, settle[2]))
         gone = asyncio.ensure_future(_disconnected(receive))
 
         def wake(task: asyncio.Future[bool]) -> None:

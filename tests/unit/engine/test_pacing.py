@@ -190,7 +190,7 @@ def test_an_engine_timed_stream_moves_with_the_settled_first_and_last_token(tmp_
         steps = [str(k).encode() for k in range(20)]
         start = forecast[0]
         offsets = [t - start for t in forecast]
-        return await ticker.play(send, steps, offsets, start, gone, (engine, ticket))
+        return await ticker.play(send, steps, offsets, start, gone, (engine, ticket, None))
 
     assert asyncio.run(main()) is True
     assert b"".join(body for _, body in writes) == b"".join(str(k).encode() for k in range(20))
@@ -209,7 +209,7 @@ def test_an_engine_timed_answer_waits_for_the_settled_last_token(tmp_path):
 
     async def main() -> float:
         ticker = Ticker()
-        assert await ticker.until_or_gone(forecast[-1], receive, (engine, ticket), forecast[0])
+        assert await ticker.until_or_gone(forecast[-1], receive, (engine, ticket, None), forecast[0])
         return time.monotonic()
 
     woke = asyncio.run(main())

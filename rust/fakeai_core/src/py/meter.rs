@@ -65,6 +65,48 @@ impl Meter {
     }
 }
 
+/// The token timing of an engine-timed answer, counted once the pacer settled its first and last
+/// token with the engine (see `Pacer`): the forecast it was rendered with assumes nothing else arrives
+/// before its first token, so under load it would count too early.
+#[pyclass(frozen, module = "fakeai._core")]
+pub(crate) struct Timing {
+    table: Py<SharedTable>,
+    label: String,
+    /// When the request arrived (monotonic seconds).
+    start: f64,
+    completion_tokens: u64,
+    /// The stream's steps, or 0 for a whole answer.
+    steps: usize,
+}
+
+impl Timing {
+    /// Count the answer's first and last token, delivered at `first` and `last` (monotonic seconds).
+    pub(crate) fn record(&self, first: f64, last: f64) {
+        let (first, last) = ((first - self.start).max(0.0), (last - self.start).max(0.0));
+        let inf = match self.steps {
+            0 => Inference::whole(0, self.completion_tokens, last, first),
+            steps => Inference::streamed(0, self.completion_tokens, first, last, steps),
+        };
+        // A full table (labels are bounded) never fails a request.
+        let _ = metrics::observe_timing(self.table.get().table(), &self.label, inf);
+    }
+}
+
+impl Meter {
+    /// With metrics on: the timing record of an engine-timed answer counted under `label`.
+    pub(crate) fn timing(
+        &self,
+        py: Python<'_>,
+        label: &str,
+        start: f64,
+        completion_tokens: u64,
+        steps: usize,
+    ) -> Option<Timing> {
+        let table = self.metrics.as_ref()?.clone_ref(py);
+        Some(Timing { table, label: label.to_owned(), start, completion_tokens, steps })
+    }
+}
+
 /// What a generating call reports to its meter: the kind of usage and whether it is a live request
 /// (whose inference the metrics count).
 #[derive(Clone, Copy)]

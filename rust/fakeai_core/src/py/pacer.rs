@@ -17,6 +17,7 @@
 //! Python code (sends, future results) never runs while the pacer is borrowed, so a send that
 //! touches the ticker cannot trip PyO3's borrow check.
 
+use super::meter::Timing;
 use super::shared_engine::SharedEngine;
 use super::steps::Steps;
 use crate::shm::engine::Settled;
@@ -52,6 +53,10 @@ struct Settling {
     /// assumes the load persists, which may be late, so it is asked as soon as the first token is
     /// settled, and then when the engine says its step can start at the earliest.
     ask: f64,
+    /// The settled first token, once known (for the last token's settling).
+    first_at: f64,
+    /// Where the answer's settled token timing is counted (metrics on, see [`Timing`]).
+    timing: Option<Py<Timing>>,
 }
 
 impl Settling {
@@ -68,7 +73,14 @@ impl Settling {
     /// The same request, now settling its last token, forecast (after the first's shift) at `at`,
     /// once the first token was settled at `first`.
     fn last_at(self, first: f64, at: f64) -> Settling {
-        Settling { last: true, expected: at, deadline: at, ask: first, ..self }
+        Settling { last: true, expected: at, deadline: at, ask: first, first_at: first, ..self }
+    }
+
+    /// Count the settled timing: the first token at `first`, the last at `last`.
+    fn record(&self, first: f64, last: f64) {
+        if let Some(timing) = &self.timing {
+            timing.get().record(first, last);
+        }
     }
 }
 
@@ -98,15 +110,16 @@ impl Stream {
         if let Some(settling) = self.settling.take_if(|s| is_due(s.ask)) {
             match settling.ask(due) {
                 Err(at) => self.settling = Some(Settling { ask: at, ..settling }),
-                Ok(shift) if settling.last => self.cursor.shift_last(shift),
+                Ok(shift) if settling.last => {
+                    self.cursor.shift_last(shift);
+                    settling.record(settling.first_at, self.cursor.last_deadline().unwrap_or(due));
+                }
                 Ok(shift) => {
                     self.cursor.shift(shift);
-                    if let (true, Some(first), Some(last)) = (
-                        self.cursor.remaining() > 1,
-                        self.cursor.next_deadline(),
-                        self.cursor.last_deadline(),
-                    ) {
-                        self.settling = Some(settling.last_at(first, last));
+                    let first = self.cursor.next_deadline().unwrap_or(due);
+                    match (self.cursor.remaining() > 1, self.cursor.last_deadline()) {
+                        (true, Some(last)) => self.settling = Some(settling.last_at(first, last)),
+                        _ => settling.record(first, first),
                     }
                 }
             }
@@ -279,8 +292,8 @@ impl Pacer {
     /// asyncio future) gets the outcome. Returns `(stream, slot)`: the id for `cancel`/`resume` and
     /// the slot of the first step. With `engine` and its `ticket`, the steps are the request's tokens
     /// as the engine forecast them: the first and the last are settled with the engine when due
-    /// ([`Settling`]).
-    #[pyo3(signature = (send, steps, offsets, start, done, engine=None, ticket=0))]
+    /// ([`Settling`]); `timing` then counts the settled TTFT and ITL in the metrics.
+    #[pyo3(signature = (send, steps, offsets, start, done, engine=None, ticket=0, timing=None))]
     #[allow(clippy::too_many_arguments)]
     fn play(
         &mut self,
@@ -291,6 +304,7 @@ impl Pacer {
         done: Py<PyAny>,
         engine: Option<Py<SharedEngine>>,
         ticket: u64,
+        timing: Option<Py<Timing>>,
     ) -> PyResult<(u64, i64)> {
         let (steps, len) = match steps.cast::<Steps>() {
             Ok(lazy) => (Source::Lazy(lazy.clone().unbind()), lazy.get().count()),
@@ -312,6 +326,8 @@ impl Pacer {
             expected: first,
             deadline: first,
             ask: first,
+            first_at: first,
+            timing,
         });
         let stream = Stream { send, steps, cursor, done, settling };
         let index = match self.free.pop() {
@@ -329,8 +345,8 @@ impl Pacer {
 
     /// Give `future` the result None at `deadline`; returns its slot. With `engine` and its
     /// `ticket`, `deadline` is the request's last token as forecast, and `first` its first: both are
-    /// settled with the engine when due ([`Settling`]).
-    #[pyo3(signature = (future, deadline, engine=None, ticket=0, first=0.0))]
+    /// settled with the engine when due ([`Settling`]), and `timing` then counts the settled TTFT and ITL.
+    #[pyo3(signature = (future, deadline, engine=None, ticket=0, first=0.0, timing=None))]
     fn wait(
         &mut self,
         future: Py<PyAny>,
@@ -338,11 +354,21 @@ impl Pacer {
         engine: Option<Py<SharedEngine>>,
         ticket: u64,
         first: f64,
+        timing: Option<Py<Timing>>,
     ) -> i64 {
         match engine {
             Some(engine) => {
                 let expected = first.min(deadline);
-                let settling = Settling { engine, ticket, last: false, expected, deadline, ask: expected };
+                let settling = Settling {
+                    engine,
+                    ticket,
+                    last: false,
+                    expected,
+                    deadline,
+                    ask: expected,
+                    first_at: expected,
+                    timing,
+                };
                 self.queue.push(expected, Entry::Waiter(future, Some(settling)))
             }
             None => self.queue.push(deadline, Entry::Waiter(future, None)),
@@ -387,11 +413,15 @@ impl Pacer {
                             Err(at) => reparked.push((at, Entry::Waiter(future, Some(settling)))),
                             Ok(shift) => {
                                 let deadline = settling.deadline + shift;
+                                let first =
+                                    if settling.last { settling.first_at } else { settling.expected + shift };
                                 if !settling.last && settling.expected < settling.deadline {
-                                    let first = settling.expected + shift;
                                     let next = settling.last_at(first, deadline);
                                     reparked.push((next.ask, Entry::Waiter(future, Some(next))));
-                                } else if deadline <= due {
+                                    continue;
+                                }
+                                settling.record(first, deadline);
+                                if deadline <= due {
                                     woken.push(future);
                                 } else {
                                     reparked.push((deadline, Entry::Waiter(future, None)));

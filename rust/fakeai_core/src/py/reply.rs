@@ -9,7 +9,7 @@
 //! `SharedEngine.cancel`.
 
 use super::cluster;
-use super::meter::Metered;
+use super::meter::{Metered, Timing};
 use super::shared_engine::SharedEngine;
 use super::steps::Steps;
 use super::InvalidInput;
@@ -61,10 +61,26 @@ impl Sim<'_> {
         Self { cluster: None, engine: None, now: 0.0, metered: None }
     }
 
-    /// Record the answer with the meter, if any: the model label it counts under.
-    fn meter(&self, inference: Inference) -> Option<String> {
-        let m = self.metered?;
-        m.meter.answered(m.kind, m.model, m.live, inference)
+    /// Record the answer with the meter, if any: the model label it counts under, and for an
+    /// engine-timed (`timed`) live answer the [`Timing`] the pacer counts once it settled the first
+    /// and last token (the forecast's TTFT and ITL are left out here).
+    fn meter(
+        &self,
+        py: Python<'_>,
+        inference: Inference,
+        timed: bool,
+        steps: usize,
+    ) -> (Option<String>, Option<Py<Timing>>) {
+        let Some(m) = self.metered else { return (None, None) };
+        let settled = timed && m.live;
+        let inference = if settled { Inference { ttft: None, itl: None, ..inference } } else { inference };
+        let label = m.meter.answered(m.kind, m.model, m.live, inference);
+        let timing = label
+            .as_deref()
+            .filter(|_| settled)
+            .and_then(|label| m.meter.timing(py, label, self.now, inference.completion_tokens, steps))
+            .and_then(|t| Py::new(py, t).ok());
+        (label, timing)
     }
 
     /// Route `tokens` (only computed when there is a cluster): `(worker, cached_tokens)`.
@@ -142,6 +158,9 @@ pub(crate) struct Answer {
     /// metrics off; None when the metrics table is full). None without a meter.
     #[pyo3(get)]
     label: Option<String>,
+    /// An engine-timed live answer's token timing, for the pacer to count once settled.
+    #[pyo3(get)]
+    timing: Option<Py<Timing>>,
 }
 
 /// What a rendered request reports back: its token counts and where it ran.
@@ -161,16 +180,16 @@ pub(crate) fn whole<'py>(
     out: Outcome,
     decode_tokens: usize,
 ) -> PyResult<Bound<'py, Answer>> {
-    let (phases, ticket) = match sim.engine_times(&out, false, decode_tokens)? {
-        Some((ticket, times)) => ([times[0], times[times.len() - 1]], ticket),
+    let (phases, ticket, timed) = match sim.engine_times(&out, false, decode_tokens)? {
+        Some((ticket, times)) => ([times[0], times[times.len() - 1]], ticket, true),
         None => {
             let mut phases = schedule::phases(&mut Rng::new(fresh_seed()), lat, decode_tokens);
             let ticket = sim.book(&out, false, &mut phases);
-            (phases, ticket)
+            (phases, ticket, false)
         }
     };
     let (prompt, completion) = (u64::from(out.prompt_tokens), u64::from(out.completion_tokens));
-    let label = sim.meter(Inference::whole(prompt, completion, phases[1], phases[0]));
+    let (label, timing) = sim.meter(py, Inference::whole(prompt, completion, phases[1], phases[0]), timed, 0);
     let answer = Answer {
         payload: PyBytes::new(py, body).into_any().unbind(),
         schedule: (phases[0], phases[1]).into_pyobject(py)?.into_any().unbind(),
@@ -178,6 +197,7 @@ pub(crate) fn whole<'py>(
         completion_tokens: out.completion_tokens,
         ticket,
         label,
+        timing,
     };
     Bound::new(py, answer)
 }
@@ -214,11 +234,11 @@ pub(crate) fn streamed<'py>(
     out: Outcome,
 ) -> PyResult<Bound<'py, Answer>> {
     let mut steps = steps.into();
-    let (offsets, ticket) = match sim.engine_times(&out, true, steps.len())? {
+    let (offsets, ticket, timed) = match sim.engine_times(&out, true, steps.len())? {
         // One token per step (a stream's steps are its tokens, the last also carrying the end).
         Some((ticket, times)) => {
             let last = times.len() - 1;
-            ((0..steps.len()).map(|k| times[k.min(last)]).collect(), ticket)
+            ((0..steps.len()).map(|k| times[k.min(last)]).collect(), ticket, true)
         }
         None => {
             if let StreamSteps::Whole(whole) = &mut steps {
@@ -228,12 +248,13 @@ pub(crate) fn streamed<'py>(
             }
             let mut offsets = schedule::step_offsets(&mut Rng::new(fresh_seed()), lat, steps.len());
             let ticket = sim.book(&out, true, &mut offsets);
-            (offsets, ticket)
+            (offsets, ticket, false)
         }
     };
     let (prompt, completion) = (u64::from(out.prompt_tokens), u64::from(out.completion_tokens));
     let (first, last) = (offsets.first().copied().unwrap_or(0.0), offsets.last().copied().unwrap_or(0.0));
-    let label = sim.meter(Inference::streamed(prompt, completion, first, last, offsets.len()));
+    let inference = Inference::streamed(prompt, completion, first, last, offsets.len());
+    let (label, timing) = sim.meter(py, inference, timed, offsets.len());
     let payload = match steps {
         StreamSteps::Whole(steps) => PyList::new(py, steps.iter().map(|s| PyBytes::new(py, s)))?.into_any(),
         StreamSteps::Lazy(steps) => Bound::new(py, steps)?.into_any(),
@@ -245,6 +266,7 @@ pub(crate) fn streamed<'py>(
         completion_tokens: out.completion_tokens,
         ticket,
         label,
+        timing,
     };
     Bound::new(py, answer)
 }

@@ -164,6 +164,12 @@ pub fn start_inference(table: &Table, label: &str, inf: Inference) -> Result<(),
     words[MODEL_RUNNING].fetch_add(1, Ordering::Relaxed);
     words[MODEL_PROMPT_TOKENS].fetch_add(inf.prompt_tokens, Ordering::Relaxed);
     words[MODEL_COMPLETION_TOKENS].fetch_add(inf.completion_tokens, Ordering::Relaxed);
+    observe_timing(table, label, inf)
+}
+
+/// Count an inference's token timing (TTFT, ITL) for `label`: at its start, or once it is known (an
+/// engine-timed answer, whose times the pacer settles with the engine).
+pub fn observe_timing(table: &Table, label: &str, inf: Inference) -> Result<(), SlotError> {
     if let Some(ttft) = inf.ttft {
         histogram::observe(slot(table, &["ttft", label])?, ttft);
     }
