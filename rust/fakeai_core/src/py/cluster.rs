@@ -52,6 +52,27 @@ impl Cluster {
         routed
     }
 
+    /// Whether the cluster records KV events (`--kv-events`).
+    pub(crate) fn kv_events(&self) -> bool {
+        self.lock().config().kv_events
+    }
+
+    /// Record the KV events of a prompt an engine replica's prefix cache routed (`worker` = the
+    /// replica): it found `matched` leading blocks of `hashes`, stored the rest, and evicted `evicted`.
+    pub(crate) fn record_events(
+        &self,
+        worker: usize,
+        tokens: &[u32],
+        hashes: &[u64],
+        matched: usize,
+        evicted: Vec<u64>,
+    ) {
+        let mut cluster = self.lock();
+        if cluster.config().kv_events {
+            cluster.record_events(worker, tokens, hashes, matched..hashes.len(), evicted);
+        }
+    }
+
     /// Count a prefix-cache lookup of `query_tokens` that found `cached_tokens`, routed to simulated
     /// `worker` (None: a request the engine model routed to one of its replicas).
     pub(crate) fn count(

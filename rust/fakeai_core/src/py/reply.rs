@@ -63,8 +63,11 @@ impl Sim<'_> {
     /// every worker process): `worker` is then the replica it is submitted to.
     pub(crate) fn route(&self, tokens: &[u32]) -> Option<(usize, u32)> {
         if let (Some(engine), Some(c)) = (self.engine, self.cluster) {
-            let r = engine.route(tokens, self.now);
+            let mut evicted = Vec::new();
+            let events = c.kv_events().then_some(&mut evicted);
+            let (r, hashes) = engine.route(tokens, self.now, events);
             c.count(None, tokens.len(), r.cached_tokens as usize, r.evicted_blocks as usize);
+            c.record_events(r.replica, tokens, &hashes, r.matched_blocks, evicted);
             return Some((r.replica, r.cached_tokens));
         }
         self.cluster.map(|c| {

@@ -37,8 +37,14 @@ const TAG_MASK: u64 = 0x7F << TAG_SHIFT;
 
 impl SharedEngine {
     /// Look the prompt `tokens` up in the replicas' prefix caches at `now`: the replica to submit it to
-    /// and the tokens it finds cached there (its blocks are stored in that replica's cache).
-    pub(crate) fn route(&self, tokens: &[u32], now: f64) -> Routed {
+    /// and the tokens it finds cached there (its blocks are stored in that replica's cache), and the
+    /// prompt's block hashes; the hashes of the blocks it evicted go to `evicted` when given.
+    pub(crate) fn route(
+        &self,
+        tokens: &[u32],
+        now: f64,
+        evicted: Option<&mut Vec<u64>>,
+    ) -> (Routed, Vec<u64>) {
         let hashes = block_hashes(tokens, self.prefix.block_size());
         let loads: Vec<Load> = self
             .inner
@@ -46,7 +52,7 @@ impl SharedEngine {
             .iter()
             .map(|r| Load { requests: r.running + r.waiting, blocks: r.kv_blocks - r.kv_blocks_free })
             .collect();
-        self.prefix.route(&hashes, tokens.len(), &loads)
+        (self.prefix.route(&hashes, tokens.len(), &loads, evicted), hashes)
     }
 
     /// Submit a request arriving at `now` with `outputs` tokens to generate, to `replica` (as
@@ -145,7 +151,7 @@ impl SharedEngine {
     /// with `submit(..., cached_tokens=...)`.
     #[pyo3(name = "route")]
     fn py_route(&self, token_ids: Vec<u32>, now: f64) -> (usize, u32) {
-        let r = self.route(&token_ids, now);
+        let (r, _) = self.route(&token_ids, now, None);
         (r.replica, r.cached_tokens)
     }
 

@@ -76,6 +76,8 @@ pub struct Routed {
     pub replica: usize,
     /// Prompt tokens found cached on that replica (whole blocks, never the prompt's last token).
     pub cached_tokens: u32,
+    /// Leading blocks found cached (the blocks after them were stored by this request).
+    pub matched_blocks: usize,
     pub evicted_blocks: u64,
 }
 
@@ -196,8 +198,8 @@ impl PrefixCache {
     }
 
     /// Store (or refresh) `hashes` in replica `r`'s cache, the earlier blocks the more recent;
-    /// returns the blocks evicted (lock held).
-    fn insert(&self, r: usize, hashes: &[u64]) -> u64 {
+    /// returns the blocks evicted, whose hashes go to `evicted` when given (lock held).
+    fn insert(&self, r: usize, hashes: &[u64], mut evicted_hashes: Option<&mut Vec<u64>>) -> u64 {
         let h = self.header();
         let base = h.clock;
         h.clock += hashes.len() as u64;
@@ -215,6 +217,9 @@ impl PrefixCache {
                         stats.blocks_used += 1;
                     } else {
                         evicted += 1;
+                        if let Some(out) = evicted_hashes.as_deref_mut() {
+                            out.push(set.hashes[way]);
+                        }
                     }
                     set.hashes[way] = k;
                     way
@@ -229,8 +234,15 @@ impl PrefixCache {
     /// Route a prompt of `tokens` tokens whose full blocks hash to `hashes`, given the engine's load
     /// on each replica (`loads`, one per replica): the replica whose cost (blocks to prefill, weighed
     /// by `overlap`, plus the blocks its sequences hold, weighed by `load`) is least, as AI-Dynamo's KV
-    /// router does. The prompt's blocks are then stored in that replica's cache and the lookup counted.
-    pub fn route(&self, hashes: &[u64], tokens: usize, loads: &[Load]) -> Routed {
+    /// router does. The prompt's blocks are then stored in that replica's cache and the lookup counted;
+    /// the hashes of the blocks that evicts go to `evicted` when given (for KV events).
+    pub fn route(
+        &self,
+        hashes: &[u64],
+        tokens: usize,
+        loads: &[Load],
+        evicted: Option<&mut Vec<u64>>,
+    ) -> Routed {
         // A full hit still computes the last token (vLLM), and a prompt longer than the cache cannot
         // be held whole.
         let limit = self.capacity() as usize;
@@ -253,14 +265,14 @@ impl PrefixCache {
         let h = self.header();
         let replica = router::choose(&candidates, self.weights, h.rotation as usize);
         h.rotation = h.rotation.wrapping_add(1);
-        let evicted = self.insert(replica, &hashes[..hashes.len().min(limit)]);
+        let evicted = self.insert(replica, &hashes[..hashes.len().min(limit)], evicted);
         let cached = (matched[replica] * self.block_size).min(tokens) as u32;
         let s = self.stats_of(replica);
         s.requests += 1;
         s.hit_requests += u64::from(cached > 0);
         s.query_tokens += tokens as u64;
         s.hit_tokens += u64::from(cached);
-        Routed { replica, cached_tokens: cached, evicted_blocks: evicted }
+        Routed { replica, cached_tokens: cached, matched_blocks: matched[replica], evicted_blocks: evicted }
     }
 
     /// Each replica's figures.
@@ -301,15 +313,15 @@ mod tests {
         let c = open("hits", 1, 1024);
         let p = prompt(1, 100);
         let h = block_hashes(&p, 16);
-        assert_eq!(c.route(&h, 100, &[Load::default()]).cached_tokens, 0);
-        assert_eq!(c.route(&h, 100, &[Load::default()]).cached_tokens, 96);
+        assert_eq!(c.route(&h, 100, &[Load::default()], None).cached_tokens, 0);
+        assert_eq!(c.route(&h, 100, &[Load::default()], None).cached_tokens, 96);
         // Exactly six blocks long: the last block is recomputed for the last token.
         let exact = &p[..96];
-        assert_eq!(c.route(&block_hashes(exact, 16), 96, &[Load::default()]).cached_tokens, 80);
+        assert_eq!(c.route(&block_hashes(exact, 16), 96, &[Load::default()], None).cached_tokens, 80);
         // A prompt that shares the first three blocks.
         let mut q = p.clone();
         q[50] = 1;
-        assert_eq!(c.route(&block_hashes(&q, 16), 100, &[Load::default()]).cached_tokens, 48);
+        assert_eq!(c.route(&block_hashes(&q, 16), 100, &[Load::default()], None).cached_tokens, 48);
         let s = c.stats()[0];
         assert_eq!((s.requests, s.hit_requests, s.query_tokens, s.hit_tokens), (4, 3, 396, 224));
         assert_eq!(s.blocks_used, 6 + 3, "the other prompt's last three blocks are new");
@@ -321,10 +333,10 @@ mod tests {
         assert_eq!(c.capacity(), 64);
         let one = [Load::default()];
         let old = block_hashes(&prompt(1, 16 * 16 + 1), 16);
-        c.route(&old, 16 * 16 + 1, &one);
+        c.route(&old, 16 * 16 + 1, &one, None);
         // Many other prompts: the cache stays at its capacity and `old` is pushed out.
         for k in 2..40 {
-            c.route(&block_hashes(&prompt(k, 16 * 8 + 1), 16), 16 * 8 + 1, &one);
+            c.route(&block_hashes(&prompt(k, 16 * 8 + 1), 16), 16 * 8 + 1, &one, None);
             assert!(c.stats()[0].blocks_used <= 64);
         }
         let s = c.stats()[0];
@@ -332,8 +344,8 @@ mod tests {
         assert!(s.blocks_used > 48, "sets fill before they evict: {}", s.blocks_used);
         // The most recent prompt is still there, the first is not.
         let recent = block_hashes(&prompt(39, 16 * 8 + 1), 16);
-        assert_eq!(c.route(&recent, 16 * 8 + 1, &one).cached_tokens, 128);
-        assert_eq!(c.route(&old, 16 * 16 + 1, &one).cached_tokens, 0);
+        assert_eq!(c.route(&recent, 16 * 8 + 1, &one, None).cached_tokens, 128);
+        assert_eq!(c.route(&old, 16 * 16 + 1, &one, None).cached_tokens, 0);
     }
 
     #[test]
@@ -342,10 +354,13 @@ mod tests {
         let c = open("tail", 1, 8);
         let one = [Load::default()];
         let a = block_hashes(&prompt(1, 6 * 16 + 1), 16);
-        c.route(&a, 6 * 16 + 1, &one);
-        c.route(&block_hashes(&prompt(2, 4 * 16 + 1), 16), 4 * 16 + 1, &one);
+        c.route(&a, 6 * 16 + 1, &one, None);
+        let mut evicted = Vec::new();
+        let b = c.route(&block_hashes(&prompt(2, 4 * 16 + 1), 16), 4 * 16 + 1, &one, Some(&mut evicted));
+        assert_eq!((b.evicted_blocks, b.matched_blocks), (2, 0));
         // Two of a's blocks went, its last two: its first four still hit.
-        assert_eq!(c.route(&a, 6 * 16 + 1, &one).cached_tokens, 64);
+        assert_eq!(evicted, [a[5], a[4]]);
+        assert_eq!(c.route(&a, 6 * 16 + 1, &one, None).cached_tokens, 64);
     }
 
     #[test]
@@ -353,18 +368,18 @@ mod tests {
         let c = open("route", 3, 1024);
         let idle = [Load::default(); 3];
         let h = block_hashes(&prompt(5, 400), 16);
-        let first = c.route(&h, 400, &idle);
-        let again = c.route(&h, 400, &idle);
+        let first = c.route(&h, 400, &idle, None);
+        let again = c.route(&h, 400, &idle, None);
         assert_eq!((again.replica, again.cached_tokens), (first.replica, 384));
         // The replica that holds it is now full of other work: another one is cheaper.
         let mut busy = idle;
         busy[first.replica] = Load { requests: 50, blocks: 5000 };
-        let moved = c.route(&h, 400, &busy);
+        let moved = c.route(&h, 400, &busy, None);
         assert_ne!(moved.replica, first.replica);
         assert_eq!(moved.cached_tokens, 0);
         // Cold prompts spread over idle replicas.
         let spread: std::collections::HashSet<usize> =
-            (10..13).map(|k| c.route(&block_hashes(&prompt(k, 64), 16), 64, &idle).replica).collect();
+            (10..13).map(|k| c.route(&block_hashes(&prompt(k, 64), 16), 64, &idle, None).replica).collect();
         assert_eq!(spread.len(), 3);
     }
 
@@ -375,8 +390,8 @@ mod tests {
         let b = PrefixCache::open(&path, 2, 512, 16, Weights::default()).unwrap();
         let h = block_hashes(&prompt(3, 200), 16);
         let idle = [Load::default(); 2];
-        let first = a.route(&h, 200, &idle);
-        let second = b.route(&h, 200, &idle);
+        let first = a.route(&h, 200, &idle, None);
+        let second = b.route(&h, 200, &idle, None);
         assert_eq!((second.replica, second.cached_tokens), (first.replica, 192));
         assert_eq!(a.stats(), b.stats());
         assert!(PrefixCache::open(&path, 2, 1024, 16, Weights::default()).is_err());
@@ -388,7 +403,7 @@ mod tests {
         c.header().lock.store(u32::MAX - 1, Ordering::Release);
         c.header().locked_at.store(super::super::ratelimit::now_ns(), Ordering::Release);
         let h = block_hashes(&prompt(1, 40), 16);
-        assert_eq!(c.route(&h, 40, &[Load::default()]).replica, 0);
+        assert_eq!(c.route(&h, 40, &[Load::default()], None).replica, 0);
         assert_eq!(c.header().lock.load(Ordering::Acquire), 0);
     }
 
