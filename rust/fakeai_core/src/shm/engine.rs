@@ -567,7 +567,13 @@ impl SharedEngine {
             h.waiting_len + h.running_len
         };
         let least = || (0..replicas).min_by_key(|&r| load(r)).unwrap_or(0);
-        let r = replica.filter(|&r| r < replicas).unwrap_or_else(least);
+        // A chosen replica whose queue is full gives way to the least-loaded one (without its hit).
+        let full = |r: usize| self.head(r).waiting_len >= self.waiting_capacity || self.head(r).free_len == 0;
+        let (r, cached) = match replica.filter(|&r| r < replicas && !full(r)) {
+            Some(r) => (r, cached),
+            None if replica.is_some() => (least(), 0),
+            None => (least(), cached),
+        };
         let head = self.head(r);
         if head.waiting_len >= self.waiting_capacity || head.free_len == 0 {
             self.header().counters.refused += 1;
@@ -926,6 +932,20 @@ mod tests {
         assert_eq!(shared.settle(tickets[1], 100.0, true), Settled::At(end));
         assert_eq!(shared.settle(tickets[1], 100.0, false), Settled::Gone);
         assert_eq!(shared.settle(u64::MAX, 1.0, false), Settled::Gone, "a ticket out of range");
+    }
+
+    #[test]
+    fn a_request_goes_to_the_chosen_replica_unless_its_queue_is_full() {
+        let dep = deployment(2, 1);
+        let e = SharedEngine::open(&region("chosen"), &dep, 1).unwrap();
+        let on = |e: &SharedEngine| e.replicas(5.0).iter().map(|r| r.running + r.waiting).collect::<Vec<_>>();
+        e.submit_on(Some(1), 5.0, 100, 0, 1000, false).unwrap();
+        e.submit_on(Some(1), 5.0, 100, 64, 1000, false).unwrap();
+        assert_eq!(on(&e), [0, 2]);
+        // Replica 1 holds one running and one waiting: the next goes to replica 0.
+        e.submit_on(Some(1), 5.0, 100, 64, 1000, false).unwrap();
+        assert_eq!(on(&e), [1, 2]);
+        assert_eq!(e.replicas(5.0)[0].kv_blocks, dep.kv_blocks);
     }
 
     #[test]
