@@ -493,11 +493,22 @@ class SharedEngine:
     reports the engine (server-wide). Times are ``time.monotonic()`` seconds."""
 
     def __new__(
-        cls, path: str, deployment_spec: dict[str, Any], waiting: int, tag: int = 0, sustain: bool = True
+        cls,
+        path: str,
+        deployment_spec: dict[str, Any],
+        waiting: int,
+        tag: int = 0,
+        sustain: bool = True,
+        overlap_weight: float = 1.0,
+        load_weight: float = 1.0,
     ) -> SharedEngine: ...
     def submit(
         self, now: float, prompt_tokens: int, output_tokens: int, cached_tokens: int = 0
     ) -> tuple[int, list[float]]: ...
+    def route(self, token_ids: list[int], now: float) -> tuple[int, int]:
+        """``(replica, cached_tokens)`` of a prompt in the replicas' prefix caches (stores its blocks)."""
+    def replicas(self, now: float) -> list[dict[str, Any]]:
+        """Per replica: engine state and prefix-cache figures (server-wide)."""
     def settle(self, ticket: int, now: float, last: bool = False) -> tuple[str, float]:
         """``("at", t)``, ``("later", ask_again_at)`` or ``("gone", nan)`` for the first (or last)
         token of ``ticket``."""

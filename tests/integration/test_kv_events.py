@@ -127,3 +127,32 @@ def test_data_parallel_rank_k_publishes_on_port_plus_k(subscriber):
     assert {b.data_parallel_rank for _, b in batches} <= {2, 3}
     stored = [e for _, b in batches for e in b.events if isinstance(e, BlockStored)]
     assert stored and len(stored[0].token_ids) == 2 * BLOCK and len(set(stored[0].token_ids)) == 1
+
+
+def test_an_engine_timed_model_publishes_its_replicas_prefix_caches(subscriber):
+    port = free_port()
+    flags = ("--replicas", "2", "--kv-events", f"tcp://127.0.0.1:{port}")
+    with running_server(*flags) as url, httpx.Client(base_url=url, timeout=30) as http:
+        sub = subscriber(port)
+
+        def complete_engine(prompt: list[int]) -> None:
+            body = {"model": "meta-llama/Llama-3.1-8B-Instruct", "prompt": prompt, "max_tokens": 1}
+            assert http.post("/v1/completions", json=body).status_code == 200
+
+        for attempt in range(50):
+            complete_engine([7] * BLOCK + [attempt])
+            if collect(sub, 0.1):
+                break
+        else:
+            raise AssertionError("no KV events received")
+        collect(sub, 0.2)
+        prefix = list(range(1000, 1000 + 4 * BLOCK))
+        complete_engine(prefix + [1])
+        complete_engine(prefix + list(range(6000, 6000 + 2 * BLOCK)) + [1])
+        batches = collect(sub)
+    stored = [(b.data_parallel_rank, e) for _, b in batches for e in b.events if isinstance(e, BlockStored)]
+    (rank, first), (again, second) = stored
+    # The engine's router sent the second prompt to the replica (a data-parallel rank) holding its prefix.
+    assert rank == again and rank in (0, 1)
+    assert len(first.block_hashes) == 4 and first.parent_block_hash is None and first.token_ids == prefix
+    assert second.parent_block_hash == first.block_hashes[3] and len(second.block_hashes) == 2

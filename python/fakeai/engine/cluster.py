@@ -7,7 +7,10 @@ slots, behind a KV-aware router weighing cached overlap (``--kv-overlap-weight``
 routing, the time to first token) in front of the ``--kv-workers`` decode workers. The cluster is
 passed into ``_core.chat`` / ``_core.completion``, so routing, the cache lookup, queueing and rendering
 stay one core call per request. It is per process (each granian worker simulates its own copy); its
-counters also go to the server's shared table, so they are server-wide.
+counters also go to the server's shared table, so they are server-wide. It serves the requests with
+fixed timing; a request the engine model times is routed by the engine's own prefix caches instead, one
+per replica and shared by every worker (:mod:`fakeai.engine.deployment`), and only counted here
+(``cluster|requests``, ``query_tokens``, ``hit_tokens``, ``hit_requests``, ``evicted_blocks``).
 
 Reading the state (for ``/kv-cache/metrics``, ``/dynamo/metrics`` and the main metrics):
 
@@ -145,6 +148,40 @@ class SimulatedCluster:
             "totals": totals,
         }
 
+    def replica_workers(self) -> list[dict[str, object]]:
+        """The engine model's replicas, as the Dynamo views' workers (``worker`` is
+        ``"<architecture>/<replica>"``): server-wide figures, the same from any worker process.
+        ``active``/``queued`` are the replica's running and waiting sequences, ``blocks_used`` and
+        ``blocks_capacity`` its prefix cache's blocks, ``kv_blocks_used``/``kv_blocks``/``kv_usage``
+        the KV blocks its sequences hold, and the counters are its prefix cache's."""
+        now = time.monotonic()
+        workers: list[dict[str, object]] = []
+        for arch, engine in sorted(self.engines.opened().items()):
+            for i, r in enumerate(engine.replicas(now)):
+                workers.append(
+                    {
+                        "worker": f"{arch}/{i}",
+                        "role": "aggregated",
+                        "architecture": arch,
+                        "replica": i,
+                        "active": r["running"],
+                        "queued": r["waiting"],
+                        "blocks_used": r["prefix_blocks"],
+                        "blocks_capacity": r["prefix_capacity"],
+                        "kv_blocks_used": r["kv_blocks_used"],
+                        "kv_blocks": r["kv_blocks"],
+                        "kv_usage": r["kv_usage"],
+                        **{k: r[k] for k in ("requests", "query_tokens", "hit_tokens", "hit_requests")},
+                        "evicted_blocks": r["evicted_blocks"],
+                    }
+                )
+        return workers
+
+    def cluster_used(self) -> bool:
+        """Whether any worker process routed a request through its own cluster (fixed timing)."""
+        workers = self.settings.kv_workers + self.settings.kv_prefill_workers
+        return any(self.worker_counters(w)["requests"] for w in range(workers))
+
     def counters(self) -> dict[str, int]:
         return {name: (self.table.get(f"{TABLE}|{name}") or [0])[0] for name in COUNTERS}
 
@@ -171,7 +208,8 @@ class SimulatedCluster:
         scheduler's: requests holding a slot and requests queued for one, of this process's cluster
         (exact with ``--workers 1``). A model the engine model times gets its engine's figures instead
         (server-wide: the engine is shared by every worker): running and waiting sequences, KV blocks in
-        use, preemptions and the iteration-tokens histogram."""
+        use, its replicas' prefix-cache hits and queries, preemptions and the iteration-tokens
+        histogram."""
         totals = self.snapshot()["totals"]
         scheduler = self.core.load(time.monotonic()) if self.scheduled else None
         capacity = totals.get("blocks_capacity", 0)
@@ -187,8 +225,8 @@ class SimulatedCluster:
                     running=status["running"],
                     waiting=status["waiting"],
                     kv_cache_usage=status["kv_usage"],
-                    prefix_cache_hits=counters["hit_tokens"],
-                    prefix_cache_queries=counters["query_tokens"],
+                    prefix_cache_hits=status["prefix_cache_hits"],
+                    prefix_cache_queries=status["prefix_cache_queries"],
                     preemptions=status["preemptions"],
                     iteration_tokens=(*status["iteration_tokens"], status["scheduled_tokens"]),
                 )

@@ -12,6 +12,11 @@ a one-line error.
 The live server (:class:`Engines`) keeps one engine per model architecture it is asked to serve, in a
 shared-memory region every granian worker opens (``_core.SharedEngine``), so that ``--workers 1`` and
 ``--workers 4`` simulate the same GPUs. Which requests it times: see :meth:`Engines.for_request`.
+
+Beside each region, ``<region>.prefix`` holds the replicas' prefix caches (``rust/.../shm/prefix.rs``):
+the core call looks a request's prompt up there, and the KV router (``--kv-overlap-weight`` against
+``--kv-load-weight``, as for the fixed-timing cluster) sends it to the replica where its cost, the blocks
+to prefill plus the KV blocks already held, is least, usually the one with the longest prefix hit.
 """
 
 from __future__ import annotations
@@ -133,10 +138,27 @@ class Engines:
         engine = self.by_architecture.get(arch)
         if engine is None and len(self.ordered) < 128:
             path = shared.current_dir() / f"engine-{arch.replace('/', '_')}.region"
-            engine = _core.SharedEngine(str(path), deployment, self.waiting, len(self.ordered))
+            engine = _core.SharedEngine(
+                str(path),
+                deployment,
+                self.waiting,
+                len(self.ordered),
+                overlap_weight=self.settings.kv_overlap_weight,
+                load_weight=self.settings.kv_load_weight,
+            )
             self.by_architecture[arch] = engine
             self.ordered.append(engine)
         return engine
+
+    def opened(self) -> dict[str, _core.SharedEngine]:
+        """Every engine the server has opened, by any worker process, by architecture (found by their
+        region files, so the same from every worker)."""
+        if self.enabled:
+            for path in sorted(shared.current_dir().glob("engine-*.region")):
+                arch = path.name.removeprefix("engine-").removesuffix(".region")
+                if arch not in self.by_architecture:
+                    self.for_model(arch)
+        return self.by_architecture
 
     def for_ticket(self, ticket: int) -> _core.SharedEngine | None:
         """The engine that gave an engine ticket."""

@@ -14,7 +14,9 @@ Which engine a block lives on: a KV-aware router must know it. With ``--data-par
 ``k`` binds the endpoint's port + ``k`` (as vLLM's data-parallel engines do). Inside a rank the
 ``--kv-workers`` simulated workers are reported as data-parallel ranks: simulated worker ``i`` of rank
 ``k`` publishes with ``data_parallel_rank = k * kv_workers + i`` (0 with one worker and one rank, as
-vLLM without data parallelism). Run ``--kv-workers 1`` for the plain one-engine picture. Each
+vLLM without data parallelism); a model the engine model times reports its replicas the same way (replica
+``i`` of rank ``k`` is ``data_parallel_rank = k * kv_workers + i``, its blocks from the engine's prefix
+caches). Run ``--kv-workers 1`` for the plain one-engine picture. Each
 granian worker process simulates its own cluster and a PUB socket cannot share a bound port, so
 ``--kv-events`` needs ``--workers 1``.
 """

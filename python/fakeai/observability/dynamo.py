@@ -1,10 +1,14 @@
 """The simulated cluster's observability: the Prometheus collector of AI-Dynamo-style names (``dynamo_*``)
 and the JSON views of ``/kv-cache/metrics`` and ``/dynamo/metrics/json``.
 
-Counters and latency histograms are server-wide (the shared table, see :mod:`fakeai.engine.cluster`);
-per-worker gauges (requests running and queued, cache blocks) describe the simulated cluster of the
-worker process that answers, whose pid the JSON views report. Histogram buckets are written by
-:func:`fakeai.observability.prometheus.buckets`, as in every other exposition.
+Counters and latency histograms are server-wide (the shared table, see :mod:`fakeai.engine.cluster`).
+The simulated workers (:func:`workers`) are the engine model's replicas first, labelled
+``"<architecture>/<replica>"``: their running and waiting sequences, KV usage and prefix caches are
+the shared engine's, the same whichever worker process answers. Then, when fixed timing is in force or
+some request used it, the fixed-timing cluster's workers ``"0"``, ``"1"``...: their gauges (requests
+running and queued, cache blocks) describe the cluster of the worker process that answers, whose pid
+the JSON views report. Histogram buckets are written by :func:`fakeai.observability.prometheus.buckets`,
+as in every other exposition.
 """
 
 from __future__ import annotations
@@ -32,10 +36,26 @@ def _ratio(a: int, b: int) -> float:
     return a / b if b else 0.0
 
 
+def workers(cluster: SimulatedCluster, snap: dict[str, object]) -> list[dict[str, object]]:
+    """The engine's replicas, then (when used) this process's cluster workers from ``snap``; each with
+    ``server_wide`` counters (``requests``, ``hit_tokens``)."""
+    replicas = cluster.replica_workers()
+    for w in replicas:
+        w["server_wide"] = {"requests": w["requests"], "hit_tokens": w["hit_tokens"]}
+    if cluster.engines.enabled and not cluster.cluster_used():
+        return replicas
+    own = [{**w, "server_wide": cluster.worker_counters(w["worker"])} for w in snap["workers"]]
+    return replicas + own
+
+
+def _total(listed: list[dict[str, object]], key: str) -> int:
+    return sum(int(w[key]) for w in listed)
+
+
 def kv_cache_view(cluster: SimulatedCluster) -> dict[str, object]:
     c, snap = cluster.counters(), cluster.snapshot()
-    totals = snap["totals"]
-    workers = [{**w, "server_wide": cluster.worker_counters(w["worker"])} for w in snap["workers"]]
+    listed = workers(cluster, snap)
+    used, capacity = _total(listed, "blocks_used"), _total(listed, "blocks_capacity")
     return {
         "cache_hit_rate": _ratio(c["hit_tokens"], c["query_tokens"]),
         "request_hit_rate": _ratio(c["hit_requests"], c["requests"]),
@@ -45,11 +65,11 @@ def kv_cache_view(cluster: SimulatedCluster) -> dict[str, object]:
         "tokens_reused": c["hit_tokens"],
         "evicted_blocks": c["evicted_blocks"],
         "block_size": snap["block_size"],
-        "blocks_used": totals.get("blocks_used", 0),
-        "blocks_capacity": totals.get("blocks_capacity", 0),
-        "usage": _ratio(totals.get("blocks_used", 0), totals.get("blocks_capacity", 0)),
+        "blocks_used": used,
+        "blocks_capacity": capacity,
+        "usage": _ratio(used, capacity),
         "pid": snap["pid"],
-        "workers": workers,
+        "workers": listed,
     }
 
 
@@ -63,6 +83,7 @@ class Started:
 
 def dynamo_view(cluster: SimulatedCluster, started: Started) -> dict[str, object]:
     c, snap = cluster.counters(), cluster.snapshot()
+    listed = workers(cluster, snap)
     latency = {}
     for name in HISTOGRAMS:
         count, total, _ = cluster.histogram(name)
@@ -77,11 +98,11 @@ def dynamo_view(cluster: SimulatedCluster, started: Started) -> dict[str, object
         "released_early": c["released_early"],
         "output_tokens": c["output_tokens"],
         "output_tokens_per_second": c["output_tokens"] / started.uptime(),
-        "active_requests": snap["totals"].get("active", 0),
-        "queued_requests": snap["totals"].get("queued", 0),
+        "active_requests": _total(listed, "active"),
+        "queued_requests": _total(listed, "queued"),
         "latency": latency,
         "pid": snap["pid"],
-        "workers": snap["workers"],
+        "workers": listed,
     }
 
 
@@ -94,6 +115,7 @@ class DynamoCollector:
     def collect(self):
         cluster = self.cluster
         c, snap = cluster.counters(), cluster.snapshot()
+        listed = workers(cluster, snap)
         for name, doc in (
             ("requests", "Requests routed to the simulated cluster"),
             ("queued_requests", "Requests that waited for a batch slot"),
@@ -117,12 +139,23 @@ class DynamoCollector:
         }
         for key, (name, doc) in gauges.items():
             family = GaugeMetricFamily(f"{PREFIX}{name}", doc, labels=["worker"])
-            for w in snap["workers"]:
+            for w in listed:
                 family.add_metric([str(w["worker"])], w[key])
             yield family
-        family = CounterMetricFamily(
-            f"{PREFIX}worker_requests", "Requests routed to each simulated worker", labels=["worker"]
+        family = GaugeMetricFamily(
+            f"{PREFIX}worker_kv_cache_usage",
+            "Fraction of an engine replica's KV blocks its sequences hold",
+            labels=["worker"],
         )
-        for w in snap["workers"]:
-            family.add_metric([str(w["worker"])], cluster.worker_counters(w["worker"])["requests"])
+        for w in listed:
+            if "kv_usage" in w:
+                family.add_metric([str(w["worker"])], w["kv_usage"])
         yield family
+        for key, name, doc in (
+            ("requests", "worker_requests", "Requests routed to each simulated worker"),
+            ("hit_tokens", "worker_kv_hit_tokens", "Prompt tokens found in each worker's prefix cache"),
+        ):
+            family = CounterMetricFamily(f"{PREFIX}{name}", doc, labels=["worker"])
+            for w in listed:
+                family.add_metric([str(w["worker"])], w["server_wide"][key])
+            yield family

@@ -48,16 +48,50 @@ impl Cluster {
     /// Route a prompt and count the lookup.
     pub(crate) fn route(&self, tokens: &[u32], now: f64) -> Routed {
         let routed = self.lock().route(tokens, now);
-        if let Some(t) = self.table() {
-            add(t, "cluster|requests", 1);
-            add(t, "cluster|query_tokens", tokens.len() as u64);
-            add(t, "cluster|hit_tokens", routed.cached_tokens as u64);
-            add(t, "cluster|hit_requests", u64::from(routed.cached_tokens > 0));
-            add(t, "cluster|evicted_blocks", routed.evicted_blocks as u64);
-            add(t, &format!("cluster|w{}|requests", routed.worker), 1);
-            add(t, &format!("cluster|w{}|hit_tokens", routed.worker), routed.cached_tokens as u64);
-        }
+        self.count(Some(routed.worker), tokens.len(), routed.cached_tokens, routed.evicted_blocks);
         routed
+    }
+
+    /// Whether the cluster records KV events (`--kv-events`).
+    pub(crate) fn kv_events(&self) -> bool {
+        self.lock().config().kv_events
+    }
+
+    /// Record the KV events of a prompt an engine replica's prefix cache routed (`worker` = the
+    /// replica): it found `matched` leading blocks of `hashes`, stored the rest, and evicted `evicted`.
+    pub(crate) fn record_events(
+        &self,
+        worker: usize,
+        tokens: &[u32],
+        hashes: &[u64],
+        matched: usize,
+        evicted: Vec<u64>,
+    ) {
+        let mut cluster = self.lock();
+        if cluster.config().kv_events {
+            cluster.record_events(worker, tokens, hashes, matched..hashes.len(), evicted);
+        }
+    }
+
+    /// Count a prefix-cache lookup of `query_tokens` that found `cached_tokens`, routed to simulated
+    /// `worker` (None: a request the engine model routed to one of its replicas).
+    pub(crate) fn count(
+        &self,
+        worker: Option<usize>,
+        query_tokens: usize,
+        cached_tokens: usize,
+        evicted: usize,
+    ) {
+        let Some(t) = self.table() else { return };
+        add(t, "cluster|requests", 1);
+        add(t, "cluster|query_tokens", query_tokens as u64);
+        add(t, "cluster|hit_tokens", cached_tokens as u64);
+        add(t, "cluster|hit_requests", u64::from(cached_tokens > 0));
+        add(t, "cluster|evicted_blocks", evicted as u64);
+        if let Some(w) = worker {
+            add(t, &format!("cluster|w{w}|requests"), 1);
+            add(t, &format!("cluster|w{w}|hit_tokens"), cached_tokens as u64);
+        }
     }
 
     /// Take batch slots for a request scheduled as `offsets` (due times from `now`: of each streamed

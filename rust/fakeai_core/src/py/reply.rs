@@ -83,8 +83,18 @@ impl Sim<'_> {
         (label, timing)
     }
 
-    /// Route `tokens` (only computed when there is a cluster): `(worker, cached_tokens)`.
+    /// Route `tokens` (only computed when there is a cluster): `(worker, cached_tokens)`. A request
+    /// the engine times is looked up in the engine's prefix caches instead (one per replica, shared by
+    /// every worker process): `worker` is then the replica it is submitted to.
     pub(crate) fn route(&self, tokens: &[u32]) -> Option<(usize, u32)> {
+        if let (Some(engine), Some(c)) = (self.engine, self.cluster) {
+            let mut evicted = Vec::new();
+            let events = c.kv_events().then_some(&mut evicted);
+            let (r, hashes) = engine.route(tokens, self.now, events);
+            c.count(None, tokens.len(), r.cached_tokens as usize, r.evicted_blocks as usize);
+            c.record_events(r.replica, tokens, &hashes, r.matched_blocks, evicted);
+            return Some((r.replica, r.cached_tokens));
+        }
         self.cluster.map(|c| {
             let r = c.route(tokens, self.now);
             (r.worker, r.cached_tokens as u32)
@@ -111,7 +121,8 @@ impl Sim<'_> {
     /// recorded in the cluster's table like a booked schedule.
     fn engine_times(&self, out: &Outcome, stream: bool, tokens: usize) -> PyResult<Option<(u64, Vec<f64>)>> {
         let Some(engine) = self.engine else { return Ok(None) };
-        let (ticket, times) = engine.submit(self.now, out.prompt_tokens, out.cached_tokens, tokens as u32)?;
+        let (ticket, times) =
+            engine.submit(self.now, out.prompt_tokens, out.cached_tokens, tokens as u32, out.worker)?;
         if let Some((c, b)) = self.booking(out, stream) {
             c.record(&b, &times, 0.0, 0.0);
         }

@@ -19,6 +19,7 @@
 //! holder's pid: a waiter takes the lock over from a holder whose process is gone or that held it
 //! longer than [`STEAL_AFTER_NS`], so a killed worker cannot wedge the server.
 
+use super::lock::Guard;
 use crate::simulation::engine::request::Request;
 use crate::simulation::engine::{CostModel, Deployment, Engine, StepLoad};
 use memmap2::MmapRaw;
@@ -29,8 +30,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: u64 = 0x4641_4B45_454E_4703; // "FAKEENG" v3
-/// A lock held longer than this (ns) is taken over; critical sections last microseconds.
-pub const STEAL_AFTER_NS: u64 = 1_000_000_000;
+pub use super::lock::STEAL_AFTER_NS;
 /// Upper bounds (inclusive) of the iteration-tokens histogram, vLLM's buckets.
 pub const ITERATION_BOUNDS: [u32; 13] = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
 /// Most slots per replica a ticket can name.
@@ -204,26 +204,6 @@ unsafe impl Sync for SharedEngine {}
 #[allow(unsafe_code)]
 unsafe impl Send for SharedEngine {}
 
-struct Guard<'a>(&'a AtomicU32);
-
-impl Drop for Guard<'_> {
-    fn drop(&mut self) {
-        self.0.store(0, Ordering::Release);
-    }
-}
-
-fn now_ns() -> u64 {
-    crate::shm::ratelimit::now_ns()
-}
-
-fn alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true
-    }
-}
-
 fn opt(t: f64) -> Option<f64> {
     (!t.is_nan()).then_some(t)
 }
@@ -333,28 +313,7 @@ impl SharedEngine {
 
     fn lock(&self) -> Guard<'_> {
         let h = self.header();
-        let me = std::process::id().max(1);
-        let mut spins: u32 = 0;
-        loop {
-            if h.lock.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                h.locked_at.store(now_ns(), Ordering::Relaxed);
-                return Guard(&h.lock);
-            }
-            spins = spins.wrapping_add(1);
-            if spins.is_multiple_of(64) {
-                std::thread::yield_now();
-            }
-            if spins.is_multiple_of(1024) {
-                let holder = h.lock.load(Ordering::Relaxed);
-                let held = now_ns().saturating_sub(h.locked_at.load(Ordering::Relaxed));
-                let stale = holder != 0 && (!alive(holder) || held > STEAL_AFTER_NS);
-                if stale && h.lock.compare_exchange(holder, me, Ordering::Acquire, Ordering::Relaxed).is_ok()
-                {
-                    h.locked_at.store(now_ns(), Ordering::Relaxed);
-                    return Guard(&h.lock);
-                }
-            }
-        }
+        super::lock::acquire(&h.lock, &h.locked_at)
     }
 
     fn initialise(&self, fingerprint: u64) {
@@ -584,6 +543,20 @@ impl SharedEngine {
         max_output: u32,
         sustain: bool,
     ) -> Result<(Ticket, Vec<f64>), Refusal> {
+        self.submit_on(None, now, prompt, cached, max_output, sustain)
+    }
+
+    /// [`SharedEngine::submit`] to `replica` (chosen by the prefix cache's router,
+    /// [`crate::shm::prefix`]) rather than the least-loaded one, when given and in range.
+    pub fn submit_on(
+        &self,
+        replica: Option<usize>,
+        now: f64,
+        prompt: u32,
+        cached: u32,
+        max_output: u32,
+        sustain: bool,
+    ) -> Result<(Ticket, Vec<f64>), Refusal> {
         let guard = self.lock();
         let frontend = self.dep.coefficients.frontend.max(0.0);
         self.advance(self.header().frontend_free.max(now) + frontend);
@@ -593,7 +566,14 @@ impl SharedEngine {
             let h = self.head(r);
             h.waiting_len + h.running_len
         };
-        let r = (0..replicas).min_by_key(|&r| load(r)).unwrap_or(0);
+        let least = || (0..replicas).min_by_key(|&r| load(r)).unwrap_or(0);
+        // A chosen replica whose queue is full gives way to the least-loaded one (without its hit).
+        let full = |r: usize| self.head(r).waiting_len >= self.waiting_capacity || self.head(r).free_len == 0;
+        let (r, cached) = match replica.filter(|&r| r < replicas && !full(r)) {
+            Some(r) => (r, cached),
+            None if replica.is_some() => (least(), 0),
+            None => (least(), cached),
+        };
         let head = self.head(r);
         if head.waiting_len >= self.waiting_capacity || head.free_len == 0 {
             self.header().counters.refused += 1;
@@ -732,6 +712,35 @@ impl SharedEngine {
         }
         out
     }
+}
+
+impl SharedEngine {
+    /// Each replica's state at `now` (advancing the engine to it): what the prefix cache's router
+    /// weighs and the per-worker figures of the Dynamo endpoints show.
+    pub fn replicas(&self, now: f64) -> Vec<ReplicaStatus> {
+        let _guard = self.lock();
+        self.advance(now);
+        (0..self.dep.replicas as usize)
+            .map(|r| {
+                let head = self.head(r);
+                ReplicaStatus {
+                    running: head.running_len,
+                    waiting: head.waiting_len,
+                    kv_blocks: self.dep.kv_blocks,
+                    kv_blocks_free: head.free_blocks,
+                }
+            })
+            .collect()
+    }
+}
+
+/// One replica's state ([`SharedEngine::replicas`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReplicaStatus {
+    pub running: u32,
+    pub waiting: u32,
+    pub kv_blocks: u32,
+    pub kv_blocks_free: u32,
 }
 
 impl Slot {
@@ -926,12 +935,26 @@ mod tests {
     }
 
     #[test]
+    fn a_request_goes_to_the_chosen_replica_unless_its_queue_is_full() {
+        let dep = deployment(2, 1);
+        let e = SharedEngine::open(&region("chosen"), &dep, 1).unwrap();
+        let on = |e: &SharedEngine| e.replicas(5.0).iter().map(|r| r.running + r.waiting).collect::<Vec<_>>();
+        e.submit_on(Some(1), 5.0, 100, 0, 1000, false).unwrap();
+        e.submit_on(Some(1), 5.0, 100, 64, 1000, false).unwrap();
+        assert_eq!(on(&e), [0, 2]);
+        // Replica 1 holds one running and one waiting: the next goes to replica 0.
+        e.submit_on(Some(1), 5.0, 100, 64, 1000, false).unwrap();
+        assert_eq!(on(&e), [1, 2]);
+        assert_eq!(e.replicas(5.0)[0].kv_blocks, dep.kv_blocks);
+    }
+
+    #[test]
     fn a_dead_holder_does_not_wedge_the_lock() {
         let dep = deployment(1, 4);
         let e = SharedEngine::open(&region("dead"), &dep, 4).unwrap();
         // A pid that cannot exist holds the lock.
         e.header().lock.store(u32::MAX - 1, Ordering::Release);
-        e.header().locked_at.store(now_ns(), Ordering::Release);
+        e.header().locked_at.store(crate::shm::ratelimit::now_ns(), Ordering::Release);
         assert!(e.submit(1.0, 10, 0, 5, true).is_ok());
         assert_eq!(e.header().lock.load(Ordering::Acquire), 0);
     }

@@ -6,7 +6,9 @@
 pub mod attempts;
 pub mod engine;
 pub mod histogram;
+pub mod lock;
 pub mod metrics;
+pub mod prefix;
 pub mod ratelimit;
 pub mod table;
 pub mod vocab;

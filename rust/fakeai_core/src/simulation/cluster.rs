@@ -224,19 +224,7 @@ impl Cluster {
         let ins = if self.cfg.kv_events {
             let mut evicted = Vec::new();
             let ins = self.workers[index].cache.insert_reporting(&hashes, Some(&mut evicted));
-            if !evicted.is_empty() {
-                self.events.push(KvEvent::Removed { worker: index, hashes: evicted });
-            }
-            if ins.added > 0 {
-                let bs = self.cfg.block_size;
-                let (from, to) = (ins.matched, ins.matched + ins.added);
-                self.events.push(KvEvent::Stored {
-                    worker: index,
-                    hashes: hashes[from..to].to_vec(),
-                    parent: from.checked_sub(1).map(|i| hashes[i]),
-                    tokens: tokens[from * bs..to * bs].to_vec(),
-                });
-            }
+            self.record_events(index, tokens, &hashes, ins.matched..ins.matched + ins.added, evicted);
             ins
         } else {
             self.workers[index].cache.insert(&hashes)
@@ -357,6 +345,35 @@ impl Cluster {
         }
         let running = (self.load(now).0 + 1).min(max_num_seqs);
         1.0 + (time_factor - 1.0) * running as f64 / max_num_seqs as f64
+    }
+
+    /// Record (when KV events are on) that `worker` evicted the blocks `evicted`, then stored the
+    /// blocks `stored` of a prompt of `tokens` whose full blocks hash to `hashes`. Also used for the
+    /// engine model's replicas, whose prefix caches live in shared memory (`crate::shm::prefix`).
+    pub fn record_events(
+        &mut self,
+        worker: usize,
+        tokens: &[u32],
+        hashes: &[u64],
+        stored: std::ops::Range<usize>,
+        evicted: Vec<u64>,
+    ) {
+        if !self.cfg.kv_events {
+            return;
+        }
+        if !evicted.is_empty() {
+            self.events.push(KvEvent::Removed { worker, hashes: evicted });
+        }
+        let bs = self.cfg.block_size;
+        let (from, to) = (stored.start, stored.end.min(hashes.len()).min(tokens.len() / bs.max(1)));
+        if from < to {
+            self.events.push(KvEvent::Stored {
+                worker,
+                hashes: hashes[from..to].to_vec(),
+                parent: from.checked_sub(1).map(|i| hashes[i]),
+                tokens: tokens[from * bs..to * bs].to_vec(),
+            });
+        }
     }
 
     /// The KV events recorded since the last call, oldest first.
