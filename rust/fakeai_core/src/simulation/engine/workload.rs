@@ -85,9 +85,10 @@ const CLIENT_SEED: u64 = 0xC11E_57A7;
 /// `concurrency` clients each send a request (`isl` in, exactly `osl` out) a turnaround after their
 /// previous one finished (and their first one a turnaround after the start), `requests` in all.
 ///
-/// Between a client and the engine sits the server's front end, one queue served in order: each
-/// request holds it for `Coefficients::frontend` seconds (HTTP parsing, chat template,
-/// tokenisation) before it reaches the engine. The client's turnaround (its bookkeeping and the
+/// Between a client and the engine sits the server's front end, one queue served in order by one
+/// lane per replica (each replica is a server with its own API front end): each request holds the
+/// first lane free for `Coefficients::frontend` seconds (HTTP parsing, chat template, tokenisation)
+/// before it reaches the engine ([`frontend_arrival`]). The client's turnaround (its bookkeeping and the
 /// next request's trip) is drawn from an exponential distribution of mean
 /// `Coefficients::client_gap`, seeded. Both are what keep real closed-loop clients from finishing
 /// in the same step forever (equal output lengths would otherwise keep a whole wave together and
@@ -113,7 +114,8 @@ pub fn closed_loop(
     // then the front end's output, (send, arrival) in order.
     let mut sends: BinaryHeap<Reverse<u64>> = (0..c).map(|_| Reverse(turnaround().to_bits())).collect();
     let mut arrivals: VecDeque<(f64, f64)> = VecDeque::new();
-    let (mut frontend_free, mut queued) = (0.0f64, c);
+    let mut lanes = vec![0.0f64; dep.replicas.max(1) as usize];
+    let mut queued = c;
     let mut sent_at: Vec<f64> = Vec::with_capacity(n);
     let (mut start, mut end) = ((0.0, 0), (0.0, 0));
     let mut events = 0u64;
@@ -125,8 +127,7 @@ pub fn closed_loop(
         let Some(now) = first else { break };
         if send == Some(now) {
             sends.pop();
-            frontend_free = frontend_free.max(now) + service;
-            arrivals.push_back((now, frontend_free));
+            arrivals.push_back((now, frontend_arrival(&mut lanes, now, service)));
         } else if arrival == Some(now) {
             let (sent, at) = arrivals.pop_front().expect("peeked");
             e.run_until(at);
@@ -158,6 +159,20 @@ pub fn closed_loop(
     }
     let last = if n >= 3 * c { n - c } else { n };
     Ok(report(&e, c..last, (start.0, end.0), end.1 - start.1))
+}
+
+/// When a request sent at `now` reaches the engine through the front end's `lanes` (each the time
+/// it is next free): it holds the lane free first for `service` seconds. Arrivals come out in the
+/// order of their sends.
+pub fn frontend_arrival(lanes: &mut [f64], now: f64, service: f64) -> f64 {
+    let lane = lanes.iter_mut().min_by(|a, b| a.total_cmp(b));
+    match lane {
+        Some(free) => {
+            *free = free.max(now) + service;
+            *free
+        }
+        None => now + service,
+    }
 }
 
 /// Poisson arrivals at `rate` requests/s (seeded), `requests` in all; the first tenth is warm-up.
