@@ -37,7 +37,7 @@ enum Entry {
 /// the forecast time of that token is due, the engine says when it really comes
 /// ([`SharedEngine::settle`]) and what follows moves by the difference. A stream settles its first
 /// token (step 0; every step moves) and then its last (held back until settled); a waiter (a whole
-/// answer) settles the first token (its deadline moves) and then its deadline, the last token.
+/// answer, whose client sees only its end) settles its deadline, the last token, alone.
 struct Settling {
     engine: Py<SharedEngine>,
     ticket: u64,
@@ -328,9 +328,11 @@ impl Pacer {
     }
 
     /// Give `future` the result None at `deadline`; returns its slot. With `engine` and its
-    /// `ticket`, `deadline` is the request's last token as forecast, and `first` its first: both are
-    /// settled with the engine when due ([`Settling`]).
-    #[pyo3(signature = (future, deadline, engine=None, ticket=0, first=0.0))]
+    /// `ticket`, `deadline` is the request's last token as forecast, and `first` its first: the
+    /// deadline is settled with the engine ([`Settling`]): asked at once when `now` is given (the
+    /// engine's lower bound of the last token's time, from the batch it joined, tells when to ask
+    /// next, which is later than its first token), else first asked at `first`.
+    #[pyo3(signature = (future, deadline, engine=None, ticket=0, first=0.0, now=None))]
     fn wait(
         &mut self,
         future: Py<PyAny>,
@@ -338,14 +340,24 @@ impl Pacer {
         engine: Option<Py<SharedEngine>>,
         ticket: u64,
         first: f64,
+        now: Option<f64>,
     ) -> i64 {
-        match engine {
-            Some(engine) => {
-                let expected = first.min(deadline);
-                let settling = Settling { engine, ticket, last: false, expected, deadline, ask: expected };
-                self.queue.push(expected, Entry::Waiter(future, Some(settling)))
+        let Some(engine) = engine else {
+            return self.queue.push(deadline, Entry::Waiter(future, None));
+        };
+        // A whole answer shows only its last token's time: that one is settled, first asked when
+        // the first token is forecast (a lower bound of the last token's time).
+        let ask = first.min(deadline);
+        let settling = Settling { engine, ticket, last: true, expected: deadline, deadline, ask };
+        match now.map(|now| (now, settling.ask(now))) {
+            None => self.queue.push(ask, Entry::Waiter(future, Some(settling))),
+            Some((_, Err(at))) => {
+                let ask = at.max(ask);
+                self.queue.push(ask, Entry::Waiter(future, Some(Settling { ask, ..settling })))
             }
-            None => self.queue.push(deadline, Entry::Waiter(future, None)),
+            Some((now, Ok(shift))) => {
+                self.queue.push((deadline + shift).max(now), Entry::Waiter(future, None))
+            }
         }
     }
 
@@ -387,11 +399,7 @@ impl Pacer {
                             Err(at) => reparked.push((at, Entry::Waiter(future, Some(settling)))),
                             Ok(shift) => {
                                 let deadline = settling.deadline + shift;
-                                if !settling.last && settling.expected < settling.deadline {
-                                    let first = settling.expected + shift;
-                                    let next = settling.last_at(first, deadline);
-                                    reparked.push((next.ask, Entry::Waiter(future, Some(next))));
-                                } else if deadline <= due {
+                                if deadline <= due {
                                     woken.push(future);
                                 } else {
                                     reparked.push((deadline, Entry::Waiter(future, None)));

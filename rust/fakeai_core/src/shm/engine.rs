@@ -663,21 +663,11 @@ impl SharedEngine {
             if let (true, Some(end)) = (finishing, step_end) {
                 return Settled::At(end);
             }
-            // Every token still to come after the next event takes a step, and every such step
-            // holds at least the running sequences with as many tokens still to come (the request
-            // and those that outlast it): the step of its last token cannot start before this.
+            // Every token still to come after the step in flight takes a step of its own, and
+            // each of those steps holds at least the running sequences that still have tokens to
+            // come by then: the last token cannot be sampled before they all ran.
             let next = self.next_event(r).unwrap_or(now).max(now);
-            let left = rec.max_output.saturating_sub(rec.generated);
-            let records = self.records(r);
-            let mut load = StepLoad::default();
-            for &j in &self.u32s(r, self.layout.running, s)[..(head.running_len as usize).min(s)] {
-                let other = &records[j as usize % self.layout.slots];
-                if other.live != 0 && other.max_output.saturating_sub(other.generated) >= left {
-                    load.add(other.computed, 1);
-                }
-            }
-            let step = self.cost.step_seconds(&load);
-            return Settled::Later(next + f64::from(left.saturating_sub(1)) * step);
+            return Settled::Later(next + self.remaining_seconds(r, slot));
         }
         // Sampled in the last step (`first_token` then holds the sampling time): delivered when the
         // step in flight ends.
@@ -688,6 +678,59 @@ impl SharedEngine {
             (false, _) if !rec.first_token.is_nan() => Settled::At(rec.first_token),
             _ => Settled::Later(self.next_event(r).unwrap_or(now).max(now)),
         }
+    }
+
+    /// A lower bound of the time replica `r` takes, after its next event, to sample the last token
+    /// of the request in `slot` (lock held): the sum over the steps it still needs of each step's
+    /// cost with only the running sequences certain to be in it (those with at least that many
+    /// tokens still to come, decoding one token each at their least context).
+    fn remaining_seconds(&self, r: usize, slot: usize) -> f64 {
+        let head = self.head(r);
+        let (s, n) = (self.layout.seqs, self.layout.slots);
+        let records = self.records(r);
+        let work = &self.work(r)[..(head.work_len as usize).min(s)];
+        // Tokens a sequence still has to come after the step in flight, and its context then.
+        let after = |j: usize| -> Option<(u32, u32)> {
+            let rec = records.get(j).filter(|x| x.live != 0)?;
+            let new = work.iter().find(|&&[w, _]| w as usize == j).map_or(0, |&[_, new]| new);
+            let emits = u32::from(new > 0 && rec.computed + new >= rec.prompt + rec.generated);
+            let left = rec.max_output.saturating_sub(rec.generated + emits);
+            Some((left, rec.computed + new))
+        };
+        let Some((steps, _)) = after(slot) else { return 0.0 };
+        let mut others: Vec<(u32, u32)> = self.u32s(r, self.layout.running, s)
+            [..(head.running_len as usize).min(s)]
+            .iter()
+            .filter_map(|&j| after(j as usize % n))
+            .filter(|&(left, _)| left > 0)
+            .collect();
+        // Step k (1-based) holds every sequence with `left >= k`: go through the steps in blocks
+        // between consecutive `left` values, fewest first, each priced at its first step.
+        others.sort_unstable_by_key(|&(left, _)| left);
+        let mut load = StepLoad::default();
+        for &(_, context) in &others {
+            load.add(context, 1);
+        }
+        let (mut total, mut done, mut i) = (0.0, 0u32, 0);
+        while done < steps {
+            let until = others.get(i).map_or(steps, |&(left, _)| left.min(steps));
+            if until > done {
+                total += f64::from(until - done) * self.cost.step_seconds(&load);
+                done = until;
+            }
+            // The sequences whose last token comes in step `done` leave the load.
+            while let Some(&(_, context)) = others.get(i).filter(|&&(left, _)| left <= done) {
+                let mut one = StepLoad::default();
+                one.add(context, 1);
+                load.tokens -= one.tokens;
+                load.seqs -= one.seqs;
+                load.kv_tokens -= one.kv_tokens;
+                load.pairs -= one.pairs;
+                i += 1;
+            }
+        }
+        // Less the rounding of the sums, so that it stays a lower bound.
+        total * (1.0 - 1e-9)
     }
 
     /// End a request before its forecast (its client left): it leaves the queue or the batch at
@@ -923,6 +966,45 @@ mod tests {
         assert_eq!(shared.settle(tickets[1], 100.0, true), Settled::At(end));
         assert_eq!(shared.settle(tickets[1], 100.0, false), Settled::Gone);
         assert_eq!(shared.settle(u64::MAX, 1.0, false), Settled::Gone, "a ticket out of range");
+    }
+
+    /// A closed loop of clients whose answers are settled as the pacer settles a whole answer: the
+    /// last token asked at once, then when the engine says. Each answer comes as the engine
+    /// finished the request (never asked after that), in few asks.
+    #[test]
+    fn settling_the_last_token_is_never_late_and_takes_few_asks() {
+        let dep = deployment(1, 64);
+        let shared = SharedEngine::open(&region("closed-loop"), &dep, 64).unwrap();
+        // (time, client, ticket: 0 for a new request)
+        let mut events: Vec<(f64, u32, Ticket)> = (0..48).map(|c| (f64::from(c) * 1e-4, c, 0)).collect();
+        let (mut answers, mut asks) = (0u32, 0u32);
+        while answers < 600 {
+            let k = (0..events.len()).min_by(|&a, &b| events[a].0.total_cmp(&events[b].0)).unwrap();
+            let (at, client, ticket) = events.swap_remove(k);
+            if ticket == 0 {
+                let out = 8 + 5 * (client % 7);
+                let (ticket, _) = shared.submit(at, 60 + 20 * (client % 3), 0, out, true).unwrap();
+                events.push((at, client, ticket));
+                continue;
+            }
+            asks += 1;
+            match shared.settle(ticket, at, true) {
+                Settled::Later(t) => {
+                    assert!(t >= at, "{t} < {at}");
+                    events.push((t, client, ticket));
+                }
+                Settled::At(t) => {
+                    assert!(t >= at - 1e-12, "asked at {at}, after the last token at {t}");
+                    answers += 1;
+                    events.push((t + 1e-3, client, 0));
+                }
+                Settled::Gone => panic!("a running request is gone"),
+            }
+        }
+        // The first ask costs no wake-up (made when the answer is parked); a bound of one step
+        // priced with the sequences that outlast the request took 3.45.
+        let per_answer = f64::from(asks) / f64::from(answers);
+        assert!(per_answer < 3.25, "{per_answer} asks per answer");
     }
 
     #[test]
