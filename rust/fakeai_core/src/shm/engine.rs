@@ -181,7 +181,11 @@ impl Status {
     }
 }
 
-/// One replica loaded into the heap engine, with the slot of each of its requests.
+/// The slot of a loaded request that finished and was stored back (its slot is free again).
+const RETIRED: u32 = u32::MAX;
+
+/// One replica loaded into the heap engine, with the slot of each of its requests ([`RETIRED`] once
+/// stored back finished: a loaded replica stays usable after a store).
 struct Loaded {
     engine: Engine,
     slots: Vec<u32>,
@@ -406,6 +410,8 @@ impl SharedEngine {
         let waiting_len = (head.waiting_len as usize).min(n);
         let running_len = (head.running_len as usize).min(s);
         let mut slots = Vec::with_capacity(waiting_len + running_len + 1);
+        // Room for a submit and a sustained forecast's replacements without growing.
+        engine.requests.reserve(waiting_len + 2 * running_len + 1);
         let mut take = |slot: u32, requests: &mut Vec<Request>| -> Option<u32> {
             let rec = records.get_mut(slot as usize).filter(|x| x.live != 0)?;
             let local = requests.len() as u32;
@@ -474,6 +480,7 @@ impl SharedEngine {
         let mut finished = 0;
         for (local, req) in e.requests.iter().enumerate() {
             let slot = match loaded.slots.get(local) {
+                Some(&RETIRED) => continue,
                 Some(&slot) => slot,
                 None => {
                     // `submit` checked that a slot is free.
@@ -494,6 +501,7 @@ impl SharedEngine {
                 free[(head.free_head + head.free_len) as usize % n] = slot;
                 head.free_len += 1;
                 finished += 1;
+                loaded.slots[local] = RETIRED;
                 continue;
             }
             *rec = Slot {
@@ -558,15 +566,26 @@ impl SharedEngine {
 
     /// Advance every replica with an event before `now` (lock held).
     fn advance(&self, now: f64) {
+        self.advance_keeping(now, usize::MAX);
+    }
+
+    /// [`SharedEngine::advance`], handing back replica `keep` if it was loaded to advance it (as
+    /// stored: it saves loading it again).
+    fn advance_keeping(&self, now: f64, keep: usize) -> Option<Loaded> {
+        let mut kept = None;
         for r in 0..self.dep.replicas as usize {
             if self.next_event(r).is_some_and(|t| t < now) {
                 let mut l = self.load(r);
                 l.engine.run_until(now);
                 self.store(r, &mut l);
+                if r == keep {
+                    kept = Some(l);
+                }
             }
         }
         let h = self.header();
         h.now = h.now.max(now);
+        kept
     }
 
     /// Submit a request arriving at `now` (seconds on a clock every process shares) to the
@@ -586,9 +605,10 @@ impl SharedEngine {
     ) -> Result<(Ticket, Vec<f64>), Refusal> {
         let guard = self.lock();
         let frontend = self.dep.coefficients.frontend.max(0.0);
-        self.advance(self.header().frontend_free.max(now) + frontend);
-        let now = self.header().now;
         let replicas = self.dep.replicas as usize;
+        // Replica 0 (the only one by default), if advanced, is not loaded twice.
+        let kept = self.advance_keeping(self.header().frontend_free.max(now) + frontend, 0);
+        let now = self.header().now;
         let load = |r: usize| {
             let h = self.head(r);
             h.waiting_len + h.running_len
@@ -599,7 +619,10 @@ impl SharedEngine {
             self.header().counters.refused += 1;
             return Err(Refusal::QueueFull(self.waiting_capacity));
         }
-        let mut l = self.load(r);
+        let mut l = match kept {
+            Some(l) if r == 0 => l,
+            _ => self.load(r),
+        };
         let id = l.engine.submit_to(0, now, prompt, cached, max_output).map_err(Refusal::Invalid)?;
         let added = self.store(r, &mut l);
         let slot = added[0];
