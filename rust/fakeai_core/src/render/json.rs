@@ -39,19 +39,9 @@ pub fn uint(buf: &mut Vec<u8>, n: impl itoa::Integer) {
 }
 
 /// Append a float; non-finite values (never produced by fakeai) become 0.
-#[allow(unsafe_code)]
 pub fn float(buf: &mut Vec<u8>, x: f32) {
     if x.is_finite() {
-        // Written in place (what `ryu::Buffer` writes, without the copy): embeddings write
-        // thousands per response.
-        buf.reserve(16);
-        let len = buf.len();
-        // SAFETY: `format32` writes at most 16 bytes (reserved above) for a finite value and
-        // returns how many; those bytes are initialised before the length covers them.
-        unsafe {
-            let n = ryu::raw::format32(x, buf.as_mut_ptr().add(len));
-            buf.set_len(len + n);
-        }
+        buf.extend_from_slice(ryu::Buffer::new().format_finite(x).as_bytes());
     } else {
         buf.push(b'0');
     }

@@ -61,25 +61,10 @@ fn add_word(v: &mut [f32], word: &[u8], padded: &mut Vec<u8>) {
     }
 }
 
-/// In-place Walsh-Hadamard transform (unnormalised) of a power-of-two-long vector; only the first
-/// `keep` outputs are wanted (the last level computes no others).
-fn hadamard(v: &mut [f32], keep: usize) {
+/// In-place Walsh-Hadamard transform (unnormalised) of a power-of-two-long vector.
+fn hadamard(v: &mut [f32]) {
     let mut half = 1;
     while half < v.len() {
-        if 2 * half == v.len() && keep < v.len() {
-            let (a, b) = v.split_at_mut(half);
-            // Both halves' outputs below `upper`, then only the first half's up to `keep`.
-            let (upper, wanted) = (keep.saturating_sub(half), keep.min(half));
-            for (x, y) in a[..upper].iter_mut().zip(&mut b[..upper]) {
-                let (s, d) = (*x + *y, *x - *y);
-                *x = s;
-                *y = d;
-            }
-            for (x, y) in a[upper..wanted].iter_mut().zip(&b[upper..wanted]) {
-                *x += *y;
-            }
-            break;
-        }
         for block in v.chunks_exact_mut(2 * half) {
             let (a, b) = block.split_at_mut(half);
             for (x, y) in a.iter_mut().zip(b.iter_mut()) {
@@ -142,7 +127,7 @@ pub fn embed(input: &Input<'_>, dims: usize) -> Vec<f32> {
     // The shared direction: a fixed bucket takes BASELINE of every vector's squared length.
     let sq = v.iter().map(|x| x * x).sum::<f32>();
     v[BASELINE_BUCKET] += (sq * BASELINE / (1.0 - BASELINE)).sqrt();
-    hadamard(&mut v, n);
+    hadamard(&mut v);
     let owned;
     let d = if n == SPACE {
         default_diagonal()
@@ -151,7 +136,7 @@ pub fn embed(input: &Input<'_>, dims: usize) -> Vec<f32> {
         &owned
     };
     v.iter_mut().zip(d).for_each(|(x, s)| *x *= s);
-    hadamard(&mut v, dims.max(1));
+    hadamard(&mut v);
     v.truncate(dims.max(1));
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
