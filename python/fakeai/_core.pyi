@@ -297,10 +297,13 @@ class Pacer:
         engine: SharedEngine | None = None,
         ticket: int = 0,
         first: float = 0.0,
+        now: float | None = None,
         timing: Timing | None = None,
     ) -> int:
-        """Give ``future`` the result None at ``deadline`` (moved with the settled time of the first
-        token forecast at ``first``, with ``engine`` and ``ticket``); returns its slot."""
+        """Give ``future`` the result None at ``deadline``; returns its slot. With ``engine`` and
+        ``ticket``, ``deadline`` (the last token as forecast) is settled with the engine: asked at once
+        when ``now`` is given, else first when the first token is forecast (``first``); ``timing``
+        then counts the settled TTFT and ITL."""
     def cancel(self, stream: int) -> None:
         """End ``stream`` now (its client left); stale ids are ignored."""
     def earliest(self) -> int | None: ...

@@ -81,15 +81,18 @@ class Ticker:
         """Return True at ``deadline``, or False as soon as the client disconnects (``receive`` gives
         ``http.disconnect``): a non-streamed answer waiting for its time must not keep its memory and
         its batch slot for a client that left. With ``settle`` (an engine-timed request) the deadline
-        moves by how late the engine delivers the first token forecast at ``first``."""
-        if deadline <= time.monotonic():
+        is when the engine samples the last token (forecast at ``deadline``, first token at ``first``)."""
+        now = time.monotonic()
+        if deadline <= now:
             return True
         future = asyncio.get_running_loop().create_future()
         # the core skips a future already done
         if settle is None:
             self._parked(self.core.wait(future, deadline))
         else:
-            self._parked(self.core.wait(future, deadline, settle[0], settle[1], first, settle[2]))
+            # asked at once: the engine's bound from the batch the request joined saves a wake-up
+            engine, ticket, timing = settle
+            self._parked(self.core.wait(future, deadline, engine, ticket, first, now, timing))
         gone = asyncio.ensure_future(_disconnected(receive))
 
         def wake(task: asyncio.Future[bool]) -> None:

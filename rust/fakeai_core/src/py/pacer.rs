@@ -38,7 +38,7 @@ enum Entry {
 /// the forecast time of that token is due, the engine says when it really comes
 /// ([`SharedEngine::settle`]) and what follows moves by the difference. A stream settles its first
 /// token (step 0; every step moves) and then its last (held back until settled); a waiter (a whole
-/// answer) settles the first token (its deadline moves) and then its deadline, the last token.
+/// answer, whose client sees only its end) settles its deadline, the last token, alone.
 struct Settling {
     engine: Py<SharedEngine>,
     ticket: u64,
@@ -80,6 +80,19 @@ impl Settling {
     fn record(&self, first: f64, last: f64) {
         if let Some(timing) = &self.timing {
             timing.get().record(first, last);
+        }
+    }
+
+    /// A whole answer's last token was settled at `last` (asked at `due`): count its timing, with
+    /// the first token as the engine delivered it (the request is still in the engine while its
+    /// last step runs), or as forecast once the engine no longer knows it.
+    fn settled(&self, due: f64, last: f64) {
+        if self.timing.is_some() {
+            let first = match self.engine.get().settle(self.ticket, due, false) {
+                Settled::At(t) => t,
+                _ => self.first_at,
+            };
+            self.record(first.min(last), last);
         }
     }
 }
@@ -344,9 +357,13 @@ impl Pacer {
     }
 
     /// Give `future` the result None at `deadline`; returns its slot. With `engine` and its
-    /// `ticket`, `deadline` is the request's last token as forecast, and `first` its first: both are
-    /// settled with the engine when due ([`Settling`]), and `timing` then counts the settled TTFT and ITL.
-    #[pyo3(signature = (future, deadline, engine=None, ticket=0, first=0.0, timing=None))]
+    /// `ticket`, `deadline` is the request's last token as forecast, and `first` its first: the
+    /// deadline is settled with the engine ([`Settling`]): asked at once when `now` is given (the
+    /// engine's lower bound of the last token's time, from the batch it joined, tells when to ask
+    /// next, which is later than its first token), else first asked at `first`. `timing` then counts
+    /// the settled TTFT and ITL.
+    #[pyo3(signature = (future, deadline, engine=None, ticket=0, first=0.0, now=None, timing=None))]
+    #[allow(clippy::too_many_arguments)]
     fn wait(
         &mut self,
         future: Py<PyAny>,
@@ -354,24 +371,35 @@ impl Pacer {
         engine: Option<Py<SharedEngine>>,
         ticket: u64,
         first: f64,
+        now: Option<f64>,
         timing: Option<Py<Timing>>,
     ) -> i64 {
-        match engine {
-            Some(engine) => {
-                let expected = first.min(deadline);
-                let settling = Settling {
-                    engine,
-                    ticket,
-                    last: false,
-                    expected,
-                    deadline,
-                    ask: expected,
-                    first_at: expected,
-                    timing,
-                };
-                self.queue.push(expected, Entry::Waiter(future, Some(settling)))
+        let Some(engine) = engine else {
+            return self.queue.push(deadline, Entry::Waiter(future, None));
+        };
+        // A whole answer shows only its last token's time: that one is settled, first asked when
+        // the first token is forecast (a lower bound of the last token's time).
+        let ask = first.min(deadline);
+        let settling = Settling {
+            engine,
+            ticket,
+            last: true,
+            expected: deadline,
+            deadline,
+            ask,
+            first_at: first,
+            timing,
+        };
+        match now.map(|now| (now, settling.ask(now))) {
+            None => self.queue.push(ask, Entry::Waiter(future, Some(settling))),
+            Some((_, Err(at))) => {
+                let ask = at.max(ask);
+                self.queue.push(ask, Entry::Waiter(future, Some(Settling { ask, ..settling })))
             }
-            None => self.queue.push(deadline, Entry::Waiter(future, None)),
+            Some((now, Ok(shift))) => {
+                settling.settled(now, deadline + shift);
+                self.queue.push((deadline + shift).max(now), Entry::Waiter(future, None))
+            }
         }
     }
 
@@ -413,14 +441,7 @@ impl Pacer {
                             Err(at) => reparked.push((at, Entry::Waiter(future, Some(settling)))),
                             Ok(shift) => {
                                 let deadline = settling.deadline + shift;
-                                let first =
-                                    if settling.last { settling.first_at } else { settling.expected + shift };
-                                if !settling.last && settling.expected < settling.deadline {
-                                    let next = settling.last_at(first, deadline);
-                                    reparked.push((next.ask, Entry::Waiter(future, Some(next))));
-                                    continue;
-                                }
-                                settling.record(first, deadline);
+                                settling.settled(due, deadline);
                                 if deadline <= due {
                                     woken.push(future);
                                 } else {

@@ -21,6 +21,7 @@
 
 use super::lock::Guard;
 use crate::simulation::engine::request::Request;
+use crate::simulation::engine::workload::first_free;
 use crate::simulation::engine::{CostModel, Deployment, Engine, StepLoad};
 use memmap2::MmapRaw;
 use std::fs::OpenOptions;
@@ -29,10 +30,12 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use xxhash_rust::xxh3::xxh3_64;
 
-const MAGIC: u64 = 0x4641_4B45_454E_4703; // "FAKEENG" v3
+const MAGIC: u64 = 0x4641_4B45_454E_4704; // "FAKEENG" v4
 pub use super::lock::STEAL_AFTER_NS;
 /// Upper bounds (inclusive) of the iteration-tokens histogram, vLLM's buckets.
 pub const ITERATION_BOUNDS: [u32; 13] = [1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384];
+/// Most replicas a region holds (a ticket names one in 8 bits).
+const MAX_REPLICAS: usize = 256;
 /// Most slots per replica a ticket can name.
 const SLOT_BITS: u32 = 24;
 const GEN_BITS: u32 = 24;
@@ -45,8 +48,9 @@ struct Header {
     locked_at: AtomicU64,
     layout: u64,
     now: f64,
-    /// When the server's front end is next free (seconds, shared clock).
-    frontend_free: f64,
+    /// When each lane of the server's front end (one per replica) is next free (seconds, shared
+    /// clock).
+    frontend: [f64; MAX_REPLICAS],
     counters: Counters,
     iteration_buckets: [u64; ITERATION_BOUNDS.len() + 1],
 }
@@ -181,7 +185,11 @@ impl Status {
     }
 }
 
-/// One replica loaded into the heap engine, with the slot of each of its requests.
+/// The slot of a loaded request that finished and was stored back (its slot is free again).
+const RETIRED: u32 = u32::MAX;
+
+/// One replica loaded into the heap engine, with the slot of each of its requests ([`RETIRED`] once
+/// stored back finished: a loaded replica stays usable after a store).
 struct Loaded {
     engine: Engine,
     slots: Vec<u32>,
@@ -214,7 +222,7 @@ impl SharedEngine {
     pub fn open(path: &Path, dep: &Deployment, waiting: u32) -> io::Result<SharedEngine> {
         let seqs = dep.max_num_seqs as usize;
         let waiting = waiting.max(1);
-        if dep.replicas > 256 {
+        if dep.replicas as usize > MAX_REPLICAS {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "a shared engine has at most 256 replicas",
@@ -320,7 +328,7 @@ impl SharedEngine {
         let h = self.header();
         h.layout = fingerprint;
         h.now = 0.0;
-        h.frontend_free = 0.0;
+        h.frontend = [0.0; MAX_REPLICAS];
         h.counters = Counters::default();
         h.iteration_buckets = [0; ITERATION_BOUNDS.len() + 1];
         let n = self.layout.slots;
@@ -365,6 +373,8 @@ impl SharedEngine {
         let waiting_len = (head.waiting_len as usize).min(n);
         let running_len = (head.running_len as usize).min(s);
         let mut slots = Vec::with_capacity(waiting_len + running_len + 1);
+        // Room for a submit and a sustained forecast's replacements without growing.
+        engine.requests.reserve(waiting_len + 2 * running_len + 1);
         let mut take = |slot: u32, requests: &mut Vec<Request>| -> Option<u32> {
             let rec = records.get_mut(slot as usize).filter(|x| x.live != 0)?;
             let local = requests.len() as u32;
@@ -433,6 +443,7 @@ impl SharedEngine {
         let mut finished = 0;
         for (local, req) in e.requests.iter().enumerate() {
             let slot = match loaded.slots.get(local) {
+                Some(&RETIRED) => continue,
                 Some(&slot) => slot,
                 None => {
                     // `submit` checked that a slot is free.
@@ -453,6 +464,7 @@ impl SharedEngine {
                 free[(head.free_head + head.free_len) as usize % n] = slot;
                 head.free_len += 1;
                 finished += 1;
+                loaded.slots[local] = RETIRED;
                 continue;
             }
             *rec = Slot {
@@ -517,15 +529,26 @@ impl SharedEngine {
 
     /// Advance every replica with an event before `now` (lock held).
     fn advance(&self, now: f64) {
+        self.advance_keeping(now, usize::MAX);
+    }
+
+    /// [`SharedEngine::advance`], handing back replica `keep` if it was loaded to advance it (as
+    /// stored: it saves loading it again).
+    fn advance_keeping(&self, now: f64, keep: usize) -> Option<Loaded> {
+        let mut kept = None;
         for r in 0..self.dep.replicas as usize {
             if self.next_event(r).is_some_and(|t| t < now) {
                 let mut l = self.load(r);
                 l.engine.run_until(now);
                 self.store(r, &mut l);
+                if r == keep {
+                    kept = Some(l);
+                }
             }
         }
         let h = self.header();
         h.now = h.now.max(now);
+        kept
     }
 
     /// Submit a request arriving at `now` (seconds on a clock every process shares) to the
@@ -533,8 +556,9 @@ impl SharedEngine {
     /// with `sustain`, if the load persists ([`Engine::into_forecast`]).
     ///
     /// As in `fakeai simulate`'s closed loop, the request first holds the server's front end (one
-    /// queue, in order, shared by every worker) for `Coefficients::frontend` seconds: it reaches the
-    /// engine when the front end is done with it and with every request that arrived before it.
+    /// queue, in order, shared by every worker, served by one lane per replica: each replica is a
+    /// server with its own API front end) for `Coefficients::frontend` seconds: it reaches the
+    /// engine when the lane free first is done with it ([`first_free`]).
     pub fn submit(
         &self,
         now: f64,
@@ -559,9 +583,13 @@ impl SharedEngine {
     ) -> Result<(Ticket, Vec<f64>), Refusal> {
         let guard = self.lock();
         let frontend = self.dep.coefficients.frontend.max(0.0);
-        self.advance(self.header().frontend_free.max(now) + frontend);
-        let now = self.header().now;
         let replicas = self.dep.replicas as usize;
+        // The request holds the front-end lane free first, then reaches the engine. Replica 0 (the
+        // only one by default), if advanced, is not loaded twice.
+        let lanes = &self.header().frontend[..replicas.clamp(1, MAX_REPLICAS)];
+        let lane = first_free(lanes);
+        let kept = self.advance_keeping(lanes[lane].max(now) + frontend, 0);
+        let now = self.header().now;
         let load = |r: usize| {
             let h = self.head(r);
             h.waiting_len + h.running_len
@@ -579,14 +607,17 @@ impl SharedEngine {
             self.header().counters.refused += 1;
             return Err(Refusal::QueueFull(self.waiting_capacity));
         }
-        let mut l = self.load(r);
+        let mut l = match kept {
+            Some(l) if r == 0 => l,
+            _ => self.load(r),
+        };
         let id = l.engine.submit_to(0, now, prompt, cached, max_output).map_err(Refusal::Invalid)?;
         let added = self.store(r, &mut l);
         let slot = added[0];
         let generation = self.records(r)[slot as usize].generation;
         let h = self.header();
         h.counters.submitted += 1;
-        h.frontend_free = now;
+        h.frontend[lane] = now;
         drop(guard);
         let ticket =
             ((r as u64) << (SLOT_BITS + GEN_BITS)) | (u64::from(generation) << SLOT_BITS) | u64::from(slot);
@@ -643,21 +674,11 @@ impl SharedEngine {
             if let (true, Some(end)) = (finishing, step_end) {
                 return Settled::At(end);
             }
-            // Every token still to come after the next event takes a step, and every such step
-            // holds at least the running sequences with as many tokens still to come (the request
-            // and those that outlast it): the step of its last token cannot start before this.
+            // Every token still to come after the step in flight takes a step of its own, and
+            // each of those steps holds at least the running sequences that still have tokens to
+            // come by then: the last token cannot be sampled before they all ran.
             let next = self.next_event(r).unwrap_or(now).max(now);
-            let left = rec.max_output.saturating_sub(rec.generated);
-            let records = self.records(r);
-            let mut load = StepLoad::default();
-            for &j in &self.u32s(r, self.layout.running, s)[..(head.running_len as usize).min(s)] {
-                let other = &records[j as usize % self.layout.slots];
-                if other.live != 0 && other.max_output.saturating_sub(other.generated) >= left {
-                    load.add(other.computed, 1);
-                }
-            }
-            let step = self.cost.step_seconds(&load);
-            return Settled::Later(next + f64::from(left.saturating_sub(1)) * step);
+            return Settled::Later(next + self.remaining_seconds(r, slot));
         }
         // Sampled in the last step (`first_token` then holds the sampling time): delivered when the
         // step in flight ends.
@@ -668,6 +689,54 @@ impl SharedEngine {
             (false, _) if !rec.first_token.is_nan() => Settled::At(rec.first_token),
             _ => Settled::Later(self.next_event(r).unwrap_or(now).max(now)),
         }
+    }
+
+    /// A lower bound of the time replica `r` takes, after its next event, to sample the last token
+    /// of the request in `slot` (lock held): the sum over the steps it still needs of each step's
+    /// cost with only the running sequences certain to be in it (those with at least that many
+    /// tokens still to come, decoding one token each at their least context).
+    fn remaining_seconds(&self, r: usize, slot: usize) -> f64 {
+        let head = self.head(r);
+        let (s, n) = (self.layout.seqs, self.layout.slots);
+        let records = self.records(r);
+        let work = &self.work(r)[..(head.work_len as usize).min(s)];
+        // Tokens a sequence still has to come after the step in flight, and its context then.
+        let after = |j: usize| -> Option<(u32, u32)> {
+            let rec = records.get(j).filter(|x| x.live != 0)?;
+            let new = work.iter().find(|&&[w, _]| w as usize == j).map_or(0, |&[_, new]| new);
+            let emits = u32::from(new > 0 && rec.computed + new >= rec.prompt + rec.generated);
+            let left = rec.max_output.saturating_sub(rec.generated + emits);
+            Some((left, rec.computed + new))
+        };
+        let Some((steps, _)) = after(slot) else { return 0.0 };
+        let mut others: Vec<(u32, u32)> = self.u32s(r, self.layout.running, s)
+            [..(head.running_len as usize).min(s)]
+            .iter()
+            .filter_map(|&j| after(j as usize % n))
+            .filter(|&(left, _)| left > 0)
+            .collect();
+        // Step k (1-based) holds every sequence with `left >= k`: go through the steps in blocks
+        // between consecutive `left` values, fewest first, each priced at its first step.
+        others.sort_unstable_by_key(|&(left, _)| left);
+        let mut load = StepLoad::default();
+        for &(_, context) in &others {
+            load.add(context, 1);
+        }
+        let (mut total, mut done, mut i) = (0.0, 0u32, 0);
+        while done < steps {
+            let until = others.get(i).map_or(steps, |&(left, _)| left.min(steps));
+            if until > done {
+                total += f64::from(until - done) * self.cost.step_seconds(&load);
+                done = until;
+            }
+            // The sequences whose last token comes in step `done` leave the load.
+            while let Some(&(_, context)) = others.get(i).filter(|&&(left, _)| left <= done) {
+                load.remove(context, 1);
+                i += 1;
+            }
+        }
+        // Less the rounding of the sums, so that it stays a lower bound.
+        total * (1.0 - 1e-9)
     }
 
     /// End a request before its forecast (its client left): it leaves the queue or the batch at
@@ -934,18 +1003,73 @@ mod tests {
         assert_eq!(shared.settle(u64::MAX, 1.0, false), Settled::Gone, "a ticket out of range");
     }
 
+    /// A closed loop of clients whose answers are settled as the pacer settles a whole answer: the
+    /// last token asked at once, then when the engine says. Each answer comes as the engine
+    /// finished the request (never asked after that), in few asks.
+    #[test]
+    fn settling_the_last_token_is_never_late_and_takes_few_asks() {
+        let dep = deployment(1, 64);
+        let shared = SharedEngine::open(&region("closed-loop"), &dep, 64).unwrap();
+        // (time, client, ticket: 0 for a new request)
+        let mut events: Vec<(f64, u32, Ticket)> = (0..48).map(|c| (f64::from(c) * 1e-4, c, 0)).collect();
+        let (mut answers, mut asks) = (0u32, 0u32);
+        while answers < 600 {
+            let k = (0..events.len()).min_by(|&a, &b| events[a].0.total_cmp(&events[b].0)).unwrap();
+            let (at, client, ticket) = events.swap_remove(k);
+            if ticket == 0 {
+                let out = 8 + 5 * (client % 7);
+                let (ticket, _) = shared.submit(at, 60 + 20 * (client % 3), 0, out, true).unwrap();
+                events.push((at, client, ticket));
+                continue;
+            }
+            asks += 1;
+            match shared.settle(ticket, at, true) {
+                Settled::Later(t) => {
+                    assert!(t >= at, "{t} < {at}");
+                    events.push((t, client, ticket));
+                }
+                Settled::At(t) => {
+                    assert!(t >= at - 1e-12, "asked at {at}, after the last token at {t}");
+                    answers += 1;
+                    events.push((t + 1e-3, client, 0));
+                }
+                Settled::Gone => panic!("a running request is gone"),
+            }
+        }
+        // The first ask costs no wake-up (made when the answer is parked); a bound of one step
+        // priced with the sequences that outlast the request took 3.45.
+        let per_answer = f64::from(asks) / f64::from(answers);
+        assert!(per_answer < 3.25, "{per_answer} asks per answer");
+    }
+
     #[test]
     fn a_request_goes_to_the_chosen_replica_unless_its_queue_is_full() {
         let dep = deployment(2, 1);
         let e = SharedEngine::open(&region("chosen"), &dep, 1).unwrap();
-        let on = |e: &SharedEngine| e.replicas(5.0).iter().map(|r| r.running + r.waiting).collect::<Vec<_>>();
+        let on = |e: &SharedEngine| e.replicas(5.1).iter().map(|r| r.running + r.waiting).collect::<Vec<_>>();
+        // Spaced wider than the front end's time, so each finds the one before it running.
         e.submit_on(Some(1), 5.0, 100, 0, 1000, false).unwrap();
-        e.submit_on(Some(1), 5.0, 100, 64, 1000, false).unwrap();
+        e.submit_on(Some(1), 5.01, 100, 64, 1000, false).unwrap();
         assert_eq!(on(&e), [0, 2]);
         // Replica 1 holds one running and one waiting: the next goes to replica 0.
-        e.submit_on(Some(1), 5.0, 100, 64, 1000, false).unwrap();
+        e.submit_on(Some(1), 5.02, 100, 64, 1000, false).unwrap();
         assert_eq!(on(&e), [1, 2]);
-        assert_eq!(e.replicas(5.0)[0].kv_blocks, dep.kv_blocks);
+        assert_eq!(e.replicas(5.1)[0].kv_blocks, dep.kv_blocks);
+    }
+
+    #[test]
+    fn each_replica_adds_a_front_end_lane() {
+        let (one, two) = (deployment(1, 8), deployment(2, 8));
+        let (a, b) = (region("lanes1"), region("lanes2"));
+        let (one, two) = (SharedEngine::open(&a, &one, 8).unwrap(), SharedEngine::open(&b, &two, 8).unwrap());
+        let fe = one.deployment().coefficients.frontend;
+        // Four at once: one lane serves them in turn, two lanes two at a time.
+        let first = |e: &SharedEngine| -> Vec<f64> {
+            (0..4).map(|_| e.submit(3.0, 50, 0, 4, false).unwrap().1[0]).collect()
+        };
+        let (serial, paired) = (first(&one), first(&two));
+        assert!(serial[3] - serial[0] > 2.9 * fe, "{serial:?}");
+        assert!(paired[3] - paired[0] < 1.1 * fe + 0.01, "{paired:?}");
     }
 
     #[test]

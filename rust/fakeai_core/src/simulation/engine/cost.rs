@@ -193,6 +193,17 @@ impl StepLoad {
             self.pairs += n * (c + n / 2.0);
         }
     }
+
+    /// Take out a sequence [`StepLoad::add`] put in with the same `context` and `new`.
+    pub fn remove(&mut self, context: u32, new: u32) {
+        let mut one = StepLoad::default();
+        one.add(context, new);
+        self.tokens -= one.tokens;
+        self.seqs -= one.seqs;
+        self.kv_tokens -= one.kv_tokens;
+        self.pairs -= one.pairs;
+        self.decode_kv -= one.decode_kv;
+    }
 }
 
 /// The step cost of one deployment, its constants computed once.
@@ -300,6 +311,18 @@ mod tests {
             load.add(context, 1);
         }
         m.step_seconds(&load)
+    }
+
+    #[test]
+    fn removing_a_sequence_undoes_adding_it() {
+        let mut load = StepLoad::default();
+        load.add(300, 1);
+        let one = load;
+        load.add(1200, 1);
+        load.add(0, 512);
+        load.remove(0, 512);
+        load.remove(1200, 1);
+        assert_eq!(load, one);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use super::cost::CostModel;
 use super::deployment::Deployment;
 use super::request::Request;
-use super::scheduler::Replica;
+use super::scheduler::{Record, Replica};
 
 #[derive(Clone, Debug)]
 pub struct Engine {
@@ -23,7 +23,8 @@ pub struct Engine {
     pub tokens_out: u64,
     /// Requests finished since the last `take_finished`.
     pub finished: Vec<u32>,
-    keep_times: bool,
+    /// Whose token times are kept (`keep_times`: everyone's; a forecast: its request's).
+    record: Record,
     /// Tokens of every step planned, when kept (the live server's `iteration_tokens` histogram).
     pub step_tokens: Option<Vec<u32>>,
 }
@@ -40,7 +41,7 @@ impl Engine {
             preemptions: 0,
             tokens_out: 0,
             finished: Vec::new(),
-            keep_times,
+            record: if keep_times { Record::All } else { Record::Nothing },
             step_tokens: None,
         }
     }
@@ -107,7 +108,7 @@ impl Engine {
         let r = &mut self.replicas[i];
         if r.step_end.is_some() {
             r.step_end = None;
-            self.tokens_out += r.commit(t, &mut self.requests, &mut self.finished, self.keep_times);
+            self.tokens_out += r.commit(t, &mut self.requests, &mut self.finished, self.record);
             r.due = r.has_work().then_some(t);
         } else {
             r.due = None;
@@ -170,16 +171,16 @@ impl Engine {
     /// the load is assumed to persist instead of draining: every other request that finishes after
     /// the request's first token is replaced at once by one of the same size (as a closed-loop client
     /// would send it), so a request that joins a busy engine keeps sharing its steps with as many
-    /// sequences.
+    /// sequences. Only request `id`'s token times are recorded from here on.
     pub fn into_forecast(mut self, id: u32, sustain: bool) -> Vec<f64> {
-        if !self.keep_times {
-            self.keep_times = true;
+        if self.record == Record::Nothing {
             self.step_tokens = None;
             for r in &mut self.replicas {
                 r.steps = 0;
                 r.step_ends.clear();
             }
         }
+        self.record = Record::One(id);
         self.finished.clear();
         while !self.requests[id as usize].done() && self.step().is_some() {
             if sustain && !self.finished.is_empty() {

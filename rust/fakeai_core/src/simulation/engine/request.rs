@@ -45,13 +45,17 @@ impl Request {
         self.generated >= self.max_output
     }
 
-    pub(crate) fn emit(&mut self, at: f64, step: u32) {
+    /// Emit a token at `at`, in step `step` of its replica; `record`: add it to `runs`.
+    pub(crate) fn emit(&mut self, at: f64, step: u32, record: bool) {
         self.generated += 1;
         if self.generated == 1 {
             self.first_token = at;
         }
         if self.done() {
             self.finish = at;
+        }
+        if !record {
+            return;
         }
         match self.runs.last_mut() {
             Some((start, n)) if *start + *n == step => *n += 1,

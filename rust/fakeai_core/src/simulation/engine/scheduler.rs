@@ -37,6 +37,16 @@ pub struct Replica {
     pub first_due: Vec<u32>,
 }
 
+/// Whose token times a step's commit records (each emitting request's runs, in [`Request::runs`],
+/// and the replica's step end times): nobody (the live engine advancing), every request, or one
+/// (a forecast, which only answers for its own request).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Record {
+    Nothing,
+    All,
+    One(u32),
+}
+
 /// What planning a step changed besides the replica.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Planned {
@@ -148,16 +158,10 @@ impl Replica {
 
     /// Apply the step that ended at `end`: emit tokens, retire finished sequences (pushed to
     /// `finished`). Returns the tokens emitted.
-    pub fn commit(
-        &mut self,
-        end: f64,
-        reqs: &mut [Request],
-        finished: &mut Vec<u32>,
-        keep_times: bool,
-    ) -> u64 {
+    pub fn commit(&mut self, end: f64, reqs: &mut [Request], finished: &mut Vec<u32>, record: Record) -> u64 {
         let step = self.steps as u32;
         self.steps += 1;
-        if keep_times {
+        if record != Record::Nothing {
             self.step_ends.push(end);
         }
         for id in self.first_due.drain(..) {
@@ -169,7 +173,7 @@ impl Replica {
             let r = &mut reqs[id as usize];
             r.computed += new;
             if r.pending() == 0 {
-                r.emit(end, step);
+                r.emit(end, step, record == Record::All || record == Record::One(id));
                 emitted += 1;
                 if r.generated == 1 && !r.done() {
                     self.first_due.push(id);

@@ -165,14 +165,18 @@ pub fn closed_loop(
 /// it is next free): it holds the lane free first for `service` seconds. Arrivals come out in the
 /// order of their sends.
 pub fn frontend_arrival(lanes: &mut [f64], now: f64, service: f64) -> f64 {
-    let lane = lanes.iter_mut().min_by(|a, b| a.total_cmp(b));
-    match lane {
+    match lanes.get_mut(first_free(lanes)) {
         Some(free) => {
             *free = free.max(now) + service;
             *free
         }
         None => now + service,
     }
+}
+
+/// The front-end lane free first (the lowest index on ties; 0 when there is none).
+pub fn first_free(lanes: &[f64]) -> usize {
+    (0..lanes.len()).min_by(|&a, &b| lanes[a].total_cmp(&lanes[b])).unwrap_or(0)
 }
 
 /// Poisson arrivals at `rate` requests/s (seeded), `requests` in all; the first tenth is warm-up.
