@@ -14,11 +14,12 @@ the requests that started after the first second. The same levels run through th
 these clients show: each level's offline ``client_gap`` (the mean of the exponential turnaround, 4 ms
 fitted to GenAI-Perf) is the live clients' mean turnaround (last chunk to next send) plus the round
 trip the floor shows; ``fakeai simulate``'s own figures with the fitted gap are printed below the
-table. Both sides charge the same serial front end (``frontend``, 2.24 ms) per request. ``ttft fc``
-is what the server's engine forecasts for the same closed loop on a virtual clock (no HTTP, no
-noise): it tells the forecast's own error from the machine's. A forecast is made at arrival, so it
-cannot know the requests that arrive after it and join its prefill step; with clients in waves
-(C=25) that puts the live TTFT well below the offline one.
+table. Both sides charge the same serial front end (``frontend``, fitted) per request. ``ttft rp``
+is what the server's own logic gives the same closed loop on a virtual clock (its ``SharedEngine``,
+each request's first and last token settled as the pacer does, no HTTP, no noise): it tells the
+server's logic from the machine's timing. Closed-loop clients with equal output lengths march in
+waves whose prefills share steps (C=25); on a real clock the machine's noise breaks the waves up,
+which lowers the live TTFT at that level below the offline one.
 
 The server runs on CPU 0 and the clients on the other CPUs (``taskset``; ``--no-pin`` turns this
 off), so that the clients' own work does not delay the server's timers. The client and granian cost
