@@ -7,7 +7,7 @@
 use super::chat_options::{self, last_user_text};
 use super::cluster::Cluster;
 use super::length::{natural, LengthDistribution};
-use super::meter::{Meter, Metered};
+use super::meter::Meter;
 use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::rich_content;
 use super::shared_engine::SharedEngine;
@@ -192,13 +192,7 @@ pub(crate) fn chat<'py>(
     let req = read_basics(request)?;
     let messages = &req.messages;
     let model = req.model.to_str()?;
-    let metered = meter.as_ref().map(|m| Metered { meter: m.get(), kind: "completions", model, live });
-    let sim = Sim {
-        cluster: cluster.as_ref().map(Bound::get),
-        engine: engine.as_ref().map(Bound::get),
-        now,
-        metered,
-    };
+    let sim = Sim::of(&cluster, &engine, now, &meter, "completions", model, live);
     let mut ids = Vec::new();
     let (prompt_tokens, input_hash, rich) =
         read_messages(messages, sim.cluster.map(|_| &mut ids as &mut dyn PromptSink))?;

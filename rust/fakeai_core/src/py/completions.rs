@@ -3,7 +3,7 @@
 use super::cluster::Cluster;
 use super::inputs::{self, TextOrTokens};
 use super::length::{natural, LengthDistribution};
-use super::meter::{Meter, Metered};
+use super::meter::Meter;
 use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::shared_engine::SharedEngine;
 use super::steps::{Steps, LAZY_STEPS};
@@ -91,13 +91,7 @@ pub(crate) fn completion<'py>(
         !options.is_none() && options.getattr(intern!(py, "include_usage"))?.extract::<bool>()?;
     let stop = Some(&stop);
     let prompt = &prompt;
-    let metered = meter.as_ref().map(|m| Metered { meter: m.get(), kind: "completions", model, live });
-    let sim = Sim {
-        cluster: cluster.as_ref().map(Bound::get),
-        engine: engine.as_ref().map(Bound::get),
-        now,
-        metered,
-    };
+    let sim = Sim::of(&cluster, &engine, now, &meter, "completions", model, live);
     let inputs = inputs::extract(prompt)?;
     // Several prompts in one request are looked up as one token sequence (their concatenation).
     let routed = match sim.cluster {

@@ -9,7 +9,7 @@
 //! `SharedEngine.cancel`.
 
 use super::cluster;
-use super::meter::{Metered, Timing};
+use super::meter::{Meter, Metered, Timing};
 use super::shared_engine::SharedEngine;
 use super::steps::Steps;
 use super::InvalidInput;
@@ -53,6 +53,28 @@ pub(crate) struct Sim<'a> {
     pub(crate) engine: Option<&'a SharedEngine>,
     pub(crate) now: f64,
     pub(crate) metered: Option<Metered<'a>>,
+}
+
+impl<'a> Sim<'a> {
+    /// A live or batch request's simulation, from a generating call's arguments: its answer's usage
+    /// counts as `kind` for `model`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn of(
+        cluster: &'a Option<Bound<'_, cluster::Cluster>>,
+        engine: &'a Option<Bound<'_, SharedEngine>>,
+        now: f64,
+        meter: &'a Option<Bound<'_, Meter>>,
+        kind: &'a str,
+        model: &'a str,
+        live: bool,
+    ) -> Self {
+        Sim {
+            cluster: cluster.as_ref().map(Bound::get),
+            engine: engine.as_ref().map(Bound::get),
+            now,
+            metered: meter.as_ref().map(|m| Metered { meter: m.get(), kind, model, live }),
+        }
+    }
 }
 
 impl Sim<'_> {
