@@ -46,8 +46,6 @@ struct Settling {
     last: bool,
     /// The token's forecast time (monotonic seconds).
     expected: f64,
-    /// A waiter's wake-up time as forecast (the last token; moves with the first token's shift).
-    deadline: f64,
     /// When to ask. The first token's forecast is a lower bound of the real one (it assumes
     /// nothing else arrives before it), so it is asked when forecast. The last token's forecast
     /// assumes the load persists, which may be late, so it is asked as soon as the first token is
@@ -73,7 +71,7 @@ impl Settling {
     /// The same request, now settling its last token, forecast (after the first's shift) at `at`,
     /// once the first token was settled at `first`.
     fn last_at(self, first: f64, at: f64) -> Settling {
-        Settling { last: true, expected: at, deadline: at, ask: first, first_at: first, ..self }
+        Settling { last: true, expected: at, ask: first, first_at: first, ..self }
     }
 
     /// Count the settled timing: the first token at `first`, the last at `last`.
@@ -337,7 +335,6 @@ impl Pacer {
             ticket,
             last: false,
             expected: first,
-            deadline: first,
             ask: first,
             first_at: first,
             timing,
@@ -380,16 +377,8 @@ impl Pacer {
         // A whole answer shows only its last token's time: that one is settled, first asked when
         // the first token is forecast (a lower bound of the last token's time).
         let ask = first.min(deadline);
-        let settling = Settling {
-            engine,
-            ticket,
-            last: true,
-            expected: deadline,
-            deadline,
-            ask,
-            first_at: first,
-            timing,
-        };
+        let settling =
+            Settling { engine, ticket, last: true, expected: deadline, ask, first_at: first, timing };
         match now.map(|now| (now, settling.ask(now))) {
             None => self.queue.push(ask, Entry::Waiter(future, Some(settling))),
             Some((_, Err(at))) => {
@@ -440,7 +429,7 @@ impl Pacer {
                         match settling.ask(due) {
                             Err(at) => reparked.push((at, Entry::Waiter(future, Some(settling)))),
                             Ok(shift) => {
-                                let deadline = settling.deadline + shift;
+                                let deadline = settling.expected + shift;
                                 settling.settled(due, deadline);
                                 if deadline <= due {
                                     woken.push(future);

@@ -20,10 +20,10 @@
 //! longer than [`STEAL_AFTER_NS`], so a killed worker cannot wedge the server.
 
 use super::lock::Guard;
+use super::region::Region;
 use crate::simulation::engine::request::Request;
 use crate::simulation::engine::workload::first_free;
 use crate::simulation::engine::{CostModel, Deployment, Engine, StepLoad};
-use memmap2::MmapRaw;
 use std::fs::OpenOptions;
 use std::io;
 use std::path::Path;
@@ -196,7 +196,7 @@ struct Loaded {
 }
 
 pub struct SharedEngine {
-    map: MmapRaw,
+    map: Region,
     dep: Deployment,
     /// An idle single-replica engine of the deployment, cloned for each load.
     template: Engine,
@@ -205,12 +205,6 @@ pub struct SharedEngine {
     /// The deployment's step cost (bounds for [`SharedEngine::settle`]).
     cost: CostModel,
 }
-
-// SAFETY: the mapped region is only touched under the cross-process spinlock (or atomically).
-#[allow(unsafe_code)]
-unsafe impl Sync for SharedEngine {}
-#[allow(unsafe_code)]
-unsafe impl Send for SharedEngine {}
 
 fn opt(t: f64) -> Option<f64> {
     (!t.is_nan()).then_some(t)
@@ -240,7 +234,7 @@ impl SharedEngine {
         if file.metadata()?.len() < size as u64 {
             file.set_len(size as u64)?;
         }
-        let map = MmapRaw::map_raw(&file)?;
+        let map = Region::map(&file)?;
         let mut one = dep.clone();
         one.replicas = 1;
         let template = Engine::new(&one, false);
@@ -275,19 +269,14 @@ impl SharedEngine {
 
     // --- raw access (callers hold the lock, except for the header's atomics) ---
 
-    #[allow(unsafe_code, clippy::mut_from_ref)]
+    #[allow(clippy::mut_from_ref)]
     fn at<T>(&self, offset: usize) -> &mut T {
-        debug_assert!(offset + size_of::<T>() <= self.map.len());
-        // SAFETY: offsets come from `Layout` within the mapped size, 8-aligned for 8-byte fields
-        // and 4-aligned otherwise; exclusive access is ensured by the region's lock.
-        unsafe { &mut *self.map.as_mut_ptr().add(offset).cast::<T>() }
+        self.map.at(offset)
     }
 
-    #[allow(unsafe_code, clippy::mut_from_ref)]
+    #[allow(clippy::mut_from_ref)]
     fn array<T>(&self, offset: usize, len: usize) -> &mut [T] {
-        debug_assert!(offset + len * size_of::<T>() <= self.map.len());
-        // SAFETY: as for `at`.
-        unsafe { std::slice::from_raw_parts_mut(self.map.as_mut_ptr().add(offset).cast::<T>(), len) }
+        self.map.array(offset, len)
     }
 
     #[allow(clippy::mut_from_ref)]

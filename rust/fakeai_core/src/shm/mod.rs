@@ -10,5 +10,6 @@ pub mod lock;
 pub mod metrics;
 pub mod prefix;
 pub mod ratelimit;
+pub mod region;
 pub mod table;
 pub mod vocab;

@@ -21,8 +21,8 @@
 //! per replica per leading block that hits, plus one.
 
 use super::lock::{self, Guard};
+use super::region::Region;
 use crate::simulation::router::{self, Candidate, Weights};
-use memmap2::MmapRaw;
 use std::fs::OpenOptions;
 use std::io;
 use std::path::Path;
@@ -91,18 +91,12 @@ pub struct Load {
 }
 
 pub struct PrefixCache {
-    map: MmapRaw,
+    map: Region,
     replicas: usize,
     sets: usize,
     block_size: usize,
     weights: Weights,
 }
-
-// SAFETY: the mapped region is only touched under the cross-process spinlock (or atomically).
-#[allow(unsafe_code)]
-unsafe impl Sync for PrefixCache {}
-#[allow(unsafe_code)]
-unsafe impl Send for PrefixCache {}
 
 fn align64(n: usize) -> usize {
     n.div_ceil(64) * 64
@@ -127,7 +121,7 @@ impl PrefixCache {
         if file.metadata()?.len() < size as u64 {
             file.set_len(size as u64)?;
         }
-        let map = MmapRaw::map_raw(&file)?;
+        let map = Region::map(&file)?;
         let cache = PrefixCache { map, replicas, sets, block_size: block_size.max(1) as usize, weights };
         let fingerprint = xxh3_64(format!("{replicas}|{sets}|{block_size}").as_bytes());
         let h = cache.header();
@@ -163,12 +157,9 @@ impl PrefixCache {
         align64(size_of::<Header>()) + align64(replicas * size_of::<Stats>())
     }
 
-    #[allow(unsafe_code, clippy::mut_from_ref)]
+    #[allow(clippy::mut_from_ref)]
     fn at<T>(&self, offset: usize) -> &mut T {
-        debug_assert!(offset + size_of::<T>() <= self.map.len());
-        // SAFETY: offsets are within the mapped size and 8-aligned; exclusive access is ensured by
-        // the region's lock (the header's atomics excepted).
-        unsafe { &mut *self.map.as_mut_ptr().add(offset).cast::<T>() }
+        self.map.at(offset)
     }
 
     #[allow(clippy::mut_from_ref)]
