@@ -118,7 +118,8 @@ class Ticker:
         """Write ``steps[i]`` through ``send`` at ``start + offsets[i]``; the future says whether the
         stream ran to its end (False once ``gone`` is done: the client left). With ``settle`` (an
         engine-timed request, step 0 its first token) every step moves by how late the engine
-        delivers the first token."""
+        delivers the first token, and the steps still to send are re-spaced to end on the engine's
+        last token (see ``Settling`` in ``rust/fakeai_core/src/py/pacer.rs``)."""
         done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         if settle is None:
             stream, slot = self.core.play(send, steps, offsets, start, done)
