@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -98,10 +99,21 @@ class Variant:
     api_key: str | None = None
     #: The server's timing flags.
     latency: tuple[str, ...] = ("--ttft", "0", "--itl", "0")
+    #: wrk's connections for this target (default: ``--connections``).
+    connections: int | None = None
+    #: Another variant whose mean TTFT and ITL, measured by a calibration run before the rounds, become
+    #: this one's fixed ``--ttft``/``--itl`` (so both hold the same requests in flight at that load).
+    latency_of: str | None = None
 
 
 #: A model whose architecture the engine model knows.
 LLAMA_BODY = {**CHAT_BODY, "model": "meta-llama/Llama-3.1-8B-Instruct"}
+
+#: wrk connections that keep the server's core busy with the engine's latency (~0.2 s at this load).
+SATURATING = 2048
+#: Engine replicas for the saturated pair: 64 sequences each at 2048 connections, well inside a
+#: replica's 256, so the simulated GPUs are not what limits requests/s.
+SAT_REPLICAS = 32
 
 VARIANTS: dict[str, Variant] = {
     "chat": Variant("fakeai chat", "floor"),
@@ -135,6 +147,23 @@ VARIANTS: dict[str, Variant] = {
         latency=("--ttft", "30", "--itl", "8", "--jitter", "0"),
     ),
     "engine": Variant("fakeai chat 8B engine model", "fixed-timed", body=LLAMA_BODY, latency=()),
+    # Throughput: both saturate the server's core. The engine deployment has replicas enough that the
+    # simulated GPUs are not the limit; the fixed variant takes the engine's mean TTFT/ITL at this load.
+    "fixed-sat": Variant(
+        "fakeai chat 8B fixed, saturated",
+        "floor",
+        body=LLAMA_BODY,
+        connections=SATURATING,
+        latency_of="engine-sat",
+    ),
+    "engine-sat": Variant(
+        "fakeai chat 8B engine, saturated",
+        "fixed-sat",
+        flags=("--replicas", str(SAT_REPLICAS)),
+        body=LLAMA_BODY,
+        latency=(),
+        connections=SATURATING,
+    ),
 }
 
 
@@ -148,6 +177,8 @@ class Result:
     requests: int = 0
     #: Server CPU time (user + system, all its processes) per request, microseconds.
     cpu_us: float = 0.0
+    #: Server CPU time over the run's wall time (1.0: one core busy all the time).
+    busy: float = 0.0
 
 
 def _ms(value: str, unit: str) -> float:
@@ -177,7 +208,7 @@ def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace, pin: lis
             *pin,
             "wrk",
             f"-t{args.threads}",
-            f"-c{args.connections}",
+            f"-c{v.connections or args.connections}",
             f"-d{duration}s",
             "--latency",
             "-s",
@@ -202,7 +233,17 @@ def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace, pin: lis
     return Result("", rps, _ms(*p50.groups()), _ms(*p99.groups()), errors, requests)
 
 
-def measure(name: str, v: Variant, workers: int, args: argparse.Namespace) -> Result:
+def mean_latency(port: int, model: str) -> tuple[float, float]:
+    """The server's mean TTFT and ITL (ms) of ``model`` so far, from ``GET /metrics`` (JSON)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+        seconds = json.load(r)["models"][model]["latency_seconds"]
+    return seconds["ttft"]["mean"] * 1e3, seconds["itl"]["mean"] * 1e3
+
+
+def measure(
+    name: str, v: Variant, workers: int, args: argparse.Namespace, latency: list | None = None
+) -> Result:
+    """One target's run; with ``latency`` (a list) its model's mean TTFT and ITL are appended to it."""
     port = free_port()
     if name == "floor":
         cmd = [
@@ -239,9 +280,13 @@ def measure(name: str, v: Variant, workers: int, args: argparse.Namespace) -> Re
     time.sleep(0.5)
     try:
         wrk(port, v, 1, args, client_pin)  # warm-up
-        cpu = group_cpu_seconds(proc.pid)
+        cpu, began = group_cpu_seconds(proc.pid), time.monotonic()
         result = wrk(port, v, args.duration, args, client_pin)
-        result.cpu_us = (group_cpu_seconds(proc.pid) - cpu) / max(result.requests, 1) * 1e6
+        used = group_cpu_seconds(proc.pid) - cpu
+        result.cpu_us = used / max(result.requests, 1) * 1e6
+        result.busy = used / (time.monotonic() - began)
+        if latency is not None:
+            latency.append(mean_latency(port, v.body["model"]))
     finally:
         stop(proc)
     result.name = f"{v.label} ({workers}w)"
@@ -258,6 +303,7 @@ def median(results: list[Result]) -> Result:
         errors=sum(r.errors for r in results),
         requests=sum(r.requests for r in results),
         cpu_us=mid(r.cpu_us for r in results),
+        busy=mid(r.busy for r in results),
     )
 
 
@@ -278,16 +324,33 @@ def with_baselines(names: list[str]) -> list[str]:
 
 def report(rows: list[tuple[str, Result, Result | None]]) -> None:
     print(
-        f"{'target':40} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'cpu us/req':>10} "
+        f"{'target':40} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'cpu us/req':>10} {'busy':>5} "
         f"{'x base':>7} {'cpu x base':>10}  baseline"
     )
     for _, r, base in rows:
         ratio = f"{r.rps / base.rps:7.3f}" if base else f"{'':7}"
         cpu = f"{base.cpu_us / r.cpu_us:10.3f}" if base and r.cpu_us else f"{'':10}"
         print(
-            f"{r.name:40} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.errors:6d} {r.cpu_us:10.1f} "
+            f"{r.name:40} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.errors:6d} {r.cpu_us:10.1f} {r.busy:5.2f} "
             f"{ratio} {cpu}  {base.name if base else ''}"
         )
+
+
+def calibrated(v: Variant, source: str, workers: int, args: argparse.Namespace) -> Variant:
+    """``v`` with fixed timing at ``source``'s mean TTFT and ITL, measured by a run of ``source`` at
+    ``v``'s connections before the rounds."""
+    got: list[tuple[float, float]] = []
+    probe = replace(VARIANTS[source], connections=v.connections)
+    measure(
+        source,
+        probe,
+        workers,
+        argparse.Namespace(**{**vars(args), "duration": max(2, args.duration // 2)}),
+        got,
+    )
+    ttft, itl = got[0]
+    print(f"{v.label} ({workers}w): --ttft {ttft:.1f} --itl {itl:.2f}, {source}'s means", flush=True)
+    return replace(v, latency=("--ttft", f"{ttft:.1f}", "--itl", f"{itl:.2f}", "--jitter", "0"))
 
 
 def main() -> None:
@@ -347,6 +410,9 @@ def main() -> None:
     rows = []
     for workers in args.workers:
         names = with_baselines(args.variants)
+        for name in names:
+            if name != "floor" and (source := VARIANTS[name].latency_of):
+                VARIANTS[name] = calibrated(VARIANTS[name], source, workers, args)
         runs: dict[str, list[Result]] = {name: [] for name in names}
         for r in range(args.rounds):
             for name in names if r % 2 == 0 else reversed(names):
