@@ -110,8 +110,8 @@ class Variant:
 LLAMA_BODY = {**CHAT_BODY, "model": "meta-llama/Llama-3.1-8B-Instruct"}
 
 #: wrk connections that keep the server's core busy with the engine's latency (~0.2 s at this load).
-SATURATING = 2048
-#: Engine replicas for the saturated pair: 64 sequences each at 2048 connections, well inside a
+SATURATING = 4096
+#: Engine replicas for the saturated pair: up to 128 sequences each at 4096 connections, well inside a
 #: replica's 256, so the simulated GPUs are not what limits requests/s.
 SAT_REPLICAS = 32
 
@@ -152,6 +152,7 @@ VARIANTS: dict[str, Variant] = {
     "fixed-sat": Variant(
         "fakeai chat 8B fixed, saturated",
         "floor",
+        flags=("--kv-batch-size", "0"),  # no batch-slot queue: fixed timing's latency stays fixed
         body=LLAMA_BODY,
         connections=SATURATING,
         latency_of="engine-sat",

@@ -25,7 +25,6 @@ __all__ = [
     "SharedEngine",
     "SharedTable",
     "Steps",
-    "Timing",
     "VOCAB_SIZE",
     "VOCAB_TABLE_WIDTH",
     "anthropic_message",
@@ -111,14 +110,6 @@ class Answer:
     def label(self) -> str | None:
         """With a ``meter``: the model label the request counts under in the metrics (the model id
         with metrics off or off the live path; None when the metrics table is full)."""
-    @property
-    def timing(self) -> Timing | None:
-        """An engine-timed live answer's token timing (metrics on), for the pacer to count once it
-        settled the first and last token (:meth:`Pacer.play`, :meth:`Pacer.wait`)."""
-
-@final
-class Timing:
-    """The TTFT/ITL record of an engine-timed answer, counted by the pacer once settled."""
 
 @final
 class Meter:
@@ -286,10 +277,11 @@ class Pacer:
         done: Any,
         engine: SharedEngine | None = None,
         ticket: int = 0,
-        timing: Timing | None = None,
+        answer: Answer | None = None,
     ) -> tuple[int, int]:
         """Park a stream: ``(stream, slot of its first step)``; ``done`` (a future) gets the outcome.
-        With ``engine`` and ``ticket``, the steps move with the first token's settled time."""
+        With ``engine`` and ``ticket``, the steps move with the first token's settled time; an
+        engine-timed live ``answer`` (metrics on) then counts its settled TTFT and ITL."""
     def wait(
         self,
         future: Any,
@@ -298,12 +290,12 @@ class Pacer:
         ticket: int = 0,
         first: float = 0.0,
         now: float | None = None,
-        timing: Timing | None = None,
+        answer: Answer | None = None,
     ) -> int:
         """Give ``future`` the result None at ``deadline``; returns its slot. With ``engine`` and
         ``ticket``, ``deadline`` (the last token as forecast) is settled with the engine: asked at once
-        when ``now`` is given, else first when the first token is forecast (``first``); ``timing``
-        then counts the settled TTFT and ITL."""
+        when ``now`` is given, else first when the first token is forecast (``first``); ``answer``
+        (an engine-timed live answer, metrics on) then counts its settled TTFT and ITL."""
     def cancel(self, stream: int) -> None:
         """End ``stream`` now (its client left); stale ids are ignored."""
     def earliest(self) -> int | None: ...

@@ -121,7 +121,7 @@ class SimulatedCluster:
             self.kv_events.wake()
         done = False
         engine = answer.ticket & ENGINE_TICKET and self.engines.for_ticket(answer.ticket)
-        settle = (engine, answer.ticket, answer.timing) if engine else None
+        settle = (engine, answer.ticket, answer) if engine else None
         try:
             done = await pacing.respond(
                 receive, send, answer.payload, answer.schedule, start, self.ticker, settle, body_send

@@ -26,9 +26,10 @@ from typing import Any
 from fakeai import _core
 from fakeai.http.asgi import SSE_HEADERS, Receive, Send, send_bytes
 
-#: An engine-timed request's engine, ticket and timing record (metrics on): its first and last token
-#: are settled with the engine when due, and the timing counted then.
-Settle = tuple[_core.SharedEngine, int, _core.Timing | None]
+#: An engine-timed request's engine, ticket and rendered answer (whose token timing, metrics on, is
+#: counted once settled; None: not counted): its first and last token are settled with the engine when
+#: due, and the timing counted then.
+Settle = tuple[_core.SharedEngine, int, _core.Answer | None]
 
 #: Width of a ticker slot, seconds.
 RESOLUTION = 0.001
@@ -91,12 +92,13 @@ class Ticker:
             self._parked(self.core.wait(future, deadline))
         else:
             # asked at once: the engine's bound from the batch the request joined saves a wake-up
-            engine, ticket, timing = settle
-            self._parked(self.core.wait(future, deadline, engine, ticket, first, now, timing))
-        gone = asyncio.ensure_future(_disconnected(receive))
+            engine, ticket, answer = settle
+            self._parked(self.core.wait(future, deadline, engine, ticket, first, now, answer))
+        # granian's receive() hands back a future itself: watched with a callback, no task per answer
+        gone = asyncio.ensure_future(receive())
 
-        def wake(task: asyncio.Future[bool]) -> None:
-            if not future.done() and not task.cancelled() and task.exception() is None and task.result():
+        def wake(message: asyncio.Future[Any]) -> None:
+            if not future.done() and _disconnect(message):
                 future.set_result(None)
 
         gone.add_done_callback(wake)
@@ -104,7 +106,7 @@ class Ticker:
             await future
         finally:
             gone.cancel()
-        return not (gone.done() and not gone.cancelled() and gone.exception() is None and gone.result())
+        return not _disconnect(gone)
 
     def play(
         self,
@@ -162,9 +164,15 @@ class Ticker:
             self._parked(self.core.resume(stream, write.exception()))
 
 
-async def _disconnected(receive: Receive) -> bool:
-    """Whether the next message after the body says the client disconnected."""
-    return (await receive())["type"] == "http.disconnect"
+def _disconnect(message: asyncio.Future[Any]) -> bool:
+    """Whether ``message`` (the next ``receive()`` after the body) is done and says the client
+    disconnected."""
+    return (
+        message.done()
+        and not message.cancelled()
+        and message.exception() is None
+        and message.result()["type"] == "http.disconnect"
+    )
 
 
 async def send_stream(

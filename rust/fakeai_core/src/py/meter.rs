@@ -67,8 +67,9 @@ impl Meter {
 
 /// The token timing of an engine-timed answer, counted once the pacer settled its first and last
 /// token with the engine (see `Pacer`): the forecast it was rendered with assumes nothing else arrives
-/// before its first token, so under load it would count too early.
-#[pyclass(frozen, module = "fakeai._core")]
+/// before its first token, so under load it would count too early. Kept in the [`super::reply::Answer`]
+/// (no Python object of its own: one per request, alive until its last token, would only feed the
+/// collector).
 pub(crate) struct Timing {
     table: Py<SharedTable>,
     label: String,

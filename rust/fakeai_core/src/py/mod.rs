@@ -66,7 +66,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<prefix_cache::PrefixCache>()?;
     m.add_class::<reply::Answer>()?;
     m.add_class::<meter::Meter>()?;
-    m.add_class::<meter::Timing>()?;
     m.add_class::<steps::Steps>()?;
     m.add_function(wrap_pyfunction!(prefix_cache::block_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(text::count_tokens, m)?)?;

@@ -17,7 +17,7 @@
 //! Python code (sends, future results) never runs while the pacer is borrowed, so a send that
 //! touches the ticker cannot trip PyO3's borrow check.
 
-use super::meter::Timing;
+use super::reply::Answer;
 use super::shared_engine::SharedEngine;
 use super::steps::Steps;
 use crate::shm::engine::Settled;
@@ -53,8 +53,8 @@ struct Settling {
     ask: f64,
     /// The settled first token, once known (for the last token's settling).
     first_at: f64,
-    /// Where the answer's settled token timing is counted (metrics on, see [`Timing`]).
-    timing: Option<Py<Timing>>,
+    /// The answer whose token timing is counted once settled (metrics on: its `timing`).
+    answer: Option<Py<Answer>>,
 }
 
 impl Settling {
@@ -76,16 +76,20 @@ impl Settling {
 
     /// Count the settled timing: the first token at `first`, the last at `last`.
     fn record(&self, first: f64, last: f64) {
-        if let Some(timing) = &self.timing {
-            timing.get().record(first, last);
+        if let Some(timing) = self.timing() {
+            timing.record(first, last);
         }
+    }
+
+    fn timing(&self) -> Option<&super::meter::Timing> {
+        self.answer.as_ref().and_then(|a| a.get().timing.as_ref())
     }
 
     /// A whole answer's last token was settled at `last` (asked at `due`): count its timing, with
     /// the first token as the engine delivered it (the request is still in the engine while its
     /// last step runs), or as forecast once the engine no longer knows it.
     fn settled(&self, due: f64, last: f64) {
-        if self.timing.is_some() {
+        if self.timing().is_some() {
             let first = match self.engine.get().settle(self.ticket, due, false) {
                 Settled::At(t) => t,
                 _ => self.first_at,
@@ -303,8 +307,9 @@ impl Pacer {
     /// asyncio future) gets the outcome. Returns `(stream, slot)`: the id for `cancel`/`resume` and
     /// the slot of the first step. With `engine` and its `ticket`, the steps are the request's tokens
     /// as the engine forecast them: the first and the last are settled with the engine when due
-    /// ([`Settling`]); `timing` then counts the settled TTFT and ITL in the metrics.
-    #[pyo3(signature = (send, steps, offsets, start, done, engine=None, ticket=0, timing=None))]
+    /// ([`Settling`]); `answer` (the `Answer` rendered) then counts its settled TTFT and ITL in the
+    /// metrics.
+    #[pyo3(signature = (send, steps, offsets, start, done, engine=None, ticket=0, answer=None))]
     #[allow(clippy::too_many_arguments)]
     fn play(
         &mut self,
@@ -315,7 +320,7 @@ impl Pacer {
         done: Py<PyAny>,
         engine: Option<Py<SharedEngine>>,
         ticket: u64,
-        timing: Option<Py<Timing>>,
+        answer: Option<Py<Answer>>,
     ) -> PyResult<(u64, i64)> {
         let (steps, len) = match steps.cast::<Steps>() {
             Ok(lazy) => (Source::Lazy(lazy.clone().unbind()), lazy.get().count()),
@@ -337,7 +342,7 @@ impl Pacer {
             expected: first,
             ask: first,
             first_at: first,
-            timing,
+            answer,
         });
         let stream = Stream { send, steps, cursor, done, settling };
         let index = match self.free.pop() {
@@ -357,9 +362,9 @@ impl Pacer {
     /// `ticket`, `deadline` is the request's last token as forecast, and `first` its first: the
     /// deadline is settled with the engine ([`Settling`]): asked at once when `now` is given (the
     /// engine's lower bound of the last token's time, from the batch it joined, tells when to ask
-    /// next, which is later than its first token), else first asked at `first`. `timing` then counts
-    /// the settled TTFT and ITL.
-    #[pyo3(signature = (future, deadline, engine=None, ticket=0, first=0.0, now=None, timing=None))]
+    /// next, which is later than its first token), else first asked at `first`. `answer` (the `Answer`
+    /// rendered) then counts its settled TTFT and ITL.
+    #[pyo3(signature = (future, deadline, engine=None, ticket=0, first=0.0, now=None, answer=None))]
     #[allow(clippy::too_many_arguments)]
     fn wait(
         &mut self,
@@ -369,7 +374,7 @@ impl Pacer {
         ticket: u64,
         first: f64,
         now: Option<f64>,
-        timing: Option<Py<Timing>>,
+        answer: Option<Py<Answer>>,
     ) -> i64 {
         let Some(engine) = engine else {
             return self.queue.push(deadline, Entry::Waiter(future, None));
@@ -378,7 +383,7 @@ impl Pacer {
         // the first token is forecast (a lower bound of the last token's time).
         let ask = first.min(deadline);
         let settling =
-            Settling { engine, ticket, last: true, expected: deadline, ask, first_at: first, timing };
+            Settling { engine, ticket, last: true, expected: deadline, ask, first_at: first, answer };
         match now.map(|now| (now, settling.ask(now))) {
             None => self.queue.push(ask, Entry::Waiter(future, Some(settling))),
             Some((_, Err(at))) => {

@@ -92,7 +92,7 @@ impl Sim<'_> {
         inference: Inference,
         timed: bool,
         steps: usize,
-    ) -> (Option<String>, Option<Py<Timing>>) {
+    ) -> (Option<String>, Option<Timing>) {
         let Some(m) = self.metered else { return (None, None) };
         let settled = timed && m.live;
         let inference = if settled { Inference { ttft: None, itl: None, ..inference } } else { inference };
@@ -100,8 +100,7 @@ impl Sim<'_> {
         let timing = label
             .as_deref()
             .filter(|_| settled)
-            .and_then(|label| m.meter.timing(py, label, self.now, inference.completion_tokens, steps))
-            .and_then(|t| Py::new(py, t).ok());
+            .and_then(|label| m.meter.timing(py, label, self.now, inference.completion_tokens, steps));
         (label, timing)
     }
 
@@ -191,9 +190,9 @@ pub(crate) struct Answer {
     /// metrics off; None when the metrics table is full). None without a meter.
     #[pyo3(get)]
     label: Option<String>,
-    /// An engine-timed live answer's token timing, for the pacer to count once settled.
-    #[pyo3(get)]
-    timing: Option<Py<Timing>>,
+    /// An engine-timed live answer's token timing (metrics on), for the pacer to count once settled
+    /// (it is given the answer: `Pacer.play`/`Pacer.wait`'s `answer`).
+    pub(crate) timing: Option<Timing>,
 }
 
 /// What a rendered request reports back: its token counts and where it ran.

@@ -24,10 +24,12 @@ use super::region::Region;
 use crate::simulation::engine::request::Request;
 use crate::simulation::engine::workload::first_free;
 use crate::simulation::engine::{CostModel, Deployment, Engine, StepLoad};
+use std::cell::RefCell;
 use std::fs::OpenOptions;
 use std::io;
 use std::path::Path;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Mutex;
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: u64 = 0x4641_4B45_454E_4704; // "FAKEENG" v4
@@ -204,7 +206,18 @@ pub struct SharedEngine {
     waiting_capacity: u32,
     /// The deployment's step cost (bounds for [`SharedEngine::settle`]).
     cost: CostModel,
+    /// Engines of finished loads, whose buffers the next loads reuse (a load then allocates nothing).
+    spare: Mutex<Vec<Loaded>>,
 }
+
+thread_local! {
+    /// [`SharedEngine::remaining_seconds`]' buffers: each slot's tokens in the step in flight (zero
+    /// between calls) and the other running sequences.
+    static SCRATCH: RefCell<(Vec<u32>, Vec<(u32, u32)>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Spare loaded engines kept for reuse (one per thread that uses the engine at once is enough).
+const SPARE: usize = 4;
 
 fn opt(t: f64) -> Option<f64> {
     (!t.is_nan()).then_some(t)
@@ -245,6 +258,7 @@ impl SharedEngine {
             dep: dep.clone(),
             layout,
             waiting_capacity: waiting,
+            spare: Mutex::new(Vec::new()),
         };
         let fingerprint = xxh3_64(format!("{:?}|{:?}|{}", dep, layout, size).as_bytes());
         let _g = engine.lock();
@@ -355,13 +369,19 @@ impl SharedEngine {
         let head = self.head(r);
         let n = self.layout.slots;
         let s = self.layout.seqs;
-        let mut engine = self.template.clone();
+        let spare = self.spare.lock().ok().and_then(|mut spare| spare.pop());
+        let Loaded { mut engine, mut slots } =
+            spare.unwrap_or_else(|| Loaded { engine: self.template.clone(), slots: Vec::new() });
+        let mut log = engine.step_tokens.take().unwrap_or_default();
+        engine.clone_from(&self.template);
         engine.now = self.header().now;
-        engine.step_tokens = Some(Vec::new());
+        log.clear();
+        engine.step_tokens = Some(log);
+        slots.clear();
         let records = self.records(r);
         let waiting_len = (head.waiting_len as usize).min(n);
         let running_len = (head.running_len as usize).min(s);
-        let mut slots = Vec::with_capacity(waiting_len + running_len + 1);
+        slots.reserve(waiting_len + running_len + 1);
         // Room for a submit and a sustained forecast's replacements without growing.
         engine.requests.reserve(waiting_len + 2 * running_len + 1);
         let mut take = |slot: u32, requests: &mut Vec<Request>| -> Option<u32> {
@@ -532,6 +552,8 @@ impl SharedEngine {
                 self.store(r, &mut l);
                 if r == keep {
                     kept = Some(l);
+                } else {
+                    self.recycle(l);
                 }
             }
         }
@@ -600,7 +622,13 @@ impl SharedEngine {
             Some(l) if r == 0 => l,
             _ => self.load(r),
         };
-        let id = l.engine.submit_to(0, now, prompt, cached, max_output).map_err(Refusal::Invalid)?;
+        let id = match l.engine.submit_to(0, now, prompt, cached, max_output) {
+            Ok(id) => id,
+            Err(message) => {
+                self.recycle(l);
+                return Err(Refusal::Invalid(message));
+            }
+        };
         let added = self.store(r, &mut l);
         let slot = added[0];
         let generation = self.records(r)[slot as usize].generation;
@@ -610,7 +638,18 @@ impl SharedEngine {
         drop(guard);
         let ticket =
             ((r as u64) << (SLOT_BITS + GEN_BITS)) | (u64::from(generation) << SLOT_BITS) | u64::from(slot);
-        Ok((ticket | 1 << 63, l.engine.into_forecast(id, sustain)))
+        let times = l.engine.forecast_here(id, sustain);
+        self.recycle(l);
+        Ok((ticket | 1 << 63, times))
+    }
+
+    /// Keep a finished load's engine for the next load to reuse.
+    fn recycle(&self, loaded: Loaded) {
+        if let Ok(mut spare) = self.spare.lock() {
+            if spare.len() < SPARE {
+                spare.push(loaded);
+            }
+        }
     }
 
     /// The replica, generation and slot a ticket names (None when out of range).
@@ -685,30 +724,51 @@ impl SharedEngine {
     /// cost with only the running sequences certain to be in it (those with at least that many
     /// tokens still to come, decoding one token each at their least context).
     fn remaining_seconds(&self, r: usize, slot: usize) -> f64 {
-        let head = self.head(r);
-        let (s, n) = (self.layout.seqs, self.layout.slots);
-        let records = self.records(r);
-        let work = &self.work(r)[..(head.work_len as usize).min(s)];
-        // Tokens a sequence still has to come after the step in flight, and its context then.
-        let after = |j: usize| -> Option<(u32, u32)> {
-            let rec = records.get(j).filter(|x| x.live != 0)?;
-            let new = work.iter().find(|&&[w, _]| w as usize == j).map_or(0, |&[_, new]| new);
-            let emits = u32::from(new > 0 && rec.computed + new >= rec.prompt + rec.generated);
-            let left = rec.max_output.saturating_sub(rec.generated + emits);
-            Some((left, rec.computed + new))
-        };
-        let Some((steps, _)) = after(slot) else { return 0.0 };
-        let mut others: Vec<(u32, u32)> = self.u32s(r, self.layout.running, s)
-            [..(head.running_len as usize).min(s)]
-            .iter()
-            .filter_map(|&j| after(j as usize % n))
-            .filter(|&(left, _)| left > 0)
-            .collect();
-        // Step k (1-based) holds every sequence with `left >= k`: go through the steps in blocks
-        // between consecutive `left` values, fewest first, each priced at its first step.
+        SCRATCH.with_borrow_mut(|(new_of, others)| {
+            let head = self.head(r);
+            let (s, n) = (self.layout.seqs, self.layout.slots);
+            let records = self.records(r);
+            let work = &self.work(r)[..(head.work_len as usize).min(s)];
+            // Each slot's new tokens in the step in flight (its first entry there, as `find` would).
+            new_of.resize(new_of.len().max(n), 0);
+            for &[w, new] in work.iter().rev() {
+                if let Some(x) = new_of.get_mut(w as usize) {
+                    *x = new;
+                }
+            }
+            // Tokens a sequence still has to come after the step in flight, and its context then.
+            let after = |j: usize| -> Option<(u32, u32)> {
+                let rec = records.get(j).filter(|x| x.live != 0)?;
+                let new = new_of[j];
+                let emits = u32::from(new > 0 && rec.computed + new >= rec.prompt + rec.generated);
+                let left = rec.max_output.saturating_sub(rec.generated + emits);
+                Some((left, rec.computed + new))
+            };
+            others.clear();
+            let total = after(slot).map_or(0.0, |(steps, _)| {
+                let running = &self.u32s(r, self.layout.running, s)[..(head.running_len as usize).min(s)];
+                others.extend(
+                    running.iter().filter_map(|&j| after(j as usize % n)).filter(|&(left, _)| left > 0),
+                );
+                self.bound_seconds(steps, others)
+            });
+            for &[w, _] in work {
+                if let Some(x) = new_of.get_mut(w as usize) {
+                    *x = 0;
+                }
+            }
+            total
+        })
+    }
+
+    /// The least time `steps` more steps take when step k (1-based) holds every sequence of `others`
+    /// (`(tokens left, context)`) with `left >= k`.
+    fn bound_seconds(&self, steps: u32, others: &mut [(u32, u32)]) -> f64 {
+        // Go through the steps in blocks between consecutive `left` values, fewest first, each priced
+        // at its first step.
         others.sort_unstable_by_key(|&(left, _)| left);
         let mut load = StepLoad::default();
-        for &(_, context) in &others {
+        for &(_, context) in others.iter() {
             load.add(context, 1);
         }
         let (mut total, mut done, mut i) = (0.0, 0u32, 0);
@@ -744,6 +804,7 @@ impl SharedEngine {
         }
         l.engine.cancel(local);
         self.store(r, &mut l);
+        self.recycle(l);
         let h = self.header();
         h.counters.cancelled += 1;
         h.counters.finished -= 1;

@@ -12,7 +12,7 @@ use super::deployment::Deployment;
 use super::request::Request;
 use super::scheduler::{Record, Replica};
 
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Engine {
     pub dep: Deployment,
     cost: CostModel,
@@ -27,6 +27,41 @@ pub struct Engine {
     record: Record,
     /// Tokens of every step planned, when kept (the live server's `iteration_tokens` histogram).
     pub step_tokens: Option<Vec<u32>>,
+}
+
+impl Clone for Engine {
+    fn clone(&self) -> Engine {
+        let mut out = Engine::new(&self.dep, false);
+        out.clone_from(self);
+        out
+    }
+
+    /// Becomes a copy of `source`, keeping its own buffers (the live server loads a replica into a
+    /// reused engine at every call, see `shm::engine`, without allocating).
+    fn clone_from(&mut self, source: &Engine) {
+        let Engine {
+            dep,
+            cost,
+            replicas,
+            requests,
+            now,
+            preemptions,
+            tokens_out,
+            finished,
+            record,
+            step_tokens,
+        } = source;
+        self.dep.clone_from(dep);
+        self.cost.clone_from(cost);
+        self.replicas.clone_from(replicas);
+        self.requests.clone_from(requests);
+        self.now = *now;
+        self.preemptions = *preemptions;
+        self.tokens_out = *tokens_out;
+        self.finished.clone_from(finished);
+        self.record = *record;
+        self.step_tokens.clone_from(step_tokens);
+    }
 }
 
 impl Engine {
@@ -173,6 +208,12 @@ impl Engine {
     /// would send it), so a request that joins a busy engine keeps sharing its steps with as many
     /// sequences. Only request `id`'s token times are recorded from here on.
     pub fn into_forecast(mut self, id: u32, sustain: bool) -> Vec<f64> {
+        self.forecast_here(id, sustain)
+    }
+
+    /// [`Engine::into_forecast`], leaving this engine as the forecast ran it (its buffers can be
+    /// reused: `clone_from` makes it another engine's copy again).
+    pub fn forecast_here(&mut self, id: u32, sustain: bool) -> Vec<f64> {
         if self.record == Record::Nothing {
             self.step_tokens = None;
             for r in &mut self.replicas {

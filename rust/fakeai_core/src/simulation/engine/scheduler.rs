@@ -19,7 +19,7 @@ use super::request::Request;
 use std::collections::VecDeque;
 
 /// One replica of the deployment.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Replica {
     pub waiting: VecDeque<u32>,
     pub running: Vec<u32>,
@@ -52,6 +52,29 @@ pub enum Record {
 pub struct Planned {
     pub load: StepLoad,
     pub preempted: u32,
+}
+
+impl Clone for Replica {
+    fn clone(&self) -> Replica {
+        let mut out = Replica::default();
+        out.clone_from(self);
+        out
+    }
+
+    /// Becomes a copy of `source`, keeping its own buffers.
+    fn clone_from(&mut self, source: &Replica) {
+        let Replica { waiting, running, free_blocks, step_end, work, due, step_ends, steps, first_due } =
+            source;
+        self.waiting.clone_from(waiting);
+        self.running.clone_from(running);
+        self.free_blocks = *free_blocks;
+        self.step_end = *step_end;
+        self.work.clone_from(work);
+        self.due = *due;
+        self.step_ends.clone_from(step_ends);
+        self.steps = *steps;
+        self.first_due.clone_from(first_due);
+    }
 }
 
 impl Replica {
