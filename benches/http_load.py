@@ -157,6 +157,15 @@ VARIANTS: dict[str, Variant] = {
         connections=SATURATING,
         latency_of="engine-sat",
     ),
+    # The saturated engine run by another build (--base-site), beside this build's in the same run.
+    "base-engine-sat": Variant(
+        "fakeai chat 8B engine, sat. (--base-site)",
+        "fixed-sat",
+        flags=("--replicas", str(SAT_REPLICAS)),
+        body=LLAMA_BODY,
+        latency=(),
+        connections=SATURATING,
+    ),
     "engine-sat": Variant(
         "fakeai chat 8B engine, saturated",
         "fixed-sat",
@@ -234,17 +243,27 @@ def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace, pin: lis
     return Result("", rps, _ms(*p50.groups()), _ms(*p99.groups()), errors, requests)
 
 
-def mean_latency(port: int, model: str) -> tuple[float, float]:
-    """The server's mean TTFT and ITL (ms) of ``model`` so far, from ``GET /metrics`` (JSON)."""
+def latency_sums(port: int, model: str) -> dict[str, tuple[int, float]]:
+    """``{"ttft": (count, sum_seconds), "itl": ...}`` of ``model`` so far, from ``GET /metrics``."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
         seconds = json.load(r)["models"][model]["latency_seconds"]
-    return seconds["ttft"]["mean"] * 1e3, seconds["itl"]["mean"] * 1e3
+    return {k: (seconds[k]["count"], seconds[k]["count"] * seconds[k]["mean"]) for k in ("ttft", "itl")}
+
+
+def window_means(
+    before: dict[str, tuple[int, float]], after: dict[str, tuple[int, float]]
+) -> tuple[float, ...]:
+    """Mean TTFT and ITL (ms) of the requests counted between two :func:`latency_sums`."""
+    return tuple(
+        (after[k][1] - before[k][1]) / max(after[k][0] - before[k][0], 1) * 1e3 for k in ("ttft", "itl")
+    )
 
 
 def measure(
     name: str, v: Variant, workers: int, args: argparse.Namespace, latency: list | None = None
 ) -> Result:
-    """One target's run; with ``latency`` (a list) its model's mean TTFT and ITL are appended to it."""
+    """One target's run; with ``latency`` (a list) its model's mean TTFT and ITL over the measured
+    window (not the warm-up's burst of connections) are appended to it."""
     port = free_port()
     if name == "floor":
         cmd = [
@@ -281,13 +300,14 @@ def measure(
     time.sleep(0.5)
     try:
         wrk(port, v, 1, args, client_pin)  # warm-up
+        sums = latency_sums(port, v.body["model"]) if latency is not None else {}
         cpu, began = group_cpu_seconds(proc.pid), time.monotonic()
         result = wrk(port, v, args.duration, args, client_pin)
         used = group_cpu_seconds(proc.pid) - cpu
         result.cpu_us = used / max(result.requests, 1) * 1e6
         result.busy = used / (time.monotonic() - began)
         if latency is not None:
-            latency.append(mean_latency(port, v.body["model"]))
+            latency.append(window_means(sums, latency_sums(port, v.body["model"])))
     finally:
         stop(proc)
     result.name = f"{v.label} ({workers}w)"
@@ -397,10 +417,12 @@ def main() -> None:
             if not args.ref:
                 sys.exit(f"the {name} variant needs --ref DIR")
             VARIANTS[name] = replace(VARIANTS[name], env={"PYTHONPATH": str(Path(args.ref).resolve())})
+    base_runs = [name for name in with_baselines(args.variants) if name in ("base", "base-engine-sat")]
     if args.base_site:
-        VARIANTS["base"] = replace(VARIANTS["base"], env={"PYTHONPATH": os.path.abspath(args.base_site)})
-    elif "base" in with_baselines(args.variants):
-        sys.exit("the base and vs-base variants need --base-site DIR")
+        for name in ("base", "base-engine-sat"):
+            VARIANTS[name] = replace(VARIANTS[name], env={"PYTHONPATH": os.path.abspath(args.base_site)})
+    elif base_runs:
+        sys.exit(f"the {' and '.join(base_runs)} variants need --base-site DIR")
     if args.list:
         for name, v in VARIANTS.items():
             print(f"{name:12} {v.label:32} baseline: {v.baseline}")
