@@ -8,6 +8,8 @@
     python benches/http_load.py --variants ref --ref /tmp/old/python   # chat from another checkout vs this one
     python benches/http_load.py --variants ref ref-embeddings --ref /tmp/old/python --workers 1 --rounds 3
     python benches/http_load.py --variants engine             # engine-model timing vs fixed timing (Llama-3.1-8B)
+    python benches/http_load.py --variants engine-sat --workers 1 --rounds 3 --duration 5   # ... saturated
+    python benches/http_load.py --variants engine-sat base-engine-sat --base-site DIR --workers 1 --rounds 3
     python benches/http_load.py --variants chat embeddings --workers 1 --rounds 3   # per server core
     python benches/http_load.py --list                        # every variant and its baseline
     # this build's chat against another build's (pip install --no-deps --target DIR <other checkout>):
@@ -22,12 +24,24 @@ client never takes the server's CPU. Printed per target: requests/s, p50/p99 lat
 server's CPU time per request (all its processes, from /proc), and the ratio of requests/s (and of
 CPU per request) to the target's baseline measured in the same run. Needs ``wrk`` (Debian package ``wrk``).
 
-Servers run with zero simulated latency (``--ttft 0 --itl 0``) except where a variant times requests:
-the engine model cannot run without latency, so ``engine`` (Llama-3.1-8B timed by the engine model) is
-compared with ``fixed-timed`` (the same model and request with a fixed 30 ms TTFT and 8 ms ITL, about
-the engine's at this load). Both are then latency-bound at the same concurrency, so their requests/s
-match and the figure that tells the engine's cost is the CPU time per request ("cpu x base": the
-baseline's CPU per request over the variant's; >= 0.9 means the engine costs at most ~10% more).
+Servers run with zero simulated latency (``--ttft 0 --itl 0``) except where a variant times requests.
+The engine model cannot run without latency, so it has two pairs that measure different things:
+
+- ``engine`` vs ``fixed-timed`` (latency-bound): Llama-3.1-8B timed by the engine model against the
+  same request with a fixed 30 ms TTFT and 8 ms ITL, at ``--connections`` (64). The server is mostly
+  idle, so requests/s is 64 over each mode's simulated latency (it compares the latencies, not the
+  servers), and the engine's cost shows only in the CPU time per request ("cpu x base": the baseline's
+  CPU per request over the variant's), which at this load also carries the idle loop's wake-ups.
+- ``engine-sat`` vs ``fixed-sat`` (throughput): both saturate the server's core with 4096 connections
+  (:data:`SATURATING`), so requests/s is what the server's CPU allows ("busy" is the server's CPU
+  seconds per wall second: ~1.0 when it has a core to itself; lower means other processes took part of
+  it, which lowers both alike). The engine deployment has :data:`SAT_REPLICAS` replicas, so its
+  simulated GPUs are not the limit (no request waits for a batch slot), and ``fixed-sat`` runs with no
+  batch-slot limit at the engine's mean TTFT and ITL measured at this load by a calibration run of
+  ``engine-sat`` before the rounds (printed), so both hold about as many requests in flight. "x base"
+  (requests/s over ``fixed-sat``'s) is the engine's throughput cost, the figure issue #18 sets >= 0.9.
+  ``base-engine-sat`` runs the same engine from another build (``--base-site DIR``) in the same run:
+  before/after figures side by side.
 """
 
 from __future__ import annotations
@@ -109,7 +123,8 @@ class Variant:
 #: A model whose architecture the engine model knows.
 LLAMA_BODY = {**CHAT_BODY, "model": "meta-llama/Llama-3.1-8B-Instruct"}
 
-#: wrk connections that keep the server's core busy with the engine's latency (~0.2 s at this load).
+#: wrk connections that keep the server's core busy: at this load a request spends ~0.4-0.5 s in the
+#: server (the engine's latency), so ~6-8k requests/s per core need ~3-4k in flight.
 SATURATING = 4096
 #: Engine replicas for the saturated pair: up to 128 sequences each at 4096 connections, well inside a
 #: replica's 256, so the simulated GPUs are not what limits requests/s.
@@ -366,7 +381,7 @@ def calibrated(v: Variant, source: str, workers: int, args: argparse.Namespace) 
         source,
         probe,
         workers,
-        argparse.Namespace(**{**vars(args), "duration": max(2, args.duration // 2)}),
+        argparse.Namespace(**{**vars(args), "duration": max(3, args.duration // 2)}),
         got,
     )
     ttft, itl = got[0]
