@@ -210,10 +210,17 @@ pub struct SharedEngine {
     spare: Mutex<Vec<Loaded>>,
 }
 
+/// [`SharedEngine::remaining_seconds`]' buffers, reused from call to call.
+struct BoundScratch {
+    /// Each slot's tokens in the step in flight (all zero between calls).
+    new_of: Vec<u32>,
+    /// The other running sequences' `(tokens left, context)`.
+    others: Vec<(u32, u32)>,
+}
+
 thread_local! {
-    /// [`SharedEngine::remaining_seconds`]' buffers: each slot's tokens in the step in flight (zero
-    /// between calls) and the other running sequences.
-    static SCRATCH: RefCell<(Vec<u32>, Vec<(u32, u32)>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+    static SCRATCH: RefCell<BoundScratch> =
+        const { RefCell::new(BoundScratch { new_of: Vec::new(), others: Vec::new() }) };
 }
 
 /// Spare loaded engines kept for reuse (one per thread that uses the engine at once is enough).
@@ -724,7 +731,7 @@ impl SharedEngine {
     /// cost with only the running sequences certain to be in it (those with at least that many
     /// tokens still to come, decoding one token each at their least context).
     fn remaining_seconds(&self, r: usize, slot: usize) -> f64 {
-        SCRATCH.with_borrow_mut(|(new_of, others)| {
+        SCRATCH.with_borrow_mut(|BoundScratch { new_of, others }| {
             let head = self.head(r);
             let (s, n) = (self.layout.seqs, self.layout.slots);
             let records = self.records(r);
