@@ -138,6 +138,12 @@ VARIANTS: dict[str, Variant] = {
     "ref-embeddings": Variant(
         "fakeai embeddings from --ref", "embeddings", path="/v1/embeddings", body=EMBED_BODY
     ),
+    "ref-embeddings-b64": Variant(
+        "fakeai embeddings b64 from --ref",
+        "embeddings-b64",
+        path="/v1/embeddings",
+        body=EMBED_B64_BODY,
+    ),
     "metrics-on": Variant("fakeai chat, metrics on", "metrics-off"),
     "gateway": Variant(
         "fakeai chat auth+rate limits",
@@ -379,7 +385,7 @@ def main() -> None:
         "the 'base' variant runs it",
     )
     args = parser.parse_args()
-    for name in ("ref", "ref-embeddings"):
+    for name in ("ref", "ref-embeddings", "ref-embeddings-b64"):
         if name in args.variants:
             if not args.ref:
                 sys.exit(f"the {name} variant needs --ref DIR")
