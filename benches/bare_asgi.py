@@ -1,5 +1,11 @@
-"""The floor for the HTTP load benchmark: a bare ASGI app that reads the body and answers a fixed
-660-byte JSON document. No Python web framework can beat this on the same server and machine."""
+"""The floors for the HTTP load benchmark: bare ASGI apps that read the body and answer a fixed JSON
+document. No Python web framework can beat them on the same server and machine.
+
+- ``app``: a 660-byte chat completion (the chat floor).
+- ``app_embeddings``: a 19,357-byte embeddings list, the size of fakeai's answer to the benchmark's
+  embeddings request (one 1536-float vector as JSON), so that what the bigger body costs granian and
+  the kernel is in the floor too.
+"""
 
 _BODY = (
     b'{"id":"chatcmpl-floor","object":"chat.completion","created":1700000000,"model":"floor","choices":'
@@ -10,14 +16,38 @@ _TAIL = (
 )
 BODY = _BODY + b"x" * (660 - len(_BODY) - len(_TAIL)) + _TAIL
 assert len(BODY) == 660
-_HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"660")]
+
+#: Bytes of fakeai's answer to ``benches/http_load.py``'s embeddings request.
+EMBEDDINGS_BYTES = 19357
+_EMBED_HEAD = b'{"object":"list","data":[{"object":"embedding","index":0,"embedding":['
+_EMBED_TAIL = b']}],"model":"text-embedding-3-small","usage":{"prompt_tokens":30,"total_tokens":30}}'
 
 
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    message = await receive()
-    while message.get("more_body", False):
+def _embeddings_body() -> bytes:
+    floats = b",".join(b"-0.0%07d" % (i * 7919 % 10_000_000) for i in range(1536))
+    body = _EMBED_HEAD + floats + _EMBED_TAIL
+    pad = EMBEDDINGS_BYTES - len(body)  # widen the last float's digits to the exact size
+    return _EMBED_HEAD + floats + b"1" * pad + _EMBED_TAIL
+
+
+EMBEDDINGS_BODY = _embeddings_body()
+assert len(EMBEDDINGS_BODY) == EMBEDDINGS_BYTES
+
+
+def _app(body: bytes):
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
         message = await receive()
-    await send({"type": "http.response.start", "status": 200, "headers": _HEADERS})
-    await send({"type": "http.response.body", "body": BODY})
+        while message.get("more_body", False):
+            message = await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
+app = _app(BODY)
+app_embeddings = _app(EMBEDDINGS_BODY)

@@ -1,8 +1,12 @@
-"""The floor for the streaming benchmark: a bare granian ASGI app that paces a prebuilt 64-chunk SSE
-stream (TTFT 50 ms, ITL 10 ms) with fakeai's own ticker. Nothing per request but reading the body:
-no decoding, rendering, routing, metrics or middleware. What it costs per token is what granian and
-the kernel cost on this machine."""
+"""The floor for the streaming benchmark: a bare granian app that paces a prebuilt 64-chunk SSE stream
+(TTFT 50 ms, ITL 10 ms) with fakeai's own ticker. Nothing per request but reading the body: no
+decoding, rendering, routing, metrics or middleware. What it costs per token is what granian and
+the kernel cost on this machine.
 
+``app`` is the ASGI floor; ``app_rsgi`` the same on granian's RSGI interface (the pacer's body
+messages written to the stream transport), to show what granian's ASGI layer costs per token."""
+
+import asyncio
 import time
 
 from fakeai.engine.pacing import Ticker, send_stream
@@ -15,17 +19,49 @@ _CHUNK = (
 )
 STEPS = [_CHUNK] * (TOKENS - 1) + [_CHUNK + b"data: [DONE]\n\n"]
 OFFSETS = [TTFT + k * ITL for k in range(TOKENS)]
+_RSGI_HEADERS = [
+    ("content-type", "text/event-stream; charset=utf-8"),
+    ("cache-control", "no-cache"),
+    ("x-accel-buffering", "no"),
+]
 _ticker: Ticker | None = None
 
 
-async def app(scope, receive, send):
+def _the_ticker() -> Ticker:
     global _ticker
-    if scope["type"] != "http":
-        return
     if _ticker is None:
         _ticker = Ticker()
+    return _ticker
+
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    ticker = _the_ticker()
     start = time.monotonic()
     message = await receive()
     while message.get("more_body", False):
         message = await receive()
-    await send_stream(receive, send, STEPS, OFFSETS, start, _ticker)
+    await send_stream(receive, send, STEPS, OFFSETS, start, ticker)
+
+
+class _RsgiFloor:
+    async def __rsgi__(self, scope, protocol):
+        if scope.proto != "http":
+            return
+        ticker = _the_ticker()
+        start = time.monotonic()
+        await protocol()
+        transport = protocol.response_stream(200, _RSGI_HEADERS)
+
+        def send(message):  # the pacer's http.response.body messages
+            return transport.send_bytes(message["body"])
+
+        gone = asyncio.ensure_future(protocol.client_disconnect())
+        try:
+            await ticker.play(send, STEPS, OFFSETS, start, gone)
+        finally:
+            gone.cancel()
+
+
+app_rsgi = _RsgiFloor()

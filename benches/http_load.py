@@ -11,6 +11,9 @@
     python benches/http_load.py --variants engine-sat --workers 1 --rounds 3 --duration 5   # ... saturated
     python benches/http_load.py --variants engine-sat base-engine-sat --base-site DIR --workers 1 --rounds 3
     python benches/http_load.py --variants chat embeddings --workers 1 --rounds 3   # per server core
+    # per server core against every floor (ASGI, RSGI, and the 19 KB embeddings-sized bodies):
+    python benches/http_load.py --variants chat embeddings embeddings-b64 --workers 1 --rounds 3 \
+        --floors floor floor-rsgi floor-19k floor-19k-rsgi
     python benches/http_load.py --list                        # every variant and its baseline
     # this build's chat against another build's (pip install --no-deps --target DIR <other checkout>):
     python benches/http_load.py --variants vs-base --base-site DIR --rounds 3
@@ -105,7 +108,7 @@ class Variant:
     """One server configuration and request to measure, and what its ratio is taken against."""
 
     label: str
-    baseline: str  # another variant's name, or "floor"
+    baseline: str  # another variant's name, a floor's, or "" for a floor
     flags: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)
     path: str = CHAT
@@ -118,6 +121,10 @@ class Variant:
     #: Another variant whose mean TTFT and ITL, measured by a calibration run before the rounds, become
     #: this one's fixed ``--ttft``/``--itl`` (so both hold the same requests in flight at that load).
     latency_of: str | None = None
+    #: A floor: the bare app granian serves (``module:attribute`` in benches/) instead of fakeai, and
+    #: granian's interface for it.
+    app: str | None = None
+    interface: str = "asgi"
 
 
 #: A model whose architecture the engine model knows.
@@ -129,10 +136,24 @@ SATURATING = 4096
 #: Engine replicas for the saturated pair: up to 128 sequences each at 4096 connections, well inside a
 #: replica's 256, so the simulated GPUs are not what limits requests/s.
 SAT_REPLICAS = 32
+#: What the official openai SDK sends by default (it decodes the base64 itself).
+EMBED_B64_BODY = {**EMBED_BODY, "encoding_format": "base64"}
+
+#: The floors: bare granian apps that read the body and answer fixed bytes (benches/bare_*.py).
+FLOORS: dict[str, Variant] = {
+    "floor": Variant("bare ASGI floor 660 B", "", app="bare_asgi:app"),
+    "floor-rsgi": Variant("bare RSGI floor 660 B", "", app="bare_rsgi:app", interface="rsgi"),
+    "floor-19k": Variant("bare ASGI floor 19 KB", "", app="bare_asgi:app_embeddings"),
+    "floor-19k-rsgi": Variant("bare RSGI floor 19 KB", "", app="bare_rsgi:app_embeddings", interface="rsgi"),
+}
 
 VARIANTS: dict[str, Variant] = {
+    **FLOORS,
     "chat": Variant("fakeai chat", "floor"),
     "embeddings": Variant("fakeai embeddings 1536", "floor", path="/v1/embeddings", body=EMBED_BODY),
+    "embeddings-b64": Variant(
+        "fakeai embeddings 1536 base64", "floor", path="/v1/embeddings", body=EMBED_B64_BODY
+    ),
     "echo": Variant("fakeai chat --mode echo", "chat", flags=("--mode", "echo")),
     "tools": Variant("fakeai chat with a tool call", "chat", body=TOOLS_BODY),
     "image": Variant("fakeai image 1024 b64", "chat", path="/v1/images/generations", body=IMAGE_BODY),
@@ -142,6 +163,12 @@ VARIANTS: dict[str, Variant] = {
     "ref": Variant("fakeai chat from --ref", "chat"),
     "ref-embeddings": Variant(
         "fakeai embeddings from --ref", "embeddings", path="/v1/embeddings", body=EMBED_BODY
+    ),
+    "ref-embeddings-b64": Variant(
+        "fakeai embeddings b64 from --ref",
+        "embeddings-b64",
+        path="/v1/embeddings",
+        body=EMBED_B64_BODY,
     ),
     "metrics-on": Variant("fakeai chat, metrics on", "metrics-off"),
     "gateway": Variant(
@@ -280,20 +307,20 @@ def measure(
     """One target's run; with ``latency`` (a list) its model's mean TTFT and ITL over the measured
     window (not the warm-up's burst of connections) are appended to it."""
     port = free_port()
-    if name == "floor":
+    if v.app is not None:
         cmd = [
             sys.executable,
             "-m",
             "granian",
             "--interface",
-            "asgi",
+            v.interface,
             "--port",
             str(port),
             "--workers",
             str(workers),
             "--log-level",
             "warning",
-            "bare_asgi:app",
+            v.app,
         ]
     else:
         cmd = [
@@ -348,7 +375,7 @@ def with_baselines(names: list[str]) -> list[str]:
     out: list[str] = []
 
     def add(name: str) -> None:
-        if name != "floor":
+        if VARIANTS[name].baseline:
             add(VARIANTS[name].baseline)
         if name not in out:
             out.append(name)
@@ -356,6 +383,28 @@ def with_baselines(names: list[str]) -> list[str]:
     for name in names:
         add(name)
     return out
+
+
+def report_floors(rows: list[tuple[str, Result, Result | None]], floors: list[str]) -> None:
+    """Each fakeai target's requests/s (and CPU per request) as a ratio of each floor's, per worker
+    count: ``req/s x floor`` (>= 0.8 is issue #16's target against the 660-byte ASGI floor)."""
+    by_workers: dict[str, dict[str, Result]] = {}
+    for name, r, _ in rows:
+        by_workers.setdefault(r.name.rsplit(" (", 1)[1], {})[name] = r
+    print(f"\n{'req/s x floor (cpu x floor)':40} " + " ".join(f"{f:>18}" for f in floors))
+    for measured in by_workers.values():
+        for name, r in measured.items():
+            if name in FLOORS:
+                continue
+            cells = []
+            for f in floors:
+                base = measured.get(f)
+                cells.append(
+                    f"{r.rps / base.rps:8.3f} ({base.cpu_us / r.cpu_us:6.3f})"
+                    if base and r.cpu_us
+                    else f"{'':18}"
+                )
+            print(f"{r.name:40} " + " ".join(cells))
 
 
 def report(rows: list[tuple[str, Result, Result | None]]) -> None:
@@ -420,6 +469,13 @@ def main() -> None:
         action="store_true",
         help="do not pin the server (CPUs 0..workers-1) and wrk (the last CPU) with taskset",
     )
+    parser.add_argument(
+        "--floors",
+        nargs="+",
+        default=[],
+        choices=list(FLOORS),
+        help="floors to measure too, each fakeai target reported as a ratio of each of them",
+    )
     parser.add_argument("--list", action="store_true", help="list the variants and exit")
     parser.add_argument(
         "--base-site",
@@ -427,7 +483,7 @@ def main() -> None:
         "the 'base' variant runs it",
     )
     args = parser.parse_args()
-    for name in ("ref", "ref-embeddings"):
+    for name in ("ref", "ref-embeddings", "ref-embeddings-b64"):
         if name in args.variants:
             if not args.ref:
                 sys.exit(f"the {name} variant needs --ref DIR")
@@ -444,22 +500,23 @@ def main() -> None:
         return
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
-    floor = Variant("bare ASGI floor", "", path=CHAT)
     rows = []
     for workers in args.workers:
-        names = with_baselines(args.variants)
+        names = with_baselines([*args.floors, *args.variants])
         for name in names:
-            if name != "floor" and (source := VARIANTS[name].latency_of):
+            if (source := VARIANTS[name].latency_of) is not None:
                 VARIANTS[name] = calibrated(VARIANTS[name], source, workers, args)
         runs: dict[str, list[Result]] = {name: [] for name in names}
         for r in range(args.rounds):
             for name in names if r % 2 == 0 else reversed(names):
-                runs[name].append(measure(name, floor if name == "floor" else VARIANTS[name], workers, args))
+                runs[name].append(measure(name, VARIANTS[name], workers, args))
         results = {name: median(rs) for name, rs in runs.items()}
         for name in names:
-            base = None if name == "floor" else results[VARIANTS[name].baseline]
+            base = results[VARIANTS[name].baseline] if VARIANTS[name].baseline else None
             rows.append((name, results[name], base))
     report(rows)
+    if args.floors:
+        report_floors(rows, args.floors)
     for workers in args.workers:
         server_pin, client_pin = cpus(workers, args)
         if server_pin:

@@ -2,6 +2,7 @@
 
     python benches/stream_fidelity.py                       # N = 100, 1,000 and 5,000 streams
     python benches/stream_fidelity.py --streams 1000 --floor   # beside the bare floor app, level by level
+    python benches/stream_fidelity.py --streams 200 1000 --floor --floor-rsgi   # + the floor on RSGI
     python benches/stream_fidelity.py --streams 1000 --server-workers 2
 
 Starts ``fakeai server --workers 1 --ttft 50 --itl 10 --jitter 0`` with one simulated worker and the
@@ -151,10 +152,13 @@ def run_level(port: int, server_pid: int, streams: int, clients: int, duration: 
 
 def start_server(kind: str, port: int, workers: int) -> subprocess.Popen:
     """``fakeai server`` as configured above, or the bare floor app (``benches/bare_stream.py``)."""
-    if kind == "floor":
-        command = ["granian", "--interface", "asgi", "--port", str(port), "--workers", str(workers)]
+    if kind in ("floor", "floor-rsgi"):
+        interface, target = (
+            ("asgi", "bare_stream:app") if kind == "floor" else ("rsgi", "bare_stream:app_rsgi")
+        )
+        command = ["granian", "--interface", interface, "--port", str(port), "--workers", str(workers)]
         command += ["--backlog", "4096", "--backpressure", "65536", "--log-level", "warning"]
-        command += ["--working-dir", str(ROOT / "benches"), "bare_stream:app"]
+        command += ["--working-dir", str(ROOT / "benches"), target]
     else:
         command = [sys.executable, "-m", "fakeai", "server", "--ttft", "50", "--itl", "10", "--jitter", "0"]
         command += ["--kv-workers", "1", "--kv-batch-size", "0", "--kv-cache-blocks", "0"]
@@ -173,27 +177,33 @@ def main() -> None:
     parser.add_argument(
         "--floor", action="store_true", help="also measure the bare floor app, level by level"
     )
+    parser.add_argument(
+        "--floor-rsgi",
+        action="store_true",
+        help="also measure the bare floor app on granian's RSGI interface, level by level",
+    )
     args = parser.parse_args()
+    kinds = ["fakeai", *(["floor"] if args.floor else []), *(["floor-rsgi"] if args.floor_rsgi else [])]
     build_client()
     print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")
     print(
-        "server  streams counted  TTFT p50  TTFT p99   gap p50   gap p99  gap mean  server CPU/token"
+        "server     streams counted  TTFT p50  TTFT p99   gap p50   gap p99  gap mean  server CPU/token"
         "  client CPU  read lag p99"
     )
     for n in args.streams:
-        for kind in ("fakeai", "floor") if args.floor else ("fakeai",):
+        for kind in kinds:
             port = free_port()
             server = start_server(kind, port, args.server_workers)
             try:
                 run_level(port, server.pid, 20, 1, 1.5)  # warm-up
                 r = run_level(port, server.pid, n, args.clients, args.duration)
             except RuntimeError as e:
-                print(f"{kind:<7} {n:>7} failed: {e}", flush=True)
+                print(f"{kind:<10} {n:>7} failed: {e}", flush=True)
                 continue
             finally:
                 stop(server)
             print(
-                f"{kind:<7} {r['streams']:>7} {r['counted']:>7}"
+                f"{kind:<10} {r['streams']:>7} {r['counted']:>7}"
                 f" {r['ttft_p50'] * 1e3:>7.1f}ms {r['ttft_p99'] * 1e3:>7.1f}ms"
                 f" {r['gap_p50'] * 1e3:>7.2f}ms {r['gap_p99'] * 1e3:>7.2f}ms {r['gap_mean'] * 1e3:>7.2f}ms"
                 f" {r['server_cpu_us_per_token']:>13.1f} us {r['client_cpu_share'] * 100:>9.0f}%"

@@ -50,6 +50,7 @@ from fakeai.http import pod_headers
 from fakeai.http.hot_routes import HotRoutes
 from fakeai.observability import MetricsMiddleware
 from fakeai.observability.access_log import AccessLog
+from fakeai.runtime import heap
 from fakeai.runtime.connections import Reaper
 from fakeai.settings import Settings
 
@@ -114,8 +115,10 @@ def create_app(settings: Settings | None = None) -> HotRoutes:
 
 def app_from_env() -> HotRoutes:
     """The app factory granian calls in each worker: settings come from ``FAKEAI_*`` variables. Each
-    worker also starts its reaper of silent connections (:mod:`fakeai.runtime.connections`)."""
+    worker also starts its reaper of silent connections (:mod:`fakeai.runtime.connections`) and then
+    settles its garbage collector (:mod:`fakeai.runtime.heap`)."""
     settings = Settings.from_env()
     app = create_app(settings)
     Reaper(settings.port, settings.idle_timeout_s, settings.max_connections).start()
+    heap.settle()
     return app
