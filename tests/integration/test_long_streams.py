@@ -48,7 +48,9 @@ def test_a_20k_token_completion_stream_arrives_whole(client):
 def test_a_20k_token_message_stream_arrives_whole(start_server):
     # Anthropic has no ignore_eos: the natural length comes from the server's distribution.
     with (
-        start_server("--output-length-distribution", f"fixed:{TOKENS + 5000}") as url,
+        start_server(
+            "--ttft", "0", "--itl", "0", "--output-length-distribution", f"fixed:{TOKENS + 5000}"
+        ) as url,
         anthropic.Anthropic(base_url=url, api_key="k", max_retries=0) as claude,
     ):
         messages = [{"role": "user", "content": "Write a very long story."}]
