@@ -189,6 +189,16 @@ def test_pacer_rejects_a_stream_without_one_offset_per_step():
             pacer.play(print, steps, offsets, 0.0, None)
 
 
+#: How late a write may come on a loaded machine (the event loop's own lateness, not the pacer's).
+LATE = 0.02
+
+
+def on_time(at: float, due: float) -> bool:
+    """Whether a write at ``at`` is the one due at ``due``: never earlier than the ticker's release
+    ahead of a slot (``EARLY`` plus its lead, at most ``MAX_LEAD``), at most ``LATE`` after it."""
+    return due - (EARLY + MAX_LEAD) - 1e-4 <= at <= due + LATE
+
+
 def _engine_wave(tmp_path) -> tuple:
     """Two identical shared engines with a long prefill in flight, then ``a`` (300 tokens, 20 out)
     and, after ``a``'s forecast was made, ``b`` (4000 tokens) joining ``a``'s prefill step. Returns
@@ -222,8 +232,10 @@ def _engine_wave(tmp_path) -> tuple:
     first = settled(forecast[0], False)
     # The ticker asks for the last token a twentieth of the decode time early.
     last = settled(forecast[-1] - 0.05 * (forecast[-1] - first), True)
-    # b's prefill makes a's step longer than a's forecast knew.
-    assert first > forecast[0] + 0.002, (first, forecast[0])
+    # b's prefill makes a's step longer than a's forecast knew, by far more than a busy machine's
+    # lateness: a write near the settled time cannot be one near the forecast.
+    assert first > forecast[0] + 2 * LATE, (first, forecast[0])
+    assert abs(last - forecast[-1]) > 2 * LATE, (last, forecast[-1])
     return engine, ticket, forecast, first, last
 
 
@@ -243,8 +255,8 @@ def test_an_engine_timed_stream_moves_with_the_settled_first_and_last_token(tmp_
 
     assert asyncio.run(main()) is True
     assert b"".join(body for _, body in writes) == b"".join(str(k).encode() for k in range(20))
-    assert abs(writes[0][0] - first) < 0.004, writes[0][0] - first
-    assert abs(writes[-1][0] - last) < 0.004, writes[-1][0] - last
+    assert on_time(writes[0][0], first), writes[0][0] - first
+    assert on_time(writes[-1][0], last), writes[-1][0] - last
     # The steps in between moved with the first token.
     assert writes[1][0] > forecast[1] + 0.001
 
@@ -262,4 +274,4 @@ def test_an_engine_timed_answer_waits_for_the_settled_last_token(tmp_path):
         return time.monotonic()
 
     woke = asyncio.run(main())
-    assert abs(woke - last) < 0.004, woke - last
+    assert on_time(woke, last), woke - last
