@@ -172,3 +172,88 @@ fn long_runs_are_fast() {
     // Generous: the point is seconds, not minutes (debug builds are ~10x slower).
     assert!(t.elapsed().as_secs_f64() < 30.0, "{:?}", t.elapsed());
 }
+
+#[test]
+#[ignore]
+fn probe_clumping() {
+    use crate::rng::Rng;
+    let c: usize = std::env::var("C").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
+    let gap: f64 = std::env::var("GAP").ok().and_then(|v| v.parse().ok()).unwrap_or(3.6e-3);
+    let dep = deployment(|_| {});
+    let fe = dep.coefficients.frontend;
+    let mut e = Engine::new(&dep, false);
+    e.step_tokens = Some(Vec::new());
+    let mut rng = Rng::new(7);
+    let dist = std::env::var("DIST").unwrap_or_default();
+    let floor: f64 = std::env::var("FLOOR").ok().and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    let mut turnaround = move || match dist.as_str() {
+        "ln" => { let z = (-2.0 * (1.0 - rng.unit()).ln()).sqrt() * (std::f64::consts::TAU * rng.unit()).cos(); floor + gap * (z * 1.0 - 0.5).exp() }
+        _ => floor - (1.0 - rng.unit()).ln() * gap,
+    };
+    let femode = std::env::var("FE").unwrap_or_default();
+    let mut frng = Rng::new(9);
+    let mut sends: Vec<f64> = (0..c).map(|_| turnaround()).collect();
+    let mut lanes = vec![0.0];
+    let mut arr: Vec<(f64, f64)> = Vec::new();
+    let _ = &mut lanes;
+    let n = 4000;
+    let mut sent = Vec::new();
+    let mut fe_at = Vec::new();
+    loop {
+        sends.sort_by(|a, b| b.total_cmp(a));
+        arr.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let s = sends.last().copied();
+        let a = arr.last().map(|x| x.1);
+        let ev = e.next_event();
+        let Some(now) = [s, a, ev].into_iter().flatten().min_by(f64::total_cmp) else { break };
+        if s == Some(now) {
+            sends.pop();
+            let at = match femode.as_str() {
+                "par" => now + fe,
+                "rand" => workload::frontend_arrival(&mut lanes, now, -(1.0 - frng.unit()).ln() * fe),
+                _ => workload::frontend_arrival(&mut lanes, now, fe),
+            };
+            arr.push((now, at));
+        } else if a == Some(now) {
+            let (snd, at) = arr.pop().unwrap();
+            e.run_until(at);
+            e.submit(at, 202, 0, 200).unwrap();
+            sent.push(snd);
+            fe_at.push(at);
+        } else {
+            e.step();
+            for _ in e.take_finished() {
+                if sent.len() + sends.len() + arr.len() < n {
+                    sends.push(e.now + turnaround());
+                }
+            }
+        }
+    }
+    let show = |lo: usize, hi: usize| {
+        let rs = &e.requests[lo..hi];
+        let m = |f: &dyn Fn(usize, &super::request::Request) -> f64| rs.iter().enumerate().map(|(i, r)| f(lo + i, r)).sum::<f64>() / rs.len() as f64 * 1e3;
+        println!(
+            "req {lo}..{hi}: ttft {:.1} fe {:.1} engine {:.1} itl {:.2}",
+            m(&|i, r| r.first_token - sent[i]),
+            m(&|i, _| fe_at[i] - sent[i]),
+            m(&|i, r| r.first_token - fe_at[i]),
+            m(&|_, r| r.itl()),
+        );
+    };
+    for k in 0..8 {
+        let lo = k * n / 8;
+        show(lo.max(c), lo + n / 8 - c);
+    }
+    // Arrivals per step histogram (late half): arrivals at engine between consecutive step starts.
+    let mut gaps: Vec<f64> = fe_at.windows(2).skip(n / 2).map(|w| (w[1] - w[0]) * 1e3).collect();
+    gaps.sort_by(f64::total_cmp);
+    let q = |p: f64| gaps[((gaps.len() - 1) as f64 * p) as usize];
+    println!("arrival gaps ms: p10 {:.2} p50 {:.2} p90 {:.2} mean {:.2}", q(0.1), q(0.5), q(0.9), gaps.iter().sum::<f64>() / gaps.len() as f64);
+    let st = e.step_tokens.as_ref().unwrap();
+    let tail = &st[st.len() / 2..];
+    let mut hist = std::collections::BTreeMap::new();
+    for &t in tail {
+        *hist.entry((t as i64 - c as i64).max(0) / 200).or_insert(0) += 1;
+    }
+    println!("prefills per step (late half): {hist:?}");
+}
