@@ -826,8 +826,8 @@ impl Slot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulation::engine::Spec;
     use crate::simulation::engine::workload::frontend_arrival;
+    use crate::simulation::engine::Spec;
 
     fn deployment(replicas: u32, max_num_seqs: u32) -> Deployment {
         let spec = Spec {

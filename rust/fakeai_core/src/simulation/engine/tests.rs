@@ -173,87 +173,46 @@ fn long_runs_are_fast() {
     assert!(t.elapsed().as_secs_f64() < 30.0, "{:?}", t.elapsed());
 }
 
-#[test]
-#[ignore]
-fn probe_clumping() {
-    use crate::rng::Rng;
-    let c: usize = std::env::var("C").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
-    let gap: f64 = std::env::var("GAP").ok().and_then(|v| v.parse().ok()).unwrap_or(3.6e-3);
-    let dep = deployment(|_| {});
-    let fe = dep.coefficients.frontend;
-    let mut e = Engine::new(&dep, false);
+/// Over the second half of a long closed loop of `c` equal clients (200 in, 200 out): the mean
+/// number of requests prefilled together in a step that prefills any, and the level.
+fn prefill_groups(dep: &Deployment, c: u32) -> (f64, workload::Level) {
+    let mut e = Engine::new(dep, false);
     e.step_tokens = Some(Vec::new());
-    let mut rng = Rng::new(7);
-    let dist = std::env::var("DIST").unwrap_or_default();
-    let floor: f64 = std::env::var("FLOOR").ok().and_then(|v| v.parse().ok()).unwrap_or(0.0);
-    let mut turnaround = move || match dist.as_str() {
-        "ln" => { let z = (-2.0 * (1.0 - rng.unit()).ln()).sqrt() * (std::f64::consts::TAU * rng.unit()).cos(); floor + gap * (z * 1.0 - 0.5).exp() }
-        _ => floor - (1.0 - rng.unit()).ln() * gap,
-    };
-    let femode = std::env::var("FE").unwrap_or_default();
-    let mut frng = Rng::new(9);
-    let mut sends: Vec<f64> = (0..c).map(|_| turnaround()).collect();
-    let mut lanes = vec![0.0];
-    let mut arr: Vec<(f64, f64)> = Vec::new();
-    let _ = &mut lanes;
-    let n = 4000;
-    let mut sent = Vec::new();
-    let mut fe_at = Vec::new();
-    loop {
-        sends.sort_by(|a, b| b.total_cmp(a));
-        arr.sort_by(|a, b| b.1.total_cmp(&a.1));
-        let s = sends.last().copied();
-        let a = arr.last().map(|x| x.1);
-        let ev = e.next_event();
-        let Some(now) = [s, a, ev].into_iter().flatten().min_by(f64::total_cmp) else { break };
-        if s == Some(now) {
-            sends.pop();
-            let at = match femode.as_str() {
-                "par" => now + fe,
-                "rand" => workload::frontend_arrival(&mut lanes, now, -(1.0 - frng.unit()).ln() * fe),
-                _ => workload::frontend_arrival(&mut lanes, now, fe),
-            };
-            arr.push((now, at));
-        } else if a == Some(now) {
-            let (snd, at) = arr.pop().unwrap();
-            e.run_until(at);
-            e.submit(at, 202, 0, 200).unwrap();
-            sent.push(snd);
-            fe_at.push(at);
-        } else {
-            e.step();
-            for _ in e.take_finished() {
-                if sent.len() + sends.len() + arr.len() < n {
-                    sends.push(e.now + turnaround());
-                }
-            }
-        }
-    }
-    let show = |lo: usize, hi: usize| {
-        let rs = &e.requests[lo..hi];
-        let m = |f: &dyn Fn(usize, &super::request::Request) -> f64| rs.iter().enumerate().map(|(i, r)| f(lo + i, r)).sum::<f64>() / rs.len() as f64 * 1e3;
-        println!(
-            "req {lo}..{hi}: ttft {:.1} fe {:.1} engine {:.1} itl {:.2}",
-            m(&|i, r| r.first_token - sent[i]),
-            m(&|i, _| fe_at[i] - sent[i]),
-            m(&|i, r| r.first_token - fe_at[i]),
-            m(&|_, r| r.itl()),
-        );
-    };
-    for k in 0..8 {
-        let lo = k * n / 8;
-        show(lo.max(c), lo + n / 8 - c);
-    }
-    // Arrivals per step histogram (late half): arrivals at engine between consecutive step starts.
-    let mut gaps: Vec<f64> = fe_at.windows(2).skip(n / 2).map(|w| (w[1] - w[0]) * 1e3).collect();
-    gaps.sort_by(f64::total_cmp);
-    let q = |p: f64| gaps[((gaps.len() - 1) as f64 * p) as usize];
-    println!("arrival gaps ms: p10 {:.2} p50 {:.2} p90 {:.2} mean {:.2}", q(0.1), q(0.5), q(0.9), gaps.iter().sum::<f64>() / gaps.len() as f64);
-    let st = e.step_tokens.as_ref().unwrap();
-    let tail = &st[st.len() / 2..];
-    let mut hist = std::collections::BTreeMap::new();
-    for &t in tail {
-        *hist.entry((t as i64 - c as i64).max(0) / 200).or_insert(0) += 1;
-    }
-    println!("prefills per step (late half): {hist:?}");
+    let level = workload::closed_loop_on(&mut e, 200, 200, c, 200 * c, &mut never_stop()).unwrap();
+    let steps = e.step_tokens.unwrap_or_default();
+    // A step's tokens: one per decoding sequence (at most c < 200) and 200 per prefill.
+    let groups: Vec<u32> = steps[steps.len() / 2..].iter().map(|t| t / 200).filter(|&p| p > 0).collect();
+    (f64::from(groups.iter().sum::<u32>()) / groups.len().max(1) as f64, level)
+}
+
+#[test]
+fn a_closed_loop_of_equal_clients_does_not_stay_in_waves() {
+    // Clients that start together are prefilled together, finish together and, with a constant
+    // front-end time, come back one service apart into the next step, forever. With the front
+    // end's random service time the groups break up: most prefills have a step to themselves.
+    let dep = deployment(|_| {});
+    let (mixed, level) = prefill_groups(&dep, 25);
+    assert!(mixed < 2.0, "{mixed} requests prefilled per step");
+    // Without the front end and the client's turnaround the wave never breaks: every step that
+    // prefills prefills all 25.
+    let waves = deployment(|s| {
+        s.coefficients.frontend = 0.0;
+        s.coefficients.client_gap = 0.0;
+    });
+    let (together, clumped) = prefill_groups(&waves, 25);
+    assert_eq!(together, 25.0);
+    assert!(level.ttft.mean < 0.6 * clumped.ttft.mean, "{:?} vs {:?}", level.ttft, clumped.ttft);
+}
+
+#[test]
+fn the_front_end_service_time_is_random_with_the_fitted_mean() {
+    let mean = Coefficients::FITTED.frontend;
+    let draws: Vec<f64> = (0..20_000).map(|k| workload::frontend_service(mean, k)).collect();
+    let avg = draws.iter().sum::<f64>() / draws.len() as f64;
+    assert!((avg / mean - 1.0).abs() < 0.03, "{avg} vs {mean}");
+    // Exponential: about 1/e of the draws exceed the mean, and the same index draws the same time.
+    let above = draws.iter().filter(|&&d| d > mean).count() as f64 / draws.len() as f64;
+    assert!((above - (-1.0f64).exp()).abs() < 0.02, "{above}");
+    assert_eq!(workload::frontend_service(mean, 7), draws[7]);
+    assert_eq!(workload::frontend_service(0.0, 7), 0.0);
 }

@@ -113,7 +113,19 @@ pub fn closed_loop(
     requests: u32,
     progress: Progress<'_>,
 ) -> Result<Level, String> {
-    let mut e = Engine::new(dep, false);
+    closed_loop_on(&mut Engine::new(dep, false), isl, osl, concurrency, requests, progress)
+}
+
+/// [`closed_loop`] on a fresh engine the caller keeps (to look at its steps afterwards).
+pub fn closed_loop_on(
+    e: &mut Engine,
+    isl: u32,
+    osl: u32,
+    concurrency: u32,
+    requests: u32,
+    progress: Progress<'_>,
+) -> Result<Level, String> {
+    let dep = &e.dep.clone();
     let c = concurrency.max(1) as usize;
     let n = (requests as usize).max(c + 1);
     let (gap, service) = (dep.coefficients.client_gap.max(0.0), dep.coefficients.frontend.max(0.0));
@@ -170,7 +182,7 @@ pub fn closed_loop(
         r.arrival = sent;
     }
     let last = if n >= 3 * c { n - c } else { n };
-    Ok(report(&e, c..last, (start.0, end.0), end.1 - start.1))
+    Ok(report(e, c..last, (start.0, end.0), end.1 - start.1))
 }
 
 /// When a request sent at `now` reaches the engine through the front end's `lanes` (each the time
