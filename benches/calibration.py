@@ -107,6 +107,11 @@ def spec_of(key: tuple, coefficients: dict[str, float] | None = None) -> dict[st
     return spec
 
 
+def requests(c: int) -> int:
+    """Requests per closed-loop level: what ``fakeai simulate`` runs by default."""
+    return max(200, 10 * c)
+
+
 def simulate(
     curves: dict[tuple, list[dict[str, float]]], coefficients: dict[str, float] | None = None
 ) -> None:
@@ -116,7 +121,7 @@ def simulate(
         isl, osl = key[4], key[5]
         for p in points:
             c = p["c"]
-            r = _core.simulate_closed_loop(spec, isl, osl, c, max(40, 5 * c))
+            r = _core.simulate_closed_loop(spec, isl, osl, c, requests(c))
             p["sim_ttft"], p["sim_itl"], p["sim_tps"] = (
                 r["ttft_ms"]["mean"],
                 r["itl_ms"]["mean"],

@@ -14,12 +14,15 @@ the requests that started after the first second. The same levels run through th
 these clients show: each level's offline ``client_gap`` (the mean of the exponential turnaround, 4 ms
 fitted to GenAI-Perf) is the live clients' mean turnaround (last chunk to next send) plus the round
 trip the floor shows; ``fakeai simulate``'s own figures with the fitted gap are printed below the
-table. Both sides charge the same serial front end (``frontend``, fitted) per request. ``ttft rp``
-is what the server's own logic gives the same closed loop on a virtual clock (its ``SharedEngine``,
-each request's first and last token settled as the pacer does, no HTTP, no noise): it tells the
-server's logic from the machine's timing. Closed-loop clients with equal output lengths march in
-waves whose prefills share steps (C=25); on a real clock the machine's noise breaks the waves up,
-which lowers the live TTFT at that level below the offline one.
+table. Both sides charge the same front end: one lane per replica, each request holding it for a
+service time drawn in arrival order (exponential, fitted mean ``frontend``), so the live server and
+the offline loop draw the same times for the same sequence of requests. ``ttft rp`` is what the
+server's own logic gives the same closed loop on a virtual clock (its ``SharedEngine``, each
+request's first and last token settled as the pacer does, no HTTP, no noise): it tells the server's
+logic from the machine's timing. Closed-loop clients with equal output lengths start in one wave
+whose prefills share steps; the random front-end time dissolves it over the first rounds on both
+sides (before it was random, the offline loop kept its waves while the live clients lost theirs to
+the machine's noise, and live TTFT at C=25 was half the offline one).
 
 The server runs on CPU 0 and the clients on the other CPUs (``taskset``; ``--no-pin`` turns this
 off), so that the clients' own work does not delay the server's timers. The client and granian cost

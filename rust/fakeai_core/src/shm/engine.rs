@@ -22,7 +22,7 @@
 use super::lock::Guard;
 use super::region::Region;
 use crate::simulation::engine::request::Request;
-use crate::simulation::engine::workload::first_free;
+use crate::simulation::engine::workload::{first_free, frontend_service};
 use crate::simulation::engine::{CostModel, Deployment, Engine, StepLoad};
 use std::cell::RefCell;
 use std::fs::OpenOptions;
@@ -575,7 +575,8 @@ impl SharedEngine {
     ///
     /// As in `fakeai simulate`'s closed loop, the request first holds the server's front end (one
     /// queue, in order, shared by every worker, served by one lane per replica: each replica is a
-    /// server with its own API front end) for `Coefficients::frontend` seconds: it reaches the
+    /// server with its own API front end) for a service time of mean `Coefficients::frontend`,
+    /// drawn from the number of requests submitted before it ([`frontend_service`]): it reaches the
     /// engine when the lane free first is done with it ([`first_free`]).
     pub fn submit(
         &self,
@@ -606,7 +607,8 @@ impl SharedEngine {
         // only one by default), if advanced, is not loaded twice.
         let lanes = &self.header().frontend[..replicas.clamp(1, MAX_REPLICAS)];
         let lane = first_free(lanes);
-        let kept = self.advance_keeping(lanes[lane].max(now) + frontend, 0);
+        let service = frontend_service(frontend, self.header().counters.submitted);
+        let kept = self.advance_keeping(lanes[lane].max(now) + service, 0);
         let now = self.header().now;
         let load = |r: usize| {
             let h = self.head(r);
@@ -892,6 +894,7 @@ impl Slot {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::simulation::engine::workload::frontend_arrival;
     use crate::simulation::engine::Spec;
 
     fn deployment(replicas: u32, max_num_seqs: u32) -> Deployment {
@@ -907,6 +910,11 @@ mod tests {
         Deployment::new(&spec).unwrap()
     }
 
+    /// When the `k`-th request sent at `now` reaches the engine through the front end's `lanes`.
+    fn through(lanes: &mut [f64], dep: &Deployment, now: f64, k: u64) -> f64 {
+        frontend_arrival(lanes, now, frontend_service(dep.coefficients.frontend, k))
+    }
+
     fn region(name: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("fakeai-engine-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -920,12 +928,12 @@ mod tests {
         let dep = deployment(2, 8);
         let shared = SharedEngine::open(&region("same"), &dep, 64).unwrap();
         let mut heap = Engine::new(&dep, true);
+        let mut lanes = [0.0; 2];
         for k in 0..40u32 {
             let now = 1000.0 + f64::from(k) * 0.013;
             let (prompt, out) = (100 + 37 * (k % 5), 20 + 11 * (k % 7));
             let (_, times) = shared.submit(now, prompt, 0, out, false).unwrap();
-            // Spaced wider than the front end's time: each reaches the engine that long after it came.
-            let at = now + dep.coefficients.frontend;
+            let at = through(&mut lanes, &dep, now, u64::from(k));
             heap.run_until(at);
             let id = heap.submit(at, prompt, 0, out).unwrap();
             let expect = heap.forecast(id);
@@ -944,14 +952,17 @@ mod tests {
     #[test]
     fn the_front_end_serves_requests_one_at_a_time() {
         let dep = deployment(1, 8);
-        let (a, b) = (region("frontend"), dep.coefficients.frontend);
+        let a = region("frontend");
         let (a, other) = (SharedEngine::open(&a, &dep, 8).unwrap(), SharedEngine::open(&a, &dep, 8).unwrap());
         let mut heap = Engine::new(&dep, true);
-        // Three requests at once through two handles (two workers): they reach the engine in turn.
+        let service = |k: u64| frontend_service(dep.coefficients.frontend, k);
+        // Three requests at once through two handles (two workers): they reach the engine in turn,
+        // each after its own service time.
+        let mut at = 2.0;
         for k in 0..3u32 {
             let handle = if k == 1 { &other } else { &a };
             let (_, times) = handle.submit(2.0, 200, 0, 30, false).unwrap();
-            let at = 2.0 + f64::from(k + 1) * b;
+            at += service(u64::from(k));
             heap.run_until(at);
             let id = heap.submit(at, 200, 0, 30).unwrap();
             let expect = heap.forecast(id);
@@ -959,10 +970,10 @@ mod tests {
         }
         // One that comes after the front end went idle waits only its own turn.
         let (_, times) = a.submit(9.0, 200, 0, 30, false).unwrap();
-        heap.run_until(9.0 + b);
-        let id = heap.submit(9.0 + b, 200, 0, 30).unwrap();
+        heap.run_until(9.0 + service(3));
+        let id = heap.submit(9.0 + service(3), 200, 0, 30).unwrap();
         assert!((times[0] - heap.forecast(id)[0]).abs() < 1e-9);
-        assert!(b > 1e-3, "the fitted front end: {b}");
+        assert!(dep.coefficients.frontend > 1e-3, "the fitted front end: {}", dep.coefficients.frontend);
     }
 
     #[test]
@@ -1011,19 +1022,17 @@ mod tests {
         let dep = deployment(1, 64);
         let shared = SharedEngine::open(&region("settle"), &dep, 64).unwrap();
         let mut heap = Engine::new(&dep, true);
-        let frontend = dep.coefficients.frontend;
         // A long prefill is in flight; `a` arrives during it, then `b` with a larger prompt: both are
         // prefilled in the next step, which `a`'s forecast (made before `b` came) thinks is its alone.
         let arrivals = [(0.0, 6000, 20), (0.004, 300, 20), (0.006, 4000, 20)];
         let mut tickets = Vec::new();
         let mut forecasts = Vec::new();
         let mut ids = Vec::new();
-        let mut free = 0.0f64;
-        for &(t, prompt, out) in &arrivals {
+        let mut lanes = [0.0];
+        for (k, &(t, prompt, out)) in arrivals.iter().enumerate() {
             let (ticket, times) = shared.submit(t, prompt, 0, out, false).unwrap();
             // The front end serves them in turn.
-            let at = free.max(t) + frontend;
-            free = at;
+            let at = through(&mut lanes, &dep, t, k as u64);
             heap.run_until(at);
             ids.push(heap.submit(at, prompt, 0, out).unwrap());
             tickets.push(ticket);
@@ -1116,17 +1125,29 @@ mod tests {
 
     #[test]
     fn each_replica_adds_a_front_end_lane() {
-        let (one, two) = (deployment(1, 8), deployment(2, 8));
-        let (a, b) = (region("lanes1"), region("lanes2"));
-        let (one, two) = (SharedEngine::open(&a, &one, 8).unwrap(), SharedEngine::open(&b, &two, 8).unwrap());
-        let fe = one.deployment().coefficients.frontend;
-        // Four at once: one lane serves them in turn, two lanes two at a time.
-        let first = |e: &SharedEngine| -> Vec<f64> {
-            (0..4).map(|_| e.submit(3.0, 50, 0, 4, false).unwrap().1[0]).collect()
-        };
-        let (serial, paired) = (first(&one), first(&two));
-        assert!(serial[3] - serial[0] > 2.9 * fe, "{serial:?}");
-        assert!(paired[3] - paired[0] < 1.1 * fe + 0.01, "{paired:?}");
+        // Four at once: one lane serves them in turn, two lanes two at a time; with one, each
+        // reaches the engine as the heap engine behind the same lane says.
+        let mut reached = Vec::new();
+        for replicas in [1, 2] {
+            let dep = deployment(replicas, 8);
+            let e = SharedEngine::open(&region(&format!("lanes{replicas}")), &dep, 8).unwrap();
+            let mut heap = Engine::new(&dep, true);
+            let mut lanes = vec![0.0; replicas as usize];
+            let mut last = 0.0;
+            for k in 0..4 {
+                let (_, times) = e.submit(3.0, 50, 0, 4, false).unwrap();
+                last = through(&mut lanes, &dep, 3.0, k);
+                heap.run_until(last);
+                let id = heap.submit(last, 50, 0, 4).unwrap();
+                if replicas == 1 {
+                    assert!((times[0] - heap.forecast(id)[0]).abs() < 1e-9, "request {k}");
+                }
+            }
+            reached.push(last);
+        }
+        let service = |k| frontend_service(deployment(1, 8).coefficients.frontend, k);
+        assert!((reached[0] - 3.0 - (0..4).map(service).sum::<f64>()).abs() < 1e-12);
+        assert!(reached[1] < reached[0], "{reached:?}");
     }
 
     #[test]

@@ -72,8 +72,10 @@ pub struct Coefficients {
     /// Mean turnaround of a closed-loop client between a response's end and its next request
     /// reaching the engine (HTTP, client bookkeeping, tokenisation), seconds; drawn exponentially.
     pub client_gap: f64,
-    /// Time a request holds the server's front end (one queue, in order) before it reaches the
-    /// engine: HTTP parsing, chat template, tokenisation, seconds.
+    /// Mean time a request holds the server's front end (one queue per replica, in order) before it
+    /// reaches the engine: HTTP parsing, chat template, tokenisation and the waits for an event loop
+    /// busy with other streams, seconds; drawn exponentially per request
+    /// ([`super::workload::frontend_service`]).
     pub frontend: f64,
 }
 

@@ -172,3 +172,47 @@ fn long_runs_are_fast() {
     // Generous: the point is seconds, not minutes (debug builds are ~10x slower).
     assert!(t.elapsed().as_secs_f64() < 30.0, "{:?}", t.elapsed());
 }
+
+/// Over the second half of a long closed loop of `c` equal clients (200 in, 200 out): the mean
+/// number of requests prefilled together in a step that prefills any, and the level.
+fn prefill_groups(dep: &Deployment, c: u32) -> (f64, workload::Level) {
+    let mut e = Engine::new(dep, false);
+    e.step_tokens = Some(Vec::new());
+    let level = workload::closed_loop_on(&mut e, 200, 200, c, 200 * c, &mut never_stop()).unwrap();
+    let steps = e.step_tokens.unwrap_or_default();
+    // A step's tokens: one per decoding sequence (at most c < 200) and 200 per prefill.
+    let groups: Vec<u32> = steps[steps.len() / 2..].iter().map(|t| t / 200).filter(|&p| p > 0).collect();
+    (f64::from(groups.iter().sum::<u32>()) / groups.len().max(1) as f64, level)
+}
+
+#[test]
+fn a_closed_loop_of_equal_clients_does_not_stay_in_waves() {
+    // Clients that start together are prefilled together, finish together and, with a constant
+    // front-end time, come back one service apart into the next step, forever. With the front
+    // end's random service time the groups break up: most prefills have a step to themselves.
+    let dep = deployment(|_| {});
+    let (mixed, level) = prefill_groups(&dep, 25);
+    assert!(mixed < 2.0, "{mixed} requests prefilled per step");
+    // Without the front end and the client's turnaround the wave never breaks: every step that
+    // prefills prefills all 25.
+    let waves = deployment(|s| {
+        s.coefficients.frontend = 0.0;
+        s.coefficients.client_gap = 0.0;
+    });
+    let (together, clumped) = prefill_groups(&waves, 25);
+    assert_eq!(together, 25.0);
+    assert!(level.ttft.mean < 0.6 * clumped.ttft.mean, "{:?} vs {:?}", level.ttft, clumped.ttft);
+}
+
+#[test]
+fn the_front_end_service_time_is_random_with_the_fitted_mean() {
+    let mean = Coefficients::FITTED.frontend;
+    let draws: Vec<f64> = (0..20_000).map(|k| workload::frontend_service(mean, k)).collect();
+    let avg = draws.iter().sum::<f64>() / draws.len() as f64;
+    assert!((avg / mean - 1.0).abs() < 0.03, "{avg} vs {mean}");
+    // Exponential: about 1/e of the draws exceed the mean, and the same index draws the same time.
+    let above = draws.iter().filter(|&&d| d > mean).count() as f64 / draws.len() as f64;
+    assert!((above - (-1.0f64).exp()).abs() < 0.02, "{above}");
+    assert_eq!(workload::frontend_service(mean, 7), draws[7]);
+    assert_eq!(workload::frontend_service(0.0, 7), 0.0);
+}

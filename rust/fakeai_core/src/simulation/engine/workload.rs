@@ -87,15 +87,24 @@ const CLIENT_SEED: u64 = 0xC11E_57A7;
 ///
 /// Between a client and the engine sits the server's front end, one queue served in order by one
 /// lane per replica (each replica is a server with its own API front end): each request holds the
-/// first lane free for `Coefficients::frontend` seconds (HTTP parsing, chat template, tokenisation)
-/// before it reaches the engine ([`frontend_arrival`]). The client's turnaround (its bookkeeping and the
-/// next request's trip) is drawn from an exponential distribution of mean
-/// `Coefficients::client_gap`, seeded. Both are what keep real closed-loop clients from finishing
-/// in the same step forever (equal output lengths would otherwise keep a whole wave together and
-/// price its prefills as one step). TTFT and latency count from the client's send, as GenAI-Perf
-/// does. Measured: requests sent after the first `concurrency` and before the last `concurrency`
-/// (so that all of them ran at the full concurrency); throughput over the time from the first
-/// resend to the last send.
+/// first lane free for a service time of mean `Coefficients::frontend` (HTTP parsing, chat template,
+/// tokenisation) before it reaches the engine ([`frontend_arrival`]). The service time is drawn per
+/// request ([`frontend_service`]): a request's front-end time is a little CPU work plus however
+/// long the server's event loop is busy with other requests' streams, never a constant. The
+/// client's turnaround (its bookkeeping and the next request's trip) is drawn from an exponential
+/// distribution of mean `Coefficients::client_gap`, seeded.
+///
+/// Why both are random: requests prefilled in one step run in lock-step and, with equal output
+/// lengths, finish in the same step; what they do outside the engine is all that can pull them
+/// apart again, and whatever arrives while a long (many-prefill) step runs joins the next one, which
+/// pulls them together. With a constant front-end time a group leaves the queue spaced exactly one
+/// service apart, re-forms in the next step, and a closed loop stays in clumps whose size depends on
+/// the smallest noise (a real clock's jitter dissolves them, a virtual one never does); a random
+/// service time lets groups exchange places every cycle, so the loop settles into the mixed state
+/// that real clients and servers reach. TTFT and latency count from the client's send, as
+/// GenAI-Perf does. Measured: requests sent after the first `concurrency` and before the last
+/// `concurrency` (so that all of them ran at the full concurrency); throughput over the time from
+/// the first resend to the last send.
 pub fn closed_loop(
     dep: &Deployment,
     isl: u32,
@@ -104,7 +113,19 @@ pub fn closed_loop(
     requests: u32,
     progress: Progress<'_>,
 ) -> Result<Level, String> {
-    let mut e = Engine::new(dep, false);
+    closed_loop_on(&mut Engine::new(dep, false), isl, osl, concurrency, requests, progress)
+}
+
+/// [`closed_loop`] on a fresh engine the caller keeps (to look at its steps afterwards).
+pub fn closed_loop_on(
+    e: &mut Engine,
+    isl: u32,
+    osl: u32,
+    concurrency: u32,
+    requests: u32,
+    progress: Progress<'_>,
+) -> Result<Level, String> {
+    let dep = &e.dep.clone();
     let c = concurrency.max(1) as usize;
     let n = (requests as usize).max(c + 1);
     let (gap, service) = (dep.coefficients.client_gap.max(0.0), dep.coefficients.frontend.max(0.0));
@@ -116,6 +137,7 @@ pub fn closed_loop(
     let mut arrivals: VecDeque<(f64, f64)> = VecDeque::new();
     let mut lanes = vec![0.0f64; dep.replicas.max(1) as usize];
     let mut queued = c;
+    let mut served = 0u64;
     let mut sent_at: Vec<f64> = Vec::with_capacity(n);
     let (mut start, mut end) = ((0.0, 0), (0.0, 0));
     let mut events = 0u64;
@@ -127,7 +149,9 @@ pub fn closed_loop(
         let Some(now) = first else { break };
         if send == Some(now) {
             sends.pop();
-            arrivals.push_back((now, frontend_arrival(&mut lanes, now, service)));
+            let at = frontend_arrival(&mut lanes, now, frontend_service(service, served));
+            served += 1;
+            arrivals.push_back((now, at));
         } else if arrival == Some(now) {
             let (sent, at) = arrivals.pop_front().expect("peeked");
             e.run_until(at);
@@ -158,7 +182,7 @@ pub fn closed_loop(
         r.arrival = sent;
     }
     let last = if n >= 3 * c { n - c } else { n };
-    Ok(report(&e, c..last, (start.0, end.0), end.1 - start.1))
+    Ok(report(e, c..last, (start.0, end.0), end.1 - start.1))
 }
 
 /// When a request sent at `now` reaches the engine through the front end's `lanes` (each the time
@@ -172,6 +196,19 @@ pub fn frontend_arrival(lanes: &mut [f64], now: f64, service: f64) -> f64 {
         }
         None => now + service,
     }
+}
+
+/// Seed of the front end's service times.
+const FRONTEND_SEED: u64 = 0xF807_E7D5_5E4E_1CE5;
+
+/// How long the `k`-th request to reach the server (counting from 0) holds a front-end lane:
+/// exponential of mean `mean`, drawn from `k` alone, so that `fakeai simulate` and the live server
+/// (whichever worker takes the request) draw the same times for the same sequence of requests.
+pub fn frontend_service(mean: f64, k: u64) -> f64 {
+    if mean <= 0.0 {
+        return 0.0;
+    }
+    -(1.0 - Rng::new(FRONTEND_SEED.wrapping_add(k)).unit()).ln() * mean
 }
 
 /// The front-end lane free first (the lowest index on ties; 0 when there is none).
