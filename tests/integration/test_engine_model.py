@@ -118,10 +118,11 @@ def test_time_to_first_token_grows_with_concurrency(start_server):
 
 def test_the_ttft_metric_counts_what_the_clients_saw(start_server):
     """A crowd of long prompts arriving together: each request's first token comes later than its
-    forecast (made before the others arrived), and the TTFT histogram counts the settled time the
-    client saw, not the forecast."""
+    forecast (made before the others arrived), and the TTFT histograms (vLLM's and the Dynamo view's)
+    count the settled time the client saw, not the forecast."""
     with start_server("--workers", "2") as url:
         before = engine_metrics(url)
+        dynamo_before = dynamo_ttft(url)
 
         async def crowd() -> list[dict]:
             async with httpx.AsyncClient(base_url=url, timeout=60) as http:
@@ -144,6 +145,7 @@ def test_the_ttft_metric_counts_what_the_clients_saw(start_server):
 
         seen = asyncio.run(crowd())
         after = engine_metrics(url)
+        dynamo_after = dynamo_ttft(url)
     name = "vllm:time_to_first_token_seconds"
     count = after[name + "_count"] - before.get(name + "_count", 0.0)
     mean = (after[name + "_sum"] - before.get(name + "_sum", 0.0)) / count
@@ -152,6 +154,16 @@ def test_the_ttft_metric_counts_what_the_clients_saw(start_server):
     # The clients' TTFT adds only their own trip (a millisecond or two) to the server's.
     assert 0.8 * client < mean <= client, (mean, client)
     assert client > 0.1, "24 prompts of ~1,500 tokens wait several prefill steps"
+    dynamo_count = dynamo_after[0] - dynamo_before[0]
+    dynamo_mean = (dynamo_after[1] - dynamo_before[1]) / dynamo_count
+    assert dynamo_count == 24
+    assert dynamo_mean == pytest.approx(mean, rel=1e-3), (dynamo_mean, mean)
+
+
+def dynamo_ttft(url: str) -> tuple[int, float]:
+    """The Dynamo view's TTFT histogram: ``(count, sum of seconds)``."""
+    ttft = httpx.get(url + "/dynamo/metrics/json").json()["latency"]["ttft_seconds"]
+    return ttft["count"], ttft["count"] * ttft["mean"]
 
 
 async def _one(url: str, i: int) -> float:

@@ -26,9 +26,9 @@ from typing import Any
 from fakeai import _core
 from fakeai.http.asgi import SSE_HEADERS, Receive, Send, send_bytes
 
-#: An engine-timed request's engine, ticket and rendered answer (whose token timing, metrics on, is
-#: counted once settled; None: not counted): its first and last token are settled with the engine when
-#: due, and the timing counted then.
+#: An engine-timed request's engine, ticket and rendered answer (whose token timing, in the metrics
+#: and the cluster's phase histograms, is counted once settled; None: not counted): its first and
+#: last token are settled with the engine when due, and the timing counted then.
 Settle = tuple[_core.SharedEngine, int, _core.Answer | None]
 
 #: Width of a ticker slot, seconds.

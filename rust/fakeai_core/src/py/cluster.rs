@@ -18,7 +18,8 @@
 //! | `cluster|w<i>|requests`, `cluster|w<i>|hit_tokens` | counter | the same, per simulated worker |
 //! | `cluster|queue_seconds`, `cluster|prefill_seconds`, `cluster|decode_seconds`, `cluster|ttft_seconds`, `cluster|itl_seconds`, `cluster|tpot_seconds`, `cluster|e2e_seconds` | histogram | simulated phase durations |
 //!
-//! Timings are recorded when the request is scheduled (they are the simulation's, known up front).
+//! Timings are recorded when the request is scheduled (they are the simulation's, known up front),
+//! except an engine-timed live request's, counted once the pacer settled its first and last token.
 
 use super::shared::SharedTable;
 use crate::shm::histogram;
@@ -122,21 +123,47 @@ impl Cluster {
         let Some(t) = self.table() else { return };
         let first = offsets.first().copied().unwrap_or(0.0);
         let total = offsets.last().copied().unwrap_or(0.0);
-        let decode = total - first;
-        add(t, "cluster|queued_requests", u64::from(queued > 0.0));
-        add(t, "cluster|output_tokens", u64::from(b.output_tokens));
-        observe(t, "cluster|queue_seconds", queued);
-        observe(t, "cluster|prefill_seconds", first - prefill_wait);
-        observe(t, "cluster|ttft_seconds", first);
-        observe(t, "cluster|decode_seconds", decode);
-        observe(t, "cluster|e2e_seconds", total);
-        if b.output_tokens > 1 {
-            observe(t, "cluster|tpot_seconds", decode / f64::from(b.output_tokens - 1));
-        }
+        record_phases(t, b.output_tokens, first - prefill_wait, first, total, queued);
         if let (true, Ok(slot)) = (b.stream, t.slot("cluster|itl_seconds")) {
             if slot.len() >= histogram::WIDTH {
                 offsets.windows(2).for_each(|w| histogram::observe(slot, w[1] - w[0]));
             }
+        }
+    }
+
+    /// The shared table the cluster counts into, if any (for an engine-timed answer's [`Timing`],
+    /// counted once the pacer settled it).
+    ///
+    /// [`Timing`]: super::meter::Timing
+    pub(crate) fn table_handle(&self, py: Python<'_>) -> Option<Py<SharedTable>> {
+        self.table.as_ref().map(|t| t.clone_ref(py))
+    }
+}
+
+/// Count a request's phases in the cluster's table: `output_tokens` tokens, the first `first`
+/// seconds after arrival (after `prefill` of prefill), the last at `total`, having queued `queued`.
+fn record_phases(t: &Table, output_tokens: u32, prefill: f64, first: f64, total: f64, queued: f64) {
+    let decode = total - first;
+    add(t, "cluster|queued_requests", u64::from(queued > 0.0));
+    add(t, "cluster|output_tokens", u64::from(output_tokens));
+    observe(t, "cluster|queue_seconds", queued);
+    observe(t, "cluster|prefill_seconds", prefill);
+    observe(t, "cluster|ttft_seconds", first);
+    observe(t, "cluster|decode_seconds", decode);
+    observe(t, "cluster|e2e_seconds", total);
+    if output_tokens > 1 {
+        observe(t, "cluster|tpot_seconds", decode / f64::from(output_tokens - 1));
+    }
+}
+
+/// Count an engine-timed request's phases once its first and last token are settled (`first` and
+/// `last` seconds after arrival): a stream of `steps` steps counts `steps - 1` inter-token gaps of
+/// their mean (the pacer re-spaces the steps between the settled ends), a whole answer none.
+pub(crate) fn record_settled(t: &Table, output_tokens: u32, steps: usize, first: f64, last: f64) {
+    record_phases(t, output_tokens, first, first, last, 0.0);
+    if let (true, Ok(slot)) = (steps > 1, t.slot("cluster|itl_seconds")) {
+        if slot.len() >= histogram::WIDTH {
+            histogram::observe_n(slot, (last - first) / (steps - 1) as f64, steps as u64 - 1);
         }
     }
 }

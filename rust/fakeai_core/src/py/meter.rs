@@ -67,12 +67,15 @@ impl Meter {
 
 /// The token timing of an engine-timed answer, counted once the pacer settled its first and last
 /// token with the engine (see `Pacer`): the forecast it was rendered with assumes nothing else arrives
-/// before its first token, so under load it would count too early. Kept in the [`super::reply::Answer`]
-/// (no Python object of its own: one per request, alive until its last token, would only feed the
-/// collector).
+/// before its first token, so under load it would count too early. It is counted in the metrics
+/// (TTFT and ITL of its model label) and in the simulated cluster's phase histograms (Dynamo's
+/// views). Kept in the [`super::reply::Answer`] (no Python object of its own: one per request, alive
+/// until its last token, would only feed the collector).
 pub(crate) struct Timing {
-    table: Py<SharedTable>,
-    label: String,
+    /// The metrics table and the label the request counts under (metrics on).
+    metrics: Option<(Py<SharedTable>, String)>,
+    /// The simulated cluster's table.
+    cluster: Option<Py<SharedTable>>,
     /// When the request arrived (monotonic seconds).
     start: f64,
     completion_tokens: u64,
@@ -81,30 +84,45 @@ pub(crate) struct Timing {
 }
 
 impl Timing {
-    /// Count the answer's first and last token, delivered at `first` and `last` (monotonic seconds).
-    pub(crate) fn record(&self, first: f64, last: f64) {
-        let (first, last) = ((first - self.start).max(0.0), (last - self.start).max(0.0));
-        let inf = match self.steps {
-            0 => Inference::whole(0, self.completion_tokens, last, first),
-            steps => Inference::streamed(0, self.completion_tokens, first, last, steps),
-        };
-        // A full table (labels are bounded) never fails a request.
-        let _ = metrics::observe_timing(self.table.get().table(), &self.label, inf);
-    }
-}
-
-impl Meter {
-    /// With metrics on: the timing record of an engine-timed answer counted under `label`.
-    pub(crate) fn timing(
-        &self,
-        py: Python<'_>,
-        label: &str,
+    /// What to count once settled, if anything: `None` with neither table.
+    pub(crate) fn new(
+        metrics: Option<(Py<SharedTable>, String)>,
+        cluster: Option<Py<SharedTable>>,
         start: f64,
         completion_tokens: u64,
         steps: usize,
     ) -> Option<Timing> {
-        let table = self.metrics.as_ref()?.clone_ref(py);
-        Some(Timing { table, label: label.to_owned(), start, completion_tokens, steps })
+        (metrics.is_some() || cluster.is_some()).then_some(Timing {
+            metrics,
+            cluster,
+            start,
+            completion_tokens,
+            steps,
+        })
+    }
+
+    /// Count the answer's first and last token, delivered at `first` and `last` (monotonic seconds).
+    pub(crate) fn record(&self, first: f64, last: f64) {
+        let (first, last) = ((first - self.start).max(0.0), (last - self.start).max(0.0));
+        if let Some((table, label)) = &self.metrics {
+            let inf = match self.steps {
+                0 => Inference::whole(0, self.completion_tokens, last, first),
+                steps => Inference::streamed(0, self.completion_tokens, first, last, steps),
+            };
+            // A full table (labels are bounded) never fails a request.
+            let _ = metrics::observe_timing(table.get().table(), label, inf);
+        }
+        if let Some(table) = &self.cluster {
+            let tokens = u32::try_from(self.completion_tokens).unwrap_or(u32::MAX);
+            super::cluster::record_settled(table.get().table(), tokens, self.steps, first, last);
+        }
+    }
+}
+
+impl Meter {
+    /// With metrics on: the metrics table and `label`, for an engine-timed answer's [`Timing`].
+    pub(crate) fn timing_metrics(&self, py: Python<'_>, label: &str) -> Option<(Py<SharedTable>, String)> {
+        Some((self.metrics.as_ref()?.clone_ref(py), label.to_owned()))
     }
 }
 

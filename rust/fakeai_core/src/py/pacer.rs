@@ -53,7 +53,7 @@ struct Settling {
     ask: f64,
     /// The settled first token, once known (for the last token's settling).
     first_at: f64,
-    /// The answer whose token timing is counted once settled (metrics on: its `timing`).
+    /// The answer whose token timing is counted once settled (its `timing`: metrics and the cluster's phase histograms).
     answer: Option<Py<Answer>>,
 }
 

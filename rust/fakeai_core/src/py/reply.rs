@@ -85,7 +85,8 @@ impl Sim<'_> {
 
     /// Record the answer with the meter, if any: the model label it counts under, and for an
     /// engine-timed (`timed`) live answer the [`Timing`] the pacer counts once it settled the first
-    /// and last token (the forecast's TTFT and ITL are left out here).
+    /// and last token (the forecast's TTFT and ITL are left out here, and out of the cluster's table:
+    /// [`Sim::engine_times`]).
     fn meter(
         &self,
         py: Python<'_>,
@@ -93,15 +94,24 @@ impl Sim<'_> {
         timed: bool,
         steps: usize,
     ) -> (Option<String>, Option<Timing>) {
-        let Some(m) = self.metered else { return (None, None) };
-        let settled = timed && m.live;
+        let settled = timed && self.settles();
         let inference = if settled { Inference { ttft: None, itl: None, ..inference } } else { inference };
-        let label = m.meter.answered(m.kind, m.model, m.live, inference);
-        let timing = label
-            .as_deref()
-            .filter(|_| settled)
-            .and_then(|label| m.meter.timing(py, label, self.now, inference.completion_tokens, steps));
-        (label, timing)
+        let label = self.metered.and_then(|m| m.meter.answered(m.kind, m.model, m.live, inference));
+        if !settled {
+            return (label, None);
+        }
+        let metrics = match (self.metered, label.as_deref()) {
+            (Some(m), Some(label)) => m.meter.timing_metrics(py, label),
+            _ => None,
+        };
+        let cluster = self.cluster.and_then(|c| c.table_handle(py));
+        (label, Timing::new(metrics, cluster, self.now, inference.completion_tokens, steps))
+    }
+
+    /// Whether an engine-timed answer of this call is settled by the pacer (a live request: one
+    /// with a meter that counts it live), so that its timing is counted then, not as forecast.
+    fn settles(&self) -> bool {
+        self.metered.is_some_and(|m| m.live)
     }
 
     /// Route `tokens` (only computed when there is a cluster): `(worker, cached_tokens)`. A request
@@ -139,13 +149,16 @@ impl Sim<'_> {
     }
 
     /// With an engine: submit `tokens` output tokens and return `(ticket, each token's offset)`,
-    /// recorded in the cluster's table like a booked schedule.
+    /// recorded in the cluster's table like a booked schedule, unless the pacer settles it (then
+    /// its [`Timing`] counts it there once settled).
     fn engine_times(&self, out: &Outcome, stream: bool, tokens: usize) -> PyResult<Option<(u64, Vec<f64>)>> {
         let Some(engine) = self.engine else { return Ok(None) };
         let (ticket, times) =
             engine.submit(self.now, out.prompt_tokens, out.cached_tokens, tokens as u32, out.worker)?;
-        if let Some((c, b)) = self.booking(out, stream) {
-            c.record(&b, &times, 0.0, 0.0);
+        if !self.settles() {
+            if let Some((c, b)) = self.booking(out, stream) {
+                c.record(&b, &times, 0.0, 0.0);
+            }
         }
         Ok(Some((ticket, times)))
     }
@@ -190,7 +203,7 @@ pub(crate) struct Answer {
     /// metrics off; None when the metrics table is full). None without a meter.
     #[pyo3(get)]
     label: Option<String>,
-    /// An engine-timed live answer's token timing (metrics on), for the pacer to count once settled
+    /// An engine-timed live answer's token timing (metrics, cluster histograms), for the pacer to count once settled
     /// (it is given the answer: `Pacer.play`/`Pacer.wait`'s `answer`).
     pub(crate) timing: Option<Timing>,
 }

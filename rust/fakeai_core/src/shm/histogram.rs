@@ -16,11 +16,19 @@ pub const WIDTH: usize = 2 + BOUNDS.len() + 1;
 
 /// Record one observation of `seconds` into `words` (a slot at least [`WIDTH`] long).
 pub fn observe(words: &[AtomicU64], seconds: f64) {
+    observe_n(words, seconds, 1);
+}
+
+/// Count `n` observations of the same `seconds` at once.
+pub fn observe_n(words: &[AtomicU64], seconds: f64, n: u64) {
+    if n == 0 {
+        return;
+    }
     let seconds = if seconds.is_finite() { seconds.max(0.0) } else { 0.0 };
     let bucket = BOUNDS.iter().position(|&b| seconds <= b).unwrap_or(BOUNDS.len());
-    words[0].fetch_add(1, Ordering::Relaxed);
-    words[1].fetch_add((seconds * 1e9) as u64, Ordering::Relaxed);
-    words[2 + bucket].fetch_add(1, Ordering::Relaxed);
+    words[0].fetch_add(n, Ordering::Relaxed);
+    words[1].fetch_add((seconds * 1e9) as u64 * n, Ordering::Relaxed);
+    words[2 + bucket].fetch_add(n, Ordering::Relaxed);
 }
 
 /// A point-in-time copy of one histogram.
