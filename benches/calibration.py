@@ -174,7 +174,9 @@ def report(curves: dict[tuple, list[dict[str, float]]], worst: int = 8) -> dict[
     return overall
 
 
-def fit(curves: dict[tuple, list[dict[str, float]]], rounds: int) -> dict[str, float]:
+def fit(
+    curves: dict[tuple, list[dict[str, float]]], rounds: int, only: list[str] | None = None
+) -> dict[str, float]:
     info = _core.deployment_info(spec_of(next(iter(curves))))
     coef = dict(info["coefficients"])
     bounds = {
@@ -191,6 +193,11 @@ def fit(curves: dict[tuple, list[dict[str, float]]], rounds: int) -> dict[str, f
         "frontend": (1e-5, 1e-2),
         "client_gap": (1e-5, 2e-2),
     }
+    if only:
+        unknown = sorted(set(only) - set(bounds))
+        if unknown:
+            sys.exit(f"--only: not a fitted coefficient: {', '.join(unknown)} (fitted: {', '.join(bounds)})")
+        bounds = {name: bounds[name] for name in only}
 
     def score(c: dict[str, float]) -> float:
         simulate(curves, c)
@@ -339,6 +346,7 @@ def main() -> None:
     ap.add_argument("--plot", metavar="FILE.png")
     ap.add_argument("--fit", action="store_true", help="search the coefficients first")
     ap.add_argument("--rounds", type=int, default=30)
+    ap.add_argument("--only", nargs="+", metavar="NAME", help="with --fit: search only these coefficients")
     ap.add_argument(
         "--check-static",
         metavar="FILE",
@@ -350,7 +358,7 @@ def main() -> None:
     DEPLOYMENT["kv_policy"] = args.kv_policy
     DEPLOYMENT["max_num_batched_tokens"] = args.max_num_batched_tokens
     curves = load_curves(args.csv)
-    coef = fit(curves, args.rounds) if args.fit else None
+    coef = fit(curves, args.rounds, args.only) if args.fit else None
     t = time.perf_counter()
     simulate(curves, coef)
     print(f"simulated {sum(map(len, curves.values()))} levels in {time.perf_counter() - t:.1f} s\n")

@@ -9,12 +9,14 @@ a prompt that differs from its first token, so no prefix-cache hit) keep C strea
 ``fakeai server --workers 1`` and ``--workers 2`` for ``--duration`` seconds per level (the clients
 start together, as in the offline closed loop, unless ``--stagger`` spaces them); TTFT is the
 time to the first content chunk, ITL a request's (last - first chunk) / (chunks - 1), both averaged over
-the requests that started after the first second. The same levels run through the engine offline
+the requests each client sent after its warm-up rounds (the 3 that ``fakeai simulate`` leaves out:
+the steady state, not the start-up clump). The same levels run through the engine offline
 (``_core.simulate_closed_loop``, what ``fakeai simulate`` prints) with the same client model as
-these clients show: each level's offline ``client_gap`` (the mean of the exponential turnaround, 4 ms
-fitted to GenAI-Perf) is the live clients' mean turnaround (last chunk to next send) plus the round
-trip the floor shows; ``fakeai simulate``'s own figures with the fitted gap are printed below the
-table. Both sides charge the same front end: one lane per replica, each request holding it for a
+these clients show: each level's offline turnaround is lognormal (real clients' is heavy-tailed,
+``cv`` its standard deviation over its mean) with the live clients' mean turnaround (last chunk to
+next send) plus the round trip the floor shows as ``client_gap`` and their spread as
+``client_sigma``; ``fakeai simulate``'s own figures with the fitted coefficients are printed below
+the table. Both sides charge the same front end: one lane per replica, each request holding it for a
 service time drawn in arrival order (exponential, fitted mean ``frontend``), so the live server and
 the offline loop draw the same times for the same sequence of requests. ``ttft rp`` is what the
 server's own logic gives the same closed loop on a virtual clock (its ``SharedEngine``, each
@@ -39,6 +41,7 @@ import argparse
 import asyncio
 import heapq
 import json
+import math
 import os
 import random
 import shutil
@@ -87,7 +90,10 @@ async def one(http: httpx.AsyncClient, i: int, words: int) -> tuple[float, list[
     return start, times, prompt_tokens
 
 
-def level(port: int, concurrency: int, duration: float, words: int, stagger: float) -> dict[str, float]:
+def level(
+    port: int, concurrency: int, duration: float, words: int, stagger: float, warmup: int
+) -> dict[str, float]:
+    """One closed-loop level; each client's first ``warmup`` requests (rounds) are not measured."""
     turnarounds: list[float] = []
 
     async def run() -> list[tuple[float, list[float], int]]:
@@ -100,12 +106,14 @@ def level(port: int, concurrency: int, duration: float, words: int, stagger: flo
             async def client(k: int) -> None:
                 await asyncio.sleep(k * stagger)
                 last = None
+                rounds = 0
                 while time.perf_counter() - begin < duration:
                     result = await one(http, next(counter), words)
-                    if result[0] - begin > 1.0:
+                    if last is not None:
+                        turnarounds.append(result[0] - last)
+                    if rounds >= warmup:
                         out.append(result)
-                        if last is not None:
-                            turnarounds.append(result[0] - last)
+                    rounds += 1
                     last = result[1][-1] if result[1] else None
 
             await asyncio.gather(*(client(k) for k in range(concurrency)))
@@ -119,22 +127,30 @@ def level(port: int, concurrency: int, duration: float, words: int, stagger: flo
         "ttft": statistics.mean(ttft),
         "itl": statistics.mean(itl),
         "turnaround": statistics.mean(turnarounds) if turnarounds else 0.0,
+        "turnaround_sd": statistics.pstdev(turnarounds) if turnarounds else 0.0,
         "requests": len(results),
         "prompt_tokens": prompt_tokens,
     }
 
 
-def replay(deployment: dict, isl: int, c: int, gap: float, requests: int) -> float:
+def replay(deployment: dict, isl: int, c: int, gap: float, sigma: float, requests: int, warmup: int) -> float:
     """Mean TTFT (s) the live server gives C closed-loop clients on a virtual clock: the server's
     ``SharedEngine`` alone, each request's forecast first and last token settled with the engine when
-    due (as the server's pacer does), clients resending a seeded exponential ``gap`` after the last
-    token, no HTTP and no machine noise."""
+    due (as the server's pacer does), clients resending a seeded turnaround after the last token
+    (lognormal of mean ``gap`` and log-spread ``sigma``, as ``fakeai simulate``'s clients), no HTTP
+    and no machine noise; requests measured as ``fakeai simulate`` measures them (after ``warmup``,
+    before the last round)."""
     rng = random.Random(1)
+    mu = math.log(gap) - sigma * sigma / 2
+
+    def turnaround() -> float:
+        return rng.lognormvariate(mu, sigma)
+
     # (time, order, client, kind, state): kind "send", "first" or "last", in time order.
     events: list[tuple[float, int, int, str, tuple]] = []
     order = iter(range(10**9))
     for k in range(c):
-        heapq.heappush(events, (100.0 + rng.expovariate(1 / gap), next(order), k, "send", ()))
+        heapq.heappush(events, (100.0 + turnaround(), next(order), k, "send", ()))
     ttft: list[float] = []
     sent = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -145,7 +161,7 @@ def replay(deployment: dict, isl: int, c: int, gap: float, requests: int) -> flo
                 if sent == requests:
                     continue
                 ticket, offsets = engine.submit(t, isl, OSL)
-                measured = c <= sent < requests - c
+                measured = warmup <= sent < requests - c
                 sent += 1
                 state = (ticket, t, t + offsets[0], t + offsets[-1], measured)
                 heapq.heappush(events, (state[2], next(order), k, "first", state))
@@ -163,7 +179,7 @@ def replay(deployment: dict, isl: int, c: int, gap: float, requests: int) -> flo
                 # The pacer asks for the last token at once; the engine names when to ask again.
                 heapq.heappush(events, (at, next(order), k, "last", state))
             else:
-                heapq.heappush(events, (at + rng.expovariate(1 / gap), next(order), k, "send", ()))
+                heapq.heappush(events, (at + turnaround(), next(order), k, "send", ()))
     return statistics.mean(ttft)
 
 
@@ -208,11 +224,14 @@ def main() -> None:
     if args.pin:
         os.sched_setaffinity(0, set(cpus[1:]))
 
+    deployment = spec(Settings(gpu="H100", precision="fp8", tp=1), MODEL)
+    # The warm-up rounds `fakeai simulate` leaves out (one client: its warm-up requests).
+    warmup = _core.simulate_closed_loop(deployment, ISL, OSL, 1, 200)["warmup_requests"]
     floor = {}
     port, proc = serve("floor", 1, args.pin)
     try:
         for c in args.concurrency:
-            floor[c] = level(port, c, args.duration, args.words, args.stagger)
+            floor[c] = level(port, c, args.duration, args.words, args.stagger, warmup)
     finally:
         stop(proc)
     live: dict[tuple[int, int], dict[str, float]] = {}
@@ -220,19 +239,18 @@ def main() -> None:
         port, proc = serve("fakeai", workers, args.pin)
         try:
             for c in args.concurrency:
-                live[workers, c] = level(port, c, args.duration, args.words, args.stagger)
+                live[workers, c] = level(port, c, args.duration, args.words, args.stagger, warmup)
         finally:
             stop(proc)
     isl = next(v["prompt_tokens"] for v in live.values() if v["prompt_tokens"])
-    deployment = spec(Settings(gpu="H100", precision="fp8", tp=1), MODEL)
 
-    def simulate(c: int, gap: float) -> dict:
-        dep = {**deployment, "coefficients": {"client_gap": gap}}
+    def simulate(c: int, gap: float, sigma: float) -> dict:
+        dep = {**deployment, "coefficients": {"client_gap": gap, "client_sigma": sigma}}
         return _core.simulate_closed_loop(dep, isl, OSL, c, max(200, 10 * c))
 
     print(f"# {MODEL} on 1 x H100 fp8, {isl} prompt / {OSL} output tokens; ms; floor = bare_stream overhead")
     print(
-        f"{'workers':>7} {'C':>3} {'n':>4} {'gap':>5} {'ttft live':>9} {'floor':>6} {'ttft corr':>9} "
+        f"{'workers':>7} {'C':>3} {'n':>4} {'gap':>5} {'cv':>4} {'ttft live':>9} {'floor':>6} {'ttft corr':>9} "
         f"{'ttft sim':>8} {'err':>6} {'ttft rp':>7} {'itl live':>8} {'floor':>6} {'itl corr':>8} {'itl sim':>7} {'err':>6}"
     )
     for (workers, c), v in live.items():
@@ -242,12 +260,16 @@ def main() -> None:
         # The offline clients turn around as these did: the gap from the last token leaving the
         # engine to the next request entering the server is the client's own turnaround plus the
         # round trip the floor shows.
-        gap = max(v["turnaround"] + ttft_floor, 0.0)
-        sim = simulate(c, gap)
+        # and spread as theirs (lognormal: sigma from the coefficient of variation).
+        gap = max(v["turnaround"] + ttft_floor, 1e-6)
+        cv = v["turnaround_sd"] / gap
+        sigma = math.sqrt(math.log1p(cv * cv))
+        sim = simulate(c, gap, sigma)
         s_ttft, s_itl = sim["ttft_ms"]["mean"] / 1e3, sim["itl_ms"]["mean"] / 1e3
-        fc = replay(deployment, isl, c, max(gap, 1e-6), max(200, 10 * c))
+        n = max(200, 10 * c)
+        fc = replay(deployment, isl, c, gap, sigma, n, sim["warmup_requests"])
         print(
-            f"{workers:7d} {c:3d} {v['requests']:4d} {gap * 1e3:5.2f} {v['ttft'] * 1e3:9.2f} "
+            f"{workers:7d} {c:3d} {v['requests']:4d} {gap * 1e3:5.2f} {cv:4.1f} {v['ttft'] * 1e3:9.2f} "
             f"{ttft_floor * 1e3:6.2f} {ttft * 1e3:9.2f} {s_ttft * 1e3:8.2f} {ttft / s_ttft - 1:+6.1%} {fc * 1e3:7.2f} "
             f"{v['itl'] * 1e3:8.2f} {itl_floor * 1e3:6.2f} {itl * 1e3:8.2f} {s_itl * 1e3:7.2f} "
             f"{itl / s_itl - 1:+6.1%}"

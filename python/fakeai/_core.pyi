@@ -439,7 +439,7 @@ def metrics_finish(
 # ``fakeai.engine.deployment.DeploymentOptions`` fields (plus ``coefficients``, overriding fitted ones);
 # a bad value raises InvalidInput(message, param, "invalid_deployment"). Levels are dicts with
 # ``ttft_ms``/``itl_ms``/``e2e_ms`` ({mean, p50, p99}), ``output_tokens_per_s``, ``requests_per_s``,
-# ``preemptions``, ``requests`` and ``simulated_s``.
+# ``preemptions``, ``requests`` (measured), ``warmup_requests`` (left out before them) and ``simulated_s``.
 
 def simulate_closed_loop(
     deployment_spec: dict[str, Any],

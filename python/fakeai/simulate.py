@@ -12,6 +12,12 @@ Load is closed-loop clients (``--concurrency``), Poisson arrivals (``--rate``, r
 Mooncake-style JSONL trace (``--trace``: ``timestamp`` ms, ``input_length``, ``output_length``,
 optional ``hash_ids`` of 512-token prompt blocks, which drive each replica's prefix cache). The whole
 run is one Rust call per level; bad input ends with one line on stderr and exit status 2.
+
+What is measured is the steady state a load test measures: ``--requests N`` requests are sent per
+level; a closed loop's clients all start together, so its first three rounds (3 x C requests, when N
+is at least 5 x C; else the first round) are warm-up, as GenAI-Perf's and AIPerf's warm-up requests,
+and its last round (the last C, sent while other clients had stopped) is not measured either;
+Poisson arrivals leave their first tenth out. A trace is measured whole.
 """
 
 from __future__ import annotations
@@ -72,7 +78,11 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         type=str,
         default=None,
         metavar="N",
-        help="Requests per level [closed loop: max(200, 10 x C); rate: max(500, 120 s of arrivals)].",
+        help=(
+            "Requests sent per level [closed loop: max(200, 10 x C), measured after 3 rounds (3 x C) of"
+            " warm-up and before the last round; rate: max(500, 120 s of arrivals), the first tenth"
+            " warm-up]."
+        ),
     )
     p.add_argument("--seed", type=str, default="0", help="Seed of Poisson arrivals [0].")
     p.add_argument(

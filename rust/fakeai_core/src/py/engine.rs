@@ -81,6 +81,7 @@ fn level<'py>(py: Python<'py>, l: &Level) -> PyResult<Bound<'py, PyDict>> {
     d.set_item("requests_per_s", l.requests_per_s)?;
     d.set_item("preemptions", l.preemptions)?;
     d.set_item("requests", l.requests)?;
+    d.set_item("warmup_requests", l.warmup)?;
     d.set_item("simulated_s", l.duration)?;
     Ok(d)
 }

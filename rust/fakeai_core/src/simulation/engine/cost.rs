@@ -70,8 +70,14 @@ pub struct Coefficients {
     /// Memory per GPU kept for activations, CUDA graphs and communication buffers, bytes.
     pub reserved_bytes: f64,
     /// Mean turnaround of a closed-loop client between a response's end and its next request
-    /// reaching the engine (HTTP, client bookkeeping, tokenisation), seconds; drawn exponentially.
+    /// reaching the engine (HTTP, client bookkeeping, tokenisation), seconds; drawn lognormally
+    /// ([`super::workload::client_turnaround`]).
     pub client_gap: f64,
+    /// Spread of that turnaround: the standard deviation of its logarithm. Real clients' turnaround
+    /// is heavy-tailed (a garbage collection, a busy event loop): its standard deviation exceeds its
+    /// mean. Not fitted: measured from the live clients of `benches/live_vs_simulate.py` (the
+    /// turnaround's coefficient of variation `cv`, `sigma = sqrt(ln(1 + cv^2))`).
+    pub client_sigma: f64,
     /// Mean time a request holds the server's front end (one queue per replica, in order) before it
     /// reaches the engine: HTTP parsing, chat template, tokenisation and the waits for an event loop
     /// busy with other streams, seconds; drawn exponentially per request
@@ -105,10 +111,11 @@ impl Coefficients {
         quant_flops: 0.8187,
         reserved_bytes: 1.322e9,
         client_gap: 3.644e-3,
+        client_sigma: 0.3,
         frontend: 1.835e-3,
     };
 
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 14] = [
         "eff_bw",
         "eff_kv",
         "eff_flops",
@@ -121,6 +128,7 @@ impl Coefficients {
         "quant_flops",
         "reserved_bytes",
         "client_gap",
+        "client_sigma",
         "frontend",
     ];
 
@@ -138,6 +146,7 @@ impl Coefficients {
             "quant_flops" => self.quant_flops,
             "reserved_bytes" => self.reserved_bytes,
             "client_gap" => self.client_gap,
+            "client_sigma" => self.client_sigma,
             "frontend" => self.frontend,
             _ => return None,
         })
@@ -158,6 +167,7 @@ impl Coefficients {
             "quant_flops" => &mut self.quant_flops,
             "reserved_bytes" => &mut self.reserved_bytes,
             "client_gap" => &mut self.client_gap,
+            "client_sigma" => &mut self.client_sigma,
             "frontend" => &mut self.frontend,
             _ => return false,
         };

@@ -168,7 +168,7 @@ fn long_runs_are_fast() {
     let dep = deployment(|_| {});
     let t = std::time::Instant::now();
     let l = workload::closed_loop(&dep, 1000, 1000, 250, 2000, &mut never_stop()).unwrap();
-    assert!(l.requests > 1000);
+    assert_eq!(l.requests, 2000 - 3 * 250 - 250);
     // Generous: the point is seconds, not minutes (debug builds are ~10x slower).
     assert!(t.elapsed().as_secs_f64() < 30.0, "{:?}", t.elapsed());
 }
@@ -215,4 +215,54 @@ fn the_front_end_service_time_is_random_with_the_fitted_mean() {
     assert!((above - (-1.0f64).exp()).abs() < 0.02, "{above}");
     assert_eq!(workload::frontend_service(mean, 7), draws[7]);
     assert_eq!(workload::frontend_service(0.0, 7), 0.0);
+}
+
+#[test]
+fn the_client_turnaround_is_lognormal_with_the_given_mean_and_spread() {
+    let (mean, sigma) = (4e-3, 1.1);
+    let mut rng = crate::rng::Rng::new(3);
+    let mut draws: Vec<f64> =
+        (0..50_000).map(|_| workload::client_turnaround(mean, sigma, &mut rng)).collect();
+    let avg = draws.iter().sum::<f64>() / draws.len() as f64;
+    let sd = (draws.iter().map(|d| (d - avg).powi(2)).sum::<f64>() / draws.len() as f64).sqrt();
+    assert!((avg / mean - 1.0).abs() < 0.05, "{avg} vs {mean}");
+    // Heavy-tailed: the spread exceeds the mean (cv = sqrt(e^(sigma^2) - 1) = 1.5), the median is
+    // well below it.
+    let cv = (sigma * sigma).exp_m1().sqrt();
+    assert!((sd / avg / cv - 1.0).abs() < 0.15, "cv {} vs {cv}", sd / avg);
+    draws.sort_by(f64::total_cmp);
+    let median = draws[draws.len() / 2];
+    assert!((median / (mean * (-sigma * sigma / 2.0).exp()) - 1.0).abs() < 0.05, "{median}");
+    // No spread: always the mean; no mean: no turnaround.
+    assert_eq!(workload::client_turnaround(mean, 0.0, &mut rng), mean);
+    assert_eq!(workload::client_turnaround(0.0, sigma, &mut rng), 0.0);
+}
+
+#[test]
+fn a_closed_loop_measures_after_its_warm_up_rounds() {
+    // 25 clients, 250 requests: rounds 1-3 are warm-up, the last round is not at full concurrency.
+    assert_eq!(workload::measured(25, 250), 75..225);
+    assert_eq!(workload::WARMUP_ROUNDS, 3);
+    // Too short for a warm-up: from the second round (to the end below three rounds).
+    assert_eq!(workload::measured(25, 100), 25..75);
+    assert_eq!(workload::measured(25, 60), 25..60);
+    assert_eq!(workload::measured(1, 2), 1..2);
+    let dep = deployment(|_| {});
+    let l = workload::closed_loop(&dep, 200, 200, 25, 250, &mut never_stop()).unwrap();
+    assert_eq!(l.requests, 150);
+}
+
+#[test]
+fn a_closed_loop_leaves_its_start_up_clump_out() {
+    // All clients start together, in one clump whose first round waits behind one long prefill
+    // step: what is measured are rounds 4 to 9 of 10, whose TTFT is far below the first round's.
+    let dep = deployment(|_| {});
+    let c = 25usize;
+    let mut e = Engine::new(&dep, false);
+    let l = workload::closed_loop_on(&mut e, 200, 200, c as u32, 10 * c as u32, &mut never_stop()).unwrap();
+    let mean = |rs: &[request::Request]| rs.iter().map(|r| r.ttft()).sum::<f64>() / rs.len() as f64;
+    assert_eq!((l.warmup, l.requests), (3 * c, 6 * c));
+    assert!((l.ttft.mean - mean(&e.requests[3 * c..9 * c])).abs() < 1e-12);
+    let first = mean(&e.requests[..c]);
+    assert!(first > 1.3 * l.ttft.mean, "{first} vs {:?}", l.ttft);
 }

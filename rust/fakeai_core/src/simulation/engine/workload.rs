@@ -42,8 +42,10 @@ pub struct Level {
     pub output_tokens_per_s: f64,
     pub requests_per_s: f64,
     pub preemptions: u64,
-    /// Requests measured, and the simulated seconds of the whole run.
+    /// Requests measured, requests left out before them as warm-up, and the simulated seconds of
+    /// the whole run.
     pub requests: usize,
+    pub warmup: usize,
     pub duration: f64,
 }
 
@@ -65,6 +67,7 @@ pub type Progress<'a> = &'a mut dyn FnMut(f64) -> bool;
 const STOPPED: &str = "interrupted";
 
 fn report(engine: &Engine, ids: std::ops::Range<usize>, window: (f64, f64), tokens: u64) -> Level {
+    let ids_start = ids.start;
     let done: Vec<_> = engine.requests[ids].iter().filter(|r| r.done()).collect();
     let span = (window.1 - window.0).max(1e-9);
     Level {
@@ -75,6 +78,7 @@ fn report(engine: &Engine, ids: std::ops::Range<usize>, window: (f64, f64), toke
         requests_per_s: done.len() as f64 / span,
         preemptions: engine.preemptions,
         requests: done.len(),
+        warmup: ids_start,
         duration: engine.now,
     }
 }
@@ -91,20 +95,20 @@ const CLIENT_SEED: u64 = 0xC11E_57A7;
 /// tokenisation) before it reaches the engine ([`frontend_arrival`]). The service time is drawn per
 /// request ([`frontend_service`]): a request's front-end time is a little CPU work plus however
 /// long the server's event loop is busy with other requests' streams, never a constant. The
-/// client's turnaround (its bookkeeping and the next request's trip) is drawn from an exponential
-/// distribution of mean `Coefficients::client_gap`, seeded.
+/// client's turnaround (its bookkeeping and the next request's trip) is heavy-tailed, as real
+/// clients' is: lognormal of mean `Coefficients::client_gap` and log-spread `client_sigma`, seeded
+/// ([`client_turnaround`]).
 ///
 /// Why both are random: requests prefilled in one step run in lock-step and, with equal output
 /// lengths, finish in the same step; what they do outside the engine is all that can pull them
 /// apart again, and whatever arrives while a long (many-prefill) step runs joins the next one, which
-/// pulls them together. With a constant front-end time a group leaves the queue spaced exactly one
-/// service apart, re-forms in the next step, and a closed loop stays in clumps whose size depends on
-/// the smallest noise (a real clock's jitter dissolves them, a virtual one never does); a random
-/// service time lets groups exchange places every cycle, so the loop settles into the mixed state
-/// that real clients and servers reach. TTFT and latency count from the client's send, as
-/// GenAI-Perf does. Measured: requests sent after the first `concurrency` and before the last
-/// `concurrency` (so that all of them ran at the full concurrency); throughput over the time from
-/// the first resend to the last send.
+/// pulls them together. All clients start together, so the first rounds are one such clump; the
+/// random turnaround and front end dissolve it within a few rounds into the mixed state real
+/// clients and servers reach, which is what a load test measures. TTFT and latency count from the
+/// client's send, as GenAI-Perf does. Measured: the requests [`measured`] names (the steady state:
+/// the first [`WARMUP_ROUNDS`] rounds are warm-up, as GenAI-Perf's and AIPerf's warm-up requests,
+/// and the last round ran below the full concurrency); throughput over the time from the first
+/// measured request's arrival to the last send.
 pub fn closed_loop(
     dep: &Deployment,
     isl: u32,
@@ -128,9 +132,11 @@ pub fn closed_loop_on(
     let dep = &e.dep.clone();
     let c = concurrency.max(1) as usize;
     let n = (requests as usize).max(c + 1);
-    let (gap, service) = (dep.coefficients.client_gap.max(0.0), dep.coefficients.frontend.max(0.0));
+    let k = &dep.coefficients;
+    let (gap, sigma, service) = (k.client_gap, k.client_sigma, k.frontend.max(0.0));
     let mut rng = Rng::new(CLIENT_SEED);
-    let mut turnaround = move || if gap > 0.0 { -(1.0 - rng.unit()).ln() * gap } else { 0.0 };
+    let mut turnaround = move || client_turnaround(gap, sigma, &mut rng);
+    let window = measured(c, n);
     // Client sends as the bits of non-negative f64 times (ordered as the times are), earliest first;
     // then the front end's output, (send, arrival) in order.
     let mut sends: BinaryHeap<Reverse<u64>> = (0..c).map(|_| Reverse(turnaround().to_bits())).collect();
@@ -155,7 +161,7 @@ pub fn closed_loop_on(
         } else if arrival == Some(now) {
             let (sent, at) = arrivals.pop_front().expect("peeked");
             e.run_until(at);
-            if e.requests.len() == c {
+            if e.requests.len() == window.start {
                 start = (at, e.tokens_out);
             }
             e.submit(at, isl, 0, osl)?;
@@ -181,8 +187,33 @@ pub fn closed_loop_on(
     for (r, &sent) in e.requests.iter_mut().zip(&sent_at) {
         r.arrival = sent;
     }
-    let last = if n >= 3 * c { n - c } else { n };
-    Ok(report(e, c..last, (start.0, end.0), end.1 - start.1))
+    Ok(report(e, window, (start.0, end.0), end.1 - start.1))
+}
+
+/// Rounds of a closed loop that warm it up and are not measured (each client's first requests).
+pub const WARMUP_ROUNDS: usize = 3;
+
+/// The requests (in send order) a closed loop of `c` clients and `n` requests measures: after
+/// [`WARMUP_ROUNDS`] rounds of warm-up and before the last round (sent while some clients had
+/// already stopped). A run too short for that measures from the second round (and to its end when
+/// it has fewer than three rounds).
+pub fn measured(c: usize, n: usize) -> std::ops::Range<usize> {
+    let c = c.max(1);
+    let end = if n >= 3 * c { n - c } else { n };
+    let start = if n >= (WARMUP_ROUNDS + 2) * c { WARMUP_ROUNDS * c } else { c };
+    start.min(end.saturating_sub(1))..end
+}
+
+/// A closed-loop client's turnaround: lognormal of mean `mean` (seconds) and log-spread `sigma`
+/// (the standard deviation of its logarithm; 0: always `mean`), from `rng`.
+pub fn client_turnaround(mean: f64, sigma: f64, rng: &mut Rng) -> f64 {
+    if mean <= 0.0 {
+        return 0.0;
+    }
+    let sigma = sigma.max(0.0);
+    let (u, v) = (1.0 - rng.unit(), rng.unit());
+    let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos();
+    mean * (sigma * z - sigma * sigma / 2.0).exp()
 }
 
 /// When a request sent at `now` reaches the engine through the front end's `lanes` (each the time
