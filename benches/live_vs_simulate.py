@@ -12,8 +12,8 @@ time to the first content chunk, ITL a request's (last - first chunk) / (chunks 
 the requests each client sent after its warm-up rounds (the 3 that ``fakeai simulate`` leaves out:
 the steady state, not the start-up clump). The same levels run through the engine offline
 (``_core.simulate_closed_loop``, what ``fakeai simulate`` prints) with the same client model as
-these clients show: each level's offline turnaround is lognormal (real clients' is heavy-tailed,
-``cv`` its standard deviation over its mean) with the live clients' mean turnaround (last chunk to
+these clients show: each level's offline turnaround is lognormal (``cv``: the live turnaround's
+standard deviation over its mean) with the live clients' mean turnaround (last chunk to
 next send) plus the round trip the floor shows as ``client_gap`` and their spread as
 ``client_sigma``; ``fakeai simulate``'s own figures with the fitted coefficients are printed below
 the table. Both sides charge the same front end: one lane per replica, each request holding it for a

@@ -73,10 +73,10 @@ pub struct Coefficients {
     /// reaching the engine (HTTP, client bookkeeping, tokenisation), seconds; drawn lognormally
     /// ([`super::workload::client_turnaround`]).
     pub client_gap: f64,
-    /// Spread of that turnaround: the standard deviation of its logarithm. Real clients' turnaround
-    /// is heavy-tailed (a garbage collection, a busy event loop): its standard deviation exceeds its
-    /// mean. Not fitted: measured from the live clients of `benches/live_vs_simulate.py` (the
-    /// turnaround's coefficient of variation `cv`, `sigma = sqrt(ln(1 + cv^2))`).
+    /// Spread of that turnaround: the standard deviation of its logarithm. Not fitted: measured
+    /// from the live clients of `benches/live_vs_simulate.py`, whose turnaround plus round trip has
+    /// a coefficient of variation `cv` of 0.1-0.3 at concurrency 1-25 (`sigma = sqrt(ln(1 + cv^2))`;
+    /// the client's own part alone, without the round trip, spreads about as much as its mean).
     pub client_sigma: f64,
     /// Mean time a request holds the server's front end (one queue per replica, in order) before it
     /// reaches the engine: HTTP parsing, chat template, tokenisation and the waits for an event loop

@@ -95,16 +95,17 @@ const CLIENT_SEED: u64 = 0xC11E_57A7;
 /// tokenisation) before it reaches the engine ([`frontend_arrival`]). The service time is drawn per
 /// request ([`frontend_service`]): a request's front-end time is a little CPU work plus however
 /// long the server's event loop is busy with other requests' streams, never a constant. The
-/// client's turnaround (its bookkeeping and the next request's trip) is heavy-tailed, as real
-/// clients' is: lognormal of mean `Coefficients::client_gap` and log-spread `client_sigma`, seeded
+/// client's turnaround (its bookkeeping and the next request's trip) is lognormal (never negative,
+/// skewed to the right) of mean `Coefficients::client_gap` and log-spread `client_sigma`, seeded
 /// ([`client_turnaround`]).
 ///
 /// Why both are random: requests prefilled in one step run in lock-step and, with equal output
 /// lengths, finish in the same step; what they do outside the engine is all that can pull them
 /// apart again, and whatever arrives while a long (many-prefill) step runs joins the next one, which
 /// pulls them together. All clients start together, so the first rounds are one such clump; the
-/// random turnaround and front end dissolve it within a few rounds into the mixed state real
-/// clients and servers reach, which is what a load test measures. TTFT and latency count from the
+/// random turnaround and front end dissolve it after some rounds (about seven at concurrency 25 for
+/// Llama-3-8B fp8 on one H100, 200/200: see the README) into the mixed state real clients and
+/// servers reach, which is what a load test measures. TTFT and latency count from the
 /// client's send, as GenAI-Perf does. Measured: the requests [`measured`] names (the steady state:
 /// the first [`WARMUP_ROUNDS`] rounds are warm-up, as GenAI-Perf's and AIPerf's warm-up requests,
 /// and the last round ran below the full concurrency); throughput over the time from the first
