@@ -687,6 +687,25 @@ impl SharedEngine {
         let Some((r, generation, slot)) = self.place(ticket) else { return Settled::Gone };
         let _guard = self.lock();
         self.advance(now);
+        self.settled(r, generation, slot, now, last)
+    }
+
+    /// [`SharedEngine::settle`] of the last token and, once that is known, of the first (else
+    /// [`Settled::Gone`]), under one lock: what a whole answer asks (it counts both once its end is
+    /// settled).
+    pub fn settle_last_and_first(&self, ticket: Ticket, now: f64) -> (Settled, Settled) {
+        let Some((r, generation, slot)) = self.place(ticket) else { return (Settled::Gone, Settled::Gone) };
+        let _guard = self.lock();
+        self.advance(now);
+        match self.settled(r, generation, slot, now, true) {
+            last @ Settled::At(_) => (last, self.settled(r, generation, slot, now, false)),
+            other => (other, Settled::Gone),
+        }
+    }
+
+    /// [`SharedEngine::settle`] of the request in `(r, generation, slot)`, the engine advanced to
+    /// `now` (lock held).
+    fn settled(&self, r: usize, generation: u32, slot: usize, now: f64, last: bool) -> Settled {
         let rec = self.records(r)[slot];
         let head = self.head(r);
         let s = self.layout.seqs;
