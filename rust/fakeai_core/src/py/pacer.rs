@@ -85,17 +85,25 @@ impl Settling {
         self.answer.as_ref().and_then(|a| a.get().timing.as_ref())
     }
 
-    /// A whole answer's last token was settled at `last` (asked at `due`): count its timing, with
-    /// the first token as the engine delivered it (the request is still in the engine while its
-    /// last step runs), or as forecast once the engine no longer knows it.
-    fn settled(&self, due: f64, last: f64) {
+    /// Ask the engine at `due` for a whole answer's last token, as [`Settling::ask`]; once it is
+    /// known, its timing is counted (under the same lock, the first token as the engine delivered
+    /// it: the request is still in the engine while its last step runs; or as forecast once the
+    /// engine no longer knows it). Returns the settled deadline, or `Err(at)` to ask again at `at`.
+    fn ask_whole(&self, due: f64) -> Result<f64, f64> {
+        let (last, first) = self.engine.get().settle_last_and_first(self.ticket, due);
+        let deadline = match last {
+            Settled::At(t) => t,
+            Settled::Later(at) => return Err(at),
+            Settled::Gone => self.expected,
+        };
         if self.timing().is_some() {
-            let first = match self.engine.get().settle(self.ticket, due, false) {
+            let first = match first {
                 Settled::At(t) => t,
                 _ => self.first_at,
             };
-            self.record(first.min(last), last);
+            self.record(first.min(deadline), deadline);
         }
+        Ok(deadline)
     }
 }
 
@@ -384,16 +392,13 @@ impl Pacer {
         let ask = first.min(deadline);
         let settling =
             Settling { engine, ticket, last: true, expected: deadline, ask, first_at: first, answer };
-        match now.map(|now| (now, settling.ask(now))) {
+        match now.map(|now| (now, settling.ask_whole(now))) {
             None => self.queue.push(ask, Entry::Waiter(future, Some(settling))),
             Some((_, Err(at))) => {
                 let ask = at.max(ask);
                 self.queue.push(ask, Entry::Waiter(future, Some(Settling { ask, ..settling })))
             }
-            Some((now, Ok(shift))) => {
-                settling.settled(now, deadline + shift);
-                self.queue.push((deadline + shift).max(now), Entry::Waiter(future, None))
-            }
+            Some((now, Ok(settled))) => self.queue.push(settled.max(now), Entry::Waiter(future, None)),
         }
     }
 
@@ -431,11 +436,9 @@ impl Pacer {
                         continue;
                     }
                     Entry::Waiter(future, Some(settling)) => {
-                        match settling.ask(due) {
+                        match settling.ask_whole(due) {
                             Err(at) => reparked.push((at, Entry::Waiter(future, Some(settling)))),
-                            Ok(shift) => {
-                                let deadline = settling.expected + shift;
-                                settling.settled(due, deadline);
+                            Ok(deadline) => {
                                 if deadline <= due {
                                     woken.push(future);
                                 } else {

@@ -92,6 +92,12 @@ impl SharedEngine {
     pub(crate) fn settle(&self, ticket: u64, now: f64, last: bool) -> engine::Settled {
         self.inner.settle(ticket & !TAG_MASK, now, last)
     }
+
+    /// The last token's and, once that is known, the first token's settling under one lock
+    /// ([`engine::SharedEngine::settle_last_and_first`]).
+    pub(crate) fn settle_last_and_first(&self, ticket: u64, now: f64) -> (engine::Settled, engine::Settled) {
+        self.inner.settle_last_and_first(ticket & !TAG_MASK, now)
+    }
 }
 
 #[pymethods]

@@ -214,6 +214,12 @@ impl Engine {
     /// [`Engine::into_forecast`], leaving this engine as the forecast ran it (its buffers can be
     /// reused: `clone_from` makes it another engine's copy again).
     pub fn forecast_here(&mut self, id: u32, sustain: bool) -> Vec<f64> {
+        self.forecast_tokens(id, sustain, u32::MAX)
+    }
+
+    /// [`Engine::forecast_here`], stopped once the request has generated `tokens` tokens: the times
+    /// of those (fewer than the request's tokens when it stops early).
+    pub fn forecast_tokens(&mut self, id: u32, sustain: bool, tokens: u32) -> Vec<f64> {
         if self.record == Record::Nothing {
             self.step_tokens = None;
             for r in &mut self.replicas {
@@ -223,7 +229,10 @@ impl Engine {
         }
         self.record = Record::One(id);
         self.finished.clear();
-        while !self.requests[id as usize].done() && self.step().is_some() {
+        while !self.requests[id as usize].done()
+            && self.requests[id as usize].generated < tokens
+            && self.step().is_some()
+        {
             if sustain && !self.finished.is_empty() {
                 // Not before the request's first token is delivered (with its second): a first
                 // token forecast from no further arrivals is a lower bound of the real one, which
