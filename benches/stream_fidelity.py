@@ -22,8 +22,9 @@ Rust program (``benches/stream_client``, built with cargo on first use) that wai
 with one epoll loop (a chunk costs one ``recvmsg`` and a substring count) and takes each chunk's
 arrival time from the kernel's receive timestamp (``SO_TIMESTAMPNS``), so a late read by the client
 does not move the time it records. Both of its costs are printed: CPU share (a client near 100% of a
-core would coalesce chunks) and read lag. On a 2-core machine the client and the server share the
-CPUs: the server's CPU per token decides how many streams one worker keeps on time.
+core would coalesce chunks) and read lag. Unless ``--no-pin``, the server is pinned with ``taskset`` to
+CPUs 0..workers-1 and the load clients to the last CPU, as ``benches/http_load.py`` does: on a 2-core
+machine the server's CPU per token decides how many streams one worker keeps on time.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -75,8 +78,11 @@ def build_client() -> Path:
     return CLIENT
 
 
-def start_clients(port: int, streams: int, clients: int, start_at: float, duration: float) -> list:
-    """Start ``clients`` load processes sharing ``streams`` connections."""
+def start_clients(
+    port: int, streams: int, clients: int, start_at: float, duration: float, pin: list[str]
+) -> list:
+    """Start ``clients`` load processes sharing ``streams`` connections (``pin``: a ``taskset``
+    prefix)."""
     shares = [streams // clients + (i < streams % clients) for i in range(clients)]
     procs = []
     for i, n in enumerate(shares):
@@ -84,7 +90,7 @@ def start_clients(port: int, streams: int, clients: int, start_at: float, durati
         with tempfile.TemporaryFile() as body:
             body.write(request(port))
             body.seek(0)
-            procs.append(subprocess.Popen([CLIENT, *args], stdin=body, stdout=subprocess.PIPE))
+            procs.append(subprocess.Popen([*pin, CLIENT, *args], stdin=body, stdout=subprocess.PIPE))
     return procs
 
 
@@ -123,10 +129,12 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def run_level(port: int, server_pid: int, streams: int, clients: int, duration: float) -> dict[str, float]:
+def run_level(
+    port: int, server_pid: int, streams: int, clients: int, duration: float, pin: list[str]
+) -> dict[str, float]:
     clients = max(1, min(clients, streams))
     start_at = time.monotonic() + 1.0 + streams / 1000
-    procs = start_clients(port, streams, clients, start_at, duration)
+    procs = start_clients(port, streams, clients, start_at, duration, pin)
     time.sleep(max(0.0, start_at - time.monotonic()))
     cpu0 = group_cpu_seconds(server_pid)
     results = [client_results(p, start_at, duration + 120) for p in procs]
@@ -150,20 +158,42 @@ def run_level(port: int, server_pid: int, streams: int, clients: int, duration: 
     }
 
 
-def start_server(kind: str, port: int, workers: int) -> subprocess.Popen:
-    """``fakeai server`` as configured above, or the bare floor app (``benches/bare_stream.py``)."""
+def cpus(workers: int, no_pin: bool) -> tuple[list[str], list[str]]:
+    """``taskset`` prefixes for the server (CPUs 0..workers-1) and the load clients (the last CPU);
+    empty when not pinning or when the machine has a single CPU."""
+    n = os.cpu_count() or 1
+    if no_pin or n < 2 or shutil.which("taskset") is None:
+        return [], []
+    server = ",".join(str(c) for c in range(min(workers, n - 1)))
+    return ["taskset", "-c", server], ["taskset", "-c", str(n - 1)]
+
+
+def start_server(kind: str, port: int, workers: int, pin: list[str]) -> subprocess.Popen:
+    """``fakeai server`` as configured above, or the bare floor app (``benches/bare_stream.py``),
+    under ``pin`` (a ``taskset`` prefix)."""
     if kind in ("floor", "floor-rsgi"):
         interface, target = (
             ("asgi", "bare_stream:app") if kind == "floor" else ("rsgi", "bare_stream:app_rsgi")
         )
-        command = ["granian", "--interface", interface, "--port", str(port), "--workers", str(workers)]
+        # this interpreter's granian, so the floor runs the same fakeai build (its ticker) as the server
+        command = [
+            sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            interface,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
         command += ["--backlog", "4096", "--backpressure", "65536", "--log-level", "warning"]
         command += ["--working-dir", str(ROOT / "benches"), target]
     else:
         command = [sys.executable, "-m", "fakeai", "server", "--ttft", "50", "--itl", "10", "--jitter", "0"]
         command += ["--kv-workers", "1", "--kv-batch-size", "0", "--kv-cache-blocks", "0"]
         command += ["--workers", str(workers), "--log-level", "warning", "--port", str(port)]
-    return spawn(command, port)
+    return spawn([*pin, *command], port)
 
 
 def main() -> None:
@@ -182,7 +212,13 @@ def main() -> None:
         action="store_true",
         help="also measure the bare floor app on granian's RSGI interface, level by level",
     )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin the server (CPUs 0..workers-1) and the load clients (the last CPU) with taskset",
+    )
     args = parser.parse_args()
+    server_pin, client_pin = cpus(args.server_workers, args.no_pin)
     kinds = ["fakeai", *(["floor"] if args.floor else []), *(["floor-rsgi"] if args.floor_rsgi else [])]
     build_client()
     print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")
@@ -193,10 +229,10 @@ def main() -> None:
     for n in args.streams:
         for kind in kinds:
             port = free_port()
-            server = start_server(kind, port, args.server_workers)
+            server = start_server(kind, port, args.server_workers, server_pin)
             try:
-                run_level(port, server.pid, 20, 1, 1.5)  # warm-up
-                r = run_level(port, server.pid, n, args.clients, args.duration)
+                run_level(port, server.pid, 20, 1, 1.5, client_pin)  # warm-up
+                r = run_level(port, server.pid, n, args.clients, args.duration, client_pin)
             except RuntimeError as e:
                 print(f"{kind:<10} {n:>7} failed: {e}", flush=True)
                 continue
