@@ -4,6 +4,8 @@
     python benches/stream_fidelity.py --streams 1000 --floor   # beside the bare floor app, level by level
     python benches/stream_fidelity.py --streams 200 1000 --floor --floor-rsgi   # + the floor on RSGI
     python benches/stream_fidelity.py --streams 1000 --server-workers 2
+    python benches/stream_fidelity.py --streams 200 1000 --floor --floor-rsgi --rounds 3   # ratios
+    python benches/stream_fidelity.py --streams 200 --floor --ref /tmp/base-venv/bin/python   # before/after
 
 Starts ``fakeai server --workers 1 --ttft 50 --itl 10 --jitter 0`` with one simulated worker and the
 KV/queueing effects off (``--kv-workers 1 --kv-batch-size 0 --kv-cache-blocks 0``), then for each N
@@ -16,6 +18,10 @@ over one stream's length so that arrivals are spread evenly. Streams started in 
 Printed per N: TTFT p50/p99 and inter-chunk gap p50/p99 against the configured 50 ms / 10 ms, server
 CPU seconds per delivered token (utime + stime of the server's processes, from ``/proc``),
 the busiest load process's CPU use, and the p99 of how long after its arrival the client read a chunk.
+A row marked LATE is a server that fell behind (median gap or TTFT off): it writes several due tokens
+at once, which costs less per token, so its CPU per token is left out of the summary. With a floor or
+``--rounds``, each level ends with the median CPU per token of every kind (the kinds interleaved
+round by round, so a noisy neighbour weighs on all of them) and fakeai's ratio to each floor.
 
 The load client is built not to be the bottleneck, nor to distort what it measures: it is a small
 Rust program (``benches/stream_client``, built with cargo on first use) that waits on every socket
@@ -168,7 +174,9 @@ def cpus(workers: int, no_pin: bool) -> tuple[list[str], list[str]]:
     return ["taskset", "-c", server], ["taskset", "-c", str(n - 1)]
 
 
-def start_server(kind: str, port: int, workers: int, pin: list[str]) -> subprocess.Popen:
+def start_server(
+    kind: str, port: int, workers: int, pin: list[str], ref: str | None = None
+) -> subprocess.Popen:
     """``fakeai server`` as configured above, or the bare floor app (``benches/bare_stream.py``),
     under ``pin`` (a ``taskset`` prefix)."""
     if kind in ("floor", "floor-rsgi"):
@@ -189,8 +197,19 @@ def start_server(kind: str, port: int, workers: int, pin: list[str]) -> subproce
         ]
         command += ["--backlog", "4096", "--backpressure", "65536", "--log-level", "warning"]
         command += ["--working-dir", str(ROOT / "benches"), target]
-    else:
-        command = [sys.executable, "-m", "fakeai", "server", "--ttft", "50", "--itl", "10", "--jitter", "0"]
+    else:  # "fakeai", or "ref": the fakeai that the interpreter ``ref`` imports (a base build)
+        command = [
+            ref if kind == "ref" else sys.executable,
+            "-m",
+            "fakeai",
+            "server",
+            "--ttft",
+            "50",
+            "--itl",
+            "10",
+            "--jitter",
+            "0",
+        ]
         command += ["--kv-workers", "1", "--kv-batch-size", "0", "--kv-cache-blocks", "0"]
         command += ["--workers", str(workers), "--log-level", "warning", "--port", str(port)]
     return spawn([*pin, *command], port)
@@ -213,13 +232,30 @@ def main() -> None:
         help="also measure the bare floor app on granian's RSGI interface, level by level",
     )
     parser.add_argument(
+        "--ref",
+        metavar="PYTHON",
+        help="also measure the fakeai that this interpreter imports (a base build, e.g. a venv with "
+        "main installed), as the kind 'ref'",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every kind this many times per level, interleaved; the summary takes medians",
+    )
+    parser.add_argument(
         "--no-pin",
         action="store_true",
         help="do not pin the server (CPUs 0..workers-1) and the load clients (the last CPU) with taskset",
     )
     args = parser.parse_args()
     server_pin, client_pin = cpus(args.server_workers, args.no_pin)
-    kinds = ["fakeai", *(["floor"] if args.floor else []), *(["floor-rsgi"] if args.floor_rsgi else [])]
+    kinds = [
+        "fakeai",
+        *(["ref"] if args.ref else []),
+        *(["floor"] if args.floor else []),
+        *(["floor-rsgi"] if args.floor_rsgi else []),
+    ]
     build_client()
     print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")
     print(
@@ -227,25 +263,61 @@ def main() -> None:
         "  client CPU  read lag p99"
     )
     for n in args.streams:
-        for kind in kinds:
-            port = free_port()
-            server = start_server(kind, port, args.server_workers, server_pin)
-            try:
-                run_level(port, server.pid, 20, 1, 1.5, client_pin)  # warm-up
-                r = run_level(port, server.pid, n, args.clients, args.duration, client_pin)
-            except RuntimeError as e:
-                print(f"{kind:<10} {n:>7} failed: {e}", flush=True)
-                continue
-            finally:
-                stop(server)
-            print(
-                f"{kind:<10} {r['streams']:>7} {r['counted']:>7}"
-                f" {r['ttft_p50'] * 1e3:>7.1f}ms {r['ttft_p99'] * 1e3:>7.1f}ms"
-                f" {r['gap_p50'] * 1e3:>7.2f}ms {r['gap_p99'] * 1e3:>7.2f}ms {r['gap_mean'] * 1e3:>7.2f}ms"
-                f" {r['server_cpu_us_per_token']:>13.1f} us {r['client_cpu_share'] * 100:>9.0f}%"
-                f" {r['client_lag_p99'] * 1e3:>10.2f}ms",
-                flush=True,
-            )
+        cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for _ in range(args.rounds):
+            for kind in kinds:
+                r = measure(kind, n, args, server_pin, client_pin)
+                if r is not None and on_time(r):
+                    cpu[kind].append(r["server_cpu_us_per_token"])
+        if args.rounds > 1 or len(kinds) > 1:
+            summarize(n, cpu)
+
+
+def measure(
+    kind: str, n: int, args: argparse.Namespace, server_pin: list[str], client_pin: list[str]
+) -> dict[str, float] | None:
+    """One level on a fresh server of ``kind``, printed as one row (None when it failed)."""
+    port = free_port()
+    server = start_server(kind, port, args.server_workers, server_pin, args.ref)
+    try:
+        run_level(port, server.pid, 20, 1, 1.5, client_pin)  # warm-up
+        r = run_level(port, server.pid, n, args.clients, args.duration, client_pin)
+    except RuntimeError as e:
+        print(f"{kind:<10} {n:>7} failed: {e}", flush=True)
+        return None
+    finally:
+        stop(server)
+    print(
+        f"{kind:<10} {r['streams']:>7} {r['counted']:>7}"
+        f" {r['ttft_p50'] * 1e3:>7.1f}ms {r['ttft_p99'] * 1e3:>7.1f}ms"
+        f" {r['gap_p50'] * 1e3:>7.2f}ms {r['gap_p99'] * 1e3:>7.2f}ms {r['gap_mean'] * 1e3:>7.2f}ms"
+        f" {r['server_cpu_us_per_token']:>13.1f} us {r['client_cpu_share'] * 100:>9.0f}%"
+        f" {r['client_lag_p99'] * 1e3:>10.2f}ms{'' if on_time(r) else '  LATE'}",
+        flush=True,
+    )
+    return r
+
+
+def on_time(r: dict[str, float]) -> bool:
+    """Whether the server kept the streams' timing (median gap within 1 ms of the ITL, median TTFT
+    within 10 ms of the TTFT). A server that falls behind writes several due tokens at once, which
+    costs less per token: its CPU per token is not comparable, and is left out of the summary."""
+    return abs(r["gap_p50"] - ITL) <= 0.001 and abs(r["ttft_p50"] - TTFT) <= 0.010
+
+
+def summarize(n: int, cpu: dict[str, list[float]]) -> None:
+    """Median CPU per token of each kind over the rounds it kept on time, and the ratios of fakeai
+    (and of the ``--ref`` build) to the others."""
+    medians = {kind: statistics.median(v) for kind, v in cpu.items() if v}
+    parts = [f"{kind} {m:.1f} us ({len(cpu[kind])} on time)" for kind, m in medians.items()]
+    ratios = [
+        f"{subject}/{kind} {medians[subject] / m:.2f}x"
+        for subject in ("fakeai", "ref")
+        if subject in medians
+        for kind, m in medians.items()
+        if kind != subject and not (subject == "ref" and kind == "fakeai")
+    ]
+    print(f"  {n} streams, median CPU/token: {', '.join(parts)}; {', '.join(ratios)}", flush=True)
 
 
 if __name__ == "__main__":
