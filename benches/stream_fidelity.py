@@ -18,7 +18,7 @@ over one stream's length so that arrivals are spread evenly. Streams started in 
 Printed per N: TTFT p50/p99 and inter-chunk gap p50/p99 against the configured 50 ms / 10 ms, server
 CPU seconds per delivered token (utime + stime of the server's processes, from ``/proc``),
 the busiest load process's CPU use, and the p99 of how long after its arrival the client read a chunk.
-A row marked LATE is a server that fell behind (median gap or TTFT off): it writes several due tokens
+A row marked LATE is a server that fell behind (median gap off by over 1 ms): it writes several due tokens
 at once, which costs less per token, so its CPU per token is left out of the summary. With a floor or
 ``--rounds``, each level ends with the median CPU per token of every kind (the kinds interleaved
 round by round, so a noisy neighbour weighs on all of them) and fakeai's ratio to each floor.
@@ -299,10 +299,11 @@ def measure(
 
 
 def on_time(r: dict[str, float]) -> bool:
-    """Whether the server kept the streams' timing (median gap within 1 ms of the ITL, median TTFT
-    within 10 ms of the TTFT). A server that falls behind writes several due tokens at once, which
-    costs less per token: its CPU per token is not comparable, and is left out of the summary."""
-    return abs(r["gap_p50"] - ITL) <= 0.001 and abs(r["ttft_p50"] - TTFT) <= 0.010
+    """Whether the server kept the streams' pace (median gap within 1 ms of the ITL). A server that
+    falls behind writes several due tokens at once, which costs less per token: its CPU per token is
+    not comparable, and is left out of the summary. (A late first token, from requests queued behind
+    the writes on a busy loop, does not change what the tokens cost.)"""
+    return abs(r["gap_p50"] - ITL) <= 0.001
 
 
 def summarize(n: int, cpu: dict[str, list[float]]) -> None:
