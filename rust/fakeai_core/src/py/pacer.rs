@@ -303,7 +303,9 @@ fn write<'py>(
         ),
     };
     drop(steps);
-    if message.get_refcnt() == 1 && message.len() == 3 {
+    // SAFETY: `message` is a live object; reading its reference count has no other effect.
+    let alone = unsafe { ffi::Py_REFCNT(message.as_ptr()) } == 1;
+    if alone && message.len() == 3 {
         *spare = Some(message);
     }
     written
