@@ -179,13 +179,13 @@ def start_server(
 ) -> subprocess.Popen:
     """``fakeai server`` as configured above, or the bare floor app (``benches/bare_stream.py``),
     under ``pin`` (a ``taskset`` prefix)."""
-    if kind in ("floor", "floor-rsgi"):
+    if kind in ("floor", "floor-rsgi", "ref-floor"):
         interface, target = (
-            ("asgi", "bare_stream:app") if kind == "floor" else ("rsgi", "bare_stream:app_rsgi")
+            ("rsgi", "bare_stream:app_rsgi") if kind == "floor-rsgi" else ("asgi", "bare_stream:app")
         )
-        # this interpreter's granian, so the floor runs the same fakeai build (its ticker) as the server
+        # this interpreter's granian (the --ref one for ref-floor): the floor plays that fakeai build's ticker
         command = [
-            sys.executable,
+            ref if kind == "ref-floor" else sys.executable,
             "-m",
             "granian",
             "--interface",
@@ -235,7 +235,8 @@ def main() -> None:
         "--ref",
         metavar="PYTHON",
         help="also measure the fakeai that this interpreter imports (a base build, e.g. a venv with "
-        "main installed), as the kind 'ref'",
+        "main installed), as the kind 'ref'; with --floor, also the ASGI floor under it ('ref-floor': "
+        "the base build's ticker)",
     )
     parser.add_argument(
         "--rounds",
@@ -253,6 +254,7 @@ def main() -> None:
     kinds = [
         "fakeai",
         *(["ref"] if args.ref else []),
+        *(["ref-floor"] if args.ref and args.floor else []),
         *(["floor"] if args.floor else []),
         *(["floor-rsgi"] if args.floor_rsgi else []),
     ]
@@ -311,13 +313,9 @@ def summarize(n: int, cpu: dict[str, list[float]]) -> None:
     (and of the ``--ref`` build) to the others."""
     medians = {kind: statistics.median(v) for kind, v in cpu.items() if v}
     parts = [f"{kind} {m:.1f} us ({len(cpu[kind])} on time)" for kind, m in medians.items()]
-    ratios = [
-        f"{subject}/{kind} {medians[subject] / m:.2f}x"
-        for subject in ("fakeai", "ref")
-        if subject in medians
-        for kind, m in medians.items()
-        if kind != subject and not (subject == "ref" and kind == "fakeai")
-    ]
+    pairs = [("fakeai", "ref"), ("fakeai", "floor"), ("fakeai", "floor-rsgi"), ("ref", "ref-floor")]
+    pairs.append(("floor", "ref-floor"))
+    ratios = [f"{a}/{b} {medians[a] / medians[b]:.2f}x" for a, b in pairs if a in medians and b in medians]
     print(f"  {n} streams, median CPU/token: {', '.join(parts)}; {', '.join(ratios)}", flush=True)
 
 
