@@ -1,5 +1,6 @@
 """The floor for the streaming benchmark: a bare granian app that paces a prebuilt 64-chunk SSE stream
-(TTFT 50 ms, ITL 10 ms) with fakeai's own ticker. Nothing per request but reading the body: no
+(TTFT 50 ms, ITL 10 ms, the same events and bytes per write as fakeai's chat stream) with fakeai's own
+ticker. Nothing per request but reading the body: no
 decoding, rendering, routing, metrics or middleware. What it costs per token is what granian and
 the kernel cost on this machine.
 
@@ -12,12 +13,18 @@ import time
 from fakeai.engine.pacing import Ticker, send_stream
 
 TOKENS, TTFT, ITL = 64, 0.050, 0.010
-_CHUNK = (
-    b'data: {"id":"chatcmpl-floor","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4o",'
-    b'"system_fingerprint":"fp_floor","choices":[{"index":0,"delta":{"content":" word"},"logprobs":null,'
-    b'"finish_reason":null}]}\n\n'
+_HEAD = (
+    b'data: {"id":"chatcmpl-FLOORFLOORFLOORFLOORFLOORFLO","object":"chat.completion.chunk",'
+    b'"created":1700000000,"model":"gpt-4o","system_fingerprint":"fp_floor000","choices":[{"index":0,'
 )
-STEPS = [_CHUNK] * (TOKENS - 1) + [_CHUNK + b"data: [DONE]\n\n"]
+_TAIL = b'"logprobs":null,"finish_reason":null}]}\n\n'
+_ROLE = _HEAD + b'"delta":{"role":"assistant","content":"","refusal":null},' + _TAIL
+_CHUNK = _HEAD + b'"delta":{"content":" words"},' + _TAIL
+_FINISH = _HEAD + b'"delta":{},"logprobs":null,"finish_reason":"length"}]}\n\n'
+#: Shaped as fakeai's chat stream of ``TOKENS`` tokens is: the role chunk goes out with the first
+#: token, the finish chunk and ``[DONE]`` with the last; the same bytes per event (an id as long as
+#: fakeai's, a six-byte word for its average one).
+STEPS = [_ROLE + _CHUNK] + [_CHUNK] * (TOKENS - 2) + [_CHUNK + _FINISH + b"data: [DONE]\n\n"]
 OFFSETS = [TTFT + k * ITL for k in range(TOKENS)]
 _RSGI_HEADERS = [
     ("content-type", "text/event-stream; charset=utf-8"),

@@ -4,6 +4,8 @@
     python benches/stream_fidelity.py --streams 1000 --floor   # beside the bare floor app, level by level
     python benches/stream_fidelity.py --streams 200 1000 --floor --floor-rsgi   # + the floor on RSGI
     python benches/stream_fidelity.py --streams 1000 --server-workers 2
+    python benches/stream_fidelity.py --streams 200 1000 --floor --floor-rsgi --rounds 3   # ratios
+    python benches/stream_fidelity.py --streams 200 --floor --ref /tmp/base-venv/bin/python   # before/after
 
 Starts ``fakeai server --workers 1 --ttft 50 --itl 10 --jitter 0`` with one simulated worker and the
 KV/queueing effects off (``--kv-workers 1 --kv-batch-size 0 --kv-cache-blocks 0``), then for each N
@@ -16,14 +18,19 @@ over one stream's length so that arrivals are spread evenly. Streams started in 
 Printed per N: TTFT p50/p99 and inter-chunk gap p50/p99 against the configured 50 ms / 10 ms, server
 CPU seconds per delivered token (utime + stime of the server's processes, from ``/proc``),
 the busiest load process's CPU use, and the p99 of how long after its arrival the client read a chunk.
+A row marked LATE is a server that fell behind (median gap off by over 1 ms): it writes several due tokens
+at once, which costs less per token, so its CPU per token is left out of the summary. With a floor or
+``--rounds``, each level ends with the median CPU per token of every kind (the kinds interleaved
+round by round, so a noisy neighbour weighs on all of them) and fakeai's ratio to each floor.
 
 The load client is built not to be the bottleneck, nor to distort what it measures: it is a small
 Rust program (``benches/stream_client``, built with cargo on first use) that waits on every socket
 with one epoll loop (a chunk costs one ``recvmsg`` and a substring count) and takes each chunk's
 arrival time from the kernel's receive timestamp (``SO_TIMESTAMPNS``), so a late read by the client
 does not move the time it records. Both of its costs are printed: CPU share (a client near 100% of a
-core would coalesce chunks) and read lag. On a 2-core machine the client and the server share the
-CPUs: the server's CPU per token decides how many streams one worker keeps on time.
+core would coalesce chunks) and read lag. Unless ``--no-pin``, the server is pinned with ``taskset`` to
+CPUs 0..workers-1 and the load clients to the last CPU, as ``benches/http_load.py`` does: on a 2-core
+machine the server's CPU per token decides how many streams one worker keeps on time.
 """
 
 from __future__ import annotations
@@ -31,6 +38,8 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -75,8 +84,11 @@ def build_client() -> Path:
     return CLIENT
 
 
-def start_clients(port: int, streams: int, clients: int, start_at: float, duration: float) -> list:
-    """Start ``clients`` load processes sharing ``streams`` connections."""
+def start_clients(
+    port: int, streams: int, clients: int, start_at: float, duration: float, pin: list[str]
+) -> list:
+    """Start ``clients`` load processes sharing ``streams`` connections (``pin``: a ``taskset``
+    prefix)."""
     shares = [streams // clients + (i < streams % clients) for i in range(clients)]
     procs = []
     for i, n in enumerate(shares):
@@ -84,7 +96,7 @@ def start_clients(port: int, streams: int, clients: int, start_at: float, durati
         with tempfile.TemporaryFile() as body:
             body.write(request(port))
             body.seek(0)
-            procs.append(subprocess.Popen([CLIENT, *args], stdin=body, stdout=subprocess.PIPE))
+            procs.append(subprocess.Popen([*pin, CLIENT, *args], stdin=body, stdout=subprocess.PIPE))
     return procs
 
 
@@ -123,10 +135,12 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def run_level(port: int, server_pid: int, streams: int, clients: int, duration: float) -> dict[str, float]:
+def run_level(
+    port: int, server_pid: int, streams: int, clients: int, duration: float, pin: list[str]
+) -> dict[str, float]:
     clients = max(1, min(clients, streams))
     start_at = time.monotonic() + 1.0 + streams / 1000
-    procs = start_clients(port, streams, clients, start_at, duration)
+    procs = start_clients(port, streams, clients, start_at, duration, pin)
     time.sleep(max(0.0, start_at - time.monotonic()))
     cpu0 = group_cpu_seconds(server_pid)
     results = [client_results(p, start_at, duration + 120) for p in procs]
@@ -150,20 +164,55 @@ def run_level(port: int, server_pid: int, streams: int, clients: int, duration: 
     }
 
 
-def start_server(kind: str, port: int, workers: int) -> subprocess.Popen:
-    """``fakeai server`` as configured above, or the bare floor app (``benches/bare_stream.py``)."""
-    if kind in ("floor", "floor-rsgi"):
+def cpus(workers: int, no_pin: bool) -> tuple[list[str], list[str]]:
+    """``taskset`` prefixes for the server (CPUs 0..workers-1) and the load clients (the last CPU);
+    empty when not pinning or when the machine has a single CPU."""
+    n = os.cpu_count() or 1
+    if no_pin or n < 2 or shutil.which("taskset") is None:
+        return [], []
+    server = ",".join(str(c) for c in range(min(workers, n - 1)))
+    return ["taskset", "-c", server], ["taskset", "-c", str(n - 1)]
+
+
+def start_server(
+    kind: str, port: int, workers: int, pin: list[str], ref: str | None = None
+) -> subprocess.Popen:
+    """``fakeai server`` as configured above, or the bare floor app (``benches/bare_stream.py``),
+    under ``pin`` (a ``taskset`` prefix)."""
+    if kind in ("floor", "floor-rsgi", "ref-floor"):
         interface, target = (
-            ("asgi", "bare_stream:app") if kind == "floor" else ("rsgi", "bare_stream:app_rsgi")
+            ("rsgi", "bare_stream:app_rsgi") if kind == "floor-rsgi" else ("asgi", "bare_stream:app")
         )
-        command = ["granian", "--interface", interface, "--port", str(port), "--workers", str(workers)]
+        # this interpreter's granian (the --ref one for ref-floor): the floor plays that fakeai build's ticker
+        command = [
+            ref if kind == "ref-floor" else sys.executable,
+            "-m",
+            "granian",
+            "--interface",
+            interface,
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ]
         command += ["--backlog", "4096", "--backpressure", "65536", "--log-level", "warning"]
         command += ["--working-dir", str(ROOT / "benches"), target]
-    else:
-        command = [sys.executable, "-m", "fakeai", "server", "--ttft", "50", "--itl", "10", "--jitter", "0"]
+    else:  # "fakeai", or "ref": the fakeai that the interpreter ``ref`` imports (a base build)
+        command = [
+            ref if kind == "ref" else sys.executable,
+            "-m",
+            "fakeai",
+            "server",
+            "--ttft",
+            "50",
+            "--itl",
+            "10",
+            "--jitter",
+            "0",
+        ]
         command += ["--kv-workers", "1", "--kv-batch-size", "0", "--kv-cache-blocks", "0"]
         command += ["--workers", str(workers), "--log-level", "warning", "--port", str(port)]
-    return spawn(command, port)
+    return spawn([*pin, *command], port)
 
 
 def main() -> None:
@@ -182,8 +231,33 @@ def main() -> None:
         action="store_true",
         help="also measure the bare floor app on granian's RSGI interface, level by level",
     )
+    parser.add_argument(
+        "--ref",
+        metavar="PYTHON",
+        help="also measure the fakeai that this interpreter imports (a base build, e.g. a venv with "
+        "main installed), as the kind 'ref'; with --floor, also the ASGI floor under it ('ref-floor': "
+        "the base build's ticker)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every kind this many times per level, interleaved; the summary takes medians",
+    )
+    parser.add_argument(
+        "--no-pin",
+        action="store_true",
+        help="do not pin the server (CPUs 0..workers-1) and the load clients (the last CPU) with taskset",
+    )
     args = parser.parse_args()
-    kinds = ["fakeai", *(["floor"] if args.floor else []), *(["floor-rsgi"] if args.floor_rsgi else [])]
+    server_pin, client_pin = cpus(args.server_workers, args.no_pin)
+    kinds = [
+        "fakeai",
+        *(["ref"] if args.ref else []),
+        *(["ref-floor"] if args.ref and args.floor else []),
+        *(["floor"] if args.floor else []),
+        *(["floor-rsgi"] if args.floor_rsgi else []),
+    ]
     build_client()
     print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")
     print(
@@ -191,25 +265,58 @@ def main() -> None:
         "  client CPU  read lag p99"
     )
     for n in args.streams:
-        for kind in kinds:
-            port = free_port()
-            server = start_server(kind, port, args.server_workers)
-            try:
-                run_level(port, server.pid, 20, 1, 1.5)  # warm-up
-                r = run_level(port, server.pid, n, args.clients, args.duration)
-            except RuntimeError as e:
-                print(f"{kind:<10} {n:>7} failed: {e}", flush=True)
-                continue
-            finally:
-                stop(server)
-            print(
-                f"{kind:<10} {r['streams']:>7} {r['counted']:>7}"
-                f" {r['ttft_p50'] * 1e3:>7.1f}ms {r['ttft_p99'] * 1e3:>7.1f}ms"
-                f" {r['gap_p50'] * 1e3:>7.2f}ms {r['gap_p99'] * 1e3:>7.2f}ms {r['gap_mean'] * 1e3:>7.2f}ms"
-                f" {r['server_cpu_us_per_token']:>13.1f} us {r['client_cpu_share'] * 100:>9.0f}%"
-                f" {r['client_lag_p99'] * 1e3:>10.2f}ms",
-                flush=True,
-            )
+        cpu: dict[str, list[float]] = {kind: [] for kind in kinds}
+        for _ in range(args.rounds):
+            for kind in kinds:
+                r = measure(kind, n, args, server_pin, client_pin)
+                if r is not None and on_time(r):
+                    cpu[kind].append(r["server_cpu_us_per_token"])
+        if args.rounds > 1 or len(kinds) > 1:
+            summarize(n, cpu)
+
+
+def measure(
+    kind: str, n: int, args: argparse.Namespace, server_pin: list[str], client_pin: list[str]
+) -> dict[str, float] | None:
+    """One level on a fresh server of ``kind``, printed as one row (None when it failed)."""
+    port = free_port()
+    server = start_server(kind, port, args.server_workers, server_pin, args.ref)
+    try:
+        run_level(port, server.pid, 20, 1, 1.5, client_pin)  # warm-up
+        r = run_level(port, server.pid, n, args.clients, args.duration, client_pin)
+    except RuntimeError as e:
+        print(f"{kind:<10} {n:>7} failed: {e}", flush=True)
+        return None
+    finally:
+        stop(server)
+    print(
+        f"{kind:<10} {r['streams']:>7} {r['counted']:>7}"
+        f" {r['ttft_p50'] * 1e3:>7.1f}ms {r['ttft_p99'] * 1e3:>7.1f}ms"
+        f" {r['gap_p50'] * 1e3:>7.2f}ms {r['gap_p99'] * 1e3:>7.2f}ms {r['gap_mean'] * 1e3:>7.2f}ms"
+        f" {r['server_cpu_us_per_token']:>13.1f} us {r['client_cpu_share'] * 100:>9.0f}%"
+        f" {r['client_lag_p99'] * 1e3:>10.2f}ms{'' if on_time(r) else '  LATE'}",
+        flush=True,
+    )
+    return r
+
+
+def on_time(r: dict[str, float]) -> bool:
+    """Whether the server kept the streams' pace (median gap within 1 ms of the ITL). A server that
+    falls behind writes several due tokens at once, which costs less per token: its CPU per token is
+    not comparable, and is left out of the summary. (A late first token, from requests queued behind
+    the writes on a busy loop, does not change what the tokens cost.)"""
+    return abs(r["gap_p50"] - ITL) <= 0.001
+
+
+def summarize(n: int, cpu: dict[str, list[float]]) -> None:
+    """Median CPU per token of each kind over the rounds it kept on time, and the ratios of fakeai
+    (and of the ``--ref`` build) to the others."""
+    medians = {kind: statistics.median(v) for kind, v in cpu.items() if v}
+    parts = [f"{kind} {m:.1f} us ({len(cpu[kind])} on time)" for kind, m in medians.items()]
+    pairs = [("fakeai", "ref"), ("fakeai", "floor"), ("fakeai", "floor-rsgi"), ("ref", "ref-floor")]
+    pairs.append(("floor", "ref-floor"))
+    ratios = [f"{a}/{b} {medians[a] / medians[b]:.2f}x" for a, b in pairs if a in medians and b in medians]
+    print(f"  {n} streams, median CPU/token: {', '.join(parts)}; {', '.join(ratios)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -275,3 +275,43 @@ def test_an_engine_timed_answer_waits_for_the_settled_last_token(tmp_path):
 
     woke = asyncio.run(main())
     assert on_time(woke, last), woke - last
+
+
+def test_a_send_that_keeps_its_messages_gets_each_write_intact():
+    """The writes of one fire share one message dict while the ``send`` keeps no reference to it (as
+    granian does); a ``send`` that keeps its messages gets a new dict per write, never changed after
+    it was sent. Both see every stream's bytes, in order, with ``more_body`` false on the last write
+    only (a late loop may join due steps into one write)."""
+
+    async def main() -> tuple[dict[int, list[dict]], dict[int, list[tuple[bytes, bool]]]]:
+        loop = asyncio.get_running_loop()
+        ticker, gone, start = Ticker(), loop.create_future(), time.monotonic()
+        kept: dict[int, list[dict]] = {k: [] for k in range(1, 10, 2)}
+        read: dict[int, list[tuple[bytes, bool]]] = {k: [] for k in range(0, 10, 2)}
+
+        def sender(k: int):
+            async def keeping(message: dict) -> None:
+                kept[k].append(message)
+
+            async def reading(message: dict) -> None:
+                read[k].append((message["body"], message["more_body"]))
+
+            return keeping if k % 2 else reading
+
+        offsets = [0.01, 0.02, 0.03]
+        plays = [
+            ticker.play(sender(k), [b"%d-%d;" % (k, i) for i in range(3)], offsets, start, gone)
+            for k in range(10)
+        ]
+        assert await asyncio.gather(*plays) == [True] * 10
+        gone.cancel()
+        return kept, read
+
+    kept, read = asyncio.run(main())
+    ids = [id(m) for messages in kept.values() for m in messages]
+    assert len(set(ids)) == len(ids)
+    writes = {k: [(m["body"], m["more_body"]) for m in messages] for k, messages in kept.items()}
+    assert all(len(m) == 3 and m["type"] == "http.response.body" for ms in kept.values() for m in ms)
+    for k, sent in (writes | read).items():
+        assert b"".join(body for body, _ in sent) == b"%d-0;%d-1;%d-2;" % (k, k, k)
+        assert [more for _, more in sent] == [True] * (len(sent) - 1) + [False]

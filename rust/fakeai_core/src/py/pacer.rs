@@ -265,14 +265,27 @@ fn end(py: Python<'_>, ending: Ending) {
 }
 
 /// Call `send(message)` and drive the awaitable it returns as far as it goes now.
-fn write(py: Python<'_>, send: &Bound<'_, PyAny>, body: Bound<'_, PyAny>, more: bool) -> Written {
-    let message = PyDict::new(py);
+///
+/// The `http.response.body` message is `spare` when given (a dict a previous write left behind),
+/// else a new dict. After a write that finished at once, the message is handed back through
+/// `spare` when nothing else kept it (only this call holds a reference, and it still has its three
+/// keys): granian copies the body out of the message and keeps no reference to it, so one dict serves
+/// every write of a fire. A `send` that keeps its messages (a test recording them, a wrapper that
+/// queues them) keeps a reference, and its next message is a new dict.
+fn write<'py>(
+    py: Python<'py>,
+    send: &Bound<'py, PyAny>,
+    body: Bound<'py, PyAny>,
+    more: bool,
+    spare: &mut Option<Bound<'py, PyDict>>,
+) -> Written {
+    let message = spare.take().unwrap_or_else(|| PyDict::new(py));
     let built = message
         .set_item(intern!(py, "type"), intern!(py, "http.response.body"))
         .and_then(|()| message.set_item(intern!(py, "body"), body))
         .and_then(|()| message.set_item(intern!(py, "more_body"), more));
     let steps = built
-        .and_then(|()| send.call1((message,)))
+        .and_then(|()| send.call1((&message,)))
         .and_then(|awaitable| awaitable.call_method0(intern!(py, "__await__")));
     let steps = match steps {
         Ok(s) => s,
@@ -282,7 +295,7 @@ fn write(py: Python<'_>, send: &Bound<'_, PyAny>, body: Bound<'_, PyAny>, more: 
     // SAFETY: `steps` is a live object (an iterator: what `__await__` returns), `None` is a valid
     // argument, and `yielded` receives a new reference (or NULL on error) that is owned below.
     let status = unsafe { ffi::PyIter_Send(steps.as_ptr(), py.None().as_ptr(), &mut yielded) };
-    match status {
+    let written = match status {
         ffi::PySendResult::PYGEN_RETURN => {
             // SAFETY: on return `yielded` holds a new reference to the return value.
             drop(unsafe { Bound::from_owned_ptr(py, yielded) });
@@ -291,12 +304,19 @@ fn write(py: Python<'_>, send: &Bound<'_, PyAny>, body: Bound<'_, PyAny>, more: 
         ffi::PySendResult::PYGEN_NEXT => {
             // SAFETY: on yield `yielded` holds a new reference to the yielded value.
             let first = unsafe { Bound::from_owned_ptr(py, yielded) };
-            Written::Pending(steps.unbind(), first.unbind())
+            return Written::Pending(steps.unbind(), first.unbind());
         }
         ffi::PySendResult::PYGEN_ERROR => Written::Failed(
             PyErr::take(py).unwrap_or_else(|| PyValueError::new_err("send failed without an exception")),
         ),
+    };
+    drop(steps);
+    // SAFETY: `message` is a live object; reading its reference count has no other effect.
+    let alone = unsafe { ffi::Py_REFCNT(message.as_ptr()) } == 1;
+    if alone && message.len() == 3 {
+        *spare = Some(message);
     }
+    written
 }
 
 #[pymethods]
@@ -499,8 +519,9 @@ impl Pacer {
         }
         let mut outcomes = Vec::with_capacity(writes.len());
         let mut pending = Vec::new();
+        let mut spare = None;
         for (id, send, body, more) in writes {
-            match write(py, send.bind(py), body.into_bound(py), more) {
+            match write(py, send.bind(py), body.into_bound(py), more, &mut spare) {
                 Written::Now => outcomes.push((id, None)),
                 Written::Failed(e) => outcomes.push((id, Some(e))),
                 Written::Pending(steps, first) => pending.push((id, steps, first)),
