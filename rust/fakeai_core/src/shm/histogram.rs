@@ -27,7 +27,7 @@ pub fn observe_n(words: &[AtomicU64], seconds: f64, n: u64) {
     let seconds = if seconds.is_finite() { seconds.max(0.0) } else { 0.0 };
     let bucket = BOUNDS.iter().position(|&b| seconds <= b).unwrap_or(BOUNDS.len());
     words[0].fetch_add(n, Ordering::Relaxed);
-    words[1].fetch_add((seconds * 1e9) as u64 * n, Ordering::Relaxed);
+    words[1].fetch_add(((seconds * 1e9) as u64).saturating_mul(n), Ordering::Relaxed);
     words[2 + bucket].fetch_add(n, Ordering::Relaxed);
 }
 
