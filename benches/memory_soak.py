@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fakeai.runtime.process import running_server
+from fakeai.runtime.process import group_rss_mb, running_server
 
 GROWTH_BUDGET = 0.10
 SAME_MODEL = """
@@ -38,18 +38,6 @@ request = function()
   return wrk.format("POST", nil, {["content-type"] = "application/json"}, body)
 end
 """
-
-
-def group_rss_mb(group: int) -> float:
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[2]) == group:
-            total += int(fields[21])  # rss, pages
-    return total * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
 def server_group(port: int) -> int:

@@ -164,27 +164,29 @@ def spawn(
     return proc
 
 
-def group_cpu_seconds(group: int) -> float:
-    """User + system CPU seconds of every live process in process group ``group`` (Linux ``/proc``)."""
-    total = 0
+def _stats() -> Iterator[tuple[int, list[str]]]:
+    """``(pid, fields)`` of every live process (Linux ``/proc/PID/stat``, the fields after the command
+    name: ``fields[0]`` is the state, ``[1]`` the parent, ``[2]`` the process group)."""
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        if int(fields[2]) == group:  # pgrp
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
+        yield int(stat.parent.name), fields
+
+
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of every live process in process group ``group``."""
+    ticks = sum(int(f[11]) + int(f[12]) for _, f in _stats() if int(f[2]) == group)  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def group_rss_mb(group: int) -> float:
+    """Resident memory of every live process in process group ``group``, in MB."""
+    pages = sum(int(f[21]) for _, f in _stats() if int(f[2]) == group)
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
 def children(pid: int) -> set[int]:
-    """The live child processes of ``pid`` (Linux ``/proc``), e.g. a server's granian workers."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
+    """The live child processes of ``pid``, e.g. a server's granian workers."""
+    return {child for child, f in _stats() if int(f[1]) == pid and f[0] != "Z"}
