@@ -5,7 +5,7 @@
 //! A waiter takes the lock over from a holder whose process is gone or that held it longer than
 //! [`STEAL_AFTER_NS`], so a killed worker cannot wedge the server.
 //!
-//! The holder's pid is read once per process ([`holder_id`]): `getpid` is a system call (glibc no
+//! The holder's pid is read once per process ([`process_id`]): `getpid` is a system call (glibc no
 //! longer caches it), and a request of the engine model takes these locks several times.
 
 use std::path::Path;
@@ -36,7 +36,7 @@ static PID: AtomicU32 = AtomicU32::new(0);
 
 /// This process's pid (at least 1), read once: a forked child forgets its parent's, so it is always
 /// the caller's own.
-fn holder_id() -> u32 {
+pub fn process_id() -> u32 {
     let cached = PID.load(Ordering::Relaxed);
     if cached != 0 {
         return cached;
@@ -77,7 +77,7 @@ fn forget_on_fork() {}
 
 /// Take the lock `word` (0 when free, else the holder's pid), recording when in `locked_at`.
 pub fn acquire<'a>(word: &'a AtomicU32, locked_at: &AtomicU64) -> Guard<'a> {
-    let me = holder_id();
+    let me = process_id();
     let mut spins: u32 = 0;
     loop {
         if word.compare_exchange_weak(0, me, Ordering::Acquire, Ordering::Relaxed).is_ok() {

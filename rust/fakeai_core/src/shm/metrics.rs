@@ -17,9 +17,9 @@
 //! ```
 
 use crate::shm::histogram;
+use crate::shm::lock;
 use crate::shm::table::{SlotError, Table, KEY_BYTES};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::OnceLock;
 
 /// The label unknown models are folded into once [`model_label`]'s cap is reached.
 pub const OTHER: &str = "other";
@@ -63,9 +63,9 @@ fn slot<'t>(table: &'t Table, parts: &[&str]) -> Result<&'t [AtomicU64], SlotErr
     table.slot(join(parts, &mut [0; KEY_BYTES])?)
 }
 
-/// `status` in decimal, in `buf`.
-fn decimal(status: u16, buf: &mut [u8; 5]) -> &str {
-    let mut n = status;
+/// `n` in decimal, in `buf`.
+fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
+    let mut n = n;
     let mut i = buf.len();
     loop {
         i -= 1;
@@ -76,12 +76,6 @@ fn decimal(status: u16, buf: &mut [u8; 5]) -> &str {
         }
     }
     std::str::from_utf8(&buf[i..]).unwrap_or("0")
-}
-
-/// This process's id as text, for its `worker|{pid}` key.
-fn pid() -> &'static str {
-    static PID: OnceLock<String> = OnceLock::new();
-    PID.get_or_init(|| std::process::id().to_string())
 }
 
 /// A request entered the server.
@@ -197,9 +191,10 @@ pub struct Finish<'a> {
 /// A request left the server: its status, latency, SLO and error are counted, and it stops running.
 pub fn finish(table: &Table, f: Finish<'_>) -> Result<(), SlotError> {
     table.slot(SERVER)?[SERVER_IN_FLIGHT].fetch_sub(1, Ordering::Relaxed);
-    slot(table, &["worker", pid()])?[0].fetch_add(1, Ordering::Relaxed);
+    let pid = lock::process_id();
+    slot(table, &["worker", decimal(pid.into(), &mut [0; 20])])?[0].fetch_add(1, Ordering::Relaxed);
     let met = f.seconds <= f.slo_seconds;
-    let status = slot(table, &["status", f.endpoint, decimal(f.status, &mut [0; 5])])?;
+    let status = slot(table, &["status", f.endpoint, decimal(f.status.into(), &mut [0; 20])])?;
     status[0].fetch_add(1, Ordering::Relaxed);
     if met {
         status[1].fetch_add(1, Ordering::Relaxed);
@@ -321,10 +316,12 @@ mod tests {
     #[test]
     fn keys_are_joined_on_the_stack() {
         let (t, path) = table("keys");
-        slot(&t, &["status", "/v1/x", decimal(404, &mut [0; 5])]).unwrap()[0].fetch_add(1, Ordering::Relaxed);
+        slot(&t, &["status", "/v1/x", decimal(404, &mut [0; 20])]).unwrap()[0]
+            .fetch_add(1, Ordering::Relaxed);
         assert_eq!(word(&t, "status|/v1/x|404", 0), 1);
-        assert_eq!(decimal(0, &mut [0; 5]), "0");
-        assert_eq!(decimal(65535, &mut [0; 5]), "65535");
+        assert_eq!(decimal(0, &mut [0; 20]), "0");
+        assert_eq!(decimal(65535, &mut [0; 20]), "65535");
+        assert_eq!(decimal(u64::MAX, &mut [0; 20]), "18446744073709551615");
         let long = "x".repeat(KEY_BYTES);
         assert_eq!(slot(&t, &["a", &long]).unwrap_err(), SlotError::KeyTooLong);
         std::fs::remove_file(path).unwrap();
