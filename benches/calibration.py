@@ -187,6 +187,7 @@ def fit(
         "layer_overhead": (1e-7, 2e-4),
         "seq_overhead": (1e-7, 2e-4),
         "allreduce": (1e-7, 2e-4),
+        "allreduce_hop": (1e-7, 1e-4),
         "quant_layer_overhead": (1e-7, 1e-4),
         "quant_flops": (0.3, 1.0),
         "reserved_bytes": (1e9, 2e10),

@@ -72,6 +72,11 @@ pub struct Gpu {
     pub clock: f64,
     /// GPU-to-GPU bandwidth one way, bytes/s (NVLink, or PCIe for the L40S).
     pub link: f64,
+    /// The GPUs' switch reduces in the network (NVLink SHARP: the third-generation NVSwitch of HGX
+    /// H100/H200 and B200's NVLink 5 switch), so an all-reduce takes one trip through it whatever the
+    /// group's size. Without it (A100's NVSwitch, PCIe) the all-reduce is a ring, whose latency grows
+    /// with every GPU in the group.
+    pub switch_reduce: bool,
 }
 
 const GB: f64 = 1e9;
@@ -87,6 +92,7 @@ pub const GPUS: [Gpu; 5] = [
         sms: 108.0,
         clock: 1.41e9,
         link: 300.0 * GB,
+        switch_reduce: false,
     },
     Gpu {
         name: "H100",
@@ -98,6 +104,7 @@ pub const GPUS: [Gpu; 5] = [
         sms: 132.0,
         clock: 1.98e9,
         link: 450.0 * GB,
+        switch_reduce: true,
     },
     Gpu {
         name: "H200",
@@ -109,6 +116,7 @@ pub const GPUS: [Gpu; 5] = [
         sms: 132.0,
         clock: 1.98e9,
         link: 450.0 * GB,
+        switch_reduce: true,
     },
     Gpu {
         name: "B200",
@@ -120,6 +128,7 @@ pub const GPUS: [Gpu; 5] = [
         sms: 148.0,
         clock: 1.965e9,
         link: 900.0 * GB,
+        switch_reduce: true,
     },
     Gpu {
         name: "L40S",
@@ -131,6 +140,7 @@ pub const GPUS: [Gpu; 5] = [
         sms: 142.0,
         clock: 2.52e9,
         link: 32.0 * GB,
+        switch_reduce: false,
     },
 ];
 
