@@ -11,6 +11,7 @@ __all__ = [
     "EngineModel",
     "HISTOGRAM_BOUNDS",
     "HISTOGRAM_WIDTH",
+    "HotApp",
     "InvalidInput",
     "LengthDistribution",
     "MODERATION_CATEGORIES",
@@ -19,6 +20,7 @@ __all__ = [
     "Pacer",
     "PrefixCache",
     "RateLimiter",
+    "RequestIds",
     "SPEECH_CHARS_PER_SECOND",
     "SPEECH_SAMPLE_RATE",
     "SHARED_KEY_BYTES",
@@ -147,7 +149,6 @@ class HotApp:
         headers: list[tuple[bytes, bytes]],
     ) -> HotApp: ...
     def __call__(self, scope: dict[str, Any], receive: Any, send: Any, /) -> Awaitable[None]: ...
-    def __getattr__(self, name: str, /) -> Any: ...
 
 @final
 class Meter:

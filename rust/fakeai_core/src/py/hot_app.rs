@@ -54,6 +54,9 @@ struct Route {
     cache: Mutex<HashMap<String, Py<PyAny>>>,
 }
 
+/// A route as Python gives it: `(path, kind, decode, prepare, render)`.
+type RouteSpec = (String, String, Py<PyAny>, Py<PyAny>, Py<PyAny>);
+
 /// What a request rendered on the Rust path gives.
 pub(crate) enum Rendered<'py> {
     /// A body due now: sent at once.
@@ -115,7 +118,8 @@ impl HotApp {
     fn quiet(&self, py: Python<'_>) -> PyResult<bool> {
         let changes = word(&self.control, &self.control_key)?;
         let loras = word(&self.loras, &self.lora_key)?;
-        if changes == self.armed.load(Ordering::Relaxed) && loras == self.armed_loras.load(Ordering::Relaxed) {
+        if changes == self.armed.load(Ordering::Relaxed) && loras == self.armed_loras.load(Ordering::Relaxed)
+        {
             return Ok(self.quiet.load(Ordering::Relaxed));
         }
         let (seen, lora_version, quiet): (i64, i64, bool) = self.rearm.bind(py).call0()?.extract()?;
@@ -136,7 +140,9 @@ impl HotApp {
     ) -> PyResult<Option<(usize, Option<Bound<'py, PyAny>>)>> {
         let Ok(scope) = scope.cast::<PyDict>() else { return Ok(None) };
         let is = |key: &Bound<'py, PyString>, want: &str| -> PyResult<Option<Bound<'py, PyAny>>> {
-            Ok(scope.get_item(key)?.filter(|v| v.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s == want))))
+            Ok(scope
+                .get_item(key)?
+                .filter(|v| v.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s == want))))
         };
         if is(intern!(py, "type"), "http")?.is_none() || is(intern!(py, "method"), "POST")?.is_none() {
             return Ok(None);
@@ -191,7 +197,12 @@ impl HotApp {
         }
     }
 
-    fn entry<'py>(&self, py: Python<'py>, route: &Route, model: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+    fn entry<'py>(
+        &self,
+        py: Python<'py>,
+        route: &Route,
+        model: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let key = model.to_str()?;
         if let Some(found) = route.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key) {
             return Ok(found.bind(py).clone());
@@ -221,7 +232,9 @@ impl HotApp {
         match r.kind {
             Kind::Chat => {
                 // a rule of render.chat's own, and chat audio: the Python chain's
-                if !attr(intern!(py, "top_logprobs"))?.is_none() || !attr(intern!(py, "modalities"))?.is_none() {
+                if !attr(intern!(py, "top_logprobs"))?.is_none()
+                    || !attr(intern!(py, "modalities"))?.is_none()
+                {
                     return Ok(None);
                 }
             }
@@ -298,7 +311,7 @@ impl HotApp {
         served_key: String,
         loras: Py<SharedTable>,
         lora_key: String,
-        routes: Vec<(String, String, Py<PyAny>, Py<PyAny>, Py<PyAny>)>,
+        routes: Vec<RouteSpec>,
         limit: u64,
         max_depth: usize,
         override_prefix: Vec<u8>,
@@ -316,7 +329,9 @@ impl HotApp {
                     "chat" => Kind::Chat,
                     "completion" => Kind::Completion,
                     "embeddings" => Kind::Embeddings,
-                    other => return Err(super::InvalidInput::new_err(format!("unknown hot route kind {other:?}"))),
+                    other => {
+                        return Err(super::InvalidInput::new_err(format!("unknown hot route kind {other:?}")))
+                    }
                 };
                 Ok(Route { path, kind, decode, prepare, render, cache: Mutex::new(HashMap::new()) })
             })

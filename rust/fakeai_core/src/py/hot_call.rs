@@ -49,9 +49,8 @@ fn send_into<'py>(it: &Bound<'py, PyAny>, value: Option<Bound<'py, PyAny>>) -> P
         // SAFETY: on return and on yield `out` holds a new reference.
         ffi::PySendResult::PYGEN_RETURN => Ok(Step::Return(unsafe { Bound::from_owned_ptr(py, out) })),
         ffi::PySendResult::PYGEN_NEXT => Ok(Step::Yield(unsafe { Bound::from_owned_ptr(py, out) })),
-        ffi::PySendResult::PYGEN_ERROR => {
-            Err(PyErr::take(py).unwrap_or_else(|| PyRuntimeError::new_err("awaitable failed without an exception")))
-        }
+        ffi::PySendResult::PYGEN_ERROR => Err(PyErr::take(py)
+            .unwrap_or_else(|| PyRuntimeError::new_err("awaitable failed without an exception"))),
     }
 }
 
@@ -171,7 +170,9 @@ impl HotCall {
                 let message = result.cast_into::<PyDict>()?;
                 self.messages.push(message.clone().into_any().unbind());
                 let kind = message.get_item(intern!(py, "type"))?;
-                let request = kind.is_some_and(|k| k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s == "http.request")));
+                let request = kind.is_some_and(|k| {
+                    k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s == "http.request"))
+                });
                 if !request {
                     return self.hand_back(py); // the client left: the Python chain ends it as always
                 }
@@ -248,7 +249,10 @@ impl HotCall {
                 self.label = label;
                 let length = PyBytes::new(py, body.as_bytes().len().to_string().as_bytes());
                 let mut headers = vec![
-                    PyTuple::new(py, [PyBytes::new(py, b"content-type"), PyBytes::new(py, b"application/json")])?,
+                    PyTuple::new(
+                        py,
+                        [PyBytes::new(py, b"content-type"), PyBytes::new(py, b"application/json")],
+                    )?,
                     PyTuple::new(py, [PyBytes::new(py, b"content-length"), length])?,
                 ];
                 headers.extend(trailing);
@@ -271,7 +275,8 @@ impl HotCall {
                     },
                 )?;
                 let send = self.send.bind(py);
-                let coroutine = app.respond.bind(py).call1((self.receive.bind(py), &spy, answer, now, send))?;
+                let coroutine =
+                    app.respond.bind(py).call1((self.receive.bind(py), &spy, answer, now, send))?;
                 self.spy = Some(spy);
                 self.current = Some(awaiting(&coroutine)?.unbind());
                 self.state = State::Paced;
@@ -302,7 +307,8 @@ impl HotCall {
     fn hand_back(&mut self, py: Python<'_>) -> PyResult<()> {
         let app = self.app.get();
         let messages = std::mem::take(&mut self.messages);
-        let replay = Py::new(py, Replay { queue: Mutex::new((messages, 0)), receive: self.receive.clone_ref(py) })?;
+        let replay =
+            Py::new(py, Replay { queue: Mutex::new((messages, 0)), receive: self.receive.clone_ref(py) })?;
         let coroutine = app.fallback().bind(py).call1((self.scope.bind(py), replay, self.send.bind(py)))?;
         self.current = Some(awaiting(&coroutine)?.unbind());
         self.state = State::Handed;
@@ -398,7 +404,9 @@ pub(crate) struct SpySend {
 impl SpySend {
     fn __call__<'py>(&self, py: Python<'py>, message: Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
         let kind = message.get_item(intern!(py, "type"))?;
-        if kind.is_some_and(|k| k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s == "http.response.start"))) {
+        if kind.is_some_and(|k| {
+            k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s == "http.response.start"))
+        }) {
             if let Some(status) = message.get_item(intern!(py, "status"))? {
                 self.status.store(status.extract()?, Ordering::Relaxed);
             }

@@ -19,9 +19,8 @@ impl RequestIds {
         // std's per-process random hash keys, mixed with the pid and the time: 64 random bits.
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
         h.write_u32(std::process::id());
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         h.write_u128(nanos);
         Self { prefix: h.finish(), counter: AtomicU64::new(0) }
     }
@@ -49,7 +48,8 @@ impl RequestIds {
     }
 
     /// A new id, as bytes.
-    fn new<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+    #[pyo3(name = "new")]
+    fn make<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
         self.next_bytes(py)
     }
 }
