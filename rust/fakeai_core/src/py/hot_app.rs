@@ -65,6 +65,41 @@ pub(crate) enum Rendered<'py> {
     Paced { answer: Bound<'py, PyAny>, now: f64, label: Option<String> },
 }
 
+/// The header scan of a hot request: what the Python chain would act on sends it there.
+#[derive(Default, Debug)]
+struct Scan {
+    length: Option<u64>,
+    /// Whether the header just taken is `x-request-id`.
+    request_id: bool,
+}
+
+impl Scan {
+    /// Take one header; false when the request must go to the Python chain: an `x-fakeai-*` or
+    /// `x-return-error` header, a multipart body, a `content-length` the gateway reads otherwise.
+    fn take(&mut self, name: &[u8], value: &[u8], prefix: &[u8], return_error: &[u8]) -> bool {
+        self.request_id = name == b"x-request-id";
+        match name {
+            b"content-length" => {
+                if value.is_empty() || value.len() >= 19 || !value.iter().all(u8::is_ascii_digit) {
+                    return false;
+                }
+                self.length = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
+                self.length.is_some()
+            }
+            b"content-type" => {
+                !(value.len() >= 19 && value[..19].eq_ignore_ascii_case(b"multipart/form-data"))
+            }
+            _ => !(name.starts_with(prefix) || name == return_error),
+        }
+    }
+
+    /// Whether the scanned request may take the Rust path: a body of known length within `limit`
+    /// (a chunked body, or one over the limit, follows the gateway's rules).
+    fn admits(&self, limit: u64) -> bool {
+        self.length.is_some_and(|n| n <= limit)
+    }
+}
+
 #[pyclass(frozen, module = "fakeai._core")]
 pub(crate) struct HotApp {
     fallback: Py<PyAny>,
@@ -155,7 +190,7 @@ impl HotApp {
             return Ok(None);
         }
         let Some(headers) = scope.get_item(intern!(py, "headers"))? else { return Ok(None) };
-        let mut length = None;
+        let mut scan = Scan::default();
         let mut request_id = None;
         for item in headers.try_iter()? {
             let item = item?;
@@ -163,38 +198,19 @@ impl HotApp {
             if pair.len() != 2 {
                 return Ok(None);
             }
-            let name = pair.get_item(0)?;
-            let Ok(name_bytes) = name.cast::<PyBytes>() else { return Ok(None) };
-            let name = name_bytes.as_bytes();
-            match name {
-                b"content-length" => {
-                    let value = pair.get_item(1)?;
-                    let Ok(value) = value.cast::<PyBytes>() else { return Ok(None) };
-                    let v = value.as_bytes();
-                    if v.is_empty() || v.len() >= 19 || !v.iter().all(u8::is_ascii_digit) {
-                        return Ok(None);
-                    }
-                    length = std::str::from_utf8(v).ok().and_then(|s| s.parse::<u64>().ok());
-                }
-                b"content-type" => {
-                    let value = pair.get_item(1)?;
-                    let Ok(value) = value.cast::<PyBytes>() else { return Ok(None) };
-                    let v = value.as_bytes();
-                    if v.len() >= 19 && v[..19].eq_ignore_ascii_case(b"multipart/form-data") {
-                        return Ok(None);
-                    }
-                }
-                b"x-request-id" => request_id = Some(pair.get_item(1)?),
-                _ if name.starts_with(&self.override_prefix) || name == self.return_error.as_slice() => {
-                    return Ok(None)
-                }
-                _ => {}
+            let (name, value) = (pair.get_item(0)?, pair.get_item(1)?);
+            let (Ok(name), Ok(value_bytes)) = (name.cast::<PyBytes>(), value.cast::<PyBytes>()) else {
+                return Ok(None);
+            };
+            if !scan.take(name.as_bytes(), value_bytes.as_bytes(), &self.override_prefix, &self.return_error)
+            {
+                return Ok(None);
+            }
+            if scan.request_id && request_id.is_none() {
+                request_id = Some(value);
             }
         }
-        match length {
-            Some(n) if n <= self.limit => Ok(Some((route, request_id))),
-            _ => Ok(None), // a chunked body or one over the limit: the gateway's rules
-        }
+        Ok(scan.admits(self.limit).then_some((route, request_id)))
     }
 
     fn entry<'py>(
@@ -399,4 +415,46 @@ pub(crate) fn trailing_headers<'py>(
     };
     out.push(PyTuple::new(py, [PyBytes::new(py, b"x-request-id").into_any(), id])?);
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scan;
+
+    fn scan(headers: &[(&[u8], &[u8])], limit: u64) -> bool {
+        let mut scan = Scan::default();
+        headers.iter().all(|(n, v)| scan.take(n, v, b"x-fakeai-", b"x-return-error")) && scan.admits(limit)
+    }
+
+    #[test]
+    fn a_plain_json_post_within_the_limit_is_taken() {
+        let plain: &[(&[u8], &[u8])] = &[
+            (b"host", b"x"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"120"),
+            (b"authorization", b"Bearer k"),
+        ];
+        assert!(scan(plain, 120));
+        assert!(!scan(plain, 119));
+    }
+
+    #[test]
+    fn what_the_python_chain_acts_on_is_not_taken() {
+        let len: (&[u8], &[u8]) = (b"content-length", b"10");
+        assert!(!scan(&[len, (b"x-fakeai-ttft-ms", b"0")], 100));
+        assert!(!scan(&[len, (b"x-return-error", b"500")], 100));
+        assert!(!scan(&[len, (b"content-type", b"Multipart/Form-Data; boundary=x")], 100));
+        assert!(!scan(&[(b"transfer-encoding", b"chunked")], 100)); // no length
+        assert!(!scan(&[(b"content-length", b"1x")], 100));
+        assert!(!scan(&[(b"content-length", b"")], 100));
+        assert!(!scan(&[(b"content-length", b"1234567890123456789")], u64::MAX));
+        assert!(scan(&[len, (b"x-fakeai", b"not the prefix")], 100));
+    }
+
+    #[test]
+    fn the_request_id_header_is_flagged() {
+        let mut s = Scan::default();
+        assert!(s.take(b"x-request-id", b"abc", b"x-fakeai-", b"x-return-error") && s.request_id);
+        assert!(s.take(b"accept", b"*/*", b"x-fakeai-", b"x-return-error") && !s.request_id);
+    }
 }
