@@ -27,7 +27,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// The most models a route caches; past it a model is prepared per request.
@@ -104,10 +104,9 @@ impl Scan {
 pub(crate) struct HotApp {
     fallback: Py<PyAny>,
     rearm: Py<PyAny>,
-    control: Py<SharedTable>,
-    control_key: String,
-    loras: Py<SharedTable>,
-    lora_key: String,
+    /// The control table's change counter, and the LoRA registry's version.
+    changes: Word,
+    lora_version: Word,
     /// The control counter and LoRA version `rearm` last answered for (-1: ask again).
     armed: AtomicI64,
     armed_loras: AtomicI64,
@@ -124,13 +123,35 @@ pub(crate) struct HotApp {
     /// Headers every response ends with, before `x-request-id` (the pod headers).
     pub(crate) headers: Vec<(Py<PyBytes>, Py<PyBytes>)>,
     pub(crate) ids: RequestIds,
-    /// The control-table key whose word 0 counts the requests served here, server-wide.
-    served_key: String,
+    /// Counts the requests served here, server-wide (a control-table word).
+    served: Word,
+    /// Response header names and values every answer uses.
+    names: [Py<PyBytes>; 4],
 }
 
-fn word(table: &Py<SharedTable>, key: &str) -> PyResult<i64> {
-    let slot = table.get().table().slot(key).map_err(slot_error)?;
-    Ok(slot[0].load(Ordering::Acquire) as i64)
+/// Word 0 of one key of a shared table, found once (a hash probe per request saved).
+struct Word {
+    /// Keeps the table's mapping, which `word` points into, alive (a table is never remapped).
+    _table: Py<SharedTable>,
+    word: std::ptr::NonNull<AtomicU64>,
+}
+
+// SAFETY: `word` points into a shared mapping that `_table` keeps alive and only atomics touch; an
+// `AtomicU64` may be used from any thread.
+unsafe impl Send for Word {}
+// SAFETY: as above.
+unsafe impl Sync for Word {}
+
+impl Word {
+    fn new(table: Py<SharedTable>, key: &str) -> PyResult<Self> {
+        let word = std::ptr::NonNull::from(&table.get().table().slot(key).map_err(slot_error)?[0]);
+        Ok(Self { _table: table, word })
+    }
+
+    fn get(&self) -> &AtomicU64 {
+        // SAFETY: see the type: the mapping outlives `self`.
+        unsafe { self.word.as_ref() }
+    }
 }
 
 impl HotApp {
@@ -140,9 +161,17 @@ impl HotApp {
 
     /// Count one request served on the Rust path.
     pub(crate) fn count_served(&self) {
-        if let Ok(slot) = self.control.get().table().slot(&self.served_key) {
-            slot[0].fetch_add(1, Ordering::Relaxed);
-        }
+        self.served.get().fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `time.monotonic()` (the pacer's and the engine's clock).
+    pub(crate) fn monotonic(&self, py: Python<'_>) -> PyResult<f64> {
+        self.monotonic.bind(py).call0()?.extract()
+    }
+
+    /// `content-type`, `application/json`, `content-length`, `x-request-id`.
+    pub(crate) fn names<'a, 'py>(&'a self, py: Python<'py>) -> [&'a Bound<'py, PyBytes>; 4] {
+        self.names.each_ref().map(|n| n.bind(py))
     }
 
     pub(crate) fn path(&self, route: usize) -> &str {
@@ -151,8 +180,8 @@ impl HotApp {
 
     /// Whether the server is quiet now (see the module docs), asking `rearm` when the shared words moved.
     fn quiet(&self, py: Python<'_>) -> PyResult<bool> {
-        let changes = word(&self.control, &self.control_key)?;
-        let loras = word(&self.loras, &self.lora_key)?;
+        let changes = self.changes.get().load(Ordering::Acquire) as i64;
+        let loras = self.lora_version.get().load(Ordering::Acquire) as i64;
         if changes == self.armed.load(Ordering::Relaxed) && loras == self.armed_loras.load(Ordering::Relaxed)
         {
             return Ok(self.quiet.load(Ordering::Relaxed));
@@ -237,6 +266,7 @@ impl HotApp {
         py: Python<'py>,
         route: usize,
         body: &Bound<'py, PyBytes>,
+        now: f64,
     ) -> PyResult<Option<Rendered<'py>>> {
         let r = &self.routes[route];
         if crate::text::json_depth::deeper_than(body.as_bytes(), self.max_depth) {
@@ -264,7 +294,6 @@ impl HotApp {
         let entry = self.entry(py, r, &model)?;
         let (args, kwargs) = entry.extract::<(Bound<'py, PyTuple>, Bound<'py, PyDict>)>()?;
         let kwargs = kwargs.copy()?;
-        let now: f64 = self.monotonic.bind(py).call0()?.extract()?;
         kwargs.set_item(intern!(py, "now"), now)?;
         let mut all = Vec::with_capacity(1 + args.len());
         all.push(req);
@@ -320,6 +349,7 @@ impl HotApp {
         override_prefix, return_error, metrics, meter, respond, monotonic, headers))]
     #[allow(clippy::too_many_arguments)]
     fn new(
+        py: Python<'_>,
         fallback: Py<PyAny>,
         rearm: Py<PyAny>,
         control: Py<SharedTable>,
@@ -355,10 +385,6 @@ impl HotApp {
         Ok(Self {
             fallback,
             rearm,
-            control,
-            control_key,
-            loras,
-            lora_key,
             armed: AtomicI64::new(-1),
             armed_loras: AtomicI64::new(-1),
             quiet: AtomicBool::new(false),
@@ -373,7 +399,11 @@ impl HotApp {
             monotonic,
             headers,
             ids: RequestIds::fresh(),
-            served_key,
+            served: Word::new(control.clone_ref(py), &served_key)?,
+            changes: Word::new(control, &control_key)?,
+            lora_version: Word::new(loras, &lora_key)?,
+            names: [&b"content-type"[..], b"application/json", b"content-length", b"x-request-id"]
+                .map(|n| PyBytes::new(py, n).unbind()),
         })
     }
 
@@ -386,8 +416,9 @@ impl HotApp {
         let py = slf.py();
         let this = slf.get();
         if let Some((route, request_id)) = this.take(py, scope)? {
+            let started = this.monotonic(py)?;
             let reading = awaiting(&receive.call0()?)?;
-            let call = HotCall::new(slf, route, scope, receive, send, request_id, reading);
+            let call = HotCall::new(slf, route, scope, receive, send, request_id, reading, started);
             return Ok(Bound::new(py, call)?.into_any());
         }
         this.fallback.bind(py).call1((scope, receive, send))
@@ -413,7 +444,7 @@ pub(crate) fn trailing_headers<'py>(
         Some(id) => id.clone(),
         None => app.ids.next_bytes(py).into_any(),
     };
-    out.push(PyTuple::new(py, [PyBytes::new(py, b"x-request-id").into_any(), id])?);
+    out.push(PyTuple::new(py, [app.names(py)[3].as_any().clone(), id])?);
     Ok(out)
 }
 

@@ -26,7 +26,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::sync::Mutex;
-use std::time::Instant;
 
 /// What driving an awaitable one step gave.
 enum Step<'py> {
@@ -84,7 +83,8 @@ pub(crate) struct HotCall {
     receive: Py<PyAny>,
     send: Py<PyAny>,
     request_id: Option<Py<PyAny>>,
-    started: Instant,
+    /// `time.monotonic()` when the request came: its start, as the pacer and the metrics count it.
+    started: f64,
     state: State,
     current: Option<Py<PyAny>>,
     /// Every message received, for a replay.
@@ -97,6 +97,7 @@ pub(crate) struct HotCall {
 }
 
 impl HotCall {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         app: &Bound<'_, HotApp>,
         route: usize,
@@ -105,6 +106,7 @@ impl HotCall {
         send: &Bound<'_, PyAny>,
         request_id: Option<Bound<'_, PyAny>>,
         reading: Bound<'_, PyAny>,
+        started: f64,
     ) -> Self {
         Self {
             app: app.clone().unbind(),
@@ -113,7 +115,7 @@ impl HotCall {
             receive: receive.clone().unbind(),
             send: send.clone().unbind(),
             request_id: request_id.map(Bound::unbind),
-            started: Instant::now(),
+            started,
             state: State::Reading,
             current: Some(reading.unbind()),
             messages: Vec::with_capacity(1),
@@ -234,7 +236,7 @@ impl HotCall {
         let app_ref = self.app.clone_ref(py);
         let app = app_ref.get();
         let body = self.body_bytes(py)?;
-        let rendered = match app.render(py, self.route, &body) {
+        let rendered = match app.render(py, self.route, &body, self.started) {
             Ok(Some(rendered)) => rendered,
             Ok(None) | Err(_) => return self.hand_back(py),
         };
@@ -326,14 +328,13 @@ impl HotCall {
             let finish = Finish {
                 endpoint: app.path(self.route),
                 status,
-                seconds: self.started.elapsed().as_secs_f64(),
+                seconds: app.monotonic(py).map_or(0.0, |now| now - self.started),
                 slo_seconds: *slo_seconds,
                 model: self.label.as_deref(),
                 error: None,
             };
             let _ = metrics::finish(table.get().table(), finish); // a full table never fails a request
         }
-        let _ = py;
     }
 }
 

@@ -5,7 +5,6 @@
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::hash::{BuildHasher, Hasher};
-use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 #[pyclass(frozen, module = "fakeai._core")]
@@ -25,13 +24,16 @@ impl RequestIds {
         Self { prefix: h.finish(), counter: AtomicU64::new(0) }
     }
 
-    /// The next id's 32 bytes.
+    /// The next id's 32 bytes: the prefix and the counter, 16 lowercase hex digits each.
     pub(crate) fn next_id(&self) -> [u8; 32] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
         let mut out = [0u8; 32];
-        let mut w = &mut out[..];
-        // 32 bytes hold exactly two 16-digit hex numbers: the write cannot fail.
-        let _ = write!(w, "{:016x}{:016x}", self.prefix, n);
+        for (i, value) in [self.prefix, n].into_iter().enumerate() {
+            for d in 0..16 {
+                out[i * 16 + d] = HEX[((value >> (60 - 4 * d)) & 0xf) as usize];
+            }
+        }
         out
     }
 
@@ -68,5 +70,7 @@ mod tests {
         assert_eq!(&a[16..], b"0000000000000000");
         assert_eq!(&b[16..], b"0000000000000001");
         assert_ne!(RequestIds::fresh().next_id()[..16], a[..16]);
+        let fixed = RequestIds { prefix: 0x0123_4567_89ab_cdef, counter: 255.into() };
+        assert_eq!(&fixed.next_id(), b"0123456789abcdef00000000000000ff");
     }
 }
