@@ -235,8 +235,8 @@ impl HotApp {
             {
                 return Ok(None);
             }
-            if scan.request_id && request_id.is_none() {
-                request_id = Some(value);
+            if scan.request_id {
+                request_id = Some(value); // the last one, as the gateway's scan keeps
             }
         }
         Ok(scan.admits(self.limit).then_some((route, request_id)))
