@@ -154,6 +154,8 @@ VARIANTS: dict[str, Variant] = {
     "embeddings-b64": Variant(
         "fakeai embeddings 1536 base64", "floor", path="/v1/embeddings", body=EMBED_B64_BODY
     ),
+    # The Rust hot path (fakeai.api.hot) against the Python chain alone, same build, same run.
+    "python-chain": Variant("fakeai chat --no-hot-path", "chat", flags=("--no-hot-path",)),
     "echo": Variant("fakeai chat --mode echo", "chat", flags=("--mode", "echo")),
     "tools": Variant("fakeai chat with a tool call", "chat", body=TOOLS_BODY),
     "image": Variant("fakeai image 1024 b64", "chat", path="/v1/images/generations", body=IMAGE_BODY),
@@ -189,6 +191,14 @@ VARIANTS: dict[str, Variant] = {
         latency=("--ttft", "30", "--itl", "8", "--jitter", "0"),
     ),
     "engine": Variant("fakeai chat 8B engine model", "fixed-timed", body=LLAMA_BODY, latency=()),
+    # A timed answer: rendered on the Rust path and paced by the Python pacer, against the Python chain.
+    "fixed-timed-python": Variant(
+        "fakeai chat 8B fixed 30/8 ms --no-hot-path",
+        "fixed-timed",
+        flags=("--no-hot-path",),
+        body=LLAMA_BODY,
+        latency=("--ttft", "30", "--itl", "8", "--jitter", "0"),
+    ),
     # Throughput: both saturate the server's core. The engine deployment has replicas enough that the
     # simulated GPUs are not the limit; the fixed variant takes the engine's mean TTFT/ITL at this load.
     "fixed-sat": Variant(

@@ -1,6 +1,6 @@
 """Type stubs for ``fakeai._core``, the Rust extension (rust/fakeai_core)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from os import PathLike
 from typing import Any, final
 
@@ -11,6 +11,7 @@ __all__ = [
     "EngineModel",
     "HISTOGRAM_BOUNDS",
     "HISTOGRAM_WIDTH",
+    "HotApp",
     "InvalidInput",
     "LengthDistribution",
     "MODERATION_CATEGORIES",
@@ -19,6 +20,7 @@ __all__ = [
     "Pacer",
     "PrefixCache",
     "RateLimiter",
+    "RequestIds",
     "SPEECH_CHARS_PER_SECOND",
     "SPEECH_SAMPLE_RATE",
     "SHARED_KEY_BYTES",
@@ -110,6 +112,43 @@ class Answer:
     def label(self) -> str | None:
         """With a ``meter``: the model label the request counts under in the metrics (the model id
         with metrics off or off the live path; None when the metrics table is full)."""
+
+@final
+class RequestIds:
+    """Request ids for requests that bring none: 32 hex digits like vLLM's ``uuid4().hex``, unique per
+    server (a random prefix per object, then a counter)."""
+
+    def __new__(cls) -> RequestIds: ...
+    def new(self) -> bytes:
+        """A new id."""
+
+@final
+class HotApp:
+    """The ASGI app granian calls: the hot routes served from Rust when nothing needs Python, every
+    other request handed to ``fallback`` (see :mod:`fakeai.api.hot`)."""
+
+    def __new__(
+        cls,
+        *,
+        fallback: Any,
+        rearm: Callable[[], tuple[int, int, bool]],
+        control: SharedTable,
+        control_key: str,
+        served_key: str,
+        loras: SharedTable,
+        lora_key: str,
+        routes: list[tuple[str, str, Callable[[bytes], Any], Callable[[str], Any], Any]],
+        limit: int,
+        max_depth: int,
+        override_prefix: bytes,
+        return_error: bytes,
+        metrics: tuple[SharedTable, float] | None,
+        meter: Meter,
+        respond: Callable[..., Awaitable[None]],
+        monotonic: Callable[[], float],
+        headers: list[tuple[bytes, bytes]],
+    ) -> HotApp: ...
+    def __call__(self, scope: dict[str, Any], receive: Any, send: Any, /) -> Awaitable[None]: ...
 
 @final
 class Meter:

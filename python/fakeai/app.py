@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from fakeai._core import HotApp
 from fakeai.api import (
     admin,
     batches,
@@ -17,6 +18,7 @@ from fakeai.api import (
     files,
     fine_tuning,
     health,
+    hot,
     images,
     lora,
     messages,
@@ -91,8 +93,9 @@ API_MODULES = (
 )
 
 
-def create_app(settings: Settings | None = None) -> HotRoutes:
-    """The server's ASGI app: the Starlette app of every route, behind the hot-route shortcut."""
+def create_app(settings: Settings | None = None) -> HotApp | HotRoutes:
+    """The server's ASGI app: the Starlette app of every route, behind the hot-route shortcut, behind
+    the Rust hot path (:mod:`fakeai.api.hot`) when the settings allow it."""
     ctx = ServerContext(settings or Settings())
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
     # outermost first: the access log sees the status every layer below settled on
@@ -110,10 +113,10 @@ def create_app(settings: Settings | None = None) -> HotRoutes:
         routes=routes, exception_handlers=exception_handlers, middleware=middleware, lifespan=poller.lifespan
     )
     app.state.ctx = ctx
-    return HotRoutes(app, middleware)
+    return hot.app(HotRoutes(app, middleware), ctx, pod_headers.headers(ctx.settings))
 
 
-def app_from_env() -> HotRoutes:
+def app_from_env() -> HotApp | HotRoutes:
     """The app factory granian calls in each worker: settings come from ``FAKEAI_*`` variables. Each
     worker also starts its reaper of silent connections (:mod:`fakeai.runtime.connections`) and then
     settles its garbage collector (:mod:`fakeai.runtime.heap`)."""

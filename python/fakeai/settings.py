@@ -510,6 +510,15 @@ class Settings:
             group=OBSERVABILITY,
         ),
     )
+    hot_path: bool = field(
+        default=True,
+        metadata=_knob(
+            "--hot-path",
+            "Serve plain chat, completions and embeddings requests from Rust (fakeai.api.hot); off: "
+            "every request walks the Python chain.",
+            group=SERVER,
+        ),
+    )
     access_log: bool = field(
         default=False,
         metadata=_knob(

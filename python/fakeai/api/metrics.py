@@ -16,6 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from fakeai.api import hot
 from fakeai.context import ServerContext
 from fakeai.errors import ApiError, bad_request
 from fakeai.observability import ModelGauges, Snapshot
@@ -72,6 +73,7 @@ class MetricsViews:
             self.metrics.uptime,
             self.lora_info,
             ctx.settings.metrics_flavor,
+            lambda: hot.served(ctx),
         )
         self.registry.register(collector)
 

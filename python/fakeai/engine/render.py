@@ -96,6 +96,20 @@ def chat(
     return answer
 
 
+def chat_call(ctx: ServerContext, model: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """``(args, kwargs)`` that follow the request in the ``_core.chat`` call of a live request of
+    ``model`` without overrides, LoRA adapter or audio, whose caller sets ``now`` (the Rust hot path,
+    :mod:`fakeai.api.hot`, caches them per model)."""
+    info, shared = prepare(ctx, model, None, 0.0, None)
+    return (info,), {**shared, "audio": None}
+
+
+def completion_call(ctx: ServerContext, model: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """:func:`chat_call` for ``_core.completion``."""
+    info, shared = prepare(ctx, model, None, 0.0, None)
+    return (), {**shared, "context_length": info.context_length}
+
+
 def completion(
     ctx: ServerContext,
     req: CompletionRequest,
@@ -114,14 +128,18 @@ def completion(
     return answer
 
 
+def embedding_dims(ctx: ServerContext, model: str) -> int:
+    """The native dimensions of embedding model ``model`` (registered on first use)."""
+    return ctx.catalog.resolve(model, for_embeddings=True).embedding_dims or 1536
+
+
 def embeddings(
     ctx: ServerContext, req: EmbeddingRequest, live: bool = False
 ) -> tuple[bytes, int, str | None]:
     """``(body, prompt_tokens, label)``: deterministic, L2-normalised feature-hashing embeddings, their
     usage recorded (and with ``live``, the endpoint, the inference metrics: ``label`` as
     :attr:`fakeai._core.Answer.label`)."""
-    model = ctx.catalog.resolve(req.model, for_embeddings=True)
-    native = model.embedding_dims or 1536
+    native = embedding_dims(ctx, req.model)
     dims = native if req.dimensions is None else req.dimensions
     if dims > native:
         raise bad_request(

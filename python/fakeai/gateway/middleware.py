@@ -87,10 +87,9 @@ class Gateway:
 
     def configure(self, settings: Settings) -> None:
         """Take changed run-time settings (the state was rebuilt before this is called)."""
-        state = self.state
         self.allow_overrides = settings.request_overrides
         #: Whether any request without x-fakeai-* headers needs a decision here.
-        self.active = bool(state.keys or state.limits.active or state.injector or state.chaos_mix)
+        self.active = self.state.decides()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

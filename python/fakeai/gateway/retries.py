@@ -12,8 +12,6 @@ answers each attempt: a set-associative array in the Rust core (``shm/attempts.r
 
 from __future__ import annotations
 
-import itertools
-import os
 import time
 
 from fakeai import _core
@@ -37,13 +35,7 @@ class Attempts:
         return self.table.count_attempt(request_id, int(time.time() * 1000), SETS)
 
 
-class RequestIds:
-    """Request ids for requests that bring none: 32 hex digits, like vLLM's ``uuid4().hex``, unique
-    per server (a random per-process prefix, then a counter), at the cost of one bytes format."""
-
-    def __init__(self) -> None:
-        self.prefix = os.urandom(8).hex().encode()
-        self.counter = itertools.count()
-
-    def new(self) -> bytes:
-        return b"%s%016x" % (self.prefix, next(self.counter))
+#: Request ids for requests that bring none: 32 hex digits, like vLLM's ``uuid4().hex``, unique per
+#: server (a random prefix per object, then a counter). In the core, so that the Rust hot path
+#: (:mod:`fakeai.api.hot`) makes them the same way.
+RequestIds = _core.RequestIds

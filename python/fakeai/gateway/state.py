@@ -55,6 +55,11 @@ class GatewayState:
             attempts,
         )
 
+    def decides(self) -> bool:
+        """Whether any request needs a decision of the gateway's (API keys, rate limits, injected
+        faults, chaos) even without ``x-fakeai-*`` headers."""
+        return bool(self.keys or self.limits.active or self.injector or self.chaos_mix)
+
     def reconfigure(self, settings: Settings, catalog: Catalog) -> None:
         """Rebuild from changed run-time settings (:mod:`fakeai.runtime.live_config`), in place: the
         middleware holds this object."""

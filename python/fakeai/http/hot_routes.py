@@ -64,12 +64,15 @@ class HotRoutes:
         self.state = app.state
         self.routes = app.routes
         self.hot: dict[str, tuple[Route, object]] = {}
+        #: The hot routes' endpoints (their ``decoder``, for the Rust hot path: fakeai.api.hot).
+        self.endpoints: dict[str, object] = {}
         for route in app.routes:
             if isinstance(route, Route) and route.path in HOT_PATHS and "POST" in (route.methods or ()):
                 chain: object = _Guarded(route)
                 for cls, args, kwargs in reversed(middleware):
                     chain = cls(chain, *args, **kwargs)
                 self.hot[route.path] = (route, chain)
+                self.endpoints[route.path] = route.app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":

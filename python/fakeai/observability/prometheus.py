@@ -45,8 +45,11 @@ class MetricsCollector:
         uptime: Callable[[], float],
         lora_info: Callable[[], list[tuple[dict[str, str], float]]],
         flavor: str = "vllm",
+        hot_requests: Callable[[], int] | None = None,
     ) -> None:
         self.read = read
+        #: Reads the requests served by the Rust hot path (fakeai.api.hot), server-wide.
+        self.hot_requests = hot_requests
         self.flavors = flavors(flavor)
         self.vllm = flavor in ("vllm", "all")
         self.throughput = Rate()
@@ -105,6 +108,12 @@ class MetricsCollector:
         yield GaugeMetricFamily(
             "fakeai_requests_in_flight", "Requests being served now.", value=snap.in_flight
         )
+        if self.hot_requests is not None:
+            yield CounterMetricFamily(
+                "fakeai_hot_path_requests",
+                "Requests served by the Rust hot path (the rest walk the Python chain).",
+                value=self.hot_requests(),
+            )
         yield GaugeMetricFamily(
             "fakeai_uptime_seconds", "Seconds since the server started.", value=self.uptime()
         )

@@ -208,6 +208,23 @@ pub(crate) struct Answer {
     pub(crate) timing: Option<Timing>,
 }
 
+impl Answer {
+    /// Whether this is a whole body due now (`schedule`'s `done_at` not after the start), which the
+    /// pacer would send at once.
+    pub(crate) fn due_now(&self, py: Python<'_>) -> bool {
+        self.payload.bind(py).is_instance_of::<PyBytes>()
+            && self.schedule.bind(py).extract::<(f64, f64)>().is_ok_and(|(_, done)| done <= 0.0)
+    }
+
+    pub(crate) fn payload<'py>(&self, py: Python<'py>) -> Bound<'py, PyAny> {
+        self.payload.bind(py).clone()
+    }
+
+    pub(crate) fn label(&self) -> Option<&str> {
+        self.label.as_deref()
+    }
+}
+
 /// What a rendered request reports back: its token counts and where it ran.
 pub(crate) struct Outcome {
     pub(crate) prompt_tokens: u32,

@@ -1,0 +1,491 @@
+//! `HotApp`: the ASGI callable granian calls. It serves the hot routes (`POST /v1/chat/completions`,
+//! `/v1/completions`, `/v1/embeddings`) from Rust when nothing about the request needs Python, and
+//! hands every other request to the Python app (`fakeai.http.hot_routes.HotRoutes`) unchanged.
+//!
+//! A request takes the Rust path ([`super::hot_call::HotCall`]) when:
+//!
+//! 1. it is an HTTP `POST` to one of the hot paths, with a `content-length` of at most
+//!    `--max-body-bytes`, not `multipart/form-data`, and no header the Python chain acts on
+//!    (`x-fakeai-*`, `x-return-error`);
+//! 2. the server is *quiet*: the Python `rearm` callable said so the last time the control table's
+//!    change counter or the LoRA registry's version moved (both shared words, read per request, so a
+//!    fault, a rate limit, a key, a sleep or an adapter switched on through any worker is seen by the
+//!    very next request of every worker).
+//!
+//! Per model, a route caches what Python prepares once (`prepare(model)`: the core call's arguments,
+//! or an embedding model's native dimensions); the caches are emptied whenever `rearm` runs, i.e.
+//! whenever the live configuration may have changed. Whatever the Rust path cannot answer exactly as
+//! the Python chain would (a body that does not decode, a field with its own rule, an error from the
+//! core) goes back to the Python chain with the body replayed.
+
+use super::embeddings;
+use super::hot_call::{awaiting, HotCall};
+use super::reply::Answer;
+use super::request_ids::RequestIds;
+use super::shared::{slot_error, SharedTable};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::Mutex;
+
+/// The most models a route caches; past it a model is prepared per request.
+const MAX_CACHED: usize = 4096;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Chat,
+    Completion,
+    Embeddings,
+}
+
+struct Route {
+    /// The path, also the metrics' route label (each hot route's template is its path).
+    path: String,
+    kind: Kind,
+    /// The route's `msgspec.json.Decoder(...).decode`.
+    decode: Py<PyAny>,
+    /// `prepare(model)`: `(args, kwargs)` of the core call after the request (chat, completions), or
+    /// the model's native dimensions (embeddings).
+    prepare: Py<PyAny>,
+    /// `_core.chat` / `_core.completion` (None for embeddings: called directly).
+    render: Py<PyAny>,
+    cache: Mutex<HashMap<String, Py<PyAny>>>,
+}
+
+/// A route as Python gives it: `(path, kind, decode, prepare, render)`.
+type RouteSpec = (String, String, Py<PyAny>, Py<PyAny>, Py<PyAny>);
+
+/// What a request rendered on the Rust path gives.
+pub(crate) enum Rendered<'py> {
+    /// A body due now: sent at once.
+    Now { body: Bound<'py, PyBytes>, label: Option<String> },
+    /// An answer with a schedule (timing, a stream): sent by the Python pacer (`cluster.respond`).
+    Paced { answer: Bound<'py, PyAny>, now: f64, label: Option<String> },
+}
+
+/// The header scan of a hot request: what the Python chain would act on sends it there.
+#[derive(Default, Debug)]
+struct Scan {
+    length: Option<u64>,
+    /// Whether the header just taken is `x-request-id`.
+    request_id: bool,
+}
+
+impl Scan {
+    /// Take one header; false when the request must go to the Python chain: an `x-fakeai-*` or
+    /// `x-return-error` header, a multipart body, a `content-length` the gateway reads otherwise.
+    fn take(&mut self, name: &[u8], value: &[u8], prefix: &[u8], return_error: &[u8]) -> bool {
+        self.request_id = name == b"x-request-id";
+        match name {
+            b"content-length" => {
+                if value.is_empty() || value.len() >= 19 || !value.iter().all(u8::is_ascii_digit) {
+                    return false;
+                }
+                self.length = std::str::from_utf8(value).ok().and_then(|s| s.parse().ok());
+                self.length.is_some()
+            }
+            b"content-type" => {
+                !(value.len() >= 19 && value[..19].eq_ignore_ascii_case(b"multipart/form-data"))
+            }
+            _ => !(name.starts_with(prefix) || name == return_error),
+        }
+    }
+
+    /// Whether the scanned request may take the Rust path: a body of known length within `limit`
+    /// (a chunked body, or one over the limit, follows the gateway's rules).
+    fn admits(&self, limit: u64) -> bool {
+        self.length.is_some_and(|n| n <= limit)
+    }
+}
+
+#[pyclass(frozen, module = "fakeai._core")]
+pub(crate) struct HotApp {
+    fallback: Py<PyAny>,
+    rearm: Py<PyAny>,
+    /// The control table's change counter, and the LoRA registry's version.
+    changes: Word,
+    lora_version: Word,
+    /// The control counter and LoRA version `rearm` last answered for (-1: ask again).
+    armed: AtomicI64,
+    armed_loras: AtomicI64,
+    quiet: AtomicBool,
+    routes: Vec<Route>,
+    limit: u64,
+    max_depth: usize,
+    override_prefix: Vec<u8>,
+    return_error: Vec<u8>,
+    pub(crate) metrics: Option<(Py<SharedTable>, f64)>,
+    meter: Py<PyAny>,
+    pub(crate) respond: Py<PyAny>,
+    monotonic: Py<PyAny>,
+    /// Headers every response ends with, before `x-request-id` (the pod headers).
+    pub(crate) headers: Vec<(Py<PyBytes>, Py<PyBytes>)>,
+    pub(crate) ids: RequestIds,
+    /// Counts the requests served here, server-wide (a control-table word).
+    served: Word,
+    /// Response header names and values every answer uses.
+    names: [Py<PyBytes>; 4],
+}
+
+/// Word 0 of one key of a shared table, found once (a hash probe per request saved).
+struct Word {
+    /// Keeps the table's mapping, which `word` points into, alive (a table is never remapped).
+    _table: Py<SharedTable>,
+    word: std::ptr::NonNull<AtomicU64>,
+}
+
+// SAFETY: `word` points into a shared mapping that `_table` keeps alive and only atomics touch; an
+// `AtomicU64` may be used from any thread.
+unsafe impl Send for Word {}
+// SAFETY: as above.
+unsafe impl Sync for Word {}
+
+impl Word {
+    fn new(table: Py<SharedTable>, key: &str) -> PyResult<Self> {
+        let word = std::ptr::NonNull::from(&table.get().table().slot(key).map_err(slot_error)?[0]);
+        Ok(Self { _table: table, word })
+    }
+
+    fn get(&self) -> &AtomicU64 {
+        // SAFETY: see the type: the mapping outlives `self`.
+        unsafe { self.word.as_ref() }
+    }
+}
+
+impl HotApp {
+    pub(crate) fn fallback(&self) -> &Py<PyAny> {
+        &self.fallback
+    }
+
+    /// Count one request served on the Rust path.
+    pub(crate) fn count_served(&self) {
+        self.served.get().fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `time.monotonic()` (the pacer's and the engine's clock).
+    pub(crate) fn monotonic(&self, py: Python<'_>) -> PyResult<f64> {
+        self.monotonic.bind(py).call0()?.extract()
+    }
+
+    /// `content-type`, `application/json`, `content-length`, `x-request-id`.
+    pub(crate) fn names<'a, 'py>(&'a self, py: Python<'py>) -> [&'a Bound<'py, PyBytes>; 4] {
+        self.names.each_ref().map(|n| n.bind(py))
+    }
+
+    pub(crate) fn path(&self, route: usize) -> &str {
+        &self.routes[route].path
+    }
+
+    /// Whether the server is quiet now (see the module docs), asking `rearm` when the shared words moved.
+    fn quiet(&self, py: Python<'_>) -> PyResult<bool> {
+        let changes = self.changes.get().load(Ordering::Acquire) as i64;
+        let loras = self.lora_version.get().load(Ordering::Acquire) as i64;
+        if changes == self.armed.load(Ordering::Relaxed) && loras == self.armed_loras.load(Ordering::Relaxed)
+        {
+            return Ok(self.quiet.load(Ordering::Relaxed));
+        }
+        let (seen, lora_version, quiet): (i64, i64, bool) = self.rearm.bind(py).call0()?.extract()?;
+        for route in &self.routes {
+            route.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+        }
+        self.quiet.store(quiet, Ordering::Relaxed);
+        self.armed_loras.store(lora_version, Ordering::Relaxed);
+        self.armed.store(seen, Ordering::Relaxed);
+        Ok(quiet)
+    }
+
+    /// The hot route a request takes and the `x-request-id` it brought, or None for the Python app.
+    fn take<'py>(
+        &self,
+        py: Python<'py>,
+        scope: &Bound<'py, PyAny>,
+    ) -> PyResult<Option<(usize, Option<Bound<'py, PyAny>>)>> {
+        let Ok(scope) = scope.cast::<PyDict>() else { return Ok(None) };
+        let is = |key: &Bound<'py, PyString>, want: &str| -> PyResult<Option<Bound<'py, PyAny>>> {
+            Ok(scope
+                .get_item(key)?
+                .filter(|v| v.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s == want))))
+        };
+        if is(intern!(py, "type"), "http")?.is_none() || is(intern!(py, "method"), "POST")?.is_none() {
+            return Ok(None);
+        }
+        let Some(path) = scope.get_item(intern!(py, "path"))? else { return Ok(None) };
+        let Ok(path) = path.cast::<PyString>() else { return Ok(None) };
+        let path = path.to_str()?;
+        let Some(route) = self.routes.iter().position(|r| r.path == path) else { return Ok(None) };
+        if !self.quiet(py)? {
+            return Ok(None);
+        }
+        let Some(headers) = scope.get_item(intern!(py, "headers"))? else { return Ok(None) };
+        let mut scan = Scan::default();
+        let mut request_id = None;
+        for item in headers.try_iter()? {
+            let item = item?;
+            let Ok(pair) = item.cast::<PyTuple>() else { return Ok(None) };
+            if pair.len() != 2 {
+                return Ok(None);
+            }
+            let (name, value) = (pair.get_item(0)?, pair.get_item(1)?);
+            let (Ok(name), Ok(value_bytes)) = (name.cast::<PyBytes>(), value.cast::<PyBytes>()) else {
+                return Ok(None);
+            };
+            if !scan.take(name.as_bytes(), value_bytes.as_bytes(), &self.override_prefix, &self.return_error)
+            {
+                return Ok(None);
+            }
+            if scan.request_id {
+                request_id = Some(value); // the last one, as the gateway's scan keeps
+            }
+        }
+        Ok(scan.admits(self.limit).then_some((route, request_id)))
+    }
+
+    fn entry<'py>(
+        &self,
+        py: Python<'py>,
+        route: &Route,
+        model: &Bound<'py, PyString>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let key = model.to_str()?;
+        if let Some(found) = route.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key) {
+            return Ok(found.bind(py).clone());
+        }
+        let made = route.prepare.bind(py).call1((model,))?;
+        let mut cache = route.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() < MAX_CACHED {
+            cache.insert(key.to_owned(), made.clone().unbind());
+        }
+        Ok(made)
+    }
+
+    /// Decode and render one request's body; None (or an error) hands it to the Python chain.
+    pub(crate) fn render<'py>(
+        &self,
+        py: Python<'py>,
+        route: usize,
+        body: &Bound<'py, PyBytes>,
+        now: f64,
+    ) -> PyResult<Option<Rendered<'py>>> {
+        let r = &self.routes[route];
+        if crate::text::json_depth::deeper_than(body.as_bytes(), self.max_depth) {
+            return Ok(None);
+        }
+        let req = r.decode.bind(py).call1((body,))?;
+        let model = req.getattr(intern!(py, "model"))?.cast_into::<PyString>()?;
+        let attr = |name: &Bound<'py, PyString>| req.getattr(name);
+        match r.kind {
+            Kind::Chat => {
+                // a rule of render.chat's own, and chat audio: the Python chain's
+                if !attr(intern!(py, "top_logprobs"))?.is_none()
+                    || !attr(intern!(py, "modalities"))?.is_none()
+                {
+                    return Ok(None);
+                }
+            }
+            Kind::Completion => {
+                if attr(intern!(py, "max_tokens"))?.extract::<Option<i64>>()? == Some(0) {
+                    return Ok(None); // render.completion's rule
+                }
+            }
+            Kind::Embeddings => return self.embed(py, r, &req, &model),
+        }
+        let entry = self.entry(py, r, &model)?;
+        let (args, kwargs) = entry.extract::<(Bound<'py, PyTuple>, Bound<'py, PyDict>)>()?;
+        let kwargs = kwargs.copy()?;
+        kwargs.set_item(intern!(py, "now"), now)?;
+        let mut all = Vec::with_capacity(1 + args.len());
+        all.push(req);
+        all.extend(args.iter());
+        let answer = r.render.bind(py).call(PyTuple::new(py, all)?, Some(&kwargs))?;
+        let (due_now, label) = {
+            let a = answer.cast::<Answer>()?.get();
+            (a.due_now(py), a.label().map(str::to_owned))
+        };
+        if due_now {
+            let body = answer.cast::<Answer>()?.get().payload(py).cast_into::<PyBytes>()?;
+            return Ok(Some(Rendered::Now { body, label }));
+        }
+        Ok(Some(Rendered::Paced { answer, now, label }))
+    }
+
+    fn embed<'py>(
+        &self,
+        py: Python<'py>,
+        r: &Route,
+        req: &Bound<'py, PyAny>,
+        model: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Rendered<'py>>> {
+        let native: usize = self.entry(py, r, model)?.extract()?;
+        let dims = match req.getattr(intern!(py, "dimensions"))?.extract::<Option<usize>>()? {
+            None => native,
+            Some(d) if d <= native => d,
+            Some(_) => return Ok(None), // render.embeddings' 400
+        };
+        let format = req.getattr(intern!(py, "encoding_format"))?;
+        let base64 = format.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s == "base64"));
+        let input = req.getattr(intern!(py, "input"))?;
+        let out = embeddings::embed(py, model.to_str()?, &input, dims, base64)?;
+        let body = out.get_item(0)?.cast_into::<PyBytes>()?;
+        let tokens: u64 = out.get_item(1)?.extract()?;
+        let kwargs = PyDict::new(py);
+        kwargs.set_item(intern!(py, "live"), true)?;
+        let label: Option<String> = self
+            .meter
+            .bind(py)
+            .call_method(intern!(py, "record"), (intern!(py, "embeddings"), model, tokens), Some(&kwargs))?
+            .extract()?;
+        Ok(Some(Rendered::Now { body, label }))
+    }
+}
+
+#[pymethods]
+impl HotApp {
+    /// `routes`: `(path, kind, decode, prepare, render)` per hot route, `kind` one of `chat`,
+    /// `completion`, `embeddings`. `rearm()` returns `(control_counter_seen, lora_version, quiet)`.
+    #[new]
+    #[pyo3(signature = (*, fallback, rearm, control, control_key, served_key, loras, lora_key, routes, limit, max_depth,
+        override_prefix, return_error, metrics, meter, respond, monotonic, headers))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        fallback: Py<PyAny>,
+        rearm: Py<PyAny>,
+        control: Py<SharedTable>,
+        control_key: String,
+        served_key: String,
+        loras: Py<SharedTable>,
+        lora_key: String,
+        routes: Vec<RouteSpec>,
+        limit: u64,
+        max_depth: usize,
+        override_prefix: Vec<u8>,
+        return_error: Vec<u8>,
+        metrics: Option<(Py<SharedTable>, f64)>,
+        meter: Py<PyAny>,
+        respond: Py<PyAny>,
+        monotonic: Py<PyAny>,
+        headers: Vec<(Py<PyBytes>, Py<PyBytes>)>,
+    ) -> PyResult<Self> {
+        let routes = routes
+            .into_iter()
+            .map(|(path, kind, decode, prepare, render)| {
+                let kind = match kind.as_str() {
+                    "chat" => Kind::Chat,
+                    "completion" => Kind::Completion,
+                    "embeddings" => Kind::Embeddings,
+                    other => {
+                        return Err(super::InvalidInput::new_err(format!("unknown hot route kind {other:?}")))
+                    }
+                };
+                Ok(Route { path, kind, decode, prepare, render, cache: Mutex::new(HashMap::new()) })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(Self {
+            fallback,
+            rearm,
+            armed: AtomicI64::new(-1),
+            armed_loras: AtomicI64::new(-1),
+            quiet: AtomicBool::new(false),
+            routes,
+            limit,
+            max_depth,
+            override_prefix,
+            return_error,
+            metrics,
+            meter,
+            respond,
+            monotonic,
+            headers,
+            ids: RequestIds::fresh(),
+            served: Word::new(control.clone_ref(py), &served_key)?,
+            changes: Word::new(control, &control_key)?,
+            lora_version: Word::new(loras, &lora_key)?,
+            names: [&b"content-type"[..], b"application/json", b"content-length", b"x-request-id"]
+                .map(|n| PyBytes::new(py, n).unbind()),
+        })
+    }
+
+    fn __call__<'py>(
+        slf: &Bound<'py, Self>,
+        scope: &Bound<'py, PyAny>,
+        receive: &Bound<'py, PyAny>,
+        send: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let this = slf.get();
+        if let Some((route, request_id)) = this.take(py, scope)? {
+            let started = this.monotonic(py)?;
+            let reading = awaiting(&receive.call0()?)?;
+            let call = HotCall::new(slf, route, scope, receive, send, request_id, reading, started);
+            return Ok(Bound::new(py, call)?.into_any());
+        }
+        this.fallback.bind(py).call1((scope, receive, send))
+    }
+
+    /// The Python app's attributes (`state`, `routes`, `app`), for whoever holds the ASGI app.
+    fn __getattr__<'py>(&self, py: Python<'py>, name: &Bound<'py, PyString>) -> PyResult<Bound<'py, PyAny>> {
+        self.fallback.bind(py).getattr(name)
+    }
+}
+
+/// `[(name, value), ...]` headers of a response start, from its own and the app's trailing ones.
+pub(crate) fn trailing_headers<'py>(
+    py: Python<'py>,
+    app: &HotApp,
+    request_id: Option<&Bound<'py, PyAny>>,
+) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+    let mut out = Vec::with_capacity(app.headers.len() + 1);
+    for (name, value) in &app.headers {
+        out.push(PyTuple::new(py, [name.bind(py).as_any(), value.bind(py).as_any()])?);
+    }
+    let id = match request_id {
+        Some(id) => id.clone(),
+        None => app.ids.next_bytes(py).into_any(),
+    };
+    out.push(PyTuple::new(py, [app.names(py)[3].as_any().clone(), id])?);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scan;
+
+    fn scan(headers: &[(&[u8], &[u8])], limit: u64) -> bool {
+        let mut scan = Scan::default();
+        headers.iter().all(|(n, v)| scan.take(n, v, b"x-fakeai-", b"x-return-error")) && scan.admits(limit)
+    }
+
+    #[test]
+    fn a_plain_json_post_within_the_limit_is_taken() {
+        let plain: &[(&[u8], &[u8])] = &[
+            (b"host", b"x"),
+            (b"content-type", b"application/json"),
+            (b"content-length", b"120"),
+            (b"authorization", b"Bearer k"),
+        ];
+        assert!(scan(plain, 120));
+        assert!(!scan(plain, 119));
+    }
+
+    #[test]
+    fn what_the_python_chain_acts_on_is_not_taken() {
+        let len: (&[u8], &[u8]) = (b"content-length", b"10");
+        assert!(!scan(&[len, (b"x-fakeai-ttft-ms", b"0")], 100));
+        assert!(!scan(&[len, (b"x-return-error", b"500")], 100));
+        assert!(!scan(&[len, (b"content-type", b"Multipart/Form-Data; boundary=x")], 100));
+        assert!(!scan(&[(b"transfer-encoding", b"chunked")], 100)); // no length
+        assert!(!scan(&[(b"content-length", b"1x")], 100));
+        assert!(!scan(&[(b"content-length", b"")], 100));
+        assert!(!scan(&[(b"content-length", b"1234567890123456789")], u64::MAX));
+        assert!(scan(&[len, (b"x-fakeai", b"not the prefix")], 100));
+    }
+
+    #[test]
+    fn the_request_id_header_is_flagged() {
+        let mut s = Scan::default();
+        assert!(s.take(b"x-request-id", b"abc", b"x-fakeai-", b"x-return-error") && s.request_id);
+        assert!(s.take(b"accept", b"*/*", b"x-fakeai-", b"x-return-error") && !s.request_id);
+    }
+}
