@@ -63,7 +63,7 @@ import urllib.request
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from fakeai.runtime.process import free_port, group_cpu_seconds, spawn, stop
+from fakeai.runtime.process import children, free_port, group_cpu_seconds, spawn, stop
 
 HERE = Path(__file__).resolve().parent
 USER_MESSAGE = (
@@ -231,6 +231,10 @@ class Result:
     cpu_us: float = 0.0
     #: Server CPU time over the run's wall time (1.0: one core busy all the time).
     busy: float = 0.0
+    #: The workers' event-loop threads' time running or waiting for a CPU, over the run's wall time
+    #: (mean per worker): ~1.0 when the loop never waited for work (saturated), even while other
+    #: processes take part of its core (then ``busy`` < 1).
+    loop: float = 0.0
 
 
 def _ms(value: str, unit: str) -> float:
@@ -283,6 +287,19 @@ def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace, pin: lis
         errors += sum(int(x) for x in sock.groups())
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     return Result("", rps, _ms(*p50.groups()), _ms(*p99.groups()), errors, requests)
+
+
+def loop_seconds(pids: set[int]) -> float:
+    """Seconds the main threads of ``pids`` (a granian worker's event loop) spent on a CPU or runnable
+    waiting for one (``/proc/PID/schedstat``: run time, run-queue delay), summed."""
+    total = 0
+    for pid in pids:
+        try:
+            run, delay = Path(f"/proc/{pid}/schedstat").read_text().split()[:2]
+        except (OSError, ValueError):
+            continue
+        total += int(run) + int(delay)
+    return total / 1e9
 
 
 def latency_sums(port: int, model: str) -> dict[str, tuple[int, float]]:
@@ -343,11 +360,13 @@ def measure(
     try:
         wrk(port, v, 1, args, client_pin)  # warm-up
         sums = latency_sums(port, v.body["model"]) if latency is not None else {}
-        cpu, began = group_cpu_seconds(proc.pid), time.monotonic()
+        loops = children(proc.pid) or {proc.pid}
+        cpu, loop, began = group_cpu_seconds(proc.pid), loop_seconds(loops), time.monotonic()
         result = wrk(port, v, args.duration, args, client_pin)
-        used = group_cpu_seconds(proc.pid) - cpu
+        used, wall = group_cpu_seconds(proc.pid) - cpu, time.monotonic() - began
         result.cpu_us = used / max(result.requests, 1) * 1e6
-        result.busy = used / (time.monotonic() - began)
+        result.busy = used / wall
+        result.loop = (loop_seconds(loops) - loop) / wall / len(loops)
         if latency is not None:
             latency.append(window_means(sums, latency_sums(port, v.body["model"])))
     finally:
@@ -367,6 +386,7 @@ def median(results: list[Result]) -> Result:
         requests=sum(r.requests for r in results),
         cpu_us=mid(r.cpu_us for r in results),
         busy=mid(r.busy for r in results),
+        loop=mid(r.loop for r in results),
     )
 
 
@@ -409,14 +429,14 @@ def report_floors(rows: list[tuple[str, Result, Result | None]], floors: list[st
 
 def report(rows: list[tuple[str, Result, Result | None]]) -> None:
     print(
-        f"{'target':40} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'cpu us/req':>10} {'busy':>5} "
+        f"{'target':40} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'cpu us/req':>10} {'busy':>5} {'loop':>5} "
         f"{'x base':>7} {'cpu x base':>10}  baseline"
     )
     for _, r, base in rows:
         ratio = f"{r.rps / base.rps:7.3f}" if base else f"{'':7}"
         cpu = f"{base.cpu_us / r.cpu_us:10.3f}" if base and r.cpu_us else f"{'':10}"
         print(
-            f"{r.name:40} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.errors:6d} {r.cpu_us:10.1f} {r.busy:5.2f} "
+            f"{r.name:40} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.errors:6d} {r.cpu_us:10.1f} {r.busy:5.2f} {r.loop:5.2f} "
             f"{ratio} {cpu}  {base.name if base else ''}"
         )
 
