@@ -390,8 +390,7 @@ impl Pacer {
     /// `ticket`, `deadline` is the request's last token as forecast, and `first` its first: the
     /// deadline is settled with the engine ([`Settling`]): asked at once when `now` is given (the
     /// engine's lower bound of the last token's time, from the batch it joined, tells when to ask
-    /// next, which is later than its first token; an `answer` that carries that bound from its
-    /// submission is not asked again), else first asked at `first`. `answer` (the `Answer`
+    /// next, which is later than its first token), else first asked at `first`. `answer` (the `Answer`
     /// rendered) then counts its settled TTFT and ITL.
     #[pyo3(signature = (future, deadline, engine=None, ticket=0, first=0.0, now=None, answer=None))]
     #[allow(clippy::too_many_arguments)]
@@ -411,15 +410,9 @@ impl Pacer {
         // A whole answer shows only its last token's time: that one is settled, first asked when
         // the first token is forecast (a lower bound of the last token's time).
         let ask = first.min(deadline);
-        let known = answer.as_ref().and_then(|a| a.get().ask_last);
         let settling =
             Settling { engine, ticket, last: true, expected: deadline, ask, first_at: first, answer };
-        let asked = match (now, known) {
-            (Some(now), Some(at)) => Some((now, Err(at))),
-            (Some(now), None) => Some((now, settling.ask_whole(now))),
-            (None, _) => None,
-        };
-        match asked {
+        match now.map(|now| (now, settling.ask_whole(now))) {
             None => self.queue.push(ask, Entry::Waiter(future, Some(settling))),
             Some((_, Err(at))) => {
                 let ask = at.max(ask);

@@ -148,20 +148,19 @@ impl Sim<'_> {
         self.booking(out, stream).map_or(0, |(c, b)| c.book(&b, offsets))
     }
 
-    /// With an engine: submit `tokens` output tokens and return `(ticket, each token's offset,
-    /// when to first ask for the last token)` ([`SharedEngine::submit`]), recorded in the cluster's
-    /// table like a booked schedule, unless the pacer settles it (then its [`Timing`] counts it there
-    /// once settled).
-    fn engine_times(&self, out: &Outcome, stream: bool, tokens: usize) -> PyResult<Option<EngineTimes>> {
+    /// With an engine: submit `tokens` output tokens and return `(ticket, each token's offset)`,
+    /// recorded in the cluster's table like a booked schedule, unless the pacer settles it (then
+    /// its [`Timing`] counts it there once settled).
+    fn engine_times(&self, out: &Outcome, stream: bool, tokens: usize) -> PyResult<Option<(u64, Vec<f64>)>> {
         let Some(engine) = self.engine else { return Ok(None) };
-        let (ticket, times, ask) =
+        let (ticket, times) =
             engine.submit(self.now, out.prompt_tokens, out.cached_tokens, tokens as u32, out.worker)?;
         if !self.settles() {
             if let Some((c, b)) = self.booking(out, stream) {
                 c.record(&b, &times, 0.0, 0.0);
             }
         }
-        Ok(Some((ticket, times, ask)))
+        Ok(Some((ticket, times)))
     }
 }
 
@@ -207,13 +206,7 @@ pub(crate) struct Answer {
     /// An engine-timed live answer's token timing (metrics, cluster histograms), for the pacer to count once settled
     /// (it is given the answer: `Pacer.play`/`Pacer.wait`'s `answer`).
     pub(crate) timing: Option<Timing>,
-    /// An engine-timed whole answer's first ask for its last token (monotonic seconds), as the
-    /// engine told at submission (`Pacer.wait` then skips asking at once).
-    pub(crate) ask_last: Option<f64>,
 }
-
-/// An engine-timed request's ticket, token offsets and when to first ask for its last token.
-type EngineTimes = (u64, Vec<f64>, Option<f64>);
 
 /// What a rendered request reports back: its token counts and where it ran.
 pub(crate) struct Outcome {
@@ -232,15 +225,14 @@ pub(crate) fn whole<'py>(
     out: Outcome,
     decode_tokens: usize,
 ) -> PyResult<Bound<'py, Answer>> {
-    let (phases, ticket, ask_last) = match sim.engine_times(&out, false, decode_tokens)? {
-        Some((ticket, times, ask)) => ([times[0], times[times.len() - 1]], ticket, Some(ask)),
+    let (phases, ticket, timed) = match sim.engine_times(&out, false, decode_tokens)? {
+        Some((ticket, times)) => ([times[0], times[times.len() - 1]], ticket, true),
         None => {
             let mut phases = schedule::phases(&mut Rng::new(fresh_seed()), lat, decode_tokens);
             let ticket = sim.book(&out, false, &mut phases);
-            (phases, ticket, None)
+            (phases, ticket, false)
         }
     };
-    let timed = ask_last.is_some();
     let (prompt, completion) = (u64::from(out.prompt_tokens), u64::from(out.completion_tokens));
     let (label, timing) = sim.meter(py, Inference::whole(prompt, completion, phases[1], phases[0]), timed, 0);
     let answer = Answer {
@@ -251,7 +243,6 @@ pub(crate) fn whole<'py>(
         ticket,
         label,
         timing,
-        ask_last: ask_last.flatten(),
     };
     Bound::new(py, answer)
 }
@@ -290,7 +281,7 @@ pub(crate) fn streamed<'py>(
     let mut steps = steps.into();
     let (offsets, ticket, timed) = match sim.engine_times(&out, true, steps.len())? {
         // One token per step (a stream's steps are its tokens, the last also carrying the end).
-        Some((ticket, times, _)) => {
+        Some((ticket, times)) => {
             let last = times.len() - 1;
             ((0..steps.len()).map(|k| times[k.min(last)]).collect(), ticket, true)
         }
@@ -321,7 +312,6 @@ pub(crate) fn streamed<'py>(
         ticket,
         label,
         timing,
-        ask_last: None,
     };
     Bound::new(py, answer)
 }

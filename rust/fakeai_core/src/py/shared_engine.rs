@@ -56,11 +56,9 @@ impl SharedEngine {
     }
 
     /// Submit a request arriving at `now` with `outputs` tokens to generate, to `replica` (as
-    /// [`SharedEngine::route`] chose) or else the least-loaded one: its ticket, each token's offset
-    /// from `now`, and when to first ask the engine for its last token (`Settled::Later` of
-    /// [`engine::SharedEngine::submit_settling`]; None when it said anything else). A full queue
-    /// raises `InvalidInput(.., "engine", "overloaded")`, a request no replica can hold
-    /// `InvalidInput(.., "max_tokens", "context_length_exceeded")`.
+    /// [`SharedEngine::route`] chose) or else the least-loaded one: its ticket and each
+    /// token's offset from `now`. A full queue raises `InvalidInput(.., "engine", "overloaded")`, a
+    /// request no replica can hold `InvalidInput(.., "max_tokens", "context_length_exceeded")`.
     pub(crate) fn submit(
         &self,
         now: f64,
@@ -68,15 +66,11 @@ impl SharedEngine {
         cached: u32,
         outputs: u32,
         replica: Option<usize>,
-    ) -> PyResult<(u64, Vec<f64>, Option<f64>)> {
-        match self.inner.submit_settling(replica, now, prompt, cached, outputs.max(1), self.sustain) {
-            Ok((ticket, times, last)) => {
+    ) -> PyResult<(u64, Vec<f64>)> {
+        match self.inner.submit_on(replica, now, prompt, cached, outputs.max(1), self.sustain) {
+            Ok((ticket, times)) => {
                 let offsets = times.into_iter().map(|t| (t - now).max(0.0)).collect();
-                let ask = match last {
-                    engine::Settled::Later(at) => Some(at),
-                    _ => None,
-                };
-                Ok((ticket | self.tag << TAG_SHIFT, offsets, ask))
+                Ok((ticket | self.tag << TAG_SHIFT, offsets))
             }
             Err(Refusal::QueueFull(limit)) => Err(InvalidInput::new_err((
                 format!(
@@ -156,7 +150,6 @@ impl SharedEngine {
         cached_tokens: u32,
     ) -> PyResult<(u64, Vec<f64>)> {
         self.submit(now, prompt_tokens, cached_tokens, output_tokens, None)
-            .map(|(t, offsets, _)| (t, offsets))
     }
 
     /// `(replica, cached_tokens)`: look the prompt `token_ids` up in the replicas' prefix caches at

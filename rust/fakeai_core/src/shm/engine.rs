@@ -600,27 +600,11 @@ impl SharedEngine {
         max_output: u32,
         sustain: bool,
     ) -> Result<(Ticket, Vec<f64>), Refusal> {
-        self.submit_settling(replica, now, prompt, cached, max_output, sustain)
-            .map(|(t, times, _)| (t, times))
-    }
-
-    /// [`SharedEngine::submit_on`], with what [`SharedEngine::settle`] of the request's last token
-    /// says at once (under the same lock: the lower bound of its time from the batch it joined,
-    /// which a whole answer would otherwise ask for in a second call).
-    pub fn submit_settling(
-        &self,
-        replica: Option<usize>,
-        now: f64,
-        prompt: u32,
-        cached: u32,
-        max_output: u32,
-        sustain: bool,
-    ) -> Result<(Ticket, Vec<f64>, Settled), Refusal> {
         let guard = self.lock();
         let frontend = self.dep.coefficients.frontend.max(0.0);
         let replicas = self.dep.replicas as usize;
-        // The request holds the front-end lane free first, then reaches the engine. The replica it
-        // was routed to (else replica 0, the only one by default), if advanced, is not loaded twice.
+        // The request holds the front-end lane free first, then reaches the engine. Replica 0 (the
+        // only one by default), if advanced, is not loaded twice.
         let lanes = &self.header().frontend[..replicas.clamp(1, MAX_REPLICAS)];
         let lane = first_free(lanes);
         let service = frontend_service(frontend, self.header().counters.submitted);
@@ -628,8 +612,7 @@ impl SharedEngine {
         // (`workload::frontend_arrival`); the engine's clock may already be past it (another lane's
         // request advanced it), and the request then reaches the engine at the engine's now.
         let exit = lanes[lane].max(now) + service;
-        let keep = replica.filter(|&r| r < replicas).unwrap_or(0);
-        let kept = self.advance_keeping(exit, keep);
+        let kept = self.advance_keeping(exit, 0);
         let now = self.header().now;
         let load = |r: usize| {
             let h = self.head(r);
@@ -649,13 +632,8 @@ impl SharedEngine {
             return Err(Refusal::QueueFull(self.waiting_capacity));
         }
         let mut l = match kept {
-            Some(l) if r == keep => l,
-            other => {
-                if let Some(l) = other {
-                    self.recycle(l);
-                }
-                self.load(r)
-            }
+            Some(l) if r == 0 => l,
+            _ => self.load(r),
         };
         let id = match l.engine.submit_to(0, now, prompt, cached, max_output) {
             Ok(id) => id,
@@ -667,7 +645,6 @@ impl SharedEngine {
         let added = self.store(r, &mut l);
         let slot = added[0];
         let generation = self.records(r)[slot as usize].generation;
-        let last = self.settled(r, generation, slot as usize, now, true);
         let h = self.header();
         h.counters.submitted += 1;
         h.frontend[lane] = exit;
@@ -679,7 +656,7 @@ impl SharedEngine {
             false => l.engine.forecast_here(id, sustain),
         };
         self.recycle(l);
-        Ok((ticket | 1 << 63, times, last))
+        Ok((ticket | 1 << 63, times))
     }
 
     /// Keep a finished load's engine for the next load to reuse.
@@ -1222,23 +1199,6 @@ mod tests {
         // priced with the sequences that outlast the request took 3.45.
         let per_answer = f64::from(asks) / f64::from(answers);
         assert!(per_answer < 3.25, "{per_answer} asks per answer");
-    }
-
-    #[test]
-    fn a_submit_settles_its_last_token_as_an_ask_at_once_would() {
-        let dep = deployment(2, 64);
-        let a = SharedEngine::open(&region("submit-settling"), &dep, 64).unwrap();
-        for k in 0..40 {
-            let now = 3.0 + f64::from(k) * 2e-3;
-            let (ticket, times, last) =
-                a.submit_settling(Some(k as usize % 2), now, 100 + k, 0, 20, true).unwrap();
-            let at = a.header().now;
-            assert_eq!(last, a.settle(ticket, at, true), "request {k}");
-            match last {
-                Settled::Later(t) => assert!(t >= at && t <= now + times[times.len() - 1] + 1.0, "{t}"),
-                other => panic!("request {k}: {other:?}"),
-            }
-        }
     }
 
     #[test]
