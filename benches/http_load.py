@@ -9,6 +9,7 @@
     python benches/http_load.py --variants ref ref-embeddings --ref /tmp/old/python --workers 1 --rounds 3
     python benches/http_load.py --variants engine             # engine-model timing vs fixed timing (Llama-3.1-8B)
     python benches/http_load.py --variants engine-sat --workers 1 --rounds 3 --duration 5   # ... saturated
+    python benches/http_load.py --variants engine-sat fixed-sat-0 --workers 1 --rounds 3 --duration 5
     python benches/http_load.py --variants engine-sat base-engine-sat --base-site DIR --workers 1 --rounds 3
     python benches/http_load.py --variants chat embeddings --workers 1 --rounds 3   # per server core
     # per server core against every floor (ASGI, RSGI, and the 19 KB embeddings-sized bodies):
@@ -36,15 +37,27 @@ The engine model cannot run without latency, so it has two pairs that measure di
   servers), and the engine's cost shows only in the CPU time per request ("cpu x base": the baseline's
   CPU per request over the variant's), which at this load also carries the idle loop's wake-ups.
 - ``engine-sat`` vs ``fixed-sat`` (throughput): both saturate the server's core with 4096 connections
-  (:data:`SATURATING`), so requests/s is what the server's CPU allows ("busy" is the server's CPU
-  seconds per wall second: ~1.0 when it has a core to itself; lower means other processes took part of
-  it, which lowers both alike). The engine deployment has :data:`SAT_REPLICAS` replicas, so its
-  simulated GPUs are not the limit (no request waits for a batch slot), and ``fixed-sat`` runs with no
-  batch-slot limit at the engine's mean TTFT and ITL measured at this load by a calibration run of
-  ``engine-sat`` before the rounds (printed), so both hold about as many requests in flight. "x base"
-  (requests/s over ``fixed-sat``'s) is the engine's throughput cost, the figure issue #18 sets >= 0.9.
-  ``base-engine-sat`` runs the same engine from another build (``--base-site DIR``) in the same run:
-  before/after figures side by side.
+  (:data:`SATURATING`), so requests/s is what the server's CPU allows. "busy" is the server's CPU
+  seconds per wall second (~1.0 when it has a core to itself; lower when other processes take part of
+  it, which lowers both alike); "loop" is the time its workers' event-loop threads spent running or
+  runnable per wall second: ~1.0 means the loop never waited for work, i.e. the server is saturated
+  even where busy < 1 on a shared machine. The engine deployment has :data:`SAT_REPLICAS` replicas,
+  so its simulated GPUs are not the limit (no request waits for a batch slot), and ``fixed-sat`` runs
+  with no batch-slot limit at the engine's mean TTFT and ITL measured at this load by a calibration
+  run of ``engine-sat`` before the rounds (printed), so both hold about as many requests in flight.
+  Those means are the server-side ones of ``/metrics`` (``models[model].latency_seconds``: the
+  engine's settled first token and mean ITL of every engine-timed answer, measured from the request's
+  arrival): on a saturated loop they include the time a request waits for the loop before its core
+  call reaches the engine (~100 ms at 4096 connections; more on a busier machine, so the calibration
+  is printed), which fixed timing, counted from the same arrival, absorbs. ``fixed-sat`` keeps the
+  model's spread (``--jitter`` unset: +-10 % per delay, fixed timing as it ships); ``fixed-sat-0``
+  (``--jitter 0``) is the same with no spread: its answers all take the same time and leave in the
+  order they came, which costs the server ~10-25 % less CPU per request than a spread does (perf: the
+  extra is thin everywhere, most in Python's allocator, frame evaluation and coroutine sends, as when
+  memory freed out of order is reused from colder pools; the engine's answers, like real ones, vary).
+  "x base" (requests/s over ``fixed-sat``'s) is the engine's throughput cost, the figure issue #18
+  sets >= 0.9. ``base-engine-sat`` runs the same engine from another build (``--base-site DIR``) in
+  the same run: before/after figures side by side.
 """
 
 from __future__ import annotations
@@ -63,7 +76,7 @@ import urllib.request
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from fakeai.runtime.process import free_port, group_cpu_seconds, spawn, stop
+from fakeai.runtime.process import children, free_port, group_cpu_seconds, spawn, stop
 
 HERE = Path(__file__).resolve().parent
 USER_MESSAGE = (
@@ -201,10 +214,21 @@ VARIANTS: dict[str, Variant] = {
     ),
     # Throughput: both saturate the server's core. The engine deployment has replicas enough that the
     # simulated GPUs are not the limit; the fixed variant takes the engine's mean TTFT/ITL at this load.
+    # Fixed timing as it ships: the model's spread (+-10 % per delay) around the calibrated means.
     "fixed-sat": Variant(
         "fakeai chat 8B fixed, saturated",
         "floor",
         flags=("--kv-batch-size", "0"),  # no batch-slot queue: fixed timing's latency stays fixed
+        body=LLAMA_BODY,
+        connections=SATURATING,
+        latency_of="engine-sat",
+    ),
+    # The same with no spread (--jitter 0): every answer takes the same time, so answers leave in
+    # the order they came, which is cheaper for the server (see the module docstring).
+    "fixed-sat-0": Variant(
+        "fakeai chat 8B fixed --jitter 0, saturated",
+        "fixed-sat",
+        flags=("--kv-batch-size", "0", "--jitter", "0"),
         body=LLAMA_BODY,
         connections=SATURATING,
         latency_of="engine-sat",
@@ -241,6 +265,10 @@ class Result:
     cpu_us: float = 0.0
     #: Server CPU time over the run's wall time (1.0: one core busy all the time).
     busy: float = 0.0
+    #: The workers' event-loop threads' time running or waiting for a CPU, over the run's wall time
+    #: (mean per worker): ~1.0 when the loop never waited for work (saturated), even while other
+    #: processes take part of its core (then ``busy`` < 1).
+    loop: float = 0.0
 
 
 def _ms(value: str, unit: str) -> float:
@@ -293,6 +321,19 @@ def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace, pin: lis
         errors += sum(int(x) for x in sock.groups())
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     return Result("", rps, _ms(*p50.groups()), _ms(*p99.groups()), errors, requests)
+
+
+def loop_seconds(pids: set[int]) -> float:
+    """Seconds the main threads of ``pids`` (a granian worker's event loop) spent on a CPU or runnable
+    waiting for one (``/proc/PID/schedstat``: run time, run-queue delay), summed."""
+    total = 0
+    for pid in pids:
+        try:
+            run, delay = Path(f"/proc/{pid}/schedstat").read_text().split()[:2]
+        except (OSError, ValueError):
+            continue
+        total += int(run) + int(delay)
+    return total / 1e9
 
 
 def latency_sums(port: int, model: str) -> dict[str, tuple[int, float]]:
@@ -353,11 +394,13 @@ def measure(
     try:
         wrk(port, v, 1, args, client_pin)  # warm-up
         sums = latency_sums(port, v.body["model"]) if latency is not None else {}
-        cpu, began = group_cpu_seconds(proc.pid), time.monotonic()
+        loops = children(proc.pid) or {proc.pid}
+        cpu, loop, began = group_cpu_seconds(proc.pid), loop_seconds(loops), time.monotonic()
         result = wrk(port, v, args.duration, args, client_pin)
-        used = group_cpu_seconds(proc.pid) - cpu
+        used, wall = group_cpu_seconds(proc.pid) - cpu, time.monotonic() - began
         result.cpu_us = used / max(result.requests, 1) * 1e6
-        result.busy = used / (time.monotonic() - began)
+        result.busy = used / wall
+        result.loop = (loop_seconds(loops) - loop) / wall / len(loops)
         if latency is not None:
             latency.append(window_means(sums, latency_sums(port, v.body["model"])))
     finally:
@@ -377,6 +420,7 @@ def median(results: list[Result]) -> Result:
         requests=sum(r.requests for r in results),
         cpu_us=mid(r.cpu_us for r in results),
         busy=mid(r.busy for r in results),
+        loop=mid(r.loop for r in results),
     )
 
 
@@ -419,33 +463,42 @@ def report_floors(rows: list[tuple[str, Result, Result | None]], floors: list[st
 
 def report(rows: list[tuple[str, Result, Result | None]]) -> None:
     print(
-        f"{'target':40} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'cpu us/req':>10} {'busy':>5} "
+        f"{'target':40} {'req/s':>9} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} {'cpu us/req':>10} {'busy':>5} {'loop':>5} "
         f"{'x base':>7} {'cpu x base':>10}  baseline"
     )
     for _, r, base in rows:
         ratio = f"{r.rps / base.rps:7.3f}" if base else f"{'':7}"
         cpu = f"{base.cpu_us / r.cpu_us:10.3f}" if base and r.cpu_us else f"{'':10}"
         print(
-            f"{r.name:40} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.errors:6d} {r.cpu_us:10.1f} {r.busy:5.2f} "
+            f"{r.name:40} {r.rps:9.0f} {r.p50_ms:7.2f} {r.p99_ms:7.2f} {r.errors:6d} {r.cpu_us:10.1f} {r.busy:5.2f} {r.loop:5.2f} "
             f"{ratio} {cpu}  {base.name if base else ''}"
         )
 
 
-def calibrated(v: Variant, source: str, workers: int, args: argparse.Namespace) -> Variant:
+def calibrated(
+    v: Variant,
+    source: str,
+    workers: int,
+    args: argparse.Namespace,
+    known: dict[tuple[str, int | None, int], tuple[float, float]],
+) -> Variant:
     """``v`` with fixed timing at ``source``'s mean TTFT and ITL, measured by a run of ``source`` at
-    ``v``'s connections before the rounds."""
-    got: list[tuple[float, float]] = []
-    probe = replace(VARIANTS[source], connections=v.connections)
-    measure(
-        source,
-        probe,
-        workers,
-        argparse.Namespace(**{**vars(args), "duration": max(3, args.duration // 2)}),
-        got,
-    )
-    ttft, itl = got[0]
+    ``v``'s connections before the rounds (once per source, connections and workers: ``known``)."""
+    key = (source, v.connections, workers)
+    if key not in known:
+        got: list[tuple[float, float]] = []
+        probe = replace(VARIANTS[source], connections=v.connections)
+        measure(
+            source,
+            probe,
+            workers,
+            argparse.Namespace(**{**vars(args), "duration": max(3, args.duration // 2)}),
+            got,
+        )
+        known[key] = got[0]
+    ttft, itl = known[key]
     print(f"{v.label} ({workers}w): --ttft {ttft:.1f} --itl {itl:.2f}, {source}'s means", flush=True)
-    return replace(v, latency=("--ttft", f"{ttft:.1f}", "--itl", f"{itl:.2f}", "--jitter", "0"))
+    return replace(v, latency=("--ttft", f"{ttft:.1f}", "--itl", f"{itl:.2f}"))
 
 
 def main() -> None:
@@ -511,11 +564,12 @@ def main() -> None:
     if shutil.which("wrk") is None:
         sys.exit("wrk not found: apt-get install wrk")
     rows = []
+    known: dict[tuple[str, int | None, int], tuple[float, float]] = {}
     for workers in args.workers:
         names = with_baselines([*args.floors, *args.variants])
         for name in names:
             if (source := VARIANTS[name].latency_of) is not None:
-                VARIANTS[name] = calibrated(VARIANTS[name], source, workers, args)
+                VARIANTS[name] = calibrated(VARIANTS[name], source, workers, args, known)
         runs: dict[str, list[Result]] = {name: [] for name in names}
         for r in range(args.rounds):
             for name in names if r % 2 == 0 else reversed(names):

@@ -603,8 +603,8 @@ impl SharedEngine {
         let guard = self.lock();
         let frontend = self.dep.coefficients.frontend.max(0.0);
         let replicas = self.dep.replicas as usize;
-        // The request holds the front-end lane free first, then reaches the engine. Replica 0 (the
-        // only one by default), if advanced, is not loaded twice.
+        // The request holds the front-end lane free first, then reaches the engine. The replica it
+        // was routed to (else replica 0, the only one by default), if advanced, is not loaded twice.
         let lanes = &self.header().frontend[..replicas.clamp(1, MAX_REPLICAS)];
         let lane = first_free(lanes);
         let service = frontend_service(frontend, self.header().counters.submitted);
@@ -612,7 +612,8 @@ impl SharedEngine {
         // (`workload::frontend_arrival`); the engine's clock may already be past it (another lane's
         // request advanced it), and the request then reaches the engine at the engine's now.
         let exit = lanes[lane].max(now) + service;
-        let kept = self.advance_keeping(exit, 0);
+        let keep = replica.filter(|&r| r < replicas).unwrap_or(0);
+        let kept = self.advance_keeping(exit, keep);
         let now = self.header().now;
         let load = |r: usize| {
             let h = self.head(r);
@@ -632,8 +633,13 @@ impl SharedEngine {
             return Err(Refusal::QueueFull(self.waiting_capacity));
         }
         let mut l = match kept {
-            Some(l) if r == 0 => l,
-            _ => self.load(r),
+            Some(l) if r == keep => l,
+            other => {
+                if let Some(l) = other {
+                    self.recycle(l);
+                }
+                self.load(r)
+            }
         };
         let id = match l.engine.submit_to(0, now, prompt, cached, max_output) {
             Ok(id) => id,
