@@ -278,7 +278,10 @@ def main() -> None:
         *(["floor-rsgi"] if args.floor_rsgi else []),
     ]
     build_client()
-    print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")
+    if args.engine:
+        print(f"{ENGINE_MODEL} timed by the engine model, {TOKENS} tokens per stream")
+    else:
+        print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")
     print(
         "server     streams counted  TTFT p50  TTFT p99   gap p50   gap p99  gap mean  server CPU/token"
         "  client CPU  read lag p99"
