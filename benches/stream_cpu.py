@@ -7,7 +7,9 @@
 2-core machine its figures move by 10-20 % from one run to the next. This drives the ASGI app directly in
 one process, on one asyncio loop: ``--streams`` streamed chat requests in flight (64 tokens, TTFT 50 ms,
 ITL 10 ms, as there) until ``--total`` have run, each with a ``receive`` that hands over the body and a
-``send`` that completes at once and counts the tokens. The figure is the process's CPU time per stream,
+``send`` that completes at once and counts the tokens: it reads every byte it is given, as a server's
+copy of the body into its socket buffer does, so a chunk that went cold in memory costs here as it
+would there. The figure is the process's CPU time per stream,
 so what fakeai adds per stream (decoding, rendering, metering, the middleware, the pacer's writes)
 shows up beside the floor (``benches/bare_stream.py``: prebuilt chunks, the same ticker) without
 granian's and the kernel's share. Each kind runs in a fresh interpreter; with ``--rounds`` the kinds
