@@ -6,6 +6,7 @@
     python benches/stream_fidelity.py --streams 1000 --server-workers 2
     python benches/stream_fidelity.py --streams 200 1000 --floor --floor-rsgi --rounds 3   # ratios
     python benches/stream_fidelity.py --streams 200 --floor --ref /tmp/base-venv/bin/python   # before/after
+    python benches/stream_fidelity.py --streams 200 --engine   # Llama-3.1-8B timed by the engine model
 
 Starts ``fakeai server --workers 1 --ttft 50 --itl 10 --jitter 0`` with one simulated worker and the
 KV/queueing effects off (``--kv-workers 1 --kv-batch-size 0 --kv-cache-blocks 0``), then for each N
@@ -14,6 +15,11 @@ completions in flight for ``--duration`` seconds, as a load tester's concurrency
 connection sends its next request as soon as its stream ends, and the connections start staggered
 over one stream's length so that arrivals are spread evenly. Streams started in the first second
 (the ramp) are not counted; every content chunk's arrival time is recorded for the rest.
+
+With ``--engine`` the streams are Llama-3.1-8B's, timed by the engine model (the server started
+without ``--ttft``/``--itl``): their TTFT and ITL are the simulated deployment's, not 50/10 ms, so no
+row is marked LATE and no floor is run; what it measures is the server's CPU per token with the engine
+on.
 
 Printed per N: TTFT p50/p99 and inter-chunk gap p50/p99 against the configured 50 ms / 10 ms, server
 CPU seconds per delivered token (utime + stime of the server's processes, from ``/proc``),
@@ -55,10 +61,14 @@ CONTENT = b'{"content":"'
 END = b"data: [DONE]"
 
 
-def request(port: int) -> bytes:
+#: The model of ``--engine``: an open model, so ``--timing auto`` puts it on the engine model.
+ENGINE_MODEL = "meta-llama/Llama-3.1-8B-Instruct"
+
+
+def request(port: int, model: str = "gpt-4o") -> bytes:
     body = json.dumps(
         {
-            "model": "gpt-4o",
+            "model": model,
             "messages": [{"role": "user", "content": "Tell me about inference servers."}],
             "max_tokens": TOKENS,
             "ignore_eos": True,
@@ -85,16 +95,16 @@ def build_client() -> Path:
 
 
 def start_clients(
-    port: int, streams: int, clients: int, start_at: float, duration: float, pin: list[str]
+    port: int, streams: int, clients: int, start_at: float, duration: float, pin: list[str], model: str
 ) -> list:
     """Start ``clients`` load processes sharing ``streams`` connections (``pin``: a ``taskset``
-    prefix)."""
+    prefix), each streaming chat completions of ``model``."""
     shares = [streams // clients + (i < streams % clients) for i in range(clients)]
     procs = []
     for i, n in enumerate(shares):
         args = [str(a) for a in (port, n, sum(shares[:i]), streams, start_at, duration, TTFT + TOKENS * ITL)]
         with tempfile.TemporaryFile() as body:
-            body.write(request(port))
+            body.write(request(port, model))
             body.seek(0)
             procs.append(subprocess.Popen([*pin, CLIENT, *args], stdin=body, stdout=subprocess.PIPE))
     return procs
@@ -136,11 +146,17 @@ def pct(values: list[float], q: float) -> float:
 
 
 def run_level(
-    port: int, server_pid: int, streams: int, clients: int, duration: float, pin: list[str]
+    port: int,
+    server_pid: int,
+    streams: int,
+    clients: int,
+    duration: float,
+    pin: list[str],
+    model: str = "gpt-4o",
 ) -> dict[str, float]:
     clients = max(1, min(clients, streams))
     start_at = time.monotonic() + 1.0 + streams / 1000
-    procs = start_clients(port, streams, clients, start_at, duration, pin)
+    procs = start_clients(port, streams, clients, start_at, duration, pin, model)
     time.sleep(max(0.0, start_at - time.monotonic()))
     cpu0 = group_cpu_seconds(server_pid)
     results = [client_results(p, start_at, duration + 120) for p in procs]
@@ -175,10 +191,11 @@ def cpus(workers: int, no_pin: bool) -> tuple[list[str], list[str]]:
 
 
 def start_server(
-    kind: str, port: int, workers: int, pin: list[str], ref: str | None = None
+    kind: str, port: int, workers: int, pin: list[str], ref: str | None = None, engine: bool = False
 ) -> subprocess.Popen:
-    """``fakeai server`` as configured above, or the bare floor app (``benches/bare_stream.py``),
-    under ``pin`` (a ``taskset`` prefix)."""
+    """``fakeai server`` as configured above (``engine``: without a fixed timing, so that the engine
+    model times :data:`ENGINE_MODEL`), or the bare floor app (``benches/bare_stream.py``), under
+    ``pin`` (a ``taskset`` prefix)."""
     if kind in ("floor", "floor-rsgi", "ref-floor"):
         interface, target = (
             ("rsgi", "bare_stream:app_rsgi") if kind == "floor-rsgi" else ("asgi", "bare_stream:app")
@@ -203,12 +220,7 @@ def start_server(
             "-m",
             "fakeai",
             "server",
-            "--ttft",
-            "50",
-            "--itl",
-            "10",
-            "--jitter",
-            "0",
+            *([] if engine else ["--ttft", "50", "--itl", "10", "--jitter", "0"]),
         ]
         command += ["--kv-workers", "1", "--kv-batch-size", "0", "--kv-cache-blocks", "0"]
         command += ["--workers", str(workers), "--log-level", "warning", "--port", str(port)]
@@ -239,6 +251,11 @@ def main() -> None:
         "the base build's ticker)",
     )
     parser.add_argument(
+        "--engine",
+        action="store_true",
+        help=f"stream {ENGINE_MODEL} timed by the engine model (fakeai only, no floor, no LATE rows)",
+    )
+    parser.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -251,6 +268,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     server_pin, client_pin = cpus(args.server_workers, args.no_pin)
+    if args.engine and (args.floor or args.floor_rsgi or args.ref):
+        parser.error("--engine measures fakeai alone (its timing is not the floors' 50/10 ms)")
     kinds = [
         "fakeai",
         *(["ref"] if args.ref else []),
@@ -259,7 +278,10 @@ def main() -> None:
         *(["floor-rsgi"] if args.floor_rsgi else []),
     ]
     build_client()
-    print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")
+    if args.engine:
+        print(f"{ENGINE_MODEL} timed by the engine model, {TOKENS} tokens per stream")
+    else:
+        print(f"configured: TTFT {TTFT * 1000:.0f} ms, ITL {ITL * 1000:.0f} ms, {TOKENS} tokens per stream")
     print(
         "server     streams counted  TTFT p50  TTFT p99   gap p50   gap p99  gap mean  server CPU/token"
         "  client CPU  read lag p99"
@@ -269,7 +291,7 @@ def main() -> None:
         for _ in range(args.rounds):
             for kind in kinds:
                 r = measure(kind, n, args, server_pin, client_pin)
-                if r is not None and on_time(r):
+                if r is not None and (args.engine or on_time(r)):
                     cpu[kind].append(r["server_cpu_us_per_token"])
         if args.rounds > 1 or len(kinds) > 1:
             summarize(n, cpu)
@@ -280,10 +302,11 @@ def measure(
 ) -> dict[str, float] | None:
     """One level on a fresh server of ``kind``, printed as one row (None when it failed)."""
     port = free_port()
-    server = start_server(kind, port, args.server_workers, server_pin, args.ref)
+    server = start_server(kind, port, args.server_workers, server_pin, args.ref, args.engine)
+    model = ENGINE_MODEL if args.engine else "gpt-4o"
     try:
-        run_level(port, server.pid, 20, 1, 1.5, client_pin)  # warm-up
-        r = run_level(port, server.pid, n, args.clients, args.duration, client_pin)
+        run_level(port, server.pid, 20, 1, 1.5, client_pin, model)  # warm-up
+        r = run_level(port, server.pid, n, args.clients, args.duration, client_pin, model)
     except RuntimeError as e:
         print(f"{kind:<10} {n:>7} failed: {e}", flush=True)
         return None
@@ -294,7 +317,7 @@ def measure(
         f" {r['ttft_p50'] * 1e3:>7.1f}ms {r['ttft_p99'] * 1e3:>7.1f}ms"
         f" {r['gap_p50'] * 1e3:>7.2f}ms {r['gap_p99'] * 1e3:>7.2f}ms {r['gap_mean'] * 1e3:>7.2f}ms"
         f" {r['server_cpu_us_per_token']:>13.1f} us {r['client_cpu_share'] * 100:>9.0f}%"
-        f" {r['client_lag_p99'] * 1e3:>10.2f}ms{'' if on_time(r) else '  LATE'}",
+        f" {r['client_lag_p99'] * 1e3:>10.2f}ms{'' if args.engine or on_time(r) else '  LATE'}",
         flush=True,
     )
     return r

@@ -7,10 +7,12 @@ Every benchmark checks its result, so a fast wrong answer cannot pass.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import random
 import re
+import struct
 
 import jsonschema
 import msgspec
@@ -161,6 +163,16 @@ def check_dense(body: dict) -> None:
 @pytest.mark.benchmark(group="embedding_1536")
 def test_embed_rust(benchmark):
     check_dense(orjson.loads(benchmark(lambda: _core.embed("m", PROSE[:400], 1536)[0])))
+
+
+@pytest.mark.benchmark(group="embedding_1536")
+def test_embed_rust_base64(benchmark):
+    """The same vector packed as base64: what the JSON floats cost to write is the difference."""
+    body = orjson.loads(benchmark(lambda: _core.embed("m", PROSE[:400], 1536, True)[0]))
+    packed = base64.b64decode(body["data"][0]["embedding"])
+    floats = orjson.loads(_core.embed("m", PROSE[:400], 1536)[0])["data"][0]["embedding"]
+    # every JSON float reads back as the very f32 that base64 packs (the shortest round-trip digits)
+    assert struct.pack(f"<{len(floats)}f", *floats) == packed
 
 
 @pytest.mark.benchmark(group="embedding_1536")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 
 import openai
 import pytest
@@ -209,3 +210,30 @@ def test_sse_framing_on_the_wire(http):
     assert events[-1] == b""
     assert events[-2] == b"data: [DONE]"
     assert all(e.startswith(b"data: {") for e in events[:-2])
+
+
+def test_a_paced_stream_sends_the_bytes_of_one_sent_at_once(http):
+    """A stream with an inter-token latency renders each step as it goes out; one without renders all
+    of them up front: the same events either way (but for the random id and the clock)."""
+    body = {
+        "model": "gpt-4o",
+        "messages": MESSAGES,
+        "max_tokens": 9,
+        "n": 2,
+        "seed": 11,
+        "logprobs": True,
+        "top_logprobs": 2,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+
+    def events(headers: dict[str, str]) -> list[bytes]:
+        with http.stream("POST", "/v1/chat/completions", json=body, headers=headers) as r:
+            raw = b"".join(r.iter_bytes())
+        masked = re.sub(rb'"id":"chatcmpl-\w+","object":"chat.completion.chunk","created":\d+', b"ID", raw)
+        return masked.split(b"\n\n")
+
+    paced, at_once = events({"x-fakeai-itl-ms": "1"}), events({})
+    assert paced == at_once
+    assert paced[-2] == b"data: [DONE]" and len(paced) > 2 * 9
+    assert all(e.startswith(b"data: {ID") for e in paced[:-2])

@@ -32,13 +32,24 @@ def test_stream_returns_steps_and_offsets():
     assert offsets[0] == pytest.approx(0.05) and offsets[3] == pytest.approx(0.08)
 
 
-def test_a_long_stream_renders_its_steps_on_demand():
-    def answer(tokens: int) -> _core.Answer:
+def test_a_paced_stream_renders_its_steps_on_demand():
+    def answer(tokens: int, itl: float = 0.01) -> _core.Answer:
         msgs = [Message(role="user", content="hi")]
         req = ChatRequest(model="m", messages=msgs, max_tokens=tokens, ignore_eos=True, stream=True, seed=5)
-        return _core.chat(req, ttft=0.05, itl=0.01)
+        return _core.chat(req, ttft=0.05, itl=itl)
 
-    assert isinstance(answer(4095).payload, list)
+    # sent in one write (no inter-token latency): rendered whole, one step
+    assert isinstance(answer(64, itl=0.0).payload, list) and len(answer(64, itl=0.0).payload) == 1
+    # one token: one step, rendered whole
+    assert isinstance(answer(1).payload, list)
+    # paced: each step rendered as it goes out, the same bytes as a whole rendering
+    paced, whole = answer(64), answer(64, itl=0.0)
+    assert isinstance(paced.payload, _core.Steps) and len(paced.payload) == len(paced.schedule) == 64
+    chunks = paced.payload.window(0, 64).split(b"\n\n")
+    assert len(chunks) == len(whole.payload[0].split(b"\n\n"))
+    assert chunks[-2] == b"data: [DONE]"
+    # a very long stream is rendered on demand even when sent in one write
+    assert isinstance(answer(5000, itl=0.0).payload, _core.Steps)
     long = answer(5000)
     steps = long.payload
     assert isinstance(steps, _core.Steps) and len(steps) == len(long.schedule) == 5000

@@ -11,7 +11,7 @@ use super::meter::Meter;
 use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::rich_content;
 use super::shared_engine::SharedEngine;
-use super::steps::{Steps, LAZY_STEPS};
+use super::steps::{is_lazy, Steps};
 use crate::render::chat::{lazy_stream, render_completion, render_stream};
 use crate::render::chat_choices::{self, prose, ChatChoice, ChatSpec};
 use crate::render::choices::ChoiceSpec;
@@ -280,7 +280,7 @@ pub(crate) fn chat<'py>(
         worker: routed.map(|r| r.0),
     };
     let steps: usize = choices.iter().map(ChatChoice::steps).sum();
-    if req.stream && echoed.is_empty() && steps >= LAZY_STEPS {
+    if req.stream && echoed.is_empty() && is_lazy(steps, lat.itl > 0.0 || sim.engine.is_some()) {
         let usage = req.include_usage.then_some(&usage);
         let lazy = lazy_stream(&env, generated, usage, logprobs, audio);
         streamed(py, super::reply::StreamSteps::Lazy(Steps::new(lazy)), lat, sim, out)

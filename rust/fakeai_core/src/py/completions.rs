@@ -6,7 +6,7 @@ use super::length::{natural, LengthDistribution};
 use super::meter::Meter;
 use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::shared_engine::SharedEngine;
-use super::steps::{Steps, LAZY_STEPS};
+use super::steps::{is_lazy, Steps};
 use crate::render::choices::{self, ChoiceSpec};
 use crate::render::echo;
 use crate::render::ids;
@@ -144,7 +144,7 @@ pub(crate) fn completion<'py>(
         worker: routed.map(|r| r.0),
     };
     let usage_chunk = include_usage.then_some(&usage);
-    if stream && echoed.is_empty() && steps >= LAZY_STEPS {
+    if stream && echoed.is_empty() && is_lazy(steps, lat.itl > 0.0 || sim.engine.is_some()) {
         let items = generated.into_iter().map(|(c, p)| (c, echo.then_some(p))).collect();
         let prompts = prompts.into_iter().map(|p| p.0).collect();
         let lazy = lazy_stream(&env, items, prompts, usage_chunk, logprobs.is_some());

@@ -3,7 +3,7 @@
 use super::chat::read_messages;
 use super::length::{natural, LengthDistribution};
 use super::reply::{latency, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
-use super::steps::{Steps, LAZY_STEPS};
+use super::steps::{is_lazy, Steps};
 use crate::render::anthropic::{self, Message, MessageSteps, OwnedMessage, StopReason, ToolUse};
 use crate::render::choices::{self, ChoiceSpec};
 use crate::render::ids;
@@ -90,7 +90,7 @@ pub(crate) fn anthropic_message<'py>(
         cached_tokens: 0,
         worker: None,
     };
-    if stream && pieces.len() >= LAZY_STEPS {
+    if stream && is_lazy(pieces.len(), lat.itl > 0.0) {
         let owned = OwnedMessage {
             id,
             model: model.to_owned(),

@@ -444,6 +444,8 @@ impl Pacer {
         let mut woken = Vec::new();
         let mut writes = Vec::new();
         let mut reparked = Vec::new();
+        // one buffer for every lazily rendered write of this fire: each is copied into its bytes
+        let mut scratch = Vec::new();
         {
             let mut me = slf.borrow_mut();
             me.queue.take_due(due, &mut entries);
@@ -491,11 +493,11 @@ impl Pacer {
                         }
                     }
                     Source::Lazy(steps) => {
-                        let mut joined = Vec::new();
+                        scratch.clear();
                         steps
                             .get()
-                            .render_into(stream.cursor.take_at_most(now, limit.min(WINDOW)), &mut joined);
-                        PyBytes::new(py, &joined).into_any().unbind()
+                            .render_into(stream.cursor.take_at_most(now, limit.min(WINDOW)), &mut scratch);
+                        PyBytes::new(py, &scratch).into_any().unbind()
                     }
                 };
                 writes.push((id, stream.send.clone_ref(py), body, !stream.cursor.finished()));

@@ -1,11 +1,14 @@
-//! `Steps`: a long stream's SSE steps, rendered when the pacer asks for them.
+//! `Steps`: a paced stream's SSE steps, rendered when the pacer asks for them.
 //!
-//! A short stream is rendered whole (a list of bytes, one per step: the cheapest to write). A long
-//! one ([`LAZY_STEPS`] or more steps in all its choices) keeps its generated tokens instead and
-//! renders each window of due steps as it is written ([`crate::render::sse::StreamSteps`] for chat
-//! and legacy completions, [`crate::render::anthropic::MessageSteps`] for Anthropic messages), so a
-//! stream of 100k tokens holds its tokens (a pointer each) rather than tens of MB of chunks. The
-//! bytes are the same either way.
+//! A stream whose steps go out over time ([`is_lazy`]: more than one step, spaced by an inter-token
+//! latency or timed by the engine model, or a very long one) keeps its generated tokens and renders
+//! each window of due steps as it is written ([`crate::render::sse::StreamSteps`] for chat and legacy
+//! completions, [`crate::render::anthropic::MessageSteps`] for Anthropic messages). So a stream holds
+//! its tokens (a pointer each) rather than its rendered chunks (~250 bytes each: 16 KB for 64 tokens,
+//! tens of MB for 100k), and each chunk is written while it is still in the CPU's cache: with 1,000
+//! streams in flight, pre-rendered chunks are 16 MB that every write reads back cold, which cost more
+//! than rendering them (see the streaming figures in the README). A stream sent in one write (no
+//! inter-token latency) is rendered whole, as a list of bytes. The bytes are the same either way.
 
 use crate::render::anthropic::{MessageSource, MessageSteps};
 use crate::render::sse::{ChunkStyle, StreamSteps};
@@ -14,8 +17,15 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 /// Streams with at least this many steps (summed over their choices, ~250 bytes each rendered:
-/// about 1 MiB) are rendered step by step as they go out.
+/// about 1 MiB) are rendered step by step as they go out, even when sent in one write.
 pub(crate) const LAZY_STEPS: usize = 4096;
+
+/// Whether a stream of `steps` steps (summed over its choices) is rendered step by step as it goes
+/// out (a [`Steps`]) rather than whole: a long one, and one `paced` over time (an inter-token latency,
+/// or the engine model's token times) with more than one step.
+pub(crate) fn is_lazy(steps: usize, paced: bool) -> bool {
+    steps >= LAZY_STEPS || (paced && steps > 1)
+}
 
 /// What the pacer needs of a lazily rendered stream.
 pub(crate) trait StepSource: Send + Sync {

@@ -192,7 +192,9 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 /// The `{"object":"list","data":[...]}` response; `base64` packs each vector as little-endian f32.
 pub fn render_list(model: &str, vectors: &[Vec<f32>], base64: bool, prompt_tokens: u32) -> Vec<u8> {
     let dims = vectors.first().map_or(0, Vec::len);
-    let mut buf = Vec::with_capacity(128 + vectors.len() * (64 + dims * if base64 { 6 } else { 12 }));
+    // room for every float at its longest (and its comma): the buffer never grows while it is written
+    let per_value = if base64 { 6 } else { json::FLOAT_MAX_LEN + 1 };
+    let mut buf = Vec::with_capacity(128 + model.len() + vectors.len() * (64 + dims * per_value));
     buf.extend_from_slice(b"{\"object\":\"list\",\"data\":[");
     let mut raw = Vec::with_capacity(dims * 4);
     for (i, v) in vectors.iter().enumerate() {
