@@ -71,6 +71,10 @@ def comparable(response: httpx.Response) -> tuple[int, list[tuple[str, str]], ob
             value = "<date>"
         elif name == "content-length":
             value = "<length>"  # "created" and ids may differ in digits
+        elif name == "connection":
+            # granian closes a connection whose request body was left partly unread (a 413): whether
+            # any was left depends on how much of it had arrived when the answer was sent, not on the path
+            continue
         headers.append((name, value))
     body: object = response.content
     if response.headers.get("content-type", "").startswith("application/json"):
