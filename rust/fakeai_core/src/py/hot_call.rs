@@ -17,7 +17,7 @@
 //! Metrics are recorded as `MetricsMiddleware` records them: in flight from the render, finished with
 //! the route, the status (499 when nothing was sent), the duration since the call and the model label.
 
-use super::hot_app::{trailing_headers, HotApp, Rendered};
+use super::hot_app::{json_type, trailing_headers, HotApp, Prepared, Rendered};
 use crate::shm::metrics::{self, Finish};
 use pyo3::exceptions::{PyBaseException, PyRuntimeError, PyStopIteration};
 use pyo3::ffi;
@@ -25,7 +25,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// What driving an awaitable one step gave.
 enum Step<'py> {
@@ -33,9 +33,20 @@ enum Step<'py> {
     Return(Bound<'py, PyAny>),
 }
 
-/// `awaitable.__await__()`: the iterator to drive.
+/// `awaitable.__await__()`: the iterator to drive (through the type's `am_await` slot when it has one:
+/// no attribute lookup, no bound method).
 pub(crate) fn awaiting<'py>(awaitable: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    awaitable.call_method0(intern!(awaitable.py(), "__await__"))
+    let py = awaitable.py();
+    // SAFETY: `PyType_GetSlot` reads a slot of a live type (any type from Python 3.10, the abi3
+    // floor); `am_await` is a `unaryfunc` returning a new reference or NULL with an exception set.
+    unsafe {
+        let slot = ffi::PyType_GetSlot(ffi::Py_TYPE(awaitable.as_ptr()), ffi::Py_am_await);
+        if !slot.is_null() {
+            let am_await: ffi::unaryfunc = std::mem::transmute(slot);
+            return Bound::from_owned_ptr_or_err(py, am_await(awaitable.as_ptr()));
+        }
+    }
+    awaitable.call_method0(intern!(py, "__await__"))
 }
 
 fn send_into<'py>(it: &Bound<'py, PyAny>, value: Option<Bound<'py, PyAny>>) -> PyResult<Step<'py>> {
@@ -92,6 +103,8 @@ pub(crate) struct HotCall {
     /// The body to write once the start is sent.
     body: Option<Py<PyBytes>>,
     label: Option<String>,
+    /// The route's kept entry for the request's model (its metrics slots).
+    prepared: Option<Arc<Prepared>>,
     spy: Option<Py<SpySend>>,
     metered: bool,
 }
@@ -121,6 +134,7 @@ impl HotCall {
             messages: Vec::with_capacity(1),
             body: None,
             label: None,
+            prepared: None,
             spy: None,
             metered: false,
         }
@@ -192,7 +206,10 @@ impl HotCall {
             State::Starting => {
                 let message = PyDict::new(py);
                 message.set_item(intern!(py, "type"), intern!(py, "http.response.body"))?;
-                message.set_item(intern!(py, "body"), self.body.take())?;
+                message.set_item(
+                    intern!(py, "body"),
+                    self.body.take().map_or_else(|| py.None(), Py::into_any),
+                )?;
                 self.current = Some(awaiting(&self.send.bind(py).call1((message,))?)?.unbind());
                 self.state = State::Writing;
                 Ok(())
@@ -240,24 +257,17 @@ impl HotCall {
             Ok(Some(rendered)) => rendered,
             Ok(None) | Err(_) => return self.hand_back(py),
         };
-        if let Some((table, _)) = &app.metrics {
-            let _ = metrics::begin(table.get().table()); // a full table never fails a request
-            self.metered = true;
-        }
-        app.count_served();
-        let trailing = trailing_headers(py, app, self.request_id.as_ref().map(|r| r.bind(py)))?;
+        let request_id = self.request_id.as_ref().map(|r| r.bind(py).clone());
+        let request_id = request_id.as_ref();
         match rendered {
-            Rendered::Now { body, label } => {
-                self.label = label;
-                let length = PyBytes::new(py, body.as_bytes().len().to_string().as_bytes());
-                let mut headers = vec![
-                    PyTuple::new(
-                        py,
-                        [PyBytes::new(py, b"content-type"), PyBytes::new(py, b"application/json")],
-                    )?,
-                    PyTuple::new(py, [PyBytes::new(py, b"content-length"), length])?,
-                ];
-                headers.extend(trailing);
+            Rendered::Now { body, label, prepared } => {
+                self.begin(app, &prepared, label);
+                let mut headers = Vec::with_capacity(app.trailing_count() + 3);
+                headers.push(json_type(py, app));
+                let mut digits = itoa::Buffer::new();
+                let length = PyBytes::new(py, digits.format(body.as_bytes().len()).as_bytes());
+                headers.push(PyTuple::new(py, [app.names(py)[2].clone(), length])?);
+                trailing_headers(py, app, request_id, &mut headers)?;
                 let start = PyDict::new(py);
                 start.set_item(intern!(py, "type"), intern!(py, "http.response.start"))?;
                 start.set_item(intern!(py, "status"), 200)?;
@@ -266,8 +276,10 @@ impl HotCall {
                 self.current = Some(awaiting(&self.send.bind(py).call1((start,))?)?.unbind());
                 self.state = State::Starting;
             }
-            Rendered::Paced { answer, now, label } => {
-                self.label = label;
+            Rendered::Paced { answer, now, label, prepared } => {
+                self.begin(app, &prepared, label);
+                let mut trailing = Vec::with_capacity(app.trailing_count() + 1);
+                trailing_headers(py, app, request_id, &mut trailing)?;
                 let spy = Py::new(
                     py,
                     SpySend {
@@ -285,6 +297,17 @@ impl HotCall {
             }
         }
         Ok(())
+    }
+
+    /// The request is answered here: count it (in flight; served by the Rust path).
+    fn begin(&mut self, app: &HotApp, prepared: &Arc<Prepared>, label: Option<String>) {
+        if let Some((table, _)) = &app.metrics {
+            let _ = prepared.begin_pins().begin(table.get().table()); // a full table never fails a request
+            self.metered = true;
+        }
+        app.count_served();
+        self.label = label;
+        self.prepared = Some(Arc::clone(prepared));
     }
 
     fn body_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
@@ -333,7 +356,11 @@ impl HotCall {
                 model: self.label.as_deref(),
                 error: None,
             };
-            let _ = metrics::finish(table.get().table(), finish); // a full table never fails a request
+            // a full table never fails a request
+            let _ = match self.prepared.as_ref().and_then(|p| p.pins(status, finish.model)) {
+                Some(pins) => pins.finish(table.get().table(), finish),
+                None => metrics::finish(table.get().table(), finish),
+            };
         }
     }
 }
