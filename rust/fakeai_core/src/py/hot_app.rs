@@ -90,6 +90,13 @@ pub(crate) enum Rendered<'py> {
     Paced { answer: Bound<'py, PyAny>, now: f64, label: Option<String>, prepared: Arc<Prepared> },
 }
 
+/// A request the Rust path takes: its route, the `x-request-id` it brought, its body's length.
+struct Taken<'py> {
+    route: usize,
+    request_id: Option<Bound<'py, PyAny>>,
+    length: u64,
+}
+
 /// The header scan of a hot request: what the Python chain would act on sends it there.
 #[derive(Default, Debug)]
 struct Scan {
@@ -228,12 +235,8 @@ impl HotApp {
         Ok(quiet)
     }
 
-    /// The hot route a request takes and the `x-request-id` it brought, or None for the Python app.
-    fn take<'py>(
-        &self,
-        py: Python<'py>,
-        scope: &Bound<'py, PyAny>,
-    ) -> PyResult<Option<(usize, Option<Bound<'py, PyAny>>)>> {
+    /// The hot route a request takes, or None for the Python app.
+    fn take<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyAny>) -> PyResult<Option<Taken<'py>>> {
         let Ok(scope) = scope.cast::<PyDict>() else { return Ok(None) };
         let is = |key: &Bound<'py, PyString>, want: &str| -> PyResult<Option<Bound<'py, PyAny>>> {
             Ok(scope
@@ -271,7 +274,8 @@ impl HotApp {
                 request_id = Some(value); // the last one, as the gateway's scan keeps
             }
         }
-        Ok(scan.admits(self.limit).then_some((route, request_id)))
+        let length = scan.length.unwrap_or(0);
+        Ok(scan.admits(self.limit).then_some(Taken { route, request_id, length }))
     }
 
     fn entry<'py>(
@@ -471,10 +475,10 @@ impl HotApp {
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.get();
-        if let Some((route, request_id)) = this.take(py, scope)? {
+        if let Some(Taken { route, request_id, length }) = this.take(py, scope)? {
             let started = this.monotonic(py)?;
             let reading = awaiting(&receive.call0()?)?;
-            let call = HotCall::new(slf, route, scope, receive, send, request_id, reading, started);
+            let call = HotCall::new(slf, route, scope, receive, send, request_id, reading, started, length);
             return Ok(Bound::new(py, call)?.into_any());
         }
         this.fallback.bind(py).call1((scope, receive, send))

@@ -21,6 +21,10 @@ pub fn string_of(buf: &mut Vec<u8>, pieces: &[&str]) {
 /// Append `s` escaped as inside a JSON string literal.
 fn escaped(buf: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        buf.extend_from_slice(bytes); // most text: nothing to escape, one copy
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {
