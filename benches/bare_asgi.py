@@ -5,6 +5,9 @@ document. No Python web framework can beat them on the same server and machine.
 - ``app_embeddings``: a 19,357-byte embeddings list, the size of fakeai's answer to the benchmark's
   embeddings request (one 1536-float vector as JSON), so that what the bigger body costs granian and
   the kernel is in the floor too.
+- ``app_length``: ``app`` that stops reading once the ``content-length`` bytes have come, as
+  fakeai's Rust hot path does (granian sends a body with ``more_body`` set, then an empty last message:
+  awaiting that one is a round trip to granian's I/O thread).
 """
 
 _BODY = (
@@ -49,5 +52,24 @@ def _app(body: bytes):
     return app
 
 
+def _app_length(body: bytes):
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        length = next((int(v) for k, v in scope["headers"] if k == b"content-length"), -1)
+        message = await receive()
+        got = len(message.get("body", b""))
+        while message.get("more_body", False) and got < length:
+            message = await receive()
+            got += len(message.get("body", b""))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return app
+
+
 app = _app(BODY)
 app_embeddings = _app(EMBEDDINGS_BODY)
+app_length = _app_length(BODY)

@@ -156,6 +156,8 @@ EMBED_B64_BODY = {**EMBED_BODY, "encoding_format": "base64"}
 FLOORS: dict[str, Variant] = {
     "floor": Variant("bare ASGI floor 660 B", "", app="bare_asgi:app"),
     "floor-rsgi": Variant("bare RSGI floor 660 B", "", app="bare_rsgi:app", interface="rsgi"),
+    # the chat floor reading only the content-length bytes, as the Rust hot path does
+    "floor-length": Variant("bare ASGI floor 660 B, reads content-length", "", app="bare_asgi:app_length"),
     "floor-19k": Variant("bare ASGI floor 19 KB", "", app="bare_asgi:app_embeddings"),
     "floor-19k-rsgi": Variant("bare RSGI floor 19 KB", "", app="bare_rsgi:app_embeddings", interface="rsgi"),
 }

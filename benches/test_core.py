@@ -106,6 +106,48 @@ def test_chat_python(benchmark):
     assert body["usage"]["completion_tokens"] == 16
 
 
+# --- the hot path's chat call: a live request on the simulated cluster, metered, with metrics ------
+# (benches/http_load.py's CHAT_BODY: one user message, max_tokens 16, fixed zero timing). The Rust hot
+# path holds a ChatCall per model; the baseline is the same core call made from Python with keywords.
+HOT_MESSAGES = [
+    Message(
+        role="user",
+        content="Summarise the trade-offs between latency and throughput when batching requests on an "
+        "inference server, and say which metric a gateway team should watch first under load.",
+    )
+]
+HOT_REQUEST = ChatRequest(model="gpt-4o", messages=HOT_MESSAGES, max_tokens=16)
+
+
+@pytest.fixture(scope="module")
+def live_kwargs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("hot")
+    metrics = _core.SharedTable(str(d / "metrics.table"), 4096, _core.HISTOGRAM_WIDTH)
+    cluster = _core.Cluster(4, table=_core.SharedTable(str(d / "cluster.table"), 1024, _core.HISTOGRAM_WIDTH))
+    meter = _core.Meter(_core.SharedTable(str(d / "usage.table"), 4096, 4), metrics)
+    return {"fingerprint": "fp_fakeai04", "cluster": cluster, "meter": meter, "live": True}
+
+
+def _check_hot(answer) -> None:
+    body = orjson.loads(answer.payload)
+    assert body["usage"]["completion_tokens"] == 16 and body["choices"][0]["message"]["content"]
+    assert answer.label == "gpt-4o"
+
+
+@pytest.mark.benchmark(group="chat_hot_path")
+def test_chat_hot_path_held_call(benchmark, live_kwargs):
+    call = _core.ChatCall(None, **live_kwargs)
+    _check_hot(benchmark(call, HOT_REQUEST, 1.0))
+
+
+@pytest.mark.benchmark(group="chat_hot_path")
+def test_chat_hot_path_keywords(benchmark, live_kwargs):
+    def keywords():
+        return _core.chat(HOT_REQUEST, None, now=1.0, **live_kwargs)
+
+    _check_hot(benchmark(keywords))
+
+
 # --- embeddings: hashed features mixed by H D H (Walsh-Hadamard, random diagonal) into 1536 dense dims ---
 EMBED_SPACE = 4096
 

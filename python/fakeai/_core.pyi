@@ -7,6 +7,7 @@ from typing import Any, final
 __all__ = [
     "ATTEMPTS_TABLE_WIDTH",
     "Answer",
+    "ChatCall",
     "Cluster",
     "EngineModel",
     "HISTOGRAM_BOUNDS",
@@ -149,6 +150,35 @@ class HotApp:
         headers: list[tuple[bytes, bytes]],
     ) -> HotApp: ...
     def __call__(self, scope: dict[str, Any], receive: Any, send: Any, /) -> Awaitable[None]: ...
+
+@final
+class ChatCall:
+    """What the server decides for every chat request of one model (``chat``'s arguments after the
+    request, but ``now``), held once: ``call(request, now)`` is ``chat(request, model_info, ...,
+    now=now)``. The Rust hot path keeps one per model."""
+
+    def __new__(
+        cls,
+        model_info: Any = None,
+        *,
+        fingerprint: str = ...,
+        ttft: float = 0.0,
+        itl: float = 0.0,
+        jitter: float = 0.0,
+        extra_prompt_tokens: int = 0,
+        forced_tokens: int | None = None,
+        cached_tokens: int = 0,
+        echo_mode: bool = False,
+        lengths: LengthDistribution | None = None,
+        audio: Callable[[str], bytes] | None = None,
+        prefill_per_token: float = 0.0,
+        cluster: Cluster | None = None,
+        engine: SharedEngine | None = None,
+        max_generated: int = ...,
+        meter: Meter | None = None,
+        live: bool = False,
+    ) -> ChatCall: ...
+    def __call__(self, request: Any, now: float = 0.0) -> Answer: ...
 
 @final
 class Meter:

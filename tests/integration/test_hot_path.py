@@ -279,3 +279,46 @@ def test_timed_and_streamed_answers_are_paced_from_the_rust_path(start_server):
         assert events[-1] == "data: [DONE]" and len(events) >= 7
         assert served(c) == before + 2
         assert requests_by_status(c, CHAT) == {"200": 2}
+
+
+def raw_post(c: httpx.Client, body: bytes, parts: int = 1) -> socket.socket:
+    """A connection that sent a chat request with a ``content-length`` body, in ``parts`` writes."""
+    s = socket.create_connection((c.base_url.host, c.base_url.port))
+    s.sendall(
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\n\r\n" % len(body)
+    )
+    step = -(-len(body) // parts)
+    for at in range(0, len(body), step):
+        time.sleep(0.05)  # each part its own read
+        s.sendall(body[at : at + step])
+    return s
+
+
+def test_a_body_that_comes_in_parts_is_served_from_the_rust_path(start_server):
+    with start_server(*FLAGS) as url, httpx.Client(base_url=url, timeout=10) as c:
+        before = served(c)
+        body = json.dumps(chat_body(seed=3)).encode()
+        with raw_post(c, body, parts=3) as s:
+            s.settimeout(10)
+            reply = b""
+            while b"system_fingerprint" not in reply:
+                reply += s.recv(65536)
+        head, _, payload = reply.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200")
+        assert json.loads(payload)["usage"]["completion_tokens"] == 6
+        assert served(c) == before + 1
+
+
+def test_a_client_gone_before_a_paced_answer_is_counted_as_before(start_server):
+    # the whole body came, so the Rust path answers without the body's last message; the pacer
+    # still sees the client leave (it reads that message first)
+    with pair(start_server, "--ttft", "400") as (hot, cold):
+        for c in (hot, cold):
+            raw_post(c, json.dumps(chat_body()).encode()).close()
+            deadline = time.monotonic() + 10
+            while "499" not in requests_by_status(c, CHAT) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert c.post(CHAT, json=chat_body()).status_code == 200
+        assert requests_by_status(hot, CHAT) == requests_by_status(cold, CHAT) == {"200": 1, "499": 1}
+        assert served(hot) == 2

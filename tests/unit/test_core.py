@@ -67,3 +67,44 @@ def test_invalid_input_is_a_value_error():
     with pytest.raises(ValueError):
         _core.embed("m", [], 8)
     assert issubclass(_core.InvalidInput, ValueError)
+
+
+def test_a_held_chat_call_answers_as_chat_does(tmp_path):
+    """``ChatCall(model_info, **kw)(request, now)`` is ``chat(request, model_info, now=now, **kw)``: same
+    body (but id and created), schedule, token counts, cached tokens from the cluster, and the same usage
+    and metrics recorded."""
+
+    def server() -> dict:
+        d = tmp_path / str(len(list(tmp_path.iterdir())))
+        d.mkdir()
+        table = lambda name, width: _core.SharedTable(str(d / name), 1024, width)  # noqa: E731
+        metrics = table("metrics", _core.HISTOGRAM_WIDTH)
+        return {
+            "fingerprint": "fp_x",
+            "ttft": 0.02,
+            "itl": 0.001,
+            "cluster": _core.Cluster(2, table=table("cluster", _core.HISTOGRAM_WIDTH)),
+            "meter": _core.Meter(table("usage", 4), metrics),
+            "live": True,
+            "metrics": metrics,
+        }
+
+    req = ChatRequest(
+        model="gpt-4o", messages=[Message(role="user", content="word " * 40)], max_tokens=9, seed=7
+    )
+    held, plain = server(), server()
+    call = _core.ChatCall(None, **{k: v for k, v in held.items() if k != "metrics"})
+    for now in (1.0, 2.0, 3.0):
+        a = call(req, now)
+        b = _core.chat(req, None, now=now, **{k: v for k, v in plain.items() if k != "metrics"})
+        body_a, body_b = orjson.loads(a.payload), orjson.loads(b.payload)
+        for body in (body_a, body_b):
+            del body["id"], body["created"]
+        assert body_a == body_b
+        assert (a.prompt_tokens, a.completion_tokens, a.label) == (
+            b.prompt_tokens,
+            b.completion_tokens,
+            b.label,
+        )
+    assert body_a["usage"]["prompt_tokens_details"]["cached_tokens"] > 0  # the cluster's prefix cache
+    assert sorted(held["metrics"].items()) == sorted(plain["metrics"].items())

@@ -4,6 +4,7 @@
 //! less than one with twenty keyword arguments); the keyword arguments carry what the server decides:
 //! timing, echo mode, the length distribution, cached tokens, rendered audio.
 
+use super::chat_call::ChatCall;
 use super::chat_options::{self, last_user_text};
 use super::cluster::Cluster;
 use super::length::{natural, LengthDistribution};
@@ -168,9 +169,8 @@ fn read_basics<'py>(req: &Bound<'py, PyAny>) -> PyResult<Basics<'py>> {
 ))]
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn chat<'py>(
-    py: Python<'py>,
     request: &Bound<'py, PyAny>,
-    model_info: Option<&Bound<'py, PyAny>>,
+    model_info: Option<Bound<'py, PyAny>>,
     fingerprint: &str,
     ttft: f64,
     itl: f64,
@@ -179,8 +179,8 @@ pub(crate) fn chat<'py>(
     forced_tokens: Option<u32>,
     cached_tokens: u32,
     echo_mode: bool,
-    lengths: Option<&Bound<'py, LengthDistribution>>,
-    audio: Option<&Bound<'py, PyAny>>,
+    lengths: Option<Bound<'py, LengthDistribution>>,
+    audio: Option<Bound<'py, PyAny>>,
     prefill_per_token: f64,
     cluster: Option<Bound<'py, Cluster>>,
     engine: Option<Bound<'py, SharedEngine>>,
@@ -189,6 +189,57 @@ pub(crate) fn chat<'py>(
     meter: Option<Bound<'py, Meter>>,
     live: bool,
 ) -> PyResult<Bound<'py, Answer>> {
+    let call = ChatCall {
+        model_info: model_info.map(Bound::unbind),
+        fingerprint: fingerprint.to_owned(),
+        ttft,
+        itl,
+        jitter,
+        extra_prompt_tokens,
+        forced_tokens,
+        cached_tokens,
+        echo_mode,
+        lengths: lengths.map(Bound::unbind),
+        audio: audio.map(Bound::unbind),
+        prefill_per_token,
+        cluster: cluster.map(Bound::unbind),
+        engine: engine.map(Bound::unbind),
+        max_generated,
+        meter: meter.map(Bound::unbind),
+        live,
+    };
+    render(request, &call, now)
+}
+
+/// [`chat`] with the server's arguments held in `call` (see [`ChatCall`]).
+pub(super) fn render<'py>(
+    request: &Bound<'py, PyAny>,
+    call: &ChatCall,
+    now: f64,
+) -> PyResult<Bound<'py, Answer>> {
+    let py = request.py();
+    let bind = |o: &Option<Py<PyAny>>| o.as_ref().map(|o| o.bind(py).clone());
+    let (model_info, audio) = (bind(&call.model_info), bind(&call.audio));
+    let (model_info, audio) = (model_info.as_ref(), audio.as_ref());
+    let lengths = call.lengths.as_ref().map(|l| l.bind(py).clone());
+    let lengths = lengths.as_ref();
+    let cluster = call.cluster.as_ref().map(|c| c.bind(py).clone());
+    let engine = call.engine.as_ref().map(|e| e.bind(py).clone());
+    let meter = call.meter.as_ref().map(|m| m.bind(py).clone());
+    let ChatCall {
+        ref fingerprint,
+        ttft,
+        itl,
+        jitter,
+        extra_prompt_tokens,
+        forced_tokens,
+        cached_tokens,
+        echo_mode,
+        prefill_per_token,
+        max_generated,
+        live,
+        ..
+    } = *call;
     let req = read_basics(request)?;
     let messages = &req.messages;
     let model = req.model.to_str()?;

@@ -23,7 +23,7 @@
 
 use super::shared::SharedTable;
 use crate::shm::histogram;
-use crate::shm::table::Table;
+use crate::shm::table::{Pinned, Table};
 use crate::simulation::cluster::{self, Config, KvEvent, Limits, Routed};
 use crate::simulation::router::Weights;
 use pyo3::prelude::*;
@@ -35,6 +35,29 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 pub(crate) struct Cluster {
     inner: Mutex<cluster::Cluster>,
     table: Option<Py<SharedTable>>,
+    /// The table's slots every request counts into, each looked up once.
+    slots: Slots,
+}
+
+/// The slots of the cluster's counters and histograms (see the module docs), found on first use.
+#[derive(Default)]
+struct Slots {
+    requests: Pinned,
+    query_tokens: Pinned,
+    hit_tokens: Pinned,
+    hit_requests: Pinned,
+    evicted_blocks: Pinned,
+    queued_requests: Pinned,
+    output_tokens: Pinned,
+    queue_seconds: Pinned,
+    prefill_seconds: Pinned,
+    ttft_seconds: Pinned,
+    decode_seconds: Pinned,
+    e2e_seconds: Pinned,
+    tpot_seconds: Pinned,
+    itl_seconds: Pinned,
+    /// `cluster|w<i>|requests` and `cluster|w<i>|hit_tokens` of each simulated worker.
+    workers: Vec<[Pinned; 2]>,
 }
 
 impl Cluster {
@@ -84,14 +107,17 @@ impl Cluster {
         evicted: usize,
     ) {
         let Some(t) = self.table() else { return };
-        add(t, "cluster|requests", 1);
-        add(t, "cluster|query_tokens", query_tokens as u64);
-        add(t, "cluster|hit_tokens", cached_tokens as u64);
-        add(t, "cluster|hit_requests", u64::from(cached_tokens > 0));
-        add(t, "cluster|evicted_blocks", evicted as u64);
+        let s = &self.slots;
+        add(t, &s.requests, "cluster|requests", 1);
+        add(t, &s.query_tokens, "cluster|query_tokens", query_tokens as u64);
+        add(t, &s.hit_tokens, "cluster|hit_tokens", cached_tokens as u64);
+        add(t, &s.hit_requests, "cluster|hit_requests", u64::from(cached_tokens > 0));
+        add(t, &s.evicted_blocks, "cluster|evicted_blocks", evicted as u64);
         if let Some(w) = worker {
-            add(t, &format!("cluster|w{w}|requests"), 1);
-            add(t, &format!("cluster|w{w}|hit_tokens"), cached_tokens as u64);
+            let unpinned = <[Pinned; 2]>::default();
+            let [requests, hits] = s.workers.get(w).unwrap_or(&unpinned);
+            add_with(t, requests, || format!("cluster|w{w}|requests"), 1);
+            add_with(t, hits, || format!("cluster|w{w}|hit_tokens"), cached_tokens as u64);
         }
     }
 
@@ -123,8 +149,9 @@ impl Cluster {
         let Some(t) = self.table() else { return };
         let first = offsets.first().copied().unwrap_or(0.0);
         let total = offsets.last().copied().unwrap_or(0.0);
-        record_phases(t, b.output_tokens, first - prefill_wait, first, total, queued);
-        if let (true, Ok(slot)) = (b.stream, t.slot("cluster|itl_seconds")) {
+        let s = &self.slots;
+        record_phases(t, s, b.output_tokens, first - prefill_wait, first, total, queued);
+        if let (true, Ok(slot)) = (b.stream, s.itl_seconds.slot(t, || "cluster|itl_seconds")) {
             if slot.len() >= histogram::WIDTH {
                 offsets.windows(2).for_each(|w| histogram::observe(slot, w[1] - w[0]));
             }
@@ -142,17 +169,25 @@ impl Cluster {
 
 /// Count a request's phases in the cluster's table: `output_tokens` tokens, the first `first`
 /// seconds after arrival (after `prefill` of prefill), the last at `total`, having queued `queued`.
-fn record_phases(t: &Table, output_tokens: u32, prefill: f64, first: f64, total: f64, queued: f64) {
+fn record_phases(
+    t: &Table,
+    s: &Slots,
+    output_tokens: u32,
+    prefill: f64,
+    first: f64,
+    total: f64,
+    queued: f64,
+) {
     let decode = total - first;
-    add(t, "cluster|queued_requests", u64::from(queued > 0.0));
-    add(t, "cluster|output_tokens", u64::from(output_tokens));
-    observe(t, "cluster|queue_seconds", queued);
-    observe(t, "cluster|prefill_seconds", prefill);
-    observe(t, "cluster|ttft_seconds", first);
-    observe(t, "cluster|decode_seconds", decode);
-    observe(t, "cluster|e2e_seconds", total);
+    add(t, &s.queued_requests, "cluster|queued_requests", u64::from(queued > 0.0));
+    add(t, &s.output_tokens, "cluster|output_tokens", u64::from(output_tokens));
+    observe(t, &s.queue_seconds, "cluster|queue_seconds", queued);
+    observe(t, &s.prefill_seconds, "cluster|prefill_seconds", prefill);
+    observe(t, &s.ttft_seconds, "cluster|ttft_seconds", first);
+    observe(t, &s.decode_seconds, "cluster|decode_seconds", decode);
+    observe(t, &s.e2e_seconds, "cluster|e2e_seconds", total);
     if output_tokens > 1 {
-        observe(t, "cluster|tpot_seconds", decode / f64::from(output_tokens - 1));
+        observe(t, &s.tpot_seconds, "cluster|tpot_seconds", decode / f64::from(output_tokens - 1));
     }
 }
 
@@ -160,7 +195,7 @@ fn record_phases(t: &Table, output_tokens: u32, prefill: f64, first: f64, total:
 /// `last` seconds after arrival): a stream of `steps` steps counts `steps - 1` inter-token gaps of
 /// their mean (the pacer re-spaces the steps between the settled ends), a whole answer none.
 pub(crate) fn record_settled(t: &Table, output_tokens: u32, steps: usize, first: f64, last: f64) {
-    record_phases(t, output_tokens, first, first, last, 0.0);
+    record_phases(t, &Slots::default(), output_tokens, first, first, last, 0.0);
     if let (true, Ok(slot)) = (steps > 1, t.slot("cluster|itl_seconds")) {
         if slot.len() >= histogram::WIDTH {
             histogram::observe_n(slot, (last - first) / (steps - 1) as f64, steps as u64 - 1);
@@ -178,16 +213,21 @@ pub(crate) struct Booking {
     pub(crate) now: f64,
 }
 
-fn add(t: &Table, key: &str, delta: u64) {
+/// Add `delta` to counter `key` (pinned in `at`); zero adds nothing (and creates no key).
+fn add(t: &Table, at: &Pinned, key: &str, delta: u64) {
+    add_with(t, at, || key, delta);
+}
+
+fn add_with<K: AsRef<str>>(t: &Table, at: &Pinned, key: impl FnOnce() -> K, delta: u64) {
     if delta > 0 {
-        if let Ok(slot) = t.slot(key) {
+        if let Ok(slot) = at.slot(t, key) {
             slot[0].fetch_add(delta, Ordering::Relaxed);
         }
     }
 }
 
-fn observe(t: &Table, key: &str, seconds: f64) {
-    if let Ok(slot) = t.slot(key) {
+fn observe(t: &Table, at: &Pinned, key: &str, seconds: f64) {
+    if let Ok(slot) = at.slot(t, || key) {
         if slot.len() >= histogram::WIDTH {
             histogram::observe(slot, seconds);
         }
@@ -228,14 +268,19 @@ impl Cluster {
             kv_events,
             limits,
         };
-        Self { inner: Mutex::new(cluster::Cluster::new(cfg)), table }
+        let inner = cluster::Cluster::new(cfg);
+        let slots = Slots {
+            workers: (0..inner.worker_count()).map(|_| Default::default()).collect(),
+            ..Default::default()
+        };
+        Self { inner: Mutex::new(inner), table, slots }
     }
 
     /// Free the batch slot of a request that ended before its schedule (e.g. the client went away).
     fn release(&self, ticket: u64, now: f64) {
         self.lock().release(ticket, now);
         if let Some(t) = self.table() {
-            add(t, "cluster|released_early", 1);
+            add(t, &Pinned::new(), "cluster|released_early", 1);
         }
     }
 

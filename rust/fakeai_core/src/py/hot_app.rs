@@ -18,17 +18,20 @@
 //! the Python chain would (a body that does not decode, a field with its own rule, an error from the
 //! core) goes back to the Python chain with the body replayed.
 
+use super::chat::render as render_chat;
+use super::chat_call::ChatCall;
 use super::embeddings;
 use super::hot_call::{awaiting, HotCall};
 use super::reply::Answer;
 use super::request_ids::RequestIds;
 use super::shared::{slot_error, SharedTable};
+use crate::shm::metrics::Pins;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// The most models a route caches; past it a model is prepared per request.
 const MAX_CACHED: usize = 4096;
@@ -51,7 +54,29 @@ struct Route {
     prepare: Py<PyAny>,
     /// `_core.chat` / `_core.completion` (None for embeddings: called directly).
     render: Py<PyAny>,
-    cache: Mutex<HashMap<String, Py<PyAny>>>,
+    cache: Mutex<HashMap<String, Arc<Prepared>>>,
+}
+
+/// What a route keeps per model: what `prepare(model)` made (for chat, made into a [`ChatCall`]),
+/// and the metrics slots its requests finish into.
+pub(crate) struct Prepared {
+    made: Py<PyAny>,
+    /// The model label the first finished request counted under (requests of one model keep it).
+    label: OnceLock<Option<String>>,
+    pins: Pins,
+}
+
+impl Prepared {
+    /// The slots a request that ends with `status` under `label` records into, if they are this
+    /// model's kept ones (a 200 under the model's label).
+    pub(crate) fn pins(&self, status: u16, label: Option<&str>) -> Option<&Pins> {
+        let kept = self.label.get_or_init(|| label.map(str::to_owned));
+        (status == 200 && kept.as_deref() == label).then_some(&self.pins)
+    }
+
+    pub(crate) fn begin_pins(&self) -> &Pins {
+        &self.pins
+    }
 }
 
 /// A route as Python gives it: `(path, kind, decode, prepare, render)`.
@@ -60,9 +85,16 @@ type RouteSpec = (String, String, Py<PyAny>, Py<PyAny>, Py<PyAny>);
 /// What a request rendered on the Rust path gives.
 pub(crate) enum Rendered<'py> {
     /// A body due now: sent at once.
-    Now { body: Bound<'py, PyBytes>, label: Option<String> },
+    Now { body: Bound<'py, PyBytes>, label: Option<String>, prepared: Arc<Prepared> },
     /// An answer with a schedule (timing, a stream): sent by the Python pacer (`cluster.respond`).
-    Paced { answer: Bound<'py, PyAny>, now: f64, label: Option<String> },
+    Paced { answer: Bound<'py, PyAny>, now: f64, label: Option<String>, prepared: Arc<Prepared> },
+}
+
+/// A request the Rust path takes: its route, the `x-request-id` it brought, its body's length.
+struct Taken<'py> {
+    route: usize,
+    request_id: Option<Bound<'py, PyAny>>,
+    length: u64,
 }
 
 /// The header scan of a hot request: what the Python chain would act on sends it there.
@@ -120,13 +152,15 @@ pub(crate) struct HotApp {
     meter: Py<PyAny>,
     pub(crate) respond: Py<PyAny>,
     monotonic: Py<PyAny>,
-    /// Headers every response ends with, before `x-request-id` (the pod headers).
-    pub(crate) headers: Vec<(Py<PyBytes>, Py<PyBytes>)>,
     pub(crate) ids: RequestIds,
     /// Counts the requests served here, server-wide (a control-table word).
     served: Word,
     /// Response header names and values every answer uses.
     names: [Py<PyBytes>; 4],
+    /// `(b"content-type", b"application/json")`, and the headers every response ends with before
+    /// `x-request-id` (the pod headers), as the tuples the start message lists.
+    json_type: Py<PyTuple>,
+    trailing: Vec<Py<PyTuple>>,
 }
 
 /// Word 0 of one key of a shared table, found once (a hash probe per request saved).
@@ -174,6 +208,11 @@ impl HotApp {
         self.names.each_ref().map(|n| n.bind(py))
     }
 
+    /// How many trailing headers a response ends with (before `x-request-id`).
+    pub(crate) fn trailing_count(&self) -> usize {
+        self.trailing.len()
+    }
+
     pub(crate) fn path(&self, route: usize) -> &str {
         &self.routes[route].path
     }
@@ -196,12 +235,8 @@ impl HotApp {
         Ok(quiet)
     }
 
-    /// The hot route a request takes and the `x-request-id` it brought, or None for the Python app.
-    fn take<'py>(
-        &self,
-        py: Python<'py>,
-        scope: &Bound<'py, PyAny>,
-    ) -> PyResult<Option<(usize, Option<Bound<'py, PyAny>>)>> {
+    /// The hot route a request takes, or None for the Python app.
+    fn take<'py>(&self, py: Python<'py>, scope: &Bound<'py, PyAny>) -> PyResult<Option<Taken<'py>>> {
         let Ok(scope) = scope.cast::<PyDict>() else { return Ok(None) };
         let is = |key: &Bound<'py, PyString>, want: &str| -> PyResult<Option<Bound<'py, PyAny>>> {
             Ok(scope
@@ -239,7 +274,8 @@ impl HotApp {
                 request_id = Some(value); // the last one, as the gateway's scan keeps
             }
         }
-        Ok(scan.admits(self.limit).then_some((route, request_id)))
+        let length = scan.length.unwrap_or(0);
+        Ok(scan.admits(self.limit).then_some(Taken { route, request_id, length }))
     }
 
     fn entry<'py>(
@@ -247,17 +283,28 @@ impl HotApp {
         py: Python<'py>,
         route: &Route,
         model: &Bound<'py, PyString>,
-    ) -> PyResult<Bound<'py, PyAny>> {
+    ) -> PyResult<Arc<Prepared>> {
         let key = model.to_str()?;
         if let Some(found) = route.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key) {
-            return Ok(found.bind(py).clone());
+            return Ok(Arc::clone(found));
         }
-        let made = route.prepare.bind(py).call1((model,))?;
+        let mut made = route.prepare.bind(py).call1((model,))?;
+        if route.kind == Kind::Chat {
+            // `(args, kwargs)` of `chat` after the request: held as a ChatCall (`now` comes per call)
+            let (args, kwargs) = made.extract::<(Bound<'py, PyTuple>, Bound<'py, PyDict>)>()?;
+            let kwargs = kwargs.copy()?;
+            if kwargs.contains(intern!(py, "now"))? {
+                kwargs.del_item(intern!(py, "now"))?;
+            }
+            made = py.get_type::<ChatCall>().call(args, Some(&kwargs))?;
+        }
+        let prepared =
+            Arc::new(Prepared { made: made.unbind(), label: OnceLock::new(), pins: Pins::default() });
         let mut cache = route.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() < MAX_CACHED {
-            cache.insert(key.to_owned(), made.clone().unbind());
+            cache.insert(key.to_owned(), Arc::clone(&prepared));
         }
-        Ok(made)
+        Ok(prepared)
     }
 
     /// Decode and render one request's body; None (or an error) hands it to the Python chain.
@@ -291,23 +338,27 @@ impl HotApp {
             }
             Kind::Embeddings => return self.embed(py, r, &req, &model),
         }
-        let entry = self.entry(py, r, &model)?;
-        let (args, kwargs) = entry.extract::<(Bound<'py, PyTuple>, Bound<'py, PyDict>)>()?;
-        let kwargs = kwargs.copy()?;
-        kwargs.set_item(intern!(py, "now"), now)?;
-        let mut all = Vec::with_capacity(1 + args.len());
-        all.push(req);
-        all.extend(args.iter());
-        let answer = r.render.bind(py).call(PyTuple::new(py, all)?, Some(&kwargs))?;
-        let (due_now, label) = {
-            let a = answer.cast::<Answer>()?.get();
-            (a.due_now(py), a.label().map(str::to_owned))
+        let prepared = self.entry(py, r, &model)?;
+        let made = prepared.made.bind(py);
+        let answer = match made.cast::<ChatCall>() {
+            Ok(call) => render_chat(&req, call.get(), now)?,
+            Err(_) => {
+                let (args, kwargs) = made.extract::<(Bound<'py, PyTuple>, Bound<'py, PyDict>)>()?;
+                let kwargs = kwargs.copy()?;
+                kwargs.set_item(intern!(py, "now"), now)?;
+                let mut all = Vec::with_capacity(1 + args.len());
+                all.push(req);
+                all.extend(args.iter());
+                r.render.bind(py).call(PyTuple::new(py, all)?, Some(&kwargs))?.cast_into::<Answer>()?
+            }
         };
-        if due_now {
-            let body = answer.cast::<Answer>()?.get().payload(py).cast_into::<PyBytes>()?;
-            return Ok(Some(Rendered::Now { body, label }));
+        let a = answer.get();
+        let label = a.label().map(str::to_owned);
+        if a.due_now(py) {
+            let body = a.payload(py).cast_into::<PyBytes>()?;
+            return Ok(Some(Rendered::Now { body, label, prepared }));
         }
-        Ok(Some(Rendered::Paced { answer, now, label }))
+        Ok(Some(Rendered::Paced { answer: answer.into_any(), now, label, prepared }))
     }
 
     fn embed<'py>(
@@ -317,7 +368,8 @@ impl HotApp {
         req: &Bound<'py, PyAny>,
         model: &Bound<'py, PyString>,
     ) -> PyResult<Option<Rendered<'py>>> {
-        let native: usize = self.entry(py, r, model)?.extract()?;
+        let prepared = self.entry(py, r, model)?;
+        let native: usize = prepared.made.extract(py)?;
         let dims = match req.getattr(intern!(py, "dimensions"))?.extract::<Option<usize>>()? {
             None => native,
             Some(d) if d <= native => d,
@@ -336,7 +388,7 @@ impl HotApp {
             .bind(py)
             .call_method(intern!(py, "record"), (intern!(py, "embeddings"), model, tokens), Some(&kwargs))?
             .extract()?;
-        Ok(Some(Rendered::Now { body, label }))
+        Ok(Some(Rendered::Now { body, label, prepared }))
     }
 }
 
@@ -397,11 +449,19 @@ impl HotApp {
             meter,
             respond,
             monotonic,
-            headers,
             ids: RequestIds::fresh(),
             served: Word::new(control.clone_ref(py), &served_key)?,
             changes: Word::new(control, &control_key)?,
             lora_version: Word::new(loras, &lora_key)?,
+            json_type: PyTuple::new(
+                py,
+                [&b"content-type"[..], b"application/json"].map(|n| PyBytes::new(py, n)),
+            )?
+            .unbind(),
+            trailing: headers
+                .iter()
+                .map(|(n, v)| Ok(PyTuple::new(py, [n.bind(py), v.bind(py)])?.unbind()))
+                .collect::<PyResult<_>>()?,
             names: [&b"content-type"[..], b"application/json", b"content-length", b"x-request-id"]
                 .map(|n| PyBytes::new(py, n).unbind()),
         })
@@ -415,10 +475,10 @@ impl HotApp {
     ) -> PyResult<Bound<'py, PyAny>> {
         let py = slf.py();
         let this = slf.get();
-        if let Some((route, request_id)) = this.take(py, scope)? {
+        if let Some(Taken { route, request_id, length }) = this.take(py, scope)? {
             let started = this.monotonic(py)?;
             let reading = awaiting(&receive.call0()?)?;
-            let call = HotCall::new(slf, route, scope, receive, send, request_id, reading, started);
+            let call = HotCall::new(slf, route, scope, receive, send, request_id, reading, started, length);
             return Ok(Bound::new(py, call)?.into_any());
         }
         this.fallback.bind(py).call1((scope, receive, send))
@@ -430,22 +490,25 @@ impl HotApp {
     }
 }
 
-/// `[(name, value), ...]` headers of a response start, from its own and the app's trailing ones.
+/// The headers a response ends with (the app's trailing ones, then `x-request-id`), appended to `out`.
 pub(crate) fn trailing_headers<'py>(
     py: Python<'py>,
     app: &HotApp,
     request_id: Option<&Bound<'py, PyAny>>,
-) -> PyResult<Vec<Bound<'py, PyTuple>>> {
-    let mut out = Vec::with_capacity(app.headers.len() + 1);
-    for (name, value) in &app.headers {
-        out.push(PyTuple::new(py, [name.bind(py).as_any(), value.bind(py).as_any()])?);
-    }
+    out: &mut Vec<Bound<'py, PyTuple>>,
+) -> PyResult<()> {
+    out.extend(app.trailing.iter().map(|t| t.bind(py).clone()));
     let id = match request_id {
         Some(id) => id.clone(),
         None => app.ids.next_bytes(py).into_any(),
     };
     out.push(PyTuple::new(py, [app.names(py)[3].as_any().clone(), id])?);
-    Ok(out)
+    Ok(())
+}
+
+/// `(b"content-type", b"application/json")`, made once.
+pub(crate) fn json_type<'py>(py: Python<'py>, app: &HotApp) -> Bound<'py, PyTuple> {
+    app.json_type.bind(py).clone()
 }
 
 #[cfg(test)]

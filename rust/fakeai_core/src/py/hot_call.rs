@@ -5,19 +5,25 @@
 //! it yields to the event loop and what the loop sends or throws back into it, and takes its result
 //! from the `StopIteration` that ends it. States, in order:
 //!
-//! - `Reading`: `http.request` messages until the last; a `http.disconnect` hands the request to the
-//!   Python chain with what was read replayed (it then ends the request as it always does);
+//! - `Reading`: `http.request` messages until the last, or until the `content-length` bytes the
+//!   request announced have come (granian sends the body with `more_body` set, then an empty last
+//!   message: waiting for that one costs a round trip to granian's I/O thread per request, and tells
+//!   nothing the length did not); a `http.disconnect` hands the request to the Python chain with
+//!   what was read replayed (it then ends the request as it always does; a request handed back
+//!   early reads on from the server's `receive`);
 //! - then the body is decoded and rendered ([`HotApp::render`]); what the Rust path does not answer
 //!   is `Handed` to the Python app with the body replayed ([`Replay`]), so its envelopes, statuses and
 //!   metrics are the Python chain's own;
 //! - a body due now is written: `Starting` (the response start) then `Writing` (the body);
 //! - an answer with a schedule is `Paced`: the Python pacer's coroutine (`cluster.respond`) sends it,
-//!   through a [`SpySend`] that notes the status and appends the trailing headers.
+//!   through a [`SpySend`] that notes the status and appends the trailing headers. The pacer watches
+//!   `receive` for the client leaving, so when the body's last message was not read it is read first
+//!   (`Draining`; whatever else comes, a disconnect, is replayed to the pacer).
 //!
 //! Metrics are recorded as `MetricsMiddleware` records them: in flight from the render, finished with
 //! the route, the status (499 when nothing was sent), the duration since the call and the model label.
 
-use super::hot_app::{trailing_headers, HotApp, Rendered};
+use super::hot_app::{json_type, trailing_headers, HotApp, Prepared, Rendered};
 use crate::shm::metrics::{self, Finish};
 use pyo3::exceptions::{PyBaseException, PyRuntimeError, PyStopIteration};
 use pyo3::ffi;
@@ -25,7 +31,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// What driving an awaitable one step gave.
 enum Step<'py> {
@@ -33,9 +39,20 @@ enum Step<'py> {
     Return(Bound<'py, PyAny>),
 }
 
-/// `awaitable.__await__()`: the iterator to drive.
+/// `awaitable.__await__()`: the iterator to drive (through the type's `am_await` slot when it has one:
+/// no attribute lookup, no bound method).
 pub(crate) fn awaiting<'py>(awaitable: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
-    awaitable.call_method0(intern!(awaitable.py(), "__await__"))
+    let py = awaitable.py();
+    // SAFETY: `PyType_GetSlot` reads a slot of a live type (any type from Python 3.10, the abi3
+    // floor); `am_await` is a `unaryfunc` returning a new reference or NULL with an exception set.
+    unsafe {
+        let slot = ffi::PyType_GetSlot(ffi::Py_TYPE(awaitable.as_ptr()), ffi::Py_am_await);
+        if !slot.is_null() {
+            let am_await: ffi::unaryfunc = std::mem::transmute(slot);
+            return Bound::from_owned_ptr_or_err(py, am_await(awaitable.as_ptr()));
+        }
+    }
+    awaitable.call_method0(intern!(py, "__await__"))
 }
 
 fn send_into<'py>(it: &Bound<'py, PyAny>, value: Option<Bound<'py, PyAny>>) -> PyResult<Step<'py>> {
@@ -71,6 +88,7 @@ enum State {
     Handed,
     Starting,
     Writing,
+    Draining,
     Paced,
     Done,
 }
@@ -89,9 +107,18 @@ pub(crate) struct HotCall {
     current: Option<Py<PyAny>>,
     /// Every message received, for a replay.
     messages: Vec<Py<PyAny>>,
+    /// The body's announced length (`content-length`), and the bytes received so far.
+    length: u64,
+    received: u64,
+    /// The body's last (empty) message is still unread: the whole length came before it.
+    unread_end: bool,
+    /// A paced answer waiting for that message: `(answer, now)`.
+    paced: Option<(Py<PyAny>, f64)>,
     /// The body to write once the start is sent.
     body: Option<Py<PyBytes>>,
     label: Option<String>,
+    /// The route's kept entry for the request's model (its metrics slots).
+    prepared: Option<Arc<Prepared>>,
     spy: Option<Py<SpySend>>,
     metered: bool,
 }
@@ -107,6 +134,7 @@ impl HotCall {
         request_id: Option<Bound<'_, PyAny>>,
         reading: Bound<'_, PyAny>,
         started: f64,
+        length: u64,
     ) -> Self {
         Self {
             app: app.clone().unbind(),
@@ -119,8 +147,13 @@ impl HotCall {
             state: State::Reading,
             current: Some(reading.unbind()),
             messages: Vec::with_capacity(1),
+            length,
+            received: 0,
+            unread_end: false,
+            paced: None,
             body: None,
             label: None,
+            prepared: None,
             spy: None,
             metered: false,
         }
@@ -178,21 +211,43 @@ impl HotCall {
                 if !request {
                     return self.hand_back(py); // the client left: the Python chain ends it as always
                 }
+                if let Some(body) = message.get_item(intern!(py, "body"))? {
+                    self.received += body.len().unwrap_or(0) as u64;
+                }
                 let more = match message.get_item(intern!(py, "more_body"))? {
                     Some(more) => more.is_truthy()?,
                     None => false,
                 };
-                if more {
+                if more && self.received < self.length {
                     let reading = awaiting(&self.receive.bind(py).call0()?)?;
                     self.current = Some(reading.unbind());
                     return Ok(());
                 }
+                self.unread_end = more;
                 self.respond(py)
+            }
+            State::Draining => {
+                let kind =
+                    result.cast::<PyDict>().ok().and_then(|m| m.get_item(intern!(py, "type")).ok().flatten());
+                let request = kind.is_some_and(|k| {
+                    k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s == "http.request"))
+                });
+                let receive = if request {
+                    self.receive.clone_ref(py)
+                } else {
+                    let queue = Mutex::new((vec![result.unbind()], 0));
+                    Py::new(py, Replay { queue, receive: self.receive.clone_ref(py) })?.into_any()
+                };
+                let (answer, now) = self.paced.take().expect("a paced answer waits while draining");
+                self.pace(py, receive.bind(py), answer.bind(py), now)
             }
             State::Starting => {
                 let message = PyDict::new(py);
                 message.set_item(intern!(py, "type"), intern!(py, "http.response.body"))?;
-                message.set_item(intern!(py, "body"), self.body.take())?;
+                message.set_item(
+                    intern!(py, "body"),
+                    self.body.take().map_or_else(|| py.None(), Py::into_any),
+                )?;
                 self.current = Some(awaiting(&self.send.bind(py).call1((message,))?)?.unbind());
                 self.state = State::Writing;
                 Ok(())
@@ -218,7 +273,7 @@ impl HotCall {
         match self.state {
             State::Starting => self.finish(py, 500),
             State::Writing => self.finish(py, 200),
-            State::Paced => {
+            State::Paced | State::Draining => {
                 let status = self.spied();
                 self.finish(py, if status == 0 { 500 } else { status });
             }
@@ -240,24 +295,17 @@ impl HotCall {
             Ok(Some(rendered)) => rendered,
             Ok(None) | Err(_) => return self.hand_back(py),
         };
-        if let Some((table, _)) = &app.metrics {
-            let _ = metrics::begin(table.get().table()); // a full table never fails a request
-            self.metered = true;
-        }
-        app.count_served();
-        let trailing = trailing_headers(py, app, self.request_id.as_ref().map(|r| r.bind(py)))?;
+        let request_id = self.request_id.as_ref().map(|r| r.bind(py).clone());
+        let request_id = request_id.as_ref();
         match rendered {
-            Rendered::Now { body, label } => {
-                self.label = label;
-                let length = PyBytes::new(py, body.as_bytes().len().to_string().as_bytes());
-                let mut headers = vec![
-                    PyTuple::new(
-                        py,
-                        [PyBytes::new(py, b"content-type"), PyBytes::new(py, b"application/json")],
-                    )?,
-                    PyTuple::new(py, [PyBytes::new(py, b"content-length"), length])?,
-                ];
-                headers.extend(trailing);
+            Rendered::Now { body, label, prepared } => {
+                self.begin(app, &prepared, label);
+                let mut headers = Vec::with_capacity(app.trailing_count() + 3);
+                headers.push(json_type(py, app));
+                let mut digits = itoa::Buffer::new();
+                let length = PyBytes::new(py, digits.format(body.as_bytes().len()).as_bytes());
+                headers.push(PyTuple::new(py, [app.names(py)[2].clone(), length])?);
+                trailing_headers(py, app, request_id, &mut headers)?;
                 let start = PyDict::new(py);
                 start.set_item(intern!(py, "type"), intern!(py, "http.response.start"))?;
                 start.set_item(intern!(py, "status"), 200)?;
@@ -266,25 +314,54 @@ impl HotCall {
                 self.current = Some(awaiting(&self.send.bind(py).call1((start,))?)?.unbind());
                 self.state = State::Starting;
             }
-            Rendered::Paced { answer, now, label } => {
-                self.label = label;
-                let spy = Py::new(
-                    py,
-                    SpySend {
-                        send: self.send.clone_ref(py),
-                        trailing: PyList::new(py, trailing)?.unbind(),
-                        status: AtomicU16::new(0),
-                    },
-                )?;
-                let send = self.send.bind(py);
-                let coroutine =
-                    app.respond.bind(py).call1((self.receive.bind(py), &spy, answer, now, send))?;
-                self.spy = Some(spy);
-                self.current = Some(awaiting(&coroutine)?.unbind());
-                self.state = State::Paced;
+            Rendered::Paced { answer, now, label, prepared } => {
+                self.begin(app, &prepared, label);
+                let mut trailing = Vec::with_capacity(app.trailing_count() + 1);
+                trailing_headers(py, app, request_id, &mut trailing)?;
+                let spy = SpySend {
+                    send: self.send.clone_ref(py),
+                    trailing: PyList::new(py, trailing)?.unbind(),
+                    status: AtomicU16::new(0),
+                };
+                self.spy = Some(Py::new(py, spy)?);
+                if self.unread_end {
+                    self.paced = Some((answer.unbind(), now));
+                    self.current = Some(awaiting(&self.receive.bind(py).call0()?)?.unbind());
+                    self.state = State::Draining;
+                    return Ok(());
+                }
+                let receive = self.receive.clone_ref(py);
+                return self.pace(py, receive.bind(py), &answer, now);
             }
         }
         Ok(())
+    }
+
+    /// Hand a paced answer to the Python pacer (`cluster.respond`), watching `receive`.
+    fn pace(
+        &mut self,
+        py: Python<'_>,
+        receive: &Bound<'_, PyAny>,
+        answer: &Bound<'_, PyAny>,
+        now: f64,
+    ) -> PyResult<()> {
+        let app = self.app.get();
+        let spy = self.spy.as_ref().expect("the spy is made before pacing").clone_ref(py);
+        let coroutine = app.respond.bind(py).call1((receive, spy, answer, now, self.send.bind(py)))?;
+        self.current = Some(awaiting(&coroutine)?.unbind());
+        self.state = State::Paced;
+        Ok(())
+    }
+
+    /// The request is answered here: count it (in flight; served by the Rust path).
+    fn begin(&mut self, app: &HotApp, prepared: &Arc<Prepared>, label: Option<String>) {
+        if let Some((table, _)) = &app.metrics {
+            let _ = prepared.begin_pins().begin(table.get().table()); // a full table never fails a request
+            self.metered = true;
+        }
+        app.count_served();
+        self.label = label;
+        self.prepared = Some(Arc::clone(prepared));
     }
 
     fn body_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
@@ -333,7 +410,11 @@ impl HotCall {
                 model: self.label.as_deref(),
                 error: None,
             };
-            let _ = metrics::finish(table.get().table(), finish); // a full table never fails a request
+            // a full table never fails a request
+            let _ = match self.prepared.as_ref().and_then(|p| p.pins(status, finish.model)) {
+                Some(pins) => pins.finish(table.get().table(), finish),
+                None => metrics::finish(table.get().table(), finish),
+            };
         }
     }
 }
@@ -384,7 +465,7 @@ impl HotCall {
                 close.call0()?;
             }
         }
-        if matches!(self.state, State::Starting | State::Paced) {
+        if matches!(self.state, State::Starting | State::Draining | State::Paced) {
             self.finish(py, 499);
         }
         self.state = State::Done;

@@ -10,13 +10,19 @@
 use super::metrics::inference_of;
 use super::shared::SharedTable;
 use super::InvalidInput;
-use crate::shm::metrics::{self, Inference};
+use crate::shm::metrics::{self, Inference, Pins};
+use crate::shm::table::Pinned;
 use pyo3::prelude::*;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A usage entry keeps at most this many characters of the model id.
 const MAX_MODEL_CHARS: usize = 200;
+/// The most models whose slots a meter keeps (ids are user-controlled); past it a model's
+/// entries are looked up per request.
+const MAX_KNOWN: usize = 1024;
 
 #[pyclass(frozen, module = "fakeai._core")]
 pub(crate) struct Meter {
@@ -24,15 +30,58 @@ pub(crate) struct Meter {
     metrics: Option<Py<SharedTable>>,
     max_models: u64,
     dropped: AtomicU64,
+    /// Per model: its metrics label and slots, and its usage entries' slots, found once.
+    known: Mutex<HashMap<String, Known>>,
+}
+
+/// What a meter found once for one model.
+#[derive(Default)]
+struct Known {
+    /// The model label (metrics on): once given, a model keeps its label (a registered model stays
+    /// registered; one folded into `other` stays folded, the cap being reached for good).
+    label: Option<String>,
+    pins: Pins,
+    /// Per usage kind: the minute its entry was found for, and the entry.
+    usage: Vec<(String, u64, Pinned)>,
 }
 
 impl Meter {
+    /// Run `f` with `model`'s kept slots (fresh ones, looked up as they are used, past [`MAX_KNOWN`]).
+    fn with_known<T>(&self, model: &str, f: impl FnOnce(&mut Known) -> T) -> T {
+        let mut known = self.known.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(k) = known.get_mut(model) {
+            return f(k);
+        }
+        if known.len() >= MAX_KNOWN {
+            return f(&mut Known::default());
+        }
+        f(known.entry(model.to_owned()).or_default())
+    }
+
     /// Add one request's tokens to `kind`'s usage entry of this minute; a full table drops it.
     pub(crate) fn add_usage(&self, kind: &str, model: &str, input: u64, output: u64, cached: u64) {
+        self.with_known(model, |k| self.add_usage_in(k, kind, model, input, output, cached));
+    }
+
+    fn add_usage_in(&self, k: &mut Known, kind: &str, model: &str, input: u64, output: u64, cached: u64) {
         let minute = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() / 60);
-        let model = model.char_indices().nth(MAX_MODEL_CHARS).map_or(model, |(i, _)| &model[..i]);
-        let key = format!("{kind}|{minute}|{model}");
-        match self.usage.get().table().slot(&key) {
+        let at = match k.usage.iter().position(|(known, _, _)| known == kind) {
+            Some(i) => i,
+            None => {
+                k.usage.push((kind.to_owned(), minute, Pinned::new()));
+                k.usage.len() - 1
+            }
+        };
+        let (_, found_for, pinned) = &mut k.usage[at];
+        if *found_for != minute {
+            *found_for = minute;
+            pinned.clear();
+        }
+        let key = || {
+            let model = model.char_indices().nth(MAX_MODEL_CHARS).map_or(model, |(i, _)| &model[..i]);
+            format!("{kind}|{minute}|{model}")
+        };
+        match pinned.slot(self.usage.get().table(), key) {
             Ok(words) => {
                 for (word, delta) in words.iter().zip([input, output, cached, 1]) {
                     if delta != 0 {
@@ -56,12 +105,17 @@ impl Meter {
         live: bool,
         inference: Inference,
     ) -> Option<String> {
-        self.add_usage(kind, model, inference.prompt_tokens, inference.completion_tokens, 0);
-        let Some(table) = self.metrics.as_ref().filter(|_| live) else { return Some(model.to_owned()) };
-        let t = table.get().table();
-        let label = metrics::model_label(t, model, self.max_models).ok()?;
-        metrics::start_inference(t, label, inference).ok()?;
-        Some(label.to_owned())
+        self.with_known(model, |k| {
+            self.add_usage_in(k, kind, model, inference.prompt_tokens, inference.completion_tokens, 0);
+            let Some(table) = self.metrics.as_ref().filter(|_| live) else { return Some(model.to_owned()) };
+            let t = table.get().table();
+            if k.label.is_none() {
+                k.label = Some(metrics::model_label(t, model, self.max_models).ok()?.to_owned());
+            }
+            let label = k.label.as_deref()?;
+            k.pins.start_inference(t, label, inference).ok()?;
+            Some(label.to_owned())
+        })
     }
 }
 
@@ -146,7 +200,7 @@ impl Meter {
         if usage.get().table().width() < 4 {
             return Err(InvalidInput::new_err("the usage table needs 4 words per entry"));
         }
-        Ok(Self { usage, metrics, max_models, dropped: AtomicU64::new(0) })
+        Ok(Self { usage, metrics, max_models, dropped: AtomicU64::new(0), known: Mutex::default() })
     }
 
     /// Add usage only: `input` and `output` units (tokens, characters, seconds, images) of `kind`.

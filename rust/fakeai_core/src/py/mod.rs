@@ -8,6 +8,7 @@
 
 mod audio;
 mod chat;
+mod chat_call;
 mod chat_options;
 mod cluster;
 mod completions;
@@ -71,6 +72,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<meter::Meter>()?;
     m.add_class::<steps::Steps>()?;
     m.add_class::<hot_app::HotApp>()?;
+    m.add_class::<chat_call::ChatCall>()?;
     m.add_class::<request_ids::RequestIds>()?;
     m.add_function(wrap_pyfunction!(prefix_cache::block_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(text::count_tokens, m)?)?;

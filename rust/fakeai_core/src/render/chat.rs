@@ -49,21 +49,17 @@ fn call_head(buf: &mut Vec<u8>, call: &ToolCall) {
 /// null, as OpenAI answers `modalities: ["text", "audio"]`.
 fn message(buf: &mut Vec<u8>, c: &ChatChoice<'_>, audio: Option<&[u8]>) {
     buf.extend_from_slice(b"{\"role\":\"assistant\",\"content\":");
-    let text = match &c.answer {
-        Answer::Prose(p) => Some(p.tokens.concat()),
-        Answer::Composed { content, .. } => Some(content.text.clone()),
-        Answer::Calls { .. } => None,
-    };
-    match (text, audio) {
-        (Some(text), Some(fragment)) => {
+    match (&c.answer, audio) {
+        (Answer::Calls { .. }, _) => buf.extend_from_slice(b"null"),
+        (Answer::Prose(p), None) => json::string_of(buf, &p.tokens),
+        (Answer::Composed { content, .. }, None) => json::string(buf, &content.text),
+        (_, Some(fragment)) => {
             buf.extend_from_slice(b"null,\"audio\":{");
             buf.extend_from_slice(fragment);
             buf.extend_from_slice(b",\"transcript\":");
-            json::string(buf, &text);
+            json::string(buf, &c.text());
             buf.push(b'}');
         }
-        (Some(text), None) => json::string(buf, &text),
-        (None, _) => buf.extend_from_slice(b"null"),
     }
     if !c.reasoning.is_empty() {
         buf.extend_from_slice(b",\"reasoning_content\":");
@@ -338,6 +334,25 @@ mod tests {
         assert!(body.contains("\"content\":\"Hi \\\"you\\\"\""));
         assert!(body.contains("\"finish_reason\":\"length\""));
         assert!(body.ends_with("\"system_fingerprint\":\"fp_1\"}"));
+    }
+
+    #[test]
+    fn prose_written_piece_by_piece_parses_to_the_joined_text() {
+        let pieces = vec!["Say", " \"hi\"", "\n\n", "back\\", "\u{1}", " \u{e9}t\u{e9}"];
+        let usage = Usage::default();
+        let choices = [choice(pieces.clone())];
+        for audio in [None, Some(&[b"\"id\":\"a\"".to_vec()][..])] {
+            let body = render_completion(&env("chat.completion"), &choices, &usage, false, audio);
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let message = &v["choices"][0]["message"];
+            match audio {
+                None => assert_eq!(message["content"], pieces.concat()),
+                Some(_) => {
+                    assert!(message["content"].is_null());
+                    assert_eq!(message["audio"]["transcript"], pieces.concat());
+                }
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,24 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 /// Append `s` as a JSON string literal (quoted, escaped).
 pub fn string(buf: &mut Vec<u8>, s: &str) {
     buf.push(b'"');
+    escaped(buf, s);
+    buf.push(b'"');
+}
+
+/// Append the concatenation of `pieces` as one JSON string literal (no joined copy made).
+pub fn string_of(buf: &mut Vec<u8>, pieces: &[&str]) {
+    buf.push(b'"');
+    pieces.iter().for_each(|p| escaped(buf, p));
+    buf.push(b'"');
+}
+
+/// Append `s` escaped as inside a JSON string literal.
+fn escaped(buf: &mut Vec<u8>, s: &str) {
     let bytes = s.as_bytes();
+    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        buf.extend_from_slice(bytes); // most text: nothing to escape, one copy
+        return;
+    }
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
         let escape: &[u8] = match b {
@@ -30,7 +47,6 @@ pub fn string(buf: &mut Vec<u8>, s: &str) {
         start = i + 1;
     }
     buf.extend_from_slice(&bytes[start..]);
-    buf.push(b'"');
 }
 
 /// Append an unsigned integer.
@@ -99,6 +115,11 @@ mod tests {
         assert_eq!(s("a\"b\\c\nd\te\r"), "\"a\\\"b\\\\c\\nd\\te\\r\"");
         assert_eq!(s("\u{1}x"), "\"\\u0001x\"");
         assert_eq!(s("héllo 日本"), "\"héllo 日本\"");
+        let mut buf = Vec::new();
+        string_of(&mut buf, &["a\"b", "\n", "", " c"]);
+        let mut joined = Vec::new();
+        string(&mut joined, "a\"b\n c");
+        assert_eq!(buf, joined);
     }
 
     fn ours(x: f32) -> Vec<u8> {

@@ -18,8 +18,8 @@
 
 use crate::shm::histogram;
 use crate::shm::lock;
-use crate::shm::table::{SlotError, Table, KEY_BYTES};
-use std::sync::atomic::{AtomicU64, Ordering};
+use crate::shm::table::{Pinned, SlotError, Table, KEY_BYTES};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// The label unknown models are folded into once [`model_label`]'s cap is reached.
 pub const OTHER: &str = "other";
@@ -80,8 +80,101 @@ fn decimal(n: u64, buf: &mut [u8; 20]) -> &str {
 
 /// A request entered the server.
 pub fn begin(table: &Table) -> Result<(), SlotError> {
-    table.slot(SERVER)?[SERVER_IN_FLIGHT].fetch_add(1, Ordering::Relaxed);
-    Ok(())
+    Pins::default().begin(table)
+}
+
+/// The slots requests of one endpoint, status and model label record into, each looked up on first
+/// use ([`Pinned`]): a caller that records such requests over and over (the Rust hot path, per route
+/// and model; a meter, per model) keeps one and pays an index per counter instead of a hash and a
+/// probe. Recording through it counts exactly what [`begin`], [`start_inference`] and [`finish`]
+/// count; one `Pins` must always be given the same table, endpoint, status and label (an error's
+/// counter is looked up each time).
+#[derive(Debug, Default)]
+pub struct Pins {
+    server: Pinned,
+    /// `worker|{pid}` and the process it was found for (a forked worker looks its own up).
+    worker: (AtomicU32, Pinned),
+    status: Pinned,
+    latency: Pinned,
+    model: Pinned,
+    e2e: Pinned,
+    ttft: Pinned,
+    itl: Pinned,
+}
+
+impl Pins {
+    /// [`begin`].
+    pub fn begin(&self, table: &Table) -> Result<(), SlotError> {
+        self.server.slot(table, || SERVER)?[SERVER_IN_FLIGHT].fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// [`start_inference`].
+    pub fn start_inference(&self, table: &Table, label: &str, inf: Inference) -> Result<(), SlotError> {
+        let words = keyed(&self.model, table, &["model", label])?;
+        words[MODEL_RUNNING].fetch_add(1, Ordering::Relaxed);
+        words[MODEL_PROMPT_TOKENS].fetch_add(inf.prompt_tokens, Ordering::Relaxed);
+        words[MODEL_COMPLETION_TOKENS].fetch_add(inf.completion_tokens, Ordering::Relaxed);
+        self.observe_timing(table, label, inf)
+    }
+
+    /// [`observe_timing`].
+    pub fn observe_timing(&self, table: &Table, label: &str, inf: Inference) -> Result<(), SlotError> {
+        if let Some(ttft) = inf.ttft {
+            histogram::observe(keyed(&self.ttft, table, &["ttft", label])?, ttft);
+        }
+        if let Some(itl) = inf.itl {
+            histogram::observe(keyed(&self.itl, table, &["itl", label])?, itl);
+        }
+        Ok(())
+    }
+
+    /// [`finish`].
+    pub fn finish(&self, table: &Table, f: Finish<'_>) -> Result<(), SlotError> {
+        self.server.slot(table, || SERVER)?[SERVER_IN_FLIGHT].fetch_sub(1, Ordering::Relaxed);
+        let pid = lock::process_id();
+        let (found_for, worker) = &self.worker;
+        if found_for.swap(pid, Ordering::Relaxed) != pid {
+            worker.clear();
+        }
+        let mut digits = [0; 20];
+        keyed(worker, table, &["worker", decimal(pid.into(), &mut digits)])?[0]
+            .fetch_add(1, Ordering::Relaxed);
+        let met = f.seconds <= f.slo_seconds;
+        let status =
+            keyed(&self.status, table, &["status", f.endpoint, decimal(f.status.into(), &mut digits)])?;
+        status[0].fetch_add(1, Ordering::Relaxed);
+        if met {
+            status[1].fetch_add(1, Ordering::Relaxed);
+        }
+        histogram::observe(keyed(&self.latency, table, &["latency", f.endpoint])?, f.seconds);
+        if let Some((kind, code)) = f.error {
+            slot(table, &["error", f.endpoint, kind, code])?[0].fetch_add(1, Ordering::Relaxed);
+        }
+        if let Some(label) = f.model {
+            let words = keyed(&self.model, table, &["model", label])?;
+            words[MODEL_RUNNING].fetch_sub(1, Ordering::Relaxed);
+            words[MODEL_REQUESTS].fetch_add(1, Ordering::Relaxed);
+            if f.error.is_some() {
+                words[MODEL_ERRORS].fetch_add(1, Ordering::Relaxed);
+            }
+            if met {
+                words[MODEL_SLO_MET].fetch_add(1, Ordering::Relaxed);
+            }
+            histogram::observe(keyed(&self.e2e, table, &["e2e", label])?, f.seconds);
+        }
+        Ok(())
+    }
+}
+
+/// The slot of key `parts` joined by `|`, pinned in `at` (the key is only joined to look it up).
+fn keyed<'t>(at: &Pinned, table: &'t Table, parts: &[&str]) -> Result<&'t [AtomicU64], SlotError> {
+    if let Some(words) = at.kept(table) {
+        return Ok(words);
+    }
+    let mut buf = [0; KEY_BYTES];
+    let key = join(parts, &mut buf)?;
+    at.slot(table, || key)
 }
 
 /// Record the server's start time once (the first caller wins); returns the recorded time.
@@ -154,23 +247,13 @@ impl Inference {
 /// An inference request for `label` (from [`model_label`]) started: it is running, and its tokens and
 /// token timings are counted.
 pub fn start_inference(table: &Table, label: &str, inf: Inference) -> Result<(), SlotError> {
-    let words = slot(table, &["model", label])?;
-    words[MODEL_RUNNING].fetch_add(1, Ordering::Relaxed);
-    words[MODEL_PROMPT_TOKENS].fetch_add(inf.prompt_tokens, Ordering::Relaxed);
-    words[MODEL_COMPLETION_TOKENS].fetch_add(inf.completion_tokens, Ordering::Relaxed);
-    observe_timing(table, label, inf)
+    Pins::default().start_inference(table, label, inf)
 }
 
 /// Count an inference's token timing (TTFT, ITL) for `label`: at its start, or once it is known (an
 /// engine-timed answer, whose times the pacer settles with the engine).
 pub fn observe_timing(table: &Table, label: &str, inf: Inference) -> Result<(), SlotError> {
-    if let Some(ttft) = inf.ttft {
-        histogram::observe(slot(table, &["ttft", label])?, ttft);
-    }
-    if let Some(itl) = inf.itl {
-        histogram::observe(slot(table, &["itl", label])?, itl);
-    }
-    Ok(())
+    Pins::default().observe_timing(table, label, inf)
 }
 
 /// How a request ended.
@@ -190,32 +273,7 @@ pub struct Finish<'a> {
 
 /// A request left the server: its status, latency, SLO and error are counted, and it stops running.
 pub fn finish(table: &Table, f: Finish<'_>) -> Result<(), SlotError> {
-    table.slot(SERVER)?[SERVER_IN_FLIGHT].fetch_sub(1, Ordering::Relaxed);
-    let pid = lock::process_id();
-    slot(table, &["worker", decimal(pid.into(), &mut [0; 20])])?[0].fetch_add(1, Ordering::Relaxed);
-    let met = f.seconds <= f.slo_seconds;
-    let status = slot(table, &["status", f.endpoint, decimal(f.status.into(), &mut [0; 20])])?;
-    status[0].fetch_add(1, Ordering::Relaxed);
-    if met {
-        status[1].fetch_add(1, Ordering::Relaxed);
-    }
-    histogram::observe(slot(table, &["latency", f.endpoint])?, f.seconds);
-    if let Some((kind, code)) = f.error {
-        slot(table, &["error", f.endpoint, kind, code])?[0].fetch_add(1, Ordering::Relaxed);
-    }
-    if let Some(label) = f.model {
-        let words = slot(table, &["model", label])?;
-        words[MODEL_RUNNING].fetch_sub(1, Ordering::Relaxed);
-        words[MODEL_REQUESTS].fetch_add(1, Ordering::Relaxed);
-        if f.error.is_some() {
-            words[MODEL_ERRORS].fetch_add(1, Ordering::Relaxed);
-        }
-        if met {
-            words[MODEL_SLO_MET].fetch_add(1, Ordering::Relaxed);
-        }
-        histogram::observe(slot(table, &["e2e", label])?, f.seconds);
-    }
-    Ok(())
+    Pins::default().finish(table, f)
 }
 
 #[cfg(test)]
@@ -263,6 +321,44 @@ mod tests {
             assert_eq!(histogram::Snapshot::read(t.get(key).unwrap()).count, 1, "{key}");
         }
         std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn pinned_recording_counts_what_the_lookups_count() {
+        let (a, path_a) = table("pins-a");
+        let (b, path_b) = table("pins-b");
+        let pins = Pins::default();
+        for seconds in [0.05, 2.0, 0.5] {
+            let inf =
+                Inference { prompt_tokens: 12, completion_tokens: 5, ttft: Some(0.02), itl: Some(0.005) };
+            let f = Finish {
+                endpoint: "/v1/chat/completions",
+                status: 200,
+                seconds,
+                slo_seconds: 1.0,
+                model: Some("gpt-4o"),
+                error: None,
+            };
+            begin(&a).unwrap();
+            start_inference(&a, model_label(&a, "gpt-4o", 10).unwrap(), inf).unwrap();
+            finish(&a, f).unwrap();
+            pins.begin(&b).unwrap();
+            pins.start_inference(&b, model_label(&b, "gpt-4o", 10).unwrap(), inf).unwrap();
+            pins.finish(&b, f).unwrap();
+        }
+        let dump = |t: &Table| {
+            let mut all: Vec<(String, Vec<u64>)> = t
+                .entries()
+                .map(|(k, w)| (k, w.iter().map(|x| x.load(Ordering::Relaxed)).collect()))
+                .collect();
+            all.sort();
+            all
+        };
+        assert_eq!(dump(&a), dump(&b));
+        assert_eq!(word(&b, "model|gpt-4o", MODEL_REQUESTS), 3);
+        assert_eq!(word(&b, "status|/v1/chat/completions|200", 1), 2);
+        std::fs::remove_file(path_a).unwrap();
+        std::fs::remove_file(path_b).unwrap();
     }
 
     #[test]

@@ -18,7 +18,7 @@ use memmap2::MmapMut;
 use std::fs::OpenOptions;
 use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use xxhash_rust::xxh3::xxh3_64;
 
 const MAGIC: u64 = 0x4641_4B45_4149_0001; // "FAKEAI" v1
@@ -37,6 +37,10 @@ pub struct Table {
     capacity: usize,
     width: usize,
 }
+
+/// An entry of a [`Table`], found once by [`Table::locate`]: valid for the life of the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Located(usize);
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum SlotError {
@@ -116,16 +120,29 @@ impl Table {
 
     /// The data words of `key`, inserting the key (with zeroed data) on first use.
     pub fn slot(&self, key: &str) -> Result<&[AtomicU64], SlotError> {
-        self.probe(key, true)?.ok_or(SlotError::Full)
+        Ok(self.at(self.locate(key)?))
     }
 
     /// The data words of `key` if it was ever inserted (a hash lookup; never inserts).
     pub fn get(&self, key: &str) -> Option<&[AtomicU64]> {
-        self.probe(key, false).ok().flatten()
+        self.probe(key, false).ok().flatten().map(|i| self.at(Located(i)))
     }
 
-    /// Find `key` by linear probing from its hash; with `insert`, claim the first empty entry met.
-    fn probe(&self, key: &str, insert: bool) -> Result<Option<&[AtomicU64]>, SlotError> {
+    /// Where `key`'s data words are, inserting the key on first use, as [`Table::slot`]: entries
+    /// never move or go, so a caller that records into the same keys request after request looks
+    /// each up once and reads it with [`Table::at`] from then on (no hash, no probe).
+    pub fn locate(&self, key: &str) -> Result<Located, SlotError> {
+        self.probe(key, true)?.map(Located).ok_or(SlotError::Full)
+    }
+
+    /// The data words at `at`, found by [`Table::locate`] on this table.
+    pub fn at(&self, at: Located) -> &[AtomicU64] {
+        &self.entry(at.0 % self.capacity)[ENTRY_META..]
+    }
+
+    /// Find `key`'s entry index by linear probing from its hash; with `insert`, claim the first
+    /// empty entry met.
+    fn probe(&self, key: &str, insert: bool) -> Result<Option<usize>, SlotError> {
         let key = key.as_bytes();
         if key.len() > KEY_BYTES {
             return Err(SlotError::KeyTooLong);
@@ -133,7 +150,8 @@ impl Table {
         let tag = xxh3_64(key) >> 2 << 2;
         let start = (tag >> 2) as usize % self.capacity;
         for probe in 0..self.capacity {
-            let entry = self.entry((start + probe) % self.capacity);
+            let index = (start + probe) % self.capacity;
+            let entry = self.entry(index);
             loop {
                 let state = entry[0].load(Ordering::Acquire);
                 if state == EMPTY {
@@ -151,7 +169,7 @@ impl Table {
                         }
                         entry[1].store(key.len() as u64, Ordering::Relaxed);
                         entry[0].store(tag | READY, Ordering::Release);
-                        return Ok(Some(&entry[ENTRY_META..]));
+                        return Ok(Some(index));
                     }
                     continue; // lost the race: look at what the winner wrote
                 }
@@ -163,7 +181,7 @@ impl Table {
                     continue; // same hash being written: wait for it
                 }
                 if Self::key_matches(entry, key) {
-                    return Ok(Some(&entry[ENTRY_META..]));
+                    return Ok(Some(index));
                 }
                 break;
             }
@@ -182,6 +200,45 @@ impl Table {
 
     pub fn width(&self) -> usize {
         self.width
+    }
+}
+
+/// The slot of one fixed key of one table, looked up on first use and kept ([`Table::locate`]): a
+/// hot path's counters cost an index each instead of a hash and a probe. One `Pinned` serves one
+/// table; a failed lookup (a full table) is tried again next time.
+#[derive(Debug, Default)]
+pub struct Pinned(AtomicUsize);
+
+impl Pinned {
+    pub const fn new() -> Self {
+        Self(AtomicUsize::new(0))
+    }
+
+    /// The data words of the key `key()` makes (only called until the lookup succeeds).
+    pub fn slot<'t, K: AsRef<str>>(
+        &self,
+        table: &'t Table,
+        key: impl FnOnce() -> K,
+    ) -> Result<&'t [AtomicU64], SlotError> {
+        if let Some(words) = self.kept(table) {
+            return Ok(words);
+        }
+        let at = table.locate(key().as_ref())?;
+        self.0.store(at.0 + 1, Ordering::Relaxed);
+        Ok(table.at(at))
+    }
+
+    /// The data words, if already looked up.
+    pub fn kept<'t>(&self, table: &'t Table) -> Option<&'t [AtomicU64]> {
+        match self.0.load(Ordering::Relaxed) {
+            0 => None,
+            kept => Some(table.at(Located(kept - 1))),
+        }
+    }
+
+    /// Forget the slot (the key changed): the next use looks it up again.
+    pub fn clear(&self) {
+        self.0.store(0, Ordering::Relaxed);
     }
 }
 
@@ -244,6 +301,32 @@ mod tests {
         assert!(table.slot("a").is_ok());
         assert!(table.get("c").is_none() && table.get("b").is_some());
         assert_eq!(table.slot(&"x".repeat(KEY_BYTES + 1)).unwrap_err(), SlotError::KeyTooLong);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_pinned_slot_is_the_key_s_slot_and_is_looked_up_once() {
+        let path = temp("pinned");
+        let table = Table::open(&path, 4, 1).unwrap();
+        let (pinned, mut lookups) = (Pinned::new(), 0);
+        for _ in 0..3 {
+            let words = pinned
+                .slot(&table, || {
+                    lookups += 1;
+                    "k"
+                })
+                .unwrap();
+            words[0].fetch_add(1, Ordering::Relaxed);
+        }
+        assert_eq!(lookups, 1);
+        assert_eq!(table.get("k").unwrap()[0].load(Ordering::Relaxed), 3);
+        assert_eq!(table.at(table.locate("k").unwrap())[0].load(Ordering::Relaxed), 3);
+        table.slot("a").unwrap();
+        table.slot("b").unwrap();
+        table.slot("c").unwrap();
+        let full = Pinned::new();
+        assert_eq!(full.slot(&table, || "d").unwrap_err(), SlotError::Full);
+        assert!(full.slot(&table, || "c").is_ok(), "a failed lookup is tried again");
         std::fs::remove_file(path).unwrap();
     }
 }

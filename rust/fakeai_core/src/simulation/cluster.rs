@@ -198,6 +198,11 @@ impl Cluster {
         Self { cfg, workers, next_ticket: 1, rotation: 0, events: Vec::new(), seqs }
     }
 
+    /// The simulated workers (prefill workers first, when disaggregated).
+    pub fn worker_count(&self) -> usize {
+        self.workers.len()
+    }
+
     pub fn config(&self) -> &Config {
         &self.cfg
     }
@@ -402,10 +407,16 @@ impl Cluster {
 
 /// The lane of `lanes` free first, and from when (`now` at the earliest); `(now, NO_LANE)` if none.
 fn earliest(lanes: &[Lane], now: f64) -> (f64, usize) {
-    match lanes.iter().enumerate().min_by(|a, b| a.1.free_at.total_cmp(&b.1.free_at)) {
-        None => (now, NO_LANE),
-        Some((i, lane)) => (lane.free_at.max(now), i),
+    let Some(head) = lanes.first() else { return (now, NO_LANE) };
+    // The first lane of the least `free_at` (a plain scan: this runs for every request, over
+    // `batch_size` lanes; times are never NaN).
+    let (mut best, mut at) = (head.free_at, 0);
+    for (i, lane) in lanes.iter().enumerate().skip(1) {
+        if lane.free_at < best {
+            (best, at) = (lane.free_at, i);
+        }
     }
+    (best.max(now), at)
 }
 
 /// Prefill time of a prompt: `per_token` seconds for each token not found in the prefix cache.
@@ -416,6 +427,15 @@ pub fn prefill_seconds(per_token: f64, prompt_tokens: usize, cached_tokens: usiz
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_earliest_lane_is_the_first_of_the_least_free_time() {
+        let lanes = |t: &[f64]| t.iter().map(|&free_at| Lane { free_at, owner: 0 }).collect::<Vec<_>>();
+        assert_eq!(earliest(&lanes(&[3.0, 1.0, 2.0, 1.0]), 0.5), (1.0, 1));
+        assert_eq!(earliest(&lanes(&[0.0, 0.0]), 0.5), (0.5, 0));
+        assert_eq!(earliest(&lanes(&[2.0]), 5.0), (5.0, 0));
+        assert_eq!(earliest(&[], 5.0), (5.0, NO_LANE));
+    }
 
     fn config(workers: usize, prefill_workers: usize, cache_blocks: usize, batch_size: usize) -> Config {
         let weights = Weights::default();

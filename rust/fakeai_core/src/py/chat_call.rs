@@ -1,0 +1,93 @@
+//! `ChatCall`: what the server decides for every chat request of one model (the keyword arguments of
+//! [`super::chat::chat`]: timing, echo mode, lengths, the cluster, the engine, the meter), held once.
+//!
+//! The Rust hot path ([`super::hot_app`]) prepares one per model and calls it with each decoded
+//! request: the Python call's keyword-argument parsing (twenty of them) is paid once, not per request.
+//! `chat(request, ...)` builds one on the stack and runs the same code.
+
+use super::chat;
+use super::cluster::Cluster;
+use super::length::LengthDistribution;
+use super::meter::Meter;
+use super::reply::Answer;
+use super::shared_engine::SharedEngine;
+use pyo3::prelude::*;
+
+#[pyclass(frozen, module = "fakeai._core")]
+pub(crate) struct ChatCall {
+    pub(super) model_info: Option<Py<PyAny>>,
+    pub(super) fingerprint: String,
+    pub(super) ttft: f64,
+    pub(super) itl: f64,
+    pub(super) jitter: f64,
+    pub(super) extra_prompt_tokens: u32,
+    pub(super) forced_tokens: Option<u32>,
+    pub(super) cached_tokens: u32,
+    pub(super) echo_mode: bool,
+    pub(super) lengths: Option<Py<LengthDistribution>>,
+    pub(super) audio: Option<Py<PyAny>>,
+    pub(super) prefill_per_token: f64,
+    pub(super) cluster: Option<Py<Cluster>>,
+    pub(super) engine: Option<Py<SharedEngine>>,
+    pub(super) max_generated: u32,
+    pub(super) meter: Option<Py<Meter>>,
+    pub(super) live: bool,
+}
+
+#[pymethods]
+impl ChatCall {
+    /// The arguments of `chat` after the request, but `now` (given per call).
+    #[new]
+    #[pyo3(signature = (
+        model_info=None, *, fingerprint="fp_fakeai".to_owned(), ttft=0.0, itl=0.0, jitter=0.0,
+        extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None,
+        audio=None, prefill_per_token=0.0, cluster=None, engine=None, max_generated=u32::MAX, meter=None,
+        live=false
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        model_info: Option<Py<PyAny>>,
+        fingerprint: String,
+        ttft: f64,
+        itl: f64,
+        jitter: f64,
+        extra_prompt_tokens: u32,
+        forced_tokens: Option<u32>,
+        cached_tokens: u32,
+        echo_mode: bool,
+        lengths: Option<Py<LengthDistribution>>,
+        audio: Option<Py<PyAny>>,
+        prefill_per_token: f64,
+        cluster: Option<Py<Cluster>>,
+        engine: Option<Py<SharedEngine>>,
+        max_generated: u32,
+        meter: Option<Py<Meter>>,
+        live: bool,
+    ) -> Self {
+        Self {
+            model_info,
+            fingerprint,
+            ttft,
+            itl,
+            jitter,
+            extra_prompt_tokens,
+            forced_tokens,
+            cached_tokens,
+            echo_mode,
+            lengths,
+            audio,
+            prefill_per_token,
+            cluster,
+            engine,
+            max_generated,
+            meter,
+            live,
+        }
+    }
+
+    /// `chat(request, model_info, ..., now=now)` with this call's arguments.
+    #[pyo3(signature = (request, now=0.0))]
+    fn __call__<'py>(&self, request: &Bound<'py, PyAny>, now: f64) -> PyResult<Bound<'py, Answer>> {
+        chat::render(request, self, now)
+    }
+}
