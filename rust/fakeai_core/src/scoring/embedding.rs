@@ -20,8 +20,7 @@
 //! renormalised: OpenAI's v3 models' `dimensions` behave the same way.
 
 use super::hadamard;
-use crate::render::json;
-use base64::Engine;
+use crate::render::{self, json};
 use std::sync::OnceLock;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -206,10 +205,10 @@ pub fn render_list(model: &str, vectors: &[Vec<f32>], base64: bool, prompt_token
         json::uint(&mut buf, i);
         buf.extend_from_slice(b",\"embedding\":");
         if base64 {
-            raw.clear();
-            raw.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+            raw.resize(v.len() * 4, 0);
+            raw.chunks_exact_mut(4).zip(v).for_each(|(b, x)| b.copy_from_slice(&x.to_le_bytes()));
             buf.push(b'"');
-            buf.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(&raw).as_bytes());
+            render::base64::encode_into(&mut buf, &raw);
             buf.push(b'"');
         } else {
             buf.push(b'[');
@@ -236,6 +235,7 @@ pub fn render_list(model: &str, vectors: &[Vec<f32>], base64: bool, prompt_token
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     fn e(text: &str) -> Vec<f32> {
         embed(&Input::Text(text), 256)
