@@ -64,19 +64,22 @@ mod avx2 {
     use std::arch::x86_64::*;
 
     /// Stages 1, 2 and 4 inside one register of 8 lanes: each lane's partner is brought beside it
-    /// by a shuffle; the lower lane of a pair keeps `x[i] + x[i + h]`, the upper `x[i] - x[i + h]`.
+    /// by a shuffle; the lower lane of a pair gets `x[i] + x[i + h]`, the upper `x[i] - x[i + h]`,
+    /// computed as `x[i] + -x[i + h]` (IEEE defines `a - b` as `a + (-b)`, and addition commutes
+    /// exactly), so one sign flip replaces a subtract and a blend.
     #[inline]
     #[target_feature(enable = "avx2")]
     fn in_register(x: __m256) -> __m256 {
-        // h = 1: partner of lane i is lane i ^ 1.
-        let p = _mm256_permute_ps::<0b10_11_00_01>(x);
-        let x = _mm256_blend_ps::<0b1010_1010>(_mm256_add_ps(x, p), _mm256_sub_ps(p, x));
+        let z = _mm256_setzero_ps();
+        // h = 1: partner of lane i is lane i ^ 1; flip the sign of the upper lanes.
+        let flip = _mm256_blend_ps::<0b1010_1010>(z, _mm256_set1_ps(-0.0));
+        let x = _mm256_add_ps(_mm256_permute_ps::<0b10_11_00_01>(x), _mm256_xor_ps(x, flip));
         // h = 2: partner is lane i ^ 2.
-        let p = _mm256_permute_ps::<0b01_00_11_10>(x);
-        let x = _mm256_blend_ps::<0b1100_1100>(_mm256_add_ps(x, p), _mm256_sub_ps(p, x));
+        let flip = _mm256_blend_ps::<0b1100_1100>(z, _mm256_set1_ps(-0.0));
+        let x = _mm256_add_ps(_mm256_permute_ps::<0b01_00_11_10>(x), _mm256_xor_ps(x, flip));
         // h = 4: partner is in the other 128-bit half.
-        let p = _mm256_permute2f128_ps::<0x01>(x, x);
-        _mm256_blend_ps::<0b1111_0000>(_mm256_add_ps(x, p), _mm256_sub_ps(p, x))
+        let flip = _mm256_blend_ps::<0b1111_0000>(z, _mm256_set1_ps(-0.0));
+        _mm256_add_ps(_mm256_permute2f128_ps::<0x01>(x, x), _mm256_xor_ps(x, flip))
     }
 
     /// Three stages across eight registers (partners 1, 2 and 4 registers apart).
@@ -112,7 +115,13 @@ mod avx2 {
             unsafe {
                 let mut r = [_mm256_setzero_ps(); 8];
                 for (k, x) in r.iter_mut().enumerate() {
-                    *x = in_register(_mm256_loadu_ps(p.add(block + 8 * k)));
+                    *x = _mm256_loadu_ps(p.add(block + 8 * k));
+                    // Eight +0.0 (all bits clear: a hashed vector's empty buckets) stay eight
+                    // +0.0 through these stages, so the shuffles are skipped.
+                    let bits = _mm256_castps_si256(*x);
+                    if _mm256_testz_si256(bits, bits) == 0 {
+                        *x = in_register(*x);
+                    }
                 }
                 radix8(&mut r);
                 for (k, x) in r.iter().enumerate() {
