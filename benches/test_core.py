@@ -222,6 +222,32 @@ def test_embed_python(benchmark):
     check_dense(orjson.loads(benchmark(py_embed, PROSE[:400], 1536)))
 
 
+def py_embed_base64(text: str, dims: int) -> bytes:
+    body = orjson.loads(py_embed(text, dims))
+    for item in body["data"]:
+        raw = struct.pack(f"<{len(item['embedding'])}f", *item["embedding"])
+        item["embedding"] = base64.b64encode(raw).decode()
+    return orjson.dumps(body)
+
+
+def check_dense_base64(body: dict) -> None:
+    raw = base64.b64decode(body["data"][0]["embedding"])
+    check_dense({"data": [{"embedding": list(struct.unpack(f"<{len(raw) // 4}f", raw))}]})
+
+
+# The official SDK's default request (`encoding_format: "base64"`), as benches/http_load.py's
+# embeddings-b64 sends it.
+@pytest.mark.benchmark(group="embedding_1536_base64")
+def test_embed_base64_rust(benchmark):
+    out = benchmark(lambda: _core.embed("m", PROSE[:400], 1536, True)[0])
+    check_dense_base64(orjson.loads(out))
+
+
+@pytest.mark.benchmark(group="embedding_1536_base64")
+def test_embed_base64_python(benchmark):
+    check_dense_base64(orjson.loads(benchmark(py_embed_base64, PROSE[:400], 1536)))
+
+
 # --- a tool call: parse the tool list, generate schema-valid arguments, render the completion -------
 TOOL_SCHEMA = {
     "type": "object",

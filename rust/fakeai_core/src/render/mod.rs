@@ -3,6 +3,7 @@
 //! `usage` objects and ids, written with the small JSON writer in [`json`].
 
 pub mod anthropic;
+pub mod base64;
 pub mod chat;
 pub mod chat_choices;
 pub mod choices;

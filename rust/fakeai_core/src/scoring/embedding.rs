@@ -19,8 +19,8 @@
 //! the map does not depend on `dims`, a shorter embedding is the longer one truncated and
 //! renormalised: OpenAI's v3 models' `dimensions` behave the same way.
 
-use crate::render::json;
-use base64::Engine;
+use super::hadamard;
+use crate::render::{self, json};
 use std::sync::OnceLock;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -45,72 +45,77 @@ pub enum Input<'a> {
     Tokens(&'a [u32]),
 }
 
-fn add(v: &mut [f32], h: u64, weight: f32) {
-    let i = (h % v.len() as u64) as usize;
-    v[i] += if h >> 63 == 0 { weight } else { -weight };
+/// The hashed feature vector, with a bitmap of the buckets ever added to.
+struct Buckets {
+    v: Vec<f32>,
+    touched: Vec<u64>,
 }
 
-fn add_word(v: &mut [f32], word: &[u8], padded: &mut Vec<u8>) {
-    add(v, xxh3_64_with_seed(word, WORD_SEED), WORD_WEIGHT);
-    padded.clear();
-    padded.push(b'^');
-    padded.extend_from_slice(word);
-    padded.push(b'$');
+impl Buckets {
+    fn new(n: usize) -> Self {
+        Self { v: vec![0f32; n], touched: vec![0u64; n.div_ceil(64)] }
+    }
+
+    /// Adds `weight` with the hash's sign to its bucket (the length is a power of two, so the
+    /// mask is the remainder of the division).
+    fn add(&mut self, h: u64, weight: f32) {
+        let i = h as usize & (self.v.len() - 1);
+        self.v[i] += if h >> 63 == 0 { weight } else { -weight };
+        self.touched[i / 64] |= 1 << (i % 64);
+    }
+
+    fn is_zero(&self) -> bool {
+        self.v.iter().all(|x| *x == 0.0)
+    }
+
+    /// The sum of squares in index order, as `v.iter().map(|x| x * x).sum()` computes it, bit for
+    /// bit, but adding only the touched buckets: an untouched one adds `+0.0`, which leaves a sum
+    /// unchanged once any non-zero square is in it (and `v` has one). The hashed vector has a few
+    /// hundred such buckets of thousands, and each addition waits for the one before.
+    fn sum_of_squares(&self) -> f32 {
+        let mut sq = -0.0f32;
+        for (w, bits) in self.touched.iter().enumerate() {
+            let mut bits = *bits;
+            while bits != 0 {
+                let x = self.v[64 * w + bits.trailing_zeros() as usize];
+                sq += x * x;
+                bits &= bits - 1;
+            }
+        }
+        sq
+    }
+}
+
+/// Adds the features of one lower-cased word: `padded` holds `^word$`.
+fn add_word(v: &mut Buckets, padded: &[u8]) {
+    v.add(xxh3_64_with_seed(&padded[1..padded.len() - 1], WORD_SEED), WORD_WEIGHT);
     for tri in padded.windows(3) {
-        add(v, xxh3_64_with_seed(tri, TRIGRAM_SEED), TRIGRAM_WEIGHT);
+        v.add(xxh3_64_with_seed(tri, TRIGRAM_SEED), TRIGRAM_WEIGHT);
     }
 }
 
-/// In-place Walsh-Hadamard transform (unnormalised) of a power-of-two-long vector: compiled twice,
-/// and run with 8-lane AVX2 vectors where the CPU has them (every add and subtract is the same
-/// IEEE operation at any width, so the bits are the same).
-fn hadamard(v: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
-        unsafe { hadamard_avx2(v) };
-        return;
-    }
-    hadamard_portable(v);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn hadamard_avx2(v: &mut [f32]) {
-    hadamard_portable(v);
-}
-
-/// The transform's stages. The first three (butterflies 1, 2 and 4 apart), whose pairs are too
-/// close together for the compiler to vectorise the loop below, run in one pass over blocks of 8
-/// values held in registers: the same butterflies in the same order, so the same bits.
-#[inline(always)]
-fn hadamard_portable(v: &mut [f32]) {
-    let mut half = 1;
-    if v.len() >= 8 {
-        for block in v.chunks_exact_mut(8) {
-            let mut x = [0f32; 8];
-            x.copy_from_slice(block);
-            for h in [1, 2, 4] {
-                for i in (0..8).filter(|i| i & h == 0) {
-                    let (s, d) = (x[i] + x[i + h], x[i] - x[i + h]);
-                    x[i] = s;
-                    x[i + h] = d;
-                }
-            }
-            block.copy_from_slice(&x);
+/// Adds the features of every word of `text`: the runs of alphanumeric characters of its
+/// lower-cased form. ASCII text (the common case) is lower-cased a word at a time into one reused
+/// buffer; other text goes through `str::to_lowercase` first, whose result may split differently.
+fn add_words(v: &mut Buckets, text: &str) {
+    let mut padded = Vec::with_capacity(64);
+    if text.is_ascii() {
+        for word in text.as_bytes().split(|c| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+            padded.clear();
+            padded.push(b'^');
+            padded.extend(word.iter().map(u8::to_ascii_lowercase));
+            padded.push(b'$');
+            add_word(v, &padded);
         }
-        half = 8;
-    }
-    while half < v.len() {
-        for block in v.chunks_exact_mut(2 * half) {
-            let (a, b) = block.split_at_mut(half);
-            for (x, y) in a.iter_mut().zip(b.iter_mut()) {
-                let (s, d) = (*x + *y, *x - *y);
-                *x = s;
-                *y = d;
-            }
+    } else {
+        let lower = text.to_lowercase();
+        for word in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            padded.clear();
+            padded.push(b'^');
+            padded.extend_from_slice(word.as_bytes());
+            padded.push(b'$');
+            add_word(v, &padded);
         }
-        half *= 2;
     }
 }
 
@@ -139,32 +144,29 @@ fn default_diagonal() -> &'static [f32] {
 /// The unit-length, dense embedding of `input` with `dims` (> 0) dimensions.
 pub fn embed(input: &Input<'_>, dims: usize) -> Vec<f32> {
     let n = SPACE.max(dims.next_power_of_two());
-    let mut v = vec![0f32; n];
+    let mut b = Buckets::new(n);
     match input {
         Input::Text(text) => {
-            let lower = text.to_lowercase();
-            let mut padded = Vec::new();
-            for word in lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-                add_word(&mut v, word.as_bytes(), &mut padded);
-            }
-            if v.iter().all(|x| *x == 0.0) {
+            add_words(&mut b, text);
+            if b.is_zero() {
                 // No word (empty or punctuation only): the raw text is the one feature.
-                add(&mut v, xxh3_64_with_seed(text.as_bytes(), TEXT_SEED), WORD_WEIGHT);
+                b.add(xxh3_64_with_seed(text.as_bytes(), TEXT_SEED), WORD_WEIGHT);
             }
         }
         Input::Tokens(ids) => {
             for id in *ids {
-                add(&mut v, xxh3_64_with_seed(&id.to_le_bytes(), TOKEN_SEED), WORD_WEIGHT);
+                b.add(xxh3_64_with_seed(&id.to_le_bytes(), TOKEN_SEED), WORD_WEIGHT);
             }
-            if v.iter().all(|x| *x == 0.0) {
-                add(&mut v, TEXT_SEED, WORD_WEIGHT);
+            if b.is_zero() {
+                b.add(TEXT_SEED, WORD_WEIGHT);
             }
         }
     }
     // The shared direction: a fixed bucket takes BASELINE of every vector's squared length.
-    let sq = v.iter().map(|x| x * x).sum::<f32>();
+    let sq = b.sum_of_squares();
+    let mut v = b.v;
     v[BASELINE_BUCKET] += (sq * BASELINE / (1.0 - BASELINE)).sqrt();
-    hadamard(&mut v);
+    hadamard::transform(&mut v);
     let owned;
     let d = if n == SPACE {
         default_diagonal()
@@ -173,7 +175,7 @@ pub fn embed(input: &Input<'_>, dims: usize) -> Vec<f32> {
         &owned
     };
     v.iter_mut().zip(d).for_each(|(x, s)| *x *= s);
-    hadamard(&mut v);
+    hadamard::transform(&mut v);
     v.truncate(dims.max(1));
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
@@ -205,10 +207,10 @@ pub fn render_list(model: &str, vectors: &[Vec<f32>], base64: bool, prompt_token
         json::uint(&mut buf, i);
         buf.extend_from_slice(b",\"embedding\":");
         if base64 {
-            raw.clear();
-            raw.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+            raw.resize(v.len() * 4, 0);
+            raw.chunks_exact_mut(4).zip(v).for_each(|(b, x)| b.copy_from_slice(&x.to_le_bytes()));
             buf.push(b'"');
-            buf.extend_from_slice(base64::engine::general_purpose::STANDARD.encode(&raw).as_bytes());
+            render::base64::encode_into(&mut buf, &raw);
             buf.push(b'"');
         } else {
             buf.push(b'[');
@@ -235,36 +237,10 @@ pub fn render_list(model: &str, vectors: &[Vec<f32>], base64: bool, prompt_token
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
 
     fn e(text: &str) -> Vec<f32> {
         embed(&Input::Text(text), 256)
-    }
-
-    /// The textbook transform, one stage at a time.
-    fn hadamard_reference(v: &mut [f32]) {
-        let mut half = 1;
-        while half < v.len() {
-            for start in (0..v.len()).step_by(2 * half) {
-                for i in start..start + half {
-                    let (x, y) = (v[i], v[i + half]);
-                    v[i] = x + y;
-                    v[i + half] = x - y;
-                }
-            }
-            half *= 2;
-        }
-    }
-
-    #[test]
-    fn hadamard_gives_the_reference_transform_bit_for_bit() {
-        for n in [1, 2, 4, 8, 16, 256, SPACE, 2 * SPACE] {
-            let input: Vec<f32> = (0..n).map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 97.0).collect();
-            let (mut fast, mut reference) = (input.clone(), input);
-            hadamard(&mut fast);
-            hadamard_reference(&mut reference);
-            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-            assert_eq!(bits(&fast), bits(&reference), "length {n}");
-        }
     }
 
     #[test]

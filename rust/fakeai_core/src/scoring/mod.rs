@@ -2,6 +2,7 @@
 //! relevance and moderation scores.
 
 pub mod embedding;
+pub mod hadamard;
 pub mod moderation;
 pub mod rank;
 pub mod search;
