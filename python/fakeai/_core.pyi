@@ -215,31 +215,10 @@ def tokenize_chat(
     """Token ids of a chat prompt through the chat template (as many as a chat completion counts)."""
 
 def detokenize(ids: Sequence[int], vocab: SharedTable | None = None) -> str: ...
-def chat(
-    request: Any,
-    model_info: Any = None,
-    *,
-    fingerprint: str = "fp_fakeai",
-    ttft: float = 0.0,
-    itl: float = 0.0,
-    jitter: float = 0.0,
-    extra_prompt_tokens: int = 0,
-    forced_tokens: int | None = None,
-    cached_tokens: int = 0,
-    echo_mode: bool = False,
-    lengths: LengthDistribution | None = None,
-    audio: Callable[[str], bytes] | None = None,
-    prefill_per_token: float = 0.0,
-    cluster: Cluster | None = None,
-    engine: SharedEngine | None = None,
-    now: float = 0.0,
-    max_generated: int = ...,
-    meter: Meter | None = None,
-    live: bool = False,
-) -> Answer:
+def chat(request: Any, model_info: Any = None, *, now: float = 0.0, **kwargs: Any) -> Answer:
     """Render the chat completion (or its stream) asked by ``request``, a decoded ``ChatRequest``.
-    ``model_info`` (``capabilities``,
-    ``context_length``) enables the capability and context-window checks. A rejected value raises
+    ``model_info`` (``capabilities``, ``context_length``) enables the capability and context-window
+    checks; the keyword arguments are :class:`ChatCall`'s. A rejected value raises
     ``InvalidInput(message, param, code)``."""
 
 def completion(

@@ -96,12 +96,13 @@ def chat(
     return answer
 
 
-def chat_call(ctx: ServerContext, model: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """``(args, kwargs)`` that follow the request in the ``_core.chat`` call of a live request of
-    ``model`` without overrides, LoRA adapter or audio, whose caller sets ``now`` (the Rust hot path,
-    :mod:`fakeai.api.hot`, caches them per model)."""
+def chat_call(ctx: ServerContext, model: str) -> _core.ChatCall:
+    """What ``_core.chat`` is given for a live request of ``model`` without overrides, LoRA adapter or
+    audio, held as a ``_core.ChatCall`` whose caller gives ``now`` per request (the Rust hot path,
+    :mod:`fakeai.api.hot`, keeps one per model)."""
     info, shared = prepare(ctx, model, None, 0.0, None)
-    return (info,), {**shared, "audio": None}
+    del shared["now"]
+    return _core.ChatCall(info, **shared)
 
 
 def completion_call(ctx: ServerContext, model: str) -> tuple[tuple[Any, ...], dict[str, Any]]:

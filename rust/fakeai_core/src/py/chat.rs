@@ -6,12 +6,9 @@
 
 use super::chat_call::ChatCall;
 use super::chat_options::{self, last_user_text};
-use super::cluster::Cluster;
-use super::length::{natural, LengthDistribution};
-use super::meter::Meter;
+use super::length::natural;
 use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::rich_content;
-use super::shared_engine::SharedEngine;
 use super::steps::{is_lazy, Steps};
 use crate::render::chat::{lazy_stream, render_completion, render_stream};
 use crate::render::chat_choices::{self, prose, ChatChoice, ChatSpec};
@@ -27,7 +24,7 @@ use crate::text::tokens;
 use crate::text::{budget, context_window};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyFrozenSet, PyList, PyString};
+use pyo3::types::{PyDict, PyFrozenSet, PyList, PyString};
 use xxhash_rust::xxh3::Xxh3;
 
 /// Tokens OpenAI adds per message, and once to prime the reply.
@@ -159,56 +156,20 @@ fn read_basics<'py>(req: &Bound<'py, PyAny>) -> PyResult<Basics<'py>> {
 /// cluster at time `now` (prefix-cache hits shorten the prefill, `prefill_per_token` seconds per
 /// uncached token) and the request books a batch slot, named by the returned ticket. The choices
 /// generate at most `max_generated` tokens in all ([`crate::text::budget`]). With `meter`, the answer's
-/// usage (and with `live` its inference metrics) is recorded before this returns ([`Meter`]).
+/// usage (and with `live` its inference metrics) is recorded before this returns ([`super::meter::Meter`]).
+/// The keyword arguments are [`ChatCall`]'s (that `chat` builds and calls once): a caller that makes
+/// many calls with the same ones holds a `ChatCall` instead.
 #[pyfunction]
-#[pyo3(signature = (
-    request, model_info=None, *, fingerprint="fp_fakeai", ttft=0.0, itl=0.0, jitter=0.0,
-    extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None, audio=None,
-    prefill_per_token=0.0, cluster=None, engine=None, now=0.0, max_generated=u32::MAX, meter=None,
-    live=false
-))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (request, model_info=None, *, now=0.0, **kwargs))]
 pub(crate) fn chat<'py>(
     request: &Bound<'py, PyAny>,
     model_info: Option<Bound<'py, PyAny>>,
-    fingerprint: &str,
-    ttft: f64,
-    itl: f64,
-    jitter: f64,
-    extra_prompt_tokens: u32,
-    forced_tokens: Option<u32>,
-    cached_tokens: u32,
-    echo_mode: bool,
-    lengths: Option<Bound<'py, LengthDistribution>>,
-    audio: Option<Bound<'py, PyAny>>,
-    prefill_per_token: f64,
-    cluster: Option<Bound<'py, Cluster>>,
-    engine: Option<Bound<'py, SharedEngine>>,
     now: f64,
-    max_generated: u32,
-    meter: Option<Bound<'py, Meter>>,
-    live: bool,
+    kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, Answer>> {
-    let call = ChatCall {
-        model_info: model_info.map(Bound::unbind),
-        fingerprint: fingerprint.to_owned(),
-        ttft,
-        itl,
-        jitter,
-        extra_prompt_tokens,
-        forced_tokens,
-        cached_tokens,
-        echo_mode,
-        lengths: lengths.map(Bound::unbind),
-        audio: audio.map(Bound::unbind),
-        prefill_per_token,
-        cluster: cluster.map(Bound::unbind),
-        engine: engine.map(Bound::unbind),
-        max_generated,
-        meter: meter.map(Bound::unbind),
-        live,
-    };
-    render(request, &call, now)
+    let py = request.py();
+    let call = py.get_type::<ChatCall>().call((model_info,), kwargs)?.cast_into::<ChatCall>()?;
+    render(request, call.get(), now)
 }
 
 /// [`chat`] with the server's arguments held in `call` (see [`ChatCall`]).

@@ -57,7 +57,7 @@ struct Route {
     cache: Mutex<HashMap<String, Arc<Prepared>>>,
 }
 
-/// What a route keeps per model: what `prepare(model)` made (for chat, made into a [`ChatCall`]),
+/// What a route keeps per model: what `prepare(model)` made (for chat a [`ChatCall`]),
 /// and the metrics slots its requests finish into.
 pub(crate) struct Prepared {
     made: Py<PyAny>,
@@ -288,16 +288,9 @@ impl HotApp {
         if let Some(found) = route.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key) {
             return Ok(Arc::clone(found));
         }
-        let mut made = route.prepare.bind(py).call1((model,))?;
-        if route.kind == Kind::Chat {
-            // `(args, kwargs)` of `chat` after the request: held as a ChatCall (`now` comes per call)
-            let (args, kwargs) = made.extract::<(Bound<'py, PyTuple>, Bound<'py, PyDict>)>()?;
-            let kwargs = kwargs.copy()?;
-            if kwargs.contains(intern!(py, "now"))? {
-                kwargs.del_item(intern!(py, "now"))?;
-            }
-            made = py.get_type::<ChatCall>().call(args, Some(&kwargs))?;
-        }
+        // a ChatCall (chat), `(args, kwargs)` of `_core.completion` after the request, or the native
+        // dimensions (embeddings)
+        let made = route.prepare.bind(py).call1((model,))?;
         let prepared =
             Arc::new(Prepared { made: made.unbind(), label: OnceLock::new(), pins: Pins::default() });
         let mut cache = route.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
