@@ -17,6 +17,7 @@ __all__ = [
     "LengthDistribution",
     "MODERATION_CATEGORIES",
     "MODERATION_IMAGE_CATEGORIES",
+    "MessagesCall",
     "Meter",
     "Pacer",
     "PrefixCache",
@@ -373,6 +374,24 @@ def anthropic_message(
 ) -> Answer:
     """Render an Anthropic ``message`` (or its SSE events); ``tool`` is ``(name, input_json)``;
     the natural length is drawn from ``lengths``."""
+
+@final
+class MessagesCall:
+    """An Anthropic Messages request's timing for one model, held once: ``call(request, tool=,
+    tools_tokens=)`` is ``anthropic_message`` of the decoded ``MessagesRequest`` (its system prompt's
+    tokens and ``tools_tokens`` counted as input). The Rust hot path keeps one per model."""
+
+    def __new__(
+        cls,
+        *,
+        ttft: float = 0.0,
+        itl: float = 0.0,
+        jitter: float = 0.0,
+        lengths: LengthDistribution | None = None,
+    ) -> MessagesCall: ...
+    def __call__(
+        self, request: Any, *, tool: tuple[str, str] | None = None, tools_tokens: int = 0
+    ) -> Answer: ...
 
 @final
 class RateLimiter:

@@ -1,10 +1,11 @@
-"""The Rust hot path: the ASGI app granian calls, serving chat, completions and embeddings without a
-Python frame when nothing about the request needs Python (``fakeai._core.HotApp``).
+"""The Rust hot path: the ASGI app granian calls, serving chat, completions, embeddings and Anthropic's
+messages without a Python frame when nothing about the request needs Python (``fakeai._core.HotApp``).
 
 A request takes it when it is a ``POST`` to :data:`~fakeai.http.hot_routes.HOT_PATHS` with a
 ``content-length`` within ``--max-body-bytes`` (not a multipart form), carries no header the Python
 chain acts on (``x-fakeai-*``, ``X-Return-Error``), and the server is *quiet* (:func:`rearm`): no API
-keys, rate limits, injected faults or chaos, no LoRA adapter, not loading or asleep. ``--access-log``,
+keys, rate limits, injected faults or chaos, no LoRA adapter, not loading or asleep. ``/v1/messages``
+also needs its ``anthropic-version`` header and no ``tools`` (:mod:`fakeai.api.messages`). ``--access-log``,
 ``--cors-origin``, ``--max-waiting-queue-length`` and ``--kv-events`` switch it off (:func:`usable`).
 Whether the server is quiet is asked again whenever the control table's change counter or the LoRA
 registry's version moves, both shared words that the Rust side reads on every request, so a change made
@@ -28,6 +29,7 @@ import time
 from collections.abc import Callable
 
 from fakeai import _core
+from fakeai.api import messages
 from fakeai.context import ServerContext
 from fakeai.engine import render
 from fakeai.engine.lora import VERSION_KEY
@@ -39,7 +41,12 @@ from fakeai.schemas.common import MAX_JSON_DEPTH
 #: Control-table key whose word 0 counts the requests the Rust path served, server-wide.
 SERVED = "hot"
 #: The hot routes' kinds, by path.
-KINDS = {"/v1/chat/completions": "chat", "/v1/completions": "completion", "/v1/embeddings": "embeddings"}
+KINDS = {
+    "/v1/chat/completions": "chat",
+    "/v1/completions": "completion",
+    "/v1/embeddings": "embeddings",
+    "/v1/messages": "messages",
+}
 
 
 def usable(ctx: ServerContext) -> bool:
@@ -82,8 +89,9 @@ def app(hot: HotRoutes, ctx: ServerContext, trailing: list[tuple[bytes, bytes]])
         "chat": lambda model: render.chat_call(ctx, model),
         "completion": lambda model: render.completion_call(ctx, model),
         "embeddings": lambda model: render.embedding_dims(ctx, model),
+        "messages": lambda model: messages.messages_call(ctx, model),
     }
-    calls = {"chat": _core.chat, "completion": _core.completion, "embeddings": None}
+    calls = {"chat": _core.chat, "completion": _core.completion, "embeddings": None, "messages": None}
     routes = []
     for path in hot.hot:
         kind = KINDS[path]

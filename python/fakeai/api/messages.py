@@ -12,6 +12,12 @@ an agent loop gets a call, then a text answer). The tool is the one named in ``t
 the first tool whose name the last user text mentions, else the first tool. Its ``input`` is made
 from ``input_schema`` by the core's schema-driven generator (the one tool arguments and structured
 outputs use), the same for the same request; a schema it cannot satisfy is a 400 naming the tool.
+
+The answer is rendered by a :class:`fakeai._core.MessagesCall` (the model's latency and the length
+distribution, :func:`messages_call`), which reads the decoded request in Rust and counts the system
+prompt (and the tools' schemas, about four bytes a token) as input. A request without ``tools`` is
+served by the Rust hot path (:mod:`fakeai.api.hot`) with the same call kept per model, when it carries
+the ``anthropic-version`` header; anything else comes here.
 """
 
 from __future__ import annotations
@@ -71,6 +77,13 @@ def _anthropic_error(e: ApiError) -> bytes:
     return orjson.dumps({"type": "error", "error": {"type": kind, "message": message}})
 
 
+def messages_call(ctx: ServerContext, model: str) -> _core.MessagesCall:
+    """What every Messages request of ``model`` is rendered with (the model registered on first use)."""
+    ctx.catalog.resolve(model)
+    lat = ctx.latencies.for_model(model)
+    return _core.MessagesCall(ttft=lat.ttft, itl=lat.itl, jitter=lat.jitter, lengths=ctx.lengths)
+
+
 class Messages(Endpoint):
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
@@ -88,32 +101,17 @@ class Messages(Endpoint):
         if not any(name == b"anthropic-version" for name, _ in scope["headers"]):
             raise bad_request("anthropic-version: header is required")
         req = await read_json(receive, self.decoder, self.limit)
-        self.ctx.catalog.resolve(req.model)
+        call = messages_call(self.ctx, req.model)
         tool = _tool_call(req)
-        call = None
+        use = None
         if tool is not None:
             key = f"{tool.name}|{_text_of(req.messages[-1].content)}"
             try:
-                call = (tool.name, _core.sample_json(orjson.dumps(tool.input_schema), key))
+                use = (tool.name, _core.sample_json(orjson.dumps(tool.input_schema), key))
             except _core.InvalidInput as e:
                 raise bad_request(f"tools: input_schema of '{tool.name}': {e}", param="tools") from None
-        extra = _core.count_tokens(_text_of(req.system)) if req.system else 0
-        if req.tools:
-            extra += len(orjson.dumps([t.input_schema for t in req.tools])) // 4
-        lat = self.ctx.latencies.for_model(req.model)
-        answer = _core.anthropic_message(
-            req.model,
-            req.messages,
-            max_tokens=req.max_tokens,
-            stop_sequences=req.stop_sequences,
-            stream=req.stream,
-            tool=call,
-            extra_input_tokens=extra,
-            ttft=lat.ttft,
-            itl=lat.itl,
-            jitter=lat.jitter,
-            lengths=self.ctx.lengths,
-        )
+        schemas = len(orjson.dumps([t.input_schema for t in req.tools])) // 4 if req.tools else 0
+        answer = call(req, tool=use, tools_tokens=schemas)
         await respond(receive, send, answer.payload, answer.schedule, start, self.ctx.ticker)
 
 

@@ -1,6 +1,7 @@
 """A shortcut for the hottest routes: exact-path POSTs skip Starlette's per-request machinery.
 
-Load tests send almost nothing but ``POST /v1/chat/completions`` (and completions, embeddings). For
+Load tests send almost nothing but ``POST /v1/chat/completions`` (and completions, embeddings,
+Anthropic's messages). For
 those exact paths the app dispatches straight to the endpoint, through the same pure-ASGI middleware
 as every other route (metrics, gateway, pod headers), with the error handling Starlette would apply:
 an :class:`~fakeai.errors.ApiError` becomes its OpenAI envelope, anything else a logged 500 envelope.
@@ -24,7 +25,7 @@ from fakeai.http.asgi import ClientGone, Receive, Scope, Send
 log = logging.getLogger("fakeai")
 
 #: Exact paths served through the shortcut (POST only).
-HOT_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+HOT_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages")
 
 
 class _Guarded:

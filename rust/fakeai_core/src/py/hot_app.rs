@@ -1,12 +1,12 @@
 //! `HotApp`: the ASGI callable granian calls. It serves the hot routes (`POST /v1/chat/completions`,
-//! `/v1/completions`, `/v1/embeddings`) from Rust when nothing about the request needs Python, and
+//! `/v1/completions`, `/v1/embeddings`, Anthropic's `/v1/messages`) from Rust when nothing about the request needs Python, and
 //! hands every other request to the Python app (`fakeai.http.hot_routes.HotRoutes`) unchanged.
 //!
 //! A request takes the Rust path ([`super::hot_call::HotCall`]) when:
 //!
 //! 1. it is an HTTP `POST` to one of the hot paths, with a `content-length` of at most
 //!    `--max-body-bytes`, not `multipart/form-data`, and no header the Python chain acts on
-//!    (`x-fakeai-*`, `x-return-error`);
+//!    (`x-fakeai-*`, `x-return-error`); `/v1/messages` also needs its `anthropic-version` header;
 //! 2. the server is *quiet*: the Python `rearm` callable said so the last time the control table's
 //!    change counter or the LoRA registry's version moved (both shared words, read per request, so a
 //!    fault, a rate limit, a key, a sleep or an adapter switched on through any worker is seen by the
@@ -22,6 +22,7 @@ use super::chat::render as render_chat;
 use super::chat_call::ChatCall;
 use super::embeddings;
 use super::hot_call::{awaiting, HotCall};
+use super::messages_call::MessagesCall;
 use super::reply::Answer;
 use super::request_ids::RequestIds;
 use super::shared::{slot_error, SharedTable};
@@ -41,6 +42,7 @@ enum Kind {
     Chat,
     Completion,
     Embeddings,
+    Messages,
 }
 
 struct Route {
@@ -90,6 +92,20 @@ pub(crate) enum Rendered<'py> {
     Paced { answer: Bound<'py, PyAny>, now: f64, label: Option<String>, prepared: Arc<Prepared> },
 }
 
+impl<'py> Rendered<'py> {
+    /// A rendered answer: sent now when it is a body due now, else paced.
+    fn of(answer: Bound<'py, Answer>, now: f64, prepared: Arc<Prepared>) -> Self {
+        let a = answer.get();
+        let label = a.label().map(str::to_owned);
+        if a.due_now(answer.py()) {
+            if let Ok(body) = a.payload(answer.py()).cast_into::<PyBytes>() {
+                return Self::Now { body, label, prepared };
+            }
+        }
+        Self::Paced { answer: answer.into_any(), now, label, prepared }
+    }
+}
+
 /// A request the Rust path takes: its route, the `x-request-id` it brought, its body's length.
 struct Taken<'py> {
     route: usize,
@@ -103,6 +119,8 @@ struct Scan {
     length: Option<u64>,
     /// Whether the header just taken is `x-request-id`.
     request_id: bool,
+    /// Whether an `anthropic-version` header came (Anthropic's route answers a 400 without one).
+    anthropic_version: bool,
 }
 
 impl Scan {
@@ -110,6 +128,7 @@ impl Scan {
     /// `x-return-error` header, a multipart body, a `content-length` the gateway reads otherwise.
     fn take(&mut self, name: &[u8], value: &[u8], prefix: &[u8], return_error: &[u8]) -> bool {
         self.request_id = name == b"x-request-id";
+        self.anthropic_version |= name == b"anthropic-version";
         match name {
             b"content-length" => {
                 if value.is_empty() || value.len() >= 19 || !value.iter().all(u8::is_ascii_digit) {
@@ -274,6 +293,9 @@ impl HotApp {
                 request_id = Some(value); // the last one, as the gateway's scan keeps
             }
         }
+        if self.routes[route].kind == Kind::Messages && !scan.anthropic_version {
+            return Ok(None);
+        }
         let length = scan.length.unwrap_or(0);
         Ok(scan.admits(self.limit).then_some(Taken { route, request_id, length }))
     }
@@ -330,6 +352,7 @@ impl HotApp {
                 }
             }
             Kind::Embeddings => return self.embed(py, r, &req, &model),
+            Kind::Messages => return self.messages(py, r, &req, &model, now),
         }
         let prepared = self.entry(py, r, &model)?;
         let made = prepared.made.bind(py);
@@ -345,13 +368,21 @@ impl HotApp {
                 r.render.bind(py).call(PyTuple::new(py, all)?, Some(&kwargs))?.cast_into::<Answer>()?
             }
         };
-        let a = answer.get();
-        let label = a.label().map(str::to_owned);
-        if a.due_now(py) {
-            let body = a.payload(py).cast_into::<PyBytes>()?;
-            return Ok(Some(Rendered::Now { body, label, prepared }));
-        }
-        Ok(Some(Rendered::Paced { answer: answer.into_any(), now, label, prepared }))
+        Ok(Some(Rendered::of(answer, now, prepared)))
+    }
+
+    /// Anthropic's `/v1/messages`: a request without tools, rendered by the model's [`MessagesCall`].
+    fn messages<'py>(
+        &self,
+        py: Python<'py>,
+        r: &Route,
+        req: &Bound<'py, PyAny>,
+        model: &Bound<'py, PyString>,
+        now: f64,
+    ) -> PyResult<Option<Rendered<'py>>> {
+        let prepared = self.entry(py, r, model)?;
+        let call = prepared.made.bind(py).cast::<MessagesCall>()?.clone();
+        Ok(call.get().plain(req)?.map(|answer| Rendered::of(answer, now, prepared)))
     }
 
     fn embed<'py>(
@@ -388,7 +419,7 @@ impl HotApp {
 #[pymethods]
 impl HotApp {
     /// `routes`: `(path, kind, decode, prepare, render)` per hot route, `kind` one of `chat`,
-    /// `completion`, `embeddings`. `rearm()` returns `(control_counter_seen, lora_version, quiet)`.
+    /// `completion`, `embeddings`, `messages` (whose `prepare` makes a `MessagesCall`). `rearm()` returns `(control_counter_seen, lora_version, quiet)`.
     #[new]
     #[pyo3(signature = (*, fallback, rearm, control, control_key, served_key, loras, lora_key, routes, limit, max_depth,
         override_prefix, return_error, metrics, meter, respond, monotonic, headers))]
@@ -420,6 +451,7 @@ impl HotApp {
                     "chat" => Kind::Chat,
                     "completion" => Kind::Completion,
                     "embeddings" => Kind::Embeddings,
+                    "messages" => Kind::Messages,
                     other => {
                         return Err(super::InvalidInput::new_err(format!("unknown hot route kind {other:?}")))
                     }
