@@ -12,6 +12,9 @@
     python benches/http_load.py --variants engine-sat fixed-sat-0 --workers 1 --rounds 3 --duration 5
     python benches/http_load.py --variants engine-sat base-engine-sat --base-site DIR --workers 1 --rounds 3
     python benches/http_load.py --variants chat embeddings --workers 1 --rounds 3   # per server core
+    # Anthropic's messages and OpenAI's Responses, each against the Python chain (--no-hot-path):
+    python benches/http_load.py --variants messages messages-python responses responses-python \
+        responses-nostore --workers 1 --rounds 3 --duration 5
     # per server core against every floor (ASGI, RSGI, and the 19 KB embeddings-sized bodies):
     python benches/http_load.py --variants chat embeddings embeddings-b64 --workers 1 --rounds 3 \
         --floors floor floor-rsgi floor-19k floor-19k-rsgi
@@ -109,6 +112,15 @@ WEATHER_TOOL = {
         },
     },
 }
+#: Anthropic's Messages API and OpenAI's Responses API asked the same as chat (Responses stores each
+#: answer, as ``store`` defaults to true: ``responses-nostore`` sends ``store: false``).
+MESSAGES_BODY = {
+    "model": "claude-3-5-sonnet-latest",
+    "max_tokens": 16,
+    "messages": [{"role": "user", "content": USER_MESSAGE}],
+}
+ANTHROPIC = {"anthropic-version": "2023-06-01"}
+RESPONSES_BODY = {"model": "gpt-4o", "input": USER_MESSAGE, "max_output_tokens": 16}
 #: A chat that always answers with a tool call.
 TOOLS_BODY = {**CHAT_BODY, "tools": [WEATHER_TOOL], "tool_choice": "required"}
 #: Auth plus request and token limits far above what a run can reach, so every request is admitted (and
@@ -127,6 +139,8 @@ class Variant:
     path: str = CHAT
     body: dict = field(default_factory=lambda: CHAT_BODY)
     api_key: str | None = None
+    #: Further request headers (``anthropic-version`` for Anthropic's route).
+    headers: dict[str, str] = field(default_factory=dict)
     #: The server's timing flags.
     latency: tuple[str, ...] = ("--ttft", "0", "--itl", "0")
     #: wrk's connections for this target (default: ``--connections``).
@@ -171,6 +185,31 @@ VARIANTS: dict[str, Variant] = {
     ),
     # The Rust hot path (fakeai.api.hot) against the Python chain alone, same build, same run.
     "python-chain": Variant("fakeai chat --no-hot-path", "chat", flags=("--no-hot-path",)),
+    "messages": Variant(
+        "fakeai anthropic messages", "floor", path="/v1/messages", body=MESSAGES_BODY, headers=ANTHROPIC
+    ),
+    "messages-python": Variant(
+        "fakeai anthropic messages --no-hot-path",
+        "messages",
+        flags=("--no-hot-path",),
+        path="/v1/messages",
+        body=MESSAGES_BODY,
+        headers=ANTHROPIC,
+    ),
+    "responses": Variant("fakeai responses (stored)", "floor", path="/v1/responses", body=RESPONSES_BODY),
+    "responses-python": Variant(
+        "fakeai responses (stored) --no-hot-path",
+        "responses",
+        flags=("--no-hot-path",),
+        path="/v1/responses",
+        body=RESPONSES_BODY,
+    ),
+    "responses-nostore": Variant(
+        "fakeai responses store: false",
+        "responses",
+        path="/v1/responses",
+        body={**RESPONSES_BODY, "store": False},
+    ),
     "echo": Variant("fakeai chat --mode echo", "chat", flags=("--mode", "echo")),
     "tools": Variant("fakeai chat with a tool call", "chat", body=TOOLS_BODY),
     "image": Variant("fakeai image 1024 b64", "chat", path="/v1/images/generations", body=IMAGE_BODY),
@@ -294,6 +333,7 @@ def wrk(port: int, v: Variant, duration: int, args: argparse.Namespace, pin: lis
             f"wrk.body = {json.dumps(json.dumps(v.body))}\n"
             'wrk.headers["Content-Type"] = "application/json"\n'
             + (f'wrk.headers["Authorization"] = "Bearer {v.api_key}"\n' if v.api_key else "")
+            + "".join(f"wrk.headers[{json.dumps(k)}] = {json.dumps(x)}\n" for k, x in v.headers.items())
         )
     out = subprocess.run(
         [
