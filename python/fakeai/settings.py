@@ -514,8 +514,8 @@ class Settings:
         default=True,
         metadata=_knob(
             "--hot-path",
-            "Serve plain chat, completions and embeddings requests from Rust (fakeai.api.hot); off: "
-            "every request walks the Python chain.",
+            "Serve plain chat, completions, embeddings and Anthropic messages requests from Rust "
+            "(fakeai.api.hot); off: every request walks the Python chain.",
             group=SERVER,
         ),
     )
