@@ -1,6 +1,6 @@
 //! `HotApp`: the ASGI callable granian calls. It serves the hot routes (`POST /v1/chat/completions`,
-//! `/v1/completions`, `/v1/embeddings`, Anthropic's `/v1/messages`) from Rust when nothing about the request needs Python, and
-//! hands every other request to the Python app (`fakeai.http.hot_routes.HotRoutes`) unchanged.
+//! `/v1/completions`, `/v1/embeddings`, Anthropic's `/v1/messages`) from Rust when nothing about the
+//! request needs Python, and hands every other request to the Python app (`fakeai.http.hot_routes.HotRoutes`) unchanged.
 //!
 //! A request takes the Rust path ([`super::hot_call::HotCall`]) when:
 //!
@@ -419,7 +419,8 @@ impl HotApp {
 #[pymethods]
 impl HotApp {
     /// `routes`: `(path, kind, decode, prepare, render)` per hot route, `kind` one of `chat`,
-    /// `completion`, `embeddings`, `messages` (whose `prepare` makes a `MessagesCall`). `rearm()` returns `(control_counter_seen, lora_version, quiet)`.
+    /// `completion`, `embeddings`, `messages` (whose `prepare` makes a `MessagesCall`). `rearm()`
+    /// returns `(control_counter_seen, lora_version, quiet)`.
     #[new]
     #[pyo3(signature = (*, fallback, rearm, control, control_key, served_key, loras, lora_key, routes, limit, max_depth,
         override_prefix, return_error, metrics, meter, respond, monotonic, headers))]
@@ -568,6 +569,14 @@ mod tests {
         assert!(!scan(&[(b"content-length", b"")], 100));
         assert!(!scan(&[(b"content-length", b"1234567890123456789")], u64::MAX));
         assert!(scan(&[len, (b"x-fakeai", b"not the prefix")], 100));
+    }
+
+    #[test]
+    fn the_anthropic_version_header_is_noted() {
+        let mut s = Scan::default();
+        assert!(s.take(b"anthropic-version", b"2023-06-01", b"x-fakeai-", b"x-return-error"));
+        assert!(s.take(b"accept", b"*/*", b"x-fakeai-", b"x-return-error") && s.anthropic_version);
+        assert!(!Scan::default().anthropic_version);
     }
 
     #[test]
