@@ -7,6 +7,15 @@ engine); a stream sends ``response.created``, ``response.in_progress``, then per
 ``output_text.delta`` events for a message, ``function_call_arguments`` events for a call), and
 ``response.completed`` (``response.incomplete`` when ``max_output_tokens`` cut the answer short), each
 with a ``sequence_number``, the text deltas paced like chat tokens.
+
+``POST /v1/responses`` is not on the Rust hot path (:mod:`fakeai.api.hot`), by decision: ``store``
+defaults to true, as in OpenAI's API, so the common request writes its response and its input items to
+the SQLite store, which costs about as much as everything else the request does (benches/http_load.py
+``responses`` against ``responses-nostore``); and the response object is built here from a chat
+render, by :mod:`fakeai.engine.responder`, for every kind of output (messages, function calls, file
+search), so serving even ``store: false`` from Rust would take a Rust renderer of the whole object that
+this route uses too. The Rust path's cuts save about 20 us of the Python chain per request (chat's
+figures in the README), a small share of a Responses request.
 """
 
 from __future__ import annotations
