@@ -812,6 +812,11 @@ impl SharedEngine {
         for &(_, context) in others.iter() {
             load.add(context, 1);
         }
+        // The longest context among others[i..], for the load's serial attention floor.
+        let mut longest = vec![0.0_f64; others.len() + 1];
+        for (i, &(_, context)) in others.iter().enumerate().rev() {
+            longest[i] = longest[i + 1].max(f64::from(context) + 1.0);
+        }
         let (mut total, mut done, mut i) = (0.0, 0u32, 0);
         while done < steps {
             let until = others.get(i).map_or(steps, |&(left, _)| left.min(steps));
@@ -823,6 +828,7 @@ impl SharedEngine {
             while let Some(&(_, context)) = others.get(i).filter(|&&(left, _)| left <= done) {
                 load.remove(context, 1);
                 i += 1;
+                load.set_longest(longest[i]);
             }
         }
         // Less the rounding of the sums, so that it stays a lower bound.

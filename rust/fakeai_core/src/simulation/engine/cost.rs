@@ -6,8 +6,9 @@
 //! t_linear       = max(weights_read / (bw * eff_bw), 2 * active * tokens / (tp * peak * eff_flops))
 //! t_prefill_attn = max(kv_read_chunks * kv_bytes / (bw * eff_kv),
 //!                      4 * layers * heads * head_dim * pairs / (tp * peak * eff_flops))
-//! t_decode_attn  = decode_kv * max(kv_bytes / (bw * eff_kv),
-//!                                  kv_elements / (sms * clock * gqa_rate))      (grouped-query only)
+//! t_decode_attn  = max(decode_kv * max(kv_bytes / (bw * eff_kv),
+//!                                      kv_elements / (sms * clock * gqa_rate)),  (grouped-query only)
+//!                      layers * longest_decode * attn_cycles / clock)
 //! t_allreduce    = 2 * layers * (allreduce [+ allreduce_hop * (tp-1) for a ring]
 //!                                + tokens * hidden * 2 B * 2 (tp-1)/tp / link)   (tp > 1)
 //!   (fp8/fp4 models: + layers * quant_layer_overhead, and eff_flops * quant_flops on native fp8/fp4)
@@ -35,6 +36,18 @@
 //! alone would give 0.15 / 0.29), and TensorRT-LLM 0.9's fixed-batch Mistral-7B (GQA) against
 //! Llama-2-7B (MHA) at the same batch and context.
 //!
+//! A decoding sequence's attention is also bounded by its own length: the decode kernel (without
+//! TensorRT-LLM's opt-in multi-block mode) gives each sequence's KV head one thread block, which
+//! walks that sequence's whole context serially, `attn_cycles` clock cycles per context token per
+//! layer; however many SMs are idle. That floor wins when few sequences decode (batch x KV heads on
+//! the rank below a few dozen blocks) and grows with the longest context of the step, not with the
+//! batch, the tensor-parallel degree or the bytes. Evidence: NIM's ITL at concurrency 1 grows with
+//! the context by 10-13 ns per token per layer on every configuration (Llama-3-8B and 70B, TP 1 to
+//! 8, A100 and H100, fp8 and fp16; ~19 cycles at each GPU's clock), where the cache's bytes and
+//! elements over the whole GPU would give 0.5-1.5 ns; the fit over all levels settles at ~13 cycles.
+//! TensorRT-LLM 0.9.0's fixed-batch Llama-2-70B (TP 4, batch 1-4) grows by ~8 ns per token per layer
+//! from 2048/128 to 2048/2048.
+//!
 //! `seq_overhead` is the serving stack's per-sequence cost (sampling, detokenisation, streaming in
 //! the server's runtime), not the GPU's: a bare engine benchmark has none of it
 //! (`benches/calibration.py --check-static` sets it to 0). The closed-loop driver's `client_gap` and
@@ -52,6 +65,9 @@ pub struct Coefficients {
     /// KV elements the grouped-query decode attention kernel gets through per SM per clock cycle
     /// (its throughput ceiling when the HBM could deliver more; see the module docs).
     pub gqa_rate: f64,
+    /// Clock cycles one decode-attention thread block spends per context token per layer: the
+    /// serial floor of a sequence's decode attention (see the module docs).
+    pub attn_cycles: f64,
     /// Achieved fraction of dense tensor FLOPs.
     pub eff_flops: f64,
 
@@ -106,11 +122,14 @@ impl Coefficients {
     /// layer_overhead seq_overhead` from 6 us (objective 0.1164 -> 0.1151; before the term, 0.1232). A
     /// whole refit from there lowers the objective to 0.1117 by shortening `frontend` and `client_gap`,
     /// but puts the headline curve (Llama-3-8B fp8, one H100, 200/200) 134 % off at
-    /// concurrency 100, so it is not taken. Errors: see the README.
+    /// concurrency 100, so it is not taken. `attn_cycles` came last: `--fit --rounds 3 --only
+    /// attn_cycles` from 19 (the concurrency-1 slope; objective 0.1150 -> 0.1129, points within 25 %
+    /// 507 -> 513 of 633). Errors: see the README.
     pub const FITTED: Coefficients = Coefficients {
         eff_bw: 0.841,
         eff_kv: 0.90,
         gqa_rate: 3.099,
+        attn_cycles: 12.74,
         eff_flops: 0.7806,
         overhead: 0.010e-3,
         layer_overhead: 73.89e-6,
@@ -125,11 +144,12 @@ impl Coefficients {
         frontend: 1.835e-3,
     };
 
-    pub const NAMES: [&'static str; 15] = [
+    pub const NAMES: [&'static str; 16] = [
         "eff_bw",
         "eff_kv",
         "eff_flops",
         "gqa_rate",
+        "attn_cycles",
         "overhead",
         "layer_overhead",
         "seq_overhead",
@@ -149,6 +169,7 @@ impl Coefficients {
             "eff_kv" => self.eff_kv,
             "eff_flops" => self.eff_flops,
             "gqa_rate" => self.gqa_rate,
+            "attn_cycles" => self.attn_cycles,
             "overhead" => self.overhead,
             "layer_overhead" => self.layer_overhead,
             "seq_overhead" => self.seq_overhead,
@@ -171,6 +192,7 @@ impl Coefficients {
             "eff_kv" => &mut self.eff_kv,
             "eff_flops" => &mut self.eff_flops,
             "gqa_rate" => &mut self.gqa_rate,
+            "attn_cycles" => &mut self.attn_cycles,
             "overhead" => &mut self.overhead,
             "layer_overhead" => &mut self.layer_overhead,
             "seq_overhead" => &mut self.seq_overhead,
@@ -202,6 +224,9 @@ pub struct StepLoad {
     pub pairs: f64,
     /// Context tokens whose KV the decoding sequences' attention reads (one query token each).
     pub decode_kv: f64,
+    /// The longest of those contexts. [`StepLoad::remove`] cannot know the next longest and leaves
+    /// it; a caller that takes sequences out sets it with [`StepLoad::set_longest`].
+    pub decode_longest: f64,
 }
 
 impl StepLoad {
@@ -213,6 +238,7 @@ impl StepLoad {
         self.seqs += 1.0;
         if new == 1 {
             self.decode_kv += c + 1.0;
+            self.decode_longest = self.decode_longest.max(c + 1.0);
         } else {
             self.kv_tokens += c + n;
             self.pairs += n * (c + n / 2.0);
@@ -228,6 +254,12 @@ impl StepLoad {
         self.kv_tokens -= one.kv_tokens;
         self.pairs -= one.pairs;
         self.decode_kv -= one.decode_kv;
+    }
+
+    /// The longest context among the decoding sequences left (after [`StepLoad::remove`]), tokens
+    /// (as [`StepLoad::add`] counts them: the context before the step plus its one new token).
+    pub fn set_longest(&mut self, context: f64) {
+        self.decode_longest = context;
     }
 }
 
@@ -250,6 +282,7 @@ pub struct CostModel {
     flops_rate: f64,
     decode_kv_bytes: f64,
     decode_kv_elements: f64,
+    decode_serial: f64,
     allreduce_fixed: f64,
     allreduce_per_token: f64,
 }
@@ -285,6 +318,7 @@ impl CostModel {
             } else {
                 0.0
             },
+            decode_serial: layers * c.attn_cycles / dep.gpu.clock,
             allreduce_fixed,
             allreduce_per_token,
             dep: dep.clone(),
@@ -301,7 +335,9 @@ impl CostModel {
         // cores, per query head: grouped-query models do `heads / kv_heads` times the work per KV byte).
         let t_prefill_attn =
             (load.kv_tokens * self.kv_bytes).max(self.flops_per_pair * load.pairs / self.flops_rate);
-        let t_decode_attn = load.decode_kv * self.decode_kv_bytes.max(self.decode_kv_elements);
+        // Its throughput over the whole GPU, unless one sequence's serial walk is longer.
+        let t_decode_attn = (load.decode_kv * self.decode_kv_bytes.max(self.decode_kv_elements))
+            .max(load.decode_longest * self.decode_serial);
         let overhead = self.fixed + load.seqs * self.dep.coefficients.seq_overhead;
         let t_comm = if load.tokens > 0.0 {
             self.allreduce_fixed + self.allreduce_per_token * load.tokens
@@ -386,7 +422,34 @@ mod tests {
         load.add(0, 512);
         load.remove(0, 512);
         load.remove(1200, 1);
+        assert_eq!(load.decode_longest, 1201.0);
+        load.set_longest(301.0);
         assert_eq!(load, one);
+    }
+
+    #[test]
+    fn one_long_sequence_decodes_at_its_serial_floor() {
+        // Llama-3-70B fp8 on 8 H100s (one KV head per GPU), one sequence at 7000 tokens: the
+        // attention walks the context serially, far slower than the GPU's bytes or elements allow.
+        let m = on("llama-3-70b", "H100", "fp8", "fp8");
+        let m = CostModel::new(&Deployment { tp: 8, ..m.dep.clone() });
+        let c = Coefficients::FITTED;
+        let floor = 80.0 * 7001.0 * c.attn_cycles / m.dep.gpu.clock;
+        let long = decode(&m, 1, 7000) - decode(&m, 1, 0);
+        assert!((long - floor).abs() < 0.1 * floor, "{long} vs {floor}");
+        // It grows with the longest context, not the batch: a second short sequence costs no attention.
+        let mut load = StepLoad::default();
+        load.add(7000, 1);
+        let alone = m.step_seconds(&load);
+        load.add(100, 1);
+        assert!(m.step_seconds(&load) - alone < 0.01 * alone);
+        // Many long sequences: the whole GPU's throughput bound takes over and grows with the batch.
+        let (b64, b128) = (decode(&m, 64, 7000), decode(&m, 128, 7000));
+        assert!(b128 - b64 > 64.0 * 7000.0 * m.decode_kv_elements.max(m.decode_kv_bytes) * 0.9);
+        // Tensor parallelism does not shorten the floor (each GPU walks the same context).
+        let tp4 = CostModel::new(&Deployment { tp: 4, ..m.dep.clone() });
+        let floor_of = |m: &CostModel| decode(m, 1, 7000) - decode(m, 1, 0);
+        assert!((floor_of(&tp4) - floor_of(&m)).abs() < 0.1 * floor_of(&m));
     }
 
     #[test]
