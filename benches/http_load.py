@@ -21,6 +21,9 @@
     python benches/http_load.py --list                        # every variant and its baseline
     # this build's chat against another build's (pip install --no-deps --target DIR <other checkout>):
     python benches/http_load.py --variants vs-base --base-site DIR --rounds 3
+    # ... the same for embeddings (JSON floats, base64) and legacy completions, per server core:
+    python benches/http_load.py --variants vs-base-embeddings-b64 vs-base-embeddings vs-base-completions \
+        --base-site DIR --workers 1 --rounds 3 --duration 5 --floors floor
 
 Every target is started as a real server on a free loopback port, warmed up, loaded with ``wrk`` for a
 bounded time on loopback, and stopped. With ``--rounds N`` every target is measured N times in
@@ -166,6 +169,9 @@ SAT_REPLICAS = 32
 #: What the official openai SDK sends by default (it decodes the base64 itself).
 EMBED_B64_BODY = {**EMBED_BODY, "encoding_format": "base64"}
 
+#: A legacy completion of the same size as the chat request's answer.
+COMPLETION_BODY = {"model": "gpt-3.5-turbo-instruct", "prompt": USER_MESSAGE, "max_tokens": 16}
+
 #: The floors: bare granian apps that read the body and answer fixed bytes (benches/bare_*.py).
 FLOORS: dict[str, Variant] = {
     "floor": Variant("bare ASGI floor 660 B", "", app="bare_asgi:app"),
@@ -183,6 +189,7 @@ VARIANTS: dict[str, Variant] = {
     "embeddings-b64": Variant(
         "fakeai embeddings 1536 base64", "floor", path="/v1/embeddings", body=EMBED_B64_BODY
     ),
+    "completions": Variant("fakeai completions", "floor", path="/v1/completions", body=COMPLETION_BODY),
     # The Rust hot path (fakeai.api.hot) against the Python chain alone, same build, same run.
     "python-chain": Variant("fakeai chat --no-hot-path", "chat", flags=("--no-hot-path",)),
     "messages": Variant(
@@ -292,6 +299,15 @@ VARIANTS: dict[str, Variant] = {
         connections=SATURATING,
     ),
 }
+
+#: Another build of fakeai (--base-site) beside this one for more requests than chat: ``base-X`` runs
+#: X from that build (against X's baseline), ``vs-base-X`` this build's X against it.
+for _name in ("embeddings", "embeddings-b64", "completions"):
+    _v = VARIANTS[_name]
+    VARIANTS[f"base-{_name}"] = replace(_v, label=f"{_v.label} (--base-site)")
+    VARIANTS[f"vs-base-{_name}"] = replace(_v, label=f"{_v.label} (this build)", baseline=f"base-{_name}")
+#: The variants that run the --base-site build.
+BASE_RUNS = [name for name in VARIANTS if name.startswith("base")]
 
 
 @dataclass
@@ -593,9 +609,9 @@ def main() -> None:
             if not args.ref:
                 sys.exit(f"the {name} variant needs --ref DIR")
             VARIANTS[name] = replace(VARIANTS[name], env={"PYTHONPATH": str(Path(args.ref).resolve())})
-    base_runs = [name for name in with_baselines(args.variants) if name in ("base", "base-engine-sat")]
+    base_runs = [name for name in with_baselines(args.variants) if name in BASE_RUNS]
     if args.base_site:
-        for name in ("base", "base-engine-sat"):
+        for name in BASE_RUNS:
             VARIANTS[name] = replace(VARIANTS[name], env={"PYTHONPATH": os.path.abspath(args.base_site)})
     elif base_runs:
         sys.exit(f"the {' and '.join(base_runs)} variants need --base-site DIR")

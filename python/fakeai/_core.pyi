@@ -154,9 +154,10 @@ class HotApp:
 
 @final
 class ChatCall:
-    """What the server decides for every chat request of one model (``chat``'s arguments after the
-    request, but ``now``), held once: ``call(request, now)`` is ``chat(request, model_info, ...,
-    now=now)``. The Rust hot path keeps one per model."""
+    """What the server decides for every chat (or legacy completion) request of one model (``chat``'s
+    and ``completion``'s arguments after the request, but ``now``), held once: ``call(request, now)``
+    is ``chat(request, model_info, ..., now=now)``. The Rust hot path keeps one per model and route
+    and renders completions with it too."""
 
     def __new__(
         cls,
@@ -222,27 +223,11 @@ def chat(request: Any, model_info: Any = None, *, now: float = 0.0, **kwargs: An
     checks; the keyword arguments are :class:`ChatCall`'s. A rejected value raises
     ``InvalidInput(message, param, code)``."""
 
-def completion(
-    request: Any,
-    *,
-    fingerprint: str = "fp_fakeai",
-    ttft: float = 0.0,
-    itl: float = 0.0,
-    jitter: float = 0.0,
-    forced_tokens: int | None = None,
-    echo_mode: bool = False,
-    lengths: LengthDistribution | None = None,
-    context_length: int | None = None,
-    prefill_per_token: float = 0.0,
-    cluster: Cluster | None = None,
-    engine: SharedEngine | None = None,
-    now: float = 0.0,
-    max_generated: int = ...,
-    meter: Meter | None = None,
-    live: bool = False,
-) -> Answer:
+def completion(request: Any, model_info: Any = None, *, now: float = 0.0, **kwargs: Any) -> Answer:
     """Render the legacy text completion (or its stream) asked by ``request``, a decoded
-    ``CompletionRequest``."""
+    ``CompletionRequest``. ``model_info`` (``context_length``) enables the context-window check; the
+    keyword arguments are :class:`ChatCall`'s (``extra_prompt_tokens``, ``cached_tokens`` and
+    ``audio`` do not apply)."""
 
 def embed(model: str, input: str | Sequence[Any], dims: int, base64: bool = False) -> tuple[bytes, int]:
     """Render an embeddings list: ``(body, prompt_tokens)``."""

@@ -127,6 +127,16 @@ def test_plain_requests_take_the_rust_path_and_others_do_not(start_server):
             "/v1/embeddings",
             {"model": "text-embedding-3-small", "input": ["x", "y"], "encoding_format": "base64"},
         ),
+        # one input computed holding the GIL, and one long enough to release it (py/embeddings.rs:
+        # over 1,024 token ids, within the 4,096-byte body these servers take)
+        (
+            "/v1/embeddings",
+            {"model": "text-embedding-3-small", "input": "short", "encoding_format": "base64"},
+        ),
+        (
+            "/v1/embeddings",
+            {"model": "text-embedding-3-small", "input": [7] * 1100, "encoding_format": "base64"},
+        ),
     ],
 )
 def test_answers_are_the_python_chains(start_server, path, body):

@@ -87,7 +87,7 @@ def app(hot: HotRoutes, ctx: ServerContext, trailing: list[tuple[bytes, bytes]])
         return hot
     prepare: dict[str, Callable] = {
         "chat": lambda model: render.chat_call(ctx, model),
-        "completion": lambda model: render.completion_call(ctx, model),
+        "completion": lambda model: render.chat_call(ctx, model),
         "embeddings": lambda model: render.embedding_dims(ctx, model),
         "messages": lambda model: messages.messages_call(ctx, model),
     }

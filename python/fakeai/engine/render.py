@@ -97,18 +97,12 @@ def chat(
 
 
 def chat_call(ctx: ServerContext, model: str) -> _core.ChatCall:
-    """What ``_core.chat`` is given for a live request of ``model`` without overrides, LoRA adapter or
-    audio, held as a ``_core.ChatCall`` whose caller gives ``now`` per request (the Rust hot path,
-    :mod:`fakeai.api.hot`, keeps one per model)."""
+    """What ``_core.chat`` and ``_core.completion`` are given for a live request of ``model`` without
+    overrides, LoRA adapter or audio, held as a ``_core.ChatCall`` whose caller gives ``now`` per
+    request (the Rust hot path, :mod:`fakeai.api.hot`, keeps one per model for each route)."""
     info, shared = prepare(ctx, model, None, 0.0, None)
     del shared["now"]
     return _core.ChatCall(info, **shared)
-
-
-def completion_call(ctx: ServerContext, model: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    """:func:`chat_call` for ``_core.completion``."""
-    info, shared = prepare(ctx, model, None, 0.0, None)
-    return (), {**shared, "context_length": info.context_length}
 
 
 def completion(
@@ -123,7 +117,7 @@ def completion(
         raise bad_request("'max_tokens' must be at least 1 unless 'echo' is true.", param="max_tokens")
     info, shared = prepare(ctx, req.model, over, start, lora)
     try:
-        answer = _core.completion(req, context_length=info.context_length, **shared)
+        answer = _core.completion(req, info, **shared)
     except _core.InvalidInput as exc:
         raise rejected(exc, param="prompt") from None
     return answer

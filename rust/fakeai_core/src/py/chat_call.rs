@@ -1,9 +1,12 @@
-//! `ChatCall`: what the server decides for every chat request of one model (the keyword arguments of
-//! [`super::chat::chat`]: timing, echo mode, lengths, the cluster, the engine, the meter), held once.
+//! `ChatCall`: what the server decides for every chat (or legacy completion) request of one model
+//! (the keyword arguments of [`super::chat::chat`] and [`super::completions::completion`]: timing,
+//! echo mode, lengths, the cluster, the engine, the meter), held once.
 //!
-//! The Rust hot path ([`super::hot_app`]) prepares one per model and calls it with each decoded
-//! request: the Python call's keyword-argument parsing (twenty of them) is paid once, not per request.
-//! `chat(request, ...)` builds one on the stack and runs the same code.
+//! The Rust hot path ([`super::hot_app`]) prepares one per model and route and renders each decoded
+//! chat or completion request with it: the Python call's keyword-argument parsing (up to twenty of
+//! them) is paid once, not per request. `chat(request, ...)` and `completion(request, ...)` build one
+//! on the stack and run the same code; a completion uses the fields it has (not
+//! `extra_prompt_tokens`, `cached_tokens` nor `audio`) and the model's `context_length`.
 
 use super::chat;
 use super::cluster::Cluster;

@@ -1,11 +1,9 @@
 //! `completion(...)`: the legacy `/v1/completions` endpoint, one call per request.
 
-use super::cluster::Cluster;
+use super::chat_call::ChatCall;
 use super::inputs::{self, TextOrTokens};
-use super::length::{natural, LengthDistribution};
-use super::meter::Meter;
+use super::length::natural;
 use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
-use super::shared_engine::SharedEngine;
 use super::steps::{is_lazy, Steps};
 use crate::render::choices::{self, ChoiceSpec};
 use crate::render::echo;
@@ -19,7 +17,7 @@ use crate::text::vocab;
 use crate::text::{budget, context_window};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
+use pyo3::types::{PyDict, PyString};
 use xxhash_rust::xxh3::xxh3_64;
 
 /// A prompt as text (token-id prompts are rendered through the vocabulary) and its token count.
@@ -47,32 +45,53 @@ fn prompt_ids(inputs: &[TextOrTokens]) -> Vec<u32> {
     ids
 }
 
+/// Render the legacy completion (or its stream) asked by `request`, a decoded `CompletionRequest`.
+/// `model_info` (its `context_length`) enables the context-window check; the keyword arguments are
+/// [`ChatCall`]'s (those of a chat's rendering that a completion has: not `extra_prompt_tokens`,
+/// `cached_tokens` nor `audio`), built once and called, as `chat` does: a caller that makes many
+/// calls with the same ones holds a `ChatCall` and calls [`render`].
 #[pyfunction]
-#[pyo3(signature = (
-    request, *, fingerprint="fp_fakeai", ttft=0.0, itl=0.0, jitter=0.0, forced_tokens=None,
-    echo_mode=false, lengths=None, context_length=None, prefill_per_token=0.0, cluster=None, engine=None, now=0.0,
-    max_generated=u32::MAX, meter=None, live=false
-))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (request, model_info=None, *, now=0.0, **kwargs))]
 pub(crate) fn completion<'py>(
-    py: Python<'py>,
     request: &Bound<'py, PyAny>,
-    fingerprint: &str,
-    ttft: f64,
-    itl: f64,
-    jitter: f64,
-    forced_tokens: Option<u32>,
-    echo_mode: bool,
-    lengths: Option<&Bound<'py, LengthDistribution>>,
-    context_length: Option<u32>,
-    prefill_per_token: f64,
-    cluster: Option<Bound<'py, Cluster>>,
-    engine: Option<Bound<'py, SharedEngine>>,
+    model_info: Option<Bound<'py, PyAny>>,
     now: f64,
-    max_generated: u32,
-    meter: Option<Bound<'py, Meter>>,
-    live: bool,
+    kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, Answer>> {
+    let py = request.py();
+    let call = py.get_type::<ChatCall>().call((model_info,), kwargs)?.cast_into::<ChatCall>()?;
+    render(request, call.get(), now)
+}
+
+/// [`completion`] with the server's arguments held in `call`.
+pub(super) fn render<'py>(
+    request: &Bound<'py, PyAny>,
+    call: &ChatCall,
+    now: f64,
+) -> PyResult<Bound<'py, Answer>> {
+    let py = request.py();
+    let lengths = call.lengths.as_ref().map(|l| l.bind(py).clone());
+    let lengths = lengths.as_ref();
+    let cluster = call.cluster.as_ref().map(|c| c.bind(py).clone());
+    let engine = call.engine.as_ref().map(|e| e.bind(py).clone());
+    let meter = call.meter.as_ref().map(|m| m.bind(py).clone());
+    let context_length = match call.model_info.as_ref().map(|m| m.bind(py)).filter(|m| !m.is_none()) {
+        Some(m) => Some(m.getattr(intern!(py, "context_length"))?.extract::<u32>()?),
+        None => None,
+    };
+    let ChatCall {
+        ref fingerprint,
+        ttft,
+        itl,
+        jitter,
+        forced_tokens,
+        echo_mode,
+        prefill_per_token,
+        max_generated,
+        live,
+        ..
+    } = *call;
+    let fingerprint = fingerprint.as_str();
     let get = |name: &Bound<'py, PyString>| request.getattr(name);
     let model = get(intern!(py, "model"))?.cast_into::<PyString>()?;
     let model = model.to_str()?;

@@ -20,13 +20,15 @@
 
 use super::chat::render as render_chat;
 use super::chat_call::ChatCall;
+use super::completions::render as render_completion;
 use super::embeddings;
 use super::hot_call::{awaiting, HotCall};
 use super::messages_call::MessagesCall;
+use super::meter::Meter;
 use super::reply::Answer;
 use super::request_ids::RequestIds;
 use super::shared::{slot_error, SharedTable};
-use crate::shm::metrics::Pins;
+use crate::shm::metrics::{Inference, Pins};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
@@ -51,10 +53,12 @@ struct Route {
     kind: Kind,
     /// The route's `msgspec.json.Decoder(...).decode`.
     decode: Py<PyAny>,
-    /// `prepare(model)`: `(args, kwargs)` of the core call after the request (chat, completions), or
-    /// the model's native dimensions (embeddings).
+    /// `prepare(model)`: a [`ChatCall`] (chat, completions: the core call's arguments after the
+    /// request), `(args, kwargs)` of `render` after the request (another kind), or the model's native
+    /// dimensions (embeddings).
     prepare: Py<PyAny>,
-    /// `_core.chat` / `_core.completion` (None for embeddings: called directly).
+    /// The core call given `prepare`'s `(args, kwargs)` (unused where a [`ChatCall`] is prepared, and
+    /// for embeddings: called directly).
     render: Py<PyAny>,
     cache: Mutex<HashMap<String, Arc<Prepared>>>,
 }
@@ -168,7 +172,7 @@ pub(crate) struct HotApp {
     override_prefix: Vec<u8>,
     return_error: Vec<u8>,
     pub(crate) metrics: Option<(Py<SharedTable>, f64)>,
-    meter: Py<PyAny>,
+    meter: Py<Meter>,
     pub(crate) respond: Py<PyAny>,
     monotonic: Py<PyAny>,
     pub(crate) ids: RequestIds,
@@ -310,7 +314,7 @@ impl HotApp {
         if let Some(found) = route.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key) {
             return Ok(Arc::clone(found));
         }
-        // a ChatCall (chat), `(args, kwargs)` of `_core.completion` after the request, or the native
+        // a ChatCall (chat, completions), `(args, kwargs)` of the route's core call, or the native
         // dimensions (embeddings)
         let made = route.prepare.bind(py).call1((model,))?;
         let prepared =
@@ -356,9 +360,10 @@ impl HotApp {
         }
         let prepared = self.entry(py, r, &model)?;
         let made = prepared.made.bind(py);
-        let answer = match made.cast::<ChatCall>() {
-            Ok(call) => render_chat(&req, call.get(), now)?,
-            Err(_) => {
+        let answer = match (r.kind, made.cast::<ChatCall>()) {
+            (Kind::Chat, Ok(call)) => render_chat(&req, call.get(), now)?,
+            (Kind::Completion, Ok(call)) => render_completion(&req, call.get(), now)?,
+            _ => {
                 let (args, kwargs) = made.extract::<(Bound<'py, PyTuple>, Bound<'py, PyDict>)>()?;
                 let kwargs = kwargs.copy()?;
                 kwargs.set_item(intern!(py, "now"), now)?;
@@ -402,16 +407,11 @@ impl HotApp {
         let format = req.getattr(intern!(py, "encoding_format"))?;
         let base64 = format.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s == "base64"));
         let input = req.getattr(intern!(py, "input"))?;
-        let out = embeddings::embed(py, model.to_str()?, &input, dims, base64)?;
-        let body = out.get_item(0)?.cast_into::<PyBytes>()?;
-        let tokens: u64 = out.get_item(1)?.extract()?;
-        let kwargs = PyDict::new(py);
-        kwargs.set_item(intern!(py, "live"), true)?;
-        let label: Option<String> = self
-            .meter
-            .bind(py)
-            .call_method(intern!(py, "record"), (intern!(py, "embeddings"), model, tokens), Some(&kwargs))?
-            .extract()?;
+        let model = model.to_str()?;
+        let (body, tokens) = embeddings::body(py, model, &input, dims, base64)?;
+        let inference =
+            Inference { prompt_tokens: tokens.into(), completion_tokens: 0, ttft: None, itl: None };
+        let label = self.meter.get().answered("embeddings", model, true, inference);
         Ok(Some(Rendered::Now { body, label, prepared }))
     }
 }
@@ -440,7 +440,7 @@ impl HotApp {
         override_prefix: Vec<u8>,
         return_error: Vec<u8>,
         metrics: Option<(Py<SharedTable>, f64)>,
-        meter: Py<PyAny>,
+        meter: Py<Meter>,
         respond: Py<PyAny>,
         monotonic: Py<PyAny>,
         headers: Vec<(Py<PyBytes>, Py<PyBytes>)>,

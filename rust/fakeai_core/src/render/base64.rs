@@ -14,12 +14,23 @@ use base64::Engine;
 /// Appends the base64 text of `raw` to `out`.
 pub fn encode_into(out: &mut Vec<u8>, raw: &[u8]) {
     let start = out.len();
-    out.resize(start + raw.len().div_ceil(3) * 4, 0);
-    let dst = &mut out[start..];
+    out.resize(start + encoded_len(raw.len()), 0);
+    encode_to_slice(&mut out[start..], raw);
+}
+
+/// The length of the base64 text of `n` bytes.
+pub fn encoded_len(n: usize) -> usize {
+    n.div_ceil(3) * 4
+}
+
+/// Writes the base64 text of `raw` into `dst`, exactly [`encoded_len`] of it long (memory the
+/// caller allocated: a Python `bytes` object is written in place, not copied into).
+pub fn encode_to_slice(dst: &mut [u8], raw: &[u8]) {
+    assert_eq!(dst.len(), encoded_len(raw.len()), "the output is sized for the input");
     let mut done = 0;
     #[cfg(target_arch = "x86_64")]
     if raw.len() >= 28 && std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2, checked just above.
+        // SAFETY: the CPU supports AVX2, checked just above; `dst` holds `raw.len() / 3 * 4` bytes.
         done = unsafe { avx2::encode(raw, dst) };
     }
     let written = STANDARD

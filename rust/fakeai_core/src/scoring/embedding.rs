@@ -193,45 +193,123 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 /// The `{"object":"list","data":[...]}` response; `base64` packs each vector as little-endian f32.
 pub fn render_list(model: &str, vectors: &[Vec<f32>], base64: bool, prompt_tokens: u32) -> Vec<u8> {
+    if base64 {
+        let list = Base64List::new(model, vectors, prompt_tokens);
+        let mut buf = vec![0; list.size()];
+        list.write(&mut buf);
+        return buf;
+    }
     let dims = vectors.first().map_or(0, Vec::len);
     // room for every float at its longest (and its comma): the buffer never grows while it is written
-    let per_value = if base64 { 6 } else { json::FLOAT_MAX_LEN + 1 };
+    let per_value = json::FLOAT_MAX_LEN + 1;
     let mut buf = Vec::with_capacity(128 + model.len() + vectors.len() * (64 + dims * per_value));
-    buf.extend_from_slice(b"{\"object\":\"list\",\"data\":[");
-    let mut raw = Vec::with_capacity(dims * 4);
+    buf.extend_from_slice(LIST_HEAD);
     for (i, v) in vectors.iter().enumerate() {
-        if i > 0 {
-            buf.push(b',');
-        }
-        buf.extend_from_slice(b"{\"object\":\"embedding\",\"index\":");
-        json::uint(&mut buf, i);
-        buf.extend_from_slice(b",\"embedding\":");
-        if base64 {
-            raw.resize(v.len() * 4, 0);
-            raw.chunks_exact_mut(4).zip(v).for_each(|(b, x)| b.copy_from_slice(&x.to_le_bytes()));
-            buf.push(b'"');
-            render::base64::encode_into(&mut buf, &raw);
-            buf.push(b'"');
-        } else {
-            buf.push(b'[');
-            for (j, x) in v.iter().enumerate() {
-                if j > 0 {
-                    buf.push(b',');
-                }
-                json::float(&mut buf, *x);
+        item_head(&mut buf, i);
+        buf.push(b'[');
+        for (j, x) in v.iter().enumerate() {
+            if j > 0 {
+                buf.push(b',');
             }
-            buf.push(b']');
+            json::float(&mut buf, *x);
         }
-        buf.push(b'}');
+        buf.extend_from_slice(b"]}");
     }
-    buf.extend_from_slice(b"],\"model\":");
-    json::string(&mut buf, model);
-    buf.extend_from_slice(b",\"usage\":{\"prompt_tokens\":");
-    json::uint(&mut buf, prompt_tokens);
-    buf.extend_from_slice(b",\"total_tokens\":");
-    json::uint(&mut buf, prompt_tokens);
-    buf.extend_from_slice(b"}}");
+    list_tail(&mut buf, model, prompt_tokens);
     buf
+}
+
+const LIST_HEAD: &[u8] = b"{\"object\":\"list\",\"data\":[";
+
+/// What comes before the `i`th vector: a comma after the first, the object's opening and its index.
+fn item_head(buf: &mut Vec<u8>, i: usize) {
+    if i > 0 {
+        buf.push(b',');
+    }
+    buf.extend_from_slice(b"{\"object\":\"embedding\",\"index\":");
+    json::uint(buf, i);
+    buf.extend_from_slice(b",\"embedding\":");
+}
+
+/// What follows the last vector: the model and the usage.
+fn list_tail(buf: &mut Vec<u8>, model: &str, prompt_tokens: u32) {
+    buf.extend_from_slice(b"],\"model\":");
+    json::string(buf, model);
+    buf.extend_from_slice(b",\"usage\":{\"prompt_tokens\":");
+    json::uint(buf, prompt_tokens);
+    buf.extend_from_slice(b",\"total_tokens\":");
+    json::uint(buf, prompt_tokens);
+    buf.extend_from_slice(b"}}");
+}
+
+/// The base64 list response, its exact length known before it is written, so that it can be
+/// written straight into memory of that size (a Python `bytes` object) rather than copied there.
+pub struct Base64List<'a> {
+    vectors: &'a [Vec<f32>],
+    /// Each vector's opening (`,{"object":"embedding","index":i,"embedding":`), one after another.
+    heads: Vec<u8>,
+    /// Where each vector's opening ends in `heads`.
+    ends: Vec<usize>,
+    tail: Vec<u8>,
+}
+
+impl<'a> Base64List<'a> {
+    pub fn new(model: &str, vectors: &'a [Vec<f32>], prompt_tokens: u32) -> Self {
+        let mut heads = Vec::with_capacity(vectors.len() * 64);
+        let mut ends = Vec::with_capacity(vectors.len());
+        for i in 0..vectors.len() {
+            item_head(&mut heads, i);
+            ends.push(heads.len());
+        }
+        let mut tail = Vec::with_capacity(96 + model.len());
+        list_tail(&mut tail, model, prompt_tokens);
+        Self { vectors, heads, ends, tail }
+    }
+
+    /// The response's length in bytes.
+    pub fn size(&self) -> usize {
+        // each vector's text in quotes, and the object's closing brace
+        let vectors: usize = self.vectors.iter().map(|v| render::base64::encoded_len(v.len() * 4) + 3).sum();
+        LIST_HEAD.len() + self.heads.len() + vectors + self.tail.len()
+    }
+
+    /// Writes the response into `out`, exactly [`Self::size`] bytes long.
+    pub fn write(&self, out: &mut [u8]) {
+        assert_eq!(out.len(), self.size(), "the output is sized for the response");
+        let mut at = 0;
+        let put = |out: &mut [u8], bytes: &[u8], at: &mut usize| {
+            out[*at..*at + bytes.len()].copy_from_slice(bytes);
+            *at += bytes.len();
+        };
+        put(out, LIST_HEAD, &mut at);
+        let mut start = 0;
+        let mut scratch = Vec::new();
+        for (v, &end) in self.vectors.iter().zip(&self.ends) {
+            put(out, &self.heads[start..end], &mut at);
+            start = end;
+            put(out, b"\"", &mut at);
+            let raw = le_bytes(v, &mut scratch);
+            let n = render::base64::encoded_len(raw.len());
+            render::base64::encode_to_slice(&mut out[at..at + n], raw);
+            at += n;
+            put(out, b"\"}", &mut at);
+        }
+        put(out, &self.tail, &mut at);
+        debug_assert_eq!(at, out.len());
+    }
+}
+
+/// `v` as little-endian bytes: the floats' own memory on a little-endian machine, else packed into
+/// `scratch`.
+fn le_bytes<'v>(v: &'v [f32], scratch: &'v mut Vec<u8>) -> &'v [u8] {
+    if cfg!(target_endian = "little") {
+        // SAFETY: an f32 is 4 bytes with no padding and any bit pattern is a valid u8; the slice
+        // covers exactly `v`'s memory, borrowed for as long as `v` is.
+        return unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) };
+    }
+    scratch.clear();
+    scratch.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+    scratch
 }
 
 #[cfg(test)]
@@ -313,6 +391,33 @@ mod tests {
         let b = embed(&Input::Tokens(&[1, 2, 4]), 64);
         assert_eq!(a.len(), 64);
         assert!(cosine(&a, &b) > 0.3);
+    }
+
+    #[test]
+    fn the_base64_list_is_exactly_its_announced_size() {
+        let b64 = |v: &[f32]| {
+            base64::engine::general_purpose::STANDARD
+                .encode(v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>())
+        };
+        let vectors: Vec<Vec<f32>> = (1..=11).map(|n| e(&format!("text {n}"))[..n * 3].to_vec()).collect();
+        for count in [1, 2, 11] {
+            let vectors = &vectors[..count];
+            let list = Base64List::new("m\"\n", vectors, 1234);
+            let mut out = vec![0; list.size()];
+            list.write(&mut out);
+            let items: Vec<String> = vectors
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    format!("{{\"object\":\"embedding\",\"index\":{i},\"embedding\":\"{}\"}}", b64(v))
+                })
+                .collect();
+            let want = format!(
+                "{{\"object\":\"list\",\"data\":[{}],\"model\":\"m\\\"\\n\",\"usage\":{{\"prompt_tokens\":1234,\"total_tokens\":1234}}}}",
+                items.join(",")
+            );
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
     }
 
     #[test]

@@ -91,17 +91,23 @@ mod avx2 {
         _mm256_add_ps(_mm256_permute2f128_ps::<0x01>(x, x), _mm256_xor_ps(x, flip))
     }
 
-    /// Three stages across eight registers (partners 1, 2 and 4 registers apart).
+    /// Three stages across eight registers (partners 1, 2 and 4 registers apart), written out as
+    /// the AVX-512 version's `radix16` is (so the values stay in registers).
     #[inline]
     #[target_feature(enable = "avx2")]
     fn radix8(r: &mut [__m256; 8]) {
-        for h in [1, 2, 4] {
-            for i in (0..8).filter(|i| i & h == 0) {
-                let (s, d) = (_mm256_add_ps(r[i], r[i + h]), _mm256_sub_ps(r[i], r[i + h]));
-                r[i] = s;
-                r[i + h] = d;
-            }
+        let mut x = *r;
+        macro_rules! butterflies {
+            ($(($i:literal, $j:literal)),*) => {$(
+                let (a, b) = (x[$i], x[$j]);
+                x[$i] = _mm256_add_ps(a, b);
+                x[$j] = _mm256_sub_ps(a, b);
+            )*};
         }
+        butterflies!((0, 1), (2, 3), (4, 5), (6, 7));
+        butterflies!((0, 2), (1, 3), (4, 6), (5, 7));
+        butterflies!((0, 4), (1, 5), (2, 6), (3, 7));
+        *r = x;
     }
 
     /// One stage across two registers.
@@ -194,17 +200,25 @@ mod avx512 {
         _mm512_add_ps(_mm512_shuffle_f32x4::<0b01_00_11_10>(x, x), xor(x, flip(0xFF00)))
     }
 
-    /// Four stages across sixteen registers (partners 1, 2, 4 and 8 registers apart).
+    /// Four stages across sixteen registers (partners 1, 2, 4 and 8 registers apart), written out
+    /// butterfly by butterfly: as a loop over the stages the compiler kept the sixteen values on the
+    /// stack (a load and a store around every add), spelled out they stay in registers.
     #[inline]
     #[target_feature(enable = "avx512f")]
     fn radix16(r: &mut [__m512; 16]) {
-        for h in [1, 2, 4, 8] {
-            for i in (0..16).filter(|i| i & h == 0) {
-                let (s, d) = (_mm512_add_ps(r[i], r[i + h]), _mm512_sub_ps(r[i], r[i + h]));
-                r[i] = s;
-                r[i + h] = d;
-            }
+        let mut x = *r;
+        macro_rules! butterflies {
+            ($(($i:literal, $j:literal)),*) => {$(
+                let (a, b) = (x[$i], x[$j]);
+                x[$i] = _mm512_add_ps(a, b);
+                x[$j] = _mm512_sub_ps(a, b);
+            )*};
         }
+        butterflies!((0, 1), (2, 3), (4, 5), (6, 7), (8, 9), (10, 11), (12, 13), (14, 15));
+        butterflies!((0, 2), (1, 3), (4, 6), (5, 7), (8, 10), (9, 11), (12, 14), (13, 15));
+        butterflies!((0, 4), (1, 5), (2, 6), (3, 7), (8, 12), (9, 13), (10, 14), (11, 15));
+        butterflies!((0, 8), (1, 9), (2, 10), (3, 11), (4, 12), (5, 13), (6, 14), (7, 15));
+        *r = x;
     }
 
     /// # Safety
