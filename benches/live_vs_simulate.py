@@ -39,17 +39,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import heapq
+import itertools
 import json
 import math
 import os
-import random
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import httpx
 
@@ -66,6 +65,18 @@ FLOOR_TTFT, FLOOR_ITL = 0.050, 0.010
 
 def prompt(i: int, words: int) -> list[dict]:
     return [{"role": "user", "content": f"{i} " + "word " * words}]
+
+
+class Sent(NamedTuple):
+    """One streamed request as its client saw it (seconds from the level's start)."""
+
+    client: int
+    round: int
+    send: float
+    first: float
+    last: float
+    chunks: int
+    prompt_tokens: int
 
 
 async def one(http: httpx.AsyncClient, i: int, words: int) -> tuple[float, list[float], int]:
@@ -90,14 +101,11 @@ async def one(http: httpx.AsyncClient, i: int, words: int) -> tuple[float, list[
     return start, times, prompt_tokens
 
 
-def level(
-    port: int, concurrency: int, duration: float, words: int, stagger: float, warmup: int
-) -> dict[str, float]:
-    """One closed-loop level; each client's first ``warmup`` requests (rounds) are not measured."""
-    turnarounds: list[float] = []
+def level(port: int, concurrency: int, duration: float, words: int, stagger: float) -> list[Sent]:
+    """One closed-loop level: every request the clients sent, in send order."""
 
-    async def run() -> list[tuple[float, list[float], int]]:
-        out: list[tuple[float, list[float], int]] = []
+    async def run() -> list[Sent]:
+        out: list[Sent] = []
         begin = time.perf_counter()
         counter = iter(range(10**9))
         limits = httpx.Limits(max_connections=concurrency)
@@ -105,82 +113,99 @@ def level(
 
             async def client(k: int) -> None:
                 await asyncio.sleep(k * stagger)
-                last = None
                 rounds = 0
                 while time.perf_counter() - begin < duration:
-                    result = await one(http, next(counter), words)
-                    if last is not None:
-                        turnarounds.append(result[0] - last)
-                    if rounds >= warmup:
-                        out.append(result)
+                    start, ts, tokens = await one(http, next(counter), words)
+                    if ts:
+                        out.append(
+                            Sent(k, rounds, start - begin, ts[0] - begin, ts[-1] - begin, len(ts), tokens)
+                        )
                     rounds += 1
-                    last = result[1][-1] if result[1] else None
 
             await asyncio.gather(*(client(k) for k in range(concurrency)))
-        return out
+        return sorted(out, key=lambda r: r.send)
 
-    results = asyncio.run(run())
-    ttft = [ts[0] - s for s, ts, _ in results if ts]
-    itl = [(ts[-1] - ts[0]) / (len(ts) - 1) for _, ts, _ in results if len(ts) > 1]
-    prompt_tokens = next((p for _, _, p in results if p), 0)
+    return asyncio.run(run())
+
+
+def measured(sent: list[Sent], warmup: int) -> list[bool]:
+    """Which requests count, by the rule ``fakeai simulate``'s closed loop applies to its rounds:
+    not a client's first ``warmup`` rounds, nor its last request (sent while other clients had
+    stopped); a client with fewer than ``warmup`` + 2 rounds is measured from its second, and with
+    fewer than 3 to its end."""
+    rounds: dict[int, int] = {}
+    for r in sent:
+        rounds[r.client] = max(rounds.get(r.client, 0), r.round + 1)
+
+    def counts(r: Sent) -> bool:
+        n = rounds[r.client]
+        end = n - 1 if n >= 3 else n
+        start = warmup if n >= warmup + 2 else 1
+        return min(start, end - 1) <= r.round < end
+
+    return [counts(r) for r in sent]
+
+
+def stats(ttft: list[float], itl: list[float]) -> dict[str, float]:
+    """Mean and median TTFT and ITL (seconds)."""
     return {
         "ttft": statistics.mean(ttft),
+        "ttft_p50": statistics.median(ttft),
         "itl": statistics.mean(itl),
-        "turnaround": statistics.mean(turnarounds) if turnarounds else 0.0,
-        "turnaround_sd": statistics.pstdev(turnarounds) if turnarounds else 0.0,
-        "requests": len(results),
-        "prompt_tokens": prompt_tokens,
+        "itl_p50": statistics.median(itl),
     }
 
 
-def replay(deployment: dict, isl: int, c: int, gap: float, sigma: float, requests: int, warmup: int) -> float:
-    """Mean TTFT (s) the live server gives C closed-loop clients on a virtual clock: the server's
-    ``SharedEngine`` alone, each request's forecast first and last token settled with the engine when
-    due (as the server's pacer does), clients resending a seeded turnaround after the last token
-    (lognormal of mean ``gap`` and log-spread ``sigma``, as ``fakeai simulate``'s clients), no HTTP
-    and no machine noise; requests measured as ``fakeai simulate`` measures them (after ``warmup``,
-    before the last round)."""
-    rng = random.Random(1)
-    mu = math.log(gap) - sigma * sigma / 2
+def observed(sent: list[Sent], warmup: int) -> dict[str, float]:
+    """The live level's measured figures, its size and the clients' turnaround (last chunk to
+    the client's next send: mean and standard deviation)."""
+    keep = measured(sent, warmup)
+    rows = [r for r, k in zip(sent, keep, strict=True) if k]
+    by_client: dict[int, list[Sent]] = {}
+    for r in sent:
+        by_client.setdefault(r.client, []).append(r)
+    turnarounds = [b.send - a.last for rs in by_client.values() for a, b in itertools.pairwise(rs)]
+    return {
+        **stats(
+            [r.first - r.send for r in rows],
+            [(r.last - r.first) / (r.chunks - 1) for r in rows if r.chunks > 1],
+        ),
+        "measured": len(rows),
+        "sent": len(sent),
+        "turnaround": statistics.mean(turnarounds) if turnarounds else 0.0,
+        "turnaround_sd": statistics.pstdev(turnarounds) if turnarounds else 0.0,
+        "prompt_tokens": next((r.prompt_tokens for r in sent if r.prompt_tokens), 0),
+    }
 
-    def turnaround() -> float:
-        return rng.lognormvariate(mu, sigma)
 
-    # (time, order, client, kind, state): kind "send", "first" or "last", in time order.
-    events: list[tuple[float, int, int, str, tuple]] = []
-    order = iter(range(10**9))
-    for k in range(c):
-        heapq.heappush(events, (100.0 + turnaround(), next(order), k, "send", ()))
-    ttft: list[float] = []
-    sent = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = _core.SharedEngine(str(Path(tmp) / "engine"), deployment, 4096)
-        while events:
-            t, _, k, kind, state = heapq.heappop(events)
-            if kind == "send":
-                if sent == requests:
-                    continue
-                ticket, offsets = engine.submit(t, isl, OSL)
-                measured = warmup <= sent < requests - c
-                sent += 1
-                state = (ticket, t, t + offsets[0], t + offsets[-1], measured)
-                heapq.heappush(events, (state[2], next(order), k, "first", state))
-                continue
-            ticket, send, first, last, measured = state
-            answer, at = engine.settle(ticket, t, kind == "last")
-            if answer == "later":
-                heapq.heappush(events, (max(at, t) + 1e-9, next(order), k, kind, state))
-                continue
-            at = t if answer == "gone" else max(at, t)
-            if kind == "first":
-                if measured:
-                    ttft.append(at - send)
-                state = (ticket, send, at, last + at - first, measured)
-                # The pacer asks for the last token at once; the engine names when to ask again.
-                heapq.heappush(events, (at, next(order), k, "last", state))
-            else:
-                heapq.heappush(events, (at + turnaround(), next(order), k, "send", ()))
-    return statistics.mean(ttft)
+def replay(deployment: dict, isl: int, sent: list[Sent], warmup: int, save: Path | None) -> dict[str, float]:
+    """The offline engine (``fakeai simulate``'s, :class:`fakeai._core.EngineModel`) given the
+    arrivals the live clients produced: each request enters the server's front end at its send
+    (:func:`fakeai._core.frontend_arrivals`, the same lanes and draws as the live server) and the
+    engine when that is done with it; TTFT from the send, measured as the live requests are. With
+    ``save``, the engine arrivals are written there as a Mooncake JSONL trace (``fakeai simulate
+    --trace`` replays them, without the front end)."""
+    arrivals = _core.frontend_arrivals(deployment, [r.send for r in sent])
+    engine = _core.EngineModel(deployment)
+    ids = []
+    for at in arrivals:
+        engine.run_until(at)
+        ids.append(engine.submit(at, isl, OSL))
+    engine.run_until(math.inf)
+    ttft, itl = [], []
+    for r, i, keep in zip(sent, ids, measured(sent, warmup), strict=True):
+        times = engine.token_times(i)
+        if keep:
+            ttft.append(times[0] - r.send)
+            itl.append((times[-1] - times[0]) / (len(times) - 1))
+    if save is not None:
+        t0 = arrivals[0]
+        rows = [
+            {"timestamp": round((at - t0) * 1e3, 3), "input_length": isl, "output_length": OSL}
+            for at in arrivals
+        ]
+        save.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return stats(ttft, itl)
 
 
 def serve(kind: str, workers: int, pin: bool) -> tuple[int, object]:
@@ -198,13 +223,17 @@ def serve(kind: str, workers: int, pin: bool) -> tuple[int, object]:
     return port, proc
 
 
+def err(a: float, b: float) -> str:
+    return f"{a / b - 1:+6.1%}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 5, 25])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--duration", type=float, default=6.0, help="seconds of load per level (default 6)")
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds of load per level (default 20)")
     parser.add_argument("--words", type=int, default=193, help="prompt words (~200 prompt tokens)")
     parser.add_argument(
         "--stagger",
@@ -218,66 +247,90 @@ def main() -> None:
         action="store_false",
         help="do not pin the server to CPU 0 and the clients to the other CPUs (taskset)",
     )
+    parser.add_argument(
+        "--save-traces",
+        type=Path,
+        metavar="DIR",
+        help="write each live level's engine arrivals there (JSONL)",
+    )
     args = parser.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
     args.pin = args.pin and len(cpus) > 1 and shutil.which("taskset") is not None
     if args.pin:
         os.sched_setaffinity(0, set(cpus[1:]))
+    if args.save_traces is not None:
+        args.save_traces.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
 
     deployment = spec(Settings(gpu="H100", precision="fp8", tp=1), MODEL)
     # The warm-up rounds `fakeai simulate` leaves out (one client: its warm-up requests).
     warmup = _core.simulate_closed_loop(deployment, ISL, OSL, 1, 200)["warmup_requests"]
-    floor = {}
+    floor: dict[int, dict[str, float]] = {}
     port, proc = serve("floor", 1, args.pin)
     try:
         for c in args.concurrency:
-            floor[c] = level(port, c, args.duration, args.words, args.stagger, warmup)
+            # The floor's first round opens the connections; it has no engine to warm up.
+            floor[c] = observed(level(port, c, args.duration, args.words, args.stagger), 1)
     finally:
         stop(proc)
-    live: dict[tuple[int, int], dict[str, float]] = {}
+    live: dict[tuple[int, int], list[Sent]] = {}
     for workers in args.workers:
         port, proc = serve("fakeai", workers, args.pin)
         try:
             for c in args.concurrency:
-                live[workers, c] = level(port, c, args.duration, args.words, args.stagger, warmup)
+                live[workers, c] = level(port, c, args.duration, args.words, args.stagger)
         finally:
             stop(proc)
-    isl = next(v["prompt_tokens"] for v in live.values() if v["prompt_tokens"])
+    load_after = os.getloadavg()
+    seen = {key: observed(sent, warmup) for key, sent in live.items()}
+    isl = next(v["prompt_tokens"] for v in seen.values() if v["prompt_tokens"])
 
-    def simulate(c: int, gap: float, sigma: float) -> dict:
-        dep = {**deployment, "coefficients": {"client_gap": gap, "client_sigma": sigma}}
-        return _core.simulate_closed_loop(dep, isl, OSL, c, max(200, 10 * c))
-
-    print(f"# {MODEL} on 1 x H100 fp8, {isl} prompt / {OSL} output tokens; ms; floor = bare_stream overhead")
+    print(f"# {MODEL} on 1 x H100 fp8, {isl} prompt / {OSL} output tokens, {args.duration:g} s per level; ms")
     print(
-        f"{'workers':>7} {'C':>3} {'n':>4} {'gap':>5} {'cv':>4} {'ttft live':>9} {'floor':>6} {'ttft corr':>9} "
-        f"{'ttft sim':>8} {'err':>6} {'ttft rp':>7} {'itl live':>8} {'floor':>6} {'itl corr':>8} {'itl sim':>7} {'err':>6}"
+        f"# load average (1/5/15 min) before {' '.join(f'{x:.2f}' for x in load_before)}, "
+        f"after {' '.join(f'{x:.2f}' for x in load_after)} on {len(os.sched_getaffinity(0)) + args.pin} CPUs"
     )
-    for (workers, c), v in live.items():
+    head = (
+        f"{'stat':>9} {'live':>7} {'floor':>6} {'corr':>7} {'closed':>7} {'err':>6} {'replay':>7} {'err':>6}"
+    )
+    print(f"{'workers':>7} {'C':>3} {'sent':>5} {'n':>4} {'gap':>5} {'cv':>4} {head}")
+    for (workers, c), v in seen.items():
         f = floor[c]
-        ttft_floor, itl_floor = f["ttft"] - FLOOR_TTFT, f["itl"] - FLOOR_ITL
-        ttft, itl = v["ttft"] - ttft_floor, v["itl"] - itl_floor
-        # The offline clients turn around as these did: the gap from the last token leaving the
-        # engine to the next request entering the server is the client's own turnaround plus the
-        # round trip the floor shows.
-        # and spread as theirs (lognormal: sigma from the coefficient of variation).
-        gap = max(v["turnaround"] + ttft_floor, 1e-6)
+        # The offline clients turn around as these did: from the last token leaving the engine to
+        # the next request entering the server is the clients' own turnaround plus the round trip
+        # the floor shows; their spread as these clients' (lognormal, sigma from the coefficient
+        # of variation).
+        gap = max(v["turnaround"] + f["ttft"] - FLOOR_TTFT, 1e-6)
         cv = v["turnaround_sd"] / gap
         sigma = math.sqrt(math.log1p(cv * cv))
-        sim = simulate(c, gap, sigma)
-        s_ttft, s_itl = sim["ttft_ms"]["mean"] / 1e3, sim["itl_ms"]["mean"] / 1e3
-        n = max(200, 10 * c)
-        fc = replay(deployment, isl, c, gap, sigma, n, sim["warmup_requests"])
-        print(
-            f"{workers:7d} {c:3d} {v['requests']:4d} {gap * 1e3:5.2f} {cv:4.1f} {v['ttft'] * 1e3:9.2f} "
-            f"{ttft_floor * 1e3:6.2f} {ttft * 1e3:9.2f} {s_ttft * 1e3:8.2f} {ttft / s_ttft - 1:+6.1%} {fc * 1e3:7.2f} "
-            f"{v['itl'] * 1e3:8.2f} {itl_floor * 1e3:6.2f} {itl * 1e3:8.2f} {s_itl * 1e3:7.2f} "
-            f"{itl / s_itl - 1:+6.1%}"
-        )
-    print("# fitted client gap (GenAI-Perf against NIM), what `fakeai simulate` uses:")
+        dep = {**deployment, "coefficients": {"client_gap": gap, "client_sigma": sigma}}
+        sim = _core.simulate_closed_loop(dep, isl, OSL, c, v["sent"])
+        save = args.save_traces / f"live_w{workers}_c{c}.jsonl" if args.save_traces else None
+        rp = replay(deployment, isl, live[workers, c], warmup, save)
+        for stat, label, nominal, closed in (
+            ("ttft", "ttft mean", FLOOR_TTFT, sim["ttft_ms"]["mean"] / 1e3),
+            ("ttft_p50", "ttft p50", FLOOR_TTFT, sim["ttft_ms"]["p50"] / 1e3),
+            ("itl", "itl mean", FLOOR_ITL, sim["itl_ms"]["mean"] / 1e3),
+            ("itl_p50", "itl p50", FLOOR_ITL, sim["itl_ms"]["p50"] / 1e3),
+        ):
+            corr = v[stat] - (f[stat] - nominal)
+            prefix = (
+                f"{workers:7d} {c:3d} {v['sent']:5d} {v['measured']:4d} {gap * 1e3:5.2f} {cv:4.1f}"
+                if stat == "ttft"
+                else " " * 32
+            )
+            print(
+                f"{prefix} {label:>9} {v[stat] * 1e3:7.2f} {(f[stat] - nominal) * 1e3:6.2f} {corr * 1e3:7.2f} "
+                f"{closed * 1e3:7.2f} {err(corr, closed)} {rp[stat] * 1e3:7.2f} {err(corr, rp[stat])}"
+            )
+    print("# `fakeai simulate` with its fitted client gap (GenAI-Perf against NIM), --requests as sent live:")
     for c in args.concurrency:
-        fitted = _core.simulate_closed_loop(deployment, isl, OSL, c, max(200, 10 * c))
-        print(f"#   C={c}: ttft {fitted['ttft_ms']['mean']:.2f} ms, itl {fitted['itl_ms']['mean']:.2f} ms")
+        n = max(v["sent"] for (_, cc), v in seen.items() if cc == c)
+        fitted = _core.simulate_closed_loop(deployment, isl, OSL, c, n)
+        print(
+            f"#   C={c} --requests {n}: ttft mean {fitted['ttft_ms']['mean']:.2f} p50 {fitted['ttft_ms']['p50']:.2f}, "
+            f"itl mean {fitted['itl_ms']['mean']:.2f} p50 {fitted['itl_ms']['p50']:.2f}"
+        )
 
 
 if __name__ == "__main__":
