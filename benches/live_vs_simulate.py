@@ -1,38 +1,35 @@
 """Live against offline: does ``fakeai server`` deliver the engine model's TTFT and ITL on the wall clock?
 
-    python benches/live_vs_simulate.py                          # concurrency 1, 5, 25; --workers 1 and 2
-    python benches/live_vs_simulate.py --concurrency 1 5 --duration 4
+    python benches/live_vs_simulate.py                          # concurrency 1, 5, 25; --workers 1 and 2; 20 s each
+    python benches/live_vs_simulate.py --concurrency 1 5 --duration 4 --save-traces /tmp/traces
 
 For Llama-3-8B on one H100 in fp8 (the engine's default deployment of that model), 200 prompt and 200
-output tokens: closed-loop streaming clients (asyncio + httpx, one connection each, every request with
-a prompt that differs from its first token, so no prefix-cache hit) keep C streams in flight against
-``fakeai server --workers 1`` and ``--workers 2`` for ``--duration`` seconds per level (the clients
-start together, as in the offline closed loop, unless ``--stagger`` spaces them); TTFT is the
-time to the first content chunk, ITL a request's (last - first chunk) / (chunks - 1), both averaged over
-the requests each client sent after its warm-up rounds (the 3 that ``fakeai simulate`` leaves out:
-the steady state, not the start-up clump). The same levels run through the engine offline
-(``_core.simulate_closed_loop``, what ``fakeai simulate`` prints) with the same client model as
-these clients show: each level's offline turnaround is lognormal (``cv``: the live turnaround's
-standard deviation over its mean) with the live clients' mean turnaround (last chunk to
-next send) plus the round trip the floor shows as ``client_gap`` and their spread as
-``client_sigma``; ``fakeai simulate``'s own figures with the fitted coefficients are printed below
-the table. Both sides charge the same front end: one lane per replica, each request holding it for a
-service time drawn in arrival order (exponential, fitted mean ``frontend``), so the live server and
-the offline loop draw the same times for the same sequence of requests. ``ttft rp`` is what the
-server's own logic gives the same closed loop on a virtual clock (its ``SharedEngine``, each
-request's first and last token settled as the pacer does, no HTTP, no noise): it tells the server's
-logic from the machine's timing. Closed-loop clients with equal output lengths start in one wave
-whose prefills share steps; the random front-end time dissolves it over the first rounds on both
-sides (before it was random, the offline loop kept its waves while the live clients lost theirs to
-the machine's noise, and live TTFT at C=25 was half the offline one).
+output tokens: closed-loop streaming clients (asyncio + httpx, one connection each, every prompt
+different, so no prefix-cache hit, all starting together) keep C streams in flight against ``fakeai
+server --workers W`` for ``--duration`` seconds per level. TTFT is the time to the first content
+chunk, ITL a request's (last - first chunk) / (chunks - 1); mean and median over the requests
+``fakeai simulate``'s closed loop would measure (each client's rounds after the first 3, and not its
+last request). The bare floor (``benches/bare_stream.py``: a prebuilt 64-chunk stream at TTFT 50 ms /
+ITL 10 ms paced by fakeai's ticker, with as many granian workers) runs the same levels in the same
+run; what it shows above 50 ms / 10 ms (per statistic) is subtracted from fakeai's figures (``corr``).
+The server runs on CPU 0 and the clients on the others (``taskset``; ``--no-pin`` turns this off).
 
-The server runs on CPU 0 and the clients on the other CPUs (``taskset``; ``--no-pin`` turns this
-off), so that the clients' own work does not delay the server's timers. The client and granian cost
-time too, so the bare floor (``benches/bare_stream.py``: a prebuilt
-64-chunk stream at TTFT 50 ms / ITL 10 ms paced by fakeai's ticker, nothing else) is measured with the
-same client at the same concurrency in the same run; what it shows above 50 ms / 10 ms is subtracted
-from fakeai's figures before the comparison. Printed per level: live (raw and floor-corrected) and
-simulated TTFT and ITL, and the corrected relative error.
+``corr`` is compared with two offline figures of the same engine (``fakeai simulate``'s):
+
+- ``closed``: its closed loop (``_core.simulate_closed_loop``) of C clients and as many requests as
+  the live clients sent, measured by the same rule, its clients turning around as the live ones did
+  (``gap``: their mean turnaround plus the floor's round trip; ``cv``: their spread);
+- ``replay``: the offline engine given the live requests' own arrivals (each client send, through
+  the server's front end: :func:`fakeai._core.frontend_arrivals`, then :class:`fakeai._core.EngineModel`),
+  TTFT from the send, the same requests measured. ``--save-traces DIR`` writes these engine arrivals
+  as Mooncake JSONL, which ``fakeai simulate --trace`` replays (whole, without the front end).
+
+``replay`` asks whether the live server's engine gives the offline engine's token times for the same
+arrivals; ``closed`` adds whether the closed loop produces the live arrivals. The second does not at
+concurrency 25: the clients start together, so the first rounds' prefills share steps and their
+requests finish together (a convoy); the live clients lose it within a few rounds, the offline loop
+only over hundreds (the footer prints its TTFT by rounds). The last lines count the comparisons
+within 10%.
 """
 
 from __future__ import annotations
@@ -223,8 +220,61 @@ def serve(kind: str, workers: int, pin: bool) -> tuple[int, object]:
     return port, proc
 
 
-def err(a: float, b: float) -> str:
-    return f"{a / b - 1:+6.1%}"
+def by_rounds(deployment: dict, isl: int, c: int) -> list[tuple[int, int, float]]:
+    """``fakeai simulate``'s closed loop of ``c`` clients: the mean TTFT (ms) of the requests sent
+    in rounds a to b, from runs of growing length (each measures rounds 3 to its next-to-last: the
+    difference of two runs is the rounds one has beyond the other; the runs are the same until the
+    shorter one stops sending)."""
+    out = []
+    before = (3, 0.0, 0)
+    for rounds in (10, 20, 40, 80, 160, 320):
+        r = _core.simulate_closed_loop(deployment, isl, OSL, c, rounds * c)
+        total, n = r["ttft_ms"]["mean"] * r["requests"], r["requests"]
+        out.append((before[0], rounds - 1, (total - before[1]) / (n - before[2])))
+        before = (rounds - 1, total, n)
+    return out
+
+
+def compare(
+    deployment: dict,
+    isl: int,
+    v: dict[str, float],
+    f: dict[str, float],
+    sent: list[Sent],
+    warmup: int,
+    save: Path | None,
+) -> list[tuple[str, str, dict[str, float]]]:
+    """One live level ``v`` (its requests ``sent``) with its floor ``f``, against the closed loop
+    (``fakeai simulate`` with these clients' turnaround, as many requests) and the replay of its
+    arrivals: per statistic, the printed line, its name and the relative errors."""
+    # The offline clients turn around as these did: from the last token leaving the engine to the
+    # next request entering the server is the clients' own turnaround plus the round trip the
+    # floor shows; their spread as these clients' (lognormal, sigma from the coefficient of variation).
+    gap = max(v["turnaround"] + f["ttft"] - FLOOR_TTFT, 1e-6)
+    cv = v["turnaround_sd"] / gap
+    sigma = math.sqrt(math.log1p(cv * cv))
+    dep = {**deployment, "coefficients": {"client_gap": gap, "client_sigma": sigma}}
+    sim = _core.simulate_closed_loop(dep, isl, OSL, len({r.client for r in sent}), v["sent"])
+    rp = replay(deployment, isl, sent, warmup, save)
+    out = []
+    for stat, name, nominal, closed in (
+        ("ttft", "ttft mean", FLOOR_TTFT, sim["ttft_ms"]["mean"] / 1e3),
+        ("ttft_p50", "ttft p50", FLOOR_TTFT, sim["ttft_ms"]["p50"] / 1e3),
+        ("itl", "itl mean", FLOOR_ITL, sim["itl_ms"]["mean"] / 1e3),
+        ("itl_p50", "itl p50", FLOOR_ITL, sim["itl_ms"]["p50"] / 1e3),
+    ):
+        corr = v[stat] - (f[stat] - nominal)
+        errors = {"closed": corr / closed - 1, "replay": corr / rp[stat] - 1}
+        lead = f"{gap * 1e3:5.2f} {cv:4.1f}" if stat == "ttft" else " " * 33
+        out.append(
+            (
+                f"{lead} {name:>9} {v[stat] * 1e3:7.2f} {(f[stat] - nominal) * 1e3:6.2f} {corr * 1e3:7.2f} "
+                f"{closed * 1e3:7.2f} {errors['closed']:+6.1%} {rp[stat] * 1e3:7.2f} {errors['replay']:+6.1%}",
+                name,
+                errors,
+            )
+        )
+    return out
 
 
 def main() -> None:
@@ -265,16 +315,17 @@ def main() -> None:
     deployment = spec(Settings(gpu="H100", precision="fp8", tp=1), MODEL)
     # The warm-up rounds `fakeai simulate` leaves out (one client: its warm-up requests).
     warmup = _core.simulate_closed_loop(deployment, ISL, OSL, 1, 200)["warmup_requests"]
-    floor: dict[int, dict[str, float]] = {}
-    port, proc = serve("floor", 1, args.pin)
-    try:
-        for c in args.concurrency:
-            # The floor's first round opens the connections; it has no engine to warm up.
-            floor[c] = observed(level(port, c, args.duration, args.words, args.stagger), 1)
-    finally:
-        stop(proc)
+    floor: dict[tuple[int, int], dict[str, float]] = {}
     live: dict[tuple[int, int], list[Sent]] = {}
     for workers in args.workers:
+        # The floor with as many granian workers as the server it is subtracted from.
+        port, proc = serve("floor", workers, args.pin)
+        try:
+            for c in args.concurrency:
+                # Its first round opens the connections; it has no engine to warm up.
+                floor[workers, c] = observed(level(port, c, args.duration, args.words, args.stagger), 1)
+        finally:
+            stop(proc)
         port, proc = serve("fakeai", workers, args.pin)
         try:
             for c in args.concurrency:
@@ -294,35 +345,25 @@ def main() -> None:
         f"{'stat':>9} {'live':>7} {'floor':>6} {'corr':>7} {'closed':>7} {'err':>6} {'replay':>7} {'err':>6}"
     )
     print(f"{'workers':>7} {'C':>3} {'sent':>5} {'n':>4} {'gap':>5} {'cv':>4} {head}")
+    within: dict[str, list[str]] = {"closed": [], "replay": []}
+    outside: dict[str, list[str]] = {"closed": [], "replay": []}
     for (workers, c), v in seen.items():
-        f = floor[c]
-        # The offline clients turn around as these did: from the last token leaving the engine to
-        # the next request entering the server is the clients' own turnaround plus the round trip
-        # the floor shows; their spread as these clients' (lognormal, sigma from the coefficient
-        # of variation).
-        gap = max(v["turnaround"] + f["ttft"] - FLOOR_TTFT, 1e-6)
-        cv = v["turnaround_sd"] / gap
-        sigma = math.sqrt(math.log1p(cv * cv))
-        dep = {**deployment, "coefficients": {"client_gap": gap, "client_sigma": sigma}}
-        sim = _core.simulate_closed_loop(dep, isl, OSL, c, v["sent"])
         save = args.save_traces / f"live_w{workers}_c{c}.jsonl" if args.save_traces else None
-        rp = replay(deployment, isl, live[workers, c], warmup, save)
-        for stat, label, nominal, closed in (
-            ("ttft", "ttft mean", FLOOR_TTFT, sim["ttft_ms"]["mean"] / 1e3),
-            ("ttft_p50", "ttft p50", FLOOR_TTFT, sim["ttft_ms"]["p50"] / 1e3),
-            ("itl", "itl mean", FLOOR_ITL, sim["itl_ms"]["mean"] / 1e3),
-            ("itl_p50", "itl p50", FLOOR_ITL, sim["itl_ms"]["p50"] / 1e3),
+        for line, name, errors in compare(
+            deployment, isl, v, floor[workers, c], live[workers, c], warmup, save
         ):
-            corr = v[stat] - (f[stat] - nominal)
-            prefix = (
-                f"{workers:7d} {c:3d} {v['sent']:5d} {v['measured']:4d} {gap * 1e3:5.2f} {cv:4.1f}"
-                if stat == "ttft"
-                else " " * 32
-            )
             print(
-                f"{prefix} {label:>9} {v[stat] * 1e3:7.2f} {(f[stat] - nominal) * 1e3:6.2f} {corr * 1e3:7.2f} "
-                f"{closed * 1e3:7.2f} {err(corr, closed)} {rp[stat] * 1e3:7.2f} {err(corr, rp[stat])}"
+                f"{workers:7d} {c:3d} {v['sent']:5d} {v['measured']:4d} {line}"
+                if name == "ttft mean"
+                else line
             )
+            for side, e in errors.items():
+                (within if abs(e) <= 0.10 else outside)[side].append(f"w{workers} C={c} {name} {e:+.0%}")
+    for side in ("replay", "closed"):
+        total = len(within[side]) + len(outside[side])
+        print(
+            f"# {side}: {len(within[side])}/{total} within 10%; outside: {', '.join(outside[side]) or 'none'}"
+        )
     print("# `fakeai simulate` with its fitted client gap (GenAI-Perf against NIM), --requests as sent live:")
     for c in args.concurrency:
         n = max(v["sent"] for (_, cc), v in seen.items() if cc == c)
@@ -331,6 +372,13 @@ def main() -> None:
             f"#   C={c} --requests {n}: ttft mean {fitted['ttft_ms']['mean']:.2f} p50 {fitted['ttft_ms']['p50']:.2f}, "
             f"itl mean {fitted['itl_ms']['mean']:.2f} p50 {fitted['itl_ms']['p50']:.2f}"
         )
+
+    print(
+        "# the same closed loop, mean TTFT of the requests sent in rounds a-b (a longer run's extra rounds):"
+    )
+    for c in args.concurrency:
+        if c > 1:
+            print(f"#   C={c}: " + ", ".join(f"{a}-{b} {t:.1f}" for a, b, t in by_rounds(deployment, isl, c)))
 
 
 if __name__ == "__main__":
