@@ -12,7 +12,8 @@ chunk, ITL a request's (last - first chunk) / (chunks - 1); mean and median over
 last request). The bare floor (``benches/bare_stream.py``: a prebuilt 64-chunk stream at TTFT 50 ms /
 ITL 10 ms paced by fakeai's ticker, with as many granian workers) runs the same levels in the same
 run; what it shows above 50 ms / 10 ms (per statistic) is subtracted from fakeai's figures (``corr``).
-The server runs on CPU 0 and the clients on the others (``taskset``; ``--no-pin`` turns this off).
+The server runs on CPU 0 and the clients on the others (``taskset``; ``--no-pin`` turns this off);
+``load`` is the 1-minute load average after each level (the machine may be shared).
 
 ``corr`` is compared with two offline figures of the same engine (``fakeai simulate``'s):
 
@@ -317,21 +318,22 @@ def main() -> None:
     warmup = _core.simulate_closed_loop(deployment, ISL, OSL, 1, 200)["warmup_requests"]
     floor: dict[tuple[int, int], dict[str, float]] = {}
     live: dict[tuple[int, int], list[Sent]] = {}
+    load: dict[tuple[int, int], float] = {}
     for workers in args.workers:
-        # The floor with as many granian workers as the server it is subtracted from.
-        port, proc = serve("floor", workers, args.pin)
+        # The floor with as many granian workers, each level right before the server's (a shared
+        # machine's load changes by the minute).
+        servers: list[tuple[int, object]] = []
         try:
+            servers += [serve("floor", workers, args.pin), serve("fakeai", workers, args.pin)]
+            (floor_port, _), (port, _) = servers
             for c in args.concurrency:
-                # Its first round opens the connections; it has no engine to warm up.
-                floor[workers, c] = observed(level(port, c, args.duration, args.words, args.stagger), 1)
-        finally:
-            stop(proc)
-        port, proc = serve("fakeai", workers, args.pin)
-        try:
-            for c in args.concurrency:
+                # The floor's first round opens the connections; it has no engine to warm up.
+                floor[workers, c] = observed(level(floor_port, c, args.duration, args.words, args.stagger), 1)
                 live[workers, c] = level(port, c, args.duration, args.words, args.stagger)
+                load[workers, c] = os.getloadavg()[0]
         finally:
-            stop(proc)
+            for _, proc in servers:
+                stop(proc)
     load_after = os.getloadavg()
     seen = {key: observed(sent, warmup) for key, sent in live.items()}
     isl = next(v["prompt_tokens"] for v in seen.values() if v["prompt_tokens"])
@@ -352,11 +354,11 @@ def main() -> None:
         for line, name, errors in compare(
             deployment, isl, v, floor[workers, c], live[workers, c], warmup, save
         ):
-            print(
-                f"{workers:7d} {c:3d} {v['sent']:5d} {v['measured']:4d} {line}"
-                if name == "ttft mean"
-                else line
-            )
+            if name == "ttft mean":
+                line = f"{workers:7d} {c:3d} {v['sent']:5d} {v['measured']:4d} {line}"
+            elif name == "ttft p50":
+                line = f"{'load ' + format(load[workers, c], '.1f'):>22}{line[22:]}"
+            print(line)
             for side, e in errors.items():
                 (within if abs(e) <= 0.10 else outside)[side].append(f"w{workers} C={c} {name} {e:+.0%}")
     for side in ("replay", "closed"):
