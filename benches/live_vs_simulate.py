@@ -25,6 +25,11 @@ The server runs on CPU 0 and the clients on the others (``taskset``; ``--no-pin`
   TTFT from the send, the same requests measured. ``--save-traces DIR`` writes these engine arrivals
   as Mooncake JSONL, which ``fakeai simulate --trace`` replays (whole, without the front end).
 
+``ttft srv`` is the server's own mean TTFT (``/metrics``: from the request's arrival to the first
+token the engine settled, no HTTP and so no floor) of the requests whose first token came after
+every client had begun its fourth round, beside ``replay``'s for the same requests: on a busy
+machine the clients' figures and the floor move by more than the engine does, the server's do not.
+
 ``replay`` asks whether the live server's engine gives the offline engine's token times for the same
 arrivals; ``closed`` adds whether the closed loop produces the live arrivals. The second does not at
 concurrency 25: the clients start together, so the first rounds' prefills share steps and their
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import math
@@ -99,13 +105,35 @@ async def one(http: httpx.AsyncClient, i: int, words: int) -> tuple[float, list[
     return start, times, prompt_tokens
 
 
-def level(port: int, concurrency: int, duration: float, words: int, stagger: float) -> list[Sent]:
-    """One closed-loop level: every request the clients sent, in send order."""
+class Server(NamedTuple):
+    """The server's own TTFT (its ``/metrics``: arrival to the first token the engine settled) of
+    the requests whose first token came after ``since`` (seconds from the level's start: when every
+    client had begun its first measured round): how many, and their mean (seconds)."""
 
-    async def run() -> list[Sent]:
+    since: float
+    count: int
+    ttft: float
+
+
+async def server_ttft(port: int) -> tuple[int, float]:
+    """``(count, sum)`` of the server's TTFT histogram for the model."""
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
+        ttft = (await http.get("/metrics")).json()["models"][MODEL]["latency_seconds"]["ttft"]
+    return ttft["count"], ttft["mean"] * ttft["count"]
+
+
+def level(
+    port: int, concurrency: int, duration: float, words: int, stagger: float, warmup: int | None = None
+) -> tuple[list[Sent], Server | None]:
+    """One closed-loop level: every request the clients sent, in send order, and (with ``warmup``,
+    against fakeai) the server's own TTFT after the warm-up rounds."""
+
+    async def run() -> tuple[list[Sent], Server | None]:
         out: list[Sent] = []
         begin = time.perf_counter()
         counter = iter(range(10**9))
+        warm = asyncio.Event()
+        started = [0]
         limits = httpx.Limits(max_connections=concurrency)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits) as http:
 
@@ -113,6 +141,10 @@ def level(port: int, concurrency: int, duration: float, words: int, stagger: flo
                 await asyncio.sleep(k * stagger)
                 rounds = 0
                 while time.perf_counter() - begin < duration:
+                    if rounds == warmup:
+                        started[0] += 1
+                        if started[0] == concurrency:
+                            warm.set()
                     start, ts, tokens = await one(http, next(counter), words)
                     if ts:
                         out.append(
@@ -120,8 +152,24 @@ def level(port: int, concurrency: int, duration: float, words: int, stagger: flo
                         )
                     rounds += 1
 
+            async def mark() -> tuple[float, int, float] | None:
+                if warmup is None:
+                    return None
+                await warm.wait()
+                return (time.perf_counter() - begin, *await server_ttft(port))
+
+            marked = asyncio.create_task(mark())
             await asyncio.gather(*(client(k) for k in range(concurrency)))
-        return sorted(out, key=lambda r: r.send)
+            server = None
+            if warm.is_set():
+                since, count, total = await marked
+                after = await server_ttft(port)
+                server = Server(since, after[0] - count, (after[1] - total) / max(after[0] - count, 1))
+            else:
+                marked.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await marked
+        return sorted(out, key=lambda r: r.send), server
 
     return asyncio.run(run())
 
@@ -176,13 +224,16 @@ def observed(sent: list[Sent], warmup: int) -> dict[str, float]:
     }
 
 
-def replay(deployment: dict, isl: int, sent: list[Sent], warmup: int, save: Path | None) -> dict[str, float]:
+def replay(
+    deployment: dict, isl: int, sent: list[Sent], warmup: int, since: float, save: Path | None
+) -> dict[str, float]:
     """The offline engine (``fakeai simulate``'s, :class:`fakeai._core.EngineModel`) given the
     arrivals the live clients produced: each request enters the server's front end at its send
     (:func:`fakeai._core.frontend_arrivals`, the same lanes and draws as the live server) and the
     engine when that is done with it; TTFT from the send, measured as the live requests are. With
     ``save``, the engine arrivals are written there as a Mooncake JSONL trace (``fakeai simulate
-    --trace`` replays them, without the front end)."""
+    --trace`` replays them, without the front end). ``srv``: the mean TTFT of the requests whose
+    first token came after ``since``, as the server's own figure counts them."""
     arrivals = _core.frontend_arrivals(deployment, [r.send for r in sent])
     engine = _core.EngineModel(deployment)
     ids = []
@@ -190,9 +241,11 @@ def replay(deployment: dict, isl: int, sent: list[Sent], warmup: int, save: Path
         engine.run_until(at)
         ids.append(engine.submit(at, isl, OSL))
     engine.run_until(math.inf)
-    ttft, itl = [], []
+    ttft, itl, srv = [], [], []
     for r, i, keep in zip(sent, ids, measured(sent, warmup), strict=True):
         times = engine.token_times(i)
+        if r.first >= since:
+            srv.append(times[0] - r.send)
         if keep:
             ttft.append(times[0] - r.send)
             itl.append((times[-1] - times[0]) / (len(times) - 1))
@@ -203,7 +256,7 @@ def replay(deployment: dict, isl: int, sent: list[Sent], warmup: int, save: Path
             for at in arrivals
         ]
         save.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return stats(ttft, itl)
+    return {**stats(ttft, itl), "srv": statistics.mean(srv) if srv else math.nan}
 
 
 def serve(kind: str, workers: int, pin: bool) -> tuple[int, object]:
@@ -242,12 +295,13 @@ def compare(
     v: dict[str, float],
     f: dict[str, float],
     sent: list[Sent],
+    server: Server | None,
     warmup: int,
     save: Path | None,
 ) -> list[tuple[str, str, dict[str, float]]]:
-    """One live level ``v`` (its requests ``sent``) with its floor ``f``, against the closed loop
-    (``fakeai simulate`` with these clients' turnaround, as many requests) and the replay of its
-    arrivals: per statistic, the printed line, its name and the relative errors."""
+    """One live level ``v`` (its requests ``sent``, the ``server``'s own TTFT) with its floor ``f``,
+    against the closed loop (``fakeai simulate`` with these clients' turnaround, as many requests)
+    and the replay of its arrivals: per statistic, the printed line, its name and the relative errors."""
     # The offline clients turn around as these did: from the last token leaving the engine to the
     # next request entering the server is the clients' own turnaround plus the round trip the
     # floor shows; their spread as these clients' (lognormal, sigma from the coefficient of variation).
@@ -256,7 +310,7 @@ def compare(
     sigma = math.sqrt(math.log1p(cv * cv))
     dep = {**deployment, "coefficients": {"client_gap": gap, "client_sigma": sigma}}
     sim = _core.simulate_closed_loop(dep, isl, OSL, len({r.client for r in sent}), v["sent"])
-    rp = replay(deployment, isl, sent, warmup, save)
+    rp = replay(deployment, isl, sent, warmup, server.since if server else math.inf, save)
     out = []
     for stat, name, nominal, closed in (
         ("ttft", "ttft mean", FLOOR_TTFT, sim["ttft_ms"]["mean"] / 1e3),
@@ -273,6 +327,17 @@ def compare(
                 f"{closed * 1e3:7.2f} {errors['closed']:+6.1%} {rp[stat] * 1e3:7.2f} {errors['replay']:+6.1%}",
                 name,
                 errors,
+            )
+        )
+    if server is not None and server.count:
+        # The server's own figure needs no floor: it never left the server.
+        e = server.ttft / rp["srv"] - 1
+        out.append(
+            (
+                f"{'server ' + str(server.count):>33} {'ttft srv':>9} {server.ttft * 1e3:7.2f} {'':>6} "
+                f"{server.ttft * 1e3:7.2f} {'':>7} {'':>6} {rp['srv'] * 1e3:7.2f} {e:+6.1%}",
+                "ttft srv",
+                {"replay": e},
             )
         )
     return out
@@ -317,7 +382,7 @@ def main() -> None:
     # The warm-up rounds `fakeai simulate` leaves out (one client: its warm-up requests).
     warmup = _core.simulate_closed_loop(deployment, ISL, OSL, 1, 200)["warmup_requests"]
     floor: dict[tuple[int, int], dict[str, float]] = {}
-    live: dict[tuple[int, int], list[Sent]] = {}
+    live: dict[tuple[int, int], tuple[list[Sent], Server | None]] = {}
     load: dict[tuple[int, int], float] = {}
     for workers in args.workers:
         # The floor with as many granian workers, each level right before the server's (a shared
@@ -328,14 +393,16 @@ def main() -> None:
             (floor_port, _), (port, _) = servers
             for c in args.concurrency:
                 # The floor's first round opens the connections; it has no engine to warm up.
-                floor[workers, c] = observed(level(floor_port, c, args.duration, args.words, args.stagger), 1)
-                live[workers, c] = level(port, c, args.duration, args.words, args.stagger)
+                floor[workers, c] = observed(
+                    level(floor_port, c, args.duration, args.words, args.stagger)[0], 1
+                )
+                live[workers, c] = level(port, c, args.duration, args.words, args.stagger, warmup)
                 load[workers, c] = os.getloadavg()[0]
         finally:
             for _, proc in servers:
                 stop(proc)
     load_after = os.getloadavg()
-    seen = {key: observed(sent, warmup) for key, sent in live.items()}
+    seen = {key: observed(sent, warmup) for key, (sent, _) in live.items()}
     isl = next(v["prompt_tokens"] for v in seen.values() if v["prompt_tokens"])
 
     print(f"# {MODEL} on 1 x H100 fp8, {isl} prompt / {OSL} output tokens, {args.duration:g} s per level; ms")
@@ -352,7 +419,7 @@ def main() -> None:
     for (workers, c), v in seen.items():
         save = args.save_traces / f"live_w{workers}_c{c}.jsonl" if args.save_traces else None
         for line, name, errors in compare(
-            deployment, isl, v, floor[workers, c], live[workers, c], warmup, save
+            deployment, isl, v, floor[workers, c], *live[workers, c], warmup, save
         ):
             if name == "ttft mean":
                 line = f"{workers:7d} {c:3d} {v['sent']:5d} {v['measured']:4d} {line}"
