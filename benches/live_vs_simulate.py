@@ -20,9 +20,9 @@ The server runs on CPU 0 and the clients on the others (``taskset``; ``--no-pin`
 - ``closed``: its closed loop (``_core.simulate_closed_loop``) of C clients and as many requests as
   the live clients sent, measured by the same rule, its clients turning around as the live ones did
   (``gap``: their mean turnaround plus the floor's round trip; ``cv``: their spread);
-- ``replay``: the offline engine given the live requests' own arrivals (each client send, through
-  the server's front end: :func:`fakeai._core.frontend_arrivals`, then :class:`fakeai._core.EngineModel`),
-  TTFT from the send, the same requests measured. ``--save-traces DIR`` writes these engine arrivals
+- ``replay``: the offline engine given the live requests' own arrivals (when each client wrote its
+  request, through the server's front end: :func:`fakeai._core.frontend_arrivals`, then
+  :class:`fakeai._core.EngineModel`), TTFT from that write, the same requests measured. ``--save-traces DIR`` writes these engine arrivals
   as Mooncake JSONL, which ``fakeai simulate --trace`` replays (whole, without the front end).
 
 ``ttft srv`` is the server's own mean TTFT (``/metrics``: from the request's arrival to the first
@@ -77,14 +77,17 @@ class Sent(NamedTuple):
     client: int
     round: int
     send: float
+    #: When its bytes were written to the socket (what the server receives next; ``send`` is
+    #: earlier by however long the busy client took to get there).
+    wrote: float
     first: float
     last: float
     chunks: int
     prompt_tokens: int
 
 
-async def one(http: httpx.AsyncClient, i: int, words: int) -> tuple[float, list[float], int]:
-    """(start, content-chunk arrival times, prompt tokens) of one streamed request."""
+async def one(http: httpx.AsyncClient, i: int, words: int) -> tuple[float, float, list[float], int]:
+    """(start, request written, content-chunk arrival times, prompt tokens) of one streamed request."""
     payload = {
         "model": MODEL,
         "messages": prompt(i, words),
@@ -92,17 +95,27 @@ async def one(http: httpx.AsyncClient, i: int, words: int) -> tuple[float, list[
         "stream_options": {"include_usage": True},
     }
     start = time.perf_counter()
+    wrote = [start]
+
+    async def trace(event: str, info: dict) -> None:
+        if event == "http11.send_request_body.complete":
+            wrote[0] = time.perf_counter()
+
     times: list[float] = []
     prompt_tokens = 0
     async with http.stream(
-        "POST", "/v1/chat/completions", json=payload, headers={"x-fakeai-output-tokens": str(OSL)}
+        "POST",
+        "/v1/chat/completions",
+        json=payload,
+        headers={"x-fakeai-output-tokens": str(OSL)},
+        extensions={"trace": trace},
     ) as r:
         async for line in r.aiter_lines():
             if '"content"' in line and '"delta":{' in line:
                 times.append(time.perf_counter())
             if '"usage":{' in line:
                 prompt_tokens = json.loads(line[6:])["usage"]["prompt_tokens"]
-    return start, times, prompt_tokens
+    return start, wrote[0], times, prompt_tokens
 
 
 class Server(NamedTuple):
@@ -145,11 +158,10 @@ def level(
                         started[0] += 1
                         if started[0] == concurrency:
                             warm.set()
-                    start, ts, tokens = await one(http, next(counter), words)
+                    start, wrote, ts, tokens = await one(http, next(counter), words)
                     if ts:
-                        out.append(
-                            Sent(k, rounds, start - begin, ts[0] - begin, ts[-1] - begin, len(ts), tokens)
-                        )
+                        times = (start - begin, wrote - begin, ts[0] - begin, ts[-1] - begin)
+                        out.append(Sent(k, rounds, *times, len(ts), tokens))
                     rounds += 1
 
             async def mark() -> tuple[float, int, float] | None:
@@ -228,26 +240,28 @@ def replay(
     deployment: dict, isl: int, sent: list[Sent], warmup: int, since: float, save: Path | None
 ) -> dict[str, float]:
     """The offline engine (``fakeai simulate``'s, :class:`fakeai._core.EngineModel`) given the
-    arrivals the live clients produced: each request enters the server's front end at its send
-    (:func:`fakeai._core.frontend_arrivals`, the same lanes and draws as the live server) and the
-    engine when that is done with it; TTFT from the send, measured as the live requests are. With
+    arrivals the live clients produced: each request enters the server's front end when its client
+    wrote it (:func:`fakeai._core.frontend_arrivals`, the same lanes and draws as the live server)
+    and the engine when that is done with it; TTFT from that write (the client's own delay before
+    it is in the floor, which ``corr`` leaves out), measured as the live requests are. With
     ``save``, the engine arrivals are written there as a Mooncake JSONL trace (``fakeai simulate
     --trace`` replays them, without the front end). ``srv``: the mean TTFT of the requests whose
     first token came after ``since``, as the server's own figure counts them."""
-    arrivals = _core.frontend_arrivals(deployment, [r.send for r in sent])
+    order = sorted(range(len(sent)), key=lambda k: sent[k].wrote)
+    arrivals = _core.frontend_arrivals(deployment, [sent[k].wrote for k in order])
     engine = _core.EngineModel(deployment)
-    ids = []
-    for at in arrivals:
+    ids = [0] * len(sent)
+    for k, at in zip(order, arrivals, strict=True):
         engine.run_until(at)
-        ids.append(engine.submit(at, isl, OSL))
+        ids[k] = engine.submit(at, isl, OSL)
     engine.run_until(math.inf)
     ttft, itl, srv = [], [], []
     for r, i, keep in zip(sent, ids, measured(sent, warmup), strict=True):
         times = engine.token_times(i)
         if r.first >= since:
-            srv.append(times[0] - r.send)
+            srv.append(times[0] - r.wrote)
         if keep:
-            ttft.append(times[0] - r.send)
+            ttft.append(times[0] - r.wrote)
             itl.append((times[-1] - times[0]) / (len(times) - 1))
     if save is not None:
         t0 = arrivals[0]
