@@ -43,6 +43,7 @@ __all__ = [
     "embed",
     "embedding_matrix",
     "engine_catalog",
+    "frontend_arrivals",
     "generate_text",
     "histogram_quantile",
     "image_moderation_scores",
@@ -516,6 +517,10 @@ def simulate_trace(
     progress: Callable[[float], object] | None = None,
 ) -> dict[str, Any]: ...
 def deployment_info(deployment_spec: dict[str, Any]) -> dict[str, Any]: ...
+def frontend_arrivals(deployment_spec: dict[str, Any], sends: Sequence[float]) -> list[float]:
+    """When requests reaching the server at ``sends`` (seconds, in order) reach the engine, through the
+    front end the live server and ``fakeai simulate``'s closed loop share."""
+
 def engine_catalog() -> tuple[list[str], list[str]]:
     """``(architecture names, GPU names)``."""
 

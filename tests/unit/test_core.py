@@ -108,3 +108,40 @@ def test_a_held_chat_call_answers_as_chat_does(tmp_path):
         )
     assert body_a["usage"]["prompt_tokens_details"]["cached_tokens"] > 0  # the cluster's prefix cache
     assert sorted(held["metrics"].items()) == sorted(plain["metrics"].items())
+
+
+def test_the_live_engine_and_the_offline_engine_agree_on_the_same_arrivals(tmp_path):
+    """What ``benches/live_vs_simulate.py`` replays: requests reaching the server at given times go
+    through the front end (``frontend_arrivals``) and the offline engine (``EngineModel``) to the
+    same first and last token times as through the live server's ``SharedEngine``; requests sent
+    together leave the front end one service apart."""
+    deployment = {"model": "meta-llama/Meta-Llama-3-8B-Instruct", "gpu": "H100", "precision": "fp8", "tp": 1}
+    # A burst of 12 at once, then a spread of 28 (some inside a step, some between steps).
+    sends = [100.0] * 12 + sorted(100.5 + 0.0037 * k * (k % 5) for k in range(28))
+    arrivals = _core.frontend_arrivals(deployment, sends)
+    assert all(a > s for a, s in zip(arrivals, sends, strict=True))
+    assert all(b > a for a, b in zip(arrivals[:12], arrivals[1:12], strict=False))  # one lane, in order
+    frontend = _core.deployment_info(deployment)["coefficients"]["frontend"]
+    assert arrivals[11] - 100.0 > 12 * frontend / 4  # the burst queued (12 draws of mean `frontend`)
+    assert _core.frontend_arrivals({**deployment, "coefficients": {"frontend": 0.0}}, sends) == sends
+
+    offline = _core.EngineModel(deployment)
+    ids = []
+    for at in arrivals:
+        offline.run_until(at)
+        ids.append(offline.submit(at, 200, 50))
+    offline.run_until(1e9)
+    times = [offline.token_times(i) for i in ids]
+    # The live engine asked as the server's pacer asks it: each token when it is due, in time order.
+    live = _core.SharedEngine(str(tmp_path / "engine"), deployment, 256)
+    events = sorted(
+        [(s, 0, k) for k, s in enumerate(sends)]
+        + [(t[0], 1, k) for k, t in enumerate(times)]
+        + [(t[-1], 2, k) for k, t in enumerate(times)]
+    )
+    tickets: dict[int, int] = {}
+    for at, kind, k in events:
+        if kind == 0:
+            tickets[k] = live.submit(at, 200, 50)[0]
+        else:
+            assert live.settle(tickets[k], at, last=kind == 2) == ("at", pytest.approx(at, abs=1e-9))

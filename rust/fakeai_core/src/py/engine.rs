@@ -167,6 +167,22 @@ pub(crate) fn simulate_trace<'py>(
     run(py, progress, |p| workload::trace(&dep, &entries, p))
 }
 
+/// When requests that reach the server at `sends` (seconds, in the order the server takes them)
+/// reach the engine: each holds the front-end lane free first (one per replica) for the service
+/// time the live server and `fakeai simulate`'s closed loop draw for the k-th request
+/// ([`workload::frontend_service`]), so a replay of recorded arrivals can go through the same front end.
+#[pyfunction]
+pub(crate) fn frontend_arrivals(deployment_spec: &Bound<'_, PyDict>, sends: Vec<f64>) -> PyResult<Vec<f64>> {
+    let dep = deployment(deployment_spec)?;
+    let mean = dep.coefficients.frontend.max(0.0);
+    let mut lanes = vec![0.0f64; dep.replicas.max(1) as usize];
+    Ok(sends
+        .iter()
+        .zip(0u64..)
+        .map(|(&now, k)| workload::frontend_arrival(&mut lanes, now, workload::frontend_service(mean, k)))
+        .collect())
+}
+
 /// The checked deployment: resolved names, memory and KV capacity.
 #[pyfunction]
 pub(crate) fn deployment_info<'py>(

@@ -116,6 +116,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(engine::simulate_closed_loop, m)?)?;
     m.add_function(wrap_pyfunction!(engine::simulate_poisson, m)?)?;
     m.add_function(wrap_pyfunction!(engine::simulate_trace, m)?)?;
+    m.add_function(wrap_pyfunction!(engine::frontend_arrivals, m)?)?;
     m.add_function(wrap_pyfunction!(engine::deployment_info, m)?)?;
     m.add_function(wrap_pyfunction!(engine::engine_catalog, m)?)?;
     Ok(())
