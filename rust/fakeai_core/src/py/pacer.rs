@@ -493,8 +493,11 @@ impl Pacer {
                         }
                     }
                     Source::Lazy(steps) => {
-                        let range = stream.cursor.take_at_most(now, limit.min(WINDOW));
-                        PyBytes::new(py, steps.get().bytes(range, &mut scratch)).into_any().unbind()
+                        scratch.clear();
+                        steps
+                            .get()
+                            .render_into(stream.cursor.take_at_most(now, limit.min(WINDOW)), &mut scratch);
+                        PyBytes::new(py, &scratch).into_any().unbind()
                     }
                 };
                 writes.push((id, stream.send.clone_ref(py), body, !stream.cursor.finished()));
