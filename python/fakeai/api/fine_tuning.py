@@ -135,10 +135,12 @@ def routes(ctx: ServerContext) -> list[Route]:
             "metadata": req.metadata,
             "user_provided_suffix": req.suffix,
         }
-        store.insert(KIND, job)
-        # Recorded at creation, as OpenAI does: a client listing events right away sees the job.
+        # Recorded at creation, as OpenAI does: a client listing events right away sees them. They
+        # go in before the job, so a background worker (any process) that picks the job up at once
+        # can only add its events after them.
         add_event(store, job["id"], f"Created fine-tuning job: {job['id']}")
         add_event(store, job["id"], f"Validating training file: {req.training_file}")
+        store.insert(KIND, job)
         return json_response(present(job))
 
     async def list_jobs(request: Request) -> Response:
