@@ -19,7 +19,7 @@
 //! the map does not depend on `dims`, a shorter embedding is the longer one truncated and
 //! renormalised: OpenAI's v3 models' `dimensions` behave the same way.
 
-use super::hadamard;
+use super::{hadamard, unit_length};
 use crate::render::{self, json};
 use std::sync::OnceLock;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -177,10 +177,7 @@ pub fn embed(input: &Input<'_>, dims: usize) -> Vec<f32> {
     v.iter_mut().zip(d).for_each(|(x, s)| *x *= s);
     hadamard::transform(&mut v);
     v.truncate(dims.max(1));
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    } else {
+    if !unit_length::normalise(&mut v) {
         v[0] = 1.0;
     }
     v
