@@ -178,9 +178,12 @@ mod tests {
         *state
     }
 
-    /// Each lane sum this CPU can compute, by name.
-    fn implementations() -> Vec<(&'static str, fn(&[f32]) -> [f32; LANES])> {
-        let mut all: Vec<(&'static str, fn(&[f32]) -> [f32; LANES])> = vec![("portable", portable_lanes)];
+    /// An implementation's name and its lane sums.
+    type Implementation = (&'static str, fn(&[f32]) -> [f32; LANES]);
+
+    /// Each lane sum this CPU can compute.
+    fn implementations() -> Vec<Implementation> {
+        let mut all: Vec<Implementation> = vec![("portable", portable_lanes)];
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2") {
