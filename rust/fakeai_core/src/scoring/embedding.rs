@@ -174,8 +174,7 @@ pub fn embed(input: &Input<'_>, dims: usize) -> Vec<f32> {
         owned = diagonal(n);
         &owned
     };
-    v.iter_mut().zip(d).for_each(|(x, s)| *x *= s);
-    hadamard::transform(&mut v);
+    hadamard::transform_scaled(&mut v, Some(d));
     v.truncate(dims.max(1));
     if !unit_length::normalise(&mut v) {
         v[0] = 1.0;
