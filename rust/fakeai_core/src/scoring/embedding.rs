@@ -7,7 +7,8 @@
 //! fixed map `H D H` (`H` the Walsh-Hadamard transform, `D` a seeded diagonal of random signs and
 //! magnitudes): a structured random projection, as in the subsampled randomised Hadamard transform,
 //! that costs `O(SPACE log SPACE)` whatever the input's length, with no matrix in memory. The
-//! embedding is the first `dims` values of the result, L2-normalised.
+//! embedding is the first `dims` values of the result, L2-normalised by [`unit_length`] (its norm
+//! summed in a fixed order of sixteen lanes, the same bits on every CPU).
 //!
 //! Every vector also gets a shared component (a fixed bucket holding 15% of its squared length), so
 //! unrelated texts have a small positive cosine (about 0.15), as real models' embeddings do.
