@@ -24,6 +24,16 @@ def test_vectors_are_unit_length_with_the_model_dimensions(client):
     assert r.model == "text-embedding-3-small"
 
 
+def test_long_vectors_are_unit_length_to_a_millionth(client):
+    # The norm is summed in sixteen lanes: a serial f32 sum's rounding left some of these 3072-value
+    # vectors' squared lengths 2.5e-6 from 1.
+    texts = [f"text number {i} about quarterly revenue and geese {i * i}" for i in range(100, 116)]
+    r = client.embeddings.create(model="text-embedding-3-large", input=texts)
+    assert [len(d.embedding) for d in r.data] == [3072] * len(texts)
+    for d in r.data:
+        assert abs(math.fsum(x * x for x in d.embedding) - 1.0) < 1e-6
+
+
 def test_deterministic_and_similar_texts_are_closer(client):
     texts = [
         "the cat sat on the mat",

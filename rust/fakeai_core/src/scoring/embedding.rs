@@ -7,7 +7,8 @@
 //! fixed map `H D H` (`H` the Walsh-Hadamard transform, `D` a seeded diagonal of random signs and
 //! magnitudes): a structured random projection, as in the subsampled randomised Hadamard transform,
 //! that costs `O(SPACE log SPACE)` whatever the input's length, with no matrix in memory. The
-//! embedding is the first `dims` values of the result, L2-normalised.
+//! embedding is the first `dims` values of the result, L2-normalised by [`unit_length`] (its norm
+//! summed in a fixed order of sixteen lanes, the same bits on every CPU).
 //!
 //! Every vector also gets a shared component (a fixed bucket holding 15% of its squared length), so
 //! unrelated texts have a small positive cosine (about 0.15), as real models' embeddings do.
@@ -19,7 +20,7 @@
 //! the map does not depend on `dims`, a shorter embedding is the longer one truncated and
 //! renormalised: OpenAI's v3 models' `dimensions` behave the same way.
 
-use super::hadamard;
+use super::{hadamard, unit_length};
 use crate::render::{self, json};
 use std::sync::OnceLock;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -174,13 +175,9 @@ pub fn embed(input: &Input<'_>, dims: usize) -> Vec<f32> {
         owned = diagonal(n);
         &owned
     };
-    v.iter_mut().zip(d).for_each(|(x, s)| *x *= s);
-    hadamard::transform(&mut v);
+    hadamard::transform_scaled(&mut v, Some(d));
     v.truncate(dims.max(1));
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    } else {
+    if !unit_length::normalise(&mut v) {
         v[0] = 1.0;
     }
     v

@@ -6,3 +6,4 @@ pub mod hadamard;
 pub mod moderation;
 pub mod rank;
 pub mod search;
+pub mod unit_length;
