@@ -140,7 +140,7 @@ class HotApp:
         served_key: str,
         loras: SharedTable,
         lora_key: str,
-        routes: list[tuple[str, str, Callable[[bytes], Any], Callable[[str], Any], Any]],
+        routes: list[tuple[str, str, Callable[[bytes], Any], Callable[[str], Any]]],
         limit: int,
         max_depth: int,
         override_prefix: bytes,

@@ -91,12 +91,11 @@ def app(hot: HotRoutes, ctx: ServerContext, trailing: list[tuple[bytes, bytes]])
         "embeddings": lambda model: render.embedding_dims(ctx, model),
         "messages": lambda model: messages.messages_call(ctx, model),
     }
-    calls = {"chat": _core.chat, "completion": _core.completion, "embeddings": None, "messages": None}
     routes = []
     for path in hot.hot:
         kind = KINDS[path]
         endpoint = hot.endpoints[path]
-        routes.append((path, kind, endpoint.decoder.decode, prepare[kind], calls[kind]))
+        routes.append((path, kind, endpoint.decoder.decode, prepare[kind]))
     m = ctx.metrics
     return _core.HotApp(
         fallback=hot,

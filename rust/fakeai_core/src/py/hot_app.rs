@@ -54,12 +54,8 @@ struct Route {
     /// The route's `msgspec.json.Decoder(...).decode`.
     decode: Py<PyAny>,
     /// `prepare(model)`: a [`ChatCall`] (chat, completions: the core call's arguments after the
-    /// request), `(args, kwargs)` of `render` after the request (another kind), or the model's native
-    /// dimensions (embeddings).
+    /// request), a [`MessagesCall`] (messages), or the model's native dimensions (embeddings).
     prepare: Py<PyAny>,
-    /// The core call given `prepare`'s `(args, kwargs)` (unused where a [`ChatCall`] is prepared, and
-    /// for embeddings: called directly).
-    render: Py<PyAny>,
     cache: Mutex<HashMap<String, Arc<Prepared>>>,
 }
 
@@ -85,8 +81,8 @@ impl Prepared {
     }
 }
 
-/// A route as Python gives it: `(path, kind, decode, prepare, render)`.
-type RouteSpec = (String, String, Py<PyAny>, Py<PyAny>, Py<PyAny>);
+/// A route as Python gives it: `(path, kind, decode, prepare)`.
+type RouteSpec = (String, String, Py<PyAny>, Py<PyAny>);
 
 /// What a request rendered on the Rust path gives.
 pub(crate) enum Rendered<'py> {
@@ -359,19 +355,10 @@ impl HotApp {
             Kind::Messages => return self.messages(py, r, &req, &model, now),
         }
         let prepared = self.entry(py, r, &model)?;
-        let made = prepared.made.bind(py);
-        let answer = match (r.kind, made.cast::<ChatCall>()) {
-            (Kind::Chat, Ok(call)) => render_chat(&req, call.get(), now)?,
-            (Kind::Completion, Ok(call)) => render_completion(&req, call.get(), now)?,
-            _ => {
-                let (args, kwargs) = made.extract::<(Bound<'py, PyTuple>, Bound<'py, PyDict>)>()?;
-                let kwargs = kwargs.copy()?;
-                kwargs.set_item(intern!(py, "now"), now)?;
-                let mut all = Vec::with_capacity(1 + args.len());
-                all.push(req);
-                all.extend(args.iter());
-                r.render.bind(py).call(PyTuple::new(py, all)?, Some(&kwargs))?.cast_into::<Answer>()?
-            }
+        let call = prepared.made.bind(py).cast::<ChatCall>()?.clone();
+        let answer = match r.kind {
+            Kind::Completion => render_completion(&req, call.get(), now)?,
+            _ => render_chat(&req, call.get(), now)?,
         };
         Ok(Some(Rendered::of(answer, now, prepared)))
     }
@@ -418,7 +405,7 @@ impl HotApp {
 
 #[pymethods]
 impl HotApp {
-    /// `routes`: `(path, kind, decode, prepare, render)` per hot route, `kind` one of `chat`,
+    /// `routes`: `(path, kind, decode, prepare)` per hot route, `kind` one of `chat`,
     /// `completion`, `embeddings`, `messages` (whose `prepare` makes a `MessagesCall`). `rearm()`
     /// returns `(control_counter_seen, lora_version, quiet)`.
     #[new]
@@ -447,7 +434,7 @@ impl HotApp {
     ) -> PyResult<Self> {
         let routes = routes
             .into_iter()
-            .map(|(path, kind, decode, prepare, render)| {
+            .map(|(path, kind, decode, prepare)| {
                 let kind = match kind.as_str() {
                     "chat" => Kind::Chat,
                     "completion" => Kind::Completion,
@@ -457,7 +444,7 @@ impl HotApp {
                         return Err(super::InvalidInput::new_err(format!("unknown hot route kind {other:?}")))
                     }
                 };
-                Ok(Route { path, kind, decode, prepare, render, cache: Mutex::new(HashMap::new()) })
+                Ok(Route { path, kind, decode, prepare, cache: Mutex::new(HashMap::new()) })
             })
             .collect::<PyResult<Vec<_>>>()?;
         Ok(Self {
