@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 from fakeai import _core
-from fakeai.schemas.messages import Message
+from fakeai.schemas.messages import Message, MessagesRequest
 
 MINUTE = 60_000_000_000
 
@@ -113,10 +113,13 @@ def py_anthropic_stream(tokens: list[str]) -> list[bytes]:
 @pytest.mark.benchmark(group="anthropic")
 def test_anthropic_stream_rust(benchmark):
     def render():
-        return _core.anthropic_message("claude", MESSAGES, max_tokens=64, stream=True, seed=1, itl=0.001)
+        return call(request)
 
-    steps, offsets, _, out, _ = benchmark(render)
-    assert out == 64 and len(steps) == 64 and len(offsets) == 64
+    call = _core.MessagesCall(_core.ChatCall(itl=0.001))
+    request = MessagesRequest(model="claude", messages=MESSAGES, max_tokens=64, stream=True)
+
+    answer = benchmark(render)
+    assert answer.completion_tokens == 64 and len(answer.payload) == 64 and len(answer.schedule) == 64
 
 
 @pytest.mark.benchmark(group="anthropic")

@@ -31,7 +31,6 @@ __all__ = [
     "Steps",
     "VOCAB_SIZE",
     "VOCAB_TABLE_WIDTH",
-    "anthropic_message",
     "block_hashes",
     "chat",
     "chunk_text",
@@ -96,7 +95,7 @@ class Steps:
 
 @final
 class Answer:
-    """What :func:`chat`, :func:`completion` and :func:`anthropic_message` return."""
+    """What :func:`chat`, :func:`completion` and :class:`MessagesCall` return."""
 
     @property
     def payload(self) -> bytes | list[bytes] | Steps:
@@ -343,40 +342,22 @@ class Pacer:
     @property
     def streams(self) -> int: ...
 
-def anthropic_message(
-    model: str,
-    messages: Sequence[Any],
-    *,
-    max_tokens: int,
-    stop_sequences: str | Sequence[str] | None = None,
-    stream: bool = False,
-    tool: tuple[str, str] | None = None,
-    seed: int | None = None,
-    extra_input_tokens: int = 0,
-    ttft: float = 0.0,
-    itl: float = 0.0,
-    jitter: float = 0.0,
-    lengths: LengthDistribution | None = None,
-) -> Answer:
-    """Render an Anthropic ``message`` (or its SSE events); ``tool`` is ``(name, input_json)``;
-    the natural length is drawn from ``lengths``."""
-
 @final
 class MessagesCall:
-    """An Anthropic Messages request's timing for one model, held once: ``call(request, tool=,
-    tools_tokens=)`` is ``anthropic_message`` of the decoded ``MessagesRequest`` (its system prompt's
-    tokens and ``tools_tokens`` counted as input). The Rust hot path keeps one per model."""
+    """What every Anthropic Messages request of one model is rendered with: the model's
+    :class:`ChatCall` (timing, lengths, and on the live path the cluster, engine and meter), held once.
+    ``call(request, now=, tool=, tools_tokens=)`` renders the decoded ``MessagesRequest`` that arrived
+    at ``now`` (its system prompt's tokens and ``tools_tokens`` counted as input; ``tool`` is
+    ``(name, input_json)`` for a tool call). The Rust hot path keeps one per model."""
 
-    def __new__(
-        cls,
-        *,
-        ttft: float = 0.0,
-        itl: float = 0.0,
-        jitter: float = 0.0,
-        lengths: LengthDistribution | None = None,
-    ) -> MessagesCall: ...
+    def __new__(cls, call: ChatCall) -> MessagesCall: ...
     def __call__(
-        self, request: Any, *, tool: tuple[str, str] | None = None, tools_tokens: int = 0
+        self,
+        request: Any,
+        *,
+        now: float = 0.0,
+        tool: tuple[str, str] | None = None,
+        tools_tokens: int = 0,
     ) -> Answer: ...
 
 @final

@@ -215,3 +215,50 @@ def test_fixed_timing_headers_and_unknown_architectures_bypass_the_engine(start_
         r = http.post("/v1/chat/completions", json={**body(3, False), "max_tokens": 2})
         assert r.status_code == 200
         assert engine_metrics(url)["vllm:iteration_tokens_total_count"] >= 2
+
+
+def test_anthropic_messages_run_on_the_engine_and_are_metered(start_server):
+    """A Messages request takes the same engine, usage and metrics as a chat completion, on the Rust
+    path (plain) and the Python route (with tools) alike."""
+    version = {"anthropic-version": "2023-06-01"}
+    tool = {
+        "name": "get_weather",
+        "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+    }
+    with start_server("--workers", "2") as url, httpx.Client(base_url=url, timeout=30) as http:
+        since = int(time.time()) - 1
+        served = [0, 0, 0]
+        for i, extra in enumerate(
+            [{}, {"stream": True}, {"tools": [tool]}, {"tools": [tool], "stream": True}]
+        ):
+            text = f"{i} anthropic request of the engine test, number {i}"
+            payload = {
+                "model": MODEL,
+                "max_tokens": 4,
+                "messages": [{"role": "user", "content": text}],
+                **extra,
+            }
+            with http.stream("POST", "/v1/messages", json=payload, headers=version) as r:
+                assert r.status_code == 200
+                raw = r.read()
+            if extra.get("stream"):
+                events = [
+                    json.loads(line[6:]) for line in raw.decode().splitlines() if line.startswith("data: ")
+                ]
+                usage = {**events[0]["message"]["usage"], **events[-2]["usage"]}
+            else:
+                usage = json.loads(raw)["usage"]
+            served[0] += usage["input_tokens"]
+            served[1] += usage["output_tokens"]
+            served[2] += 1
+        engine = engine_metrics(url)
+        assert engine["vllm:prompt_tokens_total"] == served[0]
+        assert engine["vllm:generation_tokens_total"] == served[1]
+        assert engine["vllm:request_success_total"] == 4
+        page = http.get(
+            "/v1/organization/usage/completions", params={"start_time": since, "group_by": "model"}
+        )
+        results = [r for b in page.json()["data"] for r in b["results"] if r["model"] == MODEL]
+        totals = [sum(r[k] for r in results) for k in ("input_tokens", "output_tokens", "num_model_requests")]
+        assert totals == served
+        assert http.get("/metrics").json()["models"][MODEL]["requests"] == 4

@@ -13,26 +13,32 @@ the first tool whose name the last user text mentions, else the first tool. Its 
 from ``input_schema`` by the core's schema-driven generator (the one tool arguments and structured
 outputs use), the same for the same request; a schema it cannot satisfy is a 400 naming the tool.
 
-The answer is rendered by a :class:`fakeai._core.MessagesCall` (the model's latency and the length
-distribution, :func:`messages_call`), which reads the decoded request in Rust and counts the system
-prompt (and the tools' schemas, about four bytes a token) as input. A request without ``tools`` is
-served by the Rust hot path (:mod:`fakeai.api.hot`) with the same call kept per model, when it carries
-the ``anthropic-version`` header; anything else comes here.
+The answer is rendered by a :class:`fakeai._core.MessagesCall` holding the model's
+:class:`fakeai._core.ChatCall` (:func:`fakeai.engine.render.prepare`): a Messages request is timed by
+the simulated engine, routed through the prefix cache, honours the ``x-fakeai-*`` overrides and is
+metered (usage as ``completions``, the per-model inference metrics) exactly as a chat completion
+is. The call reads the decoded request in Rust and counts the system prompt (and the tools' schemas,
+about four bytes a token) as input. A request without ``tools`` is served by the Rust hot path
+(:mod:`fakeai.api.hot`) with one call kept per model, when it carries the ``anthropic-version``
+header and no override header; anything else comes here.
 """
 
 from __future__ import annotations
 
-import time
+from types import EllipsisType
 
-import msgspec
 import orjson
 from starlette.routing import Route
 
 from fakeai import _core
+from fakeai.api.generation import Generation
 from fakeai.context import ServerContext
-from fakeai.engine.pacing import respond
-from fakeai.errors import ApiError, bad_request
-from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
+from fakeai.engine import render
+from fakeai.engine.lora import LoraModule
+from fakeai.engine.render import Answer
+from fakeai.errors import ApiError, bad_request, rejected
+from fakeai.gateway.overrides import Overrides
+from fakeai.http.asgi import Receive, Scope, Send, send_bytes
 from fakeai.schemas.messages import Block, MessagesRequest, Tool
 
 
@@ -70,49 +76,58 @@ def _anthropic_error(e: ApiError) -> bytes:
         404: "not_found_error",
         413: "request_too_large",
         429: "rate_limit_error",
-    }.get(e.status, "invalid_request_error")
-    if e.status >= 500:
-        kind = "api_error"
+        503: "overloaded_error",  # the engine's waiting queue is full (Anthropic's own status is 529)
+    }.get(e.status, "api_error" if e.status >= 500 else "invalid_request_error")
     message = f"{e.param}: {e.message}" if e.param and not e.message.startswith(e.param) else e.message
     return orjson.dumps({"type": "error", "error": {"type": kind, "message": message}})
 
 
 def messages_call(ctx: ServerContext, model: str) -> _core.MessagesCall:
-    """What every Messages request of ``model`` is rendered with (the model registered on first use)."""
-    ctx.catalog.resolve(model)
-    lat = ctx.latencies.for_model(model)
-    return _core.MessagesCall(ttft=lat.ttft, itl=lat.itl, jitter=lat.jitter, lengths=ctx.lengths)
+    """What every live Messages request of ``model`` without overrides is rendered with (the Rust hot
+    path keeps one per model)."""
+    return _core.MessagesCall(render.chat_call(ctx, model))
 
 
-class Messages(Endpoint):
+def message(
+    ctx: ServerContext,
+    req: MessagesRequest,
+    over: Overrides | None = None,
+    start: float | None = None,
+    lora: LoraModule | None | EllipsisType = ...,
+) -> Answer:
+    """The answer to one decoded Messages request (the :class:`Generation` render of this route)."""
+    tool = _tool_call(req)
+    use = None
+    if tool is not None:
+        key = f"{tool.name}|{_text_of(req.messages[-1].content)}"
+        try:
+            use = (tool.name, _core.sample_json(orjson.dumps(tool.input_schema), key))
+        except _core.InvalidInput as e:
+            raise bad_request(f"tools: input_schema of '{tool.name}': {e}", param="tools") from None
+    schemas = len(orjson.dumps([t.input_schema for t in req.tools])) // 4 if req.tools else 0
+    info, shared = render.prepare(ctx, req.model, over, start, lora)
+    now = shared.pop("now")
+    call = _core.MessagesCall(_core.ChatCall(info, **shared))
+    try:
+        return call(req, now=now, tool=use, tools_tokens=schemas)
+    except _core.InvalidInput as exc:
+        raise rejected(exc, param="max_tokens") from None
+
+
+class Messages(Generation):
+    """Chat's endpoint with Anthropic's rules: the ``anthropic-version`` header is required, and
+    errors are Anthropic's envelope."""
+
     def __init__(self, ctx: ServerContext) -> None:
-        self.ctx = ctx
-        self.decoder = msgspec.json.Decoder(MessagesRequest)
-        self.limit = ctx.settings.max_body_bytes
+        super().__init__(ctx, MessagesRequest, message)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await self.handle(scope, receive, send)
+            if not any(name == b"anthropic-version" for name, _ in scope["headers"]):
+                raise bad_request("anthropic-version: header is required")
+            await super().__call__(scope, receive, send)
         except ApiError as e:
             await send_bytes(send, _anthropic_error(e), e.status)
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start = time.monotonic()
-        if not any(name == b"anthropic-version" for name, _ in scope["headers"]):
-            raise bad_request("anthropic-version: header is required")
-        req = await read_json(receive, self.decoder, self.limit)
-        call = messages_call(self.ctx, req.model)
-        tool = _tool_call(req)
-        use = None
-        if tool is not None:
-            key = f"{tool.name}|{_text_of(req.messages[-1].content)}"
-            try:
-                use = (tool.name, _core.sample_json(orjson.dumps(tool.input_schema), key))
-            except _core.InvalidInput as e:
-                raise bad_request(f"tools: input_schema of '{tool.name}': {e}", param="tools") from None
-        schemas = len(orjson.dumps([t.input_schema for t in req.tools])) // 4 if req.tools else 0
-        answer = call(req, tool=use, tools_tokens=schemas)
-        await respond(receive, send, answer.payload, answer.schedule, start, self.ctx.ticker)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

@@ -184,9 +184,7 @@ pub(super) fn render<'py>(
     let (model_info, audio) = (model_info.as_ref(), audio.as_ref());
     let lengths = call.lengths.as_ref().map(|l| l.bind(py).clone());
     let lengths = lengths.as_ref();
-    let cluster = call.cluster.as_ref().map(|c| c.bind(py).clone());
-    let engine = call.engine.as_ref().map(|e| e.bind(py).clone());
-    let meter = call.meter.as_ref().map(|m| m.bind(py).clone());
+    let (cluster, engine, meter) = call.sim_parts(py);
     let ChatCall {
         ref fingerprint,
         ttft,

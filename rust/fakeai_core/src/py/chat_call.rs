@@ -37,6 +37,20 @@ pub(crate) struct ChatCall {
     pub(super) live: bool,
 }
 
+/// A call's cluster, engine and meter, bound to the GIL: what [`super::reply::Sim::of`] borrows.
+pub(super) type SimParts<'py> =
+    (Option<Bound<'py, Cluster>>, Option<Bound<'py, SharedEngine>>, Option<Bound<'py, Meter>>);
+
+impl ChatCall {
+    pub(super) fn sim_parts<'py>(&self, py: Python<'py>) -> SimParts<'py> {
+        (
+            self.cluster.as_ref().map(|c| c.bind(py).clone()),
+            self.engine.as_ref().map(|e| e.bind(py).clone()),
+            self.meter.as_ref().map(|m| m.bind(py).clone()),
+        )
+    }
+}
+
 #[pymethods]
 impl ChatCall {
     /// The arguments of `chat` after the request, but `now` (given per call).

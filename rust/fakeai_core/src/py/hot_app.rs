@@ -374,7 +374,7 @@ impl HotApp {
     ) -> PyResult<Option<Rendered<'py>>> {
         let prepared = self.entry(py, r, model)?;
         let call = prepared.made.bind(py).cast::<MessagesCall>()?.clone();
-        Ok(call.get().plain(req)?.map(|answer| Rendered::of(answer, now, prepared)))
+        Ok(call.get().plain(req, now)?.map(|answer| Rendered::of(answer, now, prepared)))
     }
 
     fn embed<'py>(

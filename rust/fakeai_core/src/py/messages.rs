@@ -1,61 +1,63 @@
-//! `anthropic_message(...)`: one call renders a whole Anthropic Messages API response or its stream.
+//! [`anthropic_message`]: one call renders a whole Anthropic Messages API response or its stream.
 
-use super::chat::read_messages;
-use super::length::{natural, LengthDistribution};
-use super::reply::{latency, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
+use super::chat::{read_messages, PromptSink};
+use super::chat_call::ChatCall;
+use super::length::natural;
+use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::steps::{is_lazy, Steps};
 use crate::render::anthropic::{self, Message, MessageSteps, OwnedMessage, StopReason, ToolUse};
 use crate::render::choices::{self, ChoiceSpec};
 use crate::render::ids;
+use crate::text::budget;
 use crate::text::length::{Finish, LengthSpec};
 use crate::text::prose;
 use crate::text::tokens;
 use pyo3::prelude::*;
 use pyo3::types::PyList;
 
-/// `messages` are objects with `role`, `name` and `content` (a string or blocks with `text`);
-/// `tool` is `(name, input_json)` when the answer is a tool call. Returns the usual
-/// `(payload, schedule, input_tokens, output_tokens)`. The natural length (the model ends by
-/// itself, before `max_tokens`) is drawn from `lengths` (`--output-length-distribution`).
-#[pyfunction]
-#[pyo3(signature = (
-    model, messages, *, max_tokens, stop_sequences=None, stream=false, tool=None, seed=None,
-    extra_input_tokens=0, ttft=0.0, itl=0.0, jitter=0.0, lengths=None
-))]
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn anthropic_message<'py>(
+/// One Anthropic Messages request as the renderer reads it: `messages` are objects with `role`,
+/// `name` and `content` (a string or blocks with `text`); `tool` is `(name, input_json)` when the
+/// answer is a tool call; `extra_input_tokens` (the system prompt, the tools' schemas) count as input.
+pub(super) struct Asked<'a, 'py> {
+    pub(super) model: &'a str,
+    pub(super) messages: &'a Bound<'py, PyList>,
+    pub(super) max_tokens: u32,
+    pub(super) stop_sequences: Option<&'a Bound<'py, PyAny>>,
+    pub(super) stream: bool,
+    pub(super) tool: Option<(String, String)>,
+    pub(super) extra_input_tokens: u32,
+}
+
+/// Render the `message` (or its SSE events) `asked` for, with the server's decisions for its model
+/// held in `call` (a [`ChatCall`]: latency and prefill per uncached token, the length distribution,
+/// the cap on generated tokens, and on the live path the cluster, the engine and the meter), the
+/// request having arrived at `now`: timed, routed (prefix-cache hits) and metered as a chat
+/// completion is, its usage counted as `completions`.
+pub(super) fn anthropic_message<'py>(
     py: Python<'py>,
-    model: &str,
-    messages: &Bound<'py, PyList>,
-    max_tokens: u32,
-    stop_sequences: Option<&Bound<'py, PyAny>>,
-    stream: bool,
-    tool: Option<(String, String)>,
-    seed: Option<i64>,
-    extra_input_tokens: u32,
-    ttft: f64,
-    itl: f64,
-    jitter: f64,
-    lengths: Option<&Bound<'py, LengthDistribution>>,
+    asked: Asked<'_, 'py>,
+    call: &ChatCall,
+    now: f64,
 ) -> PyResult<Bound<'py, Answer>> {
-    let (prompt_tokens, input_hash, _) = read_messages(messages, None)?;
+    let Asked { model, messages, max_tokens, stop_sequences, stream, tool, extra_input_tokens } = asked;
+    let (cluster, engine, meter) = call.sim_parts(py);
+    let lengths = call.lengths.as_ref().map(|l| l.bind(py));
+    let sim = Sim::of(&cluster, &engine, now, &meter, "completions", model, call.live);
+    let mut ids = Vec::new();
+    let (prompt_tokens, input_hash, _) =
+        read_messages(messages, sim.cluster.map(|_| &mut ids as &mut dyn PromptSink))?;
     let input_tokens = prompt_tokens as u32 + extra_input_tokens;
     let stops = stop_list(stop_sequences)?;
+    let mut length =
+        LengthSpec { max_tokens: Some(max_tokens), natural: natural(lengths), ..Default::default() };
+    budget::bound(&mut length, 1, call.max_generated)?;
     let id = ids::new_id("msg_01", 22);
     let tool_id = ids::new_id("toolu_01", 22);
     let (mut pieces, finish) = match &tool {
         Some(_) => (Vec::new(), Finish::Stop),
         None => {
-            let spec = ChoiceSpec {
-                n: 1,
-                length: LengthSpec {
-                    max_tokens: Some(max_tokens),
-                    natural: natural(lengths),
-                    ..Default::default()
-                },
-                ..Default::default()
-            };
-            let c = choices::generate(request_key(seed, input_hash), &spec).remove(0);
+            let spec = ChoiceSpec { n: 1, length, ..Default::default() };
+            let c = choices::generate(request_key(None, input_hash), &spec).remove(0);
             (c.tokens, c.finish)
         }
     };
@@ -83,14 +85,17 @@ pub(crate) fn anthropic_message<'py>(
         input_tokens,
         output_tokens,
     };
-    let lat = latency(ttft, itl, jitter);
+    let routed = sim.route(&ids);
+    let cached_tokens = routed.map_or(0, |r| r.1).min(input_tokens);
+    let lat =
+        latency_for(call.ttft, call.itl, call.jitter, call.prefill_per_token, input_tokens, cached_tokens);
     let outcome = Outcome {
         prompt_tokens: input_tokens,
         completion_tokens: output_tokens,
-        cached_tokens: 0,
-        worker: None,
+        cached_tokens,
+        worker: routed.map(|r| r.0),
     };
-    if stream && is_lazy(pieces.len(), lat.itl > 0.0) {
+    if stream && is_lazy(pieces.len(), lat.itl > 0.0 || sim.engine.is_some()) {
         let owned = OwnedMessage {
             id,
             model: model.to_owned(),
@@ -102,10 +107,10 @@ pub(crate) fn anthropic_message<'py>(
             output_tokens,
         };
         let lazy = Steps::new(MessageSteps::new(owned));
-        streamed(py, super::reply::StreamSteps::Lazy(lazy), lat, Sim::none(), outcome)
+        streamed(py, super::reply::StreamSteps::Lazy(lazy), lat, sim, outcome)
     } else if stream {
-        streamed(py, anthropic::render_stream(&message), lat, Sim::none(), outcome)
+        streamed(py, anthropic::render_stream(&message), lat, sim, outcome)
     } else {
-        whole(py, &anthropic::render(&message), lat, Sim::none(), outcome, output_tokens as usize)
+        whole(py, &anthropic::render(&message), lat, sim, outcome, output_tokens as usize)
     }
 }

@@ -1,14 +1,16 @@
-//! `MessagesCall`: what the server decides for every Anthropic Messages request of one model (its
-//! latency and the length distribution), held once, and the reading of a decoded `MessagesRequest`
-//! that both `POST /v1/messages` paths share.
+//! `MessagesCall`: what the server decides for every Anthropic Messages request of one model, held
+//! once, and the reading of a decoded `MessagesRequest` that both `POST /v1/messages` paths share.
 //!
-//! The Python route (`fakeai.api.messages`) makes one per request and calls it with the request, the
-//! tool call it chose and the tools' schema tokens; the Rust hot path ([`super::hot_app`]) keeps one per
-//! model and calls [`MessagesCall::plain`] with each decoded request that names no tools. Both end in
-//! the one renderer, [`super::messages::anthropic_message`].
+//! It holds the model's [`ChatCall`] (latency, lengths, the generation cap, and on the live path the
+//! cluster, the engine and the meter): a Messages request is timed by the simulated engine, routed
+//! through the prefix cache and metered (usage, inference metrics) exactly as a chat completion is.
+//! The Python route (`fakeai.api.messages`) makes one per request and calls it with the request, its
+//! arrival time, the tool call it chose and the tools' schema tokens; the Rust hot path
+//! ([`super::hot_app`]) keeps one per model and calls [`MessagesCall::plain`] with each decoded
+//! request that names no tools. Both end in the one renderer, [`super::messages::anthropic_message`].
 
-use super::length::LengthDistribution;
-use super::messages::anthropic_message;
+use super::chat_call::ChatCall;
+use super::messages::{anthropic_message, Asked};
 use super::reply::Answer;
 use super::text::count_tokens;
 use pyo3::intern;
@@ -17,10 +19,7 @@ use pyo3::types::{PyList, PyString};
 
 #[pyclass(frozen, module = "fakeai._core")]
 pub(crate) struct MessagesCall {
-    ttft: f64,
-    itl: f64,
-    jitter: f64,
-    lengths: Option<Py<LengthDistribution>>,
+    call: Py<ChatCall>,
 }
 
 /// The tokens of `system` (a string, or blocks whose `text`s are joined), as the input counts them.
@@ -42,19 +41,24 @@ fn system_tokens(py: Python<'_>, system: &Bound<'_, PyAny>) -> PyResult<u32> {
 }
 
 impl MessagesCall {
-    /// The answer to a decoded `MessagesRequest` without tools (None when it names some: their choice
-    /// and schema tokens are the Python route's).
-    pub(crate) fn plain<'py>(&self, request: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, Answer>>> {
+    /// The answer to a decoded `MessagesRequest` without tools that arrived at `now` (None when it
+    /// names some: their choice and schema tokens are the Python route's).
+    pub(crate) fn plain<'py>(
+        &self,
+        request: &Bound<'py, PyAny>,
+        now: f64,
+    ) -> PyResult<Option<Bound<'py, Answer>>> {
         let tools = request.getattr(intern!(request.py(), "tools"))?;
         if !tools.is_none() && tools.len()? > 0 {
             return Ok(None);
         }
-        self.render(request, None, 0).map(Some)
+        self.render(request, now, None, 0).map(Some)
     }
 
     fn render<'py>(
         &self,
         request: &Bound<'py, PyAny>,
+        now: f64,
         tool: Option<(String, String)>,
         tools_tokens: u32,
     ) -> PyResult<Bound<'py, Answer>> {
@@ -63,43 +67,37 @@ impl MessagesCall {
         let model = field(intern!(py, "model"))?;
         let messages = field(intern!(py, "messages"))?;
         let stop = field(intern!(py, "stop_sequences"))?;
-        let extra = system_tokens(py, &field(intern!(py, "system"))?)? + tools_tokens;
-        anthropic_message(
-            py,
-            model.cast::<PyString>()?.to_str()?,
-            messages.cast::<PyList>()?,
-            field(intern!(py, "max_tokens"))?.extract()?,
-            Some(&stop),
-            field(intern!(py, "stream"))?.extract()?,
+        let asked = Asked {
+            model: model.cast::<PyString>()?.to_str()?,
+            messages: messages.cast::<PyList>()?,
+            max_tokens: field(intern!(py, "max_tokens"))?.extract()?,
+            stop_sequences: Some(&stop),
+            stream: field(intern!(py, "stream"))?.extract()?,
             tool,
-            None,
-            extra,
-            self.ttft,
-            self.itl,
-            self.jitter,
-            self.lengths.as_ref().map(|l| l.bind(py)),
-        )
+            extra_input_tokens: system_tokens(py, &field(intern!(py, "system"))?)? + tools_tokens,
+        };
+        anthropic_message(py, asked, self.call.get(), now)
     }
 }
 
 #[pymethods]
 impl MessagesCall {
     #[new]
-    #[pyo3(signature = (*, ttft=0.0, itl=0.0, jitter=0.0, lengths=None))]
-    fn new(ttft: f64, itl: f64, jitter: f64, lengths: Option<Py<LengthDistribution>>) -> Self {
-        Self { ttft, itl, jitter, lengths }
+    fn new(call: Py<ChatCall>) -> Self {
+        Self { call }
     }
 
-    /// `anthropic_message(...)` of a decoded `MessagesRequest` with this call's timing: the system
-    /// prompt's tokens and `tools_tokens` (the tools' schemas) count as input; `tool` is
-    /// `(name, input_json)` when the answer is a tool call.
-    #[pyo3(signature = (request, *, tool=None, tools_tokens=0))]
+    /// The answer to a decoded `MessagesRequest` that arrived at `now`: the system prompt's tokens
+    /// and `tools_tokens` (the tools' schemas) count as input; `tool` is `(name, input_json)` when
+    /// the answer is a tool call.
+    #[pyo3(signature = (request, *, now=0.0, tool=None, tools_tokens=0))]
     fn __call__<'py>(
         &self,
         request: &Bound<'py, PyAny>,
+        now: f64,
         tool: Option<(String, String)>,
         tools_tokens: u32,
     ) -> PyResult<Bound<'py, Answer>> {
-        self.render(request, tool, tools_tokens)
+        self.render(request, now, tool, tools_tokens)
     }
 }

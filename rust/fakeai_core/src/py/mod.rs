@@ -107,7 +107,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(moderation::moderation_scores, m)?)?;
     m.add_function(wrap_pyfunction!(moderation::image_moderation_scores, m)?)?;
     m.add_function(wrap_pyfunction!(rank::rank_logits, m)?)?;
-    m.add_function(wrap_pyfunction!(messages::anthropic_message, m)?)?;
     m.add_function(wrap_pyfunction!(search::chunk_text, m)?)?;
     m.add_function(wrap_pyfunction!(search::embedding_matrix, m)?)?;
     m.add_function(wrap_pyfunction!(search::top_k, m)?)?;

@@ -41,10 +41,6 @@ pub(crate) fn request_key(seed: Option<i64>, input_hash: u64) -> u64 {
     }
 }
 
-pub(crate) fn latency(ttft: f64, itl: f64, jitter: f64) -> Latency {
-    Latency { ttft, itl, jitter }
-}
-
 /// The simulated cluster a request runs on, if any, the engine that times it, if any, when it
 /// arrived (the caller's monotonic clock), and the meter that records its answer, if any.
 #[derive(Clone, Copy)]
@@ -78,11 +74,6 @@ impl<'a> Sim<'a> {
 }
 
 impl Sim<'_> {
-    /// No simulated cluster: the request only follows its latency.
-    pub(crate) fn none() -> Self {
-        Self { cluster: None, engine: None, now: 0.0, metered: None }
-    }
-
     /// Record the answer with the meter, if any: the model label it counts under, and for an
     /// engine-timed (`timed`) live answer the [`Timing`] the pacer counts once it settled the first
     /// and last token (the forecast's TTFT and ITL are left out here, and out of the cluster's table:
@@ -179,7 +170,7 @@ pub(crate) fn latency_for(
         prompt_tokens as usize,
         cached_tokens as usize,
     );
-    latency(ttft.max(0.0) + prefill, itl, jitter)
+    Latency { ttft: ttft.max(0.0) + prefill, itl, jitter }
 }
 
 /// What a generating call returns: the rendered payload, when to send it, the token counts and the
