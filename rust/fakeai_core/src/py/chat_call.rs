@@ -15,6 +15,7 @@ use super::meter::Meter;
 use super::reply::Answer;
 use super::shared_engine::SharedEngine;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 #[pyclass(frozen, module = "fakeai._core")]
 pub(crate) struct ChatCall {
@@ -42,6 +43,15 @@ pub(super) type SimParts<'py> =
     (Option<Bound<'py, Cluster>>, Option<Bound<'py, SharedEngine>>, Option<Bound<'py, Meter>>);
 
 impl ChatCall {
+    /// The call `chat(request, model_info, **kwargs)` or `completion(...)` is made with.
+    pub(super) fn of_kwargs<'py>(
+        py: Python<'py>,
+        model_info: Option<Bound<'py, PyAny>>,
+        kwargs: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, ChatCall>> {
+        Ok(py.get_type::<ChatCall>().call((model_info,), kwargs)?.cast_into::<ChatCall>()?)
+    }
+
     pub(super) fn sim_parts<'py>(&self, py: Python<'py>) -> SimParts<'py> {
         (
             self.cluster.as_ref().map(|c| c.bind(py).clone()),

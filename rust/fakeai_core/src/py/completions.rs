@@ -58,8 +58,7 @@ pub(crate) fn completion<'py>(
     now: f64,
     kwargs: Option<&Bound<'py, PyDict>>,
 ) -> PyResult<Bound<'py, Answer>> {
-    let py = request.py();
-    let call = py.get_type::<ChatCall>().call((model_info,), kwargs)?.cast_into::<ChatCall>()?;
+    let call = ChatCall::of_kwargs(request.py(), model_info, kwargs)?;
     render(request, call.get(), now)
 }
 
