@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 50}
 
 
-def test_output_tokens_header_sets_the_exact_length(client):
+def test_output_tokens_header_sets_the_exact_length(client, http):
     r = client.chat.completions.create(
         model="gpt-4o", messages=CHAT["messages"], n=2, extra_headers={"x-fakeai-output-tokens": "7"}
     )
@@ -25,6 +25,12 @@ def test_output_tokens_header_sets_the_exact_length(client):
         extra_headers={"x-fakeai-output-tokens": "40"},
     )
     assert c.usage.completion_tokens == 40
+    m = http.post(
+        "/v1/messages",
+        json={"model": "claude-3-5-haiku-latest", "max_tokens": 100, "messages": CHAT["messages"]},
+        headers={"anthropic-version": "2023-06-01", "x-fakeai-output-tokens": "9"},
+    )
+    assert m.json()["usage"]["output_tokens"] == 9 and m.json()["stop_reason"] == "end_turn"
 
 
 def test_ttft_header_delays_one_request(http):

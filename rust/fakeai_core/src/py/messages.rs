@@ -30,9 +30,10 @@ pub(super) struct Asked<'a, 'py> {
 
 /// Render the `message` (or its SSE events) `asked` for, with the server's decisions for its model
 /// held in `call` (a [`ChatCall`]: latency and prefill per uncached token, the length distribution,
-/// the cap on generated tokens, and on the live path the cluster, the engine and the meter), the
-/// request having arrived at `now`: timed, routed (prefix-cache hits) and metered as a chat
-/// completion is, its usage counted as `completions`.
+/// the cap on generated tokens, a forced length, and on the live path the cluster, the engine and the
+/// meter; not the echo mode, which is chat's and legacy completions'), the request having arrived
+/// at `now`: timed, routed (prefix-cache hits) and metered as a chat completion is, its usage
+/// counted as `completions`.
 pub(super) fn anthropic_message<'py>(
     py: Python<'py>,
     asked: Asked<'_, 'py>,
@@ -48,8 +49,12 @@ pub(super) fn anthropic_message<'py>(
         read_messages(messages, sim.cluster.map(|_| &mut ids as &mut dyn PromptSink))?;
     let input_tokens = prompt_tokens as u32 + extra_input_tokens;
     let stops = stop_list(stop_sequences)?;
-    let mut length =
-        LengthSpec { max_tokens: Some(max_tokens), natural: natural(lengths), ..Default::default() };
+    let mut length = LengthSpec {
+        max_tokens: Some(max_tokens),
+        natural: natural(lengths),
+        forced: call.forced_tokens, // x-fakeai-output-tokens
+        ..Default::default()
+    };
     budget::bound(&mut length, 1, call.max_generated)?;
     let id = ids::new_id("msg_01", 22);
     let tool_id = ids::new_id("toolu_01", 22);
