@@ -2,6 +2,7 @@
 
     python benches/live_vs_simulate.py                          # concurrency 1, 5, 25; --workers 1 and 2; 20 s each
     python benches/live_vs_simulate.py --concurrency 1 5 --duration 4 --save-traces /tmp/traces
+    python benches/live_vs_simulate.py --client raw             # tight clients (GenAI-Perf's turnaround)
 
 For Llama-3-8B on one H100 in fp8 (the engine's default deployment of that model), 200 prompt and 200
 output tokens: closed-loop streaming clients (asyncio + httpx, one connection each, every prompt
@@ -12,7 +13,10 @@ chunk, ITL a request's (last - first chunk) / (chunks - 1); mean and median over
 last request). The bare floor (``benches/bare_stream.py``: a prebuilt 64-chunk stream at TTFT 50 ms /
 ITL 10 ms paced by fakeai's ticker, with as many granian workers) runs the same levels in the same
 run; what it shows above 50 ms / 10 ms (per statistic) is subtracted from fakeai's figures (``corr``).
-The server runs on CPU 0 and the clients on the others (``taskset``; ``--no-pin`` turns this off);
+``--client raw`` replaces httpx with bare keep-alive sockets that find content chunks by a byte
+search and write the next request as soon as a stream's last bytes are in (:class:`Raw`): a client
+whose own turnaround and jitter are as small as GenAI-Perf's, to tell the client's share of a
+difference from the server's. The server runs on CPU 0 and the clients on the others (``taskset``; ``--no-pin`` turns this off);
 ``load`` is the 1-minute load average after each level (the machine may be shared).
 
 ``corr`` is compared with two offline figures of the same engine (``fakeai simulate``'s):
@@ -34,8 +38,9 @@ machine the clients' figures and the floor move by more than the engine does, th
 arrivals; ``closed`` adds whether the closed loop produces the live arrivals. The second does not at
 concurrency 25: the clients start together, so the first rounds' prefills share steps and their
 requests finish together (a convoy); the live clients lose it within a few rounds, the offline loop
-only over hundreds (the footer prints its TTFT by rounds). The last lines count the comparisons
-within 10%.
+only over hundreds (the footer prints its TTFT by rounds), and so do tight clients (``--client
+raw``): what breaks the convoy live is the live path from the engine's last token to the next
+request, not the client library. The last lines count the comparisons within 10%.
 """
 
 from __future__ import annotations
@@ -118,6 +123,68 @@ async def one(http: httpx.AsyncClient, i: int, words: int) -> tuple[float, float
     return start, wrote[0], times, prompt_tokens
 
 
+class Raw:
+    """A tight client's connection: HTTP/1.1 keep-alive on a bare asyncio stream, no HTTP library,
+    no JSON per chunk (a content chunk is found by a byte search, as ``benches/stream_client``
+    does), and its next request written as soon as the stream's last bytes are in: the turnaround
+    of GenAI-Perf's C++ clients rather than httpx's."""
+
+    CONTENT = b'"content":"'
+    DONE = b"data: [DONE]"
+    END = b"0\r\n\r\n"
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+
+    async def one(self, i: int, words: int) -> tuple[float, float, list[float], int]:
+        """As :func:`one`."""
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        body = json.dumps(
+            {
+                "model": MODEL,
+                "messages": prompt(i, words),
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            }
+        ).encode()
+        head = (
+            f"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:{self.port}\r\n"
+            f"content-type: application/json\r\nx-fakeai-output-tokens: {OSL}\r\n"
+            f"content-length: {len(body)}\r\n\r\n"
+        ).encode()
+        start = time.perf_counter()
+        self.writer.write(head + body)
+        await self.writer.drain()
+        wrote = time.perf_counter()
+        times: list[float] = []
+        seen = b""
+        done = False
+        while not (done and seen.endswith(self.END)):
+            data = await self.reader.read(65536)
+            if not data:
+                raise ConnectionError("the server closed the connection")
+            now = time.perf_counter()
+            # A marker split across two reads is found in the joined tail.
+            window = seen[-16:] + data
+            times.extend([now] * window.count(self.CONTENT))
+            done = done or self.DONE in window
+            seen = data if len(data) >= 16 else window
+            if b'"prompt_tokens":' in window:
+                tail = window.split(b'"prompt_tokens":', 1)[1]
+                self.prompt_tokens = int(tail.split(b",", 1)[0].split(b"}", 1)[0])
+        return start, wrote, times, getattr(self, "prompt_tokens", 0)
+
+
 class Server(NamedTuple):
     """The server's own TTFT (its ``/metrics``: arrival to the first token the engine settled) of
     the requests whose first token came after ``since`` (seconds from the level's start: when every
@@ -136,10 +203,17 @@ async def server_ttft(port: int) -> tuple[int, float]:
 
 
 def level(
-    port: int, concurrency: int, duration: float, words: int, stagger: float, warmup: int | None = None
+    port: int,
+    concurrency: int,
+    duration: float,
+    words: int,
+    stagger: float,
+    warmup: int | None = None,
+    raw: bool = False,
 ) -> tuple[list[Sent], Server | None]:
     """One closed-loop level: every request the clients sent, in send order, and (with ``warmup``,
-    against fakeai) the server's own TTFT after the warm-up rounds."""
+    against fakeai) the server's own TTFT after the warm-up rounds. ``raw``: the clients are
+    :class:`Raw` connections instead of httpx."""
 
     async def run() -> tuple[list[Sent], Server | None]:
         out: list[Sent] = []
@@ -153,16 +227,22 @@ def level(
             async def client(k: int) -> None:
                 await asyncio.sleep(k * stagger)
                 rounds = 0
-                while time.perf_counter() - begin < duration:
-                    if rounds == warmup:
-                        started[0] += 1
-                        if started[0] == concurrency:
-                            warm.set()
-                    start, wrote, ts, tokens = await one(http, next(counter), words)
-                    if ts:
-                        times = (start - begin, wrote - begin, ts[0] - begin, ts[-1] - begin)
-                        out.append(Sent(k, rounds, *times, len(ts), tokens))
-                    rounds += 1
+                conn = Raw(port) if raw else None
+                try:
+                    while time.perf_counter() - begin < duration:
+                        if rounds == warmup:
+                            started[0] += 1
+                            if started[0] == concurrency:
+                                warm.set()
+                        i = next(counter)
+                        start, wrote, ts, tokens = await (conn.one(i, words) if conn else one(http, i, words))
+                        if ts:
+                            times = (start - begin, wrote - begin, ts[0] - begin, ts[-1] - begin)
+                            out.append(Sent(k, rounds, *times, len(ts), tokens))
+                        rounds += 1
+                finally:
+                    if conn is not None:
+                        await conn.close()
 
             async def mark() -> tuple[float, int, float] | None:
                 if warmup is None:
@@ -372,6 +452,13 @@ def main() -> None:
         help="seconds between client starts (default 0: all at once, as the offline closed loop)",
     )
     parser.add_argument(
+        "--client",
+        choices=("httpx", "raw"),
+        default="httpx",
+        help="httpx (default: the Python SDKs' stack) or raw: bare keep-alive sockets that send the "
+        "next request as soon as a stream ends (GenAI-Perf's tight turnaround)",
+    )
+    parser.add_argument(
         "--no-pin",
         dest="pin",
         action="store_false",
@@ -391,6 +478,7 @@ def main() -> None:
     if args.save_traces is not None:
         args.save_traces.mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
+    raw = args.client == "raw"
 
     deployment = spec(Settings(gpu="H100", precision="fp8", tp=1), MODEL)
     # The warm-up rounds `fakeai simulate` leaves out (one client: its warm-up requests).
@@ -408,9 +496,9 @@ def main() -> None:
             for c in args.concurrency:
                 # The floor's first round opens the connections; it has no engine to warm up.
                 floor[workers, c] = observed(
-                    level(floor_port, c, args.duration, args.words, args.stagger)[0], 1
+                    level(floor_port, c, args.duration, args.words, args.stagger, raw=raw)[0], 1
                 )
-                live[workers, c] = level(port, c, args.duration, args.words, args.stagger, warmup)
+                live[workers, c] = level(port, c, args.duration, args.words, args.stagger, warmup, raw)
                 load[workers, c] = os.getloadavg()[0]
         finally:
             for _, proc in servers:
