@@ -14,7 +14,7 @@ last request). The bare floor (``benches/bare_stream.py``: a prebuilt 64-chunk s
 ITL 10 ms paced by fakeai's ticker, with as many granian workers) runs the same levels in the same
 run; what it shows above 50 ms / 10 ms (per statistic) is subtracted from fakeai's figures (``corr``).
 ``--client raw`` replaces httpx with bare keep-alive sockets that find content chunks by a byte
-search and write the next request as soon as a stream's last bytes are in (:class:`Raw`): a client
+search and write the next request as soon as a stream's last bytes are in (:class:`live_clients.Raw`): a client
 whose own turnaround and jitter are as small as GenAI-Perf's, to tell the client's share of a
 difference from the server's. The server runs on CPU 0 and the clients on the others (``taskset``; ``--no-pin`` turns this off);
 ``load`` is the 1-minute load average after each level (the machine may be shared).
@@ -41,346 +41,29 @@ requests finish together (a convoy); the live clients lose it within a few round
 only over hundreds (the footer prints its TTFT by rounds), and so do tight clients (``--client
 raw``): what breaks the convoy live is the live path from the engine's last token to the next
 request, not the client library. The last lines count the comparisons within 10%.
+
+The pieces, one module each beside this one: ``live_clients.py`` (the request and the two clients:
+httpx and ``--client raw``), ``live_levels.py`` (starting fakeai or the floor, running a level, which
+requests count and what they measured), ``offline_runs.py`` (the closed loop and the replay); this
+file compares them and prints the report.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
-import itertools
-import json
 import math
 import os
 import shutil
-import statistics
-import sys
-import time
 from pathlib import Path
-from typing import NamedTuple
 
-import httpx
-
-from fakeai import _core
+from bare_stream import ITL as FLOOR_ITL
+from bare_stream import TTFT as FLOOR_TTFT
 from fakeai.engine.deployment import spec
-from fakeai.runtime.process import free_port, spawn, stop
+from fakeai.runtime.process import stop
 from fakeai.settings import Settings
-
-HERE = Path(__file__).resolve().parent
-MODEL = "meta-llama/Meta-Llama-3-8B-Instruct"
-ISL, OSL = 200, 200
-FLOOR_TTFT, FLOOR_ITL = 0.050, 0.010
-
-
-def prompt(i: int, words: int) -> list[dict]:
-    return [{"role": "user", "content": f"{i} " + "word " * words}]
-
-
-class Sent(NamedTuple):
-    """One streamed request as its client saw it (seconds from the level's start)."""
-
-    client: int
-    round: int
-    send: float
-    #: When its bytes were written to the socket (what the server receives next; ``send`` is
-    #: earlier by however long the busy client took to get there).
-    wrote: float
-    first: float
-    last: float
-    chunks: int
-    prompt_tokens: int
-
-
-async def one(http: httpx.AsyncClient, i: int, words: int) -> tuple[float, float, list[float], int]:
-    """(start, request written, content-chunk arrival times, prompt tokens) of one streamed request."""
-    payload = {
-        "model": MODEL,
-        "messages": prompt(i, words),
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
-    start = time.perf_counter()
-    wrote = [start]
-
-    async def trace(event: str, info: dict) -> None:
-        if event == "http11.send_request_body.complete":
-            wrote[0] = time.perf_counter()
-
-    times: list[float] = []
-    prompt_tokens = 0
-    async with http.stream(
-        "POST",
-        "/v1/chat/completions",
-        json=payload,
-        headers={"x-fakeai-output-tokens": str(OSL)},
-        extensions={"trace": trace},
-    ) as r:
-        async for line in r.aiter_lines():
-            if '"content"' in line and '"delta":{' in line:
-                times.append(time.perf_counter())
-            if '"usage":{' in line:
-                prompt_tokens = json.loads(line[6:])["usage"]["prompt_tokens"]
-    return start, wrote[0], times, prompt_tokens
-
-
-class Raw:
-    """A tight client's connection: HTTP/1.1 keep-alive on a bare asyncio stream, no HTTP library,
-    no JSON per chunk (a content chunk is found by a byte search, as ``benches/stream_client``
-    does), and its next request written as soon as the stream's last bytes are in: the turnaround
-    of GenAI-Perf's C++ clients rather than httpx's."""
-
-    CONTENT = b'"content":"'
-    DONE = b"data: [DONE]"
-    END = b"0\r\n\r\n"
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            with contextlib.suppress(OSError):
-                await self.writer.wait_closed()
-
-    async def one(self, i: int, words: int) -> tuple[float, float, list[float], int]:
-        """As :func:`one`."""
-        if self.writer is None:
-            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
-        assert self.reader is not None
-        body = json.dumps(
-            {
-                "model": MODEL,
-                "messages": prompt(i, words),
-                "stream": True,
-                "stream_options": {"include_usage": True},
-            }
-        ).encode()
-        head = (
-            f"POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1:{self.port}\r\n"
-            f"content-type: application/json\r\nx-fakeai-output-tokens: {OSL}\r\n"
-            f"content-length: {len(body)}\r\n\r\n"
-        ).encode()
-        start = time.perf_counter()
-        self.writer.write(head + body)
-        await self.writer.drain()
-        wrote = time.perf_counter()
-        times: list[float] = []
-        seen = b""
-        done = False
-        while not (done and seen.endswith(self.END)):
-            data = await self.reader.read(65536)
-            if not data:
-                raise ConnectionError("the server closed the connection")
-            now = time.perf_counter()
-            # A marker split across two reads is found in the joined tail.
-            window = seen[-16:] + data
-            times.extend([now] * window.count(self.CONTENT))
-            done = done or self.DONE in window
-            seen = data if len(data) >= 16 else window
-            if b'"prompt_tokens":' in window:
-                tail = window.split(b'"prompt_tokens":', 1)[1]
-                self.prompt_tokens = int(tail.split(b",", 1)[0].split(b"}", 1)[0])
-        return start, wrote, times, getattr(self, "prompt_tokens", 0)
-
-
-class Server(NamedTuple):
-    """The server's own TTFT (its ``/metrics``: arrival to the first token the engine settled) of
-    the requests whose first token came after ``since`` (seconds from the level's start: when every
-    client had begun its first measured round): how many, and their mean (seconds)."""
-
-    since: float
-    count: int
-    ttft: float
-
-
-async def server_ttft(port: int) -> tuple[int, float]:
-    """``(count, sum)`` of the server's TTFT histogram for the model."""
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as http:
-        ttft = (await http.get("/metrics")).json()["models"][MODEL]["latency_seconds"]["ttft"]
-    return ttft["count"], ttft["mean"] * ttft["count"]
-
-
-def level(
-    port: int,
-    concurrency: int,
-    duration: float,
-    words: int,
-    stagger: float,
-    warmup: int | None = None,
-    raw: bool = False,
-) -> tuple[list[Sent], Server | None]:
-    """One closed-loop level: every request the clients sent, in send order, and (with ``warmup``,
-    against fakeai) the server's own TTFT after the warm-up rounds. ``raw``: the clients are
-    :class:`Raw` connections instead of httpx."""
-
-    async def run() -> tuple[list[Sent], Server | None]:
-        out: list[Sent] = []
-        begin = time.perf_counter()
-        counter = iter(range(10**9))
-        warm = asyncio.Event()
-        started = [0]
-        limits = httpx.Limits(max_connections=concurrency)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits) as http:
-
-            async def client(k: int) -> None:
-                await asyncio.sleep(k * stagger)
-                rounds = 0
-                conn = Raw(port) if raw else None
-                try:
-                    while time.perf_counter() - begin < duration:
-                        if rounds == warmup:
-                            started[0] += 1
-                            if started[0] == concurrency:
-                                warm.set()
-                        i = next(counter)
-                        start, wrote, ts, tokens = await (conn.one(i, words) if conn else one(http, i, words))
-                        if ts:
-                            times = (start - begin, wrote - begin, ts[0] - begin, ts[-1] - begin)
-                            out.append(Sent(k, rounds, *times, len(ts), tokens))
-                        rounds += 1
-                finally:
-                    if conn is not None:
-                        await conn.close()
-
-            async def mark() -> tuple[float, int, float] | None:
-                if warmup is None:
-                    return None
-                await warm.wait()
-                return (time.perf_counter() - begin, *await server_ttft(port))
-
-            marked = asyncio.create_task(mark())
-            await asyncio.gather(*(client(k) for k in range(concurrency)))
-            server = None
-            if warm.is_set():
-                since, count, total = await marked
-                after = await server_ttft(port)
-                server = Server(since, after[0] - count, (after[1] - total) / max(after[0] - count, 1))
-            else:
-                marked.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await marked
-        return sorted(out, key=lambda r: r.send), server
-
-    return asyncio.run(run())
-
-
-def measured(sent: list[Sent], warmup: int) -> list[bool]:
-    """Which requests count, by the rule ``fakeai simulate``'s closed loop applies to its rounds:
-    not a client's first ``warmup`` rounds, nor its last request (sent while other clients had
-    stopped); a client with fewer than ``warmup`` + 2 rounds is measured from its second, and with
-    fewer than 3 to its end."""
-    rounds: dict[int, int] = {}
-    for r in sent:
-        rounds[r.client] = max(rounds.get(r.client, 0), r.round + 1)
-
-    def counts(r: Sent) -> bool:
-        n = rounds[r.client]
-        end = n - 1 if n >= 3 else n
-        start = warmup if n >= warmup + 2 else 1
-        return min(start, end - 1) <= r.round < end
-
-    return [counts(r) for r in sent]
-
-
-def stats(ttft: list[float], itl: list[float]) -> dict[str, float]:
-    """Mean and median TTFT and ITL (seconds)."""
-    return {
-        "ttft": statistics.mean(ttft),
-        "ttft_p50": statistics.median(ttft),
-        "itl": statistics.mean(itl),
-        "itl_p50": statistics.median(itl),
-    }
-
-
-def observed(sent: list[Sent], warmup: int) -> dict[str, float]:
-    """The live level's measured figures, its size and the clients' turnaround (last chunk to
-    the client's next send: mean and standard deviation)."""
-    keep = measured(sent, warmup)
-    rows = [r for r, k in zip(sent, keep, strict=True) if k]
-    by_client: dict[int, list[Sent]] = {}
-    for r in sent:
-        by_client.setdefault(r.client, []).append(r)
-    turnarounds = [b.send - a.last for rs in by_client.values() for a, b in itertools.pairwise(rs)]
-    return {
-        **stats(
-            [r.first - r.send for r in rows],
-            [(r.last - r.first) / (r.chunks - 1) for r in rows if r.chunks > 1],
-        ),
-        "measured": len(rows),
-        "sent": len(sent),
-        "turnaround": statistics.mean(turnarounds) if turnarounds else 0.0,
-        "turnaround_sd": statistics.pstdev(turnarounds) if turnarounds else 0.0,
-        "prompt_tokens": next((r.prompt_tokens for r in sent if r.prompt_tokens), 0),
-    }
-
-
-def replay(
-    deployment: dict, isl: int, sent: list[Sent], warmup: int, since: float, save: Path | None
-) -> dict[str, float]:
-    """The offline engine (``fakeai simulate``'s, :class:`fakeai._core.EngineModel`) given the
-    arrivals the live clients produced: each request enters the server's front end when its client
-    wrote it (:func:`fakeai._core.frontend_arrivals`, the same lanes and draws as the live server)
-    and the engine when that is done with it; TTFT from that write (the client's own delay before
-    it is in the floor, which ``corr`` leaves out), measured as the live requests are. With
-    ``save``, the engine arrivals are written there as a Mooncake JSONL trace (``fakeai simulate
-    --trace`` replays them, without the front end). ``srv``: the mean TTFT of the requests whose
-    first token came after ``since``, as the server's own figure counts them."""
-    order = sorted(range(len(sent)), key=lambda k: sent[k].wrote)
-    arrivals = _core.frontend_arrivals(deployment, [sent[k].wrote for k in order])
-    engine = _core.EngineModel(deployment)
-    ids = [0] * len(sent)
-    for k, at in zip(order, arrivals, strict=True):
-        engine.run_until(at)
-        ids[k] = engine.submit(at, isl, OSL)
-    engine.run_until(math.inf)
-    ttft, itl, srv = [], [], []
-    for r, i, keep in zip(sent, ids, measured(sent, warmup), strict=True):
-        times = engine.token_times(i)
-        if r.first >= since:
-            srv.append(times[0] - r.wrote)
-        if keep:
-            ttft.append(times[0] - r.wrote)
-            itl.append((times[-1] - times[0]) / (len(times) - 1))
-    if save is not None:
-        t0 = arrivals[0]
-        rows = [
-            {"timestamp": round((at - t0) * 1e3, 3), "input_length": isl, "output_length": OSL}
-            for at in arrivals
-        ]
-        save.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return {**stats(ttft, itl), "srv": statistics.mean(srv) if srv else math.nan}
-
-
-def serve(kind: str, workers: int, pin: bool) -> tuple[int, object]:
-    port = free_port()
-    if kind == "floor":
-        cmd = [sys.executable, "-m", "granian", "--interface", "asgi", "--port", str(port)]
-        cmd += ["--workers", str(workers), "--log-level", "warning", "bare_stream:app"]
-    else:
-        cmd = [sys.executable, "-m", "fakeai", "server", "--port", str(port), "--workers", str(workers)]
-        cmd += ["--gpu", "H100", "--precision", "fp8", "--tp", "1", "--log-level", "warning"]
-    if pin:  # the server (all its workers) on CPU 0, the clients on the others
-        cmd = ["taskset", "-c", "0", *cmd]
-    proc = spawn(cmd, port, {}, cwd=HERE)
-    time.sleep(0.5)
-    return port, proc
-
-
-def by_rounds(deployment: dict, isl: int, c: int) -> list[tuple[int, int, float]]:
-    """``fakeai simulate``'s closed loop of ``c`` clients: the mean TTFT (ms) of the requests sent
-    in rounds a to b, from runs of growing length (each measures rounds 3 to its next-to-last: the
-    difference of two runs is the rounds one has beyond the other; the runs are the same until the
-    shorter one stops sending)."""
-    out = []
-    before = (3, 0.0, 0)
-    for rounds in (10, 20, 40, 80, 160, 320):
-        r = _core.simulate_closed_loop(deployment, isl, OSL, c, rounds * c)
-        total, n = r["ttft_ms"]["mean"] * r["requests"], r["requests"]
-        out.append((before[0], rounds - 1, (total - before[1]) / (n - before[2])))
-        before = (rounds - 1, total, n)
-    return out
+from live_clients import ISL, MODEL, OSL
+from live_levels import Sent, Server, level, observed, serve
+from offline_runs import by_rounds, closed_loop, replay
 
 
 def compare(
@@ -401,9 +84,7 @@ def compare(
     # floor shows; their spread as these clients' (lognormal, sigma from the coefficient of variation).
     gap = max(v["turnaround"] + f["ttft"] - FLOOR_TTFT, 1e-6)
     cv = v["turnaround_sd"] / gap
-    sigma = math.sqrt(math.log1p(cv * cv))
-    dep = {**deployment, "coefficients": {"client_gap": gap, "client_sigma": sigma}}
-    sim = _core.simulate_closed_loop(dep, isl, OSL, len({r.client for r in sent}), v["sent"])
+    sim = closed_loop(deployment, isl, len({r.client for r in sent}), v["sent"], (gap, cv))
     rp = replay(deployment, isl, sent, warmup, server.since if server else math.inf, save)
     out = []
     for stat, name, nominal, closed in (
@@ -482,7 +163,7 @@ def main() -> None:
 
     deployment = spec(Settings(gpu="H100", precision="fp8", tp=1), MODEL)
     # The warm-up rounds `fakeai simulate` leaves out (one client: its warm-up requests).
-    warmup = _core.simulate_closed_loop(deployment, ISL, OSL, 1, 200)["warmup_requests"]
+    warmup = closed_loop(deployment, ISL, 1, 200)["warmup_requests"]
     floor: dict[tuple[int, int], dict[str, float]] = {}
     live: dict[tuple[int, int], tuple[list[Sent], Server | None]] = {}
     load: dict[tuple[int, int], float] = {}
@@ -538,7 +219,7 @@ def main() -> None:
     print("# `fakeai simulate` with its fitted client gap (GenAI-Perf against NIM), --requests as sent live:")
     for c in args.concurrency:
         n = max(v["sent"] for (_, cc), v in seen.items() if cc == c)
-        fitted = _core.simulate_closed_loop(deployment, isl, OSL, c, n)
+        fitted = closed_loop(deployment, isl, c, n)
         print(
             f"#   C={c} --requests {n}: ttft mean {fitted['ttft_ms']['mean']:.2f} p50 {fitted['ttft_ms']['p50']:.2f}, "
             f"itl mean {fitted['itl_ms']['mean']:.2f} p50 {fitted['itl_ms']['p50']:.2f}"
