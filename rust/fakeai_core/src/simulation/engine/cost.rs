@@ -106,6 +106,19 @@ pub struct Coefficients {
     /// busy with other streams, seconds; drawn exponentially per request
     /// ([`super::workload::frontend_service`]).
     pub frontend: f64,
+    /// Achieved rate of prefill chunks' FLOPs (their linear layers and flash attention) relative to
+    /// the decode GEMMs' (`eff_flops`).
+    pub eff_prefill: f64,
+    /// Flash attention at the GPU's bf16 rate whatever the weights' precision (1) or at theirs (0).
+    pub attn_bf16: f64,
+    /// With `attn_bf16`: flash attention's achieved fraction of the sustained bf16 rate.
+    pub eff_attn: f64,
+    /// Achieved fraction of the link bandwidth of the all-reduces' data.
+    pub eff_link: f64,
+    /// Extra time per layer of a step holding a prefill chunk (no CUDA graph replays it), seconds.
+    pub prefill_layer_overhead: f64,
+    /// A first token reaches the client when its prefill step ends (1) or when the next step ends (0).
+    pub first_at_prefill: f64,
 }
 
 impl Coefficients {
@@ -150,9 +163,15 @@ impl Coefficients {
         client_gap: 3.644e-3,
         client_sigma: 0.3,
         frontend: 1.835e-3,
+        eff_prefill: 1.0,
+        attn_bf16: 0.0,
+        eff_attn: 1.0,
+        eff_link: 1.0,
+        prefill_layer_overhead: 0.0,
+        first_at_prefill: 0.0,
     };
 
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 22] = [
         "eff_bw",
         "eff_kv",
         "eff_flops",
@@ -169,6 +188,12 @@ impl Coefficients {
         "client_gap",
         "client_sigma",
         "frontend",
+        "eff_prefill",
+        "attn_bf16",
+        "eff_attn",
+        "eff_link",
+        "prefill_layer_overhead",
+        "first_at_prefill",
     ];
 
     pub fn get(&self, name: &str) -> Option<f64> {
@@ -189,6 +214,12 @@ impl Coefficients {
             "client_gap" => self.client_gap,
             "client_sigma" => self.client_sigma,
             "frontend" => self.frontend,
+            "eff_prefill" => self.eff_prefill,
+            "attn_bf16" => self.attn_bf16,
+            "eff_attn" => self.eff_attn,
+            "eff_link" => self.eff_link,
+            "prefill_layer_overhead" => self.prefill_layer_overhead,
+            "first_at_prefill" => self.first_at_prefill,
             _ => return None,
         })
     }
@@ -212,6 +243,12 @@ impl Coefficients {
             "client_gap" => &mut self.client_gap,
             "client_sigma" => &mut self.client_sigma,
             "frontend" => &mut self.frontend,
+            "eff_prefill" => &mut self.eff_prefill,
+            "attn_bf16" => &mut self.attn_bf16,
+            "eff_attn" => &mut self.eff_attn,
+            "eff_link" => &mut self.eff_link,
+            "prefill_layer_overhead" => &mut self.prefill_layer_overhead,
+            "first_at_prefill" => &mut self.first_at_prefill,
             _ => return false,
         };
         *slot = value;
@@ -224,6 +261,8 @@ impl Coefficients {
 pub struct StepLoad {
     /// Tokens processed (one per decoding sequence, the chunk of each prefilling one).
     pub tokens: f64,
+    /// Of those, the prefill chunks' tokens.
+    pub prefill_tokens: f64,
     /// Sequences scheduled.
     pub seqs: f64,
     /// Context tokens whose KV the prefill chunks' attention reads.
@@ -248,6 +287,7 @@ impl StepLoad {
             self.decode_kv += c + 1.0;
             self.decode_longest = self.decode_longest.max(c + 1.0);
         } else {
+            self.prefill_tokens += n;
             self.kv_tokens += c + n;
             self.pairs += n * (c + n / 2.0);
         }
@@ -258,6 +298,7 @@ impl StepLoad {
         let mut one = StepLoad::default();
         one.add(context, new);
         self.tokens -= one.tokens;
+        self.prefill_tokens -= one.prefill_tokens;
         self.seqs -= one.seqs;
         self.kv_tokens -= one.kv_tokens;
         self.pairs -= one.pairs;
@@ -283,11 +324,14 @@ pub fn allreduce_latency(c: &Coefficients, switch_reduce: bool, tp: u32) -> f64 
 pub struct CostModel {
     dep: Deployment,
     fixed: f64,
+    prefill_fixed: f64,
     kv_bytes: f64,
     weight_scale: f64,
     flops_per_token: f64,
     flops_per_pair: f64,
     flops_rate: f64,
+    prefill_rate: f64,
+    attn_rate: f64,
     decode_kv_bytes: f64,
     decode_kv_elements: f64,
     decode_serial: f64,
@@ -305,7 +349,7 @@ impl CostModel {
         let (allreduce_fixed, allreduce_per_token) = if dep.tp > 1 {
             let bytes = f64::from(a.hidden) * 2.0 * 2.0 * (tp - 1.0) / tp;
             let latency = allreduce_latency(&c, dep.gpu.switch_reduce, dep.tp);
-            (2.0 * layers * latency, 2.0 * layers * bytes / dep.gpu.link)
+            (2.0 * layers * latency, 2.0 * layers * bytes / (dep.gpu.link * c.eff_link))
         } else {
             (0.0, 0.0)
         };
@@ -316,11 +360,20 @@ impl CostModel {
             c.eff_flops * dep.gpu.matmul_efficiency * if native_low { c.quant_flops } else { 1.0 };
         CostModel {
             fixed: c.overhead + layers * layer_overhead,
+            prefill_fixed: layers * c.prefill_layer_overhead,
             kv_bytes: dep.kv_bytes_per_token() / (bw * c.eff_kv),
             weight_scale: 1e9 * dep.precision.weight_bytes() / tp / (bw * c.eff_bw),
             flops_per_token: 2.0 * a.active * 1e9 / tp,
             flops_per_pair: 4.0 * layers * f64::from(a.heads * a.head_dim) / tp,
             flops_rate: dep.gpu.flops(dep.precision) * eff_flops,
+            prefill_rate: dep.gpu.flops(dep.precision) * eff_flops * c.eff_prefill,
+            attn_rate: if c.attn_bf16 > 0.5 {
+                dep.gpu.flops(Precision::Bf16).min(dep.gpu.flops(dep.precision))
+                    * dep.gpu.matmul_efficiency
+                    * c.eff_attn
+            } else {
+                dep.gpu.flops(dep.precision) * eff_flops * c.eff_prefill
+            },
             decode_kv_bytes: dep.kv_bytes_per_token() / (bw * c.eff_kv),
             decode_kv_elements: if a.grouped_query() {
                 a.kv_elements_per_token(dep.tp) / (dep.gpu.sms * dep.gpu.clock * c.gqa_rate)
@@ -338,16 +391,22 @@ impl CostModel {
     pub fn step_seconds(&self, load: &StepLoad) -> f64 {
         // The linear layers: their weights against their FLOPs.
         let weights = self.dep.arch.params_read(load.tokens) * self.weight_scale;
-        let t_linear = weights.max(self.flops_per_token * load.tokens / self.flops_rate);
+        let decode_tokens = load.tokens - load.prefill_tokens;
+        let t_linear = weights.max(
+            self.flops_per_token * (decode_tokens / self.flops_rate + load.prefill_tokens / self.prefill_rate),
+        );
         // Attention runs as kernels of its own after the linear ones: flash attention for prefill
         // chunks (tensor cores), the decode kernel for single-token queries (its dot products on CUDA
         // cores, per query head: grouped-query models do `heads / kv_heads` times the work per KV byte).
         let t_prefill_attn =
-            (load.kv_tokens * self.kv_bytes).max(self.flops_per_pair * load.pairs / self.flops_rate);
+            (load.kv_tokens * self.kv_bytes).max(self.flops_per_pair * load.pairs / self.attn_rate);
         // Its throughput over the whole GPU, unless one sequence's serial walk is longer.
         let t_decode_attn = (load.decode_kv * self.decode_kv_bytes.max(self.decode_kv_elements))
             .max(load.decode_longest * self.decode_serial);
-        let overhead = self.fixed + load.seqs * self.dep.coefficients.seq_overhead;
+        let mut overhead = self.fixed + load.seqs * self.dep.coefficients.seq_overhead;
+        if load.prefill_tokens > 0.0 {
+            overhead += self.prefill_fixed;
+        }
         let t_comm = if load.tokens > 0.0 {
             self.allreduce_fixed + self.allreduce_per_token * load.tokens
         } else {

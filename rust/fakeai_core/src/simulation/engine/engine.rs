@@ -143,7 +143,8 @@ impl Engine {
         let r = &mut self.replicas[i];
         if r.step_end.is_some() {
             r.step_end = None;
-            self.tokens_out += r.commit(t, &mut self.requests, &mut self.finished, self.record);
+            let defer_first = self.dep.coefficients.first_at_prefill < 0.5;
+            self.tokens_out += r.commit(t, &mut self.requests, &mut self.finished, self.record, defer_first);
             r.due = r.has_work().then_some(t);
         } else {
             r.due = None;

@@ -181,7 +181,14 @@ impl Replica {
 
     /// Apply the step that ended at `end`: emit tokens, retire finished sequences (pushed to
     /// `finished`). Returns the tokens emitted.
-    pub fn commit(&mut self, end: f64, reqs: &mut [Request], finished: &mut Vec<u32>, record: Record) -> u64 {
+    pub fn commit(
+        &mut self,
+        end: f64,
+        reqs: &mut [Request],
+        finished: &mut Vec<u32>,
+        record: Record,
+        defer_first: bool,
+    ) -> u64 {
         let step = self.steps as u32;
         self.steps += 1;
         if record != Record::Nothing {
@@ -198,7 +205,7 @@ impl Replica {
             if r.pending() == 0 {
                 r.emit(end, step, record == Record::All || record == Record::One(id));
                 emitted += 1;
-                if r.generated == 1 && !r.done() {
+                if defer_first && r.generated == 1 && !r.done() {
                     self.first_due.push(id);
                 }
                 if r.done() {
