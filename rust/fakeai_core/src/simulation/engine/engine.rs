@@ -143,8 +143,7 @@ impl Engine {
         let r = &mut self.replicas[i];
         if r.step_end.is_some() {
             r.step_end = None;
-            let defer_first = self.dep.coefficients.first_at_prefill < 0.5;
-            self.tokens_out += r.commit(t, &mut self.requests, &mut self.finished, self.record, defer_first);
+            self.tokens_out += r.commit(t, &mut self.requests, &mut self.finished, self.record);
             r.due = r.has_work().then_some(t);
         } else {
             r.due = None;
@@ -188,10 +187,6 @@ impl Engine {
         let mut out = Vec::with_capacity(r.generated as usize);
         for &(start, n) in &r.runs {
             out.extend(ends.iter().skip(start as usize).take(n as usize));
-        }
-        // The first token is delivered with the next step (or was sampled but not yet delivered).
-        if let Some(first) = out.first_mut() {
-            *first = if r.first_token.is_nan() { f64::NAN } else { r.first_token };
         }
         out
     }
