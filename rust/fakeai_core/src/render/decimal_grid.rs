@@ -207,11 +207,18 @@ fn eight(n: u64) -> u64 {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{put, value, MAGIC, SCALE};
+    use super::{put, value, HIGH, MAGIC, SCALE};
     use std::arch::x86_64::*;
 
-    /// Writes `,x` for every value of `v` from `base + pos`, four values' digits made at once in
-    /// f64 and 16-bit lanes (the same arithmetic as [`super::value`]); returns where the text ends.
+    /// Writes `,x` for every value of `v` from `base + pos`, four values' digits made at once
+    /// (the same text as [`super::value`]); returns where the text ends.
+    ///
+    /// `k = round(|x| * 1e10)` comes out of the f64 sum's low bits as an integer; every division
+    /// after it is a 32 x 32 -> 64-bit multiply by a rounded-up reciprocal and a shift (`n / d` as
+    /// `n * ceil(2^s / d) >> s`, exact while `n * (ceil(2^s / d) * d - 2^s) < 2^s`, which holds for
+    /// every `n` below the bound each constant names). The four 2-digit pairs of the eight low
+    /// digits are made side by side from the low part (not one from another), so the chain from
+    /// a value to its digits is short and the CPU overlaps more of them.
     ///
     /// # Safety
     /// The CPU must support AVX2 and LZCNT; `base` must be writable for
@@ -219,50 +226,49 @@ mod avx2 {
     #[target_feature(enable = "avx2,lzcnt")]
     pub(super) unsafe fn write(base: *mut u8, mut pos: usize, v: &[f32]) -> usize {
         let magic = _mm256_set1_pd(MAGIC);
-        let magic_bits = _mm256_castpd_si256(magic);
         let sign = _mm256_set1_pd(-0.0);
-        let one = _mm256_set1_pd(1.0);
-        let zero = _mm256_setzero_si256();
         let mut pre = [0u64; 4];
         let mut digits = [0u64; 4];
         let mut chunks = v.chunks_exact(4);
         for chunk in &mut chunks {
             // SAFETY: the chunk holds 4 values.
-            let xd = _mm256_cvtps_pd(unsafe { _mm_loadu_ps(chunk.as_ptr()) });
-            if _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_andnot_pd(sign, xd), one)) != 0b1111 {
+            let x = _mm256_cvtps_pd(unsafe { _mm_loadu_ps(chunk.as_ptr()) });
+            let abs = _mm256_andnot_pd(sign, x);
+            if _mm256_movemask_pd(_mm256_cmp_pd::<_CMP_LT_OQ>(abs, _mm256_set1_pd(1.0))) != 0b1111 {
                 for &x in chunk {
                     // SAFETY: the caller's room.
                     pos = unsafe { value(base, pos, x) };
                 }
                 continue;
             }
-            // k = round(x * 1e10), |k| < 10^10: its integer in the sum's low bits, exactly as a double
-            let d = _mm256_add_pd(_mm256_mul_pd(xd, _mm256_set1_pd(SCALE)), magic);
-            let neg = _mm256_cmpgt_epi64(zero, _mm256_sub_epi64(_mm256_castpd_si256(d), magic_bits));
-            let k = _mm256_andnot_pd(sign, _mm256_sub_pd(d, magic));
-            // high = floor(k / 10^8) as round((k + 0.5) / 10^8 - 0.5): the fraction stays 5e-9
-            // away from one half, far more than the products' rounding
-            let high = floor_div(k, 1e8);
-            let low = _mm256_sub_pd(k, _mm256_mul_pd(_mm256_sub_pd(high, magic), _mm256_set1_pd(1e8)));
-            let a = floor_div(low, 1e4);
-            let b = _mm256_add_pd(
-                _mm256_sub_pd(low, _mm256_mul_pd(_mm256_sub_pd(a, magic), _mm256_set1_pd(1e4))),
-                magic,
+            // k = round(|x| * 1e10) < 10^10 (< 2^34); the text has a sign when x < 0 and k > 0
+            let d = _mm256_add_pd(_mm256_mul_pd(abs, _mm256_set1_pd(SCALE)), magic);
+            let k = _mm256_sub_epi64(_mm256_castpd_si256(d), _mm256_castpd_si256(magic));
+            let neg = _mm256_andnot_si256(
+                _mm256_cmpeq_epi64(k, _mm256_setzero_si256()),
+                _mm256_castpd_si256(_mm256_cmp_pd::<_CMP_LT_OQ>(x, _mm256_setzero_pd())),
             );
-            let a = _mm256_sub_epi64(_mm256_castpd_si256(a), magic_bits);
-            let b = _mm256_sub_epi64(_mm256_castpd_si256(b), magic_bits);
-            let high = _mm256_sub_epi64(_mm256_castpd_si256(high), magic_bits);
-            // 16-bit lanes [a, 0, b, 0] -> [a / 100, a % 100, b / 100, b % 100] -> digits
-            let x = _mm256_or_si256(a, _mm256_slli_epi64::<32>(b));
-            let hundreds = _mm256_srli_epi16::<3>(_mm256_mulhi_epu16(x, _mm256_set1_epi16(5243)));
-            let rest = _mm256_sub_epi16(x, _mm256_mullo_epi16(hundreds, _mm256_set1_epi16(100)));
-            let pairs = _mm256_or_si256(hundreds, _mm256_slli_epi32::<16>(rest));
+            // the first two digits: k / 10^8 = (k >> 8) / 390625, (k >> 8) < 2^26
+            let high = _mm256_srli_epi64::<45>(times(_mm256_srli_epi64::<8>(k), 90_071_993));
+            let low = _mm256_sub_epi64(k, times(high, HIGH as i64));
+            // the eight others, low < 10^8 (< 2^27): low / 10^6, low / 10^4, low / 100
+            let p0 = _mm256_srli_epi64::<50>(times(low, 1_125_899_907));
+            let p01 = _mm256_srli_epi64::<45>(times(low, 3_518_437_209));
+            let p012 = _mm256_srli_epi64::<38>(times(low, 2_748_779_070));
+            let p1 = _mm256_sub_epi64(p01, hundred_times(p0));
+            let p2 = _mm256_sub_epi64(p012, hundred_times(p01));
+            let p3 = _mm256_sub_epi64(low, hundred_times(p012));
+            // the pairs in 16-bit lanes, then each split into its tens and ones
+            let pairs = _mm256_or_si256(
+                _mm256_or_si256(p0, _mm256_slli_epi64::<16>(p1)),
+                _mm256_or_si256(_mm256_slli_epi64::<32>(p2), _mm256_slli_epi64::<48>(p3)),
+            );
             let (tens, ones) = split_tens(pairs);
             let eight = _mm256_or_si256(tens, _mm256_slli_epi16::<8>(ones));
-            let (t, o) = split_tens(high);
+            let (tens, ones) = split_tens(high);
             let head = _mm256_or_si256(
                 _mm256_set1_epi64x(0x3030_2E30),
-                _mm256_or_si256(_mm256_slli_epi64::<16>(t), _mm256_slli_epi64::<24>(o)),
+                _mm256_or_si256(_mm256_slli_epi64::<16>(tens), _mm256_slli_epi64::<24>(ones)),
             );
             let p = _mm256_blendv_epi8(
                 _mm256_or_si256(_mm256_slli_epi64::<8>(head), _mm256_set1_epi64x(0x2C)),
@@ -287,22 +293,28 @@ mod avx2 {
         pos
     }
 
-    /// `floor(n / by) + MAGIC` for the non-negative integers `n` (< 2^40): the quotient in the
-    /// low bits of the sum, as `round((n + 0.5) / by - 0.5)`, whose fraction stays `0.5 / by` away
-    /// from one half.
+    /// Each 64-bit lane's low 32 bits times `m` (< 2^32), as 64 bits.
     #[inline]
     #[target_feature(enable = "avx2")]
-    fn floor_div(n: __m256d, by: f64) -> __m256d {
-        let q = _mm256_mul_pd(n, _mm256_set1_pd(1.0 / by));
-        _mm256_add_pd(_mm256_add_pd(q, _mm256_set1_pd(0.5 / by - 0.5)), _mm256_set1_pd(MAGIC))
+    fn times(n: __m256i, m: i64) -> __m256i {
+        _mm256_mul_epu32(n, _mm256_set1_epi64x(m))
     }
 
-    /// Each 16-bit lane's value (< 100) split into its tens and its ones.
+    /// `100 n` as shifts (`64 n + 32 n + 4 n`): shorter than a multiply's latency.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    fn hundred_times(n: __m256i) -> __m256i {
+        let n64_32 = _mm256_add_epi64(_mm256_slli_epi64::<6>(n), _mm256_slli_epi64::<5>(n));
+        _mm256_add_epi64(n64_32, _mm256_slli_epi64::<2>(n))
+    }
+
+    /// Each 16-bit lane's value (< 100) split into its tens (`n * 6554 >> 16`) and its ones.
     #[inline]
     #[target_feature(enable = "avx2")]
     fn split_tens(n: __m256i) -> (__m256i, __m256i) {
         let tens = _mm256_mulhi_epu16(n, _mm256_set1_epi16(6554));
-        (tens, _mm256_sub_epi16(n, _mm256_mullo_epi16(tens, _mm256_set1_epi16(10))))
+        let ten_times = _mm256_add_epi16(_mm256_slli_epi16::<3>(tens), _mm256_slli_epi16::<1>(tens));
+        (tens, _mm256_sub_epi16(n, ten_times))
     }
 }
 
@@ -472,6 +484,24 @@ mod tests {
                 for (number, want) in t[1..t.len() - 1].split(',').zip(&q) {
                     assert_eq!(number.parse::<f32>().unwrap().to_bits(), want.to_bits(), "{number}");
                 }
+            }
+        }
+    }
+
+    /// The AVX2 writer's divisions: `n / d == n * m >> s` for every `n` below `bound`, because
+    /// `bound * (m * d - 2^s) <= 2^s` (and `m`, the multiplier, fits the 32 bits `mul_epu32` takes).
+    #[test]
+    fn the_reciprocals_are_exact_below_their_bounds() {
+        for (d, m, s, bound) in [
+            (390_625u64, 90_071_993u64, 45, 1u64 << 26),
+            (1_000_000, 1_125_899_907, 50, 1 << 27),
+            (10_000, 3_518_437_209, 45, 1 << 27),
+            (100, 2_748_779_070, 38, 1 << 27),
+        ] {
+            assert!(m < 1 << 32 && m * d >= 1 << s);
+            assert!(u128::from(bound) * u128::from(m * d - (1 << s)) <= 1 << s, "{d}");
+            for n in (0..bound).step_by(9973).chain(bound - 1000..bound) {
+                assert_eq!(n * m >> s, n / d, "{n} / {d}");
             }
         }
     }
