@@ -111,6 +111,11 @@ pub fn array(buf: &mut Vec<u8>, v: &[f32]) {
 /// `base` must be writable for `v.len() * MAX_LEN + SLACK` bytes from `pos`.
 unsafe fn values(base: *mut u8, pos: usize, v: &[f32]) -> usize {
     #[cfg(target_arch = "x86_64")]
+    if avx512::detected() {
+        // SAFETY: the CPU supports what the writer needs, checked just above; the caller's room.
+        return unsafe { avx512::write(base, pos, v) };
+    }
+    #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("lzcnt") {
         // SAFETY: the CPU supports AVX2 and LZCNT, checked just above; the caller's room.
         return unsafe { avx2::write(base, pos, v) };
@@ -318,6 +323,125 @@ mod avx2 {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{value, HIGH, MAGIC, SCALE};
+    use std::arch::x86_64::*;
+
+    /// Whether the CPU has what [`write`] needs (AVX-512 F, BW, CD and VBMI2: Ice Lake, Sapphire
+    /// Rapids, Zen 4 and later; others take the AVX2 writer).
+    pub(super) fn detected() -> bool {
+        std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx512bw")
+            && std::arch::is_x86_feature_detected!("avx512cd")
+            && std::arch::is_x86_feature_detected!("avx512vbmi2")
+            && std::arch::is_x86_feature_detected!("popcnt")
+    }
+
+    /// [`super::avx2::write`]'s arithmetic eight values at a time, with no loop over the values:
+    /// each value's record (the word `,-0.dd` and the word of its eight low digits) gets a mask of
+    /// the bytes its text keeps (5 or 6, then the digits less their trailing zeros, counted with
+    /// `lzcnt`), and `vpcompressb` (AVX-512 VBMI2) packs four records' kept bytes together for one
+    /// 64-byte store. A group with a value of eight zero low digits (cut differently) or of
+    /// magnitude 1 or more goes value by value.
+    ///
+    /// # Safety
+    /// [`detected`] must hold; `base` must be writable for `v.len() * MAX_LEN + SLACK` bytes from
+    /// `pos`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512cd,avx512vbmi2,popcnt")]
+    pub(super) unsafe fn write(base: *mut u8, mut pos: usize, v: &[f32]) -> usize {
+        let magic = _mm512_set1_pd(MAGIC);
+        let mut chunks = v.chunks_exact(8);
+        for chunk in &mut chunks {
+            // SAFETY: the chunk holds 8 values.
+            let x = _mm512_cvtps_pd(unsafe { _mm256_loadu_ps(chunk.as_ptr()) });
+            let abs = _mm512_abs_pd(x);
+            let small = _mm512_cmp_pd_mask::<_CMP_LT_OQ>(abs, _mm512_set1_pd(1.0));
+            let d = _mm512_add_pd(_mm512_mul_pd(abs, _mm512_set1_pd(SCALE)), magic);
+            let k = _mm512_sub_epi64(_mm512_castpd_si512(d), _mm512_castpd_si512(magic));
+            let neg =
+                _mm512_mask_cmp_pd_mask::<_CMP_LT_OQ>(_mm512_test_epi64_mask(k, k), x, _mm512_setzero_pd());
+            let high = _mm512_srli_epi64::<45>(times(_mm512_srli_epi64::<8>(k), 90_071_993));
+            let low = _mm512_sub_epi64(k, times(high, HIGH as i64));
+            let p0 = _mm512_srli_epi64::<50>(times(low, 1_125_899_907));
+            let p01 = _mm512_srli_epi64::<45>(times(low, 3_518_437_209));
+            let p012 = _mm512_srli_epi64::<38>(times(low, 2_748_779_070));
+            let p1 = _mm512_sub_epi64(p01, hundred_times(p0));
+            let p2 = _mm512_sub_epi64(p012, hundred_times(p01));
+            let p3 = _mm512_sub_epi64(low, hundred_times(p012));
+            let pairs = _mm512_or_si512(
+                _mm512_or_si512(p0, _mm512_slli_epi64::<16>(p1)),
+                _mm512_or_si512(_mm512_slli_epi64::<32>(p2), _mm512_slli_epi64::<48>(p3)),
+            );
+            let (tens, ones) = split_tens(pairs);
+            let eight = _mm512_or_si512(tens, _mm512_slli_epi16::<8>(ones));
+            if small != 0xFF || _mm512_test_epi64_mask(eight, eight) != 0xFF {
+                for &x in chunk {
+                    // SAFETY: the caller's room.
+                    pos = unsafe { value(base, pos, x) };
+                }
+                continue;
+            }
+            let (tens, ones) = split_tens(high);
+            let head = _mm512_or_si512(
+                _mm512_set1_epi64(0x3030_2E30),
+                _mm512_or_si512(_mm512_slli_epi64::<16>(tens), _mm512_slli_epi64::<24>(ones)),
+            );
+            let p = _mm512_mask_blend_epi64(
+                neg,
+                _mm512_or_si512(_mm512_slli_epi64::<8>(head), _mm512_set1_epi64(0x2C)),
+                _mm512_or_si512(_mm512_slli_epi64::<16>(head), _mm512_set1_epi64(0x2D2C)),
+            );
+            // each value's record: `,-0.dd` (5 or 6 bytes of the word `p`), then the eight digits
+            // (a word) less their trailing zeros; a mask of the same layout marks the bytes kept
+            let head_kept = _mm512_mask_blend_epi64(
+                neg,
+                _mm512_set1_epi64(0xFF_FFFF_FFFF),
+                _mm512_set1_epi64(0xFFFF_FFFF_FFFF),
+            );
+            let zero_bits = _mm512_andnot_si512(_mm512_set1_epi64(7), _mm512_lzcnt_epi64(eight));
+            let digits_kept = _mm512_srlv_epi64(_mm512_set1_epi64(-1), zero_bits);
+            let ascii = _mm512_or_si512(eight, _mm512_set1_epi64(0x3030_3030_3030_3030));
+            // records 0-3, then 4-7, each 16 bytes: the word `p`, then the digits
+            for order in
+                [_mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0), _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4)]
+            {
+                let keep = _mm512_movepi8_mask(_mm512_permutex2var_epi64(head_kept, order, digits_kept));
+                let text = _mm512_maskz_compress_epi8(keep, _mm512_permutex2var_epi64(p, order, ascii));
+                // SAFETY: the caller's room: the values before these four took at most 14 of their 17
+                // bytes each, so the 64 bytes from `pos` lie within the room of those and these four.
+                unsafe { _mm512_storeu_si512(base.add(pos).cast(), text) };
+                pos += keep.count_ones() as usize;
+            }
+        }
+        for &x in chunks.remainder() {
+            // SAFETY: the caller's room.
+            pos = unsafe { value(base, pos, x) };
+        }
+        pos
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn times(n: __m512i, m: i64) -> __m512i {
+        _mm512_mul_epu32(n, _mm512_set1_epi64(m))
+    }
+
+    /// `100 n`: one multiply (512-bit vectors have two ports, not three: fewer operations win).
+    #[inline]
+    #[target_feature(enable = "avx512f")]
+    fn hundred_times(n: __m512i) -> __m512i {
+        times(n, 100)
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw")]
+    fn split_tens(n: __m512i) -> (__m512i, __m512i) {
+        let tens = _mm512_mulhi_epu16(n, _mm512_set1_epi16(6554));
+        (tens, _mm512_sub_epi16(n, _mm512_mullo_epi16(tens, _mm512_set1_epi16(10))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +454,10 @@ mod tests {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("lzcnt") {
             all.push(("avx2", avx2::write));
+        }
+        #[cfg(target_arch = "x86_64")]
+        if avx512::detected() {
+            all.push(("avx512", avx512::write));
         }
         all
     }
@@ -575,11 +703,26 @@ mod timing {
             array(&mut buf, black_box(&v));
         });
         let grid_len = buf.len();
-        let portable_ns = per_value(&v, || {
-            buf.clear();
-            // SAFETY: the room `array` reserves.
-            unsafe { portable(buf.as_mut_ptr(), 0, black_box(&v)) };
-        });
+        let mut writers = String::new();
+        type Writer = (&'static str, unsafe fn(*mut u8, usize, &[f32]) -> usize);
+        let mut all: Vec<Writer> = vec![("portable", portable)];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("lzcnt") {
+                all.push(("avx2", avx2::write));
+            }
+            if avx512::detected() {
+                all.push(("avx512", avx512::write));
+            }
+        }
+        for (name, write) in all {
+            let ns = per_value(&v, || {
+                buf.clear();
+                // SAFETY: the room `array` reserves; each writer's CPU features are there.
+                unsafe { write(buf.as_mut_ptr(), 0, black_box(&v)) };
+            });
+            writers += &format!(", {name} {ns:.2}");
+        }
         let ryu_ns = per_value(&v, || {
             buf.clear();
             for x in black_box(&v) {
@@ -588,12 +731,8 @@ mod timing {
             }
         });
         println!(
-            "ns per value: quantize {:.2}, array {:.2} ({} bytes), portable {:.2}, ryu {:.2} ({} bytes)",
+            "ns per value: quantize {:.2}, array {array_ns:.2} ({grid_len} bytes){writers}, ryu {ryu_ns:.2} ({} bytes)",
             quantize_ns - copy_ns,
-            array_ns,
-            grid_len,
-            portable_ns,
-            ryu_ns,
             buf.len() + 1
         );
     }
