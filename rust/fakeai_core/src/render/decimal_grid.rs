@@ -629,7 +629,7 @@ mod tests {
             assert!(m < 1 << 32 && m * d >= 1 << s);
             assert!(u128::from(bound) * u128::from(m * d - (1 << s)) <= 1 << s, "{d}");
             for n in (0..bound).step_by(9973).chain(bound - 1000..bound) {
-                assert_eq!(n * m >> s, n / d, "{n} / {d}");
+                assert_eq!((n * m) >> s, n / d, "{n} / {d}");
             }
         }
     }
