@@ -194,7 +194,7 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// The `{"object":"list","data":[...]}` response; `base64` packs each vector as little-endian f32,
-/// else each is a JSON array of its values on the decimal grid ([`decimal_grid::array`]).
+/// else each is a JSON array of its values on the decimal grid ([`decimal_grid::array()`]).
 pub fn render_list(model: &str, vectors: &[Vec<f32>], base64: bool, prompt_tokens: u32) -> Vec<u8> {
     if base64 {
         let list = Base64List::new(model, vectors, prompt_tokens);
