@@ -3,8 +3,10 @@ document. No Python web framework can beat them on the same server and machine.
 
 - ``app``: a 660-byte chat completion (the chat floor).
 - ``app_embeddings``: a 19,357-byte embeddings list, the size of fakeai's answer to the benchmark's
-  embeddings request (one 1536-float vector as JSON), so that what the bigger body costs granian and
-  the kernel is in the floor too.
+  embeddings request (one 1536-float vector as JSON) when it printed ryu's shortest digits, so that
+  what the bigger body costs granian and the kernel is in the floor too.
+- ``app_embeddings_grid``: the same at 20,736 bytes, the size of that answer since its values are
+  printed on the 1e-10 decimal grid (``rust/fakeai_core/src/render/decimal_grid.rs``).
 - ``app_length``: ``app`` that stops reading once the ``content-length`` bytes have come, as
   fakeai's Rust hot path does (granian sends a body with ``more_body`` set, then an empty last message:
   awaiting that one is a round trip to granian's I/O thread).
@@ -20,21 +22,24 @@ _TAIL = (
 BODY = _BODY + b"x" * (660 - len(_BODY) - len(_TAIL)) + _TAIL
 assert len(BODY) == 660
 
-#: Bytes of fakeai's answer to ``benches/http_load.py``'s embeddings request.
+#: Bytes of fakeai's answer to ``benches/http_load.py``'s embeddings request: ryu's shortest digits,
+#: and the decimal grid's ten places.
 EMBEDDINGS_BYTES = 19357
+EMBEDDINGS_GRID_BYTES = 20736
 _EMBED_HEAD = b'{"object":"list","data":[{"object":"embedding","index":0,"embedding":['
 _EMBED_TAIL = b']}],"model":"text-embedding-3-small","usage":{"prompt_tokens":30,"total_tokens":30}}'
 
 
-def _embeddings_body() -> bytes:
+def _embeddings_body(size: int) -> bytes:
     floats = b",".join(b"-0.0%07d" % (i * 7919 % 10_000_000) for i in range(1536))
     body = _EMBED_HEAD + floats + _EMBED_TAIL
-    pad = EMBEDDINGS_BYTES - len(body)  # widen the last float's digits to the exact size
+    pad = size - len(body)  # widen the last float's digits to the exact size
     return _EMBED_HEAD + floats + b"1" * pad + _EMBED_TAIL
 
 
-EMBEDDINGS_BODY = _embeddings_body()
-assert len(EMBEDDINGS_BODY) == EMBEDDINGS_BYTES
+EMBEDDINGS_BODY = _embeddings_body(EMBEDDINGS_BYTES)
+EMBEDDINGS_GRID_BODY = _embeddings_body(EMBEDDINGS_GRID_BYTES)
+assert len(EMBEDDINGS_BODY) == EMBEDDINGS_BYTES and len(EMBEDDINGS_GRID_BODY) == EMBEDDINGS_GRID_BYTES
 
 
 def _app(body: bytes):
@@ -72,4 +77,5 @@ def _app_length(body: bytes):
 
 app = _app(BODY)
 app_embeddings = _app(EMBEDDINGS_BODY)
+app_embeddings_grid = _app(EMBEDDINGS_GRID_BODY)
 app_length = _app_length(BODY)

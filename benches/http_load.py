@@ -15,9 +15,10 @@
     # Anthropic's messages and OpenAI's Responses, each against the Python chain (--no-hot-path):
     python benches/http_load.py --variants messages messages-python responses responses-python \
         responses-nostore --workers 1 --rounds 3 --duration 5
-    # per server core against every floor (ASGI, RSGI, and the 19 KB embeddings-sized bodies):
+    # per server core against every floor (ASGI, RSGI, and the embeddings-sized bodies: 19 KB as
+    # ryu's shortest digits made it, 21 KB as the decimal grid's ten places make it now):
     python benches/http_load.py --variants chat embeddings embeddings-b64 --workers 1 --rounds 3 \
-        --floors floor floor-rsgi floor-19k floor-19k-rsgi
+        --floors floor floor-rsgi floor-19k floor-19k-rsgi floor-21k
     python benches/http_load.py --list                        # every variant and its baseline
     # this build's chat against another build's (pip install --no-deps --target DIR <other checkout>):
     python benches/http_load.py --variants vs-base --base-site DIR --rounds 3
@@ -179,6 +180,7 @@ FLOORS: dict[str, Variant] = {
     # the chat floor reading only the content-length bytes, as the Rust hot path does
     "floor-length": Variant("bare ASGI floor 660 B, reads content-length", "", app="bare_asgi:app_length"),
     "floor-19k": Variant("bare ASGI floor 19 KB", "", app="bare_asgi:app_embeddings"),
+    "floor-21k": Variant("bare ASGI floor 21 KB", "", app="bare_asgi:app_embeddings_grid"),
     "floor-19k-rsgi": Variant("bare RSGI floor 19 KB", "", app="bare_rsgi:app_embeddings", interface="rsgi"),
 }
 

@@ -213,7 +213,7 @@ def test_embed_rust_base64(benchmark):
     body = orjson.loads(benchmark(lambda: _core.embed("m", PROSE[:400], 1536, True)[0]))
     packed = base64.b64decode(body["data"][0]["embedding"])
     floats = orjson.loads(_core.embed("m", PROSE[:400], 1536)[0])["data"][0]["embedding"]
-    # every JSON float reads back as the very f32 that base64 packs (the shortest round-trip digits)
+    # every JSON float reads back as the very f32 that base64 packs (values on the 1e-10 decimal grid)
     assert struct.pack(f"<{len(floats)}f", *floats) == packed
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 import struct
+from array import array
 
 import pytest
 
@@ -96,6 +98,45 @@ def test_dimensions_and_base64(client, http):
     assert sdk.data[0].embedding == pytest.approx(
         list(struct.unpack("<64f", base64.b64decode(raw["data"][0]["embedding"])))
     )
+
+
+def _float32(values) -> bytes:
+    """JSON numbers (Python floats) as little-endian float32, rounded as numpy's astype does."""
+    return array("f", values).tobytes()
+
+
+@pytest.mark.parametrize(
+    "model, input, dimensions",
+    [
+        ("text-embedding-3-small", "The quick brown fox jumps over the lazy dog.", None),
+        ("text-embedding-3-large", ["quarterly revenue", "geese fly south", "x"], None),
+        ("text-embedding-3-small", [[1, 2, 3], [40000, 5]], 256),
+        ("text-embedding-3-large", "odd sizes", 7),
+        ("text-embedding-3-small", "one dimension", 1),
+        ("text-embedding-3-small", "!!!", 2),
+    ],
+)
+def test_float_and_base64_answers_carry_the_identical_float32_vector(client, http, model, input, dimensions):
+    """Values are on the 1e-10 decimal grid: the JSON floats read back to exactly the float32s that
+    base64 packs, through httpx and through the SDK (which asks for base64 unless told otherwise)."""
+    body = {"model": model, "input": input} | ({"dimensions": dimensions} if dimensions else {})
+    floats = http.post("/v1/embeddings", json=body | {"encoding_format": "float"})
+    packed = http.post("/v1/embeddings", json=body | {"encoding_format": "base64"}).json()
+    assert floats.status_code == 200
+    assert len(floats.json()["data"]) == len(packed["data"]) == (1 if isinstance(input, str) else len(input))
+    for f, b in zip(floats.json()["data"], packed["data"], strict=True):
+        assert _float32(f["embedding"]) == base64.b64decode(b["embedding"])
+    # the text: fixed-point decimals of at most ten places, always with a point ("1.0", never "1")
+    for numbers in re.findall(r'"embedding":\[([^\]]*)\]', floats.text):
+        assert all(re.fullmatch(r"-?[01]\.\d{1,10}", n) for n in numbers.split(",")), numbers[:200]
+    extra = {"dimensions": dimensions} if dimensions else {}
+    sdk_floats = client.embeddings.create(model=model, input=input, encoding_format="float", **extra)
+    sdk_default = client.embeddings.create(model=model, input=input, **extra)
+    for f, b in zip(sdk_floats.data, sdk_default.data, strict=True):
+        assert _float32(f.embedding) == _float32(b.embedding)
+        assert _float32(f.embedding) == base64.b64decode(packed["data"][f.index]["embedding"])
+    if dimensions == 1:
+        assert sdk_floats.data[0].embedding in ([1.0], [-1.0])
 
 
 def test_token_id_inputs(client):

@@ -55,16 +55,14 @@ pub fn uint(buf: &mut Vec<u8>, n: impl itoa::Integer) {
 }
 
 /// Most bytes [`float`] writes (ryu's bound: sign, 9 digits, point, exponent).
-pub const FLOAT_MAX_LEN: usize = 16;
+const FLOAT_MAX_LEN: usize = 16;
 
 /// Append a float as the shortest decimal that reads back as `x`, in ryu's layout (`0.0`, `-0.5`,
 /// `0.00012`, `1.5e-7`, `1e13`); non-finite values (never produced by fakeai) become 0.
 ///
 /// ryu writes straight into `buf`'s spare capacity (`ryu::raw`) rather than into a `ryu::Buffer`
 /// that is then copied: the same bytes (the tests compare both over every f32), a fifth less time
-/// per value, and a float embedding is 1536 of them. (Measured and dropped: zmij, serde_json's newer
-/// formatter, is slower than ryu for f32 here; an exact fixed-point writer for |x| < 1, byte-identical
-/// to ryu over every f32 of that range, was no faster than ryu writing in place.)
+/// per value. (Embeddings' values have their own writer, `render::decimal_grid`.)
 pub fn float(buf: &mut Vec<u8>, x: f32) {
     if x.is_finite() {
         buf.reserve(FLOAT_MAX_LEN);

@@ -7,6 +7,7 @@ pub mod base64;
 pub mod chat;
 pub mod chat_choices;
 pub mod choices;
+pub mod decimal_grid;
 pub mod echo;
 pub mod ids;
 pub mod json;

@@ -19,9 +19,13 @@
 //! directions and unrelated texts are near-orthogonal, as with plain feature hashing. And because
 //! the map does not depend on `dims`, a shorter embedding is the longer one truncated and
 //! renormalised: OpenAI's v3 models' `dimensions` behave the same way.
+//!
+//! Every value is then rounded to the decimal grid of step 1e-10 ([`decimal_grid`]): the JSON float
+//! list prints each as its fixed-point decimal (`0.0023064255`), which reads back to exactly the
+//! float32 that the base64 list carries.
 
 use super::{hadamard, unit_length};
-use crate::render::{self, json};
+use crate::render::{self, decimal_grid, json};
 use std::sync::OnceLock;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -180,6 +184,7 @@ pub fn embed(input: &Input<'_>, dims: usize) -> Vec<f32> {
     if !unit_length::normalise(&mut v) {
         v[0] = 1.0;
     }
+    decimal_grid::quantize(&mut v);
     v
 }
 
@@ -188,7 +193,8 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// The `{"object":"list","data":[...]}` response; `base64` packs each vector as little-endian f32.
+/// The `{"object":"list","data":[...]}` response; `base64` packs each vector as little-endian f32,
+/// else each is a JSON array of its values on the decimal grid ([`decimal_grid::array()`]).
 pub fn render_list(model: &str, vectors: &[Vec<f32>], base64: bool, prompt_tokens: u32) -> Vec<u8> {
     if base64 {
         let list = Base64List::new(model, vectors, prompt_tokens);
@@ -197,20 +203,14 @@ pub fn render_list(model: &str, vectors: &[Vec<f32>], base64: bool, prompt_token
         return buf;
     }
     let dims = vectors.first().map_or(0, Vec::len);
-    // room for every float at its longest (and its comma): the buffer never grows while it is written
-    let per_value = json::FLOAT_MAX_LEN + 1;
-    let mut buf = Vec::with_capacity(128 + model.len() + vectors.len() * (64 + dims * per_value));
+    // room for every array at its longest: the buffer never grows while it is written
+    let mut buf =
+        Vec::with_capacity(128 + model.len() + vectors.len() * (64 + decimal_grid::max_array_len(dims)));
     buf.extend_from_slice(LIST_HEAD);
     for (i, v) in vectors.iter().enumerate() {
         item_head(&mut buf, i);
-        buf.push(b'[');
-        for (j, x) in v.iter().enumerate() {
-            if j > 0 {
-                buf.push(b',');
-            }
-            json::float(&mut buf, *x);
-        }
-        buf.extend_from_slice(b"]}");
+        decimal_grid::array(&mut buf, v);
+        buf.push(b'}');
     }
     list_tail(&mut buf, model, prompt_tokens);
     buf
@@ -327,6 +327,33 @@ mod tests {
         assert_eq!(e("").len(), 256);
         assert!((e("!!!").iter().map(|x| x * x).sum::<f32>() - 1.0).abs() < 1e-5);
         assert_ne!(e("!!!"), e("???"));
+    }
+
+    #[test]
+    fn values_are_on_the_decimal_grid_and_vectors_of_unit_length() {
+        for (text, dims) in [("hello world", 3072), ("quarterly revenue grew", 1536), ("a", 7), ("b", 1)] {
+            let v = embed(&Input::Text(text), dims);
+            let mut again = v.clone();
+            decimal_grid::quantize(&mut again);
+            assert_eq!(again, v, "{text}: already on the grid");
+            let length: f64 = v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum();
+            assert!((length - 1.0).abs() < 1e-6, "{text} at {dims}: {length}");
+            // the JSON floats read back to exactly these values
+            let json = String::from_utf8(render_list("m", std::slice::from_ref(&v), false, 1)).unwrap();
+            let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+            let back: Vec<f32> = parsed["data"][0]["embedding"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32) // read as f64 then f32, as Python and JavaScript do
+                .collect();
+            assert_eq!(back, v, "{text} at {dims}");
+            let start = json.find("\"embedding\":[").unwrap() + 13;
+            let numbers = &json[start..start + json[start..].find(']').unwrap()];
+            assert!(numbers.split(',').all(|n| n.contains('.')), "floats, never bare integers");
+            let words: Vec<f32> = numbers.split(',').map(|n| n.parse().unwrap()).collect();
+            assert_eq!(words, v, "str::parse reads the same floats");
+        }
     }
 
     #[test]
