@@ -16,7 +16,11 @@ guaranteed-no-evict KV policy (``kv_policy = reserve``), max batch 256, 32,768 t
 fp8 KV cache for the fp8 profiles (their capacity wall sits at twice fp16's concurrency).
 
 ``--fit`` searches the cost model's coefficients (coordinate descent in log space, deterministic) and
-prints them for ``rust/fakeai_core/src/simulation/engine/cost.rs``. ``--check-static`` is the
+prints them for ``rust/fakeai_core/src/simulation/engine/cost.rs``; ``--only NAME ...`` limits the
+search to those. ``--set NAME=VALUE ...`` overrides coefficients: the values simulated, or with
+``--fit`` the search's start (e.g. ``--set eff_attn=0.35 --fit --only eff_attn``). After the
+per-curve report the issue's headline curve (Llama-3-8B fp8 on one H100, 200/200) is printed point
+by point, simulated against measured. ``--check-static`` is the
 independent check of the step cost: decode step time against TensorRT-LLM 0.9.0 fixed-batch runs of
 other models and GPUs (see :func:`check_static`). ``--plot`` draws the configurations in ``PLOTTED``.
 """
@@ -47,6 +51,7 @@ DEPLOYMENT = {
     "chunked_prefill": True,
 }
 PLATEAU = 0.95
+HEADLINE = ("meta-llama3-8b-instruct", "H100_80GB_HBM3", "fp8", 1, 200, 200)
 KV_CACHE = "auto"
 # The configurations --plot draws: both models, both GPUs, every precision, TP 1-8 and each kind of
 # prompt/output mix (the whole set is 72 curves; a smaller figure keeps the README light).
@@ -174,10 +179,27 @@ def report(curves: dict[tuple, list[dict[str, float]]], worst: int = 8) -> dict[
     return overall
 
 
+def headline(curves: dict[tuple, list[dict[str, float]]]) -> None:
+    """The issue's headline curve (Llama-3-8B fp8, one H100, 200/200): simulated against measured."""
+    points = curves.get(HEADLINE)
+    if not points:
+        return
+    print(f"\n{' '.join(map(str, HEADLINE))}: simulated / measured")
+    print(f"{'c':>5} {'TTFT ms':>15} {'ITL ms':>13} {'tok/s':>15}")
+    for p in points:
+        print(
+            f"{p['c']:5d} {p['sim_ttft']:7.1f}/{p['ttft']:<7.1f} {p['sim_itl']:6.2f}/{p['itl']:<6.2f} "
+            f"{p['sim_tps']:7.0f}/{p['tps']:<7.0f}"
+        )
+
+
 def fit(
-    curves: dict[tuple, list[dict[str, float]]], rounds: int, only: list[str] | None = None
+    curves: dict[tuple, list[dict[str, float]]],
+    rounds: int,
+    only: list[str] | None = None,
+    start: dict[str, float] | None = None,
 ) -> dict[str, float]:
-    info = _core.deployment_info(spec_of(next(iter(curves))))
+    info = _core.deployment_info(spec_of(next(iter(curves)), start))
     coef = dict(info["coefficients"])
     bounds = {
         "eff_bw": (0.3, 1.0),
@@ -194,6 +216,9 @@ def fit(
         "reserved_bytes": (1e9, 2e10),
         "frontend": (1e-5, 1e-2),
         "client_gap": (1e-5, 2e-2),
+        "eff_attn": (0.1, 2.0),
+        "eff_link": (0.1, 2.0),
+        "prefill_layer_overhead": (1e-6, 4e-4),
     }
     if only:
         unknown = sorted(set(only) - set(bounds))
@@ -320,8 +345,9 @@ def check_static(path: str, coefficients: dict[str, float] | None = None, worst:
             last = engine.submit(0.0, isl, osl)
         engine.run_until(1e9)
         times = engine.token_times(last)
-        # token_times[0] is the first token's delivery (the end of the first decode step).
-        sim = (times[-1] - times[0]) / (osl - 2) * 1e3
+        # token_times[0] is the prefill step's end (the first token), token_times[1] the first
+        # decode step's.
+        sim = (times[-1] - times[1]) / (osl - 2) * 1e3
         groups[(row["model"], gpu, precision, tp)].append((batch, isl, osl, float(row["tpot_ms"]), sim))
     errors = {k: [abs(s - m) / m for *_, m, s in v] for k, v in groups.items()}
     print(f"{'static batch (TRT-LLM 0.9.0)':44} {'runs':>5} {'median':>7} {'max':>7}")
@@ -354,17 +380,29 @@ def main() -> None:
         metavar="FILE",
         help="also check the decode step cost against trtllm_0_9_0_static_batch_dli.csv",
     )
+    ap.add_argument(
+        "--set",
+        nargs="+",
+        default=[],
+        metavar="NAME=VALUE",
+        help="simulate with these coefficient values (with --fit: start from them)",
+    )
     ap.add_argument("--kv-policy", choices=("reserve", "on-demand"), default=DEPLOYMENT["kv_policy"])
     ap.add_argument("--max-num-batched-tokens", type=int, default=DEPLOYMENT["max_num_batched_tokens"])
     args = ap.parse_args()
     DEPLOYMENT["kv_policy"] = args.kv_policy
     DEPLOYMENT["max_num_batched_tokens"] = args.max_num_batched_tokens
     curves = load_curves(args.csv)
-    coef = fit(curves, args.rounds, args.only) if args.fit else None
+    try:
+        start = {k: float(v) for k, v in (a.split("=", 1) for a in args.set)}
+    except ValueError:
+        sys.exit(f"--set takes NAME=VALUE pairs, not {' '.join(args.set)}")
+    coef = fit(curves, args.rounds, args.only, start) if args.fit else (start or None)
     t = time.perf_counter()
     simulate(curves, coef)
     print(f"simulated {sum(map(len, curves.values()))} levels in {time.perf_counter() - t:.1f} s\n")
     report(curves)
+    headline(curves)
     if args.plot:
         plot(curves, args.plot)
     if args.check_static:

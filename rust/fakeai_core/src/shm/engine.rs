@@ -83,7 +83,6 @@ struct ReplicaHead {
     waiting_len: u32,
     running_len: u32,
     work_len: u32,
-    first_due_len: u32,
     /// The free slots are a ring (oldest freed first), so a finished request's record (its finish
     /// time, under the next generation) stays readable for a while: see [`SharedEngine::settle`].
     free_head: u32,
@@ -117,7 +116,6 @@ struct Layout {
     waiting: usize,
     running: usize,
     work: usize,
-    first_due: usize,
     free: usize,
     records: usize,
     stride: usize,
@@ -133,11 +131,10 @@ impl Layout {
         let waiting_at = align8(size_of::<ReplicaHead>());
         let running = waiting_at + align8(4 * slots);
         let work = running + align8(4 * seqs);
-        let first_due = work + align8(8 * seqs);
-        let free = first_due + align8(4 * seqs);
+        let free = work + align8(8 * seqs);
         let records = free + align8(4 * slots);
         let stride = records + slots * size_of::<Slot>();
-        Layout { seqs, slots, waiting: waiting_at, running, work, first_due, free, records, stride }
+        Layout { seqs, slots, waiting: waiting_at, running, work, free, records, stride }
     }
 }
 
@@ -352,7 +349,6 @@ impl SharedEngine {
                 waiting_len: 0,
                 running_len: 0,
                 work_len: 0,
-                first_due_len: 0,
                 free_head: 0,
                 free_len: n as u32,
             };
@@ -435,11 +431,6 @@ impl SharedEngine {
                 rep.work.push((local, new));
             }
         }
-        for &slot in &self.u32s(r, self.layout.first_due, s)[..(head.first_due_len as usize).min(s)] {
-            if let Some(local) = local_of(slot) {
-                rep.first_due.push(local);
-            }
-        }
         rep.free_blocks = head.free_blocks;
         rep.step_end = opt(head.step_end);
         rep.due = opt(head.due);
@@ -517,11 +508,6 @@ impl SharedEngine {
             work[i] = [slots[local as usize], new];
         }
         head.work_len = rep.work.len().min(s) as u32;
-        let first_due = self.u32s(r, self.layout.first_due, s);
-        for (i, &local) in rep.first_due.iter().take(s).enumerate() {
-            first_due[i] = slots[local as usize];
-        }
-        head.first_due_len = rep.first_due.len().min(s) as u32;
         head.free_blocks = rep.free_blocks;
         head.step_end = rep.step_end.unwrap_or(f64::NAN);
         head.due = rep.due.unwrap_or(f64::NAN);
@@ -731,10 +717,10 @@ impl SharedEngine {
             };
         }
         let step_end = opt(head.step_end);
+        let work = &self.work(r)[..(head.work_len as usize).min(s)];
         if last {
             // Its last token is sampled when the step in flight ends if that step completes its
             // context with one token left to generate.
-            let work = &self.work(r)[..(head.work_len as usize).min(s)];
             let finishing = work.iter().any(|&[w, new]| {
                 w as usize == slot
                     && rec.computed + new >= rec.prompt + rec.generated
@@ -749,13 +735,13 @@ impl SharedEngine {
             let next = self.next_event(r).unwrap_or(now).max(now);
             return Settled::Later(next + self.remaining_seconds(r, slot));
         }
-        // Sampled in the last step (`first_token` then holds the sampling time): delivered when the
-        // step in flight ends.
-        let sampled = self.u32s(r, self.layout.first_due, s)[..(head.first_due_len as usize).min(s)]
-            .contains(&(slot as u32));
-        match (sampled, step_end) {
+        // Its first token is sampled, and delivered, when the step that completes its prompt ends:
+        // the step in flight, if that one holds the prompt's last chunk.
+        let prefilled = rec.generated == 0
+            && work.iter().any(|&[w, new]| w as usize == slot && rec.computed + new >= rec.prompt);
+        match (prefilled, step_end) {
             (true, Some(end)) => Settled::At(end),
-            (false, _) if !rec.first_token.is_nan() => Settled::At(rec.first_token),
+            _ if !rec.first_token.is_nan() => Settled::At(rec.first_token),
             _ => Settled::Later(self.next_event(r).unwrap_or(now).max(now)),
         }
     }
@@ -909,9 +895,9 @@ pub struct ReplicaStatus {
     pub kv_blocks_free: u32,
 }
 
-/// Tokens a sustained forecast simulates step by step ([`sustained_forecast`]): the first (delivered
-/// with the second) and [`FORECAST_SPACINGS`] steps after it.
-const FORECAST_STEPS: u32 = 2 + FORECAST_SPACINGS;
+/// Tokens a sustained forecast simulates step by step ([`sustained_forecast`]): the first (its
+/// prefill step's) and [`FORECAST_SPACINGS`] steps after it.
+const FORECAST_STEPS: u32 = 1 + FORECAST_SPACINGS;
 /// Token spacings a sustained forecast measures before extrapolating.
 const FORECAST_SPACINGS: u32 = 2;
 
@@ -931,13 +917,9 @@ fn sustained_forecast(engine: &mut Engine, id: u32) -> Vec<f64> {
     if times.len() >= n || times.len() < 2 {
         return times;
     }
-    // Spacings after the first token's step (the first two tokens come out together).
-    let from = 1;
+    // The mean spacing of the steps after the first token's.
     let last = times.len() - 1;
-    let spacing = match last > from {
-        true => (times[last] - times[from]) / (last - from) as f64,
-        false => 0.0,
-    };
+    let spacing = (times[last] - times[0]) / last as f64;
     let end = times[last];
     times.extend((1..=n - times.len()).map(|k| end + spacing * k as f64));
     times
@@ -1208,9 +1190,12 @@ mod tests {
             }
         }
         // The first ask costs no wake-up (made when the answer is parked); a bound of one step
-        // priced with the sequences that outlast the request took 3.45.
+        // priced with the sequences that outlast the request took 3.45. The bound prices decode-only
+        // steps: here most steps also prefill a returning client and pay its per-layer launches
+        // (`prefill_layer_overhead`, which the bound cannot count on), so it is loose by about that:
+        // 4.6 asks per answer (under 3.25 without that cost).
         let per_answer = f64::from(asks) / f64::from(answers);
-        assert!(per_answer < 3.25, "{per_answer} asks per answer");
+        assert!(per_answer < 5.0, "{per_answer} asks per answer");
     }
 
     #[test]

@@ -188,10 +188,6 @@ impl Engine {
         for &(start, n) in &r.runs {
             out.extend(ends.iter().skip(start as usize).take(n as usize));
         }
-        // The first token is delivered with the next step (or was sampled but not yet delivered).
-        if let Some(first) = out.first_mut() {
-            *first = if r.first_token.is_nan() { f64::NAN } else { r.first_token };
-        }
         out
     }
 

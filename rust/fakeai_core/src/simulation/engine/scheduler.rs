@@ -9,9 +9,11 @@
 //! 2. If nothing was preempted, waiting requests (FCFS) are admitted while the budget, the
 //!    `max_num_seqs` limit and free blocks allow, each scheduling as much of its prefill as the budget
 //!    leaves (all of it when chunked prefill is off). Cached prefix tokens are not prefilled.
-//! 3. At the step's end every sequence whose context is complete emits one token; finished sequences
-//!    free their blocks. A sequence's first token reaches the client when the next step ends (as the
-//!    measured engines deliver it: TTFT at concurrency 1 is one prefill plus one decode step).
+//! 3. At the step's end every sequence whose context is complete emits one token, and the client
+//!    has it then, its first token included: the step that completes a prompt's prefill samples the
+//!    first token and the engine returns it at once (TensorRT-LLM hands out the context phase's
+//!    token when that step ends), so TTFT at concurrency 1 is one prefill step. Finished sequences
+//!    free their blocks.
 
 use super::cost::StepLoad;
 use super::deployment::{Deployment, KvPolicy};
@@ -32,9 +34,6 @@ pub struct Replica {
     /// End time of every step this replica ran (the token times of its sequences), when kept.
     pub step_ends: Vec<f64>,
     pub steps: u64,
-    /// Sequences whose first token was sampled in the last step: it reaches the client when the
-    /// following step ends (the engine hands a step's first tokens out while the next step runs).
-    pub first_due: Vec<u32>,
 }
 
 /// Whose token times a step's commit records (each emitting request's runs, in [`Request::runs`],
@@ -63,8 +62,7 @@ impl Clone for Replica {
 
     /// Becomes a copy of `source`, keeping its own buffers.
     fn clone_from(&mut self, source: &Replica) {
-        let Replica { waiting, running, free_blocks, step_end, work, due, step_ends, steps, first_due } =
-            source;
+        let Replica { waiting, running, free_blocks, step_end, work, due, step_ends, steps } = source;
         self.waiting.clone_from(waiting);
         self.running.clone_from(running);
         self.free_blocks = *free_blocks;
@@ -73,7 +71,6 @@ impl Clone for Replica {
         self.due = *due;
         self.step_ends.clone_from(step_ends);
         self.steps = *steps;
-        self.first_due.clone_from(first_due);
     }
 }
 
@@ -164,7 +161,6 @@ impl Replica {
         self.waiting.retain(|&w| w != id);
         self.running.retain(|&w| w != id);
         self.work.retain(|&(w, _)| w != id);
-        self.first_due.retain(|&w| w != id);
         self.free_blocks += r.blocks;
         r.blocks = 0;
         r.max_output = r.generated;
@@ -187,9 +183,6 @@ impl Replica {
         if record != Record::Nothing {
             self.step_ends.push(end);
         }
-        for id in self.first_due.drain(..) {
-            reqs[id as usize].first_token = end;
-        }
         let mut emitted = 0;
         let mut any_done = false;
         for &(id, new) in &self.work {
@@ -198,9 +191,6 @@ impl Replica {
             if r.pending() == 0 {
                 r.emit(end, step, record == Record::All || record == Record::One(id));
                 emitted += 1;
-                if r.generated == 1 && !r.done() {
-                    self.first_due.push(id);
-                }
                 if r.done() {
                     self.free_blocks += r.blocks;
                     r.blocks = 0;
@@ -212,11 +202,6 @@ impl Replica {
         self.work.clear();
         if any_done {
             self.running.retain(|&id| !reqs[id as usize].done());
-        }
-        if self.running.is_empty() && self.waiting.is_empty() {
-            for id in self.first_due.drain(..) {
-                reqs[id as usize].first_token = end;
-            }
         }
         emitted
     }

@@ -45,14 +45,37 @@ fn chunked_prefill_spreads_a_long_prompt_over_steps() {
     assert_eq!(e.replicas[0].steps, 5);
     assert_eq!(e.token_times(id).len(), 3);
     let r = &e.requests[id as usize];
-    // Sampled at the end of step 3, delivered when step 4 ends.
-    assert_eq!(r.first_token, e.replicas[0].step_ends[3]);
+    // Sampled, and delivered, when the step with the prompt's last chunk (the third) ends.
+    assert_eq!(r.first_token, e.replicas[0].step_ends[2]);
+    assert_eq!(e.token_times(id), e.replicas[0].step_ends[2..].to_vec());
 
     let whole = deployment(|s| {
         s.max_num_batched_tokens = 1000;
         s.chunked_prefill = false;
     });
     assert!(Engine::new(&whole, false).submit(0.0, 2500, 0, 3).is_err());
+}
+
+#[test]
+fn a_lone_request_has_its_first_token_when_its_prefill_step_ends() {
+    // TTFT at concurrency 1 is one prefill step (TensorRT-LLM returns the context phase's token at
+    // once), and each further token takes one decode step.
+    let dep = deployment(|_| {});
+    let cost = CostModel::new(&dep);
+    let mut e = Engine::new(&dep, true);
+    let id = e.submit(0.0, 200, 0, 4).unwrap();
+    e.drain();
+    let (mut prefill, mut decode) = (StepLoad::default(), StepLoad::default());
+    prefill.add(0, 200);
+    decode.add(200, 1);
+    let r = &e.requests[id as usize];
+    assert!((r.ttft() - cost.step_seconds(&prefill)).abs() < 1e-12, "{} s", r.ttft());
+    let times = e.token_times(id);
+    assert_eq!(times.len(), 4);
+    assert_eq!(times[0], r.first_token);
+    assert!((times[1] - times[0] - cost.step_seconds(&decode)).abs() < 1e-12);
+    // The first token's step is a prefill step, longer than the decode steps after it.
+    assert!(times[0] > times[1] - times[0]);
 }
 
 #[test]
@@ -189,10 +212,12 @@ fn prefill_groups(dep: &Deployment, c: u32) -> (f64, workload::Level) {
 fn a_closed_loop_of_equal_clients_does_not_stay_in_waves() {
     // Clients that start together are prefilled together, finish together and, with a constant
     // front-end time, come back one service apart into the next step, forever. With the front
-    // end's random service time the groups break up: most prefills have a step to themselves.
+    // end's random service time the groups break up: a prefill step gathers the few clients that
+    // returned while the step before it ran (a step holding a prefill costs its launches,
+    // `prefill_layer_overhead`, so a handful do), not all 25.
     let dep = deployment(|_| {});
     let (mixed, level) = prefill_groups(&dep, 25);
-    assert!(mixed < 2.0, "{mixed} requests prefilled per step");
+    assert!(mixed < 8.0, "{mixed} requests prefilled per step");
     // Without the front end and the client's turnaround the wave never breaks: every step that
     // prefills prefills all 25.
     let waves = deployment(|s| {
@@ -201,7 +226,7 @@ fn a_closed_loop_of_equal_clients_does_not_stay_in_waves() {
     });
     let (together, clumped) = prefill_groups(&waves, 25);
     assert_eq!(together, 25.0);
-    assert!(level.ttft.mean < 0.6 * clumped.ttft.mean, "{:?} vs {:?}", level.ttft, clumped.ttft);
+    assert!(level.ttft.mean < 0.7 * clumped.ttft.mean, "{:?} vs {:?}", level.ttft, clumped.ttft);
 }
 
 #[test]
@@ -255,7 +280,7 @@ fn a_closed_loop_measures_after_its_warm_up_rounds() {
 #[test]
 fn a_closed_loop_leaves_its_start_up_clump_out() {
     // All clients start together, in one clump whose first round waits behind one long prefill
-    // step: what is measured are rounds 4 to 9 of 10, whose TTFT is far below the first round's.
+    // step: what is measured are rounds 4 to 9 of 10, whose TTFT is well below the first round's.
     let dep = deployment(|_| {});
     let c = 25usize;
     let mut e = Engine::new(&dep, false);
@@ -264,5 +289,5 @@ fn a_closed_loop_leaves_its_start_up_clump_out() {
     assert_eq!((l.warmup, l.requests), (3 * c, 6 * c));
     assert!((l.ttft.mean - mean(&e.requests[3 * c..9 * c])).abs() < 1e-12);
     let first = mean(&e.requests[..c]);
-    assert!(first > 1.3 * l.ttft.mean, "{first} vs {:?}", l.ttft);
+    assert!(first > 1.2 * l.ttft.mean, "{first} vs {:?}", l.ttft);
 }
