@@ -16,7 +16,7 @@ curves, same deployment as ``calibration.py``) is set between two simulations of
 
 Printed per concurrency: the median ratio of each bound to the measured TTFT, how many levels each
 bound puts within 25 %, and the convoy fraction ``f = (measured - desync) / (convoy - desync)``
-(median and quartiles: 1 = a full convoy, 0 = none). This is the evidence behind the README's
+(median and quartiles: 1 = a full convoy, 0 = none). This is the evidence behind docs/engine-model.md's
 *What the measured TTFT is made of*: up to ten clients the measured TTFT is a full convoy on every
 configuration, which no per-request cost that ignores the arrivals' timing can reproduce.
 """

@@ -15,7 +15,7 @@ the SQLite store, which costs about as much as everything else the request does 
 render, by :mod:`fakeai.engine.responder`, for every kind of output (messages, function calls, file
 search), so serving even ``store: false`` from Rust would take a Rust renderer of the whole object that
 this route uses too. The Rust path's cuts save about 20 us of the Python chain per request (chat's
-figures in the README), a small share of a Responses request.
+figures in docs/benchmarks.md), a small share of a Responses request.
 """
 
 from __future__ import annotations

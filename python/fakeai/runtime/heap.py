@@ -13,8 +13,7 @@ So each worker, once its app is built:
    run about seventy times less often; the older generations keep CPython's ratios.
 
 Cycles are still collected, only later: what one can hold is bounded by the threshold (a few
-megabytes at most). ``benches/http_load.py`` measures the effect (see the README's performance
-section).
+megabytes at most). ``benches/http_load.py`` measures the effect (see docs/benchmarks.md).
 """
 
 from __future__ import annotations

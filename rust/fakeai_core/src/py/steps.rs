@@ -7,7 +7,7 @@
 //! its tokens (a pointer each) rather than its rendered chunks (~250 bytes each: 16 KB for 64 tokens,
 //! tens of MB for 100k), and each chunk is written while it is still in the CPU's cache: with 1,000
 //! streams in flight, pre-rendered chunks are 16 MB that every write reads back cold, which cost more
-//! than rendering them (see the streaming figures in the README). A stream sent in one write (no
+//! than rendering them (see the streaming figures in docs/benchmarks.md). A stream sent in one write (no
 //! inter-token latency) is rendered whole, as a list of bytes. The bytes are the same either way.
 
 use crate::render::anthropic::{MessageSource, MessageSteps};

@@ -163,7 +163,7 @@ impl Coefficients {
     /// rounded to `eff_attn` 0.3016, `eff_link` 0.5, `prefill_layer_overhead` 134 us, `frontend` 1.835
     /// -> 1.55 ms: points within 25 % 523 -> 554 of 633, medians TTFT 12.5 -> 9.4 %, ITL 7.5 -> 7.0 %,
     /// tokens/s 6.9 -> 6.5 %, the fixed-batch check 10.3 -> 9.8 % (1,313 -> 1,333 of 1,508 within
-    /// 25 %), and the one-client TTFT's slope in prompt tokens comes right. Errors: see the README.
+    /// 25 %), and the one-client TTFT's slope in prompt tokens comes right. Errors: see docs/engine-model.md.
     pub const FITTED: Coefficients = Coefficients {
         eff_bw: 0.841,
         eff_kv: 0.90,

@@ -104,7 +104,7 @@ const CLIENT_SEED: u64 = 0xC11E_57A7;
 /// apart again, and whatever arrives while a long (many-prefill) step runs joins the next one, which
 /// pulls them together. All clients start together, so the first rounds are one such clump; the
 /// random turnaround and front end dissolve it after some rounds (about seven at concurrency 25 for
-/// Llama-3-8B fp8 on one H100, 200/200: see the README) into the mixed state real clients and
+/// Llama-3-8B fp8 on one H100, 200/200: see docs/engine-model.md) into the mixed state real clients and
 /// servers reach, which is what a load test measures. TTFT and latency count from the
 /// client's send, as GenAI-Perf does. Measured: the requests [`measured`] names (the steady state:
 /// the first [`WARMUP_ROUNDS`] rounds are warm-up, as GenAI-Perf's and AIPerf's warm-up requests,
