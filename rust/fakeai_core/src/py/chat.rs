@@ -7,7 +7,7 @@
 use super::chat_call::ChatCall;
 use super::chat_options::{self, last_user_text};
 use super::length::natural;
-use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
+use super::reply::{request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::rich_content;
 use super::steps::{is_lazy, Steps};
 use crate::render::chat::{lazy_stream, render_completion, render_stream};
@@ -186,14 +186,10 @@ pub(super) fn render<'py>(
     let (cluster, engine, meter) = call.sim_parts(py);
     let ChatCall {
         ref fingerprint,
-        ttft,
-        itl,
-        jitter,
         extra_prompt_tokens,
         forced_tokens,
         cached_tokens,
         echo_mode,
-        prefill_per_token,
         max_generated,
         live,
         ..
@@ -276,7 +272,7 @@ pub(super) fn render<'py>(
     let object = if req.stream { "chat.completion.chunk" } else { "chat.completion" };
     let env = Envelope { id: &id, object, created: ids::unix_now(), model, fingerprint };
     let longest = choices.iter().map(ChatChoice::steps).max().unwrap_or(0);
-    let mut lat = latency_for(ttft, itl, jitter, prefill_per_token, prompt_tokens, usage.cached_tokens);
+    let mut lat = call.latency(prompt_tokens, usage.cached_tokens);
     if usage.accepted_prediction_tokens > 0 {
         let accepted = choices.iter().map(|c| c.accepted_prediction).max().unwrap_or(0);
         lat.itl *= prediction::decode_factor(longest, accepted);

@@ -14,6 +14,7 @@ use super::length::LengthDistribution;
 use super::meter::Meter;
 use super::reply::Answer;
 use super::shared_engine::SharedEngine;
+use crate::simulation::schedule::Latency;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -50,6 +51,17 @@ impl ChatCall {
         kwargs: Option<&Bound<'py, PyDict>>,
     ) -> PyResult<Bound<'py, ChatCall>> {
         Ok(py.get_type::<ChatCall>().call((model_info,), kwargs)?.cast_into::<ChatCall>()?)
+    }
+
+    /// The latency of a request whose `cached_tokens` of `prompt_tokens` were found in the prefix
+    /// cache: the base TTFT plus `prefill_per_token` for every uncached token.
+    pub(super) fn latency(&self, prompt_tokens: u32, cached_tokens: u32) -> Latency {
+        let prefill = crate::simulation::cluster::prefill_seconds(
+            self.prefill_per_token,
+            prompt_tokens as usize,
+            cached_tokens as usize,
+        );
+        Latency { ttft: self.ttft.max(0.0) + prefill, itl: self.itl, jitter: self.jitter }
     }
 
     pub(super) fn sim_parts<'py>(&self, py: Python<'py>) -> SimParts<'py> {

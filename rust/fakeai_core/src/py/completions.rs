@@ -3,7 +3,7 @@
 use super::chat_call::ChatCall;
 use super::inputs::{self, TextOrTokens};
 use super::length::natural;
-use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
+use super::reply::{request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::steps::{is_lazy, Steps};
 use crate::render::choices::{self, ChoiceSpec};
 use crate::render::echo;
@@ -71,25 +71,12 @@ pub(super) fn render<'py>(
     let py = request.py();
     let lengths = call.lengths.as_ref().map(|l| l.bind(py).clone());
     let lengths = lengths.as_ref();
-    let cluster = call.cluster.as_ref().map(|c| c.bind(py).clone());
-    let engine = call.engine.as_ref().map(|e| e.bind(py).clone());
-    let meter = call.meter.as_ref().map(|m| m.bind(py).clone());
+    let (cluster, engine, meter) = call.sim_parts(py);
     let context_length = match call.model_info.as_ref().map(|m| m.bind(py)).filter(|m| !m.is_none()) {
         Some(m) => Some(m.getattr(intern!(py, "context_length"))?.extract::<u32>()?),
         None => None,
     };
-    let ChatCall {
-        ref fingerprint,
-        ttft,
-        itl,
-        jitter,
-        forced_tokens,
-        echo_mode,
-        prefill_per_token,
-        max_generated,
-        live,
-        ..
-    } = *call;
+    let ChatCall { ref fingerprint, forced_tokens, echo_mode, max_generated, live, .. } = *call;
     let fingerprint = fingerprint.as_str();
     let get = |name: &Bound<'py, PyString>| request.getattr(name);
     let model = get(intern!(py, "model"))?.cast_into::<PyString>()?;
@@ -154,7 +141,7 @@ pub(super) fn render<'py>(
     let usage = Usage { prompt_tokens, completion_tokens, cached_tokens, ..Default::default() };
     let id = ids::new_id("cmpl-", 29);
     let env = Envelope { id: &id, object: "text_completion", created: ids::unix_now(), model, fingerprint };
-    let lat = latency_for(ttft, itl, jitter, prefill_per_token, prompt_tokens, cached_tokens);
+    let lat = call.latency(prompt_tokens, cached_tokens);
     let out = Outcome {
         prompt_tokens,
         completion_tokens,

@@ -56,7 +56,7 @@ pub(crate) fn body<'py>(
     if !base64 {
         let render = || {
             let (vectors, prompt_tokens) = vectors(&inputs, dims);
-            (embedding::render_list(model, &vectors, false, prompt_tokens), prompt_tokens)
+            (embedding::float_list(model, &vectors, prompt_tokens), prompt_tokens)
         };
         let (body, prompt_tokens) = if small { render() } else { py.detach(render) };
         return Ok((PyBytes::new(py, &body), prompt_tokens));

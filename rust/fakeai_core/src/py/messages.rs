@@ -3,7 +3,7 @@
 use super::chat::{read_messages, PromptSink};
 use super::chat_call::ChatCall;
 use super::length::natural;
-use super::reply::{latency_for, request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
+use super::reply::{request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::steps::{is_lazy, Steps};
 use crate::render::anthropic::{self, Message, MessageSteps, OwnedMessage, StopReason, ToolUse};
 use crate::render::choices::{self, ChoiceSpec};
@@ -92,8 +92,7 @@ pub(super) fn anthropic_message<'py>(
     };
     let routed = sim.route(&ids);
     let cached_tokens = routed.map_or(0, |r| r.1).min(input_tokens);
-    let lat =
-        latency_for(call.ttft, call.itl, call.jitter, call.prefill_per_token, input_tokens, cached_tokens);
+    let lat = call.latency(input_tokens, cached_tokens);
     let outcome = Outcome {
         prompt_tokens: input_tokens,
         completion_tokens: output_tokens,

@@ -155,24 +155,6 @@ impl Sim<'_> {
     }
 }
 
-/// Latency of a request whose `cached_tokens` of `prompt_tokens` were found in the prefix cache:
-/// the base TTFT plus `prefill_per_token` for every uncached token.
-pub(crate) fn latency_for(
-    ttft: f64,
-    itl: f64,
-    jitter: f64,
-    prefill_per_token: f64,
-    prompt_tokens: u32,
-    cached_tokens: u32,
-) -> Latency {
-    let prefill = crate::simulation::cluster::prefill_seconds(
-        prefill_per_token,
-        prompt_tokens as usize,
-        cached_tokens as usize,
-    );
-    Latency { ttft: ttft.max(0.0) + prefill, itl, jitter }
-}
-
 /// What a generating call returns: the rendered payload, when to send it, the token counts and the
 /// request's batch-slot ticket.
 #[pyclass(frozen, module = "fakeai._core")]

@@ -193,15 +193,9 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// The `{"object":"list","data":[...]}` response; `base64` packs each vector as little-endian f32,
-/// else each is a JSON array of its values on the decimal grid ([`decimal_grid::array()`]).
-pub fn render_list(model: &str, vectors: &[Vec<f32>], base64: bool, prompt_tokens: u32) -> Vec<u8> {
-    if base64 {
-        let list = Base64List::new(model, vectors, prompt_tokens);
-        let mut buf = vec![0; list.size()];
-        list.write(&mut buf);
-        return buf;
-    }
+/// The `{"object":"list","data":[...]}` response with each vector a JSON array of its values on the
+/// decimal grid ([`decimal_grid::array()`]); [`Base64List`] writes the base64 one.
+pub fn float_list(model: &str, vectors: &[Vec<f32>], prompt_tokens: u32) -> Vec<u8> {
     let dims = vectors.first().map_or(0, Vec::len);
     // room for every array at its longest: the buffer never grows while it is written
     let mut buf =
@@ -339,7 +333,7 @@ mod tests {
             let length: f64 = v.iter().map(|x| f64::from(*x) * f64::from(*x)).sum();
             assert!((length - 1.0).abs() < 1e-6, "{text} at {dims}: {length}");
             // the JSON floats read back to exactly these values
-            let json = String::from_utf8(render_list("m", std::slice::from_ref(&v), false, 1)).unwrap();
+            let json = String::from_utf8(float_list("m", std::slice::from_ref(&v), 1)).unwrap();
             let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
             let back: Vec<f32> = parsed["data"][0]["embedding"]
                 .as_array()
@@ -447,11 +441,14 @@ mod tests {
     #[test]
     fn base64_packs_little_endian_floats() {
         let v = vec![vec![1.0f32, -0.5]];
-        let s = String::from_utf8(render_list("m", &v, true, 2)).unwrap();
+        let list = Base64List::new("m", &v, 2);
+        let mut out = vec![0; list.size()];
+        list.write(&mut out);
+        let s = String::from_utf8(out).unwrap();
         let b64 = base64::engine::general_purpose::STANDARD
             .encode([1.0f32.to_le_bytes(), (-0.5f32).to_le_bytes()].concat());
         assert!(s.contains(&format!("\"embedding\":\"{b64}\"")));
-        let f = String::from_utf8(render_list("m", &v, false, 2)).unwrap();
+        let f = String::from_utf8(float_list("m", &v, 2)).unwrap();
         assert!(f.contains("\"embedding\":[1.0,-0.5]"));
         assert!(f.ends_with("\"usage\":{\"prompt_tokens\":2,\"total_tokens\":2}}"));
     }

@@ -230,9 +230,9 @@ impl Engine {
             && self.step().is_some()
         {
             if sustain && !self.finished.is_empty() {
-                // Not before the request's first token is delivered (with its second): a first
-                // token forecast from no further arrivals is a lower bound of the real one, which
-                // the live server settles when it is due.
+                // Not before the request's second token: a first token forecast from no further
+                // arrivals is a lower bound of the real one, which the live server settles when it
+                // is due.
                 let replace = self.requests[id as usize].generated > 1;
                 for done in std::mem::take(&mut self.finished) {
                     let r = &self.requests[done as usize];
