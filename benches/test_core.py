@@ -42,6 +42,7 @@ def test_count_tokens_rust(benchmark):
 
 
 @pytest.mark.benchmark(group="count_tokens")
+@pytest.mark.reference
 def test_count_tokens_python(benchmark):
     assert benchmark(py_count_tokens, PROSE) == _core.count_tokens(PROSE)
 
@@ -101,6 +102,7 @@ def test_chat_rust(benchmark):
 
 
 @pytest.mark.benchmark(group="chat_16_tokens")
+@pytest.mark.reference
 def test_chat_python(benchmark):
     body = orjson.loads(benchmark(py_chat, MESSAGES, 16, 1))
     assert body["usage"]["completion_tokens"] == 16
@@ -218,6 +220,7 @@ def test_embed_rust_base64(benchmark):
 
 
 @pytest.mark.benchmark(group="embedding_1536")
+@pytest.mark.reference
 def test_embed_python(benchmark):
     check_dense(orjson.loads(benchmark(py_embed, PROSE[:400], 1536)))
 
@@ -244,6 +247,7 @@ def test_embed_base64_rust(benchmark):
 
 
 @pytest.mark.benchmark(group="embedding_1536_base64")
+@pytest.mark.reference
 def test_embed_base64_python(benchmark):
     check_dense_base64(orjson.loads(benchmark(py_embed_base64, PROSE[:400], 1536)))
 
@@ -348,5 +352,6 @@ def test_tool_call_rust(benchmark):
 
 
 @pytest.mark.benchmark(group="chat_tool_call")
+@pytest.mark.reference
 def test_tool_call_python(benchmark):
     check_tool_call(benchmark(py_tool_call, TOOLS_REQUEST, 1))

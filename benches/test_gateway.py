@@ -58,6 +58,7 @@ def test_admit_rust(benchmark, tmp_path):
 
 
 @pytest.mark.benchmark(group="admit")
+@pytest.mark.reference
 def test_admit_python(benchmark):
     verdict, headers = benchmark(PyLimiter().admit, "sk-****abcd#12345678", 10**9, 10**12, 100)
     assert verdict == 0 and len(headers) == 6
@@ -123,6 +124,7 @@ def test_anthropic_stream_rust(benchmark):
 
 
 @pytest.mark.benchmark(group="anthropic")
+@pytest.mark.reference
 def test_anthropic_stream_python(benchmark):
     steps = benchmark(py_anthropic_stream, [" word"] * 64)
     assert len(steps) == 65 and steps[-1].endswith(b'{"type":"message_stop"}\n\n')

@@ -52,6 +52,7 @@ def test_png_rust(benchmark):
 
 
 @pytest.mark.benchmark(group="png_1024x1024")
+@pytest.mark.reference
 def test_png_python(benchmark):
     png = benchmark(py_png, SIZE, SIZE, 7)
     assert png_size(png) == (SIZE, SIZE)

@@ -81,11 +81,13 @@ def check(times: list[list[float]]) -> float:
 
 @pytest.mark.benchmark(group="pace 1,000 streams x 64 steps (CPU s)", timer=time.process_time)
 def test_pacing_ticker(benchmark):
-    times = benchmark.pedantic(run, args=("ticker",), rounds=3, iterations=1)
+    # Seven rounds after a warm-up one: with three, an unchanged build's median moved by up to 17 %.
+    times = benchmark.pedantic(run, args=("ticker",), rounds=7, iterations=1, warmup_rounds=1)
     benchmark.extra_info["median_gap_ms"] = check(times) * 1000
 
 
 @pytest.mark.benchmark(group="pace 1,000 streams x 64 steps (CPU s)", timer=time.process_time)
+@pytest.mark.reference
 def test_pacing_sleep_per_step(benchmark):
     times = benchmark.pedantic(run, args=("sleep",), rounds=3, iterations=1)
     benchmark.extra_info["median_gap_ms"] = check(times) * 1000

@@ -133,6 +133,7 @@ def test_radix_rust(benchmark):
 
 
 @pytest.mark.benchmark(group="radix match+insert, 64 prompts of 2k tokens")
+@pytest.mark.reference
 def test_radix_python(benchmark):
     expected = reference()
     assert any(expected) and not all(m == 128 for m in expected)

@@ -54,6 +54,7 @@ def test_top_k_rust(benchmark):
 
 
 @pytest.mark.benchmark(group="top_k")
+@pytest.mark.reference
 def test_top_k_python(benchmark):
     best = benchmark(py_top_k, QUERY, MATRIX, DIMS, 10)
     assert [i for i, _ in best] == [i for i, _ in _core.top_k(QUERY, MATRIX, DIMS, 10)]
