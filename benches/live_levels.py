@@ -26,6 +26,10 @@ from fakeai.runtime.process import free_port, spawn
 from live_clients import MODEL, Raw, stream_httpx
 
 HERE = Path(__file__).resolve().parent
+#: Request numbers, each prompt's first word: one count for the whole run, so that no request of a
+#: later level repeats an earlier level's prompt on the same server (a repeated prompt is a
+#: prefix-cache hit, whose cheap prefill changes the level; see :func:`level`).
+PROMPTS = itertools.count()
 
 
 class Sent(NamedTuple):
@@ -93,7 +97,6 @@ def level(
     async def run() -> tuple[list[Sent], Server | None]:
         out: list[Sent] = []
         begin = time.perf_counter()
-        counter = iter(range(10**9))
         warm = asyncio.Event()
         started = [0]
         limits = httpx.Limits(max_connections=concurrency)
@@ -109,7 +112,7 @@ def level(
                             started[0] += 1
                             if started[0] == concurrency:
                                 warm.set()
-                        i = next(counter)
+                        i = next(PROMPTS)
                         start, wrote, ts, tokens = await (
                             conn.one(i, words) if conn else stream_httpx(http, i, words)
                         )

@@ -35,12 +35,14 @@ every client had begun its fourth round, beside ``replay``'s for the same reques
 machine the clients' figures and the floor move by more than the engine does, the server's do not.
 
 ``replay`` asks whether the live server's engine gives the offline engine's token times for the same
-arrivals; ``closed`` adds whether the closed loop produces the live arrivals. The second does not at
-concurrency 25: the clients start together, so the first rounds' prefills share steps and their
-requests finish together (a convoy); the live clients lose it within a few rounds, the offline loop
-only over hundreds (the footer prints its TTFT by rounds), and so do tight clients (``--client
-raw``): what breaks the convoy live is the live path from the engine's last token to the next
-request, not the client library. The last lines count the comparisons within 10%.
+arrivals; ``closed`` adds whether the closed loop produces the live arrivals. At concurrency 25 that
+depends on the clients: all start together, so the first rounds' prefills share steps and their requests
+finish together (a convoy), which the closed loop keeps (the footer prints its TTFT by rounds) and tight
+clients (``--client raw``) keep too; httpx clients, whose event loop reads a stream's end a few ms late
+at random, break it up (docs/engine-model.md, *Live against offline*). Every prompt of a run is distinct,
+across levels too (:data:`live_levels.PROMPTS`): a prompt repeated from an earlier level on the same
+server is a prefix-cache hit, whose nearly free prefill would keep a level from forming its convoy. The
+last lines count the comparisons within 10%.
 
 The pieces, one module each beside this one: ``live_clients.py`` (the request and the two clients:
 httpx and ``--client raw``), ``live_levels.py`` (starting fakeai or the floor, running a level, which
