@@ -28,7 +28,7 @@ from live_clients import MODEL, Raw, stream_httpx
 HERE = Path(__file__).resolve().parent
 #: Request numbers, each prompt's first word: one count for the whole run, so that no request of a
 #: later level repeats an earlier level's prompt on the same server (a repeated prompt is a
-#: prefix-cache hit, whose cheap prefill changes the level; see :func:`level`).
+#: prefix-cache hit, whose cheap prefill changes the level: docs/engine-model.md, *Live against offline*).
 PROMPTS = itertools.count()
 
 
