@@ -458,13 +458,7 @@ mod tests {
         assert!(ring(2) > switch(2));
         // Through the whole step: the same TP8 decode step on A100 pays 7 hops per all-reduce more
         // than it would behind a reducing switch.
-        let spec = Spec {
-            model: "llama-3-70b".into(),
-            gpu: Some("A100".into()),
-            precision: Some("fp16".into()),
-            tp: Some(8),
-            ..Spec::default()
-        };
+        let spec = Spec::of("llama-3-70b", "A100", "fp16", 8);
         let ring_dep = Deployment::new(&spec).unwrap();
         assert!(!ring_dep.gpu.switch_reduce && Gpu::find("H100").unwrap().switch_reduce);
         let mut switch_dep = ring_dep.clone();
@@ -591,13 +585,7 @@ mod tests {
     fn all_reduce_time_grows_with_the_tokens_at_the_links_share() {
         // Llama-3-70B on 4 H100s: each token's two all-reduces per layer move its hidden state
         // (2 bytes, 2 (tp-1)/tp of it per GPU) over `eff_link` of the link's bandwidth.
-        let spec = Spec {
-            model: "llama-3-70b".into(),
-            gpu: Some("H100".into()),
-            precision: Some("fp8".into()),
-            tp: Some(4),
-            ..Spec::default()
-        };
+        let spec = Spec::of("llama-3-70b", "H100", "fp8", 4);
         let dep = Deployment::new(&spec).unwrap();
         let m = CostModel::new(&dep);
         let c = Coefficients::FITTED;

@@ -228,10 +228,9 @@ impl Deployment {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn spec(model: &str, gpu: &str, precision: &str, tp: u32) -> Spec {
+impl Spec {
+    /// A model on `tp` GPUs of `gpu` in `precision`, every other field at its default (tests).
+    pub(crate) fn of(model: &str, gpu: &str, precision: &str, tp: u32) -> Spec {
         Spec {
             model: model.into(),
             gpu: Some(gpu.into()),
@@ -240,31 +239,37 @@ mod tests {
             ..Spec::default()
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn bad_values_are_named() {
-        let e = Deployment::new(&spec("llama-3-8b", "V100", "fp16", 1)).unwrap_err();
+        let e = Deployment::new(&Spec::of("llama-3-8b", "V100", "fp16", 1)).unwrap_err();
         assert_eq!(e.message, "unknown GPU 'V100' (choose from A100, H100, H200, B200, L40S)");
-        let e = Deployment::new(&spec("llama-3-8b", "H100", "fp16", 3)).unwrap_err();
+        let e = Deployment::new(&Spec::of("llama-3-8b", "H100", "fp16", 3)).unwrap_err();
         assert!(e.message.contains("tensor parallelism 3"), "{}", e.message);
-        let e = Deployment::new(&spec("llama-3.1-405b", "H100", "bf16", 1)).unwrap_err();
+        let e = Deployment::new(&Spec::of("llama-3.1-405b", "H100", "bf16", 1)).unwrap_err();
         assert!(e.message.contains("does not fit"), "{}", e.message);
-        let e = Deployment::new(&spec("gpt-4o", "H100", "bf16", 1)).unwrap_err();
+        let e = Deployment::new(&Spec::of("gpt-4o", "H100", "bf16", 1)).unwrap_err();
         assert_eq!(e.param, "model");
     }
 
     #[test]
     fn kv_capacity_follows_memory_left() {
-        let fp16 = Deployment::new(&spec("llama-3-8b", "H100", "fp16", 1)).unwrap();
-        let fp8 = Deployment::new(&spec("llama-3-8b", "H100", "fp8", 1)).unwrap();
+        let fp16 = Deployment::new(&Spec::of("llama-3-8b", "H100", "fp16", 1)).unwrap();
+        let fp8 = Deployment::new(&Spec::of("llama-3-8b", "H100", "fp8", 1)).unwrap();
         // fp8 halves the bytes per token and frees 8 GB of weights.
         assert!(fp8.kv_tokens() > 2 * fp16.kv_tokens());
-        let fp16_cache = Spec { kv_cache_dtype: Some("fp16".into()), ..spec("llama-3-8b", "H100", "fp8", 1) };
+        let fp16_cache =
+            Spec { kv_cache_dtype: Some("fp16".into()), ..Spec::of("llama-3-8b", "H100", "fp8", 1) };
         let fp16_cache = Deployment::new(&fp16_cache).unwrap();
         assert!(
             fp16_cache.kv_tokens() < fp8.kv_tokens() / 2 + 1 && fp16_cache.kv_tokens() > fp16.kv_tokens()
         );
-        let tp2 = Deployment::new(&spec("llama-3-8b", "H100", "fp16", 2)).unwrap();
+        let tp2 = Deployment::new(&Spec::of("llama-3-8b", "H100", "fp16", 2)).unwrap();
         assert!(tp2.kv_tokens() > 2 * fp16.kv_tokens());
     }
 
