@@ -102,10 +102,11 @@ const CLIENT_SEED: u64 = 0xC11E_57A7;
 /// Why both are random: requests prefilled in one step run in lock-step and, with equal output
 /// lengths, finish in the same step; what they do outside the engine is all that can pull them
 /// apart again, and whatever arrives while a long (many-prefill) step runs joins the next one, which
-/// pulls them together. All clients start together, so the first rounds are one such clump; the
-/// random turnaround and front end dissolve it after some rounds (about seven at concurrency 25 for
-/// Llama-3-8B fp8 on one H100, 200/200: see docs/engine-model.md) into the mixed state real clients and
-/// servers reach, which is what a load test measures. TTFT and latency count from the
+/// pulls them together. All clients start together, so the first rounds are one such clump (a
+/// convoy); the random turnaround and front end loosen it, but at concurrency 25 for Llama-3-8B fp8
+/// on one H100, 200/200, most of it stays, as in NIM's runs measured with GenAI-Perf and in the live
+/// server driven by clients as tight (docs/engine-model.md, *Live against offline*). TTFT and
+/// latency count from the
 /// client's send, as GenAI-Perf does. Measured: the requests [`measured`] names (the steady state:
 /// the first [`WARMUP_ROUNDS`] rounds are warm-up, as GenAI-Perf's and AIPerf's warm-up requests,
 /// and the last round ran below the full concurrency); throughput over the time from the first
