@@ -6,7 +6,10 @@
 For every curve of the NVIDIA NIM sizing file (rows grouped by model, gpu, precision, tp, isl, osl;
 ``metric_stat == mean`` rows; TensorRT-LLM backend measured with GenAI-Perf), each concurrency level
 is simulated with the same in-process API ``fakeai simulate`` calls (closed loop, ``isl`` in, ``osl``
-out, clients behind the server's serial front end with a seeded turnaround), and the absolute
+out, clients behind the server's serial front end with a seeded turnaround) and measured as
+GenAI-Perf measured the file (``fakeai simulate --measurement-interval 60000``: from the clients'
+synchronised start, in perf_analyzer's 72 s time windows, every request that ended before its
+windows stopped; see ``MEASUREMENT_INTERVAL``), and the absolute
 percentage errors of TTFT, ITL and output tokens/s are printed per curve and overall (medians), with
 the worst curves. A curve's points "up to its plateau" are those whose measured throughput is still
 below 95 % of the curve's best, plus the first one reaching it: each of those must be within 25 %.
@@ -51,6 +54,13 @@ DEPLOYMENT = {
     "chunked_prefill": True,
 }
 PLATEAU = 0.95
+# How the curves were measured: GenAI-Perf's --measurement-interval (seconds here). Each level's
+# request count (the denominator of its mean input length, in the file's notes) over its request
+# throughput puts its duration at 216, 288, ... 720 s: three to ten perf_analyzer windows of
+# 1.2 x 60 s. So each level is simulated and measured the same way: from the start, in 72 s windows
+# (rust/fakeai_core/src/simulation/engine/time_windows.rs).
+MEASUREMENT_INTERVAL = 60.0
+MAX_REQUESTS = 2_000_000
 HEADLINE = ("meta-llama3-8b-instruct", "H100_80GB_HBM3", "fp8", 1, 200, 200)
 KV_CACHE = "auto"
 # The configurations --plot draws: both models, both GPUs, every precision, TP 1-8 and each kind of
@@ -126,7 +136,7 @@ def simulate(
         isl, osl = key[4], key[5]
         for p in points:
             c = p["c"]
-            r = _core.simulate_closed_loop(spec, isl, osl, c, requests(c))
+            r = _core.simulate_closed_loop(spec, isl, osl, c, MAX_REQUESTS, None, MEASUREMENT_INTERVAL)
             p["sim_ttft"], p["sim_itl"], p["sim_tps"] = (
                 r["ttft_ms"]["mean"],
                 r["itl_ms"]["mean"],

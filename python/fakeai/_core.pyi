@@ -482,6 +482,7 @@ def simulate_closed_loop(
     concurrency: int,
     requests: int,
     progress: Callable[[float], object] | None = None,
+    measurement_interval: float | None = None,
 ) -> dict[str, Any]: ...
 def simulate_poisson(
     deployment_spec: dict[str, Any],

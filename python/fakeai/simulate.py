@@ -18,6 +18,12 @@ level; a closed loop's clients all start together, so its first three rounds (3 
 is at least 5 x C; else the first round) are warm-up, as GenAI-Perf's and AIPerf's warm-up requests,
 and its last round (the last C, sent while other clients had stopped) is not measured either;
 Poisson arrivals leave their first tenth out. A trace is measured whole.
+
+``--measurement-interval MS`` measures a closed loop as GenAI-Perf (on perf_analyzer) does instead,
+to compare with numbers it produced: from the start, no warm-up, in windows of 1.2 x MS, stopping at
+the first three windows that agree within 10 % on throughput and latency (at most ten), over every
+request that ended by then (JSON: ``measured_s``, the last window's end). A level whose requests outlast a few windows then measures mostly its
+first rounds, start-up queue included (``rust/fakeai_core/src/simulation/engine/time_windows.rs``).
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ from fakeai.engine import deployment
 from fakeai.settings import Settings, parse
 
 STATS = ("ttft_ms", "itl_ms", "e2e_ms")
+# Requests a level measured in time windows may send at most (ten windows of a fast deployment at
+# high concurrency stay well below; it bounds the run's memory, ~100 bytes a request).
+WINDOWED_REQUESTS = 2_000_000
 PROG = "fakeai simulate"
 
 
@@ -82,6 +91,18 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
             "Requests sent per level [closed loop: max(200, 10 x C), measured after 3 rounds (3 x C) of"
             " warm-up and before the last round; rate: max(500, 120 s of arrivals), the first tenth"
             " warm-up]."
+        ),
+    )
+    p.add_argument(
+        "--measurement-interval",
+        type=str,
+        default=None,
+        metavar="MS",
+        help=(
+            "Closed loop only: measure as GenAI-Perf (perf_analyzer's time windows) does with this"
+            " --measurement-interval, instead of the steady state: windows of 1.2 x MS from the start,"
+            " no warm-up, stop at 3 windows agreeing within 10%% (at most 10), every request that ended"
+            " by then (--requests then caps the requests sent) [off]."
         ),
     )
     p.add_argument("--seed", type=str, default="0", help="Seed of Poisson arrivals [0].")
@@ -202,6 +223,11 @@ def simulate(
     osl = _number(int, args.osl, "--osl")
     requests = _number(int, args.requests, "--requests") if args.requests is not None else None
     seed = _number(int, args.seed, "--seed", 0)
+    interval = args.measurement_interval
+    if interval is not None:
+        if args.trace or args.rate:
+            raise UsageError("--measurement-interval measures closed-loop levels (--concurrency) only")
+        interval = _number(float, interval, "--measurement-interval", 1) / 1000.0
     show = sys.stderr.isatty() if args.progress is None else args.progress
     results = []
     try:
@@ -225,8 +251,14 @@ def simulate(
             bar = Progress(show, len(levels))
             for i, c in enumerate(levels):
                 bar.begin(i)
-                n = requests or max(200, 10 * c)
-                results.append({"concurrency": c, **_core.simulate_closed_loop(spec, isl, osl, c, n, bar)})
+                if interval is None:
+                    n = requests or max(200, 10 * c)
+                else:
+                    n = requests or WINDOWED_REQUESTS
+                level = _core.simulate_closed_loop(spec, isl, osl, c, n, bar, interval)
+                if interval is not None:  # where the windows stopped, as GenAI-Perf's run did
+                    level["measured_s"] = level["simulated_s"]
+                results.append({"concurrency": c, **level})
             bar.end()
     except _core.InvalidInput as e:
         raise UsageError(e.args[0]) from None

@@ -106,6 +106,24 @@ def test_knobs_from_environment_and_more_replicas_serve_more():
     assert two[0]["output_tokens_per_s"] > 1.3 * one[0]["output_tokens_per_s"]
 
 
+def test_measurement_in_genai_perf_time_windows():
+    # Llama-3-70B on eight A100s, 2,000 in / 2,000 out: a request lasts ~55-110 s, longer than a
+    # 12 s window, so GenAI-Perf's windows measure the first rounds and their start-up queue.
+    args = ("--model", "meta-llama/Meta-Llama-3-70B-Instruct", "--gpu", "A100", "--precision", "bf16")
+    args += ("--tp", "8", "--isl", "2000", "--osl", "2000", "--concurrency", "100")
+    steady = simulate(*args)[0]
+    windowed = simulate(*args, "--measurement-interval", "60000")[0]
+    assert windowed["warmup_requests"] == 0 and steady["warmup_requests"] == 300
+    assert windowed["ttft_ms"]["mean"] > 1.1 * steady["ttft_ms"]["mean"]
+    # Ten windows of 72 s at most, and only requests that ended within them.
+    assert windowed["measured_s"] <= 720 and 100 <= windowed["requests"] < 1000
+    # Short requests: three agreeing windows, and the start-up round weighs little.
+    short = simulate("--concurrency", "10", "--measurement-interval", "5000")[0]
+    assert short["measured_s"] in (18.0, 24.0, 30.0, 36.0, 42.0, 48.0, 54.0, 60.0)
+    plain = simulate("--concurrency", "10")[0]
+    assert abs(short["ttft_ms"]["mean"] / plain["ttft_ms"]["mean"] - 1) < 0.15
+
+
 def test_kv_pressure_preempts():
     levels = simulate(
         "--isl", "2000", "--osl", "2000", "--concurrency", "250", "--gpu-memory-utilization", "0.3"
@@ -126,6 +144,12 @@ def test_kv_pressure_preempts():
         (("--model", "gpt-4o"), "no architecture known for model 'gpt-4o'"),
         (("--concurrency", "0"), "--concurrency must be >= 1, got '0'"),
         (("--isl", "many"), "--isl must be an integer, got 'many'"),
+        (("--measurement-interval", "0"), "--measurement-interval must be >= 1, got '0'"),
+        (("--measurement-interval", "soon"), "--measurement-interval must be a number, got 'soon'"),
+        (
+            ("--rate", "5", "--measurement-interval", "1000"),
+            "--measurement-interval measures closed-loop levels (--concurrency) only",
+        ),
     ],
 )
 def test_bad_input_is_one_line_naming_the_value(args, needle):

@@ -8,6 +8,7 @@
 //! value raises `InvalidInput(message, param, "invalid_deployment")`.
 
 use super::InvalidInput;
+use crate::simulation::engine::time_windows;
 use crate::simulation::engine::workload::{self, Level, Summary, TraceEntry};
 use crate::simulation::engine::{Coefficients, Deployment, Engine, KvPolicy, Spec};
 use pyo3::prelude::*;
@@ -113,9 +114,12 @@ fn run<'py>(
     level(py, &result.map_err(|m| invalid(m, "workload"))?)
 }
 
-/// One closed-loop level: `concurrency` clients, `requests` requests of `isl` in / `osl` out tokens.
+/// One closed-loop level: `concurrency` clients, `requests` requests of `isl` in / `osl` out tokens,
+/// measured in its steady state; or, with `measurement_interval` (seconds), in time windows from the
+/// start as GenAI-Perf measures (`requests` then bounds the requests sent).
 #[pyfunction]
-#[pyo3(signature = (deployment_spec, isl, osl, concurrency, requests, progress=None))]
+#[pyo3(signature = (deployment_spec, isl, osl, concurrency, requests, progress=None, measurement_interval=None))]
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn simulate_closed_loop<'py>(
     py: Python<'py>,
     deployment_spec: &Bound<'py, PyDict>,
@@ -124,9 +128,15 @@ pub(crate) fn simulate_closed_loop<'py>(
     concurrency: u32,
     requests: u32,
     progress: Option<Py<PyAny>>,
+    measurement_interval: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let dep = deployment(deployment_spec)?;
-    run(py, progress, |p| workload::closed_loop(&dep, isl, osl, concurrency, requests, p))
+    match measurement_interval {
+        None => run(py, progress, |p| workload::closed_loop(&dep, isl, osl, concurrency, requests, p)),
+        Some(interval) => run(py, progress, |p| {
+            time_windows::closed_loop_windows(&dep, isl, osl, concurrency, interval, requests, p)
+        }),
+    }
 }
 
 /// One Poisson level: `requests` arrivals at `rate` per second (seeded).

@@ -4,7 +4,8 @@
 //! derives the KV capacity; [`cost`] prices one step (roofline of bytes and FLOPs plus overheads, with
 //! coefficients fitted to measurements); [`scheduler`] is one replica's vLLM-style step planning;
 //! [`engine`] runs replicas event by event on a simulated clock; [`workload`] drives it offline
-//! (closed loop, Poisson, traces) for `fakeai simulate`.
+//! (closed loop, Poisson, traces) for `fakeai simulate`; [`time_windows`] measures a closed loop as
+//! GenAI-Perf does.
 
 pub mod cost;
 pub mod deployment;
@@ -14,6 +15,7 @@ pub mod hardware;
 pub mod models;
 pub mod request;
 pub mod scheduler;
+pub mod time_windows;
 pub mod workload;
 
 #[cfg(test)]

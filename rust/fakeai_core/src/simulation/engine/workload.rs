@@ -3,6 +3,7 @@
 
 use super::deployment::Deployment;
 use super::engine::Engine;
+use super::request::Request;
 use crate::rng::Rng;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet, VecDeque};
@@ -64,11 +65,23 @@ pub const TRACE_BLOCK_TOKENS: u32 = 512;
 /// Called now and then with the fraction done; returning false stops the run.
 pub type Progress<'a> = &'a mut dyn FnMut(f64) -> bool;
 
-const STOPPED: &str = "interrupted";
+pub(crate) const STOPPED: &str = "interrupted";
 
 fn report(engine: &Engine, ids: std::ops::Range<usize>, window: (f64, f64), tokens: u64) -> Level {
-    let ids_start = ids.start;
-    let done: Vec<_> = engine.requests[ids].iter().filter(|r| r.done()).collect();
+    let warmup = ids.start;
+    let done: Vec<&Request> = engine.requests[ids].iter().filter(|r| r.done()).collect();
+    summarize(&done, warmup, window, tokens, engine)
+}
+
+/// The level of the finished requests `done` (after `warmup` left out), with throughput over
+/// `window` (seconds, from, to) in which `tokens` were generated.
+pub(crate) fn summarize(
+    done: &[&Request],
+    warmup: usize,
+    window: (f64, f64),
+    tokens: u64,
+    engine: &Engine,
+) -> Level {
     let span = (window.1 - window.0).max(1e-9);
     Level {
         ttft: Summary::of(done.iter().map(|r| r.ttft()).collect()),
@@ -78,7 +91,7 @@ fn report(engine: &Engine, ids: std::ops::Range<usize>, window: (f64, f64), toke
         requests_per_s: done.len() as f64 / span,
         preemptions: engine.preemptions,
         requests: done.len(),
-        warmup: ids_start,
+        warmup,
         duration: engine.now,
     }
 }
@@ -131,14 +144,42 @@ pub fn closed_loop_on(
     requests: u32,
     progress: Progress<'_>,
 ) -> Result<Level, String> {
-    let dep = &e.dep.clone();
     let c = concurrency.max(1) as usize;
     let n = (requests as usize).max(c + 1);
+    let window = measured(c, n);
+    let (mut start, mut end) = ((0.0, 0), (0.0, 0));
+    let mut mark = |k: usize, at: f64, tokens: u64| {
+        if k == window.start {
+            start = (at, tokens);
+        }
+        if k + 1 == n {
+            end = (at, tokens);
+        }
+    };
+    run_clients(e, isl, osl, c, n, f64::INFINITY, &mut mark, progress)?;
+    Ok(report(e, window, (start.0, end.0), end.1 - start.1))
+}
+
+/// Closed-loop clients on `e` (see [`closed_loop`]): `c` clients send `n` requests in all, none
+/// after `until` (simulated seconds; the run stops there). `mark(k, arrival, tokens out so far)` is
+/// called as the `k`-th request reaches the engine. Afterwards every request's `arrival` is its
+/// client's send, as GenAI-Perf counts latencies.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_clients(
+    e: &mut Engine,
+    isl: u32,
+    osl: u32,
+    c: usize,
+    n: usize,
+    until: f64,
+    mark: &mut dyn FnMut(usize, f64, u64),
+    progress: Progress<'_>,
+) -> Result<(), String> {
+    let dep = &e.dep.clone();
     let k = &dep.coefficients;
     let (gap, sigma, service) = (k.client_gap, k.client_sigma, k.frontend.max(0.0));
     let mut rng = Rng::new(CLIENT_SEED);
     let mut turnaround = move || client_turnaround(gap, sigma, &mut rng);
-    let window = measured(c, n);
     // Client sends as the bits of non-negative f64 times (ordered as the times are), earliest first;
     // then the front end's output, (send, arrival) in order.
     let mut sends: BinaryHeap<Reverse<u64>> = (0..c).map(|_| Reverse(turnaround().to_bits())).collect();
@@ -146,8 +187,7 @@ pub fn closed_loop_on(
     let mut lanes = vec![0.0f64; dep.replicas.max(1) as usize];
     let mut queued = c;
     let mut served = 0u64;
-    let mut sent_at: Vec<f64> = Vec::with_capacity(n);
-    let (mut start, mut end) = ((0.0, 0), (0.0, 0));
+    let mut sent_at: Vec<f64> = Vec::with_capacity(n.min(1 << 20));
     let mut events = 0u64;
     loop {
         let send = sends.peek().map(|r| f64::from_bits(r.0));
@@ -155,6 +195,9 @@ pub fn closed_loop_on(
         let event = e.next_event();
         let first = [send, arrival, event].into_iter().flatten().min_by(f64::total_cmp);
         let Some(now) = first else { break };
+        if now > until {
+            break;
+        }
         if send == Some(now) {
             sends.pop();
             let at = frontend_arrival(&mut lanes, now, frontend_service(service, served));
@@ -163,14 +206,9 @@ pub fn closed_loop_on(
         } else if arrival == Some(now) {
             let (sent, at) = arrivals.pop_front().expect("peeked");
             e.run_until(at);
-            if e.requests.len() == window.start {
-                start = (at, e.tokens_out);
-            }
+            mark(e.requests.len(), at, e.tokens_out);
             e.submit(at, isl, 0, osl)?;
             sent_at.push(sent);
-            if e.requests.len() == n {
-                end = (at, e.tokens_out);
-            }
         } else {
             e.step();
             for _ in e.take_finished() {
@@ -181,7 +219,8 @@ pub fn closed_loop_on(
             }
         }
         events += 1;
-        if events.is_multiple_of(8192) && !progress(e.requests.len() as f64 / n as f64) {
+        let done = (e.requests.len() as f64 / n as f64).max(e.now / until);
+        if events.is_multiple_of(8192) && !progress(done) {
             return Err(STOPPED.into());
         }
     }
@@ -189,7 +228,7 @@ pub fn closed_loop_on(
     for (r, &sent) in e.requests.iter_mut().zip(&sent_at) {
         r.arrival = sent;
     }
-    Ok(report(e, window, (start.0, end.0), end.1 - start.1))
+    Ok(())
 }
 
 /// Rounds of a closed loop that warm it up and are not measured (each client's first requests).
