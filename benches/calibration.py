@@ -60,6 +60,8 @@ PLATEAU = 0.95
 # 1.2 x 60 s. So each level is simulated and measured the same way: from the start, in 72 s windows
 # (rust/fakeai_core/src/simulation/engine/time_windows.rs).
 MEASUREMENT_INTERVAL = 60.0
+# GenAI-Perf's --stability-percentage (999, as a fraction); --stability 0.1 for perf_analyzer's own.
+STABILITY = 9.99
 MAX_REQUESTS = 2_000_000
 HEADLINE = ("meta-llama3-8b-instruct", "H100_80GB_HBM3", "fp8", 1, 200, 200)
 KV_CACHE = "auto"
@@ -136,7 +138,9 @@ def simulate(
         isl, osl = key[4], key[5]
         for p in points:
             c = p["c"]
-            r = _core.simulate_closed_loop(spec, isl, osl, c, MAX_REQUESTS, None, MEASUREMENT_INTERVAL)
+            r = _core.simulate_closed_loop(
+                spec, isl, osl, c, MAX_REQUESTS, None, MEASUREMENT_INTERVAL, STABILITY
+            )
             p["sim_ttft"], p["sim_itl"], p["sim_tps"] = (
                 r["ttft_ms"]["mean"],
                 r["itl_ms"]["mean"],
@@ -379,6 +383,7 @@ def check_static(path: str, coefficients: dict[str, float] | None = None, worst:
 
 
 def main() -> None:
+    global STABILITY
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("csv", help="nim_dli_sizing_dataset.csv")
     ap.add_argument("--plot", metavar="FILE.png")
@@ -397,9 +402,16 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="simulate with these coefficient values (with --fit: start from them)",
     )
+    ap.add_argument(
+        "--stability",
+        type=float,
+        default=STABILITY,
+        help="how closely GenAI-Perf's 3 windows must agree (fraction; 9.99 = its default 999 %%)",
+    )
     ap.add_argument("--kv-policy", choices=("reserve", "on-demand"), default=DEPLOYMENT["kv_policy"])
     ap.add_argument("--max-num-batched-tokens", type=int, default=DEPLOYMENT["max_num_batched_tokens"])
     args = ap.parse_args()
+    STABILITY = args.stability
     DEPLOYMENT["kv_policy"] = args.kv_policy
     DEPLOYMENT["max_num_batched_tokens"] = args.max_num_batched_tokens
     curves = load_curves(args.csv)

@@ -21,7 +21,8 @@ Poisson arrivals leave their first tenth out. A trace is measured whole.
 
 ``--measurement-interval MS`` measures a closed loop as GenAI-Perf (on perf_analyzer) does instead,
 to compare with numbers it produced: from the start, no warm-up, in windows of 1.2 x MS, stopping at
-the first three windows that agree within 10 % on throughput and latency (at most ten), over every
+the first three windows that agree on throughput and latency within ``--stability-percentage``
+(GenAI-Perf's 999 by default: three windows in a row in which requests ended; at most ten), over every
 request that ended by then (JSON: ``measured_s``, the last window's end). A level whose requests outlast a few windows then measures mostly its
 first rounds, start-up queue included (``rust/fakeai_core/src/simulation/engine/time_windows.rs``).
 """
@@ -101,9 +102,17 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         help=(
             "Closed loop only: measure as GenAI-Perf (perf_analyzer's time windows) does with this"
             " --measurement-interval, instead of the steady state: windows of 1.2 x MS from the start,"
-            " no warm-up, stop at 3 windows agreeing within 10%% (at most 10), every request that ended"
-            " by then (--requests then caps the requests sent) [off]."
+            " no warm-up, stop at 3 windows agreeing within --stability-percentage (at most 10), every"
+            " request that ended by then (--requests then caps the requests sent) [off]."
         ),
+    )
+    p.add_argument(
+        "--stability-percentage",
+        type=str,
+        default="999",
+        metavar="PCT",
+        help="With --measurement-interval: how closely 3 windows must agree (max/min <= 1 + PCT/100),"
+        " as GenAI-Perf's option [999, GenAI-Perf's default; perf_analyzer's own is 10].",
     )
     p.add_argument("--seed", type=str, default="0", help="Seed of Poisson arrivals [0].")
     p.add_argument(
@@ -228,6 +237,7 @@ def simulate(
         if args.trace or args.rate:
             raise UsageError("--measurement-interval measures closed-loop levels (--concurrency) only")
         interval = _number(float, interval, "--measurement-interval", 1) / 1000.0
+    stability = _number(float, args.stability_percentage, "--stability-percentage", 0) / 100.0
     show = sys.stderr.isatty() if args.progress is None else args.progress
     results = []
     try:
@@ -255,7 +265,7 @@ def simulate(
                     n = requests or max(200, 10 * c)
                 else:
                     n = requests or WINDOWED_REQUESTS
-                level = _core.simulate_closed_loop(spec, isl, osl, c, n, bar, interval)
+                level = _core.simulate_closed_loop(spec, isl, osl, c, n, bar, interval, stability)
                 if interval is not None:  # where the windows stopped, as GenAI-Perf's run did
                     level["measured_s"] = level["simulated_s"]
                 results.append({"concurrency": c, **level})

@@ -122,6 +122,9 @@ def test_measurement_in_genai_perf_time_windows():
     assert short["measured_s"] in (18.0, 24.0, 30.0, 36.0, 42.0, 48.0, 54.0, 60.0)
     plain = simulate("--concurrency", "10")[0]
     assert abs(short["ttft_ms"]["mean"] / plain["ttft_ms"]["mean"] - 1) < 0.15
+    # perf_analyzer's own 10 % never stops earlier than GenAI-Perf's 999 %.
+    strict = simulate("--concurrency", "10", "--measurement-interval", "5000", "--stability-percentage", "10")
+    assert strict[0]["measured_s"] >= short["measured_s"]
 
 
 def test_kv_pressure_preempts():
@@ -146,6 +149,10 @@ def test_kv_pressure_preempts():
         (("--isl", "many"), "--isl must be an integer, got 'many'"),
         (("--measurement-interval", "0"), "--measurement-interval must be >= 1, got '0'"),
         (("--measurement-interval", "soon"), "--measurement-interval must be a number, got 'soon'"),
+        (
+            ("--concurrency", "5", "--measurement-interval", "1000", "--stability-percentage", "-5"),
+            "--stability-percentage must be >= 0, got '-5'",
+        ),
         (
             ("--rate", "5", "--measurement-interval", "1000"),
             "--measurement-interval measures closed-loop levels (--concurrency) only",
