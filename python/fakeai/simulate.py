@@ -42,6 +42,11 @@ from fakeai.engine import deployment
 from fakeai.settings import Settings, parse
 
 STATS = ("ttft_ms", "itl_ms", "e2e_ms")
+# Bounds on what a level may ask for (each request costs the engine ~100 bytes while it runs).
+MAX_TOKENS = 10_000_000
+MAX_CONCURRENCY = 100_000
+MAX_REQUESTS = 10_000_000
+MAX_RATE = 1_000_000.0
 # Requests a level measured in time windows may send at most (ten windows of a fast deployment at
 # high concurrency stay well below; it bounds the run's memory, ~100 bytes a request).
 WINDOWED_REQUESTS = 2_000_000
@@ -130,7 +135,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     return p
 
 
-def _number(kind: type, raw: str, name: str, minimum: float = 1) -> Any:
+def _number(kind: type, raw: str, name: str, minimum: float = 1, maximum: float = 1e9) -> Any:
+    """``raw`` as ``kind`` within [minimum, maximum], or a UsageError naming it (every size or count
+    a level allocates by is bounded here, before the engine sees it)."""
     try:
         value = kind(raw)
     except (TypeError, ValueError):
@@ -139,6 +146,8 @@ def _number(kind: type, raw: str, name: str, minimum: float = 1) -> Any:
         ) from None
     if not value >= minimum or value != value or value == float("inf"):
         raise UsageError(f"{name} must be >= {minimum:g}, got {raw!r}")
+    if value > maximum:
+        raise UsageError(f"{name} must be <= {maximum:g}, got {raw!r}")
     return value
 
 
@@ -228,16 +237,18 @@ def simulate(
         info = _core.deployment_info(spec)
     except _core.InvalidInput as e:
         raise UsageError(e.args[0]) from None
-    isl = _number(int, args.isl, "--isl")
-    osl = _number(int, args.osl, "--osl")
-    requests = _number(int, args.requests, "--requests") if args.requests is not None else None
-    seed = _number(int, args.seed, "--seed", 0)
+    isl = _number(int, args.isl, "--isl", 1, MAX_TOKENS)
+    osl = _number(int, args.osl, "--osl", 1, MAX_TOKENS)
+    requests = None
+    if args.requests is not None:
+        requests = _number(int, args.requests, "--requests", 1, MAX_REQUESTS)
+    seed = _number(int, args.seed, "--seed", 0, 2**64 - 1)
     interval = args.measurement_interval
     if interval is not None:
         if args.trace or args.rate:
             raise UsageError("--measurement-interval measures closed-loop levels (--concurrency) only")
-        interval = _number(float, interval, "--measurement-interval", 1) / 1000.0
-    stability = _number(float, args.stability_percentage, "--stability-percentage", 0) / 100.0
+        interval = _number(float, interval, "--measurement-interval", 1, 3_600_000) / 1000.0
+    stability = _number(float, args.stability_percentage, "--stability-percentage", 0, 1e6) / 100.0
     show = sys.stderr.isatty() if args.progress is None else args.progress
     results = []
     try:
@@ -249,15 +260,17 @@ def simulate(
             bar.end()
             results.append({"trace": args.trace, **level})
         elif args.rate:
-            rates = [_number(float, r, "--rate", 1e-9) for r in args.rate]
+            rates = [_number(float, r, "--rate", 1e-9, MAX_RATE) for r in args.rate]
             bar = Progress(show, len(rates))
             for i, rate in enumerate(rates):
                 bar.begin(i)
-                n = requests or max(500, int(rate * 120))
+                n = requests or min(max(500, int(rate * 120)), MAX_REQUESTS)
                 results.append({"rate": rate, **_core.simulate_poisson(spec, isl, osl, rate, n, seed, bar)})
             bar.end()
         else:
-            levels = [_number(int, c, "--concurrency") for c in (args.concurrency or ["1"])]
+            levels = [
+                _number(int, c, "--concurrency", 1, MAX_CONCURRENCY) for c in (args.concurrency or ["1"])
+            ]
             bar = Progress(show, len(levels))
             for i, c in enumerate(levels):
                 bar.begin(i)

@@ -148,6 +148,16 @@ def test_kv_pressure_preempts():
         (("--concurrency", "0"), "--concurrency must be >= 1, got '0'"),
         (("--isl", "many"), "--isl must be an integer, got 'many'"),
         (("--measurement-interval", "0"), "--measurement-interval must be >= 1, got '0'"),
+        (("--isl", "99999999999"), "--isl must be <= 1e+07, got '99999999999'"),
+        (("--osl", "99999999999"), "--osl must be <= 1e+07, got '99999999999'"),
+        (("--concurrency", "400000000"), "--concurrency must be <= 100000, got '400000000'"),
+        (("--concurrency", "1", "--requests", "99999999999"), "--requests must be <= 1e+07"),
+        (("--rate", "1e12"), "--rate must be <= 1e+06, got '1e12'"),
+        (("--rate", "1", "--seed", "99999999999999999999999"), "--seed must be <= 1.84467e+19"),
+        (
+            ("--concurrency", "1", "--measurement-interval", "1e12"),
+            "--measurement-interval must be <= 3.6e+06, got '1e12'",
+        ),
         (("--measurement-interval", "soon"), "--measurement-interval must be a number, got 'soon'"),
         (
             ("--concurrency", "5", "--measurement-interval", "1000", "--stability-percentage", "-5"),
