@@ -33,10 +33,12 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import re
 import statistics
 import sys
 import time
 from collections import defaultdict
+from fractions import Fraction
 from typing import Any
 
 from fakeai import _core
@@ -61,8 +63,8 @@ PLATEAU = 0.95
 # (rust/fakeai_core/src/simulation/engine/time_windows.rs).
 MEASUREMENT_INTERVAL = 60.0
 # How closely the windows had to agree: perf_analyzer's own 10 % (GenAI-Perf's later default is 999 %,
-# --stability 9.99). The levels whose duration the file pins down (over 365 s, 46 of them) ran
-# 9-10 windows; at 10 % the simulated stop is within one window of that for 34 of them, at 999 % for 7.
+# --stability 9.99). On the 50 levels whose duration the file pins down (check_windows; most ran
+# nine windows) the simulated stop is within one window of the measured for 37 at 10 %, for 7 at 999 %.
 STABILITY = 0.1
 MAX_REQUESTS = 2_000_000
 HEADLINE = ("meta-llama3-8b-instruct", "H100_80GB_HBM3", "fp8", 1, 200, 200)
@@ -105,7 +107,13 @@ def load_curves(path: str) -> dict[tuple, list[dict[str, float]]]:
                 return statistics.fmean(float(r[col]) for r in rows)
 
             points.append(
-                {"c": c, "ttft": mean("ttft_ms"), "itl": mean("itl_ms"), "tps": mean("throughput_tok_s")}
+                {
+                    "c": c,
+                    "ttft": mean("ttft_ms"),
+                    "itl": mean("itl_ms"),
+                    "tps": mean("throughput_tok_s"),
+                    "duration": measured_duration(rows[0]),
+                }
             )
         best = max(p["tps"] for p in points)
         reached = False
@@ -114,6 +122,19 @@ def load_curves(path: str) -> dict[tuple, list[dict[str, float]]]:
             reached = reached or p["tps"] >= PLATEAU * best
         out[key] = points
     return out
+
+
+def measured_duration(row: dict[str, str]) -> float | None:
+    """A level's measured duration in seconds, where the file pins it down: its request count (the
+    denominator of the mean input length its notes give, e.g. 199.6577142857143 = 349,401 / 1,750)
+    over its request throughput. The denominator may be a divisor of the true count, so the duration
+    is known only when doubling it would pass the ten windows' 720 s (else None)."""
+    m = re.search(r"measured mean input ([0-9.]+) / .*?request throughput ([0-9.e-]+) req/s", row["notes"])
+    if not m or float(m.group(2)) <= 0:
+        return None
+    count = Fraction(m.group(1)).limit_denominator(20000).denominator
+    duration = count / float(m.group(2))
+    return duration if 2 * duration > 10 * 1.2 * MEASUREMENT_INTERVAL else None
 
 
 def spec_of(key: tuple, coefficients: dict[str, float] | None = None) -> dict[str, Any]:
@@ -148,6 +169,7 @@ def simulate(
                 r["itl_ms"]["mean"],
                 r["output_tokens_per_s"],
             )
+            p["sim_stop"] = r["simulated_s"]
 
 
 def ape(p: dict[str, float], m: str) -> float:
@@ -193,6 +215,25 @@ def report(curves: dict[tuple, list[dict[str, float]]], worst: int = 8) -> dict[
             f"  {' '.join(map(str, key))}: {core_max:.0%} (medians TTFT {med['ttft']:.0%}, ITL {med['itl']:.0%}, tok/s {med['tps']:.0%})"
         )
     return overall
+
+
+def check_windows(curves: dict[tuple, list[dict[str, float]]]) -> None:
+    """How far the simulated measurement's stop is from the measured one, in windows, on the levels
+    whose duration the file pins down (:func:`measured_duration`): evidence for the stability rule."""
+    window = 1.2 * MEASUREMENT_INTERVAL
+    gaps = []
+    for points in curves.values():
+        for p in points:
+            if p["duration"]:
+                measured = p["duration"] / window
+                measured = round(measured) if abs(measured - round(measured)) < 0.05 else math.ceil(measured)
+                gaps.append(abs(measured - round(p["sim_stop"] / window)))
+    if gaps:
+        print(
+            f"\nmeasurement windows: on the {len(gaps)} levels whose duration the file pins down, the simulated "
+            f"stop (stability {STABILITY:g}) is the measured window for {sum(g == 0 for g in gaps)} and within "
+            f"one for {sum(g <= 1 for g in gaps)}"
+        )
 
 
 def headline(curves: dict[tuple, list[dict[str, float]]]) -> None:
@@ -426,6 +467,7 @@ def main() -> None:
     simulate(curves, coef)
     print(f"simulated {sum(map(len, curves.values()))} levels in {time.perf_counter() - t:.1f} s\n")
     report(curves)
+    check_windows(curves)
     headline(curves)
     if args.plot:
         plot(curves, args.plot)
