@@ -483,7 +483,7 @@ def simulate_closed_loop(
     requests: int,
     progress: Callable[[float], object] | None = None,
     measurement_interval: float | None = None,
-    stability: float = 9.99,
+    stability: float = ...,
 ) -> dict[str, Any]: ...
 def simulate_poisson(
     deployment_spec: dict[str, Any],
