@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! t_step = overhead + layers * layer_overhead + seqs * seq_overhead
-//!        [+ layers * prefill_layer_overhead  when the step holds a prefill chunk]
+//!        [+ layers * prefill_layer_overhead * 1.98 GHz / clock  when the step holds a prefill chunk]
 //!        + t_linear + t_prefill_attn + t_decode_attn + t_allreduce
 //! t_linear       = max(weights_read / (bw * eff_bw), 2 * active * tokens / (tp * peak * mm_eff * eff_flops))
 //! t_prefill_attn = max(kv_read_chunks * kv_bytes / (bw * eff_kv),
@@ -29,7 +29,8 @@
 //! Prefill attention (flash attention) computes in bf16 whatever the weights' precision, at its own
 //! achieved share `eff_attn` of the bf16 rate: an fp8 model's GEMMs run at the fp8 rate, its long
 //! prompts' attention does not. A step holding a prefill chunk also pays `prefill_layer_overhead`
-//! per layer: TensorRT-LLM replays CUDA graphs for decode-only steps only. Evidence: NIM's TTFT at
+//! per layer (at the H100's clock, scaled by 1 / clock on other GPUs): TensorRT-LLM replays CUDA
+//! graphs for decode-only steps only. Evidence: NIM's TTFT at
 //! one client grows with the prompt (200 -> 2,000 -> 7,000 tokens) faster than the fp8 rate allows
 //! ([`Coefficients::FITTED`]).
 //!
@@ -123,11 +124,20 @@ pub struct Coefficients {
     /// (a ring or in-switch reduction moves each byte through NVLink with protocol and
     /// synchronisation overheads, and small per-step messages never reach the link's peak).
     pub eff_link: f64,
-    /// Extra time per layer of a step that holds a prefill chunk, seconds: the serving engine
-    /// (TensorRT-LLM) replays captured CUDA graphs only for decode-only steps, so a step with a
-    /// context chunk launches each layer's kernels one by one.
+    /// Extra time per layer of a step that holds a prefill chunk, seconds, at the H100's SM clock
+    /// ([`PREFILL_OVERHEAD_CLOCK`]): the serving engine (TensorRT-LLM) replays captured CUDA graphs
+    /// only for decode-only steps, so a step with a context chunk launches each layer's kernels one
+    /// by one. Those kernels (norms, rotary, residuals, quantisation) are small at prefill sizes, and
+    /// a small kernel's fixed cost is clock cycles, so on another GPU it scales with 1 / clock (an
+    /// A100, 1.41 GHz: x1.40). Evidence: NIM's TTFT of 200-token prompts at 1-10 clients on A100 was
+    /// simulated 20-31 % short while the same GPU's ITL and H100's TTFT fitted; with the scaling
+    /// the calibration's points within 25 % rose from 573 to 580 of 633 (docs/engine-model.md).
     pub prefill_layer_overhead: f64,
 }
+
+/// The SM clock at which [`Coefficients::prefill_layer_overhead`] holds: the H100's boost clock
+/// (`hardware.rs`), where most of the calibration's prefill steps ran.
+pub const PREFILL_OVERHEAD_CLOCK: f64 = 1.98e9;
 
 impl Coefficients {
     /// Fitted against NVIDIA NIM (TensorRT-LLM) Llama-3-8B/70B on A100/H100 measured with GenAI-Perf
@@ -365,7 +375,7 @@ impl CostModel {
             c.eff_flops * dep.gpu.matmul_efficiency * if native_low { c.quant_flops } else { 1.0 };
         CostModel {
             fixed: c.overhead + layers * layer_overhead,
-            prefill_fixed: layers * c.prefill_layer_overhead,
+            prefill_fixed: layers * c.prefill_layer_overhead * (PREFILL_OVERHEAD_CLOCK / dep.gpu.clock),
             kv_bytes: dep.kv_bytes_per_token() / (bw * c.eff_kv),
             weight_scale: 1e9 * dep.precision.weight_bytes() / tp / (bw * c.eff_bw),
             flops_per_token: 2.0 * a.active * 1e9 / tp,
@@ -551,6 +561,18 @@ mod tests {
         let attention = fp8.flops_per_pair * load.pairs / fp8.attn_rate;
         assert!(t > at_fp8 * 1.2, "{t} vs {at_fp8}");
         assert!((t - at_fp8 - (attention - fp8.flops_per_pair * load.pairs / fp8.flops_rate)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_prefill_launch_cost_runs_at_the_sm_clock() {
+        let on = |gpu: &str| {
+            let dep =
+                Deployment::new(&Spec::of("meta-llama/Meta-Llama-3-8B-Instruct", gpu, "bf16", 1)).unwrap();
+            CostModel::new(&dep).prefill_fixed
+        };
+        let h100 = on("H100");
+        assert!((h100 - 32.0 * Coefficients::FITTED.prefill_layer_overhead).abs() < 1e-12);
+        assert!((on("A100") / h100 - 1.98 / 1.41).abs() < 1e-9);
     }
 
     #[test]
