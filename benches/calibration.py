@@ -42,6 +42,7 @@ from fractions import Fraction
 from typing import Any
 
 from fakeai import _core
+from fakeai.simulate import WINDOWED_REQUESTS
 
 MODELS = {
     "meta-llama3-8b-instruct": "meta-llama/Meta-Llama-3-8B-Instruct",
@@ -66,7 +67,6 @@ MEASUREMENT_INTERVAL = 60.0
 # --stability 9.99). On the 50 levels whose duration the file pins down (check_windows; most ran
 # nine windows) the simulated stop is within one window of the measured for 37 at 10 %, for 7 at 999 %.
 STABILITY = 0.1
-MAX_REQUESTS = 2_000_000
 HEADLINE = ("meta-llama3-8b-instruct", "H100_80GB_HBM3", "fp8", 1, 200, 200)
 KV_CACHE = "auto"
 # The configurations --plot draws: both models, both GPUs, every precision, TP 1-8 and each kind of
@@ -162,7 +162,7 @@ def simulate(
         for p in points:
             c = p["c"]
             r = _core.simulate_closed_loop(
-                spec, isl, osl, c, MAX_REQUESTS, None, MEASUREMENT_INTERVAL, STABILITY
+                spec, isl, osl, c, WINDOWED_REQUESTS, None, MEASUREMENT_INTERVAL, STABILITY
             )
             p["sim_ttft"], p["sim_itl"], p["sim_tps"] = (
                 r["ttft_ms"]["mean"],

@@ -23,8 +23,9 @@ Poisson arrivals leave their first tenth out. A trace is measured whole.
 to compare with numbers it produced: from the start, no warm-up, in windows of 1.2 x MS, stopping at
 the first three windows that agree on throughput and latency within ``--stability-percentage``
 (GenAI-Perf's 999 by default: three windows in a row in which requests ended; at most ten), over every
-request that ended by then (JSON: ``measured_s``, the last window's end). A level whose requests outlast a few windows then measures mostly its
-first rounds, start-up queue included (``rust/fakeai_core/src/simulation/engine/time_windows.rs``).
+request that ended by then (JSON: ``measured_s``, the last window's end). A level whose requests
+outlast a few windows then measures mostly its first rounds, start-up queue included
+(``rust/fakeai_core/src/simulation/engine/time_windows.rs``).
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ pub const TRACE_BLOCK_TOKENS: u32 = 512;
 /// Called now and then with the fraction done; returning false stops the run.
 pub type Progress<'a> = &'a mut dyn FnMut(f64) -> bool;
 
-pub(crate) const STOPPED: &str = "interrupted";
+const STOPPED: &str = "interrupted";
 
 fn report(engine: &Engine, ids: std::ops::Range<usize>, window: (f64, f64), tokens: u64) -> Level {
     let warmup = ids.start;
@@ -219,8 +219,7 @@ pub(crate) fn run_clients(
             }
         }
         events += 1;
-        let done = (e.requests.len() as f64 / n as f64).max(e.now / until);
-        if events.is_multiple_of(8192) && !progress(done) {
+        if events.is_multiple_of(8192) && !progress((e.requests.len() as f64 / n as f64).max(e.now / until)) {
             return Err(STOPPED.into());
         }
     }
