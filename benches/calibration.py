@@ -261,7 +261,8 @@ def fit(
     bounds = {
         "eff_bw": (0.3, 1.0),
         "eff_flops": (0.1, 1.0),
-        "gqa_rate": (0.5, 30.0),
+        "mmha_rate": (2.0, 120.0),
+        "xqa_rate": (0.5, 30.0),
         "attn_cycles": (1.0, 100.0),
         "overhead": (1e-5, 2e-2),
         "layer_overhead": (1e-7, 2e-4),

@@ -7,9 +7,11 @@
 //! t_linear       = max(weights_read / (bw * eff_bw), 2 * active * tokens / (tp * peak * mm_eff * eff_flops))
 //! t_prefill_attn = max(kv_read_chunks * kv_bytes / (bw * eff_kv),
 //!                      4 * layers * heads * head_dim * pairs / (tp * peak_bf16 * mm_eff * eff_attn))
-//! t_decode_attn  = max(decode_kv * max(kv_bytes / (bw * eff_kv),
-//!                                      kv_elements / (sms * clock * gqa_rate)),  (grouped-query only)
+//! t_decode_attn  = max(decode_kv * max(kv_bytes / (bw * eff_kv), ceiling),
 //!                      layers * longest_decode * attn_cycles / clock)
+//!   ceiling      = kv_elements / (sms * clock * xqa_rate)          (XQA: 8 query heads per KV head)
+//!                | query_elements / (sms * clock * mmha_rate)     (masked multi-head kernel: the rest)
+//!                | 0                                               (latent attention)
 //! t_allreduce    = 2 * layers * (allreduce [+ allreduce_hop * (tp-1) for a ring]
 //!                                + tokens * hidden * 2 B * 2 (tp-1)/tp / (link * eff_link))   (tp > 1)
 //!   (fp8/fp4 models: + layers * quant_layer_overhead, and eff_flops * quant_flops on native fp8/fp4)
@@ -34,17 +36,22 @@
 //! one client grows with the prompt (200 -> 2,000 -> 7,000 tokens) faster than the fp8 rate allows
 //! ([`Coefficients::FITTED`]).
 //!
-//! Decode attention of a grouped-query model (fewer KV heads than query heads: Llama 3, Mistral,
-//! Llama-2-70B; TensorRT-LLM's XQA kernel, FlashInfer's decode) has a throughput ceiling in KV
-//! *elements* per SM per cycle (`gqa_rate`): it stages each tile of keys and values through shared
-//! memory and the tensor cores for all the group's query heads, and on an H100 that, not HBM,
-//! bounds it, at the same element rate whether the cache holds 16-bit or fp8 values (an fp8 cache
-//! doubles capacity but barely speeds decoding up). Where memory is the slower side (the L40S's
-//! GDDR6) the bytes bound wins and fp8 pays off again. Multi-head models (Llama-2-7B, GPT-J) use
-//! the bandwidth-bound kernel, where an fp8 cache halves the time. Evidence: NIM's Llama-3-8B at
+//! Decode attention runs one of two kernels, as the calibrated engine (TensorRT-LLM up to 0.12)
+//! chooses them ([`super::models::DecodeKernel`]). XQA, whose precompiled kernels exist for 8 query
+//! heads per KV head only (Llama-2/3-70B), stages each tile of keys and values once through shared
+//! memory and the tensor cores for all the group's query heads: its ceiling is `xqa_rate` KV
+//! *elements* per SM per cycle. Every other model runs the masked multi-head kernel, one thread block
+//! per query head with its dot products on CUDA cores, which reads a grouped-query model's KV
+//! elements once per query head of the group: its ceiling is `mmha_rate` of those *query-head
+//! elements* per SM per cycle. On an H100 either ceiling, not HBM, bounds a long context, at the same
+//! rate whether the cache holds 16-bit or fp8 values (an fp8 cache doubles capacity but barely speeds
+//! decoding up); where memory is the slower side (the L40S's GDDR6, or a multi-head model reading
+//! each element once) the bytes bound wins and fp8 pays off again. Evidence: NIM's Llama-3-8B at
 //! 7000-token contexts (ITL grows ~0.66 ms per sequence in fp8 and ~0.73 ms in fp16, where bytes
-//! alone would give 0.15 / 0.29), and TensorRT-LLM 0.9's fixed-batch Mistral-7B (GQA) against
-//! Llama-2-7B (MHA) at the same batch and context.
+//! alone would give 0.15 / 0.29), and TensorRT-LLM 0.9's fixed-batch Mistral-7B (groups of 4)
+//! against Llama-2-7B (multi-head) at the same batch and context; per KV element Llama-2-70B and
+//! Llama-3-70B (XQA) decode ~1.5x faster than the groups of 4 and Falcon-180B (29 query heads per
+//! KV head) far slower.
 //!
 //! A decoding sequence's attention is also bounded by its own length: the decode kernel (without
 //! TensorRT-LLM's opt-in multi-block mode) gives each sequence's KV head one thread block, which
@@ -65,6 +72,7 @@
 
 use super::deployment::Deployment;
 use super::hardware::Precision;
+use super::models::DecodeKernel;
 
 /// The few fitted coefficients of the cost model.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -72,9 +80,13 @@ pub struct Coefficients {
     /// Achieved fraction of HBM bandwidth reading weights (GEMMs) and reading the KV cache (attention).
     pub eff_bw: f64,
     pub eff_kv: f64,
-    /// KV elements the grouped-query decode attention kernel gets through per SM per clock cycle
-    /// (its throughput ceiling when the HBM could deliver more; see the module docs).
-    pub gqa_rate: f64,
+    /// Query-head elements (each query head's keys and values, read once per query head) the
+    /// masked multi-head decode kernel gets through per SM per clock cycle: its throughput ceiling
+    /// when the HBM could deliver more (see the module docs).
+    pub mmha_rate: f64,
+    /// KV elements the XQA decode kernel (8 query heads per KV head) gets through per SM per clock
+    /// cycle: its throughput ceiling when the HBM could deliver more (see the module docs).
+    pub xqa_rate: f64,
     /// Clock cycles one decode-attention thread block spends per context token per layer: the
     /// serial floor of a sequence's decode attention (see the module docs).
     pub attn_cycles: f64,
@@ -139,17 +151,20 @@ pub struct Coefficients {
 /// (`hardware.rs`), where most of the calibration's prefill steps ran.
 pub const PREFILL_OVERHEAD_CLOCK: f64 = 1.98e9;
 
+/// [`Coefficients::xqa_rate`] as fitted: KV elements per SM per cycle of the XQA decode kernel.
+const XQA_RATE: f64 = 4.5;
+
 impl Coefficients {
     /// Fitted against NVIDIA NIM (TensorRT-LLM) Llama-3-8B/70B on A100/H100 measured with GenAI-Perf
     /// (shared/calibration/nim_dli_sizing_dataset.csv, 72 curves, 715 levels): `python
     /// benches/calibration.py PATH_TO_CSV --fit --rounds 12` prints these after a deterministic
     /// coordinate descent in log space (objective 0.132 -> 0.121, from the previous fit's values with
-    /// `gqa_rate` 3.6). `eff_kv` is not fitted there (the NIM curves are all grouped-query Llama 3,
-    /// whose decode attention `gqa_rate` bounds): 0.9 is the KV-read slope of TensorRT-LLM 0.9.0's
+    /// one grouped-query decode rate of 3.6). `eff_kv` is not fitted there (the NIM curves are all
+    /// grouped-query Llama 3, whose decode attention the element ceilings bound): 0.9 is the KV-read slope of TensorRT-LLM 0.9.0's
     /// fixed-batch runs of multi-head Llama-2-7B on H100 (shared/calibration/
     /// trtllm_0_9_0_static_batch_dli.csv: the step grows by the cache's bytes over ~0.9 of the HBM
-    /// bandwidth). The same file's grouped-query Mistral-7B runs, not in the fit, put `gqa_rate` at
-    /// ~3.6 (fp16 2048/128, batch 32: 4.4e9 KV elements in 4.7 ms). `overhead` and
+    /// bandwidth). The same file's Mistral-7B runs (groups of 4), not in the fit, put that rate at
+    /// ~3.6 KV elements per SM per cycle (fp16 2048/128, batch 32: 4.4e9 KV elements in 4.7 ms). `overhead` and
     /// `quant_layer_overhead` fit to about zero (`layer_overhead` carries the fixed time). The ring
     /// all-reduce's `allreduce_hop` came later: `--fit --rounds 6 --only allreduce allreduce_hop
     /// layer_overhead seq_overhead` from 6 us (objective 0.1164 -> 0.1151; before the term, 0.1232). A
@@ -173,11 +188,21 @@ impl Coefficients {
     /// rounded to `eff_attn` 0.3016, `eff_link` 0.5, `prefill_layer_overhead` 134 us, `frontend` 1.835
     /// -> 1.55 ms: points within 25 % 523 -> 554 of 633, medians TTFT 12.5 -> 9.4 %, ITL 7.5 -> 7.0 %,
     /// tokens/s 6.9 -> 6.5 %, the fixed-batch check 10.3 -> 9.8 % (1,313 -> 1,333 of 1,508 within
-    /// 25 %), and the one-client TTFT's slope in prompt tokens comes right. Errors: see docs/engine-model.md.
+    /// 25 %), and the one-client TTFT's slope in prompt tokens comes right.
+    ///
+    /// Then the one grouped-query rate (3.099 KV elements per SM per cycle, for every group size)
+    /// split into the two decode kernels ([`super::models::DecodeKernel`]): `mmha_rate` is the same
+    /// fit counted in query-head elements (3.099 x Llama-3-8B's 4 query heads per KV head = 12.396,
+    /// so every group-of-4 model decodes as before), and `xqa_rate` is fitted alone, `--set
+    /// xqa_rate=3.099 --fit --rounds 10 --only xqa_rate` (objective 0.0888 -> 0.0865, 4.509, rounded
+    /// to [`XQA_RATE`]): points within 25 % 580 -> 584 of 633 (ITL 621 -> 629), median ITL 6.9 ->
+    /// 6.6 %, the fixed-batch check (not in the fit) 9.8 -> 9.5 % median, 1,333 -> 1,400 of 1,508
+    /// within 25 % (its Llama-2-70B on H200 had been up to 77 % slow). Errors: see docs/engine-model.md.
     pub const FITTED: Coefficients = Coefficients {
         eff_bw: 0.841,
         eff_kv: 0.90,
-        gqa_rate: 3.099,
+        mmha_rate: 12.396,
+        xqa_rate: XQA_RATE,
         attn_cycles: 12.74,
         eff_flops: 0.972105,
         overhead: 0.010e-3,
@@ -196,11 +221,12 @@ impl Coefficients {
         prefill_layer_overhead: 1.335e-4,
     };
 
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 20] = [
         "eff_bw",
         "eff_kv",
         "eff_flops",
-        "gqa_rate",
+        "mmha_rate",
+        "xqa_rate",
         "attn_cycles",
         "overhead",
         "layer_overhead",
@@ -223,7 +249,8 @@ impl Coefficients {
             "eff_bw" => self.eff_bw,
             "eff_kv" => self.eff_kv,
             "eff_flops" => self.eff_flops,
-            "gqa_rate" => self.gqa_rate,
+            "mmha_rate" => self.mmha_rate,
+            "xqa_rate" => self.xqa_rate,
             "attn_cycles" => self.attn_cycles,
             "overhead" => self.overhead,
             "layer_overhead" => self.layer_overhead,
@@ -249,7 +276,8 @@ impl Coefficients {
             "eff_bw" => &mut self.eff_bw,
             "eff_kv" => &mut self.eff_kv,
             "eff_flops" => &mut self.eff_flops,
-            "gqa_rate" => &mut self.gqa_rate,
+            "mmha_rate" => &mut self.mmha_rate,
+            "xqa_rate" => &mut self.xqa_rate,
             "attn_cycles" => &mut self.attn_cycles,
             "overhead" => &mut self.overhead,
             "layer_overhead" => &mut self.layer_overhead,
@@ -385,10 +413,14 @@ impl CostModel {
                 * dep.gpu.matmul_efficiency
                 * c.eff_attn,
             decode_kv_bytes: dep.kv_bytes_per_token() / (bw * c.eff_kv),
-            decode_kv_elements: if a.grouped_query() {
-                a.kv_elements_per_token(dep.tp) / (dep.gpu.sms * dep.gpu.clock * c.gqa_rate)
-            } else {
-                0.0
+            decode_kv_elements: match a.decode_kernel() {
+                DecodeKernel::Xqa => {
+                    a.kv_elements_per_token(dep.tp) / (dep.gpu.sms * dep.gpu.clock * c.xqa_rate)
+                }
+                DecodeKernel::MaskedMultiHead => {
+                    a.query_elements_per_token(dep.tp) / (dep.gpu.sms * dep.gpu.clock * c.mmha_rate)
+                }
+                DecodeKernel::Latent => 0.0,
             },
             decode_serial: layers * c.attn_cycles / dep.gpu.clock,
             allreduce_fixed,
@@ -631,23 +663,46 @@ mod tests {
     }
 
     #[test]
-    fn grouped_query_decode_attention_has_a_per_element_ceiling() {
-        // Llama-3-8B (8 KV heads for 32 query heads) on an H100: the grouped kernel is at its
-        // element ceiling with a 16-bit cache already, so an fp8 cache saves memory, not time.
+    fn masked_multi_head_decode_attention_has_a_per_query_head_ceiling() {
+        // Llama-3-8B (4 query heads per KV head, which XQA lacks) on an H100: the masked multi-head
+        // kernel reads each KV element once per query head and is at its ceiling with a 16-bit cache
+        // already, so an fp8 cache saves memory, not time.
         let (fp16, fp8) = (on("llama-3-8b", "H100", "fp8", "fp16"), on("llama-3-8b", "H100", "fp8", "fp8"));
         let ratio = kv_slope(&fp8) / kv_slope(&fp16);
         assert!((ratio - 1.0).abs() < 1e-9, "{ratio}");
         let h100 = Gpu::find("H100").unwrap();
-        let ceiling = h100.sms * h100.clock * Coefficients::FITTED.gqa_rate;
-        let per_token = 2.0 * 8.0 * 128.0 * 32.0 / ceiling;
+        let ceiling = h100.sms * h100.clock * Coefficients::FITTED.mmha_rate;
+        let per_token = 2.0 * 32.0 * 128.0 * 32.0 / ceiling;
         assert!((kv_slope(&fp8) / per_token - 1.0).abs() < 0.05, "{} vs {per_token}", kv_slope(&fp8));
-        // Llama-2-7B (as many KV heads as query heads) runs the bandwidth-bound kernel: fp8 halves it.
+        // Llama-2-7B (as many KV heads as query heads) reads each element once: on an H100 its
+        // bytes bound it, and fp8 halves them.
         let (fp16, fp8) = (on("llama-2-7b", "H100", "fp8", "fp16"), on("llama-2-7b", "H100", "fp8", "fp8"));
         let ratio = kv_slope(&fp8) / kv_slope(&fp16);
         assert!((ratio - 0.5).abs() < 0.02, "{ratio}");
-        // On the L40S's slower memory the grouped kernel is bandwidth-bound again: fp8 pays off.
+        // On the L40S's slower memory the bytes bound wins again: fp8 pays off.
         let (fp16, fp8) = (on("llama-3-8b", "L40S", "fp8", "fp16"), on("llama-3-8b", "L40S", "fp8", "fp8"));
         assert!(kv_slope(&fp8) < 0.8 * kv_slope(&fp16));
+        // Falcon-180B's 29 query heads per KV head read each KV element 29 times.
+        let falcon = on("falcon-180b", "H100", "fp8", "fp8");
+        let ceiling_per_token = 2.0 * (232.0 / 8.0) * 64.0 * 80.0 / ceiling;
+        assert!((falcon.decode_kv_elements / ceiling_per_token - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn xqa_decode_attention_reads_each_kv_element_once_for_its_eight_query_heads() {
+        // Llama-3-70B (8 query heads per KV head) runs XQA: its ceiling is in KV elements, at
+        // `xqa_rate`, whatever the group's size; per KV element it decodes faster than the masked
+        // multi-head kernel does for Llama-3-8B's groups of 4.
+        let c = Coefficients::FITTED;
+        let h100 = Gpu::find("H100").unwrap();
+        let (fp16, fp8) = (on("llama-3-70b", "H100", "fp8", "fp16"), on("llama-3-70b", "H100", "fp8", "fp8"));
+        let per_token = 2.0 * 8.0 * 128.0 * 80.0 / 4.0 / (h100.sms * h100.clock * c.xqa_rate);
+        assert!((fp8.decode_kv_elements / per_token - 1.0).abs() < 1e-12);
+        assert_eq!(fp16.decode_kv_elements, fp8.decode_kv_elements);
+        assert!(c.xqa_rate > c.mmha_rate / 4.0, "{} vs {}", c.xqa_rate, c.mmha_rate / 4.0);
+        // On four H100s the 16-bit cache's bytes are under the element ceiling, so fp8 barely helps.
+        let ratio = kv_slope(&fp8) / kv_slope(&fp16);
+        assert!(ratio > 0.95, "{ratio}");
     }
 
     #[test]

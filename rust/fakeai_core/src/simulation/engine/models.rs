@@ -8,6 +8,27 @@
 //! layer, the same on every tensor-parallel rank. Nemotron Super 49B is a pruned Llama-3.3-70B whose
 //! blocks differ in width; it is described by its mean (80 layers, 49.9B parameters).
 
+/// Query heads per KV head of TensorRT-LLM's XQA decode kernel as the calibrated engine shipped it:
+/// up to 0.12 its precompiled single-query kernels (`sXqaKernelMetaInfo`) exist for 8 query heads
+/// per KV head only (Llama-2/3-70B), with head dimension 128 or 256.
+pub const XQA_GROUP: u32 = 8;
+
+/// The kernel that runs a decode step's attention (one query token per sequence).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecodeKernel {
+    /// XQA: one thread block per sequence and KV head stages each tile of keys and values once
+    /// through shared memory and multiplies it with all the group's query heads on tensor cores.
+    /// Its ceiling is in KV elements per SM per cycle (`xqa_rate`).
+    Xqa,
+    /// The masked multi-head kernel (MMHA): one thread block per sequence and *query* head, dot
+    /// products on CUDA cores. A grouped-query model whose group XQA lacks (Llama-3-8B, Mistral,
+    /// Mixtral: 4 query heads per KV head; Falcon-180B: 29) reads each KV element once per query
+    /// head; its ceiling is in those query-head elements per SM per cycle (`mmha_rate`).
+    MaskedMultiHead,
+    /// Multi-head latent attention (DeepSeek): bound by the latent cache's bytes.
+    Latent,
+}
+
 /// One architecture.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Architecture {
@@ -159,11 +180,24 @@ impl Architecture {
         per_layer * f64::from(self.layers)
     }
 
-    /// Grouped-query attention (fewer KV heads than query heads, no latent attention): decode runs
-    /// the grouped kernel (TensorRT-LLM's XQA, FlashInfer/FlashAttention decode), several query
-    /// heads per KV head on tensor cores.
-    pub fn grouped_query(&self) -> bool {
-        self.mla_width == 0 && self.kv_heads < self.heads
+    /// Which kernel decodes this model's single-token queries in the calibrated engine
+    /// (TensorRT-LLM up to 0.12, which NIM and the fixed-batch runs measured; see [`DecodeKernel`]).
+    pub fn decode_kernel(&self) -> DecodeKernel {
+        if self.mla_width > 0 {
+            DecodeKernel::Latent
+        } else if self.heads == XQA_GROUP * self.kv_heads && matches!(self.head_dim, 128 | 256) {
+            DecodeKernel::Xqa
+        } else {
+            DecodeKernel::MaskedMultiHead
+        }
+    }
+
+    /// Elements the masked multi-head decode kernel reads per context token over all layers on one
+    /// of `tp` ranks: every query head walks its KV head's keys and values on its own, so a
+    /// grouped-query model reads each KV element once per query head of its group.
+    pub fn query_elements_per_token(&self, tp: u32) -> f64 {
+        let heads = f64::from(self.heads) / f64::from(tp.min(self.heads));
+        2.0 * heads * f64::from(self.head_dim) * f64::from(self.layers)
     }
 
     /// Expected parameters (billions) read by a step of `tokens` tokens: the dense part always, each
@@ -217,5 +251,20 @@ mod tests {
     fn kv_bytes_of_llama_8b() {
         // 32 layers x 2 (K, V) x 8 heads x 128 = 65536 elements: 128 KiB per token in fp16.
         assert_eq!(Architecture::find("llama-3-8b").unwrap().kv_elements_per_token(1), 65536.0);
+    }
+
+    #[test]
+    fn the_decode_kernel_follows_the_query_heads_per_kv_head() {
+        let kernel = |name: &str| Architecture::find(name).unwrap().decode_kernel();
+        assert_eq!(kernel("llama-3-70b"), DecodeKernel::Xqa);
+        assert_eq!(kernel("llama-2-70b"), DecodeKernel::Xqa);
+        assert_eq!(kernel("llama-3-8b"), DecodeKernel::MaskedMultiHead);
+        assert_eq!(kernel("llama-2-7b"), DecodeKernel::MaskedMultiHead);
+        assert_eq!(kernel("falcon-180b"), DecodeKernel::MaskedMultiHead);
+        assert_eq!(kernel("deepseek-v3"), DecodeKernel::Latent);
+        // Each query head of Llama-3-8B's groups of 4 reads its KV head's elements: 4x the cache's.
+        let l = Architecture::find("llama-3-8b").unwrap();
+        assert_eq!(l.query_elements_per_token(1), 4.0 * l.kv_elements_per_token(1));
+        assert_eq!(l.query_elements_per_token(2), 4.0 * l.kv_elements_per_token(2));
     }
 }
