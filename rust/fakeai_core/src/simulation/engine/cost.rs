@@ -155,30 +155,30 @@ pub const PREFILL_OVERHEAD_CLOCK: f64 = 1.98e9;
 const XQA_RATE: f64 = 4.5;
 
 impl Coefficients {
-    /// Fitted against NVIDIA NIM (TensorRT-LLM) Llama-3-8B/70B on A100/H100 measured with GenAI-Perf
-    /// (shared/calibration/nim_dli_sizing_dataset.csv, 72 curves, 715 levels): `python
+    /// Fitted against NVIDIA NIM (TensorRT-LLM) Llama-3-8B/70B on A100/H100 measured with
+    /// GenAI-Perf (shared/calibration/nim_dli_sizing_dataset.csv, 72 curves, 715 levels): `python
     /// benches/calibration.py PATH_TO_CSV --fit --rounds 12` prints these after a deterministic
-    /// coordinate descent in log space (objective 0.132 -> 0.121, from the previous fit's values with
-    /// one grouped-query decode rate of 3.6). `eff_kv` is not fitted there (the NIM curves are all
-    /// grouped-query Llama 3, whose decode attention the element ceilings bound): 0.9 is the KV-read slope of TensorRT-LLM 0.9.0's
-    /// fixed-batch runs of multi-head Llama-2-7B on H100 (shared/calibration/
-    /// trtllm_0_9_0_static_batch_dli.csv: the step grows by the cache's bytes over ~0.9 of the HBM
-    /// bandwidth). The same file's Mistral-7B runs (groups of 4), not in the fit, put that rate at
-    /// ~3.6 KV elements per SM per cycle (fp16 2048/128, batch 32: 4.4e9 KV elements in 4.7 ms). `overhead` and
-    /// `quant_layer_overhead` fit to about zero (`layer_overhead` carries the fixed time). The ring
-    /// all-reduce's `allreduce_hop` came later: `--fit --rounds 6 --only allreduce allreduce_hop
-    /// layer_overhead seq_overhead` from 6 us (objective 0.1164 -> 0.1151; before the term, 0.1232). A
-    /// whole refit from there lowers the objective to 0.1117 by shortening `frontend` and `client_gap`,
-    /// but puts the headline curve (Llama-3-8B fp8, one H100, 200/200) 134 % off at
-    /// concurrency 100, so it is not taken. `attn_cycles` came last: `--fit --rounds 3 --only
-    /// attn_cycles` from 19 (the concurrency-1 slope; objective 0.1150 -> 0.1129, points within 25 %
-    /// 507 -> 513 of 633). Then the GPUs' sustained matmul share
-    /// ([`super::hardware::Gpu::matmul_efficiency`]) came in: `eff_flops` 0.7806 became 0.972105, the
-    /// same effective rate on the H100 (0.7806 / 0.803) and 8 % more on the A100, whose prefill in
-    /// mixed steps at concurrency 5-250 had come out 20-35 % slow; the A100's all-reduce then split
-    /// differently between the fixed part and the ring's hops (`allreduce` 20.11 -> 19 us,
-    /// `allreduce_hop` 6 -> 7 us, by hand from a few trials: points within 25 % 513 -> 523 of 633, the
-    /// fixed-batch check 1,305 -> 1,313 of 1,508 within 25 %).
+    /// coordinate descent in log space (objective 0.132 -> 0.121, from the previous fit's values
+    /// with one grouped-query decode rate of 3.6). `eff_kv` is not fitted there (the NIM curves are
+    /// all grouped-query Llama 3, whose decode attention the element ceilings bound): 0.9 is the
+    /// KV-read slope of TensorRT-LLM 0.9.0's fixed-batch runs of multi-head Llama-2-7B on H100
+    /// (shared/calibration/trtllm_0_9_0_static_batch_dli.csv: the step grows by the cache's bytes
+    /// over ~0.9 of the HBM bandwidth). The same file's Mistral-7B runs (groups of 4), not in the
+    /// fit, put that rate at ~3.6 KV elements per SM per cycle (fp16 2048/128, batch 32: 4.4e9 KV
+    /// elements in 4.7 ms). `overhead` and `quant_layer_overhead` fit to about zero
+    /// (`layer_overhead` carries the fixed time). The ring all-reduce's `allreduce_hop` came later:
+    /// `--fit --rounds 6 --only allreduce allreduce_hop layer_overhead seq_overhead` from 6 us
+    /// (objective 0.1164 -> 0.1151; before the term, 0.1232). A whole refit from there lowers the
+    /// objective to 0.1117 by shortening `frontend` and `client_gap`, but puts the headline
+    /// curve (Llama-3-8B fp8, one H100, 200/200) 134 % off at concurrency 100, so it is not taken.
+    /// `attn_cycles` came last: `--fit --rounds 3 --only attn_cycles` from 19 (the concurrency-1
+    /// slope; objective 0.1150 -> 0.1129, points within 25 % 507 -> 513 of 633). Then the GPUs'
+    /// sustained matmul share ([`super::hardware::Gpu::matmul_efficiency`]) came in: `eff_flops`
+    /// 0.7806 became 0.972105, the same effective rate on the H100 (0.7806 / 0.803) and 8 % more on
+    /// the A100, whose prefill in mixed steps at concurrency 5-250 had come out 20-35 % slow; the
+    /// A100's all-reduce then split differently between the fixed part and the ring's hops
+    /// (`allreduce` 20.11 -> 19 us, `allreduce_hop` 6 -> 7 us, by hand from a few trials: points
+    /// within 25 % 513 -> 523 of 633, the fixed-batch check 1,305 -> 1,313 of 1,508 within 25 %).
     ///
     /// Then the first token came to be delivered when its prefill step ends (it had waited for the
     /// next step), with flash attention at the bf16 rate, the all-reduces' share of the link and the
@@ -435,8 +435,8 @@ impl CostModel {
         let weights = self.dep.arch.params_read(load.tokens) * self.weight_scale;
         let t_linear = weights.max(self.flops_per_token * load.tokens / self.flops_rate);
         // Attention runs as kernels of its own after the linear ones: flash attention for prefill
-        // chunks (tensor cores at the bf16 rate), the decode kernel for single-token queries (its dot products on CUDA
-        // cores, per query head: grouped-query models do `heads / kv_heads` times the work per KV byte).
+        // chunks (tensor cores at the bf16 rate), the decode kernel for single-token queries (XQA or
+        // the masked multi-head kernel, [`DecodeKernel`]: its element ceiling against the bytes).
         let t_prefill_attn =
             (load.kv_tokens * self.kv_bytes).max(self.flops_per_pair * load.pairs / self.attn_rate);
         // Its throughput over the whole GPU, unless one sequence's serial walk is longer.
@@ -690,9 +690,9 @@ mod tests {
 
     #[test]
     fn xqa_decode_attention_reads_each_kv_element_once_for_its_eight_query_heads() {
-        // Llama-3-70B (8 query heads per KV head) runs XQA: its ceiling is in KV elements, at
-        // `xqa_rate`, whatever the group's size; per KV element it decodes faster than the masked
-        // multi-head kernel does for Llama-3-8B's groups of 4.
+        // Llama-3-70B (8 query heads per KV head) runs XQA: its ceiling is in KV elements, each read
+        // once for the group's 8 query heads, at `xqa_rate`; per KV element it decodes faster than
+        // the masked multi-head kernel does for Llama-3-8B's groups of 4.
         let c = Coefficients::FITTED;
         let h100 = Gpu::find("H100").unwrap();
         let (fp16, fp8) = (on("llama-3-70b", "H100", "fp8", "fp16"), on("llama-3-70b", "H100", "fp8", "fp8"));
