@@ -277,6 +277,7 @@ def fit(
         "eff_attn": (0.1, 2.0),
         "eff_link": (0.1, 2.0),
         "prefill_layer_overhead": (1e-6, 4e-4),
+        "zen2_host": (0.5, 5.0),
     }
     if only:
         unknown = sorted(set(only) - set(bounds))

@@ -86,6 +86,20 @@ pub struct Gpu {
     pub switch_reduce: bool,
     /// Sustained share of the dense tensor peak in large GEMMs (see the module docs).
     pub matmul_efficiency: f64,
+    /// The CPU of the systems this GPU ships in, which runs the serving stack's per-sequence work
+    /// of every step ([`super::cost::Coefficients::zen2_host`]).
+    pub host: Host,
+}
+
+/// A GPU system's host CPU generation. The serving stack's per-sequence work each step (sampling,
+/// detokenisation, streaming: single-threaded CPU code between GPU launches) runs at its speed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    /// DGX A100: AMD EPYC 7742 (Zen 2, 2019).
+    Zen2,
+    /// DGX H100: Intel Xeon Platinum 8480C (Sapphire Rapids, 2023), the host the per-sequence cost
+    /// is fitted at; the H200, B200 and L40S systems' hosts are of its generation or later.
+    SapphireRapids,
 }
 
 const GB: f64 = 1e9;
@@ -103,6 +117,7 @@ pub const GPUS: [Gpu; 5] = [
         link: 300.0 * GB,
         switch_reduce: false,
         matmul_efficiency: 0.869,
+        host: Host::Zen2,
     },
     Gpu {
         name: "H100",
@@ -116,6 +131,7 @@ pub const GPUS: [Gpu; 5] = [
         link: 450.0 * GB,
         switch_reduce: true,
         matmul_efficiency: 0.803,
+        host: Host::SapphireRapids,
     },
     Gpu {
         name: "H200",
@@ -129,6 +145,7 @@ pub const GPUS: [Gpu; 5] = [
         link: 450.0 * GB,
         switch_reduce: true,
         matmul_efficiency: 0.803,
+        host: Host::SapphireRapids,
     },
     Gpu {
         name: "B200",
@@ -142,6 +159,7 @@ pub const GPUS: [Gpu; 5] = [
         link: 900.0 * GB,
         switch_reduce: true,
         matmul_efficiency: 0.803,
+        host: Host::SapphireRapids,
     },
     Gpu {
         name: "L40S",
@@ -155,6 +173,7 @@ pub const GPUS: [Gpu; 5] = [
         link: 32.0 * GB,
         switch_reduce: false,
         matmul_efficiency: 0.803,
+        host: Host::SapphireRapids,
     },
 ];
 
