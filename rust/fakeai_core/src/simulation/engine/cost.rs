@@ -148,7 +148,7 @@ pub struct Coefficients {
     pub prefill_layer_overhead: f64,
     /// `seq_overhead`'s multiple on a Zen 2 host (DGX A100's EPYC 7742) against the Sapphire Rapids
     /// host it is fitted at (DGX H100's Xeon 8480C), [`super::hardware::Host`]: the per-sequence work
-    /// is single-threaded CPU code, and Zen 2 runs it slower per clock and at a lower clock.
+    /// is single-threaded CPU code, which older Zen 2 cores run slower.
     /// Evidence: NIM's ITL on A100 at 100-250 clients, where the per-sequence cost is a third or more
     /// of a step, was simulated 10-23 % short on all 12 A100 curves (Llama-3-8B at TP 1 and 2,
     /// 70B at TP 4 and 8) while the H100 curves' were on or long; the fixed-batch check, which has
