@@ -68,8 +68,9 @@
 //! `seq_overhead` is the serving stack's per-sequence cost (sampling, detokenisation, streaming in
 //! the server's runtime), not the GPU's: a bare engine benchmark has none of it
 //! (`benches/calibration.py --check-static` sets it to 0). Being CPU work, it runs at the speed of
-//! the GPU system's host ([`super::hardware::Host`]): `zen2_host` times longer on a DGX A100's. The closed-loop driver's `client_gap` and
-//! `frontend` (workload.rs) live here too because they are fitted with the rest.
+//! the GPU system's host ([`super::hardware::Host`]): `zen2_host` times longer on a DGX A100's.
+//! The closed-loop driver's `client_gap` and `frontend` (workload.rs) live here too because they
+//! are fitted with the rest.
 
 use super::deployment::Deployment;
 use super::hardware::{Host, Precision};
