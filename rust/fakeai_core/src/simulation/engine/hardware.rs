@@ -87,18 +87,20 @@ pub struct Gpu {
     /// Sustained share of the dense tensor peak in large GEMMs (see the module docs).
     pub matmul_efficiency: f64,
     /// The CPU of the systems this GPU ships in, which runs the serving stack's per-sequence work
-    /// of every step ([`super::cost::Coefficients::zen2_host`]).
+    /// of every step and launches the kernels of steps outside CUDA graphs
+    /// ([`super::cost::Coefficients::zen2_host`]).
     pub host: Host,
 }
 
 /// A GPU system's host CPU generation. The serving stack's per-sequence work each step (sampling,
-/// detokenisation, streaming: single-threaded CPU code between GPU launches) runs at its speed.
+/// detokenisation, streaming: single-threaded CPU code between GPU launches) and the kernel launches
+/// of steps outside CUDA graphs run at its speed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Host {
     /// DGX A100: AMD EPYC 7742 (Zen 2, 2019).
     Zen2,
-    /// DGX H100: Intel Xeon Platinum 8480C (Sapphire Rapids, 2023), the host the per-sequence cost
-    /// is fitted at; the H200, B200 and L40S systems' hosts are of its generation or later.
+    /// DGX H100: Intel Xeon Platinum 8480C (Sapphire Rapids, 2023), the host those costs are fitted
+    /// at; the H200, B200 and L40S systems' hosts are of its generation or later.
     SapphireRapids,
 }
 
