@@ -159,8 +159,6 @@ pub struct Coefficients {
 
 /// [`Coefficients::xqa_rate`] as fitted: KV elements per SM per cycle of the XQA decode kernel.
 const XQA_RATE: f64 = 4.5;
-/// [`Coefficients::zen2_host`] as fitted.
-const ZEN2_HOST: f64 = 1.8;
 
 impl Coefficients {
     /// Fitted against NVIDIA NIM (TensorRT-LLM) Llama-3-8B/70B on A100/H100 measured with
@@ -237,7 +235,7 @@ impl Coefficients {
         eff_attn: 0.3016,
         eff_link: 0.5,
         prefill_layer_overhead: 1.335e-4,
-        zen2_host: ZEN2_HOST,
+        zen2_host: 1.8,
     };
 
     pub const NAMES: [&'static str; 21] = [
