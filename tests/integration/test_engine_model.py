@@ -11,6 +11,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from fakeai.runtime.process import run_fakeai
+
 pytestmark = pytest.mark.integration
 
 MODEL = "meta-llama/Llama-3.1-8B-Instruct"
@@ -116,22 +118,23 @@ def test_time_to_first_token_grows_with_concurrency(start_server):
     assert sorted(crowded)[len(crowded) // 2] > 3 * min(alone), (min(alone), sorted(crowded))
 
 
-def test_the_ttft_metric_counts_what_the_clients_saw(start_server):
+def test_the_ttft_metric_counts_what_the_clients_saw(start_server, tmp_path):
     """A crowd of long prompts arriving together: each request's first token comes later than its
-    forecast (made before the others arrived), and the TTFT histograms (vLLM's and the Dynamo view's)
-    count the settled time the client saw, not the forecast."""
+    forecast (made before the others arrived, when its step held fewer prompt tokens), and the TTFT
+    histograms (vLLM's and the Dynamo view's) count the settled time, which is what the offline
+    engine gives for the same arrivals, not the forecast (about 15 % lower here)."""
     with start_server("--workers", "2") as url:
         before = engine_metrics(url)
         dynamo_before = dynamo_ttft(url)
 
-        async def crowd() -> list[dict]:
+        async def crowd() -> list[tuple[float, int]]:
             async with httpx.AsyncClient(base_url=url, timeout=60) as http:
 
-                async def one(i: int) -> dict:
+                async def one(i: int) -> tuple[float, int]:
                     payload = {**body(i), "stream_options": {"include_usage": True}}
                     payload["messages"] = [{"role": "user", "content": f"{i} " + "word " * 1500}]
                     begin = time.perf_counter()
-                    first = None
+                    first, prompt = None, 0
                     headers = {"x-fakeai-output-tokens": "4"}
                     async with http.stream(
                         "POST", "/v1/chat/completions", json=payload, headers=headers
@@ -139,7 +142,9 @@ def test_the_ttft_metric_counts_what_the_clients_saw(start_server):
                         async for line in r.aiter_lines():
                             if first is None and line.startswith("data: {"):
                                 first = time.perf_counter() - begin
-                    return first
+                            if '"usage":{' in line:
+                                prompt = json.loads(line[6:])["usage"]["prompt_tokens"]
+                    return first, prompt
 
                 return await asyncio.gather(*(one(i) for i in range(24)))
 
@@ -149,11 +154,19 @@ def test_the_ttft_metric_counts_what_the_clients_saw(start_server):
     name = "vllm:time_to_first_token_seconds"
     count = after[name + "_count"] - before.get(name + "_count", 0.0)
     mean = (after[name + "_sum"] - before.get(name + "_sum", 0.0)) / count
-    client = sum(seen) / len(seen)
+    client = sum(first for first, _ in seen) / len(seen)
     assert count == 24
-    # The clients' TTFT adds only their own trip (a millisecond or two) to the server's.
-    assert 0.8 * client < mean <= client, (mean, client)
-    assert client > 0.1, "24 prompts of ~1,500 tokens wait several prefill steps"
+    # The server's TTFT starts when the engine has the request, so the clients' own trip (and on a
+    # busy machine their event loop's lateness) comes on top of it, never off it.
+    assert mean <= client, (mean, client)
+    trace = tmp_path / "crowd.jsonl"
+    lines = [{"timestamp": 0, "input_length": prompt, "output_length": 4} for _, prompt in seen]
+    trace.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    r = run_fakeai("simulate", "--model", MODEL, "--trace", str(trace), "--format", "json")
+    assert r.returncode == 0, r.stderr
+    offline = json.loads(r.stdout)[0]["ttft_ms"]["mean"] / 1000
+    assert offline > 0.1, "24 prompts of ~1,500 tokens wait several prefill steps"
+    assert mean == pytest.approx(offline, rel=0.05), (mean, offline)
     dynamo_count = dynamo_after[0] - dynamo_before[0]
     dynamo_mean = (dynamo_after[1] - dynamo_before[1]) / dynamo_count
     assert dynamo_count == 24
