@@ -55,18 +55,36 @@ def replay(body: bytes, receive: Receive) -> Receive:
 
 
 def bounded(receive: Receive, limit: int) -> Receive:
-    """``receive`` that raises a 413 once a body sent without a length passes ``limit`` bytes."""
+    """``receive`` of a body sent without a length (chunked): it raises a 413 once the body passes
+    ``limit`` bytes, and a 400 (:func:`incomplete_body`) when the body ends before its last chunk."""
     size = 0
+    ended = False
 
     async def bounded() -> dict:
-        nonlocal size
+        nonlocal size, ended
         message = await receive()
+        if message["type"] == "http.disconnect" and not ended:
+            raise incomplete_body()
+        ended = not message.get("more_body", False)
         size += len(message.get("body", b""))
         if size > limit:
             raise too_large(limit)
         return message
 
     return bounded
+
+
+def incomplete_body() -> ApiError:
+    """A chunked body that ends before its last chunk. granian reports a malformed chunk (a size that
+    is not hex, a chunk not ended by CRLF) as it reports a client that left, an ``http.disconnect``,
+    so the client gets this 400 rather than nothing; when it did leave, no one reads it. (A body with
+    a ``content-length`` that ends early is a client that left: nothing is answered, the metrics count
+    a 499.)"""
+    message = (
+        "The request body ended before its last chunk: its chunked encoding is malformed, or the "
+        "connection closed."
+    )
+    return ApiError(400, message, code="incomplete_body")
 
 
 def with_request_id(send: Send, request_id: bytes) -> Send:

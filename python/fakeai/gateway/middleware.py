@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import ClientDisconnect
 
 from fakeai.errors import ApiError, bad_request
 from fakeai.gateway import answers, chaos, faults, overrides, websocket
@@ -144,15 +145,15 @@ class Gateway:
                 return
         if length < 0 and scope["method"] in ("POST", "PUT", "PATCH"):
             receive = answers.bounded(receive, limit)
-        if not (custom or self.active):
-            await self.app(scope, receive, send)  # nothing to decide: the common case costs one scan
-            return
         try:
-            await self.handle(scope, receive, send, presented, custom, request_id)
+            if not (custom or self.active):
+                await self.app(scope, receive, send)  # nothing to decide: the common case costs one scan
+            else:
+                await self.handle(scope, receive, send, presented, custom, request_id)
         except chaos.Disconnect:
             return  # the response stays incomplete: the client sees the connection cut
-        except ClientGone:
-            return
+        except (ClientGone, ClientDisconnect):
+            return  # the client left before the body's end: no one to answer (the metrics count a 499)
         except ApiError as e:  # from reading the body here; the app's own errors never get this far
             await answers.fail(send, scope["path"], e)
 

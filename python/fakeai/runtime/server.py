@@ -38,6 +38,8 @@ def log_config(settings: Settings) -> dict[str, Any]:
         "level": "INFO" if settings.access_log else "WARNING",
         "propagate": False,
     }
+    # The form parser warns of every malformed multipart body, which is already answered with a 400.
+    config["loggers"]["python_multipart"] = {"handlers": ["console"], "level": "ERROR", "propagate": False}
     return config
 
 
