@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -79,7 +80,9 @@ def running_server(
 ) -> Iterator[str]:
     """Start ``fakeai server FLAGS`` on 127.0.0.1 (a free port unless given), wait until ``/health``
     answers, yield the base URL, and stop the whole process group on exit. The server's output
-    (stdout and stderr) goes to ``output`` when given (a file: read it after the block)."""
+    (stdout and stderr) goes to ``output`` when given (a file: read it after the block), else to a
+    temporary file, never to a pipe nobody reads: a server whose output filled one would block on its
+    next log line."""
     port = port or free_port()
     cmd = [
         sys.executable,
@@ -94,10 +97,11 @@ def running_server(
         "warning",
         *flags,
     ]
+    log = tempfile.TemporaryFile() if output is None else None
     proc = subprocess.Popen(
         cmd,
         env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE if output is None else output,
+        stdout=log or output,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -106,7 +110,10 @@ def running_server(
         deadline = time.monotonic() + STARTUP_SECONDS
         while not _healthy(health_url or base + "/health"):
             if proc.poll() is not None:
-                said = proc.stdout.read().decode(errors="replace") if proc.stdout else "(see its output)"
+                said = "(see its output)"
+                if log is not None:
+                    log.seek(0)
+                    said = log.read().decode(errors="replace")
                 raise ServerFailed(f"fakeai server exited at start: {said}")
             if time.monotonic() > deadline:
                 raise ServerFailed(f"fakeai server did not answer /health within {STARTUP_SECONDS:.0f} s")
@@ -114,6 +121,8 @@ def running_server(
         yield base
     finally:
         stop(proc)
+        if log is not None:
+            log.close()
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
@@ -126,9 +135,6 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    finally:
-        if proc.stdout is not None:
-            proc.stdout.close()
 
 
 def wait_listening(port: int, timeout: float = STARTUP_SECONDS) -> None:
