@@ -10,10 +10,10 @@ parsing.
 | ``x-fakeai-error`` | status code or alias | answer with this injected error (README) |
 | ``x-return-error`` | status code or alias | llm-d's name for ``x-fakeai-error`` |
 | ``x-fakeai-fail-attempts`` | integer 0-100 | fail this many attempts of the ``x-request-id`` first |
-| ``x-fakeai-disconnect-after`` | integer >= 0 | cut the connection after this many chunks |
-| ``x-fakeai-stall-ms``, ``-stall-after`` | integers >= 0 | stall this long (after ``--chaos-after`` chunks) |
-| ``x-fakeai-malformed-after`` | integer >= 0 | send a malformed chunk after this many chunks |
-| ``x-fakeai-first-byte-ms`` | integer >= 0 | delay the first byte |
+| ``x-fakeai-disconnect-after`` | integer 0-1e9 | cut the connection after this many chunks |
+| ``x-fakeai-stall-ms``, ``-stall-after`` | integers 0-3600000, 0-1e9 | stall this long (after ``--chaos-after`` chunks) |
+| ``x-fakeai-malformed-after`` | integer 0-1e9 | send a malformed chunk after this many chunks |
+| ``x-fakeai-first-byte-ms`` | integer 0-3600000 | delay the first byte |
 
 Two readers, one table each, one error: the generating endpoints read the timing and content headers
 (:func:`from_scope`); the gateway middleware reads the error and chaos headers (:func:`parse`). The
@@ -78,21 +78,31 @@ def _token_count(raw: str) -> int:
     return value
 
 
-def _count(raw: str) -> int:
-    if not raw.isdigit():
+#: Most chunks a chunk-count header names: past any stream's length.
+MAX_CHUNKS = 1_000_000_000
+#: Most milliseconds a delay header names (as ``x-fakeai-ttft-ms``): an hour.
+MAX_DELAY_MS = 3_600_000
+
+
+def _integer(raw: str, most: int) -> int:
+    """An integer from 0 to ``most`` in ASCII digits (checked by length before it is converted)."""
+    if not (raw.isascii() and raw.isdigit()):
         raise ValueError("must be a non-negative integer")
+    if len(raw) > len(str(most)) or int(raw) > most:
+        raise ValueError(f"must be an integer between 0 and {most}")
     return int(raw)
 
 
+def _count(raw: str) -> int:
+    return _integer(raw, MAX_CHUNKS)
+
+
 def _attempts(raw: str) -> int:
-    value = _count(raw)
-    if value > 100:
-        raise ValueError("must be an integer between 0 and 100")
-    return value
+    return _integer(raw, 100)
 
 
 def _seconds_of_ms(raw: str) -> float:
-    return _count(raw) / 1000.0
+    return _integer(raw, MAX_DELAY_MS) / 1000.0
 
 
 def _fault(raw: str) -> faults.Fault:

@@ -23,12 +23,34 @@ def test_parse_reads_only_the_gateway_headers():
 
 
 @pytest.mark.parametrize(
-    "name", [b"x-fakeai-disconnect-after", b"x-fakeai-malformed-after", b"x-fakeai-stall-ms"]
+    "name, value",
+    [
+        (b"x-fakeai-disconnect-after", b"-3"),
+        (b"x-fakeai-malformed-after", b"-3"),
+        (b"x-fakeai-stall-ms", b"-3"),
+        # past the bounds, however long (a float of 400 digits once overflowed into a 500)
+        (b"x-fakeai-first-byte-ms", b"9" * 400),
+        (b"x-fakeai-first-byte-ms", b"3600001"),
+        (b"x-fakeai-stall-ms", b"99999999999999999999999"),
+        (b"x-fakeai-stall-after", b"1000000001"),
+        (b"x-fakeai-disconnect-after", b"9" * 5000),
+        (b"x-fakeai-fail-attempts", b"101"),
+        # digits that are not ASCII
+        (b"x-fakeai-malformed-after", "\uff11\uff12".encode()),
+        (b"x-fakeai-stall-after", "\u00b2".encode("latin-1")),
+    ],
 )
-def test_bad_numbers_are_400s_naming_the_header(name):
+def test_bad_numbers_are_400s_naming_the_header(name, value):
     with pytest.raises(ApiError) as exc:
-        overrides.parse([(name, b"-3")], 3)
+        overrides.parse([(name, value)], 3)
     assert exc.value.status == 400 and exc.value.param == name.decode()
+
+
+def test_the_bounds_themselves_are_accepted():
+    got = overrides.parse(
+        [(b"x-fakeai-first-byte-ms", b"3600000"), (b"x-fakeai-stall-after", b"1000000000")], 3
+    )
+    assert got.chaos == Plan(stall_after=1_000_000_000, first_byte_s=3600.0)
 
 
 def test_strip_removes_every_x_fakeai_header():
