@@ -4,7 +4,8 @@ The routes come from :func:`fakeai.app.create_app`, so a new route is fuzzed wit
 file. Each example picks a route and method, fills its path parameters (random text, or the id of an
 object created beforehand so the handlers behind the 404 are reached too), a query string, and a body:
 a random JSON value (wrong types, integers past int64, deep nesting), a valid request with one field
-replaced, removed or added, random bytes, or a multipart form. The budget is fixed and the run
+replaced, removed or added, random bytes, or a multipart form. The numeric ``x-fakeai-*`` headers
+are fuzzed apart, with values out of every range (a 400 each). The budget is fixed and the run
 derandomized, so the same examples run every time (well under a minute).
 """
 
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from starlette.routing import Route
 
 from fakeai.app import create_app
+from fakeai.gateway import overrides
 
 pytestmark = pytest.mark.integration
 
@@ -289,3 +291,34 @@ def test_every_route_answers_fuzzed_requests_without_a_5xx(fuzzed):
 
     run()
     assert client.get("/health").status_code == 200
+
+
+#: Every numeric ``x-fakeai-*`` header (the timing ones too: every value drawn below is out of range,
+#: so none can hold a request for long).
+NUMERIC_OVERRIDES = sorted(
+    name.decode()
+    for name in {**overrides.HEADERS, **overrides.GATEWAY_HEADERS}
+    if name not in (b"x-fakeai-mode", b"x-fakeai-error", overrides.RETURN_ERROR)
+)
+#: Values no numeric override accepts: past every bound (the largest is 3,600,000 ms), negative,
+#: not a finite number, or digits that are not ASCII.
+OUT_OF_RANGE = st.one_of(
+    st.integers(min_value=10**10, max_value=10**700).map(str),
+    st.integers(max_value=-1).map(str),
+    st.text(st.sampled_from("abcxyz+-.,;:!~"), min_size=1, max_size=20),
+    st.sampled_from(["nan", "inf", "-inf", "1e999", "0x10", "١٢", "１２", "²", "9" * 5000]),
+)
+
+
+def test_numeric_overrides_out_of_range_are_400s_naming_the_header(fuzzed):
+    client, _ = fuzzed
+
+    @settings(max_examples=200, derandomize=True, deadline=None, database=None)
+    @given(st.sampled_from(NUMERIC_OVERRIDES), OUT_OF_RANGE, st.booleans())
+    def run(name: str, value: str, stream: bool) -> None:
+        body = {**BASES["/v1/chat/completions"], "stream": stream}
+        r = client.post("/v1/chat/completions", json=body, headers={name: value.encode()})
+        check(r, "POST", "/v1/chat/completions")
+        assert r.status_code == 400 and r.json()["error"]["param"] == name, (name, value[:40], r.text)
+
+    run()
