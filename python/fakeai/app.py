@@ -112,6 +112,9 @@ def create_app(settings: Settings | None = None) -> HotApp | HotRoutes:
     app = Starlette(
         routes=routes, exception_handlers=exception_handlers, middleware=middleware, lifespan=poller.lifespan
     )
+    # No redirect to the path without its trailing slash: Starlette builds that redirect's absolute URL
+    # from the client's Host header (an open redirect); an unknown path is a 404 envelope, as OpenAI's.
+    app.router.redirect_slashes = False
     app.state.ctx = ctx
     return hot.app(HotRoutes(app, middleware), ctx, pod_headers.headers(ctx.settings))
 

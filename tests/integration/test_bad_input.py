@@ -66,6 +66,20 @@ def test_unknown_route_is_404_and_wrong_method_is_405(http):
     envelope(http.post("/v1/models"), 405)
 
 
+@pytest.mark.parametrize(
+    "method, path", [("POST", "/v1/chat/completions/"), ("GET", "/v1/files/"), ("POST", "/v1/embeddings/")]
+)
+def test_a_trailing_slash_is_a_404_never_a_redirect_to_the_host_header(http, method, path):
+    """Starlette's slash redirect built its absolute URL from the client's Host header."""
+    r = http.request(method, path, headers={"host": "evil.example"}, json=OK)
+    assert "location" not in r.headers
+    assert path in envelope(r, 404)["message"]
+
+
+def test_the_dashboard_answers_with_a_trailing_slash_too(http):
+    assert http.get("/dashboard/").text == http.get("/dashboard").text
+
+
 def test_oversized_body_is_413(start_server):
     import httpx
 

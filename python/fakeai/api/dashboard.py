@@ -21,6 +21,7 @@ from fakeai.context import ServerContext
 WEB = Path(__file__).resolve().parent.parent / "web"
 FILES = {
     "/dashboard": ("index.html", "text/html; charset=utf-8"),
+    "/dashboard/": ("index.html", "text/html; charset=utf-8"),  # as typed in a browser (no redirects)
     "/dashboard/dashboard.js": ("dashboard.js", "text/javascript; charset=utf-8"),
     "/dashboard/dashboard.css": ("dashboard.css", "text/css; charset=utf-8"),
 }
