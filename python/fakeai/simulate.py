@@ -48,6 +48,8 @@ MAX_TOKENS = 10_000_000
 MAX_CONCURRENCY = 100_000
 MAX_REQUESTS = 10_000_000
 MAX_RATE = 1_000_000.0
+#: Latest arrival a trace line may name, ms (31.7 years: the virtual clock keeps microseconds there).
+MAX_TRACE_MS = 1e12
 # Requests a level measured in time windows may send at most (ten windows of a fast deployment at
 # high concurrency stay well below; it bounds the run's memory, ~100 bytes a request).
 WINDOWED_REQUESTS = 2_000_000
@@ -169,8 +171,8 @@ def read_trace(path: str) -> list[tuple[float, int, int, list[int]]]:
                 raise ValueError("not a JSON object")
             ts, isl, osl = row["timestamp"], row["input_length"], row["output_length"]
             hashes = row.get("hash_ids") or []
-            if isinstance(ts, bool) or not isinstance(ts, (int, float)) or ts < 0:
-                raise ValueError(f"timestamp must be a number of ms >= 0, got {ts!r}")
+            if isinstance(ts, bool) or not isinstance(ts, (int, float)) or not 0 <= ts <= MAX_TRACE_MS:
+                raise ValueError(f"timestamp must be a number of ms from 0 to {MAX_TRACE_MS:g}, got {ts!r}")
             for key, v in (("input_length", isl), ("output_length", osl)):
                 if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v < 2**31:
                     raise ValueError(f"{key} must be a positive integer, got {v!r}")

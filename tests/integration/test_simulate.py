@@ -176,10 +176,18 @@ def test_bad_input_is_one_line_naming_the_value(args, needle):
     assert r.stderr.startswith("fakeai simulate: error: ") and needle in r.stderr, r.stderr
 
 
-def test_malformed_trace_line_is_named(tmp_path):
+@pytest.mark.parametrize(
+    "second",
+    [
+        '{"timestamp": 5, "input_length": "x"}',
+        '{"timestamp": NaN, "input_length": 10, "output_length": 5}',
+        '{"timestamp": Infinity, "input_length": 10, "output_length": 5}',
+        '{"timestamp": 1e13, "input_length": 10, "output_length": 5}',
+        '{"timestamp": -1, "input_length": 10, "output_length": 5}',
+    ],
+)
+def test_malformed_trace_line_is_named(tmp_path, second):
     trace = tmp_path / "bad.jsonl"
-    trace.write_text(
-        '{"timestamp": 0, "input_length": 10, "output_length": 5}\n{"timestamp": 5, "input_length": "x"}\n'
-    )
+    trace.write_text('{"timestamp": 0, "input_length": 10, "output_length": 5}\n' + second + "\n")
     r = run_fakeai(*BASE, "--trace", str(trace))
     assert r.returncode == 2 and r.stderr.count("\n") == 1 and "line 2" in r.stderr, r.stderr
