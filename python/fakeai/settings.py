@@ -9,6 +9,7 @@ builds the identical object.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -793,6 +794,9 @@ class Settings:
             if value is None:
                 continue
             minimum, maximum, choices = f.metadata["minimum"], f.metadata["maximum"], f.metadata["choices"]
+            if isinstance(value, float) and not math.isfinite(value):  # nan passes every comparison
+                name = f"{f.metadata['flag']} / {self.env_name(f.name)}"
+                raise ValueError(f"{name} must be a finite number, got {value}")
             if minimum is not None and value < minimum:
                 raise ValueError(
                     f"{f.metadata['flag']} / {self.env_name(f.name)} must be >= {minimum}, got {value}"

@@ -32,6 +32,10 @@ def test_round_trip_through_env():
         ({"FAKEAI_ITL_MS": "-1"}, "FAKEAI_ITL_MS"),
         ({"FAKEAI_LOG_LEVEL": "loud"}, "FAKEAI_LOG_LEVEL"),
         ({"FAKEAI_PORT": "70000"}, "FAKEAI_PORT"),
+        # Python reads these as floats, and nan passes every bound's comparison
+        ({"FAKEAI_TTFT_MS": "nan"}, "FAKEAI_TTFT_MS must be a finite number"),
+        ({"FAKEAI_ITL_MS": "inf"}, "FAKEAI_ITL_MS must be a finite number"),
+        ({"FAKEAI_JITTER": "NaN"}, "FAKEAI_JITTER must be a finite number"),
     ],
 )
 def test_bad_values_name_their_variable(env, needle):
