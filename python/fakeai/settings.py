@@ -72,7 +72,9 @@ class Settings:
         default=8000,
         metadata=_knob("--port", "TCP port to listen on.", minimum=0, maximum=65535, group=SERVER),
     )
-    workers: int = field(default=1, metadata=_knob("--workers", "Worker processes.", minimum=1, group=SERVER))
+    workers: int = field(
+        default=1, metadata=_knob("--workers", "Worker processes.", minimum=1, maximum=256, group=SERVER)
+    )
     ttft_ms: float | None = field(
         default=None,
         metadata=_knob(
@@ -371,6 +373,7 @@ class Settings:
             "--max-num-batched-tokens",
             "Engine model: token budget of one engine step.",
             minimum=1,
+            maximum=1 << 20,
             group=TIMING,
         ),
     )
@@ -444,7 +447,10 @@ class Settings:
         ),
     )
     max_loras: int = field(
-        default=8, metadata=_knob("--max-loras", "Most LoRA adapters loaded at once.", minimum=1, group=VLLM)
+        default=8,
+        metadata=_knob(
+            "--max-loras", "Most LoRA adapters loaded at once.", minimum=1, maximum=10_000, group=VLLM
+        ),
     )
     lora_base_model: str = field(
         default="meta-llama/Llama-3.1-8B-Instruct",
@@ -500,6 +506,7 @@ class Settings:
             "--moderation-threshold",
             "Score from which a moderation category is flagged.",
             minimum=0,
+            maximum=1,
             group=TIMING,
         ),
     )
@@ -543,6 +550,7 @@ class Settings:
             "--metrics-max-models",
             "Distinct model ids given their own metrics label; further ids are counted as model 'other'.",
             minimum=1,
+            maximum=100_000,
             group=OBSERVABILITY,
         ),
     )
@@ -564,7 +572,9 @@ class Settings:
     )
     gpu_count: int = field(
         default=8,
-        metadata=_knob("--gpu-count", "Simulated GPUs for /dcgm/metrics.", minimum=1, group=OBSERVABILITY),
+        metadata=_knob(
+            "--gpu-count", "Simulated GPUs for /dcgm/metrics.", minimum=1, maximum=1024, group=OBSERVABILITY
+        ),
     )
     data_dir: str = field(
         default="",
@@ -642,6 +652,7 @@ class Settings:
             "--kv-batch-size",
             "Requests a simulated worker runs at once (0 = unlimited).",
             minimum=0,
+            maximum=65_536,
             group=TIMING,
         ),
     )
@@ -702,6 +713,7 @@ class Settings:
             "Requests running at once: per engine-model replica (0 = vLLM's 256), or in fixed timing on this "
             "rank over all simulated workers (0 = only --kv-batch-size).",
             minimum=0,
+            maximum=65_536,
             group=VLLM,
         ),
     )
@@ -712,6 +724,7 @@ class Settings:
             "Requests allowed to wait for a slot; more are refused with 503 (default: no limit in fixed "
             "timing, 4096 per engine-model replica).",
             minimum=0,
+            maximum=1_000_000,
             group=VLLM,
             unset="no limit",
         ),

@@ -36,6 +36,16 @@ def test_bad_values_exit_with_a_clear_message():
     assert r.returncode != 0 and "FAKEAI_TTFT_MS" in r.stderr
 
 
+def test_an_engine_region_too_large_is_refused_at_start():
+    """Each bound alone allows it, but 256 replicas of 65,536 + 4,096 slots overflow the shared region:
+    refused at start, not as a 500 on every engine-timed request."""
+    r = run("server", "--replicas", "256", "--max-num-seqs", "65536")
+    assert r.returncode == 2 and r.stderr.startswith("fakeai server: error: --replicas x (--max-num-seqs"), (
+        r.stderr
+    )
+    assert "Traceback" not in r.stderr
+
+
 def test_version():
     assert run("--version").stdout.startswith("fakeai ")
 

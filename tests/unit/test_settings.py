@@ -36,6 +36,16 @@ def test_round_trip_through_env():
         ({"FAKEAI_TTFT_MS": "nan"}, "FAKEAI_TTFT_MS must be a finite number"),
         ({"FAKEAI_ITL_MS": "inf"}, "FAKEAI_ITL_MS must be a finite number"),
         ({"FAKEAI_JITTER": "NaN"}, "FAKEAI_JITTER must be a finite number"),
+        # counts that size processes, tables or the engine's shared region
+        ({"FAKEAI_WORKERS": "1000"}, "FAKEAI_WORKERS must be <= 256"),
+        ({"FAKEAI_MAX_NUM_SEQS": "100000"}, "FAKEAI_MAX_NUM_SEQS must be <= 65536"),
+        ({"FAKEAI_MAX_WAITING_QUEUE_LENGTH": "1000000000"}, "FAKEAI_MAX_WAITING_QUEUE_LENGTH must be <="),
+        ({"FAKEAI_MAX_NUM_BATCHED_TOKENS": "100000000000"}, "FAKEAI_MAX_NUM_BATCHED_TOKENS must be <="),
+        ({"FAKEAI_GPU_COUNT": "1000000000"}, "FAKEAI_GPU_COUNT must be <= 1024"),
+        ({"FAKEAI_METRICS_MAX_MODELS": "1000000000"}, "FAKEAI_METRICS_MAX_MODELS must be <="),
+        ({"FAKEAI_MAX_LORAS": "1000000000"}, "FAKEAI_MAX_LORAS must be <="),
+        ({"FAKEAI_KV_BATCH_SIZE": "100000000"}, "FAKEAI_KV_BATCH_SIZE must be <="),
+        ({"FAKEAI_MODERATION_THRESHOLD": "5"}, "FAKEAI_MODERATION_THRESHOLD must be <= 1"),
     ],
 )
 def test_bad_values_name_their_variable(env, needle):

@@ -50,6 +50,8 @@ OPTIONS = (
 DEFAULT_MAX_NUM_SEQS = 256
 #: Queued requests per replica when ``--max-waiting-queue-length`` is unset (the region is fixed-size).
 DEFAULT_WAITING = 4096
+#: Most request slots of one architecture's shared region over its replicas (~80 bytes each: ~1.3 GB).
+MAX_REGION_SLOTS = 1 << 24
 #: Set in the tickets of requests the engine times (``Answer.ticket``).
 ENGINE_TICKET = 1 << 63
 
@@ -79,10 +81,18 @@ def waiting_capacity(settings: Settings) -> int:
 
 
 def check(settings: Settings) -> None:
-    """Raise ValueError naming a bad GPU, precision or KV policy (checked on the default model; what
-    depends on the model, such as TP against its heads, is checked per model when first served)."""
+    """Raise ValueError naming a bad GPU, precision or KV policy, or a shared region too large for its
+    slots (checked on the default model; what depends on the model, such as TP against its heads, is
+    checked per model when first served)."""
     if settings.timing == "fixed":
         return
+    seqs = settings.max_num_seqs or DEFAULT_MAX_NUM_SEQS
+    slots = settings.replicas * (seqs + waiting_capacity(settings))
+    if slots > MAX_REGION_SLOTS:
+        raise ValueError(
+            f"--replicas x (--max-num-seqs + --max-waiting-queue-length) must be <= {MAX_REGION_SLOTS} "
+            f"(the shared engine holds a slot per request), got {slots}"
+        )
     try:
         _core.deployment_info(spec(settings, "meta-llama/Llama-3.1-8B-Instruct"))
     except _core.InvalidInput as exc:
