@@ -34,6 +34,7 @@ import argparse
 import csv
 import io
 import json
+import math
 import os
 import sys
 import time
@@ -147,7 +148,9 @@ def _number(kind: type, raw: str, name: str, minimum: float = 1, maximum: float 
         raise UsageError(
             f"{name} must be a{'n integer' if kind is int else ' number'}, got {raw!r}"
         ) from None
-    if not value >= minimum or value != value or value == float("inf"):
+    if isinstance(value, float) and not math.isfinite(value):
+        raise UsageError(f"{name} must be a finite number, got {raw!r}")
+    if value < minimum:
         raise UsageError(f"{name} must be >= {minimum:g}, got {raw!r}")
     if value > maximum:
         raise UsageError(f"{name} must be <= {maximum:g}, got {raw!r}")

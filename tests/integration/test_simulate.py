@@ -159,6 +159,9 @@ def test_kv_pressure_preempts():
             "--measurement-interval must be <= 3.6e+06, got '1e12'",
         ),
         (("--measurement-interval", "soon"), "--measurement-interval must be a number, got 'soon'"),
+        (("--rate", "inf"), "--rate must be a finite number, got 'inf'"),
+        (("--rate", "nan"), "--rate must be a finite number, got 'nan'"),
+        (("--isl", "9" * 400), "--isl must be <= 1e+07"),
         (
             ("--concurrency", "5", "--measurement-interval", "1000", "--stability-percentage", "-5"),
             "--stability-percentage must be >= 0, got '-5'",
