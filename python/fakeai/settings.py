@@ -807,19 +807,16 @@ class Settings:
             if value is None:
                 continue
             minimum, maximum, choices = f.metadata["minimum"], f.metadata["maximum"], f.metadata["choices"]
+            name = f"{f.metadata['flag']} / {self.env_name(f.name)}"
             if isinstance(value, float) and not math.isfinite(value):  # nan passes every comparison
-                name = f"{f.metadata['flag']} / {self.env_name(f.name)}"
                 raise ValueError(f"{name} must be a finite number, got {value}")
             if minimum is not None and value < minimum:
-                raise ValueError(
-                    f"{f.metadata['flag']} / {self.env_name(f.name)} must be >= {minimum}, got {value}"
-                )
+                raise ValueError(f"{name} must be >= {minimum}, got {value}")
             if maximum is not None and value > maximum:
-                name = f"{f.metadata['flag']} / {self.env_name(f.name)}"
                 raise ValueError(f"{name} must be <= {maximum}, got {value}")
             if choices is not None and value not in choices:
                 named = ", ".join(c for c in choices if c) + (" (or '' for none)" if "" in choices else "")
-                raise ValueError(f"{f.metadata['flag']} / {self.env_name(f.name)} must be one of {named}")
+                raise ValueError(f"{name} must be one of {named}")
         self._check_deployment()
         return self
 

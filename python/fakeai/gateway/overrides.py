@@ -88,9 +88,10 @@ def _integer(raw: str, most: int) -> int:
     """An integer from 0 to ``most`` in ASCII digits (checked by length before it is converted)."""
     if not (raw.isascii() and raw.isdigit()):
         raise ValueError("must be a non-negative integer")
-    if len(raw) > len(str(most)) or int(raw) > most:
+    value = int(raw) if len(raw) <= len(str(most)) else most + 1
+    if value > most:
         raise ValueError(f"must be an integer between 0 and {most}")
-    return int(raw)
+    return value
 
 
 def _count(raw: str) -> int:
