@@ -149,6 +149,8 @@ class HotApp:
         respond: Callable[..., Awaitable[None]],
         monotonic: Callable[[], float],
         headers: list[tuple[bytes, bytes]],
+        body_clock: Any,
+        timed_out_key: str,
     ) -> HotApp: ...
     def __call__(self, scope: dict[str, Any], receive: Any, send: Any, /) -> Awaitable[None]: ...
 

@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None) -> HotApp | HotRoutes:
     # outermost first: the access log sees the status every layer below settled on
     middleware = [Middleware(AccessLog)] if ctx.settings.access_log else []
     middleware += [Middleware(MetricsMiddleware, metrics=ctx.metrics)] if ctx.metrics.enabled else []
-    middleware += gateway_middleware(ctx.settings, ctx.gateway, ctx.control, ctx.live)
+    middleware += gateway_middleware(ctx.settings, ctx.gateway, ctx.control, ctx.live, ctx.body_clock)
     middleware += pod_headers.middleware(ctx.settings)
     jobs = [
         BatchRunner(ctx).job(),

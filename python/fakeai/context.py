@@ -23,6 +23,7 @@ from fakeai.engine.lora import TABLE, TABLE_CAPACITY, LoraModule, LoraRegistry, 
 from fakeai.engine.pacing import Ticker
 from fakeai.engine.usage import UsageMeter
 from fakeai.extras import require
+from fakeai.http.body_timeout import BodyClock
 from fakeai.observability import EngineGauges, Metrics
 from fakeai.observability.fake import FakeMetrics
 from fakeai.runtime import shared
@@ -61,6 +62,8 @@ class ServerContext:
     control: Control = field(init=False)
     #: The run-time settings: ``settings`` follows them (see :meth:`_reconfigure`).
     live: LiveConfig = field(init=False)
+    #: This worker's timer of request bodies that stop arriving (the gateway's and the hot path's).
+    body_clock: BodyClock = field(init=False)
 
     def __post_init__(self) -> None:
         from fakeai.gateway.state import GatewayState
@@ -83,6 +86,7 @@ class ServerContext:
         self.store = open_store(s.data_dir)
         self.usage = UsageMeter(self.metrics)
         self.loras = LoraRegistry(shared.current_dir(), table, startup_modules(s), s.max_loras)
+        self.body_clock = BodyClock(s.body_read_timeout_s)
         self.live.subscribe(self._reconfigure)
 
     def _reconfigure(self, s: Settings) -> None:

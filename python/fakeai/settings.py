@@ -125,6 +125,17 @@ class Settings:
             group=SERVER,
         ),
     )
+    body_read_timeout_s: float = field(
+        default=30.0,
+        metadata=_knob(
+            "--body-read-timeout",
+            "Seconds a request body may stop arriving (no byte between two of its pieces) before the "
+            "request is answered 408 and its connection closed.",
+            minimum=0.001,
+            maximum=3600,
+            group=SERVER,
+        ),
+    )
     idle_timeout_s: float = field(
         default=60.0,
         metadata=_knob(

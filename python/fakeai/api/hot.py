@@ -34,6 +34,7 @@ from fakeai.context import ServerContext
 from fakeai.engine import render
 from fakeai.engine.lora import VERSION_KEY
 from fakeai.gateway import overrides
+from fakeai.http.body_timeout import TIMED_OUT
 from fakeai.http.hot_routes import HotRoutes
 from fakeai.runtime.control import CHANGES
 from fakeai.schemas.common import MAX_JSON_DEPTH
@@ -115,6 +116,8 @@ def app(hot: HotRoutes, ctx: ServerContext, trailing: list[tuple[bytes, bytes]])
         respond=ctx.cluster.respond,
         monotonic=time.monotonic,
         headers=trailing,
+        body_clock=ctx.body_clock,
+        timed_out_key=TIMED_OUT,
     )
 
 

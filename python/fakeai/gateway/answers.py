@@ -117,11 +117,14 @@ def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
 
 async def fail(send: Send, path: str, e: ApiError) -> None:
     """Answer ``e`` in the envelope of ``path``'s API."""
+    headers = (
+        [(k.encode("latin-1"), v.encode("latin-1")) for k, v in e.headers.items()] if e.headers else None
+    )
     if not path.startswith(ANTHROPIC_PATH):
-        await send_json(send, e.status, e.body())
+        await send_json(send, e.status, e.body(), headers)
         return
     anthropic = "request_too_large" if e.status == 413 else "invalid_request_error"
-    await send_json(send, e.status, error(path, e.status, e.message, e.type, e.code, anthropic))
+    await send_json(send, e.status, error(path, e.status, e.message, e.type, e.code, anthropic), headers)
 
 
 def unauthorized_body(path: str, presented: str | None) -> bytes:

@@ -31,6 +31,7 @@ from fakeai.gateway.retries import RequestIds
 from fakeai.gateway.state import GatewayState
 from fakeai.http import drain
 from fakeai.http.asgi import (
+    BODY_METHODS,
     EXTRA_HEADERS,
     REQUESTED_MODEL,
     ClientGone,
@@ -40,6 +41,7 @@ from fakeai.http.asgi import (
     read_body,
     too_large,
 )
+from fakeai.http.body_timeout import TIMED_OUT, BodyClock, body_timeout
 from fakeai.http.multipart import ENVELOPE_BYTES
 from fakeai.runtime.control import Control
 from fakeai.runtime.live_config import LiveConfig
@@ -71,7 +73,9 @@ MAX_SEEN_KEYS = 1024
 class Gateway:
     """The middleware (see the module docs)."""
 
-    def __init__(self, app, state: GatewayState, control: Control, live: LiveConfig) -> None:
+    def __init__(
+        self, app, state: GatewayState, control: Control, live: LiveConfig, body_clock: BodyClock
+    ) -> None:
         self.app = app
         self.state = state
         self.control = control
@@ -83,6 +87,7 @@ class Gateway:
         self.form_limit = max(s.max_body_bytes, s.max_file_bytes + ENVELOPE_BYTES)
         self.seen: dict[str, str] = {}
         self.ids = RequestIds()
+        self.clock = body_clock
         self.configure(s)
         live.subscribe(self.configure)
 
@@ -120,7 +125,10 @@ class Gateway:
             elif name[:9] == overrides.PREFIX or name == overrides.RETURN_ERROR:
                 custom = True
         scope[overrides.MARK] = custom  # lets the endpoints skip their own header scan
-        if drain.needed(length, scope["method"]):
+        timed_out = TIMED_OUT in scope  # the hot path gave up waiting for this body
+        if length > 0 or (length < 0 and scope["method"] in BODY_METHODS):
+            receive = self.clock.wrap(receive, timed_out)
+        if drain.needed(length, scope["method"]) and not timed_out:
             tracked = drain.Drain(receive, send, length)
             receive, send = tracked.receive, tracked.send
         scope[REQUEST_ID_KEY] = rid = request_id or self.ids.new()
@@ -128,6 +136,9 @@ class Gateway:
             scope[EXTRA_HEADERS].append((REQUEST_ID, rid))
         else:
             send = answers.with_request_id(send, rid)
+        if timed_out:
+            await answers.fail(send, scope["path"], body_timeout(self.clock.timeout))
+            return
         if length > limit:
             await answers.fail(send, scope["path"], too_large(limit))
             return
@@ -143,7 +154,7 @@ class Gateway:
                     answers.retry_after(wait),
                 )
                 return
-        if length < 0 and scope["method"] in ("POST", "PUT", "PATCH"):
+        if length < 0 and scope["method"] in BODY_METHODS:
             receive = answers.bounded(receive, limit)
         try:
             if not (custom or self.active):
@@ -296,7 +307,7 @@ def _attempt_id(headers: list[tuple[bytes, bytes]], request_id: bytes | None) ->
 
 
 def middleware(
-    settings: Settings, state: GatewayState, control: Control, live: LiveConfig
+    settings: Settings, state: GatewayState, control: Control, live: LiveConfig, body_clock: BodyClock
 ) -> list[Middleware]:
     """The app's middleware: CORS (when origins are set) outside the gateway. The gateway is always in
     place, since any request may carry an ``x-fakeai-*`` header (or must have them removed)."""
@@ -312,5 +323,5 @@ def middleware(
                 max_age=600,
             )
         )
-    stack.append(Middleware(Gateway, state=state, control=control, live=live))
+    stack.append(Middleware(Gateway, state=state, control=control, live=live, body_clock=body_clock))
     return stack

@@ -36,6 +36,8 @@ EXTRA_HEADERS = "fakeai.extra_headers"
 #: the full chain.
 BODY_SEND = "fakeai.body_send"
 
+#: Methods whose request may carry a body without a ``content-length`` (chunked).
+BODY_METHODS = ("POST", "PUT", "PATCH")
 JSON = b"application/json"
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fakeai.http.asgi import Receive, Send
+from fakeai.http.asgi import BODY_METHODS, Receive, Send
 
 #: Bodies this small arrive with their head: the server has them already.
 DRAIN_FROM = 8 * 1024
@@ -27,7 +27,7 @@ CLOSE = (b"connection", b"close")
 def needed(length: int, method: str) -> bool:
     """Whether a request's body may still be on the wire when it is answered (``length`` -1: none
     given, a chunked body)."""
-    return length > DRAIN_FROM or (length < 0 and method in ("POST", "PUT", "PATCH"))
+    return length > DRAIN_FROM or (length < 0 and method in BODY_METHODS)
 
 
 class Drain:
@@ -48,8 +48,9 @@ class Drain:
     async def send(self, message: dict[str, Any]) -> None:
         if not self.done and message["type"] == "http.response.start":
             drained = self.length <= DRAIN_LIMIT and await self._drain()
-            if not drained:
-                message["headers"] = [*message.get("headers", ()), CLOSE]
+            headers = message.get("headers", ())
+            if not drained and CLOSE not in headers:  # a 408 of a stalled body closes already
+                message["headers"] = [*headers, CLOSE]
         await self._send(message)
 
     async def _drain(self) -> bool:

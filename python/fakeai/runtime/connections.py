@@ -1,7 +1,8 @@
 """Closing connections that never send a request: the idle timeout and connection limit granian lacks.
 
 granian (hyper) times a connection out only once it has sent a byte: ``--header-read-timeout`` closes
-one that is slow to send a request head (slowloris) or that idles between kept-alive requests. A
+one that is slow to send a request head (slowloris) or that idles between kept-alive requests (and
+``--body-read-timeout``, :mod:`fakeai.http.body_timeout`, one whose request body stops arriving). A
 connection that connects and then sends nothing is kept forever, holding a descriptor of the worker that
 accepted it, and granian has no connection limit: some 20,000 of them exhaust a worker's descriptors
 and ``/health`` stops answering. So each worker process runs a reaper thread that looks at its own

@@ -12,8 +12,9 @@
    accepting, ``/health`` included) only at the limit the administrator set.
 3. **Slow and idle clients** are granian's: ``--header-read-timeout`` closes a connection that has not
    sent a whole request head in time (slowloris), and hyper applies the same timer to a kept-alive
-   connection waiting for its next request, so it is also the idle keep-alive timeout.
-   ``--max-connections`` bounds what one worker holds at once (see :mod:`fakeai.http.connections`).
+   connection waiting for its next request, so it is also the idle keep-alive timeout. A body that
+   stops arriving is the app's (``--body-read-timeout``, :mod:`fakeai.http.body_timeout`), and
+   ``--max-connections`` bounds what one worker holds at once (see :mod:`fakeai.runtime.connections`).
 """
 
 from __future__ import annotations

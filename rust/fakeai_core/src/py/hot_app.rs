@@ -180,6 +180,11 @@ pub(crate) struct HotApp {
     /// `x-request-id` (the pod headers), as the tuples the start message lists.
     json_type: Py<PyTuple>,
     trailing: Vec<Py<PyTuple>>,
+    /// The worker's body clock (`fakeai.http.body_timeout.BodyClock`), its `waiting` map, and the scope
+    /// key that tells the Python chain a body was given up on.
+    body_clock: Py<PyAny>,
+    waiting: Py<PyDict>,
+    pub(crate) timed_out_key: Py<PyString>,
 }
 
 /// Word 0 of one key of a shared table, found once (a hash probe per request saved).
@@ -234,6 +239,22 @@ impl HotApp {
 
     pub(crate) fn path(&self, route: usize) -> &str {
         &self.routes[route].path
+    }
+
+    /// Time `reading`, an awaited piece of a request body, on the body clock from `since`
+    /// (`time.monotonic()`): it is cancelled once it has waited `--body-read-timeout` (the clock is
+    /// started when nothing else waits, see `BodyClock`).
+    pub(crate) fn watch(&self, py: Python<'_>, reading: &Bound<'_, PyAny>, since: f64) -> PyResult<()> {
+        let waiting = self.waiting.bind(py);
+        if waiting.is_empty() {
+            self.body_clock.bind(py).call_method0(intern!(py, "start"))?;
+        }
+        waiting.set_item(reading, since)
+    }
+
+    /// `reading` came (or failed): no longer timed.
+    pub(crate) fn unwatch(&self, py: Python<'_>, reading: &Bound<'_, PyAny>) {
+        let _ = self.waiting.bind(py).del_item(reading); // the clock may have taken it already
     }
 
     /// Whether the server is quiet now (see the module docs), asking `rearm` when the shared words moved.
@@ -410,7 +431,7 @@ impl HotApp {
     /// returns `(control_counter_seen, lora_version, quiet)`.
     #[new]
     #[pyo3(signature = (*, fallback, rearm, control, control_key, served_key, loras, lora_key, routes, limit, max_depth,
-        override_prefix, return_error, metrics, meter, respond, monotonic, headers))]
+        override_prefix, return_error, metrics, meter, respond, monotonic, headers, body_clock, timed_out_key))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -431,7 +452,10 @@ impl HotApp {
         respond: Py<PyAny>,
         monotonic: Py<PyAny>,
         headers: Vec<(Py<PyBytes>, Py<PyBytes>)>,
+        body_clock: Py<PyAny>,
+        timed_out_key: Py<PyString>,
     ) -> PyResult<Self> {
+        let waiting = body_clock.bind(py).getattr(intern!(py, "waiting"))?.cast_into::<PyDict>()?.unbind();
         let routes = routes
             .into_iter()
             .map(|(path, kind, decode, prepare)| {
@@ -463,6 +487,9 @@ impl HotApp {
             respond,
             monotonic,
             ids: RequestIds::fresh(),
+            body_clock,
+            waiting,
+            timed_out_key,
             served: Word::new(control.clone_ref(py), &served_key)?,
             changes: Word::new(control, &control_key)?,
             lora_version: Word::new(loras, &lora_key)?,
@@ -491,6 +518,7 @@ impl HotApp {
         if let Some(Taken { route, request_id, length }) = this.take(py, scope)? {
             let started = this.monotonic(py)?;
             let reading = awaiting(&receive.call0()?)?;
+            this.watch(py, &reading, started)?;
             let call = HotCall::new(slf, route, scope, receive, send, request_id, reading, started, length);
             return Ok(Bound::new(py, call)?.into_any());
         }

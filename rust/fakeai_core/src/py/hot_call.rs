@@ -25,6 +25,7 @@
 
 use super::hot_app::{json_type, trailing_headers, HotApp, Prepared, Rendered};
 use crate::shm::metrics::{self, Finish};
+use pyo3::exceptions::asyncio::CancelledError;
 use pyo3::exceptions::{PyBaseException, PyRuntimeError, PyStopIteration};
 use pyo3::ffi;
 use pyo3::intern;
@@ -176,6 +177,8 @@ impl HotCall {
                     };
                     if matches!(step, Ok(Step::Yield(_))) {
                         self.current = Some(it.unbind());
+                    } else if self.state == State::Reading {
+                        self.app.get().unwatch(py, &it);
                     }
                     step
                 }
@@ -187,6 +190,12 @@ impl HotCall {
             match step {
                 Ok(Step::Yield(y)) => return Ok(Some(y.unbind())),
                 Ok(Step::Return(v)) => self.advance(py, v)?,
+                Err(e) if self.state == State::Reading && body_timed_out(py, &e) => {
+                    // the Python chain answers the 408 (its envelope, headers and metrics)
+                    let key = self.app.get().timed_out_key.clone_ref(py);
+                    self.scope.bind(py).set_item(key, true)?;
+                    self.hand_back(py)?;
+                }
                 Err(e) => {
                     self.fail(py, e)?;
                     return Ok(None);
@@ -220,6 +229,8 @@ impl HotCall {
                 };
                 if more && self.received < self.length {
                     let reading = awaiting(&self.receive.bind(py).call0()?)?;
+                    let app = self.app.get();
+                    app.watch(py, &reading, app.monotonic(py)?)?;
                     self.current = Some(reading.unbind());
                     return Ok(());
                 }
@@ -461,6 +472,9 @@ impl HotCall {
 
     fn close(&mut self, py: Python<'_>) -> PyResult<()> {
         if let Some(it) = self.current.take() {
+            if self.state == State::Reading {
+                self.app.get().unwatch(py, it.bind(py));
+            }
             if let Some(close) = it.bind(py).getattr_opt(intern!(py, "close"))? {
                 close.call0()?;
             }
@@ -505,6 +519,19 @@ impl SpySend {
         }
         self.send.bind(py).call1((message,))
     }
+}
+
+/// Whether `error`, raised by an awaited piece of the body, is the body clock's doing: the piece was
+/// cancelled (`CancelledError`) while the task itself was not (`Task.cancel()` counts in
+/// `cancelling()`; the clock cancels only the awaited future).
+fn body_timed_out(py: Python<'_>, error: &PyErr) -> bool {
+    error.is_instance_of::<CancelledError>(py)
+        && py
+            .import(intern!(py, "asyncio"))
+            .and_then(|asyncio| asyncio.call_method0(intern!(py, "current_task")))
+            .and_then(|task| task.call_method0(intern!(py, "cancelling")))
+            .and_then(|n| n.extract::<i64>())
+            .is_ok_and(|n| n == 0)
 }
 
 /// `receive` of a request handed back: the messages already received, then the server's `receive`.
