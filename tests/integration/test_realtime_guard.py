@@ -117,3 +117,70 @@ def test_an_event_over_the_limit_closes_with_1009(base_url):
         with pytest.raises(ConnectionClosed) as closed:
             ws.recv(timeout=10)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+def nest(depth: int) -> list:
+    value: list = []
+    for _ in range(depth - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("item", "param"),
+    [
+        ({"type": "message", "role": "user", "content": 5}, "item.content"),
+        ({"type": "message", "role": "user", "content": ["hi"]}, "item.content[0]"),
+        (
+            {"type": "message", "role": "user", "content": [{"type": "input_text", "text": 5}]},
+            "item.content[0].text",
+        ),
+        (
+            {"type": "message", "role": "user", "content": [{"type": "input_audio", "transcript": []}]},
+            "item.content[0].transcript",
+        ),
+        ({"type": "message", "role": "user", "id": [1], "content": []}, "item.id"),
+        ({"type": "message", "role": "user", "content": [], "extra": nest(300)}, None),
+    ],
+    ids=[
+        "content not a list",
+        "part not an object",
+        "text not a string",
+        "transcript not a string",
+        "id not a string",
+        "nested 300 deep",
+    ],
+)
+def test_a_malformed_item_is_an_error_event_and_the_session_goes_on(base_url, item, param):
+    """Each was a traceback that closed the socket (the item reached the conversation, and the next
+    response, or the item's own echo, failed on it)."""
+    with connect(ws_url(base_url), max_size=None) as ws:
+        ws.send(json.dumps({"type": "conversation.item.create", "item": item}))
+        ws.send(json.dumps({"type": "response.create", "response": {"output_modalities": ["text"]}}))
+        error = next_of(ws, "error", "conversation.item.added")["error"]
+        assert error["param"] == param and error["code"] in ("invalid_value", "invalid_json"), error
+        assert next_of(ws, "response.done", "error")["response"]["status"] == "completed"
+
+
+def test_a_long_session_keeps_a_bounded_conversation(base_url):
+    """More items than a conversation keeps: the oldest leave the prompt, which stops growing."""
+    from fakeai.api.realtime_conversation import MAX_ITEMS
+
+    def prompt_tokens(ws) -> int:
+        response = {"output_modalities": ["text"], "max_output_tokens": 4}
+        ws.send(json.dumps({"type": "response.create", "response": response}))
+        return next_of(ws, "response.done")["response"]["usage"]["input_tokens"]
+
+    item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "one two three"}]}
+    with connect(ws_url(base_url), max_size=None) as ws:
+        for _ in range(MAX_ITEMS):
+            ws.send(json.dumps({"type": "conversation.item.create", "item": item}))
+        full = prompt_tokens(ws)
+        for _ in range(200):
+            ws.send(json.dumps({"type": "conversation.item.create", "item": item}))
+        later = prompt_tokens(ws)
+    per_item = full / MAX_ITEMS
+    assert per_item > 3, full
+    # 200 more items, unbounded, would add 200 x per_item; bounded, only the first response's short
+    # item joins (in place of the oldest user item)
+    assert abs(later - full) < 10 * per_item, (full, later)

@@ -20,7 +20,10 @@ rate limits (a refused one is an ``error`` event with code ``rate_limit_exceeded
 larger than :data:`MAX_EVENT_BYTES` (15 MiB of text, OpenAI's limit of an append) closes the socket
 with 1009, message too big (granian itself drops frames over 16 MiB: the client sees 1006); an append
 that would take the audio buffer past :data:`MAX_BUFFER_BYTES` (15 MiB, some 5 minutes of 24 kHz
-PCM16) is an ``error`` event (``input_audio_buffer_full``) and leaves the buffer as it was. Parameter values are checked by :class:`fakeai.schemas.realtime.Names` with the names.
+PCM16) is an ``error`` event (``input_audio_buffer_full``) and leaves the buffer as it was; the
+conversation keeps its newest items within 4096 items and 16 MiB
+(:mod:`fakeai.api.realtime_conversation`). Parameter values are checked by
+:class:`fakeai.schemas.realtime.Names` with the names.
 """
 
 from __future__ import annotations
@@ -37,12 +40,14 @@ import orjson
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from fakeai.api.realtime_conversation import Conversation
 from fakeai.context import ServerContext
 from fakeai.engine import render
 from fakeai.errors import ApiError
 from fakeai.gateway import websocket as ws_gateway
 from fakeai.gateway.limits import DEFAULT_BUDGET
 from fakeai.schemas.chat import ChatRequest, Message
+from fakeai.schemas.common import MAX_JSON_DEPTH, check_json_depth
 from fakeai.schemas.realtime import Names
 
 AUDIO_BYTES_PER_TOKEN = 4800  # 100 ms of 24 kHz mono PCM16
@@ -92,9 +97,9 @@ class Session:
         self.key = ws.scope.get(ws_gateway.KEY)
         self.names = BETA if beta else GA
         self.params = Names(beta)
-        self.items: list[dict[str, Any]] = []
-        self.audio = bytearray()
-        self.audio_tokens: dict[str, int] = {}
+        self.conversation = Conversation()
+        #: Bytes in the input audio buffer (the samples themselves are never read).
+        self.audio_bytes = 0
         self.send_lock = asyncio.Lock()
         self.responding: asyncio.Task[None] | None = None
         common = {
@@ -153,9 +158,9 @@ class Session:
         }
         await self.send("error", error=error)
 
-    async def item_created(self, item: dict[str, Any]) -> None:
-        previous = self.items[-1]["id"] if self.items else None
-        self.items.append(item)
+    async def item_created(self, item: dict[str, Any], audio_tokens: int = 0) -> None:
+        previous = self.conversation.last_id()
+        self.conversation.add(item, audio_tokens)
         for name in self.names["item.created"]:
             await self.send(name, previous_item_id=previous, item=item)
 
@@ -202,7 +207,7 @@ class Session:
             chunk = base64.b64decode(audio, validate=True)
         except (binascii.Error, TypeError):
             raise ApiError(400, "'audio' must be base64-encoded PCM16.", param="audio") from None
-        if len(self.audio) + len(chunk) > MAX_BUFFER_BYTES:
+        if self.audio_bytes + len(chunk) > MAX_BUFFER_BYTES:
             raise ApiError(
                 400,
                 f"The input audio buffer is full: it holds at most {MAX_BUFFER_BYTES} bytes; commit or "
@@ -210,14 +215,14 @@ class Session:
                 code="input_audio_buffer_full",
                 param="audio",
             )
-        self.audio += chunk
+        self.audio_bytes += len(chunk)
 
     async def on_input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
-        self.audio.clear()
+        self.audio_bytes = 0
         await self.send("input_audio_buffer.cleared")
 
     async def on_input_audio_buffer_commit(self, event: dict[str, Any]) -> None:
-        if len(self.audio) < AUDIO_BYTES_PER_TOKEN:
+        if self.audio_bytes < AUDIO_BYTES_PER_TOKEN:
             raise ApiError(
                 400,
                 "Error committing input audio buffer: buffer too small; at least 100ms of audio is needed.",
@@ -231,11 +236,11 @@ class Session:
             "status": "completed",
             "content": [{"type": "input_audio", "transcript": None}],
         }
-        self.audio_tokens[item["id"]] = len(self.audio) // AUDIO_BYTES_PER_TOKEN
-        self.audio.clear()
-        previous = self.items[-1]["id"] if self.items else None
+        tokens = self.audio_bytes // AUDIO_BYTES_PER_TOKEN
+        self.audio_bytes = 0
+        previous = self.conversation.last_id()
         await self.send("input_audio_buffer.committed", previous_item_id=previous, item_id=item["id"])
-        await self.item_created(item)
+        await self.item_created(item, tokens)
 
     async def on_conversation_item_create(self, event: dict[str, Any]) -> None:
         item = event.get("item")
@@ -250,6 +255,7 @@ class Session:
             "system",
         ):
             raise ApiError(400, "'item.role' must be 'user', 'assistant' or 'system'.", param="item.role")
+        _check_content(item)
         await self.item_created(
             {
                 "id": item.get("id") or _id("item_"),
@@ -288,13 +294,8 @@ class Session:
         if type(limit) is not int:
             limit = self.session.get("max_output_tokens") or self.session.get("max_response_output_tokens")
         budget = limit if type(limit) is int else DEFAULT_BUDGET
-        chars = sum(
-            len(str(p.get("text") or ""))
-            for i in self.items
-            for p in i.get("content") or ()
-            if isinstance(p, dict)
-        )
-        return chars // 4 + sum(self.audio_tokens.values()) + budget
+        conversation = self.conversation
+        return conversation.text_chars // 4 + conversation.audio_tokens + budget
 
     async def respond_safely(self, options: dict[str, Any]) -> None:
         """:meth:`respond`, with a failure answered as an ``error`` event instead of a lost task."""
@@ -313,7 +314,7 @@ class Session:
     def messages(self, instructions: str) -> tuple[list[Message], int]:
         messages = [Message(role="system", content=instructions)] if instructions else []
         audio_tokens = 0
-        for item in self.items:
+        for item, audio in self.conversation:
             if item.get("type") == "function_call_output":
                 messages.append(Message(role="tool", content=str(item.get("output", ""))))
                 continue
@@ -322,7 +323,7 @@ class Session:
                 for p in item.get("content") or ()
                 if isinstance(p, dict)
             ]
-            audio_tokens += self.audio_tokens.get(item["id"], 0)
+            audio_tokens += audio
             messages.append(Message(role=item.get("role", "user"), content=" ".join(t for t in texts if t)))
         return messages or [Message(role="user", content="")], audio_tokens
 
@@ -388,6 +389,7 @@ class Session:
             done_part = {"type": "text", "text": text}
         content = {**done_part, "type": self.names[done_part["type"] + ".content"]}
         item.update(status="completed" if status == "completed" else "incomplete", content=[content])
+        self.conversation.changed(item)
         await self.send("response.content_part.done", part=done_part, **ids)
         await self.send("response.output_item.done", response_id=response["id"], output_index=0, item=item)
         prompt += audio_tokens
@@ -407,6 +409,25 @@ class Session:
         }
         response.update(status=status, output=[item], usage=usage)
         await self.send("response.done", response=response)
+
+
+def _check_content(item: dict[str, Any]) -> None:
+    """An item's ``id`` is a string, its ``content`` a list of parts, each an object whose ``text`` and
+    ``transcript`` are strings: what the conversation reads of it."""
+    if item.get("id") is not None and not isinstance(item["id"], str):
+        raise ApiError(400, "'item.id' must be a string.", param="item.id")
+    content = item.get("content")
+    if content is None:
+        return
+    if not isinstance(content, list):
+        raise ApiError(400, "'item.content' must be an array of content parts.", param="item.content")
+    for i, part in enumerate(content):
+        if not isinstance(part, dict):
+            raise ApiError(400, f"'item.content[{i}]' must be an object.", param=f"item.content[{i}]")
+        for key in ("text", "transcript"):
+            if part.get(key) is not None and not isinstance(part[key], str):
+                param = f"item.content[{i}].{key}"
+                raise ApiError(400, f"'{param}' must be a string.", param=param)
 
 
 def routes(ctx: ServerContext) -> list[WebSocketRoute]:
@@ -444,8 +465,14 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
                 if len(message.get("text") or message.get("bytes") or b"") > MAX_EVENT_BYTES:
                     await ws.close(CLOSE_TOO_BIG, f"client event larger than {MAX_EVENT_BYTES} bytes")
                     break
+                raw = message.get("text") or message.get("bytes") or b""
                 try:
-                    event = orjson.loads(message.get("text") or message.get("bytes") or b"")
+                    check_json_depth(raw.encode() if isinstance(raw, str) else raw)
+                    event = orjson.loads(raw)
+                except ApiError:
+                    message = f"The client event is nested more than {MAX_JSON_DEPTH} levels deep."
+                    await session.error(message, code="invalid_json")
+                    continue
                 except orjson.JSONDecodeError:
                     await session.error("The client event is not valid JSON.", code="invalid_json")
                     continue
