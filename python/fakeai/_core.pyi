@@ -467,7 +467,7 @@ def metrics_finish(
     seconds: float,
     slo_seconds: float,
     model: str | None = None,
-    error: str | None = None,
+    error: tuple[str, str] | None = None,
 ) -> None:
     """A request left the server with ``status`` after ``seconds``."""
 

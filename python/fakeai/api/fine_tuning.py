@@ -113,7 +113,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         _training_file(store, req.training_file, "training_file")
         _training_file(store, req.validation_file, "validation_file")
         hyper = method[method["type"]]["hyperparameters"]
-        job = {
+        job: Obj = {
             "id": new_id("ftjob-"),
             "object": "fine_tuning.job",
             "created_at": int(time.time()),

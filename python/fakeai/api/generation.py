@@ -30,7 +30,7 @@ Render = Callable[
 class Generation(Endpoint):
     def __init__(self, ctx: ServerContext, schema: type, render: Render) -> None:
         self.ctx = ctx
-        self.decoder = msgspec.json.Decoder(schema)
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(schema)
         self.limit = ctx.settings.max_body_bytes
         self.render = render
 

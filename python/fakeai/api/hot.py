@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from fakeai import _core
 from fakeai.api import messages
@@ -92,7 +93,7 @@ def app(hot: HotRoutes, ctx: ServerContext, trailing: list[tuple[bytes, bytes]])
         "embeddings": lambda model: render.embedding_dims(ctx, model),
         "messages": lambda model: messages.messages_call(ctx, model),
     }
-    routes = []
+    routes: list[tuple[str, str, Callable[[bytes], Any], Callable[[str], Any]]] = []
     for path in hot.hot:
         kind = KINDS[path]
         endpoint = hot.endpoints[path]

@@ -149,7 +149,7 @@ async def _uploaded_pngs(form: FormData) -> list[tuple[bytes, tuple[int, int]]]:
         )
     if any(isinstance(f, str) for f in uploads):
         raise bad_request("'image' must be an uploaded file, not a text field.", param="image")
-    files = [await f.read() for f in uploads]
+    files = [await f.read() for f in uploads if not isinstance(f, str)]  # no str is left: see above
     return [(data, _check_png(data, "image")) for data in files]
 
 

@@ -9,6 +9,7 @@ them) and only the six categories OpenAI scores for images list ``image`` in
 from __future__ import annotations
 
 import secrets
+from typing import TypeGuard
 
 import msgspec
 import orjson
@@ -27,6 +28,16 @@ SNAPSHOTS = {
     "omni-moderation-latest": "omni-moderation-2024-09-26",
     "text-moderation-latest": "text-moderation-007",
 }
+
+
+def _all_text(items: list[str | TextInput | ImageInput]) -> TypeGuard[list[str]]:
+    """Whether every item of a list ``input`` is a string."""
+    return all(isinstance(t, str) for t in items)
+
+
+def _all_parts(items: list[str | TextInput | ImageInput]) -> TypeGuard[list[TextInput | ImageInput]]:
+    """Whether no item of a list ``input`` is a string (each is a text or image part)."""
+    return not any(isinstance(t, str) for t in items)
 
 
 def _result(scores: list[float], kinds: set[str], threshold: float) -> dict[str, object]:
@@ -53,16 +64,16 @@ class Moderations(Endpoint):
         req = await read_json(receive, self.decoder, self.limit)
         if isinstance(req.input, str):
             results = [_result(_core.moderation_scores(req.input), {"text"}, self.threshold)]
-        elif all(isinstance(t, str) for t in req.input):
+        elif _all_text(req.input):
             results = [_result(_core.moderation_scores(t), {"text"}, self.threshold) for t in req.input]
-        elif any(isinstance(t, str) for t in req.input):
+        elif _all_parts(req.input):
+            results = [self._multimodal(req.model, req.input)]
+        else:
             raise bad_request(
                 "'input' must be a list of strings or a list of parts, not both.",
                 param="input",
                 code="invalid_value",
             )
-        else:
-            results = [self._multimodal(req.model, req.input)]
         body = {
             "id": "modr-" + secrets.token_hex(12),
             "model": SNAPSHOTS.get(req.model, req.model),

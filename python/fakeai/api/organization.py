@@ -24,7 +24,7 @@ from fakeai.errors import bad_request
 from fakeai.store import Conflict, Obj, Store
 from fakeai.store.objects import new_id
 
-OWNER = {
+OWNER: Obj = {
     "object": "organization.user",
     "id": "user-fakeai",
     "name": "FakeAI Owner",
@@ -32,7 +32,7 @@ OWNER = {
     "role": "owner",
     "added_at": 1_700_000_000,
 }
-DEFAULT_PROJECT = {
+DEFAULT_PROJECT: Obj = {
     "object": "organization.project",
     "id": "proj_default",
     "name": "Default Project",

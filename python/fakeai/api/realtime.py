@@ -34,7 +34,7 @@ import binascii
 import re
 import secrets
 import time
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import orjson
 from starlette.routing import WebSocketRoute
@@ -60,7 +60,24 @@ CLOSE_TOO_BIG = 1009
 SILENCE = base64.b64encode(bytes(AUDIO_BYTES_PER_TOKEN)).decode()
 _PIECE = re.compile(r"\s*\S+\s*")
 
-GA = {
+#: A protocol's event names (``item.created``: the events announcing an item, in order) and the
+#: content types of an assistant item's text and audio.
+Dialect = TypedDict(
+    "Dialect",
+    {
+        "text.delta": str,
+        "text.done": str,
+        "audio.delta": str,
+        "audio.done": str,
+        "transcript.delta": str,
+        "transcript.done": str,
+        "item.created": tuple[str, ...],
+        "text.content": str,
+        "audio.content": str,
+    },
+)
+
+GA: Dialect = {
     "text.delta": "response.output_text.delta",
     "text.done": "response.output_text.done",
     "audio.delta": "response.output_audio.delta",
@@ -72,7 +89,7 @@ GA = {
     "text.content": "output_text",
     "audio.content": "output_audio",
 }
-BETA = {
+BETA: Dialect = {
     "text.delta": "response.text.delta",
     "text.done": "response.text.done",
     "audio.delta": "response.audio.delta",
@@ -102,6 +119,7 @@ class Session:
         self.audio_bytes = 0
         self.send_lock = asyncio.Lock()
         self.responding: asyncio.Task[None] | None = None
+        self.session: dict[str, Any]
         common = {
             "id": _id("sess_"),
             "object": "realtime.session",
@@ -144,7 +162,7 @@ class Session:
         self,
         message: str,
         *,
-        code: str = "invalid_value",
+        code: str | int = "invalid_value",
         param: str | None = None,
         event_id: str | None = None,
         type: str = "invalid_request_error",
@@ -228,7 +246,7 @@ class Session:
                 "Error committing input audio buffer: buffer too small; at least 100ms of audio is needed.",
                 code="input_audio_buffer_commit_empty",
             )
-        item = {
+        item: dict[str, Any] = {
             "id": _id("item_"),
             "object": "realtime.item",
             "type": "message",
@@ -342,8 +360,9 @@ class Session:
         )
         answer = render.chat(self.ctx, req)
         prompt, completion = answer.prompt_tokens, answer.completion_tokens
-        text = orjson.loads(answer.payload)["choices"][0]["message"]["content"] or ""
-        response = {
+        payload = cast(bytes, answer.payload)  # not a stream: one JSON body
+        text = orjson.loads(payload)["choices"][0]["message"]["content"] or ""
+        response: dict[str, Any] = {
             "id": _id("resp_"),
             "object": "realtime.response",
             "status": "in_progress",
@@ -353,7 +372,7 @@ class Session:
             "conversation_id": "conv_default",
             modal_key: modalities,
         }
-        item = {
+        item: dict[str, Any] = {
             "id": _id("item_"),
             "object": "realtime.item",
             "type": "message",
@@ -387,7 +406,7 @@ class Session:
         else:
             await self.send(self.names["text.done"], text=text, **ids)
             done_part = {"type": "text", "text": text}
-        content = {**done_part, "type": self.names[done_part["type"] + ".content"]}
+        content = {**done_part, "type": self.names["audio.content" if audio else "text.content"]}
         item.update(status="completed" if status == "completed" else "incomplete", content=[content])
         self.conversation.changed(item)
         await self.send("response.content_part.done", part=done_part, **ids)

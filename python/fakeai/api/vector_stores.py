@@ -99,7 +99,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         for file_id in req.file_ids or ():
             fetch(store, "file", file_id, "file")
         now = int(time.time())
-        vs = {
+        vs: Obj = {
             "id": new_id("vs_"),
             "object": "vector_store",
             "created_at": now,

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any, TypedDict
 
 from fakeai import _core
 from fakeai.engine import pacing
@@ -59,6 +60,16 @@ COUNTERS = (
 )
 #: Server-wide histograms of simulated durations, at ``cluster|<name>_seconds``.
 HISTOGRAMS = ("queue", "prefill", "ttft", "itl", "tpot", "decode", "e2e")
+
+
+class ClusterSnapshot(TypedDict):
+    """What :meth:`SimulatedCluster.snapshot` returns (see the module's docstring)."""
+
+    block_size: int
+    batch_size: int
+    pid: int
+    workers: list[dict[str, Any]]
+    totals: dict[str, int]
 
 
 def open_cluster_table(settings: Settings) -> _core.SharedTable:
@@ -132,7 +143,7 @@ class SimulatedCluster:
             elif not done and answer.ticket:
                 self.core.release(answer.ticket, time.monotonic())
 
-    def snapshot(self) -> dict[str, object]:
+    def snapshot(self) -> ClusterSnapshot:
         workers = self.core.workers(time.monotonic())
         totals: dict[str, int] = {}
         for i, w in enumerate(workers):
@@ -148,14 +159,14 @@ class SimulatedCluster:
             "totals": totals,
         }
 
-    def replica_workers(self) -> list[dict[str, object]]:
+    def replica_workers(self) -> list[dict[str, Any]]:
         """The engine model's replicas, as the Dynamo views' workers (``worker`` is
         ``"<architecture>/<replica>"``): server-wide figures, the same from any worker process.
         ``active``/``queued`` are the replica's running and waiting sequences, ``blocks_used`` and
         ``blocks_capacity`` its prefix cache's blocks, ``kv_blocks_used``/``kv_blocks``/``kv_usage``
         the KV blocks its sequences hold, and the counters are its prefix cache's."""
         now = time.monotonic()
-        workers: list[dict[str, object]] = []
+        workers: list[dict[str, Any]] = []
         for arch, engine in sorted(self.engines.opened().items()):
             for i, r in enumerate(engine.replicas(now)):
                 workers.append(

@@ -105,9 +105,10 @@ class FineTuningRunner:
 
     async def run(self, job: Obj, lease: Lease) -> None:
         if job["status"] == "validating_files":
-            job = await self._validate(job)
-            if job is None:
+            validated = await self._validate(job)
+            if validated is None:
                 return
+            job = validated
         if job["status"] == "queued":
             job = {**job, "status": "running"}
             if not self._save(job, ("queued",)):

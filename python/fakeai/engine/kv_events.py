@@ -123,7 +123,7 @@ class KvEventPublisher:
 
     def flush(self) -> None:
         self.pending = False
-        by_worker: dict[int, list[BlockStored | BlockRemoved]] = {}
+        by_worker: dict[int, list[BlockStored | BlockRemoved | AllBlocksCleared]] = {}
         for worker, hashes, parent, tokens in self.core.drain_events():
             event = (
                 BlockRemoved(hashes, MEDIUM)

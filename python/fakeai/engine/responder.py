@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
@@ -124,8 +124,9 @@ def _function_to_call(req: ResponseRequest, history: list[Obj]) -> Obj | None:
 
 def respond(
     ctx: ServerContext, req: ResponseRequest, history: list[Obj]
-) -> tuple[list[Obj], Obj, Obj | None, float]:
-    """``(output items, usage, incomplete_details, seconds the generation takes)`` for a conversation."""
+) -> tuple[list[Obj], Obj, Obj | None, tuple[float, float]]:
+    """``(output items, usage, incomplete_details, the generation's (first_token_at, done_at))`` for a
+    conversation."""
     for tool in req.tools:
         if tool.get("type") not in ("function", "file_search", "web_search", "web_search_preview"):
             raise bad_request(f"Unsupported tool type '{tool.get('type')}'.", param="tools")
@@ -170,8 +171,9 @@ def respond(
     function = _function_to_call(req, history)
     creq = ChatRequest(model=req.model, messages=messages, max_tokens=req.max_output_tokens, seed=req.seed)
     answer = render.chat(ctx, creq)
-    wait = answer.schedule
-    chat = orjson.loads(answer.payload)
+    # Not a stream: one JSON body, and the core's (first_token_at, done_at).
+    wait = cast("tuple[float, float]", answer.schedule)
+    chat = orjson.loads(cast(bytes, answer.payload))
     usage = _usage(chat["usage"])
     if function is not None:
         schema = orjson.dumps(function.get("parameters") or {"type": "object", "properties": {}})
@@ -256,8 +258,8 @@ def response_object(req: ResponseRequest, id: str, created: float) -> Obj:
 
 def generate(
     ctx: ServerContext, req: ResponseRequest, created: float
-) -> tuple[Obj, Obj, list[Obj], list[Obj], float]:
-    """``(started, done, context, input items, seconds to wait)`` for a decoded request.
+) -> tuple[Obj, Obj, list[Obj], list[Obj], tuple[float, float]]:
+    """``(started, done, context, input items, (first_token_at, done_at))`` for a decoded request.
 
     Shared by the ``/v1/responses`` endpoint and by batches (which answer through the same engine).
     """

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import lameenc
+import lameenc  # type: ignore[import-not-found]  # a compiled extension that ships no stubs nor py.typed
 
 from fakeai import _core
 from fakeai.errors import bad_request

@@ -12,13 +12,15 @@ import orjson
 from fakeai.errors import ApiError
 from fakeai.gateway.keys import mask
 from fakeai.gateway.limits import Limits, refusal
-from fakeai.http.asgi import Receive, Send, too_large
+from fakeai.http.asgi import Message, Receive, Send, too_large
 
 ANTHROPIC_PATH = "/v1/messages"
 REQUEST_ID = b"x-request-id"
 
 
-def error(path: str, status: int, message: str, type: str, code: str | None, anthropic_type: str) -> bytes:
+def error(
+    path: str, status: int, message: str, type: str, code: str | int | None, anthropic_type: str
+) -> bytes:
     if path.startswith(ANTHROPIC_PATH):
         return orjson.dumps({"type": "error", "error": {"type": anthropic_type, "message": message}})
     return ApiError(status, message, type=type, code=code).body()
@@ -44,7 +46,7 @@ async def send_json(
 def replay(body: bytes, receive: Receive) -> Receive:
     done = False
 
-    async def replayed() -> dict:
+    async def replayed() -> Message:
         nonlocal done
         if done:
             return await receive()
@@ -60,7 +62,7 @@ def bounded(receive: Receive, limit: int) -> Receive:
     size = 0
     ended = False
 
-    async def bounded() -> dict:
+    async def bounded() -> Message:
         nonlocal size, ended
         message = await receive()
         if message["type"] == "http.disconnect" and not ended:
@@ -91,7 +93,7 @@ def with_request_id(send: Send, request_id: bytes) -> Send:
     """``send`` with ``x-request-id`` on the response start (when no outer layer appends it, see
     :data:`~fakeai.http.asgi.EXTRA_HEADERS`)."""
 
-    def sending(message: dict) -> Awaitable[None]:  # the server's awaitable: no coroutine per message
+    def sending(message: Message) -> Awaitable[None]:  # the server's awaitable: no coroutine per message
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", ()), (REQUEST_ID, request_id)]
         return send(message)
@@ -107,7 +109,7 @@ def retry_after(seconds: float) -> list[tuple[bytes, bytes]]:
 
 
 def with_headers(send: Send, extra: list[tuple[bytes, bytes]]) -> Send:
-    async def sending(message: dict) -> None:
+    async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             message["headers"] = [*message.get("headers", ()), *extra]  # each response's own dict
         await send(message)

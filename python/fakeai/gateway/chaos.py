@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from fakeai.http.asgi import Send
+from fakeai.http.asgi import Message, Send
 
 #: A chunk whose JSON is cut short: OpenAI's chunk shape, and Anthropic's event shape.
 MALFORMED = (
@@ -75,7 +75,7 @@ def wrap(send: Send, plan: Plan, malformed_chunk: bytes = MALFORMED) -> Send:
     stalled = malformed = False
     sse = False
 
-    async def chaotic(message: dict) -> None:
+    async def chaotic(message: Message) -> None:
         nonlocal sent, stalled, malformed, sse
         if message["type"] == "http.response.start":
             if plan.first_byte_s > 0:

@@ -36,6 +36,7 @@ from typing import Any
 from fakeai.errors import bad_request
 from fakeai.gateway import faults
 from fakeai.gateway.chaos import Plan
+from fakeai.http.asgi import Scope
 
 PREFIX = b"x-fakeai-"
 #: llm-d inference simulator's error header, honoured as ``x-fakeai-error``.
@@ -155,7 +156,7 @@ def _read(headers: list[tuple[bytes, bytes]], table: dict[bytes, tuple[str, Call
     return found
 
 
-def from_scope(scope: dict[str, Any]) -> Overrides | None:
+def from_scope(scope: Scope) -> Overrides | None:
     """The timing and content overrides a request asks for, or ``None`` when it sends none."""
     if scope.get(MARK) is False:
         return None
@@ -176,7 +177,7 @@ def parse(headers: list[tuple[bytes, bytes]], chaos_after: int) -> Overrides:
     return Overrides(error=error, fail_attempts=fail_attempts, chaos=Plan(**chaos) if chaos else None)
 
 
-def strip(scope: dict) -> None:
+def strip(scope: Scope) -> None:
     """Remove every ``x-fakeai-*`` (and ``x-return-error``) header from ``scope`` (overrides are off)."""
     scope["headers"] = [(k, v) for k, v in scope["headers"] if not k.startswith(PREFIX) and k != RETURN_ERROR]
     scope[MARK] = False

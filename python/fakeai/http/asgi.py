@@ -6,7 +6,7 @@ Hot endpoints are plain ASGI callables routed by Starlette: they skip building `
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, TypeVar
 
 import msgspec
@@ -16,9 +16,10 @@ from fakeai.schemas.common import check_json_depth
 
 T = TypeVar("T")
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
 
 #: Scope key holding the model a request asked for, set by whoever read it (the gateway, an
 #: endpoint) when the request fails before its inference is recorded, so its error still counts

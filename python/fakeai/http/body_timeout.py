@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 from fakeai.errors import ApiError
-from fakeai.http.asgi import Receive
+from fakeai.http.asgi import Message, Receive
 
 #: Scope key the Rust hot path sets on a request whose body it gave up waiting for, before it hands
 #: the request to the Python chain, which then answers the 408.
@@ -119,7 +119,7 @@ class BodyRead:
             return self._receive()  # the body is read: the server's awaitable itself
         return self._read()
 
-    async def _read(self) -> dict[str, Any]:
+    async def _read(self) -> Message:
         if self.expired:
             return _GONE
         clock = self._clock

@@ -12,9 +12,8 @@ past either, the response says ``connection: close`` and the connection ends aft
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-from fakeai.http.asgi import BODY_METHODS, Receive, Send
+from fakeai.http.asgi import BODY_METHODS, Message, Receive, Send
 
 #: Bodies this small arrive with their head: the server has them already.
 DRAIN_FROM = 8 * 1024
@@ -39,13 +38,13 @@ class Drain:
     def __init__(self, receive: Receive, send: Send, length: int) -> None:
         self._receive, self._send, self.length, self.done = receive, send, length, False
 
-    async def receive(self) -> dict[str, Any]:
+    async def receive(self) -> Message:
         message = await self._receive()
         if message["type"] != "http.request" or not message.get("more_body", False):
             self.done = True
         return message
 
-    async def send(self, message: dict[str, Any]) -> None:
+    async def send(self, message: Message) -> None:
         if not self.done and message["type"] == "http.response.start":
             drained = self.length <= DRAIN_LIMIT and await self._drain()
             headers = message.get("headers", ())

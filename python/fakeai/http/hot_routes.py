@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any, Protocol, cast
 
+import msgspec
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
@@ -26,6 +28,13 @@ log = logging.getLogger("fakeai")
 
 #: Exact paths served through the shortcut (POST only).
 HOT_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages")
+
+
+class Decoding(Protocol):
+    """A hot route's endpoint: it decodes its request body with ``decoder``, which the Rust hot path
+    uses too (:mod:`fakeai.api.hot`)."""
+
+    decoder: msgspec.json.Decoder[Any]
 
 
 class _Guarded:
@@ -66,14 +75,14 @@ class HotRoutes:
         self.routes = app.routes
         self.hot: dict[str, tuple[Route, object]] = {}
         #: The hot routes' endpoints (their ``decoder``, for the Rust hot path: fakeai.api.hot).
-        self.endpoints: dict[str, object] = {}
+        self.endpoints: dict[str, Decoding] = {}
         for route in app.routes:
             if isinstance(route, Route) and route.path in HOT_PATHS and "POST" in (route.methods or ()):
                 chain: object = _Guarded(route)
                 for cls, args, kwargs in reversed(middleware):
                     chain = cls(chain, *args, **kwargs)
                 self.hot[route.path] = (route, chain)
-                self.endpoints[route.path] = route.app
+                self.endpoints[route.path] = cast(Decoding, route.app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST":

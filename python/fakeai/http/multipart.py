@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO, Literal, overload
 
 from python_multipart import MultipartParser
 from python_multipart.exceptions import MultipartParseError
@@ -42,7 +42,7 @@ class FormFile:
 
     filename: str
     content_type: str
-    writer: BinaryIO
+    writer: IO[bytes]
     size: int = 0
 
 
@@ -260,6 +260,12 @@ async def file_bytes(form: FormData, *names: str, required: bool = True) -> byte
     return None
 
 
+@overload
+def text(form: FormData, name: str, default: str, *, required: bool = False) -> str: ...
+@overload
+def text(form: FormData, name: str, default: None = None, *, required: Literal[True]) -> str: ...
+@overload
+def text(form: FormData, name: str, default: str | None = None, *, required: bool = False) -> str | None: ...
 def text(form: FormData, name: str, default: str | None = None, *, required: bool = False) -> str | None:
     value = form.get(name)
     if value is None or value == "":
@@ -295,6 +301,10 @@ def number(
     return value
 
 
+@overload
+def choice(form: FormData, name: str, default: str, allowed: tuple[str, ...]) -> str: ...
+@overload
+def choice(form: FormData, name: str, default: str | None, allowed: tuple[str, ...]) -> str | None: ...
 def choice(form: FormData, name: str, default: str | None, allowed: tuple[str, ...]) -> str | None:
     value = text(form, name, default)
     if value is not None and value not in allowed:

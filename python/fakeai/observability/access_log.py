@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Awaitable
 
-from fakeai.http.asgi import Receive, Scope, Send
+from fakeai.http.asgi import Message, Receive, Scope, Send
 from fakeai.observability.recorder import MODEL_KEY
 
 log = logging.getLogger("fakeai.access")
@@ -47,7 +47,7 @@ class AccessLog:
         start = time.perf_counter()
         status = 0
 
-        def sending(message: dict) -> Awaitable[None]:
+        def sending(message: Message) -> Awaitable[None]:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]

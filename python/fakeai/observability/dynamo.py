@@ -14,10 +14,11 @@ as in every other exposition.
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 
-from fakeai.engine.cluster import HISTOGRAMS, SimulatedCluster
+from fakeai.engine.cluster import HISTOGRAMS, ClusterSnapshot, SimulatedCluster
 from fakeai.observability.prometheus import buckets
 
 PREFIX = "dynamo_"
@@ -36,7 +37,7 @@ def _ratio(a: int, b: int) -> float:
     return a / b if b else 0.0
 
 
-def workers(cluster: SimulatedCluster, snap: dict[str, object]) -> list[dict[str, object]]:
+def workers(cluster: SimulatedCluster, snap: ClusterSnapshot) -> list[dict[str, Any]]:
     """The engine's replicas, then (when used) this process's cluster workers from ``snap``; each with
     ``server_wide`` counters (``requests``, ``hit_tokens``)."""
     replicas = cluster.replica_workers()
@@ -48,7 +49,7 @@ def workers(cluster: SimulatedCluster, snap: dict[str, object]) -> list[dict[str
     return replicas + own
 
 
-def _total(listed: list[dict[str, object]], key: str) -> int:
+def _total(listed: list[dict[str, Any]], key: str) -> int:
     return sum(int(w[key]) for w in listed)
 
 

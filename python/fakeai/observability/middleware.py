@@ -22,7 +22,7 @@ from collections.abc import Awaitable
 import orjson
 
 from fakeai import _core
-from fakeai.http.asgi import BODY_SEND, EXTRA_HEADERS, REQUESTED_MODEL, Receive, Scope, Send
+from fakeai.http.asgi import BODY_SEND, EXTRA_HEADERS, REQUESTED_MODEL, Message, Receive, Scope, Send
 from fakeai.observability.recorder import MODEL_KEY, Metrics
 
 UNMATCHED = "unmatched"
@@ -53,7 +53,7 @@ class MetricsMiddleware:
         status = 0
         error_body = b""
 
-        def sending(message: dict) -> Awaitable[None]:
+        def sending(message: Message) -> Awaitable[None]:
             # A plain function returning the server's awaitable: no coroutine of its own per message
             # (a stream sends one message per token).
             nonlocal status, error_body
@@ -66,7 +66,8 @@ class MetricsMiddleware:
             return send(message)
 
         # neither refers to the scope: no reference cycle for the garbage collector to find
-        scope[EXTRA_HEADERS] = extra = []
+        extra: list[tuple[bytes, bytes]] = []
+        scope[EXTRA_HEADERS] = extra
         scope[BODY_SEND] = (sending, send)  # a 2xx body passes through sending untouched
         _core.metrics_begin(self.table)
         try:

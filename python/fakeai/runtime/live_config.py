@@ -90,7 +90,7 @@ class LiveConfig:
     def _typed(changes: dict[str, Any]) -> dict[str, Any]:
         """``changes`` as field values; a ConfigError names the first unknown or mistyped field."""
         fields = {f.name: f for f in Settings.knobs()}
-        typed = {}
+        typed: dict[str, Any] = {}
         for key, value in changes.items():
             if key not in LIVE:
                 reason = "unknown setting" if key not in fields else "cannot change while the server runs"

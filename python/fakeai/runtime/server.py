@@ -27,7 +27,7 @@ def log_config(settings: Settings) -> dict[str, Any]:
     info whatever the level, both on standard output beside granian's own lines."""
     from granian.log import LOGGING_CONFIG
 
-    config = copy.deepcopy(LOGGING_CONFIG)
+    config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["fakeai"] = {
         "handlers": ["console"],
         "level": settings.log_level.upper(),

@@ -52,9 +52,12 @@ _process_dir: Path | None = None
 def open_store(data_dir: str) -> Store:
     """The store in ``data_dir`` (created if missing), or in this process's temporary directory."""
     global _process_dir
-    if not data_dir and _process_dir is None:
-        _process_dir = create_temp_dir()
-        atexit.register(remove_temp_dir, _process_dir)
-    root = Path(data_dir) if data_dir else _process_dir
+    if data_dir:
+        root = Path(data_dir)
+    else:
+        if _process_dir is None:
+            _process_dir = create_temp_dir()
+            atexit.register(remove_temp_dir, _process_dir)
+        root = _process_dir
     root.mkdir(parents=True, exist_ok=True)
     return SQLiteStore(root)

@@ -12,7 +12,7 @@ unexpired lease may renew it, anyone may claim an expired one.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import IO, Any, Protocol
 
 Obj = dict[str, Any]
 
@@ -64,12 +64,12 @@ class Store(Protocol):
     def release(self, kind: str, id: str, owner: str) -> None: ...
 
     # Blobs
-    def blob_writer(self) -> BinaryIO:
+    def blob_writer(self) -> IO[bytes]:
         """A new private file to write a blob into; :meth:`commit_blob` makes it visible."""
 
-    def commit_blob(self, writer: BinaryIO, key: str) -> None: ...
+    def commit_blob(self, writer: IO[bytes], key: str) -> None: ...
 
-    def discard_blob(self, writer: BinaryIO) -> None: ...
+    def discard_blob(self, writer: IO[bytes]) -> None: ...
 
     def blob_path(self, key: str) -> Path:
         """Where the committed blob ``key`` can be read (a local path in the embedded backend)."""

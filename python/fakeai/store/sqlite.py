@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 import orjson
 
@@ -121,7 +121,8 @@ class SQLiteStore:
         limit: int = 20,
         order: str = "desc",
     ) -> tuple[list[Obj], bool]:
-        sql, args = "SELECT body FROM objects WHERE kind = ?", [kind]
+        sql = "SELECT body FROM objects WHERE kind = ?"
+        args: list[object] = [kind]
         if tag is not None:
             sql += " AND tag = ?"
             args.append(tag)
@@ -200,16 +201,16 @@ class SQLiteStore:
 
     # Blobs
 
-    def blob_writer(self) -> BinaryIO:
+    def blob_writer(self) -> IO[bytes]:
         return tempfile.NamedTemporaryFile(dir=self.tmp, delete=False)
 
-    def commit_blob(self, writer: BinaryIO, key: str) -> None:
+    def commit_blob(self, writer: IO[bytes], key: str) -> None:
         writer.flush()
         os.fsync(writer.fileno())
         writer.close()
         os.replace(writer.name, self.blob_path(key))
 
-    def discard_blob(self, writer: BinaryIO) -> None:
+    def discard_blob(self, writer: IO[bytes]) -> None:
         writer.close()
         Path(writer.name).unlink(missing_ok=True)
 

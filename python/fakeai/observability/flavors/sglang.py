@@ -50,17 +50,17 @@ HISTOGRAMS = {
 def families(r: Reading) -> Iterator[Metric]:
     models = r.models()
     for metric, (doc, value) in GAUGES.items():
-        family = GaugeMetricFamily(metric, doc, labels=["model_name"])
+        gauge_family = GaugeMetricFamily(metric, doc, labels=["model_name"])
         for name in models:
-            family.add_metric([name], value(r.gauge(name), r))
-        yield family
+            gauge_family.add_metric([name], value(r.gauge(name), r))
+        yield gauge_family
     for metric, (doc, count) in COUNTERS.items():
-        family = CounterMetricFamily(metric, doc, labels=["model_name"])
+        counter_family = CounterMetricFamily(metric, doc, labels=["model_name"])
         for name, m in sorted(r.snap.models.items()):
-            family.add_metric([name], count(m, r.gauge(name)))
-        yield family
+            counter_family.add_metric([name], count(m, r.gauge(name)))
+        yield counter_family
     for metric, (doc, attr) in HISTOGRAMS.items():
-        family = HistogramMetricFamily(metric, doc, labels=["model_name"])
+        histogram_family = HistogramMetricFamily(metric, doc, labels=["model_name"])
         for name, m in sorted(r.snap.models.items()):
-            add_histogram(family, [name], getattr(m, attr))
-        yield family
+            add_histogram(histogram_family, [name], getattr(m, attr))
+        yield histogram_family

@@ -48,26 +48,29 @@ HISTOGRAMS = {
 def families(r: Reading) -> Iterator[Metric]:
     models = r.models()
     for metric, (doc, attr) in GAUGES.items():
-        family = GaugeMetricFamily(metric, doc, labels=["model_name"])
+        gauge_family = GaugeMetricFamily(metric, doc, labels=["model_name"])
         for name in models:
-            family.add_metric([name], getattr(r.gauge(name), attr))
-        yield family
+            gauge_family.add_metric([name], getattr(r.gauge(name), attr))
+        yield gauge_family
     for metric, (doc, stat, gauge) in COUNTERS.items():
-        family = CounterMetricFamily(metric, doc, labels=["model_name"])
+        counter_family = CounterMetricFamily(metric, doc, labels=["model_name"])
         for name in models:
             m = r.snap.models.get(name)
             if gauge is not None:
-                family.add_metric([name], getattr(r.gauge(name), gauge))
+                counter_family.add_metric([name], getattr(r.gauge(name), gauge))
             elif m is not None:
-                family.add_metric([name], m.requests - m.errors if stat == "successes" else getattr(m, stat))
-        yield family
-    family = CounterMetricFamily(
+                assert stat is not None, "a counter without an engine gauge names a request statistic"
+                counter_family.add_metric(
+                    [name], m.requests - m.errors if stat == "successes" else getattr(m, stat)
+                )
+        yield counter_family
+    counter_family = CounterMetricFamily(
         "vllm:num_preemptions", "Cumulative number of preemptions from the engine.", labels=["model_name"]
     )
     for name in models:
-        family.add_metric([name], r.gauge(name).preemptions)
-    yield family
-    family = HistogramMetricFamily(
+        counter_family.add_metric([name], r.gauge(name).preemptions)
+    yield counter_family
+    histogram_family = HistogramMetricFamily(
         "vllm:iteration_tokens_total", "Histogram of number of tokens per engine_step.", labels=["model_name"]
     )
     for name in models:
@@ -75,10 +78,10 @@ def families(r: Reading) -> Iterator[Metric]:
         if iteration is not None:
             bounds, counts, total = iteration
             les = [floatToGoString(b) for b in bounds] + ["+Inf"]
-            family.add_metric([name], list(zip(les, accumulate(counts), strict=True)), total)
-    yield family
+            histogram_family.add_metric([name], list(zip(les, accumulate(counts), strict=True)), total)
+    yield histogram_family
     for metric, (doc, attr) in HISTOGRAMS.items():
-        family = HistogramMetricFamily(metric, doc, labels=["model_name"])
+        histogram_family = HistogramMetricFamily(metric, doc, labels=["model_name"])
         for name, m in sorted(r.snap.models.items()):
-            add_histogram(family, [name], getattr(m, attr))
-        yield family
+            add_histogram(histogram_family, [name], getattr(m, attr))
+        yield histogram_family
