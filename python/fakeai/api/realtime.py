@@ -481,16 +481,16 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
                     break
-                if len(message.get("text") or message.get("bytes") or b"") > MAX_EVENT_BYTES:
+                raw = message.get("text") or message.get("bytes") or b""
+                if len(raw) > MAX_EVENT_BYTES:
                     await ws.close(CLOSE_TOO_BIG, f"client event larger than {MAX_EVENT_BYTES} bytes")
                     break
-                raw = message.get("text") or message.get("bytes") or b""
                 try:
                     check_json_depth(raw.encode() if isinstance(raw, str) else raw)
                     event = orjson.loads(raw)
                 except ApiError:
-                    message = f"The client event is nested more than {MAX_JSON_DEPTH} levels deep."
-                    await session.error(message, code="invalid_json")
+                    deep = f"The client event is nested more than {MAX_JSON_DEPTH} levels deep."
+                    await session.error(deep, code="invalid_json")
                     continue
                 except orjson.JSONDecodeError:
                     await session.error("The client event is not valid JSON.", code="invalid_json")
