@@ -195,7 +195,7 @@ class Settings:
         ),
     )
     auth_open_paths: tuple[str, ...] = field(
-        default=("/health", "/metrics", "/dashboard"),
+        default=("/health", "/metrics", "/prometheus/metrics", "/dashboard"),
         metadata=_knob(
             "--auth-open-path",
             "Path prefix served without a key (repeatable, replaces the default list; '' protects all).",

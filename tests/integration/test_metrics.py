@@ -110,6 +110,17 @@ def test_exposition_has_the_vllm_names_with_model_name_labels(two_workers):
     assert value(families, "vllm:num_requests_waiting") == 0
 
 
+def test_tensorrt_llms_path_serves_the_same_exposition(two_workers):
+    """AIPerf reads ``/metrics``, finds JSON, and falls back to ``/prometheus/metrics`` (TRT-LLM's)."""
+    chat(two_workers, model="gpt-4o")
+    settle(two_workers, "vllm:request_success", 1, model_name="gpt-4o")
+    families = {
+        f.name: f for f in text_string_to_metric_families(httpx.get(two_workers + "/prometheus/metrics").text)
+    }
+    assert set(VLLM_NAMES) <= set(families)
+    assert value(families, "vllm:request_success", model_name="gpt-4o") >= 1
+
+
 def test_histogram_buckets_are_cumulative_and_end_in_the_count(two_workers):
     chat(two_workers)
     families = scrape(two_workers)

@@ -1,4 +1,5 @@
-"""Metrics views: ``GET /metrics`` (JSON), ``/metrics/prometheus``, ``/metrics/by-model[/{id}]``,
+"""Metrics views: ``GET /metrics`` (JSON), ``/metrics/prometheus`` (also at TensorRT-LLM's
+``/prometheus/metrics``), ``/metrics/by-model[/{id}]``,
 ``/metrics/csv``, the WebSocket ``/metrics/stream`` and ``GET /health/detailed``.
 
 Every view reads the shared table, so any worker answers with server-wide figures.
@@ -177,6 +178,8 @@ def routes(ctx: ServerContext) -> list[Route | WebSocketRoute]:
     return [
         Route("/metrics", views.json, methods=["GET"]),
         Route("/metrics/prometheus", views.prometheus, methods=["GET"]),
+        # TensorRT-LLM's path, where AIPerf looks when /metrics is not Prometheus text
+        Route("/prometheus/metrics", views.prometheus, methods=["GET"]),
         Route("/metrics/by-model", views.models, methods=["GET"]),
         Route("/metrics/by-model/{model_id:path}", views.model, methods=["GET"]),
         Route("/metrics/csv", views.csv, methods=["GET"]),

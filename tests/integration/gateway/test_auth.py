@@ -49,6 +49,10 @@ def test_plain_and_hashed_keys_are_accepted(url):
 def test_health_and_metrics_stay_open(url):
     assert httpx.get(url + "/health").status_code == 200
     assert httpx.get(url + "/metrics/rate-limits").status_code == 200
+    # Prometheus text at TensorRT-LLM's path too: AIPerf's metrics collector sends no key
+    for path in ("/metrics/prometheus", "/prometheus/metrics"):
+        r = httpx.get(url + path)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain"), path
 
 
 def test_open_paths_are_configurable(start_server):
