@@ -121,6 +121,37 @@ def test_tensorrt_llms_path_serves_the_same_exposition(two_workers):
     assert value(families, "vllm:request_success", model_name="gpt-4o") >= 1
 
 
+#: What a Prometheus server sends with each scrape (2.x / 3.x).
+PROMETHEUS_ACCEPT = (
+    "application/openmetrics-text;version=1.0.0;q=0.5,application/openmetrics-text;version=0.0.1;q=0.4,"
+    "text/plain;version=0.0.4;q=0.3,*/*;q=0.2"
+)
+
+
+@pytest.mark.parametrize(
+    ("accept", "prometheus"),
+    [
+        (PROMETHEUS_ACCEPT, True),
+        ("text/plain;version=0.0.4", True),
+        (None, False),
+        ("*/*", False),
+        ("application/json", False),
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", False),
+    ],
+)
+def test_a_prometheus_scrape_of_metrics_gets_the_exposition(two_workers, accept, prometheus):
+    """vLLM's scrape path works for a Prometheus job; everyone else keeps the JSON summary."""
+    r = httpx.get(two_workers + "/metrics", headers={"accept": accept} if accept else {})
+    assert r.status_code == 200
+    if prometheus:
+        assert r.headers["content-type"].startswith("text/plain")
+        families = {f.name: f for f in text_string_to_metric_families(r.text)}
+        assert set(VLLM_NAMES) <= set(families)
+    else:
+        assert r.headers["content-type"] == "application/json"
+        assert r.json()["object"] == "fakeai.metrics"
+
+
 def test_histogram_buckets_are_cumulative_and_end_in_the_count(two_workers):
     chat(two_workers)
     families = scrape(two_workers)

@@ -43,6 +43,16 @@ def check_params(request: Request, allowed: tuple[str, ...] = ()) -> None:
         )
 
 
+def wants_exposition(accept: str) -> bool:
+    """Whether a ``GET /metrics`` client asks for Prometheus text: its ``Accept`` names OpenMetrics or
+    ``text/plain`` and not JSON, as a Prometheus server's scrape does (``application/openmetrics-text;
+    ...,text/plain;version=0.0.4;q=0.3,*/*;q=0.2``), so a scrape job or ``PodMonitor`` written for
+    vLLM's ``/metrics`` works unchanged. Browsers, SDKs, ``curl`` and ``httpx`` (``*/*``, ``text/html``)
+    get the JSON summary, as before."""
+    accept = accept.lower()
+    return ("openmetrics" in accept or "text/plain" in accept) and "json" not in accept
+
+
 def interval_param(raw: str | None) -> float:
     """The ``interval`` query parameter of ``/metrics/stream``, seconds."""
     if raw is None:
@@ -101,6 +111,10 @@ class MetricsViews:
         )
 
     async def json(self, request: Request) -> Response:
+        """The JSON summary, or the Prometheus text for a scraper that asks for it (see
+        :func:`wants_exposition`)."""
+        if wants_exposition(request.headers.get("accept", "")):
+            return await self.prometheus(request)
         check_params(request)
         return _json(self.summary())
 
