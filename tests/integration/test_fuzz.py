@@ -47,6 +47,8 @@ BASES: dict[str, dict] = {
         "passages": [{"text": "p"}],
     },
     "/v1/rerank": {"query": "q", "documents": ["a", "b"]},
+    "/v2/rerank": {"query": "q", "documents": ["a", "b"]},
+    "/rerank": {"query": "q", "texts": ["a", "b"]},
     "/rag/api/prompt": {"query": "q", "top_k": 2},
     "/v1/batches": {
         "input_file_id": "file-x",

@@ -1,4 +1,5 @@
-"""Reranking (NIM ``/v1/ranking``, Cohere/Jina ``/v1/rerank``) and Solido RAG (``/rag/api/prompt``)."""
+"""Reranking (NIM ``/v1/ranking``, Cohere/Jina ``/v1/rerank``, ``/v2/rerank`` and ``/rerank``, Hugging
+Face TEI's ``/rerank``) and Solido RAG (``/rag/api/prompt``)."""
 
 from __future__ import annotations
 
@@ -63,6 +64,27 @@ def test_cohere_rerank_scores_and_documents(http):
     assert len(plain) == 4 and "document" not in plain[0] and plain[-1]["index"] == 0
 
 
+@pytest.mark.parametrize("path", ["/v2/rerank", "/rerank"])
+def test_cohere_and_vllm_paths_answer_as_v1(http, path):
+    body = {"model": "rerank-v3.5", "query": QUERY, "top_n": 2, "documents": PASSAGES}
+    expected = http.post("/v1/rerank", json=body).json()["results"]
+    assert http.post(path, json=body).json()["results"] == expected
+
+
+def test_tei_rerank_answers_teis_list(http):
+    """AIPerf's ``hf-tei-rankings`` body: ``texts``; the answer is a bare list, most relevant first."""
+    body = {"query": QUERY, "texts": PASSAGES, "return_text": True}
+    ranks = http.post("/rerank", json=body).json()
+    assert [r["index"] for r in ranks][:1] == [1] and len(ranks) == 4
+    assert ranks[0]["text"] == PASSAGES[1]
+    scores = [r["score"] for r in ranks]
+    assert scores == sorted(scores, reverse=True) and all(0 < s < 1 for s in scores)
+    cohere = http.post("/v1/rerank", json={"query": QUERY, "documents": PASSAGES}).json()["results"]
+    assert [r["index"] for r in ranks] == [r["index"] for r in cohere]
+    raw = http.post("/rerank", json={"query": QUERY, "texts": PASSAGES, "raw_scores": True}).json()
+    assert "text" not in raw[0] and any(r["score"] < 0 or r["score"] > 1 for r in raw)
+
+
 @pytest.mark.parametrize(
     "path, body, param",
     [
@@ -89,6 +111,12 @@ def test_cohere_rerank_scores_and_documents(http):
         ("/v1/rerank", {"query": "", "documents": ["a"]}, "query"),
         ("/v1/rerank", {"query": "q", "documents": [1]}, "documents[0]"),
         ("/v1/rerank", {"query": "q", "documents": ["a"], "top_n": 0}, "top_n"),
+        ("/v2/rerank", {"query": "q"}, "documents"),
+        ("/rerank", {"query": "q"}, "documents"),
+        ("/rerank", {"query": "q", "texts": []}, "texts"),
+        ("/rerank", {"query": "q", "texts": [1]}, "texts[0]"),
+        ("/rerank", {"query": "", "texts": ["a"]}, "query"),
+        ("/rerank", {"query": "q", "texts": ["a"], "truncation_direction": "Up"}, "truncation_direction"),
         ("/rag/api/prompt", {"query": ""}, "query"),
         ("/rag/api/prompt", {"query": "q", "top_k": 21}, "top_k"),
         ("/rag/api/prompt", {"query": []}, "query"),

@@ -1,4 +1,6 @@
-"""Reranking: NVIDIA NIM ``POST /v1/ranking`` and the Cohere/Jina ``POST /v1/rerank`` gateways proxy.
+"""Reranking: NVIDIA NIM ``POST /v1/ranking``, the Cohere/Jina ``POST /v1/rerank`` gateways proxy (also
+at Cohere's ``/v2/rerank`` and at ``/rerank``, as vLLM serves it), and Hugging Face TEI's ``/rerank``
+body (``texts``), answered with TEI's list.
 
 Relevance is BM25 over the given passages plus the cosine of fakeai's embeddings (see the core's
 ``rank.rs``), so passages that share the query's words rank first. NIM answers raw ``logit``s sorted
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import math
 import secrets
+from typing import Any
 
 import msgspec
 import orjson
@@ -21,7 +24,7 @@ from fakeai import _core
 from fakeai.context import ServerContext
 from fakeai.errors import bad_request
 from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
-from fakeai.schemas.ranking import Passage, RankingRequest, RerankRequest
+from fakeai.schemas.ranking import AnyRerankRequest, Passage, RankingRequest, RerankRequest
 
 #: Tokens a reranker reads for one query-passage pair.
 PAIR_WINDOW = 512
@@ -62,18 +65,33 @@ class Ranking(Endpoint):
 
 
 class Rerank(Endpoint):
-    def __init__(self, ctx: ServerContext) -> None:
-        self.decoder = msgspec.json.Decoder(RerankRequest)
+    """Cohere/Jina reranking (``/v1/rerank``, ``/v2/rerank``); with ``tei``, ``/rerank``, which also
+    takes Hugging Face TEI's body and answers TEI's list."""
+
+    def __init__(self, ctx: ServerContext, tei: bool = False) -> None:
+        self.tei = tei
+        self.decoder: msgspec.json.Decoder[Any] = msgspec.json.Decoder(
+            AnyRerankRequest if tei else RerankRequest
+        )
         self.limit = ctx.settings.max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         req = await read_json(receive, self.decoder, self.limit)
         if not req.query.strip():
             raise bad_request("'query' must not be empty.", param="query", code="invalid_value")
+        if self.tei and req.documents is None:
+            if req.texts is None:
+                raise bad_request(
+                    "Missing required parameter: 'documents' (or TEI's 'texts').",
+                    param="documents",
+                    code="missing_required_parameter",
+                )
+            await send_bytes(send, orjson.dumps(tei_ranks(req)))
+            return
         texts = [d.text if isinstance(d, Passage) else d for d in req.documents]
         results = []
         for i, logit in ranked(req.query, texts, req.top_n):
-            item: dict[str, object] = {"index": i, "relevance_score": round(1 / (1 + math.exp(-logit)), 6)}
+            item: dict[str, object] = {"index": i, "relevance_score": round(_sigmoid(logit), 6)}
             if req.return_documents:
                 item["document"] = {"text": texts[i]}
             results.append(item)
@@ -88,8 +106,30 @@ class Rerank(Endpoint):
         await send_bytes(send, orjson.dumps(body))
 
 
+def tei_ranks(req: AnyRerankRequest) -> list[dict[str, object]]:
+    """TEI's answer: ``[{"index", "score", "text"?}]``, most relevant first; ``score`` in ``0..1``, or
+    the raw logit with ``raw_scores``."""
+    texts = req.texts or []
+    ranks: list[dict[str, object]] = []
+    for i, logit in ranked(req.query, texts, None):
+        rank: dict[str, object] = {
+            "index": i,
+            "score": round(logit if req.raw_scores else _sigmoid(logit), 6),
+        }
+        if req.return_text:
+            rank["text"] = texts[i]
+        ranks.append(rank)
+    return ranks
+
+
+def _sigmoid(logit: float) -> float:
+    return 1 / (1 + math.exp(-logit))
+
+
 def routes(ctx: ServerContext) -> list[Route]:
     return [
         Route("/v1/ranking", Ranking(ctx), methods=["POST"]),
         Route("/v1/rerank", Rerank(ctx), methods=["POST"]),
+        Route("/v2/rerank", Rerank(ctx), methods=["POST"]),  # Cohere's v2 path, as vLLM serves it
+        Route("/rerank", Rerank(ctx, tei=True), methods=["POST"]),
     ]

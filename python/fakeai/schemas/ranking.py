@@ -1,4 +1,5 @@
-"""Request schemas of the reranking endpoints: NVIDIA NIM ``/v1/ranking`` and Cohere/Jina ``/v1/rerank``."""
+"""Request schemas of the reranking endpoints: NVIDIA NIM ``/v1/ranking``, Cohere/Jina ``/v1/rerank``
+(also ``/v2/rerank`` and ``/rerank``, as vLLM serves them) and Hugging Face TEI's ``/rerank``."""
 
 from __future__ import annotations
 
@@ -35,3 +36,24 @@ class RerankRequest(msgspec.Struct, gc=False):
     top_n: PositiveInt | None = None
     return_documents: bool = False
     max_tokens_per_doc: PositiveInt | None = None
+
+
+Texts = Annotated[list[str], Meta(min_length=1, max_length=1000)]
+
+
+class AnyRerankRequest(msgspec.Struct, gc=False):
+    """``/rerank``'s body: Cohere/Jina's (:class:`RerankRequest`, with ``documents``), as vLLM serves
+    it there, or Hugging Face TEI's (``{"query", "texts": [str], "raw_scores", "return_text",
+    "truncate", "truncation_direction"}``); ``texts`` without ``documents`` picks TEI's."""
+
+    query: str
+    documents: Annotated[list[str | Passage], Meta(min_length=1, max_length=1000)] | None = None
+    texts: Texts | None = None
+    model: ModelId = "rerank-v3.5"
+    top_n: PositiveInt | None = None
+    return_documents: bool = False
+    max_tokens_per_doc: PositiveInt | None = None
+    raw_scores: bool = False
+    return_text: bool = False
+    truncate: bool = False
+    truncation_direction: Literal["Left", "Right", "left", "right"] = "Right"
