@@ -146,9 +146,40 @@ def test_token_id_inputs(client):
     assert len(r.data) == 1 and r.usage.prompt_tokens == 3
 
 
+def test_vllms_chat_form_embeds_the_conversation(http):
+    """vLLM's ``messages`` (AIPerf's ``chat-embeddings``): one embedding of the conversation as the chat
+    template renders it, counted as /tokenize counts the same messages."""
+    messages = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "hello there"}]
+    r = http.post("/v1/embeddings", json={"model": "text-embedding-3-small", "messages": messages})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["data"]) == 1 and len(body["data"][0]["embedding"]) == 1536
+    counted = http.post(
+        "/tokenize",
+        json={"model": "text-embedding-3-small", "messages": messages, "add_generation_prompt": False},
+    ).json()["count"]
+    assert body["usage"]["prompt_tokens"] == counted
+    again = http.post("/v1/embeddings", json={"model": "text-embedding-3-small", "messages": messages}).json()
+    assert again["data"][0]["embedding"] == body["data"][0]["embedding"]
+    other = [{"role": "user", "content": "something else entirely"}]
+    different = http.post(
+        "/v1/embeddings", json={"model": "text-embedding-3-small", "messages": other}
+    ).json()
+    assert different["data"][0]["embedding"] != body["data"][0]["embedding"]
+
+
 @pytest.mark.parametrize(
     "body, param",
     [
+        ({"model": "text-embedding-3-small"}, "input"),
+        (
+            {"model": "text-embedding-3-small", "input": "x", "messages": [{"role": "user", "content": "x"}]},
+            "messages",
+        ),
+        ({"model": "text-embedding-3-small", "messages": []}, "messages"),
+        ({"model": "text-embedding-3-small", "messages": [{"role": "user"}]}, "messages"),
+        ({"model": "text-embedding-3-small", "messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
+        ({"model": "text-embedding-3-small", "messages": "hi"}, "messages"),
         ({"model": "text-embedding-3-small", "input": ""}, "input"),
         ({"model": "text-embedding-3-small", "input": []}, "input"),
         ({"model": "text-embedding-3-small", "input": ["ok", 3]}, "input"),

@@ -140,8 +140,19 @@ def embeddings(
         raise bad_request(
             f"'dimensions' must be at most {native} for model '{req.model}', got {dims}.", param="dimensions"
         )
+    if (req.input is None) == (req.messages is None):
+        raise bad_request(
+            "Give exactly one of 'input' and 'messages'.",
+            param="input" if req.input is None else "messages",
+            code="missing_required_parameter" if req.input is None else "invalid_value",
+        )
     try:
-        body, prompt_tokens = _core.embed(req.model, req.input, dims, req.encoding_format == "base64")
+        given: str | list[Any] | None = req.input
+        if req.messages is not None:
+            # vLLM's chat form: the conversation's token ids through the chat template, one input
+            given = _core.tokenize_chat(req.messages, None, req.add_generation_prompt)
+        assert given is not None  # exactly one of the two, checked above
+        body, prompt_tokens = _core.embed(req.model, given, dims, req.encoding_format == "base64")
     except _core.InvalidInput as exc:
-        raise bad_request(f"Invalid 'input': {exc}.", param="input") from None
+        raise rejected(exc, "input" if req.messages is None else "messages") from None
     return body, prompt_tokens, ctx.usage.core.record("embeddings", req.model, prompt_tokens, live=live)

@@ -415,6 +415,9 @@ impl HotApp {
         let format = req.getattr(intern!(py, "encoding_format"))?;
         let base64 = format.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s == "base64"));
         let input = req.getattr(intern!(py, "input"))?;
+        if input.is_none() || !req.getattr(intern!(py, "messages"))?.is_none() {
+            return Ok(None); // vLLM's chat form (`messages`), neither or both: render.embeddings answers
+        }
         let model = model.to_str()?;
         let (body, tokens) = embeddings::body(py, model, &input, dims, base64)?;
         let inference =
