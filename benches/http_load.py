@@ -226,6 +226,9 @@ VARIANTS: dict[str, Variant] = {
     "access-log": Variant("fakeai chat --access-log", "chat", flags=("--access-log",)),
     # the python package of another checkout (--ref DIR, its compiled _core beside it), same flags
     "ref": Variant("fakeai chat from --ref", "chat"),
+    "ref-python-chain": Variant(
+        "fakeai chat --no-hot-path from --ref", "python-chain", flags=("--no-hot-path",)
+    ),
     "ref-embeddings": Variant(
         "fakeai embeddings from --ref", "embeddings", path="/v1/embeddings", body=EMBED_BODY
     ),
@@ -606,7 +609,7 @@ def main() -> None:
         "the 'base' variant runs it",
     )
     args = parser.parse_args()
-    for name in ("ref", "ref-embeddings", "ref-embeddings-b64"):
+    for name in ("ref", "ref-python-chain", "ref-embeddings", "ref-embeddings-b64"):
         if name in args.variants:
             if not args.ref:
                 sys.exit(f"the {name} variant needs --ref DIR")

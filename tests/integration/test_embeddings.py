@@ -178,7 +178,10 @@ def test_vllms_chat_form_embeds_the_conversation(http):
         ),
         ({"model": "text-embedding-3-small", "messages": []}, "messages"),
         ({"model": "text-embedding-3-small", "messages": [{"role": "user"}]}, "messages"),
-        ({"model": "text-embedding-3-small", "messages": [{"role": "user", "content": 5}]}, "messages[0].content"),
+        (
+            {"model": "text-embedding-3-small", "messages": [{"role": "user", "content": 5}]},
+            "messages[0].content",
+        ),
         ({"model": "text-embedding-3-small", "messages": "hi"}, "messages"),
         ({"model": "text-embedding-3-small", "input": ""}, "input"),
         ({"model": "text-embedding-3-small", "input": []}, "input"),

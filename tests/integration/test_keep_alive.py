@@ -79,3 +79,35 @@ def test_an_httpx_client_keeps_one_connection_through_early_answers(base_url):
             r = http.post("/v1/batches/batch_nope/cancel", content=b"x" * 100_000)
             assert r.status_code == 404 and r.json()["error"]["type"] == "invalid_request_error"
             assert http.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/v1/videos/none/remix", b"404"),
+        ("/v1/files/file-x", b"405"),
+        ("/v1/batches/batch_nope/cancel", b"404"),
+    ],
+)
+def test_a_small_body_sent_after_its_head_still_gets_the_answer(base_url, path, status):
+    """aiohttp (so AIPerf) writes a request's head and body separately: an answer sent, and the
+    connection closed, before the body arrived made the body's write fail, and the client saw an
+    error instead of the 4xx. The answer now waits for the body."""
+    port = int(base_url.rsplit(":", 1)[1])
+    body = b'{"model": "gpt-4o", "prompt": "a cat"}'
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(
+            b"POST %s HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: %d\r\n\r\n"
+            % (path.encode(), len(body))
+        )
+        s.settimeout(0.3)
+        with pytest.raises(TimeoutError):
+            s.recv(1)  # nothing is answered before the body came
+        s.settimeout(10)
+        s.sendall(body)
+        first = read_response(s)
+        assert first is not None and first[0].split(b" ")[1] == status
+        assert b"connection: close" not in first[0]
+        s.sendall(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        second = read_response(s)
+        assert second is not None and second[0].startswith(b"http/1.1 200")

@@ -3,10 +3,14 @@
 An answer can come before the body is read: a 401, 429 or injected error from the gateway, a 404 for
 an unknown object, a 413. The server (hyper) then cannot reuse the connection unless the rest of the
 body is already in its buffer, and it has been seen to answer ``keep-alive`` and close anyway, so
-the client's next request on that connection fails. So, for a request whose body may not be buffered
-yet (more than :data:`DRAIN_FROM` bytes, or of unknown length), the response start waits while the
-rest of the body is read and dropped, up to :data:`DRAIN_LIMIT` bytes and :data:`DRAIN_SECONDS`;
-past either, the response says ``connection: close`` and the connection ends after it.
+the client's next request on that connection fails. Even a small body may not be buffered yet: a
+client that writes the head and the body separately (aiohttp does, so AIPerf does) sends the body a
+moment after the head, and a connection answered and closed meanwhile makes that write fail, so the
+client sees an error ("Can not write request body") instead of the answer. So, for every request
+with a body, the response start waits while the rest of the body is read and dropped, up to
+:data:`DRAIN_LIMIT` bytes and :data:`DRAIN_SECONDS` (or until ``--body-read-timeout``); past either,
+the response says ``connection: close`` and the connection ends after it. A body already in the
+server's buffer is read at once.
 """
 
 from __future__ import annotations
@@ -15,8 +19,6 @@ import asyncio
 
 from fakeai.http.asgi import BODY_METHODS, Message, Receive, Send
 
-#: Bodies this small arrive with their head: the server has them already.
-DRAIN_FROM = 8 * 1024
 #: Most a body is read to keep its connection alive, bytes, and the longest that reading may take.
 DRAIN_LIMIT = 1024 * 1024
 DRAIN_SECONDS = 5.0
@@ -26,7 +28,7 @@ CLOSE = (b"connection", b"close")
 def needed(length: int, method: str) -> bool:
     """Whether a request's body may still be on the wire when it is answered (``length`` -1: none
     given, a chunked body)."""
-    return length > DRAIN_FROM or (length < 0 and method in BODY_METHODS)
+    return length > 0 or (length < 0 and method in BODY_METHODS)
 
 
 class Drain:
