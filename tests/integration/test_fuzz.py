@@ -60,7 +60,12 @@ BASES: dict[str, dict] = {
     "/v1/fine_tuning/jobs": {"model": "gpt-4o-mini", "training_file": "file-x"},
     "/v1/organization/projects": {"name": "p"},
     "/v1/organization/invites": {"email": "a@b.c", "role": "reader"},
+    "/generate": {"inputs": "hi", "parameters": {"max_new_tokens": 4, "details": True}},
+    "/generate_stream": {"inputs": "hi", "parameters": {"max_new_tokens": 4, "top_n_tokens": 2}},
+    "/": {"inputs": "hi", "stream": True, "parameters": {"max_new_tokens": 4}},
 }
+#: Text Generation Inference's routes, which answer errors in TGI's envelope.
+TGI_ROUTES = ("/generate", "/generate_stream", "/")
 FIELDS = sorted(
     {k for body in BASES.values() for k in body}
     | {
@@ -100,6 +105,16 @@ FIELDS = sorted(
         "user",
         "role",
         "limit",
+        "max_new_tokens",
+        "details",
+        "decoder_input_details",
+        "return_full_text",
+        "top_n_tokens",
+        "truncate",
+        "best_of",
+        "do_sample",
+        "adapter_id",
+        "grammar",
     }
 )
 QUERY_KEYS = [
@@ -271,6 +286,8 @@ def check(r: httpx.Response, method: str, path: str) -> None:
         body = r.json()
         if path == "/v1/messages":  # Anthropic's envelope
             assert body["type"] == "error" and {"type", "message"} <= set(body["error"]), where
+        elif method == "POST" and path in TGI_ROUTES:  # TGI's envelope
+            assert set(body) == {"error", "error_type"} and body["error"], where
         else:
             assert set(body["error"]) == {"message", "type", "param", "code"}, where
             assert body["error"]["message"], where

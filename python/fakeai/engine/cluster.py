@@ -124,10 +124,12 @@ class SimulatedCluster:
         answer: _core.Answer,
         start: float,
         body_send: Send | None = None,
+        payload: bytes | list[bytes] | None = None,
     ) -> None:
         """Send a rendered answer on its schedule; free its batch slot (or its engine sequence) if its
         client leaves early. ``body_send``: what a stream's body may be written through (see
-        :func:`fakeai.http.asgi.body_send`)."""
+        :func:`fakeai.http.asgi.body_send`); ``payload``: what to send instead of the answer's own
+        body or steps (the same answer in another API's shape, one step for each of the answer's)."""
         if self.kv_events is not None:
             self.kv_events.wake()
         done = False
@@ -135,7 +137,14 @@ class SimulatedCluster:
         settle = (engine, answer.ticket, answer) if engine else None
         try:
             done = await pacing.respond(
-                receive, send, answer.payload, answer.schedule, start, self.ticker, settle, body_send
+                receive,
+                send,
+                answer.payload if payload is None else payload,
+                answer.schedule,
+                start,
+                self.ticker,
+                settle,
+                body_send,
             )
         finally:
             if not done and answer.ticket & ENGINE_TICKET:

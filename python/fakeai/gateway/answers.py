@@ -1,6 +1,7 @@
 """What the gateway middleware answers and how it wraps a request: its error responses (401, 429,
-injected faults, refused bodies) in OpenAI's envelope, or Anthropic's on ``/v1/messages``, and the
-``receive``/``send`` wrappers (a replayed body, a bounded body, extra response headers)."""
+injected faults, refused bodies) in OpenAI's envelope, or Anthropic's on ``/v1/messages``, or Text
+Generation Inference's on TGI's routes (:func:`tgi_body`), and the ``receive``/``send`` wrappers (a
+replayed body, a bounded body, extra response headers)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ from fakeai.gateway.limits import Limits, refusal
 from fakeai.http.asgi import Message, Receive, Send, too_large
 
 ANTHROPIC_PATH = "/v1/messages"
+#: Text Generation Inference's routes (exact paths: ``/`` is its compat route), see :mod:`fakeai.api.tgi`.
+#: The envelope goes by path alone, so a refused ``GET /`` (the index, refused only without a key) gets
+#: TGI's too: TGI's own ``GET /`` is its health route.
+TGI_PATHS = frozenset(("/", "/generate", "/generate_stream"))
+#: TGI's ``error_type`` by status; any other 4xx is ``validation``, any other 5xx ``generation``.
+TGI_ERROR_TYPES = {401: "unauthorized", 424: "generation", 429: "overloaded", 503: "overloaded"}
 REQUEST_ID = b"x-request-id"
 
 
@@ -23,7 +30,15 @@ def error(
 ) -> bytes:
     if path.startswith(ANTHROPIC_PATH):
         return orjson.dumps({"type": "error", "error": {"type": anthropic_type, "message": message}})
+    if path in TGI_PATHS:
+        return tgi_body(status, message)
     return ApiError(status, message, type=type, code=code).body()
+
+
+def tgi_body(status: int, message: str) -> bytes:
+    """TGI's error envelope, ``{"error": message, "error_type": ...}``."""
+    kind = TGI_ERROR_TYPES.get(status) or ("generation" if status >= 500 else "validation")
+    return orjson.dumps({"error": message, "error_type": kind})
 
 
 async def send_json(
@@ -122,7 +137,7 @@ async def fail(send: Send, path: str, e: ApiError) -> None:
     headers = (
         [(k.encode("latin-1"), v.encode("latin-1")) for k, v in e.headers.items()] if e.headers else None
     )
-    if not path.startswith(ANTHROPIC_PATH):
+    if not path.startswith(ANTHROPIC_PATH) and path not in TGI_PATHS:
         await send_json(send, e.status, e.body(), headers)
         return
     anthropic = "request_too_large" if e.status == 413 else "invalid_request_error"
@@ -130,7 +145,8 @@ async def fail(send: Send, path: str, e: ApiError) -> None:
 
 
 def unauthorized_body(path: str, presented: str | None) -> bytes:
-    """OpenAI's (or Anthropic's) 401 body for a missing or wrong key (HTTP, and a WebSocket upgrade)."""
+    """OpenAI's (or Anthropic's, or TGI's) 401 body for a missing or wrong key (HTTP, and a WebSocket
+    upgrade)."""
     if presented:
         message = (
             f"Incorrect API key provided: {mask(presented)}. You can find your API key at "

@@ -9,7 +9,7 @@ error (also the first attempts of a request under ``x-fakeai-fail-attempts``:
 :mod:`fakeai.gateway.retries`), and maybe wraps ``send`` with chaos. Every ``/v1/`` response of a
 rate-limited key carries OpenAI's ``x-ratelimit-*`` headers. The request body is read here only when
 a decision needs it (token limits, per-model error rules); the endpoint then receives the same bytes.
-``/v1/messages`` answers its errors in Anthropic's envelope.
+``/v1/messages`` answers its errors in Anthropic's envelope, TGI's routes in TGI's.
 
 A body over ``--max-body-bytes`` is a 413 before any of that, except a ``multipart/form-data`` body,
 which may carry a file up to ``--max-file-bytes``: the form readers (:mod:`fakeai.http.multipart`)
@@ -24,7 +24,7 @@ from starlette.requests import ClientDisconnect
 
 from fakeai.errors import ApiError, bad_request
 from fakeai.gateway import answers, chaos, faults, overrides, websocket
-from fakeai.gateway.answers import ANTHROPIC_PATH, REQUEST_ID
+from fakeai.gateway.answers import ANTHROPIC_PATH, REQUEST_ID, TGI_PATHS
 from fakeai.gateway.keys import label
 from fakeai.gateway.limits import estimate_tokens, peek
 from fakeai.gateway.retries import RequestIds
@@ -144,13 +144,14 @@ class Gateway:
             return
         if (control.loading or control.level) and scope["method"] == "POST":
             closed = control.unavailable()
-            if closed is not None and scope["path"].startswith(INFERENCE_PATHS):
+            path = scope["path"]
+            if closed is not None and (path.startswith(INFERENCE_PATHS) or path in TGI_PATHS):
                 message, code, wait = closed
                 error = ApiError(503, message, type="server_error", code=code)
                 await answers.send_json(
                     send,
                     503,
-                    answers.error(scope["path"], 503, message, error.type, code, "overloaded_error"),
+                    answers.error(path, 503, message, error.type, code, "overloaded_error"),
                     answers.retry_after(wait),
                 )
                 return
