@@ -8,15 +8,17 @@ client that writes the head and the body separately (aiohttp does, so AIPerf doe
 moment after the head, and a connection answered and closed meanwhile makes that write fail, so the
 client sees an error ("Can not write request body") instead of the answer. So, for every request
 with a body, the response start waits while the rest of the body is read and dropped, up to
-:data:`DRAIN_LIMIT` bytes and :data:`DRAIN_SECONDS` (or until ``--body-read-timeout``); past either,
+:data:`DRAIN_LIMIT` bytes and :data:`DRAIN_SECONDS` (each wait for a piece ends at
+``--body-read-timeout``); past either,
 the response says ``connection: close`` and the connection ends after it. A body already in the
 server's buffer is read at once.
 """
 
 from __future__ import annotations
 
-import asyncio
+import time
 
+from fakeai.errors import ApiError
 from fakeai.http.asgi import BODY_METHODS, Message, Receive, Send
 
 #: Most a body is read to keep its connection alive, bytes, and the longest that reading may take.
@@ -55,18 +57,22 @@ class Drain:
         await self._send(message)
 
     async def _drain(self) -> bool:
-        async def rest() -> bool:
-            size = 0
+        """Read and drop the rest of the body: True once all of it came; False past
+        :data:`DRAIN_LIMIT` bytes or :data:`DRAIN_SECONDS`, or when the client leaves or its body stops
+        arriving (a 408 of the body clock, :mod:`fakeai.http.body_timeout`, times each wait). It runs
+        in the request's own task: ``asyncio.wait_for``'s task, its exception and the exception it
+        re-raises form a reference cycle that kept the server's ``receive``, and so the connection,
+        open after the answer until the garbage collector ran."""
+        deadline = time.monotonic() + DRAIN_SECONDS
+        size = 0
+        try:
             while not self.done:
                 message = await self.receive()
                 if message["type"] != "http.request":
                     return False  # the client left
                 size += len(message.get("body", b""))
-                if size > DRAIN_LIMIT:
+                if size > DRAIN_LIMIT or time.monotonic() > deadline:
                     return False
-            return True
-
-        try:
-            return await asyncio.wait_for(rest(), DRAIN_SECONDS)
-        except Exception:  # a timeout, a 413 from the size bound: close instead
+        except ApiError:  # the body stopped arriving
             return False
+        return True
