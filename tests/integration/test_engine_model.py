@@ -184,22 +184,32 @@ async def _one(url: str, i: int) -> float:
         return (await stream(http, 1000 + i, 8))["ttft"]
 
 
-def test_a_client_that_leaves_frees_its_sequence_and_a_full_queue_refuses(start_server):
-    flags = ("--max-num-seqs", "1", "--max-waiting-queue-length", "1")
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_client_that_leaves_frees_its_sequence_and_a_full_queue_refuses(start_server, workers):
+    """The waiting request runs as soon as the stream's client leaves, not when the stream would have
+    ended (the engine had said its tokens come after the stream's 3,000; a cancellation, on any
+    worker, makes its waiters ask again)."""
+    flags = ("--max-num-seqs", "1", "--max-waiting-queue-length", "1", "--workers", workers)
     with start_server(*flags) as url:
 
-        async def scenario() -> tuple[float, int, dict, float]:
+        async def scenario() -> tuple[float, int, dict, float, float]:
             async with httpx.AsyncClient(base_url=url, timeout=60) as http:
                 headers = {"x-fakeai-output-tokens": "3000"}
+                short = {"x-fakeai-output-tokens": "20"}
                 async with http.stream("POST", "/v1/chat/completions", json=body(1), headers=headers) as r:
-                    lines = r.aiter_lines()  # (breaking out of a loop over it would close the stream)
+                    lines = r.aiter_lines()
                     await anext(lines)
-                    waiting = asyncio.create_task(http.post("/v1/chat/completions", json=body(2, False)))
+                    waiting = asyncio.create_task(
+                        http.post("/v1/chat/completions", json=body(2, False), headers=short)
+                    )
                     await asyncio.sleep(0.2)
                     refused = await http.post("/v1/chat/completions", json=body(3, False))
                     busy = await asyncio.to_thread(engine_metrics, url)
+                    await lines.aclose()  # the client leaves (its connection closes)
+                left = time.perf_counter()
                 # The stream's client left: its sequence is freed and the waiting request runs.
                 await waiting
+                after = time.perf_counter() - left
                 await asyncio.sleep(0.1)
                 idle = await asyncio.to_thread(engine_metrics, url)
                 return (
@@ -207,13 +217,16 @@ def test_a_client_that_leaves_frees_its_sequence_and_a_full_queue_refuses(start_
                     refused.status_code,
                     refused.json(),
                     idle["vllm:num_requests_running"] + idle["vllm:num_requests_waiting"],
+                    after,
                 )
 
-        busy, status, error, idle = asyncio.run(scenario())
+        busy, status, error, idle, after = asyncio.run(scenario())
     assert busy == 1.0
     assert status == 503 and error["error"]["code"] == "overloaded", error
     assert set(error["error"]) == {"message", "type", "param", "code"}
     assert idle == 0.0
+    # 20 tokens after a prefill: well under a second on the engine; the stream had 20 s to go
+    assert after < 5.0, after
 
 
 def test_fixed_timing_headers_and_unknown_architectures_bypass_the_engine(start_server):

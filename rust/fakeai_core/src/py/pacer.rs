@@ -188,11 +188,19 @@ enum Ending {
     Error(Py<PyAny>, PyErr),
 }
 
+/// Longest the ticker sleeps, seconds, while an engine-timed item waits: a cancellation in another
+/// worker process (its client left) is seen this soon (see [`Pacer::reask`]).
+const CANCELLATION_POLL: f64 = 0.01;
+
 #[pyclass(module = "fakeai._core")]
 pub(crate) struct Pacer {
     queue: SlotQueue<Entry>,
     places: Vec<Place>,
     free: Vec<u32>,
+    /// Every engine an item was timed by, and its cancellation count when last looked at.
+    engines: Vec<(Py<SharedEngine>, u64)>,
+    /// The slot of the last fire (for [`CANCELLATION_POLL`]).
+    fired: i64,
 }
 
 impl Pacer {
@@ -201,12 +209,57 @@ impl Pacer {
     }
 
     /// The live stream `id` names (None once it ended: its place may hold another stream now).
-    fn stream_mut(&mut self, id: u64) -> Option<&mut Stream> {
-        let place = self.places.get_mut((id & 0xffff_ffff) as usize)?;
-        if u64::from(place.generation) != id >> 32 {
-            return None;
+    /// Note `engine`, which times an item now parked, to watch its cancellations.
+    fn watch(&mut self, py: Python<'_>, engine: &Py<SharedEngine>) {
+        if !self.engines.iter().any(|(e, _)| e.as_ptr() == engine.as_ptr()) {
+            let seen = engine.get().cancellations();
+            self.engines.push((engine.clone_ref(py), seen));
         }
-        place.stream.as_mut()
+    }
+
+    /// Whether a watched engine cancelled a request (in any process) since it was last looked at.
+    fn cancelled_since(&mut self) -> bool {
+        let mut moved = false;
+        for (engine, seen) in &mut self.engines {
+            let count = engine.get().cancellations();
+            moved |= count != *seen;
+            *seen = count;
+        }
+        moved
+    }
+
+    /// A request was cancelled: tokens the engine said come `Later` may come earlier now (a
+    /// request queued behind it is admitted at once), so every item waiting to ask the engine asks
+    /// again at `due`. Only a cancellation does this: an arrival can only delay other tokens, so
+    /// the engine's `Later` stays a lower bound until one.
+    fn reask(&mut self, due: f64) {
+        let Pacer { queue, places, .. } = self;
+        queue.advance(|entry| match entry {
+            Entry::Waiter(_, Some(settling)) => {
+                settling.ask = settling.ask.min(due);
+                Some(due)
+            }
+            Entry::Step(id) => {
+                let stream = stream_in(places, *id)?;
+                let settling = stream.settling.as_mut()?;
+                settling.ask = settling.ask.min(due);
+                stream.wake_at()
+            }
+            Entry::Waiter(_, None) => None,
+        });
+    }
+
+    /// `slot`, or sooner while engine-timed items wait: the ticker then looks for cancellations
+    /// every [`CANCELLATION_POLL`].
+    fn polled(&self, slot: i64) -> i64 {
+        if self.engines.is_empty() {
+            return slot;
+        }
+        slot.min(self.fired + self.queue.slot(CANCELLATION_POLL))
+    }
+
+    fn stream_mut(&mut self, id: u64) -> Option<&mut Stream> {
+        stream_in(&mut self.places, id)
     }
 
     /// Remove stream `id`, freeing its place.
@@ -245,6 +298,15 @@ impl Pacer {
 
 /// Put a stream's outcome in its `done` future, unless it already has one (a failure to is reported
 /// as unraisable: it must not stop the other streams).
+/// The stream of `id` among `places` (None for a stale id).
+fn stream_in(places: &mut [Place], id: u64) -> Option<&mut Stream> {
+    let place = places.get_mut((id & 0xffff_ffff) as usize)?;
+    if u64::from(place.generation) != id >> 32 {
+        return None;
+    }
+    place.stream.as_mut()
+}
+
 fn end(py: Python<'_>, ending: Ending) {
     let future = match &ending {
         Ending::Result(f, _) | Ending::Error(f, _) => f.bind(py),
@@ -327,7 +389,13 @@ impl Pacer {
         if !(resolution > 0.0 && resolution.is_finite()) {
             return Err(PyValueError::new_err("resolution must be a positive number of seconds"));
         }
-        Ok(Pacer { queue: SlotQueue::new(resolution), places: Vec::new(), free: Vec::new() })
+        Ok(Pacer {
+            queue: SlotQueue::new(resolution),
+            places: Vec::new(),
+            free: Vec::new(),
+            engines: Vec::new(),
+            fired: 0,
+        })
     }
 
     /// Write `steps[i]` (a list of bytes, or a `Steps` rendering them on demand, at most a window of
@@ -341,6 +409,7 @@ impl Pacer {
     #[allow(clippy::too_many_arguments)]
     fn play(
         &mut self,
+        py: Python<'_>,
         send: Py<PyAny>,
         steps: &Bound<'_, PyAny>,
         offsets: Vec<f64>,
@@ -363,6 +432,9 @@ impl Pacer {
         }
         let cursor = Cursor::new(start, offsets);
         let first = cursor.next_deadline().unwrap_or(start);
+        if let Some(engine) = &engine {
+            self.watch(py, engine);
+        }
         let settling = engine.map(|engine| Settling {
             engine,
             ticket,
@@ -383,7 +455,8 @@ impl Pacer {
         let place = &mut self.places[index as usize];
         place.stream = Some(stream);
         let id = Pacer::id(index, place.generation);
-        Ok((id, self.queue.push(first, Entry::Step(id))))
+        let slot = self.queue.push(first, Entry::Step(id));
+        Ok((id, self.polled(slot)))
     }
 
     /// Give `future` the result None at `deadline`; returns its slot. With `engine` and its
@@ -396,6 +469,7 @@ impl Pacer {
     #[allow(clippy::too_many_arguments)]
     fn wait(
         &mut self,
+        py: Python<'_>,
         future: Py<PyAny>,
         deadline: f64,
         engine: Option<Py<SharedEngine>>,
@@ -407,19 +481,21 @@ impl Pacer {
         let Some(engine) = engine else {
             return self.queue.push(deadline, Entry::Waiter(future, None));
         };
+        self.watch(py, &engine);
         // A whole answer shows only its last token's time: that one is settled, first asked when
         // the first token is forecast (a lower bound of the last token's time).
         let ask = first.min(deadline);
         let settling =
             Settling { engine, ticket, last: true, expected: deadline, ask, first_at: first, answer };
-        match now.map(|now| (now, settling.ask_whole(now))) {
+        let slot = match now.map(|now| (now, settling.ask_whole(now))) {
             None => self.queue.push(ask, Entry::Waiter(future, Some(settling))),
             Some((_, Err(at))) => {
                 let ask = at.max(ask);
                 self.queue.push(ask, Entry::Waiter(future, Some(Settling { ask, ..settling })))
             }
             Some((now, Ok(settled))) => self.queue.push(settled.max(now), Entry::Waiter(future, None)),
-        }
+        };
+        self.polled(slot)
     }
 
     /// The client of `stream` went away: end it now (its `done` gets False). Stale ids are ignored.
@@ -430,9 +506,11 @@ impl Pacer {
         }
     }
 
-    /// The earliest slot anything waits in (slot × resolution is its time), or None when idle.
+    /// The earliest slot anything waits in (slot × resolution is its time), or None when idle; while
+    /// engine-timed items wait, at most [`CANCELLATION_POLL`] after the last fire, to look for
+    /// cancellations made by other processes.
     fn earliest(&self) -> Option<i64> {
-        self.queue.earliest()
+        self.queue.earliest().map(|slot| self.polled(slot))
     }
 
     /// Wake every waiter and write every stream step due by `due`; steps are due by `now` when more
@@ -448,6 +526,10 @@ impl Pacer {
         let mut scratch = Vec::new();
         {
             let mut me = slf.borrow_mut();
+            if me.cancelled_since() {
+                me.reask(due);
+            }
+            me.fired = me.queue.slot(due);
             me.queue.take_due(due, &mut entries);
             let is_due = me.queue.is_due(due);
             for entry in entries {

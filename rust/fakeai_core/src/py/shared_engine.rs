@@ -98,6 +98,11 @@ impl SharedEngine {
     pub(crate) fn settle_last_and_first(&self, ticket: u64, now: f64) -> (engine::Settled, engine::Settled) {
         self.inner.settle_last_and_first(ticket & !TAG_MASK, now)
     }
+
+    /// Requests cancelled so far, in any process ([`engine::SharedEngine::cancellations`]).
+    pub(crate) fn cancellations(&self) -> u64 {
+        self.inner.cancellations()
+    }
 }
 
 #[pymethods]

@@ -84,6 +84,18 @@ impl<T> SlotQueue<T> {
         }
     }
 
+    /// Move each item for which `earlier` gives a deadline before its slot to that deadline; the
+    /// others keep their place. O(n log n), for rare events (a request ahead cancelled).
+    pub fn advance(&mut self, mut earlier: impl FnMut(&mut T) -> Option<f64>) {
+        let parked = std::mem::take(&mut self.heap).into_vec();
+        for mut p in parked {
+            if let Some(deadline) = earlier(&mut p.item) {
+                p.slot = p.slot.min(self.slot(deadline));
+            }
+            self.heap.push(p);
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.heap.len()
     }
@@ -191,6 +203,24 @@ mod tests {
         assert_eq!(c.remaining(), 3);
         assert_eq!(c.take(13.0), 2..5);
         assert!(c.finished());
+    }
+
+    #[test]
+    fn advancing_moves_only_the_items_asked_and_never_later() {
+        let mut q = SlotQueue::new(0.001);
+        q.push(0.010, "stays");
+        q.push(0.500, "waiter");
+        q.push(0.300, "late");
+        q.advance(|item| match *item {
+            "waiter" => Some(0.002),
+            "late" => Some(0.900), // not earlier than its slot: it keeps it
+            _ => None,
+        });
+        assert_eq!(q.earliest(), Some(2));
+        assert_eq!(drain(&mut q, 0.0101), vec!["waiter", "stays"]);
+        assert_eq!(drain(&mut q, 0.2999), Vec::<&str>::new());
+        assert_eq!(drain(&mut q, 0.3), vec!["late"]);
+        assert!(q.is_empty());
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub(super) struct Header {
     pub(super) lock: AtomicU32,
     _pad: u32,
     pub(super) locked_at: AtomicU64,
+    /// Requests cancelled so far (their clients left), readable without the lock: a pacer that
+    /// sees it move asks again about the requests it holds (see [`SharedEngine::cancellations`]).
+    pub(super) cancellations: AtomicU64,
     pub(super) layout: u64,
     pub(super) now: f64,
     /// When each lane of the server's front end (one per replica) is next free (seconds, shared

@@ -319,7 +319,15 @@ impl SharedEngine {
         let h = self.header();
         h.counters.cancelled += 1;
         h.counters.finished -= 1;
+        h.cancellations.fetch_add(1, Ordering::Release);
         true
+    }
+
+    /// How many requests were cancelled so far, without the lock. A cancellation is the one event that
+    /// brings other requests' tokens earlier than the engine last said (an arrival only delays
+    /// them), so whoever waits on [`SharedEngine::settle`]'s `Later` asks again when this moves.
+    pub fn cancellations(&self) -> u64 {
+        self.header().cancellations.load(Ordering::Acquire)
     }
 
     /// The state at `now` (advancing the engine to it).
