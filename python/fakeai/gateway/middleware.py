@@ -127,10 +127,11 @@ class Gateway:
         scope[overrides.MARK] = custom  # lets the endpoints skip their own header scan
         timed_out = TIMED_OUT in scope  # the hot path gave up waiting for this body
         if length > 0 or (length < 0 and scope["method"] in BODY_METHODS):
-            receive = self.clock.wrap(receive, timed_out)
-        if drain.needed(length, scope["method"]) and not timed_out:
-            tracked = drain.Drain(receive, send, length)
-            receive, send = tracked.receive, tracked.send
+            # the body's reads are timed; an answer before its end drains it first
+            read = self.clock.wrap(receive, timed_out)
+            receive = read
+            if not timed_out:
+                send = drain.Drain(read, send, length).send
         scope[REQUEST_ID_KEY] = rid = request_id or self.ids.new()
         if EXTRA_HEADERS in scope:  # the metrics middleware's send appends it
             scope[EXTRA_HEADERS].append((REQUEST_ID, rid))

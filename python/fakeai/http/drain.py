@@ -17,9 +17,11 @@ server's buffer is read at once.
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable
 
 from fakeai.errors import ApiError
-from fakeai.http.asgi import BODY_METHODS, Message, Receive, Send
+from fakeai.http.asgi import Message, Send
+from fakeai.http.body_timeout import BodyRead
 
 #: Most a body is read to keep its connection alive, bytes, and the longest that reading may take.
 DRAIN_LIMIT = 1024 * 1024
@@ -27,33 +29,27 @@ DRAIN_SECONDS = 5.0
 CLOSE = (b"connection", b"close")
 
 
-def needed(length: int, method: str) -> bool:
-    """Whether a request's body may still be on the wire when it is answered (``length`` -1: none
-    given, a chunked body)."""
-    return length > 0 or (length < 0 and method in BODY_METHODS)
-
-
 class Drain:
-    """``receive`` and ``send`` of one request: ``receive`` notes when the body is all read; ``send``
-    reads the rest before the response starts, or makes that response close the connection."""
+    """``send`` of one request whose body is read through ``read`` (its :class:`BodyRead`, which knows
+    when the body is all read): a response start before that reads the rest first, or makes that
+    response close the connection. Every other message goes straight to the server's ``send``, as
+    its awaitable (no coroutine per message: a stream sends one per token)."""
 
-    __slots__ = ("_receive", "_send", "done", "length")
+    __slots__ = ("_read", "_send", "length")
 
-    def __init__(self, receive: Receive, send: Send, length: int) -> None:
-        self._receive, self._send, self.length, self.done = receive, send, length, False
+    def __init__(self, read: BodyRead, send: Send, length: int) -> None:
+        self._read, self._send, self.length = read, send, length
 
-    async def receive(self) -> Message:
-        message = await self._receive()
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            self.done = True
-        return message
+    def send(self, message: Message) -> Awaitable[None]:
+        if self._read.done or message["type"] != "http.response.start":
+            return self._send(message)
+        return self._start(message)
 
-    async def send(self, message: Message) -> None:
-        if not self.done and message["type"] == "http.response.start":
-            drained = self.length <= DRAIN_LIMIT and await self._drain()
-            headers = message.get("headers", ())
-            if not drained and CLOSE not in headers:  # a 408 of a stalled body closes already
-                message["headers"] = [*headers, CLOSE]
+    async def _start(self, message: Message) -> None:
+        drained = self.length <= DRAIN_LIMIT and await self._drain()
+        headers = message.get("headers", ())
+        if not drained and CLOSE not in headers:  # a 408 of a stalled body closes already
+            message["headers"] = [*headers, CLOSE]
         await self._send(message)
 
     async def _drain(self) -> bool:
@@ -66,8 +62,8 @@ class Drain:
         deadline = time.monotonic() + DRAIN_SECONDS
         size = 0
         try:
-            while not self.done:
-                message = await self.receive()
+            while not self._read.done:
+                message = await self._read()
                 if message["type"] != "http.request":
                     return False  # the client left
                 size += len(message.get("body", b""))
