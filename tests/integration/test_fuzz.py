@@ -153,6 +153,18 @@ JSON = st.recursive(
 )
 
 
+def fixed_run(examples: int) -> settings:
+    """A fuzz run's settings: a fixed budget, derandomized (the same examples every time), no deadline
+    or example database, no health check (a server answers each example)."""
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
 def _routes() -> list[tuple[str, str]]:
     """``(method, path template)`` of every HTTP route the app serves."""
     app = create_app()
@@ -296,13 +308,7 @@ def check(r: httpx.Response, method: str, path: str) -> None:
 def test_every_route_answers_fuzzed_requests_without_a_5xx(fuzzed):
     client, ids = fuzzed
 
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fixed_run(EXAMPLES)
     @given(requests(ids))
     def run(request: tuple[str, str, dict]) -> None:
         method, path, kwargs = request
@@ -332,7 +338,7 @@ OUT_OF_RANGE = st.one_of(
 def test_numeric_overrides_out_of_range_are_400s_naming_the_header(fuzzed):
     client, _ = fuzzed
 
-    @settings(max_examples=200, derandomize=True, deadline=None, database=None)
+    @fixed_run(200)
     @given(st.sampled_from(NUMERIC_OVERRIDES), OUT_OF_RANGE, st.booleans())
     def run(name: str, value: str, stream: bool) -> None:
         body = {**BASES["/v1/chat/completions"], "stream": stream}

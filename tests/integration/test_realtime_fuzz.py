@@ -15,9 +15,9 @@ import json
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from tests.integration.test_fuzz import JSON
+from tests.integration.test_fuzz import JSON, fixed_run
 from websockets.sync.client import connect
 
 pytestmark = pytest.mark.integration
@@ -87,13 +87,7 @@ def test_fuzzed_client_events_never_break_the_session(realtime):
     url, log = realtime
     ws_url = url.replace("http://", "ws://") + "/v1/realtime?model=gpt-4o-realtime-preview"
 
-    @settings(
-        max_examples=EXAMPLES,
-        derandomize=True,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
+    @fixed_run(EXAMPLES)
     @given(st.lists(event(), min_size=1, max_size=6))
     def run(events: list[str]) -> None:
         with connect(ws_url, max_size=None) as ws:
