@@ -69,9 +69,7 @@ class BodyClock:
     def wrap(self, receive: Receive, expired: bool = False) -> BodyRead:
         """``receive`` of one request, timed while it waits for body bytes (``expired``: already given
         up on, so it reads nothing more)."""
-        read = BodyRead(receive, self)
-        read.expired = expired
-        return read
+        return BodyRead(receive, self, expired)
 
     def start(self) -> None:
         """Run the timer on the running loop (a no-op while it runs there)."""
@@ -110,9 +108,9 @@ class BodyRead:
 
     __slots__ = ("_clock", "_receive", "done", "expired")
 
-    def __init__(self, receive: Receive, clock: BodyClock) -> None:
+    def __init__(self, receive: Receive, clock: BodyClock, expired: bool = False) -> None:
         self._receive, self._clock = receive, clock
-        self.done = self.expired = False
+        self.done, self.expired = False, expired
 
     def __call__(self) -> Any:
         if self.done:

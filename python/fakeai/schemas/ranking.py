@@ -11,6 +11,8 @@ from msgspec import Meta
 from fakeai.schemas.common import ModelId, PositiveInt
 
 Passages = Annotated[list["Passage"], Meta(min_length=1, max_length=1000)]
+Documents = Annotated[list["str | Passage"], Meta(min_length=1, max_length=1000)]
+Texts = Annotated[list[str], Meta(min_length=1, max_length=1000)]
 
 
 class Passage(msgspec.Struct, gc=False):
@@ -27,32 +29,29 @@ class RankingRequest(msgspec.Struct, gc=False):
     top_n: PositiveInt | None = None
 
 
-class RerankRequest(msgspec.Struct, gc=False):
-    """Cohere/Jina: ``{"model", "query", "documents": [str | {"text"}], "top_n", "return_documents"}``."""
+class Rerank(msgspec.Struct, kw_only=True, gc=False):
+    """What every reranking body beside NIM's holds; its subclasses add the documents."""
 
     query: str
-    documents: Annotated[list[str | Passage], Meta(min_length=1, max_length=1000)]
     model: ModelId = "rerank-v3.5"
     top_n: PositiveInt | None = None
     return_documents: bool = False
     max_tokens_per_doc: PositiveInt | None = None
 
 
-Texts = Annotated[list[str], Meta(min_length=1, max_length=1000)]
+class RerankRequest(Rerank, kw_only=True, gc=False):
+    """Cohere/Jina: ``{"model", "query", "documents": [str | {"text"}], "top_n", "return_documents"}``."""
+
+    documents: Documents
 
 
-class AnyRerankRequest(msgspec.Struct, gc=False):
+class AnyRerankRequest(Rerank, kw_only=True, gc=False):
     """``/rerank``'s body: Cohere/Jina's (:class:`RerankRequest`, with ``documents``), as vLLM serves
     it there, or Hugging Face TEI's (``{"query", "texts": [str], "raw_scores", "return_text",
     "truncate", "truncation_direction"}``); ``texts`` without ``documents`` picks TEI's."""
 
-    query: str
-    documents: Annotated[list[str | Passage], Meta(min_length=1, max_length=1000)] | None = None
+    documents: Documents | None = None
     texts: Texts | None = None
-    model: ModelId = "rerank-v3.5"
-    top_n: PositiveInt | None = None
-    return_documents: bool = False
-    max_tokens_per_doc: PositiveInt | None = None
     raw_scores: bool = False
     return_text: bool = False
     truncate: bool = False
