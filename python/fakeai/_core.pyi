@@ -46,12 +46,14 @@ __all__ = [
     "generate_text",
     "histogram_quantile",
     "image_moderation_scores",
+    "image_size",
     "json_deeper_than",
     "metrics_begin",
     "metrics_finish",
     "metrics_inference",
     "metrics_started",
     "moderation_scores",
+    "mp4_info",
     "png_images",
     "png_size",
     "probe_audio",
@@ -65,6 +67,9 @@ __all__ = [
     "tokenize_chat",
     "top_k",
     "transcription",
+    "video_mp4",
+    "video_spritesheet",
+    "video_thumbnail",
 ]
 
 VOCAB_SIZE: int
@@ -421,6 +426,29 @@ def png_images(
 
 def png_size(data: bytes) -> tuple[int, int] | None:
     """``(width, height)`` of a PNG file, or None when ``data`` is not one."""
+
+def video_mp4(key: str, width: int, height: int, seconds: float, fps: int, seed: int = 0) -> bytes:
+    """An MP4 file (H.264 Constrained Baseline, one video track, no audio) of ``round(seconds * fps)``
+    frames of the picture for ``(key, seed)``, its discs moving; frame 0 is :func:`video_thumbnail`.
+
+    Out-of-range values are clamped, not rejected: each side to 16..=4096 and down to even, ``fps`` to
+    1..=120, the length to 1..=7200 frames."""
+
+def video_thumbnail(key: str, width: int, height: int, seed: int = 0) -> bytes:
+    """A PNG file of the first frame of that video (the picture :func:`png_images` draws for the same
+    seed and an even size)."""
+
+def video_spritesheet(
+    key: str, width: int, height: int, seconds: float, fps: int, seed: int = 0, tiles: int = 10
+) -> bytes:
+    """A PNG file of ``tiles`` frames of that video spread evenly from the first, in rows of up to five,
+    each at most 256 pixels on its long side."""
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """``(width, height)`` of a PNG, JPEG, GIF or WebP file, or None when ``data`` is none of them."""
+
+def mp4_info(data: bytes) -> tuple[int, int, float] | None:
+    """``(width, height, seconds)`` of an MP4 file from its ``mvhd`` and ``tkhd`` boxes, or None."""
 
 def speech(text: str, voice: str, speed: float, format: str) -> bytes:
     """The audio of ``text`` spoken by ``voice`` at ``speed`` as ``wav``, ``flac`` or ``pcm``."""

@@ -41,6 +41,7 @@ from fakeai.api import (
     usage,
     vector_store_files,
     vector_stores,
+    videos,
 )
 from fakeai.context import ServerContext
 from fakeai.engine.background import Poller
@@ -75,6 +76,7 @@ API_MODULES = (
     dashboard,
     dynamo,
     images,
+    videos,
     speech,
     transcriptions,
     moderations,

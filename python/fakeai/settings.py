@@ -248,6 +248,16 @@ class Settings:
             group=GATEWAY,
         ),
     )
+    video_failure_rate: float = field(
+        default=0.0,
+        metadata=_knob(
+            "--video-failure-rate",
+            "Fraction of /v1/videos jobs that end 'failed' instead of 'completed'.",
+            minimum=0,
+            maximum=1,
+            group=GATEWAY,
+        ),
+    )
     fault_seed: int = field(
         default=0,
         metadata=_knob(
@@ -630,6 +640,27 @@ class Settings:
             "Simulated seconds a fine-tuning job spends running.",
             minimum=0,
             group=STORAGE,
+        ),
+    )
+    video_duration_s: float = field(
+        default=5.0,
+        metadata=_knob(
+            "--video-duration",
+            "Simulated seconds a /v1/videos lane takes to generate 4 s of 720p video on sora-2 (scaled by "
+            "the clip's seconds and pixels, doubled on sora-2-pro).",
+            minimum=0,
+            maximum=86400,
+            group=TIMING,
+        ),
+    )
+    video_lanes: int = field(
+        default=4,
+        metadata=_knob(
+            "--video-lanes",
+            "Videos generated at once, server-wide; more wait as 'queued'.",
+            minimum=1,
+            maximum=4096,
+            group=TIMING,
         ),
     )
     kv_workers: int = field(

@@ -39,6 +39,8 @@ BASES: dict[str, dict] = {
     "/v1/messages": {"model": "claude-3-5-sonnet", "max_tokens": 4, "messages": HI},
     "/v1/responses": {"model": "gpt-4o", "input": "hi", "max_output_tokens": 16},
     "/v1/images/generations": {"model": "dall-e-2", "prompt": "a cat", "size": "256x256"},
+    "/v1/videos": {"model": "sora-2", "prompt": "a cat", "seconds": "4", "size": "720x1280"},
+    "/v1/videos/extensions": {"prompt": "more", "seconds": "4", "video": {"id": "video_x"}},
     "/v1/audio/speech": {"model": "tts-1", "voice": "alloy", "input": "hi"},
     "/v1/moderations": {"input": "hi"},
     "/v1/ranking": {
@@ -115,6 +117,11 @@ FIELDS = sorted(
         "do_sample",
         "adapter_id",
         "grammar",
+        "input_reference",
+        "video",
+        "fps",
+        "num_frames",
+        "name",
     }
 )
 QUERY_KEYS = [
@@ -132,6 +139,7 @@ QUERY_KEYS = [
     "purpose",
     "filter",
     "include_usage",
+    "variant",
 ]
 
 BIG_INTS = st.sampled_from([2**31 - 1, 2**31, 2**32, 2**63 - 1, 2**63, 2**64, 10**30, -(2**63) - 1, -1, 0])
@@ -186,7 +194,7 @@ def fuzzed() -> Iterator[tuple[httpx.Client, dict[str, list[str]]]]:
     from fakeai.runtime.process import running_server
 
     with (
-        running_server("--ttft", "0", "--itl", "0") as url,
+        running_server("--ttft", "0", "--itl", "0", "--video-duration", "0") as url,
         httpx.Client(base_url=url, timeout=TIMEOUT_S) as c,
     ):
         line = {
@@ -210,6 +218,7 @@ def fuzzed() -> Iterator[tuple[httpx.Client, dict[str, list[str]]]]:
             "response_id": [c.post("/v1/responses", json=BASES["/v1/responses"]).json()["id"]],
             "project_id": [c.post("/v1/organization/projects", json={"name": "p"}).json()["id"]],
             "model_id": ["gpt-4o"],
+            "video_id": [c.post("/v1/videos", json={"prompt": "a cat", "size": "1280x720"}).json()["id"]],
         }
         yield c, ids
 

@@ -170,7 +170,7 @@ pub fn audio_tokens(data: &str, format: &str) -> Result<u32, String> {
 }
 
 /// Duration (seconds) and size of an MP4 from its `mvhd` and first visual `tkhd` boxes.
-fn mp4_info(b: &[u8]) -> Option<(u32, u32, f64)> {
+pub fn mp4_info(b: &[u8]) -> Option<(u32, u32, f64)> {
     let find = |tag: &[u8], from: usize| b.get(from..)?.windows(4).position(|w| w == tag).map(|p| p + from);
     let m = find(b"mvhd", 0)? + 4;
     let (scale, duration) = if b.get(m) == Some(&1) {

@@ -1,9 +1,9 @@
 //! The Python bindings: convert Python values into owned Rust values, call the core, hand back bytes.
 //!
 //! One file per concept bound: an endpoint's call (`chat`, `completions`, `messages`, `embeddings`,
-//! `audio`, `images`, `moderation`, `rank`, `search`, `schema`, `text`), a Python class (`cluster`,
-//! `prefix_cache`, `length`, `pacer`, `shared`, `ratelimit`, with `metrics` over `shared`), or a
-//! piece the endpoint calls share (`reply`: what they return; `inputs`, `chat_options`,
+//! `audio`, `images`, `media_probe`, `video`, `moderation`, `rank`, `search`, `schema`, `text`), a
+//! Python class (`cluster`, `prefix_cache`, `length`, `pacer`, `shared`, `ratelimit`, with `metrics`
+//! over `shared`), or a piece the endpoint calls share (`reply`: what they return; `inputs`, `chat_options`,
 //! `rich_content`: reading request fields; `tokenize`: vLLM's tokenizer endpoints). This file defines the one exception and registers it all.
 
 mod audio;
@@ -19,6 +19,7 @@ mod hot_call;
 mod images;
 mod inputs;
 mod length;
+mod media_probe;
 mod messages;
 mod messages_call;
 mod meter;
@@ -38,6 +39,7 @@ mod shared_engine;
 mod steps;
 mod text;
 mod tokenize;
+mod video;
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyValueError;
@@ -101,6 +103,11 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("SPEECH_CHARS_PER_SECOND", crate::media::speech::CHARS_PER_SECOND)?;
     m.add_function(wrap_pyfunction!(images::png_images, m)?)?;
     m.add_function(wrap_pyfunction!(images::png_size, m)?)?;
+    m.add_function(wrap_pyfunction!(video::video_mp4, m)?)?;
+    m.add_function(wrap_pyfunction!(video::video_thumbnail, m)?)?;
+    m.add_function(wrap_pyfunction!(video::video_spritesheet, m)?)?;
+    m.add_function(wrap_pyfunction!(media_probe::image_size, m)?)?;
+    m.add_function(wrap_pyfunction!(media_probe::mp4_info, m)?)?;
     m.add_function(wrap_pyfunction!(audio::speech, m)?)?;
     m.add_function(wrap_pyfunction!(audio::probe_audio, m)?)?;
     m.add_function(wrap_pyfunction!(audio::transcription, m)?)?;
