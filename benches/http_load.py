@@ -238,6 +238,9 @@ VARIANTS: dict[str, Variant] = {
         path="/v1/embeddings",
         body=EMBED_B64_BODY,
     ),
+    "ref-responses": Variant(
+        "fakeai responses (stored) from --ref", "responses", path="/v1/responses", body=RESPONSES_BODY
+    ),
     "metrics-on": Variant("fakeai chat, metrics on", "metrics-off"),
     "gateway": Variant(
         "fakeai chat auth+rate limits",
@@ -609,7 +612,7 @@ def main() -> None:
         "the 'base' variant runs it",
     )
     args = parser.parse_args()
-    for name in ("ref", "ref-python-chain", "ref-embeddings", "ref-embeddings-b64"):
+    for name in ("ref", "ref-python-chain", "ref-embeddings", "ref-embeddings-b64", "ref-responses"):
         if name in args.variants:
             if not args.ref:
                 sys.exit(f"the {name} variant needs --ref DIR")

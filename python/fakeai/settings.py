@@ -624,6 +624,15 @@ class Settings:
             group=STORAGE,
         ),
     )
+    max_expiring_bytes: int = field(
+        default=2 * 1024**3,
+        metadata=_knob(
+            "--max-expiring-bytes",
+            "Total bytes of stored responses and video jobs; beyond it the oldest are dropped.",
+            minimum=1,
+            group=STORAGE,
+        ),
+    )
     batch_duration_s: float = field(
         default=5.0,
         metadata=_knob(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 
 import httpx
@@ -219,3 +220,33 @@ def test_responses_in_a_batch(client: openai.OpenAI) -> None:
     assert batch.status == "completed" and batch.request_counts.completed == 3
     lines = [json.loads(x) for x in client.files.content(batch.output_file_id).read().splitlines()]
     assert all(x["response"]["body"]["object"] == "response" for x in lines)
+
+
+def test_stored_responses_are_kept_under_a_byte_budget(start_server, tmp_path) -> None:
+    """With --max-expiring-bytes of 200 kB and two workers, 300 stored responses (some 5 kB each)
+    keep only the newest: what the store holds stays under the budget, an old id is a 404, a recent one
+    continues its conversation, and files are untouched."""
+    data = tmp_path / "data"
+    flags = ("--workers", "2", "--data-dir", str(data), "--max-expiring-bytes", "200000", "--ttft", "0")
+    with start_server(*flags, "--itl", "0") as url:
+        sdk = openai.OpenAI(base_url=url + "/v1", api_key="x", max_retries=0)
+        file = sdk.files.create(file=("a.txt", b"keep me"), purpose="assistants")
+        ids = []
+        for i in range(300):
+            with httpx.Client(base_url=url) as c:  # new connections: both workers store some
+                body = {"model": "gpt-4o", "input": f"story {i} " + "about a lighthouse " * 100}
+                ids.append(c.post("/v1/responses", json={**body, "max_output_tokens": 64}).json()["id"])
+        with pytest.raises(openai.NotFoundError):
+            sdk.responses.retrieve(ids[0])
+        assert sdk.responses.retrieve(ids[-1]).id == ids[-1]
+        follow = sdk.responses.create(model="gpt-4o", input="and then?", previous_response_id=ids[-1])
+        assert follow.status == "completed"
+        kept = sum(1 for i in ids[-60:] if httpx.get(f"{url}/v1/responses/{i}").status_code == 200)
+        assert 10 <= kept <= 60
+        assert sdk.files.content(file.id).read() == b"keep me"
+        with sqlite3.connect(data / "fakeai.db") as db:
+            (kept_bytes, count) = db.execute(
+                "SELECT SUM(LENGTH(body)), COUNT(*) FROM objects WHERE kind LIKE 'response%'"
+            ).fetchone()
+            (total,) = db.execute("SELECT bytes FROM expiring_total").fetchone()
+    assert kept_bytes == total <= 200_000 and count < 2 * 60  # what 300 would take: some 3 MB

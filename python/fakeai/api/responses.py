@@ -1,7 +1,9 @@
 """``/v1/responses``: create (plain or streamed as typed events), retrieve, delete, list input items.
 
 A stored response (``store``, default true) keeps its conversation, so ``previous_response_id``
-continues it from any worker. Generation goes through :mod:`fakeai.engine.responder` (the chat
+continues it from any worker. Stored responses expire as OpenAI's do, but by size: past
+``--max-expiring-bytes`` (shared with video jobs) the oldest are dropped, so a long load test never
+fills the disk; a dropped response is a 404 like an unknown id. Generation goes through :mod:`fakeai.engine.responder` (the chat
 engine); a stream sends ``response.created``, ``response.in_progress``, then per output item
 ``response.output_item.added`` ... ``response.output_item.done`` (with ``content_part`` and
 ``output_text.delta`` events for a message, ``function_call_arguments`` events for a call), and
@@ -96,6 +98,7 @@ class CreateResponse(Endpoint):
         self.store = ctx.store
         self.decoder = msgspec.json.Decoder(ResponseRequest)
         self.limit = ctx.settings.max_body_bytes
+        self.budget = ctx.settings.max_expiring_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.monotonic()
@@ -107,8 +110,8 @@ class CreateResponse(Endpoint):
         else:
             started, done, context, items, wait = generate(self.ctx, req, created)
         if req.store:
-            store.insert("response", done)
-            store.insert("response.input", {"id": done["id"], "context": context, "items": items})
+            input_items = {"id": done["id"], "context": context, "items": items}
+            store.insert_expiring([("response", done), ("response.input", input_items)], self.budget)
         if req.stream:
             lat = self.ctx.latencies.for_model(req.model)
             steps, offsets = events(started, done, lat.ttft, lat.itl)

@@ -142,6 +142,7 @@ class Videos:
         self.lanes = ctx.settings.video_lanes
         self.per_reference = ctx.settings.video_duration_s
         self.failure_rate = ctx.settings.video_failure_rate
+        self.budget = ctx.settings.max_expiring_bytes
         self.renders = asyncio.Semaphore(RENDERS_PER_WORKER)
 
     def fetch(self, video_id: str) -> Obj:
@@ -191,7 +192,7 @@ class Videos:
         start, end = engine.schedule(self.store, self.lanes, duration, now)
         fails = zlib.crc32(job["id"].encode()) < self.failure_rate * 2**32
         job["_state"] = {"start": start, "end": end, "fps": fps, "seed": seed, "fails": fails}
-        self.store.insert(KIND, job)
+        self.store.insert_expiring([(KIND, job)], self.budget)
         return job
 
     def answer(self, job: Obj) -> Response:
@@ -403,7 +404,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         if _core.mp4_info(value) is None:
             raise bad_request("'video' must be an MP4 file.", param="video", code="invalid_video_format")
         character = {"id": new_id("char_"), "created_at": int(time.time()), "name": name}
-        store.insert(CHARACTER_KIND, character)
+        store.insert_expiring([(CHARACTER_KIND, character)], videos.budget)
         return json_response(character)
 
     async def get_character(request: Request) -> Response:

@@ -6,7 +6,8 @@ upload id), ``status`` (copied from the body, so transitions can be compare-and-
 (bytes it holds in blobs, counted against the storage quota). A *blob* is an immutable byte string
 named by a key; it becomes visible whole (written elsewhere, then committed) or not at all. A *lease*
 lets one worker process of one server own a piece of background work for a while; whoever holds an
-unexpired lease may renew it, anyone may claim an expired one.
+unexpired lease may renew it, anyone may claim an expired one. An *expiring* object (a stored response,
+a video job) counts against a byte budget of its own instead of the files' quota; past it the oldest go.
 """
 
 from __future__ import annotations
@@ -29,6 +30,14 @@ class Store(Protocol):
     def insert(self, kind: str, obj: Obj, *, tag: str = "", size: int = 0, quota: int | None = None) -> None:
         """Add a new object (``obj["id"]`` unique per kind, else :class:`Conflict`); ``quota`` caps the
         total ``size`` stored (else :class:`StorageFull`)."""
+
+    def insert_expiring(self, objects: list[tuple[str, Obj]], budget: int) -> int:
+        """Add ``(kind, obj)`` objects as one group that may expire: while the bodies of every such
+        object would pass ``budget`` bytes, the oldest groups are deleted first (the count is
+        returned). Stored responses and video jobs are kept this way, as OpenAI expires them too."""
+
+    def expiring_bytes(self) -> int:
+        """The bytes of the expiring objects' bodies."""
 
     def get(self, kind: str, id: str) -> Obj | None: ...
 

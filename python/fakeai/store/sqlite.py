@@ -37,6 +37,16 @@ CREATE TABLE IF NOT EXISTS objects (
 );
 CREATE INDEX IF NOT EXISTS objects_tag ON objects (kind, tag, seq);
 CREATE INDEX IF NOT EXISTS objects_status ON objects (kind, status, seq);
+CREATE TABLE IF NOT EXISTS expiring (
+    first INTEGER PRIMARY KEY,
+    last INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS expiring_total (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    bytes INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO expiring_total VALUES (1, 0);
 """
 
 
@@ -106,6 +116,49 @@ class SQLiteStore:
             except sqlite3.IntegrityError:
                 raise Conflict(f"{kind} {obj['id']} already exists") from None
 
+    def insert_expiring(self, objects: list[tuple[str, Obj]], budget: int) -> int:
+        """Add objects that expire as one group, first dropping the oldest groups while the expiring
+        objects' bodies would pass ``budget`` bytes; returns how many groups were dropped.
+
+        A group's objects get consecutive ``seq`` numbers (one writer at a time), so ``expiring`` keeps
+        one row per group, ``first`` to ``last`` seq with their bytes, and a running total: a write is
+        one more insert and one update, never a scan."""
+        bodies = [(kind, obj["id"], orjson.dumps(obj), obj.get("status") or "") for kind, obj in objects]
+        size = sum(len(body) for _, _, body, _ in bodies)
+        dropped = 0
+        with self._write() as conn:
+            (total,) = conn.execute(
+                "UPDATE expiring_total SET bytes = bytes + ? RETURNING bytes", (size,)
+            ).fetchone()
+            while total > budget:
+                oldest = conn.execute(
+                    "SELECT first, last, bytes FROM expiring ORDER BY first LIMIT 1"
+                ).fetchone()
+                if oldest is None:
+                    break
+                conn.execute("DELETE FROM objects WHERE seq BETWEEN ? AND ?", oldest[:2])
+                conn.execute("DELETE FROM expiring WHERE first = ?", oldest[:1])
+                total -= oldest[2]
+                dropped += 1
+            if dropped:
+                conn.execute("UPDATE expiring_total SET bytes = ?", (total,))
+            seqs = []
+            try:
+                for kind, id, body, status in bodies:
+                    seqs.append(
+                        conn.execute(
+                            "INSERT INTO objects (kind, id, status, body) VALUES (?, ?, ?, ?)",
+                            (kind, id, status, body),
+                        ).lastrowid
+                    )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"{bodies[0][0]} {bodies[0][1]} already exists") from None
+            conn.execute("INSERT INTO expiring VALUES (?, ?, ?)", (seqs[0], seqs[-1], size))
+        return dropped
+
+    def expiring_bytes(self) -> int:
+        return self._conn().execute("SELECT bytes FROM expiring_total").fetchone()[0]
+
     def get(self, kind: str, id: str) -> Obj | None:
         row = (
             self._conn().execute("SELECT body FROM objects WHERE kind = ? AND id = ?", (kind, id)).fetchone()
@@ -155,8 +208,19 @@ class SQLiteStore:
     def delete(self, kind: str, id: str) -> Obj | None:
         with self._write() as conn:
             row = conn.execute(
-                "DELETE FROM objects WHERE kind = ? AND id = ? RETURNING body", (kind, id)
+                "DELETE FROM objects WHERE kind = ? AND id = ? RETURNING body, seq", (kind, id)
             ).fetchone()
+            if row is not None:  # an expiring object gives its bytes back to its group and the total
+                group = conn.execute(
+                    "UPDATE expiring SET bytes = bytes - ? WHERE first = "
+                    "(SELECT first FROM expiring WHERE first <= ? ORDER BY first DESC LIMIT 1) AND last >= ? "
+                    "RETURNING first, bytes",
+                    (len(row[0]), row[1], row[1]),
+                ).fetchone()
+                if group is not None:
+                    conn.execute("UPDATE expiring_total SET bytes = bytes - ?", (len(row[0]),))
+                    if group[1] <= 0:  # its last object: the group goes too
+                        conn.execute("DELETE FROM expiring WHERE first = ?", group[:1])
         return None if row is None else orjson.loads(row[0])
 
     def used_bytes(self) -> int:

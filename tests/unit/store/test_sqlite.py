@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from pathlib import Path
 
+import orjson
 import pytest
 
 from fakeai.store import Conflict, StorageFull
@@ -110,3 +111,48 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
     assert len(items) == 800 and store.used_bytes() == 800
     for item in items:
         assert store.blob_path(item["id"]).read_bytes() == item["id"].encode() * 100
+
+
+def test_expiring_objects_drop_the_oldest_groups_past_their_budget(store: SQLiteStore) -> None:
+    def group(i: int) -> list[tuple[str, dict]]:
+        return [
+            ("response", {"id": f"r{i}", "pad": "x" * 100}),
+            ("response.input", {"id": f"r{i}", "items": []}),
+        ]
+
+    size = sum(len(orjson.dumps(obj)) for _, obj in group(0))  # every group has this size
+    budget = 3 * size
+    assert [store.insert_expiring(group(i), budget) for i in range(3)] == [0, 0, 0]
+    assert store.expiring_bytes() == 3 * size
+    assert store.insert_expiring(group(3), budget) == 1  # the oldest group goes, both of its objects
+    assert store.get("response", "r0") is None and store.get("response.input", "r0") is None
+    assert store.get("response", "r1") is not None and store.expiring_bytes() == 3 * size
+    # a client's delete gives the bytes back, so the next write drops nothing
+    store.delete("response", "r1")
+    store.delete("response.input", "r1")
+    assert store.expiring_bytes() == 2 * size
+    assert store.insert_expiring(group(4), budget) == 0
+    assert [store.get("response", f"r{i}") is not None for i in range(5)] == [False, False, True, True, True]
+    # files are not expiring: their quota does not see these bytes, and they never go
+    store.insert("file", {"id": "f"}, size=10, quota=10)
+    assert store.insert_expiring(group(5), 1) == 3  # a budget below one group keeps just the newest
+    assert store.get("file", "f") is not None and store.get("response", "r5") is not None
+    with pytest.raises(Conflict):
+        store.insert_expiring(group(5), budget)
+    assert store.expiring_bytes() == size
+
+
+def test_concurrent_expiring_writers_keep_the_total_exact(tmp_path: Path) -> None:
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        pool.map(_write_expiring, [(tmp_path, w) for w in range(4)])
+    store = SQLiteStore(tmp_path)
+    kept = store.all("response")
+    assert store.expiring_bytes() == sum(len(orjson.dumps(obj)) for obj in kept) <= 2_000
+    assert len(kept) < 200  # the budget dropped most of them
+
+
+def _write_expiring(args: tuple[Path, int]) -> None:
+    root, worker = args
+    store = SQLiteStore(root)
+    for i in range(50):
+        store.insert_expiring([("response", {"id": f"w{worker}-{i}", "pad": "y" * 50})], 2_000)
