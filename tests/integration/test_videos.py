@@ -74,6 +74,18 @@ def test_the_sdk_creates_polls_and_downloads_a_playable_video(sdk: openai.OpenAI
     assert png_size(sheet)[0] > 0
     # the same job draws the same bytes again (any worker, any time)
     assert sdk.videos.download_content(video.id).read() == mp4
+    # a player seeking asks for byte ranges
+    url = f"{sdk.base_url}videos/{video.id}/content"
+    part = httpx.get(url, headers={"range": "bytes=100-199"})
+    assert part.status_code == 206 and part.content == mp4[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{len(mp4)}"
+    tail = httpx.get(url, headers={"range": "bytes=-16"})
+    assert tail.status_code == 206 and tail.content == mp4[-16:]
+    past = httpx.get(url, headers={"range": f"bytes={len(mp4)}-"})
+    assert past.status_code == 416 and past.json()["error"]["code"] == "range_not_satisfiable"
+    assert past.headers["content-range"] == f"bytes */{len(mp4)}"
+    several = httpx.get(url, headers={"range": "bytes=0-1,5-6"})
+    assert several.status_code == 200 and several.content == mp4
 
 
 def test_a_job_queues_behind_a_busy_lane_and_reports_its_progress(sdk: openai.OpenAI, fast: str) -> None:

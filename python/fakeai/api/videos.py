@@ -10,7 +10,8 @@
 - ``GET /v1/videos/{id}/content`` answers a real, playable MP4 (H.264, no audio track) drawn by the Rust
   core, deterministic for the model, prompt and ``seed``; ``variant=thumbnail`` a PNG of its first
   frame and ``variant=spritesheet`` a PNG grid of frames (OpenAI sends WebP and JPEG there: fakeai
-  writes PNG, with its content type).
+  writes PNG, with its content type); a ``Range`` header gets its bytes (:mod:`fakeai.http.ranges`),
+  so a browser's ``<video>`` can seek.
 
 A job's ``queued`` / ``in_progress`` / ``completed`` state follows simulated lanes
 (:mod:`fakeai.engine.videos`); retrieving an unfinished job answers ``openai-poll-after-ms``, which the
@@ -42,7 +43,7 @@ from fakeai.context import ServerContext
 from fakeai.engine import videos as engine
 from fakeai.engine.videos import KIND, VideoModel, video_model
 from fakeai.errors import ApiError, bad_request
-from fakeai.http import multipart
+from fakeai.http import multipart, ranges
 from fakeai.http.asgi import read_body, read_json
 from fakeai.store import Obj, Store
 from fakeai.store.objects import new_id
@@ -309,7 +310,7 @@ def routes(ctx: ServerContext) -> list[Route]:
                 data = await run_in_threadpool(
                     _core.video_mp4, key, width, height, int(job["seconds"]), state["fps"], state["seed"]
                 )
-                return Response(data, media_type="video/mp4")
+                return ranges.ranged(data, request.headers.get("range"), "video/mp4")
             if variant == "thumbnail":
                 data = await run_in_threadpool(_core.video_thumbnail, key, width, height, state["seed"])
             else:
@@ -322,7 +323,7 @@ def routes(ctx: ServerContext) -> list[Route]:
                     state["fps"],
                     state["seed"],
                 )
-        return Response(data, media_type="image/png")
+        return ranges.ranged(data, request.headers.get("range"), "image/png")
 
     async def remix(request: Request) -> Response:
         source = videos.completed(request.path_params["video_id"])
