@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 
@@ -129,6 +130,10 @@ def test_data_parallel_rank_k_publishes_on_port_plus_k(subscriber):
     assert stored and len(stored[0].token_ids) == 2 * BLOCK and len(set(stored[0].token_ids)) == 1
 
 
+def engine_gauges(http: httpx.Client) -> str:
+    return http.get("/metrics", headers={"accept": "text/plain"}).text
+
+
 def test_an_engine_timed_model_publishes_its_replicas_prefix_caches(subscriber):
     port = free_port()
     flags = ("--replicas", "2", "--kv-events", f"tcp://127.0.0.1:{port}")
@@ -148,6 +153,12 @@ def test_an_engine_timed_model_publishes_its_replicas_prefix_caches(subscriber):
         collect(sub, 0.2)
         prefix = list(range(1000, 1000 + 4 * BLOCK))
         complete_engine(prefix + [1])
+        # The answer can leave before the engine's step ends; while the first request still runs, its
+        # blocks count as load on its replica and may outweigh the prefix: wait for the engine to idle.
+        deadline = time.monotonic() + 5
+        while not re.search(r"^vllm:num_requests_running\{[^}]*\} 0\.0$", engine_gauges(http), re.M):
+            assert time.monotonic() < deadline, "the engine never went idle"
+            time.sleep(0.01)
         complete_engine(prefix + list(range(6000, 6000 + 2 * BLOCK)) + [1])
         batches = collect(sub)
     stored = [(b.data_parallel_rank, e) for _, b in batches for e in b.events if isinstance(e, BlockStored)]

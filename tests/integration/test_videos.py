@@ -104,8 +104,9 @@ def test_a_job_queues_behind_a_busy_lane_and_reports_its_progress(sdk: openai.Op
         if b.status == "completed":
             break
         time.sleep(0.1)
+    # (the two are read one after the other, so the pair can straddle the moment the lane passes on:
+    # that one lane serves one job at a time is test_every_worker_reports_the_same_lanes)
     assert ("in_progress", "queued") in seen and ("completed", "in_progress") in seen
-    assert ("in_progress", "in_progress") not in seen  # one lane
     b = sdk.videos.retrieve(second.id)
     assert b.completed_at >= sdk.videos.retrieve(first.id).completed_at
     assert "openai-poll-after-ms" not in httpx.get(f"{fast}/v1/videos/{second.id}").headers
