@@ -36,6 +36,7 @@ __all__ = [
     "chunk_text",
     "completion",
     "cosine",
+    "data_url_image_size",
     "count_tokens",
     "detokenize",
     "deployment_info",
@@ -446,6 +447,10 @@ def video_spritesheet(
 
 def image_size(data: bytes) -> tuple[int, int] | None:
     """``(width, height)`` of a PNG, JPEG, GIF or WebP file, or None when ``data`` is none of them."""
+
+def data_url_image_size(url: str) -> tuple[int, int] | None:
+    """``(width, height)`` of the image a ``data:`` URL carries, or None when it is not an image; a
+    ``ValueError`` saying what is wrong with the URL itself."""
 
 def mp4_info(data: bytes) -> tuple[int, int, float] | None:
     """``(width, height, seconds)`` of an MP4 file from its ``mvhd`` and ``tkhd`` boxes, or None."""

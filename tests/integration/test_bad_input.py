@@ -216,3 +216,33 @@ def test_fine_tuning_method_of_the_wrong_shape_is_400(http, method, param):
 def test_fine_tuning_hyperparameters_not_an_object_is_400(http, hyper):
     body = {"model": "gpt-4o-mini", "training_file": "file-x", "hyperparameters": hyper}
     assert envelope(http.post("/v1/fine_tuning/jobs", json=body), 400)["param"] == "hyperparameters"
+
+
+#: Numbers written in text a client controls: a Unicode digit (``"²"`` passes ``str.isdigit`` but not
+#: ``int``) and a digit string too long for ``int`` (Python refuses more than 4,300 digits).
+ODD_DIGITS = ["\u00b2", "9" * 5000, "--5"]
+
+
+@pytest.mark.parametrize("raw", ODD_DIGITS)
+@pytest.mark.parametrize(
+    "method, path, kwargs, param",
+    [
+        ("GET", "/v1/files", "limit", "limit"),
+        ("GET", "/v1/videos", "limit", "limit"),
+        ("GET", "/dcgm/metrics", "gpu", "gpu"),
+        ("POST", "/v1/files", "expires_after[seconds]", "expires_after.seconds"),
+        ("POST", "/v1/videos", "seconds", "seconds"),
+        ("POST", "/v1/videos", "seed", "seed"),
+        ("POST", "/v1/videos", "size", "size"),
+    ],
+)
+def test_numbers_in_text_that_int_cannot_read_are_400(http, raw, method, path, kwargs, param):
+    if method == "GET":
+        r = http.get(path, params={kwargs: raw})
+    elif path == "/v1/files":
+        form = {"purpose": "assistants", "expires_after[anchor]": "created_at", kwargs: raw}
+        r = http.post(path, data=form, files={"file": ("a.txt", b"x")})
+    else:
+        value = f"{raw}x16" if kwargs == "size" else raw
+        r = http.post(path, data={"prompt": "x", "model": "wan", kwargs: value})
+    assert envelope(r, 400)["param"] == param

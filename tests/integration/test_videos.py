@@ -3,6 +3,7 @@ shared lanes and complete, MP4s a real decoder (FFmpeg, through PyAV) plays, and
 
 from __future__ import annotations
 
+import base64
 import io
 import struct
 import time
@@ -235,6 +236,10 @@ def test_an_input_reference_must_be_an_image_of_the_clip_size(sdk: openai.OpenAI
     with pytest.raises(openai.BadRequestError) as e:
         sdk.videos.create(prompt="x", input_reference=("a.png", b"GIF89a-no"))
     assert e.value.body["code"] == "invalid_image_format"
+    small = "data:image/png;base64," + base64.b64encode(a_png(64, 64)).decode()
+    r = httpx.post(f"{fast}/v1/videos", json={"prompt": "x", "input_reference": {"image_url": small}})
+    assert r.status_code == 400 and r.json()["error"]["param"] == "input_reference.image_url"
+    assert "64x64" in r.json()["error"]["message"]
     r = httpx.post(f"{fast}/v1/videos", data={"prompt": "x", "input_reference[file_id]": "file-nope"})
     assert r.status_code == 400 and r.json()["error"]["param"] == "input_reference.file_id"
 

@@ -15,6 +15,7 @@ from fakeai.context import ServerContext
 from fakeai.errors import bad_request
 from fakeai.observability import Snapshot
 from fakeai.observability.dcgm import GpuTelemetry, exposition
+from fakeai.schemas.common import decimal
 
 TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -30,13 +31,14 @@ class DcgmViews:
         gpus = self.telemetry.read(Snapshot.read(self.metrics.table), self.metrics.uptime())
         if raw is None:
             return gpus
-        if not raw.isdigit() or int(raw) >= len(gpus):
+        index = decimal(raw, len(gpus) - 1)
+        if index is None:
             raise bad_request(
                 f"'gpu' must be a GPU index from 0 to {len(gpus) - 1}, got {raw!r}.",
                 param="gpu",
                 code="invalid_value",
             )
-        return [gpus[int(raw)]]
+        return [gpus[index]]
 
     async def text(self, request: Request) -> Response:
         return Response(exposition(self.read(request)), media_type=TEXT)

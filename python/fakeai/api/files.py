@@ -19,6 +19,7 @@ from fakeai.api.resources import fetch, json_response, page
 from fakeai.context import ServerContext
 from fakeai.errors import ApiError, bad_request, not_found
 from fakeai.http.multipart import FormFile, read_form
+from fakeai.schemas.common import decimal
 from fakeai.schemas.files import PURPOSES, validate_jsonl
 from fakeai.store import Obj, StorageFull, Store
 from fakeai.store.objects import file_object, new_id
@@ -47,12 +48,13 @@ def expiry(fields: dict[str, str], created: int) -> int | None:
         return None
     if anchor != "created_at":
         raise bad_request("'expires_after.anchor' must be 'created_at'.", param="expires_after.anchor")
-    if seconds is None or not seconds.isdigit() or not MIN_EXPIRY_S <= int(seconds) <= MAX_EXPIRY_S:
+    value = None if seconds is None else decimal(seconds, MAX_EXPIRY_S)
+    if value is None or value < MIN_EXPIRY_S:
         raise bad_request(
             f"'expires_after.seconds' must be an integer from {MIN_EXPIRY_S} to {MAX_EXPIRY_S}.",
             param="expires_after.seconds",
         )
-    return created + int(seconds)
+    return created + value
 
 
 async def store_file(

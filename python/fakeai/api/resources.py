@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from fakeai.errors import bad_request, not_found
 from fakeai.http.asgi import read_json
+from fakeai.schemas.common import decimal
 from fakeai.store import Obj, Store
 
 T = TypeVar("T")
@@ -42,11 +43,12 @@ def page_params(
     raw_limit = query.get("limit")
     limit = default_limit
     if raw_limit is not None:
-        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= max_limit:
+        parsed = decimal(raw_limit, max_limit)
+        if parsed is None or parsed < 1:
             raise bad_request(
                 f"'limit' must be an integer from 1 to {max_limit}, got '{raw_limit}'.", param="limit"
             )
-        limit = int(raw_limit)
+        limit = parsed
     order = query.get("order", "desc")
     if order not in ("asc", "desc"):
         raise bad_request(f"'order' must be 'asc' or 'desc', got '{order}'.", param="order")

@@ -23,8 +23,6 @@ flag a third of AIPerf's synthetic prompts, so a flagged prompt is not a failure
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import time
 import zlib
 from typing import Any
@@ -45,6 +43,7 @@ from fakeai.engine.videos import KIND, VideoModel, video_model
 from fakeai.errors import ApiError, bad_request
 from fakeai.http import multipart, ranges
 from fakeai.http.asgi import read_body, read_json
+from fakeai.schemas.common import decimal
 from fakeai.store import Obj, Store
 from fakeai.store.objects import new_id
 
@@ -111,8 +110,10 @@ def int_field(fields: dict[str, Any], name: str, lo: int, hi: int) -> int | None
     value = fields.get(name)
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.lstrip("-").isdigit() and len(value) <= 20:
-        value = int(value)
+    if isinstance(value, str):  # a form's text: an optional minus, then ASCII digits
+        negative = value.startswith("-")
+        magnitude = decimal(value[negative:], max(-lo, hi))
+        value = value if magnitude is None else -magnitude if negative else magnitude
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
         raise bad_request(
             f"Invalid value for '{name}': expected an integer from {lo} to {hi}, got {value!r}.",
@@ -120,18 +121,6 @@ def int_field(fields: dict[str, Any], name: str, lo: int, hi: int) -> int | None
             code="invalid_value",
         )
     return value
-
-
-def decode_data_url(url: str, param: str) -> bytes:
-    head, comma, data = url.partition(",")
-    if not comma or ";base64" not in head:
-        raise bad_request(
-            f"'{param}' must be a base64 data URL or an http(s) URL.", param=param, code="invalid_value"
-        )
-    try:
-        return base64.b64decode(data, validate=True)
-    except (binascii.Error, ValueError):
-        raise bad_request(f"'{param}' is not valid base64.", param=param, code="invalid_value") from None
 
 
 class Videos:
@@ -206,24 +195,12 @@ class Videos:
         return Response(msgspec.json.encode(shown), media_type="application/json", headers=headers)
 
     def check_reference(self, reference: object, width: int, height: int) -> None:
-        """``input_reference``: an uploaded image of the clip's size, a stored file, or an image URL."""
+        """``input_reference``: an uploaded image of the clip's size, a stored file, or an image URL
+        (a ``data:`` URL's image must be of the clip's size too; an ``http(s)`` one is not fetched)."""
         if reference is None or reference == "":
             return
         if isinstance(reference, bytes):
-            size = _core.image_size(reference)
-            if size is None:
-                raise bad_request(
-                    "'input_reference' must be a PNG, JPEG, GIF or WebP image.",
-                    param="input_reference",
-                    code="invalid_image_format",
-                )
-            if size != (width, height):
-                raise bad_request(
-                    f"'input_reference' is {size[0]}x{size[1]}; it must match the video's size, {width}x{height}.",
-                    param="input_reference",
-                    code="invalid_value",
-                )
-            return
+            return _check_image_size(_core.image_size(reference), width, height, "input_reference")
         if not isinstance(reference, dict) or not ({"file_id", "image_url"} & reference.keys()):
             raise bad_request(
                 '\'input_reference\' must be an uploaded image, {"file_id"} or {"image_url"}.',
@@ -236,12 +213,31 @@ class Videos:
                 raise bad_request(f"No file found with id {file_id!r}.", param="input_reference.file_id")
             return
         url = reference.get("image_url")
+        param = "input_reference.image_url"
         if not isinstance(url, str):
+            raise bad_request(f"'{param}' must be a string.", param=param)
+        if url.startswith(("http://", "https://")):
+            return
+        try:
+            size = _core.data_url_image_size(url)
+        except ValueError as exc:
             raise bad_request(
-                "'input_reference.image_url' must be a string.", param="input_reference.image_url"
-            )
-        if not url.startswith(("http://", "https://")):
-            self.check_reference(decode_data_url(url, "input_reference.image_url"), width, height)
+                f"'{param}' must be an http(s) URL or a data URL: {exc}.", param=param
+            ) from None
+        _check_image_size(size, width, height, param)
+
+
+def _check_image_size(size: tuple[int, int] | None, width: int, height: int, param: str) -> None:
+    if size is None:
+        raise bad_request(
+            f"'{param}' must be a PNG, JPEG, GIF or WebP image.", param=param, code="invalid_image_format"
+        )
+    if size != (width, height):
+        raise bad_request(
+            f"'{param}' is {size[0]}x{size[1]}; it must match the video's size, {width}x{height}.",
+            param=param,
+            code="invalid_value",
+        )
 
 
 def prompt_of(fields: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 
 from fakeai.errors import bad_request
+from fakeai.schemas.common import decimal
 from fakeai.store import Conflict, Obj, Store
 
 KIND = "video"
@@ -65,13 +66,13 @@ class VideoModel:
                 code="invalid_value",
             )
         width, _, height = size.partition("x")
-        if not (width.isdigit() and height.isdigit() and len(width) <= 5 and len(height) <= 5):
+        w, h = decimal(width, 99_999), decimal(height, 99_999)
+        if w is None or h is None:
             raise bad_request(
                 f"Invalid size {size!r}: expected WIDTHxHEIGHT, e.g. '1280x720'.",
                 param="size",
                 code="invalid_value",
             )
-        w, h = int(width), int(height)
         if not (16 <= w <= MAX_SIDE and 16 <= h <= MAX_SIDE) or w % 2 or h % 2:
             raise bad_request(
                 f"Invalid size {size!r}: each side must be an even number of pixels from 16 to {MAX_SIDE}.",
@@ -88,13 +89,13 @@ class VideoModel:
         if seconds is None:
             return allowed[0] if allowed else 4
         text = str(seconds) if isinstance(seconds, (str, int)) and not isinstance(seconds, bool) else ""
-        if not text.isdigit() or len(text) > 4:
+        value = decimal(text, 9_999)
+        if value is None:
             raise bad_request(
                 f"Invalid value for '{param}': expected a whole number of seconds, got {seconds!r}.",
                 param=param,
                 code="invalid_value",
             )
-        value = int(text)
         if allowed is not None and value not in allowed:
             raise bad_request(
                 f"Invalid value for '{param}': {value}; supported values are {', '.join(map(str, allowed))}.",

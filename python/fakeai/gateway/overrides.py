@@ -37,6 +37,7 @@ from fakeai.errors import bad_request
 from fakeai.gateway import faults
 from fakeai.gateway.chaos import Plan
 from fakeai.http.asgi import Scope
+from fakeai.schemas.common import decimal
 
 PREFIX = b"x-fakeai-"
 #: llm-d inference simulator's error header, honoured as ``x-fakeai-error``.
@@ -89,8 +90,8 @@ def _integer(raw: str, most: int) -> int:
     """An integer from 0 to ``most`` in ASCII digits (checked by length before it is converted)."""
     if not (raw.isascii() and raw.isdigit()):
         raise ValueError("must be a non-negative integer")
-    value = int(raw) if len(raw) <= len(str(most)) else most + 1
-    if value > most:
+    value = decimal(raw, most)
+    if value is None:
         raise ValueError(f"must be an integer between 0 and {most}")
     return value
 

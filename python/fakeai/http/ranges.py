@@ -11,9 +11,12 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from fakeai.errors import ApiError
+from fakeai.schemas.common import decimal
 
 #: The longest ``Range`` header read; a longer one is ignored.
 MAX_HEADER_CHARS = 64
+#: The largest byte offset read from it.
+MAX_OFFSET = 10**18
 
 
 def parse(header: str | None, length: int) -> tuple[int, int] | None:
@@ -25,20 +28,16 @@ def parse(header: str | None, length: int) -> tuple[int, int] | None:
     if unit.strip().lower() != "bytes" or "," in spec:
         return None
     first_text, dash, last_text = spec.strip().partition("-")
-    if (
-        not dash
-        or not (first_text.isdigit() or first_text == "")
-        or not (last_text.isdigit() or last_text == "")
-    ):
+    first, last = decimal(first_text, MAX_OFFSET), decimal(last_text, MAX_OFFSET)
+    if not dash or (first is None and first_text) or (last is None and last_text):
         return None
-    if first_text == "":
-        if last_text == "" or int(last_text) == 0:
+    if first is None:  # bytes=-SUFFIX: the last SUFFIX bytes
+        if not last:
             return None
-        return max(0, length - int(last_text)), length - 1
-    first = int(first_text)
-    last = length - 1 if last_text == "" else min(int(last_text), length - 1)
-    if last_text != "" and int(last_text) < first:
+        return max(0, length - last), length - 1
+    if last is not None and last < first:
         return None
+    last = length - 1 if last is None else min(last, length - 1)
     if first >= length:
         raise ApiError(
             416,

@@ -28,6 +28,16 @@ ChoiceCount = Annotated[int, Meta(ge=1, le=128)]
 Stop = str | list[str] | None
 
 
+def decimal(raw: str, most: int) -> int | None:
+    """The integer from 0 to ``most`` that ``raw`` spells in ASCII digits, or None when it spells none.
+    Unicode digits (``"²"`` is ``isdigit()`` but not ``int()``-able) and strings longer than ``most``
+    are refused before ``int`` converts, so no text a client sends makes the conversion fail or crawl."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > len(str(most)):
+        return None
+    value = int(raw)
+    return value if value <= most else None
+
+
 class StreamOptions(msgspec.Struct, frozen=True, gc=False):
     include_usage: bool = False
     continuous_usage_stats: bool = False

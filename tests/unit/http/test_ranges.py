@@ -26,6 +26,7 @@ from fakeai.http import ranges
         ("bytes=a-b", None),
         ("bytes=1-2-3", None),
         ("bytes=" + "9" * 100 + "-", None),  # too long to read
+        ("bytes=\u00b2-", None),  # a Unicode digit (a latin-1 header byte) is not a number
     ],
 )
 def test_parse(header, span):

@@ -108,6 +108,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(video::video_spritesheet, m)?)?;
     m.add_function(wrap_pyfunction!(media_probe::image_size, m)?)?;
     m.add_function(wrap_pyfunction!(media_probe::mp4_info, m)?)?;
+    m.add_function(wrap_pyfunction!(media_probe::data_url_image_size, m)?)?;
     m.add_function(wrap_pyfunction!(audio::speech, m)?)?;
     m.add_function(wrap_pyfunction!(audio::probe_audio, m)?)?;
     m.add_function(wrap_pyfunction!(audio::transcription, m)?)?;
