@@ -19,8 +19,18 @@ def test_list_has_the_catalog(client):
         "mistralai/Mixtral-8x7B-Instruct-v0.1",
         "nvidia/llama-3.1-nemotron-70b-instruct",
         "text-embedding-3-small",
+        # the media endpoints' models, as OpenAI lists them
+        "dall-e-3",
+        "gpt-image-1",
+        "tts-1",
+        "whisper-1",
+        "omni-moderation-latest",
+        "sora-2",
+        "gpt-4o-realtime-preview",
     ):
         assert expected in ids
+    sora = client.models.retrieve("sora-2")
+    assert sora.id == "sora-2" and sora.owned_by == "openai"
 
 
 def test_retrieve_ids_with_slashes(client, http):

@@ -24,6 +24,15 @@ CHAT = frozenset({"chat", "completions", "tools", "json_schema"})
 VISION = CHAT | {"vision"}
 REASONING = CHAT | {"reasoning"}
 EMBEDDING = frozenset({"embeddings"})
+#: Models of the media endpoints: listed as OpenAI lists them, without vLLM's text-window fields.
+IMAGES = frozenset({"images"})
+SPEECH = frozenset({"speech"})
+TRANSCRIPTION = frozenset({"transcription"})
+MODERATION = frozenset({"moderation"})
+VIDEO = frozenset({"video"})
+REALTIME = CHAT | {"audio", "realtime"}
+#: Capabilities whose models read text through a context window.
+TEXT = CHAT | EMBEDDING
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,18 +49,20 @@ class ModelInfo:
         return capability in self.capabilities
 
     def card(self) -> dict[str, object]:
-        """The OpenAI ``model`` object, with vLLM's and fakeai's extra fields."""
-        return {
+        """The OpenAI ``model`` object, with vLLM's and fakeai's extra fields (a media model, which
+        has no text window, without ``max_model_len`` and ``context_length``)."""
+        card: dict[str, object] = {
             "id": self.id,
             "object": "model",
             "created": self.created,
             "owned_by": self.owned_by,
             "root": self.id if self.parent is None else self.parent,
             "parent": self.parent,
-            "max_model_len": self.context_length,
-            "context_length": self.context_length,
-            "capabilities": sorted(self.capabilities),
         }
+        if self.capabilities & TEXT:
+            card["max_model_len"] = card["context_length"] = self.context_length
+        card["capabilities"] = sorted(self.capabilities)
+        return card
 
 
 def _m(id: str, owner: str, ctx: int, caps: frozenset[str] = CHAT, dims: int = 0) -> ModelInfo:
@@ -76,6 +87,23 @@ WELL_KNOWN: tuple[ModelInfo, ...] = (
     _m("text-embedding-3-small", "openai", 8_191, EMBEDDING, 1536),
     _m("text-embedding-3-large", "openai", 8_191, EMBEDDING, 3072),
     _m("text-embedding-ada-002", "openai", 8_191, EMBEDDING, 1536),
+    _m("gpt-4o-realtime-preview", "openai", 128_000, REALTIME),
+    _m("gpt-realtime", "openai", 32_000, REALTIME),
+    # OpenAI media models (the images, audio, moderation and video endpoints take any id; these are
+    # the ones OpenAI lists). Their context length only bounds a chat request that names one.
+    _m("dall-e-2", "openai", 4_096, IMAGES),
+    _m("dall-e-3", "openai", 4_096, IMAGES),
+    _m("gpt-image-1", "openai", 32_768, IMAGES),
+    _m("tts-1", "openai", 4_096, SPEECH),
+    _m("tts-1-hd", "openai", 4_096, SPEECH),
+    _m("gpt-4o-mini-tts", "openai", 4_096, SPEECH),
+    _m("whisper-1", "openai", 4_096, TRANSCRIPTION),
+    _m("gpt-4o-transcribe", "openai", 16_000, TRANSCRIPTION),
+    _m("gpt-4o-mini-transcribe", "openai", 16_000, TRANSCRIPTION),
+    _m("omni-moderation-latest", "openai", 32_768, MODERATION),
+    _m("text-moderation-latest", "openai", 32_768, MODERATION),
+    _m("sora-2", "openai", 4_096, VIDEO),
+    _m("sora-2-pro", "openai", 4_096, VIDEO),
     # Meta
     _m("meta-llama/Llama-3.1-8B-Instruct", "meta", 131_072),
     _m("meta-llama/Llama-3.1-70B-Instruct", "meta", 131_072),

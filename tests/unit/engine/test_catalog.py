@@ -63,3 +63,20 @@ def test_the_registry_is_bounded(table_path):
 def test_card_is_an_openai_model_object(table_path):
     card = catalog(table_path).get("gpt-4o").card()
     assert card["object"] == "model" and card["id"] == "gpt-4o" and isinstance(card["created"], int)
+
+
+def test_media_models_are_listed_without_a_text_window(table_path):
+    c = catalog(table_path)
+    for model_id, capability in (
+        ("dall-e-3", "images"),
+        ("gpt-image-1", "images"),
+        ("tts-1", "speech"),
+        ("whisper-1", "transcription"),
+        ("omni-moderation-latest", "moderation"),
+        ("sora-2", "video"),
+    ):
+        card = c.get(model_id).card()
+        assert card["capabilities"] == [capability], model_id
+        assert "max_model_len" not in card and "context_length" not in card
+    realtime = c.get("gpt-4o-realtime-preview").card()
+    assert {"realtime", "audio", "chat"} <= set(realtime["capabilities"]) and realtime["context_length"] == 128_000
