@@ -192,6 +192,18 @@ def test_list_pages_and_delete(sdk: openai.OpenAI) -> None:
         sdk.videos.delete(made[1])
 
 
+def test_deleting_an_unfinished_job_frees_its_lane(start_server) -> None:
+    """One lane of 2 s jobs: deleting the queued job, then the running one, lets the next job start at
+    once (before, the lane stayed booked for the deleted jobs' whole generation time)."""
+    with start_server("--video-duration", "2", "--video-lanes", "1") as url:
+        sdk = openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0)
+        running, queued = sdk.videos.create(prompt="a"), sdk.videos.create(prompt="b")
+        assert (running.status, queued.status) == ("in_progress", "queued")
+        sdk.videos.delete(queued.id)
+        sdk.videos.delete(running.id)
+        assert sdk.videos.create(prompt="c").status == "in_progress"
+
+
 def test_remix_edit_extend_and_characters(sdk: openai.OpenAI, fast: str) -> None:
     source = sdk.videos.create_and_poll(prompt="a red ball", seconds="4", size="720x1280")
     remix = sdk.videos.remix(source.id, prompt="a blue ball")

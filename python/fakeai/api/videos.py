@@ -282,8 +282,11 @@ def routes(ctx: ServerContext) -> list[Route]:
 
     async def delete(request: Request) -> Response:
         video_id = request.path_params["video_id"]
-        if store.delete(KIND, video_id) is None:
+        job = store.delete(KIND, video_id)
+        if job is None:
             videos.fetch(video_id)  # the 404
+        elif "_state" in job:
+            engine.release(store, job["_state"]["start"], job["_state"]["end"], time.time())
         return json_response({"id": video_id, "object": "video.deleted", "deleted": True})
 
     async def content(request: Request) -> Response:

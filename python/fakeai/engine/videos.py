@@ -172,6 +172,24 @@ def schedule(store: Store, lanes: int, duration: float, now: float) -> tuple[flo
             return start, end
 
 
+def release(store: Store, start: float, end: float, now: float) -> None:
+    """A deleted job that had not finished gives its lane back: when the lane's free time is still
+    the job's ``end`` (nothing was scheduled behind it there), the lane frees at ``max(now, start)``.
+    A job already queued behind it on that lane keeps its slot (its times were shown to its client),
+    so that lane's gap stays idle."""
+    if now >= end:
+        return
+    while True:
+        current = store.get(LANES_KIND, "lanes")
+        if current is None or end not in current["free"]:
+            return
+        free = list(current["free"])
+        free[free.index(end)] = max(now, start)
+        changed = {"id": "lanes", "status": str(int(current["status"]) + 1), "free": free}
+        if store.update(LANES_KIND, changed, expect=(current["status"],)):
+            return
+
+
 def view(job: Obj, now: float | None = None) -> Obj:
     """The job as the API shows it at ``now``: its status and progress follow from its stored lane
     times (``_state``), which clients never see."""

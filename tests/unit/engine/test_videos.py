@@ -28,6 +28,27 @@ def test_concurrent_writers_never_share_a_lane(tmp_path):
     assert sorted(start for start, _ in slots) == [float(i) for i in range(40)]
 
 
+def test_a_deleted_unfinished_job_gives_its_lane_back(tmp_path):
+    store = SQLiteStore(tmp_path)
+    running = videos.schedule(store, 1, 10.0, now=100.0)  # (100, 110)
+    queued = videos.schedule(store, 1, 10.0, now=101.0)  # (110, 120)
+    videos.release(store, *queued, now=102.0)  # last on its lane: the lane frees when it would have started
+    assert videos.schedule(store, 1, 1.0, now=103.0) == (110.0, 111.0)
+    videos.release(store, 110.0, 111.0, now=104.0)
+    videos.release(store, *running, now=105.0)  # running, and last again: the lane frees now
+    assert videos.schedule(store, 1, 1.0, now=106.0) == (106.0, 107.0)
+    videos.release(store, 106.0, 107.0, now=108.0)  # finished: nothing to give back
+    assert videos.schedule(store, 1, 1.0, now=108.0) == (108.0, 109.0)
+
+
+def test_a_deleted_job_with_a_job_behind_it_keeps_the_lane(tmp_path):
+    store = SQLiteStore(tmp_path)
+    first = videos.schedule(store, 1, 10.0, now=0.0)
+    videos.schedule(store, 1, 10.0, now=0.0)  # (10, 20), behind the first
+    videos.release(store, *first, now=1.0)
+    assert videos.schedule(store, 1, 1.0, now=2.0) == (20.0, 21.0)
+
+
 def test_a_job_is_queued_then_in_progress_then_completed():
     job = {"id": "video_x", "status": "queued", "progress": 0, "_state": {"start": 10.0, "end": 20.0}}
     assert videos.view(job, 5.0)["status"] == "queued"
