@@ -268,3 +268,34 @@ def test_gateway_errors_are_in_tgi_envelope(start_server):
             assert r.status_code == 503 and r.json()["error_type"] == "overloaded"
         assert c.post("/wake_up").status_code == 200
         assert c.post("/", json={"inputs": PROMPT, "parameters": {"max_new_tokens": 2}}).status_code == 200
+
+
+def test_rate_limits_faults_and_chaos_apply_to_tgis_routes(start_server):
+    """TGI's routes are inference routes to the gateway: a rate limit counts them (429 in TGI's
+    envelope, with OpenAI's limit headers), an injected error answers in TGI's envelope, and a chaos
+    header cuts a stream. Before, all three passed TGI's routes by."""
+    with start_server("--ttft", "0", "--itl", "0", "--rpm", "2") as base, httpx.Client(base_url=base) as c:
+        ok = [
+            c.post(path, json={"inputs": PROMPT, "parameters": {"max_new_tokens": 2}})
+            for path in ("/generate", "/")
+        ]
+        assert [r.status_code for r in ok] == [200, 200]
+        assert ok[0].headers["x-ratelimit-limit-requests"] == "2"
+        refused = c.post("/generate_stream", json={"inputs": PROMPT})
+        assert refused.status_code == 429 and refused.json()["error_type"] == "overloaded"
+        assert float(refused.headers["retry-after"]) > 0
+        assert c.get("/health").status_code == 200  # not an inference route
+    with start_server("--ttft", "0", "--itl", "0") as base, httpx.Client(base_url=base) as c:
+        r = c.post("/generate", json={"inputs": PROMPT}, headers={"x-fakeai-error": "503"})
+        assert r.status_code == 503 and r.json() == {
+            "error": r.json()["error"],
+            "error_type": "overloaded",
+        }
+        body = {"inputs": PROMPT, "parameters": {"max_new_tokens": 20}}
+        with pytest.raises(httpx.RemoteProtocolError):
+            with c.stream(
+                "POST", "/generate_stream", json=body, headers={"x-fakeai-disconnect-after": "3"}
+            ) as s:
+                for _ in s.iter_lines():
+                    pass
+        assert c.get("/").status_code == 200  # TGI's GET / (its health route) stays untouched

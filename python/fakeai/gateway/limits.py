@@ -37,6 +37,8 @@ TIERS: dict[str, dict[str, int]] = {
 #: Keys the shared table has room for (configured keys plus keys seen when auth is off).
 CAPACITY = 4096
 DEFAULT_BUDGET = 512
+#: TGI's default ``max_new_tokens``.
+TGI_BUDGET = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +88,8 @@ class Peek(msgspec.Struct):
     max_completion_tokens: Any = None
     max_output_tokens: Any = None
     n: Any = None
+    #: TGI's ``{"inputs", "parameters": {"max_new_tokens"}}``
+    parameters: Any = None
 
 
 PEEK = msgspec.json.Decoder(Peek)
@@ -106,6 +110,8 @@ def estimate_tokens(body: bytes, p: Peek, path: str) -> int:
         budget = p.max_tokens
         if type(budget) is not int:
             budget = p.max_output_tokens
+            if type(budget) is not int and type(p.parameters) is dict:
+                budget = p.parameters.get("max_new_tokens", TGI_BUDGET)
             if type(budget) is not int:
                 budget = 0 if path.endswith("/embeddings") else DEFAULT_BUDGET
     n = p.n if type(p.n) is int and p.n > 0 else 1

@@ -200,7 +200,7 @@ class Gateway:
             if key_label is None:
                 await answers.unauthorized(send, path, presented)
                 return
-        if not path.startswith(API_PREFIXES):
+        if not path.startswith(API_PREFIXES) and (path not in TGI_PATHS or scope["method"] != "POST"):
             await self.app(scope, receive, send)
             return
         limits = state.limits.limits_of(key_label) if key_label else state.limits.default
@@ -241,7 +241,12 @@ class Gateway:
             fault = injector.pick(path, model, presented, attempt_id)
         if fault is not None:
             await self._requested_model(scope, receive, body)
-            body_bytes = fault.anthropic_body() if path.startswith(ANTHROPIC_PATH) else fault.openai_body()
+            if path.startswith(ANTHROPIC_PATH):
+                body_bytes = fault.anthropic_body()
+            elif path in TGI_PATHS:
+                body_bytes = answers.tgi_body(fault.status, fault.message)
+            else:
+                body_bytes = fault.openai_body()
             if fault.status == 429:
                 extra = [*extra, *answers.retry_after(1.0)]
             await answers.send_json(send, fault.status, body_bytes, extra)
