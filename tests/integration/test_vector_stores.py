@@ -116,6 +116,19 @@ def test_file_batches_and_failures(client: openai.OpenAI) -> None:
         client.vector_stores.file_batches.cancel(batch.id, vector_store_id=vs.id)
 
 
+def test_a_file_over_five_million_tokens_fails_to_index(client: openai.OpenAI) -> None:
+    """OpenAI's limit per file, which also bounds the index's memory (before, 45 MB of text in
+    100-token chunks built a 200 MB matrix in the worker; a 512 MB file would have taken gigabytes)."""
+    big = client.files.create(file=("big.txt", b"a\n" * 2_500_001), purpose="assistants")  # 5,000,002 tokens
+    fits = client.files.create(file=("fits.txt", b"a\n" * 2_499_999), purpose="assistants")
+    vs = client.vector_stores.create(name="big", file_ids=[big.id, fits.id])
+    assert settle(client, vs.id, timeout=60).file_counts.failed == 1
+    failed = client.vector_stores.files.retrieve(big.id, vector_store_id=vs.id)
+    assert failed.status == "failed" and failed.last_error.code == "invalid_file"
+    assert "5,000,002 tokens" in failed.last_error.message
+    assert client.vector_stores.files.retrieve(fits.id, vector_store_id=vs.id).status == "completed"
+
+
 def test_crud_and_bad_inputs(client: openai.OpenAI) -> None:
     vs = client.vector_stores.create(name="x", expires_after={"anchor": "last_active_at", "days": 2})
     assert vs.expires_at == vs.last_active_at + 2 * 86400 and vs.status == "completed"

@@ -4,7 +4,9 @@ A ``vector_store.file`` starts ``in_progress``; the background poller of a free 
 cuts it into token windows (the store's or file's static chunking strategy; ``auto`` is 800 tokens
 overlapping by 400, as OpenAI documents), embeds every chunk (256 dimensions, the Rust core's
 feature-hashing embeddings) and stores the chunk texts and the vector matrix as two blobs; then it is
-``completed`` (or ``failed`` with ``last_error`` for a missing or non-UTF-8 file). A search embeds the
+``completed`` (or ``failed`` with ``last_error`` for a missing or non-UTF-8 file, or one of more than
+5,000,000 tokens, OpenAI's limit per file, which also bounds the index's memory: 45 MB of text cut
+into 100-token chunks is a 200 MB matrix). A search embeds the
 query and ranks every chunk of the store's completed files by cosine similarity in one Rust call per
 file, so texts sharing words with the query score higher.
 """
@@ -23,6 +25,8 @@ from fakeai.errors import bad_request
 from fakeai.store import Obj, Store
 
 DIMS = 256
+#: OpenAI's limit of tokens per vector store file.
+MAX_FILE_TOKENS = 5_000_000
 AUTO = {"type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400}}
 KIND = "vector_store.file"
 
@@ -71,6 +75,16 @@ def _ingest(store: Store, vs_id: str, file_id: str, strategy: Obj) -> Obj:
         return {
             "status": "failed",
             "last_error": {"code": "unsupported_file", "message": "The file is not UTF-8 text."},
+        }
+    tokens = _core.count_tokens(text)
+    if tokens > MAX_FILE_TOKENS:
+        return {
+            "status": "failed",
+            "last_error": {
+                "code": "invalid_file",
+                "message": f"The file has {tokens:,} tokens; a vector store file may have at most "
+                f"{MAX_FILE_TOKENS:,}.",
+            },
         }
     static = strategy["static"]
     chunks = _core.chunk_text(text, static["max_chunk_size_tokens"], static["chunk_overlap_tokens"])
