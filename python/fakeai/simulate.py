@@ -17,7 +17,8 @@ What is measured is the steady state a load test measures: ``--requests N`` requ
 level; a closed loop's clients all start together, so its first three rounds (3 x C requests, when N
 is at least 5 x C; else the first round) are warm-up, as GenAI-Perf's and AIPerf's warm-up requests,
 and its last round (the last C, sent while other clients had stopped) is not measured either;
-Poisson arrivals leave their first tenth out. A trace is measured whole.
+Poisson arrivals leave their first tenth out. A trace is measured whole. A closed loop given fewer
+than 3 x C requests (C with ``--measurement-interval``) would measure nothing: that is a usage error.
 
 ``--measurement-interval MS`` measures a closed loop as GenAI-Perf (on perf_analyzer) does instead,
 to compare with numbers it produced: from the start, no warm-up, in windows of 1.2 x MS, stopping at
@@ -277,6 +278,19 @@ def simulate(
             levels = [
                 _number(int, c, "--concurrency", 1, MAX_CONCURRENCY) for c in (args.concurrency or ["1"])
             ]
+            if requests is not None:
+                c = max(levels)
+                rounds = 1 if interval is not None else 3
+                if requests < rounds * c:
+                    why = (
+                        "fewer requests than clients"
+                        if interval is not None
+                        else "a closed loop's first round is warm-up and its last is not measured"
+                    )
+                    raise UsageError(
+                        f"--requests {requests} is too few for {c} clients ({why}): give at least "
+                        f"{rounds * c}, or leave --requests out"
+                    )
             bar = Progress(show, len(levels))
             for i, c in enumerate(levels):
                 bar.begin(i)

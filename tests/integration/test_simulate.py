@@ -170,6 +170,12 @@ def test_kv_pressure_preempts():
             ("--rate", "5", "--measurement-interval", "1000"),
             "--measurement-interval measures closed-loop levels (--concurrency) only",
         ),
+        # too few requests to measure anything: printed 999999999.99 requests/s before
+        (("--concurrency", "1", "5", "--requests", "14"), "--requests 14 is too few for 5 clients"),
+        (
+            ("--concurrency", "5", "--requests", "4", "--measurement-interval", "1000"),
+            "give at least 5",
+        ),
     ],
 )
 def test_bad_input_is_one_line_naming_the_value(args, needle):
