@@ -116,7 +116,7 @@ def test_startup_summary_lists_the_urls_and_every_non_default_option(tmp_path, s
         "--error-rate 0.01",
         "--chaos-rate 0.02",
         "--mode echo",
-        "--ttft 5.0",
+        "--ttft 5",
     ):
         assert item in text, item
     assert "sk-summary-key" not in text and "--log-level" not in text.split("non-default options:")[1]

@@ -9,13 +9,13 @@ Example (``fakeai server --api-key sk-test --error-rate 0.05 --mode echo``)::
       dashboard        http://127.0.0.1:8000/dashboard
       Prometheus       http://127.0.0.1:8000/metrics/prometheus
       health           http://127.0.0.1:8000/health
-      timing           per-model TTFT and ITL profiles (--ttft/--itl fix them)
+      timing           engine model for the architectures it knows, per-model profiles for others (--timing)
       non-default options:
         gateway and faults   --api-key sk-****************test (1 key)
                              --error-rate 0.05
         timing and engine    --mode echo
 
-API keys are shown masked, as OpenAI's errors show them; the tables of a scenario file that are not
+API keys and the admin key are shown masked, as OpenAI's errors show keys; the tables of a scenario file that are not
 options (per-key limits, error rules, extra models) are counted.
 """
 
@@ -44,8 +44,12 @@ def shown(name: str, value: Any) -> str:
     if name == "api_keys":
         keys = [k if k.startswith(HASH_PREFIX) else mask(k) for k in value]
         return f"{','.join(keys)} ({len(keys)} key{'s' if len(keys) != 1 else ''})"
+    if name == "admin_key":
+        return mask(value)
     if isinstance(value, bool):
         return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
     if isinstance(value, tuple):
         return ",".join(value) or "''"
     return str(value)
@@ -82,6 +86,8 @@ def _scenario_tables(path: str) -> str:
 
 
 def _timing(settings: Settings) -> str:
+    if settings.timing == "engine" or (settings.timing == "auto" and not settings.fixed_timing_options()):
+        return "engine model for the architectures it knows, per-model profiles for others (--timing)"
     if settings.ttft_ms is None and settings.itl_ms is None:
         return "per-model TTFT and ITL profiles (--ttft/--itl fix them)"
     ttft = "per model" if settings.ttft_ms is None else f"{settings.ttft_ms:g} ms"

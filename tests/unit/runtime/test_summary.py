@@ -11,7 +11,9 @@ def test_defaults_say_so_and_give_the_urls():
     assert out[0].startswith("fakeai ") and out[0].endswith("serving on http://127.0.0.1:8123 (1 worker)")
     for path in ("/v1", "/dashboard", "/metrics/prometheus", "/health"):
         assert any(line.rstrip().endswith(f"http://127.0.0.1:8123{path}") for line in out), path
-    assert "per-model TTFT and ITL profiles" in "\n".join(out)
+    assert "engine model for the architectures it knows" in "\n".join(out)  # --timing auto
+    fixed = "\n".join(lines(Settings(timing="fixed"), "http"))
+    assert "per-model TTFT and ITL profiles" in fixed and "engine model" not in fixed
     assert out[-1].strip().startswith("every other option at its default")
     assert changed(Settings()) == {}
 
@@ -35,9 +37,12 @@ def test_every_non_default_option_is_listed_in_its_group():
         "--error-rate 0.05",
         "--chaos-rate 0.1",
     ]
-    assert groups["timing and engine"] == ["--ttft 20.0", "--mode echo"]
+    assert groups["timing and engine"] == ["--ttft 20", "--mode echo"]
+    assert "TTFT 20 ms, ITL per model" in "\n".join(lines(s, "http"))
     assert groups["observability"] == ["--no-metrics", "--access-log"]
     assert "server" not in groups  # host, port and workers are in the first line
+    admin = changed(Settings(admin_key="adm-secret-key-42"))["gateway and faults"]
+    assert admin == ["--admin-key adm**********y-42"]  # masked as API keys are
     text = "\n".join(lines(s, "https"))
     assert "sk-secret" not in text and "(2 workers)" in text and "https://127.0.0.1:8000/dashboard" in text
     assert "TTFT 20 ms, ITL per model for every model" in text
