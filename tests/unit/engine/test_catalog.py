@@ -79,4 +79,6 @@ def test_media_models_are_listed_without_a_text_window(table_path):
         assert card["capabilities"] == [capability], model_id
         assert "max_model_len" not in card and "context_length" not in card
     realtime = c.get("gpt-4o-realtime-preview").card()
-    assert {"realtime", "audio", "chat"} <= set(realtime["capabilities"]) and realtime["context_length"] == 128_000
+    assert {"realtime", "audio", "chat"} <= set(realtime["capabilities"]) and realtime[
+        "context_length"
+    ] == 128_000
