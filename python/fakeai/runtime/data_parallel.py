@@ -69,7 +69,7 @@ def _supervise(settings: Settings) -> int:
             )
             ranks.append(rank_proc)
         log.info(
-            "fakeai: %d data-parallel ranks on ports %d-%d",
+            "%d data-parallel ranks on ports %d-%d",
             len(ranks),
             settings.port,
             settings.port + len(ranks) - 1,
@@ -78,9 +78,7 @@ def _supervise(settings: Settings) -> int:
             exited = next((p for p in ranks if p.poll() is not None), None)
             if exited is not None:
                 status = exited.returncode
-                log.warning(
-                    "fakeai: rank %d exited with status %d; stopping the others", ranks.index(exited), status
-                )
+                log.warning("rank %d exited with status %d; stopping the others", ranks.index(exited), status)
                 break
     finally:
         _stop_all(ranks)

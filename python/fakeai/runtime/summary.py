@@ -24,6 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from fakeai import __version__
+from fakeai.engine.kv_events import endpoint_of
 from fakeai.gateway.keys import HASH_PREFIX, mask
 from fakeai.settings import GROUPS, Settings, kind_of
 
@@ -67,6 +68,8 @@ def changed(settings: Settings) -> dict[str, list[str]]:
         if kind_of(f) is bool:
             groups[f.metadata["group"]].append(flag if value else "--no-" + flag[2:])
         else:
+            if f.name == "kv_events":  # a data-parallel rank binds the port + its rank
+                value = endpoint_of(settings)
             groups[f.metadata["group"]].append(f"{flag} {shown(f.name, value)}")
     return {group: items for group, items in groups.items() if items}
 

@@ -60,3 +60,9 @@ def test_a_scenario_file_is_named_with_its_tables_counted(tmp_path):
 def test_a_wildcard_host_is_reached_on_the_loopback():
     assert lines(Settings(host="0.0.0.0", port=9000), "http")[1].endswith("http://127.0.0.1:9000/v1")
     assert lines(Settings(host="::1", port=9000), "http")[1].endswith("http://[::1]:9000/v1")
+
+
+def test_a_data_parallel_rank_shows_the_kv_events_endpoint_it_binds():
+    rank = Settings(kv_events="tcp://127.0.0.1:5557", data_parallel_rank=1)
+    assert changed(rank)["observability"] == ["--kv-events tcp://127.0.0.1:5558"]
+    assert changed(rank)["vLLM compatibility"] == ["--data-parallel-rank 1"]
