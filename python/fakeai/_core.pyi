@@ -18,6 +18,7 @@ __all__ = [
     "MODERATION_CATEGORIES",
     "MODERATION_IMAGE_CATEGORIES",
     "MessagesCall",
+    "messages_input_tokens",
     "Meter",
     "Pacer",
     "PrefixCache",
@@ -367,6 +368,10 @@ class MessagesCall:
         tool: tuple[str, str] | None = None,
         tools_tokens: int = 0,
     ) -> Answer: ...
+
+def messages_input_tokens(request: Any, tools_tokens: int = 0) -> int:
+    """The input tokens a decoded Messages (or count-tokens) request is charged, as its
+    ``usage.input_tokens`` reports them: messages, system prompt and ``tools_tokens``."""
 
 @final
 class RateLimiter:

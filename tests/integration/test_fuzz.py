@@ -37,6 +37,7 @@ BASES: dict[str, dict] = {
     "/v1/completions": {"model": "gpt-3.5-turbo-instruct", "prompt": "hi", "max_tokens": 4},
     "/v1/embeddings": {"model": "text-embedding-3-small", "input": "hi"},
     "/v1/messages": {"model": "claude-3-5-sonnet", "max_tokens": 4, "messages": HI},
+    "/v1/messages/count_tokens": {"model": "claude-3-5-sonnet", "messages": HI},
     "/v1/responses": {"model": "gpt-4o", "input": "hi", "max_output_tokens": 16},
     "/v1/images/generations": {"model": "dall-e-2", "prompt": "a cat", "size": "256x256"},
     "/v1/videos": {"model": "sora-2", "prompt": "a cat", "seconds": "4", "size": "720x1280"},
@@ -305,7 +306,7 @@ def check(r: httpx.Response, method: str, path: str) -> None:
     if r.status_code >= 400:
         assert r.headers["content-type"].startswith("application/json"), where
         body = r.json()
-        if path == "/v1/messages":  # Anthropic's envelope
+        if path.startswith("/v1/messages"):  # Anthropic's envelope
             assert body["type"] == "error" and {"type", "message"} <= set(body["error"]), where
         elif method == "POST" and path in TGI_ROUTES:  # TGI's envelope
             assert set(body) == {"error", "error_type"} and body["error"], where

@@ -13,6 +13,10 @@ the first tool whose name the last user text mentions, else the first tool. Its 
 from ``input_schema`` by the core's schema-driven generator (the one tool arguments and structured
 outputs use), the same for the same request; a schema it cannot satisfy is a 400 naming the tool.
 
+``POST /v1/messages/count_tokens`` answers ``{"input_tokens": N}``: what ``usage.input_tokens`` of the
+same Messages request reports (messages, system prompt, tools' schemas), counted by the core without
+generating, timing or metering anything.
+
 The answer is rendered by a :class:`fakeai._core.MessagesCall` holding the model's
 :class:`fakeai._core.ChatCall` (:func:`fakeai.engine.render.prepare`): a Messages request is timed by
 the simulated engine, routed through the prefix cache, honours the ``x-fakeai-*`` overrides and is
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 from types import EllipsisType
 
+import msgspec
 import orjson
 from starlette.routing import Route
 
@@ -38,8 +43,8 @@ from fakeai.engine.lora import LoraModule
 from fakeai.engine.render import Answer
 from fakeai.errors import ApiError, bad_request, rejected
 from fakeai.gateway.overrides import Overrides
-from fakeai.http.asgi import Receive, Scope, Send, send_bytes
-from fakeai.schemas.messages import Block, MessagesRequest, Tool
+from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
+from fakeai.schemas.messages import Block, CountTokensRequest, MessagesRequest, Tool
 
 
 def _text_of(content: str | list[Block] | None) -> str:
@@ -82,6 +87,11 @@ def _anthropic_error(e: ApiError) -> bytes:
     return orjson.dumps({"type": "error", "error": {"type": kind, "message": message}})
 
 
+def tools_tokens(tools: list[Tool] | None) -> int:
+    """The input tokens the tools' schemas count for: about four bytes a token."""
+    return len(orjson.dumps([t.input_schema for t in tools])) // 4 if tools else 0
+
+
 def messages_call(ctx: ServerContext, model: str) -> _core.MessagesCall:
     """What every live Messages request of ``model`` without overrides is rendered with (the Rust hot
     path keeps one per model)."""
@@ -104,7 +114,7 @@ def message(
             use = (tool.name, _core.sample_json(orjson.dumps(tool.input_schema), key))
         except _core.InvalidInput as e:
             raise bad_request(f"tools: input_schema of '{tool.name}': {e}", param="tools") from None
-    schemas = len(orjson.dumps([t.input_schema for t in req.tools])) // 4 if req.tools else 0
+    schemas = tools_tokens(req.tools)
     info, shared = render.prepare(ctx, req.model, over, start, lora)
     now = shared.pop("now")
     call = _core.MessagesCall(_core.ChatCall(info, **shared))
@@ -112,6 +122,30 @@ def message(
         return call(req, now=now, tool=use, tools_tokens=schemas)
     except _core.InvalidInput as exc:
         raise rejected(exc, param="max_tokens") from None
+
+
+def _anthropic_version(scope: Scope) -> None:
+    if not any(name == b"anthropic-version" for name, _ in scope["headers"]):
+        raise bad_request("anthropic-version: header is required")
+
+
+class CountTokens(Endpoint):
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.decoder = msgspec.json.Decoder(CountTokensRequest)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            _anthropic_version(scope)
+            req = await read_json(receive, self.decoder, self.ctx.settings.max_body_bytes)
+            self.ctx.resolve_model(req.model)
+            try:
+                count = _core.messages_input_tokens(req, tools_tokens(req.tools))
+            except _core.InvalidInput as exc:
+                raise rejected(exc, param="messages") from None
+            await send_bytes(send, orjson.dumps({"input_tokens": count}))
+        except ApiError as e:
+            await send_bytes(send, _anthropic_error(e), e.status)
 
 
 class Messages(Generation):
@@ -123,12 +157,14 @@ class Messages(Generation):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            if not any(name == b"anthropic-version" for name, _ in scope["headers"]):
-                raise bad_request("anthropic-version: header is required")
+            _anthropic_version(scope)
             await super().__call__(scope, receive, send)
         except ApiError as e:
             await send_bytes(send, _anthropic_error(e), e.status)
 
 
 def routes(ctx: ServerContext) -> list[Route]:
-    return [Route("/v1/messages", Messages(ctx), methods=["POST"])]
+    return [
+        Route("/v1/messages", Messages(ctx), methods=["POST"]),
+        Route("/v1/messages/count_tokens", CountTokens(ctx), methods=["POST"]),
+    ]

@@ -57,3 +57,13 @@ class MessagesRequest(msgspec.Struct, gc=False):
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
     top_k: Count | None = None
     metadata: dict[str, Any] | None = None
+
+
+class CountTokensRequest(msgspec.Struct, gc=False):
+    """``POST /v1/messages/count_tokens``: what a Messages request counts as input (no ``max_tokens``)."""
+
+    model: Annotated[str, Meta(min_length=1)]
+    messages: Annotated[list[Message], Meta(min_length=1)]
+    system: str | list[Block] | None = None
+    tools: list[Tool] | None = None
+    tool_choice: ToolChoice | None = None

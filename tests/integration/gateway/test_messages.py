@@ -157,3 +157,35 @@ def test_unsatisfiable_tool_schema_is_a_400_naming_the_tool(base_url):
     assert r.status_code == 400
     body = r.json()
     assert body["type"] == "error" and "broken" in body["error"]["message"]
+
+
+def test_count_tokens_is_what_a_message_is_charged(claude):
+    """The SDK's messages.count_tokens (a 404 in OpenAI's envelope before) gives the input_tokens the
+    same request's message reports, with a system prompt and tools counted."""
+    system = [{"type": "text", "text": "Be terse, and answer in French."}]
+    for extra in ({}, {"system": system}, {"system": "Be terse.", "tools": TOOLS}):
+        counted = claude.messages.count_tokens(model="claude-test", messages=USER, **extra)
+        made = claude.messages.create(model="claude-test", max_tokens=4, messages=USER, **extra)
+        assert counted.input_tokens == made.usage.input_tokens > 0, extra
+    longer = USER + [{"role": "assistant", "content": "Sunny."}, {"role": "user", "content": "And Rome?"}]
+    short = claude.messages.count_tokens(model="c", messages=USER).input_tokens
+    assert claude.messages.count_tokens(model="c", messages=longer).input_tokens > short
+
+
+@pytest.mark.parametrize(
+    "body, status, needle",
+    [
+        ({"model": "c"}, 400, "messages"),
+        ({"model": "c", "messages": []}, 400, "messages"),
+        ({"model": "c", "messages": [{"role": "system", "content": "x"}]}, 400, "role"),
+        ({"model": "c", "messages": USER, "system": 5}, 400, "system"),
+        ({"model": "", "messages": USER}, 400, "model"),
+    ],
+)
+def test_count_tokens_bad_input_gets_anthropics_envelope(base_url, body, status, needle):
+    url = base_url + "/v1/messages/count_tokens"
+    r = httpx.post(url, json=body, headers={"anthropic-version": "2023-06-01"})
+    err = r.json()
+    assert r.status_code == status and err["type"] == "error" and needle in err["error"]["message"], r.text
+    r = httpx.post(url, json={"model": "c", "messages": USER})
+    assert r.status_code == 400 and "anthropic-version" in r.json()["error"]["message"]

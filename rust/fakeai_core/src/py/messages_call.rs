@@ -101,3 +101,16 @@ impl MessagesCall {
         self.render(request, now, tool, tools_tokens)
     }
 }
+
+/// The input tokens a decoded Messages request (or count-tokens request) is charged, as
+/// `usage.input_tokens` reports them: its messages, its system prompt and `tools_tokens` (the
+/// tools' schemas). Anthropic's `POST /v1/messages/count_tokens` answers this.
+#[pyfunction]
+#[pyo3(signature = (request, tools_tokens=0))]
+pub(crate) fn messages_input_tokens(request: &Bound<'_, PyAny>, tools_tokens: u32) -> PyResult<u32> {
+    let py = request.py();
+    let messages = request.getattr(intern!(py, "messages"))?;
+    let (prompt_tokens, _, _) = super::chat::read_messages(messages.cast::<PyList>()?, None)?;
+    let system = system_tokens(py, &request.getattr(intern!(py, "system"))?)?;
+    Ok((prompt_tokens as u32).saturating_add(system).saturating_add(tools_tokens))
+}

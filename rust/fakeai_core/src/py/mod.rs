@@ -77,6 +77,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<hot_app::HotApp>()?;
     m.add_class::<chat_call::ChatCall>()?;
     m.add_class::<messages_call::MessagesCall>()?;
+    m.add_function(wrap_pyfunction!(messages_call::messages_input_tokens, m)?)?;
     m.add_class::<request_ids::RequestIds>()?;
     m.add_function(wrap_pyfunction!(prefix_cache::block_hashes, m)?)?;
     m.add_function(wrap_pyfunction!(text::count_tokens, m)?)?;
