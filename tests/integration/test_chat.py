@@ -150,6 +150,7 @@ def test_stream_chunks_and_usage(client):
     ids = {c.id for c in chunks}
     assert len(ids) == 1 and ids.pop().startswith("chatcmpl-")
     assert all(c.object == "chat.completion.chunk" for c in chunks)
+    assert all(c.service_tier == "default" and c.system_fingerprint for c in chunks)  # as OpenAI's
     assert chunks[0].choices[0].delta.role == "assistant"
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]

@@ -365,6 +365,10 @@ mod tests {
         assert_eq!(first.matches("\"role\":\"assistant\"").count(), 2);
         assert!(first.contains("\"index\":1,\"delta\":{},\"logprobs\":null,\"finish_reason\":\"length\""));
         assert!(first.contains("\"usage\":null"));
+        // every chunk carries OpenAI's service tier, as the non-streamed object does
+        let all = String::from_utf8(steps.concat()).unwrap();
+        let tiers = all.matches("\"service_tier\":\"default\",\"system_fingerprint\"").count();
+        assert_eq!(tiers, all.matches("data: {").count());
         let last = String::from_utf8(steps[2].clone()).unwrap();
         assert!(last.contains("\"choices\":[],\"usage\":{"));
         assert!(last.ends_with("data: [DONE]\n\n"));

@@ -47,6 +47,9 @@ impl ChunkWriter {
         json::uint(&mut head, env.created);
         head.extend_from_slice(b",\"model\":");
         json::string(&mut head, env.model);
+        if env.object == "chat.completion.chunk" {
+            head.extend_from_slice(b",\"service_tier\":\"default\""); // as OpenAI's chat chunks carry it
+        }
         head.extend_from_slice(b",\"system_fingerprint\":");
         json::string(&mut head, env.fingerprint);
         head.extend_from_slice(b",\"choices\":[");
