@@ -1,10 +1,12 @@
 """``/v1/audio/transcriptions`` and ``/translations`` through the openai SDK: durations read from the
-uploaded file, transcripts sized to them, every response format well-formed."""
+uploaded file, transcripts sized to them, every response format well-formed, token usage for the
+gpt-4o models, streamed transcripts."""
 
 from __future__ import annotations
 
 import io
 import re
+import time
 import wave
 from itertools import pairwise
 
@@ -123,6 +125,15 @@ def test_translations_and_gpt4o_json(client):
         ),
         ({"model": "whisper-1", "temperature": "2"}, {"file": ("a.wav", wav_file(1))}, "temperature"),
         ({"model": "whisper-1", "language": "klingon"}, {"file": ("a.wav", wav_file(1))}, "language"),
+        ({"model": "gpt-4o-transcribe", "stream": "maybe"}, {"file": ("a.wav", wav_file(1))}, "stream"),
+        ({"model": "gpt-4o-transcribe", "stream": "1"}, {"file": ("a.wav", wav_file(1))}, "stream"),
+        ({"model": "gpt-4o-transcribe", "include[]": "tokens"}, {"file": ("a.wav", wav_file(1))}, "include"),
+        ({"model": "whisper-1", "include[]": "logprobs"}, {"file": ("a.wav", wav_file(1))}, "include"),
+        (
+            {"model": "gpt-4o-transcribe", "include[]": "logprobs", "response_format": "text"},
+            {"file": ("a.wav", wav_file(1))},
+            "include",
+        ),
         (
             {"model": "whisper-1", "timestamp_granularities[]": "word"},
             {"file": ("a.wav", wav_file(1))},
@@ -134,6 +145,21 @@ def test_bad_transcription_requests(http, data, files, param):
     r = http.post("/v1/audio/transcriptions", data=data, files=files or {"x": ("x", b"")})
     assert r.status_code == 400, r.text
     assert r.json()["error"]["param"] == param
+
+
+def test_translations_do_not_stream(http):
+    r = http.post(
+        "/v1/audio/translations",
+        data={"model": "whisper-1", "stream": "true"},
+        files={"file": ("a.wav", wav_file(1))},
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json"), r.text
+    bad = http.post(
+        "/v1/audio/translations",
+        data={"model": "whisper-1", "stream": "maybe"},
+        files={"file": ("a.wav", wav_file(1))},
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "stream"
 
 
 def test_bad_translation_upload_via_sdk(client):
@@ -185,3 +211,97 @@ def test_a_lying_audio_header_is_a_400_naming_file(client, http, name, data):
     assert err.value.body["param"] == "file" and err.value.body["type"] == "invalid_request_error"
     assert "header claims" in err.value.body["message"]
     assert http.get("/health").status_code == 200  # the server is still up
+
+
+def test_token_usage_for_gpt4o_models_and_duration_for_whisper(client):
+    audio = wav_file(12.5)
+    for model in ("gpt-4o-transcribe", "gpt-4o-mini-transcribe"):
+        r = client.audio.transcriptions.create(model=model, file=("a.wav", audio))
+        u = r.usage
+        assert u.type == "tokens"
+        assert u.input_tokens == 125  # 10 audio tokens a second, rounded up
+        assert u.input_token_details.audio_tokens == 125 and u.input_token_details.text_tokens == 0
+        assert 30 <= u.output_tokens <= 40  # 3 tokens a second of generated text
+        assert u.total_tokens == u.input_tokens + u.output_tokens
+    r = client.audio.transcriptions.create(
+        model="gpt-4o-transcribe", file=("a.wav", audio), prompt="Speakers: Ana and Bo."
+    )
+    assert r.usage.input_token_details.text_tokens > 0
+    assert r.usage.input_tokens == 125 + r.usage.input_token_details.text_tokens
+    r = transcribe(client, audio)
+    assert r.usage.type == "duration" and r.usage.seconds == 13
+
+
+def stream_events(client, audio: bytes, **kw):
+    stream = client.audio.transcriptions.create(
+        model="gpt-4o-transcribe", file=("a.wav", audio), stream=True, **kw
+    )
+    events = list(stream)
+    assert events and all(e.type == "transcript.text.delta" for e in events[:-1])
+    assert events[-1].type == "transcript.text.done"
+    return events[:-1], events[-1]
+
+
+def test_stream_deltas_join_into_the_done_text_and_the_non_streamed_text(client):
+    audio = wav_file(20)
+    deltas, done = stream_events(client, audio)
+    plain = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=("a.wav", audio))
+    assert len(deltas) > 20
+    assert "".join(d.delta for d in deltas) == done.text == plain.text
+    assert all(d.logprobs is None for d in deltas)
+    assert done.usage.type == "tokens"
+    assert done.usage.model_dump() == plain.usage.model_dump()
+    assert done.usage.input_tokens == 200
+
+
+def test_stream_logprobs_with_include(client):
+    audio = wav_file(6)
+    deltas, done = stream_events(client, audio, include=["logprobs"])
+    for d in deltas:
+        assert [lp.token for lp in d.logprobs] == [d.delta]
+        assert d.logprobs[0].bytes == list(d.delta.encode())
+        assert d.logprobs[0].logprob <= 0
+    assert [lp.model_dump() for lp in done.logprobs] == [d.logprobs[0].model_dump() for d in deltas]
+    plain = client.audio.transcriptions.create(
+        model="gpt-4o-transcribe", file=("a.wav", audio), include=["logprobs"]
+    )
+    assert plain.text == done.text
+    assert [lp.logprob for lp in plain.logprobs] == [lp.logprob for lp in done.logprobs]
+
+
+def test_whisper_does_not_stream(http):
+    """As OpenAI documents it: whisper-1 ignores ``stream`` and answers the plain object."""
+    r = http.post(
+        "/v1/audio/transcriptions",
+        data={"model": "whisper-1", "stream": "true"},
+        files={"file": ("a.wav", wav_file(2))},
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json"), r.text
+    assert r.json()["text"] and r.json()["usage"]["type"] == "duration"
+
+
+def test_stream_is_paced_at_the_inter_token_latency(client, http):
+    audio = wav_file(10)
+    began = time.monotonic()
+    deltas, done = stream_events(client, audio, extra_headers={"x-fakeai-itl-ms": "10"})
+    elapsed = time.monotonic() - began
+    assert elapsed >= (len(deltas) - 1) * 0.010 * 0.9
+    with http.stream(
+        "POST",
+        "/v1/audio/transcriptions",
+        data={"model": "gpt-4o-mini-transcribe", "stream": "true"},
+        files={"file": ("a.wav", audio)},
+    ) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        assert r.headers["x-fakeai-duration-source"] == "wav"
+        lines = [line for line in r.iter_lines() if line]
+    assert len(lines) == len(deltas) + 1 and lines[-1].startswith('data: {"type":"transcript.text.done"')
+
+
+def test_long_audio_streams_the_same_text(client):
+    audio = wav_file(700, rate=1000)  # past THREAD_FROM_SECONDS: rendered on a thread
+    deltas, done = stream_events(client, audio, include=["logprobs"])
+    plain = client.audio.transcriptions.create(model="gpt-4o-transcribe", file=("a.wav", audio))
+    assert len(deltas) > 1500
+    assert "".join(d.delta for d in deltas) == done.text == plain.text
+    assert done.usage.input_tokens == 7000 and len(done.logprobs) == len(deltas)

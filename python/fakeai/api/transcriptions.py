@@ -7,10 +7,37 @@ containers (m4a, mp4, webm...) are estimated from their size at 128 kbit/s, and 
 (25 MB at Opus's lowest 6 kbit/s), is a 400 ``invalid_request_error`` naming ``file``. The transcript
 is fakeai's
 generated text, about 150 words a minute, the same for the same file.
+
+Whisper models (any id with ``whisper`` in it) bill the audio's duration: ``usage`` is
+``{"type": "duration", "seconds": N}``. Every other model (``gpt-4o-transcribe``,
+``gpt-4o-mini-transcribe``...) bills tokens, as OpenAI's gpt-4o transcribe models do: its ``json``
+answer's ``usage`` is ``{"type": "tokens", "input_tokens", "output_tokens", "total_tokens",
+"input_token_details": {"text_tokens", "audio_tokens"}}``, with :data:`AUDIO_TOKENS_PER_SECOND` audio
+tokens per second of audio (rounded up; the same rate as a chat's ``input_audio``), the ``prompt``'s
+tokens as text tokens, and the transcript's tokens (fakeai's tokenizer) as output tokens.
+``verbose_json`` (Whisper's format) keeps the duration. ``include[]=logprobs`` (json or a stream, not
+Whisper) adds one ``{token, logprob, bytes}`` per piece of the transcript.
+
+``stream=true`` (a form field: ``true`` or ``false``) streams the transcript as OpenAI does, whatever
+``response_format``: ``transcript.text.delta`` events, one per piece (a word with its leading space,
+or a punctuation mark), then one ``transcript.text.done`` with the whole text and the token usage. The
+deltas join into the text that the same file gives without streaming. They go out at the model's
+TTFT + i x ITL (``--ttft``/``--itl``, ``x-fakeai-ttft-ms``/``x-fakeai-itl-ms``), all in one write when
+the ITL is zero. Whisper models and translations do not stream: ``stream=true`` is a 400 naming
+``stream``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import math
+import random
+import re
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import orjson
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,8 +45,12 @@ from starlette.routing import Route
 
 from fakeai import _core
 from fakeai.context import ServerContext
+from fakeai.engine import pacing
+from fakeai.engine.latency import LatencyProfile
 from fakeai.errors import ApiError, bad_request, rejected
+from fakeai.gateway import overrides
 from fakeai.http import multipart
+from fakeai.http.asgi import SSE_HEADERS, Endpoint, Message, Receive, Scope, Send, body_send
 
 #: File extensions OpenAI accepts for audio uploads.
 EXTENSIONS = ("flac", "mp3", "mp4", "mpeg", "mpga", "m4a", "ogg", "wav", "webm")
@@ -27,6 +58,14 @@ FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 MAX_FILE_BYTES = 25 * 1024 * 1024
 #: Models that answer only ``json`` (and ``text``), as OpenAI's gpt-4o transcribe models do.
 JSON_ONLY_PREFIX = "gpt-4o"
+#: Audio input tokens a token-billed model counts per second of audio (rounded up): one per 100 ms.
+AUDIO_TOKENS_PER_SECOND = 10
+#: Audio longer than this (10 minutes, ~1,800 pieces) has its token-billed answer rendered on a thread.
+THREAD_FROM_SECONDS = 600.0
+#: A stream's deltas: a word with the whitespace before it, or one punctuation mark (with its own).
+PIECE = re.compile(r"\s*\w+|\s*[^\w\s]|\s+$")
+
+T = TypeVar("T")
 LANGUAGES = {
     "en": "english",
     "fr": "french",
@@ -86,11 +125,117 @@ async def _upload(form: FormData) -> tuple[bytes, float, str]:
     return data, seconds, "estimate" if container == "unknown" else container
 
 
-def routes(ctx: ServerContext) -> list[Route]:
-    limit = ctx.settings.max_body_bytes
+def _whisper(model: str) -> bool:
+    """Whisper models bill the audio's duration and do not stream; every other model bills tokens."""
+    return "whisper" in model.lower()
 
-    async def handle(request: Request, task: str) -> Response:
-        form = await multipart.read_small_form(request, limit)
+
+def _stream(form: FormData, model: str, task: str) -> bool:
+    """The ``stream`` form field: ``true`` or ``false`` (any case), a 400 naming it otherwise. As
+    OpenAI documents, Whisper models and translations do not stream: there it is ignored."""
+    raw = multipart.text(form, "stream", "false")
+    value = raw.lower()
+    if value not in ("true", "false"):
+        raise bad_request(
+            f"Invalid value for 'stream': expected a boolean (true or false), got {raw!r}.",
+            param="stream",
+            code="invalid_value",
+        )
+    return value == "true" and task == "transcribe" and not _whisper(model)
+
+
+def _logprobs(form: FormData, model: str, fmt: str, stream: bool) -> bool:
+    """Whether ``include[]`` asks for ``logprobs`` (the only value it takes): json or a stream, and not
+    from a Whisper model (a 400 naming ``include`` otherwise)."""
+    include = form.getlist("include[]") + form.getlist("include")
+    if any(value != "logprobs" for value in include):
+        raise bad_request("include must be 'logprobs'.", param="include", code="invalid_value")
+    if not include:
+        return False
+    if _whisper(model):
+        raise bad_request(
+            f"logprobs is not supported with the {model} model.", param="include", code="unsupported_value"
+        )
+    if fmt != "json" and not stream:
+        raise bad_request(
+            "logprobs requires response_format 'json'.", param="include", code="unsupported_value"
+        )
+    return True
+
+
+def token_usage(seconds: float, prompt: str | None, text: str) -> dict[str, object]:
+    """The token usage of a transcript ``text`` of ``seconds`` of audio (see the module docstring)."""
+    audio = math.ceil(round(seconds * AUDIO_TOKENS_PER_SECOND, 6))
+    prompt_tokens = _core.count_tokens(prompt) if prompt else 0
+    output = _core.count_tokens(text)
+    return {
+        "type": "tokens",
+        "input_tokens": audio + prompt_tokens,
+        "input_token_details": {"text_tokens": prompt_tokens, "audio_tokens": audio},
+        "output_tokens": output,
+        "total_tokens": audio + prompt_tokens + output,
+    }
+
+
+def _pieces(text: str) -> list[str]:
+    """The pieces a stream sends ``text`` in (they join into it), and its logprobs count."""
+    return PIECE.findall(text) or [text]
+
+
+def _piece_logprobs(pieces: list[str]) -> list[dict[str, object]]:
+    """One ``{token, logprob, bytes}`` per piece, the same for the same pieces: confident, mostly near 0."""
+    rng = random.Random("".join(pieces))
+    return [
+        {"token": p, "logprob": -round(rng.expovariate(20.0), 6), "bytes": list(p.encode())} for p in pieces
+    ]
+
+
+def json_body(text: str, usage: dict[str, object], logprobs: bool) -> bytes:
+    """The ``json`` answer of a token-billed model."""
+    if logprobs:
+        return orjson.dumps({"text": text, "logprobs": _piece_logprobs(_pieces(text)), "usage": usage})
+    return orjson.dumps({"text": text, "usage": usage})
+
+
+def stream_events(text: str, usage: dict[str, object], logprobs: bool) -> list[bytes]:
+    """The SSE events of a streamed transcript: a ``transcript.text.delta`` per piece of ``text`` (they
+    join into ``text``), then ``transcript.text.done``."""
+    pieces = _pieces(text)
+    done: dict[str, object] = {"type": "transcript.text.done", "text": text, "usage": usage}
+    deltas: list[dict[str, object]]
+    if logprobs:
+        probs = _piece_logprobs(pieces)
+        deltas = [
+            {"type": "transcript.text.delta", "delta": p, "logprobs": [lp]}
+            for p, lp in zip(pieces, probs, strict=True)
+        ]
+        done["logprobs"] = probs
+    else:
+        deltas = [{"type": "transcript.text.delta", "delta": p} for p in pieces]
+    deltas.append(done)
+    return [b"data: " + orjson.dumps(event) + b"\n\n" for event in deltas]
+
+
+async def _render(seconds: float, render: Callable[..., T], *args: Any) -> T:
+    """``render(*args)``, on a thread for more than :data:`THREAD_FROM_SECONDS` of audio: the pieces
+    of a long transcript (up to ~100,000 for the longest audio accepted) take a Python step each, so
+    the event loop keeps serving other requests meanwhile."""
+    if seconds > THREAD_FROM_SECONDS:
+        return await asyncio.to_thread(render, *args)
+    return render(*args)
+
+
+class Transcribe(Endpoint):
+    """``POST /v1/audio/transcriptions`` (``task`` "transcribe") or ``/translations`` ("translate")."""
+
+    def __init__(self, ctx: ServerContext, task: str) -> None:
+        self.ctx, self.task = ctx, task
+        self.limit = ctx.settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        start = time.monotonic()
+        ctx, task = self.ctx, self.task
+        form = await multipart.read_small_form(Request(scope, receive), self.limit)
         model = multipart.text(form, "model", required=True)
         data, seconds, source = await _upload(form)
         fmt = multipart.choice(form, "response_format", "json", FORMATS)
@@ -100,6 +245,8 @@ def routes(ctx: ServerContext) -> list[Route]:
                 param="response_format",
                 code="unsupported_value",
             )
+        stream = _stream(form, model, task)
+        logprobs = task == "transcribe" and _logprobs(form, model, fmt, stream)
         temperature = multipart.number(form, "temperature", 0.0, 0.0, 1.0)
         granularities = set(
             form.getlist("timestamp_granularities[]") + form.getlist("timestamp_granularities")
@@ -127,17 +274,57 @@ def routes(ctx: ServerContext) -> list[Route]:
                         code="invalid_value",
                     )
                 language = LANGUAGES[code]
-        body = _core.transcription(data, seconds, fmt, task, language, temperature, "word" in granularities)
+        tokens = task == "transcribe" and not _whisper(model) and (stream or fmt == "json")
+        lat = ctx.latencies.for_request(model, overrides.from_scope(scope)) if stream else None
+        out_fmt = "text" if tokens else fmt  # a token-billed json answer is rendered here
+        body = _core.transcription(
+            data, seconds, out_fmt, task, language, temperature, "word" in granularities
+        )
         ctx.usage.record("audio_transcriptions", model, round(seconds))  # usage counts seconds
-        return Response(body, media_type=MEDIA_TYPES[fmt], headers={"x-fakeai-duration-source": source})
+        if tokens:
+            text = body.decode()[:-1]  # the "text" format ends with a newline
+            usage = token_usage(seconds, multipart.text(form, "prompt"), text)
+            if lat is not None:
+                events = await _render(seconds, stream_events, text, usage, logprobs)
+                await self._stream(scope, receive, send, events, lat, start, source)
+                return
+            body = await _render(seconds, json_body, text, usage, logprobs)
+        headers = {"x-fakeai-duration-source": source}
+        await Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)(scope, receive, send)
 
-    async def transcriptions(request: Request) -> Response:
-        return await handle(request, "transcribe")
+    async def _stream(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        events: list[bytes],
+        lat: LatencyProfile,
+        start: float,
+        source: str,
+    ) -> None:
+        """Send ``events`` at TTFT + i x ITL (the done event with the last delta), in one write when
+        the ITL is zero."""
+        ttft, itl = lat.ttft, lat.itl
+        if itl > 0:
+            steps = events
+            offsets = [ttft + i * itl for i in range(len(events) - 1)]
+            offsets.append(offsets[-1])
+        else:
+            steps, offsets = [b"".join(events)], [ttft]
+        headers = [*SSE_HEADERS, (b"x-fakeai-duration-source", source.encode())]
 
-    async def translations(request: Request) -> Response:
-        return await handle(request, "translate")
+        async def start_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = headers
+            await send(message)
 
+        await pacing.send_stream(
+            receive, start_send, steps, offsets, start, self.ctx.ticker, body_send=body_send(scope, send)
+        )
+
+
+def routes(ctx: ServerContext) -> list[Route]:
     return [
-        Route("/v1/audio/transcriptions", transcriptions, methods=["POST"]),
-        Route("/v1/audio/translations", translations, methods=["POST"]),
+        Route("/v1/audio/transcriptions", Transcribe(ctx, "transcribe"), methods=["POST"]),
+        Route("/v1/audio/translations", Transcribe(ctx, "translate"), methods=["POST"]),
     ]
