@@ -8,7 +8,9 @@ import time
 
 import httpx
 import openai
+import pydantic
 import pytest
+from openai.types.responses import ResponseReasoningItem, ResponseStreamEvent
 
 pytestmark = pytest.mark.integration
 
@@ -23,6 +25,21 @@ WEATHER = {
         "additionalProperties": False,
     },
 }
+STREAM_EVENT = pydantic.TypeAdapter(ResponseStreamEvent)
+
+
+class Person(pydantic.BaseModel):
+    name: str
+    age: int
+    tags: list[str]
+    unit: str | None
+
+
+def typed(events: list) -> list:
+    """The events, each validated against the SDK's union of stream events (no untyped fallback)."""
+    for e in events:
+        assert isinstance(e, type(STREAM_EVENT.validate_python(e.to_dict(warnings=False)))), e.type
+    return events
 
 
 def test_text_in_text_out_stored_and_deleted(client: openai.OpenAI) -> None:
@@ -174,6 +191,89 @@ def test_file_search_cites_the_matching_file(client: openai.OpenAI) -> None:
     assert citation.filename == "bread.txt"
 
 
+def test_text_format_gives_what_parse_reads(client: openai.OpenAI) -> None:
+    r = client.responses.parse(model="gpt-4o", input="who", text_format=Person)
+    assert isinstance(r.output_parsed, Person)
+    assert r.text.format.type == "json_schema" and r.text.format.name == "Person" and r.text.format.strict
+    reasoning = {"effort": "minimal", "summary": "concise"}
+    with client.responses.stream(
+        model="o3-mini", input="who", text_format=Person, reasoning=reasoning
+    ) as stream:
+        events = typed(list(stream))
+        final = stream.get_final_response()
+    assert isinstance(final.output_parsed, Person) and final.output[0].type == "reasoning"
+    assert len(final.output[0].summary) == 1  # concise
+    deltas = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    assert Person.model_validate_json(deltas) == final.output_parsed
+    obj = client.responses.create(model="gpt-4o", input="who", text={"format": {"type": "json_object"}})
+    assert isinstance(json.loads(obj.output_text), dict) and obj.text.format.type == "json_object"
+    prose = client.responses.create(model="gpt-4o", input="who", text={"format": {"type": "text"}})
+    assert prose.output_text.count(" ") > 3 and not prose.output_text.startswith("{")
+
+
+def test_reasoning_effort_scales_reasoning_tokens(client: openai.OpenAI) -> None:
+    def tokens(model: str, effort: str) -> list[int]:
+        return [
+            client.responses.create(
+                model=model,
+                input="How many primes are below 100?",
+                reasoning={"effort": effort},
+                extra_body={"seed": s},
+            ).usage.output_tokens_details.reasoning_tokens
+            for s in range(3)
+        ]
+
+    minimal, high = tokens("o3-mini", "minimal"), tokens("o3-mini", "high")
+    assert all(8 <= t <= 32 for t in minimal) and all(512 <= t <= 2048 for t in high)  # chat's ranges
+    assert tokens("gpt-4o", "high") == [0, 0, 0]  # accepted, and no reasoning
+
+
+def test_reasoning_item_and_summary(client: openai.OpenAI) -> None:
+    plain = client.responses.create(model="o3-mini", input="hi", reasoning={"effort": "low"})
+    thought, message = plain.output
+    assert isinstance(thought, ResponseReasoningItem) and thought.id.startswith("rs_")
+    assert thought.summary == [] and message.type == "message" and plain.reasoning.effort == "low"
+    assert all(o.type == "message" for o in client.responses.create(model="gpt-4o", input="hi").output)
+    summarized = client.responses.create(
+        model="deepseek-ai/DeepSeek-R1", input="hi", reasoning={"effort": "minimal", "summary": "auto"}
+    )
+    [part] = summarized.output[0].summary
+    assert part.type == "summary_text" and part.text and summarized.reasoning.summary == "auto"
+    # The output goes back as input, as a client that keeps its own context sends it.
+    again = [*(o.model_dump() for o in summarized.output), {"role": "user", "content": "and?"}]
+    assert client.responses.create(model="deepseek-ai/DeepSeek-R1", input=again, store=False).output_text
+
+    events = typed(
+        list(
+            client.responses.create(
+                model="o4-mini",
+                input="hi",
+                reasoning={"effort": "low", "summary": "detailed"},
+                stream=True,
+                text={"format": {"type": "json_object"}},
+            )
+        )
+    )
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    final = events[-1].response
+    item, message = final.output
+    kinds = [(e.type, getattr(e, "output_index", None)) for e in events]
+    assert kinds[2] == ("response.output_item.added", 0) and events[2].item.summary == []
+    assert kinds[3] == ("response.reasoning_summary_part.added", 0)
+    assert ("response.output_item.done", 0) in kinds and ("response.output_item.added", 1) in kinds
+    assert kinds.index(("response.output_item.done", 0)) < kinds.index(("response.output_item.added", 1))
+    texts = [e for e in events if e.type == "response.reasoning_summary_text.done"]
+    assert [(e.summary_index, e.text, e.item_id) for e in texts] == [
+        (i, p.text, item.id) for i, p in enumerate(item.summary)
+    ]
+    assert len(item.summary) > 1 and all(e.output_index == 1 for e in events if "output_text" in e.type)
+    assert "".join(e.delta for e in events if e.type == "response.reasoning_summary_text.delta") == "".join(
+        p.text for p in item.summary
+    )
+    assert isinstance(json.loads(message.content[0].text), dict)
+    assert final.usage.output_tokens_details.reasoning_tokens > 0
+
+
 def test_bad_inputs(client: openai.OpenAI, http: httpx.Client) -> None:
     def error(body: dict, status: int = 400) -> dict:
         r = http.post("/v1/responses", json=body)
@@ -192,6 +292,34 @@ def test_bad_inputs(client: openai.OpenAI, http: httpx.Client) -> None:
     assert error({"model": "gpt-4o", "input": "hi", "max_output_tokens": 5})["param"] == "max_output_tokens"
     fs = {"type": "file_search", "vector_store_ids": ["vs_nope"]}
     assert error({"model": "gpt-4o", "input": "hi", "tools": [fs]})["param"] == "tools"
+    assert error({"model": "o3", "input": "hi", "reasoning": {"effort": "extreme"}})["param"] == (
+        "reasoning.effort"
+    )
+    assert error({"model": "o3", "input": "hi", "reasoning": {"summary": 5}})["param"] == "reasoning.summary"
+    schema = {"type": "object", "properties": {"n": {"type": 1}}}
+    bad = error(
+        {
+            "model": "gpt-4o",
+            "input": "hi",
+            "text": {"format": {"type": "json_schema", "name": "x", "schema": schema}},
+        }
+    )
+    chat = http.post(
+        "/v1/chat/completions",
+        json={
+            "model": "gpt-4o",
+            "messages": [{"role": "user", "content": "hi"}],
+            "response_format": {"type": "json_schema", "json_schema": {"name": "x", "schema": schema}},
+        },
+    ).json()["error"]
+    assert bad == {**chat, "param": "text.format.schema"} and bad["code"] == "invalid_json_schema"
+    no_name = {"type": "json_schema", "schema": {"type": "object"}}
+    assert (
+        error({"model": "gpt-4o", "input": "hi", "text": {"format": no_name}})["param"] == "text.format.name"
+    )
+    assert error({"model": "gpt-4o", "input": "hi", "text": {"format": {"type": "yaml"}}})["param"] == (
+        "text.format.type"
+    )
     for method, path in [
         ("GET", "/v1/responses/resp_nope"),
         ("DELETE", "/v1/responses/resp_nope"),

@@ -5,10 +5,12 @@ continues it from any worker. Stored responses expire as OpenAI's do, but by siz
 ``--max-expiring-bytes`` (shared with video jobs) the oldest are dropped, so a long load test never
 fills the disk; a dropped response is a 404 like an unknown id. Generation goes through :mod:`fakeai.engine.responder` (the chat
 engine); a stream sends ``response.created``, ``response.in_progress``, then per output item
-``response.output_item.added`` ... ``response.output_item.done`` (with ``content_part`` and
+``response.output_item.added`` ... ``response.output_item.done`` (with ``reasoning_summary_part`` and
+``reasoning_summary_text`` events for a reasoning item's summary, ``content_part`` and
 ``output_text.delta`` events for a message, ``function_call_arguments`` events for a call), and
 ``response.completed`` (``response.incomplete`` when ``max_output_tokens`` cut the answer short), each
-with a ``sequence_number``, the text deltas paced like chat tokens.
+with a ``sequence_number``, the text deltas paced like chat tokens: after the reasoning tokens' time
+(one ITL each, as chat streams them), over which a summary's parts are spread, one delta per part.
 
 ``POST /v1/responses`` is not on the Rust hot path (:mod:`fakeai.api.hot`), by decision: ``store``
 defaults to true, as in OpenAI's API, so the common request writes its response and its input items to
@@ -58,9 +60,22 @@ def events(started: Obj, done: Obj, ttft: float, itl: float) -> tuple[list[bytes
 
     emit("response.created", response=started)
     emit("response.in_progress", response=started)
+    think = done["usage"]["output_tokens_details"]["reasoning_tokens"] * itl
     for index, item in enumerate(done["output"]):
         where = {"output_index": index}
-        if item["type"] == "message":
+        if item["type"] == "reasoning":
+            emit("response.output_item.added", item={**item, "summary": []}, **where)
+            ids = {"item_id": item["id"], "output_index": index}
+            summary = item["summary"]
+            for j, part in enumerate(summary):
+                at = ttft + think * (j + 1) / len(summary)  # a part once its share is thought
+                parts = {"summary_index": j, **ids}
+                emit("response.reasoning_summary_part.added", part={**part, "text": ""}, **parts)
+                emit("response.reasoning_summary_text.delta", delta=part["text"], **parts)
+                emit("response.reasoning_summary_text.done", text=part["text"], **parts)
+                emit("response.reasoning_summary_part.done", part=part, **parts)
+            at = ttft + think
+        elif item["type"] == "message":
             emit("response.output_item.added", item={**item, "status": "in_progress", "content": []}, **where)
             part = item["content"][0]
             ids = {"item_id": item["id"], "output_index": index, "content_index": 0}
@@ -68,7 +83,7 @@ def events(started: Obj, done: Obj, ttft: float, itl: float) -> tuple[list[bytes
             text = part["text"]
             pieces = _PIECE.findall(text) or [text]
             for i, piece in enumerate(pieces):
-                at = ttft + i * itl
+                at = ttft + think + i * itl
                 emit("response.output_text.delta", delta=piece, logprobs=[], **ids)
             emit("response.output_text.done", text=text, logprobs=[], **ids)
             emit("response.content_part.done", part=part, **ids)
@@ -76,7 +91,7 @@ def events(started: Obj, done: Obj, ttft: float, itl: float) -> tuple[list[bytes
             emit(
                 "response.output_item.added", item={**item, "status": "in_progress", "arguments": ""}, **where
             )
-            at = ttft
+            at = ttft + think
             ids = {"item_id": item["id"], "output_index": index}
             emit("response.function_call_arguments.delta", delta=item["arguments"], **ids)
             emit(

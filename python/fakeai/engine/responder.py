@@ -11,19 +11,28 @@ timing are the same engine's. Tools decide the output's shape, deterministically
   ``none`` (``required``, a named function, or ``auto``): one ``function_call`` of the chosen (or
   first) function, with arguments that satisfy its JSON schema. After the client sends the
   ``function_call_output``, the model answers with text, as an agent loop expects.
+
+``text.format`` is handed to the chat engine as its ``response_format`` (the ``json_schema`` fields one
+level down), so the message text is the same schema-valid JSON chat would write, and a bad format is
+chat's 400 naming ``text.format...``. A reasoning model (catalog capability ``reasoning``) thinks as in
+chat, for ``reasoning.effort``'s ranges (other models accept and ignore it); its output starts with a
+``reasoning`` item, whose ``summary`` condenses the reasoning text when ``reasoning.summary`` asks:
+``concise`` its first sentence, ``auto`` its first two, ``detailed`` three parts of two sentences.
 """
 
 from __future__ import annotations
 
+import base64
 import secrets
 import time
 from typing import TYPE_CHECKING, Any, cast
 
+import msgspec
 import orjson
 
 from fakeai import _core
 from fakeai.engine import render, vector_index
-from fakeai.errors import bad_request, not_found
+from fakeai.errors import ApiError, bad_request, not_found
 from fakeai.schemas.chat import ChatRequest, Message
 from fakeai.schemas.common import check_metadata
 from fakeai.schemas.responses import ResponseRequest
@@ -34,6 +43,9 @@ if TYPE_CHECKING:
     from fakeai.context import ServerContext
 
 ROLES = ("user", "assistant", "system", "developer")
+
+#: ``reasoning.summary``: (sentences per summary part, parts) taken from the reasoning text.
+SUMMARY_SHAPE = {"concise": (1, 1), "auto": (2, 1), "detailed": (2, 3)}
 
 
 def item_id(prefix: str) -> str:
@@ -68,10 +80,10 @@ def input_items(value: str | list[dict[str, Any]]) -> list[Obj]:
                     "status": "completed",
                 }
             )
-        elif kind in ("function_call_output", "function_call", "file_search_call"):
+        elif kind in ("function_call_output", "function_call", "file_search_call", "reasoning"):
             if kind == "function_call_output" and not isinstance(item.get("call_id"), str):
                 raise bad_request(f"'input[{i}].call_id' is required.", param=f"input[{i}].call_id")
-            items.append({"id": item.get("id") or item_id("fc"), **item})
+            items.append({"id": item.get("id") or item_id("rs" if kind == "reasoning" else "fc"), **item})
         else:
             raise bad_request(f"Unsupported input item type '{kind}'.", param=f"input[{i}].type")
     if not items:
@@ -169,12 +181,25 @@ def respond(
                 )
     messages = _messages(req.instructions, history)
     function = _function_to_call(req, history)
-    creq = ChatRequest(model=req.model, messages=messages, max_tokens=req.max_output_tokens, seed=req.seed)
-    answer = render.chat(ctx, creq)
+    creq = ChatRequest(
+        model=req.model,
+        messages=messages,
+        max_tokens=req.max_output_tokens,
+        seed=req.seed,
+        reasoning_effort=_effort(ctx, req),
+        response_format=_response_format(req.text),
+    )
+    try:
+        answer = render.chat(ctx, creq)
+    except ApiError as e:
+        raise _format_error(e) from None
     # Not a stream: one JSON body, and the core's (first_token_at, done_at).
     wait = cast("tuple[float, float]", answer.schedule)
     chat = orjson.loads(cast(bytes, answer.payload))
     usage = _usage(chat["usage"])
+    thought = chat["choices"][0]["message"].get("reasoning_content")
+    if thought is not None:  # a reasoning model: its reasoning item comes first
+        output.insert(0, _reasoning_item(req, thought))
     if function is not None:
         schema = orjson.dumps(function.get("parameters") or {"type": "object", "properties": {}})
         try:
@@ -210,6 +235,62 @@ def respond(
     return output, usage, incomplete, wait
 
 
+def _effort(ctx: ServerContext, req: ResponseRequest) -> str | None:
+    """``reasoning.effort`` as chat's ``reasoning_effort``: for reasoning models only (chat refuses it
+    for the others, which the Responses API accepts)."""
+    effort = req.reasoning.effort if req.reasoning else None
+    if effort is None or "reasoning" not in ctx.resolve_model(req.model)[1].capabilities:
+        return None
+    return effort
+
+
+def _response_format(text: Obj | None) -> msgspec.Raw:
+    """``text.format`` as chat's ``response_format`` (a ``json_schema`` format's fields one level
+    down, under ``json_schema``); empty (plain text) when absent."""
+    fmt = (text or {}).get("format")
+    if fmt is None:
+        return msgspec.Raw()
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        fmt = {"type": "json_schema", "json_schema": {k: v for k, v in fmt.items() if k != "type"}}
+    return msgspec.Raw(orjson.dumps(fmt))
+
+
+def _format_error(e: ApiError) -> ApiError:
+    """A chat error about ``response_format`` renamed after the ``text.format`` it was read from
+    (``response_format.json_schema.schema`` -> ``text.format.schema``); other errors unchanged."""
+    old = e.param
+    if old is None or not old.startswith("response_format"):
+        return e
+    new = "text.format" + old.removeprefix("response_format").replace(".json_schema", "", 1)
+    e.param, e.message = new, e.message.replace(f"'{old}'", f"'{new}'")
+    return e
+
+
+def _summary_mode(req: ResponseRequest) -> str | None:
+    """``reasoning.summary`` (or the deprecated ``reasoning.generate_summary``)."""
+    r = req.reasoning
+    return None if r is None else r.summary or r.generate_summary
+
+
+def _reasoning_item(req: ResponseRequest, thought: str) -> Obj:
+    """The ``reasoning`` output item of a reasoning model that thought ``thought``: its summary when
+    ``reasoning.summary`` asks for one (:data:`SUMMARY_SHAPE`), the reasoning itself (base64, standing
+    in for OpenAI's encrypted blob) when ``include`` asks for ``reasoning.encrypted_content``."""
+    mode = _summary_mode(req)
+    summary: list[Obj] = []
+    if mode and thought:
+        per, parts = SUMMARY_SHAPE[mode]
+        sentences = [s.rstrip(".") + "." for s in thought.split(". ", per * parts)[: per * parts]]
+        summary = [
+            {"type": "summary_text", "text": " ".join(sentences[i : i + per])}
+            for i in range(0, len(sentences), per)
+        ]
+    item: Obj = {"id": item_id("rs"), "type": "reasoning", "summary": summary}
+    if "reasoning.encrypted_content" in (req.include or ()):
+        item["encrypted_content"] = base64.b64encode(thought.encode()).decode()
+    return item
+
+
 def _usage(chat: Obj) -> Obj:
     """A chat completion's ``usage`` as the Responses API writes it (every field the SDK types require)."""
     prompt, completion = chat["prompt_tokens"], chat["completion_tokens"]
@@ -242,7 +323,10 @@ def response_object(req: ResponseRequest, id: str, created: float) -> Obj:
         "output": [],
         "parallel_tool_calls": req.parallel_tool_calls,
         "previous_response_id": req.previous_response_id,
-        "reasoning": req.reasoning or {"effort": None, "summary": None},
+        "reasoning": {
+            "effort": req.reasoning.effort if req.reasoning else None,
+            "summary": _summary_mode(req),
+        },
         "store": req.store,
         "temperature": 1.0 if req.temperature is None else req.temperature,
         "text": req.text or {"format": {"type": "text"}},

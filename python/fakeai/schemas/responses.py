@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
 from fakeai.schemas.common import INT32_MAX, Seed
+
+Summary = Literal["auto", "concise", "detailed"]
+
+
+class Reasoning(msgspec.Struct, gc=False):
+    """``reasoning``: how long a reasoning model thinks (the ranges of chat's ``reasoning_effort``) and
+    whether its reasoning item carries a summary. ``generate_summary`` is the deprecated ``summary``."""
+
+    effort: Literal["minimal", "low", "medium", "high"] | None = None
+    summary: Summary | None = None
+    generate_summary: Summary | None = None
 
 
 class ResponseRequest(msgspec.Struct):
@@ -27,6 +38,7 @@ class ResponseRequest(msgspec.Struct):
     include: list[str] | None = None
     user: str | None = None
     seed: Seed | None = None
+    # ``text.format`` is read by the Rust core as chat's ``response_format`` (see engine/responder.py).
     text: dict[str, Any] | None = None
-    reasoning: dict[str, Any] | None = None
+    reasoning: Reasoning | None = None
     truncation: str | None = None
