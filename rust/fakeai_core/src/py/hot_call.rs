@@ -238,11 +238,20 @@ impl HotCall {
                 self.respond(py)
             }
             State::Draining => {
-                let kind =
-                    result.cast::<PyDict>().ok().and_then(|m| m.get_item(intern!(py, "type")).ok().flatten());
+                let message = result.cast::<PyDict>().ok();
+                let kind = message.and_then(|m| m.get_item(intern!(py, "type")).ok().flatten());
                 let request = kind.is_some_and(|k| {
                     k.cast::<PyString>().is_ok_and(|s| s.to_str().is_ok_and(|s| s == "http.request"))
                 });
+                let more = message
+                    .and_then(|m| m.get_item(intern!(py, "more_body")).ok().flatten())
+                    .is_some_and(|m| m.is_truthy().unwrap_or(false));
+                if request && more {
+                    // HTTP/2: a request ending in its own empty DATA frame comes as an empty message
+                    // with more_body, then the last one; read on until the body's end
+                    self.current = Some(awaiting(&self.receive.bind(py).call0()?)?.unbind());
+                    return Ok(());
+                }
                 let receive = if request {
                     self.receive.clone_ref(py)
                 } else {
