@@ -33,6 +33,10 @@ def envelope(r, status):
         ({**OK, "top_p": "high"}, "top_p"),
         ({**OK, "stream": "yes"}, "stream"),
         ({**OK, "stop": 5}, "stop"),
+        # up to 16 stop sequences of up to 1,000 characters: 100,000 stalled a worker for 17 s
+        ({**OK, "stop": ["zq"] * 17}, "stop"),
+        ({**OK, "stop": "z" * 1001}, "stop"),
+        ({**OK, "stop": ["z" * 1001]}, "stop[0]"),
         ({**OK, "top_logprobs": 3}, "top_logprobs"),
         ({**OK, "logprobs": True, "top_logprobs": 21}, "top_logprobs"),
         ({"model": "gpt-4o", "messages": [{"content": "no role"}]}, "messages[0].role"),
@@ -118,7 +122,10 @@ def test_integers_past_their_range_are_400(http, path, body, param):
     assert error["param"] == param
 
 
-@pytest.mark.parametrize("field, value", [("max_tokens", 2**32), ("max_tokens", 2**64), ("top_k", 2**31)])
+@pytest.mark.parametrize(
+    "field, value",
+    [("max_tokens", 2**32), ("max_tokens", 2**64), ("top_k", 2**31), ("stop_sequences", ["zq"] * 17)],
+)
 def test_anthropic_messages_integers_past_their_range_are_400(http, field, value):
     body = {"model": "claude-3-5-sonnet", "max_tokens": 16, "messages": [{"role": "user", "content": "x"}]}
     r = http.post("/v1/messages", json={**body, field: value}, headers={"anthropic-version": "2023-06-01"})

@@ -25,7 +25,11 @@ Temperature = Annotated[float, Meta(ge=0, le=2)]
 Probability = Annotated[float, Meta(ge=0, le=1)]
 Penalty = Annotated[float, Meta(ge=-2, le=2)]
 ChoiceCount = Annotated[int, Meta(ge=1, le=128)]
-Stop = str | list[str] | None
+#: Stop sequences: OpenAI takes up to 4, vLLM any number; fakeai up to 16 of up to 1,000 characters,
+#: so that finding them in every choice's text stays cheap (100,000 of them stalled a worker for 17 s).
+MAX_STOPS = 16
+StopText = Annotated[str, Meta(max_length=1000)]
+Stop = StopText | Annotated[list[StopText], Meta(max_length=MAX_STOPS)] | None
 
 
 def decimal(raw: str, most: int) -> int | None:

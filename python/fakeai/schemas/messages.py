@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from fakeai.schemas.common import Count, PositiveInt
+from fakeai.schemas.common import MAX_STOPS, Count, PositiveInt, StopText
 
 
 class Block(msgspec.Struct, gc=False):
@@ -49,7 +49,7 @@ class MessagesRequest(msgspec.Struct, gc=False):
     messages: Annotated[list[Message], Meta(min_length=1)]
     max_tokens: PositiveInt
     system: str | list[Block] | None = None
-    stop_sequences: list[str] | None = None
+    stop_sequences: Annotated[list[StopText], Meta(max_length=MAX_STOPS)] | None = None
     stream: bool = False
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
