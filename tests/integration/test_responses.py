@@ -292,6 +292,15 @@ def test_bad_inputs(client: openai.OpenAI, http: httpx.Client) -> None:
     assert error({"model": "gpt-4o", "input": "hi", "max_output_tokens": 5})["param"] == "max_output_tokens"
     fs = {"type": "file_search", "vector_store_ids": ["vs_nope"]}
     assert error({"model": "gpt-4o", "input": "hi", "tools": [fs]})["param"] == "tools"
+    # malformed file_search tools answered 500 before
+    for ids in (5, [[]], "vs_x", [], ["vs"] * 17, [7]):
+        tool = {"type": "file_search", "vector_store_ids": ids}
+        assert error({"model": "gpt-4o", "input": "hi", "tools": [tool]})["param"] == "tools.vector_store_ids"
+    for most in ("x", 1e9, [1], 2.5, 0, 51, True):
+        tool = {**fs, "max_num_results": most}
+        assert error({"model": "gpt-4o", "input": "hi", "tools": [tool]})["param"] == "tools.max_num_results"
+    assert error({"model": "gpt-4o", "input": "hi", "tool_choice": "x"})["param"] == "tool_choice"
+    assert error({"model": "m" * 513, "input": "hi"})["param"] == "model"
     assert error({"model": "o3", "input": "hi", "reasoning": {"effort": "extreme"}})["param"] == (
         "reasoning.effort"
     )

@@ -144,6 +144,8 @@ def respond(
             raise bad_request(f"Unsupported tool type '{tool.get('type')}'.", param="tools")
         if tool.get("type") == "function" and not isinstance(tool.get("name"), str):
             raise bad_request("A function tool needs a 'name'.", param="tools")
+        if tool.get("type") == "file_search":
+            _check_file_search(tool)
     output: list[Obj] = []
     annotations: list[Obj] = []
     file_search = next((t for t in req.tools if t.get("type") == "file_search"), None)
@@ -233,6 +235,32 @@ def respond(
     )
     incomplete = {"reason": "max_output_tokens"} if capped else None
     return output, usage, incomplete, wait
+
+
+#: A ``file_search`` tool's vector stores (a bound, not OpenAI's number) and its ``max_num_results`` range.
+MAX_SEARCHED_STORES = 16
+MAX_SEARCH_RESULTS = 50
+
+
+def _check_file_search(tool: Obj) -> None:
+    """A ``file_search`` tool's ``vector_store_ids`` (1-16 ids) and ``max_num_results`` (1-50), or a 400
+    naming the field."""
+    ids = tool.get("vector_store_ids")
+    if (
+        not isinstance(ids, list)
+        or not 1 <= len(ids) <= MAX_SEARCHED_STORES
+        or not all(isinstance(i, str) and 0 < len(i) <= 128 for i in ids)
+    ):
+        raise bad_request(
+            f"'vector_store_ids' must be a list of 1 to {MAX_SEARCHED_STORES} vector store ids.",
+            param="tools.vector_store_ids",
+        )
+    most = tool.get("max_num_results", 10)
+    if type(most) is not int or not 1 <= most <= MAX_SEARCH_RESULTS:
+        raise bad_request(
+            f"'max_num_results' must be an integer from 1 to {MAX_SEARCH_RESULTS}.",
+            param="tools.max_num_results",
+        )
 
 
 def _effort(ctx: ServerContext, req: ResponseRequest) -> str | None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from fakeai.schemas.common import INT32_MAX, Seed
+from fakeai.schemas.common import INT32_MAX, ModelId, Seed
 
 Summary = Literal["auto", "concise", "detailed"]
 
@@ -22,11 +22,11 @@ class Reasoning(msgspec.Struct, gc=False):
 
 
 class ResponseRequest(msgspec.Struct):
-    model: Annotated[str, Meta(min_length=1)]
+    model: ModelId
     input: str | list[dict[str, Any]] = ""
     instructions: str | None = None
     tools: list[dict[str, Any]] = []
-    tool_choice: str | dict[str, Any] = "auto"
+    tool_choice: Literal["none", "auto", "required"] | dict[str, Any] = "auto"
     previous_response_id: str | None = None
     store: bool = True
     stream: bool = False
