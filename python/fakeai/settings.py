@@ -81,6 +81,7 @@ class Settings:
             "--ttft",
             "Time to first token of every model, ms (0 = off).",
             minimum=0,
+            maximum=3_600_000,
             live=True,
             group=TIMING,
             unset="per model",
@@ -92,6 +93,7 @@ class Settings:
             "--itl",
             "Inter-token latency of every model, ms (0 = off).",
             minimum=0,
+            maximum=3_600_000,
             live=True,
             group=TIMING,
             unset="per model",
@@ -103,6 +105,7 @@ class Settings:
             "--jitter",
             "Relative spread of simulated delays (0.1 = +-10%).",
             minimum=0,
+            maximum=1,
             live=True,
             group=TIMING,
             unset="per model",
@@ -214,19 +217,32 @@ class Settings:
     )
     rpm: int = field(
         default=0,
-        metadata=_knob("--rpm", "Requests/minute per key (0: tier's).", minimum=0, live=True, group=GATEWAY),
+        metadata=_knob(
+            "--rpm",
+            "Requests/minute per key (0: tier's).",
+            minimum=0,
+            maximum=10**12,
+            live=True,
+            group=GATEWAY,
+        ),
     )
     tpm: int = field(
         default=0,
-        metadata=_knob("--tpm", "Tokens/minute per key (0: tier's).", minimum=0, live=True, group=GATEWAY),
+        metadata=_knob(
+            "--tpm", "Tokens/minute per key (0: tier's).", minimum=0, maximum=10**12, live=True, group=GATEWAY
+        ),
     )
     rpd: int = field(
         default=0,
-        metadata=_knob("--rpd", "Requests/day per key (0: tier's).", minimum=0, live=True, group=GATEWAY),
+        metadata=_knob(
+            "--rpd", "Requests/day per key (0: tier's).", minimum=0, maximum=10**12, live=True, group=GATEWAY
+        ),
     )
     tpd: int = field(
         default=0,
-        metadata=_knob("--tpd", "Tokens/day per key (0: tier's).", minimum=0, live=True, group=GATEWAY),
+        metadata=_knob(
+            "--tpd", "Tokens/day per key (0: tier's).", minimum=0, maximum=10**12, live=True, group=GATEWAY
+        ),
     )
     error_rate: float = field(
         default=0.0,
@@ -263,6 +279,8 @@ class Settings:
         metadata=_knob(
             "--fault-seed",
             "Seed of error and chaos draws (same seed, same faults).",
+            minimum=0,
+            maximum=2**64 - 1,
             live=True,
             group=GATEWAY,
         ),
@@ -293,6 +311,7 @@ class Settings:
             "--chaos-after",
             "Chunks sent before a drawn cut, stall or bad chunk.",
             minimum=0,
+            maximum=1_000_000_000,
             live=True,
             group=GATEWAY,
         ),
@@ -303,6 +322,7 @@ class Settings:
             "--chaos-delay-ms",
             "Length of a drawn stall or first-byte delay, ms.",
             minimum=0,
+            maximum=3_600_000,
             live=True,
             group=GATEWAY,
         ),
@@ -741,6 +761,7 @@ class Settings:
             "--prefill-overhead-ms",
             "Fixed part of the time to first token (overrides the model profile; ignored with --ttft).",
             minimum=0,
+            maximum=3_600_000,
             live=True,
             group=VLLM,
             unset="per model",
@@ -752,6 +773,7 @@ class Settings:
             "--prefill-time-per-token-us",
             "Prefill time per uncached prompt token (overrides the model profile; ignored with --ttft).",
             minimum=0,
+            maximum=1_000_000,
             live=True,
             group=VLLM,
             unset="per model",
@@ -786,6 +808,7 @@ class Settings:
             "--time-factor-under-load",
             "TTFT/ITL multiplier at a full batch of --max-num-seqs, growing linearly with running requests.",
             minimum=1,
+            maximum=1000,
             group=VLLM,
         ),
     )

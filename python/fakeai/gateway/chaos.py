@@ -107,7 +107,8 @@ def wrap(send: Send, plan: Plan, malformed_chunk: bytes = MALFORMED) -> Send:
             return
         mark = max(min(marks), sent)
         cut = _split(body, mark - sent) if sse else (0 if mark == sent else len(body))
-        if cut:
+        if cut or (mark == 0 and plan.disconnect_after == 0):
+            # (an empty piece makes the server send the headers: with none, it answers a 500 instead)
             await send({"type": "http.response.body", "body": body[:cut], "more_body": True})
         sent = mark
         if plan.disconnect_after is not None and mark >= plan.disconnect_after:

@@ -22,6 +22,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from fakeai.errors import ApiError
+from fakeai.gateway import chaos
 from fakeai.http.asgi import ClientGone, Receive, Scope, Send
 
 log = logging.getLogger("fakeai")
@@ -51,6 +52,8 @@ class _Guarded:
             return
         except ApiError as e:
             await _answer(e, scope, receive, send)
+        except chaos.Disconnect:
+            raise  # a drawn disconnect: the gateway ends the response where it was cut
         except Exception:
             log.exception("unexpected error on POST %s", scope["path"])
             error = ApiError(

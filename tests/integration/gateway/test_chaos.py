@@ -45,6 +45,26 @@ def test_disconnect_after_k_chunks(base_url):
     assert error is None and events[-1] == b"data: [DONE]"
 
 
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("/v1/chat/completions", {**STREAM, "stream": False}),
+        ("/v1/completions", {"model": "gpt-4o", "prompt": "hi", "max_tokens": 4}),
+        ("/v1/embeddings", {"model": "text-embedding-3-small", "input": "hi"}),
+        ("/v1/responses", {"model": "gpt-4o", "input": "hi"}),
+    ],
+)
+def test_disconnect_after_zero_cuts_a_whole_answer_after_its_headers(base_url, path, body):
+    """A non-streamed answer is one chunk: K=0 cuts it after the headers (the hot routes answered a
+    500 and logged a traceback instead)."""
+    with pytest.raises(httpx.RemoteProtocolError):
+        with httpx.stream(
+            "POST", base_url + path, json=body, headers={"x-fakeai-disconnect-after": "0"}, timeout=10
+        ) as r:
+            assert r.status_code == 200
+            r.read()
+
+
 def test_stall_mid_stream(base_url):
     events, error, stamps = _events(base_url, {"x-fakeai-stall-ms": "400", "x-fakeai-stall-after": "3"})
     assert error is None and events[-1] == b"data: [DONE]"
