@@ -10,9 +10,11 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
-def envelope(r: httpx.Response, param: str) -> None:
+def envelope(r: httpx.Response, param: str) -> dict:
     assert r.status_code == 400, r.text
-    assert r.json()["error"]["param"] == param
+    error = r.json()["error"]
+    assert error["param"] == param
+    return error
 
 
 def test_usage_and_costs_count_what_was_served(start_server) -> None:
@@ -94,7 +96,11 @@ def test_paging_and_bad_parameters(http: httpx.Client) -> None:
     ).json()
     assert rest["data"][0]["start_time"] == first["data"][-1]["end_time"] and not rest["has_more"]
     path = "/v1/organization/usage/completions"
-    envelope(http.get(path), "start_time")
+    missing = envelope(http.get(path), "start_time")
+    assert missing["code"] == "missing_required_parameter"
+    for given in ("-1", "abc", "²"):  # said "is required" though it was given
+        bad = envelope(http.get(path, params={"start_time": given}), "start_time")
+        assert bad["code"] == "invalid_value" and "required" not in bad["message"]
     envelope(http.get(path, params={"start_time": now, "end_time": now - 5}), "end_time")
     envelope(http.get(path, params={"start_time": now, "bucket_width": "2d"}), "bucket_width")
     envelope(http.get(path, params={"start_time": now, "bucket_width": "1d", "limit": 32}), "limit")

@@ -25,6 +25,7 @@ from fakeai.api.resources import json_response
 from fakeai.context import ServerContext
 from fakeai.engine.usage import CACHED, INPUT, OUTPUT, REQUESTS, UsageMeter, price
 from fakeai.errors import bad_request
+from fakeai.schemas.common import decimal
 
 WIDTHS = {"1m": 60, "1h": 3600, "1d": 86400}
 LIMITS = {"1m": (60, 1440), "1h": (24, 168), "1d": (7, 31)}
@@ -62,16 +63,24 @@ MAX_UNIX_TIME = 253_402_300_799
 
 
 def _unix(raw: str | None, param: str, message: str) -> int:
-    """Unix seconds from a query parameter: ASCII digits up to :data:`MAX_UNIX_TIME`."""
-    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 12 or int(raw) > MAX_UNIX_TIME:
+    """Unix seconds from a query parameter: ASCII digits up to :data:`MAX_UNIX_TIME` (``message`` says
+    what a bad value should be; a missing one is named as missing)."""
+    if raw is None:
+        raise bad_request(
+            f"Missing required parameter: '{param}' (Unix seconds).",
+            param=param,
+            code="missing_required_parameter",
+        )
+    value = decimal(raw, MAX_UNIX_TIME)
+    if value is None:
         raise bad_request(message, param=param, code="invalid_value")
-    return int(raw)
+    return value
 
 
 def _window(request: Request, widths: tuple[str, ...]) -> tuple[int, int, str, int]:
     """``(first bucket start, end, width name, limit)`` of a request."""
     query = request.query_params
-    start = _unix(query.get("start_time"), "start_time", "'start_time' (Unix seconds) is required.")
+    start = _unix(query.get("start_time"), "start_time", "'start_time' must be Unix seconds (0 or more).")
     end_message = "'end_time' must be Unix seconds after 'start_time'."
     end = _unix(query.get("end_time", str(int(time.time()) + 1)), "end_time", end_message)
     if end <= start:
