@@ -55,7 +55,8 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
 
 
 _MISSING = re.compile(r"missing required field `([^`]+)`")
-_AT = re.compile(r" - at `\$\.?([^`]*)`$")
+#: Where msgspec says the bad value is: ``- at `$.a[0].b```, or ``- at `key` in `$.a``` for a mapping's key.
+_AT = re.compile(r" - at `(?:key` in `)?\$\.?([^`]*)`$")
 
 
 def not_found(what: str, id: str, param: str | None = None) -> ApiError:
@@ -73,7 +74,7 @@ def invalid_body(exc: msgspec.DecodeError) -> ApiError:
             code="invalid_json",
         )
     at = _AT.search(text)
-    path = at.group(1) if at else ""
+    path = at.group(1).replace("[...]", "") if at else ""  # a mapping's value: the mapping is named
     missing = _MISSING.search(text)
     if missing:
         param = f"{path}.{missing.group(1)}" if path else missing.group(1)

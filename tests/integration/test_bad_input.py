@@ -37,6 +37,8 @@ def envelope(r, status):
         ({**OK, "stop": ["zq"] * 17}, "stop"),
         ({**OK, "stop": "z" * 1001}, "stop"),
         ({**OK, "stop": ["z" * 1001]}, "stop[0]"),
+        ({**OK, "logit_bias": {"abc": 1}}, "logit_bias"),  # token ids and -100..100, as OpenAI checks
+        ({**OK, "logit_bias": {"1": 1e308}}, "logit_bias"),
         ({**OK, "top_logprobs": 3}, "top_logprobs"),
         ({**OK, "logprobs": True, "top_logprobs": 21}, "top_logprobs"),
         ({"model": "gpt-4o", "messages": [{"content": "no role"}]}, "messages[0].role"),

@@ -14,6 +14,7 @@ from msgspec import Meta
 from fakeai.schemas.common import (
     ChoiceCount,
     Count,
+    LogitBias,
     ModelId,
     Penalty,
     PositiveInt,
@@ -108,7 +109,7 @@ class ChatRequest(msgspec.Struct, gc=False):
     top_p: Probability | None = None
     frequency_penalty: Penalty | None = None
     presence_penalty: Penalty | None = None
-    logit_bias: dict[str, float] | None = None
+    logit_bias: LogitBias | None = None
     logprobs: bool | None = None
     top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None
     user: str | None = None

@@ -25,6 +25,12 @@ Temperature = Annotated[float, Meta(ge=0, le=2)]
 Probability = Annotated[float, Meta(ge=0, le=1)]
 Penalty = Annotated[float, Meta(ge=-2, le=2)]
 ChoiceCount = Annotated[int, Meta(ge=1, le=128)]
+#: ``logit_bias``: token ids (as strings) to biases from -100 to 100, as OpenAI checks them; at most
+#: 1,024 entries (accepted and otherwise ignored).
+LogitBias = Annotated[
+    dict[Annotated[str, Meta(pattern=r"^[0-9]{1,10}$")], Annotated[float, Meta(ge=-100, le=100)]],
+    Meta(max_length=1024),
+]
 #: Stop sequences: OpenAI takes up to 4, vLLM any number; fakeai up to 16 of up to 1,000 characters,
 #: so that finding them in every choice's text stays cheap (100,000 of them stalled a worker for 17 s).
 MAX_STOPS = 16

@@ -14,6 +14,7 @@ from msgspec import Meta
 from fakeai.schemas.common import (
     ChoiceCount,
     Count,
+    LogitBias,
     ModelId,
     Penalty,
     Probability,
@@ -41,7 +42,7 @@ class CompletionRequest(msgspec.Struct, gc=False):
     top_p: Probability | None = None
     frequency_penalty: Penalty | None = None
     presence_penalty: Penalty | None = None
-    logit_bias: dict[str, float] | None = None
+    logit_bias: LogitBias | None = None
     user: str | None = None
     min_tokens: Count = 0
     ignore_eos: bool = False
