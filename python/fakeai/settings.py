@@ -794,12 +794,11 @@ class Settings:
         default=None,
         metadata=_knob(
             "--max-waiting-queue-length",
-            "Requests allowed to wait for a slot; more are refused with 503 (default: no limit in fixed "
-            "timing, 4096 per engine-model replica).",
+            "Requests allowed to wait for a slot; more are refused with 503.",
             minimum=0,
             maximum=1_000_000,
             group=VLLM,
-            unset="no limit",
+            unset="4096 per engine-model replica, no limit in fixed timing",
         ),
     )
     time_factor_under_load: float = field(

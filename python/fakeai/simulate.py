@@ -75,15 +75,15 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         default="meta-llama/Llama-3.1-8B-Instruct",
-        help="Model id (catalog or Hugging Face id of a known architecture) [meta-llama/Llama-3.1-8B-Instruct].",
+        help="Model id (catalog or Hugging Face id of a known architecture) (default: meta-llama/Llama-3.1-8B-Instruct).",
     )
     for name in deployment.OPTIONS:
         add_option(p, Settings.knob(name), typed=False)
     p.add_argument(
-        "--isl", type=str, default="200", metavar="TOKENS", help="Prompt tokens per request [200]."
+        "--isl", type=str, default="200", metavar="TOKENS", help="Prompt tokens per request. (default: 200)"
     )
     p.add_argument(
-        "--osl", type=str, default="200", metavar="TOKENS", help="Output tokens per request [200]."
+        "--osl", type=str, default="200", metavar="TOKENS", help="Output tokens per request. (default: 200)"
     )
     load = p.add_mutually_exclusive_group()
     load.add_argument(
@@ -99,9 +99,9 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         default=None,
         metavar="N",
         help=(
-            "Requests sent per level [closed loop: max(200, 10 x C), measured after 3 rounds (3 x C) of"
-            " warm-up and before the last round; rate: max(500, 120 s of arrivals), the first tenth"
-            " warm-up]."
+            "Requests sent per level; a closed loop measures after 3 rounds (3 x C) of warm-up and before"
+            " the last round, so it needs at least 3 x C; Poisson arrivals leave the first tenth out."
+            " (default: closed loop max(200, 10 x C); rate max(500, 120 s of arrivals))"
         ),
     )
     p.add_argument(
@@ -113,7 +113,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
             "Closed loop only: measure as GenAI-Perf (perf_analyzer's time windows) does with this"
             " --measurement-interval, instead of the steady state: windows of 1.2 x MS from the start,"
             " no warm-up, stop at 3 windows agreeing within --stability-percentage (at most 10), every"
-            " request that ended by then (--requests then caps the requests sent) [off]."
+            " request that ended by then (--requests then caps the requests sent). (default: off)"
         ),
     )
     p.add_argument(
@@ -122,11 +122,11 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         default="999",
         metavar="PCT",
         help="With --measurement-interval: how closely 3 windows must agree (max/min <= 1 + PCT/100),"
-        " as GenAI-Perf's option [999, GenAI-Perf's default; perf_analyzer's own is 10].",
+        " as GenAI-Perf's option. (default: 999, GenAI-Perf's; perf_analyzer's own is 10)",
     )
-    p.add_argument("--seed", type=str, default="0", help="Seed of Poisson arrivals [0].")
+    p.add_argument("--seed", type=str, default="0", help="Seed of Poisson arrivals. (default: 0)")
     p.add_argument(
-        "--format", choices=("table", "json", "csv"), default="table", help="Output format [table]."
+        "--format", choices=("table", "json", "csv"), default="table", help="Output format. (default: table)"
     )
     p.add_argument(
         "--config", default=None, metavar="FILE", help="Scenario file (as fakeai server's) setting options."
@@ -135,7 +135,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--progress",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="Progress bar on stderr [on when stderr is a terminal].",
+        help="Progress bar on stderr. (default: on when stderr is a terminal)",
     )
     return p
 
