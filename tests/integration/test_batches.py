@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 
 import httpx
@@ -159,7 +160,7 @@ def test_cancel(client: openai.OpenAI) -> None:  # the default server: a batch t
     cancelling = client.batches.cancel(batch.id)
     assert cancelling.status == "cancelling" and cancelling.cancelling_at
     done, _ = wait_done(client, batch.id)
-    assert done.status == "cancelled" and done.cancelled_at
+    assert done.status == "cancelled" and done.cancelled_at and done.usage is not None
     with pytest.raises(openai.BadRequestError, match="status 'cancelled'"):
         client.batches.cancel(batch.id)
 
@@ -245,3 +246,151 @@ def test_workers_share_batches_and_a_restart_keeps_results(start_server, tmp_pat
             assert (
                 httpx.get(f"{url}/v1/files/{b.output_file_id}/content").content == outputs[b.output_file_id]
             )
+
+
+def heavy_line(i: int, tokens: int) -> dict:
+    body = {
+        "model": "gpt-4o-mini",
+        "messages": [{"role": "user", "content": "hi"}],
+        "max_tokens": tokens,
+        "ignore_eos": True,
+    }
+    return {"custom_id": f"h{i}", "method": "POST", "url": "/v1/chat/completions", "body": body}
+
+
+def run_batch(client: openai.OpenAI, rows: list[dict], endpoint: str = "/v1/chat/completions", **kw):
+    file = client.files.create(file=("in.jsonl", jsonl(rows)), purpose="batch")
+    batch = client.batches.create(input_file_id=file.id, endpoint=endpoint, completion_window="24h", **kw)
+    return file, wait_done(client, batch.id)[0]
+
+
+def stored_bytes(client: openai.OpenAI) -> int:
+    return sum(f.bytes for f in client.files.list())
+
+
+QUOTA = 300_000
+QUOTA_FLAGS = ("--ttft", "0", "--itl", "0", "--batch-duration", "0.2", "--max-storage-bytes", str(QUOTA))
+
+
+def test_batch_output_counts_against_the_storage_quota(start_server) -> None:
+    flags = (*QUOTA_FLAGS, "--max-generated-tokens", "4000")
+    with (
+        start_server(*flags) as url,
+        openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0, timeout=20) as c,
+    ):
+        # --max-generated-tokens bounds each line, as it bounds a live request
+        _, done = run_batch(c, [heavy_line(0, 1000), heavy_line(1, 1000), heavy_line(2, 4001)])
+        assert done.status == "completed", done.errors
+        assert (done.request_counts.completed, done.request_counts.failed) == (2, 1)
+        [too_long] = lines(c, done.error_file_id)
+        assert too_long["response"]["status_code"] == 400
+        output = c.files.retrieve(done.output_file_id)
+        assert output.bytes > 10_000
+        room = QUOTA - stored_bytes(c)  # the output and error files are in the total
+        assert 0 < room < QUOTA - output.bytes
+        with pytest.raises(openai.BadRequestError) as exc:
+            c.files.create(file=("big.bin", b"x" * (room + 1)), purpose="user_data")
+        assert exc.value.body["code"] == "storage_quota_exceeded"
+        assert c.files.create(file=("fits.bin", b"x" * room), purpose="user_data").bytes == room
+
+
+def test_a_batch_whose_output_passes_the_quota_fails_and_keeps_nothing(start_server) -> None:
+    with (
+        start_server(*QUOTA_FLAGS) as url,
+        openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0, timeout=20) as c,
+    ):
+        # ~40 x 2000 tokens of output (hundreds of KB) from a 7 KB input: more than the quota
+        file, done = run_batch(c, [heavy_line(i, 2000) for i in range(40)])
+        assert done.status == "failed" and done.failed_at
+        [error] = done.errors.data
+        assert error.code == "storage_quota_exceeded" and "--max-storage-bytes" in error.message
+        assert done.output_file_id is None and done.error_file_id is None
+        assert 0 < done.request_counts.completed < 40
+        assert [f.id for f in c.files.list()] == [file.id]  # the partial output was discarded
+        room = QUOTA - file.bytes
+        assert c.files.create(file=("mine.bin", b"x" * room), purpose="user_data").bytes == room
+
+
+def test_a_batch_keeps_the_first_100_errors(fast: openai.OpenAI) -> None:
+    _, done = run_batch(fast, [chat_line(i) for i in range(300)], endpoint="/v1/embeddings")
+    assert done.status == "failed"
+    assert [e.line for e in done.errors.data] == list(range(1, 101))
+    assert done.model == "gpt-4o-mini"
+    assert done.usage is not None and done.usage.total_tokens == 0
+
+
+def test_an_expired_input_file_is_unknown(start_server, tmp_path) -> None:
+    flags = ("--ttft", "0", "--itl", "0", "--batch-duration", "0.2", "--data-dir", str(tmp_path))
+    with (
+        start_server(*flags) as url,
+        openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0, timeout=20) as c,
+    ):
+        file = c.files.create(
+            file=("in.jsonl", jsonl([chat_line(0)])),
+            purpose="batch",
+            expires_after={"anchor": "created_at", "seconds": 3600},
+        )
+        created = c.batches.create(
+            input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h"
+        )
+        assert wait_done(c, created.id)[0].status == "completed"
+        db = sqlite3.connect(tmp_path / "fakeai.db", timeout=10)
+        with db:  # the hour passes; the completed batch is taken up again (as after a worker died)
+            (body,) = db.execute(
+                "SELECT body FROM objects WHERE kind = 'file' AND id = ?", (file.id,)
+            ).fetchone()
+            expired = {**json.loads(body), "expires_at": int(time.time()) - 1}
+            db.execute(
+                "UPDATE objects SET body = ? WHERE kind = 'file' AND id = ?", (json.dumps(expired), file.id)
+            )
+            db.execute(
+                "UPDATE objects SET body = ?, status = 'validating', lease_owner = NULL WHERE id = ?",
+                (created.model_dump_json(), created.id),
+            )
+        db.close()
+        with pytest.raises(openai.NotFoundError):
+            c.files.retrieve(file.id)
+        with pytest.raises(openai.NotFoundError) as exc:
+            c.batches.create(input_file_id=file.id, endpoint="/v1/chat/completions", completion_window="24h")
+        assert exc.value.body["param"] == "input_file_id"
+        again = wait_done(c, created.id)[0]
+        assert again.status == "failed" and [e.code for e in again.errors.data] == ["invalid_file"]
+
+
+@pytest.mark.parametrize(
+    ("after", "param"),
+    [
+        ({"anchor": "last_active_at", "seconds": 3600}, "output_expires_after.anchor"),
+        ({"seconds": 3600}, "output_expires_after.anchor"),
+        ({"anchor": "created_at"}, "output_expires_after.seconds"),
+        ({"anchor": "created_at", "seconds": 3599}, "output_expires_after.seconds"),
+        ({"anchor": "created_at", "seconds": 2592001}, "output_expires_after.seconds"),
+        ({"anchor": "created_at", "seconds": "3600"}, "output_expires_after.seconds"),
+        ({"anchor": "created_at", "seconds": True}, "output_expires_after.seconds"),
+        ({"anchor": "created_at", "seconds": 3600, "days": 1}, "output_expires_after.days"),
+    ],
+)
+def test_bad_output_expires_after_is_400(fast: openai.OpenAI, after: dict, param: str) -> None:
+    file = fast.files.create(file=("in.jsonl", jsonl([chat_line(0)])), purpose="batch")
+    with pytest.raises(openai.BadRequestError) as exc:
+        fast.batches.create(
+            input_file_id=file.id,
+            endpoint="/v1/chat/completions",
+            completion_window="24h",
+            output_expires_after=after,  # type: ignore[arg-type]
+        )
+    assert exc.value.body["param"] == param
+
+
+def test_output_expires_after_sets_the_output_files_expiry(fast: openai.OpenAI) -> None:
+    rows = [chat_line(0), {**chat_line(1), "body": {"model": "gpt-4o-mini", "messages": "x"}}]
+    _, done = run_batch(fast, rows, output_expires_after={"anchor": "created_at", "seconds": 7200})
+    assert done.status == "completed"
+    for file_id in (done.output_file_id, done.error_file_id):
+        file = fast.files.retrieve(file_id)
+        assert file.expires_at == file.created_at + 7200
+    shown = [
+        fast.batches.with_raw_response.retrieve(done.id).http_response.json(),
+        *fast.batches.with_raw_response.list().http_response.json()["data"],
+    ]
+    assert all(not key.startswith("_") for batch in shown for key in batch)

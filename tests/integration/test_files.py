@@ -6,6 +6,8 @@ import concurrent.futures
 import io
 import json
 import os
+import sqlite3
+import time
 
 import httpx
 import openai
@@ -201,3 +203,46 @@ def test_data_dir_survives_restart(start_server, tmp_path) -> None:
         ).json()["id"]
     with start_server("--data-dir", str(tmp_path)) as url:
         assert httpx.get(f"{url}/v1/files/{file_id}/content").content == data
+
+
+def test_an_expired_file_is_gone_for_every_api(start_server, tmp_path) -> None:
+    """Only retrieve checked ``expires_at``: an expired file was still listed, attachable to vector
+    stores and usable for fine-tuning. Time is moved on by rewriting ``expires_at`` in the store."""
+    example = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]}
+    expiring = {"expires_after[anchor]": "created_at", "expires_after[seconds]": "3600"}
+    with start_server("--data-dir", str(tmp_path)) as url, httpx.Client(base_url=url, timeout=10) as http:
+
+        def upload(name: str, data: bytes, purpose: str, **fields: str) -> str:
+            r = http.post("/v1/files", files={"file": (name, data)}, data={"purpose": purpose, **fields})
+            assert r.status_code == 200, r.text
+            return r.json()["id"]
+
+        kept = upload("kept.txt", b"kept", "assistants")
+        gone = upload("gone.txt", b"gone", "assistants", **expiring)
+        tune = upload("t.jsonl", jsonl(*[example] * 10), "fine-tune", **expiring)
+        with sqlite3.connect(tmp_path / "fakeai.db") as db:
+            for file_id in (gone, tune):
+                (body,) = db.execute(
+                    "SELECT body FROM objects WHERE kind='file' AND id=?", (file_id,)
+                ).fetchone()
+                past = {**json.loads(body), "expires_at": int(time.time()) - 10}
+                db.execute(
+                    "UPDATE objects SET body=? WHERE kind='file' AND id=?", (json.dumps(past), file_id)
+                )
+
+        assert http.get(f"/v1/files/{gone}").status_code == 404
+        listed = [f["id"] for f in http.get("/v1/files").json()["data"]]
+        assert kept in listed and gone not in listed and tune not in listed
+        page = http.get("/v1/files", params={"limit": 1, "order": "desc"}).json()  # reads on past both
+        assert [f["id"] for f in page["data"]] == [kept] and not page["has_more"]
+        assert http.get("/v1/files", params={"purpose": "fine-tune"}).json()["data"] == []
+
+        vs = http.post("/v1/vector_stores", json={"name": "v"}).json()["id"]
+        for path, body in [
+            (f"/v1/vector_stores/{vs}/files", {"file_id": gone}),
+            (f"/v1/vector_stores/{vs}/file_batches", {"file_ids": [kept, gone]}),
+            ("/v1/vector_stores", {"file_ids": [gone]}),
+        ]:
+            assert envelope(http.post(path, json=body), 404)["code"] == "not_found"
+        job = {"model": "gpt-4o-mini", "training_file": tune}
+        assert envelope(http.post("/v1/fine_tuning/jobs", json=job), 400)["param"] == "training_file"

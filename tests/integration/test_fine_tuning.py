@@ -175,3 +175,35 @@ def test_bad_training_files_and_inputs(fast: openai.OpenAI) -> None:
         fast.fine_tuning.jobs.list_events("ftjob-nope")
     with pytest.raises(openai.NotFoundError):
         fast.models.delete("ft:nope")
+
+
+def test_stored_fields_are_bounded(fast: openai.OpenAI) -> None:
+    """A 1 MB ``model`` and integrations of any size and shape were stored with the job: each is
+    checked, a 400 naming it."""
+    training = fast.files.create(file=("t.jsonl", jsonl(CHAT, 10)), purpose="fine-tune")
+    jobs = str(fast.base_url) + "fine_tuning/jobs"
+
+    def param(**fields: object) -> str:
+        r = httpx.post(jobs, json={"model": "gpt-4o-mini", "training_file": training.id, **fields})
+        assert r.status_code == 400, r.text
+        return r.json()["error"]["param"]
+
+    assert param(model="m" * 513) == "model"
+    assert param(model="") == "model"
+    assert param(suffix="s" * 65) == "suffix"
+    assert param(integrations=[{"type": "zapier", "wandb": {"project": "p"}}]) == "integrations[0].type"
+    assert (
+        param(integrations=[{"type": "wandb", "wandb": {"project": "p" * 129}}])
+        == "integrations[0].wandb.project"
+    )
+    assert param(integrations=[{"type": "wandb", "wandb": {}}]) == "integrations[0].wandb.project"
+    wandb = {"type": "wandb", "wandb": {"project": "p", "tags": ["t"], "junk": "x" * 10_000}}
+    assert param(integrations=[wandb] * 6) == "integrations"
+    job = fast.fine_tuning.jobs.create(
+        model="gpt-4o-mini",
+        training_file=training.id,
+        integrations=[wandb],  # type: ignore[list-item]
+    )
+    assert [i.model_dump(exclude_none=True) for i in job.integrations or ()] == [
+        {"type": "wandb", "wandb": {"project": "p", "tags": ["t"]}}
+    ]

@@ -102,3 +102,30 @@ def test_users_invites_and_admin_keys(http: httpx.Client) -> None:
     assert "value" not in shown and shown["redacted_value"] == key["redacted_value"]
     assert ok(http.delete(f"{ORG}/admin_api_keys/{key['id']}"))["deleted"]
     err(http.delete(f"{ORG}/admin_api_keys/{key['id']}"), 404)
+
+
+def test_the_last_owner_cannot_be_demoted(http: httpx.Client) -> None:
+    """Removing the only owner was refused, demoting them to reader was not."""
+    assert err(http.post(ORG + "/users/user-fakeai", json={"role": "reader"}))["param"] == "user_id"
+    assert ok(http.get(ORG + "/users/user-fakeai"))["role"] == "owner"
+    assert ok(http.post(ORG + "/users/user-fakeai", json={"role": "owner"}))["role"] == "owner"
+
+
+def test_stored_names_and_lists_are_bounded(http: httpx.Client) -> None:
+    """Names, emails and an invite's projects were stored at any length: each is bounded, a 400
+    naming it."""
+    long = "n" * 257
+    assert err(http.post(ORG + "/admin_api_keys", json={"name": long}))["param"] == "name"
+    assert err(http.post(ORG + "/projects", json={"name": long}))["param"] == "name"
+    assert err(http.post(ORG + "/projects/proj_default", json={"name": long}))["param"] == "name"
+    account = {"name": long}
+    assert err(http.post(ORG + "/projects/proj_default/service_accounts", json=account))["param"] == "name"
+    assert ok(http.post(ORG + "/projects", json={"name": "n" * 256}))["name"] == "n" * 256
+    email = "a" * 250 + "@b.co"
+    assert err(http.post(ORG + "/invites", json={"email": email, "role": "reader"}))["param"] == "email"
+    many = [{"id": "proj_default", "role": "member"}] * 101
+    invite = {"email": "a@b.co", "role": "reader", "projects": many}
+    assert err(http.post(ORG + "/invites", json=invite))["param"] == "projects"
+    extra = [{"id": "proj_default", "role": "member", "note": "x" * 10_000}]
+    stored = ok(http.post(ORG + "/invites", json={**invite, "projects": extra}))
+    assert stored["projects"] == [{"id": "proj_default", "role": "member"}]

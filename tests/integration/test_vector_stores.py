@@ -162,3 +162,111 @@ def test_crud_and_bad_inputs(client: openai.OpenAI) -> None:
     assert deleted.deleted and deleted.object == "vector_store.deleted"
     with pytest.raises(openai.NotFoundError):
         client.vector_stores.delete(vs.id)
+
+
+def test_search_filters_are_checked_field_by_field(client: openai.OpenAI) -> None:
+    """A filter's ``key`` that is not a string once reached ``attributes.get`` of an indexed file: a
+    500 (unhashable list); every field is now checked, with a 400 naming it."""
+    f = client.files.create(file=("fox.txt", b"the quick brown fox"), purpose="assistants")
+    vs = client.vector_stores.create(name="filters")
+    client.vector_stores.files.create(vs.id, file_id=f.id, attributes={"a": 1, "lang": "en"})
+    settle(client, vs.id)
+
+    def param(filters: object) -> str:
+        with pytest.raises(openai.BadRequestError) as exc:
+            client.vector_stores.search(vs.id, query="fox", filters=filters)  # type: ignore[arg-type]
+        return exc.value.body["param"]
+
+    assert param({"type": "eq", "key": ["a"], "value": 1}) == "filters.key"
+    assert param({"type": "gt", "key": {"x": 1}, "value": 1}) == "filters.key"
+    assert param({"type": "eq", "key": "k" * 65, "value": 1}) == "filters.key"
+    assert param({"type": "in", "key": "a", "value": [{"a": 1}]}) == "filters.value"
+    assert param({"type": "eq", "key": "a", "value": "v" * 513}) == "filters.value"
+    assert param({"type": "and", "filters": {}}) == "filters.filters"
+    assert param({"type": "or", "filters": []}) == "filters.filters"
+    assert (
+        param({"type": "or", "filters": [{"type": "eq", "key": 5, "value": 1}]}) == "filters.filters[0].key"
+    )
+    assert param({"type": "or", "filters": [{"type": "eq", "key": "a"}]}) == "filters.filters[0]"
+    deep: dict = {"type": "eq", "key": "a", "value": 1}
+    for _ in range(9):
+        deep = {"type": "and", "filters": [deep]}
+    assert param(deep).startswith("filters")
+    wide = {"type": "or", "filters": [{"type": "eq", "key": "a", "value": i} for i in range(1001)]}
+    assert param(wide) == "filters"
+    assert param({"type": "in", "key": "a", "value": list(range(1001))}) == "filters"
+    fine = {
+        "type": "and",
+        "filters": [
+            {"type": "in", "key": "a", "value": [1, 2]},
+            {"type": "or", "filters": [{"type": "eq", "key": "lang", "value": "en"}]},
+        ],
+    }
+    assert client.vector_stores.search(vs.id, query="fox", filters=fine).data  # type: ignore[arg-type]
+    assert not client.vector_stores.search(
+        vs.id, query="fox", filters={"type": "nin", "key": "a", "value": 1}
+    ).data
+
+
+def test_stored_text_and_lists_are_bounded(client: openai.OpenAI, http) -> None:
+    """Names, descriptions, attribute values and id lists were stored at any length (growing the
+    database outside the storage quota): each is bounded, a 400 naming it."""
+    f = client.files.create(file=("a.txt", b"alpha"), purpose="assistants")
+    vs = client.vector_stores.create(name="n" * 256)
+
+    def param(method: str, path: str, body: dict) -> str:
+        r = http.request(method, path, json=body)
+        assert r.status_code == 400, r.text
+        return r.json()["error"]["param"]
+
+    assert param("POST", "/v1/vector_stores", {"name": "n" * 257}) == "name"
+    assert param("POST", "/v1/vector_stores", {"description": "d" * 513}) == "description"
+    assert param("POST", f"/v1/vector_stores/{vs.id}", {"name": "n" * 257}) == "name"
+    assert param("POST", f"/v1/vector_stores/{vs.id}", {"metadata": {"k": "v" * 513}}) == "metadata.k"
+    assert param("POST", "/v1/vector_stores", {"file_ids": [f.id] * 501}) == "file_ids"
+    files = f"/v1/vector_stores/{vs.id}/files"
+    assert param("POST", files, {"file_id": f.id, "attributes": {"a": "x" * 513}}) == "attributes.a"
+    assert (
+        param("POST", files, {"file_id": f.id, "attributes": {str(i): 1 for i in range(17)}}) == "attributes"
+    )
+    assert param("POST", files, {"file_id": f.id, "attributes": {"k" * 65: 1}}).startswith("attributes.")
+    batches = f"/v1/vector_stores/{vs.id}/file_batches"
+    assert param("POST", batches, {"file_ids": [f.id] * 2001}) == "file_ids"
+    body = {"files": [{"file_id": f.id}, {"file_id": f.id, "attributes": {"a": "x" * 513}}]}
+    assert param("POST", batches, body) == "files[1].attributes.a"
+    vsf = client.vector_stores.files.create(vs.id, file_id=f.id, attributes={"a": "x" * 512})
+    assert vsf.attributes == {"a": "x" * 512}
+    assert param("POST", f"{files}/{f.id}", {"attributes": {"a": "x" * 513}}) == "attributes.a"
+
+
+def test_a_batch_of_repeated_file_ids_attaches_each_file_once(client: openai.OpenAI) -> None:
+    """100,000 copies of one id once made 100,000 sequential store writes on the event loop (30 s,
+    stalling every client of the worker): ids are capped at OpenAI's 2,000, de-duplicated, and
+    attached off the loop."""
+    a = client.files.create(file=("a.txt", b"alpha"), purpose="assistants")
+    b = client.files.create(file=("b.txt", b"beta"), purpose="assistants")
+    vs = client.vector_stores.create(name="dup", file_ids=[a.id, a.id, b.id])
+    assert vs.file_counts.total == 2
+    batch = client.vector_stores.file_batches.create(vs.id, file_ids=[a.id, b.id] * 1000)
+    assert batch.file_counts.total == 2
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.vector_stores.file_batches.create(vs.id, file_ids=[a.id] * 2001)
+    assert exc.value.body["param"] == "file_ids"
+    listed = client.vector_stores.file_batches.list_files(batch.id, vector_store_id=vs.id)
+    assert sorted(x.id for x in listed) == sorted([a.id, b.id])
+    files = [{"file_id": a.id, "attributes": {"n": 1}}, {"file_id": a.id, "attributes": {"n": 2}}]
+    again = client.vector_stores.file_batches.create(vs.id, files=files)  # type: ignore[arg-type]
+    assert again.file_counts.total == 1
+    assert client.vector_stores.files.retrieve(a.id, vector_store_id=vs.id).attributes == {"n": 2}
+
+
+def test_booleans_are_not_numbers(client: openai.OpenAI) -> None:
+    """JSON ``true`` passed ``isinstance(x, int)``: a threshold or overlap of ``true`` was accepted."""
+    vs = client.vector_stores.create(name="bools")
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.vector_stores.search(vs.id, query="q", ranking_options={"score_threshold": True})  # type: ignore[typeddict-item]
+    assert exc.value.body["param"] == "ranking_options.score_threshold"
+    strategy = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": True}}
+    with pytest.raises(openai.BadRequestError) as exc:
+        client.vector_stores.create(chunking_strategy=strategy)  # type: ignore[arg-type]
+    assert exc.value.body["param"] == "chunking_strategy.static.chunk_overlap_tokens"

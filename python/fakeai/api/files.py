@@ -15,14 +15,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from fakeai.api.resources import fetch, json_response, page
+from fakeai.api.resources import json_response, list_response, page_params
 from fakeai.context import ServerContext
 from fakeai.errors import ApiError, bad_request, not_found
 from fakeai.http.multipart import FormFile, read_form
 from fakeai.schemas.common import decimal
 from fakeai.schemas.files import PURPOSES, validate_jsonl
 from fakeai.store import Obj, StorageFull, Store
-from fakeai.store.objects import file_object, new_id
+from fakeai.store.objects import file_object, is_expired, live_file, new_id
 
 MIN_EXPIRY_S = 3600
 MAX_EXPIRY_S = 30 * 24 * 3600
@@ -95,10 +95,23 @@ def _flush_and_validate(upload: FormFile, purpose: str) -> None:
 
 
 def _live(store: Store, file_id: str) -> Obj:
-    obj = fetch(store, "file", file_id, "file")
-    if obj.get("expires_at") is not None and obj["expires_at"] <= time.time():
+    obj = live_file(store, file_id)
+    if obj is None:
         raise not_found("file", file_id)
     return obj
+
+
+def _live_page(
+    store: Store, purpose: str | None, after: str | None, limit: int, order: str
+) -> tuple[list[Obj], bool]:
+    """A page of files that skips expired ones, reading on past them so the page stays full."""
+    data: list[Obj] = []
+    while True:
+        chunk, more = store.page("file", tag=purpose, after=after, limit=limit - len(data), order=order)
+        data += [f for f in chunk if not is_expired(f)]
+        if not more or len(data) == limit:
+            return data, more
+        after = chunk[-1]["id"]
 
 
 def routes(ctx: ServerContext) -> list[Route]:
@@ -116,8 +129,9 @@ def routes(ctx: ServerContext) -> list[Route]:
         return json_response(await store_file(ctx, upload, purpose, expires_at))
 
     async def list_files(request: Request) -> Response:
-        purpose = request.query_params.get("purpose")
-        return page(request, store, "file", tag=purpose, default_limit=10_000, max_limit=10_000)
+        limit_, order, after = page_params(request, default_limit=10_000, max_limit=10_000)
+        data, more = _live_page(store, request.query_params.get("purpose"), after, limit_, order)
+        return list_response(data, more)
 
     async def retrieve(request: Request) -> Response:
         return json_response(_live(store, request.path_params["file_id"]))

@@ -7,10 +7,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 import orjson
+from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -19,9 +20,9 @@ from fakeai.api.resources import fetch, json_body, json_response, list_response,
 from fakeai.context import ServerContext
 from fakeai.engine.fine_tuning import KIND, add_event
 from fakeai.errors import bad_request
-from fakeai.schemas.common import Seed, check_metadata
+from fakeai.schemas.common import ModelId, Seed, check_metadata
 from fakeai.store import Obj, Store
-from fakeai.store.objects import new_id
+from fakeai.store.objects import live_file, new_id
 
 TERMINAL = ("succeeded", "failed", "cancelled")
 LIMITS = {
@@ -33,8 +34,26 @@ LIMITS = {
 EVENT_POLL_S = 0.1
 
 
+#: Bounds of a job's stored ``integrations`` (OpenAI documents none; a W&B project, run name, entity
+#: or tag is a short identifier).
+Text = Annotated[str, Meta(max_length=128)]
+MAX_INTEGRATIONS, MAX_WANDB_TAGS = 5, 50
+
+
+class Wandb(msgspec.Struct, omit_defaults=True):
+    project: Text
+    name: Text | None = None
+    entity: Text | None = None
+    tags: Annotated[list[Text], Meta(max_length=MAX_WANDB_TAGS)] | None = None
+
+
+class Integration(msgspec.Struct):
+    type: Literal["wandb"]
+    wandb: Wandb
+
+
 class CreateJob(msgspec.Struct):
-    model: str
+    model: ModelId
     training_file: str
     hyperparameters: dict[str, Any] | None = None
     method: dict[str, Any] | None = None
@@ -42,7 +61,7 @@ class CreateJob(msgspec.Struct):
     suffix: str | None = None
     validation_file: str | None = None
     metadata: dict[str, str] | None = None
-    integrations: list[dict[str, Any]] | None = None
+    integrations: Annotated[list[Integration], Meta(max_length=MAX_INTEGRATIONS)] | None = None
 
 
 def _method(req: CreateJob) -> Obj:
@@ -89,7 +108,7 @@ def present(job: Obj) -> Obj:
 def _training_file(store: Store, file_id: str | None, param: str) -> None:
     if file_id is None:
         return
-    file = store.get("file", file_id)
+    file = live_file(store, file_id)
     if file is None or file["purpose"] != "fine-tune":
         raise bad_request(
             f"File '{file_id}' does not exist or does not have purpose 'fine-tune'.", param=param
@@ -131,7 +150,7 @@ def routes(ctx: ServerContext) -> list[Route]:
             "training_file": req.training_file,
             "validation_file": req.validation_file,
             "estimated_finish": None,
-            "integrations": req.integrations or [],
+            "integrations": msgspec.to_builtins(req.integrations or []),
             "metadata": req.metadata,
             "user_provided_suffix": req.suffix,
         }

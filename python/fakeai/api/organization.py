@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import secrets
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -41,20 +42,30 @@ DEFAULT_PROJECT: Obj = {
     "status": "active",
 }
 INVITE_TTL_S = 7 * 86400
+#: Bounds of the stored free text (OpenAI documents none): a name, an email address (RFC 5321's 254
+#: characters), and the projects one invite may name.
+Name = Annotated[str, Meta(max_length=256)]
+Email = Annotated[str, Meta(max_length=254)]
+MAX_INVITE_PROJECTS = 100
 
 
 class Named(msgspec.Struct):
-    name: str
+    name: Name
 
 
 class Role(msgspec.Struct):
     role: str
 
 
-class InviteBody(msgspec.Struct):
-    email: str
+class InviteProject(msgspec.Struct):
+    id: str
     role: str
-    projects: list[dict[str, str]] | None = None
+
+
+class InviteBody(msgspec.Struct):
+    email: Email
+    role: str
+    projects: Annotated[list[InviteProject], Meta(max_length=MAX_INVITE_PROJECTS)] | None = None
 
 
 def seed(store: Store) -> None:
@@ -70,6 +81,14 @@ def check_role(role: str, allowed: tuple[str, ...]) -> str:
     if role not in allowed:
         raise bad_request(f"'role' must be one of {', '.join(allowed)}.", param="role")
     return role
+
+
+def check_not_last_owner(store: Store, user: Obj, doing: str) -> None:
+    """400 when ``user`` is the organization's only owner (who can be neither removed nor demoted)."""
+    if user["role"] == "owner" and not any(
+        u["role"] == "owner" and u["id"] != user["id"] for u in store.all("org.user")
+    ):
+        raise bad_request(f"The organization's last owner cannot be {doing}.", param="user_id")
 
 
 def check_name(name: str) -> str:
@@ -114,13 +133,14 @@ def routes(ctx: ServerContext) -> list[Route]:
         found = user(request)
         req = await json_body(request, role_body, limit)
         changed = {**found, "role": check_role(req.role, ("owner", "reader"))}
+        if changed["role"] != "owner":
+            check_not_last_owner(store, found, "demoted")
         store.update("org.user", changed)
         return json_response(changed)
 
     async def delete_user(request: Request) -> Response:
         found = user(request)
-        if found["id"] == OWNER["id"]:
-            raise bad_request("The organization's last owner cannot be removed.", param="user_id")
+        check_not_last_owner(store, found, "removed")
         store.delete("org.user", found["id"])
         return json_response({"object": "organization.user.deleted", "id": found["id"], "deleted": True})
 
@@ -129,10 +149,12 @@ def routes(ctx: ServerContext) -> list[Route]:
         req = await json_body(request, invite_body, limit)
         if "@" not in req.email:
             raise bad_request("'email' must be an email address.", param="email")
+        projects = []
         for i, entry in enumerate(req.projects or ()):
-            if store.get("org.project", entry.get("id", "")) is None:
-                raise bad_request(f"Project '{entry.get('id')}' not found.", param=f"projects[{i}].id")
-            check_role(entry.get("role", ""), ("owner", "member"))
+            if store.get("org.project", entry.id) is None:
+                raise bad_request(f"Project '{entry.id}' not found.", param=f"projects[{i}].id")
+            check_role(entry.role, ("owner", "member"))
+            projects.append({"id": entry.id, "role": entry.role})
         now = int(time.time())
         invite = {
             "object": "organization.invite",
@@ -143,7 +165,7 @@ def routes(ctx: ServerContext) -> list[Route]:
             "invited_at": now,
             "expires_at": now + INVITE_TTL_S,
             "accepted_at": None,
-            "projects": req.projects or [],
+            "projects": projects,
         }
         store.insert("org.invite", invite)
         return json_response(invite)

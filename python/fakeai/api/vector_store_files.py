@@ -3,15 +3,19 @@
 A ``vector_store.file`` is stored under the key ``<vector store id>/<file id>`` (a file may be in
 several stores) and tagged with its store; its ``status`` moves ``in_progress -> completed | failed``
 as a background worker indexes it, or to ``cancelled`` when its file batch is cancelled first. A file
-batch's ``status`` and ``file_counts`` are computed from its files.
+batch's ``status`` and ``file_counts`` are computed from its files. A batch (or a new store's
+``file_ids``) is checked and attached in a worker thread, a repeated file id once: the event loop
+never waits for its hundreds of store writes.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,11 +27,15 @@ from fakeai.engine import vector_index
 from fakeai.engine.vector_index import KIND
 from fakeai.errors import bad_request, not_found
 from fakeai.store import Obj, Store
-from fakeai.store.objects import new_id
+from fakeai.store.objects import live_file, new_id
 
 BATCH_KIND = "vector_store.file_batch"
 STATUSES = ("in_progress", "completed", "failed", "cancelled")
 Attributes = dict[str, str | float | bool]
+#: OpenAI's limit of files in one file batch (``file_ids`` or ``files``).
+MAX_BATCH_FILES = 2000
+#: OpenAI's rules for ``attributes``: 16 pairs, keys up to 64 characters, string values up to 512.
+MAX_ATTRIBUTES, MAX_ATTRIBUTE_KEY_CHARS, MAX_ATTRIBUTE_VALUE_CHARS = 16, 64, 512
 
 
 class AttachFile(msgspec.Struct):
@@ -47,21 +55,53 @@ class BatchFile(msgspec.Struct):
 
 
 class CreateFileBatch(msgspec.Struct):
-    file_ids: list[str] | None = None
-    files: list[BatchFile] | None = None
+    file_ids: Annotated[list[str], Meta(max_length=MAX_BATCH_FILES)] | None = None
+    files: Annotated[list[BatchFile], Meta(max_length=MAX_BATCH_FILES)] | None = None
     attributes: Attributes | None = None
     chunking_strategy: Any = None
 
 
-def check_attributes(attributes: Attributes | None) -> None:
-    if attributes is not None and (len(attributes) > 16 or any(len(k) > 64 for k in attributes)):
-        raise bad_request(
-            "'attributes' holds at most 16 pairs with keys up to 64 characters.", param="attributes"
-        )
+def check_attributes(attributes: Attributes | None, param: str = "attributes") -> None:
+    if attributes is None:
+        return
+    if len(attributes) > MAX_ATTRIBUTES:
+        raise bad_request(f"'{param}' holds at most {MAX_ATTRIBUTES} key-value pairs.", param=param)
+    for key, value in attributes.items():
+        if (
+            len(key) > MAX_ATTRIBUTE_KEY_CHARS
+            or isinstance(value, str)
+            and len(value) > MAX_ATTRIBUTE_VALUE_CHARS
+        ):
+            raise bad_request(
+                f"'{param}' keys are at most {MAX_ATTRIBUTE_KEY_CHARS} characters and string values at most "
+                f"{MAX_ATTRIBUTE_VALUE_CHARS}.",
+                param=f"{param}.{key[:MAX_ATTRIBUTE_KEY_CHARS]}",
+            )
+
+
+def check_files(store: Store, file_ids: Iterable[str], param: str) -> None:
+    """404 unless every file exists and has not expired (a store read each: run it off the loop)."""
+    for file_id in file_ids:
+        if live_file(store, file_id) is None:
+            raise not_found("file", file_id, param=param)
+
+
+Entry = tuple[str, Attributes | None, Obj]  # (file id, attributes, chunking strategy)
+
+
+def attach_all(store: Store, vs_id: str, entries: Sequence[Entry], batch_id: str | None) -> None:
+    """:func:`attach` each ``(file_id, attributes, strategy)`` (many store writes: run it off the loop)."""
+    for file_id, attributes, strategy in entries:
+        attach(store, vs_id, file_id, strategy, attributes, batch_id)
 
 
 def attach(
-    store: Store, vs_id: str, file_id: str, strategy: Obj, attributes: Attributes | None, batch_id=None
+    store: Store,
+    vs_id: str,
+    file_id: str,
+    strategy: Obj,
+    attributes: Attributes | None,
+    batch_id: str | None = None,
 ) -> Obj:
     """Record ``file_id`` as ``in_progress`` in the vector store (the background indexer takes it from there)."""
     key = f"{vs_id}/{file_id}"
@@ -111,6 +151,12 @@ def _batch_view(store: Store, batch: Obj) -> Obj:
     return {**shown, "status": status, "file_counts": counts}
 
 
+def _cancel_files(store: Store, batch: Obj) -> None:
+    for vsf in store.all(KIND, tag=batch["vector_store_id"]):
+        if vsf["batch_id"] == batch["id"]:
+            store.update(KIND, {**vsf, "status": "cancelled"}, expect=("in_progress",))
+
+
 def _file_page(request: Request, files: list[Obj]) -> Response:
     limit, order, after = page_params(request)
     wanted = request.query_params.get("filter")
@@ -147,7 +193,8 @@ def routes(ctx: ServerContext) -> list[Route]:
         req = await json_body(request, attach_decoder, limit)
         check_attributes(req.attributes)
         strategy = vector_index.chunking(req.chunking_strategy)
-        fetch(store, "file", req.file_id, "file")
+        if live_file(store, req.file_id) is None:
+            raise not_found("file", req.file_id, param="file_id")
         return json_response(present(attach(store, vs["id"], req.file_id, strategy, req.attributes)))
 
     async def list_files(request: Request) -> Response:
@@ -189,22 +236,18 @@ def routes(ctx: ServerContext) -> list[Route]:
             raise bad_request("Give exactly one of 'file_ids' and 'files'.", param="file_ids")
         check_attributes(req.attributes)
         strategy = vector_index.chunking(req.chunking_strategy)
+        by_file: dict[str, Entry] = {}  # a repeated file id is attached once, as its last mention says
         if req.files is not None:
-            entries = [
-                (
-                    f.file_id,
-                    f.attributes,
-                    vector_index.chunking(f.chunking_strategy) if f.chunking_strategy else strategy,
-                )
-                for f in req.files
-            ]
+            for i, f in enumerate(req.files):
+                check_attributes(f.attributes, f"files[{i}].attributes")
+                chunks = vector_index.chunking(f.chunking_strategy) if f.chunking_strategy else strategy
+                by_file[f.file_id] = (f.file_id, f.attributes, chunks)
         else:
-            entries = [(file_id, req.attributes, strategy) for file_id in req.file_ids or ()]
-        if not entries:
+            by_file = {file_id: (file_id, req.attributes, strategy) for file_id in req.file_ids or ()}
+        if not by_file:
             raise bad_request("A file batch needs at least one file.", param="file_ids")
-        for file_id, attributes, _ in entries:
-            check_attributes(attributes)
-            fetch(store, "file", file_id, "file")
+        entries = list(by_file.values())
+        await run_in_threadpool(check_files, store, by_file, "files" if req.files is not None else "file_ids")
         batch = {
             "id": new_id("vsfb_"),
             "object": "vector_store.files_batch",
@@ -213,8 +256,7 @@ def routes(ctx: ServerContext) -> list[Route]:
             "cancelled": False,
         }
         store.insert(BATCH_KIND, batch, tag=vs["id"])
-        for file_id, attributes, file_strategy in entries:
-            attach(store, vs["id"], file_id, file_strategy, attributes, batch["id"])
+        await run_in_threadpool(attach_all, store, vs["id"], entries, batch["id"])
         return json_response(_batch_view(store, batch))
 
     def file_batch(request: Request) -> Obj:
@@ -233,9 +275,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         if view["status"] != "in_progress":
             raise bad_request(f"Cannot cancel a file batch with status '{view['status']}'.")
         store.update(BATCH_KIND, {**batch, "cancelled": True})
-        for vsf in store.all(KIND, tag=batch["vector_store_id"]):
-            if vsf["batch_id"] == batch["id"]:
-                store.update(KIND, {**vsf, "status": "cancelled"}, expect=("in_progress",))
+        await run_in_threadpool(_cancel_files, store, batch)
         return json_response(_batch_view(store, {**batch, "cancelled": True}))
 
     async def batch_files(request: Request) -> Response:

@@ -7,16 +7,17 @@ are exact whichever worker indexed what (see :mod:`fakeai.engine.vector_index`).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
+from msgspec import Meta
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from fakeai.api.resources import fetch, json_body, json_response, page
-from fakeai.api.vector_store_files import attach, detach_all
+from fakeai.api.vector_store_files import attach_all, check_files, detach_all
 from fakeai.context import ServerContext
 from fakeai.engine import vector_index
 from fakeai.errors import bad_request
@@ -25,6 +26,11 @@ from fakeai.store import Obj, Store
 from fakeai.store.objects import new_id
 
 DAY_S = 86400
+#: OpenAI documents no length for a store's name or description; these keep stored text bounded.
+Name = Annotated[str, Meta(max_length=256)]
+Description = Annotated[str, Meta(max_length=512)]
+#: OpenAI's OpenAPI spec: at most 500 ``file_ids`` when creating a store (more go in file batches).
+FileIds = Annotated[list[str], Meta(max_length=500)]
 
 
 class ExpiresAfter(msgspec.Struct):
@@ -33,16 +39,16 @@ class ExpiresAfter(msgspec.Struct):
 
 
 class CreateVectorStore(msgspec.Struct):
-    name: str | None = None
-    file_ids: list[str] | None = None
+    name: Name | None = None
+    file_ids: FileIds | None = None
     chunking_strategy: Any = None
     expires_after: ExpiresAfter | None = None
     metadata: dict[str, str] | None = None
-    description: str | None = None
+    description: Description | None = None
 
 
 class ModifyVectorStore(msgspec.Struct):
-    name: str | None = None
+    name: Name | None = None
     expires_after: ExpiresAfter | None = None
     metadata: dict[str, str] | None = None
 
@@ -96,8 +102,8 @@ def routes(ctx: ServerContext) -> list[Route]:
         req = await json_body(request, create_decoder, limit)
         check_metadata(req.metadata)
         strategy = vector_index.chunking(req.chunking_strategy)
-        for file_id in req.file_ids or ():
-            fetch(store, "file", file_id, "file")
+        file_ids = list(dict.fromkeys(req.file_ids or ()))
+        await run_in_threadpool(check_files, store, file_ids, "file_ids")
         now = int(time.time())
         vs: Obj = {
             "id": new_id("vs_"),
@@ -110,8 +116,8 @@ def routes(ctx: ServerContext) -> list[Route]:
             "expires_after": _expiry(req.expires_after),
         }
         store.insert("vector_store", vs)
-        for file_id in req.file_ids or ():
-            attach(store, vs["id"], file_id, strategy, None)
+        entries = [(file_id, None, strategy) for file_id in file_ids]
+        await run_in_threadpool(attach_all, store, vs["id"], entries, None)
         return json_response(present(store, vs))
 
     async def list_stores(request: Request) -> Response:
@@ -149,7 +155,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         if not 1 <= req.max_num_results <= 50:
             raise bad_request("'max_num_results' must be from 1 to 50.", param="max_num_results")
         threshold = (req.ranking_options or {}).get("score_threshold", 0.0)
-        if not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 <= threshold <= 1:
             raise bad_request(
                 "'score_threshold' must be from 0 to 1.", param="ranking_options.score_threshold"
             )

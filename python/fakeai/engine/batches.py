@@ -1,12 +1,20 @@
 """Running a batch in the background, through the same engine functions as the live endpoints.
 
 ``validating``: the input file is read and every line checked against the batch's endpoint (a bad
-line fails the batch with line-numbered ``errors``). ``in_progress``: the requests are answered in
-steps spread over the simulated duration (``--batch-duration``), each step saving ``request_counts``
-with a compare-and-set that notices a cancel. ``finalizing``: output and error files are stored
-(``batch_output``), then ``completed``. A cancel during the run stores what was done and ends
-``cancelled``; a batch past ``expires_at`` ends ``expired``. A worker that loses its lease stops; the
-worker that takes the batch over answers it again from the start, so the output is never partial.
+line fails the batch with line-numbered ``errors``, the first :data:`MAX_ERRORS` of them; reading
+stops there). ``in_progress``: the requests are answered in steps spread over the simulated duration
+(``--batch-duration``), each step saving ``request_counts`` with a compare-and-set that notices a
+cancel. ``finalizing``: output and error files are stored (``batch_output``), then ``completed``. A
+cancel during the run stores what was done and ends ``cancelled``; a batch past ``expires_at`` ends
+``expired``. A worker that loses its lease stops; the worker that takes the batch over answers it
+again from the start, so the output is never partial.
+
+The output and error files count against ``--max-storage-bytes`` like uploads. The bytes written are
+checked against the room left after every answer (the room re-read each step, as other clients store
+files meanwhile), and the files are recorded with the quota checked in the store: a batch whose
+output would not fit ends ``failed`` (``storage_quota_exceeded``) with its partial output discarded,
+so one client's batch never makes another's upload fail. Each line is answered as the live endpoint
+would, so ``--max-generated-tokens`` bounds one answer.
 """
 
 from __future__ import annotations
@@ -32,8 +40,8 @@ from fakeai.schemas.completions import CompletionRequest
 from fakeai.schemas.embeddings import EmbeddingRequest
 from fakeai.schemas.files import BatchLine, HasModel
 from fakeai.schemas.responses import ResponseRequest
-from fakeai.store import Obj, Store
-from fakeai.store.objects import file_object, new_id
+from fakeai.store import Obj, StorageFull, Store
+from fakeai.store.objects import file_object, live_file, new_id
 
 if TYPE_CHECKING:
     from fakeai.context import ServerContext
@@ -45,6 +53,11 @@ STEP_S = 0.25
 #: Requests answered between yields to the event loop, so live requests on this worker keep flowing.
 YIELD_EVERY = 128
 RUNNABLE = ("validating", "in_progress", "finalizing", "cancelling")
+#: ``errors`` entries a failed batch keeps (OpenAI reports one per bad line; past this many, reading
+#: stops), so one bad input file cannot make each batch object, and each list page, megabytes.
+MAX_ERRORS = 100
+#: The batch's ``output_expires_after.seconds`` (kept on the batch, not shown): its files expire then.
+OUTPUT_EXPIRES = "_output_expires_s"
 
 #: ``(status, body, prompt_tokens, completion_tokens)`` of one request.
 Answer = tuple[int, bytes, int, int]
@@ -108,16 +121,30 @@ def output_line(custom_id: str, status: int, body: bytes) -> bytes:
     )
 
 
+def usage(input_tokens: int = 0, output_tokens: int = 0) -> Obj:
+    """A batch's ``usage``: the tokens of the requests it answered."""
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
 _line = msgspec.json.Decoder(BatchLine)
 _model = msgspec.json.Decoder(HasModel)
 
 
 def read_requests(path: Path, endpoint: str) -> tuple[list[BatchLine], list[Obj]]:
-    """The requests of an input file, and an ``errors`` entry per line that does not belong."""
+    """The requests of an input file, and an ``errors`` entry per line that does not belong (the
+    first :data:`MAX_ERRORS`: reading stops at the last of them)."""
     requests: list[BatchLine] = []
     errors: list[Obj] = []
     with path.open("rb") as f:
         for number, raw in enumerate(f, 1):
+            if len(errors) >= MAX_ERRORS:
+                break
             if not raw.strip():
                 continue
             try:
@@ -136,6 +163,15 @@ def read_requests(path: Path, endpoint: str) -> tuple[list[BatchLine], list[Obj]
             {"code": "empty_file", "line": None, "message": "The input file has no requests.", "param": None}
         )
     return requests, errors
+
+
+class OutputTooLarge(Exception):
+    """The batch's output and error files would pass ``--max-storage-bytes``."""
+
+
+def _quota_error(detail: str) -> Obj:
+    message = f"The batch's output does not fit the storage quota (--max-storage-bytes): {detail}."
+    return {"code": "storage_quota_exceeded", "line": None, "message": message, "param": None}
 
 
 class BatchRunner:
@@ -168,27 +204,33 @@ class BatchRunner:
     async def _run(self, batch: Obj, lease: Lease) -> None:
         now = int(time.time())
         if batch["status"] == "cancelling":
-            self._save({**batch, "status": "cancelled", "cancelled_at": now}, ("cancelling",))
+            self._save(
+                {**batch, "status": "cancelled", "cancelled_at": now, "usage": batch["usage"] or usage()},
+                ("cancelling",),
+            )
             return
         if batch["expires_at"] <= now:
-            self._save({**batch, "status": "expired", "expired_at": now}, (batch["status"],))
+            self._save(
+                {**batch, "status": "expired", "expired_at": now, "usage": batch["usage"] or usage()},
+                (batch["status"],),
+            )
             return
-        file = self.store.get("file", batch["input_file_id"])
+        file = live_file(self.store, batch["input_file_id"])
         if file is None:
             missing = {
                 "code": "invalid_file",
                 "line": None,
-                "message": "The input file was deleted.",
+                "message": "The input file was deleted or has expired.",
                 "param": None,
             }
             self._fail(batch, [missing])
             return
         path = self.store.blob_path(file["id"])
         requests, errors = await run_in_threadpool(read_requests, path, batch["endpoint"])
-        if errors:
-            self._fail(batch, errors)
-            return
         model = _model.decode(requests[0].body).model if requests else None
+        if errors:
+            self._fail({**batch, "model": model}, errors)
+            return
         started = {
             **batch,
             "status": "in_progress",
@@ -201,47 +243,70 @@ class BatchRunner:
             return
         await self._answer(started, requests, lease)
 
-    def _fail(self, batch: Obj, errors: list[Obj]) -> None:
+    def _fail(
+        self,
+        batch: Obj,
+        errors: list[Obj],
+        expect: tuple[str, ...] = ("validating", "in_progress", "finalizing"),
+    ) -> None:
         failed = {
             **batch,
             "status": "failed",
             "failed_at": int(time.time()),
             "errors": {"object": "list", "data": errors},
+            "usage": batch["usage"] or usage(),
         }
-        self._save(failed, ("validating", "in_progress", "finalizing"))
+        self._save(failed, expect)
 
     async def _cancelled_meanwhile(self, batch_id: str, lease: Lease) -> None:
         current = self.store.get("batch", batch_id)
         if current is not None and current["status"] == "cancelling":
             lease.renew()
-            self._save({**current, "status": "cancelled", "cancelled_at": int(time.time())}, ("cancelling",))
+            cancelled = {**current, "status": "cancelled", "cancelled_at": int(time.time())}
+            self._save({**cancelled, "usage": current["usage"] or usage()}, ("cancelling",))
 
     async def _answer(self, batch: Obj, requests: list[BatchLine], lease: Lease) -> None:
         store = self.store
         out, err = store.blob_writer(), store.blob_writer()
         try:
             await self._answer_into(batch, requests, lease, out, err)
+        except OutputTooLarge as exc:
+            lease.renew()
+            self._fail(batch, [_quota_error(str(exc))], ("in_progress", "finalizing", "cancelling"))
         finally:
             store.discard_blob(out)
             store.discard_blob(err)
+
+    def _room(self) -> int:
+        """Bytes the storage quota has left."""
+        return self.ctx.settings.max_storage_bytes - self.store.used_bytes()
 
     async def _answer_into(
         self, batch: Obj, requests: list[BatchLine], lease: Lease, out: Any, err: Any
     ) -> None:
         counts = batch["request_counts"]
-        usage = [0, 0]
+        tokens = [0, 0]
+        written = 0
         duration = self.ctx.settings.batch_duration_s
         steps = max(1, min(len(requests), math.ceil(duration / STEP_S)))
         per_step = math.ceil(len(requests) / steps)
         start = time.monotonic()
         status = "in_progress"
         for step in range(steps):
+            room = self._room()
             for i, req in enumerate(requests[step * per_step : (step + 1) * per_step], 1):
                 code, body, prompt, completion = self._answer_one(req)
-                (out if code == 200 else err).write(output_line(req.custom_id, code, body))
+                line = output_line(req.custom_id, code, body)
+                written += len(line)
+                if written > room:
+                    batch["usage"] = usage(*tokens)
+                    raise OutputTooLarge(
+                        f"{written} bytes of output by request '{req.custom_id}', {max(room, 0)} bytes free"
+                    )
+                (out if code == 200 else err).write(line)
                 counts["completed" if code == 200 else "failed"] += 1
-                usage[0] += prompt
-                usage[1] += completion
+                tokens[0] += prompt
+                tokens[1] += completion
                 if i % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
             lease.renew()
@@ -251,18 +316,12 @@ class BatchRunner:
             delay = start + duration * (step + 1) / steps - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-        batch["usage"] = {
-            "input_tokens": usage[0],
-            "input_tokens_details": {"cached_tokens": 0},
-            "output_tokens": usage[1],
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": usage[0] + usage[1],
-        }
+        batch["usage"] = usage(*tokens)
         if status == "in_progress":
             batch.update(status="finalizing", finalizing_at=int(time.time()))
             if not self._save(batch, ("in_progress",)):
                 status = "cancelling"
-        outputs = await self._store_outputs(batch["id"], out, err)
+        outputs = await self._store_outputs(batch, out, err)
         lease.renew()
         if status == "cancelling":
             current = self.store.get("batch", batch["id"]) or batch
@@ -280,15 +339,30 @@ class BatchRunner:
         except ApiError as exc:
             return exc.status, exc.body(), 0, 0
 
-    async def _store_outputs(self, batch_id: str, out: Any, err: Any) -> Obj:
+    async def _store_outputs(self, batch: Obj, out: Any, err: Any) -> Obj:
+        """Record the output and error files, each checked against the quota in the store (the output
+        file leaves room for the error file); raises :class:`OutputTooLarge` with neither kept."""
+        store, quota = self.store, self.ctx.settings.max_storage_bytes
         ids: Obj = {"output_file_id": None, "error_file_id": None}
+        sizes = {"output_file_id": out.tell(), "error_file_id": err.tell()}
+        lifetime = batch.get(OUTPUT_EXPIRES)
         for field, writer, suffix in (("output_file_id", out, "output"), ("error_file_id", err, "error")):
-            size = writer.tell()
+            size = sizes[field]
             if size == 0 and field == "error_file_id":
                 continue
             file_id = new_id("file-")
-            await run_in_threadpool(self.store.commit_blob, writer, file_id)
-            obj = file_object(file_id, f"{batch_id}_{suffix}.jsonl", size, "batch_output")
-            self.store.insert("file", obj, tag="batch_output", size=size)
+            await run_in_threadpool(store.commit_blob, writer, file_id)
+            obj = file_object(file_id, f"{batch['id']}_{suffix}.jsonl", size, "batch_output")
+            if lifetime is not None:
+                obj["expires_at"] = obj["created_at"] + lifetime
+            reserve = sizes["error_file_id"] if field == "output_file_id" else 0
+            try:
+                store.insert("file", obj, tag="batch_output", size=size, quota=quota - reserve)
+            except StorageFull as exc:
+                store.delete_blob(file_id)
+                for kept in filter(None, ids.values()):
+                    store.delete("file", kept)
+                    store.delete_blob(kept)
+                raise OutputTooLarge(str(exc)) from None
             ids[field] = file_id
         return ids

@@ -26,7 +26,7 @@ from fakeai import _core
 from fakeai.engine.background import Job, Lease
 from fakeai.schemas.files import ChatExample, DpoExample, PromptExample
 from fakeai.store import Obj, Store
-from fakeai.store.objects import file_object, new_id
+from fakeai.store.objects import file_object, live_file, new_id
 
 KIND = "fine_tuning.job"
 RUNNABLE = ("validating_files", "queued", "running")
@@ -124,7 +124,7 @@ class FineTuningRunner:
             file_id = job[field]
             if file_id is None:
                 continue
-            file = store.get("file", file_id)
+            file = live_file(store, file_id)
             if file is None or file["purpose"] != "fine-tune":
                 problem = f"File '{file_id}' does not exist or does not have purpose 'fine-tune'."
             else:

@@ -23,6 +23,7 @@ from fakeai import _core
 from fakeai.engine.background import Job, Lease
 from fakeai.errors import bad_request
 from fakeai.store import Obj, Store
+from fakeai.store.objects import live_file
 
 DIMS = 256
 #: OpenAI's limit of tokens per vector store file.
@@ -45,17 +46,21 @@ def chunking(strategy: Any) -> Obj:
         )
     static = strategy["static"]
     size, overlap = static.get("max_chunk_size_tokens"), static.get("chunk_overlap_tokens")
-    if not isinstance(size, int) or not 100 <= size <= 4096:
+    if not _is_int(size) or not 100 <= size <= 4096:
         raise bad_request(
             "'max_chunk_size_tokens' must be an integer from 100 to 4096.",
             param="chunking_strategy.static.max_chunk_size_tokens",
         )
-    if not isinstance(overlap, int) or not 0 <= overlap <= size // 2:
+    if not _is_int(overlap) or not 0 <= overlap <= size // 2:
         raise bad_request(
             "'chunk_overlap_tokens' must be a non-negative integer at most half of 'max_chunk_size_tokens'.",
             param="chunking_strategy.static.chunk_overlap_tokens",
         )
     return {"type": "static", "static": {"max_chunk_size_tokens": size, "chunk_overlap_tokens": overlap}}
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)  # JSON true is no token count
 
 
 def blob_keys(vs_id: str, file_id: str) -> tuple[str, str]:
@@ -64,10 +69,10 @@ def blob_keys(vs_id: str, file_id: str) -> tuple[str, str]:
 
 def _ingest(store: Store, vs_id: str, file_id: str, strategy: Obj) -> Obj:
     """Chunk and embed one file; the fields that change on the ``vector_store.file``."""
-    if store.get("file", file_id) is None:
+    if live_file(store, file_id) is None:
         return {
             "status": "failed",
-            "last_error": {"code": "invalid_file", "message": "The file was deleted."},
+            "last_error": {"code": "invalid_file", "message": "The file was deleted or has expired."},
         }
     try:
         text = store.blob_path(file_id).read_bytes().decode("utf-8")
@@ -120,20 +125,64 @@ class IndexRunner:
 
 
 COMPARISONS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin")
+#: Bounds of one search filter, so its check and its matching against every file stay cheap: keys and
+#: string values as long as an attribute's may be (64 and 512 characters), and/or nested at most
+#: ``MAX_FILTER_DEPTH`` deep, and at most ``MAX_FILTER_TERMS`` comparisons and in/nin values in all.
+MAX_FILTER_KEY_CHARS = 64
+MAX_FILTER_VALUE_CHARS = 512
+MAX_FILTER_DEPTH = 8
+MAX_FILTER_TERMS = 1000
+_SHAPE = (
+    "a filter is {'type': 'eq'|'ne'|'gt'|'gte'|'lt'|'lte'|'in'|'nin', 'key', 'value'} or "
+    "{'type': 'and'|'or', 'filters': [...]}"
+)
 
 
 def check_filter(flt: Any) -> None:
-    """400 unless ``flt`` is a comparison or compound attribute filter, as OpenAI defines them."""
-    kind = flt.get("type") if isinstance(flt, dict) else None
-    if kind in ("and", "or") and isinstance(flt.get("filters"), list):
-        for part in flt["filters"]:
-            check_filter(part)
-    elif kind not in COMPARISONS or "key" not in flt or "value" not in flt:
+    """400 naming the offending field unless ``flt`` is a comparison or compound attribute filter, as
+    OpenAI defines them, within the bounds above."""
+    if _check_filter(flt, "filters", 0) > MAX_FILTER_TERMS:
         raise bad_request(
-            "A filter is {'type': 'eq'|'ne'|'gt'|'gte'|'lt'|'lte'|'in'|'nin', 'key', 'value'} or "
-            "{'type': 'and'|'or', 'filters': [...]}.",
+            f"A filter may hold at most {MAX_FILTER_TERMS} comparisons and 'in'/'nin' values.",
             param="filters",
         )
+
+
+def _check_filter(flt: Any, where: str, depth: int) -> int:
+    """Check one (sub)filter at ``where``; the number of terms it holds."""
+    kind = flt.get("type") if isinstance(flt, dict) else None
+    if kind in ("and", "or"):
+        parts = flt.get("filters")
+        if not isinstance(parts, list) or not parts:
+            raise bad_request(
+                f"'{where}.filters' must be a non-empty list of filters.", param=f"{where}.filters"
+            )
+        if depth >= MAX_FILTER_DEPTH:
+            raise bad_request(f"Filters nest at most {MAX_FILTER_DEPTH} levels deep.", param=where)
+        terms = 0
+        for i, part in enumerate(parts):
+            terms += _check_filter(part, f"{where}.filters[{i}]", depth + 1)
+            if terms > MAX_FILTER_TERMS:
+                break
+        return terms
+    if kind not in COMPARISONS or "key" not in flt or "value" not in flt:
+        raise bad_request(f"'{where}' is not a valid filter: {_SHAPE}.", param=where)
+    key, value = flt["key"], flt["value"]
+    if not isinstance(key, str) or not 0 < len(key) <= MAX_FILTER_KEY_CHARS:
+        raise bad_request(
+            f"'{where}.key' must be a string of 1 to {MAX_FILTER_KEY_CHARS} characters.", param=f"{where}.key"
+        )
+    values = value if isinstance(value, list) and kind in ("in", "nin") else [value]
+    if len(values) > MAX_FILTER_TERMS:
+        return len(values)
+    for v in values:
+        if not (isinstance(v, (bool, int, float)) or isinstance(v, str) and len(v) <= MAX_FILTER_VALUE_CHARS):
+            raise bad_request(
+                f"'{where}.value' must be a string of at most {MAX_FILTER_VALUE_CHARS} characters, a number "
+                "or a boolean ('in' and 'nin' also take a list of them).",
+                param=f"{where}.value",
+            )
+    return len(values)
 
 
 def _matches(attributes: Obj, flt: Obj) -> bool:
@@ -147,7 +196,7 @@ def _matches(attributes: Obj, flt: Obj) -> bool:
     if kind == "ne":
         return have != want
     if kind in ("in", "nin"):
-        inside = isinstance(want, list) and have in want
+        inside = have in (want if isinstance(want, list) else [want])
         return inside if kind == "in" else not inside
     if (
         have is None
