@@ -237,6 +237,10 @@ def test_stored_text_and_lists_are_bounded(client: openai.OpenAI, http) -> None:
     vsf = client.vector_stores.files.create(vs.id, file_id=f.id, attributes={"a": "x" * 512})
     assert vsf.attributes == {"a": "x" * 512}
     assert param("POST", f"{files}/{f.id}", {"attributes": {"a": "x" * 513}}) == "attributes.a"
+    search = f"/v1/vector_stores/{vs.id}/search"  # a query is embedded once per file searched
+    assert param("POST", search, {"query": "q" * 4097}) == "query"
+    assert param("POST", search, {"query": ["q"] * 17}) == "query"
+    assert http.post(search, json={"query": ["q" * 4096] * 16}).status_code == 200
 
 
 def test_a_batch_of_repeated_file_ids_attaches_each_file_once(client: openai.OpenAI) -> None:

@@ -53,8 +53,12 @@ class ModifyVectorStore(msgspec.Struct):
     metadata: dict[str, str] | None = None
 
 
+#: A search's query text (each is embedded once per searched file): bounded, as OpenAI bounds inputs.
+Query = Annotated[str, Meta(max_length=4096)]
+
+
 class Search(msgspec.Struct):
-    query: str | list[str]
+    query: Query | Annotated[list[Query], Meta(max_length=16)]
     max_num_results: int = 10
     filters: Any = None
     ranking_options: dict[str, Any] | None = None
