@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from enum import Enum
 
 import jsonschema
+import openai
 import pydantic
 import pytest
 
@@ -142,12 +144,49 @@ def test_bad_response_formats_are_400s(http, response_format, param):
     assert r.json()["error"]["param"] == param
 
 
-def test_a_schema_requiring_its_own_recursion_still_answers(client):
-    schema = {
-        "$defs": {
-            "N": {"type": "object", "properties": {"next": {"$ref": "#/$defs/N"}}, "required": ["next"]}
+# 150 bytes whose every value nests arrays of 8 down without end: it once took a worker's memory.
+ARRAYS_OF_ITSELF = {
+    "$defs": {"N": {"type": "array", "minItems": 8, "items": {"$ref": "#/$defs/N"}}},
+    "$ref": "#/$defs/N",
+}
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        ARRAYS_OF_ITSELF,
+        {
+            "$defs": {
+                "N": {"type": "object", "properties": {"next": {"$ref": "#/$defs/N"}}, "required": ["next"]}
+            },
+            "$ref": "#/$defs/N",
         },
-        "$ref": "#/$defs/N",
-    }
+        {
+            "type": "array",
+            "minItems": 300,
+            "items": {
+                "type": "array",
+                "minItems": 300,
+                "items": {"type": "array", "minItems": 300, "items": {"type": "integer"}},
+            },
+        },
+    ],
+    ids=["arrays-of-itself", "required-recursion", "300-cubed"],
+)
+def test_a_schema_too_big_to_generate_is_a_quick_400(client, schema):
+    started = time.monotonic()
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="gpt-4o", messages=ASK, response_format=schema_format(schema))
+    assert time.monotonic() - started < 5
+    assert e.value.body["param"] == "response_format.json_schema.schema"
+    # The worker lived: the next structured output is answered and valid.
+    r = client.chat.completions.create(model="gpt-4o", messages=ASK, response_format=schema_format(EVENT))
+    jsonschema.validate(json.loads(r.choices[0].message.content), EVENT)
+
+
+def test_a_big_optional_schema_stays_within_the_budget(client):
+    schema = {"type": "array", "minItems": 3, "items": {"type": "string", "minLength": 100_000}}
     r = client.chat.completions.create(model="gpt-4o", messages=ASK, response_format=schema_format(schema))
-    assert isinstance(json.loads(r.choices[0].message.content), dict)
+    content = r.choices[0].message.content
+    assert len(content) <= 1 << 20
+    jsonschema.validate(json.loads(content), schema)

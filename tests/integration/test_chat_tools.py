@@ -229,6 +229,21 @@ def fn(name: str = "f", parameters: object = None) -> dict:
         ),
         ({"tools": [fn(parameters={"enum": []})]}, "tools[0].function.parameters"),
         (
+            # Arguments would nest arrays of 8 without end: too big to generate, whatever max_tokens.
+            {
+                "tools": [
+                    fn(
+                        parameters={
+                            "$defs": {"N": {"type": "array", "minItems": 8, "items": {"$ref": "#/$defs/N"}}},
+                            "$ref": "#/$defs/N",
+                        }
+                    )
+                ],
+                "max_tokens": 5,
+            },
+            "tools[0].function.parameters",
+        ),
+        (
             {"tools": [fn()], "tool_choice": {"type": "function", "function": {"name": "other"}}},
             "tool_choice",
         ),
