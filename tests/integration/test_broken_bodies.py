@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import socket
+import struct
+import zlib
 
 import httpx
 import pytest
@@ -86,3 +88,45 @@ def test_the_hot_routes_name_the_broken_body(start_server):
             answer = send_broken(port, "POST", path, b"application/json", BROKEN["bad chunk size"])
             assert answer.startswith(b"HTTP/1.1 400 "), answer
             assert b'"code":"incomplete_body"' in answer, answer
+
+
+def a_png() -> bytes:
+    """A 16x16 RGB PNG."""
+    raw = zlib.compress((b"\x00" + b"\x80\x40\x20" * 16) * 16)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+
+
+def form(*parts: tuple[str, str | None, bytes]) -> bytes:
+    """A multipart body (boundary ``XbX``) of ``(name, filename, data)`` parts."""
+    body = b""
+    for name, filename, data in parts:
+        disposition = f'form-data; name="{name}"' + (f'; filename="{filename}"' if filename else "")
+        body += f"--XbX\r\nContent-Disposition: {disposition}\r\n\r\n".encode() + data + b"\r\n"
+    return body + b"--XbX--\r\n"
+
+
+@pytest.mark.parametrize(
+    "path, body, cut",
+    [
+        # the file part streamed to a blob, cut inside its data: not a shorter file
+        ("/v1/files", form(("purpose", None, b"user_data"), ("file", "a.txt", b"A" * 100_000)), 50_000),
+        # a small form in memory, cut in its closing boundary: its last field is not dropped silently
+        ("/v1/images/edits", form(("image", "a.png", a_png()), ("prompt", None, b"x"), ("n", None, b"2")), 8),
+    ],
+)
+def test_a_form_without_its_closing_boundary_is_refused(http: httpx.Client, path: str, body: bytes, cut: int):
+    # The content-length matches what is sent: only the missing "--XbX--" tells the body is cut.
+    r = http.post(path, content=body[:-cut], headers={"content-type": "multipart/form-data; boundary=XbX"})
+    assert r.status_code == 400, r.text[:300]
+    assert r.json()["error"]["code"] == "invalid_multipart" and r.json()["error"]["param"] is None
+    assert (
+        http.post(
+            path, content=body, headers={"content-type": "multipart/form-data; boundary=XbX"}
+        ).status_code
+        == 200
+    )

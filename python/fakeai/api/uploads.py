@@ -2,7 +2,19 @@
 names on ``complete`` (optionally checked against an MD5), then stored as a regular file.
 
 An upload is pending for an hour (then ``expired``); its parts are ``upload_part`` objects tagged with
-the upload id, each a blob, removed once the upload is completed or cancelled.
+the upload id, each a blob, at most :data:`MAX_PARTS` of them. The rules that keep parts from outliving
+their upload, across every worker process:
+
+1. An upload leaves ``pending`` only by a compare-and-set of the store, so one request wins: ``cancel``
+   moves it to ``cancelled``; ``complete`` first claims it by moving it to ``completing`` (shown as
+   ``pending``), assembles only if that won, then moves it to ``completed`` (or back to ``pending`` when
+   the parts do not make the file). Complete and cancel thus never run at once; the loser is a 400.
+2. Whoever moves an upload out of ``pending`` drops its parts afterwards.
+3. A part checks its upload again once its body is stored: if the upload is no longer pending, the
+   part is dropped and refused (its upload's end, by rule 2, may have missed it).
+4. An expired upload is moved to ``expired`` (rule 2 then drops its parts) whenever a request touches
+   it, and each new upload sweeps a few of the oldest: uploads expire in the order they were created,
+   so a cursor walks past those that ended and stops at the first still pending.
 """
 
 from __future__ import annotations
@@ -19,13 +31,23 @@ from starlette.routing import Route
 from fakeai.api.files import check_purpose, quota_exceeded, store_file
 from fakeai.api.resources import fetch, json_body, json_response
 from fakeai.context import ServerContext
-from fakeai.errors import bad_request
+from fakeai.errors import ApiError, bad_request
 from fakeai.http.multipart import FormFile, read_form
 from fakeai.store import Obj, StorageFull, Store
 from fakeai.store.objects import new_id
 
 PART_BYTES = 64 * 1024 * 1024
+#: Parts one upload may hold. OpenAI documents only sizes (parts up to 64 MB, 8 GB in all: 128 full
+#: parts); this bounds the rows of tiny or empty parts, which the storage quota does not.
+MAX_PARTS = 10_000
 UPLOAD_TTL_S = 3600
+#: A ``completing`` upload this long past its expiry lost its worker mid-assembly: it expires too.
+ABANDONED_S = UPLOAD_TTL_S
+#: Uploads each new upload looks at in its sweep of expired ones (each reclaimed one drops its parts).
+SWEEP_UPLOADS = 4
+#: Unknown part ids an error names, each cut to ``SHOWN_ID_CHARS``.
+SHOWN_IDS = 5
+SHOWN_ID_CHARS = 64
 COPY_BYTES = 1 << 20
 
 
@@ -41,19 +63,93 @@ class CompleteUpload(msgspec.Struct):
     md5: str | None = None
 
 
-def _pending(store: Store, upload_id: str) -> Obj:
-    upload = _current(fetch(store, "upload", upload_id, "upload"))
+def _expired(upload: Obj, now: float) -> bool:
+    if upload["status"] == "pending":
+        return upload["expires_at"] <= now
+    return upload["status"] == "completing" and upload["expires_at"] + ABANDONED_S <= now
+
+
+def _expire(store: Store, upload: Obj) -> bool:
+    """Move an expired upload to ``expired`` and drop its parts; ``False`` when another request moved it
+    first (blocking: on a worker thread)."""
+    if not store.update("upload", {**upload, "status": "expired"}, expect=(upload["status"],)):
+        return False
+    _drop_parts(store, upload["id"])
+    return True
+
+
+def _settle(store: Store, upload_id: str) -> Obj:
+    """The stored upload (a 404 when unknown), expired first if its time is up."""
+    upload = fetch(store, "upload", upload_id, "upload")
+    if _expired(upload, time.time()):
+        _expire(store, upload)
+        upload = fetch(store, "upload", upload_id, "upload")
+    return upload
+
+
+def _shown(upload: Obj) -> Obj:
+    return {**upload, "status": "pending"} if upload["status"] == "completing" else upload
+
+
+def _not_pending(upload_id: str, status: str) -> ApiError:
+    state = "being completed" if status == "completing" else status
+    return bad_request(f"Upload '{upload_id}' is {state}, not pending.", code="invalid_upload_state")
+
+
+async def _pending(store: Store, upload_id: str) -> Obj:
+    upload = await run_in_threadpool(_settle, store, upload_id)
     if upload["status"] != "pending":
-        raise bad_request(
-            f"Upload '{upload_id}' is {upload['status']}, not pending.", code="invalid_upload_state"
-        )
+        raise _not_pending(upload_id, upload["status"])
     return upload
 
 
-def _current(upload: Obj) -> Obj:
-    if upload["status"] == "pending" and upload["expires_at"] <= time.time():
-        upload["status"] = "expired"
-    return upload
+class _Sweep:
+    """Expires the oldest expired uploads, :data:`SWEEP_UPLOADS` looked at per call, from a cursor past
+    the uploads that ended (one per worker process; the compare-and-set makes overlaps harmless)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.after: str | None = None
+
+    def run(self) -> None:
+        uploads, _ = self.store.page("upload", after=self.after, limit=SWEEP_UPLOADS, order="asc")
+        now = time.time()
+        for upload in uploads:
+            if upload["status"] in ("pending", "completing") and not (
+                _expired(upload, now) and _expire(self.store, upload)
+            ):
+                return  # still live (or just moved by a request): the ones after it are younger
+            self.after = upload["id"]
+
+
+def _admit(store: Store, upload_id: str, part_id: str) -> None:
+    """Rule 3, and the part bound: drop the stored part and refuse it unless its upload is still pending
+    and it is among the first :data:`MAX_PARTS` (blocking: reads up to that many rows)."""
+    upload = store.get("upload", upload_id)
+    error: ApiError | None = None
+    if upload is None or upload["status"] != "pending" or _expired(upload, time.time()):
+        error = _not_pending(upload_id, "expired" if upload is None else upload["status"])
+    else:
+        _, more = store.page("upload_part", tag=upload_id, after=part_id, limit=MAX_PARTS - 1)
+        if more:
+            error = bad_request(
+                f"Upload '{upload_id}' already holds {MAX_PARTS} parts, the most an upload takes.",
+                param="data",
+                code="too_many_parts",
+            )
+    if error is not None:
+        store.delete("upload_part", part_id)
+        store.delete_blob(part_id)
+        raise error
+
+
+def _unknown_parts(upload_id: str, unknown: list[str]) -> ApiError:
+    named = ", ".join(
+        p if len(p) <= SHOWN_ID_CHARS else p[:SHOWN_ID_CHARS] + "..." for p in unknown[:SHOWN_IDS]
+    )
+    if len(unknown) > SHOWN_IDS:
+        named += f" and {len(unknown) - SHOWN_IDS} more"
+    return bad_request(f"Unknown part id(s) for upload '{upload_id}': {named}.", param="part_ids")
 
 
 def _assemble(store: Store, part_ids: list[str], md5: str | None, upload: FormFile) -> None:
@@ -75,6 +171,7 @@ def routes(ctx: ServerContext) -> list[Route]:
     settings = ctx.settings
     create_decoder = msgspec.json.Decoder(CreateUpload)
     complete_decoder = msgspec.json.Decoder(CompleteUpload)
+    sweep = _Sweep(store)
 
     async def create(request: Request) -> Response:
         req = await json_body(request, create_decoder, settings.max_body_bytes)
@@ -84,6 +181,7 @@ def routes(ctx: ServerContext) -> list[Route]:
                 f"'bytes' must be from 1 to {settings.max_file_bytes} (--max-file-bytes), got {req.bytes}.",
                 param="bytes",
             )
+        await run_in_threadpool(sweep.run)
         now = int(time.time())
         upload = {
             "id": new_id("upload_"),
@@ -100,11 +198,12 @@ def routes(ctx: ServerContext) -> list[Route]:
         return json_response(upload)
 
     async def retrieve(request: Request) -> Response:
-        return json_response(_current(fetch(store, "upload", request.path_params["upload_id"], "upload")))
+        upload = await run_in_threadpool(_settle, store, request.path_params["upload_id"])
+        return json_response(_shown(upload))
 
     async def add_part(request: Request) -> Response:
         upload_id = request.path_params["upload_id"]
-        _pending(store, upload_id)
+        await _pending(store, upload_id)
         _, data = await read_form(request, store, "data", min(PART_BYTES, settings.max_file_bytes))
         part = {
             "id": new_id("part_"),
@@ -128,18 +227,34 @@ def routes(ctx: ServerContext) -> list[Route]:
         except StorageFull as exc:
             store.delete_blob(part["id"])
             raise quota_exceeded(exc) from None
+        await run_in_threadpool(_admit, store, upload_id, part["id"])
         return json_response(part)
 
     async def complete(request: Request) -> Response:
         upload_id = request.path_params["upload_id"]
         req = await json_body(request, complete_decoder, settings.max_body_bytes)
-        upload = _pending(store, upload_id)
-        parts = {p["id"]: p for p in store.all("upload_part", tag=upload_id)}
+        upload = await _pending(store, upload_id)
+        if not store.update("upload", {**upload, "status": "completing"}, expect=("pending",)):
+            raise _not_pending(upload_id, fetch(store, "upload", upload_id, "upload")["status"])
+        try:  # the upload is ours: no part comes or goes until it leaves "completing"
+            file = await assemble_file(upload, req)
+        except BaseException:
+            store.update("upload", upload, expect=("completing",))  # pending again: fix and retry
+            raise
+        done = {**upload, "status": "completed", "file": file}
+        if not store.update("upload", done, expect=("completing",)):  # an hour late: swept as abandoned
+            store.delete("file", file["id"])
+            store.delete_blob(file["id"])
+            raise _not_pending(upload_id, "expired")
+        await run_in_threadpool(_drop_parts, store, upload_id)
+        return json_response(done)
+
+    async def assemble_file(upload: Obj, req: CompleteUpload) -> Obj:
+        upload_id = upload["id"]
+        parts = {p["id"]: p for p in await run_in_threadpool(store.all, "upload_part", tag=upload_id)}
         unknown = [p for p in req.part_ids if p not in parts]
         if unknown:
-            raise bad_request(
-                f"Unknown part id(s) for upload '{upload_id}': {', '.join(unknown)}.", param="part_ids"
-            )
+            raise _unknown_parts(upload_id, unknown)
         if len(set(req.part_ids)) != len(req.part_ids):
             raise bad_request("'part_ids' must not repeat a part.", param="part_ids")
         size = sum(parts[p]["bytes"] for p in req.part_ids)
@@ -154,22 +269,13 @@ def routes(ctx: ServerContext) -> list[Route]:
         except BaseException:
             store.discard_blob(assembled.writer)
             raise
-        file = await store_file(ctx, assembled, upload["purpose"], replaces=size)  # the parts go next
-        done = {**upload, "status": "completed", "file": file}
-        if not store.update("upload", done, expect=("pending",)):
-            store.delete("file", file["id"])
-            store.delete_blob(file["id"])
-            raise bad_request(
-                f"Upload '{upload_id}' was completed or cancelled meanwhile.", code="invalid_upload_state"
-            )
-        await run_in_threadpool(_drop_parts, store, upload_id)
-        return json_response(done)
+        return await store_file(ctx, assembled, upload["purpose"], replaces=size)  # the parts go next
 
     async def cancel(request: Request) -> Response:
         upload_id = request.path_params["upload_id"]
-        cancelled = {**_pending(store, upload_id), "status": "cancelled"}
+        cancelled = {**await _pending(store, upload_id), "status": "cancelled"}
         if not store.update("upload", cancelled, expect=("pending",)):
-            raise bad_request(f"Upload '{upload_id}' is no longer pending.", code="invalid_upload_state")
+            raise _not_pending(upload_id, fetch(store, "upload", upload_id, "upload")["status"])
         await run_in_threadpool(_drop_parts, store, upload_id)
         return json_response(cancelled)
 

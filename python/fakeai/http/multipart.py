@@ -8,12 +8,17 @@ the server at most the limit in disk and a megabyte of memory.
 :func:`read_small_form` (image edits, audio transcriptions) keeps a small form whole in memory, at most
 ``--max-body-bytes``, as Starlette ``FormData`` with each file an ``UploadFile``; :func:`text`,
 :func:`number`, :func:`choice` and :func:`file_bytes` read its fields, a missing or malformed one a 400
-naming it.
+naming it (a number is ASCII text: ``"\u0664"``, an Arabic-Indic 4, is not one).
+
+Both readers take a body as complete only once its closing ``--boundary--`` arrived: a body cut short
+(its ``content-length`` matching the cut) is a 400 ``invalid_multipart``, never a shorter file or a
+form missing its last field. An empty body is an empty form (its missing fields are named).
 """
 
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from typing import IO, Literal, overload
 
@@ -26,6 +31,7 @@ from starlette.requests import ClientDisconnect, Request
 
 from fakeai.errors import ApiError, bad_request
 from fakeai.http.asgi import too_large
+from fakeai.schemas.common import decimal
 from fakeai.store import Store
 
 FLUSH_BYTES = 1 << 20
@@ -34,6 +40,11 @@ MAX_BOUNDARY_CHARS = 70
 MAX_FIELD_BYTES = 64 * 1024
 #: Room for the boundaries, part headers and text fields around the file in a request.
 ENVELOPE_BYTES = 1 << 20
+#: A number in a form field: ASCII digits, an optional fraction and exponent (no ``nan``, ``inf``,
+#: ``1_0``, spaces or Unicode digits, which ``float`` takes).
+_REAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+#: The longest number text read, and the most of a bad value an error message repeats.
+MAX_NUMBER_CHARS = 32
 
 
 @dataclass(slots=True)
@@ -122,6 +133,8 @@ class _FormReader:
         self.fields: dict[str, str] = {}
         self.items: list[tuple[str, str | UploadFile]] = []
         self.received = 0
+        #: Whether the closing boundary arrived.
+        self.ended = False
         self.file: FormFile | None = None
         self.pending: list[memoryview] = []
         self.pending_size = 0
@@ -140,14 +153,14 @@ class _FormReader:
             "on_header_field": self.on_header_field,
             "on_header_value": self.on_header_value,
             "on_header_end": self.on_header_end,
+            "on_end": self.on_end,
         }
         parser = MultipartParser(boundary, callbacks)  # type: ignore[arg-type]
         try:
             async for chunk in request.stream():
-                if self.store is None:
-                    self.received += len(chunk)
-                    if self.received > self.limit:
-                        raise too_large(self.limit)
+                self.received += len(chunk)
+                if self.store is None and self.received > self.limit:
+                    raise too_large(self.limit)
                 parser.write(chunk)
                 if self.error is not None:
                     raise self.error
@@ -160,6 +173,11 @@ class _FormReader:
             raise
         if self.error is not None:
             raise self.error
+        if self.received and not self.ended:
+            raise bad_request(
+                "Malformed multipart body: it ends before its closing boundary (cut short?).",
+                code="invalid_multipart",
+            )
         await self.flush()
 
     async def flush(self) -> None:
@@ -169,6 +187,9 @@ class _FormReader:
 
     def on_part_begin(self) -> None:
         self.part = _Part()
+
+    def on_end(self) -> None:
+        self.ended = True
 
     def _count_envelope(self, size: int) -> None:
         self.envelope += size
@@ -282,19 +303,21 @@ def text(form: FormData, name: str, default: str | None = None, *, required: boo
 def number(
     form: FormData, name: str, default: float, lo: float, hi: float, *, integer: bool = False
 ) -> float:
+    """The field ``name`` as a number from ``lo`` to ``hi`` (``integer``: ASCII digits, so from 0 up),
+    ``default`` when it is absent."""
     raw = text(form, name)
     if raw is None:
         return default
-    try:
-        value = int(raw) if integer else float(raw)
-    except ValueError:
+    value: float | None = None
+    if integer:
+        value = decimal(raw, int(hi))
+    elif len(raw) <= MAX_NUMBER_CHARS and _REAL.fullmatch(raw):
+        value = float(raw)
+    if value is None or not lo <= value <= hi:
         kind = "an integer" if integer else "a number"
+        shown = raw if len(raw) <= MAX_NUMBER_CHARS else raw[:MAX_NUMBER_CHARS] + "..."
         raise bad_request(
-            f"Invalid value for '{name}': expected {kind}, got {raw!r}.", param=name, code="invalid_value"
-        ) from None
-    if not lo <= value <= hi:
-        raise bad_request(
-            f"Invalid value for '{name}': must be between {lo:g} and {hi:g}, got {raw}.",
+            f"Invalid value for '{name}': expected {kind} from {lo:g} to {hi:g}, got {shown!r}.",
             param=name,
             code="invalid_value",
         )
