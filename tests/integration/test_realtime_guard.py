@@ -110,6 +110,27 @@ def test_the_audio_buffer_is_bounded(base_url):
         assert next_of(ws, "input_audio_buffer.committed", "error")["type"] == "input_audio_buffer.committed"
 
 
+@pytest.mark.parametrize(
+    "audio",
+    ["é", "QUJD\u00e9", "not base64!", "QUJ", 5, None, ["QUJD"]],
+    ids=["non-ASCII", "base64 then non-ASCII", "not base64", "bad padding", "number", "null", "array"],
+)
+def test_bad_audio_is_an_error_event_and_the_session_goes_on(base_url, audio):
+    """Non-ASCII text was a traceback that closed the socket (base64 raised a plain ValueError)."""
+    with connect(ws_url(base_url)) as ws:
+        ws.send(json.dumps({"type": "input_audio_buffer.append", "event_id": "ev1", "audio": audio}))
+        error = next_of(ws, "error")["error"]
+        assert error == {
+            "type": "invalid_request_error",
+            "code": "invalid_value",
+            "message": error["message"],
+            "param": "audio",
+            "event_id": "ev1",
+        }
+        ws.send(json.dumps({"type": "input_audio_buffer.clear"}))
+        assert next_of(ws, "input_audio_buffer.cleared", "error")["type"] == "input_audio_buffer.cleared"
+
+
 def test_an_event_over_the_limit_closes_with_1009(base_url):
     with connect(ws_url(base_url), max_size=None) as ws:
         ws.recv(timeout=10)

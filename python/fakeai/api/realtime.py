@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
+import contextlib
 import re
 import secrets
 import time
@@ -38,7 +38,7 @@ from typing import Any, TypedDict, cast
 
 import orjson
 from starlette.routing import WebSocketRoute
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from fakeai.api.realtime_conversation import Conversation
 from fakeai.context import ServerContext
@@ -119,6 +119,8 @@ class Session:
         self.audio_bytes = 0
         self.send_lock = asyncio.Lock()
         self.responding: asyncio.Task[None] | None = None
+        #: Set by :meth:`close`: a response cancelled from then on stops without its ``*.done`` events.
+        self.closing = False
         self.session: dict[str, Any]
         common = {
             "id": _id("sess_"),
@@ -152,6 +154,25 @@ class Session:
                     "output": {"format": audio_format, "voice": "alloy", "speed": 1.0},
                 },
             }
+
+    async def close(self) -> None:
+        """End the session: cancel its response and wait for it to end, then close the socket here.
+
+        granian, once the handler returns, closes the connection only if no send holds its transport
+        at that instant (it only try-locks it). A response's send still running then (or one just
+        cancelled: granian drops it on its own thread, a moment later) left the transport in granian's
+        protocol object: no close frame for the client, and once it gave up, a socket in CLOSE-WAIT
+        holding a descriptor until a full garbage collection freed that object. granian's explicit
+        close waits for the transport instead, and the response, awaited first, sends nothing after.
+        """
+        self.closing = True
+        task, self.responding = self.responding, None
+        if task is not None:
+            task.cancel()
+            await asyncio.wait((task,))
+        if self.ws.application_state == WebSocketState.CONNECTED:
+            with contextlib.suppress(WebSocketDisconnect):  # the socket failed under the close
+                await self.ws.close()
 
     async def send(self, type: str, **fields: Any) -> None:
         event = {"type": type, "event_id": _id("event_"), **fields}
@@ -218,12 +239,12 @@ class Session:
         await self.send("session.updated", session=self.session)
 
     async def on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
-        audio = event.get("audio") or ""
+        audio = event.get("audio")
         if not isinstance(audio, str):
             raise ApiError(400, "'audio' must be base64-encoded PCM16.", param="audio")
         try:
             chunk = base64.b64decode(audio, validate=True)
-        except (binascii.Error, TypeError):
+        except ValueError:  # binascii.Error, or a character outside ASCII
             raise ApiError(400, "'audio' must be base64-encoded PCM16.", param="audio") from None
         if self.audio_bytes + len(chunk) > MAX_BUFFER_BYTES:
             raise ApiError(
@@ -398,7 +419,9 @@ class Session:
                     await self.send(self.names["text.delta"], delta=piece, **ids)
             status = "completed"
         except asyncio.CancelledError:
-            status = "cancelled"
+            if self.closing:
+                raise
+            status = "cancelled"  # response.cancel: the response ends with its done events
         if audio:
             await self.send(self.names["audio.done"], **ids)
             await self.send(self.names["transcript.done"], transcript=text, **ids)
@@ -475,8 +498,8 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
             return
         ctx.catalog.resolve(model)
         session = Session(ctx, ws, model, beta)
-        await session.send("session.created", session=session.session)
         try:
+            await session.send("session.created", session=session.session)
             while True:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
@@ -499,7 +522,6 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
         except WebSocketDisconnect:
             pass
         finally:
-            if session.responding is not None:
-                session.responding.cancel()
+            await session.close()
 
     return [WebSocketRoute("/v1/realtime", realtime)]
