@@ -8,9 +8,6 @@ statically into the extension; ``mp3`` is encoded by LAME (the ``lameenc`` wheel
 
 from __future__ import annotations
 
-import base64
-import secrets
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -84,15 +81,14 @@ def check_format(fmt: str, param: str) -> None:
         )
 
 
-#: Seconds a chat completion's audio stays referable, as OpenAI's ``expires_at`` (one hour).
-CHAT_AUDIO_TTL = 3600
 #: Chat's ``audio.format`` names -> file formats (chat says ``pcm16`` for raw PCM).
 CHAT_FORMATS = {"wav": "wav", "mp3": "mp3", "flac": "flac", "pcm16": "pcm", "opus": "opus", "aac": "aac"}
 
 
 def chat_audio(modalities: list[str] | None, audio: Any) -> Callable[[str], bytes] | None:
     """For ``modalities: ["text", "audio"]``: the renderer ``_core.chat`` calls with each choice's text,
-    returning the ``"id":..,"data":..,"expires_at":..`` fields of ``message.audio``; None for text only."""
+    returning that text spoken as an audio file (the core bounds how much, base64-encodes it into
+    ``message.audio`` and adds ``id`` and ``expires_at``); None for text only."""
     if not modalities or "audio" not in modalities:
         return None
     if audio is None:
@@ -106,12 +102,6 @@ def chat_audio(modalities: list[str] | None, audio: Any) -> Callable[[str], byte
     check_format(fmt, "audio.format")
 
     def render(transcript: str) -> bytes:
-        data = base64.b64encode(audio_file(transcript, voice, 1.0, fmt))
-        expires = int(time.time()) + CHAT_AUDIO_TTL
-        return b'"id":"audio_%s","data":"%s","expires_at":%d' % (
-            secrets.token_hex(12).encode(),
-            data,
-            expires,
-        )
+        return audio_file(transcript, voice, 1.0, fmt)
 
     return render

@@ -5,6 +5,7 @@
 
 pub mod aac;
 pub mod audio_probe;
+pub mod chat_audio;
 pub mod deflate;
 pub mod flac;
 pub mod h264;

@@ -10,6 +10,7 @@ use super::length::natural;
 use super::reply::{request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::rich_content;
 use super::steps::{is_lazy, Steps};
+use crate::media::chat_audio;
 use crate::render::chat::{lazy_stream, render_completion, render_stream};
 use crate::render::chat_choices::{self, prose, ChatChoice, ChatSpec};
 use crate::render::choices::ChoiceSpec;
@@ -24,7 +25,7 @@ use crate::text::tokens;
 use crate::text::{budget, context_window};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyFrozenSet, PyList, PyString};
+use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PyList, PyString};
 use xxhash_rust::xxh3::Xxh3;
 
 /// Tokens OpenAI adds per message, and once to prime the reply.
@@ -109,6 +110,28 @@ pub(super) fn read_messages(
     Ok((count, hasher.digest(), rich))
 }
 
+/// Each choice's `"id":..,"data":..,"expires_at":..` fragment of `message.audio`: `render(transcript)`
+/// returns the audio file, base64-encoded here straight into the fragment. Transcripts that would
+/// speak past [`chat_audio::MAX_SECONDS`] are refused, naming `param`, before any audio is made.
+fn audio_fragments(
+    render: &Bound<'_, PyAny>,
+    choices: &[ChatChoice<'_>],
+    param: &str,
+) -> PyResult<Vec<Vec<u8>>> {
+    let py = render.py();
+    let transcripts: Vec<String> = choices.iter().map(ChatChoice::text).collect();
+    chat_audio::check(&transcripts, param)?;
+    let now = ids::unix_now();
+    transcripts
+        .into_iter()
+        .map(|t| {
+            let file = render.call1((t,))?.cast_into::<PyBytes>()?;
+            let file = file.as_bytes();
+            Ok(py.detach(|| chat_audio::fragment(file, now)))
+        })
+        .collect()
+}
+
 /// The plain fields of a decoded chat request (`fakeai.schemas.chat.ChatRequest`).
 struct Basics<'py> {
     model: Bound<'py, PyString>,
@@ -151,7 +174,8 @@ fn read_basics<'py>(req: &Bound<'py, PyAny>) -> PyResult<Basics<'py>> {
 /// Render the chat completion (or its stream) asked by `request`, the decoded request. `model_info`
 /// (with `capabilities`, a frozenset, and `context_length`) enables the capability and
 /// context-window checks. `echo_mode` answers plain requests with the last user message;
-/// `audio(transcript) -> bytes` renders each choice's audio fragment. A rejected value raises
+/// `audio(transcript) -> bytes` returns each choice's text spoken, as an audio file (how much
+/// speech one request may hold: [`chat_audio`]). A rejected value raises
 /// `InvalidInput(message, param, code)`. With `cluster`, the prompt is routed through the simulated
 /// cluster at time `now` (prefix-cache hits shorten the prefill, `prefill_per_token` seconds per
 /// uncached token) and the request books a batch slot, named by the returned ticket. The choices
@@ -225,7 +249,12 @@ pub(super) fn render<'py>(
         let asked = req.max_tokens.or(Some(budget::committed(&length).0).filter(|&t| t > 0));
         context_window::check(limit, prompt_tokens, opts.tool_tokens, asked)?;
     }
-    budget::bound(&mut length, u64::from(req.n), max_generated)?;
+    let audio = audio.filter(|a| !a.is_none());
+    if audio.is_some() {
+        chat_audio::bound(&mut length, u64::from(req.n), max_generated)?;
+    } else {
+        budget::bound(&mut length, u64::from(req.n), max_generated)?;
+    }
     let last_role = messages.get_item(messages.len().saturating_sub(1))?.getattr(intern!(py, "role"))?;
     let last_role = last_role.cast::<PyString>()?.to_str()?;
     let asked = if opts.tools.is_some() || echo_mode { last_user_text(messages)? } else { String::new() };
@@ -252,14 +281,12 @@ pub(super) fn render<'py>(
         (Vec::new(), chat_choices::generate(key, &spec))
     };
     let choices: &[ChatChoice<'_>] = if echoed.is_empty() { &generated } else { &echoed };
+    // Refused past the speech bound (an echoed message names `messages`) before routing books anything.
+    let param = if echoed.is_empty() { "max_tokens" } else { "messages" };
+    let audio = audio.map(|render| audio_fragments(render, choices, param)).transpose()?;
     let completion_tokens = choices.iter().map(ChatChoice::completion_tokens).sum();
     let routed = sim.route(&ids);
     let cached_tokens = routed.map_or(cached_tokens, |r| r.1);
-    // `audio(transcript) -> bytes`: the rendered `"id":..,"data":..,"expires_at":..` of each choice.
-    let audio: Option<Vec<Vec<u8>>> = audio
-        .filter(|a| !a.is_none())
-        .map(|render| choices.iter().map(|c| render.call1((c.text(),))?.extract()).collect())
-        .transpose()?;
     let usage = Usage {
         prompt_tokens,
         completion_tokens,
@@ -295,6 +322,7 @@ pub(super) fn render<'py>(
         streamed(py, steps, lat, sim, out)
     } else {
         let body = render_completion(&env, choices, &usage, logprobs, audio.as_deref());
+        drop(audio); // the body holds it now: not a third copy beside the body's bytes object
         whole(py, &body, lat, sim, out, longest)
     }
 }

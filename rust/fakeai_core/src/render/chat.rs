@@ -101,7 +101,8 @@ pub fn render_completion(
     audio: Option<&[Vec<u8>]>,
 ) -> Vec<u8> {
     let text_len: usize = choices.iter().map(|c| c.steps() * 6).sum();
-    let mut buf = Vec::with_capacity(512 + text_len + if logprobs { text_len * 8 } else { 0 });
+    let audio_len: usize = audio.map_or(0, |a| a.iter().map(Vec::len).sum());
+    let mut buf = Vec::with_capacity(512 + text_len + audio_len + if logprobs { text_len * 8 } else { 0 });
     buf.extend_from_slice(b"{\"id\":");
     json::string(&mut buf, env.id);
     buf.extend_from_slice(b",\"object\":\"chat.completion\",\"created\":");
