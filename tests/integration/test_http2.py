@@ -51,4 +51,3 @@ def test_plain_answers_over_http2(h2):
     )
     bad = h2.post("/v1/chat/completions", json={"model": "gpt-4o"})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "messages"
-
