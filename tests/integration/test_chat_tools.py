@@ -162,6 +162,20 @@ def test_streamed_tool_call_deltas_reassemble(http):
     assert fragments > 2 * len(calls)
 
 
+def test_max_tokens_cuts_a_tool_call_as_openai_does(client):
+    """A call the budget ends in keeps the arguments that fit and finishes with ``length`` (before,
+    the whole call came back whatever max_tokens said: completion_tokens 18 for max_tokens 3)."""
+    ask = {"model": "gpt-4o", "messages": ASK, "tools": TOOLS, "tool_choice": "required", "seed": 4}
+    whole = client.chat.completions.create(**ask)
+    cut = client.chat.completions.create(**ask, max_tokens=5)
+    assert whole.choices[0].finish_reason == "tool_calls" and whole.usage.completion_tokens > 5
+    assert cut.choices[0].finish_reason == "length" and cut.usage.completion_tokens == 5
+    full, short = whole.choices[0].message.tool_calls[0], cut.choices[0].message.tool_calls[0]
+    assert full.function.name == short.function.name
+    assert full.function.arguments.startswith(short.function.arguments)
+    assert len(short.function.arguments) < len(full.function.arguments)
+
+
 def test_sdk_stream_helper_accumulates_tool_calls(client):
     with client.chat.completions.stream(model="gpt-4o", messages=ASK, tools=TOOLS, seed=2) as stream:
         done = [e for e in stream if e.type == "tool_calls.function.arguments.done"]

@@ -66,14 +66,14 @@ fn message(buf: &mut Vec<u8>, c: &ChatChoice<'_>, audio: Option<&[u8]>) {
         json::string(buf, &c.reasoning.concat());
     }
     match &c.answer {
-        Answer::Calls { calls, legacy: true } => {
+        Answer::Calls { calls, legacy: true, .. } => {
             buf.extend_from_slice(b",\"function_call\":{\"name\":");
             json::string(buf, &calls[0].name);
             buf.extend_from_slice(b",\"arguments\":");
             json::string(buf, &calls[0].arguments.text);
             buf.push(b'}');
         }
-        Answer::Calls { calls, legacy: false } => {
+        Answer::Calls { calls, legacy: false, .. } => {
             buf.extend_from_slice(b",\"tool_calls\":[");
             for (i, call) in calls.iter().enumerate() {
                 if i > 0 {
@@ -224,7 +224,7 @@ impl ChunkStyle for ChatChunks<'_> {
                 b.extend_from_slice(b"\"content\":");
                 json::string(b, content.piece(j));
             }
-            (Some(j), Answer::Calls { calls, legacy }) => Self::call_delta(b, calls, *legacy, j),
+            (Some(j), Answer::Calls { calls, legacy, .. }) => Self::call_delta(b, calls, *legacy, j),
         }
         b.extend_from_slice(b"},\"logprobs\":");
         match lp {
@@ -409,7 +409,7 @@ mod tests {
             name: name.into(),
             arguments: Tokenized::new(args.into()),
         };
-        let answer = Answer::Calls { calls: vec![call("f", "{\"a\":1}"), call("g", "{}")], legacy };
+        let answer = Answer::Calls { calls: vec![call("f", "{\"a\":1}"), call("g", "{}")], legacy, cut: false };
         ChatChoice { reasoning: vec!["Think", "."], answer, accepted_prediction: 0, rejected_prediction: 0 }
     }
 

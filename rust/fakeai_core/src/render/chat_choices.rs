@@ -30,8 +30,9 @@ pub enum Answer<'a> {
     Prose(Choice<'a>),
     /// Content built outside the vocabulary: JSON, or an edited prediction.
     Composed { content: Tokenized, finish: Finish },
-    /// Function calls; `legacy` answers in the `function_call` shape.
-    Calls { calls: Vec<ToolCall>, legacy: bool },
+    /// Function calls; `legacy` answers in the `function_call` shape; `cut`: `max_tokens` ended them
+    /// (the last call's arguments are cut short and the choice finishes with `length`, as OpenAI's).
+    Calls { calls: Vec<ToolCall>, legacy: bool, cut: bool },
 }
 
 pub struct ChatChoice<'a> {
@@ -69,6 +70,7 @@ impl ChatChoice<'_> {
         match &self.answer {
             Answer::Prose(c) => c.finish.as_str(),
             Answer::Composed { finish, .. } => finish.as_str(),
+            Answer::Calls { cut: true, .. } => "length",
             Answer::Calls { legacy: true, .. } => "function_call",
             Answer::Calls { legacy: false, .. } => "tool_calls",
         }
@@ -149,17 +151,32 @@ fn one(rng: &mut Rng, spec: &ChatSpec<'_>) -> ChatChoice<'static> {
         rejected_prediction: 0,
     };
     if let Some(tools) = spec.tools {
-        let calls = tools.plan(rng, spec.after_tool_result, spec.asked);
-        if !calls.is_empty() {
-            let calls = calls
-                .into_iter()
-                .map(|c| ToolCall {
-                    id: ids::new_id("call_", 24),
-                    name: tools.declared.functions[c.function].name.clone(),
-                    arguments: Tokenized::new(c.arguments),
-                })
-                .collect();
-            out.answer = Answer::Calls { calls, legacy: tools.legacy };
+        let planned = tools.plan(rng, spec.after_tool_result, spec.asked);
+        if !planned.is_empty() {
+            // Within `max_tokens`: each call costs its name's tokens and its arguments'; the call the
+            // budget ends in keeps the arguments that fit (at least the first call is kept).
+            let mut left = budget.map_or(usize::MAX, |b| b as usize);
+            let (mut calls, mut cut) = (Vec::with_capacity(planned.len()), false);
+            for c in planned {
+                let name = tools.declared.functions[c.function].name.clone();
+                let name_tokens = tokens::count(&name);
+                if name_tokens >= left && !calls.is_empty() {
+                    cut = true;
+                    break;
+                }
+                let mut arguments = Tokenized::new(c.arguments);
+                left = left.saturating_sub(name_tokens);
+                if arguments.len() > left {
+                    arguments.truncate(left);
+                    cut = true;
+                }
+                left -= arguments.len();
+                calls.push(ToolCall { id: ids::new_id("call_", 24), name, arguments });
+                if cut {
+                    break;
+                }
+            }
+            out.answer = Answer::Calls { calls, legacy: tools.legacy, cut };
             return out;
         }
     }
@@ -252,6 +269,15 @@ mod tests {
         assert_eq!(c.steps(), 1 + calls[0].arguments.len());
         s.after_tool_result = true;
         assert!(matches!(generate(1, &s)[0].answer, Answer::Prose(_)));
+
+        // max_tokens ends a call as it ends prose: arguments cut short, finish "length"
+        s.after_tool_result = false;
+        s.base.length.max_tokens = Some(4);
+        let c = &generate(1, &s)[0];
+        let Answer::Calls { calls: cut_calls, cut: true, .. } = &c.answer else { panic!("not cut") };
+        assert_eq!((c.finish(), c.answer_tokens()), ("length", 4));
+        assert!(cut_calls[0].arguments.text.len() < calls[0].arguments.text.len());
+        assert!(calls[0].arguments.text.starts_with(&cut_calls[0].arguments.text));
 
         let format = Format::JsonObject;
         let c = &generate(1, &spec(&format, Some(3)))[0];
