@@ -409,7 +409,8 @@ mod tests {
             name: name.into(),
             arguments: Tokenized::new(args.into()),
         };
-        let answer = Answer::Calls { calls: vec![call("f", "{\"a\":1}"), call("g", "{}")], legacy, cut: false };
+        let answer =
+            Answer::Calls { calls: vec![call("f", "{\"a\":1}"), call("g", "{}")], legacy, cut: false };
         ChatChoice { reasoning: vec!["Think", "."], answer, accepted_prediction: 0, rejected_prediction: 0 }
     }
 
