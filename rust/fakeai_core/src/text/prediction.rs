@@ -34,7 +34,12 @@ pub fn edit(prediction: &str, rng: &mut Rng, max_tokens: Option<u32>) -> Predict
     for k in 0..head {
         out.push_str(pred.piece(k));
     }
-    out.push_str(&prose::generate(rng, replaced).concat());
+    let fresh = prose::generate(rng, replaced).concat();
+    // The new span is a word of its own: a space keeps it off the kept word before it ("overYou").
+    if !fresh.starts_with(char::is_whitespace) && out.ends_with(|c: char| !c.is_whitespace()) {
+        out.push(' ');
+    }
+    out.push_str(&fresh);
     for k in tail_start..p {
         out.push_str(pred.piece(k));
     }
@@ -72,6 +77,22 @@ mod tests {
 
     const CODE: &str =
         "class User:\n    first_name: str = \"\"\n    last_name: str = \"\"\n    username: str = \"\"\n";
+
+    #[test]
+    fn the_new_span_is_never_glued_to_the_word_before_it() {
+        let text = "the quick brown fox jumps over the lazy dog and runs far away into the woods";
+        for seed in 0..50 {
+            let reply = edit(text, &mut Rng::new(seed), None).content.text;
+            for word in reply.split_whitespace() {
+                let glued = text.split(' ').any(|o| {
+                    word.len() > o.len()
+                        && word.starts_with(o)
+                        && word[o.len()..].starts_with(char::is_uppercase)
+                });
+                assert!(!glued, "{reply}"); // "overYou": a kept word and the new span's first
+            }
+        }
+    }
 
     #[test]
     fn the_reply_keeps_most_of_the_prediction() {
