@@ -174,6 +174,9 @@ def test_max_tokens_cuts_a_tool_call_as_openai_does(client):
     assert full.function.name == short.function.name
     assert full.function.arguments.startswith(short.function.arguments)
     assert len(short.function.arguments) < len(full.function.arguments)
+    for n in (1, 2):  # too little for the function's name: no call, and nothing charged past max_tokens
+        none = client.chat.completions.create(**ask, max_tokens=1, n=n)
+        assert none.usage.completion_tokens <= n and all(c.finish_reason == "length" for c in none.choices)
 
 
 def test_sdk_stream_helper_accumulates_tool_calls(client):

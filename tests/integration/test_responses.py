@@ -300,6 +300,11 @@ def test_bad_inputs(client: openai.OpenAI, http: httpx.Client) -> None:
         tool = {**fs, "max_num_results": most}
         assert error({"model": "gpt-4o", "input": "hi", "tools": [tool]})["param"] == "tools.max_num_results"
     assert error({"model": "gpt-4o", "input": "hi", "tool_choice": "x"})["param"] == "tool_choice"
+    for items in (
+        [{"type": "reasoning", "id": "rs_1", "summary": []}],
+        [{"type": "file_search_call", "id": "fs_1"}],
+    ):
+        assert error({"model": "gpt-4o", "input": items})["param"] == "input"  # nothing to answer: was a 500
     assert error({"model": "m" * 513, "input": "hi"})["param"] == "model"
     assert error({"model": "o3", "input": "hi", "reasoning": {"effort": "extreme"}})["param"] == (
         "reasoning.effort"

@@ -53,7 +53,7 @@ def _text_of(content: str | list[Block] | None) -> str:
     return "".join(b.text or "" for b in content)
 
 
-def _tool_call(req: MessagesRequest) -> Tool | None:
+def _tool_call(req: MessagesRequest | CountTokensRequest) -> Tool | None:
     if not req.tools:
         return None
     choice = req.tool_choice.type if req.tool_choice else "auto"
@@ -72,6 +72,19 @@ def _tool_call(req: MessagesRequest) -> Tool | None:
             return None
     said = _text_of(last.content)
     return next((t for t in req.tools if t.name in said), req.tools[0])
+
+
+def _tool_use(req: MessagesRequest | CountTokensRequest) -> tuple[str, str] | None:
+    """``(name, input JSON)`` of the tool call the request gets, if any; a 400 for a ``tool_choice``
+    naming no tool or a tool schema nothing satisfies (checked for count_tokens too)."""
+    tool = _tool_call(req)
+    if tool is None:
+        return None
+    key = f"{tool.name}|{_text_of(req.messages[-1].content)}"
+    try:
+        return tool.name, _core.sample_json(orjson.dumps(tool.input_schema), key)
+    except _core.InvalidInput as e:
+        raise bad_request(f"tools: input_schema of '{tool.name}': {e}", param="tools") from None
 
 
 def _anthropic_error(e: ApiError) -> bytes:
@@ -106,14 +119,7 @@ def message(
     lora: LoraModule | None | EllipsisType = ...,
 ) -> Answer:
     """The answer to one decoded Messages request (the :class:`Generation` render of this route)."""
-    tool = _tool_call(req)
-    use = None
-    if tool is not None:
-        key = f"{tool.name}|{_text_of(req.messages[-1].content)}"
-        try:
-            use = (tool.name, _core.sample_json(orjson.dumps(tool.input_schema), key))
-        except _core.InvalidInput as e:
-            raise bad_request(f"tools: input_schema of '{tool.name}': {e}", param="tools") from None
+    use = _tool_use(req)
     schemas = tools_tokens(req.tools)
     info, shared = render.prepare(ctx, req.model, over, start, lora)
     now = shared.pop("now")
@@ -139,6 +145,7 @@ class CountTokens(Endpoint):
             _anthropic_version(scope)
             req = await read_json(receive, self.decoder, self.ctx.settings.max_body_bytes)
             self.ctx.resolve_model(req.model)
+            _tool_use(req)  # what /v1/messages refuses, counting refuses too
             try:
                 count = _core.messages_input_tokens(req, tools_tokens(req.tools))
             except _core.InvalidInput as exc:

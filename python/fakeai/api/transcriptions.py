@@ -23,8 +23,8 @@ Whisper) adds one ``{token, logprob, bytes}`` per piece of the transcript.
 or a punctuation mark), then one ``transcript.text.done`` with the whole text and the token usage. The
 deltas join into the text that the same file gives without streaming. They go out at the model's
 TTFT + i x ITL (``--ttft``/``--itl``, ``x-fakeai-ttft-ms``/``x-fakeai-itl-ms``), all in one write when
-the ITL is zero. Whisper models and translations do not stream: ``stream=true`` is a 400 naming
-``stream``.
+the ITL is zero. Whisper models and translations do not stream: there ``stream=true`` is ignored,
+as OpenAI documents (a value other than true/false is still a 400 naming ``stream``).
 """
 
 from __future__ import annotations

@@ -182,6 +182,8 @@ def respond(
                     {"type": "file_citation", "file_id": r["file_id"], "filename": r["filename"], "index": 0}
                 )
     messages = _messages(req.instructions, history)
+    if not messages:  # only reasoning or file-search items: nothing for the model to answer
+        raise bad_request("'input' must hold at least one message or function call output.", param="input")
     function = _function_to_call(req, history)
     creq = ChatRequest(
         model=req.model,

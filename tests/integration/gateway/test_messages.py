@@ -95,6 +95,16 @@ def test_tool_use_then_text_after_the_result(claude):
     ) as s:
         final = s.get_final_message()
     assert final.content[-1].type == "tool_use" and final.content[-1].input["location"]
+    # max_tokens too small for the call: cut off before it, as Anthropic answers (the whole call came)
+    cut = claude.messages.create(
+        model="claude-test", max_tokens=2, tools=TOOLS, messages=USER, tool_choice={"type": "any"}
+    )
+    assert cut.stop_reason == "max_tokens" and cut.usage.output_tokens <= 2
+    assert not [b for b in cut.content if b.type == "tool_use"]
+    with claude.messages.stream(
+        model="claude-test", max_tokens=2, tools=TOOLS, messages=USER, tool_choice={"type": "any"}
+    ) as s:
+        assert s.get_final_message().stop_reason == "max_tokens"
 
 
 @pytest.mark.parametrize(
@@ -180,6 +190,22 @@ def test_count_tokens_is_what_a_message_is_charged(claude):
         ({"model": "c", "messages": [{"role": "system", "content": "x"}]}, 400, "role"),
         ({"model": "c", "messages": USER, "system": 5}, 400, "system"),
         ({"model": "", "messages": USER}, 400, "model"),
+        # what /v1/messages refuses, counting refuses too
+        (
+            {"model": "c", "messages": USER, "tools": TOOLS, "tool_choice": {"type": "tool", "name": "nope"}},
+            400,
+            "tool_choice",
+        ),
+        (
+            {
+                "model": "c",
+                "messages": USER,
+                "tools": [{"name": "loop", "input_schema": {"$ref": "#"}}],
+                "tool_choice": {"type": "any"},
+            },
+            400,
+            "loop",
+        ),
     ],
 )
 def test_count_tokens_bad_input_gets_anthropics_envelope(base_url, body, status, needle):
@@ -189,3 +215,20 @@ def test_count_tokens_bad_input_gets_anthropics_envelope(base_url, body, status,
     assert r.status_code == status and err["type"] == "error" and needle in err["error"]["message"], r.text
     r = httpx.post(url, json={"model": "c", "messages": USER})
     assert r.status_code == 400 and "anthropic-version" in r.json()["error"]["message"]
+
+
+def test_a_prompt_past_the_context_window_is_refused_at_once(base_url):
+    """As chat does (and Anthropic words it): the engine simulated the prefill of 2M tokens first, and
+    the answer came after 82 s."""
+    headers = {"anthropic-version": "2023-06-01"}
+    body = {
+        "model": "claude-3-5-sonnet",
+        "max_tokens": 5,
+        "messages": [{"role": "user", "content": "word " * 200_000}],
+    }
+    r = httpx.post(base_url + "/v1/messages", json=body, headers=headers, timeout=30)
+    assert r.status_code == 400 and r.elapsed.total_seconds() < 5, r.text
+    assert r.json()["error"]["message"].startswith("messages: prompt is too long: ")
+    fits = {**body, "messages": [{"role": "user", "content": "word " * 1000}], "max_tokens": 200_000}
+    r = httpx.post(base_url + "/v1/messages", json=fits, headers=headers, timeout=30)
+    assert r.status_code == 400 and "exceed context limit" in r.json()["error"]["message"], r.text

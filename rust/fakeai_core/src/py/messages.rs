@@ -5,6 +5,7 @@ use super::chat_call::ChatCall;
 use super::length::natural;
 use super::reply::{request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::steps::{is_lazy, Steps};
+use crate::invalid::Invalid;
 use crate::render::anthropic::{self, Message, MessageSteps, OwnedMessage, StopReason, ToolUse};
 use crate::render::choices::{self, ChoiceSpec};
 use crate::render::ids;
@@ -41,6 +42,10 @@ pub(super) fn anthropic_message<'py>(
     now: f64,
 ) -> PyResult<Bound<'py, Answer>> {
     let Asked { model, messages, max_tokens, stop_sequences, stream, tool, extra_input_tokens } = asked;
+    // A tool call costs its input's tokens and a few for the block: past `max_tokens` the model is cut
+    // off before the call is whole, which Anthropic answers with stop_reason max_tokens and no call.
+    let cut_tool = tool.as_ref().is_some_and(|(_, input)| tokens::count(input) as u32 + 8 > max_tokens);
+    let tool = if cut_tool { None } else { tool };
     let (cluster, engine, meter) = call.sim_parts(py);
     let lengths = call.lengths.as_ref().map(|l| l.bind(py));
     let sim = Sim::of(&cluster, &engine, now, &meter, "completions", model, call.live);
@@ -48,6 +53,10 @@ pub(super) fn anthropic_message<'py>(
     let (prompt_tokens, input_hash, _) =
         read_messages(messages, sim.cluster.map(|_| &mut ids as &mut dyn PromptSink))?;
     let input_tokens = prompt_tokens as u32 + extra_input_tokens;
+    if let Some(info) = call.model_info.as_ref() {
+        let limit: u32 = info.bind(py).getattr(pyo3::intern!(py, "context_length"))?.extract()?;
+        context_limit(limit, input_tokens, max_tokens)?;
+    }
     let stops = stop_list(stop_sequences)?;
     let mut length = LengthSpec {
         max_tokens: Some(max_tokens),
@@ -60,6 +69,7 @@ pub(super) fn anthropic_message<'py>(
     let tool_id = ids::new_id("toolu_01", 22);
     let (mut pieces, finish) = match &tool {
         Some(_) => (Vec::new(), Finish::Stop),
+        None if cut_tool => (Vec::new(), Finish::Length),
         None => {
             let spec = ChoiceSpec { n: 1, length, ..Default::default() };
             let c = choices::generate(request_key(None, input_hash), &spec).remove(0);
@@ -117,4 +127,25 @@ pub(super) fn anthropic_message<'py>(
     } else {
         whole(py, &anthropic::render(&message), lat, sim, outcome, output_tokens as usize)
     }
+}
+
+/// Anthropic's context-window check: the input, then the input with `max_tokens`, within `limit`
+/// (in Anthropic's words), before the engine times anything.
+fn context_limit(limit: u32, input: u32, max_tokens: u32) -> Result<(), Invalid> {
+    if input > limit {
+        return Err(Invalid::new(
+            "messages",
+            format!("prompt is too long: {input} tokens > {limit} maximum"),
+        ));
+    }
+    if u64::from(input) + u64::from(max_tokens) > u64::from(limit) {
+        return Err(Invalid::new(
+            "max_tokens",
+            format!(
+                "input length and `max_tokens` exceed context limit: {input} + {max_tokens} > {limit}, decrease \
+                 input length or `max_tokens` and try again"
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -154,13 +154,13 @@ fn one(rng: &mut Rng, spec: &ChatSpec<'_>) -> ChatChoice<'static> {
         let planned = tools.plan(rng, spec.after_tool_result, spec.asked);
         if !planned.is_empty() {
             // Within `max_tokens`: each call costs its name's tokens and its arguments'; the call the
-            // budget ends in keeps the arguments that fit (at least the first call is kept).
+            // budget ends in keeps the arguments that fit, a call whose name does not fit is not made.
             let mut left = budget.map_or(usize::MAX, |b| b as usize);
             let (mut calls, mut cut) = (Vec::with_capacity(planned.len()), false);
             for c in planned {
                 let name = tools.declared.functions[c.function].name.clone();
                 let name_tokens = tokens::count(&name);
-                if name_tokens >= left && !calls.is_empty() {
+                if name_tokens > left || (name_tokens == left && !calls.is_empty()) {
                     cut = true;
                     break;
                 }
@@ -176,7 +176,12 @@ fn one(rng: &mut Rng, spec: &ChatSpec<'_>) -> ChatChoice<'static> {
                     break;
                 }
             }
-            out.answer = Answer::Calls { calls, legacy: tools.legacy, cut };
+            // No call fits: the reply is cut before its first call (an empty reply, finish `length`).
+            out.answer = if calls.is_empty() {
+                Answer::Prose(empty())
+            } else {
+                Answer::Calls { calls, legacy: tools.legacy, cut }
+            };
             return out;
         }
     }
@@ -278,6 +283,10 @@ mod tests {
         assert_eq!((c.finish(), c.answer_tokens()), ("length", 4));
         assert!(cut_calls[0].arguments.text.len() < calls[0].arguments.text.len());
         assert!(calls[0].arguments.text.starts_with(&cut_calls[0].arguments.text));
+        // a budget smaller than the first call's name: no call, nothing charged past it
+        s.base.length.max_tokens = Some(0);
+        let c = &generate(1, &s)[0];
+        assert_eq!((c.finish(), c.completion_tokens()), ("length", 0));
 
         let format = Format::JsonObject;
         let c = &generate(1, &spec(&format, Some(3)))[0];
