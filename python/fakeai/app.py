@@ -104,7 +104,9 @@ def create_app(settings: Settings | None = None) -> HotApp | HotRoutes:
     routes = [route for module in API_MODULES for route in module.routes(ctx)]
     # outermost first: the access log sees the status every layer below settled on
     middleware = [Middleware(AccessLog)] if ctx.settings.access_log else []
-    middleware += [Middleware(MetricsMiddleware, metrics=ctx.metrics)] if ctx.metrics.enabled else []
+    middleware += (
+        [Middleware(MetricsMiddleware, metrics=ctx.metrics, routes=routes)] if ctx.metrics.enabled else []
+    )
     middleware += gateway_middleware(ctx.settings, ctx.gateway, ctx.control, ctx.live, ctx.body_clock)
     middleware += pod_headers.middleware(ctx.settings)
     jobs = [

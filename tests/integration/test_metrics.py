@@ -193,6 +193,19 @@ def test_errors_are_counted_by_type_and_endpoint(start_server):
         assert doc["endpoints"][CHAT]["requests"] == 3 and doc["endpoints"][CHAT]["errors"] == 2
         assert doc["endpoints"][CHAT]["by_status"] == {"200": 1, "400": 2}
         assert doc["errors"]["by_type"]["invalid_request_error"] == 3
+        # errors the gateway answers before routing count under the route they were sent to
+        # (they were all "unmatched")
+        for path, body in (
+            ("/v1/responses", {"model": "gpt-4o", "input": "hi"}),
+            ("/generate", {"inputs": "hi"}),
+        ):
+            r = httpx.post(base + path, json=body, headers={"x-fakeai-error": "503"})
+            assert r.status_code == 503
+        time.sleep(0.2)
+        endpoints = httpx.get(base + "/metrics").json()["endpoints"]
+        assert endpoints["/v1/responses"]["by_status"] == {"503": 1}
+        assert endpoints["/generate"]["by_status"] == {"503": 1}
+        assert endpoints["unmatched"]["by_status"] == {"404": 1}
 
 
 def test_slo_share_counts_requests_within_the_objective(start_server):

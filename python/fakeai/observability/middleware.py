@@ -4,8 +4,9 @@ It wraps ``send`` to see the status (and, for errors only, the OpenAI envelope's
 ``code``), and records when the response is done. Its wrapper is also the one that appends the inner
 layers' response headers (:data:`~fakeai.http.asgi.EXTRA_HEADERS`: the gateway's ``x-request-id``).
 The endpoint label is the matched route's template (``/v1/models/{model_id:path}``), never the raw
-path, so user input cannot grow the label set; requests that match no route are counted as
-``unmatched``.
+path, so user input cannot grow the label set; a request answered before the router saw it (an
+injected fault, a 429, a 401 from the gateway) is labelled with the route its path matches, and one
+that matches no route is counted as ``unmatched``.
 
 A request counts against a model once its inference is recorded (by the core call that renders it,
 see :mod:`fakeai.observability.recorder`); a request that failed before that (an injected fault, a 429, a context-length 400) counts as a request
@@ -17,9 +18,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 
 import orjson
+from starlette.routing import BaseRoute, Match
 
 from fakeai import _core
 from fakeai.http.asgi import BODY_SEND, EXTRA_HEADERS, REQUESTED_MODEL, Message, Receive, Scope, Send
@@ -39,8 +41,9 @@ def error_kind(status: int, body: bytes) -> tuple[str, str]:
 
 
 class MetricsMiddleware:
-    def __init__(self, app, metrics: Metrics) -> None:
+    def __init__(self, app, metrics: Metrics, routes: Sequence[BaseRoute] = ()) -> None:
         self.app = app
+        self.routes = routes
         self.table = metrics.table
         self.slo_seconds = metrics.slo_seconds
         self.max_models = metrics.max_models
@@ -79,6 +82,8 @@ class MetricsMiddleware:
         finally:
             route = scope.get("route")
             error = error_kind(status, error_body) if status >= 400 else None
+            if route is None and error is not None:
+                route = self._route_of(scope)
             try:
                 model = scope.get(MODEL_KEY)
                 if model is None and error is not None:
@@ -94,6 +99,13 @@ class MetricsMiddleware:
                 )
             except _core.InvalidInput:  # a full table (labels are bounded) must never fail a request
                 log.warning("metrics table full: request not recorded")
+
+    def _route_of(self, scope: Scope) -> BaseRoute | None:
+        """The route a request answered before routing would have reached (any method), if any."""
+        for route in self.routes:
+            if route.matches(scope)[0] != Match.NONE:
+                return route
+        return None
 
     def _failed_model(self, scope: Scope) -> str | None:
         """The model label of a request that failed before its inference was recorded, if it named one:
