@@ -163,6 +163,31 @@ def test_function_calling_loop(client: openai.OpenAI) -> None:
     assert (
         "response.function_call_arguments.delta" in kinds and "response.function_call_arguments.done" in kinds
     )
+    # the call's tokens are the output, and max_output_tokens cuts its arguments (they were uncounted:
+    # output_tokens 16 beside any length of arguments)
+    whole = client.responses.create(model="gpt-4o", input="Weather in Paris?", tools=[WEATHER])
+    assert whole.status == "completed" and whole.usage.output_tokens > 16
+    cut = client.responses.create(
+        model="gpt-4o", input="Weather in Paris?", tools=[WEATHER], max_output_tokens=16
+    )
+    [short], [full] = cut.output, whole.output
+    assert cut.status == "incomplete" and cut.incomplete_details.reason == "max_output_tokens"
+    assert (
+        short.status == "incomplete"
+        and full.arguments.startswith(short.arguments)
+        and short.arguments != full.arguments
+    )
+    assert cut.usage.output_tokens == 16
+    streamed = list(
+        client.responses.create(
+            model="gpt-4o",
+            input="Weather in Paris?",
+            tools=[WEATHER],
+            max_output_tokens=16,
+            stream=True,
+        )
+    )
+    assert streamed[-1].type == "response.incomplete"
 
 
 def test_file_search_cites_the_matching_file(client: openai.OpenAI) -> None:

@@ -210,17 +210,28 @@ def respond(
             arguments = _core.sample_json(schema, f"{function['name']}|{req.seed}|{len(history)}")
         except _core.InvalidInput as e:
             raise bad_request(f"tools: parameters of '{function['name']}': {e}", param="tools") from None
+        # The call is what the model wrote: its name's and arguments' tokens are the output (with the
+        # reasoning), and max_output_tokens cuts its arguments as it cuts a message's text.
+        reasoning = usage["output_tokens_details"]["reasoning_tokens"]
+        name_tokens, argument_tokens = _core.count_tokens(function["name"]), _core.count_tokens(arguments)
+        room = None if req.max_output_tokens is None else req.max_output_tokens - reasoning - name_tokens
+        capped = room is not None and argument_tokens > room
+        if capped:
+            arguments = _core.chunk_text(arguments, room, 0)[0] if room and room > 0 else ""
+            argument_tokens = max(room or 0, 0)
+        written = reasoning + name_tokens + argument_tokens
+        usage = {**usage, "output_tokens": written, "total_tokens": usage["input_tokens"] + written}
         output.append(
             {
                 "id": item_id("fc"),
                 "type": "function_call",
-                "status": "completed",
+                "status": "incomplete" if capped else "completed",
                 "name": function["name"],
                 "call_id": "call_" + secrets.token_hex(12),
                 "arguments": arguments,
             }
         )
-        return output, usage, None, wait
+        return output, usage, {"reason": "max_output_tokens"} if capped else None, wait
     choice = chat["choices"][0]
     text = choice["message"]["content"] or ""
     for a in annotations:
