@@ -286,6 +286,9 @@ def test_rate_limits_faults_and_chaos_apply_to_tgis_routes(start_server):
         assert float(refused.headers["retry-after"]) > 0
         assert c.get("/health").status_code == 200  # not an inference route
     with start_server("--ttft", "0", "--itl", "0") as base, httpx.Client(base_url=base) as c:
+        for header in ("x-fakeai-ttft-ms", "x-fakeai-error"):  # header errors are 400s, as on /v1/
+            r = c.post("/generate", json={"inputs": PROMPT}, headers={header: "soon"})
+            assert r.status_code == 400 and r.json()["error_type"] == "validation", (header, r.text)
         r = c.post("/generate", json={"inputs": PROMPT}, headers={"x-fakeai-error": "503"})
         assert r.status_code == 503 and r.json() == {
             "error": r.json()["error"],

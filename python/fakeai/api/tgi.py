@@ -169,7 +169,10 @@ class Generate(Generation):
 
 def _as_tgi(e: ApiError) -> tuple[int, str]:
     """TGI's status and message for an error: fakeai's 400s about a value (the core's refusals, e.g.
-    past the context window) are TGI's validation 422, a full waiting queue its 429."""
+    past the context window) are TGI's validation 422, a full waiting queue its 429; a bad
+    ``x-fakeai-*`` header stays a 400, as the gateway answers the others."""
+    if e.param is not None and e.param.startswith("x-fakeai-"):
+        return e.status, e.message
     if e.status == 400 and e.code != "invalid_json":
         return 422, f"Input validation error: {e.message}"
     if e.code == "overloaded":
