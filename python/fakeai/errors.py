@@ -59,6 +59,13 @@ _MISSING = re.compile(r"missing required field `([^`]+)`")
 _AT = re.compile(r" - at `(?:key` in `)?\$\.?([^`]*)`$")
 
 
+def missing(param: str) -> ApiError:
+    """The 400 of a required parameter that was not sent, in OpenAI's words."""
+    return bad_request(
+        f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
+    )
+
+
 def not_found(what: str, id: str, param: str | None = None) -> ApiError:
     """The 404 of an unknown id: ``No file found with id 'file-x'.``"""
     return ApiError(404, f"No {what} found with id '{id}'.", param=param, code="not_found")
@@ -75,12 +82,10 @@ def invalid_body(exc: msgspec.DecodeError) -> ApiError:
         )
     at = _AT.search(text)
     path = at.group(1).replace("[...]", "") if at else ""  # a mapping's value: the mapping is named
-    missing = _MISSING.search(text)
-    if missing:
-        param = f"{path}.{missing.group(1)}" if path else missing.group(1)
-        return bad_request(
-            f"Missing required parameter: '{param}'.", param=param, code="missing_required_parameter"
-        )
+    absent = _MISSING.search(text)
+    if absent:
+        param = f"{path}.{absent.group(1)}" if path else absent.group(1)
+        return missing(param)
     message = text[: at.start()] if at else text
     if not path:
         return bad_request(f"Invalid request body: {message}.", code="invalid_type")

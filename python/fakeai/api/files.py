@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from fakeai.api.resources import json_response, list_response, page_params
 from fakeai.context import ServerContext
-from fakeai.errors import ApiError, bad_request, not_found
+from fakeai.errors import ApiError, bad_request, missing, not_found
 from fakeai.http.multipart import FormFile, read_form
 from fakeai.schemas.common import decimal
 from fakeai.schemas.files import PURPOSES, validate_jsonl
@@ -30,9 +30,7 @@ MAX_EXPIRY_S = 30 * 24 * 3600
 
 def check_purpose(purpose: str | None) -> str:
     if purpose is None:
-        raise bad_request(
-            "Missing required parameter: 'purpose'.", param="purpose", code="missing_required_parameter"
-        )
+        raise missing("purpose")
     if purpose not in PURPOSES:
         raise bad_request(
             f"'{purpose}' is not one of {', '.join(map(repr, PURPOSES))} - 'purpose'.",

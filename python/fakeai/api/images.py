@@ -22,7 +22,7 @@ from fakeai import _core
 from fakeai.context import ServerContext
 from fakeai.engine.images import ImageModel, image_model
 from fakeai.engine.usage import UsageMeter
-from fakeai.errors import ApiError, bad_request
+from fakeai.errors import ApiError, bad_request, missing
 from fakeai.http import multipart
 from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.schemas.images import ImageGenerationRequest
@@ -144,9 +144,7 @@ async def _uploaded_pngs(form: FormData) -> list[tuple[bytes, tuple[int, int]]]:
     """Every uploaded ``image`` / ``image[]`` file with its size; each must be a PNG."""
     uploads = [f for key in ("image", "image[]") for f in form.getlist(key)]
     if not uploads:
-        raise bad_request(
-            "Missing required parameter: 'image'.", param="image", code="missing_required_parameter"
-        )
+        raise missing("image")
     if any(isinstance(f, str) for f in uploads):
         raise bad_request("'image' must be an uploaded file, not a text field.", param="image")
     files = [await f.read() for f in uploads if not isinstance(f, str)]  # no str is left: see above

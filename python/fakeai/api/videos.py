@@ -40,7 +40,7 @@ from fakeai.api.resources import fetch, json_response, list_response, page_param
 from fakeai.context import ServerContext
 from fakeai.engine import videos as engine
 from fakeai.engine.videos import KIND, VideoModel, video_model
-from fakeai.errors import ApiError, bad_request
+from fakeai.errors import ApiError, bad_request, missing
 from fakeai.http import multipart, ranges
 from fakeai.http.asgi import read_body, read_json
 from fakeai.schemas.common import decimal
@@ -90,9 +90,7 @@ def text_field(fields: dict[str, Any], name: str, *, required: bool = False, lim
     value = fields.get(name)
     if value is None or value == "":
         if required:
-            raise bad_request(
-                f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
-            )
+            raise missing(name)
         return None
     if not isinstance(value, str):
         raise bad_request(f"'{name}' must be a string.", param=name, code="invalid_type")
@@ -362,9 +360,7 @@ def routes(ctx: ServerContext) -> list[Route]:
                 "_state": {"fps": engine.DEFAULT_FPS, "seed": 0},
             }
         if value is None:
-            raise bad_request(
-                "Missing required parameter: 'video'.", param="video", code="missing_required_parameter"
-            )
+            raise missing("video")
         raise bad_request(
             "'video' must be {\"id\": ...} of a completed video or an MP4 upload.", param="video"
         )
@@ -379,9 +375,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         fields = await read_fields(request, limit)
         prompt = prompt_of(fields)
         if fields.get("seconds") is None:
-            raise bad_request(
-                "Missing required parameter: 'seconds'.", param="seconds", code="missing_required_parameter"
-            )
+            raise missing("seconds")
         added = video_model(None).clip_seconds(fields.get("seconds"), engine.EXTENSION_SECONDS)
         source = await source_of(fields)
         total = int(source["seconds"]) + added

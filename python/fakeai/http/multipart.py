@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.requests import ClientDisconnect, Request
 
-from fakeai.errors import ApiError, bad_request
+from fakeai.errors import ApiError, bad_request, missing
 from fakeai.http.asgi import too_large
 from fakeai.schemas.common import decimal
 from fakeai.store import Store
@@ -115,11 +115,7 @@ async def read_form(
             store.discard_blob(reader.file.writer)
         raise
     if reader.file is None:
-        raise bad_request(
-            f"Missing required parameter: '{file_field}'.",
-            param=file_field,
-            code="missing_required_parameter",
-        )
+        raise missing(file_field)
     return reader.fields, reader.file
 
 
@@ -275,9 +271,7 @@ async def file_bytes(form: FormData, *names: str, required: bool = True) -> byte
         if value is not None:
             raise bad_request(f"'{names[0]}' must be an uploaded file, not a text field.", param=names[0])
     if required:
-        raise bad_request(
-            f"Missing required parameter: '{names[0]}'.", param=names[0], code="missing_required_parameter"
-        )
+        raise missing(names[0])
     return None
 
 
@@ -291,9 +285,7 @@ def text(form: FormData, name: str, default: str | None = None, *, required: boo
     value = form.get(name)
     if value is None or value == "":
         if required:
-            raise bad_request(
-                f"Missing required parameter: '{name}'.", param=name, code="missing_required_parameter"
-            )
+            raise missing(name)
         return default
     if not isinstance(value, str):
         raise bad_request(f"'{name}' must be a text field, not a file.", param=name)
