@@ -274,7 +274,7 @@ TOOLS_REQUEST = orjson.dumps(
 
 
 def py_value(schema: dict, rng: random.Random) -> object:
-    """A pure-Python generator of the same design as rust/fakeai_core/src/text/schema_gen.rs (subset)."""
+    """A pure-Python generator of the same design as rust/fakeai_core/src/text/schema_gen/ (subset)."""
     if "enum" in schema:
         return rng.choice(schema["enum"])
     kind = schema.get("type", "string")
