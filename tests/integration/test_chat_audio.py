@@ -1,4 +1,5 @@
-"""Chat completions with ``modalities: ["text", "audio"]``: ``message.audio`` holds real audio of the text."""
+"""Chat completions with ``modalities: ["text", "audio"]``: ``message.audio`` holds real audio of the text;
+audio in and out is counted in ``usage`` (``prompt_tokens_details`` / ``completion_tokens_details``)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,40 @@ def spoken_seconds(transcript: str) -> float:
 def wav_seconds(data: str) -> float:
     with wave.open(io.BytesIO(base64.b64decode(data))) as w:
         return w.getnframes() / w.getframerate()
+
+
+def spoken_tokens(data: str) -> int:
+    """Audio output tokens of a reply's WAV: 20 a second, rounded up (``chat_audio`` rule 5)."""
+    with wave.open(io.BytesIO(base64.b64decode(data))) as w:
+        return -(-w.getnframes() * 20 // w.getframerate())
+
+
+def silence(seconds: float, rate: int = 16_000) -> bytes:
+    """A mono 16-bit WAV of ``seconds`` of silence."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(b"\0\0" * round(seconds * rate))
+    return out.getvalue()
+
+
+def asking(*parts: dict) -> list[dict]:
+    return [{"role": "user", "content": [{"type": "text", "text": "What is said here?"}, *parts]}]
+
+
+def heard_tokens(wav: bytes) -> int:
+    """Prompt tokens of an ``input_audio`` WAV: 10 a second of it, rounded up (README: ``input_audio``)."""
+    with wave.open(io.BytesIO(wav)) as w:
+        return -(-w.getnframes() * 10 // w.getframerate())
+
+
+HEARD_WAV = silence(2.55)
+HEARD = {
+    "type": "input_audio",
+    "input_audio": {"data": base64.b64encode(HEARD_WAV).decode(), "format": "wav"},
+}
 
 
 def test_message_audio_is_a_wav_of_the_transcript(client):
@@ -61,6 +96,10 @@ def test_other_formats(client, fmt, magic):
     for choice in r.choices:
         data = base64.b64decode(choice.message.audio.data)
         assert data.startswith(magic) and len(data) > 1000
+    # Audio tokens follow the speech, not the file: 20 a second of 15 characters, rounded up (4/3 a
+    # character), and 5 for the shortest clip (0.25 s).
+    spoken = sum(max(-(-len(c.message.audio.transcript) * 4 // 3), 5) for c in r.choices)
+    assert r.usage.completion_tokens_details.audio_tokens == spoken
 
 
 def test_streamed_audio_deltas(client):
@@ -169,9 +208,80 @@ def test_natural_lengths_stop_where_the_speech_cap_is_reached(start_server):
             model="gpt-4o-audio-preview", messages=MESSAGES, n=2, max_tokens=16384, **AUDIO
         )
     assert [c.finish_reason for c in r.choices] == ["length", "length"]
-    assert r.usage.completion_tokens == TOKEN_CAP
+    assert r.usage.completion_tokens_details.text_tokens == TOKEN_CAP
+    audio = r.usage.completion_tokens_details.audio_tokens
+    assert r.usage.completion_tokens == TOKEN_CAP + audio
+    # Each of the two choices rounds up on its own: at most one token past gpt-4o-audio's 16,384.
+    assert audio == sum(spoken_tokens(c.message.audio.data) for c in r.choices) <= 16_384 + 1
     seconds = [wav_seconds(c.message.audio.data) for c in r.choices]
     for choice, s in zip(r.choices, seconds, strict=True):
         assert choice.message.content is None and choice.message.audio.id.startswith("audio_")
         assert s == pytest.approx(spoken_seconds(choice.message.audio.transcript), abs=0.01)
     assert 600 < sum(seconds) <= MAX_SECONDS
+
+
+def test_audio_input_is_prompt_audio_tokens(client):
+    heard = client.chat.completions.create(model="gpt-4o", messages=asking(HEARD), max_tokens=5, seed=1)
+    text = client.chat.completions.create(model="gpt-4o", messages=asking(), max_tokens=5, seed=1)
+    prompt = heard.usage.prompt_tokens_details
+    assert prompt.audio_tokens == heard_tokens(HEARD_WAV) == 26  # 2.55 s
+    assert heard.usage.prompt_tokens == text.usage.prompt_tokens + prompt.audio_tokens
+    assert prompt.text_tokens == text.usage.prompt_tokens
+    # No spoken answer: its completion is all text.
+    completion = heard.usage.completion_tokens_details
+    assert completion.audio_tokens == 0 and completion.text_tokens == heard.usage.completion_tokens == 5
+    assert heard.usage.total_tokens == heard.usage.prompt_tokens + heard.usage.completion_tokens
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_audio_output_is_completion_audio_tokens(client, n):
+    spoken = client.chat.completions.create(
+        model="gpt-4o-audio-preview", messages=MESSAGES, max_tokens=40, seed=3, n=n, **AUDIO
+    )
+    text = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=40, seed=3, n=n)
+    usage = spoken.usage
+    audio = sum(spoken_tokens(c.message.audio.data) for c in spoken.choices)
+    assert audio > 20 * n
+    assert usage.completion_tokens_details.audio_tokens == audio
+    assert usage.completion_tokens_details.text_tokens == text.usage.completion_tokens
+    assert usage.completion_tokens == text.usage.completion_tokens + audio
+    assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+    assert usage.prompt_tokens == text.usage.prompt_tokens
+    assert (usage.prompt_tokens_details.audio_tokens, usage.prompt_tokens_details.text_tokens) == (
+        0,
+        usage.prompt_tokens,
+    )
+
+
+def test_text_only_usage_has_no_audio(client, http):
+    r = client.chat.completions.create(model="gpt-4o", messages=MESSAGES, max_tokens=8)
+    assert r.usage.prompt_tokens_details.audio_tokens == 0
+    assert r.usage.completion_tokens_details.audio_tokens == 0
+    raw = http.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": MESSAGES, "max_tokens": 8})
+    usage = raw.json()["usage"]
+    assert usage["prompt_tokens_details"] == {"cached_tokens": 0, "audio_tokens": 0}
+    assert list(usage["completion_tokens_details"]) == [
+        "reasoning_tokens",
+        "audio_tokens",
+        "accepted_prediction_tokens",
+        "rejected_prediction_tokens",
+    ]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"messages": asking(HEARD)},
+        {"messages": MESSAGES, **AUDIO},
+        {"messages": asking(HEARD), **AUDIO, "n": 2},
+        {"messages": MESSAGES},
+    ],
+    ids=["audio-in", "audio-out", "audio-in-and-out", "text"],
+)
+def test_streamed_usage_equals_whole_usage(client, extra):
+    body = {"model": "gpt-4o", "max_tokens": 24, "seed": 7, **extra}
+    whole = client.chat.completions.create(**body)
+    stream = client.chat.completions.create(**body, stream=True, stream_options={"include_usage": True})
+    usage = [chunk.usage for chunk in stream if chunk.usage is not None]
+    assert len(usage) == 1
+    assert usage[0] == whole.usage

@@ -11,9 +11,16 @@
 //! 3. After generating and before any audio is made, [`check`] measures the transcripts themselves by
 //!    the same rule: text denser than [`CHARS_PER_TOKEN`] (an echoed message) cannot pass either.
 //! 4. Each file is base64-encoded once, straight into its fragment ([`fragment`]).
+//! 5. A spoken reply of N seconds is `ceil(N * 20)` audio tokens ([`tokens`]): one per 50 ms of its
+//!    speech (1200 samples at 24 kHz), a frame begun counting whole, as `input_audio` rounds up. N is
+//!    the speech the transcript makes ([`speech::samples`]), so every `audio.format` costs the same:
+//!    5 tokens for the shortest clip (0.25 s), 16,384 at [`MAX_SECONDS`]. Usage counts them in
+//!    `completion_tokens` and `completion_tokens_details.audio_tokens`, and the transcript's tokens as
+//!    its `text_tokens` ([`crate::render::usage`]). Each choice rounds up on its own, so `n` choices
+//!    at the bound may count up to `n - 1` tokens past 16,384.
 
 use crate::invalid::Invalid;
-use crate::media::speech::{self, CHARS_PER_SECOND};
+use crate::media::speech::{self, CHARS_PER_SECOND, SAMPLE_RATE};
 use crate::render::base64;
 use crate::rng::{fresh_seed, Rng};
 use crate::text::budget;
@@ -70,6 +77,13 @@ pub fn check<S: AsRef<str>>(transcripts: &[S], param: &str) -> Result<f64, Inval
         ));
     }
     Ok(seconds)
+}
+
+/// Audio output tokens of `transcript` spoken at speed 1: [`AUDIO_TOKENS_PER_SECOND`] a second of its
+/// speech, rounded up (rule 5 above).
+pub fn tokens(transcript: &str) -> u32 {
+    let frame = (f64::from(SAMPLE_RATE) / AUDIO_TOKENS_PER_SECOND) as usize;
+    speech::samples(transcript, 1.0).div_ceil(frame) as u32
 }
 
 /// The `"id":"audio_..","data":"<base64 of file>","expires_at":..` fields of one `message.audio`,
@@ -129,6 +143,16 @@ mod tests {
         assert_eq!(e.param, "messages");
         assert!(e.message.contains("would last 820.2 seconds"), "{}", e.message);
         assert!((check(&["", ""], "max_tokens").unwrap() - 2.0 * speech::MIN_SECONDS).abs() < 1e-9);
+    }
+
+    #[test]
+    fn audio_tokens_are_twenty_a_second_of_speech_rounded_up() {
+        assert_eq!(tokens(""), 5); // the shortest clip, 0.25 s
+        assert_eq!(tokens("fifteen letters"), 20); // 1 s
+        assert_eq!(tokens("sixteen letters!"), 22); // 1.0667 s: 21.33 rounds up
+        assert_eq!(tokens(&"a".repeat(30)), 40);
+        let longest = "a".repeat((MAX_SECONDS * CHARS_PER_SECOND) as usize);
+        assert_eq!(tokens(&longest), 16_384);
     }
 
     #[test]

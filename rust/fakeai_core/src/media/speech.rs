@@ -21,9 +21,14 @@ pub fn duration(text: &str, speed: f64) -> f64 {
     (text.chars().count() as f64 / (CHARS_PER_SECOND * speed)).max(MIN_SECONDS)
 }
 
+/// How many samples [`synthesize`] makes for `text` at `speed`: its [`duration`] at [`SAMPLE_RATE`].
+pub fn samples(text: &str, speed: f64) -> usize {
+    (duration(text, speed) * f64::from(SAMPLE_RATE)).round() as usize
+}
+
 /// Samples for `text` spoken by `voice` at `speed` (0.25-4.0).
 pub fn synthesize(text: &str, voice: &str, speed: f64) -> Vec<i16> {
-    let total = (duration(text, speed) * f64::from(SAMPLE_RATE)).round() as usize;
+    let total = samples(text, speed);
     let voice_hash = xxh3_64_with_seed(voice.as_bytes(), 0x5A11);
     let pitch = 85.0 + (voice_hash % 171) as f64;
     let mut rng = Rng::keyed(voice_hash, text.as_bytes());

@@ -8,7 +8,7 @@ use super::chat_call::ChatCall;
 use super::chat_options::{self, last_user_text};
 use super::length::natural;
 use super::reply::{request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
-use super::rich_content;
+use super::rich_content::{self, RichTokens};
 use super::steps::{is_lazy, Steps};
 use crate::media::chat_audio;
 use crate::render::chat::{lazy_stream, render_completion, render_stream};
@@ -17,7 +17,7 @@ use crate::render::choices::ChoiceSpec;
 use crate::render::echo;
 use crate::render::ids;
 use crate::render::sse::Envelope;
-use crate::render::usage::Usage;
+use crate::render::usage::{AudioTokens, Usage};
 use crate::text::chat_template::Mark;
 use crate::text::length::LengthSpec;
 use crate::text::prediction;
@@ -113,23 +113,26 @@ pub(super) fn read_messages(
 /// Each choice's `"id":..,"data":..,"expires_at":..` fragment of `message.audio`: `render(transcript)`
 /// returns the audio file, base64-encoded here straight into the fragment. Transcripts that would
 /// speak past [`chat_audio::MAX_SECONDS`] are refused, naming `param`, before any audio is made.
+/// Also returns the audio tokens of them all ([`chat_audio::tokens`]).
 fn audio_fragments(
     render: &Bound<'_, PyAny>,
     choices: &[ChatChoice<'_>],
     param: &str,
-) -> PyResult<Vec<Vec<u8>>> {
+) -> PyResult<(Vec<Vec<u8>>, u32)> {
     let py = render.py();
     let transcripts: Vec<String> = choices.iter().map(ChatChoice::text).collect();
     chat_audio::check(&transcripts, param)?;
+    let tokens = transcripts.iter().map(|t| chat_audio::tokens(t)).sum();
     let now = ids::unix_now();
-    transcripts
+    let fragments = transcripts
         .into_iter()
         .map(|t| {
             let file = render.call1((t,))?.cast_into::<PyBytes>()?;
             let file = file.as_bytes();
             Ok(py.detach(|| chat_audio::fragment(file, now)))
         })
-        .collect()
+        .collect::<PyResult<_>>()?;
+    Ok((fragments, tokens))
 }
 
 /// The plain fields of a decoded chat request (`fakeai.schemas.chat.ChatRequest`).
@@ -234,8 +237,8 @@ pub(super) fn render<'py>(
     };
     let capabilities = capabilities.as_ref();
     let opts = chat_options::read(Some(request), capabilities)?;
-    let rich_tokens = if rich { rich_content::tokens(messages, capabilities)? } else { 0 };
-    let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens + rich_tokens + opts.tool_tokens;
+    let rich = if rich { rich_content::tokens(messages, capabilities)? } else { RichTokens::default() };
+    let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens + rich.total() + opts.tool_tokens;
     let mut length = LengthSpec {
         max_tokens: req.max_tokens,
         min_tokens: req.min_tokens,
@@ -283,8 +286,11 @@ pub(super) fn render<'py>(
     let choices: &[ChatChoice<'_>] = if echoed.is_empty() { &generated } else { &echoed };
     // Refused past the speech bound (an echoed message names `messages`) before routing books anything.
     let param = if echoed.is_empty() { "max_tokens" } else { "messages" };
-    let audio = audio.map(|render| audio_fragments(render, choices, param)).transpose()?;
-    let completion_tokens = choices.iter().map(ChatChoice::completion_tokens).sum();
+    let spoken = audio.map(|render| audio_fragments(render, choices, param)).transpose()?;
+    let (audio, spoken_tokens) = spoken.map_or((None, 0), |(fragments, tokens)| (Some(fragments), tokens));
+    let text_tokens: u32 = choices.iter().map(ChatChoice::completion_tokens).sum();
+    // A spoken answer's audio tokens are completion tokens too (`chat_audio` rule 5).
+    let completion_tokens = text_tokens + spoken_tokens;
     let routed = sim.route(&ids);
     let cached_tokens = routed.map_or(cached_tokens, |r| r.1);
     let usage = Usage {
@@ -294,6 +300,12 @@ pub(super) fn render<'py>(
         reasoning_tokens: choices.iter().map(|c| c.reasoning.len() as u32).sum(),
         accepted_prediction_tokens: choices.iter().map(|c| c.accepted_prediction).sum(),
         rejected_prediction_tokens: choices.iter().map(|c| c.rejected_prediction).sum(),
+        audio: (rich.audio > 0 || audio.is_some()).then(|| AudioTokens {
+            prompt_audio: rich.audio,
+            prompt_text: prompt_tokens - rich.audio - rich.media,
+            completion_audio: spoken_tokens,
+            completion_text: text_tokens,
+        }),
     };
     let id = ids::new_id("chatcmpl-", 29);
     let object = if req.stream { "chat.completion.chunk" } else { "chat.completion" };

@@ -40,68 +40,85 @@ fn needs(caps: Option<&Bound<'_, PyFrozenSet>>, capability: &str, kind: &str, at
     }
 }
 
+/// What [`tokens`] counts, by kind.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct RichTokens {
+    /// Earlier tool calls and refusals.
+    pub(crate) text: u32,
+    /// `input_audio` parts (usage's `prompt_tokens_details.audio_tokens`).
+    pub(crate) audio: u32,
+    /// `image_url` and `video_url` parts: neither text nor audio.
+    pub(crate) media: u32,
+}
+
+impl RichTokens {
+    pub(crate) fn total(&self) -> u32 {
+        self.text + self.audio + self.media
+    }
+}
+
 /// Prompt tokens of everything in `messages` that `read_messages` does not count as text.
-pub(crate) fn tokens(messages: &Bound<'_, PyList>, caps: Option<&Bound<'_, PyFrozenSet>>) -> PyResult<u32> {
+pub(crate) fn tokens(
+    messages: &Bound<'_, PyList>,
+    caps: Option<&Bound<'_, PyFrozenSet>>,
+) -> PyResult<RichTokens> {
     let py = messages.py();
-    let mut total = 0u32;
+    let mut out = RichTokens::default();
     for (m, msg) in messages.iter().enumerate() {
         if let Some(calls) = msg.getattr_opt(intern!(py, "tool_calls"))? {
             if let Ok(calls) = calls.cast::<PyList>() {
                 for call in calls.iter() {
                     if let Ok(call) = call.cast::<PyDict>() {
                         if let Some(f) = call.get_item("function")? {
-                            total += call_tokens(&f)? as u32;
+                            out.text += call_tokens(&f)? as u32;
                         }
                     }
                 }
             }
         }
         if let Some(fc) = msg.getattr_opt(intern!(py, "function_call"))? {
-            total += call_tokens(&fc)? as u32;
+            out.text += call_tokens(&fc)? as u32;
         }
         let content = msg.getattr(intern!(py, "content"))?;
         let Ok(parts) = content.cast::<PyList>() else { continue };
         for (p, part) in parts.iter().enumerate() {
             let at = format!("messages[{m}].content[{p}]");
-            let counted = if let Some(image) = part.getattr_opt(intern!(py, "image_url"))? {
+            if let Some(image) = part.getattr_opt(intern!(py, "image_url"))? {
                 needs(caps, "vision", "image_url", &at)?;
                 let url = text_of(&image, intern!(py, "url"))?.unwrap_or_default();
                 let detail = text_of(&image, intern!(py, "detail"))?.unwrap_or_else(|| "auto".into());
-                multimodal::image_url_tokens(&url, &detail).map_err(|e| {
+                out.media += multimodal::image_url_tokens(&url, &detail).map_err(|e| {
                     Invalid::new(
                         format!("{at}.image_url.url"),
                         format!("Invalid image URL at '{at}.image_url.url': {e}."),
                     )
                     .code("invalid_image_url")
-                })
+                })?;
             } else if let Some(audio) = part.getattr_opt(intern!(py, "input_audio"))? {
                 needs(caps, "audio", "input_audio", &at)?;
                 let data = text_of(&audio, intern!(py, "data"))?.unwrap_or_default();
                 let format = text_of(&audio, intern!(py, "format"))?.unwrap_or_default();
-                multimodal::audio_tokens(&data, &format).map_err(|e| {
+                out.audio += multimodal::audio_tokens(&data, &format).map_err(|e| {
                     Invalid::new(
                         format!("{at}.input_audio"),
                         format!("Invalid audio at '{at}.input_audio': {e}."),
                     )
                     .code("invalid_audio")
-                })
+                })?;
             } else if let Some(video) = part.getattr_opt(intern!(py, "video_url"))? {
                 needs(caps, "video", "video_url", &at)?;
                 let url = text_of(&video, intern!(py, "url"))?.unwrap_or_default();
-                multimodal::video_url_tokens(&url).map_err(|e| {
+                out.media += multimodal::video_url_tokens(&url).map_err(|e| {
                     Invalid::new(
                         format!("{at}.video_url.url"),
                         format!("Invalid video URL at '{at}.video_url.url': {e}."),
                     )
                     .code("invalid_video_url")
-                })
+                })?;
             } else if let Some(refusal) = text_of(&part, intern!(py, "refusal"))? {
-                Ok::<u32, Invalid>(tokens::count(&refusal) as u32)
-            } else {
-                Ok(0)
-            };
-            total += counted?;
+                out.text += tokens::count(&refusal) as u32;
+            }
         }
     }
-    Ok(total)
+    Ok(out)
 }
