@@ -10,6 +10,7 @@ from fakeai.api import (
     admin,
     batches,
     chat,
+    chat_store,
     completions,
     dashboard,
     dcgm,
@@ -31,6 +32,7 @@ from fakeai.api import (
     ranking,
     ratelimits,
     realtime,
+    realtime_secrets,
     responses,
     sleep,
     speech,
@@ -89,8 +91,10 @@ API_MODULES = (
     vector_stores,
     vector_store_files,
     responses,
+    chat_store,
     fine_tuning,
     realtime,
+    realtime_secrets,
     usage,
     organization,
     organization_projects,
@@ -107,7 +111,14 @@ def create_app(settings: Settings | None = None) -> HotApp | HotRoutes:
     middleware += (
         [Middleware(MetricsMiddleware, metrics=ctx.metrics, routes=routes)] if ctx.metrics.enabled else []
     )
-    middleware += gateway_middleware(ctx.settings, ctx.gateway, ctx.control, ctx.live, ctx.body_clock)
+    middleware += gateway_middleware(
+        ctx.settings,
+        ctx.gateway,
+        ctx.control,
+        ctx.live,
+        ctx.body_clock,
+        secret_label=lambda value: realtime_secrets.key_label(ctx.store, value),
+    )
     middleware += pod_headers.middleware(ctx.settings)
     jobs = [
         BatchRunner(ctx).job(),

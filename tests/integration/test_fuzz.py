@@ -41,6 +41,11 @@ BASES: dict[str, dict] = {
     "/v1/responses": {"model": "gpt-4o", "input": "hi", "max_output_tokens": 16},
     "/v1/images/generations": {"model": "dall-e-2", "prompt": "a cat", "size": "256x256"},
     "/v1/videos": {"model": "sora-2", "prompt": "a cat", "seconds": "4", "size": "720x1280"},
+    "/v1/realtime/client_secrets": {
+        "expires_after": {"anchor": "created_at", "seconds": 600},
+        "session": {"type": "realtime", "model": "gpt-realtime", "instructions": "hi"},
+    },
+    "/v1/realtime/sessions": {"model": "gpt-4o-realtime-preview", "modalities": ["text"]},
     "/v1/videos/extensions": {"prompt": "more", "seconds": "4", "video": {"id": "video_x"}},
     "/v1/audio/speech": {"model": "tts-1", "voice": "alloy", "input": "hi"},
     "/v1/moderations": {"input": "hi"},

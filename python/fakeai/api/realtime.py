@@ -32,7 +32,6 @@ import asyncio
 import base64
 import contextlib
 import re
-import secrets
 import time
 from typing import Any, TypedDict, cast
 
@@ -40,7 +39,9 @@ import orjson
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from fakeai.api import realtime_secrets, realtime_session
 from fakeai.api.realtime_conversation import Conversation
+from fakeai.api.realtime_session import new_id
 from fakeai.context import ServerContext
 from fakeai.engine import render
 from fakeai.errors import ApiError
@@ -102,14 +103,12 @@ BETA: Dialect = {
 }
 
 
-def _id(prefix: str) -> str:
-    return prefix + secrets.token_hex(10)
-
-
 class Session:
     """One connection's state: the session settings, the conversation, the audio buffer."""
 
-    def __init__(self, ctx: ServerContext, ws: WebSocket, model: str, beta: bool) -> None:
+    def __init__(
+        self, ctx: ServerContext, ws: WebSocket, model: str, beta: bool, config: dict[str, Any] | None = None
+    ) -> None:
         self.ctx, self.ws, self.beta = ctx, ws, beta
         self.key = ws.scope.get(ws_gateway.KEY)
         self.names = BETA if beta else GA
@@ -121,39 +120,9 @@ class Session:
         self.responding: asyncio.Task[None] | None = None
         #: Set by :meth:`close`: a response cancelled from then on stops without its ``*.done`` events.
         self.closing = False
-        self.session: dict[str, Any]
-        common = {
-            "id": _id("sess_"),
-            "object": "realtime.session",
-            "model": model,
-            "instructions": "",
-            "tools": [],
-            "tool_choice": "auto",
-        }
-        if beta:
-            self.session = {
-                **common,
-                "temperature": 0.8,
-                "modalities": ["text", "audio"],
-                "voice": "alloy",
-                "input_audio_format": "pcm16",
-                "output_audio_format": "pcm16",
-                "turn_detection": None,
-                "input_audio_transcription": None,
-                "max_response_output_tokens": "inf",
-            }
-        else:
-            audio_format = {"type": "audio/pcm", "rate": 24000}
-            self.session = {
-                **common,
-                "type": "realtime",
-                "output_modalities": ["audio"],
-                "max_output_tokens": "inf",
-                "audio": {
-                    "input": {"format": audio_format, "turn_detection": None, "transcription": None},
-                    "output": {"format": audio_format, "voice": "alloy", "speed": 1.0},
-                },
-            }
+        self.session = realtime_session.defaults(model, beta)
+        if config:
+            realtime_session.apply(self.session, config)
 
     async def close(self) -> None:
         """End the session: cancel its response and wait for it to end, then close the socket here.
@@ -175,7 +144,7 @@ class Session:
                 await self.ws.close()
 
     async def send(self, type: str, **fields: Any) -> None:
-        event = {"type": type, "event_id": _id("event_"), **fields}
+        event = {"type": type, "event_id": new_id("event_"), **fields}
         async with self.send_lock:
             await self.ws.send_text(orjson.dumps(event).decode())
 
@@ -229,13 +198,7 @@ class Session:
         if not isinstance(changes, dict):
             raise ApiError(400, "'session' must be an object.", param="session")
         self.params.check_session(changes)
-        for key, value in changes.items():
-            if key in ("id", "object", "model"):
-                continue
-            if key in self.session and isinstance(self.session[key], dict) and isinstance(value, dict):
-                self.session[key] = {**self.session[key], **value}
-            else:
-                self.session[key] = value
+        realtime_session.apply(self.session, changes)
         await self.send("session.updated", session=self.session)
 
     async def on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
@@ -268,7 +231,7 @@ class Session:
                 code="input_audio_buffer_commit_empty",
             )
         item: dict[str, Any] = {
-            "id": _id("item_"),
+            "id": new_id("item_"),
             "object": "realtime.item",
             "type": "message",
             "role": "user",
@@ -297,7 +260,7 @@ class Session:
         _check_content(item)
         await self.item_created(
             {
-                "id": item.get("id") or _id("item_"),
+                "id": item.get("id") or new_id("item_"),
                 "object": "realtime.item",
                 "type": "message",
                 "status": "completed",
@@ -384,7 +347,7 @@ class Session:
         payload = cast(bytes, answer.payload)  # not a stream: one JSON body
         text = orjson.loads(payload)["choices"][0]["message"]["content"] or ""
         response: dict[str, Any] = {
-            "id": _id("resp_"),
+            "id": new_id("resp_"),
             "object": "realtime.response",
             "status": "in_progress",
             "status_details": None,
@@ -394,7 +357,7 @@ class Session:
             modal_key: modalities,
         }
         item: dict[str, Any] = {
-            "id": _id("item_"),
+            "id": new_id("item_"),
             "object": "realtime.item",
             "type": "message",
             "role": "assistant",
@@ -476,6 +439,12 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
     async def realtime(ws: WebSocket) -> None:
         model = ws.query_params.get("model")
         beta = "realtime=v1" in ws.headers.get("openai-beta", "")
+        presented = ws_gateway.presented_key(ws.scope)
+        secret = realtime_secrets.live(ctx.store, presented) if presented else None
+        config = None
+        if secret is not None:  # a client secret's session (see fakeai.api.realtime_secrets)
+            model = model or secret["model"]
+            config = secret["session"] if secret["beta"] == beta else None
         offered = ws_gateway.subprotocols(ws.scope)
         await ws.accept(subprotocol="realtime" if "realtime" in offered else None)
         if not model:
@@ -483,7 +452,7 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
                 orjson.dumps(
                     {
                         "type": "error",
-                        "event_id": _id("event_"),
+                        "event_id": new_id("event_"),
                         "error": {
                             "type": "invalid_request_error",
                             "code": "missing_model",
@@ -497,7 +466,7 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
             await ws.close(1008)
             return
         ctx.catalog.resolve(model)
-        session = Session(ctx, ws, model, beta)
+        session = Session(ctx, ws, model, beta, config)
         try:
             await session.send("session.created", session=session.session)
             while True:

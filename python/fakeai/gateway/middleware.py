@@ -18,6 +18,8 @@ enforce each endpoint's own limit as the bytes arrive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect
@@ -66,6 +68,8 @@ INFERENCE_PATHS = (
 )
 #: Scope key holding the request's id (the client's or the generated one), as bytes.
 REQUEST_ID_KEY = "fakeai.request_id"
+#: The minting key's label of a live Realtime client secret (None: no such secret).
+SecretLabel = Callable[[str], str | None]
 #: Labels remembered for unconfigured keys (auth off, rate limits on) before they share one bucket.
 MAX_SEEN_KEYS = 1024
 
@@ -74,9 +78,16 @@ class Gateway:
     """The middleware (see the module docs)."""
 
     def __init__(
-        self, app, state: GatewayState, control: Control, live: LiveConfig, body_clock: BodyClock
+        self,
+        app,
+        state: GatewayState,
+        control: Control,
+        live: LiveConfig,
+        body_clock: BodyClock,
+        secret_label: SecretLabel | None = None,
     ) -> None:
         self.app = app
+        self.secret_label = secret_label
         self.state = state
         self.control = control
         s = state.settings
@@ -276,6 +287,9 @@ class Gateway:
         label = None
         if self.state.keys and not scope["path"].startswith(self.open_paths):
             label = self.state.keys.check(presented) if presented else None
+            if label is None and presented and self.secret_label is not None:
+                minted_by = self.secret_label(presented)  # a Realtime client secret in place of a key
+                label = None if minted_by is None else minted_by or "anonymous"
             if label is None:
                 body = answers.unauthorized_body(scope["path"], presented)
                 await websocket.deny(scope, receive, send, 401, body)
@@ -314,10 +328,17 @@ def _attempt_id(headers: list[tuple[bytes, bytes]], request_id: bytes | None) ->
 
 
 def middleware(
-    settings: Settings, state: GatewayState, control: Control, live: LiveConfig, body_clock: BodyClock
+    settings: Settings,
+    state: GatewayState,
+    control: Control,
+    live: LiveConfig,
+    body_clock: BodyClock,
+    secret_label: SecretLabel | None = None,
 ) -> list[Middleware]:
     """The app's middleware: CORS (when origins are set) outside the gateway. The gateway is always in
-    place, since any request may carry an ``x-fakeai-*`` header (or must have them removed)."""
+    place, since any request may carry an ``x-fakeai-*`` header (or must have them removed).
+    ``secret_label``: the minting key's label of a live Realtime client secret, None for any other
+    value (:func:`fakeai.api.realtime_secrets.key_label`)."""
     stack = []
     if settings.cors_origins:
         stack.append(
@@ -330,5 +351,9 @@ def middleware(
                 max_age=600,
             )
         )
-    stack.append(Middleware(Gateway, state=state, control=control, live=live, body_clock=body_clock))
+    stack.append(
+        Middleware(
+            Gateway, state=state, control=control, live=live, body_clock=body_clock, secret_label=secret_label
+        )
+    )
     return stack

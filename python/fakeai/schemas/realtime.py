@@ -13,7 +13,10 @@ the object ``session.created`` gave them).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
 
 from fakeai.errors import bad_request
 
@@ -158,3 +161,23 @@ class Names:
                 param=f"{where}.instructions",
                 code="invalid_value",
             )
+
+
+class ExpiresAfter(msgspec.Struct, forbid_unknown_fields=True):
+    """When a Realtime client secret expires: ``seconds`` after it was made (OpenAI's 10-7200, 600)."""
+
+    anchor: Literal["created_at"] = "created_at"
+    seconds: Annotated[int, Meta(ge=10, le=7200)] = 600
+
+
+class ClientSecretRequest(msgspec.Struct, forbid_unknown_fields=True):
+    """``POST /v1/realtime/client_secrets`` (the session is checked as ``session.update`` is)."""
+
+    expires_after: ExpiresAfter | None = None
+    session: dict[str, Any] | None = None
+
+
+class ClientSecretConfig(msgspec.Struct, forbid_unknown_fields=True):
+    """The beta ``POST /v1/realtime/sessions``' ``client_secret``."""
+
+    expires_after: ExpiresAfter | None = None

@@ -1,0 +1,68 @@
+"""A Realtime session's settings: the object ``session.created`` shows, per protocol, and how
+``session.update`` (or a client secret's configuration) changes it.
+
+The GA protocol's session is ``{"type": "realtime", "output_modalities", "max_output_tokens", "audio":
+{"input", "output"}}``; the beta one's (``OpenAI-Beta: realtime=v1``) has ``modalities``, ``voice``,
+``temperature`` and the audio formats at the top level (:mod:`fakeai.schemas.realtime` checks the
+names). An update replaces a setting, except that an object setting (``audio``) is merged one level
+deep, so ``{"audio": {"output": {...}}}`` keeps the input settings; ``id``, ``object`` and ``model``
+are read-only.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+#: Settings an update leaves as they are (clients echo the object ``session.created`` gave them).
+READ_ONLY = ("id", "object", "model")
+
+
+def new_id(prefix: str) -> str:
+    return prefix + secrets.token_hex(10)
+
+
+def defaults(model: str, beta: bool) -> dict[str, Any]:
+    """A new session's settings, as ``session.created`` shows them."""
+    common = {
+        "id": new_id("sess_"),
+        "object": "realtime.session",
+        "model": model,
+        "instructions": "",
+        "tools": [],
+        "tool_choice": "auto",
+    }
+    if beta:
+        return {
+            **common,
+            "temperature": 0.8,
+            "modalities": ["text", "audio"],
+            "voice": "alloy",
+            "input_audio_format": "pcm16",
+            "output_audio_format": "pcm16",
+            "turn_detection": None,
+            "input_audio_transcription": None,
+            "max_response_output_tokens": "inf",
+        }
+    audio_format = {"type": "audio/pcm", "rate": 24000}
+    return {
+        **common,
+        "type": "realtime",
+        "output_modalities": ["audio"],
+        "max_output_tokens": "inf",
+        "audio": {
+            "input": {"format": audio_format, "turn_detection": None, "transcription": None},
+            "output": {"format": audio_format, "voice": "alloy", "speed": 1.0},
+        },
+    }
+
+
+def apply(session: dict[str, Any], changes: dict[str, Any]) -> None:
+    """Change ``session`` by ``changes`` (already checked against the protocol's names)."""
+    for key, value in changes.items():
+        if key in READ_ONLY:
+            continue
+        if key in session and isinstance(session[key], dict) and isinstance(value, dict):
+            session[key] = {**session[key], **value}
+        else:
+            session[key] = value
