@@ -55,6 +55,7 @@ def bad_request(message: str, param: str | None = None, code: str | None = None)
 
 
 _MISSING = re.compile(r"missing required field `([^`]+)`")
+_UNKNOWN = re.compile(r"Object contains unknown field `([^`]+)`")
 #: Where msgspec says the bad value is: ``- at `$.a[0].b```, or ``- at `key` in `$.a``` for a mapping's key.
 _AT = re.compile(r" - at `(?:key` in `)?\$\.?([^`]*)`$")
 
@@ -86,6 +87,12 @@ def invalid_body(exc: msgspec.DecodeError) -> ApiError:
     if absent:
         param = f"{path}.{absent.group(1)}" if path else absent.group(1)
         return missing(param)
+    unknown = _UNKNOWN.search(text)
+    if unknown:  # a schema that forbids unknown fields (``forbid_unknown_fields``), as OpenAI's do
+        param = f"{path}.{unknown.group(1)}" if path else unknown.group(1)
+        return bad_request(
+            f"Unrecognized request argument supplied: {param}", param=param, code="unknown_parameter"
+        )
     message = text[: at.start()] if at else text
     if not path:
         return bad_request(f"Invalid request body: {message}.", code="invalid_type")

@@ -67,7 +67,7 @@ def test_invalid_json_is_400(http, raw):
 def test_unknown_route_is_404_and_wrong_method_is_405(http):
     error = envelope(http.get("/v1/does-not-exist"), 404)
     assert "/v1/does-not-exist" in error["message"]
-    envelope(http.get("/v1/chat/completions"), 405)
+    envelope(http.put("/v1/chat/completions"), 405)  # GET lists stored chat completions
     envelope(http.delete("/v1/embeddings"), 405)
     envelope(http.post("/v1/models"), 405)
 

@@ -18,8 +18,9 @@ a body due now is sent at once; an answer with a schedule (latency, the engine m
 by the Python pacer (:meth:`fakeai.engine.cluster.SimulatedCluster.respond`) driven from Rust. Metrics
 are recorded as :class:`~fakeai.observability.MetricsMiddleware` records them, and responses carry the
 same headers (the pod headers, then ``x-request-id``). Anything else (a body that does not decode, a
-field with a rule of its own, any error, a client gone mid-body) goes to the Python chain with the body
-replayed, so it answers exactly as before. ``fakeai_hot_path_requests_total`` counts the requests the
+field with a rule of its own, a chat completion to store (``store: true``, :mod:`fakeai.api.chat_store`),
+any error, a client gone mid-body) goes to the Python chain with the body replayed, so it answers
+exactly as before. ``fakeai_hot_path_requests_total`` counts the requests the
 Rust path served.
 """
 

@@ -36,7 +36,7 @@ def fetch(store: Store, kind: str, id: str, what: str) -> Obj:
 
 
 def page_params(
-    request: Request, default_limit: int = 20, max_limit: int = 100
+    request: Request, default_limit: int = 20, max_limit: int = 100, default_order: str = "desc"
 ) -> tuple[int, str, str | None]:
     """``(limit, order, after)`` of a list request, checked."""
     query = request.query_params
@@ -49,7 +49,7 @@ def page_params(
                 f"'limit' must be an integer from 1 to {max_limit}, got '{raw_limit}'.", param="limit"
             )
         limit = parsed
-    order = query.get("order", "desc")
+    order = query.get("order", default_order)
     if order not in ("asc", "desc"):
         raise bad_request(f"'order' must be 'asc' or 'desc', got '{order}'.", param="order")
     return limit, order, query.get("after")

@@ -147,10 +147,15 @@ class SimulatedCluster:
                 body_send,
             )
         finally:
-            if not done and answer.ticket & ENGINE_TICKET:
-                self.engines.cancel(answer.ticket)
-            elif not done and answer.ticket:
-                self.core.release(answer.ticket, time.monotonic())
+            if not done:
+                self.release(answer)
+
+    def release(self, answer: _core.Answer) -> None:
+        """Free the batch slot (or the engine sequence) of an answer that will not be sent in full."""
+        if answer.ticket & ENGINE_TICKET:
+            self.engines.cancel(answer.ticket)
+        elif answer.ticket:
+            self.core.release(answer.ticket, time.monotonic())
 
     def snapshot(self) -> ClusterSnapshot:
         workers = self.core.workers(time.monotonic())

@@ -130,3 +130,10 @@ class ChatRequest(msgspec.Struct, gc=False):
     min_tokens: Count = 0
     ignore_eos: bool = False
     audio: ChatAudio | None = None
+
+
+class ChatCompletionUpdate(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """``POST /v1/chat/completions/{id}``: a stored completion's ``metadata`` is all that changes
+    (``null`` clears it); any other field is a 400, as OpenAI answers."""
+
+    metadata: dict[str, str] | None

@@ -360,9 +360,11 @@ impl HotApp {
         let attr = |name: &Bound<'py, PyString>| req.getattr(name);
         match r.kind {
             Kind::Chat => {
-                // a rule of render.chat's own, and chat audio: the Python chain's
+                // a rule of render.chat's own, chat audio, and a completion to store
+                // (fakeai.api.chat_store): the Python chain's
                 if !attr(intern!(py, "top_logprobs"))?.is_none()
                     || !attr(intern!(py, "modalities"))?.is_none()
+                    || attr(intern!(py, "store"))?.is_truthy()?
                 {
                     return Ok(None);
                 }
