@@ -34,11 +34,21 @@ HI = [{"role": "user", "content": "hi"}]
 #: A valid body per POST route (the fuzzer mutates them); routes not listed start from random JSON.
 BASES: dict[str, dict] = {
     "/v1/chat/completions": {"model": "gpt-4o", "messages": HI, "max_tokens": 4},
+    "/v1/chat/completions/{completion_id}": {"metadata": {"k": "v"}},
     "/v1/completions": {"model": "gpt-3.5-turbo-instruct", "prompt": "hi", "max_tokens": 4},
     "/v1/embeddings": {"model": "text-embedding-3-small", "input": "hi"},
     "/v1/messages": {"model": "claude-3-5-sonnet", "max_tokens": 4, "messages": HI},
     "/v1/messages/count_tokens": {"model": "claude-3-5-sonnet", "messages": HI},
     "/v1/responses": {"model": "gpt-4o", "input": "hi", "max_output_tokens": 16},
+    "/v1/responses/input_tokens": {
+        "model": "gpt-4o",
+        "input": "hi",
+        "instructions": "x",
+        "conversation": None,
+    },
+    "/v1/conversations": {"items": HI, "metadata": {"k": "v"}},
+    "/v1/conversations/{conversation_id}": {"metadata": {"k": "v"}},
+    "/v1/conversations/{conversation_id}/items": {"items": HI},
     "/v1/images/generations": {"model": "dall-e-2", "prompt": "a cat", "size": "256x256"},
     "/v1/videos": {"model": "sora-2", "prompt": "a cat", "seconds": "4", "size": "720x1280"},
     "/v1/realtime/client_secrets": {
@@ -222,6 +232,12 @@ def fuzzed() -> Iterator[tuple[httpx.Client, dict[str, list[str]]]]:
                 c.post("/v1/batches", json={**BASES["/v1/batches"], "input_file_id": file_id}).json()["id"]
             ],
             "response_id": [c.post("/v1/responses", json=BASES["/v1/responses"]).json()["id"]],
+            "conversation_id": [c.post("/v1/conversations", json=BASES["/v1/conversations"]).json()["id"]],
+            "completion_id": [
+                c.post("/v1/chat/completions", json={**BASES["/v1/chat/completions"], "store": True}).json()[
+                    "id"
+                ]
+            ],
             "project_id": [c.post("/v1/organization/projects", json={"name": "p"}).json()["id"]],
             "model_id": ["gpt-4o"],
             "video_id": [c.post("/v1/videos", json={"prompt": "a cat", "size": "1280x720"}).json()["id"]],

@@ -417,3 +417,60 @@ def test_stored_responses_are_kept_under_a_byte_budget(start_server, tmp_path) -
             ).fetchone()
             (total,) = db.execute("SELECT bytes FROM expiring_total").fetchone()
     assert kept_bytes == total <= 200_000 and count < 2 * 60  # what 300 would take: some 3 MB
+
+
+def test_input_tokens_count_what_a_response_reports(client: openai.OpenAI, http: httpx.Client) -> None:
+    conv = client.conversations.create(items=[{"role": "user", "content": "My name is Ada."}])
+    first = client.responses.create(model="gpt-4o", input="I like lighthouses.")
+    items = [
+        {"role": "user", "content": [{"type": "input_text", "text": "a b c"}]},
+        {"role": "assistant", "content": "d e"},
+        {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": '{"city": "Oslo"}'},
+        {"type": "function_call_output", "call_id": "c1", "output": '{"temp": 3}'},
+    ]
+    for body in (
+        {"input": "Tell me a story"},
+        {"input": "Tell me a story", "instructions": "Be brief"},
+        {"input": items, "tools": [WEATHER]},
+        {"input": "Weather in Paris?", "tools": [WEATHER], "tool_choice": "required"},
+        {"input": "and then?", "previous_response_id": first.id},
+        {"input": "What is my name?", "conversation": conv.id},
+        {"input": "again", "conversation": {"id": conv.id}, "instructions": "Be brief"},
+        {"model": "o3-mini", "input": "hi", "reasoning": {"effort": "low"}},
+        {"input": "who", "text": {"format": {"type": "json_object"}}},
+    ):
+        body = {"model": "gpt-4o", **body}
+        counted = client.responses.input_tokens.count(**body)
+        assert counted.object == "response.input_tokens"
+        created = client.responses.create(**body, store=False)  # appends to the conversation
+        assert counted.input_tokens == created.usage.input_tokens, body
+    # counting generates and stores nothing: the conversation holds what it held
+    held = [i.id for i in client.conversations.items.list(conv.id, limit=100)]
+    raw = http.post("/v1/responses/input_tokens", json={"input": "x", "conversation": conv.id}).json()
+    assert set(raw) == {"object", "input_tokens"} and raw["input_tokens"] > 0  # no model: counted alike
+    assert [i.id for i in client.conversations.items.list(conv.id, limit=100)] == held
+
+
+def test_input_tokens_bad_inputs(client: openai.OpenAI, http: httpx.Client) -> None:
+    def error(body: dict, status: int = 400) -> dict:
+        r = http.post("/v1/responses/input_tokens", json=body)
+        assert r.status_code == status, r.text
+        return r.json()["error"]
+
+    assert error({"input": "hi", "conversation": "conv_nope"}, 404)["param"] == "conversation"
+    assert error({"input": "hi", "previous_response_id": "resp_nope"}, 404)["param"] == "previous_response_id"
+    conv = client.conversations.create()
+    both = {"input": "hi", "conversation": conv.id, "previous_response_id": "resp_x"}
+    assert error(both)["code"] == "mutually_exclusive_parameters"
+    assert error({"input": []})["param"] == "input"
+    assert error({"input": 5})["param"] == "input"
+    assert error({"model": 5, "input": "hi"})["param"] == "model"
+    assert error({"input": "hi", "tools": [{"type": "teleport"}]})["param"] == "tools"
+    assert error({"input": [{"role": "robot", "content": "x"}]})["param"] == "input[0].role"
+    text = [{"role": "user", "content": [{"type": "input_text", "text": 5}]}]  # answered 500 before
+    assert error({"input": text})["param"] == "input[0].content[0]"
+    assert http.post("/v1/responses", json={"model": "gpt-4o", "input": text}).status_code == 400
+    named = {"type": "function", "name": "nope"}
+    assert error({"input": "hi", "tools": [WEATHER], "tool_choice": named})["param"] == "tool_choice"
+    with pytest.raises(openai.NotFoundError):
+        client.responses.input_tokens.count(model="gpt-4o", input="hi", conversation="conv_nope")

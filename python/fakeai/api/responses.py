@@ -1,9 +1,13 @@
-"""``/v1/responses``: create (plain or streamed as typed events), retrieve, delete, list input items.
+"""``/v1/responses``: create (plain or streamed as typed events), retrieve, delete, list input items;
+and ``POST /v1/responses/input_tokens``, the ``usage.input_tokens`` a create of that body would report.
 
 A stored response (``store``, default true) keeps its conversation, so ``previous_response_id``
-continues it from any worker. Stored responses expire as OpenAI's do, but by size: past
-``--max-expiring-bytes`` (shared with video jobs) the oldest are dropped, so a long load test never
-fills the disk; a dropped response is a 404 like an unknown id. Generation goes through :mod:`fakeai.engine.responder` (the chat
+continues it from any worker. With ``conversation`` (an id, or ``{"id": ...}``; not beside
+``previous_response_id``) the response reads that stored conversation's items before its input, and
+its input and output items are appended to it (:mod:`fakeai.api.conversations`), ``store`` or not.
+Stored responses expire as OpenAI's do, but by size: past ``--max-expiring-bytes`` (shared with video
+jobs and conversations) the oldest are dropped, so a long load test never fills the disk; a dropped
+response is a 404 like an unknown id. Generation goes through :mod:`fakeai.engine.responder` (the chat
 engine); a stream sends ``response.created``, ``response.in_progress``, then per output item
 ``response.output_item.added`` ... ``response.output_item.done`` (with ``reasoning_summary_part`` and
 ``reasoning_summary_text`` events for a reasoning item's summary, ``content_part`` and
@@ -35,13 +39,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fakeai.api.conversations import append
 from fakeai.api.resources import fetch, json_response, list_response, page_params
 from fakeai.context import ServerContext
 from fakeai.engine import pacing
-from fakeai.engine.responder import generate
+from fakeai.engine.responder import generate, input_tokens
 from fakeai.errors import not_found
-from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json
-from fakeai.schemas.responses import ResponseRequest
+from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
+from fakeai.schemas.responses import InputTokensRequest, ResponseRequest
 from fakeai.store import Obj
 
 _PIECE = re.compile(r"\s*\S+\s*")
@@ -124,6 +129,9 @@ class CreateResponse(Endpoint):
             started, done, context, items, wait = await run_in_threadpool(generate, self.ctx, req, created)
         else:
             started, done, context, items, wait = generate(self.ctx, req, created)
+        conversation = done.get("conversation")
+        if conversation is not None:
+            append(store, conversation["id"], items + done["output"], self.budget, "input")
         if req.store:
             input_items = {"id": done["id"], "context": context, "items": items}
             store.insert_expiring([("response", done), ("response.input", input_items)], self.budget)
@@ -133,6 +141,21 @@ class CreateResponse(Endpoint):
             await pacing.respond(receive, send, steps, offsets, start, self.ctx.ticker)
         else:
             await pacing.respond(receive, send, orjson.dumps(done), wait, start, self.ctx.ticker)
+
+
+class CountInputTokens(Endpoint):
+    """``POST /v1/responses/input_tokens``: ``{"object": "response.input_tokens", "input_tokens": N}``,
+    counted as the response's ``usage.input_tokens`` (nothing generated, stored or metered)."""
+
+    def __init__(self, ctx: ServerContext) -> None:
+        self.ctx = ctx
+        self.decoder = msgspec.json.Decoder(InputTokensRequest)
+        self.limit = ctx.settings.max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        req = await read_json(receive, self.decoder, self.limit)
+        count = input_tokens(self.ctx, req.as_response())
+        await send_bytes(send, orjson.dumps({"object": "response.input_tokens", "input_tokens": count}))
 
 
 def routes(ctx: ServerContext) -> list[Route]:
@@ -160,6 +183,7 @@ def routes(ctx: ServerContext) -> list[Route]:
 
     return [
         Route("/v1/responses", CreateResponse(ctx), methods=["POST"]),
+        Route("/v1/responses/input_tokens", CountInputTokens(ctx), methods=["POST"]),
         Route("/v1/responses/{response_id}", retrieve, methods=["GET"]),
         Route("/v1/responses/{response_id}", delete, methods=["DELETE"]),
         Route("/v1/responses/{response_id}/input_items", list_input_items, methods=["GET"]),

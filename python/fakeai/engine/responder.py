@@ -1,8 +1,10 @@
 """Answering a Responses API request: conversation items in, output items out, through the chat engine.
 
-The conversation (a previous response's input and output, then this request's ``instructions`` and
-``input``) becomes chat messages for :func:`fakeai.engine.render.chat`, so the text, token counts and
-timing are the same engine's. Tools decide the output's shape, deterministically:
+The conversation (a previous response's input and output, or the items of the stored ``conversation``
+named, then this request's ``instructions`` and ``input``) becomes chat messages for
+:func:`fakeai.engine.render.chat`, so the text, token counts and timing are the same engine's; and
+:func:`input_tokens` counts those messages' tokens as the chat engine does, without generating. Tools
+decide the output's shape, deterministically:
 
 - ``file_search`` (unless ``tool_choice`` is ``none``): the last user text is searched in the tool's
   vector stores; the output is a ``file_search_call`` item, then a message whose text carries a
@@ -36,7 +38,7 @@ from fakeai.errors import ApiError, bad_request, not_found
 from fakeai.schemas.chat import ChatRequest, Message
 from fakeai.schemas.common import check_metadata
 from fakeai.schemas.responses import ResponseRequest
-from fakeai.store import Obj
+from fakeai.store import Obj, conversations
 from fakeai.store.objects import new_id
 
 if TYPE_CHECKING:
@@ -52,28 +54,45 @@ def item_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(24)}"
 
 
-def input_items(value: str | list[dict[str, Any]]) -> list[Obj]:
-    """This request's ``input`` as stored input items (each with an ``id``)."""
+#: The longest item id a client may give (OpenAI's are some 50 characters).
+MAX_ITEM_ID = 256
+
+
+def input_items(value: str | list[dict[str, Any]], param: str = "input") -> list[Obj]:
+    """This request's ``input`` (or a conversation's new ``items``, named by ``param``) as stored
+    items: each with an ``id`` (the client's, or a new one) and, but for reasoning, a ``status``."""
     if isinstance(value, str):
         value = [{"role": "user", "content": value}]
     items = []
     for i, item in enumerate(value):
         kind = item.get("type", "message")
+        given = item.get("id")
+        if given is not None and not (isinstance(given, str) and len(given) <= MAX_ITEM_ID):
+            raise bad_request(
+                f"'{param}[{i}].id' must be a string of at most {MAX_ITEM_ID} characters.",
+                param=f"{param}[{i}].id",
+            )
         if kind == "message":
             role, content = item.get("role"), item.get("content")
             if role not in ROLES:
                 raise bad_request(
-                    f"'input[{i}].role' must be one of {', '.join(ROLES)}.", param=f"input[{i}].role"
+                    f"'{param}[{i}].role' must be one of {', '.join(ROLES)}.", param=f"{param}[{i}].role"
                 )
             if isinstance(content, str):
                 content = [{"type": "output_text" if role == "assistant" else "input_text", "text": content}]
             if not isinstance(content, list):
                 raise bad_request(
-                    f"'input[{i}].content' must be a string or a list.", param=f"input[{i}].content"
+                    f"'{param}[{i}].content' must be a string or a list.", param=f"{param}[{i}].content"
                 )
+            for j, part in enumerate(content):  # parts are objects, their text a string
+                if not isinstance(part, dict) or not isinstance(part.get("text", ""), str):
+                    where = f"{param}[{i}].content[{j}]"
+                    raise bad_request(f"'{where}' must be an object whose 'text' is a string.", param=where)
+            # output text as the SDK types it (``annotations`` required), however it was sent
+            content = [{"annotations": [], **p} if _is_output_text(p) else p for p in content]
             items.append(
                 {
-                    "id": item.get("id") or item_id("msg"),
+                    "id": given or item_id("msg"),
                     "type": "message",
                     "role": role,
                     "content": content,
@@ -82,13 +101,18 @@ def input_items(value: str | list[dict[str, Any]]) -> list[Obj]:
             )
         elif kind in ("function_call_output", "function_call", "file_search_call", "reasoning"):
             if kind == "function_call_output" and not isinstance(item.get("call_id"), str):
-                raise bad_request(f"'input[{i}].call_id' is required.", param=f"input[{i}].call_id")
-            items.append({"id": item.get("id") or item_id("rs" if kind == "reasoning" else "fc"), **item})
+                raise bad_request(f"'{param}[{i}].call_id' is required.", param=f"{param}[{i}].call_id")
+            status = {} if kind == "reasoning" else {"status": "completed"}
+            items.append({**status, **item, "id": given or item_id("rs" if kind == "reasoning" else "fc")})
         else:
-            raise bad_request(f"Unsupported input item type '{kind}'.", param=f"input[{i}].type")
+            raise bad_request(f"Unsupported input item type '{kind}'.", param=f"{param}[{i}].type")
     if not items:
-        raise bad_request("'input' must not be empty.", param="input")
+        raise bad_request(f"'{param}' must not be empty.", param=param)
     return items
+
+
+def _is_output_text(part: object) -> bool:
+    return isinstance(part, dict) and part.get("type") == "output_text"
 
 
 def _text(item: Obj) -> str:
@@ -139,13 +163,7 @@ def respond(
 ) -> tuple[list[Obj], Obj, Obj | None, tuple[float, float]]:
     """``(output items, usage, incomplete_details, the generation's (first_token_at, done_at))`` for a
     conversation."""
-    for tool in req.tools:
-        if tool.get("type") not in ("function", "file_search", "web_search", "web_search_preview"):
-            raise bad_request(f"Unsupported tool type '{tool.get('type')}'.", param="tools")
-        if tool.get("type") == "function" and not isinstance(tool.get("name"), str):
-            raise bad_request("A function tool needs a 'name'.", param="tools")
-        if tool.get("type") == "file_search":
-            _check_file_search(tool)
+    _check_tools(req.tools)
     output: list[Obj] = []
     annotations: list[Obj] = []
     file_search = next((t for t in req.tools if t.get("type") == "file_search"), None)
@@ -181,9 +199,7 @@ def respond(
                 annotations.append(
                     {"type": "file_citation", "file_id": r["file_id"], "filename": r["filename"], "index": 0}
                 )
-    messages = _messages(req.instructions, history)
-    if not messages:  # only reasoning or file-search items: nothing for the model to answer
-        raise bad_request("'input' must hold at least one message or function call output.", param="input")
+    messages = _prompt(req, history)
     function = _function_to_call(req, history)
     creq = ChatRequest(
         model=req.model,
@@ -248,6 +264,24 @@ def respond(
     )
     incomplete = {"reason": "max_output_tokens"} if capped else None
     return output, usage, incomplete, wait
+
+
+def _check_tools(tools: list[Obj]) -> None:
+    for tool in tools:
+        if tool.get("type") not in ("function", "file_search", "web_search", "web_search_preview"):
+            raise bad_request(f"Unsupported tool type '{tool.get('type')}'.", param="tools")
+        if tool.get("type") == "function" and not isinstance(tool.get("name"), str):
+            raise bad_request("A function tool needs a 'name'.", param="tools")
+        if tool.get("type") == "file_search":
+            _check_file_search(tool)
+
+
+def _prompt(req: ResponseRequest, history: list[Obj]) -> list[Message]:
+    """The chat messages the model answers: ``instructions``, then the conversation."""
+    messages = _messages(req.instructions, history)
+    if not messages:  # only reasoning or file-search items: nothing for the model to answer
+        raise bad_request("'input' must hold at least one message or function call output.", param="input")
+    return messages
 
 
 #: A ``file_search`` tool's vector stores (a bound, not OpenAI's number) and its ``max_num_results`` range.
@@ -381,24 +415,87 @@ def response_object(req: ResponseRequest, id: str, created: float) -> Obj:
     }
 
 
+def _history(ctx: ServerContext, req: ResponseRequest) -> tuple[list[Obj], str | None]:
+    """``(the items before this request's input, the id of the conversation it continues)``: a
+    previous response's input and output, or a stored conversation's items (the two exclude each
+    other, as in OpenAI's API); an unknown id is a 404 naming the parameter."""
+    ref = req.conversation
+    conversation = ref if isinstance(ref, str) or ref is None else ref.id
+    if conversation is not None and req.previous_response_id is not None:
+        raise bad_request(
+            "Mutually exclusive parameters: Ensure you are only providing one of: "
+            "'previous_response_id' or 'conversation'.",
+            code="mutually_exclusive_parameters",
+        )
+    if req.previous_response_id is not None:
+        previous = ctx.store.get("response.input", req.previous_response_id)
+        if previous is None:
+            raise not_found("response", req.previous_response_id, param="previous_response_id")
+        prior = ctx.store.get("response", req.previous_response_id) or {"output": []}
+        return previous["context"] + previous["items"] + prior["output"], None
+    if conversation is not None:
+        if ctx.store.get(conversations.KIND, conversation) is None:
+            raise not_found("conversation", conversation, param="conversation")
+        return conversations.items(ctx.store, conversation), conversation
+    return [], None
+
+
+def check_appendable(held: list[Obj], items: list[Obj], param: str, answer: int = 0) -> None:
+    """A 400 for new items a conversation holding ``held`` cannot take: an id it holds (or one given
+    twice), or more than :data:`~fakeai.store.conversations.MAX_ITEMS` in all with ``answer`` more
+    (a response's output). ``param`` names the request's list of them."""
+    seen = {item["id"] for item in held}
+    for i, item in enumerate(items):
+        if item["id"] in seen:
+            raise duplicate_item(item["id"], f"{param}[{i}].id")
+        seen.add(item["id"])
+    if len(held) + len(items) + answer > conversations.MAX_ITEMS:
+        raise too_many_items(len(items), param)
+
+
+def duplicate_item(id: str, param: str) -> ApiError:
+    return bad_request(f"Duplicate item found with id '{id}'.", param=param, code="duplicate_item")
+
+
+def too_many_items(adding: int, param: str) -> ApiError:
+    most, mib = conversations.MAX_ITEMS, conversations.MAX_BYTES >> 20
+    return bad_request(
+        f"A conversation holds at most {most} items of {mib} MiB in all: {adding} more do not fit.",
+        param=param,
+        code="conversation_full",
+    )
+
+
+def input_tokens(ctx: ServerContext, req: ResponseRequest) -> int:
+    """The ``usage.input_tokens`` :func:`generate` would report for ``req`` (what the chat engine counts
+    of the same messages), refusing what it refuses before generating; nothing is generated, stored
+    or metered."""
+    _check_tools(req.tools)
+    context, _ = _history(ctx, req)
+    history = context + input_items(req.input)
+    messages = _prompt(req, history)
+    _function_to_call(req, history)  # a tool_choice naming no function
+    return len(_core.tokenize_chat(messages))
+
+
 def generate(
     ctx: ServerContext, req: ResponseRequest, created: float
 ) -> tuple[Obj, Obj, list[Obj], list[Obj], tuple[float, float]]:
     """``(started, done, context, input items, (first_token_at, done_at))`` for a decoded request.
 
     Shared by the ``/v1/responses`` endpoint and by batches (which answer through the same engine).
+    With ``conversation``, ``started`` and ``done`` name it; appending the input and output items to
+    it is the caller's (the endpoint's: a batch stores nothing).
     """
     check_metadata(req.metadata)
-    context: list[Obj] = []
-    if req.previous_response_id is not None:
-        previous = ctx.store.get("response.input", req.previous_response_id)
-        if previous is None:
-            raise not_found("response", req.previous_response_id, param="previous_response_id")
-        prior = ctx.store.get("response", req.previous_response_id) or {"output": []}
-        context = previous["context"] + previous["items"] + prior["output"]
+    context, conversation = _history(ctx, req)
     items = input_items(req.input)
+    if conversation is not None:  # before generating: what appending would refuse
+        check_appendable(context, items, "input", answer=1)
     output, usage, incomplete, wait = respond(ctx, req, context + items)
     started = response_object(req, new_id("resp_"), created)
+    if conversation is not None:
+        started["conversation"] = {"id": conversation}
     done = {
         **started,
         "status": "incomplete" if incomplete else "completed",

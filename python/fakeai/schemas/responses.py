@@ -1,4 +1,5 @@
-"""The ``POST /v1/responses`` request body (fields fakeai acts on; the rest are accepted and echoed)."""
+"""The ``POST /v1/responses`` request body (fields fakeai acts on; the rest are accepted and echoed), and
+``POST /v1/responses/input_tokens``'s."""
 
 from __future__ import annotations
 
@@ -21,6 +22,16 @@ class Reasoning(msgspec.Struct, gc=False):
     generate_summary: Summary | None = None
 
 
+#: A conversation's id (fakeai's are 53 characters; OpenAI documents no length).
+ConversationId = Annotated[str, Meta(min_length=1, max_length=128)]
+
+
+class ConversationRef(msgspec.Struct, gc=False):
+    """``conversation`` as an object: ``{"id": "conv_..."}``."""
+
+    id: ConversationId
+
+
 class ResponseRequest(msgspec.Struct):
     model: ModelId
     input: str | list[dict[str, Any]] = ""
@@ -28,6 +39,7 @@ class ResponseRequest(msgspec.Struct):
     tools: list[dict[str, Any]] = []
     tool_choice: Literal["none", "auto", "required"] | dict[str, Any] = "auto"
     previous_response_id: str | None = None
+    conversation: ConversationId | ConversationRef | None = None
     store: bool = True
     stream: bool = False
     max_output_tokens: Annotated[int, Meta(ge=16, le=INT32_MAX)] | None = None
@@ -42,3 +54,34 @@ class ResponseRequest(msgspec.Struct):
     text: dict[str, Any] | None = None
     reasoning: Reasoning | None = None
     truncation: str | None = None
+
+
+class InputTokensRequest(msgspec.Struct):
+    """``POST /v1/responses/input_tokens``: the fields of a ``POST /v1/responses`` body that make its
+    prompt (each may be null, as the SDK's types allow); the rest are accepted and ignored."""
+
+    model: ModelId | None = None
+    input: str | list[dict[str, Any]] | None = None
+    instructions: str | None = None
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: Literal["none", "auto", "required"] | dict[str, Any] | None = None
+    previous_response_id: str | None = None
+    conversation: ConversationId | ConversationRef | None = None
+    text: dict[str, Any] | None = None
+    reasoning: Reasoning | None = None
+    parallel_tool_calls: bool | None = None
+    truncation: Literal["auto", "disabled"] | None = None
+
+    def as_response(self) -> ResponseRequest:
+        """The ``POST /v1/responses`` request with this prompt (what the counting reads)."""
+        return ResponseRequest(
+            model=self.model or "",
+            input="" if self.input is None else self.input,
+            instructions=self.instructions,
+            tools=self.tools or [],
+            tool_choice=self.tool_choice or "auto",
+            previous_response_id=self.previous_response_id,
+            conversation=self.conversation,
+            text=self.text,
+            reasoning=self.reasoning,
+        )

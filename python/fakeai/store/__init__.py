@@ -15,13 +15,14 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fakeai.store.base import Conflict, Obj, StorageFull, Store
+from fakeai.store.base import Cap, Conflict, Obj, StorageFull, Store
 from fakeai.store.sqlite import SQLiteStore
 
 ENV = "FAKEAI_DATA_DIR"
 
 __all__ = [
     "ENV",
+    "Cap",
     "Conflict",
     "Obj",
     "StorageFull",

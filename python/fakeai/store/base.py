@@ -7,15 +7,26 @@ upload id), ``status`` (copied from the body, so transitions can be compare-and-
 named by a key; it becomes visible whole (written elsewhere, then committed) or not at all. A *lease*
 lets one worker process of one server own a piece of background work for a while; whoever holds an
 unexpired lease may renew it, anyone may claim an expired one. An *expiring* object (a stored response,
-a video job) counts against a byte budget of its own instead of the files' quota; past it the oldest go.
+a video job, a conversation and its items) counts against a byte budget of its own instead of the
+files' quota; past it the oldest go.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import IO, Any, NamedTuple, Protocol
 
 Obj = dict[str, Any]
+
+
+class Cap(NamedTuple):
+    """At most ``most`` objects of ``kind`` with ``tag`` (a conversation's items), of at most
+    ``bytes`` of bodies in all, checked in the transaction that adds more."""
+
+    kind: str
+    tag: str
+    most: int
+    bytes: int
 
 
 class StorageFull(Exception):
@@ -31,10 +42,14 @@ class Store(Protocol):
         """Add a new object (``obj["id"]`` unique per kind, else :class:`Conflict`); ``quota`` caps the
         total ``size`` stored (else :class:`StorageFull`)."""
 
-    def insert_expiring(self, objects: list[tuple[str, Obj]], budget: int) -> int:
-        """Add ``(kind, obj)`` objects as one group that may expire: while the bodies of every such
-        object would pass ``budget`` bytes, the oldest groups are deleted first (the count is
-        returned). Stored responses and video jobs are kept this way, as OpenAI expires them too."""
+    def insert_expiring(
+        self, objects: list[tuple[str, Obj]], budget: int, *, tag: str = "", cap: Cap | None = None
+    ) -> int:
+        """Add ``(kind, obj)`` objects (each with ``tag``) as one group that may expire: while the bodies
+        of every such object would pass ``budget`` bytes, the oldest groups are deleted first (the count
+        is returned). Stored responses and chat completions, conversations and video jobs are kept so, as
+        OpenAI expires them too. An :meth:`update` of an expiring object counts its new size. With
+        ``cap``, objects that would pass its count are :class:`StorageFull` (nothing is added)."""
 
     def expiring_bytes(self) -> int:
         """The bytes of the expiring objects' bodies."""
@@ -49,17 +64,23 @@ class Store(Protocol):
         after: str | None = None,
         limit: int = 20,
         order: str = "desc",
+        metadata: dict[str, str] | None = None,
     ) -> tuple[list[Obj], bool]:
-        """Objects in creation order (``asc``/``desc``) after the one with id ``after``; and whether more follow."""
+        """Objects in creation order (``asc``/``desc``) after the one with id ``after``; and whether more
+        follow. ``metadata``: only objects whose body's ``metadata`` holds every one of these pairs."""
 
     def all(self, kind: str, *, tag: str | None = None) -> list[Obj]:
         """Every object of a kind (and tag), oldest first."""
 
     def update(self, kind: str, obj: Obj, *, expect: tuple[str, ...] | None = None) -> bool:
-        """Replace an object's body; with ``expect``, only while its status is one of those (compare-and-set)."""
+        """Replace an object's body; with ``expect``, only while its status is one of those
+        (compare-and-set). An expiring object's new size counts against the budget in its place."""
 
     def delete(self, kind: str, id: str) -> Obj | None:
         """Remove an object, returning what it was (``None`` when there was none)."""
+
+    def delete_all(self, kind: str, *, tag: str) -> int:
+        """Remove every object of a kind and tag (a conversation's items); returns how many."""
 
     def used_bytes(self) -> int:
         """The total ``size`` of every stored object."""

@@ -20,7 +20,7 @@ from typing import IO
 
 import orjson
 
-from fakeai.store.base import Conflict, Obj, StorageFull
+from fakeai.store.base import Cap, Conflict, Obj, StorageFull
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -116,7 +116,9 @@ class SQLiteStore:
             except sqlite3.IntegrityError:
                 raise Conflict(f"{kind} {obj['id']} already exists") from None
 
-    def insert_expiring(self, objects: list[tuple[str, Obj]], budget: int) -> int:
+    def insert_expiring(
+        self, objects: list[tuple[str, Obj]], budget: int, *, tag: str = "", cap: Cap | None = None
+    ) -> int:
         """Add objects that expire as one group, first dropping the oldest groups while the expiring
         objects' bodies would pass ``budget`` bytes; returns how many groups were dropped.
 
@@ -127,6 +129,17 @@ class SQLiteStore:
         size = sum(len(body) for _, _, body, _ in bodies)
         dropped = 0
         with self._write() as conn:
+            if cap is not None:
+                held, held_bytes = conn.execute(
+                    "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM objects WHERE kind = ? AND tag = ?",
+                    (cap.kind, cap.tag),
+                ).fetchone()
+                adding = [len(body) for kind, _, body, _ in bodies if kind == cap.kind and tag == cap.tag]
+                if held + len(adding) > cap.most or held_bytes + sum(adding) > cap.bytes:
+                    raise StorageFull(
+                        f"{held} {cap.kind} objects of {held_bytes} bytes (at most {cap.most}, "
+                        f"{cap.bytes} bytes); {len(adding)} more do not fit"
+                    )
             (total,) = conn.execute(
                 "UPDATE expiring_total SET bytes = bytes + ? RETURNING bytes", (size,)
             ).fetchone()
@@ -147,8 +160,8 @@ class SQLiteStore:
                 for kind, id, body, status in bodies:
                     seqs.append(
                         conn.execute(
-                            "INSERT INTO objects (kind, id, status, body) VALUES (?, ?, ?, ?)",
-                            (kind, id, status, body),
+                            "INSERT INTO objects (kind, id, tag, status, body) VALUES (?, ?, ?, ?, ?)",
+                            (kind, id, tag, status, body),
                         ).lastrowid
                     )
             except sqlite3.IntegrityError:
@@ -173,12 +186,19 @@ class SQLiteStore:
         after: str | None = None,
         limit: int = 20,
         order: str = "desc",
+        metadata: dict[str, str] | None = None,
     ) -> tuple[list[Obj], bool]:
         sql = "SELECT body FROM objects WHERE kind = ?"
         args: list[object] = [kind]
         if tag is not None:
             sql += " AND tag = ?"
             args.append(tag)
+        for key, value in (metadata or {}).items():  # bodies are JSON text kept as BLOBs: cast to read
+            sql += (
+                " AND EXISTS (SELECT 1 FROM json_each(CAST(body AS TEXT), '$.metadata')"
+                " WHERE key = ? AND value = ? AND type = 'text')"
+            )
+            args += [key, value]
         if after is not None:
             sql += f" AND seq {'<' if order == 'desc' else '>'} COALESCE((SELECT seq FROM objects WHERE kind = ? AND id = ?), ?)"
             args += [kind, after, 2**62 if order == "desc" else -1]
@@ -197,13 +217,21 @@ class SQLiteStore:
         return [orjson.loads(r[0]) for r in rows.fetchall()]
 
     def update(self, kind: str, obj: Obj, *, expect: tuple[str, ...] | None = None) -> bool:
+        body = orjson.dumps(obj)
         sql = "UPDATE objects SET body = ?, status = ? WHERE kind = ? AND id = ?"
-        args: list[object] = [orjson.dumps(obj), obj.get("status") or "", kind, obj["id"]]
+        args: list[object] = [body, obj.get("status") or "", kind, obj["id"]]
         if expect is not None:
             sql += f" AND status IN ({','.join('?' * len(expect))})"
             args += expect
         with self._write() as conn:
-            return conn.execute(sql, args).rowcount == 1
+            old = conn.execute(
+                "SELECT seq, length(body) FROM objects WHERE kind = ? AND id = ?", (kind, obj["id"])
+            ).fetchone()
+            if conn.execute(sql, args).rowcount != 1:
+                return False
+            if len(body) != old[1]:  # an expiring object's group and the total count its new size
+                self._resize_expiring(conn, old[0], len(body) - old[1])
+        return True
 
     def delete(self, kind: str, id: str) -> Obj | None:
         with self._write() as conn:
@@ -211,17 +239,35 @@ class SQLiteStore:
                 "DELETE FROM objects WHERE kind = ? AND id = ? RETURNING body, seq", (kind, id)
             ).fetchone()
             if row is not None:  # an expiring object gives its bytes back to its group and the total
-                group = conn.execute(
-                    "UPDATE expiring SET bytes = bytes - ? WHERE first = "
-                    "(SELECT first FROM expiring WHERE first <= ? ORDER BY first DESC LIMIT 1) AND last >= ? "
-                    "RETURNING first, bytes",
-                    (len(row[0]), row[1], row[1]),
-                ).fetchone()
-                if group is not None:
-                    conn.execute("UPDATE expiring_total SET bytes = bytes - ?", (len(row[0]),))
-                    if group[1] <= 0:  # its last object: the group goes too
-                        conn.execute("DELETE FROM expiring WHERE first = ?", group[:1])
+                group = self._resize_expiring(conn, row[1], -len(row[0]))
+                if group is not None and group[1] <= 0:  # its last object: the group goes too
+                    conn.execute("DELETE FROM expiring WHERE first = ?", group[:1])
         return None if row is None else orjson.loads(row[0])
+
+    def delete_all(self, kind: str, *, tag: str) -> int:
+        with self._write() as conn:
+            rows = conn.execute(
+                "DELETE FROM objects WHERE kind = ? AND tag = ? RETURNING body, seq", (kind, tag)
+            ).fetchall()
+            for body, seq in rows:  # as delete: each gives its bytes back to its group
+                group = self._resize_expiring(conn, seq, -len(body))
+                if group is not None and group[1] <= 0:
+                    conn.execute("DELETE FROM expiring WHERE first = ?", group[:1])
+        return len(rows)
+
+    @staticmethod
+    def _resize_expiring(conn: sqlite3.Connection, seq: int, delta: int) -> tuple[int, int] | None:
+        """Add ``delta`` bytes to the expiring group holding the object at ``seq`` and to the total;
+        ``(first, bytes)`` of that group, or None when the object is not an expiring one."""
+        group = conn.execute(
+            "UPDATE expiring SET bytes = bytes + ? WHERE first = "
+            "(SELECT first FROM expiring WHERE first <= ? ORDER BY first DESC LIMIT 1) AND last >= ? "
+            "RETURNING first, bytes",
+            (delta, seq, seq),
+        ).fetchone()
+        if group is not None:
+            conn.execute("UPDATE expiring_total SET bytes = bytes + ?", (delta,))
+        return group
 
     def used_bytes(self) -> int:
         return self._conn().execute("SELECT COALESCE(SUM(size), 0) FROM objects").fetchone()[0]

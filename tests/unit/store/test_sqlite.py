@@ -156,3 +156,36 @@ def _write_expiring(args: tuple[Path, int]) -> None:
     store = SQLiteStore(root)
     for i in range(50):
         store.insert_expiring([("response", {"id": f"w{worker}-{i}", "pad": "y" * 50})], 2_000)
+
+
+def test_pages_filter_by_metadata_pairs(store: SQLiteStore) -> None:
+    for i in range(4):
+        metadata = {"run": "a" if i < 3 else "b", "i": str(i % 2), "odd key \"'.$[": "v"}
+        store.insert_expiring([("chat.completion", {"id": f"c{i}", "metadata": metadata})], 10**6, tag="m")
+    store.insert_expiring([("chat.completion", {"id": "c4", "metadata": {"run": 1}})], 10**6)
+    store.insert_expiring([("chat.completion", {"id": "c5"})], 10**6)
+
+    def ids(**kwargs: object) -> list[str]:
+        return [o["id"] for o in store.page("chat.completion", order="asc", **kwargs)[0]]  # type: ignore[arg-type]
+
+    assert ids(metadata={"run": "a"}) == ["c0", "c1", "c2"]
+    assert ids(metadata={"run": "a", "i": "1"}) == ["c1"]
+    assert ids(metadata={"odd key \"'.$[": "v"}, tag="m") == ["c0", "c1", "c2", "c3"]
+    assert ids(metadata={"run": "1"}) == []  # a number is not the string "1"
+    assert ids(metadata={"run": "a"}, after="c0", limit=1) == ["c1"]
+    assert ids(metadata={}) == ids() == [f"c{i}" for i in range(6)]
+
+
+def test_updating_an_expiring_object_counts_its_new_size(store: SQLiteStore) -> None:
+    small = {"id": "c", "metadata": {}}
+    store.insert_expiring([("chat.completion", small), ("chat.completion.messages", {"id": "c"})], 10**6)
+    before = store.expiring_bytes()
+    grown = {**small, "metadata": {"k": "v" * 500}}
+    assert store.update("chat.completion", grown)
+    assert store.expiring_bytes() == before + len(orjson.dumps(grown)) - len(orjson.dumps(small))
+    assert not store.update("chat.completion", {"id": "missing"})
+    store.delete("chat.completion", "c")
+    store.delete("chat.completion.messages", "c")
+    assert store.expiring_bytes() == 0
+    store.insert("batch", {"id": "b", "status": "a"})  # not expiring: the total does not move
+    assert store.update("batch", {"id": "b", "status": "b", "pad": "x" * 100}) and store.expiring_bytes() == 0
