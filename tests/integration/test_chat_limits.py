@@ -195,3 +195,27 @@ def test_total_generated_tokens_are_bounded_by_the_server_cap(start_server):
             chunks = list(client.chat.completions.create(model="gpt-4o", messages=HI, n=8, stream=True))
             assert sum(1 for c in chunks for ch in c.choices if ch.delta.content) <= 1000
         assert httpx.get(url + "/health").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {f"k{i}": "v" for i in range(17)},
+        {"k" * 65: "v"},
+        {"k": "v" * 513},
+        {f"k{i}": "v" for i in range(100_000)},
+    ],
+)
+@pytest.mark.parametrize("store", [None, True])
+def test_metadata_is_checked_as_openai_checks_it(http, metadata, store):
+    """16 pairs, keys up to 64 characters, values up to 512, on every request (the Rust hot path
+    decodes with the same rules), stored or not."""
+    body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+    if store is not None:
+        body["store"] = store
+    ok = http.post("/v1/chat/completions", json={**body, "metadata": {f"k{i}": "v" * 512 for i in range(16)}})
+    assert ok.status_code == 200, ok.text
+    r = http.post("/v1/chat/completions", json={**body, "metadata": metadata})
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["param"] == "metadata" and error["type"] == "invalid_request_error"

@@ -10,6 +10,9 @@ full configuration. Changes are logged with their old and new values.
 The guard: with ``--admin-key`` these routes (and ``/sleep``, ``/wake_up``) need that key (as a bearer
 token or ``x-api-key``; the API keys do not open them); without it, the API keys protect them as any
 route when auth is on. ``--no-admin-api`` removes ``/admin/config``.
+
+A control route's body is a small JSON object: one over :data:`MAX_CONTROL_BODY` bytes is a 413 before
+it is parsed, whatever ``--max-body-bytes`` allows.
 """
 
 from __future__ import annotations
@@ -23,7 +26,11 @@ from starlette.routing import Route
 
 from fakeai.context import ServerContext
 from fakeai.errors import ApiError, bad_request
+from fakeai.http.asgi import read_body, too_large
 from fakeai.runtime.live_config import ConfigError
+
+#: Largest body of a control route (``/admin/config``, ``/sleep``): every setting fits in a few kB.
+MAX_CONTROL_BODY = 64 * 1024
 
 
 class AdminGuard:
@@ -51,6 +58,16 @@ def _json(document: object) -> Response:
     return Response(orjson.dumps(document), media_type="application/json")
 
 
+async def control_body(request: Request) -> bytes:
+    """A control route's body, at most :data:`MAX_CONTROL_BODY` bytes (a 413 past it)."""
+    try:
+        return await read_body(request.receive, MAX_CONTROL_BODY)
+    except ApiError as exc:
+        if exc.status == 413:
+            raise too_large(MAX_CONTROL_BODY, "A control request's body", "fixed") from None
+        raise
+
+
 def routes(ctx: ServerContext) -> list[Route]:
     if not ctx.settings.admin_api:
         return []
@@ -64,7 +81,7 @@ def routes(ctx: ServerContext) -> list[Route]:
     async def change(request: Request) -> Response:
         guard.check(request)
         try:
-            changes = orjson.loads(await request.body())
+            changes = orjson.loads(await control_body(request))
         except orjson.JSONDecodeError as e:
             raise bad_request(f"The body is not valid JSON ({e}).", code="invalid_json") from None
         if not isinstance(changes, dict):

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fakeai.api.admin import AdminGuard
+from fakeai.api.admin import AdminGuard, control_body
 from fakeai.context import ServerContext
 from fakeai.errors import bad_request
 
@@ -28,7 +28,7 @@ TAGS = ("weights", "kv_cache")
 
 async def _level(request: Request) -> int:
     raw = request.query_params.get("level")
-    body = await request.body()
+    body = await control_body(request)
     if raw is None and body.strip():
         try:
             doc = orjson.loads(body)

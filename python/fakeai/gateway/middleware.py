@@ -70,6 +70,16 @@ INFERENCE_PATHS = (
 REQUEST_ID_KEY = "fakeai.request_id"
 #: The minting key's label of a live Realtime client secret (None: no such secret).
 SecretLabel = Callable[[str], str | None]
+#: The routes that take a file in a multipart form: their forms may be as large as a file of
+#: --max-file-bytes; any other body, multipart or not, is held to --max-body-bytes.
+FORM_PATHS = (
+    "/v1/files",
+    "/v1/uploads/",
+    "/v1/images/edits",
+    "/v1/images/variations",
+    "/v1/audio/",
+    "/v1/videos",
+)
 #: Labels remembered for unconfigured keys (auth off, rate limits on) before they share one bucket.
 MAX_SEEN_KEYS = 1024
 
@@ -94,7 +104,7 @@ class Gateway:
         self.open_paths = tuple(s.auth_open_paths)
         self.admin_key = bool(s.admin_key)
         self.limit = s.max_body_bytes
-        #: What a multipart body may hold: a file of --max-file-bytes and its envelope.
+        #: What a multipart body to :data:`FORM_PATHS` may hold: a file of --max-file-bytes and its envelope.
         self.form_limit = max(s.max_body_bytes, s.max_file_bytes + ENVELOPE_BYTES)
         self.seen: dict[str, str] = {}
         self.ids = RequestIds()
@@ -130,7 +140,8 @@ class Gateway:
             elif name == b"content-length":
                 length = (int(value) if len(value) < 19 else 1 << 62) if value.isdigit() else 0
             elif name == b"content-type":
-                limit = self.form_limit if value[:19].lower() == b"multipart/form-data" else self.limit
+                if value[:19].lower() == b"multipart/form-data" and scope["path"].startswith(FORM_PATHS):
+                    limit = self.form_limit
             elif name == REQUEST_ID:
                 request_id = value
             elif name[:9] == overrides.PREFIX or name == overrides.RETURN_ERROR:

@@ -15,6 +15,7 @@ from fakeai.schemas.common import (
     ChoiceCount,
     Count,
     LogitBias,
+    Metadata,
     ModelId,
     Penalty,
     PositiveInt,
@@ -113,7 +114,7 @@ class ChatRequest(msgspec.Struct, gc=False):
     logprobs: bool | None = None
     top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None
     user: str | None = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata | None = None
     store: bool | None = None
     service_tier: str | None = None
     reasoning_effort: str | None = None

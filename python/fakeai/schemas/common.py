@@ -31,6 +31,11 @@ LogitBias = Annotated[
     dict[Annotated[str, Meta(pattern=r"^[0-9]{1,10}$")], Annotated[float, Meta(ge=-100, le=100)]],
     Meta(max_length=1024),
 ]
+#: ``metadata`` as OpenAI checks it: at most 16 pairs, keys up to 64 characters, values up to 512
+#: (checked while decoding, so on the Rust hot path too; :func:`check_metadata` for other sources).
+Metadata = Annotated[
+    dict[Annotated[str, Meta(max_length=64)], Annotated[str, Meta(max_length=512)]], Meta(max_length=16)
+]
 #: Stop sequences: OpenAI takes up to 4, vLLM any number; fakeai up to 16 of up to 1,000 characters,
 #: so that finding them in every choice's text stays cheap (100,000 of them stalled a worker for 17 s).
 MAX_STOPS = 16

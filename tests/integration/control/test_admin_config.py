@@ -100,3 +100,27 @@ def test_the_admin_key_guards_and_no_admin_api_removes(start_server):
     with start_server("--ttft", "0", "--no-admin-api") as url:
         r = httpx.get(url + "/admin/config")
         assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_url"
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "multipart/form-data; boundary=x", None])
+def test_a_large_body_is_a_413_before_it_is_parsed(base_url, content_type):
+    """A control body is a few kB of settings: a larger one is refused unread, whatever its content
+    type (a multipart type once raised the limit to a file's 513 MiB and a 500 MB array of numbers
+    took 7 GB to parse)."""
+    body = b"[" + b"0," * 300_000 + b"0]"  # 600 kB
+    headers = {"content-type": content_type} if content_type else {}
+    before = httpx.get(base_url + "/admin/config").json()
+    r = httpx.post(base_url + "/admin/config", content=body, headers=headers, timeout=30)
+    assert r.status_code == 413, r.text
+    error = r.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["code"] == "request_too_large"
+    assert httpx.get(base_url + "/admin/config").json() == before
+
+
+def test_only_file_routes_take_a_file_sized_form(base_url):
+    """A multipart body to a route that takes no file is held to --max-body-bytes (32 MiB)."""
+    body = b"--x\r\n" + b"a" * (33 * 1024 * 1024) + b"\r\n--x--\r\n"
+    headers = {"content-type": "multipart/form-data; boundary=x"}
+    for path in ("/v1/chat/completions", "/v1/embeddings", "/v1/batches"):
+        r = httpx.post(base_url + path, content=body, headers=headers, timeout=60)
+        assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large", (path, r.text)

@@ -73,3 +73,12 @@ def test_sleep_routes_need_sleep_mode(http):
     r = http.post("/sleep")
     assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_url"
     assert http.get("/is_sleeping").status_code == 404
+
+
+def test_a_large_sleep_body_is_a_413(sleepy):
+    body = b'{"level": 1, "pad": "' + b"x" * 200_000 + b'"}'
+    r = _fresh(
+        sleepy, "POST", "/sleep", content=body, headers={"content-type": "multipart/form-data; boundary=x"}
+    )
+    assert r.status_code == 413 and r.json()["error"]["code"] == "request_too_large"
+    assert _fresh(sleepy, "GET", "/is_sleeping").json() == {"is_sleeping": False}
