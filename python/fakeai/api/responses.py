@@ -39,17 +39,22 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fakeai.api import responses_background as background
 from fakeai.api.conversations import append
 from fakeai.api.resources import fetch, json_response, list_response, page_params
 from fakeai.context import ServerContext
 from fakeai.engine import pacing
+from fakeai.engine.pacing import Ticker
 from fakeai.engine.responder import generate, input_tokens
-from fakeai.errors import not_found
-from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
+from fakeai.errors import bad_request, not_found
+from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_body, read_json, send_bytes
+from fakeai.schemas.common import decimal
 from fakeai.schemas.responses import InputTokensRequest, ResponseRequest
 from fakeai.store import Obj
 
 _PIECE = re.compile(r"\s*\S+\s*")
+#: The most body a stream-again GET may carry (it needs none).
+REPLAY_BODY = 64 * 1024
 
 
 def events(started: Obj, done: Obj, ttft: float, itl: float) -> tuple[list[bytes], list[float]]:
@@ -125,6 +130,8 @@ class CreateResponse(Endpoint):
         created = time.time()
         req = await read_json(receive, self.decoder, self.limit)
         store = self.store
+        if req.background and not req.store:
+            raise bad_request("A background response must be stored: 'store' must be true.", param="store")
         if any(tool.get("type") == "file_search" for tool in req.tools):  # reads index blobs: off the loop
             started, done, context, items, wait = await run_in_threadpool(generate, self.ctx, req, created)
         else:
@@ -132,12 +139,21 @@ class CreateResponse(Endpoint):
         conversation = done.get("conversation")
         if conversation is not None:
             append(store, conversation["id"], items + done["output"], self.budget, "input")
+        group: list[tuple[str, Obj]] = []
+        if req.background:  # answered now, seen through retrieve on the schedule (responses_background)
+            started["background"] = done["background"] = True
+            group.append((background.KIND, background.record(started, created, wait)))
         if req.store:
             input_items = {"id": done["id"], "context": context, "items": items}
-            store.insert_expiring([("response", done), ("response.input", input_items)], self.budget)
-        if req.stream:
+            group += [("response", done), ("response.input", input_items)]
+            store.insert_expiring(group, self.budget)
+        if req.background and not req.stream:
+            await send_bytes(send, orjson.dumps({**started, "status": "queued"}))
+        elif req.stream:
             lat = self.ctx.latencies.for_model(req.model)
             steps, offsets = events(started, done, lat.ttft, lat.itl)
+            if req.background:  # its end event when retrieve shows it ended
+                offsets[-1] = max(offsets[-1], group[0][1]["done_at"] - created)
             await pacing.respond(receive, send, steps, offsets, start, self.ctx.ticker)
         else:
             await pacing.respond(receive, send, orjson.dumps(done), wait, start, self.ctx.ticker)
@@ -158,11 +174,48 @@ class CountInputTokens(Endpoint):
         await send_bytes(send, orjson.dumps({"object": "response.input_tokens", "input_tokens": count}))
 
 
+class Replay:
+    """A stream of events sent on their schedule (a background response streamed again)."""
+
+    def __init__(self, steps: list[bytes], offsets: list[float], start: float, ticker: Ticker) -> None:
+        self.steps, self.offsets, self.start, self.ticker = steps, offsets, start, ticker
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await read_body(receive, REPLAY_BODY)  # the request's (empty) body first: the pacer's next
+        # receive is then the client leaving, which ends the stream
+        await pacing.respond(receive, send, self.steps, self.offsets, self.start, self.ticker)
+
+
 def routes(ctx: ServerContext) -> list[Route]:
     store = ctx.store
 
-    async def retrieve(request: Request) -> Response:
-        return json_response(fetch(store, "response", request.path_params["response_id"], "response"))
+    async def retrieve(request: Request) -> Response | Replay:
+        response = fetch(store, "response", request.path_params["response_id"], "response")
+        if request.query_params.get("stream") not in ("true", "1"):
+            return json_response(background.view(store, response))
+        return replay(response, request.query_params.get("starting_after"))
+
+    def replay(response: Obj, starting_after: str | None) -> Replay:
+        """A background response's stream again, from after event ``starting_after``, on its schedule."""
+        rec = store.get(background.KIND, response["id"]) if response.get("background") else None
+        if rec is None:
+            raise bad_request("Only background responses can be streamed again.", param="stream")
+        if rec["status"] == "cancelled":
+            raise bad_request("The response was cancelled.", param="response_id", code="response_cancelled")
+        after = -1 if starting_after is None else decimal(starting_after, 1 << 31)
+        if after is None:
+            raise bad_request("'starting_after' must be an event's sequence number.", param="starting_after")
+        itl = ctx.latencies.for_model(response["model"]).itl
+        steps, offsets = events(
+            background.started_of(response), response, rec["first_at"] - rec["created"], itl
+        )
+        offsets[-1] = max(offsets[-1], rec["done_at"] - rec["created"])  # the end when retrieve shows it
+        start = time.monotonic() - (time.time() - rec["created"])
+        return Replay(steps[after + 1 :], offsets[after + 1 :], start, ctx.ticker)
+
+    async def cancel(request: Request) -> Response:
+        response = fetch(store, "response", request.path_params["response_id"], "response")
+        return json_response(background.cancel(store, response))
 
     async def delete(request: Request) -> Response:
         response_id = request.path_params["response_id"]
@@ -186,5 +239,6 @@ def routes(ctx: ServerContext) -> list[Route]:
         Route("/v1/responses/input_tokens", CountInputTokens(ctx), methods=["POST"]),
         Route("/v1/responses/{response_id}", retrieve, methods=["GET"]),
         Route("/v1/responses/{response_id}", delete, methods=["DELETE"]),
+        Route("/v1/responses/{response_id}/cancel", cancel, methods=["POST"]),
         Route("/v1/responses/{response_id}/input_items", list_input_items, methods=["GET"]),
     ]

@@ -42,6 +42,8 @@ class ResponseRequest(msgspec.Struct):
     conversation: ConversationId | ConversationRef | None = None
     store: bool = True
     stream: bool = False
+    #: Answer ``queued`` at once (:mod:`fakeai.api.responses_background`).
+    background: bool = False
     max_output_tokens: Annotated[int, Meta(ge=16, le=INT32_MAX)] | None = None
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
