@@ -2,11 +2,12 @@
 
 ``fakeai server`` creates a private directory (under ``/dev/shm`` when it exists) before the workers
 start, exports it as ``FAKEAI_SHM_DIR``, and removes it on exit. An app built in-process without that
-variable (``create_app()`` in a test) gets a directory of its own.
+variable (``create_app()`` in a test) gets a directory of its own, removed when that process exits.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import tempfile
@@ -34,7 +35,14 @@ def current_dir() -> Path:
         return Path(value)
     path = create_dir()
     os.environ[ENV] = str(path)
+    atexit.register(_remove_if_owner, path, os.getpid())
     return path
+
+
+def _remove_if_owner(path: Path, owner: int) -> None:
+    """At exit: remove ``path`` in the process that created it (a forked child inherits the handler)."""
+    if os.getpid() == owner:
+        remove_dir(path)
 
 
 def open_table(name: str, capacity: int, width: int) -> _core.SharedTable:
