@@ -541,6 +541,16 @@ class Settings:
             group=STORAGE,
         ),
     )
+    max_image_bytes: int = field(
+        default=1024**3,
+        metadata=_knob(
+            "--max-image-bytes",
+            "Total bytes of generated images kept for their urls (all workers together); beyond it "
+            "the oldest are deleted.",
+            minimum=1,
+            group=STORAGE,
+        ),
+    )
     moderation_threshold: float = field(
         default=0.5,
         metadata=_knob(

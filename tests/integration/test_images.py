@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import base64
+import glob
+import os
 import struct
+import tempfile
+import threading
 import time
 import zlib
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import openai
@@ -118,6 +124,68 @@ def test_urls_expire(start_server):
         time.sleep(0.8)
         gone = httpx.get(image_url)
         assert gone.status_code == 404 and gone.json()["error"]["code"] == "image_not_found"
+
+
+def image_dir(image_url: str) -> Path:
+    """The server's image directory, found by the file behind ``image_url`` (``fakeai.runtime.shared``
+    puts it under /dev/shm, or the temporary directory when that is not writable)."""
+    name = image_url.rsplit("/", 1)[1]
+    found = [
+        Path(p).parent
+        for base in ("/dev/shm", tempfile.gettempdir())
+        for p in glob.glob(f"{base}/fakeai-*/images/{name}")
+    ]
+    assert len(found) == 1, found
+    return found[0]
+
+
+def dir_bytes(directory: Path) -> int:
+    total = 0
+    for name in os.listdir(directory):  # one listing, then sizes: never counts a file twice
+        try:
+            total += (directory / name).stat().st_size
+        except FileNotFoundError:
+            pass  # evicted meanwhile
+    return total
+
+
+def test_stored_images_stay_within_max_image_bytes(start_server):
+    bound = 200_000  # about 37 of these 256x256 PNGs
+    flags = ("--ttft", "0", "--itl", "0", "--max-image-bytes", str(bound), "--workers", "2")
+    with start_server(*flags) as url:
+
+        def generate(i: int) -> list[str]:
+            body = {"model": "dall-e-2", "prompt": f"cat {i}", "size": "256x256", "n": 10}
+            r = httpx.post(url + "/v1/images/generations", json=body, timeout=30)  # a new connection:
+            assert r.status_code == 200, r.text  # either worker
+            return [d["url"] for d in r.json()["data"]]
+
+        oldest = generate(0)
+        directory = image_dir(oldest[0])
+        seen: list[int] = []
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.is_set():
+                seen.append(dir_bytes(directory))
+                time.sleep(0.001)
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        try:
+            with ThreadPoolExecutor(2) as pool:
+                assert len([u for urls in pool.map(generate, range(1, 31)) for u in urls]) == 300
+        finally:
+            done.set()
+            watcher.join()
+        newest = generate(31)
+        assert seen and max(seen) <= bound, max(seen)
+        assert bound * 3 // 4 - 10_000 <= dir_bytes(directory) <= bound
+        for image in newest:  # from either worker
+            assert all(httpx.get(image).status_code == 200 for _ in range(3))
+        for image in oldest:  # evicted long ago
+            gone = httpx.get(image)
+            assert gone.status_code == 404 and gone.json()["error"]["code"] == "image_not_found"
 
 
 def test_edits_and_variations_accept_a_png(client):

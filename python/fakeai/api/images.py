@@ -3,7 +3,8 @@
 
 Pictures are real PNGs of the requested size drawn by the Rust core, deterministic for the prompt
 (and the fakeai extra ``seed``). ``url`` answers store the files where every worker can serve them
-and expire after ``--image-url-ttl`` seconds; ``b64_json`` answers carry them inline.
+and expire after ``--image-url-ttl`` seconds, the oldest earlier when they pass ``--max-image-bytes``
+(:mod:`fakeai.store.images`); ``b64_json`` answers carry them inline.
 """
 
 from __future__ import annotations
@@ -152,7 +153,8 @@ async def _uploaded_pngs(form: FormData) -> list[tuple[bytes, tuple[int, int]]]:
 
 
 def routes(ctx: ServerContext) -> list[Route]:
-    images = Images(ImageStore(ctx.settings.image_url_ttl), ctx.usage, ctx.settings.public_url)
+    store = ImageStore(ctx.settings.image_url_ttl, ctx.settings.max_image_bytes)
+    images = Images(store, ctx.usage, ctx.settings.public_url)
     limit = ctx.settings.max_body_bytes
 
     async def edit_or_vary(request: Request, *, edit: bool) -> Response:
