@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import msgspec
 import orjson
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -58,6 +59,30 @@ _MISSING = re.compile(r"missing required field `([^`]+)`")
 _UNKNOWN = re.compile(r"Object contains unknown field `([^`]+)`")
 #: Where msgspec says the bad value is: ``- at `$.a[0].b```, or ``- at `key` in `$.a``` for a mapping's key.
 _AT = re.compile(r" - at `(?:key` in `)?\$\.?([^`]*)`$")
+
+
+#: The longest text :func:`shown` quotes whole.
+MAX_SHOWN_CHARS = 64
+
+
+def shown(value: object) -> str:
+    """``value``, what a client sent in a JSON body or a form, as an error message quotes it: text
+    quoted (cut after :data:`MAX_SHOWN_CHARS` characters), a number, boolean or null as JSON writes
+    it, anything else by its kind (``an object``, ``an array``, ``a file``); never a Python repr
+    such as ``UploadFile(filename=...)`` or ``{'a': 1}``."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= MAX_SHOWN_CHARS else value[:MAX_SHOWN_CHARS] + "...")
+    if value is None or isinstance(value, bool):
+        return "null" if value is None else "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "an array"
+    if isinstance(value, (UploadFile, bytes)):
+        return "a file"
+    return "a value of another kind"
 
 
 def missing(param: str) -> ApiError:

@@ -196,3 +196,37 @@ def test_timed_and_streamed_messages_are_paced_from_the_rust_path(start_server):
         assert events.count("event: content_block_delta") == 6
         assert served(c) == before + 2
         assert requests_by_status(c, MESSAGES) == {"200": 2}
+
+
+@pytest.mark.parametrize("flags", [(), ("--no-hot-path",)], ids=["rust", "python"])
+def test_text_blocks_count_as_the_separate_texts_they_are(start_server, flags):
+    """A system prompt (or a message's content) of text blocks counts each block's tokens, as the same
+    words in one string do (that string's trailing space is one more token): glued into one word,
+    140,000 "hello" blocks in ``system`` counted 58,341 tokens and slipped past the 131,072-token
+    context window. ``count_tokens`` and ``usage.input_tokens`` agree, on either path."""
+    hello = {"type": "text", "text": "hello"}
+    user = [{"role": "user", "content": "hi"}]
+    with start_server("--ttft", "0", "--itl", "0", *flags) as url, httpx.Client(base_url=url) as c:
+        with anthropic.Anthropic(base_url=url, api_key="k", max_retries=0, timeout=60) as client:
+            as_text = client.messages.count_tokens(model=MODEL, messages=user, system="hello " * 1000)
+            as_blocks = client.messages.count_tokens(model=MODEL, messages=user, system=[hello] * 1000)
+            assert as_blocks.input_tokens == as_text.input_tokens - 1
+            before = served(c)
+            made = client.messages.create(model=MODEL, max_tokens=4, messages=user, system=[hello] * 1000)
+            assert made.usage.input_tokens == as_blocks.input_tokens
+            assert served(c) == (before if flags else before + 1)
+
+            content = [{"role": "user", "content": [hello] * 1000}]
+            in_blocks = client.messages.count_tokens(model=MODEL, messages=content).input_tokens
+            in_text = [{"role": "user", "content": "hello " * 1000}]
+            assert in_blocks == client.messages.count_tokens(model=MODEL, messages=in_text).input_tokens - 1
+            assert client.messages.create(model=MODEL, max_tokens=4, messages=content).usage.input_tokens == (
+                in_blocks
+            )
+
+            n = 140_000
+            counted = client.messages.count_tokens(model=MODEL, messages=user, system=[hello] * n)
+            assert counted.input_tokens == n + as_blocks.input_tokens - 1000
+            with pytest.raises(anthropic.BadRequestError) as e:
+                client.messages.create(model=MODEL, max_tokens=4, messages=user, system=[hello] * n)
+            assert f"prompt is too long: {counted.input_tokens} tokens > 131072" in e.value.message

@@ -472,5 +472,11 @@ def test_input_tokens_bad_inputs(client: openai.OpenAI, http: httpx.Client) -> N
     assert http.post("/v1/responses", json={"model": "gpt-4o", "input": text}).status_code == 400
     named = {"type": "function", "name": "nope"}
     assert error({"input": "hi", "tools": [WEATHER], "tool_choice": named})["param"] == "tool_choice"
+    # a JSON object where a name belongs is named by its kind, not printed as a Python dict
+    named = {"type": "function", "name": {"a": 1}}
+    unknown = error({"input": "hi", "tools": [WEATHER], "tool_choice": named})["message"]
+    assert unknown == "tool_choice names an unknown function: an object."
+    assert error({"input": "hi", "tools": [{"type": [1]}]})["message"] == "Unsupported tool type: an array."
+    assert error({"input": [{"type": {"a": 1}}]})["message"] == "Unsupported input item type: an object."
     with pytest.raises(openai.NotFoundError):
         client.responses.input_tokens.count(model="gpt-4o", input="hi", conversation="conv_nope")

@@ -104,7 +104,8 @@ def test_paging_and_bad_parameters(http: httpx.Client) -> None:
     envelope(http.get(path, params={"start_time": now, "end_time": now - 5}), "end_time")
     envelope(http.get(path, params={"start_time": now, "bucket_width": "2d"}), "bucket_width")
     envelope(http.get(path, params={"start_time": now, "bucket_width": "1d", "limit": 32}), "limit")
-    envelope(http.get(path, params={"start_time": now, "group_by": "color"}), "group_by")
+    color = envelope(http.get(path, params={"start_time": now, "group_by": "model,color"}), "group_by")
+    assert color["message"] == "Unsupported 'group_by' value 'color'."  # not the Python list of them all
     envelope(http.get(path, params={"start_time": now, "page": "nope"}), "page")
     envelope(
         http.get("/v1/organization/costs", params={"start_time": now, "bucket_width": "1h"}), "bucket_width"

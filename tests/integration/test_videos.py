@@ -312,6 +312,54 @@ def test_bad_create_bodies_are_400s_naming_the_parameter(fast: str, body: dict, 
     assert error["param"] == param and error["type"] == "invalid_request_error" and error["message"]
 
 
+#: A form's file part, sent where a text field belongs.
+A_FILE = ("f", b"x")
+
+
+@pytest.mark.parametrize(
+    "path, kwargs, param",
+    [
+        (
+            "/v1/videos",
+            {"data": {"prompt": "x"}, "files": {"input_reference[file_id]": A_FILE}},
+            "input_reference.file_id",
+        ),
+        (
+            "/v1/videos",
+            {"json": {"prompt": "x", "input_reference": {"file_id": {"a": 1}}}},
+            "input_reference.file_id",
+        ),
+        (
+            "/v1/videos",
+            {"json": {"prompt": "x", "input_reference": {"file_id": 5}}},
+            "input_reference.file_id",
+        ),
+        ("/v1/videos", {"data": {"prompt": "x"}, "files": {"seed": A_FILE}}, "seed"),
+        ("/v1/videos", {"data": {"prompt": "x"}, "files": {"fps": A_FILE}}, "fps"),
+        ("/v1/videos", {"json": {"prompt": "x", "seed": {"a": 1}}}, "seed"),
+        ("/v1/videos", {"json": {"prompt": "x", "num_frames": [1]}}, "num_frames"),
+        ("/v1/videos", {"data": {"prompt": "x"}, "files": {"seconds": A_FILE}}, "seconds"),
+        ("/v1/videos", {"json": {"prompt": "x", "seconds": {"a": 1}}}, "seconds"),
+        ("/v1/videos/extensions", {"data": {"prompt": "x"}, "files": {"seconds": A_FILE}}, "seconds"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_named_never_shown_as_a_python_repr(
+    fast: str, path: str, kwargs: dict, param: str
+) -> None:
+    """A file part or a JSON object where text or a number belongs is a 400 naming the parameter; the
+    message said ``No file found with id UploadFile(filename='f', size=1, headers=Headers(...))``."""
+    r = httpx.post(fast + path, **kwargs)
+    assert r.status_code == 400, r.text
+    error = r.json()["error"]
+    assert error["param"] == param, r.text
+    assert not any(leak in error["message"] for leak in ("UploadFile", "Headers", "{'a'", "[1]")), r.text
+    if param == "input_reference.file_id":
+        assert (
+            error["message"] == "'input_reference.file_id' must be a string."
+            and error["code"] == "invalid_type"
+        )
+
+
 @pytest.mark.parametrize(
     "method, path, kwargs, status",
     [

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import io
+
 import msgspec
 import orjson
 import pytest
+from starlette.datastructures import Headers, UploadFile
 
 from fakeai import _core
-from fakeai.errors import ApiError, invalid_body, rejected
+from fakeai.errors import ApiError, invalid_body, rejected, shown
 from fakeai.schemas.chat import ChatRequest
 
 decoder = msgspec.json.Decoder(ChatRequest)
@@ -51,3 +54,11 @@ def test_the_core_raises_rejections_with_the_param():
     with pytest.raises(_core.InvalidInput) as e:
         _core.chat(req)
     assert e.value.args[1:] == ("reasoning_effort", "unsupported_parameter")
+
+
+def test_a_client_value_is_shown_as_json_or_by_its_kind_never_as_a_python_repr():
+    upload = UploadFile(io.BytesIO(b"x"), filename="f", headers=Headers({"content-type": "image/png"}))
+    assert shown("file-x") == "'file-x'"
+    assert shown("x" * 100) == repr("x" * 64 + "...")
+    assert [shown(v) for v in (5, 1.5, True, False, None)] == ["5", "1.5", "true", "false", "null"]
+    assert [shown(v) for v in ({"a": 1}, [1], upload, b"x")] == ["an object", "an array", "a file", "a file"]

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from fakeai.api.resources import json_response
 from fakeai.context import ServerContext
 from fakeai.engine.usage import CACHED, INPUT, OUTPUT, REQUESTS, UsageMeter, price
-from fakeai.errors import bad_request
+from fakeai.errors import bad_request, shown
 from fakeai.schemas.common import decimal
 
 WIDTHS = {"1m": 60, "1h": 3600, "1d": 86400}
@@ -142,11 +142,9 @@ def routes(ctx: ServerContext) -> list[Route]:
     def usage_endpoint(kind: str) -> Any:
         async def usage(request: Request) -> Response:
             group_by = _list_param(request, "group_by")
-            if any(
-                g not in ("model", "project_id", "user_id", "api_key_id", "batch", "size", "source")
-                for g in group_by
-            ):
-                raise bad_request(f"Unsupported 'group_by' value in {group_by}.", param="group_by")
+            for g in group_by:
+                if g not in ("model", "project_id", "user_id", "api_key_id", "batch", "size", "source"):
+                    raise bad_request(f"Unsupported 'group_by' value {shown(g)}.", param="group_by")
             by_model = "model" in group_by
             buckets, next_page = _buckets(meter, kind, request, ("1m", "1h", "1d"))
             data = []

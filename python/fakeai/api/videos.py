@@ -40,7 +40,7 @@ from fakeai.api.resources import fetch, json_response, list_response, page_param
 from fakeai.context import ServerContext
 from fakeai.engine import videos as engine
 from fakeai.engine.videos import KIND, VideoModel, video_model
-from fakeai.errors import ApiError, bad_request, missing
+from fakeai.errors import ApiError, bad_request, missing, shown
 from fakeai.http import multipart, ranges
 from fakeai.http.asgi import read_body, read_json
 from fakeai.schemas.common import decimal
@@ -114,7 +114,7 @@ def int_field(fields: dict[str, Any], name: str, lo: int, hi: int) -> int | None
         value = value if magnitude is None else -magnitude if negative else magnitude
     if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
         raise bad_request(
-            f"Invalid value for '{name}': expected an integer from {lo} to {hi}, got {value!r}.",
+            f"Invalid value for '{name}': expected an integer from {lo} to {hi}, got {shown(value)}.",
             param=name,
             code="invalid_value",
         )
@@ -207,8 +207,11 @@ class Videos:
             )
         file_id = reference.get("file_id")
         if file_id is not None:
-            if not isinstance(file_id, str) or self.store.get("file", file_id) is None:
-                raise bad_request(f"No file found with id {file_id!r}.", param="input_reference.file_id")
+            param = "input_reference.file_id"
+            if not isinstance(file_id, str):  # e.g. a form's file part, or a JSON object
+                raise bad_request(f"'{param}' must be a string.", param=param, code="invalid_type")
+            if self.store.get("file", file_id) is None:
+                raise bad_request(f"No file found with id {shown(file_id)}.", param=param)
             return
         url = reference.get("image_url")
         param = "input_reference.image_url"

@@ -34,7 +34,7 @@ import orjson
 
 from fakeai import _core
 from fakeai.engine import render, vector_index
-from fakeai.errors import ApiError, bad_request, not_found
+from fakeai.errors import ApiError, bad_request, not_found, shown
 from fakeai.schemas.chat import ChatRequest, Message
 from fakeai.schemas.common import check_metadata
 from fakeai.schemas.responses import ResponseRequest
@@ -105,7 +105,7 @@ def input_items(value: str | list[dict[str, Any]], param: str = "input") -> list
             status = {} if kind == "reasoning" else {"status": "completed"}
             items.append({**status, **item, "id": given or item_id("rs" if kind == "reasoning" else "fc")})
         else:
-            raise bad_request(f"Unsupported input item type '{kind}'.", param=f"{param}[{i}].type")
+            raise bad_request(f"Unsupported input item type: {shown(kind)}.", param=f"{param}[{i}].type")
     if not items:
         raise bad_request(f"'{param}' must not be empty.", param=param)
     return items
@@ -149,7 +149,7 @@ def _function_to_call(req: ResponseRequest, history: list[Obj]) -> Obj | None:
         named = [f for f in functions if f.get("name") == choice.get("name")]
         if not named:
             raise bad_request(
-                f"tool_choice names an unknown function '{choice.get('name')}'.", param="tool_choice"
+                f"tool_choice names an unknown function: {shown(choice.get('name'))}.", param="tool_choice"
             )
         return named[0]
     last = history[-1]
@@ -269,7 +269,7 @@ def respond(
 def _check_tools(tools: list[Obj]) -> None:
     for tool in tools:
         if tool.get("type") not in ("function", "file_search", "web_search", "web_search_preview"):
-            raise bad_request(f"Unsupported tool type '{tool.get('type')}'.", param="tools")
+            raise bad_request(f"Unsupported tool type: {shown(tool.get('type'))}.", param="tools")
         if tool.get("type") == "function" and not isinstance(tool.get("name"), str):
             raise bad_request("A function tool needs a 'name'.", param="tools")
         if tool.get("type") == "file_search":

@@ -20,7 +20,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from fakeai.errors import bad_request
+from fakeai.errors import bad_request, shown
 from fakeai.schemas.common import decimal
 from fakeai.store import Conflict, Obj, Store
 
@@ -92,7 +92,7 @@ class VideoModel:
         value = decimal(text, 9_999)
         if value is None:
             raise bad_request(
-                f"Invalid value for '{param}': expected a whole number of seconds, got {seconds!r}.",
+                f"Invalid value for '{param}': expected a whole number of seconds, got {shown(seconds)}.",
                 param=param,
                 code="invalid_value",
             )

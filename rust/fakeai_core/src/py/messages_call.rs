@@ -22,7 +22,10 @@ pub(crate) struct MessagesCall {
     call: Py<ChatCall>,
 }
 
-/// The tokens of `system` (a string, or blocks whose `text`s are joined), as the input counts them.
+/// The tokens of `system` (a string, or blocks with `text`), as the input counts them. Blocks are
+/// separate texts, each counted on its own as a message's content blocks are: joined with nothing
+/// between them, 300,000 `"hello"` blocks would read as one 1.5 MB word of 125,000 tokens, not
+/// 300,000 words, and slip past the context-window check.
 fn system_tokens(py: Python<'_>, system: &Bound<'_, PyAny>) -> PyResult<u32> {
     if system.is_none() {
         return Ok(0);
@@ -30,14 +33,14 @@ fn system_tokens(py: Python<'_>, system: &Bound<'_, PyAny>) -> PyResult<u32> {
     if let Ok(text) = system.cast::<PyString>() {
         return Ok(count_tokens(py, text.to_str()?) as u32);
     }
-    let mut text = String::new();
+    let mut count = 0usize;
     for block in system.try_iter()? {
         let part = block?.getattr(intern!(py, "text"))?;
         if !part.is_none() {
-            text.push_str(part.cast::<PyString>()?.to_str()?);
+            count += count_tokens(py, part.cast::<PyString>()?.to_str()?);
         }
     }
-    Ok(count_tokens(py, &text) as u32)
+    Ok(u32::try_from(count).unwrap_or(u32::MAX))
 }
 
 impl MessagesCall {
@@ -113,4 +116,39 @@ pub(crate) fn messages_input_tokens(request: &Bound<'_, PyAny>, tools_tokens: u3
     let (prompt_tokens, _, _) = super::chat::read_messages(messages.cast::<PyList>()?, None)?;
     let system = system_tokens(py, &request.getattr(intern!(py, "system"))?)?;
     Ok((prompt_tokens as u32).saturating_add(system).saturating_add(tools_tokens))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::system_tokens;
+    use pyo3::prelude::*;
+    use pyo3::types::{PyDict, PyList, PyString};
+
+    /// `system` as Anthropic sends it: a string, or `n` text blocks of `text` each.
+    fn tokens(n: usize, text: &str, as_blocks: bool) -> u32 {
+        Python::initialize();
+        Python::attach(|py| {
+            let system: Bound<'_, PyAny> = if as_blocks {
+                let block = py.import("types").unwrap().getattr("SimpleNamespace").unwrap();
+                let kwargs = PyDict::new(py);
+                kwargs.set_item("type", "text").unwrap();
+                kwargs.set_item("text", text).unwrap();
+                let block = block.call((), Some(&kwargs)).unwrap();
+                PyList::new(py, std::iter::repeat_n(block, n)).unwrap().into_any()
+            } else {
+                PyString::new(py, &text.repeat(n)).into_any()
+            };
+            system_tokens(py, &system).unwrap()
+        })
+    }
+
+    #[test]
+    fn system_blocks_are_counted_one_by_one_not_glued_into_one_word() {
+        // "hello" blocks are 1 token each, as the words of "hello hello ..." are; glued into
+        // "hellohello..." they would be one word cut every 12 letters (5 blocks to 2 tokens).
+        assert_eq!(tokens(300_000, "hello", true), 300_000);
+        assert_eq!(tokens(300_000, "hello ", false), 300_001); // the trailing space is a token
+        assert_eq!(tokens(3, "two words", true), 3 * 2);
+        assert_eq!(tokens(1, "", true), 0);
+    }
 }
