@@ -15,7 +15,6 @@ Requests served by an adapter are counted in the same shared table, per adapter 
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
@@ -28,6 +27,7 @@ from typing import Any
 
 from fakeai import _core
 from fakeai.errors import ApiError
+from fakeai.runtime.file_lock import locked
 from fakeai.settings import Settings
 
 REGISTRY_FILE = "lora_adapters.json"
@@ -165,7 +165,7 @@ class LoraRegistry:
         self.max_loras = max_loras
         self._version = -1
         self._adapters: dict[str, LoraModule] = {}
-        with self._locked():
+        with locked(self.lock_path):
             if not self.path.exists():
                 now = int(time.time())
                 self._write([LoraModule(m.name, m.path, m.base_model_name, now) for m in initial])
@@ -233,7 +233,7 @@ class LoraRegistry:
         """Add ``module``; a duplicate name (unless ``replace``) or one over ``--max-loras`` is a 400."""
         if not module.name or not module.path:
             raise _vllm_error(400, "Both 'lora_name' and 'lora_path' must be provided.")
-        with self._locked():
+        with locked(self.lock_path):
             adapters = {m.name: m for m in self._read()}
             if module.name in adapters and not replace:
                 raise _vllm_error(400, f"The lora adapter '{module.name}' has already been loaded.")
@@ -252,7 +252,7 @@ class LoraRegistry:
         """Remove the adapter ``name``; an unknown one is a 404."""
         if not name:
             raise _vllm_error(400, "'lora_name' needs to be provided to unload a LoRA adapter.")
-        with self._locked():
+        with locked(self.lock_path):
             adapters = self._read()
             kept = [m for m in adapters if m.name != name]
             if len(kept) == len(adapters):
@@ -260,15 +260,6 @@ class LoraRegistry:
             self._write(kept)
 
     # -- the file ------------------------------------------------------------------------------
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with open(self.lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _read(self) -> list[LoraModule]:
         try:

@@ -22,17 +22,15 @@ an unguessable id. The rules, for the whole server (every worker writes to the s
 
 from __future__ import annotations
 
-import fcntl
 import os
 import re
 import secrets
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from fakeai import _core
 from fakeai.runtime import shared
+from fakeai.runtime.file_lock import locked
 
 _NAME = re.compile(r"img-[A-Za-z0-9_-]{22}\.png")
 _TEMP = re.compile(r"\.img-[A-Za-z0-9_-]{22}\.png\.tmp")
@@ -61,7 +59,7 @@ class ImageStore:
         size = len(png)
         if size > self.max_bytes:
             return name  # larger than the whole store: not kept, and nothing evicted for it
-        with self._locked():
+        with locked(self.lock_path):
             held = self.table.load(KEY, HELD)
             now = time.time()
             if held + size > self.max_bytes or now - self._last_sweep >= SWEEP_EVERY:
@@ -83,7 +81,7 @@ class ImageStore:
         path = self.dir / name
         try:
             if time.time() - path.stat().st_mtime > self.ttl:
-                with self._locked():
+                with locked(self.lock_path):
                     self._delete(path)
                 return None
             return path.read_bytes()
@@ -93,15 +91,6 @@ class ImageStore:
     def held(self) -> int:
         """Bytes of the PNGs in the store (all workers')."""
         return self.table.load(KEY, HELD)
-
-    @contextmanager
-    def _locked(self) -> Iterator[None]:
-        with open(self.lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _delete(self, path: Path) -> None:
         """Delete one stored PNG and uncount it (callers hold the lock)."""
