@@ -127,3 +127,37 @@ def test_dynamo_endpoints_show_the_engines_replicas_the_same_from_any_worker(sta
         while not idle() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert idle()
+
+
+@pytest.mark.parametrize("hot_path", [True, False])
+def test_anthropic_system_prompts_lead_the_cached_prefix(start_server, hot_path):
+    """The prefix cache sees a Messages request's system prompt first, as the chat template puts it:
+    the same long system prompt is a hit, a different one with the same messages is not."""
+    flags = ["--replicas", "1"] + ([] if hot_path else ["--no-hot-path"])
+    with start_server(*flags) as url, httpx.Client(base_url=url, timeout=30) as http:
+        headers = {"anthropic-version": "2023-06-01", "x-api-key": "k"}
+
+        def hits(http: httpx.Client) -> float:
+            try:
+                return prefix_metrics(http)[0]
+            except AssertionError:  # no request of the model yet
+                return 0.0
+
+        def ask(system: object, question: str) -> float:
+            body = {
+                "model": MODEL,
+                "max_tokens": 3,
+                "system": system,
+                "messages": [{"role": "user", "content": question}],
+            }
+            before = hits(http)
+            r = http.post("/v1/messages", json=body, headers=headers)
+            assert r.status_code == 200, r.text
+            return hits(http) - before
+
+        other = "You answer shipping questions tersely and never cite anything. " * 100
+        assert ask(LONG, "Refunds?") == 0  # new to the server
+        assert ask(LONG, "Invoices?") > 900  # the same system prompt: its blocks are cached
+        assert ask(other, "Invoices?") == 0  # the same question under another system prompt
+        blocks = [{"type": "text", "text": other}]
+        assert ask(blocks, "Taxes?") > 900  # blocks lead the prompt as the string did

@@ -27,6 +27,9 @@ pub(super) struct Asked<'a, 'py> {
     pub(super) stream: bool,
     pub(super) tool: Option<(String, String)>,
     pub(super) extra_input_tokens: u32,
+    /// The request's `system` (a string or text blocks): its tokens lead the prompt the prefix cache
+    /// sees ([`super::messages_call::system_ids`]).
+    pub(super) system: Option<&'a Bound<'py, PyAny>>,
 }
 
 /// Render the `message` (or its SSE events) `asked` for, with the server's decisions for its model
@@ -41,7 +44,8 @@ pub(super) fn anthropic_message<'py>(
     call: &ChatCall,
     now: f64,
 ) -> PyResult<Bound<'py, Answer>> {
-    let Asked { model, messages, max_tokens, stop_sequences, stream, tool, extra_input_tokens } = asked;
+    let Asked { model, messages, max_tokens, stop_sequences, stream, tool, extra_input_tokens, system } =
+        asked;
     // A tool call costs its input's tokens and a few for the block: past `max_tokens` the model is cut
     // off before the call is whole, which Anthropic answers with stop_reason max_tokens and no call.
     let cut_tool = tool.as_ref().is_some_and(|(_, input)| tokens::count(input) as u32 + 8 > max_tokens);
@@ -50,6 +54,9 @@ pub(super) fn anthropic_message<'py>(
     let lengths = call.lengths.as_ref().map(|l| l.bind(py));
     let sim = Sim::of(&cluster, &engine, now, &meter, "completions", model, call.live);
     let mut ids = Vec::new();
+    if let (Some(_), Some(system)) = (sim.cluster, system) {
+        super::messages_call::system_ids(system, &mut ids)?;
+    }
     let (prompt_tokens, input_hash, _) =
         read_messages(messages, sim.cluster.map(|_| &mut ids as &mut dyn PromptSink))?;
     let input_tokens = prompt_tokens as u32 + extra_input_tokens;

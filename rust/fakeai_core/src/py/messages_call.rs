@@ -22,25 +22,40 @@ pub(crate) struct MessagesCall {
     call: Py<ChatCall>,
 }
 
+/// Calls `each` with every text of `system` (a string, or blocks with `text`; None has none).
+fn system_texts(system: &Bound<'_, PyAny>, mut each: impl FnMut(&str)) -> PyResult<()> {
+    if system.is_none() {
+        return Ok(());
+    }
+    if let Ok(text) = system.cast::<PyString>() {
+        each(text.to_str()?);
+        return Ok(());
+    }
+    let py = system.py();
+    for block in system.try_iter()? {
+        let part = block?.getattr(intern!(py, "text"))?;
+        if !part.is_none() {
+            each(part.cast::<PyString>()?.to_str()?);
+        }
+    }
+    Ok(())
+}
+
 /// The tokens of `system` (a string, or blocks with `text`), as the input counts them. Blocks are
 /// separate texts, each counted on its own as a message's content blocks are: joined with nothing
 /// between them, 300,000 `"hello"` blocks would read as one 1.5 MB word of 125,000 tokens, not
 /// 300,000 words, and slip past the context-window check.
 fn system_tokens(py: Python<'_>, system: &Bound<'_, PyAny>) -> PyResult<u32> {
-    if system.is_none() {
-        return Ok(0);
-    }
-    if let Ok(text) = system.cast::<PyString>() {
-        return Ok(count_tokens(py, text.to_str()?) as u32);
-    }
     let mut count = 0usize;
-    for block in system.try_iter()? {
-        let part = block?.getattr(intern!(py, "text"))?;
-        if !part.is_none() {
-            count += count_tokens(py, part.cast::<PyString>()?.to_str()?);
-        }
-    }
+    system_texts(system, |text| count += count_tokens(py, text))?;
     Ok(u32::try_from(count).unwrap_or(u32::MAX))
+}
+
+/// The token ids of `system`'s texts, in front of the messages' in the prompt the prefix cache sees
+/// (the chat template puts the system prompt first): two requests that differ only in their system
+/// prompt share no prefix.
+pub(super) fn system_ids(system: &Bound<'_, PyAny>, ids: &mut Vec<u32>) -> PyResult<()> {
+    system_texts(system, |text| crate::text::tokens::encode_into(text, ids))
 }
 
 impl MessagesCall {
@@ -70,6 +85,7 @@ impl MessagesCall {
         let model = field(intern!(py, "model"))?;
         let messages = field(intern!(py, "messages"))?;
         let stop = field(intern!(py, "stop_sequences"))?;
+        let system = field(intern!(py, "system"))?;
         let asked = Asked {
             model: model.cast::<PyString>()?.to_str()?,
             messages: messages.cast::<PyList>()?,
@@ -77,7 +93,8 @@ impl MessagesCall {
             stop_sequences: Some(&stop),
             stream: field(intern!(py, "stream"))?.extract()?,
             tool,
-            extra_input_tokens: system_tokens(py, &field(intern!(py, "system"))?)? + tools_tokens,
+            extra_input_tokens: system_tokens(py, &system)? + tools_tokens,
+            system: Some(&system),
         };
         anthropic_message(py, asked, self.call.get(), now)
     }
