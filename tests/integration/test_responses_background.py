@@ -137,3 +137,47 @@ def test_only_background_responses_cancel_or_stream_again(slow: str) -> None:
     client.responses.cancel(bg.id)
     r = httpx.get(f"{slow}/v1/responses/{bg.id}", params={"stream": "true"})
     assert r.status_code == 400 and r.json()["error"]["code"] == "response_cancelled"
+
+
+def test_stream_again_after_the_last_event_is_empty(slow: str) -> None:
+    client = sdk(slow)
+    created = client.responses.create(model="gpt-4o", input="hi", background=True, max_output_tokens=16)
+    whole = list(client.responses.retrieve(created.id, stream=True))
+    last = whole[-1].sequence_number
+    for after in (last, last + 1, 2**31):
+        assert list(client.responses.retrieve(created.id, stream=True, starting_after=after)) == []
+
+
+def test_a_background_stream_starts_queued_and_stops_when_cancelled(slow: str) -> None:
+    client = sdk(slow)
+    stream = client.responses.create(
+        model="gpt-4o", input="A long story.", background=True, stream=True, max_output_tokens=400
+    )
+    kinds = []
+    for event in stream:
+        kinds.append(event.type)
+        if event.type == "response.created":
+            assert event.response.status == "queued"
+            assert sdk(slow).responses.retrieve(event.response.id).status == "queued"
+            response_id = event.response.id
+        if kinds.count("response.output_text.delta") == 5:
+            assert client.responses.cancel(response_id).status == "cancelled"
+    assert kinds[:3] == ["response.created", "response.queued", "response.in_progress"]
+    assert "response.completed" not in kinds and "response.incomplete" not in kinds
+    assert kinds.count("response.output_text.delta") < 5 + 20  # it ended within a few checks' time
+    assert client.responses.retrieve(response_id).status == "cancelled"
+
+
+def test_a_cancelled_background_response_leaves_its_conversation_without_its_output(slow: str) -> None:
+    client = sdk(slow)
+    conversation = client.conversations.create()
+    created = client.responses.create(
+        model="gpt-4o",
+        input="Tell me a story.",
+        background=True,
+        conversation=conversation.id,
+        max_output_tokens=400,
+    )
+    client.responses.cancel(created.id)
+    roles = [getattr(i, "role", None) for i in client.conversations.items.list(conversation.id, order="asc")]
+    assert roles == ["user"]  # its input stays, as a cancelled request's input does

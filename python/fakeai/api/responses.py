@@ -28,6 +28,7 @@ figures in docs/benchmarks.md), a small share of a Responses request.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from typing import Any
@@ -47,18 +48,24 @@ from fakeai.engine import pacing
 from fakeai.engine.pacing import Ticker
 from fakeai.engine.responder import generate, input_tokens
 from fakeai.errors import bad_request, not_found
-from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_body, read_json, send_bytes
+from fakeai.http.asgi import SSE_HEADERS, Endpoint, Receive, Scope, Send, read_body, read_json, send_bytes
 from fakeai.schemas.common import decimal
 from fakeai.schemas.responses import InputTokensRequest, ResponseRequest
-from fakeai.store import Obj
+from fakeai.store import Obj, Store
 
 _PIECE = re.compile(r"\s*\S+\s*")
 #: The most body a stream-again GET may carry (it needs none).
 REPLAY_BODY = 64 * 1024
+#: How often a background stream looks for its cancel (seconds).
+CANCEL_CHECK = 0.1
 
 
-def events(started: Obj, done: Obj, ttft: float, itl: float) -> tuple[list[bytes], list[float]]:
-    """The SSE events of a stream and when each is due (seconds from the request's start)."""
+def events(
+    started: Obj, done: Obj, ttft: float, itl: float, queued: bool = False
+) -> tuple[list[bytes], list[float]]:
+    """The SSE events of a stream and when each is due (seconds from the request's start). A
+    ``queued`` (background) response is created ``queued`` and says ``response.queued``, then
+    ``response.in_progress`` once its first token is due, as retrieving it shows."""
     steps: list[bytes] = []
     offsets: list[float] = []
     at = 0.0
@@ -68,7 +75,13 @@ def events(started: Obj, done: Obj, ttft: float, itl: float) -> tuple[list[bytes
         steps.append(b"event: " + kind.encode() + b"\ndata: " + payload + b"\n\n")
         offsets.append(at)
 
-    emit("response.created", response=started)
+    if queued:
+        waiting = {**started, "status": "queued"}
+        emit("response.created", response=waiting)
+        emit("response.queued", response=waiting)
+        at = ttft
+    else:
+        emit("response.created", response=started)
     emit("response.in_progress", response=started)
     think = done["usage"]["output_tokens_details"]["reasoning_tokens"] * itl
     for index, item in enumerate(done["output"]):
@@ -151,10 +164,13 @@ class CreateResponse(Endpoint):
             await send_bytes(send, orjson.dumps({**started, "status": "queued"}))
         elif req.stream:
             lat = self.ctx.latencies.for_model(req.model)
-            steps, offsets = events(started, done, lat.ttft, lat.itl)
-            if req.background:  # its end event when retrieve shows it ended
-                offsets[-1] = max(offsets[-1], group[0][1]["done_at"] - created)
-            await pacing.respond(receive, send, steps, offsets, start, self.ctx.ticker)
+            if req.background:  # on the record's schedule, and it stops when cancelled
+                rec = group[0][1]
+                steps, offsets = background_events(started, done, rec, lat.itl)
+                await BackgroundStream(store, rec, steps, offsets, start, self.ctx.ticker).send(receive, send)
+            else:
+                steps, offsets = events(started, done, lat.ttft, lat.itl)
+                await pacing.respond(receive, send, steps, offsets, start, self.ctx.ticker)
         else:
             await pacing.respond(receive, send, orjson.dumps(done), wait, start, self.ctx.ticker)
 
@@ -174,28 +190,71 @@ class CountInputTokens(Endpoint):
         await send_bytes(send, orjson.dumps({"object": "response.input_tokens", "input_tokens": count}))
 
 
-class Replay:
-    """A stream of events sent on their schedule (a background response streamed again)."""
+def background_events(started: Obj, done: Obj, rec: Obj, itl: float) -> tuple[list[bytes], list[float]]:
+    """A background response's events on its record's schedule: the first token when ``queued``
+    ends, the end event when retrieving it shows it ended."""
+    steps, offsets = events(started, done, rec["first_at"] - rec["created"], itl, queued=True)
+    offsets[-1] = max(offsets[-1], rec["done_at"] - rec["created"])
+    return steps, offsets
 
-    def __init__(self, steps: list[bytes], offsets: list[float], start: float, ticker: Ticker) -> None:
+
+class BackgroundStream:
+    """A background response's events sent on their schedule (from event ``first``), ended early when
+    the response is cancelled: the record is read every :data:`CANCEL_CHECK` seconds meanwhile."""
+
+    def __init__(
+        self, store: Store, rec: Obj, steps: list[bytes], offsets: list[float], start: float, ticker: Ticker
+    ) -> None:
+        self.store, self.id = store, rec["id"]
         self.steps, self.offsets, self.start, self.ticker = steps, offsets, start, ticker
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await read_body(receive, REPLAY_BODY)  # the request's (empty) body first: the pacer's next
-        # receive is then the client leaving, which ends the stream
-        await pacing.respond(receive, send, self.steps, self.offsets, self.start, self.ticker)
+        # the request's (empty) body first: the next receive is then the client leaving
+        await read_body(receive, REPLAY_BODY)
+        await self.send(receive, send)
+
+    async def send(self, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": SSE_HEADERS})
+        if not self.steps:  # resumed after its last event: nothing is left to send
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        stop = asyncio.get_running_loop().create_future()
+        gone = asyncio.ensure_future(receive())
+        gone.add_done_callback(lambda _: _end(stop))
+        watch = asyncio.ensure_future(self._watch(stop))
+        try:
+            ended = await self.ticker.play(send, self.steps, self.offsets, self.start, stop)
+            left = gone.done()  # the client went away (else the response was cancelled)
+        finally:
+            watch.cancel()
+            gone.cancel()
+        if not ended and not left:  # cancelled: the stream ends after the event it was at
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _watch(self, stop: asyncio.Future[None]) -> None:
+        while not stop.done():
+            await asyncio.sleep(CANCEL_CHECK)
+            rec = self.store.get(background.KIND, self.id)
+            if rec is None or rec["status"] == "cancelled":
+                _end(stop)
+                return
+
+
+def _end(stop: asyncio.Future[None]) -> None:
+    if not stop.done():
+        stop.set_result(None)
 
 
 def routes(ctx: ServerContext) -> list[Route]:
     store = ctx.store
 
-    async def retrieve(request: Request) -> Response | Replay:
+    async def retrieve(request: Request) -> Response | BackgroundStream:
         response = fetch(store, "response", request.path_params["response_id"], "response")
         if request.query_params.get("stream") not in ("true", "1"):
             return json_response(background.view(store, response))
         return replay(response, request.query_params.get("starting_after"))
 
-    def replay(response: Obj, starting_after: str | None) -> Replay:
+    def replay(response: Obj, starting_after: str | None) -> BackgroundStream:
         """A background response's stream again, from after event ``starting_after``, on its schedule."""
         rec = store.get(background.KIND, response["id"]) if response.get("background") else None
         if rec is None:
@@ -206,12 +265,9 @@ def routes(ctx: ServerContext) -> list[Route]:
         if after is None:
             raise bad_request("'starting_after' must be an event's sequence number.", param="starting_after")
         itl = ctx.latencies.for_model(response["model"]).itl
-        steps, offsets = events(
-            background.started_of(response), response, rec["first_at"] - rec["created"], itl
-        )
-        offsets[-1] = max(offsets[-1], rec["done_at"] - rec["created"])  # the end when retrieve shows it
+        steps, offsets = background_events(background.started_of(response), response, rec, itl)
         start = time.monotonic() - (time.time() - rec["created"])
-        return Replay(steps[after + 1 :], offsets[after + 1 :], start, ctx.ticker)
+        return BackgroundStream(store, rec, steps[after + 1 :], offsets[after + 1 :], start, ctx.ticker)
 
     async def cancel(request: Request) -> Response:
         response = fetch(store, "response", request.path_params["response_id"], "response")

@@ -11,7 +11,9 @@ no task running anywhere. ``queued`` lasts until the first token is due, ``in_pr
 meanwhile the response shows no output and no usage. A cancel before the end marks the record
 (``cancelled``: no output, no usage, for good); a cancel after it, or a second one, changes nothing
 and answers the response as it is. A background response must be stored (``store: false`` is a 400,
-as OpenAI's); cancelling one that is not in background is a 400.
+as OpenAI's); cancelling one that is not in background is a 400. A background response in a
+``conversation`` adds its input and output items to it when it is created (as every response does); a
+cancel takes its output items back out.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import time
 
 from fakeai.errors import bad_request
-from fakeai.store import Obj, Store
+from fakeai.store import Obj, Store, conversations
 
 KIND = "response.background"
 
@@ -64,7 +66,11 @@ def cancel(store: Store, response: Obj) -> Obj:
     rec = store.get(KIND, response["id"])
     if rec is not None and state(rec, time.time()) in ("queued", "in_progress"):
         # one writer wins; a cancel that loses the race finds the record cancelled already
-        store.update(KIND, {**rec, "status": "cancelled"}, expect=("pending",))
+        won = store.update(KIND, {**rec, "status": "cancelled"}, expect=("pending",))
+        conversation = response.get("conversation")
+        if won and conversation is not None:  # the output it will never give leaves the conversation
+            for item in response["output"]:
+                conversations.delete_item(store, conversation["id"], item["id"])
     return view(store, response)
 
 
