@@ -28,7 +28,7 @@ from fakeai.engine.responder import check_appendable, duplicate_item, input_item
 from fakeai.errors import not_found
 from fakeai.schemas.common import check_metadata
 from fakeai.schemas.conversations import AddItems, CreateConversation, UpdateConversation
-from fakeai.store import Conflict, Obj, StorageFull, Store, conversations
+from fakeai.store import Conflict, Missing, Obj, StorageFull, Store, conversations
 
 
 def append(store: Store, conversation_id: str, items: list[Obj], budget: int, param: str) -> None:
@@ -39,6 +39,8 @@ def append(store: Store, conversation_id: str, items: list[Obj], budget: int, pa
         conversations.append(store, conversation_id, items, budget)
     except StorageFull:
         raise too_many_items(len(items), param) from None
+    except Missing:
+        raise not_found("conversation", conversation_id, param="conversation") from None
     except Conflict:
         i = next((i for i, it in enumerate(items) if conversations.item(store, conversation_id, it["id"])), 0)
         raise duplicate_item(items[i]["id"], f"{param}[{i}].id") from None

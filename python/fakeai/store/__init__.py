@@ -15,7 +15,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from fakeai.store.base import Cap, Conflict, Obj, StorageFull, Store
+from fakeai.store.base import Cap, Conflict, Missing, Obj, StorageFull, Store
 from fakeai.store.sqlite import SQLiteStore
 
 ENV = "FAKEAI_DATA_DIR"
@@ -24,6 +24,7 @@ __all__ = [
     "ENV",
     "Cap",
     "Conflict",
+    "Missing",
     "Obj",
     "StorageFull",
     "Store",

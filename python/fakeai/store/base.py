@@ -21,12 +21,20 @@ Obj = dict[str, Any]
 
 class Cap(NamedTuple):
     """At most ``most`` objects of ``kind`` with ``tag`` (a conversation's items), of at most
-    ``bytes`` of bodies in all, checked in the transaction that adds more."""
+    ``bytes`` of bodies in all, checked in the transaction that adds more. With ``parent`` (the
+    ``(kind, id)`` they belong to: the conversation), that object must exist then (else
+    :class:`Missing`), so nothing is added to what a concurrent delete removed; and the group added
+    must fit the budget by itself (else :class:`StorageFull`), so its own parent is not dropped for it."""
 
     kind: str
     tag: str
     most: int
     bytes: int
+    parent: tuple[str, str] | None = None
+
+
+class Missing(Exception):
+    """The object that what is being added belongs to does not exist (any more)."""
 
 
 class StorageFull(Exception):

@@ -60,10 +60,11 @@ def create(store: Store, conversation: Obj, items: list[Obj], budget: int) -> No
 
 def append(store: Store, conversation_id: str, items: list[Obj], budget: int) -> None:
     """Add items after the conversation's others: :class:`~fakeai.store.base.StorageFull` past
-    :data:`MAX_ITEMS` or :data:`MAX_BYTES`, :class:`~fakeai.store.base.Conflict` for an id it holds
-    already."""
+    :data:`MAX_ITEMS` or :data:`MAX_BYTES` (or past the whole budget at once),
+    :class:`~fakeai.store.base.Conflict` for an id it holds already, :class:`~fakeai.store.base.Missing`
+    when the conversation is gone (deleted or dropped meanwhile: checked in the same transaction)."""
     rows = [(ITEM_KIND, _row(conversation_id, item)) for item in items]
-    cap = Cap(ITEM_KIND, conversation_id, MAX_ITEMS, MAX_BYTES)
+    cap = Cap(ITEM_KIND, conversation_id, MAX_ITEMS, MAX_BYTES, parent=(KIND, conversation_id))
     store.insert_expiring(rows, budget, tag=conversation_id, cap=cap)
 
 

@@ -20,7 +20,7 @@ from typing import IO
 
 import orjson
 
-from fakeai.store.base import Cap, Conflict, Obj, StorageFull
+from fakeai.store.base import Cap, Conflict, Missing, Obj, StorageFull
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS objects (
@@ -129,6 +129,14 @@ class SQLiteStore:
         size = sum(len(body) for _, _, body, _ in bodies)
         dropped = 0
         with self._write() as conn:
+            if cap is not None and cap.parent is not None:
+                if size > budget:
+                    raise StorageFull(f"{size} bytes do not fit the expiring budget of {budget} bytes")
+                parent = conn.execute(
+                    "SELECT 1 FROM objects WHERE kind = ? AND id = ?", cap.parent
+                ).fetchone()
+                if parent is None:
+                    raise Missing(f"{cap.parent[0]} {cap.parent[1]} does not exist")
             if cap is not None:
                 held, held_bytes = conn.execute(
                     "SELECT COUNT(*), COALESCE(SUM(LENGTH(body)), 0) FROM objects WHERE kind = ? AND tag = ?",

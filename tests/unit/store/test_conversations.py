@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fakeai.store import Conflict, StorageFull
+from fakeai.store import Conflict, Missing, StorageFull
 from fakeai.store import conversations as conv
 from fakeai.store.sqlite import SQLiteStore
 
@@ -76,3 +76,24 @@ def test_every_byte_is_accounted_for(store: SQLiteStore) -> None:
     conv.delete(store, c["id"])
     assert store.expiring_bytes() == stored_bytes(store) == 0
     assert store._conn().execute("SELECT COUNT(*) FROM expiring").fetchone() == (0,)
+
+
+def test_nothing_is_added_to_a_deleted_conversation(store: SQLiteStore) -> None:
+    """The conversation is looked up in the transaction that adds: an add racing a delete either
+    lands before it (and is deleted with it) or finds nothing to add to, never leaving orphans."""
+    c = conv.new(None)
+    conv.create(store, c, [item("m1")], BUDGET)
+    assert conv.delete(store, c["id"])
+    with pytest.raises(Missing):
+        conv.append(store, c["id"], [item("m2")], BUDGET)
+    assert stored_bytes(store) == 0 and store.expiring_bytes() == 0
+
+
+def test_an_add_larger_than_the_budget_does_not_drop_its_own_conversation(store: SQLiteStore) -> None:
+    c = conv.new(None)
+    conv.create(store, c, [item("m1")], 10_000)
+    with pytest.raises(StorageFull):
+        conv.append(store, c["id"], [item(f"b{i}", "y" * 1_000) for i in range(15)], 10_000)
+    assert store.get(conv.KIND, c["id"]) == c
+    assert [i["id"] for i in conv.items(store, c["id"])] == ["m1"]
+    assert store.expiring_bytes() == stored_bytes(store)
