@@ -272,6 +272,8 @@ def test_bad_inputs(client: openai.OpenAI, http: httpx.Client) -> None:
         ({"items": [said("x") | {"content": [{"type": "input_text", "text": 5}]}]}, "items[0].content[0]"),
         ({"items": [{"role": "user", "content": "x", "id": 5}]}, "items[0].id"),
         ({"items": [{"role": "user", "content": "x", "id": "m" * 257}]}, "items[0].id"),
+        ({"items": [{"role": "user", "content": "x", "id": "a/b"}]}, "items[0].id"),  # no URL could name it
+        ({"items": [{"role": "user", "content": "x", "id": ""}]}, "items[0].id"),
         ({"items": [said("x") | {"id": "msg_1"}, said("y") | {"id": "msg_1"}]}, "items[1].id"),
     ]:
         assert error("POST", "/v1/conversations", body)["param"] == param, body

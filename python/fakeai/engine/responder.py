@@ -67,9 +67,11 @@ def input_items(value: str | list[dict[str, Any]], param: str = "input") -> list
     for i, item in enumerate(value):
         kind = item.get("type", "message")
         given = item.get("id")
-        if given is not None and not (isinstance(given, str) and len(given) <= MAX_ITEM_ID):
-            raise bad_request(
-                f"'{param}[{i}].id' must be a string of at most {MAX_ITEM_ID} characters.",
+        if given is not None and not (
+            isinstance(given, str) and 0 < len(given) <= MAX_ITEM_ID and "/" not in given
+        ):
+            raise bad_request(  # an id with a '/' could never be named in a URL path again
+                f"'{param}[{i}].id' must be a string of 1 to {MAX_ITEM_ID} characters without '/'.",
                 param=f"{param}[{i}].id",
             )
         if kind == "message":
