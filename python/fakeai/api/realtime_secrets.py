@@ -35,7 +35,8 @@ from starlette.routing import Route
 from fakeai.api import realtime_session
 from fakeai.api.resources import json_body, json_response
 from fakeai.context import ServerContext
-from fakeai.errors import ApiError, bad_request
+from fakeai.errors import bad_request
+from fakeai.gateway import websocket as ws_gateway
 from fakeai.schemas.realtime import ClientSecretConfig, ClientSecretRequest, ExpiresAfter, Names
 from fakeai.store import Obj, Store
 
@@ -63,16 +64,10 @@ def key_label(store: Store, value: str) -> str | None:
     return None if secret is None else secret["key"]
 
 
-def _minted_by(ctx: ServerContext, request: Request) -> str:
-    """The label of the API key the minting request presented ("" without ``--api-key``)."""
-    keys = ctx.gateway.keys
-    if not keys:
-        return ""
-    header = request.headers.get("authorization", "")
-    presented = (
-        header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
-    )
-    return keys.check(presented) or ""
+def _minted_by(request: Request) -> str:
+    """The label of the API key the minting request presented ("" without ``--api-key``), as the
+    gateway left it in the scope."""
+    return request.scope.get(ws_gateway.KEY) or ""
 
 
 def _config(
@@ -83,13 +78,7 @@ def _config(
     model = changes.get("model", DEFAULT_MODEL)
     if not isinstance(model, str) or not model or len(model) > MAX_MODEL_CHARS:
         raise bad_request(f"'{where}model' must be a model id.", param=f"{where}model", code="invalid_value")
-    try:
-        Names(beta).check_session(changes)
-    except ApiError as exc:
-        if exc.param and where != "session.":
-            exc.param = where + exc.param.removeprefix("session.")
-            exc.message = exc.message.replace("'session.", f"'{where}")
-        raise
+    Names(beta).check_session(changes, where)
     ctx.catalog.resolve(model)
     session = realtime_session.defaults(model, beta)
     realtime_session.apply(session, changes)
@@ -112,7 +101,7 @@ def _mint(
         "model": model,
         "beta": beta,
         "session": session,
-        "key": _minted_by(ctx, request),
+        "key": _minted_by(request),
     }
     ctx.store.insert_expiring([(KIND, secret)], ctx.settings.max_expiring_bytes)
     return secret

@@ -222,6 +222,7 @@ class Gateway:
             if key_label is None:
                 await answers.unauthorized(send, path, presented)
                 return
+            scope[websocket.KEY] = key_label  # whose request it is, for an endpoint that keeps it
         if not path.startswith(API_PREFIXES) and (path not in TGI_PATHS or scope["method"] != "POST"):
             await self.app(scope, receive, send)
             return

@@ -16,7 +16,8 @@ from fakeai.gateway.limits import refusal
 from fakeai.gateway.state import GatewayState
 from fakeai.http.asgi import Receive, Scope, Send
 
-#: Scope key holding the connection's key label (None when nothing identifies it).
+#: Scope key holding the key label of a connection, or of an HTTP request when API keys are
+#: configured (None when nothing identifies it).
 KEY = "fakeai.key"
 SUBPROTOCOL_PREFIX = "openai-insecure-api-key."
 DENIAL = "websocket.http.response"

@@ -111,17 +111,19 @@ class Names:
         self.modalities = "modalities" if beta else "output_modalities"
         self.max_tokens = "max_response_output_tokens" if beta else "max_output_tokens"
 
-    def check_session(self, changes: dict[str, Any]) -> None:
-        """Raise the error of the first parameter ``session.update`` may not set, or of a bad value."""
-        self._check(changes, self.session | READ_ONLY, "session")
+    def check_session(self, changes: dict[str, Any], where: str = "session.") -> None:
+        """Raise the error of the first parameter ``session.update`` may not set, or of a bad value
+        (``where``: how the request names the session's parameters; ``""`` when they are its top level,
+        as the beta ``POST /v1/realtime/sessions`` sends them)."""
+        self._check(changes, self.session | READ_ONLY, where)
         if not self.beta and changes.get("type", "realtime") != "realtime":
             raise bad_request(
-                "'session.type' must be 'realtime'.", param="session.type", code="invalid_value"
+                f"'{where}type' must be 'realtime'.", param=f"{where}type", code="invalid_value"
             )
 
     def check_response(self, options: dict[str, Any]) -> None:
         """Raise the error of the first parameter ``response.create`` may not set, or of a bad value."""
-        self._check(options, self.response, "response")
+        self._check(options, self.response, "response.")
 
     def _check(self, params: dict[str, Any], allowed: frozenset[str], where: str) -> None:
         for key in params:
@@ -134,8 +136,8 @@ class Names:
                     else ""
                 )
                 raise bad_request(
-                    f"Unknown parameter: '{where}.{key}'.{hint}",
-                    param=f"{where}.{key}",
+                    f"Unknown parameter: '{where}{key}'.{hint}",
+                    param=f"{where}{key}",
                     code="unknown_parameter",
                 )
         modalities = params.get(self.modalities)
@@ -143,22 +145,22 @@ class Names:
             not isinstance(modalities, list) or not modalities or any(m not in MODALITIES for m in modalities)
         ):
             raise bad_request(
-                f"'{where}.{self.modalities}' must be a non-empty list of 'text' and 'audio'.",
-                param=f"{where}.{self.modalities}",
+                f"'{where}{self.modalities}' must be a non-empty list of 'text' and 'audio'.",
+                param=f"{where}{self.modalities}",
                 code="invalid_value",
             )
         limit = params.get(self.max_tokens)
         if limit is not None and limit != "inf" and (type(limit) is not int or not 1 <= limit <= 4096):
             raise bad_request(
-                f"'{where}.{self.max_tokens}' must be an integer from 1 to 4096, or 'inf'.",
-                param=f"{where}.{self.max_tokens}",
+                f"'{where}{self.max_tokens}' must be an integer from 1 to 4096, or 'inf'.",
+                param=f"{where}{self.max_tokens}",
                 code="invalid_value",
             )
         instructions = params.get("instructions")
         if instructions is not None and not isinstance(instructions, str):
             raise bad_request(
-                f"'{where}.instructions' must be a string.",
-                param=f"{where}.instructions",
+                f"'{where}instructions' must be a string.",
+                param=f"{where}instructions",
                 code="invalid_value",
             )
 

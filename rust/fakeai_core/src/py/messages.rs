@@ -26,9 +26,10 @@ pub(super) struct Asked<'a, 'py> {
     pub(super) stop_sequences: Option<&'a Bound<'py, PyAny>>,
     pub(super) stream: bool,
     pub(super) tool: Option<(String, String)>,
+    /// Input tokens besides the messages' and the system prompt's (the tools' schemas).
     pub(super) extra_input_tokens: u32,
-    /// The request's `system` (a string or text blocks): its tokens lead the prompt the prefix cache
-    /// sees ([`super::messages_call::system_ids`]).
+    /// The request's `system` (a string or text blocks): input tokens, and the lead of the prompt the
+    /// prefix cache sees ([`super::messages_call::system_ids`]).
     pub(super) system: Option<&'a Bound<'py, PyAny>>,
 }
 
@@ -54,12 +55,19 @@ pub(super) fn anthropic_message<'py>(
     let lengths = call.lengths.as_ref().map(|l| l.bind(py));
     let sim = Sim::of(&cluster, &engine, now, &meter, "completions", model, call.live);
     let mut ids = Vec::new();
-    if let (Some(_), Some(system)) = (sim.cluster, system) {
-        super::messages_call::system_ids(system, &mut ids)?;
-    }
+    // With the prefix cache the system prompt is tokenized once, into the ids it leads; else counted.
+    let system_tokens = match (sim.cluster, system) {
+        (Some(_), Some(system)) => {
+            super::messages_call::system_ids(system, &mut ids)?;
+            u32::try_from(ids.len()).unwrap_or(u32::MAX)
+        }
+        (None, Some(system)) => super::messages_call::system_tokens(py, system)?,
+        (_, None) => 0,
+    };
     let (prompt_tokens, input_hash, _) =
         read_messages(messages, sim.cluster.map(|_| &mut ids as &mut dyn PromptSink))?;
-    let input_tokens = prompt_tokens as u32 + extra_input_tokens;
+    let input_tokens =
+        (prompt_tokens as u32).saturating_add(system_tokens).saturating_add(extra_input_tokens);
     if let Some(info) = call.model_info.as_ref() {
         let limit: u32 = info.bind(py).getattr(pyo3::intern!(py, "context_length"))?.extract()?;
         context_limit(limit, input_tokens, max_tokens)?;

@@ -45,7 +45,7 @@ fn system_texts(system: &Bound<'_, PyAny>, mut each: impl FnMut(&str)) -> PyResu
 /// separate texts, each counted on its own as a message's content blocks are: joined with nothing
 /// between them, 300,000 `"hello"` blocks would read as one 1.5 MB word of 125,000 tokens, not
 /// 300,000 words, and slip past the context-window check.
-fn system_tokens(py: Python<'_>, system: &Bound<'_, PyAny>) -> PyResult<u32> {
+pub(super) fn system_tokens(py: Python<'_>, system: &Bound<'_, PyAny>) -> PyResult<u32> {
     let mut count = 0usize;
     system_texts(system, |text| count += count_tokens(py, text))?;
     Ok(u32::try_from(count).unwrap_or(u32::MAX))
@@ -93,7 +93,7 @@ impl MessagesCall {
             stop_sequences: Some(&stop),
             stream: field(intern!(py, "stream"))?.extract()?,
             tool,
-            extra_input_tokens: system_tokens(py, &system)? + tools_tokens,
+            extra_input_tokens: tools_tokens,
             system: Some(&system),
         };
         anthropic_message(py, asked, self.call.get(), now)
