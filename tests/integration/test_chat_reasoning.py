@@ -35,6 +35,18 @@ def test_effort_scales_the_reasoning(client):
     assert low <= 128 and high >= 512
 
 
+def test_the_sdks_newer_efforts(client):
+    """``none`` (GPT-5.1's: no reasoning at all), ``xhigh`` and ``max``, as the SDK types them."""
+    off = client.chat.completions.create(model="o3-mini", messages=ASK, reasoning_effort="none", seed=1)
+    assert off.usage.completion_tokens_details.reasoning_tokens == 0
+    assert getattr(off.choices[0].message, "reasoning_content", None) is None and off.choices[0].message.content
+    for effort, (lo, hi) in [("xhigh", (2048, 8192)), ("max", (8192, 32768))]:
+        r = client.chat.completions.create(
+            model="o3-mini", messages=ASK, reasoning_effort=effort, seed=1, max_completion_tokens=40_000
+        )
+        assert lo <= r.usage.completion_tokens_details.reasoning_tokens <= hi, effort
+
+
 def test_max_completion_tokens_bounds_reasoning_and_answer(client):
     r = client.chat.completions.create(model="Qwen/Qwen3-8B", messages=ASK, max_completion_tokens=40, seed=2)
     assert r.usage.completion_tokens == 40

@@ -17,7 +17,7 @@ class Reasoning(msgspec.Struct, gc=False):
     """``reasoning``: how long a reasoning model thinks (the ranges of chat's ``reasoning_effort``) and
     whether its reasoning item carries a summary. ``generate_summary`` is the deprecated ``summary``."""
 
-    effort: Literal["minimal", "low", "medium", "high"] | None = None
+    effort: Literal["none", "minimal", "low", "medium", "high", "xhigh", "max"] | None = None
     summary: Summary | None = None
     generate_summary: Summary | None = None
 
