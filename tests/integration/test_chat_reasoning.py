@@ -39,7 +39,8 @@ def test_the_sdks_newer_efforts(client):
     """``none`` (GPT-5.1's: no reasoning at all), ``xhigh`` and ``max``, as the SDK types them."""
     off = client.chat.completions.create(model="o3-mini", messages=ASK, reasoning_effort="none", seed=1)
     assert off.usage.completion_tokens_details.reasoning_tokens == 0
-    assert getattr(off.choices[0].message, "reasoning_content", None) is None and off.choices[0].message.content
+    message = off.choices[0].message
+    assert getattr(message, "reasoning_content", None) is None and message.content
     for effort, (lo, hi) in [("xhigh", (2048, 8192)), ("max", (8192, 32768))]:
         r = client.chat.completions.create(
             model="o3-mini", messages=ASK, reasoning_effort=effort, seed=1, max_completion_tokens=40_000
@@ -97,3 +98,12 @@ def test_bad_reasoning_effort_is_a_400(http, model, effort):
     r = http.post("/v1/chat/completions", json={"model": model, "messages": ASK, "reasoning_effort": effort})
     assert r.status_code == 400, r.text
     assert r.json()["error"]["param"] == "reasoning_effort"
+
+
+@pytest.mark.parametrize("model", ["gpt-5", "gpt-5.4-mini", "o3-mini-2025-01-31"])
+def test_the_sdks_reasoning_model_ids_reason(client, model):
+    """Model ids the SDK names (newer than the catalog, or a dated snapshot) are reasoning models."""
+    r = client.chat.completions.create(model=model, messages=ASK, reasoning_effort="low", seed=4)
+    assert 32 <= r.usage.completion_tokens_details.reasoning_tokens <= 128 and r.model == model
+    card = client.models.retrieve(model)
+    assert "reasoning" in card.model_extra["capabilities"]

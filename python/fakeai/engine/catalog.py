@@ -1,7 +1,12 @@
 """The models catalog: well-known model ids with context length and capabilities.
 
 Unknown ids are accepted: the first request that names one registers it (with chat defaults, or as an
-embedding model when it is used for embeddings), as passthrough gateways and vLLM-style servers do.
+embedding model when it is used for embeddings), as passthrough gateways and vLLM-style servers do. An
+unknown id of a known family is given that family's window and capabilities (:func:`_family`): a dated
+snapshot (``gpt-4o-2024-08-06``, ``o3-mini-2025-01-31``) those of its model, OpenAI's GPT-5-and-later
+and o-series ids (``gpt-5.4-mini``, ``o1-pro-2025-03-19``) those of a reasoning model with vision, their
+``-chat`` ids (``gpt-5.2-chat-latest``) those of a chat model with vision; so ``reasoning_effort`` and
+image input work with the model ids the SDK names, whatever its version.
 
 Registrations are server-wide: they live in a shared-memory table (one row per id: its kind and its
 registration number), so whichever granian worker answers, ``GET /v1/models`` lists the same models in
@@ -14,6 +19,7 @@ a shared-table key (248 bytes) are likewise answered without being registered.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from fakeai import _core
@@ -75,6 +81,13 @@ WELL_KNOWN: tuple[ModelInfo, ...] = (
     _m("gpt-4o-mini", "openai", 128_000, VISION),
     _m("gpt-4.1", "openai", 1_047_576, VISION),
     _m("gpt-4.1-mini", "openai", 1_047_576, VISION),
+    _m("gpt-4.1-nano", "openai", 1_047_576, VISION),
+    _m("gpt-5", "openai", 400_000, REASONING | {"vision"}),
+    _m("gpt-5-mini", "openai", 400_000, REASONING | {"vision"}),
+    _m("gpt-5-nano", "openai", 400_000, REASONING | {"vision"}),
+    _m("gpt-5-chat-latest", "openai", 128_000, VISION),
+    _m("gpt-5.1", "openai", 400_000, REASONING | {"vision"}),
+    _m("gpt-5.2", "openai", 400_000, REASONING | {"vision"}),
     _m("gpt-4-turbo", "openai", 128_000, VISION),
     _m("gpt-3.5-turbo", "openai", 16_385),
     _m("gpt-3.5-turbo-instruct", "openai", 4_096, frozenset({"completions"})),
@@ -82,6 +95,7 @@ WELL_KNOWN: tuple[ModelInfo, ...] = (
     _m("o3", "openai", 200_000, REASONING | {"vision"}),
     _m("o3-mini", "openai", 200_000, REASONING),
     _m("o4-mini", "openai", 200_000, REASONING | {"vision"}),
+    _m("gpt-audio", "openai", 128_000, CHAT | {"audio"}),
     _m("openai/gpt-oss-120b", "openai", 131_072, REASONING),
     _m("openai/gpt-oss-20b", "openai", 131_072, REASONING),
     _m("text-embedding-3-small", "openai", 8_191, EMBEDDING, 1536),
@@ -159,8 +173,34 @@ def _registrable(model_id: str) -> bool:
     return model_id != _COUNT and len(model_id.encode()) <= _core.SHARED_KEY_BYTES
 
 
+#: A snapshot's date suffix (OpenAI's ``-2025-04-16``).
+SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+#: OpenAI families by id, first match wins: (pattern, context window, capabilities).
+_FAMILIES: tuple[tuple[re.Pattern[str], int, frozenset[str]], ...] = (
+    (re.compile(r"^gpt-.*audio"), 128_000, CHAT | {"audio"}),
+    (re.compile(r"^gpt-([5-9]|\d\d)(\.\d+)?(-[a-z]+)?-chat"), 128_000, VISION),
+    (re.compile(r"^gpt-([5-9]|\d\d)(\.\d+)?(-|$)"), 400_000, REASONING | {"vision"}),
+    (re.compile(r"^o[1-9](-|$)"), 200_000, REASONING | {"vision"}),
+)
+_KNOWN = {m.id: m for m in WELL_KNOWN}
+
+
+def _family(model_id: str, kind: int) -> ModelInfo | None:
+    """What an unknown id of ``kind`` inherits (see the module docstring), or None."""
+    base = _KNOWN.get(SNAPSHOT.sub("", model_id))
+    if base is not None and base.supports("embeddings" if kind == _EMBEDDING else "chat"):
+        return ModelInfo(model_id, base.owned_by, base.context_length, base.capabilities, base.embedding_dims)
+    for pattern, context, capabilities in _FAMILIES if kind == _CHAT else ():
+        if pattern.match(model_id):
+            return ModelInfo(model_id, "openai", context, capabilities)
+    return None
+
+
 def _auto(model_id: str, kind: int) -> ModelInfo:
     owner = model_id.split("/", 1)[0] if "/" in model_id else "fakeai"
+    inherited = _family(model_id, kind)
+    if inherited is not None:
+        return inherited
     if kind == _EMBEDDING:
         return ModelInfo(model_id, owner, 8_192, EMBEDDING, DEFAULT_EMBEDDING_DIMS)
     return ModelInfo(model_id, owner, DEFAULT_CONTEXT)
@@ -173,7 +213,7 @@ class Catalog:
 
     table: _core.SharedTable
     limit: int
-    models: dict[str, ModelInfo] = field(default_factory=lambda: {m.id: m for m in WELL_KNOWN})
+    models: dict[str, ModelInfo] = field(default_factory=lambda: dict(_KNOWN))
     #: This worker's copy of registered rows (rows are never removed, so a copy never goes stale).
     _seen: dict[str, ModelInfo] = field(default_factory=dict)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fakeai import _core
+from fakeai.engine.catalog import SNAPSHOT
 from fakeai.runtime import shared
 
 if TYPE_CHECKING:
@@ -32,6 +33,13 @@ PRICES: dict[str, tuple[float, float]] = {
     "gpt-4o-mini": (0.15, 0.6),
     "gpt-4.1": (2.0, 8.0),
     "gpt-4.1-mini": (0.4, 1.6),
+    "gpt-4.1-nano": (0.1, 0.4),
+    "gpt-5": (1.25, 10.0),
+    "gpt-5-mini": (0.25, 2.0),
+    "gpt-5-nano": (0.05, 0.4),
+    "gpt-5-chat-latest": (1.25, 10.0),
+    "gpt-5.1": (1.25, 10.0),
+    "gpt-5.2": (1.75, 14.0),
     "gpt-4-turbo": (10.0, 30.0),
     "gpt-3.5-turbo": (0.5, 1.5),
     "gpt-3.5-turbo-instruct": (1.5, 2.0),
@@ -47,9 +55,10 @@ DEFAULT_PRICE = (0.5, 1.5)
 
 
 def price(model: str) -> tuple[float, float]:
-    """USD per million (input, output) tokens; a fine-tuned model costs what its base model does."""
+    """USD per million (input, output) tokens; a fine-tuned model costs what its base model does, a
+    dated snapshot (``gpt-5-2025-08-07``) what its model does."""
     base = model.split(":")[1] if model.startswith("ft:") and model.count(":") >= 2 else model
-    return PRICES.get(base, DEFAULT_PRICE)
+    return PRICES.get(base) or PRICES.get(SNAPSHOT.sub("", base), DEFAULT_PRICE)
 
 
 class UsageMeter:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from fakeai import _core
-from fakeai.engine.catalog import Catalog, table_capacity
+from fakeai.engine.catalog import CHAT, Catalog, table_capacity
 
 
 @pytest.fixture
@@ -31,6 +31,29 @@ def test_unknown_ids_register_on_first_use(table_path):
     e = c.resolve("my-embedder", for_embeddings=True)
     assert e.supports("embeddings") and e.embedding_dims > 0
     assert c.resolve("x/new") is m
+
+
+@pytest.mark.parametrize(
+    "model, context, extra",
+    [
+        ("gpt-4o-2024-08-06", 128_000, {"vision", "audio"}),  # a snapshot: its model's
+        ("o3-mini-2025-01-31", 200_000, {"reasoning"}),
+        ("gpt-5.4-mini", 400_000, {"reasoning", "vision"}),  # ids the SDK names, newer than the catalog
+        ("gpt-6.2-sol", 400_000, {"reasoning", "vision"}),
+        ("o1-pro-2025-03-19", 200_000, {"reasoning", "vision"}),
+        ("gpt-5.3-chat-latest", 128_000, {"vision"}),
+        ("gpt-4o-mini-audio-preview-2024-12-17", 128_000, {"audio"}),
+        ("gpt-4.5-preview", 131_072, set()),  # no family: chat defaults
+        ("gpt-image-1-2025-04-23", 131_072, set()),  # a snapshot of a media model: chat defaults
+    ],
+)
+def test_unknown_ids_of_a_known_family_inherit_it(table_path, model, context, extra):
+    first, second = catalog(table_path), catalog(table_path)
+    m = first.resolve(model)
+    assert (m.context_length, m.capabilities - CHAT) == (context, extra)
+    assert m.supports("chat") and second.get(model) == m  # the same on every worker
+    e = first.resolve("text-embedding-3-large-2024-01-25", for_embeddings=True)
+    assert e.embedding_dims == 3072 and e.owned_by == "openai"
 
 
 def test_registrations_are_seen_by_every_worker_in_one_order(table_path):

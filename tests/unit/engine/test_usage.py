@@ -9,7 +9,7 @@ import msgspec
 import pytest
 
 from fakeai import _core
-from fakeai.engine.usage import UsageMeter
+from fakeai.engine.usage import DEFAULT_PRICE, UsageMeter, price
 from fakeai.observability import Metrics, Snapshot
 from fakeai.runtime import shared
 from fakeai.schemas.chat import ChatRequest
@@ -88,3 +88,9 @@ def test_a_chat_answer_is_metered_by_the_call_that_renders_it(metrics):
     assert Snapshot.read(metrics.table).models["gpt-4o"].completion_tokens == answer.completion_tokens
     assert _core.chat(req).label is None  # without a meter nothing is recorded
     assert usage_row(meter, "completions", "gpt-4o")[3] == 1
+
+
+def test_prices_of_snapshots_and_fine_tunes_are_their_models():
+    assert price("gpt-5-2025-08-07") == price("gpt-5") == (1.25, 10.0)
+    assert price("ft:gpt-4.1-nano-2025-04-14:acme::abc123") == price("gpt-4.1-nano")
+    assert price("acme/unknown-2025-01-01") == DEFAULT_PRICE
