@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import openai
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -129,3 +130,19 @@ def test_stored_names_and_lists_are_bounded(http: httpx.Client) -> None:
     extra = [{"id": "proj_default", "role": "member", "note": "x" * 10_000}]
     stored = ok(http.post(ORG + "/invites", json={**invite, "projects": extra}))
     assert stored["projects"] == [{"id": "proj_default", "role": "member"}]
+
+
+def test_the_sdks_admin_types_parse(base_url: str) -> None:
+    """Invites and project API keys carry every field the SDK's types require (``created_at``,
+    ``owner_project_access``), read through the SDK's own admin client."""
+    with openai.OpenAI(base_url=base_url + "/v1", api_key="k", admin_api_key="k", max_retries=0) as c:
+        org = c.admin.organization
+        invite = org.invites.create(email="grace@example.com", role="reader")
+        assert invite.created_at > 0 and invite.status == "pending"
+        assert org.invites.retrieve(invite.id).created_at == invite.created_at
+        assert invite.id in [i.id for i in org.invites.list()]
+        proj = org.projects.create(name="typed")
+        account = org.projects.service_accounts.create(project_id=proj.id, name="bot")
+        [key] = org.projects.api_keys.list(project_id=proj.id)
+        assert key.owner_project_access == "active" and key.owner.service_account.id == account.id
+        assert org.projects.api_keys.retrieve(key.id, project_id=proj.id).expires_at is None

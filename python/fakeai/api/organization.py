@@ -162,6 +162,7 @@ def routes(ctx: ServerContext) -> list[Route]:
             "email": req.email,
             "role": check_role(req.role, ("owner", "reader")),
             "status": "pending",
+            "created_at": now,  # the SDK's name since 2026; ``invited_at`` before
             "invited_at": now,
             "expires_at": now + INVITE_TTL_S,
             "accepted_at": None,

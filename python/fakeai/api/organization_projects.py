@@ -148,7 +148,9 @@ def routes(ctx: ServerContext) -> list[Route]:
             "redacted_value": redacted,
             "created_at": now,
             "last_used_at": None,
+            "expires_at": None,
             "owner": {"type": "service_account", "service_account": account},
+            "owner_project_access": "active",
         }
         store.insert("org.service_account", account, tag=proj["id"])
         store.insert("org.project_api_key", api_key, tag=proj["id"])
