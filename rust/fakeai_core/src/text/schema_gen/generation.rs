@@ -1,15 +1,14 @@
 //! Value generation: [`generate`] draws, within the byte budget, a value that validates against a
 //! schema.
 
-use super::filler::{date, time, uuid, words};
+use super::filler::words;
+use super::numeric::{integer, number};
 use super::size::{add, entry_bytes, forced_items, json_len, Sizer, INTEGER_BYTES, NUMBER_BYTES};
+use super::strings::string;
 use super::view::{resolve, View};
 use super::{HARD_DEPTH, MAX_DEPTH, MAX_OUTPUT_BYTES, TYPES};
 use crate::rng::Rng;
-use serde_json::{Map, Number, Value};
-
-/// Numbers are drawn within +-this bound (JSON Schema bounds beyond it are clamped).
-const NUMBER_RANGE: f64 = 1e15;
+use serde_json::{Map, Value};
 
 /// A value that validates against `root` (which [`check`] accepted), at most [`MAX_OUTPUT_BYTES`]
 /// long. A schema [`check`] would reject as too big gives `null`.
@@ -86,15 +85,23 @@ impl<'a> Gen<'a, '_> {
         match kind {
             "object" => self.object(view, depth, room),
             "array" => self.array(view, depth, room),
-            "integer" => (self.integer(view), INTEGER_BYTES),
-            "number" => (self.number(view), NUMBER_BYTES),
+            "integer" => (integer(view, self.rng), INTEGER_BYTES),
+            "number" => (number(view, self.rng), NUMBER_BYTES),
             "boolean" => (Value::Bool(self.rng.below(2) == 0), 5),
             "null" => (Value::Null, 4),
-            _ => {
-                let s = self.string(view);
-                let bytes = s.len() as u64 + 2;
-                (Value::from(s), bytes)
-            }
+            _ => match self.sizer.pattern(view) {
+                // A pattern's string may hold characters JSON escapes: counted as written.
+                Some(p) => {
+                    let s = Value::from(string(view, Some(&p), self.rng, room));
+                    let bytes = json_len(&s);
+                    (s, bytes)
+                }
+                None => {
+                    let s = string(view, None, self.rng, room);
+                    let bytes = s.len() as u64 + 2;
+                    (Value::from(s), bytes)
+                }
+            },
         }
     }
 
@@ -211,86 +218,6 @@ impl<'a> Gen<'a, '_> {
             out.push(v);
         }
         (Value::Array(out), used)
-    }
-
-    /// Inclusive/exclusive bounds of a number: `(low, high, low_exclusive, high_exclusive)`; a missing
-    /// side sits `width` away from the other (or at 0).
-    fn limits(obj: &View<'_>, width: f64) -> (f64, f64, bool, bool) {
-        let get = |k: &str| obj.get(k).and_then(Value::as_f64);
-        let lo = [get("minimum"), get("exclusiveMinimum")].into_iter().flatten().reduce(f64::max);
-        let hi = [get("maximum"), get("exclusiveMaximum")].into_iter().flatten().reduce(f64::min);
-        let (lo_x, hi_x) =
-            (lo.is_some() && lo == get("exclusiveMinimum"), hi.is_some() && hi == get("exclusiveMaximum"));
-        let (lo, hi) = match (lo, hi) {
-            (Some(l), Some(h)) => (l, h),
-            (Some(l), None) => (l, l + width),
-            (None, Some(h)) => (if h > 0.0 { 0.0 } else { h - width }, h),
-            (None, None) => (0.0, width),
-        };
-        let clamp = |x: f64| x.clamp(-NUMBER_RANGE, NUMBER_RANGE);
-        (clamp(lo), clamp(hi), lo_x, hi_x)
-    }
-
-    fn integer(&mut self, obj: &View<'_>) -> Value {
-        let (lo, hi, lo_x, hi_x) = Self::limits(obj, 100.0);
-        let lo = if lo_x { lo.floor() as i64 + 1 } else { lo.ceil() as i64 };
-        let hi = if hi_x { hi.ceil() as i64 - 1 } else { hi.floor() as i64 }.max(lo);
-        let step = obj.get("multipleOf").and_then(Value::as_f64).filter(|m| *m >= 1.0 && m.fract() == 0.0);
-        if let Some(m) = step.map(|m| m as i64) {
-            let first = lo.div_euclid(m) + i64::from(lo.rem_euclid(m) != 0);
-            let last = hi.div_euclid(m);
-            if last >= first {
-                return Value::from((first + self.rng.range(0, (last - first) as u64) as i64) * m);
-            }
-        }
-        Value::from(lo + self.rng.range(0, hi.abs_diff(lo)) as i64)
-    }
-
-    fn number(&mut self, obj: &View<'_>) -> Value {
-        let (lo, hi, lo_x, hi_x) = Self::limits(obj, 1000.0);
-        if let Some(m) = obj.get("multipleOf").and_then(Value::as_f64).filter(|m| *m > 0.0) {
-            let (first, last) = ((lo / m).ceil(), (hi / m).floor());
-            if first.is_finite() && last.is_finite() && last >= first {
-                let k = first + self.rng.range(0, (last - first).min(1e12) as u64) as f64;
-                return Number::from_f64(k * m).map_or(Value::Null, Value::Number);
-            }
-        }
-        // Two decimals, kept strictly inside exclusive bounds.
-        let mut x = ((lo + (hi - lo) * self.rng.unit()) * 100.0).round() / 100.0;
-        if (lo_x && x <= lo) || (hi_x && x >= hi) || x < lo || x > hi {
-            x = (lo + hi) / 2.0;
-        }
-        Number::from_f64(x).map_or(Value::Null, Value::Number)
-    }
-
-    fn string(&mut self, obj: &View<'_>) -> String {
-        let rng = &mut *self.rng;
-        let mut s = match obj.get("format").and_then(Value::as_str).unwrap_or("") {
-            "date-time" => format!("{}T{}Z", date(rng), time(rng)),
-            "date" => date(rng),
-            "time" => format!("{}Z", time(rng)),
-            "email" => format!("{}@{}.com", words(rng, 2, "."), words(rng, 1, "")),
-            "uri" | "url" | "iri" => format!("https://{}.com/{}", words(rng, 1, ""), words(rng, 2, "/")),
-            "hostname" | "idn-hostname" => format!("{}.example.com", words(rng, 1, "")),
-            "uuid" => uuid(rng),
-            "ipv4" => format!("10.{}.{}.{}", rng.below(256), rng.below(256), rng.range(1, 254)),
-            "ipv6" => format!("fd00::{:x}:{:x}", rng.below(0x10000), rng.range(1, 0xffff)),
-            _ => words(rng, 4, " "),
-        };
-        let min = obj.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
-        let max = obj.get("maxLength").and_then(Value::as_u64).map_or(usize::MAX, |m| m as usize);
-        // Counted as it grows: recounting a 100 000-character string per word was quadratic.
-        let mut chars = s.chars().count();
-        while chars < min {
-            let word = words(rng, 1, "");
-            s.push(' ');
-            s.push_str(&word);
-            chars += 1 + word.chars().count();
-        }
-        if chars > max {
-            s = s.chars().take(max).collect();
-        }
-        s
     }
 }
 
@@ -417,6 +344,10 @@ mod tests {
                    "required": ["a", "b", "c", "d"]}),
             json!({"type": "array", "prefixItems": [{"type": "string", "format": "uri"}, {"const": "x\n\u{1}"}],
                    "minItems": 4, "items": {"enum": ["long value", 1]}}),
+            json!({"type": "array", "minItems": 3, "items": {"type": "string", "pattern": "^[a-z\"]{3,}(,\\d+)*$",
+                   "minLength": 5}}),
+            json!({"type": "object", "properties": {"e": {"type": "string", "format": "email", "minLength": 40},
+                   "n": {"type": "number", "multipleOf": 0.01, "exclusiveMaximum": 5}}, "required": ["e", "n"]}),
             json!({"allOf": [{"properties": {"x": {"type": "string", "minLength": 30}}, "required": ["x"]},
                              {"properties": {"y": {"type": ["boolean", "null"]}}, "required": ["y"]}]}),
         ];

@@ -1,23 +1,33 @@
 //! JSON values generated from a JSON Schema: tool-call arguments and structured outputs.
 //!
 //! [`check`] walks a whole schema once and rejects what fakeai cannot honour (a bad `type`, an empty
-//! `enum`, a `$ref` that leads nowhere, `minimum > maximum`...). [`generate`] then draws a value that
-//! validates against it: `type` (or a list of types), `enum`, `const`, `anyOf`/`oneOf`/`allOf`,
-//! `$ref` into `$defs`/`definitions`, objects (every `required` property, each optional one with
-//! probability 1/2), arrays (`items`, `prefixItems`, `minItems`/`maxItems`, `uniqueItems`), strings
-//! (`minLength`/`maxLength`, formats `date-time`, `date`, `time`, `email`, `uri`, `uuid`, `ipv4`,
-//! `ipv6`, `hostname`) and numbers (`minimum`/`maximum`, exclusive bounds, `multipleOf`). `pattern`
-//! is not interpreted. Recursive schemas stop growing past [`MAX_DEPTH`]: then only required
-//! properties and minimal arrays are generated, and `anyOf` prefers a branch without `$ref`.
+//! `enum`, a `$ref` that leads nowhere, an invalid `pattern`, a numeric range with no value or no
+//! multiple of `multipleOf` in it, `uniqueItems` over an `enum` with fewer values than `minItems`...).
+//! [`generate`] then draws a value that validates against it: `type` (or a list of types), `enum`,
+//! `const`, `anyOf`/`oneOf`/`allOf`, `$ref` into `$defs`/`definitions`, objects (every `required`
+//! property, each optional one with probability 1/2), arrays (`items`, `prefixItems`,
+//! `minItems`/`maxItems`, `uniqueItems`), strings and numbers. Recursive schemas stop growing past
+//! [`MAX_DEPTH`]: then only required properties and minimal arrays are generated, and `anyOf`
+//! prefers a branch without `$ref`.
+//!
+//! - Strings (`strings`): `pattern` (a regular expression walked to a matching string, see
+//!   `pattern`; look-arounds and backreferences are not interpreted), formats `date-time`, `date`, `time`,
+//!   `duration`, `email`, `hostname`, `uri`, `uuid`, `ipv4`, `ipv6`, and `minLength`/`maxLength`.
+//!   `pattern` wins over `format`, and over the lengths when no match has a length within them; a
+//!   format wins over lengths it cannot have (`email`, `hostname` and `uri` are redrawn to fit).
+//! - Numbers (`numeric`): uniform within `minimum`/`maximum`, exclusive bounds and `multipleOf`
+//!   (fractional too, for integers and numbers).
+//! - `not` is not interpreted.
 //!
 //! The output is bounded, in this order:
 //! 1. Each keyword: `minItems` over [`MAX_MIN_ITEMS`] and `minLength` over [`MAX_MIN_LENGTH`] are
-//!    rejected, and numbers are drawn within +-1e15.
+//!    rejected, numbers are drawn within +-1e15, and a `pattern` is at most 4096 bytes, 64 levels
+//!    deep, with a shortest match within [`MAX_OUTPUT_BYTES`].
 //! 2. The whole value: [`check`] sizes the smallest value the schema forces (`required`, `minItems`,
-//!    `prefixItems`, `minLength`, `const`, the smallest `enum` value, `anyOf` branch or type, through
-//!    `$ref`s and nesting) and rejects a schema whose smallest value is over [`MAX_OUTPUT_BYTES`] of
-//!    JSON, or that requires nesting deeper than [`HARD_DEPTH`] (a required recursion, such as an
-//!    array of `minItems: 1` whose items are the array itself). Sizing remembers each (subschema,
+//!    `prefixItems`, `minLength`, a `pattern`'s shortest match, `const`, the smallest `enum` value,
+//!    `anyOf` branch or type, through `$ref`s and nesting) and rejects a schema whose smallest value
+//!    is over [`MAX_OUTPUT_BYTES`] of JSON, or that requires nesting deeper than [`HARD_DEPTH`] (a
+//!    required recursion, such as an array of `minItems: 1` whose items are the array itself). Sizing remembers each (subschema,
 //!    depth), so it costs at most the schema's size times [`HARD_DEPTH`], never exponential through
 //!    `$ref` cycles, and stops after [`MAX_SIZING_STEPS`].
 //! 3. Generation: optional parts (properties, items past `minItems`) and random choices (`anyOf`
@@ -27,12 +37,16 @@
 //!
 //! The parts, one file each: `validate` ([`check`] and [`SchemaError`]), `view` (how a schema is
 //! read: `$ref`s and `allOf` merges), `size` (the byte budget: the least JSON a subschema forces),
-//! `generation` ([`generate`]) and `filler` (the words, dates and UUIDs values are made of, and
-//! [`any_object`]).
+//! `generation` ([`generate`]), `strings` and `pattern` (strings, and strings matching a regular
+//! expression), `numeric` (numbers and integers) and `filler` (the words, dates and UUIDs values are
+//! made of, and [`any_object`]).
 
 mod filler;
 mod generation;
+mod numeric;
+mod pattern;
 mod size;
+mod strings;
 #[cfg(test)]
 mod tests;
 mod validate;

@@ -4,11 +4,14 @@
 //! [`check`]: super::check
 //! [`MAX_OUTPUT_BYTES`]: super::MAX_OUTPUT_BYTES
 
+use super::pattern::Pattern;
+use super::strings::string_bytes;
 use super::view::{resolve, View};
 use super::{HARD_DEPTH, MAX_SIZING_STEPS};
 use crate::text::vocab;
 use serde_json::Value;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 /// Sizes in bytes of JSON text. Finite sizes stop growing at [`HUGE`]; [`DEEP`] is a value that
 /// cannot be made within [`HARD_DEPTH`] (a recursion the schema requires).
@@ -51,7 +54,7 @@ pub(super) fn json_len(v: &Value) -> u64 {
 }
 
 /// The longest vocabulary word, in bytes (the words are lower-case ASCII).
-fn longest_word() -> u64 {
+pub(super) fn longest_word() -> u64 {
     static LONGEST: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
     *LONGEST.get_or_init(|| {
         let table = vocab::table();
@@ -70,16 +73,31 @@ fn words_bytes(n: u64) -> u64 {
 /// `minItems`, `prefixItems`, `minLength`, `const` and the smallest `enum` value, `anyOf` branch or
 /// type force, with every optional part left out. Each (subschema, depth) is sized once, so sizing
 /// a schema costs at most its size times [`HARD_DEPTH`], however its `$ref`s loop; `steps` bounds
-/// that work for schemas that are huge themselves.
+/// that work for schemas that are huge themselves. It also keeps each `pattern` compiled, for
+/// sizing and generation both.
 pub(super) struct Sizer<'a> {
     root: &'a Value,
     memo: HashMap<(usize, usize), u64>,
     steps: u64,
+    patterns: HashMap<usize, Option<Rc<Pattern>>>,
 }
 
 impl<'a> Sizer<'a> {
     pub(super) fn new(root: &'a Value) -> Self {
-        Sizer { root, memo: HashMap::new(), steps: 0 }
+        Sizer { root, memo: HashMap::new(), steps: 0, patterns: HashMap::new() }
+    }
+
+    /// The compiled `pattern` of a string schema; `None` without one, or for one that is not
+    /// interpreted (a look-around; or invalid, which [`check`] rejects).
+    ///
+    /// [`check`]: super::check
+    pub(super) fn pattern(&mut self, view: &View<'a>) -> Option<Rc<Pattern>> {
+        let source = view.get("pattern")?;
+        let key = std::ptr::from_ref(source) as usize;
+        self.patterns
+            .entry(key)
+            .or_insert_with(|| Pattern::compile(source.as_str()?).ok().flatten().map(Rc::new))
+            .clone()
     }
 
     pub(super) fn exhausted(&self) -> bool {
@@ -154,7 +172,10 @@ impl<'a> Sizer<'a> {
             "number" => NUMBER_BYTES,
             "boolean" => 5,
             "null" => 4,
-            _ => string_bytes(view),
+            _ => {
+                let pattern = self.pattern(view);
+                string_bytes(view, pattern.as_deref())
+            }
         }
     }
 }
@@ -175,26 +196,6 @@ pub(super) fn forced_items<'a>(view: &View<'a>) -> (u64, &'a [Value], &'a Value)
     let prefix = view.get("prefixItems").and_then(Value::as_array).map_or(&[][..], Vec::as_slice);
     let forced = min.max((prefix.len() as u64).min(max)).min(max);
     (forced, prefix, view.get("items").unwrap_or(&ANY))
-}
-
-/// Most bytes `Gen::string` makes for a string schema, quotes included.
-fn string_bytes(view: &View<'_>) -> u64 {
-    let w = longest_word();
-    let base = match view.get("format").and_then(Value::as_str).unwrap_or("") {
-        "date-time" => 20,
-        "date" => 10,
-        "time" => 9,
-        "email" => 3 * w + 6,
-        "uri" | "url" | "iri" => 3 * w + 14,
-        "hostname" | "idn-hostname" => w + 12,
-        "uuid" => 36,
-        "ipv4" | "ipv6" => 15,
-        _ => words_bytes(4) - 2,
-    };
-    let min = view.get("minLength").and_then(Value::as_u64).unwrap_or(0);
-    let max = view.get("maxLength").and_then(Value::as_u64).unwrap_or(u64::MAX);
-    let padded = if min > 0 { base.max(min.saturating_add(w)) } else { base };
-    add(2, padded.min(max))
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Schema validation: [`check`] rejects, with the path where it found it, what generation could not
 //! honour, and then sizes the smallest value the schema forces against fakeai's limits.
 
+use super::numeric::{check_integer, check_number};
+use super::pattern::Pattern;
 use super::size::{Sizer, DEEP};
 use super::view::resolve;
 use super::{HARD_DEPTH, MAX_MIN_ITEMS, MAX_MIN_LENGTH, MAX_OUTPUT_BYTES, MAX_SIZING_STEPS, TYPES};
@@ -157,6 +159,12 @@ fn check_at(root: &Value, schema: &Value, at: &str) -> Result<(), SchemaError> {
             }
         }
     }
+    if let Some(p) = obj.get("pattern") {
+        let Some(p) = p.as_str() else { return err(&join(at, "pattern"), "must be a string") };
+        if let Err(why) = Pattern::compile(p) {
+            return err(&join(at, "pattern"), why);
+        }
+    }
     let (lo, hi) = (bound(obj, "minimum", at)?, bound(obj, "maximum", at)?);
     let (xlo, xhi) = (bound(obj, "exclusiveMinimum", at)?, bound(obj, "exclusiveMaximum", at)?);
     let lo = lo.into_iter().chain(xlo).reduce(f64::max);
@@ -169,6 +177,8 @@ fn check_at(root: &Value, schema: &Value, at: &str) -> Result<(), SchemaError> {
     if bound(obj, "multipleOf", at)?.is_some_and(|m| m <= 0.0) {
         return err(&join(at, "multipleOf"), "must be greater than 0");
     }
+    numbers(obj, at)?;
+    unique_items(obj, at)?;
     for (key, most) in [("minItems", MAX_MIN_ITEMS), ("minLength", MAX_MIN_LENGTH)] {
         if count(obj, key, at)?.is_some_and(|n| n > most) {
             return err(&join(at, key), format!("values above {most} are not supported"));
@@ -182,6 +192,69 @@ fn check_at(root: &Value, schema: &Value, at: &str) -> Result<(), SchemaError> {
                 return err(at, format!("{min} is greater than {max}"));
             }
         }
+    }
+    Ok(())
+}
+
+/// The type names a schema object lists (empty without `type`).
+fn type_names(obj: &Map<String, Value>) -> Vec<&str> {
+    match obj.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// An `integer` or `number` schema that no value satisfies (an empty range, no multiple of
+/// `multipleOf` within it); only where generation draws from the bounds (no `enum`, `const`, union).
+fn numbers(obj: &Map<String, Value>, at: &str) -> Result<(), SchemaError> {
+    if ["enum", "const", "anyOf", "oneOf", "$ref", "allOf"].iter().any(|k| obj.contains_key(*k)) {
+        return Ok(());
+    }
+    for t in type_names(obj) {
+        let found = match t {
+            "integer" => check_integer(obj),
+            "number" => check_number(obj),
+            _ => Ok(()),
+        };
+        if let Err((key, why)) = found {
+            return err(&if key.is_empty() { at.to_owned() } else { join(at, key) }, why);
+        }
+    }
+    Ok(())
+}
+
+/// `uniqueItems` with `minItems` over the distinct values `items` has (an `enum`, a `const`,
+/// `boolean` or `null`); other item schemas are not counted.
+fn unique_items(obj: &Map<String, Value>, at: &str) -> Result<(), SchemaError> {
+    if obj.get("uniqueItems") != Some(&Value::Bool(true)) {
+        return Ok(());
+    }
+    let min = obj.get("minItems").and_then(Value::as_u64).unwrap_or(0);
+    let Some(items) = obj.get("items").and_then(Value::as_object).filter(|_| min > 1) else { return Ok(()) };
+    let distinct = if let Some(e) = items.get("enum").and_then(Value::as_array) {
+        let mut seen: Vec<&Value> = Vec::new();
+        for v in e {
+            if !seen.contains(&v) {
+                seen.push(v);
+            }
+        }
+        seen.len() as u64
+    } else if items.contains_key("const") {
+        1
+    } else {
+        match type_names(items).as_slice() {
+            ["boolean"] => 2,
+            ["null"] => 1,
+            ["boolean", "null"] | ["null", "boolean"] => 3,
+            _ => return Ok(()),
+        }
+    };
+    if distinct < min {
+        return err(
+            &join(at, "uniqueItems"),
+            format!("items have {distinct} distinct values, fewer than minItems ({min})"),
+        );
     }
     Ok(())
 }
