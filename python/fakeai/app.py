@@ -35,6 +35,7 @@ from fakeai.api import (
     realtime,
     realtime_secrets,
     responses,
+    responses_compact,
     sleep,
     speech,
     tgi,
@@ -92,6 +93,7 @@ API_MODULES = (
     vector_stores,
     vector_store_files,
     conversations,
+    responses_compact,  # before responses: its /v1/responses/{response_id} takes any name
     responses,
     chat_store,
     fine_tuning,

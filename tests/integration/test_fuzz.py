@@ -46,6 +46,7 @@ BASES: dict[str, dict] = {
         "instructions": "x",
         "conversation": None,
     },
+    "/v1/responses/compact": {"model": "gpt-4o", "input": HI, "instructions": "x"},
     "/v1/conversations": {"items": HI, "metadata": {"k": "v"}},
     "/v1/conversations/{conversation_id}": {"metadata": {"k": "v"}},
     "/v1/conversations/{conversation_id}/items": {"items": HI},

@@ -20,6 +20,10 @@ chat's 400 naming ``text.format...``. A reasoning model (catalog capability ``re
 chat, for ``reasoning.effort``'s ranges (other models accept and ignore it); its output starts with a
 ``reasoning`` item, whose ``summary`` condenses the reasoning text when ``reasoning.summary`` asks:
 ``concise`` its first sentence, ``auto`` its first two, ``detailed`` three parts of two sentences.
+
+A ``compaction`` input item (what ``POST /v1/responses/compact`` wrote, :mod:`fakeai.api.responses_compact`)
+is read as the summary its blob carries (:mod:`fakeai.engine.compaction`), an assistant message: it
+costs the summary's tokens, not those of the conversation it replaced.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import msgspec
 import orjson
 
 from fakeai import _core
-from fakeai.engine import render, vector_index
+from fakeai.engine import compaction, render, vector_index
 from fakeai.errors import ApiError, bad_request, not_found, shown
 from fakeai.schemas.chat import ChatRequest, Message
 from fakeai.schemas.common import check_metadata
@@ -101,6 +105,9 @@ def input_items(value: str | list[dict[str, Any]], param: str = "input") -> list
                     "status": "completed",
                 }
             )
+        elif kind == "compaction":  # what POST /v1/responses/compact wrote: only its blob is read
+            compaction.opened(item.get("encrypted_content"), f"{param}[{i}].encrypted_content")
+            items.append({**item, "id": given or item_id("cmp")})
         elif kind in ("function_call_output", "function_call", "file_search_call", "reasoning"):
             if kind == "function_call_output" and not isinstance(item.get("call_id"), str):
                 raise bad_request(f"'{param}[{i}].call_id' is required.", param=f"{param}[{i}].call_id")
@@ -139,6 +146,9 @@ def _messages(instructions: str | None, history: list[Obj]) -> list[Message]:
             )
         elif kind == "function_call":
             messages.append(Message(role="assistant", content=f"{item.get('name')}({item.get('arguments')})"))
+        elif kind == "compaction":  # the summary it carries, in the model's words: its tokens are counted
+            summary = compaction.opened(item.get("encrypted_content"), "input")
+            messages.append(Message(role="assistant", content=summary))
     return messages
 
 
@@ -218,7 +228,7 @@ def respond(
     # Not a stream: one JSON body, and the core's (first_token_at, done_at).
     wait = cast("tuple[float, float]", answer.schedule)
     chat = orjson.loads(cast(bytes, answer.payload))
-    usage = _usage(chat["usage"])
+    usage = response_usage(chat["usage"])
     thought = chat["choices"][0]["message"].get("reasoning_content")
     if thought is not None:  # a reasoning model: its reasoning item comes first
         output.insert(0, _reasoning_item(req, thought))
@@ -368,7 +378,7 @@ def _reasoning_item(req: ResponseRequest, thought: str) -> Obj:
     return item
 
 
-def _usage(chat: Obj) -> Obj:
+def response_usage(chat: Obj) -> Obj:
     """A chat completion's ``usage`` as the Responses API writes it (every field the SDK types require)."""
     prompt, completion = chat["prompt_tokens"], chat["completion_tokens"]
     return {
@@ -473,11 +483,20 @@ def input_tokens(ctx: ServerContext, req: ResponseRequest) -> int:
     of the same messages), refusing what it refuses before generating; nothing is generated, stored
     or metered."""
     _check_tools(req.tools)
-    context, _ = _history(ctx, req)
-    history = context + input_items(req.input)
-    messages = _prompt(req, history)
+    history, messages = conversation(ctx, req, req.input)
     _function_to_call(req, history)  # a tool_choice naming no function
     return len(_core.tokenize_chat(messages))
+
+
+def conversation(
+    ctx: ServerContext, req: ResponseRequest, input: str | list[dict[str, Any]] | None
+) -> tuple[list[Obj], list[Message]]:
+    """``(the items req answers: the prior ones (a previous response's or a stored conversation's) and
+    then ``input``'s (none when None), the chat messages of them)``; what :func:`input_tokens` counts
+    and :mod:`fakeai.engine.compaction` compacts."""
+    context, _ = _history(ctx, req)
+    history = context + ([] if input is None else input_items(input))
+    return history, _prompt(req, history)
 
 
 def generate(

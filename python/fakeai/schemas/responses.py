@@ -1,5 +1,5 @@
-"""The ``POST /v1/responses`` request body (fields fakeai acts on; the rest are accepted and echoed), and
-``POST /v1/responses/input_tokens``'s."""
+"""The ``POST /v1/responses`` request body (fields fakeai acts on; the rest are accepted and echoed),
+``POST /v1/responses/input_tokens``'s and ``POST /v1/responses/compact``'s."""
 
 from __future__ import annotations
 
@@ -87,3 +87,37 @@ class InputTokensRequest(msgspec.Struct):
             text=self.text,
             reasoning=self.reasoning,
         )
+
+
+class CompactImage(msgspec.Struct, gc=False):
+    """``image``: how images in the context are compressed (fakeai's text has none to compress)."""
+
+    context_compression: Literal["auto", "enabled", "disabled"] = "auto"
+
+
+class PromptCacheOptions(msgspec.Struct, gc=False):
+    """``prompt_cache_options``: checked and accepted (fakeai's prefix cache takes no breakpoints)."""
+
+    mode: Literal["implicit", "explicit"] = "implicit"
+    ttl: Literal["30m"] = "30m"
+
+
+#: ``prompt_cache_key`` and ``safety_identifier``: bounded as a conversation's ``safety_identifier``
+#: (OpenAI documents no length).
+Identifier = Annotated[str, Meta(max_length=512)]
+
+
+class CompactRequest(msgspec.Struct, gc=False):
+    """``POST /v1/responses/compact`` (:mod:`fakeai.api.responses_compact`): the conversation to compact
+    is ``previous_response_id``'s, then ``input``'s items; at least one of them is required."""
+
+    model: ModelId
+    input: str | list[dict[str, Any]] | None = None
+    instructions: str | None = None
+    previous_response_id: str | None = None
+    image: CompactImage | None = None
+    prompt_cache_key: Identifier | None = None
+    prompt_cache_options: PromptCacheOptions | None = None
+    prompt_cache_retention: Literal["in_memory", "24h"] | None = None
+    safety_identifier: Identifier | None = None
+    service_tier: Literal["auto", "default", "fast", "flex", "priority"] | None = None
