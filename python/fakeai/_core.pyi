@@ -40,6 +40,7 @@ __all__ = [
     "data_url_image_size",
     "count_tokens",
     "detokenize",
+    "diarization",
     "deployment_info",
     "embed",
     "embedding_matrix",
@@ -65,6 +66,7 @@ __all__ = [
     "simulate_poisson",
     "simulate_trace",
     "speech",
+    "speech_tokens",
     "tokenize",
     "tokenize_chat",
     "top_k",
@@ -478,6 +480,13 @@ def transcription(
     words: bool = False,
 ) -> bytes:
     """The response body of a transcription or translation of ``data``."""
+
+def diarization(data: bytes, duration: float, names: list[str]) -> list[tuple[str, float, float, str]]:
+    """The diarized transcript of ``data`` (``duration`` seconds): ``(speaker, start, end, text)`` per
+    segment, in order; speakers ``A``, ``B``... or ``names`` (at most 4 known speakers)."""
+
+def speech_tokens(text: str, speed: float) -> int:
+    """Audio output tokens of ``text`` spoken at ``speed``: 20 a second of speech, rounded up."""
 
 def histogram_quantile(buckets: Sequence[int], q: float) -> float:
     """The ``q``-quantile of per-bucket counts (:data:`HISTOGRAM_BOUNDS` then +Inf)."""

@@ -58,7 +58,7 @@ BASES: dict[str, dict] = {
     },
     "/v1/realtime/sessions": {"model": "gpt-4o-realtime-preview", "modalities": ["text"]},
     "/v1/videos/extensions": {"prompt": "more", "seconds": "4", "video": {"id": "video_x"}},
-    "/v1/audio/speech": {"model": "tts-1", "voice": "alloy", "input": "hi"},
+    "/v1/audio/speech": {"model": "gpt-4o-mini-tts", "voice": "alloy", "input": "hi", "stream_format": "sse"},
     "/v1/moderations": {"input": "hi"},
     "/v1/ranking": {
         "model": "nvidia/nv-rerankqa-mistral-4b-v3",

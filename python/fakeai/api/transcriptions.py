@@ -25,6 +25,9 @@ deltas join into the text that the same file gives without streaming. They go ou
 TTFT + i x ITL (``--ttft``/``--itl``, ``x-fakeai-ttft-ms``/``x-fakeai-itl-ms``), all in one write when
 the ITL is zero. Whisper models and translations do not stream: there ``stream=true`` is ignored,
 as OpenAI documents (a value other than true/false is still a 400 naming ``stream``).
+
+``gpt-4o-transcribe-diarize`` and its ``diarized_json`` (speakers, known speakers, streamed segments),
+and ``chunking_strategy``: :mod:`fakeai.api.transcription_diarize`.
 """
 
 from __future__ import annotations
@@ -32,7 +35,6 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -44,17 +46,19 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fakeai import _core
+from fakeai.api import audio_stream
+from fakeai.api import transcription_diarize as diarize
+from fakeai.api.audio_stream import event, pieces, send_steps
 from fakeai.context import ServerContext
-from fakeai.engine import pacing
-from fakeai.engine.latency import LatencyProfile
 from fakeai.errors import ApiError, bad_request, rejected
 from fakeai.gateway import overrides
 from fakeai.http import multipart
-from fakeai.http.asgi import SSE_HEADERS, Endpoint, Message, Receive, Scope, Send, body_send
+from fakeai.http.asgi import Endpoint, Receive, Scope, Send
 
 #: File extensions OpenAI accepts for audio uploads.
 EXTENSIONS = ("flac", "mp3", "mp4", "mpeg", "mpga", "m4a", "ogg", "wav", "webm")
-FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
+TRANSLATION_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
+FORMATS = (*TRANSLATION_FORMATS, "diarized_json")
 MAX_FILE_BYTES = 25 * 1024 * 1024
 #: Models that answer only ``json`` (and ``text``), as OpenAI's gpt-4o transcribe models do.
 JSON_ONLY_PREFIX = "gpt-4o"
@@ -62,9 +66,9 @@ JSON_ONLY_PREFIX = "gpt-4o"
 AUDIO_TOKENS_PER_SECOND = 10
 #: Audio longer than this (10 minutes, ~1,800 pieces) has its token-billed answer rendered on a thread.
 THREAD_FROM_SECONDS = 600.0
-#: A stream's deltas: a word with the whitespace before it, or one punctuation mark (with its own).
-PIECE = re.compile(r"\s*\w+|\s*[^\w\s]|\s+$")
 
+#: A stream's deltas, also read from here by the modules that stream transcripts.
+PIECE = audio_stream.PIECE
 T = TypeVar("T")
 LANGUAGES = {
     "en": "english",
@@ -88,6 +92,7 @@ LANGUAGES = {
 MEDIA_TYPES = {
     "json": "application/json",
     "verbose_json": "application/json",
+    "diarized_json": "application/json",
     "text": "text/plain",
     "srt": "text/plain",
     "vtt": "text/vtt",
@@ -177,11 +182,6 @@ def token_usage(seconds: float, prompt: str | None, text: str) -> dict[str, obje
     }
 
 
-def _pieces(text: str) -> list[str]:
-    """The pieces a stream sends ``text`` in (they join into it), and its logprobs count."""
-    return PIECE.findall(text) or [text]
-
-
 def _piece_logprobs(pieces: list[str]) -> list[dict[str, object]]:
     """One ``{token, logprob, bytes}`` per piece, the same for the same pieces: confident, mostly near 0."""
     rng = random.Random("".join(pieces))
@@ -193,27 +193,28 @@ def _piece_logprobs(pieces: list[str]) -> list[dict[str, object]]:
 def json_body(text: str, usage: dict[str, object], logprobs: bool) -> bytes:
     """The ``json`` answer of a token-billed model."""
     if logprobs:
-        return orjson.dumps({"text": text, "logprobs": _piece_logprobs(_pieces(text)), "usage": usage})
+        return orjson.dumps({"text": text, "logprobs": _piece_logprobs(pieces(text)), "usage": usage})
     return orjson.dumps({"text": text, "usage": usage})
 
 
-def stream_events(text: str, usage: dict[str, object], logprobs: bool) -> list[bytes]:
-    """The SSE events of a streamed transcript: a ``transcript.text.delta`` per piece of ``text`` (they
-    join into ``text``), then ``transcript.text.done``."""
-    pieces = _pieces(text)
+def stream_steps(text: str, usage: dict[str, object], logprobs: bool) -> list[bytes]:
+    """The steps of a streamed transcript: a ``transcript.text.delta`` per piece of ``text`` (they join
+    into ``text``), ``transcript.text.done`` with the last."""
+    parts = pieces(text)
     done: dict[str, object] = {"type": "transcript.text.done", "text": text, "usage": usage}
     deltas: list[dict[str, object]]
     if logprobs:
-        probs = _piece_logprobs(pieces)
+        probs = _piece_logprobs(parts)
         deltas = [
             {"type": "transcript.text.delta", "delta": p, "logprobs": [lp]}
-            for p, lp in zip(pieces, probs, strict=True)
+            for p, lp in zip(parts, probs, strict=True)
         ]
         done["logprobs"] = probs
     else:
-        deltas = [{"type": "transcript.text.delta", "delta": p} for p in pieces]
-    deltas.append(done)
-    return [b"data: " + orjson.dumps(event) + b"\n\n" for event in deltas]
+        deltas = [{"type": "transcript.text.delta", "delta": p} for p in parts]
+    steps = [event(delta) for delta in deltas]
+    steps[-1] += event(done)
+    return steps
 
 
 async def _render(seconds: float, render: Callable[..., T], *args: Any) -> T:
@@ -223,6 +224,16 @@ async def _render(seconds: float, render: Callable[..., T], *args: Any) -> T:
     if seconds > THREAD_FROM_SECONDS:
         return await asyncio.to_thread(render, *args)
     return render(*args)
+
+
+async def _diarized(data: bytes, seconds: float, names: list[str], stream: bool) -> bytes | list[bytes]:
+    """The ``diarized_json`` answer (or stream steps) of the file ``data`` of ``seconds`` of audio."""
+    segments = _core.diarization(data, seconds, names)
+    text = "".join(segment[3] for segment in segments)
+    usage = token_usage(seconds, None, text)  # the diarize model takes no prompt
+    if stream:
+        return await _render(seconds, diarize.stream_steps, segments, text, usage)
+    return await _render(seconds, diarize.body, segments, seconds, text, usage)
 
 
 class Transcribe(Endpoint):
@@ -235,17 +246,21 @@ class Transcribe(Endpoint):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.monotonic()
         ctx, task = self.ctx, self.task
-        form = await multipart.read_small_form(Request(scope, receive), self.limit)
+        request = Request(scope, receive)
+        form = await multipart.read_small_form(request, self.limit, diarize.FIELD_LIMITS)
         model = multipart.text(form, "model", required=True)
         data, seconds, source = await _upload(form)
-        fmt = multipart.choice(form, "response_format", "json", FORMATS)
-        if model.startswith(JSON_ONLY_PREFIX) and fmt not in ("json", "text"):
+        formats = FORMATS if task == "transcribe" else TRANSLATION_FORMATS
+        fmt = multipart.choice(form, "response_format", "json", formats)
+        diarize.check_format(model, fmt)
+        if model.startswith(JSON_ONLY_PREFIX) and fmt not in diarize.FORMATS:
             raise bad_request(
                 f"response_format '{fmt}' is not compatible with {model}; use json or text.",
                 param="response_format",
                 code="unsupported_value",
             )
         stream = _stream(form, model, task)
+        names = diarize.check_params(form, model, seconds) if task == "transcribe" else []
         logprobs = task == "transcribe" and _logprobs(form, model, fmt, stream)
         temperature = multipart.number(form, "temperature", 0.0, 0.0, 1.0)
         granularities = set(
@@ -275,52 +290,27 @@ class Transcribe(Endpoint):
                     )
                 language = LANGUAGES[code]
         tokens = task == "transcribe" and not _whisper(model) and (stream or fmt == "json")
-        lat = ctx.latencies.for_request(model, overrides.from_scope(scope)) if stream else None
-        out_fmt = "text" if tokens else fmt  # a token-billed json answer is rendered here
-        body = _core.transcription(
-            data, seconds, out_fmt, task, language, temperature, "word" in granularities
-        )
         ctx.usage.record("audio_transcriptions", model, round(seconds))  # usage counts seconds
-        if tokens:
-            text = body.decode()[:-1]  # the "text" format ends with a newline
-            usage = token_usage(seconds, multipart.text(form, "prompt"), text)
-            if lat is not None:
-                events = await _render(seconds, stream_events, text, usage, logprobs)
-                await self._stream(scope, receive, send, events, lat, start, source)
-                return
-            body = await _render(seconds, json_body, text, usage, logprobs)
-        headers = {"x-fakeai-duration-source": source}
-        await Response(body, media_type=MEDIA_TYPES[fmt], headers=headers)(scope, receive, send)
-
-    async def _stream(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        events: list[bytes],
-        lat: LatencyProfile,
-        start: float,
-        source: str,
-    ) -> None:
-        """Send ``events`` at TTFT + i x ITL (the done event with the last delta), in one write when
-        the ITL is zero."""
-        ttft, itl = lat.ttft, lat.itl
-        if itl > 0:
-            steps = events
-            offsets = [ttft + i * itl for i in range(len(events) - 1)]
-            offsets.append(offsets[-1])
+        answer: bytes | list[bytes]
+        if fmt == "diarized_json":
+            answer = await _diarized(data, seconds, names, stream)
         else:
-            steps, offsets = [b"".join(events)], [ttft]
-        headers = [*SSE_HEADERS, (b"x-fakeai-duration-source", source.encode())]
-
-        async def start_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = headers
-            await send(message)
-
-        await pacing.send_stream(
-            receive, start_send, steps, offsets, start, self.ctx.ticker, body_send=body_send(scope, send)
-        )
+            out_fmt = "text" if tokens else fmt  # a token-billed json answer is rendered here
+            answer = _core.transcription(
+                data, seconds, out_fmt, task, language, temperature, "word" in granularities
+            )
+            if tokens:
+                text = answer.decode()[:-1]  # the "text" format ends with a newline
+                usage = token_usage(seconds, multipart.text(form, "prompt"), text)
+                render = stream_steps if stream else json_body
+                answer = await _render(seconds, render, text, usage, logprobs)
+        if isinstance(answer, list):  # a stream
+            lat = ctx.latencies.for_request(model, overrides.from_scope(scope))
+            extra = [(b"x-fakeai-duration-source", source.encode())]
+            await send_steps(ctx, scope, receive, send, answer, lat, start, extra)
+            return
+        headers = {"x-fakeai-duration-source": source}
+        await Response(answer, media_type=MEDIA_TYPES[fmt], headers=headers)(scope, receive, send)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

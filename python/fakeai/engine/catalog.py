@@ -114,6 +114,7 @@ WELL_KNOWN: tuple[ModelInfo, ...] = (
     _m("whisper-1", "openai", 4_096, TRANSCRIPTION),
     _m("gpt-4o-transcribe", "openai", 16_000, TRANSCRIPTION),
     _m("gpt-4o-mini-transcribe", "openai", 16_000, TRANSCRIPTION),
+    _m("gpt-4o-transcribe-diarize", "openai", 16_000, TRANSCRIPTION),
     _m("omni-moderation-latest", "openai", 32_768, MODERATION),
     _m("text-moderation-latest", "openai", 32_768, MODERATION),
     _m("sora-2", "openai", 4_096, VIDEO),

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Literal, overload
 
@@ -86,10 +87,13 @@ def _boundary(request: Request) -> bytes:
     return boundary
 
 
-async def read_small_form(request: Request, limit: int) -> FormData:
+async def read_small_form(
+    request: Request, limit: int, field_limits: Mapping[str, int] | None = None
+) -> FormData:
     """The whole form in memory, every file part an ``UploadFile``; the body may hold at most ``limit``
-    bytes (413 above ``--max-body-bytes``, as for a JSON body)."""
-    reader = _FormReader(None, "", limit)
+    bytes (413 above ``--max-body-bytes``, as for a JSON body), each text field
+    :data:`MAX_FIELD_BYTES` unless ``field_limits`` gives its name another bound (a 400 naming it)."""
+    reader = _FormReader(None, "", limit, field_limits)
     await reader.run(request, _boundary(request))
     return FormData(reader.items)
 
@@ -124,8 +128,11 @@ class _FormReader:
     at most ``limit`` bytes, and text fields to ``fields``. Without one (a small form): every part, in
     order, to ``items``, the whole body at most ``limit`` bytes."""
 
-    def __init__(self, store: Store | None, file_field: str, limit: int) -> None:
+    def __init__(
+        self, store: Store | None, file_field: str, limit: int, field_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.store, self.file_field, self.limit = store, file_field, limit
+        self.field_limits: Mapping[str, int] = field_limits or {}
         self.fields: dict[str, str] = {}
         self.items: list[tuple[str, str | UploadFile]] = []
         self.received = 0
@@ -245,7 +252,7 @@ class _FormReader:
             self.part.data += data[start:end]
             if self.store is None and self.part.filename is not None:
                 return  # a small form's file: the body's limit bounds it
-            if len(self.part.data) > MAX_FIELD_BYTES:
+            if len(self.part.data) > self.field_limits.get(self.part.name, MAX_FIELD_BYTES):
                 self.error = bad_request(f"Form field '{self.part.name}' is too long.", param=self.part.name)
 
     def on_part_end(self) -> None:

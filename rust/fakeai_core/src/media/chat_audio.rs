@@ -82,8 +82,13 @@ pub fn check<S: AsRef<str>>(transcripts: &[S], param: &str) -> Result<f64, Inval
 /// Audio output tokens of `transcript` spoken at speed 1: [`AUDIO_TOKENS_PER_SECOND`] a second of its
 /// speech, rounded up (rule 5 above).
 pub fn tokens(transcript: &str) -> u32 {
+    tokens_at(transcript, 1.0)
+}
+
+/// [`tokens`] of `text` spoken at `speed` (`/v1/audio/speech` bills its audio by the same rule).
+pub fn tokens_at(text: &str, speed: f64) -> u32 {
     let frame = (f64::from(SAMPLE_RATE) / AUDIO_TOKENS_PER_SECOND) as usize;
-    speech::samples(transcript, 1.0).div_ceil(frame) as u32
+    speech::samples(text, speed).div_ceil(frame) as u32
 }
 
 /// The `"id":"audio_..","data":"<base64 of file>","expires_at":..` fields of one `message.audio`,
@@ -153,6 +158,7 @@ mod tests {
         assert_eq!(tokens(&"a".repeat(30)), 40);
         let longest = "a".repeat((MAX_SECONDS * CHARS_PER_SECOND) as usize);
         assert_eq!(tokens(&longest), 16_384);
+        assert_eq!(tokens_at(&"a".repeat(30), 2.0), 20);
     }
 
     #[test]

@@ -1,9 +1,10 @@
-//! `speech(...)`, `probe_audio(...)` and `transcription(...)`: the audio endpoints' work.
+//! `speech(...)`, `speech_tokens(...)`, `probe_audio(...)`, `transcription(...)` and
+//! `diarization(...)`: the audio endpoints' work.
 
 use super::InvalidInput;
 use crate::invalid::Invalid;
 use crate::media::speech::{synthesize, SAMPLE_RATE};
-use crate::media::{aac, audio_probe, flac, ogg_opus, transcript, wav};
+use crate::media::{aac, audio_probe, chat_audio, diarize, flac, ogg_opus, transcript, wav};
 use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -35,6 +36,13 @@ pub(crate) fn speech<'py>(
     Ok(PyBytes::new(py, &file))
 }
 
+/// Audio output tokens of `text` spoken at `speed`: 20 a second of its speech, rounded up (the rule
+/// of a chat completion's spoken answer).
+#[pyfunction]
+pub(crate) fn speech_tokens(text: &str, speed: f64) -> u32 {
+    chat_audio::tokens_at(text, speed)
+}
+
 /// `(seconds, container)` of an audio file; container `unknown` means the duration is estimated
 /// from the size. A header claiming more than the file can hold raises `InvalidInput` about `file`.
 #[pyfunction]
@@ -58,10 +66,7 @@ pub(crate) fn transcription<'py>(
     temperature: f64,
     words: bool,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    if !(0.0..=audio_probe::MAX_SECONDS).contains(&duration) {
-        let message = format!("duration must be 0 to {} seconds", audio_probe::MAX_SECONDS);
-        return Err(Invalid::new("file", message).into());
-    }
+    check_duration(duration)?;
     let t = py.detach(|| transcript::transcribe(xxh3_64(data), duration));
     let body = match response_format {
         "text" => format!("{}\n", t.text).into_bytes(),
@@ -72,4 +77,42 @@ pub(crate) fn transcription<'py>(
         other => return Err(InvalidInput::new_err(format!("unknown response_format {other}"))),
     };
     Ok(PyBytes::new(py, &body))
+}
+
+fn check_duration(duration: f64) -> PyResult<()> {
+    if !(0.0..=audio_probe::MAX_SECONDS).contains(&duration) {
+        let message = format!("duration must be 0 to {} seconds", audio_probe::MAX_SECONDS);
+        return Err(Invalid::new("file", message).into());
+    }
+    Ok(())
+}
+
+/// The diarized transcript of the audio file `data` lasting `duration` seconds: one
+/// `(speaker, start, end, text)` per segment, in order, the texts joining into the transcript that
+/// [`transcription`] gives for the same file; speakers are labelled `A`, `B`... or with `names`
+/// (the request's known speakers, at most [`diarize::MAX_SPEAKERS`]).
+#[pyfunction]
+pub(crate) fn diarization(
+    py: Python<'_>,
+    data: &[u8],
+    duration: f64,
+    names: Vec<String>,
+) -> PyResult<Vec<(String, f64, f64, String)>> {
+    check_duration(duration)?;
+    if names.len() > diarize::MAX_SPEAKERS {
+        let message = format!("at most {} known speakers", diarize::MAX_SPEAKERS);
+        return Err(Invalid::new("known_speaker_names", message).into());
+    }
+    let key = xxh3_64(data);
+    Ok(py.detach(|| {
+        let t = transcript::transcribe(key, duration);
+        let who = diarize::speakers(key, t.segments.len(), names.len());
+        t.segments
+            .into_iter()
+            .zip(who)
+            .map(|(seg, i)| {
+                (diarize::label(i, &names), seg.start.min(duration), seg.end.min(duration), seg.text)
+            })
+            .collect()
+    }))
 }

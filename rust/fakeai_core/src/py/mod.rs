@@ -113,6 +113,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(audio::speech, m)?)?;
     m.add_function(wrap_pyfunction!(audio::probe_audio, m)?)?;
     m.add_function(wrap_pyfunction!(audio::transcription, m)?)?;
+    m.add_function(wrap_pyfunction!(audio::diarization, m)?)?;
+    m.add_function(wrap_pyfunction!(audio::speech_tokens, m)?)?;
     m.add_function(wrap_pyfunction!(moderation::moderation_scores, m)?)?;
     m.add_function(wrap_pyfunction!(moderation::image_moderation_scores, m)?)?;
     m.add_function(wrap_pyfunction!(rank::rank_logits, m)?)?;
