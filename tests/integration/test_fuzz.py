@@ -57,6 +57,12 @@ BASES: dict[str, dict] = {
         "session": {"type": "realtime", "model": "gpt-realtime", "instructions": "hi"},
     },
     "/v1/realtime/sessions": {"model": "gpt-4o-realtime-preview", "modalities": ["text"]},
+    "/v1/realtime/transcription_sessions": {
+        "input_audio_format": "pcm16",
+        "input_audio_transcription": {"model": "gpt-4o-transcribe", "language": "en", "prompt": "hi"},
+        "turn_detection": {"type": "server_vad", "threshold": 0.5, "silence_duration_ms": 500},
+        "client_secret": {"expires_at": {"anchor": "created_at", "seconds": 600}},
+    },
     "/v1/videos/extensions": {"prompt": "more", "seconds": "4", "video": {"id": "video_x"}},
     "/v1/audio/speech": {"model": "gpt-4o-mini-tts", "voice": "alloy", "input": "hi", "stream_format": "sse"},
     "/v1/moderations": {"input": "hi"},

@@ -119,7 +119,7 @@ def test_unknown_and_expired_secrets_are_refused(guarded: str) -> None:
             {"session": {"type": "realtime", "modalities": ["text"]}},
             "session.modalities",
         ),
-        ("/v1/realtime/client_secrets", {"session": {"type": "transcription"}}, "session.type"),
+        ("/v1/realtime/client_secrets", {"session": {"type": "translation"}}, "session.type"),
         ("/v1/realtime/client_secrets", {"session": {"instructions": "x"}}, "session.type"),
         ("/v1/realtime/client_secrets", {"session": {"type": "realtime", "model": 7}}, "session.model"),
         (

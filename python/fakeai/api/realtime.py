@@ -6,8 +6,12 @@ sends ``OpenAI-Beta: realtime=v1``, the beta one (``response.text.delta``, ``res
 ``response.audio_transcript.delta``, ``conversation.item.created``, session ``modalities``).
 
 Client events: ``session.update``, ``input_audio_buffer.append``/``commit``/``clear``,
-``conversation.item.create``, ``response.create``, ``response.cancel``. Turn detection is off (the
-client commits audio and asks for responses), so nothing is answered unasked. A response's text comes
+``conversation.item.create``, ``response.create``, ``response.cancel`` (and beta's
+``transcription_session.update``). Turn detection is off in conversation sessions (the client commits
+audio and asks for responses), so nothing is answered unasked. Committed audio is transcribed when the
+session configures an input transcription, and ``?intent=transcription`` (or a transcription client
+secret) opens a transcription session, which only transcribes (server VAD included): see
+:mod:`fakeai.api.realtime_transcription`. A response's text comes
 from :func:`fakeai.engine.render.chat` over the conversation (committed audio counts as a user turn of
 one token per 100 ms of PCM16 at 24 kHz); its deltas are sent at TTFT + i x ITL, audio deltas as
 PCM16 silence of 100 ms a piece. Every client mistake is an ``error`` event; the socket stays open.
@@ -39,7 +43,7 @@ import orjson
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from fakeai.api import realtime_secrets, realtime_session
+from fakeai.api import realtime_secrets, realtime_session, realtime_transcription
 from fakeai.api.realtime_conversation import Conversation
 from fakeai.api.realtime_session import new_id
 from fakeai.context import ServerContext
@@ -103,26 +107,51 @@ BETA: Dialect = {
 }
 
 
+#: Client events a transcription session refuses: it never answers, and holds only committed audio.
+NOT_IN_TRANSCRIPTION = ("response.create", "response.cancel", "conversation.item.create")
+
+
 class Session:
-    """One connection's state: the session settings, the conversation, the audio buffer."""
+    """One connection's state: the session settings, the conversation, the audio buffer.
+
+    A transcription session (``transcription``) has its own settings
+    (:func:`fakeai.api.realtime_session.transcription_defaults`) and refuses the events that would
+    make or need a response (:data:`NOT_IN_TRANSCRIPTION`); see :mod:`fakeai.api.realtime_transcription`.
+    """
 
     def __init__(
-        self, ctx: ServerContext, ws: WebSocket, model: str, beta: bool, config: dict[str, Any] | None = None
+        self,
+        ctx: ServerContext,
+        ws: WebSocket,
+        model: str,
+        beta: bool,
+        config: dict[str, Any] | None = None,
+        transcription: bool = False,
     ) -> None:
         self.ctx, self.ws, self.beta = ctx, ws, beta
         self.key = ws.scope.get(ws_gateway.KEY)
         self.names = BETA if beta else GA
-        self.params = Names(beta)
+        self.models = realtime_transcription.models(ctx.catalog)
+        self.params = Names(beta, self.models, realtime_transcription.LANGUAGES)
         self.conversation = Conversation()
-        #: Bytes in the input audio buffer (the samples themselves are never read).
-        self.audio_bytes = 0
+        self.transcription = transcription
+        #: The input audio buffer, and the transcriptions of what was committed.
+        self.input = realtime_transcription.InputAudio(self, transcription)
         self.send_lock = asyncio.Lock()
         self.responding: asyncio.Task[None] | None = None
         #: Set by :meth:`close`: a response cancelled from then on stops without its ``*.done`` events.
         self.closing = False
-        self.session = realtime_session.defaults(model, beta)
+        if transcription:
+            self.session = realtime_session.transcription_defaults(beta)
+        else:
+            self.session = realtime_session.defaults(model, beta)
         if config:
             realtime_session.apply(self.session, config)
+
+    @property
+    def created_event(self) -> str:
+        """The event announcing the session (beta's transcription sessions have their own)."""
+        return "transcription_session.created" if self.transcription and self.beta else "session.created"
 
     async def close(self) -> None:
         """End the session: cancel its response and wait for it to end, then close the socket here.
@@ -139,6 +168,7 @@ class Session:
         if task is not None:
             task.cancel()
             await asyncio.wait((task,))
+        await self.input.close()
         if self.ws.application_state == WebSocketState.CONNECTED:
             with contextlib.suppress(WebSocketDisconnect):  # the socket failed under the close
                 await self.ws.close()
@@ -178,7 +208,15 @@ class Session:
             return
         kind, event_id = event["type"], event.get("event_id")
         handler = getattr(self, "on_" + kind.replace(".", "_"), None)
-        if handler is None:
+        if self.transcription and kind in NOT_IN_TRANSCRIPTION:
+            await self.error(
+                f"'{kind}' is not supported in a transcription session: it transcribes the committed "
+                "audio and never generates responses.",
+                param="type",
+                event_id=event_id,
+            )
+            return
+        if handler is None or (kind == "transcription_session.update" and not self.beta):
             await self.error(
                 f"Unknown client event type '{kind}'.",
                 code="invalid_event_type",
@@ -194,12 +232,19 @@ class Session:
             )
 
     async def on_session_update(self, event: dict[str, Any]) -> None:
+        await self.update(event, "session.updated")
+
+    async def on_transcription_session_update(self, event: dict[str, Any]) -> None:
+        """Beta's update of a transcription session (GA updates one with ``session.update``)."""
+        await self.update(event, "transcription_session.updated")
+
+    async def update(self, event: dict[str, Any], answer: str) -> None:
         changes = event.get("session")
         if not isinstance(changes, dict):
             raise ApiError(400, "'session' must be an object.", param="session")
-        self.params.check_session(changes)
+        realtime_transcription.check_update(self, changes, answer)
         realtime_session.apply(self.session, changes)
-        await self.send("session.updated", session=self.session)
+        await self.send(answer, session=self.session)
 
     async def on_input_audio_buffer_append(self, event: dict[str, Any]) -> None:
         audio = event.get("audio")
@@ -209,7 +254,7 @@ class Session:
             chunk = base64.b64decode(audio, validate=True)
         except ValueError:  # binascii.Error, or a character outside ASCII
             raise ApiError(400, "'audio' must be base64-encoded PCM16.", param="audio") from None
-        if self.audio_bytes + len(chunk) > MAX_BUFFER_BYTES:
+        if self.input.bytes + len(chunk) > MAX_BUFFER_BYTES:
             raise ApiError(
                 400,
                 f"The input audio buffer is full: it holds at most {MAX_BUFFER_BYTES} bytes; commit or "
@@ -217,32 +262,42 @@ class Session:
                 code="input_audio_buffer_full",
                 param="audio",
             )
-        self.audio_bytes += len(chunk)
+        await self.input.append(chunk)
 
     async def on_input_audio_buffer_clear(self, event: dict[str, Any]) -> None:
-        self.audio_bytes = 0
+        self.input.clear()
         await self.send("input_audio_buffer.cleared")
 
     async def on_input_audio_buffer_commit(self, event: dict[str, Any]) -> None:
-        if self.audio_bytes < AUDIO_BYTES_PER_TOKEN:
+        await self.commit()
+
+    def new_item_id(self) -> str:
+        return new_id("item_")
+
+    async def commit(self, item_id: str | None = None) -> None:
+        """Commit the input audio buffer as a user item (``item_id``: the id server VAD announced),
+        and transcribe it if the session says how."""
+        if self.input.ms(self.input.bytes) < 100:
+            if item_id is not None:  # server VAD heard too little: the audio stays in the buffer
+                return
             raise ApiError(
                 400,
                 "Error committing input audio buffer: buffer too small; at least 100ms of audio is needed.",
                 code="input_audio_buffer_commit_empty",
             )
         item: dict[str, Any] = {
-            "id": new_id("item_"),
+            "id": item_id or self.new_item_id(),
             "object": "realtime.item",
             "type": "message",
             "role": "user",
             "status": "completed",
             "content": [{"type": "input_audio", "transcript": None}],
         }
-        tokens = self.audio_bytes // AUDIO_BYTES_PER_TOKEN
-        self.audio_bytes = 0
+        tokens = self.input.ms(self.input.bytes) // 100  # one a 100 ms
         previous = self.conversation.last_id()
         await self.send("input_audio_buffer.committed", previous_item_id=previous, item_id=item["id"])
         await self.item_created(item, tokens)
+        self.input.committed(item)  # empties the buffer; the transcription's events follow
 
     async def on_conversation_item_create(self, event: dict[str, Any]) -> None:
         item = event.get("item")
@@ -439,15 +494,22 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
     async def realtime(ws: WebSocket) -> None:
         model = ws.query_params.get("model")
         beta = "realtime=v1" in ws.headers.get("openai-beta", "")
+        # ?intent=transcription (or a transcription secret): a transcription session, which has no model
+        transcription = ws.query_params.get("intent") == "transcription"
         presented = ws_gateway.presented_key(ws.scope)
         secret = realtime_secrets.live(ctx.store, presented) if presented else None
         config = None
         if secret is not None:  # a client secret's session (see fakeai.api.realtime_secrets)
             model = model or secret["model"]
-            config = secret["session"] if secret["beta"] == beta else None
+            secret_transcription = secret.get("kind") == realtime_secrets.TRANSCRIPTION
+            transcription = transcription or secret_transcription
+            same = secret["beta"] == beta and secret_transcription == transcription
+            config = secret["session"] if same else None
         offered = ws_gateway.subprotocols(ws.scope)
         await ws.accept(subprotocol="realtime" if "realtime" in offered else None)
-        if not model:
+        if transcription:
+            model = model or ""
+        elif not model:
             await ws.send_text(
                 orjson.dumps(
                     {
@@ -465,10 +527,11 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
             )
             await ws.close(1008)
             return
-        ctx.catalog.resolve(model)
-        session = Session(ctx, ws, model, beta, config)
+        if not transcription:
+            ctx.catalog.resolve(model)
+        session = Session(ctx, ws, model, beta, config, transcription)
         try:
-            await session.send("session.created", session=session.session)
+            await session.send(session.created_event, session=session.session)
             while True:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":

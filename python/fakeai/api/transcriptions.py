@@ -46,7 +46,6 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from fakeai import _core
-from fakeai.api import audio_stream
 from fakeai.api import transcription_diarize as diarize
 from fakeai.api.audio_stream import event, pieces, send_steps
 from fakeai.context import ServerContext
@@ -67,8 +66,6 @@ AUDIO_TOKENS_PER_SECOND = 10
 #: Audio longer than this (10 minutes, ~1,800 pieces) has its token-billed answer rendered on a thread.
 THREAD_FROM_SECONDS = 600.0
 
-#: A stream's deltas, also read from here by the modules that stream transcripts.
-PIECE = audio_stream.PIECE
 T = TypeVar("T")
 LANGUAGES = {
     "en": "english",

@@ -13,12 +13,14 @@ the object ``session.created`` gave them).
 
 from __future__ import annotations
 
+from collections.abc import Container
 from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import Meta
 
 from fakeai.errors import bad_request
+from fakeai.schemas import realtime_transcription
 
 GA_SESSION = frozenset(
     {
@@ -104,8 +106,16 @@ MODALITIES = ("text", "audio")
 class Names:
     """One protocol's parameter names: what its sessions and responses accept."""
 
-    def __init__(self, beta: bool) -> None:
+    def __init__(
+        self,
+        beta: bool,
+        models: Container[str] = realtime_transcription.MODELS,
+        languages: Container[str] = ("en",),
+    ) -> None:
+        """``models`` and ``languages``: what an input audio transcription may name (see
+        :mod:`fakeai.schemas.realtime_transcription`)."""
         self.beta = beta
+        self.models, self.languages = models, languages
         self.session = BETA_SESSION if beta else GA_SESSION
         self.response = BETA_RESPONSE if beta else GA_RESPONSE
         self.modalities = "modalities" if beta else "output_modalities"
@@ -117,8 +127,22 @@ class Names:
         as the beta ``POST /v1/realtime/sessions`` sends them)."""
         self._check(changes, self.session | READ_ONLY, where)
         if not self.beta and changes.get("type", "realtime") != "realtime":
+            hint = (
+                " A transcription session is opened with '?intent=transcription' or a transcription "
+                "client secret."
+                if changes.get("type") == "transcription"
+                else ""
+            )
             raise bad_request(
-                f"'{where}type' must be 'realtime'.", param=f"{where}type", code="invalid_value"
+                f"'{where}type' must be 'realtime'.{hint}", param=f"{where}type", code="invalid_value"
+            )
+        if self.beta:
+            realtime_transcription.check_input(changes, where, True, self.models, self.languages)
+            return
+        inputs = realtime_transcription.ga_input(changes, where)
+        if inputs is not None:
+            realtime_transcription.check_input(
+                inputs, f"{where}audio.input.", False, self.models, self.languages
             )
 
     def check_response(self, options: dict[str, Any]) -> None:
@@ -183,3 +207,10 @@ class ClientSecretConfig(msgspec.Struct, forbid_unknown_fields=True):
     """The beta ``POST /v1/realtime/sessions``' ``client_secret``."""
 
     expires_after: ExpiresAfter | None = None
+
+
+class TranscriptionClientSecretConfig(msgspec.Struct, forbid_unknown_fields=True):
+    """The beta ``POST /v1/realtime/transcription_sessions``' ``client_secret`` (which names its expiry
+    ``expires_at``)."""
+
+    expires_at: ExpiresAfter | None = None
