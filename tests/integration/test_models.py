@@ -92,3 +92,13 @@ def test_auto_registration_is_bounded(start_server):
             assert [m["id"] for m in listed if m["id"].startswith("org/")] == ["org/one", "org/two"]
             r = fresh_get(url, "/v1/models/org/three")
             assert r.status_code == 404 and r.json()["error"]["code"] == "model_not_found"
+
+
+@pytest.mark.parametrize("model", ["gpt-4o\n", " gpt-4o", "gpt-4o ", "a\x00b", "\t"])
+def test_ids_with_control_characters_or_outer_spaces_are_refused(http, model):
+    """Such an id would be registered and listed, but its URL could never retrieve it."""
+    r = http.post(
+        "/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": "hi"}]}
+    )
+    assert r.status_code == 400 and r.json()["error"]["param"] == "model", r.text
+    assert model not in [m["id"] for m in http.get("/v1/models").json()["data"]]

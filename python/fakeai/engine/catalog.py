@@ -175,13 +175,13 @@ def _registrable(model_id: str) -> bool:
 
 
 #: A snapshot's date suffix (OpenAI's ``-2025-04-16``).
-SNAPSHOT = re.compile(r"-\d{4}-\d{2}-\d{2}$")
+SNAPSHOT = re.compile(r"-[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 #: OpenAI families by id, first match wins: (pattern, context window, capabilities).
 _FAMILIES: tuple[tuple[re.Pattern[str], int, frozenset[str]], ...] = (
     (re.compile(r"^gpt-.*audio"), 128_000, CHAT | {"audio"}),
-    (re.compile(r"^gpt-([5-9]|\d\d)(\.\d+)?(-[a-z]+)?-chat"), 128_000, VISION),
-    (re.compile(r"^gpt-([5-9]|\d\d)(\.\d+)?(-|$)"), 400_000, REASONING | {"vision"}),
-    (re.compile(r"^o[1-9](-|$)"), 200_000, REASONING | {"vision"}),
+    (re.compile(r"^gpt-([5-9]|[0-9]{2})(\.[0-9]+)?(-[a-z]+)?-chat"), 128_000, VISION),
+    (re.compile(r"^gpt-([5-9]|[0-9]{2})(\.[0-9]+)?(-|\Z)"), 400_000, REASONING | {"vision"}),
+    (re.compile(r"^o[1-9](-|\Z)"), 200_000, REASONING | {"vision"}),
 )
 _KNOWN = {m.id: m for m in WELL_KNOWN}
 

@@ -16,7 +16,12 @@ from fakeai.errors import ApiError, bad_request
 INT32_MAX = 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
-ModelId = Annotated[str, Meta(min_length=1, max_length=512)]
+#: A model id: 1-512 characters, no control characters, no whitespace at either end (an id such as
+#: ``"gpt-4o\n"`` would otherwise be registered and listed, but never retrieved by its URL).
+ModelId = Annotated[
+    str,
+    Meta(min_length=1, max_length=512, pattern=r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?\Z"),
+]
 PositiveInt = Annotated[int, Meta(ge=1, le=INT32_MAX)]
 #: A count that may be 0 (``min_tokens``, a legacy completion's ``max_tokens``, ``top_k``).
 Count = Annotated[int, Meta(ge=0, le=INT32_MAX)]
@@ -28,7 +33,7 @@ ChoiceCount = Annotated[int, Meta(ge=1, le=128)]
 #: ``logit_bias``: token ids (as strings) to biases from -100 to 100, as OpenAI checks them; at most
 #: 1,024 entries (accepted and otherwise ignored).
 LogitBias = Annotated[
-    dict[Annotated[str, Meta(pattern=r"^[0-9]{1,10}$")], Annotated[float, Meta(ge=-100, le=100)]],
+    dict[Annotated[str, Meta(pattern=r"^[0-9]{1,10}\Z")], Annotated[float, Meta(ge=-100, le=100)]],
     Meta(max_length=1024),
 ]
 #: ``metadata`` as OpenAI checks it: at most 16 pairs, keys up to 64 characters, values up to 512
