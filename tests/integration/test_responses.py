@@ -484,3 +484,31 @@ def test_input_tokens_bad_inputs(client: openai.OpenAI, http: httpx.Client) -> N
     assert error({"input": [{"type": {"a": 1}}]})["message"] == "Unsupported input item type: an object."
     with pytest.raises(openai.NotFoundError):
         client.responses.input_tokens.count(model="gpt-4o", input="hi", conversation="conv_nope")
+
+
+def test_items_sent_back_are_checked_and_stored_with_their_types_fields(
+    client: openai.OpenAI, http: httpx.Client
+) -> None:
+    """A wrongly typed field of a function call, its output, a reasoning or file-search item is a 400
+    naming it; a field its type does not have is dropped, so the items listed back parse as the SDK's."""
+    call = {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": "{}"}
+    for field, value in [("arguments", 5), ("name", {"a": 1}), ("status", "bogus"), ("call_id", None)]:
+        r = http.post("/v1/responses", json={"model": "gpt-4o", "input": [{**call, field: value}]})
+        assert r.status_code == 400 and r.json()["error"]["param"] == f"input[0].{field}", r.text
+    output = {"type": "function_call_output", "call_id": "c1", "output": "sunny", "created_by": 123}
+    bad = http.post("/v1/responses", json={"model": "gpt-4o", "input": [{**output, "output": 7}]})
+    assert bad.json()["error"]["param"] == "input[0].output"
+    summary = http.post(
+        "/v1/responses", json={"model": "gpt-4o", "input": [{"type": "reasoning", "summary": 5}]}
+    )
+    assert summary.json()["error"]["param"] == "input[0].summary"
+    r = client.responses.create(model="gpt-4o", input=[{**call, "extra": {"x": 1}}, output])  # type: ignore[list-item]
+    raw = http.get(f"/v1/responses/{r.id}/input_items", params={"order": "asc"}).json()["data"]
+    assert [sorted(i) for i in raw] == [
+        ["arguments", "call_id", "id", "name", "status", "type"],
+        ["call_id", "id", "output", "status", "type"],
+    ]
+    assert [i.type for i in client.responses.input_items.list(r.id, order="asc")] == [
+        "function_call",
+        "function_call_output",
+    ]

@@ -37,7 +37,7 @@ import msgspec
 import orjson
 
 from fakeai import _core
-from fakeai.engine import compaction, render, vector_index
+from fakeai.engine import compaction, render, response_items, vector_index
 from fakeai.errors import ApiError, bad_request, not_found, shown
 from fakeai.schemas.chat import ChatRequest, Message
 from fakeai.schemas.common import check_metadata
@@ -105,14 +105,9 @@ def input_items(value: str | list[dict[str, Any]], param: str = "input") -> list
                     "status": "completed",
                 }
             )
-        elif kind == "compaction":  # what POST /v1/responses/compact wrote: only its blob is read
-            compaction.opened(item.get("encrypted_content"), f"{param}[{i}].encrypted_content")
-            items.append({**item, "id": given or item_id("cmp")})
-        elif kind in ("function_call_output", "function_call", "file_search_call", "reasoning"):
-            if kind == "function_call_output" and not isinstance(item.get("call_id"), str):
-                raise bad_request(f"'{param}[{i}].call_id' is required.", param=f"{param}[{i}].call_id")
-            status = {} if kind == "reasoning" else {"status": "completed"}
-            items.append({**status, **item, "id": given or item_id("rs" if kind == "reasoning" else "fc")})
+        elif isinstance(kind, str) and kind in response_items.FIELDS:  # checked, and stored with the SDK type's fields only
+            prefix = {"reasoning": "rs", "compaction": "cmp"}.get(kind, "fc")
+            items.append(response_items.checked(kind, item, given or item_id(prefix), f"{param}[{i}]"))
         else:
             raise bad_request(f"Unsupported input item type: {shown(kind)}.", param=f"{param}[{i}].type")
     if not items:

@@ -1,0 +1,121 @@
+"""The Responses input items other than messages that a client sends back (``function_call``,
+``function_call_output``, ``reasoning``, ``file_search_call``, ``compaction``): each is checked
+against the fields the SDK's input types give it, and stored with those fields only.
+
+An item is stored as it is read, and ``GET /v1/responses/{id}/input_items`` and a conversation's
+items answer it again, so a field of the wrong type (``arguments: 5``) would come back out in a shape
+the SDK cannot read. A field of the wrong type is a 400 naming it; a field the type does not have is
+dropped, not refused, so output items sent back whole (``input += response.output``, with whatever
+fields a newer API adds) still work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fakeai.engine import compaction
+from fakeai.errors import bad_request
+from fakeai.store import Obj
+
+Check = Callable[[object], bool]
+
+
+def _string(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _optional_string(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _objects(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, dict) for v in value)
+
+
+def _output(value: object) -> bool:
+    return isinstance(value, str) or _objects(value)
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _summary(value: object) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, dict) and isinstance(v.get("text"), str) for v in value
+    )
+
+
+def _one_of(*allowed: str) -> Check:
+    """One of ``allowed``, or null (an output item dumped by the SDK sends its unset fields as null)."""
+    return lambda value: value is None or value in allowed
+
+
+_STATUS = _one_of("in_progress", "completed", "incomplete")
+
+#: Per item type: its fields (``type`` and ``id`` aside) with their check, and which are required.
+FIELDS: dict[str, tuple[dict[str, Check], frozenset[str]]] = {
+    "function_call": (
+        {
+            "call_id": _string,
+            "name": _string,
+            "arguments": _string,
+            "namespace": _optional_string,
+            "status": _STATUS,
+            "caller": lambda v: v is None or isinstance(v, dict),
+        },
+        frozenset({"call_id", "name", "arguments"}),
+    ),
+    "function_call_output": (
+        {
+            "call_id": _string,
+            "output": _output,
+            "name": _optional_string,
+            "namespace": _optional_string,
+            "status": _STATUS,
+            "caller": lambda v: v is None or isinstance(v, dict),
+        },
+        frozenset({"call_id", "output"}),
+    ),
+    "reasoning": (
+        {
+            "summary": _summary,
+            "content": lambda v: v is None or _objects(v),
+            "encrypted_content": _optional_string,
+            "status": _STATUS,
+        },
+        frozenset({"summary"}),
+    ),
+    "file_search_call": (
+        {
+            "queries": _strings,
+            "status": _one_of("in_progress", "searching", "completed", "incomplete", "failed"),
+            "results": lambda v: v is None or _objects(v),
+        },
+        frozenset(),
+    ),
+    # its blob is read by compaction.opened, which names a bad one with OpenAI's code
+    "compaction": ({"encrypted_content": lambda v: True}, frozenset()),
+}
+
+
+def checked(kind: str, item: Obj, item_id: str, where: str) -> Obj:
+    """The stored form of ``item`` (a ``kind`` item at ``where``, e.g. ``input[2]``) under ``item_id``:
+    its known fields, each of the right type (else a 400 naming it), the required ones present."""
+    fields, required = FIELDS[kind]
+    out: Obj = {"type": kind, "id": item_id}
+    for name, check in fields.items():
+        if item.get(name) is None and name not in required:  # absent, or null: not stored
+            continue
+        if name not in item:
+            if name in required:
+                raise bad_request(f"Missing required parameter: '{where}.{name}'.", param=f"{where}.{name}")
+            continue
+        if not check(item[name]):
+            raise bad_request(f"Invalid value for '{where}.{name}'.", param=f"{where}.{name}")
+        out[name] = item[name]
+    if kind == "compaction":  # only a blob fakeai wrote is read
+        compaction.opened(out.get("encrypted_content"), f"{where}.encrypted_content")
+    elif kind != "reasoning":
+        out.setdefault("status", "completed")
+    return out
