@@ -5,8 +5,9 @@ embedding model when it is used for embeddings), as passthrough gateways and vLL
 unknown id of a known family is given that family's window and capabilities (:func:`_family`): a dated
 snapshot (``gpt-4o-2024-08-06``, ``o3-mini-2025-01-31``) those of its model, OpenAI's GPT-5-and-later
 and o-series ids (``gpt-5.4-mini``, ``o1-pro-2025-03-19``) those of a reasoning model with vision, their
-``-chat`` ids (``gpt-5.2-chat-latest``) those of a chat model with vision; so ``reasoning_effort`` and
-image input work with the model ids the SDK names, whatever its version.
+``-chat`` ids (``gpt-5.2-chat-latest``) those of a chat model with vision, and Anthropic's ``claude-``
+ids a 200,000-token window and vision; so ``reasoning_effort`` and image input work with the model ids
+the SDKs name, whatever their version.
 
 Registrations are server-wide: they live in a shared-memory table (one row per id: its kind and its
 registration number), so whichever granian worker answers, ``GET /v1/models`` lists the same models in
@@ -182,6 +183,8 @@ _FAMILIES: tuple[tuple[re.Pattern[str], int, frozenset[str]], ...] = (
     (re.compile(r"^gpt-([5-9]|[0-9]{2})(\.[0-9]+)?(-[a-z]+)?-chat"), 128_000, VISION),
     (re.compile(r"^gpt-([5-9]|[0-9]{2})(\.[0-9]+)?(-|\Z)"), 400_000, REASONING | {"vision"}),
     (re.compile(r"^o[1-9](-|\Z)"), 200_000, REASONING | {"vision"}),
+    # Anthropic's: a 200,000-token window and vision (thinking is a request parameter, not a model's)
+    (re.compile(r"^claude-"), 200_000, VISION),
 )
 _KNOWN = {m.id: m for m in WELL_KNOWN}
 
@@ -193,7 +196,9 @@ def _family(model_id: str, kind: int) -> ModelInfo | None:
         return ModelInfo(model_id, base.owned_by, base.context_length, base.capabilities, base.embedding_dims)
     for pattern, context, capabilities in _FAMILIES if kind == _CHAT else ():
         if pattern.match(model_id):
-            return ModelInfo(model_id, "openai", context, capabilities)
+            return ModelInfo(
+                model_id, "anthropic" if model_id.startswith("claude-") else "openai", context, capabilities
+            )
     return None
 
 

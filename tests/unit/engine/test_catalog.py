@@ -43,6 +43,7 @@ def test_unknown_ids_register_on_first_use(table_path):
         ("o1-pro-2025-03-19", 200_000, {"reasoning", "vision"}),
         ("gpt-5.3-chat-latest", 128_000, {"vision"}),
         ("gpt-4o-mini-audio-preview-2024-12-17", 128_000, {"audio"}),
+        ("claude-sonnet-4-5-20250929", 200_000, {"vision"}),
         ("gpt-4.5-preview", 131_072, set()),  # no family: chat defaults
         ("gpt-image-1-2025-04-23", 131_072, set()),  # a snapshot of a media model: chat defaults
     ],
