@@ -357,9 +357,9 @@ class Pacer:
 class MessagesCall:
     """What every Anthropic Messages request of one model is rendered with: the model's
     :class:`ChatCall` (timing, lengths, and on the live path the cluster, engine and meter), held once.
-    ``call(request, now=, tool=, tools_tokens=)`` renders the decoded ``MessagesRequest`` that arrived
-    at ``now`` (its system prompt's tokens and ``tools_tokens`` counted as input; ``tool`` is
-    ``(name, input_json)`` for a tool call). The Rust hot path keeps one per model."""
+    ``call(request, now=, tool=)`` renders the decoded ``MessagesRequest`` that arrived at ``now``
+    (its whole prompt counted as input, its ``thinking`` honoured; ``tool`` is ``(name, input_json)``
+    for a tool call). The Rust hot path keeps one per model."""
 
     def __new__(cls, call: ChatCall) -> MessagesCall: ...
     def __call__(
@@ -368,12 +368,12 @@ class MessagesCall:
         *,
         now: float = 0.0,
         tool: tuple[str, str] | None = None,
-        tools_tokens: int = 0,
     ) -> Answer: ...
 
-def messages_input_tokens(request: Any, tools_tokens: int = 0) -> int:
+def messages_input_tokens(request: Any) -> int:
     """The input tokens a decoded Messages (or count-tokens) request is charged, as its
-    ``usage.input_tokens`` reports them: messages, system prompt and ``tools_tokens``."""
+    ``usage.input_tokens`` reports them without prompt caching: tools, system prompt and messages,
+    every kind of block counted. Raises ``InvalidInput`` for a bad image or PDF, or a bad ``thinking``."""
 
 @final
 class RateLimiter:

@@ -23,6 +23,7 @@ from fakeai.api import (
     hot,
     images,
     lora,
+    message_batches,
     messages,
     metrics,
     models,
@@ -51,6 +52,7 @@ from fakeai.context import ServerContext
 from fakeai.engine.background import Poller
 from fakeai.engine.batches import BatchRunner
 from fakeai.engine.fine_tuning import FineTuningRunner
+from fakeai.engine.message_batches import MessageBatchRunner
 from fakeai.engine.vector_index import IndexRunner
 from fakeai.errors import exception_handlers
 from fakeai.gateway.middleware import middleware as gateway_middleware
@@ -68,6 +70,7 @@ API_MODULES = (
     completions,
     embeddings,
     messages,
+    message_batches,
     models,
     health,
     tokenize,
@@ -126,6 +129,7 @@ def create_app(settings: Settings | None = None) -> HotApp | HotRoutes:
     middleware += pod_headers.middleware(ctx.settings)
     jobs = [
         BatchRunner(ctx).job(),
+        MessageBatchRunner(ctx).job(),
         IndexRunner(ctx.store).job(),
         FineTuningRunner(ctx.store, ctx.settings.fine_tune_duration_s).job(),
     ]

@@ -2,7 +2,10 @@
 
 Every error a client can cause is an HTTP 4xx whose body is
 ``{"error": {"message", "type", "param", "code"}}``; an unexpected exception is a 500 with the same
-envelope (and a logged traceback), never a bare text page.
+envelope (and a logged traceback), never a bare text page. An Anthropic request (a path under
+``/v1/messages``, or any request with an ``anthropic-version`` header) gets Anthropic's envelope
+instead, ``{"type": "error", "error": {"type", "message"}}`` (:func:`anthropic_error`), for an
+unknown path or method too.
 """
 
 from __future__ import annotations
@@ -97,15 +100,28 @@ def not_found(what: str, id: str, param: str | None = None) -> ApiError:
     return ApiError(404, f"No {what} found with id '{id}'.", param=param, code="not_found")
 
 
+class InvalidJson(ApiError):
+    """The 400 of a body that is not JSON. Its ``message`` is Anthropic's words (which name no API:
+    ``The request body is not valid JSON: ...``); OpenAI's envelope (:meth:`body`) has OpenAI's."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(400, f"The request body is not valid JSON: {detail}", code="invalid_json")
+        self.openai_message = (
+            "We could not parse the JSON body of your request. The OpenAI API expects a JSON payload, "
+            f"but what was sent was not valid JSON ({detail})."
+        )
+
+    def body(self) -> bytes:
+        return orjson.dumps(
+            {"error": {"message": self.openai_message, "type": self.type, "param": None, "code": self.code}}
+        )
+
+
 def invalid_body(exc: msgspec.DecodeError) -> ApiError:
     """Turn a msgspec decode/validation error into a 400 that names the offending parameter."""
     text = str(exc)
     if not isinstance(exc, msgspec.ValidationError):
-        return bad_request(
-            "We could not parse the JSON body of your request. The OpenAI API expects a JSON payload, "
-            f"but what was sent was not valid JSON ({text}).",
-            code="invalid_json",
-        )
+        return InvalidJson(text)
     at = _AT.search(text)
     path = at.group(1).replace("[...]", "") if at else ""  # a mapping's value: the mapping is named
     absent = _MISSING.search(text)
@@ -135,6 +151,46 @@ def rejected(exc: ValueError, param: str | None = None) -> ApiError:
     return bad_request(f"Invalid '{param}': {exc}.", param=param)
 
 
+#: The paths of Anthropic's API (Messages, token counting, Message Batches).
+ANTHROPIC_PATH = "/v1/messages"
+#: Anthropic's status for an overloaded service (the SDK's ``OverloadedError``).
+OVERLOADED = 529
+#: Anthropic's error ``type`` by status; any other 4xx is ``invalid_request_error``, 5xx ``api_error``.
+ANTHROPIC_TYPES = {
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    OVERLOADED: "overloaded_error",
+}
+
+
+def anthropic_error(e: ApiError) -> tuple[int, Mapping[str, object]]:
+    """``(status, body)`` of ``e`` as Anthropic answers it: ``{"type": "error", "error": {"type",
+    "message"}}``, the parameter named at the message's head (``max_tokens: ...``), a body that is not
+    JSON in Anthropic's words (:class:`InvalidJson`), and an overloaded engine (code ``overloaded``) a 529, not a 503."""
+    status = OVERLOADED if e.code == "overloaded" else e.status
+    kind = ANTHROPIC_TYPES.get(status) or ("api_error" if status >= 500 else "invalid_request_error")
+    if e.param and not e.message.startswith(e.param):
+        message = f"{e.param}: {e.message}"
+    else:
+        message = e.message
+    return status, {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def anthropic_response(e: ApiError) -> Response:
+    status, body = anthropic_error(e)
+    return Response(orjson.dumps(body), status, headers=e.headers, media_type="application/json")
+
+
+def is_anthropic(request: Request) -> bool:
+    """Whether ``request`` is Anthropic's API's: a path under ``/v1/messages`` or an
+    ``anthropic-version`` header (what Anthropic's SDKs send on every request)."""
+    return request.url.path.startswith(ANTHROPIC_PATH) or "anthropic-version" in request.headers
+
+
 async def _on_api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return exc.response()
@@ -149,13 +205,13 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
         error = ApiError(405, f"Method not allowed ({where})", code="method_not_allowed", headers=exc.headers)
     else:
         error = ApiError(exc.status_code, str(exc.detail), headers=exc.headers)
-    return error.response()
+    return anthropic_response(error) if is_anthropic(request) else error.response()
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     error = ApiError(500, "The server had an error while processing your request.", type="server_error")
-    return error.response()
+    return anthropic_response(error) if is_anthropic(request) else error.response()
 
 
 exception_handlers = {

@@ -39,6 +39,11 @@ BASES: dict[str, dict] = {
     "/v1/embeddings": {"model": "text-embedding-3-small", "input": "hi"},
     "/v1/messages": {"model": "claude-3-5-sonnet", "max_tokens": 4, "messages": HI},
     "/v1/messages/count_tokens": {"model": "claude-3-5-sonnet", "messages": HI},
+    "/v1/messages/batches": {
+        "requests": [
+            {"custom_id": "a", "params": {"model": "claude-3-5-sonnet", "max_tokens": 4, "messages": HI}}
+        ]
+    },
     "/v1/responses": {"model": "gpt-4o", "input": "hi", "max_output_tokens": 16},
     "/v1/responses/input_tokens": {
         "model": "gpt-4o",
@@ -89,6 +94,8 @@ BASES: dict[str, dict] = {
     "/generate_stream": {"inputs": "hi", "parameters": {"max_new_tokens": 4, "top_n_tokens": 2}},
     "/": {"inputs": "hi", "stream": True, "parameters": {"max_new_tokens": 4}},
 }
+#: The header of Anthropic's requests (its SDK sends it on every request).
+ANTHROPIC = {"anthropic-version": "2023-06-01"}
 #: Text Generation Inference's routes, which answer errors in TGI's envelope.
 TGI_ROUTES = ("/generate", "/generate_stream", "/")
 FIELDS = sorted(
@@ -247,6 +254,11 @@ def fuzzed() -> Iterator[tuple[httpx.Client, dict[str, list[str]]]]:
             ],
             "project_id": [c.post("/v1/organization/projects", json={"name": "p"}).json()["id"]],
             "model_id": ["gpt-4o"],
+            "message_batch_id": [
+                c.post("/v1/messages/batches", json=BASES["/v1/messages/batches"], headers=ANTHROPIC).json()[
+                    "id"
+                ]
+            ],
             "video_id": [c.post("/v1/videos", json={"prompt": "a cat", "size": "1280x720"}).json()["id"]],
         }
         yield c, ids
@@ -314,8 +326,8 @@ def requests(draw: st.DrawFn, ids: dict[str, list[str]]) -> tuple[str, str, dict
     if method in ("POST", "PUT", "PATCH"):
         kwargs.update(_body(draw, template))
     headers = kwargs.setdefault("headers", {})
-    if template == "/v1/messages":
-        headers["anthropic-version"] = "2023-06-01"
+    if template.startswith("/v1/messages") or (template.startswith("/v1/models") and draw(st.booleans())):
+        headers.update(ANTHROPIC)  # Anthropic's routes need it; /v1/models answers Anthropic's shape with it
     if draw(st.integers(0, 3)) == 0:  # the content overrides (not timing ones: a 1 h TTFT is no hang)
         name = draw(st.sampled_from(["x-fakeai-output-tokens", "x-fakeai-mode"]))
         headers[name] = draw(
@@ -328,13 +340,13 @@ def requests(draw: st.DrawFn, ids: dict[str, list[str]]) -> tuple[str, str, dict
     return method, path, kwargs
 
 
-def check(r: httpx.Response, method: str, path: str) -> None:
+def check(r: httpx.Response, method: str, path: str, anthropic: bool = False) -> None:
     where = f"{method} {path} -> {r.status_code}: {r.text[:300]}"
     assert r.status_code < 500, where
     if r.status_code >= 400:
         assert r.headers["content-type"].startswith("application/json"), where
         body = r.json()
-        if path.startswith("/v1/messages"):  # Anthropic's envelope
+        if path.startswith("/v1/messages") or anthropic:  # Anthropic's envelope
             assert body["type"] == "error" and {"type", "message"} <= set(body["error"]), where
         elif method == "POST" and path in TGI_ROUTES:  # TGI's envelope
             assert set(body) == {"error", "error_type"} and body["error"], where
@@ -350,7 +362,8 @@ def test_every_route_answers_fuzzed_requests_without_a_5xx(fuzzed):
     @given(requests(ids))
     def run(request: tuple[str, str, dict]) -> None:
         method, path, kwargs = request
-        check(client.request(method, path, **kwargs), method, path)
+        anthropic = "anthropic-version" in kwargs["headers"]
+        check(client.request(method, path, **kwargs), method, path, anthropic)
 
     run()
     assert client.get("/health").status_code == 200

@@ -64,6 +64,9 @@ def comparable(response: httpx.Response) -> tuple[int, list[tuple[str, str]], ob
         if name == "x-request-id":
             assert HEX32.match(value), value
             value = "<id>"
+        elif name == "request-id":  # Anthropic's name for the same id
+            assert value == response.headers["x-request-id"], value
+            value = "<id>"
         elif name == "x-inference-port":
             assert value == str(response.url.port)
             value = "<port>"

@@ -13,16 +13,32 @@ the first tool whose name the last user text mentions, else the first tool. Its 
 from ``input_schema`` by the core's schema-driven generator (the one tool arguments and structured
 outputs use), the same for the same request; a schema it cannot satisfy is a 400 naming the tool.
 
+Extended thinking (``thinking: {"type": "enabled", "budget_tokens": N}``, or ``{"type": "adaptive"}``
+with ``output_config.effort``) puts a ``thinking`` block (its text and a ``signature``) before the
+answer, streamed as ``thinking_delta``s then a ``signature_delta``. Its length is uniform between a
+quarter of the budget and the budget (adaptive: the effort's range, as OpenAI's ``reasoning_effort``),
+and comes out of ``max_tokens``: ``usage.output_tokens`` counts it (``output_tokens_details.
+thinking_tokens`` too). A budget under 1024 tokens, or not under ``max_tokens``, is a 400 as Anthropic
+answers. Echo mode (``--mode echo``, ``x-fakeai-mode: echo``) answers the last user message's text.
+
+Input tokens count every block (text, images and PDFs by Anthropic's rules, documents, tool uses'
+inputs, tool results, the current turn's thinking, the tools' definitions): see
+``fakeai_core::py::messages_input``. Prompt caching: with ``cache_control`` breakpoints (on tools,
+system or message blocks, or the request's own ``cache_control``), the simulated prefix-cache hit up
+to the last breakpoint is ``usage.cache_read_input_tokens`` and the rest up to it
+``cache_creation_input_tokens`` (by ``ttl`` in ``usage.cache_creation``); ``input_tokens`` is the
+rest of the prompt. Without a breakpoint nothing is read or written, as with Anthropic (the prefix
+cache still shortens the prefill).
+
 ``POST /v1/messages/count_tokens`` answers ``{"input_tokens": N}``: what ``usage.input_tokens`` of the
-same Messages request reports (messages, system prompt, tools' schemas), counted by the core without
-generating, timing or metering anything.
+same Messages request reports without prompt caching, counted by the core without generating, timing
+or metering anything.
 
 The answer is rendered by a :class:`fakeai._core.MessagesCall` holding the model's
 :class:`fakeai._core.ChatCall` (:func:`fakeai.engine.render.prepare`): a Messages request is timed by
 the simulated engine, routed through the prefix cache, honours the ``x-fakeai-*`` overrides and is
 metered (usage as ``completions``, the per-model inference metrics) exactly as a chat completion
-is. The call reads the decoded request in Rust and counts the system prompt (and the tools' schemas,
-about four bytes a token) as input. A request without ``tools`` is served by the Rust hot path
+is. The call reads the decoded request in Rust and counts its whole prompt as input. A request without ``tools`` is served by the Rust hot path
 (:mod:`fakeai.api.hot`) with one call kept per model, when it carries the ``anthropic-version``
 header and no override header; anything else comes here.
 """
@@ -100,11 +116,6 @@ def _anthropic_error(e: ApiError) -> bytes:
     return orjson.dumps({"type": "error", "error": {"type": kind, "message": message}})
 
 
-def tools_tokens(tools: list[Tool] | None) -> int:
-    """The input tokens the tools' schemas count for: about four bytes a token."""
-    return len(orjson.dumps([t.input_schema for t in tools])) // 4 if tools else 0
-
-
 def messages_call(ctx: ServerContext, model: str) -> _core.MessagesCall:
     """What every live Messages request of ``model`` without overrides is rendered with (the Rust hot
     path keeps one per model)."""
@@ -120,12 +131,11 @@ def message(
 ) -> Answer:
     """The answer to one decoded Messages request (the :class:`Generation` render of this route)."""
     use = _tool_use(req)
-    schemas = tools_tokens(req.tools)
     info, shared = render.prepare(ctx, req.model, over, start, lora)
     now = shared.pop("now")
     call = _core.MessagesCall(_core.ChatCall(info, **shared))
     try:
-        return call(req, now=now, tool=use, tools_tokens=schemas)
+        return call(req, now=now, tool=use)
     except _core.InvalidInput as exc:
         raise rejected(exc, param="max_tokens") from None
 
@@ -147,7 +157,7 @@ class CountTokens(Endpoint):
             self.ctx.resolve_model(req.model)
             _tool_use(req)  # what /v1/messages refuses, counting refuses too
             try:
-                count = _core.messages_input_tokens(req, tools_tokens(req.tools))
+                count = _core.messages_input_tokens(req)
             except _core.InvalidInput as exc:
                 raise rejected(exc, param="messages") from None
             await send_bytes(send, orjson.dumps({"input_tokens": count}))

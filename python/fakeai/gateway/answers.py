@@ -10,12 +10,11 @@ from collections.abc import Awaitable
 
 import orjson
 
-from fakeai.errors import ApiError
+from fakeai.errors import ANTHROPIC_PATH, ApiError, anthropic_error
 from fakeai.gateway.keys import mask
 from fakeai.gateway.limits import Limits, refusal
 from fakeai.http.asgi import Message, Receive, Send, too_large
 
-ANTHROPIC_PATH = "/v1/messages"
 #: Text Generation Inference's routes (exact paths: ``/`` is its compat route), see :mod:`fakeai.api.tgi`.
 #: The envelope goes by path alone, so a refused ``GET /`` (the index, refused only without a key) gets
 #: TGI's too: TGI's own ``GET /`` is its health route.
@@ -23,6 +22,8 @@ TGI_PATHS = frozenset(("/", "/generate", "/generate_stream"))
 #: TGI's ``error_type`` by status; any other 4xx is ``validation``, any other 5xx ``generation``.
 TGI_ERROR_TYPES = {401: "unauthorized", 424: "generation", 429: "overloaded", 503: "overloaded"}
 REQUEST_ID = b"x-request-id"
+#: Anthropic's name for the request's id (the SDK's ``_request_id``), sent on Anthropic requests too.
+ANTHROPIC_REQUEST_ID = b"request-id"
 
 
 def error(
@@ -104,13 +105,33 @@ def incomplete_body() -> ApiError:
     return ApiError(400, message, code="incomplete_body")
 
 
-def with_request_id(send: Send, request_id: bytes) -> Send:
-    """``send`` with ``x-request-id`` on the response start (when no outer layer appends it, see
-    :data:`~fakeai.http.asgi.EXTRA_HEADERS`)."""
+def request_id_headers(request_id: bytes, anthropic: bool) -> list[tuple[bytes, bytes]]:
+    """The response headers naming the request: ``x-request-id``, and for an Anthropic request
+    Anthropic's ``request-id`` too (the same id)."""
+    if anthropic:
+        return [(REQUEST_ID, request_id), (ANTHROPIC_REQUEST_ID, request_id)]
+    return [(REQUEST_ID, request_id)]
+
+
+def with_request_id(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
+    """``send`` with the request id ``headers`` (:func:`request_id_headers`) on the response start
+    (when no outer layer appends them, see :data:`~fakeai.http.asgi.EXTRA_HEADERS`)."""
 
     def sending(message: Message) -> Awaitable[None]:  # the server's awaitable: no coroutine per message
         if message["type"] == "http.response.start":
-            message["headers"] = [*message.get("headers", ()), (REQUEST_ID, request_id)]
+            message["headers"] = [*message.get("headers", ()), *headers]
+        return send(message)
+
+    return sending
+
+
+def anthropic_overloaded(send: Send) -> Send:
+    """``send`` of an Anthropic request's app: a 503 (the engine's waiting queue is full, answered
+    ``overloaded_error``) goes out as Anthropic's 529."""
+
+    def sending(message: Message) -> Awaitable[None]:
+        if message["type"] == "http.response.start" and message["status"] == 503:
+            message["status"] = 529
         return send(message)
 
     return sending
@@ -137,11 +158,13 @@ async def fail(send: Send, path: str, e: ApiError) -> None:
     headers = (
         [(k.encode("latin-1"), v.encode("latin-1")) for k, v in e.headers.items()] if e.headers else None
     )
-    if not path.startswith(ANTHROPIC_PATH) and path not in TGI_PATHS:
+    if path.startswith(ANTHROPIC_PATH):
+        status, body = anthropic_error(e)
+        await send_json(send, status, orjson.dumps(body), headers)
+    elif path in TGI_PATHS:
+        await send_json(send, e.status, tgi_body(e.status, e.message), headers)
+    else:
         await send_json(send, e.status, e.body(), headers)
-        return
-    anthropic = "request_too_large" if e.status == 413 else "invalid_request_error"
-    await send_json(send, e.status, error(path, e.status, e.message, e.type, e.code, anthropic), headers)
 
 
 def unauthorized_body(path: str, presented: str | None) -> bytes:

@@ -3,13 +3,16 @@
 A pure-ASGI middleware around the app. Per request it polls the server-wide serving state (one atomic
 read: :mod:`fakeai.runtime.control`, which also applies run-time configuration changes), scans the
 headers once (for the key, ``x-request-id`` and ``x-fakeai-*``), echoes the request's
-``x-request-id`` on the response (generating one when absent, as vLLM does), answers inference with
+``x-request-id`` on the response (generating one when absent, as vLLM does; an Anthropic request,
+one to ``/v1/messages…`` or with an ``anthropic-version`` header, gets the same id as Anthropic's
+``request-id`` too), answers inference with
 a 503 while the model loads (``--startup-duration``) or the engine sleeps, then, on the inference routes only (``/v1/`` and NVIDIA RAG's ``/rag/api/``): admits the request against the key's shared rate limit buckets, maybe answers with an injected
 error (also the first attempts of a request under ``x-fakeai-fail-attempts``:
 :mod:`fakeai.gateway.retries`), and maybe wraps ``send`` with chaos. Every ``/v1/`` response of a
 rate-limited key carries OpenAI's ``x-ratelimit-*`` headers. The request body is read here only when
 a decision needs it (token limits, per-model error rules); the endpoint then receives the same bytes.
-``/v1/messages`` answers its errors in Anthropic's envelope, TGI's routes in TGI's.
+``/v1/messages`` answers its errors in Anthropic's envelope (and an overloaded engine's 503 as
+Anthropic's 529), TGI's routes in TGI's.
 
 A body over ``--max-body-bytes`` is a 413 before any of that, except a ``multipart/form-data`` body,
 which may carry a file up to ``--max-file-bytes``: the form readers (:mod:`fakeai.http.multipart`)
@@ -131,6 +134,7 @@ class Gateway:
         custom = False
         length = -1
         request_id = None
+        anthropic = False
         limit = self.limit
         for name, value in scope["headers"]:
             if name == b"authorization":
@@ -144,6 +148,8 @@ class Gateway:
                     limit = self.form_limit
             elif name == REQUEST_ID:
                 request_id = value
+            elif name == b"anthropic-version":
+                anthropic = True
             elif name[:9] == overrides.PREFIX or name == overrides.RETURN_ERROR:
                 custom = True
         scope[overrides.MARK] = custom  # lets the endpoints skip their own header scan
@@ -155,10 +161,12 @@ class Gateway:
             if not timed_out:
                 send = drain.Drain(read, send, length).send
         scope[REQUEST_ID_KEY] = rid = request_id or self.ids.new()
-        if EXTRA_HEADERS in scope:  # the metrics middleware's send appends it
-            scope[EXTRA_HEADERS].append((REQUEST_ID, rid))
+        anthropic_path = scope["path"].startswith(ANTHROPIC_PATH)
+        ids = answers.request_id_headers(rid, anthropic or anthropic_path)
+        if EXTRA_HEADERS in scope:  # the metrics middleware's send appends them
+            scope[EXTRA_HEADERS].extend(ids)
         else:
-            send = answers.with_request_id(send, rid)
+            send = answers.with_request_id(send, ids)
         if timed_out:
             await answers.fail(send, scope["path"], body_timeout(self.clock.timeout))
             return
@@ -182,7 +190,8 @@ class Gateway:
             receive = answers.bounded(receive, limit)
         try:
             if not (custom or self.active):
-                await self.app(scope, receive, send)  # nothing to decide: the common case costs one scan
+                # nothing to decide: the common case costs one scan
+                await self.app(scope, receive, answers.anthropic_overloaded(send) if anthropic_path else send)
             else:
                 await self.handle(scope, receive, send, presented, custom, request_id)
         except chaos.Disconnect:
@@ -279,10 +288,10 @@ class Gateway:
             plan = self._draw_chaos()
         if extra:
             send = answers.with_headers(send, extra)
+        anthropic = path.startswith(ANTHROPIC_PATH)
         if plan is not None:
-            anthropic = path.startswith(ANTHROPIC_PATH)
             send = chaos.wrap(send, plan, chaos.MALFORMED_ANTHROPIC if anthropic else chaos.MALFORMED)
-        await self.app(scope, receive, send)
+        await self.app(scope, receive, answers.anthropic_overloaded(send) if anthropic else send)
 
     async def _requested_model(self, scope: Scope, receive: Receive, body: bytes | None) -> None:
         """Leave the model a refused request asked for in the scope, so the metrics count its error

@@ -14,8 +14,16 @@ from msgspec import Meta
 from fakeai.schemas.common import MAX_STOPS, Count, PositiveInt, StopText
 
 
+class CacheControl(msgspec.Struct, gc=False):
+    """A prompt-caching breakpoint: the prompt up to here is cached for ``ttl`` (default 5 minutes)."""
+
+    type: Literal["ephemeral"]
+    ttl: Literal["5m", "1h"] | None = None
+
+
 class Block(msgspec.Struct, gc=False):
-    """Any content block: ``text``, ``image``, ``tool_use``, ``tool_result`` ..."""
+    """Any content block: ``text``, ``image``, ``document``, ``tool_use``, ``tool_result``,
+    ``thinking``, ``redacted_thinking`` ... (what counts as input: ``fakeai_core::py::messages_input``)."""
 
     type: str
     text: str | None = None
@@ -23,6 +31,17 @@ class Block(msgspec.Struct, gc=False):
     input: Any = None
     tool_use_id: str | None = None
     content: Any = None
+    #: ``image`` and ``document`` blocks: ``{"type": "base64" | "url" | "text" | "content" | "file", ...}``.
+    source: Any = None
+    #: ``document`` blocks.
+    title: str | None = None
+    context: str | None = None
+    #: ``thinking`` blocks sent back: the thinking and its signature.
+    thinking: str | None = None
+    signature: str | None = None
+    #: ``redacted_thinking`` blocks sent back.
+    data: str | None = None
+    cache_control: CacheControl | None = None
 
 
 class Message(msgspec.Struct, gc=False):
@@ -36,6 +55,20 @@ class Tool(msgspec.Struct, gc=False):
     name: Annotated[str, Meta(min_length=1, max_length=128)]
     input_schema: dict[str, Any]
     description: str | None = None
+    cache_control: CacheControl | None = None
+
+
+class Thinking(msgspec.Struct, gc=False):
+    """Extended thinking: ``enabled`` with a ``budget_tokens`` (at least 1024, under ``max_tokens``:
+    checked by the core, in Anthropic's words), ``adaptive`` (as long as ``output_config.effort``
+    has it), or ``disabled``."""
+
+    type: Literal["enabled", "disabled", "adaptive"]
+    budget_tokens: Count | None = None
+
+
+class OutputConfig(msgspec.Struct, gc=False):
+    effort: Literal["low", "medium", "high", "max"] | None = None
 
 
 class ToolChoice(msgspec.Struct, gc=False):
@@ -57,6 +90,10 @@ class MessagesRequest(msgspec.Struct, gc=False):
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
     top_k: Count | None = None
     metadata: dict[str, Any] | None = None
+    thinking: Thinking | None = None
+    output_config: OutputConfig | None = None
+    #: Automatic prompt caching: a breakpoint at the end of the prompt.
+    cache_control: CacheControl | None = None
 
 
 class CountTokensRequest(msgspec.Struct, gc=False):
@@ -67,3 +104,6 @@ class CountTokensRequest(msgspec.Struct, gc=False):
     system: str | list[Block] | None = None
     tools: list[Tool] | None = None
     tool_choice: ToolChoice | None = None
+    thinking: Thinking | None = None
+    output_config: OutputConfig | None = None
+    cache_control: CacheControl | None = None

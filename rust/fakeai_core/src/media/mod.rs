@@ -6,6 +6,7 @@
 pub mod aac;
 pub mod audio_probe;
 pub mod chat_audio;
+pub mod claude_media;
 pub mod deflate;
 pub mod diarize;
 pub mod flac;

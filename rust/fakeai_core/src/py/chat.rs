@@ -29,8 +29,8 @@ use pyo3::types::{PyBytes, PyDict, PyFrozenSet, PyList, PyString};
 use xxhash_rust::xxh3::Xxh3;
 
 /// Tokens OpenAI adds per message, and once to prime the reply.
-const PER_MESSAGE: usize = 3;
-const REPLY_PRIMING: usize = 3;
+pub(super) const PER_MESSAGE: usize = 3;
+pub(super) const REPLY_PRIMING: usize = 3;
 
 /// Where [`read_messages`] puts a prompt's tokens: each text's ids, and (for `/tokenize`) the chat
 /// template's tokens between them ([`chat_template`]), so that the ids listed are the ones counted.

@@ -345,7 +345,7 @@ impl Cluster {
     }
 
     #[getter]
-    fn block_size(&self) -> usize {
+    pub(crate) fn block_size(&self) -> usize {
         self.lock().config().block_size
     }
 

@@ -176,6 +176,8 @@ pub(crate) struct HotApp {
     served: Word,
     /// Response header names and values every answer uses.
     names: [Py<PyBytes>; 4],
+    /// `request-id`, Anthropic's name for the request's id (sent on its route besides `x-request-id`).
+    anthropic_request_id: Py<PyBytes>,
     /// `(b"content-type", b"application/json")`, and the headers every response ends with before
     /// `x-request-id` (the pod headers), as the tuples the start message lists.
     json_type: Py<PyTuple>,
@@ -509,6 +511,7 @@ impl HotApp {
                 .collect::<PyResult<_>>()?,
             names: [&b"content-type"[..], b"application/json", b"content-length", b"x-request-id"]
                 .map(|n| PyBytes::new(py, n).unbind()),
+            anthropic_request_id: PyBytes::new(py, b"request-id").unbind(),
         })
     }
 
@@ -536,10 +539,13 @@ impl HotApp {
     }
 }
 
-/// The headers a response ends with (the app's trailing ones, then `x-request-id`), appended to `out`.
+/// The headers a response of hot route `route` ends with (the app's trailing ones, then
+/// `x-request-id`, and on Anthropic's route its `request-id` with the same id, as the gateway sends
+/// them), appended to `out`.
 pub(crate) fn trailing_headers<'py>(
     py: Python<'py>,
     app: &HotApp,
+    route: usize,
     request_id: Option<&Bound<'py, PyAny>>,
     out: &mut Vec<Bound<'py, PyTuple>>,
 ) -> PyResult<()> {
@@ -548,7 +554,12 @@ pub(crate) fn trailing_headers<'py>(
         Some(id) => id.clone(),
         None => app.ids.next_bytes(py).into_any(),
     };
-    out.push(PyTuple::new(py, [app.names(py)[3].as_any().clone(), id])?);
+    if app.routes[route].kind == Kind::Messages {
+        out.push(PyTuple::new(py, [app.names(py)[3].as_any().clone(), id.clone()])?);
+        out.push(PyTuple::new(py, [app.anthropic_request_id.bind(py).as_any().clone(), id])?);
+    } else {
+        out.push(PyTuple::new(py, [app.names(py)[3].as_any().clone(), id])?);
+    }
     Ok(())
 }
 

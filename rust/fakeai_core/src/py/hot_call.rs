@@ -320,12 +320,12 @@ impl HotCall {
         match rendered {
             Rendered::Now { body, label, prepared } => {
                 self.begin(app, &prepared, label);
-                let mut headers = Vec::with_capacity(app.trailing_count() + 3);
+                let mut headers = Vec::with_capacity(app.trailing_count() + 4);
                 headers.push(json_type(py, app));
                 let mut digits = itoa::Buffer::new();
                 let length = PyBytes::new(py, digits.format(body.as_bytes().len()).as_bytes());
                 headers.push(PyTuple::new(py, [app.names(py)[2].clone(), length])?);
-                trailing_headers(py, app, request_id, &mut headers)?;
+                trailing_headers(py, app, self.route, request_id, &mut headers)?;
                 let start = PyDict::new(py);
                 start.set_item(intern!(py, "type"), intern!(py, "http.response.start"))?;
                 start.set_item(intern!(py, "status"), 200)?;
@@ -336,8 +336,8 @@ impl HotCall {
             }
             Rendered::Paced { answer, now, label, prepared } => {
                 self.begin(app, &prepared, label);
-                let mut trailing = Vec::with_capacity(app.trailing_count() + 1);
-                trailing_headers(py, app, request_id, &mut trailing)?;
+                let mut trailing = Vec::with_capacity(app.trailing_count() + 2);
+                trailing_headers(py, app, self.route, request_id, &mut trailing)?;
                 let spy = SpySend {
                     send: self.send.clone_ref(py),
                     trailing: PyList::new(py, trailing)?.unbind(),

@@ -1,6 +1,12 @@
 //! Rendering Anthropic Messages API responses: a whole `message` object, or its SSE event stream
 //! (`message_start`, `content_block_start`, `ping`, `content_block_delta`, `content_block_stop`,
 //! `message_delta`, `message_stop`, each as `event: X\ndata: {...}\n\n`).
+//!
+//! A message's content is up to three blocks, in this order: a `thinking` block (extended thinking:
+//! its text, then its `signature`), a `text` block (present unless the message is only a tool call),
+//! and a `tool_use` block. Streamed, each block opens with `content_block_start`, carries its deltas
+//! (`thinking_delta`s then one `signature_delta`, `text_delta`s, `input_json_delta`s) and closes with
+//! `content_block_stop` before the next one opens.
 
 use crate::render::json;
 use std::ops::Range;
@@ -26,35 +32,80 @@ impl StopReason {
 }
 
 /// A `tool_use` content block; `input` is its JSON object, already rendered.
+#[derive(Clone, Copy)]
 pub struct ToolUse<'a> {
     pub id: &'a str,
     pub name: &'a str,
     pub input: &'a str,
 }
 
-/// One assistant message: text pieces (one per token) and/or a tool call.
+/// A `thinking` content block: its text pieces (one per token) and its `signature`.
+#[derive(Clone, Copy)]
+pub struct Thinking<'a> {
+    pub text: &'a [&'a str],
+    pub signature: &'a str,
+}
+
+/// A message's `usage`, split as Anthropic splits it: `input` is what was neither read from the
+/// prompt cache (`cache_read`) nor written to it (`cache_write_5m`, `cache_write_1h`, by the
+/// breakpoints' `ttl`); `output` includes the `thinking` tokens.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub input: u32,
+    pub cache_read: u32,
+    pub cache_write_5m: u32,
+    pub cache_write_1h: u32,
+    pub output: u32,
+    pub thinking: u32,
+}
+
+/// One assistant message: optional thinking, text pieces (one per token) and/or a tool call.
 pub struct Message<'a> {
     pub id: &'a str,
     pub model: &'a str,
+    pub thinking: Option<Thinking<'a>>,
     pub text: &'a [&'a str],
     pub tool: Option<ToolUse<'a>>,
     pub stop_reason: StopReason,
     pub stop_sequence: Option<&'a str>,
-    pub input_tokens: u32,
-    pub output_tokens: u32,
+    pub usage: Usage,
+}
+
+impl Message<'_> {
+    /// Whether the message has a `text` block (all do but a bare tool call).
+    fn has_text(&self) -> bool {
+        !self.text.is_empty() || self.tool.is_none()
+    }
 }
 
 /// Bytes of tool input JSON sent per `input_json_delta`.
 const JSON_DELTA_BYTES: usize = 24;
 
-fn usage(buf: &mut Vec<u8>, input: u32, output: u32) {
+/// `usage` with `output` output tokens (the message's own, or the 1 `message_start` reports).
+fn usage(buf: &mut Vec<u8>, u: &Usage, output: u32) {
     buf.extend_from_slice(b"{\"input_tokens\":");
-    json::uint(buf, input);
-    buf.extend_from_slice(
-        b",\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\"output_tokens\":",
-    );
+    json::uint(buf, u.input);
+    buf.extend_from_slice(b",\"cache_creation_input_tokens\":");
+    json::uint(buf, u.cache_write_5m.saturating_add(u.cache_write_1h));
+    buf.extend_from_slice(b",\"cache_read_input_tokens\":");
+    json::uint(buf, u.cache_read);
+    buf.extend_from_slice(b",\"cache_creation\":{\"ephemeral_5m_input_tokens\":");
+    json::uint(buf, u.cache_write_5m);
+    buf.extend_from_slice(b",\"ephemeral_1h_input_tokens\":");
+    json::uint(buf, u.cache_write_1h);
+    buf.extend_from_slice(b"},\"output_tokens\":");
     json::uint(buf, output);
+    thinking_details(buf, u);
     buf.push(b'}');
+}
+
+/// `,"output_tokens_details":{"thinking_tokens":N}` when the message thought.
+fn thinking_details(buf: &mut Vec<u8>, u: &Usage) {
+    if u.thinking > 0 {
+        buf.extend_from_slice(b",\"output_tokens_details\":{\"thinking_tokens\":");
+        json::uint(buf, u.thinking);
+        buf.push(b'}');
+    }
 }
 
 fn stop_fields(buf: &mut Vec<u8>, m: &Message<'_>) {
@@ -84,18 +135,33 @@ fn tool_block(buf: &mut Vec<u8>, t: &ToolUse<'_>, input: &str) {
     buf.push(b'}');
 }
 
+fn thinking_block(buf: &mut Vec<u8>, text: &[&str], signature: &str) {
+    buf.extend_from_slice(b"{\"type\":\"thinking\",\"thinking\":");
+    json::string_of(buf, text);
+    buf.extend_from_slice(b",\"signature\":");
+    json::string(buf, signature);
+    buf.push(b'}');
+}
+
 /// The whole non-streaming `message` object.
 pub fn render(m: &Message<'_>) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(256 + m.text.iter().map(|t| t.len()).sum::<usize>());
+    let thought = m.thinking.map_or(0, |t| t.text.iter().map(|p| p.len()).sum::<usize>() + 128);
+    let mut buf = Vec::with_capacity(384 + thought + m.text.iter().map(|t| t.len()).sum::<usize>());
     head(&mut buf, m);
     buf.extend_from_slice(b",\"content\":[");
-    if !m.text.is_empty() || m.tool.is_none() {
+    if let Some(t) = &m.thinking {
+        thinking_block(&mut buf, t.text, t.signature);
+    }
+    if m.has_text() {
+        if m.thinking.is_some() {
+            buf.push(b',');
+        }
         buf.extend_from_slice(b"{\"type\":\"text\",\"text\":");
-        json::string(&mut buf, &m.text.concat());
+        json::string_of(&mut buf, m.text);
         buf.push(b'}');
     }
     if let Some(t) = &m.tool {
-        if !m.text.is_empty() {
+        if m.thinking.is_some() || m.has_text() {
             buf.push(b',');
         }
         tool_block(&mut buf, t, t.input);
@@ -103,7 +169,7 @@ pub fn render(m: &Message<'_>) -> Vec<u8> {
     buf.extend_from_slice(b"],");
     stop_fields(&mut buf, m);
     buf.extend_from_slice(b",\"usage\":");
-    usage(&mut buf, m.input_tokens, m.output_tokens);
+    usage(&mut buf, &m.usage, m.usage.output);
     buf.push(b'}');
     buf
 }
@@ -123,6 +189,18 @@ fn block_event(buf: &mut Vec<u8>, name: &str, index: usize, rest: impl FnOnce(&m
         b.extend_from_slice(b"\",\"index\":");
         json::uint(b, index);
         rest(b);
+        b.push(b'}');
+    });
+}
+
+fn delta(buf: &mut Vec<u8>, index: usize, kind: &str, field: &str, value: &str) {
+    block_event(buf, "content_block_delta", index, |b| {
+        b.extend_from_slice(b",\"delta\":{\"type\":\"");
+        b.extend_from_slice(kind.as_bytes());
+        b.extend_from_slice(b"\",\"");
+        b.extend_from_slice(field.as_bytes());
+        b.extend_from_slice(b"\":");
+        json::string(b, value);
         b.push(b'}');
     });
 }
@@ -150,7 +228,7 @@ pub trait MessageSource {
 
 impl MessageSource for Message<'_> {
     fn message(&self) -> Message<'_> {
-        Message { tool: self.tool.as_ref().map(|t| ToolUse { ..*t }), ..*self }
+        Message { ..*self }
     }
 }
 
@@ -158,13 +236,14 @@ impl MessageSource for Message<'_> {
 pub struct OwnedMessage {
     pub id: String,
     pub model: String,
+    /// The thinking's pieces and signature.
+    pub thinking: Option<(Vec<&'static str>, String)>,
     pub text: Vec<&'static str>,
     /// `(id, name, input)`.
     pub tool: Option<(String, String, String)>,
     pub stop_reason: StopReason,
     pub stop_sequence: Option<String>,
-    pub input_tokens: u32,
-    pub output_tokens: u32,
+    pub usage: Usage,
 }
 
 impl MessageSource for OwnedMessage {
@@ -172,26 +251,34 @@ impl MessageSource for OwnedMessage {
         Message {
             id: &self.id,
             model: &self.model,
+            thinking: self.thinking.as_ref().map(|(text, signature)| Thinking { text, signature }),
             text: &self.text,
             tool: self.tool.as_ref().map(|(id, name, input)| ToolUse { id, name, input }),
             stop_reason: self.stop_reason,
             stop_sequence: self.stop_sequence.as_deref(),
-            input_tokens: self.input_tokens,
-            output_tokens: self.output_tokens,
+            usage: self.usage,
         }
     }
 }
 
-/// A message's stream as timed steps, each rendered when asked for: step 0 opens the message (and
-/// its first block, a ping and the first delta), each further step carries one delta (a tool block
-/// opens with its first JSON delta), the last also closes the block and the message (after a tool
-/// block, the close is a step of its own).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Thinking,
+    Text,
+    Tool,
+}
+
+/// A message's stream as timed steps, each rendered when asked for. Every step carries one delta of
+/// one block: a thinking block takes a step per piece and one for its signature, a text block one
+/// per piece (at least one), a tool block one per JSON piece (at least one). Step 0 also opens the
+/// message; a block's first step closes the block before it, opens its own (the first block is
+/// followed by a `ping`); the last step closes the last block and the message.
 pub struct MessageSteps<M> {
     message: M,
     /// The tool input's byte ranges, one per `input_json_delta`.
     json: Vec<Range<usize>>,
-    /// Steps of the text block (at least the opening one).
-    text_steps: usize,
+    /// The blocks, in content order, with their steps.
+    blocks: Vec<(Kind, usize)>,
     steps: usize,
 }
 
@@ -199,9 +286,18 @@ impl<M: MessageSource> MessageSteps<M> {
     pub fn new(message: M) -> Self {
         let m = message.message();
         let json = m.tool.as_ref().map_or_else(Vec::new, |t| pieces(t.input, JSON_DELTA_BYTES));
-        let text_steps = m.text.len().max(1);
-        let steps = if m.tool.is_some() { text_steps + json.len().max(1) + 1 } else { text_steps };
-        Self { message, json, text_steps, steps }
+        let mut blocks = Vec::with_capacity(3);
+        if let Some(t) = &m.thinking {
+            blocks.push((Kind::Thinking, t.text.len() + 1));
+        }
+        if m.has_text() {
+            blocks.push((Kind::Text, m.text.len().max(1)));
+        }
+        if m.tool.is_some() {
+            blocks.push((Kind::Tool, json.len().max(1)));
+        }
+        let steps = blocks.iter().map(|b| b.1).sum();
+        Self { message, json, blocks, steps }
     }
 
     /// How many steps (at least one).
@@ -216,7 +312,6 @@ impl<M: MessageSource> MessageSteps<M> {
     /// Append step `k` (< `len()`).
     pub fn render(&self, k: usize, buf: &mut Vec<u8>) {
         let m = self.message.message();
-        let text_block = !m.text.is_empty() || m.tool.is_none();
         if k == 0 {
             event(buf, "message_start", |b| {
                 b.extend_from_slice(b"{\"type\":\"message_start\",\"message\":");
@@ -224,49 +319,48 @@ impl<M: MessageSource> MessageSteps<M> {
                 b.extend_from_slice(
                     b",\"content\":[],\"stop_reason\":null,\"stop_sequence\":null,\"usage\":",
                 );
-                usage(b, m.input_tokens, 1);
+                usage(b, &Usage { thinking: 0, ..m.usage }, 1);
                 b.extend_from_slice(b"}}");
             });
-            if text_block {
-                block_event(buf, "content_block_start", 0, |b| {
-                    b.extend_from_slice(b",\"content_block\":{\"type\":\"text\",\"text\":\"\"}");
-                });
-                event(buf, "ping", |b| b.extend_from_slice(b"{\"type\":\"ping\"}"));
-            }
         }
-        if let Some(piece) = m.text.get(k) {
-            block_event(buf, "content_block_delta", 0, |b| {
-                b.extend_from_slice(b",\"delta\":{\"type\":\"text_delta\",\"text\":");
-                json::string(b, piece);
-                b.push(b'}');
-            });
+        let (mut index, mut j) = (0, k);
+        while index + 1 < self.blocks.len() && j >= self.blocks[index].1 {
+            j -= self.blocks[index].1;
+            index += 1;
         }
-        let Some(t) = &m.tool else {
-            if k + 1 == self.steps {
-                block_event(buf, "content_block_stop", 0, |_| {});
-                close(buf, &m);
-            }
-            return;
-        };
-        let index = usize::from(text_block);
-        if k == self.text_steps {
-            if text_block {
-                block_event(buf, "content_block_stop", 0, |_| {});
+        let kind = self.blocks[index].0;
+        if j == 0 {
+            if index > 0 {
+                block_event(buf, "content_block_stop", index - 1, |_| {});
             }
             block_event(buf, "content_block_start", index, |b| {
                 b.extend_from_slice(b",\"content_block\":");
-                tool_block(b, t, "{}");
+                match (kind, &m.tool) {
+                    (Kind::Thinking, _) => thinking_block(b, &[], ""),
+                    (Kind::Tool, Some(t)) => tool_block(b, t, "{}"),
+                    _ => b.extend_from_slice(b"{\"type\":\"text\",\"text\":\"\"}"),
+                }
             });
-            if !text_block {
+            if index == 0 {
                 event(buf, "ping", |b| b.extend_from_slice(b"{\"type\":\"ping\"}"));
             }
         }
-        if let Some(range) = k.checked_sub(self.text_steps).and_then(|j| self.json.get(j)) {
-            block_event(buf, "content_block_delta", index, |b| {
-                b.extend_from_slice(b",\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":");
-                json::string(b, &t.input[range.clone()]);
-                b.push(b'}');
-            });
+        match (kind, &m.thinking, &m.tool) {
+            (Kind::Thinking, Some(t), _) => match t.text.get(j) {
+                Some(piece) => delta(buf, index, "thinking_delta", "thinking", piece),
+                None => delta(buf, index, "signature_delta", "signature", t.signature),
+            },
+            (Kind::Text, _, _) => {
+                if let Some(piece) = m.text.get(j) {
+                    delta(buf, index, "text_delta", "text", piece);
+                }
+            }
+            (Kind::Tool, _, Some(t)) => {
+                if let Some(range) = self.json.get(j) {
+                    delta(buf, index, "input_json_delta", "partial_json", &t.input[range.clone()]);
+                }
+            }
+            _ => {}
         }
         if k + 1 == self.steps {
             block_event(buf, "content_block_stop", index, |_| {});
@@ -281,7 +375,8 @@ fn close(buf: &mut Vec<u8>, m: &Message<'_>) {
         b.extend_from_slice(b"{\"type\":\"message_delta\",\"delta\":{");
         stop_fields(b, m);
         b.extend_from_slice(b"},\"usage\":{\"output_tokens\":");
-        json::uint(b, m.output_tokens);
+        json::uint(b, m.usage.output);
+        thinking_details(b, &m.usage);
         b.extend_from_slice(b"}}");
     });
     event(buf, "message_stop", |b| b.extend_from_slice(b"{\"type\":\"message_stop\"}"));
@@ -317,12 +412,12 @@ mod tests {
         Message {
             id: "msg_1",
             model: "claude",
+            thinking: None,
             text,
             stop_reason: if tool.is_some() { StopReason::ToolUse } else { StopReason::EndTurn },
             tool,
             stop_sequence: None,
-            input_tokens: 7,
-            output_tokens: 3,
+            usage: Usage { input: 7, output: 3, ..Usage::default() },
         }
     }
 
@@ -342,6 +437,7 @@ mod tests {
             "{\"id\":\"msg_1\",\"type\":\"message\",\"role\":\"assistant\",\"model\":\"claude\",\"content\":\
              [{\"type\":\"text\",\"text\":\"Hi there\"}],\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\
              \"usage\":{\"input_tokens\":7,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\
+             \"cache_creation\":{\"ephemeral_5m_input_tokens\":0,\"ephemeral_1h_input_tokens\":0},\
              \"output_tokens\":3}}"
         );
         let tool = ToolUse { id: "toolu_1", name: "f", input: "{\"a\":1}" };
@@ -349,6 +445,77 @@ mod tests {
         assert!(body.contains(
             "\"content\":[{\"type\":\"tool_use\",\"id\":\"toolu_1\",\"name\":\"f\",\"input\":{\"a\":1}}]"
         ));
+    }
+
+    #[test]
+    fn usage_splits_cache_reads_and_writes_by_ttl() {
+        let mut m = message(&["x"], None);
+        m.usage = Usage {
+            input: 5,
+            cache_read: 100,
+            cache_write_5m: 20,
+            cache_write_1h: 30,
+            output: 9,
+            thinking: 4,
+        };
+        let body = String::from_utf8(render(&m)).unwrap();
+        assert!(body.contains(
+            "\"usage\":{\"input_tokens\":5,\"cache_creation_input_tokens\":50,\"cache_read_input_tokens\":100,\
+             \"cache_creation\":{\"ephemeral_5m_input_tokens\":20,\"ephemeral_1h_input_tokens\":30},\
+             \"output_tokens\":9,\"output_tokens_details\":{\"thinking_tokens\":4}}"
+        ));
+        let stream = String::from_utf8(render_stream(&m).concat()).unwrap();
+        assert!(stream.contains("\"cache_read_input_tokens\":100"));
+        assert!(stream
+            .contains("\"usage\":{\"output_tokens\":9,\"output_tokens_details\":{\"thinking_tokens\":4}}"));
+    }
+
+    #[test]
+    fn thinking_comes_first_with_its_signature() {
+        let thought = ["Let", " me", " think"];
+        let mut m = message(&["Hi"], None);
+        m.thinking = Some(Thinking { text: &thought, signature: "c2ln" });
+        let body = String::from_utf8(render(&m)).unwrap();
+        assert!(body.contains(
+            "\"content\":[{\"type\":\"thinking\",\"thinking\":\"Let me think\",\"signature\":\"c2ln\"},\
+             {\"type\":\"text\",\"text\":\"Hi\"}]"
+        ));
+        let steps = render_stream(&m);
+        assert_eq!(steps.len(), 3 + 1 + 1);
+        assert_eq!(
+            events(&steps),
+            [
+                "message_start",
+                "content_block_start",
+                "ping",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+        let text = String::from_utf8(steps.concat()).unwrap();
+        assert!(text.contains(
+            "{\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"thinking\",\
+             \"thinking\":\"\",\"signature\":\"\"}}"
+        ));
+        assert!(text.contains("\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\" me\"}"));
+        assert!(text.contains("\"index\":0,\"delta\":{\"type\":\"signature_delta\",\"signature\":\"c2ln\"}"));
+        assert!(text.contains("{\"type\":\"content_block_stop\",\"index\":0}"));
+        assert!(text.contains("\"index\":1,\"delta\":{\"type\":\"text_delta\",\"text\":\"Hi\"}"));
+        // thinking then a bare tool call: the tool block is index 1
+        let tool = ToolUse { id: "toolu_1", name: "f", input: "{}" };
+        let mut m = message(&[], Some(tool));
+        m.thinking = Some(Thinking { text: &thought, signature: "c2ln" });
+        let text = String::from_utf8(render_stream(&m).concat()).unwrap();
+        assert!(text.contains("\"index\":1,\"content_block\":{\"type\":\"tool_use\""));
+        assert!(!text.contains("\"type\":\"text\""));
     }
 
     #[test]
@@ -403,22 +570,31 @@ mod tests {
     fn lazy_steps_equal_the_whole_rendering() {
         let long: Vec<&'static str> = (0..5000).map(|k| [" a", " \"b\"", "\u{e9}"][k % 3]).collect();
         let input = "{\"city\":\"Z\u{fc}rich, \u{e9}t\u{e9}\",\"days\":[1,2,3,4,5,6,7,8,9,10]}";
-        let cases: [(&[&'static str], Option<&str>); 5] =
-            [(&long, None), (&[], None), (&long[..3], Some(input)), (&[], Some(input)), (&[], Some(""))];
-        for (text, input) in cases {
+        let thought: &[&'static str] = &long[..7];
+        let cases: [(&[&'static str], Option<&str>, bool); 7] = [
+            (&long, None, false),
+            (&[], None, false),
+            (&long[..3], Some(input), false),
+            (&[], Some(input), false),
+            (&[], Some(""), false),
+            (&long[..3], None, true),
+            (&[], Some(input), true),
+        ];
+        for (text, input, thinks) in cases {
             let tool = input.map(|input| ToolUse { id: "toolu_1", name: "w", input });
             let mut m = message(text, tool);
             m.stop_sequence = Some("\"b\"");
+            m.thinking = thinks.then_some(Thinking { text: thought, signature: "c2ln" });
             let whole = render_stream(&m);
             let owned = OwnedMessage {
                 id: m.id.to_owned(),
                 model: m.model.to_owned(),
+                thinking: thinks.then(|| (thought.to_vec(), "c2ln".to_owned())),
                 text: text.to_vec(),
                 tool: input.map(|input| ("toolu_1".to_owned(), "w".to_owned(), input.to_owned())),
                 stop_reason: m.stop_reason,
                 stop_sequence: m.stop_sequence.map(str::to_owned),
-                input_tokens: m.input_tokens,
-                output_tokens: m.output_tokens,
+                usage: m.usage,
             };
             let lazy = MessageSteps::new(owned);
             assert_eq!(lazy.len(), whole.len());

@@ -6,6 +6,10 @@
 //! `completion_tokens_details.reasoning_tokens`, and count towards `completion_tokens` and the
 //! `max_completion_tokens` budget, as OpenAI's reasoning models do: a budget spent on reasoning
 //! leaves an empty answer with `finish_reason: "length"`.
+//!
+//! Anthropic's extended thinking is the same machinery: with `budget_tokens` the thinking is uniform
+//! between a quarter of the budget and the whole of it ([`budgeted`]: Claude need not spend all of
+//! its budget); adaptive thinking takes the effort's range. Either comes out of `max_tokens` first.
 
 use crate::invalid::Invalid;
 use crate::rng::Rng;
@@ -67,6 +71,13 @@ impl Effort {
     }
 }
 
+/// Thinking tokens for one reply with a thinking budget of `budget` tokens (Anthropic's
+/// `budget_tokens`): uniform in `[budget / 4, budget]`, at least 1.
+pub fn budgeted(rng: &mut Rng, budget: u32) -> u32 {
+    let budget = u64::from(budget.max(1));
+    rng.range((budget / 4).max(1), budget) as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +102,15 @@ mod tests {
         assert!((0..50).all(|i| Effort::High.length(&mut Rng::new(i), Some(100)) <= 100));
         assert_eq!(Effort::parse(None).unwrap(), Effort::Medium);
         assert_eq!(Effort::parse(Some("extreme")).unwrap_err().param, "reasoning_effort");
+    }
+
+    #[test]
+    fn a_thinking_budget_bounds_the_thinking() {
+        let lengths: Vec<u32> = (0..500).map(|i| budgeted(&mut Rng::new(i), 2048)).collect();
+        assert!(lengths.iter().all(|&n| (512..=2048).contains(&n)));
+        let mean = lengths.iter().sum::<u32>() / 500;
+        assert!((1100..1460).contains(&mean), "{mean}");
+        assert_eq!(budgeted(&mut Rng::new(1), 1), 1);
+        assert_eq!(budgeted(&mut Rng::new(1), 0), 1);
     }
 }
