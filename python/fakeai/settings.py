@@ -259,7 +259,7 @@ class Settings:
         default="500,502,503,504",
         metadata=_knob(
             "--error-mix",
-            "Injected error kinds with weights: '500=2,503,429,400' (see README).",
+            "Injected error kinds with weights: '500=2,503,rate_limit_exceeded,400' (see README).",
             live=True,
             group=GATEWAY,
         ),

@@ -133,3 +133,86 @@ def refused(url: str) -> None:
             claude.messages.create(model="m", max_tokens=3, messages=USER, tools=[TOOL])  # type: ignore[list-item]
     r = httpx.post(url + "/v1/chat/completions", json={"model": "m", "messages": USER})
     assert r.status_code == 503 and r.json()["error"]["code"] == "overloaded"  # OpenAI's: unchanged
+
+
+INJECTED = {
+    # x-fakeai-error: (status, SDK exception, Anthropic type, words of Anthropic's message)
+    "400": (
+        400,
+        anthropic.BadRequestError,
+        "invalid_request_error",
+        "prompt is too long: 131072 tokens > 128000",
+    ),
+    "context_length_exceeded": (
+        400,
+        anthropic.BadRequestError,
+        "invalid_request_error",
+        "prompt is too long",
+    ),
+    "429": (429, anthropic.RateLimitError, "rate_limit_error", "would exceed your organization's rate limit"),
+    "rate_limit_exceeded": (429, anthropic.RateLimitError, "rate_limit_error", "rate limit"),
+    "503": (529, anthropic.OverloadedError, "overloaded_error", "Overloaded"),
+    "401": (401, anthropic.AuthenticationError, "authentication_error", "invalid x-api-key"),
+    "500": (500, anthropic.InternalServerError, "api_error", "Internal server error"),
+}
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/messages/count_tokens"])
+def test_injected_faults_in_anthropics_words(http: httpx.Client, path: str) -> None:
+    body = {"model": "claude-x", "max_tokens": 3, "messages": USER}
+    for kind, (status, _, error_type, words) in INJECTED.items():
+        r = http.post(path, json=body, headers={**V, "x-fakeai-error": kind})
+        message = anthropic_error(r, status, error_type)
+        assert words in message and "openai" not in message.lower(), (kind, message)
+        assert ("retry-after" in r.headers) == (status == 429), kind  # every Anthropic 429 asks for a wait
+    # an Anthropic client on another route (its anthropic-version header) gets them too
+    r = http.get("/v1/models", headers={**V, "x-fakeai-error": "503"})
+    assert r.status_code == 529 and r.json()["error"]["type"] == "overloaded_error"
+
+
+def test_the_sdk_classifies_and_retries_injected_faults(base_url: str) -> None:
+    with anthropic.Anthropic(base_url=base_url, api_key="k", max_retries=0) as claude:
+        for kind, (status, error, error_type, _) in INJECTED.items():
+            with pytest.raises(error) as raised:
+                claude.messages.create(
+                    model="claude-x", max_tokens=3, messages=USER, extra_headers={"x-fakeai-error": kind}
+                )
+            assert raised.value.status_code == status and raised.value.body["error"]["type"] == error_type
+    # the SDK retries a 529 and a 429 (after retry-after), not a 400
+    with anthropic.Anthropic(base_url=base_url, api_key="k", max_retries=2) as claude:
+        for kind in ("503", "rate_limit_exceeded"):
+            headers = {"x-fakeai-error": kind, "x-fakeai-fail-attempts": "1", "x-request-id": f"anth-{kind}"}
+            raw = claude.messages.with_raw_response.create(
+                model="claude-x", max_tokens=3, messages=USER, extra_headers=headers
+            )
+            assert raw.retries_taken == 1 and raw.parse().content
+        headers = {"x-fakeai-error": "400", "x-fakeai-fail-attempts": "1", "x-request-id": "anth-400"}
+        with pytest.raises(anthropic.BadRequestError):
+            claude.messages.create(model="claude-x", max_tokens=3, messages=USER, extra_headers=headers)
+
+
+def test_openais_two_429s(base_url: str) -> None:
+    """``rate_limit_exceeded`` (type ``requests``) with ``retry-after``, which the SDK waits for and
+    retries; ``insufficient_quota`` (a billing error) without one, as OpenAI sends it."""
+    import openai
+
+    chat = {"model": "gpt-4o", "messages": USER, "max_tokens": 2}
+    with openai.OpenAI(base_url=base_url + "/v1", api_key="k", max_retries=0) as client:
+        with pytest.raises(openai.RateLimitError) as limited:
+            client.chat.completions.create(**chat, extra_headers={"x-fakeai-error": "rate_limit_exceeded"})
+        assert limited.value.code == "rate_limit_exceeded" and limited.value.type == "requests"
+        assert limited.value.response.headers["retry-after"] == "1"
+        assert limited.value.response.headers["retry-after-ms"] == "1000"
+        with pytest.raises(openai.RateLimitError) as quota:
+            client.chat.completions.create(**chat, extra_headers={"x-fakeai-error": "429"})
+        assert quota.value.code == quota.value.type == "insufficient_quota"
+        assert "retry-after" not in quota.value.response.headers
+        assert "retry-after-ms" not in quota.value.response.headers
+    with openai.OpenAI(base_url=base_url + "/v1", api_key="k", max_retries=3) as client:
+        headers = {
+            "x-fakeai-error": "rate_limit_exceeded",
+            "x-fakeai-fail-attempts": "2",
+            "x-request-id": "openai-rate-limited",
+        }
+        raw = client.chat.completions.with_raw_response.create(**chat, extra_headers=headers)
+        assert raw.retries_taken == 2 and raw.parse().choices[0].message.content

@@ -202,8 +202,8 @@ def test_timed_and_streamed_messages_are_paced_from_the_rust_path(start_server):
 def test_text_blocks_count_as_the_separate_texts_they_are(start_server, flags):
     """A system prompt (or a message's content) of text blocks counts each block's tokens, as the same
     words in one string do (that string's trailing space is one more token): glued into one word,
-    140,000 "hello" blocks in ``system`` counted 58,341 tokens and slipped past the 131,072-token
-    context window. ``count_tokens`` and ``usage.input_tokens`` agree, on either path."""
+    210,000 "hello" blocks in ``system`` counted some 87,000 tokens and slipped past the 200,000-token
+    context window of a ``claude-`` model. ``count_tokens`` and ``usage.input_tokens`` agree, on either path."""
     hello = {"type": "text", "text": "hello"}
     user = [{"role": "user", "content": "hi"}]
     with start_server("--ttft", "0", "--itl", "0", *flags) as url, httpx.Client(base_url=url) as c:
@@ -224,9 +224,9 @@ def test_text_blocks_count_as_the_separate_texts_they_are(start_server, flags):
                 in_blocks
             )
 
-            n = 140_000
+            n = 210_000
             counted = client.messages.count_tokens(model=MODEL, messages=user, system=[hello] * n)
             assert counted.input_tokens == n + as_blocks.input_tokens - 1000
             with pytest.raises(anthropic.BadRequestError) as e:
                 client.messages.create(model=MODEL, max_tokens=4, messages=user, system=[hello] * n)
-            assert f"prompt is too long: {counted.input_tokens} tokens > 131072" in e.value.message
+            assert f"prompt is too long: {counted.input_tokens} tokens > 200000" in e.value.message

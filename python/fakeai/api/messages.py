@@ -3,8 +3,10 @@
 Answers in Anthropic's shapes: a ``message`` object, or the SSE events ``message_start``,
 ``content_block_start``, ``ping``, ``content_block_delta`` (``text_delta`` / ``input_json_delta``),
 ``content_block_stop``, ``message_delta``, ``message_stop``; errors as
-``{"type": "error", "error": {"type", "message"}}``. The ``anthropic-version`` header is required, as
-Anthropic requires it.
+``{"type": "error", "error": {"type", "message"}}`` (:func:`fakeai.errors.anthropic_error`: an
+overloaded engine is a 529). The ``anthropic-version`` header is required, as Anthropic requires it.
+``message_delta.usage`` is cumulative, as Anthropic's: the input split (``input_tokens`` and the cache
+reads and writes) besides ``output_tokens``, which clients such as LangChain read usage from.
 
 Tool use: with ``tools`` the answer is a ``tool_use`` block when ``tool_choice`` is ``any`` or
 ``tool``, or when it is ``auto`` (the default) and the last user turn carries no ``tool_result`` (so
@@ -12,6 +14,16 @@ an agent loop gets a call, then a text answer). The tool is the one named in ``t
 the first tool whose name the last user text mentions, else the first tool. Its ``input`` is made
 from ``input_schema`` by the core's schema-driven generator (the one tool arguments and structured
 outputs use), the same for the same request; a schema it cannot satisfy is a 400 naming the tool.
+
+Structured outputs (``output_config: {"format": {"type": "json_schema", "schema": {...}}}``, or the
+beta top-level ``output_format`` of ``anthropic-beta: structured-outputs-2025-11-13``; not both) make
+the text block JSON valid against the schema, from the same generator chat's ``response_format``
+uses (``fakeai_core::py::messages_format``), streamed as ``text_delta``s a token each and cut, with
+``stop_reason: "max_tokens"``, where ``max_tokens`` ends. Constraints the SDKs move into a property's
+``description`` (``{minimum: 1, maximum: 5}``, what ``messages.parse(output_format=Model)`` sends) are
+honoured too, as Claude reads them. A schema the generator refuses is a 400 naming
+``output_config.format.schema`` (or ``output_format.schema``). ``strict: true`` on a tool is accepted:
+every generated ``input`` validates against its ``input_schema`` anyway.
 
 Extended thinking (``thinking: {"type": "enabled", "budget_tokens": N}``, or ``{"type": "adaptive"}``
 with ``output_config.effort``) puts a ``thinking`` block (its text and a ``signature``) before the
@@ -57,7 +69,7 @@ from fakeai.context import ServerContext
 from fakeai.engine import render
 from fakeai.engine.lora import LoraModule
 from fakeai.engine.render import Answer
-from fakeai.errors import ApiError, bad_request, rejected
+from fakeai.errors import ApiError, anthropic_response, bad_request, rejected
 from fakeai.gateway.overrides import Overrides
 from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
 from fakeai.schemas.messages import Block, CountTokensRequest, MessagesRequest, Tool
@@ -101,19 +113,6 @@ def _tool_use(req: MessagesRequest | CountTokensRequest) -> tuple[str, str] | No
         return tool.name, _core.sample_json(orjson.dumps(tool.input_schema), key)
     except _core.InvalidInput as e:
         raise bad_request(f"tools: input_schema of '{tool.name}': {e}", param="tools") from None
-
-
-def _anthropic_error(e: ApiError) -> bytes:
-    kind = {
-        401: "authentication_error",
-        403: "permission_error",
-        404: "not_found_error",
-        413: "request_too_large",
-        429: "rate_limit_error",
-        503: "overloaded_error",  # the engine's waiting queue is full (Anthropic's own status is 529)
-    }.get(e.status, "api_error" if e.status >= 500 else "invalid_request_error")
-    message = f"{e.param}: {e.message}" if e.param and not e.message.startswith(e.param) else e.message
-    return orjson.dumps({"type": "error", "error": {"type": kind, "message": message}})
 
 
 def messages_call(ctx: ServerContext, model: str) -> _core.MessagesCall:
@@ -162,7 +161,7 @@ class CountTokens(Endpoint):
                 raise rejected(exc, param="messages") from None
             await send_bytes(send, orjson.dumps({"input_tokens": count}))
         except ApiError as e:
-            await send_bytes(send, _anthropic_error(e), e.status)
+            await anthropic_response(e)(scope, receive, send)
 
 
 class Messages(Generation):
@@ -177,7 +176,7 @@ class Messages(Generation):
             _anthropic_version(scope)
             await super().__call__(scope, receive, send)
         except ApiError as e:
-            await send_bytes(send, _anthropic_error(e), e.status)
+            await anthropic_response(e)(scope, receive, send)
 
 
 def routes(ctx: ServerContext) -> list[Route]:

@@ -125,18 +125,6 @@ def with_request_id(send: Send, headers: list[tuple[bytes, bytes]]) -> Send:
     return sending
 
 
-def anthropic_overloaded(send: Send) -> Send:
-    """``send`` of an Anthropic request's app: a 503 (the engine's waiting queue is full, answered
-    ``overloaded_error``) goes out as Anthropic's 529."""
-
-    def sending(message: Message) -> Awaitable[None]:
-        if message["type"] == "http.response.start" and message["status"] == 503:
-            message["status"] = 529
-        return send(message)
-
-    return sending
-
-
 def retry_after(seconds: float) -> list[tuple[bytes, bytes]]:
     return [
         (b"retry-after", str(max(1, math.ceil(seconds))).encode()),

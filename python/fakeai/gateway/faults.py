@@ -4,6 +4,14 @@ Kinds (by status code or name)::
 
     500 server_error              502 bad_gateway           503 overloaded
     504 timeout                   429 insufficient_quota    400 context_length_exceeded
+    401 invalid_api_key           rate_limit_exceeded (429, retryable)
+
+Each kind is answered in the words of the API asked: OpenAI's envelope, or on Anthropic's API (a
+``/v1/messages`` path or an ``anthropic-version`` header) Anthropic's, with Anthropic's status, type
+and message (``overloaded`` is a 529 ``overloaded_error``, ``context_length_exceeded`` says ``prompt
+is too long: ...``, both 429s are ``rate_limit_error``). A 429 that clients should retry carries
+``retry-after``: ``rate_limit_exceeded`` (OpenAI's ``type: requests``), and every 429 on Anthropic's
+API; ``insufficient_quota``, a billing error OpenAI sends without one, does not.
 
 Draws are deterministic: the n-th request the server handles (counted across worker processes in
 shared memory) draws from a hash of ``--fault-seed`` and n, so one seed replays one sequence of faults.
@@ -20,6 +28,17 @@ from fakeai import _core
 
 _MASK = (1 << 64) - 1
 
+#: Anthropic's answer to a request over its rate limit.
+ANTHROPIC_RATE_LIMITED = (
+    "This request would exceed your organization's rate limit of 50 requests per minute. For details, "
+    "refer to: https://docs.claude.com/en/api/rate-limits. You can see the response headers for current "
+    "usage. Please reduce the prompt length or the maximum tokens requested, or try again later. You may "
+    "also contact sales at https://www.anthropic.com/contact-sales to discuss your options for a rate "
+    "limit increase."
+)
+#: Seconds a retryable injected 429 asks the client to wait (``retry-after``).
+RETRY_AFTER_S = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class Fault:
@@ -27,8 +46,14 @@ class Fault:
     type: str
     code: str | None
     message: str
-    #: Anthropic's error type for the same failure (``/v1/messages`` answers in Anthropic's envelope).
+    #: Anthropic's error type for the same failure (Anthropic's API answers in Anthropic's envelope).
     anthropic_type: str
+    #: Anthropic's message for it (None: the same as OpenAI's, which names no provider).
+    anthropic_message: str | None = None
+    #: Anthropic's status for it (None: ``status``).
+    anthropic_status: int | None = None
+    #: Whether OpenAI's answer carries ``retry-after`` (Anthropic's does for every 429).
+    retry_after: bool = False
 
     def openai_body(self, message: str | None = None) -> bytes:
         error = {"message": message or self.message, "type": self.type, "param": None, "code": self.code}
@@ -37,9 +62,17 @@ class Fault:
         return orjson.dumps({"error": error})
 
     def anthropic_body(self, message: str | None = None) -> bytes:
-        return orjson.dumps(
-            {"type": "error", "error": {"type": self.anthropic_type, "message": message or self.message}}
-        )
+        text = message or self.anthropic_message or self.message
+        return orjson.dumps({"type": "error", "error": {"type": self.anthropic_type, "message": text}})
+
+    def status_for(self, anthropic: bool) -> int:
+        """The HTTP status answered on OpenAI's API, or Anthropic's (``anthropic``)."""
+        return (self.anthropic_status or self.status) if anthropic else self.status
+
+    def retries_after(self, anthropic: bool) -> bool:
+        """Whether the answer carries ``retry-after``: OpenAI's when :attr:`retry_after`, Anthropic's
+        on every 429 (its rate limit errors always do)."""
+        return self.status == 429 if anthropic else self.retry_after
 
 
 KINDS: dict[str, Fault] = {
@@ -49,6 +82,7 @@ KINDS: dict[str, Fault] = {
         None,
         "The server had an error while processing your request. Sorry about that!",
         "api_error",
+        "Internal server error",
     ),
     "502": Fault(502, "server_error", "bad_gateway", "Bad gateway.", "api_error"),
     "503": Fault(
@@ -57,6 +91,8 @@ KINDS: dict[str, Fault] = {
         "overloaded",
         "The engine is currently overloaded, please try again later.",
         "overloaded_error",
+        "Overloaded",
+        anthropic_status=529,
     ),
     "504": Fault(504, "server_error", "timeout", "Gateway timeout: the request took too long.", "api_error"),
     "429": Fault(
@@ -66,6 +102,17 @@ KINDS: dict[str, Fault] = {
         "You exceeded your current quota, please check your plan and billing details. For more "
         "information on this error, read the docs: https://platform.openai.com/docs/guides/error-codes/api-errors.",
         "rate_limit_error",
+        ANTHROPIC_RATE_LIMITED,
+    ),
+    "rate_limit_exceeded": Fault(
+        429,
+        "requests",
+        "rate_limit_exceeded",
+        "Rate limit reached for requests per min (RPM): Limit 60, Used 60, Requested 1. Please try "
+        "again in 1s. Visit https://platform.openai.com/account/rate-limits to learn more.",
+        "rate_limit_error",
+        ANTHROPIC_RATE_LIMITED,
+        retry_after=True,
     ),
     "400": Fault(
         400,
@@ -74,6 +121,16 @@ KINDS: dict[str, Fault] = {
         "This model's maximum context length is 128000 tokens. However, your messages resulted in "
         "131072 tokens. Please reduce the length of the messages.",
         "invalid_request_error",
+        "prompt is too long: 131072 tokens > 128000 maximum",
+    ),
+    "401": Fault(
+        401,
+        "invalid_request_error",
+        "invalid_api_key",
+        "Incorrect API key provided: sk-fake****. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.",
+        "authentication_error",
+        "invalid x-api-key",
     ),
 }
 ALIASES = {
@@ -82,7 +139,9 @@ ALIASES = {
     "overloaded": "503",
     "timeout": "504",
     "insufficient_quota": "429",
+    "rate_limit": "rate_limit_exceeded",
     "context_length_exceeded": "400",
+    "invalid_api_key": "401",
 }
 
 

@@ -11,8 +11,9 @@ error (also the first attempts of a request under ``x-fakeai-fail-attempts``:
 :mod:`fakeai.gateway.retries`), and maybe wraps ``send`` with chaos. Every ``/v1/`` response of a
 rate-limited key carries OpenAI's ``x-ratelimit-*`` headers. The request body is read here only when
 a decision needs it (token limits, per-model error rules); the endpoint then receives the same bytes.
-``/v1/messages`` answers its errors in Anthropic's envelope (and an overloaded engine's 503 as
-Anthropic's 529), TGI's routes in TGI's.
+``/v1/messages`` (and any request with an ``anthropic-version`` header) has its injected errors in
+Anthropic's envelope, status and words (:mod:`fakeai.gateway.faults`: an overloaded engine is a 529),
+TGI's routes in TGI's.
 
 A body over ``--max-body-bytes`` is a 413 before any of that, except a ``multipart/form-data`` body,
 which may carry a file up to ``--max-file-bytes``: the form readers (:mod:`fakeai.http.multipart`)
@@ -191,9 +192,9 @@ class Gateway:
         try:
             if not (custom or self.active):
                 # nothing to decide: the common case costs one scan
-                await self.app(scope, receive, answers.anthropic_overloaded(send) if anthropic_path else send)
+                await self.app(scope, receive, send)
             else:
-                await self.handle(scope, receive, send, presented, custom, request_id)
+                await self.handle(scope, receive, send, presented, custom, request_id, anthropic)
         except chaos.Disconnect:
             return  # the response stays incomplete: the client sees the connection cut
         except (ClientGone, ClientDisconnect):
@@ -209,8 +210,11 @@ class Gateway:
         presented: str | None,
         custom: bool,
         request_id: bytes | None,
+        anthropic_version: bool = False,
     ) -> None:
         state, path = self.state, scope["path"]
+        # Anthropic's API: its path, or any request an Anthropic SDK sends (errors.is_anthropic)
+        anthropic = anthropic_version or path.startswith(ANTHROPIC_PATH)
         wanted = None
         if custom:
             if not self.allow_overrides:
@@ -273,25 +277,25 @@ class Gateway:
             fault = injector.pick(path, model, presented, attempt_id)
         if fault is not None:
             await self._requested_model(scope, receive, body)
-            if path.startswith(ANTHROPIC_PATH):
+            if anthropic:
                 body_bytes = fault.anthropic_body()
             elif path in TGI_PATHS:
                 body_bytes = answers.tgi_body(fault.status, fault.message)
             else:
                 body_bytes = fault.openai_body()
-            if fault.status == 429:
-                extra = [*extra, *answers.retry_after(1.0)]
-            await answers.send_json(send, fault.status, body_bytes, extra)
+            if fault.retries_after(anthropic):
+                extra = [*extra, *answers.retry_after(faults.RETRY_AFTER_S)]
+            await answers.send_json(send, fault.status_for(anthropic), body_bytes, extra)
             return
         plan = wanted.chaos if wanted is not None else None
         if plan is None and state.chaos_mix is not None:
             plan = self._draw_chaos()
         if extra:
             send = answers.with_headers(send, extra)
-        anthropic = path.startswith(ANTHROPIC_PATH)
         if plan is not None:
-            send = chaos.wrap(send, plan, chaos.MALFORMED_ANTHROPIC if anthropic else chaos.MALFORMED)
-        await self.app(scope, receive, answers.anthropic_overloaded(send) if anthropic else send)
+            malformed = chaos.MALFORMED_ANTHROPIC if path.startswith(ANTHROPIC_PATH) else chaos.MALFORMED
+            send = chaos.wrap(send, plan, malformed)
+        await self.app(scope, receive, send)
 
     async def _requested_model(self, scope: Scope, receive: Receive, body: bytes | None) -> None:
         """Leave the model a refused request asked for in the scope, so the metrics count its error

@@ -7,7 +7,7 @@ parsing.
 | ``x-fakeai-itl-ms`` | number >= 0 | inter-token latency of this request, ms |
 | ``x-fakeai-output-tokens`` | integer >= 1 | generate exactly this many tokens per choice |
 | ``x-fakeai-mode`` | ``echo`` or ``random`` | this request's response mode (``--mode``) |
-| ``x-fakeai-error`` | status code or alias | answer with this injected error (README) |
+| ``x-fakeai-error`` | status code or name | answer with this injected error (:mod:`fakeai.gateway.faults`) |
 | ``x-return-error`` | status code or alias | llm-d's name for ``x-fakeai-error`` |
 | ``x-fakeai-fail-attempts`` | integer 0-100 | fail this many attempts of the ``x-request-id`` first |
 | ``x-fakeai-disconnect-after`` | integer 0-1e9 | cut the connection after this many chunks |

@@ -56,6 +56,9 @@ class Tool(msgspec.Struct, gc=False):
     input_schema: dict[str, Any]
     description: str | None = None
     cache_control: CacheControl | None = None
+    #: Strict tool use: the call's ``input`` validates against ``input_schema``, as every generated
+    #: input does (it is made from the schema).
+    strict: bool | None = None
 
 
 class Thinking(msgspec.Struct, gc=False):
@@ -67,8 +70,20 @@ class Thinking(msgspec.Struct, gc=False):
     budget_tokens: Count | None = None
 
 
+class OutputFormat(msgspec.Struct, gc=False):
+    """Structured outputs: the answer's text is JSON valid against ``schema`` (a JSON Schema object),
+    made by the core's schema-driven generator, the one chat's ``response_format`` uses (read and
+    checked by ``fakeai_core::py::messages_format``; a schema it cannot honour is a 400 naming it)."""
+
+    type: Literal["json_schema"]
+    #: Kept as JSON text: the core parses and checks it (once per distinct schema).
+    schema: msgspec.Raw
+
+
 class OutputConfig(msgspec.Struct, gc=False):
     effort: Literal["low", "medium", "high", "max"] | None = None
+    #: Structured outputs (GA): ``{"type": "json_schema", "schema": {...}}``.
+    format: OutputFormat | None = None
 
 
 class ToolChoice(msgspec.Struct, gc=False):
@@ -92,6 +107,9 @@ class MessagesRequest(msgspec.Struct, gc=False):
     metadata: dict[str, Any] | None = None
     thinking: Thinking | None = None
     output_config: OutputConfig | None = None
+    #: Structured outputs' beta spelling (``anthropic-beta: structured-outputs-2025-11-13``), the same
+    #: as ``output_config.format``; sending both is a 400.
+    output_format: OutputFormat | None = None
     #: Automatic prompt caching: a breakpoint at the end of the prompt.
     cache_control: CacheControl | None = None
 
@@ -106,4 +124,5 @@ class CountTokensRequest(msgspec.Struct, gc=False):
     tool_choice: ToolChoice | None = None
     thinking: Thinking | None = None
     output_config: OutputConfig | None = None
+    output_format: OutputFormat | None = None
     cache_control: CacheControl | None = None

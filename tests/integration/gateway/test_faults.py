@@ -55,7 +55,9 @@ def test_injected_errors_have_openais_status_and_envelope(base_url):
         "503": (503, "server_error", "overloaded"),
         "504": (504, "server_error", "timeout"),
         "429": (429, "insufficient_quota", "insufficient_quota"),
+        "rate_limit_exceeded": (429, "requests", "rate_limit_exceeded"),
         "context_length_exceeded": (400, "invalid_request_error", "context_length_exceeded"),
+        "401": (401, "invalid_request_error", "invalid_api_key"),
     }
     for header, (status, kind, code) in expected.items():
         r = httpx.post(base_url + "/v1/chat/completions", json=CHAT, headers={"x-fakeai-error": header})
@@ -105,9 +107,33 @@ def test_anthropic_route_gets_anthropics_envelopes(start_server):
         args = {"model": "claude-x", "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}]}
         with pytest.raises(anthropic.InternalServerError) as exc:
             claude.messages.create(**args, extra_headers={"x-fakeai-error": "503"})
-        assert exc.value.status_code == 503
+        assert exc.value.status_code == 529  # Anthropic's status for an overloaded API
         assert exc.value.body["error"]["type"] == "overloaded_error"  # the 1 RPM went to this request
         with pytest.raises(anthropic.RateLimitError) as exc:
             claude.messages.create(**args)
         assert exc.value.body["type"] == "error" and exc.value.body["error"]["type"] == "rate_limit_error"
         assert exc.value.response.headers["retry-after"]
+
+
+def test_the_retryable_429_by_flag_environment_and_scenario(start_server, tmp_path):
+    """``rate_limit_exceeded`` is a kind wherever kinds are named: ``--error-mix``, ``FAKEAI_ERROR_MIX``,
+    a scenario rule's ``mix`` (and ``x-fakeai-error``, tested with the retries)."""
+    cfg = tmp_path / "s.yaml"
+    cfg.write_text(
+        "ttft_ms: 0\nitl_ms: 0\nerrors:\n  - route: /v1/chat/completions\n    rate: 1.0\n"
+        "    mix: 'rate_limit_exceeded'\n"
+    )
+    fast = ("--ttft", "0", "--itl", "0")
+    runs = [
+        start_server(*fast, "--error-rate", "1", "--error-mix", "rate_limit_exceeded"),
+        start_server(*fast, "--error-rate", "1", env={"FAKEAI_ERROR_MIX": "rate_limit=2,429"}),
+        start_server("--config", str(cfg)),
+    ]
+    for run in runs:
+        with run as url:
+            r = httpx.post(url + "/v1/chat/completions", json=CHAT)
+            assert r.status_code == 429, r.text
+            if r.json()["error"]["code"] == "rate_limit_exceeded":
+                assert r.json()["error"]["type"] == "requests" and r.headers["retry-after"] == "1"
+            else:
+                assert r.json()["error"]["code"] == "insufficient_quota" and "retry-after" not in r.headers

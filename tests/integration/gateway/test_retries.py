@@ -52,8 +52,12 @@ def test_attempts_count_per_request_id_and_name_their_error_kind(two_workers):
             return c.post(two_workers + "/v1/chat/completions", json=CHAT, headers=headers)
 
     first = attempt("rid-429", "429")
-    assert first.status_code == 429 and first.headers["retry-after"] == "1"
+    assert first.status_code == 429 and "retry-after" not in first.headers  # billing: not to retry
     assert first.json()["error"]["code"] == "insufficient_quota"
+    limited = attempt("rid-rate", "rate_limit_exceeded")
+    assert limited.status_code == 429 and limited.headers["retry-after"] == "1"
+    assert limited.json()["error"]["code"] == "rate_limit_exceeded"
+    assert attempt("rid-rate", "rate_limit_exceeded").status_code == 200
     assert attempt("rid-502", "502").status_code == 502  # another id starts at attempt 1
     assert attempt("rid-429", "429").status_code == 200
     assert attempt("rid-502", "502").status_code == 200

@@ -21,8 +21,35 @@ def test_envelopes():
     assert orjson.loads(faults.kind("400").openai_body())["error"]["param"] == "messages"
     assert orjson.loads(faults.kind("503").anthropic_body()) == {
         "type": "error",
-        "error": {"type": "overloaded_error", "message": faults.kind("503").message},
+        "error": {"type": "overloaded_error", "message": "Overloaded"},
     }
+    assert faults.kind("503").status_for(anthropic=True) == 529
+    assert faults.kind("503").status_for(anthropic=False) == 503
+    too_long = orjson.loads(faults.kind("400").anthropic_body())["error"]
+    assert too_long == {
+        "type": "invalid_request_error",
+        "message": "prompt is too long: 131072 tokens > 128000 maximum",
+    }
+    assert orjson.loads(faults.kind("401").anthropic_body())["error"]["type"] == "authentication_error"
+
+
+def test_which_429s_ask_for_a_retry():
+    quota, limited = faults.kind("insufficient_quota"), faults.kind("rate_limit")
+    assert limited is faults.kind("rate_limit_exceeded") and limited.status == quota.status == 429
+    assert orjson.loads(limited.openai_body())["error"] == {
+        "message": limited.message,
+        "type": "requests",
+        "param": None,
+        "code": "rate_limit_exceeded",
+    }
+    # OpenAI sends retry-after on a rate limit, none on a billing error; Anthropic on every 429
+    assert limited.retries_after(anthropic=False) and not quota.retries_after(anthropic=False)
+    assert limited.retries_after(anthropic=True) and quota.retries_after(anthropic=True)
+    for fault in (quota, limited):
+        error = orjson.loads(fault.anthropic_body())["error"]
+        assert error["type"] == "rate_limit_error" and "rate limit" in error["message"]
+        assert "openai" not in error["message"]
+    assert not faults.kind("503").retries_after(anthropic=True)
 
 
 def test_unit_is_deterministic_and_uniform():

@@ -16,6 +16,7 @@ use crate::text::budget;
 use crate::text::length::{Finish, LengthSpec};
 use crate::text::prose;
 use crate::text::reasoning::{self, Effort};
+use crate::text::tokenized::Tokenized;
 use crate::text::tokens;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -109,7 +110,8 @@ fn thought(key: u64, n: u32) -> (Vec<&'static str>, String) {
 /// and metered as a chat completion is, its usage counted as `completions`.
 ///
 /// Thinking comes first and out of `max_tokens`; the answer (prose, the last user message in echo
-/// mode, or the tool call) gets what is left. Usage splits the input as Anthropic does: with cache
+/// mode, the structured output's JSON ([`super::messages_format`]), or the tool call) gets what is
+/// left. Usage splits the input as Anthropic does: with cache
 /// breakpoints, the prefix-cache hit up to the last one is `cache_read_input_tokens` and the rest
 /// up to it `cache_creation_input_tokens` ([`messages_input::Breakpoints::split`]); `input_tokens`
 /// is what remains.
@@ -126,6 +128,8 @@ pub(super) fn anthropic_message<'py>(
     let mut ids = Vec::new();
     // With the prefix cache the prompt is tokenized once, into the ids it routes by; else counted.
     let input = messages_input::read(request, sim.cluster.map(|_| &mut ids))?;
+    // Structured outputs: checked whatever the answer is, used when it is text.
+    let format = super::messages_format::read(request)?;
     let input_tokens = input.tokens;
     if let Some(info) = call.model_info.as_ref() {
         let limit: u32 = info.bind(py).getattr(intern!(py, "context_length"))?.extract()?;
@@ -155,15 +159,33 @@ pub(super) fn anthropic_message<'py>(
         ..Default::default()
     };
     budget::bound(&mut length, 1, call.max_generated - thought_tokens)?;
+    // Structured outputs: the text is the schema's JSON, a token a step, cut (stop_reason
+    // max_tokens) where the tokens left end, as chat's `response_format` content is.
+    let json = match (&tool, &format) {
+        (None, Some(f)) if !cut_tool => f.render(&mut choices::rng_for(key, 0)).map(|j| {
+            let mut json = Tokenized::new(j);
+            let room = left.min(length.ceiling.unwrap_or(u32::MAX)) as usize;
+            let cut = json.len() > room;
+            json.truncate(room);
+            (json, cut)
+        }),
+        _ => None,
+    };
+    let json_pieces: Vec<&str> =
+        json.as_ref().map_or_else(Vec::new, |(j, _)| (0..j.len()).map(|k| j.piece(k)).collect());
     // Stops are applied after (to report which one ended the text), not by the generator.
     let spec = ChoiceSpec { n: 1, length, ..Default::default() };
     let id = ids::new_id("msg_01", 22);
     let tool_id = ids::new_id("toolu_01", 22);
     // Echoed pieces borrow the request's text; generated ones can outlive it (a lazy stream).
-    let echoes = call.echo_mode && tool.is_none() && !cut_tool;
+    let echoes = call.echo_mode && tool.is_none() && !cut_tool && json.is_none();
     let (mut echoed, mut generated, finish) = match &tool {
         Some(_) => (Vec::new(), Vec::new(), Finish::Stop),
         None if cut_tool => (Vec::new(), Vec::new(), Finish::Length),
+        None if json.is_some() => {
+            let cut = json.as_ref().is_some_and(|(_, cut)| *cut);
+            (Vec::new(), Vec::new(), if cut { Finish::Length } else { Finish::Stop })
+        }
         None if echoes => {
             let c = echo::choices(&input.last_user_text, key, &spec).remove(0);
             (c.tokens, Vec::new(), c.finish)
@@ -173,8 +195,15 @@ pub(super) fn anthropic_message<'py>(
             (Vec::new(), c.tokens, c.finish)
         }
     };
+    // (a structured output's JSON is not cut at stop sequences: it stays whole JSON)
     let stop_sequence = if echoes { stop_at(&mut echoed, &stops) } else { stop_at(&mut generated, &stops) };
-    let text: &[&str] = if echoes { &echoed } else { &generated };
+    let text: &[&str] = if json.is_some() {
+        &json_pieces
+    } else if echoes {
+        &echoed
+    } else {
+        &generated
+    };
     let text_tokens = match &tool {
         Some((_, input)) => tokens::count(input) as u32 + 8,
         None => text.len() as u32,
@@ -216,7 +245,8 @@ pub(super) fn anthropic_message<'py>(
         worker: routed.map(|r| r.0),
     };
     let steps = thought.as_ref().map_or(0, |t| t.0.len() + 1) + text.len();
-    if stream && !echoes && is_lazy(steps, lat.itl > 0.0 || sim.engine.is_some()) {
+    // Echoed and JSON pieces borrow what this call holds: their streams are rendered now.
+    if stream && !echoes && json.is_none() && is_lazy(steps, lat.itl > 0.0 || sim.engine.is_some()) {
         let owned = OwnedMessage {
             id,
             model: model.to_owned(),

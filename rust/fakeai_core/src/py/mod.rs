@@ -22,6 +22,7 @@ mod length;
 mod media_probe;
 mod messages;
 mod messages_call;
+mod messages_format;
 mod messages_input;
 mod meter;
 mod metrics;

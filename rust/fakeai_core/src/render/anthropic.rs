@@ -99,6 +99,20 @@ fn usage(buf: &mut Vec<u8>, u: &Usage, output: u32) {
     buf.push(b'}');
 }
 
+/// `message_delta`'s `usage`: cumulative, so the whole input split as well as the output tokens.
+fn delta_usage(buf: &mut Vec<u8>, u: &Usage) {
+    buf.extend_from_slice(b"{\"input_tokens\":");
+    json::uint(buf, u.input);
+    buf.extend_from_slice(b",\"cache_creation_input_tokens\":");
+    json::uint(buf, u.cache_write_5m.saturating_add(u.cache_write_1h));
+    buf.extend_from_slice(b",\"cache_read_input_tokens\":");
+    json::uint(buf, u.cache_read);
+    buf.extend_from_slice(b",\"output_tokens\":");
+    json::uint(buf, u.output);
+    thinking_details(buf, u);
+    buf.extend_from_slice(b",\"server_tool_use\":null}");
+}
+
 /// `,"output_tokens_details":{"thinking_tokens":N}` when the message thought.
 fn thinking_details(buf: &mut Vec<u8>, u: &Usage) {
     if u.thinking > 0 {
@@ -369,15 +383,16 @@ impl<M: MessageSource> MessageSteps<M> {
     }
 }
 
-/// The message's closing events: `message_delta` (stop reason, output tokens) and `message_stop`.
+/// The message's closing events: `message_delta` (stop reason, and the cumulative usage Anthropic's
+/// `MessageDeltaUsage` carries: input, cache reads and writes, output, `server_tool_use`) and
+/// `message_stop`. Clients such as LangChain read the whole usage from this event alone.
 fn close(buf: &mut Vec<u8>, m: &Message<'_>) {
     event(buf, "message_delta", |b| {
         b.extend_from_slice(b"{\"type\":\"message_delta\",\"delta\":{");
         stop_fields(b, m);
-        b.extend_from_slice(b"},\"usage\":{\"output_tokens\":");
-        json::uint(b, m.usage.output);
-        thinking_details(b, &m.usage);
-        b.extend_from_slice(b"}}");
+        b.extend_from_slice(b"},\"usage\":");
+        delta_usage(b, &m.usage);
+        b.push(b'}');
     });
     event(buf, "message_stop", |b| b.extend_from_slice(b"{\"type\":\"message_stop\"}"));
 }
@@ -466,8 +481,10 @@ mod tests {
         ));
         let stream = String::from_utf8(render_stream(&m).concat()).unwrap();
         assert!(stream.contains("\"cache_read_input_tokens\":100"));
-        assert!(stream
-            .contains("\"usage\":{\"output_tokens\":9,\"output_tokens_details\":{\"thinking_tokens\":4}}"));
+        assert!(stream.contains(
+            "\"usage\":{\"input_tokens\":5,\"cache_creation_input_tokens\":50,\"cache_read_input_tokens\":100,\
+             \"output_tokens\":9,\"output_tokens_details\":{\"thinking_tokens\":4},\"server_tool_use\":null}}"
+        ));
     }
 
     #[test]
@@ -538,7 +555,11 @@ mod tests {
         );
         let text = String::from_utf8(steps.concat()).unwrap();
         assert!(text.contains("\"delta\":{\"type\":\"text_delta\",\"text\":\" b\"}"));
-        assert!(text.contains("\"usage\":{\"output_tokens\":3}"));
+        assert!(text.contains(
+            "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null},\
+             \"usage\":{\"input_tokens\":7,\"cache_creation_input_tokens\":0,\"cache_read_input_tokens\":0,\
+             \"output_tokens\":3,\"server_tool_use\":null}}"
+        ));
     }
 
     #[test]
