@@ -39,6 +39,7 @@ __all__ = [
     "cosine",
     "data_url_image_size",
     "count_tokens",
+    "custom_tool_input",
     "detokenize",
     "diarization",
     "deployment_info",
@@ -390,6 +391,11 @@ class RateLimiter:
 def sample_json(schema: bytes, key: str) -> str:
     """JSON text valid against the JSON schema ``schema``; the same ``key`` gives the same document.
     A schema the generator cannot satisfy raises :class:`InvalidInput`."""
+
+def custom_tool_input(tool: bytes, at: str, key: str) -> str:
+    """The input of one call of the Responses API custom tool ``tool`` (JSON text) declared at ``at``
+    (``tools[2]``): prose, or a string matching its regex grammar; the same ``key`` gives the same
+    input. A bad ``format`` raises :class:`InvalidInput` naming the field."""
 
 def block_hashes(tokens: Sequence[int], block_size: int = 16) -> list[int]:
     """The chained hashes of the full ``block_size``-token blocks of ``tokens``."""

@@ -139,6 +139,9 @@ REQUIRED: dict[str, dict[str, list[str]]] = {
     "ResponseTextDoneEvent": {
         "": [*STREAM_EVENT, "item_id", "output_index", "content_index", "text", "logprobs"]
     },
+    "ResponseOutputTextAnnotationAddedEvent": {
+        "": [*STREAM_EVENT, "item_id", "output_index", "content_index", "annotation_index", "annotation"]
+    },
     "ResponseFunctionCallArgumentsDeltaEvent": {"": [*STREAM_EVENT, "item_id", "output_index", "delta"]},
     "ResponseFunctionCallArgumentsDoneEvent": {
         "": [*STREAM_EVENT, "item_id", "name", "output_index", "arguments"]
@@ -225,6 +228,7 @@ RESPONSE_EVENTS = {
     "response.content_part.done": "ResponseContentPartDoneEvent",
     "response.output_text.delta": "ResponseTextDeltaEvent",
     "response.output_text.done": "ResponseTextDoneEvent",
+    "response.output_text.annotation.added": "ResponseOutputTextAnnotationAddedEvent",
     "response.function_call_arguments.delta": "ResponseFunctionCallArgumentsDeltaEvent",
     "response.function_call_arguments.done": "ResponseFunctionCallArgumentsDoneEvent",
     "response.file_search_call.in_progress": "ResponseFileSearchCallInProgressEvent",

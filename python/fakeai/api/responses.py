@@ -11,7 +11,8 @@ response is a 404 like an unknown id. Generation goes through :mod:`fakeai.engin
 engine); a stream sends ``response.created``, ``response.in_progress``, then per output item
 ``response.output_item.added`` ... ``response.output_item.done`` (with ``reasoning_summary_part`` and
 ``reasoning_summary_text`` events for a reasoning item's summary, ``content_part`` and
-``output_text.delta`` events for a message, ``function_call_arguments`` events for a call), and
+``output_text.delta`` events for a message, ``function_call_arguments`` events for a call, and those of
+:mod:`fakeai.api.response_tool_events` for custom and hosted tool calls), and
 ``response.completed`` (``response.incomplete`` when ``max_output_tokens`` cut the answer short), each
 with a ``sequence_number``, the text deltas paced like chat tokens: after the reasoning tokens' time
 (one ITL each, as chat streams them), over which a summary's parts are spread, one delta per part.
@@ -40,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fakeai.api import response_tool_events as tool_events
 from fakeai.api import responses_background as background
 from fakeai.api.conversations import append
 from fakeai.api.resources import fetch, json_response, list_response, page_params
@@ -84,6 +86,7 @@ def events(
         emit("response.created", response=started)
     emit("response.in_progress", response=started)
     think = done["usage"]["output_tokens_details"]["reasoning_tokens"] * itl
+    shift = 0.0  # the time hosted tool calls took, before what follows them
     for index, item in enumerate(done["output"]):
         where = {"output_index": index}
         if item["type"] == "reasoning":
@@ -105,21 +108,32 @@ def events(
             emit("response.content_part.added", part={**part, "text": "", "annotations": []}, **ids)
             text = part["text"]
             pieces = _PIECE.findall(text) or [text]
+            annotated = tool_events.annotation_events(part, pieces, ids)
             for i, piece in enumerate(pieces):
-                at = ttft + think + i * itl
+                at = ttft + think + shift + i * itl
                 emit("response.output_text.delta", delta=piece, logprobs=[], **ids)
+                for kind, fields in annotated.get(i, ()):
+                    emit(kind, **fields)
             emit("response.output_text.done", text=text, logprobs=[], **ids)
             emit("response.content_part.done", part=part, **ids)
         elif item["type"] == "function_call":
             emit(
                 "response.output_item.added", item={**item, "status": "in_progress", "arguments": ""}, **where
             )
-            at = ttft + think
+            at = ttft + think + shift
             ids = {"item_id": item["id"], "output_index": index}
             emit("response.function_call_arguments.delta", delta=item["arguments"], **ids)
             emit(
                 "response.function_call_arguments.done", arguments=item["arguments"], name=item["name"], **ids
             )
+        elif item["type"] in tool_events.KINDS:
+            emit("response.output_item.added", item=tool_events.added(item), **where)
+            start = ttft + think + shift
+            steps_of, took = tool_events.item_events(item, index, done["tools"], itl, ttft > 0 or itl > 0)
+            for offset, kind, fields in steps_of:
+                at = start + offset
+                emit(kind, **fields)
+            shift += took
         else:
             emit("response.output_item.added", item={**item, "status": "in_progress"}, **where)
             ids = {"item_id": item["id"], "output_index": index}
@@ -145,7 +159,8 @@ class CreateResponse(Endpoint):
         store = self.store
         if req.background and not req.store:
             raise bad_request("A background response must be stored: 'store' must be true.", param="store")
-        if any(tool.get("type") == "file_search" for tool in req.tools):  # reads index blobs: off the loop
+        # file search reads index blobs, image generation draws PNGs: off the loop
+        if any(tool.get("type") in ("file_search", "image_generation") for tool in req.tools):
             started, done, context, items, wait = await run_in_threadpool(generate, self.ctx, req, created)
         else:
             started, done, context, items, wait = generate(self.ctx, req, created)

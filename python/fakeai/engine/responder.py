@@ -9,10 +9,14 @@ decide the output's shape, deterministically:
 - ``file_search`` (unless ``tool_choice`` is ``none``): the last user text is searched in the tool's
   vector stores; the output is a ``file_search_call`` item, then a message whose text carries a
   ``file_citation`` annotation per file found.
-- ``function`` tools, when the conversation ends with a user message and ``tool_choice`` is not
-  ``none`` (``required``, a named function, or ``auto``): one ``function_call`` of the chosen (or
-  first) function, with arguments that satisfy its JSON schema. After the client sends the
-  ``function_call_output``, the model answers with text, as an agent loop expects.
+- ``function`` and ``custom`` tools, when the conversation ends with a user message and ``tool_choice``
+  is not ``none`` (``required``, a named tool, or ``auto``): one ``function_call`` of the chosen (or
+  first) function, with arguments that satisfy its JSON schema, or one ``custom_tool_call`` whose
+  ``input`` is in the tool's format. After the client sends the ``function_call_output`` (or
+  ``custom_tool_call_output``), the model answers with text, as an agent loop expects.
+- The hosted ``web_search``, ``image_generation`` and ``code_interpreter`` tools
+  (:mod:`fakeai.engine.hosted_tools`): a call item each before the message (or the function call),
+  when :func:`fakeai.engine.response_tools.plan` says the model uses them.
 
 ``text.format`` is handed to the chat engine as its ``response_format`` (the ``json_schema`` fields one
 level down), so the message text is the same schema-valid JSON chat would write, and a bad format is
@@ -37,7 +41,7 @@ import msgspec
 import orjson
 
 from fakeai import _core
-from fakeai.engine import compaction, render, response_items, vector_index
+from fakeai.engine import compaction, hosted_tools, render, response_items, response_tools, vector_index
 from fakeai.errors import ApiError, bad_request, not_found, shown
 from fakeai.schemas.chat import ChatRequest, Message
 from fakeai.schemas.common import check_metadata
@@ -105,8 +109,10 @@ def input_items(value: str | list[dict[str, Any]], param: str = "input") -> list
                     "status": "completed",
                 }
             )
-        elif isinstance(kind, str) and kind in response_items.FIELDS:  # checked, and stored with the SDK type's fields only
-            prefix = {"reasoning": "rs", "compaction": "cmp"}.get(kind, "fc")
+        elif (
+            isinstance(kind, str) and kind in response_items.FIELDS
+        ):  # checked, and stored with the SDK type's fields only
+            prefix = response_items.PREFIXES.get(kind, "fc")
             items.append(response_items.checked(kind, item, given or item_id(prefix), f"{param}[{i}]"))
         else:
             raise bad_request(f"Unsupported input item type: {shown(kind)}.", param=f"{param}[{i}].type")
@@ -139,30 +145,25 @@ def _messages(instructions: str | None, history: list[Obj]) -> list[Message]:
                     role="tool", content=output if isinstance(output, str) else orjson.dumps(output).decode()
                 )
             )
+        elif kind == "custom_tool_call_output":
+            output = item.get("output")
+            messages.append(
+                Message(
+                    role="tool", content=output if isinstance(output, str) else orjson.dumps(output).decode()
+                )
+            )
         elif kind == "function_call":
             messages.append(Message(role="assistant", content=f"{item.get('name')}({item.get('arguments')})"))
+        elif kind == "custom_tool_call":
+            messages.append(Message(role="assistant", content=f"{item.get('name')}({item.get('input')})"))
         elif kind == "compaction":  # the summary it carries, in the model's words: its tokens are counted
             summary = compaction.opened(item.get("encrypted_content"), "input")
             messages.append(Message(role="assistant", content=summary))
     return messages
 
 
-def _function_to_call(req: ResponseRequest, history: list[Obj]) -> Obj | None:
-    functions = [t for t in req.tools if t.get("type") == "function"]
-    choice = req.tool_choice
-    if not functions or choice == "none":
-        return None
-    if isinstance(choice, dict) and choice.get("type") == "function":
-        named = [f for f in functions if f.get("name") == choice.get("name")]
-        if not named:
-            raise bad_request(
-                f"tool_choice names an unknown function: {shown(choice.get('name'))}.", param="tool_choice"
-            )
-        return named[0]
-    last = history[-1]
-    if choice == "required" or (last.get("type", "message") == "message" and last.get("role") == "user"):
-        return functions[0]
-    return None
+def _last_user_text(history: list[Obj]) -> str:
+    return next((_text(i) for i in reversed(history) if i.get("role") == "user"), "")
 
 
 def respond(
@@ -175,7 +176,7 @@ def respond(
     annotations: list[Obj] = []
     file_search = next((t for t in req.tools if t.get("type") == "file_search"), None)
     if file_search is not None and req.tool_choice != "none":
-        query = next((_text(i) for i in reversed(history) if i.get("role") == "user"), "") or "search"
+        query = _last_user_text(history) or "search"
         results: list[Obj] = []
         for vs_id in file_search.get("vector_store_ids") or ():
             if ctx.store.get("vector_store", vs_id) is None:
@@ -207,7 +208,11 @@ def respond(
                     {"type": "file_citation", "file_id": r["file_id"], "filename": r["filename"], "index": 0}
                 )
     messages = _prompt(req, history)
-    function = _function_to_call(req, history)
+    plan = response_tools.plan(req.tools, req.tool_choice, history)
+    include = req.include or []
+    asked = _last_user_text(history)
+    calls = [(tool, hosted_tools.run(tool, asked, include, req.seed)) for tool in plan.hosted]
+    output += [item for _, item in calls]
     creq = ChatRequest(
         model=req.model,
         messages=messages,
@@ -227,15 +232,28 @@ def respond(
     thought = chat["choices"][0]["message"].get("reasoning_content")
     if thought is not None:  # a reasoning model: its reasoning item comes first
         output.insert(0, _reasoning_item(req, thought))
+    # the hosted calls' text is the model's output (before any function call), and they take time
+    written = sum(hosted_tools.written_tokens(item) for _, item in calls)
+    if calls:
+        usage = {**usage, "output_tokens": usage["output_tokens"] + written}
+        usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
+        lat = ctx.latencies.for_model(req.model)
+        busy = hosted_tools.seconds([item for _, item in calls], lat.ttft > 0 or lat.itl > 0)
+        wait = (wait[0] + busy, wait[1] + busy)
+    function = plan.call
     if function is not None:
-        schema = orjson.dumps(function.get("parameters") or {"type": "object", "properties": {}})
-        try:
-            arguments = _core.sample_json(schema, f"{function['name']}|{req.seed}|{len(history)}")
-        except _core.InvalidInput as e:
-            raise bad_request(f"tools: parameters of '{function['name']}': {e}", param="tools") from None
+        key = f"{function['name']}|{req.seed}|{len(history)}"
+        if function["type"] == "custom":
+            arguments = response_tools.custom_input(function, f"tools[{req.tools.index(function)}]", key)
+        else:
+            schema = orjson.dumps(function.get("parameters") or {"type": "object", "properties": {}})
+            try:
+                arguments = _core.sample_json(schema, key)
+            except _core.InvalidInput as e:
+                raise bad_request(f"tools: parameters of '{function['name']}': {e}", param="tools") from None
         # The call is what the model wrote: its name's and arguments' tokens are the output (with the
         # reasoning), and max_output_tokens cuts its arguments as it cuts a message's text.
-        reasoning = usage["output_tokens_details"]["reasoning_tokens"]
+        reasoning = usage["output_tokens_details"]["reasoning_tokens"] + written
         name_tokens, argument_tokens = _core.count_tokens(function["name"]), _core.count_tokens(arguments)
         room = None if req.max_output_tokens is None else req.max_output_tokens - reasoning - name_tokens
         capped = room is not None and argument_tokens > room
@@ -244,14 +262,15 @@ def respond(
             argument_tokens = max(room or 0, 0)
         written = reasoning + name_tokens + argument_tokens
         usage = {**usage, "output_tokens": written, "total_tokens": usage["input_tokens"] + written}
+        custom = function["type"] == "custom"
         output.append(
             {
-                "id": item_id("fc"),
-                "type": "function_call",
+                "id": item_id("ctc" if custom else "fc"),
+                "type": "custom_tool_call" if custom else "function_call",
                 "status": "incomplete" if capped else "completed",
                 "name": function["name"],
                 "call_id": "call_" + secrets.token_hex(12),
-                "arguments": arguments,
+                "input" if custom else "arguments": arguments,
             }
         )
         return output, usage, {"reason": "max_output_tokens"} if capped else None, wait
@@ -259,6 +278,7 @@ def respond(
     text = choice["message"]["content"] or ""
     for a in annotations:
         a["index"] = len(text)
+    annotations += hosted_tools.cite(text, calls)
     capped = choice["finish_reason"] == "length"
     output.append(
         {
@@ -274,8 +294,14 @@ def respond(
 
 
 def _check_tools(tools: list[Obj]) -> None:
+    response_tools.check(tools)  # custom and hosted tools, and how many
     for tool in tools:
-        if tool.get("type") not in ("function", "file_search", "web_search", "web_search_preview"):
+        if tool.get("type") not in (
+            "function",
+            "file_search",
+            *response_tools.OPTIONS,
+            *response_tools.HOSTED,
+        ):
             raise bad_request(f"Unsupported tool type: {shown(tool.get('type'))}.", param="tools")
         if tool.get("type") == "function" and not isinstance(tool.get("name"), str):
             raise bad_request("A function tool needs a 'name'.", param="tools")
@@ -479,7 +505,7 @@ def input_tokens(ctx: ServerContext, req: ResponseRequest) -> int:
     or metered."""
     _check_tools(req.tools)
     history, messages = conversation(ctx, req, req.input)
-    _function_to_call(req, history)  # a tool_choice naming no function
+    response_tools.plan(req.tools, req.tool_choice, history)  # a tool_choice naming no tool
     return len(_core.tokenize_chat(messages))
 
 

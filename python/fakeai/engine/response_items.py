@@ -1,6 +1,8 @@
 """The Responses input items other than messages that a client sends back (``function_call``,
-``function_call_output``, ``reasoning``, ``file_search_call``, ``compaction``): each is checked
-against the fields the SDK's input types give it, and stored with those fields only.
+``function_call_output``, ``custom_tool_call``, ``custom_tool_call_output``, ``reasoning``, the
+hosted tools' ``file_search_call``, ``web_search_call``, ``image_generation_call`` and
+``code_interpreter_call``, ``compaction``): each is checked against the fields the SDK's input types
+give it, and stored with those fields only.
 
 An item is stored as it is read, and ``GET /v1/responses/{id}/input_items`` and a conversation's
 items answer it again, so a field of the wrong type (``arguments: 5``) would come back out in a shape
@@ -53,6 +55,16 @@ def _one_of(*allowed: str) -> Check:
 
 _STATUS = _one_of("in_progress", "completed", "incomplete")
 
+#: The id prefix of an item of each type that a client sends without one.
+PREFIXES = {
+    "reasoning": "rs",
+    "compaction": "cmp",
+    "custom_tool_call": "ctc",
+    "web_search_call": "ws",
+    "image_generation_call": "ig",
+    "code_interpreter_call": "ci",
+}
+
 #: Per item type: its fields (``type`` and ``id`` aside) with their check, and which are required.
 FIELDS: dict[str, tuple[dict[str, Check], frozenset[str]]] = {
     "function_call": (
@@ -93,6 +105,49 @@ FIELDS: dict[str, tuple[dict[str, Check], frozenset[str]]] = {
             "results": lambda v: v is None or _objects(v),
         },
         frozenset(),
+    ),
+    "custom_tool_call": (
+        {
+            "call_id": _string,
+            "name": _string,
+            "input": _string,
+            "namespace": _optional_string,
+            "status": _STATUS,
+        },
+        frozenset({"call_id", "name", "input"}),
+    ),
+    "custom_tool_call_output": (
+        {"call_id": _string, "output": _output, "status": _STATUS},
+        frozenset({"call_id", "output"}),
+    ),
+    "web_search_call": (
+        {
+            "action": lambda v: isinstance(v, dict) and isinstance(v.get("type"), str),
+            "status": _one_of("in_progress", "searching", "completed", "failed", "incomplete"),
+        },
+        frozenset({"action"}),
+    ),
+    "image_generation_call": (
+        {
+            "result": _optional_string,
+            "status": _one_of("in_progress", "completed", "generating", "failed"),
+            "revised_prompt": _optional_string,
+            "size": _optional_string,
+            "quality": _optional_string,
+            "background": _optional_string,
+            "output_format": _optional_string,
+            "action": _optional_string,
+        },
+        frozenset(),
+    ),
+    "code_interpreter_call": (
+        {
+            "code": _optional_string,
+            "container_id": _string,
+            "outputs": lambda v: v is None or _objects(v),
+            "status": _one_of("in_progress", "completed", "incomplete", "interpreting", "failed"),
+        },
+        frozenset({"container_id"}),
     ),
     # its blob is read by compaction.opened, which names a bad one with OpenAI's code
     "compaction": ({"encrypted_content": lambda v: True}, frozenset()),

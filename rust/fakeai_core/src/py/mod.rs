@@ -12,6 +12,7 @@ mod chat_call;
 mod chat_options;
 mod cluster;
 mod completions;
+mod custom_tool;
 mod embeddings;
 mod engine;
 mod hot_app;
@@ -89,6 +90,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("VOCAB_TABLE_WIDTH", crate::shm::vocab::WIDTH)?;
     m.add("ATTEMPTS_TABLE_WIDTH", crate::shm::attempts::WIDTH)?;
     m.add_function(wrap_pyfunction!(schema::sample_json, m)?)?;
+    m.add_function(wrap_pyfunction!(custom_tool::custom_tool_input, m)?)?;
     m.add_function(wrap_pyfunction!(text::generate_text, m)?)?;
     m.add_function(wrap_pyfunction!(text::json_deeper_than, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_begin, m)?)?;

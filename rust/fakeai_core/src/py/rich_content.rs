@@ -24,7 +24,11 @@ fn dict_str(d: &Bound<'_, PyDict>, key: &str) -> PyResult<Option<String>> {
 fn call_tokens(function: &Bound<'_, PyAny>) -> PyResult<usize> {
     let Ok(f) = function.cast::<PyDict>() else { return Ok(0) };
     let name = dict_str(f, "name")?.unwrap_or_default();
-    let args = dict_str(f, "arguments")?.unwrap_or_default();
+    // a function's JSON `arguments`, or a custom tool's `input`
+    let args = match dict_str(f, "arguments")? {
+        Some(a) => a,
+        None => dict_str(f, "input")?.unwrap_or_default(),
+    };
     Ok(tokens::count(&name) + tokens::count(&args))
 }
 
@@ -69,7 +73,11 @@ pub(crate) fn tokens(
             if let Ok(calls) = calls.cast::<PyList>() {
                 for call in calls.iter() {
                     if let Ok(call) = call.cast::<PyDict>() {
-                        if let Some(f) = call.get_item("function")? {
+                        let called = match call.get_item("function")? {
+                            Some(f) => Some(f),
+                            None => call.get_item("custom")?,
+                        };
+                        if let Some(f) = called {
                             out.text += call_tokens(&f)? as u32;
                         }
                     }

@@ -35,13 +35,18 @@ fn logprobs_content(buf: &mut Vec<u8>, lps: &[TokenLogprob]) {
     buf.extend_from_slice(b"],\"refusal\":null}");
 }
 
-/// `"id":...,"type":"function","function":{"name":...,"arguments":` of a tool call.
+/// `"id":...,"type":"function","function":{"name":...,"arguments":` of a tool call; of a custom
+/// tool's, `"id":...,"type":"custom","custom":{"name":...,"input":`.
 fn call_head(buf: &mut Vec<u8>, call: &ToolCall) {
     buf.extend_from_slice(b"\"id\":");
     json::string(buf, &call.id);
-    buf.extend_from_slice(b",\"type\":\"function\",\"function\":{\"name\":");
+    buf.extend_from_slice(if call.custom {
+        b",\"type\":\"custom\",\"custom\":{\"name\":"
+    } else {
+        b",\"type\":\"function\",\"function\":{\"name\":"
+    });
     json::string(buf, &call.name);
-    buf.extend_from_slice(b",\"arguments\":");
+    buf.extend_from_slice(if call.custom { b",\"input\":" } else { b",\"arguments\":" });
 }
 
 /// The `message` object of one choice. With `audio` (its rendered `"id":..,"data":..,"expires_at":..`
@@ -171,7 +176,11 @@ impl ChatChunks<'_> {
                 (false, _) => {
                     b.extend_from_slice(b"\"tool_calls\":[{\"index\":");
                     json::uint(b, index);
-                    b.extend_from_slice(b",\"function\":{\"arguments\":");
+                    b.extend_from_slice(if call.custom {
+                        b",\"custom\":{\"input\":"
+                    } else {
+                        b",\"function\":{\"arguments\":"
+                    });
                     json::string(b, call.arguments.piece(k - 1));
                     b.extend_from_slice(b"}}]");
                 }
@@ -408,6 +417,7 @@ mod tests {
             id: format!("call_{name}"),
             name: name.into(),
             arguments: Tokenized::new(args.into()),
+            custom: name == "g",
         };
         let answer =
             Answer::Calls { calls: vec![call("f", "{\"a\":1}"), call("g", "{}")], legacy, cut: false };
@@ -440,6 +450,12 @@ mod tests {
         ));
         assert!(s(3).contains("{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\"}}]}"));
         assert!(s(10).contains("\"index\":1,\"id\":\"call_g\""));
+        // g is a custom tool: its input, in the custom shape
+        assert!(body.contains(
+            "{\"id\":\"call_g\",\"type\":\"custom\",\"custom\":{\"name\":\"g\",\"input\":\"{}\"}}]"
+        ));
+        assert!(s(10).contains("\"type\":\"custom\",\"custom\":{\"name\":\"g\",\"input\":\"\"}}]"));
+        assert!(s(11).contains("{\"tool_calls\":[{\"index\":1,\"custom\":{\"input\":\"{\"}}]}"));
         assert!(s(12).contains("\"finish_reason\":\"tool_calls\""));
     }
 

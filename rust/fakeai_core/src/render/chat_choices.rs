@@ -22,7 +22,10 @@ use crate::text::tools::Tools;
 pub struct ToolCall {
     pub id: String,
     pub name: String,
+    /// JSON arguments; a custom tool's input text.
     pub arguments: Tokenized,
+    /// A call of a custom tool (`type: "custom"`, its `arguments` rendered as `input`).
+    pub custom: bool,
 }
 
 pub enum Answer<'a> {
@@ -158,7 +161,8 @@ fn one(rng: &mut Rng, spec: &ChatSpec<'_>) -> ChatChoice<'static> {
             let mut left = budget.map_or(usize::MAX, |b| b as usize);
             let (mut calls, mut cut) = (Vec::with_capacity(planned.len()), false);
             for c in planned {
-                let name = tools.declared.functions[c.function].name.clone();
+                let function = &tools.declared.functions[c.function];
+                let (name, custom) = (function.name.clone(), function.custom.is_some());
                 let name_tokens = tokens::count(&name);
                 if name_tokens > left || (name_tokens == left && !calls.is_empty()) {
                     cut = true;
@@ -171,7 +175,7 @@ fn one(rng: &mut Rng, spec: &ChatSpec<'_>) -> ChatChoice<'static> {
                     cut = true;
                 }
                 left -= arguments.len();
-                calls.push(ToolCall { id: ids::new_id("call_", 24), name, arguments });
+                calls.push(ToolCall { id: ids::new_id("call_", 24), name, arguments, custom });
                 if cut {
                     break;
                 }

@@ -8,9 +8,14 @@
 //! exactly one. The functions called are the most relevant to the last user message: those sharing
 //! the most words with it (words of the function's name, split at `_`, `-` and case changes, and of
 //! its description), ties broken by the RNG, so a `seed` makes the choice repeatable.
+//!
+//! Custom tools (`{"type": "custom", "custom": {...}}`, see [`custom_tools`]) are declared and chosen
+//! as functions are (`tool_choice: {"type": "custom", "custom": {"name": ...}}` names one); a call
+//! of one carries free-text `input` in its format instead of JSON arguments.
 
 use crate::invalid::Invalid;
 use crate::rng::Rng;
+use crate::text::custom_tools;
 use crate::text::schema_gen;
 use crate::text::tokens;
 use serde_json::Value;
@@ -19,6 +24,8 @@ use std::rc::Rc;
 pub struct Function {
     pub name: String,
     pub parameters: Value,
+    /// A custom tool's input format (`None`: a function, called with JSON arguments).
+    pub custom: Option<custom_tools::Format>,
     /// Lower-case words of the name and description, to match against the user's request.
     keywords: Vec<String>,
 }
@@ -77,7 +84,8 @@ pub struct Tools {
     pub legacy: bool,
 }
 
-/// One function call of a reply: the index of the function and its JSON arguments.
+/// One function call of a reply: the index of the function and its JSON arguments (a custom tool's
+/// input text).
 pub struct Call {
     pub function: usize,
     pub arguments: String,
@@ -132,7 +140,19 @@ fn function(def: &Value, at: &str) -> Result<Function, Invalid> {
     keywords.extend(words(description));
     keywords.sort();
     keywords.dedup();
-    Ok(Function { name: name.to_owned(), parameters, keywords })
+    Ok(Function { name: name.to_owned(), parameters, custom: None, keywords })
+}
+
+/// One custom tool definition (`{name, description?, format?}`) at `at`.
+fn custom(def: &Value, at: &str) -> Result<Function, Invalid> {
+    if !def.is_object() {
+        return Err(Invalid::new(at, format!("Invalid type for '{at}': expected an object.")));
+    }
+    // its name and description read as a function's (the same checks and relevance keywords)
+    let named = ["name", "description"].iter().filter_map(|k| Some((k.to_string(), def.get(*k)?.clone())));
+    let mut tool = function(&Value::Object(named.collect()), at)?;
+    tool.custom = Some(custom_tools::format(def, at, true)?);
+    Ok(tool)
 }
 
 impl Declared {
@@ -168,19 +188,21 @@ fn definitions(list: &Value, param: &str, legacy: bool) -> Result<Vec<Function>,
             if legacy {
                 return function(item, &at);
             }
-            match item.get("type").and_then(Value::as_str) {
-                Some("function") => {}
+            let kind = match item.get("type").and_then(Value::as_str) {
+                Some(kind @ ("function" | "custom")) => kind,
                 None => return Err(Invalid::missing(format!("{at}.type"))),
                 Some(other) => {
                     return Err(Invalid::new(
                         format!("{at}.type"),
-                        format!("Invalid value: '{other}'. Supported values are: 'function'."),
+                        format!("Invalid value: '{other}'. Supported values are: 'function' and 'custom'."),
                     ))
                 }
-            }
-            match item.get("function") {
-                Some(f) => function(f, &format!("{at}.function")),
-                None => Err(Invalid::missing(format!("{at}.function"))),
+            };
+            let (at, def) = (format!("{at}.{kind}"), item.get(kind));
+            match (def, kind) {
+                (Some(f), "function") => function(f, &at),
+                (Some(c), _) => custom(c, &at),
+                (None, _) => Err(Invalid::missing(at)),
             }
         })
         .collect()
@@ -203,8 +225,21 @@ fn mode(choice: &Value, functions: &[Function], param: &str, legacy: bool) -> Re
                 )),
             };
         }
-        // Legacy: `{"name": ...}`; tools: `{"type": "function", "function": {"name": ...}}`.
+        // Legacy: `{"name": ...}`; tools: `{"type": "function", "function": {"name": ...}}`, or
+        // `{"type": "custom", "custom": {"name": ...}}` for a custom tool.
         Value::Object(_) if legacy => choice.get("name"),
+        Value::Object(_) if choice.get("type").and_then(Value::as_str) == Some("custom") => {
+            let name = choice.pointer("/custom/name").and_then(Value::as_str);
+            let found = name.and_then(|n| functions.iter().position(|f| f.name == n && f.custom.is_some()));
+            return match (name, found) {
+                (Some(_), Some(i)) => Ok(Mode::Named(i)),
+                (Some(n), None) => Err(Invalid::new(
+                    param,
+                    format!("Invalid value for '{param}': custom tool '{n}' is not declared in 'tools'."),
+                )),
+                (None, _) => Err(Invalid::missing(format!("{param}.custom.name"))),
+            };
+        }
         Value::Object(_) => choice.pointer("/function/name"),
         _ => None,
     };
@@ -219,7 +254,7 @@ fn mode(choice: &Value, functions: &[Function], param: &str, legacy: bool) -> Re
             format!("Invalid value for '{param}': expected 'none', 'auto' or {shape}."),
         ));
     };
-    match functions.iter().position(|f| f.name == name) {
+    match functions.iter().position(|f| f.name == name && f.custom.is_none()) {
         Some(i) => Ok(Mode::Named(i)),
         None => Err(Invalid::new(
             param,
@@ -304,8 +339,12 @@ impl Tools {
         chosen
             .into_iter()
             .map(|function| {
-                let args = schema_gen::generate(&self.declared.functions[function].parameters, rng);
-                Call { function, arguments: args.to_string() }
+                let f = &self.declared.functions[function];
+                let arguments = match &f.custom {
+                    Some(format) => custom_tools::input(format, rng),
+                    None => schema_gen::generate(&f.parameters, rng).to_string(),
+                };
+                Call { function, arguments }
             })
             .collect()
     }
