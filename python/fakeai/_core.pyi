@@ -191,6 +191,7 @@ class ChatCall:
         max_generated: int = ...,
         meter: Meter | None = None,
         live: bool = False,
+        reveal_reasoning: bool = False,
     ) -> ChatCall: ...
     def __call__(self, request: Any, now: float = 0.0) -> Answer: ...
 
@@ -232,7 +233,8 @@ def detokenize(ids: Sequence[int], vocab: SharedTable | None = None) -> str: ...
 def chat(request: Any, model_info: Any = None, *, now: float = 0.0, **kwargs: Any) -> Answer:
     """Render the chat completion (or its stream) asked by ``request``, a decoded ``ChatRequest``.
     ``model_info`` (``capabilities``, ``context_length``) enables the capability and context-window
-    checks; the keyword arguments are :class:`ChatCall`'s. A rejected value raises
+    checks; the keyword arguments are :class:`ChatCall`'s (``reveal_reasoning``: show the reasoning
+    of a model that hides it in chat, capability ``hidden_reasoning``). A rejected value raises
     ``InvalidInput(message, param, code)``."""
 
 def completion(request: Any, model_info: Any = None, *, now: float = 0.0, **kwargs: Any) -> Answer:

@@ -1,4 +1,6 @@
-"""Reasoning models: ``reasoning_content``, ``reasoning_effort`` and ``reasoning_tokens``."""
+"""Reasoning models: ``reasoning_content``, ``reasoning_effort`` and ``reasoning_tokens``. OpenAI's own
+reasoning models (o-series, GPT-5) show no ``reasoning_content`` in chat, as OpenAI's do
+(``test_openai_reasoning_models.py``): the reasoning text is tested on open models here."""
 
 from __future__ import annotations
 
@@ -37,10 +39,15 @@ def test_effort_scales_the_reasoning(client):
 
 def test_the_sdks_newer_efforts(client):
     """``none`` (GPT-5.1's: no reasoning at all), ``xhigh`` and ``max``, as the SDK types them."""
-    off = client.chat.completions.create(model="o3-mini", messages=ASK, reasoning_effort="none", seed=1)
-    assert off.usage.completion_tokens_details.reasoning_tokens == 0
-    message = off.choices[0].message
-    assert getattr(message, "reasoning_content", None) is None and message.content
+    for model in ("o3-mini", "Qwen/Qwen3-8B"):
+        off = client.chat.completions.create(model=model, messages=ASK, reasoning_effort="none", seed=1)
+        assert off.usage.completion_tokens_details.reasoning_tokens == 0
+        message = off.choices[0].message
+        assert getattr(message, "reasoning_content", None) is None and message.content
+        on = client.chat.completions.create(model=model, messages=ASK, reasoning_effort="low", seed=1)
+        assert (model == "o3-mini") != bool(
+            (on.choices[0].message.model_extra or {}).get("reasoning_content")
+        )
     for effort, (lo, hi) in [("xhigh", (2048, 8192)), ("max", (8192, 32768))]:
         r = client.chat.completions.create(
             model="o3-mini", messages=ASK, reasoning_effort=effort, seed=1, max_completion_tokens=40_000

@@ -318,14 +318,15 @@ def test_every_worker_answers_alike_and_the_budget_drops_the_oldest(start_server
     [
         {"n": 2, "logprobs": True, "top_logprobs": 2},
         {"tools": [WEATHER], "tool_choice": "required"},
-        {"model": "o3-mini", "reasoning_effort": "low", "max_tokens": 30},
+        {"model": "deepseek-ai/DeepSeek-R1", "reasoning_effort": "low", "max_tokens": 30},
+        {"model": "o3-mini", "reasoning_effort": "low", "max_tokens": None, "max_completion_tokens": 60},
         {
             "model": "gpt-4o-audio-preview",
             "modalities": ["text", "audio"],
             "audio": {"voice": "alloy", "format": "wav"},
         },
     ],
-    ids=["logprobs", "tools", "reasoning", "audio"],
+    ids=["logprobs", "tools", "reasoning", "hidden-reasoning", "audio"],
 )
 @pytest.mark.parametrize("stream", [False, True])
 def test_stored_objects_conform_to_the_sdk_types(http: httpx.Client, extra: dict, stream: bool) -> None:

@@ -395,7 +395,7 @@ class Session:
         req = ChatRequest(
             model=self.session["model"],
             messages=messages,
-            max_tokens=limit if isinstance(limit, int) else None,
+            max_completion_tokens=limit if isinstance(limit, int) else None,
         )
         answer = render.chat(self.ctx, req)
         prompt, completion = answer.prompt_tokens, answer.completion_tokens

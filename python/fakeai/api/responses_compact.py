@@ -90,7 +90,9 @@ def compact(ctx: ServerContext, req: CompactRequest, created: float) -> tuple[Ob
     if "reasoning" in info.capabilities:  # it thinks briefly first, and the summary keeps its share
         effort, budget = COMPACTION_EFFORT, budget + THINKING_ROOM
     budget = max(1, min(budget, info.context_length - tokens))  # a window near full still compacts
-    creq = ChatRequest(model=req.model, messages=messages, max_tokens=budget, reasoning_effort=effort)
+    creq = ChatRequest(
+        model=req.model, messages=messages, max_completion_tokens=budget, reasoning_effort=effort
+    )
     try:
         answer = render.chat(ctx, creq)
     except ApiError as e:

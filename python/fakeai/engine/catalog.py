@@ -4,7 +4,8 @@ Unknown ids are accepted: the first request that names one registers it (with ch
 embedding model when it is used for embeddings), as passthrough gateways and vLLM-style servers do. An
 unknown id of a known family is given that family's window and capabilities (:func:`_family`): a dated
 snapshot (``gpt-4o-2024-08-06``, ``o3-mini-2025-01-31``) those of its model, OpenAI's GPT-5-and-later
-and o-series ids (``gpt-5.4-mini``, ``o1-pro-2025-03-19``) those of a reasoning model with vision, their
+and o-series ids (``gpt-5.4-mini``, ``o1-pro-2025-03-19``) those of OpenAI's reasoning models with
+vision (hidden reasoning, and GPT-5.1-and-later's sampling at ``reasoning_effort: none``), their
 ``-chat`` ids (``gpt-5.2-chat-latest``) those of a chat model with vision, and Anthropic's ``claude-``
 ids a 200,000-token window and vision; so ``reasoning_effort`` and image input work with the model ids
 the SDKs name, whatever their version.
@@ -30,6 +31,14 @@ CREATED = 1_700_000_000
 CHAT = frozenset({"chat", "completions", "tools", "json_schema"})
 VISION = CHAT | {"vision"}
 REASONING = CHAT | {"reasoning"}
+#: OpenAI's hosted reasoning models (o-series, GPT-5 and later, not the open-weight gpt-oss): their
+#: chat completions never show the reasoning text (only ``reasoning_tokens``; the Responses API
+#: keeps its reasoning item), and chat refuses the sampling parameters OpenAI refuses for them
+#: (``max_tokens``, ``temperature``/``top_p`` other than 1, ...: ``fakeai_core`` ``py/chat_options.rs``).
+OPENAI_REASONING = REASONING | {"vision", "hidden_reasoning"}
+#: GPT-5.1 and later, whose ``reasoning_effort`` defaults to ``none``: at ``none`` (or with no effort
+#: given) they take ``temperature``, ``top_p``, ``logprobs`` and the penalties.
+SAMPLING_AT_EFFORT_NONE = OPENAI_REASONING | {"sampling_at_effort_none"}
 EMBEDDING = frozenset({"embeddings"})
 #: Models of the media endpoints: listed as OpenAI lists them, without vLLM's text-window fields.
 IMAGES = frozenset({"images"})
@@ -83,19 +92,19 @@ WELL_KNOWN: tuple[ModelInfo, ...] = (
     _m("gpt-4.1", "openai", 1_047_576, VISION),
     _m("gpt-4.1-mini", "openai", 1_047_576, VISION),
     _m("gpt-4.1-nano", "openai", 1_047_576, VISION),
-    _m("gpt-5", "openai", 400_000, REASONING | {"vision"}),
-    _m("gpt-5-mini", "openai", 400_000, REASONING | {"vision"}),
-    _m("gpt-5-nano", "openai", 400_000, REASONING | {"vision"}),
+    _m("gpt-5", "openai", 400_000, OPENAI_REASONING),
+    _m("gpt-5-mini", "openai", 400_000, OPENAI_REASONING),
+    _m("gpt-5-nano", "openai", 400_000, OPENAI_REASONING),
     _m("gpt-5-chat-latest", "openai", 128_000, VISION),
-    _m("gpt-5.1", "openai", 400_000, REASONING | {"vision"}),
-    _m("gpt-5.2", "openai", 400_000, REASONING | {"vision"}),
+    _m("gpt-5.1", "openai", 400_000, SAMPLING_AT_EFFORT_NONE),
+    _m("gpt-5.2", "openai", 400_000, SAMPLING_AT_EFFORT_NONE),
     _m("gpt-4-turbo", "openai", 128_000, VISION),
     _m("gpt-3.5-turbo", "openai", 16_385),
     _m("gpt-3.5-turbo-instruct", "openai", 4_096, frozenset({"completions"})),
-    _m("o1", "openai", 200_000, REASONING | {"vision"}),
-    _m("o3", "openai", 200_000, REASONING | {"vision"}),
-    _m("o3-mini", "openai", 200_000, REASONING),
-    _m("o4-mini", "openai", 200_000, REASONING | {"vision"}),
+    _m("o1", "openai", 200_000, OPENAI_REASONING),
+    _m("o3", "openai", 200_000, OPENAI_REASONING),
+    _m("o3-mini", "openai", 200_000, OPENAI_REASONING - {"vision"}),
+    _m("o4-mini", "openai", 200_000, OPENAI_REASONING),
     _m("gpt-audio", "openai", 128_000, CHAT | {"audio"}),
     _m("openai/gpt-oss-120b", "openai", 131_072, REASONING),
     _m("openai/gpt-oss-20b", "openai", 131_072, REASONING),
@@ -181,8 +190,12 @@ SNAPSHOT = re.compile(r"-[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 _FAMILIES: tuple[tuple[re.Pattern[str], int, frozenset[str]], ...] = (
     (re.compile(r"^gpt-.*audio"), 128_000, CHAT | {"audio"}),
     (re.compile(r"^gpt-([5-9]|[0-9]{2})(\.[0-9]+)?(-[a-z]+)?-chat"), 128_000, VISION),
-    (re.compile(r"^gpt-([5-9]|[0-9]{2})(\.[0-9]+)?(-|\Z)"), 400_000, REASONING | {"vision"}),
-    (re.compile(r"^o[1-9](-|\Z)"), 200_000, REASONING | {"vision"}),
+    # GPT-5 itself (gpt-5-mini, gpt-5-nano) and the -pro models reason whatever the effort; GPT-5.1
+    # and later default to reasoning_effort "none"
+    (re.compile(r"^gpt-5(-|\Z)"), 400_000, OPENAI_REASONING),
+    (re.compile(r"^gpt-([5-9]|[0-9]{2})(\.[0-9]+)?-pro(-|\Z)"), 400_000, OPENAI_REASONING),
+    (re.compile(r"^gpt-([5-9]|[0-9]{2})(\.[0-9]+)?(-|\Z)"), 400_000, SAMPLING_AT_EFFORT_NONE),
+    (re.compile(r"^o[1-9](-|\Z)"), 200_000, OPENAI_REASONING),
     # Anthropic's: a 200,000-token window and vision (thinking is a request parameter, not a model's)
     (re.compile(r"^claude-"), 200_000, VISION),
 )

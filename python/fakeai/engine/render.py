@@ -84,13 +84,19 @@ def chat(
     over: Overrides | None = None,
     start: float | None = None,
     lora: LoraModule | None | EllipsisType = ...,
+    *,
+    reveal_reasoning: bool = False,
 ) -> Answer:
-    """A chat completion (``POST /v1/chat/completions``)."""
+    """A chat completion (``POST /v1/chat/completions``). OpenAI's reasoning models (catalog
+    capability ``hidden_reasoning``) answer without their reasoning text, as OpenAI's chat does;
+    ``reveal_reasoning`` keeps it as ``reasoning_content`` (the Responses API builds its reasoning
+    item from it)."""
     if req.top_logprobs is not None and not req.logprobs:
         raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
     info, shared = prepare(ctx, req.model, over, start, lora)
+    audio = chat_audio(req.modalities, req.audio)
     try:
-        answer = _core.chat(req, info, audio=chat_audio(req.modalities, req.audio), **shared)
+        answer = _core.chat(req, info, audio=audio, reveal_reasoning=reveal_reasoning, **shared)
     except _core.InvalidInput as exc:
         raise rejected(exc) from None
     return answer

@@ -216,13 +216,13 @@ def respond(
     creq = ChatRequest(
         model=req.model,
         messages=messages,
-        max_tokens=req.max_output_tokens,
+        max_completion_tokens=req.max_output_tokens,
         seed=req.seed,
         reasoning_effort=_effort(ctx, req),
         response_format=_response_format(req.text),
     )
     try:
-        answer = render.chat(ctx, creq)
+        answer = render.chat(ctx, creq, reveal_reasoning=True)  # chat hides OpenAI models' reasoning
     except ApiError as e:
         raise _format_error(e) from None
     # Not a stream: one JSON body, and the core's (first_token_at, done_at).

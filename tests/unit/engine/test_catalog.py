@@ -20,6 +20,10 @@ def test_known_models_and_capabilities(table_path):
     c = catalog(table_path)
     assert c.get("text-embedding-3-small").embedding_dims == 1536
     assert c.get("deepseek-ai/DeepSeek-R1").supports("reasoning")
+    # OpenAI's hosted reasoning models hide their reasoning in chat; its open-weight ones do not
+    assert c.get("o3").supports("hidden_reasoning") and c.get("gpt-5").supports("hidden_reasoning")
+    assert not c.get("openai/gpt-oss-20b").supports("hidden_reasoning")
+    assert not c.get("deepseek-ai/DeepSeek-R1").supports("hidden_reasoning")
     assert not c.get("gpt-3.5-turbo").supports("vision")
 
 
@@ -37,10 +41,14 @@ def test_unknown_ids_register_on_first_use(table_path):
     "model, context, extra",
     [
         ("gpt-4o-2024-08-06", 128_000, {"vision", "audio"}),  # a snapshot: its model's
-        ("o3-mini-2025-01-31", 200_000, {"reasoning"}),
-        ("gpt-5.4-mini", 400_000, {"reasoning", "vision"}),  # ids the SDK names, newer than the catalog
-        ("gpt-6.2-sol", 400_000, {"reasoning", "vision"}),
-        ("o1-pro-2025-03-19", 200_000, {"reasoning", "vision"}),
+        ("o3-mini-2025-01-31", 200_000, {"reasoning", "hidden_reasoning"}),
+        # ids the SDK names, newer than the catalog: GPT-5.1 and later sample at reasoning_effort none
+        ("gpt-5.4-mini", 400_000, {"reasoning", "vision", "hidden_reasoning", "sampling_at_effort_none"}),
+        ("gpt-6.2-sol", 400_000, {"reasoning", "vision", "hidden_reasoning", "sampling_at_effort_none"}),
+        ("gpt-5-mini-2025-08-07", 400_000, {"reasoning", "vision", "hidden_reasoning"}),
+        ("gpt-5-codex", 400_000, {"reasoning", "vision", "hidden_reasoning"}),
+        ("gpt-5.2-pro", 400_000, {"reasoning", "vision", "hidden_reasoning"}),
+        ("o1-pro-2025-03-19", 200_000, {"reasoning", "vision", "hidden_reasoning"}),
         ("gpt-5.3-chat-latest", 128_000, {"vision"}),
         ("gpt-4o-mini-audio-preview-2024-12-17", 128_000, {"audio"}),
         ("claude-sonnet-4-5-20250929", 200_000, {"vision"}),

@@ -316,3 +316,24 @@ def test_a_send_that_keeps_its_messages_gets_each_write_intact():
     for k, sent in (writes | read).items():
         assert b"".join(body for body, _ in sent) == b"%d-0;%d-1;%d-2;" % (k, k, k)
         assert [more for _, more in sent] == [True] * (len(sent) - 1) + [False]
+
+
+def test_steps_that_send_nothing_write_nothing_but_keep_their_time():
+    """A reasoning model that hides its reasoning streams empty steps while it thinks: no empty body
+    goes to ``send``, and the first step with bytes still waits for its own deadline."""
+    sent: list[tuple[float, bytes, bool]] = []
+
+    async def send(message: dict) -> None:
+        sent.append((time.monotonic(), message["body"], message["more_body"]))
+
+    async def main() -> tuple[bool, float]:
+        ticker, gone = Ticker(), asyncio.get_running_loop().create_future()
+        steps = [b"", b"", b"", b"a", b"", b"b"]
+        start = time.monotonic()
+        offsets = [0.0, 0.01, 0.02, 0.05, 0.06, 0.07]
+        return await ticker.play(send, steps, offsets, start, gone), start
+
+    ok, start = asyncio.run(main())
+    assert ok is True
+    assert [(body, more) for _, body, more in sent] == [(b"a", True), (b"b", False)]
+    assert sent[0][0] - start >= 0.05 - EARLY - MAX_LEAD

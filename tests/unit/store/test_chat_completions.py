@@ -53,8 +53,11 @@ def comparable(completion: dict) -> dict:
         {"max_tokens": 8, "n": 3},
         {"max_tokens": 5, "logprobs": True, "top_logprobs": 2},
         {"max_tokens": 12, "tools": [TOOL], "tool_choice": "required"},
-        {"model": "o3-mini", "max_tokens": 40, "reasoning_effort": "low"},
-        {"model": "o3-mini", "max_tokens": 2, "reasoning_effort": "high"},
+        {"model": "deepseek-ai/DeepSeek-R1", "max_tokens": 40, "reasoning_effort": "low"},
+        {"model": "Qwen/Qwen3-8B", "max_tokens": 2, "reasoning_effort": "high"},
+        # OpenAI's reasoning models stream no reasoning (their steps keep their time, empty)
+        {"model": "o3-mini", "max_completion_tokens": 40, "reasoning_effort": "low"},
+        {"model": "gpt-5", "max_completion_tokens": 2, "reasoning_effort": "high"},
         {"model": "gpt-4o-audio-preview", "max_tokens": 3, "modalities": ["text", "audio"], "audio": AUDIO},
     ],
 )

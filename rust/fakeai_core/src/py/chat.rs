@@ -317,6 +317,8 @@ pub(super) fn render<'py>(
         lat.itl *= prediction::decode_factor(longest, accepted);
     }
     let logprobs = req.top_logprobs.is_some();
+    // OpenAI's reasoning models show no reasoning in chat (the Responses API asks to see it).
+    let hide = opts.hidden_reasoning && !call.reveal_reasoning;
     let out = Outcome {
         prompt_tokens,
         completion_tokens,
@@ -326,14 +328,14 @@ pub(super) fn render<'py>(
     let steps: usize = choices.iter().map(ChatChoice::steps).sum();
     if req.stream && echoed.is_empty() && is_lazy(steps, lat.itl > 0.0 || sim.engine.is_some()) {
         let usage = req.include_usage.then_some(&usage);
-        let lazy = lazy_stream(&env, generated, usage, logprobs, audio);
+        let lazy = lazy_stream(&env, generated, usage, logprobs, audio, hide);
         streamed(py, super::reply::StreamSteps::Lazy(Steps::new(lazy)), lat, sim, out)
     } else if req.stream {
         let usage = req.include_usage.then_some(&usage);
-        let steps = render_stream(&env, choices, usage, logprobs, audio.as_deref());
+        let steps = render_stream(&env, choices, usage, logprobs, audio.as_deref(), hide);
         streamed(py, steps, lat, sim, out)
     } else {
-        let body = render_completion(&env, choices, &usage, logprobs, audio.as_deref());
+        let body = render_completion(&env, choices, &usage, logprobs, audio.as_deref(), hide);
         drop(audio); // the body holds it now: not a third copy beside the body's bytes object
         whole(py, &body, lat, sim, out, longest)
     }

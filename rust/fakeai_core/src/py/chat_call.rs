@@ -37,6 +37,9 @@ pub(crate) struct ChatCall {
     pub(super) max_generated: u32,
     pub(super) meter: Option<Py<Meter>>,
     pub(super) live: bool,
+    /// Show the reasoning of a model that hides it in chat (capability `hidden_reasoning`): for the
+    /// Responses API, which builds its reasoning item from it.
+    pub(super) reveal_reasoning: bool,
 }
 
 /// A call's cluster, engine and meter, bound to the GIL: what [`super::reply::Sim::of`] borrows.
@@ -81,7 +84,7 @@ impl ChatCall {
         model_info=None, *, fingerprint="fp_fakeai".to_owned(), ttft=0.0, itl=0.0, jitter=0.0,
         extra_prompt_tokens=0, forced_tokens=None, cached_tokens=0, echo_mode=false, lengths=None,
         audio=None, prefill_per_token=0.0, cluster=None, engine=None, max_generated=u32::MAX, meter=None,
-        live=false
+        live=false, reveal_reasoning=false
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -102,6 +105,7 @@ impl ChatCall {
         max_generated: u32,
         meter: Option<Py<Meter>>,
         live: bool,
+        reveal_reasoning: bool,
     ) -> Self {
         Self {
             model_info,
@@ -121,6 +125,7 @@ impl ChatCall {
             max_generated,
             meter,
             live,
+            reveal_reasoning,
         }
     }
 

@@ -26,6 +26,9 @@ pub(crate) struct ChatOptions {
     pub(crate) format: Option<Rc<Format>>,
     pub(crate) reasoning: Option<Effort>,
     pub(crate) prediction: Option<String>,
+    /// One of OpenAI's hosted reasoning models (capability `hidden_reasoning`): its chat answer
+    /// shows no reasoning text, only `reasoning_tokens` (see [`refuse_sampling`] for what it refuses).
+    pub(crate) hidden_reasoning: bool,
 }
 
 /// The text of a JSON field: `None` for an absent field (None, or an empty `msgspec.Raw`).
@@ -106,6 +109,7 @@ pub(crate) fn read<'py>(
             format: None,
             reasoning: None,
             prediction: None,
+            hidden_reasoning: false,
         });
     };
     let py = req.py();
@@ -138,7 +142,19 @@ pub(crate) fn read<'py>(
         declared(field(intern!(py, "response_format"))?.as_ref(), RESPONSE_FORMAT, Format::from_json)?;
     let effort = field(intern!(py, "reasoning_effort"))?.filter(|e| !e.is_none());
     let effort = effort.as_ref().map(|e| e.cast::<PyString>()?.to_str()).transpose()?;
+    // One frozenset lookup per request; the rest only for OpenAI's reasoning models. GPT-5.1 and
+    // later (`sampling_at_effort_none`) reason at `none` unless asked to, and then sample.
+    let (hidden_reasoning, effort_none) = match caps {
+        Some(c) if has(c, intern!(py, "hidden_reasoning"))? => {
+            let effort_none =
+                has(c, intern!(py, "sampling_at_effort_none"))? && matches!(effort, None | Some("none"));
+            refuse_sampling(req, effort_none)?;
+            (true, effort_none)
+        }
+        _ => (false, false),
+    };
     let reasoning = match (caps, effort) {
+        (Some(_), None) if effort_none => Some(Effort::Off),
         (Some(c), effort) if has(c, intern!(py, "reasoning"))? => Some(Effort::parse(effort)?),
         (_, None) => None,
         (_, Some(_)) => {
@@ -158,5 +174,71 @@ pub(crate) fn read<'py>(
         format,
         reasoning,
         prediction,
+        hidden_reasoning,
     })
+}
+
+/// A number as OpenAI's errors quote it: `0.2`, and an integral value without decimals (`0`).
+fn quoted(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    }
+}
+
+/// Refuse what OpenAI's reasoning models refuse on chat completions, in OpenAI's words: `max_tokens`
+/// always ("Use 'max_completion_tokens' instead"); and, unless the model samples (`sampling`:
+/// GPT-5.1 and later at `reasoning_effort` `none`, their default), `temperature` and `top_p` other
+/// than 1 (`unsupported_value`), non-zero `presence_penalty` and `frequency_penalty`, `logprobs:
+/// true` and `top_logprobs` (`unsupported_parameter`). The defaults (1, 0, `logprobs: false`) pass,
+/// as OpenAI takes them; so does `n`.
+fn refuse_sampling(req: &Bound<'_, PyAny>, sampling: bool) -> PyResult<()> {
+    let py = req.py();
+    let value = |name: &Bound<'_, PyString>| -> PyResult<Option<f64>> {
+        match req.getattr_opt(name)? {
+            Some(v) if !v.is_none() => Ok(Some(v.extract::<f64>()?)),
+            _ => Ok(None),
+        }
+    };
+    let unsupported = |param: &str, advice: &str| -> PyErr {
+        Invalid::new(
+            param,
+            format!("Unsupported parameter: '{param}' is not supported with this model.{advice}"),
+        )
+        .code("unsupported_parameter")
+        .into()
+    };
+    if value(intern!(py, "max_tokens"))?.is_some() {
+        return Err(unsupported("max_tokens", " Use 'max_completion_tokens' instead."));
+    }
+    if sampling {
+        return Ok(());
+    }
+    for (name, param) in [(intern!(py, "temperature"), "temperature"), (intern!(py, "top_p"), "top_p")] {
+        if let Some(v) = value(name)?.filter(|&v| v != 1.0) {
+            let message = format!(
+                "Unsupported value: '{param}' does not support {} with this model. Only the default (1) value is supported.",
+                quoted(v)
+            );
+            return Err(Invalid::new(param, message).code("unsupported_value").into());
+        }
+    }
+    for (name, param) in [
+        (intern!(py, "presence_penalty"), "presence_penalty"),
+        (intern!(py, "frequency_penalty"), "frequency_penalty"),
+    ] {
+        if value(name)?.is_some_and(|v| v != 0.0) {
+            return Err(unsupported(param, ""));
+        }
+    }
+    if let Some(logprobs) = req.getattr_opt(intern!(py, "logprobs"))? {
+        if logprobs.is_truthy()? {
+            return Err(unsupported("logprobs", ""));
+        }
+    }
+    if value(intern!(py, "top_logprobs"))?.is_some() {
+        return Err(unsupported("top_logprobs", ""));
+    }
+    Ok(())
 }

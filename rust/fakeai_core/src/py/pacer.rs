@@ -561,17 +561,21 @@ impl Pacer {
                     }
                     continue;
                 }
+                // None: the steps due send nothing (a reasoning model thinking, its reasoning
+                // hidden), so nothing is written: the client sees no empty body, and the stream
+                // moves on to its next step as after a write.
                 let body = match &stream.steps {
                     Source::Rendered(steps) => {
                         let range = stream.cursor.take_at_most(now, limit);
                         if range.len() == 1 {
-                            steps[range.start].clone_ref(py).into_any()
+                            let step = &steps[range.start];
+                            (!step.as_bytes(py).is_empty()).then(|| step.clone_ref(py).into_any())
                         } else {
                             let mut joined = Vec::new();
                             for step in &steps[range] {
                                 joined.extend_from_slice(step.as_bytes(py));
                             }
-                            PyBytes::new(py, &joined).into_any().unbind()
+                            (!joined.is_empty()).then(|| PyBytes::new(py, &joined).into_any().unbind())
                         }
                     }
                     Source::Lazy(steps) => {
@@ -579,10 +583,16 @@ impl Pacer {
                         steps
                             .get()
                             .render_into(stream.cursor.take_at_most(now, limit.min(WINDOW)), &mut scratch);
-                        PyBytes::new(py, &scratch).into_any().unbind()
+                        (!scratch.is_empty()).then(|| PyBytes::new(py, &scratch).into_any().unbind())
                     }
                 };
-                writes.push((id, stream.send.clone_ref(py), body, !stream.cursor.finished()));
+                let more = !stream.cursor.finished();
+                let body = match body {
+                    Some(body) => Some(body),
+                    None if more => None,
+                    None => Some(PyBytes::new(py, b"").into_any().unbind()), // the end is always sent
+                };
+                writes.push((id, stream.send.clone_ref(py), body, more));
             }
         }
         if !reparked.is_empty() {
@@ -605,6 +615,10 @@ impl Pacer {
         let mut pending = Vec::new();
         let mut spare = None;
         for (id, send, body, more) in writes {
+            let Some(body) = body else {
+                outcomes.push((id, None));
+                continue;
+            };
             match write(py, send.bind(py), body.into_bound(py), more, &mut spare) {
                 Written::Now => outcomes.push((id, None)),
                 Written::Failed(e) => outcomes.push((id, Some(e))),

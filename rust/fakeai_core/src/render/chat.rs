@@ -51,8 +51,9 @@ fn call_head(buf: &mut Vec<u8>, call: &ToolCall) {
 
 /// The `message` object of one choice. With `audio` (its rendered `"id":..,"data":..,"expires_at":..`
 /// fragment), the message carries it as `audio` with the text as its `transcript`, and `content` is
-/// null, as OpenAI answers `modalities: ["text", "audio"]`.
-fn message(buf: &mut Vec<u8>, c: &ChatChoice<'_>, audio: Option<&[u8]>) {
+/// null, as OpenAI answers `modalities: ["text", "audio"]`. The reasoning is `reasoning_content`, as
+/// vLLM serves it, unless `hide_reasoning` (OpenAI's own reasoning models show none in chat).
+fn message(buf: &mut Vec<u8>, c: &ChatChoice<'_>, audio: Option<&[u8]>, hide_reasoning: bool) {
     buf.extend_from_slice(b"{\"role\":\"assistant\",\"content\":");
     match (&c.answer, audio) {
         (Answer::Calls { .. }, _) => buf.extend_from_slice(b"null"),
@@ -66,7 +67,7 @@ fn message(buf: &mut Vec<u8>, c: &ChatChoice<'_>, audio: Option<&[u8]>) {
             buf.push(b'}');
         }
     }
-    if !c.reasoning.is_empty() {
+    if !c.reasoning.is_empty() && !hide_reasoning {
         buf.extend_from_slice(b",\"reasoning_content\":");
         json::string(buf, &c.reasoning.concat());
     }
@@ -97,13 +98,15 @@ fn message(buf: &mut Vec<u8>, c: &ChatChoice<'_>, audio: Option<&[u8]>) {
 }
 
 /// A whole non-streaming `chat.completion` object; `audio` holds each choice's rendered audio
-/// fragment when the request asked for audio output (see [`message`]).
+/// fragment when the request asked for audio output (see [`message`]); with `hide_reasoning`, no
+/// `reasoning_content` (its tokens are still counted in `usage`).
 pub fn render_completion(
     env: &Envelope<'_>,
     choices: &[ChatChoice<'_>],
     usage: &Usage,
     logprobs: bool,
     audio: Option<&[Vec<u8>]>,
+    hide_reasoning: bool,
 ) -> Vec<u8> {
     let text_len: usize = choices.iter().map(|c| c.steps() * 6).sum();
     let audio_len: usize = audio.map_or(0, |a| a.iter().map(Vec::len).sum());
@@ -122,7 +125,7 @@ pub fn render_completion(
         buf.extend_from_slice(b"{\"index\":");
         json::uint(&mut buf, i);
         buf.extend_from_slice(b",\"message\":");
-        message(&mut buf, c, audio.and_then(|a| a.get(i)).map(Vec::as_slice));
+        message(&mut buf, c, audio.and_then(|a| a.get(i)).map(Vec::as_slice), hide_reasoning);
         buf.extend_from_slice(b",\"logprobs\":");
         match &c.answer {
             Answer::Prose(p) if logprobs => logprobs_content(&mut buf, &p.logprobs),
@@ -145,6 +148,8 @@ struct ChatChunks<'a> {
     choices: &'a [ChatChoice<'a>],
     logprobs: bool,
     audio: Option<&'a [Vec<u8>]>,
+    /// The reasoning tokens keep their time but send nothing (see [`ChunkStyle::quiet`]).
+    hide_reasoning: bool,
 }
 
 impl ChatChunks<'_> {
@@ -255,18 +260,29 @@ impl ChunkStyle for ChatChunks<'_> {
         b.extend_from_slice(self.choices[i].finish().as_bytes());
         b.push(b'"');
     }
+
+    fn quiet(&self, i: usize) -> usize {
+        if self.hide_reasoning {
+            self.choices[i].reasoning.len()
+        } else {
+            0
+        }
+    }
 }
 
 /// A streamed chat completion as timed steps (see [`crate::render::sse`]); with `audio`, prose arrives as
-/// `delta.audio.transcript` pieces and each choice's audio fragment comes with its finish chunk.
+/// `delta.audio.transcript` pieces and each choice's audio fragment comes with its finish chunk. With
+/// `hide_reasoning` the reasoning tokens send nothing (OpenAI sends nothing while its models think):
+/// their steps stay, empty, so the first chunk comes as late as the answer's first token.
 pub fn render_stream<'a>(
     env: &Envelope<'_>,
     choices: &'a [ChatChoice<'a>],
     usage: Option<&Usage>,
     logprobs: bool,
     audio: Option<&'a [Vec<u8>]>,
+    hide_reasoning: bool,
 ) -> Vec<Vec<u8>> {
-    sse::render_steps(env, usage, &ChatChunks { choices, logprobs, audio })
+    sse::render_steps(env, usage, &ChatChunks { choices, logprobs, audio, hide_reasoning })
 }
 
 /// The chunks of a stream that owns its choices, for [`lazy_stream`].
@@ -274,11 +290,17 @@ pub struct OwnedChatChunks {
     choices: Vec<ChatChoice<'static>>,
     logprobs: bool,
     audio: Option<Vec<Vec<u8>>>,
+    hide_reasoning: bool,
 }
 
 impl OwnedChatChunks {
     fn view(&self) -> ChatChunks<'_> {
-        ChatChunks { choices: &self.choices, logprobs: self.logprobs, audio: self.audio.as_deref() }
+        ChatChunks {
+            choices: &self.choices,
+            logprobs: self.logprobs,
+            audio: self.audio.as_deref(),
+            hide_reasoning: self.hide_reasoning,
+        }
     }
 }
 
@@ -302,6 +324,10 @@ impl ChunkStyle for OwnedChatChunks {
     fn finish(&self, b: &mut Vec<u8>, i: usize) {
         self.view().finish(b, i)
     }
+
+    fn quiet(&self, i: usize) -> usize {
+        self.view().quiet(i)
+    }
 }
 
 /// [`render_stream`]'s steps, rendered one by one when asked for (the same bytes).
@@ -311,8 +337,9 @@ pub fn lazy_stream(
     usage: Option<&Usage>,
     logprobs: bool,
     audio: Option<Vec<Vec<u8>>>,
+    hide_reasoning: bool,
 ) -> StreamSteps<OwnedChatChunks> {
-    StreamSteps::new(env, usage, OwnedChatChunks { choices, logprobs, audio })
+    StreamSteps::new(env, usage, OwnedChatChunks { choices, logprobs, audio, hide_reasoning })
 }
 
 #[cfg(test)]
@@ -335,9 +362,15 @@ mod tests {
     fn completion_object_has_the_sdk_fields() {
         let usage = Usage { prompt_tokens: 3, completion_tokens: 2, ..Default::default() };
         let choices = [choice(vec!["Hi", " \"you\""])];
-        let body =
-            String::from_utf8(render_completion(&env("chat.completion"), &choices, &usage, false, None))
-                .unwrap();
+        let body = String::from_utf8(render_completion(
+            &env("chat.completion"),
+            &choices,
+            &usage,
+            false,
+            None,
+            false,
+        ))
+        .unwrap();
         assert!(body.starts_with(
             "{\"id\":\"chatcmpl-x\",\"object\":\"chat.completion\",\"created\":1,\"model\":\"m\""
         ));
@@ -352,7 +385,7 @@ mod tests {
         let usage = Usage::default();
         let choices = [choice(pieces.clone())];
         for audio in [None, Some(&[b"\"id\":\"a\"".to_vec()][..])] {
-            let body = render_completion(&env("chat.completion"), &choices, &usage, false, audio);
+            let body = render_completion(&env("chat.completion"), &choices, &usage, false, audio, false);
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap();
             let message = &v["choices"][0]["message"];
             match audio {
@@ -368,8 +401,14 @@ mod tests {
     #[test]
     fn stream_steps_follow_tokens_and_end_with_done() {
         let choices = [choice(vec!["A", " b", " c"]), choice(vec!["X"])];
-        let steps =
-            render_stream(&env("chat.completion.chunk"), &choices, Some(&Usage::default()), false, None);
+        let steps = render_stream(
+            &env("chat.completion.chunk"),
+            &choices,
+            Some(&Usage::default()),
+            false,
+            None,
+            false,
+        );
         assert_eq!(steps.len(), 3);
         let first = String::from_utf8(steps[0].clone()).unwrap();
         assert_eq!(first.matches("\"role\":\"assistant\"").count(), 2);
@@ -394,8 +433,8 @@ mod tests {
         let make = || vec![choice(long.clone()), choice(vec!["X"]), calls(false)];
         let usage = Usage { prompt_tokens: 3, completion_tokens: 4, ..Default::default() };
         let env = env("chat.completion.chunk");
-        let whole = render_stream(&env, &make(), Some(&usage), false, None);
-        let lazy = lazy_stream(&env, make(), Some(&usage), false, None);
+        let whole = render_stream(&env, &make(), Some(&usage), false, None, false);
+        let lazy = lazy_stream(&env, make(), Some(&usage), false, None, false);
         assert_eq!(lazy.len(), whole.len());
         for (k, step) in whole.iter().enumerate() {
             let mut buf = Vec::new();
@@ -406,7 +445,7 @@ mod tests {
 
     #[test]
     fn empty_choice_still_streams_role_and_finish() {
-        let steps = render_stream(&env("chat.completion.chunk"), &[choice(vec![])], None, false, None);
+        let steps = render_stream(&env("chat.completion.chunk"), &[choice(vec![])], None, false, None, false);
         assert_eq!(steps.len(), 1);
         let s = String::from_utf8(steps[0].clone()).unwrap();
         assert!(s.contains("role") && s.contains("finish_reason\":\"length") && !s.contains("usage"));
@@ -433,6 +472,7 @@ mod tests {
             &usage,
             false,
             None,
+            false,
         ))
         .unwrap();
         assert!(body.contains(
@@ -440,7 +480,7 @@ mod tests {
              \"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}},{\"id\":\"call_g\""
         ));
         assert!(body.contains("\"finish_reason\":\"tool_calls\""));
-        let steps = render_stream(&env("chat.completion.chunk"), &[calls(false)], None, false, None);
+        let steps = render_stream(&env("chat.completion.chunk"), &[calls(false)], None, false, None, false);
         // 2 reasoning tokens, f: header + 7 argument tokens, g: header + 2.
         assert_eq!(steps.len(), 2 + 8 + 3);
         let s = |k: usize| String::from_utf8(steps[k].clone()).unwrap();
@@ -460,6 +500,48 @@ mod tests {
     }
 
     #[test]
+    fn hidden_reasoning_keeps_its_steps_but_sends_nothing() {
+        let usage = Usage { reasoning_tokens: 2, ..Default::default() };
+        let env_c = env("chat.completion");
+        let body =
+            String::from_utf8(render_completion(&env_c, &[calls(false)], &usage, false, None, true)).unwrap();
+        assert!(!body.contains("reasoning_content") && body.contains("\"reasoning_tokens\":2"));
+        let env = env("chat.completion.chunk");
+        let shown = render_stream(&env, &[calls(false)], Some(&usage), false, None, false);
+        let steps = render_stream(&env, &[calls(false)], Some(&usage), false, None, true);
+        // the same steps (the same timing), the reasoning's two empty
+        assert_eq!(steps.len(), shown.len());
+        assert!(steps[0].is_empty() && steps[1].is_empty());
+        let s = |k: usize| String::from_utf8(steps[k].clone()).unwrap();
+        // the role chunk opens the first step that sends something, before the answer's first token
+        assert!(s(2).starts_with("data: ") && s(2).contains("\"role\":\"assistant\",\"content\":null"));
+        assert_eq!(s(2).matches("data: ").count(), 2);
+        assert!(s(2).contains("\"function\":{\"name\":\"f\""));
+        assert_eq!(steps[3..], shown[3..]);
+        assert!(!String::from_utf8(steps.concat()).unwrap().contains("reasoning_content"));
+        let lazy = lazy_stream(&env, vec![calls(false)], Some(&usage), false, None, true);
+        for (k, step) in steps.iter().enumerate() {
+            let mut buf = Vec::new();
+            lazy.render(k, &mut buf);
+            assert_eq!(&buf, step, "step {k}");
+        }
+        // a choice whose budget went to reasoning alone opens and finishes on its last step; another
+        // choice answering sooner is not held back
+        let mut thought = choice(vec![]);
+        thought.reasoning = vec!["a", "b", "c"];
+        let mut quick = choice(vec!["X", "Y"]);
+        quick.reasoning = vec!["r"];
+        let steps = render_stream(&env, &[thought, quick], None, false, None, true);
+        assert_eq!(steps.len(), 3);
+        let s = |k: usize| String::from_utf8(steps[k].clone()).unwrap();
+        assert!(s(0).is_empty());
+        assert!(s(1).contains("\"index\":1,\"delta\":{\"role\"") && !s(1).contains("\"index\":0"));
+        assert!(
+            s(2).contains("\"index\":0,\"delta\":{\"role\"") && s(2).contains("\"index\":0,\"delta\":{},")
+        );
+    }
+
+    #[test]
     fn legacy_function_call_shape() {
         let usage = Usage::default();
         let body = String::from_utf8(render_completion(
@@ -468,11 +550,12 @@ mod tests {
             &usage,
             false,
             None,
+            false,
         ))
         .unwrap();
         assert!(body.contains("\"function_call\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":1}\"}"));
         assert!(body.contains("\"finish_reason\":\"function_call\""));
-        let steps = render_stream(&env("chat.completion.chunk"), &[calls(true)], None, false, None);
+        let steps = render_stream(&env("chat.completion.chunk"), &[calls(true)], None, false, None, false);
         let all = String::from_utf8(steps.concat()).unwrap();
         assert!(all.contains("{\"function_call\":{\"name\":\"f\",\"arguments\":\"\"}}"));
         assert!(all.contains("{\"function_call\":{\"arguments\":\"a\"}}"));

@@ -29,6 +29,12 @@ pub trait ChunkStyle {
     }
     fn token(&self, buf: &mut Vec<u8>, i: usize, k: usize);
     fn finish(&self, buf: &mut Vec<u8>, i: usize);
+    /// How many of choice `i`'s first steps send nothing: they keep their time, but write no chunk
+    /// (chat: the reasoning of a model that hides it). The opening waits for the first step that
+    /// writes one (or for the last step).
+    fn quiet(&self, _i: usize) -> usize {
+        0
+    }
 }
 
 pub struct ChunkWriter {
@@ -94,6 +100,9 @@ impl<T: ChunkStyle> ChunkStyle for &T {
     fn finish(&self, buf: &mut Vec<u8>, i: usize) {
         (**self).finish(buf, i)
     }
+    fn quiet(&self, i: usize) -> usize {
+        (**self).quiet(i)
+    }
 }
 
 /// A stream's steps, each rendered when asked for: what [`render_steps`] renders all at once, so a
@@ -124,15 +133,17 @@ impl<S: ChunkStyle> StreamSteps<S> {
     }
 
     /// Append step `k` (< `len()`): the chunks of every choice's `k`-th token; the last step also
-    /// carries the usage chunk and `[DONE]`.
+    /// carries the usage chunk and `[DONE]`. A step of quiet tokens only ([`ChunkStyle::quiet`])
+    /// appends nothing.
     pub fn render(&self, k: usize, buf: &mut Vec<u8>) {
         let (w, style) = (&self.writer, &self.style);
         for i in 0..style.choices() {
             let len = style.steps(i);
-            if k == 0 {
+            let quiet = style.quiet(i);
+            if k == quiet.min(len.saturating_sub(1)) {
                 w.chunk(buf, i, |b| style.opening(b, i));
             }
-            if k < len {
+            if k < len && k >= quiet {
                 w.chunk(buf, i, |b| {
                     style.token(b, i, k);
                     true

@@ -1,7 +1,7 @@
 //! Reasoning models: how long they think before answering.
 //!
-//! The reasoning length is uniform in a range set by `reasoning_effort` (default `medium`; `none`,
-//! as GPT-5.1 takes it, thinks not at all and so leaves no reasoning in the reply); the
+//! The reasoning length is uniform in a range set by `reasoning_effort` (default `medium`, but `none`
+//! for GPT-5.1 and later, as OpenAI's; `none` thinks not at all and so leaves no reasoning in the reply); the
 //! reasoning tokens come before the answer, are reported as `reasoning_content` and in
 //! `completion_tokens_details.reasoning_tokens`, and count towards `completion_tokens` and the
 //! `max_completion_tokens` budget, as OpenAI's reasoning models do: a budget spent on reasoning
