@@ -391,8 +391,9 @@ class RateLimiter:
     def usage(self) -> list[tuple[str, list[int], list[int]]]: ...
 
 def sample_json(schema: bytes, key: str) -> str:
-    """JSON text valid against the JSON schema ``schema``; the same ``key`` gives the same document.
-    A schema the generator cannot satisfy raises :class:`InvalidInput`."""
+    """A tool call's arguments: JSON text valid against the tool parameters' JSON schema ``schema``
+    (an object schema); the same ``key`` gives the same document. A schema the generator cannot
+    satisfy, or whose root is not an object, raises :class:`InvalidInput`."""
 
 def custom_tool_input(tool: bytes, at: str, key: str) -> str:
     """The input of one call of the Responses API custom tool ``tool`` (JSON text) declared at ``at``

@@ -8,6 +8,7 @@ import datetime
 import ipaddress
 import json
 import re
+import time
 import uuid
 from typing import Annotated
 
@@ -133,6 +134,70 @@ BAD = [
         "properties.v",
         id="no-integer",
     ),
+    # Anchors that cannot hold, and word boundaries (not enforced): no valid string to give.
+    pytest.param(wrap({"type": "string", "pattern": "a^b"}), "properties.v.pattern", id="mid-anchor"),
+    pytest.param(wrap({"type": "string", "pattern": "^x$y"}), "properties.v.pattern", id="mid-dollar"),
+    pytest.param(
+        wrap({"type": "string", "pattern": r"^\w\b\w$"}), "properties.v.pattern", id="word-boundary"
+    ),
+    # A pattern with no match of a length within minLength/maxLength.
+    pytest.param(
+        wrap({"type": "string", "pattern": "^[A-Z]{3}$", "minLength": 10}),
+        "properties.v.minLength",
+        id="too-short",
+    ),
+    pytest.param(
+        wrap({"type": "string", "pattern": "a", "maxLength": 0}), "properties.v.maxLength", id="too-long"
+    ),
+    pytest.param(
+        wrap({"type": "string", "pattern": "^((((aa)?){1000}){1000}){4}$", "minLength": 5, "maxLength": 5}),
+        "properties.v.minLength",
+        id="odd-length",
+    ),
+    # uniqueItems with fewer distinct values than minItems.
+    *(
+        pytest.param(
+            wrap({"type": "array", "items": items, "minItems": n, "uniqueItems": True}),
+            "properties.v.uniqueItems",
+            id=f"unique-{name}",
+        )
+        for name, items, n in [
+            ("pattern", {"type": "string", "pattern": "^[ab]$"}, 5),
+            ("int-range", {"type": "integer", "minimum": 1, "maximum": 3}, 10),
+            ("any-of", {"anyOf": [{"enum": [1]}, {"enum": [2]}]}, 5),
+            ("empty-object", {"type": "object", "properties": {}}, 5),
+            ("one-and-one-point-o", {"enum": [1, 1.0]}, 2),
+        ]
+    ),
+    # Numbers checked on what allOf and $ref siblings merge.
+    pytest.param(
+        wrap({"allOf": [{"type": "integer"}, {"minimum": 1.2, "maximum": 1.8}]}),
+        "properties.v",
+        id="all-of-integer",
+    ),
+    pytest.param(
+        wrap({"allOf": [{"type": "number", "minimum": 5, "maximum": 7}, {"multipleOf": 10}]}),
+        "properties.v.multipleOf",
+        id="all-of-multiple",
+    ),
+    pytest.param(
+        wrap({"type": "number", "minimum": 1e300, "allOf": [{}]}), "properties.v.minimum", id="all-of-bound"
+    ),
+    pytest.param(
+        {**wrap({"$ref": "#/$defs/I", "minimum": 1e300}), "$defs": {"I": {"type": "integer"}}},
+        "properties.v.minimum",
+        id="ref-sibling",
+    ),
+    pytest.param(
+        wrap({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 5e-324}),
+        "properties.v",
+        id="empty-exclusive",
+    ),
+    pytest.param(
+        wrap({"type": "number", "minimum": 1, "maximum": 2, "multipleOf": 1e-320}),
+        "properties.v.multipleOf",
+        id="step-too-fine",
+    ),
 ]
 
 
@@ -175,3 +240,96 @@ def test_a_look_around_is_not_interpreted_but_accepted(client):
     schema = wrap({"type": "string", "pattern": "^(?=.*x).+$"})
     r = client.chat.completions.create(model="gpt-4o", messages=ASK, response_format=schema_format(schema))
     assert isinstance(json.loads(r.choices[0].message.content)["v"], str)
+
+
+def test_fine_steps_give_exact_multiples_over_wide_ranges(client):
+    class Wide(pydantic.BaseModel):
+        half: float = Field(ge=0, le=1e15, multiple_of=0.5)
+        seventh: float = Field(ge=-1e15, le=1e15, multiple_of=0.7)
+        tenth: float = Field(ge=0, le=1e15, multiple_of=0.1)
+
+    tiny = wrap({"type": "number", "minimum": -1e300, "maximum": 1e300, "multipleOf": 1e-300})
+    for seed in range(20):
+        r = client.chat.completions.parse(model="gpt-4o", messages=ASK, response_format=Wide, seed=seed)
+        assert isinstance(r.choices[0].message.parsed, Wide), r.choices[0].message.content
+        r = client.chat.completions.create(
+            model="gpt-4o", messages=ASK, response_format=schema_format(tiny), seed=seed
+        )
+        jsonschema.validate(json.loads(r.choices[0].message.content), tiny)
+
+
+def test_unique_items_reach_min_items(client):
+    for items, n in [
+        ({"type": "number", "minimum": 0, "maximum": 0.01}, 1000),
+        ({"type": "integer", "minimum": 1, "maximum": 100}, 100),
+        ({"type": "string", "pattern": "^[ab]{3}$"}, 8),
+        ({"enum": [1, 1.0, 2, 2.0, 3]}, 3),
+    ]:
+        schema = wrap({"type": "array", "items": items, "minItems": n, "uniqueItems": True})
+        for seed in range(4):
+            r = client.chat.completions.create(
+                model="gpt-4o", messages=ASK, response_format=schema_format(schema), seed=seed
+            )
+            jsonschema.validate(json.loads(r.choices[0].message.content), schema)
+
+
+def test_hostile_patterns_cost_milliseconds(http):
+    def post(schema, **extra):
+        started = time.monotonic()
+        r = http.post(
+            "/v1/chat/completions",
+            json={"model": "gpt-4o", "messages": ASK, "response_format": schema_format(schema), **extra},
+        )
+        return r, time.monotonic() - started
+
+    # Aimed at a length only even matches reach: exact, and fast, for 20 items and 8 choices.
+    item = {"type": "string", "pattern": "^((((aa)?){1000}){1000}){4}$", "minLength": 6, "maxLength": 6}
+    schema = wrap({"type": "array", "items": item, "minItems": 20, "maxItems": 20})
+    r, took = post(schema, n=8)
+    assert r.status_code == 200 and took < 2, (r.status_code, took)
+    for choice in r.json()["choices"]:
+        assert json.loads(choice["message"]["content"])["v"] == ["aaaaaa"] * 20
+    # A thousand copies of a costly pattern compile once; a thousand different ones are refused.
+    costly = r"(?i)[^\p{L}\p{N}]" * 80
+    same = {
+        "type": "object",
+        "properties": {f"p{i}": {"type": "string", "pattern": costly} for i in range(1000)},
+    }
+    r, took = post(same)
+    assert r.status_code == 200 and took < 3, (r.status_code, took)
+    different = {
+        "type": "object",
+        "properties": {f"p{i}": {"type": "string", "pattern": f"{i}{costly}"} for i in range(1000)},
+    }
+    r, took = post(different)
+    assert r.status_code == 400 and took < 3, (r.status_code, took)
+    assert "ranges together" in r.json()["error"]["message"]
+
+
+def test_the_output_of_a_request_is_bounded(http):
+    # Up to 1 MB per string, 128 choices: the choices share the request's 16 MiB.
+    schema = wrap({"type": "string", "pattern": "^(a{1000}){0,1000}$"})
+    r = http.post(
+        "/v1/chat/completions",
+        json={"model": "gpt-4o", "messages": ASK, "n": 128, "response_format": schema_format(schema)},
+    )
+    assert r.status_code == 200 and len(r.content) < 20 << 20, (r.status_code, len(r.content))
+    for choice in r.json()["choices"]:
+        jsonschema.validate(json.loads(choice["message"]["content"]), schema)
+
+
+def test_values_forced_over_the_request_budget_are_a_400_naming_n(http):
+    schema = wrap({"type": "string", "pattern": "^(a{1000}){1000}$"})
+    r = http.post(
+        "/v1/chat/completions",
+        json={"model": "gpt-4o", "messages": ASK, "n": 128, "response_format": schema_format(schema)},
+    )
+    assert r.status_code == 400, r.status_code
+    assert r.json()["error"]["param"] == "n"
+
+
+def test_tool_parameters_must_be_objects(http):
+    tool = {"type": "function", "function": {"name": "f", "parameters": {"type": "string"}}}
+    r = http.post("/v1/chat/completions", json={"model": "gpt-4o", "messages": ASK, "tools": [tool]})
+    assert r.status_code == 400, r.text
+    assert r.json()["error"]["param"] == "tools[0].function.parameters"

@@ -250,7 +250,12 @@ def respond(
             try:
                 arguments = _core.sample_json(schema, key)
             except _core.InvalidInput as e:
-                raise bad_request(f"tools: parameters of '{function['name']}': {e}", param="tools") from None
+                at = f"tools[{req.tools.index(function)}].parameters"
+                raise bad_request(
+                    f"Invalid schema for function '{function['name']}': {e}.",
+                    param=at,
+                    code="invalid_function_parameters",
+                ) from None
         # The call is what the model wrote: its name's and arguments' tokens are the output (with the
         # reasoning), and max_output_tokens cuts its arguments as it cuts a message's text.
         reasoning = usage["output_tokens_details"]["reasoning_tokens"] + written

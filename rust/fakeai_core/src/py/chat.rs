@@ -281,6 +281,8 @@ pub(super) fn render<'py>(
     {
         (echo::choices(&asked, key, &spec.base).into_iter().map(prose).collect(), Vec::new())
     } else {
+        // the JSON values of every choice and call share one budget: past it, a 400 naming `n`
+        chat_choices::check_budget(&spec)?;
         (Vec::new(), chat_choices::generate(key, &spec))
     };
     let choices: &[ChatChoice<'_>] = if echoed.is_empty() { &generated } else { &echoed };

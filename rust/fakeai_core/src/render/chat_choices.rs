@@ -15,6 +15,7 @@ use crate::text::length::{Finish, LengthSpec};
 use crate::text::prediction;
 use crate::text::reasoning::Effort;
 use crate::text::response_format::Format;
+use crate::text::schema_gen;
 use crate::text::tokenized::Tokenized;
 use crate::text::tokens;
 use crate::text::tools::Tools;
@@ -124,7 +125,29 @@ pub fn generate(key: u64, spec: &ChatSpec<'_>) -> Vec<ChatChoice<'static>> {
     if spec.is_plain() {
         return choices::generate(key, &spec.base).into_iter().map(prose).collect();
     }
-    (0..spec.base.n.max(1)).map(|index| one(&mut choices::rng_for(key, index), spec)).collect()
+    // The JSON values of all choices and calls share one budget (see `schema_gen::within_request`).
+    schema_gen::within_request(json_values(spec), || {
+        (0..spec.base.n.max(1)).map(|index| one(&mut choices::rng_for(key, index), spec)).collect()
+    })
+}
+
+/// Most JSON values one request generates: a format's or each call's, per choice.
+fn json_values(spec: &ChatSpec<'_>) -> u64 {
+    let calls =
+        spec.tools.map_or(1, |t| if t.parallel { t.declared.functions.len().clamp(1, 3) as u64 } else { 1 });
+    u64::from(spec.base.n.max(1)) * calls
+}
+
+/// Refuse, naming `n`, a request whose JSON values (choices times tool calls) together force more
+/// than `schema_gen::MAX_REQUEST_BYTES`: [`generate`] would give the values past it as `null`.
+pub fn check_budget(spec: &ChatSpec<'_>) -> Result<(), crate::invalid::Invalid> {
+    let mut schemas: Vec<&serde_json::Value> =
+        spec.tools.map(|t| t.declared.functions.iter().map(|f| &f.parameters).collect()).unwrap_or_default();
+    if let Some(Format::JsonSchema(schema)) = spec.format {
+        schemas.push(schema);
+    }
+    schema_gen::request_check(&schemas, json_values(spec), "n")
+        .map_err(|e| crate::invalid::Invalid::new("n", format!("{}.", e.message)).code("invalid_json_schema"))
 }
 
 /// A plain prose choice (also the shape of an echoed one).

@@ -125,7 +125,7 @@ fn function(def: &Value, at: &str) -> Result<Function, Invalid> {
     let parameters = match def.get("parameters") {
         None => serde_json::json!({"type": "object", "properties": {}}),
         Some(p) => {
-            if let Err(e) = schema_gen::check(p) {
+            if let Err(e) = schema_gen::check_parameters(p) {
                 return Err(Invalid::new(
                     format!("{at}.parameters"),
                     format!("Invalid schema for function '{name}': {e}."),

@@ -1,31 +1,44 @@
 //! Value generation: [`generate`] draws, within the byte budget, a value that validates against a
 //! schema.
 
+use super::budget;
 use super::filler::words;
 use super::numeric::{integer, number};
 use super::size::{add, entry_bytes, forced_items, json_len, Sizer, INTEGER_BYTES, NUMBER_BYTES};
 use super::strings::string;
-use super::view::{resolve, View};
+use super::unique::key;
+use super::view::{Ref, View};
 use super::{HARD_DEPTH, MAX_DEPTH, MAX_OUTPUT_BYTES, TYPES};
 use crate::rng::Rng;
 use serde_json::{Map, Value};
 
 /// A value that validates against `root` (which [`check`] accepted), at most [`MAX_OUTPUT_BYTES`]
-/// long. A schema [`check`] would reject as too big gives `null`.
+/// long, within the request's budget (see `budget`). A schema [`check`] would reject as too big,
+/// or one whose forced minimum is over what the request has left, gives `null`.
 ///
 /// [`check`]: super::check
 pub fn generate(root: &Value, rng: &mut Rng) -> Value {
     let mut sizer = Sizer::new(root);
-    if sizer.need(root, 0) > MAX_OUTPUT_BYTES {
+    let need = sizer.need(root, 0);
+    let (room, work) = budget::take(need);
+    if need > MAX_OUTPUT_BYTES || need > room {
+        budget::spend(0, work);
         return Value::Null;
     }
-    Gen { root, rng, sizer }.value(root, 0, MAX_OUTPUT_BYTES).0
+    let mut g = Gen { root, rng, sizer, work, fresh: false };
+    let (v, bytes) = g.value(root, 0, room);
+    budget::spend(bytes, g.work);
+    v
 }
 
 struct Gen<'a, 'r> {
     root: &'a Value,
     rng: &'r mut Rng,
     sizer: Sizer<'a>,
+    /// Work left (pattern walks, values drawn again for `uniqueItems`).
+    work: u64,
+    /// Drawing again a value that repeated one: numbers are not rounded.
+    fresh: bool,
 }
 
 /// Generation keeps each value within a byte budget, `room`: a value is only generated where
@@ -51,8 +64,13 @@ impl<'a> Gen<'a, '_> {
     }
 
     fn view(&mut self, view: &View<'a>, depth: usize, room: u64) -> (Value, u64) {
-        if let Some(target) = view.get("$ref").and_then(Value::as_str).and_then(|r| resolve(self.root, r)) {
-            return self.value(target, depth + 1, room);
+        if depth > HARD_DEPTH {
+            return (Value::Null, 4);
+        }
+        match view.reference(self.root) {
+            Some(Ref::Alone(target)) => return self.value(target, depth + 1, room),
+            Some(Ref::Merged(merged)) => return self.view(&merged, depth + 1, room),
+            None => {}
         }
         if let Some(c) = view.get("const") {
             return (c.clone(), json_len(c));
@@ -86,18 +104,18 @@ impl<'a> Gen<'a, '_> {
             "object" => self.object(view, depth, room),
             "array" => self.array(view, depth, room),
             "integer" => (integer(view, self.rng), INTEGER_BYTES),
-            "number" => (number(view, self.rng), NUMBER_BYTES),
+            "number" => (number(view, self.rng, self.fresh), NUMBER_BYTES),
             "boolean" => (Value::Bool(self.rng.below(2) == 0), 5),
             "null" => (Value::Null, 4),
             _ => match self.sizer.pattern(view) {
                 // A pattern's string may hold characters JSON escapes: counted as written.
                 Some(p) => {
-                    let s = Value::from(string(view, Some(&p), self.rng, room));
+                    let s = Value::from(string(view, Some(&p), self.rng, room, &mut self.work));
                     let bytes = json_len(&s);
                     (s, bytes)
                 }
                 None => {
-                    let s = string(view, None, self.rng, room);
+                    let s = string(view, None, self.rng, room, &mut self.work);
                     let bytes = s.len() as u64 + 2;
                     (Value::from(s), bytes)
                 }
@@ -192,6 +210,7 @@ impl<'a> Gen<'a, '_> {
         let mut used = 2;
         let mut out: Vec<Value> = Vec::with_capacity(n as usize);
         let mut tries = 0;
+        let mut seen = std::collections::HashSet::new();
         while (out.len() as u64) < n {
             let schema = prefix.get(out.len()).unwrap_or(items);
             let need = add(1, self.sizer.need(schema, depth + 1));
@@ -201,11 +220,17 @@ impl<'a> Gen<'a, '_> {
             if !required && need > free {
                 break;
             }
+            self.fresh = unique && tries > out.len() as u64;
             let (v, bytes) = self.value(schema, depth + 1, free.saturating_sub(1));
+            self.fresh = false;
             tries += 1;
-            // A small enum may not have enough distinct values; stop once the minimum is met.
-            if unique && out.contains(&v) {
-                if tries > 50 + 2 * n {
+            // Equal under JSON Schema (1 and 1.0 too): drawn again, within the work budget and a
+            // bound on tries ([`check`] refuses item schemas counted to have too few values).
+            //
+            // [`check`]: super::check
+            if unique && !seen.insert(key(&v)) {
+                self.work = self.work.saturating_sub(bytes.max(1));
+                if tries > 200 + 20 * n || self.work == 0 {
                     break;
                 }
                 continue;
@@ -354,7 +379,13 @@ mod tests {
         for s in schemas {
             let need = Sizer::new(&s).need(&s, 0);
             for seed in 0..200 {
-                let mut g = Gen { root: &s, rng: &mut Rng::new(seed), sizer: Sizer::new(&s) };
+                let mut g = Gen {
+                    root: &s,
+                    rng: &mut Rng::new(seed),
+                    sizer: Sizer::new(&s),
+                    work: u64::MAX,
+                    fresh: false,
+                };
                 let (v, bytes) = g.value(&s, 0, need);
                 assert!(size(&v) as u64 <= bytes && bytes <= need, "{s}: {v} {bytes} > {need}");
             }

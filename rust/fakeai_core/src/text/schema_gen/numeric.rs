@@ -5,16 +5,59 @@
 //! A missing bound sits 100 (integers) or 1000 (numbers) from the other, or the range is 0..=100
 //! (0..=1000); values are drawn within +-[`NUMBER_RANGE`], and a schema whose bounds lie wholly
 //! beyond it is rejected. An integer's `multipleOf` may be fractional (`2.5`: multiples of 5). A
-//! number that is a multiple is written with the decimals of `multipleOf`, and drawn again (a few
-//! times) until `value / multipleOf` is an exact integer in floating point, the strictest check
-//! validators make.
+//! number that is a multiple is `k * multipleOf` for an integer `k` drawn within the range, written
+//! with the decimals of `multipleOf`, and drawn again (a few times) until it passes what validators
+//! check ([`is_multiple`]: `value / multipleOf` an exact integer in floating point, and the
+//! remainder `value % multipleOf` zero but for rounding, as pydantic checks). `k` stays within
+//! [`reach`]: where `k * multipleOf` is exact (any `k` up to 2^52 for `0.5`, whose mantissa is
+//! short), or else within 2^20, where its rounding error stays below what pydantic tolerates (so
+//! `multipleOf: 0.1` on 0..1e15 draws from 0..1e5). A range that holds no such multiple
+//! (`multipleOf: 1e-300` with `minimum: 1`: no validator working in floating point could confirm
+//! one) is rejected. An exclusive bound is honoured to the nearest double: `exclusiveMinimum: 0`,
+//! `exclusiveMaximum: 5e-324` holds no number and is rejected. Numbers in messages are written in
+//! their shortest round-trip form ([`num`]).
 
+use super::pattern::MANY;
 use super::view::View;
 use crate::rng::Rng;
 use serde_json::{Number, Value};
 
 /// Numbers are drawn within +-this bound (JSON Schema bounds beyond it are clamped).
 pub(super) const NUMBER_RANGE: f64 = 1e15;
+/// Most multiples of `multipleOf` a number is away from 0 (2^52: `k * m / m` stays exact).
+pub(super) const MAX_MULTIPLE: f64 = 4_503_599_627_370_496.0;
+/// Multiples of `multipleOf` a number may be away from 0 when `k * m` is not exact (2^20).
+const ROUNDED_MULTIPLE: f64 = 1_048_576.0;
+
+/// How many multiples of `m` away from 0 a number is drawn: as far as `k * m` is exact (the odd
+/// part of `m`'s mantissa times `k` fits in 53 bits), at least [`ROUNDED_MULTIPLE`], at most
+/// [`MAX_MULTIPLE`].
+fn reach(m: f64) -> f64 {
+    let bits = m.to_bits();
+    let exponent = (bits >> 52) & 0x7ff;
+    let mut mantissa = bits & ((1 << 52) - 1);
+    if exponent != 0 {
+        mantissa |= 1 << 52;
+    }
+    let odd = (mantissa >> mantissa.trailing_zeros().min(63)).max(1);
+    ((1u64 << 53) / odd).max(1) as f64
+}
+
+/// Whether validators take `x` as a multiple of `m`: `x / m` is an integer in floating point
+/// (`jsonschema`), and `x % m` is 0 or `m` but for a rounding of `m * 1e-10` (pydantic).
+pub(super) fn is_multiple(x: f64, m: f64) -> bool {
+    let q = x / m;
+    let r = (x % m).abs();
+    q.is_finite() && q.fract() == 0.0 && r.min((m - r).abs()) <= m * 1e-10
+}
+
+/// `x` in its shortest round-trip form (`1e-320`, `0.5`), for messages.
+pub(super) fn num(x: f64) -> String {
+    if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e16 {
+        return format!("{}", x as i64);
+    }
+    ryu::Buffer::new().format(x).to_owned()
+}
 
 /// Why no value fits: the keyword to blame (`""` for the schema itself) and the message.
 pub(super) type Unsatisfiable = (&'static str, String);
@@ -93,7 +136,7 @@ fn integer_plan(k: &impl Keywords) -> Result<(f64, u64, f64), Unsatisfiable> {
         return Ok((lo, (hi - lo) as u64, 1.0));
     };
     let no_multiple =
-        || ("multipleOf", format!("no integer multiple of {m} lies within minimum and maximum"));
+        || ("multipleOf", format!("no integer multiple of {} lies within minimum and maximum", num(m)));
     let step = integer_step(m).ok_or_else(no_multiple)?;
     let (first, last) = ((lo / step).ceil(), (hi / step).floor());
     if first > last {
@@ -109,24 +152,41 @@ enum NumberPlan {
 }
 
 fn number_plan(k: &impl Keywords) -> Result<(Range, NumberPlan), Unsatisfiable> {
-    let range @ (lo, hi, lo_x, hi_x) = limits(k, 1000.0)?;
-    if lo > hi || (lo == hi && (lo_x || hi_x)) {
+    let (lo, hi, lo_x, hi_x) = limits(k, 1000.0)?;
+    // The least and most doubles inside: an exclusive bound excludes itself, nothing more.
+    let (least, most) = (if lo_x { lo.next_up() } else { lo }, if hi_x { hi.next_down() } else { hi });
+    if least > most {
         return Err(("", "no number lies within minimum and maximum".to_owned()));
     }
+    let range = (lo, hi, lo_x, hi_x);
     let Some(m) = k.float("multipleOf").filter(|m| *m > 0.0) else { return Ok((range, NumberPlan::Range)) };
-    let (mut first, mut last) = ((lo / m).ceil(), (hi / m).floor());
-    if !first.is_finite() || !last.is_finite() || last - first > 1e15 {
-        // So fine a step that every double drawn within the range is a multiple of it.
-        return Ok((range, NumberPlan::Range));
+    // Multiples k * m with |k| within `reach`: beyond it validators cannot confirm them.
+    let steps = reach(m).clamp(ROUNDED_MULTIPLE, MAX_MULTIPLE);
+    let reach = steps * m;
+    let (first, last) = ((least.max(-reach) / m).ceil(), (most.min(reach) / m).floor());
+    let (first, last) = (first.max(-steps), last.min(steps));
+    let inside = |x: f64| x >= least && x <= most;
+    let (mut first, mut last) = (first, last);
+    // Rounding may leave the first or last multiple just outside: step in.
+    for _ in 0..2 {
+        if first <= last && !inside(first * m) {
+            first += 1.0;
+        }
+        if first <= last && !inside(last * m) {
+            last -= 1.0;
+        }
     }
-    if lo_x && first * m <= lo {
-        first += 1.0;
-    }
-    if hi_x && last * m >= hi {
-        last -= 1.0;
-    }
-    if first > last {
-        return Err(("multipleOf", format!("no multiple of {m} lies within minimum and maximum")));
+    if first.is_nan() || last.is_nan() || first > last {
+        let why = if least.abs().min(most.abs()) > reach {
+            format!(
+                "multipleOf {} is too small for minimum and maximum: their multiples are over {} steps from 0, where validators can no longer confirm one",
+                num(m),
+                num(steps)
+            )
+        } else {
+            format!("no multiple of {} lies within minimum and maximum", num(m))
+        };
+        return Err(("multipleOf", why));
     }
     Ok((range, NumberPlan::Multiples { m, first, last }))
 }
@@ -139,6 +199,31 @@ pub(super) fn check_integer(k: &impl Keywords) -> Result<(), Unsatisfiable> {
 /// Reject a `number` schema no value satisfies.
 pub(super) fn check_number(k: &impl Keywords) -> Result<(), Unsatisfiable> {
     number_plan(k).map(|_| ())
+}
+
+/// At most how many integers are allowed (up to [`MANY`]; 0 when none is).
+pub(super) fn integer_count(k: &impl Keywords) -> u64 {
+    integer_plan(k).map_or(0, |(_, span, _)| span.saturating_add(1).min(MANY))
+}
+
+/// At most how many numbers are allowed: the multiples of `multipleOf`, one for a range of one
+/// value, else [`MANY`].
+pub(super) fn number_count(k: &impl Keywords) -> u64 {
+    match number_plan(k) {
+        Err(_) => 0,
+        Ok((_, NumberPlan::Multiples { first, last, .. })) => {
+            ((last - first) as u64).saturating_add(1).min(MANY)
+        }
+        Ok(((lo, hi, lo_x, hi_x), NumberPlan::Range)) => {
+            let (least, most) =
+                (if lo_x { lo.next_up() } else { lo }, if hi_x { hi.next_down() } else { hi });
+            if least == most {
+                1
+            } else {
+                MANY
+            }
+        }
+    }
 }
 
 /// An integer drawn uniformly among those allowed (0 when none is: [`check_integer`] rejects that).
@@ -157,38 +242,38 @@ fn decimals(m: f64) -> Option<(i32, f64)> {
     })
 }
 
-/// A number drawn uniformly among those allowed.
-pub(super) fn number(k: &impl Keywords, rng: &mut Rng) -> Value {
+/// A number drawn uniformly among those allowed; `exact`: not rounded to two decimals (a value drawn
+/// again because it repeated one, for `uniqueItems`).
+pub(super) fn number(k: &impl Keywords, rng: &mut Rng, exact: bool) -> Value {
     let Ok(((lo, hi, lo_x, hi_x), plan)) = number_plan(k) else { return Value::from(0.0) };
     let inside = |x: f64| x >= lo && x <= hi && !(lo_x && x <= lo) && !(hi_x && x >= hi);
-    let x = match plan {
-        NumberPlan::Multiples { m, first, last } => {
-            let span = (last - first).min(1e12) as u64;
-            let written = decimals(m);
-            let mut best = first * m;
-            for _ in 0..16 {
-                let i = first + rng.range(0, span) as f64;
-                let x = match written {
+    let x =
+        match plan {
+            NumberPlan::Multiples { m, first, last } => {
+                let span = (last - first) as u64;
+                let written = decimals(m);
+                let at = |i: f64| match written {
                     // Integer arithmetic, then one division: 3 * 0.1 is 0.3, not 0.30000000000000004.
                     Some((d, scaled)) if (i * scaled).abs() < 9e15 => i * scaled / 10f64.powi(d),
                     _ => i * m,
                 };
-                if inside(x) {
-                    best = x;
-                    if (x / m).fract() == 0.0 {
-                        break;
-                    }
-                }
+                let good = |x: f64| inside(x) && is_multiple(x, m);
+                let drawn = (0..32).map(|_| at(first + rng.range(0, span) as f64)).find(|x| good(*x));
+                // Past the draws: the ends of the range, 0, or at least a value inside.
+                drawn
+                    .or_else(|| [first, last, 0.0].into_iter().map(at).find(|x| good(*x)))
+                    .unwrap_or_else(|| if inside(at(first)) { at(first) } else { lo })
             }
-            best
-        }
-        NumberPlan::Range => {
-            let raw = lo + (hi - lo) * rng.unit();
-            // Two decimals when that stays inside.
-            let x = (raw * 100.0).round() / 100.0;
-            [x, raw, lo + (hi - lo) / 2.0].into_iter().find(|x| inside(*x)).unwrap_or(lo)
-        }
-    };
+            NumberPlan::Range => {
+                let raw = lo + (hi - lo) * rng.unit();
+                // Two decimals when that stays inside (not for `exact`: a value drawn again to differ).
+                let x = (raw * 100.0).round() / 100.0;
+                let least = if lo_x { lo.next_up() } else { lo };
+                let candidates =
+                    if exact { [raw, raw, lo + (hi - lo) / 2.0] } else { [x, raw, lo + (hi - lo) / 2.0] };
+                candidates.into_iter().find(|x| inside(*x)).unwrap_or(least)
+            }
+        };
     Number::from_f64(x).map_or(Value::Null, Value::Number)
 }
 
@@ -203,10 +288,10 @@ mod tests {
 
     /// What pydantic-core checks for `multiple_of` on floats, and what `jsonschema` checks.
     fn multiple(x: f64, m: f64) -> bool {
-        let rem = x % m;
+        let rem = (x % m).abs();
         let threshold = x.abs() / 1e9;
-        let tolerant = rem.abs() <= threshold || (rem - m).abs() <= threshold;
-        tolerant && (x / m).fract() == 0.0
+        let tolerant = rem <= threshold || (rem - m).abs() <= threshold;
+        tolerant && (x / m).fract() == 0.0 && is_multiple(x, m)
     }
 
     #[test]
@@ -227,7 +312,7 @@ mod tests {
             let get = |key: &str| case.get(key).and_then(Value::as_f64);
             let mut seen = std::collections::HashSet::new();
             for seed in 0..300 {
-                let x = number(&k, &mut Rng::new(seed)).as_f64().unwrap();
+                let x = number(&k, &mut Rng::new(seed), false).as_f64().unwrap();
                 seen.insert(x.to_bits());
                 assert!(get("minimum").is_none_or(|b| x >= b), "{case} {x}");
                 assert!(get("maximum").is_none_or(|b| x <= b), "{case} {x}");
@@ -278,5 +363,52 @@ mod tests {
         assert_eq!(num(json!({"minimum": 1e16})), Err("minimum"));
         assert_eq!(int(json!({"exclusiveMaximum": -1e20})), Err("exclusiveMaximum"));
         assert_eq!(num(json!({"minimum": -1e300, "maximum": 1e300, "multipleOf": 1e-300})), Ok(()));
+    }
+
+    #[test]
+    fn multiples_are_exact_however_many_the_range_holds() {
+        let cases = [
+            json!({"minimum": 0, "maximum": 1e15, "multipleOf": 0.5}),
+            json!({"minimum": -1e15, "maximum": 1e15, "multipleOf": 0.7}),
+            json!({"minimum": 0, "maximum": 1e15, "multipleOf": 0.1}),
+            json!({"minimum": -1e300, "maximum": 1e300, "multipleOf": 1e-300}),
+            json!({"multipleOf": 1e-320}),
+            json!({"exclusiveMinimum": 0, "multipleOf": 3e-5}),
+        ];
+        for case in cases {
+            let k = map(case.clone());
+            let m = case["multipleOf"].as_f64().unwrap();
+            check_number(&k).unwrap();
+            let mut seen = std::collections::HashSet::new();
+            for seed in 0..300 {
+                let x = number(&k, &mut Rng::new(seed), false).as_f64().unwrap();
+                assert!(multiple(x, m), "{case} {x}");
+                assert!(case.get("minimum").and_then(Value::as_f64).is_none_or(|b| x >= b), "{case} {x}");
+                assert!(case.get("maximum").and_then(Value::as_f64).is_none_or(|b| x <= b), "{case} {x}");
+                assert!(case.get("exclusiveMinimum").is_none() || x > 0.0, "{case} {x}");
+                seen.insert(x.to_bits());
+            }
+            assert!(seen.len() > 100, "{case}: drawn, not fixed ({})", seen.len());
+        }
+        // Where `k * m` is exact, the whole range: 0.5 on 0..1e15 reaches past 5e14.
+        let k = map(json!({"minimum": 0, "maximum": 1e15, "multipleOf": 0.5}));
+        assert!((0..100).any(|s| number(&k, &mut Rng::new(s), false).as_f64().unwrap() > 5e14));
+        // No multiple a validator can confirm (every quotient overflows): refused, compactly said.
+        let e = check_number(&map(json!({"minimum": 1, "maximum": 2, "multipleOf": 1e-320}))).unwrap_err();
+        assert_eq!(e.0, "multipleOf");
+        assert!(e.1.contains("1e-320") && e.1.len() < 250, "{}", e.1);
+        let e = check_integer(&map(json!({"multipleOf": 1e-320}))).unwrap_err();
+        assert!(e.1.contains("1e-320") && !e.1.contains("0000"), "{}", e.1);
+    }
+
+    #[test]
+    fn exclusive_bounds_hold_to_the_nearest_double() {
+        assert!(check_number(&map(json!({"exclusiveMinimum": 0, "exclusiveMaximum": 5e-324}))).is_err());
+        let k = map(json!({"exclusiveMinimum": 0, "exclusiveMaximum": 1e-323}));
+        check_number(&k).unwrap();
+        assert_eq!(number(&k, &mut Rng::new(1), false).as_f64(), Some(5e-324));
+        assert_eq!(num(1e-320), "1e-320");
+        assert_eq!(num(0.5), "0.5");
+        assert_eq!(num(5.0), "5");
     }
 }

@@ -4,9 +4,9 @@
 //! [`check`]: super::check
 //! [`MAX_OUTPUT_BYTES`]: super::MAX_OUTPUT_BYTES
 
-use super::pattern::Pattern;
+use super::pattern::{compiled, Pattern};
 use super::strings::string_bytes;
-use super::view::{resolve, View};
+use super::view::{Ref, View};
 use super::{HARD_DEPTH, MAX_SIZING_STEPS};
 use crate::text::vocab;
 use serde_json::Value;
@@ -94,10 +94,7 @@ impl<'a> Sizer<'a> {
     pub(super) fn pattern(&mut self, view: &View<'a>) -> Option<Rc<Pattern>> {
         let source = view.get("pattern")?;
         let key = std::ptr::from_ref(source) as usize;
-        self.patterns
-            .entry(key)
-            .or_insert_with(|| Pattern::compile(source.as_str()?).ok().flatten().map(Rc::new))
-            .clone()
+        self.patterns.entry(key).or_insert_with(|| compiled(source.as_str()?).ok().flatten()).clone()
     }
 
     pub(super) fn exhausted(&self) -> bool {
@@ -120,11 +117,13 @@ impl<'a> Sizer<'a> {
 
     fn need_view(&mut self, view: &View<'a>, depth: usize) -> u64 {
         self.steps += 1;
-        if self.exhausted() {
+        if self.exhausted() || depth > HARD_DEPTH {
             return DEEP;
         }
-        if let Some(target) = view.get("$ref").and_then(Value::as_str).and_then(|r| resolve(self.root, r)) {
-            return self.need(target, depth + 1);
+        match view.reference(self.root) {
+            Some(Ref::Alone(target)) => return self.need(target, depth + 1),
+            Some(Ref::Merged(merged)) => return self.need_view(&merged, depth + 1),
+            None => {}
         }
         if let Some(c) = view.get("const") {
             return json_len(c);

@@ -10,12 +10,12 @@
 //! - Plain words are padded with more words up to `minLength` and cut at `maxLength`.
 
 use super::filler::{date, time, uuid, words};
-use super::pattern::Pattern;
+use super::pattern::{compiled, Pattern};
 use super::size::longest_word;
 use super::view::View;
 use crate::rng::Rng;
 use serde_json::Value;
-use std::sync::OnceLock;
+use std::rc::Rc;
 
 /// The `minLength`/`maxLength` of a string schema (`0`, `u64::MAX` when absent).
 pub(super) fn lengths(view: &View<'_>) -> (u64, u64) {
@@ -25,17 +25,14 @@ pub(super) fn lengths(view: &View<'_>) -> (u64, u64) {
 }
 
 /// The pattern a variable-length format is drawn from when its natural value misses the lengths.
-fn format_pattern(format: &str) -> Option<&'static Pattern> {
-    static EMAIL: OnceLock<Option<Pattern>> = OnceLock::new();
-    static HOSTNAME: OnceLock<Option<Pattern>> = OnceLock::new();
-    static URI: OnceLock<Option<Pattern>> = OnceLock::new();
-    let (cell, source) = match format {
-        "email" => (&EMAIL, r"[a-z]{1,64}@[a-z]{1,63}\.com"),
-        "hostname" | "idn-hostname" => (&HOSTNAME, r"[a-z]{1,63}(\.[a-z]{1,63}){0,2}\.com"),
-        "uri" | "url" | "iri" => (&URI, r"https://[a-z]{1,63}\.com(/[a-z0-9]{1,64}){0,30}"),
+fn format_pattern(format: &str) -> Option<Rc<Pattern>> {
+    let source = match format {
+        "email" => r"[a-z]{1,64}@[a-z]{1,63}\.com",
+        "hostname" | "idn-hostname" => r"[a-z]{1,63}(\.[a-z]{1,63}){0,2}\.com",
+        "uri" | "url" | "iri" => r"https://[a-z]{1,63}\.com(/[a-z0-9]{1,64}){0,30}",
         _ => return None,
     };
-    cell.get_or_init(|| Pattern::compile(source).ok().flatten()).as_ref()
+    compiled(source).ok().flatten()
 }
 
 /// Most characters of a format's own value (`None`: not a format fakeai knows).
@@ -107,11 +104,18 @@ fn format_value(format: &str, rng: &mut Rng) -> Option<String> {
     })
 }
 
-/// A string for `view`, at most `room` bytes of JSON when `room` covers [`string_bytes`].
-pub(super) fn string(view: &View<'_>, pattern: Option<&Pattern>, rng: &mut Rng, room: u64) -> String {
+/// A string for `view`, at most `room` bytes of JSON when `room` covers [`string_bytes`]; a
+/// pattern's walks spend `work` (see [`Pattern::generate`]).
+pub(super) fn string(
+    view: &View<'_>,
+    pattern: Option<&Pattern>,
+    rng: &mut Rng,
+    room: u64,
+    work: &mut u64,
+) -> String {
     let (min, max) = lengths(view);
     if let Some(p) = pattern {
-        return p.generate(rng, min, max, room);
+        return p.generate(rng, min, max, room, work);
     }
     let format = view.get("format").and_then(Value::as_str).unwrap_or("");
     if let Some(s) = format_value(format, rng) {
@@ -120,7 +124,7 @@ pub(super) fn string(view: &View<'_>, pattern: Option<&Pattern>, rng: &mut Rng, 
             return s;
         }
         return match format_pattern(format) {
-            Some(p) => p.generate(rng, min, max, room.min(string_bytes(view, None))),
+            Some(p) => p.generate(rng, min, max, room.min(string_bytes(view, None)), work),
             None => s,
         };
     }

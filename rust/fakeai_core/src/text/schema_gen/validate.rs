@@ -2,9 +2,11 @@
 //! honour, and then sizes the smallest value the schema forces against fakeai's limits.
 
 use super::numeric::{check_integer, check_number};
-use super::pattern::Pattern;
+use super::pattern::PatternBudget;
 use super::size::{Sizer, DEEP};
-use super::view::resolve;
+use super::strings::lengths;
+use super::unique::distinct;
+use super::view::{resolve, Ref, View};
 use super::{HARD_DEPTH, MAX_MIN_ITEMS, MAX_MIN_LENGTH, MAX_OUTPUT_BYTES, MAX_SIZING_STEPS, TYPES};
 use serde_json::{Map, Value};
 
@@ -64,7 +66,7 @@ pub fn check(root: &Value) -> Result<(), SchemaError> {
     if !root.is_object() {
         return err("", "a schema must be a JSON object");
     }
-    check_at(root, root, "")?;
+    check_at(root, root, "", &mut PatternBudget::default())?;
     let mut sizer = Sizer::new(root);
     let need = sizer.need(root, 0);
     if sizer.exhausted() {
@@ -92,7 +94,25 @@ pub fn check(root: &Value) -> Result<(), SchemaError> {
     Ok(())
 }
 
-fn check_at(root: &Value, schema: &Value, at: &str) -> Result<(), SchemaError> {
+/// Reject a tool's `parameters`: [`check`], and the root must be an object schema (`type:
+/// "object"`, or `properties` without a `type`), as OpenAI requires of function parameters (a
+/// string, a number or a union at the root would make arguments that are not a JSON object).
+pub fn check_parameters(root: &Value) -> Result<(), SchemaError> {
+    check(root)?;
+    let object = match root.get("type") {
+        Some(Value::String(t)) => t == "object",
+        Some(_) => false,
+        None => {
+            root.get("properties").is_some() && root.get("anyOf").is_none() && root.get("oneOf").is_none()
+        }
+    };
+    if !object {
+        return err("type", "function parameters must be a JSON Schema of type 'object'");
+    }
+    Ok(())
+}
+
+fn check_at(root: &Value, schema: &Value, at: &str, patterns: &mut PatternBudget) -> Result<(), SchemaError> {
     let obj = match schema {
         Value::Bool(_) => return Ok(()),
         Value::Object(obj) => obj,
@@ -127,7 +147,7 @@ fn check_at(root: &Value, schema: &Value, at: &str) -> Result<(), SchemaError> {
                 return err(&join(at, key), "must be a non-empty array of schemas");
             };
             for (i, s) in list.iter().enumerate() {
-                check_at(root, s, &format!("{}[{i}]", join(at, key)))?;
+                check_at(root, s, &format!("{}[{i}]", join(at, key)), patterns)?;
             }
         }
     }
@@ -136,7 +156,7 @@ fn check_at(root: &Value, schema: &Value, at: &str) -> Result<(), SchemaError> {
             return err(&join(at, "properties"), "must be an object");
         };
         for (name, s) in props {
-            check_at(root, s, &join(&join(at, "properties"), name))?;
+            check_at(root, s, &join(&join(at, "properties"), name), patterns)?;
         }
     }
     if let Some(req) = obj.get("required") {
@@ -146,7 +166,7 @@ fn check_at(root: &Value, schema: &Value, at: &str) -> Result<(), SchemaError> {
     }
     for key in ["items", "additionalProperties", "not"] {
         if let Some(s) = obj.get(key) {
-            check_at(root, s, &join(at, key))?;
+            check_at(root, s, &join(at, key), patterns)?;
         }
     }
     for defs in ["$defs", "definitions"] {
@@ -155,14 +175,21 @@ fn check_at(root: &Value, schema: &Value, at: &str) -> Result<(), SchemaError> {
                 return err(&join(at, defs), "must be an object");
             };
             for (name, s) in d {
-                check_at(root, s, &join(&join(at, defs), name))?;
+                check_at(root, s, &join(&join(at, defs), name), patterns)?;
             }
         }
     }
     if let Some(p) = obj.get("pattern") {
         let Some(p) = p.as_str() else { return err(&join(at, "pattern"), "must be a string") };
-        if let Err(why) = Pattern::compile(p) {
-            return err(&join(at, "pattern"), why);
+        match patterns.admit(p) {
+            Err(why) => return err(&join(at, "pattern"), why),
+            Ok(Some(compiled)) => {
+                let (min, max) = lengths(&View::of(obj));
+                if let Some((key, why)) = compiled.lengths_conflict(min, max) {
+                    return err(&join(at, key), why);
+                }
+            }
+            Ok(None) => {}
         }
     }
     let (lo, hi) = (bound(obj, "minimum", at)?, bound(obj, "maximum", at)?);
@@ -178,7 +205,8 @@ fn check_at(root: &Value, schema: &Value, at: &str) -> Result<(), SchemaError> {
         return err(&join(at, "multipleOf"), "must be greater than 0");
     }
     numbers(obj, at)?;
-    unique_items(obj, at)?;
+    merged_numbers(root, obj, at)?;
+    unique_items(root, obj, at)?;
     for (key, most) in [("minItems", MAX_MIN_ITEMS), ("minLength", MAX_MIN_LENGTH)] {
         if count(obj, key, at)?.is_some_and(|n| n > most) {
             return err(&join(at, key), format!("values above {most} are not supported"));
@@ -224,36 +252,55 @@ fn numbers(obj: &Map<String, Value>, at: &str) -> Result<(), SchemaError> {
     Ok(())
 }
 
-/// `uniqueItems` with `minItems` over the distinct values `items` has (an `enum`, a `const`,
-/// `boolean` or `null`); other item schemas are not counted.
-fn unique_items(obj: &Map<String, Value>, at: &str) -> Result<(), SchemaError> {
+/// The numeric checks of [`numbers`] on the merged view of an object with `allOf`, or with a `$ref`
+/// next to other keywords (what generation reads).
+fn merged_numbers(root: &Value, obj: &Map<String, Value>, at: &str) -> Result<(), SchemaError> {
+    let mut view = View::of(obj);
+    let mut merged = false;
+    for _ in 0..HARD_DEPTH {
+        if let Some(Ref::Merged(m)) = view.reference(root) {
+            view = m;
+        } else if let Some(parts) = view.get("allOf").and_then(Value::as_array) {
+            view = view.merge(parts, root);
+        } else {
+            break;
+        }
+        merged = true;
+    }
+    if !merged || ["enum", "const", "anyOf", "oneOf"].iter().any(|k| view.get(k).is_some()) {
+        return Ok(());
+    }
+    let names: Vec<&str> = match view.get("type") {
+        Some(Value::String(t)) => vec![t.as_str()],
+        Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    for t in names {
+        let found = match t {
+            "integer" => check_integer(&view),
+            "number" => check_number(&view),
+            _ => Ok(()),
+        };
+        if let Err((key, why)) = found {
+            return err(&if key.is_empty() { at.to_owned() } else { join(at, key) }, why);
+        }
+    }
+    Ok(())
+}
+
+/// `uniqueItems` with `minItems` over the distinct values `items` allows, where they are counted
+/// (see `unique`).
+fn unique_items(root: &Value, obj: &Map<String, Value>, at: &str) -> Result<(), SchemaError> {
     if obj.get("uniqueItems") != Some(&Value::Bool(true)) {
         return Ok(());
     }
     let min = obj.get("minItems").and_then(Value::as_u64).unwrap_or(0);
-    let Some(items) = obj.get("items").and_then(Value::as_object).filter(|_| min > 1) else { return Ok(()) };
-    let distinct = if let Some(e) = items.get("enum").and_then(Value::as_array) {
-        let mut seen: Vec<&Value> = Vec::new();
-        for v in e {
-            if !seen.contains(&v) {
-                seen.push(v);
-            }
-        }
-        seen.len() as u64
-    } else if items.contains_key("const") {
-        1
-    } else {
-        match type_names(items).as_slice() {
-            ["boolean"] => 2,
-            ["null"] => 1,
-            ["boolean", "null"] | ["null", "boolean"] => 3,
-            _ => return Ok(()),
-        }
-    };
-    if distinct < min {
+    let Some(items) = obj.get("items").filter(|_| min > 1) else { return Ok(()) };
+    let count = distinct(root, items, 0);
+    if count < min {
         return err(
             &join(at, "uniqueItems"),
-            format!("items have {distinct} distinct values, fewer than minItems ({min})"),
+            format!("items have at most {count} distinct values, fewer than minItems ({min})"),
         );
     }
     Ok(())
@@ -363,5 +410,97 @@ mod tests {
         let v = generate(&s, &mut Rng::new(1));
         assert!(v.as_array().unwrap().len() >= 1000);
         assert!(size(&v) <= MAX_OUTPUT_BYTES as usize);
+    }
+
+    #[test]
+    fn merged_numbers_lengths_and_counts_are_checked() {
+        let at = |s: Value| check(&s).map_err(|e| e.at);
+        let prop = |x: Value| json!({"type": "object", "properties": {"x": x}, "required": ["x"]});
+        // Numbers under allOf and next to a $ref: checked on the merged view, and generated from it.
+        assert_eq!(
+            at(prop(json!({"allOf": [{"type": "integer"}, {"minimum": 1.2, "maximum": 1.8}]}))),
+            Err("properties.x".into())
+        );
+        assert_eq!(
+            at(prop(json!({"allOf": [{"type": "number", "minimum": 5, "maximum": 7}, {"multipleOf": 10}]}))),
+            Err("properties.x.multipleOf".into())
+        );
+        assert_eq!(
+            at(prop(json!({"type": "number", "minimum": 1e300, "allOf": [{}]}))),
+            Err("properties.x.minimum".into())
+        );
+        let s = json!({"$defs": {"I": {"type": "integer"}}, "type": "object",
+                       "properties": {"x": {"$ref": "#/$defs/I", "minimum": 1e300}}, "required": ["x"]});
+        assert_eq!(at(s), Err("properties.x.minimum".into()));
+        let s =
+            json!({"$defs": {"I": {"type": "integer"}}, "$ref": "#/$defs/I", "minimum": 40, "maximum": 42});
+        assert!(many(&s).iter().all(|v| (40..=42).contains(&v.as_i64().unwrap())));
+        assert_eq!(
+            at(prop(json!({"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 5e-324}))),
+            Err("properties.x".into())
+        );
+        // A pattern against the lengths, and anchors that cannot hold.
+        let str_at = |p: &str, extra: Value| {
+            let mut x = json!({"type": "string", "pattern": p});
+            x.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            at(prop(x))
+        };
+        assert_eq!(str_at("^[A-Z]{3}$", json!({"minLength": 10})), Err("properties.x.minLength".into()));
+        assert_eq!(str_at("a", json!({"maxLength": 0})), Err("properties.x.maxLength".into()));
+        assert_eq!(
+            str_at("^((((aa)?){1000}){1000}){4}$", json!({"minLength": 5, "maxLength": 5})),
+            Err("properties.x.minLength".into())
+        );
+        assert_eq!(str_at("a^b", json!({})), Err("properties.x.pattern".into()));
+        assert_eq!(str_at(r"^\w\b\w$", json!({})), Err("properties.x.pattern".into()));
+        // const and enum are explicit: they win over the pattern.
+        assert_eq!(str_at("^x+$", json!({"const": "abc"})), Ok(()));
+        // uniqueItems: distinct values counted where cheap.
+        let arr = |items: Value, min: u64| {
+            at(prop(json!({"type": "array", "items": items, "minItems": min, "uniqueItems": true})))
+        };
+        let refused = Err("properties.x.uniqueItems".to_owned());
+        assert_eq!(arr(json!({"type": "string", "pattern": "^[ab]$"}), 5), refused);
+        assert_eq!(arr(json!({"type": "integer", "minimum": 1, "maximum": 3}), 10), refused);
+        assert_eq!(arr(json!({"anyOf": [{"enum": [1]}, {"enum": [2]}]}), 5), refused);
+        assert_eq!(arr(json!({"type": "object", "properties": {}}), 5), refused);
+        assert_eq!(arr(json!({"enum": [1, 1.0]}), 2), refused);
+        assert_eq!(arr(json!({"type": "object", "properties": {"a": {"type": "boolean"}}}), 4), refused);
+        assert_eq!(arr(json!({"type": "object", "properties": {"a": {"type": "boolean"}}}), 3), Ok(()));
+        assert_eq!(arr(json!({"type": "integer", "minimum": 1, "maximum": 1000}), 1000), Ok(()));
+        assert_eq!(arr(json!({"type": "number", "minimum": 0, "maximum": 0.01}), 1000), Ok(()));
+        assert_eq!(arr(json!({"type": "string", "pattern": "^[a-z]{3}$"}), 1000), Ok(()));
+        // Tool parameters: an object at the root.
+        assert_eq!(check_parameters(&json!({"type": "string"})).unwrap_err().at, "type");
+        assert!(check_parameters(&json!({"anyOf": [{"type": "null"}]})).is_err());
+        assert!(check_parameters(&json!({"type": "object", "properties": {}})).is_ok());
+        assert!(check_parameters(&json!({"properties": {"a": {}}})).is_ok());
+    }
+
+    #[test]
+    fn unique_arrays_reach_min_items() {
+        let arr = |items: Value, min: u64| json!({"type": "array", "items": items, "minItems": min, "uniqueItems": true});
+        let cases = [
+            arr(json!({"type": "integer", "minimum": 1, "maximum": 200}), 200),
+            arr(json!({"type": "number", "minimum": 0, "maximum": 0.01}), 1000),
+            arr(json!({"type": "string", "pattern": "^[ab]{3}$"}), 8),
+            arr(json!({"enum": [1, 1.0, 2, 2.0, 3]}), 3),
+            arr(json!({"type": "object", "properties": {"a": {"type": "boolean"}}}), 3),
+        ];
+        for s in cases {
+            check(&s).unwrap();
+            for seed in 0..20 {
+                let v = &generate(&s, &mut Rng::new(seed));
+                let items = v.as_array().unwrap();
+                let min = s["minItems"].as_u64().unwrap() as usize;
+                assert!(items.len() >= min, "{s}: {} items", items.len());
+                for (i, a) in items.iter().enumerate() {
+                    assert!(
+                        !items[..i].iter().any(|b| crate::text::schema_gen::unique::same(a, b)),
+                        "{s}: {v}"
+                    );
+                }
+            }
+        }
     }
 }

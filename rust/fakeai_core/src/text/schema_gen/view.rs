@@ -1,4 +1,5 @@
-//! Reading a schema: local `$ref`s, and [`View`], one schema object with its `allOf` parts merged.
+//! Reading a schema: local `$ref`s, and [`View`], one schema object with its `allOf` parts (and
+//! the target of a `$ref` with sibling keywords) merged.
 
 use super::TYPES;
 use serde_json::{Map, Value};
@@ -14,23 +15,72 @@ pub(super) fn resolve<'a>(root: &'a Value, reference: &str) -> Option<&'a Value>
 /// (a later part's schema for a name wins, at the name's first position), `required` lists are
 /// joined, and `allOf` is read only from the parts of the latest merge (`fresh..`). Reading the
 /// layers in place, instead of building a merged copy, keeps every subschema at its address in the
-/// root, which is what [`Sizer`] remembers sizes by.
+/// root, which is what [`Sizer`] remembers sizes by. A `$ref` next to other keywords (`{"$ref":
+/// "#/$defs/I", "minimum": 5}`) is read the same way: its target is a layer after the object, and
+/// `$ref` is then read only from the target on (`refs..`).
 ///
 /// [`Sizer`]: super::size::Sizer
 #[derive(Clone)]
 pub(super) struct View<'a> {
     layers: Vec<&'a Map<String, Value>>,
     fresh: usize,
+    refs: usize,
+}
+
+/// Keywords that do not constrain a value: a `$ref` among only these is followed as it is.
+const ANNOTATIONS: [&str; 13] = [
+    "$ref",
+    "$defs",
+    "definitions",
+    "description",
+    "title",
+    "default",
+    "examples",
+    "$comment",
+    "$schema",
+    "$id",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+];
+
+/// Where a view's `$ref` leads.
+pub(super) enum Ref<'a> {
+    /// The `$ref` is all there is: generate its target.
+    Alone(&'a Value),
+    /// Other keywords stand next to it: this view with the target merged.
+    Merged(View<'a>),
 }
 
 impl<'a> View<'a> {
     pub(super) fn of(obj: &'a Map<String, Value>) -> Self {
-        View { layers: vec![obj], fresh: 0 }
+        View { layers: vec![obj], fresh: 0, refs: 0 }
     }
 
     pub(super) fn get(&self, key: &str) -> Option<&'a Value> {
-        let from = if key == "allOf" { self.fresh } else { 0 };
+        let from = match key {
+            "allOf" => self.fresh,
+            "$ref" => self.refs,
+            _ => 0,
+        };
         self.layers[from..].iter().find_map(|l| l.get(key))
+    }
+
+    /// The view's `$ref` (when it resolves), alone or merged with the keywords next to it.
+    pub(super) fn reference(&self, root: &'a Value) -> Option<Ref<'a>> {
+        let target = resolve(root, self.get("$ref")?.as_str()?)?;
+        let alone =
+            self.layers.len() == 1 && self.layers[0].keys().all(|k| ANNOTATIONS.contains(&k.as_str()));
+        if alone {
+            return Some(Ref::Alone(target));
+        }
+        let mut merged = self.clone();
+        merged.refs = merged.layers.len();
+        // A `true`/`false` target adds nothing to read.
+        if let Value::Object(t) = target {
+            merged.layers.push(t);
+        }
+        Some(Ref::Merged(merged))
     }
 
     /// `allOf`: this view with each part's keywords after its own (a part that is a `$ref` is
@@ -47,7 +97,7 @@ impl<'a> View<'a> {
                 layers.push(part);
             }
         }
-        View { layers, fresh }
+        View { layers, fresh, refs: self.refs }
     }
 
     pub(super) fn properties(&self) -> Vec<(&'a str, &'a Value)> {
