@@ -37,20 +37,23 @@ def fetch(store: Store, kind: str, id: str, what: str) -> Obj:
     return obj
 
 
+def limit_param(request: Request, default: int, most: int) -> int:
+    """A list request's ``limit`` query parameter: 1 to ``most``, ``default`` when absent."""
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return default
+    parsed = decimal(raw, most)
+    if parsed is None or parsed < 1:
+        raise bad_request(f"'limit' must be an integer from 1 to {most}, got '{raw}'.", param="limit")
+    return parsed
+
+
 def page_params(
     request: Request, default_limit: int = 20, max_limit: int = 100, default_order: str = "desc"
 ) -> tuple[int, str, str | None]:
     """``(limit, order, after)`` of a list request, checked."""
     query = request.query_params
-    raw_limit = query.get("limit")
-    limit = default_limit
-    if raw_limit is not None:
-        parsed = decimal(raw_limit, max_limit)
-        if parsed is None or parsed < 1:
-            raise bad_request(
-                f"'limit' must be an integer from 1 to {max_limit}, got '{raw_limit}'.", param="limit"
-            )
-        limit = parsed
+    limit = limit_param(request, default_limit, max_limit)
     order = query.get("order", default_order)
     if order not in ("asc", "desc"):
         raise bad_request(f"'order' must be 'asc' or 'desc', got '{order}'.", param="order")
@@ -111,15 +114,7 @@ ANTHROPIC_MAX_LIMIT = 1000
 
 def anthropic_page_params(request: Request) -> AnthropicPage:
     query = request.query_params
-    raw = query.get("limit")
-    limit = ANTHROPIC_DEFAULT_LIMIT
-    if raw is not None:
-        parsed = decimal(raw, ANTHROPIC_MAX_LIMIT)
-        if parsed is None or parsed < 1:
-            raise bad_request(
-                f"must be an integer from 1 to {ANTHROPIC_MAX_LIMIT}, got '{raw}'.", param="limit"
-            )
-        limit = parsed
+    limit = limit_param(request, ANTHROPIC_DEFAULT_LIMIT, ANTHROPIC_MAX_LIMIT)
     before, after = query.get("before_id"), query.get("after_id")
     if before is not None and after is not None:
         raise bad_request("only one of before_id and after_id may be given.", param="before_id")

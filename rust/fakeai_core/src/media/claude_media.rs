@@ -160,14 +160,7 @@ fn count_markers(b: &[u8], from: usize) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn png(w: u32, h: u32) -> Vec<u8> {
-        let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
-        b.extend(w.to_be_bytes());
-        b.extend(h.to_be_bytes());
-        b.extend([8, 6, 0, 0, 0]);
-        b
-    }
+    use crate::media::multimodal::tests::png;
 
     #[test]
     fn anthropics_image_arithmetic() {

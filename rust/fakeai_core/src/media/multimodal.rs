@@ -215,10 +215,11 @@ pub fn video_url_tokens(url: &str) -> Result<u32, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn png(w: u32, h: u32) -> Vec<u8> {
+    /// The start of a PNG of `w` x `h` (signature and IHDR): all a size probe reads.
+    pub(crate) fn png(w: u32, h: u32) -> Vec<u8> {
         let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
         b.extend(w.to_be_bytes());
         b.extend(h.to_be_bytes());
