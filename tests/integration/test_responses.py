@@ -251,8 +251,8 @@ def test_reasoning_effort_scales_reasoning_tokens(client: openai.OpenAI) -> None
     minimal, high = tokens("o3-mini", "minimal"), tokens("o3-mini", "high")
     assert all(8 <= t <= 32 for t in minimal) and all(512 <= t <= 2048 for t in high)  # chat's ranges
     assert tokens("gpt-4o", "high") == [0, 0, 0]  # accepted, and no reasoning
-    assert tokens("o3-mini", "none") == [0, 0, 0]  # GPT-5.1's "none": no reasoning item either
-    off = client.responses.create(model="o3-mini", input="hi", reasoning={"effort": "none"})
+    assert tokens("gpt-5.1", "none") == [0, 0, 0]  # GPT-5.1's "none": no reasoning item either
+    off = client.responses.create(model="gpt-5.1", input="hi", reasoning={"effort": "none"})
     assert [o.type for o in off.output] == ["message"] and off.reasoning.effort == "none"
     assert all(2048 <= t <= 8192 for t in tokens("o3-mini", "xhigh"))
 

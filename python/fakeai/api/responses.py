@@ -11,11 +11,16 @@ response is a 404 like an unknown id. Generation goes through :mod:`fakeai.engin
 engine); a stream sends ``response.created``, ``response.in_progress``, then per output item
 ``response.output_item.added`` ... ``response.output_item.done`` (with ``reasoning_summary_part`` and
 ``reasoning_summary_text`` events for a reasoning item's summary, ``content_part`` and
-``output_text.delta`` events for a message, ``function_call_arguments`` events for a call, and those of
+``output_text.delta`` events for a message (with their tokens' ``logprobs`` when ``include`` asks),
+``function_call_arguments`` events for a call (a delta per token of its arguments, one ITL apart after
+the item, as chat streams a tool call, and what follows after them), and those of
 :mod:`fakeai.api.response_tool_events` for custom and hosted tool calls), and
 ``response.completed`` (``response.incomplete`` when ``max_output_tokens`` cut the answer short), each
 with a ``sequence_number``, the text deltas paced like chat tokens: after the reasoning tokens' time
 (one ITL each, as chat streams them), over which a summary's parts are spread, one delta per part.
+The timing is the model's with the request's ``x-fakeai-*`` overrides (:mod:`fakeai.gateway.overrides`),
+as chat's; a plain (not streamed) function or custom tool call is sent once its own tokens are
+written (:func:`fakeai.engine.responder.respond`), not the text answer it took the place of.
 
 ``POST /v1/responses`` is not on the Rust hot path (:mod:`fakeai.api.hot`), by decision: ``store``
 defaults to true, as in OpenAI's API, so the common request writes its response and its input items to
@@ -41,6 +46,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fakeai import _core
 from fakeai.api import response_tool_events as tool_events
 from fakeai.api import responses_background as background
 from fakeai.api.conversations import append
@@ -50,6 +56,7 @@ from fakeai.engine import pacing
 from fakeai.engine.pacing import Ticker
 from fakeai.engine.responder import generate, input_tokens
 from fakeai.errors import bad_request, not_found
+from fakeai.gateway import overrides
 from fakeai.http.asgi import SSE_HEADERS, Endpoint, Receive, Scope, Send, read_body, read_json, send_bytes
 from fakeai.schemas.common import decimal
 from fakeai.schemas.responses import InputTokensRequest, ResponseRequest
@@ -109,23 +116,29 @@ def events(
             text = part["text"]
             pieces = _PIECE.findall(text) or [text]
             annotated = tool_events.annotation_events(part, pieces, ids)
+            logprobs = piece_logprobs(pieces, part.get("logprobs") or [])
             for i, piece in enumerate(pieces):
                 at = ttft + think + shift + i * itl
-                emit("response.output_text.delta", delta=piece, logprobs=[], **ids)
+                emit("response.output_text.delta", delta=piece, logprobs=logprobs[i], **ids)
                 for kind, fields in annotated.get(i, ()):
                     emit(kind, **fields)
-            emit("response.output_text.done", text=text, logprobs=[], **ids)
+            emit("response.output_text.done", text=text, logprobs=part.get("logprobs") or [], **ids)
             emit("response.content_part.done", part=part, **ids)
         elif item["type"] == "function_call":
             emit(
                 "response.output_item.added", item={**item, "status": "in_progress", "arguments": ""}, **where
             )
-            at = ttft + think + shift
+            # as chat streams a tool call: its header (the name) first, then a token of the
+            # arguments per ITL; what follows the call comes after them
+            begun = ttft + think + shift
             ids = {"item_id": item["id"], "output_index": index}
-            emit("response.function_call_arguments.delta", delta=item["arguments"], **ids)
-            emit(
-                "response.function_call_arguments.done", arguments=item["arguments"], name=item["name"], **ids
-            )
+            arguments = item["arguments"]
+            pieces = _core.chunk_text(arguments, 1, 0) if arguments else [arguments]
+            for i, piece in enumerate(pieces):
+                at = begun + (i + 1) * itl if arguments else begun
+                emit("response.function_call_arguments.delta", delta=piece, **ids)
+            emit("response.function_call_arguments.done", arguments=arguments, name=item["name"], **ids)
+            shift += at - begun
         elif item["type"] in tool_events.KINDS:
             emit("response.output_item.added", item=tool_events.added(item), **where)
             start = ttft + think + shift
@@ -156,21 +169,27 @@ class CreateResponse(Endpoint):
         start = time.monotonic()
         created = time.time()
         req = await read_json(receive, self.decoder, self.limit)
+        over = overrides.from_scope(scope)  # x-fakeai-* timing, length and mode, as chat's
         store = self.store
         if req.background and not req.store:
             raise bad_request("A background response must be stored: 'store' must be true.", param="store")
         # file search reads index blobs, image generation draws PNGs: off the loop
         if any(tool.get("type") in ("file_search", "image_generation") for tool in req.tools):
-            started, done, context, items, wait = await run_in_threadpool(generate, self.ctx, req, created)
+            started, done, context, items, wait = await run_in_threadpool(
+                generate, self.ctx, req, created, over
+            )
         else:
-            started, done, context, items, wait = generate(self.ctx, req, created)
+            started, done, context, items, wait = generate(self.ctx, req, created, over)
         conversation = done.get("conversation")
         if conversation is not None:
             append(store, conversation["id"], items + done["output"], self.budget, "input")
         group: list[tuple[str, Obj]] = []
+        lat = self.ctx.latencies.for_request(self.ctx.resolve_model(req.model)[1].id, over)
         if req.background:  # answered now, seen through retrieve on the schedule (responses_background)
             started["background"] = done["background"] = True
-            group.append((background.KIND, background.record(started, created, wait)))
+            rec = background.record(started, created, wait)
+            rec["itl"] = lat.itl  # this request's (its overrides'), for streaming it again
+            group.append((background.KIND, rec))
         if req.store:
             input_items = {"id": done["id"], "context": context, "items": items}
             group += [("response", done), ("response.input", input_items)]
@@ -178,7 +197,6 @@ class CreateResponse(Endpoint):
         if req.background and not req.stream:
             await send_bytes(send, orjson.dumps({**started, "status": "queued"}))
         elif req.stream:
-            lat = self.ctx.latencies.for_model(req.model)
             if req.background:  # on the record's schedule, and it stops when cancelled
                 rec = group[0][1]
                 steps, offsets = background_events(started, done, rec, lat.itl)
@@ -203,6 +221,26 @@ class CountInputTokens(Endpoint):
         req = await read_json(receive, self.decoder, self.limit)
         count = input_tokens(self.ctx, req.as_response())
         await send_bytes(send, orjson.dumps({"object": "response.input_tokens", "input_tokens": count}))
+
+
+def piece_logprobs(pieces: list[str], logprobs: list[Obj]) -> list[list[Obj]]:
+    """The token ``logprobs`` of a text streamed as ``pieces``, per piece: each token's entry goes
+    with the piece its last character is in (the tokens' texts make the pieces' text)."""
+    out: list[list[Obj]] = [[] for _ in pieces]
+    if not logprobs:
+        return out
+    ends = []
+    at = 0
+    for piece in pieces:
+        at += len(piece)
+        ends.append(at)
+    at, j = 0, 0
+    for entry in logprobs:
+        at += len(entry["token"])
+        while j < len(ends) - 1 and ends[j] < at:
+            j += 1
+        out[j].append(entry)
+    return out
 
 
 def background_events(started: Obj, done: Obj, rec: Obj, itl: float) -> tuple[list[bytes], list[float]]:
@@ -279,7 +317,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         after = -1 if starting_after is None else decimal(starting_after, 1 << 31)
         if after is None:
             raise bad_request("'starting_after' must be an event's sequence number.", param="starting_after")
-        itl = ctx.latencies.for_model(response["model"]).itl
+        itl = rec.get("itl", ctx.latencies.for_model(response["model"]).itl)
         steps, offsets = background_events(background.started_of(response), response, rec, itl)
         start = time.monotonic() - (time.time() - rec["created"])
         return BackgroundStream(store, rec, steps[after + 1 :], offsets[after + 1 :], start, ctx.ticker)

@@ -43,6 +43,8 @@ from fakeai.engine import pacing, render
 from fakeai.engine.compaction import sealed
 from fakeai.engine.responder import conversation, item_id, response_usage
 from fakeai.errors import ApiError, bad_request
+from fakeai.gateway import overrides
+from fakeai.gateway.overrides import Overrides
 from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json
 from fakeai.schemas.chat import ChatRequest
 from fakeai.schemas.responses import CompactRequest, ResponseRequest
@@ -69,12 +71,15 @@ class CompactResponse(Endpoint):
         start = time.monotonic()
         created = time.time()
         req = await read_json(receive, self.decoder, self.limit)
-        body, wait = compact(self.ctx, req, created)
+        body, wait = compact(self.ctx, req, created, overrides.from_scope(scope))
         await pacing.respond(receive, send, orjson.dumps(body), wait, start, self.ctx.ticker)
 
 
-def compact(ctx: ServerContext, req: CompactRequest, created: float) -> tuple[Obj, tuple[float, float]]:
-    """``(the compacted response, the generation's (first_token_at, done_at))``."""
+def compact(
+    ctx: ServerContext, req: CompactRequest, created: float, over: Overrides | None = None
+) -> tuple[Obj, tuple[float, float]]:
+    """``(the compacted response, the generation's (first_token_at, done_at))``; ``over`` is the
+    request's ``x-fakeai-*`` overrides, honoured as chat honours them."""
     if req.input is None and req.previous_response_id is None:
         raise bad_request(
             "Nothing to compact: provide 'input', 'previous_response_id', or both.", param="input"
@@ -94,7 +99,7 @@ def compact(ctx: ServerContext, req: CompactRequest, created: float) -> tuple[Ob
         model=req.model, messages=messages, max_completion_tokens=budget, reasoning_effort=effort
     )
     try:
-        answer = render.chat(ctx, creq)
+        answer = render.chat(ctx, creq, over)
     except ApiError as e:
         raise _renamed(e) from None
     wait = cast("tuple[float, float]", answer.schedule)

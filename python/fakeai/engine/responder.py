@@ -51,6 +51,7 @@ from fakeai.store.objects import new_id
 
 if TYPE_CHECKING:
     from fakeai.context import ServerContext
+    from fakeai.gateway.overrides import Overrides
 
 ROLES = ("user", "assistant", "system", "developer")
 
@@ -167,10 +168,11 @@ def _last_user_text(history: list[Obj]) -> str:
 
 
 def respond(
-    ctx: ServerContext, req: ResponseRequest, history: list[Obj]
+    ctx: ServerContext, req: ResponseRequest, history: list[Obj], over: Overrides | None = None
 ) -> tuple[list[Obj], Obj, Obj | None, tuple[float, float]]:
     """``(output items, usage, incomplete_details, the generation's (first_token_at, done_at))`` for a
-    conversation."""
+    conversation; ``over`` is the request's ``x-fakeai-*`` overrides (timing, length, mode), which
+    the chat engine honours as for a chat completion."""
     _check_tools(req.tools)
     output: list[Obj] = []
     annotations: list[Obj] = []
@@ -208,11 +210,13 @@ def respond(
                     {"type": "file_citation", "file_id": r["file_id"], "filename": r["filename"], "index": 0}
                 )
     messages = _prompt(req, history)
+    info = ctx.resolve_model(req.model)[1]
     plan = response_tools.plan(req.tools, req.tool_choice, history)
     include = req.include or []
     asked = _last_user_text(history)
     calls = [(tool, hosted_tools.run(tool, asked, include, req.seed)) for tool in plan.hosted]
     output += [item for _, item in calls]
+    logprobs = LOGPROBS in (req.include or ()) and _samples(info.capabilities, req)
     creq = ChatRequest(
         model=req.model,
         messages=messages,
@@ -220,15 +224,22 @@ def respond(
         seed=req.seed,
         reasoning_effort=_effort(ctx, req),
         response_format=_response_format(req.text),
+        # what chat refuses for OpenAI's reasoning models, Responses refuses too (same words)
+        temperature=req.temperature,
+        top_p=req.top_p,
+        logprobs=logprobs or None,
+        top_logprobs=(req.top_logprobs or 0) if logprobs else None,
     )
     try:
-        answer = render.chat(ctx, creq, reveal_reasoning=True)  # chat hides OpenAI models' reasoning
+        # chat hides OpenAI models' reasoning
+        answer = render.chat(ctx, creq, over, reveal_reasoning=True)
     except ApiError as e:
         raise _format_error(e) from None
     # Not a stream: one JSON body, and the core's (first_token_at, done_at).
     wait = cast("tuple[float, float]", answer.schedule)
     chat = orjson.loads(cast(bytes, answer.payload))
     usage = response_usage(chat["usage"])
+    lat = ctx.latencies.for_request(info.id, over)
     thought = chat["choices"][0]["message"].get("reasoning_content")
     if thought is not None:  # a reasoning model: its reasoning item comes first
         output.insert(0, _reasoning_item(req, thought))
@@ -237,7 +248,6 @@ def respond(
     if calls:
         usage = {**usage, "output_tokens": usage["output_tokens"] + written}
         usage["total_tokens"] = usage["input_tokens"] + usage["output_tokens"]
-        lat = ctx.latencies.for_model(req.model)
         busy = hosted_tools.seconds([item for _, item in calls], lat.ttft > 0 or lat.itl > 0)
         wait = (wait[0] + busy, wait[1] + busy)
     function = plan.call
@@ -267,6 +277,10 @@ def respond(
             argument_tokens = max(room or 0, 0)
         written = reasoning + name_tokens + argument_tokens
         usage = {**usage, "output_tokens": written, "total_tokens": usage["input_tokens"] + written}
+        thought_tokens = usage["output_tokens_details"]["reasoning_tokens"]  # hosted calls: their time
+        wait = _call_schedule(
+            wait, chat["usage"]["completion_tokens"], lat.itl, thought_tokens, argument_tokens
+        )
         custom = function["type"] == "custom"
         output.append(
             {
@@ -281,6 +295,8 @@ def respond(
         return output, usage, {"reason": "max_output_tokens"} if capped else None, wait
     choice = chat["choices"][0]
     text = choice["message"]["content"] or ""
+    # chat's logprobs entries are the Responses API's (token, logprob, bytes, top_logprobs)
+    content_logprobs = ((choice.get("logprobs") or {}).get("content") or []) if logprobs else []
     for a in annotations:
         a["index"] = len(text)
     annotations += hosted_tools.cite(text, calls)
@@ -291,11 +307,32 @@ def respond(
             "type": "message",
             "role": "assistant",
             "status": "incomplete" if capped else "completed",
-            "content": [{"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}],
+            "content": [
+                {
+                    "type": "output_text",
+                    "text": text,
+                    "annotations": annotations,
+                    "logprobs": content_logprobs,
+                }
+            ],
         }
     )
     incomplete = {"reason": "max_output_tokens"} if capped else None
     return output, usage, incomplete, wait
+
+
+def _call_schedule(
+    text: tuple[float, float], text_tokens: int, itl: float, reasoning: int, argument_tokens: int
+) -> tuple[float, float]:
+    """``(first_token_at, done_at)`` of a function or custom tool call that took the text answer's
+    place: the same first token (TTFT and any hosted tools' time), then as chat times a tool call,
+    one ITL per step after it: the reasoning tokens, the call's header (its name) and each token of
+    its arguments. The text answer's ITL spread (jitter) is kept: its decode time over its
+    ``text_tokens`` steps' nominal time."""
+    first, done = text
+    spread = (done - first) / (itl * (text_tokens - 1)) if itl > 0 and text_tokens > 1 else 1.0
+    spread = min(max(spread, 0.5), 2.0)
+    return first, first + itl * spread * (reasoning + argument_tokens)
 
 
 def _check_tools(tools: list[Obj]) -> None:
@@ -348,6 +385,19 @@ def _check_file_search(tool: Obj) -> None:
         )
 
 
+#: The ``include`` value that asks for the message text's token logprobs.
+LOGPROBS = "message.output_text.logprobs"
+
+
+def _samples(capabilities: frozenset[str], req: ResponseRequest) -> bool:
+    """Whether the model samples its tokens, so that it has logprobs: not OpenAI's reasoning models
+    (which chat refuses ``logprobs`` for), but GPT-5.1 and later at effort ``none``."""
+    if "hidden_reasoning" not in capabilities:
+        return True
+    effort = req.reasoning.effort if req.reasoning else None
+    return "sampling_at_effort_none" in capabilities and effort in (None, "none")
+
+
 def _effort(ctx: ServerContext, req: ResponseRequest) -> str | None:
     """``reasoning.effort`` as chat's ``reasoning_effort``: for reasoning models only (chat refuses it
     for the others, which the Responses API accepts)."""
@@ -370,8 +420,12 @@ def _response_format(text: Obj | None) -> msgspec.Raw:
 
 def _format_error(e: ApiError) -> ApiError:
     """A chat error about ``response_format`` renamed after the ``text.format`` it was read from
-    (``response_format.json_schema.schema`` -> ``text.format.schema``); other errors unchanged."""
+    (``response_format.json_schema.schema`` -> ``text.format.schema``), one about
+    ``reasoning_effort`` after ``reasoning.effort``; other errors unchanged."""
     old = e.param
+    if old == "reasoning_effort":
+        e.param, e.message = "reasoning.effort", e.message.replace("'reasoning_effort'", "'reasoning.effort'")
+        return e
     if old is None or not old.startswith("response_format"):
         return e
     new = "text.format" + old.removeprefix("response_format").replace(".json_schema", "", 1)
@@ -446,6 +500,7 @@ def response_object(req: ResponseRequest, id: str, created: float) -> Obj:
         "tool_choice": req.tool_choice,
         "tools": req.tools,
         "top_p": 1.0 if req.top_p is None else req.top_p,
+        "top_logprobs": req.top_logprobs,
         "truncation": req.truncation or "disabled",
         "usage": None,
         "user": req.user,
@@ -526,7 +581,7 @@ def conversation(
 
 
 def generate(
-    ctx: ServerContext, req: ResponseRequest, created: float
+    ctx: ServerContext, req: ResponseRequest, created: float, over: Overrides | None = None
 ) -> tuple[Obj, Obj, list[Obj], list[Obj], tuple[float, float]]:
     """``(started, done, context, input items, (first_token_at, done_at))`` for a decoded request.
 
@@ -539,7 +594,7 @@ def generate(
     items = input_items(req.input)
     if conversation is not None:  # before generating: what appending would refuse
         check_appendable(context, items, "input", answer=1)
-    output, usage, incomplete, wait = respond(ctx, req, context + items)
+    output, usage, incomplete, wait = respond(ctx, req, context + items, over)
     started = response_object(req, new_id("resp_"), created)
     if conversation is not None:
         started["conversation"] = {"id": conversation}

@@ -47,6 +47,9 @@ class ResponseRequest(msgspec.Struct):
     max_output_tokens: Annotated[int, Meta(ge=16, le=INT32_MAX)] | None = None
     temperature: Annotated[float, Meta(ge=0, le=2)] | None = None
     top_p: Annotated[float, Meta(ge=0, le=1)] | None = None
+    #: Alternatives per token in ``output_text.logprobs`` (with ``include``'s
+    #: ``message.output_text.logprobs``).
+    top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None
     metadata: dict[str, str] | None = None
     parallel_tool_calls: bool = True
     include: list[str] | None = None

@@ -146,8 +146,18 @@ pub(crate) fn read<'py>(
     // later (`sampling_at_effort_none`) reason at `none` unless asked to, and then sample.
     let (hidden_reasoning, effort_none) = match caps {
         Some(c) if has(c, intern!(py, "hidden_reasoning"))? => {
-            let effort_none =
-                has(c, intern!(py, "sampling_at_effort_none"))? && matches!(effort, None | Some("none"));
+            let samples = has(c, intern!(py, "sampling_at_effort_none"))?;
+            if !samples && effort == Some("none") {
+                // OpenAI's reasoning models before GPT-5.1 (gpt-5, the o-series) always reason.
+                return Err(Invalid::new(
+                    "reasoning_effort",
+                    "Unsupported value: 'reasoning_effort' does not support 'none' with this model. \
+                     Supported values are: 'minimal', 'low', 'medium', and 'high'.",
+                )
+                .code("unsupported_value")
+                .into());
+            }
+            let effort_none = samples && matches!(effort, None | Some("none"));
             refuse_sampling(req, effort_none)?;
             (true, effort_none)
         }
