@@ -24,7 +24,8 @@ from starlette.routing import Route
 
 from fakeai.api.resources import json_body, json_response, list_response, page_params
 from fakeai.context import ServerContext
-from fakeai.engine.responder import check_appendable, duplicate_item, input_items, too_many_items
+from fakeai.engine.responder import check_appendable, duplicate_item, too_many_items
+from fakeai.engine.response_items import input_items
 from fakeai.errors import not_found
 from fakeai.schemas.common import check_metadata
 from fakeai.schemas.conversations import AddItems, CreateConversation, UpdateConversation

@@ -41,7 +41,8 @@ from fakeai import _core
 from fakeai.context import ServerContext
 from fakeai.engine import pacing, render
 from fakeai.engine.compaction import sealed
-from fakeai.engine.responder import conversation, item_id, response_usage
+from fakeai.engine.responder import conversation, response_usage
+from fakeai.engine.response_items import item_id
 from fakeai.errors import ApiError, bad_request
 from fakeai.gateway import overrides
 from fakeai.gateway.overrides import Overrides

@@ -41,7 +41,8 @@ import msgspec
 import orjson
 
 from fakeai import _core
-from fakeai.engine import compaction, hosted_tools, render, response_items, response_tools, vector_index
+from fakeai.engine import compaction, hosted_tools, render, response_tools, vector_index
+from fakeai.engine.response_items import input_items, item_id
 from fakeai.errors import ApiError, bad_request, not_found, shown
 from fakeai.schemas.chat import ChatRequest, Message
 from fakeai.schemas.common import check_metadata
@@ -53,77 +54,8 @@ if TYPE_CHECKING:
     from fakeai.context import ServerContext
     from fakeai.gateway.overrides import Overrides
 
-ROLES = ("user", "assistant", "system", "developer")
-
 #: ``reasoning.summary``: (sentences per summary part, parts) taken from the reasoning text.
 SUMMARY_SHAPE = {"concise": (1, 1), "auto": (2, 1), "detailed": (2, 3)}
-
-
-def item_id(prefix: str) -> str:
-    return f"{prefix}_{secrets.token_hex(24)}"
-
-
-#: The longest item id a client may give (OpenAI's are some 50 characters).
-MAX_ITEM_ID = 256
-
-
-def input_items(value: str | list[dict[str, Any]], param: str = "input") -> list[Obj]:
-    """This request's ``input`` (or a conversation's new ``items``, named by ``param``) as stored
-    items: each with an ``id`` (the client's, or a new one) and, but for reasoning, a ``status``."""
-    if isinstance(value, str):
-        value = [{"role": "user", "content": value}]
-    items = []
-    for i, item in enumerate(value):
-        kind = item.get("type", "message")
-        given = item.get("id")
-        if given is not None and not (
-            isinstance(given, str) and 0 < len(given) <= MAX_ITEM_ID and "/" not in given
-        ):
-            raise bad_request(  # an id with a '/' could never be named in a URL path again
-                f"'{param}[{i}].id' must be a string of 1 to {MAX_ITEM_ID} characters without '/'.",
-                param=f"{param}[{i}].id",
-            )
-        if kind == "message":
-            role, content = item.get("role"), item.get("content")
-            if role not in ROLES:
-                raise bad_request(
-                    f"'{param}[{i}].role' must be one of {', '.join(ROLES)}.", param=f"{param}[{i}].role"
-                )
-            if isinstance(content, str):
-                content = [{"type": "output_text" if role == "assistant" else "input_text", "text": content}]
-            if not isinstance(content, list):
-                raise bad_request(
-                    f"'{param}[{i}].content' must be a string or a list.", param=f"{param}[{i}].content"
-                )
-            for j, part in enumerate(content):  # parts are objects, their text a string
-                if not isinstance(part, dict) or not isinstance(part.get("text", ""), str):
-                    where = f"{param}[{i}].content[{j}]"
-                    raise bad_request(f"'{where}' must be an object whose 'text' is a string.", param=where)
-            # output text as the SDK types it (``annotations`` required), however it was sent
-            content = [{"annotations": [], **p} if _is_output_text(p) else p for p in content]
-            items.append(
-                {
-                    "id": given or item_id("msg"),
-                    "type": "message",
-                    "role": role,
-                    "content": content,
-                    "status": "completed",
-                }
-            )
-        elif (
-            isinstance(kind, str) and kind in response_items.FIELDS
-        ):  # checked, and stored with the SDK type's fields only
-            prefix = response_items.PREFIXES.get(kind, "fc")
-            items.append(response_items.checked(kind, item, given or item_id(prefix), f"{param}[{i}]"))
-        else:
-            raise bad_request(f"Unsupported input item type: {shown(kind)}.", param=f"{param}[{i}].type")
-    if not items:
-        raise bad_request(f"'{param}' must not be empty.", param=param)
-    return items
-
-
-def _is_output_text(part: object) -> bool:
-    return isinstance(part, dict) and part.get("type") == "output_text"
 
 
 def _text(item: Obj) -> str:

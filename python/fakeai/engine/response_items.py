@@ -1,8 +1,9 @@
-"""The Responses input items other than messages that a client sends back (``function_call``,
-``function_call_output``, ``custom_tool_call``, ``custom_tool_call_output``, ``reasoning``, the
-hosted tools' ``file_search_call``, ``web_search_call``, ``image_generation_call`` and
-``code_interpreter_call``, ``compaction``): each is checked against the fields the SDK's input types
-give it, and stored with those fields only.
+"""A Responses request's ``input`` (or a conversation's new ``items``) as the items it stores
+(:func:`input_items`): messages, and the items other than messages that a client sends back
+(``function_call``, ``function_call_output``, ``custom_tool_call``, ``custom_tool_call_output``,
+``reasoning``, the hosted tools' ``file_search_call``, ``web_search_call``, ``image_generation_call``
+and ``code_interpreter_call``, ``compaction``): each is checked against the fields the SDK's input
+types give it, and stored with those fields only.
 
 An item is stored as it is read, and ``GET /v1/responses/{id}/input_items`` and a conversation's
 items answer it again, so a field of the wrong type (``arguments: 5``) would come back out in a shape
@@ -13,10 +14,12 @@ fields a newer API adds) still work.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
+from typing import Any
 
 from fakeai.engine import compaction
-from fakeai.errors import bad_request
+from fakeai.errors import bad_request, shown
 from fakeai.store import Obj
 
 Check = Callable[[object], bool]
@@ -174,3 +177,71 @@ def checked(kind: str, item: Obj, item_id: str, where: str) -> Obj:
     elif kind != "reasoning":
         out.setdefault("status", "completed")
     return out
+
+
+ROLES = ("user", "assistant", "system", "developer")
+
+
+def item_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(24)}"
+
+
+#: The longest item id a client may give (OpenAI's are some 50 characters).
+MAX_ITEM_ID = 256
+
+
+def input_items(value: str | list[dict[str, Any]], param: str = "input") -> list[Obj]:
+    """This request's ``input`` (or a conversation's new ``items``, named by ``param``) as stored
+    items: each with an ``id`` (the client's, or a new one) and, but for reasoning, a ``status``."""
+    if isinstance(value, str):
+        value = [{"role": "user", "content": value}]
+    items = []
+    for i, item in enumerate(value):
+        kind = item.get("type", "message")
+        given = item.get("id")
+        if given is not None and not (
+            isinstance(given, str) and 0 < len(given) <= MAX_ITEM_ID and "/" not in given
+        ):
+            raise bad_request(  # an id with a '/' could never be named in a URL path again
+                f"'{param}[{i}].id' must be a string of 1 to {MAX_ITEM_ID} characters without '/'.",
+                param=f"{param}[{i}].id",
+            )
+        if kind == "message":
+            role, content = item.get("role"), item.get("content")
+            if role not in ROLES:
+                raise bad_request(
+                    f"'{param}[{i}].role' must be one of {', '.join(ROLES)}.", param=f"{param}[{i}].role"
+                )
+            if isinstance(content, str):
+                content = [{"type": "output_text" if role == "assistant" else "input_text", "text": content}]
+            if not isinstance(content, list):
+                raise bad_request(
+                    f"'{param}[{i}].content' must be a string or a list.", param=f"{param}[{i}].content"
+                )
+            for j, part in enumerate(content):  # parts are objects, their text a string
+                if not isinstance(part, dict) or not isinstance(part.get("text", ""), str):
+                    where = f"{param}[{i}].content[{j}]"
+                    raise bad_request(f"'{where}' must be an object whose 'text' is a string.", param=where)
+            # output text as the SDK types it (``annotations`` required), however it was sent
+            content = [{"annotations": [], **p} if _is_output_text(p) else p for p in content]
+            items.append(
+                {
+                    "id": given or item_id("msg"),
+                    "type": "message",
+                    "role": role,
+                    "content": content,
+                    "status": "completed",
+                }
+            )
+        elif isinstance(kind, str) and kind in FIELDS:  # checked, and stored with the SDK type's fields only
+            prefix = PREFIXES.get(kind, "fc")
+            items.append(checked(kind, item, given or item_id(prefix), f"{param}[{i}]"))
+        else:
+            raise bad_request(f"Unsupported input item type: {shown(kind)}.", param=f"{param}[{i}].type")
+    if not items:
+        raise bad_request(f"'{param}' must not be empty.", param=param)
+    return items
+
+
+def _is_output_text(part: object) -> bool:
+    return isinstance(part, dict) and part.get("type") == "output_text"

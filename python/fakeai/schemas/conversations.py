@@ -1,5 +1,5 @@
 """Request bodies of ``/v1/conversations`` (items are Responses API input items, checked by
-:func:`fakeai.engine.responder.input_items`)."""
+:func:`fakeai.engine.response_items.input_items`)."""
 
 from __future__ import annotations
 
