@@ -21,6 +21,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from fakeai.store.base import StorageFull
+
 log = logging.getLogger("fakeai")
 
 
@@ -208,6 +210,14 @@ async def _on_http_exception(request: Request, exc: Exception) -> Response:
     return anthropic_response(error) if is_anthropic(request) else error.response()
 
 
+async def _on_storage_full(request: Request, exc: Exception) -> Response:
+    """An object larger than its whole storage budget (``--max-expiring-bytes`` or
+    ``--max-storage-bytes``) where the endpoint has no 400 of its own: it is not stored, and nothing
+    is dropped for it."""
+    error = bad_request(f"Storage quota exceeded: {exc}.", code="storage_quota_exceeded")
+    return anthropic_response(error) if is_anthropic(request) else error.response()
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     error = ApiError(500, "The server had an error while processing your request.", type="server_error")
@@ -217,5 +227,6 @@ async def _on_unexpected(request: Request, exc: Exception) -> Response:
 exception_handlers = {
     ApiError: _on_api_error,
     HTTPException: _on_http_exception,
+    StorageFull: _on_storage_full,
     Exception: _on_unexpected,
 }

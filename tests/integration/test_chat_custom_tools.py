@@ -197,3 +197,24 @@ def test_bad_custom_tools_are_400s_naming_the_param(
     r = http.post("/v1/chat/completions", json=body)
     assert r.status_code == 400, r.text
     assert r.json()["error"]["param"] == param, r.text
+
+
+def test_regex_inputs_past_the_request_budget_are_a_400_naming_n(http: httpx.Client) -> None:
+    """A regex grammar's forced minimum counts against the request's JSON budget, as a schema's
+    does: 128 inputs of 900,000 characters are a 400 naming ``n``, never ``"null"`` inputs."""
+    definition = "[a-z]{900000}"
+    tool = {
+        "type": "custom",
+        "custom": {
+            "name": "a",
+            "format": {"type": "grammar", "grammar": {"syntax": "regex", "definition": definition}},
+        },
+    }
+    body = {"model": "gpt-4o", "messages": ASK, "tools": [tool], "tool_choice": "required", "n": 128}
+    r = http.post("/v1/chat/completions", json=body)
+    assert r.status_code == 400, r.text[:300]
+    assert r.json()["error"]["param"] == "n"
+    r = http.post("/v1/chat/completions", json={**body, "n": 2})
+    assert r.status_code == 200, r.text[:300]
+    inputs = [c["message"]["tool_calls"][0]["custom"]["input"] for c in r.json()["choices"]]
+    assert all(re.fullmatch(definition, i) for i in inputs)

@@ -35,16 +35,26 @@ from fakeai.api.resources import fetch, json_body, json_response, list_response,
 from fakeai.context import ServerContext
 from fakeai.engine.lora import LoraModule
 from fakeai.engine.render import Answer
-from fakeai.errors import not_found
+from fakeai.errors import ApiError, bad_request, not_found
 from fakeai.gateway.overrides import Overrides
 from fakeai.schemas.chat import ChatCompletionUpdate, ChatRequest
 from fakeai.schemas.common import check_metadata, decimal
-from fakeai.store import Store
+from fakeai.store import StorageFull, Store
 from fakeai.store.chat_completions import KIND, MESSAGES_KIND, assemble, store_message
 
 WHAT = "chat completion"
 #: The most ``metadata[key]=value`` filters a list takes (as many as an object holds).
 MAX_FILTERS = 16
+
+
+def too_large(exc: StorageFull) -> ApiError:
+    """The 400 of a ``store: true`` answer larger than the whole ``--max-expiring-bytes`` budget (it is
+    not stored, and nothing is dropped for it)."""
+    return bad_request(
+        f"The answer is too large to store: {exc} (--max-expiring-bytes). Send 'store': false.",
+        param="store",
+        code="storage_quota_exceeded",
+    )
 
 
 def keep(store: Store, budget: int, req: ChatRequest, answer: Answer) -> None:
@@ -57,9 +67,12 @@ def keep(store: Store, budget: int, req: ChatRequest, answer: Answer) -> None:
     completion["metadata"] = req.metadata or {}
     id = completion["id"]
     messages = {"id": id, "data": [store_message(id, i, m) for i, m in enumerate(req.messages)]}
-    store.insert_expiring(
-        [(KIND, completion), (MESSAGES_KIND, messages)], budget, tag=completion.get("model") or ""
-    )
+    try:
+        store.insert_expiring(
+            [(KIND, completion), (MESSAGES_KIND, messages)], budget, tag=completion.get("model") or ""
+        )
+    except StorageFull as exc:
+        raise too_large(exc) from None
 
 
 def storing(ctx: ServerContext, render: Render) -> Render:

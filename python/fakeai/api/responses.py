@@ -49,6 +49,7 @@ from starlette.routing import Route
 from fakeai import _core
 from fakeai.api import response_tool_events as tool_events
 from fakeai.api import responses_background as background
+from fakeai.api.chat_store import too_large
 from fakeai.api.conversations import append
 from fakeai.api.resources import fetch, json_response, list_response, page_params
 from fakeai.context import ServerContext
@@ -60,7 +61,7 @@ from fakeai.gateway import overrides
 from fakeai.http.asgi import SSE_HEADERS, Endpoint, Receive, Scope, Send, read_body, read_json, send_bytes
 from fakeai.schemas.common import decimal
 from fakeai.schemas.responses import InputTokensRequest, ResponseRequest
-from fakeai.store import Obj, Store
+from fakeai.store import Obj, StorageFull, Store
 
 _PIECE = re.compile(r"\s*\S+\s*")
 #: The most body a stream-again GET may carry (it needs none).
@@ -112,7 +113,9 @@ def events(
             emit("response.output_item.added", item={**item, "status": "in_progress", "content": []}, **where)
             part = item["content"][0]
             ids = {"item_id": item["id"], "output_index": index, "content_index": 0}
-            emit("response.content_part.added", part={**part, "text": "", "annotations": []}, **ids)
+            # as OpenAI's: no logprobs yet (the deltas carry them, then the done events all of them)
+            added = {**part, "text": "", "annotations": [], "logprobs": []}
+            emit("response.content_part.added", part=added, **ids)
             text = part["text"]
             pieces = _PIECE.findall(text) or [text]
             annotated = tool_events.annotation_events(part, pieces, ids)
@@ -193,7 +196,10 @@ class CreateResponse(Endpoint):
         if req.store:
             input_items = {"id": done["id"], "context": context, "items": items}
             group += [("response", done), ("response.input", input_items)]
-            store.insert_expiring(group, self.budget)
+            try:
+                store.insert_expiring(group, self.budget)
+            except StorageFull as exc:
+                raise too_large(exc) from None
         if req.background and not req.stream:
             await send_bytes(send, orjson.dumps({**started, "status": "queued"}))
         elif req.stream:
@@ -223,23 +229,44 @@ class CountInputTokens(Endpoint):
         await send_bytes(send, orjson.dumps({"object": "response.input_tokens", "input_tokens": count}))
 
 
-def piece_logprobs(pieces: list[str], logprobs: list[Obj]) -> list[list[Obj]]:
+class _Token(msgspec.Struct):
+    token: str
+
+
+_TOKENS = msgspec.json.Decoder(list[_Token])
+_ENTRIES = msgspec.json.Decoder(list[msgspec.Raw])
+
+
+def piece_logprobs(pieces: list[str], logprobs: Any) -> list[Any]:
     """The token ``logprobs`` of a text streamed as ``pieces``, per piece: each token's entry goes
-    with the piece its last character is in (the tokens' texts make the pieces' text)."""
-    out: list[list[Obj]] = [[] for _ in pieces]
+    with the piece its last character is in (the tokens' texts make the pieces' text). ``logprobs``
+    is the part's (a list, or the core's JSON as an ``orjson.Fragment``); each piece's is the
+    entries' JSON spliced as a fragment, so no token's alternatives become Python objects."""
+    out: list[Any] = [[] for _ in pieces]
     if not logprobs:
         return out
+    body = orjson.dumps(logprobs)
+    entries = _ENTRIES.decode(body)
+    tokens = _TOKENS.decode(body)
+    del body
     ends = []
     at = 0
     for piece in pieces:
         at += len(piece)
         ends.append(at)
     at, j = 0, 0
-    for entry in logprobs:
-        at += len(entry["token"])
+    first = [len(entries)] * len(pieces)  # each piece's first entry, and its count
+    count = [0] * len(pieces)
+    for k, entry in enumerate(tokens):
+        at += len(entry.token)
         while j < len(ends) - 1 and ends[j] < at:
             j += 1
-        out[j].append(entry)
+        if not count[j]:
+            first[j] = k
+        count[j] += 1
+    for j, n in enumerate(count):
+        if n:
+            out[j] = orjson.Fragment(b"[" + b",".join(entries[first[j] : first[j] + n]) + b"]")
     return out
 
 

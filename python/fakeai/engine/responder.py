@@ -54,6 +54,27 @@ if TYPE_CHECKING:
     from fakeai.context import ServerContext
     from fakeai.gateway.overrides import Overrides
 
+
+class _ChatLogprobs(msgspec.Struct):
+    content: msgspec.Raw = msgspec.field(default_factory=msgspec.Raw)  # a list, or null
+
+
+class _ChatChoice(msgspec.Struct):
+    message: dict[str, Any]
+    finish_reason: str | None = None
+    logprobs: _ChatLogprobs | None = None
+
+
+class _Chat(msgspec.Struct):
+    """What a response takes of the chat completion it is made from: its first choice's message,
+    finish reason and logprobs (left as the core's JSON bytes), and its usage."""
+
+    choices: list[_ChatChoice]
+    usage: dict[str, Any]
+
+
+_CHAT = msgspec.json.Decoder(_Chat)
+
 #: ``reasoning.summary``: (sentences per summary part, parts) taken from the reasoning text.
 SUMMARY_SHAPE = {"concise": (1, 1), "auto": (2, 1), "detailed": (2, 3)}
 
@@ -169,10 +190,12 @@ def respond(
         raise _format_error(e) from None
     # Not a stream: one JSON body, and the core's (first_token_at, done_at).
     wait = cast("tuple[float, float]", answer.schedule)
-    chat = orjson.loads(cast(bytes, answer.payload))
-    usage = response_usage(chat["usage"])
+    chat = _CHAT.decode(cast(bytes, answer.payload))
+    del answer  # its payload: only the logprobs' bytes are kept (copied out below)
+    usage = response_usage(chat.usage)
     lat = ctx.latencies.for_request(info.id, over)
-    thought = chat["choices"][0]["message"].get("reasoning_content")
+    choice = chat.choices[0]
+    thought = choice.message.get("reasoning_content")
     if thought is not None:  # a reasoning model: its reasoning item comes first
         output.insert(0, _reasoning_item(req, thought))
     # the hosted calls' text is the model's output (before any function call), and they take time
@@ -210,9 +233,7 @@ def respond(
         written = reasoning + name_tokens + argument_tokens
         usage = {**usage, "output_tokens": written, "total_tokens": usage["input_tokens"] + written}
         thought_tokens = usage["output_tokens_details"]["reasoning_tokens"]  # hosted calls: their time
-        wait = _call_schedule(
-            wait, chat["usage"]["completion_tokens"], lat.itl, thought_tokens, argument_tokens
-        )
+        wait = _call_schedule(wait, chat.usage["completion_tokens"], lat.itl, thought_tokens, argument_tokens)
         custom = function["type"] == "custom"
         output.append(
             {
@@ -225,14 +246,17 @@ def respond(
             }
         )
         return output, usage, {"reason": "max_output_tokens"} if capped else None, wait
-    choice = chat["choices"][0]
-    text = choice["message"]["content"] or ""
-    # chat's logprobs entries are the Responses API's (token, logprob, bytes, top_logprobs)
-    content_logprobs = ((choice.get("logprobs") or {}).get("content") or []) if logprobs else []
+    text = choice.message.get("content") or ""
+    # chat's logprobs entries are the Responses API's (token, logprob, bytes, top_logprobs): their
+    # JSON as the core wrote it, spliced in (never a Python object per token and per alternative)
+    raw = choice.logprobs.content if logprobs and choice.logprobs is not None else None
+    body = bytes(raw) if raw is not None else b""
+    del chat, raw
+    content_logprobs: Any = orjson.Fragment(body) if body.startswith(b"[") and body != b"[]" else []
     for a in annotations:
         a["index"] = len(text)
     annotations += hosted_tools.cite(text, calls)
-    capped = choice["finish_reason"] == "length"
+    capped = choice.finish_reason == "length"
     output.append(
         {
             "id": item_id("msg"),

@@ -57,7 +57,8 @@ class Store(Protocol):
         of every such object would pass ``budget`` bytes, the oldest groups are deleted first (the count
         is returned). Stored responses and chat completions, conversations and video jobs are kept so, as
         OpenAI expires them too. An :meth:`update` of an expiring object counts its new size. With
-        ``cap``, objects that would pass its count are :class:`StorageFull` (nothing is added)."""
+        ``cap``, objects that would pass its count are :class:`StorageFull` (nothing is added); so is a
+        group larger than the whole budget (nothing is dropped for it)."""
 
     def expiring_bytes(self) -> int:
         """The bytes of the expiring objects' bodies."""

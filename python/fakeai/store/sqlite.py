@@ -127,11 +127,11 @@ class SQLiteStore:
         one more insert and one update, never a scan."""
         bodies = [(kind, obj["id"], orjson.dumps(obj), obj.get("status") or "") for kind, obj in objects]
         size = sum(len(body) for _, _, body, _ in bodies)
+        if size > budget:  # alone past the budget: refused, rather than dropping everything for it
+            raise StorageFull(f"{size} bytes do not fit the expiring budget of {budget} bytes")
         dropped = 0
         with self._write() as conn:
             if cap is not None and cap.parent is not None:
-                if size > budget:
-                    raise StorageFull(f"{size} bytes do not fit the expiring budget of {budget} bytes")
                 parent = conn.execute(
                     "SELECT 1 FROM objects WHERE kind = ? AND id = ?", cap.parent
                 ).fetchone()

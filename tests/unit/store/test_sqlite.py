@@ -135,11 +135,16 @@ def test_expiring_objects_drop_the_oldest_groups_past_their_budget(store: SQLite
     assert [store.get("response", f"r{i}") is not None for i in range(5)] == [False, False, True, True, True]
     # files are not expiring: their quota does not see these bytes, and they never go
     store.insert("file", {"id": "f"}, size=10, quota=10)
-    assert store.insert_expiring(group(5), 1) == 3  # a budget below one group keeps just the newest
+    # a group larger than the whole budget is refused, and drops nothing (it used to drop every
+    # other client's objects and be stored anyway)
+    with pytest.raises(StorageFull):
+        store.insert_expiring(group(5), 1)
+    assert store.expiring_bytes() == 3 * size and store.get("response", "r5") is None
+    assert store.insert_expiring(group(5), budget) == 1
     assert store.get("file", "f") is not None and store.get("response", "r5") is not None
     with pytest.raises(Conflict):
         store.insert_expiring(group(5), budget)
-    assert store.expiring_bytes() == size
+    assert store.expiring_bytes() == 3 * size
 
 
 def test_concurrent_expiring_writers_keep_the_total_exact(tmp_path: Path) -> None:

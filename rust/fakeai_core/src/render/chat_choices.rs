@@ -139,15 +139,24 @@ fn json_values(spec: &ChatSpec<'_>) -> u64 {
 }
 
 /// Refuse, naming `n`, a request whose JSON values (choices times tool calls) together force more
-/// than `schema_gen::MAX_REQUEST_BYTES`: [`generate`] would give the values past it as `null`.
+/// than `schema_gen::MAX_REQUEST_BYTES`: [`generate`] would give the values past it as `null`. A
+/// custom tool's regex grammar counts as its input's schema (a string matching it in full).
 pub fn check_budget(spec: &ChatSpec<'_>) -> Result<(), crate::invalid::Invalid> {
     let mut schemas: Vec<&serde_json::Value> =
-        spec.tools.map(|t| t.declared.functions.iter().map(|f| &f.parameters).collect()).unwrap_or_default();
+        spec.tools.map(|t| t.declared.functions.iter().map(input_schema).collect()).unwrap_or_default();
     if let Some(Format::JsonSchema(schema)) = spec.format {
         schemas.push(schema);
     }
     schema_gen::request_check(&schemas, json_values(spec), "n")
         .map_err(|e| crate::invalid::Invalid::new("n", format!("{}.", e.message)).code("invalid_json_schema"))
+}
+
+/// The schema of what a call of `f` carries: its parameters, or a custom tool's regex as a string.
+fn input_schema(f: &crate::text::tools::Function) -> &serde_json::Value {
+    match &f.custom {
+        Some(crate::text::custom_tools::Format::Regex(schema)) => schema,
+        _ => &f.parameters,
+    }
 }
 
 /// A plain prose choice (also the shape of an echoed one).
