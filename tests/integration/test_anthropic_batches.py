@@ -212,6 +212,63 @@ def test_delete_only_an_ended_batch_and_then_it_is_gone(
         envelope(http.request(method, f"/v1/messages/batches/{batch.id}{suffix}"), 404, "not_found_error")
 
 
+def test_results_read_while_the_batch_is_deleted_come_whole(
+    claude: anthropic.Anthropic, http: httpx.Client
+) -> None:
+    """The results file is opened before the answer starts: a delete once the headers are out (the
+    handler holds the file) leaves the body whole; a read after the delete is a 404, never a 500."""
+    batch = claude.messages.batches.create(
+        requests=[{"custom_id": f"r{i}", "params": params(i)} for i in range(300)]
+    )
+    wait_ended(claude, batch.id)
+    with http.stream("GET", f"/v1/messages/batches/{batch.id}/results") as r:
+        assert r.status_code == 200
+        size = int(r.headers["content-length"])
+        assert size > 64 * 1024  # more than one chunk: most of it is sent after the delete
+        claude.messages.batches.delete(batch.id)
+        body = r.read()
+    assert len(body) == size
+    assert sorted(json.loads(line)["custom_id"] for line in body.splitlines()) == sorted(
+        f"r{i}" for i in range(300)
+    )
+    envelope(http.get(f"/v1/messages/batches/{batch.id}/results"), 404, "not_found_error")
+
+
+def test_a_blob_deleted_before_it_is_opened_is_none_and_after_it_is_sent_whole(tmp_path) -> None:
+    """What the results and file-content handlers rely on: the blob gone before it is opened reads as
+    None (their 404); gone after, it is still sent whole from the open descriptor."""
+    import asyncio
+
+    from fakeai.http.blob import CHUNK, OpenFileResponse, open_blob
+
+    path = tmp_path / "blob"
+    data = bytes(range(256)) * (CHUNK // 128 + 3)
+    path.write_bytes(data)
+
+    async def run() -> tuple[object, list[dict]]:
+        gone = await open_blob(tmp_path / "missing")
+        file = await open_blob(path)
+        assert file is not None
+        response = OpenFileResponse(file, media_type="application/x-jsonl")
+        path.unlink()  # another worker deletes it now
+        sent: list[dict] = []
+
+        async def send(message: dict) -> None:
+            sent.append(message)
+
+        async def receive() -> dict:
+            return {"type": "http.disconnect"}
+
+        await response({"type": "http", "method": "GET"}, receive, send)  # type: ignore[arg-type]
+        assert file.closed
+        return gone, sent
+
+    gone, sent = asyncio.run(run())
+    assert gone is None
+    assert sent[0]["status"] == 200 and (b"content-length", str(len(data)).encode()) in sent[0]["headers"]
+    assert b"".join(m["body"] for m in sent[1:]) == data and not sent[-1]["more_body"]
+
+
 def test_results_before_the_end_are_refused(start_server) -> None:
     with (
         start_server("--ttft", "0", "--itl", "0", "--batch-duration", "30") as url,

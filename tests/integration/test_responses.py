@@ -10,7 +10,7 @@ import httpx
 import openai
 import pydantic
 import pytest
-from openai.types.responses import ResponseReasoningItem, ResponseStreamEvent
+from openai.types.responses import ResponseItem, ResponseReasoningItem, ResponseStreamEvent
 
 pytestmark = pytest.mark.integration
 
@@ -512,3 +512,49 @@ def test_items_sent_back_are_checked_and_stored_with_their_types_fields(
         "function_call",
         "function_call_output",
     ]
+    # inside a hosted tool's fields and a tool output's parts too: a wrong type or field is a 400 naming it
+    web = {"type": "web_search_call", "id": "ws_1", "status": "completed"}
+    code = {
+        "type": "code_interpreter_call",
+        "id": "ci_1",
+        "status": "completed",
+        "code": "x",
+        "container_id": "c",
+    }
+    custom = {"type": "custom_tool_call_output", "call_id": "c1"}
+    for item, param in [
+        ({**web, "action": {"type": "zzz"}}, "action.type"),
+        ({**web, "action": {"type": "search", "query": "q", "sources": [1]}}, "action.sources[0]"),
+        (
+            {**web, "action": {"type": "search", "sources": [{"type": "url", "url": 5}]}},
+            "action.sources[0].url",
+        ),
+        ({**web, "action": {"type": "search", "queries": [1]}}, "action.queries"),
+        ({**web, "action": {"type": "find_in_page", "url": "u"}}, "action.pattern"),
+        ({**code, "outputs": [{"type": "zzz"}]}, "outputs[0].type"),
+        ({**code, "outputs": [{"type": "logs", "logs": "a"}, {"type": "image", "url": 5}]}, "outputs[1].url"),
+        ({**custom, "output": [{"type": "input_image"}]}, "output[0].detail"),
+        ({**custom, "output": [{"type": "input_text", "text": "a"}, {"type": "zzz"}]}, "output[1].type"),
+        ({**output, "output": [{"type": "input_text", "text": 3}]}, "output[0].text"),
+    ]:
+        r = http.post(
+            "/v1/responses", json={"model": "gpt-4o", "input": [{"role": "user", "content": "hi"}, item]}
+        )
+        assert r.status_code == 400 and r.json()["error"]["param"] == f"input[1].{param}", (item, r.text)
+    good = [
+        {**web, "action": {"type": "search", "query": "q", "sources": [{"type": "url", "url": "u"}]}},
+        {**web, "id": "ws_2", "action": {"type": "find_in_page", "pattern": "p", "url": "u"}},
+        {**code, "outputs": [{"type": "logs", "logs": "a"}, {"type": "image", "url": "data:,"}]},
+        {**custom, "output": [{"type": "input_image", "detail": "auto", "image_url": "data:,"}]},
+        {
+            **output,
+            "output": [
+                {"type": "input_image", "image_url": "data:,"},
+                {"type": "input_file", "file_id": "f"},
+            ],
+        },
+    ]
+    r = client.responses.create(model="gpt-4o", input=good)  # type: ignore[arg-type]
+    raw = http.get(f"/v1/responses/{r.id}/input_items", params={"order": "asc"}).json()["data"]
+    items = pydantic.TypeAdapter(list[ResponseItem]).validate_python(raw)  # strictly the SDK's types
+    assert [i.type for i in items] == [i["type"] for i in good]

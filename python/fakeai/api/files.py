@@ -12,12 +12,13 @@ from pathlib import Path
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from fakeai.api.resources import json_response, list_response, page_params
 from fakeai.context import ServerContext
 from fakeai.errors import ApiError, bad_request, missing, not_found
+from fakeai.http.blob import OpenFileResponse, open_blob
 from fakeai.http.multipart import FormFile, read_form
 from fakeai.schemas.common import decimal
 from fakeai.schemas.files import PURPOSES, validate_jsonl
@@ -137,10 +138,11 @@ def routes(ctx: ServerContext) -> list[Route]:
     async def content(request: Request) -> Response:
         file_id = request.path_params["file_id"]
         _live(store, file_id)
-        path = store.blob_path(file_id)
-        if not path.exists():  # deleted meanwhile
+        # opened here, so a delete by another worker from now on does not matter; before, it is a 404
+        file = await open_blob(store.blob_path(file_id))
+        if file is None:  # deleted meanwhile
             raise not_found("file", file_id)
-        return FileResponse(path, media_type="application/octet-stream")
+        return OpenFileResponse(file, media_type="application/octet-stream")
 
     async def delete(request: Request) -> Response:
         file_id = request.path_params["file_id"]

@@ -30,7 +30,7 @@ from typing import Annotated
 import msgspec
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from fakeai.api.resources import (
@@ -50,6 +50,7 @@ from fakeai.engine.message_batches import (
 )
 from fakeai.errors import ApiError, anthropic_response, bad_request, invalid_body
 from fakeai.http.asgi import read_body
+from fakeai.http.blob import OpenFileResponse, open_blob
 from fakeai.schemas.common import check_json_depth
 from fakeai.store import Obj, StorageFull, Store
 from fakeai.store.objects import new_id
@@ -230,10 +231,11 @@ def routes(ctx: ServerContext) -> list[Route]:
         batch = fetch(batch_id)
         if batch["status"] != "ended":
             raise bad_request(f"Message Batch '{batch_id}' has not ended yet; its results are not ready.")
-        path = store.blob_path(results_key(batch_id))
-        if not path.is_file():  # deleted meanwhile
+        # opened here, so a delete by another worker from now on does not matter; before, it is a 404
+        file = await open_blob(store.blob_path(results_key(batch_id)))
+        if file is None:  # deleted meanwhile
             raise not_found(batch_id)
-        return FileResponse(path, media_type="application/x-jsonl")
+        return OpenFileResponse(file, media_type="application/x-jsonl")
 
     return [
         Route("/v1/messages/batches", anthropic(create), methods=["POST"]),

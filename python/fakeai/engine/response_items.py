@@ -3,7 +3,10 @@
 (``function_call``, ``function_call_output``, ``custom_tool_call``, ``custom_tool_call_output``,
 ``reasoning``, the hosted tools' ``file_search_call``, ``web_search_call``, ``image_generation_call``
 and ``code_interpreter_call``, ``compaction``): each is checked against the fields the SDK's input
-types give it, and stored with those fields only.
+types give it, and stored with those fields only. So are the objects inside the fields the SDK types
+(a web search's ``action`` and its ``sources``, the code interpreter's ``outputs``, a tool output's
+content parts): a wrong ``type`` or field there is a 400 naming it (``input[1].action.type``); their
+other fields are kept as sent.
 
 An item is stored as it is read, and ``GET /v1/responses/{id}/input_items`` and a conversation's
 items answer it again, so a field of the wrong type (``arguments: 5``) would come back out in a shape
@@ -22,7 +25,8 @@ from fakeai.engine import compaction
 from fakeai.errors import bad_request, shown
 from fakeai.store import Obj
 
-Check = Callable[[object], bool]
+#: A field's check: True when right; False when wrong, or where inside it (``.type``, ``[0].url``).
+Check = Callable[[object], "bool | str"]
 
 
 def _string(value: object) -> bool:
@@ -35,10 +39,6 @@ def _optional_string(value: object) -> bool:
 
 def _objects(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(v, dict) for v in value)
-
-
-def _output(value: object) -> bool:
-    return isinstance(value, str) or _objects(value)
 
 
 def _strings(value: object) -> bool:
@@ -57,6 +57,89 @@ def _one_of(*allowed: str) -> Check:
 
 
 _STATUS = _one_of("in_progress", "completed", "incomplete")
+
+#: A nested object's fields: each with its check, and whether it is required (null counts as absent).
+Shape = dict[str, tuple[Check, bool]]
+
+
+def _inside(result: bool | str) -> str | None:
+    """Where a check's ``result`` says the value is wrong ('' the value itself), None when right."""
+    return None if result is True else (result or "")
+
+
+def _variant(shapes: dict[str, Shape]) -> Check:
+    """An object whose ``type`` names one of ``shapes``, with that shape's fields (others kept)."""
+
+    def check(value: object) -> bool | str:
+        if not isinstance(value, dict):
+            return False
+        kind = value.get("type")
+        shape = shapes.get(kind) if isinstance(kind, str) else None
+        if shape is None:
+            return ".type"
+        for name, (field, required) in shape.items():
+            if value.get(name) is None:
+                if required:
+                    return f".{name}"
+                continue
+            wrong = _inside(field(value[name]))
+            if wrong is not None:
+                return f".{name}{wrong}"
+        return True
+
+    return check
+
+
+def _list_of(check: Check) -> Check:
+    def each(value: object) -> bool | str:
+        if not isinstance(value, list):
+            return False
+        for i, v in enumerate(value):
+            wrong = _inside(check(v))
+            if wrong is not None:
+                return f"[{i}]{wrong}"
+        return True
+
+    return each
+
+
+def _text_or(parts: Check) -> Check:
+    return lambda value: isinstance(value, str) or parts(value)
+
+
+_OPTIONAL = (_string, False)
+_REQUIRED = (_string, True)
+_FILE: Shape = {
+    "detail": (_one_of("auto", "low", "high"), False),
+    **dict.fromkeys(("file_data", "file_id", "file_url", "filename"), _OPTIONAL),
+}
+
+
+def _tool_output_parts(image_detail_required: bool) -> Check:
+    """The content parts of a tool's output: a custom tool's (ResponseInputImage: ``detail``
+    required) or a function's (ResponseInputImageContent: optional)."""
+    image: Shape = {
+        "detail": (_one_of("low", "high", "auto", "original"), image_detail_required),
+        "file_id": _OPTIONAL,
+        "image_url": _OPTIONAL,
+    }
+    return _list_of(_variant({"input_text": {"text": _REQUIRED}, "input_image": image, "input_file": _FILE}))
+
+
+#: web_search_call.action (the SDK's ActionSearch, ActionOpenPage, ActionFind).
+_WEB_SEARCH_ACTION = _variant(
+    {
+        "search": {
+            "query": _OPTIONAL,
+            "queries": (_strings, False),
+            "sources": (_list_of(_variant({"url": {"url": _REQUIRED}})), False),
+        },
+        "open_page": {"url": _OPTIONAL},
+        "find_in_page": {"pattern": _REQUIRED, "url": _REQUIRED},
+    }
+)
+#: code_interpreter_call.outputs[] (OutputLogs, OutputImage).
+_CODE_OUTPUTS = _list_of(_variant({"logs": {"logs": _REQUIRED}, "image": {"url": _REQUIRED}}))
 
 #: The id prefix of an item of each type that a client sends without one.
 PREFIXES = {
@@ -84,7 +167,7 @@ FIELDS: dict[str, tuple[dict[str, Check], frozenset[str]]] = {
     "function_call_output": (
         {
             "call_id": _string,
-            "output": _output,
+            "output": _text_or(_tool_output_parts(image_detail_required=False)),
             "name": _optional_string,
             "namespace": _optional_string,
             "status": _STATUS,
@@ -120,12 +203,16 @@ FIELDS: dict[str, tuple[dict[str, Check], frozenset[str]]] = {
         frozenset({"call_id", "name", "input"}),
     ),
     "custom_tool_call_output": (
-        {"call_id": _string, "output": _output, "status": _STATUS},
+        {
+            "call_id": _string,
+            "output": _text_or(_tool_output_parts(image_detail_required=True)),
+            "status": _STATUS,
+        },
         frozenset({"call_id", "output"}),
     ),
     "web_search_call": (
         {
-            "action": lambda v: isinstance(v, dict) and isinstance(v.get("type"), str),
+            "action": _WEB_SEARCH_ACTION,
             "status": _one_of("in_progress", "searching", "completed", "failed", "incomplete"),
         },
         frozenset({"action"}),
@@ -147,7 +234,7 @@ FIELDS: dict[str, tuple[dict[str, Check], frozenset[str]]] = {
         {
             "code": _optional_string,
             "container_id": _string,
-            "outputs": lambda v: v is None or _objects(v),
+            "outputs": lambda v: v is None or _CODE_OUTPUTS(v),
             "status": _one_of("in_progress", "completed", "incomplete", "interpreting", "failed"),
         },
         frozenset({"container_id"}),
@@ -169,9 +256,17 @@ def checked(kind: str, item: Obj, item_id: str, where: str) -> Obj:
             if name in required:
                 raise bad_request(f"Missing required parameter: '{where}.{name}'.", param=f"{where}.{name}")
             continue
-        if not check(item[name]):
-            raise bad_request(f"Invalid value for '{where}.{name}'.", param=f"{where}.{name}")
+        wrong = _inside(check(item[name]))
+        if wrong is not None:  # the field, or what inside it is wrong (``input[0].action.type``)
+            raise bad_request(f"Invalid value for '{where}.{name}{wrong}'.", param=f"{where}.{name}{wrong}")
         out[name] = item[name]
+    if kind == "function_call_output" and isinstance(out["output"], list):
+        # sent as ResponseInputImageContent (``detail`` optional), listed back as ResponseInputImage
+        # (``detail`` required): OpenAI's default
+        out["output"] = [
+            {**p, "detail": p.get("detail") or "auto"} if p["type"] == "input_image" else p
+            for p in out["output"]
+        ]
     if kind == "compaction":  # only a blob fakeai wrote is read
         compaction.opened(out.get("encrypted_content"), f"{where}.encrypted_content")
     elif kind != "reasoning":
