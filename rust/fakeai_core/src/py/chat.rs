@@ -281,8 +281,11 @@ pub(super) fn render<'py>(
     {
         (echo::choices(&asked, key, &spec.base).into_iter().map(prose).collect(), Vec::new())
     } else {
-        // the JSON values of every choice and call share one budget: past it, a 400 naming `n`
-        chat_choices::check_budget(&spec)?;
+        // the JSON values of every choice and call share one budget: past it, a 400 naming `n` (a
+        // plain request has no schema, so the hot path's plain chat pays nothing for it)
+        if !spec.is_plain() {
+            chat_choices::check_budget(&spec)?;
+        }
         (Vec::new(), chat_choices::generate(key, &spec))
     };
     let choices: &[ChatChoice<'_>] = if echoed.is_empty() { &generated } else { &echoed };
