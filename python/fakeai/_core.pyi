@@ -376,7 +376,8 @@ class MessagesCall:
 def messages_input_tokens(request: Any) -> int:
     """The input tokens a decoded Messages (or count-tokens) request is charged, as its
     ``usage.input_tokens`` reports them without prompt caching: tools, system prompt and messages,
-    every kind of block counted. Raises ``InvalidInput`` for a bad image or PDF, or a bad ``thinking``."""
+    every kind of block counted. Raises ``InvalidInput`` for a bad image or PDF, a bad ``thinking``,
+    or a structured output (``output_config.format``, ``output_format``) that ``/v1/messages`` refuses."""
 
 @final
 class RateLimiter:

@@ -44,7 +44,14 @@ cache still shortens the prefill).
 
 ``POST /v1/messages/count_tokens`` answers ``{"input_tokens": N}``: what ``usage.input_tokens`` of the
 same Messages request reports without prompt caching, counted by the core without generating, timing
-or metering anything.
+or metering anything. It refuses what ``/v1/messages`` refuses of the fields it shares (the tool
+choice, thinking, blocks, structured outputs), in the same words.
+
+What Anthropic refuses beyond the types (more than 4 ``cache_control`` breakpoints; thinking with a
+``temperature`` other than 1, a ``top_k``, a ``top_p`` under 0.95 or a forcing ``tool_choice``; an
+image whose ``source`` is malformed or whose bytes are not the declared ``media_type``) is refused
+as the request is decoded (:mod:`fakeai.schemas.messages_checks`), so the Rust hot path, which
+decodes with this route's decoder, hands such a request here for the 400.
 
 The answer is rendered by a :class:`fakeai._core.MessagesCall` holding the model's
 :class:`fakeai._core.ChatCall` (:func:`fakeai.engine.render.prepare`): a Messages request is timed by

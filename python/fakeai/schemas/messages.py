@@ -1,7 +1,10 @@
 """``POST /v1/messages`` (Anthropic Messages API) request schema, as in Anthropic's API reference.
 
 Content blocks are decoded loosely (``type`` plus the fields fakeai reads); unknown fields are
-ignored, as on the OpenAI routes.
+ignored, as on the OpenAI routes. What Anthropic refuses beyond the types (more than 4 cache
+breakpoints, thinking with sampling parameters or a forced tool, a malformed or mislabelled image) is
+refused as a request is decoded (:mod:`fakeai.schemas.messages_checks`), so on every path that decodes
+one, the Rust hot path included.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
+from fakeai.schemas import messages_checks
 from fakeai.schemas.common import MAX_STOPS, Count, PositiveInt, StopText
 
 
@@ -113,6 +117,9 @@ class MessagesRequest(msgspec.Struct, gc=False):
     #: Automatic prompt caching: a breakpoint at the end of the prompt.
     cache_control: CacheControl | None = None
 
+    def __post_init__(self) -> None:
+        messages_checks.check(self, self.temperature, self.top_p, self.top_k)
+
 
 class CountTokensRequest(msgspec.Struct, gc=False):
     """``POST /v1/messages/count_tokens``: what a Messages request counts as input (no ``max_tokens``)."""
@@ -126,3 +133,6 @@ class CountTokensRequest(msgspec.Struct, gc=False):
     output_config: OutputConfig | None = None
     output_format: OutputFormat | None = None
     cache_control: CacheControl | None = None
+
+    def __post_init__(self) -> None:
+        messages_checks.check(self)

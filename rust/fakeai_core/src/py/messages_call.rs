@@ -83,9 +83,13 @@ impl MessagesCall {
 /// The input tokens a decoded Messages request (or count-tokens request) is charged, as
 /// `usage.input_tokens` reports them without prompt caching: its tools, system prompt and messages,
 /// every kind of block counted ([`super::messages_input`]). Anthropic's
-/// `POST /v1/messages/count_tokens` answers this; its `thinking` is checked as a message's is.
+/// `POST /v1/messages/count_tokens` answers this; its `thinking` and its structured output
+/// (`output_config.format`, `output_format`: [`super::messages_format`]) are checked as a message's
+/// are, in the same order.
 #[pyfunction]
 pub(crate) fn messages_input_tokens(request: &Bound<'_, PyAny>) -> PyResult<u32> {
     thinking(request, None)?;
-    Ok(super::messages_input::read(request, None)?.tokens)
+    let tokens = super::messages_input::read(request, None)?.tokens;
+    super::messages_format::read(request)?;
+    Ok(tokens)
 }
