@@ -88,12 +88,19 @@ def transcription_defaults(beta: bool) -> dict[str, Any]:
 
 
 def apply(session: dict[str, Any], changes: dict[str, Any]) -> None:
-    """Change ``session`` by ``changes`` (already checked against the protocol's names)."""
+    """Change ``session`` by ``changes`` (already checked against the protocol's names). An object
+    setting is merged into the one it changes, unless it changes its ``type`` (beta's
+    ``turn_detection`` from ``server_vad`` to ``semantic_vad``): then it replaces it, so no field of
+    the old type is left in the new."""
     for key, value in changes.items():
         if key in READ_ONLY:
             continue
         old = session.get(key)
-        if isinstance(old, dict) and isinstance(value, dict):
+        if (
+            isinstance(old, dict)
+            and isinstance(value, dict)
+            and value.get("type", old.get("type")) == old.get("type")
+        ):
             merged = {**old, **value}
             if key == "audio":  # audio.input / audio.output: merged too
                 for part, settings in value.items():

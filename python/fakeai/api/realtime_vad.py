@@ -7,7 +7,8 @@ some -26 dBFS, well above a microphone's silence and below speech); G.711 audio 
 magnitude its codes decode to. Speech starts at its first loud frame (``audio_start_ms`` backed off by
 ``prefix_padding_ms``, default 300) and stops once ``silence_duration_ms`` (default 500) of quiet
 frames follow it; ``semantic_vad`` waits by its ``eagerness`` instead (``low`` 1000 ms, ``medium`` and
-``auto`` 500, ``high`` 250). Positions are milliseconds of audio since the session began, as OpenAI
+``auto`` 500, ``high`` 250), at the default threshold and padding (it takes none of server VAD's
+settings: :func:`fakeai.schemas.realtime_transcription.check_turn_detection` refuses them). Positions are milliseconds of audio since the session began, as OpenAI
 counts them. Silence, zeros or a tone below the threshold, never starts speech.
 """
 

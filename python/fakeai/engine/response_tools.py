@@ -16,7 +16,13 @@ SDK's type for the tool does not have is a 400 ``unknown_parameter``):
   ``output_compression`` (0-100), ``partial_images`` (0-3), ``model`` (a ``gpt-image`` model), ``action``,
   ``moderation``, ``input_fidelity``.
 - ``code_interpreter``: ``container``, a container id or ``{"type": "auto", "file_ids"?: at most
-  :data:`MAX_FILE_IDS`, "memory_limit"?}``.
+  :data:`MAX_FILE_IDS`, "memory_limit"?, "network_policy"?}``; a ``network_policy`` is ``{"type":
+  "disabled"}`` or ``{"type": "allowlist", "allowed_domains": [host names], "domain_secrets"?: [{"domain",
+  "name", "value"}]}`` (at most :data:`MAX_DOMAINS` of each), nothing else.
+- The options the SDK gives some tool types (:data:`CALLER_OPTIONS`): ``allowed_callers`` (null or a
+  list of ``direct`` / ``programmatic``), ``defer_loading`` and ``async`` (booleans), checked on
+  ``function`` tools too (whose other fields fakeai reads as chat does, without refusing unknown ones).
+  They are accepted and echoed; the simulated model calls a tool whatever they say.
 
 At most :data:`MAX_TOOLS` tools in all.
 
@@ -38,7 +44,7 @@ from dataclasses import dataclass, field
 import orjson
 
 from fakeai import _core
-from fakeai.errors import bad_request, rejected, shown
+from fakeai.errors import bad_request, missing, rejected, shown
 from fakeai.store import Obj
 
 #: Most tools a request declares (OpenAI's limit on functions).
@@ -59,11 +65,17 @@ IMAGE_SIZES = ("1024x1024", "1024x1536", "1536x1024", "auto")
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 _HOST = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-_CALLERS = ("allowed_callers", "defer_loading", "async")
+#: The tool types whose SDK type has each of ``allowed_callers``, ``defer_loading`` and ``async``.
+CALLER_OPTIONS = {
+    "function": ("allowed_callers", "defer_loading", "async"),
+    "custom": ("allowed_callers", "defer_loading", "async"),
+    "code_interpreter": ("allowed_callers",),
+}
+CALLERS = ("direct", "programmatic")
 #: Each simulated tool's options (those of the SDK's type) with their allowed values (None: checked
 #: by the tool's own function).
 OPTIONS: dict[str, dict[str, tuple[object, ...] | None]] = {
-    "custom": dict.fromkeys(("name", "description", "format", *_CALLERS)),
+    "custom": dict.fromkeys(("name", "description", "format", *CALLER_OPTIONS["custom"])),
     "web_search": {
         "search_context_size": ("low", "medium", "high"),
         "user_location": None,
@@ -88,7 +100,7 @@ OPTIONS: dict[str, dict[str, tuple[object, ...] | None]] = {
         "input_fidelity": ("high", "low"),
         "input_image_mask": None,
     },
-    "code_interpreter": {"container": None, "allowed_callers": None},
+    "code_interpreter": {"container": None, **dict.fromkeys(CALLER_OPTIONS["code_interpreter"])},
 }
 
 
@@ -111,9 +123,10 @@ def check(tools: list[Obj]) -> None:
         raise bad_request(f"'tools' holds at most {MAX_TOOLS} tools, got {len(tools)}.", param="tools")
     for i, tool in enumerate(tools):
         k = kind(tool)
+        at = f"tools[{i}]"
+        _callers(tool, CALLER_OPTIONS.get(k, ()), at)
         if k not in OPTIONS:
             continue
-        at = f"tools[{i}]"
         allowed = OPTIONS[k]
         for name, value in tool.items():
             if name == "type" or value is None:
@@ -132,6 +145,38 @@ def check(tools: list[Obj]) -> None:
         {"custom": _custom, "image_generation": _image, "code_interpreter": _code}.get(k, _web_search)(
             tool, at
         )
+
+
+def _callers(tool: Obj, options: tuple[str, ...], at: str) -> None:
+    """The caller options (``allowed_callers``, ``defer_loading``, ``async``) among ``options`` that
+    ``tool`` sets."""
+    for name in options:
+        value = tool.get(name)
+        if value is None:
+            continue
+        where = f"{at}.{name}"
+        if name != "allowed_callers":
+            if not isinstance(value, bool):
+                raise bad_request(
+                    f"Invalid type for '{where}': expected a boolean, but got {shown(value)} instead.",
+                    param=where,
+                    code="invalid_type",
+                )
+        elif not isinstance(value, list):
+            raise bad_request(
+                f"Invalid type for '{where}': expected an array of 'direct' and 'programmatic'.",
+                param=where,
+                code="invalid_type",
+            )
+        else:
+            for j, caller in enumerate(value):
+                if not isinstance(caller, str) or caller not in CALLERS:
+                    raise bad_request(
+                        f"Invalid value for '{where}[{j}]': {shown(caller)}. Supported values are: "
+                        "'direct' and 'programmatic'.",
+                        param=f"{where}[{j}]",
+                        code="invalid_value",
+                    )
 
 
 def _custom(tool: Obj, at: str) -> None:
@@ -198,11 +243,7 @@ def _web_search(tool: Obj, at: str) -> None:
             raise bad_request(
                 f"Invalid '{at}.filters': expected {{\"allowed_domains\": [...]}}.", param=f"{at}.filters"
             )
-        if domains is not None and not (
-            isinstance(domains, list)
-            and len(domains) <= MAX_DOMAINS
-            and all(isinstance(d, str) and _HOST.fullmatch(d.lower()) for d in domains)
-        ):
+        if domains is not None and not _hosts(domains):
             raise bad_request(
                 f"Invalid '{where}': expected a list of at most {MAX_DOMAINS} domain names.", param=where
             )
@@ -267,12 +308,80 @@ def _code(tool: Obj, at: str) -> None:
                     f"Invalid value for '{where}.memory_limit': {shown(value)}.",
                     param=f"{where}.memory_limit",
                 )
-        elif name != "network_policy":
+        elif name == "network_policy":
+            if value is not None:
+                _network_policy(value, f"{where}.network_policy")
+        else:
             raise bad_request(
                 f"Unknown parameter: '{where}.{name}'.", param=f"{where}.{name}", code="unknown_parameter"
             )
     if "type" not in container:
         raise bad_request(f"Missing required parameter: '{where}.type'.", param=f"{where}.type")
+
+
+def _fields(value: object, where: str, known: tuple[str, ...]) -> Obj:
+    """``value`` as an object with none but the ``known`` fields, else a 400 naming the field."""
+    if not isinstance(value, dict):
+        raise bad_request(
+            f"Invalid type for '{where}': expected an object.", param=where, code="invalid_type"
+        )
+    for name in value:
+        if name not in known:
+            raise bad_request(
+                f"Unknown parameter: '{where}.{name}'.", param=f"{where}.{name}", code="unknown_parameter"
+            )
+    return value
+
+
+def _network_policy(value: object, where: str) -> None:
+    """A code interpreter container's ``network_policy`` (see the module docs)."""
+    disabled = isinstance(value, dict) and value.get("type") == "disabled"
+    policy = _fields(value, where, ("type",) if disabled else ("type", "allowed_domains", "domain_secrets"))
+    kind = policy.get("type")
+    if kind is None:
+        raise missing(f"{where}.type")
+    if kind not in ("disabled", "allowlist"):
+        raise bad_request(
+            f"Invalid value for '{where}.type': {shown(kind)}. Supported values are: 'disabled' and "
+            "'allowlist'.",
+            param=f"{where}.type",
+        )
+    if disabled:
+        return
+    at = f"{where}.allowed_domains"
+    if policy.get("allowed_domains") is None:
+        raise missing(at)
+    if not _hosts(policy["allowed_domains"]):
+        raise bad_request(f"Invalid '{at}': expected a list of at most {MAX_DOMAINS} domain names.", param=at)
+    secrets = policy.get("domain_secrets")
+    if secrets is None:
+        return
+    at = f"{where}.domain_secrets"
+    if not isinstance(secrets, list) or len(secrets) > MAX_DOMAINS:
+        raise bad_request(
+            f"Invalid '{at}': expected a list of at most {MAX_DOMAINS} objects.",
+            param=at,
+            code="invalid_type",
+        )
+    for j, secret in enumerate(secrets):
+        entry = _fields(secret, f"{at}[{j}]", ("domain", "name", "value"))
+        for name in ("domain", "name", "value"):
+            got = entry.get(name)
+            field_at = f"{at}[{j}].{name}"
+            if got is None:
+                raise missing(field_at)
+            if not isinstance(got, str) or not got or (name == "domain" and not _hosts([got])):
+                what = "a domain name" if name == "domain" else "a non-empty string"
+                raise bad_request(f"Invalid '{field_at}': expected {what}.", param=field_at)
+
+
+def _hosts(domains: object) -> bool:
+    """Whether ``domains`` is a list of at most :data:`MAX_DOMAINS` host names."""
+    return (
+        isinstance(domains, list)
+        and len(domains) <= MAX_DOMAINS
+        and all(isinstance(d, str) and _HOST.fullmatch(d.lower()) for d in domains)
+    )
 
 
 @dataclass
@@ -332,6 +441,15 @@ def _allowed(tools: list[Obj], choice: Obj, history: list[Obj]) -> Plan:
             "'tool_choice' of type 'allowed_tools' needs a 'mode' ('auto' or 'required') and a list of 'tools'.",
             param="tool_choice",
         )
+
+    for i, a in enumerate(listed):  # as chat: a listed function or custom tool must be declared
+        if isinstance(a, dict) and a.get("type") in CALLABLE and a.get("name") is not None:
+            if not any(t.get("type") == a["type"] and t.get("name") == a["name"] for t in tools):
+                what = "function" if a["type"] == "function" else "custom tool"
+                raise bad_request(
+                    f"The {what} {shown(a['name'])} is not declared in 'tools'.",
+                    param=f"tool_choice.tools[{i}]",
+                )
 
     def allowed(t: Obj) -> bool:
         return any(

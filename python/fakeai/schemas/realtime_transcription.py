@@ -14,8 +14,12 @@ The values are checked wherever a session names them (a conversation session's
 of OpenAI's transcription models (:data:`MODELS`) or a model the catalog lists as one; ``language``
 an ISO-639-1 code ``/v1/audio/transcriptions`` knows; ``prompt`` at most :data:`MAX_PROMPT_CHARS`
 characters; a format one of OpenAI's (PCM16 at 24 kHz, G.711 u-law or A-law); turn detection
-``server_vad`` or ``semantic_vad`` with its numbers in OpenAI's ranges; noise reduction ``near_field``
-or ``far_field``. Every mistake is a 400 (an ``error`` event on the socket) naming the parameter.
+``server_vad`` or ``semantic_vad`` with its numbers in OpenAI's ranges, each with only its own fields
+(the SDK's ``ServerVad`` and ``SemanticVad``: ``threshold``, ``prefix_padding_ms``,
+``silence_duration_ms`` and ``idle_timeout_ms`` are server VAD's, ``eagerness`` semantic VAD's; the
+other's is an ``unknown_parameter``, in both protocols, although the beta SDK declares one flat type
+whose docs say "used only for" one mode); noise reduction ``near_field`` or ``far_field``. Every mistake
+is a 400 (an ``error`` event on the socket) naming the parameter.
 """
 
 from __future__ import annotations
@@ -57,18 +61,22 @@ GA_TRANSCRIPTION = frozenset({"model", "language", "prompt", "delay", "keywords"
 BETA_TRANSCRIPTION = frozenset({"model", "language", "prompt"})
 GA_FORMATS = ("audio/pcm", "audio/pcmu", "audio/pcma")
 BETA_FORMATS = ("pcm16", "g711_ulaw", "g711_alaw")
-TURN_DETECTION = frozenset(
-    {
-        "type",
-        "threshold",
-        "prefix_padding_ms",
-        "silence_duration_ms",
-        "create_response",
-        "interrupt_response",
-        "idle_timeout_ms",
-        "eagerness",
-    }
-)
+#: Each turn detection type's fields (the SDK's ``ServerVad`` and ``SemanticVad``).
+VAD_FIELDS = {
+    "server_vad": frozenset(
+        {
+            "type",
+            "threshold",
+            "prefix_padding_ms",
+            "silence_duration_ms",
+            "create_response",
+            "interrupt_response",
+            "idle_timeout_ms",
+        }
+    ),
+    "semantic_vad": frozenset({"type", "eagerness", "create_response", "interrupt_response"}),
+}
+TURN_DETECTION = VAD_FIELDS["server_vad"] | VAD_FIELDS["semantic_vad"]
 VAD_TYPES = ("server_vad", "semantic_vad")
 EAGERNESS = ("low", "medium", "high", "auto")
 NOISE_REDUCTION = ("near_field", "far_field")
@@ -180,7 +188,17 @@ def check_turn_detection(value: Any, where: str) -> None:
         return
     config = _object(value, where)
     _names(config, TURN_DETECTION, where + ".")
-    _choice(config.get("type", "server_vad"), VAD_TYPES, f"{where}.type")
+    kind = config.get("type", "server_vad")
+    _choice(kind, VAD_TYPES, f"{where}.type")
+    for key in config:
+        if key not in VAD_FIELDS[kind]:
+            other = "semantic_vad" if kind == "server_vad" else "server_vad"
+            raise bad_request(
+                f"Unknown parameter: '{where}.{key}'. It is a setting of '{other}' turn detection, not of "
+                f"'{kind}'.",
+                param=f"{where}.{key}",
+                code="unknown_parameter",
+            )
     if config.get("threshold") is not None:
         _number(config["threshold"], 0.0, 1.0, f"{where}.threshold")
     for key in ("prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms"):

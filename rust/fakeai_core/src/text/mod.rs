@@ -2,6 +2,7 @@
 //! prose, and the structured content a reply can carry (tool calls, JSON for a schema, reasoning,
 //! predicted outputs). Nothing here renders a response; [`crate::render`] does.
 
+pub mod allowed_tools;
 pub mod budget;
 pub mod chat_template;
 pub mod context_window;

@@ -12,9 +12,13 @@
 //! Custom tools (`{"type": "custom", "custom": {...}}`, see [`custom_tools`]) are declared and chosen
 //! as functions are (`tool_choice: {"type": "custom", "custom": {"name": ...}}` names one); a call
 //! of one carries free-text `input` in its format instead of JSON arguments.
+//!
+//! `tool_choice: {"type": "allowed_tools", ...}` ([`allowed_tools`]) keeps every tool declared (and
+//! counted in the prompt) but lets a reply call only those it lists, with its mode's rule.
 
 use crate::invalid::Invalid;
 use crate::rng::Rng;
+use crate::text::allowed_tools;
 use crate::text::custom_tools;
 use crate::text::schema_gen;
 use crate::text::tokens;
@@ -79,6 +83,9 @@ pub struct Declared {
 pub struct Tools {
     pub declared: Rc<Declared>,
     pub mode: Mode,
+    /// The functions a reply may call (`tool_choice` of type `allowed_tools`): indexes into
+    /// `declared.functions`, ascending; `None`: any of them.
+    pub allowed: Option<Vec<usize>>,
     pub parallel: bool,
     /// Declared through the legacy `functions` parameter: answer with `function_call`.
     pub legacy: bool,
@@ -277,13 +284,18 @@ impl Tools {
                 "'functions' cannot be used together with 'tools'; use 'tools'.",
             )),
             (Some(declared), None) => {
-                let mode = match tool_choice {
-                    Some(c) => mode(&c, &declared.functions, "tool_choice", false)?,
-                    None => Mode::Auto,
+                let (mode, allowed) = match tool_choice {
+                    Some(c) if c.get("type").and_then(Value::as_str) == Some("allowed_tools") => {
+                        let (m, listed) = allowed_tools::parse(&c, &declared.functions)?;
+                        (m, Some(listed))
+                    }
+                    Some(c) => (mode(&c, &declared.functions, "tool_choice", false)?, None),
+                    None => (Mode::Auto, None),
                 };
                 Ok(Some(Tools {
                     declared,
                     mode,
+                    allowed,
                     parallel: p.parallel_tool_calls.unwrap_or(true),
                     legacy: false,
                 }))
@@ -293,7 +305,7 @@ impl Tools {
                     Some(c) => mode(&c, &declared.functions, "function_call", true)?,
                     None => Mode::Auto,
                 };
-                Ok(Some(Tools { declared, mode, parallel: false, legacy: true }))
+                Ok(Some(Tools { declared, mode, allowed: None, parallel: false, legacy: true }))
             }
             (None, None) => {
                 for (value, param, needs) in [
@@ -322,12 +334,17 @@ impl Tools {
             Mode::Named(i) => vec![i],
             Mode::Auto | Mode::Required => {
                 let functions = &self.declared.functions;
-                let n = functions.len();
+                let n = self.allowed.as_ref().map_or(functions.len(), Vec::len);
+                if n == 0 {
+                    return Vec::new();
+                }
                 let k = if self.parallel { 1 + rng.below(n.min(3) as u64) as usize } else { 1 };
                 let asked = words(asked);
+                let allowed = |i: &usize| self.allowed.as_ref().is_none_or(|a| a.binary_search(i).is_ok());
                 let mut ranked: Vec<(usize, u64, usize)> = functions
                     .iter()
                     .enumerate()
+                    .filter(|(i, _)| allowed(i))
                     .map(|(i, f)| {
                         (f.keywords.iter().filter(|w| asked.contains(w)).count(), rng.next_u64(), i)
                     })
