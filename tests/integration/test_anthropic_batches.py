@@ -240,14 +240,16 @@ def test_a_blob_deleted_before_it_is_opened_is_none_and_after_it_is_sent_whole(t
     import asyncio
 
     from fakeai.http.blob import CHUNK, OpenFileResponse, open_blob
+    from fakeai.store.sqlite import SQLiteStore
 
-    path = tmp_path / "blob"
+    store = SQLiteStore(tmp_path)
+    path = store.blob_path("blob")
     data = bytes(range(256)) * (CHUNK // 128 + 3)
     path.write_bytes(data)
 
     async def run() -> tuple[object, list[dict]]:
-        gone = await open_blob(tmp_path / "missing")
-        file = await open_blob(path)
+        gone = await open_blob(store, "missing")
+        file = await open_blob(store, "blob")
         assert file is not None
         response = OpenFileResponse(file, media_type="application/x-jsonl")
         path.unlink()  # another worker deletes it now

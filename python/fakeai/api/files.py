@@ -139,7 +139,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         file_id = request.path_params["file_id"]
         _live(store, file_id)
         # opened here, so a delete by another worker from now on does not matter; before, it is a 404
-        file = await open_blob(store.blob_path(file_id))
+        file = await open_blob(store, file_id)
         if file is None:  # deleted meanwhile
             raise not_found("file", file_id)
         return OpenFileResponse(file, media_type="application/octet-stream")

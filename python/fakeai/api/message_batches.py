@@ -232,7 +232,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         if batch["status"] != "ended":
             raise bad_request(f"Message Batch '{batch_id}' has not ended yet; its results are not ready.")
         # opened here, so a delete by another worker from now on does not matter; before, it is a 404
-        file = await open_blob(store.blob_path(results_key(batch_id)))
+        file = await open_blob(store, results_key(batch_id))
         if file is None:  # deleted meanwhile
             raise not_found(batch_id)
         return OpenFileResponse(file, media_type="application/x-jsonl")

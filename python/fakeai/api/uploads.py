@@ -15,6 +15,10 @@ their upload, across every worker process:
 4. An expired upload is moved to ``expired`` (rule 2 then drops its parts) whenever a request touches
    it, and each new upload sweeps a few of the oldest: uploads expire in the order they were created,
    so a cursor walks past those that ended and stops at the first still pending.
+5. A ``completing`` upload an hour past its expiry is taken for abandoned (its worker died) and
+   expires too. Should its worker still be assembling it, each part is opened once (read whole once
+   open) and a part gone by then makes that ``complete`` answer that the upload expired (a 400, the
+   file assembled so far discarded), never a 500.
 """
 
 from __future__ import annotations
@@ -152,10 +156,14 @@ def _unknown_parts(upload_id: str, unknown: list[str]) -> ApiError:
     return bad_request(f"Unknown part id(s) for upload '{upload_id}': {named}.", param="part_ids")
 
 
-def _assemble(store: Store, part_ids: list[str], md5: str | None, upload: FormFile) -> None:
+def _assemble(store: Store, upload_id: str, part_ids: list[str], md5: str | None, upload: FormFile) -> None:
     digest = hashlib.md5(usedforsecurity=False)
     for part_id in part_ids:
-        with store.blob_path(part_id).open("rb") as part:
+        part = store.open_blob(part_id)
+        if part is None:  # rule 5: swept as abandoned meanwhile, its parts dropped
+            current = store.get("upload", upload_id)
+            raise _not_pending(upload_id, "expired" if current is None else current["status"])
+        with part:
             while chunk := part.read(COPY_BYTES):
                 digest.update(chunk)
                 upload.writer.write(chunk)
@@ -265,7 +273,7 @@ def routes(ctx: ServerContext) -> list[Route]:
             )
         assembled = FormFile(upload["filename"], "application/octet-stream", store.blob_writer(), size)
         try:
-            await run_in_threadpool(_assemble, store, req.part_ids, req.md5, assembled)
+            await run_in_threadpool(_assemble, store, upload_id, req.part_ids, req.md5, assembled)
         except BaseException:
             store.discard_blob(assembled.writer)
             raise

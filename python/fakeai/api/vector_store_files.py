@@ -26,6 +26,7 @@ from fakeai.context import ServerContext
 from fakeai.engine import vector_index
 from fakeai.engine.vector_index import KIND
 from fakeai.errors import bad_request, not_found
+from fakeai.http.blob import open_blob
 from fakeai.store import Obj, Store
 from fakeai.store.objects import live_file, new_id
 
@@ -219,11 +220,11 @@ def routes(ctx: ServerContext) -> list[Route]:
 
     async def content(request: Request) -> Response:
         vsf = vs_file(request)
-        path = store.blob_path(vsf["file_id"])
-        try:
-            text = (await run_in_threadpool(path.read_bytes)).decode("utf-8", "replace")
-        except FileNotFoundError:
-            raise not_found("file", vsf["file_id"]) from None
+        file = await open_blob(store, vsf["file_id"])
+        if file is None:  # deleted meanwhile: once open, a delete no longer matters
+            raise not_found("file", vsf["file_id"])
+        with file:
+            text = (await run_in_threadpool(file.read)).decode("utf-8", "replace")
         data = [{"type": "text", "text": text}]
         return json_response(
             {"object": "vector_store.file_content.page", "data": data, "has_more": False, "next_page": None}

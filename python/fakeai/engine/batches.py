@@ -2,7 +2,9 @@
 
 ``validating``: the input file is read and every line checked against the batch's endpoint (a bad
 line fails the batch with line-numbered ``errors``, the first :data:`MAX_ERRORS` of them; reading
-stops there). ``in_progress``: the requests are answered in steps spread over the simulated duration
+stops there; a file deleted or expired fails it with ``invalid_file`` naming the file, also when
+another worker deletes it after the lookup: it is opened once and read from that descriptor).
+``in_progress``: the requests are answered in steps spread over the simulated duration
 (``--batch-duration``), each step saving ``request_counts`` with a compare-and-set that notices a
 cancel. ``finalizing``: output and error files are stored (``batch_output``), then ``completed``. A
 cancel during the run stores what was done and ends ``cancelled``; a batch past ``expires_at`` ends
@@ -25,8 +27,7 @@ import math
 import secrets
 import time
 from collections.abc import Callable
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgspec
 import orjson
@@ -136,12 +137,12 @@ _line = msgspec.json.Decoder(BatchLine)
 _model = msgspec.json.Decoder(HasModel)
 
 
-def read_requests(path: Path, endpoint: str) -> tuple[list[BatchLine], list[Obj]]:
-    """The requests of an input file, and an ``errors`` entry per line that does not belong (the
-    first :data:`MAX_ERRORS`: reading stops at the last of them)."""
+def read_requests(f: BinaryIO, endpoint: str) -> tuple[list[BatchLine], list[Obj]]:
+    """The requests of an input file (open, closed here), and an ``errors`` entry per line that does
+    not belong (the first :data:`MAX_ERRORS`: reading stops at the last of them)."""
     requests: list[BatchLine] = []
     errors: list[Obj] = []
-    with path.open("rb") as f:
+    with f:
         for number, raw in enumerate(f, 1):
             if len(errors) >= MAX_ERRORS:
                 break
@@ -215,18 +216,19 @@ class BatchRunner:
                 (batch["status"],),
             )
             return
-        file = live_file(self.store, batch["input_file_id"])
+        file_id = batch["input_file_id"]
+        # opened once: gone by then (deleted by another worker since the lookup) is gone before
+        file = self.store.open_blob(file_id) if live_file(self.store, file_id) is not None else None
         if file is None:
             missing = {
                 "code": "invalid_file",
                 "line": None,
-                "message": "The input file was deleted or has expired.",
+                "message": f"The input file '{file_id}' was deleted or has expired.",
                 "param": None,
             }
             self._fail(batch, [missing])
             return
-        path = self.store.blob_path(file["id"])
-        requests, errors = await run_in_threadpool(read_requests, path, batch["endpoint"])
+        requests, errors = await run_in_threadpool(read_requests, file, batch["endpoint"])
         model = _model.decode(requests[0].body).model if requests else None
         if errors:
             self._fail({**batch, "model": model}, errors)

@@ -2,7 +2,9 @@
 
 ``validating_files``: the training (and validation) file must exist, have purpose ``fine-tune`` and
 hold at least 10 examples of the method's format (chat or prompt/completion for ``supervised``,
-preference pairs for ``dpo``); otherwise the job fails with ``error``. ``queued -> running``: the
+preference pairs for ``dpo``); otherwise the job fails with ``error`` (``invalid_training_file``, its
+message naming the file; a file another worker deletes before the job has opened it is missing too:
+each file is opened once and read from that descriptor). ``queued -> running``: the
 steps (``n_epochs`` x examples / ``batch_size``) are spread over ``--fine-tune-duration`` seconds, with
 a ``metrics`` event for each of at most 50 of them (a training loss decaying from the seed), and a
 checkpoint at the end of each epoch. ``succeeded``: a result CSV file, ``trained_tokens``, and the
@@ -17,7 +19,7 @@ import asyncio
 import math
 import random
 import time
-from pathlib import Path
+from typing import BinaryIO
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
@@ -59,10 +61,10 @@ def add_event(
     store.insert("fine_tuning.event", event, tag=job_id)
 
 
-def count_examples(path: Path, method: str) -> tuple[int, int, str | None]:
-    """``(examples, tokens, problem)`` of a training file for ``method``."""
+def count_examples(f: BinaryIO, method: str) -> tuple[int, int, str | None]:
+    """``(examples, tokens, problem)`` of a training file (open, closed here) for ``method``."""
     examples = tokens = 0
-    with path.open("rb") as f:
+    with f:
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue
@@ -125,12 +127,12 @@ class FineTuningRunner:
             if file_id is None:
                 continue
             file = live_file(store, file_id)
-            if file is None or file["purpose"] != "fine-tune":
+            # opened once: gone by then (deleted by another worker since the lookup) is gone before
+            blob = store.open_blob(file_id) if file is not None and file["purpose"] == "fine-tune" else None
+            if blob is None:
                 problem = f"File '{file_id}' does not exist or does not have purpose 'fine-tune'."
             else:
-                n, t, issue = await run_in_threadpool(
-                    count_examples, store.blob_path(file_id), job["method"]["type"]
-                )
+                n, t, issue = await run_in_threadpool(count_examples, blob, job["method"]["type"])
                 problem = problem or (issue and f"Invalid {field.replace('_', ' ')}: {issue}.")
                 if field == "training_file":
                     examples, tokens = n, t

@@ -5,9 +5,12 @@ another takes it over when its worker dies; the same timing (the requests answer
 :func:`fakeai.api.messages.message`, what ``POST /v1/messages`` answers with.
 
 A batch is ``in_progress`` (or ``canceling``) until every request has a result, then ``ended``. Its
-requests were stored at creation as a JSONL blob (``{"custom_id", "params"}`` a line); the results
-are written to a private blob as they come and committed whole when the batch ends, so they are
-never partial (a worker that takes a batch over answers it again from the start). Each step reads
+requests were stored at creation as a JSONL blob (``{"custom_id", "params"}`` a line), committed before
+the batch is recorded and deleted only after the batch is: a worker that finds that blob gone took
+over a batch that another worker then ended and the client deleted, and stops, as it does when it
+finds the batch itself gone later on. The results are written to a private blob as they come and
+committed whole when the batch ends, so they are never partial (a worker that takes a batch over
+answers it again from the start). Each step reads
 the batch's status: after a cancel the requests not answered yet are ``canceled``, past
 ``expires_at`` ``expired``.
 
@@ -24,8 +27,7 @@ import asyncio
 import logging
 import math
 import time
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import msgspec
 import orjson
@@ -81,9 +83,10 @@ CANCELED = b'{"type":"canceled"}'
 EXPIRED = b'{"type":"expired"}'
 
 
-def read_requests(path: Path) -> list[StoredRequest]:
+def read_requests(f: BinaryIO) -> list[StoredRequest]:
+    """The requests of a batch's requests blob (open, closed here)."""
     decoder = msgspec.json.Decoder(StoredRequest)
-    with path.open("rb") as f:
+    with f:
         return [decoder.decode(line) for line in f if line.strip()]
 
 
@@ -128,7 +131,10 @@ class MessageBatchRunner:
 
     async def _run(self, batch: Obj, lease: Lease) -> None:
         store = self.store
-        requests = await run_in_threadpool(read_requests, store.blob_path(requests_key(batch["id"])))
+        file = store.open_blob(requests_key(batch["id"]))
+        if file is None:  # deleted with its batch (only an ended one can be: another worker ended it)
+            return
+        requests = await run_in_threadpool(read_requests, file)
         tally = counts()
         duration = self.ctx.settings.batch_duration_s
         steps = max(1, min(len(requests), math.ceil(duration / STEP_S)))

@@ -9,6 +9,11 @@ feature-hashing embeddings) and stores the chunk texts and the vector matrix as 
 into 100-token chunks is a 200 MB matrix). A search embeds the
 query and ranks every chunk of the store's completed files by cosine similarity in one Rust call per
 file, so texts sharing words with the query score higher.
+
+Another worker may delete a file, or remove a file from its store, at any moment: each blob is opened
+once (:meth:`~fakeai.store.Store.open_blob`) and read from that descriptor. A file gone by then fails
+its indexing with ``invalid_file`` naming it, as one gone before; a search leaves out a file whose index
+is gone, or whose two blobs (read one after the other) no longer match because it was indexed again.
 """
 
 from __future__ import annotations
@@ -69,14 +74,19 @@ def blob_keys(vs_id: str, file_id: str) -> tuple[str, str]:
 
 def _ingest(store: Store, vs_id: str, file_id: str, strategy: Obj) -> Obj:
     """Chunk and embed one file; the fields that change on the ``vector_store.file``."""
-    if live_file(store, file_id) is None:
+    file = store.open_blob(file_id) if live_file(store, file_id) is not None else None
+    if file is None:  # gone, or deleted by another worker between the lookup and the open
         return {
             "status": "failed",
-            "last_error": {"code": "invalid_file", "message": "The file was deleted or has expired."},
+            "last_error": {
+                "code": "invalid_file",
+                "message": f"The file '{file_id}' was deleted or has expired.",
+            },
         }
     try:
-        text = store.blob_path(file_id).read_bytes().decode("utf-8")
-    except (UnicodeDecodeError, FileNotFoundError):
+        with file:  # read from the descriptor: a delete from now on does not matter
+            text = file.read().decode("utf-8")
+    except UnicodeDecodeError:
         return {
             "status": "failed",
             "last_error": {"code": "unsupported_file", "message": "The file is not UTF-8 text."},
@@ -208,6 +218,22 @@ def _matches(attributes: Obj, flt: Obj) -> bool:
     return {"gt": have > want, "gte": have >= want, "lt": have < want, "lte": have <= want}[kind]
 
 
+def _read_index(store: Store, vs_id: str, file_id: str) -> tuple[bytes, list[str]] | None:
+    """A file's vector matrix and chunk texts; None when either blob is gone (the file was removed
+    meanwhile) or they do not match row for row (it was removed and indexed again, with another
+    chunking, between the two opens)."""
+    chunks_key, vectors_key = blob_keys(vs_id, file_id)
+    blobs = []
+    for key in (vectors_key, chunks_key):
+        file = store.open_blob(key)
+        if file is None:
+            return None
+        with file:
+            blobs.append(file.read())
+    vectors, chunks = blobs[0], orjson.loads(blobs[1])
+    return (vectors, chunks) if len(vectors) == len(chunks) * DIMS * 4 else None
+
+
 def search(store: Store, vs_id: str, queries: list[str], k: int, filters: Any, threshold: float) -> list[Obj]:
     """The ``k`` best chunks of the store's completed files for ``queries`` (best score per chunk)."""
     if filters is not None:
@@ -218,12 +244,10 @@ def search(store: Store, vs_id: str, queries: list[str], k: int, filters: Any, t
         attributes = vsf.get("attributes") or {}
         if vsf["status"] != "completed" or (filters is not None and not _matches(attributes, filters)):
             continue
-        chunks_key, vectors_key = blob_keys(vs_id, vsf["file_id"])
-        try:
-            vectors = store.blob_path(vectors_key).read_bytes()
-            chunks = orjson.loads(store.blob_path(chunks_key).read_bytes())
-        except FileNotFoundError:  # removed meanwhile
+        index = _read_index(store, vs_id, vsf["file_id"])
+        if index is None:  # removed (or indexed again) meanwhile
             continue
+        vectors, chunks = index
         for row, score in _core.top_k(query, vectors, DIMS, k):
             if score >= threshold:
                 hits.append((score, len(hits), vsf, chunks[row]))

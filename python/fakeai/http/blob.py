@@ -3,31 +3,31 @@
 Another worker may delete the blob (a file or a batch deleted) at any moment. Checking that the path
 exists and then handing it to starlette's ``FileResponse`` leaves a window in which the file goes away
 between the check and ``FileResponse``'s own ``stat`` and ``open``, a 500 with a traceback. Here the
-file is opened once, in the handler: if it is gone the handler answers its 404; once it is open, a
-later unlink does not matter (an unlinked file stays readable through an open descriptor on POSIX),
-and the whole file as it was when opened is sent.
+file is opened once, in the handler (:meth:`fakeai.store.Store.open_blob`, which the background jobs
+reading stored files use too): if it is gone the handler answers its 404; once it is open, a later
+unlink does not matter (an unlinked file stays readable through an open descriptor on POSIX), and the
+whole file as it was when opened is sent.
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import BinaryIO
 
 import anyio.to_thread
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from fakeai.store import Store
+
 #: Bytes read and sent at a time.
 CHUNK = 64 * 1024
 
 
-async def open_blob(path: Path) -> BinaryIO | None:
-    """``path`` opened for reading, or None when it does not exist (deleted meanwhile)."""
-    try:
-        return await anyio.to_thread.run_sync(lambda: path.open("rb"))
-    except (FileNotFoundError, NotADirectoryError):
-        return None
+async def open_blob(store: Store, key: str) -> BinaryIO | None:
+    """The blob ``key`` opened for reading off the event loop, or None when it does not exist (deleted
+    meanwhile)."""
+    return await anyio.to_thread.run_sync(store.open_blob, key)
 
 
 class OpenFileResponse(Response):

@@ -14,7 +14,7 @@ files' quota; past it the oldest go.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import IO, Any, NamedTuple, Protocol
+from typing import IO, Any, BinaryIO, NamedTuple, Protocol
 
 Obj = dict[str, Any]
 
@@ -112,5 +112,10 @@ class Store(Protocol):
 
     def blob_path(self, key: str) -> Path:
         """Where the committed blob ``key`` can be read (a local path in the embedded backend)."""
+
+    def open_blob(self, key: str) -> BinaryIO | None:
+        """The committed blob ``key`` opened for reading, or None when there is none (another worker may
+        delete it at any moment, so a reader opens it once, treats None as missing, and reads from the
+        descriptor: a delete after the open no longer matters)."""
 
     def delete_blob(self, key: str) -> None: ...

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO
 
 import orjson
 
@@ -334,6 +334,12 @@ class SQLiteStore:
 
     def blob_path(self, key: str) -> Path:
         return self.blobs / key
+
+    def open_blob(self, key: str) -> BinaryIO | None:
+        try:
+            return self.blob_path(key).open("rb")
+        except (FileNotFoundError, NotADirectoryError):  # deleted meanwhile (or never committed)
+            return None
 
     def delete_blob(self, key: str) -> None:
         self.blob_path(key).unlink(missing_ok=True)
