@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 from fakeai import __version__
 from fakeai.extras import MissingExtra
+from fakeai.runtime.output import closed_stdout_exits
 from fakeai.settings import GROUPS, Settings, kind_of
 
 _FLAG = re.compile(r"--[a-z0-9][a-z0-9-]*|FAKEAI_[A-Z0-9_]+")
@@ -33,7 +34,13 @@ class _Parser(argparse.ArgumentParser):
             if action is not None and action.help != argparse.SUPPRESS:
                 formatter = self._get_formatter()
                 formatter.add_argument(action)
-                return f"{formatter.format_help()}({self.prog} --help lists every option)\n"
+                return f"{formatter.format_help()}{self.pointer()}"
+        return self.pointer()
+
+    def pointer(self) -> str:
+        """Where the options are listed: ``fakeai`` itself has none, its commands have them."""
+        if self.prog == "fakeai":
+            return "(fakeai server --help and fakeai simulate --help list every option)\n"
         return f"({self.prog} --help lists every option)\n"
 
 
@@ -71,6 +78,8 @@ def _parser() -> _Parser:
     parser = _Parser(
         prog="fakeai",
         description="A simulated inference server that speaks the OpenAI API.",
+        epilog="'fakeai server' serves on http://127.0.0.1:8000 (OpenAI base URL /v1, dashboard /dashboard); "
+        "'fakeai server --help' and 'fakeai simulate --help' list each command's options.",
     )
     parser.add_argument("--version", action="version", version=f"fakeai {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -90,19 +99,29 @@ def _parser() -> _Parser:
     return parser
 
 
-def add_option(parser: argparse.ArgumentParser | Any, f: Any, typed: bool = True) -> None:
+def add_option(
+    parser: argparse.ArgumentParser | Any,
+    f: Any,
+    typed: bool = True,
+    text: tuple[str, str] | None = None,
+) -> None:
     """The flag of one :class:`Settings` field, with its help, environment variable and default.
-    ``typed=False`` takes the value as text (the caller parses it with :func:`fakeai.settings.parse`)."""
+    ``typed=False`` takes the value as text (the caller parses it with :func:`fakeai.settings.parse`);
+    ``text``: ``(help, default)`` written instead of the knob's (a command where its words do not apply)."""
     meta = f.metadata
     kind = kind_of(f)
     env = Settings.env_name(f.name)
-    help = f"{meta['help']} (default: {shown_default(f)}; env {env})".replace("%", "%%")
+    about, default = text or (meta["help"], shown_default(f))
+    help = f"{about} (default: {default}; env {env})".replace("%", "%%")
     if kind is bool:
         parser.add_argument(
             meta["flag"], dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=help
         )
-    elif kind is tuple:
-        parser.add_argument(meta["flag"], dest=f.name, action="append", default=None, help=help)
+    elif kind is tuple:  # one value per flag, so the metavar is singular (--api-key API_KEY)
+        metavar = meta["flag"].removeprefix("--").upper().replace("-", "_")
+        parser.add_argument(
+            meta["flag"], dest=f.name, action="append", default=None, metavar=metavar, help=help
+        )
     else:
         choices = meta["choices"] if typed else None
         parser.add_argument(
@@ -145,6 +164,11 @@ def settings_from(flags: dict[str, Any], environ: Mapping[str, str] = os.environ
 
 
 def main(argv: list[str] | None = None) -> None:
+    with closed_stdout_exits():  # `fakeai ... | head`: no BrokenPipeError traceback
+        _command(argv)
+
+
+def _command(argv: list[str] | None) -> None:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command == "simulate":

@@ -143,7 +143,8 @@ class Settings:
         default=60.0,
         metadata=_knob(
             "--idle-timeout",
-            "Seconds a connection may stay open without sending a byte before it is closed (0 = never).",
+            "Seconds a connection that has sent no byte since it opened may stay open before it is "
+            "closed (0 = never; one idle between kept-alive requests is --header-read-timeout's).",
             minimum=0,
             group=SERVER,
         ),
@@ -555,7 +556,7 @@ class Settings:
         default=0.5,
         metadata=_knob(
             "--moderation-threshold",
-            "Score from which a moderation category is flagged.",
+            "Score from which a moderation category is flagged (0-1; 1 flags nothing).",
             minimum=0,
             maximum=1,
             group=TIMING,
@@ -573,8 +574,8 @@ class Settings:
         default=True,
         metadata=_knob(
             "--hot-path",
-            "Serve plain chat, completions, embeddings and Anthropic messages requests from Rust "
-            "(fakeai.api.hot); off: every request walks the Python chain.",
+            "Serve plain chat, completions, embeddings and Anthropic messages requests from Rust; "
+            "off: every request walks the Python chain.",
             group=SERVER,
         ),
     )

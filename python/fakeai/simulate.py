@@ -11,7 +11,10 @@ tokens/s, requests/s and preemptions::
 Load is closed-loop clients (``--concurrency``), Poisson arrivals (``--rate``, requests/s) or a
 Mooncake-style JSONL trace (``--trace``: ``timestamp`` ms, ``input_length``, ``output_length``,
 optional ``hash_ids`` of 512-token prompt blocks, which drive each replica's prefix cache). The whole
-run is one Rust call per level; bad input ends with one line on stderr and exit status 2.
+run is one Rust call per level; bad input ends with one line on stderr and exit status 2, and a closed
+standard output (``| head -3``) ends the command quietly with status 141 (:mod:`fakeai.runtime.output`).
+The deployment options are the server's; of them, ``--max-waiting-queue-length`` is taken but not
+simulated (every request waits for a slot, none is refused), and the help says so (:data:`HELP`).
 
 What is measured is the steady state a load test measures: ``--requests N`` requests are sent per
 level; a closed loop's clients all start together, so its first three rounds (3 x C requests, when N
@@ -56,6 +59,19 @@ MAX_TRACE_MS = 1e12
 # high concurrency stay well below; it bounds the run's memory, ~100 bytes a request).
 WINDOWED_REQUESTS = 2_000_000
 PROG = "fakeai simulate"
+#: ``(help, default)`` of the shared deployment options whose server wording (fixed timing, a server's
+#: refusals) does not apply to a simulation.
+HELP = {
+    "max_num_seqs": (
+        "Engine model: requests running at once on each replica; more wait for a slot (0 = vLLM's 256).",
+        "0",
+    ),
+    "max_waiting_queue_length": (
+        "Not simulated: every request waits for a slot and none is refused (a server refuses those "
+        "beyond it with 503); taken so that a server's FAKEAI_* variables and --config file apply as they are.",
+        "no limit",
+    ),
+}
 
 
 class UsageError(Exception):
@@ -75,10 +91,11 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--model",
         default="meta-llama/Llama-3.1-8B-Instruct",
-        help="Model id (catalog or Hugging Face id of a known architecture) (default: meta-llama/Llama-3.1-8B-Instruct).",
+        help="Model id: one of the catalog, or the Hugging Face id of a known architecture. "
+        "(default: meta-llama/Llama-3.1-8B-Instruct)",
     )
     for name in deployment.OPTIONS:
-        add_option(p, Settings.knob(name), typed=False)
+        add_option(p, Settings.knob(name), typed=False, text=HELP.get(name))
     p.add_argument(
         "--isl", type=str, default="200", metavar="TOKENS", help="Prompt tokens per request. (default: 200)"
     )

@@ -56,3 +56,32 @@ def test_no_access_log_by_default(start_server, tmp_path):
     with log.open("wb") as out, start_server("--ttft", "0", "--itl", "0", output=out) as base:
         _requests(base)
     assert not any(LINE.match(text) for text in log.read_text().splitlines())
+
+
+@pytest.mark.parametrize("metrics", ["--metrics", "--no-metrics"])
+def test_an_injected_fault_is_logged_with_the_model_it_is_counted_under(start_server, tmp_path, metrics):
+    """A fault answered by the gateway (a header, a scenario rule) never reaches the endpoint, yet the
+    metrics count it as an error of the model asked for: the access log names that model too (with
+    ``--no-metrics``, the model asked for)."""
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text('[[errors]]\nrate = 1.0\nmodel = "user/flaky"\nmix = "503"\n')
+    log = tmp_path / "server.log"
+    flags = ["--ttft", "0", "--itl", "0", "--access-log", metrics, "--metrics-max-models", "2"]
+    with log.open("wb") as out, start_server(*flags, "--config", str(scenario), output=out) as base:
+        chat = {"messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+        header = {"x-fakeai-error": "500"}
+        for model in ("gpt-4o-mini", "user/a"):  # the two models the metrics name; more are "other"
+            assert httpx.post(base + "/v1/chat/completions", json={**chat, "model": model}).status_code == 200
+        r = httpx.post(base + "/v1/chat/completions", json={**chat, "model": "gpt-4o-mini"}, headers=header)
+        assert r.status_code == 500
+        r = httpx.post(base + "/v1/chat/completions", json={**chat, "model": "user/flaky"})
+        assert r.status_code == 503
+        by_model = httpx.get(base + "/metrics/by-model").json()["data"]
+    lines = [m for m in map(LINE.match, log.read_text().splitlines()) if m]
+    failed = [(m["status"], m["model"]) for m in lines if m["status"] in ("500", "503")]
+    if metrics == "--metrics":
+        assert failed == [("500", "gpt-4o-mini"), ("503", "other")]  # beyond the cap: "other"
+        errors = {row["model"]: row["errors"] for row in by_model}
+        assert errors["gpt-4o-mini"] == 1 and errors["other"] == 1
+    else:
+        assert failed == [("500", "gpt-4o-mini"), ("503", "user/flaky")]

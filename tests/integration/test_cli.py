@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
+import time
+from pathlib import Path
 
+import httpx
 import pytest
 
-from fakeai.runtime.process import run_fakeai
+from fakeai.runtime.process import free_port_pair, run_fakeai, stop
 
 pytestmark = pytest.mark.integration
 
@@ -161,3 +166,126 @@ def test_a_missing_optional_package_is_one_line_naming_the_extra(tmp_path, modul
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.splitlines()[0] == f"fakeai server: error: {line}"
+
+
+def launch(log: Path, *flags: str) -> subprocess.Popen[bytes]:
+    """``fakeai server FLAGS`` in its own process group, its output (both streams) in ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "fakeai", "server", "--log-level", "info", *flags],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def wait_logged(log: Path, pattern: str, count: int = 1, proc: subprocess.Popen[bytes] | None = None):
+    """The first ``count`` matches of ``pattern`` in ``log``, once the server has written them."""
+    deadline = time.monotonic() + 30
+    while True:
+        found = re.findall(pattern, log.read_text())
+        if len(found) >= count:
+            return found[:count]
+        assert time.monotonic() < deadline and (proc is None or proc.poll() is None), log.read_text()
+        time.sleep(0.05)
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url + "/health", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline and proc.poll() is None, f"{url} never answered /health"
+        time.sleep(0.1)
+
+
+def test_port_0_on_an_address_not_of_this_machine_is_one_line():
+    r = run("server", "--host", "192.0.2.1", "--port", "0")  # TEST-NET-1
+    assert r.returncode != 0 and "Traceback" not in r.stderr and "panicked" not in r.stderr
+    assert r.stderr.strip() == (
+        "fakeai: cannot assign requested address 192.0.2.1 (not an address of this machine); pass --host"
+    )
+
+
+def test_port_0_serves_on_a_free_port_and_logs_it(tmp_path):
+    log = tmp_path / "server.log"
+    proc = launch(log, "--host", "127.0.0.1", "--port", "0", "--workers", "2")
+    try:
+        [url] = wait_logged(log, r"serving on (http://127\.0\.0\.1:\d+) \(2 workers\)", proc=proc)
+        assert not url.endswith(":0")
+        wait_healthy(url, proc)  # the summary is logged before the workers start
+        for _ in range(10):  # both workers listen on it
+            assert httpx.get(url + "/health", timeout=5).status_code == 200
+        text = log.read_text()
+        assert f"Listening at: {url}\n" in text and f"health           {url}/health\n" in text
+        assert ":0/" not in text
+    finally:
+        stop(proc)
+
+
+def test_each_data_parallel_rank_names_the_size_in_its_summary(tmp_path):
+    log = tmp_path / "server.log"
+    port = free_port_pair()
+    proc = launch(log, "--host", "127.0.0.1", "--port", str(port), "--data-parallel-size", "2")
+    try:
+        wait_logged(log, r"vLLM compatibility   --data-parallel-size 2\n", count=2, proc=proc)
+        heads = wait_logged(log, r"serving on (\S+) \(1 worker, data-parallel rank (\d) of 2\)", 2)
+        assert sorted(heads) == [(f"http://127.0.0.1:{port + k}", str(k)) for k in range(2)]
+        assert "every other option at its default" not in log.read_text()
+    finally:
+        stop(proc)
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv"])
+def test_simulate_into_a_closed_pipe_exits_quietly(fmt):
+    """``fakeai simulate ... | head -3``: the reader has gone when the results are written."""
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "fakeai", "simulate", "--concurrency", "1", "2", "--format", fmt],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert r.returncode == 141 and r.stderr == "", r.stderr
+
+
+def test_a_server_keeps_serving_when_the_reader_of_its_log_goes_away(tmp_path):
+    """``fakeai server | head -3``: the lines after the reader left are dropped, no "Logging error"
+    traceback for each."""
+    errors = tmp_path / "stderr.log"
+    port = free_port_pair()
+    cmd = [
+        sys.executable,
+        "-m",
+        "fakeai",
+        "server",
+        "--port",
+        str(port),
+        "--access-log",
+        "--log-level",
+        "info",
+    ]
+    with errors.open("wb") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, start_new_session=True)
+    try:
+        assert proc.stdout is not None
+        for _ in range(3):
+            proc.stdout.readline()
+        proc.stdout.close()  # as head does after its lines
+        url = f"http://127.0.0.1:{port}"
+        wait_healthy(url, proc)
+        for _ in range(5):  # each one an access-log line to the closed pipe
+            assert httpx.get(url + "/health", timeout=5).status_code == 200
+        assert proc.poll() is None
+    finally:
+        stop(proc)
+    assert errors.read_text() == ""

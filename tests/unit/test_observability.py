@@ -166,3 +166,24 @@ def test_dcgm_exposition_lists_every_field_for_every_gpu(metrics):
     energy = families["DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"].samples[0].value
     assert energy == pytest.approx(120.0 * 10 * 1000)  # idle watts x seconds, in mJ
     assert families["DCGM_FI_DEV_GPU_UTIL"].samples[0].value == 0
+
+
+def test_an_access_log_line_stays_one_line_whatever_the_client_sent() -> None:
+    """A model id or a percent-decoded path with a newline cannot forge a second log line."""
+    from fakeai.http.asgi import REQUESTED_MODEL
+    from fakeai.observability.access_log import line
+
+    scope = {
+        "client": ("127.0.0.1", 5),
+        "method": "POST",
+        "path": "/v1/x\n127.0.0.1:1 - forged",
+        "query_string": b"",
+        REQUESTED_MODEL: 'gpt-4o\n127.0.0.1:1 - "GET / HTTP/1.1" 200 0.1ms forged',
+    }
+    text = line(scope, 400, 0.001)
+    assert "\n" not in text
+    assert text.startswith('127.0.0.1:5 - "POST /v1/x\\n127.0.0.1:1 - forged HTTP/1.1" 400 1.0ms ')
+    scope[REQUESTED_MODEL] = "my model"
+    assert line(scope, 400, 0.001).endswith(" 'my model'")
+    scope[REQUESTED_MODEL] = "gpt-4o"
+    assert line(scope, 200, 0.001).endswith(" 200 1.0ms gpt-4o")

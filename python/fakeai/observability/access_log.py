@@ -6,7 +6,10 @@
     127.0.0.1:51236 - "GET /v1/models/nope HTTP/1.1" 404 0.4ms -
 
 client address, request line (path and query string), status, time from arrival to the last byte, and
-the model the request was counted under (``-`` for requests without one). A response the client
+the model the request was counted under (``-`` for requests without one). That includes a request
+refused before its inference ran (an injected fault, a rate limit's 429, a context-length 400), which
+the metrics count as an error of the model it asked for: the metrics middleware leaves that label in
+the scope; with ``--no-metrics`` the model asked for is logged. A response the client
 abandoned before it started is logged with status 499, as nginx does. Lines go to the
 ``fakeai.access`` logger (standard output, at info whatever ``--log-level`` says).
 
@@ -20,7 +23,7 @@ import logging
 import time
 from collections.abc import Awaitable
 
-from fakeai.http.asgi import Message, Receive, Scope, Send
+from fakeai.http.asgi import REQUESTED_MODEL, Message, Receive, Scope, Send
 from fakeai.observability.recorder import MODEL_KEY
 
 log = logging.getLogger("fakeai.access")
@@ -32,8 +35,18 @@ def line(scope: Scope, status: int, seconds: float) -> str:
     who = f"{client[0]}:{client[1]}" if client else "-"
     query = scope.get("query_string", b"")
     target = scope["path"] + ("?" + query.decode("latin-1") if query else "")
-    request = f"{scope['method']} {target} HTTP/{scope.get('http_version', '1.1')}"
-    return f'{who} - "{request}" {status} {seconds * 1000:.1f}ms {scope.get(MODEL_KEY) or "-"}'
+    request = f"{scope['method']} {_one_line(target)} HTTP/{scope.get('http_version', '1.1')}"
+    model = scope.get(MODEL_KEY) or scope.get(REQUESTED_MODEL)  # the latter: with --no-metrics
+    if type(model) is not str or not model:
+        model = "-"
+    elif not model.isprintable() or " " in model:  # one field, on one line: never a forged line
+        model = repr(model)
+    return f'{who} - "{request}" {status} {seconds * 1000:.1f}ms {model}'
+
+
+def _one_line(text: str) -> str:
+    """``text`` with control characters escaped (a percent-decoded ``%0A`` in a path is a newline)."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 class AccessLog:

@@ -11,7 +11,9 @@ that matches no route is counted as ``unmatched``.
 A request counts against a model once its inference is recorded (by the core call that renders it,
 see :mod:`fakeai.observability.recorder`); a request that failed before that (an injected fault, a 429, a context-length 400) counts as a request
 and an error of the model it asked for when the gateway or the endpoint left that model in the
-scope (:data:`~fakeai.http.asgi.REQUESTED_MODEL`): the per-model errors add up to the server's.
+scope (:data:`~fakeai.http.asgi.REQUESTED_MODEL`): the per-model errors add up to the server's. The label
+it was counted under is then left in the scope (:data:`~fakeai.observability.recorder.MODEL_KEY`), where
+the access log, outside this middleware, reads it.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ class MetricsMiddleware:
             try:
                 model = scope.get(MODEL_KEY)
                 if model is None and error is not None:
-                    model = self._failed_model(scope)
+                    model = scope[MODEL_KEY] = self._failed_model(scope)  # for the access log too
                 _core.metrics_finish(
                     self.table,
                     route.path if route is not None else UNMATCHED,

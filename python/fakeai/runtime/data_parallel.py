@@ -7,6 +7,10 @@ every rank (SIGINT to each process group, SIGKILL after a grace period), and so 
 on its own, after which the command exits with that rank's status; a rank whose supervisor is killed
 outright gets SIGTERM from the kernel (Linux). With ``--self-signed-certs`` one certificate is
 generated here and shared by all ranks.
+
+A rank's own settings say ``--data-parallel-size 1`` (it serves one port and starts no ranks), so the
+supervisor also tells it how many ranks there are (:data:`RANKS_ENV`): each rank's start-up summary
+names ``--data-parallel-size N`` and its rank among the options (:mod:`fakeai.runtime.summary`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ log = logging.getLogger("fakeai")
 #: its SIGINT (one still starting up) is killed by the supervisor, not left behind.
 GRACE_SECONDS = 4.0
 PR_SET_PDEATHSIG = 1
+#: The number of ranks, in each rank's environment (for its start-up summary only).
+RANKS_ENV = "FAKEAI_DATA_PARALLEL_RANKS"
 
 
 def rank_settings(settings: Settings, rank: int) -> Settings:
@@ -58,7 +64,11 @@ def _supervise(settings: Settings) -> int:
     status = 0
     try:
         for rank in range(settings.data_parallel_size):
-            env = {**base_env, **rank_settings(settings, rank).to_env()}
+            env = {
+                **base_env,
+                **rank_settings(settings, rank).to_env(),
+                RANKS_ENV: str(settings.data_parallel_size),
+            }
             cmd = [sys.executable, "-m", "fakeai", "server"]
             # preexec_fn is safe here: the supervisor runs no other thread
             rank_proc = subprocess.Popen(

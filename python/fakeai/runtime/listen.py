@@ -7,6 +7,12 @@
    one line when that fails: ``port 8000 is in use; pass --port``, ``cannot assign requested address
    10.0.0.9 (not an address of this machine); pass --host``. The test socket is closed again at once; the
    window between it and granian's own bind is a few milliseconds.
+   ``--port 0`` (any free port) is checked the same way, on the host given (an address this machine
+   does not have is the same one line), and the port the test socket got is the one served: the
+   server runs as if ``--port`` had named it, so its workers (granian's, each binding for itself
+   with ``SO_REUSEPORT``) share that one port, and the URLs it logs are the ones to use. The kernel
+   hands out that port from its ephemeral range; the window before granian binds it is the same few
+   milliseconds as for a port given.
 2. **Descriptors.** Each connection is a descriptor of the worker that accepted it: the soft
    ``RLIMIT_NOFILE`` is raised to the hard limit, so that a worker runs out of descriptors (and stops
    accepting, ``/health`` included) only at the limit the administrator set.
@@ -32,10 +38,9 @@ class BindError(Exception):
     """The address cannot be served; the message is the one line to print."""
 
 
-def check_free(host: str, port: int) -> None:
-    """Raise :class:`BindError` unless a listening socket could bind ``host:port`` now."""
-    if port == 0:
-        return  # any free port: nothing to collide with
+def check_free(host: str, port: int) -> int:
+    """Raise :class:`BindError` unless a listening socket could bind ``host:port`` now; returns the
+    port it bound (for ``port`` 0, the free port the kernel chose)."""
     try:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
@@ -47,6 +52,7 @@ def check_free(host: str, port: int) -> None:
             s.bind(address)
         except OSError as e:
             raise BindError(_message(e, host, port)) from None
+        return int(s.getsockname()[1])
 
 
 def _message(e: OSError, host: str, port: int) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fakeai import store
-from fakeai.runtime import listen, shared, summary, tls
+from fakeai.runtime import data_parallel, listen, output, shared, summary, tls
 from fakeai.runtime.control import open_control_table, start_clock
 from fakeai.settings import Settings
 
@@ -24,10 +24,13 @@ WORKERS_KILL_SECONDS = 5
 def log_config(settings: Settings) -> dict[str, Any]:
     """granian's logging configuration (applied in the main process and in every worker) plus
     fakeai's loggers: ``fakeai`` at ``--log-level`` and, with ``--access-log``, ``fakeai.access`` at
-    info whatever the level, both on standard output beside granian's own lines."""
+    info whatever the level, both on standard output beside granian's own lines. Every handler drops
+    its lines quietly once the reader of its stream is gone (:class:`fakeai.runtime.output.LogHandler`)."""
     from granian.log import LOGGING_CONFIG
 
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    for handler in config["handlers"].values():
+        handler["class"] = f"{output.__name__}.{output.LogHandler.__name__}"
     config["loggers"]["fakeai"] = {
         "handlers": ["console"],
         "level": settings.log_level.upper(),
@@ -51,17 +54,21 @@ def serve(settings: Settings) -> None:
     from granian.http import HTTP1Settings, HTTP2Settings
     from granian.log import LogLevels
 
-    logging.basicConfig(level=settings.log_level.upper(), format="[%(levelname)s] %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="[%(levelname)s] %(name)s: %(message)s",
+        handlers=[output.LogHandler(sys.stderr)],
+    )
     try:
-        for rank in range(settings.data_parallel_size):
-            listen.check_free(settings.host, settings.port + rank if settings.port else 0)
+        port = listen.check_free(settings.host, settings.port)
+        for rank in range(1, settings.data_parallel_size):  # --port 0 has one rank (Settings checks)
+            listen.check_free(settings.host, settings.port + rank)
     except listen.BindError as e:
         sys.exit(f"fakeai: {e}")
+    settings = settings.replace(port=port)  # --port 0: the free port found, for the workers and the log
     listen.raise_descriptor_limit()
     if settings.data_parallel_size > 1:
-        from fakeai.runtime.data_parallel import serve_ranks
-
-        sys.exit(serve_ranks(settings))
+        sys.exit(data_parallel.serve_ranks(settings))
     os.environ.update(settings.to_env())
     shm_dir = shared.create_dir()
     os.environ[shared.ENV] = str(shm_dir)
@@ -104,7 +111,8 @@ def serve(settings: Settings) -> None:
 
     @server.on_startup
     def serving() -> None:  # once granian has bound the address, before the workers start
-        for line in summary.lines(settings, "https" if certs else "http"):
+        ranks = int(os.environ.get(data_parallel.RANKS_ENV) or 1)
+        for line in summary.lines(settings, "https" if certs else "http", ranks):
             log.info("%s", line)
         if certs and settings.self_signed_certs:
             log.info("self-signed certificate: %s", certs[0])

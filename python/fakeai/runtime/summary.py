@@ -16,7 +16,10 @@ Example (``fakeai server --api-key sk-test --error-rate 0.05 --mode echo``)::
         timing and engine    --mode echo
 
 API keys and the admin key are shown masked, as OpenAI's errors show keys; the tables of a scenario file that are not
-options (per-key limits, error rules, extra models) are counted.
+options (per-key limits, error rules, extra models) are counted. Each data-parallel rank (``--data-parallel-size
+N``: N servers, see :mod:`fakeai.runtime.data_parallel`) logs its own summary, for its own port: its first line
+says ``(1 worker, data-parallel rank k of N)``, and ``--data-parallel-size N`` is among its options, though
+the rank's own settings say 1.
 """
 
 from __future__ import annotations
@@ -56,12 +59,15 @@ def shown(name: str, value: Any) -> str:
     return str(value)
 
 
-def changed(settings: Settings) -> dict[str, list[str]]:
-    """Per option group, ``--flag value`` of every option not at its default."""
+def changed(settings: Settings, ranks: int = 1) -> dict[str, list[str]]:
+    """Per option group, ``--flag value`` of every option not at its default; ``ranks``: the
+    ``--data-parallel-size`` of the command that started this server as one of its ranks."""
     defaults = Settings()
     groups: dict[str, list[str]] = {group: [] for group in GROUPS}
     for f in Settings.knobs():
         value = getattr(settings, f.name)
+        if f.name == "data_parallel_size" and ranks > 1:  # a rank's own settings say 1
+            value = ranks
         if f.name in _IN_HEADLINE or value == getattr(defaults, f.name):
             continue
         flag = f.metadata["flag"]
@@ -98,10 +104,12 @@ def _timing(settings: Settings) -> str:
     return f"TTFT {ttft}, ITL {itl} for every model"
 
 
-def lines(settings: Settings, scheme: str) -> list[str]:
-    """The summary, one log line per item."""
+def lines(settings: Settings, scheme: str, ranks: int = 1) -> list[str]:
+    """The summary, one log line per item; ``ranks`` as for :func:`changed`."""
     url = base_url(settings, scheme)
     workers = f"{settings.workers} worker{'s' if settings.workers != 1 else ''}"
+    if ranks > 1:
+        workers += f", data-parallel rank {settings.data_parallel_rank} of {ranks}"
     out = [
         f"fakeai {__version__} serving on {url} ({workers})",
         f"  OpenAI base URL  {url}/v1",
@@ -110,7 +118,7 @@ def lines(settings: Settings, scheme: str) -> list[str]:
         f"  health           {url}/health",
         f"  timing           {_timing(settings)}",
     ]
-    groups = changed(settings)
+    groups = changed(settings, ranks)
     if not groups:
         out.append("  every other option at its default (fakeai server --help lists them)")
         return out

@@ -26,6 +26,18 @@ def test_an_unresolvable_host_is_one_line():
         listen.check_free("no-such-host.invalid", 8000)
 
 
+def test_port_0_is_checked_on_its_host_and_gives_the_port_to_serve():
+    """``--port 0``: an address this machine does not have is the same one line as with a port given,
+    and on an address it has, the free port found is returned (the server serves and logs that one)."""
+    not_ours = "^cannot assign requested address 192.0.2.1 .*; pass --host$"
+    with pytest.raises(listen.BindError, match=not_ours):
+        listen.check_free("192.0.2.1", 0)  # TEST-NET-1
+    port = listen.check_free("127.0.0.1", 0)
+    assert 0 < port < 65536
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # free: the check's socket is closed again
+
+
 def test_descriptor_limit_is_at_least_what_it_was():
     import resource
 

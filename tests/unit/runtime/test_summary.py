@@ -66,3 +66,14 @@ def test_a_data_parallel_rank_shows_the_kv_events_endpoint_it_binds():
     rank = Settings(kv_events="tcp://127.0.0.1:5557", data_parallel_rank=1)
     assert changed(rank)["observability"] == ["--kv-events tcp://127.0.0.1:5558"]
     assert changed(rank)["vLLM compatibility"] == ["--data-parallel-rank 1"]
+
+
+def test_each_data_parallel_rank_names_the_size_and_its_rank():
+    """A rank's own settings say --data-parallel-size 1; the size its supervisor was given is shown."""
+    rank0 = lines(Settings(port=9000), "http", ranks=2)
+    assert rank0[0].endswith("serving on http://127.0.0.1:9000 (1 worker, data-parallel rank 0 of 2)")
+    assert "    vLLM compatibility   --data-parallel-size 2" in rank0
+    assert not any("every other option at its default" in line for line in rank0)
+    rank1 = changed(Settings(port=9001, data_parallel_rank=1), ranks=2)
+    assert rank1["vLLM compatibility"] == ["--data-parallel-size 2", "--data-parallel-rank 1"]
+    assert "data-parallel" not in lines(Settings(), "http")[0]  # one server: no rank to name
