@@ -84,7 +84,7 @@ def test_the_hot_routes_name_the_broken_body(start_server):
     """Where the body is read before anything else is checked, the 400 says why."""
     with start_server("--ttft", "0", "--itl", "0") as url:
         port = int(url.rsplit(":", 1)[1])
-        for path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):
+        for path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"):
             answer = send_broken(port, "POST", path, b"application/json", BROKEN["bad chunk size"])
             assert answer.startswith(b"HTTP/1.1 400 "), answer
             assert b'"code":"incomplete_body"' in answer, answer

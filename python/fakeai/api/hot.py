@@ -95,9 +95,8 @@ def app(hot: HotRoutes, ctx: ServerContext, trailing: list[tuple[bytes, bytes]])
         "messages": lambda model: messages.messages_call(ctx, model),
     }
     routes: list[tuple[str, str, Callable[[bytes], Any], Callable[[str], Any]]] = []
-    for path in hot.hot:
+    for path, endpoint in hot.endpoints.items():
         kind = KINDS[path]
-        endpoint = hot.endpoints[path]
         routes.append((path, kind, endpoint.decoder.decode, prepare[kind]))
     m = ctx.metrics
     return _core.HotApp(

@@ -109,6 +109,8 @@ def cite(text: str, calls: list[tuple[Obj, Obj]]) -> list[Obj]:
         if item["type"] == "web_search_call"
         for s in sources(tool, item["action"]["query"])
     ]
+    if not found:  # no search (most requests): no sentence to find
+        return []
     spans = [(m.start(), m.end()) for m in _SENTENCE.finditer(text) if m.group().strip()]
     out = []
     for (start, end), source in zip(spans, found, strict=False):
