@@ -12,6 +12,7 @@ from fakeai.api import (
     chat,
     chat_store,
     completions,
+    containers,
     conversations,
     dashboard,
     dcgm,
@@ -95,6 +96,7 @@ API_MODULES = (
     batches,
     vector_stores,
     vector_store_files,
+    containers,
     conversations,
     responses_compact,  # before responses: its /v1/responses/{response_id} takes any name
     responses,

@@ -659,8 +659,8 @@ class Settings:
         default=2 * 1024**3,
         metadata=_knob(
             "--max-expiring-bytes",
-            "Total bytes of stored responses, chat completions, conversations, Realtime client secrets "
-            "and video jobs; beyond it the oldest are dropped.",
+            "Total bytes of stored responses, chat completions, conversations, Realtime client secrets, "
+            "video jobs and containers; beyond it the oldest are dropped.",
             minimum=1,
             group=STORAGE,
         ),

@@ -87,6 +87,8 @@ BASES: dict[str, dict] = {
     },
     "/v1/uploads": {"filename": "a.jsonl", "purpose": "batch", "bytes": 10, "mime_type": "text/jsonl"},
     "/v1/vector_stores": {"name": "v"},
+    "/v1/containers": {"name": "c", "expires_after": {"anchor": "last_active_at", "minutes": 20}},
+    "/v1/containers/{container_id}/files": {"file_id": "file-x"},
     "/v1/fine_tuning/jobs": {"model": "gpt-4o-mini", "training_file": "file-x"},
     "/v1/organization/projects": {"name": "p"},
     "/v1/organization/invites": {"email": "a@b.c", "role": "reader"},
@@ -236,8 +238,11 @@ def fuzzed() -> Iterator[tuple[httpx.Client, dict[str, list[str]]]]:
         file_id = c.post(
             "/v1/files", data={"purpose": "batch"}, files={"file": ("b.jsonl", json.dumps(line))}
         ).json()["id"]
+        container = c.post("/v1/containers", json={"name": "c", "file_ids": [file_id]}).json()["id"]
+        container_file = c.get(f"/v1/containers/{container}/files").json()["data"][0]["id"]
         ids = {
-            "file_id": [file_id],
+            "file_id": [file_id, container_file],
+            "container_id": [container],
             "vector_store_id": [
                 c.post("/v1/vector_stores", json={"name": "v", "file_ids": [file_id]}).json()["id"]
             ],

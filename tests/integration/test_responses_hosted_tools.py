@@ -279,8 +279,9 @@ def test_code_interpreter(http: httpx.Client) -> None:
     (logs,) = call["outputs"]
     assert logs["type"] == "logs" and re.fullmatch(r"\w+ = [\d.]+\n", logs["logs"])
     assert message["type"] == "message"
-    named = create(http, input="x", tools=[{"type": "code_interpreter", "container": "cntr_mine"}])
-    assert named["output"][0]["container_id"] == "cntr_mine" and named["output"][0]["outputs"] is None
+    mine = http.post("/v1/containers", json={"name": "mine"}).json()["id"]
+    named = create(http, input="x", tools=[{"type": "code_interpreter", "container": mine}])
+    assert named["output"][0]["container_id"] == mine and named["output"][0]["outputs"] is None
     events = stream(http, input="x", tools=[tool])
     kinds = [e["type"] for e in events]
     code_deltas = kinds.count("response.code_interpreter_call_code.delta")
@@ -299,9 +300,10 @@ def test_code_interpreter(http: httpx.Client) -> None:
 
 
 def test_hosted_items_round_trip_and_run_together(http: httpx.Client) -> None:
+    container = http.post("/v1/containers", json={"name": "x"}).json()["id"]
     tools = [
         SEARCH,
-        {"type": "code_interpreter", "container": "cntr_x"},
+        {"type": "code_interpreter", "container": container},
         {"type": "image_generation"},
         CUSTOM,
     ]

@@ -16,9 +16,16 @@ tool's options.
   ``output_format`` echoed (``auto`` resolved: ``medium``, ``opaque``). ``partial_images`` (0-3) are
   streamed before it, each a PNG of the same size (:func:`partial_images`).
 - ``code_interpreter``: a ``code_interpreter_call`` (``ci_...``) with a short Python program that
-  computes a statistic of a few numbers and prints it, in the tool's container (a ``container`` id is
-  used as given; ``{"type": "auto"}`` makes a new ``cntr_...`` id); ``include:
-  ["code_interpreter_call.outputs"]`` adds its ``logs`` output, the line the program prints.
+  computes a statistic of a few numbers and prints it, in the tool's container
+  (:mod:`fakeai.engine.containers`, what ``/v1/containers`` shows): a ``container`` id must name a
+  stored container (404 naming ``tools[i].container`` when it does not, 400 ``Container is expired.``
+  when it has expired), whose ``last_active_at`` the call refreshes; ``{"type": "auto"}`` reuses the
+  container of the conversation's last ``code_interpreter_call`` when it is still stored (400 when it
+  has expired, as OpenAI answers), else makes a new one named ``auto`` with the tool's
+  ``memory_limit``, ``network_policy`` and a copy of each of its ``file_ids`` (404 naming
+  ``tools[i].container.file_ids`` for a file that is not stored). Nothing is checked or made when
+  the model does not call the tool. ``include: ["code_interpreter_call.outputs"]`` adds its ``logs``
+  output, the line the program prints.
 
 The text the model writes for a tool (the query, the revised prompt, the code) counts as output
 tokens (:func:`written_tokens`). Each call takes simulated time before the message starts
@@ -33,11 +40,16 @@ import random
 import re
 import secrets
 import statistics
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from fakeai import _core
+from fakeai.engine.containers import AUTO_NAME, KIND, Containers, last_container
 from fakeai.engine.response_tools import kind
 from fakeai.store import Obj
+
+if TYPE_CHECKING:
+    from fakeai.context import ServerContext
 
 #: Simulated seconds one call of each hosted tool takes.
 SECONDS = {"web_search_call": 0.3, "image_generation_call": 2.0, "code_interpreter_call": 0.5}
@@ -58,13 +70,24 @@ def _rng(*parts: object) -> random.Random:
     return random.Random(hashlib.sha256(repr(parts).encode()).digest())
 
 
-def run(tool: Obj, asked: str, include: list[str], seed: int | None) -> Obj:
-    """The output item of one call of the hosted ``tool`` for the last user message ``asked``."""
+def run(
+    tool: Obj,
+    asked: str,
+    include: list[str],
+    seed: int | None,
+    *,
+    ctx: ServerContext,
+    history: Sequence[Obj],
+    tools: Sequence[Obj],
+) -> Obj:
+    """The output item of one call of the hosted ``tool`` (one of the request's ``tools``) for the
+    last user message ``asked`` of the conversation ``history``."""
     k = kind(tool)
     if k == "image_generation":
         return _image(tool, asked, seed)
     if k == "code_interpreter":
-        return _code(tool, asked, include, seed)
+        at = next((f"tools[{i}]" for i, t in enumerate(tools) if t is tool), "tools")
+        return _code(tool, asked, include, seed, _container(tool, ctx, history, at))
     return _search(tool, asked, include)
 
 
@@ -164,7 +187,28 @@ _STATS: dict[str, Any] = {
 }
 
 
-def _code(tool: Obj, asked: str, include: list[str], seed: int | None) -> Obj:
+def _container(tool: Obj, ctx: ServerContext, history: Sequence[Obj], at: str) -> str:
+    """The id of the container a code interpreter call runs in (see the module docs)."""
+    box = Containers(ctx.store, ctx.settings)
+    box.sweep_soon()
+    spec = tool["container"]
+    where = f"{at}.container"
+    if isinstance(spec, str):
+        return str(box.use(spec, where)["id"])
+    previous = last_container(history)
+    if previous is not None and ctx.store.get(KIND, previous) is not None:
+        return str(box.use(previous, where)["id"])
+    created = box.create(
+        AUTO_NAME,
+        memory_limit=spec.get("memory_limit"),
+        policy=spec.get("network_policy"),
+        file_ids=spec.get("file_ids") or (),
+        param=f"{where}.file_ids",
+    )
+    return str(created["id"])
+
+
+def _code(tool: Obj, asked: str, include: list[str], seed: int | None, container: str) -> Obj:
     rng = _rng(asked, seed)
     values = [rng.randint(1, 99) for _ in range(rng.randint(4, 8))]
     name = rng.choice(sorted(_STATS))
@@ -176,13 +220,12 @@ def _code(tool: Obj, asked: str, include: list[str], seed: int | None) -> Obj:
         f"{name} = {func}(values)\n"
         f'print(f"{name} = {{{name}{":.2f" if isinstance(result, float) else ""}}}")\n'
     )
-    container = tool.get("container")
     item: Obj = {
         "id": _id("ci"),
         "type": "code_interpreter_call",
         "status": "completed",
         "code": code,
-        "container_id": container if isinstance(container, str) else _id("cntr")[:53],
+        "container_id": container,
         "outputs": None,
     }
     if "code_interpreter_call.outputs" in include:

@@ -167,7 +167,10 @@ def respond(
     plan = response_tools.plan(req.tools, req.tool_choice, history)
     include = req.include or []
     asked = _last_user_text(history)
-    calls = [(tool, hosted_tools.run(tool, asked, include, req.seed)) for tool in plan.hosted]
+    calls = [
+        (tool, hosted_tools.run(tool, asked, include, req.seed, ctx=ctx, history=history, tools=req.tools))
+        for tool in plan.hosted
+    ]
     output += [item for _, item in calls]
     logprobs = LOGPROBS in (req.include or ()) and _samples(info.capabilities, req)
     creq = ChatRequest(

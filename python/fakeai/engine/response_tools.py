@@ -310,7 +310,7 @@ def _code(tool: Obj, at: str) -> None:
                 )
         elif name == "network_policy":
             if value is not None:
-                _network_policy(value, f"{where}.network_policy")
+                network_policy(value, f"{where}.network_policy")
         else:
             raise bad_request(
                 f"Unknown parameter: '{where}.{name}'.", param=f"{where}.{name}", code="unknown_parameter"
@@ -333,7 +333,7 @@ def _fields(value: object, where: str, known: tuple[str, ...]) -> Obj:
     return value
 
 
-def _network_policy(value: object, where: str) -> None:
+def network_policy(value: object, where: str) -> None:
     """A code interpreter container's ``network_policy`` (see the module docs)."""
     disabled = isinstance(value, dict) and value.get("type") == "disabled"
     policy = _fields(value, where, ("type",) if disabled else ("type", "allowed_domains", "domain_secrets"))
