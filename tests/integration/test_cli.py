@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from fakeai.runtime.process import free_port_pair, run_fakeai, stop
+from fakeai.runtime.process import free_port_pair, run_fakeai, stop, wait_healthy
 
 pytestmark = pytest.mark.integration
 
@@ -190,18 +190,6 @@ def wait_logged(log: Path, pattern: str, count: int = 1, proc: subprocess.Popen[
         time.sleep(0.05)
 
 
-def wait_healthy(url: str, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline and proc.poll() is None, f"{url} never answered /health"
-        time.sleep(0.1)
-
-
 def test_port_0_on_an_address_not_of_this_machine_is_one_line():
     r = run("server", "--host", "192.0.2.1", "--port", "0")  # TEST-NET-1
     assert r.returncode != 0 and "Traceback" not in r.stderr and "panicked" not in r.stderr
@@ -216,7 +204,7 @@ def test_port_0_serves_on_a_free_port_and_logs_it(tmp_path):
     try:
         [url] = wait_logged(log, r"serving on (http://127\.0\.0\.1:\d+) \(2 workers\)", proc=proc)
         assert not url.endswith(":0")
-        wait_healthy(url, proc)  # the summary is logged before the workers start
+        wait_healthy(proc, url + "/health")  # the summary is logged before the workers start
         for _ in range(10):  # both workers listen on it
             assert httpx.get(url + "/health", timeout=5).status_code == 200
         text = log.read_text()
@@ -282,7 +270,7 @@ def test_a_server_keeps_serving_when_the_reader_of_its_log_goes_away(tmp_path):
             proc.stdout.readline()
         proc.stdout.close()  # as head does after its lines
         url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, proc)
+        wait_healthy(proc, url + "/health")
         for _ in range(5):  # each one an access-log line to the closed pipe
             assert httpx.get(url + "/health", timeout=5).status_code == 200
         assert proc.poll() is None

@@ -70,6 +70,22 @@ def _healthy(url: str) -> bool:
         return False
 
 
+def wait_healthy(proc: subprocess.Popen[bytes], url: str, log: IO[bytes] | None = None) -> None:
+    """Wait until ``url`` (a server's ``/health``) answers 200: :class:`ServerFailed` if ``proc``
+    exits first (with its output, when ``log`` holds it) or after :data:`STARTUP_SECONDS`."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while not _healthy(url):
+        if proc.poll() is not None:
+            said = "(see its output)"
+            if log is not None:
+                log.seek(0)
+                said = log.read().decode(errors="replace")
+            raise ServerFailed(f"fakeai server exited at start: {said}")
+        if time.monotonic() > deadline:
+            raise ServerFailed(f"fakeai server did not answer {url} within {STARTUP_SECONDS:.0f} s")
+        time.sleep(0.05)
+
+
 @contextmanager
 def running_server(
     *flags: str,
@@ -107,17 +123,7 @@ def running_server(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while not _healthy(health_url or base + "/health"):
-            if proc.poll() is not None:
-                said = "(see its output)"
-                if log is not None:
-                    log.seek(0)
-                    said = log.read().decode(errors="replace")
-                raise ServerFailed(f"fakeai server exited at start: {said}")
-            if time.monotonic() > deadline:
-                raise ServerFailed(f"fakeai server did not answer /health within {STARTUP_SECONDS:.0f} s")
-            time.sleep(0.05)
+        wait_healthy(proc, health_url or base + "/health", log)
         yield base
     finally:
         stop(proc)
