@@ -119,6 +119,11 @@ class InvalidJson(ApiError):
         )
 
 
+#: Words for the regex patterns request schemas use, said instead of the regex in a 400
+#: (``schemas.common`` registers its own).
+PATTERN_WORDS: dict[str, str] = {}
+
+
 def invalid_body(exc: msgspec.DecodeError) -> ApiError:
     """Turn a msgspec decode/validation error into a 400 that names the offending parameter."""
     text = str(exc)
@@ -137,6 +142,9 @@ def invalid_body(exc: msgspec.DecodeError) -> ApiError:
             f"Unrecognized request argument supplied: {param}", param=param, code="unknown_parameter"
         )
     message = text[: at.start()] if at else text
+    for pattern, words in PATTERN_WORDS.items():
+        if f"matching regex {pattern!r}" in message:
+            message = f"expected {words}"
     if not path:
         return bad_request(f"Invalid request body: {message}.", code="invalid_type")
     return bad_request(f"Invalid value for '{path}': {message}.", param=path, code="invalid_value")

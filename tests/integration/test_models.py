@@ -101,4 +101,6 @@ def test_ids_with_control_characters_or_outer_spaces_are_refused(http, model):
         "/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": "hi"}]}
     )
     assert r.status_code == 400 and r.json()["error"]["param"] == "model", r.text
+    assert "without control characters or spaces at either end" in r.json()["error"]["message"]
+    assert "regex" not in r.json()["error"]["message"]  # words, not the schema's pattern
     assert model not in [m["id"] for m in http.get("/v1/models").json()["data"]]

@@ -9,7 +9,7 @@ import msgspec
 from msgspec import Meta
 
 from fakeai import _core
-from fakeai.errors import ApiError, bad_request
+from fakeai.errors import PATTERN_WORDS, ApiError, bad_request
 
 #: OpenAI checks integer parameters against int32 (token counts, top_k...) or int64 (seeds) and answers
 #: a 400 past them: "integer above maximum value. Expected a value <= 2147483647".
@@ -18,10 +18,9 @@ INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 #: A model id: 1-512 characters, no control characters, no whitespace at either end (an id such as
 #: ``"gpt-4o\n"`` would otherwise be registered and listed, but never retrieved by its URL).
-ModelId = Annotated[
-    str,
-    Meta(min_length=1, max_length=512, pattern=r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?\Z"),
-]
+MODEL_ID_PATTERN = r"^[^\x00-\x20\x7f]([^\x00-\x1f\x7f]*[^\x00-\x20\x7f])?\Z"
+ModelId = Annotated[str, Meta(min_length=1, max_length=512, pattern=MODEL_ID_PATTERN)]
+PATTERN_WORDS[MODEL_ID_PATTERN] = "a model id without control characters or spaces at either end"
 PositiveInt = Annotated[int, Meta(ge=1, le=INT32_MAX)]
 #: A count that may be 0 (``min_tokens``, a legacy completion's ``max_tokens``, ``top_k``).
 Count = Annotated[int, Meta(ge=0, le=INT32_MAX)]
