@@ -21,6 +21,7 @@ use crate::render::usage::{AudioTokens, Usage};
 use crate::text::chat_template::Mark;
 use crate::text::length::LengthSpec;
 use crate::text::prediction;
+use crate::text::response_format::Format;
 use crate::text::tokens;
 use crate::text::{budget, context_window};
 use pyo3::intern;
@@ -261,7 +262,12 @@ pub(super) fn render<'py>(
     let last_role = messages.get_item(messages.len().saturating_sub(1))?.getattr(intern!(py, "role"))?;
     let last_role = last_role.cast::<PyString>()?.to_str()?;
     let asked = if opts.tools.is_some() || echo_mode { last_user_text(messages)? } else { String::new() };
-    let spec = ChatSpec {
+    // JSON mode follows a schema the prompt holds (`text::prompt_schema`); only its requests look.
+    let prompt_format = match opts.format.as_deref() {
+        Some(Format::JsonObject) => chat_options::prompt_format(messages)?,
+        _ => None,
+    };
+    let mut spec = ChatSpec {
         base: ChoiceSpec {
             n: req.n,
             length,
@@ -271,7 +277,7 @@ pub(super) fn render<'py>(
         tools: opts.tools.as_ref(),
         after_tool_result: last_role == "tool" || last_role == "function",
         asked: &asked,
-        format: opts.format.as_deref(),
+        format: prompt_format.as_deref().or(opts.format.as_deref()),
         reasoning: opts.reasoning,
         prediction: opts.prediction.as_deref(),
     };
@@ -284,7 +290,14 @@ pub(super) fn render<'py>(
         // the JSON values of every choice and call share one budget: past it, a 400 naming `n` (a
         // plain request has no schema, so the hot path's plain chat pays nothing for it)
         if !spec.is_plain() {
-            chat_choices::check_budget(&spec)?;
+            let checked = chat_choices::check_budget(&spec);
+            if checked.is_err() && prompt_format.is_some() {
+                // a prompt's schema the budget refuses gives any object: never a 400 for prompt text
+                spec.format = opts.format.as_deref();
+                chat_choices::check_budget(&spec)?;
+            } else {
+                checked?;
+            }
         }
         (Vec::new(), chat_choices::generate(key, &spec))
     };

@@ -76,6 +76,34 @@ pub(crate) fn last_user_text(messages: &Bound<'_, PyList>) -> PyResult<String> {
     Ok(String::new())
 }
 
+/// JSON mode's format from the prompt ([`crate::text::prompt_schema`]): a schema (or an example)
+/// the `system`, `developer` and `user` messages' texts hold, or `None`. Called for
+/// `response_format: json_object` requests only.
+pub(crate) fn prompt_format(messages: &Bound<'_, PyList>) -> PyResult<Option<Rc<Format>>> {
+    let py = messages.py();
+    let mut held: Vec<Bound<'_, PyString>> = Vec::new();
+    for msg in messages.iter() {
+        let role = msg.getattr(intern!(py, "role"))?;
+        if !matches!(role.cast::<PyString>()?.to_str()?, "system" | "developer" | "user") {
+            continue;
+        }
+        let content = msg.getattr(intern!(py, "content"))?;
+        if let Ok(text) = content.cast::<PyString>() {
+            held.push(text.clone());
+        } else if let Ok(parts) = content.cast::<PyList>() {
+            for part in parts.iter() {
+                if let Some(text) = part.getattr_opt(intern!(py, "text"))? {
+                    if let Ok(text) = text.cast_into::<PyString>() {
+                        held.push(text);
+                    }
+                }
+            }
+        }
+    }
+    let texts = held.iter().map(|t| t.to_str()).collect::<PyResult<Vec<&str>>>()?;
+    Ok(crate::text::prompt_schema::find(&texts))
+}
+
 /// `.content` of a message or a prediction: a string, a list of parts (their texts joined by `sep`),
 /// or None.
 fn content_text(holder: &Bound<'_, PyAny>, sep: &str) -> PyResult<String> {

@@ -11,6 +11,7 @@ pub mod json_depth;
 pub mod length;
 pub mod parse_cache;
 pub mod prediction;
+pub mod prompt_schema;
 pub mod prose;
 pub mod reasoning;
 pub mod response_format;

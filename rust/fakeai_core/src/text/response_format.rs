@@ -7,6 +7,8 @@ use serde_json::Value;
 
 pub enum Format {
     Text,
+    /// JSON mode: any object, or (the chat engine decides, see [`crate::text::prompt_schema`]) an
+    /// object following the schema the prompt holds.
     JsonObject,
     JsonSchema(Value),
 }
