@@ -38,6 +38,7 @@ from fakeai.api import (
     realtime_secrets,
     responses,
     responses_compact,
+    responses_socket,
     sleep,
     speech,
     tgi,
@@ -100,6 +101,7 @@ API_MODULES = (
     conversations,
     responses_compact,  # before responses: its /v1/responses/{response_id} takes any name
     responses,
+    responses_socket,  # the WebSocket of /v1/responses: its POST matches first
     chat_store,
     fine_tuning,
     realtime,

@@ -37,6 +37,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -58,6 +59,7 @@ from fakeai.engine.pacing import Ticker
 from fakeai.engine.responder import generate, input_tokens
 from fakeai.errors import bad_request, not_found
 from fakeai.gateway import overrides
+from fakeai.gateway.overrides import Overrides
 from fakeai.http.asgi import SSE_HEADERS, Endpoint, Receive, Scope, Send, read_body, read_json, send_bytes
 from fakeai.schemas.common import decimal
 from fakeai.schemas.responses import InputTokensRequest, ResponseRequest
@@ -70,19 +72,35 @@ REPLAY_BODY = 64 * 1024
 CANCEL_CHECK = 0.1
 
 
+#: Tools whose work (disk reads and writes) runs in a thread, off the event loop.
+OFF_LOOP_TOOLS = ("file_search", "image_generation", "code_interpreter")
+
+
+def sse(kind: str, payload: bytes) -> bytes:
+    """An event's JSON as the SSE event a streamed ``POST /v1/responses`` sends."""
+    return b"event: " + kind.encode() + b"\ndata: " + payload + b"\n\n"
+
+
 def events(
-    started: Obj, done: Obj, ttft: float, itl: float, queued: bool = False
+    started: Obj,
+    done: Obj,
+    ttft: float,
+    itl: float,
+    queued: bool = False,
+    frame: Callable[[str, bytes], bytes] = sse,
 ) -> tuple[list[bytes], list[float]]:
     """The SSE events of a stream and when each is due (seconds from the request's start). A
     ``queued`` (background) response is created ``queued`` and says ``response.queued``, then
-    ``response.in_progress`` once its first token is due, as retrieving it shows."""
+    ``response.in_progress`` once its first token is due, as retrieving it shows. ``frame`` makes
+    each event's bytes of its type and JSON (a WebSocket sends the JSON alone,
+    :mod:`fakeai.api.responses_socket`)."""
     steps: list[bytes] = []
     offsets: list[float] = []
     at = 0.0
 
     def emit(kind: str, **fields: Any) -> None:
         payload = orjson.dumps({"type": kind, "sequence_number": len(steps), **fields})
-        steps.append(b"event: " + kind.encode() + b"\ndata: " + payload + b"\n\n")
+        steps.append(frame(kind, payload))
         offsets.append(at)
 
     if queued:
@@ -176,16 +194,7 @@ class CreateResponse(Endpoint):
         store = self.store
         if req.background and not req.store:
             raise bad_request("A background response must be stored: 'store' must be true.", param="store")
-        # file search reads index blobs, image generation draws PNGs: off the loop
-        if any(tool.get("type") in ("file_search", "image_generation") for tool in req.tools):
-            started, done, context, items, wait = await run_in_threadpool(
-                generate, self.ctx, req, created, over
-            )
-        else:
-            started, done, context, items, wait = generate(self.ctx, req, created, over)
-        conversation = done.get("conversation")
-        if conversation is not None:
-            append(store, conversation["id"], items + done["output"], self.budget, "input")
+        started, done, context, items, wait = await produce(self.ctx, req, created, over)
         group: list[tuple[str, Obj]] = []
         lat = self.ctx.latencies.for_request(self.ctx.resolve_model(req.model)[1].id, over)
         if req.background:  # answered now, seen through retrieve on the schedule (responses_background)
@@ -194,12 +203,8 @@ class CreateResponse(Endpoint):
             rec["itl"] = lat.itl  # this request's (its overrides'), for streaming it again
             group.append((background.KIND, rec))
         if req.store:
-            input_items = {"id": done["id"], "context": context, "items": items}
-            group += [("response", done), ("response.input", input_items)]
-            try:
-                store.insert_expiring(group, self.budget)
-            except StorageFull as exc:
-                raise too_large(exc) from None
+            group += records(done, context, items)
+            keep(store, group, self.budget)
         if req.background and not req.stream:
             await send_bytes(send, orjson.dumps({**started, "status": "queued"}))
         elif req.stream:
@@ -212,6 +217,44 @@ class CreateResponse(Endpoint):
                 await pacing.respond(receive, send, steps, offsets, start, self.ctx.ticker)
         else:
             await pacing.respond(receive, send, orjson.dumps(done), wait, start, self.ctx.ticker)
+
+
+async def produce(
+    ctx: ServerContext,
+    req: ResponseRequest,
+    created: float,
+    over: Overrides | None,
+    prior: list[Obj] | None = None,
+) -> tuple[Obj, Obj, list[Obj], list[Obj], tuple[float, float]]:
+    """:func:`~fakeai.engine.responder.generate` (``prior`` as it takes it), off the loop when a tool
+    reads index blobs (file search), draws PNGs (image generation) or sets up a container (code
+    interpreter: creating, copying files, purging an expired one's); with ``conversation``, the
+    input and output items are appended to it: what every create does before it answers."""
+    if any(tool.get("type") in OFF_LOOP_TOOLS for tool in req.tools):
+        made = await run_in_threadpool(generate, ctx, req, created, over, prior)
+    else:
+        made = generate(ctx, req, created, over, prior)
+    done, items = made[1], made[3]
+    conversation = done.get("conversation")
+    if conversation is not None:
+        append(
+            ctx.store, conversation["id"], items + done["output"], ctx.settings.max_expiring_bytes, "input"
+        )
+    return made
+
+
+def records(done: Obj, context: list[Obj], items: list[Obj]) -> list[tuple[str, Obj]]:
+    """What a stored response keeps: the response, and its conversation before it and its input items
+    (what ``previous_response_id`` continues and ``input_items`` lists)."""
+    return [("response", done), ("response.input", {"id": done["id"], "context": context, "items": items})]
+
+
+def keep(store: Store, group: list[tuple[str, Obj]], budget: int) -> None:
+    """Store ``group`` as one expiring group, or the 400 of one larger than the whole budget."""
+    try:
+        store.insert_expiring(group, budget)
+    except StorageFull as exc:
+        raise too_large(exc) from None
 
 
 class CountInputTokens(Endpoint):

@@ -540,16 +540,23 @@ def conversation(
 
 
 def generate(
-    ctx: ServerContext, req: ResponseRequest, created: float, over: Overrides | None = None
+    ctx: ServerContext,
+    req: ResponseRequest,
+    created: float,
+    over: Overrides | None = None,
+    prior: list[Obj] | None = None,
 ) -> tuple[Obj, Obj, list[Obj], list[Obj], tuple[float, float]]:
     """``(started, done, context, input items, (first_token_at, done_at))`` for a decoded request.
 
     Shared by the ``/v1/responses`` endpoint and by batches (which answer through the same engine).
     With ``conversation``, ``started`` and ``done`` name it; appending the input and output items to
-    it is the caller's (the endpoint's: a batch stores nothing).
+    it is the caller's (the endpoint's: a batch stores nothing). ``prior``: the items before this
+    request's input when the caller holds them (a Responses WebSocket's connection-local cache of
+    ``previous_response_id``'s conversation, :mod:`fakeai.api.responses_socket`), read in place of
+    the store's.
     """
     check_metadata(req.metadata)
-    context, conversation = _history(ctx, req)
+    context, conversation = _history(ctx, req) if prior is None else (prior, None)
     items = input_items(req.input)
     if conversation is not None:  # before generating: what appending would refuse
         check_appendable(context, items, "input", answer=1)
