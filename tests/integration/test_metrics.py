@@ -325,3 +325,25 @@ def test_errors_before_generation_count_against_the_model(start_server):
         families = scrape(base)
         assert value(families, "vllm:request_success", model_name="gpt-4o") == 1
         assert value(families, "vllm:num_requests_running", model_name="gpt-4o") == 0
+
+
+def test_responses_count_their_inference_under_their_model(start_server):
+    """A ``POST /v1/responses`` is an inference as a chat completion is: its tokens, its request (and
+    an error of its model) are counted under its model (they were not counted at all)."""
+    with start_server("--ttft", "0", "--itl", "0") as base:
+        model = "gpt-4.1-mini"
+        body = {"model": model, "input": "count me", "max_output_tokens": 16}
+        r = httpx.post(base + "/v1/responses", json=body)
+        assert r.status_code == 200, r.text
+        usage = r.json()["usage"]
+        streamed = httpx.post(base + "/v1/responses", json={**body, "stream": True})
+        assert streamed.status_code == 200
+        refused = httpx.post(base + "/v1/responses", json={**body, "max_output_tokens": 10_000_000})
+        assert refused.status_code == 400, refused.text
+        settle(base, "fakeai_model_errors", 1, model=model)
+        one = httpx.get(f"{base}/metrics/by-model/{model}").json()
+        assert (one["requests"], one["errors"]) == (3, 1), one
+        assert one["completion_tokens"] >= 2 * usage["output_tokens"] > 0, one
+        assert one["prompt_tokens"] >= 2 * usage["input_tokens"] > 0, one
+        families = scrape(base)
+        assert value(families, "vllm:generation_tokens", model_name=model) == one["completion_tokens"]

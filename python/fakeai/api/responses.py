@@ -57,10 +57,21 @@ from fakeai.context import ServerContext
 from fakeai.engine import pacing
 from fakeai.engine.pacing import Ticker
 from fakeai.engine.responder import generate, input_tokens
-from fakeai.errors import bad_request, not_found
+from fakeai.errors import ApiError, bad_request, not_found
 from fakeai.gateway import overrides
 from fakeai.gateway.overrides import Overrides
-from fakeai.http.asgi import SSE_HEADERS, Endpoint, Receive, Scope, Send, read_body, read_json, send_bytes
+from fakeai.http.asgi import (
+    REQUESTED_MODEL,
+    SSE_HEADERS,
+    Endpoint,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    read_json,
+    send_bytes,
+)
+from fakeai.observability.recorder import MODEL_KEY
 from fakeai.schemas.common import decimal
 from fakeai.schemas.responses import InputTokensRequest, ResponseRequest
 from fakeai.store import Obj, StorageFull, Store
@@ -194,7 +205,13 @@ class CreateResponse(Endpoint):
         store = self.store
         if req.background and not req.store:
             raise bad_request("A background response must be stored: 'store' must be true.", param="store")
-        started, done, context, items, wait = await produce(self.ctx, req, created, over)
+        try:
+            started, done, context, items, wait, label = await produce(self.ctx, req, created, over)
+        except ApiError:
+            scope[REQUESTED_MODEL] = req.model  # e.g. context length exceeded: an error of this model
+            raise
+        if label is not None:  # its inference counted: the request counts under that model too
+            scope[MODEL_KEY] = label
         group: list[tuple[str, Obj]] = []
         lat = self.ctx.latencies.for_request(self.ctx.resolve_model(req.model)[1].id, over)
         if req.background:  # answered now, seen through retrieve on the schedule (responses_background)
@@ -225,15 +242,16 @@ async def produce(
     created: float,
     over: Overrides | None,
     prior: list[Obj] | None = None,
-) -> tuple[Obj, Obj, list[Obj], list[Obj], tuple[float, float]]:
-    """:func:`~fakeai.engine.responder.generate` (``prior`` as it takes it), off the loop when a tool
+) -> tuple[Obj, Obj, list[Obj], list[Obj], tuple[float, float], str | None]:
+    """:func:`~fakeai.engine.responder.generate` (``prior`` as it takes it; a client's request, so its
+    inference counts in the metrics under the model label it returns last), off the loop when a tool
     reads index blobs (file search), draws PNGs (image generation) or sets up a container (code
     interpreter: creating, copying files, purging an expired one's); with ``conversation``, the
     input and output items are appended to it: what every create does before it answers."""
     if any(tool.get("type") in OFF_LOOP_TOOLS for tool in req.tools):
-        made = await run_in_threadpool(generate, ctx, req, created, over, prior)
+        made = await run_in_threadpool(generate, ctx, req, created, over, prior, True)
     else:
-        made = generate(ctx, req, created, over, prior)
+        made = generate(ctx, req, created, over, prior, True)
     done, items = made[1], made[3]
     conversation = done.get("conversation")
     if conversation is not None:

@@ -321,7 +321,7 @@ class Connection:
             )
         cached = self.cached(req)
         try:
-            started, done, context, items, _ = await produce(
+            started, done, context, items, _, _ = await produce(
                 self.ctx, req, created, self.over, None if cached is None else cached.history
             )
             if not generate:

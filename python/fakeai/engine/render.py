@@ -86,14 +86,18 @@ def chat(
     lora: LoraModule | None | EllipsisType = ...,
     *,
     reveal_reasoning: bool = False,
+    live: bool | None = None,
 ) -> Answer:
     """A chat completion (``POST /v1/chat/completions``). OpenAI's reasoning models (catalog
     capability ``hidden_reasoning``) answer without their reasoning text, as OpenAI's chat does;
     ``reveal_reasoning`` keeps it as ``reasoning_content`` (the Responses API builds its reasoning
-    item from it)."""
+    item from it). ``live`` (default: whether ``start`` is given) counts the inference in the server's
+    metrics; the Responses API's requests are live without a ``start`` (its own pacing times them)."""
     if req.top_logprobs is not None and not req.logprobs:
         raise bad_request("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
     info, shared = prepare(ctx, req.model, over, start, lora)
+    if live is not None:
+        shared["live"] = live
     audio = chat_audio(req.modalities, req.audio)
     try:
         answer = _core.chat(req, info, audio=audio, reveal_reasoning=reveal_reasoning, **shared)

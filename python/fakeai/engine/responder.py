@@ -121,11 +121,17 @@ def _last_user_text(history: list[Obj]) -> str:
 
 
 def respond(
-    ctx: ServerContext, req: ResponseRequest, history: list[Obj], over: Overrides | None = None
-) -> tuple[list[Obj], Obj, Obj | None, tuple[float, float]]:
-    """``(output items, usage, incomplete_details, the generation's (first_token_at, done_at))`` for a
-    conversation; ``over`` is the request's ``x-fakeai-*`` overrides (timing, length, mode), which
-    the chat engine honours as for a chat completion."""
+    ctx: ServerContext,
+    req: ResponseRequest,
+    history: list[Obj],
+    over: Overrides | None = None,
+    live: bool = False,
+) -> tuple[list[Obj], Obj, Obj | None, tuple[float, float], str | None]:
+    """``(output items, usage, incomplete_details, the generation's (first_token_at, done_at), the
+    model label its inference counts under)`` for a conversation; ``over`` is the request's
+    ``x-fakeai-*`` overrides (timing, length, mode), which the chat engine honours as for a chat
+    completion. ``live``: a client's request, whose inference (tokens, TTFT, ITL) the server's
+    metrics count as a chat completion's (a batch's are not)."""
     _check_tools(req.tools)
     output: list[Obj] = []
     annotations: list[Obj] = []
@@ -188,11 +194,12 @@ def respond(
     )
     try:
         # chat hides OpenAI models' reasoning
-        answer = render.chat(ctx, creq, over, reveal_reasoning=True)
+        answer = render.chat(ctx, creq, over, reveal_reasoning=True, live=live)
     except ApiError as e:
         raise _format_error(e) from None
     # Not a stream: one JSON body, and the core's (first_token_at, done_at).
     wait = cast("tuple[float, float]", answer.schedule)
+    label = answer.label
     chat = _CHAT.decode(cast(bytes, answer.payload))
     del answer  # its payload: only the logprobs' bytes are kept (copied out below)
     usage = response_usage(chat.usage)
@@ -248,7 +255,7 @@ def respond(
                 "input" if custom else "arguments": arguments,
             }
         )
-        return output, usage, {"reason": "max_output_tokens"} if capped else None, wait
+        return output, usage, {"reason": "max_output_tokens"} if capped else None, wait, label
     text = choice.message.get("content") or ""
     # chat's logprobs entries are the Responses API's (token, logprob, bytes, top_logprobs): their
     # JSON as the core wrote it, spliced in (never a Python object per token and per alternative)
@@ -277,7 +284,7 @@ def respond(
         }
     )
     incomplete = {"reason": "max_output_tokens"} if capped else None
-    return output, usage, incomplete, wait
+    return output, usage, incomplete, wait, label
 
 
 def _call_schedule(
@@ -545,8 +552,10 @@ def generate(
     created: float,
     over: Overrides | None = None,
     prior: list[Obj] | None = None,
-) -> tuple[Obj, Obj, list[Obj], list[Obj], tuple[float, float]]:
-    """``(started, done, context, input items, (first_token_at, done_at))`` for a decoded request.
+    live: bool = False,
+) -> tuple[Obj, Obj, list[Obj], list[Obj], tuple[float, float], str | None]:
+    """``(started, done, context, input items, (first_token_at, done_at), model label)`` for a decoded
+    request (``live``, the label: as :func:`respond`).
 
     Shared by the ``/v1/responses`` endpoint and by batches (which answer through the same engine).
     With ``conversation``, ``started`` and ``done`` name it; appending the input and output items to
@@ -560,7 +569,7 @@ def generate(
     items = input_items(req.input)
     if conversation is not None:  # before generating: what appending would refuse
         check_appendable(context, items, "input", answer=1)
-    output, usage, incomplete, wait = respond(ctx, req, context + items, over)
+    output, usage, incomplete, wait, label = respond(ctx, req, context + items, over, live)
     started = response_object(req, new_id("resp_"), created)
     if conversation is not None:
         started["conversation"] = {"id": conversation}
@@ -573,4 +582,4 @@ def generate(
         "output": output,
         "usage": usage,
     }
-    return started, done, context, items, wait
+    return started, done, context, items, wait, label
