@@ -277,3 +277,9 @@ def test_a_server_keeps_serving_when_the_reader_of_its_log_goes_away(tmp_path):
     finally:
         stop(proc)
     assert errors.read_text() == ""
+
+
+def test_a_host_name_serves_on_its_address(start_server):
+    """``--host localhost`` ended in granian's "invalid IP address syntax" traceback."""
+    with start_server("--host", "localhost") as url:
+        assert httpx.get(url + "/health", timeout=5).status_code == 200

@@ -139,3 +139,28 @@ def test_http_sessions_refuse_them_too(
         "unknown_parameter",
         "invalid_request_error",
     )
+
+
+def test_a_beta_update_without_type_changes_the_current_kind(base_url: str) -> None:
+    """Beta's turn detection may leave ``type`` out: its settings are then the current kind's (a
+    semantic session took ``threshold`` and refused ``eagerness``, as if it were server VAD)."""
+    with open_session(base_url, "?model=gpt-4o-realtime-preview", beta=True) as ws:
+        assert update(ws, {"turn_detection": {"type": "semantic_vad"}})["type"] == "session.updated"
+        event = update(ws, {"turn_detection": {"eagerness": "high"}})
+        assert event["type"] == "session.updated", event
+        assert event["session"]["turn_detection"] == {"type": "semantic_vad", "eagerness": "high"}
+        event = update(ws, {"turn_detection": {"threshold": 0.9}})
+        assert event["type"] == "error", event
+        assert event["error"]["param"] == "session.turn_detection.threshold"
+        assert update(ws, {"turn_detection": {"type": "server_vad"}})["type"] == "session.updated"
+        event = update(ws, {"turn_detection": {"threshold": 0.9}})
+        assert event["session"]["turn_detection"] == {"type": "server_vad", "threshold": 0.9}
+
+
+def test_ga_turn_detection_needs_its_type(base_url: str) -> None:
+    """GA's types require ``type``: an object without one replaced the setting with a typeless one."""
+    with open_session(base_url, "?model=gpt-realtime") as ws:
+        event = update(ws, ga_update({"threshold": 0.8}))
+        assert event["type"] == "error", event
+        assert event["error"]["param"] == "session.audio.input.turn_detection.type"
+        assert event["error"]["code"] == "missing_required_parameter"

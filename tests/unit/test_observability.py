@@ -187,3 +187,11 @@ def test_an_access_log_line_stays_one_line_whatever_the_client_sent() -> None:
     assert line(scope, 400, 0.001).endswith(" 'my model'")
     scope[REQUESTED_MODEL] = "gpt-4o"
     assert line(scope, 200, 0.001).endswith(" 200 1.0ms gpt-4o")
+
+
+def test_an_access_log_line_escapes_quotes_that_would_forge_its_status() -> None:
+    from fakeai.observability.access_log import line
+
+    scope = {"client": ("127.0.0.1", 5), "method": "GET", "path": '/v1/models/x" 200 1.0ms gpt-4o "'}
+    text = line(scope, 404, 0.001)
+    assert text == '127.0.0.1:5 - "GET /v1/models/x\\" 200 1.0ms gpt-4o \\" HTTP/1.1" 404 1.0ms -', text

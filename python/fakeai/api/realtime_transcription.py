@@ -78,10 +78,14 @@ def check_update(session: Session, changes: dict[str, Any], answer: str) -> None
             param="type",
             code="invalid_value",
         )
+    current = session.session.get("turn_detection") if session.beta else None  # beta: top level
+    vad = current.get("type") if isinstance(current, dict) else None
     if session.transcription:
-        realtime_transcription.check_session(changes, session.beta, "session.", session.models, LANGUAGES)
+        realtime_transcription.check_session(
+            changes, session.beta, "session.", session.models, LANGUAGES, vad
+        )
     else:
-        session.params.check_session(changes)
+        session.params.check_session(changes, current_vad=vad)
 
 
 def _settings(session: dict[str, Any], beta: bool) -> tuple[dict[str, Any] | None, Any, Any, list[Any]]:

@@ -39,14 +39,17 @@ def line(scope: Scope, status: int, seconds: float) -> str:
     model = scope.get(MODEL_KEY) or scope.get(REQUESTED_MODEL)  # the latter: with --no-metrics
     if type(model) is not str or not model:
         model = "-"
-    elif not model.isprintable() or " " in model:  # one field, on one line: never a forged line
+    elif not model.isprintable() or " " in model or '"' in model:  # one field, one line: never forged
         model = repr(model)
     return f'{who} - "{request}" {status} {seconds * 1000:.1f}ms {model}'
 
 
 def _one_line(text: str) -> str:
-    """``text`` with control characters escaped (a percent-decoded ``%0A`` in a path is a newline)."""
-    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+    """``text`` with control characters and quotes escaped (a percent-decoded ``%0A`` in a path is a
+    newline, a ``%22`` would end the quoted request early and forge the status after it)."""
+    if text.isprintable() and '"' not in text:
+        return text
+    return text.encode("unicode_escape").decode("ascii").replace('"', '\\"')
 
 
 class AccessLog:

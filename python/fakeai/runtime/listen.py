@@ -38,9 +38,10 @@ class BindError(Exception):
     """The address cannot be served; the message is the one line to print."""
 
 
-def check_free(host: str, port: int) -> int:
+def check_free(host: str, port: int) -> tuple[str, int]:
     """Raise :class:`BindError` unless a listening socket could bind ``host:port`` now; returns the
-    port it bound (for ``port`` 0, the free port the kernel chose)."""
+    address and port it bound: ``host`` as an IP address (granian takes no host name: ``localhost``
+    is served as ``127.0.0.1``) and for ``port`` 0 the free port the kernel chose."""
     try:
         infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as e:
@@ -52,7 +53,7 @@ def check_free(host: str, port: int) -> int:
             s.bind(address)
         except OSError as e:
             raise BindError(_message(e, host, port)) from None
-        return int(s.getsockname()[1])
+        return str(address[0]), int(s.getsockname()[1])
 
 
 def _message(e: OSError, host: str, port: int) -> str:

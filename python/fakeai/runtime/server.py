@@ -60,12 +60,13 @@ def serve(settings: Settings) -> None:
         handlers=[output.LogHandler(sys.stderr)],
     )
     try:
-        port = listen.check_free(settings.host, settings.port)
+        host, port = listen.check_free(settings.host, settings.port)
         for rank in range(1, settings.data_parallel_size):  # --port 0 has one rank (Settings checks)
             listen.check_free(settings.host, settings.port + rank)
     except listen.BindError as e:
         sys.exit(f"fakeai: {e}")
-    settings = settings.replace(port=port)  # --port 0: the free port found, for the workers and the log
+    # --port 0: the free port found; a host name: its address (granian binds IP addresses only)
+    settings = settings.replace(host=host, port=port)
     listen.raise_descriptor_limit()
     if settings.data_parallel_size > 1:
         sys.exit(data_parallel.serve_ranks(settings))

@@ -121,10 +121,13 @@ class Names:
         self.modalities = "modalities" if beta else "output_modalities"
         self.max_tokens = "max_response_output_tokens" if beta else "max_output_tokens"
 
-    def check_session(self, changes: dict[str, Any], where: str = "session.") -> None:
+    def check_session(
+        self, changes: dict[str, Any], where: str = "session.", current_vad: str | None = None
+    ) -> None:
         """Raise the error of the first parameter ``session.update`` may not set, or of a bad value
         (``where``: how the request names the session's parameters; ``""`` when they are its top level,
-        as the beta ``POST /v1/realtime/sessions`` sends them)."""
+        as the beta ``POST /v1/realtime/sessions`` sends them; ``current_vad``: the session's kind of
+        turn detection, which a beta update without ``type`` changes)."""
         self._check(changes, self.session | READ_ONLY, where)
         if not self.beta and changes.get("type", "realtime") != "realtime":
             hint = (
@@ -137,7 +140,7 @@ class Names:
                 f"'{where}type' must be 'realtime'.{hint}", param=f"{where}type", code="invalid_value"
             )
         if self.beta:
-            realtime_transcription.check_input(changes, where, True, self.models, self.languages)
+            realtime_transcription.check_input(changes, where, True, self.models, self.languages, current_vad)
             return
         inputs = realtime_transcription.ga_input(changes, where)
         if inputs is not None:

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Container
 from typing import Any
 
-from fakeai.errors import ApiError, bad_request
+from fakeai.errors import ApiError, bad_request, missing
 
 #: OpenAI's transcription models (the SDK's ``AudioTranscription.model``).
 MODELS = frozenset(
@@ -182,13 +182,17 @@ def check_format(value: Any, where: str, beta: bool) -> None:
         )
 
 
-def check_turn_detection(value: Any, where: str) -> None:
-    """``server_vad`` / ``semantic_vad`` settings, or ``None`` (off)."""
+def check_turn_detection(value: Any, where: str, beta: bool = True, current: str | None = None) -> None:
+    """``server_vad`` / ``semantic_vad`` settings, or ``None`` (off). GA's types require ``type``;
+    beta's leave it out to change the session's ``current`` kind (``server_vad`` when it has none),
+    whose fields are then the ones allowed (its settings are merged into the current ones)."""
     if value is None:
         return
     config = _object(value, where)
     _names(config, TURN_DETECTION, where + ".")
-    kind = config.get("type", "server_vad")
+    if not beta and "type" not in config:
+        raise missing(f"{where}.type")
+    kind = config.get("type", current or "server_vad")
     _choice(kind, VAD_TYPES, f"{where}.type")
     for key in config:
         if key not in VAD_FIELDS[kind]:
@@ -223,10 +227,16 @@ def check_noise_reduction(value: Any, where: str) -> None:
 
 
 def check_input(
-    params: dict[str, Any], where: str, beta: bool, models: Container[str], languages: Container[str]
+    params: dict[str, Any],
+    where: str,
+    beta: bool,
+    models: Container[str],
+    languages: Container[str],
+    current_vad: str | None = None,
 ) -> None:
     """The input-audio settings among a session's ``params``, in either protocol's names (GA:
-    ``params`` is ``audio.input``; beta: the session's top level)."""
+    ``params`` is ``audio.input``; beta: the session's top level). ``current_vad``: the kind of turn
+    detection the session has (what a beta update without ``type`` changes)."""
     if beta:
         names = {
             "input_audio_format": "format",
@@ -245,7 +255,7 @@ def check_input(
         elif kind == "transcription":
             check_transcription(value, param, beta, models, languages)
         elif kind == "turn_detection":
-            check_turn_detection(value, param)
+            check_turn_detection(value, param, beta, current_vad)
         else:
             check_noise_reduction(value, param)
 
@@ -261,7 +271,12 @@ def ga_input(changes: dict[str, Any], where: str) -> dict[str, Any] | None:
 
 
 def check_session(
-    changes: dict[str, Any], beta: bool, where: str, models: Container[str], languages: Container[str]
+    changes: dict[str, Any],
+    beta: bool,
+    where: str,
+    models: Container[str],
+    languages: Container[str],
+    current_vad: str | None = None,
 ) -> None:
     """A transcription session's parameters (``where``: how the request names them, e.g.
     ``session.``)."""
@@ -283,7 +298,7 @@ def check_session(
                 param=f"{where}modalities",
                 code="invalid_value",
             )
-        check_input(changes, where, beta, models, languages)
+        check_input(changes, where, beta, models, languages, current_vad)
         if changes.get("input_audio_transcription", 0) is None:
             raise _off(where + "input_audio_transcription")
         return

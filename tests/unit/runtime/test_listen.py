@@ -32,8 +32,8 @@ def test_port_0_is_checked_on_its_host_and_gives_the_port_to_serve():
     not_ours = "^cannot assign requested address 192.0.2.1 .*; pass --host$"
     with pytest.raises(listen.BindError, match=not_ours):
         listen.check_free("192.0.2.1", 0)  # TEST-NET-1
-    port = listen.check_free("127.0.0.1", 0)
-    assert 0 < port < 65536
+    host, port = listen.check_free("127.0.0.1", 0)
+    assert host == "127.0.0.1" and 0 < port < 65536
     with socket.socket() as s:
         s.bind(("127.0.0.1", port))  # free: the check's socket is closed again
 
@@ -53,3 +53,9 @@ def test_idle_silent_connections_are_cut_then_oldest_over_the_limit():
     # connections that sent a request are never cut for the limit
     assert [c.fd for c in to_cut(100, silent, idle_ms=0, limit=1)] == [6, 8, 5, 7]
     assert to_cut(3, silent, idle_ms=0, limit=8) == []
+
+
+def test_a_host_name_is_served_at_its_address():
+    """granian binds IP addresses only: ``--host localhost`` was a traceback from granian."""
+    host, _ = listen.check_free("localhost", 0)
+    assert host in ("127.0.0.1", "::1")
