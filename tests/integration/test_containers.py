@@ -357,3 +357,100 @@ def test_files_are_bounded_by_the_servers_file_limits(start_server) -> None:
         r = http.post(f"/v1/containers/{box}/files", files={"file": ("b.bin", b"x" * 600)})
         assert r.status_code == 400 and r.json()["error"]["code"] == "storage_quota_exceeded", r.text
         assert len(http.get(f"/v1/containers/{box}/files").json()["data"]) == 1
+
+
+def test_repeated_code_interpreter_calls_do_not_use_up_the_storage_quota(start_server) -> None:
+    """A linked copy of a stored file shares its bytes on disk: it costs nothing against
+    ``--max-storage-bytes`` while the file is stored, and its own size once the file is deleted."""
+    flags = ("--max-storage-bytes", "2000000", "--ttft", "0", "--itl", "0")
+    with start_server(*flags) as url, httpx.Client(base_url=url, timeout=10) as http:
+        big = http.post(
+            "/v1/files", data={"purpose": "user_data"}, files={"file": ("big.bin", b"x" * 500_000)}
+        )
+        file_id = big.json()["id"]
+        tool = {"type": "code_interpreter", "container": {"type": "auto", "file_ids": [file_id]}}
+        made = []
+        for _ in range(6):
+            r = http.post("/v1/responses", json={"model": "gpt-4o", "input": "Average", "tools": [tool]})
+            assert r.status_code == 200, r.text
+            made.append(r.json()["output"][0]["container_id"])
+        assert len(set(made)) == 6
+        small = http.post("/v1/files", data={"purpose": "user_data"}, files={"file": ("s.txt", b"y" * 1000)})
+        assert small.status_code == 200, small.text
+        # the file deleted, its copies hold its bytes on disk: they count now (and keep it from uploads)
+        assert http.delete(f"/v1/files/{file_id}").status_code == 200
+        r = http.post("/v1/files", data={"purpose": "user_data"}, files={"file": ("m.bin", b"z" * 600_000)})
+        assert r.status_code == 400 and r.json()["error"]["code"] == "storage_quota_exceeded", r.text
+        for cid in made:  # deleting the containers gives the bytes back
+            assert http.delete(f"/v1/containers/{cid}").status_code == 200
+        r = http.post("/v1/files", data={"purpose": "user_data"}, files={"file": ("m.bin", b"z" * 600_000)})
+        assert r.status_code == 200, r.text
+
+
+def test_a_container_in_use_outlives_stored_responses(start_server) -> None:
+    """The expiring budget drops the least recently used first: a container retrieved now and then
+    stays, with its file, while plain stored responses push older ones out."""
+    flags = ("--max-expiring-bytes", "300000", "--ttft", "0", "--itl", "0")
+    with start_server(*flags) as url, httpx.Client(base_url=url, timeout=10) as http:
+        box = http.post("/v1/containers", json={"name": "busy"}).json()["id"]
+        file = http.post(f"/v1/containers/{box}/files", files={"file": ("a.txt", b"kept")}).json()["id"]
+        idle = http.post("/v1/containers", json={"name": "idle"}).json()["id"]
+        first = None
+        for i in range(200):
+            r = http.post("/v1/responses", json={"model": "gpt-4o", "input": f"Say something {i}"})
+            assert r.status_code == 200, r.text
+            first = first or r.json()["id"]
+            if i % 20 == 19:
+                assert http.get(f"/v1/containers/{box}").status_code == 200, i
+        assert http.get(f"/v1/responses/{first}").status_code == 404  # the budget was passed
+        assert http.get(f"/v1/containers/{idle}").status_code == 404  # the unused one went
+        assert http.get(f"/v1/containers/{box}").json()["status"] == "running"
+        assert http.get(f"/v1/containers/{box}/files/{file}/content").content == b"kept"
+
+
+def test_the_sweep_deletes_the_files_of_a_container_the_budget_dropped(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path)
+    box = Containers(store, Settings(max_expiring_bytes=4000))
+    file_id = _stored_file(store, b"data")
+    made = box.create("soon dropped", minutes=60, file_ids=[file_id])
+    (copy,) = store.all(FILE_KIND, tag=made["id"])
+    assert box.sweep() == 0  # looked at: its container runs for an hour
+    for i in range(40):  # stored responses push the container out of the budget
+        store.insert_expiring([("response", {"id": f"resp_{i}", "text": "x" * 200})], 4000)
+    assert store.get(KIND, made["id"]) is None
+    assert box.sweep() == 1
+    assert store.all(FILE_KIND) == [] and not store.blob_path(copy["id"]).exists()
+    assert store.blob_path(file_id).exists()
+
+
+def test_auto_reusing_a_container_adds_the_new_calls_files(client: openai.OpenAI, http: httpx.Client) -> None:
+    one = client.files.create(file=("one.csv", b"1\n"), purpose="user_data")
+    two = client.files.create(file=("two.csv", b"2\n"), purpose="user_data")
+
+    def tool(*file_ids: str, memory: str = "4g") -> dict:
+        return {
+            "type": "code_interpreter",
+            "container": {"type": "auto", "memory_limit": memory, "file_ids": list(file_ids)},
+        }
+
+    first = client.responses.create(model="gpt-4o", input="x", tools=[tool(one.id)])
+    made = first.output[0].container_id
+    then = client.responses.create(
+        model="gpt-4o", input="y", previous_response_id=first.id, tools=[tool(one.id, two.id, memory="16g")]
+    )
+    assert then.output[0].container_id == made
+    names = sorted(PATH.fullmatch(f.path).group(1) for f in client.containers.files.list(made))
+    assert names == ["one.csv", "two.csv"]  # each file once: one.csv was there already
+    assert client.containers.retrieve(made).memory_limit == "4g"  # a live container keeps its memory
+    # an unknown file is a 404 naming it, and adds nothing
+    body = {
+        "model": "gpt-4o",
+        "input": "z",
+        "previous_response_id": then.id,
+        "tools": [tool(two.id, "file-nope")],
+    }
+    r = http.post("/v1/responses", json=body)
+    assert r.status_code == 404 and r.json()["error"]["param"] == "tools[0].container.file_ids", r.text
+    listed = http.get(f"/v1/containers/{made}/files").json()["data"]
+    assert len(listed) == 2 and all(set(f) == set(listed[0]) for f in listed)
+    assert set(listed[0]) == {"id", "object", "created_at", "bytes", "container_id", "path", "source"}

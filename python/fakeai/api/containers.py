@@ -29,7 +29,7 @@ from starlette.routing import Route
 from fakeai.api.files import quota_exceeded
 from fakeai.api.resources import json_body, json_response, page
 from fakeai.context import ServerContext
-from fakeai.engine.containers import DEFAULT_MINUTES, FILE_KIND, KIND, Containers, present
+from fakeai.engine.containers import DEFAULT_MINUTES, FILE_KIND, KIND, Containers, present, shown_file
 from fakeai.engine.response_tools import network_policy
 from fakeai.errors import bad_request, missing, not_found
 from fakeai.http.blob import OpenFileResponse, open_blob
@@ -123,7 +123,7 @@ def routes(ctx: ServerContext) -> list[Route]:
 
     async def list_files(request: Request) -> Response:
         _, container = await using(request)
-        return page(request, store, FILE_KIND, tag=container["id"])
+        return page(request, store, FILE_KIND, tag=container["id"], present=shown_file)
 
     async def the_file(request: Request) -> tuple[Containers, Obj]:
         box, container = await using(request)

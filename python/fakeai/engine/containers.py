@@ -4,8 +4,11 @@ tool (:mod:`fakeai.engine.hosted_tools`) both use.
 
 - A ``container`` (``cntr_`` + 48 hex digits, as OpenAI's) is an *expiring* store object, tagged with
   its name (what ``GET /v1/containers?name=`` filters on): it counts against ``--max-expiring-bytes``
-  beside stored responses and conversations, and past that budget the oldest go (then a 404 like an
-  unknown id), so automatic containers made by a load test's code interpreter calls stay bounded.
+  beside stored responses and conversations, and past that budget the least recently used go first
+  (then a 404 like an unknown id), so automatic containers made by a load test's code interpreter
+  calls stay bounded. Every use that refreshes ``last_active_at`` (below) also moves the container to
+  the back of the budget's queue (:meth:`~fakeai.store.base.Store.touch`, every time, not once a
+  second), so a container in use outlives the stored responses made since; listing does not.
 - Expiry follows OpenAI's guide: a container is ``running`` until ``expires_after.minutes`` (default
   20) pass without activity, then ``expired`` for good. Every operation on it or its files (retrieve,
   adding, listing, reading or deleting files, a Responses call running code in it) refreshes
@@ -18,13 +21,25 @@ tool (:mod:`fakeai.engine.hosted_tools`) both use.
   by its bytes against ``--max-storage-bytes`` as uploaded files are, with a blob named by its id. Its
   ``path`` is ``/mnt/data/<32 hex digits>-<file name>``, the shape OpenAI gives, so two files of one name
   do not collide. A file copied from ``file_id`` is a copy: the stored blob is hard-linked (blobs never
-  change, so this is a copy that costs nothing; copied byte by byte where linking fails), and deleting
-  either one leaves the other whole.
-- Files of containers that expired (or were dropped or deleted) while nobody looked are deleted by a
-  sweep that any container request or code interpreter call starts, at most every
-  :data:`SWEEP_EVERY_S` per worker, in a thread of its own: it leases each container file until its
-  container's expiry (the store's leases, never released, so a file is looked at again only then)
-  and deletes those whose container is gone or expired.
+  change), so deleting either one leaves the other whole.
+- Accounting of copies: a hard-linked copy *shares* the stored file's blob (``shares`` of
+  :meth:`~fakeai.store.base.Store.insert`): while the stored file exists, the bytes on disk are its
+  and counted once, by it, so the copy costs nothing against ``--max-storage-bytes``; once the file is
+  deleted the copy counts its own size (the inode lives on in it). A copy made byte by byte (a file
+  system without links) counts its size at once. So repeating a code interpreter call with
+  ``file_ids`` makes containers bounded by the expiring budget, each holding free links, and never
+  uses up the storage other clients upload to.
+- The disk stays bounded: ``--max-storage-bytes`` counts every blob's bytes at least once for as long
+  as its row exists (a stored file's, an uploaded container file's, a linked copy's once its source
+  went; a container file's row and blob are deleted together), and container records count against
+  ``--max-expiring-bytes``.
+- Files of containers that expired, were deleted or dropped by the budget while nobody looked are
+  deleted by a sweep that any container request or code interpreter call starts, at most every
+  :data:`SWEEP_EVERY_S` per worker, in a thread of its own. It first deletes the files whose container
+  is gone (:meth:`~fakeai.store.base.Store.orphans`: a container the budget dropped takes its files
+  with it at the next sweep; they count against the storage quota until then), then leases each
+  container file until its container's expiry (the store's leases, never released, so a file is
+  looked at again only then) and deletes those whose container has expired.
 """
 
 from __future__ import annotations
@@ -60,10 +75,17 @@ SWEEP_EVERY_S = 10.0
 SWEEP_BATCH = 500
 #: A sweep's first lease on a file (renewed to its container's expiry once read).
 CHECK_S = 60.0
+#: The key of a container file's record naming the stored file it was copied from (never shown).
+COPY_OF = "_copy_of"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 _sweeping = threading.Lock()
 _sweep_due = 0.0
+
+
+def shown_file(file: Obj) -> Obj:
+    """A container file as the API shows it (without the stored file it was copied from)."""
+    return {key: value for key, value in file.items() if key != COPY_OF}
 
 
 def container_id() -> str:
@@ -130,10 +152,7 @@ class Containers:
     ) -> Obj:
         """A new running container holding a copy of each of ``file_ids`` (each must be a stored file:
         else a 404 naming ``param``, and nothing is created). Many store writes: call it off the loop."""
-        file_ids = list(dict.fromkeys(file_ids))
-        for file_id in file_ids:
-            if live_file(self.store, file_id) is None:
-                raise not_found("file", file_id, param=param)
+        file_ids = self._stored(file_ids, param)
         now = int(time.time())
         container: Obj = {
             "id": container_id(),
@@ -155,6 +174,28 @@ class Containers:
             self.delete(container["id"])
             raise
         return container
+
+    def add_files(self, container: Obj, file_ids: Sequence[str], param: str) -> None:
+        """Copy into ``container`` each of ``file_ids`` it holds no copy of (what an ``auto`` code
+        interpreter reusing it asks for); a 404 naming ``param`` for one that is not a stored file,
+        and nothing is added."""
+        held = {file.get(COPY_OF) for file in self.store.all(FILE_KIND, tag=container["id"])}
+        made = []
+        try:
+            for file_id in self._stored([f for f in file_ids if f not in held], param):
+                made.append(self.copy(container, file_id, param))
+        except BaseException:
+            for file in made:
+                self.drop_file(file)
+            raise
+
+    def _stored(self, file_ids: Sequence[str], param: str) -> list[str]:
+        """``file_ids`` without repeats, each checked to be a stored file (else a 404 naming ``param``)."""
+        file_ids = list(dict.fromkeys(file_ids))
+        for file_id in file_ids:
+            if live_file(self.store, file_id) is None:
+                raise not_found("file", file_id, param=param)
+        return file_ids
 
     def get(self, id: str, param: str | None = None) -> Obj:
         """The stored container (running or expired), else a 404."""
@@ -184,13 +225,17 @@ class Containers:
         return present(container)
 
     def _touch(self, container: Obj, param: str | None = None) -> Obj:
+        """Refresh ``last_active_at`` (once a second) and move the container to the back of the
+        expiring budget's queue (every time: the budget drops the least recently used first)."""
         now = int(time.time())
-        if container["last_active_at"] == now:
-            return container
-        touched = {**container, "last_active_at": now}
-        if not self.store.update(KIND, touched, expect=("running",)):  # expired or deleted meanwhile
-            self.get(container["id"], param)
-            raise expired_error(param)
+        touched = container
+        if container["last_active_at"] != now:
+            touched = {**container, "last_active_at": now}
+            if not self.store.update(KIND, touched, expect=("running",)):  # expired or deleted meanwhile
+                self.get(container["id"], param)
+                raise expired_error(param)
+        if not self.store.touch(KIND, container["id"]):  # deleted or dropped meanwhile
+            raise not_found("container", container["id"], param=param)
         return touched
 
     def expire(self, container: Obj) -> None:
@@ -229,12 +274,15 @@ class Containers:
             raise not_found("file", file_id, param=param)
         name = file_name(file["filename"], param)
         copy_id = "cfile_" + secrets.token_hex(16)
-        size = self._copy_blob(file_id, copy_id)
-        if size is None:  # deleted meanwhile
+        copied = self._copy_blob(file_id, copy_id)
+        if copied is None:  # deleted meanwhile
             raise not_found("file", file_id, param=param)
-        return self._record(container, copy_id, name, size, "user")
+        size, linked = copied
+        shares = ("file", file_id) if linked else None
+        return self._record(container, copy_id, name, size, "user", shares=shares, copy_of=file_id)
 
-    def _copy_blob(self, key: str, to: str) -> int | None:
+    def _copy_blob(self, key: str, to: str) -> tuple[int, bool] | None:
+        """Copy the blob ``key`` to ``to``: its size, and whether the copy is a hard link of it."""
         source = self.store.open_blob(key)
         if source is None:
             return None
@@ -242,6 +290,7 @@ class Containers:
             size = os.fstat(source.fileno()).st_size
             try:  # blobs never change: a hard link is a copy
                 os.link(self.store.blob_path(key), self.store.blob_path(to))
+                return size, True
             except OSError:  # gone since it was opened, or a file system without links: copy the bytes
                 writer = self.store.blob_writer()
                 try:
@@ -250,10 +299,20 @@ class Containers:
                 except BaseException:
                     self.store.discard_blob(writer)
                     raise
-        return size
+        return size, False
 
-    def _record(self, container: Obj, file_id: str, name: str, size: int, source: str) -> Obj:
-        file = {
+    def _record(
+        self,
+        container: Obj,
+        file_id: str,
+        name: str,
+        size: int,
+        source: str,
+        *,
+        shares: tuple[str, str] | None = None,
+        copy_of: str | None = None,
+    ) -> Obj:
+        file: Obj = {
             "id": file_id,
             "object": "container.file",
             "created_at": int(time.time()),
@@ -262,18 +321,22 @@ class Containers:
             "path": f"{MOUNT}{secrets.token_hex(16)}-{name}",
             "source": source,
         }
+        if copy_of is not None:
+            file[COPY_OF] = copy_of
         try:
-            self.store.insert(FILE_KIND, file, tag=container["id"], size=size, quota=self.quota)
+            self.store.insert(
+                FILE_KIND, file, tag=container["id"], size=size, quota=self.quota, shares=shares
+            )
         except BaseException:  # over --max-storage-bytes (StorageFull), or anything else
             self.store.delete_blob(file_id)
             raise
-        return file
+        return shown_file(file)
 
     def file(self, container: Obj, file_id: str) -> Obj:
         file = self.store.get(FILE_KIND, file_id)
         if file is None or file["container_id"] != container["id"]:
             raise not_found("container file", file_id)
-        return file
+        return shown_file(file)
 
     def drop_file(self, file: Obj) -> bool:
         """Delete a container file and its blob; False when it was already gone."""
@@ -301,11 +364,13 @@ class Containers:
             _sweeping.release()
 
     def sweep(self, most: int = SWEEP_BATCH) -> int:
-        """Delete the files of containers that are gone or expired, looking at each file at most once
-        per expiry period (see the module docs); returns how many were deleted."""
+        """Delete the files of containers that are gone (at once) or expired (looking at each file
+        at most once per expiry period; see the module docs); returns how many were deleted."""
         owner = f"container-sweep-{os.getpid()}"
         dropped = 0
-        for _ in range(most):
+        for orphan in self.store.orphans(FILE_KIND, KIND, limit=most):  # container deleted or dropped
+            dropped += self.drop_file(orphan)
+        for _ in range(most - dropped):
             file = self.store.claim(FILE_KIND, ("",), owner, CHECK_S)
             if file is None:
                 break

@@ -23,9 +23,13 @@ tool's options.
   container of the conversation's last ``code_interpreter_call`` when it is still stored (400 when it
   has expired, as OpenAI answers), else makes a new one named ``auto`` with the tool's
   ``memory_limit``, ``network_policy`` and a copy of each of its ``file_ids`` (404 naming
-  ``tools[i].container.file_ids`` for a file that is not stored). Nothing is checked or made when
-  the model does not call the tool. ``include: ["code_interpreter_call.outputs"]`` adds its ``logs``
-  output, the line the program prints.
+  ``tools[i].container.file_ids`` for a file that is not stored). OpenAI's guide says only that
+  ``auto`` reuses an active container of the model's context, not what becomes of the new call's
+  options; fakeai copies into the reused container each of the call's ``file_ids`` it holds no copy
+  of yet (so a client repeating its tools every turn adds nothing; a 404 as above adds nothing
+  either), and keeps its ``memory_limit`` and ``network_policy``: a live container's cannot change.
+  Nothing is checked or made when the model does not call the tool.
+  ``include: ["code_interpreter_call.outputs"]`` adds its ``logs`` output, the line the program prints.
 
 The text the model writes for a tool (the query, the revised prompt, the code) counts as output
 tokens (:func:`written_tokens`). Each call takes simulated time before the message starts
@@ -197,7 +201,9 @@ def _container(tool: Obj, ctx: ServerContext, history: Sequence[Obj], at: str) -
         return str(box.use(spec, where)["id"])
     previous = last_container(history)
     if previous is not None and ctx.store.get(KIND, previous) is not None:
-        return str(box.use(previous, where)["id"])
+        container = box.use(previous, where)
+        box.add_files(container, spec.get("file_ids") or (), f"{where}.file_ids")
+        return str(container["id"])
     created = box.create(
         AUTO_NAME,
         memory_limit=spec.get("memory_limit"),

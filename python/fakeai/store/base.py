@@ -7,8 +7,14 @@ upload id), ``status`` (copied from the body, so transitions can be compare-and-
 named by a key; it becomes visible whole (written elsewhere, then committed) or not at all. A *lease*
 lets one worker process of one server own a piece of background work for a while; whoever holds an
 unexpired lease may renew it, anyone may claim an expired one. An *expiring* object (a stored response,
-a video job, a conversation and its items) counts against a byte budget of its own instead of the
-files' quota; past it the oldest go.
+a video job, a conversation and its items, a code interpreter container) counts against a byte budget
+of its own instead of the files' quota; past it the least recently added or touched
+(:meth:`Store.touch`) go first.
+
+An object whose blob is a hard link of another object's blob (a copy that costs no disk) *shares* that
+object's blob: its ``size`` counts against the quota only once that object is gone, the bytes on disk
+being counted by it until then. So the quota counts every byte on disk at least once: a blob linked by
+several sharers whose owner went counts once per sharer, never too few.
 """
 
 from __future__ import annotations
@@ -46,19 +52,36 @@ class Conflict(Exception):
 
 
 class Store(Protocol):
-    def insert(self, kind: str, obj: Obj, *, tag: str = "", size: int = 0, quota: int | None = None) -> None:
+    def insert(
+        self,
+        kind: str,
+        obj: Obj,
+        *,
+        tag: str = "",
+        size: int = 0,
+        quota: int | None = None,
+        shares: tuple[str, str] | None = None,
+    ) -> None:
         """Add a new object (``obj["id"]`` unique per kind, else :class:`Conflict`); ``quota`` caps the
-        total ``size`` stored (else :class:`StorageFull`)."""
+        total ``size`` stored (else :class:`StorageFull`). ``shares``: the ``(kind, id)`` of the object
+        whose blob this one's blob is a hard link of (see the module docs): while it exists, this
+        object's ``size`` costs nothing against ``quota`` or :meth:`used_bytes`."""
 
     def insert_expiring(
         self, objects: list[tuple[str, Obj]], budget: int, *, tag: str = "", cap: Cap | None = None
     ) -> int:
         """Add ``(kind, obj)`` objects (each with ``tag``) as one group that may expire: while the bodies
-        of every such object would pass ``budget`` bytes, the oldest groups are deleted first (the count
-        is returned). Stored responses and chat completions, conversations and video jobs are kept so, as
-        OpenAI expires them too. An :meth:`update` of an expiring object counts its new size. With
-        ``cap``, objects that would pass its count are :class:`StorageFull` (nothing is added); so is a
-        group larger than the whole budget (nothing is dropped for it)."""
+        of every such object would pass ``budget`` bytes, the groups least recently added or touched
+        (:meth:`touch`) are deleted first (the count is returned). Stored responses and chat
+        completions, conversations, video jobs and containers are kept so, as OpenAI expires them too.
+        An :meth:`update` of an expiring object counts its new size. With ``cap``, objects that would
+        pass its count are :class:`StorageFull` (nothing is added); so is a group larger than the whole
+        budget (nothing is dropped for it)."""
+
+    def touch(self, kind: str, id: str) -> bool:
+        """Move the expiring group holding the object to the back of the queue :meth:`insert_expiring`
+        drops from, as if it had just been added (one transaction; pages keep their creation order);
+        ``False`` when there is no such object or it does not expire."""
 
     def expiring_bytes(self) -> int:
         """The bytes of the expiring objects' bodies."""
@@ -92,7 +115,11 @@ class Store(Protocol):
         """Remove every object of a kind and tag (a conversation's items); returns how many."""
 
     def used_bytes(self) -> int:
-        """The total ``size`` of every stored object."""
+        """The total ``size`` of every stored object (a sharing one's only once its owner is gone)."""
+
+    def orphans(self, kind: str, owner_kind: str, *, limit: int = 100) -> list[Obj]:
+        """At most ``limit`` objects of ``kind``, oldest first, whose ``tag`` names no object of
+        ``owner_kind``: what an owner deleted, or dropped by the expiring budget, left behind."""
 
     def claim(self, kind: str, statuses: tuple[str, ...], owner: str, seconds: float) -> Obj | None:
         """Lease the oldest object of ``kind`` in one of ``statuses`` nobody holds an unexpired lease on."""

@@ -4,6 +4,11 @@ Every worker process of one server opens the same directory. SQLite serialises w
 processes (``BEGIN IMMEDIATE`` with a busy timeout) and WAL lets readers run beside a writer; each
 thread gets its own connection, as :mod:`sqlite3` requires. Blobs are written to ``tmp/`` and renamed
 into ``blobs/``, so a reader sees a whole blob or none, whatever the writers do concurrently.
+
+Expiring groups are dropped in the order of their ``turn`` (the last one given out plus one, when the
+group is added or :meth:`~SQLiteStore.touch` moves it), not of their objects' ``seq``: moving a group to
+the back of the queue leaves the objects' creation order (what pages follow) alone. A data directory
+of an earlier version gains the ``shares_*`` and ``turn`` columns when it is opened (:func:`_migrate`).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ CREATE TABLE IF NOT EXISTS objects (
     lease_owner TEXT,
     lease_until REAL NOT NULL DEFAULT 0,
     body BLOB NOT NULL,
+    shares_kind TEXT,
+    shares_id TEXT,
     UNIQUE (kind, id)
 );
 CREATE INDEX IF NOT EXISTS objects_tag ON objects (kind, tag, seq);
@@ -40,7 +47,8 @@ CREATE INDEX IF NOT EXISTS objects_status ON objects (kind, status, seq);
 CREATE TABLE IF NOT EXISTS expiring (
     first INTEGER PRIMARY KEY,
     last INTEGER NOT NULL,
-    bytes INTEGER NOT NULL
+    bytes INTEGER NOT NULL,
+    turn INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS expiring_total (
     one INTEGER PRIMARY KEY CHECK (one = 1),
@@ -48,6 +56,48 @@ CREATE TABLE IF NOT EXISTS expiring_total (
 );
 INSERT OR IGNORE INTO expiring_total VALUES (1, 0);
 """
+#: Columns added since the first schema: ``(table, column, declaration, how old rows are filled)``.
+ADDED = [
+    ("objects", "shares_kind", "TEXT", None),
+    ("objects", "shares_id", "TEXT", None),
+    ("expiring", "turn", "INTEGER NOT NULL DEFAULT 0", "UPDATE expiring SET turn = first"),
+]
+INDEXES = "CREATE INDEX IF NOT EXISTS expiring_turn ON expiring (turn);"
+#: The bytes counted against the quota: every object's ``size``, but a blob linked from another
+#: object's only once that object is gone (until then its bytes on disk are that object's).
+USED = (
+    "SELECT COALESCE(SUM(size), 0) FROM objects o WHERE size > 0 AND (o.shares_id IS NULL OR NOT EXISTS "
+    "(SELECT 1 FROM objects s WHERE s.kind = o.shares_kind AND s.id = o.shares_id))"
+)
+#: The group holding the object at ``seq`` (given twice), if it is an expiring one.
+GROUP = "(SELECT first FROM expiring WHERE first <= ? ORDER BY first DESC LIMIT 1) AND last >= ?"
+NEXT_TURN = "COALESCE((SELECT MAX(turn) FROM expiring), 0) + 1"
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the :data:`ADDED` columns a data directory of an earlier version lacks (once, whichever
+    worker process gets there first), then the indexes on them."""
+
+    def missing() -> list[tuple[str, str, str, str | None]]:
+        have = {
+            (table, row[1])
+            for table in ("objects", "expiring")
+            for row in conn.execute(f"PRAGMA table_info({table})")
+        }
+        return [added for added in ADDED if added[:2] not in have]
+
+    if missing():
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table, column, declaration, fill in missing():
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+                if fill is not None:
+                    conn.execute(fill)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    conn.executescript(INDEXES)
 
 
 class SQLiteStore:
@@ -62,6 +112,7 @@ class SQLiteStore:
         self.db = root / "fakeai.db"
         self._local = threading.local()
         self._conn().executescript(SCHEMA)
+        _migrate(self._conn())
 
     @staticmethod
     def clean_stale(root: Path) -> int:
@@ -102,16 +153,40 @@ class SQLiteStore:
 
     # Objects
 
-    def insert(self, kind: str, obj: Obj, *, tag: str = "", size: int = 0, quota: int | None = None) -> None:
+    def insert(
+        self,
+        kind: str,
+        obj: Obj,
+        *,
+        tag: str = "",
+        size: int = 0,
+        quota: int | None = None,
+        shares: tuple[str, str] | None = None,
+    ) -> None:
+        row = (
+            kind,
+            obj["id"],
+            tag,
+            obj.get("status") or "",
+            size,
+            orjson.dumps(obj),
+            *(shares or (None, None)),
+        )
         with self._write() as conn:
-            if quota is not None and size:
-                (used,) = conn.execute("SELECT COALESCE(SUM(size), 0) FROM objects").fetchone()
-                if used + size > quota:
-                    raise StorageFull(f"{used} of {quota} bytes are in use; {size} more do not fit")
+            shared = (
+                shares is not None
+                and conn.execute("SELECT 1 FROM objects WHERE kind = ? AND id = ?", shares).fetchone()
+            )
+            cost = 0 if shared else size  # a sharer's bytes on disk are counted by its owner meanwhile
+            if quota is not None and cost:
+                (used,) = conn.execute(USED).fetchone()
+                if used + cost > quota:
+                    raise StorageFull(f"{used} of {quota} bytes are in use; {cost} more do not fit")
             try:
                 conn.execute(
-                    "INSERT INTO objects (kind, id, tag, status, size, body) VALUES (?, ?, ?, ?, ?, ?)",
-                    (kind, obj["id"], tag, obj.get("status") or "", size, orjson.dumps(obj)),
+                    "INSERT INTO objects (kind, id, tag, status, size, body, shares_kind, shares_id) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    row,
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(f"{kind} {obj['id']} already exists") from None
@@ -119,8 +194,8 @@ class SQLiteStore:
     def insert_expiring(
         self, objects: list[tuple[str, Obj]], budget: int, *, tag: str = "", cap: Cap | None = None
     ) -> int:
-        """Add objects that expire as one group, first dropping the oldest groups while the expiring
-        objects' bodies would pass ``budget`` bytes; returns how many groups were dropped.
+        """Add objects that expire as one group, first dropping the groups longest untouched while the
+        expiring objects' bodies would pass ``budget`` bytes; returns how many groups were dropped.
 
         A group's objects get consecutive ``seq`` numbers (one writer at a time), so ``expiring`` keeps
         one row per group, ``first`` to ``last`` seq with their bytes, and a running total: a write is
@@ -153,7 +228,7 @@ class SQLiteStore:
             ).fetchone()
             while total > budget:
                 oldest = conn.execute(
-                    "SELECT first, last, bytes FROM expiring ORDER BY first LIMIT 1"
+                    "SELECT first, last, bytes FROM expiring ORDER BY turn LIMIT 1"
                 ).fetchone()
                 if oldest is None:
                     break
@@ -174,8 +249,22 @@ class SQLiteStore:
                     )
             except sqlite3.IntegrityError:
                 raise Conflict(f"{bodies[0][0]} {bodies[0][1]} already exists") from None
-            conn.execute("INSERT INTO expiring VALUES (?, ?, ?)", (seqs[0], seqs[-1], size))
+            conn.execute(
+                f"INSERT INTO expiring (first, last, bytes, turn) VALUES (?, ?, ?, {NEXT_TURN})",
+                (seqs[0], seqs[-1], size),
+            )
         return dropped
+
+    def touch(self, kind: str, id: str) -> bool:
+        with self._write() as conn:
+            row = conn.execute("SELECT seq FROM objects WHERE kind = ? AND id = ?", (kind, id)).fetchone()
+            return (
+                row is not None
+                and conn.execute(
+                    f"UPDATE expiring SET turn = {NEXT_TURN} WHERE first = {GROUP}", (row[0], row[0])
+                ).rowcount
+                == 1
+            )
 
     def expiring_bytes(self) -> int:
         return self._conn().execute("SELECT bytes FROM expiring_total").fetchone()[0]
@@ -268,9 +357,7 @@ class SQLiteStore:
         """Add ``delta`` bytes to the expiring group holding the object at ``seq`` and to the total;
         ``(first, bytes)`` of that group, or None when the object is not an expiring one."""
         group = conn.execute(
-            "UPDATE expiring SET bytes = bytes + ? WHERE first = "
-            "(SELECT first FROM expiring WHERE first <= ? ORDER BY first DESC LIMIT 1) AND last >= ? "
-            "RETURNING first, bytes",
+            f"UPDATE expiring SET bytes = bytes + ? WHERE first = {GROUP} RETURNING first, bytes",
             (delta, seq, seq),
         ).fetchone()
         if group is not None:
@@ -278,7 +365,15 @@ class SQLiteStore:
         return group
 
     def used_bytes(self) -> int:
-        return self._conn().execute("SELECT COALESCE(SUM(size), 0) FROM objects").fetchone()[0]
+        return self._conn().execute(USED).fetchone()[0]
+
+    def orphans(self, kind: str, owner_kind: str, *, limit: int = 100) -> list[Obj]:
+        rows = self._conn().execute(
+            "SELECT body FROM objects o WHERE kind = ? AND NOT EXISTS "
+            "(SELECT 1 FROM objects p WHERE p.kind = ? AND p.id = o.tag) ORDER BY seq LIMIT ?",
+            (kind, owner_kind, limit),
+        )
+        return [orjson.loads(r[0]) for r in rows.fetchall()]
 
     # Leases
 

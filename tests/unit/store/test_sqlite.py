@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from pathlib import Path
 
 import orjson
@@ -194,3 +195,88 @@ def test_updating_an_expiring_object_counts_its_new_size(store: SQLiteStore) -> 
     assert store.expiring_bytes() == 0
     store.insert("batch", {"id": "b", "status": "a"})  # not expiring: the total does not move
     assert store.update("batch", {"id": "b", "status": "b", "pad": "x" * 100}) and store.expiring_bytes() == 0
+
+
+def _group(i: int) -> list[tuple[str, dict]]:
+    return [("response", {"id": f"r{i}", "pad": "x" * 100}), ("response.input", {"id": f"r{i}"})]
+
+
+GROUP_BYTES = sum(len(orjson.dumps(obj)) for _, obj in _group(0))
+
+
+def test_touch_moves_an_expiring_group_to_the_back_of_the_queue(store: SQLiteStore) -> None:
+    budget = 3 * GROUP_BYTES
+    for i in range(3):
+        store.insert_expiring(_group(i), budget)
+    assert store.touch("response.input", "r0")  # any object of the group moves all of it
+    assert store.insert_expiring(_group(3), budget) == 1
+    assert store.get("response", "r1") is None and store.get("response", "r0") is not None
+    assert store.get("response.input", "r0") is not None
+    assert store.insert_expiring(_group(4), budget) == 1 and store.get("response", "r2") is None
+    assert store.touch("response", "r0") and store.insert_expiring(_group(5), budget) == 1
+    assert [o["id"] for o in store.all("response")] == ["r0", "r4", "r5"]  # creation order kept
+    assert [o["id"] for o in store.page("response", order="asc")[0]] == ["r0", "r4", "r5"]
+    assert not store.touch("response", "r1")  # gone
+    store.insert("file", {"id": "f"})
+    assert not store.touch("file", "f")  # not expiring
+    assert store.expiring_bytes() == 3 * GROUP_BYTES
+
+
+def test_an_object_sharing_a_blob_counts_only_once_its_owner_is_gone(store: SQLiteStore) -> None:
+    store.insert("file", {"id": "f"}, size=60, quota=100)
+    for i in range(3):  # links of f's blob: the bytes on disk are f's
+        store.insert("copy", {"id": f"c{i}"}, size=60, quota=100, shares=("file", "f"))
+    assert store.used_bytes() == 60
+    with pytest.raises(StorageFull):
+        store.insert("file", {"id": "g"}, size=50, quota=100)
+    store.delete("file", "f")  # its inode lives on in the copies: each counts now
+    assert store.used_bytes() == 180
+    with pytest.raises(StorageFull):
+        store.insert("copy", {"id": "late"}, size=1, quota=180, shares=("file", "f"))
+    store.delete("copy", "c0")
+    store.delete("copy", "c1")
+    assert store.used_bytes() == 60
+    store.insert("file", {"id": "g"}, size=40, quota=100)
+
+
+def test_orphans_are_the_objects_whose_owner_is_gone(store: SQLiteStore) -> None:
+    for i in range(3):
+        store.insert_expiring([("box", {"id": f"b{i}", "pad": "x" * 100})], 10**6)
+        store.insert("box.file", {"id": f"f{i}"}, tag=f"b{i}")
+    assert store.orphans("box.file", "box") == []
+    store.delete("box", "b1")
+    budget = store.expiring_bytes()
+    store.insert_expiring([("response", {"id": "r", "pad": "x" * 100})], budget)  # drops b0
+    assert store.get("box", "b0") is None and store.get("box", "b2") is not None
+    assert [o["id"] for o in store.orphans("box.file", "box")] == ["f0", "f1"]
+    assert [o["id"] for o in store.orphans("box.file", "box", limit=1)] == ["f0"]
+
+
+def test_a_data_directory_of_an_earlier_version_gains_the_new_columns(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "fakeai.db")
+    old.execute("PRAGMA journal_mode=WAL")  # as every version made it
+    old.executescript(
+        """
+        CREATE TABLE objects (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, id TEXT NOT NULL,
+            tag TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL DEFAULT 0,
+            lease_owner TEXT, lease_until REAL NOT NULL DEFAULT 0, body BLOB NOT NULL, UNIQUE (kind, id));
+        CREATE TABLE expiring (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, bytes INTEGER NOT NULL);
+        CREATE TABLE expiring_total (one INTEGER PRIMARY KEY CHECK (one = 1), bytes INTEGER NOT NULL);
+        INSERT INTO expiring_total VALUES (1, 0);
+        """
+    )
+    old.close()
+    with multiprocessing.get_context("spawn").Pool(2) as pool:  # two workers opening it at once
+        pool.map(_open, [tmp_path, tmp_path])
+    store = SQLiteStore(tmp_path)
+    budget = 3 * GROUP_BYTES
+    for i in range(3):
+        store.insert_expiring(_group(i), budget)
+    store.insert("file", {"id": "f"}, size=10, quota=10)
+    store.insert("copy", {"id": "c"}, size=10, quota=10, shares=("file", "f"))
+    assert store.touch("response", "r0") and store.insert_expiring(_group(3), budget) == 1
+    assert store.get("response", "r1") is None and store.get("response", "r0") is not None
+
+
+def _open(root: Path) -> None:
+    SQLiteStore(root)
