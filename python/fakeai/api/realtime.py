@@ -62,6 +62,30 @@ MAX_BUFFER_BYTES = 15 * 1024 * 1024
 #: connection with 1009. granian drops frames over 16 MiB itself (the client sees 1006).
 MAX_EVENT_BYTES = 15 * 1024 * 1024
 CLOSE_TOO_BIG = 1009
+
+
+async def receive_event(ws: WebSocket) -> tuple[bytes, Any] | str | None:
+    """The next client event of a JSON-event WebSocket (the Realtime API's, the Responses API's):
+    ``(its bytes, its JSON)``; the error message of one that is not JSON or nests too deep (the
+    socket stays open); None when the client left, or sent more than :data:`MAX_EVENT_BYTES` (the
+    socket is closed with :data:`CLOSE_TOO_BIG`)."""
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        return None
+    raw = message.get("text") or message.get("bytes") or b""
+    if len(raw) > MAX_EVENT_BYTES:
+        await ws.close(CLOSE_TOO_BIG, f"client event larger than {MAX_EVENT_BYTES} bytes")
+        return None
+    data = raw.encode() if isinstance(raw, str) else raw
+    try:
+        check_json_depth(data)
+        return data, orjson.loads(data)
+    except ApiError:
+        return f"The client event is nested more than {MAX_JSON_DEPTH} levels deep."
+    except orjson.JSONDecodeError:
+        return "The client event is not valid JSON."
+
+
 SILENCE = base64.b64encode(bytes(AUDIO_BYTES_PER_TOKEN)).decode()
 _PIECE = re.compile(r"\s*\S+\s*")
 
@@ -533,24 +557,13 @@ def routes(ctx: ServerContext) -> list[WebSocketRoute]:
         try:
             await session.send(session.created_event, session=session.session)
             while True:
-                message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
+                got = await receive_event(ws)
+                if got is None:
                     break
-                raw = message.get("text") or message.get("bytes") or b""
-                if len(raw) > MAX_EVENT_BYTES:
-                    await ws.close(CLOSE_TOO_BIG, f"client event larger than {MAX_EVENT_BYTES} bytes")
-                    break
-                try:
-                    check_json_depth(raw.encode() if isinstance(raw, str) else raw)
-                    event = orjson.loads(raw)
-                except ApiError:
-                    deep = f"The client event is nested more than {MAX_JSON_DEPTH} levels deep."
-                    await session.error(deep, code="invalid_json")
+                if isinstance(got, str):
+                    await session.error(got, code="invalid_json")
                     continue
-                except orjson.JSONDecodeError:
-                    await session.error("The client event is not valid JSON.", code="invalid_json")
-                    continue
-                await session.handle(event)
+                await session.handle(got[1])
         except WebSocketDisconnect:
             pass
         finally:

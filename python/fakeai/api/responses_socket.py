@@ -57,7 +57,7 @@ import orjson
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from fakeai.api.realtime import CLOSE_TOO_BIG, MAX_EVENT_BYTES
+from fakeai.api.realtime import receive_event
 from fakeai.api.responses import events, keep, produce, records
 from fakeai.api.responses_steering import DELTA, Steer, Steering, cut
 from fakeai.context import ServerContext
@@ -67,7 +67,6 @@ from fakeai.gateway import websocket as ws_gateway
 from fakeai.gateway.limits import DEFAULT_BUDGET
 from fakeai.gateway.overrides import Overrides
 from fakeai.http.asgi import Endpoint, Receive, Scope, Send
-from fakeai.schemas.common import MAX_JSON_DEPTH, check_json_depth
 from fakeai.schemas.responses import ResponseRequest
 from fakeai.store import Obj
 
@@ -154,25 +153,13 @@ class Connection:
         try:
             while True:
                 await self.room.wait()
-                message = await ws.receive()
-                if message["type"] == "websocket.disconnect":
+                got = await receive_event(ws)
+                if got is None:
                     break
-                raw = message.get("text") or message.get("bytes") or b""
-                if len(raw) > MAX_EVENT_BYTES:
-                    await ws.close(CLOSE_TOO_BIG, f"client event larger than {MAX_EVENT_BYTES} bytes")
-                    break
-                data = raw.encode() if isinstance(raw, str) else raw
-                try:
-                    check_json_depth(data)
-                    event = orjson.loads(data)
-                except ApiError:
-                    deep = f"The client event is nested more than {MAX_JSON_DEPTH} levels deep."
-                    await self.error(bad_request(deep, code="invalid_json"))
+                if isinstance(got, str):
+                    await self.error(bad_request(got, code="invalid_json"))
                     continue
-                except orjson.JSONDecodeError:
-                    await self.error(bad_request("The client event is not valid JSON.", code="invalid_json"))
-                    continue
-                await self.handle(data, event)
+                await self.handle(*got)
         except WebSocketDisconnect:
             pass
         finally:
