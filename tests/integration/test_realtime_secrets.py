@@ -73,9 +73,15 @@ def test_sdk_connects_with_the_secret_as_its_key(guarded: str) -> None:
         created = conn.recv()
         assert created.type == "session.created"
         assert created.session.model == "gpt-4o-realtime-preview" and created.session.instructions == "Hi."
-    # The secret is a Realtime key only: the HTTP API still wants a real one.
+    # The secret is a Realtime key only: the HTTP API still wants a real one, and so does the
+    # Responses API's WebSocket
     with pytest.raises(openai.AuthenticationError):
         browser.models.list()
+    url = guarded.replace("http://", "ws://") + "/v1/responses"
+    with pytest.raises(InvalidStatus) as refused:
+        with connect(url, additional_headers={"Authorization": f"Bearer {minted.value}"}):
+            pass
+    assert refused.value.response.status_code == 401
 
 
 def test_beta_sessions_give_a_client_secret(guarded: str) -> None:

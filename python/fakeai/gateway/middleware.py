@@ -72,6 +72,8 @@ INFERENCE_PATHS = (
 )
 #: Scope key holding the request's id (the client's or the generated one), as bytes.
 REQUEST_ID_KEY = "fakeai.request_id"
+#: The WebSocket path a Realtime client secret opens in place of an API key.
+REALTIME_PATH = "/v1/realtime"
 #: The minting key's label of a live Realtime client secret (None: no such secret).
 SecretLabel = Callable[[str], str | None]
 #: The routes that take a file in a multipart form: their forms may be as large as a file of
@@ -312,7 +314,8 @@ class Gateway:
         label = None
         if self.state.keys and not scope["path"].startswith(self.open_paths):
             label = self.state.keys.check(presented) if presented else None
-            if label is None and presented and self.secret_label is not None:
+            realtime = scope["path"] == REALTIME_PATH  # a client secret opens the Realtime API only
+            if label is None and presented and realtime and self.secret_label is not None:
                 minted_by = self.secret_label(presented)  # a Realtime client secret in place of a key
                 label = None if minted_by is None else minted_by or "anonymous"
             if label is None:
