@@ -347,3 +347,28 @@ def test_responses_count_their_inference_under_their_model(start_server):
         assert one["prompt_tokens"] >= 2 * usage["input_tokens"] > 0, one
         families = scrape(base)
         assert value(families, "vllm:generation_tokens", model_name=model) == one["completion_tokens"]
+
+
+def test_responses_over_the_websocket_are_counted_and_leave(start_server):
+    """A ``response.create`` on the Responses API's WebSocket counts as one request of its model, and
+    leaves the running gauge when it ends (every one used to stay running for good)."""
+    import openai
+
+    from tests.integration.test_responses_socket import until_end
+
+    with start_server("--ttft", "0", "--itl", "0") as base:
+        model = "gpt-4.1-nano"
+        sdk = openai.OpenAI(base_url=base + "/v1", api_key="k", max_retries=0)
+        with sdk.responses.connect() as conn:
+            for _ in range(3):
+                conn.response.create(model=model, input="count me", max_output_tokens=16)
+                assert until_end(conn)[-1].type in ("response.completed", "response.incomplete")
+            conn.response.create(model=model, input="count me", max_output_tokens=10_000_000)
+            assert until_end(conn)[-1].type == "error"
+        settle(base, "fakeai_model_errors", 1, model=model)
+        one = httpx.get(f"{base}/metrics/by-model/{model}").json()
+        assert (one["requests"], one["errors"]) == (4, 1), one
+        families = scrape(base)
+        assert value(families, "vllm:num_requests_running", model_name=model) == 0
+        assert value(families, "vllm:request_success", model_name=model) == 3
+        assert httpx.get(base + "/metrics").json()["requests"]["in_flight"] <= 1  # the scrape itself

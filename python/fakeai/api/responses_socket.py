@@ -67,6 +67,7 @@ from fakeai.gateway import websocket as ws_gateway
 from fakeai.gateway.limits import DEFAULT_BUDGET
 from fakeai.gateway.overrides import Overrides
 from fakeai.http.asgi import Endpoint, Receive, Scope, Send
+from fakeai.observability.middleware import error_kind
 from fakeai.schemas.responses import ResponseRequest
 from fakeai.store import Obj
 
@@ -128,6 +129,20 @@ def _warmup(done: Obj) -> Obj:
         "output": [],
         "usage": {**usage, **written, "total_tokens": usage["input_tokens"]},
     }
+
+
+#: The endpoint a WebSocket create counts under in the metrics: the HTTP create's.
+ENDPOINT = "/v1/responses"
+
+
+class _Outcome:
+    """How a create ended, for its metrics: the model label its inference counted under, its status
+    and its error's ``(type, code)``."""
+
+    def __init__(self) -> None:
+        self.label: str | None = None
+        self.status = 200
+        self.error: tuple[str, str] | None = None
 
 
 class Connection:
@@ -300,7 +315,28 @@ class Connection:
         explicit: bool,
     ) -> tuple[ResponseRequest, list[Steer]] | None:
         """Generate, store and play one response; the request and steers of its automatic successor
-        when steering asks for one."""
+        when steering asks for one. The metrics count it as one request of ``/v1/responses`` (no HTTP
+        request carries it to the middleware that counts the others), from its create to its last
+        event: in flight meanwhile, then finished under its model, or as an error of it."""
+        metrics, outcome = self.ctx.metrics, _Outcome()
+        begun = metrics.begin()
+        try:
+            return await self._respond(lane, req, generate, steerable, steers, explicit, outcome)
+        finally:
+            if outcome.label is None and outcome.status != 200:
+                outcome.label = metrics.failed(req.model)
+            metrics.finish(ENDPOINT, begun, outcome.status, outcome.label, outcome.error)
+
+    async def _respond(
+        self,
+        lane: str | None,
+        req: ResponseRequest,
+        generate: bool,
+        steerable: bool,
+        steers: list[Steer],
+        explicit: bool,
+        outcome: _Outcome,
+    ) -> tuple[ResponseRequest, list[Steer]] | None:
         start, created = time.monotonic(), time.time()
         if steers:  # the held input first, in submission order
             req = msgspec.structs.replace(
@@ -308,7 +344,7 @@ class Connection:
             )
         cached = self.cached(req)
         try:
-            started, done, context, items, _, _ = await produce(
+            started, done, context, items, _, outcome.label = await produce(
                 self.ctx, req, created, self.over, None if cached is None else cached.history
             )
             if not generate:
@@ -316,6 +352,7 @@ class Connection:
             if req.store:
                 keep(self.ctx.store, records(done, context, items), self.ctx.settings.max_expiring_bytes)
         except ApiError as exc:
+            outcome.status, outcome.error = exc.status, error_kind(exc.status, exc.body())
             parent = self.cache.get(lane)
             if parent is not None and parent.id == req.previous_response_id:
                 del self.cache[lane]  # a failed continuation on its lane evicts its parent

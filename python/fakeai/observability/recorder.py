@@ -48,3 +48,32 @@ class Metrics:
 
     def uptime(self) -> float:
         return max(0.0, time.time() - self.started_at)
+
+    def begin(self) -> float:
+        """A request that no HTTP request carries began (a ``response.create`` on the Responses API's
+        WebSocket): in flight until :meth:`finish`; returns its start for it."""
+        if self.enabled:
+            _core.metrics_begin(self.table)
+        return time.perf_counter()
+
+    def finish(
+        self, endpoint: str, begun: float, status: int, label: str | None, error: tuple[str, str] | None
+    ) -> None:
+        """That request ended with ``status``, counted under ``label`` (its inference's, or None)."""
+        if not self.enabled:
+            return
+        seconds = time.perf_counter() - begun
+        try:
+            _core.metrics_finish(self.table, endpoint, status, seconds, self.slo_seconds, label, error)
+        except _core.InvalidInput:  # a full table (labels are bounded) must never fail a request
+            pass
+
+    def failed(self, model: str) -> str | None:
+        """The label a request that failed before its inference counts its error under (as an
+        inference of no tokens, so its finish counts it)."""
+        if not self.enabled:
+            return None
+        try:
+            return _core.metrics_inference(self.table, model, self.max_models, 0, 0, None)
+        except _core.InvalidInput:
+            return None

@@ -1,10 +1,12 @@
-//! A per-thread cache of parsed request declarations (tool lists, response-format schemas), keyed by
-//! a hash of their JSON text.
+//! A per-thread cache of parsed request declarations (tool lists, response-format schemas, schemas
+//! found in a prompt), keyed by their JSON text.
 //!
 //! Clients (agents, load generators) send the same tool definitions with every request; parsing and
 //! checking a schema costs far more than hashing its text, so each distinct text is parsed once per
-//! thread. The cache holds at most [`CAPACITY`] entries and is emptied when full. It is
-//! thread-local: no lock is taken. Rejections are not cached.
+//! thread. The cache holds at most [`CAPACITY`] entries and [`MAX_BYTES`] of text, and is emptied when
+//! either is reached. It is thread-local: no lock is taken. Rejections are not cached. A hit compares
+//! the text itself, not only its hash: clients choose these texts, and a crafted 64-bit collision must
+//! not hand one request another's parse.
 
 use crate::invalid::Invalid;
 use std::any::Any;
@@ -14,9 +16,19 @@ use std::rc::Rc;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 pub const CAPACITY: usize = 256;
+/// The most bytes of text the cache keeps (a text alone larger than this is parsed every time).
+pub const MAX_BYTES: usize = 16 << 20;
+
+/// A cached text and its parse.
+type Entry = (Box<[u8]>, Rc<dyn Any>);
+
+struct Cache {
+    entries: HashMap<u64, Entry>,
+    bytes: usize,
+}
 
 thread_local! {
-    static CACHE: RefCell<HashMap<u64, Rc<dyn Any>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<Cache> = RefCell::new(Cache { entries: HashMap::new(), bytes: 0 });
 }
 
 /// The parsed value of `text` for declarations of kind `kind` (each kind its own namespace),
@@ -27,18 +39,23 @@ pub fn cached<T: 'static>(
     parse: impl FnOnce(&[u8]) -> Result<T, Invalid>,
 ) -> Result<Rc<T>, Invalid> {
     let key = xxh3_64_with_seed(text, kind);
-    let hit = CACHE.with(|c| c.borrow().get(&key).cloned());
+    let hit = CACHE
+        .with(|c| c.borrow().entries.get(&key).filter(|(kept, _)| **kept == *text).map(|(_, v)| v.clone()));
     if let Some(hit) = hit.and_then(|h| h.downcast::<T>().ok()) {
         return Ok(hit);
     }
     let value = Rc::new(parse(text)?);
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if c.len() >= CAPACITY {
-            c.clear();
-        }
-        c.insert(key, value.clone());
-    });
+    if text.len() <= MAX_BYTES {
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.entries.len() >= CAPACITY || c.bytes + text.len() > MAX_BYTES {
+                c.entries.clear();
+                c.bytes = 0;
+            }
+            let old = c.entries.insert(key, (text.into(), value.clone()));
+            c.bytes += text.len() - old.map_or(0, |(t, _)| t.len()).min(text.len());
+        });
+    }
     Ok(value)
 }
 
@@ -69,6 +86,34 @@ mod tests {
         for i in 0..(CAPACITY + 5) {
             cached(3, i.to_string().as_bytes(), |t| Ok(t.len())).unwrap();
         }
-        CACHE.with(|c| assert!(c.borrow().len() <= CAPACITY));
+        CACHE.with(|c| assert!(c.borrow().entries.len() <= CAPACITY));
+    }
+
+    #[test]
+    fn a_hit_needs_the_same_text_not_only_the_same_hash() {
+        let parse = |t: &[u8]| Ok(t.to_vec());
+        assert_eq!(*cached(7, b"first", parse).unwrap(), b"first");
+        // forge a collision: the second text's key holds the first text's parse
+        let forged = xxh3_64_with_seed(b"second", 7);
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            let first = c.entries.get(&xxh3_64_with_seed(b"first", 7)).unwrap().clone();
+            c.entries.insert(forged, first);
+        });
+        assert_eq!(*cached(7, b"second", parse).unwrap(), b"second");
+    }
+
+    #[test]
+    fn the_cache_keeps_a_bounded_number_of_bytes() {
+        let big = vec![b'x'; MAX_BYTES / 3];
+        for i in 0..5u8 {
+            let mut text = big.clone();
+            text[0] = i;
+            cached(9, &text, |t| Ok(t.len())).unwrap();
+            CACHE.with(|c| assert!(c.borrow().bytes <= MAX_BYTES));
+        }
+        let huge = vec![b'y'; MAX_BYTES + 1];
+        assert_eq!(*cached(9, &huge, |t| Ok(t.len())).unwrap(), MAX_BYTES + 1);
+        CACHE.with(|c| assert!(c.borrow().entries.values().all(|(t, _)| t.len() <= MAX_BYTES)));
     }
 }
