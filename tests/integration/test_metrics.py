@@ -353,7 +353,6 @@ def test_responses_over_the_websocket_are_counted_and_leave(start_server):
     """A ``response.create`` on the Responses API's WebSocket counts as one request of its model, and
     leaves the running gauge when it ends (every one used to stay running for good)."""
     import openai
-
     from tests.integration.test_responses_socket import until_end
 
     with start_server("--ttft", "0", "--itl", "0") as base:
