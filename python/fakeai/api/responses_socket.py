@@ -68,6 +68,7 @@ from fakeai.gateway.limits import DEFAULT_BUDGET
 from fakeai.gateway.overrides import Overrides
 from fakeai.http.asgi import Endpoint, Receive, Scope, Send
 from fakeai.observability.middleware import error_kind
+from fakeai.observability.recorder import Outcome
 from fakeai.schemas.responses import ResponseRequest
 from fakeai.store import Obj
 
@@ -133,16 +134,6 @@ def _warmup(done: Obj) -> Obj:
 
 #: The endpoint a WebSocket create counts under in the metrics: the HTTP create's.
 ENDPOINT = "/v1/responses"
-
-
-class _Outcome:
-    """How a create ended, for its metrics: the model label its inference counted under, its status
-    and its error's ``(type, code)``."""
-
-    def __init__(self) -> None:
-        self.label: str | None = None
-        self.status = 200
-        self.error: tuple[str, str] | None = None
 
 
 class Connection:
@@ -300,10 +291,14 @@ class Connection:
             return
         steerable = req.conversation is None and not envelope.context_management
         steers = self.steering.take(req.previous_response_id, lane)
-        following = await self.respond(lane, req, envelope.generate, steerable, steers, explicit=True)
-        while following is not None:
-            req, steers = following
-            following = await self.respond(lane, req, True, steerable, steers, explicit=False)
+        generate, explicit = envelope.generate, True
+        while True:  # the create, then any successor steering asks for
+            # one request of /v1/responses each (no HTTP request carries it to the metrics middleware)
+            with self.ctx.metrics.counted(ENDPOINT, req.model) as outcome:
+                following = await self.respond(lane, req, generate, steerable, steers, explicit, outcome)
+            if following is None:
+                return
+            (req, steers), generate, explicit = following, True, False
 
     async def respond(
         self,
@@ -313,30 +308,10 @@ class Connection:
         steerable: bool,
         steers: list[Steer],
         explicit: bool,
+        outcome: Outcome,
     ) -> tuple[ResponseRequest, list[Steer]] | None:
-        """Generate, store and play one response; the request and steers of its automatic successor
-        when steering asks for one. The metrics count it as one request of ``/v1/responses`` (no HTTP
-        request carries it to the middleware that counts the others), from its create to its last
-        event: in flight meanwhile, then finished under its model, or as an error of it."""
-        metrics, outcome = self.ctx.metrics, _Outcome()
-        begun = metrics.begin()
-        try:
-            return await self._respond(lane, req, generate, steerable, steers, explicit, outcome)
-        finally:
-            if outcome.label is None and outcome.status != 200:
-                outcome.label = metrics.failed(req.model)
-            metrics.finish(ENDPOINT, begun, outcome.status, outcome.label, outcome.error)
-
-    async def _respond(
-        self,
-        lane: str | None,
-        req: ResponseRequest,
-        generate: bool,
-        steerable: bool,
-        steers: list[Steer],
-        explicit: bool,
-        outcome: _Outcome,
-    ) -> tuple[ResponseRequest, list[Steer]] | None:
+        """Generate, store and play one response (how it ended left in ``outcome``, for the metrics);
+        the request and steers of its automatic successor when steering asks for one."""
         start, created = time.monotonic(), time.time()
         if steers:  # the held input first, in submission order
             req = msgspec.structs.replace(

@@ -22,6 +22,8 @@ delay spread over the other tokens. End-to-end latency is measured (arrival to l
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fakeai import _core
 from fakeai.runtime import shared
@@ -49,31 +51,39 @@ class Metrics:
     def uptime(self) -> float:
         return max(0.0, time.time() - self.started_at)
 
-    def begin(self) -> float:
-        """A request that no HTTP request carries began (a ``response.create`` on the Responses API's
-        WebSocket): in flight until :meth:`finish`; returns its start for it."""
+    @contextmanager
+    def counted(self, endpoint: str, model: str) -> Iterator[Outcome]:
+        """One request that no HTTP request carries to :class:`MetricsMiddleware` (a
+        ``response.create`` on the Responses API's WebSocket), counted as the middleware counts the
+        others: in flight for the block, then finished with the :class:`Outcome` the block left, under
+        its inference's label, or as an error of ``model`` when it failed before its inference."""
+        outcome = Outcome()
         if self.enabled:
             _core.metrics_begin(self.table)
-        return time.perf_counter()
-
-    def finish(
-        self, endpoint: str, begun: float, status: int, label: str | None, error: tuple[str, str] | None
-    ) -> None:
-        """That request ended with ``status``, counted under ``label`` (its inference's, or None)."""
-        if not self.enabled:
-            return
-        seconds = time.perf_counter() - begun
+        begun = time.perf_counter()
         try:
-            _core.metrics_finish(self.table, endpoint, status, seconds, self.slo_seconds, label, error)
+            yield outcome
+        finally:
+            if self.enabled:
+                self._finish(endpoint, time.perf_counter() - begun, outcome, model)
+
+    def _finish(self, endpoint: str, seconds: float, outcome: Outcome, model: str) -> None:
+        try:
+            label = outcome.label
+            if label is None and outcome.status != 200:  # as an inference of no tokens
+                label = _core.metrics_inference(self.table, model, self.max_models, 0, 0, None)
+            _core.metrics_finish(
+                self.table, endpoint, outcome.status, seconds, self.slo_seconds, label, outcome.error
+            )
         except _core.InvalidInput:  # a full table (labels are bounded) must never fail a request
             pass
 
-    def failed(self, model: str) -> str | None:
-        """The label a request that failed before its inference counts its error under (as an
-        inference of no tokens, so its finish counts it)."""
-        if not self.enabled:
-            return None
-        try:
-            return _core.metrics_inference(self.table, model, self.max_models, 0, 0, None)
-        except _core.InvalidInput:
-            return None
+
+class Outcome:
+    """How a request counted by :meth:`Metrics.counted` ended: the model label its inference
+    counted under, its status and its error's ``(type, code)``."""
+
+    def __init__(self) -> None:
+        self.label: str | None = None
+        self.status = 200
+        self.error: tuple[str, str] | None = None

@@ -83,12 +83,7 @@ const JSON_DELTA_BYTES: usize = 24;
 
 /// `usage` with `output` output tokens (the message's own, or the 1 `message_start` reports).
 fn usage(buf: &mut Vec<u8>, u: &Usage, output: u32) {
-    buf.extend_from_slice(b"{\"input_tokens\":");
-    json::uint(buf, u.input);
-    buf.extend_from_slice(b",\"cache_creation_input_tokens\":");
-    json::uint(buf, u.cache_write_5m.saturating_add(u.cache_write_1h));
-    buf.extend_from_slice(b",\"cache_read_input_tokens\":");
-    json::uint(buf, u.cache_read);
+    input_split(buf, u);
     buf.extend_from_slice(b",\"cache_creation\":{\"ephemeral_5m_input_tokens\":");
     json::uint(buf, u.cache_write_5m);
     buf.extend_from_slice(b",\"ephemeral_1h_input_tokens\":");
@@ -99,14 +94,19 @@ fn usage(buf: &mut Vec<u8>, u: &Usage, output: u32) {
     buf.push(b'}');
 }
 
-/// `message_delta`'s `usage`: cumulative, so the whole input split as well as the output tokens.
-fn delta_usage(buf: &mut Vec<u8>, u: &Usage) {
+/// A `usage` object's opening and its input split: uncached, cache written, cache read.
+fn input_split(buf: &mut Vec<u8>, u: &Usage) {
     buf.extend_from_slice(b"{\"input_tokens\":");
     json::uint(buf, u.input);
     buf.extend_from_slice(b",\"cache_creation_input_tokens\":");
     json::uint(buf, u.cache_write_5m.saturating_add(u.cache_write_1h));
     buf.extend_from_slice(b",\"cache_read_input_tokens\":");
     json::uint(buf, u.cache_read);
+}
+
+/// `message_delta`'s `usage`: cumulative, so the whole input split as well as the output tokens.
+fn delta_usage(buf: &mut Vec<u8>, u: &Usage) {
+    input_split(buf, u);
     buf.extend_from_slice(b",\"output_tokens\":");
     json::uint(buf, u.output);
     thinking_details(buf, u);
