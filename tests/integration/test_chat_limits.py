@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 
 from fakeai import _core
+from fakeai.runtime.process import children, free_port, spawn, stop
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +43,61 @@ def test_chat_prompt_alone_over_the_window(http):
     r = http.post("/v1/chat/completions", json={"model": "gpt-3.5-turbo", "messages": msgs})
     assert r.status_code == 400
     assert "your messages resulted in 1700" in r.json()["error"]["message"]
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of process ``pid`` so far (``VmHWM``), in MB."""
+    line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
+
+
+def test_tool_definitions_past_the_window_are_refused_before_they_are_parsed() -> None:
+    """A 12 MB tool schema is ~3M tokens: refused by its token count, not parsed first. Parsed, it cost
+    the worker ~450 MB at its peak (and the parse cache kept it)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "fakeai", "server", "--host", "127.0.0.1", "--port", str(port)]
+    proc = spawn([*cmd, "--workers", "1", "--ttft", "0", "--itl", "0"], port)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
+            assert http.get("/health").status_code == 200
+            (worker,) = children(proc.pid)
+            props = {f"p{i}": {"type": "string"} for i in range(500_000)}
+            tools = [
+                {
+                    "type": "function",
+                    "function": {"name": "f", "parameters": {"type": "object", "properties": props}},
+                }
+            ]
+            before = peak_rss_mb(worker)
+            for key in ("tools", "functions"):
+                declared = tools if key == "tools" else [tools[0]["function"]]
+                body = {"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], key: declared}
+                r = http.post("/v1/chat/completions", json=body)
+                assert r.status_code == 400
+                error = r.json()["error"]
+                assert (
+                    error["code"] == "context_length_exceeded" and "in the functions" not in error["message"]
+                )
+                assert error["message"].startswith("This model's maximum context length is 128000 tokens.")
+            assert peak_rss_mb(worker) - before < 200
+            # a short list is counted after its parse, as before: the same words, with its share
+            few = {"p": {"type": "string"}}
+            small = [
+                {
+                    "type": "function",
+                    "function": {"name": "f", "parameters": {"type": "object", "properties": few}},
+                }
+            ]
+            body = {
+                "model": "gpt-4o",
+                "messages": [{"role": "user", "content": LONG * 32}],
+                "tools": small,
+                "max_tokens": 5,
+            }
+            error = http.post("/v1/chat/completions", json=body).json()["error"]
+            assert error["code"] == "context_length_exceeded" and "in the functions" in error["message"]
+    finally:
+        stop(proc)
 
 
 def test_legacy_completions_context_length(http):

@@ -455,6 +455,44 @@ def test_input_tokens_count_what_a_response_reports(client: openai.OpenAI, http:
     assert [i.id for i in client.conversations.items.list(conv.id, limit=100)] == held
 
 
+def test_tool_definitions_are_input_and_count_against_the_context_window(
+    client: openai.OpenAI, http: httpx.Client
+) -> None:
+    plain = client.responses.create(model="gpt-4o", input="hi", max_output_tokens=16, store=False)
+    described = {**WEATHER, "description": "Weather in a city, " * 40}
+    tooled = client.responses.create(
+        model="gpt-4o", input="hi", tools=[described], tool_choice="none", max_output_tokens=16, store=False
+    )
+    # the definition's tokens are input, as chat counts them (and as OpenAI bills them)
+    assert tooled.usage.input_tokens > plain.usage.input_tokens + 150
+    assert tooled.output[0].type == "message"  # tool_choice none: no call
+    # a definition past the context window is refused at once, in the Responses API's words, before
+    # anything is generated (it used to be answered, writing arguments for every property)
+    wide = {"type": "object", "properties": {f"p{i}": {"type": "string"} for i in range(30_000)}}
+    started = time.monotonic()
+    r = http.post(
+        "/v1/responses",
+        json={
+            "model": "gpt-4o",
+            "input": "hi",
+            "tools": [{"type": "function", "name": "f", "parameters": wide}],
+        },
+    )
+    assert r.status_code == 400 and time.monotonic() - started < 10
+    assert r.json()["error"] == {
+        "message": "Your input exceeds the context window of this model. Please adjust your input and try again.",
+        "type": "invalid_request_error",
+        "param": "input",
+        "code": "context_length_exceeded",
+    }
+    # a function's definition is checked as chat checks it, and named by its place among all tools
+    bad = {"type": "function", "name": "no spaces", "parameters": {"type": "object"}}
+    r = http.post(
+        "/v1/responses", json={"model": "gpt-4o", "input": "hi", "tools": [{"type": "web_search"}, bad]}
+    )
+    assert r.status_code == 400 and r.json()["error"]["param"] == "tools[1].name"
+
+
 def test_input_tokens_bad_inputs(client: openai.OpenAI, http: httpx.Client) -> None:
     def error(body: dict, status: int = 400) -> dict:
         r = http.post("/v1/responses/input_tokens", json=body)

@@ -22,7 +22,7 @@ would have finished. The blob carries the summary (:mod:`fakeai.engine.compactio
 compaction item sent back as input costs the summary's tokens, not the conversation's.
 
 Bounds are the Responses API's: the body is held to ``--max-body-bytes`` (413), a conversation past
-the model's context window is the chat engine's ``context_length_exceeded``. Nothing is stored: a
+the model's context window is ``context_length_exceeded`` in the Responses API's words. Nothing is stored: a
 compaction is not a response, and cannot be retrieved or continued with ``previous_response_id``
 (its output is sent back as ``input``). ``prompt_cache_*``, ``service_tier``, ``safety_identifier``
 and ``image`` are checked and accepted; the last three are reported back as OpenAI does.
@@ -41,7 +41,7 @@ from fakeai import _core
 from fakeai.context import ServerContext
 from fakeai.engine import pacing, render
 from fakeai.engine.compaction import sealed
-from fakeai.engine.responder import conversation, response_usage
+from fakeai.engine.responder import as_responses_error, conversation, response_usage
 from fakeai.engine.response_items import item_id
 from fakeai.errors import ApiError, bad_request
 from fakeai.gateway import overrides
@@ -102,7 +102,7 @@ def compact(
     try:
         answer = render.chat(ctx, creq, over)
     except ApiError as e:
-        raise _renamed(e) from None
+        raise as_responses_error(e) from None
     wait = cast("tuple[float, float]", answer.schedule)
     chat = orjson.loads(cast(bytes, answer.payload))
     summary = chat["choices"][0]["message"]["content"] or ""
@@ -123,14 +123,6 @@ def compact(
         enabled = req.image.context_compression == "enabled"
         body["image"] = {"context_compression": "enabled" if enabled else "disabled"}
     return body, wait
-
-
-def _renamed(e: ApiError) -> ApiError:
-    """A chat engine error about its ``messages`` (the conversation, too long for the model) named
-    after the ``input`` they were read from; other errors unchanged."""
-    if e.param is not None and e.param.startswith("messages"):
-        e.param = "input"
-    return e
 
 
 def routes(ctx: ServerContext) -> list[Route]:

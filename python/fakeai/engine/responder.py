@@ -33,8 +33,10 @@ costs the summary's tokens, not those of the conversation it replaced.
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import msgspec
@@ -179,6 +181,7 @@ def respond(
     ]
     output += [item for _, item in calls]
     logprobs = LOGPROBS in (req.include or ()) and _samples(info.capabilities, req)
+    declared, positions = _declared_tools(req.tools)
     creq = ChatRequest(
         model=req.model,
         messages=messages,
@@ -191,12 +194,15 @@ def respond(
         top_p=req.top_p,
         logprobs=logprobs or None,
         top_logprobs=(req.top_logprobs or 0) if logprobs else None,
+        tools=declared,
+        # the Responses API picks and writes its own calls (``plan`` above): chat only counts them
+        tool_choice=msgspec.Raw(b'"none"') if positions else msgspec.Raw(),
     )
     try:
         # chat hides OpenAI models' reasoning
         answer = render.chat(ctx, creq, over, reveal_reasoning=True, live=live)
     except ApiError as e:
-        raise _format_error(e) from None
+        raise as_responses_error(e, positions) from None
     # Not a stream: one JSON body, and the core's (first_token_at, done_at).
     wait = cast("tuple[float, float]", answer.schedule)
     label = answer.label
@@ -384,11 +390,53 @@ def _response_format(text: Obj | None) -> msgspec.Raw:
     return msgspec.Raw(orjson.dumps(fmt))
 
 
-def _format_error(e: ApiError) -> ApiError:
+def _declared_tools(tools: list[Obj]) -> tuple[msgspec.Raw, list[int]]:
+    """The function and custom tools in chat's shape, for the chat engine to check and to count in
+    the prompt and against the context window (their definitions are input tokens, as on OpenAI),
+    with each one's index in ``tools``; an empty ``Raw`` (no tools) when there are none. Hosted tools
+    are not counted."""
+    positions = [i for i, tool in enumerate(tools) if tool.get("type") in ("function", "custom")]
+    declared = [{"type": tools[i]["type"], tools[i]["type"]: _definition(tools[i])} for i in positions]
+    return (msgspec.Raw(orjson.dumps(declared)) if declared else msgspec.Raw()), positions
+
+
+def _definition(tool: Obj) -> Obj:
+    """A Responses function or custom tool's definition as chat nests it (its Responses-only
+    options, which chat does not know, and nulls left out; a grammar format's fields one level
+    down)."""
+    kept = ("name", "description", "parameters", "strict", "format")
+    out = {k: v for k, v in tool.items() if k in kept and v is not None}
+    fmt = out.get("format")
+    if isinstance(fmt, dict) and fmt.get("type") == "grammar":
+        out["format"] = {"type": "grammar", "grammar": {k: v for k, v in fmt.items() if k != "type"}}
+    return out
+
+
+#: OpenAI's Responses API's words for an input (with its tools' definitions) past the context window.
+CONTEXT_EXCEEDED = (
+    "Your input exceeds the context window of this model. Please adjust your input and try again."
+)
+
+
+def as_responses_error(e: ApiError, positions: Sequence[int] = ()) -> ApiError:
     """A chat error about ``response_format`` renamed after the ``text.format`` it was read from
     (``response_format.json_schema.schema`` -> ``text.format.schema``), one about
-    ``reasoning_effort`` after ``reasoning.effort``; other errors unchanged."""
+    ``reasoning_effort`` after ``reasoning.effort``, one about chat's ``tools[i].function`` after
+    the Responses tool it came from (``positions[i]``), and an input past the context window in the
+    Responses API's words, and any other about chat's ``messages`` after the ``input`` they were
+    read from; other errors unchanged."""
     old = e.param
+    if e.code == "context_length_exceeded":
+        e.param, e.message = "input", CONTEXT_EXCEEDED
+        return e
+    if old is not None and old.startswith("messages"):
+        e.param = "input"
+        return e
+    found = re.match(r"tools\[(\d+)\](?:\.(?:function|custom))?", old or "")
+    if old is not None and found is not None and int(found[1]) < len(positions):
+        new = f"tools[{positions[int(found[1])]}]" + old[found.end() :]
+        e.param, e.message = new, e.message.replace(f"'{old}'", f"'{new}'")
+        return e
     if old == "reasoning_effort":
         e.param, e.message = "reasoning.effort", e.message.replace("'reasoning_effort'", "'reasoning.effort'")
         return e
@@ -532,7 +580,8 @@ def input_tokens(ctx: ServerContext, req: ResponseRequest) -> int:
     _check_tools(req.tools)
     history, messages = conversation(ctx, req, req.input)
     response_tools.plan(req.tools, req.tool_choice, history)  # a tool_choice naming no tool
-    return len(_core.tokenize_chat(messages))
+    declared = bytes(_declared_tools(req.tools)[0])  # the tools' definitions, as chat counts them
+    return len(_core.tokenize_chat(messages)) + (_core.count_tokens(declared.decode()) if declared else 0)
 
 
 def conversation(

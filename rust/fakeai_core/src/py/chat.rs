@@ -5,7 +5,7 @@
 //! timing, echo mode, the length distribution, cached tokens, rendered audio.
 
 use super::chat_call::ChatCall;
-use super::chat_options::{self, last_user_text};
+use super::chat_options::{self, last_user_text, Window};
 use super::length::natural;
 use super::reply::{request_key, stop_list, streamed, whole, Answer, Outcome, Sim};
 use super::rich_content::{self, RichTokens};
@@ -237,9 +237,8 @@ pub(super) fn render<'py>(
         None => (None, None),
     };
     let capabilities = capabilities.as_ref();
-    let opts = chat_options::read(Some(request), capabilities)?;
     let rich = if rich { rich_content::tokens(messages, capabilities)? } else { RichTokens::default() };
-    let prompt_tokens = prompt_tokens as u32 + extra_prompt_tokens + rich.total() + opts.tool_tokens;
+    let message_tokens = prompt_tokens as u32 + extra_prompt_tokens + rich.total();
     let mut length = LengthSpec {
         max_tokens: req.max_tokens,
         min_tokens: req.min_tokens,
@@ -248,10 +247,16 @@ pub(super) fn render<'py>(
         natural: natural(lengths),
         ceiling: None,
     };
-    if let Some(limit) = context_length {
-        // Without max_tokens, what the request commits to (a forced length, min_tokens) must fit.
-        let asked = req.max_tokens.or(Some(budget::committed(&length).0).filter(|&t| t > 0));
-        context_window::check(limit, prompt_tokens, opts.tool_tokens, asked)?;
+    // Without max_tokens, what the request commits to (a forced length, min_tokens) must fit.
+    let window = context_length.map(|limit| Window {
+        limit,
+        prompt: message_tokens,
+        asked: req.max_tokens.or(Some(budget::committed(&length).0).filter(|&t| t > 0)),
+    });
+    let opts = chat_options::read(Some(request), capabilities, window)?;
+    let prompt_tokens = message_tokens + opts.tool_tokens;
+    if let Some(w) = window {
+        context_window::check(w.limit, prompt_tokens, opts.tool_tokens, w.asked)?;
     }
     let audio = audio.filter(|a| !a.is_none());
     if audio.is_some() {

@@ -3,9 +3,11 @@
 //! JSON-valued fields arrive as `msgspec.Raw` (or `bytes`/`str`) and are parsed here, once.
 
 use crate::invalid::Invalid;
+use crate::text::context_window;
 use crate::text::parse_cache::cached;
 use crate::text::reasoning::Effort;
 use crate::text::response_format::Format;
+use crate::text::tokens;
 use crate::text::tools::{Declared, ToolParams, Tools};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -123,12 +125,42 @@ fn content_text(holder: &Bound<'_, PyAny>, sep: &str) -> PyResult<String> {
     Ok(texts.join(sep))
 }
 
+/// The context window a request's tool definitions must fit, with the prompt tokens before them and
+/// the completion the request asks for (see [`crate::text::context_window::check`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Window {
+    pub(crate) limit: u32,
+    pub(crate) prompt: u32,
+    pub(crate) asked: Option<u32>,
+}
+
+/// Tool definitions longer than this are counted against the [`Window`] before they are parsed.
+const PRECHECK_BYTES: usize = 64 << 10;
+
+impl Window {
+    /// The context-window error a definitions text (`tools` or `functions`) already earns by its
+    /// tokens, checked before it is parsed: a parsed schema costs tens of times its text in memory,
+    /// and a text past the window would be refused after parsing anyway. Short texts pass unchecked
+    /// (the full check after parsing counts them).
+    fn precheck(window: Option<Window>, text: &[u8]) -> Result<(), Invalid> {
+        match window {
+            Some(w) if text.len() > PRECHECK_BYTES => {
+                let tokens = u32::try_from(tokens::count(&String::from_utf8_lossy(text))).unwrap_or(u32::MAX);
+                context_window::check(w.limit, w.prompt.saturating_add(tokens), tokens, w.asked)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Read the options of `request` (the decoded request: its `tools`, `tool_choice`,
 /// `parallel_tool_calls`, `functions`, `function_call`, `response_format`, `reasoning_effort` and
-/// `prediction` attributes; a missing attribute counts as absent) for a model with `caps`.
+/// `prediction` attributes; a missing attribute counts as absent) for a model with `caps`; tool
+/// definitions past `window` are refused before they are parsed.
 pub(crate) fn read<'py>(
     request: Option<&Bound<'py, PyAny>>,
     caps: Option<&Bound<'py, PyFrozenSet>>,
+    window: Option<Window>,
 ) -> PyResult<ChatOptions> {
     let Some(req) = request.filter(|r| !r.is_none()) else {
         return Ok(ChatOptions {
@@ -142,9 +174,14 @@ pub(crate) fn read<'py>(
     };
     let py = req.py();
     let field = |name: &Bound<'py, PyString>| req.getattr_opt(name);
-    let tools = declared(field(intern!(py, "tools"))?.as_ref(), TOOLS, |t| Declared::parse(t, false))?;
-    let functions =
-        declared(field(intern!(py, "functions"))?.as_ref(), FUNCTIONS, |t| Declared::parse(t, true))?;
+    let tools = declared(field(intern!(py, "tools"))?.as_ref(), TOOLS, |t| {
+        Window::precheck(window, t)?;
+        Declared::parse(t, false)
+    })?;
+    let functions = declared(field(intern!(py, "functions"))?.as_ref(), FUNCTIONS, |t| {
+        Window::precheck(window, t)?;
+        Declared::parse(t, true)
+    })?;
     let parallel_tool_calls = match field(intern!(py, "parallel_tool_calls"))? {
         Some(p) if !p.is_none() => Some(p.extract::<bool>()?),
         _ => None,

@@ -3,8 +3,8 @@
 //!
 //! Clients (agents, load generators) send the same tool definitions with every request; parsing and
 //! checking a schema costs far more than hashing its text, so each distinct text is parsed once per
-//! thread. The cache holds at most [`CAPACITY`] entries and [`MAX_BYTES`] of text, and is emptied when
-//! either is reached. It is thread-local: no lock is taken. Rejections are not cached. A hit compares
+//! thread. The cache holds at most [`CAPACITY`] entries and [`MAX_BYTES`] of text (each at most
+//! [`MAX_ENTRY_BYTES`]), and is emptied when either is reached. It is thread-local: no lock is taken. Rejections are not cached. A hit compares
 //! the text itself, not only its hash: clients choose these texts, and a crafted 64-bit collision must
 //! not hand one request another's parse.
 
@@ -16,8 +16,12 @@ use std::rc::Rc;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 pub const CAPACITY: usize = 256;
-/// The most bytes of text the cache keeps (a text alone larger than this is parsed every time).
-pub const MAX_BYTES: usize = 16 << 20;
+/// The most bytes of text the cache keeps. A parse costs tens of times its text in memory (a
+/// `serde_json::Value` per JSON value: a 12 MB tool schema parsed to ~450 MB), so this bounds what
+/// the cache holds per thread, about a hundred MB at most.
+pub const MAX_BYTES: usize = 4 << 20;
+/// The longest text the cache keeps; a longer one is parsed every time (and freed after its request).
+pub const MAX_ENTRY_BYTES: usize = 256 << 10;
 
 /// A cached text and its parse.
 type Entry = (Box<[u8]>, Rc<dyn Any>);
@@ -45,7 +49,7 @@ pub fn cached<T: 'static>(
         return Ok(hit);
     }
     let value = Rc::new(parse(text)?);
-    if text.len() <= MAX_BYTES {
+    if text.len() <= MAX_ENTRY_BYTES {
         CACHE.with(|c| {
             let mut c = c.borrow_mut();
             if c.entries.len() >= CAPACITY || c.bytes + text.len() > MAX_BYTES {
@@ -105,15 +109,24 @@ mod tests {
 
     #[test]
     fn the_cache_keeps_a_bounded_number_of_bytes() {
-        let big = vec![b'x'; MAX_BYTES / 3];
-        for i in 0..5u8 {
+        let big = vec![b'x'; MAX_ENTRY_BYTES];
+        for i in 0..(MAX_BYTES / MAX_ENTRY_BYTES + 3) as u8 {
             let mut text = big.clone();
             text[0] = i;
             cached(9, &text, |t| Ok(t.len())).unwrap();
             CACHE.with(|c| assert!(c.borrow().bytes <= MAX_BYTES));
         }
-        let huge = vec![b'y'; MAX_BYTES + 1];
-        assert_eq!(*cached(9, &huge, |t| Ok(t.len())).unwrap(), MAX_BYTES + 1);
-        CACHE.with(|c| assert!(c.borrow().entries.values().all(|(t, _)| t.len() <= MAX_BYTES)));
+        // a text longer than an entry may be is parsed every time, and never kept
+        let huge = vec![b'y'; MAX_ENTRY_BYTES + 1];
+        let parses = Cell::new(0);
+        for _ in 0..2 {
+            let n = cached(9, &huge, |t| {
+                parses.set(parses.get() + 1);
+                Ok(t.len())
+            });
+            assert_eq!(*n.unwrap(), MAX_ENTRY_BYTES + 1);
+        }
+        assert_eq!(parses.get(), 2);
+        CACHE.with(|c| assert!(c.borrow().entries.values().all(|(t, _)| t.len() <= MAX_ENTRY_BYTES)));
     }
 }
