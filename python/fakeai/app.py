@@ -18,8 +18,10 @@ from fakeai.api import (
     dcgm,
     dynamo,
     embeddings,
+    evals,
     files,
     fine_tuning,
+    fine_tuning_permissions,
     health,
     hot,
     images,
@@ -39,6 +41,7 @@ from fakeai.api import (
     responses,
     responses_compact,
     responses_socket,
+    skills,
     sleep,
     speech,
     tgi,
@@ -53,6 +56,7 @@ from fakeai.api import (
 from fakeai.context import ServerContext
 from fakeai.engine.background import Poller
 from fakeai.engine.batches import BatchRunner
+from fakeai.engine.evals import EvalRunner
 from fakeai.engine.fine_tuning import FineTuningRunner
 from fakeai.engine.message_batches import MessageBatchRunner
 from fakeai.engine.vector_index import IndexRunner
@@ -98,12 +102,15 @@ API_MODULES = (
     vector_stores,
     vector_store_files,
     containers,
+    skills,
     conversations,
     responses_compact,  # before responses: its /v1/responses/{response_id} takes any name
     responses,
     responses_socket,  # the WebSocket of /v1/responses: its POST matches first
     chat_store,
     fine_tuning,
+    fine_tuning_permissions,
+    evals,
     realtime,
     realtime_secrets,
     usage,
@@ -136,6 +143,7 @@ def create_app(settings: Settings | None = None) -> HotApp | HotRoutes:
         MessageBatchRunner(ctx).job(),
         IndexRunner(ctx.store).job(),
         FineTuningRunner(ctx.store, ctx.settings.fine_tune_duration_s).job(),
+        EvalRunner(ctx).job(),
     ]
     poller = Poller(ctx.store, jobs)
     app = Starlette(

@@ -90,14 +90,14 @@ def test_unknown_paths_and_methods_in_anthropics_envelope(http: httpx.Client) ->
     anthropic_error(http.get("/v1/messages/nothing/here"), 404, "not_found_error")
     anthropic_error(http.delete("/v1/messages/count_tokens"), 405, "invalid_request_error")
     # any path, from an Anthropic client (the anthropic-version header)
-    anthropic_error(http.get("/v1/skills", headers=V), 404, "not_found_error")
-    openai_error = http.get("/v1/skills")
+    anthropic_error(http.get("/v1/no/such/route", headers=V), 404, "not_found_error")
+    openai_error = http.get("/v1/no/such/route")
     assert openai_error.status_code == 404 and openai_error.json()["error"]["code"] == "unknown_url"
 
 
 def test_the_sdk_maps_them(claude: anthropic.Anthropic) -> None:
     with pytest.raises(anthropic.NotFoundError) as missing:
-        claude.get("/v1/skills", cast_to=object)
+        claude.get("/v1/no/such/route", cast_to=object)
     assert missing.value.body["error"]["type"] == "not_found_error" and missing.value.request_id
 
 

@@ -43,6 +43,7 @@ def test_containers_are_created_listed_retrieved_and_deleted(
     client: openai.OpenAI, http: httpx.Client
 ) -> None:
     name = unique("box")
+    skill = client.skills.create(files=[("s/SKILL.md", b"---\nname: s\ndescription: d\n---\n")])
     raw = http.post(
         "/v1/containers",
         json={
@@ -50,7 +51,7 @@ def test_containers_are_created_listed_retrieved_and_deleted(
             "expires_after": {"anchor": "last_active_at", "minutes": 5},
             "memory_limit": "4g",
             "network_policy": ALLOWLIST,
-            "skills": [{"type": "skill_reference", "skill_id": "skill_1", "version": "latest"}],
+            "skills": [{"type": "skill_reference", "skill_id": skill.id, "version": "latest"}],
         },
     ).json()
     made = conforms(ContainerCreateResponse, raw)

@@ -2,8 +2,11 @@
 
 - ``POST /v1/containers`` (``name``, ``expires_after: {"anchor": "last_active_at", "minutes"}``,
   ``file_ids`` copied in, ``memory_limit`` ``1g``/``4g``/``16g``/``64g``, ``network_policy`` checked
-  as a code interpreter tool's and shown without its domain secrets, ``skills`` checked and
-  accepted), ``GET /v1/containers`` (cursor pages of 1-100, ``order``, ``name`` an exact-name filter),
+  as a code interpreter tool's and shown without its domain secrets, ``skills`` checked: a
+  ``skill_reference`` must name a stored skill (404 naming ``skills[i].skill_id``) and, if it gives
+  one, a live ``version`` (a number or ``latest``), an inline skill's ``source.data`` must be base64
+  of a valid skill zip (:mod:`fakeai.engine.skill_bundle`), 50 MiB decoded in all, as OpenAI
+  documents; the SDK's container types show no skills, so they are not kept), ``GET /v1/containers`` (cursor pages of 1-100, ``order``, ``name`` an exact-name filter),
   ``GET`` and ``DELETE /v1/containers/{id}`` (``container.deleted``).
 - ``POST /v1/containers/{id}/files``: a multipart upload (``file``, at most ``--max-file-bytes``,
   streamed to disk as ``/v1/files`` uploads are) or a JSON ``{"file_id"}`` copying a stored file (a
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
@@ -31,21 +35,37 @@ from fakeai.api.resources import json_body, json_response, page
 from fakeai.context import ServerContext
 from fakeai.engine.containers import DEFAULT_MINUTES, FILE_KIND, KIND, Containers, present, shown_file
 from fakeai.engine.response_tools import network_policy
-from fakeai.errors import bad_request, missing, not_found
+from fakeai.engine.skill_bundle import MAX_BUNDLE_BYTES, MiB, read_zip
+from fakeai.engine.skills import Skills
+from fakeai.errors import ApiError, bad_request, missing, not_found
 from fakeai.http.blob import OpenFileResponse, open_blob
 from fakeai.http.multipart import read_form
 from fakeai.schemas.containers import CreateContainer, CreateContainerFile, InlineSkill
 from fakeai.store import Obj, StorageFull
 
 
-def _check_skills(req: CreateContainer) -> None:
+def _check_skills(req: CreateContainer, skills: Skills) -> None:
+    """Every skill of a container request checked (store reads, zip checks: call it off the loop)."""
+    inline = 0
     for i, skill in enumerate(req.skills or ()):
-        if isinstance(skill, InlineSkill):
-            try:
-                base64.b64decode(skill.source.data, validate=True)
-            except (binascii.Error, ValueError):
-                where = f"skills[{i}].source.data"
-                raise bad_request(f"Invalid '{where}': expected base64 data.", param=where) from None
+        if not isinstance(skill, InlineSkill):
+            skills.resolve(skill.skill_id, skill.version, f"skills[{i}]")
+            continue
+        where = f"skills[{i}].source.data"
+        try:
+            data = base64.b64decode(skill.source.data, validate=True)
+        except (binascii.Error, ValueError):
+            raise bad_request(f"Invalid '{where}': expected base64 data.", param=where) from None
+        inline += len(data)
+        if inline > MAX_BUNDLE_BYTES:
+            raise bad_request(
+                f"Inline skills hold more than {MAX_BUNDLE_BYTES // MiB} MiB of zip data in all.", param=where
+            )
+        try:
+            read_zip(io.BytesIO(data), len(data))
+        except ApiError as error:
+            error.param = where
+            raise
 
 
 def routes(ctx: ServerContext) -> list[Route]:
@@ -64,7 +84,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         req = await json_body(request, create_decoder, ctx.settings.max_body_bytes)
         if req.network_policy is not None:
             network_policy(req.network_policy, "network_policy")
-        _check_skills(req)
+        await run_in_threadpool(_check_skills, req, Skills(store, ctx.settings))
         minutes = DEFAULT_MINUTES if req.expires_after is None else req.expires_after.minutes
         try:
             container = await run_in_threadpool(

@@ -3,7 +3,9 @@
 :func:`read_form` (files, uploads) writes its one file part straight into a store blob: the part never
 sits in memory whole, its bytes go to a blob writer in ~1 MB writes on a worker thread, and the size
 limit is enforced as the bytes arrive (413 as soon as it is exceeded), so a client sending 10 GB costs
-the server at most the limit in disk and a megabyte of memory.
+the server at most the limit in disk and a megabyte of memory. :func:`read_files` (a skill's folder
+upload) does the same for several file parts, each into a blob writer of its own: at most ``most``
+parts, ``limit`` bytes in all.
 
 :func:`read_small_form` (image edits, audio transcriptions) keeps a small form whole in memory, at most
 ``--max-body-bytes``, as Starlette ``FormData`` with each file an ``UploadFile``; :func:`text`,
@@ -102,6 +104,16 @@ async def read_form(
     request: Request, store: Store, file_field: str, limit: int
 ) -> tuple[dict[str, str], FormFile]:
     """The text fields and the file part named ``file_field`` (at most ``limit`` bytes) of a request."""
+    fields, files = await read_files(request, store, (file_field,), limit, 1)
+    return fields, files[0]
+
+
+async def read_files(
+    request: Request, store: Store, file_fields: tuple[str, ...], limit: int, most: int
+) -> tuple[dict[str, str], list[FormFile]]:
+    """The text fields and the file parts named any of ``file_fields`` (at least one, at most ``most``
+    of them, ``limit`` bytes in all; a 400 naming the first name otherwise) of a request. The caller
+    commits or discards every one."""
     boundary = _boundary(request)
     declared = request.headers.get("content-length")
     if (
@@ -111,27 +123,40 @@ async def read_form(
         and int(declared) > limit + ENVELOPE_BYTES
     ):
         raise file_too_large(limit)
-    reader = _FormReader(store, file_field, limit)
+    reader = _FormReader(store, file_fields[0], limit, file_fields=file_fields, most_files=most)
     try:
         await reader.run(request, boundary)
     except BaseException:
-        if reader.file is not None:
-            store.discard_blob(reader.file.writer)
+        for file in reader.files:
+            store.discard_blob(file.writer)
         raise
-    if reader.file is None:
-        raise missing(file_field)
-    return reader.fields, reader.file
+    if not reader.files:
+        raise missing(file_fields[0])
+    return reader.fields, reader.files
 
 
 class _FormReader:
-    """Streams one body through the parser. With a ``store``: the ``file_field`` part goes to a blob, of
-    at most ``limit`` bytes, and text fields to ``fields``. Without one (a small form): every part, in
+    """Streams one body through the parser. With a ``store``: each part named one of ``file_fields``
+    (``file_field`` alone by default; at most ``most_files`` of them) goes to a blob writer of its own,
+    ``limit`` bytes in all, and text fields to ``fields``. Without one (a small form): every part, in
     order, to ``items``, the whole body at most ``limit`` bytes."""
 
     def __init__(
-        self, store: Store | None, file_field: str, limit: int, field_limits: Mapping[str, int] | None = None
+        self,
+        store: Store | None,
+        file_field: str,
+        limit: int,
+        field_limits: Mapping[str, int] | None = None,
+        *,
+        file_fields: tuple[str, ...] = (),
+        most_files: int = 1,
     ) -> None:
         self.store, self.file_field, self.limit = store, file_field, limit
+        self.file_fields = file_fields or (file_field,)
+        self.most_files = most_files
+        #: Every file part so far (``file`` is the last), and their bytes in all.
+        self.files: list[FormFile] = []
+        self.file_bytes = 0
         self.field_limits: Mapping[str, int] = field_limits or {}
         self.fields: dict[str, str] = {}
         self.items: list[tuple[str, str | UploadFile]] = []
@@ -139,7 +164,7 @@ class _FormReader:
         #: Whether the closing boundary arrived.
         self.ended = False
         self.file: FormFile | None = None
-        self.pending: list[memoryview] = []
+        self.pending: list[tuple[IO[bytes], memoryview]] = []
         self.pending_size = 0
         self.part = _Part()
         self.header_name = b""
@@ -184,9 +209,9 @@ class _FormReader:
         await self.flush()
 
     async def flush(self) -> None:
-        if self.pending and self.file is not None:
+        if self.pending:
             chunks, self.pending, self.pending_size = self.pending, [], 0
-            await run_in_threadpool(self.file.writer.writelines, chunks)
+            await run_in_threadpool(_write_chunks, chunks)
 
     def on_part_begin(self) -> None:
         self.part = _Part()
@@ -222,14 +247,18 @@ class _FormReader:
             if (
                 self.store is not None
                 and self.part.filename is not None
-                and self.part.name == self.file_field
+                and self.part.name in self.file_fields
             ):
-                if self.file is not None:
+                if len(self.files) >= self.most_files:
                     self.error = bad_request(
-                        f"Send one '{self.file_field}' part only.", param=self.file_field
+                        f"Send one '{self.file_field}' part only."
+                        if self.most_files == 1
+                        else f"Send at most {self.most_files} '{self.file_field}' parts.",
+                        param=self.file_field,
                     )
                     return
                 self.file = FormFile(self.part.filename, self.part.content_type, self.store.blob_writer())
+                self.files.append(self.file)
                 self.part.is_file = True
         elif name == b"content-type":
             self.part.content_type = value.decode("latin-1")
@@ -241,10 +270,11 @@ class _FormReader:
             return
         if self.part.is_file and self.file is not None:
             self.file.size += end - start
-            if self.file.size > self.limit:
+            self.file_bytes += end - start
+            if self.file_bytes > self.limit:
                 self.error = file_too_large(self.limit)
                 return
-            self.pending.append(memoryview(data)[start:end])  # no copy until the write
+            self.pending.append((self.file.writer, memoryview(data)[start:end]))  # no copy until the write
             self.pending_size += end - start
         else:
             if self.store is not None:
@@ -267,6 +297,11 @@ class _FormReader:
                 self.items.append((part.name, upload))
         elif part.filename is None and part.name:
             self.fields[part.name] = part.data.decode("utf-8", "replace")
+
+
+def _write_chunks(chunks: list[tuple[IO[bytes], memoryview]]) -> None:
+    for writer, chunk in chunks:
+        writer.write(chunk)
 
 
 async def file_bytes(form: FormData, *names: str, required: bool = True) -> bytes | None:
