@@ -78,8 +78,8 @@ def serve(settings: Settings) -> None:
     temp_data_dir = None if settings.data_dir else store.create_temp_dir()
     if temp_data_dir is not None:
         os.environ[store.ENV] = str(temp_data_dir)
-    else:
-        store.clean_stale(Path(settings.data_dir))  # no worker runs yet: every temp file is a crash's
+    # no worker runs yet: every temp file is a crash's, and the database is made before they race to
+    store.prepare(temp_data_dir or Path(settings.data_dir))
     server = Granian(
         "fakeai.app:app_from_env",
         factory=True,

@@ -28,9 +28,9 @@ __all__ = [
     "Obj",
     "StorageFull",
     "Store",
-    "clean_stale",
     "create_temp_dir",
     "open_store",
+    "prepare",
     "remove_temp_dir",
 ]
 
@@ -43,9 +43,12 @@ def remove_temp_dir(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def clean_stale(root: Path) -> int:
-    """Delete what a crash left half-written in the data directory ``root`` (before workers start)."""
-    return SQLiteStore.clean_stale(root)
+def prepare(root: Path) -> int:
+    """Make the store in the data directory ``root`` ready for the workers (before any starts): what
+    a crash left half-written deleted (returns how many files), the database created in WAL mode."""
+    removed = SQLiteStore.clean_stale(root)
+    SQLiteStore.prepare(root)
+    return removed
 
 
 _process_dir: Path | None = None

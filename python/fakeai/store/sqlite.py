@@ -115,6 +115,23 @@ class SQLiteStore:
         _migrate(self._conn())
 
     @staticmethod
+    def prepare(root: Path) -> None:
+        """Create ``<root>/fakeai.db`` with its tables and switch it to WAL, in the process that starts
+        the workers, before any starts: the switch takes an exclusive lock for which SQLite does not
+        wait, so workers making it at once on a new database could fail ("database is locked"); made
+        once, the mode is the file's and each worker's pragma only reads it. The connection is closed
+        before the workers fork."""
+        root.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(root / "fakeai.db", timeout=30, isolation_level=None)
+        try:
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(SCHEMA)
+            _migrate(conn)
+        finally:
+            conn.close()
+
+    @staticmethod
     def clean_stale(root: Path) -> int:
         """Delete the blob files a crashed process left half-written in ``<root>/tmp``; returns how
         many. Only safe while no process of the server writes (``fakeai server`` calls it before it

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
 from pathlib import Path
 
 import orjson
@@ -280,3 +281,31 @@ def test_a_data_directory_of_an_earlier_version_gains_the_new_columns(tmp_path: 
 
 def _open(root: Path) -> None:
     SQLiteStore(root)
+
+
+def test_a_worker_opening_a_prepared_store_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
+    """Switching a new database to WAL takes an exclusive lock SQLite does not wait for: a worker
+    opening it while another wrote failed with "database is locked" (and granian replaced it). The
+    server prepares the database before its workers start; then opening waits for the writer."""
+
+    def open_during_a_write(root: Path) -> None:
+        root.mkdir(exist_ok=True)
+        writer = sqlite3.connect(root / "fakeai.db", isolation_level=None, check_same_thread=False)
+        writer.execute("CREATE TABLE IF NOT EXISTS held (x)")
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO held VALUES (1)")
+        done = threading.Timer(0.3, writer.execute, ("COMMIT",))
+        done.start()
+        try:
+            SQLiteStore(root).insert("file", {"id": "f1"})
+        finally:
+            done.join()
+            writer.close()
+
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        open_during_a_write(tmp_path / "new")
+    SQLiteStore.prepare(tmp_path / "prepared")
+    open_during_a_write(tmp_path / "prepared")
+    check = sqlite3.connect(tmp_path / "prepared" / "fakeai.db")
+    assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    check.close()
