@@ -16,10 +16,10 @@ use std::rc::Rc;
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
 pub const CAPACITY: usize = 256;
-/// The most bytes of text the cache keeps. A parse costs tens of times its text in memory (a
+/// The most bytes of text the cache keeps. A parse costs up to ~40 times its text in memory (a
 /// `serde_json::Value` per JSON value: a 12 MB tool schema parsed to ~450 MB), so this bounds what
-/// the cache holds per thread, about a hundred MB at most.
-pub const MAX_BYTES: usize = 4 << 20;
+/// the cache holds per thread to about 40 MB (a hundred distinct 10 KB tool lists fit).
+pub const MAX_BYTES: usize = 1 << 20;
 /// The longest text the cache keeps; a longer one is parsed every time (and freed after its request).
 pub const MAX_ENTRY_BYTES: usize = 256 << 10;
 
