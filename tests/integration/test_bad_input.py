@@ -115,6 +115,29 @@ INTEGER_CASES = [
     ("/v1/images/generations", {"prompt": "a cat", "seed": 2**63}, "seed"),
     ("/v1/images/generations", {"prompt": "a cat", "seed": -(2**64)}, "seed"),
     ("/v1/fine_tuning/jobs", {"model": "gpt-4o-mini", "training_file": "file-x", "seed": 2**64}, "seed"),
+    # vLLM's sampling extensions are typed as vLLM types them (they were accepted whatever they held)
+    *[
+        (path, {**body, field: value}, field)
+        for path, body in (
+            ("/v1/chat/completions", OK),
+            ("/v1/completions", {"model": "gpt-3.5-turbo-instruct", "prompt": "x"}),
+        )
+        for field, value in (
+            ("top_k", 2**64),
+            ("top_k", -2),
+            ("top_k", 1.5),
+            ("top_k", "1"),
+            ("top_k", True),
+            ("min_p", 1.5),
+            ("repetition_penalty", 0),
+            ("repetition_penalty", 1e308),
+            ("best_of", 0),
+        )
+    ],
+    *[
+        ("/v1/responses", {"model": "gpt-4o", "input": "x", "max_tool_calls": v}, "max_tool_calls")
+        for v in (-1, 1.5, "1", 2**64)
+    ],
 ]
 
 
@@ -134,6 +157,13 @@ def test_anthropic_messages_integers_past_their_range_are_400(http, field, value
     assert r.status_code == 400, r.text
     error = r.json()["error"]
     assert error["type"] == "invalid_request_error" and error["message"].startswith(field)
+
+
+def test_vllm_sampling_extensions_in_range_are_accepted(http):
+    extensions = {"top_k": -1, "min_p": 0.05, "repetition_penalty": 1.1, "best_of": 2}
+    assert http.post("/v1/chat/completions", json={**OK, **extensions, "max_tokens": 3}).status_code == 200
+    prompt = {"model": "gpt-3.5-turbo-instruct", "prompt": "x", "max_tokens": 3, "top_k": 40, "min_p": 0}
+    assert http.post("/v1/completions", json=prompt).status_code == 200
 
 
 def test_int32_and_int64_bounds_themselves_are_accepted(http):

@@ -328,6 +328,25 @@ def test_hosted_items_round_trip_and_run_together(http: httpx.Client) -> None:
     assert r2.status_code == 400 and r2.json()["error"]["param"] == "input[0].action"
 
 
+def test_max_tool_calls_caps_the_built_in_calls_and_is_echoed(http: httpx.Client) -> None:
+    tools = [SEARCH, {"type": "image_generation"}, CUSTOM]
+    every = create(http, input="Do it all", tools=tools)
+    assert [i["type"] for i in every["output"]] == [
+        "web_search_call",
+        "image_generation_call",
+        "custom_tool_call",
+    ]
+    assert every["max_tool_calls"] is None
+    one = create(http, input="Do it all", tools=tools, max_tool_calls=1)
+    assert [i["type"] for i in one["output"]] == [
+        "web_search_call",
+        "custom_tool_call",
+    ]  # a function call is not built in
+    assert one["max_tool_calls"] == 1
+    none = create(http, input="Do it all", tools=tools, max_tool_calls=0)
+    assert [i["type"] for i in none["output"]] == ["custom_tool_call"]
+
+
 def test_a_search_takes_simulated_time(start_server) -> None:
     with start_server("--ttft", "1", "--itl", "1") as url, httpx.Client(base_url=url, timeout=30) as http:
         body = {"model": "gpt-4o", "input": "hi", "max_output_tokens": 16}

@@ -47,7 +47,7 @@ from fakeai.engine import compaction, hosted_tools, render, response_tools, vect
 from fakeai.engine.response_items import input_items, item_id
 from fakeai.errors import ApiError, bad_request, not_found, shown
 from fakeai.schemas.chat import ChatRequest, Message
-from fakeai.schemas.common import check_metadata
+from fakeai.schemas.common import INT32_MAX, check_metadata
 from fakeai.schemas.responses import ResponseRequest
 from fakeai.store import Obj, conversations
 from fakeai.store.objects import new_id
@@ -137,8 +137,10 @@ def respond(
     _check_tools(req.tools)
     output: list[Obj] = []
     annotations: list[Obj] = []
+    budget = INT32_MAX if req.max_tool_calls is None else req.max_tool_calls  # built-in tool calls
     file_search = next((t for t in req.tools if t.get("type") == "file_search"), None)
-    if file_search is not None and req.tool_choice != "none":
+    if file_search is not None and req.tool_choice != "none" and budget > 0:
+        budget -= 1
         query = _last_user_text(history) or "search"
         results: list[Obj] = []
         for vs_id in file_search.get("vector_store_ids") or ():
@@ -177,7 +179,7 @@ def respond(
     asked = _last_user_text(history)
     calls = [
         (tool, hosted_tools.run(tool, asked, include, req.seed, ctx=ctx, history=history, tools=req.tools))
-        for tool in plan.hosted
+        for tool in plan.hosted[:budget]
     ]
     output += [item for _, item in calls]
     logprobs = LOGPROBS in (req.include or ()) and _samples(info.capabilities, req)
@@ -500,6 +502,7 @@ def response_object(req: ResponseRequest, id: str, created: float) -> Obj:
         "incomplete_details": None,
         "instructions": req.instructions,
         "max_output_tokens": req.max_output_tokens,
+        "max_tool_calls": req.max_tool_calls,
         "model": req.model,
         "output": [],
         "parallel_tool_calls": req.parallel_tool_calls,

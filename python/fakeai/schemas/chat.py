@@ -20,10 +20,12 @@ from fakeai.schemas.common import (
     Penalty,
     PositiveInt,
     Probability,
+    RepetitionPenalty,
     Seed,
     Stop,
     StreamOptions,
     Temperature,
+    TopK,
 )
 
 
@@ -130,6 +132,10 @@ class ChatRequest(msgspec.Struct, gc=False):
     # vLLM extensions that load-test clients (AIPerf, genai-perf) send.
     min_tokens: Count = 0
     ignore_eos: bool = False
+    top_k: TopK | None = None
+    min_p: Probability | None = None
+    repetition_penalty: RepetitionPenalty | None = None
+    best_of: ChoiceCount | None = None
     audio: ChatAudio | None = None
 
 

@@ -29,6 +29,10 @@ Temperature = Annotated[float, Meta(ge=0, le=2)]
 Probability = Annotated[float, Meta(ge=0, le=1)]
 Penalty = Annotated[float, Meta(ge=-2, le=2)]
 ChoiceCount = Annotated[int, Meta(ge=1, le=128)]
+#: vLLM's sampling extensions, which load generators and vLLM clients send (checked as vLLM types
+#: them, otherwise ignored): ``top_k`` (-1 or 0 = off), ``min_p``, ``repetition_penalty`` (> 0).
+TopK = Annotated[int, Meta(ge=-1, le=INT32_MAX)]
+RepetitionPenalty = Annotated[float, Meta(gt=0, le=INT32_MAX)]
 #: ``logit_bias``: token ids (as strings) to biases from -100 to 100, as OpenAI checks them; at most
 #: 1,024 entries (accepted and otherwise ignored).
 LogitBias = Annotated[

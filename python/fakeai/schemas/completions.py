@@ -18,10 +18,12 @@ from fakeai.schemas.common import (
     ModelId,
     Penalty,
     Probability,
+    RepetitionPenalty,
     Seed,
     Stop,
     StreamOptions,
     Temperature,
+    TopK,
 )
 
 
@@ -31,6 +33,10 @@ class CompletionRequest(msgspec.Struct, gc=False):
     max_tokens: Count = 16
     n: ChoiceCount = 1
     best_of: ChoiceCount | None = None
+    # vLLM's sampling extensions (see fakeai.schemas.common.TopK)
+    top_k: TopK | None = None
+    min_p: Probability | None = None
+    repetition_penalty: RepetitionPenalty | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
     stop: Stop = None

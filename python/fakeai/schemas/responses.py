@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from fakeai.schemas.common import INT32_MAX, ModelId, Seed
+from fakeai.schemas.common import INT32_MAX, Count, ModelId, Seed
 
 Summary = Literal["auto", "concise", "detailed"]
 
@@ -50,6 +50,8 @@ class ResponseRequest(msgspec.Struct):
     #: Alternatives per token in ``output_text.logprobs`` (with ``include``'s
     #: ``message.output_text.logprobs``).
     top_logprobs: Annotated[int, Meta(ge=0, le=20)] | None = None
+    #: The most built-in (hosted) tool calls the response makes; echoed back.
+    max_tool_calls: Count | None = None
     metadata: dict[str, str] | None = None
     parallel_tool_calls: bool = True
     include: list[str] | None = None
