@@ -2,7 +2,7 @@
 
 from collections.abc import Awaitable, Callable, Sequence
 from os import PathLike
-from typing import Any, final
+from typing import Any, Literal, final
 
 __all__ = [
     "ATTEMPTS_TABLE_WIDTH",
@@ -51,7 +51,7 @@ __all__ = [
     "histogram_quantile",
     "image_moderation_scores",
     "image_size",
-    "json_deeper_than",
+    "json_shape",
     "metrics_begin",
     "metrics_finish",
     "metrics_inference",
@@ -152,6 +152,7 @@ class HotApp:
         routes: list[tuple[str, str, Callable[[bytes], Any], Callable[[str], Any]]],
         limit: int,
         max_depth: int,
+        max_weight: int,
         override_prefix: bytes,
         return_error: bytes,
         metrics: tuple[SharedTable, float] | None,
@@ -360,9 +361,10 @@ class Pacer:
 class MessagesCall:
     """What every Anthropic Messages request of one model is rendered with: the model's
     :class:`ChatCall` (timing, lengths, and on the live path the cluster, engine and meter), held once.
-    ``call(request, now=, tool=)`` renders the decoded ``MessagesRequest`` that arrived at ``now``
-    (its whole prompt counted as input, its ``thinking`` honoured; ``tool`` is ``(name, input_json)``
-    for a tool call). The Rust hot path keeps one per model."""
+    ``call(request, now=, tool=, server=)`` renders the decoded ``MessagesRequest`` that arrived at
+    ``now`` (its whole prompt counted as input, its ``thinking`` honoured; ``tool`` is
+    ``(name, input_json)`` for a tool call, ``server`` a server tool's
+    :class:`fakeai.engine.anthropic_tools.ServerTurn`). The Rust hot path keeps one per model."""
 
     def __new__(cls, call: ChatCall) -> MessagesCall: ...
     def __call__(
@@ -371,6 +373,7 @@ class MessagesCall:
         *,
         now: float = 0.0,
         tool: tuple[str, str] | None = None,
+        server: Any = None,
     ) -> Answer: ...
 
 def messages_input_tokens(request: Any) -> int:
@@ -425,9 +428,7 @@ def top_k(query: str, matrix: bytes, dims: int, k: int) -> list[tuple[int, float
 def generate_text(n: int, seed: int) -> str:
     """``n`` tokens of fakeai's generated prose for ``seed``."""
 
-def json_deeper_than(data: bytes, limit: int) -> bool:
-    """Whether the JSON document ``data`` nests more than ``limit`` arrays or objects anywhere."""
-
+def json_shape(data: bytes, depth: int, heaviest: int) -> Literal["fits", "too_deep", "too_heavy"]: ...
 def rank_logits(query: str, passages: Sequence[str]) -> list[float]:
     """One relevance logit per passage (BM25 plus embedding cosine), in the passages' order."""
 

@@ -209,6 +209,42 @@ def test_json_nested_to_the_limit_is_decoded(http):
     assert r.status_code == 200, r.text
 
 
+@pytest.mark.parametrize(
+    "path, field, value",
+    [
+        # each weighs more than 4M (an object 8, an array 2, an element 1): refused before decoding,
+        # where it would have cost the worker 15-50 times its size
+        ("/v1/chat/completions", "stop", ["a"] * 4_200_000),
+        ("/v1/chat/completions", "ignored_extra", [{}] * 600_000),
+        ("/v1/completions", "prompt", [[1] * 1_000] * 4_200),
+        ("/v1/embeddings", "input", [[1] * 1_000] * 4_200),
+        (
+            "/v1/responses",
+            "text",
+            {
+                "format": {
+                    "type": "json_schema",
+                    "name": "w",
+                    "schema": {"properties": {f"p{i}": {} for i in range(500_000)}},
+                }
+            },
+        ),
+    ],
+)
+def test_json_holding_too_many_values_is_413_before_it_is_decoded(http, path, field, value):
+    body = {"model": "gpt-4o", "messages": OK["messages"], "input": "x", field: value}
+    error = envelope(http.post(path, json=body, timeout=60), 413)
+    assert error["code"] == "request_too_large" and "too many values" in error["message"]
+
+
+def test_a_heavy_but_real_request_is_decoded(http):
+    # 300,000 token ids, OpenAI's most for one embeddings request, weigh 300,000
+    body = {"model": "text-embedding-3-small", "input": [[1000] * 1_000] * 300}
+    r = http.post("/v1/embeddings", json=body, timeout=60)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["data"]) == 300
+
+
 def test_jsonl_line_nested_too_deep_is_400_naming_the_line(client):
     import openai
 

@@ -39,7 +39,7 @@ from fakeai.gateway import overrides
 from fakeai.http.body_timeout import TIMED_OUT
 from fakeai.http.hot_routes import HotRoutes
 from fakeai.runtime.control import CHANGES
-from fakeai.schemas.common import MAX_JSON_DEPTH
+from fakeai.schemas.common import MAX_JSON_DEPTH, MAX_JSON_WEIGHT
 
 #: Control-table key whose word 0 counts the requests the Rust path served, server-wide.
 SERVED = "hot"
@@ -110,6 +110,7 @@ def app(hot: HotRoutes, ctx: ServerContext, trailing: list[tuple[bytes, bytes]])
         routes=routes,
         limit=ctx.settings.max_body_bytes,
         max_depth=MAX_JSON_DEPTH,
+        max_weight=MAX_JSON_WEIGHT,
         override_prefix=overrides.PREFIX,
         return_error=overrides.RETURN_ERROR,
         metrics=(m.table, m.slo_seconds) if m.enabled else None,

@@ -52,7 +52,7 @@ from fakeai.errors import ApiError
 from fakeai.gateway import websocket as ws_gateway
 from fakeai.gateway.limits import DEFAULT_BUDGET
 from fakeai.schemas.chat import ChatRequest, Message
-from fakeai.schemas.common import MAX_JSON_DEPTH, check_json_depth
+from fakeai.schemas.common import check_json_depth
 from fakeai.schemas.realtime import Names
 
 AUDIO_BYTES_PER_TOKEN = 4800  # 100 ms of 24 kHz mono PCM16
@@ -80,8 +80,8 @@ async def receive_event(ws: WebSocket) -> tuple[bytes, Any] | str | None:
     try:
         check_json_depth(data)
         return data, orjson.loads(data)
-    except ApiError:
-        return f"The client event is nested more than {MAX_JSON_DEPTH} levels deep."
+    except ApiError as e:  # nested too deep, or too many values
+        return e.message.replace("JSON body", "client event")
     except orjson.JSONDecodeError:
         return "The client event is not valid JSON."
 

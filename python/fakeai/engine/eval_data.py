@@ -26,9 +26,8 @@ from typing import Any, BinaryIO
 
 import msgspec
 
-from fakeai import _core
 from fakeai.engine.templates import sample_namespace
-from fakeai.schemas.common import MAX_JSON_DEPTH
+from fakeai.schemas.common import MAX_JSON_DEPTH, nested_too_deep
 from fakeai.schemas.evals import MAX_ITEMS
 from fakeai.store import Obj, Store
 from fakeai.store.chat_completions import KIND as COMPLETIONS
@@ -114,7 +113,7 @@ def read_file(f: BinaryIO) -> list[Row]:
                 continue
             if len(rows) >= MAX_ITEMS:
                 raise BadData(f"the file holds more than {MAX_ITEMS} rows")
-            if _core.json_deeper_than(line, MAX_JSON_DEPTH):
+            if nested_too_deep(line):
                 raise BadData(f"line {number} nests more than {MAX_JSON_DEPTH} levels")
             try:
                 value = _any.decode(line)

@@ -83,13 +83,35 @@ def check_metadata(metadata: dict[str, str] | None) -> None:
 #: The deepest nesting of arrays and objects a JSON body (or a JSON Lines line) may have. Decoders
 #: recurse once per level, so a deeper body is a 400 before any decoder sees it.
 MAX_JSON_DEPTH = 64
+#: The most a JSON body may weigh, counted before it is decoded (one scan in the core,
+#: :mod:`fakeai._core` ``json_shape``): an object weighs 8, an array 2, a string and each further
+#: element 1, about what they cost decoded. Decoded values cost up to ~50 times their text, so a
+#: 32 MiB body of small objects held ~1.5 GB; at this bound a body decodes to at most a few hundred
+#: MB. Real requests weigh far less (300,000 token ids, OpenAI's most for one embeddings request,
+#: weigh 300,000; a 128-tool list of 200-property schemas about 300,000).
+MAX_JSON_WEIGHT = 4 << 20
+
+
+def nested_too_deep(data: bytes) -> bool:
+    """Whether ``data`` (a JSON Lines line, say) nests more than :data:`MAX_JSON_DEPTH` levels."""
+    return _core.json_shape(data, MAX_JSON_DEPTH, 2**64 - 1) == "too_deep"
 
 
 def check_json_depth(body: bytes, param: str | None = None) -> None:
-    """A 400 when ``body`` nests more than :data:`MAX_JSON_DEPTH` levels (one scan in the core that
-    jumps over strings: ~0.1 us for a short chat body)."""
-    if _core.json_deeper_than(body, MAX_JSON_DEPTH):
+    """A 400 when ``body`` nests more than :data:`MAX_JSON_DEPTH` levels, or a 413 when it weighs
+    more than :data:`MAX_JSON_WEIGHT` (one scan in the core that jumps over strings: ~0.1 us for a
+    short chat body)."""
+    shape = _core.json_shape(body, MAX_JSON_DEPTH, MAX_JSON_WEIGHT)
+    if shape == "too_deep":
         raise too_deep(param)
+    if shape == "too_heavy":
+        raise ApiError(
+            413,
+            f"The JSON body holds too many values to decode (more than {MAX_JSON_WEIGHT:,}, an object "
+            "counting as 8 and an array as 2).",
+            param=param,
+            code="request_too_large",
+        )
 
 
 def too_deep(param: str | None = None) -> ApiError:

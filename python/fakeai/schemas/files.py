@@ -8,9 +8,8 @@ from typing import Any, Literal
 
 import msgspec
 
-from fakeai import _core
 from fakeai.errors import bad_request
-from fakeai.schemas.common import MAX_JSON_DEPTH
+from fakeai.schemas.common import MAX_JSON_DEPTH, nested_too_deep
 
 PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
 BATCH_ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
@@ -108,7 +107,7 @@ def validate_jsonl(path: Path, purpose: str) -> int:
             if not line.strip():
                 continue
             count += 1
-            deep = _core.json_deeper_than(line, MAX_JSON_DEPTH)
+            deep = nested_too_deep(line)
             problem = f"nested more than {MAX_JSON_DEPTH} levels deep" if deep else check(line, seen)
             if problem is not None:
                 errors.append(f"line {number}: {problem}")

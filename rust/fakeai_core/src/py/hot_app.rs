@@ -29,6 +29,7 @@ use super::reply::Answer;
 use super::request_ids::RequestIds;
 use super::shared::{slot_error, SharedTable};
 use crate::shm::metrics::{Inference, Pins};
+use crate::text::json_scan;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
@@ -165,6 +166,7 @@ pub(crate) struct HotApp {
     routes: Vec<Route>,
     limit: u64,
     max_depth: usize,
+    max_weight: u64,
     override_prefix: Vec<u8>,
     return_error: Vec<u8>,
     pub(crate) metrics: Option<(Py<SharedTable>, f64)>,
@@ -354,7 +356,8 @@ impl HotApp {
         now: f64,
     ) -> PyResult<Option<Rendered<'py>>> {
         let r = &self.routes[route];
-        if crate::text::json_depth::deeper_than(body.as_bytes(), self.max_depth) {
+        // too deep or too heavy to decode: the Python chain answers its 400
+        if json_scan::scan(body.as_bytes(), self.max_depth, self.max_weight) != json_scan::Shape::Fits {
             return Ok(None);
         }
         let req = r.decode.bind(py).call1((body,))?;
@@ -438,7 +441,7 @@ impl HotApp {
     /// returns `(control_counter_seen, lora_version, quiet)`.
     #[new]
     #[pyo3(signature = (*, fallback, rearm, control, control_key, served_key, loras, lora_key, routes, limit, max_depth,
-        override_prefix, return_error, metrics, meter, respond, monotonic, headers, body_clock, timed_out_key))]
+        max_weight, override_prefix, return_error, metrics, meter, respond, monotonic, headers, body_clock, timed_out_key))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -452,6 +455,7 @@ impl HotApp {
         routes: Vec<RouteSpec>,
         limit: u64,
         max_depth: usize,
+        max_weight: u64,
         override_prefix: Vec<u8>,
         return_error: Vec<u8>,
         metrics: Option<(Py<SharedTable>, f64)>,
@@ -487,6 +491,7 @@ impl HotApp {
             routes,
             limit,
             max_depth,
+            max_weight,
             override_prefix,
             return_error,
             metrics,

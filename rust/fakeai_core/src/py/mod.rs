@@ -92,7 +92,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(schema::sample_json, m)?)?;
     m.add_function(wrap_pyfunction!(custom_tool::custom_tool_input, m)?)?;
     m.add_function(wrap_pyfunction!(text::generate_text, m)?)?;
-    m.add_function(wrap_pyfunction!(text::json_deeper_than, m)?)?;
+    m.add_function(wrap_pyfunction!(text::json_shape, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_begin, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_started, m)?)?;
     m.add_function(wrap_pyfunction!(metrics::metrics_inference, m)?)?;

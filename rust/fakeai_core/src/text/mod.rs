@@ -7,7 +7,7 @@ pub mod budget;
 pub mod chat_template;
 pub mod context_window;
 pub mod custom_tools;
-pub mod json_depth;
+pub mod json_scan;
 pub mod length;
 pub mod parse_cache;
 pub mod prediction;

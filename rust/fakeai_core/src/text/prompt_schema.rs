@@ -46,7 +46,7 @@
 //! checks them once per thread; examples are not cached (they are parsed only when the prompt has
 //! no schema).
 
-use crate::text::json_depth;
+use crate::text::json_scan;
 use crate::text::parse_cache::cached;
 use crate::text::response_format::Format;
 use crate::text::schema_gen;
@@ -134,7 +134,7 @@ pub fn find(texts: &[&str]) -> Option<Rc<Format>> {
 
 /// A candidate's JSON, unless it is nested too deep or is not JSON.
 fn parse(candidate: &[u8]) -> Option<Value> {
-    if json_depth::deeper_than(candidate, MAX_CANDIDATE_DEPTH) {
+    if json_scan::deeper_than(candidate, MAX_CANDIDATE_DEPTH) {
         return None;
     }
     serde_json::from_slice(candidate).ok()
