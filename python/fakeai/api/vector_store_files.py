@@ -5,7 +5,16 @@ several stores) and tagged with its store; its ``status`` moves ``in_progress ->
 as a background worker indexes it, or to ``cancelled`` when its file batch is cancelled first. A file
 batch's ``status`` and ``file_counts`` are computed from its files. A batch (or a new store's
 ``file_ids``) is checked and attached in a worker thread, a repeated file id once: the event loop
-never waits for its hundreds of store writes.
+never waits for its hundreds of store writes. Lists read one page from the store (``filter`` is a
+status the store filters on); a file batch's counts and files still read the store's files, in a worker
+thread.
+
+Every change to a stored file goes through :func:`fakeai.engine.vector_index.change` (compare-and-set
+on its revision, retried), so an ``attributes`` update, a batch's cancel and the indexer's result never
+undo one another. A vector store deleted while files are attached to it keeps none of them: its delete
+removes the store first and its files after, and an attach checks the store again after inserting its
+file, removing it when the store is gone (so whichever comes first, the file goes); what a crash between
+the two left is swept by the next delete of a vector store (:meth:`~fakeai.store.Store.orphans`).
 """
 
 from __future__ import annotations
@@ -27,7 +36,7 @@ from fakeai.engine import vector_index
 from fakeai.engine.vector_index import KIND
 from fakeai.errors import bad_request, not_found
 from fakeai.http.blob import open_blob
-from fakeai.store import Obj, Store
+from fakeai.store import Conflict, Obj, Store
 from fakeai.store.objects import live_file, new_id
 
 BATCH_KIND = "vector_store.file_batch"
@@ -93,7 +102,8 @@ Entry = tuple[str, Attributes | None, Obj]  # (file id, attributes, chunking str
 def attach_all(store: Store, vs_id: str, entries: Sequence[Entry], batch_id: str | None) -> None:
     """:func:`attach` each ``(file_id, attributes, strategy)`` (many store writes: run it off the loop)."""
     for file_id, attributes, strategy in entries:
-        attach(store, vs_id, file_id, strategy, attributes, batch_id)
+        if attach(store, vs_id, file_id, strategy, attributes, batch_id) is None:
+            return  # the store was deleted meanwhile
 
 
 def attach(
@@ -103,13 +113,10 @@ def attach(
     strategy: Obj,
     attributes: Attributes | None,
     batch_id: str | None = None,
-) -> Obj:
-    """Record ``file_id`` as ``in_progress`` in the vector store (the background indexer takes it from there)."""
+) -> Obj | None:
+    """Record ``file_id`` as ``in_progress`` in the vector store (the background indexer takes it from
+    there), replacing an earlier attachment of it; None when the store was deleted meanwhile."""
     key = f"{vs_id}/{file_id}"
-    existing = store.get(KIND, key)
-    if existing is not None:
-        store.delete(KIND, key)
-        vector_index.drop_index(store, vs_id, file_id)
     vsf = {
         "id": key,
         "file_id": file_id,
@@ -122,47 +129,84 @@ def attach(
         "usage_bytes": 0,
         "attributes": attributes,
         "chunking_strategy": strategy,
+        vector_index.ATTACHMENT: vector_index.token(),
+        vector_index.REVISION: vector_index.token(),
     }
-    store.insert(KIND, vsf, tag=vs_id)
+    while True:
+        _remove(store, key, vs_id)
+        try:
+            store.insert(KIND, vsf, tag=vs_id)
+            break
+        except Conflict:  # attached concurrently: replace that attachment in turn
+            continue
+    if store.get("vector_store", vs_id) is None:  # deleted meanwhile: its delete may have missed this file
+        _remove(store, key)
+        return None
     return vsf
 
 
+def _remove(store: Store, key: str, vs_id: str | None = None) -> Obj | None:
+    """Delete the stored file and its index; with ``vs_id``, take its index's bytes off that store."""
+    old = store.delete(KIND, key)
+    if old is not None:
+        vector_index.drop_index(store, old)
+        if vs_id is not None and old.get("usage_bytes"):
+            vector_index.account(store, vs_id, -old["usage_bytes"], active=False)
+    return old
+
+
 def present(vsf: Obj) -> Obj:
-    shown = {k: v for k, v in vsf.items() if k not in ("file_id", "batch_id")}
+    shown = {k: v for k, v in vsf.items() if k not in ("file_id", "batch_id", *vector_index.HIDDEN)}
     shown["id"] = vsf["file_id"]
     return shown
 
 
 def detach_all(store: Store, vs_id: str) -> None:
+    """Remove a deleted store's files and batches, then what a crash left of earlier deletes."""
     for vsf in store.all(KIND, tag=vs_id):
-        store.delete(KIND, vsf["id"])
-        vector_index.drop_index(store, vs_id, vsf["file_id"])
+        _remove(store, vsf["id"])
     for batch in store.all(BATCH_KIND, tag=vs_id):
         store.delete(BATCH_KIND, batch["id"])
+    for vsf in store.orphans(KIND, "vector_store"):
+        _remove(store, vsf["id"])
+    for batch in store.orphans(BATCH_KIND, "vector_store"):
+        store.delete(BATCH_KIND, batch["id"])
+
+
+def _batch_files(store: Store, batch: Obj) -> list[Obj]:
+    """The batch's files (every file of its store is read: run it off the loop)."""
+    return [f for f in store.all(KIND, tag=batch["vector_store_id"]) if f["batch_id"] == batch["id"]]
 
 
 def _batch_view(store: Store, batch: Obj) -> Obj:
     counts = dict.fromkeys(("cancelled", "completed", "failed", "in_progress", "total"), 0)
-    for vsf in store.all(KIND, tag=batch["vector_store_id"]):
-        if vsf["batch_id"] == batch["id"]:
-            counts[vsf["status"]] += 1
-            counts["total"] += 1
+    for vsf in _batch_files(store, batch):
+        counts[vsf["status"]] += 1
+        counts["total"] += 1
     status = "in_progress" if counts["in_progress"] else "cancelled" if batch["cancelled"] else "completed"
     shown = {k: v for k, v in batch.items() if k != "cancelled"}
     return {**shown, "status": status, "file_counts": counts}
 
 
-def _cancel_files(store: Store, batch: Obj) -> None:
-    for vsf in store.all(KIND, tag=batch["vector_store_id"]):
-        if vsf["batch_id"] == batch["id"]:
-            store.update(KIND, {**vsf, "status": "cancelled"}, expect=("in_progress",))
+def _cancel_batch(store: Store, batch: Obj) -> Obj:
+    """Mark the batch cancelled and cancel its files still in progress; the batch as shown after."""
+
+    def cancel(vsf: Obj) -> Obj | None:  # still this batch's (not attached again) and in progress
+        ours = vsf["batch_id"] == batch["id"] and vsf["status"] == "in_progress"
+        return {**vsf, "status": "cancelled"} if ours else None
+
+    cancelled = {**batch, "cancelled": True}
+    store.update(BATCH_KIND, cancelled)  # its one changing field: a stale write loses nothing
+    for vsf in _batch_files(store, batch):
+        if vsf["status"] == "in_progress":
+            vector_index.change(store, KIND, vsf["id"], cancel)
+    return _batch_view(store, cancelled)
 
 
 def _file_page(request: Request, files: list[Obj]) -> Response:
+    """A page of ``files`` (a batch's, read whole)."""
     limit, order, after = page_params(request)
-    wanted = request.query_params.get("filter")
-    if wanted is not None and wanted not in STATUSES:
-        raise bad_request(f"'filter' must be one of {', '.join(STATUSES)}.", param="filter")
+    wanted = _status_filter(request)
     shown = [present(f) for f in files if wanted is None or f["status"] == wanted]
     if order == "desc":
         shown.reverse()
@@ -170,6 +214,24 @@ def _file_page(request: Request, files: list[Obj]) -> Response:
         ids = [f["id"] for f in shown]
         shown = shown[ids.index(after) + 1 :] if after in ids else []
     return list_response(shown[:limit], len(shown) > limit)
+
+
+def _status_filter(request: Request) -> str | None:
+    wanted = request.query_params.get("filter")
+    if wanted is not None and wanted not in STATUSES:
+        raise bad_request(f"'filter' must be one of {', '.join(STATUSES)}.", param="filter")
+    return wanted
+
+
+def _page_files(store: Store, vs_id: str, request: Request) -> Response:
+    """One page of the store's files (filtered by status): only that page is read."""
+    limit, order, after = page_params(request)
+    wanted = _status_filter(request)
+    cursor = None if after is None else f"{vs_id}/{after}"
+    if cursor is not None and store.get(KIND, cursor) is None:
+        return list_response([], False)  # no such file in the store (any more): nothing follows it
+    files, more = store.page(KIND, tag=vs_id, after=cursor, limit=limit, order=order, status=wanted)
+    return list_response([present(f) for f in files], more)
 
 
 def routes(ctx: ServerContext) -> list[Route]:
@@ -196,10 +258,14 @@ def routes(ctx: ServerContext) -> list[Route]:
         strategy = vector_index.chunking(req.chunking_strategy)
         if live_file(store, req.file_id) is None:
             raise not_found("file", req.file_id, param="file_id")
-        return json_response(present(attach(store, vs["id"], req.file_id, strategy, req.attributes)))
+        vsf = await run_in_threadpool(attach, store, vs["id"], req.file_id, strategy, req.attributes)
+        if vsf is None:
+            raise not_found("vector store", vs["id"])
+        return json_response(present(vsf))
 
     async def list_files(request: Request) -> Response:
-        return _file_page(request, store.all(KIND, tag=vector_store(request)["id"]))
+        vs_id = vector_store(request)["id"]
+        return await run_in_threadpool(_page_files, store, vs_id, request)
 
     async def retrieve(request: Request) -> Response:
         return json_response(present(vs_file(request)))
@@ -208,14 +274,19 @@ def routes(ctx: ServerContext) -> list[Route]:
         vsf = vs_file(request)
         req = await json_body(request, update_decoder, limit)
         check_attributes(req.attributes)
-        changed = {**vsf, "attributes": req.attributes}
-        store.update(KIND, changed)
+
+        def apply(current: Obj) -> Obj:
+            return {**current, "attributes": req.attributes}
+
+        changed = await run_in_threadpool(vector_index.change, store, KIND, vsf["id"], apply)
+        if changed is None:  # removed meanwhile
+            raise not_found("file", vsf["file_id"])
         return json_response(present(changed))
 
     async def delete(request: Request) -> Response:
         vsf = vs_file(request)
-        store.delete(KIND, vsf["id"])
-        await run_in_threadpool(vector_index.drop_index, store, vsf["vector_store_id"], vsf["file_id"])
+        if await run_in_threadpool(_remove, store, vsf["id"], vsf["vector_store_id"]) is None:
+            raise not_found("file", vsf["file_id"])  # removed meanwhile
         return json_response({"id": vsf["file_id"], "object": "vector_store.file.deleted", "deleted": True})
 
     async def content(request: Request) -> Response:
@@ -257,8 +328,11 @@ def routes(ctx: ServerContext) -> list[Route]:
             "cancelled": False,
         }
         store.insert(BATCH_KIND, batch, tag=vs["id"])
+        if store.get("vector_store", vs["id"]) is None:  # deleted meanwhile: it may have missed the batch
+            store.delete(BATCH_KIND, batch["id"])
+            raise not_found("vector store", vs["id"])
         await run_in_threadpool(attach_all, store, vs["id"], entries, batch["id"])
-        return json_response(_batch_view(store, batch))
+        return json_response(await run_in_threadpool(_batch_view, store, batch))
 
     def file_batch(request: Request) -> Obj:
         vs = vector_store(request)
@@ -268,20 +342,18 @@ def routes(ctx: ServerContext) -> list[Route]:
         return batch
 
     async def retrieve_batch(request: Request) -> Response:
-        return json_response(_batch_view(store, file_batch(request)))
+        return json_response(await run_in_threadpool(_batch_view, store, file_batch(request)))
 
     async def cancel_batch(request: Request) -> Response:
         batch = file_batch(request)
-        view = _batch_view(store, batch)
+        view = await run_in_threadpool(_batch_view, store, batch)
         if view["status"] != "in_progress":
             raise bad_request(f"Cannot cancel a file batch with status '{view['status']}'.")
-        store.update(BATCH_KIND, {**batch, "cancelled": True})
-        await run_in_threadpool(_cancel_files, store, batch)
-        return json_response(_batch_view(store, {**batch, "cancelled": True}))
+        return json_response(await run_in_threadpool(_cancel_batch, store, batch))
 
     async def batch_files(request: Request) -> Response:
         batch = file_batch(request)
-        files = [f for f in store.all(KIND, tag=batch["vector_store_id"]) if f["batch_id"] == batch["id"]]
+        files = await run_in_threadpool(_batch_files, store, batch)
         return _file_page(request, files)
 
     base = "/v1/vector_stores/{vector_store_id}"

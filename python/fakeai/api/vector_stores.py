@@ -1,7 +1,11 @@
 """``/v1/vector_stores``: create, list, retrieve, modify, delete, and ``search``.
 
-``file_counts``, ``status`` and ``usage_bytes`` are computed from the store's files when read, so they
-are exact whichever worker indexed what (see :mod:`fakeai.engine.vector_index`).
+``file_counts`` and ``status`` are counted from the store's files by status when read (one indexed
+query, whatever the number of files), so they are exact whichever worker indexed what; ``usage_bytes``
+is kept on the store as its files complete or go (see :mod:`fakeai.engine.vector_index`). A modify,
+a search's and the indexer's ``last_active_at`` each change only their own fields, compare-and-set
+(:func:`fakeai.engine.vector_index.change`): concurrent writers lose nothing. A delete removes the
+store first, then its files (see :mod:`fakeai.api.vector_store_files` for why none survive it).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from fakeai.api.resources import fetch, json_body, json_response, page
 from fakeai.api.vector_store_files import attach_all, check_files, detach_all
 from fakeai.context import ServerContext
 from fakeai.engine import vector_index
-from fakeai.errors import bad_request
+from fakeai.errors import bad_request, not_found
 from fakeai.schemas.common import check_metadata
 from fakeai.store import Obj, Store
 from fakeai.store.objects import new_id
@@ -76,20 +80,25 @@ def _expiry(expires_after: ExpiresAfter | None) -> Obj | None:
 
 
 def present(store: Store, vs: Obj) -> Obj:
-    """The vector store as the API shows it, with counts and status from its files."""
-    counts = {"cancelled": 0, "completed": 0, "failed": 0, "in_progress": 0, "total": 0}
-    usage = 0
-    for vsf in store.all(vector_index.KIND, tag=vs["id"]):
-        counts[vsf["status"]] += 1
-        counts["total"] += 1
-        usage += vsf["usage_bytes"]
+    """The vector store as the API shows it, with counts and status from its files (store reads: run
+    it off the loop)."""
+    by_status = store.count_by_status(vector_index.KIND, tag=vs["id"])
+    counts = {s: by_status.get(s, 0) for s in ("cancelled", "completed", "failed", "in_progress")}
+    counts["total"] = sum(by_status.values())
     expires_at = None
     if vs["expires_after"] is not None:
         expires_at = vs["last_active_at"] + vs["expires_after"]["days"] * DAY_S
     status = "in_progress" if counts["in_progress"] else "completed"
     if expires_at is not None and expires_at <= time.time():
         status = "expired"
-    return {**vs, "file_counts": counts, "usage_bytes": usage, "status": status, "expires_at": expires_at}
+    shown = {k: v for k, v in vs.items() if k not in vector_index.HIDDEN}
+    return {
+        **shown,
+        "file_counts": counts,
+        "usage_bytes": vector_index.usage(store, vs),
+        "status": status,
+        "expires_at": expires_at,
+    }
 
 
 def routes(ctx: ServerContext) -> list[Route]:
@@ -118,37 +127,48 @@ def routes(ctx: ServerContext) -> list[Route]:
             "metadata": req.metadata,
             "last_active_at": now,
             "expires_after": _expiry(req.expires_after),
+            "usage_bytes": 0,
+            vector_index.REVISION: vector_index.token(),
         }
         store.insert("vector_store", vs)
         entries = [(file_id, None, strategy) for file_id in file_ids]
         await run_in_threadpool(attach_all, store, vs["id"], entries, None)
-        return json_response(present(store, vs))
+        return json_response(await run_in_threadpool(present, store, vs))
 
     async def list_stores(request: Request) -> Response:
-        return page(request, store, "vector_store", present=lambda vs: present(store, vs))
+        return await run_in_threadpool(
+            page, request, store, "vector_store", present=lambda vs: present(store, vs)
+        )
 
     async def retrieve(request: Request) -> Response:
-        return json_response(present(store, get(request)))
+        return json_response(await run_in_threadpool(present, store, get(request)))
 
     async def modify(request: Request) -> Response:
         vs = get(request)
         req = await json_body(request, modify_decoder, limit)
         check_metadata(req.metadata)
-        changed = dict(vs)
+        fields: Obj = {}
         if req.name is not None:
-            changed["name"] = req.name
+            fields["name"] = req.name
         if req.metadata is not None:
-            changed["metadata"] = req.metadata
+            fields["metadata"] = req.metadata
         if req.expires_after is not None:
-            changed["expires_after"] = _expiry(req.expires_after)
-        store.update("vector_store", changed)
-        return json_response(present(store, changed))
+            fields["expires_after"] = _expiry(req.expires_after)
+
+        def apply(current: Obj) -> Obj:
+            return {**current, **fields}
+
+        changed = await run_in_threadpool(vector_index.change, store, "vector_store", vs["id"], apply)
+        if changed is None:  # deleted meanwhile
+            raise not_found("vector store", vs["id"])
+        return json_response(await run_in_threadpool(present, store, changed))
 
     async def delete(request: Request) -> Response:
-        vs = get(request)
-        await run_in_threadpool(detach_all, store, vs["id"])
-        store.delete("vector_store", vs["id"])
-        return json_response({"id": vs["id"], "object": "vector_store.deleted", "deleted": True})
+        vs_id = request.path_params["vector_store_id"]
+        if store.delete("vector_store", vs_id) is None:
+            raise not_found("vector store", vs_id)
+        await run_in_threadpool(detach_all, store, vs_id)  # after the store: see vector_store_files
+        return json_response({"id": vs_id, "object": "vector_store.deleted", "deleted": True})
 
     async def search(request: Request) -> Response:
         vs = get(request)
@@ -166,7 +186,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         results = await run_in_threadpool(
             vector_index.search, store, vs["id"], queries, req.max_num_results, req.filters, float(threshold)
         )
-        store.update("vector_store", {**vs, "last_active_at": int(time.time())})
+        await run_in_threadpool(vector_index.account, store, vs["id"])  # last_active_at only
         return json_response(
             {
                 "object": "vector_store.search_results.page",

@@ -14,11 +14,29 @@ Another worker may delete a file, or remove a file from its store, at any moment
 once (:meth:`~fakeai.store.Store.open_blob`) and read from that descriptor. A file gone by then fails
 its indexing with ``invalid_file`` naming it, as one gone before; a search leaves out a file whose index
 is gone, or whose two blobs (read one after the other) no longer match because it was indexed again.
+
+Concurrent writers never lose each other's changes. Every write of a vector store or a vector store file
+goes through :func:`change`: read the object, apply only the writer's own fields, save it
+compare-and-set on its ``revision`` (a fresh random token each write, kept in the body and never shown),
+and on a conflict do it again on a fresh read. So a modify's ``name`` and another's ``metadata`` both
+stay, a search's or the indexer's ``last_active_at`` does not undo a modify, and an ``attributes`` update
+made while the file indexes survives the indexer marking it ``completed``. Each attachment of a file
+carries its own ``attachment`` token, which names its index blobs: an indexer still working on a file
+attached again (or removed) meanwhile finds another token, saves nothing and drops only its own blobs.
+
+A vector store's ``file_counts`` are counted by status from the store's index
+(:meth:`~fakeai.store.Store.count_by_status`, no file read); its ``usage_bytes`` is kept on the store,
+each through :func:`change`: the indexer adds a file's bytes just before it marks the file completed
+(and takes them back if it cannot: so once a client sees the file completed, the store counts its
+bytes), and whoever removes a completed file takes them off after (a store of an earlier version,
+without it, is summed from its files once). The deltas commute, so concurrent ones add up exactly.
 """
 
 from __future__ import annotations
 
+import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -35,6 +53,53 @@ DIMS = 256
 MAX_FILE_TOKENS = 5_000_000
 AUTO = {"type": "static", "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400}}
 KIND = "vector_store.file"
+STORE_KIND = "vector_store"
+#: Body fields that only the server reads: the compare-and-set token, and the attachment's token.
+REVISION, ATTACHMENT = "revision", "attachment"
+HIDDEN = (REVISION, ATTACHMENT)
+
+
+def token() -> str:
+    return secrets.token_hex(8)
+
+
+def change(store: Store, kind: str, id: str, apply: Callable[[Obj], Obj | None]) -> Obj | None:
+    """Save ``apply(current)`` (a new dict: the current object with the caller's fields changed) over
+    the object compare-and-set on its revision, reading it afresh and applying again until no other
+    writer came between; the object saved, or None when there is none or ``apply`` returned None
+    (nothing to change). Store reads and writes: run it off the event loop."""
+    while True:
+        current = store.get(kind, id)
+        if current is None:
+            return None
+        changed = apply(current)
+        if changed is None:
+            return None
+        changed[REVISION] = token()
+        if store.update_if(kind, changed, field=REVISION, value=current.get(REVISION)):
+            return changed
+
+
+def usage(store: Store, vs: Obj) -> int:
+    """The bytes of the store's indexes: kept on the store, or summed once for one of an earlier version."""
+    if "usage_bytes" in vs:
+        return int(vs["usage_bytes"])
+    return sum(vsf["usage_bytes"] for vsf in store.all(KIND, tag=vs["id"]))
+
+
+def account(store: Store, vs_id: str, usage_delta: int = 0, *, active: bool = True) -> None:
+    """Add ``usage_delta`` bytes to the store's ``usage_bytes`` and, when ``active``, set its
+    ``last_active_at`` to now (nothing when the store is gone)."""
+
+    def apply(vs: Obj) -> Obj:
+        changed = dict(vs)
+        # one of an earlier version is summed from its files, which already hold this change
+        changed["usage_bytes"] = vs["usage_bytes"] + usage_delta if "usage_bytes" in vs else usage(store, vs)
+        if active:
+            changed["last_active_at"] = int(time.time())
+        return changed
+
+    change(store, STORE_KIND, vs_id, apply)
 
 
 def chunking(strategy: Any) -> Obj:
@@ -68,12 +133,21 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)  # JSON true is no token count
 
 
-def blob_keys(vs_id: str, file_id: str) -> tuple[str, str]:
-    return f"{vs_id}.{file_id}.chunks", f"{vs_id}.{file_id}.vectors"
+def blob_keys(vs_id: str, file_id: str, attachment: str | None = None) -> tuple[str, str]:
+    """The chunk texts' and vectors' blobs of one attachment of the file to the store (of the file in
+    the store, for one attached by an earlier version, without an ``attachment`` token)."""
+    stem = f"{vs_id}.{file_id}" + (f".{attachment}" if attachment else "")
+    return f"{stem}.chunks", f"{stem}.vectors"
 
 
-def _ingest(store: Store, vs_id: str, file_id: str, strategy: Obj) -> Obj:
+def index_keys(vsf: Obj) -> tuple[str, str]:
+    """:func:`blob_keys` of a stored ``vector_store.file``."""
+    return blob_keys(vsf["vector_store_id"], vsf["file_id"], vsf.get(ATTACHMENT))
+
+
+def _ingest(store: Store, vsf: Obj) -> Obj:
     """Chunk and embed one file; the fields that change on the ``vector_store.file``."""
+    file_id, strategy = vsf["file_id"], vsf["chunking_strategy"]
     file = store.open_blob(file_id) if live_file(store, file_id) is not None else None
     if file is None:  # gone, or deleted by another worker between the lookup and the open
         return {
@@ -104,15 +178,15 @@ def _ingest(store: Store, vs_id: str, file_id: str, strategy: Obj) -> Obj:
     static = strategy["static"]
     chunks = _core.chunk_text(text, static["max_chunk_size_tokens"], static["chunk_overlap_tokens"])
     texts, vectors = orjson.dumps(chunks), _core.embedding_matrix(chunks, DIMS)
-    for key, data in zip(blob_keys(vs_id, file_id), (texts, vectors), strict=True):
+    for key, data in zip(index_keys(vsf), (texts, vectors), strict=True):
         writer = store.blob_writer()
         writer.write(data)
         store.commit_blob(writer, key)
     return {"status": "completed", "usage_bytes": len(texts) + len(vectors)}
 
 
-def drop_index(store: Store, vs_id: str, file_id: str) -> None:
-    for key in blob_keys(vs_id, file_id):
+def drop_index(store: Store, vsf: Obj) -> None:
+    for key in index_keys(vsf):
         store.delete_blob(key)
 
 
@@ -124,14 +198,25 @@ class IndexRunner:
         return Job(KIND, ("in_progress",), self.run)
 
     async def run(self, vsf: Obj, lease: Lease) -> None:
-        vs_id, file_id = vsf["vector_store_id"], vsf["file_id"]
-        changes = await run_in_threadpool(_ingest, self.store, vs_id, file_id, vsf["chunking_strategy"])
+        changes = await run_in_threadpool(_ingest, self.store, vsf)
         lease.renew()
-        if not self.store.update(KIND, {**vsf, **changes}, expect=("in_progress",)):
-            await run_in_threadpool(drop_index, self.store, vs_id, file_id)  # cancelled or removed meanwhile
-        vs = self.store.get("vector_store", vs_id)
-        if vs is not None:
-            self.store.update("vector_store", {**vs, "last_active_at": int(time.time())})
+        await run_in_threadpool(self.finish, vsf, changes)
+
+    def finish(self, vsf: Obj, changes: Obj) -> None:
+        """Save the indexing's ``changes`` over the file as it is now (its ``attributes`` may have
+        changed meanwhile), unless it was cancelled, removed or attached again: then its blobs go."""
+
+        def apply(current: Obj) -> Obj | None:
+            if current.get(ATTACHMENT) != vsf.get(ATTACHMENT) or current["status"] != "in_progress":
+                return None
+            return {**current, **changes}
+
+        vs_id, added = vsf["vector_store_id"], changes.get("usage_bytes", 0)
+        account(self.store, vs_id, added)  # first: a client that sees the file completed sees its bytes
+        if change(self.store, KIND, vsf["id"], apply) is None:
+            drop_index(self.store, vsf)
+            if added:
+                account(self.store, vs_id, -added, active=False)
 
 
 COMPARISONS = ("eq", "ne", "gt", "gte", "lt", "lte", "in", "nin")
@@ -218,11 +303,11 @@ def _matches(attributes: Obj, flt: Obj) -> bool:
     return {"gt": have > want, "gte": have >= want, "lt": have < want, "lte": have <= want}[kind]
 
 
-def _read_index(store: Store, vs_id: str, file_id: str) -> tuple[bytes, list[str]] | None:
+def _read_index(store: Store, vsf: Obj) -> tuple[bytes, list[str]] | None:
     """A file's vector matrix and chunk texts; None when either blob is gone (the file was removed
-    meanwhile) or they do not match row for row (it was removed and indexed again, with another
-    chunking, between the two opens)."""
-    chunks_key, vectors_key = blob_keys(vs_id, file_id)
+    meanwhile) or they do not match row for row (an index of an earlier version's naming, removed and
+    indexed again with another chunking between the two opens)."""
+    chunks_key, vectors_key = index_keys(vsf)
     blobs = []
     for key in (vectors_key, chunks_key):
         file = store.open_blob(key)
@@ -244,7 +329,7 @@ def search(store: Store, vs_id: str, queries: list[str], k: int, filters: Any, t
         attributes = vsf.get("attributes") or {}
         if vsf["status"] != "completed" or (filters is not None and not _matches(attributes, filters)):
             continue
-        index = _read_index(store, vs_id, vsf["file_id"])
+        index = _read_index(store, vsf)
         if index is None:  # removed (or indexed again) meanwhile
             continue
         vectors, chunks = index

@@ -97,9 +97,11 @@ class Store(Protocol):
         limit: int = 20,
         order: str = "desc",
         metadata: dict[str, str] | None = None,
+        status: str | None = None,
     ) -> tuple[list[Obj], bool]:
         """Objects in creation order (``asc``/``desc``) after the one with id ``after``; and whether more
-        follow. ``metadata``: only objects whose body's ``metadata`` holds every one of these pairs."""
+        follow. ``metadata``: only objects whose body's ``metadata`` holds every one of these pairs;
+        ``status``: only objects of that status."""
 
     def all(self, kind: str, *, tag: str | None = None) -> list[Obj]:
         """Every object of a kind (and tag), oldest first."""
@@ -107,6 +109,15 @@ class Store(Protocol):
     def update(self, kind: str, obj: Obj, *, expect: tuple[str, ...] | None = None) -> bool:
         """Replace an object's body; with ``expect``, only while its status is one of those
         (compare-and-set). An expiring object's new size counts against the budget in its place."""
+
+    def update_if(self, kind: str, obj: Obj, *, field: str, value: str | int | None) -> bool:
+        """Replace an object's body only while its stored body's top-level ``field`` is ``value``
+        (``None``: absent or null): compare-and-set on a revision kept in the body, for objects whose
+        status is a real status that :meth:`update`'s ``expect`` cannot also serve as a version."""
+
+    def count_by_status(self, kind: str, *, tag: str) -> dict[str, int]:
+        """How many objects of a kind and tag there are of each status (statuses without one absent),
+        from the index alone: no body is read."""
 
     def delete(self, kind: str, id: str) -> Obj | None:
         """Remove an object, returning what it was (``None`` when there was none)."""

@@ -62,7 +62,11 @@ ADDED = [
     ("objects", "shares_id", "TEXT", None),
     ("expiring", "turn", "INTEGER NOT NULL DEFAULT 0", "UPDATE expiring SET turn = first"),
 ]
-INDEXES = "CREATE INDEX IF NOT EXISTS expiring_turn ON expiring (turn);"
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS expiring_turn ON expiring (turn);"
+    # counting a tag's objects by status (:meth:`SQLiteStore.count_by_status`) reads the index alone
+    "CREATE INDEX IF NOT EXISTS objects_tag_status ON objects (kind, tag, status);"
+)
 #: The bytes counted against the quota: every object's ``size``, but a blob linked from another
 #: object's only once that object is gone (until then its bytes on disk are that object's).
 USED = (
@@ -301,12 +305,16 @@ class SQLiteStore:
         limit: int = 20,
         order: str = "desc",
         metadata: dict[str, str] | None = None,
+        status: str | None = None,
     ) -> tuple[list[Obj], bool]:
         sql = "SELECT body FROM objects WHERE kind = ?"
         args: list[object] = [kind]
         if tag is not None:
             sql += " AND tag = ?"
             args.append(tag)
+        if status is not None:
+            sql += " AND status = ?"
+            args.append(status)
         for key, value in (metadata or {}).items():  # bodies are JSON text kept as BLOBs: cast to read
             sql += (
                 " AND EXISTS (SELECT 1 FROM json_each(CAST(body AS TEXT), '$.metadata')"
@@ -346,6 +354,30 @@ class SQLiteStore:
             if len(body) != old[1]:  # an expiring object's group and the total count its new size
                 self._resize_expiring(conn, old[0], len(body) - old[1])
         return True
+
+    def update_if(self, kind: str, obj: Obj, *, field: str, value: str | int | None) -> bool:
+        body = orjson.dumps(obj)
+        with self._write() as conn:
+            old = conn.execute(
+                "SELECT seq, length(body) FROM objects WHERE kind = ? AND id = ? "
+                "AND json_extract(CAST(body AS TEXT), ?) IS ?",
+                (kind, obj["id"], f'$."{field}"', value),
+            ).fetchone()
+            if old is None:
+                return False
+            conn.execute(
+                "UPDATE objects SET body = ?, status = ? WHERE seq = ?",
+                (body, obj.get("status") or "", old[0]),
+            )
+            if len(body) != old[1]:
+                self._resize_expiring(conn, old[0], len(body) - old[1])
+        return True
+
+    def count_by_status(self, kind: str, *, tag: str) -> dict[str, int]:
+        rows = self._conn().execute(
+            "SELECT status, COUNT(*) FROM objects WHERE kind = ? AND tag = ? GROUP BY status", (kind, tag)
+        )
+        return dict(rows.fetchall())
 
     def delete(self, kind: str, id: str) -> Obj | None:
         with self._write() as conn:

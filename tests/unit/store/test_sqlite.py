@@ -309,3 +309,33 @@ def test_a_worker_opening_a_prepared_store_waits_for_a_writer_instead_of_failing
     check = sqlite3.connect(tmp_path / "prepared" / "fakeai.db")
     assert check.execute("PRAGMA journal_mode").fetchone() == ("wal",)
     check.close()
+
+
+def test_update_if_is_compare_and_set_on_a_body_field(store: SQLiteStore) -> None:
+    store.insert("vsf", {"id": "a", "status": "in_progress", "n": 1})  # no revision yet: absent matches None
+    assert not store.update_if("vsf", {"id": "a", "status": "done", "rev": "r1"}, field="rev", value="r0")
+    assert store.update_if("vsf", {"id": "a", "status": "done", "rev": "r1"}, field="rev", value=None)
+    assert store.get("vsf", "a") == {"id": "a", "status": "done", "rev": "r1"}
+    assert store.count_by_status("vsf", tag="") == {"done": 1}  # the status column follows the body
+    assert not store.update_if("vsf", {"id": "a", "rev": "r2"}, field="rev", value="r0")  # stale
+    assert store.update_if("vsf", {"id": "a", "status": "done", "rev": "r2"}, field="rev", value="r1")
+    assert store.update_if("vsf", {"id": "a", "rev": 3}, field="rev", value="r2")
+    assert store.update_if("vsf", {"id": "a", "rev": 4}, field="rev", value=3)  # numbers compare too
+    assert not store.update_if("vsf", {"id": "gone", "rev": 1}, field="rev", value=None)
+
+
+def test_count_by_status_and_pages_of_one_status(store: SQLiteStore) -> None:
+    for i, status in enumerate(["done", "failed", "done", "queued", "done"]):
+        store.insert("vsf", {"id": f"f{i}", "status": status}, tag="vs1")
+    store.insert("vsf", {"id": "other", "status": "done"}, tag="vs2")
+    assert store.count_by_status("vsf", tag="vs1") == {"done": 3, "failed": 1, "queued": 1}
+    assert store.count_by_status("vsf", tag="none") == {}
+    data, more = store.page("vsf", tag="vs1", status="done", limit=2)
+    assert [o["id"] for o in data] == ["f4", "f2"] and more
+    data, more = store.page("vsf", tag="vs1", status="done", limit=2, after="f3")  # any cursor works
+    assert [o["id"] for o in data] == ["f2", "f0"] and not more
+    plan = store._conn().execute(
+        "EXPLAIN QUERY PLAN SELECT status, COUNT(*) FROM objects WHERE kind = ? AND tag = ? GROUP BY status",
+        ("vsf", "vs1"),
+    )
+    assert "COVERING INDEX objects_tag_status" in " ".join(str(row) for row in plan)  # no body is read
