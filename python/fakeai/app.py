@@ -162,6 +162,6 @@ def app_from_env() -> HotApp | HotRoutes:
     settles its garbage collector (:mod:`fakeai.runtime.heap`)."""
     settings = Settings.from_env()
     app = create_app(settings)
-    Reaper(settings.port, settings.idle_timeout_s, settings.max_connections).start()
+    Reaper.of(settings).start()
     heap.settle()
     return app

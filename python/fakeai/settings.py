@@ -153,8 +153,8 @@ class Settings:
         default=8192,
         metadata=_knob(
             "--max-connections",
-            "Connections one worker process holds before the oldest that never sent a byte are closed "
-            "(0 = no limit).",
+            "Connections one worker process holds before the oldest that have not sent a request head "
+            "(nor been answered anything) are closed (0 = no limit).",
             minimum=0,
             group=SERVER,
         ),

@@ -4,9 +4,11 @@ slow connections."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import sys
+import threading
 import time
 
 import httpx
@@ -146,3 +148,75 @@ def test_connections_over_the_limit_are_closed_oldest_silent_first(start_server)
         finally:
             for s in conns:
                 s.close()
+
+
+#: Proper prefixes of the HTTP/2 preface: granian waits for the rest with no timer of its own.
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+def test_a_head_stuck_before_its_protocol_is_known_is_closed_after_the_header_timeout(start_server):
+    """One byte (or up to 23 of the HTTP/2 preface) and then nothing: granian never timed these out,
+    and they held their descriptors forever. A request waiting longer than the timeout for its answer
+    is not cut."""
+    flags = ("--idle-timeout", "0", "--header-read-timeout", "1", "--max-connections", "0")
+    with start_server(*flags) as url:
+        port = int(url.rsplit(":", 1)[1])
+        answers: list[int] = []
+        body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
+        slow = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(
+                    url + "/v1/chat/completions", json=body, headers={"x-fakeai-ttft-ms": "4000"}, timeout=30
+                ).status_code
+            )
+        )
+        slow.start()
+        heads = [b"P", b"P", b"PR", PREFACE[:3], PREFACE[:16], PREFACE[:23]]
+        stuck = [socket.create_connection(("127.0.0.1", port)) for _ in heads]
+        try:
+            for s, head in zip(stuck, heads, strict=True):
+                s.sendall(head)
+            assert _count_closed(stuck, 10, want=len(stuck)) == len(stuck)
+            slow.join(30)
+            assert answers == [200]
+            assert httpx.get(url + "/health").status_code == 200
+        finally:
+            for s in stuck:
+                s.close()
+
+
+def test_one_byte_connections_count_against_the_limit(start_server):
+    with start_server("--max-connections", "4", "--idle-timeout", "0", "--header-read-timeout", "60") as url:
+        port = int(url.rsplit(":", 1)[1])
+        conns = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+        try:
+            for s in conns:
+                s.sendall(b"P")
+            # 8 connections, at most 4 held: the 4 oldest are cut (the header timeout is far off)
+            assert _count_closed(conns, 30, want=4) >= 4
+            assert httpx.get(url + "/health").status_code == 200
+        finally:
+            for s in conns:
+                s.close()
+
+
+@pytest.mark.skipif(shutil.which("prlimit") is None, reason="needs prlimit (util-linux)")
+def test_the_reaper_keeps_working_at_the_descriptor_limit():
+    """More silent connections than the worker has descriptors: it cannot accept ``/health`` until
+    some are cut, and the reaper's own scan must work with no descriptor free (it listed
+    ``/proc/self/fd``, which needs one, so it found nothing and cut nothing)."""
+    port = free_port()
+    flags = ("--workers", "1", "--idle-timeout", "0", "--header-read-timeout", "8", "--max-connections", "32")
+    proc = spawn(["prlimit", "--nofile=256:256", *server_cmd(port, *flags)], port)
+    conns: list[socket.socket] = []
+    try:
+        assert httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200
+        for _ in range(320):
+            conns.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        # /health waits in the accept queue behind what the worker could not accept
+        assert httpx.get(f"http://127.0.0.1:{port}/health", timeout=30).status_code == 200
+        assert _count_closed(conns, 10, want=200) >= 200
+    finally:
+        for s in conns:
+            s.close()
+        stop(proc)

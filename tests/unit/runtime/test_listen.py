@@ -7,7 +7,7 @@ import socket
 import pytest
 
 from fakeai.runtime import listen
-from fakeai.runtime.connections import Silent, to_cut
+from fakeai.runtime.connections import Pending, to_cut
 
 
 def test_a_listening_port_is_busy_even_for_a_reuseport_listener():
@@ -46,13 +46,23 @@ def test_descriptor_limit_is_at_least_what_it_was():
 
 
 def test_idle_silent_connections_are_cut_then_oldest_over_the_limit():
-    silent = [Silent(fd, age) for fd, age in [(5, 100), (6, 9000), (7, 20), (8, 4000)]]
+    silent = [Pending(fd, age) for fd, age in [(5, 100), (6, 9000), (7, 20), (8, 4000)]]
     assert [c.fd for c in to_cut(10, silent, idle_ms=5000, limit=0)] == [6]
     # 10 connections, limit 7: 6 is idle; two more go, oldest silent first
     assert [c.fd for c in to_cut(10, silent, idle_ms=5000, limit=7)] == [6, 8, 5]
     # connections that sent a request are never cut for the limit
     assert [c.fd for c in to_cut(100, silent, idle_ms=0, limit=1)] == [6, 8, 5, 7]
     assert to_cut(3, silent, idle_ms=0, limit=8) == []
+
+
+def test_a_head_not_complete_is_cut_after_the_header_timeout_and_counts_for_the_limit():
+    """A pending connection that sent some bytes (a prefix of the HTTP/2 preface) has the header
+    timeout; a silent one the idle timeout."""
+    conns = [Pending(5, 3000, silent=False), Pending(6, 1000, silent=False), Pending(7, 3000)]
+    assert [c.fd for c in to_cut(10, conns, idle_ms=0, limit=0, head_ms=2000)] == [5]
+    assert [c.fd for c in to_cut(10, conns, idle_ms=2000, limit=0, head_ms=0)] == [7]
+    # 10 connections, limit 8: 5 is due; 7 (older than 6) goes for the limit
+    assert [c.fd for c in to_cut(10, conns, idle_ms=0, limit=8, head_ms=2000)] == [5, 7]
 
 
 def test_a_host_name_is_served_at_its_address():
