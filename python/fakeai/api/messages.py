@@ -11,9 +11,15 @@ reads and writes) besides ``output_tokens``, which clients such as LangChain rea
 Tool use: with ``tools`` the answer is a ``tool_use`` block when ``tool_choice`` is ``any`` or
 ``tool``, or when it is ``auto`` (the default) and the last user turn carries no ``tool_result`` (so
 an agent loop gets a call, then a text answer). The tool is the one named in ``tool_choice``, else
-the first tool whose name the last user text mentions, else the first tool. Its ``input`` is made
-from ``input_schema`` by the core's schema-driven generator (the one tool arguments and structured
-outputs use), the same for the same request; a schema it cannot satisfy is a 400 naming the tool.
+the first tool whose name the last user text mentions, else the first tool (toolsets and tools with
+``defer_loading`` are not called directly). A custom tool's ``input`` is made from ``input_schema``
+by the core's schema-driven generator (the one tool arguments and structured outputs use), the same
+for the same request; a schema it cannot satisfy is a 400 naming the tool. Anthropic-defined tools
+(``bash_20250124``, ``text_editor_20250728``, ``computer_20250124``, ``memory_20250818``; checked by
+:mod:`fakeai.schemas.anthropic_tools`) get an input their client runs; server tools
+(``web_search_*``, ``web_fetch_*``, ``code_execution_*``, ``tool_search_tool_*``) answer their
+``server_tool_use`` block, its result block and then the text, with ``stop_reason: "end_turn"`` and
+``usage.server_tool_use`` (:mod:`fakeai.engine.anthropic_tools`, rendered by the core).
 
 Structured outputs (``output_config: {"format": {"type": "json_schema", "schema": {...}}}``, or the
 beta top-level ``output_format`` of ``anthropic-beta: structured-outputs-2025-11-13``; not both) make
@@ -73,12 +79,15 @@ from starlette.routing import Route
 from fakeai import _core
 from fakeai.api.generation import Generation
 from fakeai.context import ServerContext
+from fakeai.engine import anthropic_tools as engine_tools
 from fakeai.engine import render
+from fakeai.engine.anthropic_tools import ServerTurn
 from fakeai.engine.lora import LoraModule
 from fakeai.engine.render import Answer
 from fakeai.errors import ApiError, anthropic_response, bad_request, rejected
 from fakeai.gateway.overrides import Overrides
 from fakeai.http.asgi import Endpoint, Receive, Scope, Send, read_json, send_bytes
+from fakeai.schemas import anthropic_tools
 from fakeai.schemas.messages import Block, CountTokensRequest, MessagesRequest, Tool
 
 
@@ -86,6 +95,13 @@ def _text_of(content: str | list[Block] | None) -> str:
     if content is None or isinstance(content, str):
         return content or ""
     return "".join(b.text or "" for b in content)
+
+
+def _callable(tool: Tool) -> bool:
+    """Whether the model may call ``tool`` directly: not deferred (tool search finds those), not a
+    toolset."""
+    found = anthropic_tools.kind(tool)
+    return bool(tool.name) and not tool.defer_loading and (found is None or found.role != "toolset")
 
 
 def _tool_call(req: MessagesRequest | CountTokensRequest) -> Tool | None:
@@ -96,30 +112,40 @@ def _tool_call(req: MessagesRequest | CountTokensRequest) -> Tool | None:
         return None
     if choice == "tool":
         name = req.tool_choice.name  # type: ignore[union-attr]
-        found = next((t for t in req.tools if t.name == name), None)
+        found = next((t for t in req.tools if t.name is not None and t.name == name), None)
         if found is None:
             raise bad_request(f"tool_choice.name: no tool named {name!r} in tools", param="tool_choice.name")
         return found
     last = req.messages[-1]
     if choice == "auto":
-        answered = isinstance(last.content, list) and any(b.type == "tool_result" for b in last.content)
+        answered = isinstance(last.content, list) and any(
+            b.type.endswith("tool_result") for b in last.content
+        )
         if last.role != "user" or answered:
             return None
     said = _text_of(last.content)
-    return next((t for t in req.tools if t.name in said), req.tools[0])
+    tools = [t for t in req.tools if _callable(t)]
+    return next((t for t in tools if t.name and t.name in said), tools[0] if tools else None)
 
 
-def _tool_use(req: MessagesRequest | CountTokensRequest) -> tuple[str, str] | None:
-    """``(name, input JSON)`` of the tool call the request gets, if any; a 400 for a ``tool_choice``
+def _tool_use(req: MessagesRequest | CountTokensRequest) -> tuple[str, str] | ServerTurn | None:
+    """The tool call the request gets, if any: ``(name, input JSON)`` of a ``tool_use`` block, or a
+    server tool's :class:`~fakeai.engine.anthropic_tools.ServerTurn`; a 400 for a ``tool_choice``
     naming no tool or a tool schema nothing satisfies (checked for count_tokens too)."""
     tool = _tool_call(req)
-    if tool is None:
+    if tool is None or tool.name is None:
         return None
-    key = f"{tool.name}|{_text_of(req.messages[-1].content)}"
-    try:
-        return tool.name, _core.sample_json(orjson.dumps(tool.input_schema), key)
-    except _core.InvalidInput as e:
-        raise bad_request(f"tools: input_schema of '{tool.name}': {e}", param="tools") from None
+    said = _text_of(req.messages[-1].content)
+    found = anthropic_tools.kind(tool)
+    if found is None:
+        key = f"{tool.name}|{said}"
+        try:
+            return tool.name, _core.sample_json(orjson.dumps(tool.input_schema), key)
+        except _core.InvalidInput as e:
+            raise bad_request(f"tools: input_schema of '{tool.name}': {e}", param="tools") from None
+    if found.role == "client":
+        return tool.name, engine_tools.client_input(tool, found.family, said)
+    return engine_tools.server_turn(tool, found.family, said, req.tools or [])
 
 
 def messages_call(ctx: ServerContext, model: str) -> _core.MessagesCall:
@@ -140,8 +166,9 @@ def message(
     info, shared = render.prepare(ctx, req.model, over, start, lora)
     now = shared.pop("now")
     call = _core.MessagesCall(_core.ChatCall(info, **shared))
+    server, tool = (use, None) if isinstance(use, ServerTurn) else (None, use)
     try:
-        return call(req, now=now, tool=use)
+        return call(req, now=now, tool=tool, server=server)
     except _core.InvalidInput as exc:
         raise rejected(exc, param="max_tokens") from None
 

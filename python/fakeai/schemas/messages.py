@@ -55,14 +55,55 @@ class Message(msgspec.Struct, gc=False):
     name: None = None
 
 
+class UserLocation(msgspec.Struct, gc=False):
+    """A web search tool's ``user_location``: where results should be local to."""
+
+    type: Literal["approximate"]
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+    timezone: str | None = None
+
+
+class CitationsConfig(msgspec.Struct, gc=False):
+    enabled: bool | None = None
+
+
 class Tool(msgspec.Struct, gc=False):
-    name: Annotated[str, Meta(min_length=1, max_length=128)]
-    input_schema: dict[str, Any]
+    """A custom tool (``type`` absent or ``custom``: ``name`` and ``input_schema`` required), or one
+    Anthropic defines (``bash_20250124``, ``web_search_20250305`` ...) with its options; which type
+    takes which option, and what each is refused for: :mod:`fakeai.schemas.anthropic_tools`."""
+
+    name: Annotated[str, Meta(min_length=1, max_length=128)] | None = None
+    input_schema: dict[str, Any] | None = None
+    type: str | None = None
     description: str | None = None
     cache_control: CacheControl | None = None
     #: Strict tool use: the call's ``input`` validates against ``input_schema``, as every generated
     #: input does (it is made from the schema).
     strict: bool | None = None
+    #: Tool search: a deferred tool is left out of the prompt and never called directly.
+    defer_loading: bool | None = None
+    allowed_callers: list[str] | None = None
+    input_examples: list[dict[str, Any]] | None = None
+    #: Server tools (``web_search``, ``web_fetch``).
+    max_uses: int | None = None
+    allowed_domains: list[str] | None = None
+    blocked_domains: list[str] | None = None
+    user_location: UserLocation | None = None
+    citations: CitationsConfig | None = None
+    max_content_tokens: int | None = None
+    url_sources: dict[str, Any] | None = None
+    use_cache: bool | None = None
+    response_inclusion: Literal["full", "excluded"] | None = None
+    #: The computer tool's display, the text editor's view limit.
+    display_width_px: int | None = None
+    display_height_px: int | None = None
+    display_number: int | None = None
+    enable_zoom: bool | None = None
+    max_characters: int | None = None
+    #: Toolsets' per-member overrides.
+    configs: dict[str, Any] | None = None
 
 
 class Thinking(msgspec.Struct, gc=False):

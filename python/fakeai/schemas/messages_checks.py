@@ -28,8 +28,11 @@ messages' block lists (nothing for string contents) and, per base64 image, the d
    and the image's size read, by the core when it counts the prompt
    (``fakeai_core::media::claude_media``).
 
-Order: the walk over the blocks first (what Anthropic's schema refuses), then the number of
-breakpoints, then thinking's rules.
+4. **Tools**: each entry's ``type``, name and options (Anthropic-defined tools: ``bash_20250124``,
+   ``web_search_20250305`` ...), as :mod:`fakeai.schemas.anthropic_tools` describes.
+
+Order: the walk over the blocks first, then the tools (what Anthropic's schema refuses), then the number
+of breakpoints, then thinking's rules.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ import base64
 from typing import TYPE_CHECKING, Any
 
 from fakeai.errors import bad_request, shown
+from fakeai.schemas import anthropic_tools
 
 if TYPE_CHECKING:
     from fakeai.schemas.messages import Block, CountTokensRequest, MessagesRequest
@@ -66,8 +70,6 @@ def check(
     """Refuse ``req`` (with its sampling parameters, which only Messages requests have) as Anthropic
     would; see the module docs."""
     marks = 0 if req.cache_control is None else 1
-    if req.tools:
-        marks += sum(t.cache_control is not None for t in req.tools)
     system = req.system
     if system is not None and not isinstance(system, str):
         marks += sum(b.cache_control is not None for b in system)
@@ -75,6 +77,10 @@ def check(
         content = message.content
         if not isinstance(content, str):
             marks += _blocks(content, m)
+    if req.tools:
+        for i, tool in enumerate(req.tools):
+            anthropic_tools.check(tool, i)
+        marks += sum(t.cache_control is not None for t in req.tools)
     if marks > MAX_BREAKPOINTS:
         raise bad_request(
             f"A maximum of {MAX_BREAKPOINTS} blocks with cache_control may be provided. Found {marks}."

@@ -7,7 +7,7 @@ use super::reply::{request_key, stop_list, streamed, whole, Answer, Outcome, Sim
 use super::steps::{is_lazy, Steps};
 use crate::invalid::Invalid;
 use crate::render::anthropic::{
-    self, Message, MessageSteps, OwnedMessage, StopReason, Thinking, ToolUse, Usage,
+    self, Message, MessageSteps, OwnedMessage, ServerBlock, StopReason, Thinking, ToolUse, Usage,
 };
 use crate::render::choices::{self, ChoiceSpec};
 use crate::render::{base64, echo, ids};
@@ -80,9 +80,35 @@ pub(super) fn thinking(request: &Bound<'_, PyAny>, max_tokens: Option<u32>) -> P
     }
 }
 
+/// What a server tool (web search, web fetch, code execution, tool search) adds to an answer, made
+/// by the Python route (`fakeai.engine.anthropic_tools.ServerTurn`): its calls and their results
+/// (before the text), the text's citations, the requests `usage.server_tool_use` counts, and the
+/// code execution `container` (JSON).
+#[derive(Debug, Default)]
+pub(super) struct Served {
+    pub(super) blocks: Vec<ServerBlock>,
+    pub(super) citations: Vec<String>,
+    pub(super) web_search_requests: u32,
+    pub(super) web_fetch_requests: u32,
+    pub(super) container: Option<String>,
+}
+
+impl Served {
+    /// Output tokens the calls' inputs cost (each as a tool call's: its JSON and a few for the block).
+    fn written(&self) -> u32 {
+        self.blocks.iter().map(|b| tokens::count(&b.input) as u32 + 8).sum()
+    }
+
+    /// Input tokens the results add to the context (Anthropic bills search results as input), less
+    /// the calls' ids (random: the same request counts the same).
+    fn read(&self) -> u32 {
+        self.blocks.iter().map(|b| tokens::count(&b.result.replace(&b.id, "")) as u32).sum()
+    }
+}
+
 /// One Anthropic Messages request as the renderer reads it: `request` is the decoded request (its
 /// `messages`, `system`, `tools` and `cache_control` are read by [`messages_input::read`]); `tool`
-/// is `(name, input_json)` when the answer is a tool call.
+/// is `(name, input_json)` when the answer is a tool call, `server` what a server tool's calls add.
 pub(super) struct Asked<'a, 'py> {
     pub(super) model: &'a str,
     pub(super) request: &'a Bound<'py, PyAny>,
@@ -90,6 +116,7 @@ pub(super) struct Asked<'a, 'py> {
     pub(super) stop_sequences: Option<&'a Bound<'py, PyAny>>,
     pub(super) stream: bool,
     pub(super) tool: Option<(String, String)>,
+    pub(super) server: Option<Served>,
     pub(super) thinking: Think,
 }
 
@@ -121,7 +148,7 @@ pub(super) fn anthropic_message<'py>(
     call: &ChatCall,
     now: f64,
 ) -> PyResult<Bound<'py, Answer>> {
-    let Asked { model, request, max_tokens, stop_sequences, stream, tool, thinking } = asked;
+    let Asked { model, request, max_tokens, stop_sequences, stream, tool, server, thinking } = asked;
     let (cluster, engine, meter) = call.sim_parts(py);
     let lengths = call.lengths.as_ref().map(|l| l.bind(py));
     let sim = Sim::of(&cluster, &engine, now, &meter, "completions", model, call.live);
@@ -130,7 +157,8 @@ pub(super) fn anthropic_message<'py>(
     let input = messages_input::read(request, sim.cluster.map(|_| &mut ids))?;
     // Structured outputs: checked whatever the answer is, used when it is text.
     let format = super::messages_format::read(request)?;
-    let input_tokens = input.tokens;
+    // A server tool's results are read into the context: input, as Anthropic bills them.
+    let input_tokens = input.tokens.saturating_add(server.as_ref().map_or(0, Served::read));
     if let Some(info) = call.model_info.as_ref() {
         let limit: u32 = info.bind(py).getattr(intern!(py, "context_length"))?.extract()?;
         context_limit(limit, input_tokens, max_tokens)?;
@@ -145,7 +173,11 @@ pub(super) fn anthropic_message<'py>(
     }
     .min(most);
     let thought = (thinking != Think::Off && thought_tokens > 0).then(|| thought(key, thought_tokens));
-    let left = max_tokens - thought_tokens;
+    let mut left = max_tokens - thought_tokens;
+    // The server calls come before the text, out of what is left (dropped when they would take all).
+    let server = server.filter(|s| s.written() < left);
+    let server_tokens = server.as_ref().map_or(0, Served::written);
+    left -= server_tokens;
     // A tool call costs its input's tokens and a few for the block: past what is left of `max_tokens`
     // the model is cut off before the call is whole, which Anthropic answers with stop_reason
     // max_tokens and no call.
@@ -158,7 +190,7 @@ pub(super) fn anthropic_message<'py>(
         forced: call.forced_tokens, // x-fakeai-output-tokens
         ..Default::default()
     };
-    budget::bound(&mut length, 1, call.max_generated - thought_tokens)?;
+    budget::bound(&mut length, 1, call.max_generated.saturating_sub(thought_tokens + server_tokens).max(1))?;
     // Structured outputs: the text is the schema's JSON, a token a step, cut (stop_reason
     // max_tokens) where the tokens left end, as chat's `response_format` content is.
     let json = match (&tool, &format) {
@@ -208,7 +240,7 @@ pub(super) fn anthropic_message<'py>(
         Some((_, input)) => tokens::count(input) as u32 + 8,
         None => text.len() as u32,
     };
-    let output_tokens = thought_tokens + text_tokens;
+    let output_tokens = thought_tokens + server_tokens + text_tokens;
     let stop_reason = match (&tool, stop_sequence, finish) {
         (Some(_), _, _) => StopReason::ToolUse,
         (None, Some(_), _) => StopReason::StopSequence,
@@ -226,16 +258,21 @@ pub(super) fn anthropic_message<'py>(
         cache_write_1h,
         output: output_tokens,
         thinking: thought_tokens,
+        server_tool_use: server.as_ref().map(|s| (s.web_search_requests, s.web_fetch_requests)),
     };
+    let served = server.unwrap_or_default();
     let message = Message {
         id: &id,
         model,
         thinking: thought.as_ref().map(|(text, signature)| Thinking { text, signature }),
+        server: &served.blocks,
         text,
+        citations: &served.citations,
         tool: tool.as_ref().map(|(name, input)| ToolUse { id: &tool_id, name, input }),
         stop_reason,
         stop_sequence,
         usage,
+        container: served.container.as_deref(),
     };
     let lat = call.latency(input_tokens, cached_tokens);
     let outcome = Outcome {
@@ -244,7 +281,7 @@ pub(super) fn anthropic_message<'py>(
         cached_tokens,
         worker: routed.map(|r| r.0),
     };
-    let steps = thought.as_ref().map_or(0, |t| t.0.len() + 1) + text.len();
+    let steps = thought.as_ref().map_or(0, |t| t.0.len() + 1) + 2 * served.blocks.len() + text.len();
     // Echoed and JSON pieces borrow what this call holds: their streams are rendered now.
     if stream && !echoes && json.is_none() && is_lazy(steps, lat.itl > 0.0 || sim.engine.is_some()) {
         let owned = OwnedMessage {
@@ -252,10 +289,13 @@ pub(super) fn anthropic_message<'py>(
             model: model.to_owned(),
             stop_sequence: stop_sequence.map(str::to_owned),
             thinking: thought,
+            server: served.blocks,
             tool: tool.map(|(name, input)| (tool_id, name, input)),
             text: generated,
+            citations: served.citations,
             stop_reason,
             usage,
+            container: served.container,
         };
         let lazy = Steps::new(MessageSteps::new(owned));
         streamed(py, super::reply::StreamSteps::Lazy(lazy), lat, sim, outcome)

@@ -5,13 +5,15 @@
 //! cluster, the engine and the meter): a Messages request is timed by the simulated engine, routed
 //! through the prefix cache and metered (usage, inference metrics) exactly as a chat completion is.
 //! The Python route (`fakeai.api.messages`) makes one per request and calls it with the request, its
-//! arrival time and the tool call it chose; the Rust hot path
+//! arrival time and the tool call it chose (a client tool's `(name, input)`, or a server tool's
+//! calls and results: [`served`]); the Rust hot path
 //! ([`super::hot_app`]) keeps one per model and calls [`MessagesCall::plain`] with each decoded
 //! request that names no tools. Both end in the one renderer, [`super::messages::anthropic_message`].
 
 use super::chat_call::ChatCall;
-use super::messages::{anthropic_message, thinking, Asked};
+use super::messages::{anthropic_message, thinking, Asked, Served};
 use super::reply::Answer;
+use crate::render::anthropic::ServerBlock;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
@@ -33,7 +35,7 @@ impl MessagesCall {
         if !tools.is_none() && tools.len()? > 0 {
             return Ok(None);
         }
-        self.render(request, now, None).map(Some)
+        self.render(request, now, None, None).map(Some)
     }
 
     fn render<'py>(
@@ -41,6 +43,7 @@ impl MessagesCall {
         request: &Bound<'py, PyAny>,
         now: f64,
         tool: Option<(String, String)>,
+        server: Option<Served>,
     ) -> PyResult<Bound<'py, Answer>> {
         let py = request.py();
         let field = |name: &Bound<'py, PyString>| request.getattr(name);
@@ -54,6 +57,7 @@ impl MessagesCall {
             stop_sequences: Some(&stop),
             stream: field(intern!(py, "stream"))?.extract()?,
             tool,
+            server,
             thinking: thinking(request, Some(max_tokens))?,
         };
         anthropic_message(py, asked, self.call.get(), now)
@@ -68,16 +72,37 @@ impl MessagesCall {
     }
 
     /// The answer to a decoded `MessagesRequest` that arrived at `now`; `tool` is
-    /// `(name, input_json)` when the answer is a tool call.
-    #[pyo3(signature = (request, *, now=0.0, tool=None))]
+    /// `(name, input_json)` when the answer is a tool call, `server` a server tool's turn
+    /// (`fakeai.engine.anthropic_tools.ServerTurn`, read by [`served`]).
+    #[pyo3(signature = (request, *, now=0.0, tool=None, server=None))]
     fn __call__<'py>(
         &self,
         request: &Bound<'py, PyAny>,
         now: f64,
         tool: Option<(String, String)>,
+        server: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, Answer>> {
-        self.render(request, now, tool)
+        let server = server.filter(|s| !s.is_none()).map(|s| served(&s)).transpose()?;
+        self.render(request, now, tool, server)
     }
+}
+
+/// A server tool's turn, read from its Python value: `blocks` (`(id, name, input_json,
+/// result_json)` each), `citations` (JSON objects), `web_search_requests`, `web_fetch_requests` and
+/// `container` (JSON or None).
+fn served(turn: &Bound<'_, PyAny>) -> PyResult<Served> {
+    let py = turn.py();
+    let blocks: Vec<(String, String, String, String)> = turn.getattr(intern!(py, "blocks"))?.extract()?;
+    Ok(Served {
+        blocks: blocks
+            .into_iter()
+            .map(|(id, name, input, result)| ServerBlock { id, name, input, result })
+            .collect(),
+        citations: turn.getattr(intern!(py, "citations"))?.extract()?,
+        web_search_requests: turn.getattr(intern!(py, "web_search_requests"))?.extract()?,
+        web_fetch_requests: turn.getattr(intern!(py, "web_fetch_requests"))?.extract()?,
+        container: turn.getattr(intern!(py, "container"))?.extract()?,
+    })
 }
 
 /// The input tokens a decoded Messages request (or count-tokens request) is charged, as

@@ -3,8 +3,14 @@
 //!
 //! - text: `text` blocks, a `document`'s text (`text` source, `content` source blocks, `title`,
 //!   `context`), a `search_result`'s title and text, a `tool_result`'s content (a string, or text,
-//!   image and document blocks), a `tool_use`'s name and input (its JSON), each tool's name,
+//!   image and document blocks), a `tool_use`'s name and input (its JSON), each custom tool's name,
 //!   description and `input_schema` (their JSON), each counted by fakeai's tokenizer;
+//! - an Anthropic-defined tool (`bash_20250124`, `web_search_20250305` ...) by the figure Anthropic's
+//!   tool-use pricing documents for its definition ([`defined_tokens`]: bash 245, the text editor
+//!   700, computer use 735, 683 for `computer_20241022`); the others, for which Anthropic publishes
+//!   none (memory, web search and fetch, code execution, tool search, the browser toolset), as the
+//!   JSON of their `type` and `name`, as a custom tool's name is counted. A tool with
+//!   `defer_loading: true` is left out of the prompt until tool search loads it: not counted;
 //! - images and PDFs by Anthropic's rules ([`crate::media::claude_media`]);
 //! - `thinking` (its text) and `redacted_thinking` (a token per four bytes of its data) only in the
 //!   current assistant turn, the last assistant message followed by nothing but `tool_result`
@@ -296,6 +302,24 @@ fn current_turn(messages: &Bound<'_, PyList>) -> PyResult<Option<usize>> {
     Ok(None)
 }
 
+/// The input tokens Anthropic's tool-use pricing documents for the definition of the Anthropic-defined
+/// tool of type `kind`, if it documents one: the bash tool 245, the text editor 700 (every version),
+/// computer use 735 (683 for `computer_20241022`, the Claude 3.5 Sonnet version; the computer
+/// toolset is the same tool family).
+pub(super) fn defined_tokens(kind: &str) -> Option<u32> {
+    if kind.starts_with("bash_") {
+        Some(245)
+    } else if kind.starts_with("text_editor_") {
+        Some(700)
+    } else if kind == "computer_20241022" {
+        Some(683)
+    } else if kind.starts_with("computer_") {
+        Some(735)
+    } else {
+        None
+    }
+}
+
 /// Reads `request`'s input (see the module docs); with `ids`, the prompt's ids go there.
 pub(super) fn read(request: &Bound<'_, PyAny>, ids: Option<&mut Vec<u32>>) -> PyResult<Input> {
     let py = request.py();
@@ -305,7 +329,29 @@ pub(super) fn read(request: &Bound<'_, PyAny>, ids: Option<&mut Vec<u32>>) -> Py
         let mut buf = Vec::new();
         for tool in tools.try_iter()? {
             let tool = tool?;
+            if field(&tool, "defer_loading")?.is_some_and(|d| d.is_truthy().unwrap_or(false)) {
+                r.mark(field(&tool, "cache_control")?)?;
+                continue;
+            }
             buf.clear();
+            let kind = field_str(&tool, "type")?.filter(|k| k != "custom");
+            if let Some(kind) = kind {
+                match defined_tokens(&kind) {
+                    Some(n) => r.media(n, xxh3_64(kind.as_bytes())),
+                    None => {
+                        buf.extend_from_slice(b"{\"type\":");
+                        json::string(&mut buf, &kind);
+                        if let Some(name) = field_str(&tool, "name")? {
+                            buf.extend_from_slice(b",\"name\":");
+                            json::string(&mut buf, &name);
+                        }
+                        buf.push(b'}');
+                        r.text(&String::from_utf8_lossy(&buf));
+                    }
+                }
+                r.mark(field(&tool, "cache_control")?)?;
+                continue;
+            }
             buf.extend_from_slice(b"{\"name\":");
             json::string(&mut buf, &field_str(&tool, "name")?.unwrap_or_default());
             if let Some(description) = field_str(&tool, "description")? {
@@ -491,6 +537,25 @@ mod tests {
         )
         .unwrap();
         assert_eq!((bp.last, bp.last_1h, echo.as_str()), (total, 0, "a b"));
+    }
+
+    #[test]
+    fn anthropic_defined_tools_count_their_documented_definitions() {
+        let base = tokens(&format!(r#"{{"messages": [{HI}]}}"#));
+        let with = |tool: &str| tokens(&format!(r#"{{"tools": [{tool}], "messages": [{HI}]}}"#)) - base;
+        assert_eq!(with(r#"{"type": "bash_20250124", "name": "bash"}"#), 245);
+        assert_eq!(with(r#"{"type": "text_editor_20250728", "name": "str_replace_based_edit_tool"}"#), 700);
+        assert_eq!(
+            with(r#"{"type": "computer_20250124", "name": "computer", "display_width_px": 1024}"#),
+            735
+        );
+        assert_eq!(with(r#"{"type": "computer_20241022", "name": "computer"}"#), 683);
+        let search = with(r#"{"type": "web_search_20250305", "name": "web_search", "max_uses": 3}"#);
+        assert_eq!(search, tokens::count(r#"{"type":"web_search_20250305","name":"web_search"}"#) as u32);
+        let custom = r#"{"type": "custom", "name": "f", "input_schema": {"type": "object"}}"#;
+        assert_eq!(with(custom), tokens::count(r#"{"name":"f","input_schema":{"type":"object"}}"#) as u32);
+        let deferred = r#"{"name": "f", "input_schema": {"type": "object"}, "defer_loading": true}"#;
+        assert_eq!(with(deferred), 0);
     }
 
     #[test]

@@ -2,11 +2,16 @@
 //! (`message_start`, `content_block_start`, `ping`, `content_block_delta`, `content_block_stop`,
 //! `message_delta`, `message_stop`, each as `event: X\ndata: {...}\n\n`).
 //!
-//! A message's content is up to three blocks, in this order: a `thinking` block (extended thinking:
-//! its text, then its `signature`), a `text` block (present unless the message is only a tool call),
-//! and a `tool_use` block. Streamed, each block opens with `content_block_start`, carries its deltas
-//! (`thinking_delta`s then one `signature_delta`, `text_delta`s, `input_json_delta`s) and closes with
-//! `content_block_stop` before the next one opens.
+//! A message's content is, in this order: a `thinking` block (extended thinking: its text, then its
+//! `signature`), the server tools' calls (a `server_tool_use` block then its result block, e.g.
+//! `web_search_tool_result`, per call), a `text` block (present unless the message is only a tool
+//! call; with `citations` after a web search), and a `tool_use` block. Streamed, each block opens
+//! with `content_block_start`, carries its deltas (`thinking_delta`s then one `signature_delta`,
+//! `input_json_delta`s of a server call's input, `citations_delta`s then `text_delta`s,
+//! `input_json_delta`s) and closes with `content_block_stop` before the next one opens; a result
+//! block comes whole in its `content_block_start`, as Anthropic streams it. A message that used a
+//! server tool reports `usage.server_tool_use` (`web_search_requests`, `web_fetch_requests`), and
+//! one that ran code its `container` (in the message, and streamed in `message_delta`).
 
 use crate::render::json;
 use std::ops::Range;
@@ -39,6 +44,17 @@ pub struct ToolUse<'a> {
     pub input: &'a str,
 }
 
+/// A server tool's call and result: a `server_tool_use` block (`id`, `name`, `input` JSON) and the
+/// result block that follows it, whole (`{"type": "web_search_tool_result", ...}`), both rendered by
+/// the caller.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerBlock {
+    pub id: String,
+    pub name: String,
+    pub input: String,
+    pub result: String,
+}
+
 /// A `thinking` content block: its text pieces (one per token) and its `signature`.
 #[derive(Clone, Copy)]
 pub struct Thinking<'a> {
@@ -57,6 +73,8 @@ pub struct Usage {
     pub cache_write_1h: u32,
     pub output: u32,
     pub thinking: u32,
+    /// `(web_search_requests, web_fetch_requests)` when a server tool ran.
+    pub server_tool_use: Option<(u32, u32)>,
 }
 
 /// One assistant message: optional thinking, text pieces (one per token) and/or a tool call.
@@ -64,11 +82,17 @@ pub struct Message<'a> {
     pub id: &'a str,
     pub model: &'a str,
     pub thinking: Option<Thinking<'a>>,
+    /// The server tools' calls and results, before the text.
+    pub server: &'a [ServerBlock],
     pub text: &'a [&'a str],
+    /// The text block's citations, each a JSON object.
+    pub citations: &'a [String],
     pub tool: Option<ToolUse<'a>>,
     pub stop_reason: StopReason,
     pub stop_sequence: Option<&'a str>,
     pub usage: Usage,
+    /// The code execution `container` object (JSON).
+    pub container: Option<&'a str>,
 }
 
 impl Message<'_> {
@@ -91,7 +115,26 @@ fn usage(buf: &mut Vec<u8>, u: &Usage, output: u32) {
     buf.extend_from_slice(b"},\"output_tokens\":");
     json::uint(buf, output);
     thinking_details(buf, u);
+    if u.server_tool_use.is_some() {
+        buf.push(b',');
+        server_tool_use(buf, u);
+    }
     buf.push(b'}');
+}
+
+/// `"server_tool_use":{...}` (or `null` when no server tool ran).
+fn server_tool_use(buf: &mut Vec<u8>, u: &Usage) {
+    buf.extend_from_slice(b"\"server_tool_use\":");
+    match u.server_tool_use {
+        Some((search, fetch)) => {
+            buf.extend_from_slice(b"{\"web_search_requests\":");
+            json::uint(buf, search);
+            buf.extend_from_slice(b",\"web_fetch_requests\":");
+            json::uint(buf, fetch);
+            buf.push(b'}');
+        }
+        None => buf.extend_from_slice(b"null"),
+    }
 }
 
 /// A `usage` object's opening and its input split: uncached, cache written, cache read.
@@ -110,7 +153,9 @@ fn delta_usage(buf: &mut Vec<u8>, u: &Usage) {
     buf.extend_from_slice(b",\"output_tokens\":");
     json::uint(buf, u.output);
     thinking_details(buf, u);
-    buf.extend_from_slice(b",\"server_tool_use\":null}");
+    buf.push(b',');
+    server_tool_use(buf, u);
+    buf.push(b'}');
 }
 
 /// `,"output_tokens_details":{"thinking_tokens":N}` when the message thought.
@@ -149,6 +194,31 @@ fn tool_block(buf: &mut Vec<u8>, t: &ToolUse<'_>, input: &str) {
     buf.push(b'}');
 }
 
+fn server_use_block(buf: &mut Vec<u8>, s: &ServerBlock, input: &str) {
+    buf.extend_from_slice(b"{\"type\":\"server_tool_use\",\"id\":");
+    json::string(buf, &s.id);
+    buf.extend_from_slice(b",\"name\":");
+    json::string(buf, &s.name);
+    buf.extend_from_slice(b",\"input\":");
+    buf.extend_from_slice(input.as_bytes());
+    buf.push(b'}');
+}
+
+/// `,"citations":[...]` when the text block has some.
+fn citations(buf: &mut Vec<u8>, cited: &[String]) {
+    if cited.is_empty() {
+        return;
+    }
+    buf.extend_from_slice(b",\"citations\":[");
+    for (i, c) in cited.iter().enumerate() {
+        if i > 0 {
+            buf.push(b',');
+        }
+        buf.extend_from_slice(c.as_bytes());
+    }
+    buf.push(b']');
+}
+
 fn thinking_block(buf: &mut Vec<u8>, text: &[&str], signature: &str) {
     buf.extend_from_slice(b"{\"type\":\"thinking\",\"thinking\":");
     json::string_of(buf, text);
@@ -160,30 +230,45 @@ fn thinking_block(buf: &mut Vec<u8>, text: &[&str], signature: &str) {
 /// The whole non-streaming `message` object.
 pub fn render(m: &Message<'_>) -> Vec<u8> {
     let thought = m.thinking.map_or(0, |t| t.text.iter().map(|p| p.len()).sum::<usize>() + 128);
-    let mut buf = Vec::with_capacity(384 + thought + m.text.iter().map(|t| t.len()).sum::<usize>());
+    let server: usize = m.server.iter().map(|s| s.input.len() + s.result.len() + 96).sum();
+    let mut buf = Vec::with_capacity(384 + thought + server + m.text.iter().map(|t| t.len()).sum::<usize>());
     head(&mut buf, m);
     buf.extend_from_slice(b",\"content\":[");
-    if let Some(t) = &m.thinking {
-        thinking_block(&mut buf, t.text, t.signature);
-    }
-    if m.has_text() {
-        if m.thinking.is_some() {
+    let mut first = true;
+    let mut next = |buf: &mut Vec<u8>| {
+        if !std::mem::take(&mut first) {
             buf.push(b',');
         }
+    };
+    if let Some(t) = &m.thinking {
+        next(&mut buf);
+        thinking_block(&mut buf, t.text, t.signature);
+    }
+    for s in m.server {
+        next(&mut buf);
+        server_use_block(&mut buf, s, &s.input);
+        buf.push(b',');
+        buf.extend_from_slice(s.result.as_bytes());
+    }
+    if m.has_text() {
+        next(&mut buf);
         buf.extend_from_slice(b"{\"type\":\"text\",\"text\":");
         json::string_of(&mut buf, m.text);
+        citations(&mut buf, m.citations);
         buf.push(b'}');
     }
     if let Some(t) = &m.tool {
-        if m.thinking.is_some() || m.has_text() {
-            buf.push(b',');
-        }
+        next(&mut buf);
         tool_block(&mut buf, t, t.input);
     }
     buf.extend_from_slice(b"],");
     stop_fields(&mut buf, m);
     buf.extend_from_slice(b",\"usage\":");
     usage(&mut buf, &m.usage, m.usage.output);
+    if let Some(c) = m.container {
+        buf.extend_from_slice(b",\"container\":");
+        buf.extend_from_slice(c.as_bytes());
+    }
     buf.push(b'}');
     buf
 }
@@ -252,12 +337,15 @@ pub struct OwnedMessage {
     pub model: String,
     /// The thinking's pieces and signature.
     pub thinking: Option<(Vec<&'static str>, String)>,
+    pub server: Vec<ServerBlock>,
     pub text: Vec<&'static str>,
+    pub citations: Vec<String>,
     /// `(id, name, input)`.
     pub tool: Option<(String, String, String)>,
     pub stop_reason: StopReason,
     pub stop_sequence: Option<String>,
     pub usage: Usage,
+    pub container: Option<String>,
 }
 
 impl MessageSource for OwnedMessage {
@@ -266,11 +354,14 @@ impl MessageSource for OwnedMessage {
             id: &self.id,
             model: &self.model,
             thinking: self.thinking.as_ref().map(|(text, signature)| Thinking { text, signature }),
+            server: &self.server,
             text: &self.text,
+            citations: &self.citations,
             tool: self.tool.as_ref().map(|(id, name, input)| ToolUse { id, name, input }),
             stop_reason: self.stop_reason,
             stop_sequence: self.stop_sequence.as_deref(),
             usage: self.usage,
+            container: self.container.as_deref(),
         }
     }
 }
@@ -278,19 +369,26 @@ impl MessageSource for OwnedMessage {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Thinking,
+    /// Server call `i`'s `server_tool_use` block, and its result block.
+    ServerUse(usize),
+    ServerResult(usize),
     Text,
     Tool,
 }
 
 /// A message's stream as timed steps, each rendered when asked for. Every step carries one delta of
-/// one block: a thinking block takes a step per piece and one for its signature, a text block one
-/// per piece (at least one), a tool block one per JSON piece (at least one). Step 0 also opens the
+/// one block: a thinking block takes a step per piece and one for its signature, a server call's
+/// block one per JSON piece of its input (at least one) and its result block one (no delta), a text
+/// block one per piece (at least one; the first also carries the citations), a tool block one per
+/// JSON piece (at least one). Step 0 also opens the
 /// message; a block's first step closes the block before it, opens its own (the first block is
 /// followed by a `ping`); the last step closes the last block and the message.
 pub struct MessageSteps<M> {
     message: M,
     /// The tool input's byte ranges, one per `input_json_delta`.
     json: Vec<Range<usize>>,
+    /// Each server call's input's byte ranges.
+    server_json: Vec<Vec<Range<usize>>>,
     /// The blocks, in content order, with their steps.
     blocks: Vec<(Kind, usize)>,
     steps: usize,
@@ -300,9 +398,14 @@ impl<M: MessageSource> MessageSteps<M> {
     pub fn new(message: M) -> Self {
         let m = message.message();
         let json = m.tool.as_ref().map_or_else(Vec::new, |t| pieces(t.input, JSON_DELTA_BYTES));
-        let mut blocks = Vec::with_capacity(3);
+        let server_json: Vec<_> = m.server.iter().map(|s| pieces(&s.input, JSON_DELTA_BYTES)).collect();
+        let mut blocks = Vec::with_capacity(3 + 2 * m.server.len());
         if let Some(t) = &m.thinking {
             blocks.push((Kind::Thinking, t.text.len() + 1));
+        }
+        for (i, json) in server_json.iter().enumerate() {
+            blocks.push((Kind::ServerUse(i), json.len().max(1)));
+            blocks.push((Kind::ServerResult(i), 1));
         }
         if m.has_text() {
             blocks.push((Kind::Text, m.text.len().max(1)));
@@ -311,7 +414,7 @@ impl<M: MessageSource> MessageSteps<M> {
             blocks.push((Kind::Tool, json.len().max(1)));
         }
         let steps = blocks.iter().map(|b| b.1).sum();
-        Self { message, json, blocks, steps }
+        Self { message, json, server_json, blocks, steps }
     }
 
     /// How many steps (at least one).
@@ -351,6 +454,8 @@ impl<M: MessageSource> MessageSteps<M> {
                 b.extend_from_slice(b",\"content_block\":");
                 match (kind, &m.tool) {
                     (Kind::Thinking, _) => thinking_block(b, &[], ""),
+                    (Kind::ServerUse(i), _) => server_use_block(b, &m.server[i], "{}"),
+                    (Kind::ServerResult(i), _) => b.extend_from_slice(m.server[i].result.as_bytes()),
                     (Kind::Tool, Some(t)) => tool_block(b, t, "{}"),
                     _ => b.extend_from_slice(b"{\"type\":\"text\",\"text\":\"\"}"),
                 }
@@ -364,7 +469,22 @@ impl<M: MessageSource> MessageSteps<M> {
                 Some(piece) => delta(buf, index, "thinking_delta", "thinking", piece),
                 None => delta(buf, index, "signature_delta", "signature", t.signature),
             },
+            (Kind::ServerUse(i), _, _) => {
+                if let Some(range) = self.server_json[i].get(j) {
+                    let input = &m.server[i].input;
+                    delta(buf, index, "input_json_delta", "partial_json", &input[range.clone()]);
+                }
+            }
             (Kind::Text, _, _) => {
+                if j == 0 {
+                    for c in m.citations {
+                        block_event(buf, "content_block_delta", index, |b| {
+                            b.extend_from_slice(b",\"delta\":{\"type\":\"citations_delta\",\"citation\":");
+                            b.extend_from_slice(c.as_bytes());
+                            b.push(b'}');
+                        });
+                    }
+                }
                 if let Some(piece) = m.text.get(j) {
                     delta(buf, index, "text_delta", "text", piece);
                 }
@@ -390,6 +510,10 @@ fn close(buf: &mut Vec<u8>, m: &Message<'_>) {
     event(buf, "message_delta", |b| {
         b.extend_from_slice(b"{\"type\":\"message_delta\",\"delta\":{");
         stop_fields(b, m);
+        if let Some(c) = m.container {
+            b.extend_from_slice(b",\"container\":");
+            b.extend_from_slice(c.as_bytes());
+        }
         b.extend_from_slice(b"},\"usage\":");
         delta_usage(b, &m.usage);
         b.push(b'}');
@@ -428,11 +552,14 @@ mod tests {
             id: "msg_1",
             model: "claude",
             thinking: None,
+            server: &[],
             text,
+            citations: &[],
             stop_reason: if tool.is_some() { StopReason::ToolUse } else { StopReason::EndTurn },
             tool,
             stop_sequence: None,
             usage: Usage { input: 7, output: 3, ..Usage::default() },
+            container: None,
         }
     }
 
@@ -472,6 +599,7 @@ mod tests {
             cache_write_1h: 30,
             output: 9,
             thinking: 4,
+            server_tool_use: None,
         };
         let body = String::from_utf8(render(&m)).unwrap();
         assert!(body.contains(
@@ -606,16 +734,27 @@ mod tests {
             let mut m = message(text, tool);
             m.stop_sequence = Some("\"b\"");
             m.thinking = thinks.then_some(Thinking { text: thought, signature: "c2ln" });
+            let server = if thinks { search() } else { Vec::new() };
+            let cited = if thinks {
+                vec!["{\"type\":\"web_search_result_location\"}".to_owned()]
+            } else {
+                Vec::new()
+            };
+            m.server = &server;
+            m.citations = &cited;
             let whole = render_stream(&m);
             let owned = OwnedMessage {
                 id: m.id.to_owned(),
                 model: m.model.to_owned(),
                 thinking: thinks.then(|| (thought.to_vec(), "c2ln".to_owned())),
+                server: server.clone(),
                 text: text.to_vec(),
+                citations: cited.clone(),
                 tool: input.map(|input| ("toolu_1".to_owned(), "w".to_owned(), input.to_owned())),
                 stop_reason: m.stop_reason,
                 stop_sequence: m.stop_sequence.map(str::to_owned),
                 usage: m.usage,
+                container: None,
             };
             let lazy = MessageSteps::new(owned);
             assert_eq!(lazy.len(), whole.len());
@@ -625,6 +764,70 @@ mod tests {
                 assert_eq!(&buf, step, "step {k}");
             }
         }
+    }
+
+    fn search() -> Vec<ServerBlock> {
+        vec![ServerBlock {
+            id: "srvtoolu_1".into(),
+            name: "web_search".into(),
+            input: "{\"query\":\"rust async runtimes compared\"}".into(),
+            result: "{\"type\":\"web_search_tool_result\",\"tool_use_id\":\"srvtoolu_1\",\"content\":[]}"
+                .into(),
+        }]
+    }
+
+    #[test]
+    fn server_calls_come_before_the_cited_text() {
+        let server = search();
+        let cited = vec!["{\"type\":\"web_search_result_location\",\"url\":\"u\"}".to_owned()];
+        let mut m = message(&["Hi"], None);
+        m.server = &server;
+        m.citations = &cited;
+        m.usage.server_tool_use = Some((1, 0));
+        m.container = Some("{\"id\":\"container_1\",\"expires_at\":\"2030-01-01T00:00:00Z\"}");
+        let body = String::from_utf8(render(&m)).unwrap();
+        assert!(body.contains(
+            "\"content\":[{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_1\",\"name\":\"web_search\",\
+             \"input\":{\"query\":\"rust async runtimes compared\"}},{\"type\":\"web_search_tool_result\",\
+             \"tool_use_id\":\"srvtoolu_1\",\"content\":[]},{\"type\":\"text\",\"text\":\"Hi\",\"citations\":\
+             [{\"type\":\"web_search_result_location\",\"url\":\"u\"}]}]"
+        ));
+        assert!(body.contains("\"server_tool_use\":{\"web_search_requests\":1,\"web_fetch_requests\":0}"));
+        assert!(body
+            .ends_with(",\"container\":{\"id\":\"container_1\",\"expires_at\":\"2030-01-01T00:00:00Z\"}}"));
+        let steps = render_stream(&m);
+        assert_eq!(
+            events(&steps),
+            [
+                "message_start",
+                "content_block_start",
+                "ping",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "content_block_start",
+                "content_block_stop",
+                "content_block_start",
+                "content_block_delta",
+                "content_block_delta",
+                "content_block_stop",
+                "message_delta",
+                "message_stop"
+            ]
+        );
+        let text = String::from_utf8(steps.concat()).unwrap();
+        assert!(text.contains(
+            "\"index\":0,\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_1\",\
+             \"name\":\"web_search\",\"input\":{}}"
+        ));
+        assert!(text.contains("\"index\":1,\"content_block\":{\"type\":\"web_search_tool_result\""));
+        assert!(text.contains(
+            "\"index\":2,\"delta\":{\"type\":\"citations_delta\",\"citation\":{\"type\":\"web_search_result_location\""
+        ));
+        assert!(
+            text.contains("\"delta\":{\"stop_reason\":\"end_turn\",\"stop_sequence\":null,\"container\":{")
+        );
+        assert!(text.contains("\"server_tool_use\":{\"web_search_requests\":1,\"web_fetch_requests\":0}}}"));
     }
 
     #[test]
