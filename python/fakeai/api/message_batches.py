@@ -51,7 +51,7 @@ from fakeai.engine.message_batches import (
 from fakeai.errors import ApiError, anthropic_response, bad_request, invalid_body
 from fakeai.http.asgi import read_body
 from fakeai.http.blob import OpenFileResponse, open_blob
-from fakeai.schemas.common import check_json_depth
+from fakeai.schemas.common import check_json_shape
 from fakeai.store import Obj, StorageFull, Store
 from fakeai.store.objects import new_id
 
@@ -147,7 +147,7 @@ def routes(ctx: ServerContext) -> list[Route]:
 
     async def create(request: Request) -> Response:
         body = await read_body(request.receive, limit)
-        check_json_depth(body)
+        check_json_shape(body)
         try:
             req = decoder.decode(body)
         except msgspec.DecodeError as exc:

@@ -52,7 +52,7 @@ from fakeai.errors import ApiError
 from fakeai.gateway import websocket as ws_gateway
 from fakeai.gateway.limits import DEFAULT_BUDGET
 from fakeai.schemas.chat import ChatRequest, Message
-from fakeai.schemas.common import check_json_depth
+from fakeai.schemas.common import check_json_shape
 from fakeai.schemas.realtime import Names
 
 AUDIO_BYTES_PER_TOKEN = 4800  # 100 ms of 24 kHz mono PCM16
@@ -78,7 +78,7 @@ async def receive_event(ws: WebSocket) -> tuple[bytes, Any] | str | None:
         return None
     data = raw.encode() if isinstance(raw, str) else raw
     try:
-        check_json_depth(data)
+        check_json_shape(data)
         return data, orjson.loads(data)
     except ApiError as e:  # nested too deep, or too many values
         return e.message.replace("JSON body", "client event")

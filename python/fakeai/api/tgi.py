@@ -46,7 +46,7 @@ from fakeai.engine.tokenizer import Tokenizer
 from fakeai.errors import ApiError
 from fakeai.gateway.answers import tgi_body
 from fakeai.http.asgi import Receive, Scope, Send, read_body, send_bytes
-from fakeai.schemas.common import check_json_depth
+from fakeai.schemas.common import check_json_shape
 from fakeai.schemas.completions import CompletionRequest
 from fakeai.schemas.tgi import (
     DEFAULT_MAX_NEW_TOKENS,
@@ -91,7 +91,7 @@ class Generate(Generation):
     async def read(self, receive: Receive) -> GenerateRequest:
         """The decoded body, refused in the words of TGI's web framework (axum)."""
         body = await read_body(receive, self.limit)
-        check_json_depth(body)
+        check_json_shape(body)
         try:
             req: GenerateRequest = self.decoder.decode(body)
         except msgspec.ValidationError as e:

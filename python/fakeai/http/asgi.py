@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import msgspec
 
 from fakeai.errors import ApiError, invalid_body
-from fakeai.schemas.common import check_json_depth
+from fakeai.schemas.common import check_json_shape
 
 T = TypeVar("T")
 
@@ -114,7 +114,7 @@ async def read_json(receive: Receive, decoder: msgspec.json.Decoder[T], limit: i
     """Read and decode a JSON request body; bad JSON, a body nested too deep or a bad field is a 400
     naming the parameter."""
     body = await read_body(receive, limit)
-    check_json_depth(body)
+    check_json_shape(body)
     try:
         return decoder.decode(body)
     except msgspec.DecodeError as exc:

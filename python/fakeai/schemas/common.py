@@ -97,7 +97,7 @@ def nested_too_deep(data: bytes) -> bool:
     return _core.json_shape(data, MAX_JSON_DEPTH, 2**64 - 1) == "too_deep"
 
 
-def check_json_depth(body: bytes, param: str | None = None) -> None:
+def check_json_shape(body: bytes, param: str | None = None) -> None:
     """A 400 when ``body`` nests more than :data:`MAX_JSON_DEPTH` levels, or a 413 when it weighs
     more than :data:`MAX_JSON_WEIGHT` (one scan in the core that jumps over strings: ~0.1 us for a
     short chat body)."""
