@@ -159,6 +159,18 @@ class Settings:
             group=SERVER,
         ),
     )
+    max_realtime_sessions: int = field(
+        default=256,
+        metadata=_knob(
+            "--max-realtime-sessions",
+            "WebSocket sessions (Realtime, and the Responses API's WebSocket mode) open at once, "
+            "server-wide; one more gets an error event (session_limit_reached) and close code 1013 "
+            "(0 = no limit).",
+            minimum=0,
+            maximum=1_000_000,
+            group=SERVER,
+        ),
+    )
     max_generated_tokens: int = field(
         default=131_072,
         metadata=_knob(

@@ -66,7 +66,10 @@ def test_sessions_closed_during_their_response_all_close(start_server, tmp_path)
     log = tmp_path / "server.log"
     with (
         log.open("wb") as output,
-        start_server("--workers", "2", "--log-level", "info", output=output) as url,
+        # 300 sessions at once, a round opened as the last one's closes end: no session cap
+        start_server(
+            "--workers", "2", "--log-level", "info", "--max-realtime-sessions", "0", output=output
+        ) as url,
     ):
         port = int(url.rsplit(":", 1)[1])
         ws_url = url.replace("http://", "ws://") + "/v1/realtime?model=gpt-4o-realtime-preview"

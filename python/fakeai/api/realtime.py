@@ -28,6 +28,17 @@ PCM16) is an ``error`` event (``input_audio_buffer_full``) and leaves the buffer
 conversation keeps its newest items within 4096 items and 16 MiB
 (:mod:`fakeai.api.realtime_conversation`). Parameter values are checked by
 :class:`fakeai.schemas.realtime.Names` with the names.
+
+Sessions open at once are capped server-wide by ``--max-realtime-sessions``, together with the
+Responses API's WebSocket connections (:mod:`fakeai.runtime.ws_sessions`, which also says how a dead
+worker's sessions are freed). OpenAI documents no error for a concurrent-session limit, so a socket
+past the cap is refused as it refuses a session it cannot continue: the upgrade is accepted, an
+``error`` event is sent (type ``invalid_request_error``, code ``session_limit_reached``, in the
+Responses API's form there, with ``status`` 429), and the socket is closed with 1013, *try again
+later* (:func:`refuse_session`). The official SDK's iterator yields that event, then raises
+``ConnectionClosedError`` (1013); with its reconnection policy on, 1013 is one it retries after a
+backoff. Refusing the upgrade with an HTTP status instead would show the SDK user only
+``InvalidStatus: HTTP 429``, without the message.
 """
 
 from __future__ import annotations
@@ -51,6 +62,7 @@ from fakeai.engine import render
 from fakeai.errors import ApiError
 from fakeai.gateway import websocket as ws_gateway
 from fakeai.gateway.limits import DEFAULT_BUDGET
+from fakeai.runtime.ws_sessions import Sessions
 from fakeai.schemas.chat import ChatRequest, Message
 from fakeai.schemas.common import check_json_shape
 from fakeai.schemas.realtime import Names
@@ -62,6 +74,25 @@ MAX_BUFFER_BYTES = 15 * 1024 * 1024
 #: connection with 1009. granian drops frames over 16 MiB itself (the client sees 1006).
 MAX_EVENT_BYTES = 15 * 1024 * 1024
 CLOSE_TOO_BIG = 1009
+#: The close code of a session refused at ``--max-realtime-sessions``: try again later.
+CLOSE_TRY_AGAIN = 1013
+SESSION_LIMIT = "session_limit_reached"
+
+
+def session_limit_message(limit: int) -> str:
+    return (
+        f"The server already has its maximum of {limit} concurrent WebSocket sessions open "
+        "(--max-realtime-sessions). Close a session, or try again later."
+    )
+
+
+async def refuse_session(ws: WebSocket, event: dict[str, Any], subprotocol: str | None = None) -> None:
+    """Accept the upgrade only to send ``event`` (the ``session_limit_reached`` error) and close the
+    socket with :data:`CLOSE_TRY_AGAIN`."""
+    with contextlib.suppress(WebSocketDisconnect, OSError, RuntimeError):  # the client left already
+        await ws.accept(subprotocol=subprotocol)
+        await ws.send_text(orjson.dumps(event).decode())
+        await ws.close(CLOSE_TRY_AGAIN, "session limit reached: try again later")
 
 
 async def receive_event(ws: WebSocket) -> tuple[bytes, Any] | str | None:
@@ -515,7 +546,27 @@ def _check_content(item: dict[str, Any]) -> None:
 
 
 def routes(ctx: ServerContext) -> list[WebSocketRoute]:
+    sessions = Sessions(ctx.settings.max_realtime_sessions)
+
     async def realtime(ws: WebSocket) -> None:
+        if not sessions.acquire():
+            error = {
+                "type": "invalid_request_error",
+                "code": SESSION_LIMIT,
+                "param": None,
+                "message": session_limit_message(sessions.limit),
+                "event_id": None,
+            }
+            offered = ws_gateway.subprotocols(ws.scope)
+            event = {"type": "error", "event_id": new_id("event_"), "error": error}
+            await refuse_session(ws, event, "realtime" if "realtime" in offered else None)
+            return
+        try:
+            await serve(ws)
+        finally:
+            sessions.release()
+
+    async def serve(ws: WebSocket) -> None:
         model = ws.query_params.get("model")
         beta = "realtime=v1" in ws.headers.get("openai-beta", "")
         # ?intent=transcription (or a transcription secret): a transcription session, which has no model

@@ -38,7 +38,10 @@ more from the socket (backpressure, no error: a close the client sends meanwhile
 waiting create starts); a create on a connection older than
 :data:`LIFETIME_S` (OpenAI's 60 minutes) is ``websocket_connection_limit_reached``, and the client
 should reconnect (responses already under way finish). Like the Realtime endpoint, nothing bounds
-the rate of events beyond their cost: each is handled before the next is read.
+the rate of events beyond their cost: each is handled before the next is read. Connections open at
+once count with the Realtime sessions against ``--max-realtime-sessions``: one past it gets an
+``error`` event (status 429, code ``session_limit_reached``) and close code 1013 (see
+:mod:`fakeai.api.realtime`).
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ import orjson
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
-from fakeai.api.realtime import receive_event
+from fakeai.api.realtime import SESSION_LIMIT, receive_event, refuse_session, session_limit_message
 from fakeai.api.responses import events, keep, produce, records
 from fakeai.api.responses_steering import DELTA, Steer, Steering, cut
 from fakeai.context import ServerContext
@@ -69,6 +72,7 @@ from fakeai.gateway.overrides import Overrides
 from fakeai.http.asgi import Endpoint, Receive, Scope, Send
 from fakeai.observability.middleware import error_kind
 from fakeai.observability.recorder import Outcome
+from fakeai.runtime.ws_sessions import Sessions
 from fakeai.schemas.responses import ResponseRequest
 from fakeai.store import Obj
 
@@ -406,6 +410,7 @@ class ResponsesSocket(Endpoint):
 
     def __init__(self, ctx: ServerContext) -> None:
         self.ctx = ctx
+        self.sessions = Sessions(ctx.settings.max_realtime_sessions)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
@@ -414,8 +419,21 @@ class ResponsesSocket(Endpoint):
             await ws_gateway.deny(scope, receive, send, exc.status, exc.body())
             return
         ws = WebSocket(scope, receive, send)
-        await ws.accept()
-        await Connection(self.ctx, ws, over).run()
+        if not self.sessions.acquire():
+            message = session_limit_message(self.sessions.limit)
+            error = {
+                "message": message,
+                "type": "invalid_request_error",
+                "param": None,
+                "code": SESSION_LIMIT,
+            }
+            await refuse_session(ws, {"type": "error", "status": 429, "error": error})
+            return
+        try:
+            await ws.accept()
+            await Connection(self.ctx, ws, over).run()
+        finally:
+            self.sessions.release()
 
 
 def routes(ctx: ServerContext) -> list[WebSocketRoute]:
