@@ -142,7 +142,7 @@ def create_app(settings: Settings | None = None) -> HotApp | HotRoutes:
         BatchRunner(ctx).job(),
         MessageBatchRunner(ctx).job(),
         IndexRunner(ctx.store).job(),
-        FineTuningRunner(ctx.store, ctx.settings.fine_tune_duration_s).job(),
+        FineTuningRunner(ctx.store, ctx.settings.fine_tune_duration_s, ctx.settings.max_storage_bytes).job(),
         EvalRunner(ctx).job(),
     ]
     poller = Poller(ctx.store, jobs)

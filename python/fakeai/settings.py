@@ -662,7 +662,8 @@ class Settings:
         default=10 * 1024**3,
         metadata=_knob(
             "--max-storage-bytes",
-            "Total bytes of stored files; beyond it uploads get 400.",
+            "Total bytes clients store (files, and every record's JSON but the expiring ones'); beyond "
+            "it creating more gets 400.",
             minimum=1,
             group=STORAGE,
         ),

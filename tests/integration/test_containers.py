@@ -346,7 +346,8 @@ def test_bad_lists_and_files_are_4xx_envelopes(http: httpx.Client) -> None:
 
 
 def test_files_are_bounded_by_the_servers_file_limits(start_server) -> None:
-    flags = ("--max-file-bytes", "1000", "--max-storage-bytes", "1500", "--ttft", "0", "--itl", "0")
+    # 2000 bytes: the 1000 of the first file, and the records' JSON (its own, the seeded organization)
+    flags = ("--max-file-bytes", "1000", "--max-storage-bytes", "2000", "--ttft", "0", "--itl", "0")
     with start_server(*flags) as url, httpx.Client(base_url=url, timeout=10) as http:
         box = http.post("/v1/containers", json={"name": "small"}).json()["id"]
         r = http.post(f"/v1/containers/{box}/files", files={"file": ("big.bin", b"x" * 1001)})

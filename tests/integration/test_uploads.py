@@ -75,19 +75,21 @@ def test_batch_upload_is_validated_on_complete(client: openai.OpenAI) -> None:
 
 
 def test_an_upload_over_half_the_remaining_quota_completes(start_server) -> None:
-    # Parts (600 bytes) and the assembled file (600) are not both counted against 1000 bytes.
-    with start_server("--max-storage-bytes", "1000") as url:
+    # Parts (800 bytes) and the assembled file (800) are not both counted against 2000 bytes (of
+    # which the records' JSON, the upload's, its parts' and the seeded organization's, take ~1000).
+    with start_server("--max-storage-bytes", "2000") as url:
         with openai.OpenAI(base_url=url + "/v1", api_key="k", max_retries=0) as client:
-            chunks = [os.urandom(300), os.urandom(300)]
+            chunks = [os.urandom(400), os.urandom(400)]
             upload = client.uploads.create(
-                bytes=600, filename="a.bin", mime_type="application/octet-stream", purpose="assistants"
+                bytes=800, filename="a.bin", mime_type="application/octet-stream", purpose="assistants"
             )
             parts = [client.uploads.parts.create(upload.id, data=c) for c in chunks]
             done = client.uploads.complete(upload.id, part_ids=[p.id for p in parts])
             assert done.status == "completed" and client.files.content(done.file.id).read() == b"".join(
                 chunks
             )
-            with pytest.raises(openai.BadRequestError) as err:  # the quota still holds: 600 + 600 > 1000
+            # the quota still holds: 800 + 600 > 2000 - 1000
+            with pytest.raises(openai.BadRequestError) as err:
                 client.files.create(file=("b.bin", os.urandom(600)), purpose="assistants")
             assert err.value.body["code"] == "storage_quota_exceeded"
 

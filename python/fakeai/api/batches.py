@@ -3,7 +3,8 @@
 Creating a batch only records it (``validating``); the background poller of whichever worker is free
 runs it (see :mod:`fakeai.engine.batches`). An input file past its ``expires_after`` is as unknown as
 a deleted one. ``output_expires_after`` (``created_at`` + 3600 to 2592000 s, as OpenAI allows) sets
-the ``expires_at`` of the batch's output and error files.
+the ``expires_at`` of the batch's output and error files. A batch that does not fit
+``--max-storage-bytes`` (its ``metadata`` counts) is a 400 ``storage_quota_exceeded``.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fakeai.api.files import quota_exceeded
 from fakeai.api.resources import fetch, json_body, json_response, page
 from fakeai.context import ServerContext
 from fakeai.engine.batches import OUTPUT_EXPIRES
 from fakeai.errors import bad_request, not_found
 from fakeai.schemas.common import check_metadata
 from fakeai.schemas.files import BATCH_ENDPOINTS
-from fakeai.store import Obj
+from fakeai.store import Obj, StorageFull
 from fakeai.store.objects import live_file, new_id
 
 COMPLETION_WINDOW_S = 24 * 3600
@@ -120,7 +122,10 @@ def routes(ctx: ServerContext) -> list[Route]:
         }
         if lifetime is not None:
             batch[OUTPUT_EXPIRES] = lifetime
-        store.insert("batch", batch)
+        try:
+            store.insert("batch", batch, quota=ctx.settings.max_storage_bytes)
+        except StorageFull as exc:
+            raise quota_exceeded(exc, None) from None
         return json_response(present(batch))
 
     async def list_batches(request: Request) -> Response:

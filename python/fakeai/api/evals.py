@@ -19,7 +19,9 @@ Checked when created (a 400 naming the parameter): the graders (:func:`fakeai.en
 only, as the SDK's unions have them; ``text_similarity`` criteria need ``pass_threshold``); a
 ``completions`` or ``responses`` run over rows needs ``model`` and ``input_messages``; a
 ``file_content`` row outside a ``custom`` eval's ``item_schema`` (:mod:`fakeai.engine.eval_data`);
-a ``file_id`` that names no file. An unknown eval, run or output item id is a 404.
+a ``file_id`` that names no file. An unknown eval, run or output item id is a 404. An eval, a run
+or an update that does not fit ``--max-storage-bytes`` is a 400 ``storage_quota_exceeded`` (a run
+whose output items stop fitting fails with that code: :mod:`fakeai.engine.evals`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fakeai.api.files import quota_exceeded
 from fakeai.api.resources import fetch, json_body, json_response, list_response, page_params
 from fakeai.context import ServerContext
 from fakeai.engine import eval_data, graders, templates
@@ -55,7 +58,7 @@ from fakeai.schemas.evals import (
     UpdateEval,
     ValidateGrader,
 )
-from fakeai.store import Obj, Store
+from fakeai.store import Obj, StorageFull, Store
 from fakeai.store.objects import live_file
 
 RUN_STATUSES = ("queued", "in_progress", "completed", "canceled", "failed")
@@ -241,7 +244,10 @@ def routes(ctx: ServerContext) -> list[Route]:
             "_updated_at": time.time(),
             "_item_schema": config.item_schema if isinstance(config, CustomConfig) else None,
         }
-        store.insert(EVAL, evaluation)
+        try:
+            store.insert(EVAL, evaluation, quota=ctx.settings.max_storage_bytes)
+        except StorageFull as exc:
+            raise quota_exceeded(exc, None) from None
         return json_response(present(evaluation), 201)
 
     async def list_evals(request: Request) -> Response:
@@ -270,8 +276,11 @@ def routes(ctx: ServerContext) -> list[Route]:
         if req.metadata is not None:
             evaluation["metadata"] = req.metadata
         evaluation["_updated_at"] = time.time()
-        if not store.update(EVAL, evaluation):
-            raise not_found("eval", evaluation["id"])
+        try:
+            if not store.update(EVAL, evaluation, quota=ctx.settings.max_storage_bytes):
+                raise not_found("eval", evaluation["id"])
+        except StorageFull as exc:
+            raise quota_exceeded(exc, "metadata" if req.metadata is not None else "name") from None
         return json_response(present(evaluation))
 
     async def delete(request: Request) -> Response:
@@ -305,7 +314,10 @@ def routes(ctx: ServerContext) -> list[Route]:
             "error": None,
             "metadata": req.metadata or {},
         }
-        store.insert(RUN, run, tag=evaluation["id"])
+        try:
+            store.insert(RUN, run, tag=evaluation["id"], quota=ctx.settings.max_storage_bytes)
+        except StorageFull as exc:
+            raise quota_exceeded(exc, None) from None
         return json_response(run, 201)
 
     async def list_runs(request: Request) -> Response:

@@ -82,9 +82,10 @@ async def store_file(
     return obj
 
 
-def quota_exceeded(exc: StorageFull) -> ApiError:
+def quota_exceeded(exc: StorageFull, param: str | None = "file") -> ApiError:
+    """The 400 of a write past ``--max-storage-bytes`` (every API that stores what a client made)."""
     return bad_request(
-        f"Storage quota exceeded: {exc} (--max-storage-bytes).", param="file", code="storage_quota_exceeded"
+        f"Storage quota exceeded: {exc} (--max-storage-bytes).", param=param, code="storage_quota_exceeded"
     )
 
 

@@ -1,6 +1,8 @@
 """``/v1/fine_tuning/jobs``: create, list, retrieve, cancel, pause, resume, events (list or SSE
 stream with ``stream=true``) and checkpoints. The jobs run in the background
-(:mod:`fakeai.engine.fine_tuning`); a job's private progress (``_state``) is never shown."""
+(:mod:`fakeai.engine.fine_tuning`); a job's private progress (``_state``) is never shown. A job (its
+``metadata`` and integrations) and its first events count against ``--max-storage-bytes``: a create
+that does not fit is a 400 ``storage_quota_exceeded`` that stores none of them."""
 
 from __future__ import annotations
 
@@ -16,12 +18,13 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from fakeai.api.files import quota_exceeded
 from fakeai.api.resources import fetch, json_body, json_response, list_response, page_params
 from fakeai.context import ServerContext
 from fakeai.engine.fine_tuning import KIND, add_event
 from fakeai.errors import bad_request
 from fakeai.schemas.common import ModelId, Seed, check_metadata
-from fakeai.store import Obj, Store
+from fakeai.store import Obj, StorageFull, Store
 from fakeai.store.objects import live_file, new_id
 
 TERMINAL = ("succeeded", "failed", "cancelled")
@@ -157,9 +160,14 @@ def routes(ctx: ServerContext) -> list[Route]:
         # Recorded at creation, as OpenAI does: a client listing events right away sees them. They
         # go in before the job, so a background worker (any process) that picks the job up at once
         # can only add its events after them.
-        add_event(store, job["id"], f"Created fine-tuning job: {job['id']}")
-        add_event(store, job["id"], f"Validating training file: {req.training_file}")
-        store.insert(KIND, job)
+        quota = ctx.settings.max_storage_bytes
+        try:
+            add_event(store, job["id"], f"Created fine-tuning job: {job['id']}", quota=quota)
+            add_event(store, job["id"], f"Validating training file: {req.training_file}", quota=quota)
+            store.insert(KIND, job, quota=quota)
+        except StorageFull as exc:
+            store.delete_all("fine_tuning.event", tag=job["id"])
+            raise quota_exceeded(exc, None) from None
         return json_response(present(job))
 
     async def list_jobs(request: Request) -> Response:

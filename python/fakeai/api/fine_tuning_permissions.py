@@ -17,7 +17,9 @@ deprecated ``retrieve`` answering the same page, ``delete``).
 - ``DELETE .../permissions/{permission_id}``: ``{"id", "object": "checkpoint.permission",
   "deleted": true}``; a permission of another checkpoint is a 404 like an unknown one.
 
-Permissions are store objects tagged with their checkpoint's name, so every worker sees them.
+Permissions are store objects tagged with their checkpoint's name, so every worker sees them. They
+count against ``--max-storage-bytes``: a ``POST`` whose permissions do not fit is a 400
+``storage_quota_exceeded`` that adds none of them.
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fakeai.api.files import quota_exceeded
 from fakeai.api.resources import json_body, json_response, limit_param, list_response
 from fakeai.context import ServerContext
 from fakeai.errors import bad_request, not_found
-from fakeai.store import Obj, Store
+from fakeai.store import Obj, StorageFull, Store
 
 KIND = "checkpoint.permission"
 CHECKPOINT_KIND = "fine_tuning.checkpoint"
@@ -90,10 +93,16 @@ def routes(ctx: ServerContext) -> list[Route]:
                 f"A checkpoint holds at most {MAX_PERMISSIONS} permissions.", param="project_ids"
             )
         now = int(time.time())
-        for project in new:
-            made = {"id": permission_id(), "object": KIND, "created_at": now, "project_id": project}
-            store.insert(KIND, made, tag=name)
-            held[project] = made
+        made: list[Obj] = []
+        try:
+            for project in new:
+                made.append({"id": permission_id(), "object": KIND, "created_at": now, "project_id": project})
+                store.insert(KIND, made[-1], tag=name, quota=ctx.settings.max_storage_bytes)
+                held[project] = made[-1]
+        except StorageFull as exc:  # none of this request's stays
+            for permission in made[:-1]:
+                store.delete(KIND, permission["id"])
+            raise quota_exceeded(exc, "project_ids") from None
         return list_response([held[p] for p in wanted], False)
 
     async def list_permissions(request: Request) -> Response:

@@ -5,6 +5,10 @@ fakeai has no accounts: the organization starts with one owner, ``user-fakeai`` 
 and a ``Default Project``. Invites stay ``pending`` (nobody can accept them); a project user must be an
 organization user. Keys are generated like OpenAI's (``sk-proj-...``, ``sk-admin-...``); the full value
 is shown once, on creation, and redacted afterwards. Requests are not authenticated with these keys.
+
+What a client creates or changes here (invites, keys, projects, members, roles) counts against
+``--max-storage-bytes``: past it, a 400 ``storage_quota_exceeded`` (:func:`save`). The seeded owner and
+default project are the server's own: counted, never refused.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fakeai.api.files import quota_exceeded
 from fakeai.api.resources import fetch, json_body, json_response, list_response, page_params
 from fakeai.context import ServerContext
 from fakeai.errors import bad_request
-from fakeai.store import Conflict, Obj, Store
+from fakeai.store import Conflict, Obj, StorageFull, Store
 from fakeai.store.objects import new_id
 
 OWNER: Obj = {
@@ -75,6 +80,18 @@ def seed(store: Store) -> None:
                 store.insert(kind, obj)
             except Conflict:  # another worker seeded it first
                 pass
+
+
+def save(ctx: ServerContext, kind: str, obj: Obj, *, tag: str = "", new: bool = True) -> None:
+    """Insert (``new``) or replace ``obj`` within ``--max-storage-bytes``, else the 400."""
+    quota = ctx.settings.max_storage_bytes
+    try:
+        if new:
+            ctx.store.insert(kind, obj, tag=tag, quota=quota)
+        else:
+            ctx.store.update(kind, obj, quota=quota)
+    except StorageFull as exc:
+        raise quota_exceeded(exc, None) from None
 
 
 def check_role(role: str, allowed: tuple[str, ...]) -> str:
@@ -135,7 +152,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         changed = {**found, "role": check_role(req.role, ("owner", "reader"))}
         if changed["role"] != "owner":
             check_not_last_owner(store, found, "demoted")
-        store.update("org.user", changed)
+        save(ctx, "org.user", changed, new=False)
         return json_response(changed)
 
     async def delete_user(request: Request) -> Response:
@@ -168,7 +185,7 @@ def routes(ctx: ServerContext) -> list[Route]:
             "accepted_at": None,
             "projects": projects,
         }
-        store.insert("org.invite", invite)
+        save(ctx, "org.invite", invite)
         return json_response(invite)
 
     async def list_invites(request: Request) -> Response:
@@ -202,7 +219,7 @@ def routes(ctx: ServerContext) -> list[Route]:
                 "role": "owner",
             },
         }
-        store.insert("org.admin_api_key", key)
+        save(ctx, "org.admin_api_key", key)
         return json_response({**key, "value": value})
 
     async def list_admin_keys(request: Request) -> Response:

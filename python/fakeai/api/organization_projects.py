@@ -10,10 +10,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from fakeai.api.organization import DEFAULT_PROJECT, Named, Role, check_name, check_role, cursor_page, new_key
+from fakeai.api.organization import (
+    DEFAULT_PROJECT,
+    Named,
+    Role,
+    check_name,
+    check_role,
+    cursor_page,
+    new_key,
+    save,
+)
 from fakeai.api.resources import fetch, json_body, json_response, list_response, page_params
 from fakeai.context import ServerContext
-from fakeai.errors import bad_request, not_found
+from fakeai.errors import ApiError, bad_request, not_found
 from fakeai.store import Obj
 from fakeai.store.objects import new_id
 
@@ -49,7 +58,7 @@ def routes(ctx: ServerContext) -> list[Route]:
             "archived_at": None,
             "status": "active",
         }
-        store.insert("org.project", proj)
+        save(ctx, "org.project", proj)
         return json_response(proj)
 
     async def list_projects(request: Request) -> Response:
@@ -68,7 +77,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         proj = active_project(request)
         req = await json_body(request, named, limit)
         changed = {**proj, "name": check_name(req.name)}
-        store.update("org.project", changed)
+        save(ctx, "org.project", changed, new=False)
         return json_response(changed)
 
     async def archive_project(request: Request) -> Response:
@@ -76,7 +85,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         if proj["id"] == DEFAULT_PROJECT["id"]:
             raise bad_request("The default project cannot be archived.", param="project_id")
         changed = {**proj, "status": "archived", "archived_at": proj["archived_at"] or int(time.time())}
-        store.update("org.project", changed)
+        store.update("org.project", changed)  # a transition, as a cancel: counted, not refused
         return json_response(changed)
 
     # Project users
@@ -105,7 +114,7 @@ def routes(ctx: ServerContext) -> list[Route]:
             "role": check_role(req.role, ("owner", "member")),
             "added_at": int(time.time()),
         }
-        store.insert("org.project_user", entry, tag=proj["id"])
+        save(ctx, "org.project_user", entry, tag=proj["id"])
         return json_response(_public_member(entry))
 
     async def list_members(request: Request) -> Response:
@@ -118,7 +127,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         entry = member(request)
         req = await json_body(request, role_body, limit)
         changed = {**entry, "role": check_role(req.role, ("owner", "member"))}
-        store.update("org.project_user", changed)
+        save(ctx, "org.project_user", changed, new=False)
         return json_response(_public_member(changed))
 
     async def remove_member(request: Request) -> Response:
@@ -133,7 +142,7 @@ def routes(ctx: ServerContext) -> list[Route]:
         proj = active_project(request)
         req = await json_body(request, named, limit)
         now = int(time.time())
-        account = {
+        account: Obj = {
             "object": "organization.project.service_account",
             "id": new_id("svc_acct_"),
             "name": check_name(req.name),
@@ -152,8 +161,12 @@ def routes(ctx: ServerContext) -> list[Route]:
             "owner": {"type": "service_account", "service_account": account},
             "owner_project_access": "active",
         }
-        store.insert("org.service_account", account, tag=proj["id"])
-        store.insert("org.project_api_key", api_key, tag=proj["id"])
+        save(ctx, "org.service_account", account, tag=proj["id"])
+        try:
+            save(ctx, "org.project_api_key", api_key, tag=proj["id"])
+        except ApiError:  # past the quota: the account goes with it
+            store.delete("org.service_account", account["id"])
+            raise
         shown_key = {
             "object": "organization.project.service_account.api_key",
             "value": value,

@@ -202,7 +202,10 @@ def routes(ctx: ServerContext) -> list[Route]:
             "status": "pending",
             "file": None,
         }
-        store.insert("upload", upload)
+        try:
+            store.insert("upload", upload, quota=settings.max_storage_bytes)
+        except StorageFull as exc:
+            raise quota_exceeded(exc, None) from None
         return json_response(upload)
 
     async def retrieve(request: Request) -> Response:

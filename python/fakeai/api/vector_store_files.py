@@ -15,6 +15,11 @@ undo one another. A vector store deleted while files are attached to it keeps no
 removes the store first and its files after, and an attach checks the store again after inserting its
 file, removing it when the store is gone (so whichever comes first, the file goes); what a crash between
 the two left is swept by the next delete of a vector store (:meth:`~fakeai.store.Store.orphans`).
+
+Each attached file's record costs its bytes against ``--max-storage-bytes`` (its ``attributes`` can be
+8 KB): a batch (or a new store's ``file_ids``) is checked whole before anything is attached, so one
+that does not fit is a 400 ``storage_quota_exceeded`` that attaches nothing; one that stops fitting
+while it is attached (other clients writing meanwhile) removes what it attached, batch included.
 """
 
 from __future__ import annotations
@@ -24,19 +29,21 @@ from collections.abc import Iterable, Sequence
 from typing import Annotated, Any
 
 import msgspec
+import orjson
 from msgspec import Meta
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fakeai.api.files import quota_exceeded
 from fakeai.api.resources import fetch, json_body, json_response, list_response, page_params
 from fakeai.context import ServerContext
 from fakeai.engine import vector_index
 from fakeai.engine.vector_index import KIND
 from fakeai.errors import bad_request, not_found
 from fakeai.http.blob import open_blob
-from fakeai.store import Conflict, Obj, Store
+from fakeai.store import Conflict, Obj, StorageFull, Store
 from fakeai.store.objects import live_file, new_id
 
 BATCH_KIND = "vector_store.file_batch"
@@ -99,11 +106,33 @@ def check_files(store: Store, file_ids: Iterable[str], param: str) -> None:
 Entry = tuple[str, Attributes | None, Obj]  # (file id, attributes, chunking strategy)
 
 
-def attach_all(store: Store, vs_id: str, entries: Sequence[Entry], batch_id: str | None) -> None:
-    """:func:`attach` each ``(file_id, attributes, strategy)`` (many store writes: run it off the loop)."""
-    for file_id, attributes, strategy in entries:
-        if attach(store, vs_id, file_id, strategy, attributes, batch_id) is None:
-            return  # the store was deleted meanwhile
+def attach_all(
+    store: Store, vs_id: str, entries: Sequence[Entry], batch_id: str | None, quota: int | None = None
+) -> None:
+    """:func:`attach` each ``(file_id, attributes, strategy)`` (many store writes: run it off the loop).
+
+    ``quota``: :class:`StorageFull` when the files' records do not fit it, checked before the first
+    write; and when they stop fitting midway, after removing the ones attached here."""
+    made = [
+        _attachment(vs_id, file_id, strategy, attributes, batch_id)
+        for file_id, attributes, strategy in entries
+    ]
+    if quota is not None:
+        need, used = sum(len(orjson.dumps(vsf)) for vsf in made), store.used_bytes()
+        if used + need > quota:
+            raise StorageFull(f"{used} of {quota} bytes are in use; {need} more do not fit")
+    done: list[Obj] = []
+    try:
+        for vsf in made:
+            if _attach(store, vsf, quota) is None:
+                return  # the store was deleted meanwhile
+            done.append(vsf)
+    except StorageFull:
+        for vsf in done:
+            current = store.get(KIND, vsf["id"])
+            if current is not None and current.get(vector_index.ATTACHMENT) == vsf[vector_index.ATTACHMENT]:
+                _remove(store, vsf["id"], vs_id)
+        raise
 
 
 def attach(
@@ -113,12 +142,20 @@ def attach(
     strategy: Obj,
     attributes: Attributes | None,
     batch_id: str | None = None,
+    quota: int | None = None,
 ) -> Obj | None:
     """Record ``file_id`` as ``in_progress`` in the vector store (the background indexer takes it from
-    there), replacing an earlier attachment of it; None when the store was deleted meanwhile."""
-    key = f"{vs_id}/{file_id}"
-    vsf = {
-        "id": key,
+    there), replacing an earlier attachment of it; None when the store was deleted meanwhile
+    (:class:`StorageFull` past ``quota``)."""
+    return _attach(store, _attachment(vs_id, file_id, strategy, attributes, batch_id), quota)
+
+
+def _attachment(
+    vs_id: str, file_id: str, strategy: Obj, attributes: Attributes | None, batch_id: str | None
+) -> Obj:
+    """The new ``vector_store.file`` record of ``file_id`` in the store."""
+    return {
+        "id": f"{vs_id}/{file_id}",
         "file_id": file_id,
         "batch_id": batch_id,
         "object": "vector_store.file",
@@ -132,10 +169,15 @@ def attach(
         vector_index.ATTACHMENT: vector_index.token(),
         vector_index.REVISION: vector_index.token(),
     }
+
+
+def _attach(store: Store, vsf: Obj, quota: int | None) -> Obj | None:
+    """Store the new record ``vsf`` in place of any earlier attachment (see :func:`attach`)."""
+    key, vs_id = vsf["id"], vsf["vector_store_id"]
     while True:
         _remove(store, key, vs_id)
         try:
-            store.insert(KIND, vsf, tag=vs_id)
+            store.insert(KIND, vsf, tag=vs_id, quota=quota)
             break
         except Conflict:  # attached concurrently: replace that attachment in turn
             continue
@@ -241,6 +283,9 @@ def routes(ctx: ServerContext) -> list[Route]:
     update_decoder = msgspec.json.Decoder(UpdateFile)
     batch_decoder = msgspec.json.Decoder(CreateFileBatch)
 
+    def quota() -> int:  # the settings may change at run time
+        return ctx.settings.max_storage_bytes
+
     def vector_store(request: Request) -> Obj:
         return fetch(store, "vector_store", request.path_params["vector_store_id"], "vector store")
 
@@ -258,7 +303,12 @@ def routes(ctx: ServerContext) -> list[Route]:
         strategy = vector_index.chunking(req.chunking_strategy)
         if live_file(store, req.file_id) is None:
             raise not_found("file", req.file_id, param="file_id")
-        vsf = await run_in_threadpool(attach, store, vs["id"], req.file_id, strategy, req.attributes)
+        try:
+            vsf = await run_in_threadpool(
+                attach, store, vs["id"], req.file_id, strategy, req.attributes, None, quota()
+            )
+        except StorageFull as exc:
+            raise quota_exceeded(exc, "file_id") from None
         if vsf is None:
             raise not_found("vector store", vs["id"])
         return json_response(present(vsf))
@@ -278,7 +328,10 @@ def routes(ctx: ServerContext) -> list[Route]:
         def apply(current: Obj) -> Obj:
             return {**current, "attributes": req.attributes}
 
-        changed = await run_in_threadpool(vector_index.change, store, KIND, vsf["id"], apply)
+        try:
+            changed = await run_in_threadpool(vector_index.change, store, KIND, vsf["id"], apply, quota())
+        except StorageFull as exc:
+            raise quota_exceeded(exc, "attributes") from None
         if changed is None:  # removed meanwhile
             raise not_found("file", vsf["file_id"])
         return json_response(present(changed))
@@ -327,11 +380,19 @@ def routes(ctx: ServerContext) -> list[Route]:
             "vector_store_id": vs["id"],
             "cancelled": False,
         }
-        store.insert(BATCH_KIND, batch, tag=vs["id"])
+        param = "files" if req.files is not None else "file_ids"
+        try:
+            store.insert(BATCH_KIND, batch, tag=vs["id"], quota=quota())
+        except StorageFull as exc:
+            raise quota_exceeded(exc, param) from None
         if store.get("vector_store", vs["id"]) is None:  # deleted meanwhile: it may have missed the batch
             store.delete(BATCH_KIND, batch["id"])
             raise not_found("vector store", vs["id"])
-        await run_in_threadpool(attach_all, store, vs["id"], entries, batch["id"])
+        try:
+            await run_in_threadpool(attach_all, store, vs["id"], entries, batch["id"], quota())
+        except StorageFull as exc:  # its files are gone already: the batch goes too
+            store.delete(BATCH_KIND, batch["id"])
+            raise quota_exceeded(exc, param) from None
         return json_response(await run_in_threadpool(_batch_view, store, batch))
 
     def file_batch(request: Request) -> Obj:

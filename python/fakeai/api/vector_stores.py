@@ -6,6 +6,10 @@ is kept on the store as its files complete or go (see :mod:`fakeai.engine.vector
 a search's and the indexer's ``last_active_at`` each change only their own fields, compare-and-set
 (:func:`fakeai.engine.vector_index.change`): concurrent writers lose nothing. A delete removes the
 store first, then its files (see :mod:`fakeai.api.vector_store_files` for why none survive it).
+
+A store and its files' records count against ``--max-storage-bytes`` (their bytes of JSON): a create
+or modify that does not fit is a 400 ``storage_quota_exceeded`` that leaves nothing (a create whose
+``file_ids`` do not fit removes the store again).
 """
 
 from __future__ import annotations
@@ -20,13 +24,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from fakeai.api.files import quota_exceeded
 from fakeai.api.resources import fetch, json_body, json_response, page
 from fakeai.api.vector_store_files import attach_all, check_files, detach_all
 from fakeai.context import ServerContext
 from fakeai.engine import vector_index
 from fakeai.errors import bad_request, not_found
 from fakeai.schemas.common import check_metadata
-from fakeai.store import Obj, Store
+from fakeai.store import Obj, StorageFull, Store
 from fakeai.store.objects import new_id
 
 DAY_S = 86400
@@ -130,9 +135,18 @@ def routes(ctx: ServerContext) -> list[Route]:
             "usage_bytes": 0,
             vector_index.REVISION: vector_index.token(),
         }
-        store.insert("vector_store", vs)
+        quota = ctx.settings.max_storage_bytes
+        try:
+            store.insert("vector_store", vs, quota=quota)
+        except StorageFull as exc:
+            raise quota_exceeded(exc, None) from None
         entries = [(file_id, None, strategy) for file_id in file_ids]
-        await run_in_threadpool(attach_all, store, vs["id"], entries, None)
+        try:
+            await run_in_threadpool(attach_all, store, vs["id"], entries, None, quota)
+        except StorageFull as exc:  # its files are gone already: the store goes too
+            store.delete("vector_store", vs["id"])
+            await run_in_threadpool(detach_all, store, vs["id"])
+            raise quota_exceeded(exc, "file_ids") from None
         return json_response(await run_in_threadpool(present, store, vs))
 
     async def list_stores(request: Request) -> Response:
@@ -158,7 +172,13 @@ def routes(ctx: ServerContext) -> list[Route]:
         def apply(current: Obj) -> Obj:
             return {**current, **fields}
 
-        changed = await run_in_threadpool(vector_index.change, store, "vector_store", vs["id"], apply)
+        quota = ctx.settings.max_storage_bytes
+        try:
+            changed = await run_in_threadpool(
+                vector_index.change, store, "vector_store", vs["id"], apply, quota
+            )
+        except StorageFull as exc:
+            raise quota_exceeded(exc, None) from None
         if changed is None:  # deleted meanwhile
             raise not_found("vector store", vs["id"])
         return json_response(await run_in_threadpool(present, store, changed))

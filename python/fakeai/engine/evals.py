@@ -15,6 +15,10 @@ The rows are answered as fast as the engine generates them (no simulated wall ti
 saved with a compare-and-set every :data:`STEP` rows (so a cancel or a delete stops the run there),
 with the lease renewed. Output item ids are derived from the run id and the row index, so a worker
 taking over a run whose worker died resumes from the saved row and does not write a row twice.
+
+Output items count against ``--max-storage-bytes`` (a file of many rows makes as many items, each
+with its sample): one that does not fit fails the run with the code ``storage_quota_exceeded``,
+keeping the items written so far. The run's own progress is only counted.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ from fakeai.engine import eval_data, graders
 from fakeai.engine.background import Job, Lease, LeaseLost
 from fakeai.engine.eval_samples import Sampled, record, sample
 from fakeai.schemas.evals import CompletionsSource, DataSource, FileContent, FileId, Grader, JsonlSource
-from fakeai.store import Conflict, Obj, Store
+from fakeai.store import Conflict, Obj, StorageFull, Store
 from fakeai.store.objects import live_file
 
 if TYPE_CHECKING:
@@ -128,6 +132,9 @@ class EvalRunner:
             await self._run(run, lease)
         except LeaseLost:
             raise
+        except StorageFull as exc:
+            message = f"The run's output items do not fit the storage quota (--max-storage-bytes): {exc}."
+            self._fail(self.store.get(RUN, run["id"]) or run, "storage_quota_exceeded", message)
         except Exception:
             log.exception("eval run %s failed", run["id"])
             self._fail(run, "server_error", "The run failed unexpectedly.")
@@ -232,7 +239,9 @@ class EvalRunner:
             "sample": sampled.record,
         }
         try:
-            self.store.insert(OUTPUT_ITEM, output_item, tag=run["id"])
+            self.store.insert(
+                OUTPUT_ITEM, output_item, tag=run["id"], quota=self.ctx.settings.max_storage_bytes
+            )
         except Conflict:
             pass  # written by a worker that ran this row before it died: the same row, the same item
 

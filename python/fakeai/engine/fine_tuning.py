@@ -11,6 +11,11 @@ checkpoint at the end of each epoch. ``succeeded``: a result CSV file, ``trained
 ``ft:`` model, stored as a ``model`` object so ``/v1/models`` on every worker lists it. Progress is
 saved with each step, so a paused job resumes where it stopped and a job whose worker died continues
 on another.
+
+What a job writes as it runs counts against ``--max-storage-bytes``: its metrics events, checkpoints
+and results file are checked (past the quota the job ends ``failed``, error code
+``storage_quota_exceeded``, keeping what it wrote so far); its status, progress, closing events and
+``model`` record are only counted (a few hundred bytes, written once it has succeeded).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from fakeai import _core
 from fakeai.engine.background import Job, Lease
 from fakeai.schemas.files import ChatExample, DpoExample, PromptExample
-from fakeai.store import Obj, Store
+from fakeai.store import Obj, StorageFull, Store
 from fakeai.store.objects import file_object, live_file, new_id
 
 KIND = "fine_tuning.job"
@@ -48,6 +53,7 @@ def add_event(
     kind: str = "message",
     data: Obj | None = None,
     level: str = "info",
+    quota: int | None = None,
 ) -> None:
     event = {
         "id": new_id("ftevent-"),
@@ -58,7 +64,7 @@ def add_event(
         "type": kind,
         "data": data or {},
     }
-    store.insert("fine_tuning.event", event, tag=job_id)
+    store.insert("fine_tuning.event", event, tag=job_id, quota=quota)
 
 
 def count_examples(f: BinaryIO, method: str) -> tuple[int, int, str | None]:
@@ -95,9 +101,10 @@ def hyperparameter(job: Obj, name: str, auto: float) -> float:
 
 
 class FineTuningRunner:
-    def __init__(self, store: Store, duration: float) -> None:
+    def __init__(self, store: Store, duration: float, quota: int | None = None) -> None:
         self.store = store
         self.duration = duration
+        self.quota = quota
 
     def job(self) -> Job:
         return Job(KIND, RUNNABLE, self.run)
@@ -116,7 +123,15 @@ class FineTuningRunner:
             if not self._save(job, ("queued",)):
                 return
             add_event(self.store, job["id"], "Fine-tuning job started")
-        await self._train(job, lease)
+        try:
+            await self._train(job, lease)
+        except StorageFull as exc:
+            current = self.store.get(KIND, job["id"]) or job
+            message = f"The job's output does not fit the storage quota (--max-storage-bytes): {exc}."
+            error = {"code": "storage_quota_exceeded", "message": message, "param": None}
+            failed = {**current, "status": "failed", "error": error, "finished_at": int(time.time())}
+            if self._save(failed, ("running",)):
+                add_event(self.store, job["id"], message, level="error")
 
     async def _validate(self, job: Obj) -> Obj | None:
         store = self.store  # the creation and validation events were recorded when the job was created
@@ -197,6 +212,7 @@ class FineTuningRunner:
                     f"Step {step}/{total}: training loss={loss:.4f}",
                     kind="metrics",
                     data=metrics,
+                    quota=self.quota,
                 )
             if step % per_epoch == 0 or step == total:
                 self._checkpoint(job, step, metrics)
@@ -229,7 +245,7 @@ class FineTuningRunner:
                 "full_valid_mean_token_accuracy": metrics["train_mean_token_accuracy"] * 0.97,
             },
         }
-        self.store.insert("fine_tuning.checkpoint", checkpoint, tag=job["id"])
+        self.store.insert("fine_tuning.checkpoint", checkpoint, tag=job["id"], quota=self.quota)
 
     async def _finish(self, job: Obj) -> None:
         store = self.store
@@ -244,12 +260,17 @@ class FineTuningRunner:
         writer.write(csv)
         result_id = new_id("file-")
         await run_in_threadpool(store.commit_blob, writer, result_id)
-        store.insert(
-            "file",
-            file_object(result_id, "step_metrics.csv", len(csv), "fine-tune-results"),
-            tag="fine-tune-results",
-            size=len(csv),
-        )
+        try:
+            store.insert(
+                "file",
+                file_object(result_id, "step_metrics.csv", len(csv), "fine-tune-results"),
+                tag="fine-tune-results",
+                size=len(csv),
+                quota=self.quota,
+            )
+        except StorageFull:
+            store.delete_blob(result_id)
+            raise
         name = self._model_name(job)
         done = {
             **job,

@@ -112,7 +112,7 @@ class Skills:
             "_versions": [1],
         }
         try:
-            self.store.insert(KIND, skill)
+            self.store.insert(KIND, skill, quota=self.quota)
         except BaseException:
             self._drop(version["id"])
             raise

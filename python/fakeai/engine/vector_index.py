@@ -63,11 +63,15 @@ def token() -> str:
     return secrets.token_hex(8)
 
 
-def change(store: Store, kind: str, id: str, apply: Callable[[Obj], Obj | None]) -> Obj | None:
+def change(
+    store: Store, kind: str, id: str, apply: Callable[[Obj], Obj | None], quota: int | None = None
+) -> Obj | None:
     """Save ``apply(current)`` (a new dict: the current object with the caller's fields changed) over
     the object compare-and-set on its revision, reading it afresh and applying again until no other
     writer came between; the object saved, or None when there is none or ``apply`` returned None
-    (nothing to change). Store reads and writes: run it off the event loop."""
+    (nothing to change). ``quota``: a client's change that grows the object past it is
+    :class:`~fakeai.store.StorageFull` (the server's own changes pass none). Store reads and writes:
+    run it off the event loop."""
     while True:
         current = store.get(kind, id)
         if current is None:
@@ -76,7 +80,7 @@ def change(store: Store, kind: str, id: str, apply: Callable[[Obj], Obj | None])
         if changed is None:
             return None
         changed[REVISION] = token()
-        if store.update_if(kind, changed, field=REVISION, value=current.get(REVISION)):
+        if store.update_if(kind, changed, field=REVISION, value=current.get(REVISION), quota=quota):
             return changed
 
 

@@ -3,7 +3,7 @@
 An *object* is an API resource (a file, an upload, a batch ...) kept as its JSON body plus a few
 indexed columns: ``kind``, ``id``, ``tag`` (what lists filter by: a file's purpose, an upload part's
 upload id), ``status`` (copied from the body, so transitions can be compare-and-set) and ``size``
-(bytes it holds in blobs, counted against the storage quota). A *blob* is an immutable byte string
+(bytes it holds in blobs). A *blob* is an immutable byte string
 named by a key; it becomes visible whole (written elsewhere, then committed) or not at all. A *lease*
 lets one worker process of one server own a piece of background work for a while; whoever holds an
 unexpired lease may renew it, anyone may claim an expired one. An *expiring* object (a stored response,
@@ -15,6 +15,30 @@ An object whose blob is a hard link of another object's blob (a copy that costs 
 object's blob: its ``size`` counts against the quota only once that object is gone, the bytes on disk
 being counted by it until then. So the quota counts every byte on disk at least once: a blob linked by
 several sharers whose owner went counts once per sharer, never too few.
+
+The storage quota (``--max-storage-bytes``) is one account for the whole server, kept by the store:
+every object that does not expire costs the bytes of its JSON body plus its ``size``, from the write
+that adds or grows it to the one that deletes or shrinks it (:meth:`Store.used_bytes` is the total, a
+read of one value, not a sum). Expiring objects are counted by their own budget only. Every write is
+counted; a write is *checked* (refused with :class:`StorageFull` when the total would pass ``quota``)
+only when it passes ``quota``, and a shrinking update never is. Which writes pass it:
+
+- every record a client's request creates or grows: files, uploads and their parts, batches, message
+  batches, fine-tuning jobs (with their creation events), vector stores, their files, file batches and
+  modifies, evals, runs and their modifies, skills and their versions, container files, fine-tuning
+  checkpoint permissions, organization projects, users' roles, invites, admin keys, service accounts
+  and project members (the API answers the 400 ``storage_quota_exceeded``, and stores nothing of it);
+- the bulk a client's job writes later, which the job's creation did not pay for: a batch's output and
+  error files, a message batch's results, an eval run's output items, a fine-tuning job's metrics
+  events, checkpoints and results file (the job or run then ends ``failed`` with the code
+  ``storage_quota_exceeded``, as a batch that does not fit does).
+
+Not checked, only counted: the server's own bookkeeping, so it never fails a request or a job in an
+odd way: the seeded owner and default project, the video lanes' control row, leases (columns of a row:
+no body changes), status transitions and progress saved by background jobs, a vector store's
+``usage_bytes`` and ``last_active_at``, the indexer's result, a fine-tuned model's ``model`` record and
+the job's closing events (written once the job succeeded, a bounded few per job). They can carry the
+total a little past the quota; the next checked write is then refused until something is deleted.
 """
 
 from __future__ import annotations
@@ -62,10 +86,11 @@ class Store(Protocol):
         quota: int | None = None,
         shares: tuple[str, str] | None = None,
     ) -> None:
-        """Add a new object (``obj["id"]`` unique per kind, else :class:`Conflict`); ``quota`` caps the
-        total ``size`` stored (else :class:`StorageFull`). ``shares``: the ``(kind, id)`` of the object
-        whose blob this one's blob is a hard link of (see the module docs): while it exists, this
-        object's ``size`` costs nothing against ``quota`` or :meth:`used_bytes`."""
+        """Add a new object (``obj["id"]`` unique per kind, else :class:`Conflict`), costing its body's
+        bytes plus ``size`` (see the module docs); with ``quota``, :class:`StorageFull` (nothing added)
+        when :meth:`used_bytes` would pass it. ``shares``: the ``(kind, id)`` of the object whose blob
+        this one's blob is a hard link of (see the module docs): while it exists, this object's ``size``
+        costs nothing."""
 
     def insert_expiring(
         self, objects: list[tuple[str, Obj]], budget: int, *, tag: str = "", cap: Cap | None = None
@@ -106,14 +131,21 @@ class Store(Protocol):
     def all(self, kind: str, *, tag: str | None = None) -> list[Obj]:
         """Every object of a kind (and tag), oldest first."""
 
-    def update(self, kind: str, obj: Obj, *, expect: tuple[str, ...] | None = None) -> bool:
+    def update(
+        self, kind: str, obj: Obj, *, expect: tuple[str, ...] | None = None, quota: int | None = None
+    ) -> bool:
         """Replace an object's body; with ``expect``, only while its status is one of those
-        (compare-and-set). An expiring object's new size counts against the budget in its place."""
+        (compare-and-set). Its new size counts in place of the old (an expiring object's against its
+        budget); with ``quota``, a body that grows the total past it is :class:`StorageFull` (nothing
+        changed)."""
 
-    def update_if(self, kind: str, obj: Obj, *, field: str, value: str | int | None) -> bool:
+    def update_if(
+        self, kind: str, obj: Obj, *, field: str, value: str | int | None, quota: int | None = None
+    ) -> bool:
         """Replace an object's body only while its stored body's top-level ``field`` is ``value``
         (``None``: absent or null): compare-and-set on a revision kept in the body, for objects whose
-        status is a real status that :meth:`update`'s ``expect`` cannot also serve as a version."""
+        status is a real status that :meth:`update`'s ``expect`` cannot also serve as a version.
+        Counted and checked as :meth:`update`."""
 
     def count_by_status(self, kind: str, *, tag: str) -> dict[str, int]:
         """How many objects of a kind and tag there are of each status (statuses without one absent),
@@ -126,7 +158,8 @@ class Store(Protocol):
         """Remove every object of a kind and tag (a conversation's items); returns how many."""
 
     def used_bytes(self) -> int:
-        """The total ``size`` of every stored object (a sharing one's only once its owner is gone)."""
+        """The bytes counted against the storage quota: every object's body and ``size`` but the
+        expiring ones' (a sharing one's ``size`` only once its owner is gone)."""
 
     def orphans(self, kind: str, owner_kind: str, *, limit: int = 100) -> list[Obj]:
         """At most ``limit`` objects of ``kind``, oldest first, whose ``tag`` names no object of

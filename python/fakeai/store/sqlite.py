@@ -7,8 +7,18 @@ into ``blobs/``, so a reader sees a whole blob or none, whatever the writers do 
 
 Expiring groups are dropped in the order of their ``turn`` (the last one given out plus one, when the
 group is added or :meth:`~SQLiteStore.touch` moves it), not of their objects' ``seq``: moving a group to
-the back of the queue leaves the objects' creation order (what pages follow) alone. A data directory
-of an earlier version gains the ``shares_*`` and ``turn`` columns when it is opened (:func:`_migrate`).
+the back of the queue leaves the objects' creation order (what pages follow) alone.
+
+Storage accounting (``--max-storage-bytes``) is the database's, so every worker agrees: each row that
+does not expire holds its ``cost``, the bytes of its JSON body plus its blob's ``size`` (not while its
+blob is a hard link of a live owner's, see :mod:`fakeai.store.base`), and ``storage_total`` keeps their
+sum, changed in the transaction of every insert, update and delete. So a quota check is one read, never
+a scan. An expiring row has cost 0 (its body counts against its group's budget instead), so ``cost > 0``
+tells the two apart. When an owner goes, its sharers take over their sizes (their ``shares_*`` cleared),
+found through a partial index. Every write is counted; only the writes given a ``quota`` are checked.
+
+A data directory of an earlier version gains the ``shares_*``, ``turn`` and ``cost`` columns when it is
+opened, and its ``storage_total`` is summed once then (:func:`_migrate`).
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ CREATE TABLE IF NOT EXISTS objects (
     body BLOB NOT NULL,
     shares_kind TEXT,
     shares_id TEXT,
+    cost INTEGER NOT NULL DEFAULT 0,
     UNIQUE (kind, id)
 );
 CREATE INDEX IF NOT EXISTS objects_tag ON objects (kind, tag, seq);
@@ -55,23 +66,36 @@ CREATE TABLE IF NOT EXISTS expiring_total (
     bytes INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO expiring_total VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS storage_total (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    bytes INTEGER NOT NULL
+);
 """
+#: A row's owner (``shares_*``) exists.
+_OWNED = "EXISTS (SELECT 1 FROM objects s WHERE s.kind = objects.shares_kind AND s.id = objects.shares_id)"
 #: Columns added since the first schema: ``(table, column, declaration, how old rows are filled)``.
-ADDED = [
-    ("objects", "shares_kind", "TEXT", None),
-    ("objects", "shares_id", "TEXT", None),
-    ("expiring", "turn", "INTEGER NOT NULL DEFAULT 0", "UPDATE expiring SET turn = first"),
+ADDED: list[tuple[str, str, str, tuple[str, ...]]] = [
+    ("objects", "shares_kind", "TEXT", ()),
+    ("objects", "shares_id", "TEXT", ()),
+    ("expiring", "turn", "INTEGER NOT NULL DEFAULT 0", ("UPDATE expiring SET turn = first",)),
+    (
+        "objects",
+        "cost",
+        "INTEGER NOT NULL DEFAULT 0",
+        (  # every row but the expiring ones: its body, and its blob unless a live owner counts it
+            f"UPDATE objects SET cost = length(body) + CASE WHEN shares_id IS NOT NULL AND {_OWNED} "
+            "THEN 0 ELSE size END WHERE COALESCE((SELECT last FROM expiring WHERE first <= objects.seq "
+            "ORDER BY first DESC LIMIT 1), 0) < seq",
+            f"UPDATE objects SET shares_kind = NULL, shares_id = NULL WHERE shares_id IS NOT NULL AND NOT {_OWNED}",
+        ),
+    ),
 ]
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS expiring_turn ON expiring (turn);"
     # counting a tag's objects by status (:meth:`SQLiteStore.count_by_status`) reads the index alone
     "CREATE INDEX IF NOT EXISTS objects_tag_status ON objects (kind, tag, status);"
-)
-#: The bytes counted against the quota: every object's ``size``, but a blob linked from another
-#: object's only once that object is gone (until then its bytes on disk are that object's).
-USED = (
-    "SELECT COALESCE(SUM(size), 0) FROM objects o WHERE size > 0 AND (o.shares_id IS NULL OR NOT EXISTS "
-    "(SELECT 1 FROM objects s WHERE s.kind = o.shares_kind AND s.id = o.shares_id))"
+    # an owner's sharers, when it goes
+    "CREATE INDEX IF NOT EXISTS objects_shares ON objects (shares_kind, shares_id) WHERE shares_id IS NOT NULL;"
 )
 #: The group holding the object at ``seq`` (given twice), if it is an expiring one.
 GROUP = "(SELECT first FROM expiring WHERE first <= ? ORDER BY first DESC LIMIT 1) AND last >= ?"
@@ -79,10 +103,10 @@ NEXT_TURN = "COALESCE((SELECT MAX(turn) FROM expiring), 0) + 1"
 
 
 def _migrate(conn: sqlite3.Connection) -> None:
-    """Add the :data:`ADDED` columns a data directory of an earlier version lacks (once, whichever
-    worker process gets there first), then the indexes on them."""
+    """Add the :data:`ADDED` columns a data directory of an earlier version lacks and sum its
+    ``storage_total`` (once, whichever worker process gets there first), then the indexes."""
 
-    def missing() -> list[tuple[str, str, str, str | None]]:
+    def missing() -> list[tuple[str, str, str, tuple[str, ...]]]:
         have = {
             (table, row[1])
             for table in ("objects", "expiring")
@@ -90,13 +114,18 @@ def _migrate(conn: sqlite3.Connection) -> None:
         }
         return [added for added in ADDED if added[:2] not in have]
 
-    if missing():
+    def untotalled() -> bool:
+        return conn.execute("SELECT 1 FROM storage_total").fetchone() is None
+
+    if missing() or untotalled():
         conn.execute("BEGIN IMMEDIATE")
         try:
             for table, column, declaration, fill in missing():
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
-                if fill is not None:
-                    conn.execute(fill)
+                for statement in fill:
+                    conn.execute(statement)
+            if untotalled():
+                conn.execute("INSERT INTO storage_total SELECT 1, COALESCE(SUM(cost), 0) FROM objects")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -184,33 +213,42 @@ class SQLiteStore:
         quota: int | None = None,
         shares: tuple[str, str] | None = None,
     ) -> None:
-        row = (
-            kind,
-            obj["id"],
-            tag,
-            obj.get("status") or "",
-            size,
-            orjson.dumps(obj),
-            *(shares or (None, None)),
-        )
+        body = orjson.dumps(obj)
         with self._write() as conn:
             shared = (
                 shares is not None
                 and conn.execute("SELECT 1 FROM objects WHERE kind = ? AND id = ?", shares).fetchone()
             )
-            cost = 0 if shared else size  # a sharer's bytes on disk are counted by its owner meanwhile
-            if quota is not None and cost:
-                (used,) = conn.execute(USED).fetchone()
-                if used + cost > quota:
-                    raise StorageFull(f"{used} of {quota} bytes are in use; {cost} more do not fit")
+            # a sharer's bytes on disk are counted by its owner meanwhile
+            cost = len(body) + (0 if shared else size)
+            self._charge(conn, cost, quota)
             try:
                 conn.execute(
-                    "INSERT INTO objects (kind, id, tag, status, size, body, shares_kind, shares_id) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    row,
+                    "INSERT INTO objects (kind, id, tag, status, size, body, shares_kind, shares_id, cost) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        kind,
+                        obj["id"],
+                        tag,
+                        obj.get("status") or "",
+                        size,
+                        body,
+                        *(shares if shared and shares else (None, None)),
+                        cost,
+                    ),
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(f"{kind} {obj['id']} already exists") from None
+
+    @staticmethod
+    def _charge(conn: sqlite3.Connection, delta: int, quota: int | None) -> None:
+        """Add ``delta`` bytes to ``storage_total``; :class:`StorageFull` (the transaction rolls back)
+        when that grows it past ``quota``."""
+        (total,) = conn.execute(
+            "UPDATE storage_total SET bytes = bytes + ? RETURNING bytes", (delta,)
+        ).fetchone()
+        if quota is not None and delta > 0 and total > quota:
+            raise StorageFull(f"{total - delta} of {quota} bytes are in use; {delta} more do not fit")
 
     def insert_expiring(
         self, objects: list[tuple[str, Obj]], budget: int, *, tag: str = "", cap: Cap | None = None
@@ -338,7 +376,9 @@ class SQLiteStore:
             )
         return [orjson.loads(r[0]) for r in rows.fetchall()]
 
-    def update(self, kind: str, obj: Obj, *, expect: tuple[str, ...] | None = None) -> bool:
+    def update(
+        self, kind: str, obj: Obj, *, expect: tuple[str, ...] | None = None, quota: int | None = None
+    ) -> bool:
         body = orjson.dumps(obj)
         sql = "UPDATE objects SET body = ?, status = ? WHERE kind = ? AND id = ?"
         args: list[object] = [body, obj.get("status") or "", kind, obj["id"]]
@@ -347,19 +387,20 @@ class SQLiteStore:
             args += expect
         with self._write() as conn:
             old = conn.execute(
-                "SELECT seq, length(body) FROM objects WHERE kind = ? AND id = ?", (kind, obj["id"])
+                "SELECT seq, length(body), cost FROM objects WHERE kind = ? AND id = ?", (kind, obj["id"])
             ).fetchone()
             if conn.execute(sql, args).rowcount != 1:
                 return False
-            if len(body) != old[1]:  # an expiring object's group and the total count its new size
-                self._resize_expiring(conn, old[0], len(body) - old[1])
+            self._resize(conn, old, len(body) - old[1], quota)
         return True
 
-    def update_if(self, kind: str, obj: Obj, *, field: str, value: str | int | None) -> bool:
+    def update_if(
+        self, kind: str, obj: Obj, *, field: str, value: str | int | None, quota: int | None = None
+    ) -> bool:
         body = orjson.dumps(obj)
         with self._write() as conn:
             old = conn.execute(
-                "SELECT seq, length(body) FROM objects WHERE kind = ? AND id = ? "
+                "SELECT seq, length(body), cost FROM objects WHERE kind = ? AND id = ? "
                 "AND json_extract(CAST(body AS TEXT), ?) IS ?",
                 (kind, obj["id"], f'$."{field}"', value),
             ).fetchone()
@@ -369,9 +410,22 @@ class SQLiteStore:
                 "UPDATE objects SET body = ?, status = ? WHERE seq = ?",
                 (body, obj.get("status") or "", old[0]),
             )
-            if len(body) != old[1]:
-                self._resize_expiring(conn, old[0], len(body) - old[1])
+            self._resize(conn, old, len(body) - old[1], quota)
         return True
+
+    def _resize(
+        self, conn: sqlite3.Connection, old: tuple[int, int, int], delta: int, quota: int | None
+    ) -> None:
+        """Count the ``delta`` bytes by which the body of the row ``(seq, length, cost)`` changed: in
+        its cost and the storage total (checked against ``quota`` when it grows), or, for an
+        expiring row, in its group and the expiring total."""
+        if not delta:
+            return
+        if old[2] > 0:
+            conn.execute("UPDATE objects SET cost = cost + ? WHERE seq = ?", (delta, old[0]))
+            self._charge(conn, delta, quota)
+        else:
+            self._resize_expiring(conn, old[0], delta)
 
     def count_by_status(self, kind: str, *, tag: str) -> dict[str, int]:
         rows = self._conn().execute(
@@ -382,24 +436,43 @@ class SQLiteStore:
     def delete(self, kind: str, id: str) -> Obj | None:
         with self._write() as conn:
             row = conn.execute(
-                "DELETE FROM objects WHERE kind = ? AND id = ? RETURNING body, seq", (kind, id)
+                "DELETE FROM objects WHERE kind = ? AND id = ? RETURNING body, seq, cost, size, kind, id",
+                (kind, id),
             ).fetchone()
-            if row is not None:  # an expiring object gives its bytes back to its group and the total
-                group = self._resize_expiring(conn, row[1], -len(row[0]))
-                if group is not None and group[1] <= 0:  # its last object: the group goes too
-                    conn.execute("DELETE FROM expiring WHERE first = ?", group[:1])
+            if row is not None:
+                self._release(conn, [row])
         return None if row is None else orjson.loads(row[0])
 
     def delete_all(self, kind: str, *, tag: str) -> int:
         with self._write() as conn:
             rows = conn.execute(
-                "DELETE FROM objects WHERE kind = ? AND tag = ? RETURNING body, seq", (kind, tag)
+                "DELETE FROM objects WHERE kind = ? AND tag = ? RETURNING body, seq, cost, size, kind, id",
+                (kind, tag),
             ).fetchall()
-            for body, seq in rows:  # as delete: each gives its bytes back to its group
-                group = self._resize_expiring(conn, seq, -len(body))
-                if group is not None and group[1] <= 0:
-                    conn.execute("DELETE FROM expiring WHERE first = ?", group[:1])
+            self._release(conn, rows)
         return len(rows)
+
+    def _release(self, conn: sqlite3.Connection, rows: list[tuple[bytes, int, int, int, str, str]]) -> None:
+        """Give back the bytes of deleted rows ``(body, seq, cost, size, kind, id)``: a counted row's
+        cost to the storage total, whose sharers now count their own sizes; an expiring row's body to
+        its group (which goes with its last object) and the expiring total."""
+        freed = 0
+        for body, seq, cost, size, kind, id in rows:
+            if cost > 0:
+                freed += cost
+                if size > 0:  # it may own a blob others link: each of them counts it from now on
+                    taken = conn.execute(
+                        "UPDATE objects SET cost = cost + size, shares_kind = NULL, shares_id = NULL "
+                        "WHERE shares_kind = ? AND shares_id = ? RETURNING size",
+                        (kind, id),
+                    ).fetchall()
+                    freed -= sum(sharer for (sharer,) in taken)
+            else:
+                group = self._resize_expiring(conn, seq, -len(body))
+                if group is not None and group[1] <= 0:  # its last object: the group goes too
+                    conn.execute("DELETE FROM expiring WHERE first = ?", group[:1])
+        if freed:
+            self._charge(conn, -freed, None)
 
     @staticmethod
     def _resize_expiring(conn: sqlite3.Connection, seq: int, delta: int) -> tuple[int, int] | None:
@@ -414,7 +487,7 @@ class SQLiteStore:
         return group
 
     def used_bytes(self) -> int:
-        return self._conn().execute(USED).fetchone()[0]
+        return self._conn().execute("SELECT bytes FROM storage_total").fetchone()[0]
 
     def orphans(self, kind: str, owner_kind: str, *, limit: int = 100) -> list[Obj]:
         rows = self._conn().execute(

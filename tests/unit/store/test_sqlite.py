@@ -19,6 +19,16 @@ def store(tmp_path: Path) -> SQLiteStore:
     return SQLiteStore(tmp_path)
 
 
+def body(obj: dict) -> int:
+    """The bytes an object's body costs against the quota."""
+    return len(orjson.dumps(obj))
+
+
+def summed(store: SQLiteStore) -> int:
+    """The storage total recomputed from scratch: what the running total must always equal."""
+    return store._conn().execute("SELECT COALESCE(SUM(cost), 0) FROM objects").fetchone()[0]
+
+
 def test_insert_get_delete(store: SQLiteStore) -> None:
     store.insert("file", {"id": "f1", "status": "processed", "n": 1}, tag="batch", size=10)
     assert store.get("file", "f1") == {"id": "f1", "status": "processed", "n": 1}
@@ -26,7 +36,7 @@ def test_insert_get_delete(store: SQLiteStore) -> None:
     with pytest.raises(Conflict):
         store.insert("file", {"id": "f1"})
     assert store.get("batch", "f1") is None
-    assert store.used_bytes() == 10
+    assert store.used_bytes() == body({"id": "f1", "status": "processed", "n": 1}) + 10
     assert store.delete("file", "f1") == {"id": "f1", "status": "processed", "n": 1}
     assert store.delete("file", "f1") is None
     assert store.used_bytes() == 0
@@ -69,11 +79,82 @@ def test_leases_exclude_other_owners_until_expiry(store: SQLiteStore) -> None:
 
 
 def test_quota_counts_every_object(store: SQLiteStore) -> None:
-    store.insert("file", {"id": "a"}, size=60, quota=100)
+    assert body({"id": "a"}) == 10
+    store.insert("file", {"id": "a"}, size=50, quota=100)  # 60
     with pytest.raises(StorageFull):
-        store.insert("file", {"id": "b"}, size=50, quota=100)
-    assert store.get("file", "b") is None
-    store.insert("file", {"id": "c"}, size=40, quota=100)
+        store.insert("file", {"id": "b"}, size=40, quota=100)
+    assert store.get("file", "b") is None and store.used_bytes() == 60
+    store.insert("file", {"id": "c"}, size=30, quota=100)  # exactly full
+    with pytest.raises(StorageFull):  # a record without a blob costs its body: it is refused too
+        store.insert("vector_store", {"id": "v"}, quota=100)
+    store.insert("lanes", {"id": "l"})  # unchecked (the server's own): counted all the same
+    assert store.used_bytes() == 110 == summed(store)
+    store.delete("file", "a")
+    store.insert("vector_store", {"id": "v"}, quota=100)
+    assert store.used_bytes() == 60 == summed(store)
+
+
+def test_every_record_costs_its_body_and_blob_and_the_total_follows_each_write(store: SQLiteStore) -> None:
+    small, grown = (
+        {"id": "vs", "status": "s", "metadata": {}},
+        {"id": "vs", "status": "s", "metadata": {"k": "v" * 500}},
+    )
+    store.insert("vector_store", small)
+    store.insert("file", {"id": "f"}, size=1000)
+    for i in range(3):
+        store.insert("vector_store.file", {"id": f"vs/{i}", "attributes": {"a": "x" * 100}}, tag="vs")
+    expected = (
+        body(small)
+        + body({"id": "f"})
+        + 1000
+        + sum(body({"id": f"vs/{i}", "attributes": {"a": "x" * 100}}) for i in range(3))
+    )
+    assert store.used_bytes() == expected == summed(store)
+    assert store.update("vector_store", grown)  # growth is counted ...
+    assert store.used_bytes() == expected + body(grown) - body(small) == summed(store)
+    assert store.update("vector_store", small, expect=("s",))  # ... and shrinking gives it back
+    assert store.update_if("vector_store", grown, field="metadata", value=None) is False
+    assert store.used_bytes() == expected == summed(store)
+    assert store.delete_all("vector_store.file", tag="vs") == 3
+    assert store.used_bytes() == body(small) + body({"id": "f"}) + 1000 == summed(store)
+    # expiring objects count against their own budget, never here
+    store.insert_expiring([("response", {"id": "r", "pad": "x" * 100})], 10**6)
+    assert store.update("response", {"id": "r", "pad": "x" * 200})
+    assert store.used_bytes() == body(small) + body({"id": "f"}) + 1000
+    assert store.expiring_bytes() == body({"id": "r", "pad": "x" * 200})
+    store.delete("vector_store", "vs")
+    store.delete("file", "f")
+    store.delete("response", "r")
+    assert store.used_bytes() == 0 == store.expiring_bytes()
+
+
+def test_an_update_past_the_quota_is_refused_and_changes_nothing(store: SQLiteStore) -> None:
+    small = {"id": "p", "status": "active", "name": "n"}
+    store.insert("org.project", small, quota=100)
+    used = store.used_bytes()
+    with pytest.raises(StorageFull):
+        store.update("org.project", {**small, "name": "n" * 200}, quota=100)
+    with pytest.raises(StorageFull):
+        store.update_if("org.project", {**small, "name": "n" * 200}, field="rev", value=None, quota=100)
+    assert store.get("org.project", "p") == small and store.used_bytes() == used
+    assert store.update("org.project", {**small, "name": "m"}, quota=100)  # no growth: no check
+    assert store.update("org.project", {**small, "name": "n" * 200})  # unchecked: counted only
+    assert store.used_bytes() == body({**small, "name": "n" * 200}) > 100
+    assert store.update("org.project", small, quota=100)  # shrinking is never refused
+    assert store.used_bytes() == used
+
+
+def test_a_quota_check_reads_the_running_total_instead_of_summing_the_table(store: SQLiteStore) -> None:
+    for i in range(100):
+        store.insert("file", {"id": f"f{i}"}, size=10)
+    seen: list[str] = []
+    store._conn().set_trace_callback(seen.append)
+    store.insert("file", {"id": "g"}, size=10, quota=10**9)
+    store.update("file", {"id": "g", "pad": "x"}, quota=10**9)
+    store.delete("file", "g")
+    store._conn().set_trace_callback(None)
+    assert seen and not [sql for sql in seen if "SUM(" in sql.upper()]
+    assert store.used_bytes() == summed(store) == sum(body({"id": f"f{i}"}) + 10 for i in range(100))
 
 
 def test_blobs_appear_whole_on_commit(store: SQLiteStore) -> None:
@@ -110,7 +191,8 @@ def test_concurrent_processes_lose_nothing(tmp_path: Path) -> None:
         assert p.exitcode == 0
     store = SQLiteStore(tmp_path)
     items = store.all("item")
-    assert len(items) == 800 and store.used_bytes() == 800
+    assert len(items) == 800
+    assert store.used_bytes() == 800 + sum(body(item) for item in items) == summed(store)
     for item in items:
         assert store.blob_path(item["id"]).read_bytes() == item["id"].encode() * 100
 
@@ -136,7 +218,7 @@ def test_expiring_objects_drop_the_oldest_groups_past_their_budget(store: SQLite
     assert store.insert_expiring(group(4), budget) == 0
     assert [store.get("response", f"r{i}") is not None for i in range(5)] == [False, False, True, True, True]
     # files are not expiring: their quota does not see these bytes, and they never go
-    store.insert("file", {"id": "f"}, size=10, quota=10)
+    store.insert("file", {"id": "f"}, size=10, quota=body({"id": "f"}) + 10)
     # a group larger than the whole budget is refused, and drops nothing (it used to drop every
     # other client's objects and be stored anyway)
     with pytest.raises(StorageFull):
@@ -196,6 +278,7 @@ def test_updating_an_expiring_object_counts_its_new_size(store: SQLiteStore) -> 
     assert store.expiring_bytes() == 0
     store.insert("batch", {"id": "b", "status": "a"})  # not expiring: the total does not move
     assert store.update("batch", {"id": "b", "status": "b", "pad": "x" * 100}) and store.expiring_bytes() == 0
+    assert store.used_bytes() == body({"id": "b", "status": "b", "pad": "x" * 100})
 
 
 def _group(i: int) -> list[tuple[str, dict]]:
@@ -224,20 +307,24 @@ def test_touch_moves_an_expiring_group_to_the_back_of_the_queue(store: SQLiteSto
 
 
 def test_an_object_sharing_a_blob_counts_only_once_its_owner_is_gone(store: SQLiteStore) -> None:
-    store.insert("file", {"id": "f"}, size=60, quota=100)
+    copy = body({"id": "c0"})  # each copy's body, counted from the start
+    store.insert("file", {"id": "f"}, size=60, quota=200)
     for i in range(3):  # links of f's blob: the bytes on disk are f's
-        store.insert("copy", {"id": f"c{i}"}, size=60, quota=100, shares=("file", "f"))
-    assert store.used_bytes() == 60
+        store.insert("copy", {"id": f"c{i}"}, size=60, quota=200, shares=("file", "f"))
+    assert store.used_bytes() == body({"id": "f"}) + 60 + 3 * copy == summed(store)
     with pytest.raises(StorageFull):
-        store.insert("file", {"id": "g"}, size=50, quota=100)
+        store.insert("file", {"id": "g"}, size=200 - store.used_bytes(), quota=200)
     store.delete("file", "f")  # its inode lives on in the copies: each counts now
-    assert store.used_bytes() == 180
+    assert store.used_bytes() == 3 * (copy + 60) == summed(store)
     with pytest.raises(StorageFull):
-        store.insert("copy", {"id": "late"}, size=1, quota=180, shares=("file", "f"))
+        store.insert("copy", {"id": "late"}, size=1, quota=store.used_bytes() + copy, shares=("file", "f"))
     store.delete("copy", "c0")
     store.delete("copy", "c1")
-    assert store.used_bytes() == 60
-    store.insert("file", {"id": "g"}, size=40, quota=100)
+    assert store.used_bytes() == copy + 60 == summed(store)
+    store.insert("file", {"id": "g"}, size=200 - copy - 60 - body({"id": "g"}), quota=200)
+    store.delete("copy", "c2")
+    store.delete("file", "g")
+    assert store.used_bytes() == 0
 
 
 def test_orphans_are_the_objects_whose_owner_is_gone(store: SQLiteStore) -> None:
@@ -273,14 +360,65 @@ def test_a_data_directory_of_an_earlier_version_gains_the_new_columns(tmp_path: 
     budget = 3 * GROUP_BYTES
     for i in range(3):
         store.insert_expiring(_group(i), budget)
-    store.insert("file", {"id": "f"}, size=10, quota=10)
-    store.insert("copy", {"id": "c"}, size=10, quota=10, shares=("file", "f"))
+    store.insert("file", {"id": "f"}, size=10, quota=body({"id": "f"}) + 10)
+    store.insert(
+        "copy", {"id": "c"}, size=10, quota=body({"id": "f"}) + 10 + body({"id": "c"}), shares=("file", "f")
+    )
     assert store.touch("response", "r0") and store.insert_expiring(_group(3), budget) == 1
     assert store.get("response", "r1") is None and store.get("response", "r0") is not None
 
 
 def _open(root: Path) -> None:
     SQLiteStore(root)
+
+
+def test_a_data_directory_of_the_previous_version_has_its_storage_total_summed_once(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "fakeai.db")
+    old.execute("PRAGMA journal_mode=WAL")
+    old.executescript(
+        """
+        CREATE TABLE objects (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, id TEXT NOT NULL,
+            tag TEXT NOT NULL DEFAULT '', status TEXT NOT NULL DEFAULT '', size INTEGER NOT NULL DEFAULT 0,
+            lease_owner TEXT, lease_until REAL NOT NULL DEFAULT 0, body BLOB NOT NULL, shares_kind TEXT,
+            shares_id TEXT, UNIQUE (kind, id));
+        CREATE TABLE expiring (first INTEGER PRIMARY KEY, last INTEGER NOT NULL, bytes INTEGER NOT NULL,
+            turn INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE expiring_total (one INTEGER PRIMARY KEY CHECK (one = 1), bytes INTEGER NOT NULL);
+        INSERT INTO expiring_total VALUES (1, 0);
+        """
+    )
+    rows = [  # (kind, id, size, shares): an owner, a copy of it, a copy whose owner went, a plain record
+        ("file", "f", 100, None),
+        ("copy", "c1", 100, ("file", "f")),
+        ("copy", "c2", 50, ("file", "gone")),
+        ("vector_store", "vs", 0, None),
+    ]
+    for kind, id, size, shares in rows[:2]:
+        old.execute(
+            "INSERT INTO objects (kind, id, size, body, shares_kind, shares_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, id, size, orjson.dumps({"id": id}), *(shares or (None, None))),
+        )
+    for i in range(2):  # an expiring group between them: counted by its budget, not here
+        old.execute(
+            "INSERT INTO objects (kind, id, body) VALUES ('response', ?, ?)", (f"r{i}", b'{"id":"r"}')
+        )
+    old.execute("INSERT INTO expiring VALUES (3, 4, 20, 1)")
+    for kind, id, size, shares in rows[2:]:
+        old.execute(
+            "INSERT INTO objects (kind, id, size, body, shares_kind, shares_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (kind, id, size, orjson.dumps({"id": id}), *(shares or (None, None))),
+        )
+    old.commit()
+    old.close()
+    with multiprocessing.get_context("spawn").Pool(2) as pool:  # two workers opening it at once
+        pool.map(_open, [tmp_path, tmp_path])
+    store = SQLiteStore(tmp_path)
+    expected = body({"id": "f"}) + 100 + body({"id": "c1"}) + body({"id": "c2"}) + 50 + body({"id": "vs"})
+    assert store.used_bytes() == expected == summed(store)
+    store.delete("file", "f")  # the migrated copy takes its owner's blob over
+    assert store.used_bytes() == expected - body({"id": "f"}) == summed(store)
+    store.delete("response", "r0")
+    assert store.used_bytes() == expected - body({"id": "f"})
 
 
 def test_a_worker_opening_a_prepared_store_waits_for_a_writer_instead_of_failing(tmp_path: Path) -> None:
