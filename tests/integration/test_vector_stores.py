@@ -81,6 +81,12 @@ def test_static_chunking_and_attributes(client: openai.OpenAI) -> None:
         and done.usage_bytes > 0
         and done.attributes == {"lang": "en", "year": 2024}
     )
+    raw = client.vector_stores.files.with_raw_response.retrieve(
+        f.id, vector_store_id=vs.id
+    ).http_response.json()
+    assert (
+        raw["attributes"] == {"lang": "en", "year": 2024} and type(raw["attributes"]["year"]) is int
+    )  # not 2024.0
     results = client.vector_stores.search(vs.id, query="word500", max_num_results=50).data
     assert "word500" in results[0].content[0].text
     assert all(len(r.content[0].text.split()) <= 100 for r in results)

@@ -48,7 +48,7 @@ from fakeai.store.objects import live_file, new_id
 
 BATCH_KIND = "vector_store.file_batch"
 STATUSES = ("in_progress", "completed", "failed", "cancelled")
-Attributes = dict[str, str | float | bool]
+Attributes = dict[str, str | int | float | bool]  # an integer stays one, as sent
 #: OpenAI's limit of files in one file batch (``file_ids`` or ``files``).
 MAX_BATCH_FILES = 2000
 #: OpenAI's rules for ``attributes``: 16 pairs, keys up to 64 characters, string values up to 512.
