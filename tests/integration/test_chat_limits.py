@@ -52,8 +52,8 @@ def peak_rss_mb(pid: int) -> float:
 
 
 def test_tool_definitions_past_the_window_are_refused_before_they_are_parsed() -> None:
-    """A 12 MB tool schema is ~3M tokens: refused by its token count, not parsed first. Parsed, it cost
-    the worker ~450 MB at its peak (and the parse cache kept it)."""
+    """A 7.5 MB tool schema (under the JSON weight bound) is ~2M tokens: refused by its token count, not
+    parsed first. Parsed, it cost the worker ~280 MB at its peak (and the parse cache kept it)."""
     port = free_port()
     cmd = [sys.executable, "-m", "fakeai", "server", "--host", "127.0.0.1", "--port", str(port)]
     proc = spawn([*cmd, "--workers", "1", "--ttft", "0", "--itl", "0"], port)
@@ -61,7 +61,7 @@ def test_tool_definitions_past_the_window_are_refused_before_they_are_parsed() -
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
             assert http.get("/health").status_code == 200
             (worker,) = children(proc.pid)
-            props = {f"p{i}": {"type": "string"} for i in range(500_000)}
+            props = {f"p{i}": {"type": "string"} for i in range(300_000)}  # under the JSON weight bound
             tools = [
                 {
                     "type": "function",
