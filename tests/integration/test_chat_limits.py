@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import httpx
 import pytest
 
 from fakeai import _core
-from fakeai.runtime.process import children, free_port, spawn, stop
+from fakeai.runtime.process import children, free_port, server_cmd, spawn, stop
 
 pytestmark = pytest.mark.integration
 
@@ -55,8 +54,7 @@ def test_tool_definitions_past_the_window_are_refused_before_they_are_parsed() -
     """A 7.5 MB tool schema (under the JSON weight bound) is ~2M tokens: refused by its token count, not
     parsed first. Parsed, it cost the worker ~280 MB at its peak (and the parse cache kept it)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "fakeai", "server", "--host", "127.0.0.1", "--port", str(port)]
-    proc = spawn([*cmd, "--workers", "1", "--ttft", "0", "--itl", "0"], port)
+    proc = spawn(server_cmd(port, "--workers", "1", "--ttft", "0", "--itl", "0"), port)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
             assert http.get("/health").status_code == 200

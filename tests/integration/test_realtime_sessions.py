@@ -8,8 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 from websockets.sync.client import ClientConnection, connect
 
-from fakeai.runtime.process import children, free_port, spawn, stop
+from fakeai.runtime.process import children, free_port, server_cmd, spawn, stop, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -28,9 +26,8 @@ CAP = 4
 class Server:
     def __init__(self, cap: int) -> None:
         self.port = free_port()
-        cmd = [sys.executable, "-m", "fakeai", "server", "--host", "127.0.0.1", "--port", str(self.port)]
         flags = ["--workers", "2", "--ttft", "0", "--itl", "0", "--max-realtime-sessions", str(cap)]
-        self.proc = spawn([*cmd, *flags], self.port)
+        self.proc = spawn(server_cmd(self.port, *flags), self.port)
         self.url = f"http://127.0.0.1:{self.port}"
         self.workers = wait_for(lambda: len(c := children(self.proc.pid)) == 2 and c)
         assert self.workers, "two workers did not start"
@@ -77,16 +74,6 @@ def server() -> Iterator[Server]:
 def dial(url: str) -> ClientConnection:
     """A connection held open across steps (closed by the test, or by :func:`close_all`)."""
     return connect(url, max_size=None, legacy=True)
-
-
-def wait_for(predicate, seconds: float = 20.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return predicate()
 
 
 def open_session(server: Server) -> ClientConnection | None:

@@ -7,30 +7,15 @@ import os
 import shutil
 import signal
 import socket
-import sys
 import threading
 import time
 
 import httpx
 import pytest
 
-from fakeai.runtime.process import children, free_port, run_fakeai, spawn, stop
+from fakeai.runtime.process import children, free_port, run_fakeai, server_cmd, spawn, stop, wait_for
 
 pytestmark = pytest.mark.integration
-
-
-def server_cmd(port: int, *flags: str) -> list[str]:
-    return [sys.executable, "-m", "fakeai", "server", "--host", "127.0.0.1", "--port", str(port), *flags]
-
-
-def wait_for(predicate, seconds: float = 20.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    return predicate()
 
 
 def test_a_busy_port_is_refused_with_one_line():

@@ -15,10 +15,12 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
+
+T = TypeVar("T")
 
 STARTUP_SECONDS = 30.0
 
@@ -86,6 +88,23 @@ def wait_healthy(proc: subprocess.Popen[bytes], url: str, log: IO[bytes] | None 
         time.sleep(0.05)
 
 
+def server_cmd(port: int, *flags: str) -> list[str]:
+    """The command of ``fakeai server FLAGS`` on 127.0.0.1:``port``, run by this interpreter."""
+    return [sys.executable, "-m", "fakeai", "server", "--host", "127.0.0.1", "--port", str(port), *flags]
+
+
+def wait_for(predicate: Callable[[], T], seconds: float = 20.0, step: float = 0.05) -> T:
+    """``predicate()`` once it is truthy, polling every ``step`` seconds; after ``seconds``, whatever it
+    returns then."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
 @contextmanager
 def running_server(
     *flags: str,
@@ -100,19 +119,7 @@ def running_server(
     temporary file, never to a pipe nobody reads: a server whose output filled one would block on its
     next log line."""
     port = port or free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "fakeai",
-        "server",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-        *flags,
-    ]
+    cmd = server_cmd(port, "--log-level", "warning", *flags)
     log = tempfile.TemporaryFile() if output is None else None
     proc = subprocess.Popen(
         cmd,
